@@ -1,0 +1,1 @@
+"""allocator: allocates children's social-care cases to social workers."""

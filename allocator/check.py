@@ -1,0 +1,515 @@
+"""An independent check of any plan against the snapshot and the policy's hard rules.
+
+:func:`check_plan` takes a snapshot, a policy and a plan -- the allocator's, or a
+manager's allocation typed by hand -- and recomputes every hard rule of FORMAT.md's
+"Default policy" in plain Python. It never looks at solver state, so it also checks
+the solver: a plan the engine writes must come back with no :class:`Violation`.
+
+Rules (ids in :data:`RULES`):
+
+``as_of``
+    The plan is for the snapshot's day.
+``conservation``
+    Every case that needs a worker (no worker, or one who has left) is listed exactly
+    once across ``assignments`` and ``unallocated``; no case twice; no unknown case;
+    no case that keeps its worker listed as unallocated; no assignment that changes
+    nothing. An assignment of a case that does not need a worker is a move: allowed.
+per assignment, in plan order
+    ``unknown_worker`` (the worker exists), ``gone_worker`` (has not left),
+    ``availability`` (present today and not leaving within the window), ``grade``
+    (may hold the complexity and type), ``skills`` (has every skill the case needs),
+    ``excluded_worker``, ``pinned_worker`` (is the pinned worker, if any) and
+    ``from_mismatch`` (``from`` is the case's worker in the snapshot).
+    ``gone_worker`` also flags a worker who has left and still holds a case once the
+    plan is applied.
+``capacity``
+    A worker given any case ends at or under their cap, and was not over it before.
+``intake_limit``
+    No worker takes more than ``max_new_families_per_day`` families new to them.
+``workers_table``
+    The plan's ``workers`` rows, if any, match the recomputed figures, and cover every
+    worker whose load or case count changes.
+``objective``
+    The plan's ``objective`` values that :func:`allocator.objectives.evaluate`
+    computes match it (daily plans only: skipped when the plan moves cases that did
+    not need a worker, as the daily tiers do not describe a rebalance).
+
+Points are compared in integer centi-points (:data:`allocator.rules.POINTS_SCALE`),
+exactly as :class:`allocator.rules.ServiceState` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from allocator.models import Assignment, Plan, Snapshot
+from allocator.objectives import evaluate
+from allocator.policy import Policy
+from allocator.rules import POINTS_SCALE, ServiceState, availability_blocker
+
+#: Every rule id :func:`check_plan` may report, in the order it reports them.
+RULES: tuple[str, ...] = (
+    "as_of",
+    "conservation",
+    "unknown_worker",
+    "gone_worker",
+    "availability",
+    "grade",
+    "skills",
+    "excluded_worker",
+    "pinned_worker",
+    "from_mismatch",
+    "capacity",
+    "intake_limit",
+    "workers_table",
+    "objective",
+)
+
+#: Tolerance of the ``workers`` table, in centi-points (0.01 points).
+TABLE_TOLERANCE = 1
+#: Tolerance for fractional objective values (``highest_utilisation`` is rounded to 4 places).
+OBJECTIVE_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, in words a team manager can act on.
+
+    Attributes
+    ----------
+    rule
+        The rule's id, one of :data:`RULES`.
+    message
+        What is wrong, naming ids and numbers only.
+    case, worker
+        The case and the worker concerned, where there is one.
+    """
+
+    rule: str
+    message: str
+    case: str | None = None
+    worker: str | None = None
+
+
+# ----------------------------------------------------------------- shared helpers
+
+
+def points(units: int) -> str:
+    """Centi-points as points for people: one decimal, two where needed.
+
+    Examples
+    --------
+    >>> points(10450), points(225), points(0)
+    ('104.5', '2.25', '0.0')
+    """
+    text = f"{units / POINTS_SCALE:.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def families_held(state: ServiceState) -> dict[str, frozenset[str]]:
+    """Per worker, the families they hold at least one child of in the snapshot."""
+    held: dict[str, set[str]] = defaultdict(set)
+    for case in state.snapshot.cases:
+        if case.worker is not None:
+            held[case.worker].add(case.family)
+    return {wid: frozenset(fams) for wid, fams in held.items()}
+
+
+def new_families(state: ServiceState, given: Mapping[str, str]) -> dict[str, set[str]]:
+    """Per worker, the families ``given`` hands them that they held no child of before.
+
+    Parameters
+    ----------
+    state
+        The indexed snapshot.
+    given
+        Case id -> worker id for every case the plan gives a worker (new or moved).
+
+    Returns
+    -------
+    dict
+        Worker id -> family ids new to them; workers with none are left out.
+    """
+    held = families_held(state)
+    new: dict[str, set[str]] = defaultdict(set)
+    for cid, wid in given.items():
+        family = state.cases[cid].family
+        if family not in held.get(wid, ()):
+            new[wid].add(family)
+    return dict(new)
+
+
+def joined(ids: Iterable[str], limit: int = 5) -> str:
+    """``"A, B and C"``; past ``limit`` items, ``"A, B, C, D, E and 3 more"``."""
+    items = list(ids)
+    if len(items) > limit:
+        return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+# ------------------------------------------------------------------------ checker
+
+
+def check_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation]:
+    """Every hard rule ``plan`` breaks, recomputed from the snapshot and the policy.
+
+    Parameters
+    ----------
+    snapshot
+        The service's state the plan starts from.
+    policy
+        The policy the plan must obey (FORMAT.md defaults: ``Policy()``).
+    plan
+        Any plan: the allocator's or a manager's manual allocation.
+
+    Returns
+    -------
+    list of Violation
+        Empty when the plan is valid. Always in the same order: ``as_of``;
+        ``conservation``; each assignment's rules in plan order (``unknown_worker``
+        to ``from_mismatch``, as in :data:`RULES`); cases a gone worker still holds,
+        in snapshot order; ``capacity`` and ``intake_limit`` by worker in snapshot
+        order; ``workers_table`` by row, then missing rows in snapshot order;
+        ``objective`` in tier order.
+
+    Notes
+    -----
+    Where a case is listed more than once, its first assignment counts for loads,
+    intake and objective (the duplicate itself is a ``conservation`` violation).
+    """
+    state = ServiceState.of(snapshot, policy)
+    out: list[Violation] = []
+    if plan.as_of != snapshot.as_of:
+        out.append(
+            Violation(
+                "as_of",
+                f"the plan is for {plan.as_of} but the snapshot is of {snapshot.as_of}",
+            )
+        )
+    given, emptied = _conservation(state, plan, out)
+    for assignment in plan.assignments:
+        _assignment_rules(state, assignment, out)
+
+    final = {cid: case.worker for cid, case in state.cases.items()}
+    final.update(dict.fromkeys(emptied))
+    final.update(given)
+    _gone_holders(state, final, given, out)
+    load_after, count_after = _loads(state, final)
+    _capacity(state, given, load_after, out)
+    _intake_limit(state, given, out)
+    _workers_table(state, plan, load_after, count_after, out)
+    _objective(state, plan, given, out)
+    return out
+
+
+def _conservation(
+    state: ServiceState, plan: Plan, out: list[Violation]
+) -> tuple[dict[str, str], set[str]]:
+    """Each case that needs a worker listed once; returns what the plan changes.
+
+    Returns the cases the plan gives a worker (first assignment of each known case
+    that changes its worker) and the known cases it leaves with none.
+    """
+    listings: dict[str, list[str]] = defaultdict(list)
+    for a in plan.assignments:
+        listings[a.case].append("assignments")
+    for u in plan.unallocated:
+        listings[u.case].append("unallocated")
+
+    for cid, where in listings.items():
+        if cid not in state.cases:
+            out.append(Violation("conservation", f"{cid} is not a case in the snapshot", case=cid))
+        elif len(where) > 1:
+            counts = ", ".join(
+                f"{where.count(k)} in {k}" for k in ("assignments", "unallocated") if k in where
+            )
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{cid} is listed {len(where)} times ({counts}); each case appears once",
+                    case=cid,
+                )
+            )
+    for cid in state.to_allocate:
+        if cid not in listings:
+            old = state.cases[cid].worker
+            why = "has no worker" if old is None else f"was held by {old}, who has left"
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{cid} {why} but is in neither assignments nor unallocated",
+                    case=cid,
+                    worker=old,
+                )
+            )
+
+    need = set(state.to_allocate)
+    given: dict[str, str] = {}
+    for a in plan.assignments:
+        case = state.cases.get(a.case)
+        if case is None or a.case in given:
+            continue
+        if a.worker == case.worker and a.worker not in state.gone:
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{a.case} is assigned to {a.worker}, who already holds it; list only "
+                    "cases whose worker changes",
+                    case=a.case,
+                    worker=a.worker,
+                )
+            )
+            continue
+        given[a.case] = a.worker
+    emptied: set[str] = set()
+    for u in plan.unallocated:
+        case = state.cases.get(u.case)
+        if case is None or u.case in given or u.case in emptied:
+            continue
+        emptied.add(u.case)
+        if u.case not in need:
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{u.case} is listed as unallocated but is held by {case.worker}, who "
+                    "has not left; only a case that needs a worker can be unallocated",
+                    case=u.case,
+                    worker=case.worker,
+                )
+            )
+    return given, emptied
+
+
+def _assignment_rules(state: ServiceState, a: Assignment, out: list[Violation]) -> None:
+    """The rules on one (case, worker) pair: who may hold what, and ``from``."""
+    case = state.cases.get(a.case)
+    if case is None:
+        return  # conservation has reported it
+    cid, wid = a.case, a.worker
+
+    def report(rule: str, message: str) -> None:
+        out.append(Violation(rule, message, case=cid, worker=wid))
+
+    p = state.practitioners.get(wid)
+    if p is None:
+        report("unknown_worker", f"{cid} is assigned to {wid}, who is not among the practitioners")
+    elif wid == case.worker and wid not in state.gone:
+        pass  # a no-op listing, reported by conservation; the worker gets nothing new
+    else:
+        if wid in state.gone:
+            report("gone_worker", f"{cid} is assigned to {wid}, who left on {p.leaving_on}")
+        else:
+            blocker = availability_blocker(p, state.as_of, state.policy)
+            if blocker is not None:
+                report("availability", f"{cid} is assigned to {wid}, but {blocker}")
+        rule = state.policy.grades[p.grade]
+        grade = p.grade.value
+        if case.complexity > rule.max_complexity:
+            report(
+                "grade",
+                f"{cid} is complexity {case.complexity}, above {rule.max_complexity}, the most "
+                f"{wid} ({grade}) may hold",
+            )
+        if case.type in rule.excluded_types:
+            report("grade", f"{cid} is {case.type.value} work, which {wid} ({grade}) may not hold")
+        missing = [n for n in case.needs if n not in p.skills]
+        if missing:
+            report("skills", f"{cid} needs {' + '.join(missing)}, which {wid} lacks")
+        if wid in case.excluded_workers:
+            report(
+                "excluded_worker",
+                f"{cid} lists {wid} in excluded_workers (conflict of interest)",
+            )
+        if case.pinned_worker is not None and case.pinned_worker != wid:
+            report(
+                "pinned_worker",
+                f"{cid} is pinned to {case.pinned_worker} by a manager but is assigned to {wid}",
+            )
+    if a.from_ != case.worker:
+        now = "it has no worker" if case.worker is None else f"its worker is {case.worker}"
+        said = "no worker" if a.from_ is None else a.from_
+        report("from_mismatch", f"{cid} is listed as moving from {said}, but {now}")
+
+
+def _gone_holders(
+    state: ServiceState,
+    final: Mapping[str, str | None],
+    given: Mapping[str, str],
+    out: list[Violation],
+) -> None:
+    """A worker who has left holds nothing once the plan is applied.
+
+    Cases the plan itself gives to a gone worker were reported with their assignment.
+    """
+    for cid, wid in final.items():
+        if wid is not None and wid in state.gone and cid not in given:
+            left = state.practitioners[wid].leaving_on
+            out.append(
+                Violation(
+                    "gone_worker",
+                    f"{wid} left on {left} but still holds {cid} after the plan",
+                    case=cid,
+                    worker=wid,
+                )
+            )
+
+
+def _loads(
+    state: ServiceState, final: Mapping[str, str | None]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each practitioner's load (centi-points) and case count once the plan is applied."""
+    load = dict.fromkeys(state.practitioners, 0)
+    count = dict.fromkeys(state.practitioners, 0)
+    for cid, wid in final.items():
+        if wid in load:
+            load[wid] += state.weight[cid]
+            count[wid] += 1
+    return load, count
+
+
+def _capacity(
+    state: ServiceState,
+    given: Mapping[str, str],
+    load_after: Mapping[str, int],
+    out: list[Violation],
+) -> None:
+    """A worker given any case ends within their cap and was not over it before."""
+    receivers = set(given.values())
+    for wid in state.practitioners:
+        if wid not in receivers:
+            continue
+        cap, before, after = state.capacity[wid], state.load_before[wid], load_after[wid]
+        if before > cap:
+            message = (
+                f"{wid} was already over capacity before the plan ({points(before)} points, "
+                f"cap {points(cap)}) and may take no new case"
+            )
+        elif after > cap:
+            message = f"{wid} ends at {points(after)} points, over the cap of {points(cap)}"
+        else:
+            continue
+        out.append(Violation("capacity", message, worker=wid))
+
+
+def _intake_limit(state: ServiceState, given: Mapping[str, str], out: list[Violation]) -> None:
+    """No worker takes more new families in one plan than the policy allows."""
+    limit = state.policy.max_new_families_per_day
+    new = new_families(state, given)
+    for wid in state.practitioners:
+        fams = new.get(wid, set())
+        if len(fams) > limit:
+            out.append(
+                Violation(
+                    "intake_limit",
+                    f"{wid} takes {len(fams)} new families in this plan "
+                    f"({', '.join(sorted(fams))}), over the limit of {limit}",
+                    worker=wid,
+                )
+            )
+
+
+def _workers_table(
+    state: ServiceState,
+    plan: Plan,
+    load_after: Mapping[str, int],
+    count_after: Mapping[str, int],
+    out: list[Violation],
+) -> None:
+    """The plan's ``workers`` rows agree with the loads recomputed from its placements."""
+    if not plan.workers:
+        return
+    seen: set[str] = set()
+    for row in plan.workers:
+        wid = row.id
+        if wid not in state.practitioners:
+            out.append(
+                Violation(
+                    "workers_table",
+                    f"the workers table has a row for {wid}, who is not among the practitioners",
+                    worker=wid,
+                )
+            )
+            continue
+        if wid in seen:
+            out.append(Violation("workers_table", f"the workers table has {wid} twice", worker=wid))
+            continue
+        seen.add(wid)
+        expected_points = {
+            "capacity": state.capacity[wid],
+            "load_before": state.load_before[wid],
+            "load_after": load_after[wid],
+        }
+        for name, units in expected_points.items():
+            shown: float = getattr(row, name)
+            if abs(shown * POINTS_SCALE - units) > TABLE_TOLERANCE + 1e-9:
+                out.append(
+                    Violation(
+                        "workers_table",
+                        f"{wid}'s {name} is given as {shown:g} points but recomputes to "
+                        f"{points(units)}",
+                        worker=wid,
+                    )
+                )
+        expected_counts = {
+            "cases_before": state.cases_before[wid],
+            "cases_after": count_after[wid],
+        }
+        for name, count in expected_counts.items():
+            shown_count: int = getattr(row, name)
+            if shown_count != count:
+                out.append(
+                    Violation(
+                        "workers_table",
+                        f"{wid}'s {name} is given as {shown_count} but recomputes to {count}",
+                        worker=wid,
+                    )
+                )
+    for wid in state.practitioners:
+        changed = (
+            load_after[wid] != state.load_before[wid] or count_after[wid] != state.cases_before[wid]
+        )
+        if changed and wid not in seen:
+            out.append(
+                Violation(
+                    "workers_table",
+                    f"the workers table has no row for {wid}, whose load changes from "
+                    f"{points(state.load_before[wid])} to {points(load_after[wid])} points "
+                    f"({state.cases_before[wid]} to {count_after[wid]} cases)",
+                    worker=wid,
+                )
+            )
+
+
+def _objective(
+    state: ServiceState, plan: Plan, given: Mapping[str, str], out: list[Violation]
+) -> None:
+    """The plan's reported objective values agree with :func:`evaluate` on its placements."""
+    if not plan.objective:
+        return
+    need = set(state.to_allocate)
+    if any(cid not in need for cid in given):
+        return  # a rebalance: the daily tiers do not describe it
+    placed = {cid: wid for cid, wid in given.items() if wid in state.practitioners}
+    values = evaluate(state, placed)
+    for key, value in values.items():
+        if key in plan.objective and not _same(plan.objective[key], value):
+            out.append(
+                Violation(
+                    "objective",
+                    f"objective {key} is given as {plan.objective[key]} but the plan's "
+                    f"placements give {value}",
+                )
+            )
+
+
+def _same(reported: float, computed: float) -> bool:
+    """Integers must agree exactly; fractions (utilisation) to :data:`OBJECTIVE_TOLERANCE`."""
+    if isinstance(computed, int) and float(reported).is_integer():
+        return int(reported) == computed
+    if isinstance(computed, int):
+        return False
+    return abs(reported - computed) <= OBJECTIVE_TOLERANCE

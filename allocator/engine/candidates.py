@@ -1,0 +1,81 @@
+"""Which workers each case may be given in the model: all eligible ones, or a diverse few.
+
+Below :data:`FULL_MODEL_PAIRS` eligible (case, worker) pairs the model keeps them
+all, so a proof of optimality is a proof for the whole problem. Above it, each
+family is offered a pool of workers that always contains:
+
+- the workers who already hold one of its children and the children's previous
+  workers (continuity),
+- the greedy rule's choices (so the model can always reproduce the greedy plan and
+  is never worse than it),
+- the eligible workers with the most spare capacity and, where the child has an
+  area, those covering it,
+- an evenly spread sample of the remaining eligible workers, starting at an offset
+  drawn from the family id. Pruning every case to the same few least-loaded workers
+  starves the model (they fill up and everyone else is out of reach); a spread
+  sample spreads the offers across the whole service.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping
+
+from allocator.objectives import outside_area
+from allocator.rules import ServiceState
+
+#: Up to this many eligible pairs, every eligible pair is a model variable.
+FULL_MODEL_PAIRS = 60_000
+#: Per family: eligible workers with most spare capacity offered.
+TOP_SPARE = 6
+#: Per family: eligible workers covering the child's area offered.
+TOP_AREA = 4
+#: Per family: evenly spread eligible workers offered.
+SPREAD = 14
+
+
+def candidate_workers(
+    state: ServiceState, greedy: Mapping[str, str]
+) -> tuple[dict[str, list[str]], bool]:
+    """Each case's candidate workers, and whether any eligible worker was left out.
+
+    Parameters
+    ----------
+    state
+        The service.
+    greedy
+        The greedy rule's placements; each is kept as a candidate.
+    """
+    eligible = {cid: state.eligible(cid) for cid in state.to_allocate}
+    if sum(len(ws) for ws in eligible.values()) <= FULL_MODEL_PAIRS:
+        return eligible, False
+
+    by_family: dict[str, list[str]] = defaultdict(list)
+    for cid in state.to_allocate:
+        by_family[state.cases[cid].family].append(cid)
+
+    candidates: dict[str, list[str]] = {}
+    pruned = False
+    for family in sorted(by_family):
+        children = by_family[family]
+        union = sorted({w for cid in children for w in eligible[cid]})
+        pool: set[str] = set(state.holders.get(family, ()))
+        for cid in children:
+            pool.update(state.cases[cid].previous_workers)
+            if cid in greedy:
+                pool.add(greedy[cid])
+        by_spare = sorted(union, key=lambda w: (-state.spare_before(w), w))
+        pool.update(by_spare[:TOP_SPARE])
+        covering = [w for w in by_spare if not outside_area(state, children[0], w)]
+        pool.update(covering[:TOP_AREA])
+        if len(union) > SPREAD:
+            offset = zlib.crc32(family.encode())
+            stride = len(union) / SPREAD
+            pool.update(union[(offset + int(i * stride)) % len(union)] for i in range(SPREAD))
+        else:
+            pool.update(union)
+        for cid in children:
+            candidates[cid] = [w for w in eligible[cid] if w in pool]
+            pruned = pruned or len(candidates[cid]) < len(eligible[cid])
+    return candidates, pruned

@@ -1,0 +1,173 @@
+"""The CP-SAT model of daily allocation.
+
+One boolean per candidate (case, worker) pair (see :mod:`.candidates`); one boolean
+per (family, worker) pair where a family has several children to place or already
+has a worker, marking that the worker takes at least one of its children. Those
+family indicators carry both the intake limit (new families per worker) and the
+siblings-apart tier, so no constraint ever links two children pairwise.
+
+Every expression here equals the plain-Python figure of :mod:`allocator.objectives`
+for the same placements (constants included); the tests hold the two together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from ortools.sat.python import cp_model
+
+from allocator.objectives import balance_cost, outside_area
+from allocator.rules import ServiceState
+
+LinearExpr = cp_model.LinearExprT
+
+
+class AllocationModel:
+    """CP-SAT variables, hard rules and tier expressions for one day's allocation.
+
+    Parameters
+    ----------
+    state
+        The service.
+    candidates
+        For each case needing a worker, the workers it may be given (all eligible).
+    """
+
+    def __init__(self, state: ServiceState, candidates: Mapping[str, list[str]]) -> None:
+        self.state = state
+        self.model = cp_model.CpModel()
+        self.cases = sorted(state.to_allocate)
+        self.x: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.by_worker: dict[str, list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
+        for cid in self.cases:
+            for wid in candidates[cid]:
+                var = self.model.new_bool_var(f"x[{cid},{wid}]")
+                self.x[cid, wid] = var
+                self.by_worker[wid].append((cid, var))
+        self.placed = {
+            cid: sum(self.x[cid, w] for w in candidates[cid]) for cid in self.cases
+        }
+        self.candidates = candidates
+
+        # Hard rules, then the tier expressions, in the fixed order of the tiers.
+        self._one_worker_per_case()
+        self._weighted_cap()
+        self.takes_family = self._family_indicators()
+        self._intake_limit()
+        self.urgent_unallocated = self._unallocated(urgent_only=True)
+        self.unallocated = self._unallocated(urgent_only=False)
+        self.siblings_apart = self._keep_families_together()
+        self.previous_worker_returns = self._previous_workers()
+        self.balance = self._balance()
+        self.outside_area = self._outside_area()
+
+    # ------------------------------------------------------------------ hard rules
+
+    def _one_worker_per_case(self) -> None:
+        for cid in self.cases:
+            if self.candidates[cid]:
+                self.model.add_at_most_one(self.x[cid, w] for w in self.candidates[cid])
+
+    def _weighted_cap(self) -> None:
+        for wid, pairs in self.by_worker.items():
+            spare = self.state.spare_before(wid)
+            if sum(self.state.weight[c] for c, _ in pairs) > spare:
+                self.model.add(sum(self.state.weight[c] * v for c, v in pairs) <= spare)
+
+    def _family_indicators(self) -> dict[tuple[str, str], cp_model.IntVar]:
+        """``takes[f, w]``: worker ``w`` is given at least one child of family ``f``.
+
+        Needed where it is not a single pair variable already: a family with
+        several children to place.
+        """
+        children: dict[str, list[str]] = defaultdict(list)
+        for cid in self.cases:
+            children[self.state.cases[cid].family].append(cid)
+        takes: dict[tuple[str, str], cp_model.IntVar] = {}
+        for family, kids in children.items():
+            workers = sorted({w for c in kids for w in self.candidates[c]})
+            for wid in workers:
+                pair_vars = [self.x[c, wid] for c in kids if (c, wid) in self.x]
+                if len(kids) == 1:
+                    takes[family, wid] = pair_vars[0]
+                    continue
+                var = self.model.new_bool_var(f"takes[{family},{wid}]")
+                for pv in pair_vars:
+                    self.model.add_implication(pv, var)
+                # takes may only be 1 if a child really goes there: keeps counts honest.
+                self.model.add_bool_or(pair_vars).only_enforce_if(var)
+                takes[family, wid] = var
+        self.families = dict(children)
+        return takes
+
+    def _intake_limit(self) -> None:
+        limit = self.state.policy.max_new_families_per_day
+        new: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for (family, wid), var in self.takes_family.items():
+            if wid not in self.state.holders.get(family, ()):
+                new[wid].append(var)
+        for wid, vars_ in new.items():
+            if len(vars_) > limit:
+                self.model.add(sum(vars_) <= limit)
+
+    # ------------------------------------------------------------------ tiers
+
+    def _unallocated(self, *, urgent_only: bool) -> LinearExpr:
+        chosen = [c for c in self.cases if not urgent_only or self.state.is_urgent(c)]
+        return len(chosen) - sum(self.placed[c] for c in chosen)
+
+    def _keep_families_together(self) -> LinearExpr:
+        """Per family: distinct workers after the plan minus one (never below zero)."""
+        terms: list[LinearExpr] = []
+        constant = 0
+        for family, kids in self.families.items():
+            holders = self.state.holders.get(family, frozenset())
+            extra = [
+                self.takes_family[family, w]
+                for w in sorted({w for c in kids for w in self.candidates[c]})
+                if w not in holders
+            ]
+            if holders:
+                constant += len(holders) - 1
+                terms.extend(extra)
+            elif len(kids) > 1 and len(extra) > 1:
+                # max(0, k - 1) = k - [k >= 1]: ``any_`` is 1 exactly when a worker is used.
+                any_ = self.model.new_bool_var(f"any[{family}]")
+                self.model.add_bool_or(extra).only_enforce_if(any_)
+                terms.extend(extra)
+                terms.append(-any_)
+        # Each child placed adds at most one worker to its family.
+        self.siblings_apart_max = constant + len(self.cases)
+        return constant + sum(terms)
+
+    def _previous_workers(self) -> LinearExpr:
+        return sum(
+            var for (cid, wid), var in self.x.items()
+            if wid in self.state.cases[cid].previous_workers
+        )
+
+    def _balance(self) -> LinearExpr:
+        """Sum over placements of the utilisation-penalty rise each causes."""
+        cost = {pair: balance_cost(self.state, *pair) for pair in self.x}
+        self.balance_max = sum(
+            max((cost[c, w] for w in self.candidates[c]), default=0) for c in self.cases
+        )
+        return sum(cost[pair] * var for pair, var in self.x.items() if cost[pair])
+
+    def _outside_area(self) -> LinearExpr:
+        return sum(
+            var for (cid, wid), var in self.x.items() if outside_area(self.state, cid, wid)
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def hint(self, placed: Mapping[str, str]) -> None:
+        """Start the search from ``placed`` (pairs outside the model are ignored)."""
+        self.model.clear_hints()
+        for (cid, wid), var in self.x.items():
+            self.model.add_hint(var, placed.get(cid) == wid)
+
+    def placements(self, solver: cp_model.CpSolver) -> dict[str, str]:
+        """The placements in the solver's current solution."""
+        return {cid: wid for (cid, wid), var in self.x.items() if solver.boolean_value(var)}

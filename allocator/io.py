@@ -1,0 +1,1191 @@
+"""Reading and writing snapshots and plans: the only module that touches files.
+
+Input is checked once, here, and every problem a person can fix is reported
+together: :class:`InputError` carries one sentence per problem, naming the file,
+the row (a CSV line as a spreadsheet shows it, or ``cases[12] (id C0013)`` in
+JSON), the field, what was found and what was expected. Free-text values of a
+child's record (``area``, ``needs`` ...) are never quoted back; ids, enum values,
+numbers and dates may be, shortened.
+
+Formats (see ``docs/FORMAT-EXTENSIONS.md`` for the CSV layout and referrals file):
+
+- a snapshot is a JSON file (FORMAT.md) or a directory of CSV tables
+  (``snapshot.csv``, ``practitioners.csv``, ``cases.csv``);
+- a day's referrals are a JSON list of cases, a JSON object ``{"cases": [...]}``,
+  or a CSV file with the columns of ``cases.csv``;
+- a plan is a JSON file (FORMAT.md).
+
+Output is written atomically (temporary file in the same directory, ``fsync``,
+``os.replace``), so a reader never sees half a file and a failed write leaves the
+previous file in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import json
+import math
+import os
+import secrets
+import stat
+import sys
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from functools import cache
+from io import StringIO
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, to_json, to_jsonable_python
+
+from allocator.models import (
+    PLAN_FORMAT,
+    SNAPSHOT_FORMAT,
+    Assignment,
+    Case,
+    Plan,
+    Practitioner,
+    Snapshot,
+    Unallocated,
+    WorkerLoad,
+)
+
+__all__ = [
+    "CASES_CSV",
+    "LIST_SEPARATOR",
+    "PRACTITIONERS_CSV",
+    "SNAPSHOT_CSV",
+    "InputError",
+    "dump_json",
+    "load_plan",
+    "load_snapshot",
+    "write_json",
+    "write_snapshot",
+]
+
+PathLike = str | os.PathLike[str]
+
+SNAPSHOT_CSV = "snapshot.csv"
+"""File of a CSV snapshot directory holding the one row of ``format`` and ``as_of``."""
+PRACTITIONERS_CSV = "practitioners.csv"
+"""File of a CSV snapshot directory holding one practitioner per row."""
+CASES_CSV = "cases.csv"
+"""File of a CSV snapshot directory holding one case per row."""
+LIST_SEPARATOR = ";"
+"""Separator of the items of a list field inside one CSV cell."""
+
+# Values longer than this are cut when quoted back in a message.
+_SHOWN_CHARS = 30
+
+# Text fields holding ids, which may be quoted back in a message (as may enum values,
+# numbers and dates); any other text (team, area, needs, skills, reasons ...) is
+# described by its kind, never shown: it may identify a child.
+_ID_FIELDS = frozenset(
+    {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers", "case"}
+    | {"from"}
+)
+
+
+class InputError(Exception):
+    """Input that cannot be used, with every problem found, one sentence each.
+
+    Parameters
+    ----------
+    problems
+        One full sentence per problem, naming the file, the row or record id, the
+        field, what was found and what was expected.
+
+    Attributes
+    ----------
+    problems
+        The sentences, in file and row order; ``str(error)`` joins them with newlines.
+    """
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[str]]]:
+        return (InputError, (self.problems,))
+
+
+# ------------------------------------------------------------------ field descriptions
+
+
+@dataclass(frozen=True)
+class _Field:
+    """How one model field looks in a file, for reading CSV cells and for messages."""
+
+    name: str
+    expected: str  # e.g. "a whole number from 1 to 4"
+    item_expected: str  # for a list item or mapping value; else same as expected
+    nullable: bool
+    required: bool
+    is_list: bool
+    numeric: bool
+    echo: bool  # a wrong value may be quoted back in a message
+
+
+def _bounds(metadata: Iterable[Any]) -> str:
+    """The phrase for pydantic's numeric bounds, e.g. ``" from 1 to 4"``."""
+    lower = upper = ""
+    ge = le = None
+    for item in metadata:
+        if isinstance(item, annotated_types.Ge):
+            ge, lower = item.ge, f"at least {item.ge:g}"
+        elif isinstance(item, annotated_types.Gt):
+            lower = f"greater than {item.gt:g}"
+        elif isinstance(item, annotated_types.Le):
+            le, upper = item.le, f"at most {item.le:g}"
+        elif isinstance(item, annotated_types.Lt):
+            upper = f"less than {item.lt:g}"
+    if ge is not None and le is not None:
+        return f" from {ge:g} to {le:g}"
+    if ge is not None and not upper:
+        return f" of {ge:g} or more"
+    parts = [p for p in (lower, upper) if p]
+    return " " + " and ".join(parts) if parts else ""
+
+
+def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False) -> str:
+    """What a valid value of type ``tp`` looks like, in words."""
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin in (Union, types.UnionType):
+        if set(args) == {int, float}:
+            return "a number" + _bounds(metadata)
+        return " or ".join(_describe_type(a, metadata, id_like) for a in args)
+    if origin is Literal:
+        return repr(args[0]) if len(args) == 1 else "one of " + ", ".join(map(str, args))
+    if origin in (tuple, list):
+        item = args[0] if args else Any
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return "a list of objects"
+        return "a list of ids" if id_like else "a list of text values"
+    if origin is dict:
+        return "an object mapping names to " + _describe_type(args[1]).replace(
+            "a number", "numbers"
+        )
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "one of " + ", ".join(str(m.value) for m in tp)
+    if tp is date:
+        return "a date written YYYY-MM-DD"
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "a whole number" + _bounds(metadata)
+    if tp is float:
+        return "a number" + _bounds(metadata)
+    if tp is str:
+        non_empty = any(isinstance(m, annotated_types.MinLen) for m in metadata)
+        if id_like:
+            return "a non-empty id" if non_empty else "an id"
+        return "non-empty text" if non_empty else "text"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return "an object"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _is_echo_type(tp: Any) -> bool:
+    """Whether values of ``tp`` are enums, numbers or dates (safe to quote back)."""
+    if get_origin(tp) in (Union, types.UnionType, Literal):
+        return True
+    if get_origin(tp) is dict:
+        return True  # plan objective / settings: names and numbers chosen by the allocator
+    return isinstance(tp, type) and (issubclass(tp, Enum | int | float | date))
+
+
+@cache
+def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
+    """Each field of ``model`` under the name it has in a file (its alias, if any)."""
+    fields: dict[str, _Field] = {}
+    for attr, info in model.model_fields.items():
+        name = info.alias or attr
+        tp: Any = info.annotation
+        nullable = False
+        if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
+            rest = tuple(a for a in get_args(tp) if a is not type(None))
+            nullable = True
+            tp = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007
+        id_like = name in _ID_FIELDS
+        is_list = get_origin(tp) in (tuple, list)
+        if is_list:
+            item: Any = get_args(tp)[0]
+        elif get_origin(tp) is dict:
+            item = get_args(tp)[1]
+        else:
+            item = tp
+        fields[name] = _Field(
+            name=name,
+            expected=_describe_type(tp, info.metadata, id_like),
+            item_expected=_describe_type(item, info.metadata, id_like),
+            nullable=nullable,
+            required=info.is_required(),
+            is_list=is_list,
+            numeric=item in (int, float),
+            echo=id_like or _is_echo_type(item),
+        )
+    return fields
+
+
+# ------------------------------------------------------------------ message helpers
+
+
+def _short(value: str) -> str:
+    """``value`` quoted, cut to a readable length."""
+    if len(value) > _SHOWN_CHARS:
+        value = value[: _SHOWN_CHARS - 3] + "..."
+    return repr(value)
+
+
+def _label(value: str) -> str:
+    """An id as it appears after ``(id ...)``: cut, control characters escaped, unquoted."""
+    return _short(value)[1:-1]
+
+
+def _found(value: Any, echo: bool) -> str:
+    """What was found, in words; the value itself only when it is safe to show."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return (text if len(text) <= _SHOWN_CHARS else text[:12] + "...") if echo else "a number"
+    if isinstance(value, str):
+        if not value.strip():
+            return "empty"
+        return _short(value) if echo else "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a value of another kind"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'worker'?"`` for a close known name, else the list of names."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return "; expected one of " + ", ".join(known)
+
+
+def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_file: bool) -> str:
+    """One pydantic error, located below its record, as the middle of a sentence.
+
+    ``err["loc"]`` is relative to the record: ``()`` for the record itself,
+    ``(field, ...)`` for a field, list index or mapping key below it.
+    """
+    loc = err["loc"]
+    kind = err["type"]
+    if not loc:
+        if kind in ("model_type", "model_attributes_type", "dict_type"):
+            found = _found(err["input"], echo=False)
+            return f"found {found}, expected an object with the {noun}'s fields"
+        return str(err["msg"]).removeprefix("Value error, ")
+    name = str(loc[0])
+    spec = fields.get(name)
+    if kind == "extra_forbidden" or spec is None:
+        return f"unknown field {_short(name)}" + _did_you_mean(name, fields)
+    null = " or empty" if csv_file else " or null"
+    expected = spec.expected + (null if spec.nullable else "")
+    if kind == "missing":
+        state = "is empty" if csv_file else "is missing"
+        return f"required field {name!r} {state}, expected {expected}"
+    path = name
+    if len(loc) > 1:  # an item of a list or a value of a mapping; deeper parts are union tags
+        sub = loc[1]
+        path = f"{name}[{sub}]" if isinstance(sub, int) else f"{name}.{sub}"
+        expected = spec.item_expected
+    found = _found(err["input"], spec.echo)
+    reason = (err.get("ctx") or {}).get("error")
+    if kind.startswith("date") and isinstance(reason, str) and "range" in reason:
+        found += f" ({reason})"  # e.g. "day value is outside expected range"
+    return f"field {path!r} is {found}, expected {expected}"
+
+
+class _Report:
+    """Problems collected while reading, sorted by file and row when raised."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[int, int, str]] = []
+
+    def add(self, rank: int, row: int, message: str) -> None:
+        """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself)."""
+        self._items.append((rank, row, _sentence(message)))
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`InputError` with every problem recorded so far, if any."""
+        if self._items:
+            ordered = sorted(self._items, key=lambda item: (item[0], item[1]))
+            raise InputError(list(dict.fromkeys(message for _, _, message in ordered)))
+
+
+# ------------------------------------------------------------------ reading files
+
+
+class _Failed:
+    """Marks a file that could not be read (the reason is in the report)."""
+
+
+_FAILED = _Failed()
+
+
+def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
+    """The file's text (UTF-8, with or without a byte-order mark), or a reported failure."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        report.add(rank, -1, f"{path}: no such file")
+        return _FAILED
+    except IsADirectoryError:
+        report.add(rank, -1, f"{path}: is a directory, expected a file")
+        return _FAILED
+    except OSError as exc:
+        report.add(rank, -1, f"{path}: cannot read the file ({exc.strerror or exc})")
+        return _FAILED
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report.add(
+            rank,
+            -1,
+            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a file "
+            "saved as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+        )
+        return _FAILED
+    if not text.strip():
+        report.add(rank, -1, f"{path}: the file is empty")
+        return _FAILED
+    return text
+
+
+def _read_json(path: Path, report: _Report, rank: int) -> Any:
+    """The parsed JSON document, or :data:`_FAILED` with the reason reported."""
+    text = _read_text(path, report, rank)
+    if isinstance(text, _Failed):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        report.add(
+            rank, -1, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        )
+    except RecursionError:
+        report.add(rank, -1, f"{path}: not valid JSON: nested too deeply")
+    return _FAILED
+
+
+@dataclass
+class _Table:
+    """The raw records of one table, as read, with where each came from.
+
+    ``lines`` holds the spreadsheet line of each record for a CSV file and is
+    ``None`` for JSON, where a record is named by its index (``cases[12]``).
+    """
+
+    source: str
+    name: str
+    rows: list[Any]
+    rank: int
+    lines: list[int] | None = None
+    missing_columns: frozenset[str] = frozenset()
+    # Ids of CSV rows too broken to validate (ragged), still counted as known staff.
+    broken_ids: list[str] = field(default_factory=list)
+    id_key: str = "id"
+
+    def row_key(self, i: int) -> int:
+        """The row number used to sort problems."""
+        return self.lines[i] if self.lines is not None else i
+
+    def place(self, i: int) -> str:
+        """``cases[12]`` or ``line 14``, without the id."""
+        return f"line {self.lines[i]}" if self.lines is not None else f"{self.name}[{i}]"
+
+    def where(self, i: int) -> str:
+        """``cases[12] (id C0013)`` or ``line 14 (id C0013)``."""
+        row = self.rows[i]
+        ident = row.get(self.id_key) if isinstance(row, dict) else None
+        label = f" ({self.id_key} {_label(ident)})" if isinstance(ident, str) and ident else ""
+        return self.place(i) + label
+
+    def add(self, report: _Report, i: int, message: str) -> None:
+        """Report ``message`` about record ``i``."""
+        report.add(self.rank, self.row_key(i), f"{self.source}, {self.where(i)}: {message}")
+
+
+def _read_csv(
+    path: Path, fields: Mapping[str, _Field], name: str, report: _Report, rank: int
+) -> _Table | None:
+    """Read a CSV table into records keyed by field name; ``None`` if unreadable.
+
+    Cells are stripped of surrounding spaces; an empty cell is left out of its
+    record (so the field takes its default: null or an empty list); a list cell is
+    split on ``;``. Rows whose cells are all empty are skipped. Header problems are
+    reported once, not on every row.
+    """
+    text = _read_text(path, report, rank)
+    if isinstance(text, _Failed):
+        return None
+    reader = csv.reader(StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    line = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            report.add(
+                rank,
+                line + 1,
+                f"{path}, line {line + 1}: not valid CSV ({exc}); the rest "
+                "of the file was not read",
+            )
+            break
+        line += 1
+        records.append((line, cells))
+    if not records:
+        return None
+    _, header_cells = records[0]
+    header = [cell.strip() for cell in header_cells]
+    columns: list[str | None] = []  # None: a column that is not read
+    seen: set[str] = set()
+    for column in header:
+        if not column:
+            columns.append(None)
+            continue
+        if column in seen:
+            report.add(rank, 1, f"{path}, line 1: column {_short(column)} appears twice")
+            columns.append(None)
+        elif column not in fields:
+            message = f"{path}, line 1: unknown column {_short(column)}"
+            report.add(rank, 1, message + _did_you_mean(column, fields))
+            columns.append(None)
+        else:
+            columns.append(column)
+        seen.add(column)
+    missing = frozenset(f for f, spec in fields.items() if spec.required and f not in seen)
+    for column in sorted(missing, key=list(fields).index):
+        report.add(rank, 1, f"{path}, line 1: required column {column!r} is missing")
+    table = _Table(str(path), name, [], rank, lines=[], missing_columns=missing)
+    assert table.lines is not None
+    id_index = header.index("id") if "id" in header else None
+    for number, cells in records[1:]:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+            cells = cells[: len(header)]  # trailing empty cells a spreadsheet may add
+        if len(cells) != len(header):
+            report.add(
+                rank,
+                number,
+                f"{path}, line {number}: found {len(cells)} cells, expected {len(header)} "
+                "(one per column of line 1)",
+            )
+            if id_index is not None and id_index < len(cells) and cells[id_index].strip():
+                table.broken_ids.append(cells[id_index].strip())
+            continue
+        record: dict[str, Any] = {}
+        for key, cell in zip(columns, cells, strict=True):
+            if key is None:
+                continue
+            cell = cell.strip()
+            if not cell:
+                continue
+            if fields[key].is_list:
+                items = [item.strip() for item in cell.split(LIST_SEPARATOR)]
+                record[key] = [item for item in items if item]
+            else:
+                record[key] = cell
+        table.rows.append(record)
+        table.lines.append(number)
+    return table
+
+
+# ------------------------------------------------------------------ validating tables
+
+_PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
+_CASES: TypeAdapter[list[Case]] = TypeAdapter(list[Case])
+_DATE: TypeAdapter[date] = TypeAdapter(date)
+
+_NON_FINITE = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, str) and value.strip().lower() in _NON_FINITE
+
+
+def _validate_table(
+    table: _Table,
+    adapter: TypeAdapter[list[Any]],
+    model: type[BaseModel],
+    noun: str,
+    report: _Report,
+) -> list[Any]:
+    """All records of ``table`` as models, every problem reported (then ``[]``).
+
+    The whole list is validated in one call, which is fast and still yields every
+    error of every record, each located by record index.
+    """
+    fields = _fields_of(model)
+    csv_file = table.lines is not None
+    numeric = [f for f, spec in fields.items() if spec.numeric and not spec.is_list]
+    # pydantic accepts inf and nan for a float; no weight, FTE or capacity may be either.
+    flagged: set[tuple[int, str]] = set()
+    for i, row in enumerate(table.rows):
+        if isinstance(row, dict):
+            for name in numeric:
+                value = row.get(name)
+                if value is not None and _non_finite(value):
+                    spec = fields[name]
+                    flagged.add((i, name))
+                    expected = spec.expected.replace("a number", "a finite number")
+                    table.add(report, i, f"field {name!r} is {value!s}, expected {expected}")
+    try:
+        return adapter.validate_python(table.rows)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            index = err["loc"][0]
+            assert isinstance(index, int)
+            err["loc"] = err["loc"][1:]
+            if err["type"] == "missing" and err["loc"] and err["loc"][0] in table.missing_columns:
+                continue  # reported once, on the header line
+            if err["loc"] and (index, err["loc"][0]) in flagged:
+                continue  # reported above as not finite
+            table.add(report, index, _explain(err, fields, noun, csv_file))
+        return []
+
+
+def _check_format(
+    value: Any, expected: str, where: str, csv_file: bool, report: _Report, rank: int
+) -> bool:
+    """Report a missing or wrong ``format``; ``False`` if reading should stop."""
+    if value is None or value == "":
+        state = "is empty" if csv_file else "is missing"
+        report.add(rank, 0, f"{where}: required field 'format' {state}, expected {expected!r}")
+        return True
+    if value != expected:
+        found = _short(value) if isinstance(value, str) else _found(value, echo=True)
+        report.add(
+            rank,
+            0,
+            f"{where}: field 'format' is {found}, expected {expected!r} (the only version "
+            "this allocator reads)",
+        )
+        return False
+    return True
+
+
+def _check_as_of(
+    data: Mapping[str, Any], where: str, csv_file: bool, report: _Report, rank: int
+) -> date | None:
+    """The snapshot's ``as_of`` date, or ``None`` with the problem reported."""
+    fields = _fields_of(Snapshot)
+    if data.get("as_of") in (None, ""):
+        err: ErrorDetails = {"type": "missing", "loc": ("as_of",), "msg": "", "input": None}
+        report.add(rank, 0, f"{where}: {_explain(err, fields, 'snapshot', csv_file)}")
+        return None
+    try:
+        return _DATE.validate_python(data["as_of"])
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        err["loc"] = ("as_of",)
+        report.add(rank, 0, f"{where}: {_explain(err, fields, 'snapshot', csv_file)}")
+        return None
+
+
+@dataclass
+class _Parts:
+    """A snapshot as read, before its records are validated."""
+
+    source: str
+    format_ok: bool
+    as_of: date | None
+    practitioners: _Table | None
+    cases: _Table | None
+    validated: bool = False  # the tables hold only ids; the records are already models
+
+
+def _snapshot_json(path: Path, report: _Report) -> _Parts:
+    source = str(path)
+    data = _read_json(path, report, 0)
+    if isinstance(data, _Failed):
+        return _Parts(source, True, None, None, None)
+    if not isinstance(data, dict):
+        report.add(
+            0,
+            -1,
+            f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
+            "format, as_of, practitioners and cases",
+        )
+        return _Parts(source, False, None, None, None)
+    fields = _fields_of(Snapshot)
+    if not _check_format(data.get("format"), SNAPSHOT_FORMAT, source, False, report, 0):
+        return _Parts(source, False, None, None, None)
+    for key in data:
+        if key not in fields:
+            report.add(0, 0, f"{path}: unknown field {_short(key)}" + _did_you_mean(key, fields))
+    as_of = _check_as_of(data, source, False, report, 0)
+    tables: list[_Table | None] = []
+    for rank, name in ((1, "practitioners"), (2, "cases")):
+        rows = data.get(name)
+        if name not in data:
+            report.add(rank, -1, f"{path}: required field {name!r} is missing, expected a list")
+            tables.append(None)
+        elif not isinstance(rows, list):
+            found = _found(rows, echo=False)
+            report.add(rank, -1, f"{path}: field {name!r} is {found}, expected a list")
+            tables.append(None)
+        else:
+            tables.append(_Table(source, name, rows, rank))
+    return _Parts(source, True, as_of, tables[0], tables[1])
+
+
+def _snapshot_csv(directory: Path, report: _Report) -> _Parts:
+    head_path = directory / SNAPSHOT_CSV
+    head_fields = {k: v for k, v in _fields_of(Snapshot).items() if k in ("format", "as_of")}
+    head = _read_csv(head_path, head_fields, "snapshot", report, 0)
+    format_ok, as_of = True, None
+    if head is not None and head.lines is not None:
+        if len(head.rows) != 1:
+            report.add(
+                0,
+                -1,
+                f"{head_path}: found {len(head.rows)} rows under the header, expected one row "
+                "with the format and as_of",
+            )
+        else:
+            where = f"{head_path}, line {head.lines[0]}"
+            row = head.rows[0]
+            if "format" not in head.missing_columns:
+                format_ok = _check_format(
+                    row.get("format"), SNAPSHOT_FORMAT, where, True, report, 0
+                )
+            if "as_of" not in head.missing_columns:
+                as_of = _check_as_of(row, where, True, report, 0)
+    if not format_ok:
+        return _Parts(str(directory), False, None, None, None)
+    practitioners = _read_csv(
+        directory / PRACTITIONERS_CSV, _fields_of(Practitioner), "practitioners", report, 1
+    )
+    cases = _read_csv(directory / CASES_CSV, _fields_of(Case), "cases", report, 2)
+    return _Parts(str(directory), True, as_of, practitioners, cases)
+
+
+def _referrals(path: Path, report: _Report) -> _Table | None:
+    """The referrals file's cases as a table (rank 3), or ``None`` if unreadable."""
+    rank = 3
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path, _fields_of(Case), "cases", report, rank)
+    data = _read_json(path, report, rank)
+    if isinstance(data, _Failed):
+        return None
+    if isinstance(data, dict):
+        for key in data:
+            if key != "cases":
+                message = f"{path}: unknown field {_short(key)}" + _did_you_mean(key, ["cases"])
+                report.add(rank, -1, message)
+        if "cases" not in data:
+            report.add(rank, -1, f"{path}: required field 'cases' is missing, expected a list")
+            return None
+        data = data["cases"]
+    if not isinstance(data, list):
+        report.add(
+            rank,
+            -1,
+            f"{path}: found {_found(data, echo=False)}, expected a list of cases or an "
+            'object {"cases": [...]}',
+        )
+        return None
+    # FORMAT.md allows a referral's worker to be "empty or null"; the model wants null.
+    rows = [
+        {**row, "worker": None} if isinstance(row, dict) and row.get("worker") == "" else row
+        for row in data
+    ]
+    return _Table(str(path), "cases", rows, rank)
+
+
+def _raw_ids(table: _Table) -> Iterable[tuple[int, str]]:
+    for i, row in enumerate(table.rows):
+        if isinstance(row, dict):
+            ident = row.get("id")
+            if isinstance(ident, str) and ident:
+                yield i, ident
+
+
+def _cross_references(
+    practitioners: _Table | None,
+    cases: _Table | None,
+    referrals: _Table | None,
+    report: _Report,
+) -> None:
+    """Report duplicate ids and ``worker`` / ``pinned_worker`` naming no practitioner.
+
+    Works on the raw records so that a record with another problem still counts
+    (its id is known staff; its own references are checked).
+    """
+    staff: set[str] | None = None
+    if practitioners is not None:
+        staff = set(practitioners.broken_ids)
+        first: dict[str, int] = {}
+        for i, ident in _raw_ids(practitioners):
+            if ident in first:
+                practitioners.add(
+                    report,
+                    i,
+                    f"duplicate id {_short(ident)}, already used at "
+                    f"{practitioners.place(first[ident])}; expected each practitioner id once",
+                )
+            else:
+                first[ident] = i
+        staff.update(first)
+    seen: dict[str, tuple[_Table, int]] = {}
+    for table in (cases, referrals):
+        if table is None:
+            continue
+        null = "empty" if table.lines is not None else "null"
+        for i, ident in _raw_ids(table):
+            if ident not in seen:
+                seen[ident] = (table, i)
+                continue
+            other, j = seen[ident]
+            if other is table:
+                message = (
+                    f"duplicate id {_short(ident)}, already used at {table.place(j)}; "
+                    "expected each case id once"
+                )
+            else:
+                message = (
+                    f"id {_short(ident)} is already in the snapshot ({other.source}, "
+                    f"{other.place(j)}); expected a new case id"
+                )
+            table.add(report, i, message)
+        for i, row in enumerate(table.rows):
+            if not isinstance(row, dict):
+                continue
+            worker = row.get("worker")
+            if table is referrals and worker is not None:
+                found = _short(worker) if isinstance(worker, str) else _found(worker, True)
+                table.add(
+                    report,
+                    i,
+                    f"field 'worker' is {found}, expected {null}: a referral is not yet allocated",
+                )
+            elif staff is not None and isinstance(worker, str) and worker not in staff:
+                table.add(
+                    report,
+                    i,
+                    f"field 'worker' is {_short(worker)}, expected the id of one of the "
+                    f"practitioners or {null}",
+                )
+            pinned = row.get("pinned_worker")
+            if staff is not None and isinstance(pinned, str) and pinned not in staff:
+                table.add(
+                    report,
+                    i,
+                    f"field 'pinned_worker' is {_short(pinned)}, expected the id of one of the "
+                    f"practitioners or {null}",
+                )
+
+
+def _all_finite(records: Sequence[BaseModel], model: type[BaseModel]) -> bool:
+    """Whether no numeric field of ``records`` is NaN or infinite."""
+    names = [
+        attr
+        for attr, info in model.model_fields.items()
+        if _fields_of(model)[info.alias or attr].numeric
+        and not _fields_of(model)[info.alias or attr].is_list
+    ]
+    return all(
+        value is None or not isinstance(value, float) or math.isfinite(value)
+        for record in records
+        for value in (getattr(record, name) for name in names)
+    )
+
+
+def _fast_snapshot(path: Path) -> Snapshot | None:
+    """The JSON snapshot validated in one call (parsed by pydantic-core), or ``None``.
+
+    Most snapshots are valid, and this is about three times faster than reading
+    record by record; anything it does not accept goes the slow, fully reported way.
+    """
+    try:
+        snapshot = Snapshot.model_validate_json(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):  # ValidationError and UnicodeDecodeError are ValueErrors
+        return None
+    if not (
+        _all_finite(snapshot.practitioners, Practitioner) and _all_finite(snapshot.cases, Case)
+    ):
+        return None
+    return snapshot
+
+
+def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot:
+    """Read and validate a snapshot, with a day's referrals merged in.
+
+    Parameters
+    ----------
+    path
+        A JSON snapshot file (FORMAT.md) or a directory holding ``snapshot.csv``,
+        ``practitioners.csv`` and ``cases.csv``.
+    referrals
+        Optional file of new cases: a JSON list of cases, a JSON object
+        ``{"cases": [...]}``, or (name ending ``.csv``) a CSV file with the columns of
+        ``cases.csv``. Each must have no ``worker`` and an id not in the snapshot;
+        they are appended after the snapshot's cases.
+
+    Returns
+    -------
+    Snapshot
+        Valid: every field checked, ids unique, ``worker`` and ``pinned_worker``
+        naming practitioners.
+
+    Raises
+    ------
+    InputError
+        With every problem found in all the files, one sentence each.
+    """
+    path = Path(path)
+    report = _Report()
+    practitioners: list[Practitioner] = []
+    cases: list[Case] = []
+    if path.is_dir():
+        parts = _snapshot_csv(path, report)
+    elif not (path.exists() or path.is_symlink()):
+        raise InputError(
+            f"{path}: no such file or directory, expected a JSON snapshot file or a "
+            "directory of CSV tables."
+        )
+    elif path.suffix.lower() == ".csv":
+        raise InputError(
+            f"{path}: a single CSV file, expected a JSON snapshot file or a directory "
+            f"holding {SNAPSHOT_CSV}, {PRACTITIONERS_CSV} and {CASES_CSV}."
+        )
+    elif (fast := _fast_snapshot(path)) is not None:
+        if referrals is None:
+            return fast
+        # Only the ids are needed to check the referrals against the snapshot.
+        practitioners, cases = list(fast.practitioners), list(fast.cases)
+        parts = _Parts(
+            str(path),
+            True,
+            fast.as_of,
+            _Table(str(path), "practitioners", [{"id": p.id} for p in practitioners], 1),
+            _Table(str(path), "cases", [{"id": c.id} for c in cases], 2),
+            validated=True,
+        )
+    else:
+        parts = _snapshot_json(path, report)
+    if not parts.format_ok:
+        report.raise_if_any()
+    extra: _Table | None = None
+    if referrals is not None:
+        referrals_path = Path(referrals)
+        if referrals_path.is_dir():
+            report.add(3, -1, f"{referrals_path}: is a directory, expected a referrals file")
+        else:
+            extra = _referrals(referrals_path, report)
+
+    if not parts.validated:
+        if parts.practitioners is not None:
+            practitioners = _validate_table(
+                parts.practitioners, _PRACTITIONERS, Practitioner, "practitioner", report
+            )
+        if parts.cases is not None:
+            cases = _validate_table(parts.cases, _CASES, Case, "case", report)
+    if extra is not None:
+        cases += _validate_table(extra, _CASES, Case, "case", report)
+    _cross_references(parts.practitioners, parts.cases, extra, report)
+    report.raise_if_any()
+    assert parts.as_of is not None
+    try:
+        return Snapshot(
+            format=SNAPSHOT_FORMAT,
+            as_of=parts.as_of,
+            practitioners=tuple(practitioners),
+            cases=tuple(cases),
+        )
+    except ValidationError as exc:  # a rule of the model's own not checked above
+        problems = [
+            f"{parts.source}: {problem}"
+            for err in exc.errors(include_url=False)
+            for problem in str(err["msg"]).removeprefix("Value error, ").split("; ")
+        ]
+        raise InputError([_sentence(p) for p in problems]) from None
+
+
+# ------------------------------------------------------------------ plans
+
+# Each table of a plan: its record model, the noun for messages, the key naming a
+# record, and its rank (the order in which problems are listed).
+_PLAN_TABLES: dict[str, tuple[type[BaseModel], str, str, int]] = {
+    "assignments": (Assignment, "assignment", "case", 1),
+    "unallocated": (Unallocated, "unallocated case", "case", 2),
+    "workers": (WorkerLoad, "worker load", "id", 3),
+}
+
+
+def load_plan(path: PathLike) -> Plan:
+    """Read and validate a plan (FORMAT.md "Plan") from a JSON file.
+
+    Parameters
+    ----------
+    path
+        The plan file. Its ``format`` must be ``allocation-plan/1``.
+
+    Returns
+    -------
+    Plan
+        The validated plan.
+
+    Raises
+    ------
+    InputError
+        With every problem found, one sentence each, e.g.
+        ``plan.json, assignments[3] (case R0004): field 'worker' is missing ...``.
+    """
+    path = Path(path)
+    report = _Report()
+    if not path.exists():
+        raise InputError(f"{path}: no such file, expected a JSON plan file.")
+    data = _read_json(path, report, 0)
+    report.raise_if_any()
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
+            "of a plan."
+        )
+    source = str(path)
+    if not _check_format(data.get("format"), PLAN_FORMAT, source, False, report, 0):
+        report.raise_if_any()
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = err["loc"]
+            table = _PLAN_TABLES.get(str(loc[0])) if loc else None
+            rows = data.get(str(loc[0])) if loc else None
+            if table is not None and len(loc) > 1 and isinstance(loc[1], int):
+                model, noun, key, rank = table
+                assert isinstance(rows, list)
+                records = _Table(source, str(loc[0]), rows, rank, id_key=key)
+                err["loc"] = loc[2:]
+                records.add(report, loc[1], _explain(err, _fields_of(model), noun, False))
+            elif loc and loc[0] == "format":
+                continue  # reported above
+            else:
+                report.add(0, 0, f"{source}: {_explain(err, _fields_of(Plan), 'plan', False)}")
+        report.raise_if_any()
+        raise InputError(f"{source}: not a valid plan ({exc.error_count()} problems).") from None
+    report.raise_if_any()
+    return plan
+
+
+# ------------------------------------------------------------------ writing
+
+
+def dump_json(model_or_data: Any) -> str:
+    """The JSON text written for a model or plain data: indent 2, UTF-8, final newline.
+
+    Pydantic models are written by alias (``Assignment.from_`` as ``from``), dates as
+    ``YYYY-MM-DD``, tuples as lists, non-ASCII text as itself.
+
+    Raises
+    ------
+    ValueError
+        For a number JSON cannot hold (NaN, infinity).
+    pydantic_core.PydanticSerializationError
+        For an object that is not data.
+    """
+    # pydantic-core writes a 50,000-case snapshot in a fraction of the time json.dumps
+    # takes, but turns NaN and infinity into null silently; the scan below is cheap and
+    # the strict check only runs when the text may hold such a constant.
+    text = to_json(model_or_data, indent=2, by_alias=True, inf_nan_mode="constants").decode()
+    if "NaN" in text or "Infinity" in text:
+        json.dumps(to_jsonable_python(model_or_data, by_alias=True), allow_nan=False)
+    return text + "\n"
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable; not possible on every platform, so best effort."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    """Replace ``path`` with ``content`` in one step, or leave it as it was.
+
+    The temporary file lives in the same directory (so ``os.replace`` is a rename on
+    one file system) and keeps the mode of the file it replaces.
+    """
+    directory = path.parent
+    temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def write_json(path: PathLike | None, model_or_data: Any) -> None:
+    """Write a model or plain data as JSON (see :func:`dump_json`), atomically.
+
+    Parameters
+    ----------
+    path
+        The file to write; ``None`` or ``"-"`` writes to standard output.
+    model_or_data
+        A pydantic model (written by alias) or JSON-able data.
+
+    Raises
+    ------
+    ValueError, pydantic_core.PydanticSerializationError
+        If the data cannot be written as JSON; an existing file is left untouched.
+    OSError
+        If the file cannot be written (e.g. its directory does not exist).
+    """
+    text = dump_json(model_or_data)
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    _atomic_write(Path(path), text.encode("utf-8"))
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back as the same float
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return LIST_SEPARATOR.join(value)
+    return str(value)
+
+
+def _unwritable(value: Any) -> str | None:
+    """Why ``value`` would not read back the same from a CSV cell, or ``None``."""
+    if isinstance(value, str) and (not value or value != value.strip()):
+        return "is empty or starts or ends with a space"
+    if isinstance(value, tuple):
+        for item in value:
+            if not item or item != item.strip() or LIST_SEPARATOR in item:
+                return (
+                    f"has an item that is empty, has surrounding spaces or holds {LIST_SEPARATOR!r}"
+                )
+    if isinstance(value, float) and not math.isfinite(value):
+        return "is not a finite number"
+    return None
+
+
+def _csv_text(
+    records: Sequence[BaseModel], model: type[BaseModel], name: str
+) -> tuple[str, list[str]]:
+    """One table as CSV text, and the values that would not read back the same."""
+    attrs = list(model.model_fields)
+    columns = list(_fields_of(model))
+    out = StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    problems: list[str] = []
+    for i, record in enumerate(records):
+        values = [getattr(record, attr) for attr in attrs]
+        for column, value in zip(columns, values, strict=True):
+            why = _unwritable(value)
+            if why is not None:
+                ident = getattr(record, "id", "")
+                problems.append(
+                    f"cannot write {name}, line {i + 2} (id {_label(str(ident))}): field "
+                    f"{column!r} {why}, which a CSV cell cannot hold exactly; write JSON instead."
+                )
+        writer.writerow([_csv_cell(value) for value in values])
+    return out.getvalue(), problems
+
+
+def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
+    """Write a snapshot as JSON (``path`` ends ``.json``) or as a CSV directory.
+
+    The CSV directory holds ``snapshot.csv``, ``practitioners.csv`` and ``cases.csv``
+    (layout in ``docs/FORMAT-EXTENSIONS.md``); it is created if needed and each file
+    is replaced atomically. Either way :func:`load_snapshot` reads back an equal
+    snapshot.
+
+    Parameters
+    ----------
+    snapshot
+        The snapshot to write.
+    path
+        A ``.json`` file name, or a directory.
+
+    Returns
+    -------
+    Path
+        ``path``, for chaining (``load_snapshot(write_snapshot(s, p)) == s``).
+
+    Raises
+    ------
+    InputError
+        If a value cannot be held exactly by a CSV cell (empty text, text with
+        surrounding spaces, a list item holding ``;``); nothing is written then.
+    OSError
+        If a file cannot be written.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        write_json(path, snapshot)
+        return path
+    head = StringIO(newline="")
+    writer = csv.writer(head, lineterminator="\n")
+    writer.writerow(["format", "as_of"])
+    writer.writerow([snapshot.format, snapshot.as_of.isoformat()])
+    staff, staff_problems = _csv_text(snapshot.practitioners, Practitioner, PRACTITIONERS_CSV)
+    cases, case_problems = _csv_text(snapshot.cases, Case, CASES_CSV)
+    if staff_problems or case_problems:
+        raise InputError([f"{path}: {p}" for p in staff_problems + case_problems])
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        (SNAPSHOT_CSV, head.getvalue()),
+        (PRACTITIONERS_CSV, staff),
+        (CASES_CSV, cases),
+    ):
+        _atomic_write(path / name, text.encode("utf-8"))
+    return path

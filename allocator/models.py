@@ -1,0 +1,239 @@
+"""The data contract: snapshot and plan, exactly as in FORMAT.md (version 1).
+
+Every model forbids unknown fields, so a typo such as ``workr`` is an error rather
+than a silently ignored column. Cross-references between records are checked once,
+here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is valid.
+
+Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT-EXTENSIONS.md``):
+``Plan.gap``, ``Plan.notes``, ``Plan.settings``, and ``Plan.bound`` as a mapping
+from objective tier to its proven bound.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SNAPSHOT_FORMAT = "caseload-snapshot/1"
+PLAN_FORMAT = "allocation-plan/1"
+
+
+class Grade(StrEnum):
+    """A practitioner's grade; ``nqsw`` is newly qualified (protected first year)."""
+
+    STUDENT = "student"
+    NQSW = "nqsw"
+    SOCIAL_WORKER = "social_worker"
+    SENIOR = "senior"
+    CONSULTANT = "consultant"
+
+
+class CaseType(StrEnum):
+    """The kind of statutory work; ``court`` is care proceedings or pre-proceedings."""
+
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED = "child_in_need"
+    CHILD_PROTECTION = "child_protection"
+    LOOKED_AFTER = "looked_after"
+    CARE_LEAVER = "care_leaver"
+    COURT = "court"
+    ADOPTION = "adoption"
+
+
+class Priority(StrEnum):
+    """``urgent`` means the child must be seen today."""
+
+    URGENT = "urgent"
+    STANDARD = "standard"
+
+
+class Record(BaseModel):
+    """Base of every contract model: unknown fields are rejected, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Id = Annotated[str, Field(min_length=1)]
+
+
+class Practitioner(Record):
+    """A member of staff who may hold cases.
+
+    Attributes
+    ----------
+    id, team, grade, experience_years, fte, skills, areas, available_from,
+    leaving_on, capacity_points
+        As in FORMAT.md. ``capacity_points`` overrides the cap the policy computes.
+    """
+
+    id: Id
+    team: str
+    grade: Grade
+    experience_years: float = Field(default=0.0, ge=0)
+    fte: float = Field(gt=0, le=1)
+    skills: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    available_from: date | None = None
+    leaving_on: date | None = None
+    capacity_points: float | None = Field(default=None, ge=0)
+
+
+class Case(Record):
+    """One child. Siblings share a ``family``; ``worker`` null means unallocated."""
+
+    id: Id
+    family: Id
+    type: CaseType
+    complexity: int = Field(ge=1, le=4)
+    weight: float | None = Field(default=None, ge=0)
+    worker: str | None = None
+    previous_workers: tuple[str, ...] = ()
+    changes_last_12_months: int = Field(default=0, ge=0)
+    area: str | None = None
+    needs: tuple[str, ...] = ()
+    priority: Priority = Priority.STANDARD
+    pinned_worker: str | None = None
+    excluded_workers: tuple[str, ...] = ()
+    opened: date | None = None
+
+
+class Snapshot(Record):
+    """The state of a service on one day, plus the cases to allocate."""
+
+    format: Literal["caseload-snapshot/1"]
+    as_of: date
+    practitioners: tuple[Practitioner, ...]
+    cases: tuple[Case, ...]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Snapshot:
+        """Ids are unique and ``worker`` / ``pinned_worker`` name current practitioners.
+
+        ``previous_workers`` and ``excluded_workers`` may name former staff, so they
+        are not checked here (see :func:`unknown_staff_notes`).
+        """
+        problems: list[str] = []
+        staff: set[str] = set()
+        for p in self.practitioners:
+            if p.id in staff:
+                problems.append(f"practitioner {p.id}: duplicate id")
+            staff.add(p.id)
+        seen: set[str] = set()
+        for c in self.cases:
+            if c.id in seen:
+                problems.append(f"case {c.id}: duplicate id")
+            seen.add(c.id)
+            if c.worker is not None and c.worker not in staff:
+                problems.append(
+                    f"case {c.id}: field 'worker' names {c.worker!r}, who is not among "
+                    "the practitioners"
+                )
+            if c.pinned_worker is not None and c.pinned_worker not in staff:
+                problems.append(
+                    f"case {c.id}: field 'pinned_worker' names {c.pinned_worker!r}, who is "
+                    "not among the practitioners"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
+    """Notes on ``previous_workers`` / ``excluded_workers`` naming former staff.
+
+    These are legitimate (people leave), so they are reported, not rejected.
+    """
+    staff = {p.id for p in snapshot.practitioners}
+    former = sorted(
+        {w for c in snapshot.cases for w in (*c.previous_workers, *c.excluded_workers)} - staff
+    )
+    if not former:
+        return []
+    shown = ", ".join(former[:10]) + (" ..." if len(former) > 10 else "")
+    return [
+        f"{len(former)} staff id(s) in previous_workers/excluded_workers are not among the "
+        f"practitioners (former staff, taken as such): {shown}"
+    ]
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+class Assignment(Record):
+    """A case whose worker the plan sets (``from_`` null) or changes."""
+
+    case: Id
+    worker: Id
+    from_: str | None = Field(default=None, alias="from")
+    reasons: tuple[str, ...] = ()
+
+
+class UnallocatedCode(StrEnum):
+    """Machine-readable reason a case ends the plan without a worker."""
+
+    NO_ELIGIBLE_WORKER = "no_eligible_worker"
+    ELIGIBLE_UNAVAILABLE = "eligible_unavailable"
+    NO_CAPACITY = "no_capacity"
+    INTAKE_LIMIT = "intake_limit"
+    PINNED_WORKER_CANNOT_HOLD = "pinned_worker_cannot_hold"
+    OUTPRIORITISED = "outprioritised"
+
+
+class Unallocated(Record):
+    """A case that ends the plan with no worker, and why, in words a manager can act on."""
+
+    case: Id
+    code: UnallocatedCode
+    reason: str
+
+
+class WorkerLoad(Record):
+    """One practitioner's weighted load and case count before and after the plan."""
+
+    id: Id
+    capacity: float
+    load_before: float
+    load_after: float
+    cases_before: int
+    cases_after: int
+
+
+Status = Literal["optimal", "feasible", "invalid_input"]
+
+
+class Plan(Record):
+    """What the allocator decided (FORMAT.md "Plan").
+
+    Attributes
+    ----------
+    status
+        ``optimal`` (proved), ``feasible`` (time limit reached; see ``bound`` and
+        ``gap``) or ``invalid_input``.
+    objective
+        Each objective tier's value, in priority order (see ``allocator.engine``).
+    bound
+        Extension: for each tier, the best value any plan could reach as proved by
+        the solver; null when ``status`` is ``optimal``.
+    gap
+        Extension: relative gap of the first tier not proved optimal; 0 when optimal.
+    notes
+        Extension: observations a manager should see (e.g. former staff named).
+    settings
+        Extension: the solver settings that reproduce this plan.
+    """
+
+    format: Literal["allocation-plan/1"] = PLAN_FORMAT
+    as_of: date
+    status: Status
+    assignments: tuple[Assignment, ...] = ()
+    unallocated: tuple[Unallocated, ...] = ()
+    workers: tuple[WorkerLoad, ...] = ()
+    objective: dict[str, int | float] = Field(default_factory=dict)
+    bound: dict[str, int | float] | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+    settings: dict[str, float | int | str] = Field(default_factory=dict)

@@ -1,0 +1,363 @@
+"""Explanations: reasons for placed cases and diagnoses of unallocated ones.
+
+Hand-built snapshots of 2-4 cases on 2026-11-23 under the default policy unless a
+test says otherwise; the reasoning behind each expected sentence is in a comment.
+"""
+
+from __future__ import annotations
+
+import ast
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from allocator import explain
+from allocator.explain import assignment_reasons, diagnose_unallocated
+from allocator.models import Case, Practitioner, Snapshot, UnallocatedCode
+from allocator.policy import Policy
+from allocator.rules import ServiceState
+
+AS_OF = date(2026, 11, 23)
+
+
+def worker(pid: str, **fields: Any) -> Practitioner:
+    """A full-time social worker (cap 100 points) unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {"id": pid, "team": "A", "grade": "social_worker", "fte": 1.0}
+    values.update(fields)
+    return Practitioner(**values)
+
+
+def case(cid: str, **fields: Any) -> Case:
+    """A child-in-need case of weight 3 in its own family unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {
+        "id": cid,
+        "family": f"F{cid}",
+        "type": "child_in_need",
+        "complexity": 2,
+        "weight": 3.0,
+    }
+    values.update(fields)
+    return Case(**values)
+
+
+def state(
+    practitioners: list[Practitioner], cases: list[Case], policy: Policy | None = None
+) -> ServiceState:
+    snap = Snapshot(
+        format="caseload-snapshot/1",
+        as_of=AS_OF,
+        practitioners=tuple(practitioners),
+        cases=tuple(cases),
+    )
+    return ServiceState.of(snap, policy or Policy())
+
+
+def test_explain_does_not_import_ortools() -> None:
+    tree = ast.parse(Path(explain.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.startswith("ortools") for name in imported)
+
+
+# ------------------------------------------------------------------ assignment reasons
+
+
+def test_reason_sibling_held_before() -> None:
+    # C1 (family F) stays with P2; its sibling R1 joins P2.
+    s = state(
+        [worker("P1"), worker("P2")], [case("C1", family="F", worker="P2"), case("R1", family="F")]
+    )
+    assert "sibling C1 is with P2" in assignment_reasons(s, {"R1": "P2"}, "R1")
+
+
+def test_reason_sibling_placed_in_the_same_plan() -> None:
+    # R1 and R2 are new siblings both placed with P1 in this plan.
+    s = state([worker("P1"), worker("P2")], [case("R1", family="F"), case("R2", family="F")])
+    placed = {"R1": "P1", "R2": "P1"}
+    assert "sibling R2 is with P1" in assignment_reasons(s, placed, "R1")
+    assert "sibling R1 is with P1" in assignment_reasons(s, placed, "R2")
+
+
+def test_reason_previous_worker() -> None:
+    # R1 had P2 before (P9 is former staff); P2 takes it back.
+    s = state([worker("P1"), worker("P2")], [case("R1", previous_workers=("P2", "P9"))])
+    reasons = assignment_reasons(s, {"R1": "P2"}, "R1")
+    assert "previous worker of this child" in reasons
+
+
+def test_reason_only_eligible_worker() -> None:
+    # Complexity 4: only the senior P3 may hold it (P1 social worker, P2 NQSW).
+    s = state(
+        [worker("P1"), worker("P2", grade="nqsw"), worker("P3", grade="senior")],
+        [case("R1", complexity=4)],
+    )
+    assert assignment_reasons(s, {"R1": "P3"}, "R1") == ("only eligible worker",)
+
+
+def test_reason_only_worker_with_the_needed_skills() -> None:
+    # Only P2 has both welsh and court; P1 has welsh alone.
+    s = state(
+        [worker("P1", skills=("welsh",)), worker("P2", skills=("welsh", "court"))],
+        [case("R1", needs=("welsh", "court"))],
+    )
+    assert assignment_reasons(s, {"R1": "P2"}, "R1") == ("only worker with welsh + court",)
+
+
+def test_reason_pin_area_and_no_rival_sentence() -> None:
+    s = state(
+        [worker("P1"), worker("P2", areas=("north", "east"))],
+        [case("R1", pinned_worker="P2", area="north")],
+    )
+    assert assignment_reasons(s, {"R1": "P2"}, "R1") == (
+        "pinned to P2 by a manager",
+        "covers the child's area (north)",
+    )
+
+
+def test_reason_most_spare_capacity_or_one_of() -> None:
+    # P1 holds 10 points (90 spare), P2 holds 40 (60 spare): both may hold R1.
+    s = state(
+        [worker("P1"), worker("P2")],
+        [case("C1", worker="P1", weight=10.0), case("C2", worker="P2", weight=40.0), case("R1")],
+    )
+    assert assignment_reasons(s, {"R1": "P1"}, "R1") == (
+        "most spare capacity among the 2 eligible workers (90.0 points)",
+    )
+    # With P2 instead: 40 + 3 = 43 points of 100.
+    assert assignment_reasons(s, {"R1": "P2"}, "R1") == (
+        "one of 2 eligible workers; ends at 43% of capacity",
+    )
+
+
+def test_reason_move_off_a_worker_who_left() -> None:
+    s = state(
+        [worker("P1"), worker("P40", leaving_on=date(2026, 11, 20))], [case("C1", worker="P40")]
+    )
+    reasons = assignment_reasons(s, {"C1": "P1"}, "C1")
+    assert reasons[0] == "P40 left on 2026-11-20"
+    assert "only eligible worker" in reasons
+
+
+def test_reasons_refuse_an_unplaced_case() -> None:
+    s = state([worker("P1")], [case("R1")])
+    with pytest.raises(ValueError, match="R1"):
+        assignment_reasons(s, {}, "R1")
+
+
+# ------------------------------------------------------------- unallocated diagnosis
+
+
+def test_pinned_worker_cannot_hold_grade() -> None:
+    # Pinned to the NQSW P2, who may hold complexity 2 at most.
+    s = state(
+        [worker("P1"), worker("P2", grade="nqsw")], [case("R1", complexity=3, pinned_worker="P2")]
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.PINNED_WORKER_CANNOT_HOLD
+    assert d.reason.startswith("pinned to P2 by a manager but P2 cannot hold it")
+    assert "complexity 3" in d.reason and "nqsw" in d.reason
+
+
+def test_pinned_worker_cannot_hold_absent() -> None:
+    s = state(
+        [worker("P1"), worker("P2", available_from=date(2026, 12, 1))],
+        [case("R1", pinned_worker="P2")],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.PINNED_WORKER_CANNOT_HOLD
+    assert "P2 is absent until 2026-12-01" in d.reason
+
+
+def test_pinned_worker_cannot_hold_excluded_collision() -> None:
+    s = state(
+        [worker("P1"), worker("P3")], [case("R1", pinned_worker="P3", excluded_workers=("P3",))]
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.PINNED_WORKER_CANNOT_HOLD
+    assert d.reason.startswith("rules collide: pinned to P3 but P3 is in excluded_workers")
+
+
+def test_pinned_worker_cannot_hold_once_the_plan_fills_them() -> None:
+    # P2's cap is 10; R2 (8 points) went to P2 in this plan, leaving 2 for R1 (3).
+    s = state(
+        [worker("P1"), worker("P2", capacity_points=10)],
+        [case("R1", pinned_worker="P2"), case("R2", weight=8.0)],
+    )
+    d = diagnose_unallocated(s, {"R2": "P2"}, "R1")
+    assert d.code is UnallocatedCode.PINNED_WORKER_CANNOT_HOLD
+    assert "P2 has 2.0 points spare and the case needs 3.0" in d.reason
+
+
+def test_no_eligible_worker_skills() -> None:
+    # P1 and P3 have welsh, P2 has court, nobody both.
+    s = state(
+        [
+            worker("P1", skills=("welsh",)),
+            worker("P2", skills=("court",)),
+            worker("P3", skills=("welsh",)),
+        ],
+        [case("R1", needs=("welsh", "court"))],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_ELIGIBLE_WORKER
+    assert "needs welsh and court: 2 workers have welsh, 1 has court, none both" in d.reason
+
+
+def test_no_eligible_worker_grade() -> None:
+    # Complexity 4 court work: only a senior or consultant; there are none.
+    s = state([worker("P1"), worker("P2", grade="nqsw")], [case("R1", type="court", complexity=4)])
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_ELIGIBLE_WORKER
+    assert "complexity 4 court work needs a senior or consultant; there are none" in d.reason
+
+
+def test_no_eligible_worker_exclusions() -> None:
+    # Only P1 has welsh, and P1 is excluded (P2 lacks welsh).
+    s = state(
+        [worker("P1", skills=("welsh",)), worker("P2")],
+        [case("R1", needs=("welsh",), excluded_workers=("P1",))],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_ELIGIBLE_WORKER
+    assert "exclusions leave nobody: P1" in d.reason
+
+
+def test_eligible_unavailable() -> None:
+    # P1 is away until 1 December, P2 leaves on 10 December (within 28 days).
+    s = state(
+        [
+            worker("P1", available_from=date(2026, 12, 1)),
+            worker("P2", leaving_on=date(2026, 12, 10)),
+        ],
+        [case("R1")],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.ELIGIBLE_UNAVAILABLE
+    assert "P1 is absent until 2026-12-01" in d.reason
+    assert "P2 leaves on 2026-12-10" in d.reason
+
+
+def test_eligible_unavailable_names_five_then_counts() -> None:
+    # Seven absent workers, back on 1-7 December: the five soonest are named.
+    s = state(
+        [worker(f"P{i}", available_from=date(2026, 12, i)) for i in range(7, 0, -1)], [case("R1")]
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.ELIGIBLE_UNAVAILABLE
+    assert "P1 is absent until 2026-12-01" in d.reason
+    assert "P6" not in d.reason
+    assert "and 2 more" in d.reason
+
+
+def test_no_capacity() -> None:
+    # R1 weighs 10. P1 (cap 100) holds 92: 8 spare. P2 (cap 10) got R2 (9 points) in
+    # this plan: 1 spare. Best is P1, 2 points short.
+    s = state(
+        [worker("P1"), worker("P2", capacity_points=10)],
+        [case("C1", worker="P1", weight=92.0), case("R1", weight=10.0), case("R2", weight=9.0)],
+    )
+    d = diagnose_unallocated(s, {"R2": "P2"}, "R1")
+    assert d.code is UnallocatedCode.NO_CAPACITY
+    assert "P1 8.0 spare and P2 1.0 spare" in d.reason
+    assert "P1 is 2.0 points short" in d.reason
+
+
+def test_intake_limit() -> None:
+    # Limit of one new family: P1 took R1 (family FR1) in this plan, so R2 of another
+    # family cannot go to P1 even though P1 has room.
+    s = state([worker("P1")], [case("R1"), case("R2")], Policy(max_new_families_per_day=1))
+    d = diagnose_unallocated(s, {"R1": "P1"}, "R2")
+    assert d.code is UnallocatedCode.INTAKE_LIMIT
+    assert d.reason.startswith("P1 has room")
+    assert "max_new_families_per_day" in d.reason
+
+
+def test_sibling_of_a_new_family_is_not_blocked_by_intake() -> None:
+    # R3 is R1's sibling: the family is already new to P1, so P1 could still take R3.
+    # Leaving it out is then the search stopping early.
+    s = state(
+        [worker("P1")],
+        [case("R1", family="F"), case("R3", family="F")],
+        Policy(max_new_families_per_day=1),
+    )
+    d = diagnose_unallocated(s, {"R1": "P1"}, "R3")
+    assert d.code is UnallocatedCode.OUTPRIORITISED
+
+
+def test_search_stopped_early() -> None:
+    s = state([worker("P1")], [case("R1")])
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.OUTPRIORITISED
+    assert d.reason == (
+        "P1 had room but the search stopped before placing it; rerun with a longer --time-limit"
+    )
+
+
+def test_diagnosis_refuses_a_placed_case() -> None:
+    s = state([worker("P1")], [case("R1")])
+    with pytest.raises(ValueError, match="R1"):
+        diagnose_unallocated(s, {"R1": "P1"}, "R1")
+
+
+def test_no_capacity_single_eligible_worker() -> None:
+    # Only P1 may hold complexity-4 work (P2 is an NQSW); P1's cap is 5 and R1 weighs 6.
+    s = state(
+        [worker("P1", grade="senior", capacity_points=5), worker("P2", grade="nqsw")],
+        [case("R1", complexity=4, weight=6.0)],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_CAPACITY
+    assert d.reason.startswith(
+        "needs 6.0 points but P1, the only eligible worker, has no room after this plan "
+        "(P1 5.0 spare); P1 is 1.0 points short"
+    )
+
+
+def test_no_eligible_worker_grade_and_skills_apart() -> None:
+    # The senior P2 may hold complexity 4 but lacks welsh; P1 has welsh but is a social
+    # worker (complexity 3 at most).
+    s = state(
+        [worker("P1", skills=("welsh",)), worker("P2", grade="senior")],
+        [case("R1", complexity=4, needs=("welsh",))],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_ELIGIBLE_WORKER
+    assert "needs a senior or consultant with welsh" in d.reason
+    assert "1 is of that grade and 1 has welsh, none both" in d.reason
+
+
+def test_pinned_to_a_worker_who_has_left() -> None:
+    s = state(
+        [worker("P1"), worker("P2", leaving_on=date(2026, 11, 20))],
+        [case("R1", pinned_worker="P2")],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.PINNED_WORKER_CANNOT_HOLD
+    assert "P2 left on 2026-11-20" in d.reason
+
+
+def test_diagnosis_follows_the_plan_it_is_given() -> None:
+    # P1 (cap 10) alone. R1 (8) and R2 (3) cannot both fit. With nothing placed R2 could
+    # go to P1 (search stopped early); once R1 is placed there is no room. The same
+    # dict, changed in place, must not be answered from the earlier plan.
+    s = state([worker("P1", capacity_points=10)], [case("R1", weight=8.0), case("R2")])
+    placed: dict[str, str] = {}
+    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.OUTPRIORITISED
+    placed["R1"] = "P1"
+    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.NO_CAPACITY
+    del placed["R1"]
+    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.OUTPRIORITISED
+
+
+def test_reason_for_a_hand_made_placement_that_breaks_a_rule() -> None:
+    # A manager put the complexity-3 R1 with the NQSW P2: the reason says why that is
+    # unusual (check_plan reports it as a `grade` violation).
+    s = state([worker("P1"), worker("P2", grade="nqsw")], [case("R1", complexity=3)])
+    (reason,) = assignment_reasons(s, {"R1": "P2"}, "R1")
+    assert reason.startswith("P2 would not normally be eligible: complexity 3 is above 2")
