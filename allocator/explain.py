@@ -219,7 +219,7 @@ def diagnose_unallocated(
     4. nobody available has room once ``placed`` is applied -> ``no_capacity``;
     5. everyone with room is at the intake limit -> ``intake_limit``;
     6. otherwise somebody could have taken it and the search stopped early ->
-       ``outprioritised`` (the code stands in for "search limit").
+       ``search_limit``.
 
     Parameters
     ----------
@@ -288,7 +288,7 @@ def diagnose_unallocated(
         )
     had = "had" if len(open_intake) == 1 else "each had"
     return result(
-        UnallocatedCode.OUTPRIORITISED,
+        UnallocatedCode.SEARCH_LIMIT,
         f"{joined(open_intake, NAMED)} {had} room but the search stopped before placing it; "
         "rerun with a longer --time-limit",
     )

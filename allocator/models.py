@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SNAPSHOT_FORMAT = "caseload-snapshot/1"
-PLAN_FORMAT = "allocation-plan/1"
+SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
+PLAN_FORMAT: Final = "allocation-plan/1"
 
 
 class Grade(StrEnum):
@@ -179,7 +179,7 @@ class UnallocatedCode(StrEnum):
     NO_CAPACITY = "no_capacity"
     INTAKE_LIMIT = "intake_limit"
     PINNED_WORKER_CANNOT_HOLD = "pinned_worker_cannot_hold"
-    OUTPRIORITISED = "outprioritised"
+    SEARCH_LIMIT = "search_limit"
 
 
 class Unallocated(Record):

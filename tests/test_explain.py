@@ -287,13 +287,13 @@ def test_sibling_of_a_new_family_is_not_blocked_by_intake() -> None:
         Policy(max_new_families_per_day=1),
     )
     d = diagnose_unallocated(s, {"R1": "P1"}, "R3")
-    assert d.code is UnallocatedCode.OUTPRIORITISED
+    assert d.code is UnallocatedCode.SEARCH_LIMIT
 
 
 def test_search_stopped_early() -> None:
     s = state([worker("P1")], [case("R1")])
     d = diagnose_unallocated(s, {}, "R1")
-    assert d.code is UnallocatedCode.OUTPRIORITISED
+    assert d.code is UnallocatedCode.SEARCH_LIMIT
     assert d.reason == (
         "P1 had room but the search stopped before placing it; rerun with a longer --time-limit"
     )
@@ -348,11 +348,11 @@ def test_diagnosis_follows_the_plan_it_is_given() -> None:
     # dict, changed in place, must not be answered from the earlier plan.
     s = state([worker("P1", capacity_points=10)], [case("R1", weight=8.0), case("R2")])
     placed: dict[str, str] = {}
-    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.OUTPRIORITISED
+    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.SEARCH_LIMIT
     placed["R1"] = "P1"
     assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.NO_CAPACITY
     del placed["R1"]
-    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.OUTPRIORITISED
+    assert diagnose_unallocated(s, placed, "R2").code is UnallocatedCode.SEARCH_LIMIT
 
 
 def test_reason_for_a_hand_made_placement_that_breaks_a_rule() -> None:

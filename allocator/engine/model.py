@@ -45,9 +45,6 @@ class AllocationModel:
                 var = self.model.new_bool_var(f"x[{cid},{wid}]")
                 self.x[cid, wid] = var
                 self.by_worker[wid].append((cid, var))
-        self.placed = {
-            cid: sum(self.x[cid, w] for w in candidates[cid]) for cid in self.cases
-        }
         self.candidates = candidates
 
         # Hard rules, then the tier expressions, in the fixed order of the tiers.
@@ -65,9 +62,16 @@ class AllocationModel:
     # ------------------------------------------------------------------ hard rules
 
     def _one_worker_per_case(self) -> None:
+        """Exactly one of: a candidate worker, or ``unplaced[c]``.
+
+        An explicit non-negative slack per case (rather than ``1 - sum(x)``) lets the
+        solver see at once that no tier can fall below zero.
+        """
+        self.unplaced: dict[str, cp_model.IntVar] = {}
         for cid in self.cases:
-            if self.candidates[cid]:
-                self.model.add_at_most_one(self.x[cid, w] for w in self.candidates[cid])
+            slack = self.model.new_bool_var(f"unplaced[{cid}]")
+            self.model.add_exactly_one([slack, *(self.x[cid, w] for w in self.candidates[cid])])
+            self.unplaced[cid] = slack
 
     def _weighted_cap(self) -> None:
         for wid, pairs in self.by_worker.items():
@@ -96,7 +100,8 @@ class AllocationModel:
                 for pv in pair_vars:
                     self.model.add_implication(pv, var)
                 # takes may only be 1 if a child really goes there: keeps counts honest.
-                self.model.add_bool_or(pair_vars).only_enforce_if(var)
+                # Linear (not an enforced clause) so the LP relaxation sees it.
+                self.model.add(var <= sum(pair_vars))
                 takes[family, wid] = var
         self.families = dict(children)
         return takes
@@ -114,8 +119,9 @@ class AllocationModel:
     # ------------------------------------------------------------------ tiers
 
     def _unallocated(self, *, urgent_only: bool) -> LinearExpr:
-        chosen = [c for c in self.cases if not urgent_only or self.state.is_urgent(c)]
-        return len(chosen) - sum(self.placed[c] for c in chosen)
+        return sum(
+            self.unplaced[c] for c in self.cases if not urgent_only or self.state.is_urgent(c)
+        )
 
     def _keep_families_together(self) -> LinearExpr:
         """Per family: distinct workers after the plan minus one (never below zero)."""
@@ -132,20 +138,31 @@ class AllocationModel:
                 constant += len(holders) - 1
                 terms.extend(extra)
             elif len(kids) > 1 and len(extra) > 1:
-                # max(0, k - 1) = k - [k >= 1]: ``any_`` is 1 exactly when a worker is used.
-                any_ = self.model.new_bool_var(f"any[{family}]")
-                self.model.add_bool_or(extra).only_enforce_if(any_)
-                terms.extend(extra)
-                terms.append(-any_)
+                # max(0, k - 1) as a non-negative variable pushed down by the objective.
+                split = self.model.new_int_var(0, len(kids) - 1, f"split[{family}]")
+                self.model.add(split >= sum(extra) - 1)
+                terms.append(split)
         # Each child placed adds at most one worker to its family.
         self.siblings_apart_max = constant + len(self.cases)
         return constant + sum(terms)
 
     def _previous_workers(self) -> LinearExpr:
-        return sum(
-            var for (cid, wid), var in self.x.items()
-            if wid in self.state.cases[cid].previous_workers
-        )
+        """Children back with a previous worker, as ``known - not_back``.
+
+        ``not_back[c]`` is a non-negative slack per child who has an eligible previous
+        worker, so the minimised form (``n - returns``) is visibly non-negative.
+        """
+        self.not_back: list[cp_model.IntVar] = []
+        for cid in self.cases:
+            back = [
+                self.x[cid, w] for w in self.candidates[cid]
+                if w in self.state.cases[cid].previous_workers
+            ]
+            if back:
+                slack = self.model.new_bool_var(f"not_back[{cid}]")
+                self.model.add_exactly_one([slack, *back])
+                self.not_back.append(slack)
+        return len(self.not_back) - sum(self.not_back)
 
     def _balance(self) -> LinearExpr:
         """Sum over placements of the utilisation-penalty rise each causes."""
