@@ -64,15 +64,19 @@ def balance_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
     The rise in load above each threshold the worker then passes, summed, in units of
     ``1 / BALANCE_UNIT`` of the worker's capacity (so 0.1 % with the default), rounded.
     """
-    base = state.load_before[worker_id]
-    cap = state.capacity[worker_id]
-    if cap <= 0:
-        return 0
-    end = base + state.weight[case_id]
-    rise = sum(
-        max(0, end - cap * t // 100) - max(0, base - cap * t // 100) for t in BALANCE_THRESHOLDS
-    )
-    return (rise * BALANCE_UNIT + cap // 2) // cap
+    key = (worker_id, state.weight[case_id])
+    cost = state.balance_costs.get(key)
+    if cost is None:
+        base = state.load_before[worker_id]
+        cap = state.capacity[worker_id]
+        end = base + key[1]
+        rise = sum(
+            max(0, end - cap * t // 100) - max(0, base - cap * t // 100)
+            for t in BALANCE_THRESHOLDS
+        )
+        cost = (rise * BALANCE_UNIT + cap // 2) // cap if cap > 0 else 0
+        state.balance_costs[key] = cost
+    return cost
 
 
 def loads_after(state: ServiceState, placed: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int]]:

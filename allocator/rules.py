@@ -88,6 +88,8 @@ class ServiceState:
     gone: frozenset[str]
     to_allocate: list[str] = field(default_factory=list)
     _screened: dict[tuple[object, ...], list[str]] = field(default_factory=dict, repr=False)
+    #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
+    balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, snapshot: Snapshot, policy: Policy) -> ServiceState:

@@ -127,6 +127,7 @@ class AllocationModel:
         """Per family: distinct workers after the plan minus one (never below zero)."""
         terms: list[LinearExpr] = []
         constant = 0
+        self.split: dict[str, cp_model.IntVar] = {}
         for family, kids in self.families.items():
             holders = self.state.holders.get(family, frozenset())
             extra = [
@@ -141,8 +142,10 @@ class AllocationModel:
                 # max(0, k - 1) as a non-negative variable pushed down by the objective.
                 split = self.model.new_int_var(0, len(kids) - 1, f"split[{family}]")
                 self.model.add(split >= sum(extra) - 1)
+                self.split[family] = split
                 terms.append(split)
         # Each child placed adds at most one worker to its family.
+        self.siblings_apart_min = constant
         self.siblings_apart_max = constant + len(self.cases)
         return constant + sum(terms)
 
@@ -152,7 +155,7 @@ class AllocationModel:
         ``not_back[c]`` is a non-negative slack per child who has an eligible previous
         worker, so the minimised form (``n - returns``) is visibly non-negative.
         """
-        self.not_back: list[cp_model.IntVar] = []
+        self.not_back: dict[str, cp_model.IntVar] = {}
         for cid in self.cases:
             back = [
                 self.x[cid, w] for w in self.candidates[cid]
@@ -161,8 +164,8 @@ class AllocationModel:
             if back:
                 slack = self.model.new_bool_var(f"not_back[{cid}]")
                 self.model.add_exactly_one([slack, *back])
-                self.not_back.append(slack)
-        return len(self.not_back) - sum(self.not_back)
+                self.not_back[cid] = slack
+        return len(self.not_back) - sum(self.not_back.values())
 
     def _balance(self) -> LinearExpr:
         """Sum over placements of the utilisation-penalty rise each causes."""
@@ -180,10 +183,24 @@ class AllocationModel:
     # ------------------------------------------------------------------ helpers
 
     def hint(self, placed: Mapping[str, str]) -> None:
-        """Start the search from ``placed`` (pairs outside the model are ignored)."""
+        """Start the search from ``placed``, every auxiliary variable hinted too.
+
+        A complete hint is a feasible solution the solver takes as is; a partial one
+        it must repair, which on a tightly constrained stage can take the whole budget.
+        """
         self.model.clear_hints()
         for (cid, wid), var in self.x.items():
             self.model.add_hint(var, placed.get(cid) == wid)
+        for cid, var in self.unplaced.items():
+            self.model.add_hint(var, cid not in placed)
+        for (family, wid), var in self.takes_family.items():
+            if len(self.families[family]) > 1:
+                self.model.add_hint(var, any(placed.get(c) == wid for c in self.families[family]))
+        for family, var in self.split.items():
+            used = {placed[c] for c in self.families[family] if c in placed}
+            self.model.add_hint(var, max(0, len(used) - 1))
+        for cid, var in self.not_back.items():
+            self.model.add_hint(var, placed.get(cid) not in self.state.cases[cid].previous_workers)
 
     def placements(self, solver: cp_model.CpSolver) -> dict[str, str]:
         """The placements in the solver's current solution."""

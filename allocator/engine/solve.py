@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -24,7 +25,7 @@ from ortools.sat.python import cp_model
 from allocator.engine.candidates import candidate_workers
 from allocator.engine.model import AllocationModel, LinearExpr
 from allocator.greedy import greedy_allocate
-from allocator.objectives import TIERS, evaluate, tier_vector
+from allocator.objectives import balance_cost, evaluate, outside_area, tier_vector
 from allocator.rules import ServiceState
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _tier_expressions(m: AllocationModel) -> dict[str, tuple[LinearExpr, int]]:
         "urgent_unallocated": (m.urgent_unallocated, n),
         "unallocated": (m.unallocated, n),
         "siblings_apart": (m.siblings_apart, m.siblings_apart_max),
-        "previous_worker_returns": (sum(m.not_back) + n - len(m.not_back), n),
+        "previous_worker_returns": (sum(m.not_back.values()) + n - len(m.not_back), n),
         "balance": (m.balance, m.balance_max),
         "outside_area": (m.outside_area, n),
     }
@@ -138,11 +139,191 @@ def _decode_bounds(
     return out
 
 
+@dataclass
+class _EasyBounds:
+    """Lower bounds on each minimised tier that need no search, valid for the whole
+    problem (every eligible worker, not only the model's candidates).
+
+    Each case is taken on its own (its best eligible worker for the tier); with some
+    cases left unallocated, the costliest are assumed left out. When a stage's
+    solution meets these bounds it is optimal without a proof by search.
+    """
+
+    n: int
+    urgent_nobody: int
+    nobody: int
+    siblings: int
+    known: int
+    best_costs: list[int]
+    all_outside: int
+
+    @classmethod
+    def of(cls, m: AllocationModel) -> _EasyBounds:
+        state = m.state
+        eligible = {c: state.eligible(c) for c in m.cases}
+        nobody = [c for c in m.cases if not eligible[c]]
+        return cls(
+            n=len(m.cases),
+            urgent_nobody=sum(1 for c in nobody if state.is_urgent(c)),
+            nobody=len(nobody),
+            siblings=m.siblings_apart_min,
+            known=sum(
+                1 for c in m.cases
+                if any(w in state.cases[c].previous_workers for w in eligible[c])
+            ),
+            best_costs=sorted(
+                min(balance_cost(state, c, w) for w in eligible[c])
+                for c in m.cases if eligible[c]
+            ),
+            all_outside=sum(
+                1 for c in m.cases
+                if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
+            ),
+        )
+
+    def at(self, unallocated: int) -> dict[str, int]:
+        """The bounds once ``unallocated`` cases are known to stay without a worker."""
+        return {
+            "urgent_unallocated": self.urgent_nobody,
+            "unallocated": self.nobody,
+            "siblings_apart": self.siblings,
+            "previous_worker_returns": self.n - self.known,
+            "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.nobody)]),
+            "outside_area": max(0, self.all_outside - unallocated),
+        }
+
+
+def _stage_value(stage: _Stage, values: Mapping[str, int | float], n: int) -> int:
+    return int(
+        sum(w * _minimised(k, values[k], n) for w, k in zip(stage.weights, stage.tiers, strict=True))
+    )
+
+
+def _trouble(m: AllocationModel, key: str, placed: Mapping[str, str]) -> list[str]:
+    """The cases where a stage's tier can still improve, most pressing first."""
+    state = m.state
+    if key in ("urgent_unallocated", "unallocated"):
+        return sorted(
+            (c for c in m.cases if c not in placed), key=lambda c: (not state.is_urgent(c), c)
+        )
+    if key == "siblings_apart":
+        split = set()
+        for family, kids in m.families.items():
+            workers = set(state.holders.get(family, ())) | {placed[c] for c in kids if c in placed}
+            if len(workers) > 1:
+                split.update(c for c in kids if c in placed)
+        return sorted(split)
+    if key == "previous_worker_returns":
+        return [c for c in m.not_back if c in placed and placed[c] not in state.cases[c].previous_workers]
+    if key == "balance":
+        return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
+    return sorted(c for c, w in placed.items() if outside_area(state, c, w))
+
+
+#: Largest number of cases a neighbourhood frees at once.
+NEIGHBOURHOOD = 300
+#: CP-SAT deterministic work units per neighbourhood solve (reproducible, unlike seconds).
+NEIGHBOURHOOD_WORK = 2.0
+
+
+def _neighbourhood(m: AllocationModel, seeds: list[str], placed: Mapping[str, str]) -> set[str]:
+    """``seeds`` plus every case placed with one of their candidate workers, capped."""
+    by_worker: dict[str, list[str]] = {}
+    for c, w in placed.items():
+        by_worker.setdefault(w, []).append(c)
+    free: set[str] = set()
+    for seed in seeds:
+        around = {seed} | {c for w in m.candidates[seed] for c in by_worker.get(w, ())}
+        if free and len(free | around) > NEIGHBOURHOOD:
+            break
+        free |= around
+    return free
+
+
+def _improve(
+    m: AllocationModel,
+    stage: _Stage,
+    placed: dict[str, str],
+    settings: SolverSettings,
+    deadline: float,
+) -> dict[str, str]:
+    """Large-neighbourhood search on one stage: free a few cases, solve exactly, repeat.
+
+    Each neighbourhood holds the cases where the stage's tier can improve and the
+    cases sitting with the workers they could go to; everything else stays put.
+    Small models solve in well under a second, which a whole large service does not.
+    """
+    n = len(m.cases)
+    key = stage.tiers[-1]
+    done: set[str] = set()
+    last = 0.0  # how long the last round took: no round starts that cannot finish
+    while time.perf_counter() + last < deadline:
+        round_started = time.perf_counter()
+        seeds = [c for c in _trouble(m, key, placed) if c not in done]
+        if not seeds:
+            break
+        free = _neighbourhood(m, seeds, placed)
+        done.update(s for s in seeds if s in free)
+        m.hint(placed)
+        local = m.model.clone()
+        for cid in m.cases:
+            if cid in free:
+                continue
+            if cid in placed:
+                local.add(m.x[cid, placed[cid]] == 1)
+            else:
+                local.add(m.unplaced[cid] == 1)
+        local.minimize(stage.objective)
+        found, _, _ = _run(
+            local, m, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK
+        )
+        last = time.perf_counter() - round_started
+        if found is None:
+            continue
+        before = _stage_value(stage, evaluate(m.state, placed), n)
+        if _stage_value(stage, evaluate(m.state, found), n) < before:
+            placed = found
+            done.clear()
+    return placed
+
+
+def _run(
+    model: cp_model.CpModel,
+    m: AllocationModel,
+    settings: SolverSettings,
+    seconds: float,
+    work: float | None,
+) -> tuple[dict[str, str] | None, str, float | None]:
+    """One CP-SAT solve: placements found, status name, proven bound."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.05, seconds)
+    if work is not None:
+        params.max_deterministic_time = work
+    params.random_seed = settings.seed
+    params.num_workers = settings.workers
+    params.interleave_search = settings.workers > 1
+    # Measured on synthetic services: level 2 puts the exactly-one and family
+    # constraints into the LP (level 1 left a stage's bound below zero for a tier of
+    # non-negative slacks); probing and symmetry detection cost more than they save.
+    params.linearization_level = 2
+    params.symmetry_level = 0
+    params.cp_model_probing_level = 0
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, solver.status_name(status), None
+    return m.placements(solver), solver.status_name(status), solver.best_objective_bound
+
+
 def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
     """Allocate ``state.to_allocate`` optimally, or as well as the time allows.
 
-    Never worse than the greedy rule: the greedy plan is the solver's first hint,
-    and if the solver returns nothing better, the greedy plan is returned.
+    Stage by stage (tier by tier): if the current plan meets the tier's easy bound
+    the stage is done; otherwise large-neighbourhood search improves it, and where
+    the model holds every eligible worker a full solve then proves the optimum.
+    Never worse than the greedy rule: the greedy plan is where the search starts
+    and a plan is only ever replaced by one better on the stage being solved while
+    every earlier tier is held.
     """
     settings = settings or SolverSettings()
     started = time.perf_counter()
@@ -151,53 +332,59 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         return Solution(placed={}, proved=True, pruned=False, seconds=0.0)
     candidates, pruned = candidate_workers(state, greedy)
     m = AllocationModel(state, candidates)
-    m.hint(greedy)
+    n = len(m.cases)
 
     placed = dict(greedy)
     proved = True
     bounds: dict[str, int | float] = {}
     log: list[str] = []
     stages = _stages(m)
+    easy_bounds = _EasyBounds.of(m)
     for index, stage in enumerate(stages):
-        remaining = settings.time_limit - (time.perf_counter() - started)
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        params.max_time_in_seconds = max(0.1, remaining / (len(stages) - index))
-        if settings.deterministic_time is not None:
-            params.max_deterministic_time = settings.deterministic_time / len(stages)
-        params.random_seed = settings.seed
-        params.num_workers = settings.workers
-        params.interleave_search = settings.workers > 1
-        # Measured on synthetic services: probing and symmetry detection cost more
-        # presolve time than they save on this assignment structure.
-        params.symmetry_level = 0
-        params.cp_model_probing_level = 0
-        m.model.minimize(stage.objective)
-        status = solver.solve(m.model)
-        log.append(f"{'+'.join(stage.tiers)}: {solver.status_name(status)}")
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            proved = False
-            break
-        found = m.placements(solver)
-        if tier_vector(evaluate(state, found)) <= tier_vector(evaluate(state, placed)):
-            placed = found
-        if status != cp_model.OPTIMAL and proved:
-            proved = False
+        name = "+".join(stage.tiers)
+        values = evaluate(state, placed)
+        easy = easy_bounds.at(int(values["unallocated"]))
+        floor = _stage_value(stage, easy, n)
+        if _stage_value(stage, values, n) <= floor:
+            log.append(f"{name}: optimal (meets its bound without search)")
+        else:
+            # A valid floor the solver cannot always see through presolve: reaching
+            # it ends a solve at once.
+            m.model.add(stage.objective >= floor)
+            remaining = settings.time_limit - (time.perf_counter() - started)
+            share = 0.5 if index == 0 else 1 / (len(stages) - index)
+            deadline = time.perf_counter() + remaining * share
+            budget = (deadline - time.perf_counter()) / (1 if pruned else 2)
+            placed = _improve(m, stage, placed, settings, time.perf_counter() + budget)
             values = evaluate(state, placed)
-            bounds.update(
-                _decode_bounds(stage, solver.best_objective_bound, values, len(m.cases))
-            )
+            bound: float | None = floor
+            status = "feasible"
+            if _stage_value(stage, values, n) <= floor:
+                status = "optimal"
+            elif not pruned:
+                m.hint(placed)
+                m.model.minimize(stage.objective)
+                found, status, bound = _run(
+                    m.model, m, settings, deadline - time.perf_counter(), None
+                )
+                status = status.lower()
+                if found is not None and (
+                    _stage_value(stage, evaluate(state, found), n) < _stage_value(stage, values, n)
+                ):
+                    placed, values = found, evaluate(state, found)
+                bound = max(floor, bound if bound is not None else floor)
+            log.append(f"{name}: {status}")
+            if status != "optimal" and proved:
+                proved = False
+                bounds.update(_decode_bounds(stage, bound, values, n))
         # Later stages keep every tier of this one at the value reached. One bound
         # per tier propagates far better than one bound on the weighted sum.
-        reached = evaluate(state, placed)
         exprs = _tier_expressions(m)
         for key in stage.tiers:
-            expr = exprs[key][0]
-            m.model.add(expr <= _minimised(key, reached[key], len(m.cases)))
-        m.hint(placed)
+            m.model.add(exprs[key][0] <= _minimised(key, values[key], n))
     return Solution(
         placed=placed,
-        proved=proved,
+        proved=proved and not pruned,
         pruned=pruned,
         bounds=bounds,
         seconds=time.perf_counter() - started,
