@@ -1,0 +1,97 @@
+"""Invariants over random services: nothing lost, no hard rule broken, loads add up."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allocator import Policy, Snapshot, allocate, check_plan
+from allocator.models import CaseType, Grade
+from allocator.rules import POINTS_SCALE, ServiceState
+
+AS_OF = date(2026, 11, 23)
+
+grades = st.sampled_from(list(Grade))
+types = st.sampled_from(list(CaseType))
+skills = st.lists(st.sampled_from(["court", "welsh", "disability"]), unique=True, max_size=2)
+
+
+@st.composite
+def services(draw: st.DrawFn) -> Snapshot:
+    """Up to 6 workers and 14 cases, with absences, leavers, pins, exclusions, siblings."""
+    n_workers = draw(st.integers(1, 6))
+    workers: list[dict[str, Any]] = []
+    for i in range(n_workers):
+        workers.append(
+            {
+                "id": f"P{i}",
+                "team": "T",
+                "grade": draw(grades),
+                "fte": draw(st.sampled_from([0.5, 0.8, 1.0])),
+                "skills": draw(skills),
+                "areas": draw(st.lists(st.sampled_from(["n", "s"]), unique=True, max_size=1)),
+                "available_from": draw(st.sampled_from([None, None, None, "2027-02-01"])),
+                "leaving_on": draw(st.sampled_from([None, None, None, "2026-11-20", "2026-12-01"])),
+            }
+        )
+    ids = [w["id"] for w in workers]
+    cases: list[dict[str, Any]] = []
+    for j in range(draw(st.integers(0, 14))):
+        cases.append(
+            {
+                "id": f"C{j}",
+                "family": f"F{draw(st.integers(0, 6))}",
+                "type": draw(types),
+                "complexity": draw(st.integers(1, 4)),
+                "weight": draw(st.sampled_from([None, 5.0, 20.0, 45.0])),
+                "worker": draw(st.sampled_from([None, None, *ids])),
+                "previous_workers": draw(st.lists(st.sampled_from([*ids, "X1"]), max_size=2)),
+                "needs": draw(st.lists(st.sampled_from(["court", "welsh"]), unique=True, max_size=1)),
+                "priority": draw(st.sampled_from(["urgent", "standard"])),
+                "pinned_worker": draw(st.sampled_from([None, None, None, None, *ids])),
+                "excluded_workers": draw(st.lists(st.sampled_from(ids), max_size=1)),
+                "area": draw(st.sampled_from([None, "n", "s"])),
+            }
+        )
+    return Snapshot.model_validate(
+        {"format": "caseload-snapshot/1", "as_of": AS_OF, "practitioners": workers, "cases": cases}
+    )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(services())
+def test_every_case_is_accounted_for_and_no_rule_is_broken(snapshot: Snapshot) -> None:
+    policy = Policy()
+    plan = allocate(snapshot, policy, time_limit=2)
+    state = ServiceState.of(snapshot, policy)
+
+    # Nothing lost: each case needing a worker is in exactly one of the two lists.
+    listed = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
+    assert sorted(listed) == sorted(state.to_allocate)
+    assert all(u.reason for u in plan.unallocated)
+
+    # No hard rule broken, by the independent checker.
+    assert check_plan(snapshot, policy, plan) == []
+
+    # Loads add up: before + placed - moved off = after, for every worker.
+    moved_in: dict[str, float] = {}
+    moved_out: dict[str, float] = {}
+    for a in plan.assignments:
+        w = state.weight[a.case] / POINTS_SCALE
+        moved_in[a.worker] = moved_in.get(a.worker, 0) + w
+        if a.from_ is not None:
+            moved_out[a.from_] = moved_out.get(a.from_, 0) + w
+    for u in plan.unallocated:
+        old = snapshot_case_worker(snapshot, u.case)
+        if old is not None:
+            moved_out[old] = moved_out.get(old, 0) + state.weight[u.case] / POINTS_SCALE
+    for row in plan.workers:
+        expected = row.load_before + moved_in.get(row.id, 0) - moved_out.get(row.id, 0)
+        assert abs(row.load_after - expected) < 1e-6
+
+
+def snapshot_case_worker(snapshot: Snapshot, case_id: str) -> str | None:
+    return next(c.worker for c in snapshot.cases if c.id == case_id)
