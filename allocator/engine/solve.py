@@ -153,8 +153,10 @@ class _EasyBounds:
     urgent_nobody: int
     nobody: int
     siblings: int
+    forced_splits: int
     known: int
     best_costs: list[int]
+    no_worker: int
     all_outside: int
 
     @classmethod
@@ -164,9 +166,10 @@ class _EasyBounds:
         nobody = [c for c in m.cases if not eligible[c]]
         return cls(
             n=len(m.cases),
-            urgent_nobody=sum(1 for c in nobody if state.is_urgent(c)),
-            nobody=len(nobody),
+            urgent_nobody=_capacity_bound(m, eligible, urgent_only=True),
+            nobody=_capacity_bound(m, eligible, urgent_only=False),
             siblings=m.siblings_apart_min,
+            forced_splits=_forced_splits(m, eligible),
             known=sum(
                 1 for c in m.cases
                 if any(w in state.cases[c].previous_workers for w in eligible[c])
@@ -175,6 +178,7 @@ class _EasyBounds:
                 min(balance_cost(state, c, w) for w in eligible[c])
                 for c in m.cases if eligible[c]
             ),
+            no_worker=len(nobody),
             all_outside=sum(
                 1 for c in m.cases
                 if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
@@ -186,11 +190,65 @@ class _EasyBounds:
         return {
             "urgent_unallocated": self.urgent_nobody,
             "unallocated": self.nobody,
-            "siblings_apart": self.siblings,
+            # Each child left out can spare at most one family its forced split.
+            "siblings_apart": self.siblings + max(0, self.forced_splits - unallocated),
             "previous_worker_returns": self.n - self.known,
-            "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.nobody)]),
+            "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.no_worker)]),
             "outside_area": max(0, self.all_outside - unallocated),
         }
+
+
+def _capacity_bound(
+    m: AllocationModel, eligible: Mapping[str, list[str]], *, urgent_only: bool
+) -> int:
+    """Children that must stay unallocated whatever the plan (a Hall-type bound).
+
+    For each set ``S`` of workers that is some case's eligible set, the cases whose
+    eligible workers all lie in ``S`` share ``S``'s spare capacity: at most as many of
+    them as their smallest weights fit in it can be placed. The worst such set bounds
+    the whole plan. Cases nobody may take are the special case ``S`` empty.
+    """
+    state = m.state
+    groups: dict[frozenset[str], list[int]] = {}
+    for c in m.cases:
+        if urgent_only and not state.is_urgent(c):
+            continue
+        groups.setdefault(frozenset(eligible[c]), []).append(state.weight[c])
+    worst = 0
+    for workers in groups:
+        weights = sorted(
+            w for other, ws in groups.items() if other <= workers for w in ws
+        )
+        room = sum(state.spare_before(w) for w in workers)
+        fit = 0
+        for weight in weights:
+            if weight > room:
+                break
+            room -= weight
+            fit += 1
+        worst = max(worst, len(weights) - fit)
+    return worst
+
+
+def _forced_splits(m: AllocationModel, eligible: Mapping[str, list[str]]) -> int:
+    """Families that cannot all go to one worker even with the service to themselves.
+
+    A family whose worker(s) cannot take all its children needing a worker, or a new
+    family of several children no single worker can take together, adds at least one
+    worker when all its children are placed.
+    """
+    state = m.state
+    forced = 0
+    for family, kids in m.families.items():
+        holders = state.holders.get(family, frozenset())
+        if not holders and len(kids) < 2:
+            continue
+        weight = sum(state.weight[c] for c in kids)
+        common = set.intersection(*(set(eligible[c]) for c in kids))
+        options = (common & holders) if holders else common
+        if not any(state.spare_before(w) >= weight for w in options):
+            forced += 1
+    return forced
 
 
 def _stage_value(stage: _Stage, values: Mapping[str, int | float], n: int) -> int:
