@@ -26,6 +26,8 @@ from allocator.models import (
     WorkerLoad,
 )
 from allocator.policy import Policy, PolicyError, load_policy
+from allocator.rebalance import cap_cost, rebalance
+from allocator.recommend import recommend
 
 __all__ = [
     "Assignment",
@@ -44,9 +46,12 @@ __all__ = [
     "Violation",
     "WorkerLoad",
     "allocate",
+    "cap_cost",
     "check_plan",
     "load_plan",
     "load_policy",
     "load_snapshot",
+    "rebalance",
+    "recommend",
     "write_json",
 ]

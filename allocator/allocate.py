@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from allocator.engine import SolverSettings, solve
-from allocator.explain import assignment_reasons, diagnose_unallocated
+from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
 from allocator.models import Assignment, Plan, Snapshot, WorkerLoad, unknown_staff_notes
 from allocator.objectives import TIERS, evaluate, loads_after
 from allocator.policy import Policy
@@ -75,17 +75,18 @@ def build_plan(
     settings: dict[str, float | int | str] | None = None,
 ) -> Plan:
     """The plan for ``placed``, with reasons, diagnoses, worker loads and tier values."""
+    view = PlanView.of(state, placed)  # shared by every sentence about this plan
     assignments = [
         Assignment(
             case=cid,
             worker=placed[cid],
             from_=state.cases[cid].worker,
-            reasons=assignment_reasons(state, placed, cid),
+            reasons=assignment_reasons(state, placed, cid, view=view),
         )
         for cid in sorted(placed)
     ]
     unallocated = [
-        diagnose_unallocated(state, placed, cid)
+        diagnose_unallocated(state, placed, cid, view=view)
         for cid in sorted(state.to_allocate)
         if cid not in placed
     ]

@@ -47,14 +47,20 @@ def read_inputs(
 def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The solver settings every solving command takes."""
     command = click.option(
-        "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+        "--workers",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
         help="Solver threads. 1 is deterministic; more use CP-SAT's interleaved search.",
     )(command)
     command = click.option(
         "--seed", type=int, default=0, show_default=True, help="Solver random seed."
     )(command)
     command = click.option(
-        "--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+        "--time-limit",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
         help="Seconds the solver may take; the best plan found by then is returned.",
     )(command)
     return command
@@ -92,14 +98,26 @@ def allocate_command(
 @main.command("generate")
 @click.option("--practitioners", type=click.IntRange(min=1), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--load", type=click.FloatRange(min=0), default=0.9, show_default=True,
-              help="Open caseload as a share of total weighted capacity.")
-@click.option("--referral-rate", type=click.FloatRange(min=0), default=0.04, show_default=True,
-              help="Referrals to allocate as a share of open cases.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
-              show_default=True)
-@click.option("--out", type=click.Path(), required=True,
-              help="A .json file, or a directory for CSV tables.")
+@click.option(
+    "--load",
+    type=click.FloatRange(min=0),
+    default=0.9,
+    show_default=True,
+    help="Open caseload as a share of total weighted capacity.",
+)
+@click.option(
+    "--referral-rate",
+    type=click.FloatRange(min=0),
+    default=0.04,
+    show_default=True,
+    help="Referrals to allocate as a share of open cases.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
+)
 def generate_command(
     practitioners: int, seed: int, load: float, referral_rate: float, fmt: str, out: str
 ) -> None:
@@ -110,8 +128,9 @@ def generate_command(
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
     if fmt == "csv" and out.endswith(".json"):
-        raise click.BadParameter("CSV tables go to a directory, not a .json file",
-                                 param_hint="--out")
+        raise click.BadParameter(
+            "CSV tables go to a directory, not a .json file", param_hint="--out"
+        )
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
     with input_errors():
         write_snapshot(snapshot, out)
@@ -119,3 +138,254 @@ def generate_command(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,
     )
+
+
+# ------------------------------------------------------------------ explain, recommend,
+# check, diff: each reads its inputs, calls one library function, and prints its result
+# (rich tables on stdout, or JSON with --json). Bad input exits 2; check exits 1 when the
+# plan breaks a rule.
+
+RULES_BROKEN = 1
+
+
+def snapshot_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--referrals``, ``--policy`` and ``--json``, shared by the commands below."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="Write JSON on stdout instead of tables."
+    )(command)
+    command = click.option(
+        "--policy", "policy_path", type=click.Path(), help="Policy file (TOML)."
+    )(command)
+    command = click.option(
+        "--referrals", type=click.Path(), help="The day's referrals merged into the snapshot."
+    )(command)
+    return command
+
+
+def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) -> None:
+    """Print ``result`` as JSON (its ``to_dict``) or through a report renderer."""
+    if as_json:
+        from allocator.analysis import to_data
+
+        write_json(None, to_data(result))
+    else:
+        render(result, Console())
+
+
+@main.command("explain")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    required=True,
+    help="The snapshot the plan was made from.",
+)
+@click.option("--case", "case_id", help="Explain one case: why it went where it did.")
+@click.option("--worker", "worker_id", help="One worker's workload statement.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="With --case: how many next-best workers to show.",
+)
+@snapshot_options
+def explain_command(
+    plan_path: str,
+    snapshot_path: str,
+    case_id: str | None,
+    worker_id: str | None,
+    top: int,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """Analyse PLAN rule by rule; or one case (--case) or one worker (--worker)."""
+    from allocator.analysis import analyse_plan, explain_case, worker_statement
+    from allocator.io import load_plan
+    from allocator.report import render_analysis, render_case, render_worker
+
+    if case_id is not None and worker_id is not None:
+        raise click.UsageError("give --case or --worker, not both")
+    snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+        if case_id is not None:
+            _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
+        elif worker_id is not None:
+            _emit(as_json, worker_statement(snap, policy, plan, worker_id), render_worker)
+        else:
+            _emit(as_json, analyse_plan(snap, policy, plan), render_analysis)
+
+
+@main.command("recommend")
+@click.argument("snapshot", type=click.Path())
+@click.argument("case_id", metavar="CASE_ID")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="How many eligible workers to list.",
+)
+@click.option(
+    "--ineligible",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="How many of the best ineligible workers to list, with why not.",
+)
+@snapshot_options
+def recommend_command(
+    snapshot: str,
+    case_id: str,
+    top: int,
+    ineligible: int,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """Rank the workers for CASE_ID of SNAPSHOT, best first, with reasons."""
+    from allocator.recommend import recommend
+    from allocator.report import render_recommendation
+
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    with input_errors():
+        result = recommend(snap, case_id, policy, top=top, ineligible=ineligible)
+    _emit(as_json, result, render_recommendation)
+
+
+@main.command("check")
+@click.argument("snapshot", type=click.Path())
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@snapshot_options
+def check_command(
+    snapshot: str, plan_path: str, referrals: str | None, policy_path: str | None, as_json: bool
+) -> None:
+    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any."""
+    from allocator.check import RULES, check_plan
+    from allocator.io import load_plan
+    from allocator.report import render_violations
+
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    violations = check_plan(snap, policy, plan)
+    if as_json:
+        from allocator.analysis import to_data
+
+        write_json(
+            None,
+            {"valid": not violations, "rules": list(RULES), "violations": to_data(violations)},
+        )
+    else:
+        render_violations(violations, Console())
+    if violations:
+        sys.exit(RULES_BROKEN)
+
+
+@main.command("diff")
+@click.argument("plan_a", type=click.Path())
+@click.argument("plan_b", type=click.Path())
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    help="Recompute both plans' tiers from this snapshot.",
+)
+@snapshot_options
+def diff_command(
+    plan_a: str,
+    plan_b: str,
+    snapshot_path: str | None,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
+    from allocator.analysis import diff_plans
+    from allocator.io import load_plan
+    from allocator.report import render_diff
+
+    snap: Snapshot | None = None
+    policy: Policy | None = None
+    if snapshot_path is not None:
+        snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    elif referrals is not None or policy_path is not None:
+        raise click.UsageError("--referrals and --policy need --snapshot")
+    with input_errors():
+        a, b = load_plan(plan_a), load_plan(plan_b)
+    _emit(as_json, diff_plans(a, b, snap, policy), render_diff)
+
+
+@main.command("rebalance")
+@click.argument("snapshot", type=click.Path())
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option("--max-moves", type=click.IntRange(min=0), help="Most changes of worker.")
+@click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
+@click.option(
+    "--points-per-fte",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Override the policy's cap per FTE and report what it would cost.",
+)
+@click.option(
+    "--long-absence-days",
+    type=click.IntRange(min=1),
+    help="Override: an absence this long from as_of has its cases covered.",
+)
+@click.option(
+    "--max-new-families-per-day",
+    type=click.IntRange(min=0),
+    help="Override: most families new to a worker in one plan.",
+)
+@click.option(
+    "--leaving-window-days",
+    type=click.IntRange(min=0),
+    help="Override: no new case to a worker leaving within this many days.",
+)
+@solver_options
+def rebalance_command(
+    snapshot: str,
+    policy_path: str | None,
+    max_moves: int | None,
+    out: str | None,
+    points_per_fte: float | None,
+    long_absence_days: int | None,
+    max_new_families_per_day: int | None,
+    leaving_window_days: int | None,
+    time_limit: float,
+    seed: int,
+    workers: int,
+) -> None:
+    """Move the children of leavers, long absences and over-cap workers; fewest changes.
+
+    With a policy override (e.g. --points-per-fte 90) also report what it would cost:
+    children who must change worker, children who could not be held, extra FTE by grade.
+    """
+    from allocator.rebalance import cap_cost, rebalance, rebalance_summary
+
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    overrides = {
+        key: value
+        for key, value in {
+            "points_per_fte": points_per_fte,
+            "long_absence_days": long_absence_days,
+            "max_new_families_per_day": max_new_families_per_day,
+            "leaving_window_days": leaving_window_days,
+        }.items()
+        if value is not None
+    }
+    console = Console(stderr=True)
+    settings = {"max_moves": max_moves, "time_limit": time_limit, "seed": seed, "workers": workers}
+    if overrides:
+        policy = policy.with_overrides(**overrides)
+        report = cap_cost(snap, policy, **settings)
+        plan = report.plan
+    else:
+        plan = rebalance(snap, policy, **settings)
+    with input_errors():
+        write_json(out, plan)
+    rebalance_summary(plan, console)
+    if overrides:
+        console.print(report.table())

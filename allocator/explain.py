@@ -14,17 +14,27 @@ patch name only -- never other details of a case or of a child.
 :func:`diagnose_unallocated`
     A code and one actionable sentence for a case left without a worker, found by
     checking, in order: the pin, who may hold it at all, who is available, who has
-    room, who is under the intake limit.
+    room, who is under the intake limit. Where hard rules collide (a pin against the
+    pinned worker's grade, the only skilled worker excluded ...) the sentence names
+    them by their :data:`allocator.check.RULES` ids.
+:class:`PlanView`
+    The loads and new families of one plan, built once and shared by every sentence
+    about it.
+:func:`worker_blockers`, :func:`colliding_rules`
+    Every hard rule (by rule id) that stops one worker taking a case, before the
+    plan or once it is applied; and the rules that together leave a case nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from allocator.check import families_held, joined, new_families, points
+from allocator.check import RULES, families_held, joined, new_families, points
 from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.objectives import loads_after, outside_area
+from allocator.policy import Policy
 from allocator.rules import ServiceState, availability_blocker, holding_blockers
 
 #: How many workers a sentence names before saying "and N more".
@@ -32,30 +42,80 @@ NAMED = 5
 
 
 @dataclass
-class _PlanView:
-    """What every sentence about one plan shares, computed once per plan."""
+class PlanView:
+    """What every sentence about one plan shares, computed once per (state, placements).
 
+    Build it with :meth:`of` and pass it to :func:`assignment_reasons` and
+    :func:`diagnose_unallocated` (keyword ``view``), or call :meth:`reasons` and
+    :meth:`diagnose`. Explaining a whole plan case by case then costs one pass over
+    the service, not one per case.
+
+    Attributes
+    ----------
+    state
+        The indexed snapshot and policy.
+    placed
+        A private copy of the placements (case id -> worker id) the view describes.
+    load, count
+        Each worker's load (centi-points) and case count once ``placed`` is applied.
+    held
+        Per worker, the families they held a child of in the snapshot.
+    new
+        Per worker, the families ``placed`` makes new to them.
+    screened
+        Per kind of case (type, complexity, needs), the staff grade and skills allow;
+        filled as sentences need it.
+    """
+
+    state: ServiceState
+    placed: dict[str, str]
     load: dict[str, int]
+    count: dict[str, int]
     held: dict[str, frozenset[str]]
     new: dict[str, set[str]]
-    screened: dict[tuple[object, ...], list[Practitioner]] = field(default_factory=dict)
+    screened: dict[tuple[object, ...], list[Practitioner]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, state: ServiceState, placed: Mapping[str, str]) -> PlanView:
+        """Index the placements ``placed`` (copied) over ``state``."""
+        frozen = dict(placed)
+        load, count = loads_after(state, frozen)
+        return cls(
+            state=state,
+            placed=frozen,
+            load=load,
+            count=count,
+            held=families_held(state),
+            new=new_families(state, frozen),
+        )
+
+    def reasons(self, case_id: str) -> tuple[str, ...]:
+        """:func:`assignment_reasons` for ``case_id`` under this view's placements."""
+        return _assignment_reasons(self.state, self.placed, case_id, lambda: self)
+
+    def diagnose(self, case_id: str) -> Unallocated:
+        """:func:`diagnose_unallocated` for ``case_id`` under this view's placements."""
+        return _diagnose(self.state, self.placed, case_id, self)
+
+    def matches(self, state: ServiceState, placed: Mapping[str, str], case_id: str) -> bool:
+        """Cheap test that the view was built for ``state`` and for ``placed``.
+
+        The state must be the same object; the placements must have as many entries
+        and agree on ``case_id`` (a full comparison per call would make explaining a
+        plan quadratic).
+        """
+        return (
+            self.state is state
+            and len(self.placed) == len(placed)
+            and self.placed.get(case_id) == placed.get(case_id)
+        )
 
 
-# The plan is explained case by case (one call per case), and recomputing loads for
-# each call is quadratic on a large service, so the last plan's view is kept.
-# The state is held by reference (``is``), the placements by value (a copy).
-_last: tuple[ServiceState, dict[str, str], _PlanView] | None = None
-
-
-def _view(state: ServiceState, placed: Mapping[str, str]) -> _PlanView:
-    """Loads, families held and new families once ``placed`` is applied (cached)."""
-    global _last
-    if _last is not None and _last[0] is state and _last[1] == placed:
-        return _last[2]
-    frozen = dict(placed)
-    load, _ = loads_after(state, frozen)
-    view = _PlanView(load=load, held=families_held(state), new=new_families(state, frozen))
-    _last = (state, frozen, view)
+def _checked(
+    view: PlanView | None, state: ServiceState, placed: Mapping[str, str], case_id: str
+) -> PlanView | None:
+    if view is not None and not view.matches(state, placed, case_id):
+        raise ValueError("the view was built for another state or other placements")
     return view
 
 
@@ -63,7 +123,11 @@ def _view(state: ServiceState, placed: Mapping[str, str]) -> _PlanView:
 
 
 def assignment_reasons(
-    state: ServiceState, placed: Mapping[str, str], case_id: str
+    state: ServiceState,
+    placed: Mapping[str, str],
+    case_id: str,
+    *,
+    view: PlanView | None = None,
 ) -> tuple[str, ...]:
     """The rules that made ``placed[case_id]`` the choice, as short sentences.
 
@@ -75,6 +139,8 @@ def assignment_reasons(
         Case id -> worker id for the cases of ``state.to_allocate`` the plan places.
     case_id
         A case of ``placed``.
+    view
+        Optional :class:`PlanView` of ``(state, placed)``, shared across calls.
 
     Returns
     -------
@@ -90,6 +156,17 @@ def assignment_reasons(
     ValueError
         If ``case_id`` is not placed by the plan, or placed with an unknown worker.
     """
+    given = _checked(view, state, placed, case_id)
+    return _assignment_reasons(state, placed, case_id, lambda: given or PlanView.of(state, placed))
+
+
+def _assignment_reasons(
+    state: ServiceState,
+    placed: Mapping[str, str],
+    case_id: str,
+    view: Callable[[], PlanView],
+) -> tuple[str, ...]:
+    """:func:`assignment_reasons`; ``view`` is only built when a sentence needs loads."""
     if case_id not in placed:
         raise ValueError(f"{case_id} is not placed by this plan")
     case = state.cases[case_id]
@@ -109,8 +186,8 @@ def assignment_reasons(
         reasons.append(f"siblings {joined(siblings, NAMED)} are with {wid}")
     if wid in case.previous_workers:
         reasons.append("previous worker of this child")
-    reasons.extend(_area_reasons(state, case, wid))
-    reasons.extend(_choice_reasons(state, placed, case, wid))
+    reasons.extend(area_reasons(state, case, wid))
+    reasons.extend(_choice_reasons(state, view, case, wid))
     return tuple(reasons)
 
 
@@ -146,7 +223,7 @@ def _siblings_with(
     ]
 
 
-def _area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
+def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
     """Whether the worker's patches include the child's (named by patch only)."""
     if case.area is None:
         return []
@@ -158,7 +235,7 @@ def _area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
 
 
 def _choice_reasons(
-    state: ServiceState, placed: Mapping[str, str], case: Case, wid: str
+    state: ServiceState, view: Callable[[], PlanView], case: Case, wid: str
 ) -> list[str]:
     """How ``wid`` compares with the other workers who may hold the case."""
     eligible = state.eligible(case.id)  # the workers state.may_hold admits
@@ -180,7 +257,7 @@ def _choice_reasons(
             f"most spare capacity among the {len(eligible)} eligible workers "
             f"({points(spare)} points)"
         ]
-    load, cap = _view(state, placed).load[wid], caps[wid]
+    load, cap = view().load[wid], caps[wid]
     ends = f"; ends at {round(100 * load / cap)}% of capacity" if cap > 0 else ""
     return [f"one of {len(eligible)} eligible workers{ends}"]
 
@@ -205,7 +282,11 @@ def _why_not(state: ServiceState, case: Case, wid: str) -> list[str]:
 
 
 def diagnose_unallocated(
-    state: ServiceState, placed: Mapping[str, str], case_id: str
+    state: ServiceState,
+    placed: Mapping[str, str],
+    case_id: str,
+    *,
+    view: PlanView | None = None,
 ) -> Unallocated:
     """Why ``case_id`` ends the plan without a worker: a code and one sentence.
 
@@ -229,6 +310,8 @@ def diagnose_unallocated(
         Case id -> worker id for the cases of ``state.to_allocate`` the plan places.
     case_id
         A case the plan leaves without a worker.
+    view
+        Optional :class:`PlanView` of ``(state, placed)``, shared across calls.
 
     Returns
     -------
@@ -239,10 +322,17 @@ def diagnose_unallocated(
     ValueError
         If the plan places ``case_id``.
     """
+    given = _checked(view, state, placed, case_id)
+    return _diagnose(state, placed, case_id, given or PlanView.of(state, placed))
+
+
+def _diagnose(
+    state: ServiceState, placed: Mapping[str, str], case_id: str, view: PlanView
+) -> Unallocated:
+    """:func:`diagnose_unallocated` with the plan's view at hand."""
     if case_id in placed:
         raise ValueError(f"{case_id} is placed with {placed[case_id]} by this plan")
     case = state.cases[case_id]
-    view = _view(state, placed)
     load = view.load
 
     def result(code: UnallocatedCode, reason: str) -> Unallocated:
@@ -300,7 +390,7 @@ def _staff(state: ServiceState) -> list[Practitioner]:
 
 
 def _may_hold_ignoring_availability(
-    state: ServiceState, view: _PlanView, case: Case
+    state: ServiceState, view: PlanView, case: Case
 ) -> list[Practitioner]:
     """Staff who pass :func:`holding_blockers` for ``case``: grade, needs, exclusion, pin.
 
@@ -335,27 +425,32 @@ def _pin_problem(state: ServiceState, load: Mapping[str, int], case: Case, pin: 
     # The exclusion gets its own sentence below, so leave it out of the list.
     unexcluded = case.model_copy(update={"excluded_workers": ()})
     why = holding_blockers(unexcluded, p, state.policy)
+    extra_rules: list[str] = []
     blocker = availability_blocker(p, state.as_of, state.policy)
     if blocker is not None:
         why.append(blocker)
+        extra_rules.append("gone_worker" if pin in state.gone else "availability")
     cap, weight = state.capacity[pin], state.weight[case.id]
     if state.load_before[pin] > cap:
         why.append(
             f"{pin} is over capacity ({points(state.load_before[pin])} of {points(cap)} points)"
         )
+        extra_rules.append("capacity")
     elif load[pin] + weight > cap:
         why.append(
             f"{pin} has {points(cap - load[pin])} points spare and the case needs {points(weight)}"
         )
+        extra_rules.append("capacity")
     excluded = pin in case.excluded_workers
     if excluded:
         collide = f"rules collide: pinned to {pin} but {pin} is in excluded_workers"
         also = f" (and {'; '.join(why)})" if why else ""
         return f"{collide}{also}; a manager must change the pin or the exclusion"
     if why:
+        rules = _ordered({*_holding_rule_ids(unexcluded, p, state.policy), *extra_rules})
         return (
             f"pinned to {pin} by a manager but {pin} cannot hold it: {'; '.join(why)}; "
-            "a manager must change the pin"
+            f"rules collide: {joined(['pinned_worker', *rules])}; a manager must change the pin"
         )
     return None
 
@@ -388,6 +483,9 @@ def _nobody_eligible(state: ServiceState, case: Case, staff: Sequence[Practition
             parts.append(
                 f"exclusions leave nobody: {ids} could hold it but {verb} in excluded_workers"
             )
+    collide = covering_rules([_holding_rule_ids(case, p, state.policy) for p in staff])
+    if len(collide) > 1:
+        parts.append(f"rules collide: {joined(collide)}")
     return f"no worker may hold it: {'; '.join(parts)}; a manager must arrange cover"
 
 
@@ -444,3 +542,203 @@ def _no_room(weight: int, spare: Mapping[str, int]) -> str:
             f"{joined(shown, NAMED)}"
         )
     return f"needs {points(weight)} points but {who}; {short}; free capacity or raise a cap"
+
+
+# ------------------------------------------------------- rules that stop a worker
+
+
+class Blocker(NamedTuple):
+    """One hard rule that stops a worker taking a case.
+
+    Attributes
+    ----------
+    rule
+        The rule's id, one of :data:`allocator.check.RULES` (``grade``, ``skills``,
+        ``excluded_worker``, ``pinned_worker``, ``gone_worker``, ``availability``,
+        ``capacity``, ``intake_limit``).
+    message
+        What stops them, naming ids and numbers only.
+    """
+
+    rule: str
+    message: str
+
+
+def _holding_rule_ids(case: Case, p: Practitioner, policy: Policy) -> list[str]:
+    """The rule id of each sentence :func:`holding_blockers` gives, in its order."""
+    rule = policy.grades[p.grade]
+    ids: list[str] = []
+    if case.complexity > rule.max_complexity:
+        ids.append("grade")
+    if case.type in rule.excluded_types:
+        ids.append("grade")
+    if case.needs and not all(n in p.skills for n in case.needs):
+        ids.append("skills")
+    if p.id in case.excluded_workers:
+        ids.append("excluded_worker")
+    if case.pinned_worker is not None and case.pinned_worker != p.id:
+        ids.append("pinned_worker")
+    return ids
+
+
+def tagged_holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[Blocker]:
+    """:func:`allocator.rules.holding_blockers`, each sentence with its rule id."""
+    sentences = holding_blockers(case, p, policy)
+    ids = _holding_rule_ids(case, p, policy)
+    if len(ids) != len(sentences):
+        # rules.py gained a rule this mapping does not know yet: keep every sentence,
+        # tagged with the first id found (the tests hold the two together).
+        ids = [ids[0] if ids else "grade"] * len(sentences)
+    return [Blocker(rule, message) for rule, message in zip(ids, sentences, strict=True)]
+
+
+def availability_rule(state: ServiceState, worker_id: str) -> Blocker | None:
+    """The availability rule (``gone_worker`` or ``availability``) stopping a worker today."""
+    p = state.practitioners[worker_id]
+    blocker = availability_blocker(p, state.as_of, state.policy)
+    if blocker is None:
+        return None
+    return Blocker("gone_worker" if worker_id in state.gone else "availability", blocker)
+
+
+def capacity_rule(state: ServiceState, worker_id: str, weight: int, load: int) -> Blocker | None:
+    """The weighted cap stopping a worker at ``load`` (centi-points) taking ``weight`` more."""
+    cap, before = state.capacity[worker_id], state.load_before[worker_id]
+    if before > cap:
+        return Blocker(
+            "capacity",
+            f"{worker_id} is over capacity ({points(before)} of {points(cap)} points)",
+        )
+    if load + weight > cap:
+        return Blocker(
+            "capacity",
+            f"{worker_id} has {points(cap - load)} points spare and the case needs "
+            f"{points(weight)}",
+        )
+    return None
+
+
+def intake_rule(
+    state: ServiceState,
+    family: str,
+    worker_id: str,
+    held: Mapping[str, frozenset[str]],
+    new: Mapping[str, set[str]],
+) -> Blocker | None:
+    """The intake limit stopping a worker taking a child of ``family``.
+
+    ``held`` and ``new`` are the families each worker held before and takes new in
+    the plan (both as in :class:`PlanView`).
+    """
+    limit = state.policy.max_new_families_per_day
+    taken = new.get(worker_id, set())
+    if family in held.get(worker_id, ()) or family in taken or len(taken) < limit:
+        return None
+    families = "family" if limit == 1 else "families"
+    if not taken:
+        return Blocker("intake_limit", f"the policy allows {limit} new {families} per run")
+    return Blocker(
+        "intake_limit",
+        f"{worker_id} already takes {len(taken)} new {families} in this plan, the limit of {limit}",
+    )
+
+
+def worker_blockers(
+    state: ServiceState, case_id: str, worker_id: str, view: PlanView | None = None
+) -> list[Blocker]:
+    """Every hard rule that stops ``worker_id`` taking ``case_id``, with its rule id.
+
+    Parameters
+    ----------
+    state
+        The indexed snapshot and policy.
+    case_id, worker_id
+        The case and the worker.
+    view
+        A plan's :class:`PlanView`: capacity and the intake limit are then judged
+        once its placements are applied (the case's own placement, if any, left
+        out). Without it they are judged before any allocation, as
+        :meth:`allocator.rules.ServiceState.may_hold` does.
+
+    Returns
+    -------
+    list of Blocker
+        Empty when the worker may take the case. Holding rules first (grade, skills,
+        exclusion, pin), then availability, capacity and the intake limit.
+    """
+    case = state.cases[case_id]
+    p = state.practitioners[worker_id]
+    out = tagged_holding_blockers(case, p, state.policy)
+    available = availability_rule(state, worker_id)
+    if available is not None:
+        out.append(available)
+    view = view or PlanView.of(state, {})
+    weight = state.weight[case_id]
+    own = view.placed.get(case_id) == worker_id
+    # The case's own placement is left out: the question is whether it could go there.
+    full = capacity_rule(state, worker_id, weight, view.load[worker_id] - (weight if own else 0))
+    if full is not None:
+        out.append(full)
+    intake = None if own else intake_rule(state, case.family, worker_id, view.held, view.new)
+    if intake is not None:
+        out.append(intake)
+    return out
+
+
+def colliding_rules(
+    state: ServiceState, case_id: str, view: PlanView | None = None
+) -> tuple[str, ...]:
+    """The hard rules that together leave ``case_id`` with nobody, by rule id.
+
+    Each worker who has not left is judged with :func:`worker_blockers` (before the
+    plan, or under ``view``). When somebody may take the case the answer is empty.
+    Otherwise it is the rules each of which alone stands between the case and some
+    worker (e.g. ``("skills", "excluded_worker")`` when the only skilled worker is
+    excluded); if no rule stands alone like that, the rule that stops everyone, else
+    every rule that stops anyone.
+
+    Returns
+    -------
+    tuple of str
+        Rule ids in the order of :data:`allocator.check.RULES`; two or more means the
+        rules collide.
+    """
+    view = view or PlanView.of(state, {})
+    per_worker: list[list[str]] = []
+    for wid in state.practitioners:
+        if wid in state.gone:
+            continue
+        rules = [b.rule for b in worker_blockers(state, case_id, wid, view)]
+        if not rules:
+            return ()
+        per_worker.append(rules)
+    return tuple(covering_rules(per_worker))
+
+
+def covering_rules(per_worker: Sequence[Sequence[str]]) -> list[str]:
+    """A small set of rules that between them block every worker (RULES order).
+
+    ``per_worker`` holds, for each worker, the ids of the rules blocking them.
+
+    Starts from the rules that alone block some worker (any such set must hold them),
+    then adds, greedily, the rule blocking most of the workers still uncovered. Empty
+    when some worker is blocked by nothing.
+    """
+    blocked = [set(rules) for rules in per_worker]
+    if not blocked or any(not rules for rules in blocked):
+        return []
+    chosen = {next(iter(rules)) for rules in blocked if len(rules) == 1}
+    uncovered = [rules for rules in blocked if not rules & chosen]
+    while uncovered:
+        best = max(
+            _ordered({r for rules in uncovered for r in rules}),
+            key=lambda r: sum(r in rules for rules in uncovered),
+        )  # max keeps the first of equals: RULES order breaks ties
+        chosen.add(best)
+        uncovered = [rules for rules in uncovered if best not in rules]
+    return _ordered(chosen)
+
+
+def _ordered(rules: set[str]) -> list[str]:
+    """Rule ids in the order of :data:`allocator.check.RULES`."""
+    return [r for r in RULES if r in rules]

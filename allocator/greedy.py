@@ -39,9 +39,7 @@ def greedy_allocate(state: ServiceState) -> dict[str, str]:
     """
     load = dict(state.load_before)
     new_families: dict[str, set[str]] = defaultdict(set)
-    family_workers: dict[str, list[str]] = {
-        f: sorted(ws) for f, ws in state.holders.items()
-    }
+    family_workers: dict[str, list[str]] = {f: sorted(ws) for f, ws in state.holders.items()}
     limit = state.policy.max_new_families_per_day
     placed: dict[str, str] = {}
 
@@ -51,15 +49,16 @@ def greedy_allocate(state: ServiceState) -> dict[str, str]:
         eligible = state.eligible(cid)
         eligible_set = set(eligible)
 
-        def fits(wid: str, family: str = case.family, weight: int = weight) -> bool:
+        def fits(
+            wid: str,
+            family: str = case.family,
+            weight: int = weight,
+            eligible_set: set[str] = eligible_set,
+        ) -> bool:
             if wid not in eligible_set or load[wid] + weight > state.capacity[wid]:
                 return False
             is_new = wid not in state.holders.get(family, ())
-            return (
-                not is_new
-                or family in new_families[wid]
-                or len(new_families[wid]) < limit
-            )
+            return not is_new or family in new_families[wid] or len(new_families[wid]) < limit
 
         choice = next((w for w in family_workers.get(case.family, []) if fits(w)), None)
         if choice is None:
@@ -79,4 +78,3 @@ def greedy_allocate(state: ServiceState) -> dict[str, str]:
         if choice not in family_workers[case.family]:
             family_workers[case.family].append(choice)
     return placed
-

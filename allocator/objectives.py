@@ -71,15 +71,16 @@ def balance_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
         cap = state.capacity[worker_id]
         end = base + key[1]
         rise = sum(
-            max(0, end - cap * t // 100) - max(0, base - cap * t // 100)
-            for t in BALANCE_THRESHOLDS
+            max(0, end - cap * t // 100) - max(0, base - cap * t // 100) for t in BALANCE_THRESHOLDS
         )
         cost = (rise * BALANCE_UNIT + cap // 2) // cap if cap > 0 else 0
         state.balance_costs[key] = cost
     return cost
 
 
-def loads_after(state: ServiceState, placed: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+def loads_after(
+    state: ServiceState, placed: Mapping[str, str]
+) -> tuple[dict[str, int], dict[str, int]]:
     """Each worker's load (centi-points) and case count once ``placed`` is applied.
 
     Cases that need a worker leave their old worker (who has left) whether or not

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from allocator.check import RULES, Violation
 from allocator.models import Plan
 from allocator.objectives import TIERS
+
+if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
+    from allocator.analysis import (
+        CaseExplanation,
+        Match,
+        PlanAnalysis,
+        PlanDiff,
+        WorkerStatement,
+    )
+    from allocator.recommend import Recommendation
 
 
 def plan_summary(plan: Plan, console: Console) -> None:
@@ -55,3 +70,298 @@ def plan_summary(plan: Plan, console: Console) -> None:
     console.print(tiers)
     for note in plan.notes:
         console.print(f"note: {note}")
+
+
+# --------------------------------------------------------------------------------------
+# Explanations, recommendations, checks and diffs (allocator explain / recommend / check
+# / diff). Every value shown is escaped: ids and patch names are data, not rich markup.
+
+#: How many ids a table cell lists before saying "and N more".
+SHOWN = 10
+
+
+def _ids(ids: Sequence[str], limit: int = SHOWN) -> str:
+    """``"A, B, C and 4 more"``: ids for a table cell."""
+    if len(ids) > limit:
+        return f"{', '.join(ids[:limit])} and {len(ids) - limit} more"
+    return ", ".join(ids)
+
+
+def _pct(share: float | None) -> str:
+    return f"{share:.0%}" if share is not None else "-"
+
+
+def _value(value: object) -> str:
+    return "" if value is None else f"{value}"
+
+
+def render_violations(violations: Sequence[Violation], console: Console) -> None:
+    """Print the result of :func:`allocator.check.check_plan`: each violation, or that none."""
+    if not violations:
+        console.print(
+            f"[bold green]valid[/bold green]: the plan breaks none of the {len(RULES)} rules "
+            f"checked ({', '.join(RULES)})"
+        )
+        return
+    table = Table(title=f"{len(violations)} violation(s): the plan breaks these hard rules")
+    for heading in ("rule", "case", "worker", "what is wrong"):
+        table.add_column(heading)
+    for v in violations:
+        table.add_row(
+            escape(v.rule), escape(v.case or ""), escape(v.worker or ""), escape(v.message)
+        )
+    console.print(table)
+
+
+def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
+    """Print a plan's rule-by-rule analysis: hard rules, then tiers with their matches."""
+    console.print(
+        f"Plan for {analysis.as_of}: status [bold]{escape(analysis.status)}[/bold]; "
+        f"{analysis.allocated} allocated, {analysis.unallocated} unallocated"
+        + (f", {analysis.moved} moved" if analysis.moved else "")
+    )
+    rules = Table(title="Hard rules (recomputed from the plan)")
+    rules.add_column("rule")
+    rules.add_column("violations", justify="right")
+    rules.add_column("first")
+    for r in analysis.rules:
+        first = r.violations[0].message if r.violations else ""
+        rules.add_row(escape(r.rule), str(r.count), escape(first))
+    console.print(rules)
+    tiers = Table(title="Objective tiers, in priority order (recomputed from the plan)")
+    for heading in ("tier", "aim", "value", "plan says", "bound", "behind it"):
+        right = heading in ("value", "plan says", "bound")
+        tiers.add_column(heading, justify="right" if right else "left")
+    for t in analysis.tiers:
+        behind = [_match_label(t.key, m) for m in t.matches]
+        tiers.add_row(
+            escape(t.label),
+            "lower" if t.sense == "min" else "higher",
+            _value(t.value),
+            _value(t.reported),
+            _value(t.bound),
+            escape(_ids(behind)),
+        )
+    console.print(tiers)
+    for t in analysis.tiers:
+        if t.key in ("unallocated", "siblings_apart") and t.matches:
+            detail = Table(title=f"{t.label}: detail")
+            detail.add_column("what")
+            detail.add_column("points", justify="right")
+            detail.add_column("why")
+            for m in t.matches[: SHOWN * 2]:
+                detail.add_row(
+                    escape(_match_label(t.key, m)), str(m.points), escape(m.justification)
+                )
+            console.print(detail)
+    if analysis.moved and analysis.objective:
+        own = ", ".join(f"{k} {v}" for k, v in analysis.objective.items())
+        console.print(f"the plan's own objective: {escape(own)}")
+    for note in analysis.notes:
+        console.print(f"note: {escape(note)}")
+
+
+def _match_label(key: str, m: Match) -> str:
+    if key == "siblings_apart":
+        return f"family {m.family}"
+    if key == "balance":
+        return f"{m.cases[0]} ({m.points})"
+    if m.workers:
+        return f"{m.cases[0]} -> {m.workers[0]}"
+    return m.cases[0]
+
+
+def render_worker(statement: WorkerStatement, console: Console) -> None:
+    """Print one worker's workload statement under a plan."""
+    s = statement
+    console.print(
+        f"[bold]{escape(s.worker)}[/bold] ({escape(s.grade)}, {escape(s.team)}, fte {s.fte:g})"
+        + (f"; {escape(s.availability)}" if s.availability else "")
+    )
+    figures = Table(title="Workload")
+    for heading in ("", "before", "after"):
+        figures.add_column(heading, justify="left" if not heading else "right")
+    figures.add_row("capacity (points)", f"{s.capacity:g}", f"{s.capacity:g}")
+    figures.add_row("load (points)", f"{s.load_before:g}", f"{s.load_after:g}")
+    figures.add_row("utilisation", _pct(s.utilisation_before), _pct(s.utilisation_after))
+    figures.add_row("cases", str(s.cases_before), str(s.cases_after))
+    console.print(figures)
+    console.print(
+        f"new families today: {len(s.new_families)} of at most {s.intake_limit}"
+        + (f" ({escape(', '.join(s.new_families))})" if s.new_families else "")
+    )
+    if not s.cases:
+        console.print("no cases after the plan")
+    cases = Table(title="Cases after the plan")
+    for heading in ("case", "type", "complexity", "weight", "change"):
+        cases.add_column(
+            heading, justify="right" if heading in ("complexity", "weight") else "left"
+        )
+    for c in s.cases:
+        change = {"new": "new today", "kept": "", "moved_in": f"moved in from {c.other_worker}"}
+        cases.add_row(
+            escape(c.case),
+            c.type,
+            str(c.complexity),
+            f"{c.weight:g}",
+            escape(change.get(c.change, c.change)),
+        )
+    if s.cases:
+        console.print(cases)
+    if s.moved_off:
+        off = Table(title="Cases moved off")
+        for heading in ("case", "type", "complexity", "weight", "goes to"):
+            off.add_column(heading)
+        for c in s.moved_off:
+            off.add_row(
+                escape(c.case),
+                c.type,
+                str(c.complexity),
+                f"{c.weight:g}",
+                escape(c.other_worker or "unallocated"),
+            )
+        console.print(off)
+    if s.violations:
+        render_violations(s.violations, console)
+
+
+#: Short names of the tiers a single placement moves, for score cells.
+_SHORT = {
+    "siblings_apart": "siblings",
+    "previous_worker_returns": "previous",
+    "balance": "balance",
+    "outside_area": "outside",
+}
+
+
+def _score_text(score: dict[str, int] | None) -> str:
+    """``"siblings 0, previous 1, balance 12, outside 0"``: a placement's tier score."""
+    if not score:
+        return ""
+    return ", ".join(f"{_SHORT.get(k, k)} {v}" for k, v in score.items())
+
+
+def render_case(explanation: CaseExplanation, console: Console) -> None:
+    """Print why one case went where it did (or nowhere), and why not elsewhere."""
+    e = explanation
+    console.print(
+        f"[bold]{escape(e.case)}[/bold]: {e.type}, complexity {e.complexity}, weight "
+        f"{e.weight:g} points, family {escape(e.family)}"
+    )
+    outcome = {
+        "allocated": f"allocated to {e.worker_after}",
+        "moved": f"moved from {e.worker_before} to {e.worker_after}",
+        "unallocated": f"left unallocated ({e.code})",
+        "missing": f"needs a worker but the plan does not list it ({e.code})",
+        "kept": f"stays with {e.worker_before}; the plan does not move it",
+        "invalid": "the plan's assignment of it breaks the rules (see the violations)",
+    }[e.outcome]
+    console.print(f"outcome: {escape(outcome)}")
+    for reason in e.reasons:
+        console.print(f"  - {escape(reason)}")
+    if e.diagnosis:
+        console.print(f"  - {escape(e.diagnosis)}")
+    if len(e.colliding_rules) > 1:
+        console.print(f"rules collide: {escape(' and '.join(e.colliding_rules))}")
+    elif e.colliding_rules:
+        console.print(f"blocking rule: {escape(e.colliding_rules[0])}")
+    if e.plan_agrees is False:
+        said = f" (code {e.plan_code})" if e.plan_code else ""
+        console.print(f"note: the plan states other reasons{escape(said)} than these")
+    if e.score:
+        console.print(f"score of this placement: {escape(_score_text(e.score))}")
+    if e.alternatives and e.outcome == "kept":
+        table = Table(title=f"Alternatives to {e.worker_before}, best first")
+        for heading in ("worker", "score", "reasons"):
+            table.add_column(heading)
+        for a in e.alternatives:
+            table.add_row(
+                escape(a.worker), escape(_score_text(a.score)), escape("; ".join(a.reasons))
+            )
+        console.print(table)
+    elif e.alternatives:
+        table = Table(title="Next-best workers, and why not chosen")
+        for heading in ("worker", "score", "why not"):
+            table.add_column(heading)
+        for a in e.alternatives:
+            table.add_row(
+                escape(a.worker), escape(_score_text(a.score)), escape("; ".join(a.why_not))
+            )
+        console.print(table)
+    if e.violations:
+        render_violations(e.violations, console)
+
+
+def render_recommendation(rec: Recommendation, console: Console) -> None:
+    """Print the ranked workers for one case and the nearest misses with why not."""
+    held = (
+        f"; alternatives to its current worker {rec.current_worker}"
+        if rec.current_worker and not rec.needs_worker
+        else ""
+    )
+    console.print(
+        f"[bold]{escape(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
+        f"{rec.weight:g} points, family {escape(rec.family)}; "
+        f"{rec.eligible_count} eligible worker(s){escape(held)}"
+    )
+    if rec.ranked:
+        table = Table(title="Eligible workers, best first")
+        for heading in ("#", "worker", "score", "reasons"):
+            table.add_column(heading)
+        for i, c in enumerate(rec.ranked, 1):
+            table.add_row(
+                str(i), escape(c.worker), escape(_score_text(c.score)), escape("; ".join(c.reasons))
+            )
+        console.print(table)
+    else:
+        rules = rec.colliding_rules
+        if len(rules) > 1:
+            console.print(f"nobody may take it today; rules collide: {escape(' and '.join(rules))}")
+        else:
+            console.print(f"nobody may take it today: {escape(''.join(rules))} rule")
+    if rec.ineligible:
+        table = Table(title="Best ineligible workers, and why not")
+        for heading in ("worker", "rules", "why not"):
+            table.add_column(heading)
+        for c in rec.ineligible:
+            table.add_row(
+                escape(c.worker),
+                escape(", ".join(dict.fromkeys(b.rule for b in c.blockers))),
+                escape("; ".join(b.message for b in c.blockers)),
+            )
+        console.print(table)
+
+
+def render_diff(diff: PlanDiff, console: Console) -> None:
+    """Print the cases two plans treat differently and their tiers side by side."""
+    if diff.changes:
+        table = Table(title=f"{len(diff.changes)} case(s) treated differently")
+        for heading in ("case", "plan A", "plan B", "difference"):
+            table.add_column(heading)
+        words = {
+            "different_worker": "different worker",
+            "allocated_only_in_a": "allocated only in A",
+            "allocated_only_in_b": "allocated only in B",
+            "moved_only_in_a": "moved only in A (B keeps its worker)",
+            "moved_only_in_b": "moved only in B (A keeps its worker)",
+        }
+        for c in diff.changes:
+            a = c.a or ("unallocated" if c.kind == "allocated_only_in_b" else "keeps its worker")
+            b = c.b or ("unallocated" if c.kind == "allocated_only_in_a" else "keeps its worker")
+            table.add_row(escape(c.case), escape(a), escape(b), words.get(c.kind, c.kind))
+        console.print(table)
+    else:
+        console.print("the plans place every case alike")
+    source = "recomputed from the snapshot" if diff.recomputed else "as the plans report them"
+    tiers = Table(title=f"Objective tiers, {source}")
+    for heading in ("tier", "plan A", "plan B", "better"):
+        tiers.add_column(heading, justify="left" if heading == "tier" else "right")
+    for t in diff.tiers:
+        better = {"a": "A", "b": "B", "same": "="}.get(t.better or "", "")
+        tiers.add_row(escape(t.label), _value(t.a), _value(t.b), better)
+    console.print(tiers)
+    if diff.better is not None:
+        overall = {"a": "plan A", "b": "plan B", "same": "neither (equal on every tier)"}
+        console.print(f"better by the tiers in priority order: {overall[diff.better]}")
+    for note in diff.notes:
+        console.print(f"note: {escape(note)}")

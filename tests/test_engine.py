@@ -32,8 +32,7 @@ def case(cid: str, **fields: Any) -> dict[str, Any]:
 
 def snapshot(workers: list[dict[str, Any]], cases: list[dict[str, Any]]) -> Snapshot:
     return Snapshot.model_validate(
-        {"format": "caseload-snapshot/1", "as_of": AS_OF, "practitioners": workers,
-         "cases": cases}
+        {"format": "caseload-snapshot/1", "as_of": AS_OF, "practitioners": workers, "cases": cases}
     )
 
 
@@ -93,15 +92,21 @@ def test_needs_must_be_among_skills() -> None:
 
 
 def test_excluded_worker_is_never_chosen() -> None:
-    snap = snapshot([worker("P1"), worker("P2")], [*filler("P2", 50), case("R1", excluded_workers=["P1"])])
+    snap = snapshot(
+        [worker("P1"), worker("P2")], [*filler("P2", 50), case("R1", excluded_workers=["P1"])]
+    )
     assert placed(plan_of(snap)) == {"R1": "P2"}
 
 
 def test_pinned_worker_is_obeyed_or_reported() -> None:
-    snap = snapshot([worker("P1"), worker("P2")], [*filler("P2", 50), case("R1", pinned_worker="P2")])
+    snap = snapshot(
+        [worker("P1"), worker("P2")], [*filler("P2", 50), case("R1", pinned_worker="P2")]
+    )
     assert placed(plan_of(snap)) == {"R1": "P2"}
     # Pinned to someone with no room: unallocated with the pin named, never elsewhere.
-    full = snapshot([worker("P1"), worker("P2")], [*filler("P2", 99), case("R1", pinned_worker="P2")])
+    full = snapshot(
+        [worker("P1"), worker("P2")], [*filler("P2", 99), case("R1", pinned_worker="P2")]
+    )
     plan = plan_of(full)
     assert placed(plan) == {}
     assert codes(plan) == {"R1": "pinned_worker_cannot_hold"}
@@ -140,8 +145,11 @@ def test_intake_limit_caps_new_families_per_worker() -> None:
     # A sibling of a family the worker already holds is not a new family.
     with_sibling = snapshot(
         [worker("P1")],
-        [case("C0", family="F", worker="P1"), case("R0", family="F"),
-         *(case(f"R{i}") for i in range(1, 4))],
+        [
+            case("C0", family="F", worker="P1"),
+            case("R0", family="F"),
+            *(case(f"R{i}") for i in range(1, 4)),
+        ],
     )
     assert len(plan_of(with_sibling).assignments) == 4
 
@@ -165,8 +173,12 @@ def test_more_children_allocated_beats_the_greedy_order() -> None:
     # the roomier, and the 6-point case then fits nowhere; the engine swaps them.
     snap = snapshot(
         [worker("P1"), worker("P2")],
-        [*filler("P1", 94), *filler("P2", 96),
-         case("R1", weight=4, opened="2026-11-01"), case("R2", weight=6, opened="2026-11-20")],
+        [
+            *filler("P1", 94),
+            *filler("P2", 96),
+            case("R1", weight=4, opened="2026-11-01"),
+            case("R2", weight=6, opened="2026-11-20"),
+        ],
     )
     state = ServiceState.of(snap, Policy())
     assert len(greedy_allocate(state)) == 1
@@ -189,8 +201,12 @@ def test_siblings_split_when_together_would_leave_an_urgent_child_out() -> None:
     # the standard sibling cannot both go there. Splitting places both.
     snap = snapshot(
         [worker("P1"), worker("P2")],
-        [case("C1", family="F", worker="P1", weight=92), *filler("P2", 90),
-         case("R1", family="F", weight=5, priority="urgent"), case("R2", family="F", weight=5)],
+        [
+            case("C1", family="F", worker="P1", weight=92),
+            *filler("P2", 90),
+            case("R1", family="F", weight=5, priority="urgent"),
+            case("R2", family="F", weight=5),
+        ],
     )
     plan = plan_of(snap)
     assert plan.objective["unallocated"] == 0

@@ -361,3 +361,127 @@ def test_reason_for_a_hand_made_placement_that_breaks_a_rule() -> None:
     s = state([worker("P1"), worker("P2", grade="nqsw")], [case("R1", complexity=3)])
     (reason,) = assignment_reasons(s, {"R1": "P2"}, "R1")
     assert reason.startswith("P2 would not normally be eligible: complexity 3 is above 2")
+
+
+# ------------------------------------------------------------------ the plan's view
+
+
+def test_no_hidden_module_state() -> None:
+    # The plan's loads live in an explicit PlanView, not in a module-level cache.
+    assert not hasattr(explain, "_last")
+
+
+def test_a_shared_view_gives_the_same_sentences() -> None:
+    # P1 cap 10 holds 5; R1 (3) goes to P1; R2 (3) cannot fit after it.
+    s = state(
+        [worker("P1", capacity_points=10), worker("P2", grade="nqsw")],
+        [case("C1", worker="P1", weight=5.0), case("R1"), case("R2", complexity=3)],
+    )
+    placed = {"R1": "P1"}
+    view = explain.PlanView.of(s, placed)
+    assert view.load["P1"] == 800
+    assert assignment_reasons(s, placed, "R1", view=view) == assignment_reasons(s, placed, "R1")
+    assert view.reasons("R1") == assignment_reasons(s, placed, "R1")
+    assert diagnose_unallocated(s, placed, "R2", view=view) == diagnose_unallocated(s, placed, "R2")
+    assert view.diagnose("R2").code is UnallocatedCode.NO_CAPACITY
+
+
+def test_a_view_of_other_placements_is_refused() -> None:
+    s = state([worker("P1"), worker("P2")], [case("R1"), case("R2")])
+    view = explain.PlanView.of(s, {"R1": "P1"})
+    with pytest.raises(ValueError, match="another state or other placements"):
+        assignment_reasons(s, {"R1": "P2"}, "R1", view=view)
+    other = state([worker("P1"), worker("P2")], [case("R1"), case("R2")])
+    with pytest.raises(ValueError, match="another state"):
+        diagnose_unallocated(other, {"R1": "P1"}, "R2", view=view)
+
+
+def test_the_view_copies_the_placements() -> None:
+    s = state([worker("P1")], [case("R1")])
+    placed = {"R1": "P1"}
+    view = explain.PlanView.of(s, placed)
+    placed.clear()
+    assert view.placed == {"R1": "P1"}
+
+
+# ------------------------------------------------------------- colliding rules named
+
+
+def test_pin_against_grade_names_both_rules() -> None:
+    s = state(
+        [worker("P1"), worker("P2", grade="nqsw")], [case("R1", complexity=3, pinned_worker="P2")]
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert "rules collide: pinned_worker and grade; a manager must change the pin" in d.reason
+
+
+def test_pin_against_capacity_and_availability_names_them_all() -> None:
+    # P2 is away and already over their cap of 5 (holds 6).
+    s = state(
+        [worker("P1"), worker("P2", capacity_points=5, available_from=date(2026, 12, 1))],
+        [case("C1", worker="P2", weight=6.0), case("R1", pinned_worker="P2")],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert "rules collide: pinned_worker, availability and capacity" in d.reason
+
+
+def test_no_eligible_worker_names_the_colliding_rules() -> None:
+    # Only P1 has welsh and is excluded; P2 lacks welsh: skills and the exclusion collide.
+    s = state(
+        [worker("P1", skills=("welsh",)), worker("P2")],
+        [case("R1", needs=("welsh",), excluded_workers=("P1",))],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert "rules collide: skills and excluded_worker" in d.reason
+    # Grade alone stops everyone: one rule, no collision sentence.
+    s = state([worker("P1"), worker("P2", grade="nqsw")], [case("R1", type="court", complexity=4)])
+    assert "rules collide" not in diagnose_unallocated(s, {}, "R1").reason
+
+
+def test_grade_and_skills_apart_collide() -> None:
+    s = state(
+        [worker("P1", skills=("welsh",)), worker("P2", grade="senior")],
+        [case("R1", complexity=4, needs=("welsh",))],
+    )
+    assert "rules collide: grade and skills" in diagnose_unallocated(s, {}, "R1").reason
+    assert explain.colliding_rules(s, "R1") == ("grade", "skills")
+
+
+def test_worker_blockers_tag_each_rule() -> None:
+    # P2: NQSW (complexity 3), lacks welsh, excluded, absent, and 1 point spare.
+    s = state(
+        [
+            worker("P1", skills=("welsh",)),
+            worker("P2", grade="nqsw", capacity_points=4, available_from=date(2026, 12, 1)),
+        ],
+        [
+            case("C1", worker="P2", weight=3.0),
+            case("R1", complexity=3, needs=("welsh",), excluded_workers=("P2",)),
+        ],
+    )
+    rules = [b.rule for b in explain.worker_blockers(s, "R1", "P2")]
+    assert rules == ["grade", "skills", "excluded_worker", "availability", "capacity"]
+    assert explain.worker_blockers(s, "R1", "P1") == []
+
+
+def test_worker_blockers_under_a_plan_count_its_placements() -> None:
+    # Limit one new family: once R1 goes to P1, R2 (another family) is stopped by intake;
+    # a capacity of 5 with R1 (3) placed leaves 2 for R2 (3).
+    s = state(
+        [worker("P1", capacity_points=5)],
+        [case("R1"), case("R2")],
+        Policy(max_new_families_per_day=1),
+    )
+    view = explain.PlanView.of(s, {"R1": "P1"})
+    assert explain.worker_blockers(s, "R2", "P1") == []
+    blockers = explain.worker_blockers(s, "R2", "P1", view)
+    assert [b.rule for b in blockers] == ["capacity", "intake_limit"]
+    assert blockers[0].message == "P1 has 2.0 points spare and the case needs 3.0"
+    # R1's own placement does not count against it.
+    assert explain.worker_blockers(s, "R1", "P1", view) == []
+
+
+def test_covering_rules_prefers_forced_rules_then_the_widest() -> None:
+    assert explain.covering_rules([["grade"], ["skills"]]) == ["grade", "skills"]
+    assert explain.covering_rules([["grade", "skills"], ["skills", "capacity"]]) == ["skills"]
+    assert explain.covering_rules([["grade"], []]) == []

@@ -49,7 +49,9 @@ def services(draw: st.DrawFn) -> Snapshot:
                 "weight": draw(st.sampled_from([None, 5.0, 20.0, 45.0])),
                 "worker": draw(st.sampled_from([None, None, *ids])),
                 "previous_workers": draw(st.lists(st.sampled_from([*ids, "X1"]), max_size=2)),
-                "needs": draw(st.lists(st.sampled_from(["court", "welsh"]), unique=True, max_size=1)),
+                "needs": draw(
+                    st.lists(st.sampled_from(["court", "welsh"]), unique=True, max_size=1)
+                ),
                 "priority": draw(st.sampled_from(["urgent", "standard"])),
                 "pinned_worker": draw(st.sampled_from([None, None, None, None, *ids])),
                 "excluded_workers": draw(st.lists(st.sampled_from(ids), max_size=1)),

@@ -112,7 +112,7 @@ class AllocationModel:
         for (family, wid), var in self.takes_family.items():
             if wid not in self.state.holders.get(family, ()):
                 new[wid].append(var)
-        for wid, vars_ in new.items():
+        for vars_ in new.values():
             if len(vars_) > limit:
                 self.model.add(sum(vars_) <= limit)
 
@@ -158,7 +158,8 @@ class AllocationModel:
         self.not_back: dict[str, cp_model.IntVar] = {}
         for cid in self.cases:
             back = [
-                self.x[cid, w] for w in self.candidates[cid]
+                self.x[cid, w]
+                for w in self.candidates[cid]
                 if w in self.state.cases[cid].previous_workers
             ]
             if back:
@@ -176,9 +177,7 @@ class AllocationModel:
         return sum(cost[pair] * var for pair, var in self.x.items() if cost[pair])
 
     def _outside_area(self) -> LinearExpr:
-        return sum(
-            var for (cid, wid), var in self.x.items() if outside_area(self.state, cid, wid)
-        )
+        return sum(var for (cid, wid), var in self.x.items() if outside_area(self.state, cid, wid))
 
     # ------------------------------------------------------------------ helpers
 

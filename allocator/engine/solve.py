@@ -25,8 +25,9 @@ from ortools.sat.python import cp_model
 from allocator.engine.candidates import candidate_workers
 from allocator.engine.model import AllocationModel, LinearExpr
 from allocator.greedy import greedy_allocate
-from allocator.objectives import balance_cost, evaluate, outside_area, tier_vector
+from allocator.objectives import balance_cost, evaluate, outside_area
 from allocator.rules import ServiceState
+
 
 @dataclass(frozen=True)
 class SolverSettings:
@@ -130,8 +131,10 @@ def _decode_bounds(
     rest = bound
     for key, weight in zip(stage.tiers, stage.weights, strict=True):
         value = _minimised(key, values[key], n)
-        tier_bound = max(0, math.ceil(rest / weight - 1e-9) if weight == stage.weights[-1]
-                         else int(rest // weight))
+        tier_bound = max(
+            0,
+            math.ceil(rest / weight - 1e-9) if weight == stage.weights[-1] else int(rest // weight),
+        )
         out[key] = _minimised(key, tier_bound, n)
         if tier_bound < value:
             break
@@ -171,16 +174,15 @@ class _EasyBounds:
             siblings=m.siblings_apart_min,
             forced_splits=_forced_splits(m, eligible),
             known=sum(
-                1 for c in m.cases
-                if any(w in state.cases[c].previous_workers for w in eligible[c])
+                1 for c in m.cases if any(w in state.cases[c].previous_workers for w in eligible[c])
             ),
             best_costs=sorted(
-                min(balance_cost(state, c, w) for w in eligible[c])
-                for c in m.cases if eligible[c]
+                min(balance_cost(state, c, w) for w in eligible[c]) for c in m.cases if eligible[c]
             ),
             no_worker=len(nobody),
             all_outside=sum(
-                1 for c in m.cases
+                1
+                for c in m.cases
                 if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
             ),
         )
@@ -216,9 +218,7 @@ def _capacity_bound(
         groups.setdefault(frozenset(eligible[c]), []).append(state.weight[c])
     worst = 0
     for workers in groups:
-        weights = sorted(
-            w for other, ws in groups.items() if other <= workers for w in ws
-        )
+        weights = sorted(w for other, ws in groups.items() if other <= workers for w in ws)
         room = sum(state.spare_before(w) for w in workers)
         fit = 0
         for weight in weights:
@@ -253,7 +253,9 @@ def _forced_splits(m: AllocationModel, eligible: Mapping[str, list[str]]) -> int
 
 def _stage_value(stage: _Stage, values: Mapping[str, int | float], n: int) -> int:
     return int(
-        sum(w * _minimised(k, values[k], n) for w, k in zip(stage.weights, stage.tiers, strict=True))
+        sum(
+            w * _minimised(k, values[k], n) for w, k in zip(stage.weights, stage.tiers, strict=True)
+        )
     )
 
 
@@ -272,7 +274,11 @@ def _trouble(m: AllocationModel, key: str, placed: Mapping[str, str]) -> list[st
                 split.update(c for c in kids if c in placed)
         return sorted(split)
     if key == "previous_worker_returns":
-        return [c for c in m.not_back if c in placed and placed[c] not in state.cases[c].previous_workers]
+        return [
+            c
+            for c in m.not_back
+            if c in placed and placed[c] not in state.cases[c].previous_workers
+        ]
     if key == "balance":
         return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
     return sorted(c for c, w in placed.items() if outside_area(state, c, w))
@@ -332,9 +338,7 @@ def _improve(
             else:
                 local.add(m.unplaced[cid] == 1)
         local.minimize(stage.objective)
-        found, _, _ = _run(
-            local, m, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK
-        )
+        found, _, _ = _run(local, m, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK)
         last = time.perf_counter() - round_started
         if found is None:
             continue

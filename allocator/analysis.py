@@ -1,0 +1,897 @@
+"""Score analysis of a plan, for the manager who signs it and the staff it concerns.
+
+Every figure is recomputed in plain Python from the snapshot, the policy and the
+plan's own lists -- never from solver state -- so each is also a check of the plan:
+
+:func:`analyse_plan`
+    Each hard rule (:data:`allocator.check.RULES`) with its violations, and each
+    objective tier (:data:`allocator.objectives.TIERS`) with its value, the plan's
+    reported value and bound, and the matches behind it (which children are
+    unallocated, which families are split, who went back to a worker they know ...).
+    The matches' points add up to the tier's value.
+:func:`worker_statement`
+    One worker's figures: capacity, load and utilisation before and after, the cases
+    they hold after the plan (new today, moved in, kept) and the cases moved off.
+:func:`explain_case`
+    One case: where it went and why (or why it went nowhere), the rules that
+    collide, and the next-best workers with why each was not chosen.
+:func:`diff_plans`
+    What differs between two plans: cases that go elsewhere, cases allocated in one
+    only, and the tiers side by side.
+
+Output about cases names ids, case types, complexity, weights and patch names only
+(and, in the rules' own sentences, grades and skills).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date
+from enum import Enum
+from typing import Any, Literal
+
+from allocator.check import RULES, Violation, check_plan, joined, points
+from allocator.explain import (
+    PlanView,
+    assignment_reasons,
+    availability_rule,
+    colliding_rules,
+    worker_blockers,
+)
+from allocator.models import Assignment, Plan, Snapshot
+from allocator.objectives import TIERS, Tier, balance_cost, evaluate, outside_area, tier_vector
+from allocator.policy import Policy
+from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
+from allocator.rules import POINTS_SCALE, ServiceState
+
+Side = Literal["a", "b", "same"]
+
+
+def to_data(obj: Any) -> Any:
+    """Plain JSON-able data from the results of this module (dataclasses, tuples, dates)."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a NamedTuple
+        return {k: to_data(getattr(obj, k)) for k in obj._fields}
+    if isinstance(obj, list | tuple):
+        return [to_data(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_data(v) for k, v in obj.items()}
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    return obj
+
+
+# ------------------------------------------------------------------ placements
+
+
+@dataclasses.dataclass(frozen=True)
+class Placements:
+    """What a plan does to the snapshot, read the way :func:`check_plan` reads it.
+
+    Attributes
+    ----------
+    daily
+        Case -> worker for the cases that needed a worker and get one (the
+        placements the objective tiers describe).
+    moves
+        Case -> worker for cases that kept a worker but are moved (a rebalance).
+    final
+        Every case -> its worker once the plan is applied (``None``: no worker).
+    """
+
+    daily: dict[str, str]
+    moves: dict[str, str]
+    final: dict[str, str | None]
+
+
+def placements(state: ServiceState, plan: Plan) -> Placements:
+    """The plan's placements: the first assignment of each known case to a known worker.
+
+    Listings that change nothing, name unknown cases or workers, or repeat a case are
+    skipped (:func:`allocator.check.check_plan` reports them).
+    """
+    given: dict[str, str] = {}
+    for a in plan.assignments:
+        case = state.cases.get(a.case)
+        if case is None or a.case in given or a.worker not in state.practitioners:
+            continue
+        if a.worker == case.worker and a.worker not in state.gone:
+            continue
+        given[a.case] = a.worker
+    need = set(state.to_allocate)
+    final: dict[str, str | None] = {cid: c.worker for cid, c in state.cases.items()}
+    for u in plan.unallocated:
+        if u.case in final and u.case not in given:
+            final[u.case] = None
+    final.update(given)
+    return Placements(
+        daily={c: w for c, w in given.items() if c in need},
+        moves={c: w for c, w in given.items() if c not in need},
+        final=final,
+    )
+
+
+# ------------------------------------------------------------------ plan analysis
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """One thing behind a tier's value, with its justification (as in score analysis).
+
+    Attributes
+    ----------
+    cases, workers, family
+        What the match is about.
+    points
+        Its contribution to the tier's value.
+    justification
+        Why, naming ids and numbers only.
+    """
+
+    cases: tuple[str, ...]
+    workers: tuple[str, ...] = ()
+    family: str | None = None
+    points: int = 1
+    justification: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleResult:
+    """One hard rule and the plan's violations of it (normally none)."""
+
+    rule: str
+    violations: tuple[Violation, ...]
+
+    @property
+    def count(self) -> int:
+        """How many violations."""
+        return len(self.violations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"rule": self.rule, "count": self.count, "violations": to_data(self.violations)}
+
+
+@dataclasses.dataclass(frozen=True)
+class TierResult:
+    """One objective tier: recomputed value, the plan's figure, its bound, and matches.
+
+    Attributes
+    ----------
+    key, label, sense
+        As in :data:`allocator.objectives.TIERS`.
+    value
+        Recomputed from the plan's placements (:func:`allocator.objectives.evaluate`).
+    reported
+        The plan's ``objective`` figure, if it gives one.
+    bound
+        The plan's proved bound for the tier, if any.
+    matches
+        What makes up the value; their ``points`` add up to it.
+    """
+
+    key: str
+    label: str
+    sense: str
+    value: int | float
+    reported: int | float | None
+    bound: int | float | None
+    matches: tuple[Match, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanAnalysis:
+    """Every hard rule and every objective tier of one plan, with what is behind them.
+
+    Attributes
+    ----------
+    as_of, status
+        The plan's.
+    allocated, unallocated
+        Cases that needed a worker and got one, or not.
+    moved
+        Cases that kept a worker and are moved (a rebalance plan).
+    rules
+        Every rule of :data:`allocator.check.RULES`, with its violations.
+    tiers
+        Every daily tier, recomputed, with the matches behind it.
+    objective
+        The plan's own ``objective``, as it reports it.
+    notes
+        The plan's notes, and what a reader of the figures should know.
+    """
+
+    as_of: date
+    status: str
+    allocated: int
+    unallocated: int
+    moved: int
+    rules: tuple[RuleResult, ...]
+    tiers: tuple[TierResult, ...]
+    objective: dict[str, int | float] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def violations(self) -> int:
+        """Violations of all rules together."""
+        return sum(r.count for r in self.rules)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        data = {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data["violations"] = self.violations
+        return data
+
+
+def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis:
+    """Each hard rule and each objective tier of ``plan``, with the cases behind them.
+
+    Parameters
+    ----------
+    snapshot, policy
+        The service the plan is for and the policy it must obey.
+    plan
+        Any plan: the allocator's or a manager's.
+
+    Returns
+    -------
+    PlanAnalysis
+        Rules in the order of :data:`allocator.check.RULES`, tiers in priority order.
+    """
+    state = ServiceState.of(snapshot, policy)
+    found = check_plan(snapshot, policy, plan)
+    rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
+    placed = placements(state, plan)
+    view = PlanView.of(state, placed.daily)
+    values = evaluate(state, placed.daily)
+    matches = _tier_matches(state, view, placed)
+    tiers = tuple(
+        TierResult(
+            key=t.key,
+            label=t.label,
+            sense=t.sense,
+            value=values[t.key],
+            # A rebalance reports its own objective, not the daily tiers.
+            reported=None if placed.moves else plan.objective.get(t.key),
+            bound=plan.bound.get(t.key) if plan.bound else None,
+            matches=matches[t.key],
+        )
+        for t in TIERS
+    )
+    notes = list(plan.notes)
+    if placed.moves:
+        notes.append(
+            f"{len(placed.moves)} case(s) that kept a worker are moved (a rebalance); the "
+            "daily tiers count only the cases that needed a worker, and the plan's own "
+            "objective is shown as it reports it"
+        )
+    return PlanAnalysis(
+        as_of=plan.as_of,
+        status=plan.status,
+        allocated=len(placed.daily),
+        unallocated=len(state.to_allocate) - len(placed.daily),
+        moved=len(placed.moves),
+        rules=rules,
+        tiers=tiers,
+        objective=dict(plan.objective),
+        notes=tuple(notes),
+    )
+
+
+def _tier_matches(
+    state: ServiceState, view: PlanView, placed: Placements
+) -> dict[str, tuple[Match, ...]]:
+    """For each tier, what makes up its value (points add up to it)."""
+    daily = placed.daily
+    out: dict[str, tuple[Match, ...]] = {}
+
+    lost = []
+    for cid in sorted(state.to_allocate):
+        if cid in daily:
+            continue
+        d = view.diagnose(cid)
+        lost.append(Match((cid,), justification=f"{d.code.value}: {d.reason}"))
+    out["urgent_unallocated"] = tuple(m for m in lost if state.is_urgent(m.cases[0]))
+    out["unallocated"] = tuple(lost)
+
+    split = []
+    need = set(state.to_allocate)
+    for family in sorted({state.cases[c].family for c in need}):
+        by_worker: dict[str, list[str]] = defaultdict(list)
+        for cid in state.families[family]:
+            if cid in daily:
+                by_worker[daily[cid]].append(cid)
+            elif cid not in need and (held := state.cases[cid].worker) is not None:
+                by_worker[held].append(cid)
+        if len(by_worker) > 1:
+            workers = sorted(by_worker)
+            split.append(
+                Match(
+                    cases=tuple(sorted(c for cs in by_worker.values() for c in cs)),
+                    workers=tuple(workers),
+                    family=family,
+                    points=len(workers) - 1,
+                    justification=f"siblings with {len(workers)} workers: "
+                    + "; ".join(f"{w} ({', '.join(sorted(by_worker[w]))})" for w in workers),
+                )
+            )
+    out["siblings_apart"] = tuple(split)
+
+    out["previous_worker_returns"] = tuple(
+        Match((c,), (w,), justification=f"back with {w}, who had the child before")
+        for c, w in sorted(daily.items())
+        if w in state.cases[c].previous_workers
+    )
+
+    costs = sorted(
+        ((balance_cost(state, c, w), c, w) for c, w in daily.items()), key=lambda t: (-t[0], t[1])
+    )
+    out["balance"] = tuple(
+        Match(
+            (c,),
+            (w,),
+            points=cost,
+            justification=f"{w} holds {_share(state.load_before[w], state.capacity[w])} of "
+            f"capacity before the plan; the case adds {points(state.weight[c])} points",
+        )
+        for cost, c, w in costs
+        if cost
+    )
+
+    out["outside_area"] = tuple(
+        Match(
+            (c,),
+            (w,),
+            justification=f"the child's area ({state.cases[c].area}) is outside {w}'s patches",
+        )
+        for c, w in sorted(daily.items())
+        if outside_area(state, c, w)
+    )
+    return out
+
+
+def _share(load: int, cap: int) -> str:
+    """``"84%"``: a load as a share of capacity."""
+    return f"{round(100 * load / cap)}%" if cap > 0 else "-"
+
+
+# ------------------------------------------------------------------ worker statement
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseLine:
+    """One case on a worker's statement.
+
+    Attributes
+    ----------
+    case, type, complexity, weight
+        The case (weight in points).
+    change
+        ``kept`` (held before and after), ``new`` (had no worker), ``moved_in`` (from
+        another worker), ``moved_off`` (leaves this worker).
+    other_worker
+        Where it came from (``moved_in``) or goes to (``moved_off``; ``None`` for
+        unallocated).
+    """
+
+    case: str
+    type: str
+    complexity: int
+    weight: float
+    change: str
+    other_worker: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerStatement:
+    """One worker's figures before and after the plan (what they may see of their own)."""
+
+    worker: str
+    team: str
+    grade: str
+    fte: float
+    availability: str | None
+    capacity: float
+    load_before: float
+    load_after: float
+    utilisation_before: float | None
+    utilisation_after: float | None
+    cases_before: int
+    cases_after: int
+    new_families: tuple[str, ...]
+    intake_limit: int
+    cases: tuple[CaseLine, ...]
+    moved_off: tuple[CaseLine, ...]
+    violations: tuple[Violation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def worker_statement(
+    snapshot: Snapshot, policy: Policy, plan: Plan, worker_id: str
+) -> WorkerStatement:
+    """The workload statement of ``worker_id`` under ``plan``.
+
+    Raises
+    ------
+    UnknownIdError
+        If ``worker_id`` is not a practitioner of the snapshot.
+    """
+    state = ServiceState.of(snapshot, policy)
+    p = state.practitioners.get(worker_id)
+    if p is None:
+        raise UnknownIdError(f"worker {worker_id!r} is not among the practitioners")
+    placed = placements(state, plan)
+    final = placed.final
+    held: list[CaseLine] = []
+    off: list[CaseLine] = []
+    load_after = 0
+    for cid, case in state.cases.items():
+        before, after = case.worker, final[cid]
+
+        def line(change: str, other: str | None, cid: str = cid) -> CaseLine:
+            c = state.cases[cid]
+            return CaseLine(
+                cid, c.type.value, c.complexity, state.weight[cid] / POINTS_SCALE, change, other
+            )
+
+        if after == worker_id:
+            load_after += state.weight[cid]
+            if before == worker_id:
+                held.append(line("kept", None))
+            elif before is None:
+                held.append(line("new", None))
+            else:
+                held.append(line("moved_in", before))
+        elif before == worker_id:
+            off.append(line("moved_off", after))
+    order = {"new": 0, "moved_in": 1, "kept": 2}
+    held.sort(key=lambda c: (order[c.change], c.case))
+    cap = state.capacity[worker_id]
+    previous = {c.family for c in snapshot.cases if c.worker == worker_id}
+    given = {**placed.daily, **placed.moves}
+    new = sorted({state.cases[c].family for c, w in given.items() if w == worker_id} - previous)
+    blocker = availability_rule(state, worker_id)
+    return WorkerStatement(
+        worker=worker_id,
+        team=p.team,
+        grade=p.grade.value,
+        fte=p.fte,
+        availability=blocker.message if blocker else None,
+        capacity=cap / POINTS_SCALE,
+        load_before=state.load_before[worker_id] / POINTS_SCALE,
+        load_after=load_after / POINTS_SCALE,
+        utilisation_before=round(state.load_before[worker_id] / cap, 4) if cap > 0 else None,
+        utilisation_after=round(load_after / cap, 4) if cap > 0 else None,
+        cases_before=state.cases_before[worker_id],
+        cases_after=len(held),
+        new_families=tuple(new),
+        intake_limit=policy.max_new_families_per_day,
+        cases=tuple(held),
+        moved_off=tuple(sorted(off, key=lambda c: c.case)),
+        violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.worker == worker_id),
+    )
+
+
+# ------------------------------------------------------------------ one case
+
+
+@dataclasses.dataclass(frozen=True)
+class Alternative:
+    """A next-best worker for a case, and why the plan did not choose them."""
+
+    worker: str
+    score: dict[str, int]
+    reasons: tuple[str, ...]
+    why_not: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseExplanation:
+    """Why one case went where it did, or nowhere, and why not to the next-best workers.
+
+    Attributes
+    ----------
+    outcome
+        ``allocated`` (had no worker, given one), ``moved`` (from another worker),
+        ``unallocated`` (ends with no worker), ``kept`` (the plan leaves it with its
+        worker), ``missing`` (needs a worker but the plan does not list it) or
+        ``invalid`` (assigned to someone who is not a practitioner, or to the worker
+        who already holds it: see ``violations``).
+    worker_before, worker_after
+        Its worker in the snapshot and once the plan is applied.
+    reasons
+        For a placed case, :func:`allocator.explain.assignment_reasons` recomputed.
+    plan_agrees
+        Whether the reasons (or the unallocated code and reason) the plan states are
+        the recomputed ones; ``None`` when it states none. The plan's own text is not
+        repeated: a hand-made plan's may hold anything.
+    plan_code
+        The unallocated code the plan gives, where it lists the case as unallocated.
+    code, diagnosis
+        For a case left without a worker, the recomputed diagnosis.
+    colliding_rules
+        For a case nobody may take, the rules that together leave it nobody.
+    score
+        The tier score of its placement, where placed.
+    alternatives
+        The next-best workers (eligible before the plan), best first, each with why
+        it was not chosen.
+    violations
+        The plan's violations concerning this case.
+    """
+
+    case: str
+    family: str
+    type: str
+    complexity: int
+    weight: float
+    outcome: str
+    worker_before: str | None
+    worker_after: str | None
+    reasons: tuple[str, ...]
+    plan_agrees: bool | None
+    plan_code: str | None
+    code: str | None
+    diagnosis: str | None
+    colliding_rules: tuple[str, ...]
+    score: dict[str, int] | None
+    alternatives: tuple[Alternative, ...]
+    violations: tuple[Violation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+_TIER_LABEL = {t.key: t.label for t in TIERS}
+
+
+def explain_case(
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    case_id: str,
+    *,
+    top: int = 5,
+    recommender: Recommender | None = None,
+) -> CaseExplanation:
+    """Where ``case_id`` went under ``plan`` and why; the next-best workers and why not.
+
+    Parameters
+    ----------
+    snapshot, policy, plan
+        The service, its policy and the plan.
+    case_id
+        Any case of the snapshot.
+    top
+        How many next-best workers to give.
+    recommender
+        A :class:`~allocator.recommend.Recommender` of ``snapshot`` under ``policy``,
+        to share one across calls.
+
+    Raises
+    ------
+    UnknownIdError
+        If ``case_id`` is not a case of the snapshot.
+    """
+    rec = recommender or Recommender(snapshot, policy)
+    state = rec.state
+    case = state.cases.get(case_id)
+    if case is None:
+        raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
+    placed = placements(state, plan)
+    view = PlanView.of(state, placed.daily)
+    after = placed.final[case_id]
+    before = case.worker
+    listed_as: dict[str, Assignment] = {}
+    for a in plan.assignments:
+        listed_as.setdefault(a.case, a)  # the first listing counts, as in check_plan
+    lost_as = {u.case: u for u in plan.unallocated}
+
+    reasons: tuple[str, ...] = ()
+    plan_agrees: bool | None = None
+    plan_code: str | None = None
+    code = diagnosis = None
+    collide: tuple[str, ...] = ()
+    if case_id in placed.daily or case_id in placed.moves:
+        outcome = "allocated" if before is None else "moved"
+        if case_id in placed.daily:
+            reasons = assignment_reasons(state, placed.daily, case_id, view=view)
+        else:  # a rebalance move: explained on its own
+            reasons = assignment_reasons(state, {case_id: placed.moves[case_id]}, case_id)
+        if case_id in listed_as and listed_as[case_id].reasons:
+            plan_agrees = tuple(listed_as[case_id].reasons) == reasons
+    elif case_id in listed_as:
+        outcome = "invalid"  # listed with an unknown worker or with its own worker
+    elif case_id in state.to_allocate:
+        outcome = "unallocated" if case_id in lost_as else "missing"
+        d = view.diagnose(case_id)
+        code, diagnosis = d.code.value, d.reason
+        collide = colliding_rules(state, case_id, view)
+        if case_id in lost_as:
+            stated = lost_as[case_id]
+            plan_code = stated.code.value
+            plan_agrees = (stated.code.value, stated.reason) == (code, diagnosis)
+    else:
+        outcome = "kept"
+
+    # The family as the plan leaves it, this child aside: ranks continuity in context.
+    siblings = {
+        w
+        for sid in state.families[case.family]
+        if sid != case_id and (w := placed.final[sid]) is not None and w not in state.gone
+    }
+    chosen = after if outcome in ("allocated", "moved") else None
+    ranked = rec.recommend(case_id, top=top + 1, ineligible=0, siblings=siblings).ranked
+    others = [c for c in ranked if c.worker != chosen][:top]
+    chosen_score = rec.score(case_id, chosen, siblings=siblings) if chosen else None
+    alternatives = tuple(
+        Alternative(
+            worker=c.worker,
+            score=c.score,
+            reasons=c.reasons,
+            why_not=tuple(
+                _why_not(
+                    state, view, plan, case_id, c.worker, c.score, chosen, chosen_score, outcome
+                )
+            ),
+        )
+        for c in others
+    )
+    return CaseExplanation(
+        case=case_id,
+        family=case.family,
+        type=case.type.value,
+        complexity=case.complexity,
+        weight=state.weight[case_id] / POINTS_SCALE,
+        outcome=outcome,
+        worker_before=before,
+        worker_after=after,
+        reasons=reasons,
+        plan_agrees=plan_agrees,
+        plan_code=plan_code,
+        code=code,
+        diagnosis=diagnosis,
+        colliding_rules=collide,
+        score=chosen_score,
+        alternatives=alternatives,
+        violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.case == case_id),
+    )
+
+
+def _why_not(
+    state: ServiceState,
+    view: PlanView,
+    plan: Plan,
+    case_id: str,
+    wid: str,
+    score: Mapping[str, int],
+    chosen: str | None,
+    chosen_score: Mapping[str, int] | None,
+    outcome: str,
+) -> list[str]:
+    """Why ``wid``, eligible before the plan, did not get the case under it."""
+    if outcome == "kept":
+        return []  # nobody was chosen over them: these are alternatives to the worker
+    # Room and intake once the plan's other placements are applied.
+    late = [
+        f"{b.message} ({b.rule})"
+        for b in worker_blockers(state, case_id, wid, view)
+        if b.rule in ("capacity", "intake_limit")
+    ]
+    if late:
+        return [f"once this plan is applied: {'; '.join(late)}"]
+    if chosen is None or chosen_score is None:
+        return ["had room under this plan; the search stopped before placing the case"]
+    mine, theirs = score_key(dict(score)), score_key(dict(chosen_score))
+    for (key, _), a, b in zip(SCORE_TIERS, mine, theirs, strict=True):
+        if a > b:
+            return [_worse_on(state, case_id, key, wid, chosen, score, chosen_score)]
+        if a < b:
+            return [
+                f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone: this plan "
+                f"(status {plan.status}) is not the best for this case; a longer "
+                "--time-limit may move it"
+            ]
+    return [f"ties with {chosen} on every tier; the search kept {chosen}"]
+
+
+def _worse_on(
+    state: ServiceState,
+    case_id: str,
+    key: str,
+    wid: str,
+    chosen: str,
+    score: Mapping[str, int],
+    chosen_score: Mapping[str, int],
+) -> str:
+    """One sentence: how ``wid`` scores worse than ``chosen`` on tier ``key``."""
+    if key == "siblings_apart":
+        return (
+            f"the family would have {score[key]} extra worker(s) with {wid} against "
+            f"{chosen_score[key]} with {chosen}"
+        )
+    if key == "previous_worker_returns":
+        return f"{chosen} had the child before; {wid} did not"
+    if key == "balance":
+        weight = state.weight[case_id]
+        mine = _share(state.load_before[wid] + weight, state.capacity[wid])
+        theirs = _share(state.load_before[chosen] + weight, state.capacity[chosen])
+        return (
+            f"costs {score[key]} on balance against {chosen_score[key]} with {chosen} "
+            f"({wid} would end at {mine} of capacity before other changes, {chosen} at {theirs})"
+        )
+    area = state.cases[case_id].area
+    return f"the child's area ({area}) is outside {wid}'s patches but not {chosen}'s"
+
+
+# ------------------------------------------------------------------ diff
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseChange:
+    """A case the two plans treat differently.
+
+    Attributes
+    ----------
+    case
+        The case.
+    kind
+        ``different_worker`` (both give it a worker, not the same),
+        ``allocated_only_in_a`` / ``allocated_only_in_b`` (one gives it a worker, the
+        other leaves it unallocated), ``moved_only_in_a`` / ``moved_only_in_b`` (one
+        gives it a worker, the other does not list it: it keeps its worker there).
+    a, b
+        Its worker under each plan (``None``: unallocated or, where not listed, kept).
+    """
+
+    case: str
+    kind: str
+    a: str | None
+    b: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TierComparison:
+    """One tier's value under each plan, and which is better (``same`` when equal)."""
+
+    key: str
+    label: str
+    sense: str
+    a: int | float | None
+    b: int | float | None
+    better: Side | None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanDiff:
+    """What differs between plans A and B.
+
+    Attributes
+    ----------
+    changes
+        The cases the plans treat differently, by case id.
+    tiers
+        Each tier side by side (recomputed when a snapshot was given, else as the
+        plans report them).
+    better
+        The better plan by the tiers taken in priority order; ``None`` when a tier
+        is missing.
+    recomputed
+        Whether the tiers were recomputed from a snapshot.
+    """
+
+    as_of_a: date
+    as_of_b: date
+    changes: tuple[CaseChange, ...]
+    tiers: tuple[TierComparison, ...]
+    better: Side | None
+    recomputed: bool
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def diff_plans(
+    plan_a: Plan,
+    plan_b: Plan,
+    snapshot: Snapshot | None = None,
+    policy: Policy | None = None,
+) -> PlanDiff:
+    """What differs between two plans; with ``snapshot``, tiers recomputed from it.
+
+    Parameters
+    ----------
+    plan_a, plan_b
+        The plans, e.g. the allocator's and a manager's edit of it.
+    snapshot, policy
+        When given, each plan's tiers are recomputed with
+        :func:`allocator.objectives.evaluate` rather than read from the plan.
+    """
+    a_given, a_lost = _listed(plan_a)
+    b_given, b_lost = _listed(plan_b)
+    changes: list[CaseChange] = []
+    for cid in sorted(set(a_given) | set(b_given) | a_lost | b_lost):
+        a, b = a_given.get(cid), b_given.get(cid)
+        if a is not None and b is not None:
+            if a != b:
+                changes.append(CaseChange(cid, "different_worker", a, b))
+        elif a is not None:
+            kind = "allocated_only_in_a" if cid in b_lost else "moved_only_in_a"
+            changes.append(CaseChange(cid, kind, a, None))
+        elif b is not None:
+            kind = "allocated_only_in_b" if cid in a_lost else "moved_only_in_b"
+            changes.append(CaseChange(cid, kind, None, b))
+
+    notes: list[str] = []
+    if plan_a.as_of != plan_b.as_of:
+        notes.append(f"the plans are for different days: {plan_a.as_of} and {plan_b.as_of}")
+    if snapshot is not None:
+        state = ServiceState.of(snapshot, policy or Policy())
+        values_a = evaluate(state, placements(state, plan_a).daily)
+        values_b = evaluate(state, placements(state, plan_b).daily)
+        for name, plan, values in (("A", plan_a, values_a), ("B", plan_b, values_b)):
+            if placements(state, plan).moves:
+                notes.append(
+                    f"plan {name} moves cases that kept a worker (a rebalance); its tiers "
+                    "count only the cases that needed a worker"
+                )
+                continue
+            wrong = [
+                t.key
+                for t in TIERS
+                if t.key in plan.objective and plan.objective[t.key] != values[t.key]
+            ]
+            if wrong:
+                notes.append(
+                    f"plan {name} reports {joined(wrong)} differently from its placements; "
+                    "the recomputed values are shown"
+                )
+    else:
+        values_a, values_b = dict(plan_a.objective), dict(plan_b.objective)
+    tiers = tuple(_compare(t, values_a.get(t.key), values_b.get(t.key)) for t in TIERS)
+    better: Side | None = None
+    if all(t.key in values_a and t.key in values_b for t in TIERS):
+        va, vb = tier_vector(values_a), tier_vector(values_b)
+        better = "a" if va < vb else "b" if vb < va else "same"
+    return PlanDiff(
+        as_of_a=plan_a.as_of,
+        as_of_b=plan_b.as_of,
+        changes=tuple(changes),
+        tiers=tiers,
+        better=better,
+        recomputed=snapshot is not None,
+        notes=tuple(notes),
+    )
+
+
+def _listed(plan: Plan) -> tuple[dict[str, str], set[str]]:
+    """The plan's first assignment per case, and its unallocated cases."""
+    given: dict[str, str] = {}
+    for a in plan.assignments:
+        given.setdefault(a.case, a.worker)
+    return given, {u.case for u in plan.unallocated if u.case not in given}
+
+
+def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierComparison:
+    better: Side | None = None
+    if a is not None and b is not None:
+        if a == b:
+            better = "same"
+        elif (a < b) == (tier.sense == "min"):
+            better = "a"
+        else:
+            better = "b"
+    return TierComparison(tier.key, tier.label, tier.sense, a, b, better)

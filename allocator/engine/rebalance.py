@@ -1,0 +1,342 @@
+"""The CP-SAT model of a rebalance: move as few children as the rules demand.
+
+The unit of decision is a *group*: the movable children of one family held by one
+worker (or, for referrals, the family's children with no worker). Siblings on the
+same worker therefore move together by construction (a hard rule wherever the
+family has a worker who may take all of them; see :mod:`allocator.rebalance`).
+
+One boolean per candidate (group, worker) pair and one ``stay[g]`` per group (for a
+group that must move, ``stay`` means "found nobody" and is penalised in the first
+tier). One ``takes[f, w]`` per family and receiving worker new to that family when
+several groups of the family could go there, for the intake limit.
+
+Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
+
+1. ``unplaced``: children whose worker has left or is long absent, found nobody.
+2. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
+3. ``referrals_unplaced``: children with no worker in the snapshot left without one.
+   Below the first two tiers so a referral never takes the room a leaver's child or
+   an over-cap worker's relief needs.
+4. ``changes_of_worker``: children whose worker changes. With tiers 1 and 3 fixed
+   only optional moves (off over-cap workers) can vary here, so fewer changes is
+   never bought by leaving a child unplaced.
+5. ``weighted_changes``: the cost of those changes (see :mod:`allocator.rebalance`).
+6. ``balance``: the utilisation-penalty rise at the receivers
+   (:func:`allocator.objectives.balance_cost`).
+
+Receivers are only workers open for new work (present, staying, within their cap),
+so no worker both gives and takes, and a source's load only falls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+#: Tier keys in priority order.
+REBALANCE_TIERS: tuple[str, ...] = (
+    "unplaced",
+    "over_cap_excess",
+    "referrals_unplaced",
+    "changes_of_worker",
+    "weighted_changes",
+    "balance",
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Children who move (or stay) together.
+
+    Attributes
+    ----------
+    id
+        ``family@source`` (``family@new`` for referrals).
+    cases
+        The children, sorted.
+    family
+        Their family.
+    source
+        The worker they leave, ``None`` for referrals.
+    must_move
+        Their worker has left or is long absent, or they have none.
+    weight
+        Their combined weight, centi-points.
+    cost, balance
+        Per candidate worker: weighted-change cost and balance cost, summed over the
+        children. The keys are the candidate workers.
+    """
+
+    id: str
+    cases: tuple[str, ...]
+    family: str
+    source: str | None
+    must_move: bool
+    weight: int
+    cost: Mapping[str, int]
+    balance: Mapping[str, int]
+
+    @property
+    def changes(self) -> int:
+        """Changes of worker if this group moves (referrals have no worker to change)."""
+        return len(self.cases) if self.source is not None else 0
+
+
+@dataclass
+class RebalanceInput:
+    """Everything the model needs, in integers and ids.
+
+    Attributes
+    ----------
+    groups
+        The movable groups.
+    spare
+        Receiver -> room left under their cap (centi-points).
+    held_families
+        Receiver -> families they hold a child of in the snapshot.
+    intake_limit
+        Most families new to a worker in one plan.
+    excess
+        Over-capacity source -> centi-points over cap before the plan.
+    max_moves
+        Most changes of worker, or ``None``.
+    """
+
+    groups: list[Group]
+    spare: dict[str, int]
+    held_families: Mapping[str, frozenset[str]]
+    intake_limit: int
+    excess: dict[str, int]
+    max_moves: int | None = None
+
+
+@dataclass
+class RebalanceSolution:
+    """Group id -> receiving worker (absent = stays / found nobody), and proof status."""
+
+    moved: dict[str, str]
+    proved: bool
+    bounds: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    stages: list[str] = field(default_factory=list)
+    variables: int = 0
+
+
+def tier_values(data: RebalanceInput, moved: Mapping[str, str]) -> dict[str, int]:
+    """Every tier's value for ``moved``, in plain Python (matches the model exactly)."""
+    relief: dict[str, int] = defaultdict(int)
+    values = dict.fromkeys(REBALANCE_TIERS, 0)
+    for g in data.groups:
+        w = moved.get(g.id)
+        if w is None:
+            if g.must_move:
+                key = "unplaced" if g.source is not None else "referrals_unplaced"
+                values[key] += len(g.cases)
+            continue
+        if g.source is not None:
+            relief[g.source] += g.weight
+        values["changes_of_worker"] += g.changes
+        values["weighted_changes"] += g.cost[w]
+        values["balance"] += g.balance[w]
+    values["over_cap_excess"] = sum(max(0, e - relief[s]) for s, e in data.excess.items())
+    return values
+
+
+class RebalanceModel:
+    """CP-SAT variables, hard rules and tier expressions of one rebalance."""
+
+    def __init__(self, data: RebalanceInput) -> None:
+        self.data = data
+        self.model = cp_model.CpModel()
+        self.y: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.stay: dict[str, cp_model.IntVar] = {}
+        self.by_worker: dict[str, list[tuple[Group, cp_model.IntVar]]] = defaultdict(list)
+        for g in data.groups:
+            self.stay[g.id] = self.model.new_bool_var(f"stay[{g.id}]")
+            for w in sorted(g.cost):
+                var = self.model.new_bool_var(f"y[{g.id},{w}]")
+                self.y[g.id, w] = var
+                self.by_worker[w].append((g, var))
+
+        # Hard rules, then the tiers in priority order.
+        self._one_place_per_group()
+        self._weighted_cap()
+        self._intake_limit()
+        self._max_moves()
+        self.tiers: dict[str, tuple[cp_model.LinearExprT, int]] = {
+            "unplaced": self._unplaced(referrals=False),
+            "over_cap_excess": self._over_cap_excess(),
+            "referrals_unplaced": self._unplaced(referrals=True),
+            "changes_of_worker": self._changes_of_worker(),
+            "weighted_changes": self._weighted_changes(),
+            "balance": self._balance(),
+        }
+
+    # ------------------------------------------------------------------ hard rules
+
+    def _one_place_per_group(self) -> None:
+        for g in self.data.groups:
+            self.model.add_exactly_one(
+                [self.stay[g.id], *(self.y[g.id, w] for w in sorted(g.cost))]
+            )
+
+    def _weighted_cap(self) -> None:
+        for w, pairs in self.by_worker.items():
+            spare = self.data.spare[w]
+            if sum(g.weight for g, _ in pairs) > spare:
+                self.model.add(sum(g.weight * v for g, v in pairs) <= spare)
+
+    def _intake_limit(self) -> None:
+        """Families new to a receiver, one indicator per (family, receiver)."""
+        limit = self.data.intake_limit
+        per_family: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
+        for w, pairs in self.by_worker.items():
+            held = self.data.held_families.get(w, frozenset())
+            for g, v in pairs:
+                if g.family not in held:
+                    per_family[g.family, w].append(v)
+        new: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for (family, w), vars_ in sorted(per_family.items()):
+            if len(vars_) == 1:
+                new[w].append(vars_[0])
+                continue
+            takes = self.model.new_bool_var(f"takes[{family},{w}]")
+            for v in vars_:
+                self.model.add_implication(v, takes)
+            self.model.add(takes <= sum(vars_))
+            new[w].append(takes)
+        for vars_ in new.values():
+            if len(vars_) > limit:
+                self.model.add(sum(vars_) <= limit)
+
+    def _max_moves(self) -> None:
+        if self.data.max_moves is not None:
+            self.model.add(
+                sum(g.changes * (1 - self.stay[g.id]) for g in self.data.groups if g.changes)
+                <= self.data.max_moves
+            )
+
+    # ------------------------------------------------------------------ tiers
+
+    def _unplaced(self, *, referrals: bool) -> tuple[cp_model.LinearExprT, int]:
+        must = [g for g in self.data.groups if g.must_move and (g.source is None) == referrals]
+        return sum(len(g.cases) * self.stay[g.id] for g in must), sum(len(g.cases) for g in must)
+
+    def _over_cap_excess(self) -> tuple[cp_model.LinearExprT, int]:
+        """Per over-cap source, ``max(0, excess - weight moved off)`` as a slack."""
+        off: dict[str, list[Group]] = defaultdict(list)
+        for g in self.data.groups:
+            if g.source in self.data.excess:
+                off[g.source].append(g)
+        self.remaining: dict[str, cp_model.IntVar] = {}
+        for s, excess in sorted(self.data.excess.items()):
+            r = self.model.new_int_var(0, excess, f"remaining[{s}]")
+            self.model.add(r >= excess - sum(g.weight * (1 - self.stay[g.id]) for g in off[s]))
+            self.remaining[s] = r
+        return sum(self.remaining.values()), sum(self.data.excess.values())
+
+    def _changes_of_worker(self) -> tuple[cp_model.LinearExprT, int]:
+        moving = [g for g in self.data.groups if g.changes]
+        return (
+            sum(g.changes * (1 - self.stay[g.id]) for g in moving),
+            sum(g.changes for g in moving),
+        )
+
+    def _weighted_changes(self) -> tuple[cp_model.LinearExprT, int]:
+        expr = sum(
+            g.cost[w] * self.y[g.id, w] for g in self.data.groups for w in g.cost if g.cost[w]
+        )
+        return expr, sum(max(g.cost.values(), default=0) for g in self.data.groups)
+
+    def _balance(self) -> tuple[cp_model.LinearExprT, int]:
+        expr = sum(
+            g.balance[w] * self.y[g.id, w]
+            for g in self.data.groups
+            for w in g.balance
+            if g.balance[w]
+        )
+        return expr, sum(max(g.balance.values(), default=0) for g in self.data.groups)
+
+    # ------------------------------------------------------------------ helpers
+
+    def hint(self, moved: Mapping[str, str]) -> None:
+        """A complete hint: every decision and slack variable."""
+        self.model.clear_hints()
+        for (gid, w), var in self.y.items():
+            self.model.add_hint(var, moved.get(gid) == w)
+        for gid, var in self.stay.items():
+            self.model.add_hint(var, gid not in moved)
+        relief: dict[str, int] = defaultdict(int)
+        for g in self.data.groups:
+            if g.id in moved and g.source is not None:
+                relief[g.source] += g.weight
+        for s, var in self.remaining.items():
+            self.model.add_hint(var, max(0, self.data.excess[s] - relief[s]))
+
+    def moves(self, solver: cp_model.CpSolver) -> dict[str, str]:
+        """Group id -> worker in the solver's current solution."""
+        return {gid: w for (gid, w), var in self.y.items() if solver.boolean_value(var)}
+
+
+def solve_rebalance(
+    data: RebalanceInput,
+    warm: Mapping[str, str],
+    *,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    workers: int = 1,
+) -> RebalanceSolution:
+    """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
+
+    ``warm`` (the greedy plan) must satisfy the hard rules. Each stage starts from the
+    best plan so far as a complete hint and is then bounded by the value reached, so
+    the answer is never worse than ``warm`` on any tier, in priority order.
+    """
+    started = time.perf_counter()
+    m = RebalanceModel(data)
+    moved = dict(warm)
+    proved = True
+    bounds: dict[str, int] = {}
+    log: list[str] = []
+    for index, key in enumerate(REBALANCE_TIERS):
+        expr, _ = m.tiers[key]
+        current = tier_values(data, moved)[key]
+        if current == 0 or isinstance(expr, int):
+            log.append(f"{key}: optimal (zero)")
+        else:
+            remaining = time_limit - (time.perf_counter() - started)
+            share = remaining / (len(REBALANCE_TIERS) - index)
+            m.hint(moved)
+            m.model.minimize(expr)
+            solver = cp_model.CpSolver()
+            params = solver.parameters
+            params.max_time_in_seconds = max(0.05, share)
+            params.random_seed = seed
+            params.num_workers = workers
+            params.interleave_search = workers > 1
+            params.linearization_level = 2
+            status = solver.solve(m.model)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                found = m.moves(solver)
+                if tier_values(data, found)[key] < current:
+                    moved = found
+            optimal = status == cp_model.OPTIMAL
+            log.append(f"{key}: {solver.status_name(status).lower()}")
+            if not optimal and proved:
+                proved = False
+                if status == cp_model.FEASIBLE:
+                    bounds[key] = int(solver.best_objective_bound + 0.999999)
+        if not isinstance(expr, int):  # an empty tier is the constant 0
+            m.model.add(expr <= tier_values(data, moved)[key])
+    return RebalanceSolution(
+        moved=moved,
+        proved=proved,
+        bounds=bounds,
+        seconds=time.perf_counter() - started,
+        stages=log,
+        variables=len(m.y),
+    )

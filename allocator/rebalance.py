@@ -1,0 +1,658 @@
+"""Rebalance: re-allocate with the fewest changes of worker, and what a cap would cost.
+
+Who must move, who may move
+---------------------------
+- Every child of a worker who has **left** (``leaving_on`` on or before ``as_of``)
+  must move; if nobody may take them they are ``unallocated`` with a code and reason.
+- Every child of a worker **absent for at least** ``long_absence_days`` from ``as_of``
+  must move (the move says it is cover for the absence). One nobody may take stays
+  with the absent worker and the plan's notes name it (FORMAT.md only lets a case
+  whose worker has left be unallocated).
+- Children of a worker **over their cap** may move; the worker must end within the
+  cap, and if that is impossible they stay over it and the notes say so.
+- A pinned case never moves unless its pinned worker has left or is long absent;
+  a case pinned to a worker who has left is unallocated with
+  ``pinned_worker_cannot_hold``.
+- Cases with no worker in the snapshot (referrals, backlog) are placed too, as in
+  daily allocation, since a plan must account for them.
+- Nothing else moves. ``max_moves`` caps the number of changes of worker.
+
+Siblings held by the same worker move together, to the same worker: they form one
+decision. Where no worker may statically hold all of them (grade, skills,
+exclusions, room), the family is split into single children rather than left
+unmoved: a child who must move is better placed alone than not at all.
+
+Policy: the cost of a change
+----------------------------
+Moving a child costs ``10 + 5 x changes_last_12_months``, ``+ 10`` for
+``looked_after``, ``court`` and ``adoption`` work, ``- 5`` when the new worker is one
+of the child's ``previous_workers``; never below 1.
+
+Objective (lexicographic, see :mod:`allocator.engine.rebalance`): children left
+without a worker; points still over cap; **number** of changes of worker; their
+weighted cost; balance. Counting changes before weighing them makes the plan meet the
+lower bound below whenever capacity allows, and among plans with as few changes the
+child with the most changes this year, the looked-after child or the court case stays
+put, and a child goes back to a worker they know where one has room.
+
+Lower bound on changes: the children who must move (and may go somewhere) plus, for
+each over-cap worker, the fewest of their movable children whose removal brings
+them within cap (heaviest first).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rich.console import Console
+from rich.table import Table
+
+from allocator.check import families_held, points
+from allocator.engine.rebalance import (
+    Group,
+    RebalanceInput,
+    solve_rebalance,
+    tier_values,
+)
+from allocator.models import (
+    Assignment,
+    CaseType,
+    Grade,
+    Plan,
+    Snapshot,
+    Unallocated,
+    UnallocatedCode,
+    WorkerLoad,
+    unknown_staff_notes,
+)
+from allocator.objectives import balance_cost
+from allocator.policy import Policy
+from allocator.rules import (
+    POINTS_SCALE,
+    ServiceState,
+    availability_blocker,
+    holding_blockers,
+)
+
+#: Case types whose change of worker costs more (statutory, relationship-heavy work).
+HEAVY_TYPES = frozenset({CaseType.LOOKED_AFTER, CaseType.COURT, CaseType.ADOPTION})
+CHANGE_BASE = 10
+CHANGE_PER_PREVIOUS_CHANGE = 5
+CHANGE_HEAVY_TYPE = 10
+CHANGE_BACK_TO_PREVIOUS = 5
+
+
+def change_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
+    """The policy cost of moving ``case_id`` to ``worker_id`` (see the module docstring)."""
+    case = state.cases[case_id]
+    if case.worker is None:
+        return 0  # a referral's first worker is not a change
+    cost = CHANGE_BASE + CHANGE_PER_PREVIOUS_CHANGE * case.changes_last_12_months
+    if case.type in HEAVY_TYPES:
+        cost += CHANGE_HEAVY_TYPE
+    if worker_id in case.previous_workers:
+        cost -= CHANGE_BACK_TO_PREVIOUS
+    return max(1, cost)
+
+
+def is_long_absent(state: ServiceState, worker_id: str) -> bool:
+    """Present on the books but absent ``long_absence_days`` or more from ``as_of``."""
+    p = state.practitioners[worker_id]
+    return (
+        worker_id not in state.gone
+        and p.available_from is not None
+        and p.available_from >= state.as_of + timedelta(days=state.policy.long_absence_days)
+    )
+
+
+@dataclass
+class Setup:
+    """The rebalance problem in plain Python: groups, sources and what stays put."""
+
+    state: ServiceState
+    data: RebalanceInput
+    why: dict[str, str]  # source -> the move reason
+    stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
+    lower_bound: int = 0
+
+
+def _setup(state: ServiceState, max_moves: int | None) -> Setup:
+    policy = state.policy
+    long_absent = {w for w in state.practitioners if is_long_absent(state, w)}
+    over_cap = {
+        w
+        for w in state.practitioners
+        if w not in state.gone and w not in long_absent and state.load_before[w] > state.capacity[w]
+    }
+    why: dict[str, str] = {}
+    for w in sorted(state.gone):
+        why[w] = f"{w} left on {state.practitioners[w].leaving_on}"
+    for w in sorted(long_absent):
+        why[w] = f"{w} absent until {state.practitioners[w].available_from}: cover for the absence"
+    for w in sorted(over_cap):
+        excess = (state.load_before[w] - state.capacity[w]) / POINTS_SCALE
+        why[w] = f"{w} is {excess:g} points over cap"
+
+    members: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    stuck: list[str] = []
+    for c in state.snapshot.cases:
+        src = c.worker
+        if src is not None and src not in why:
+            continue
+        if src is not None and src not in state.gone and c.pinned_worker == src:
+            stuck.append(c.id)  # pinned to a long-absent or over-cap holder: stays
+            continue
+        members[c.family, src].append(c.id)
+
+    def group(family: str, src: str | None, kids: list[str], suffix: str = "") -> Group | None:
+        common: set[str] | None = None
+        for cid in kids:
+            ws = set(state.eligible(cid))
+            common = ws if common is None else common & ws
+        weight = sum(state.weight[c] for c in kids)
+        targets = sorted(w for w in common or () if weight <= state.spare_before(w) and w != src)
+        if not targets and len(kids) > 1:
+            return None
+        return Group(
+            id=f"{family}@{src or 'new'}{suffix}",
+            cases=tuple(sorted(kids)),
+            family=family,
+            source=src,
+            must_move=src is None or src not in over_cap,
+            weight=weight,
+            cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
+            balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
+        )
+
+    groups: list[Group] = []
+    for (family, src), kids in sorted(members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        g = group(family, src, kids)
+        if g is not None:
+            groups.append(g)
+            continue
+        for cid in sorted(kids):  # nobody may take the whole family: split it
+            single = group(family, src, [cid], suffix=f"#{cid}")
+            assert single is not None
+            groups.append(single)
+
+    receivers = sorted({w for g in groups for w in g.cost})
+    held = families_held(state)
+    data = RebalanceInput(
+        groups=groups,
+        spare={w: state.spare_before(w) for w in receivers},
+        held_families={w: held.get(w, frozenset()) for w in receivers},
+        intake_limit=policy.max_new_families_per_day,
+        excess={w: state.load_before[w] - state.capacity[w] for w in sorted(over_cap)},
+        max_moves=max_moves,
+    )
+    bound = sum(len(g.cases) for g in groups if g.must_move and g.source is not None and g.cost)
+    for s, excess in data.excess.items():
+        weights = sorted(
+            (state.weight[c] for g in groups if g.source == s for c in g.cases), reverse=True
+        )
+        taken = 0
+        for n, w in enumerate(weights, start=1):
+            taken += w
+            if taken >= excess:
+                bound += n
+                break
+        else:
+            bound += len(weights)
+    return Setup(state=state, data=data, why=why, stuck_pinned=stuck, lower_bound=bound)
+
+
+def greedy_rebalance(data: RebalanceInput) -> dict[str, str]:
+    """The manager's rule, the baseline and warm start.
+
+    Children who must move first (families with fewest options first), then for
+    each over-cap worker: while over cap, move the cheapest family that alone brings
+    them within cap, else the heaviest; then referrals (the tiers' order). Each goes to a
+    worker already holding the family, else the cheapest change (a previous worker),
+    else the worker with most room. Every hard rule holds.
+    """
+    room = dict(data.spare)
+    new: dict[str, set[str]] = defaultdict(set)
+    moved: dict[str, str] = {}
+    moves_left = data.max_moves if data.max_moves is not None else 1 << 60
+
+    def fits(g: Group, w: str) -> bool:
+        if g.weight > room[w] or g.changes > moves_left:
+            return False
+        known = g.family in data.held_families.get(w, ()) or g.family in new[w]
+        return known or len(new[w]) < data.intake_limit
+
+    def place(g: Group) -> bool:
+        nonlocal moves_left
+        options = [w for w in sorted(g.cost) if fits(g, w)]
+        if not options:
+            return False
+        w = min(
+            options,
+            key=lambda w: (
+                g.family not in data.held_families.get(w, ()) and g.family not in new[w],
+                g.cost[w],
+                -room[w],
+                w,
+            ),
+        )
+        moved[g.id] = w
+        room[w] -= g.weight
+        if g.family not in data.held_families.get(w, ()):
+            new[w].add(g.family)
+        moves_left -= g.changes
+        return True
+
+    must = [g for g in data.groups if g.must_move and g.source is not None]
+    for g in sorted(must, key=lambda g: (len(g.cost), g.id)):
+        place(g)
+    for s, excess in data.excess.items():
+        pool = [g for g in data.groups if g.source == s]
+        while excess > 0 and pool:
+            enough = [g for g in pool if g.weight >= excess]
+            order = sorted(
+                enough or pool,
+                key=(lambda g: (len(g.cases), min(g.cost.values(), default=0), g.weight, g.id))
+                if enough
+                else (lambda g: (-g.weight, min(g.cost.values(), default=0), g.id)),
+            )
+            for g in order:
+                pool.remove(g)
+                if place(g):
+                    excess -= g.weight
+                    break
+            else:
+                break
+    referrals = [g for g in data.groups if g.source is None]
+    for g in sorted(referrals, key=lambda g: (len(g.cost), g.id)):
+        place(g)
+    return moved
+
+
+def rebalance(
+    snapshot: Snapshot,
+    policy: Policy | None = None,
+    *,
+    max_moves: int | None = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    workers: int = 1,
+) -> Plan:
+    """Re-allocate the children who must move, with the fewest changes of worker.
+
+    Parameters
+    ----------
+    snapshot
+        The service on one day.
+    policy
+        FORMAT.md defaults when ``None``.
+    max_moves
+        Most changes of worker the plan may make (hard), or ``None``.
+    time_limit, seed, workers
+        Solver settings, as for :func:`allocator.allocate`.
+
+    Returns
+    -------
+    Plan
+        Moves in ``assignments`` (``from`` = the worker left), each with its reason;
+        children of leavers nobody may take in ``unallocated``. ``objective`` holds
+        ``changes_of_worker``, ``weighted_changes``, ``changes_lower_bound`` and more.
+    """
+    policy = policy or Policy()
+    state = ServiceState.of(snapshot, policy)
+    setup = _setup(state, max_moves)
+    greedy = greedy_rebalance(setup.data)
+    solution = solve_rebalance(
+        setup.data, greedy, time_limit=time_limit, seed=seed, workers=workers
+    )
+    notes = list(unknown_staff_notes(snapshot))
+    greedy_values = tier_values(setup.data, greedy)
+    notes.append(
+        f"changes of worker: {tier_values(setup.data, solution.moved)['changes_of_worker']}, "
+        f"lower bound {setup.lower_bound}, greedy rule "
+        f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']})"
+    )
+    return _plan(
+        setup,
+        solution.moved,
+        status="optimal" if solution.proved else "feasible",
+        bound=dict(solution.bounds) or None,
+        seconds=solution.seconds,
+        notes=notes,
+        settings={
+            "time_limit": time_limit,
+            "seed": seed,
+            "workers": workers,
+            **({"max_moves": max_moves} if max_moves is not None else {}),
+        },
+    )
+
+
+def _plan(
+    setup: Setup,
+    moved: Mapping[str, str],
+    *,
+    status: str,
+    bound: dict[str, int | float] | None,
+    seconds: float,
+    notes: list[str],
+    settings: dict[str, float | int | str],
+) -> Plan:
+    state, data = setup.state, setup.data
+    final = {cid: c.worker for cid, c in state.cases.items()}
+    gone_or_new = set(state.to_allocate)
+    for g in data.groups:
+        w = moved.get(g.id)
+        for cid in g.cases:
+            if w is not None:
+                final[cid] = w
+            elif cid in gone_or_new:
+                final[cid] = None
+    load = dict.fromkeys(state.practitioners, 0)
+    count = dict.fromkeys(state.practitioners, 0)
+    for cid, w in final.items():
+        if w is not None:
+            load[w] += state.weight[cid]
+            count[w] += 1
+
+    assignments: list[Assignment] = []
+    unallocated: list[Unallocated] = []
+    uncovered: list[str] = []
+    moves_used = sum(g.changes for g in data.groups if g.id in moved)
+    for g in data.groups:
+        w = moved.get(g.id)
+        for cid in g.cases:
+            if w is not None:
+                assignments.append(
+                    Assignment(
+                        case=cid,
+                        worker=w,
+                        from_=g.source,
+                        reasons=_reasons(setup, g, cid, w, load),
+                    )
+                )
+            elif cid in gone_or_new:
+                unallocated.append(_diagnose(setup, g, cid, moves_used))
+            elif g.must_move:
+                uncovered.append(cid)
+    assignments.sort(key=lambda a: a.case)
+    unallocated.sort(key=lambda u: u.case)
+
+    values = tier_values(data, moved)
+    still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
+    if uncovered:
+        notes.append(
+            f"{len(uncovered)} child(ren) of long-absent workers could not be covered and "
+            f"stay with them: {', '.join(sorted(uncovered))}"
+        )
+    if setup.stuck_pinned:
+        notes.append(
+            f"{len(setup.stuck_pinned)} pinned child(ren) stay with their absent or over-cap "
+            f"pinned worker: {', '.join(sorted(setup.stuck_pinned))}"
+        )
+    for s in still_over:
+        notes.append(
+            f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points "
+            "(no eligible worker had room for enough of their children)"
+        )
+    workers = [
+        WorkerLoad(
+            id=w,
+            capacity=state.capacity[w] / POINTS_SCALE,
+            load_before=state.load_before[w] / POINTS_SCALE,
+            load_after=load[w] / POINTS_SCALE,
+            cases_before=state.cases_before[w],
+            cases_after=count[w],
+        )
+        for w in sorted(state.practitioners)
+    ]
+    objective: dict[str, int | float] = {
+        "unallocated": len(unallocated),
+        "uncovered_absence": len(uncovered),
+        "over_cap_excess": values["over_cap_excess"] / POINTS_SCALE,
+        "over_cap_workers": len(still_over),
+        "changes_of_worker": values["changes_of_worker"],
+        "weighted_changes": values["weighted_changes"],
+        "balance": values["balance"],
+        "changes_lower_bound": setup.lower_bound,
+        "previous_worker_returns": sum(
+            1
+            for a in assignments
+            if a.from_ is not None and a.worker in state.cases[a.case].previous_workers
+        ),
+    }
+    return Plan(
+        as_of=state.as_of,
+        status=status,  # type: ignore[arg-type]
+        assignments=tuple(assignments),
+        unallocated=tuple(unallocated),
+        workers=tuple(workers),
+        objective=objective,
+        bound=bound,
+        gap=0.0 if bound is None else None,
+        solve_seconds=round(seconds, 3),
+        notes=tuple(notes),
+        settings=settings,
+    )
+
+
+def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) -> tuple[str, ...]:
+    state = setup.state
+    case = state.cases[cid]
+    out = [setup.why[g.source] if g.source is not None else "new referral"]
+    if w in case.previous_workers:
+        out.append(f"back with {w}, a previous worker")
+    if g.family in setup.data.held_families.get(w, ()):
+        out.append(f"{w} already works with the family")
+    if len(g.cases) > 1:
+        others = [c for c in g.cases if c != cid]
+        out.append(f"moves with sibling(s) {', '.join(others)}")
+    out.append(f"{w} has room: {points(load[w])} of {points(state.capacity[w])} points after")
+    return tuple(out)
+
+
+def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int) -> Unallocated:
+    state = setup.state
+    case = state.cases[cid]
+    src = setup.why.get(g.source or "", "it has no worker")
+    pin = case.pinned_worker
+    if pin is not None:
+        p = state.practitioners[pin]
+        blocker = availability_blocker(p, state.as_of, state.policy) or (
+            "has no room" if state.weight[cid] > state.spare_before(pin) else None
+        )
+        if blocker is not None or not g.cost:
+            return Unallocated(
+                case=cid,
+                code=UnallocatedCode.PINNED_WORKER_CANNOT_HOLD,
+                reason=f"{src}; the case is pinned to {pin}, who cannot take it "
+                f"({blocker or 'a holding rule'}): re-pin or lift the pin",
+            )
+    if not g.cost:
+        holders = [
+            w
+            for w, p in state.practitioners.items()
+            if availability_blocker(p, state.as_of, state.policy) is None
+            and not holding_blockers(case, p, state.policy)
+        ]
+        if holders:
+            return Unallocated(
+                case=cid,
+                code=UnallocatedCode.NO_CAPACITY,
+                reason=f"{src}; every present worker who may hold it ({len(holders)}) is at "
+                "or over their cap",
+            )
+        return Unallocated(
+            case=cid,
+            code=UnallocatedCode.NO_ELIGIBLE_WORKER,
+            reason=f"{src}; no present worker may hold it (grade, skills, exclusions)",
+        )
+    limit = setup.data.max_moves
+    if limit is not None and moves_used + g.changes > limit:
+        return Unallocated(
+            case=cid,
+            code=UnallocatedCode.SEARCH_LIMIT,
+            reason=f"{src}; the limit of {limit} changes of worker was reached",
+        )
+    return Unallocated(
+        case=cid,
+        code=UnallocatedCode.NO_CAPACITY,
+        reason=f"{src}; the {len(g.cost)} worker(s) who may hold it had no room left or "
+        "had taken their limit of new families",
+    )
+
+
+# ---------------------------------------------------------------------------- cap cost
+
+
+@dataclass
+class CapCost:
+    """What a policy (typically a lower cap) would cost the service today.
+
+    Attributes
+    ----------
+    plan
+        The rebalance under the new policy.
+    changes
+        Children who must change worker under it (all reasons).
+    changes_for_cap
+        Of those, children moved off workers over the new cap.
+    could_not_hold
+        Children the service could not hold at all: unallocated, left with a
+        long-absent worker, or the fewest children still beyond a worker's cap.
+    extra_fte
+        Grade -> extra FTE needed to hold today's caseload with no child changing
+        worker: per worker over the new cap, excess points / (points per FTE x grade
+        factor), summed by grade.
+    """
+
+    plan: Plan
+    changes: int
+    changes_for_cap: int
+    could_not_hold: int
+    extra_fte: dict[Grade, float]
+
+    def notes(self) -> list[str]:
+        """The report as sentences for a plan's ``notes``."""
+        fte = ", ".join(f"{g.value} {v:.2f}" for g, v in self.extra_fte.items()) or "none"
+        return [
+            f"cap cost: {self.changes} child(ren) must change worker "
+            f"({self.changes_for_cap} because of the cap); {self.could_not_hold} could not "
+            f"be held at all; extra FTE to keep every child with their worker: {fte} "
+            f"(total {sum(self.extra_fte.values()):.2f})"
+        ]
+
+    def table(self) -> Table:
+        """The report as a rich table."""
+        t = Table(title="What this policy would cost")
+        t.add_column("measure")
+        t.add_column("value", justify="right")
+        t.add_row("children who must change worker", str(self.changes))
+        t.add_row("  of which because of the cap", str(self.changes_for_cap))
+        t.add_row("children who could not be held at all", str(self.could_not_hold))
+        for g, v in self.extra_fte.items():
+            t.add_row(f"extra FTE needed: {g.value}", f"{v:.2f}")
+        t.add_row("extra FTE needed: total", f"{sum(self.extra_fte.values()):.2f}")
+        return t
+
+
+def cap_cost(
+    snapshot: Snapshot,
+    policy: Policy,
+    *,
+    max_moves: int | None = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    workers: int = 1,
+) -> CapCost:
+    """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`)."""
+    plan = rebalance(
+        snapshot, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+    )
+    state = ServiceState.of(snapshot, policy)
+    over = {
+        w
+        for w in state.practitioners
+        if w not in state.gone and state.load_before[w] > state.capacity[w]
+    }
+    changes_for_cap = sum(1 for a in plan.assignments if a.from_ in over)
+    after = {row.id: row for row in plan.workers}
+    beyond = 0
+    for w in over:
+        row = after[w]
+        excess = round(row.load_after * POINTS_SCALE) - state.capacity[w]
+        if excess <= 0:
+            continue
+        weights = sorted(
+            (
+                state.weight[c.id]
+                for c in snapshot.cases
+                if c.worker == w and all(a.case != c.id for a in plan.assignments)
+            ),
+            reverse=True,
+        )
+        taken = 0
+        for w_ in weights:
+            if taken >= excess:
+                break
+            taken += w_
+            beyond += 1
+    extra: dict[Grade, float] = {}
+    for grade in Grade:
+        total = sum(
+            (state.load_before[w] - state.capacity[w])
+            / POINTS_SCALE
+            / (policy.points_per_fte * policy.grade_factor[grade])
+            for w in sorted(over)
+            if state.practitioners[w].grade is grade and policy.grade_factor[grade] > 0
+        )
+        if total > 0:
+            extra[grade] = round(total, 2)
+    uncovered = int(plan.objective.get("uncovered_absence", 0))
+    report = CapCost(
+        plan=plan,
+        changes=int(plan.objective["changes_of_worker"]),
+        changes_for_cap=changes_for_cap,
+        could_not_hold=len(plan.unallocated) + uncovered + beyond,
+        extra_fte=extra,
+    )
+    report.plan = plan.model_copy(update={"notes": (*plan.notes, *report.notes())})
+    return report
+
+
+def rebalance_summary(plan: Plan, console: Console) -> None:
+    """Print the moves, the unallocated and the objective for people."""
+    moves = Table(title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s)")
+    for heading in ("case", "from", "to", "reason"):
+        moves.add_column(heading)
+    for a in plan.assignments[:50]:
+        moves.add_row(a.case, a.from_ or "-", a.worker, a.reasons[0] if a.reasons else "")
+    if plan.assignments:
+        console.print(moves)
+    if plan.unallocated:
+        lost = Table(title="Unallocated: action needed")
+        for heading in ("case", "code", "reason"):
+            lost.add_column(heading)
+        for u in plan.unallocated:
+            lost.add_row(u.case, u.code.value, u.reason)
+        console.print(lost)
+    console.print(
+        f"status [bold]{plan.status}[/bold]; "
+        + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
+        + f"; {plan.solve_seconds:.2f} s"
+    )
+    for note in plan.notes:
+        console.print(f"note: {note}")
+
+
+__all__ = [
+    "CapCost",
+    "cap_cost",
+    "change_cost",
+    "greedy_rebalance",
+    "is_long_absent",
+    "rebalance",
+    "rebalance_summary",
+]

@@ -1,0 +1,227 @@
+"""Rebalance on hand-checkable services: each rule breaking and satisfied.
+
+Default policy: a full-time social worker's cap is 100 points; a child_in_need case
+of complexity 2 weighs 3 points, so explicit ``weight`` values set loads directly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from click.testing import CliRunner
+
+from allocator import Policy, Snapshot, check_plan
+from allocator.cli import main
+from allocator.rebalance import cap_cost, change_cost, rebalance
+from allocator.rules import ServiceState
+
+AS_OF = date(2026, 11, 23)
+
+
+def worker(pid: str, **kw: Any) -> dict[str, Any]:
+    return {"id": pid, "team": "A", "grade": "social_worker", "fte": 1.0, **kw}
+
+
+def case(
+    cid: str, family: str, holder: str | None, weight: float = 10, **kw: Any
+) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "family": family,
+        "type": "child_in_need",
+        "complexity": 2,
+        "weight": weight,
+        "worker": holder,
+        **kw,
+    }
+
+
+def snap(practitioners: list[dict[str, Any]], cases: list[dict[str, Any]]) -> Snapshot:
+    return Snapshot.model_validate(
+        {
+            "format": "caseload-snapshot/1",
+            "as_of": AS_OF.isoformat(),
+            "practitioners": practitioners,
+            "cases": cases,
+        }
+    )
+
+
+def run(s: Snapshot, policy: Policy | None = None, **kw: Any) -> Any:
+    policy = policy or Policy()
+    plan = rebalance(s, policy, time_limit=5, **kw)
+    assert check_plan(s, policy, plan) == []
+    return plan
+
+
+def moves(plan: Any) -> dict[str, tuple[str | None, str]]:
+    return {a.case: (a.from_, a.worker) for a in plan.assignments}
+
+
+def test_leaver_family_moves_as_one() -> None:
+    # L has left holding siblings C1, C2 (10 points each). A has 15 points of room,
+    # B 25: only B can take both, so both go to B rather than being split.
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-20"),
+            worker("A", capacity_points=15),
+            worker("B", capacity_points=25),
+        ],
+        [case("C1", "F1", "L"), case("C2", "F1", "L")],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("L", "B"), "C2": ("L", "B")}
+    assert "L left on 2026-11-20" in plan.assignments[0].reasons
+    assert plan.objective["changes_of_worker"] == 2 == plan.objective["changes_lower_bound"]
+
+
+def test_child_with_many_changes_stays_when_another_can_move() -> None:
+    # O is 5 points over cap (105 of 100). Moving either 10-point child brings O
+    # within cap (one change either way); C_MANY has had 3 changes this year
+    # (cost 10 + 15 = 25), C_NONE none (cost 10): C_NONE moves.
+    s = snap(
+        [worker("O"), worker("R")],
+        [
+            case("C_MANY", "F1", "O", changes_last_12_months=3),
+            case("C_NONE", "F2", "O"),
+            case("BIG", "F3", "O", weight=85),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C_NONE": ("O", "R")}
+    assert plan.assignments[0].reasons[0] == "O is 5 points over cap"
+    assert plan.objective["over_cap_excess"] == 0
+
+
+def test_over_cap_uses_fewest_changes() -> None:
+    # O is 12 over (112 of 100). D (77) alone would do, but R has room for 50 only;
+    # B or C (10) alone is not enough; A (15) alone is: one change, the lower bound
+    # (B + C would also do, but with two changes).
+    s = snap(
+        [worker("O"), worker("R", capacity_points=50)],
+        [
+            case("A", "F1", "O", weight=15),
+            case("B", "F2", "O"),
+            case("C", "F3", "O"),
+            case("D", "F4", "O", weight=77),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"A": ("O", "R")}
+    assert plan.objective["changes_of_worker"] == plan.objective["changes_lower_bound"] == 1
+
+
+def test_move_to_previous_worker_preferred() -> None:
+    # L left; A and B both have room; the child had B before: B (cost 5, not 10).
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A"), worker("B", capacity_points=50)],
+        [case("C1", "F1", "L", previous_workers=["B"])],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("L", "B")}
+    assert "back with B, a previous worker" in plan.assignments[0].reasons
+
+
+def test_long_absence_covered_short_absence_not() -> None:
+    # M is absent until 2027-05-01 (>= 28 days): cover. S is back in 10 days: stays.
+    s = snap(
+        [
+            worker("M", available_from="2027-05-01"),
+            worker("S", available_from="2026-12-03"),
+            worker("A"),
+        ],
+        [case("C1", "F1", "M"), case("C2", "F2", "S")],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("M", "A")}
+    assert plan.assignments[0].reasons[0].startswith("M absent until 2027-05-01")
+    # A longer policy threshold makes M's absence short too.
+    plan = run(s, Policy().with_overrides(long_absence_days=200))
+    assert moves(plan) == {}
+
+
+def test_pinned_case_unallocated_when_pinned_worker_left() -> None:
+    # C1 is pinned to L, who left: it may go nowhere else, so it is unallocated.
+    # C2, pinned to over-cap O, never moves; O is relieved by C3 instead.
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("O"), worker("A")],
+        [
+            case("C1", "F1", "L", pinned_worker="L"),
+            case("C2", "F2", "O", weight=95, pinned_worker="O"),
+            case("C3", "F3", "O"),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C3": ("O", "A")}
+    assert [(u.case, u.code.value) for u in plan.unallocated] == [
+        ("C1", "pinned_worker_cannot_hold")
+    ]
+
+
+def test_hard_rules_hold_and_max_moves() -> None:
+    # L left with three unrelated children; A is excluded from C1 and lacks welsh for
+    # C2; B may take all. Intake limit 3 new families; max_moves 2 leaves one out.
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A"), worker("B", skills=["welsh"])],
+        [
+            case("C1", "F1", "L", excluded_workers=["A"]),
+            case("C2", "F2", "L", needs=["welsh"]),
+            case("C3", "F3", "L"),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan)["C1"] == ("L", "B") and moves(plan)["C2"] == ("L", "B")
+    limited = run(s, max_moves=2)
+    assert len(limited.assignments) == 2
+    assert [u.code.value for u in limited.unallocated] == ["search_limit"]
+
+
+def test_change_cost_policy() -> None:
+    s = snap(
+        [worker("A"), worker("L", leaving_on="2026-11-01")],
+        [
+            case(
+                "C1",
+                "F1",
+                "L",
+                type="looked_after",
+                complexity=2,
+                changes_last_12_months=2,
+                previous_workers=["A"],
+            )
+        ],
+    )
+    # 10 + 5 x 2 + 10 (looked after) - 5 (previous worker) = 25
+    assert change_cost(ServiceState.of(s, Policy()), "C1", "A") == 25
+
+
+def test_cap_cost_report() -> None:
+    # At 100 points O (95) is within cap; at 90 they are 5 over: one child moves, and
+    # holding everything with no move needs 5 / 90 = 0.06 FTE of social worker.
+    s = snap([worker("O"), worker("R")], [case("C1", "F1", "O", weight=85), case("C2", "F2", "O")])
+    policy = Policy().with_overrides(points_per_fte=90)
+    report = cap_cost(s, policy, time_limit=5)
+    assert report.changes == report.changes_for_cap == 1
+    assert report.could_not_hold == 0
+    assert {g.value: v for g, v in report.extra_fte.items()} == {"social_worker": 0.06}
+    assert check_plan(s, policy, report.plan) == []
+    assert any(n.startswith("cap cost:") for n in report.plan.notes)
+
+
+def test_cli_rebalance(tmp_path: Any) -> None:
+    s = snap([worker("O"), worker("R")], [case("C1", "F1", "O", weight=85), case("C2", "F2", "O")])
+    path = tmp_path / "s.json"
+    path.write_text(s.model_dump_json(by_alias=True))
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        main,
+        ["rebalance", str(path), "--out", str(out), "--points-per-fte", "90", "--time-limit", "5"],
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    assert [(a["case"], a["from"], a["worker"]) for a in plan["assignments"]] == [("C2", "O", "R")]
+    assert "children who must change worker" in result.output
+    result = CliRunner().invoke(main, ["rebalance", str(path), "--out", str(out)])
+    assert result.exit_code == 0 and json.loads(out.read_text())["assignments"] == []

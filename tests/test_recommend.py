@@ -1,0 +1,222 @@
+"""recommend: the workers for one case ranked by the engine's tiers, with why not.
+
+Hand-built snapshots on 2026-11-23 under the default policy (a full-time social
+worker's cap is 100 points); the expected ranking is worked out in each comment.
+A generated service holds the fast paths to the plain definitions they shortcut.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+import allocator
+from allocator.explain import worker_blockers
+from allocator.generate import generate
+from allocator.io import InputError
+from allocator.models import Case, Practitioner, Snapshot
+from allocator.objectives import balance_cost, outside_area
+from allocator.policy import Policy
+from allocator.recommend import Recommender, UnknownIdError, recommend, score_key
+
+AS_OF = date(2026, 11, 23)
+
+
+def worker(pid: str, **fields: Any) -> Practitioner:
+    """A full-time social worker (cap 100 points) unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {"id": pid, "team": "A", "grade": "social_worker", "fte": 1.0}
+    values.update(fields)
+    return Practitioner(**values)
+
+
+def case(cid: str, **fields: Any) -> Case:
+    """A child-in-need case of weight 3 in its own family unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {
+        "id": cid,
+        "family": f"F{cid}",
+        "type": "child_in_need",
+        "complexity": 2,
+        "weight": 3.0,
+    }
+    values.update(fields)
+    return Case(**values)
+
+
+def snapshot(practitioners: list[Practitioner], cases: list[Case]) -> Snapshot:
+    return Snapshot(
+        format="caseload-snapshot/1",
+        as_of=AS_OF,
+        practitioners=tuple(practitioners),
+        cases=tuple(cases),
+    )
+
+
+def family_snapshot() -> Snapshot:
+    """R1 is a referral whose sibling C1 is held by P1.
+
+    P1 holds C1 (60 points); P2 holds nothing; P3 had R1 before and holds 30 points;
+    P4 is an NQSW (R1 is complexity 3); P5 is absent; P6 is excluded from R1.
+    """
+    return snapshot(
+        [
+            worker("P1"),
+            worker("P2"),
+            worker("P3"),
+            worker("P4", grade="nqsw"),
+            worker("P5", available_from=date(2026, 12, 1)),
+            worker("P6"),
+        ],
+        [
+            case("C1", family="F", worker="P1", weight=60.0),
+            case("C3", worker="P3", weight=30.0),
+            case(
+                "R1",
+                family="F",
+                complexity=3,
+                previous_workers=("P3",),
+                excluded_workers=("P6",),
+            ),
+        ],
+    )
+
+
+def test_sibling_worker_first_then_previous_worker_then_balance() -> None:
+    # siblings_apart: P1 keeps the family on one worker (0); anyone else makes it 1.
+    # Then previous_worker_returns: P3 had the child. Then balance: P2 (empty) before
+    # anyone else. P1 is first although P2 has far more room.
+    rec = recommend(family_snapshot(), "R1")
+    assert [c.worker for c in rec.ranked] == ["P1", "P3", "P2"]
+    first = rec.ranked[0]
+    assert first.score["siblings_apart"] == 0
+    assert "holds sibling C1" in first.reasons
+    assert rec.ranked[1].score == {
+        "siblings_apart": 1,
+        "previous_worker_returns": 1,
+        "balance": 0,
+        "outside_area": 0,
+    }
+    assert "previous worker of this child" in rec.ranked[1].reasons
+    assert rec.eligible_count == 3
+    assert all(c.eligible and not c.blockers for c in rec.ranked)
+
+
+def test_ineligible_workers_listed_with_the_rule_that_stops_them() -> None:
+    rec = recommend(family_snapshot(), "R1", ineligible=5)
+    why = {c.worker: c.blockers for c in rec.ineligible}
+    assert set(why) == {"P4", "P5", "P6"}
+    assert [b.rule for b in why["P4"]] == ["grade"]
+    assert "complexity 3 is above 2" in why["P4"][0].message
+    assert [b.rule for b in why["P5"]] == ["availability"]
+    assert "absent until 2026-12-01" in why["P5"][0].message
+    assert [b.rule for b in why["P6"]] == ["excluded_worker"]
+    assert not any(c.eligible for c in rec.ineligible)
+
+
+def test_sibling_worker_who_is_full_is_the_first_near_miss() -> None:
+    # P1 holds R1's sibling but has 1 point spare (cap 10, holds 9); R1 needs 3.
+    # P2 (NQSW, complexity 3) is stopped by grade. Continuity ranks P1 first.
+    snap = snapshot(
+        [worker("P2", grade="nqsw"), worker("P1", capacity_points=10), worker("P3")],
+        [case("C1", family="F", worker="P1", weight=9.0), case("R1", family="F", complexity=3)],
+    )
+    rec = recommend(snap, "R1", ineligible=2)
+    assert [c.worker for c in rec.ranked] == ["P3"]
+    assert rec.ranked[0].score["siblings_apart"] == 1
+    assert [c.worker for c in rec.ineligible] == ["P1", "P2"]
+    (full,) = rec.ineligible[0].blockers
+    assert full.rule == "capacity"
+    assert full.message == "P1 has 1.0 points spare and the case needs 3.0"
+
+
+def test_open_case_ranks_alternatives_to_its_worker() -> None:
+    # C1 is held by P1: P1 is not a candidate; P2 and P3 are, P3 (less loaded) first.
+    snap = snapshot(
+        [worker("P1"), worker("P2"), worker("P3")],
+        [case("C1", worker="P1"), case("C2", worker="P2", weight=70.0)],
+    )
+    rec = recommend(snap, "C1")
+    assert rec.current_worker == "P1" and not rec.needs_worker
+    assert [c.worker for c in rec.ranked] == ["P3", "P2"]
+
+
+def test_nobody_eligible_names_the_colliding_rules() -> None:
+    # Only P1 has welsh and P1 is excluded; P2 lacks welsh.
+    snap = snapshot(
+        [worker("P1", skills=("welsh",)), worker("P2")],
+        [case("R1", needs=("welsh",), excluded_workers=("P1",))],
+    )
+    rec = recommend(snap, "R1")
+    assert rec.ranked == () and rec.eligible_count == 0
+    assert rec.colliding_rules == ("skills", "excluded_worker")
+
+
+def test_pinned_case_has_only_its_pinned_worker() -> None:
+    snap = snapshot([worker("P1"), worker("P2")], [case("R1", pinned_worker="P2")])
+    rec = recommend(snap, "R1")
+    assert [c.worker for c in rec.ranked] == ["P2"]
+    assert "pinned to P2 by a manager" in rec.ranked[0].reasons
+    assert [b.rule for b in rec.ineligible[0].blockers] == ["pinned_worker"]
+
+
+def test_outside_area_orders_equal_workers() -> None:
+    # Both empty (balance 0); P2 covers north, P1 covers south only.
+    snap = snapshot(
+        [worker("P1", areas=("south",)), worker("P2", areas=("north",))],
+        [case("R1", area="north")],
+    )
+    rec = recommend(snap, "R1")
+    assert [c.worker for c in rec.ranked] == ["P2", "P1"]
+    assert rec.ranked[1].score["outside_area"] == 1
+
+
+def test_unknown_case_is_an_input_error() -> None:
+    with pytest.raises(UnknownIdError, match="'R9' is not in the snapshot") as err:
+        recommend(family_snapshot(), "R9")
+    assert isinstance(err.value, InputError) and isinstance(err.value, LookupError)
+
+
+def test_top_and_ineligible_limit_the_lists() -> None:
+    rec = recommend(family_snapshot(), "R1", top=1, ineligible=0)
+    assert [c.worker for c in rec.ranked] == ["P1"] and rec.ineligible == ()
+
+
+def test_exported_and_serialisable() -> None:
+    assert allocator.recommend is recommend
+    data = recommend(family_snapshot(), "R1").to_dict()
+    assert data["ranked"][0]["worker"] == "P1"
+    assert data["ineligible"][0]["blockers"][0].keys() == {"rule", "message"}
+
+
+# ------------------------------------------------------- agreement with the definitions
+
+
+@pytest.fixture(scope="module")
+def service() -> Recommender:
+    return Recommender(generate(40, seed=3), Policy())
+
+
+def test_eligible_agrees_with_state_eligible(service: Recommender) -> None:
+    state = service.state
+    for cid in state.to_allocate:
+        rec = service.recommend(cid, top=1000, ineligible=0)
+        assert sorted(c.worker for c in rec.ranked) == state.eligible(cid), cid
+        keys = [score_key(c.score) for c in rec.ranked]
+        assert keys == sorted(keys)
+
+
+def test_scores_and_rules_agree_with_the_plain_definitions(service: Recommender) -> None:
+    state = service.state
+    cases = state.to_allocate[:8] + [c.id for c in state.snapshot.cases[::97] if c.worker]
+    staff = [w for w in state.practitioners if w not in state.gone]
+    for cid in cases:
+        for wid in staff:
+            score = service.score(cid, wid)
+            assert score["balance"] == balance_cost(state, cid, wid)
+            assert score["outside_area"] == int(outside_area(state, cid, wid))
+            if wid == state.cases[cid].worker:
+                continue
+            fast = [b.rule for b in service.blockers(cid, wid)]
+            assert fast == [b.rule for b in worker_blockers(state, cid, wid)], (cid, wid)
+            assert (not fast) == state.may_hold(cid, wid), (cid, wid)
