@@ -13,7 +13,7 @@ for the same placements (constants included); the tests hold the two together.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ortools.sat.python import cp_model
 
@@ -32,12 +32,40 @@ class AllocationModel:
         The service.
     candidates
         For each case needing a worker, the workers it may be given (all eligible).
+    free
+        The cases to decide (default: all cases needing a worker). The others keep
+        their place in ``fixed``: a neighbourhood of the large-neighbourhood search.
+        Fixed placements use up their workers' room and intake, and a fixed child
+        counts as a family holder for its siblings, so every tier of the model is the
+        plan's tier less a constant.
+    fixed
+        Placements of the cases not in ``free`` (absent: left unallocated).
     """
 
-    def __init__(self, state: ServiceState, candidates: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self,
+        state: ServiceState,
+        candidates: Mapping[str, list[str]],
+        *,
+        free: Collection[str] | None = None,
+        fixed: Mapping[str, str] | None = None,
+    ) -> None:
         self.state = state
         self.model = cp_model.CpModel()
-        self.cases = sorted(state.to_allocate)
+        self.cases = sorted(state.to_allocate if free is None else free)
+        decided = set(self.cases)
+        kept = {c: w for c, w in (fixed or {}).items() if c not in decided}
+        self.fixed_load: dict[str, int] = defaultdict(int)
+        self.fixed_new: dict[str, set[str]] = defaultdict(set)
+        self.holders: dict[str, set[str]] = defaultdict(set)
+        for family, workers in state.holders.items():
+            self.holders[family].update(workers)
+        for cid, wid in kept.items():
+            family = state.cases[cid].family
+            self.fixed_load[wid] += state.weight[cid]
+            if wid not in state.holders.get(family, ()):
+                self.fixed_new[wid].add(family)
+            self.holders[family].add(wid)
         self.x: dict[tuple[str, str], cp_model.IntVar] = {}
         self.by_worker: dict[str, list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
         for cid in self.cases:
@@ -75,7 +103,7 @@ class AllocationModel:
 
     def _weighted_cap(self) -> None:
         for wid, pairs in self.by_worker.items():
-            spare = self.state.spare_before(wid)
+            spare = self.state.spare_before(wid) - self.fixed_load[wid]
             if sum(self.state.weight[c] for c, _ in pairs) > spare:
                 self.model.add(sum(self.state.weight[c] * v for c, v in pairs) <= spare)
 
@@ -110,11 +138,12 @@ class AllocationModel:
         limit = self.state.policy.max_new_families_per_day
         new: dict[str, list[cp_model.IntVar]] = defaultdict(list)
         for (family, wid), var in self.takes_family.items():
-            if wid not in self.state.holders.get(family, ()):
+            if wid not in self.holders.get(family, ()):
                 new[wid].append(var)
-        for vars_ in new.values():
-            if len(vars_) > limit:
-                self.model.add(sum(vars_) <= limit)
+        for wid, vars_ in new.items():
+            room = limit - len(self.fixed_new[wid])
+            if len(vars_) > room:
+                self.model.add(sum(vars_) <= room)
 
     # ------------------------------------------------------------------ tiers
 
@@ -129,7 +158,7 @@ class AllocationModel:
         constant = 0
         self.split: dict[str, cp_model.IntVar] = {}
         for family, kids in self.families.items():
-            holders = self.state.holders.get(family, frozenset())
+            holders = self.holders.get(family, set())
             extra = [
                 self.takes_family[family, w]
                 for w in sorted({w for c in kids for w in self.candidates[c]})
@@ -200,6 +229,31 @@ class AllocationModel:
             self.model.add_hint(var, max(0, len(used) - 1))
         for cid, var in self.not_back.items():
             self.model.add_hint(var, placed.get(cid) not in self.state.cases[cid].previous_workers)
+
+    def tier_values(self, placed: Mapping[str, str]) -> dict[str, int]:
+        """The value each minimised tier expression takes at ``placed`` (plain Python).
+
+        Lets a neighbourhood hold the tiers above the one it improves at their
+        current values without a solve.
+        """
+        state = self.state
+        mine = {c: placed[c] for c in self.cases if c in placed}
+        apart = 0
+        for family, kids in self.families.items():
+            holders = self.holders.get(family, set())
+            used = {mine[c] for c in kids if c in mine} - holders
+            apart += len(used) + len(holders) - 1 if holders else max(0, len(used) - 1)
+        back = sum(1 for c in self.not_back if mine.get(c) in state.cases[c].previous_workers)
+        return {
+            "urgent_unallocated": sum(
+                1 for c in self.cases if c not in mine and state.is_urgent(c)
+            ),
+            "unallocated": len(self.cases) - len(mine),
+            "siblings_apart": apart,
+            "previous_worker_returns": len(self.cases) - back,
+            "balance": sum(balance_cost(state, c, w) for c, w in mine.items()),
+            "outside_area": sum(1 for c, w in mine.items() if outside_area(state, c, w)),
+        }
 
     def placements(self, solver: cp_model.CpSolver) -> dict[str, str]:
         """The placements in the solver's current solution."""

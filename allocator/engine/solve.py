@@ -64,6 +64,7 @@ class Solution:
     from_greedy: bool = False
     stages: list[str] = field(default_factory=list)
     variables: int = 0
+    cut_short: bool = False
 
 
 @dataclass
@@ -142,6 +143,14 @@ def _decode_bounds(
     return out
 
 
+def _families(state: ServiceState) -> dict[str, list[str]]:
+    """The cases needing a worker, grouped by family, in id order."""
+    families: dict[str, list[str]] = {}
+    for cid in sorted(state.to_allocate):
+        families.setdefault(state.cases[cid].family, []).append(cid)
+    return families
+
+
 @dataclass
 class _EasyBounds:
     """Lower bounds on each minimised tier that need no search, valid for the whole
@@ -163,26 +172,26 @@ class _EasyBounds:
     all_outside: int
 
     @classmethod
-    def of(cls, m: AllocationModel) -> _EasyBounds:
-        state = m.state
-        eligible = {c: state.eligible(c) for c in m.cases}
-        nobody = [c for c in m.cases if not eligible[c]]
+    def of(cls, state: ServiceState) -> _EasyBounds:
+        cases = sorted(state.to_allocate)
+        eligible = {c: state.eligible(c) for c in cases}
+        families = _families(state)
         return cls(
-            n=len(m.cases),
-            urgent_nobody=_capacity_bound(m, eligible, urgent_only=True),
-            nobody=_capacity_bound(m, eligible, urgent_only=False),
-            siblings=m.siblings_apart_min,
-            forced_splits=_forced_splits(m, eligible),
+            n=len(cases),
+            urgent_nobody=_capacity_bound(state, eligible, urgent_only=True),
+            nobody=_capacity_bound(state, eligible, urgent_only=False),
+            siblings=sum(len(state.holders[f]) - 1 for f in families if state.holders.get(f)),
+            forced_splits=_forced_splits(state, families, eligible),
             known=sum(
-                1 for c in m.cases if any(w in state.cases[c].previous_workers for w in eligible[c])
+                1 for c in cases if any(w in state.cases[c].previous_workers for w in eligible[c])
             ),
             best_costs=sorted(
-                min(balance_cost(state, c, w) for w in eligible[c]) for c in m.cases if eligible[c]
+                min(balance_cost(state, c, w) for w in eligible[c]) for c in cases if eligible[c]
             ),
-            no_worker=len(nobody),
+            no_worker=sum(1 for c in cases if not eligible[c]),
             all_outside=sum(
                 1
-                for c in m.cases
+                for c in cases
                 if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
             ),
         )
@@ -201,7 +210,7 @@ class _EasyBounds:
 
 
 def _capacity_bound(
-    m: AllocationModel, eligible: Mapping[str, list[str]], *, urgent_only: bool
+    state: ServiceState, eligible: Mapping[str, list[str]], *, urgent_only: bool
 ) -> int:
     """Children that must stay unallocated whatever the plan (a Hall-type bound).
 
@@ -210,12 +219,11 @@ def _capacity_bound(
     them as their smallest weights fit in it can be placed. The worst such set bounds
     the whole plan. Cases nobody may take are the special case ``S`` empty.
     """
-    state = m.state
     groups: dict[frozenset[str], list[int]] = {}
-    for c in m.cases:
+    for c, workers in eligible.items():
         if urgent_only and not state.is_urgent(c):
             continue
-        groups.setdefault(frozenset(eligible[c]), []).append(state.weight[c])
+        groups.setdefault(frozenset(workers), []).append(state.weight[c])
     worst = 0
     for workers in groups:
         weights = sorted(w for other, ws in groups.items() if other <= workers for w in ws)
@@ -230,16 +238,17 @@ def _capacity_bound(
     return worst
 
 
-def _forced_splits(m: AllocationModel, eligible: Mapping[str, list[str]]) -> int:
+def _forced_splits(
+    state: ServiceState, families: Mapping[str, list[str]], eligible: Mapping[str, list[str]]
+) -> int:
     """Families that cannot all go to one worker even with the service to themselves.
 
     A family whose worker(s) cannot take all its children needing a worker, or a new
     family of several children no single worker can take together, adds at least one
     worker when all its children are placed.
     """
-    state = m.state
     forced = 0
-    for family, kids in m.families.items():
+    for family, kids in families.items():
         holders = state.holders.get(family, frozenset())
         if not holders and len(kids) < 2:
             continue
@@ -259,16 +268,21 @@ def _stage_value(stage: _Stage, values: Mapping[str, int | float], n: int) -> in
     )
 
 
-def _trouble(m: AllocationModel, key: str, placed: Mapping[str, str]) -> list[str]:
+def _trouble(
+    state: ServiceState,
+    candidates: Mapping[str, list[str]],
+    key: str,
+    placed: Mapping[str, str],
+) -> list[str]:
     """The cases where a stage's tier can still improve, most pressing first."""
-    state = m.state
+    cases = sorted(state.to_allocate)
     if key in ("urgent_unallocated", "unallocated"):
         return sorted(
-            (c for c in m.cases if c not in placed), key=lambda c: (not state.is_urgent(c), c)
+            (c for c in cases if c not in placed), key=lambda c: (not state.is_urgent(c), c)
         )
     if key == "siblings_apart":
-        split = set()
-        for family, kids in m.families.items():
+        split: set[str] = set()
+        for family, kids in _families(state).items():
             workers = set(state.holders.get(family, ())) | {placed[c] for c in kids if c in placed}
             if len(workers) > 1:
                 split.update(c for c in kids if c in placed)
@@ -276,8 +290,10 @@ def _trouble(m: AllocationModel, key: str, placed: Mapping[str, str]) -> list[st
     if key == "previous_worker_returns":
         return [
             c
-            for c in m.not_back
-            if c in placed and placed[c] not in state.cases[c].previous_workers
+            for c in cases
+            if c in placed
+            and placed[c] not in state.cases[c].previous_workers
+            and any(w in state.cases[c].previous_workers for w in candidates[c])
         ]
     if key == "balance":
         return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
@@ -285,19 +301,21 @@ def _trouble(m: AllocationModel, key: str, placed: Mapping[str, str]) -> list[st
 
 
 #: Largest number of cases a neighbourhood frees at once.
-NEIGHBOURHOOD = 300
+NEIGHBOURHOOD = 60
 #: CP-SAT deterministic work units per neighbourhood solve (reproducible, unlike seconds).
-NEIGHBOURHOOD_WORK = 2.0
+NEIGHBOURHOOD_WORK = 1.0
 
 
-def _neighbourhood(m: AllocationModel, seeds: list[str], placed: Mapping[str, str]) -> set[str]:
+def _neighbourhood(
+    candidates: Mapping[str, list[str]], seeds: list[str], placed: Mapping[str, str]
+) -> set[str]:
     """``seeds`` plus every case placed with one of their candidate workers, capped."""
     by_worker: dict[str, list[str]] = {}
-    for c, w in placed.items():
+    for c, w in sorted(placed.items()):
         by_worker.setdefault(w, []).append(c)
     free: set[str] = set()
     for seed in seeds:
-        around = {seed} | {c for w in m.candidates[seed] for c in by_worker.get(w, ())}
+        around = {seed} | {c for w in candidates[seed] for c in by_worker.get(w, ())}
         if free and len(free | around) > NEIGHBOURHOOD:
             break
         free |= around
@@ -305,48 +323,53 @@ def _neighbourhood(m: AllocationModel, seeds: list[str], placed: Mapping[str, st
 
 
 def _improve(
-    m: AllocationModel,
-    stage: _Stage,
+    state: ServiceState,
+    candidates: Mapping[str, list[str]],
+    index: int,
     placed: dict[str, str],
     settings: SolverSettings,
     deadline: float,
-) -> dict[str, str]:
-    """Large-neighbourhood search on one stage: free a few cases, solve exactly, repeat.
+) -> tuple[dict[str, str], bool]:
+    """Large-neighbourhood search on stage ``index``: free a few cases, solve exactly, repeat.
 
-    Each neighbourhood holds the cases where the stage's tier can improve and the
-    cases sitting with the workers they could go to; everything else stays put.
-    Small models solve in well under a second, which a whole large service does not.
+    Each neighbourhood is a small model of its own: the cases where the stage's tier
+    can improve and the cases sitting with the workers they could go to; every
+    other case stays put and uses up its worker's room. The tiers of earlier stages
+    are held at their values. Returns the placements and whether the search ran to
+    its end (every trouble case tried without improvement) rather than out of time.
     """
-    n = len(m.cases)
-    key = stage.tiers[-1]
-    done: set[str] = set()
+    n = len(state.to_allocate)
+    key = STAGES[index][-1]
+    held = [k for keys in STAGES[:index] for k in keys]
+    tried: set[str] = set()
     last = 0.0  # how long the last round took: no round starts that cannot finish
     while time.perf_counter() + last < deadline:
         round_started = time.perf_counter()
-        seeds = [c for c in _trouble(m, key, placed) if c not in done]
+        seeds = [c for c in _trouble(state, candidates, key, placed) if c not in tried]
         if not seeds:
-            break
-        free = _neighbourhood(m, seeds, placed)
-        done.update(s for s in seeds if s in free)
-        m.hint(placed)
-        local = m.model.clone()
-        for cid in m.cases:
-            if cid in free:
-                continue
-            if cid in placed:
-                local.add(m.x[cid, placed[cid]] == 1)
-            else:
-                local.add(m.unplaced[cid] == 1)
-        local.minimize(stage.objective)
-        found, _, _ = _run(local, m, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK)
+            return placed, True
+        free = _neighbourhood(candidates, seeds, placed)
+        tried.update(s for s in seeds if s in free)
+        sub = AllocationModel(state, candidates, free=free, fixed=placed)
+        now = sub.tier_values(placed)
+        exprs = _tier_expressions(sub)
+        for k in held:
+            sub.model.add(exprs[k][0] <= now[k])
+        stage = _stages(sub)[index]
+        sub.hint(placed)
+        sub.model.minimize(stage.objective)
+        found, _, _ = _run(
+            sub.model, sub, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK
+        )
         last = time.perf_counter() - round_started
         if found is None:
             continue
-        before = _stage_value(stage, evaluate(m.state, placed), n)
-        if _stage_value(stage, evaluate(m.state, found), n) < before:
-            placed = found
-            done.clear()
-    return placed
+        candidate = {c: w for c, w in placed.items() if c not in free} | found
+        before = _stage_value(stage, evaluate(state, placed), n)
+        if _stage_value(stage, evaluate(state, candidate), n) < before:
+            placed = candidate
+            tried.clear()
+    return placed, False
 
 
 def _run(
@@ -393,43 +416,51 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     if not state.to_allocate:
         return Solution(placed={}, proved=True, pruned=False, seconds=0.0)
     candidates, pruned = candidate_workers(state, greedy)
-    m = AllocationModel(state, candidates)
-    n = len(m.cases)
+    n = len(state.to_allocate)
+    # The whole model is only built where it can prove something: with every
+    # eligible worker. Large services are searched in neighbourhoods only.
+    full = None if pruned else AllocationModel(state, candidates)
 
     placed = dict(greedy)
     proved = True
+    cut_short = False
     bounds: dict[str, int | float] = {}
     log: list[str] = []
-    stages = _stages(m)
-    easy_bounds = _EasyBounds.of(m)
-    for index, stage in enumerate(stages):
-        name = "+".join(stage.tiers)
+    easy_bounds = _EasyBounds.of(state)
+    for index, keys in enumerate(STAGES):
+        name = "+".join(keys)
         values = evaluate(state, placed)
         easy = easy_bounds.at(int(values["unallocated"]))
+        # Stage weights only order the tiers within a stage; any model's will do.
+        stage = _stages(full)[index] if full else _Stage(list(keys), 0, _unit_weights(keys, n))
         floor = _stage_value(stage, easy, n)
         if _stage_value(stage, values, n) <= floor:
             log.append(f"{name}: optimal (meets its bound without search)")
         else:
-            # A valid floor the solver cannot always see through presolve: reaching
-            # it ends a solve at once.
-            m.model.add(stage.objective >= floor)
             remaining = settings.time_limit - (time.perf_counter() - started)
-            share = 0.5 if index == 0 else 1 / (len(stages) - index)
+            share = 0.5 if index == 0 else 1 / (len(STAGES) - index)
             deadline = time.perf_counter() + remaining * share
-            budget = (deadline - time.perf_counter()) / (1 if pruned else 2)
-            placed = _improve(m, stage, placed, settings, time.perf_counter() + budget)
+            budget = (deadline - time.perf_counter()) / (1 if full is None else 2)
+            placed, finished = _improve(
+                state, candidates, index, placed, settings, time.perf_counter() + budget
+            )
+            cut_short = cut_short or not finished
             values = evaluate(state, placed)
             bound: float | None = floor
             status = "feasible"
             if _stage_value(stage, values, n) <= floor:
                 status = "optimal"
-            elif not pruned:
-                m.hint(placed)
-                m.model.minimize(stage.objective)
+            elif full is not None:
+                # A valid floor the solver cannot always see through presolve:
+                # reaching it ends the solve at once.
+                full.model.add(stage.objective >= floor)
+                full.hint(placed)
+                full.model.minimize(stage.objective)
                 found, status, bound = _run(
-                    m.model, m, settings, deadline - time.perf_counter(), None
+                    full.model, full, settings, deadline - time.perf_counter(), None
                 )
                 status = status.lower()
+                cut_short = cut_short or status != "optimal"
                 if found is not None and (
                     _stage_value(stage, evaluate(state, found), n) < _stage_value(stage, values, n)
                 ):
@@ -439,11 +470,11 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             if status != "optimal" and proved:
                 proved = False
                 bounds.update(_decode_bounds(stage, bound, values, n))
-        # Later stages keep every tier of this one at the value reached. One bound
-        # per tier propagates far better than one bound on the weighted sum.
-        exprs = _tier_expressions(m)
-        for key in stage.tiers:
-            m.model.add(exprs[key][0] <= _minimised(key, values[key], n))
+        if full is not None:
+            # Later stages keep every tier of this one at the value reached.
+            exprs = _tier_expressions(full)
+            for key in keys:
+                full.model.add(exprs[key][0] <= _minimised(key, values[key], n))
     return Solution(
         placed=placed,
         proved=proved and not pruned,
@@ -452,5 +483,14 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         seconds=time.perf_counter() - started,
         from_greedy=placed == greedy,
         stages=log,
-        variables=len(m.x),
+        variables=len(full.x) if full else sum(len(ws) for ws in candidates.values()),
+        cut_short=cut_short,
     )
+
+
+def _unit_weights(keys: tuple[str, ...], n: int) -> list[int]:
+    """Lexicographic weights for a stage's tiers when no model gives their ranges.
+
+    Only the urgent and all-allocated tiers share a stage, both at most ``n``.
+    """
+    return [(n + 1) ** (len(keys) - 1 - i) for i in range(len(keys))]
