@@ -49,14 +49,19 @@ def allocate(
     if solution.pruned:
         notes.append(
             "large service: each family was offered a diverse subset of its eligible "
-            "workers (always including siblings' and previous workers and the greedy "
-            "rule's choice); status 'optimal' would need every eligible worker, so it "
-            "is reported as 'feasible'"
+            "workers (always its siblings' and previous workers and the greedy rule's "
+            "choice), so optimality is not proved; bounds hold for every eligible worker"
+        )
+    if solution.cut_short:
+        notes.append(
+            f"the search stopped at the time limit ({time_limit:g} s) before it had "
+            "finished; a rerun may differ slightly — a higher --time-limit reproduces "
+            "it exactly once the search finishes within it"
         )
     return build_plan(
         state,
         solution.placed,
-        status="optimal" if solution.proved and not solution.pruned else "feasible",
+        status="optimal" if solution.proved else "feasible",
         bound=solution.bounds or None,
         solve_seconds=solution.seconds,
         notes=notes,
