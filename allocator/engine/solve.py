@@ -304,6 +304,15 @@ def _trouble(
 NEIGHBOURHOOD = 60
 #: CP-SAT deterministic work units per neighbourhood solve (reproducible, unlike seconds).
 NEIGHBOURHOOD_WORK = 1.0
+#: Work charged per variable a neighbourhood builds in Python (deterministic proxy
+#: for the time spent outside the solver).
+BUILD_WORK_PER_VARIABLE = 2e-5
+#: Work units per second of ``time_limit``. CP-SAT spends up to about 0.5 units a
+#: second on these models on the 2-core CI machine and the Python side takes time
+#: too; 0.3 leaves room, so the search normally ends on its work budget (the same on
+#: any machine) before the wall-clock limit (measured: 150 practitioners, 10 s limit,
+#: ends after 5.4-7.0 s with identical plans on a loaded machine).
+WORK_PER_SECOND = 0.3
 
 
 def _neighbourhood(
@@ -329,25 +338,34 @@ def _improve(
     placed: dict[str, str],
     settings: SolverSettings,
     deadline: float,
-) -> tuple[dict[str, str], bool]:
+    work: float,
+) -> tuple[dict[str, str], bool, float]:
     """Large-neighbourhood search on stage ``index``: free a few cases, solve exactly, repeat.
 
     Each neighbourhood is a small model of its own: the cases where the stage's tier
     can improve and the cases sitting with the workers they could go to; every
     other case stays put and uses up its worker's room. The tiers of earlier stages
-    are held at their values. Returns the placements and whether the search ran to
-    its end (every trouble case tried without improvement) rather than out of time.
+    are held at their values.
+
+    The search ends when every trouble case has been tried without improvement or
+    when ``work`` is spent, counted in CP-SAT's deterministic units plus a fixed
+    charge per variable built, so that the same input gives the same rounds on any
+    machine. ``deadline`` (wall clock) is only a safety net. Returns the placements,
+    whether the search ended on its own terms (reproducibly), and the work spent.
     """
     n = len(state.to_allocate)
     key = STAGES[index][-1]
     held = [k for keys in STAGES[:index] for k in keys]
     tried: set[str] = set()
     last = 0.0  # how long the last round took: no round starts that cannot finish
-    while time.perf_counter() + last < deadline:
+    spent = 0.0
+    while spent < work:
+        if time.perf_counter() + last >= deadline:
+            return placed, False, spent
         round_started = time.perf_counter()
         seeds = [c for c in _trouble(state, candidates, key, placed) if c not in tried]
         if not seeds:
-            return placed, True
+            return placed, True, spent
         free = _neighbourhood(candidates, seeds, placed)
         tried.update(s for s in seeds if s in free)
         sub = AllocationModel(state, candidates, free=free, fixed=placed)
@@ -358,9 +376,10 @@ def _improve(
         stage = _stages(sub)[index]
         sub.hint(placed)
         sub.model.minimize(stage.objective)
-        found, _, _ = _run(
+        found, _, _, used = _run(
             sub.model, sub, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK
         )
+        spent += used + BUILD_WORK_PER_VARIABLE * len(sub.x)
         last = time.perf_counter() - round_started
         if found is None:
             continue
@@ -369,7 +388,7 @@ def _improve(
         if _stage_value(stage, evaluate(state, candidate), n) < before:
             placed = candidate
             tried.clear()
-    return placed, False
+    return placed, True, spent
 
 
 def _run(
@@ -378,8 +397,8 @@ def _run(
     settings: SolverSettings,
     seconds: float,
     work: float | None,
-) -> tuple[dict[str, str] | None, str, float | None]:
-    """One CP-SAT solve: placements found, status name, proven bound."""
+) -> tuple[dict[str, str] | None, str, float | None, float]:
+    """One CP-SAT solve: placements found, status name, proven bound, work spent."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, seconds)
@@ -395,9 +414,10 @@ def _run(
     params.symmetry_level = 0
     params.cp_model_probing_level = 0
     status = solver.solve(model)
+    used = solver.response_proto.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, solver.status_name(status), None
-    return m.placements(solver), solver.status_name(status), solver.best_objective_bound
+        return None, solver.status_name(status), None, used
+    return m.placements(solver), solver.status_name(status), solver.best_objective_bound, used
 
 
 def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
@@ -427,6 +447,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     bounds: dict[str, int | float] = {}
     log: list[str] = []
     easy_bounds = _EasyBounds.of(state)
+    work_left = settings.time_limit * WORK_PER_SECOND
     for index, keys in enumerate(STAGES):
         name = "+".join(keys)
         values = evaluate(state, placed)
@@ -440,10 +461,13 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             remaining = settings.time_limit - (time.perf_counter() - started)
             share = 0.5 if index == 0 else 1 / (len(STAGES) - index)
             deadline = time.perf_counter() + remaining * share
-            budget = (deadline - time.perf_counter()) / (1 if full is None else 2)
-            placed, finished = _improve(
-                state, candidates, index, placed, settings, time.perf_counter() + budget
+            # Work budgets, not seconds, decide where the search stops (reproducible):
+            # the time limit converted once, then what each stage really spent.
+            work = work_left * share / (1 if full is None else 2)
+            placed, finished, spent = _improve(
+                state, candidates, index, placed, settings, deadline, work
             )
+            work_left -= spent
             cut_short = cut_short or not finished
             values = evaluate(state, placed)
             bound: float | None = floor
@@ -456,11 +480,12 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 full.model.add(stage.objective >= floor)
                 full.hint(placed)
                 full.model.minimize(stage.objective)
-                found, status, bound = _run(
-                    full.model, full, settings, deadline - time.perf_counter(), None
-                )
+                wall = deadline - time.perf_counter()
+                found, status, bound, used = _run(full.model, full, settings, wall, work)
+                work_left -= used
                 status = status.lower()
-                cut_short = cut_short or status != "optimal"
+                # Stopped by the clock rather than by proof or by its work budget.
+                cut_short = cut_short or (status != "optimal" and used < work * 0.99)
                 if found is not None and (
                     _stage_value(stage, evaluate(state, found), n) < _stage_value(stage, values, n)
                 ):
