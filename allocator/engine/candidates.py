@@ -6,8 +6,8 @@ family is offered a pool of workers that always contains:
 
 - the workers who already hold one of its children and the children's previous
   workers (continuity),
-- the greedy rule's choices (so the model can always reproduce the greedy plan and
-  is never worse than it),
+- the warm starts' choices, the greedy rule's among them (so the model can always
+  reproduce the greedy plan and is never worse than it),
 - the eligible workers with the most spare capacity and, where the child has an
   area, those covering it,
 - an evenly spread sample of the remaining eligible workers, starting at an offset
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from allocator.objectives import outside_area
 from allocator.rules import ServiceState
@@ -36,7 +36,7 @@ SPREAD = 14
 
 
 def candidate_workers(
-    state: ServiceState, greedy: Mapping[str, str]
+    state: ServiceState, starts: Iterable[Mapping[str, str]]
 ) -> tuple[dict[str, list[str]], bool]:
     """Each case's candidate workers, and whether any eligible worker was left out.
 
@@ -44,9 +44,11 @@ def candidate_workers(
     ----------
     state
         The service.
-    greedy
-        The greedy rule's placements; each is kept as a candidate.
+    starts
+        Warm-start placements (the greedy rule's among them); each is kept as a
+        candidate, so the model can always reproduce them.
     """
+    starts = tuple(starts)
     eligible = {cid: state.eligible(cid) for cid in state.to_allocate}
     if sum(len(ws) for ws in eligible.values()) <= FULL_MODEL_PAIRS:
         return eligible, False
@@ -63,8 +65,7 @@ def candidate_workers(
         pool: set[str] = set(state.holders.get(family, ()))
         for cid in children:
             pool.update(state.cases[cid].previous_workers)
-            if cid in greedy:
-                pool.add(greedy[cid])
+            pool.update(start[cid] for start in starts if cid in start)
         by_spare = sorted(union, key=lambda w: (-state.spare_before(w), w))
         pool.update(by_spare[:TOP_SPARE])
         covering = [w for w in by_spare if not outside_area(state, children[0], w)]

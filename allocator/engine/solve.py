@@ -24,8 +24,8 @@ from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import candidate_workers
 from allocator.engine.model import AllocationModel, LinearExpr
-from allocator.greedy import greedy_allocate
-from allocator.objectives import balance_cost, evaluate, outside_area
+from allocator.greedy import greedy_allocate, packing_allocate
+from allocator.objectives import balance_cost, evaluate, outside_area, tier_vector
 from allocator.rules import ServiceState
 
 
@@ -435,13 +435,18 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     greedy = greedy_allocate(state)
     if not state.to_allocate:
         return Solution(placed={}, proved=True, pruned=False, seconds=0.0)
-    candidates, pruned = candidate_workers(state, greedy)
+    # Start from the better of the manager's rule and tight packing, tier by tier.
+    packed = packing_allocate(state)
+    start = min((greedy, packed), key=lambda p: tier_vector(evaluate(state, p)))
+    candidates, pruned = candidate_workers(state, (greedy, packed))
+    if pruned:
+        _offer_room_left(state, candidates, start)
     n = len(state.to_allocate)
     # The whole model is only built where it can prove something: with every
     # eligible worker. Large services are searched in neighbourhoods only.
     full = None if pruned else AllocationModel(state, candidates)
 
-    placed = dict(greedy)
+    placed = dict(start)
     proved = True
     cut_short = False
     bounds: dict[str, int | float] = {}
@@ -511,6 +516,32 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         variables=len(full.x) if full else sum(len(ws) for ws in candidates.values()),
         cut_short=cut_short,
     )
+
+
+#: Extra candidates offered to each case the warm start leaves out.
+ROOM_LEFT = 10
+
+
+def _offer_room_left(
+    state: ServiceState, candidates: dict[str, list[str]], start: Mapping[str, str]
+) -> None:
+    """Offer each case the warm start leaves out the workers with most room left.
+
+    Pools are drawn from the room workers have before anything is placed; once the
+    warm start has used it, the room that is left is where an unplaced child can go.
+    """
+    load = dict(state.load_before)
+    for cid, wid in start.items():
+        load[wid] += state.weight[cid]
+    for cid in sorted(state.to_allocate):
+        if cid in start:
+            continue
+        weight = state.weight[cid]
+        roomy = sorted(
+            (w for w in state.eligible(cid) if load[w] + weight <= state.capacity[w]),
+            key=lambda w: (load[w] - state.capacity[w], w),
+        )
+        candidates[cid] = sorted(set(candidates[cid]) | set(roomy[:ROOM_LEFT]))
 
 
 def _unit_weights(keys: tuple[str, ...], n: int) -> list[int]:
