@@ -313,6 +313,8 @@ BUILD_WORK_PER_VARIABLE = 2e-5
 #: any machine) before the wall-clock limit (measured: 150 practitioners, 10 s limit,
 #: ends after 5.4-7.0 s with identical plans on a loaded machine).
 WORK_PER_SECOND = 0.3
+#: Least work a stage is given, however much earlier stages overspent.
+MIN_WORK = 0.05
 
 
 def _neighbourhood(
@@ -377,7 +379,11 @@ def _improve(
         sub.hint(placed)
         sub.model.minimize(stage.objective)
         found, _, _, used = _run(
-            sub.model, sub, settings, deadline - time.perf_counter(), NEIGHBOURHOOD_WORK
+            sub.model,
+            sub,
+            settings,
+            deadline - time.perf_counter(),
+            min(NEIGHBOURHOOD_WORK, work - spent),
         )
         spent += used + BUILD_WORK_PER_VARIABLE * len(sub.x)
         last = time.perf_counter() - round_started
@@ -468,12 +474,13 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             deadline = time.perf_counter() + remaining * share
             # Work budgets, not seconds, decide where the search stops (reproducible):
             # the time limit converted once, then what each stage really spent.
-            work = work_left * share / (1 if full is None else 2)
-            placed, finished, spent = _improve(
-                state, candidates, index, placed, settings, deadline, work
-            )
-            work_left -= spent
-            cut_short = cut_short or not finished
+            work = max(MIN_WORK, work_left * share)
+            if full is None:
+                placed, finished, spent = _improve(
+                    state, candidates, index, placed, settings, deadline, work
+                )
+                work_left -= spent
+                cut_short = cut_short or not finished
             values = evaluate(state, placed)
             bound: float | None = floor
             status = "feasible"
