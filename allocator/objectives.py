@@ -84,11 +84,12 @@ def loads_after(
     """Each worker's load (centi-points) and case count once ``placed`` is applied.
 
     Cases that need a worker leave their old worker (who has left) whether or not
-    they are placed.
+    they are placed; any other case in ``placed`` is a move and leaves its worker.
     """
     load = dict(state.load_before)
     count = dict(state.cases_before)
-    for cid in state.to_allocate:
+    leaving = set(state.to_allocate) | set(placed)
+    for cid in leaving:
         old = state.cases[cid].worker
         if old is not None:
             load[old] -= state.weight[cid]
@@ -127,7 +128,7 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
         "previous_worker_returns": returns,
         "balance": balance,
         "outside_area": outside,
-        "allocated": len(placed),
+        "allocated": len(state.to_allocate) - len(unplaced),
         "changes_of_worker": sum(1 for c in placed if state.cases[c].worker is not None),
         "highest_utilisation": round(highest, 4),
     }
