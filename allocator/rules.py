@@ -88,6 +88,9 @@ class ServiceState:
     gone: frozenset[str]
     to_allocate: list[str] = field(default_factory=list)
     _screened: dict[tuple[object, ...], list[str]] = field(default_factory=dict, repr=False)
+    _eligible: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: ``to_allocate`` grouped by family, filled in by the engine on first use.
+    to_allocate_by_family: dict[str, list[str]] | None = field(default=None, repr=False)
     #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
 
@@ -157,6 +160,9 @@ class ServiceState:
         screened once per (type, complexity, needs) and then per case, so this stays
         fast on services of thousands of practitioners.
         """
+        known = self._eligible.get(case_id)
+        if known is not None:
+            return known
         case = self.cases[case_id]
         key = (case.type, case.complexity, case.needs)
         screened = self._screened.get(key)
@@ -169,13 +175,15 @@ class ServiceState:
             ]
             self._screened[key] = screened
         weight = self.weight[case_id]
-        return [
+        eligible = [
             pid
             for pid in screened
             if pid not in case.excluded_workers
             and (case.pinned_worker is None or case.pinned_worker == pid)
             and weight <= self.spare_before(pid)
         ]
+        self._eligible[case_id] = eligible
+        return eligible
 
     def may_hold(self, case_id: str, worker_id: str) -> bool:
         """Whether ``worker_id`` is among :meth:`eligible` workers for ``case_id``."""

@@ -57,15 +57,18 @@ class AllocationModel:
         kept = {c: w for c, w in (fixed or {}).items() if c not in decided}
         self.fixed_load: dict[str, int] = defaultdict(int)
         self.fixed_new: dict[str, set[str]] = defaultdict(set)
-        self.holders: dict[str, set[str]] = defaultdict(set)
-        for family, workers in state.holders.items():
-            self.holders[family].update(workers)
+        # Holders of the families being decided: today's, plus fixed placements.
+        self.holders: dict[str, set[str]] = {
+            state.cases[c].family: set(state.holders.get(state.cases[c].family, ()))
+            for c in self.cases
+        }
         for cid, wid in kept.items():
             family = state.cases[cid].family
             self.fixed_load[wid] += state.weight[cid]
             if wid not in state.holders.get(family, ()):
                 self.fixed_new[wid].add(family)
-            self.holders[family].add(wid)
+            if family in self.holders:
+                self.holders[family].add(wid)
         self.x: dict[tuple[str, str], cp_model.IntVar] = {}
         self.by_worker: dict[str, list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
         for cid in self.cases:

@@ -144,11 +144,13 @@ def _decode_bounds(
 
 
 def _families(state: ServiceState) -> dict[str, list[str]]:
-    """The cases needing a worker, grouped by family, in id order."""
-    families: dict[str, list[str]] = {}
-    for cid in sorted(state.to_allocate):
-        families.setdefault(state.cases[cid].family, []).append(cid)
-    return families
+    """The cases needing a worker, grouped by family, in id order (computed once)."""
+    if state.to_allocate_by_family is None:
+        families: dict[str, list[str]] = {}
+        for cid in sorted(state.to_allocate):
+            families.setdefault(state.cases[cid].family, []).append(cid)
+        state.to_allocate_by_family = families
+    return state.to_allocate_by_family
 
 
 @dataclass
@@ -304,15 +306,16 @@ def _trouble(
 NEIGHBOURHOOD = 60
 #: CP-SAT deterministic work units per neighbourhood solve (reproducible, unlike seconds).
 NEIGHBOURHOOD_WORK = 1.0
-#: Work charged per variable a neighbourhood builds in Python (deterministic proxy
-#: for the time spent outside the solver).
+#: Work charged per variable a neighbourhood builds, and per case of the day, in
+#: Python (a deterministic proxy for the time spent outside the solver each round).
 BUILD_WORK_PER_VARIABLE = 2e-5
 #: Work units per second of ``time_limit``. CP-SAT spends up to about 0.5 units a
 #: second on these models on the 2-core CI machine and the Python side takes time
-#: too; 0.3 leaves room, so the search normally ends on its work budget (the same on
-#: any machine) before the wall-clock limit (measured: 150 practitioners, 10 s limit,
-#: ends after 5.4-7.0 s with identical plans on a loaded machine).
-WORK_PER_SECOND = 0.3
+#: too (charged above); 0.4 leaves room, so the search normally ends on its work
+#: budget, the same on any machine, before the wall-clock limit (measured, on a
+#: machine shared with other jobs: 1,000 practitioners with a 10 s limit end after
+#: 7.0 s; 150 with 2 s after 1.5 s).
+WORK_PER_SECOND = 0.4
 #: Least work a stage is given, however much earlier stages overspent.
 MIN_WORK = 0.05
 
@@ -385,7 +388,7 @@ def _improve(
             deadline - time.perf_counter(),
             min(NEIGHBOURHOOD_WORK, work - spent),
         )
-        spent += used + BUILD_WORK_PER_VARIABLE * len(sub.x)
+        spent += used + BUILD_WORK_PER_VARIABLE * (len(sub.x) + n)
         last = time.perf_counter() - round_started
         if found is None:
             continue
