@@ -1,0 +1,51 @@
+"""The rebalance problem for the harness: its greedy rule and its tiers, by case.
+
+:func:`allocator.rebalance.rebalance` decides per *group* (a family's children on one
+worker) and ranks plans by its own tiers (``REBALANCE_TIERS``: unplaced, over-cap
+excess, referrals unplaced, changes of worker, weighted changes, balance). To compare
+it with its greedy rule on the same terms, this module rebuilds the rebalance set-up
+and maps plans to groups and back.
+
+It uses ``allocator.rebalance._setup`` and ``_plan``, which are private: the
+rebalance module has no public way yet to get its greedy plan or its tier values for
+a given plan. Everything rebalance-specific the harness needs is here, so a change
+there means a change in this one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from allocator.engine.rebalance import REBALANCE_TIERS, tier_values
+from allocator.models import Plan
+from allocator.rebalance import Setup, _plan, _setup, greedy_rebalance
+from allocator.rules import ServiceState
+
+
+def greedy_plan(state: ServiceState) -> Plan:
+    """The rebalance's greedy rule (the manager's baseline and its warm start), as a plan."""
+    setup = _setup(state, None)
+    moved = greedy_rebalance(setup.data)
+    return _plan(setup, moved, status="feasible", bound=None, seconds=0.0, notes=[], settings={})
+
+
+def _groups_moved(setup: Setup, placed: Mapping[str, str]) -> dict[str, str]:
+    """Group id -> worker for the groups all of whose children ``placed`` gives one worker."""
+    moved = {}
+    for g in setup.data.groups:
+        workers = {placed.get(c) for c in g.cases}
+        if len(workers) == 1 and None not in workers and g.source not in workers:
+            (w,) = workers
+            assert w is not None
+            moved[g.id] = w
+    return moved
+
+
+def objective(state: ServiceState, placed: Mapping[str, str]) -> list[tuple[str, str, int]]:
+    """The rebalance tiers of ``placed`` (case -> worker), all minimised, in order.
+
+    In the engine's units (``over_cap_excess`` in centi-points), as its bounds are.
+    """
+    setup = _setup(state, None)
+    values = tier_values(setup.data, _groups_moved(setup, placed))
+    return [(key, "min", values[key]) for key in REBALANCE_TIERS]
