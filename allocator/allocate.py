@@ -1,15 +1,24 @@
-"""Daily allocation, end to end: state -> greedy warm start -> solver -> explained plan."""
+"""Daily allocation, end to end: state -> greedy warm start -> solver -> explained plan.
+
+With ``allow_moves`` above zero, a last step may move up to that many existing cases
+when that lets more cases be allocated (:mod:`allocator.engine.moves`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from allocator.engine import SolverSettings, solve
+from allocator.engine.moves import make_room
+from allocator.engine.solver import WORK_PER_SECOND
 from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
-from allocator.models import Assignment, Plan, Snapshot, WorkerLoad, unknown_staff_notes
+from allocator.models import Assignment, Plan, Snapshot, Status, WorkerLoad, unknown_staff_notes
 from allocator.objectives import TIERS, evaluate, loads_after
 from allocator.policy import Policy
 from allocator.rules import POINTS_SCALE, ServiceState
+
+#: Share of ``time_limit`` the move step (``allow_moves``) gets in deterministic work.
+MOVES_SHARE = 0.25
 
 
 def allocate(
@@ -19,6 +28,7 @@ def allocate(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    allow_moves: int = 0,
 ) -> Plan:
     """Allocate every case that needs a worker, under the hard rules.
 
@@ -34,6 +44,12 @@ def allocate(
     seed, workers
         CP-SAT random seed and search threads. The same snapshot, policy and
         settings give the same plan whenever the solve ends by proof.
+    allow_moves
+        Most existing cases (children who keep a worker otherwise) the plan may move
+        to another worker when that lets more cases be allocated, urgent ones first.
+        0 (the default): nobody moves. The move step runs only when the daily plan
+        leaves cases unallocated; it gets :data:`MOVES_SHARE` of ``time_limit`` in
+        deterministic work (more wall time if the daily solve left some).
 
     Returns
     -------
@@ -45,6 +61,10 @@ def allocate(
     state = ServiceState.of(snapshot, policy)
     settings = SolverSettings(time_limit=time_limit, seed=seed, workers=workers)
     solution = solve(state, settings)
+    placed = solution.placed
+    status: Status = "optimal" if solution.proved else "feasible"
+    bound = solution.bounds or None
+    seconds = solution.seconds
     notes = list(unknown_staff_notes(snapshot))
     if solution.pruned:
         notes.append(
@@ -58,14 +78,46 @@ def allocate(
             "finished; a rerun may differ slightly — a higher --time-limit reproduces "
             "it exactly once the search finishes within it"
         )
+    run_settings: dict[str, float | int | str] = {
+        "time_limit": time_limit,
+        "seed": seed,
+        "workers": workers,
+    }
+    if allow_moves > 0:
+        run_settings["allow_moves"] = allow_moves
+        if len(placed) < len(state.to_allocate):
+            made = make_room(
+                state,
+                placed,
+                allow_moves,
+                time_limit=max(MOVES_SHARE * time_limit, time_limit - seconds),
+                work=MOVES_SHARE * time_limit * WORK_PER_SECOND,
+                seed=seed,
+            )
+            seconds += made.seconds
+            placed = {**placed, **made.placed, **made.moved}
+            if made.moved:
+                # The daily solve's proof and bounds are for a plan without moves.
+                status, bound = "feasible", None
+                notes.append(
+                    f"{len(made.moved)} case(s) moved to make room for {len(made.placed)} "
+                    f"more allocation(s) (at most {allow_moves} allowed); the moves were "
+                    "chosen after the daily plan, with its placements fixed, so the plan is "
+                    "not proved optimal over moves and placements together"
+                )
+                if made.cut_short:
+                    notes.append(
+                        "the search for moves stopped at the time limit before it had "
+                        "finished; a higher --time-limit reproduces it exactly"
+                    )
     return build_plan(
         state,
-        solution.placed,
-        status="optimal" if solution.proved else "feasible",
-        bound=solution.bounds or None,
-        solve_seconds=solution.seconds,
+        placed,
+        status=status,
+        bound=bound,
+        solve_seconds=seconds,
         notes=notes,
-        settings={"time_limit": time_limit, "seed": seed, "workers": workers},
+        settings=run_settings,
     )
 
 
@@ -73,7 +125,7 @@ def build_plan(
     state: ServiceState,
     placed: Mapping[str, str],
     *,
-    status: str,
+    status: Status,
     bound: dict[str, int | float] | None = None,
     solve_seconds: float = 0.0,
     notes: list[str] | None = None,
@@ -110,7 +162,7 @@ def build_plan(
     objective = evaluate(state, placed)
     return Plan(
         as_of=state.as_of,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         assignments=tuple(assignments),
         unallocated=tuple(unallocated),
         workers=tuple(workers),

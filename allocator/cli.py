@@ -1,14 +1,20 @@
 """The ``allocator`` command line: chains read -> solve -> write; no modelling here.
 
 Exit codes: 0 when a plan is produced (even with unallocated cases), 2 for bad
-input (the message names the file, the row or id, and the field).
+input (the message names the file, the row or id, and the field), 128 + the signal
+when interrupted: 130 for Ctrl-C (SIGINT), 143 for SIGTERM. An interrupted command
+prints one line (``interrupted: no plan written``) and leaves any output file as it
+was, or, if the signal came while the plan was being written, whole and new.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import click
@@ -21,6 +27,110 @@ from allocator.policy import Policy, PolicyError, load_policy
 from allocator.report import plan_summary
 
 BAD_INPUT = 2
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a command cleanly, exit code ``128 + signal``."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while a command ran.
+
+    A ``KeyboardInterrupt``, so ``except Exception`` anywhere below lets it through.
+
+    Parameters
+    ----------
+    signum
+        The signal received; the command exits with ``128 + signum``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interruptions:
+    """Turns SIGINT and SIGTERM into :class:`Interrupted` in the main thread.
+
+    While an output file is replaced (:meth:`deferred`) a signal is held back and
+    raised once the file is complete, so the exit message can say truthfully whether
+    the file was written. A signal that arrives while the first is being handled is
+    ignored.
+    """
+
+    def __init__(self) -> None:
+        self._saved: dict[int, Any] = {}
+        self.depth = 0  # > 0 while a file is being replaced
+        self.pending: int | None = None  # a signal held back until the file is whole
+        self.raised = False
+        self.product = ""  # what the command writes ("plan"), for the exit message
+        self.written: list[str] = []  # the files written so far
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.raised:
+            return
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        self.raised = True
+        raise Interrupted(signum)
+
+    def install(self) -> None:
+        """Route both signals here (again: CP-SAT resets SIGINT after each solve)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for signum in INTERRUPT_SIGNALS:
+            if signum not in self._saved:
+                previous = signal.getsignal(signum)
+                self._saved[signum] = signal.SIG_DFL if previous is None else previous
+            signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        """Put back the handlers found by :meth:`install` and forget this command."""
+        for signum, previous in self._saved.items():
+            signal.signal(signum, previous)
+        self._saved.clear()
+        self.depth, self.pending, self.raised = 0, None, False
+        self.product, self.written = "", []
+
+    @contextmanager
+    def deferred(self, written: str) -> Iterator[None]:
+        """Hold back interruptions while ``written`` (a file's name) is being replaced."""
+        self.install()
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        self.written.append(written)
+        if self.pending is not None and not self.depth:
+            self.raised = True
+            raise Interrupted(self.pending)
+
+    def message(self) -> str:
+        """The one line printed when the command is interrupted."""
+        if self.written:
+            return f"interrupted: the {self.product or 'output'} was written to " + ", ".join(
+                self.written
+            )
+        return f"interrupted: no {self.product} written" if self.product else "interrupted"
+
+
+_interruptions = _Interruptions()
+
+
+class _Main(click.Group):
+    """The command group: interruptions end any command with one line, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _interruptions.install()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            _interruptions.raised = True
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo(_interruptions.message(), err=True)
+            ctx.exit(128 + signum)
+        finally:
+            _interruptions.restore()
 
 
 @contextmanager
@@ -42,6 +152,22 @@ def read_inputs(
     """Load and validate the snapshot (with referrals merged) and the policy."""
     with input_errors():
         return load_snapshot(snapshot, referrals), load_policy(policy)
+
+
+@contextmanager
+def writing(path: str | None) -> Iterator[None]:
+    """Around writing the output to ``path`` (``None`` or ``-``: stdout); exit 2 on failure.
+
+    A file is never left half-written by an interruption: it takes effect once the
+    file is whole. Standard output is not held back (a stalled reader must not block
+    SIGTERM).
+    """
+    with input_errors():
+        if path is None or path == "-":
+            yield
+        else:
+            with _interruptions.deferred(path):
+                yield
 
 
 def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,7 +192,7 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group()
+@click.group(cls=_Main)
 @click.version_option(package_name="allocator")
 def main() -> None:
     """Allocate children's social-care cases to social workers."""
@@ -77,20 +203,32 @@ def main() -> None:
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
+@click.option(
+    "--allow-moves",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Most existing cases that may move to another worker when that lets more "
+    "cases be allocated (urgent first). 0: nobody moves.",
+)
 @solver_options
 def allocate_command(
     snapshot: str,
     referrals: str | None,
     policy_path: str | None,
     out: str | None,
+    allow_moves: int,
     time_limit: float,
     seed: int,
     workers: int,
 ) -> None:
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
+    _interruptions.product = "plan"
     snap, policy = read_inputs(snapshot, referrals, policy_path)
-    plan = allocate(snap, policy, time_limit=time_limit, seed=seed, workers=workers)
-    with input_errors():
+    plan = allocate(
+        snap, policy, time_limit=time_limit, seed=seed, workers=workers, allow_moves=allow_moves
+    )
+    with writing(out):
         write_json(out, plan)
     plan_summary(plan, Console(stderr=True))
 
@@ -131,8 +269,9 @@ def generate_command(
         raise click.BadParameter(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
+    _interruptions.product = "snapshot"
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
-    with input_errors():
+    with writing(out):
         write_snapshot(snapshot, out)
     click.echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
@@ -365,6 +504,7 @@ def rebalance_command(
     """
     from allocator.rebalance import cap_cost, rebalance, rebalance_summary
 
+    _interruptions.product = "plan"
     snap, policy = read_inputs(snapshot, None, policy_path)
     overrides = {
         key: value
@@ -377,14 +517,17 @@ def rebalance_command(
         if value is not None
     }
     console = Console(stderr=True)
-    settings = {"max_moves": max_moves, "time_limit": time_limit, "seed": seed, "workers": workers}
     if overrides:
         policy = policy.with_overrides(**overrides)
-        report = cap_cost(snap, policy, **settings)
+        report = cap_cost(
+            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+        )
         plan = report.plan
     else:
-        plan = rebalance(snap, policy, **settings)
-    with input_errors():
+        plan = rebalance(
+            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+        )
+    with writing(out):
         write_json(out, plan)
     rebalance_summary(plan, console)
     if overrides:

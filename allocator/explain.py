@@ -174,7 +174,7 @@ def _assignment_reasons(
     if wid not in state.practitioners:
         raise ValueError(f"{case_id} is placed with {wid}, who is not among the practitioners")
     reasons: list[str] = []
-    moved = _why_moved(state, case, wid)
+    moved = _why_moved(state, placed, case, wid)
     if moved:
         reasons.append(moved)
     if case.pinned_worker == wid:
@@ -187,12 +187,16 @@ def _assignment_reasons(
     if wid in case.previous_workers:
         reasons.append("previous worker of this child")
     reasons.extend(area_reasons(state, case, wid))
-    reasons.extend(_choice_reasons(state, view, case, wid))
+    reasons.extend(_choice_reasons(state, placed, view, case, wid))
     return tuple(reasons)
 
 
-def _why_moved(state: ServiceState, case: Case, wid: str) -> str | None:
-    """Why the case leaves its old worker, when it has one."""
+def _why_moved(state: ServiceState, placed: Mapping[str, str], case: Case, wid: str) -> str | None:
+    """Why the case leaves its old worker, when it has one.
+
+    A case moved off a worker who is present, staying and within their cap was moved
+    to make room for the cases the same plan gives that worker (``--allow-moves``).
+    """
     old = case.worker
     if old is None or old == wid:
         return None
@@ -205,7 +209,36 @@ def _why_moved(state: ServiceState, case: Case, wid: str) -> str | None:
             f"{old} was over capacity ({points(state.load_before[old])} of "
             f"{points(state.capacity[old])} points)"
         )
-    return f"moved from {old}"
+    arrivals = sorted(
+        (c for c, w in placed.items() if w == old and c != case.id),
+        key=lambda c: (not state.is_urgent(c), c),
+    )
+    if not arrivals:
+        return f"moved from {old}"
+    # Name the arrivals that could not fit in the room ``old`` had before the plan;
+    # if each could, it is all of them together that needed the room.
+    spare = state.spare_before(old)
+    needed = [c for c in arrivals if state.weight[c] > spare] or arrivals
+    made_for = joined([_case_label(state, c) for c in needed], NAMED)
+    if len(needed) > 1 and needed is arrivals:
+        made_for = f"the cases {old} takes in this plan: {made_for}"
+    return f"moved from {old} to make room for {made_for}"
+
+
+def _case_label(state: ServiceState, case_id: str) -> str:
+    """``"urgent R0012 (court)"``, ``"C0003 (child in need)"``: id, priority and type."""
+    case = state.cases[case_id]
+    urgent = "urgent " if state.is_urgent(case_id) else ""
+    return f"{urgent}{case_id} ({case.type.value.replace('_', ' ')})"
+
+
+def _moved_off(state: ServiceState, placed: Mapping[str, str], wid: str) -> list[str]:
+    """Cases ``wid`` held that the plan moves to another worker (``wid`` has not left)."""
+    return sorted(
+        c
+        for c, w in placed.items()
+        if w != wid and state.cases[c].worker == wid and wid not in state.gone
+    )
 
 
 def _siblings_with(
@@ -219,7 +252,11 @@ def _siblings_with(
     return [
         sid
         for sid in state.families[family]
-        if sid != case_id and (placed.get(sid) == wid or (kept and state.cases[sid].worker == wid))
+        if sid != case_id
+        and (
+            placed.get(sid) == wid
+            or (kept and state.cases[sid].worker == wid and sid not in placed)
+        )
     ]
 
 
@@ -235,13 +272,26 @@ def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
 
 
 def _choice_reasons(
-    state: ServiceState, view: Callable[[], PlanView], case: Case, wid: str
+    state: ServiceState,
+    placed: Mapping[str, str],
+    view: Callable[[], PlanView],
+    case: Case,
+    wid: str,
 ) -> list[str]:
     """How ``wid`` compares with the other workers who may hold the case."""
     eligible = state.eligible(case.id)  # the workers state.may_hold admits
     if wid not in eligible:
+        why = _why_not(state, case, wid)
+        off = _moved_off(state, placed, wid)
+        if off and _only_room(state, case, wid):
+            # --allow-moves: the room was made by moving cases off ``wid``.
+            only: list[str] = []
+            if case.needs and [p.id for p in _staff(state) if _has_needs(case, p)] == [wid]:
+                only = [f"only worker with {' + '.join(case.needs)}"]
+            moves = joined([f"{c} to {placed[c]}" for c in off], NAMED)
+            return [*only, f"{why[0]}; moving {moves} made room"]
         # Only a hand-made plan gets here; check_plan names the broken rule.
-        return [f"{wid} would not normally be eligible: " + "; ".join(_why_not(state, case, wid))]
+        return [f"{wid} would not normally be eligible: " + "; ".join(why)]
     if case.pinned_worker == wid:
         return []  # the pin is the reason; nobody else is eligible by definition
     if len(eligible) == 1:
@@ -260,6 +310,16 @@ def _choice_reasons(
     load, cap = view().load[wid], caps[wid]
     ends = f"; ends at {round(100 * load / cap)}% of capacity" if cap > 0 else ""
     return [f"one of {len(eligible)} eligible workers{ends}"]
+
+
+def _only_room(state: ServiceState, case: Case, wid: str) -> bool:
+    """Whether room before the plan is the only static rule stopping ``wid``."""
+    p = state.practitioners[wid]
+    return (
+        not holding_blockers(case, p, state.policy)
+        and availability_blocker(p, state.as_of, state.policy) is None
+        and state.load_before[wid] <= state.capacity[wid]
+    )
 
 
 def _why_not(state: ServiceState, case: Case, wid: str) -> list[str]:

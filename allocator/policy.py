@@ -36,6 +36,18 @@ class GradeRule(BaseModel):
     excluded_types: tuple[CaseType, ...] = ()
 
 
+def _default_type_points() -> dict[CaseType, float]:
+    return {
+        CaseType.EARLY_HELP: 2,
+        CaseType.CHILD_IN_NEED: 3,
+        CaseType.CHILD_PROTECTION: 5,
+        CaseType.LOOKED_AFTER: 4,
+        CaseType.CARE_LEAVER: 2,
+        CaseType.COURT: 7,
+        CaseType.ADOPTION: 5,
+    }
+
+
 def _default_grades() -> dict[Grade, GradeRule]:
     never_student = (
         CaseType.CHILD_PROTECTION,
@@ -77,17 +89,7 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type_points: dict[CaseType, float] = Field(
-        default_factory=lambda: {
-            CaseType.EARLY_HELP: 2,
-            CaseType.CHILD_IN_NEED: 3,
-            CaseType.CHILD_PROTECTION: 5,
-            CaseType.LOOKED_AFTER: 4,
-            CaseType.CARE_LEAVER: 2,
-            CaseType.COURT: 7,
-            CaseType.ADOPTION: 5,
-        }
-    )
+    type_points: dict[CaseType, float] = Field(default_factory=_default_type_points)
     complexity_multiplier: tuple[float, float, float, float] = (0.75, 1.0, 1.5, 2.0)
     points_per_fte: float = Field(default=100.0, gt=0)
     grade_factor: dict[Grade, float] = Field(

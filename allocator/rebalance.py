@@ -63,6 +63,7 @@ from allocator.models import (
     Grade,
     Plan,
     Snapshot,
+    Status,
     Unallocated,
     UnallocatedCode,
     WorkerLoad,
@@ -194,8 +195,8 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
             (state.weight[c] for g in groups if g.source == s for c in g.cases), reverse=True
         )
         taken = 0
-        for n, w in enumerate(weights, start=1):
-            taken += w
+        for n, weight in enumerate(weights, start=1):
+            taken += weight
             if taken >= excess:
                 bound += n
                 break
@@ -334,7 +335,7 @@ def _plan(
     setup: Setup,
     moved: Mapping[str, str],
     *,
-    status: str,
+    status: Status,
     bound: dict[str, int | float] | None,
     seconds: float,
     notes: list[str],
@@ -425,7 +426,7 @@ def _plan(
     }
     return Plan(
         as_of=state.as_of,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         assignments=tuple(assignments),
         unallocated=tuple(unallocated),
         workers=tuple(workers),

@@ -219,7 +219,7 @@ class AllocationModel:
         A complete hint is a feasible solution the solver takes as is; a partial one
         it must repair, which on a tightly constrained stage can take the whole budget.
         """
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools
         for (cid, wid), var in self.x.items():
             self.model.add_hint(var, placed.get(cid) == wid)
         for cid, var in self.unplaced.items():

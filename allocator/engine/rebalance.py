@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from allocator.engine.solver import WORK_PER_SECOND, configured_solver
+
 #: Tier keys in priority order.
 REBALANCE_TIERS: tuple[str, ...] = (
     "unplaced",
@@ -265,7 +267,7 @@ class RebalanceModel:
 
     def hint(self, moved: Mapping[str, str]) -> None:
         """A complete hint: every decision and slack variable."""
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools
         for (gid, w), var in self.y.items():
             self.model.add_hint(var, moved.get(gid) == w)
         for gid, var in self.stay.items():
@@ -312,13 +314,9 @@ def solve_rebalance(
             share = remaining / (len(REBALANCE_TIERS) - index)
             m.hint(moved)
             m.model.minimize(expr)
-            solver = cp_model.CpSolver()
-            params = solver.parameters
-            params.max_time_in_seconds = max(0.05, share)
-            params.random_seed = seed
-            params.num_workers = workers
-            params.interleave_search = workers > 1
-            params.linearization_level = 2
+            solver = configured_solver(
+                seconds=share, work=share * WORK_PER_SECOND, seed=seed, workers=workers
+            )
             status = solver.solve(m.model)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 found = m.moves(solver)

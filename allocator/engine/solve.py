@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import candidate_workers
 from allocator.engine.model import AllocationModel, LinearExpr
+from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 from allocator.greedy import greedy_allocate, packing_allocate
 from allocator.objectives import balance_cost, evaluate, outside_area, tier_vector
 from allocator.rules import ServiceState
@@ -222,10 +223,10 @@ def _capacity_bound(
     the whole plan. Cases nobody may take are the special case ``S`` empty.
     """
     groups: dict[frozenset[str], list[int]] = {}
-    for c, workers in eligible.items():
+    for c, eligible_workers in eligible.items():
         if urgent_only and not state.is_urgent(c):
             continue
-        groups.setdefault(frozenset(workers), []).append(state.weight[c])
+        groups.setdefault(frozenset(eligible_workers), []).append(state.weight[c])
     worst = 0
     for workers in groups:
         weights = sorted(w for other, ws in groups.items() if other <= workers for w in ws)
@@ -309,13 +310,6 @@ NEIGHBOURHOOD_WORK = 1.0
 #: Work charged per variable a neighbourhood builds, and per case of the day, in
 #: Python (a deterministic proxy for the time spent outside the solver each round).
 BUILD_WORK_PER_VARIABLE = 2e-5
-#: Work units per second of ``time_limit``. CP-SAT spends up to about 0.5 units a
-#: second on these models on the 2-core CI machine and the Python side takes time
-#: too (charged above); 0.4 leaves room, so the search normally ends on its work
-#: budget, the same on any machine, before the wall-clock limit (measured, on a
-#: machine shared with other jobs: 1,000 practitioners with a 10 s limit end after
-#: 7.0 s; 150 with 2 s after 1.5 s).
-WORK_PER_SECOND = 0.4
 #: Least work a stage is given, however much earlier stages overspent.
 MIN_WORK = 0.05
 
@@ -408,20 +402,9 @@ def _run(
     work: float | None,
 ) -> tuple[dict[str, str] | None, str, float | None, float]:
     """One CP-SAT solve: placements found, status name, proven bound, work spent."""
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.max_time_in_seconds = max(0.05, seconds)
-    if work is not None:
-        params.max_deterministic_time = work
-    params.random_seed = settings.seed
-    params.num_workers = settings.workers
-    params.interleave_search = settings.workers > 1
-    # Measured on synthetic services: level 2 puts the exactly-one and family
-    # constraints into the LP (level 1 left a stage's bound below zero for a tier of
-    # non-negative slacks); probing and symmetry detection cost more than they save.
-    params.linearization_level = 2
-    params.symmetry_level = 0
-    params.cp_model_probing_level = 0
+    solver = configured_solver(
+        seconds=seconds, work=work, seed=settings.seed, workers=settings.workers
+    )
     status = solver.solve(model)
     used = solver.response_proto.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -485,7 +468,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 work_left -= spent
                 cut_short = cut_short or not finished
             values = evaluate(state, placed)
-            bound: float | None = floor
+            bound: float = floor
             status = "feasible"
             if _stage_value(stage, values, n) <= floor:
                 status = "optimal"
@@ -496,7 +479,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 full.hint(placed)
                 full.model.minimize(stage.objective)
                 wall = deadline - time.perf_counter()
-                found, status, bound, used = _run(full.model, full, settings, wall, work)
+                found, status, solver_bound, used = _run(full.model, full, settings, wall, work)
                 work_left -= used
                 status = status.lower()
                 # Stopped by the clock rather than by proof or by its work budget.
@@ -505,7 +488,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                     _stage_value(stage, evaluate(state, found), n) < _stage_value(stage, values, n)
                 ):
                     placed, values = found, evaluate(state, found)
-                bound = max(floor, bound if bound is not None else floor)
+                bound = max(floor, solver_bound if solver_bound is not None else floor)
             log.append(f"{name}: {status}")
             if status != "optimal" and proved:
                 proved = False
