@@ -46,9 +46,11 @@ def plan_summary(plan: Plan, console: Console) -> None:
     if changed:
         console.print(table)
 
-    allocated = len(plan.assignments)
+    moved = sum(1 for a in plan.assignments if a.from_ is not None)
+    allocated = plan.objective.get("allocated", len(plan.assignments))
     console.print(
-        f"[bold]{allocated}[/bold] allocated, [bold]{len(plan.unallocated)}[/bold] unallocated; "
+        f"[bold]{allocated}[/bold] allocated, [bold]{len(plan.unallocated)}[/bold] unallocated, "
+        f"{moved} changes of worker; "
         f"status [bold]{plan.status}[/bold], gap {plan.gap or 0:.2%}, "
         f"{plan.solve_seconds:.2f} s"
     )

@@ -17,10 +17,12 @@ the workers who may hold some waiting case that does not fit in their room now b
 could once their ``max_moves`` heaviest movable children left; targets where the
 group could fit, now or once the target's own groups left; for a waiting case, the
 workers where it could fit likewise; and no worker at the intake limit is offered a
-family new to them. Two cuts are not sound: a group is offered at most
-:data:`MAX_TARGETS` targets, and a chain of moves only passes through workers who
-may hold a waiting case that could fit there; the step is then optimal over the
-moves it offers.
+family new to them. Three cuts are not sound: a group only goes to a worker who had
+room for all of it before the plan (so every move is to a worker the daily rules
+call eligible, and its explanation says so); a group is offered at most
+:data:`MAX_TARGETS` targets; and a chain of moves only passes through workers who
+may hold a waiting case that could fit there. The step is optimal over the moves
+it offers.
 
 Hard rules: each worker's load after the plan, the moves and the placements stays
 within their cap (:func:`allocator.objectives.loads_after`); families new to a
@@ -58,6 +60,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.check import families_held, new_families
+from allocator.engine.solver import configured_solver
 from allocator.objectives import balance_cost, loads_after
 from allocator.rebalance import change_cost
 from allocator.rules import ServiceState, holding_blockers
@@ -638,7 +641,7 @@ class MovesModel:
 
         A complete feasible hint is a solution the solver takes as is.
         """
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools
         for (cid, w), var in self.x.items():
             self.model.add_hint(var, placed.get(cid) == w)
         for cid, var in self.unplaced.items():
@@ -731,23 +734,12 @@ def solve_moves(
             budget = None if work_left is None else max(0.01, work_left * share)
             m.hint(placed, moved)
             m.model.minimize(objective)
-            solver = cp_model.CpSolver()
-            params = solver.parameters
-            params.max_time_in_seconds = max(0.05, remaining * share)
-            if budget is not None:
-                params.max_deterministic_time = budget
-            params.random_seed = seed
-            params.num_workers = 1
-            # As the daily solve (measured there): the LP sees the exactly-one rows;
-            # probing and symmetry detection cost more than they save.
-            params.linearization_level = 2
-            params.symmetry_level = 0
-            params.cp_model_probing_level = 0
+            solver = configured_solver(seconds=remaining * share, work=budget, seed=seed, workers=1)
             # Measured (150 practitioners, 17k variables): presolve alone used more
             # than a 2-unit budget, so not even the hint came back; without it the
             # hint is returned at once and the budget goes to the search. Tiny models
             # are proved either way.
-            params.cp_model_presolve = False
+            solver.parameters.cp_model_presolve = False
             status = solver.solve(m.model)
             used = solver.response_proto.deterministic_time
             if work_left is not None:

@@ -310,6 +310,9 @@ NEIGHBOURHOOD_WORK = 1.0
 #: Work charged per variable a neighbourhood builds, and per case of the day, in
 #: Python (a deterministic proxy for the time spent outside the solver each round).
 BUILD_WORK_PER_VARIABLE = 2e-5
+#: Share of the work the first stage (children allocated) may use: every child
+#: left out is a child without a social worker, so it comes first in time too.
+FIRST_STAGE_SHARE = 0.7
 #: Least work a stage is given, however much earlier stages overspent.
 MIN_WORK = 0.05
 
@@ -456,7 +459,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             log.append(f"{name}: optimal (meets its bound without search)")
         else:
             remaining = settings.time_limit - (time.perf_counter() - started)
-            share = 0.5 if index == 0 else 1 / (len(STAGES) - index)
+            share = FIRST_STAGE_SHARE if index == 0 else 1 / (len(STAGES) - index)
             deadline = time.perf_counter() + remaining * share
             # Work budgets, not seconds, decide where the search stops (reproducible):
             # the time limit converted once, then what each stage really spent.
