@@ -12,10 +12,10 @@ from allocator.engine import SolverSettings, solve
 from allocator.engine.moves import make_room
 from allocator.engine.solver import WORK_PER_SECOND
 from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
-from allocator.models import Assignment, Plan, Snapshot, Status, WorkerLoad, unknown_staff_notes
-from allocator.objectives import TIERS, evaluate, loads_after
+from allocator.models import Assignment, Plan, Snapshot, Status, unknown_staff_notes
+from allocator.objectives import TIERS, evaluate, loads_after, worker_table
 from allocator.policy import Policy
-from allocator.rules import POINTS_SCALE, ServiceState
+from allocator.rules import ServiceState
 
 #: Share of ``time_limit`` the move step (``allow_moves``) gets in deterministic work.
 MOVES_SHARE = 0.25
@@ -147,18 +147,7 @@ def build_plan(
         for cid in sorted(state.to_allocate)
         if cid not in placed
     ]
-    load, count = loads_after(state, placed)
-    workers = [
-        WorkerLoad(
-            id=wid,
-            capacity=state.capacity[wid] / POINTS_SCALE,
-            load_before=state.load_before[wid] / POINTS_SCALE,
-            load_after=load[wid] / POINTS_SCALE,
-            cases_before=state.cases_before[wid],
-            cases_after=count[wid],
-        )
-        for wid in sorted(state.practitioners)
-    ]
+    workers = worker_table(state, *loads_after(state, placed))
     objective = evaluate(state, placed)
     return Plan(
         as_of=state.as_of,

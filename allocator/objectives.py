@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from allocator.rules import ServiceState
+from allocator.models import CaseType, WorkerLoad
+from allocator.rules import POINTS_SCALE, ServiceState
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
 BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
@@ -144,3 +145,44 @@ def outside_area(state: ServiceState, case_id: str, worker_id: str) -> bool:
 def tier_vector(values: Mapping[str, int | float]) -> tuple[float, ...]:
     """The tiers as a tuple to compare lexicographically (smaller is better)."""
     return tuple(values[t.key] if t.sense == "min" else -values[t.key] for t in TIERS)
+
+
+#: Rebalance's cost of a change of worker (policy, see ``allocator.rebalance``): a
+#: base, more per change the child had this year, more for statutory,
+#: relationship-heavy work, less when the child goes back to a worker they know.
+#: Case types whose change of worker costs more.
+HEAVY_TYPES = frozenset({CaseType.LOOKED_AFTER, CaseType.COURT, CaseType.ADOPTION})
+CHANGE_BASE = 10
+CHANGE_PER_PREVIOUS_CHANGE = 5
+CHANGE_HEAVY_TYPE = 10
+CHANGE_BACK_TO_PREVIOUS = 5
+
+
+def change_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
+    """The policy cost of moving ``case_id`` to ``worker_id`` (see the module docstring)."""
+    case = state.cases[case_id]
+    if case.worker is None:
+        return 0  # a referral's first worker is not a change
+    cost = CHANGE_BASE + CHANGE_PER_PREVIOUS_CHANGE * case.changes_last_12_months
+    if case.type in HEAVY_TYPES:
+        cost += CHANGE_HEAVY_TYPE
+    if worker_id in case.previous_workers:
+        cost -= CHANGE_BACK_TO_PREVIOUS
+    return max(1, cost)
+
+
+def worker_table(
+    state: ServiceState, load: Mapping[str, int], count: Mapping[str, int]
+) -> list[WorkerLoad]:
+    """The plan's ``workers`` rows: every practitioner's load and cases, before and after."""
+    return [
+        WorkerLoad(
+            id=wid,
+            capacity=state.capacity[wid] / POINTS_SCALE,
+            load_before=state.load_before[wid] / POINTS_SCALE,
+            load_after=load[wid] / POINTS_SCALE,
+            cases_before=state.cases_before[wid],
+            cases_after=count[wid],
+        )
+        for wid in sorted(state.practitioners)
+    ]

@@ -59,17 +59,19 @@ from allocator.engine.rebalance import (
 )
 from allocator.models import (
     Assignment,
-    CaseType,
     Grade,
     Plan,
     Snapshot,
     Status,
     Unallocated,
     UnallocatedCode,
-    WorkerLoad,
     unknown_staff_notes,
 )
-from allocator.objectives import balance_cost
+from allocator.objectives import (
+    balance_cost,
+    change_cost,
+    worker_table,
+)
 from allocator.policy import Policy
 from allocator.rules import (
     POINTS_SCALE,
@@ -77,26 +79,6 @@ from allocator.rules import (
     availability_blocker,
     holding_blockers,
 )
-
-#: Case types whose change of worker costs more (statutory, relationship-heavy work).
-HEAVY_TYPES = frozenset({CaseType.LOOKED_AFTER, CaseType.COURT, CaseType.ADOPTION})
-CHANGE_BASE = 10
-CHANGE_PER_PREVIOUS_CHANGE = 5
-CHANGE_HEAVY_TYPE = 10
-CHANGE_BACK_TO_PREVIOUS = 5
-
-
-def change_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
-    """The policy cost of moving ``case_id`` to ``worker_id`` (see the module docstring)."""
-    case = state.cases[case_id]
-    if case.worker is None:
-        return 0  # a referral's first worker is not a change
-    cost = CHANGE_BASE + CHANGE_PER_PREVIOUS_CHANGE * case.changes_last_12_months
-    if case.type in HEAVY_TYPES:
-        cost += CHANGE_HEAVY_TYPE
-    if worker_id in case.previous_workers:
-        cost -= CHANGE_BACK_TO_PREVIOUS
-    return max(1, cost)
 
 
 def is_long_absent(state: ServiceState, worker_id: str) -> bool:
@@ -398,17 +380,7 @@ def _plan(
             f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points "
             "(no eligible worker had room for enough of their children)"
         )
-    workers = [
-        WorkerLoad(
-            id=w,
-            capacity=state.capacity[w] / POINTS_SCALE,
-            load_before=state.load_before[w] / POINTS_SCALE,
-            load_after=load[w] / POINTS_SCALE,
-            cases_before=state.cases_before[w],
-            cases_after=count[w],
-        )
-        for w in sorted(state.practitioners)
-    ]
+    workers = worker_table(state, load, count)
     objective: dict[str, int | float] = {
         "unallocated": len(unallocated),
         "uncovered_absence": len(uncovered),

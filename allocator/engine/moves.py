@@ -61,8 +61,7 @@ from ortools.sat.python import cp_model
 
 from allocator.check import families_held, new_families
 from allocator.engine.solver import configured_solver
-from allocator.objectives import balance_cost, loads_after
-from allocator.rebalance import change_cost
+from allocator.objectives import balance_cost, change_cost, loads_after
 from allocator.rules import ServiceState, holding_blockers
 
 #: Tier keys in priority order; the first two share a stage.
