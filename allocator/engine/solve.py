@@ -430,10 +430,14 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     greedy = greedy_allocate(state)
     if not state.to_allocate:
         return Solution(placed={}, proved=True, pruned=False, seconds=0.0)
-    # Start from the better of the manager's rule and tight packing, tier by tier.
-    packed = packing_allocate(state)
-    start = min((greedy, packed), key=lambda p: tier_vector(evaluate(state, p)))
-    candidates, pruned = candidate_workers(state, (greedy, packed))
+    # Start from the best of the manager's rule and two tight packings, tier by tier.
+    starts = (
+        greedy,
+        packing_allocate(state, by_family=True),
+        packing_allocate(state, by_family=False),
+    )
+    start = min(starts, key=lambda p: tier_vector(evaluate(state, p)))
+    candidates, pruned = candidate_workers(state, starts)
     if pruned:
         _offer_room_left(state, candidates, start)
     n = len(state.to_allocate)
