@@ -301,3 +301,32 @@ def test_cli_bad_input_exits_2_with_the_field_named(tmp_path: Any) -> None:
     result = CliRunner().invoke(main, ["allocate", str(path)])
     assert result.exit_code == 2
     assert "workr" in result.output and "Traceback" not in result.output
+
+
+def test_model_tiers_equal_the_plain_python_figures() -> None:
+    # The solver's tier expressions, evaluated by CP-SAT at a fixed plan, must equal
+    # objectives.evaluate for that plan: the model optimises what the plan reports.
+    from ortools.sat.python import cp_model
+
+    from allocator.engine.candidates import candidate_workers
+    from allocator.engine.model import AllocationModel
+    from allocator.engine.solve import _minimised, _tier_expressions
+    from allocator.generate import generate
+
+    snap = generate(25, seed=3, load=1.0)
+    state = ServiceState.of(snap, Policy())
+    placed = greedy_allocate(state)
+    candidates, _ = candidate_workers(state, (placed,))
+    m = AllocationModel(state, candidates)
+    m.hint(placed)
+    for (cid, wid), var in m.x.items():
+        m.model.add(var == int(placed.get(cid) == wid))
+    solver = cp_model.CpSolver()
+    exprs = _tier_expressions(m)
+    m.model.minimize(exprs["siblings_apart"][0])  # the family indicators are exact
+    assert solver.solve(m.model) == cp_model.OPTIMAL
+    plain = evaluate(state, placed)
+    n = len(state.to_allocate)
+    for key, (expr, _) in exprs.items():
+        assert solver.value(expr) == _minimised(key, plain[key], n), key
+    assert m.tier_values(placed) == {k: solver.value(e) for k, (e, _) in exprs.items()}

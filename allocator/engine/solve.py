@@ -1,16 +1,23 @@
-"""Lexicographic solve of the allocation model in stages, from a greedy warm start.
+"""Lexicographic solve of the allocation model, tier by tier, from warm starts.
 
-Tiers are grouped into as few stages as the solver's integer range allows: within
-a stage, tier ``i`` is weighted by the product of ``range + 1`` of the tiers after
-it, so no amount of improvement below can pay for one unit of a tier above (a proof,
-not a tuning choice). After a stage, its objective is bounded by the value reached
-and the next stage starts from that solution.
+The tiers are solved in the stages of :data:`STAGES`: urgent and all-allocated
+together (urgent weighted by ``n + 1``, so no number of other children can pay for
+one urgent child), then one tier a stage. After a stage every one of its tiers is
+held at the value reached. Each stage:
 
-Reproducibility: CP-SAT's parallel portfolio is not deterministic, so with more
-than one worker the search is interleaved (``interleave_search``), which is; a fixed
-``random_seed`` fixes the rest. A run that ends by proof or by the deterministic
-work limit is reproducible; one cut by the wall-clock limit may not be (the plan's
-status is then ``feasible`` and says so).
+1. is done at once if the plan meets the tier's easy bound (:class:`_EasyBounds`,
+   valid over every eligible worker);
+2. on large services (pruned candidates), is improved by large-neighbourhood
+   search: small exact models of a few cases each (:func:`_improve`);
+3. on small services, is solved on the whole model, which proves optimality where
+   it can within its budget.
+
+The search starts from the best of three warm starts (the manager's greedy rule
+and two tight packings), so it is never worse than the greedy rule.
+
+Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
+stage's budget is what earlier stages really spent; the wall clock is only a
+safety net, and a run it cuts short is flagged (:attr:`Solution.cut_short`).
 """
 
 from __future__ import annotations
@@ -312,7 +319,7 @@ NEIGHBOURHOOD_WORK = 1.0
 BUILD_WORK_PER_VARIABLE = 2e-5
 #: Share of the work the first stage (children allocated) may use: every child
 #: left out is a child without a social worker, so it comes first in time too.
-FIRST_STAGE_SHARE = 0.7
+FIRST_STAGE_SHARE = 0.5
 #: Least work a stage is given, however much earlier stages overspent.
 MIN_WORK = 0.05
 
