@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,28 +17,9 @@ from allocator.explain import assignment_reasons, diagnose_unallocated
 from allocator.models import Case, Practitioner, Snapshot, UnallocatedCode
 from allocator.policy import Policy
 from allocator.rules import ServiceState
+from tests.builders import case, worker
 
 AS_OF = date(2026, 11, 23)
-
-
-def worker(pid: str, **fields: Any) -> Practitioner:
-    """A full-time social worker (cap 100 points) unless ``fields`` say otherwise."""
-    values: dict[str, Any] = {"id": pid, "team": "A", "grade": "social_worker", "fte": 1.0}
-    values.update(fields)
-    return Practitioner(**values)
-
-
-def case(cid: str, **fields: Any) -> Case:
-    """A child-in-need case of weight 3 in its own family unless ``fields`` say otherwise."""
-    values: dict[str, Any] = {
-        "id": cid,
-        "family": f"F{cid}",
-        "type": "child_in_need",
-        "complexity": 2,
-        "weight": 3.0,
-    }
-    values.update(fields)
-    return Case(**values)
 
 
 def state(
