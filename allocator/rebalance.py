@@ -73,6 +73,7 @@ from allocator.objectives import (
     worker_table,
 )
 from allocator.policy import Policy
+from allocator.report import unallocated_table
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
@@ -605,12 +606,7 @@ def rebalance_summary(plan: Plan, console: Console) -> None:
     if plan.assignments:
         console.print(moves)
     if plan.unallocated:
-        lost = Table(title="Unallocated: action needed")
-        for heading in ("case", "code", "reason"):
-            lost.add_column(heading)
-        for u in plan.unallocated:
-            lost.add_row(u.case, u.code.value, u.reason)
-        console.print(lost)
+        console.print(unallocated_table(plan))
     console.print(
         f"status [bold]{plan.status}[/bold]; "
         + ", ".join(f"{k} {v}" for k, v in plan.objective.items())

@@ -24,6 +24,16 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
     from allocator.recommend import Recommendation
 
 
+def unallocated_table(plan: Plan) -> Table:
+    """The plan's unallocated cases with their codes and reasons, for a manager to act on."""
+    table = Table(title="Unallocated: action needed")
+    for heading in ("case", "code", "reason"):
+        table.add_column(heading)
+    for u in plan.unallocated:
+        table.add_row(escape(u.case), u.code.value, escape(u.reason))
+    return table
+
+
 def plan_summary(plan: Plan, console: Console) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
@@ -55,13 +65,7 @@ def plan_summary(plan: Plan, console: Console) -> None:
         f"{plan.solve_seconds:.2f} s"
     )
     if plan.unallocated:
-        lost = Table(title="Unallocated: action needed")
-        lost.add_column("case")
-        lost.add_column("code")
-        lost.add_column("reason")
-        for u in plan.unallocated:
-            lost.add_row(u.case, u.code.value, u.reason)
-        console.print(lost)
+        console.print(unallocated_table(plan))
     tiers = Table(title="Objective tiers (in priority order)")
     tiers.add_column("tier")
     tiers.add_column("value", justify="right")
