@@ -225,9 +225,16 @@ def _capacity_bound(
     """Children that must stay unallocated whatever the plan (a Hall-type bound).
 
     For each set ``S`` of workers that is some case's eligible set, the cases whose
-    eligible workers all lie in ``S`` share ``S``'s spare capacity: at most as many of
-    them as their smallest weights fit in it can be placed. The worst such set bounds
-    the whole plan. Cases nobody may take are the special case ``S`` empty.
+    eligible workers all lie in ``S`` compete for ``S``'s spare capacity. At most
+    as many of them can be placed as
+
+    - their smallest weights fit in ``S``'s pooled spare capacity, and
+    - the sum over the workers in ``S`` of how many of them fit in that worker's own
+      spare capacity (smallest first): room split across workers can be too
+      fragmented for heavy cases, which pooling hides.
+
+    The worst such set bounds the whole plan. Cases nobody may take are the special
+    case ``S`` empty.
     """
     groups: dict[frozenset[str], list[int]] = {}
     for c, eligible_workers in eligible.items():
@@ -236,16 +243,48 @@ def _capacity_bound(
         groups.setdefault(frozenset(eligible_workers), []).append(state.weight[c])
     worst = 0
     for workers in groups:
-        weights = sorted(w for other, ws in groups.items() if other <= workers for w in ws)
-        room = sum(state.spare_before(w) for w in workers)
-        fit = 0
-        for weight in weights:
-            if weight > room:
-                break
-            room -= weight
-            fit += 1
+        members = [(other, ws) for other, ws in groups.items() if other <= workers]
+        weights = sorted(w for _, ws in members for w in ws)
+        fit = min(
+            _fit_count(weights, sum(state.spare_before(w) for w in workers)),
+            _fit_per_worker(state, workers, members, len(weights)),
+        )
         worst = max(worst, len(weights) - fit)
     return worst
+
+
+def _fit_count(weights: list[int], room: int) -> int:
+    """How many of ``weights`` (sorted ascending) fit in ``room``, smallest first."""
+    fit = 0
+    for weight in weights:
+        if weight > room:
+            break
+        room -= weight
+        fit += 1
+    return fit
+
+
+def _fit_per_worker(
+    state: ServiceState,
+    workers: frozenset[str],
+    members: list[tuple[frozenset[str], list[int]]],
+    total: int,
+) -> int:
+    """Sum over ``workers`` of how many member cases fit in each one's own room.
+
+    Returns ``total`` at once when a quick over-estimate (every worker filled with
+    the lightest member) already reaches it: the bound can only bite on heavy cases.
+    """
+    lightest = min(w for _, ws in members for w in ws)
+    if sum(state.spare_before(w) // lightest for w in workers) >= total:
+        return total
+    fit = 0
+    for worker in workers:
+        mine = sorted(w for eligible_set, ws in members if worker in eligible_set for w in ws)
+        fit += _fit_count(mine, state.spare_before(worker))
+        if fit >= total:
+            return total
+    return fit
 
 
 def _forced_splits(
