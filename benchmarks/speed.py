@@ -31,8 +31,13 @@ def _best_of(runs: int, action: object) -> float:
 
 @click.command()
 @click.option("--practitioners", type=int, default=2000, show_default=True)
-@click.option("--load", type=float, default=1.2, show_default=True,
-              help="Caseload share of capacity (1.2 gives about 50,000 cases at 2,000).")
+@click.option(
+    "--load",
+    type=float,
+    default=1.2,
+    show_default=True,
+    help="Caseload share of capacity (1.2 gives about 50,000 cases at 2,000).",
+)
 @click.option("--calls", type=int, default=500, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 def main(practitioners: int, load: float, calls: int, seed: int) -> None:

@@ -379,6 +379,54 @@ def _neighbourhood(
     return free
 
 
+#: Per split family in a siblings neighbourhood: workers who could host it whole.
+HOSTS = 3
+
+
+def _family_neighbourhood(
+    state: ServiceState,
+    candidates: Mapping[str, list[str]],
+    seeds: list[str],
+    placed: Mapping[str, str],
+) -> set[str]:
+    """The seeds' families with the workers who hold them or could hold them whole.
+
+    Keeping siblings together on a tightly packed service means emptying a worker who
+    could take the whole family, so for each family the neighbourhood frees its
+    children and every case placed today with its holders, with the workers its
+    children are with, and with the few candidate workers with most room who could
+    take all of them. Several families fit in one neighbourhood, so room can be
+    traded between them.
+    """
+    load = dict(state.load_before)
+    by_worker: dict[str, list[str]] = {}
+    for c, w in sorted(placed.items()):
+        load[w] += state.weight[c]
+        by_worker.setdefault(w, []).append(c)
+    families = _families(state)
+    free: set[str] = set()
+    seen: set[str] = set()
+    for seed in seeds:
+        family = state.cases[seed].family
+        if family in seen:
+            continue
+        seen.add(family)
+        kids = families[family]
+        weight = sum(state.weight[c] for c in kids)
+        common = set.intersection(*(set(candidates[c]) for c in kids))
+        hosts = sorted(
+            (w for w in common if state.spare_before(w) >= weight),
+            key=lambda w: (load[w] - state.capacity[w], w),
+        )[:HOSTS]
+        workers = set(hosts) | {placed[c] for c in kids if c in placed}
+        workers |= set(state.holders.get(family, ())) & common
+        around = set(kids) | {c for w in workers for c in by_worker.get(w, ())}
+        if free and len(free | around) > NEIGHBOURHOOD:
+            break
+        free |= around
+    return free
+
+
 def _improve(
     state: ServiceState,
     candidates: Mapping[str, list[str]],
@@ -414,7 +462,10 @@ def _improve(
         seeds = [c for c in _trouble(state, candidates, key, placed) if c not in tried]
         if not seeds:
             return placed, True, spent
-        free = _neighbourhood(candidates, seeds, placed)
+        if key == "siblings_apart":
+            free = _family_neighbourhood(state, candidates, seeds, placed)
+        else:
+            free = _neighbourhood(candidates, seeds, placed)
         tried.update(s for s in seeds if s in free)
         sub = AllocationModel(state, candidates, free=free, fixed=placed)
         now = sub.tier_values(placed)
