@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-#: Work units per second of a user's time limit. CP-SAT spends up to about 0.5
-#: units a second on these models on the 2-core CI machine and the Python side takes
-#: time too; 0.4 leaves room, so a search normally ends on its work budget, the same
-#: on any machine, before the wall-clock limit (measured, on a machine shared with
-#: other jobs: 1,000 practitioners with a 10 s limit end after 7.0 s; 150 with 2 s
-#: after 1.5 s).
-WORK_PER_SECOND = 0.4
+#: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
+#: second on these models on the 2-core machine we measure on, and the Python side
+#: takes time too; 0.3 leaves room, so a search normally ends on its work budget,
+#: the same on any machine, before the wall-clock limit (measured on a machine shared
+#: with other jobs: 150 practitioners with a 2 s limit end after 1.1 to 1.7 s, 1,000
+#: with 10 s after 5.2 s).
+WORK_PER_SECOND = 0.3
 
 
 def configured_solver(
