@@ -502,7 +502,8 @@ def rebalance_command(
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
     children who must change worker, children who could not be held, extra FTE by grade.
     """
-    from allocator.rebalance import cap_cost, rebalance, rebalance_summary
+    from allocator.rebalance import cap_cost, rebalance
+    from allocator.report import cap_cost_table, rebalance_summary
 
     _interruptions.product = "plan"
     snap, policy = read_inputs(snapshot, None, policy_path)
@@ -531,4 +532,4 @@ def rebalance_command(
         write_json(out, plan)
     rebalance_summary(plan, console)
     if overrides:
-        console.print(report.table())
+        console.print(cap_cost_table(report))

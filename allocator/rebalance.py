@@ -47,9 +47,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from rich.console import Console
-from rich.table import Table
-
 from allocator.check import families_held, points
 from allocator.engine.rebalance import (
     Group,
@@ -73,7 +70,6 @@ from allocator.objectives import (
     worker_table,
 )
 from allocator.policy import Policy
-from allocator.report import unallocated_table
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
@@ -518,19 +514,6 @@ class CapCost:
             f"(total {sum(self.extra_fte.values()):.2f})"
         ]
 
-    def table(self) -> Table:
-        """The report as a rich table."""
-        t = Table(title="What this policy would cost")
-        t.add_column("measure")
-        t.add_column("value", justify="right")
-        t.add_row("children who must change worker", str(self.changes))
-        t.add_row("  of which because of the cap", str(self.changes_for_cap))
-        t.add_row("children who could not be held at all", str(self.could_not_hold))
-        for g, v in self.extra_fte.items():
-            t.add_row(f"extra FTE needed: {g.value}", f"{v:.2f}")
-        t.add_row("extra FTE needed: total", f"{sum(self.extra_fte.values()):.2f}")
-        return t
-
 
 def cap_cost(
     snapshot: Snapshot,
@@ -596,26 +579,6 @@ def cap_cost(
     return report
 
 
-def rebalance_summary(plan: Plan, console: Console) -> None:
-    """Print the moves, the unallocated and the objective for people."""
-    moves = Table(title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s)")
-    for heading in ("case", "from", "to", "reason"):
-        moves.add_column(heading)
-    for a in plan.assignments[:50]:
-        moves.add_row(a.case, a.from_ or "-", a.worker, a.reasons[0] if a.reasons else "")
-    if plan.assignments:
-        console.print(moves)
-    if plan.unallocated:
-        console.print(unallocated_table(plan))
-    console.print(
-        f"status [bold]{plan.status}[/bold]; "
-        + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
-        + f"; {plan.solve_seconds:.2f} s"
-    )
-    for note in plan.notes:
-        console.print(f"note: {note}")
-
-
 __all__ = [
     "CapCost",
     "cap_cost",
@@ -623,5 +586,4 @@ __all__ = [
     "greedy_rebalance",
     "is_long_absent",
     "rebalance",
-    "rebalance_summary",
 ]

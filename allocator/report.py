@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
         PlanDiff,
         WorkerStatement,
     )
+    from allocator.rebalance import CapCost
     from allocator.recommend import Recommendation
 
 
@@ -75,7 +76,46 @@ def plan_summary(plan: Plan, console: Console) -> None:
         tiers.add_row(tier.label, f"{plan.objective.get(tier.key, '')}", f"{bound}")
     console.print(tiers)
     for note in plan.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
+
+
+def rebalance_summary(plan: Plan, console: Console) -> None:
+    """Print a rebalance's moves, its unallocated cases and its objective."""
+    moves = Table(title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s)")
+    for heading in ("case", "from", "to", "reason"):
+        moves.add_column(heading)
+    for a in plan.assignments[:50]:
+        moves.add_row(
+            escape(a.case),
+            escape(a.from_ or "-"),
+            escape(a.worker),
+            escape(a.reasons[0]) if a.reasons else "",
+        )
+    if plan.assignments:
+        console.print(moves)
+    if plan.unallocated:
+        console.print(unallocated_table(plan))
+    console.print(
+        f"status [bold]{plan.status}[/bold]; "
+        + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
+        + f"; {plan.solve_seconds:.2f} s"
+    )
+    for note in plan.notes:
+        console.print(f"note: {escape(note)}")
+
+
+def cap_cost_table(report: CapCost) -> Table:
+    """What a policy would cost the service (``allocator rebalance`` with an override)."""
+    t = Table(title="What this policy would cost")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("children who must change worker", str(report.changes))
+    t.add_row("  of which because of the cap", str(report.changes_for_cap))
+    t.add_row("children who could not be held at all", str(report.could_not_hold))
+    for grade, fte in report.extra_fte.items():
+        t.add_row(f"extra FTE needed: {grade.value}", f"{fte:.2f}")
+    t.add_row("extra FTE needed: total", f"{sum(report.extra_fte.values()):.2f}")
+    return t
 
 
 # --------------------------------------------------------------------------------------
