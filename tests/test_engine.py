@@ -185,6 +185,21 @@ def test_more_children_allocated_beats_the_greedy_order() -> None:
     assert placed(plan_of(snap)) == {"R1": "P2", "R2": "P1"}
 
 
+def test_capacity_bound_sees_room_too_scattered_for_heavy_cases() -> None:
+    # 120 points spare in all fit three 40-point cases, but each worker's 60 holds
+    # only one: one child must stay out, and the bound alone proves it.
+    from allocator.engine.solve import _EasyBounds
+
+    snap = snapshot(
+        [worker("P1"), worker("P2")],
+        [*filler("P1", 40), *filler("P2", 40), *(case(f"R{i}", weight=40) for i in (1, 2, 3))],
+    )
+    assert _EasyBounds.of(ServiceState.of(snap, Policy())).at(0)["unallocated"] == 1
+    plan = plan_of(snap)
+    assert plan.status == "optimal"
+    assert len(plan.unallocated) == 1 and len(plan.assignments) == 2
+
+
 def test_a_new_sibling_goes_to_the_family_worker() -> None:
     # P2 has more room, but the sibling's worker P1 has enough.
     snap = snapshot(
