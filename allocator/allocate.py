@@ -12,7 +12,14 @@ from allocator.engine import SolverSettings, solve
 from allocator.engine.moves import make_room
 from allocator.engine.solver import WORK_PER_SECOND
 from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
-from allocator.models import Assignment, Plan, Snapshot, Status, unknown_staff_notes
+from allocator.models import (
+    Assignment,
+    Plan,
+    Snapshot,
+    Status,
+    cut_short_note,
+    unknown_staff_notes,
+)
 from allocator.objectives import TIERS, evaluate, loads_after, worker_table
 from allocator.policy import Policy
 from allocator.rules import ServiceState
@@ -73,11 +80,7 @@ def allocate(
             "choice), so optimality is not proved; bounds hold for every eligible worker"
         )
     if solution.cut_short:
-        notes.append(
-            f"the search stopped at the time limit ({time_limit:g} s) before it had "
-            "finished; a rerun may differ slightly — a higher --time-limit reproduces "
-            "it exactly once the search finishes within it"
-        )
+        notes.append(cut_short_note("search", time_limit))
     run_settings: dict[str, float | int | str] = {
         "time_limit": time_limit,
         "seed": seed,
@@ -106,10 +109,7 @@ def allocate(
                     "not proved optimal over moves and placements together"
                 )
                 if made.cut_short:
-                    notes.append(
-                        "the search for moves stopped at the time limit before it had "
-                        "finished; a higher --time-limit reproduces it exactly"
-                    )
+                    notes.append(cut_short_note("search for moves", time_limit))
     return build_plan(
         state,
         placed,

@@ -141,6 +141,15 @@ class Snapshot(Record):
         return self
 
 
+def cut_short_note(search: str, time_limit: float) -> str:
+    """The plan note for a ``search`` the wall clock stopped before its work budget."""
+    return (
+        f"the {search} stopped at the time limit ({time_limit:g} s) before it had "
+        "finished; a rerun may differ slightly — a higher --time-limit reproduces it "
+        "exactly once the search finishes within it"
+    )
+
+
 def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     """Notes on ``previous_workers`` / ``excluded_workers`` naming former staff.
 

@@ -62,6 +62,7 @@ from allocator.models import (
     Status,
     Unallocated,
     UnallocatedCode,
+    cut_short_note,
     unknown_staff_notes,
 )
 from allocator.objectives import (
@@ -288,6 +289,8 @@ def rebalance(
         setup.data, greedy, time_limit=time_limit, seed=seed, workers=workers
     )
     notes = list(unknown_staff_notes(snapshot))
+    if solution.cut_short:
+        notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
     notes.append(
         f"changes of worker: {tier_values(setup.data, solution.moved)['changes_of_worker']}, "

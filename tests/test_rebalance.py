@@ -225,3 +225,24 @@ def test_cli_rebalance(tmp_path: Any) -> None:
     assert "children who must change worker" in result.output
     result = CliRunner().invoke(main, ["rebalance", str(path), "--out", str(out)])
     assert result.exit_code == 0 and json.loads(out.read_text())["assignments"] == []
+
+
+def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
+    # A partial hint leaves CP-SAT to complete it, which on a service this size can
+    # take a stage's whole budget; and budgets in work units make runs repeatable.
+    from allocator.engine.rebalance import RebalanceModel
+    from allocator.generate import generate
+    from allocator.rebalance import _setup, greedy_rebalance
+    from benchmarks.scenarios import with_leavers
+
+    s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
+    setup = _setup(ServiceState.of(s, Policy()), None)
+    m = RebalanceModel(setup.data)
+    m.hint(greedy_rebalance(setup.data))
+    proto = m.model.proto
+    assert len(proto.solution_hint.vars) == len(proto.variables)
+
+    first, second = (
+        rebalance(s, Policy(), time_limit=3).model_dump(exclude={"solve_seconds"}) for _ in range(2)
+    )
+    assert first == second

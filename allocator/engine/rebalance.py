@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from allocator.engine.solve import MIN_WORK
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 
 #: Tier keys in priority order.
@@ -126,6 +127,7 @@ class RebalanceSolution:
     seconds: float = 0.0
     stages: list[str] = field(default_factory=list)
     variables: int = 0
+    cut_short: bool = False
 
 
 def tier_values(data: RebalanceInput, moved: Mapping[str, str]) -> dict[str, int]:
@@ -195,14 +197,17 @@ class RebalanceModel:
     def _intake_limit(self) -> None:
         """Families new to a receiver, one indicator per (family, receiver)."""
         limit = self.data.intake_limit
-        per_family: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
+        per_family: dict[tuple[str, str], list[Group]] = defaultdict(list)
         for w, pairs in self.by_worker.items():
             held = self.data.held_families.get(w, frozenset())
-            for g, v in pairs:
+            for g, _ in pairs:
                 if g.family not in held:
-                    per_family[g.family, w].append(v)
+                    per_family[g.family, w].append(g)
         new: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-        for (family, w), vars_ in sorted(per_family.items()):
+        # takes[family, w] with the groups it stands for, so a hint can set it too.
+        self.takes: dict[tuple[str, str], tuple[cp_model.IntVar, list[str]]] = {}
+        for (family, w), groups in sorted(per_family.items()):
+            vars_ = [self.y[g.id, w] for g in groups]
             if len(vars_) == 1:
                 new[w].append(vars_[0])
                 continue
@@ -210,6 +215,7 @@ class RebalanceModel:
             for v in vars_:
                 self.model.add_implication(v, takes)
             self.model.add(takes <= sum(vars_))
+            self.takes[family, w] = (takes, [g.id for g in groups])
             new[w].append(takes)
         for vars_ in new.values():
             if len(vars_) > limit:
@@ -278,6 +284,8 @@ class RebalanceModel:
                 relief[g.source] += g.weight
         for s, var in self.remaining.items():
             self.model.add_hint(var, max(0, self.data.excess[s] - relief[s]))
+        for (_, w), (var, gids) in self.takes.items():
+            self.model.add_hint(var, any(moved.get(gid) == w for gid in gids))
 
     def moves(self, solver: cp_model.CpSolver) -> dict[str, str]:
         """Group id -> worker in the solver's current solution."""
@@ -297,8 +305,19 @@ def solve_rebalance(
     ``warm`` (the greedy plan) must satisfy the hard rules. Each stage starts from the
     best plan so far as a complete hint and is then bounded by the value reached, so
     the answer is never worse than ``warm`` on any tier, in priority order.
+
+    Each stage is limited by CP-SAT deterministic work: ``time_limit`` converted once
+    at :data:`WORK_PER_SECOND`, shared equally among the stages still to run, with
+    what earlier stages did not use passed on. The same input then gives the same
+    plan on any machine; the wall clock only guards the whole solve and a run it cuts
+    short is flagged (``cut_short``).
     """
     started = time.perf_counter()
+    deadline = started + time_limit
+    # Work budgets, not seconds, decide where each stage stops (reproducible): the
+    # time limit converted once, then what each stage really spent.
+    work_left = time_limit * WORK_PER_SECOND
+    cut_short = False
     m = RebalanceModel(data)
     moved = dict(warm)
     proved = True
@@ -310,14 +329,20 @@ def solve_rebalance(
         if current == 0 or isinstance(expr, int):
             log.append(f"{key}: optimal (zero)")
         else:
-            remaining = time_limit - (time.perf_counter() - started)
-            share = remaining / (len(REBALANCE_TIERS) - index)
+            work = max(MIN_WORK, work_left / (len(REBALANCE_TIERS) - index))
             m.hint(moved)
             m.model.minimize(expr)
             solver = configured_solver(
-                seconds=share, work=share * WORK_PER_SECOND, seed=seed, workers=workers
+                seconds=deadline - time.perf_counter(),
+                work=work,
+                seed=seed,
+                workers=workers,
             )
             status = solver.solve(m.model)
+            used = solver.response_proto.deterministic_time
+            work_left -= used
+            # Stopped by the clock rather than by proof or by its work budget.
+            cut_short = cut_short or (status != cp_model.OPTIMAL and used < work * 0.99)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 found = m.moves(solver)
                 if tier_values(data, found)[key] < current:
@@ -337,4 +362,5 @@ def solve_rebalance(
         seconds=time.perf_counter() - started,
         stages=log,
         variables=len(m.y),
+        cut_short=cut_short,
     )
