@@ -35,6 +35,13 @@ lower bound below whenever capacity allows, and among plans with as few changes 
 child with the most changes this year, the looked-after child or the court case stays
 put, and a child goes back to a worker they know where one has room.
 
+Search: the solver starts from the better of two plans, the manager's rule and a
+packing (the children who must move lightest per child first, each to the worker
+they fit most tightly). Children left without a worker are counted, not weighed, so
+on a full service packing places more of them (measured on the leavers' day
+benchmark, 150 practitioners: 95 leavers' children left without a worker against
+142 by the manager's rule).
+
 Lower bound on changes: the children who must move (and may go somewhere) plus, for
 each over-cap worker, the fewest of their movable children whose removal brings
 them within cap (heaviest first).
@@ -49,6 +56,7 @@ from datetime import timedelta
 
 from allocator.check import families_held, points
 from allocator.engine.rebalance import (
+    REBALANCE_TIERS,
     Group,
     RebalanceInput,
     solve_rebalance,
@@ -185,7 +193,7 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     return Setup(state=state, data=data, why=why, stuck_pinned=stuck, lower_bound=bound)
 
 
-def greedy_rebalance(data: RebalanceInput) -> dict[str, str]:
+def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
     """The manager's rule, the baseline and warm start.
 
     Children who must move first (families with fewest options first), then for
@@ -193,6 +201,12 @@ def greedy_rebalance(data: RebalanceInput) -> dict[str, str]:
     them within cap, else the heaviest; then referrals (the tiers' order). Each goes to a
     worker already holding the family, else the cheapest change (a previous worker),
     else the worker with most room. Every hard rule holds.
+
+    With ``packing`` the children who must move are packed tightly instead: fewest
+    options then heaviest first, each to the worker it fits most tightly after any
+    worker already holding the family. On a stretched service the manager's rule
+    leaves slivers of room too small for the families that come last; the solver
+    starts from whichever of the two plans is better.
     """
     room = dict(data.spare)
     new: dict[str, set[str]] = defaultdict(set)
@@ -214,8 +228,7 @@ def greedy_rebalance(data: RebalanceInput) -> dict[str, str]:
             options,
             key=lambda w: (
                 g.family not in data.held_families.get(w, ()) and g.family not in new[w],
-                g.cost[w],
-                -room[w],
+                *((room[w], g.cost[w]) if packing and g.must_move else (g.cost[w], -room[w])),
                 w,
             ),
         )
@@ -227,7 +240,9 @@ def greedy_rebalance(data: RebalanceInput) -> dict[str, str]:
         return True
 
     must = [g for g in data.groups if g.must_move and g.source is not None]
-    for g in sorted(must, key=lambda g: (len(g.cost), g.id)):
+    for g in sorted(
+        must, key=lambda g: (g.weight / len(g.cases) if packing else 0, len(g.cost), g.id)
+    ):
         place(g)
     for s, excess in data.excess.items():
         pool = [g for g in data.groups if g.source == s]
@@ -285,9 +300,11 @@ def rebalance(
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves)
     greedy = greedy_rebalance(setup.data)
-    solution = solve_rebalance(
-        setup.data, greedy, time_limit=time_limit, seed=seed, workers=workers
+    start = min(
+        (greedy, greedy_rebalance(setup.data, packing=True)),
+        key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
+    solution = solve_rebalance(setup.data, start, time_limit=time_limit, seed=seed, workers=workers)
     notes = list(unknown_staff_notes(snapshot))
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
