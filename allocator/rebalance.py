@@ -40,7 +40,8 @@ packing (the children who must move lightest per child first, each to the worker
 they fit most tightly). Children left without a worker are counted, not weighed, so
 on a full service packing places more of them (measured on the leavers' day
 benchmark, 150 practitioners: 95 leavers' children left without a worker against
-142 by the manager's rule).
+142 by the manager's rule; the search then brings it down further, see
+``benchmarks/RESULTS.md``).
 
 Lower bound on changes: the children who must move (and may go somewhere) plus, for
 each over-cap worker, the fewest of their movable children whose removal brings

@@ -246,3 +246,25 @@ def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
         rebalance(s, Policy(), time_limit=3).model_dump(exclude={"solve_seconds"}) for _ in range(2)
     )
     assert first == second
+
+
+def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: Any) -> None:
+    # Above FULL_MODEL_PAIRS the rebalance improves its start in small models; lowered
+    # here so a small service takes that path. Never worse than its start, tier by
+    # tier in priority order, and every hard rule holds.
+    from allocator.engine import rebalance as engine
+    from allocator.generate import generate
+    from allocator.rebalance import _setup, greedy_rebalance
+    from benchmarks.scenarios import with_leavers
+
+    monkeypatch.setattr(engine, "FULL_MODEL_PAIRS", 0)
+    s = with_leavers(generate(60, seed=4, load=0.95), 0.1, seed=4)
+    data = _setup(ServiceState.of(s, Policy()), None).data
+    start = greedy_rebalance(data)
+    solution = engine.solve_rebalance(data, start, time_limit=3)
+    assert all("neighbourhood search" in stage or "zero" in stage for stage in solution.stages)
+    vector = [engine.tier_values(data, solution.moved)[k] for k in engine.REBALANCE_TIERS]
+    assert vector <= [engine.tier_values(data, start)[k] for k in engine.REBALANCE_TIERS]
+    plan = rebalance(s, Policy(), time_limit=3)
+    assert check_plan(s, Policy(), plan) == []
+    assert plan.status == "feasible"
