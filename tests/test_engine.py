@@ -275,6 +275,35 @@ def test_generated_services_conserve_cases_and_beat_greedy(seed: int) -> None:
     assert plan.status in ("optimal", "feasible")
 
 
+def test_neighbourhood_search_keeps_improvements_and_stops_on_budget_or_seeds() -> None:
+    from allocator.engine.lns import Round, neighbourhood_search
+
+    rounds: list[tuple[str, int]] = []
+
+    def solve_round(plan: int, seeds: list[str], sweep: int, work_left: float) -> Round[int]:
+        # Only seed "b" helps, and only down to 8; every other round makes it worse.
+        rounds.append((seeds[0], sweep))
+        found = plan - 1 if seeds[0] == "b" and plan > 8 else plan + 1
+        return Round([seeds[0]], found, 1.0)
+
+    def search(work: float) -> tuple[int, bool, float]:
+        rounds.clear()
+        return neighbourhood_search(
+            10,
+            trouble=lambda plan: ["a", "b", "c"],
+            solve_round=solve_round,
+            better=lambda found, plan: found < plan,
+            work=work,
+            deadline=float("inf"),
+            sweeps=2,
+        )
+
+    assert search(100) == (8, True, 10.0)
+    # After the last improvement: a, b, c tried, then the second sweep tries them again.
+    assert rounds[-6:] == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1)]
+    assert search(3) == (9, True, 3.0)
+
+
 def test_same_input_gives_the_same_plan() -> None:
     from allocator.generate import generate
 

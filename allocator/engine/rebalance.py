@@ -35,6 +35,7 @@ exact models, as the daily engine does.
 
 from __future__ import annotations
 
+import functools
 import time
 import zlib
 from collections import defaultdict
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import FULL_MODEL_PAIRS
+from allocator.engine.lns import Round, neighbourhood_search
 from allocator.engine.solve import (
     BUILD_WORK_PER_VARIABLE,
     FIRST_STAGE_SHARE,
@@ -408,63 +410,22 @@ def _search_large(
     """
     log: list[str] = []
     cut_short = False
-    variables = 0
     for index, key in enumerate(REBALANCE_TIERS):
         if tier_values(data, moved)[key] == 0:
             log.append(f"{key}: optimal (zero)")
             continue
         share = FIRST_STAGE_SHARE if index == 0 else 1 / (len(REBALANCE_TIERS) - index)
-        work = max(MIN_WORK, work_left * share)
-        spent = 0.0
-        tried: set[str] = set()
-        sweep = 0
-        finished = True
-        last = 0.0
-        while spent < work:
-            if time.perf_counter() + last >= deadline:
-                finished = False
-                break
-            round_started = time.perf_counter()
-            seeds = [gid for gid in _trouble(data, key, moved) if gid not in tried]
-            if not seeds and sweep + 1 < SWEEPS:
-                # Every group tried without improvement: again, with other receivers.
-                sweep += 1
-                tried.clear()
-                continue
-            if not seeds:
-                break
-            free, receivers = _free_groups(data, seeds, moved, sweep)
-            tried.update(gid for gid in seeds if gid in free)
-            sub = _neighbourhood_input(data, free, receivers, moved)
-            m = RebalanceModel(sub)
-            variables = max(variables, len(m.y))
-            now = tier_values(sub, moved)
-            for held in REBALANCE_TIERS[:index]:
-                expr, _ = m.tiers[held]
-                if not isinstance(expr, int):
-                    m.model.add(expr <= now[held])
-            expr, _ = m.tiers[key]
-            if isinstance(expr, int):
-                continue
-            m.hint(moved)
-            m.model.minimize(expr)
-            solver = configured_solver(
-                seconds=deadline - time.perf_counter(),
-                work=min(ROUND_WORK, work - spent),
-                seed=seed,
-                workers=workers,
-            )
-            status = solver.solve(m.model)
-            spent += solver.response_proto.deterministic_time
-            spent += BUILD_WORK_PER_VARIABLE * (len(m.y) + len(data.groups))
-            last = time.perf_counter() - round_started
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                continue
-            candidate = {gid: w for gid, w in moved.items() if gid not in free}
-            candidate.update(m.moves(solver))
-            if _vector(data, candidate, index) < _vector(data, moved, index):
-                moved = candidate
-                tried.clear()
+        moved, finished, spent = neighbourhood_search(
+            moved,
+            trouble=functools.partial(_trouble, data, key),
+            solve_round=functools.partial(
+                _solve_round, data, index, deadline=deadline, seed=seed, workers=workers
+            ),
+            better=functools.partial(_improves, data, index),
+            work=max(MIN_WORK, work_left * share),
+            deadline=deadline,
+            sweeps=SWEEPS,
+        )
         work_left -= spent
         cut_short = cut_short or not finished
         log.append(f"{key}: feasible (neighbourhood search)")
@@ -473,15 +434,61 @@ def _search_large(
         proved=False,
         seconds=time.perf_counter() - started,
         stages=log,
-        variables=variables,
+        variables=sum(len(g.cost) for g in data.groups),
         cut_short=cut_short,
     )
 
 
-def _vector(data: RebalanceInput, moved: Mapping[str, str], index: int) -> list[int]:
-    """The tiers up to ``index``, in priority order: what a round must improve."""
-    values = tier_values(data, moved)
-    return [values[k] for k in REBALANCE_TIERS[: index + 1]]
+def _solve_round(
+    data: RebalanceInput,
+    index: int,
+    plan: dict[str, str],
+    seeds: list[str],
+    sweep: int,
+    work_left: float,
+    *,
+    deadline: float,
+    seed: int,
+    workers: int,
+) -> Round[dict[str, str]]:
+    """One neighbourhood of stage ``index``: its tier minimised, earlier tiers held."""
+    key = REBALANCE_TIERS[index]
+    free, receivers = _free_groups(data, seeds, plan, sweep)
+    covered = [gid for gid in seeds if gid in free]
+    sub = _neighbourhood_input(data, free, receivers, plan)
+    m = RebalanceModel(sub)
+    now = tier_values(sub, plan)
+    for held in REBALANCE_TIERS[:index]:
+        expr, _ = m.tiers[held]
+        if not isinstance(expr, int):
+            m.model.add(expr <= now[held])
+    expr, _ = m.tiers[key]
+    charge = BUILD_WORK_PER_VARIABLE * (len(m.y) + len(data.groups))
+    if isinstance(expr, int):  # nothing in this neighbourhood counts for the tier
+        return Round(covered, None, charge)
+    m.hint(plan)
+    m.model.minimize(expr)
+    solver = configured_solver(
+        seconds=deadline - time.perf_counter(),
+        work=min(ROUND_WORK, work_left),
+        seed=seed,
+        workers=workers,
+    )
+    status = solver.solve(m.model)
+    charge += solver.response_proto.deterministic_time
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Round(covered, None, charge)
+    found = {gid: w for gid, w in plan.items() if gid not in free} | m.moves(solver)
+    return Round(covered, found, charge)
+
+
+def _improves(
+    data: RebalanceInput, index: int, found: Mapping[str, str], plan: Mapping[str, str]
+) -> bool:
+    """Whether ``found`` beats ``plan`` on the tiers up to ``index``, in priority order."""
+    before, after = tier_values(data, plan), tier_values(data, found)
+    tiers = REBALANCE_TIERS[: index + 1]
+    return [after[k] for k in tiers] < [before[k] for k in tiers]
 
 
 def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[str]:

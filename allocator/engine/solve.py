@@ -22,6 +22,7 @@ safety net, and a run it cuts short is flagged (:attr:`Solution.cut_short`).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import candidate_workers
+from allocator.engine.lns import Round, neighbourhood_search
 from allocator.engine.model import AllocationModel, LinearExpr
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 from allocator.greedy import greedy_allocate, packing_allocate
@@ -439,59 +441,66 @@ def _improve(
     """Large-neighbourhood search on stage ``index``: free a few cases, solve exactly, repeat.
 
     Each neighbourhood is a small model of its own: the cases where the stage's tier
-    can improve and the cases sitting with the workers they could go to; every
-    other case stays put and uses up its worker's room. The tiers of earlier stages
-    are held at their values.
+    can improve and the cases sitting with the workers they could go to (for the
+    siblings tier, whole families and the workers who could hold them); every other
+    case stays put and uses up its worker's room. The tiers of earlier stages are
+    held at their values.
 
-    The search ends when every trouble case has been tried without improvement or
-    when ``work`` is spent, counted in CP-SAT's deterministic units plus a fixed
-    charge per variable built, so that the same input gives the same rounds on any
-    machine. ``deadline`` (wall clock) is only a safety net. Returns the placements,
-    whether the search ended on its own terms (reproducibly), and the work spent.
+    The search (:func:`~allocator.engine.lns.neighbourhood_search`) ends when every
+    trouble case has been tried without improvement or when ``work`` is spent,
+    counted in CP-SAT's deterministic units plus a fixed charge per variable built,
+    so that the same input gives the same rounds on any machine. Returns the
+    placements, whether the search ended on its own terms (reproducibly), and the
+    work spent.
     """
     n = len(state.to_allocate)
     key = STAGES[index][-1]
     held = [k for keys in STAGES[:index] for k in keys]
-    tried: set[str] = set()
-    last = 0.0  # how long the last round took: no round starts that cannot finish
-    spent = 0.0
-    while spent < work:
-        if time.perf_counter() + last >= deadline:
-            return placed, False, spent
-        round_started = time.perf_counter()
-        seeds = [c for c in _trouble(state, candidates, key, placed) if c not in tried]
-        if not seeds:
-            return placed, True, spent
-        if key == "siblings_apart":
-            free = _family_neighbourhood(state, candidates, seeds, placed)
-        else:
-            free = _neighbourhood(candidates, seeds, placed)
-        tried.update(s for s in seeds if s in free)
-        sub = AllocationModel(state, candidates, free=free, fixed=placed)
-        now = sub.tier_values(placed)
+    neighbourhood_of = (
+        functools.partial(_family_neighbourhood, state)
+        if key == "siblings_apart"
+        else _neighbourhood
+    )
+    # Stage weights only order the tiers within a stage; any model's will do.
+    stage = _Stage(list(STAGES[index]), 0, _unit_weights(STAGES[index], n))
+
+    def solve_round(
+        plan: dict[str, str], seeds: list[str], _sweep: int, work_left: float
+    ) -> Round[dict[str, str]]:
+        free = neighbourhood_of(candidates, seeds, plan)
+        sub = AllocationModel(state, candidates, free=free, fixed=plan)
+        now = sub.tier_values(plan)
         exprs = _tier_expressions(sub)
         for k in held:
             sub.model.add(exprs[k][0] <= now[k])
-        stage = _stages(sub)[index]
-        sub.hint(placed)
-        sub.model.minimize(stage.objective)
+        sub.hint(plan)
+        sub.model.minimize(_stages(sub)[index].objective)
         found, _, _, used = _run(
             sub.model,
             sub,
             settings,
             deadline - time.perf_counter(),
-            min(NEIGHBOURHOOD_WORK, work - spent),
+            min(NEIGHBOURHOOD_WORK, work_left),
         )
-        spent += used + BUILD_WORK_PER_VARIABLE * (len(sub.x) + n)
-        last = time.perf_counter() - round_started
+        charge = used + BUILD_WORK_PER_VARIABLE * (len(sub.x) + n)
+        covered = [s for s in seeds if s in free]
         if found is None:
-            continue
-        candidate = {c: w for c, w in placed.items() if c not in free} | found
-        before = _stage_value(stage, evaluate(state, placed), n)
-        if _stage_value(stage, evaluate(state, candidate), n) < before:
-            placed = candidate
-            tried.clear()
-    return placed, True, spent
+            return Round(covered, None, charge)
+        return Round(covered, {c: w for c, w in plan.items() if c not in free} | found, charge)
+
+    def better(candidate: dict[str, str], plan: dict[str, str]) -> bool:
+        return _stage_value(stage, evaluate(state, candidate), n) < _stage_value(
+            stage, evaluate(state, plan), n
+        )
+
+    return neighbourhood_search(
+        placed,
+        trouble=lambda plan: _trouble(state, candidates, key, plan),
+        solve_round=solve_round,
+        better=better,
+        work=work,
+        deadline=deadline,
+    )
 
 
 def _run(
