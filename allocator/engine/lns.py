@@ -62,8 +62,9 @@ def neighbourhood_search(
     work
         Deterministic work budget: where the search stops, the same on any machine.
     deadline
-        Wall-clock time (``time.perf_counter``) after which no round starts that the
-        last one's duration says could not finish: only a safety net.
+        Wall-clock time (``time.perf_counter``) after which no round starts that could
+        not finish, judged by the last round's time per unit of work: only a safety
+        net.
     sweeps
         Passes over the seeds without improvement before the search ends; each
         sweep number is handed to ``solve_round`` so it can vary its neighbourhoods.
@@ -76,10 +77,12 @@ def neighbourhood_search(
     """
     tried: set[str] = set()
     sweep = 0
-    last = 0.0  # how long the last round took
+    last, last_work = 0.0, 0.0  # how long the last round took, and the work it cost
     spent = 0.0
     while spent < work:
-        if time.perf_counter() + last >= deadline:
+        # The next round costs at most the work left; judge its time by the last one's.
+        expected = last * min(1.0, (work - spent) / last_work) if last_work > 0 else last
+        if time.perf_counter() + expected >= deadline:
             return plan, False, spent
         seeds = [s for s in trouble(plan) if s not in tried]
         if not seeds and sweep + 1 < sweeps:
@@ -91,7 +94,7 @@ def neighbourhood_search(
         started = time.perf_counter()
         result = solve_round(plan, seeds, sweep, work - spent)
         spent += result.work
-        last = time.perf_counter() - started
+        last, last_work = time.perf_counter() - started, result.work
         tried.update(result.covered)
         if result.found is not None and better(result.found, plan):
             plan = result.found
