@@ -35,6 +35,19 @@ TOP_AREA = 4
 SPREAD = 14
 
 
+def spread_sample(items: list[str], count: int, key: str) -> list[str]:
+    """``count`` of ``items`` evenly spaced, starting at an offset drawn from ``key``.
+
+    Deterministic (crc32, not Python's salted hash), and different keys start at
+    different places, so the samples of many cases spread over the whole list.
+    """
+    if len(items) <= count:
+        return list(items)
+    offset = zlib.crc32(key.encode())
+    stride = len(items) / count
+    return [items[(offset + int(i * stride)) % len(items)] for i in range(count)]
+
+
 def candidate_workers(
     state: ServiceState, starts: Iterable[Mapping[str, str]]
 ) -> tuple[dict[str, list[str]], bool]:
@@ -70,12 +83,7 @@ def candidate_workers(
         pool.update(by_spare[:TOP_SPARE])
         covering = [w for w in by_spare if not outside_area(state, children[0], w)]
         pool.update(covering[:TOP_AREA])
-        if len(union) > SPREAD:
-            offset = zlib.crc32(family.encode())
-            stride = len(union) / SPREAD
-            pool.update(union[(offset + int(i * stride)) % len(union)] for i in range(SPREAD))
-        else:
-            pool.update(union)
+        pool.update(spread_sample(union, SPREAD, family))
         for cid in children:
             candidates[cid] = [w for w in eligible[cid] if w in pool]
             pruned = pruned or len(candidates[cid]) < len(eligible[cid])

@@ -15,6 +15,26 @@ from typing import Generic, TypeVar
 
 Plan = TypeVar("Plan")
 
+#: Largest number of decisions (cases or groups) a neighbourhood frees at once.
+NEIGHBOURHOOD = 60
+#: Work charged per variable a neighbourhood builds, and per decision of the day, in
+#: Python (a deterministic proxy for the time spent outside the solver each round).
+BUILD_WORK_PER_VARIABLE = 2e-5
+#: Share of the work the first stage (children placed) may use: every child left
+#: out is a child without a social worker, so it comes first in time too.
+FIRST_STAGE_SHARE = 0.5
+#: Least work a stage is given, however much earlier stages overspent.
+MIN_WORK = 0.05
+
+
+def stage_share(index: int, stages: int, first: float = FIRST_STAGE_SHARE) -> float:
+    """Share of the work still left that stage ``index`` of ``stages`` may use.
+
+    ``first`` for the first stage, then an equal split among the stages still to run
+    (each inherits what earlier ones did not spend).
+    """
+    return first if index == 0 else 1 / (stages - index)
+
 
 @dataclass
 class Round(Generic[Plan]):

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.check import families_held, new_families
+from allocator.engine.lns import stage_share
 from allocator.engine.solver import configured_solver
 from allocator.objectives import balance_cost, change_cost, loads_after
 from allocator.rules import ServiceState, holding_blockers
@@ -83,7 +84,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
 #: model small on large services; the search is then not proved over every worker.
 MAX_TARGETS = 12
 #: Share of the work budget for the first stage (placing waiting cases).
-FIRST_STAGE_SHARE = 0.7
+PLACING_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -729,7 +730,7 @@ def solve_moves(
         else:
             remaining = time_limit - (time.perf_counter() - started)
             # Placing more cases is what the step is for: it gets most of the budget.
-            share = FIRST_STAGE_SHARE if index == 0 else 1 / (len(STAGES) - index)
+            share = stage_share(index, len(STAGES), first=PLACING_SHARE)
             budget = None if work_left is None else max(0.01, work_left * share)
             m.hint(placed, moved)
             m.model.minimize(objective)

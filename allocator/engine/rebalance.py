@@ -37,20 +37,20 @@ from __future__ import annotations
 
 import functools
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from allocator.engine.candidates import FULL_MODEL_PAIRS
-from allocator.engine.lns import Round, neighbourhood_search
-from allocator.engine.solve import (
+from allocator.engine.candidates import FULL_MODEL_PAIRS, spread_sample
+from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
-    FIRST_STAGE_SHARE,
     MIN_WORK,
     NEIGHBOURHOOD,
+    Round,
+    neighbourhood_search,
+    stage_share,
 )
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 
@@ -414,7 +414,7 @@ def _search_large(
         if tier_values(data, moved)[key] == 0:
             log.append(f"{key}: optimal (zero)")
             continue
-        share = FIRST_STAGE_SHARE if index == 0 else 1 / (len(REBALANCE_TIERS) - index)
+        share = stage_share(index, len(REBALANCE_TIERS))
         moved, finished, spent = neighbourhood_search(
             moved,
             trouble=functools.partial(_trouble, data, key),
@@ -543,10 +543,7 @@ def _free_groups(
     for seed in seeds:
         options = sorted(by_id[seed].cost)
         roomiest = sorted(options, key=lambda w: (-room[w], w))[:ROOMIEST]
-        offset = zlib.crc32(f"{seed}/{sweep}".encode())
-        step = len(options) / SPREAD
-        spread = {options[(offset + int(i * step)) % len(options)] for i in range(SPREAD)}
-        chosen = set(roomiest) | spread
+        chosen = set(roomiest) | set(spread_sample(options, SPREAD, f"{seed}/{sweep}"))
         if moved.get(seed):
             chosen.add(moved[seed])
         around = {seed} | {gid for w in chosen for gid in by_worker[w]}

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import candidate_workers
-from allocator.engine.lns import Round, neighbourhood_search
+from allocator.engine.lns import (
+    BUILD_WORK_PER_VARIABLE,
+    MIN_WORK,
+    NEIGHBOURHOOD,
+    Round,
+    neighbourhood_search,
+    stage_share,
+)
 from allocator.engine.model import AllocationModel, LinearExpr
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 from allocator.greedy import greedy_allocate, packing_allocate
@@ -351,18 +358,8 @@ def _trouble(
     return sorted(c for c, w in placed.items() if outside_area(state, c, w))
 
 
-#: Largest number of cases a neighbourhood frees at once.
-NEIGHBOURHOOD = 60
 #: CP-SAT deterministic work units per neighbourhood solve (reproducible, unlike seconds).
 NEIGHBOURHOOD_WORK = 1.0
-#: Work charged per variable a neighbourhood builds, and per case of the day, in
-#: Python (a deterministic proxy for the time spent outside the solver each round).
-BUILD_WORK_PER_VARIABLE = 2e-5
-#: Share of the work the first stage (children allocated) may use: every child
-#: left out is a child without a social worker, so it comes first in time too.
-FIRST_STAGE_SHARE = 0.5
-#: Least work a stage is given, however much earlier stages overspent.
-MIN_WORK = 0.05
 
 
 def _neighbourhood(
@@ -569,7 +566,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         if _stage_value(stage, values, n) <= floor:
             log.append(f"{name}: optimal (meets its bound without search)")
         else:
-            share = FIRST_STAGE_SHARE if index == 0 else 1 / (len(STAGES) - index)
+            share = stage_share(index, len(STAGES))
             # Work budgets, not seconds, decide where each stage stops (reproducible):
             # the time limit converted once, then what each stage really spent. The
             # wall clock only guards the whole solve: a stage may overrun its share
