@@ -357,10 +357,13 @@ class _Unit:
 class _Builder:
     """Holds the generator's state; one instance per :func:`generate` call."""
 
-    def __init__(self, rng: random.Random, as_of: date, policy: Policy) -> None:
+    def __init__(
+        self, rng: random.Random, as_of: date, policy: Policy, welsh_families: float
+    ) -> None:
         self.rng = rng
         self.as_of = as_of
         self.policy = policy
+        self.welsh_families = welsh_families
         self.workers: list[_Worker] = []
         self.patches: list[list[str]] = []
         self.former: list[str] = []
@@ -506,7 +509,7 @@ class _Builder:
         rng = self.rng
         self.families += 1
         key = self.families
-        welsh = rng.random() < WELSH_FAMILIES
+        welsh = rng.random() < self.welsh_families
         size = FAMILY_SIZE.draw(rng) if size is None else size
         if size == 1 and rng.random() < mix.alone:
             base_type = CaseType.CARE_LEAVER
@@ -819,6 +822,7 @@ def generate(
     referral_rate: float = 0.04,
     as_of: date = date(2026, 11, 23),
     policy: Policy | None = None,
+    welsh_families: float = WELSH_FAMILIES,
 ) -> Snapshot:
     """A realistic synthetic service: staff, open caseload and a day's referrals.
 
@@ -838,6 +842,9 @@ def generate(
         The snapshot's date.
     policy
         Weights, caps and grade rules the caseload respects; the defaults if None.
+    welsh_families
+        Share of families needing a Welsh-speaking worker (default
+        :data:`WELSH_FAMILIES`; 0.3 for a Welsh-speaking area's stretched service).
 
     Returns
     -------
@@ -863,8 +870,10 @@ def generate(
         raise ValueError(f"practitioners must be at least 1, got {practitioners}")
     if load < 0 or referral_rate < 0:
         raise ValueError("load and referral_rate must be >= 0")
+    if not 0 <= welsh_families <= 1:
+        raise ValueError(f"welsh_families must be from 0 to 1, got {welsh_families}")
     policy = Policy() if policy is None else policy
-    builder = _Builder(random.Random(seed), as_of, policy)
+    builder = _Builder(random.Random(seed), as_of, policy, welsh_families)
     builder.staff(practitioners)
     held = builder.fill(load)
     builder.conflicts_and_pins(held)
