@@ -23,6 +23,7 @@ from rich.console import Console
 from allocator.allocate import allocate
 from allocator.io import InputError, load_snapshot, write_json
 from allocator.models import Snapshot
+from allocator.objectives import daily_tiers
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.report import plan_summary
 
@@ -230,7 +231,7 @@ def allocate_command(
     )
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, Console(stderr=True))
+    plan_summary(plan, daily_tiers(policy), Console(stderr=True))
 
 
 @main.command("generate")
