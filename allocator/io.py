@@ -39,7 +39,7 @@ from enum import Enum
 from functools import cache
 from io import StringIO
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -50,6 +50,7 @@ from allocator.models import (
     SNAPSHOT_FORMAT,
     Assignment,
     Case,
+    Day,
     Plan,
     Practitioner,
     Snapshot,
@@ -136,29 +137,44 @@ class _Field:
     echo: bool  # a wrong value may be quoted back in a message
 
 
+def _show_bound(value: Any) -> str:
+    """A bound as written in a message: ``4``, ``10000``, ``0.5`` or ``2999-12-31``."""
+    return value.isoformat() if isinstance(value, date) else f"{value:g}"
+
+
 def _bounds(metadata: Iterable[Any]) -> str:
-    """The phrase for pydantic's numeric bounds, e.g. ``" from 1 to 4"``."""
+    """The phrase for pydantic's numeric or date bounds, e.g. ``" from 1 to 4"``."""
     lower = upper = ""
     ge = le = None
     for item in metadata:
         if isinstance(item, annotated_types.Ge):
-            ge, lower = item.ge, f"at least {item.ge:g}"
+            ge, lower = item.ge, f"at least {_show_bound(item.ge)}"
         elif isinstance(item, annotated_types.Gt):
-            lower = f"greater than {item.gt:g}"
+            lower = f"greater than {_show_bound(item.gt)}"
         elif isinstance(item, annotated_types.Le):
-            le, upper = item.le, f"at most {item.le:g}"
+            le, upper = item.le, f"at most {_show_bound(item.le)}"
         elif isinstance(item, annotated_types.Lt):
-            upper = f"less than {item.lt:g}"
+            upper = f"less than {_show_bound(item.lt)}"
     if ge is not None and le is not None:
-        return f" from {ge:g} to {le:g}"
+        return f" from {_show_bound(ge)} to {_show_bound(le)}"
     if ge is not None and not upper:
-        return f" of {ge:g} or more"
+        return f" of {_show_bound(ge)} or more"
     parts = [p for p in (lower, upper) if p]
     return " " + " and ".join(parts) if parts else ""
 
 
+def _unwrap(tp: Any, metadata: Sequence[Any] = ()) -> tuple[Any, tuple[Any, ...]]:
+    """``tp`` without ``Annotated``, and its metadata added to ``metadata``."""
+    extra: tuple[Any, ...] = ()
+    while get_origin(tp) is Annotated:
+        tp, *more = get_args(tp)
+        extra += tuple(more)
+    return tp, tuple(metadata) + extra
+
+
 def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False) -> str:
     """What a valid value of type ``tp`` looks like, in words."""
+    tp, metadata = _unwrap(tp, metadata)
     origin = get_origin(tp)
     args = get_args(tp)
     if origin in (Union, types.UnionType):
@@ -181,7 +197,7 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if isinstance(tp, type) and issubclass(tp, Enum):
         return "one of " + ", ".join(str(m.value) for m in tp)
     if tp is date:
-        return "a date written YYYY-MM-DD"
+        return "a date written YYYY-MM-DD" + _bounds(metadata)
     if tp is bool:
         return "true or false"
     if tp is int:
@@ -200,6 +216,7 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
 
 def _is_echo_type(tp: Any) -> bool:
     """Whether values of ``tp`` are enums, numbers or dates (safe to quote back)."""
+    tp, _ = _unwrap(tp)
     if get_origin(tp) in (Union, types.UnionType, Literal):
         return True
     if get_origin(tp) is dict:
@@ -214,11 +231,13 @@ def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
     for attr, info in model.model_fields.items():
         name = info.alias or attr
         tp: Any = info.annotation
+        metadata: tuple[Any, ...] = tuple(info.metadata)
         nullable = False
         if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
             rest = tuple(a for a in get_args(tp) if a is not type(None))
             nullable = True
             tp = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007
+        tp, metadata = _unwrap(tp, metadata)
         id_like = name in _ID_FIELDS
         is_list = get_origin(tp) in (tuple, list)
         if is_list:
@@ -227,14 +246,15 @@ def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
             item = get_args(tp)[1]
         else:
             item = tp
+        item_type, _ = _unwrap(item)
         fields[name] = _Field(
             name=name,
-            expected=_describe_type(tp, info.metadata, id_like),
-            item_expected=_describe_type(item, info.metadata, id_like),
+            expected=_describe_type(tp, metadata, id_like),
+            item_expected=_describe_type(item, metadata, id_like),
             nullable=nullable,
             required=info.is_required(),
             is_list=is_list,
-            numeric=item in (int, float),
+            numeric=item_type in (int, float),
             echo=id_like or _is_echo_type(item),
         )
     return fields
@@ -525,15 +545,7 @@ def _read_csv(
 
 _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
 _CASES: TypeAdapter[list[Case]] = TypeAdapter(list[Case])
-_DATE: TypeAdapter[date] = TypeAdapter(date)
-
-_NON_FINITE = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-
-
-def _non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return isinstance(value, str) and value.strip().lower() in _NON_FINITE
+_DATE: TypeAdapter[date] = TypeAdapter(Day)
 
 
 def _validate_table(
@@ -550,18 +562,6 @@ def _validate_table(
     """
     fields = _fields_of(model)
     csv_file = table.lines is not None
-    numeric = [f for f, spec in fields.items() if spec.numeric and not spec.is_list]
-    # pydantic accepts inf and nan for a float; no weight, FTE or capacity may be either.
-    flagged: set[tuple[int, str]] = set()
-    for i, row in enumerate(table.rows):
-        if isinstance(row, dict):
-            for name in numeric:
-                value = row.get(name)
-                if value is not None and _non_finite(value):
-                    spec = fields[name]
-                    flagged.add((i, name))
-                    expected = spec.expected.replace("a number", "a finite number")
-                    table.add(report, i, f"field {name!r} is {value!s}, expected {expected}")
     try:
         return adapter.validate_python(table.rows)
     except ValidationError as exc:
@@ -571,8 +571,6 @@ def _validate_table(
             err["loc"] = err["loc"][1:]
             if err["type"] == "missing" and err["loc"] and err["loc"][0] in table.missing_columns:
                 continue  # reported once, on the header line
-            if err["loc"] and (index, err["loc"][0]) in flagged:
-                continue  # reported above as not finite
             table.add(report, index, _explain(err, fields, noun, csv_file))
         return []
 
@@ -809,21 +807,6 @@ def _cross_references(
                 )
 
 
-def _all_finite(records: Sequence[BaseModel], model: type[BaseModel]) -> bool:
-    """Whether no numeric field of ``records`` is NaN or infinite."""
-    names = [
-        attr
-        for attr, info in model.model_fields.items()
-        if _fields_of(model)[info.alias or attr].numeric
-        and not _fields_of(model)[info.alias or attr].is_list
-    ]
-    return all(
-        value is None or not isinstance(value, float) or math.isfinite(value)
-        for record in records
-        for value in (getattr(record, name) for name in names)
-    )
-
-
 def _fast_snapshot(path: Path) -> Snapshot | None:
     """The JSON snapshot validated in one call (parsed by pydantic-core), or ``None``.
 
@@ -833,10 +816,6 @@ def _fast_snapshot(path: Path) -> Snapshot | None:
     try:
         snapshot = Snapshot.model_validate_json(path.read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError):  # ValidationError and UnicodeDecodeError are ValueErrors
-        return None
-    if not (
-        _all_finite(snapshot.practitioners, Practitioner) and _all_finite(snapshot.cases, Case)
-    ):
         return None
     return snapshot
 
