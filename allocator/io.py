@@ -39,7 +39,7 @@ from enum import Enum
 from functools import cache
 from io import StringIO
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -63,10 +63,16 @@ __all__ = [
     "LIST_SEPARATOR",
     "PRACTITIONERS_CSV",
     "SNAPSHOT_CSV",
+    "MAX_INPUT_BYTES",
+    "STDIN",
     "InputError",
+    "describe_value",
     "dump_json",
+    "expected_at",
+    "did_you_mean",
     "load_plan",
     "load_snapshot",
+    "read_input",
     "write_json",
     "write_snapshot",
 ]
@@ -295,11 +301,54 @@ def _found(value: Any, echo: bool) -> str:
     return "a value of another kind"
 
 
+def describe_value(value: Any) -> str:
+    """A number, date, id or name as quoted back in a message (text cut to 30 characters).
+
+    For values that never identify a child (settings, enum values, numbers): free
+    text of a child's record is described by :func:`_found` instead.
+    """
+    if isinstance(value, str):
+        return _short(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return _found(value, echo=True)
+
+
+def expected_at(model: type[BaseModel], loc: Sequence[int | str]) -> str:
+    """What a valid value at ``loc`` (a pydantic error location) of ``model`` is, in words.
+
+    ``"[key]"`` in ``loc`` stands for a mapping's key, as in pydantic's errors.
+    """
+    tp: Any = model
+    metadata: tuple[Any, ...] = ()
+    for part in loc:
+        tp, metadata = _unwrap(tp, metadata)
+        origin = get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            if info is None:
+                return "a known key"
+            tp, metadata = info.annotation, tuple(info.metadata)
+            if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
+                rest = tuple(a for a in get_args(tp) if a is not type(None))
+                tp = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007
+        elif origin is dict:
+            tp, metadata = get_args(tp)[0 if part == "[key]" else 1], ()
+        elif origin in (tuple, list):
+            args = get_args(tp)
+            fixed = origin is tuple and Ellipsis not in args
+            tp = args[int(part)] if fixed and isinstance(part, int) else args[0]
+            metadata = ()
+        else:
+            break
+    return _describe_type(tp, metadata)
+
+
 def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'worker'?"`` for a close known name, else the list of names."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
@@ -324,7 +373,7 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     name = str(loc[0])
     spec = fields.get(name)
     if kind == "extra_forbidden" or spec is None:
-        return f"unknown field {_short(name)}" + _did_you_mean(name, fields)
+        return f"unknown field {_short(name)}" + did_you_mean(name, fields)
     null = " or empty" if csv_file else " or null"
     expected = spec.expected + (null if spec.nullable else "")
     if kind == "missing":
@@ -352,6 +401,9 @@ class _Report:
         """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself)."""
         self._items.append((rank, row, _sentence(message)))
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def raise_if_any(self) -> None:
         """Raise :class:`InputError` with every problem recorded so far, if any."""
         if self._items:
@@ -369,18 +421,110 @@ class _Failed:
 _FAILED = _Failed()
 
 
+MAX_INPUT_BYTES: Final = 256 * 1024 * 1024
+"""Largest input file read (snapshot, CSV table, referrals, plan or policy): 256 MiB.
+
+A 50,000-case JSON snapshot is about 20 MB; the limit stops a wrong path (a device
+such as ``/dev/zero``, a runaway export) from filling the memory.
+"""
+STDIN: Final = "-"
+"""The path that names standard input (read once, to its end)."""
+
+
+def _describe_size(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} bytes"
+
+
+def _too_large(path: Path | str) -> InputError:
+    return InputError(
+        f"{path}: larger than {_describe_size(MAX_INPUT_BYTES)}, the most the allocator "
+        "reads from one file; expected a snapshot, referrals, plan or policy file"
+    )
+
+
+def _read_stream(read: Any, path: Path | str) -> bytes:
+    """Everything ``read`` (a file's ``read``) gives, refusing more than the size limit."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := read(min(2**20, MAX_INPUT_BYTES + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > MAX_INPUT_BYTES:
+            raise _too_large(path)
+    return b"".join(chunks)
+
+
+def _is_stdin(status: os.stat_result) -> bool:
+    """Whether ``status`` is that of this process's standard input (``/dev/stdin``)."""
+    try:
+        own = os.fstat(0)
+    except OSError:
+        return False
+    return (own.st_dev, own.st_ino) == (status.st_dev, status.st_ino)
+
+
+def read_input(path: PathLike) -> bytes:
+    """The bytes of one input file, read once, or of standard input for ``-``.
+
+    Only a regular file (or standard input) is read, and at most
+    :data:`MAX_INPUT_BYTES`: a device such as ``/dev/zero`` would never end and a
+    FIFO with no writer would block for ever.
+
+    Parameters
+    ----------
+    path
+        The file, or ``-`` (or ``/dev/stdin``) for standard input.
+
+    Returns
+    -------
+    bytes
+        The whole content.
+
+    Raises
+    ------
+    InputError
+        One sentence naming the file: missing, a directory, not a regular file,
+        unreadable, or larger than the limit.
+    """
+    if str(path) == STDIN:
+        return _read_stream(sys.stdin.buffer.read, "standard input")
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: opening a FIFO with no writer returns
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError(f"{path}: is a directory, expected a file")
+        if not stat.S_ISREG(status.st_mode):
+            if _is_stdin(status):
+                return _read_stream(sys.stdin.buffer.read, path)
+            raise InputError(
+                f"{path}: not a regular file (a device, pipe or socket), expected a file, "
+                f"or {STDIN} for standard input"
+            )
+        if status.st_size > MAX_INPUT_BYTES:
+            raise _too_large(path)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return _read_stream(handle.read, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
 def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
     """The file's text (UTF-8, with or without a byte-order mark), or a reported failure."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        report.add(rank, -1, f"{path}: no such file")
-        return _FAILED
-    except IsADirectoryError:
-        report.add(rank, -1, f"{path}: is a directory, expected a file")
-        return _FAILED
-    except OSError as exc:
-        report.add(rank, -1, f"{path}: cannot read the file ({exc.strerror or exc})")
+        raw = read_input(path)
+    except InputError as exc:
+        report.add(rank, -1, str(exc))
         return _FAILED
     try:
         text = raw.decode("utf-8-sig")
@@ -398,13 +542,40 @@ def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
     return text
 
 
+def _unique_keys(path: Path, report: _Report, rank: int) -> Any:
+    """A JSON ``object_pairs_hook`` that reports every key repeated within one object."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        data = dict(pairs)
+        if len(data) < len(pairs):
+            seen: set[str] = set()
+            ident = data.get("id", data.get("case"))
+            owner = f" (the record {_short(ident)})" if isinstance(ident, str) else ""
+            for key, _ in pairs:
+                if key in seen:
+                    report.add(
+                        rank,
+                        -1,
+                        f"{path}: key {_short(key)} appears more than once in one "
+                        f"object{owner}; expected each key once (which value was meant?)",
+                    )
+                seen.add(key)
+        return data
+
+    return hook
+
+
 def _read_json(path: Path, report: _Report, rank: int) -> Any:
-    """The parsed JSON document, or :data:`_FAILED` with the reason reported."""
+    """The parsed JSON document, or :data:`_FAILED` with the reason reported.
+
+    A key repeated within one object is reported (JSON readers differ on which value
+    wins), and the document is still returned so that other problems are found too.
+    """
     text = _read_text(path, report, rank)
     if isinstance(text, _Failed):
         return text
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys(path, report, rank))
     except json.JSONDecodeError as exc:
         report.add(
             rank, -1, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -498,7 +669,7 @@ def _read_csv(
             columns.append(None)
         elif column not in fields:
             message = f"{path}, line 1: unknown column {_short(column)}"
-            report.add(rank, 1, message + _did_you_mean(column, fields))
+            report.add(rank, 1, message + did_you_mean(column, fields))
             columns.append(None)
         else:
             columns.append(column)
@@ -625,9 +796,8 @@ class _Parts:
     validated: bool = False  # the tables hold only ids; the records are already models
 
 
-def _snapshot_json(path: Path, report: _Report) -> _Parts:
+def _snapshot_json(path: Path, data: Any, report: _Report) -> _Parts:
     source = str(path)
-    data = _read_json(path, report, 0)
     if isinstance(data, _Failed):
         return _Parts(source, True, None, None, None)
     if not isinstance(data, dict):
@@ -643,7 +813,7 @@ def _snapshot_json(path: Path, report: _Report) -> _Parts:
         return _Parts(source, False, None, None, None)
     for key in data:
         if key not in fields:
-            report.add(0, 0, f"{path}: unknown field {_short(key)}" + _did_you_mean(key, fields))
+            report.add(0, 0, f"{path}: unknown field {_short(key)}" + did_you_mean(key, fields))
     as_of = _check_as_of(data, source, False, report, 0)
     tables: list[_Table | None] = []
     for rank, name in ((1, "practitioners"), (2, "cases")):
@@ -702,7 +872,7 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     if isinstance(data, dict):
         for key in data:
             if key != "cases":
-                message = f"{path}: unknown field {_short(key)}" + _did_you_mean(key, ["cases"])
+                message = f"{path}: unknown field {_short(key)}" + did_you_mean(key, ["cases"])
                 report.add(rank, -1, message)
         if "cases" not in data:
             report.add(rank, -1, f"{path}: required field 'cases' is missing, expected a list")
@@ -807,17 +977,16 @@ def _cross_references(
                 )
 
 
-def _fast_snapshot(path: Path) -> Snapshot | None:
-    """The JSON snapshot validated in one call (parsed by pydantic-core), or ``None``.
+def _fast_snapshot(data: Any) -> Snapshot | None:
+    """The parsed JSON snapshot validated in one call, or ``None``.
 
-    Most snapshots are valid, and this is about three times faster than reading
-    record by record; anything it does not accept goes the slow, fully reported way.
+    Most snapshots are valid, and this is much faster than reading record by
+    record; anything it does not accept goes the slow, fully reported way.
     """
     try:
-        snapshot = Snapshot.model_validate_json(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, ValueError):  # ValidationError and UnicodeDecodeError are ValueErrors
+        return Snapshot.model_validate(data)
+    except ValidationError:
         return None
-    return snapshot
 
 
 def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot:
@@ -845,13 +1014,19 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
     InputError
         With every problem found in all the files, one sentence each.
     """
+    if str(path) == STDIN and referrals is not None and str(referrals) == STDIN:
+        raise InputError(
+            "the snapshot and the referrals both name standard input (-), which can be read "
+            "once; expected at most one of them to be -."
+        )
     path = Path(path)
     report = _Report()
     practitioners: list[Practitioner] = []
     cases: list[Case] = []
-    if path.is_dir():
+    data: Any = _FAILED
+    if str(path) != STDIN and path.is_dir():
         parts = _snapshot_csv(path, report)
-    elif not (path.exists() or path.is_symlink()):
+    elif str(path) != STDIN and not (path.exists() or path.is_symlink()):
         raise InputError(
             f"{path}: no such file or directory, expected a JSON snapshot file or a "
             "directory of CSV tables."
@@ -861,7 +1036,9 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
             f"{path}: a single CSV file, expected a JSON snapshot file or a directory "
             f"holding {SNAPSHOT_CSV}, {PRACTITIONERS_CSV} and {CASES_CSV}."
         )
-    elif (fast := _fast_snapshot(path)) is not None:
+    elif not isinstance(data := _read_json(path, report, 0), _Failed) and (
+        not report and (fast := _fast_snapshot(data)) is not None
+    ):
         if referrals is None:
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
@@ -875,7 +1052,7 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
             validated=True,
         )
     else:
-        parts = _snapshot_json(path, report)
+        parts = _snapshot_json(path, data, report)
     if not parts.format_ok:
         report.raise_if_any()
     extra: _Table | None = None
@@ -946,7 +1123,7 @@ def load_plan(path: PathLike) -> Plan:
     """
     path = Path(path)
     report = _Report()
-    if not path.exists():
+    if str(path) != STDIN and not path.exists():
         raise InputError(f"{path}: no such file, expected a JSON plan file.")
     data = _read_json(path, report, 0)
     report.raise_if_any()

@@ -7,16 +7,23 @@ rule for files), and each member of the kind has a test here.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import date
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from allocator import io
 from allocator.allocate import allocate
 from allocator.check import check_plan
-from allocator.io import InputError, load_snapshot
-from allocator.policy import Policy
+from allocator.cli import main
+from allocator.io import InputError, load_plan, load_snapshot
+from allocator.models import CaseType
+from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rebalance import rebalance
 from tests.builders import case, snapshot, worker
 
@@ -200,3 +207,253 @@ def test_the_last_day_with_the_longest_window_still_works() -> None:
     # W is absent and leaving within the window: C1 waits, and nothing overflows.
     for plan in (allocate(snap, policy, time_limit=2), rebalance(snap, policy, time_limit=2)):
         assert [u.case for u in plan.unallocated] == ["C1"]
+
+
+# ------------------------------------------------------------------ duplicate JSON keys
+
+
+def test_a_repeated_key_in_a_record_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        snapshot_text(cases=[case_data(weight=3)]).replace(
+            '"weight": 3', '"weight": 3, "weight": 30'
+        )
+    )
+    assert only_problem(path) == (
+        f"{path}: key 'weight' appears more than once in one object (the record 'C1'); "
+        "expected each key once (which value was meant?)."
+    )
+
+
+def test_a_repeated_top_level_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text().replace('"as_of"', '"as_of": "2026-11-24", "as_of"'))
+    assert "key 'as_of' appears more than once in one object;" in only_problem(path)
+
+
+def test_repeated_keys_in_referrals_and_plans_are_refused(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text(cases=[]))
+    referrals = tmp_path / "r.json"
+    referrals.write_text(
+        '[{"id": "R1", "id": "R2", "family": "F", "type": "court", "complexity": 1}]'
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snap, referrals)
+    assert "key 'id' appears more than once" in str(caught.value)
+    plan = tmp_path / "p.json"
+    plan.write_text(
+        '{"format": "allocation-plan/1", "as_of": "2026-11-23", '
+        '"status": "optimal", "status": "feasible"}'
+    )
+    with pytest.raises(InputError, match="key 'status' appears more than once"):
+        load_plan(plan)
+
+
+# ------------------------------------------------------------------ input files
+
+
+def test_a_device_is_not_read(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        load_snapshot("/dev/zero")
+    assert str(caught.value) == (
+        "/dev/zero: not a regular file (a device, pipe or socket), expected a file, or - "
+        "for standard input."
+    )
+
+
+def test_a_fifo_with_no_writer_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "snap.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_snapshot(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_plan(fifo)
+
+
+def test_a_csv_table_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (tmp_path / "practitioners.csv").symlink_to("/dev/zero")
+    (tmp_path / "cases.csv").write_text("id,family,type,complexity\n")
+    assert "practitioners.csv: not a regular file" in only_problem(tmp_path)
+
+
+def test_a_file_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text())
+    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    assert only_problem(path) == (
+        f"{path}: larger than 100 bytes, the most the allocator reads from one file; "
+        "expected a snapshot, referrals, plan or policy file."
+    )
+
+
+def test_standard_input_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(b" " * 101)))
+    with pytest.raises(InputError, match="standard input: larger than 100 bytes"):
+        load_snapshot("-")
+
+
+def test_a_piped_invalid_snapshot_is_read_once_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = snapshot_text(cases=[case_data(complexity=9)])
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(text.encode())))
+    with pytest.raises(InputError) as caught:
+        load_snapshot("-")
+    assert caught.value.problems == [
+        "-, cases[0] (id C1): field 'complexity' is 9, expected a whole number from 1 to 4."
+    ]
+
+
+def test_a_valid_snapshot_from_standard_input() -> None:
+    text = snapshot_text()
+    result = CliRunner().invoke(main, ["recommend", "-", "C1", "--json"], input=text)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["case"] == "C1"
+
+
+def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
+    with pytest.raises(InputError, match="both name standard input"):
+        load_snapshot("-", "-")
+
+
+# ------------------------------------------------------------------ policy files
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "points_per_fte = inf",
+            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "points_per_fte = nan",
+            "key 'points_per_fte' is nan, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "points_per_fte = 1e400",
+            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "[type_points]\ncourt = 1e307",
+            "key 'type_points.court' is 1e+307, expected a number from 0 to 1000.",
+        ),
+        (
+            "complexity_multiplier = [1, 2, 3, -inf]",
+            "key 'complexity_multiplier[3]' is -inf, expected a number from 0 to 10.",
+        ),
+        (
+            "[grade_factor]\nstudent = nan",
+            "key 'grade_factor.student' is nan, expected a number from 0 to 1.",
+        ),
+        (
+            "max_new_families_per_day = true",
+            "key 'max_new_families_per_day' is true, expected a whole number from 0 to 1000.",
+        ),
+        (
+            "leaving_window_days = 99999999999",
+            "key 'leaving_window_days' is 99999999999, expected a whole number from 0 to 3650.",
+        ),
+        (
+            "long_absence_days = 0",
+            "key 'long_absence_days' is 0, expected a whole number from 1 to 3650.",
+        ),
+        (
+            "[grades.nqsw]\nmax_complexity = false",
+            "key 'grades.nqsw.max_complexity' is false, expected a whole number from 0 to 4.",
+        ),
+        # in the policy file's own words, not pydantic's
+        (
+            "typo = 3",
+            "unknown key 'typo'; expected one of type_points, complexity_multiplier, "
+            "points_per_fte, grade_factor, grades, leaving_window_days, long_absence_days, "
+            "max_new_families_per_day.",
+        ),
+        ("points_per_ft = 90", "unknown key 'points_per_ft'; did you mean 'points_per_fte'?"),
+        (
+            "[grades.nqsw]\nexcluded = []",
+            "unknown key 'grades.nqsw.excluded'; did you mean 'excluded_types'?",
+        ),
+        (
+            "complexity_multiplier = [1, 2, 3]",
+            "key 'complexity_multiplier' has 3 values, "
+            "expected a list of 4 numbers (one per complexity 1 to 4), each a number from 0 to 10.",
+        ),
+        (
+            "[type_points]\ncourtt = 3",
+            "[type_points] has the key 'courtt', expected one of "
+            "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
+            "adoption.",
+        ),
+        (
+            "[grades.boss]\nmax_complexity = 2",
+            "[grades] has the key 'boss', expected one of "
+            "student, nqsw, social_worker, senior, consultant.",
+        ),
+        (
+            '[grades.nqsw]\nexcluded_types = ["courtt"]',
+            "key 'grades.nqsw.excluded_types[0]' is "
+            "'courtt', expected one of early_help, child_in_need, child_protection, looked_after, "
+            "care_leaver, court, adoption.",
+        ),
+    ],
+)
+def test_policy_problems_in_the_files_own_words(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_a_policy_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(b"# caf\xe9\npoints_per_fte = 90\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text (byte 6 cannot be read), expected a TOML file saved as UTF-8."
+    )
+
+
+def test_a_policy_that_is_a_device_or_missing(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="/dev/zero: not a regular file"):
+        load_policy("/dev/zero")
+    with pytest.raises(PolicyError, match="nope.toml: no such file"):
+        load_policy(tmp_path / "nope.toml")
+
+
+def test_policy_zero_weights_are_legal(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        "points_per_fte = 10000\ncomplexity_multiplier = [0, 0, 0, 10]\n"
+        "[type_points]\nearly_help = 0\ncourt = 1000\n[grade_factor]\nstudent = 0\n"
+    )
+    policy = load_policy(path)
+    assert policy.type_points[CaseType.EARLY_HELP] == 0
+    assert policy.case_weight(case("C", type="court", complexity=4, weight=None)) == 10_000
+
+
+def test_a_policy_override_out_of_its_domain_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match="policy override: key 'points_per_fte' is nan"):
+        Policy().with_overrides(points_per_fte=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "toml", ["points_per_fte = inf", "points_per_fte = 90\npoints_per_fte = 80", "[grades]\nx=1"]
+)
+def test_the_cli_reports_policy_problems_with_exit_2(tmp_path: Path, toml: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    policy = tmp_path / "policy.toml"
+    policy.write_text(toml + "\n")
+    for command in (["allocate", str(snap)], ["recommend", str(snap), "C1"]):
+        result = CliRunner().invoke(main, [*command, "--policy", str(policy)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {policy}: ")
+        assert "Traceback" not in result.output
