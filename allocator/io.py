@@ -66,6 +66,8 @@ __all__ = [
     "MAX_INPUT_BYTES",
     "STDIN",
     "InputError",
+    "check_output",
+    "check_output_folder",
     "describe_value",
     "dump_json",
     "expected_at",
@@ -1193,17 +1195,129 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _output_problem(path: Path, inputs: Mapping[str, PathLike]) -> str | None:
+    """Why the file ``path`` must not be replaced by an output, or ``None`` if it may.
+
+    It may be a new path in an existing folder the allocator can write in, or an
+    existing regular file that is writable and is none of ``inputs``.
+    """
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        folder = path.parent
+        if not folder.is_dir():
+            return f"the folder {folder} does not exist; expected a path in an existing folder"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot write in the folder {folder}; expected a folder you may write in"
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(status.st_mode):
+        return (
+            "is a symbolic link, which would be replaced rather than its target written; "
+            "expected a regular file or a new path (name the link's target instead)"
+        )
+    if stat.S_ISDIR(status.st_mode):
+        return "is a folder, expected a file or a new path"
+    if not stat.S_ISREG(status.st_mode):
+        return "is a device, pipe or socket, expected a regular file or a new path"
+    for name, source in inputs.items():
+        if str(source) == STDIN:
+            continue
+        source = Path(source)
+        candidates = (
+            [source / t for t in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV)]
+            if source.is_dir()
+            else [source]
+        )
+        for candidate in candidates:
+            with contextlib.suppress(OSError):
+                if _same_file(os.stat(candidate), status):
+                    return f"is the input {name} ({candidate}); expected another path"
+    writable = status.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    if not writable or not os.access(path, os.W_OK):
+        return "is read-only; expected a file that may be replaced, or a new path"
+    return None
+
+
+def check_output(
+    path: PathLike | None, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse, before any work is done, an output path that must not be replaced.
+
+    Parameters
+    ----------
+    path
+        Where a plan or a JSON snapshot will be written; ``None`` or ``-`` (standard
+        output) is always fine. Otherwise it must be a new path in an existing
+        folder that can be written, or an existing regular file that is writable —
+        never a symbolic link, a device (``/dev/null``), a pipe or a folder.
+    inputs
+        The command's input files by what they are (``{"snapshot": ...}``): the
+        output may not be one of them (nor a table of an input CSV folder).
+
+    Raises
+    ------
+    InputError
+        One sentence naming the path and what was expected.
+    """
+    if path is None or str(path) == STDIN:
+        return
+    given = {name: source for name, source in (inputs or {}).items() if source is not None}
+    problem = _output_problem(Path(path), given)
+    if problem is not None:
+        raise InputError(f"{path}: {problem}; nothing was written.")
+
+
+def check_output_folder(
+    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse a CSV snapshot folder whose tables must not be replaced (see :func:`check_output`).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a symbolic link or not a folder, or one of its table files
+        may not be replaced.
+    """
+    folder = Path(path)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(
+            f"{folder}: expected a folder (not a link or a file); nothing was written."
+        )
+    if folder.is_dir():
+        for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
+            check_output(folder / name, inputs)
+
+
 def _atomic_write(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` in one step, or leave it as it was.
 
     The temporary file lives in the same directory (so ``os.replace`` is a rename on
-    one file system) and keeps the mode of the file it replaces.
+    one file system) and keeps the mode of the file it replaces. The target is
+    checked first (:func:`check_output`): a link, device or read-only file is
+    never replaced.
+
+    Raises
+    ------
+    InputError
+        If ``path`` may not be replaced.
+    OSError
+        If writing fails; it names ``path``, not the temporary file.
     """
+    check_output(path)
     directory = path.parent
     temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-    )
+    try:
+        fd = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -1233,8 +1347,11 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
     ------
     ValueError, pydantic_core.PydanticSerializationError
         If the data cannot be written as JSON; an existing file is left untouched.
+    InputError
+        If ``path`` may not be replaced (see :func:`check_output`): a link, a
+        device, a folder, a read-only file, or a path in a folder that does not exist.
     OSError
-        If the file cannot be written (e.g. its directory does not exist).
+        If the file cannot be written.
     """
     text = dump_json(model_or_data)
     if path is None or str(path) == "-":
@@ -1321,11 +1438,15 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     ------
     InputError
         If a value cannot be held exactly by a CSV cell (empty text, text with
-        surrounding spaces, a list item holding ``;``); nothing is written then.
+        surrounding spaces, a list item holding ``;``), or if the target may not be
+        replaced (:func:`check_output`, :func:`check_output_folder`); nothing is
+        written then.
     OSError
         If a file cannot be written.
     """
     path = Path(path)
+    if path.suffix.lower() != ".json":
+        check_output_folder(path)
     if path.suffix.lower() == ".json":
         write_json(path, snapshot)
         return path

@@ -245,7 +245,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     try:
         raw = read_input(path)
     except InputError as exc:
-        raise PolicyError(str(exc)) from None
+        raise PolicyError(f"policy file {exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -21,7 +21,7 @@ from allocator import io
 from allocator.allocate import allocate
 from allocator.check import check_plan
 from allocator.cli import main
-from allocator.io import InputError, load_plan, load_snapshot
+from allocator.io import InputError, load_plan, load_snapshot, write_json
 from allocator.models import CaseType
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rebalance import rebalance
@@ -422,7 +422,7 @@ def test_a_policy_that_is_not_utf8(tmp_path: Path) -> None:
 
 
 def test_a_policy_that_is_a_device_or_missing(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="/dev/zero: not a regular file"):
+    with pytest.raises(PolicyError, match="policy file /dev/zero: not a regular file"):
         load_policy("/dev/zero")
     with pytest.raises(PolicyError, match="nope.toml: no such file"):
         load_policy(tmp_path / "nope.toml")
@@ -457,3 +457,203 @@ def test_the_cli_reports_policy_problems_with_exit_2(tmp_path: Path, toml: str) 
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith(f"error: {policy}: ")
         assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ command-line numbers
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--time-limit", "nan"),
+        ("--time-limit", "inf"),
+        ("--time-limit", "1e999"),
+        ("--time-limit", "0"),
+        ("--seed", "2147483648"),
+        ("--seed", "-1"),
+        ("--workers", "100000"),
+        ("--allow-moves", str(2**70)),
+    ],
+)
+def test_allocate_options_have_domains(tmp_path: Path, option: str, value: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, ["allocate", str(snap), option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr
+    assert "is not in the range" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--points-per-fte", "nan"),
+        ("--points-per-fte", "1e307"),
+        ("--long-absence-days", str(2**40)),
+        ("--leaving-window-days", "99999999"),
+        ("--max-new-families-per-day", str(2**63)),
+        ("--max-moves", str(2**70)),
+    ],
+)
+def test_rebalance_options_have_domains(tmp_path: Path, option: str, value: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, ["rebalance", str(snap), option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--load", "--referral-rate"])
+def test_generate_options_are_finite(tmp_path: Path, option: str) -> None:
+    result = CliRunner().invoke(
+        main, ["generate", "--practitioners", "3", option, "nan", "--out", str(tmp_path / "s.json")]
+    )
+    assert result.exit_code == 2 and "is not in the range" in result.stderr
+
+
+def test_the_largest_seed_and_a_fractional_time_limit_run(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(
+        main, ["allocate", str(snap), "--seed", "2147483647", "--time-limit", "0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["settings"]["seed"] == 2147483647
+
+
+# ------------------------------------------------------------------ --out
+
+
+def refused_out(tmp_path: Path, out: str | Path, command: str = "allocate") -> str:
+    """Run ``command`` on a fresh snapshot with ``--out out``; the refusal it prints."""
+    snap = tmp_path / "s.json"
+    if not snap.exists():
+        snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, [command, str(snap), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", ["allocate", "rebalance"])
+def test_out_refuses_a_device(tmp_path: Path, command: str) -> None:
+    assert refused_out(tmp_path, "/dev/null", command) == (
+        "error: /dev/null: is a device, pipe or socket, expected a regular file or a new path; "
+        "nothing was written.\n"
+    )
+    assert Path("/dev/null").is_char_device()
+
+
+def test_out_refuses_a_fifo(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    assert "is a device, pipe or socket" in refused_out(tmp_path, tmp_path / "pipe")
+
+
+def test_out_refuses_a_symlink_and_leaves_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "target.json"
+    target.write_text("kept\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert "is a symbolic link" in refused_out(tmp_path, link)
+    assert link.is_symlink() and target.read_text() == "kept\n"
+
+
+def test_out_refuses_a_read_only_file(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    out.write_text("kept\n")
+    out.chmod(0o444)
+    assert "is read-only" in refused_out(tmp_path, out)
+    assert out.read_text() == "kept\n"
+
+
+def test_out_refuses_a_folder(tmp_path: Path) -> None:
+    assert "is a folder, expected a file" in refused_out(tmp_path, tmp_path)
+
+
+@pytest.mark.parametrize("command", ["allocate", "rebalance"])
+def test_out_refuses_the_input_snapshot(tmp_path: Path, command: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    before = snap.read_text()
+    assert f"is the input snapshot ({snap})" in refused_out(tmp_path, snap, command)
+    assert snap.read_text() == before
+
+
+def test_out_refuses_the_referrals_policy_and_a_csv_table(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text(cases=[]))
+    referrals = tmp_path / "r.json"
+    referrals.write_text("[]")
+    policy = tmp_path / "p.toml"
+    policy.write_text("")
+    for out, what in ((referrals, "referrals"), (policy, "policy")):
+        result = CliRunner().invoke(
+            main,
+            ["allocate", str(snap), "--referrals", str(referrals), "--policy", str(policy)]
+            + ["--out", str(out)],
+        )
+        assert result.exit_code == 2 and f"is the input {what}" in result.stderr
+    folder = tmp_path / "csv"
+    assert (
+        CliRunner()
+        .invoke(main, ["generate", "--practitioners", "2", "--format", "csv", "--out", str(folder)])
+        .exit_code
+        == 0
+    )
+    result = CliRunner().invoke(main, ["allocate", str(folder), "--out", str(folder / "cases.csv")])
+    assert result.exit_code == 2 and "is the input snapshot" in result.stderr
+
+
+def test_out_in_a_missing_folder_is_refused_before_solving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("solved before checking --out")
+
+    monkeypatch.setattr("allocator.cli.allocate", no_solve)
+    message = refused_out(tmp_path, tmp_path / "nowhere" / "plan.json")
+    assert message == (
+        f"error: {tmp_path / 'nowhere' / 'plan.json'}: the folder {tmp_path / 'nowhere'} does "
+        "not exist; expected a path in an existing folder; nothing was written.\n"
+    )
+
+
+def test_generate_refuses_unsafe_targets(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    folder_link = tmp_path / "tables"
+    folder_link.symlink_to(tmp_path / "elsewhere")
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for fmt, out, expected in (
+        ("json", fifo, "is a device, pipe or socket"),
+        ("json", link, "is a symbolic link"),
+        ("csv", folder_link, "expected a folder (not a link or a file)"),
+    ):
+        result = CliRunner().invoke(
+            main, ["generate", "--practitioners", "2", "--format", fmt, "--out", str(out)]
+        )
+        assert result.exit_code == 2, result.output
+        assert expected in result.stderr
+    assert not (tmp_path / "elsewhere.json").exists()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_library_writer_refuses_links_and_devices(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "target.json")
+    with pytest.raises(InputError, match="is a symbolic link"):
+        write_json(link, {"a": 1})
+    assert not (tmp_path / "target.json").exists()
+    with pytest.raises(InputError, match="is a device"):
+        write_json("/dev/null", {"a": 1})
+
+
+def test_a_new_file_and_an_existing_writable_plan_are_written(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    out = tmp_path / "plan.json"
+    for _ in range(2):  # new, then replaced
+        result = CliRunner().invoke(main, ["allocate", str(snap), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["format"] == "allocation-plan/1"
