@@ -205,6 +205,15 @@ def writing(path: str | None) -> Iterator[None]:
                 yield
 
 
+def console(stderr: bool = False) -> Console:
+    """The rich console every command prints to, on stdout or ``stderr``.
+
+    Emoji codes are off, so an id such as ``C:cat:3`` stays text (markup in ids is
+    escaped by :mod:`allocator.report`).
+    """
+    return Console(stderr=stderr, emoji=False)
+
+
 def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The solver settings every solving command takes."""
     command = click.option(
@@ -271,7 +280,7 @@ def allocate_command(
     )
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, Console(stderr=True))
+    plan_summary(plan, console(stderr=True))
 
 
 @main.command("generate")
@@ -354,7 +363,7 @@ def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) ->
 
         write_json(None, to_data(result))
     else:
-        render(result, Console())
+        render(result, console())
 
 
 @main.command("explain")
@@ -465,7 +474,7 @@ def check_command(
             {"valid": not violations, "rules": list(RULES), "violations": to_data(violations)},
         )
     else:
-        render_violations(violations, Console())
+        render_violations(violations, console())
     if violations:
         sys.exit(RULES_BROKEN)
 
@@ -567,7 +576,7 @@ def rebalance_command(
         }.items()
         if value is not None
     }
-    console = Console(stderr=True)
+    out_console = console(stderr=True)
     if overrides:
         with input_errors():
             policy = policy.with_overrides(**overrides)
@@ -581,6 +590,6 @@ def rebalance_command(
         )
     with writing(out):
         write_json(out, plan)
-    rebalance_summary(plan, console)
+    rebalance_summary(plan, out_console)
     if overrides:
-        console.print(cap_cost_table(report))
+        out_console.print(cap_cost_table(report))

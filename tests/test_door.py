@@ -657,3 +657,71 @@ def test_a_new_file_and_an_existing_writable_plan_are_written(tmp_path: Path) ->
         result = CliRunner().invoke(main, ["allocate", str(snap), "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert json.loads(out.read_text())["format"] == "allocation-plan/1"
+
+
+# ------------------------------------------------------------------ ids are text, not markup
+
+MARKUP_WORKERS = ("P[/]", "[bold red]P5", "[link=http://evil.example]P6", "P:cat:7", "P8\\")
+MARKUP_CASES = ("C[/]", "[b]C2", "C:cat:3", "C4\\", "[link=x]C5")
+
+
+def run_every_command(tmp_path: Path) -> dict[str, str]:
+    """Each command's rich output (stdout and stderr) on a service whose ids are markup."""
+    snap = snapshot(
+        # a cap of 5 points holds one 3-point case: every worker gets one of the five
+        [worker(w, capacity_points=5) for w in MARKUP_WORKERS],
+        [case(c, family="F" + c, weight=3) for c in MARKUP_CASES],
+    )
+    snap_path = tmp_path / "s.json"
+    write_json(snap_path, snap)
+    plan_path = tmp_path / "plan.json"
+    runner = CliRunner(env={"COLUMNS": "400"})
+    outputs: dict[str, str] = {}
+
+    def run(name: str, args: list[str], code: int = 0) -> None:
+        result = runner.invoke(main, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result
+        assert result.exit_code == code, (name, result.output)
+        outputs[name] = result.stdout + result.stderr
+
+    run("allocate", ["allocate", str(snap_path), "--out", str(plan_path), "--time-limit", "2"])
+    run("rebalance", ["rebalance", str(snap_path), "--time-limit", "2"])
+    plan = plan_path.read_text()
+    assert {a["worker"] for a in json.loads(plan)["assignments"]} <= set(MARKUP_WORKERS)
+    for c in MARKUP_CASES:
+        run(f"explain {c}", ["explain", str(plan_path), "--snapshot", str(snap_path), "--case", c])
+        run(f"recommend {c}", ["recommend", str(snap_path), c])
+    for w in MARKUP_WORKERS:
+        run(
+            f"explain {w}", ["explain", str(plan_path), "--snapshot", str(snap_path), "--worker", w]
+        )
+    run("explain", ["explain", str(plan_path), "--snapshot", str(snap_path)])
+    run("check", ["check", str(snap_path), str(plan_path)])
+    run("diff", ["diff", str(plan_path), str(plan_path), "--snapshot", str(snap_path)])
+    # a hand-made plan moving every case between markup workers: check and diff list them
+    moved = json.loads(plan)
+    for a in moved["assignments"]:  # every case to the next worker along
+        a["worker"] = MARKUP_WORKERS[(MARKUP_WORKERS.index(a["worker"]) + 1) % 5]
+    moved_path = tmp_path / "moved.json"
+    moved_path.write_text(json.dumps(moved))
+    run("check moved", ["check", str(snap_path), str(moved_path)])
+    run("diff moved", ["diff", str(plan_path), str(moved_path)])
+    for a in moved["assignments"]:  # every case to one worker: over the cap
+        a["worker"] = MARKUP_WORKERS[0]
+    moved_path.write_text(json.dumps(moved))
+    run("check crowded", ["check", str(snap_path), str(moved_path)], code=1)
+    return outputs
+
+
+def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
+    outputs = run_every_command(tmp_path)
+    for c in MARKUP_CASES:
+        assert c in outputs[f"explain {c}"] and c in outputs[f"recommend {c}"]
+        assert c in outputs["diff moved"]
+    for w in MARKUP_WORKERS:
+        assert w in outputs[f"explain {w}"]
+        assert w in outputs["allocate"]  # the workers' table: each worker gains cases
+    assert MARKUP_WORKERS[0] in outputs["check crowded"]
+    shown = "".join(text for name, text in outputs.items() if name != "rebalance")  # no JSON
+    assert "🐱" not in shown  # :cat: is an id, not an emoji code
+    assert "C4\\\\" not in shown and "P8\\\\" not in shown  # one backslash, not two
