@@ -58,9 +58,12 @@ def unallocated_table(plan: Plan) -> Table:
 def plan_summary(plan: Plan, console: Console) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
-    Only workers whose caseload changes are listed; the plan JSON has them all.
+    Only workers whose caseload changes (its count or its load: one case out and a
+    heavier one in) are listed; the plan JSON has them all.
     """
-    changed = [w for w in plan.workers if w.cases_before != w.cases_after]
+    changed = [
+        w for w in plan.workers if w.cases_before != w.cases_after or w.load_before != w.load_after
+    ]
     table = Table(title=f"Plan for {plan.as_of}: workers whose caseload changes")
     for heading in ("worker", "capacity", "load before", "load after", "cases", "utilisation"):
         table.add_column(heading, justify="left" if heading == "worker" else "right")

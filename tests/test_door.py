@@ -725,3 +725,22 @@ def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
     shown = "".join(text for name, text in outputs.items() if name != "rebalance")  # no JSON
     assert "🐱" not in shown  # :cat: is an id, not an emoji code
     assert "C4\\\\" not in shown and "P8\\\\" not in shown  # one backslash, not two
+
+
+def test_the_summary_lists_a_worker_whose_load_changes_but_not_count(tmp_path: Path) -> None:
+    # Case 05: S (cap 100, 96 points in twelve 8-point cases) may hold the 10-point
+    # court referral pinned to them only if one case moves to W: S ends with as many
+    # cases as before but a heavier load, and the summary must list S.
+    held = [case(f"S{i:02}", family=f"FS{i}", weight=8, worker="S") for i in range(12)]
+    referral = case("R1", type="court", complexity=3, weight=10, pinned_worker="S")
+    snap = snapshot([worker("S", grade="senior"), worker("W")], [*held, referral])
+    path = tmp_path / "s.json"
+    write_json(path, snap)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        main, ["allocate", str(path), "--allow-moves", "1", "--out", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert {(a["case"], a["worker"]) for a in plan["assignments"]} >= {("R1", "S")}
+    rows = [line for line in result.stderr.splitlines() if line.startswith("│ S ")]
+    assert len(rows) == 1 and "12 -> 12" in rows[0], result.stderr
