@@ -15,9 +15,12 @@ Formats (see ``docs/FORMAT-EXTENSIONS.md`` for the CSV layout and referrals file
   or a CSV file with the columns of ``cases.csv``;
 - a plan is a JSON file (FORMAT.md).
 
-Output is written atomically (temporary file in the same directory, ``fsync``,
-``os.replace``), so a reader never sees half a file and a failed write leaves the
-previous file in place.
+Every input file is read once by :func:`read_input`: a regular file or ``-``
+(standard input), at most :data:`MAX_INPUT_BYTES`; a key repeated in a JSON object
+is an error. Output is written atomically (temporary file in the same directory,
+``fsync``, ``os.replace``), so a reader never sees half a file and a failed write
+leaves the previous file in place; :func:`check_output` refuses a target that must
+not be replaced (a link, a device, a read-only file, an input) before any work.
 """
 
 from __future__ import annotations
