@@ -72,7 +72,7 @@ FIRST_DAY: Final = date(1900, 1, 1)
 LAST_DAY: Final = date(2999, 12, 31)
 """Latest date a file may hold: date arithmetic with any policy window stays in range."""
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def refuse_bool(value: Any) -> Any:
@@ -102,9 +102,10 @@ def refuse_non_iso_day(value: Any) -> Any:
     ValueError
         For anything else (a number, a datetime, another layout of text).
     """
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+    if isinstance(value, str):  # the common case first: this runs for every date read
+        if _ISO_DAY.fullmatch(value):
+            return value
+    elif isinstance(value, date) and not isinstance(value, datetime):
         return value
     raise ValueError("expected a date written YYYY-MM-DD")
 
