@@ -195,9 +195,15 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if origin is Literal:
         return repr(args[0]) if len(args) == 1 else "one of " + ", ".join(map(str, args))
     if origin in (tuple, list):
-        item = args[0] if args else Any
+        item, item_metadata = _unwrap(args[0] if args else Any)
         if isinstance(item, type) and issubclass(item, BaseModel):
             return "a list of objects"
+        if isinstance(item, type) and issubclass(item, Enum):
+            return "a list of values, each " + _describe_type(item)
+        if item in (int, float):
+            count = f"{len(args)} " if origin is tuple and Ellipsis not in args else ""
+            number = _describe_type(item, item_metadata).removeprefix("a ")
+            return f"a list of {count}{number.replace('number', 'numbers', 1)}"
         return "a list of ids" if id_like else "a list of text values"
     if origin is dict:
         return "an object mapping names to " + _describe_type(args[1]).replace(

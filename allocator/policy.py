@@ -216,7 +216,16 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
             f"per complexity 1 to 4), each {expected_at(Policy, ('complexity_multiplier', 0))}"
         )
     found = describe_value(err["input"])
-    return f"key {_key_path(loc)!r} is {found}, expected {expected_at(Policy, loc)}"
+    return f"key {_key_path(loc)!r} is {found}, expected {_in_toml(expected_at(Policy, loc))}"
+
+
+def _in_toml(expected: str) -> str:
+    """A description of a value in TOML's words: a mapping is a table."""
+    return (
+        expected.replace("an object mapping names to an object", "a table of tables")
+        .replace("an object mapping names to", "a table of")
+        .replace("an object", "a table")
+    )
 
 
 def _policy_problems(source: str, exc: ValidationError, data: dict[str, Any]) -> str:

@@ -401,6 +401,18 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
             "'courtt', expected one of early_help, child_in_need, child_protection, looked_after, "
             "care_leaver, court, adoption.",
         ),
+        ("type_points = 3", "key 'type_points' is 3, expected a table of numbers from 0 to 1000."),
+        ("grades = 5", "key 'grades' is 5, expected a table of tables."),
+        (
+            'complexity_multiplier = "big"',
+            "key 'complexity_multiplier' is 'big', expected a list of 4 numbers from 0 to 10.",
+        ),
+        (
+            '[grades.nqsw]\nexcluded_types = "court"',
+            "key 'grades.nqsw.excluded_types' is 'court', expected a list of values, each one of "
+            "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
+            "adoption.",
+        ),
     ],
 )
 def test_policy_problems_in_the_files_own_words(tmp_path: Path, toml: str, message: str) -> None:
