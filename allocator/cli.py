@@ -24,6 +24,7 @@ from rich.console import Console
 from allocator.allocate import allocate
 from allocator.io import InputError, check_output, load_snapshot, write_json
 from allocator.models import MAX_POINTS, Snapshot
+from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
     MAX_WINDOW_DAYS,
@@ -280,7 +281,7 @@ def allocate_command(
     )
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, console(stderr=True))
+    plan_summary(plan, daily_tiers(policy), console(stderr=True))
 
 
 @main.command("generate")

@@ -74,6 +74,8 @@ __all__ = [
     "describe_value",
     "dump_json",
     "expected_at",
+    "locate",
+    "Location",
     "did_you_mean",
     "load_plan",
     "load_snapshot",
@@ -191,6 +193,8 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if origin in (Union, types.UnionType):
         if set(args) == {int, float}:
             return "a number" + _bounds(metadata)
+        if all(isinstance(a, type) and issubclass(a, Enum) for a in args):
+            return "one of " + ", ".join(str(m.value) for a in args for m in a)
         return " or ".join(_describe_type(a, metadata, id_like) for a in args)
     if origin is Literal:
         return repr(args[0]) if len(args) == 1 else "one of " + ", ".join(map(str, args))
@@ -198,7 +202,10 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
         item, item_metadata = _unwrap(args[0] if args else Any)
         if isinstance(item, type) and issubclass(item, BaseModel):
             return "a list of objects"
-        if isinstance(item, type) and issubclass(item, Enum):
+        if (isinstance(item, type) and issubclass(item, Enum)) or get_origin(item) in (
+            Union,
+            types.UnionType,
+        ):
             return "a list of values, each " + _describe_type(item)
         if item in (int, float):
             count = f"{len(args)} " if origin is tuple and Ellipsis not in args else ""
@@ -325,20 +332,46 @@ def describe_value(value: Any) -> str:
     return _found(value, echo=True)
 
 
-def expected_at(model: type[BaseModel], loc: Sequence[int | str]) -> str:
-    """What a valid value at ``loc`` (a pydantic error location) of ``model`` is, in words.
+@dataclass(frozen=True)
+class Location:
+    """Where a pydantic error points inside a model, in words (see :func:`locate`).
+
+    Attributes
+    ----------
+    loc
+        The location without pydantic's union tags (``cases[0]``, not
+        ``cases[0].str-enum[CaseType]``); ``"[key]"`` still marks a mapping's key.
+    expected
+        What a valid value there is, in words (``"a number from 0 to 10"``).
+    owner
+        The model whose field the last part names (for "did you mean"), if any.
+    """
+
+    loc: tuple[int | str, ...]
+    expected: str
+    owner: type[BaseModel] | None
+
+
+def locate(model: type[BaseModel], loc: Sequence[int | str]) -> Location:
+    """Follow a pydantic error location ``loc`` through the fields of ``model``.
 
     ``"[key]"`` in ``loc`` stands for a mapping's key, as in pydantic's errors.
     """
     tp: Any = model
     metadata: tuple[Any, ...] = ()
+    owner: type[BaseModel] | None = None
+    kept: list[int | str] = []
     for part in loc:
         tp, metadata = _unwrap(tp, metadata)
         origin = get_origin(tp)
+        if origin in (Union, types.UnionType) and isinstance(part, str):
+            continue  # a union member's tag: the value is described by the whole union
+        kept.append(part)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
+            owner = tp
             info = tp.model_fields.get(str(part))
             if info is None:
-                return "a known key"
+                return Location(tuple(kept), "a known key", owner)
             tp, metadata = info.annotation, tuple(info.metadata)
             if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
                 rest = tuple(a for a in get_args(tp) if a is not type(None))
@@ -352,7 +385,12 @@ def expected_at(model: type[BaseModel], loc: Sequence[int | str]) -> str:
             metadata = ()
         else:
             break
-    return _describe_type(tp, metadata)
+    return Location(tuple(kept), _describe_type(tp, metadata), owner)
+
+
+def expected_at(model: type[BaseModel], loc: Sequence[int | str]) -> str:
+    """What a valid value at ``loc`` (a pydantic error location) of ``model`` is, in words."""
+    return locate(model, loc).expected
 
 
 def _sentence(text: str) -> str:

@@ -14,6 +14,16 @@ Example ``policy.toml``::
     [grades.nqsw]
     max_complexity = 2
     excluded_types = ["court", "adoption"]
+
+    # Who gets a worker first: classes in order; a case falls into the first class
+    # that names its type (or "urgent", for urgent cases); the rest are "other".
+    [[priority_classes]]
+    name = "urgent"
+    cases = ["urgent"]
+
+    [[priority_classes]]
+    name = "statutory"
+    cases = ["child_protection", "looked_after", "court", "adoption"]
 """
 
 from __future__ import annotations
@@ -23,11 +33,26 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from allocator.io import InputError, describe_value, did_you_mean, expected_at, read_input
-from allocator.models import MAX_POINTS, Case, CaseType, Grade, NotBool, Practitioner
+from allocator.io import (
+    InputError,
+    describe_value,
+    did_you_mean,
+    expected_at,
+    locate,
+    read_input,
+)
+from allocator.models import (
+    MAX_POINTS,
+    Case,
+    CaseType,
+    Grade,
+    NotBool,
+    Practitioner,
+    Priority,
+)
 
 # Domains of the policy's numbers. Each bound keeps what the policy computes inside
 # the snapshot's own domains: type points x multiplier <= MAX_POINTS for a weight,
@@ -58,6 +83,60 @@ class GradeRule(BaseModel):
 
     max_complexity: MaxComplexity
     excluded_types: tuple[CaseType, ...] = ()
+
+
+#: Most priority classes a policy may name (besides ``other``): each class multiplies
+#: the range of a lexicographic weight, which must stay within 64 bits.
+MAX_PRIORITY_CLASSES = 4
+#: The name of the class every case no priority class names falls into (always last).
+OTHER_CLASS = "other"
+#: Statutory work (FORMAT.md "Who gets a worker first"): these children must never
+#: wait on an unallocated list.
+STATUTORY_TYPES: tuple[CaseType, ...] = (
+    CaseType.CHILD_PROTECTION,
+    CaseType.LOOKED_AFTER,
+    CaseType.COURT,
+    CaseType.ADOPTION,
+)
+
+
+class PriorityClass(BaseModel):
+    """One class of "who gets a worker first" (FORMAT.md): a name and what it holds.
+
+    Attributes
+    ----------
+    name
+        Lower-case words joined by ``_``; the plan's tier key is ``unallocated_<name>``.
+    cases
+        Case types, and ``urgent`` for every urgent case whatever its type.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    cases: tuple[CaseType | Priority, ...] = Field(min_length=1)
+
+    @field_validator("cases")
+    @classmethod
+    def _urgent_or_types(
+        cls, value: tuple[CaseType | Priority, ...]
+    ) -> tuple[CaseType | Priority, ...]:
+        if Priority.STANDARD in value:
+            raise ValueError("'standard' is not a class member: name case types or 'urgent'")
+        return value
+
+    def holds(self, case: Case) -> bool:
+        """Whether ``case`` belongs to this class (urgent, or of a type it names)."""
+        return case.type in self.cases or (
+            case.priority is Priority.URGENT and Priority.URGENT in self.cases
+        )
+
+
+def _default_priority_classes() -> tuple[PriorityClass, ...]:
+    return (
+        PriorityClass(name="urgent", cases=(Priority.URGENT,)),
+        PriorityClass(name="statutory", cases=STATUTORY_TYPES),
+    )
 
 
 def _default_type_points() -> dict[CaseType, float]:
@@ -114,6 +193,10 @@ class Policy(BaseModel):
     max_new_families_per_day
         No worker gets more new families than this in one run (0 to
         :data:`MAX_NEW_FAMILIES`).
+    priority_classes
+        Who gets a worker first, highest class first (FORMAT.md); every case no
+        class names falls into a last class, ``other``. A case in a higher class is
+        never left unallocated so that any number in lower classes can be allocated.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -139,8 +222,34 @@ class Policy(BaseModel):
     leaving_window_days: WindowDays = 28
     long_absence_days: AbsenceDays = 28
     max_new_families_per_day: NewFamilies = 3
+    priority_classes: tuple[PriorityClass, ...] = Field(
+        default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
+    )
+
+    @field_validator("priority_classes")
+    @classmethod
+    def _distinct_class_names(cls, value: tuple[PriorityClass, ...]) -> tuple[PriorityClass, ...]:
+        names = [c.name for c in value]
+        if OTHER_CLASS in names:
+            raise ValueError(f"'{OTHER_CLASS}' is the class of every case no class names")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
+        return value
 
     # ------------------------------------------------------------------ derived values
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The priority classes' names, highest first, ending with ``other``."""
+        return (*(c.name for c in self.priority_classes), OTHER_CLASS)
+
+    def priority_class(self, case: Case) -> int:
+        """The index in :attr:`class_names` of the first class holding ``case``."""
+        for index, klass in enumerate(self.priority_classes):
+            if klass.holds(case):
+                return index
+        return len(self.priority_classes)
 
     def case_weight(self, case: Case) -> float:
         """The case's explicit ``weight``, else type points x complexity multiplier."""
@@ -196,18 +305,23 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
-    """One validation error of a policy, as a sentence about its keys and values."""
-    loc = tuple(err["loc"])
-    kind = err["type"]
+    """One validation error of a policy, as a sentence about its keys and values.
+
+    Empty for an error that only repeats another (a list too short because an item
+    was refused).
+    """
+    where = locate(Policy, tuple(err["loc"]))
+    loc, kind, ctx = where.loc, err["type"], err.get("ctx") or {}
+    key = _key_path(loc)
     if loc and loc[-1] == "[key]":  # a table's key that is not a case type or grade
         table = loc[:-2]
         return (
             f"[{_key_path(table)}] has the key {describe_value(loc[-2])}, "
-            f"expected {expected_at(Policy, (*table, '[key]'))}"
+            f"expected {locate(Policy, (*table, '[key]')).expected}"
         )
     if kind == "extra_forbidden":
-        parent: type[BaseModel] = GradeRule if loc[:1] == ("grades",) else Policy
-        return f"unknown key {_key_path(loc)!r}" + did_you_mean(str(loc[-1]), parent.model_fields)
+        known = where.owner.model_fields if where.owner is not None else ()
+        return f"unknown key {key!r}" + did_you_mean(str(loc[-1]), known)
     if kind in ("missing", "too_short", "too_long") and loc[:1] == ("complexity_multiplier",):
         given = data.get("complexity_multiplier")
         count = f"{len(given)} values" if isinstance(given, list) else "a value"
@@ -215,8 +329,25 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
             f"key 'complexity_multiplier' has {count}, expected a list of 4 numbers (one "
             f"per complexity 1 to 4), each {expected_at(Policy, ('complexity_multiplier', 0))}"
         )
+    if kind == "missing":
+        return f"key {key!r} is missing, expected {_in_toml(where.expected)}"
+    if kind in ("too_short", "too_long"):
+        given_items = err["input"]
+        if kind == "too_short" and len(given_items) >= ctx.get("min_length", 0):
+            return ""  # long enough as written: an item was refused, and is reported
+        bound = (
+            f"at least {ctx.get('min_length')}"
+            if kind == "too_short"
+            else f"at most {ctx.get('max_length')}"
+        )
+        return f"key {key!r} has {ctx.get('actual_length')} items, expected {bound}"
     found = describe_value(err["input"])
-    return f"key {_key_path(loc)!r} is {found}, expected {_in_toml(expected_at(Policy, loc))}"
+    if kind == "value_error" and not isinstance(err["input"], bool):  # a rule of the policy's
+        return f"key {key!r}: {str(err['msg']).removeprefix('Value error, ')}"
+    expected = _in_toml(where.expected)
+    if kind == "string_pattern_mismatch":
+        expected += f" matching the pattern {ctx.get('pattern')}"
+    return f"key {key!r} is {found}, expected {expected}"
 
 
 def _in_toml(expected: str) -> str:
@@ -232,8 +363,10 @@ def _policy_problems(source: str, exc: ValidationError, data: dict[str, Any]) ->
     """Every error of ``exc`` as a sentence naming ``source``, one a line."""
     problems = []
     for err in exc.errors():
-        text = f"{source}: {_policy_problem(err, data)}"
-        problems.append(text if text.endswith("?") else text + ".")
+        problem = _policy_problem(err, data)
+        if problem:
+            text = f"{source}: {problem}"
+            problems.append(text if text.endswith("?") else text + ".")
     return "\n".join(dict.fromkeys(problems))
 
 

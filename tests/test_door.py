@@ -372,7 +372,7 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
             "typo = 3",
             "unknown key 'typo'; expected one of type_points, complexity_multiplier, "
             "points_per_fte, grade_factor, grades, leaving_window_days, long_absence_days, "
-            "max_new_families_per_day.",
+            "max_new_families_per_day, priority_classes.",
         ),
         ("points_per_ft = 90", "unknown key 'points_per_ft'; did you mean 'points_per_fte'?"),
         (
@@ -412,6 +412,24 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
             "key 'grades.nqsw.excluded_types' is 'court', expected a list of values, each one of "
             "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
             "adoption.",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["court"]\nkases = ["court"]',
+            "unknown key 'priority_classes[0].kases'; did you mean 'cases'?",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["courtt"]',
+            "key 'priority_classes[0].cases[0]' is 'courtt', expected one of early_help, "
+            "child_in_need, child_protection, looked_after, care_leaver, court, adoption, urgent, "
+            "standard.",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = []',
+            "key 'priority_classes[0].cases' has 0 items, expected at least 1.",
+        ),
+        (
+            '[[priority_classes]]\nname = "other"\ncases = ["court"]',
+            "key 'priority_classes': 'other' is the class of every case no class names.",
         ),
     ],
 )
