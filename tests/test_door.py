@@ -225,6 +225,14 @@ def test_a_repeated_key_in_a_record_is_refused_naming_it(tmp_path: Path) -> None
     )
 
 
+def test_colons_in_text_values_are_no_repeated_keys(tmp_path: Path) -> None:
+    # The fast reader counts colons to prove no key is repeated; a colon inside a
+    # value only sends the file the slow way, which reads it the same.
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text([practitioner_data(team="North: East")], [case_data()]))
+    assert load_snapshot(path).practitioners[0].team == "North: East"
+
+
 def test_a_repeated_top_level_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(snapshot_text().replace('"as_of"', '"as_of": "2026-11-24", "as_of"'))
