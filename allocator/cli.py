@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -272,12 +273,19 @@ def allocate_command(
     workers: int,
 ) -> None:
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
+    started = time.perf_counter()  # reading the input counts against --time-limit
     _interruptions.product = "plan"
     with input_errors():
         check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     plan = allocate(
-        snap, policy, time_limit=time_limit, seed=seed, workers=workers, allow_moves=allow_moves
+        snap,
+        policy,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        allow_moves=allow_moves,
+        clock_started=started,
     )
     with writing(out):
         write_json(out, plan)

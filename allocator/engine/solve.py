@@ -72,6 +72,10 @@ class SolverSettings:
     workers
         CP-SAT search workers (threads); above 1, CP-SAT's deterministic
         interleaved parallel search.
+    wall_seconds
+        Wall-clock seconds the solve may take, if less than ``time_limit`` (the
+        caller keeps the rest to read the input and write the plan); only a safety
+        net, as ``time_limit``'s work budget decides where the search stops.
     deterministic_time
         Work budget for the whole solve, in CP-SAT deterministic units (what
         decides where the search stops, the same on any machine); ``None``:
@@ -82,6 +86,7 @@ class SolverSettings:
     seed: int = 0
     workers: int = 1
     deterministic_time: float | None = None
+    wall_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -605,7 +610,9 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     """
     settings = settings or SolverSettings()
     started = time.perf_counter()
-    deadline = started + settings.time_limit
+    deadline = started + (
+        settings.time_limit if settings.wall_seconds is None else settings.wall_seconds
+    )
     tiers = daily_tiers(state.policy)
     if not state.to_allocate:
         empty = evaluate(state, {})
