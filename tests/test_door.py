@@ -782,3 +782,14 @@ def test_the_summary_lists_a_worker_whose_load_changes_but_not_count(tmp_path: P
     assert {(a["case"], a["worker"]) for a in plan["assignments"]} >= {("R1", "S")}
     rows = [line for line in result.stderr.splitlines() if line.startswith("│ S ")]
     assert len(rows) == 1 and "12 -> 12" in rows[0], result.stderr
+
+
+def test_a_missing_folder_is_named_not_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "nowhere" / "plan.json"
+    with pytest.raises(InputError) as caught:
+        write_json(target, {"a": 1})
+    assert str(caught.value) == (
+        f"{target}: the folder {target.parent} does not exist; expected a path in an existing "
+        "folder; nothing was written."
+    )
+    assert ".tmp" not in str(caught.value)
