@@ -203,21 +203,25 @@ def relative_gap(
     bound: Mapping[str, int | float] | None,
     tiers: tuple[Tier, ...],
 ) -> float:
-    """Relative gap of the first of ``tiers`` short of its bound; 0.0 when none is.
+    """The plan's gap on children allocated; 0.0 when every priority class is proved.
 
-    For the priority classes' tiers (children without a worker) the gap is measured
-    on children allocated (what a manager counts); for the others on the tier's own
-    value.
+    Measured at the first priority-class tier short of its bound, as the share of
+    the children a plan could allocate at best that this one does not:
+    ``(value - bound) / (allocated + value - bound)``. The tiers below the classes
+    (siblings, balance, ...) carry their own value and bound in the plan; folding
+    them in here would report "66 % gap" on a plan whose every child placement is
+    proved, when only the siblings tier is open.
     """
     if not bound:
         return 0.0
     allocated = objective["allocated"]
     for tier in tiers:
-        if tier.key not in bound or bound[tier.key] == objective[tier.key]:
+        if (
+            not tier.priority_class
+            or bound.get(tier.key, objective[tier.key]) == objective[tier.key]
+        ):
             continue
-        value, best = objective[tier.key], bound[tier.key]
-        if tier.priority_class:
-            most = allocated + (value - best)
-            return round((most - allocated) / most, 6) if most else 0.0
-        return round(abs(value - best) / max(abs(value), abs(best), 1), 6)
+        short = objective[tier.key] - bound[tier.key]
+        most = allocated + short
+        return round(short / most, 6) if most else 0.0
     return 0.0
