@@ -325,7 +325,8 @@ def _fit_per_worker(
     the lightest member) already reaches it: the bound can only bite on heavy cases.
     """
     lightest = min(w for _, ws in members for w in ws)
-    if sum(state.spare_before(w) // lightest for w in workers) >= total:
+    # A case of weight 0 fits any room, so the over-estimate is unbounded.
+    if lightest == 0 or sum(state.spare_before(w) // lightest for w in workers) >= total:
         return total
     fit = 0
     for worker in workers:
