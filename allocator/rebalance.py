@@ -398,6 +398,10 @@ def _plan(
     unallocated: list[Unallocated] = []
     uncovered: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
+    placed_with: dict[tuple[str, str], list[str]] = defaultdict(list)  # family, worker
+    for g in data.groups:
+        if g.id in moved:
+            placed_with[g.family, moved[g.id]].extend(g.cases)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
@@ -407,7 +411,7 @@ def _plan(
                         case=cid,
                         worker=w,
                         from_=g.source,
-                        reasons=_reasons(setup, g, cid, w, load),
+                        reasons=_reasons(setup, g, cid, w, load, placed_with[g.family, w]),
                     )
                 )
             elif cid in gone_or_new:
@@ -470,7 +474,15 @@ def _plan(
     )
 
 
-def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) -> tuple[str, ...]:
+def _reasons(
+    setup: Setup,
+    g: Group,
+    cid: str,
+    w: str,
+    load: Mapping[str, int],
+    placed_with: list[str],
+) -> tuple[str, ...]:
+    """Why ``cid`` goes to ``w``; ``placed_with``: the family's children this plan gives ``w``."""
     state = setup.state
     case = state.cases[cid]
     out = [setup.why[g.source] if g.source is not None else "new referral"]
@@ -481,6 +493,9 @@ def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) 
     if len(g.cases) > 1:
         others = [c for c in g.cases if c != cid]
         out.append(f"moves with sibling(s) {', '.join(others)}")
+    joined = sorted(c for c in placed_with if c not in g.cases)
+    if joined:
+        out.append(f"with sibling(s) {', '.join(joined)}, also given to {w} by this plan")
     out.append(f"{w} has room: {points(load[w])} of {points(state.capacity[w])} points after")
     return tuple(out)
 
