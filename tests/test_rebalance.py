@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
 from allocator.cli import main
@@ -531,3 +533,26 @@ def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> Non
     setup = _setup(ServiceState.of(s, Policy()), None)
     for packing in (False, True):
         assert greedy_rebalance(setup.data, packing=packing) == {"FK@new": "A", "F2@L": "B"}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    practitioners=st.integers(min_value=6, max_value=20),
+    seed=st.integers(min_value=0, max_value=10_000),
+    load=st.sampled_from([0.9, 1.0, 1.1]),
+    packing=st.booleans(),
+)
+def test_tier_values_match_the_model_on_any_leavers_day(
+    practitioners: int, seed: int, load: float, packing: bool
+) -> None:
+    # Property: on generated services (over and under capacity, leavers, absences)
+    # the model's tier expressions at the manager's plan equal tier_values.
+    from allocator.engine.rebalance import tier_values
+    from allocator.generate import generate
+    from allocator.rebalance import _setup, greedy_rebalance
+    from benchmarks.scenarios import with_leavers
+
+    s = with_leavers(generate(practitioners, seed=seed, load=load), 0.2, seed=seed)
+    data = _setup(ServiceState.of(s, Policy()), None).data
+    moved = greedy_rebalance(data, packing=packing)
+    assert _model_values(data, moved) == tier_values(data, moved)
