@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from allocator.models import Assignment, Plan, Snapshot
 from allocator.objectives import evaluate
 from allocator.policy import Policy
-from allocator.rules import POINTS_SCALE, ServiceState, availability_blocker
+from allocator.rules import POINTS_SCALE, ServiceState, availability_blocker, to_points
 
 #: Every rule id :func:`check_plan` may report, in the order it reports them.
 RULES: tuple[str, ...] = (
@@ -104,7 +104,7 @@ def points(units: int) -> str:
     >>> points(10450), points(225), points(0)
     ('104.5', '2.25', '0.0')
     """
-    text = f"{units / POINTS_SCALE:.2f}"
+    text = f"{to_points(units):.2f}"
     return text[:-1] if text.endswith("0") else text
 
 

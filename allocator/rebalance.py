@@ -91,6 +91,7 @@ from allocator.rules import (
     ServiceState,
     availability_blocker,
     holding_blockers,
+    to_points,
 )
 
 
@@ -129,7 +130,7 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     for w in sorted(long_absent):
         why[w] = f"{w} absent until {state.practitioners[w].available_from}: cover for the absence"
     for w in sorted(over_cap):
-        excess = (state.load_before[w] - state.capacity[w]) / POINTS_SCALE
+        excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
 
     need = set(state.to_allocate)  # referrals and leavers' children: no worker if they stay
@@ -446,7 +447,7 @@ def _plan(
         **{class_tier_key(name): n for name, n in by_class.items()},
         "unallocated": len(unallocated),
         "uncovered_absence": len(uncovered),
-        "over_cap_excess": values["over_cap_excess"] / POINTS_SCALE,
+        "over_cap_excess": to_points(values["over_cap_excess"]),
         "over_cap_workers": len(still_over),
         "changes_of_worker": values["changes_of_worker"],
         "siblings_apart": values["siblings_apart"],
@@ -636,8 +637,7 @@ def cap_cost(
     extra: dict[Grade, float] = {}
     for grade in Grade:
         total = sum(
-            (state.load_before[w] - state.capacity[w])
-            / POINTS_SCALE
+            to_points(state.load_before[w] - state.capacity[w])
             / (policy.points_per_fte * policy.grade_factor[grade])
             for w in sorted(over)
             if state.practitioners[w].grade is grade and policy.grade_factor[grade] > 0

@@ -52,7 +52,7 @@ from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
 from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
 from allocator.policy import Policy
-from allocator.rules import POINTS_SCALE, ServiceState
+from allocator.rules import ServiceState, to_points
 
 #: The tiers one placement moves, in priority order, with their direction.
 SCORE_TIERS: tuple[tuple[str, str], ...] = (
@@ -306,7 +306,7 @@ class Recommender:
             family=case.family,
             type=case.type.value,
             complexity=case.complexity,
-            weight=st.weight[case.id] / POINTS_SCALE,
+            weight=to_points(st.weight[case.id]),
             current_worker=current,
             needs_worker=current is None or current in st.gone,
             eligible_count=len(eligible),
@@ -478,7 +478,7 @@ class Recommender:
             score=score,
             reasons=tuple(self._reasons(case, wid, siblings, share)),
             blockers=blockers,
-            load_after=after / POINTS_SCALE,
+            load_after=to_points(after),
             utilisation_after=round(share, 4) if share is not None else None,
         )
 
