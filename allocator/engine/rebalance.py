@@ -467,7 +467,7 @@ class RebalanceModel:
             elif holders:
                 constant += len(holders) - 1
                 terms.extend(ends)
-            elif len(ends) > 1:
+            elif len(groups) > 1 and len(ends) > 1:  # one group holds one worker at most
                 split = self.model.new_int_var(0, len(ends) - 1, f"split[{family}]")
                 self.model.add(split >= sum(ends) - 1)
                 self.split[family] = split
