@@ -60,6 +60,7 @@ exact models, as the daily engine does.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -592,7 +593,10 @@ def solve_rebalance(
             if not optimal and proved:
                 proved = False
                 if status == cp_model.FEASIBLE:
-                    bounds[key] = int(solver.best_objective_bound + 0.999999)
+                    # CP-SAT may stop with a bound below what any plan can reach
+                    # (e.g. negative on a sum of children): the floor is as valid.
+                    bound = math.ceil(solver.best_objective_bound - 1e-6)
+                    bounds[key] = max(tier_floor(data, key), bound)
         if not isinstance(expr, int):  # an empty tier is the constant 0
             m.model.add(expr <= tier_values(data, moved)[key])
     return RebalanceSolution(
