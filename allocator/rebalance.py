@@ -454,10 +454,9 @@ def _plan(
         "weighted_changes": values["weighted_changes"],
         "balance": values["balance"],
         "changes_lower_bound": setup.lower_bound,
+        # As the daily tier: every child placed with a worker they had, referrals too.
         "previous_worker_returns": sum(
-            1
-            for a in assignments
-            if a.from_ is not None and a.worker in state.cases[a.case].previous_workers
+            1 for a in assignments if a.worker in state.cases[a.case].previous_workers
         ),
     }
     return Plan(

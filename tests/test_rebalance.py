@@ -127,6 +127,15 @@ def test_move_to_previous_worker_preferred() -> None:
     assert "back with B, a previous worker" in plan.assignments[0].reasons
 
 
+def test_a_referral_back_with_a_worker_it_knows_counts_as_a_return() -> None:
+    # R1 is re-referred and had A before: placed with A it counts in
+    # previous_worker_returns as in the daily plan, so the checker (run) agrees.
+    s = snap([worker("A")], [case("R1", "F1", None, previous_workers=["A"])])
+    plan = run(s)
+    assert moves(plan) == {"R1": (None, "A")}
+    assert plan.objective["previous_worker_returns"] == 1
+
+
 def test_long_absence_covered_short_absence_not() -> None:
     # M is absent until 2027-05-01 (>= 28 days): cover. S is back in 10 days: stays.
     s = snap(
@@ -377,6 +386,12 @@ def test_one_statutory_referral_before_any_number_of_leavers_other_children() ->
     assert moves(plan) == {"K": (None, "A")}
     assert plan.objective["unallocated_statutory"] == 0
     assert plan.objective["unallocated_other"] == 3
+    # A council with one class for every case (policy priority_classes = []): the
+    # children count alike, and three placed beat one.
+    alike = run(s, Policy(priority_classes=()))
+    assert sorted(moves(alike)) == ["E1", "E2", "E3"]
+    assert alike.objective["unallocated_other"] == 1
+    assert "unallocated_statutory" not in alike.objective
 
 
 def test_within_a_class_the_leavers_child_before_the_referral() -> None:
