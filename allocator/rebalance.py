@@ -54,6 +54,7 @@ them within cap (heaviest first).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class Setup:
     why: dict[str, str]  # source -> the move reason
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
     lower_bound: int = 0
+    class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
 
 
 def _setup(state: ServiceState, max_moves: int | None) -> Setup:
@@ -219,7 +221,52 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
                 break
         else:
             bound += len(weights)
-    return Setup(state=state, data=data, why=why, stuck_pinned=stuck, lower_bound=bound)
+    return Setup(
+        state=state,
+        data=data,
+        why=why,
+        stuck_pinned=stuck,
+        lower_bound=bound,
+        class_weight=class_weight,
+    )
+
+
+def _plan_bound(
+    setup: Setup,
+    tier_bounds: Mapping[str, int | float] | None,
+    objective: Mapping[str, int | float],
+) -> dict[str, int | float] | None:
+    """The engine's tier bounds in the plan's own keys and units (as its ``objective``).
+
+    ``unplaced`` (children without a worker weighted by class) becomes one bound per
+    priority class, lexicographically: a class's bound holds with the classes above
+    at their values, and the classes below a class short of its bound get none. It
+    is given only when no long-absent worker's child is left uncovered: the tier
+    counts those children too, the objective's classes do not.
+    ``over_cap_excess`` goes from centi-points to points; ``leavers_unplaced`` has no
+    key of its own in the plan and is left out.
+    """
+    if not tier_bounds:
+        return None
+    out: dict[str, int | float] = {}
+    # The tier also counts long-absent workers' children nobody could cover, which the
+    # objective keeps apart (``uncovered_absence``): only without them do the two agree.
+    if "unplaced" in tier_bounds and not objective["uncovered_absence"]:
+        rest = tier_bounds["unplaced"]
+        names = setup.state.policy.class_names
+        for name, weight in zip(names, setup.class_weight, strict=True):
+            key = class_tier_key(name)
+            # Every lower class together weighs less than one child of this one.
+            out[key] = min(objective[key], max(0, math.floor(rest / weight + 1e-9)))
+            if out[key] < objective[key]:
+                break
+            rest -= objective[key] * weight
+    if "over_cap_excess" in tier_bounds:
+        out["over_cap_excess"] = to_points(int(tier_bounds["over_cap_excess"]))
+    for key in ("changes_of_worker", "siblings_apart", "weighted_changes", "balance"):
+        if key in tier_bounds:
+            out[key] = tier_bounds[key]
+    return out or None
 
 
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
@@ -466,7 +513,7 @@ def _plan(
         unallocated=tuple(unallocated),
         workers=tuple(workers),
         objective=objective,
-        bound=bound,
+        bound=_plan_bound(setup, bound, objective),
         gap=0.0 if bound is None else None,
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),

@@ -571,3 +571,25 @@ def test_tier_values_match_the_model_on_any_leavers_day(
     data = _setup(ServiceState.of(s, Policy()), None).data
     moved = greedy_rebalance(data, packing=packing)
     assert _model_values(data, moved) == tier_values(data, moved)
+
+
+def test_rebalance_bounds_use_the_objective_keys_and_units() -> None:
+    # The engine's class-weighted tier decodes class by class (weights 10^2, 10, 1 for
+    # three classes over 9 children): a bound of 1 x 100 + 3 x 10 + 2 = 132 says
+    # urgent >= 1; with urgent at 1, statutory >= 3; with statutory at 4 (short of 3)
+    # the class below gets no bound. Centi-points become points.
+    from allocator.rebalance import Setup, _plan_bound
+
+    state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
+    setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]
+    objective = {
+        "unallocated_urgent": 1,
+        "unallocated_statutory": 4,
+        "unallocated_other": 5,
+        "uncovered_absence": 0,
+    }
+    bound = _plan_bound(setup, {"unplaced": 132, "over_cap_excess": 1025}, objective)
+    assert bound == {"unallocated_urgent": 1, "unallocated_statutory": 3, "over_cap_excess": 10.25}
+    # Children left uncovered count in the engine's tier but not in the classes.
+    uncovered = {**objective, "uncovered_absence": 2}
+    assert _plan_bound(setup, {"unplaced": 132}, uncovered) is None
