@@ -54,7 +54,7 @@ def spread_sample(items: list[str], count: int, key: str) -> list[str]:
 
 
 def candidate_workers(
-    state: ServiceState, starts: Iterable[Mapping[str, str]], full_pairs: int = FULL_MODEL_PAIRS
+    state: ServiceState, starts: Iterable[Mapping[str, str]], full_pairs: int | None = None
 ) -> tuple[dict[str, list[str]], bool]:
     """Each case's candidate workers, and whether any eligible worker was left out.
 
@@ -66,11 +66,13 @@ def candidate_workers(
         Warm-start placements (the greedy rule's among them); each is kept as a
         candidate, so the model can always reproduce them.
     full_pairs
-        Up to this many eligible pairs in all, every eligible worker is a candidate.
+        Up to this many eligible pairs in all, every eligible worker is a candidate
+        (default :data:`FULL_MODEL_PAIRS`).
     """
     starts = tuple(starts)
     eligible = {cid: state.eligible(cid) for cid in state.to_allocate}
-    if sum(len(ws) for ws in eligible.values()) <= full_pairs:
+    limit = FULL_MODEL_PAIRS if full_pairs is None else full_pairs
+    if sum(len(ws) for ws in eligible.values()) <= limit:
         return eligible, False
 
     by_family: dict[str, list[str]] = defaultdict(list)
