@@ -32,7 +32,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
-from allocator.check import RULES, Violation, check_plan, joined, points
+from allocator.check import RULES, Violation, check_plan, joined, judge_plan, points
 from allocator.explain import (
     PlanView,
     assignment_reasons,
@@ -206,6 +206,12 @@ class PlanAnalysis:
         The plan's own ``objective``, as it reports it.
     notes
         The plan's notes, and what a reader of the figures should know.
+    stale
+        The plan's summaries (``workers``, ``objective``) that disagree with its
+        placements (:func:`allocator.check.stale_summaries`): not broken rules.
+    exceptions
+        Cases kept with a worker the who-may-hold-what table would not allow, because
+        a manager pinned them there (case id, sentence), recomputed from the snapshot.
     """
 
     as_of: date
@@ -217,6 +223,8 @@ class PlanAnalysis:
     tiers: tuple[TierResult, ...]
     objective: dict[str, int | float] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    stale: tuple[Violation, ...] = ()
+    exceptions: tuple[tuple[str, str], ...] = ()
 
     @property
     def violations(self) -> int:
@@ -246,7 +254,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         Rules in the order of :data:`allocator.check.RULES`, tiers in priority order.
     """
     state = ServiceState.of(snapshot, policy)
-    found = check_plan(snapshot, policy, plan)
+    found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
     placed = placements(state, plan)
     view = PlanView.of(state, placed.daily)
@@ -282,6 +290,8 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         tiers=tiers,
         objective=dict(plan.objective),
         notes=tuple(notes),
+        stale=tuple(stale),
+        exceptions=tuple(state.exceptions.items()),
     )
 
 
@@ -297,7 +307,7 @@ def _tier_matches(
         if cid in daily:
             continue
         d = view.diagnose(cid)
-        lost.append(Match((cid,), justification=f"{d.code.value}: {d.reason}"))
+        lost.append(Match((cid,), justification=f"{str(d.code)}: {d.reason}"))
     out["urgent_unallocated"] = tuple(m for m in lost if state.is_urgent(m.cases[0]))
     out["unallocated"] = tuple(lost)
 
@@ -528,6 +538,12 @@ class CaseExplanation:
         it was not chosen.
     violations
         The plan's violations concerning this case.
+    needs_worker
+        Why the case needs a worker today (no worker, worker gone, or a worker who
+        may no longer hold it: :attr:`allocator.rules.ServiceState.needs`), or ``None``.
+    exception
+        Why the case stays with its worker only as a manager's managed exception
+        (:attr:`allocator.rules.ServiceState.exceptions`), or ``None``.
     """
 
     case: str
@@ -547,6 +563,8 @@ class CaseExplanation:
     score: dict[str, int] | None
     alternatives: tuple[Alternative, ...]
     violations: tuple[Violation, ...]
+    needs_worker: str | None = None
+    exception: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -616,12 +634,12 @@ def explain_case(
     elif case_id in state.to_allocate:
         outcome = "unallocated" if case_id in lost_as else "missing"
         d = view.diagnose(case_id)
-        code, diagnosis = d.code.value, d.reason
+        code, diagnosis = str(d.code), d.reason
         collide = colliding_rules(state, case_id, view)
         if case_id in lost_as:
             stated = lost_as[case_id]
-            plan_code = stated.code.value
-            plan_agrees = (stated.code.value, stated.reason) == (code, diagnosis)
+            plan_code = str(stated.code)
+            plan_agrees = (str(stated.code), stated.reason) == (code, diagnosis)
     else:
         outcome = "kept"
 
@@ -666,6 +684,8 @@ def explain_case(
         score=chosen_score,
         alternatives=alternatives,
         violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.case == case_id),
+        needs_worker=state.needs.get(case_id),
+        exception=state.exceptions.get(case_id),
     )
 
 

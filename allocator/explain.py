@@ -31,11 +31,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from allocator.check import RULES, families_held, joined, new_families, points
+from allocator.check import RULES, joined, points
 from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.objectives import loads_after, outside_area
 from allocator.policy import Policy
-from allocator.rules import ServiceState, availability_blocker, holding_blockers
+from allocator.rules import (
+    ServiceState,
+    availability_blocker,
+    covers_area,
+    families_held,
+    holding_blockers,
+    holding_rules,
+    missing_needs,
+    new_families,
+    normalised,
+)
 
 #: How many workers a sentence names before saying "and N more".
 NAMED = 5
@@ -201,6 +211,8 @@ def _why_moved(state: ServiceState, placed: Mapping[str, str], case: Case, wid: 
     if old is None or old == wid:
         return None
     p = state.practitioners[old]
+    if old not in state.gone and case.id in state.needs:
+        return state.needs[case.id]  # "P0040 may no longer hold it: ..."
     blocker = availability_blocker(p, state.as_of, state.policy)
     if blocker is not None:  # "P0040 left on 2026-11-20", "... is absent until ..."
         return blocker
@@ -264,7 +276,7 @@ def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
     """Whether the worker's patches include the child's (named by patch only)."""
     if case.area is None:
         return []
-    if case.area in state.practitioners[wid].areas:
+    if covers_area(state.practitioners[wid], case.area):
         return [f"covers the child's area ({case.area})"]
     if outside_area(state, case.id, wid):
         return [f"outside {wid}'s patches (the child's area is {case.area})"]
@@ -394,9 +406,15 @@ def _diagnose(
         raise ValueError(f"{case_id} is placed with {placed[case_id]} by this plan")
     case = state.cases[case_id]
     load = view.load
+    # A case taken off a present worker who may no longer hold it says so first.
+    taken_off = (
+        f"{state.needs[case_id]}, so it leaves {case.worker}; "
+        if case.worker is not None and case.worker not in state.gone
+        else ""
+    )
 
     def result(code: UnallocatedCode, reason: str) -> Unallocated:
-        return Unallocated(case=case_id, code=code, reason=reason)
+        return Unallocated(case=case_id, code=code, reason=taken_off + reason)
 
     if case.pinned_worker is not None:
         pinned = _pin_problem(state, load, case, case.pinned_worker)
@@ -471,7 +489,7 @@ def _may_hold_ignoring_availability(
 
 
 def _has_needs(case: Case, p: Practitioner) -> bool:
-    return all(n in p.skills for n in case.needs)
+    return not missing_needs(case, p)
 
 
 def _grade_allows(state: ServiceState, case: Case, grade: Grade) -> bool:
@@ -559,7 +577,7 @@ def _needs_sentence(case: Case, staff: Sequence[Practitioner]) -> str:
     needs = case.needs
     if len(needs) == 1:
         return f"needs {needs[0]}: no worker has it"
-    counts = [sum(1 for p in staff if n in p.skills) for n in needs]
+    counts = [sum(1 for p in staff if normalised(n) in map(normalised, p.skills)) for n in needs]
     said = [f"{_count(c, 'has', 'have')} {n}" for c, n in zip(counts, needs, strict=True)]
     said[0] = f"{_count(counts[0], 'worker has', 'workers have')} {needs[0]}"
     listed = ", ".join(said)
@@ -626,30 +644,12 @@ class Blocker(NamedTuple):
 
 def _holding_rule_ids(case: Case, p: Practitioner, policy: Policy) -> list[str]:
     """The rule id of each sentence :func:`holding_blockers` gives, in its order."""
-    rule = policy.grades[p.grade]
-    ids: list[str] = []
-    if case.complexity > rule.max_complexity:
-        ids.append("grade")
-    if case.type in rule.excluded_types:
-        ids.append("grade")
-    if case.needs and not all(n in p.skills for n in case.needs):
-        ids.append("skills")
-    if p.id in case.excluded_workers:
-        ids.append("excluded_worker")
-    if case.pinned_worker is not None and case.pinned_worker != p.id:
-        ids.append("pinned_worker")
-    return ids
+    return [rule for rule, _ in holding_rules(case, p, policy)]
 
 
 def tagged_holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[Blocker]:
-    """:func:`allocator.rules.holding_blockers`, each sentence with its rule id."""
-    sentences = holding_blockers(case, p, policy)
-    ids = _holding_rule_ids(case, p, policy)
-    if len(ids) != len(sentences):
-        # rules.py gained a rule this mapping does not know yet: keep every sentence,
-        # tagged with the first id found (the tests hold the two together).
-        ids = [ids[0] if ids else "grade"] * len(sentences)
-    return [Blocker(rule, message) for rule, message in zip(ids, sentences, strict=True)]
+    """:func:`allocator.rules.holding_rules` as :class:`Blocker` values."""
+    return [Blocker(rule, message) for rule, message in holding_rules(case, p, policy)]
 
 
 def availability_rule(state: ServiceState, worker_id: str) -> Blocker | None:

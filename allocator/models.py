@@ -5,8 +5,9 @@ than a silently ignored column. Cross-references between records are checked onc
 here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is valid.
 
 Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT-EXTENSIONS.md``):
-``Plan.gap``, ``Plan.notes``, ``Plan.settings``, and ``Plan.bound`` as a mapping
-from objective tier to its proven bound.
+``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.exceptions``,
+``Plan.made_from``, and ``Plan.bound`` as a mapping from objective tier to its
+proven bound.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
@@ -54,6 +55,14 @@ class Record(BaseModel):
     """Base of every contract model: unknown fields are rejected, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PlanRecord(Record):
+    """Base of the plan's models: as :class:`Record`, and NaN or infinity is rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 Id = Annotated[str, Field(min_length=1)]
@@ -171,7 +180,7 @@ def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
 # ---------------------------------------------------------------------------- plan
 
 
-class Assignment(Record):
+class Assignment(PlanRecord):
     """A case whose worker the plan sets (``from_`` null) or changes."""
 
     case: Id
@@ -191,15 +200,60 @@ class UnallocatedCode(StrEnum):
     SEARCH_LIMIT = "search_limit"
 
 
-class Unallocated(Record):
-    """A case that ends the plan with no worker, and why, in words a manager can act on."""
+class Unallocated(PlanRecord):
+    """A case that ends the plan with no worker, and why, in words a manager can act on.
+
+    ``code`` is one of :class:`UnallocatedCode` in the allocator's plans, but FORMAT.md
+    lets any tool choose its codes: any other non-empty text is kept as it is.
+    """
 
     case: Id
-    code: UnallocatedCode
+    code: Id
+    reason: str
+
+    @field_validator("code")
+    @classmethod
+    def _own_codes_as_members(cls, value: str) -> str:
+        """The allocator's own codes become :class:`UnallocatedCode` members."""
+        try:
+            return UnallocatedCode(value)
+        except ValueError:
+            return value
+
+
+class ManagedException(PlanRecord):
+    """A case kept with a worker the who-may-hold-what table would not allow.
+
+    FORMAT.md: a pin naming the current worker keeps an outgrown case there, as a
+    managed exception the plan lists (extension, ``docs/FORMAT-EXTENSIONS.md``).
+    """
+
+    case: Id
+    worker: Id
     reason: str
 
 
-class WorkerLoad(Record):
+class FileDigest(PlanRecord):
+    """A file a plan was made from: its name as given and its SHA-256 (hex)."""
+
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class MadeFrom(PlanRecord):
+    """What a plan was made from (extension): the input files, each with its digest.
+
+    The solver settings are the plan's ``settings``. ``None`` for a file not given
+    (no referrals file, the default policy).
+    """
+
+    snapshot: FileDigest | None = None
+    referrals: FileDigest | None = None
+    policy: FileDigest | None = None
+    command: str | None = None
+
+
+class WorkerLoad(PlanRecord):
     """One practitioner's weighted load and case count before and after the plan."""
 
     id: Id
@@ -213,7 +267,7 @@ class WorkerLoad(Record):
 Status = Literal["optimal", "feasible", "invalid_input"]
 
 
-class Plan(Record):
+class Plan(PlanRecord):
     """What the allocator decided (FORMAT.md "Plan").
 
     Attributes
@@ -232,6 +286,11 @@ class Plan(Record):
         Extension: observations a manager should see (e.g. former staff named).
     settings
         Extension: the solver settings that reproduce this plan.
+    exceptions
+        Extension: cases kept with a worker the who-may-hold-what table would not
+        allow, because a manager pinned them there.
+    made_from
+        Extension: the input files the plan was made from, with their SHA-256.
     """
 
     format: Literal["allocation-plan/1"] = PLAN_FORMAT
@@ -246,3 +305,5 @@ class Plan(Record):
     solve_seconds: float = 0.0
     notes: tuple[str, ...] = ()
     settings: dict[str, float | int | str] = Field(default_factory=dict)
+    exceptions: tuple[ManagedException, ...] = ()
+    made_from: MadeFrom | None = None

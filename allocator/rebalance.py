@@ -4,6 +4,12 @@ Who must move, who may move
 ---------------------------
 - Every child of a worker who has **left** (``leaving_on`` on or before ``as_of``)
   must move; if nobody may take them they are ``unallocated`` with a code and reason.
+- Every child whose worker **may no longer hold them** (excluded, pinned to another,
+  outgrown the worker's grade, lacking a need: :func:`allocator.rules.why_needs_worker`)
+  must move, alone rather than with siblings the worker may keep; if nobody may take
+  them they are ``unallocated`` (taken off that worker) with a code and reason. A pin
+  to the current worker keeps an outgrown child there as a managed exception the plan
+  lists.
 - Every child of a worker **absent for at least** ``long_absence_days`` from ``as_of``
   must move (the move says it is cover for the absence). One nobody may take stays
   with the absent worker and the plan's notes name it (FORMAT.md only lets a case
@@ -55,7 +61,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from allocator.check import families_held, points
+from allocator.check import points
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
     Group,
@@ -84,7 +90,9 @@ from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
     availability_blocker,
+    families_held,
     holding_blockers,
+    managed_exceptions,
 )
 
 
@@ -105,6 +113,8 @@ class Setup:
     state: ServiceState
     data: RebalanceInput
     why: dict[str, str]  # source -> the move reason
+    #: Case -> why it must leave a worker who may no longer hold it (rules.why_needs_worker).
+    case_why: dict[str, str] = field(default_factory=dict)
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
     lower_bound: int = 0
 
@@ -126,18 +136,29 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         excess = (state.load_before[w] - state.capacity[w]) / POINTS_SCALE
         why[w] = f"{w} is {excess:g} points over cap"
 
-    members: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    # Cases a present worker may no longer hold: they must move, in groups of their own.
+    case_why = {
+        cid: reason
+        for cid, reason in state.needs.items()
+        if (holder := state.cases[cid].worker) is not None and holder not in state.gone
+    }
+    members: dict[tuple[str, str | None, bool], list[str]] = defaultdict(list)
     stuck: list[str] = []
     for c in state.snapshot.cases:
         src = c.worker
+        if c.id in case_why:
+            members[c.family, src, True].append(c.id)
+            continue
         if src is not None and src not in why:
             continue
         if src is not None and src not in state.gone and c.pinned_worker == src:
             stuck.append(c.id)  # pinned to a long-absent or over-cap holder: stays
             continue
-        members[c.family, src].append(c.id)
+        members[c.family, src, False].append(c.id)
 
-    def group(family: str, src: str | None, kids: list[str], suffix: str = "") -> Group | None:
+    def group(
+        family: str, src: str | None, kids: list[str], suffix: str = "", broken: bool = False
+    ) -> Group | None:
         common: set[str] | None = None
         for cid in kids:
             ws = set(state.eligible(cid))
@@ -147,24 +168,26 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         if not targets and len(kids) > 1:
             return None
         return Group(
-            id=f"{family}@{src or 'new'}{suffix}",
+            id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
             family=family,
             source=src,
-            must_move=src is None or src not in over_cap,
+            must_move=broken or src is None or src not in over_cap,
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
         )
 
     groups: list[Group] = []
-    for (family, src), kids in sorted(members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        g = group(family, src, kids)
+    for (family, src, broken), kids in sorted(
+        members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2])
+    ):
+        g = group(family, src, kids, broken=broken)
         if g is not None:
             groups.append(g)
             continue
         for cid in sorted(kids):  # nobody may take the whole family: split it
-            single = group(family, src, [cid], suffix=f"#{cid}")
+            single = group(family, src, [cid], suffix=f"#{cid}", broken=broken)
             assert single is not None
             groups.append(single)
 
@@ -191,7 +214,9 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
                 break
         else:
             bound += len(weights)
-    return Setup(state=state, data=data, why=why, stuck_pinned=stuck, lower_bound=bound)
+    return Setup(
+        state=state, data=data, why=why, case_why=case_why, stuck_pinned=stuck, lower_bound=bound
+    )
 
 
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
@@ -426,13 +451,17 @@ def _plan(
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),
         settings=settings,
+        exceptions=managed_exceptions(state),
     )
 
 
 def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) -> tuple[str, ...]:
     state = setup.state
     case = state.cases[cid]
-    out = [setup.why[g.source] if g.source is not None else "new referral"]
+    if cid in setup.case_why:
+        out = [setup.case_why[cid]]
+    else:
+        out = [setup.why[g.source] if g.source is not None else "new referral"]
     if w in case.previous_workers:
         out.append(f"back with {w}, a previous worker")
     if g.family in setup.data.held_families.get(w, ()):
@@ -447,7 +476,7 @@ def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) 
 def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int) -> Unallocated:
     state = setup.state
     case = state.cases[cid]
-    src = setup.why.get(g.source or "", "it has no worker")
+    src = setup.case_why.get(cid) or setup.why.get(g.source or "", "it has no worker")
     pin = case.pinned_worker
     if pin is not None:
         p = state.practitioners[pin]

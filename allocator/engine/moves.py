@@ -59,11 +59,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from allocator.check import families_held, new_families
 from allocator.engine.lns import stage_share
 from allocator.engine.solver import configured_solver
 from allocator.objectives import balance_cost, change_cost, loads_after
-from allocator.rules import ServiceState, holding_blockers
+from allocator.rules import ServiceState, families_held, holding_blockers, new_families
 
 #: Tier keys in priority order; the first two share a stage.
 MOVE_TIERS: tuple[str, ...] = (
