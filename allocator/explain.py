@@ -431,6 +431,9 @@ def _diagnose(
         return result(UnallocatedCode.ELIGIBLE_UNAVAILABLE, _all_unavailable(state, eligible))
 
     weight = state.weight[case_id]
+    largest = max(available, key=lambda p: (state.capacity[p.id], p.id))
+    if weight > state.capacity[largest.id]:
+        return result(UnallocatedCode.NO_CAPACITY, _above_every_cap(state, weight, largest))
     spare = {p.id: state.capacity[p.id] - load[p.id] for p in available}
     with_room = [p.id for p in available if weight <= spare[p.id]]
     if not with_room:
@@ -603,6 +606,16 @@ def _all_unavailable(state: ServiceState, eligible: Sequence[Practitioner]) -> s
     )
 
 
+def _above_every_cap(state: ServiceState, weight: int, largest: Practitioner) -> str:
+    """The case weighs more than the cap of every worker who may hold it."""
+    cap = points(state.capacity[largest.id])
+    return (
+        f"needs {points(weight)} points, more than the cap of any worker who may hold it "
+        f"(the largest: {largest.id}, {cap} points): no worker's cap can hold it, so "
+        "freeing capacity cannot help; a manager must raise a cap or review the case's weight"
+    )
+
+
 def _no_room(weight: int, spare: Mapping[str, int]) -> str:
     """Who may hold it, their spare points after the plan, and how short the best is."""
     ordered = sorted(spare, key=lambda wid: (-spare[wid], wid))
@@ -668,6 +681,12 @@ def capacity_rule(state: ServiceState, worker_id: str, weight: int, load: int) -
         return Blocker(
             "capacity",
             f"{worker_id} is over capacity ({points(before)} of {points(cap)} points)",
+        )
+    if weight > cap:
+        return Blocker(
+            "capacity",
+            f"{worker_id}'s cap is {points(cap)} points and the case needs {points(weight)}: "
+            "no room can be made",
         )
     if load + weight > cap:
         return Blocker(

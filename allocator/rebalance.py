@@ -69,6 +69,7 @@ from allocator.engine.rebalance import (
     solve_rebalance,
     tier_values,
 )
+from allocator.explain import PlanView
 from allocator.models import (
     Assignment,
     Grade,
@@ -89,9 +90,7 @@ from allocator.policy import Policy
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
-    availability_blocker,
     families_held,
-    holding_blockers,
     managed_exceptions,
 )
 
@@ -387,6 +386,8 @@ def _plan(
     unallocated: list[Unallocated] = []
     uncovered: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
+    placed = {cid: w for g in data.groups if (w := moved.get(g.id)) is not None for cid in g.cases}
+    view = PlanView.of(state, placed)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
@@ -400,7 +401,7 @@ def _plan(
                     )
                 )
             elif cid in gone_or_new:
-                unallocated.append(_diagnose(setup, g, cid, moves_used))
+                unallocated.append(_diagnose(setup, g, cid, moves_used, view))
             elif g.must_move:
                 uncovered.append(cid)
     assignments.sort(key=lambda a: a.case)
@@ -473,55 +474,30 @@ def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) 
     return tuple(out)
 
 
-def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int) -> Unallocated:
-    state = setup.state
-    case = state.cases[cid]
-    src = setup.case_why.get(cid) or setup.why.get(g.source or "", "it has no worker")
-    pin = case.pinned_worker
-    if pin is not None:
-        p = state.practitioners[pin]
-        blocker = availability_blocker(p, state.as_of, state.policy) or (
-            "has no room" if state.weight[cid] > state.spare_before(pin) else None
-        )
-        if blocker is not None or not g.cost:
-            return Unallocated(
-                case=cid,
-                code=UnallocatedCode.PINNED_WORKER_CANNOT_HOLD,
-                reason=f"{src}; the case is pinned to {pin}, who cannot take it "
-                f"({blocker or 'a holding rule'}): re-pin or lift the pin",
-            )
-    if not g.cost:
-        holders = [
-            w
-            for w, p in state.practitioners.items()
-            if availability_blocker(p, state.as_of, state.policy) is None
-            and not holding_blockers(case, p, state.policy)
-        ]
-        if holders:
-            return Unallocated(
-                case=cid,
-                code=UnallocatedCode.NO_CAPACITY,
-                reason=f"{src}; every present worker who may hold it ({len(holders)}) is at "
-                "or over their cap",
-            )
-        return Unallocated(
-            case=cid,
-            code=UnallocatedCode.NO_ELIGIBLE_WORKER,
-            reason=f"{src}; no present worker may hold it (grade, skills, exclusions)",
-        )
+def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int, view: PlanView) -> Unallocated:
+    """Why ``cid`` ends the rebalance without a worker: the daily diagnosis, same words.
+
+    :func:`allocator.explain.diagnose_unallocated` on the rebalance's placements (so
+    codes and sentences agree with ``allocate``, ``explain`` and ``recommend``), with
+    the reason the child had to move first where its worker has left, and the move
+    limit named where it, not the search, stopped the child.
+    """
+    d = view.diagnose(cid)
     limit = setup.data.max_moves
-    if limit is not None and moves_used + g.changes > limit:
-        return Unallocated(
+    if (
+        d.code is UnallocatedCode.SEARCH_LIMIT
+        and limit is not None
+        and moves_used + g.changes > limit
+    ):
+        d = Unallocated(
             case=cid,
             code=UnallocatedCode.SEARCH_LIMIT,
-            reason=f"{src}; the limit of {limit} changes of worker was reached",
+            reason=f"the limit of {limit} changes of worker (--max-moves) was reached; "
+            "raise it to place this child",
         )
-    return Unallocated(
-        case=cid,
-        code=UnallocatedCode.NO_CAPACITY,
-        reason=f"{src}; the {len(g.cost)} worker(s) who may hold it had no room left or "
-        "had taken their limit of new families",
-    )
+    if g.source is not None and g.source in setup.state.gone:
+        return d.model_copy(update={"reason": f"{setup.why[g.source]}; {d.reason}"})
+    return d
 
 
 # ---------------------------------------------------------------------------- cap cost

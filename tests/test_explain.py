@@ -286,7 +286,22 @@ def test_diagnosis_refuses_a_placed_case() -> None:
 
 
 def test_no_capacity_single_eligible_worker() -> None:
-    # Only P1 may hold complexity-4 work (P2 is an NQSW); P1's cap is 5 and R1 weighs 6.
+    # Only P1 may hold complexity-4 work (P2 is an NQSW); P1's cap is 10, C0 takes 5
+    # of it, and R1 weighs 6.
+    s = state(
+        [worker("P1", grade="senior", capacity_points=10), worker("P2", grade="nqsw")],
+        [case("C0", worker="P1", weight=5.0), case("R1", complexity=4, weight=6.0)],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_CAPACITY
+    assert d.reason.startswith(
+        "needs 6.0 points but P1, the only eligible worker, has no room after this plan "
+        "(P1 5.0 spare); P1 is 1.0 points short"
+    )
+
+
+def test_no_capacity_above_every_cap() -> None:
+    # P1's cap is 5 and R1 weighs 6: no room can be made, and the sentence says so.
     s = state(
         [worker("P1", grade="senior", capacity_points=5), worker("P2", grade="nqsw")],
         [case("R1", complexity=4, weight=6.0)],
@@ -294,8 +309,8 @@ def test_no_capacity_single_eligible_worker() -> None:
     d = diagnose_unallocated(s, {}, "R1")
     assert d.code is UnallocatedCode.NO_CAPACITY
     assert d.reason.startswith(
-        "needs 6.0 points but P1, the only eligible worker, has no room after this plan "
-        "(P1 5.0 spare); P1 is 1.0 points short"
+        "needs 6.0 points, more than the cap of any worker who may hold it (the largest: "
+        "P1, 5.0 points): no worker's cap can hold it, so freeing capacity cannot help"
     )
 
 
