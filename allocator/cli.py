@@ -19,7 +19,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from allocator.allocate import allocate
 from allocator.io import InputError, inputs_of, load_snapshot, write_json
@@ -441,7 +440,7 @@ def check_command(
     """
     from allocator.check import RULES, SUMMARIES, judge_plan
     from allocator.io import load_plan
-    from allocator.report import render_stale, render_violations
+    from allocator.report import render_exceptions, render_stale, render_violations
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
@@ -467,11 +466,7 @@ def check_command(
         console = Console()
         render_violations(violations, console)
         render_stale(stale, console)
-        for e in plan.exceptions:
-            console.print(
-                f"managed exception: {escape(e.case)} stays with {escape(e.worker)}: "
-                f"{escape(e.reason)}"
-            )
+        render_exceptions(plan, console)
     if violations:
         sys.exit(RULES_BROKEN)
 

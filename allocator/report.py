@@ -75,8 +75,17 @@ def plan_summary(plan: Plan, console: Console) -> None:
         bound = plan.bound.get(tier.key, "") if plan.bound else ""
         tiers.add_row(tier.label, f"{plan.objective.get(tier.key, '')}", f"{bound}")
     console.print(tiers)
+    render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
+
+
+def render_exceptions(plan: Plan, console: Console) -> None:
+    """Print the plan's managed exceptions: cases a manager's pin keeps despite grade."""
+    for e in plan.exceptions:
+        console.print(
+            f"managed exception: {escape(e.case)} stays with {escape(e.worker)}: {escape(e.reason)}"
+        )
 
 
 def rebalance_summary(plan: Plan, console: Console) -> None:
@@ -100,6 +109,7 @@ def rebalance_summary(plan: Plan, console: Console) -> None:
         + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
         + f"; {plan.solve_seconds:.2f} s"
     )
+    render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
 

@@ -242,3 +242,29 @@ def test_cli_check_exit_codes(tmp_path: Path) -> None:
     write_json(plan_path, allocate(snap, POLICY, time_limit=5))
     ok = runner.invoke(main, ["check", str(snap_path), str(plan_path)])
     assert ok.exit_code == 0, ok.output
+
+
+def test_cli_lists_the_exception_and_explains_the_case(tmp_path: Path) -> None:
+    snap_path, plan_path = tmp_path / "snap.json", tmp_path / "plan.json"
+    write_json(snap_path, service({**MEMBERS["outgrown"], "pinned_worker": "P1"}))
+    runner = CliRunner()
+    made = runner.invoke(main, ["allocate", str(snap_path), "--out", str(plan_path)])
+    assert made.exit_code == 0, made.output
+    assert "managed exception: C1 stays with P1: pinned to P1 by a manager" in made.stderr
+    checked = runner.invoke(main, ["check", str(snap_path), str(plan_path)])
+    assert checked.exit_code == 0 and "managed exception: C1" in checked.stdout
+    explained = runner.invoke(
+        main, ["explain", str(plan_path), "--snapshot", str(snap_path), "--case", "C1"]
+    )
+    assert "managed exception: pinned to P1" in explained.stdout
+
+
+def test_cli_explain_says_why_the_case_needs_a_worker(tmp_path: Path) -> None:
+    snap_path, plan_path = tmp_path / "snap.json", tmp_path / "plan.json"
+    write_json(snap_path, service(MEMBERS["excluded"]))
+    write_json(plan_path, empty_plan())
+    result = CliRunner().invoke(
+        main, ["explain", str(plan_path), "--snapshot", str(snap_path), "--case", "C1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "needs a worker: P1 may no longer hold it: P1 is excluded" in result.stdout
