@@ -20,7 +20,7 @@ from allocator.models import (
     cut_short_note,
     unknown_staff_notes,
 )
-from allocator.objectives import TIERS, evaluate, loads_after, worker_table
+from allocator.objectives import Tier, daily_tiers, evaluate, loads_after, worker_table
 from allocator.policy import Policy
 from allocator.rules import ServiceState, managed_exceptions
 
@@ -70,7 +70,8 @@ def allocate(
     solution = solve(state, settings)
     placed = solution.placed
     status: Status = "optimal" if solution.proved else "feasible"
-    bound = solution.bounds or None
+    bound: dict[str, int | float] | None = solution.bounds
+    proved: dict[str, bool] | None = {k: t.proved for k, t in solution.tiers.items()}
     seconds = solution.seconds
     notes = list(unknown_staff_notes(snapshot))
     if solution.pruned:
@@ -101,7 +102,7 @@ def allocate(
             placed = {**placed, **made.placed, **made.moved}
             if made.moved:
                 # The daily solve's proof and bounds are for a plan without moves.
-                status, bound = "feasible", None
+                status, bound, proved = "feasible", None, None
                 notes.append(
                     f"{len(made.moved)} case(s) moved to make room for {len(made.placed)} "
                     f"more allocation(s) (at most {allow_moves} allowed); the moves were "
@@ -115,6 +116,7 @@ def allocate(
         placed,
         status=status,
         bound=bound,
+        proved=proved,
         solve_seconds=seconds,
         notes=notes,
         settings=run_settings,
@@ -127,11 +129,16 @@ def build_plan(
     *,
     status: Status,
     bound: dict[str, int | float] | None = None,
+    proved: dict[str, bool] | None = None,
     solve_seconds: float = 0.0,
     notes: list[str] | None = None,
     settings: dict[str, float | int | str] | None = None,
 ) -> Plan:
-    """The plan for ``placed``, with reasons, diagnoses, worker loads and tier values."""
+    """The plan for ``placed``, with reasons, diagnoses, worker loads and tier values.
+
+    ``bound`` and ``proved`` are keyed as the plan's objective (each daily tier), in
+    the same units.
+    """
     view = PlanView.of(state, placed)  # shared by every sentence about this plan
     assignments = [
         Assignment(
@@ -157,7 +164,8 @@ def build_plan(
         workers=tuple(workers),
         objective=objective,
         bound=bound,
-        gap=relative_gap(objective, bound),
+        proved=proved,
+        gap=relative_gap(objective, bound, daily_tiers(state.policy)),
         solve_seconds=round(solve_seconds, 3),
         notes=tuple(notes or ()),
         settings=settings or {},
@@ -166,21 +174,24 @@ def build_plan(
 
 
 def relative_gap(
-    objective: Mapping[str, int | float], bound: Mapping[str, int | float] | None
+    objective: Mapping[str, int | float],
+    bound: Mapping[str, int | float] | None,
+    tiers: tuple[Tier, ...],
 ) -> float:
-    """Relative gap of the first tier short of its bound; 0.0 when none is.
+    """Relative gap of the first of ``tiers`` short of its bound; 0.0 when none is.
 
-    For the unallocated tiers the gap is measured on children allocated (what a
-    manager counts); for the others on the tier's own value.
+    For the priority classes' tiers (children without a worker) the gap is measured
+    on children allocated (what a manager counts); for the others on the tier's own
+    value.
     """
     if not bound:
         return 0.0
     allocated = objective["allocated"]
-    for tier in TIERS:
+    for tier in tiers:
         if tier.key not in bound or bound[tier.key] == objective[tier.key]:
             continue
         value, best = objective[tier.key], bound[tier.key]
-        if tier.key in ("urgent_unallocated", "unallocated"):
+        if tier.priority_class:
             most = allocated + (value - best)
             return round((most - allocated) / most, 6) if most else 0.0
         return round(abs(value - best) / max(abs(value), abs(best), 1), 6)

@@ -5,7 +5,7 @@ plan's own lists -- never from solver state -- so each is also a check of the pl
 
 :func:`analyse_plan`
     Each hard rule (:data:`allocator.check.RULES`) with its violations, and each
-    objective tier (:data:`allocator.objectives.TIERS`) with its value, the plan's
+    objective tier (:func:`allocator.objectives.daily_tiers`) with its value, the plan's
     reported value and bound, and the matches behind it (which children are
     unallocated, which families are split, who went back to a worker they know ...).
     The matches' points add up to the tier's value.
@@ -41,7 +41,16 @@ from allocator.explain import (
     worker_blockers,
 )
 from allocator.models import Assignment, Plan, Snapshot
-from allocator.objectives import TIERS, Tier, balance_cost, evaluate, outside_area, tier_vector
+from allocator.objectives import (
+    CONTINUITY_TIERS,
+    Tier,
+    balance_cost,
+    class_tier_key,
+    daily_tiers,
+    evaluate,
+    outside_area,
+    tier_vector,
+)
 from allocator.policy import Policy
 from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
 from allocator.rules import POINTS_SCALE, ServiceState
@@ -166,7 +175,7 @@ class TierResult:
     Attributes
     ----------
     key, label, sense
-        As in :data:`allocator.objectives.TIERS`.
+        As in :func:`allocator.objectives.daily_tiers`.
     value
         Recomputed from the plan's placements (:func:`allocator.objectives.evaluate`).
     reported
@@ -271,7 +280,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
             bound=plan.bound.get(t.key) if plan.bound else None,
             matches=matches[t.key],
         )
-        for t in TIERS
+        for t in daily_tiers(policy)
     )
     notes = list(plan.notes)
     if placed.moves:
@@ -307,9 +316,9 @@ def _tier_matches(
         if cid in daily:
             continue
         d = view.diagnose(cid)
-        lost.append(Match((cid,), justification=f"{str(d.code)}: {d.reason}"))
-    out["urgent_unallocated"] = tuple(m for m in lost if state.is_urgent(m.cases[0]))
-    out["unallocated"] = tuple(lost)
+        lost.append(Match((cid,), justification=f"{d.code}: {d.reason}"))
+    for k, name in enumerate(state.policy.class_names):
+        out[class_tier_key(name)] = tuple(m for m in lost if state.priority_class[m.cases[0]] == k)
 
     split = []
     need = set(state.to_allocate)
@@ -571,7 +580,7 @@ class CaseExplanation:
         return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
-_TIER_LABEL = {t.key: t.label for t in TIERS}
+_TIER_LABEL = {t.key: t.label for t in CONTINUITY_TIERS}
 
 
 def explain_case(
@@ -858,8 +867,10 @@ def diff_plans(
     notes: list[str] = []
     if plan_a.as_of != plan_b.as_of:
         notes.append(f"the plans are for different days: {plan_a.as_of} and {plan_b.as_of}")
+    policy = policy or Policy()
+    all_tiers = daily_tiers(policy)
     if snapshot is not None:
-        state = ServiceState.of(snapshot, policy or Policy())
+        state = ServiceState.of(snapshot, policy)
         values_a = evaluate(state, placements(state, plan_a).daily)
         values_b = evaluate(state, placements(state, plan_b).daily)
         for name, plan, values in (("A", plan_a, values_a), ("B", plan_b, values_b)):
@@ -871,7 +882,7 @@ def diff_plans(
                 continue
             wrong = [
                 t.key
-                for t in TIERS
+                for t in all_tiers
                 if t.key in plan.objective and plan.objective[t.key] != values[t.key]
             ]
             if wrong:
@@ -881,10 +892,10 @@ def diff_plans(
                 )
     else:
         values_a, values_b = dict(plan_a.objective), dict(plan_b.objective)
-    tiers = tuple(_compare(t, values_a.get(t.key), values_b.get(t.key)) for t in TIERS)
+    tiers = tuple(_compare(t, values_a.get(t.key), values_b.get(t.key)) for t in all_tiers)
     better: Side | None = None
-    if all(t.key in values_a and t.key in values_b for t in TIERS):
-        va, vb = tier_vector(values_a), tier_vector(values_b)
+    if all(t.key in values_a and t.key in values_b for t in all_tiers):
+        va, vb = tier_vector(values_a, all_tiers), tier_vector(values_b, all_tiers)
         better = "a" if va < vb else "b" if vb < va else "same"
     return PlanDiff(
         as_of_a=plan_a.as_of,

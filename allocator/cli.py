@@ -23,6 +23,7 @@ from rich.console import Console
 from allocator.allocate import allocate
 from allocator.io import InputError, inputs_of, load_snapshot, write_json
 from allocator.models import MadeFrom, Plan, Snapshot
+from allocator.objectives import daily_tiers
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.report import plan_summary
 
@@ -258,7 +259,7 @@ def allocate_command(
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, Console(stderr=True))
+    plan_summary(plan, daily_tiers(policy), Console(stderr=True))
 
 
 @main.command("generate")

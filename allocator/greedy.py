@@ -1,6 +1,8 @@
 """The greedy rule a team manager applies by hand: the baseline and the warm start.
 
-Urgent cases first (then oldest referral, then id). Each case goes to the worker of
+Cases in priority-class order (urgent, then statutory work, then the rest: FORMAT.md
+"Who gets a worker first"), heaviest first within a class (then oldest referral,
+then id). Each case goes to the worker of
 a sibling if they have room, else to a previous worker with room (most recent
 first), else to the eligible worker with the most spare capacity. Every hard rule
 holds: caps, eligibility, pins and the intake limit.
@@ -12,6 +14,7 @@ is never worse than this rule's.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 
 from allocator.rules import ServiceState
@@ -22,22 +25,31 @@ def allocation_order(state: ServiceState) -> list[str]:
     return sorted(
         state.to_allocate,
         key=lambda c: (
-            not state.is_urgent(c),
+            state.priority_class[c],
+            -state.weight[c],
             state.cases[c].opened or date.min,
             c,
         ),
     )
 
 
-def greedy_allocate(state: ServiceState) -> dict[str, str]:
+def greedy_allocate(state: ServiceState, fixed: Mapping[str, str] | None = None) -> dict[str, str]:
     """Place cases one by one by the manager's rule (see the module docstring).
+
+    Parameters
+    ----------
+    state
+        The service.
+    fixed
+        Placements already decided (case id to worker id); the rule places the
+        other cases around them, and they are part of the result.
 
     Returns
     -------
     dict
         Case id to worker id for every case placed; cases left out are unallocated.
     """
-    return _one_by_one(state, allocation_order(state), most_room=True)
+    return _one_by_one(state, allocation_order(state), most_room=True, fixed=fixed or {})
 
 
 def packing_allocate(state: ServiceState, *, by_family: bool) -> dict[str, str]:
@@ -57,24 +69,35 @@ def packing_allocate(state: ServiceState, *, by_family: bool) -> dict[str, str]:
     for cid in sorted(state.to_allocate):
         groups.setdefault(state.cases[cid].family if by_family else cid, []).append(cid)
 
-    def hardness(kids: list[str]) -> tuple[bool, int, int]:
+    def hardness(kids: list[str]) -> tuple[int, int, int]:
         return (
-            not any(state.is_urgent(c) for c in kids),
+            min(state.priority_class[c] for c in kids),
             min(len(state.eligible(c)) for c in kids),
             -sum(state.weight[c] for c in kids),
         )
 
     order = [c for g in sorted(groups, key=lambda g: (hardness(groups[g]), g)) for c in groups[g]]
-    return _one_by_one(state, order, most_room=False)
+    return _one_by_one(state, order, most_room=False, fixed={})
 
 
-def _one_by_one(state: ServiceState, order: list[str], *, most_room: bool) -> dict[str, str]:
-    """Place ``order`` in turn under every hard rule; continuity first, then room."""
+def _one_by_one(
+    state: ServiceState, order: list[str], *, most_room: bool, fixed: Mapping[str, str]
+) -> dict[str, str]:
+    """Place ``order`` in turn under every hard rule around the ``fixed`` placements;
+    continuity first, then room."""
     load = dict(state.load_before)
     new_families: dict[str, set[str]] = defaultdict(set)
     family_workers: dict[str, list[str]] = {f: sorted(ws) for f, ws in state.holders.items()}
     limit = state.policy.max_new_families_per_day
-    placed: dict[str, str] = {}
+    placed: dict[str, str] = dict(fixed)
+    for cid, wid in sorted(fixed.items()):
+        family = state.cases[cid].family
+        load[wid] += state.weight[cid]
+        if wid not in state.holders.get(family, ()):
+            new_families[wid].add(family)
+        if wid not in family_workers.setdefault(family, []):
+            family_workers[family].append(wid)
+    order = [c for c in order if c not in fixed]
     # Weight of each case and the siblings after it in ``order``: room to keep for them.
     rest: dict[str, int] = {}
     still: dict[str, int] = defaultdict(int)

@@ -5,9 +5,9 @@ than a silently ignored column. Cross-references between records are checked onc
 here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is valid.
 
 Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT-EXTENSIONS.md``):
-``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.exceptions``,
-``Plan.made_from``, and ``Plan.bound`` as a mapping from objective tier to its
-proven bound.
+``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
+from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions`` and
+``Plan.made_from``.
 """
 
 from __future__ import annotations
@@ -278,8 +278,12 @@ class Plan(PlanRecord):
     objective
         Each objective tier's value, in priority order (see ``allocator.engine``).
     bound
-        Extension: for each tier, the best value any plan could reach as proved by
-        the solver; null when ``status`` is ``optimal``.
+        Extension: for each tier, keyed and in units as ``objective``, the best
+        value any plan could reach with the tiers above at their values (equal to
+        the value where proved).
+    proved
+        Extension: for each tier, whether its value is proved to equal its bound
+        over every eligible worker; ``status`` is ``optimal`` only when all are.
     gap
         Extension: relative gap of the first tier not proved optimal; 0 when optimal.
     notes
@@ -301,6 +305,7 @@ class Plan(PlanRecord):
     workers: tuple[WorkerLoad, ...] = ()
     objective: dict[str, int | float] = Field(default_factory=dict)
     bound: dict[str, int | float] | None = None
+    proved: dict[str, bool] | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
     notes: tuple[str, ...] = ()

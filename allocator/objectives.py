@@ -2,12 +2,17 @@
 
 Tiers in strict priority order (a higher tier is never traded for a lower one):
 
-1. ``urgent_unallocated`` (min): urgent children left without a worker.
-2. ``unallocated`` (min): children left without a worker.
-3. ``siblings_apart`` (min): for each family the plan touches, the number of
+1. ``unallocated_<class>`` (min), one tier per priority class of the policy
+   (FORMAT.md "Who gets a worker first"; by default ``unallocated_urgent``,
+   ``unallocated_statutory`` and ``unallocated_other``): children of that class left
+   without a worker. Within a class every child counts alike; across classes, no
+   number of children in a lower class pays for one in a higher class. (Counting
+   every child alike across classes drops the heaviest, most at-risk children first
+   when the service is full: they take the room of two or three lighter cases.)
+2. ``siblings_apart`` (min): for each family the plan touches, the number of
    distinct workers holding its children after the plan, minus one.
-4. ``previous_worker_returns`` (max): children placed with a worker they had before.
-5. ``balance`` (min): each placement costs the rise it causes in its worker's convex
+3. ``previous_worker_returns`` (max): children placed with a worker they had before.
+4. ``balance`` (min): each placement costs the rise it causes in its worker's convex
    utilisation penalty (zero below 60 % of capacity, then steeper at each of
    ``BALANCE_THRESHOLDS``), taken from the worker's load before the plan. Work thus
    goes where there is most room relative to capacity, and unlike the highest
@@ -15,7 +20,7 @@ Tiers in strict priority order (a higher tier is never traded for a lower one):
    linear in the placements, which lets the solver prove optimality in seconds
    (a convex penalty on final loads had a 10 % gap after 30 s on 150 workers); the
    intake limit bounds how much work can pile onto one worker in a day.
-6. ``outside_area`` (min): children placed with a worker whose patches exclude them.
+5. ``outside_area`` (min): children placed with a worker whose patches exclude them.
 
 The engine optimises exactly these quantities; this module recomputes them from the
 plan alone, so every figure a plan reports can be checked without the solver.
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from allocator.models import CaseType, WorkerLoad
+from allocator.policy import Policy
 from allocator.rules import POINTS_SCALE, ServiceState, covers_area
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
@@ -42,21 +48,50 @@ Sense = Literal["min", "max"]
 
 @dataclass(frozen=True)
 class Tier:
-    """One objective tier: its plan key, direction and a label for people."""
+    """One objective tier: its plan key, direction, a label for people and its unit.
+
+    ``priority_class`` marks the tiers that count the children of one priority class
+    left without a worker.
+    """
 
     key: str
     sense: Sense
     label: str
+    unit: str
+    priority_class: bool = False
 
 
-TIERS: tuple[Tier, ...] = (
-    Tier("urgent_unallocated", "min", "urgent children without a worker"),
-    Tier("unallocated", "min", "children without a worker"),
-    Tier("siblings_apart", "min", "extra workers across a family's siblings"),
-    Tier("previous_worker_returns", "max", "children back with a worker they know"),
-    Tier("balance", "min", "workload balance penalty"),
-    Tier("outside_area", "min", "children placed outside their worker's patches"),
+#: The tiers below the priority classes, in priority order.
+CONTINUITY_TIERS: tuple[Tier, ...] = (
+    Tier("siblings_apart", "min", "extra workers across a family's siblings", "workers"),
+    Tier("previous_worker_returns", "max", "children back with a worker they know", "children"),
+    Tier("balance", "min", "workload balance penalty", "0.1% of a cap"),
+    Tier("outside_area", "min", "children placed outside their worker's patches", "children"),
 )
+
+
+def class_tier_key(name: str) -> str:
+    """The tier key of priority class ``name``: ``unallocated_<name>``."""
+    return f"unallocated_{name}"
+
+
+def class_tiers(policy: Policy) -> tuple[Tier, ...]:
+    """One tier per priority class of ``policy``, highest first."""
+    return tuple(
+        Tier(
+            class_tier_key(name),
+            "min",
+            f"children without a worker ({name.replace('_', ' ')})",
+            "children",
+            priority_class=True,
+        )
+        for name in policy.class_names
+    )
+
+
+def daily_tiers(policy: Policy) -> tuple[Tier, ...]:
+    """Every tier of daily allocation under ``policy``, in strict priority order."""
+    return class_tiers(policy) + CONTINUITY_TIERS
 
 
 def balance_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
@@ -104,7 +139,8 @@ def loads_after(
 def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
     """Every tier's value for the placements ``placed`` (case id -> worker id).
 
-    Also reports, for people, ``changes_of_worker`` (cases moved off a worker),
+    Also reports, for people, ``unallocated`` (children without a worker, every
+    class together), ``changes_of_worker`` (cases moved off a worker),
     ``highest_utilisation`` among workers given a case, and ``allocated``.
     """
     load, _ = loads_after(state, placed)
@@ -122,8 +158,14 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
     highest = max(
         (load[w] / state.capacity[w] for w in receivers if state.capacity[w] > 0), default=0.0
     )
+    by_class = [0] * len(state.policy.class_names)
+    for c in unplaced:
+        by_class[state.priority_class[c]] += 1
     return {
-        "urgent_unallocated": sum(1 for c in unplaced if state.is_urgent(c)),
+        **{
+            class_tier_key(name): count
+            for name, count in zip(state.policy.class_names, by_class, strict=True)
+        },
         "unallocated": len(unplaced),
         "siblings_apart": apart,
         "previous_worker_returns": returns,
@@ -140,9 +182,9 @@ def outside_area(state: ServiceState, case_id: str, worker_id: str) -> bool:
     return covers_area(state.practitioners[worker_id], state.cases[case_id].area) is False
 
 
-def tier_vector(values: Mapping[str, int | float]) -> tuple[float, ...]:
-    """The tiers as a tuple to compare lexicographically (smaller is better)."""
-    return tuple(values[t.key] if t.sense == "min" else -values[t.key] for t in TIERS)
+def tier_vector(values: Mapping[str, int | float], tiers: tuple[Tier, ...]) -> tuple[float, ...]:
+    """The ``tiers`` of ``values`` as a tuple to compare lexicographically (smaller is better)."""
+    return tuple(values[t.key] if t.sense == "min" else -values[t.key] for t in tiers)
 
 
 #: Rebalance's cost of a change of worker (policy, see ``allocator.rebalance``): a

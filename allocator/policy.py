@@ -14,6 +14,16 @@ Example ``policy.toml``::
     [grades.nqsw]
     max_complexity = 2
     excluded_types = ["court", "adoption"]
+
+    # Who gets a worker first: classes in order; a case falls into the first class
+    # that names its type (or "urgent", for urgent cases); the rest are "other".
+    [[priority_classes]]
+    name = "urgent"
+    cases = ["urgent"]
+
+    [[priority_classes]]
+    name = "statutory"
+    cases = ["child_protection", "looked_after", "court", "adoption"]
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from allocator.models import Case, CaseType, Grade, Practitioner
+from allocator.models import Case, CaseType, Grade, Practitioner, Priority
 
 
 class GradeRule(BaseModel):
@@ -34,6 +44,60 @@ class GradeRule(BaseModel):
 
     max_complexity: int = Field(ge=0, le=4)
     excluded_types: tuple[CaseType, ...] = ()
+
+
+#: Most priority classes a policy may name (besides ``other``): each class multiplies
+#: the range of a lexicographic weight, which must stay within 64 bits.
+MAX_PRIORITY_CLASSES = 4
+#: The name of the class every case no priority class names falls into (always last).
+OTHER_CLASS = "other"
+#: Statutory work (FORMAT.md "Who gets a worker first"): these children must never
+#: wait on an unallocated list.
+STATUTORY_TYPES: tuple[CaseType, ...] = (
+    CaseType.CHILD_PROTECTION,
+    CaseType.LOOKED_AFTER,
+    CaseType.COURT,
+    CaseType.ADOPTION,
+)
+
+
+class PriorityClass(BaseModel):
+    """One class of "who gets a worker first" (FORMAT.md): a name and what it holds.
+
+    Attributes
+    ----------
+    name
+        Lower-case words joined by ``_``; the plan's tier key is ``unallocated_<name>``.
+    cases
+        Case types, and ``urgent`` for every urgent case whatever its type.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    cases: tuple[CaseType | Priority, ...] = Field(min_length=1)
+
+    @field_validator("cases")
+    @classmethod
+    def _urgent_or_types(
+        cls, value: tuple[CaseType | Priority, ...]
+    ) -> tuple[CaseType | Priority, ...]:
+        if Priority.STANDARD in value:
+            raise ValueError("'standard' is not a class member: name case types or 'urgent'")
+        return value
+
+    def holds(self, case: Case) -> bool:
+        """Whether ``case`` belongs to this class (urgent, or of a type it names)."""
+        return case.type in self.cases or (
+            case.priority is Priority.URGENT and Priority.URGENT in self.cases
+        )
+
+
+def _default_priority_classes() -> tuple[PriorityClass, ...]:
+    return (
+        PriorityClass(name="urgent", cases=(Priority.URGENT,)),
+        PriorityClass(name="statutory", cases=STATUTORY_TYPES),
+    )
 
 
 def _default_type_points() -> dict[CaseType, float]:
@@ -85,6 +149,10 @@ class Policy(BaseModel):
         An absence this long or longer from ``as_of`` has cases covered on rebalance.
     max_new_families_per_day
         No worker gets more new families than this in one run.
+    priority_classes
+        Who gets a worker first, highest class first (FORMAT.md); every case no
+        class names falls into a last class, ``other``. A case in a higher class is
+        never left unallocated so that any number in lower classes can be allocated.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -105,6 +173,20 @@ class Policy(BaseModel):
     leaving_window_days: int = Field(default=28, ge=0)
     long_absence_days: int = Field(default=28, ge=1)
     max_new_families_per_day: int = Field(default=3, ge=0)
+    priority_classes: tuple[PriorityClass, ...] = Field(
+        default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
+    )
+
+    @field_validator("priority_classes")
+    @classmethod
+    def _distinct_class_names(cls, value: tuple[PriorityClass, ...]) -> tuple[PriorityClass, ...]:
+        names = [c.name for c in value]
+        if OTHER_CLASS in names:
+            raise ValueError(f"'{OTHER_CLASS}' is the class of every case no class names")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
+        return value
 
     @field_validator("type_points", "grade_factor")
     @classmethod
@@ -124,6 +206,18 @@ class Policy(BaseModel):
         return value
 
     # ------------------------------------------------------------------ derived values
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The priority classes' names, highest first, ending with ``other``."""
+        return (*(c.name for c in self.priority_classes), OTHER_CLASS)
+
+    def priority_class(self, case: Case) -> int:
+        """The index in :attr:`class_names` of the first class holding ``case``."""
+        for index, klass in enumerate(self.priority_classes):
+            if klass.holds(case):
+                return index
+        return len(self.priority_classes)
 
     def case_weight(self, case: Case) -> float:
         """The case's explicit ``weight``, else type points x complexity multiplier."""

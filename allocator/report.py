@@ -11,7 +11,7 @@ from rich.table import Table
 
 from allocator.check import RULES, Violation
 from allocator.models import Plan
-from allocator.objectives import TIERS
+from allocator.objectives import Tier
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.analysis import (
@@ -35,7 +35,7 @@ def unallocated_table(plan: Plan) -> Table:
     return table
 
 
-def plan_summary(plan: Plan, console: Console) -> None:
+def plan_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
     Only workers whose caseload changes are listed; the plan JSON has them all.
@@ -59,22 +59,31 @@ def plan_summary(plan: Plan, console: Console) -> None:
 
     moved = sum(1 for a in plan.assignments if a.from_ is not None)
     allocated = plan.objective.get("allocated", len(plan.assignments))
+    proved = plan.proved or {}
     console.print(
         f"[bold]{allocated}[/bold] allocated, [bold]{len(plan.unallocated)}[/bold] unallocated, "
         f"{moved} changes of worker; "
-        f"status [bold]{plan.status}[/bold], gap {plan.gap or 0:.2%}, "
+        f"status [bold]{plan.status}[/bold] "
+        f"({sum(proved.get(t.key, False) for t in tiers)} of {len(tiers)} tiers proved), "
         f"{plan.solve_seconds:.2f} s"
     )
     if plan.unallocated:
         console.print(unallocated_table(plan))
-    tiers = Table(title="Objective tiers (in priority order)")
-    tiers.add_column("tier")
-    tiers.add_column("value", justify="right")
-    tiers.add_column("proved bound", justify="right")
-    for tier in TIERS:
+    table = Table(
+        title="Objective tiers (in priority order; a bound holds with the tiers above as found)"
+    )
+    for heading in ("tier", "value", "best possible", "proved"):
+        table.add_column(heading, justify="left" if heading == "tier" else "right")
+    for tier in tiers:
         bound = plan.bound.get(tier.key, "") if plan.bound else ""
-        tiers.add_row(tier.label, f"{plan.objective.get(tier.key, '')}", f"{bound}")
-    console.print(tiers)
+        is_proved = proved.get(tier.key)
+        table.add_row(
+            tier.label,
+            f"{plan.objective.get(tier.key, '')}",
+            f"{bound}",
+            "" if is_proved is None else ("yes" if is_proved else "no"),
+        )
+    console.print(table)
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")

@@ -249,6 +249,11 @@ class ServiceState:
     #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
 
+    @cached_property
+    def priority_class(self) -> dict[str, int]:
+        """Each case's priority class, as an index into ``policy.class_names`` (0 first)."""
+        return {cid: self.policy.priority_class(c) for cid, c in self.cases.items()}
+
     @classmethod
     def of(cls, snapshot: Snapshot, policy: Policy) -> ServiceState:
         """Index ``snapshot`` under ``policy``."""

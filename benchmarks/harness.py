@@ -35,7 +35,7 @@ from allocator.check import check_plan
 from allocator.engine import SolverSettings
 from allocator.greedy import greedy_allocate
 from allocator.models import Plan
-from allocator.objectives import TIERS, evaluate, loads_after
+from allocator.objectives import daily_tiers, evaluate, loads_after
 from allocator.policy import Policy
 from allocator.rules import ServiceState
 from benchmarks.scenarios import Scenario
@@ -51,7 +51,9 @@ DEFAULT_MIP_TIME_LIMIT = 120.0
 DEFAULT_MIP_MAX_SIZE = 500
 #: Short tier names for the table.
 SHORT: dict[str, str] = {
-    "urgent_unallocated": "urgent",
+    "unallocated_urgent": "urgent",
+    "unallocated_statutory": "statutory",
+    "unallocated_other": "other",
     "unallocated": "unallocated",
     "siblings_apart": "siblings",
     "previous_worker_returns": "returns",
@@ -113,7 +115,7 @@ class RunResult:
         (time limit), ``heuristic`` (greedy), ``skipped``, ``error``, ``timeout``
         or ``crashed``.
     objective
-        The scenario's tiers for the plan (daily: :data:`allocator.objectives.TIERS`
+        The scenario's tiers for the plan (daily: :func:`allocator.objectives.daily_tiers`
         by :func:`allocator.objectives.evaluate`; rebalance: its own tiers).
     figures
         :func:`figures` of the placements: the daily tiers, allocated, changes of
@@ -193,11 +195,13 @@ def run_method(scenario: Scenario, method: str, options: RunOptions) -> RunResul
 
             result.objective = list(rebalancing.objective(state, result.placed))
         else:
-            result.objective = [(t.key, t.sense, result.figures[t.key]) for t in TIERS]
+            result.objective = [
+                (t.key, t.sense, result.figures[t.key]) for t in daily_tiers(policy)
+            ]
         if result.proved:
             result.gap = 0.0
         elif scenario.kind == "daily" and result.bounds:
-            result.gap = relative_gap(result.figures, result.bounds)
+            result.gap = relative_gap(result.figures, result.bounds, daily_tiers(policy))
         else:
             result.gap = tier_gap(result.objective, result.bounds)
     result.size = {
@@ -629,7 +633,8 @@ def _gap_cell(r: RunResult) -> str:
 def results_table(results: Iterable[RunResult], assessment: Assessment) -> list[str]:
     """The results as markdown table lines."""
     head = (
-        "| scenario | method | status | allocated | urgent unalloc. | siblings apart | "
+        "| scenario | method | status | allocated | urgent unalloc. | statutory unalloc. | "
+        "siblings apart | "
         "prev. worker | changes of worker | highest util. | objective (tiers) | bound | gap | "
         "time s | prep s | peak MB | flags |"
     )
@@ -646,7 +651,8 @@ def results_table(results: Iterable[RunResult], assessment: Assessment) -> list[
                     r.method,
                     r.status,
                     allocated,
-                    _cell(f.get("urgent_unallocated")),
+                    _cell(f.get("unallocated_urgent")),
+                    _cell(f.get("unallocated_statutory")),
                     _cell(f.get("siblings_apart")),
                     _cell(f.get("previous_worker_returns")),
                     _cell(f.get("changes_of_worker")),
@@ -707,15 +713,17 @@ Columns:
   limit reached; `heuristic` = the greedy rule; `skipped` = method not run (see flags).
 - **allocated**: children placed / children needing a worker (referrals, backlog and
   the cases of workers who have left).
-- **urgent unalloc.**, **siblings apart**, **prev. worker**: the tiers
-  `urgent_unallocated`, `siblings_apart` (extra workers across a family's siblings) and
-  `previous_worker_returns`.
+- **urgent unalloc.**, **statutory unalloc.**, **siblings apart**, **prev. worker**: the
+  tiers `unallocated_urgent`, `unallocated_statutory` (child protection, looked after,
+  court, adoption: FORMAT.md "Who gets a worker first"), `siblings_apart` (extra
+  workers across a family's siblings) and `previous_worker_returns`.
 - **changes of worker**: cases moved off a worker (daily: off workers who have left;
   rebalance: also cover for long absences and relief of workers over their cap).
 - **highest util.**: highest load / capacity among the workers given a case.
 - **objective (tiers)**: the scenario's tiers in priority order (listed in the
-  scenarios table), recomputed from the plan. Daily scenarios: `urgent / unallocated /
-  siblings / returns / balance / outside` (`allocator.objectives.evaluate`; returns is
+  scenarios table), recomputed from the plan. Daily scenarios: `urgent / statutory /
+  other / siblings / returns / balance / outside` (children without a worker by
+  priority class, then the continuity tiers) (`allocator.objectives.evaluate`; returns is
   maximised, the others minimised). The leavers' day is solved by the rebalance, so its
   tiers are the rebalance's: `unplaced / over_cap_excess / referrals_unplaced /
   changes_of_worker / weighted_changes / balance`, all minimised

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from allocator.objectives import TIERS, balance_cost, evaluate, outside_area
+from allocator.objectives import balance_cost, class_tier_key, daily_tiers, evaluate, outside_area
 from allocator.rules import ServiceState
 
 #: Objectives are integral, so a gap of half a unit is a proof (and robust to rounding).
@@ -118,8 +118,10 @@ class MipModel:
         self.takes = self._family_indicators()
         self._intake_limit()
         self.tiers: dict[str, _Expr] = {
-            "urgent_unallocated": self._unallocated(urgent_only=True),
-            "unallocated": self._unallocated(urgent_only=False),
+            **{
+                class_tier_key(name): self._unallocated(klass)
+                for klass, name in enumerate(state.policy.class_names)
+            },
             "siblings_apart": self._keep_families_together(),
             "previous_worker_returns": self._previous_workers(),
             "balance": self._balance(),
@@ -186,10 +188,11 @@ class MipModel:
             if len(cols) > limit:
                 self._row(cols, [1.0] * len(cols), -INF, float(limit))
 
-    def _unallocated(self, *, urgent_only: bool) -> _Expr:
+    def _unallocated(self, klass: int) -> _Expr:
+        """Children of priority class ``klass`` left without a worker."""
         expr = _Expr()
         for cid in self.cases:
-            if not urgent_only or self.state.is_urgent(cid):
+            if self.state.priority_class[cid] == klass:
                 expr.add(self.unplaced[cid])
         return expr
 
@@ -343,7 +346,8 @@ def solve_mip(
     log: list[str] = []
     placed: dict[str, str] = {}
     col_value = m.solution_of(start) if start is not None else None
-    for index, tier in enumerate(TIERS):
+    tiers = daily_tiers(state.policy)
+    for index, tier in enumerate(tiers):
         expr = m.tiers[tier.key]
         sign = 1.0 if tier.sense == "min" else -1.0
         costs = np.zeros(n)
@@ -351,7 +355,7 @@ def solve_mip(
         h.changeColsCost(n, all_cols, costs)
         left = time_limit - (time.perf_counter() - started)
         h.setOptionValue(
-            "time_limit", max(1.0, left / (len(TIERS) - index)) if not proved else max(1.0, left)
+            "time_limit", max(1.0, left / (len(tiers) - index)) if not proved else max(1.0, left)
         )
         if col_value is not None:
             warm = highspy.HighsSolution()
@@ -384,7 +388,7 @@ def solve_mip(
         MipModel._add_rows(h, [row])
     return MipSolution(
         placed=placed,
-        proved=proved and len(values) == len(TIERS),
+        proved=proved and len(values) == len(tiers),
         values=values,
         bounds=bounds,
         seconds=time.perf_counter() - started,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from allocator.generate import generate
+from allocator.generate import WELSH_FAMILIES, generate
 from allocator.models import Snapshot
 
 #: The daily allocation engine.
@@ -90,6 +90,8 @@ class Scenario:
     leavers
         Share of practitioners who left the day before ``as_of`` (their cases all
         need a new worker): the rebalance day.
+    welsh_families
+        Share of families needing a Welsh-speaking worker.
     kind
         ``daily``: the engine is called as ``fn(state, settings)`` and returns a
         :class:`allocator.engine.Solution`; plans are ranked by the daily tiers
@@ -113,11 +115,16 @@ class Scenario:
     kind: Literal["daily", "rebalance"] = "daily"
     engine: str = DAILY_ENGINE
     target: Target | None = None
+    welsh_families: float = WELSH_FAMILIES
 
     def snapshot(self) -> Snapshot:
         """Regenerate the scenario's service (deterministic in the fields above)."""
         snap = generate(
-            self.practitioners, seed=self.seed, load=self.load, referral_rate=self.referral_rate
+            self.practitioners,
+            seed=self.seed,
+            load=self.load,
+            referral_rate=self.referral_rate,
+            welsh_families=self.welsh_families,
         )
         return with_leavers(snap, self.leavers, self.seed) if self.leavers else snap
 
@@ -168,6 +175,31 @@ def daily(practitioners: int, load: float) -> Scenario:
     )
 
 
+#: The stretched class (the stretched-services issue): a service at load 1.0 whose
+#: referrals run at 8% of open cases, with 30% of families Welsh-speaking, in a
+#: service where 20% of staff speak Welsh: far more work than room.
+STRETCHED_LOAD = 1.0
+STRETCHED_REFERRAL_RATE = 0.08
+STRETCHED_WELSH_FAMILIES = 0.3
+#: Sizes of the stretched scenarios in the full suite, with their time limits.
+STRETCHED_TARGETS: dict[int, Target] = {
+    150: Target(seconds=30.0),
+    1000: Target(seconds=30.0, memory_mb=2048.0),
+}
+
+
+def stretched(practitioners: int) -> Scenario:
+    """A stretched service's day: who gets a worker first decides the plan."""
+    return Scenario(
+        name=f"stretched-{practitioners}",
+        practitioners=practitioners,
+        load=STRETCHED_LOAD,
+        referral_rate=STRETCHED_REFERRAL_RATE,
+        welsh_families=STRETCHED_WELSH_FAMILIES,
+        target=STRETCHED_TARGETS.get(practitioners),
+    )
+
+
 def leavers_day(practitioners: int) -> Scenario:
     """A day when a tenth of the staff left: their children all need a new worker.
 
@@ -185,9 +217,11 @@ def leavers_day(practitioners: int) -> Scenario:
 
 
 def suite() -> list[Scenario]:
-    """The full suite: every size at the usual load, load sensitivity, the leavers' day."""
+    """The full suite: every size at the usual load, load sensitivity, stretched days,
+    the leavers' day."""
     scenarios = [daily(n, SUITE_LOAD) for n in SUITE_SIZES]
     scenarios += [daily(SENSITIVITY_SIZE, load) for load in SENSITIVITY_LOADS]
+    scenarios += [stretched(n) for n in STRETCHED_TARGETS]
     scenarios.append(leavers_day(SENSITIVITY_SIZE))
     return sorted(scenarios, key=lambda s: (s.practitioners, s.leavers, s.load))
 
@@ -203,7 +237,8 @@ def grid(sizes: Iterable[int], loads: Iterable[float]) -> list[Scenario]:
 
 
 def by_name(names: Iterable[str]) -> list[Scenario]:
-    """Scenarios by name: ``daily-<practitioners>-<load>`` or ``leavers-<practitioners>``.
+    """Scenarios by name: ``daily-<practitioners>-<load>``, ``stretched-<practitioners>``
+    or ``leavers-<practitioners>``.
 
     Raises
     ------
@@ -219,11 +254,13 @@ def by_name(names: Iterable[str]) -> list[Scenario]:
                 out.append(daily(int(size), float(load)))
             elif kind == "leavers":
                 out.append(leavers_day(int(rest)))
+            elif kind == "stretched":
+                out.append(stretched(int(rest)))
             else:
                 raise ValueError
         except ValueError:
             raise ValueError(
                 f"unknown scenario {name!r}: expected daily-<practitioners>-<load> "
-                "(e.g. daily-150-0.95) or leavers-<practitioners>"
+                "(e.g. daily-150-0.95), stretched-<practitioners> or leavers-<practitioners>"
             ) from None
     return out

@@ -83,7 +83,9 @@ def test_valid_plan_with_table_and_objective_has_no_violation() -> None:
         ),
     )
     objective = {
-        "urgent_unallocated": 0,
+        "unallocated_urgent": 0,
+        "unallocated_statutory": 0,
+        "unallocated_other": 0,
         "unallocated": 0,
         "changes_of_worker": 1,
         "allocated": 2,

@@ -167,9 +167,10 @@ def test_explain_plan_rule_by_rule(files: dict[str, Path]) -> None:
     assert [r["rule"] for r in data["rules"]][:2] == ["as_of", "conservation"]
     assert all(r["count"] == 0 for r in data["rules"]) and data["violations"] == 0
     tiers = {t["key"]: t for t in data["tiers"]}
-    assert tiers["unallocated"]["value"] == 1
-    assert tiers["unallocated"]["matches"][0]["cases"] == ["R3"]
-    assert tiers["unallocated"]["matches"][0]["justification"].startswith("no_eligible_worker")
+    other = tiers["unallocated_other"]
+    assert other["value"] == 1
+    assert other["matches"][0]["cases"] == ["R3"]
+    assert other["matches"][0]["justification"].startswith("no_eligible_worker")
     assert tiers["previous_worker_returns"]["value"] == 1
     assert tiers["previous_worker_returns"]["matches"][0]["cases"] == ["R2"]
     assert tiers["siblings_apart"]["value"] == 0
@@ -308,8 +309,10 @@ def test_diff_with_snapshot_recomputes_the_tiers(files: dict[str, Path]) -> None
     args = ("diff", files["plan"], files["edited"], "--snapshot", files["snapshot"], "--json")
     data = as_json(run(*args))
     tiers = {t["key"]: t for t in data["tiers"]}
-    assert (tiers["unallocated"]["a"], tiers["unallocated"]["b"]) == (1, 2)
-    assert tiers["unallocated"]["better"] == "a"
+    # The edit leaves R2 (child protection: statutory work) without a worker too.
+    assert (tiers["unallocated_statutory"]["a"], tiers["unallocated_statutory"]["b"]) == (0, 1)
+    assert tiers["unallocated_statutory"]["better"] == "a"
+    assert (tiers["unallocated_other"]["a"], tiers["unallocated_other"]["b"]) == (1, 1)
     assert (tiers["siblings_apart"]["a"], tiers["siblings_apart"]["b"]) == (0, 1)
     # R1 lives in north, P2's patch is south.
     assert (tiers["outside_area"]["a"], tiers["outside_area"]["b"]) == (0, 1)

@@ -26,7 +26,7 @@ from allocator.objectives import outside_area
 from allocator.rules import ServiceState
 
 #: Up to this many eligible pairs, every eligible pair is a model variable.
-FULL_MODEL_PAIRS = 5_000
+FULL_MODEL_PAIRS = 60_000
 #: Per family: eligible workers with most spare capacity offered.
 TOP_SPARE = 6
 #: Per family: eligible workers covering the child's area offered.

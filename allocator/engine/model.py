@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 
 from ortools.sat.python import cp_model
 
-from allocator.objectives import balance_cost, outside_area
+from allocator.objectives import balance_cost, class_tier_key, outside_area
 from allocator.rules import ServiceState
 
 LinearExpr = cp_model.LinearExprT
@@ -83,8 +83,7 @@ class AllocationModel:
         self._weighted_cap()
         self.takes_family = self._family_indicators()
         self._intake_limit()
-        self.urgent_unallocated = self._unallocated(urgent_only=True)
-        self.unallocated = self._unallocated(urgent_only=False)
+        self.unallocated_by_class = self._unallocated_by_class()
         self.siblings_apart = self._keep_families_together()
         self.previous_worker_returns = self._previous_workers()
         self.balance = self._balance()
@@ -150,10 +149,12 @@ class AllocationModel:
 
     # ------------------------------------------------------------------ tiers
 
-    def _unallocated(self, *, urgent_only: bool) -> LinearExpr:
-        return sum(
-            self.unplaced[c] for c in self.cases if not urgent_only or self.state.is_urgent(c)
-        )
+    def _unallocated_by_class(self) -> list[LinearExpr]:
+        """Per priority class (highest first), its children the plan leaves without a worker."""
+        by_class: list[list[cp_model.IntVar]] = [[] for _ in self.state.policy.class_names]
+        for cid in self.cases:
+            by_class[self.state.priority_class[cid]].append(self.unplaced[cid])
+        return [sum(slacks) for slacks in by_class]
 
     def _keep_families_together(self) -> LinearExpr:
         """Per family: distinct workers after the plan minus one (never below zero)."""
@@ -198,6 +199,8 @@ class AllocationModel:
                 slack = self.model.new_bool_var(f"not_back[{cid}]")
                 self.model.add_exactly_one([slack, *back])
                 self.not_back[cid] = slack
+        # The minimised form: children placed who are not back with a worker they know.
+        self.not_returned = sum(self.not_back.values()) + len(self.cases) - len(self.not_back)
         return len(self.not_back) - sum(self.not_back.values())
 
     def _balance(self) -> LinearExpr:
@@ -247,11 +250,15 @@ class AllocationModel:
             used = {mine[c] for c in kids if c in mine} - holders
             apart += len(used) + len(holders) - 1 if holders else max(0, len(used) - 1)
         back = sum(1 for c in self.not_back if mine.get(c) in state.cases[c].previous_workers)
+        by_class = [0] * len(state.policy.class_names)
+        for c in self.cases:
+            if c not in mine:
+                by_class[state.priority_class[c]] += 1
         return {
-            "urgent_unallocated": sum(
-                1 for c in self.cases if c not in mine and state.is_urgent(c)
-            ),
-            "unallocated": len(self.cases) - len(mine),
+            **{
+                class_tier_key(name): count
+                for name, count in zip(state.policy.class_names, by_class, strict=True)
+            },
             "siblings_apart": apart,
             "previous_worker_returns": len(self.cases) - back,
             "balance": sum(balance_cost(state, c, w) for c, w in mine.items()),

@@ -32,8 +32,9 @@ worker. Pinned cases never move.
 
 Tiers, minimised lexicographically, one stage each (as :mod:`.rebalance`):
 
-1. ``urgent_unallocated`` and ``unallocated`` (one stage, weighted so that one
-   urgent child outweighs every standard child);
+1. ``unallocated``: children left without a worker, each weighted by its priority
+   class (:func:`class_weights`) so that one child of a higher class outweighs
+   every child of the classes below (FORMAT.md "Who gets a worker first");
 2. ``moves``: children whose worker changes;
 3. ``change_cost``: their weighted cost,
    :func:`allocator.rebalance.change_cost` (``10 + 5 x changes_last_12_months``,
@@ -64,20 +65,22 @@ from allocator.engine.solver import configured_solver
 from allocator.objectives import balance_cost, change_cost, loads_after
 from allocator.rules import ServiceState, families_held, holding_blockers, new_families
 
-#: Tier keys in priority order; the first two share a stage.
-MOVE_TIERS: tuple[str, ...] = (
-    "urgent_unallocated",
-    "unallocated",
-    "moves",
-    "change_cost",
-    "balance",
-)
-STAGES: tuple[tuple[str, ...], ...] = (
-    ("urgent_unallocated", "unallocated"),
-    ("moves",),
-    ("change_cost",),
-    ("balance",),
-)
+#: Tier keys in priority order, one stage each.
+MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
+STAGES: tuple[tuple[str, ...], ...] = tuple((key,) for key in MOVE_TIERS)
+
+
+def class_weights(classes: int, children: int) -> list[int]:
+    """Lexicographic weights of ``classes`` priority classes over ``children`` children.
+
+    ``(children + 1) ** (classes - 1 - k)`` for class ``k`` (0 highest): one child of
+    a class outweighs all ``children`` of the classes below. The policy allows at
+    most :data:`~allocator.policy.MAX_PRIORITY_CLASSES` named classes, which keeps
+    the weights within CP-SAT's 64-bit range for any realistic day.
+    """
+    return [(children + 1) ** (classes - 1 - k) for k in range(classes)]
+
+
 #: Most receiving workers offered to one movable group: those with most room left
 #: after the daily plan (and always the children's previous workers). Keeps the
 #: model small on large services; the search is then not proved over every worker.
@@ -94,8 +97,8 @@ class Waiting:
     ----------
     id, family
         The case and its family.
-    urgent
-        Whether it is urgent.
+    priority
+        Its weight in the ``unallocated`` tier (:func:`class_weights`).
     weight
         Centi-points.
     balance
@@ -104,7 +107,7 @@ class Waiting:
 
     id: str
     family: str
-    urgent: bool
+    priority: int
     weight: int
     balance: Mapping[str, int]
 
@@ -329,11 +332,12 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
 
     # A waiting case only needs the workers where it fits now or once groups move off.
     most = freeable({(g.family, g.source) for g in movable})
+    priority = class_weights(len(state.policy.class_names), len(waiting_ids))
     waiting = [
         Waiting(
             id=cid,
             family=state.cases[cid].family,
-            urgent=state.is_urgent(cid),
+            priority=priority[state.priority_class[cid]],
             weight=state.weight[cid],
             balance={
                 w: balance_cost(state, cid, w)
@@ -366,8 +370,7 @@ def tier_values(
         if u.id in placed:
             values["balance"] += u.balance[placed[u.id]]
         else:
-            values["unallocated"] += 1
-            values["urgent_unallocated"] += u.urgent
+            values["unallocated"] += u.priority
     for g in data.movable:
         if g.id in moved:
             values["moves"] += len(g.cases)
@@ -473,7 +476,7 @@ def greedy_moves(data: MovesInput) -> tuple[dict[str, str], dict[str, str]]:
             short -= g.weight
         return (children, cost, chosen) if short <= 0 else None
 
-    for u in sorted(data.waiting, key=lambda u: (not u.urgent, u.weight, u.id)):
+    for u in sorted(data.waiting, key=lambda u: (-u.priority, u.weight, u.id)):
         best: tuple[int, int, str, list[tuple[Movable, str]]] | None = None
         for w in sorted(u.balance):
             option = room_at(u, w)
@@ -536,8 +539,7 @@ class MovesModel:
         self._intake_limit()
         self._max_moves()
         self.tiers: dict[str, tuple[cp_model.LinearExprT, int]] = {
-            "urgent_unallocated": self._unallocated(urgent_only=True),
-            "unallocated": self._unallocated(urgent_only=False),
+            "unallocated": self._unallocated(),
             "moves": self._moves(),
             "change_cost": self._change_cost(),
             "balance": self._balance(),
@@ -597,9 +599,12 @@ class MovesModel:
 
     # ------------------------------------------------------------------ tiers
 
-    def _unallocated(self, *, urgent_only: bool) -> tuple[cp_model.LinearExprT, int]:
-        chosen = [u for u in self.data.waiting if u.urgent or not urgent_only]
-        return sum(self.unplaced[u.id] for u in chosen), len(chosen)
+    def _unallocated(self) -> tuple[cp_model.LinearExprT, int]:
+        waiting = self.data.waiting
+        return (
+            sum(u.priority * self.unplaced[u.id] for u in waiting),
+            sum(u.priority for u in waiting),
+        )
 
     def _moves(self) -> tuple[cp_model.LinearExprT, int]:
         groups = self.data.movable
@@ -720,7 +725,6 @@ def solve_moves(
     for index, keys in enumerate(STAGES):
         name = "+".join(keys)
         exprs = [m.tiers[k][0] for k in keys]
-        # Lexicographic within the stage: one urgent child outweighs all others.
         weights = [(n + 1) ** (len(keys) - 1 - i) for i in range(len(keys))]
         objective = sum(w * e for w, e in zip(weights, exprs, strict=True))
         current = _stage_value(data, keys, weights, placed, moved)

@@ -1,19 +1,26 @@
 """Lexicographic solve of the allocation model, tier by tier, from warm starts.
 
-The tiers are solved in the stages of :data:`STAGES`: urgent and all-allocated
-together (urgent weighted by ``n + 1``, so no number of other children can pay for
-one urgent child), then one tier a stage. After a stage every one of its tiers is
+The tiers (:func:`allocator.objectives.daily_tiers`) are solved one stage each, in
+priority order: first one stage per priority class (who gets a worker first), then
+siblings together, previous workers, balance and area. After a stage its tier is
 held at the value reached. Each stage:
 
 1. is done at once if the plan meets the tier's easy bound (:class:`_EasyBounds`,
    valid over every eligible worker);
-2. on large services (pruned candidates), is improved by large-neighbourhood
-   search: small exact models of a few cases each (:func:`_improve`);
-3. on small services, is solved on the whole model, which proves optimality where
-   it can within its budget.
+2. on small services (every eligible pair a variable), is solved on a whole model,
+   which proves optimality where it can within its budget. A priority class's stage
+   is solved on a model of that class and the classes above it only: the cases of
+   lower classes cannot change its optimum (they only take room) and leaving them
+   out shrinks the hard part of a stretched day;
+3. on large services (pruned candidates), is improved by large-neighbourhood search:
+   small exact models of a few cases each (:func:`_improve`).
 
 The search starts from the best of three warm starts (the manager's greedy rule
 and two tight packings), so it is never worse than the greedy rule.
+
+Every tier ends with its value, a bound and whether it is proved
+(:class:`TierResult`). A tier's bound is lexicographic: the best value any plan
+could reach while the tiers above keep the values found.
 
 Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
 stage's budget is what earlier stages really spent; the wall clock is only a
@@ -25,7 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -37,12 +44,18 @@ from allocator.engine.lns import (
     NEIGHBOURHOOD,
     Round,
     neighbourhood_search,
-    stage_share,
 )
 from allocator.engine.model import AllocationModel, LinearExpr
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 from allocator.greedy import greedy_allocate, packing_allocate
-from allocator.objectives import balance_cost, evaluate, outside_area, tier_vector
+from allocator.objectives import (
+    balance_cost,
+    class_tier_key,
+    daily_tiers,
+    evaluate,
+    outside_area,
+    tier_vector,
+)
 from allocator.rules import ServiceState
 
 
@@ -57,10 +70,12 @@ class SolverSettings:
     seed
         CP-SAT ``random_seed``.
     workers
-        CP-SAT search workers (threads).
+        CP-SAT search workers (threads); above 1, CP-SAT's deterministic
+        interleaved parallel search.
     deterministic_time
-        CP-SAT deterministic work limit for the whole solve (machine-independent
-        units); with it, a cut-off run is reproducible too. ``None`` for none.
+        Work budget for the whole solve, in CP-SAT deterministic units (what
+        decides where the search stops, the same on any machine); ``None``:
+        ``time_limit`` converted at :data:`~allocator.engine.solver.WORK_PER_SECOND`.
     """
 
     time_limit: float = 30.0
@@ -69,39 +84,73 @@ class SolverSettings:
     deterministic_time: float | None = None
 
 
+@dataclass(frozen=True)
+class TierResult:
+    """One tier of a solve: the value reached, the best value possible, and whether proved.
+
+    Attributes
+    ----------
+    value
+        The tier's value in the plan (plan units: children, workers, penalty units).
+    bound
+        The best value any plan could reach with the tiers above at their values
+        (a lower bound for a minimised tier, an upper bound for a maximised one).
+    proved
+        Whether ``value`` equals ``bound`` over every eligible worker.
+    """
+
+    value: int | float
+    bound: int | float
+    proved: bool
+
+
 @dataclass
 class Solution:
-    """What the engine found: placements, proof status and lexicographic bounds."""
+    """What the engine found: placements, and each tier's value, bound and proof."""
 
     placed: dict[str, str]
-    proved: bool
+    tiers: dict[str, TierResult]
     pruned: bool
-    bounds: dict[str, int | float] = field(default_factory=dict)
     seconds: float = 0.0
     from_greedy: bool = False
     stages: list[str] = field(default_factory=list)
     variables: int = 0
     cut_short: bool = False
 
+    @property
+    def proved(self) -> bool:
+        """Every tier proved optimal over every eligible worker."""
+        return not self.pruned and all(t.proved for t in self.tiers.values())
 
-@dataclass
-class _Stage:
-    tiers: list[str]
-    objective: LinearExpr
-    weights: list[int]
+    @property
+    def bounds(self) -> dict[str, int | float]:
+        """Each tier's bound, keyed as the plan's objective."""
+        return {key: t.bound for key, t in self.tiers.items()}
 
 
-def _tier_expressions(m: AllocationModel) -> dict[str, tuple[LinearExpr, int]]:
-    """Each tier as a non-negative minimised expression, with its largest value."""
-    n = len(m.cases)
-    return {
-        "urgent_unallocated": (m.urgent_unallocated, n),
-        "unallocated": (m.unallocated, n),
-        "siblings_apart": (m.siblings_apart, m.siblings_apart_max),
-        "previous_worker_returns": (sum(m.not_back.values()) + n - len(m.not_back), n),
-        "balance": (m.balance, m.balance_max),
-        "outside_area": (m.outside_area, n),
-    }
+def stage_keys(state: ServiceState) -> tuple[str, ...]:
+    """The tier of each stage, in order: one per priority class, then the rest."""
+    return tuple(t.key for t in daily_tiers(state.policy))
+
+
+def _class_index(key: str, state: ServiceState) -> int | None:
+    """The priority class a tier key counts, or ``None`` for a continuity tier."""
+    keys = [class_tier_key(n) for n in state.policy.class_names]
+    return keys.index(key) if key in keys else None
+
+
+def _tier_expression(m: AllocationModel, key: str) -> LinearExpr:
+    """A tier as a non-negative minimised expression of ``m``."""
+    klass = _class_index(key, m.state)
+    if klass is not None:
+        return m.unallocated_by_class[klass]
+    if key == "siblings_apart":
+        return m.siblings_apart
+    if key == "previous_worker_returns":
+        return m.not_returned
+    if key == "balance":
+        return m.balance
+    return m.outside_area
 
 
 def _minimised(key: str, value: int | float, n: int) -> int | float:
@@ -109,55 +158,32 @@ def _minimised(key: str, value: int | float, n: int) -> int | float:
     return n - value if key == "previous_worker_returns" else value
 
 
-#: Tiers solved together in one stage. Each other tier has a stage of its own: one
-#: objective combining tiers by large weights is lexicographically exact but proved
-#: far slower by CP-SAT than a sequence of simple objectives (measured: a 40-case
-#: day unproved after 10 s as one stage, proved in well under a second in stages).
-STAGES: tuple[tuple[str, ...], ...] = (
-    ("urgent_unallocated", "unallocated"),
-    ("siblings_apart",),
-    ("previous_worker_returns",),
-    ("balance",),
-    ("outside_area",),
-)
+def _stage_objective(m: AllocationModel, key: str) -> LinearExpr:
+    """What a stage minimises in ``m``: its tier, and for a priority class also the
+    children of lower classes, weighted below it.
 
-
-def _stages(m: AllocationModel) -> list[_Stage]:
-    exprs = _tier_expressions(m)
-    stages = []
-    for keys in STAGES:
-        weights = []
-        for i in range(len(keys)):
-            w = 1
-            for later in keys[i + 1 :]:
-                w *= exprs[later][1] + 1
-            weights.append(w)
-        objective = sum(w * exprs[k][0] for w, k in zip(weights, keys, strict=True))
-        stages.append(_Stage(list(keys), objective, weights))
-    return stages
-
-
-def _decode_bounds(
-    stage: _Stage, bound: float, values: dict[str, int | float], n: int
-) -> dict[str, int | float]:
-    """Lexicographic per-tier bounds (in plan units) from a stage's combined bound.
-
-    Tier ``i``'s bound assumes the tiers above it keep the values found; once a tier
-    is found short of its bound the tiers below have no meaningful bound.
+    In a neighbourhood every class is present, and without the second term the
+    solver could drop lower-class children it need not; on a whole class model the
+    lower classes are absent and the second term is zero.
     """
-    out: dict[str, int | float] = {}
-    rest = bound
-    for key, weight in zip(stage.tiers, stage.weights, strict=True):
-        value = _minimised(key, values[key], n)
-        tier_bound = max(
-            0,
-            math.ceil(rest / weight - 1e-9) if weight == stage.weights[-1] else int(rest // weight),
-        )
-        out[key] = _minimised(key, tier_bound, n)
-        if tier_bound < value:
-            break
-        rest -= value * weight
-    return out
+    tier = _tier_expression(m, key)
+    klass = _class_index(key, m.state)
+    if klass is None:
+        return tier
+    lower = cp_model.LinearExpr.sum(m.unallocated_by_class[klass + 1 :])
+    return cp_model.LinearExpr.weighted_sum([tier, lower], [len(m.cases) + 1, 1])
+
+
+def _stage_value(
+    state: ServiceState, key: str, values: Mapping[str, int | float]
+) -> tuple[float, ...]:
+    """A plan's value on a stage, comparable lexicographically (smaller is better)."""
+    n = len(state.to_allocate)
+    klass = _class_index(key, state)
+    if klass is None:
+        return (_minimised(key, values[key], n),)
+    lower = sum(values[class_tier_key(name)] for name in state.policy.class_names[klass + 1 :])
+    return (values[key], lower)
 
 
 def _families(state: ServiceState) -> dict[str, list[str]]:
@@ -181,8 +207,7 @@ class _EasyBounds:
     """
 
     n: int
-    urgent_nobody: int
-    nobody: int
+    nobody_by_class: list[int]
     siblings: int
     forced_splits: int
     known: int
@@ -197,8 +222,10 @@ class _EasyBounds:
         families = _families(state)
         return cls(
             n=len(cases),
-            urgent_nobody=_capacity_bound(state, eligible, urgent_only=True),
-            nobody=_capacity_bound(state, eligible, urgent_only=False),
+            nobody_by_class=[
+                _capacity_bound(state, eligible, functools.partial(_in_class, state, k))
+                for k in range(len(state.policy.class_names))
+            ],
             siblings=sum(len(state.holders[f]) - 1 for f in families if state.holders.get(f)),
             forced_splits=_forced_splits(state, families, eligible),
             known=sum(
@@ -215,27 +242,36 @@ class _EasyBounds:
             ),
         )
 
-    def at(self, unallocated: int) -> dict[str, int]:
-        """The bounds once ``unallocated`` cases are known to stay without a worker."""
+    def at(self, state: ServiceState, unallocated: int) -> dict[str, int]:
+        """The bounds (plan units) once ``unallocated`` cases are known to stay without
+        a worker."""
         return {
-            "urgent_unallocated": self.urgent_nobody,
-            "unallocated": self.nobody,
+            **{
+                class_tier_key(name): bound
+                for name, bound in zip(state.policy.class_names, self.nobody_by_class, strict=True)
+            },
             # Each child left out can spare at most one family its forced split.
             "siblings_apart": self.siblings + max(0, self.forced_splits - unallocated),
-            "previous_worker_returns": self.n - self.known,
+            "previous_worker_returns": self.known,
             "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.no_worker)]),
             "outside_area": max(0, self.all_outside - unallocated),
         }
 
 
-def _capacity_bound(
-    state: ServiceState, eligible: Mapping[str, list[str]], *, urgent_only: bool
-) -> int:
-    """Children that must stay unallocated whatever the plan (a Hall-type bound).
+def _in_class(state: ServiceState, klass: int, case_id: str) -> bool:
+    return state.priority_class[case_id] == klass
 
-    For each set ``S`` of workers that is some case's eligible set, the cases whose
-    eligible workers all lie in ``S`` compete for ``S``'s spare capacity. At most
-    as many of them can be placed as
+
+def _capacity_bound(
+    state: ServiceState, eligible: Mapping[str, list[str]], counted: Callable[[str], bool]
+) -> int:
+    """Children among the ``counted`` ones that must stay unallocated whatever the plan
+    (a Hall-type bound).
+
+    For each set ``S`` of workers that is some counted case's eligible set, the
+    counted cases whose eligible workers all lie in ``S`` compete for ``S``'s spare
+    capacity (other cases could only take more of it). At most as many of them can
+    be placed as
 
     - their smallest weights fit in ``S``'s pooled spare capacity, and
     - the sum over the workers in ``S`` of how many of them fit in that worker's own
@@ -247,9 +283,8 @@ def _capacity_bound(
     """
     groups: dict[frozenset[str], list[int]] = {}
     for c, eligible_workers in eligible.items():
-        if urgent_only and not state.is_urgent(c):
-            continue
-        groups.setdefault(frozenset(eligible_workers), []).append(state.weight[c])
+        if counted(c):
+            groups.setdefault(frozenset(eligible_workers), []).append(state.weight[c])
     worst = 0
     for workers in groups:
         members = [(other, ws) for other, ws in groups.items() if other <= workers]
@@ -318,14 +353,6 @@ def _forced_splits(
     return forced
 
 
-def _stage_value(stage: _Stage, values: Mapping[str, int | float], n: int) -> int:
-    return int(
-        sum(
-            w * _minimised(k, values[k], n) for w, k in zip(stage.weights, stage.tiers, strict=True)
-        )
-    )
-
-
 def _trouble(
     state: ServiceState,
     candidates: Mapping[str, list[str]],
@@ -334,10 +361,9 @@ def _trouble(
 ) -> list[str]:
     """The cases where a stage's tier can still improve, most pressing first."""
     cases = sorted(state.to_allocate)
-    if key in ("urgent_unallocated", "unallocated"):
-        return sorted(
-            (c for c in cases if c not in placed), key=lambda c: (not state.is_urgent(c), c)
-        )
+    klass = _class_index(key, state)
+    if klass is not None:
+        return [c for c in cases if c not in placed and state.priority_class[c] == klass]
     if key == "siblings_apart":
         split: set[str] = set()
         for family, kids in _families(state).items():
@@ -429,19 +455,22 @@ def _family_neighbourhood(
 def _improve(
     state: ServiceState,
     candidates: Mapping[str, list[str]],
-    index: int,
+    key: str,
+    held: tuple[str, ...],
     placed: dict[str, str],
     settings: SolverSettings,
     deadline: float,
     work: float,
 ) -> tuple[dict[str, str], bool, float]:
-    """Large-neighbourhood search on stage ``index``: free a few cases, solve exactly, repeat.
+    """Large-neighbourhood search on the stage of tier ``key``: free a few cases, solve
+    exactly, repeat.
 
     Each neighbourhood is a small model of its own: the cases where the stage's tier
     can improve and the cases sitting with the workers they could go to (for the
     siblings tier, whole families and the workers who could hold them); every other
-    case stays put and uses up its worker's room. The tiers of earlier stages are
-    held at their values.
+    case stays put and uses up its worker's room. The ``held`` tiers (earlier
+    stages) keep their values; on a priority class's stage, children of lower
+    classes may give up their place to one of the class.
 
     The search (:func:`~allocator.engine.lns.neighbourhood_search`) ends when every
     trouble case has been tried without improvement or when ``work`` is spent,
@@ -451,15 +480,11 @@ def _improve(
     work spent.
     """
     n = len(state.to_allocate)
-    key = STAGES[index][-1]
-    held = [k for keys in STAGES[:index] for k in keys]
     neighbourhood_of = (
         functools.partial(_family_neighbourhood, state)
         if key == "siblings_apart"
         else _neighbourhood
     )
-    # Stage weights only order the tiers within a stage; any model's will do.
-    stage = _Stage(list(STAGES[index]), 0, _unit_weights(STAGES[index], n))
 
     def solve_round(
         plan: dict[str, str], seeds: list[str], _sweep: int, work_left: float
@@ -467,11 +492,10 @@ def _improve(
         free = neighbourhood_of(candidates, seeds, plan)
         sub = AllocationModel(state, candidates, free=free, fixed=plan)
         now = sub.tier_values(plan)
-        exprs = _tier_expressions(sub)
         for k in held:
-            sub.model.add(exprs[k][0] <= now[k])
+            sub.model.add(_tier_expression(sub, k) <= now[k])
         sub.hint(plan)
-        sub.model.minimize(_stages(sub)[index].objective)
+        sub.model.minimize(_stage_objective(sub, key))
         found, _, _, used = _run(
             sub.model,
             sub,
@@ -486,8 +510,8 @@ def _improve(
         return Round(covered, {c: w for c, w in plan.items() if c not in free} | found, charge)
 
     def better(candidate: dict[str, str], plan: dict[str, str]) -> bool:
-        return _stage_value(stage, evaluate(state, candidate), n) < _stage_value(
-            stage, evaluate(state, plan), n
+        return _stage_value(state, key, evaluate(state, candidate)) < _stage_value(
+            state, key, evaluate(state, plan)
         )
 
     return neighbourhood_search(
@@ -518,106 +542,180 @@ def _run(
     return m.placements(solver), solver.status_name(status), solver.best_objective_bound, used
 
 
+#: On a small service, share of a stage's work its neighbourhood search may use
+#: before the whole model takes the rest.
+LNS_SHARE = 0.3
+#: Share of the work budget the priority-class stages may use together: every child
+#: left out is a child without a social worker, so they come first in time too.
+CLASS_STAGES_SHARE = 0.75
+
+
+@dataclass
+class _WholeModels:
+    """The whole models of a small service, built as the stages need them.
+
+    A priority class's stage is solved on a model of the cases of that class and the
+    classes above (:func:`solve`); the continuity stages on one model of every case.
+    Each model holds the tiers already settled at their values.
+    """
+
+    state: ServiceState
+    candidates: Mapping[str, list[str]]
+    settled: dict[str, int | float] = field(default_factory=dict)
+    current: AllocationModel | None = None
+    covers_all: bool = False
+
+    def for_stage(self, key: str) -> AllocationModel:
+        klass = _class_index(key, self.state)
+        if klass is None and self.covers_all and self.current is not None:
+            return self.current
+        cases = [
+            c
+            for c in self.state.to_allocate
+            if klass is None or self.state.priority_class[c] <= klass
+        ]
+        m = AllocationModel(self.state, self.candidates, free=cases)
+        for held, value in self.settled.items():
+            m.model.add(_tier_expression(m, held) <= value)
+        self.current, self.covers_all = m, len(cases) == len(self.state.to_allocate)
+        return m
+
+    def settle(self, key: str, value: int | float) -> None:
+        """Hold tier ``key`` (minimised form) at ``value`` in every model from now on."""
+        self.settled[key] = value
+        if self.covers_all and self.current is not None:
+            self.current.model.add(_tier_expression(self.current, key) <= value)
+
+
 def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
     """Allocate ``state.to_allocate`` optimally, or as well as the time allows.
 
     Stage by stage (tier by tier): if the current plan meets the tier's easy bound
-    the stage is done; otherwise large-neighbourhood search improves it, and where
-    the model holds every eligible worker a full solve then proves the optimum.
-    Never worse than the greedy rule: the greedy plan is where the search starts
-    and a plan is only ever replaced by one better on the stage being solved while
-    every earlier tier is held.
+    the stage is done; otherwise a whole-model solve (small services) or
+    large-neighbourhood search (large ones) improves it. Never worse than the greedy
+    rule: the best warm start is where the search starts, and a plan is only ever
+    replaced by one better on the stage being solved while every earlier tier is
+    held.
+
+    Returns
+    -------
+    Solution
+        The placements and every tier's value, bound and proof (:class:`TierResult`).
     """
     settings = settings or SolverSettings()
     started = time.perf_counter()
     deadline = started + settings.time_limit
-    greedy = greedy_allocate(state)
+    tiers = daily_tiers(state.policy)
     if not state.to_allocate:
-        return Solution(placed={}, proved=True, pruned=False, seconds=0.0)
+        empty = evaluate(state, {})
+        return Solution(
+            placed={},
+            tiers={t.key: TierResult(empty[t.key], empty[t.key], True) for t in tiers},
+            pruned=False,
+        )
+    greedy = greedy_allocate(state)
     # Start from the best of the manager's rule and two tight packings, tier by tier.
     starts = (
         greedy,
         packing_allocate(state, by_family=True),
         packing_allocate(state, by_family=False),
     )
-    start = min(starts, key=lambda p: tier_vector(evaluate(state, p)))
+    start = min(starts, key=lambda p: tier_vector(evaluate(state, p), tiers))
     candidates, pruned = candidate_workers(state, starts)
     if pruned:
         _offer_room_left(state, candidates, start)
     n = len(state.to_allocate)
-    # The whole model is only built where it can prove something: with every
-    # eligible worker. Large services are searched in neighbourhoods only.
-    full = None if pruned else AllocationModel(state, candidates)
+    # Whole models only where they can prove something: with every eligible worker.
+    # Large services are searched in neighbourhoods only.
+    whole = None if pruned else _WholeModels(state, candidates)
 
     placed = dict(start)
-    proved = True
     cut_short = False
-    bounds: dict[str, int | float] = {}
+    results: dict[str, TierResult] = {}
     log: list[str] = []
     easy_bounds = _EasyBounds.of(state)
-    work_left = settings.time_limit * WORK_PER_SECOND
-    for index, keys in enumerate(STAGES):
-        name = "+".join(keys)
+    keys = stage_keys(state)
+    classes = len(state.policy.class_names)
+    total_work = (
+        settings.deterministic_time
+        if settings.deterministic_time is not None
+        else settings.time_limit * WORK_PER_SECOND
+    )
+    spent = 0.0
+    for index, key in enumerate(keys):
         values = evaluate(state, placed)
-        easy = easy_bounds.at(int(values["unallocated"]))
-        # Stage weights only order the tiers within a stage; any model's will do.
-        stage = _stages(full)[index] if full else _Stage(list(keys), 0, _unit_weights(keys, n))
-        floor = _stage_value(stage, easy, n)
-        if _stage_value(stage, values, n) <= floor:
-            log.append(f"{name}: optimal (meets its bound without search)")
-        else:
-            share = stage_share(index, len(STAGES))
+        floor = _minimised(key, easy_bounds.at(state, int(values["unallocated"]))[key], n)
+        value = _minimised(key, values[key], n)
+        bound: float = floor
+        status = "optimal (meets its bound without search)"
+        if value > floor and time.perf_counter() >= deadline:
+            # The clock ran out before this stage: it keeps the plan as it stands.
+            status, cut_short = "not searched (time limit)", True
+        elif value > floor:
             # Work budgets, not seconds, decide where each stage stops (reproducible):
-            # the time limit converted once, then what each stage really spent. The
-            # wall clock only guards the whole solve: a stage may overrun its share
-            # of seconds on a busy machine without stopping on a different round.
-            work = max(MIN_WORK, work_left * share)
-            if full is None:
-                placed, finished, spent = _improve(
-                    state, candidates, index, placed, settings, deadline, work
-                )
-                work_left -= spent
-                cut_short = cut_short or not finished
-            values = evaluate(state, placed)
-            bound: float = floor
+            # the time limit converted once, each stage a share of what is left. The
+            # wall clock only guards the whole solve.
+            if index < classes:
+                left = total_work * CLASS_STAGES_SHARE - spent
+                work = max(MIN_WORK, left / (classes - index))
+            else:
+                work = max(MIN_WORK, (total_work - spent) / (len(keys) - index))
+            # Neighbourhoods first: cheap, many small exchanges. On a small service a
+            # whole model then takes what is left, from the improved plan, to prove
+            # the stage or improve it further.
+            lns_work = work if whole is None else work * LNS_SHARE
+            placed, finished, used = _improve(
+                state, candidates, key, keys[:index], placed, settings, deadline, lns_work
+            )
+            cut_short = cut_short or not finished
             status = "feasible"
-            if _stage_value(stage, values, n) <= floor:
-                status = "optimal"
-            elif full is not None:
+            values = evaluate(state, placed)
+            if whole is not None and _minimised(key, values[key], n) > floor:
+                m = whole.for_stage(key)
+                objective = _tier_expression(m, key)
                 # A valid floor the solver cannot always see through presolve:
                 # reaching it ends the solve at once.
-                full.model.add(stage.objective >= floor)
-                full.hint(placed)
-                full.model.minimize(stage.objective)
+                m.model.add(objective >= floor)
+                m.hint(placed)
+                m.model.minimize(objective)
                 wall = deadline - time.perf_counter()
-                found, status, solver_bound, used = _run(full.model, full, settings, wall, work)
-                work_left -= used
+                whole_work = max(MIN_WORK, work - used)
+                found, status, solver_bound, whole_used = _run(
+                    m.model, m, settings, wall, whole_work
+                )
+                used += whole_used
                 status = status.lower()
                 # Stopped by the clock rather than by proof or by its work budget.
-                cut_short = cut_short or (status != "optimal" and used < work * 0.99)
-                if found is not None and (
-                    _stage_value(stage, evaluate(state, found), n) < _stage_value(stage, values, n)
-                ):
-                    placed, values = found, evaluate(state, found)
-                bound = max(floor, solver_bound if solver_bound is not None else floor)
-            log.append(f"{name}: {status}")
-            if status != "optimal" and proved:
-                proved = False
-                bounds.update(_decode_bounds(stage, bound, values, n))
-        if full is not None:
-            # Later stages keep every tier of this one at the value reached.
-            exprs = _tier_expressions(full)
-            for key in keys:
-                full.model.add(exprs[key][0] <= _minimised(key, values[key], n))
+                cut_short = cut_short or (status != "optimal" and whole_used < whole_work * 0.99)
+                if found is not None:
+                    # A class model leaves the lower classes out: the manager's rule
+                    # places them around its plan again.
+                    trial = found if whole.covers_all else greedy_allocate(state, fixed=found)
+                    if _stage_value(state, key, evaluate(state, trial)) < _stage_value(
+                        state, key, values
+                    ):
+                        placed = trial
+                if solver_bound is not None:
+                    bound = max(floor, math.ceil(solver_bound - 1e-6))
+            spent += used
+            values = evaluate(state, placed)
+            value = _minimised(key, values[key], n)
+            if value <= bound:
+                status = "optimal"
+        log.append(f"{key}: {status}")
+        results[key] = TierResult(
+            value=values[key], bound=_minimised(key, min(bound, value), n), proved=value <= bound
+        )
+        if whole is not None:
+            whole.settle(key, value)
     return Solution(
         placed=placed,
-        proved=proved and not pruned,
+        tiers=results,
         pruned=pruned,
-        bounds=bounds,
         seconds=time.perf_counter() - started,
         from_greedy=placed == greedy,
         stages=log,
-        variables=len(full.x) if full else sum(len(ws) for ws in candidates.values()),
+        variables=sum(len(ws) for ws in candidates.values()),
         cut_short=cut_short,
     )
 
@@ -646,11 +744,3 @@ def _offer_room_left(
             key=lambda w: (load[w] - state.capacity[w], w),
         )
         candidates[cid] = sorted(set(candidates[cid]) | set(roomy[:ROOM_LEFT]))
-
-
-def _unit_weights(keys: tuple[str, ...], n: int) -> list[int]:
-    """Lexicographic weights for a stage's tiers when no model gives their ranges.
-
-    Only the urgent and all-allocated tiers share a stage, both at most ``n``.
-    """
-    return [(n + 1) ** (len(keys) - 1 - i) for i in range(len(keys))]

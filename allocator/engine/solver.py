@@ -34,6 +34,7 @@ def configured_solver(
     # Measured on synthetic services: level 2 puts the exactly-one and family
     # constraints into the LP (level 1 left a stage's bound below zero for a tier of
     # non-negative slacks); probing and symmetry detection cost more than they save.
+
     params.linearization_level = 2
     params.symmetry_level = 0
     params.cp_model_probing_level = 0

@@ -1,0 +1,174 @@
+"""Who gets a worker first (FORMAT.md): priority classes as the first tiers.
+
+Each instance is small enough to work out by hand; the reasoning is in the comments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from allocator import Policy, allocate, check_plan
+from allocator.greedy import allocation_order, greedy_allocate
+from allocator.models import Plan
+from allocator.policy import PolicyError, load_policy
+from allocator.rules import ServiceState
+from tests.builders import case, snapshot, worker
+
+
+def placed(plan: Plan) -> dict[str, str]:
+    return {a.case: a.worker for a in plan.assignments}
+
+
+def test_court_case_goes_to_the_senior_before_two_lighter_children() -> None:
+    # A part-time newly qualified worker with room for one child-in-need case (3
+    # points) and a senior with room for 7. Referrals: a court case (7 points) and two
+    # child-in-need cases (3 each). Counting children alike, both child-in-need cases
+    # could go (one each, or both to the senior) and the court child would wait; but
+    # court work is statutory, a higher class: it takes the senior's 7 points, one
+    # child-in-need case the newly qualified worker's 3, and one waits.
+    snap = snapshot(
+        [
+            worker("N1", grade="nqsw", fte=0.5, capacity_points=3),
+            worker("S1", grade="senior", capacity_points=7),
+        ],
+        [
+            case("COURT", type="court", weight=7),
+            case("CIN1"),
+            case("CIN2"),
+        ],
+    )
+    policy = Policy()
+    plan = allocate(snap, policy, time_limit=5)
+    assert check_plan(snap, policy, plan) == []
+    got = placed(plan)
+    assert got["COURT"] == "S1"
+    assert sorted(c for c, w in got.items() if w == "N1") in (["CIN1"], ["CIN2"])
+    assert [u.case for u in plan.unallocated] in (["CIN1"], ["CIN2"])
+    assert plan.objective["unallocated_statutory"] == 0
+    assert plan.objective["unallocated_other"] == 1
+    # Proved: every tier's bound equals its value.
+    assert plan.status == "optimal"
+    assert plan.proved is not None and all(plan.proved.values())
+    assert plan.bound is not None and plan.bound["unallocated_other"] == 1
+
+
+def test_one_statutory_child_outweighs_any_number_of_others() -> None:
+    # One worker with 10 points spare; a 10-point child-protection case and three
+    # 3-point child-in-need cases (9 points, three children). Counting children alike
+    # would place the three; statutory work comes first, so the one is placed.
+    snap = snapshot(
+        [worker("W1", capacity_points=10)],
+        [
+            case("CP", type="child_protection", weight=10),
+            *(case(f"CIN{i}") for i in range(3)),
+        ],
+    )
+    plan = allocate(snap, Policy(), time_limit=5)
+    assert placed(plan) == {"CP": "W1"}
+    assert plan.objective["unallocated_other"] == 3
+
+
+def test_urgent_comes_before_statutory() -> None:
+    # Room for one 10-point case: an urgent child-in-need case and a standard court
+    # case. Urgent is the first class.
+    snap = snapshot(
+        [worker("W1", grade="senior", capacity_points=10)],
+        [
+            case("URGENT", weight=10, priority="urgent"),
+            case("COURT", type="court", weight=10),
+        ],
+    )
+    plan = allocate(snap, Policy(), time_limit=5)
+    assert placed(plan) == {"URGENT": "W1"}
+    assert plan.objective["unallocated_urgent"] == 0
+    assert plan.objective["unallocated_statutory"] == 1
+
+
+def test_a_council_may_regroup_the_classes() -> None:
+    # The same day as above, under a policy with a single class holding every case
+    # ("other"): now children count alike and the three lighter children are placed.
+    snap = snapshot(
+        [worker("W1", capacity_points=10)],
+        [
+            case("CP", type="child_protection", weight=10),
+            *(case(f"CIN{i}") for i in range(3)),
+        ],
+    )
+    alike = Policy(priority_classes=())
+    plan = allocate(snap, alike, time_limit=5)
+    assert sorted(placed(plan)) == ["CIN0", "CIN1", "CIN2"]
+    assert set(plan.objective) >= {"unallocated_other"}
+    assert "unallocated_statutory" not in plan.objective
+
+
+def test_a_class_named_by_type_ranks_above_urgent_when_the_council_says_so() -> None:
+    # Court work first, then urgent: the standard court case wins the only room.
+    snap = snapshot(
+        [worker("W1", grade="senior", capacity_points=10)],
+        [
+            case("URGENT", weight=10, priority="urgent"),
+            case("COURT", type="court", weight=10),
+        ],
+    )
+    policy = Policy.model_validate(
+        {
+            "priority_classes": [
+                {"name": "court", "cases": ["court"]},
+                {"name": "urgent", "cases": ["urgent"]},
+            ]
+        }
+    )
+    plan = allocate(snap, policy, time_limit=5)
+    assert placed(plan) == {"COURT": "W1"}
+    assert plan.objective["unallocated_court"] == 0
+    assert plan.objective["unallocated_urgent"] == 1
+
+
+def test_the_manager_rule_takes_classes_in_order_heaviest_first() -> None:
+    # Greedy order: urgent, then statutory, then the rest; heaviest first within.
+    snap = snapshot(
+        [worker("W1", grade="senior", capacity_points=100)],
+        [
+            case("CIN_HEAVY", weight=9),
+            case("CIN_LIGHT", weight=2),
+            case("LA", type="looked_after", weight=4),
+            case("URG", weight=1, priority="urgent"),
+        ],
+    )
+    state = ServiceState.of(snap, Policy())
+    assert allocation_order(state) == ["URG", "LA", "CIN_HEAVY", "CIN_LIGHT"]
+    # At most 3 new families a day: the last in that order waits.
+    assert sorted(greedy_allocate(state)) == ["CIN_HEAVY", "LA", "URG"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[priority_classes]]\nname = "other"\ncases = ["court"]\n', "other"),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["court"]\n'
+            '[[priority_classes]]\nname = "a"\ncases = ["adoption"]\n',
+            "repeated",
+        ),
+        ('[[priority_classes]]\nname = "a"\ncases = ["standard"]\n', "standard"),
+        ('[[priority_classes]]\nname = "a"\ncases = ["courtt"]\n', "priority_classes"),
+        ('[[priority_classes]]\nname = "a"\ncases = []\n', "priority_classes"),
+        ('[[priority_classes]]\nname = "Bad Name"\ncases = ["court"]\n', "priority_classes"),
+        (
+            "".join(f'[[priority_classes]]\nname = "c{i}"\ncases = ["court"]\n' for i in range(5)),
+            "priority_classes",
+        ),
+    ],
+    ids=["reserved-name", "repeated-name", "standard", "unknown-type", "empty", "bad-name", "five"],
+)
+def test_bad_priority_classes_are_refused_naming_the_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert expected in str(err.value)
+    assert "policy.toml" in str(err.value)
