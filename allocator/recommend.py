@@ -58,6 +58,7 @@ from allocator.rules import (
     families_held,
     holding_rules,
     normalised,
+    normalised_set,
 )
 
 #: The tiers one placement moves, in priority order, with their direction.
@@ -241,7 +242,7 @@ class Recommender:
                 static=tuple(static),
                 spare=cap - before,
                 capacity=cap,
-                areas=frozenset(normalised(a) for a in p.areas),
+                areas=normalised_set(p.areas),
                 thresholds=thresholds,
                 prefix=prefix,
                 penalty_before=0,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 
 from allocator.models import Case, ManagedException, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
@@ -44,6 +44,7 @@ def availability_blocker(p: Practitioner, as_of: date, policy: Policy) -> str | 
     return None
 
 
+@cache  # a service has few distinct skills, needs and patches; this is on hot paths
 def normalised(text: str) -> str:
     """A skill, need or area as it is matched: case and surrounding spaces ignored.
 
@@ -58,9 +59,17 @@ def normalised(text: str) -> str:
     return text.strip().casefold()
 
 
+@cache
+def normalised_set(items: tuple[str, ...]) -> frozenset[str]:
+    """:func:`normalised` of each item (a worker's ``skills`` or ``areas``)."""
+    return frozenset(normalised(item) for item in items)
+
+
 def missing_needs(case: Case, p: Practitioner) -> list[str]:
     """The case's ``needs`` that are not among ``p``'s ``skills`` (see :func:`normalised`)."""
-    skills = {normalised(s) for s in p.skills}
+    if not case.needs:
+        return []
+    skills = normalised_set(p.skills)
     return [n for n in case.needs if normalised(n) not in skills]
 
 
@@ -72,7 +81,7 @@ def covers_area(p: Practitioner, area: str | None) -> bool | None:
     """
     if area is None or not p.areas:
         return None
-    return normalised(area) in {normalised(a) for a in p.areas}
+    return normalised(area) in normalised_set(p.areas)
 
 
 def kept_despite_grade(case: Case, p: Practitioner) -> bool:
