@@ -100,6 +100,12 @@ class Placements:
     final: dict[str, str | None]
 
 
+def max_moves_of(plan: Plan) -> int | None:
+    """The plan's limit on changes of worker (``rebalance --max-moves``), if it records one."""
+    value = plan.settings.get("max_moves")
+    return value if isinstance(value, int) else None
+
+
 def placements(state: ServiceState, plan: Plan) -> Placements:
     """The plan's placements: the first assignment of each known case to a known worker.
 
@@ -266,7 +272,8 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
     placed = placements(state, plan)
-    view = PlanView.of(state, placed.daily)
+    # Diagnoses are made under every placement, moves included (as the plan's own).
+    view = PlanView.of(state, {**placed.daily, **placed.moves}, max_moves_of(plan))
     values = evaluate(state, placed.daily)
     matches = _tier_matches(state, view, placed)
     tiers = tuple(
@@ -617,7 +624,10 @@ def explain_case(
     if case is None:
         raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
     placed = placements(state, plan)
-    view = PlanView.of(state, placed.daily)
+    # Every placement of the plan, moves included: the loads and intake under which the
+    # allocator and the rebalance write their reasons and diagnoses.
+    everything = {**placed.daily, **placed.moves}
+    view = PlanView.of(state, everything, max_moves_of(plan))
     after = placed.final[case_id]
     before = case.worker
     listed_as: dict[str, Assignment] = {}
@@ -632,10 +642,7 @@ def explain_case(
     collide: tuple[str, ...] = ()
     if case_id in placed.daily or case_id in placed.moves:
         outcome = "allocated" if before is None else "moved"
-        if case_id in placed.daily:
-            reasons = assignment_reasons(state, placed.daily, case_id, view=view)
-        else:  # a rebalance move: explained on its own
-            reasons = assignment_reasons(state, {case_id: placed.moves[case_id]}, case_id)
+        reasons = assignment_reasons(state, everything, case_id, view=view)
         if case_id in listed_as and listed_as[case_id].reasons:
             plan_agrees = tuple(listed_as[case_id].reasons) == reasons
     elif case_id in listed_as:

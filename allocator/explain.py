@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 from allocator.check import RULES, joined, points
@@ -72,6 +74,9 @@ class PlanView:
         Per worker, the families they held a child of in the snapshot.
     new
         Per worker, the families ``placed`` makes new to them.
+    max_moves
+        The most changes of worker the plan was allowed (``rebalance --max-moves``),
+        or ``None``: a child the limit stopped is diagnosed as such.
     screened
         Per kind of case (type, complexity, needs), the staff grade and skills allow;
         filled as sentences need it.
@@ -83,11 +88,17 @@ class PlanView:
     count: dict[str, int]
     held: dict[str, frozenset[str]]
     new: dict[str, set[str]]
+    max_moves: int | None = None
     screened: dict[tuple[object, ...], list[Practitioner]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, state: ServiceState, placed: Mapping[str, str]) -> PlanView:
-        """Index the placements ``placed`` (copied) over ``state``."""
+    def of(
+        cls, state: ServiceState, placed: Mapping[str, str], max_moves: int | None = None
+    ) -> PlanView:
+        """Index the placements ``placed`` (copied) over ``state``.
+
+        ``max_moves``: the plan's limit on changes of worker, if it had one.
+        """
         frozen = dict(placed)
         load, count = loads_after(state, frozen)
         return cls(
@@ -97,7 +108,13 @@ class PlanView:
             count=count,
             held=families_held(state),
             new=new_families(state, frozen),
+            max_moves=max_moves,
         )
+
+    @cached_property
+    def changes(self) -> int:
+        """Changes of worker the placements make (placed cases that had a worker)."""
+        return sum(1 for c in self.placed if self.state.cases[c].worker is not None)
 
     def reasons(self, case_id: str) -> tuple[str, ...]:
         """:func:`assignment_reasons` for ``case_id`` under this view's placements."""
@@ -215,6 +232,9 @@ def _why_moved(state: ServiceState, placed: Mapping[str, str], case: Case, wid: 
         return state.needs[case.id]  # "P0040 may no longer hold it: ..."
     blocker = availability_blocker(p, state.as_of, state.policy)
     if blocker is not None:  # "P0040 left on 2026-11-20", "... is absent until ..."
+        long = state.as_of + timedelta(days=state.policy.long_absence_days)
+        if old not in state.gone and p.available_from is not None and p.available_from >= long:
+            return f"{blocker}: cover for the absence"
         return blocker
     if state.load_before[old] > state.capacity[old]:
         return (
@@ -457,6 +477,19 @@ def _diagnose(
             f"{'is' if one else 'each is'} at the limit of {limit} new {families} in one run; "
             "allocate it in the next run or raise max_new_families_per_day",
         )
+    if view.max_moves is not None and case.worker is not None:
+        # The child moves with its siblings leaving the same worker: one change each.
+        together = [
+            sid
+            for sid in state.families[case.family]
+            if sid not in placed and sid in state.needs and state.cases[sid].worker == case.worker
+        ]
+        if view.changes + len(together) > view.max_moves:
+            return result(
+                UnallocatedCode.SEARCH_LIMIT,
+                f"the limit of {view.max_moves} changes of worker (--max-moves) was reached; "
+                "raise it to place this child",
+            )
     had = "had" if len(open_intake) == 1 else "each had"
     return result(
         UnallocatedCode.SEARCH_LIMIT,

@@ -77,7 +77,6 @@ from allocator.models import (
     Snapshot,
     Status,
     Unallocated,
-    UnallocatedCode,
     cut_short_note,
     unknown_staff_notes,
 )
@@ -387,7 +386,7 @@ def _plan(
     uncovered: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
     placed = {cid: w for g in data.groups if (w := moved.get(g.id)) is not None for cid in g.cases}
-    view = PlanView.of(state, placed)
+    view = PlanView.of(state, placed, max_moves=data.max_moves)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
@@ -397,11 +396,11 @@ def _plan(
                         case=cid,
                         worker=w,
                         from_=g.source,
-                        reasons=_reasons(setup, g, cid, w, load),
+                        reasons=view.reasons(cid),
                     )
                 )
             elif cid in gone_or_new:
-                unallocated.append(_diagnose(setup, g, cid, moves_used, view))
+                unallocated.append(view.diagnose(cid))
             elif g.must_move:
                 uncovered.append(cid)
     assignments.sort(key=lambda a: a.case)
@@ -419,10 +418,15 @@ def _plan(
             f"{len(setup.stuck_pinned)} pinned child(ren) stay with their absent or over-cap "
             f"pinned worker: {', '.join(sorted(setup.stuck_pinned))}"
         )
+    limited = data.max_moves is not None and moves_used >= data.max_moves
     for s in still_over:
+        why = (
+            f"the limit of {data.max_moves} changes of worker was reached"
+            if limited
+            else "no eligible worker had room for enough of their children"
+        )
         notes.append(
-            f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points "
-            "(no eligible worker had room for enough of their children)"
+            f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points ({why})"
         )
     workers = worker_table(state, load, count)
     objective: dict[str, int | float] = {
@@ -454,50 +458,6 @@ def _plan(
         settings=settings,
         exceptions=managed_exceptions(state),
     )
-
-
-def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) -> tuple[str, ...]:
-    state = setup.state
-    case = state.cases[cid]
-    if cid in setup.case_why:
-        out = [setup.case_why[cid]]
-    else:
-        out = [setup.why[g.source] if g.source is not None else "new referral"]
-    if w in case.previous_workers:
-        out.append(f"back with {w}, a previous worker")
-    if g.family in setup.data.held_families.get(w, ()):
-        out.append(f"{w} already works with the family")
-    if len(g.cases) > 1:
-        others = [c for c in g.cases if c != cid]
-        out.append(f"moves with sibling(s) {', '.join(others)}")
-    out.append(f"{w} has room: {points(load[w])} of {points(state.capacity[w])} points after")
-    return tuple(out)
-
-
-def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int, view: PlanView) -> Unallocated:
-    """Why ``cid`` ends the rebalance without a worker: the daily diagnosis, same words.
-
-    :func:`allocator.explain.diagnose_unallocated` on the rebalance's placements (so
-    codes and sentences agree with ``allocate``, ``explain`` and ``recommend``), with
-    the reason the child had to move first where its worker has left, and the move
-    limit named where it, not the search, stopped the child.
-    """
-    d = view.diagnose(cid)
-    limit = setup.data.max_moves
-    if (
-        d.code is UnallocatedCode.SEARCH_LIMIT
-        and limit is not None
-        and moves_used + g.changes > limit
-    ):
-        d = Unallocated(
-            case=cid,
-            code=UnallocatedCode.SEARCH_LIMIT,
-            reason=f"the limit of {limit} changes of worker (--max-moves) was reached; "
-            "raise it to place this child",
-        )
-    if g.source is not None and g.source in setup.state.gone:
-        return d.model_copy(update={"reason": f"{setup.why[g.source]}; {d.reason}"})
-    return d
 
 
 # ---------------------------------------------------------------------------- cap cost

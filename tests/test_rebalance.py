@@ -91,7 +91,7 @@ def test_child_with_many_changes_stays_when_another_can_move() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C_NONE": ("O", "R")}
-    assert plan.assignments[0].reasons[0] == "O is 5 points over cap"
+    assert plan.assignments[0].reasons[0] == "O was over capacity (105.0 of 100.0 points)"
     assert plan.objective["over_cap_excess"] == 0
 
 
@@ -121,7 +121,7 @@ def test_move_to_previous_worker_preferred() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C1": ("L", "B")}
-    assert "back with B, a previous worker" in plan.assignments[0].reasons
+    assert "previous worker of this child" in plan.assignments[0].reasons
 
 
 def test_long_absence_covered_short_absence_not() -> None:
@@ -136,7 +136,7 @@ def test_long_absence_covered_short_absence_not() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C1": ("M", "A")}
-    assert plan.assignments[0].reasons[0].startswith("M absent until 2027-05-01")
+    assert plan.assignments[0].reasons[0] == "M is absent until 2027-05-01: cover for the absence"
     # A longer policy threshold makes M's absence short too.
     plan = run(s, Policy().with_overrides(long_absence_days=200))
     assert moves(plan) == {}
@@ -268,3 +268,55 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     plan = rebalance(s, Policy(), time_limit=3)
     assert check_plan(s, Policy(), plan) == []
     assert plan.status == "feasible"
+
+
+def test_explain_agrees_with_every_rebalance_reason_and_code() -> None:
+    # One child of each kind that must move: L has left (C1), M is absent for months
+    # (C2), O is 5 points over cap (C3 of 10 points moves), E is excluded from C4
+    # (it must leave E), and R1 is a referral nobody may take (court, no senior).
+    # A and B, with room, take the movers. Every reason and code the plan writes is
+    # what explain recomputes: they come from the same functions.
+    from allocator.analysis import explain_case
+
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-01"),
+            worker("M", available_from="2027-05-01"),
+            worker("O"),
+            worker("E"),
+            worker("A"),
+            worker("B"),
+        ],
+        [
+            case("C1", "F1", "L"),
+            case("C2", "F2", "M"),
+            case("C3", "F3", "O"),
+            case("O-load", "F5", "O", weight=95),
+            case("C4", "F4", "E", excluded_workers=["E"]),
+            case("R1", "F6", None, type="court", complexity=4),
+        ],
+    )
+    plan = run(s)
+    assert set(moves(plan)) == {"C1", "C2", "C3", "C4"}
+    assert [(u.case, u.code) for u in plan.unallocated] == [("R1", "no_eligible_worker")]
+    for cid in ("C1", "C2", "C3", "C4", "R1"):
+        e = explain_case(s, Policy(), plan, cid)
+        assert e.plan_agrees is True, (cid, e.reasons, e.diagnosis)
+
+
+def test_the_move_limit_is_named_where_it_stops_a_child() -> None:
+    # L has left holding C1 and C2 (separate families, 10 points each); A has room
+    # for both, but --max-moves 1 allows one change: one of them moves, the other
+    # is unallocated because of the limit, not the search; explain agrees.
+    from allocator.analysis import explain_case
+
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A")],
+        [case("C1", "F1", "L"), case("C2", "F2", "L")],
+    )
+    plan = run(s, max_moves=1)
+    assert len(plan.assignments) == 1
+    (stopped,) = plan.unallocated
+    assert stopped.code == "search_limit"
+    assert stopped.reason.startswith("the limit of 1 changes of worker (--max-moves) was reached")
+    assert explain_case(s, Policy(), plan, stopped.case).plan_agrees is True
