@@ -734,9 +734,15 @@ def _why_not(
         if a > b:
             return [_worse_on(state, case_id, key, wid, chosen, score, chosen_score)]
         if a < b:
+            better = f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone"
+            if plan.status == "optimal":
+                # Proved best as a whole: this case's gain would cost the plan elsewhere.
+                return [
+                    f"{better}, but the plan is proved best as a whole: placing it with "
+                    f"{wid} would cost the plan more on this or a higher tier elsewhere"
+                ]
             return [
-                f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone: this plan "
-                f"(status {plan.status}) is not the best for this case; a longer "
+                f"{better}: this plan (status {plan.status}) is not proved best; a longer "
                 "--time-limit may move it"
             ]
     return [f"ties with {chosen} on every tier; the search kept {chosen}"]

@@ -480,3 +480,23 @@ def test_covering_rules_prefers_forced_rules_then_the_widest() -> None:
     assert explain.covering_rules([["grade"], ["skills"]]) == ["grade", "skills"]
     assert explain.covering_rules([["grade", "skills"], ["skills", "capacity"]]) == ["skills"]
     assert explain.covering_rules([["grade"], []]) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [("optimal", "proved best as a whole"), ("feasible", "a longer --time-limit may move it")],
+)
+def test_why_not_never_advises_more_time_for_a_proved_plan(status: str, advice: str) -> None:
+    # P1 would be better for R1 alone (a previous worker: 1 return against 0), no
+    # capacity or intake stops it, yet the plan chose P2. Only a plan not proved best
+    # may be improved by searching longer.
+    from allocator.analysis import _why_not
+    from allocator.explain import PlanView
+    from allocator.models import Plan
+
+    s = state([worker("P1"), worker("P2")], [case("R1", previous_workers=("P1",))])
+    plan = Plan(as_of=date(2026, 11, 23), status=status)  # type: ignore[arg-type]
+    mine = {"siblings_apart": 0, "previous_worker_returns": 1, "balance": 3, "outside_area": 0}
+    chosen = {**mine, "previous_worker_returns": 0}
+    said = _why_not(s, PlanView.of(s, {}), plan, "R1", "P1", mine, "P2", chosen, "allocated")
+    assert len(said) == 1 and advice in said[0]
