@@ -53,7 +53,7 @@ from allocator.objectives import (
 )
 from allocator.policy import Policy
 from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
-from allocator.rules import POINTS_SCALE, ServiceState
+from allocator.rules import ServiceState, to_points
 
 Side = Literal["a", "b", "same"]
 
@@ -467,7 +467,7 @@ def worker_statement(
         def line(change: str, other: str | None, cid: str = cid) -> CaseLine:
             c = state.cases[cid]
             return CaseLine(
-                cid, c.type.value, c.complexity, state.weight[cid] / POINTS_SCALE, change, other
+                cid, c.type.value, c.complexity, to_points(state.weight[cid]), change, other
             )
 
         if after == worker_id:
@@ -493,9 +493,9 @@ def worker_statement(
         grade=p.grade.value,
         fte=p.fte,
         availability=blocker.message if blocker else None,
-        capacity=cap / POINTS_SCALE,
-        load_before=state.load_before[worker_id] / POINTS_SCALE,
-        load_after=load_after / POINTS_SCALE,
+        capacity=to_points(cap),
+        load_before=to_points(state.load_before[worker_id]),
+        load_after=to_points(load_after),
         utilisation_before=round(state.load_before[worker_id] / cap, 4) if cap > 0 else None,
         utilisation_after=round(load_after / cap, 4) if cap > 0 else None,
         cases_before=state.cases_before[worker_id],
@@ -687,7 +687,7 @@ def explain_case(
         family=case.family,
         type=case.type.value,
         complexity=case.complexity,
-        weight=state.weight[case_id] / POINTS_SCALE,
+        weight=to_points(state.weight[case_id]),
         outcome=outcome,
         worker_before=before,
         worker_after=after,

@@ -67,6 +67,7 @@ from allocator.rules import (
     availability_blocker,
     holding_rules,
     new_families,
+    to_points,
 )
 
 #: Every rule id :func:`check_plan` may report, in the order it reports them.
@@ -126,7 +127,7 @@ def points(units: int) -> str:
     >>> points(10450), points(225), points(0)
     ('104.5', '2.25', '0.0')
     """
-    text = f"{units / POINTS_SCALE:.2f}"
+    text = f"{to_points(units):.2f}"
     return text[:-1] if text.endswith("0") else text
 
 

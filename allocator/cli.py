@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -250,10 +251,17 @@ def allocate_command(
     workers: int,
 ) -> None:
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
+    started = time.perf_counter()  # reading the input counts against --time-limit
     _interruptions.product = "plan"
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     plan = allocate(
-        snap, policy, time_limit=time_limit, seed=seed, workers=workers, allow_moves=allow_moves
+        snap,
+        policy,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        allow_moves=allow_moves,
+        clock_started=started,
     )
     inputs = made_from(snapshot, referrals, policy_path, "allocate")
     plan = plan.model_copy(update={"made_from": inputs})

@@ -33,7 +33,11 @@ def allocation_order(state: ServiceState) -> list[str]:
     )
 
 
-def greedy_allocate(state: ServiceState, fixed: Mapping[str, str] | None = None) -> dict[str, str]:
+def greedy_allocate(
+    state: ServiceState,
+    fixed: Mapping[str, str] | None = None,
+    prefer: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Place cases one by one by the manager's rule (see the module docstring).
 
     Parameters
@@ -43,13 +47,18 @@ def greedy_allocate(state: ServiceState, fixed: Mapping[str, str] | None = None)
     fixed
         Placements already decided (case id to worker id); the rule places the
         other cases around them, and they are part of the result.
+    prefer
+        A worker to try first for some cases (an earlier plan's placements, kept
+        where they still fit), before the rule's own choice.
 
     Returns
     -------
     dict
         Case id to worker id for every case placed; cases left out are unallocated.
     """
-    return _one_by_one(state, allocation_order(state), most_room=True, fixed=fixed or {})
+    return _one_by_one(
+        state, allocation_order(state), most_room=True, fixed=fixed or {}, prefer=prefer or {}
+    )
 
 
 def packing_allocate(state: ServiceState, *, by_family: bool) -> dict[str, str]:
@@ -77,14 +86,19 @@ def packing_allocate(state: ServiceState, *, by_family: bool) -> dict[str, str]:
         )
 
     order = [c for g in sorted(groups, key=lambda g: (hardness(groups[g]), g)) for c in groups[g]]
-    return _one_by_one(state, order, most_room=False, fixed={})
+    return _one_by_one(state, order, most_room=False, fixed={}, prefer={})
 
 
 def _one_by_one(
-    state: ServiceState, order: list[str], *, most_room: bool, fixed: Mapping[str, str]
+    state: ServiceState,
+    order: list[str],
+    *,
+    most_room: bool,
+    fixed: Mapping[str, str],
+    prefer: Mapping[str, str],
 ) -> dict[str, str]:
     """Place ``order`` in turn under every hard rule around the ``fixed`` placements;
-    continuity first, then room."""
+    the ``prefer`` worker first, then continuity, then room."""
     load = dict(state.load_before)
     new_families: dict[str, set[str]] = defaultdict(set)
     family_workers: dict[str, list[str]] = {f: sorted(ws) for f, ws in state.holders.items()}
@@ -123,7 +137,9 @@ def _one_by_one(
             is_new = wid not in state.holders.get(family, ())
             return not is_new or family in new_families[wid] or len(new_families[wid]) < limit
 
-        choice = next((w for w in family_workers.get(case.family, []) if fits(w)), None)
+        choice = prefer[cid] if cid in prefer and fits(prefer[cid]) else None
+        if choice is None:
+            choice = next((w for w in family_workers.get(case.family, []) if fits(w)), None)
         if choice is None:
             choice = next((w for w in case.previous_workers if fits(w)), None)
         if choice is None:

@@ -285,7 +285,8 @@ class Plan(PlanRecord):
         Extension: for each tier, whether its value is proved to equal its bound
         over every eligible worker; ``status`` is ``optimal`` only when all are.
     gap
-        Extension: relative gap of the first tier not proved optimal; 0 when optimal.
+        Extension: the gap on children allocated (``allocator.allocate.relative_gap``);
+        0 when every priority class is proved. Other tiers: see ``bound``, ``proved``.
     notes
         Extension: observations a manager should see (e.g. former staff named).
     settings

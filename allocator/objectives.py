@@ -34,7 +34,7 @@ from typing import Literal
 
 from allocator.models import CaseType, WorkerLoad
 from allocator.policy import Policy
-from allocator.rules import POINTS_SCALE, ServiceState, covers_area
+from allocator.rules import ServiceState, covers_area, to_points
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
 BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
@@ -218,9 +218,9 @@ def worker_table(
     return [
         WorkerLoad(
             id=wid,
-            capacity=state.capacity[wid] / POINTS_SCALE,
-            load_before=state.load_before[wid] / POINTS_SCALE,
-            load_after=load[wid] / POINTS_SCALE,
+            capacity=to_points(state.capacity[wid]),
+            load_before=to_points(state.load_before[wid]),
+            load_after=to_points(load[wid]),
             cases_before=state.cases_before[wid],
             cases_after=count[wid],
         )

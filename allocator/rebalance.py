@@ -91,6 +91,7 @@ from allocator.rules import (
     ServiceState,
     families_held,
     managed_exceptions,
+    to_points,
 )
 
 
@@ -131,7 +132,7 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     for w in sorted(long_absent):
         why[w] = f"{w} absent until {state.practitioners[w].available_from}: cover for the absence"
     for w in sorted(over_cap):
-        excess = (state.load_before[w] - state.capacity[w]) / POINTS_SCALE
+        excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
 
     # Cases a present worker may no longer hold: they must move, in groups of their own.
@@ -432,7 +433,7 @@ def _plan(
     objective: dict[str, int | float] = {
         "unallocated": len(unallocated),
         "uncovered_absence": len(uncovered),
-        "over_cap_excess": values["over_cap_excess"] / POINTS_SCALE,
+        "over_cap_excess": to_points(values["over_cap_excess"]),
         "over_cap_workers": len(still_over),
         "changes_of_worker": values["changes_of_worker"],
         "weighted_changes": values["weighted_changes"],
@@ -545,8 +546,7 @@ def cap_cost(
     extra: dict[Grade, float] = {}
     for grade in Grade:
         total = sum(
-            (state.load_before[w] - state.capacity[w])
-            / POINTS_SCALE
+            to_points(state.load_before[w] - state.capacity[w])
             / (policy.points_per_fte * policy.grade_factor[grade])
             for w in sorted(over)
             if state.practitioners[w].grade is grade and policy.grade_factor[grade] > 0

@@ -53,12 +53,12 @@ from allocator.models import Case, Practitioner, Snapshot
 from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
 from allocator.policy import Policy
 from allocator.rules import (
-    POINTS_SCALE,
     ServiceState,
     families_held,
     holding_rules,
     normalised,
     normalised_set,
+    to_points,
 )
 
 #: The tiers one placement moves, in priority order, with their direction.
@@ -313,7 +313,7 @@ class Recommender:
             family=case.family,
             type=case.type.value,
             complexity=case.complexity,
-            weight=st.weight[case.id] / POINTS_SCALE,
+            weight=to_points(st.weight[case.id]),
             current_worker=current,
             needs_worker=case.id in st.needs,
             eligible_count=len(eligible),
@@ -485,7 +485,7 @@ class Recommender:
             score=score,
             reasons=tuple(self._reasons(case, wid, siblings, share)),
             blockers=blockers,
-            load_after=after / POINTS_SCALE,
+            load_after=to_points(after),
             utilisation_after=round(share, 4) if share is not None else None,
         )
 

@@ -7,11 +7,13 @@ Nothing here imports the solver.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
+from typing import NewType
 
 from allocator.models import Case, ManagedException, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
@@ -20,10 +22,35 @@ from allocator.policy import Policy
 #: plain Python alike), so 0.75 x 3 = 2.25 points is exact and both sides agree.
 POINTS_SCALE = 100
 
+#: Points (floats, as in the interchange format) scaled once, at the door, to whole
+#: hundredths of a point; every load is a sum of these, exact.
+CentiPoints = NewType("CentiPoints", int)
 
-def to_units(points: float) -> int:
-    """Points as integer centi-points (rounded half away from zero)."""
-    return int(points * POINTS_SCALE + (0.5 if points >= 0 else -0.5))
+
+def _hundredths(points: float) -> float:
+    # Six places drop the binary noise of a decimal (0.1 x 3 x 100 = 30.000000000000004)
+    # without touching any hundredth a person wrote.
+    return round(points * POINTS_SCALE, 6)
+
+
+def weight_units(points: float) -> CentiPoints:
+    """A case's weight in centi-points, rounded up to the next hundredth of a point.
+
+    Rounding a weight up (and a cap down, :func:`capacity_units`) keeps every sum of
+    weights at or above the true one, so a cap the plan says holds really holds:
+    three cases of 3.334 points (10.002 in all) do not fit a cap of 10.
+    """
+    return CentiPoints(math.ceil(_hundredths(points)))
+
+
+def capacity_units(points: float) -> CentiPoints:
+    """A worker's capacity in centi-points, rounded down to the hundredth of a point."""
+    return CentiPoints(math.floor(_hundredths(points)))
+
+
+def to_points(units: int) -> float:
+    """Centi-points back to points, for people and the plan."""
+    return units / POINTS_SCALE
 
 
 def is_gone(p: Practitioner, as_of: date) -> bool:
@@ -241,8 +268,8 @@ class ServiceState:
     policy: Policy
     practitioners: dict[str, Practitioner]
     cases: dict[str, Case]
-    weight: dict[str, int]
-    capacity: dict[str, int]
+    weight: dict[str, CentiPoints]
+    capacity: dict[str, CentiPoints]
     load_before: dict[str, int]
     cases_before: dict[str, int]
     families: dict[str, list[str]]
@@ -269,7 +296,7 @@ class ServiceState:
         practitioners = {p.id: p for p in snapshot.practitioners}
         cases = {c.id: c for c in snapshot.cases}
         gone = frozenset(p.id for p in snapshot.practitioners if is_gone(p, snapshot.as_of))
-        weight = {c.id: to_units(policy.case_weight(c)) for c in snapshot.cases}
+        weight = {c.id: weight_units(policy.case_weight(c)) for c in snapshot.cases}
         load: dict[str, int] = dict.fromkeys(practitioners, 0)
         count: dict[str, int] = dict.fromkeys(practitioners, 0)
         families: dict[str, list[str]] = defaultdict(list)
@@ -288,7 +315,7 @@ class ServiceState:
             practitioners=practitioners,
             cases=cases,
             weight=weight,
-            capacity={pid: to_units(policy.capacity(p)) for pid, p in practitioners.items()},
+            capacity={pid: capacity_units(policy.capacity(p)) for pid, p in practitioners.items()},
             load_before=load,
             cases_before=count,
             families=dict(families),

@@ -379,3 +379,21 @@ def test_model_tiers_equal_the_plain_python_figures() -> None:
     for key, expr in exprs.items():
         assert solver.value(expr) == _minimised(key, plain[key], n), key
     assert m.tier_values(placed) == {k: solver.value(e) for k, e in exprs.items()}
+
+
+def test_weights_sum_exactly_so_rounding_hides_no_breach() -> None:
+    # Three cases of 3.334 points are 10.002 in all: over a cap of 10. Rounding each
+    # weight to the nearest hundredth (3.33) would let all three in at "9.99"; weights
+    # round up and caps down, so two fit and the third waits.
+    from allocator.rules import capacity_units, weight_units
+
+    assert weight_units(3.334) == 334 and weight_units(0.1 * 3) == 30
+    assert capacity_units(10.009) == 1000 and capacity_units(2.25) == 225
+    snap = snapshot(
+        [worker("P1", capacity_points=10)],
+        [case(f"R{i}", weight=3.334) for i in range(3)],
+    )
+    plan = plan_of(snap)
+    assert len(plan.assignments) == 2 and len(plan.unallocated) == 1
+    (row,) = [w for w in plan.workers if w.id == "P1"]
+    assert row.load_after == 6.68 and row.load_after <= row.capacity

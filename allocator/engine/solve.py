@@ -72,6 +72,10 @@ class SolverSettings:
     workers
         CP-SAT search workers (threads); above 1, CP-SAT's deterministic
         interleaved parallel search.
+    wall_seconds
+        Wall-clock seconds the solve may take, if less than ``time_limit`` (the
+        caller keeps the rest to read the input and write the plan); only a safety
+        net, as ``time_limit``'s work budget decides where the search stops.
     deterministic_time
         Work budget for the whole solve, in CP-SAT deterministic units (what
         decides where the search stops, the same on any machine); ``None``:
@@ -82,6 +86,7 @@ class SolverSettings:
     seed: int = 0
     workers: int = 1
     deterministic_time: float | None = None
+    wall_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -542,6 +547,14 @@ def _run(
     return m.placements(solver), solver.status_name(status), solver.best_objective_bound, used
 
 
+def _displaced(m: AllocationModel, placed: Mapping[str, str]) -> LinearExpr:
+    """How many of ``m``'s cases leave the worker ``placed`` gives them (0 to len(cases))."""
+    kept = [m.x[c, placed[c]] for c in m.cases if (c, placed.get(c, "")) in m.x]
+    return len(kept) - cp_model.LinearExpr.sum(kept)
+
+
+#: On a large service, the most candidate pairs a priority class's whole model may have.
+PRUNED_CLASS_MODEL_PAIRS = 20_000
 #: On a small service, share of a stage's work its neighbourhood search may use
 #: before the whole model takes the rest.
 LNS_SHARE = 0.3
@@ -561,19 +574,42 @@ class _WholeModels:
 
     state: ServiceState
     candidates: Mapping[str, list[str]]
+    pruned: bool
     settled: dict[str, int | float] = field(default_factory=dict)
     current: AllocationModel | None = None
     covers_all: bool = False
 
-    def for_stage(self, key: str) -> AllocationModel:
+    def cases_of(self, key: str) -> list[str]:
+        """The cases a whole model of stage ``key`` decides."""
         klass = _class_index(key, self.state)
-        if klass is None and self.covers_all and self.current is not None:
-            return self.current
-        cases = [
+        return [
             c
             for c in self.state.to_allocate
             if klass is None or self.state.priority_class[c] <= klass
         ]
+
+    def takes(self, key: str) -> bool:
+        """Whether stage ``key`` is solved on a whole model after its neighbourhoods.
+
+        Every stage of a small service is (the model then holds every eligible
+        worker and can prove its optimum). On a large one, with pruned candidates,
+        only a priority class's stage whose model stays within
+        :data:`PRUNED_CLASS_MODEL_PAIRS`: it cannot prove anything there, but one
+        model of every child competing for the room finds exchanges that small
+        neighbourhoods do not, where a class has most to gain; bigger models cost far
+        more wall time per unit of work (measured: 21.8 s of solving for 3 units).
+        """
+        if not self.pruned:
+            return True
+        if _class_index(key, self.state) is None:
+            return False
+        pairs = sum(len(self.candidates[c]) for c in self.cases_of(key))
+        return pairs <= PRUNED_CLASS_MODEL_PAIRS
+
+    def for_stage(self, key: str) -> AllocationModel:
+        if _class_index(key, self.state) is None and self.covers_all and self.current:
+            return self.current
+        cases = self.cases_of(key)
         m = AllocationModel(self.state, self.candidates, free=cases)
         for held, value in self.settled.items():
             m.model.add(_tier_expression(m, held) <= value)
@@ -604,7 +640,9 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     """
     settings = settings or SolverSettings()
     started = time.perf_counter()
-    deadline = started + settings.time_limit
+    deadline = started + (
+        settings.time_limit if settings.wall_seconds is None else settings.wall_seconds
+    )
     tiers = daily_tiers(state.policy)
     if not state.to_allocate:
         empty = evaluate(state, {})
@@ -625,9 +663,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     if pruned:
         _offer_room_left(state, candidates, start)
     n = len(state.to_allocate)
-    # Whole models only where they can prove something: with every eligible worker.
-    # Large services are searched in neighbourhoods only.
-    whole = None if pruned else _WholeModels(state, candidates)
+    whole = _WholeModels(state, candidates, pruned=pruned)
 
     placed = dict(start)
     cut_short = False
@@ -663,21 +699,27 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             # Neighbourhoods first: cheap, many small exchanges. On a small service a
             # whole model then takes what is left, from the improved plan, to prove
             # the stage or improve it further.
-            lns_work = work if whole is None else work * LNS_SHARE
+            lns_work = work * LNS_SHARE if whole.takes(key) else work
             placed, finished, used = _improve(
                 state, candidates, key, keys[:index], placed, settings, deadline, lns_work
             )
             cut_short = cut_short or not finished
             status = "feasible"
             values = evaluate(state, placed)
-            if whole is not None and _minimised(key, values[key], n) > floor:
+            if whole.takes(key) and _minimised(key, values[key], n) > floor:
                 m = whole.for_stage(key)
-                objective = _tier_expression(m, key)
+                tier = _tier_expression(m, key)
                 # A valid floor the solver cannot always see through presolve:
                 # reaching it ends the solve at once.
-                m.model.add(objective >= floor)
+                m.model.add(tier >= floor)
                 m.hint(placed)
-                m.model.minimize(objective)
+                # Below the tier, as few cases as possible off their place in the plan
+                # so far: a class model that does not see the lower classes would
+                # otherwise scatter its cases over the room they were using.
+                scale = len(m.cases) + 1
+                m.model.minimize(
+                    cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
+                )
                 wall = deadline - time.perf_counter()
                 whole_work = max(MIN_WORK, work - used)
                 found, status, solver_bound, whole_used = _run(
@@ -688,15 +730,20 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 # Stopped by the clock rather than by proof or by its work budget.
                 cut_short = cut_short or (status != "optimal" and whole_used < whole_work * 0.99)
                 if found is not None:
-                    # A class model leaves the lower classes out: the manager's rule
-                    # places them around its plan again.
-                    trial = found if whole.covers_all else greedy_allocate(state, fixed=found)
+                    # A class model leaves the lower classes out: they go back where
+                    # they were where they still fit, else by the manager's rule.
+                    trial = (
+                        found
+                        if whole.covers_all
+                        else greedy_allocate(state, fixed=found, prefer=placed)
+                    )
                     if _stage_value(state, key, evaluate(state, trial)) < _stage_value(
                         state, key, values
                     ):
                         placed = trial
                 if solver_bound is not None:
-                    bound = max(floor, math.ceil(solver_bound - 1e-6))
+                    # objective = scale x tier + displaced, displaced < scale.
+                    bound = max(floor, math.floor(solver_bound / scale + 1e-9))
             spent += used
             values = evaluate(state, placed)
             value = _minimised(key, values[key], n)
@@ -706,8 +753,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         results[key] = TierResult(
             value=values[key], bound=_minimised(key, min(bound, value), n), proved=value <= bound
         )
-        if whole is not None:
-            whole.settle(key, value)
+        whole.settle(key, value)
     return Solution(
         placed=placed,
         tiers=results,
