@@ -6,6 +6,7 @@ when that lets more cases be allocated (:mod:`allocator.engine.moves`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -78,7 +79,14 @@ def allocate(
     Plan
         Always a plan: every case needing a worker is in ``assignments`` or in
         ``unallocated`` with a code and a reason.
+
+    Raises
+    ------
+    ValueError
+        If ``time_limit`` is not a finite number of seconds above 0.
     """
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a finite number of seconds above 0, got {time_limit}")
     clock_started = time.perf_counter() if clock_started is None else clock_started
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)

@@ -572,7 +572,8 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     -------
     list of str
         One sentence per input that differs, in the order snapshot, referrals, policy.
-        Files are compared by SHA-256 only: a copy under another name matches.
+        Files are compared by SHA-256 only: a copy under another name matches, and
+        standard input (no digest) matches anything.
     """
     if made_from is None:
         return []
@@ -590,7 +591,7 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
             )
         elif now is None:
             out.append(f"this plan was made with {name} {then.file}: did you forget {option}?")
-        elif then.sha256 != now.sha256:
+        elif then.sha256 is not None and now.sha256 is not None and then.sha256 != now.sha256:
             out.append(
                 f"this plan was made with {name} {then.file} (SHA-256 {then.sha256[:12]}...); "
                 f"{now.file} differs (SHA-256 {now.sha256[:12]}...): the plan may be judged "

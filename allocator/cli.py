@@ -9,6 +9,7 @@ was, or, if the signal came while the plan was being written, whole and new.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -22,13 +23,47 @@ import click
 from rich.console import Console
 
 from allocator.allocate import allocate
-from allocator.io import InputError, inputs_of, load_snapshot, write_json
-from allocator.models import MadeFrom, Plan, Snapshot
+from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
+from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
-from allocator.policy import Policy, PolicyError, load_policy
+from allocator.policy import (
+    MAX_NEW_FAMILIES,
+    MAX_WINDOW_DAYS,
+    Policy,
+    PolicyError,
+    load_policy,
+)
 from allocator.report import plan_summary
 
 BAD_INPUT = 2
+MAX_TIME_LIMIT = 86_400.0
+"""Longest ``--time-limit``, in seconds (a day)."""
+MAX_SEED = 2**31 - 1
+"""Largest ``--seed``: CP-SAT's random seed is a 32-bit integer."""
+MAX_WORKERS = 256
+"""Most ``--workers`` (solver threads)."""
+MAX_MOVES = 1_000_000
+"""Largest ``--allow-moves`` / ``--max-moves``."""
+MAX_PRACTITIONERS = 100_000
+"""Largest service ``generate`` makes."""
+
+
+class FiniteRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf``.
+
+    ``nan`` compares false with every bound, so a plain range lets it through.
+    """
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number, or a usage error (exit 2) naming the range expected."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
 INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """Signals that stop a command cleanly, exit code ``128 + signal``."""
 
@@ -198,21 +233,34 @@ def writing(path: str | None) -> Iterator[None]:
                 yield
 
 
+def console(stderr: bool = False) -> Console:
+    """The rich console every command prints to, on stdout or ``stderr``.
+
+    Emoji codes are off, so an id such as ``C:cat:3`` stays text (markup in ids is
+    escaped by :mod:`allocator.report`).
+    """
+    return Console(stderr=stderr, emoji=False)
+
+
 def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The solver settings every solving command takes."""
     command = click.option(
         "--workers",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=MAX_WORKERS),
         default=1,
         show_default=True,
         help="Solver threads. 1 is deterministic; more use CP-SAT's interleaved search.",
     )(command)
     command = click.option(
-        "--seed", type=int, default=0, show_default=True, help="Solver random seed."
+        "--seed",
+        type=click.IntRange(min=0, max=MAX_SEED),
+        default=0,
+        show_default=True,
+        help="Solver random seed.",
     )(command)
     command = click.option(
         "--time-limit",
-        type=click.FloatRange(min=0.1),
+        type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
         default=30.0,
         show_default=True,
         help="Seconds the solver may take; the best plan found by then is returned.",
@@ -233,7 +281,7 @@ def main() -> None:
 @click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
 @click.option(
     "--allow-moves",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_MOVES),
     default=0,
     show_default=True,
     help="Most existing cases that may move to another worker when that lets more "
@@ -253,6 +301,8 @@ def allocate_command(
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
     started = time.perf_counter()  # reading the input counts against --time-limit
     _interruptions.product = "plan"
+    with input_errors():
+        check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     plan = allocate(
         snap,
@@ -267,22 +317,22 @@ def allocate_command(
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, daily_tiers(policy), Console(stderr=True))
+    plan_summary(plan, daily_tiers(policy), console(stderr=True))
 
 
 @main.command("generate")
-@click.option("--practitioners", type=click.IntRange(min=1), required=True)
+@click.option("--practitioners", type=click.IntRange(min=1, max=MAX_PRACTITIONERS), required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--load",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0, max=10),
     default=0.9,
     show_default=True,
     help="Open caseload as a share of total weighted capacity.",
 )
 @click.option(
     "--referral-rate",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0, max=10),
     default=0.04,
     show_default=True,
     help="Referrals to allocate as a share of open cases.",
@@ -298,7 +348,7 @@ def generate_command(
 ) -> None:
     """Write a realistic synthetic service, reproducible from its seed."""
     from allocator.generate import generate
-    from allocator.io import write_snapshot
+    from allocator.io import check_output_folder, write_snapshot
 
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
@@ -307,6 +357,11 @@ def generate_command(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
     _interruptions.product = "snapshot"
+    with input_errors():
+        if fmt == "json":
+            check_output(out)
+        else:
+            check_output_folder(out)
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
     with writing(out):
         write_snapshot(snapshot, out)
@@ -345,7 +400,7 @@ def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) ->
 
         write_json(None, to_data(result))
     else:
-        render(result, Console())
+        render(result, console())
 
 
 @main.command("explain")
@@ -472,10 +527,10 @@ def check_command(
             },
         )
     else:
-        console = Console()
-        render_violations(violations, console)
-        render_stale(stale, console)
-        render_exceptions(plan, console)
+        out = console()
+        render_violations(violations, out)
+        render_stale(stale, out)
+        render_exceptions(plan, out)
     if violations:
         sys.exit(RULES_BROKEN)
 
@@ -517,26 +572,28 @@ def diff_command(
 @main.command("rebalance")
 @click.argument("snapshot", type=click.Path())
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
-@click.option("--max-moves", type=click.IntRange(min=0), help="Most changes of worker.")
+@click.option(
+    "--max-moves", type=click.IntRange(min=0, max=MAX_MOVES), help="Most changes of worker."
+)
 @click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
 @click.option(
     "--points-per-fte",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, min_open=True, max=MAX_POINTS),
     help="Override the policy's cap per FTE and report what it would cost.",
 )
 @click.option(
     "--long-absence-days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WINDOW_DAYS),
     help="Override: an absence this long from as_of has its cases covered.",
 )
 @click.option(
     "--max-new-families-per-day",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_NEW_FAMILIES),
     help="Override: most families new to a worker in one plan.",
 )
 @click.option(
     "--leaving-window-days",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_WINDOW_DAYS),
     help="Override: no new case to a worker leaving within this many days.",
 )
 @solver_options
@@ -562,6 +619,8 @@ def rebalance_command(
     from allocator.report import cap_cost_table, rebalance_summary
 
     _interruptions.product = "plan"
+    with input_errors():
+        check_output(out, {"snapshot": snapshot, "policy": policy_path})
     snap, policy = read_inputs(snapshot, None, policy_path)
     overrides = {
         key: value
@@ -573,9 +632,10 @@ def rebalance_command(
         }.items()
         if value is not None
     }
-    console = Console(stderr=True)
+    out_console = console(stderr=True)
     if overrides:
-        policy = policy.with_overrides(**overrides)
+        with input_errors():
+            policy = policy.with_overrides(**overrides)
         report = cap_cost(
             snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
         )
@@ -590,6 +650,6 @@ def rebalance_command(
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
-    rebalance_summary(plan, console)
+    rebalance_summary(plan, out_console)
     if overrides:
-        console.print(cap_cost_table(report))
+        out_console.print(cap_cost_table(report))

@@ -15,9 +15,12 @@ Formats (see ``docs/FORMAT-EXTENSIONS.md`` for the CSV layout and referrals file
   or a CSV file with the columns of ``cases.csv``;
 - a plan is a JSON file (FORMAT.md).
 
-Output is written atomically (temporary file in the same directory, ``fsync``,
-``os.replace``), so a reader never sees half a file and a failed write leaves the
-previous file in place.
+Every input file is read once by :func:`read_input`: a regular file or ``-``
+(standard input), at most :data:`MAX_INPUT_BYTES`; a key repeated in a JSON object
+is an error. Output is written atomically (temporary file in the same directory,
+``fsync``, ``os.replace``), so a reader never sees half a file and a failed write
+leaves the previous file in place; :func:`check_output` refuses a target that must
+not be replaced (a link, a device, a read-only file, an input) before any work.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from enum import Enum
 from functools import cache
 from io import StringIO
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -51,6 +54,7 @@ from allocator.models import (
     SNAPSHOT_FORMAT,
     Assignment,
     Case,
+    Day,
     FileDigest,
     MadeFrom,
     Plan,
@@ -65,12 +69,22 @@ __all__ = [
     "LIST_SEPARATOR",
     "PRACTITIONERS_CSV",
     "SNAPSHOT_CSV",
+    "MAX_INPUT_BYTES",
+    "STDIN",
     "InputError",
+    "check_output",
+    "check_output_folder",
+    "describe_value",
     "dump_json",
     "file_digest",
     "inputs_of",
+    "expected_at",
+    "locate",
+    "Location",
+    "did_you_mean",
     "load_plan",
     "load_snapshot",
+    "read_input",
     "write_json",
     "write_snapshot",
 ]
@@ -141,41 +155,67 @@ class _Field:
     echo: bool  # a wrong value may be quoted back in a message
 
 
+def _show_bound(value: Any) -> str:
+    """A bound as written in a message: ``4``, ``10000``, ``0.5`` or ``2999-12-31``."""
+    return value.isoformat() if isinstance(value, date) else f"{value:g}"
+
+
 def _bounds(metadata: Iterable[Any]) -> str:
-    """The phrase for pydantic's numeric bounds, e.g. ``" from 1 to 4"``."""
+    """The phrase for pydantic's numeric or date bounds, e.g. ``" from 1 to 4"``."""
     lower = upper = ""
     ge = le = None
     for item in metadata:
         if isinstance(item, annotated_types.Ge):
-            ge, lower = item.ge, f"at least {item.ge:g}"
+            ge, lower = item.ge, f"at least {_show_bound(item.ge)}"
         elif isinstance(item, annotated_types.Gt):
-            lower = f"greater than {item.gt:g}"
+            lower = f"greater than {_show_bound(item.gt)}"
         elif isinstance(item, annotated_types.Le):
-            le, upper = item.le, f"at most {item.le:g}"
+            le, upper = item.le, f"at most {_show_bound(item.le)}"
         elif isinstance(item, annotated_types.Lt):
-            upper = f"less than {item.lt:g}"
+            upper = f"less than {_show_bound(item.lt)}"
     if ge is not None and le is not None:
-        return f" from {ge:g} to {le:g}"
+        return f" from {_show_bound(ge)} to {_show_bound(le)}"
     if ge is not None and not upper:
-        return f" of {ge:g} or more"
+        return f" of {_show_bound(ge)} or more"
     parts = [p for p in (lower, upper) if p]
     return " " + " and ".join(parts) if parts else ""
 
 
+def _unwrap(tp: Any, metadata: Sequence[Any] = ()) -> tuple[Any, tuple[Any, ...]]:
+    """``tp`` without ``Annotated``, and its metadata added to ``metadata``."""
+    extra: tuple[Any, ...] = ()
+    while get_origin(tp) is Annotated:
+        tp, *more = get_args(tp)
+        extra += tuple(more)
+    return tp, tuple(metadata) + extra
+
+
 def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False) -> str:
     """What a valid value of type ``tp`` looks like, in words."""
+    tp, metadata = _unwrap(tp, metadata)
     origin = get_origin(tp)
     args = get_args(tp)
     if origin in (Union, types.UnionType):
         if set(args) == {int, float}:
             return "a number" + _bounds(metadata)
+        if all(isinstance(a, type) and issubclass(a, Enum) for a in args):
+            return "one of " + ", ".join(str(m.value) for a in args for m in a)
         return " or ".join(_describe_type(a, metadata, id_like) for a in args)
     if origin is Literal:
         return repr(args[0]) if len(args) == 1 else "one of " + ", ".join(map(str, args))
     if origin in (tuple, list):
-        item = args[0] if args else Any
+        item, item_metadata = _unwrap(args[0] if args else Any)
         if isinstance(item, type) and issubclass(item, BaseModel):
             return "a list of objects"
+        if (isinstance(item, type) and issubclass(item, Enum)) or get_origin(item) in (
+            Union,
+            types.UnionType,
+        ):
+            return "a list of values, each " + _describe_type(item)
+        if item in (int, float):
+            count = f"{len(args)} " if origin is tuple and Ellipsis not in args else ""
+            number = _describe_type(item, item_metadata).removeprefix("a ")
+            return f"a list of {count}{number.replace('number', 'numbers', 1)}"
         return "a list of ids" if id_like else "a list of text values"
     if origin is dict:
         return "an object mapping names to " + _describe_type(args[1]).replace(
@@ -186,7 +226,7 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if isinstance(tp, type) and issubclass(tp, Enum):
         return "one of " + ", ".join(str(m.value) for m in tp)
     if tp is date:
-        return "a date written YYYY-MM-DD"
+        return "a date written YYYY-MM-DD" + _bounds(metadata)
     if tp is bool:
         return "true or false"
     if tp is int:
@@ -205,6 +245,7 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
 
 def _is_echo_type(tp: Any) -> bool:
     """Whether values of ``tp`` are enums, numbers or dates (safe to quote back)."""
+    tp, _ = _unwrap(tp)
     if get_origin(tp) in (Union, types.UnionType, Literal):
         return True
     if get_origin(tp) is dict:
@@ -219,11 +260,13 @@ def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
     for attr, info in model.model_fields.items():
         name = info.alias or attr
         tp: Any = info.annotation
+        metadata: tuple[Any, ...] = tuple(info.metadata)
         nullable = False
         if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
             rest = tuple(a for a in get_args(tp) if a is not type(None))
             nullable = True
             tp = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007
+        tp, metadata = _unwrap(tp, metadata)
         id_like = name in _ID_FIELDS
         is_list = get_origin(tp) in (tuple, list)
         if is_list:
@@ -232,14 +275,15 @@ def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
             item = get_args(tp)[1]
         else:
             item = tp
+        item_type, _ = _unwrap(item)
         fields[name] = _Field(
             name=name,
-            expected=_describe_type(tp, info.metadata, id_like),
-            item_expected=_describe_type(item, info.metadata, id_like),
+            expected=_describe_type(tp, metadata, id_like),
+            item_expected=_describe_type(item, metadata, id_like),
             nullable=nullable,
             required=info.is_required(),
             is_list=is_list,
-            numeric=item in (int, float),
+            numeric=item_type in (int, float),
             echo=id_like or _is_echo_type(item),
         )
     return fields
@@ -280,11 +324,85 @@ def _found(value: Any, echo: bool) -> str:
     return "a value of another kind"
 
 
+def describe_value(value: Any) -> str:
+    """A number, date, id or name as quoted back in a message (text cut to 30 characters).
+
+    For values that never identify a child (settings, enum values, numbers): free
+    text of a child's record is described by :func:`_found` instead.
+    """
+    if isinstance(value, str):
+        return _short(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return _found(value, echo=True)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a pydantic error points inside a model, in words (see :func:`locate`).
+
+    Attributes
+    ----------
+    loc
+        The location without pydantic's union tags (``cases[0]``, not
+        ``cases[0].str-enum[CaseType]``); ``"[key]"`` still marks a mapping's key.
+    expected
+        What a valid value there is, in words (``"a number from 0 to 10"``).
+    owner
+        The model whose field the last part names (for "did you mean"), if any.
+    """
+
+    loc: tuple[int | str, ...]
+    expected: str
+    owner: type[BaseModel] | None
+
+
+def locate(model: type[BaseModel], loc: Sequence[int | str]) -> Location:
+    """Follow a pydantic error location ``loc`` through the fields of ``model``.
+
+    ``"[key]"`` in ``loc`` stands for a mapping's key, as in pydantic's errors.
+    """
+    tp: Any = model
+    metadata: tuple[Any, ...] = ()
+    owner: type[BaseModel] | None = None
+    kept: list[int | str] = []
+    for part in loc:
+        tp, metadata = _unwrap(tp, metadata)
+        origin = get_origin(tp)
+        if origin in (Union, types.UnionType) and isinstance(part, str):
+            continue  # a union member's tag: the value is described by the whole union
+        kept.append(part)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            owner = tp
+            info = tp.model_fields.get(str(part))
+            if info is None:
+                return Location(tuple(kept), "a known key", owner)
+            tp, metadata = info.annotation, tuple(info.metadata)
+            if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
+                rest = tuple(a for a in get_args(tp) if a is not type(None))
+                tp = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007
+        elif origin is dict:
+            tp, metadata = get_args(tp)[0 if part == "[key]" else 1], ()
+        elif origin in (tuple, list):
+            args = get_args(tp)
+            fixed = origin is tuple and Ellipsis not in args
+            tp = args[int(part)] if fixed and isinstance(part, int) else args[0]
+            metadata = ()
+        else:
+            break
+    return Location(tuple(kept), _describe_type(tp, metadata), owner)
+
+
+def expected_at(model: type[BaseModel], loc: Sequence[int | str]) -> str:
+    """What a valid value at ``loc`` (a pydantic error location) of ``model`` is, in words."""
+    return locate(model, loc).expected
+
+
 def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'worker'?"`` for a close known name, else the list of names."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
@@ -309,7 +427,7 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     name = str(loc[0])
     spec = fields.get(name)
     if kind == "extra_forbidden" or spec is None:
-        return f"unknown field {_short(name)}" + _did_you_mean(name, fields)
+        return f"unknown field {_short(name)}" + did_you_mean(name, fields)
     null = " or empty" if csv_file else " or null"
     expected = spec.expected + (null if spec.nullable else "")
     if kind == "missing":
@@ -339,6 +457,9 @@ class _Report:
         """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself)."""
         self._items.append((rank, row, _sentence(message)))
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def raise_if_any(self) -> None:
         """Raise :class:`InputError` with every problem recorded so far, if any."""
         if self._items:
@@ -356,18 +477,110 @@ class _Failed:
 _FAILED = _Failed()
 
 
+MAX_INPUT_BYTES: Final = 256 * 1024 * 1024
+"""Largest input file read (snapshot, CSV table, referrals, plan or policy): 256 MiB.
+
+A 50,000-case JSON snapshot is about 20 MB; the limit stops a wrong path (a device
+such as ``/dev/zero``, a runaway export) from filling the memory.
+"""
+STDIN: Final = "-"
+"""The path that names standard input (read once, to its end)."""
+
+
+def _describe_size(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} bytes"
+
+
+def _too_large(path: Path | str) -> InputError:
+    return InputError(
+        f"{path}: larger than {_describe_size(MAX_INPUT_BYTES)}, the most the allocator "
+        "reads from one file; expected a snapshot, referrals, plan or policy file"
+    )
+
+
+def _read_stream(read: Any, path: Path | str) -> bytes:
+    """Everything ``read`` (a file's ``read``) gives, refusing more than the size limit."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := read(min(2**20, MAX_INPUT_BYTES + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > MAX_INPUT_BYTES:
+            raise _too_large(path)
+    return b"".join(chunks)
+
+
+def _is_stdin(status: os.stat_result) -> bool:
+    """Whether ``status`` is that of this process's standard input (``/dev/stdin``)."""
+    try:
+        own = os.fstat(0)
+    except OSError:
+        return False
+    return (own.st_dev, own.st_ino) == (status.st_dev, status.st_ino)
+
+
+def read_input(path: PathLike) -> bytes:
+    """The bytes of one input file, read once, or of standard input for ``-``.
+
+    Only a regular file (or standard input) is read, and at most
+    :data:`MAX_INPUT_BYTES`: a device such as ``/dev/zero`` would never end and a
+    FIFO with no writer would block for ever.
+
+    Parameters
+    ----------
+    path
+        The file, or ``-`` (or ``/dev/stdin``) for standard input.
+
+    Returns
+    -------
+    bytes
+        The whole content.
+
+    Raises
+    ------
+    InputError
+        One sentence naming the file: missing, a directory, not a regular file,
+        unreadable, or larger than the limit.
+    """
+    if str(path) == STDIN:
+        return _read_stream(sys.stdin.buffer.read, "standard input")
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: opening a FIFO with no writer returns
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError(f"{path}: is a directory, expected a file")
+        if not stat.S_ISREG(status.st_mode):
+            if _is_stdin(status):
+                return _read_stream(sys.stdin.buffer.read, path)
+            raise InputError(
+                f"{path}: not a regular file (a device, pipe or socket), expected a file, "
+                f"or {STDIN} for standard input"
+            )
+        if status.st_size > MAX_INPUT_BYTES:
+            raise _too_large(path)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return _read_stream(handle.read, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
 def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
     """The file's text (UTF-8, with or without a byte-order mark), or a reported failure."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        report.add(rank, -1, f"{path}: no such file")
-        return _FAILED
-    except IsADirectoryError:
-        report.add(rank, -1, f"{path}: is a directory, expected a file")
-        return _FAILED
-    except OSError as exc:
-        report.add(rank, -1, f"{path}: cannot read the file ({exc.strerror or exc})")
+        raw = read_input(path)
+    except InputError as exc:
+        report.add(rank, -1, str(exc))
         return _FAILED
     try:
         text = raw.decode("utf-8-sig")
@@ -385,13 +598,45 @@ def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
     return text
 
 
+def _unique_keys(path: Path, report: _Report, rank: int) -> Any:
+    """A JSON ``object_pairs_hook`` that reports every key repeated within one object."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        data = dict(pairs)
+        if len(data) < len(pairs):
+            seen: set[str] = set()
+            ident = data.get("id", data.get("case"))
+            owner = f" (the record {_short(ident)})" if isinstance(ident, str) else ""
+            for key, _ in pairs:
+                if key in seen:
+                    report.add(
+                        rank,
+                        -1,
+                        f"{path}: key {_short(key)} appears more than once in one "
+                        f"object{owner}; expected each key once (which value was meant?)",
+                    )
+                seen.add(key)
+        return data
+
+    return hook
+
+
 def _read_json(path: Path, report: _Report, rank: int) -> Any:
-    """The parsed JSON document, or :data:`_FAILED` with the reason reported."""
+    """The parsed JSON document, or :data:`_FAILED` with the reason reported.
+
+    A key repeated within one object is reported (JSON readers differ on which value
+    wins), and the document is still returned so that other problems are found too.
+    """
     text = _read_text(path, report, rank)
     if isinstance(text, _Failed):
         return text
+    return _parse_json(text, path, report, rank)
+
+
+def _parse_json(text: str, path: Path, report: _Report, rank: int) -> Any:
+    """``text`` parsed as JSON (see :func:`_read_json`), or :data:`_FAILED`."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys(path, report, rank))
     except json.JSONDecodeError as exc:
         report.add(
             rank, -1, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -485,7 +730,7 @@ def _read_csv(
             columns.append(None)
         elif column not in fields:
             message = f"{path}, line 1: unknown column {_short(column)}"
-            report.add(rank, 1, message + _did_you_mean(column, fields))
+            report.add(rank, 1, message + did_you_mean(column, fields))
             columns.append(None)
         else:
             columns.append(column)
@@ -541,15 +786,7 @@ def _read_csv(
 
 _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
 _CASES: TypeAdapter[list[Case]] = TypeAdapter(list[Case])
-_DATE: TypeAdapter[date] = TypeAdapter(date)
-
-_NON_FINITE = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-
-
-def _non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return isinstance(value, str) and value.strip().lower() in _NON_FINITE
+_DATE: TypeAdapter[date] = TypeAdapter(Day)
 
 
 def _validate_table(
@@ -566,18 +803,6 @@ def _validate_table(
     """
     fields = _fields_of(model)
     csv_file = table.lines is not None
-    numeric = [f for f, spec in fields.items() if spec.numeric and not spec.is_list]
-    # pydantic accepts inf and nan for a float; no weight, FTE or capacity may be either.
-    flagged: set[tuple[int, str]] = set()
-    for i, row in enumerate(table.rows):
-        if isinstance(row, dict):
-            for name in numeric:
-                value = row.get(name)
-                if value is not None and _non_finite(value):
-                    spec = fields[name]
-                    flagged.add((i, name))
-                    expected = spec.expected.replace("a number", "a finite number")
-                    table.add(report, i, f"field {name!r} is {value!s}, expected {expected}")
     try:
         return adapter.validate_python(table.rows)
     except ValidationError as exc:
@@ -587,8 +812,6 @@ def _validate_table(
             err["loc"] = err["loc"][1:]
             if err["type"] == "missing" and err["loc"] and err["loc"][0] in table.missing_columns:
                 continue  # reported once, on the header line
-            if err["loc"] and (index, err["loc"][0]) in flagged:
-                continue  # reported above as not finite
             table.add(report, index, _explain(err, fields, noun, csv_file))
         return []
 
@@ -643,9 +866,8 @@ class _Parts:
     validated: bool = False  # the tables hold only ids; the records are already models
 
 
-def _snapshot_json(path: Path, report: _Report) -> _Parts:
+def _snapshot_json(path: Path, data: Any, report: _Report) -> _Parts:
     source = str(path)
-    data = _read_json(path, report, 0)
     if isinstance(data, _Failed):
         return _Parts(source, True, None, None, None)
     if not isinstance(data, dict):
@@ -661,7 +883,7 @@ def _snapshot_json(path: Path, report: _Report) -> _Parts:
         return _Parts(source, False, None, None, None)
     for key in data:
         if key not in fields:
-            report.add(0, 0, f"{path}: unknown field {_short(key)}" + _did_you_mean(key, fields))
+            report.add(0, 0, f"{path}: unknown field {_short(key)}" + did_you_mean(key, fields))
     as_of = _check_as_of(data, source, False, report, 0)
     tables: list[_Table | None] = []
     for rank, name in ((1, "practitioners"), (2, "cases")):
@@ -720,7 +942,7 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     if isinstance(data, dict):
         for key in data:
             if key != "cases":
-                message = f"{path}: unknown field {_short(key)}" + _did_you_mean(key, ["cases"])
+                message = f"{path}: unknown field {_short(key)}" + did_you_mean(key, ["cases"])
                 report.add(rank, -1, message)
         if "cases" not in data:
             report.add(rank, -1, f"{path}: required field 'cases' is missing, expected a list")
@@ -825,36 +1047,26 @@ def _cross_references(
                 )
 
 
-def _all_finite(records: Sequence[BaseModel], model: type[BaseModel]) -> bool:
-    """Whether no numeric field of ``records`` is NaN or infinite."""
-    names = [
-        attr
-        for attr, info in model.model_fields.items()
-        if _fields_of(model)[info.alias or attr].numeric
-        and not _fields_of(model)[info.alias or attr].is_list
-    ]
-    return all(
-        value is None or not isinstance(value, float) or math.isfinite(value)
-        for record in records
-        for value in (getattr(record, name) for name in names)
-    )
-
-
-def _fast_snapshot(path: Path) -> Snapshot | None:
-    """The JSON snapshot validated in one call (parsed by pydantic-core), or ``None``.
+def _fast_snapshot(text: str) -> Snapshot | None:
+    """The JSON snapshot parsed and validated in one call by pydantic-core, or ``None``.
 
     Most snapshots are valid, and this is about three times faster than reading
     record by record; anything it does not accept goes the slow, fully reported way.
+
+    pydantic-core keeps the last of a repeated key silently, so the snapshot is only
+    returned when no key can have been repeated: each key in the text is followed by
+    one ``:`` and the records hold one field per distinct key, so if the text holds
+    no more colons than the records hold fields, no key was repeated. (Colons inside
+    text values only send a snapshot the slow way, which finds repeats exactly.)
     """
     try:
-        snapshot = Snapshot.model_validate_json(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, ValueError):  # ValidationError and UnicodeDecodeError are ValueErrors
+        snapshot = Snapshot.model_validate_json(text)
+    except ValidationError:
         return None
-    if not (
-        _all_finite(snapshot.practitioners, Practitioner) and _all_finite(snapshot.cases, Case)
-    ):
-        return None
-    return snapshot
+    fields = len(snapshot.model_fields_set) + sum(
+        len(record.model_fields_set) for record in (*snapshot.practitioners, *snapshot.cases)
+    )
+    return snapshot if text.count(":") <= fields else None
 
 
 def _count_items(n: int) -> str:
@@ -893,13 +1105,19 @@ def load_snapshot(
     InputError
         With every problem found in all the files, one sentence each.
     """
+    if str(path) == STDIN and referrals is not None and str(referrals) == STDIN:
+        raise InputError(
+            "the snapshot and the referrals both name standard input (-), which can be read "
+            "once; expected at most one of them to be -."
+        )
     path = Path(path)
     report = _Report()
     practitioners: list[Practitioner] = []
     cases: list[Case] = []
-    if path.is_dir():
+    text: str | _Failed = _FAILED
+    if str(path) != STDIN and path.is_dir():
         parts = _snapshot_csv(path, report)
-    elif not (path.exists() or path.is_symlink()):
+    elif str(path) != STDIN and not (path.exists() or path.is_symlink()):
         raise InputError(
             f"{path}: no such file or directory, expected a JSON snapshot file or a "
             "directory of CSV tables."
@@ -909,7 +1127,9 @@ def load_snapshot(
             f"{path}: a single CSV file, expected a JSON snapshot file or a directory "
             f"holding {SNAPSHOT_CSV}, {PRACTITIONERS_CSV} and {CASES_CSV}."
         )
-    elif (fast := _fast_snapshot(path)) is not None:
+    elif not isinstance(text := _read_text(path, report, 0), _Failed) and (
+        (fast := _fast_snapshot(text)) is not None
+    ):
         if referrals is None:
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
@@ -923,7 +1143,8 @@ def load_snapshot(
             validated=True,
         )
     else:
-        parts = _snapshot_json(path, report)
+        data = _FAILED if isinstance(text, _Failed) else _parse_json(text, path, report, 0)
+        parts = _snapshot_json(path, data, report)
     if not parts.format_ok:
         report.raise_if_any()
     extra: _Table | None = None
@@ -996,7 +1217,7 @@ def load_plan(path: PathLike) -> Plan:
     """
     path = Path(path)
     report = _Report()
-    if not path.exists():
+    if str(path) != STDIN and not path.exists():
         raise InputError(f"{path}: no such file, expected a JSON plan file.")
     data = _read_json(path, report, 0)
     report.raise_if_any()
@@ -1052,6 +1273,8 @@ def file_digest(path: PathLike) -> FileDigest:
     OSError
         If the file cannot be read.
     """
+    if str(path) == STDIN:
+        return FileDigest(file=STDIN)  # read once already: no digest can be taken
     path = Path(path)
     if path.is_dir():
         lines = []
@@ -1128,17 +1351,129 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _output_problem(path: Path, inputs: Mapping[str, PathLike]) -> str | None:
+    """Why the file ``path`` must not be replaced by an output, or ``None`` if it may.
+
+    It may be a new path in an existing folder the allocator can write in, or an
+    existing regular file that is writable and is none of ``inputs``.
+    """
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        folder = path.parent
+        if not folder.is_dir():
+            return f"the folder {folder} does not exist; expected a path in an existing folder"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot write in the folder {folder}; expected a folder you may write in"
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(status.st_mode):
+        return (
+            "is a symbolic link, which would be replaced rather than its target written; "
+            "expected a regular file or a new path (name the link's target instead)"
+        )
+    if stat.S_ISDIR(status.st_mode):
+        return "is a folder, expected a file or a new path"
+    if not stat.S_ISREG(status.st_mode):
+        return "is a device, pipe or socket, expected a regular file or a new path"
+    for name, source in inputs.items():
+        if str(source) == STDIN:
+            continue
+        source = Path(source)
+        candidates = (
+            [source / t for t in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV)]
+            if source.is_dir()
+            else [source]
+        )
+        for candidate in candidates:
+            with contextlib.suppress(OSError):
+                if _same_file(os.stat(candidate), status):
+                    return f"is the input {name} ({candidate}); expected another path"
+    writable = status.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    if not writable or not os.access(path, os.W_OK):
+        return "is read-only; expected a file that may be replaced, or a new path"
+    return None
+
+
+def check_output(
+    path: PathLike | None, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse, before any work is done, an output path that must not be replaced.
+
+    Parameters
+    ----------
+    path
+        Where a plan or a JSON snapshot will be written; ``None`` or ``-`` (standard
+        output) is always fine. Otherwise it must be a new path in an existing
+        folder that can be written, or an existing regular file that is writable —
+        never a symbolic link, a device (``/dev/null``), a pipe or a folder.
+    inputs
+        The command's input files by what they are (``{"snapshot": ...}``): the
+        output may not be one of them (nor a table of an input CSV folder).
+
+    Raises
+    ------
+    InputError
+        One sentence naming the path and what was expected.
+    """
+    if path is None or str(path) == STDIN:
+        return
+    given = {name: source for name, source in (inputs or {}).items() if source is not None}
+    problem = _output_problem(Path(path), given)
+    if problem is not None:
+        raise InputError(f"{path}: {problem}; nothing was written.")
+
+
+def check_output_folder(
+    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse a CSV snapshot folder whose tables must not be replaced (see :func:`check_output`).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a symbolic link or not a folder, or one of its table files
+        may not be replaced.
+    """
+    folder = Path(path)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(
+            f"{folder}: expected a folder (not a link or a file); nothing was written."
+        )
+    if folder.is_dir():
+        for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
+            check_output(folder / name, inputs)
+
+
 def _atomic_write(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` in one step, or leave it as it was.
 
     The temporary file lives in the same directory (so ``os.replace`` is a rename on
-    one file system) and keeps the mode of the file it replaces.
+    one file system) and keeps the mode of the file it replaces. The target is
+    checked first (:func:`check_output`): a link, device or read-only file is
+    never replaced.
+
+    Raises
+    ------
+    InputError
+        If ``path`` may not be replaced.
+    OSError
+        If writing fails; it names ``path``, not the temporary file.
     """
+    check_output(path)
     directory = path.parent
     temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-    )
+    try:
+        fd = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -1168,8 +1503,11 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
     ------
     ValueError, pydantic_core.PydanticSerializationError
         If the data cannot be written as JSON; an existing file is left untouched.
+    InputError
+        If ``path`` may not be replaced (see :func:`check_output`): a link, a
+        device, a folder, a read-only file, or a path in a folder that does not exist.
     OSError
-        If the file cannot be written (e.g. its directory does not exist).
+        If the file cannot be written.
     """
     text = dump_json(model_or_data)
     if path is None or str(path) == "-":
@@ -1256,11 +1594,15 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     ------
     InputError
         If a value cannot be held exactly by a CSV cell (empty text, text with
-        surrounding spaces, a list item holding ``;``); nothing is written then.
+        surrounding spaces, a list item holding ``;``), or if the target may not be
+        replaced (:func:`check_output`, :func:`check_output_folder`); nothing is
+        written then.
     OSError
         If a file cannot be written.
     """
     path = Path(path)
+    if path.suffix.lower() != ".json":
+        check_output_folder(path)
     if path.suffix.lower() == ".json":
         write_json(path, snapshot)
         return path

@@ -12,11 +12,13 @@ from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions`` an
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from annotated_types import Ge, Gt, Le
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
@@ -51,14 +53,86 @@ class Priority(StrEnum):
     STANDARD = "standard"
 
 
+# ---------------------------------------------------------------- domains of values
+#
+# Every number and date a file may hold has a domain here, checked at the door, so
+# nothing past reading can overflow the solver's 64-bit integers or the calendar.
+
+MAX_POINTS: Final = 10_000
+"""Largest weight or capacity in points (a full-time cap is 100 by default).
+
+Far above any real caseload, and small enough that every sum the solver forms over
+a service (in centi-points) stays exact in 64-bit integers.
+"""
+MAX_EXPERIENCE_YEARS: Final = 70
+"""Largest ``experience_years``."""
+MAX_CHANGES: Final = 366
+"""Largest ``changes_last_12_months``: at most one change of worker a day."""
+FIRST_DAY: Final = date(1900, 1, 1)
+"""Earliest date a file may hold."""
+LAST_DAY: Final = date(2999, 12, 31)
+"""Latest date a file may hold: date arithmetic with any policy window stays in range."""
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def refuse_bool(value: Any) -> Any:
+    """Let ``value`` through unless it is ``true`` or ``false``.
+
+    pydantic's lax mode would take ``true`` as the number 1; a number field never
+    means a yes/no.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is a bool.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a number, found true or false")
+    return value
+
+
+def refuse_non_iso_day(value: Any) -> Any:
+    """Let ``value`` through only as a ``date`` or text written exactly ``YYYY-MM-DD``.
+
+    pydantic's lax mode would read ``0`` or a Unix timestamp as a date, and accept
+    ``2026-11-23T00:00:00``; a file's date is the ten characters and nothing else.
+
+    Raises
+    ------
+    ValueError
+        For anything else (a number, a datetime, another layout of text).
+    """
+    if isinstance(value, str):  # the common case first: this runs for every date read
+        if _ISO_DAY.fullmatch(value):
+            return value
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("expected a date written YYYY-MM-DD")
+
+
+NotBool: Final = BeforeValidator(refuse_bool)
+"""Marks a number field that refuses ``true`` / ``false`` (shared with the policy)."""
+
+Points = Annotated[float, NotBool, Ge(0), Le(MAX_POINTS)]
+"""Weighted points: a case's weight or a worker's capacity, 0 to :data:`MAX_POINTS`."""
+Fte = Annotated[float, NotBool, Gt(0), Le(1)]
+"""Contracted hours as a share of full time, in (0, 1]."""
+Years = Annotated[float, NotBool, Ge(0), Le(MAX_EXPERIENCE_YEARS)]
+"""Years of post-qualifying experience."""
+Complexity = Annotated[int, NotBool, Ge(1), Le(4)]
+"""Case complexity, 1 (least) to 4 (most)."""
+Changes = Annotated[int, NotBool, Ge(0), Le(MAX_CHANGES)]
+"""Changes of worker in the last 12 months."""
+Day = Annotated[date, BeforeValidator(refuse_non_iso_day), Ge(FIRST_DAY), Le(LAST_DAY)]
+"""A calendar date written ``YYYY-MM-DD``, from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
+
+
 class Record(BaseModel):
-    """Base of every contract model: unknown fields are rejected, values are immutable."""
+    """Base of every contract model: unknown fields are rejected, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class PlanRecord(Record):
-    """Base of the plan's models: as :class:`Record`, and NaN or infinity is rejected."""
+    No float field accepts NaN or infinity.
+    """
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
@@ -81,13 +155,13 @@ class Practitioner(Record):
     id: Id
     team: str
     grade: Grade
-    experience_years: float = Field(default=0.0, ge=0)
-    fte: float = Field(gt=0, le=1)
+    experience_years: Years = 0.0
+    fte: Fte
     skills: tuple[str, ...] = ()
     areas: tuple[str, ...] = ()
-    available_from: date | None = None
-    leaving_on: date | None = None
-    capacity_points: float | None = Field(default=None, ge=0)
+    available_from: Day | None = None
+    leaving_on: Day | None = None
+    capacity_points: Points | None = None
 
 
 class Case(Record):
@@ -96,24 +170,24 @@ class Case(Record):
     id: Id
     family: Id
     type: CaseType
-    complexity: int = Field(ge=1, le=4)
-    weight: float | None = Field(default=None, ge=0)
+    complexity: Complexity
+    weight: Points | None = None
     worker: str | None = None
     previous_workers: tuple[str, ...] = ()
-    changes_last_12_months: int = Field(default=0, ge=0)
+    changes_last_12_months: Changes = 0
     area: str | None = None
     needs: tuple[str, ...] = ()
     priority: Priority = Priority.STANDARD
     pinned_worker: str | None = None
     excluded_workers: tuple[str, ...] = ()
-    opened: date | None = None
+    opened: Day | None = None
 
 
 class Snapshot(Record):
     """The state of a service on one day, plus the cases to allocate."""
 
     format: Literal["caseload-snapshot/1"]
-    as_of: date
+    as_of: Day
     practitioners: tuple[Practitioner, ...]
     cases: tuple[Case, ...]
 
@@ -180,7 +254,7 @@ def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
 # ---------------------------------------------------------------------------- plan
 
 
-class Assignment(PlanRecord):
+class Assignment(Record):
     """A case whose worker the plan sets (``from_`` null) or changes."""
 
     case: Id
@@ -200,7 +274,7 @@ class UnallocatedCode(StrEnum):
     SEARCH_LIMIT = "search_limit"
 
 
-class Unallocated(PlanRecord):
+class Unallocated(Record):
     """A case that ends the plan with no worker, and why, in words a manager can act on.
 
     ``code`` is one of :class:`UnallocatedCode` in the allocator's plans, but FORMAT.md
@@ -221,7 +295,7 @@ class Unallocated(PlanRecord):
             return value
 
 
-class ManagedException(PlanRecord):
+class ManagedException(Record):
     """A case kept with a worker the who-may-hold-what table would not allow.
 
     FORMAT.md: a pin naming the current worker keeps an outgrown case there, as a
@@ -233,14 +307,17 @@ class ManagedException(PlanRecord):
     reason: str
 
 
-class FileDigest(PlanRecord):
-    """A file a plan was made from: its name as given and its SHA-256 (hex)."""
+class FileDigest(Record):
+    """A file a plan was made from: its name as given and its SHA-256 (hex).
+
+    ``sha256`` is null for standard input (``-``), which cannot be read again.
+    """
 
     file: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
-class MadeFrom(PlanRecord):
+class MadeFrom(Record):
     """What a plan was made from (extension): the input files, each with its digest.
 
     The solver settings are the plan's ``settings``. ``None`` for a file not given
@@ -253,7 +330,7 @@ class MadeFrom(PlanRecord):
     command: str | None = None
 
 
-class WorkerLoad(PlanRecord):
+class WorkerLoad(Record):
     """One practitioner's weighted load and case count before and after the plan."""
 
     id: Id
@@ -267,7 +344,7 @@ class WorkerLoad(PlanRecord):
 Status = Literal["optimal", "feasible", "invalid_input"]
 
 
-class Plan(PlanRecord):
+class Plan(Record):
     """What the allocator decided (FORMAT.md "Plan").
 
     Attributes
@@ -299,7 +376,7 @@ class Plan(PlanRecord):
     """
 
     format: Literal["allocation-plan/1"] = PLAN_FORMAT
-    as_of: date
+    as_of: Day
     status: Status
     assignments: tuple[Assignment, ...] = ()
     unallocated: tuple[Unallocated, ...] = ()

@@ -30,19 +30,58 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Final
 
+from annotated_types import Ge, Gt, Le
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from allocator.models import Case, CaseType, Grade, Practitioner, Priority
+from allocator.io import (
+    InputError,
+    describe_value,
+    did_you_mean,
+    expected_at,
+    locate,
+    read_input,
+)
+from allocator.models import (
+    MAX_POINTS,
+    Case,
+    CaseType,
+    Grade,
+    NotBool,
+    Practitioner,
+    Priority,
+)
+
+# Domains of the policy's numbers. Each bound keeps what the policy computes inside
+# the snapshot's own domains: type points x multiplier <= MAX_POINTS for a weight,
+# points per FTE x FTE x grade factor <= MAX_POINTS for a cap.
+MAX_TYPE_POINTS: Final = 1_000
+"""Largest points for one case type."""
+MAX_MULTIPLIER: Final = 10
+"""Largest complexity multiplier."""
+MAX_WINDOW_DAYS: Final = 3_650
+"""Longest leaving window or long-absence threshold, in days (ten years)."""
+MAX_NEW_FAMILIES: Final = 1_000
+"""Largest ``max_new_families_per_day``."""
+
+TypePoints = Annotated[float, NotBool, Ge(0), Le(MAX_TYPE_POINTS)]
+Multiplier = Annotated[float, NotBool, Ge(0), Le(MAX_MULTIPLIER)]
+CapPerFte = Annotated[float, NotBool, Gt(0), Le(MAX_POINTS)]
+Share = Annotated[float, NotBool, Ge(0), Le(1)]
+MaxComplexity = Annotated[int, NotBool, Ge(0), Le(4)]
+WindowDays = Annotated[int, NotBool, Ge(0), Le(MAX_WINDOW_DAYS)]
+AbsenceDays = Annotated[int, NotBool, Ge(1), Le(MAX_WINDOW_DAYS)]
+NewFamilies = Annotated[int, NotBool, Ge(0), Le(MAX_NEW_FAMILIES)]
 
 
 class GradeRule(BaseModel):
     """What a grade may hold: a complexity ceiling and types it never holds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_complexity: int = Field(ge=0, le=4)
+    max_complexity: MaxComplexity
     excluded_types: tuple[CaseType, ...] = ()
 
 
@@ -134,33 +173,43 @@ class Policy(BaseModel):
     Attributes
     ----------
     type_points
-        Points per case type before the complexity multiplier.
+        Points per case type before the complexity multiplier, 0 to
+        :data:`MAX_TYPE_POINTS`.
     complexity_multiplier
-        Multiplier for complexity 1, 2, 3, 4.
+        Multiplier for complexity 1, 2, 3, 4, each 0 to :data:`MAX_MULTIPLIER`.
     points_per_fte
-        Weighted cap of a full-time practitioner with grade factor 1.
+        Weighted cap in points of a full-time practitioner with grade factor 1,
+        above 0 and at most :data:`allocator.models.MAX_POINTS`.
     grade_factor
-        Share of the full cap per grade (protected caseloads).
+        Share of the full cap per grade (protected caseloads), 0 to 1.
     grades
-        Highest complexity and excluded case types per grade.
+        Highest complexity (0 to 4) and excluded case types per grade.
     leaving_window_days
-        No new case to a worker who leaves within this many days of ``as_of``.
+        No new case to a worker who leaves within this many days of ``as_of``
+        (0 to :data:`MAX_WINDOW_DAYS`).
     long_absence_days
-        An absence this long or longer from ``as_of`` has cases covered on rebalance.
+        An absence this long or longer from ``as_of`` has cases covered on rebalance
+        (1 to :data:`MAX_WINDOW_DAYS` days).
     max_new_families_per_day
-        No worker gets more new families than this in one run.
+        No worker gets more new families than this in one run (0 to
+        :data:`MAX_NEW_FAMILIES`).
     priority_classes
         Who gets a worker first, highest class first (FORMAT.md); every case no
         class names falls into a last class, ``other``. A case in a higher class is
         never left unallocated so that any number in lower classes can be allocated.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    type_points: dict[CaseType, float] = Field(default_factory=_default_type_points)
-    complexity_multiplier: tuple[float, float, float, float] = (0.75, 1.0, 1.5, 2.0)
-    points_per_fte: float = Field(default=100.0, gt=0)
-    grade_factor: dict[Grade, float] = Field(
+    type_points: dict[CaseType, TypePoints] = Field(default_factory=_default_type_points)
+    complexity_multiplier: tuple[Multiplier, Multiplier, Multiplier, Multiplier] = (
+        0.75,
+        1.0,
+        1.5,
+        2.0,
+    )
+    points_per_fte: CapPerFte = 100.0
+    grade_factor: dict[Grade, Share] = Field(
         default_factory=lambda: {
             Grade.STUDENT: 0.3,
             Grade.NQSW: 0.8,
@@ -170,9 +219,9 @@ class Policy(BaseModel):
         }
     )
     grades: dict[Grade, GradeRule] = Field(default_factory=_default_grades)
-    leaving_window_days: int = Field(default=28, ge=0)
-    long_absence_days: int = Field(default=28, ge=1)
-    max_new_families_per_day: int = Field(default=3, ge=0)
+    leaving_window_days: WindowDays = 28
+    long_absence_days: AbsenceDays = 28
+    max_new_families_per_day: NewFamilies = 3
     priority_classes: tuple[PriorityClass, ...] = Field(
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )
@@ -186,23 +235,6 @@ class Policy(BaseModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
-        return value
-
-    @field_validator("type_points", "grade_factor")
-    @classmethod
-    def _non_negative(cls, value: dict[Any, float]) -> dict[Any, float]:
-        bad = [str(k) for k, v in value.items() if v < 0]
-        if bad:
-            raise ValueError(f"must be >= 0 (negative for {', '.join(bad)})")
-        return value
-
-    @field_validator("complexity_multiplier")
-    @classmethod
-    def _positive_multipliers(
-        cls, value: tuple[float, float, float, float]
-    ) -> tuple[float, float, float, float]:
-        if any(v < 0 for v in value):
-            raise ValueError("multipliers must be >= 0")
         return value
 
     # ------------------------------------------------------------------ derived values
@@ -232,8 +264,14 @@ class Policy(BaseModel):
         return self.points_per_fte * practitioner.fte * self.grade_factor[practitioner.grade]
 
     def with_overrides(self, **values: Any) -> Policy:
-        """A copy with top-level numbers replaced, validated (e.g. ``points_per_fte=90``)."""
-        return Policy.model_validate(_deep_merge(self.model_dump(mode="json"), values))
+        """A copy with top-level numbers replaced, validated (e.g. ``points_per_fte=90``).
+
+        Raises
+        ------
+        PolicyError
+            If a value is outside its domain or a key is unknown.
+        """
+        return _over(self, values, "policy override")
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -250,29 +288,115 @@ class PolicyError(ValueError):
     """A policy file that cannot be read or holds an unknown key or impossible value."""
 
 
+def _over(base: Policy, values: dict[str, Any], source: str) -> Policy:
+    """``base`` with ``values`` merged in and validated; problems name ``source``."""
+    try:
+        return Policy.model_validate(_deep_merge(base.model_dump(mode="json"), values))
+    except ValidationError as exc:
+        raise PolicyError(_policy_problems(source, exc, values)) from None
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location in the policy file's own words: ``grades.nqsw.excluded_types[0]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
+    """One validation error of a policy, as a sentence about its keys and values.
+
+    Empty for an error that only repeats another (a list too short because an item
+    was refused).
+    """
+    where = locate(Policy, tuple(err["loc"]))
+    loc, kind, ctx = where.loc, err["type"], err.get("ctx") or {}
+    key = _key_path(loc)
+    if loc and loc[-1] == "[key]":  # a table's key that is not a case type or grade
+        table = loc[:-2]
+        return (
+            f"[{_key_path(table)}] has the key {describe_value(loc[-2])}, "
+            f"expected {locate(Policy, (*table, '[key]')).expected}"
+        )
+    if kind == "extra_forbidden":
+        known = where.owner.model_fields if where.owner is not None else ()
+        return f"unknown key {key!r}" + did_you_mean(str(loc[-1]), known)
+    if kind in ("missing", "too_short", "too_long") and loc[:1] == ("complexity_multiplier",):
+        given = data.get("complexity_multiplier")
+        count = f"{len(given)} values" if isinstance(given, list) else "a value"
+        return (
+            f"key 'complexity_multiplier' has {count}, expected a list of 4 numbers (one "
+            f"per complexity 1 to 4), each {expected_at(Policy, ('complexity_multiplier', 0))}"
+        )
+    if kind == "missing":
+        return f"key {key!r} is missing, expected {_in_toml(where.expected)}"
+    if kind in ("too_short", "too_long"):
+        given_items = err["input"]
+        if kind == "too_short" and len(given_items) >= ctx.get("min_length", 0):
+            return ""  # long enough as written: an item was refused, and is reported
+        bound = (
+            f"at least {ctx.get('min_length')}"
+            if kind == "too_short"
+            else f"at most {ctx.get('max_length')}"
+        )
+        return f"key {key!r} has {ctx.get('actual_length')} items, expected {bound}"
+    found = describe_value(err["input"])
+    if kind == "value_error" and not isinstance(err["input"], bool):  # a rule of the policy's
+        return f"key {key!r}: {str(err['msg']).removeprefix('Value error, ')}"
+    expected = _in_toml(where.expected)
+    if kind == "string_pattern_mismatch":
+        expected += f" matching the pattern {ctx.get('pattern')}"
+    return f"key {key!r} is {found}, expected {expected}"
+
+
+def _in_toml(expected: str) -> str:
+    """A description of a value in TOML's words: a mapping is a table."""
+    return (
+        expected.replace("an object mapping names to an object", "a table of tables")
+        .replace("an object mapping names to", "a table of")
+        .replace("an object", "a table")
+    )
+
+
+def _policy_problems(source: str, exc: ValidationError, data: dict[str, Any]) -> str:
+    """Every error of ``exc`` as a sentence naming ``source``, one a line."""
+    problems = []
+    for err in exc.errors():
+        problem = _policy_problem(err, data)
+        if problem:
+            text = f"{source}: {problem}"
+            problems.append(text if text.endswith("?") else text + ".")
+    return "\n".join(dict.fromkeys(problems))
+
+
 def load_policy(path: str | Path | None = None) -> Policy:
     """Read a TOML policy file over the built-in defaults; ``None`` gives the defaults.
+
+    The file is read by :func:`allocator.io.read_input` (a regular file or ``-``, at
+    most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML.
 
     Raises
     ------
     PolicyError
-        Naming the file, the key and what was expected.
+        One sentence per problem, naming the file, the key (as written in the file,
+        e.g. ``grades.nqsw.max_complexity``), what was found and what was expected.
     """
     if path is None:
         return Policy()
-    path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file ({exc.strerror})") from None
+        raw = read_input(path)
+    except InputError as exc:
+        raise PolicyError(f"policy file {exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a TOML "
+            "file saved as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        return Policy().with_overrides(**data)
-    except ValidationError as exc:
-        lines = [
-            f"{path}: key '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}"
-            + (f" (found {err['input']!r})" if not isinstance(err["input"], dict) else "")
-            for err in exc.errors()
-        ]
-        raise PolicyError("\n".join(lines)) from None
+        raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
+    return _over(Policy(), data, str(path))

@@ -1,12 +1,19 @@
-"""Readable summaries of a plan for people (rich tables on a terminal)."""
+"""Readable summaries of a plan for people (rich tables on a terminal).
+
+Every id, reason and other value from the data is escaped (:func:`escape`) before
+it meets rich markup: an id such as ``[bold red]P5`` or ``P[/]`` is text. Print on
+a console made with ``emoji=False`` (as the command line does) so that an id such
+as ``C:cat:3`` is not shown as an emoji.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _before_tag
 from rich.table import Table
 
 from allocator.check import RULES, Violation
@@ -25,6 +32,19 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
     from allocator.recommend import Recommendation
 
 
+_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def escape(text: str) -> str:
+    """``text`` as rich markup that shows it literally: every tag-like ``[...]`` escaped.
+
+    Unlike :func:`rich.markup.escape` (imported here as ``_before_tag``), a
+    trailing backslash is left single: doubling it is right only when a markup tag
+    follows at once (``[bold]{id}[/bold]``), and shows two backslashes anywhere else.
+    """
+    return _TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+
+
 def unallocated_table(plan: Plan) -> Table:
     """The plan's unallocated cases with their codes and reasons, for a manager to act on."""
     table = Table(title="Unallocated: action needed")
@@ -38,16 +58,19 @@ def unallocated_table(plan: Plan) -> Table:
 def plan_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
-    Only workers whose caseload changes are listed; the plan JSON has them all.
+    Only workers whose caseload changes (its count or its load: one case out and a
+    heavier one in) are listed; the plan JSON has them all.
     """
-    changed = [w for w in plan.workers if w.cases_before != w.cases_after]
+    changed = [
+        w for w in plan.workers if w.cases_before != w.cases_after or w.load_before != w.load_after
+    ]
     table = Table(title=f"Plan for {plan.as_of}: workers whose caseload changes")
     for heading in ("worker", "capacity", "load before", "load after", "cases", "utilisation"):
         table.add_column(heading, justify="left" if heading == "worker" else "right")
     for w in changed:
         share = f"{w.load_after / w.capacity:.0%}" if w.capacity else "-"
         table.add_row(
-            w.id,
+            escape(w.id),
             f"{w.capacity:g}",
             f"{w.load_before:g}",
             f"{w.load_after:g}",
@@ -200,7 +223,7 @@ def render_stale(stale: Sequence[Violation], console: Console) -> None:
 def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
     """Print a plan's rule-by-rule analysis: hard rules, then tiers with their matches."""
     console.print(
-        f"Plan for {analysis.as_of}: status [bold]{escape(analysis.status)}[/bold]; "
+        f"Plan for {analysis.as_of}: status [bold]{_before_tag(analysis.status)}[/bold]; "
         f"{analysis.allocated} allocated, {analysis.unallocated} unallocated"
         + (f", {analysis.moved} moved" if analysis.moved else "")
     )
@@ -262,7 +285,7 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
     """Print one worker's workload statement under a plan."""
     s = statement
     console.print(
-        f"[bold]{escape(s.worker)}[/bold] ({escape(s.grade)}, {escape(s.team)}, fte {s.fte:g})"
+        f"[bold]{_before_tag(s.worker)}[/bold] ({escape(s.grade)}, {escape(s.team)}, fte {s.fte:g})"
         + (f"; {escape(s.availability)}" if s.availability else "")
     )
     figures = Table(title="Workload")
@@ -332,7 +355,7 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
     """Print why one case went where it did (or nowhere), and why not elsewhere."""
     e = explanation
     console.print(
-        f"[bold]{escape(e.case)}[/bold]: {e.type}, complexity {e.complexity}, weight "
+        f"[bold]{_before_tag(e.case)}[/bold]: {e.type}, complexity {e.complexity}, weight "
         f"{e.weight:g} points, family {escape(e.family)}"
     )
     outcome = {
@@ -362,7 +385,7 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
     if e.score:
         console.print(f"score of this placement: {escape(_score_text(e.score))}")
     if e.alternatives and e.outcome == "kept":
-        table = Table(title=f"Alternatives to {e.worker_before}, best first")
+        table = Table(title=f"Alternatives to {escape(e.worker_before or '')}, best first")
         for heading in ("worker", "score", "reasons"):
             table.add_column(heading)
         for a in e.alternatives:
@@ -391,7 +414,7 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
         else ""
     )
     console.print(
-        f"[bold]{escape(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
+        f"[bold]{_before_tag(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
         f"{rec.weight:g} points, family {escape(rec.family)}; "
         f"{rec.eligible_count} eligible worker(s){escape(held)}"
     )

@@ -27,6 +27,7 @@ from allocator.io import (
     write_snapshot,
 )
 from allocator.models import (
+    MAX_POINTS,
     Assignment,
     Case,
     Plan,
@@ -265,10 +266,10 @@ def test_wrong_type(tmp_path: Path) -> None:
     [
         ("practitioner", "fte", 0, "a number greater than 0 and at most 1"),
         ("practitioner", "fte", 1.2, "a number greater than 0 and at most 1"),
-        ("practitioner", "experience_years", -1, "a number of 0 or more"),
+        ("practitioner", "experience_years", -1, "a number from 0 to 70"),
         ("case", "complexity", 0, "a whole number from 1 to 4"),
         ("case", "complexity", 5, "a whole number from 1 to 4"),
-        ("case", "weight", -2.5, "a number of 0 or more or null"),
+        ("case", "weight", -2.5, "a number from 0 to 10000 or null"),
     ],
 )
 def test_numbers_out_of_range(
@@ -291,7 +292,7 @@ def test_not_finite_numbers_are_rejected_once(tmp_path: Path) -> None:
     text = json.dumps(snapshot_data(practitioners=[practitioner(capacity_points=1)], cases=[]))
     path.write_text(text.replace('"capacity_points": 1', '"capacity_points": Infinity'))
     message = only(problems(path))
-    assert "field 'capacity_points' is inf, expected a finite number of 0 or more" in message
+    assert "field 'capacity_points' is inf, expected a number from 0 to 10000" in message
 
 
 def test_invalid_dates(tmp_path: Path) -> None:
@@ -484,7 +485,7 @@ def test_csv_snapshot_file(tmp_path: Path, head: str, expected: str) -> None:
 def test_csv_not_finite_number(tmp_path: Path) -> None:
     directory = write_csv_dir(tmp_path, practitioners="id,team,grade,fte\nP1,North,senior,nan\n")
     message = only(problems(directory))
-    assert "line 2 (id P1): field 'fte' is nan, expected a finite number" in message
+    assert "line 2 (id P1): field 'fte' is 'nan', expected a number greater than 0" in message
 
 
 # ------------------------------------------------------------------ referrals
@@ -647,7 +648,7 @@ def test_csv_refuses_values_it_cannot_hold(tmp_path: Path) -> None:
     area=st.none() | TEXT,
     needs=st.lists(TEXT, max_size=3).map(tuple),
     opened=st.none() | DATES,
-    weight=st.none() | st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    weight=st.none() | st.floats(min_value=0, max_value=MAX_POINTS, allow_nan=False),
     fte=st.floats(min_value=1e-6, max_value=1.0),
 )
 def test_round_trip_property(

@@ -1,0 +1,795 @@
+"""Issue 12: inputs and outputs a council can trust.
+
+Each fault is fixed as a kind at the door (a domain on every number and date, one
+rule for files), and each member of the kind has a test here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from io import BytesIO, TextIOWrapper
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from allocator import io
+from allocator.allocate import allocate
+from allocator.check import check_plan
+from allocator.cli import main
+from allocator.io import InputError, load_plan, load_snapshot, write_json
+from allocator.models import CaseType
+from allocator.policy import Policy, PolicyError, load_policy
+from allocator.rebalance import rebalance
+from tests.builders import case, snapshot, worker
+
+# ------------------------------------------------------------------ helpers
+
+
+def practitioner_data(**fields: Any) -> dict[str, Any]:
+    return {"id": "P1", "team": "North", "grade": "senior", "fte": 1.0, **fields}
+
+
+def case_data(**fields: Any) -> dict[str, Any]:
+    return {"id": "C1", "family": "F1", "type": "child_in_need", "complexity": 2, **fields}
+
+
+def snapshot_text(
+    practitioners: list[Any] | None = None, cases: list[Any] | None = None, **top: Any
+) -> str:
+    data = {
+        "format": "caseload-snapshot/1",
+        "as_of": "2026-11-23",
+        "practitioners": [practitioner_data()] if practitioners is None else practitioners,
+        "cases": [case_data()] if cases is None else cases,
+        **top,
+    }
+    return json.dumps(data)
+
+
+def only_problem(path: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        load_snapshot(path)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    return caught.value.problems[0]
+
+
+# ------------------------------------------------------------------ numbers: zero weights
+
+
+def test_a_case_of_weight_zero_is_allocated() -> None:
+    # One worker, one 0-point case: 0 points never breaks a cap, so it is placed.
+    snap = snapshot([worker("W")], [case("R0", weight=0)])
+    plan = allocate(snap, Policy(), time_limit=2)
+    assert [(a.case, a.worker) for a in plan.assignments] == [("R0", "W")]
+    assert check_plan(snap, Policy(), plan) == []
+
+
+def test_a_policy_scoring_a_type_at_zero_allocates_it() -> None:
+    policy = Policy().with_overrides(type_points={"early_help": 0})
+    snap = snapshot([worker("W")], [case("R0", type="early_help", weight=None)])
+    plan = allocate(snap, policy, time_limit=2)
+    assert [(a.case, a.worker) for a in plan.assignments] == [("R0", "W")]
+
+
+def test_a_weight_that_rounds_to_zero_centi_points_is_allocated() -> None:
+    snap = snapshot([worker("W")], [case("R0", weight=0.004)])
+    plan = allocate(snap, Policy(), time_limit=2)
+    assert [(a.case, a.worker) for a in plan.assignments] == [("R0", "W")]
+
+
+def test_zero_weight_cases_of_a_leaver_move_even_to_a_zero_cap() -> None:
+    # A has left holding two 0-point children; B's cap is 0 points, which still holds
+    # 0 points, and C is a full-time worker: both children find a worker.
+    snap = snapshot(
+        [worker("A", leaving_on=date(2026, 11, 1)), worker("B", capacity_points=0), worker("C")],
+        [case("X", worker="A", weight=0), case("Y", worker="A", weight=0.004)],
+    )
+    for plan in (allocate(snap, Policy(), time_limit=2), rebalance(snap, Policy(), time_limit=2)):
+        assert sorted(a.case for a in plan.assignments) == ["X", "Y"]
+        assert plan.unallocated == ()
+        assert check_plan(snap, Policy(), plan) == []
+
+
+# ------------------------------------------------------------------ numbers: domains
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "value", "expected"),
+    [
+        # finite but huge: would overflow the solver's 64-bit integers
+        ("case", "weight", 1e307, "a number from 0 to 10000 or null"),
+        ("case", "weight", 10000.5, "a number from 0 to 10000 or null"),
+        ("practitioner", "capacity_points", 1e19, "a number from 0 to 10000 or null"),
+        ("case", "changes_last_12_months", 2**62, "a whole number from 0 to 366"),
+        ("practitioner", "experience_years", 1e300, "a number from 0 to 70"),
+        # true / false are not numbers
+        ("case", "complexity", True, "a whole number from 1 to 4"),
+        ("case", "weight", False, "a number from 0 to 10000 or null"),
+        ("case", "changes_last_12_months", True, "a whole number from 0 to 366"),
+        ("practitioner", "fte", True, "a number greater than 0 and at most 1"),
+        ("practitioner", "experience_years", False, "a number from 0 to 70"),
+        ("practitioner", "capacity_points", True, "a number from 0 to 10000 or null"),
+    ],
+)
+def test_every_number_has_a_domain(
+    tmp_path: Path, record: str, field: str, value: Any, expected: str
+) -> None:
+    path = tmp_path / "s.json"
+    if record == "practitioner":
+        path.write_text(snapshot_text([practitioner_data(**{field: value})], []))
+        where = "practitioners[0] (id P1)"
+    else:
+        path.write_text(snapshot_text(cases=[case_data(**{field: value})]))
+        where = "cases[0] (id C1)"
+    shown = json.dumps(value) if isinstance(value, bool) else repr(value)
+    shown = shown if len(shown) <= 30 else shown[:12] + "..."
+    assert (
+        only_problem(path) == f"{path}, {where}: field {field!r} is {shown}, expected {expected}."
+    )
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_json_non_finite_numbers_are_refused(tmp_path: Path, literal: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text(cases=[case_data(weight=12345)]).replace("12345", literal))
+    message = only_problem(path)
+    assert "cases[0] (id C1): field 'weight' is " in message
+    assert message.endswith("expected a number from 0 to 10000 or null.")
+
+
+@pytest.mark.parametrize("cell", ["1e999", "nan", "inf", "-inf", "1e307", "true"])
+def test_csv_numbers_have_the_same_domain(tmp_path: Path, cell: str) -> None:
+    (tmp_path / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (tmp_path / "practitioners.csv").write_text("id,team,grade,fte\nP1,North,senior,1\n")
+    (tmp_path / "cases.csv").write_text(
+        f"id,family,type,complexity,weight\nC1,F1,child_in_need,2,{cell}\n"
+    )
+    assert only_problem(tmp_path) == (
+        f"{tmp_path / 'cases.csv'}, line 2 (id C1): field 'weight' is {cell!r}, expected a "
+        "number from 0 to 10000 or empty."
+    )
+
+
+def test_the_largest_values_in_the_domains_still_solve() -> None:
+    # Every number at the top of its domain: the solver's sums must stay exact.
+    snap = snapshot(
+        [worker("W", capacity_points=10_000), worker("V", capacity_points=0.01)],
+        [case(f"C{i}", weight=10_000, changes_last_12_months=366) for i in range(3)],
+    )
+    plan = allocate(snap, Policy(), time_limit=2)
+    assert len(plan.assignments) == 1 and len(plan.unallocated) == 2
+    assert check_plan(snap, Policy(), plan) == []
+
+
+# ------------------------------------------------------------------ dates
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, 1700000000, "2026-11-23T00:00:00", "2026-11-23 00:00", "20261123", "2026-11-3", True],
+)
+def test_dates_are_yyyy_mm_dd_only(tmp_path: Path, value: Any) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text(as_of=value))
+    message = only_problem(path)
+    assert message.startswith(f"{path}: field 'as_of' is ")
+    assert message.endswith("expected a date written YYYY-MM-DD from 1900-01-01 to 2999-12-31.")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("leaving_on", "9999-12-31"), ("opened", "1066-10-14")]
+)
+def test_dates_outside_the_calendar_domain_are_refused(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    path = tmp_path / "s.json"
+    if field == "leaving_on":
+        path.write_text(snapshot_text([practitioner_data(leaving_on=value)], []))
+    else:
+        path.write_text(snapshot_text(cases=[case_data(opened=value)]))
+    assert f"field {field!r} is {value!r}, expected a date written YYYY-MM-DD from" in (
+        only_problem(path)
+    )
+
+
+def test_the_last_day_with_the_longest_window_still_works() -> None:
+    policy = Policy().with_overrides(leaving_window_days=3650, long_absence_days=3650)
+    snap = snapshot(
+        [worker("W", available_from=date(2999, 12, 31), leaving_on=date(2999, 12, 31))],
+        [case("C1")],
+    )
+    snap = snap.model_copy(update={"as_of": date(2999, 12, 30)})
+    # W is absent and leaving within the window: C1 waits, and nothing overflows.
+    for plan in (allocate(snap, policy, time_limit=2), rebalance(snap, policy, time_limit=2)):
+        assert [u.case for u in plan.unallocated] == ["C1"]
+
+
+# ------------------------------------------------------------------ duplicate JSON keys
+
+
+def test_a_repeated_key_in_a_record_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        snapshot_text(cases=[case_data(weight=3)]).replace(
+            '"weight": 3', '"weight": 3, "weight": 30'
+        )
+    )
+    assert only_problem(path) == (
+        f"{path}: key 'weight' appears more than once in one object (the record 'C1'); "
+        "expected each key once (which value was meant?)."
+    )
+
+
+def test_colons_in_text_values_are_no_repeated_keys(tmp_path: Path) -> None:
+    # The fast reader counts colons to prove no key is repeated; a colon inside a
+    # value only sends the file the slow way, which reads it the same.
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text([practitioner_data(team="North: East")], [case_data()]))
+    assert load_snapshot(path).practitioners[0].team == "North: East"
+
+
+def test_a_repeated_top_level_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text().replace('"as_of"', '"as_of": "2026-11-24", "as_of"'))
+    assert "key 'as_of' appears more than once in one object;" in only_problem(path)
+
+
+def test_repeated_keys_in_referrals_and_plans_are_refused(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text(cases=[]))
+    referrals = tmp_path / "r.json"
+    referrals.write_text(
+        '[{"id": "R1", "id": "R2", "family": "F", "type": "court", "complexity": 1}]'
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snap, referrals)
+    assert "key 'id' appears more than once" in str(caught.value)
+    plan = tmp_path / "p.json"
+    plan.write_text(
+        '{"format": "allocation-plan/1", "as_of": "2026-11-23", '
+        '"status": "optimal", "status": "feasible"}'
+    )
+    with pytest.raises(InputError, match="key 'status' appears more than once"):
+        load_plan(plan)
+
+
+# ------------------------------------------------------------------ input files
+
+
+def test_a_device_is_not_read(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        load_snapshot("/dev/zero")
+    assert str(caught.value) == (
+        "/dev/zero: not a regular file (a device, pipe or socket), expected a file, or - "
+        "for standard input."
+    )
+
+
+def test_a_fifo_with_no_writer_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "snap.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_snapshot(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_plan(fifo)
+
+
+def test_a_csv_table_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (tmp_path / "practitioners.csv").symlink_to("/dev/zero")
+    (tmp_path / "cases.csv").write_text("id,family,type,complexity\n")
+    assert "practitioners.csv: not a regular file" in only_problem(tmp_path)
+
+
+def test_a_file_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text())
+    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    assert only_problem(path) == (
+        f"{path}: larger than 100 bytes, the most the allocator reads from one file; "
+        "expected a snapshot, referrals, plan or policy file."
+    )
+
+
+def test_standard_input_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(b" " * 101)))
+    with pytest.raises(InputError, match="standard input: larger than 100 bytes"):
+        load_snapshot("-")
+
+
+def test_a_piped_invalid_snapshot_is_read_once_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = snapshot_text(cases=[case_data(complexity=9)])
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(text.encode())))
+    with pytest.raises(InputError) as caught:
+        load_snapshot("-")
+    assert caught.value.problems == [
+        "-, cases[0] (id C1): field 'complexity' is 9, expected a whole number from 1 to 4."
+    ]
+
+
+def test_a_valid_snapshot_from_standard_input() -> None:
+    text = snapshot_text()
+    result = CliRunner().invoke(main, ["recommend", "-", "C1", "--json"], input=text)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["case"] == "C1"
+
+
+def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
+    with pytest.raises(InputError, match="both name standard input"):
+        load_snapshot("-", "-")
+
+
+# ------------------------------------------------------------------ policy files
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "points_per_fte = inf",
+            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "points_per_fte = nan",
+            "key 'points_per_fte' is nan, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "points_per_fte = 1e400",
+            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+        ),
+        (
+            "[type_points]\ncourt = 1e307",
+            "key 'type_points.court' is 1e+307, expected a number from 0 to 1000.",
+        ),
+        (
+            "complexity_multiplier = [1, 2, 3, -inf]",
+            "key 'complexity_multiplier[3]' is -inf, expected a number from 0 to 10.",
+        ),
+        (
+            "[grade_factor]\nstudent = nan",
+            "key 'grade_factor.student' is nan, expected a number from 0 to 1.",
+        ),
+        (
+            "max_new_families_per_day = true",
+            "key 'max_new_families_per_day' is true, expected a whole number from 0 to 1000.",
+        ),
+        (
+            "leaving_window_days = 99999999999",
+            "key 'leaving_window_days' is 99999999999, expected a whole number from 0 to 3650.",
+        ),
+        (
+            "long_absence_days = 0",
+            "key 'long_absence_days' is 0, expected a whole number from 1 to 3650.",
+        ),
+        (
+            "[grades.nqsw]\nmax_complexity = false",
+            "key 'grades.nqsw.max_complexity' is false, expected a whole number from 0 to 4.",
+        ),
+        # in the policy file's own words, not pydantic's
+        (
+            "typo = 3",
+            "unknown key 'typo'; expected one of type_points, complexity_multiplier, "
+            "points_per_fte, grade_factor, grades, leaving_window_days, long_absence_days, "
+            "max_new_families_per_day, priority_classes.",
+        ),
+        ("points_per_ft = 90", "unknown key 'points_per_ft'; did you mean 'points_per_fte'?"),
+        (
+            "[grades.nqsw]\nexcluded = []",
+            "unknown key 'grades.nqsw.excluded'; did you mean 'excluded_types'?",
+        ),
+        (
+            "complexity_multiplier = [1, 2, 3]",
+            "key 'complexity_multiplier' has 3 values, "
+            "expected a list of 4 numbers (one per complexity 1 to 4), each a number from 0 to 10.",
+        ),
+        (
+            "[type_points]\ncourtt = 3",
+            "[type_points] has the key 'courtt', expected one of "
+            "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
+            "adoption.",
+        ),
+        (
+            "[grades.boss]\nmax_complexity = 2",
+            "[grades] has the key 'boss', expected one of "
+            "student, nqsw, social_worker, senior, consultant.",
+        ),
+        (
+            '[grades.nqsw]\nexcluded_types = ["courtt"]',
+            "key 'grades.nqsw.excluded_types[0]' is "
+            "'courtt', expected one of early_help, child_in_need, child_protection, looked_after, "
+            "care_leaver, court, adoption.",
+        ),
+        ("type_points = 3", "key 'type_points' is 3, expected a table of numbers from 0 to 1000."),
+        ("grades = 5", "key 'grades' is 5, expected a table of tables."),
+        (
+            'complexity_multiplier = "big"',
+            "key 'complexity_multiplier' is 'big', expected a list of 4 numbers from 0 to 10.",
+        ),
+        (
+            '[grades.nqsw]\nexcluded_types = "court"',
+            "key 'grades.nqsw.excluded_types' is 'court', expected a list of values, each one of "
+            "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
+            "adoption.",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["court"]\nkases = ["court"]',
+            "unknown key 'priority_classes[0].kases'; did you mean 'cases'?",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["courtt"]',
+            "key 'priority_classes[0].cases[0]' is 'courtt', expected one of early_help, "
+            "child_in_need, child_protection, looked_after, care_leaver, court, adoption, urgent, "
+            "standard.",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = []',
+            "key 'priority_classes[0].cases' has 0 items, expected at least 1.",
+        ),
+        (
+            '[[priority_classes]]\nname = "other"\ncases = ["court"]',
+            "key 'priority_classes': 'other' is the class of every case no class names.",
+        ),
+    ],
+)
+def test_policy_problems_in_the_files_own_words(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_a_policy_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(b"# caf\xe9\npoints_per_fte = 90\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text (byte 6 cannot be read), expected a TOML file saved as UTF-8."
+    )
+
+
+def test_a_policy_that_is_a_device_or_missing(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="policy file /dev/zero: not a regular file"):
+        load_policy("/dev/zero")
+    with pytest.raises(PolicyError, match="nope.toml: no such file"):
+        load_policy(tmp_path / "nope.toml")
+
+
+def test_policy_zero_weights_are_legal(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        "points_per_fte = 10000\ncomplexity_multiplier = [0, 0, 0, 10]\n"
+        "[type_points]\nearly_help = 0\ncourt = 1000\n[grade_factor]\nstudent = 0\n"
+    )
+    policy = load_policy(path)
+    assert policy.type_points[CaseType.EARLY_HELP] == 0
+    assert policy.case_weight(case("C", type="court", complexity=4, weight=None)) == 10_000
+
+
+def test_a_policy_override_out_of_its_domain_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match="policy override: key 'points_per_fte' is nan"):
+        Policy().with_overrides(points_per_fte=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "toml", ["points_per_fte = inf", "points_per_fte = 90\npoints_per_fte = 80", "[grades]\nx=1"]
+)
+def test_the_cli_reports_policy_problems_with_exit_2(tmp_path: Path, toml: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    policy = tmp_path / "policy.toml"
+    policy.write_text(toml + "\n")
+    for command in (["allocate", str(snap)], ["recommend", str(snap), "C1"]):
+        result = CliRunner().invoke(main, [*command, "--policy", str(policy)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {policy}: ")
+        assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ command-line numbers
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--time-limit", "nan"),
+        ("--time-limit", "inf"),
+        ("--time-limit", "1e999"),
+        ("--time-limit", "0"),
+        ("--seed", "2147483648"),
+        ("--seed", "-1"),
+        ("--workers", "100000"),
+        ("--allow-moves", str(2**70)),
+    ],
+)
+def test_allocate_options_have_domains(tmp_path: Path, option: str, value: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, ["allocate", str(snap), option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr
+    assert "is not in the range" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--points-per-fte", "nan"),
+        ("--points-per-fte", "1e307"),
+        ("--long-absence-days", str(2**40)),
+        ("--leaving-window-days", "99999999"),
+        ("--max-new-families-per-day", str(2**63)),
+        ("--max-moves", str(2**70)),
+    ],
+)
+def test_rebalance_options_have_domains(tmp_path: Path, option: str, value: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, ["rebalance", str(snap), option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--load", "--referral-rate"])
+def test_generate_options_are_finite(tmp_path: Path, option: str) -> None:
+    result = CliRunner().invoke(
+        main, ["generate", "--practitioners", "3", option, "nan", "--out", str(tmp_path / "s.json")]
+    )
+    assert result.exit_code == 2 and "is not in the range" in result.stderr
+
+
+def test_the_largest_seed_and_a_fractional_time_limit_run(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    result = CliRunner().invoke(
+        main, ["allocate", str(snap), "--seed", "2147483647", "--time-limit", "0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["settings"]["seed"] == 2147483647
+
+
+# ------------------------------------------------------------------ --out
+
+
+def refused_out(tmp_path: Path, out: str | Path, command: str = "allocate") -> str:
+    """Run ``command`` on a fresh snapshot with ``--out out``; the refusal it prints."""
+    snap = tmp_path / "s.json"
+    if not snap.exists():
+        snap.write_text(snapshot_text())
+    result = CliRunner().invoke(main, [command, str(snap), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", ["allocate", "rebalance"])
+def test_out_refuses_a_device(tmp_path: Path, command: str) -> None:
+    assert refused_out(tmp_path, "/dev/null", command) == (
+        "error: /dev/null: is a device, pipe or socket, expected a regular file or a new path; "
+        "nothing was written.\n"
+    )
+    assert Path("/dev/null").is_char_device()
+
+
+def test_out_refuses_a_fifo(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    assert "is a device, pipe or socket" in refused_out(tmp_path, tmp_path / "pipe")
+
+
+def test_out_refuses_a_symlink_and_leaves_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "target.json"
+    target.write_text("kept\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert "is a symbolic link" in refused_out(tmp_path, link)
+    assert link.is_symlink() and target.read_text() == "kept\n"
+
+
+def test_out_refuses_a_read_only_file(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    out.write_text("kept\n")
+    out.chmod(0o444)
+    assert "is read-only" in refused_out(tmp_path, out)
+    assert out.read_text() == "kept\n"
+
+
+def test_out_refuses_a_folder(tmp_path: Path) -> None:
+    assert "is a folder, expected a file" in refused_out(tmp_path, tmp_path)
+
+
+@pytest.mark.parametrize("command", ["allocate", "rebalance"])
+def test_out_refuses_the_input_snapshot(tmp_path: Path, command: str) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    before = snap.read_text()
+    assert f"is the input snapshot ({snap})" in refused_out(tmp_path, snap, command)
+    assert snap.read_text() == before
+
+
+def test_out_refuses_the_referrals_policy_and_a_csv_table(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text(cases=[]))
+    referrals = tmp_path / "r.json"
+    referrals.write_text("[]")
+    policy = tmp_path / "p.toml"
+    policy.write_text("")
+    for out, what in ((referrals, "referrals"), (policy, "policy")):
+        result = CliRunner().invoke(
+            main,
+            ["allocate", str(snap), "--referrals", str(referrals), "--policy", str(policy)]
+            + ["--out", str(out)],
+        )
+        assert result.exit_code == 2 and f"is the input {what}" in result.stderr
+    folder = tmp_path / "csv"
+    assert (
+        CliRunner()
+        .invoke(main, ["generate", "--practitioners", "2", "--format", "csv", "--out", str(folder)])
+        .exit_code
+        == 0
+    )
+    result = CliRunner().invoke(main, ["allocate", str(folder), "--out", str(folder / "cases.csv")])
+    assert result.exit_code == 2 and "is the input snapshot" in result.stderr
+
+
+def test_out_in_a_missing_folder_is_refused_before_solving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("solved before checking --out")
+
+    monkeypatch.setattr("allocator.cli.allocate", no_solve)
+    message = refused_out(tmp_path, tmp_path / "nowhere" / "plan.json")
+    assert message == (
+        f"error: {tmp_path / 'nowhere' / 'plan.json'}: the folder {tmp_path / 'nowhere'} does "
+        "not exist; expected a path in an existing folder; nothing was written.\n"
+    )
+
+
+def test_generate_refuses_unsafe_targets(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    folder_link = tmp_path / "tables"
+    folder_link.symlink_to(tmp_path / "elsewhere")
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for fmt, out, expected in (
+        ("json", fifo, "is a device, pipe or socket"),
+        ("json", link, "is a symbolic link"),
+        ("csv", folder_link, "expected a folder (not a link or a file)"),
+    ):
+        result = CliRunner().invoke(
+            main, ["generate", "--practitioners", "2", "--format", fmt, "--out", str(out)]
+        )
+        assert result.exit_code == 2, result.output
+        assert expected in result.stderr
+    assert not (tmp_path / "elsewhere.json").exists()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_library_writer_refuses_links_and_devices(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "target.json")
+    with pytest.raises(InputError, match="is a symbolic link"):
+        write_json(link, {"a": 1})
+    assert not (tmp_path / "target.json").exists()
+    with pytest.raises(InputError, match="is a device"):
+        write_json("/dev/null", {"a": 1})
+
+
+def test_a_new_file_and_an_existing_writable_plan_are_written(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text())
+    out = tmp_path / "plan.json"
+    for _ in range(2):  # new, then replaced
+        result = CliRunner().invoke(main, ["allocate", str(snap), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["format"] == "allocation-plan/1"
+
+
+# ------------------------------------------------------------------ ids are text, not markup
+
+MARKUP_WORKERS = ("P[/]", "[bold red]P5", "[link=http://evil.example]P6", "P:cat:7", "P8\\")
+MARKUP_CASES = ("C[/]", "[b]C2", "C:cat:3", "C4\\", "[link=x]C5")
+
+
+def run_every_command(tmp_path: Path) -> dict[str, str]:
+    """Each command's rich output (stdout and stderr) on a service whose ids are markup."""
+    snap = snapshot(
+        # a cap of 5 points holds one 3-point case: every worker gets one of the five
+        [worker(w, capacity_points=5) for w in MARKUP_WORKERS],
+        [case(c, family="F" + c, weight=3) for c in MARKUP_CASES],
+    )
+    snap_path = tmp_path / "s.json"
+    write_json(snap_path, snap)
+    plan_path = tmp_path / "plan.json"
+    runner = CliRunner(env={"COLUMNS": "400"})
+    outputs: dict[str, str] = {}
+
+    def run(name: str, args: list[str], code: int = 0) -> None:
+        result = runner.invoke(main, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result
+        assert result.exit_code == code, (name, result.output)
+        outputs[name] = result.stdout + result.stderr
+
+    run("allocate", ["allocate", str(snap_path), "--out", str(plan_path), "--time-limit", "2"])
+    run("rebalance", ["rebalance", str(snap_path), "--time-limit", "2"])
+    plan = plan_path.read_text()
+    assert {a["worker"] for a in json.loads(plan)["assignments"]} <= set(MARKUP_WORKERS)
+    for c in MARKUP_CASES:
+        run(f"explain {c}", ["explain", str(plan_path), "--snapshot", str(snap_path), "--case", c])
+        run(f"recommend {c}", ["recommend", str(snap_path), c])
+    for w in MARKUP_WORKERS:
+        run(
+            f"explain {w}", ["explain", str(plan_path), "--snapshot", str(snap_path), "--worker", w]
+        )
+    run("explain", ["explain", str(plan_path), "--snapshot", str(snap_path)])
+    run("check", ["check", str(snap_path), str(plan_path)])
+    run("diff", ["diff", str(plan_path), str(plan_path), "--snapshot", str(snap_path)])
+    # a hand-made plan moving every case between markup workers: check and diff list them
+    moved = json.loads(plan)
+    for a in moved["assignments"]:  # every case to the next worker along
+        a["worker"] = MARKUP_WORKERS[(MARKUP_WORKERS.index(a["worker"]) + 1) % 5]
+    moved_path = tmp_path / "moved.json"
+    moved_path.write_text(json.dumps(moved))
+    run("check moved", ["check", str(snap_path), str(moved_path)])
+    run("diff moved", ["diff", str(plan_path), str(moved_path)])
+    for a in moved["assignments"]:  # every case to one worker: over the cap
+        a["worker"] = MARKUP_WORKERS[0]
+    moved_path.write_text(json.dumps(moved))
+    run("check crowded", ["check", str(snap_path), str(moved_path)], code=1)
+    return outputs
+
+
+def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
+    outputs = run_every_command(tmp_path)
+    for c in MARKUP_CASES:
+        assert c in outputs[f"explain {c}"] and c in outputs[f"recommend {c}"]
+        assert c in outputs["diff moved"]
+    for w in MARKUP_WORKERS:
+        assert w in outputs[f"explain {w}"]
+        assert w in outputs["allocate"]  # the workers' table: each worker gains cases
+    assert MARKUP_WORKERS[0] in outputs["check crowded"]
+    shown = "".join(text for name, text in outputs.items() if name != "rebalance")  # no JSON
+    assert "🐱" not in shown  # :cat: is an id, not an emoji code
+    assert "C4\\\\" not in shown and "P8\\\\" not in shown  # one backslash, not two
+
+
+def test_the_summary_lists_a_worker_whose_load_changes_but_not_count(tmp_path: Path) -> None:
+    # Case 05: S (cap 100, 96 points in twelve 8-point cases) may hold the 10-point
+    # court referral pinned to them only if one case moves to W: S ends with as many
+    # cases as before but a heavier load, and the summary must list S.
+    held = [case(f"S{i:02}", family=f"FS{i}", weight=8, worker="S") for i in range(12)]
+    referral = case("R1", type="court", complexity=3, weight=10, pinned_worker="S")
+    snap = snapshot([worker("S", grade="senior"), worker("W")], [*held, referral])
+    path = tmp_path / "s.json"
+    write_json(path, snap)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        main, ["allocate", str(path), "--allow-moves", "1", "--out", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert {(a["case"], a["worker"]) for a in plan["assignments"]} >= {("R1", "S")}
+    rows = [line for line in result.stderr.splitlines() if line.startswith("│ S ")]
+    assert len(rows) == 1 and "12 -> 12" in rows[0], result.stderr
+
+
+def test_a_missing_folder_is_named_not_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "nowhere" / "plan.json"
+    with pytest.raises(InputError) as caught:
+        write_json(target, {"a": 1})
+    assert str(caught.value) == (
+        f"{target}: the folder {target.parent} does not exist; expected a path in an existing "
+        "folder; nothing was written."
+    )
+    assert ".tmp" not in str(caught.value)
