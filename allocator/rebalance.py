@@ -115,7 +115,6 @@ class Setup:
     #: Case -> why it must leave a worker who may no longer hold it (rules.why_needs_worker).
     case_why: dict[str, str] = field(default_factory=dict)
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
-    lower_bound: int = 0
 
 
 def _setup(state: ServiceState, max_moves: int | None) -> Setup:
@@ -200,22 +199,42 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         excess={w: state.load_before[w] - state.capacity[w] for w in sorted(over_cap)},
         max_moves=max_moves,
     )
-    bound = sum(len(g.cases) for g in groups if g.must_move and g.source is not None and g.cost)
+    return Setup(state=state, data=data, why=why, case_why=case_why, stuck_pinned=stuck)
+
+
+def changes_lower_bound(setup: Setup, moved: Mapping[str, str], unplaced_proved: bool) -> int:
+    """Fewest changes of worker an optimal rebalance makes, given the plan ``moved``.
+
+    The tiers come first: the optimum leaves no more children who must move unplaced
+    than ``moved`` does, so it changes the worker of at least (children who must
+    move) - (those ``moved`` leaves unplaced). Where the unplaced tier is proved
+    (``unplaced_proved``), the optimum also leaves no more points over cap, so each
+    over-cap worker sheds at least their excess less that total, less what their
+    children who must move can carry: at least that many of their other children
+    (heaviest first) change worker too.
+
+    Unlike a count of the children who could go somewhere, this never exceeds the
+    plan's own changes when the plan is optimal.
+    """
+    data = setup.data
+    values = tier_values(data, moved)
+    must = sum(len(g.cases) for g in data.groups if g.must_move and g.source is not None)
+    bound = must - values["unplaced"]
+    if not unplaced_proved:
+        return bound
     for s, excess in data.excess.items():
+        own = [g for g in data.groups if g.source == s]
+        needed = excess - values["over_cap_excess"] - sum(g.weight for g in own if g.must_move)
         weights = sorted(
-            (state.weight[c] for g in groups if g.source == s for c in g.cases), reverse=True
+            (setup.state.weight[c] for g in own if not g.must_move for c in g.cases), reverse=True
         )
-        taken = 0
-        for n, weight in enumerate(weights, start=1):
-            taken += weight
-            if taken >= excess:
-                bound += n
+        shed = 0
+        for weight in weights:
+            if shed >= needed:
                 break
-        else:
-            bound += len(weights)
-    return Setup(
-        state=state, data=data, why=why, case_why=case_why, stuck_pinned=stuck, lower_bound=bound
-    )
+            shed += weight
+            bound += 1
+    return bound
 
 
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
@@ -334,9 +353,12 @@ def rebalance(
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
+    values = tier_values(setup.data, solution.moved)
+    unplaced_proved = solution.proved or solution.bounds.get("unplaced") == values["unplaced"]
+    lower_bound = changes_lower_bound(setup, solution.moved, unplaced_proved)
     notes.append(
-        f"changes of worker: {tier_values(setup.data, solution.moved)['changes_of_worker']}, "
-        f"lower bound {setup.lower_bound}, greedy rule "
+        f"changes of worker: {values['changes_of_worker']}, "
+        f"lower bound {lower_bound}, greedy rule "
         f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']})"
     )
     return _plan(
@@ -346,6 +368,7 @@ def rebalance(
         bound=dict(solution.bounds) or None,
         seconds=solution.seconds,
         notes=notes,
+        lower_bound=lower_bound,
         settings={
             "time_limit": time_limit,
             "seed": seed,
@@ -364,8 +387,11 @@ def _plan(
     seconds: float,
     notes: list[str],
     settings: dict[str, float | int | str],
+    lower_bound: int | None = None,
 ) -> Plan:
     state, data = setup.state, setup.data
+    if lower_bound is None:  # nothing proved about the tiers: the weaker bound
+        lower_bound = changes_lower_bound(setup, moved, unplaced_proved=False)
     final = {cid: c.worker for cid, c in state.cases.items()}
     gone_or_new = set(state.to_allocate)
     for g in data.groups:
@@ -438,7 +464,7 @@ def _plan(
         "changes_of_worker": values["changes_of_worker"],
         "weighted_changes": values["weighted_changes"],
         "balance": values["balance"],
-        "changes_lower_bound": setup.lower_bound,
+        "changes_lower_bound": lower_bound,
         "previous_worker_returns": sum(
             1
             for a in assignments

@@ -320,3 +320,18 @@ def test_the_move_limit_is_named_where_it_stops_a_child() -> None:
     assert stopped.code == "search_limit"
     assert stopped.reason.startswith("the limit of 1 changes of worker (--max-moves) was reached")
     assert explain_case(s, Policy(), plan, stopped.case).plan_agrees is True
+
+
+def test_the_changes_lower_bound_never_exceeds_an_optimal_plans_changes() -> None:
+    # L has left holding C1 and C2 (families F1, F2, 10 points each). A has 15 points
+    # spare: either child fits alone, not both. The optimum moves one (1 change) and
+    # leaves one unplaced; counting every child who could go somewhere gave a bound
+    # of 2, above the plan. The bound is children who must move less those unplaced.
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A")],
+        [case("C1", "F1", "L"), case("C2", "F2", "L"), case("A-load", "F9", "A", weight=85)],
+    )
+    plan = run(s)
+    assert plan.status == "optimal"
+    assert len(plan.assignments) == 1 and len(plan.unallocated) == 1
+    assert plan.objective["changes_of_worker"] == 1 == plan.objective["changes_lower_bound"]
