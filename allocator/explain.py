@@ -42,6 +42,7 @@ from allocator.rules import (
     availability_blocker,
     covers_area,
     families_held,
+    grade_blockers,
     holding_blockers,
     holding_rules,
     missing_needs,
@@ -529,8 +530,7 @@ def _has_needs(case: Case, p: Practitioner) -> bool:
 
 
 def _grade_allows(state: ServiceState, case: Case, grade: Grade) -> bool:
-    rule = state.policy.grades[grade]
-    return case.complexity <= rule.max_complexity and case.type not in rule.excluded_types
+    return not grade_blockers(case, grade, state.policy)
 
 
 def _pin_problem(state: ServiceState, load: Mapping[str, int], case: Case, pin: str) -> str | None:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from functools import cache, cached_property
 from typing import NewType
 
-from allocator.models import Case, ManagedException, Practitioner, Priority, Snapshot
+from allocator.models import Case, Grade, ManagedException, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
@@ -122,6 +122,24 @@ def kept_despite_grade(case: Case, p: Practitioner) -> bool:
     return case.worker == p.id and case.pinned_worker == p.id
 
 
+def grade_blockers(case: Case, grade: Grade, policy: Policy) -> list[str]:
+    """Why the who-may-hold-what table stops ``grade`` holding ``case``, if it does.
+
+    The table's one definition: the grade's complexity ceiling, then its excluded
+    types (``policy.grades``). Empty when the grade may hold the case.
+    """
+    rule = policy.grades[grade]
+    out: list[str] = []
+    if case.complexity > rule.max_complexity:
+        out.append(
+            f"complexity {case.complexity} is above {rule.max_complexity}, the most a "
+            f"{grade.value} may hold"
+        )
+    if case.type in rule.excluded_types:
+        out.append(f"a {grade.value} may not hold {case.type.value} work")
+    return out
+
+
 def holding_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str, str]]:
     """Every rule that stops ``p`` holding ``case`` at the end of a plan, with its rule id.
 
@@ -142,17 +160,7 @@ def holding_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str
     """
     blockers: list[tuple[str, str]] = []
     if not kept_despite_grade(case, p):
-        rule = policy.grades[p.grade]
-        if case.complexity > rule.max_complexity:
-            blockers.append(
-                (
-                    "grade",
-                    f"complexity {case.complexity} is above {rule.max_complexity}, the most a "
-                    f"{p.grade.value} may hold",
-                )
-            )
-        if case.type in rule.excluded_types:
-            blockers.append(("grade", f"a {p.grade.value} may not hold {case.type.value} work"))
+        blockers.extend(("grade", sentence) for sentence in grade_blockers(case, p.grade, policy))
     missing = missing_needs(case, p)
     if missing:
         blockers.append(("skills", f"{p.id} lacks {' + '.join(missing)}"))
