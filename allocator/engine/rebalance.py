@@ -27,7 +27,7 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
 Receivers are only workers open for new work (present, staying, within their cap),
 so no worker both gives and takes, and a source's load only falls.
 
-Up to :data:`~allocator.engine.candidates.FULL_MODEL_PAIRS` (group, worker) pairs the
+Up to :data:`FULL_MODEL_PAIRS` (group, worker) pairs the
 whole model is solved stage by stage, which proves optimality where it can. Above
 it, large-neighbourhood search (:func:`_search_large`) improves the start in small
 exact models, as the daily engine does.
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from allocator.engine.candidates import FULL_MODEL_PAIRS, spread_sample
+from allocator.engine.candidates import spread_sample
 from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
     MIN_WORK,
@@ -54,6 +54,10 @@ from allocator.engine.lns import (
 )
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
 
+#: Up to this many (group, worker) pairs the rebalance solves one whole model; above
+#: it, neighbourhoods (measured on the leavers' day: 84 children left without a worker
+#: by neighbourhoods against 95 by the whole model of its 5,000-plus pairs).
+FULL_MODEL_PAIRS = 5_000
 #: Tier keys in priority order.
 REBALANCE_TIERS: tuple[str, ...] = (
     "unplaced",
