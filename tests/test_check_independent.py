@@ -139,3 +139,16 @@ def test_non_finite_numbers_are_bad_input(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(main, ["check", str(snap_path), str(plan_path)])
     assert result.exit_code == 2 and "solve_seconds" in result.stderr
+
+
+def test_every_plan_the_tests_make_is_judged() -> None:
+    # tests/conftest.py wraps the plan builders of allocate and rebalance for the
+    # session, so the checker judges every plan the engine makes in any test.
+    import importlib
+
+    assert importlib.import_module("allocator.allocate").build_plan.__name__ == (
+        "checked_build_plan"
+    )
+    assert importlib.import_module("allocator.rebalance")._plan.__name__ == (
+        "checked_rebalance_plan"
+    )
