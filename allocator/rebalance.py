@@ -35,19 +35,23 @@ Moving a child costs ``10 + 5 x changes_last_12_months``, ``+ 10`` for
 of the child's ``previous_workers``; never below 1.
 
 Objective (lexicographic, see :mod:`allocator.engine.rebalance`): children left
-without a worker; points still over cap; **number** of changes of worker; their
-weighted cost; balance. Counting changes before weighing them makes the plan meet the
-lower bound below whenever capacity allows, and among plans with as few changes the
-child with the most changes this year, the looked-after child or the court case stays
-put, and a child goes back to a worker they know where one has room.
+without a worker, by priority class (FORMAT.md "Who gets a worker first": one child
+of a higher class before any number of a lower one, leavers' children and referrals
+alike); within a class, children who have just lost their worker before referrals;
+points still over cap; **number** of changes of worker; siblings apart; the changes'
+weighted cost; balance. Counting changes before weighing them makes the plan meet
+the lower bound below whenever capacity allows, and among plans with as few changes
+a leaver's child goes to the worker who has their sibling, a new baby to a worker
+who has the family, the child with the most changes this year, the looked-after
+child or the court case stays put, and a child goes back to a worker they know
+where one has room.
 
 Search: the solver starts from the better of two plans, the manager's rule and a
-packing (the children who must move lightest per child first, each to the worker
-they fit most tightly). Children left without a worker are counted, not weighed, so
-on a full service packing places more of them (measured on the leavers' day
-benchmark, 150 practitioners: 95 leavers' children left without a worker against
-142 by the manager's rule; the search then brings it down further, see
-``benchmarks/RESULTS.md``).
+packing (within each class the children who must move lightest per child first,
+each to the worker they fit most tightly). On a full service packing places more of
+them (measured on the leavers' day benchmark, 150 practitioners, before the classes:
+95 leavers' children left without a worker against 142 by the manager's rule; the
+search then brings it down further, see ``benchmarks/RESULTS.md``).
 
 Lower bound on changes: the children who must move (and may go somewhere) plus, for
 each over-cap worker, the fewest of their movable children whose removal brings
@@ -56,8 +60,9 @@ them within cap (heaviest first).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -83,6 +88,8 @@ from allocator.models import (
 from allocator.objectives import (
     balance_cost,
     change_cost,
+    class_tier_key,
+    class_weights,
     worker_table,
 )
 from allocator.policy import Policy
@@ -115,6 +122,7 @@ class Setup:
     #: Case -> why it must leave a worker who may no longer hold it (rules.why_needs_worker).
     case_why: dict[str, str] = field(default_factory=dict)
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
+    class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
 
 
 def _setup(state: ServiceState, max_moves: int | None) -> Setup:
@@ -134,6 +142,7 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
 
+    need = set(state.to_allocate)  # referrals, leavers' children, cases a worker may not keep
     # Cases a present worker may no longer hold: they must move, in groups of their own.
     case_why = {
         cid: reason
@@ -153,6 +162,14 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
             stuck.append(c.id)  # pinned to a long-absent or over-cap holder: stays
             continue
         members[c.family, src, False].append(c.id)
+    # Who gets a worker first: one weight per priority class, over every child who
+    # must move (the most that could be left without a worker).
+    class_weight = class_weights(
+        len(policy.class_names),
+        sum(
+            len(kids) for (_, src, broken), kids in members.items() if broken or src not in over_cap
+        ),
+    )
 
     def group(
         family: str, src: str | None, kids: list[str], suffix: str = "", broken: bool = False
@@ -174,6 +191,8 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
+            priority=sum(class_weight[state.priority_class[c]] for c in kids),
+            keeps_source=src is not None and not any(c in need for c in kids),
         )
 
     groups: list[Group] = []
@@ -191,6 +210,16 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
 
     receivers = sorted({w for g in groups for w in g.cost})
     held = families_held(state)
+    grouped = {c for g in groups for c in g.cases}
+    holders: dict[str, frozenset[str]] = {}
+    workers_before: dict[str, int] = {}
+    for family in sorted({g.family for g in groups}):
+        children = [state.cases[c] for c in state.families[family]]
+        holders[family] = frozenset(
+            c.worker for c in children if c.worker is not None and c.id not in grouped
+        )
+        if not any(c.id in need for c in children):
+            workers_before[family] = len({c.worker for c in children if c.worker is not None})
     data = RebalanceInput(
         groups=groups,
         spare={w: state.spare_before(w) for w in receivers},
@@ -198,29 +227,42 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         intake_limit=policy.max_new_families_per_day,
         excess={w: state.load_before[w] - state.capacity[w] for w in sorted(over_cap)},
         max_moves=max_moves,
+        holders=holders,
+        workers_before=workers_before,
     )
-    return Setup(state=state, data=data, why=why, case_why=case_why, stuck_pinned=stuck)
+    return Setup(
+        state=state,
+        data=data,
+        why=why,
+        case_why=case_why,
+        stuck_pinned=stuck,
+        class_weight=class_weight,
+    )
 
 
-def changes_lower_bound(setup: Setup, moved: Mapping[str, str], unplaced_proved: bool) -> int:
+def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collection[str]) -> int:
     """Fewest changes of worker an optimal rebalance makes, given the plan ``moved``.
 
-    The tiers come first: the optimum leaves no more children who must move unplaced
-    than ``moved`` does, so it changes the worker of at least (children who must
-    move) - (those ``moved`` leaves unplaced). Where the unplaced tier is proved
-    (``unplaced_proved``), the optimum also leaves no more points over cap, so each
-    over-cap worker sheds at least their excess less that total, less what their
-    children who must move can carry: at least that many of their other children
-    (heaviest first) change worker too.
+    ``proved``: the tiers (:data:`REBALANCE_TIERS` keys) whose value in ``moved`` is
+    proved optimal. The tiers come first, so once ``unplaced`` is proved the optimum
+    leaves no more of the children who must move unplaced than ``moved`` does
+    (``leavers_unplaced``): it changes the worker of at least (children who must move)
+    - (those ``moved`` leaves unplaced). Once ``leavers_unplaced`` is proved too, the
+    optimum leaves no more points over cap either, so each over-cap worker sheds at
+    least their excess less that total, less what their children who must move can
+    carry: at least that many of their other children (heaviest first) change worker.
+    With nothing proved the bound is 0.
 
-    Unlike a count of the children who could go somewhere, this never exceeds the
-    plan's own changes when the plan is optimal.
+    Unlike a count of the children who could go somewhere, this never exceeds an
+    optimal plan's changes.
     """
+    if "unplaced" not in proved:
+        return 0
     data = setup.data
     values = tier_values(data, moved)
     must = sum(len(g.cases) for g in data.groups if g.must_move and g.source is not None)
-    bound = must - values["unplaced"]
-    if not unplaced_proved:
+    bound = must - values["leavers_unplaced"]
+    if "leavers_unplaced" not in proved:
         return bound
     for s, excess in data.excess.items():
         own = [g for g in data.groups if g.source == s]
@@ -237,20 +279,60 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], unplaced_proved:
     return bound
 
 
+def _plan_bound(
+    setup: Setup,
+    tier_bounds: Mapping[str, int | float] | None,
+    objective: Mapping[str, int | float],
+) -> dict[str, int | float] | None:
+    """The engine's tier bounds in the plan's own keys and units (as its ``objective``).
+
+    ``unplaced`` (children without a worker weighted by class) becomes one bound per
+    priority class, lexicographically: a class's bound holds with the classes above
+    at their values, and the classes below a class short of its bound get none. It
+    is given only when no long-absent worker's child is left uncovered: the tier
+    counts those children too, the objective's classes do not.
+    ``over_cap_excess`` goes from centi-points to points; ``leavers_unplaced`` has no
+    key of its own in the plan and is left out.
+    """
+    if not tier_bounds:
+        return None
+    out: dict[str, int | float] = {}
+    # The tier also counts long-absent workers' children nobody could cover, which the
+    # objective keeps apart (``uncovered_absence``): only without them do the two agree.
+    if "unplaced" in tier_bounds and not objective["uncovered_absence"]:
+        rest = tier_bounds["unplaced"]
+        names = setup.state.policy.class_names
+        for name, weight in zip(names, setup.class_weight, strict=True):
+            key = class_tier_key(name)
+            # Every lower class together weighs less than one child of this one.
+            out[key] = min(objective[key], max(0, math.floor(rest / weight + 1e-9)))
+            if out[key] < objective[key]:
+                break
+            rest -= objective[key] * weight
+    if "over_cap_excess" in tier_bounds:
+        out["over_cap_excess"] = to_points(int(tier_bounds["over_cap_excess"]))
+    for key in ("changes_of_worker", "siblings_apart", "weighted_changes", "balance"):
+        if key in tier_bounds:
+            out[key] = tier_bounds[key]
+    return out or None
+
+
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
     """The manager's rule, the baseline and warm start.
 
-    Children who must move first (families with fewest options first), then for
-    each over-cap worker: while over cap, move the cheapest family that alone brings
-    them within cap, else the heaviest; then referrals (the tiers' order). Each goes to a
-    worker already holding the family, else the cheapest change (a previous worker),
-    else the worker with most room. Every hard rule holds.
+    The tiers' order: children who must move (leavers', long-absent workers' and
+    referrals) by priority class, highest first, and within a class the children who
+    had a worker before referrals, families with fewest options first; then for each
+    over-cap worker: while over cap, move the cheapest family that alone brings them
+    within cap, else the heaviest. Each goes to a worker already holding the family
+    (siblings together), else the cheapest change (a previous worker), else the
+    worker with most room. Every hard rule holds.
 
-    With ``packing`` the children who must move are packed tightly instead: fewest
-    options then heaviest first, each to the worker it fits most tightly after any
-    worker already holding the family. On a stretched service the manager's rule
-    leaves slivers of room too small for the families that come last; the solver
-    starts from whichever of the two plans is better.
+    With ``packing`` the children who must move are packed tightly instead: within
+    a class and kind, lightest per child first, each to the worker it fits most
+    tightly after any worker already holding the family. On a stretched service the
+    manager's rule leaves slivers of room too small for the families that come last;
+    the solver starts from whichever of the two plans is better.
     """
     room = dict(data.spare)
     new: dict[str, set[str]] = defaultdict(set)
@@ -283,9 +365,16 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
         moves_left -= g.changes
         return True
 
-    must = [g for g in data.groups if g.must_move and g.source is not None]
+    must = [g for g in data.groups if g.must_move]
     for g in sorted(
-        must, key=lambda g: (g.weight / len(g.cases) if packing else 0, len(g.cost), g.id)
+        must,
+        key=lambda g: (
+            -(g.priority // len(g.cases)),  # the class's weight: highest class first
+            g.source is None,
+            g.weight / len(g.cases) if packing else 0,
+            len(g.cost),
+            g.id,
+        ),
     ):
         place(g)
     for s, excess in data.excess.items():
@@ -305,9 +394,6 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
                     break
             else:
                 break
-    referrals = [g for g in data.groups if g.source is None]
-    for g in sorted(referrals, key=lambda g: (len(g.cost), g.id)):
-        place(g)
     return moved
 
 
@@ -338,7 +424,10 @@ def rebalance(
     Plan
         Moves in ``assignments`` (``from`` = the worker left), each with its reason;
         children of leavers nobody may take in ``unallocated``. ``objective`` holds
-        ``changes_of_worker``, ``weighted_changes``, ``changes_lower_bound`` and more.
+        ``unallocated_<class>`` (children on the unallocated list, per priority
+        class), ``changes_of_worker``, ``siblings_apart`` (workers, see
+        :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
+        ``changes_lower_bound`` and more.
     """
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
@@ -354,8 +443,12 @@ def rebalance(
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
     values = tier_values(setup.data, solution.moved)
-    unplaced_proved = solution.proved or solution.bounds.get("unplaced") == values["unplaced"]
-    lower_bound = changes_lower_bound(setup, solution.moved, unplaced_proved)
+    proved: list[str] = []
+    for key in REBALANCE_TIERS:  # a tier counts as proved only with every tier above
+        if not (solution.proved or solution.bounds.get(key) == values[key]):
+            break
+        proved.append(key)
+    lower_bound = changes_lower_bound(setup, solution.moved, proved)
     notes.append(
         f"changes of worker: {values['changes_of_worker']}, "
         f"lower bound {lower_bound}, greedy rule "
@@ -390,8 +483,8 @@ def _plan(
     lower_bound: int | None = None,
 ) -> Plan:
     state, data = setup.state, setup.data
-    if lower_bound is None:  # nothing proved about the tiers: the weaker bound
-        lower_bound = changes_lower_bound(setup, moved, unplaced_proved=False)
+    if lower_bound is None:  # nothing proved about the tiers
+        lower_bound = changes_lower_bound(setup, moved, proved=())
     final = {cid: c.worker for cid, c in state.cases.items()}
     gone_or_new = set(state.to_allocate)
     for g in data.groups:
@@ -456,19 +549,23 @@ def _plan(
             f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points ({why})"
         )
     workers = worker_table(state, load, count)
+    by_class = dict.fromkeys(state.policy.class_names, 0)
+    for u in unallocated:
+        by_class[state.policy.class_names[state.priority_class[u.case]]] += 1
     objective: dict[str, int | float] = {
+        **{class_tier_key(name): n for name, n in by_class.items()},
         "unallocated": len(unallocated),
         "uncovered_absence": len(uncovered),
         "over_cap_excess": to_points(values["over_cap_excess"]),
         "over_cap_workers": len(still_over),
         "changes_of_worker": values["changes_of_worker"],
+        "siblings_apart": values["siblings_apart"],
         "weighted_changes": values["weighted_changes"],
         "balance": values["balance"],
         "changes_lower_bound": lower_bound,
+        # As the daily tier: every child placed with a worker they had, referrals too.
         "previous_worker_returns": sum(
-            1
-            for a in assignments
-            if a.from_ is not None and a.worker in state.cases[a.case].previous_workers
+            1 for a in assignments if a.worker in state.cases[a.case].previous_workers
         ),
     }
     return Plan(
@@ -478,7 +575,7 @@ def _plan(
         unallocated=tuple(unallocated),
         workers=tuple(workers),
         objective=objective,
-        bound=bound,
+        bound=_plan_bound(setup, bound, objective),
         gap=0.0 if bound is None else None,
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),
