@@ -558,10 +558,10 @@ def _displaced(m: AllocationModel, placed: Mapping[str, str]) -> LinearExpr:
 BUILD_SECONDS_PER_PAIR = 6e-5
 #: On a large service, the most candidate pairs a priority class's whole model may have.
 PRUNED_CLASS_MODEL_PAIRS = 20_000
-#: Most work a continuity stage's whole model gets after its neighbourhoods: enough to
-#: prove a small day, and where it is not, more rarely pays (measured on the 150-
-#: practitioner days: 1.5 to 2.4 more units per stage changed no tier but siblings, by
-#: one).
+#: Most work a continuity stage's whole model gets after its neighbourhoods, above
+#: NEIGHBOURHOOD_PAIRS pairs (below, it gets the stage's whole budget: small days are
+#: where it proves optimality). Measured on the 150-practitioner days: 1.5 to 2.4 more
+#: units per stage changed no tier but siblings, by one.
 CONTINUITY_WHOLE_WORK = 0.5
 #: On a small service, share of a stage's work its neighbourhood search may use
 #: before the whole model takes the rest.
@@ -596,12 +596,15 @@ class _WholeModels:
             if klass is None or self.state.priority_class[c] <= klass
         ]
 
+    def pairs(self, key: str) -> int:
+        """(case, worker) pairs in stage ``key``'s whole model."""
+        return sum(len(self.candidates[c]) for c in self.cases_of(key))
+
     def build_seconds(self, key: str) -> float:
         """Wall-clock seconds building stage ``key``'s model may take (none if built)."""
         if _class_index(key, self.state) is None and self.covers_all:
             return 0.0
-        pairs = sum(len(self.candidates[c]) for c in self.cases_of(key))
-        return BUILD_SECONDS_PER_PAIR * pairs
+        return BUILD_SECONDS_PER_PAIR * self.pairs(key)
 
     def takes(self, key: str) -> bool:
         """Whether stage ``key`` is solved on a whole model after its neighbourhoods.
@@ -618,8 +621,7 @@ class _WholeModels:
             return True
         if _class_index(key, self.state) is None:
             return False
-        pairs = sum(len(self.candidates[c]) for c in self.cases_of(key))
-        return pairs <= PRUNED_CLASS_MODEL_PAIRS
+        return self.pairs(key) <= PRUNED_CLASS_MODEL_PAIRS
 
     def for_stage(self, key: str) -> AllocationModel:
         if _class_index(key, self.state) is None and self.covers_all and self.current:
@@ -662,7 +664,9 @@ def _whole_model_step(
     """Solve stage ``key`` on its whole model from ``placed``; keep the result if better.
 
     ``floor`` is the tier's easy bound (minimised form) and ``work`` what is left of
-    the stage's budget; a continuity stage uses at most :data:`CONTINUITY_WHOLE_WORK`.
+    the stage's budget; a continuity stage whose model has more than
+    :data:`~allocator.engine.candidates.NEIGHBOURHOOD_PAIRS` pairs uses at most
+    :data:`CONTINUITY_WHOLE_WORK`.
     The step is skipped, and flagged as cut short, when the wall clock leaves less
     than twice the time building the model takes.
     """
@@ -674,13 +678,18 @@ def _whole_model_step(
     # the solve at once.
     m.model.add(tier >= floor)
     m.hint(placed)
-    # Below the tier, as few cases as possible off their place in the plan so far: a
-    # class model that does not see the lower classes would otherwise scatter its
-    # cases over the room they were using.
-    scale = len(m.cases) + 1
-    m.model.minimize(cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1]))
+    # A class model that does not see the lower classes would scatter its cases over
+    # the room they were using: below the tier, it moves as few cases as it can off
+    # their place in the plan so far. (Only there: the term makes proofs slower.)
+    scale = 1 if whole.covers_all else len(m.cases) + 1
+    if whole.covers_all:
+        m.model.minimize(tier)
+    else:
+        m.model.minimize(
+            cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
+        )
     work = max(MIN_WORK, work)
-    if _class_index(key, state) is None:
+    if _class_index(key, state) is None and whole.pairs(key) > NEIGHBOURHOOD_PAIRS:
         work = min(work, CONTINUITY_WHOLE_WORK)
     found, status, solver_bound, used = _run(
         m.model, m, settings, deadline - time.perf_counter(), work
@@ -696,8 +705,8 @@ def _whole_model_step(
             placed = trial
     bound = floor
     if solver_bound is not None and not whole.pruned:
-        # objective = scale x tier + displaced, displaced < scale. (On pruned
-        # candidates the solver's bound holds for the candidates only.)
+        # objective = scale x tier (+ displaced < scale). (On pruned candidates the
+        # solver's bound holds for the candidates only.)
         bound = max(floor, math.floor(solver_bound / scale + 1e-9))
     # Stopped by the clock rather than by proof or by its work budget.
     cut_short = status != "optimal" and used < work * 0.99
@@ -788,7 +797,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             klass = _class_index(key, state)
             if not whole.takes(key):
                 lns_work = work
-            elif klass is not None:
+            elif klass is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
                 lns_work = work * LNS_SHARE
             else:
                 lns_work = max(MIN_WORK, work - CONTINUITY_WHOLE_WORK)
