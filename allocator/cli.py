@@ -602,3 +602,99 @@ def rebalance_command(
     rebalance_summary(plan, out_console)
     if overrides:
         out_console.print(cap_cost_table(report))
+
+
+# ------------------------------------------------------------------ import: a snapshot
+# from a council's own data (the SSD, or its CSV reports). The account of what was read,
+# used and defaulted goes to stderr; ids and counts only, never a name or free text.
+
+
+@main.group("import")
+def import_group() -> None:
+    """Build a snapshot from a council's data: SSD extracts or CSV reports."""
+
+
+def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
+    """Write an imported snapshot (JSON file or CSV folder) and print its report."""
+    from allocator.io import write_snapshot
+
+    with writing(out):
+        if out == "-":
+            write_json(out, snapshot)
+        else:
+            write_snapshot(snapshot, out)
+    for line in lines:
+        click.echo(line, err=True)
+    click.echo(
+        f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
+        err=True,
+    )
+
+
+def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
+    from allocator.io import check_output_folder
+
+    with input_errors():
+        if out == "-" or out.lower().endswith(".json"):
+            check_output(out, inputs)
+        else:
+            check_output_folder(out, inputs)
+
+
+@import_group.command("ssd")
+@click.argument("source", type=click.Path())
+@click.option(
+    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The snapshot's day, YYYY-MM-DD: episodes and involvements open on it count.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from SOURCE, a folder of SSD table extracts (CSV)."""
+    from allocator.ssd.mapping import load_ssd_mapping
+    from allocator.ssd.ssd_import import import_ssd
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"mapping": mapping_path})
+    with input_errors():
+        mapping = load_ssd_mapping(mapping_path)
+        snapshot, report = import_ssd(source, mapping, as_of.date())
+    _write_imported(snapshot, out, report.lines())
+
+
+@import_group.command("csv")
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--columns", "columns_path", type=click.Path(), required=True, help="Columns mapping (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The snapshot's day, YYYY-MM-DD (default: the mapping's as_of).",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from FOLDER, a council's own CSV reports, renamed and converted."""
+    from allocator.ssd.columns import import_csv
+    from allocator.ssd.mapping import load_columns_mapping
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"columns": columns_path})
+    with input_errors():
+        mapping = load_columns_mapping(columns_path)
+        snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
+    _write_imported(snapshot, out, report.lines())

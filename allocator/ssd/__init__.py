@@ -1,0 +1,1 @@
+"""Imports from the Standard Safeguarding Dataset and council CSV reports (no solver)."""
