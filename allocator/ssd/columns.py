@@ -165,9 +165,7 @@ def _id_column(rules: TableRules) -> str:
     return next((c for c, r in rules.columns.items() if r.field == "id"), "")
 
 
-def _validate(
-    built: list[_Built], model: type[BaseModel], problems: Problems
-) -> list[Any]:
+def _validate(built: list[_Built], model: type[BaseModel], problems: Problems) -> list[Any]:
     out: list[Any] = []
     for item in built:
         try:
@@ -231,8 +229,9 @@ def import_csv(
         day = parse_date(mapping.as_of) if mapping.as_of else None
         if day is None:
             problems.error("no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping")
-    staff_rows = _build(folder, mapping.practitioners, Practitioner, "practitioners", problems,
-                        report)
+    staff_rows = _build(
+        folder, mapping.practitioners, Practitioner, "practitioners", problems, report
+    )
     case_rows = _build(folder, mapping.cases, Case, "cases", problems, report)
     problems.raise_if_any()
     staff = _validate(staff_rows, Practitioner, problems)

@@ -141,9 +141,9 @@ class Involvement:
 
 def _read_all(source: Path, mapping: SsdMapping, problems: Problems) -> dict[str, Table]:
     tables: dict[str, Table] = {}
-    wanted = dict(BASE_COLUMNS)
-    for name in mapping.episodes.order:
-        wanted[name] = EPISODE_COLUMNS[name].required
+    wanted: dict[str, tuple[str, ...]] = dict(BASE_COLUMNS)
+    for episode in mapping.episodes.order:
+        wanted[episode] = EPISODE_COLUMNS[episode].required
     for name, columns in wanted.items():
         table = read_table(source / f"{name}.csv", problems, required=columns)
         if table is not None:
@@ -186,7 +186,9 @@ def _open_episodes(
         for row in table:
             person = row.get(spec.person)
             if not person:
-                problems.error(f"{row.where()}: field {spec.person!r} is empty, expected a person id")
+                problems.error(
+                    f"{row.where()}: field {spec.person!r} is empty, expected a person id"
+                )
                 continue
             if person not in people:
                 problems.error(
@@ -364,8 +366,15 @@ PRACTITIONER_SIDE = (
     "leaving_on",
     "capacity_points",
 )
-CASE_SIDE = ("complexity", "weight", "area", "needs", "priority", "pinned_worker")
-CASE_SIDE += ("excluded_workers",)
+CASE_SIDE = (
+    "complexity",
+    "weight",
+    "area",
+    "needs",
+    "priority",
+    "pinned_worker",
+    "excluded_workers",
+)
 
 
 def _practitioners(
