@@ -236,7 +236,8 @@ def import_csv(
     problems.raise_if_any()
     staff = _validate(staff_rows, Practitioner, problems)
     cases = _validate(case_rows, Case, problems)
-    known = {p.id for p in staff}
+    # every id of the staff report, valid or not: a broken staff row is reported once
+    known = {str(item.record.get("id")) for item in staff_rows}
     for item in case_rows:
         for name in ("worker", "pinned_worker"):
             value = item.record.get(name)
