@@ -698,3 +698,37 @@ def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> 
         mapping = load_columns_mapping(columns_path)
         snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
     _write_imported(snapshot, out, report.lines())
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write a plan in a council's own shape."""
+
+
+@export_group.command("ssd")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option("--snapshot", type=click.Path(), required=True, help="The plan's snapshot.")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(),
+    required=True,
+    help="The SSD mapping: its first allocated role names the new involvements.",
+)
+@click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
+def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: str) -> None:
+    """Write PLAN's changes of worker as SSD involvement rows (new and ended)."""
+    from allocator.io import load_plan
+    from allocator.ssd.export import involvement_rows, write_involvements
+    from allocator.ssd.mapping import load_ssd_mapping
+
+    _interruptions.product = "involvements"
+    with input_errors():
+        plan = load_plan(plan_path)
+        snap = load_snapshot(snapshot)
+        mapping = load_ssd_mapping(mapping_path)
+        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0])
+    with writing(out):
+        target = write_involvements(rows, out)
+    new = sum(1 for r in rows if r["invo_involvement_start_date"])
+    click.echo(f"wrote {target}: {new} new involvements, {len(rows) - new} ended", err=True)
