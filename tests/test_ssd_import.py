@@ -345,3 +345,38 @@ def test_cli_bad_input_exits_2_without_traceback(extract: Path, tmp_path: Path) 
     assert "ssd_person.csv: table missing" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_side_table_values_are_checked_where_they_were_written(extract: Path) -> None:
+    (extract / "cases_extra.csv").write_text(
+        "id,complexity,pinned_worker\nC003,4,W77\nC005,9,\n", encoding="utf-8"
+    )
+    problems = problems_of(extract)
+    assert problems == [
+        f"{extract / 'cases_extra.csv'}, line 2 (id C003): field 'pinned_worker' is 'W77', "
+        "expected the id of a practitioner.",
+        f"{extract / 'cases_extra.csv'}, line 3 (id C005): field 'complexity' is '9', "
+        "expected a whole number from 1 to 4.",
+    ]
+
+
+def test_duplicate_person(extract: Path) -> None:
+    def dup(fields, rows):  # type: ignore[no-untyped-def]
+        rows.append(dict(rows[0]))
+
+    edit(extract / "extract" / "ssd_person.csv", dup)
+    [problem] = problems_of(extract)
+    assert (
+        "ssd_person.csv, line 10 (id C001): pers_person_id 'C001' is already on line 2" in problem
+    )
+
+
+def test_open_involvement_of_a_closed_case_is_counted_not_used(extract: Path) -> None:
+    def reopen(fields, rows):  # type: ignore[no-untyped-def]
+        rows[11]["invo_involvement_end_date"] = ""  # I12: C007's case closed 2026-05-01
+
+    edit(extract / "extract" / "ssd_involvements.csv", reopen)
+    snapshot, report = run(extract)
+    assert "C007" not in {c.id for c in snapshot.cases}
+    key = "open allocated-worker involvements of children with no open episode"
+    assert report.counts[key] == 1

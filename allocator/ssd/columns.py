@@ -25,7 +25,15 @@ from allocator.io import expected_at
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
-from allocator.ssd.tables import Problems, Row, parse_date, read_table, shown
+from allocator.ssd.tables import (
+    ECHO_FIELDS,
+    Problems,
+    Row,
+    found_value,
+    parse_date,
+    read_table,
+    shown,
+)
 
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
@@ -33,12 +41,6 @@ _LIST_FIELDS = {
     Practitioner: frozenset({"skills", "areas"}),
     Case: frozenset({"previous_workers", "needs", "excluded_workers"}),
 }
-# values of these fields may be quoted back; others (team, area, needs...) are described
-_ECHO_FIELDS = frozenset(
-    {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers"}
-    | {"type", "grade", "priority", "complexity", "weight", "fte", "experience_years"}
-    | {"capacity_points", "changes_last_12_months", "opened", "available_from", "leaving_on"}
-)
 
 
 class _Bad(Exception):
@@ -137,7 +139,7 @@ def _build(
             try:
                 value = _convert(text, rule)
             except _Bad as exc:
-                echo = rule.field in _ECHO_FIELDS or bool(rule.values) or rule.convert != "text"
+                echo = rule.field in ECHO_FIELDS or bool(rule.values) or rule.convert != "text"
                 found = shown(text) if echo else "not valid"
                 problems.error(
                     f"{row.where(row.get(_id_column(rules)) or None)}: column {column!r} "
@@ -183,10 +185,7 @@ def _validate(built: list[_Built], model: type[BaseModel], problems: Problems) -
                         f"it), expected {expected_at(model, (name,))}"
                     )
                     continue
-                if name in _ECHO_FIELDS and isinstance(value, str | int | float | date):
-                    found = shown(str(value))
-                else:
-                    found = "not valid"
+                found = found_value(name, value)
                 source = f"column {column!r} (field {name!r})" if column else f"field {name!r}"
                 problems.error(
                     f"{where}: {source} is {found}, expected {expected_at(model, (name,))}"
@@ -269,7 +268,8 @@ def import_csv(
             format=SNAPSHOT_FORMAT, as_of=day, practitioners=tuple(staff), cases=tuple(cases)
         )
     except ValidationError as exc:
-        problems.error("; ".join(str(e["msg"]) for e in exc.errors()))
+        for err in exc.errors():
+            problems.error(str(err["msg"]).removeprefix("Value error, "))
         problems.raise_if_any()
         raise
     return snapshot, report

@@ -40,6 +40,7 @@ from allocator.ssd.tables import (
     Row,
     Table,
     cell_date,
+    found_value,
     one_year_before,
     read_table,
     shown,
@@ -349,8 +350,7 @@ def _validated(
             name = str(err["loc"][0]) if err["loc"] else ""
             row = origin.get(name) or origin["id"]
             value = record.get(name)
-            echo = isinstance(value, int | float | date) or name in ("id", "pinned_worker")
-            found = shown(str(value)) if echo and value is not None else "not valid"
+            found = found_value(name, value)
             problems.error(
                 f"{row.where(record['id'])}: field {name!r} is {found}, expected "
                 f"{expected_at(model, (name,))}"
@@ -501,10 +501,20 @@ def import_ssd(
     tables = _read_all(source, mapping, problems)
     problems.raise_if_any()
 
-    people: set[str] = set()
+    person_rows: dict[str, Row] = {}
     for row in tables["ssd_person"]:
         report.count("children read (ssd_person)")
-        people.add(row.get("pers_person_id"))
+        ident = row.get("pers_person_id")
+        if not ident:
+            problems.error(f"{row.where()}: field 'pers_person_id' is empty, expected a person id")
+        elif ident in person_rows:
+            problems.error(
+                f"{row.where(ident)}: pers_person_id {shown(ident)} is already on line "
+                f"{person_rows[ident].line}, expected each person once"
+            )
+        else:
+            person_rows[ident] = row
+    people = set(person_rows)
     staff, professionals = _practitioners(tables, mapping, problems, report)
     open_by_child = _open_episodes(tables, mapping, people, as_of, problems, report)
     history = _involvements(
@@ -576,11 +586,26 @@ def import_ssd(
             else:
                 report.defaulted("cases", name, "null")
         if "id" not in origin:
-            # no side row: a problem can only come from the SSD, so name the child
-            origin["id"] = Row("ssd_person", 0, {})
+            origin["id"] = person_rows[person]
+        pinned = record.get("pinned_worker")
+        if extra is not None and pinned and pinned not in practitioner_ids:
+            problems.error(
+                f"{extra.where(person)}: field 'pinned_worker' is {shown(str(pinned))}, "
+                "expected the id of a practitioner"
+            )
+            continue
         case = _validated(Case, record, origin, problems)
         if case is not None:
             cases.append(case)
+    idle = sum(
+        1
+        for person, items in history.items()
+        if person not in open_by_child
+        for i in items
+        if i.end is None or i.end > as_of
+    )
+    if idle:
+        report.count("open allocated-worker involvements of children with no open episode", idle)
     for ident, row in side.items():
         if ident not in open_by_child:
             problems.warn(f"{row.where(ident)}: no child with an open episode has this id")
@@ -593,7 +618,8 @@ def import_ssd(
             format=SNAPSHOT_FORMAT, as_of=as_of, practitioners=tuple(staff), cases=tuple(cases)
         )
     except ValidationError as exc:
-        problems.error("; ".join(str(e["msg"]) for e in exc.errors()))
+        for err in exc.errors():
+            problems.error(str(err["msg"]).removeprefix("Value error, "))
         problems.raise_if_any()
         raise  # unreachable: raise_if_any raised
     return snapshot, report

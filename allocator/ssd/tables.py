@@ -25,6 +25,38 @@ from allocator.io import InputError, describe_value, did_you_mean, read_input
 
 _SHOWN = 30
 
+ECHO_FIELDS = frozenset(
+    {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers"}
+    | {"type", "grade", "priority", "complexity", "weight", "fte", "experience_years"}
+    | {"capacity_points", "changes_last_12_months", "opened", "available_from", "leaving_on"}
+)
+"""Snapshot fields whose values may be quoted back in a message (ids, codes, numbers,
+dates); any other (team, area, needs, skills) is free text that may identify a child."""
+
+
+_NUMERIC_TEXT = re.compile(r"[-+0-9.,:/eE% ]+")
+_TEXT_ECHO_FIELDS = frozenset(
+    {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers"}
+    | {"type", "grade", "priority"}
+)
+
+
+def found_value(name: str, value: object) -> str:
+    """What a message says was found in field ``name``: the value only if it is safe.
+
+    Ids, codes, numbers and dates are quoted; text in a number or date field is quoted
+    only when it looks like a number or date (a name typed in the wrong column is not);
+    free text is never quoted.
+    """
+    if name in ECHO_FIELDS and isinstance(value, int | float | date):
+        return shown(str(value))
+    safe_text = isinstance(value, str) and (
+        name in _TEXT_ECHO_FIELDS or (name in ECHO_FIELDS and _NUMERIC_TEXT.fullmatch(value))
+    )
+    if safe_text:
+        return shown(str(value))
+    return "not valid"
+
 
 def shown(value: str) -> str:
     """A code, id or date quoted back in a message, cut to 30 characters."""
