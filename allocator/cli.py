@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -310,7 +311,12 @@ def allocate_command(
     help="Referrals to allocate as a share of open cases.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "ssd"]),
+    default="json",
+    show_default=True,
+    help="ssd: SSD table extracts with a mapping.toml and side tables, for import ssd.",
 )
 @click.option(
     "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
@@ -324,7 +330,7 @@ def generate_command(
 
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
-    if fmt == "csv" and out.endswith(".json"):
+    if fmt in ("csv", "ssd") and out.endswith(".json"):
         raise click.BadParameter(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
@@ -332,11 +338,20 @@ def generate_command(
     with input_errors():
         if fmt == "json":
             check_output(out)
-        else:
+        elif fmt == "csv":
             check_output_folder(out)
+        elif Path(out).is_symlink() or (Path(out).exists() and not Path(out).is_dir()):
+            raise InputError(
+                f"{out}: expected a folder (not a link or a file); nothing was written."
+            )
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
     with writing(out):
-        write_snapshot(snapshot, out)
+        if fmt == "ssd":
+            from allocator.ssd.synthetic import write_ssd_extract
+
+            write_ssd_extract(snapshot, out)
+        else:
+            write_snapshot(snapshot, out)
     click.echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,

@@ -367,6 +367,7 @@ PRACTITIONER_SIDE = (
     "capacity_points",
 )
 CASE_SIDE = (
+    "type",
     "complexity",
     "weight",
     "area",
@@ -574,6 +575,10 @@ def import_ssd(
             if extra is not None and extra.get(name):
                 record[name] = _side_value(extra, name)
                 origin[name] = extra
+                if name == "type":
+                    report.count("case types set by the side table (over the episodes)")
+            elif name == "type":
+                continue
             elif name == "complexity" and case_type in rules.complexity_by_type:
                 record[name] = rules.complexity_by_type[case_type]
                 report.defaulted("cases", name, f"mapping complexity_by_type.{case_type.value}")
