@@ -236,7 +236,10 @@ def test_bad_date(extract: Path) -> None:
 
     edit(extract / "extract" / "ssd_cp_plans.csv", bad)
     [problem] = problems_of(extract)
-    assert "ssd_cp_plans.csv, line 2: field 'cppl_cp_plan_start_date' is '2026-13-40'" in problem
+    assert (
+        "ssd_cp_plans.csv, line 2 (id CP1): field 'cppl_cp_plan_start_date' is '2026-13-40'"
+        in problem
+    )
     assert "expected a date written YYYY-MM-DD" in problem
 
 
@@ -246,7 +249,7 @@ def test_episode_without_start_date(extract: Path) -> None:
 
     edit(extract / "extract" / "ssd_cin_episodes.csv", bad)
     [problem] = problems_of(extract)
-    assert "ssd_cin_episodes.csv, line 3: field 'cine_referral_date' is empty" in problem
+    assert "ssd_cin_episodes.csv, line 3 (id 102): field 'cine_referral_date' is empty" in problem
 
 
 def test_unknown_code(extract: Path) -> None:

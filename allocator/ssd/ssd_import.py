@@ -152,7 +152,7 @@ def _read_all(source: Path, mapping: SsdMapping, problems: Problems) -> dict[str
     return tables
 
 
-def _pre_proceedings_ended(row: Row, as_of: date, problems: Problems) -> bool:
+def _pre_proceedings_ended(row: Row, as_of: date, problems: Problems, ident: str | None) -> bool:
     """Whether a pre-proceedings row has ended by ``as_of``.
 
     It ends when the decision to step down took effect, or when the final hearing
@@ -163,7 +163,7 @@ def _pre_proceedings_ended(row: Row, as_of: date, problems: Problems) -> bool:
     if final_plan and not final_plan.upper().startswith("H"):
         return True
     if "step down" in row.get("prep_pre_pro_outcome").casefold():
-        ended = cell_date(row, "prep_agree_stepdown_issue_date", problems)
+        ended = cell_date(row, "prep_agree_stepdown_issue_date", problems, ident=ident)
         return ended is not None and ended <= as_of
     return False
 
@@ -186,34 +186,40 @@ def _open_episodes(
         spec = EPISODE_COLUMNS[name]
         for row in table:
             person = row.get(spec.person)
+            ident = row.get(spec.ident) or None
             if not person:
                 problems.error(
-                    f"{row.where()}: field {spec.person!r} is empty, expected a person id"
+                    f"{row.where(ident)}: field {spec.person!r} is empty, expected a person id"
                 )
                 continue
             if person not in people:
                 problems.error(
-                    f"{row.where()}: field {spec.person!r} is {shown(person)}, expected a "
+                    f"{row.where(ident)}: field {spec.person!r} is {shown(person)}, expected a "
                     "pers_person_id of ssd_person"
                 )
                 continue
             report.count(f"{name} rows read")
-            start = cell_date(row, spec.start, problems, required=True) if spec.start else None
+            start = (
+                cell_date(row, spec.start, problems, required=True, ident=ident)
+                if spec.start
+                else None
+            )
             if spec.start and start is None:
                 continue
             if start is not None and start > as_of:
+                report.count(f"{name} rows starting after as_of (not used)")
                 continue
             if name == "ssd_pre_proceedings":
-                is_open = not _pre_proceedings_ended(row, as_of, problems)
+                is_open = not _pre_proceedings_ended(row, as_of, problems, ident)
             elif name == "ssd_care_leavers":
                 in_touch = row.get("clea_care_leaver_in_touch").upper()
                 is_open = in_touch not in closed_in_touch
             else:
                 assert spec.end is not None
-                end = cell_date(row, spec.end, problems)
+                end = cell_date(row, spec.end, problems, ident=ident)
                 if end is not None and start is not None and end < start:
                     problems.error(
-                        f"{row.where()}: field {spec.end!r} is {end.isoformat()}, expected a "
+                        f"{row.where(ident)}: field {spec.end!r} is {end.isoformat()}, expected a "
                         f"date on or after {spec.start} ({start.isoformat()})"
                     )
                 is_open = end is None or end > as_of
@@ -245,6 +251,7 @@ def _involvements(
             )
         role = " ".join(row.get("invo_professional_role_id").split()).casefold()
         if role not in roles:
+            report.count("involvements in other roles (not used)")
             continue
         worker = row.get("invo_professional_id")
         person = row.get("invo_person_id")
@@ -260,8 +267,8 @@ def _involvements(
                 "expected a pers_person_id of ssd_person"
             )
             continue
-        start = cell_date(row, "invo_involvement_start_date", problems, required=True)
-        end = cell_date(row, "invo_involvement_end_date", problems)
+        start = cell_date(row, "invo_involvement_start_date", problems, required=True, ident=ident)
+        end = cell_date(row, "invo_involvement_end_date", problems, ident=ident)
         if start is None:
             continue
         if end is not None and end < start:

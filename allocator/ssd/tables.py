@@ -258,17 +258,22 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def cell_date(row: Row, column: str, problems: Problems, required: bool = False) -> date | None:
-    """The date in ``column`` of ``row``; ``None`` if empty (an error if ``required``)."""
+def cell_date(
+    row: Row, column: str, problems: Problems, required: bool = False, ident: str | None = None
+) -> date | None:
+    """The date in ``column`` of ``row``; ``None`` if empty (an error if ``required``).
+
+    ``ident``, the row's id, is named in a message when given.
+    """
     text = row.get(column)
     if not text:
         if required:
-            problems.error(f"{row.where()}: field {column!r} is empty, expected a date")
+            problems.error(f"{row.where(ident)}: field {column!r} is empty, expected a date")
         return None
     value = parse_date(text)
     if value is None:
         problems.error(
-            f"{row.where()}: field {column!r} is {shown(text)}, expected a date "
+            f"{row.where(ident)}: field {column!r} is {shown(text)}, expected a date "
             f"written {DATE_FORMATS}"
         )
     return value
