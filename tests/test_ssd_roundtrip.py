@@ -65,3 +65,22 @@ def test_generate_format_ssd_then_import_through_the_cli(tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     assert {c.id: c for c in load_snapshot(out).cases} == expected(generate(12))
+
+
+def test_the_ssd_package_imports_no_solver() -> None:
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "allocator" / "ssd"
+    for source in package.glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(("ortools", "highspy", "allocator.engine")), source
+                assert name not in ("allocator.allocate", "allocator.rebalance"), source
