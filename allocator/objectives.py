@@ -94,6 +94,32 @@ def daily_tiers(policy: Policy) -> tuple[Tier, ...]:
     return class_tiers(policy) + CONTINUITY_TIERS
 
 
+def class_weights(classes: int, children: int) -> list[int]:
+    """Lexicographic weights of ``classes`` priority classes over ``children`` children.
+
+    One integer tier that counts the children left without a worker class by class:
+    the room-making step (:mod:`allocator.engine.moves`) and the rebalance
+    (:mod:`allocator.engine.rebalance`) weigh each such child by its class's weight.
+
+    Parameters
+    ----------
+    classes
+        Number of priority classes (``len(policy.class_names)``).
+    children
+        Most children that can be left without a worker in one plan.
+
+    Returns
+    -------
+    list of int
+        Weight per class, highest class first: ``(children + 1) ** (classes - 1 - k)``
+        for class ``k``, so one child of a class outweighs all ``children`` of the
+        classes below (FORMAT.md "Who gets a worker first"). The policy allows at most
+        :data:`~allocator.policy.MAX_PRIORITY_CLASSES` named classes, which keeps the
+        weights within CP-SAT's 64-bit range for any realistic day.
+    """
+    return [(children + 1) ** (classes - 1 - k) for k in range(classes)]
+
+
 def balance_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
     """Tier 5 cost of placing ``case_id`` with ``worker_id``: the penalty rise it causes.
 

@@ -29,19 +29,23 @@ Moving a child costs ``10 + 5 x changes_last_12_months``, ``+ 10`` for
 of the child's ``previous_workers``; never below 1.
 
 Objective (lexicographic, see :mod:`allocator.engine.rebalance`): children left
-without a worker; points still over cap; **number** of changes of worker; their
-weighted cost; balance. Counting changes before weighing them makes the plan meet the
-lower bound below whenever capacity allows, and among plans with as few changes the
-child with the most changes this year, the looked-after child or the court case stays
-put, and a child goes back to a worker they know where one has room.
+without a worker, by priority class (FORMAT.md "Who gets a worker first": one child
+of a higher class before any number of a lower one, leavers' children and referrals
+alike); within a class, children who have just lost their worker before referrals;
+points still over cap; **number** of changes of worker; siblings apart; the changes'
+weighted cost; balance. Counting changes before weighing them makes the plan meet
+the lower bound below whenever capacity allows, and among plans with as few changes
+a leaver's child goes to the worker who has their sibling, a new baby to a worker
+who has the family, the child with the most changes this year, the looked-after
+child or the court case stays put, and a child goes back to a worker they know
+where one has room.
 
 Search: the solver starts from the better of two plans, the manager's rule and a
-packing (the children who must move lightest per child first, each to the worker
-they fit most tightly). Children left without a worker are counted, not weighed, so
-on a full service packing places more of them (measured on the leavers' day
-benchmark, 150 practitioners: 95 leavers' children left without a worker against
-142 by the manager's rule; the search then brings it down further, see
-``benchmarks/RESULTS.md``).
+packing (within each class the children who must move lightest per child first,
+each to the worker they fit most tightly). On a full service packing places more of
+them (measured on the leavers' day benchmark, 150 practitioners, before the classes:
+95 leavers' children left without a worker against 142 by the manager's rule; the
+search then brings it down further, see ``benchmarks/RESULTS.md``).
 
 Lower bound on changes: the children who must move (and may go somewhere) plus, for
 each over-cap worker, the fewest of their movable children whose removal brings
@@ -50,6 +54,7 @@ them within cap (heaviest first).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +82,8 @@ from allocator.models import (
 from allocator.objectives import (
     balance_cost,
     change_cost,
+    class_tier_key,
+    class_weights,
     worker_table,
 )
 from allocator.policy import Policy
@@ -108,6 +115,7 @@ class Setup:
     why: dict[str, str]  # source -> the move reason
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
     lower_bound: int = 0
+    class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
 
 
 def _setup(state: ServiceState, max_moves: int | None) -> Setup:
@@ -127,6 +135,7 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
 
+    need = set(state.to_allocate)  # referrals and leavers' children: no worker if they stay
     members: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     stuck: list[str] = []
     for c in state.snapshot.cases:
@@ -137,6 +146,12 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
             stuck.append(c.id)  # pinned to a long-absent or over-cap holder: stays
             continue
         members[c.family, src].append(c.id)
+    # Who gets a worker first: one weight per priority class, over every child who
+    # must move (the most that could be left without a worker).
+    class_weight = class_weights(
+        len(policy.class_names),
+        sum(len(kids) for (_, src), kids in members.items() if src not in over_cap),
+    )
 
     def group(family: str, src: str | None, kids: list[str], suffix: str = "") -> Group | None:
         common: set[str] | None = None
@@ -156,6 +171,8 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
+            priority=sum(class_weight[state.priority_class[c]] for c in kids),
+            keeps_source=src is not None and not any(c in need for c in kids),
         )
 
     groups: list[Group] = []
@@ -171,6 +188,16 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
 
     receivers = sorted({w for g in groups for w in g.cost})
     held = families_held(state)
+    grouped = {c for g in groups for c in g.cases}
+    holders: dict[str, frozenset[str]] = {}
+    workers_before: dict[str, int] = {}
+    for family in sorted({g.family for g in groups}):
+        children = [state.cases[c] for c in state.families[family]]
+        holders[family] = frozenset(
+            c.worker for c in children if c.worker is not None and c.id not in grouped
+        )
+        if not any(c.id in need for c in children):
+            workers_before[family] = len({c.worker for c in children if c.worker is not None})
     data = RebalanceInput(
         groups=groups,
         spare={w: state.spare_before(w) for w in receivers},
@@ -178,6 +205,8 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         intake_limit=policy.max_new_families_per_day,
         excess={w: state.load_before[w] - state.capacity[w] for w in sorted(over_cap)},
         max_moves=max_moves,
+        holders=holders,
+        workers_before=workers_before,
     )
     bound = sum(len(g.cases) for g in groups if g.must_move and g.source is not None and g.cost)
     for s, excess in data.excess.items():
@@ -192,23 +221,70 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
                 break
         else:
             bound += len(weights)
-    return Setup(state=state, data=data, why=why, stuck_pinned=stuck, lower_bound=bound)
+    return Setup(
+        state=state,
+        data=data,
+        why=why,
+        stuck_pinned=stuck,
+        lower_bound=bound,
+        class_weight=class_weight,
+    )
+
+
+def _plan_bound(
+    setup: Setup,
+    tier_bounds: Mapping[str, int | float] | None,
+    objective: Mapping[str, int | float],
+) -> dict[str, int | float] | None:
+    """The engine's tier bounds in the plan's own keys and units (as its ``objective``).
+
+    ``unplaced`` (children without a worker weighted by class) becomes one bound per
+    priority class, lexicographically: a class's bound holds with the classes above
+    at their values, and the classes below a class short of its bound get none. It
+    is given only when no long-absent worker's child is left uncovered: the tier
+    counts those children too, the objective's classes do not.
+    ``over_cap_excess`` goes from centi-points to points; ``leavers_unplaced`` has no
+    key of its own in the plan and is left out.
+    """
+    if not tier_bounds:
+        return None
+    out: dict[str, int | float] = {}
+    # The tier also counts long-absent workers' children nobody could cover, which the
+    # objective keeps apart (``uncovered_absence``): only without them do the two agree.
+    if "unplaced" in tier_bounds and not objective["uncovered_absence"]:
+        rest = tier_bounds["unplaced"]
+        names = setup.state.policy.class_names
+        for name, weight in zip(names, setup.class_weight, strict=True):
+            key = class_tier_key(name)
+            # Every lower class together weighs less than one child of this one.
+            out[key] = min(objective[key], max(0, math.floor(rest / weight + 1e-9)))
+            if out[key] < objective[key]:
+                break
+            rest -= objective[key] * weight
+    if "over_cap_excess" in tier_bounds:
+        out["over_cap_excess"] = to_points(int(tier_bounds["over_cap_excess"]))
+    for key in ("changes_of_worker", "siblings_apart", "weighted_changes", "balance"):
+        if key in tier_bounds:
+            out[key] = tier_bounds[key]
+    return out or None
 
 
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:
     """The manager's rule, the baseline and warm start.
 
-    Children who must move first (families with fewest options first), then for
-    each over-cap worker: while over cap, move the cheapest family that alone brings
-    them within cap, else the heaviest; then referrals (the tiers' order). Each goes to a
-    worker already holding the family, else the cheapest change (a previous worker),
-    else the worker with most room. Every hard rule holds.
+    The tiers' order: children who must move (leavers', long-absent workers' and
+    referrals) by priority class, highest first, and within a class the children who
+    had a worker before referrals, families with fewest options first; then for each
+    over-cap worker: while over cap, move the cheapest family that alone brings them
+    within cap, else the heaviest. Each goes to a worker already holding the family
+    (siblings together), else the cheapest change (a previous worker), else the
+    worker with most room. Every hard rule holds.
 
-    With ``packing`` the children who must move are packed tightly instead: fewest
-    options then heaviest first, each to the worker it fits most tightly after any
-    worker already holding the family. On a stretched service the manager's rule
-    leaves slivers of room too small for the families that come last; the solver
-    starts from whichever of the two plans is better.
+    With ``packing`` the children who must move are packed tightly instead: within
+    a class and kind, lightest per child first, each to the worker it fits most
+    tightly after any worker already holding the family. On a stretched service the
+    manager's rule leaves slivers of room too small for the families that come last;
+    the solver starts from whichever of the two plans is better.
     """
     room = dict(data.spare)
     new: dict[str, set[str]] = defaultdict(set)
@@ -241,9 +317,16 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
         moves_left -= g.changes
         return True
 
-    must = [g for g in data.groups if g.must_move and g.source is not None]
+    must = [g for g in data.groups if g.must_move]
     for g in sorted(
-        must, key=lambda g: (g.weight / len(g.cases) if packing else 0, len(g.cost), g.id)
+        must,
+        key=lambda g: (
+            -(g.priority // len(g.cases)),  # the class's weight: highest class first
+            g.source is None,
+            g.weight / len(g.cases) if packing else 0,
+            len(g.cost),
+            g.id,
+        ),
     ):
         place(g)
     for s, excess in data.excess.items():
@@ -263,9 +346,6 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
                     break
             else:
                 break
-    referrals = [g for g in data.groups if g.source is None]
-    for g in sorted(referrals, key=lambda g: (len(g.cost), g.id)):
-        place(g)
     return moved
 
 
@@ -296,7 +376,10 @@ def rebalance(
     Plan
         Moves in ``assignments`` (``from`` = the worker left), each with its reason;
         children of leavers nobody may take in ``unallocated``. ``objective`` holds
-        ``changes_of_worker``, ``weighted_changes``, ``changes_lower_bound`` and more.
+        ``unallocated_<class>`` (children on the unallocated list, per priority
+        class), ``changes_of_worker``, ``siblings_apart`` (workers, see
+        :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
+        ``changes_lower_bound`` and more.
     """
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
@@ -363,6 +446,10 @@ def _plan(
     unallocated: list[Unallocated] = []
     uncovered: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
+    placed_with: dict[tuple[str, str], list[str]] = defaultdict(list)  # family, worker
+    for g in data.groups:
+        if g.id in moved:
+            placed_with[g.family, moved[g.id]].extend(g.cases)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
@@ -372,7 +459,7 @@ def _plan(
                         case=cid,
                         worker=w,
                         from_=g.source,
-                        reasons=_reasons(setup, g, cid, w, load),
+                        reasons=_reasons(setup, g, cid, w, load, placed_with[g.family, w]),
                     )
                 )
             elif cid in gone_or_new:
@@ -400,19 +487,23 @@ def _plan(
             "(no eligible worker had room for enough of their children)"
         )
     workers = worker_table(state, load, count)
+    by_class = dict.fromkeys(state.policy.class_names, 0)
+    for u in unallocated:
+        by_class[state.policy.class_names[state.priority_class[u.case]]] += 1
     objective: dict[str, int | float] = {
+        **{class_tier_key(name): n for name, n in by_class.items()},
         "unallocated": len(unallocated),
         "uncovered_absence": len(uncovered),
         "over_cap_excess": to_points(values["over_cap_excess"]),
         "over_cap_workers": len(still_over),
         "changes_of_worker": values["changes_of_worker"],
+        "siblings_apart": values["siblings_apart"],
         "weighted_changes": values["weighted_changes"],
         "balance": values["balance"],
         "changes_lower_bound": setup.lower_bound,
+        # As the daily tier: every child placed with a worker they had, referrals too.
         "previous_worker_returns": sum(
-            1
-            for a in assignments
-            if a.from_ is not None and a.worker in state.cases[a.case].previous_workers
+            1 for a in assignments if a.worker in state.cases[a.case].previous_workers
         ),
     }
     return Plan(
@@ -422,7 +513,7 @@ def _plan(
         unallocated=tuple(unallocated),
         workers=tuple(workers),
         objective=objective,
-        bound=bound,
+        bound=_plan_bound(setup, bound, objective),
         gap=0.0 if bound is None else None,
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),
@@ -430,7 +521,15 @@ def _plan(
     )
 
 
-def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) -> tuple[str, ...]:
+def _reasons(
+    setup: Setup,
+    g: Group,
+    cid: str,
+    w: str,
+    load: Mapping[str, int],
+    placed_with: list[str],
+) -> tuple[str, ...]:
+    """Why ``cid`` goes to ``w``; ``placed_with``: the family's children this plan gives ``w``."""
     state = setup.state
     case = state.cases[cid]
     out = [setup.why[g.source] if g.source is not None else "new referral"]
@@ -441,6 +540,9 @@ def _reasons(setup: Setup, g: Group, cid: str, w: str, load: Mapping[str, int]) 
     if len(g.cases) > 1:
         others = [c for c in g.cases if c != cid]
         out.append(f"moves with sibling(s) {', '.join(others)}")
+    joined = sorted(c for c in placed_with if c not in g.cases)
+    if joined:
+        out.append(f"with sibling(s) {', '.join(joined)}, also given to {w} by this plan")
     out.append(f"{w} has room: {points(load[w])} of {points(state.capacity[w])} points after")
     return tuple(out)
 

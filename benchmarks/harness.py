@@ -725,9 +725,12 @@ Columns:
   other / siblings / returns / balance / outside` (children without a worker by
   priority class, then the continuity tiers) (`allocator.objectives.evaluate`; returns is
   maximised, the others minimised). The leavers' day is solved by the rebalance, so its
-  tiers are the rebalance's: `unplaced / over_cap_excess / referrals_unplaced /
-  changes_of_worker / weighted_changes / balance`, all minimised
-  (`allocator.engine.rebalance.tier_values`), and its greedy rule is the rebalance's own
+  tiers are the rebalance's: `unplaced / leavers_unplaced / over_cap_excess /
+  changes_of_worker / siblings_apart / weighted_changes / balance`, all minimised
+  (`allocator.engine.rebalance.tier_values`; `unplaced` weighs each child left without
+  a worker by priority class, one child of a class above all of the classes below;
+  `siblings_apart` counts a family only moved for cover or relief against its workers
+  before, so it can be negative), and its greedy rule is the rebalance's own
   (`greedy_rebalance`). The daily columns before it are still the daily figures of the
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no

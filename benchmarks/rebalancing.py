@@ -1,8 +1,9 @@
 """The rebalance problem for the harness: its greedy rule and its tiers, by case.
 
 :func:`allocator.rebalance.rebalance` decides per *group* (a family's children on one
-worker) and ranks plans by its own tiers (``REBALANCE_TIERS``: unplaced, over-cap
-excess, referrals unplaced, changes of worker, weighted changes, balance). To compare
+worker) and ranks plans by its own tiers (``REBALANCE_TIERS``: unplaced, weighted by
+priority class; leavers' children unplaced; over-cap excess; changes of worker;
+siblings apart; weighted changes; balance). To compare
 it with its greedy rule on the same terms, this module rebuilds the rebalance set-up
 and maps plans to groups and back.
 
@@ -44,7 +45,8 @@ def _groups_moved(setup: Setup, placed: Mapping[str, str]) -> dict[str, str]:
 def objective(state: ServiceState, placed: Mapping[str, str]) -> list[tuple[str, str, int]]:
     """The rebalance tiers of ``placed`` (case -> worker), all minimised, in order.
 
-    In the engine's units (``over_cap_excess`` in centi-points), as its bounds are.
+    In the engine's units (``unplaced`` in class-weighted children, ``over_cap_excess``
+    in centi-points), as its bounds are.
     """
     setup = _setup(state, None)
     values = tier_values(setup.data, _groups_moved(setup, placed))

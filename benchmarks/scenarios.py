@@ -227,8 +227,12 @@ def suite() -> list[Scenario]:
 
 
 def quick() -> list[Scenario]:
-    """Quick mode (CI): small services under and over capacity, and a small leavers' day."""
-    return [daily(n, load) for n in QUICK_SIZES for load in QUICK_LOADS] + [leavers_day(25)]
+    """Quick mode (CI): small services under and over capacity, a small stretched day and
+    a small leavers' day."""
+    return [daily(n, load) for n in QUICK_SIZES for load in QUICK_LOADS] + [
+        stretched(QUICK_SIZES[0]),
+        leavers_day(QUICK_SIZES[0]),
+    ]
 
 
 def grid(sizes: Iterable[int], loads: Iterable[float]) -> list[Scenario]:

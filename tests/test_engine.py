@@ -313,9 +313,14 @@ def test_same_input_gives_the_same_plan() -> None:
     from allocator.generate import generate
 
     snap = generate(25, seed=5)
-    first = allocate(snap, time_limit=5).model_dump(exclude={"solve_seconds"})
-    second = allocate(snap, time_limit=5).model_dump(exclude={"solve_seconds"})
-    assert first == second
+    first, second = (allocate(snap, time_limit=5) for _ in range(2))
+    # The promise holds when the search ends on its own terms (its work budget); a run
+    # the wall clock cut short on a busy machine says so in its notes.
+    if any("stopped at the time limit" in n for p in (first, second) for n in p.notes):
+        pytest.skip("the wall clock cut a run short (machine busy): no reproducibility promise")
+    assert first.model_dump(exclude={"solve_seconds"}) == second.model_dump(
+        exclude={"solve_seconds"}
+    )
 
 
 def test_nothing_to_allocate_is_an_optimal_empty_plan() -> None:

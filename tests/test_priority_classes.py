@@ -172,3 +172,27 @@ def test_bad_priority_classes_are_refused_naming_the_key(
         load_policy(path)
     assert expected in str(err.value)
     assert "policy.toml" in str(err.value)
+
+
+def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With candidates pruned, a whole model's own bound holds for its candidates only:
+    # each tier's bound must then be the easy bound, valid over every eligible worker.
+    from allocator.engine import candidates, solve
+    from allocator.engine.solve import SolverSettings, _EasyBounds, _minimised
+    from allocator.generate import generate
+
+    monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
+    snap = generate(100, seed=3, load=1.0, referral_rate=0.08, welsh_families=0.3)
+    state = ServiceState.of(snap, Policy())
+    solution = solve(state, SolverSettings(time_limit=4))
+    assert solution.pruned and not solution.proved
+    easy = _EasyBounds.of(state)
+    n = len(state.to_allocate)
+    unallocated = n - len(solution.placed)
+    for key in ("unallocated_urgent", "unallocated_statutory", "unallocated_other"):
+        tier = solution.tiers[key]
+        floor = _minimised(key, easy.at(state, unallocated)[key], n)
+        assert tier.bound == min(floor, tier.value)
+        assert tier.proved == (tier.value <= floor)

@@ -10,7 +10,10 @@ import json
 from datetime import date
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
 from allocator.cli import main
@@ -122,6 +125,15 @@ def test_move_to_previous_worker_preferred() -> None:
     plan = run(s)
     assert moves(plan) == {"C1": ("L", "B")}
     assert "back with B, a previous worker" in plan.assignments[0].reasons
+
+
+def test_a_referral_back_with_a_worker_it_knows_counts_as_a_return() -> None:
+    # R1 is re-referred and had A before: placed with A it counts in
+    # previous_worker_returns as in the daily plan, so the checker (run) agrees.
+    s = snap([worker("A")], [case("R1", "F1", None, previous_workers=["A"])])
+    plan = run(s)
+    assert moves(plan) == {"R1": (None, "A")}
+    assert plan.objective["previous_worker_returns"] == 1
 
 
 def test_long_absence_covered_short_absence_not() -> None:
@@ -245,11 +257,16 @@ def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
     first, second = (
         rebalance(s, Policy(), time_limit=3).model_dump(exclude={"solve_seconds"}) for _ in range(2)
     )
+    # The promise holds when the search ends on its own terms; on a machine too busy
+    # to spend the work budget within the time limit the plan says it was cut short.
+    cut = [p for p in (first, second) if any("stopped at the time limit" in n for n in p["notes"])]
+    if cut:
+        pytest.skip("the wall clock cut a run short (machine busy): no reproducibility promise")
     assert first == second
 
 
 def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: Any) -> None:
-    # Above FULL_MODEL_PAIRS the rebalance improves its start in small models; lowered
+    # Above WHOLE_MODEL_PAIRS the rebalance improves its start in small models; lowered
     # here so a small service takes that path. Never worse than its start, tier by
     # tier in priority order, and every hard rule holds.
     from allocator.engine import rebalance as engine
@@ -257,14 +274,322 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     from allocator.rebalance import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
-    monkeypatch.setattr(engine, "FULL_MODEL_PAIRS", 0)
+    monkeypatch.setattr(engine, "WHOLE_MODEL_PAIRS", 0)
     s = with_leavers(generate(60, seed=4, load=0.95), 0.1, seed=4)
     data = _setup(ServiceState.of(s, Policy()), None).data
     start = greedy_rebalance(data)
     solution = engine.solve_rebalance(data, start, time_limit=3)
-    assert all("neighbourhood search" in stage or "zero" in stage for stage in solution.stages)
+    assert all("neighbourhood search" in stage or "floor" in stage for stage in solution.stages)
     vector = [engine.tier_values(data, solution.moved)[k] for k in engine.REBALANCE_TIERS]
     assert vector <= [engine.tier_values(data, start)[k] for k in engine.REBALANCE_TIERS]
     plan = rebalance(s, Policy(), time_limit=3)
     assert check_plan(s, Policy(), plan) == []
     assert plan.status == "feasible"
+
+
+# ---------------------------------------------------------------- siblings together
+
+
+def test_leavers_child_goes_to_the_siblings_worker_who_has_room() -> None:
+    # L has left holding C1 (family F1, 10 points). C1's sister C2 is with A, who also
+    # holds X (60 points): A is at 70 of 100 and has room. B holds nothing. C1 must
+    # move either way (one change), so the changes tiers cannot choose; with A the
+    # family has one worker (0 apart), with B two (1 apart). Balance alone would pick
+    # B (A passes 70 %, B stays below 60 %): that was the fault reported.
+    s = snap(
+        [worker("L", leaving_on="2026-11-20"), worker("A"), worker("B")],
+        [case("C1", "F1", "L"), case("C2", "F1", "A"), case("X", "F2", "A", weight=60)],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("L", "A")}
+    assert plan.objective["siblings_apart"] == 0
+    assert "A already works with the family" in plan.assignments[0].reasons
+
+
+def test_new_baby_joins_one_of_the_two_family_workers() -> None:
+    # Family F1 is split already: C1 with A, C2 with B (1 apart). A baby R1 is referred
+    # into the family (no worker). A and B are at 70 of 100, C holds nothing. R1 with
+    # A or B keeps the family on two workers (1 apart); with C it is on three (2
+    # apart). Balance alone would pick C: that was the fault reported.
+    s = snap(
+        [worker("A"), worker("B"), worker("C")],
+        [
+            case("C1", "F1", "A"),
+            case("C2", "F1", "B"),
+            case("XA", "F2", "A", weight=60),
+            case("XB", "F3", "B", weight=60),
+            case("R1", "F1", None),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan)["R1"][1] in {"A", "B"}
+    assert plan.objective["siblings_apart"] == 1
+
+
+def test_a_leavers_child_and_a_new_sibling_go_to_one_worker() -> None:
+    # L has left holding C1; its baby brother R1 is referred (family F1, no worker).
+    # They are two decisions (one had a worker, one did not). A is at 70 of 100; B is
+    # empty but has room for one 10-point child only. Balance would send one of them
+    # to B; one worker for both (A) keeps the family 0 apart, against 1. R1's reasons
+    # name C1.
+    s = snap(
+        [worker("L", leaving_on="2026-11-20"), worker("A"), worker("B", capacity_points=10)],
+        [case("C1", "F1", "L"), case("R1", "F1", None), case("X", "F2", "A", weight=70)],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("L", "A"), "R1": (None, "A")}
+    assert plan.objective["siblings_apart"] == 0
+    reasons = {a.case: a.reasons for a in plan.assignments}
+    assert "with sibling(s) C1, also given to A by this plan" in reasons["R1"]
+
+
+def test_no_change_of_worker_only_to_join_a_sibling() -> None:
+    # O is 5 points over cap (105 of 100): one of its 10-point children must go, to
+    # A (the only other worker). K1's sister K2 is with A; M1 has no sibling but had
+    # A before, so moving M1 costs less (5 against 10). Either move is one change;
+    # K1 to A reunites F1 (one worker, one fewer than before: -1; M1 moved leaves F1
+    # as it was: 0), and siblings rank above the cost of a change: K1 moves. Once O
+    # is within cap no second child moves just to join a sibling (changes of worker
+    # rank above siblings).
+    s = snap(
+        [worker("O"), worker("A")],
+        [
+            case("K1", "F1", "O"),
+            case("K2", "F1", "A"),
+            case("M1", "F2", "O", previous_workers=["A"]),
+            case("BIG", "F3", "O", weight=85),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"K1": ("O", "A")}
+    assert plan.objective["siblings_apart"] == -1
+    assert plan.objective["changes_of_worker"] == 1
+
+
+# ---------------------------------------------------------------- who gets a worker first
+
+
+def test_one_statutory_referral_before_any_number_of_leavers_other_children() -> None:
+    # L has left holding three early-help children (5 points each, three families);
+    # a court case K (15 points) is referred. A has room for 15 points only: either
+    # the three early-help children or the court child. A court child is statutory
+    # work (class 2), early help is class 3: one court child outweighs any number of
+    # them (FORMAT.md "Who gets a worker first"), though they are a leaver's children.
+    s = snap(
+        [worker("L", leaving_on="2026-11-20"), worker("A", capacity_points=15)],
+        [
+            *(case(f"E{i}", f"F{i}", "L", weight=5, type="early_help") for i in (1, 2, 3)),
+            case("K", "FK", None, weight=15, type="court"),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"K": (None, "A")}
+    assert plan.objective["unallocated_statutory"] == 0
+    assert plan.objective["unallocated_other"] == 3
+    # A council with one class for every case (policy priority_classes = []): the
+    # children count alike, and three placed beat one.
+    alike = run(s, Policy(priority_classes=()))
+    assert sorted(moves(alike)) == ["E1", "E2", "E3"]
+    assert alike.objective["unallocated_other"] == 1
+    assert "unallocated_statutory" not in alike.objective
+
+
+def test_within_a_class_the_leavers_child_before_the_referral() -> None:
+    # L has left holding C1; R1 is referred; both child in need, 10 points. A has
+    # room for one. Either leaves one class-3 child without a worker; C1, who has
+    # just lost a worker, comes first (though placing R1 would be no change of worker).
+    s = snap(
+        [worker("L", leaving_on="2026-11-20"), worker("A", capacity_points=10)],
+        [case("C1", "F1", "L"), case("R1", "F2", None)],
+    )
+    plan = run(s)
+    assert moves(plan) == {"C1": ("L", "A")}
+    assert [u.case for u in plan.unallocated] == ["R1"]
+
+
+def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
+    # O is 10 points over cap (110 of 100) holding M (10 points) and BIG (100). R1 is
+    # referred (10 points). A has room for 10: either M moves there (O within cap) or
+    # R1 gets a worker. M has a worker, R1 has none: R1 goes to A, O stays over cap.
+    # M's sister N is with D (full): the family, split before, is left as it was, so
+    # siblings_apart is 0, as the independent check recomputes it for this plan.
+    s = snap(
+        [worker("O"), worker("A", capacity_points=10), worker("D", capacity_points=10)],
+        [
+            case("M", "F1", "O"),
+            case("N", "F1", "D"),
+            case("BIG", "F2", "O", weight=100),
+            case("R1", "F3", None),
+        ],
+    )
+    plan = run(s)
+    assert moves(plan) == {"R1": (None, "A")}
+    assert plan.objective["over_cap_excess"] == 10
+    assert plan.objective["siblings_apart"] == 0
+
+
+def _leavers_day_setup(seed: int = 2) -> Any:
+    from allocator.generate import generate
+    from allocator.rebalance import _setup
+    from benchmarks.scenarios import with_leavers
+
+    s = with_leavers(generate(40, seed=seed, load=0.9), 0.1, seed=seed)
+    return _setup(ServiceState.of(s, Policy()), None)
+
+
+def _model_values(data: Any, moved: dict[str, str]) -> dict[str, int]:
+    """Every tier expression of the model with its decisions fixed to ``moved``."""
+    from ortools.sat.python import cp_model
+
+    from allocator.engine.rebalance import RebalanceModel
+
+    m = RebalanceModel(data)
+    m.hint(moved)
+    for (gid, w), var in m.y.items():
+        m.model.add(var == int(moved.get(gid) == w))
+    expr, _ = m.tiers["siblings_apart"]
+    m.model.minimize(expr)  # pushes split[f] down to max(0, n - 1); the rest is exact
+    solver = cp_model.CpSolver()
+    assert solver.solve(m.model) == cp_model.OPTIMAL
+    return {key: int(solver.value(e)) for key, (e, _) in m.tiers.items()}
+
+
+def test_model_tiers_equal_the_plain_python_tier_values() -> None:
+    # The rebalance optimises what the plan reports: at a fixed plan (both warm
+    # starts of a generated leavers' day, with over-cap workers, long absences, split
+    # families and referrals) CP-SAT's tier expressions equal tier_values.
+    from allocator.engine.rebalance import tier_values
+    from allocator.rebalance import greedy_rebalance
+
+    data = _leavers_day_setup().data
+    assert data.workers_before and data.excess  # the cases the siblings tier treats apart
+    for packing in (False, True):
+        moved = greedy_rebalance(data, packing=packing)
+        values = tier_values(data, moved)
+        assert values["siblings_apart"] != 0 and values["unplaced"] > 0
+        assert _model_values(data, moved) == values
+
+
+def test_a_neighbourhood_tier_is_the_whole_tier_less_a_constant() -> None:
+    # A neighbourhood frees some groups and keeps the rest (fixed holders, room,
+    # intake). Two plans that differ only in the freed groups must differ by the same
+    # amount on every tier in the small model as in the whole, or the search would
+    # improve the small model while making the plan worse.
+    from allocator.engine.rebalance import (
+        REBALANCE_TIERS,
+        _neighbourhood_input,
+        tier_values,
+    )
+    from allocator.rebalance import greedy_rebalance
+
+    data = _leavers_day_setup().data
+    first = greedy_rebalance(data)
+    second = greedy_rebalance(data, packing=True)
+    free = {gid for gid in set(first) | set(second) if first.get(gid) != second.get(gid)}
+    # Keep only changes whose other groups agree: take the groups that differ, and
+    # both plans agree everywhere else.
+    second_here = {gid: w for gid, w in second.items() if gid in free} | {
+        gid: w for gid, w in first.items() if gid not in free
+    }
+    receivers = {w for plan in (first, second_here) for w in plan.values()}
+    sub = _neighbourhood_input(data, free, receivers, first)
+    whole = [tier_values(data, p) for p in (first, second_here)]
+    small = [tier_values(sub, p) for p in (first, second_here)]
+    assert any(whole[0][k] != whole[1][k] for k in REBALANCE_TIERS)
+    for k in REBALANCE_TIERS:
+        assert whole[1][k] - whole[0][k] == small[1][k] - small[0][k], k
+    assert _model_values(sub, {g: w for g, w in second_here.items() if g in free}) == small[1]
+
+    # Families whose groups are part kept, part free: the kept ones (moved, or staying
+    # with their over-cap or absent source) are fixed holders of the small model.
+    families = data.by_family()
+    kept = {gs[0].id for gs in families.values() if len(gs) > 1}
+    free = {g.id for gs in families.values() if len(gs) > 1 for g in gs} - kept
+    without = {gid: w for gid, w in first.items() if gid not in free}
+    # Every free group moved somewhere (not a feasible plan: the tiers only count).
+    by_id = {g.id: g for g in data.groups}
+    everywhere = first | {gid: min(by_id[gid].cost) for gid in free if by_id[gid].cost}
+    receivers = {w for plan in (first, everywhere) for w in plan.values()}
+    sub = _neighbourhood_input(data, free, receivers, first)
+    assert any(sub.holders[f] != data.holders.get(f) for f in sub.holders)
+    for other in (without, everywhere):
+        for k in REBALANCE_TIERS:
+            assert (
+                tier_values(data, first)[k] - tier_values(data, other)[k]
+                == tier_values(sub, first)[k] - tier_values(sub, other)[k]
+            ), k
+    assert _model_values(sub, {g: w for g, w in first.items() if g in free}) == tier_values(
+        sub, first
+    )
+
+
+def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> None:
+    # The greedy rule (the baseline and warm start) follows the tiers' order. L has
+    # left holding E1 and E2 (early help, 10 points each); a court case K (10 points)
+    # is referred. E1 and K may only go to A, who has room for one of them: the
+    # court child first, though E1 is a leaver's child with as few options. E2's
+    # sister S is with B: E2 goes to B, the family's worker, though C is emptier.
+    from allocator.rebalance import _setup, greedy_rebalance
+
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-20"),
+            worker("A", capacity_points=10),
+            worker("B", capacity_points=30),
+            worker("C"),
+        ],
+        [
+            case("E1", "F1", "L", type="early_help", excluded_workers=["B", "C"]),
+            case("E2", "F2", "L", type="early_help"),
+            case("S", "F2", "B", type="early_help"),
+            case("K", "FK", None, type="court", excluded_workers=["B", "C"]),
+        ],
+    )
+    setup = _setup(ServiceState.of(s, Policy()), None)
+    for packing in (False, True):
+        assert greedy_rebalance(setup.data, packing=packing) == {"FK@new": "A", "F2@L": "B"}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    practitioners=st.integers(min_value=6, max_value=20),
+    seed=st.integers(min_value=0, max_value=10_000),
+    load=st.sampled_from([0.9, 1.0, 1.1]),
+    packing=st.booleans(),
+)
+def test_tier_values_match_the_model_on_any_leavers_day(
+    practitioners: int, seed: int, load: float, packing: bool
+) -> None:
+    # Property: on generated services (over and under capacity, leavers, absences)
+    # the model's tier expressions at the manager's plan equal tier_values.
+    from allocator.engine.rebalance import tier_values
+    from allocator.generate import generate
+    from allocator.rebalance import _setup, greedy_rebalance
+    from benchmarks.scenarios import with_leavers
+
+    s = with_leavers(generate(practitioners, seed=seed, load=load), 0.2, seed=seed)
+    data = _setup(ServiceState.of(s, Policy()), None).data
+    moved = greedy_rebalance(data, packing=packing)
+    assert _model_values(data, moved) == tier_values(data, moved)
+
+
+def test_rebalance_bounds_use_the_objective_keys_and_units() -> None:
+    # The engine's class-weighted tier decodes class by class (weights 10^2, 10, 1 for
+    # three classes over 9 children): a bound of 1 x 100 + 3 x 10 + 2 = 132 says
+    # urgent >= 1; with urgent at 1, statutory >= 3; with statutory at 4 (short of 3)
+    # the class below gets no bound. Centi-points become points.
+    from allocator.rebalance import Setup, _plan_bound
+
+    state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
+    setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]
+    objective = {
+        "unallocated_urgent": 1,
+        "unallocated_statutory": 4,
+        "unallocated_other": 5,
+        "uncovered_absence": 0,
+    }
+    bound = _plan_bound(setup, {"unplaced": 132, "over_cap_excess": 1025}, objective)
+    assert bound == {"unallocated_urgent": 1, "unallocated_statutory": 3, "over_cap_excess": 10.25}
+    # Children left uncovered count in the engine's tier but not in the classes.
+    uncovered = {**objective, "uncovered_absence": 2}
+    assert _plan_bound(setup, {"unplaced": 132}, uncovered) is None

@@ -33,8 +33,8 @@ worker. Pinned cases never move.
 Tiers, minimised lexicographically, one stage each (as :mod:`.rebalance`):
 
 1. ``unallocated``: children left without a worker, each weighted by its priority
-   class (:func:`class_weights`) so that one child of a higher class outweighs
-   every child of the classes below (FORMAT.md "Who gets a worker first");
+   class (:func:`allocator.objectives.class_weights`) so that one child of a higher
+   class outweighs every child of the classes below (FORMAT.md "Who gets a worker first");
 2. ``moves``: children whose worker changes;
 3. ``change_cost``: their weighted cost,
    :func:`allocator.rebalance.change_cost` (``10 + 5 x changes_last_12_months``,
@@ -63,23 +63,12 @@ from ortools.sat.python import cp_model
 from allocator.check import families_held, new_families
 from allocator.engine.lns import stage_share
 from allocator.engine.solver import configured_solver
-from allocator.objectives import balance_cost, change_cost, loads_after
+from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
 from allocator.rules import ServiceState, holding_blockers
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
 STAGES: tuple[tuple[str, ...], ...] = tuple((key,) for key in MOVE_TIERS)
-
-
-def class_weights(classes: int, children: int) -> list[int]:
-    """Lexicographic weights of ``classes`` priority classes over ``children`` children.
-
-    ``(children + 1) ** (classes - 1 - k)`` for class ``k`` (0 highest): one child of
-    a class outweighs all ``children`` of the classes below. The policy allows at
-    most :data:`~allocator.policy.MAX_PRIORITY_CLASSES` named classes, which keeps
-    the weights within CP-SAT's 64-bit range for any realistic day.
-    """
-    return [(children + 1) ** (classes - 1 - k) for k in range(classes)]
 
 
 #: Most receiving workers offered to one movable group: those with most room left
@@ -99,7 +88,8 @@ class Waiting:
     id, family
         The case and its family.
     priority
-        Its weight in the ``unallocated`` tier (:func:`class_weights`).
+        Its weight in the ``unallocated`` tier
+        (:func:`allocator.objectives.class_weights`).
     weight
         Centi-points.
     balance

@@ -164,12 +164,11 @@ def _minimised(key: str, value: int | float, n: int) -> int | float:
 
 
 def _stage_objective(m: AllocationModel, key: str) -> LinearExpr:
-    """What a stage minimises in ``m``: its tier, and for a priority class also the
-    children of lower classes, weighted below it.
+    """What a neighbourhood of a stage minimises: its tier, and for a priority class
+    also the children of lower classes, weighted below it.
 
-    In a neighbourhood every class is present, and without the second term the
-    solver could drop lower-class children it need not; on a whole class model the
-    lower classes are absent and the second term is zero.
+    A neighbourhood holds every class; without the second term the solver could drop
+    lower-class children it need not.
     """
     tier = _tier_expression(m, key)
     klass = _class_index(key, m.state)
@@ -755,8 +754,9 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                         state, key, values
                     ):
                         placed = trial
-                if solver_bound is not None:
-                    # objective = scale x tier + displaced, displaced < scale.
+                if solver_bound is not None and not whole.pruned:
+                    # objective = scale x tier + displaced, displaced < scale. (On pruned
+                    # candidates the solver's bound holds for the candidates only.)
                     bound = max(floor, math.floor(solver_bound / scale + 1e-9))
             spent += used
             values = evaluate(state, placed)
