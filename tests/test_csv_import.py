@@ -149,3 +149,23 @@ def test_cli_import_csv(report: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "(field 'type') is 'CPP'" in result.output
+
+
+def test_mapping_naming_an_unknown_field(report: Path) -> None:
+    replace(report / "columns.toml", '"Team" = { field = "team" }', '"Team" = { field = "teem" }')
+    [problem] = problems_of(report)
+    assert problem.startswith("columns mapping: [practitioners.columns] 'Team' names field 'teem'")
+
+
+def test_mapping_with_an_unknown_converter(report: Path) -> None:
+    replace(report / "columns.toml", 'convert = "percent"', 'convert = "percentage"')
+    with pytest.raises(InputError) as caught:
+        load_columns_mapping(report / "columns.toml")
+    [problem] = caught.value.problems
+    assert "key 'practitioners.columns.Contracted Hours %.convert' is 'percentage'" in problem
+
+
+def test_no_as_of_anywhere(report: Path) -> None:
+    replace(report / "columns.toml", 'as_of = "2026-11-23"', "")
+    [problem] = problems_of(report)
+    assert problem == "no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping."
