@@ -169,3 +169,21 @@ def test_no_as_of_anywhere(report: Path) -> None:
     replace(report / "columns.toml", 'as_of = "2026-11-23"', "")
     [problem] = problems_of(report)
     assert problem == "no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping."
+
+
+def test_second_example_layout() -> None:
+    folder = EXAMPLE.parent / "council-report-b"
+    snapshot, rep = import_csv(folder, load_columns_mapping(folder / "columns.toml"))
+    staff = {p.id: p for p in snapshot.practitioners}
+    assert staff["P1"].grade.value == "consultant"
+    assert staff["P2"].fte == 0.6 and staff["P2"].available_from == date(2026, 12, 1)
+    assert staff["P3"].skills == ("disability",) and staff["P3"].capacity_points == 90
+    cases = {c.id: c for c in snapshot.cases}
+    assert [cases[k].type.value for k in ("Q1", "Q3", "Q4")] == [
+        "child_protection",
+        "looked_after",
+        "court",
+    ]
+    assert cases["Q4"].worker is None and cases["Q4"].needs == ("interpreter",)
+    assert cases["Q3"].previous_workers == ("P2",)
+    assert rep.defaults[("cases", "complexity", "default 2")] == 4
