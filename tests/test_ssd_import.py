@@ -383,3 +383,23 @@ def test_open_involvement_of_a_closed_case_is_counted_not_used(extract: Path) ->
     assert "C007" not in {c.id for c in snapshot.cases}
     key = "open allocated-worker involvements of children with no open episode"
     assert report.counts[key] == 1
+
+
+def test_care_leaver_worker_from_the_care_leavers_table(extract: Path) -> None:
+    def drop_i11(fields, rows):  # type: ignore[no-untyped-def]
+        return fields, [r for r in rows if r["invo_involvements_id"] != "I11"]
+
+    edit(extract / "extract" / "ssd_involvements.csv", drop_i11)
+    snapshot, report = run(extract)
+    # C006 has no allocated involvement left; ssd_care_leavers names W01
+    assert {c.id: c.worker for c in snapshot.cases}["C006"] == "W01"
+    assert report.counts["care leavers' workers from clea_care_leaver_worker_id"] == 1
+
+    def unknown(fields, rows):  # type: ignore[no-untyped-def]
+        rows[0]["clea_care_leaver_worker_id"] = "W42"
+
+    edit(extract / "extract" / "ssd_care_leavers.csv", unknown)
+    [problem] = problems_of(extract)
+    assert "ssd_care_leavers.csv, line 2 (id CL1): field 'clea_care_leaver_worker_id' is 'W42'" in (
+        problem
+    )

@@ -125,6 +125,10 @@ CHANGE_REASONS = frozenset(
 AGENCY_FLAGS = {"Y": True, "N": False, "": False}
 """``prof_agency_worker_flag`` values (Y/N; empty = not agency)."""
 
+CARE_LEAVER_WORKER = "clea_care_leaver_worker_id"
+"""The optional ``ssd_care_leavers`` column naming the allocated worker: used for a care
+leaver with no open allocated involvement."""
+
 UNKNOWN_TEAM = "unknown"
 """The team of a professional whose department is empty."""
 
@@ -175,8 +179,13 @@ def _open_episodes(
     as_of: date,
     problems: Problems,
     report: ImportReport,
+    care_leaver_workers: dict[str, tuple[str, Row]],
 ) -> dict[str, list[tuple[int, CaseType, date | None]]]:
-    """Each child's open episodes: ``(rank in the order, type, start)``."""
+    """Each child's open episodes: ``(rank in the order, type, start)``.
+
+    ``care_leaver_workers`` receives the ``clea_care_leaver_worker_id`` of each open
+    care-leaver row that has one (the column is optional).
+    """
     open_by_child: dict[str, list[tuple[int, CaseType, date | None]]] = defaultdict(list)
     closed_in_touch = {c.upper() for c in mapping.episodes.care_leaver_closed_in_touch}
     for rank, name in enumerate(mapping.episodes.order):
@@ -225,6 +234,9 @@ def _open_episodes(
                 is_open = end is None or end > as_of
             if is_open:
                 open_by_child[person].append((rank, EPISODE_TABLES[name], start))
+                worker = row.get(CARE_LEAVER_WORKER)
+                if name == "ssd_care_leavers" and worker:
+                    care_leaver_workers[person] = (worker, row)
     return open_by_child
 
 
@@ -524,7 +536,10 @@ def import_ssd(
             person_rows[ident] = row
     people = set(person_rows)
     staff, professionals = _practitioners(tables, mapping, problems, report)
-    open_by_child = _open_episodes(tables, mapping, people, as_of, problems, report)
+    care_leaver_workers: dict[str, tuple[str, Row]] = {}
+    open_by_child = _open_episodes(
+        tables, mapping, people, as_of, problems, report, care_leaver_workers
+    )
     history = _involvements(
         tables["ssd_involvements"], mapping, people, set(professionals), as_of, problems, report
     )
@@ -555,6 +570,18 @@ def import_ssd(
         report.count(f"open cases of type {case_type.value}")
         starts = [start for _, _, start in episodes if start is not None]
         current, previous, changes = _worker_history(history.get(person, []), as_of, problems)
+        if current is None and person in care_leaver_workers:
+            # no open allocated involvement: the care-leaver table's own allocated worker
+            current, row = care_leaver_workers[person]
+            if current not in professionals:
+                problems.error(
+                    f"{row.where(row.get('clea_table_id'))}: field {CARE_LEAVER_WORKER!r} is "
+                    f"{shown(current)}, "
+                    "expected a prof_professional_id of ssd_professionals"
+                )
+                continue
+            report.count(f"care leavers' workers from {CARE_LEAVER_WORKER}")
+            previous = [w for w in previous if w != current]
         if current is not None and current not in practitioner_ids:
             row = professionals[current]
             problems.error(
