@@ -24,8 +24,8 @@ import click
 from rich.console import Console
 
 from allocator.allocate import allocate
-from allocator.io import InputError, check_output, load_snapshot, write_json
-from allocator.models import MAX_POINTS, Snapshot
+from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
+from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
@@ -187,9 +187,35 @@ def input_errors() -> Iterator[None]:
 def read_inputs(
     snapshot: str, referrals: str | None, policy: str | None
 ) -> tuple[Snapshot, Policy]:
-    """Load and validate the snapshot (with referrals merged) and the policy."""
+    """Load and validate the snapshot (with referrals merged) and the policy.
+
+    Doubts about input that is still used (a CSV list cell holding a comma) are
+    printed on stderr, one ``warning:`` line each.
+    """
+    warnings: list[str] = []
     with input_errors():
-        return load_snapshot(snapshot, referrals), load_policy(policy)
+        loaded = load_snapshot(snapshot, referrals, warnings=warnings), load_policy(policy)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return loaded
+
+
+def made_from(
+    snapshot: str, referrals: str | None, policy: str | None, command: str | None = None
+) -> MadeFrom:
+    """The input files with their SHA-256 (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
+    with input_errors():
+        return inputs_of(snapshot, referrals, policy, command)
+
+
+def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | None) -> list[str]:
+    """Print, on stderr, where the given files differ from those ``plan`` was made from."""
+    from allocator.check import input_mismatches
+
+    found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
+    for sentence in found:
+        click.echo(f"warning: {sentence}", err=True)
+    return found
 
 
 @contextmanager
@@ -288,6 +314,8 @@ def allocate_command(
         allow_moves=allow_moves,
         clock_started=started,
     )
+    inputs = made_from(snapshot, referrals, policy_path, "allocate")
+    plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
     plan_summary(plan, daily_tiers(policy), console(stderr=True))
@@ -429,6 +457,8 @@ def explain_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    with input_errors():
         if case_id is not None:
             _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
         elif worker_id is not None:
@@ -481,24 +511,41 @@ def recommend_command(
 def check_command(
     snapshot: str, plan_path: str, referrals: str | None, policy_path: str | None, as_json: bool
 ) -> None:
-    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any."""
-    from allocator.check import RULES, check_plan
+    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any.
+
+    Stale summaries (totals that disagree with the plan's placements) and input files
+    that differ from those the plan was made from are reported apart: alone, they
+    leave the exit code 0.
+    """
+    from allocator.check import RULES, SUMMARIES, judge_plan
     from allocator.io import load_plan
-    from allocator.report import render_violations
+    from allocator.report import render_exceptions, render_stale, render_violations
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    violations = check_plan(snap, policy, plan)
+    inputs = warn_inputs(plan, snapshot, referrals, policy_path)
+    violations, stale = judge_plan(snap, policy, plan)
     if as_json:
         from allocator.analysis import to_data
 
         write_json(
             None,
-            {"valid": not violations, "rules": list(RULES), "violations": to_data(violations)},
+            {
+                "valid": not violations,
+                "rules": list(RULES),
+                "violations": to_data(violations),
+                "summaries": list(SUMMARIES),
+                "stale": to_data(stale),
+                "inputs": inputs,
+                "exceptions": [e.model_dump() for e in plan.exceptions],
+            },
         )
     else:
-        render_violations(violations, console())
+        out = console()
+        render_violations(violations, out)
+        render_stale(stale, out)
+        render_exceptions(plan, out)
     if violations:
         sys.exit(RULES_BROKEN)
 
@@ -612,6 +659,10 @@ def rebalance_command(
         plan = rebalance(
             snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
         )
+    inputs = made_from(snapshot, None, policy_path, "rebalance")
+    # The overrides change the policy file's figures: the plan's settings record them.
+    settings = {**plan.settings, **overrides}
+    plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
     rebalance_summary(plan, out_console)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from allocator.check import families_held, joined, points
+from allocator.check import joined, points
 from allocator.explain import (
     Blocker,
     area_reasons,
@@ -52,7 +52,14 @@ from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
 from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
 from allocator.policy import Policy
-from allocator.rules import ServiceState, to_points
+from allocator.rules import (
+    ServiceState,
+    families_held,
+    holding_rules,
+    normalised,
+    normalised_set,
+    to_points,
+)
 
 #: The tiers one placement moves, in priority order, with their direction.
 SCORE_TIERS: tuple[tuple[str, str], ...] = (
@@ -235,7 +242,7 @@ class Recommender:
                 static=tuple(static),
                 spare=cap - before,
                 capacity=cap,
-                areas=frozenset(p.areas),
+                areas=normalised_set(p.areas),
                 thresholds=thresholds,
                 prefix=prefix,
                 penalty_before=0,
@@ -308,7 +315,7 @@ class Recommender:
             complexity=case.complexity,
             weight=to_points(st.weight[case.id]),
             current_worker=current,
-            needs_worker=current is None or current in st.gone,
+            needs_worker=case.id in st.needs,
             eligible_count=len(eligible),
             ranked=ranked,
             ineligible=misses,
@@ -347,16 +354,16 @@ class Recommender:
         screen = self._screens.get(key)
         if screen is None:
             policy = self.state.policy
+            # The kind of case alone: exclusions, the pin and the current worker are
+            # judged per case in _rule_ids.
+            probe = case.model_copy(
+                update={"worker": None, "excluded_workers": (), "pinned_worker": None}
+            )
             screen = {}
             for p in self._staff:
-                rule = policy.grades[p.grade]
-                ids: list[str] = []
-                if case.complexity > rule.max_complexity or case.type in rule.excluded_types:
-                    ids.append("grade")
-                if case.needs and not all(n in p.skills for n in case.needs):
-                    ids.append("skills")
+                ids = tuple(dict.fromkeys(rule for rule, _ in holding_rules(probe, p, policy)))
                 if ids:
-                    screen[p.id] = tuple(ids)
+                    screen[p.id] = ids
             self._screens[key] = screen
         return screen
 
@@ -419,7 +426,7 @@ class Recommender:
             rise = w.penalty(self.state.load_before[wid] + self.state.weight[case.id])
             rise -= w.penalty_before
             balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
-        outside = case.area is not None and bool(w.areas) and case.area not in w.areas
+        outside = case.area is not None and bool(w.areas) and normalised(case.area) not in w.areas
         return (apart, -(wid in case.previous_workers), balance, int(outside))
 
     def _nearest_misses(
