@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -338,7 +339,12 @@ def allocate_command(
     help="Referrals to allocate as a share of open cases.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "ssd"]),
+    default="json",
+    show_default=True,
+    help="ssd: SSD table extracts with a mapping.toml and side tables, for import ssd.",
 )
 @click.option(
     "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
@@ -352,7 +358,7 @@ def generate_command(
 
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
-    if fmt == "csv" and out.endswith(".json"):
+    if fmt in ("csv", "ssd") and out.endswith(".json"):
         raise click.BadParameter(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
@@ -360,11 +366,20 @@ def generate_command(
     with input_errors():
         if fmt == "json":
             check_output(out)
-        else:
+        elif fmt == "csv":
             check_output_folder(out)
+        elif Path(out).is_symlink() or (Path(out).exists() and not Path(out).is_dir()):
+            raise InputError(
+                f"{out}: expected a folder (not a link or a file); nothing was written."
+            )
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
     with writing(out):
-        write_snapshot(snapshot, out)
+        if fmt == "ssd":
+            from allocator.ssd.synthetic import write_ssd_extract
+
+            write_ssd_extract(snapshot, out)
+        else:
+            write_snapshot(snapshot, out)
     click.echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,
@@ -653,3 +668,133 @@ def rebalance_command(
     rebalance_summary(plan, out_console)
     if overrides:
         out_console.print(cap_cost_table(report))
+
+
+# ------------------------------------------------------------------ import: a snapshot
+# from a council's own data (the SSD, or its CSV reports). The account of what was read,
+# used and defaulted goes to stderr; ids and counts only, never a name or free text.
+
+
+@main.group("import")
+def import_group() -> None:
+    """Build a snapshot from a council's data: SSD extracts or CSV reports."""
+
+
+def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
+    """Write an imported snapshot (JSON file or CSV folder) and print its report."""
+    from allocator.io import write_snapshot
+
+    with writing(out):
+        if out == "-":
+            write_json(out, snapshot)
+        else:
+            write_snapshot(snapshot, out)
+    for line in lines:
+        click.echo(line, err=True)
+    click.echo(
+        f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
+        err=True,
+    )
+
+
+def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
+    from allocator.io import check_output_folder
+
+    with input_errors():
+        if out == "-" or out.lower().endswith(".json"):
+            check_output(out, inputs)
+        else:
+            check_output_folder(out, inputs)
+
+
+@import_group.command("ssd")
+@click.argument("source", type=click.Path())
+@click.option(
+    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The snapshot's day, YYYY-MM-DD: episodes and involvements open on it count.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from SOURCE, a folder of SSD table extracts (CSV)."""
+    from allocator.ssd.mapping import load_ssd_mapping
+    from allocator.ssd.ssd_import import import_ssd
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"mapping": mapping_path})
+    with input_errors():
+        mapping = load_ssd_mapping(mapping_path)
+        snapshot, report = import_ssd(source, mapping, as_of.date())
+    _write_imported(snapshot, out, report.lines())
+
+
+@import_group.command("csv")
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--columns", "columns_path", type=click.Path(), required=True, help="Columns mapping (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The snapshot's day, YYYY-MM-DD (default: the mapping's as_of).",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from FOLDER, a council's own CSV reports, renamed and converted."""
+    from allocator.ssd.columns import import_csv
+    from allocator.ssd.mapping import load_columns_mapping
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"columns": columns_path})
+    with input_errors():
+        mapping = load_columns_mapping(columns_path)
+        snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
+    _write_imported(snapshot, out, report.lines())
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write a plan in a council's own shape."""
+
+
+@export_group.command("ssd")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option("--snapshot", type=click.Path(), required=True, help="The plan's snapshot.")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(),
+    required=True,
+    help="The SSD mapping: its first allocated role names the new involvements.",
+)
+@click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
+def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: str) -> None:
+    """Write PLAN's changes of worker as SSD involvement rows (new and ended)."""
+    from allocator.io import load_plan
+    from allocator.ssd.export import involvement_rows, write_involvements
+    from allocator.ssd.mapping import load_ssd_mapping
+
+    _interruptions.product = "involvements"
+    with input_errors():
+        plan = load_plan(plan_path)
+        snap = load_snapshot(snapshot)
+        mapping = load_ssd_mapping(mapping_path)
+        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0])
+    with writing(out):
+        target = write_involvements(rows, out)
+    new = sum(1 for r in rows if r["invo_involvement_start_date"])
+    click.echo(f"wrote {target}: {new} new involvements, {len(rows) - new} ended", err=True)

@@ -1517,6 +1517,19 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
     _atomic_write(Path(path), text.encode("utf-8"))
 
 
+def write_text(path: PathLike, text: str) -> None:
+    """Write UTF-8 text to ``path`` atomically (as :func:`write_json` does).
+
+    Raises
+    ------
+    InputError
+        If ``path`` may not be replaced (see :func:`check_output`).
+    OSError
+        If the file cannot be written.
+    """
+    _atomic_write(Path(path), text.encode("utf-8"))
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
