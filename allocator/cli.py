@@ -630,7 +630,7 @@ def rebalance_command(
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
     children who must change worker, children who could not be held, extra FTE by grade.
     """
-    from allocator.rebalance import cap_cost, rebalance
+    from allocator.rebalance import cap_cost, rebalance, rebalance_tiers
     from allocator.report import cap_cost_table, rebalance_summary
 
     _interruptions.product = "plan"
@@ -665,7 +665,7 @@ def rebalance_command(
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
-    rebalance_summary(plan, out_console)
+    rebalance_summary(plan, rebalance_tiers(policy), out_console)
     if overrides:
         out_console.print(cap_cost_table(report))
 

@@ -63,10 +63,10 @@ class Tier:
 
 #: The tiers below the priority classes, in priority order.
 CONTINUITY_TIERS: tuple[Tier, ...] = (
-    Tier("siblings_apart", "min", "extra workers across a family's siblings", "workers"),
+    Tier("siblings_apart", "min", "extra workers across siblings", "workers"),
     Tier("previous_worker_returns", "max", "children back with a worker they know", "children"),
-    Tier("balance", "min", "workload balance penalty", "0.1% of a cap"),
-    Tier("outside_area", "min", "children placed outside their worker's patches", "children"),
+    Tier("balance", "min", "balance: load near caps", "penalty"),
+    Tier("outside_area", "min", "children outside their worker's patch", "children"),
 )
 
 
@@ -81,7 +81,7 @@ def class_tiers(policy: Policy) -> tuple[Tier, ...]:
         Tier(
             class_tier_key(name),
             "min",
-            f"children without a worker ({name.replace('_', ' ')})",
+            f"without a worker: {name.replace('_', ' ')}",
             "children",
             priority_class=True,
         )

@@ -116,13 +116,18 @@ class PriorityClass(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     cases: tuple[CaseType | Priority, ...] = Field(min_length=1)
 
-    @field_validator("cases")
+    @field_validator("cases", mode="before")
     @classmethod
-    def _urgent_or_types(
-        cls, value: tuple[CaseType | Priority, ...]
-    ) -> tuple[CaseType | Priority, ...]:
-        if Priority.STANDARD in value:
-            raise ValueError("'standard' is not a class member: name case types or 'urgent'")
+    def _urgent_or_types(cls, value: Any) -> Any:
+        """Each member is a case type or ``urgent``, said in those words when it is not."""
+        allowed = [t.value for t in CaseType] + [Priority.URGENT.value]
+        if isinstance(value, list | tuple):
+            wrong = [v for v in value if not isinstance(v, str) or v not in allowed]
+            if wrong:
+                raise ValueError(
+                    f"{', '.join(repr(v) for v in wrong)} is not a case type or 'urgent'; "
+                    f"expected any of {', '.join(allowed)}"
+                )
         return value
 
     def holds(self, case: Case) -> bool:
@@ -231,7 +236,10 @@ class Policy(BaseModel):
     def _distinct_class_names(cls, value: tuple[PriorityClass, ...]) -> tuple[PriorityClass, ...]:
         names = [c.name for c in value]
         if OTHER_CLASS in names:
-            raise ValueError(f"'{OTHER_CLASS}' is the class of every case no class names")
+            raise ValueError(
+                f"'{OTHER_CLASS}' is the class every case no class names falls into, always "
+                "last: give this class another name (or leave its cases out to rank them last)"
+            )
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")

@@ -86,9 +86,11 @@ from allocator.models import (
     unknown_staff_notes,
 )
 from allocator.objectives import (
+    Tier,
     balance_cost,
     change_cost,
     class_tier_key,
+    class_tiers,
     class_weights,
     worker_table,
 )
@@ -279,6 +281,21 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collecti
     return bound
 
 
+#: The rebalance plan's objective tiers after the priority classes, in priority order.
+PLAN_TIERS: tuple[Tier, ...] = (
+    Tier("over_cap_excess", "min", "points over caps, in all", "points"),
+    Tier("changes_of_worker", "min", "children who change worker", "children"),
+    Tier("siblings_apart", "min", "extra workers across siblings (change)", "workers"),
+    Tier("weighted_changes", "min", "cost of the changes", "cost"),
+    Tier("balance", "min", "balance: load near caps", "penalty"),
+)
+
+
+def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
+    """The rebalance plan's tiers, as its objective keys, in priority order."""
+    return class_tiers(policy) + PLAN_TIERS
+
+
 def _plan_bound(
     setup: Setup,
     tier_bounds: Mapping[str, int | float] | None,
@@ -311,9 +328,9 @@ def _plan_bound(
             rest -= objective[key] * weight
     if "over_cap_excess" in tier_bounds:
         out["over_cap_excess"] = to_points(int(tier_bounds["over_cap_excess"]))
-    for key in ("changes_of_worker", "siblings_apart", "weighted_changes", "balance"):
-        if key in tier_bounds:
-            out[key] = tier_bounds[key]
+    for tier in PLAN_TIERS[1:]:
+        if tier.key in tier_bounds:
+            out[tier.key] = tier_bounds[tier.key]
     return out or None
 
 
@@ -449,10 +466,12 @@ def rebalance(
             break
         proved.append(key)
     lower_bound = changes_lower_bound(setup, solution.moved, proved)
+    greedy_left = sum(len(g.cases) for g in setup.data.groups if g.must_move and g.id not in greedy)
     notes.append(
         f"changes of worker: {values['changes_of_worker']}, "
-        f"lower bound {lower_bound}, greedy rule "
-        f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']})"
+        f"lower bound {lower_bound}; the manager's rule: "
+        f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']}), "
+        f"leaving {greedy_left} child(ren) who must move without a worker"
     )
     return _plan(
         setup,
@@ -568,6 +587,13 @@ def _plan(
             1 for a in assignments if a.worker in state.cases[a.case].previous_workers
         ),
     }
+    # The plan's tiers, as its objective keys; an optimal plan meets every bound.
+    tier_keys = [t.key for t in rebalance_tiers(state.policy)]
+    plan_bound = (
+        {k: objective[k] for k in tier_keys}
+        if status == "optimal"
+        else _plan_bound(setup, bound, objective)
+    )
     return Plan(
         as_of=state.as_of,
         status=status,
@@ -575,7 +601,8 @@ def _plan(
         unallocated=tuple(unallocated),
         workers=tuple(workers),
         objective=objective,
-        bound=_plan_bound(setup, bound, objective),
+        bound=plan_bound,
+        proved={k: plan_bound.get(k) == objective[k] for k in tier_keys} if plan_bound else None,
         gap=0.0 if bound is None else None,
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),

@@ -83,30 +83,22 @@ def plan_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
     moved = sum(1 for a in plan.assignments if a.from_ is not None)
     allocated = plan.objective.get("allocated", len(plan.assignments))
     proved = plan.proved or {}
+    classes = [t for t in tiers if t.priority_class]
+    placements_proved = bool(proved) and all(proved.get(t.key, False) for t in classes)
     console.print(
         f"[bold]{allocated}[/bold] allocated, [bold]{len(plan.unallocated)}[/bold] unallocated, "
-        f"{moved} changes of worker; "
-        f"status [bold]{plan.status}[/bold] "
-        f"({sum(proved.get(t.key, False) for t in tiers)} of {len(tiers)} tiers proved), "
-        f"{plan.solve_seconds:.2f} s"
+        f"{moved} changes of worker; status [bold]{plan.status}[/bold], "
+        f"{sum(proved.get(t.key, False) for t in tiers)} of {len(tiers)} tiers proved"
+        + (
+            " (no plan leaves fewer children without a worker, class by class)"
+            if placements_proved and plan.status != "optimal"
+            else ""
+        )
+        + f"; {plan.solve_seconds:.2f} s"
     )
     if plan.unallocated:
         console.print(unallocated_table(plan))
-    table = Table(
-        title="Objective tiers (in priority order; a bound holds with the tiers above as found)"
-    )
-    for heading in ("tier", "value", "best possible", "proved"):
-        table.add_column(heading, justify="left" if heading == "tier" else "right")
-    for tier in tiers:
-        bound = plan.bound.get(tier.key, "") if plan.bound else ""
-        is_proved = proved.get(tier.key)
-        table.add_row(
-            tier.label,
-            f"{plan.objective.get(tier.key, '')}",
-            f"{bound}",
-            "" if is_proved is None else ("yes" if is_proved else "no"),
-        )
-    console.print(table)
+    console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
@@ -120,7 +112,29 @@ def render_exceptions(plan: Plan, console: Console) -> None:
         )
 
 
-def rebalance_summary(plan: Plan, console: Console) -> None:
+def tier_table(plan: Plan, tiers: Sequence[Tier]) -> Table:
+    """The plan's objective tier by tier: aim, value, best possible, and whether proved."""
+    proved = plan.proved or {}
+    table = Table(
+        title="Objectives, most important first",
+        caption="best: what any plan could reach, with the rows above as they are",
+    )
+    for heading in ("objective", "aim", "value", "best", "proved"):
+        table.add_column(heading, justify="left" if heading in ("objective", "aim") else "right")
+    for tier in tiers:
+        bound = plan.bound.get(tier.key, "") if plan.bound else ""
+        is_proved = proved.get(tier.key)
+        table.add_row(
+            tier.label,
+            "fewer" if tier.sense == "min" else "more",
+            f"{plan.objective.get(tier.key, '')}",
+            f"{bound}",
+            "" if is_proved is None else ("yes" if is_proved else "no"),
+        )
+    return table
+
+
+def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
     """Print a rebalance's moves, its unallocated cases and its objective."""
     moves = Table(title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s)")
     for heading in ("case", "from", "to", "reason"):
@@ -136,11 +150,13 @@ def rebalance_summary(plan: Plan, console: Console) -> None:
         console.print(moves)
     if plan.unallocated:
         console.print(unallocated_table(plan))
-    console.print(
-        f"status [bold]{plan.status}[/bold]; "
-        + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
-        + f"; {plan.solve_seconds:.2f} s"
+    others = ", ".join(
+        f"{k.replace('_', ' ')} {v}"
+        for k, v in plan.objective.items()
+        if k not in {t.key for t in tiers}
     )
+    console.print(f"status [bold]{plan.status}[/bold]; {others}; {plan.solve_seconds:.2f} s")
+    console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")

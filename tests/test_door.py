@@ -427,9 +427,9 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
         ),
         (
             '[[priority_classes]]\nname = "a"\ncases = ["courtt"]',
-            "key 'priority_classes[0].cases[0]' is 'courtt', expected one of early_help, "
-            "child_in_need, child_protection, looked_after, care_leaver, court, adoption, urgent, "
-            "standard.",
+            "key 'priority_classes[0].cases': 'courtt' is not a case type or 'urgent'; expected "
+            "any of early_help, child_in_need, child_protection, looked_after, care_leaver, "
+            "court, adoption, urgent.",
         ),
         (
             '[[priority_classes]]\nname = "a"\ncases = []',
@@ -437,7 +437,9 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
         ),
         (
             '[[priority_classes]]\nname = "other"\ncases = ["court"]',
-            "key 'priority_classes': 'other' is the class of every case no class names.",
+            "key 'priority_classes': 'other' is the class every case no class names falls into, "
+            "always last: give this class another name (or leave its cases out to rank them "
+            "last).",
         ),
     ],
 )
