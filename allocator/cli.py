@@ -233,6 +233,14 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Solver random seed.",
     )(command)
     command = click.option(
+        "--work-units",
+        type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+        default=None,
+        help="Fix the search's work budget (CP-SAT deterministic units; default: "
+        "--time-limit x 0.3). With an ample --time-limit the plan is then the same on "
+        "any machine, however busy.",
+    )(command)
+    command = click.option(
         "--time-limit",
         type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
         default=30.0,
@@ -269,6 +277,7 @@ def allocate_command(
     out: str | None,
     allow_moves: int,
     time_limit: float,
+    work_units: float | None,
     seed: int,
     workers: int,
 ) -> None:
@@ -286,6 +295,7 @@ def allocate_command(
         workers=workers,
         allow_moves=allow_moves,
         clock_started=started,
+        work_units=work_units,
     )
     with writing(out):
         write_json(out, plan)
@@ -560,6 +570,7 @@ def rebalance_command(
     max_new_families_per_day: int | None,
     leaving_window_days: int | None,
     time_limit: float,
+    work_units: float | None,
     seed: int,
     workers: int,
 ) -> None:
@@ -590,12 +601,24 @@ def rebalance_command(
         with input_errors():
             policy = policy.with_overrides(**overrides)
         report = cap_cost(
-            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+            snap,
+            policy,
+            max_moves=max_moves,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            work_units=work_units,
         )
         plan = report.plan
     else:
         plan = rebalance(
-            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+            snap,
+            policy,
+            max_moves=max_moves,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            work_units=work_units,
         )
     with writing(out):
         write_json(out, plan)

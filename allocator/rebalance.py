@@ -357,6 +357,7 @@ def rebalance(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work_units: float | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -368,8 +369,11 @@ def rebalance(
         FORMAT.md defaults when ``None``.
     max_moves
         Most changes of worker the plan may make (hard), or ``None``.
-    time_limit, seed, workers
-        Solver settings, as for :func:`allocator.allocate`.
+    time_limit, seed, workers, work_units
+        Solver settings, as for :func:`allocator.allocate`: ``work_units`` fixes the
+        search's budget in CP-SAT deterministic units (default: ``time_limit``
+        converted), so that with ample ``time_limit`` the plan is the same on any
+        machine.
 
     Returns
     -------
@@ -380,7 +384,14 @@ def rebalance(
         class), ``changes_of_worker``, ``siblings_apart`` (workers, see
         :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
         ``changes_lower_bound`` and more.
+
+    Raises
+    ------
+    ValueError
+        If ``work_units`` is given and not a finite number above 0.
     """
+    if work_units is not None and not (math.isfinite(work_units) and work_units > 0):
+        raise ValueError(f"work_units must be a finite number above 0, got {work_units}")
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves)
@@ -389,7 +400,9 @@ def rebalance(
         (greedy, greedy_rebalance(setup.data, packing=True)),
         key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
-    solution = solve_rebalance(setup.data, start, time_limit=time_limit, seed=seed, workers=workers)
+    solution = solve_rebalance(
+        setup.data, start, time_limit=time_limit, seed=seed, workers=workers, work=work_units
+    )
     notes = list(unknown_staff_notes(snapshot))
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
@@ -410,6 +423,7 @@ def rebalance(
             "time_limit": time_limit,
             "seed": seed,
             "workers": workers,
+            **({"work_units": work_units} if work_units is not None else {}),
             **({"max_moves": max_moves} if max_moves is not None else {}),
         },
     )
@@ -647,10 +661,20 @@ def cap_cost(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work_units: float | None = None,
 ) -> CapCost:
-    """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`)."""
+    """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`).
+
+    The settings are those of :func:`rebalance`.
+    """
     plan = rebalance(
-        snapshot, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+        snapshot,
+        policy,
+        max_moves=max_moves,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        work_units=work_units,
     )
     state = ServiceState.of(snapshot, policy)
     over = {

@@ -174,6 +174,7 @@ def test_bad_priority_classes_are_refused_naming_the_key(
     assert "policy.toml" in str(err.value)
 
 
+@pytest.mark.slow
 def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

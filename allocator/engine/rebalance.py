@@ -537,6 +537,7 @@ def solve_rebalance(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work: float | None = None,
 ) -> RebalanceSolution:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
@@ -548,13 +549,14 @@ def solve_rebalance(
     at :data:`WORK_PER_SECOND`, shared equally among the stages still to run, with
     what earlier stages did not use passed on. The same input then gives the same
     plan on any machine; the wall clock only guards the whole solve and a run it cuts
-    short is flagged (``cut_short``).
+    short is flagged (``cut_short``). ``work``, when given, is the whole budget in
+    work units instead of the converted time limit.
     """
     started = time.perf_counter()
     deadline = started + time_limit
     # Work budgets, not seconds, decide where each stage stops (reproducible): the
-    # time limit converted once, then what each stage really spent.
-    work_left = time_limit * WORK_PER_SECOND
+    # time limit converted once (or the caller's budget), then what each stage spent.
+    work_left = time_limit * WORK_PER_SECOND if work is None else work
     moved = dict(warm)
     pairs = sum(len(g.cost) for g in data.groups)
     if pairs > WHOLE_MODEL_PAIRS:
