@@ -850,7 +850,7 @@ class _Parts:
     validated: bool = False  # the tables hold only ids; the records are already models
 
 
-def _snapshot_json(path: Path, data: Any, report: _Report) -> _Parts:
+def _snapshot_json(path: Path | str, data: Any, report: _Report) -> _Parts:
     source = str(path)
     if isinstance(data, _Failed):
         return _Parts(source, True, None, None, None)
@@ -923,6 +923,12 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     data = _read_json(path, report, rank)
     if isinstance(data, _Failed):
         return None
+    return _referrals_data(path, data, report)
+
+
+def _referrals_data(path: Path | str, data: Any, report: _Report) -> _Table | None:
+    """Parsed referrals (a list of cases or ``{"cases": [...]}``) as a table (rank 3)."""
+    rank = 3
     if isinstance(data, dict):
         for key in data:
             if key != "cases":
@@ -1127,7 +1133,56 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
             report.add(3, -1, f"{referrals_path}: is a directory, expected a referrals file")
         else:
             extra = _referrals(referrals_path, report)
+    return _assemble(parts, extra, report, practitioners, cases)
 
+
+def snapshot_from_dict(
+    data: Mapping[str, Any], referrals: Any = None, *, source: str = "snapshot"
+) -> Snapshot:
+    """Validate a snapshot held in memory, with the same messages as :func:`load_snapshot`.
+
+    For a service that builds the snapshot itself (from a case-management system's
+    API, say) rather than writing a file: the same checks run, and every problem is
+    reported in the same words, naming ``source`` where a file would be named.
+
+    Parameters
+    ----------
+    data
+        The snapshot as parsed JSON: ``{"format": "caseload-snapshot/1", "as_of":
+        "YYYY-MM-DD", "practitioners": [...], "cases": [...]}`` (docs/FORMAT.md).
+    referrals
+        Optional new cases, as a referrals file holds them: a list of case records
+        or ``{"cases": [...]}``. Appended after the snapshot's cases.
+    source
+        The name messages give the snapshot (``"snapshot"``: ``snapshot, cases[3] (id
+        C0004): ...``); the referrals are named ``<source> referrals``.
+
+    Returns
+    -------
+    Snapshot
+        Valid, as from :func:`load_snapshot`.
+
+    Raises
+    ------
+    InputError
+        With every problem found, one sentence each.
+    """
+    report = _Report()
+    parts = _snapshot_json(source, data, report)
+    if not parts.format_ok:
+        report.raise_if_any()
+    extra = None if referrals is None else _referrals_data(f"{source} referrals", referrals, report)
+    return _assemble(parts, extra, report, [], [])
+
+
+def _assemble(
+    parts: _Parts,
+    extra: _Table | None,
+    report: _Report,
+    practitioners: list[Practitioner],
+    cases: list[Case],
+) -> Snapshot:
+    """Validate the records read (unless already models), cross-check, build the snapshot."""
     if not parts.validated:
         if parts.practitioners is not None:
             practitioners = _validate_table(

@@ -94,7 +94,7 @@ class Scenario:
         Share of families needing a Welsh-speaking worker.
     kind
         ``daily``: the engine is called as ``fn(state, settings)`` and returns a
-        :class:`allocator.engine.Solution`; plans are ranked by the daily tiers
+        :class:`allocator.engine.solve.Solution`; plans are ranked by the daily tiers
         (:data:`allocator.objectives.TIERS`) and the greedy rule is
         :func:`allocator.greedy.greedy_allocate`. ``rebalance``: the engine is called as
         ``fn(snapshot, policy, time_limit=, seed=, workers=)`` and returns a plan;

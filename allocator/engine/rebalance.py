@@ -65,8 +65,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from allocator.engine.candidates import spread_sample
 from allocator.engine.lns import (
@@ -78,6 +77,9 @@ from allocator.engine.lns import (
     stage_share,
 )
 from allocator.engine.solver import WORK_PER_SECOND, configured_solver
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Up to this many (group, worker) pairs the rebalance solves the whole model; above
 #: it, neighbourhood search. The rebalance's own threshold, measured on it: on the
@@ -311,6 +313,8 @@ class RebalanceModel:
 
     def __init__(self, data: RebalanceInput) -> None:
         self.data = data
+        from ortools.sat.python import cp_model  # here: the groups above need no solver
+
         self.model = cp_model.CpModel()
         self.y: dict[tuple[str, str], cp_model.IntVar] = {}
         self.stay: dict[str, cp_model.IntVar] = {}
@@ -552,6 +556,8 @@ def solve_rebalance(
     short is flagged (``cut_short``). ``work``, when given, is the whole budget in
     work units instead of the converted time limit.
     """
+    from ortools.sat.python import cp_model
+
     started = time.perf_counter()
     deadline = started + time_limit
     # Work budgets, not seconds, decide where each stage stops (reproducible): the
@@ -676,6 +682,8 @@ def _solve_round(
     workers: int,
 ) -> Round[dict[str, str]]:
     """One neighbourhood of stage ``index``: its tier minimised, earlier tiers held."""
+    from ortools.sat.python import cp_model
+
     key = REBALANCE_TIERS[index]
     free, receivers = _free_groups(data, seeds, plan, sweep)
     covered = [gid for gid in seeds if gid in free]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
 #: second of CPU on these models on the 2-core machine we measure on (the stretched
@@ -23,6 +26,9 @@ def configured_solver(
     safety net. With more than one worker the interleaved search is used, which is
     deterministic; CP-SAT's parallel portfolio is not.
     """
+    # Imported here, where a solve happens: loading OR-Tools takes about half a second.
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, seconds)
