@@ -7,7 +7,7 @@ JSON), the field, what was found and what was expected. Free-text values of a
 child's record (``area``, ``needs`` ...) are never quoted back; ids, enum values,
 numbers and dates may be, shortened.
 
-Formats (see ``docs/FORMAT-EXTENSIONS.md`` for the CSV layout and referrals file):
+Formats (see ``docs/FORMAT.md`` Part 2 for the CSV layout and referrals file):
 
 - a snapshot is a JSON file (FORMAT.md) or a directory of CSV tables
   (``snapshot.csv``, ``practitioners.csv``, ``cases.csv``);
@@ -1536,7 +1536,7 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     """Write a snapshot as JSON (``path`` ends ``.json``) or as a CSV directory.
 
     The CSV directory holds ``snapshot.csv``, ``practitioners.csv`` and ``cases.csv``
-    (layout in ``docs/FORMAT-EXTENSIONS.md``); it is created if needed and each file
+    (layout in ``docs/FORMAT.md`` Part 2); it is created if needed and each file
     is replaced atomically. Either way :func:`load_snapshot` reads back an equal
     snapshot.
 

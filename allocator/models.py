@@ -4,7 +4,7 @@ Every model forbids unknown fields, so a typo such as ``workr`` is an error rath
 than a silently ignored column. Cross-references between records are checked once,
 here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is valid.
 
-Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT-EXTENSIONS.md``):
+Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT.md`` Part 2):
 ``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
 from objective tier to its proven bound, and ``Plan.proved``.
 """
