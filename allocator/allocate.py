@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Mapping
 
+from allocator.engine.solver import ProgressCallback
 from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
 from allocator.models import (
     Assignment,
@@ -17,6 +18,7 @@ from allocator.models import (
     Snapshot,
     Status,
     cut_short_note,
+    empty_snapshot_notes,
     unknown_staff_notes,
 )
 from allocator.objectives import Tier, daily_tiers, evaluate, loads_after, worker_table
@@ -47,6 +49,7 @@ def allocate(
     allow_moves: int = 0,
     clock_started: float | None = None,
     work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Allocate every case that needs a worker, under the hard rules.
 
@@ -80,6 +83,10 @@ def allocate(
         clock, decides where the search stops, so a caller that needs the same plan
         on any machine (a test, an audit re-run) fixes it and gives ``time_limit``
         ample room: the clock then never cuts the search short.
+    progress
+        Called with a :class:`~allocator.engine.solver.Progress` as each tier's stage
+        starts and improves (the command line draws it on a terminal); ``None``: no
+        reports.
 
     Returns
     -------
@@ -118,6 +125,7 @@ def allocate(
         workers=workers,
         deterministic_time=work,
         wall_seconds=max(MIN_WALL_SECONDS, deadline - time.perf_counter()),
+        progress=progress,
     )
     solution = solve(state, settings)
     placed = solution.placed
@@ -125,7 +133,7 @@ def allocate(
     bound: dict[str, int | float] | None = solution.bounds
     proved: dict[str, bool] | None = {k: t.proved for k, t in solution.tiers.items()}
     seconds = solution.seconds
-    notes = list(unknown_staff_notes(snapshot))
+    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.pruned:
         notes.append(
             "large service: each family was offered a diverse subset of its eligible "

@@ -31,6 +31,7 @@ import difflib
 import json
 import math
 import os
+import re
 import secrets
 import stat
 import sys
@@ -440,24 +441,81 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     return f"field {path!r} is {found}, expected {expected}"
 
 
+#: A problem repeated in more rows than this is reported once, with its count and
+#: the first rows: a whole column saved wrongly (Excel re-saving every date as
+#: DD/MM/YYYY) is one fix, not 490 lines.
+LISTED_ROWS = 3
+
+_DAY_FIRST = re.compile(r"'\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}'")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What makes two problems in different rows of one file the same problem."""
+
+    source: str
+    subject: str  # "field 'opened'", "the id"
+    error: str  # pydantic's error type, or a name for a cross-reference problem
+
+
 class _Report:
-    """Problems collected while reading, sorted by file and row when raised."""
+    """Problems collected while reading, sorted by file and row when raised.
+
+    A problem of one :class:`_Kind` found in more than :data:`LISTED_ROWS` rows is
+    given once: how many rows, the first few, and the first row's full sentence,
+    whose "expected ..." is the one fix.
+    """
 
     def __init__(self) -> None:
-        self._items: list[tuple[int, int, str]] = []
+        self._items: list[tuple[int, int, str, tuple[_Kind, str, str] | None]] = []
 
-    def add(self, rank: int, row: int, message: str) -> None:
-        """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself)."""
-        self._items.append((rank, row, _sentence(message)))
+    def add(
+        self, rank: int, row: int, message: str, kind: tuple[_Kind, str, str] | None = None
+    ) -> None:
+        """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself).
+
+        ``kind`` is (the kind of problem, where in the file, the message after the
+        place), for a problem that may repeat row after row.
+        """
+        self._items.append((rank, row, _sentence(message), kind))
 
     def __len__(self) -> int:
         return len(self._items)
 
     def raise_if_any(self) -> None:
         """Raise :class:`InputError` with every problem recorded so far, if any."""
-        if self._items:
-            ordered = sorted(self._items, key=lambda item: (item[0], item[1]))
-            raise InputError(list(dict.fromkeys(message for _, _, message in ordered)))
+        if not self._items:
+            return
+        ordered = sorted(self._items, key=lambda item: (item[0], item[1]))
+        rows: dict[_Kind, list[tuple[str, str]]] = {}
+        for _, _, _, kind in ordered:
+            if kind is not None:
+                rows.setdefault(kind[0], []).append(kind[1:])
+        problems: list[str] = []
+        for _, _, message, kind in ordered:
+            if kind is None or len(rows[kind[0]]) <= LISTED_ROWS:
+                problems.append(message)
+            elif rows[kind[0]][0] == kind[1:]:  # the first of its kind speaks for all
+                problems.append(_grouped(kind[0], rows[kind[0]]))
+        raise InputError(list(dict.fromkeys(problems)))
+
+
+def _grouped(kind: _Kind, rows: list[tuple[str, str]]) -> str:
+    """One sentence for a problem found in many rows."""
+    places = [place for place, _ in rows[:LISTED_ROWS]]
+    more = len(rows) - len(places)
+    first_place, first = rows[0]
+    text = (
+        f"{kind.source}: the same problem with {kind.subject} in {len(rows)} rows "
+        f"({', '.join(places)} and {more} more); {first_place}: {first}"
+    )
+    text = _sentence(text)
+    if "expected a date" in first and _DAY_FIRST.search(first):
+        text += (
+            " The dates look day-first (DD/MM/YYYY), as a spreadsheet saves them in a UK "
+            "locale: give the column the format YYYY-MM-DD and save again."
+        )
+    return text
 
 
 # ------------------------------------------------------------------ reading files
@@ -672,9 +730,21 @@ class _Table:
         label = f" ({self.id_key} {_label(ident)})" if isinstance(ident, str) and ident else ""
         return self.place(i) + label
 
-    def add(self, report: _Report, i: int, message: str) -> None:
-        """Report ``message`` about record ``i``."""
-        report.add(self.rank, self.row_key(i), f"{self.source}, {self.where(i)}: {message}")
+    def add(
+        self,
+        report: _Report,
+        i: int,
+        message: str,
+        kind: tuple[str, str] | None = None,
+    ) -> None:
+        """Report ``message`` about record ``i``.
+
+        ``kind`` (the subject, such as ``"field 'opened'"``, and the error) groups the
+        same problem in many rows into one report (:data:`LISTED_ROWS`).
+        """
+        where = self.where(i)
+        grouped = None if kind is None else (_Kind(self.source, *kind), where, _sentence(message))
+        report.add(self.rank, self.row_key(i), f"{self.source}, {where}: {message}", grouped)
 
 
 def _read_csv(
@@ -796,7 +866,8 @@ def _validate_table(
             err["loc"] = err["loc"][1:]
             if err["type"] == "missing" and err["loc"] and err["loc"][0] in table.missing_columns:
                 continue  # reported once, on the header line
-            table.add(report, index, _explain(err, fields, noun, csv_file))
+            subject = f"field {str(err['loc'][0])!r}" if err["loc"] else f"the {noun}"
+            table.add(report, index, _explain(err, fields, noun, csv_file), (subject, err["type"]))
         return []
 
 
@@ -974,6 +1045,17 @@ def _cross_references(
     (its id is known staff; its own references are checked).
     """
     staff: set[str] | None = None
+    if practitioners is not None and not practitioners.rows and not practitioners.broken_ids:
+        where = (
+            f"{practitioners.source}: no rows under the header"
+            if practitioners.lines is not None
+            else f"{practitioners.source}: field 'practitioners' is an empty list"
+        )
+        report.add(
+            practitioners.rank,
+            -1,
+            f"{where}, expected at least one practitioner (was the table emptied?)",
+        )
     if practitioners is not None:
         staff = set(practitioners.broken_ids)
         first: dict[str, int] = {}
@@ -984,6 +1066,7 @@ def _cross_references(
                     i,
                     f"duplicate id {_short(ident)}, already used at "
                     f"{practitioners.place(first[ident])}; expected each practitioner id once",
+                    ("the id", "duplicate"),
                 )
             else:
                 first[ident] = i
@@ -1008,7 +1091,7 @@ def _cross_references(
                     f"id {_short(ident)} is already in the snapshot ({other.source}, "
                     f"{other.place(j)}); expected a new case id"
                 )
-            table.add(report, i, message)
+            table.add(report, i, message, ("the id", "duplicate"))
         for i, row in enumerate(table.rows):
             if not isinstance(row, dict):
                 continue
@@ -1019,6 +1102,7 @@ def _cross_references(
                     report,
                     i,
                     f"field 'worker' is {found}, expected {null}: a referral is not yet allocated",
+                    ("field 'worker'", "referral"),
                 )
             elif staff is not None and isinstance(worker, str) and worker not in staff:
                 table.add(
@@ -1026,6 +1110,7 @@ def _cross_references(
                     i,
                     f"field 'worker' is {_short(worker)}, expected the id of one of the "
                     f"practitioners or {null}",
+                    ("field 'worker'", "unknown"),
                 )
             pinned = row.get("pinned_worker")
             if staff is not None and isinstance(pinned, str) and pinned not in staff:
@@ -1034,6 +1119,7 @@ def _cross_references(
                     i,
                     f"field 'pinned_worker' is {_short(pinned)}, expected the id of one of the "
                     f"practitioners or {null}",
+                    ("field 'pinned_worker'", "unknown"),
                 )
 
 

@@ -232,6 +232,20 @@ def cut_short_note(search: str, time_limit: float) -> str:
     )
 
 
+def empty_snapshot_notes(snapshot: Snapshot) -> list[str]:
+    """A note when the snapshot holds no cases.
+
+    A plan of nothing is then correct, but the likelier story is a cases table emptied
+    or exported without its rows, which the manager should hear about.
+    """
+    if snapshot.cases:
+        return []
+    return [
+        "the snapshot holds no cases and no referrals, so there was nothing to allocate: "
+        "check that the cases table (cases.csv, or 'cases' in the JSON) has its rows"
+    ]
+
+
 def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     """Notes on ``previous_workers`` / ``excluded_workers`` naming former staff.
 

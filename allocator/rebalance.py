@@ -77,6 +77,7 @@ from allocator.models import (
     Unallocated,
     UnallocatedCode,
     cut_short_note,
+    empty_snapshot_notes,
     unknown_staff_notes,
 )
 from allocator.objectives import (
@@ -403,7 +404,7 @@ def rebalance(
     solution = solve_rebalance(
         setup.data, start, time_limit=time_limit, seed=seed, workers=workers, work=work_units
     )
-    notes = list(unknown_staff_notes(snapshot))
+    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)

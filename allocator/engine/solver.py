@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,6 +17,35 @@ if TYPE_CHECKING:
 #: the wall-clock guard (measured: the same day took 37 s of wall time for 10.5 units
 #: with two other jobs on the machine).
 WORK_PER_SECOND = 0.3
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running solve is, for a progress display (no solver types).
+
+    Attributes
+    ----------
+    tier
+        The key of the tier being solved (``unallocated_statutory``, ``balance`` ...).
+    stage, stages
+        Its stage, counted from 1, of how many.
+    value
+        The best plan's value on that tier so far, in plan units.
+    bound
+        The best value any plan could reach on it (with the tiers above held), as far
+        as proved so far.
+    """
+
+    tier: str
+    stage: int
+    stages: int
+    value: int | float
+    bound: int | float
+
+
+#: A callable told of each step of a solve (the command line draws it; the engine
+#: knows nothing of the display).
+ProgressCallback = Callable[[Progress], None]
 
 
 def configured_solver(
