@@ -660,6 +660,7 @@ def rebalance_command(
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
     children who must change worker, children who could not be held, extra FTE by grade.
     """
+    from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.rebalance import cap_cost, rebalance
     from allocator.report import cap_cost_table, rebalance_summary
 
@@ -678,29 +679,34 @@ def rebalance_command(
         if value is not None
     }
     out_console = console(stderr=True)
+    labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
     if overrides:
         with input_errors():
             policy = policy.with_overrides(**overrides)
-        report = cap_cost(
-            snap,
-            policy,
-            max_moves=max_moves,
-            time_limit=time_limit,
-            seed=seed,
-            workers=workers,
-            work_units=work_units,
-        )
+        with progress_display(out_console, labels) as progress:
+            report = cap_cost(
+                snap,
+                policy,
+                max_moves=max_moves,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+                work_units=work_units,
+                progress=progress,
+            )
         plan = report.plan
     else:
-        plan = rebalance(
-            snap,
-            policy,
-            max_moves=max_moves,
-            time_limit=time_limit,
-            seed=seed,
-            workers=workers,
-            work_units=work_units,
-        )
+        with progress_display(out_console, labels) as progress:
+            plan = rebalance(
+                snap,
+                policy,
+                max_moves=max_moves,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+                work_units=work_units,
+                progress=progress,
+            )
     with writing(out):
         write_json(out, plan)
     rebalance_summary(plan, out_console)

@@ -68,6 +68,7 @@ from allocator.engine.rebalance import (
     solve_rebalance,
     tier_values,
 )
+from allocator.engine.solver import ProgressCallback
 from allocator.models import (
     Assignment,
     Grade,
@@ -359,6 +360,7 @@ def rebalance(
     seed: int = 0,
     workers: int = 1,
     work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -375,6 +377,9 @@ def rebalance(
         search's budget in CP-SAT deterministic units (default: ``time_limit``
         converted), so that with ample ``time_limit`` the plan is the same on any
         machine.
+    progress
+        Told of each stage that searches (tier key, value, bound in the engine's
+        units; :class:`~allocator.engine.solver.Progress`).
 
     Returns
     -------
@@ -402,7 +407,13 @@ def rebalance(
         key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
     solution = solve_rebalance(
-        setup.data, start, time_limit=time_limit, seed=seed, workers=workers, work=work_units
+        setup.data,
+        start,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        work=work_units,
+        progress=progress,
     )
     notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.cut_short:
@@ -663,6 +674,7 @@ def cap_cost(
     seed: int = 0,
     workers: int = 1,
     work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CapCost:
     """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`).
 
@@ -676,6 +688,7 @@ def cap_cost(
         seed=seed,
         workers=workers,
         work_units=work_units,
+        progress=progress,
     )
     state = ServiceState.of(snapshot, policy)
     over = {

@@ -286,3 +286,19 @@ def test_no_progress_is_drawn_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
         main, ["allocate", str(_service(tmp_path)), "--out", str(tmp_path / "p.json")]
     )
     assert result.exit_code == 0 and "solving tier" not in result.output
+
+
+def test_a_rebalance_reports_each_stage_it_searches() -> None:
+    from allocator.engine.rebalance import REBALANCE_TIERS
+    from allocator.generate import generate
+    from allocator.rebalance import rebalance
+    from benchmarks.scenarios import with_leavers
+
+    snap = with_leavers(generate(30, seed=2, load=0.9), 0.1, seed=2)
+    seen: list[Progress] = []
+    rebalance(snap, time_limit=60, work_units=0.3, progress=seen.append)
+    assert seen
+    assert [p.stage for p in seen] == sorted(p.stage for p in seen)
+    for p in seen:
+        assert p.tier == REBALANCE_TIERS[p.stage - 1] and p.stages == len(REBALANCE_TIERS)
+        assert p.bound <= p.value

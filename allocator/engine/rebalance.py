@@ -76,7 +76,12 @@ from allocator.engine.lns import (
     neighbourhood_search,
     stage_share,
 )
-from allocator.engine.solver import WORK_PER_SECOND, configured_solver
+from allocator.engine.solver import (
+    WORK_PER_SECOND,
+    Progress,
+    ProgressCallback,
+    configured_solver,
+)
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -542,6 +547,7 @@ def solve_rebalance(
     seed: int = 0,
     workers: int = 1,
     work: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RebalanceSolution:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
@@ -554,7 +560,8 @@ def solve_rebalance(
     what earlier stages did not use passed on. The same input then gives the same
     plan on any machine; the wall clock only guards the whole solve and a run it cuts
     short is flagged (``cut_short``). ``work``, when given, is the whole budget in
-    work units instead of the converted time limit.
+    work units instead of the converted time limit. ``progress`` is told of each stage
+    that searches, as it starts and ends (:class:`~allocator.engine.solver.Progress`).
     """
     from ortools.sat.python import cp_model
 
@@ -566,7 +573,7 @@ def solve_rebalance(
     moved = dict(warm)
     pairs = sum(len(g.cost) for g in data.groups)
     if pairs > WHOLE_MODEL_PAIRS:
-        return _search_large(data, moved, started, deadline, work_left, seed, workers)
+        return _search_large(data, moved, started, deadline, work_left, seed, workers, progress)
     cut_short = False
     m = RebalanceModel(data)
     proved = True
@@ -578,6 +585,7 @@ def solve_rebalance(
         if current == tier_floor(data, key) or isinstance(expr, int):
             log.append(f"{key}: optimal (at its floor)")
         else:
+            _tell(progress, index, current, tier_floor(data, key))
             work = max(MIN_WORK, work_left / (len(REBALANCE_TIERS) - index))
             m.hint(moved)
             m.model.minimize(expr)
@@ -605,6 +613,10 @@ def solve_rebalance(
                     # (e.g. negative on a sum of children): the floor is as valid.
                     bound = math.ceil(solver.best_objective_bound - 1e-6)
                     bounds[key] = max(tier_floor(data, key), bound)
+            value = tier_values(data, moved)[key]
+            _tell(
+                progress, index, value, value if optimal else bounds.get(key, tier_floor(data, key))
+            )
         if not isinstance(expr, int):  # an empty tier is the constant 0
             m.model.add(expr <= tier_values(data, moved)[key])
     return RebalanceSolution(
@@ -626,6 +638,7 @@ def _search_large(
     work_left: float,
     seed: int,
     workers: int,
+    progress: ProgressCallback | None = None,
 ) -> RebalanceSolution:
     """Large-neighbourhood search, tier by tier, for rebalances too big to solve whole.
 
@@ -644,6 +657,8 @@ def _search_large(
         if tier_values(data, moved)[key] == tier_floor(data, key):
             log.append(f"{key}: optimal (at its floor)")
             continue
+        floor = tier_floor(data, key)
+        _tell(progress, index, tier_values(data, moved)[key], floor)
         share = stage_share(index, len(REBALANCE_TIERS))
         moved, finished, spent = neighbourhood_search(
             moved,
@@ -659,6 +674,7 @@ def _search_large(
         work_left -= spent
         cut_short = cut_short or not finished
         log.append(f"{key}: feasible (neighbourhood search)")
+        _tell(progress, index, tier_values(data, moved)[key], floor)
     return RebalanceSolution(
         moved=moved,
         proved=False,
@@ -667,6 +683,13 @@ def _search_large(
         variables=sum(len(g.cost) for g in data.groups),
         cut_short=cut_short,
     )
+
+
+def _tell(progress: ProgressCallback | None, index: int, value: int, bound: int) -> None:
+    """Report stage ``index`` of the rebalance at ``value``, proved no better than ``bound``."""
+    if progress is not None:
+        stages = len(REBALANCE_TIERS)
+        progress(Progress(REBALANCE_TIERS[index], index + 1, stages, value, min(bound, value)))
 
 
 def _solve_round(
