@@ -23,7 +23,7 @@ from allocator.models import (
 )
 from allocator.objectives import Tier, daily_tiers, evaluate, loads_after, worker_table
 from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.rules import ServiceState, managed_exceptions
 
 #: Share of ``time_limit`` the move step (``allow_moves``) gets in deterministic work.
 MOVES_SHARE = 0.25
@@ -231,6 +231,7 @@ def build_plan(
         solve_seconds=round(solve_seconds, 3),
         notes=tuple(notes or ()),
         settings=settings or {},
+        exceptions=managed_exceptions(state),
     )
 
 

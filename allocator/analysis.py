@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Literal
 
-from allocator.check import RULES, Violation, check_plan, joined, points
+from allocator.check import RULES, Violation, check_plan, joined, judge_plan, points
 from allocator.explain import (
     PlanView,
     assignment_reasons,
@@ -98,6 +98,12 @@ class Placements:
     daily: dict[str, str]
     moves: dict[str, str]
     final: dict[str, str | None]
+
+
+def max_moves_of(plan: Plan) -> int | None:
+    """The plan's limit on changes of worker (``rebalance --max-moves``), if it records one."""
+    value = plan.settings.get("max_moves")
+    return value if isinstance(value, int) else None
 
 
 def placements(state: ServiceState, plan: Plan) -> Placements:
@@ -215,6 +221,12 @@ class PlanAnalysis:
         The plan's own ``objective``, as it reports it.
     notes
         The plan's notes, and what a reader of the figures should know.
+    stale
+        The plan's summaries (``workers``, ``objective``) that disagree with its
+        placements (:func:`allocator.check.stale_summaries`): not broken rules.
+    exceptions
+        Cases kept with a worker the who-may-hold-what table would not allow, because
+        a manager pinned them there (case id, sentence), recomputed from the snapshot.
     """
 
     as_of: date
@@ -226,6 +238,8 @@ class PlanAnalysis:
     tiers: tuple[TierResult, ...]
     objective: dict[str, int | float] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    stale: tuple[Violation, ...] = ()
+    exceptions: tuple[tuple[str, str], ...] = ()
 
     @property
     def violations(self) -> int:
@@ -255,10 +269,11 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         Rules in the order of :data:`allocator.check.RULES`, tiers in priority order.
     """
     state = ServiceState.of(snapshot, policy)
-    found = check_plan(snapshot, policy, plan)
+    found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
     placed = placements(state, plan)
-    view = PlanView.of(state, placed.daily)
+    # Diagnoses are made under every placement, moves included (as the plan's own).
+    view = PlanView.of(state, {**placed.daily, **placed.moves}, max_moves_of(plan))
     values = evaluate(state, placed.daily)
     matches = _tier_matches(state, view, placed)
     tiers = tuple(
@@ -291,6 +306,8 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         tiers=tiers,
         objective=dict(plan.objective),
         notes=tuple(notes),
+        stale=tuple(stale),
+        exceptions=tuple(state.exceptions.items()),
     )
 
 
@@ -306,7 +323,7 @@ def _tier_matches(
         if cid in daily:
             continue
         d = view.diagnose(cid)
-        lost.append(Match((cid,), justification=f"{d.code.value}: {d.reason}"))
+        lost.append(Match((cid,), justification=f"{d.code}: {d.reason}"))
     for k, name in enumerate(state.policy.class_names):
         out[class_tier_key(name)] = tuple(m for m in lost if state.priority_class[m.cases[0]] == k)
 
@@ -537,6 +554,12 @@ class CaseExplanation:
         it was not chosen.
     violations
         The plan's violations concerning this case.
+    needs_worker
+        Why the case needs a worker today (no worker, worker gone, or a worker who
+        may no longer hold it: :attr:`allocator.rules.ServiceState.needs`), or ``None``.
+    exception
+        Why the case stays with its worker only as a manager's managed exception
+        (:attr:`allocator.rules.ServiceState.exceptions`), or ``None``.
     """
 
     case: str
@@ -556,6 +579,8 @@ class CaseExplanation:
     score: dict[str, int] | None
     alternatives: tuple[Alternative, ...]
     violations: tuple[Violation, ...]
+    needs_worker: str | None = None
+    exception: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -599,7 +624,10 @@ def explain_case(
     if case is None:
         raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
     placed = placements(state, plan)
-    view = PlanView.of(state, placed.daily)
+    # Every placement of the plan, moves included: the loads and intake under which the
+    # allocator and the rebalance write their reasons and diagnoses.
+    everything = {**placed.daily, **placed.moves}
+    view = PlanView.of(state, everything, max_moves_of(plan))
     after = placed.final[case_id]
     before = case.worker
     listed_as: dict[str, Assignment] = {}
@@ -614,10 +642,7 @@ def explain_case(
     collide: tuple[str, ...] = ()
     if case_id in placed.daily or case_id in placed.moves:
         outcome = "allocated" if before is None else "moved"
-        if case_id in placed.daily:
-            reasons = assignment_reasons(state, placed.daily, case_id, view=view)
-        else:  # a rebalance move: explained on its own
-            reasons = assignment_reasons(state, {case_id: placed.moves[case_id]}, case_id)
+        reasons = assignment_reasons(state, everything, case_id, view=view)
         if case_id in listed_as and listed_as[case_id].reasons:
             plan_agrees = tuple(listed_as[case_id].reasons) == reasons
     elif case_id in listed_as:
@@ -625,12 +650,12 @@ def explain_case(
     elif case_id in state.to_allocate:
         outcome = "unallocated" if case_id in lost_as else "missing"
         d = view.diagnose(case_id)
-        code, diagnosis = d.code.value, d.reason
+        code, diagnosis = str(d.code), d.reason
         collide = colliding_rules(state, case_id, view)
         if case_id in lost_as:
             stated = lost_as[case_id]
-            plan_code = stated.code.value
-            plan_agrees = (stated.code.value, stated.reason) == (code, diagnosis)
+            plan_code = str(stated.code)
+            plan_agrees = (str(stated.code), stated.reason) == (code, diagnosis)
     else:
         outcome = "kept"
 
@@ -675,6 +700,8 @@ def explain_case(
         score=chosen_score,
         alternatives=alternatives,
         violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.case == case_id),
+        needs_worker=state.needs.get(case_id),
+        exception=state.exceptions.get(case_id),
     )
 
 
@@ -707,9 +734,15 @@ def _why_not(
         if a > b:
             return [_worse_on(state, case_id, key, wid, chosen, score, chosen_score)]
         if a < b:
+            better = f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone"
+            if plan.status == "optimal":
+                # Proved best as a whole: this case's gain would cost the plan elsewhere.
+                return [
+                    f"{better}, but the plan is proved best as a whole: placing it with "
+                    f"{wid} would cost the plan more on this or a higher tier elsewhere"
+                ]
             return [
-                f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone: this plan "
-                f"(status {plan.status}) is not the best for this case; a longer "
+                f"{better}: this plan (status {plan.status}) is not proved best; a longer "
                 "--time-limit may move it"
             ]
     return [f"ties with {chosen} on every tier; the search kept {chosen}"]

@@ -1,24 +1,33 @@
 """An independent check of any plan against the snapshot and the policy's hard rules.
 
-:func:`check_plan` takes a snapshot, a policy and a plan -- the allocator's, or a
-manager's allocation typed by hand -- and recomputes every hard rule of FORMAT.md's
-"Default policy" in plain Python. It never looks at solver state, so it also checks
-the solver: a plan the engine writes must come back with no :class:`Violation`.
+:func:`check_plan` takes a snapshot, a policy and a plan -- the allocator's, another
+tool's, or a manager's allocation typed by hand -- and recomputes every hard rule of
+FORMAT.md's "Default policy" in plain Python from the plan alone: it imports the
+rules (:mod:`allocator.rules`) and the tiers (:mod:`allocator.objectives`), never the
+engine, so it also checks the solver: a plan the engine writes must come back with
+no :class:`Violation`. :func:`stale_summaries` compares the plan's summaries with the
+recomputed figures: a stale total is not a broken rule.
 
 Rules (ids in :data:`RULES`):
 
 ``as_of``
     The plan is for the snapshot's day.
 ``conservation``
-    Every case that needs a worker (no worker, or one who has left) is listed exactly
-    once across ``assignments`` and ``unallocated``; no case twice; no unknown case;
-    no case that keeps its worker listed as unallocated; no assignment that changes
+    Every case that needs a worker (:attr:`allocator.rules.ServiceState.needs`: no
+    worker, one who has left, or one who may no longer hold it) is listed exactly once
+    across ``assignments`` and ``unallocated``; no case twice; no unknown case; no
+    case that keeps its worker listed as unallocated; no assignment that changes
     nothing. An assignment of a case that does not need a worker is a move: allowed.
+    A case whose present worker may no longer hold it and that the plan leaves with
+    them is reported under the rule that worker breaks (``grade``, ``skills``,
+    ``excluded_worker``, ``pinned_worker``): the rules hold for every case's worker
+    at the end of the plan, kept cases included.
 per assignment, in plan order
     ``unknown_worker`` (the worker exists), ``gone_worker`` (has not left),
-    ``availability`` (present today and not leaving within the window), ``grade``
-    (may hold the complexity and type), ``skills`` (has every skill the case needs),
-    ``excluded_worker``, ``pinned_worker`` (is the pinned worker, if any) and
+    ``availability`` (present today and not leaving within the window), then every
+    rule of :func:`allocator.rules.holding_rules` -- ``grade`` (may hold the
+    complexity and type), ``skills`` (has every skill the case needs),
+    ``excluded_worker``, ``pinned_worker`` (is the pinned worker, if any) -- and
     ``from_mismatch`` (``from`` is the case's worker in the snapshot).
     ``gone_worker`` also flags a worker who has left and still holds a case once the
     plan is applied.
@@ -26,13 +35,18 @@ per assignment, in plan order
     A worker given any case ends at or under their cap, and was not over it before.
 ``intake_limit``
     No worker takes more than ``max_new_families_per_day`` families new to them.
+
+Summaries (ids in :data:`SUMMARIES`, reported by :func:`stale_summaries`; a plan may
+leave any of them out):
+
 ``workers_table``
     The plan's ``workers`` rows, if any, match the recomputed figures, and cover every
     worker whose load or case count changes.
 ``objective``
     The plan's ``objective`` values that :func:`allocator.objectives.evaluate`
     computes match it (daily plans only: skipped when the plan moves cases that did
-    not need a worker, as the daily tiers do not describe a rebalance).
+    not need a worker, as the daily tiers do not describe a rebalance). Keys the
+    checker does not compute are left alone.
 
 Points are compared in integer centi-points (:data:`allocator.rules.POINTS_SCALE`),
 exactly as :class:`allocator.rules.ServiceState` does.
@@ -44,10 +58,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from allocator.models import Assignment, Plan, Snapshot
+from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
 from allocator.objectives import evaluate
 from allocator.policy import Policy
-from allocator.rules import POINTS_SCALE, ServiceState, availability_blocker, to_points
+from allocator.rules import (
+    POINTS_SCALE,
+    ServiceState,
+    availability_blocker,
+    holding_rules,
+    new_families,
+    to_points,
+)
 
 #: Every rule id :func:`check_plan` may report, in the order it reports them.
 RULES: tuple[str, ...] = (
@@ -63,9 +84,10 @@ RULES: tuple[str, ...] = (
     "from_mismatch",
     "capacity",
     "intake_limit",
-    "workers_table",
-    "objective",
 )
+
+#: Every summary id :func:`stale_summaries` may report, in the order it reports them.
+SUMMARIES: tuple[str, ...] = ("workers_table", "objective")
 
 #: Tolerance of the ``workers`` table, in centi-points (0.01 points).
 TABLE_TOLERANCE = 1
@@ -80,7 +102,8 @@ class Violation:
     Attributes
     ----------
     rule
-        The rule's id, one of :data:`RULES`.
+        The rule's id, one of :data:`RULES` (or of :data:`SUMMARIES` for a stale
+        summary).
     message
         What is wrong, naming ids and numbers only.
     case, worker
@@ -106,39 +129,6 @@ def points(units: int) -> str:
     """
     text = f"{to_points(units):.2f}"
     return text[:-1] if text.endswith("0") else text
-
-
-def families_held(state: ServiceState) -> dict[str, frozenset[str]]:
-    """Per worker, the families they hold at least one child of in the snapshot."""
-    held: dict[str, set[str]] = defaultdict(set)
-    for case in state.snapshot.cases:
-        if case.worker is not None:
-            held[case.worker].add(case.family)
-    return {wid: frozenset(fams) for wid, fams in held.items()}
-
-
-def new_families(state: ServiceState, given: Mapping[str, str]) -> dict[str, set[str]]:
-    """Per worker, the families ``given`` hands them that they held no child of before.
-
-    Parameters
-    ----------
-    state
-        The indexed snapshot.
-    given
-        Case id -> worker id for every case the plan gives a worker (new or moved).
-
-    Returns
-    -------
-    dict
-        Worker id -> family ids new to them; workers with none are left out.
-    """
-    held = families_held(state)
-    new: dict[str, set[str]] = defaultdict(set)
-    for cid, wid in given.items():
-        family = state.cases[cid].family
-        if family not in held.get(wid, ()):
-            new[wid].add(family)
-    return dict(new)
 
 
 def joined(ids: Iterable[str], limit: int = 5) -> str:
@@ -169,18 +159,52 @@ def check_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation
     Returns
     -------
     list of Violation
-        Empty when the plan is valid. Always in the same order: ``as_of``;
-        ``conservation``; each assignment's rules in plan order (``unknown_worker``
-        to ``from_mismatch``, as in :data:`RULES`); cases a gone worker still holds,
-        in snapshot order; ``capacity`` and ``intake_limit`` by worker in snapshot
-        order; ``workers_table`` by row, then missing rows in snapshot order;
-        ``objective`` in tier order.
+        Empty when the plan breaks no rule. Always in the same order: ``as_of``;
+        ``conservation`` (with the cases a plan leaves with a worker who may no longer
+        hold them); each assignment's rules in plan order (``unknown_worker`` to
+        ``from_mismatch``, as in :data:`RULES`); cases a gone worker still holds, in
+        snapshot order; ``capacity`` and ``intake_limit`` by worker in snapshot order.
+        Stale summaries are not here: see :func:`stale_summaries`.
 
     Notes
     -----
-    Where a case is listed more than once, its first assignment counts for loads,
-    intake and objective (the duplicate itself is a ``conservation`` violation).
+    Where a case is listed more than once, its first assignment counts for loads and
+    intake (the duplicate itself is a ``conservation`` violation).
     """
+    return _judge(snapshot, policy, plan)[0]
+
+
+def stale_summaries(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation]:
+    """The plan's summaries (``workers``, ``objective``) that disagree with its placements.
+
+    A summary the plan leaves out is not stale. A hand-edited plan whose totals were
+    not updated breaks no rule: this is reported apart from :func:`check_plan`.
+
+    Returns
+    -------
+    list of Violation
+        Rule ids from :data:`SUMMARIES`: ``workers_table`` by row, then missing rows
+        in snapshot order; ``objective`` in the order :func:`evaluate` gives.
+    """
+    return _judge(snapshot, policy, plan)[1]
+
+
+def judge_plan(
+    snapshot: Snapshot, policy: Policy, plan: Plan
+) -> tuple[list[Violation], list[Violation]]:
+    """:func:`check_plan` and :func:`stale_summaries` together, in one pass.
+
+    Returns
+    -------
+    (violations, stale)
+        Broken rules, and stale summaries.
+    """
+    return _judge(snapshot, policy, plan)
+
+
+def _judge(
+    snapshot: Snapshot, policy: Policy, plan: Plan
+) -> tuple[list[Violation], list[Violation]]:
     state = ServiceState.of(snapshot, policy)
     out: list[Violation] = []
     if plan.as_of != snapshot.as_of:
@@ -201,9 +225,10 @@ def check_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation
     load_after, count_after = _loads(state, final)
     _capacity(state, given, load_after, out)
     _intake_limit(state, given, out)
-    _workers_table(state, plan, load_after, count_after, out)
-    _objective(state, plan, given, out)
-    return out
+    stale: list[Violation] = []
+    _workers_table(state, plan, load_after, count_after, stale)
+    _objective(state, plan, given, stale)
+    return out, stale
 
 
 def _conservation(
@@ -234,9 +259,16 @@ def _conservation(
                     case=cid,
                 )
             )
+    first_worker: dict[str, str] = {}
+    for a in plan.assignments:
+        first_worker.setdefault(a.case, a.worker)
     for cid in state.to_allocate:
+        old = state.cases[cid].worker
+        if old is not None and old not in state.gone:
+            if cid not in listings or first_worker.get(cid) == old:
+                _kept_against_rules(state, cid, old, out)
+            continue
         if cid not in listings:
-            old = state.cases[cid].worker
             why = "has no worker" if old is None else f"was held by {old}, who has left"
             out.append(
                 Violation(
@@ -254,6 +286,8 @@ def _conservation(
         if case is None or a.case in given:
             continue
         if a.worker == case.worker and a.worker not in state.gone:
+            if a.case in need:
+                continue  # reported above under the rule the holder breaks
             out.append(
                 Violation(
                     "conservation",
@@ -284,6 +318,21 @@ def _conservation(
     return given, emptied
 
 
+def _kept_against_rules(state: ServiceState, cid: str, wid: str, out: list[Violation]) -> None:
+    """A case the plan leaves with a present worker who may no longer hold it."""
+    case = state.cases[cid]
+    for rule, sentence in holding_rules(case, state.practitioners[wid], state.policy):
+        out.append(
+            Violation(
+                rule,
+                f"{cid} stays with {wid} after the plan, but {sentence}; move it or list it "
+                "as unallocated",
+                case=cid,
+                worker=wid,
+            )
+        )
+
+
 def _assignment_rules(state: ServiceState, a: Assignment, out: list[Violation]) -> None:
     """The rules on one (case, worker) pair: who may hold what, and ``from``."""
     case = state.cases.get(a.case)
@@ -306,29 +355,8 @@ def _assignment_rules(state: ServiceState, a: Assignment, out: list[Violation]) 
             blocker = availability_blocker(p, state.as_of, state.policy)
             if blocker is not None:
                 report("availability", f"{cid} is assigned to {wid}, but {blocker}")
-        rule = state.policy.grades[p.grade]
-        grade = p.grade.value
-        if case.complexity > rule.max_complexity:
-            report(
-                "grade",
-                f"{cid} is complexity {case.complexity}, above {rule.max_complexity}, the most "
-                f"{wid} ({grade}) may hold",
-            )
-        if case.type in rule.excluded_types:
-            report("grade", f"{cid} is {case.type.value} work, which {wid} ({grade}) may not hold")
-        missing = [n for n in case.needs if n not in p.skills]
-        if missing:
-            report("skills", f"{cid} needs {' + '.join(missing)}, which {wid} lacks")
-        if wid in case.excluded_workers:
-            report(
-                "excluded_worker",
-                f"{cid} lists {wid} in excluded_workers (conflict of interest)",
-            )
-        if case.pinned_worker is not None and case.pinned_worker != wid:
-            report(
-                "pinned_worker",
-                f"{cid} is pinned to {case.pinned_worker} by a manager but is assigned to {wid}",
-            )
+        for rule, sentence in holding_rules(case, p, state.policy):
+            report(rule, f"{cid} is assigned to {wid}, but {sentence}")
     if a.from_ != case.worker:
         now = "it has no worker" if case.worker is None else f"its worker is {case.worker}"
         said = "no worker" if a.from_ is None else a.from_
@@ -513,3 +541,60 @@ def _same(reported: float, computed: float) -> bool:
     if isinstance(computed, int):
         return False
     return abs(reported - computed) <= OBJECTIVE_TOLERANCE
+
+
+# ------------------------------------------------------------------ inputs
+
+#: The command-line option that names each input a plan records.
+INPUT_OPTIONS: dict[str, str] = {
+    "snapshot": "SNAPSHOT",
+    "referrals": "--referrals",
+    "policy": "--policy",
+}
+
+
+def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
+    """Where the files a plan is judged against differ from those it was made from.
+
+    A plan that records what it was made from (``made_from``) is compared, file by
+    file, with the files given now: a checker's 51 violations often mean only that
+    ``--referrals`` was forgotten, and this says so first.
+
+    Parameters
+    ----------
+    made_from
+        The plan's record of its inputs; ``None`` (a plan from another tool or made
+        by hand) gives no sentence.
+    given
+        The files given to the checker (:func:`allocator.io.inputs_of`).
+
+    Returns
+    -------
+    list of str
+        One sentence per input that differs, in the order snapshot, referrals, policy.
+        Files are compared by SHA-256 only: a copy under another name matches, and
+        standard input (no digest) matches anything.
+    """
+    if made_from is None:
+        return []
+    out: list[str] = []
+    for name, option in INPUT_OPTIONS.items():
+        then: FileDigest | None = getattr(made_from, name)
+        now: FileDigest | None = getattr(given, name)
+        if then is None and now is None:
+            continue
+        if then is None:
+            assert now is not None
+            out.append(
+                f"this plan was made without a {name} file, but {option} {now.file} was "
+                "given: the figures below may not be of the inputs the plan was made from"
+            )
+        elif now is None:
+            out.append(f"this plan was made with {name} {then.file}: did you forget {option}?")
+        elif then.sha256 is not None and now.sha256 is not None and then.sha256 != now.sha256:
+            out.append(
+                f"this plan was made with {name} {then.file} (SHA-256 {then.sha256[:12]}...); "
+                f"{now.file} differs (SHA-256 {now.sha256[:12]}...): the plan may be judged "
+                "against inputs it was not made from"
+            )
+    return out

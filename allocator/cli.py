@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -27,8 +28,8 @@ from rich.text import Text
 from allocator.allocate import allocate
 from allocator.analysis import staffing_warnings
 from allocator.engine.solver import Progress
-from allocator.io import InputError, check_output, load_snapshot, write_json
-from allocator.models import MAX_POINTS, Snapshot
+from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
+from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
@@ -190,9 +191,35 @@ def input_errors() -> Iterator[None]:
 def read_inputs(
     snapshot: str, referrals: str | None, policy: str | None
 ) -> tuple[Snapshot, Policy]:
-    """Load and validate the snapshot (with referrals merged) and the policy."""
+    """Load and validate the snapshot (with referrals merged) and the policy.
+
+    Doubts about input that is still used (a CSV list cell holding a comma) are
+    printed on stderr, one ``warning:`` line each.
+    """
+    warnings: list[str] = []
     with input_errors():
-        return load_snapshot(snapshot, referrals), load_policy(policy)
+        loaded = load_snapshot(snapshot, referrals, warnings=warnings), load_policy(policy)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return loaded
+
+
+def made_from(
+    snapshot: str, referrals: str | None, policy: str | None, command: str | None = None
+) -> MadeFrom:
+    """The input files with their SHA-256 (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
+    with input_errors():
+        return inputs_of(snapshot, referrals, policy, command)
+
+
+def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | None) -> list[str]:
+    """Print, on stderr, where the given files differ from those ``plan`` was made from."""
+    from allocator.check import input_mismatches
+
+    found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
+    for sentence in found:
+        click.echo(f"warning: {sentence}", err=True)
+    return found
 
 
 @contextmanager
@@ -377,6 +404,8 @@ def allocate_command(
             work_units=work_units,
             progress=progress,
         )
+    inputs = made_from(snapshot, referrals, policy_path, "allocate")
+    plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
     warnings = staffing_warnings(snap, policy, plan)
@@ -401,7 +430,12 @@ def allocate_command(
     help="Referrals to allocate as a share of open cases.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "ssd"]),
+    default="json",
+    show_default=True,
+    help="ssd: SSD table extracts with a mapping.toml and side tables, for import ssd.",
 )
 @click.option(
     "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
@@ -415,7 +449,7 @@ def generate_command(
 
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
-    if fmt == "csv" and out.endswith(".json"):
+    if fmt in ("csv", "ssd") and out.endswith(".json"):
         raise click.BadParameter(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
@@ -423,11 +457,20 @@ def generate_command(
     with input_errors():
         if fmt == "json":
             check_output(out)
-        else:
+        elif fmt == "csv":
             check_output_folder(out)
+        elif Path(out).is_symlink() or (Path(out).exists() and not Path(out).is_dir()):
+            raise InputError(
+                f"{out}: expected a folder (not a link or a file); nothing was written."
+            )
     snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
     with writing(out):
-        write_snapshot(snapshot, out)
+        if fmt == "ssd":
+            from allocator.ssd.synthetic import write_ssd_extract
+
+            write_ssd_extract(snapshot, out)
+        else:
+            write_snapshot(snapshot, out)
     click.echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,
@@ -505,6 +548,8 @@ def explain_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    with input_errors():
         if case_id is not None:
             _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
         elif worker_id is not None:
@@ -557,24 +602,41 @@ def recommend_command(
 def check_command(
     snapshot: str, plan_path: str, referrals: str | None, policy_path: str | None, as_json: bool
 ) -> None:
-    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any."""
-    from allocator.check import RULES, check_plan
+    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any.
+
+    Stale summaries (totals that disagree with the plan's placements) and input files
+    that differ from those the plan was made from are reported apart: alone, they
+    leave the exit code 0.
+    """
+    from allocator.check import RULES, SUMMARIES, judge_plan
     from allocator.io import load_plan
-    from allocator.report import render_violations
+    from allocator.report import render_exceptions, render_stale, render_violations
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    violations = check_plan(snap, policy, plan)
+    inputs = warn_inputs(plan, snapshot, referrals, policy_path)
+    violations, stale = judge_plan(snap, policy, plan)
     if as_json:
         from allocator.analysis import to_data
 
         write_json(
             None,
-            {"valid": not violations, "rules": list(RULES), "violations": to_data(violations)},
+            {
+                "valid": not violations,
+                "rules": list(RULES),
+                "violations": to_data(violations),
+                "summaries": list(SUMMARIES),
+                "stale": to_data(stale),
+                "inputs": inputs,
+                "exceptions": [e.model_dump() for e in plan.exceptions],
+            },
         )
     else:
-        render_violations(violations, console())
+        out = console()
+        render_violations(violations, out)
+        render_stale(stale, out)
+        render_exceptions(plan, out)
     if violations:
         sys.exit(RULES_BROKEN)
 
@@ -707,8 +769,142 @@ def rebalance_command(
                 work_units=work_units,
                 progress=progress,
             )
+    inputs = made_from(snapshot, None, policy_path, "rebalance")
+    # The overrides change the policy file's figures: the plan's settings record them.
+    settings = {**plan.settings, **overrides}
+    plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
     rebalance_summary(plan, out_console)
     if overrides:
         out_console.print(cap_cost_table(report))
+
+
+# ------------------------------------------------------------------ import: a snapshot
+# from a council's own data (the SSD, or its CSV reports). The account of what was read,
+# used and defaulted goes to stderr; ids and counts only, never a name or free text.
+
+
+@main.group("import")
+def import_group() -> None:
+    """Build a snapshot from a council's data: SSD extracts or CSV reports."""
+
+
+def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
+    """Write an imported snapshot (JSON file or CSV folder) and print its report."""
+    from allocator.io import write_snapshot
+
+    with writing(out):
+        if out == "-":
+            write_json(out, snapshot)
+        else:
+            write_snapshot(snapshot, out)
+    for line in lines:
+        click.echo(line, err=True)
+    click.echo(
+        f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
+        err=True,
+    )
+
+
+def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
+    from allocator.io import check_output_folder
+
+    with input_errors():
+        if out == "-" or out.lower().endswith(".json"):
+            check_output(out, inputs)
+        else:
+            check_output_folder(out, inputs)
+
+
+@import_group.command("ssd")
+@click.argument("source", type=click.Path())
+@click.option(
+    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The snapshot's day, YYYY-MM-DD: episodes and involvements open on it count.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from SOURCE, a folder of SSD table extracts (CSV)."""
+    from allocator.ssd.mapping import load_ssd_mapping
+    from allocator.ssd.ssd_import import import_ssd
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"mapping": mapping_path})
+    with input_errors():
+        mapping = load_ssd_mapping(mapping_path)
+        snapshot, report = import_ssd(source, mapping, as_of.date())
+    _write_imported(snapshot, out, report.lines())
+
+
+@import_group.command("csv")
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--columns", "columns_path", type=click.Path(), required=True, help="Columns mapping (TOML)."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The snapshot's day, YYYY-MM-DD (default: the mapping's as_of).",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="A .json file, a folder for CSV tables, or - for stdout.",
+)
+def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> None:
+    """Build a snapshot from FOLDER, a council's own CSV reports, renamed and converted."""
+    from allocator.ssd.columns import import_csv
+    from allocator.ssd.mapping import load_columns_mapping
+
+    _interruptions.product = "snapshot"
+    _check_import_output(out, {"columns": columns_path})
+    with input_errors():
+        mapping = load_columns_mapping(columns_path)
+        snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
+    _write_imported(snapshot, out, report.lines())
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write a plan in a council's own shape."""
+
+
+@export_group.command("ssd")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option("--snapshot", type=click.Path(), required=True, help="The plan's snapshot.")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(),
+    required=True,
+    help="The SSD mapping: its first allocated role names the new involvements.",
+)
+@click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
+def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: str) -> None:
+    """Write PLAN's changes of worker as SSD involvement rows (new and ended)."""
+    from allocator.io import load_plan
+    from allocator.ssd.export import involvement_rows, write_involvements
+    from allocator.ssd.mapping import load_ssd_mapping
+
+    _interruptions.product = "involvements"
+    with input_errors():
+        plan = load_plan(plan_path)
+        snap = load_snapshot(snapshot)
+        mapping = load_ssd_mapping(mapping_path)
+        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0])
+    with writing(out):
+        target = write_involvements(rows, out)
+    new = sum(1 for r in rows if r["invo_involvement_start_date"])
+    click.echo(f"wrote {target}: {new} new involvements, {len(rows) - new} ended", err=True)

@@ -30,13 +30,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 from typing import NamedTuple
 
-from allocator.check import RULES, families_held, joined, new_families, points
+from allocator.check import RULES, joined, points
 from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.objectives import loads_after, outside_area
 from allocator.policy import Policy
-from allocator.rules import ServiceState, availability_blocker, holding_blockers
+from allocator.rules import (
+    ServiceState,
+    availability_blocker,
+    covers_area,
+    families_held,
+    grade_blockers,
+    holding_blockers,
+    holding_rules,
+    missing_needs,
+    new_families,
+    normalised,
+)
 
 #: How many workers a sentence names before saying "and N more".
 NAMED = 5
@@ -63,6 +76,9 @@ class PlanView:
         Per worker, the families they held a child of in the snapshot.
     new
         Per worker, the families ``placed`` makes new to them.
+    max_moves
+        The most changes of worker the plan was allowed (``rebalance --max-moves``),
+        or ``None``: a child the limit stopped is diagnosed as such.
     screened
         Per kind of case (type, complexity, needs), the staff grade and skills allow;
         filled as sentences need it.
@@ -74,11 +90,17 @@ class PlanView:
     count: dict[str, int]
     held: dict[str, frozenset[str]]
     new: dict[str, set[str]]
+    max_moves: int | None = None
     screened: dict[tuple[object, ...], list[Practitioner]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, state: ServiceState, placed: Mapping[str, str]) -> PlanView:
-        """Index the placements ``placed`` (copied) over ``state``."""
+    def of(
+        cls, state: ServiceState, placed: Mapping[str, str], max_moves: int | None = None
+    ) -> PlanView:
+        """Index the placements ``placed`` (copied) over ``state``.
+
+        ``max_moves``: the plan's limit on changes of worker, if it had one.
+        """
         frozen = dict(placed)
         load, count = loads_after(state, frozen)
         return cls(
@@ -88,7 +110,13 @@ class PlanView:
             count=count,
             held=families_held(state),
             new=new_families(state, frozen),
+            max_moves=max_moves,
         )
+
+    @cached_property
+    def changes(self) -> int:
+        """Changes of worker the placements make (placed cases that had a worker)."""
+        return sum(1 for c in self.placed if self.state.cases[c].worker is not None)
 
     def reasons(self, case_id: str) -> tuple[str, ...]:
         """:func:`assignment_reasons` for ``case_id`` under this view's placements."""
@@ -202,8 +230,13 @@ def _why_moved(state: ServiceState, placed: Mapping[str, str], case: Case, wid: 
     if old is None or old == wid:
         return None
     p = state.practitioners[old]
+    if old not in state.gone and case.id in state.needs:
+        return state.needs[case.id]  # "P0040 may no longer hold it: ..."
     blocker = availability_blocker(p, state.as_of, state.policy)
     if blocker is not None:  # "P0040 left on 2026-11-20", "... is absent until ..."
+        long = state.as_of + timedelta(days=state.policy.long_absence_days)
+        if old not in state.gone and p.available_from is not None and p.available_from >= long:
+            return f"{blocker}: cover for the absence"
         return blocker
     if state.load_before[old] > state.capacity[old]:
         return (
@@ -265,7 +298,7 @@ def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
     """Whether the worker's patches include the child's (named by patch only)."""
     if case.area is None:
         return []
-    if case.area in state.practitioners[wid].areas:
+    if covers_area(state.practitioners[wid], case.area):
         return [f"covers the child's area ({case.area})"]
     if outside_area(state, case.id, wid):
         return [f"outside {wid}'s patches (the child's area is {case.area})"]
@@ -395,9 +428,15 @@ def _diagnose(
         raise ValueError(f"{case_id} is placed with {placed[case_id]} by this plan")
     case = state.cases[case_id]
     load = view.load
+    # A case taken off a present worker who may no longer hold it says so first.
+    taken_off = (
+        f"{state.needs[case_id]}, so it leaves {case.worker}; "
+        if case.worker is not None and case.worker not in state.gone
+        else ""
+    )
 
     def result(code: UnallocatedCode, reason: str) -> Unallocated:
-        return Unallocated(case=case_id, code=code, reason=reason)
+        return Unallocated(case=case_id, code=code, reason=taken_off + reason)
 
     if case.pinned_worker is not None:
         pinned = _pin_problem(state, load, case, case.pinned_worker)
@@ -414,6 +453,9 @@ def _diagnose(
         return result(UnallocatedCode.ELIGIBLE_UNAVAILABLE, _all_unavailable(state, eligible))
 
     weight = state.weight[case_id]
+    largest = max(available, key=lambda p: (state.capacity[p.id], p.id))
+    if weight > state.capacity[largest.id]:
+        return result(UnallocatedCode.NO_CAPACITY, _above_every_cap(state, weight, largest))
     spare = {p.id: state.capacity[p.id] - load[p.id] for p in available}
     with_room = [p.id for p in available if weight <= spare[p.id]]
     if not with_room:
@@ -437,6 +479,19 @@ def _diagnose(
             f"{'is' if one else 'each is'} at the limit of {limit} new {families} in one run; "
             "allocate it in the next run or raise max_new_families_per_day",
         )
+    if view.max_moves is not None and case.worker is not None:
+        # The child moves with its siblings leaving the same worker: one change each.
+        together = [
+            sid
+            for sid in state.families[case.family]
+            if sid not in placed and sid in state.needs and state.cases[sid].worker == case.worker
+        ]
+        if view.changes + len(together) > view.max_moves:
+            return result(
+                UnallocatedCode.SEARCH_LIMIT,
+                f"the limit of {view.max_moves} changes of worker (--max-moves) was reached; "
+                "raise it to place this child",
+            )
     had = "had" if len(open_intake) == 1 else "each had"
     return result(
         UnallocatedCode.SEARCH_LIMIT,
@@ -472,12 +527,11 @@ def _may_hold_ignoring_availability(
 
 
 def _has_needs(case: Case, p: Practitioner) -> bool:
-    return all(n in p.skills for n in case.needs)
+    return not missing_needs(case, p)
 
 
 def _grade_allows(state: ServiceState, case: Case, grade: Grade) -> bool:
-    rule = state.policy.grades[grade]
-    return case.complexity <= rule.max_complexity and case.type not in rule.excluded_types
+    return not grade_blockers(case, grade, state.policy)
 
 
 def _pin_problem(state: ServiceState, load: Mapping[str, int], case: Case, pin: str) -> str | None:
@@ -560,7 +614,7 @@ def _needs_sentence(case: Case, staff: Sequence[Practitioner]) -> str:
     needs = case.needs
     if len(needs) == 1:
         return f"needs {needs[0]}: no worker has it"
-    counts = [sum(1 for p in staff if n in p.skills) for n in needs]
+    counts = [sum(1 for p in staff if normalised(n) in map(normalised, p.skills)) for n in needs]
     said = [f"{_count(c, 'has', 'have')} {n}" for c, n in zip(counts, needs, strict=True)]
     said[0] = f"{_count(counts[0], 'worker has', 'workers have')} {needs[0]}"
     listed = ", ".join(said)
@@ -583,6 +637,16 @@ def _all_unavailable(state: ServiceState, eligible: Sequence[Practitioner]) -> s
     return (
         f"{who} unavailable: {joined(blockers, NAMED)}; allocate it when one is back or "
         "arrange cover"
+    )
+
+
+def _above_every_cap(state: ServiceState, weight: int, largest: Practitioner) -> str:
+    """The case weighs more than the cap of every worker who may hold it."""
+    cap = points(state.capacity[largest.id])
+    return (
+        f"needs {points(weight)} points, more than the cap of any worker who may hold it "
+        f"(the largest: {largest.id}, {cap} points): no worker's cap can hold it, so "
+        "freeing capacity cannot help; a manager must raise a cap or review the case's weight"
     )
 
 
@@ -627,30 +691,12 @@ class Blocker(NamedTuple):
 
 def _holding_rule_ids(case: Case, p: Practitioner, policy: Policy) -> list[str]:
     """The rule id of each sentence :func:`holding_blockers` gives, in its order."""
-    rule = policy.grades[p.grade]
-    ids: list[str] = []
-    if case.complexity > rule.max_complexity:
-        ids.append("grade")
-    if case.type in rule.excluded_types:
-        ids.append("grade")
-    if case.needs and not all(n in p.skills for n in case.needs):
-        ids.append("skills")
-    if p.id in case.excluded_workers:
-        ids.append("excluded_worker")
-    if case.pinned_worker is not None and case.pinned_worker != p.id:
-        ids.append("pinned_worker")
-    return ids
+    return [rule for rule, _ in holding_rules(case, p, policy)]
 
 
 def tagged_holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[Blocker]:
-    """:func:`allocator.rules.holding_blockers`, each sentence with its rule id."""
-    sentences = holding_blockers(case, p, policy)
-    ids = _holding_rule_ids(case, p, policy)
-    if len(ids) != len(sentences):
-        # rules.py gained a rule this mapping does not know yet: keep every sentence,
-        # tagged with the first id found (the tests hold the two together).
-        ids = [ids[0] if ids else "grade"] * len(sentences)
-    return [Blocker(rule, message) for rule, message in zip(ids, sentences, strict=True)]
+    """:func:`allocator.rules.holding_rules` as :class:`Blocker` values."""
+    return [Blocker(rule, message) for rule, message in holding_rules(case, p, policy)]
 
 
 def availability_rule(state: ServiceState, worker_id: str) -> Blocker | None:
@@ -669,6 +715,12 @@ def capacity_rule(state: ServiceState, worker_id: str, weight: int, load: int) -
         return Blocker(
             "capacity",
             f"{worker_id} is over capacity ({points(before)} of {points(cap)} points)",
+        )
+    if weight > cap:
+        return Blocker(
+            "capacity",
+            f"{worker_id}'s cap is {points(cap)} points and the case needs {points(weight)}: "
+            "no room can be made",
         )
     if load + weight > cap:
         return Blocker(

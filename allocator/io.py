@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import hashlib
 import json
 import math
 import os
@@ -55,6 +56,8 @@ from allocator.models import (
     Assignment,
     Case,
     Day,
+    FileDigest,
+    MadeFrom,
     Plan,
     Practitioner,
     Snapshot,
@@ -74,6 +77,8 @@ __all__ = [
     "check_output_folder",
     "describe_value",
     "dump_json",
+    "file_digest",
+    "inputs_of",
     "expected_at",
     "locate",
     "Location",
@@ -468,6 +473,8 @@ class _Report:
 
     def __init__(self) -> None:
         self._items: list[tuple[int, int, str, tuple[_Kind, str, str] | None]] = []
+        #: Doubts about input that is still used, one sentence each, in reading order.
+        self.warnings: list[str] = []
 
     def add(
         self, rank: int, row: int, message: str, kind: tuple[_Kind, str, str] | None = None
@@ -829,6 +836,15 @@ def _read_csv(
             if fields[key].is_list:
                 items = [item.strip() for item in cell.split(LIST_SEPARATOR)]
                 record[key] = [item for item in items if item]
+                if "," in cell:
+                    # "court, welsh" is one item where two were surely meant. The
+                    # cell's text is not quoted back: it may identify a child.
+                    row_id = "" if id_index is None else f" (id {cells[id_index].strip()})"
+                    report.warnings.append(
+                        f"{path}, line {number}{row_id}: the {key!r} cell holds a comma; "
+                        f"list items are separated by {LIST_SEPARATOR!r}, so it was read as "
+                        f"{_count_items(len(record[key]))}"
+                    )
             else:
                 record[key] = cell
         table.rows.append(record)
@@ -1145,7 +1161,14 @@ def _fast_snapshot(text: str) -> Snapshot | None:
     return snapshot if text.count(":") <= fields else None
 
 
-def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot:
+def _count_items(n: int) -> str:
+    """``"1 item"``, ``"2 items"``."""
+    return f"{n} item" if n == 1 else f"{n} items"
+
+
+def load_snapshot(
+    path: PathLike, referrals: PathLike | None = None, *, warnings: list[str] | None = None
+) -> Snapshot:
     """Read and validate a snapshot, with a day's referrals merged in.
 
     Parameters
@@ -1158,6 +1181,10 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
         ``{"cases": [...]}``, or (name ending ``.csv``) a CSV file with the columns of
         ``cases.csv``. Each must have no ``worker`` and an id not in the snapshot;
         they are appended after the snapshot's cases.
+    warnings
+        If given, doubts about input that is still read are appended to it, one
+        sentence each (e.g. a CSV list cell holding a comma: ``court, welsh`` is one
+        skill, not two).
 
     Returns
     -------
@@ -1219,7 +1246,7 @@ def load_snapshot(path: PathLike, referrals: PathLike | None = None) -> Snapshot
             report.add(3, -1, f"{referrals_path}: is a directory, expected a referrals file")
         else:
             extra = _referrals(referrals_path, report)
-    return _assemble(parts, extra, report, practitioners, cases)
+    return _assemble(parts, extra, report, practitioners, cases, warnings)
 
 
 def snapshot_from_dict(
@@ -1267,8 +1294,12 @@ def _assemble(
     report: _Report,
     practitioners: list[Practitioner],
     cases: list[Case],
+    warnings: list[str] | None = None,
 ) -> Snapshot:
-    """Validate the records read (unless already models), cross-check, build the snapshot."""
+    """Validate the records read (unless already models), cross-check, build the snapshot.
+
+    Doubts about input still used are appended to ``warnings`` when given.
+    """
     if not parts.validated:
         if parts.practitioners is not None:
             practitioners = _validate_table(
@@ -1280,6 +1311,8 @@ def _assemble(
         cases += _validate_table(extra, _CASES, Case, "case", report)
     _cross_references(parts.practitioners, parts.cases, extra, report)
     report.raise_if_any()
+    if warnings is not None:
+        warnings.extend(report.warnings)
     assert parts.as_of is not None
     try:
         return Snapshot(
@@ -1362,6 +1395,70 @@ def load_plan(path: PathLike) -> Plan:
         raise InputError(f"{source}: not a valid plan ({exc.error_count()} problems).") from None
     report.raise_if_any()
     return plan
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def file_digest(path: PathLike) -> FileDigest:
+    """The SHA-256 of an input file, or of a CSV snapshot directory, with its name.
+
+    A directory's digest is the SHA-256 of the lines ``<sha256 of file>  <file
+    name>\n`` for its three tables in the order ``snapshot.csv``,
+    ``practitioners.csv``, ``cases.csv`` (a missing table counts as empty), so two
+    directories holding the same tables have the same digest.
+
+    Parameters
+    ----------
+    path
+        The file or directory, named as the user named it.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    """
+    if str(path) == STDIN:
+        return FileDigest(file=STDIN)  # read once already: no digest can be taken
+    path = Path(path)
+    if path.is_dir():
+        lines = []
+        for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
+            table = path / name
+            data = table.read_bytes() if table.exists() else b""
+            lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+    else:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return FileDigest(file=str(path), sha256=digest)
+
+
+def inputs_of(
+    snapshot: PathLike,
+    referrals: PathLike | None = None,
+    policy: PathLike | None = None,
+    command: str | None = None,
+) -> MadeFrom:
+    """What a plan is made from (or checked against): each input file with its digest.
+
+    Parameters
+    ----------
+    snapshot, referrals, policy
+        The files as given on the command line; ``None`` for one not given.
+    command
+        The command that made the plan (``allocate``, ``rebalance``), if any.
+
+    Raises
+    ------
+    OSError
+        If a file cannot be read (they have been read once already, so rarely).
+    """
+    return MadeFrom(
+        snapshot=file_digest(snapshot),
+        referrals=None if referrals is None else file_digest(referrals),
+        policy=None if policy is None else file_digest(policy),
+        command=command,
+    )
 
 
 # ------------------------------------------------------------------ writing
@@ -1562,6 +1659,19 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    _atomic_write(Path(path), text.encode("utf-8"))
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Write UTF-8 text to ``path`` atomically (as :func:`write_json` does).
+
+    Raises
+    ------
+    InputError
+        If ``path`` may not be replaced (see :func:`check_output`).
+    OSError
+        If the file cannot be written.
+    """
     _atomic_write(Path(path), text.encode("utf-8"))
 
 

@@ -6,7 +6,8 @@ here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is 
 
 Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT.md`` Part 2):
 ``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
-from objective tier to its proven bound, and ``Plan.proved``.
+from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions`` and
+``Plan.made_from``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
@@ -288,11 +289,59 @@ class UnallocatedCode(StrEnum):
 
 
 class Unallocated(Record):
-    """A case that ends the plan with no worker, and why, in words a manager can act on."""
+    """A case that ends the plan with no worker, and why, in words a manager can act on.
+
+    ``code`` is one of :class:`UnallocatedCode` in the allocator's plans, but FORMAT.md
+    lets any tool choose its codes: any other non-empty text is kept as it is.
+    """
 
     case: Id
-    code: UnallocatedCode
+    code: Id
     reason: str
+
+    @field_validator("code")
+    @classmethod
+    def _own_codes_as_members(cls, value: str) -> str:
+        """The allocator's own codes become :class:`UnallocatedCode` members."""
+        try:
+            return UnallocatedCode(value)
+        except ValueError:
+            return value
+
+
+class ManagedException(Record):
+    """A case kept with a worker the who-may-hold-what table would not allow.
+
+    FORMAT.md: a pin naming the current worker keeps an outgrown case there, as a
+    managed exception the plan lists (extension, ``docs/FORMAT.md`` Part 2).
+    """
+
+    case: Id
+    worker: Id
+    reason: str
+
+
+class FileDigest(Record):
+    """A file a plan was made from: its name as given and its SHA-256 (hex).
+
+    ``sha256`` is null for standard input (``-``), which cannot be read again.
+    """
+
+    file: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class MadeFrom(Record):
+    """What a plan was made from (extension): the input files, each with its digest.
+
+    The solver settings are the plan's ``settings``. ``None`` for a file not given
+    (no referrals file, the default policy).
+    """
+
+    snapshot: FileDigest | None = None
+    referrals: FileDigest | None = None
+    policy: FileDigest | None = None
+    command: str | None = None
 
 
 class WorkerLoad(Record):
@@ -333,6 +382,11 @@ class Plan(Record):
         Extension: observations a manager should see (e.g. former staff named).
     settings
         Extension: the solver settings that reproduce this plan.
+    exceptions
+        Extension: cases kept with a worker the who-may-hold-what table would not
+        allow, because a manager pinned them there.
+    made_from
+        Extension: the input files the plan was made from, with their SHA-256.
     """
 
     format: Literal["allocation-plan/1"] = PLAN_FORMAT
@@ -348,3 +402,5 @@ class Plan(Record):
     solve_seconds: float = 0.0
     notes: tuple[str, ...] = ()
     settings: dict[str, float | int | str] = Field(default_factory=dict)
+    exceptions: tuple[ManagedException, ...] = ()
+    made_from: MadeFrom | None = None

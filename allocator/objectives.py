@@ -34,7 +34,7 @@ from typing import Literal
 
 from allocator.models import CaseType, WorkerLoad
 from allocator.policy import Policy
-from allocator.rules import ServiceState, to_points
+from allocator.rules import ServiceState, covers_area, to_points
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
 BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
@@ -205,9 +205,7 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
 
 def outside_area(state: ServiceState, case_id: str, worker_id: str) -> bool:
     """Whether the worker's patches are listed and exclude the child's area."""
-    area = state.cases[case_id].area
-    areas = state.practitioners[worker_id].areas
-    return area is not None and bool(areas) and area not in areas
+    return covers_area(state.practitioners[worker_id], state.cases[case_id].area) is False
 
 
 def tier_vector(values: Mapping[str, int | float], tiers: tuple[Tier, ...]) -> tuple[float, ...]:

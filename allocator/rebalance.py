@@ -4,6 +4,12 @@ Who must move, who may move
 ---------------------------
 - Every child of a worker who has **left** (``leaving_on`` on or before ``as_of``)
   must move; if nobody may take them they are ``unallocated`` with a code and reason.
+- Every child whose worker **may no longer hold them** (excluded, pinned to another,
+  outgrown the worker's grade, lacking a need: :func:`allocator.rules.why_needs_worker`)
+  must move, alone rather than with siblings the worker may keep; if nobody may take
+  them they are ``unallocated`` (taken off that worker) with a code and reason. A pin
+  to the current worker keeps an outgrown child there as a managed exception the plan
+  lists.
 - Every child of a worker **absent for at least** ``long_absence_days`` from ``as_of``
   must move (the move says it is cover for the absence). One nobody may take stays
   with the absent worker and the plan's notes name it (FORMAT.md only lets a case
@@ -56,11 +62,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from allocator.check import families_held, points
+from allocator.check import points
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
     Group,
@@ -69,6 +75,7 @@ from allocator.engine.rebalance import (
     tier_values,
 )
 from allocator.engine.solver import ProgressCallback
+from allocator.explain import PlanView
 from allocator.models import (
     Assignment,
     Grade,
@@ -76,7 +83,6 @@ from allocator.models import (
     Snapshot,
     Status,
     Unallocated,
-    UnallocatedCode,
     cut_short_note,
     empty_snapshot_notes,
     unknown_staff_notes,
@@ -92,8 +98,8 @@ from allocator.policy import Policy
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
-    availability_blocker,
-    holding_blockers,
+    families_held,
+    managed_exceptions,
     to_points,
 )
 
@@ -115,8 +121,9 @@ class Setup:
     state: ServiceState
     data: RebalanceInput
     why: dict[str, str]  # source -> the move reason
+    #: Case -> why it must leave a worker who may no longer hold it (rules.why_needs_worker).
+    case_why: dict[str, str] = field(default_factory=dict)
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
-    lower_bound: int = 0
     class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
 
 
@@ -137,25 +144,38 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
 
-    need = set(state.to_allocate)  # referrals and leavers' children: no worker if they stay
-    members: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    need = set(state.to_allocate)  # referrals, leavers' children, cases a worker may not keep
+    # Cases a present worker may no longer hold: they must move, in groups of their own.
+    case_why = {
+        cid: reason
+        for cid, reason in state.needs.items()
+        if (holder := state.cases[cid].worker) is not None and holder not in state.gone
+    }
+    members: dict[tuple[str, str | None, bool], list[str]] = defaultdict(list)
     stuck: list[str] = []
     for c in state.snapshot.cases:
         src = c.worker
+        if c.id in case_why:
+            members[c.family, src, True].append(c.id)
+            continue
         if src is not None and src not in why:
             continue
         if src is not None and src not in state.gone and c.pinned_worker == src:
             stuck.append(c.id)  # pinned to a long-absent or over-cap holder: stays
             continue
-        members[c.family, src].append(c.id)
+        members[c.family, src, False].append(c.id)
     # Who gets a worker first: one weight per priority class, over every child who
     # must move (the most that could be left without a worker).
     class_weight = class_weights(
         len(policy.class_names),
-        sum(len(kids) for (_, src), kids in members.items() if src not in over_cap),
+        sum(
+            len(kids) for (_, src, broken), kids in members.items() if broken or src not in over_cap
+        ),
     )
 
-    def group(family: str, src: str | None, kids: list[str], suffix: str = "") -> Group | None:
+    def group(
+        family: str, src: str | None, kids: list[str], suffix: str = "", broken: bool = False
+    ) -> Group | None:
         common: set[str] | None = None
         for cid in kids:
             ws = set(state.eligible(cid))
@@ -165,11 +185,11 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         if not targets and len(kids) > 1:
             return None
         return Group(
-            id=f"{family}@{src or 'new'}{suffix}",
+            id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
             family=family,
             source=src,
-            must_move=src is None or src not in over_cap,
+            must_move=broken or src is None or src not in over_cap,
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
@@ -178,13 +198,15 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         )
 
     groups: list[Group] = []
-    for (family, src), kids in sorted(members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        g = group(family, src, kids)
+    for (family, src, broken), kids in sorted(
+        members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2])
+    ):
+        g = group(family, src, kids, broken=broken)
         if g is not None:
             groups.append(g)
             continue
         for cid in sorted(kids):  # nobody may take the whole family: split it
-            single = group(family, src, [cid], suffix=f"#{cid}")
+            single = group(family, src, [cid], suffix=f"#{cid}", broken=broken)
             assert single is not None
             groups.append(single)
 
@@ -210,27 +232,53 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         holders=holders,
         workers_before=workers_before,
     )
-    bound = sum(len(g.cases) for g in groups if g.must_move and g.source is not None and g.cost)
-    for s, excess in data.excess.items():
-        weights = sorted(
-            (state.weight[c] for g in groups if g.source == s for c in g.cases), reverse=True
-        )
-        taken = 0
-        for n, weight in enumerate(weights, start=1):
-            taken += weight
-            if taken >= excess:
-                bound += n
-                break
-        else:
-            bound += len(weights)
     return Setup(
         state=state,
         data=data,
         why=why,
+        case_why=case_why,
         stuck_pinned=stuck,
-        lower_bound=bound,
         class_weight=class_weight,
     )
+
+
+def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collection[str]) -> int:
+    """Fewest changes of worker an optimal rebalance makes, given the plan ``moved``.
+
+    ``proved``: the tiers (:data:`REBALANCE_TIERS` keys) whose value in ``moved`` is
+    proved optimal. The tiers come first, so once ``unplaced`` is proved the optimum
+    leaves no more of the children who must move unplaced than ``moved`` does
+    (``leavers_unplaced``): it changes the worker of at least (children who must move)
+    - (those ``moved`` leaves unplaced). Once ``leavers_unplaced`` is proved too, the
+    optimum leaves no more points over cap either, so each over-cap worker sheds at
+    least their excess less that total, less what their children who must move can
+    carry: at least that many of their other children (heaviest first) change worker.
+    With nothing proved the bound is 0.
+
+    Unlike a count of the children who could go somewhere, this never exceeds an
+    optimal plan's changes.
+    """
+    if "unplaced" not in proved:
+        return 0
+    data = setup.data
+    values = tier_values(data, moved)
+    must = sum(len(g.cases) for g in data.groups if g.must_move and g.source is not None)
+    bound = must - values["leavers_unplaced"]
+    if "leavers_unplaced" not in proved:
+        return bound
+    for s, excess in data.excess.items():
+        own = [g for g in data.groups if g.source == s]
+        needed = excess - values["over_cap_excess"] - sum(g.weight for g in own if g.must_move)
+        weights = sorted(
+            (setup.state.weight[c] for g in own if not g.must_move for c in g.cases), reverse=True
+        )
+        shed = 0
+        for weight in weights:
+            if shed >= needed:
+                break
+            shed += weight
+            bound += 1
+    return bound
 
 
 def _plan_bound(
@@ -419,9 +467,16 @@ def rebalance(
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
+    values = tier_values(setup.data, solution.moved)
+    proved: list[str] = []
+    for key in REBALANCE_TIERS:  # a tier counts as proved only with every tier above
+        if not (solution.proved or solution.bounds.get(key) == values[key]):
+            break
+        proved.append(key)
+    lower_bound = changes_lower_bound(setup, solution.moved, proved)
     notes.append(
-        f"changes of worker: {tier_values(setup.data, solution.moved)['changes_of_worker']}, "
-        f"lower bound {setup.lower_bound}, greedy rule "
+        f"changes of worker: {values['changes_of_worker']}, "
+        f"lower bound {lower_bound}, greedy rule "
         f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']})"
     )
     return _plan(
@@ -431,6 +486,7 @@ def rebalance(
         bound=dict(solution.bounds) or None,
         seconds=solution.seconds,
         notes=notes,
+        lower_bound=lower_bound,
         settings={
             "time_limit": time_limit,
             "seed": seed,
@@ -450,8 +506,11 @@ def _plan(
     seconds: float,
     notes: list[str],
     settings: dict[str, float | int | str],
+    lower_bound: int | None = None,
 ) -> Plan:
     state, data = setup.state, setup.data
+    if lower_bound is None:  # nothing proved about the tiers
+        lower_bound = changes_lower_bound(setup, moved, proved=())
     final = {cid: c.worker for cid, c in state.cases.items()}
     gone_or_new = set(state.to_allocate)
     for g in data.groups:
@@ -472,10 +531,8 @@ def _plan(
     unallocated: list[Unallocated] = []
     uncovered: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
-    placed_with: dict[tuple[str, str], list[str]] = defaultdict(list)  # family, worker
-    for g in data.groups:
-        if g.id in moved:
-            placed_with[g.family, moved[g.id]].extend(g.cases)
+    placed = {cid: w for g in data.groups if (w := moved.get(g.id)) is not None for cid in g.cases}
+    view = PlanView.of(state, placed, max_moves=data.max_moves)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
@@ -485,11 +542,11 @@ def _plan(
                         case=cid,
                         worker=w,
                         from_=g.source,
-                        reasons=_reasons(setup, g, cid, w, load, placed_with[g.family, w]),
+                        reasons=view.reasons(cid),
                     )
                 )
             elif cid in gone_or_new:
-                unallocated.append(_diagnose(setup, g, cid, moves_used))
+                unallocated.append(view.diagnose(cid))
             elif g.must_move:
                 uncovered.append(cid)
     assignments.sort(key=lambda a: a.case)
@@ -507,10 +564,15 @@ def _plan(
             f"{len(setup.stuck_pinned)} pinned child(ren) stay with their absent or over-cap "
             f"pinned worker: {', '.join(sorted(setup.stuck_pinned))}"
         )
+    limited = data.max_moves is not None and moves_used >= data.max_moves
     for s in still_over:
+        why = (
+            f"the limit of {data.max_moves} changes of worker was reached"
+            if limited
+            else "no eligible worker had room for enough of their children"
+        )
         notes.append(
-            f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points "
-            "(no eligible worker had room for enough of their children)"
+            f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points ({why})"
         )
     workers = worker_table(state, load, count)
     by_class = dict.fromkeys(state.policy.class_names, 0)
@@ -526,7 +588,7 @@ def _plan(
         "siblings_apart": values["siblings_apart"],
         "weighted_changes": values["weighted_changes"],
         "balance": values["balance"],
-        "changes_lower_bound": setup.lower_bound,
+        "changes_lower_bound": lower_bound,
         # As the daily tier: every child placed with a worker they had, referrals too.
         "previous_worker_returns": sum(
             1 for a in assignments if a.worker in state.cases[a.case].previous_workers
@@ -544,83 +606,7 @@ def _plan(
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),
         settings=settings,
-    )
-
-
-def _reasons(
-    setup: Setup,
-    g: Group,
-    cid: str,
-    w: str,
-    load: Mapping[str, int],
-    placed_with: list[str],
-) -> tuple[str, ...]:
-    """Why ``cid`` goes to ``w``; ``placed_with``: the family's children this plan gives ``w``."""
-    state = setup.state
-    case = state.cases[cid]
-    out = [setup.why[g.source] if g.source is not None else "new referral"]
-    if w in case.previous_workers:
-        out.append(f"back with {w}, a previous worker")
-    if g.family in setup.data.held_families.get(w, ()):
-        out.append(f"{w} already works with the family")
-    if len(g.cases) > 1:
-        others = [c for c in g.cases if c != cid]
-        out.append(f"moves with sibling(s) {', '.join(others)}")
-    joined = sorted(c for c in placed_with if c not in g.cases)
-    if joined:
-        out.append(f"with sibling(s) {', '.join(joined)}, also given to {w} by this plan")
-    out.append(f"{w} has room: {points(load[w])} of {points(state.capacity[w])} points after")
-    return tuple(out)
-
-
-def _diagnose(setup: Setup, g: Group, cid: str, moves_used: int) -> Unallocated:
-    state = setup.state
-    case = state.cases[cid]
-    src = setup.why.get(g.source or "", "it has no worker")
-    pin = case.pinned_worker
-    if pin is not None:
-        p = state.practitioners[pin]
-        blocker = availability_blocker(p, state.as_of, state.policy) or (
-            "has no room" if state.weight[cid] > state.spare_before(pin) else None
-        )
-        if blocker is not None or not g.cost:
-            return Unallocated(
-                case=cid,
-                code=UnallocatedCode.PINNED_WORKER_CANNOT_HOLD,
-                reason=f"{src}; the case is pinned to {pin}, who cannot take it "
-                f"({blocker or 'a holding rule'}): re-pin or lift the pin",
-            )
-    if not g.cost:
-        holders = [
-            w
-            for w, p in state.practitioners.items()
-            if availability_blocker(p, state.as_of, state.policy) is None
-            and not holding_blockers(case, p, state.policy)
-        ]
-        if holders:
-            return Unallocated(
-                case=cid,
-                code=UnallocatedCode.NO_CAPACITY,
-                reason=f"{src}; every present worker who may hold it ({len(holders)}) is at "
-                "or over their cap",
-            )
-        return Unallocated(
-            case=cid,
-            code=UnallocatedCode.NO_ELIGIBLE_WORKER,
-            reason=f"{src}; no present worker may hold it (grade, skills, exclusions)",
-        )
-    limit = setup.data.max_moves
-    if limit is not None and moves_used + g.changes > limit:
-        return Unallocated(
-            case=cid,
-            code=UnallocatedCode.SEARCH_LIMIT,
-            reason=f"{src}; the limit of {limit} changes of worker was reached",
-        )
-    return Unallocated(
-        case=cid,
-        code=UnallocatedCode.NO_CAPACITY,
-        reason=f"{src}; the {len(g.cost)} worker(s) who may hold it had no room left or "
-        "had taken their limit of new families",
+        exceptions=managed_exceptions(state),
     )
 
 

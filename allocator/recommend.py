@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from allocator.check import families_held, joined, points
+from allocator.check import joined, points
 from allocator.explain import (
     Blocker,
     area_reasons,
@@ -53,7 +53,14 @@ from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
 from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
 from allocator.policy import Policy
-from allocator.rules import ServiceState, to_points
+from allocator.rules import (
+    ServiceState,
+    families_held,
+    holding_rules,
+    normalised,
+    normalised_set,
+    to_points,
+)
 
 #: The tiers one placement moves, in priority order, with their direction.
 SCORE_TIERS: tuple[tuple[str, str], ...] = (
@@ -317,7 +324,7 @@ class Recommender:
                 static=tuple(static),
                 spare=cap - before,
                 capacity=cap,
-                areas=frozenset(p.areas),
+                areas=normalised_set(p.areas),
                 thresholds=thresholds,
                 prefix=prefix,
                 penalty_before=0,
@@ -381,6 +388,7 @@ class Recommender:
         if st.policy.max_new_families_per_day <= 0:
             uniform += ("intake_limit",)
         skipped = special | {current}
+        area = normalised(case.area) if case.area is not None else None  # as w.areas
         eligible: list[tuple[tuple[int, ...], str]] = []  # the special ones, then the best
         blocked: list[tuple[str, tuple[str, ...]]] = []
         for wid in sorted(special):
@@ -399,9 +407,7 @@ class Recommender:
             )
             # A regular worker's key: the family's workers all one more, no return.
             apart = len(family)
-            for _, balance, outside, wid in ranking.walk(
-                case.area, 0, ranking.eligible, skipped, top
-            ):
+            for _, balance, outside, wid in ranking.walk(area, 0, ranking.eligible, skipped, top):
                 eligible.append(((apart, 0, balance, outside), wid))
         ranked = tuple(
             self._candidate(case, wid, self._score(case, wid, family), family, ())
@@ -411,7 +417,7 @@ class Recommender:
         regular_misses = [
             ((1 if family else 0, 0, count + len(uniform), balance, outside), wid)
             for count, balance, outside, wid in ranking.walk(
-                case.area, first_blocked, len(ranking.wids), skipped, ineligible
+                area, first_blocked, len(ranking.wids), skipped, ineligible
             )
         ]
         misses = self._nearest_misses(case, blocked, family, ineligible, regular_misses)
@@ -427,7 +433,7 @@ class Recommender:
             complexity=case.complexity,
             weight=to_points(st.weight[case.id]),
             current_worker=current,
-            needs_worker=current is None or current in st.gone,
+            needs_worker=case.id in st.needs,
             eligible_count=eligible_count,
             ranked=ranked,
             ineligible=misses,
@@ -501,16 +507,16 @@ class Recommender:
         screen = self._screens.get(key)
         if screen is None:
             policy = self.state.policy
+            # The kind of case alone: exclusions, the pin and the current worker are
+            # judged per case in _rule_ids.
+            probe = case.model_copy(
+                update={"worker": None, "excluded_workers": (), "pinned_worker": None}
+            )
             screen = {}
             for p in self._staff:
-                rule = policy.grades[p.grade]
-                ids: list[str] = []
-                if case.complexity > rule.max_complexity or case.type in rule.excluded_types:
-                    ids.append("grade")
-                if case.needs and not all(n in p.skills for n in case.needs):
-                    ids.append("skills")
+                ids = tuple(dict.fromkeys(rule for rule, _ in holding_rules(probe, p, policy)))
                 if ids:
-                    screen[p.id] = tuple(ids)
+                    screen[p.id] = ids
             self._screens[key] = screen
         return screen
 
@@ -573,7 +579,7 @@ class Recommender:
             rise = w.penalty(self.state.load_before[wid] + self.state.weight[case.id])
             rise -= w.penalty_before
             balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
-        outside = case.area is not None and bool(w.areas) and case.area not in w.areas
+        outside = case.area is not None and bool(w.areas) and normalised(case.area) not in w.areas
         return (apart, -(wid in case.previous_workers), balance, int(outside))
 
     def _nearest_misses(

@@ -51,7 +51,7 @@ def unallocated_table(plan: Plan) -> Table:
     for heading in ("case", "code", "reason"):
         table.add_column(heading)
     for u in plan.unallocated:
-        table.add_row(escape(u.case), u.code.value, escape(u.reason))
+        table.add_row(escape(u.case), escape(str(u.code)), escape(u.reason))
     return table
 
 
@@ -133,10 +133,19 @@ def plan_summary(
             "" if is_proved is None else ("yes" if is_proved else "no"),
         )
     console.print(table)
+    render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
     for warning in warnings:
         console.print(f"[bold]warning:[/bold] {escape(warning)}")
+
+
+def render_exceptions(plan: Plan, console: Console) -> None:
+    """Print the plan's managed exceptions: cases a manager's pin keeps despite grade."""
+    for e in plan.exceptions:
+        console.print(
+            f"managed exception: {escape(e.case)} stays with {escape(e.worker)}: {escape(e.reason)}"
+        )
 
 
 def rebalance_summary(plan: Plan, console: Console) -> None:
@@ -160,6 +169,7 @@ def rebalance_summary(plan: Plan, console: Console) -> None:
         + ", ".join(f"{k} {v}" for k, v in plan.objective.items())
         + f"; {plan.solve_seconds:.2f} s"
     )
+    render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
 
@@ -219,6 +229,25 @@ def render_violations(violations: Sequence[Violation], console: Console) -> None
     console.print(table)
 
 
+def render_stale(stale: Sequence[Violation], console: Console) -> None:
+    """Print the plan's stale summaries (:func:`allocator.check.stale_summaries`), if any.
+
+    Printed apart from broken rules: a hand-edited plan whose totals were not updated
+    breaks no rule.
+    """
+    if not stale:
+        return
+    table = Table(
+        title=f"{len(stale)} stale summary figure(s): the plan's totals disagree with its "
+        "placements (no rule is broken by this)"
+    )
+    for heading in ("summary", "worker", "what differs"):
+        table.add_column(heading)
+    for v in stale:
+        table.add_row(escape(v.rule), escape(v.worker or ""), escape(v.message))
+    console.print(table)
+
+
 def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
     """Print a plan's rule-by-rule analysis: hard rules, then tiers with their matches."""
     console.print(
@@ -263,6 +292,9 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
     if analysis.moved and analysis.objective:
         own = ", ".join(f"{k} {v}" for k, v in analysis.objective.items())
         console.print(f"the plan's own objective: {escape(own)}")
+    render_stale(analysis.stale, console)
+    for cid, why in analysis.exceptions:
+        console.print(f"managed exception: {escape(cid)} {escape(why)}")
     for note in analysis.notes:
         console.print(f"note: {escape(note)}")
 
@@ -363,6 +395,10 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         "invalid": "the plan's assignment of it breaks the rules (see the violations)",
     }[e.outcome]
     console.print(f"outcome: {escape(outcome)}")
+    if e.needs_worker and e.worker_before is not None:
+        console.print(f"needs a worker: {escape(e.needs_worker)}")
+    if e.exception:
+        console.print(f"managed exception: {escape(e.exception)}")
     for reason in e.reasons:
         console.print(f"  - {escape(reason)}")
     if e.diagnosis:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import NewType
 
-from allocator.models import Case, Practitioner, Priority, Snapshot
+from allocator.models import Case, Grade, ManagedException, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
@@ -70,29 +71,197 @@ def availability_blocker(p: Practitioner, as_of: date, policy: Policy) -> str | 
     return None
 
 
-def holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[str]:
-    """Every rule that stops ``p`` holding ``case``, whatever their load or availability.
+@cache  # a service has few distinct skills, needs and patches; this is on hot paths
+def normalised(text: str) -> str:
+    """A skill, need or area as it is matched: case and surrounding spaces ignored.
 
-    Covers grade (complexity ceiling and excluded types), ``needs`` within ``skills``,
-    ``excluded_workers`` and ``pinned_worker``.
+    FORMAT.md: ``needs`` are "matched to ``skills`` ignoring case and surrounding
+    spaces"; areas are matched the same way. The one definition every comparison uses.
+
+    Examples
+    --------
+    >>> normalised("  Welsh "), normalised("Patch 02A") == normalised("patch 02a")
+    ('welsh', True)
     """
-    blockers: list[str] = []
-    rule = policy.grades[p.grade]
+    return text.strip().casefold()
+
+
+@cache
+def normalised_set(items: tuple[str, ...]) -> frozenset[str]:
+    """:func:`normalised` of each item (a worker's ``skills`` or ``areas``)."""
+    return frozenset(normalised(item) for item in items)
+
+
+def missing_needs(case: Case, p: Practitioner) -> list[str]:
+    """The case's ``needs`` that are not among ``p``'s ``skills`` (see :func:`normalised`)."""
+    if not case.needs:
+        return []
+    skills = normalised_set(p.skills)
+    return [n for n in case.needs if normalised(n) not in skills]
+
+
+def covers_area(p: Practitioner, area: str | None) -> bool | None:
+    """Whether ``p``'s patches include ``area``; ``None`` when either is not given.
+
+    An empty ``areas`` list means the worker covers any patch, which is not a match
+    on the child's patch: that too gives ``None``.
+    """
+    if area is None or not p.areas:
+        return None
+    return normalised(area) in normalised_set(p.areas)
+
+
+def kept_despite_grade(case: Case, p: Practitioner) -> bool:
+    """Whether a manager's pin keeps ``case`` with ``p``, its current worker, despite grade.
+
+    FORMAT.md: a pin naming the current worker keeps an outgrown case there as a
+    managed exception to the who-may-hold-what table (never to ``needs`` or
+    ``excluded_workers``). A pin never lets a new allocation or a move break a rule,
+    so the exception holds only for the worker who holds the case today.
+    """
+    return case.worker == p.id and case.pinned_worker == p.id
+
+
+def grade_blockers(case: Case, grade: Grade, policy: Policy) -> list[str]:
+    """Why the who-may-hold-what table stops ``grade`` holding ``case``, if it does.
+
+    The table's one definition: the grade's complexity ceiling, then its excluded
+    types (``policy.grades``). Empty when the grade may hold the case.
+    """
+    rule = policy.grades[grade]
+    out: list[str] = []
     if case.complexity > rule.max_complexity:
-        blockers.append(
+        out.append(
             f"complexity {case.complexity} is above {rule.max_complexity}, the most a "
-            f"{p.grade.value} may hold"
+            f"{grade.value} may hold"
         )
     if case.type in rule.excluded_types:
-        blockers.append(f"a {p.grade.value} may not hold {case.type.value} work")
-    missing = [n for n in case.needs if n not in p.skills]
+        out.append(f"a {grade.value} may not hold {case.type.value} work")
+    return out
+
+
+def holding_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str, str]]:
+    """Every rule that stops ``p`` holding ``case`` at the end of a plan, with its rule id.
+
+    The one definition of "may this worker hold this case once the plan is applied",
+    for new allocations, moves and cases a plan keeps alike. Covers the
+    who-may-hold-what table (rule id ``grade``: complexity ceiling and excluded
+    types), ``needs`` within ``skills`` (``skills``), ``excluded_workers``
+    (``excluded_worker``) and ``pinned_worker`` (``pinned_worker``); not
+    availability, capacity or intake, which bind only new cases.
+
+    The table is waived for the case's current worker when the case is pinned to
+    them (:func:`kept_despite_grade`).
+
+    Returns
+    -------
+    list of (rule id, sentence)
+        Empty when ``p`` may hold the case, else in the order above.
+    """
+    blockers: list[tuple[str, str]] = []
+    if not kept_despite_grade(case, p):
+        blockers.extend(("grade", sentence) for sentence in grade_blockers(case, p.grade, policy))
+    missing = missing_needs(case, p)
     if missing:
-        blockers.append(f"{p.id} lacks {' + '.join(missing)}")
+        blockers.append(("skills", f"{p.id} lacks {' + '.join(missing)}"))
     if p.id in case.excluded_workers:
-        blockers.append(f"{p.id} is excluded from this case (conflict of interest)")
+        blockers.append(
+            ("excluded_worker", f"{p.id} is excluded from this case (conflict of interest)")
+        )
     if case.pinned_worker is not None and case.pinned_worker != p.id:
-        blockers.append(f"the case is pinned to {case.pinned_worker}")
+        blockers.append(("pinned_worker", f"the case is pinned to {case.pinned_worker}"))
     return blockers
+
+
+def holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[str]:
+    """The sentences of :func:`holding_rules`: why ``p`` may not hold ``case``."""
+    return [sentence for _, sentence in holding_rules(case, p, policy)]
+
+
+def managed_exception(case: Case, p: Practitioner, policy: Policy) -> str | None:
+    """Why ``case`` stays with ``p`` only as a managed exception, or ``None``.
+
+    A sentence when ``p`` holds the case today, the case is pinned to ``p`` and the
+    who-may-hold-what table alone would not let ``p`` hold it.
+    """
+    if not kept_despite_grade(case, p):
+        return None
+    unpinned = case.model_copy(update={"pinned_worker": None})
+    table = [sentence for rule, sentence in holding_rules(unpinned, p, policy) if rule == "grade"]
+    if not table:
+        return None
+    return f"pinned to {p.id} by a manager, who keeps it there although {'; '.join(table)}"
+
+
+def why_needs_worker(
+    case: Case, practitioners: Mapping[str, Practitioner], as_of: date, policy: Policy
+) -> str | None:
+    """Why ``case`` needs a worker today, or ``None`` when its worker may keep it.
+
+    FORMAT.md: a case needs a worker when it has none, when its worker has left, or
+    when its current worker breaks a hard rule today (:func:`holding_rules`: excluded,
+    pinned to another, outgrown their grade, lacking a need), unless a pin to that
+    worker keeps an outgrown case as a managed exception.
+
+    Parameters
+    ----------
+    case
+        The case as in the snapshot.
+    practitioners
+        Every practitioner by id (``case.worker``, if any, must be among them).
+    as_of
+        The snapshot's date.
+    policy
+        The who-may-hold-what table.
+
+    Returns
+    -------
+    str or None
+        ``"it has no worker"``, ``"P1 left on 2026-11-20"`` or ``"P1 may no longer
+        hold it: ..."``; ``None`` when nothing needs doing.
+    """
+    if case.worker is None:
+        return "it has no worker"
+    p = practitioners[case.worker]
+    if is_gone(p, as_of):
+        return f"{p.id} left on {p.leaving_on}"
+    broken = holding_blockers(case, p, policy)
+    if broken:
+        return f"{p.id} may no longer hold it: {'; '.join(broken)}"
+    return None
+
+
+def families_held(state: ServiceState) -> dict[str, frozenset[str]]:
+    """Per worker, the families they hold at least one child of in the snapshot."""
+    held: dict[str, set[str]] = defaultdict(set)
+    for case in state.snapshot.cases:
+        if case.worker is not None:
+            held[case.worker].add(case.family)
+    return {wid: frozenset(fams) for wid, fams in held.items()}
+
+
+def new_families(state: ServiceState, given: Mapping[str, str]) -> dict[str, set[str]]:
+    """Per worker, the families ``given`` hands them that they held no child of before.
+
+    Parameters
+    ----------
+    state
+        The indexed snapshot.
+    given
+        Case id -> worker id for every case the plan gives a worker (new or moved).
+
+    Returns
+    -------
+    dict
+        Worker id -> family ids new to them; workers with none are left out.
+    """
+    held = families_held(state)
+    new: dict[str, set[str]] = defaultdict(set)
+    for cid, wid in given.items():
+        family = state.cases[cid].family
+        if family not in held.get(wid, ()):
+            new[wid].add(family)
+    return dict(new)
 
 
 @dataclass
@@ -113,6 +282,9 @@ class ServiceState:
     cases_before: dict[str, int]
     families: dict[str, list[str]]
     gone: frozenset[str]
+    #: Case id -> why it needs a worker (:func:`why_needs_worker`), in snapshot order.
+    needs: dict[str, str] = field(default_factory=dict)
+    #: The cases of ``needs``: every case a plan must place or list as unallocated.
     to_allocate: list[str] = field(default_factory=list)
     _screened: dict[tuple[object, ...], list[str]] = field(default_factory=dict, repr=False)
     _eligible: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -136,7 +308,11 @@ class ServiceState:
         load: dict[str, int] = dict.fromkeys(practitioners, 0)
         count: dict[str, int] = dict.fromkeys(practitioners, 0)
         families: dict[str, list[str]] = defaultdict(list)
+        needs: dict[str, str] = {}
         for c in snapshot.cases:
+            why = why_needs_worker(c, practitioners, snapshot.as_of, policy)
+            if why is not None:
+                needs[c.id] = why
             families[c.family].append(c.id)
             if c.worker is not None:
                 load[c.worker] += weight[c.id]
@@ -152,7 +328,8 @@ class ServiceState:
             cases_before=count,
             families=dict(families),
             gone=gone,
-            to_allocate=[c.id for c in snapshot.cases if needs_worker(c, gone)],
+            needs=needs,
+            to_allocate=list(needs),
         )
 
     @property
@@ -230,7 +407,28 @@ class ServiceState:
         """Whether the case is an urgent one."""
         return self.cases[case_id].priority is Priority.URGENT
 
+    @cached_property
+    def exceptions(self) -> dict[str, str]:
+        """Case id -> sentence for each case kept with its worker as a managed exception.
 
-def needs_worker(case: Case, gone: frozenset[str]) -> bool:
-    """Unallocated, or held by a worker who has left."""
-    return case.worker is None or case.worker in gone
+        See :func:`managed_exception`; in snapshot order.
+        """
+        out: dict[str, str] = {}
+        for c in self.snapshot.cases:
+            if c.worker is not None and c.pinned_worker == c.worker and c.id not in self.needs:
+                why = managed_exception(c, self.practitioners[c.worker], self.policy)
+                if why is not None:
+                    out[c.id] = why
+        return out
+
+
+def managed_exceptions(state: ServiceState) -> tuple[ManagedException, ...]:
+    """The plan's list of cases kept with their worker only by a manager's pin.
+
+    See :attr:`allocator.rules.ServiceState.exceptions`; in snapshot order.
+    """
+    return tuple(
+        ManagedException(case=cid, worker=worker, reason=why)
+        for cid, why in state.exceptions.items()
+        if (worker := state.cases[cid].worker) is not None
+    )

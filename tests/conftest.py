@@ -1,19 +1,64 @@
-"""Shared test settings: hypothesis profiles.
+"""Shared test settings: every plan judged by the checker, and hypothesis profiles.
 
-``ci`` (selected when the ``CI`` environment variable is set, as ``.ci/run`` does)
-derandomises hypothesis, so a failure in CI reproduces with the same examples on any
-machine, and prints the failing example's blob. ``HYPOTHESIS_PROFILE`` names a
-profile explicitly.
+Every plan the allocator makes during the tests is judged by the independent checker
+(Timefold's FULL_ASSERT idea): the engine's plans must break no hard rule, and the
+summaries they report (the workers table, the objective tiers recomputed through
+:func:`allocator.objectives.evaluate`) must agree with the checker's. The plan
+builders of ``allocate`` and ``rebalance`` are wrapped for the whole session, so a
+disagreement fails whichever test made the plan, not only the tests that call
+``check_plan`` themselves.
+
+Hypothesis: the ``ci`` profile (selected when the ``CI`` environment variable is set,
+as ``.ci/run`` does) derandomises it, so a failure in CI reproduces with the same
+examples on any machine, and prints the failing example's blob.
+``HYPOTHESIS_PROFILE`` names a profile explicitly.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from hypothesis import settings
+
+from allocator.check import judge_plan
+from allocator.models import Plan
+from allocator.rules import ServiceState
 
 settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 settings.register_profile("dev")
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+def _judged(plan: Plan, state: ServiceState) -> Plan:
+    broken, stale = judge_plan(state.snapshot, state.policy, plan)
+    assert broken == [], [v.message for v in broken]
+    if "changes_lower_bound" not in plan.objective:  # a rebalance has its own objective
+        assert stale == [], [v.message for v in stale]
+    return plan
+
+
+@pytest.fixture(autouse=True, scope="session")
+def every_plan_is_checked() -> Iterator[None]:
+    # The modules, not the functions the package re-exports under the same names.
+    allocating = importlib.import_module("allocator.allocate")
+    rebalancing = importlib.import_module("allocator.rebalance")
+    build_plan = allocating.build_plan
+    rebalance_plan = rebalancing._plan
+
+    def checked_build_plan(state: ServiceState, *args: Any, **kwargs: Any) -> Plan:
+        return _judged(build_plan(state, *args, **kwargs), state)
+
+    def checked_rebalance_plan(setup: Any, *args: Any, **kwargs: Any) -> Plan:
+        return _judged(rebalance_plan(setup, *args, **kwargs), setup.state)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(allocating, "build_plan", checked_build_plan)
+    patch.setattr(rebalancing, "_plan", checked_rebalance_plan)
+    yield
+    patch.undo()

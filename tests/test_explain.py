@@ -286,7 +286,22 @@ def test_diagnosis_refuses_a_placed_case() -> None:
 
 
 def test_no_capacity_single_eligible_worker() -> None:
-    # Only P1 may hold complexity-4 work (P2 is an NQSW); P1's cap is 5 and R1 weighs 6.
+    # Only P1 may hold complexity-4 work (P2 is an NQSW); P1's cap is 10, C0 takes 5
+    # of it, and R1 weighs 6.
+    s = state(
+        [worker("P1", grade="senior", capacity_points=10), worker("P2", grade="nqsw")],
+        [case("C0", worker="P1", weight=5.0), case("R1", complexity=4, weight=6.0)],
+    )
+    d = diagnose_unallocated(s, {}, "R1")
+    assert d.code is UnallocatedCode.NO_CAPACITY
+    assert d.reason.startswith(
+        "needs 6.0 points but P1, the only eligible worker, has no room after this plan "
+        "(P1 5.0 spare); P1 is 1.0 points short"
+    )
+
+
+def test_no_capacity_above_every_cap() -> None:
+    # P1's cap is 5 and R1 weighs 6: no room can be made, and the sentence says so.
     s = state(
         [worker("P1", grade="senior", capacity_points=5), worker("P2", grade="nqsw")],
         [case("R1", complexity=4, weight=6.0)],
@@ -294,8 +309,8 @@ def test_no_capacity_single_eligible_worker() -> None:
     d = diagnose_unallocated(s, {}, "R1")
     assert d.code is UnallocatedCode.NO_CAPACITY
     assert d.reason.startswith(
-        "needs 6.0 points but P1, the only eligible worker, has no room after this plan "
-        "(P1 5.0 spare); P1 is 1.0 points short"
+        "needs 6.0 points, more than the cap of any worker who may hold it (the largest: "
+        "P1, 5.0 points): no worker's cap can hold it, so freeing capacity cannot help"
     )
 
 
@@ -465,3 +480,23 @@ def test_covering_rules_prefers_forced_rules_then_the_widest() -> None:
     assert explain.covering_rules([["grade"], ["skills"]]) == ["grade", "skills"]
     assert explain.covering_rules([["grade", "skills"], ["skills", "capacity"]]) == ["skills"]
     assert explain.covering_rules([["grade"], []]) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [("optimal", "proved best as a whole"), ("feasible", "a longer --time-limit may move it")],
+)
+def test_why_not_never_advises_more_time_for_a_proved_plan(status: str, advice: str) -> None:
+    # P1 would be better for R1 alone (a previous worker: 1 return against 0), no
+    # capacity or intake stops it, yet the plan chose P2. Only a plan not proved best
+    # may be improved by searching longer.
+    from allocator.analysis import _why_not
+    from allocator.explain import PlanView
+    from allocator.models import Plan
+
+    s = state([worker("P1"), worker("P2")], [case("R1", previous_workers=("P1",))])
+    plan = Plan(as_of=date(2026, 11, 23), status=status)  # type: ignore[arg-type]
+    mine = {"siblings_apart": 0, "previous_worker_returns": 1, "balance": 3, "outside_area": 0}
+    chosen = {**mine, "previous_worker_returns": 0}
+    said = _why_not(s, PlanView.of(s, {}), plan, "R1", "P1", mine, "P2", chosen, "allocated")
+    assert len(said) == 1 and advice in said[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import stat
@@ -756,11 +757,41 @@ def test_plan_with_wrong_format_or_missing(tmp_path: Path) -> None:
 def test_plan_missing_format_reported_with_other_problems(tmp_path: Path) -> None:
     data = json.loads(dump_json(sample_plan()))
     del data["format"]
-    data["unallocated"][0]["code"] = "busy"
+    data["unallocated"][0]["code"] = ""
     path = write(tmp_path / "plan.json", data)
     missing, code = plan_problems(path)
     assert missing == f"{path}: required field 'format' is missing, expected 'allocation-plan/1'."
-    assert code.startswith(f"{path}, unallocated[0] (case R9): field 'code' is 'busy', expected")
+    where = f"{path}, unallocated[0] (case R9)"
+    assert code == f"{where}: field 'code' is empty, expected non-empty text."
+
+
+def test_plan_accepts_codes_of_other_tools(tmp_path: Path) -> None:
+    # FORMAT.md: a checker accepts codes it does not know (the spec's own example).
+    data = json.loads(dump_json(sample_plan()))
+    data["unallocated"][0]["code"] = "no_eligible_capacity"
+    assert load_plan(write(tmp_path / "plan.json", data)).unallocated[0].code == (
+        "no_eligible_capacity"
+    )
+
+
+@pytest.mark.parametrize("field", ["solve_seconds", "gap"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_plan_rejects_non_finite_numbers(tmp_path: Path, field: str, value: float) -> None:
+    data = json.loads(dump_json(sample_plan()))
+    data[field] = value
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))  # Python writes NaN, Infinity, -Infinity
+    (problem,) = plan_problems(path)
+    assert f"field '{field}' is" in problem and "expected a number" in problem
+
+
+def test_plan_rejects_non_finite_summaries(tmp_path: Path) -> None:
+    data = json.loads(dump_json(sample_plan()))
+    data["objective"] = {"unallocated": math.nan}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    (problem,) = plan_problems(path)
+    assert "objective.unallocated" in problem
 
 
 # ------------------------------------------------------------------ writing

@@ -52,11 +52,12 @@ def example(
     w1: dict[str, Any] | None = None,
     extra: list[dict[str, Any]] | None = None,
     k1_weight: float = 85,
+    s1_skills: tuple[str, ...] = ("court",),
 ) -> Snapshot:
     """The issue's example; ``c1`` / ``w1`` override fields of C1 / W1."""
     return snapshot(
         [
-            worker("S1", grade="senior", skills=["court"]),
+            worker("S1", grade="senior", skills=list(s1_skills)),
             worker("W1", **(w1 or {})),
         ],
         [
@@ -132,8 +133,8 @@ def test_pinned_blocker_never_moves() -> None:
 
 
 def test_blocker_with_nowhere_to_go_stays() -> None:
-    # C1 needs welsh, which W1 lacks; W1 absent; W1 excluded; W1 over their cap:
-    # no move is possible.
+    # C1 needs welsh, which W1 lacks (S1 has it: C1 may stay); W1 absent; W1
+    # excluded; W1 over their cap: no move is possible.
     for c1, w1 in [
         ({"needs": ["welsh"]}, {}),
         ({}, {"available_from": (AS_OF + timedelta(days=3)).isoformat()}),
@@ -141,7 +142,7 @@ def test_blocker_with_nowhere_to_go_stays() -> None:
         # A student may hold complexity 1, but their cap is 30 and W1 holds 50.
         ({}, {"grade": "student"}),
     ]:
-        plan = plan_of(example(c1=c1, w1=w1), 2)
+        plan = plan_of(example(c1=c1, w1=w1, s1_skills=("court", "welsh")), 2)
         assert changes(plan) == {}, (c1, w1)
         assert unallocated(plan) == {"R1": "no_capacity"}
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocator import Policy, Snapshot, allocate, check_plan
-from allocator.models import CaseType, Grade
-from allocator.rules import POINTS_SCALE, ServiceState
+from allocator import Policy, Snapshot, allocate, check_plan, rebalance
+from allocator.check import stale_summaries
+from allocator.models import CaseType, Grade, Plan
+from allocator.rules import POINTS_SCALE, ServiceState, holding_rules, is_gone
 
 AS_OF = date(2026, 11, 23)
 
@@ -77,8 +78,11 @@ def test_every_case_is_accounted_for_and_no_rule_is_broken(snapshot: Snapshot) -
     assert sorted(listed) == sorted(state.to_allocate)
     assert all(u.reason for u in plan.unallocated)
 
-    # No hard rule broken, by the independent checker.
+    # No hard rule broken, by the independent checker; and its recomputed summaries
+    # (tiers through objectives.evaluate, the workers table) agree with the engine's.
     assert check_plan(snapshot, policy, plan) == []
+    assert stale_summaries(snapshot, policy, plan) == []
+    assert_every_final_worker_may_hold_their_cases(snapshot, policy, plan)
 
     # Loads add up: before + placed - moved off = after, for every worker.
     moved_in: dict[str, float] = {}
@@ -95,6 +99,44 @@ def test_every_case_is_accounted_for_and_no_rule_is_broken(snapshot: Snapshot) -
     for row in plan.workers:
         expected = row.load_before + moved_in.get(row.id, 0) - moved_out.get(row.id, 0)
         assert abs(row.load_after - expected) < 1e-6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(services())
+def test_a_rebalance_accounts_for_every_case_and_breaks_no_rule(snapshot: Snapshot) -> None:
+    policy = Policy()
+    plan = rebalance(snapshot, policy, time_limit=2)
+    state = ServiceState.of(snapshot, policy)
+    listed = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
+    assert len(listed) == len(set(listed))
+    assert set(state.to_allocate) <= set(listed)
+    assert check_plan(snapshot, policy, plan) == []
+    assert_every_final_worker_may_hold_their_cases(snapshot, policy, plan)
+
+
+def assert_every_final_worker_may_hold_their_cases(
+    snapshot: Snapshot, policy: Policy, plan: Plan
+) -> None:
+    """FORMAT.md: the holding rules hold for every case's worker at the end of a plan.
+
+    Written from the plan's lists directly (not through the checker): the final
+    worker of each case is its assignment, else none if unallocated, else its worker.
+    """
+    final = {c.id: c.worker for c in snapshot.cases}
+    final.update({u.case: None for u in plan.unallocated})
+    final.update({a.case: a.worker for a in plan.assignments})
+    staff = {p.id: p for p in snapshot.practitioners}
+    listed_exceptions = {(e.case, e.worker) for e in plan.exceptions}
+    for c in snapshot.cases:
+        w = final[c.id]
+        if w is None:
+            continue
+        assert not is_gone(staff[w], snapshot.as_of), (c.id, w)
+        broken = holding_rules(c, staff[w], policy)
+        assert broken == [], (c.id, w, broken)
+        unpinned = c.model_copy(update={"pinned_worker": None})
+        if holding_rules(unpinned, staff[w], policy):  # kept only by the pin: listed
+            assert (c.id, w) in listed_exceptions
 
 
 def snapshot_case_worker(snapshot: Snapshot, case_id: str) -> str | None:

@@ -94,7 +94,7 @@ def test_child_with_many_changes_stays_when_another_can_move() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C_NONE": ("O", "R")}
-    assert plan.assignments[0].reasons[0] == "O is 5 points over cap"
+    assert plan.assignments[0].reasons[0] == "O was over capacity (105.0 of 100.0 points)"
     assert plan.objective["over_cap_excess"] == 0
 
 
@@ -124,7 +124,7 @@ def test_move_to_previous_worker_preferred() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C1": ("L", "B")}
-    assert "back with B, a previous worker" in plan.assignments[0].reasons
+    assert "previous worker of this child" in plan.assignments[0].reasons
 
 
 def test_a_referral_back_with_a_worker_it_knows_counts_as_a_return() -> None:
@@ -148,7 +148,7 @@ def test_long_absence_covered_short_absence_not() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"C1": ("M", "A")}
-    assert plan.assignments[0].reasons[0].startswith("M absent until 2027-05-01")
+    assert plan.assignments[0].reasons[0] == "M is absent until 2027-05-01: cover for the absence"
     # A longer policy threshold makes M's absence short too.
     plan = run(s, Policy().with_overrides(long_absence_days=200))
     assert moves(plan) == {}
@@ -288,6 +288,73 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     assert plan.status == "feasible"
 
 
+def test_explain_agrees_with_every_rebalance_reason_and_code() -> None:
+    # One child of each kind that must move: L has left (C1), M is absent for months
+    # (C2), O is 5 points over cap (C3 of 10 points moves), E is excluded from C4
+    # (it must leave E), and R1 is a referral nobody may take (court, no senior).
+    # A and B, with room, take the movers. Every reason and code the plan writes is
+    # what explain recomputes: they come from the same functions.
+    from allocator.analysis import explain_case
+
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-01"),
+            worker("M", available_from="2027-05-01"),
+            worker("O"),
+            worker("E"),
+            worker("A"),
+            worker("B"),
+        ],
+        [
+            case("C1", "F1", "L"),
+            case("C2", "F2", "M"),
+            case("C3", "F3", "O"),
+            case("O-load", "F5", "O", weight=95),
+            case("C4", "F4", "E", excluded_workers=["E"]),
+            case("R1", "F6", None, type="court", complexity=4),
+        ],
+    )
+    plan = run(s)
+    assert set(moves(plan)) == {"C1", "C2", "C3", "C4"}
+    assert [(u.case, u.code) for u in plan.unallocated] == [("R1", "no_eligible_worker")]
+    for cid in ("C1", "C2", "C3", "C4", "R1"):
+        e = explain_case(s, Policy(), plan, cid)
+        assert e.plan_agrees is True, (cid, e.reasons, e.diagnosis)
+
+
+def test_the_move_limit_is_named_where_it_stops_a_child() -> None:
+    # L has left holding C1 and C2 (separate families, 10 points each); A has room
+    # for both, but --max-moves 1 allows one change: one of them moves, the other
+    # is unallocated because of the limit, not the search; explain agrees.
+    from allocator.analysis import explain_case
+
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A")],
+        [case("C1", "F1", "L"), case("C2", "F2", "L")],
+    )
+    plan = run(s, max_moves=1)
+    assert len(plan.assignments) == 1
+    (stopped,) = plan.unallocated
+    assert stopped.code == "search_limit"
+    assert stopped.reason.startswith("the limit of 1 changes of worker (--max-moves) was reached")
+    assert explain_case(s, Policy(), plan, stopped.case).plan_agrees is True
+
+
+def test_the_changes_lower_bound_never_exceeds_an_optimal_plans_changes() -> None:
+    # L has left holding C1 and C2 (families F1, F2, 10 points each). A has 15 points
+    # spare: either child fits alone, not both. The optimum moves one (1 change) and
+    # leaves one unplaced; counting every child who could go somewhere gave a bound
+    # of 2, above the plan. The bound is children who must move less those unplaced.
+    s = snap(
+        [worker("L", leaving_on="2026-11-01"), worker("A")],
+        [case("C1", "F1", "L"), case("C2", "F2", "L"), case("A-load", "F9", "A", weight=85)],
+    )
+    plan = run(s)
+    assert plan.status == "optimal"
+    assert len(plan.assignments) == 1 and len(plan.unallocated) == 1
+    assert plan.objective["changes_of_worker"] == 1 == plan.objective["changes_lower_bound"]
+
+
 # ---------------------------------------------------------------- siblings together
 
 
@@ -304,7 +371,8 @@ def test_leavers_child_goes_to_the_siblings_worker_who_has_room() -> None:
     plan = run(s)
     assert moves(plan) == {"C1": ("L", "A")}
     assert plan.objective["siblings_apart"] == 0
-    assert "A already works with the family" in plan.assignments[0].reasons
+    # The reasons are explain's (one definition): the sister with A.
+    assert "sibling C2 is with A" in plan.assignments[0].reasons
 
 
 def test_new_baby_joins_one_of_the_two_family_workers() -> None:
@@ -341,7 +409,7 @@ def test_a_leavers_child_and_a_new_sibling_go_to_one_worker() -> None:
     assert moves(plan) == {"C1": ("L", "A"), "R1": (None, "A")}
     assert plan.objective["siblings_apart"] == 0
     reasons = {a.case: a.reasons for a in plan.assignments}
-    assert "with sibling(s) C1, also given to A by this plan" in reasons["R1"]
+    assert "sibling C1 is with A" in reasons["R1"]
 
 
 def test_no_change_of_worker_only_to_join_a_sibling() -> None:

@@ -25,8 +25,13 @@ from collections.abc import Iterable, Mapping
 from allocator.objectives import outside_area
 from allocator.rules import ServiceState
 
-#: Up to this many eligible pairs, every eligible pair is a model variable.
+#: Up to this many eligible pairs, every eligible pair is a variable of the whole models.
 FULL_MODEL_PAIRS = 60_000
+#: Up to this many eligible pairs, a neighbourhood offers each case every eligible
+#: worker; above, the pools below. A neighbourhood's model grows with its cases'
+#: candidates and is built once a round: on a 150-practitioner day of 18,000 eligible
+#: pairs, whole candidate lists made each round cost most of a 2-second budget.
+NEIGHBOURHOOD_PAIRS = 5_000
 #: Per family: eligible workers with most spare capacity offered.
 TOP_SPARE = 6
 #: Per family: eligible workers covering the child's area offered.
@@ -49,7 +54,7 @@ def spread_sample(items: list[str], count: int, key: str) -> list[str]:
 
 
 def candidate_workers(
-    state: ServiceState, starts: Iterable[Mapping[str, str]]
+    state: ServiceState, starts: Iterable[Mapping[str, str]], full_pairs: int | None = None
 ) -> tuple[dict[str, list[str]], bool]:
     """Each case's candidate workers, and whether any eligible worker was left out.
 
@@ -60,10 +65,14 @@ def candidate_workers(
     starts
         Warm-start placements (the greedy rule's among them); each is kept as a
         candidate, so the model can always reproduce them.
+    full_pairs
+        Up to this many eligible pairs in all, every eligible worker is a candidate
+        (default :data:`FULL_MODEL_PAIRS`).
     """
     starts = tuple(starts)
     eligible = {cid: state.eligible(cid) for cid in state.to_allocate}
-    if sum(len(ws) for ws in eligible.values()) <= FULL_MODEL_PAIRS:
+    limit = FULL_MODEL_PAIRS if full_pairs is None else full_pairs
+    if sum(len(ws) for ws in eligible.values()) <= limit:
         return eligible, False
 
     by_family: dict[str, list[str]] = defaultdict(list)

@@ -60,11 +60,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from allocator.check import families_held, new_families
 from allocator.engine.lns import stage_share
 from allocator.engine.solver import configured_solver
 from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
-from allocator.rules import ServiceState, holding_blockers
+from allocator.rules import ServiceState, families_held, holding_blockers, new_families
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")

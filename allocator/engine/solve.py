@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from allocator.engine.candidates import candidate_workers
+from allocator.engine.candidates import NEIGHBOURHOOD_PAIRS, candidate_workers
 from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
     MIN_WORK,
@@ -562,12 +562,15 @@ def _displaced(m: AllocationModel, placed: Mapping[str, str]) -> LinearExpr:
     return len(kept) - cp_model.LinearExpr.sum(kept)
 
 
+#: Wall-clock seconds to build and hint a whole model, per (case, worker) pair (measured:
+#: 1.3 s for 23,129 pairs at 1,000 practitioners).
+BUILD_SECONDS_PER_PAIR = 6e-5
 #: On a large service, the most candidate pairs a priority class's whole model may have.
 PRUNED_CLASS_MODEL_PAIRS = 20_000
-#: Most work a continuity stage's whole model gets after its neighbourhoods: enough to
-#: prove a small day, and where it is not, more rarely pays (measured on the 150-
-#: practitioner days: 1.5 to 2.4 more units per stage changed no tier but siblings, by
-#: one).
+#: Most work a continuity stage's whole model gets after its neighbourhoods, above
+#: NEIGHBOURHOOD_PAIRS pairs (below, it gets the stage's whole budget: small days are
+#: where it proves optimality). Measured on the 150-practitioner days: 1.5 to 2.4 more
+#: units per stage changed no tier but siblings, by one.
 CONTINUITY_WHOLE_WORK = 0.5
 #: On a small service, share of a stage's work its neighbourhood search may use
 #: before the whole model takes the rest.
@@ -602,6 +605,16 @@ class _WholeModels:
             if klass is None or self.state.priority_class[c] <= klass
         ]
 
+    def pairs(self, key: str) -> int:
+        """(case, worker) pairs in stage ``key``'s whole model."""
+        return sum(len(self.candidates[c]) for c in self.cases_of(key))
+
+    def build_seconds(self, key: str) -> float:
+        """Wall-clock seconds building stage ``key``'s model may take (none if built)."""
+        if _class_index(key, self.state) is None and self.covers_all:
+            return 0.0
+        return BUILD_SECONDS_PER_PAIR * self.pairs(key)
+
     def takes(self, key: str) -> bool:
         """Whether stage ``key`` is solved on a whole model after its neighbourhoods.
 
@@ -617,8 +630,7 @@ class _WholeModels:
             return True
         if _class_index(key, self.state) is None:
             return False
-        pairs = sum(len(self.candidates[c]) for c in self.cases_of(key))
-        return pairs <= PRUNED_CLASS_MODEL_PAIRS
+        return self.pairs(key) <= PRUNED_CLASS_MODEL_PAIRS
 
     def for_stage(self, key: str) -> AllocationModel:
         if _class_index(key, self.state) is None and self.covers_all and self.current:
@@ -635,6 +647,79 @@ class _WholeModels:
         self.settled[key] = value
         if self.covers_all and self.current is not None:
             self.current.model.add(_tier_expression(self.current, key) <= value)
+
+
+@dataclass
+class _Step:
+    """What a whole model did for a stage."""
+
+    placed: dict[str, str]
+    status: str
+    bound: float
+    used: float
+    cut_short: bool
+
+
+def _whole_model_step(
+    state: ServiceState,
+    whole: _WholeModels,
+    key: str,
+    placed: dict[str, str],
+    floor: float,
+    settings: SolverSettings,
+    deadline: float,
+    work: float,
+) -> _Step:
+    """Solve stage ``key`` on its whole model from ``placed``; keep the result if better.
+
+    ``floor`` is the tier's easy bound (minimised form) and ``work`` what is left of
+    the stage's budget; a continuity stage whose model has more than
+    :data:`~allocator.engine.candidates.NEIGHBOURHOOD_PAIRS` pairs uses at most
+    :data:`CONTINUITY_WHOLE_WORK`.
+    The step is skipped, and flagged as cut short, when the wall clock leaves less
+    than twice the time building the model takes.
+    """
+    if deadline - time.perf_counter() < 2 * whole.build_seconds(key):
+        return _Step(placed, "feasible", floor, 0.0, cut_short=True)
+    m = whole.for_stage(key)
+    tier = _tier_expression(m, key)
+    # A valid floor the solver cannot always see through presolve: reaching it ends
+    # the solve at once.
+    m.model.add(tier >= floor)
+    m.hint(placed)
+    # A class model that does not see the lower classes would scatter its cases over
+    # the room they were using: below the tier, it moves as few cases as it can off
+    # their place in the plan so far. (Only there: the term makes proofs slower.)
+    scale = 1 if whole.covers_all else len(m.cases) + 1
+    if whole.covers_all:
+        m.model.minimize(tier)
+    else:
+        m.model.minimize(
+            cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
+        )
+    work = max(MIN_WORK, work)
+    if _class_index(key, state) is None and whole.pairs(key) > NEIGHBOURHOOD_PAIRS:
+        work = min(work, CONTINUITY_WHOLE_WORK)
+    found, status, solver_bound, used = _run(
+        m.model, m, settings, deadline - time.perf_counter(), work
+    )
+    status = status.lower()
+    if found is not None:
+        # A class model leaves the lower classes out: they go back where they were
+        # where they still fit, else by the manager's rule.
+        trial = found if whole.covers_all else greedy_allocate(state, fixed=found, prefer=placed)
+        if _stage_value(state, key, evaluate(state, trial)) < _stage_value(
+            state, key, evaluate(state, placed)
+        ):
+            placed = trial
+    bound = floor
+    if solver_bound is not None and not whole.pruned:
+        # objective = scale x tier (+ displaced < scale). (On pruned candidates the
+        # solver's bound holds for the candidates only.)
+        bound = max(floor, math.floor(solver_bound / scale + 1e-9))
+    # Stopped by the clock rather than by proof or by its work budget.
+    cut_short = status != "optimal" and used < work * 0.99
+    return _Step(placed, status, bound, used, cut_short)
 
 
 def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
@@ -673,9 +758,14 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         packing_allocate(state, by_family=False),
     )
     start = min(starts, key=lambda p: tier_vector(evaluate(state, p), tiers))
+    # Whole models take every eligible worker where they can (and so prove); the
+    # neighbourhoods, built round after round, take pools above a smaller size.
     candidates, pruned = candidate_workers(state, starts)
+    pools, pooled = candidate_workers(state, starts, full_pairs=NEIGHBOURHOOD_PAIRS)
+    if pooled:
+        _offer_room_left(state, pools, start)
     if pruned:
-        _offer_room_left(state, candidates, start)
+        candidates = pools
     n = len(state.to_allocate)
     whole = _WholeModels(state, candidates, pruned=pruned)
 
@@ -727,58 +817,24 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             klass = _class_index(key, state)
             if not whole.takes(key):
                 lns_work = work
-            elif klass is not None:
+            elif klass is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
                 lns_work = work * LNS_SHARE
             else:
                 lns_work = max(MIN_WORK, work - CONTINUITY_WHOLE_WORK)
             placed, finished, used = _improve(
-                state, candidates, key, keys[:index], placed, settings, deadline, lns_work
+                state, pools, key, keys[:index], placed, settings, deadline, lns_work
             )
             cut_short = cut_short or not finished
             status = "feasible"
             values = evaluate(state, placed)
             tell(index, _minimised(key, values[key], n), floor)
             if whole.takes(key) and _minimised(key, values[key], n) > floor:
-                m = whole.for_stage(key)
-                tier = _tier_expression(m, key)
-                # A valid floor the solver cannot always see through presolve:
-                # reaching it ends the solve at once.
-                m.model.add(tier >= floor)
-                m.hint(placed)
-                # Below the tier, as few cases as possible off their place in the plan
-                # so far: a class model that does not see the lower classes would
-                # otherwise scatter its cases over the room they were using.
-                scale = len(m.cases) + 1
-                m.model.minimize(
-                    cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
+                step = _whole_model_step(
+                    state, whole, key, placed, floor, settings, deadline, work - used
                 )
-                wall = deadline - time.perf_counter()
-                whole_work = max(MIN_WORK, work - used)
-                if klass is None:
-                    whole_work = min(whole_work, CONTINUITY_WHOLE_WORK)
-                found, status, solver_bound, whole_used = _run(
-                    m.model, m, settings, wall, whole_work
-                )
-                used += whole_used
-                status = status.lower()
-                # Stopped by the clock rather than by proof or by its work budget.
-                cut_short = cut_short or (status != "optimal" and whole_used < whole_work * 0.99)
-                if found is not None:
-                    # A class model leaves the lower classes out: they go back where
-                    # they were where they still fit, else by the manager's rule.
-                    trial = (
-                        found
-                        if whole.covers_all
-                        else greedy_allocate(state, fixed=found, prefer=placed)
-                    )
-                    if _stage_value(state, key, evaluate(state, trial)) < _stage_value(
-                        state, key, values
-                    ):
-                        placed = trial
-                if solver_bound is not None and not whole.pruned:
-                    # objective = scale x tier + displaced, displaced < scale. (On pruned
-                    # candidates the solver's bound holds for the candidates only.)
-                    bound = max(floor, math.floor(solver_bound / scale + 1e-9))
+                placed, used = step.placed, used + step.used
+                status, bound = step.status, max(bound, step.bound)
+                cut_short = cut_short or step.cut_short
             spent += used
             values = evaluate(state, placed)
             value = _minimised(key, values[key], n)

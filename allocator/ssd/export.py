@@ -1,0 +1,141 @@
+"""``allocator export ssd``: a plan as SSD-shaped involvement rows a council can load.
+
+One row per change the plan makes, in ``ssd_involvements`` columns:
+
+- a **new involvement** for every assignment: the worker, the allocated-worker role,
+  the child, ``invo_involvement_start_date`` = the plan's day, no end;
+- an **ended involvement** for every case that leaves a worker (a move, or a case of
+  a worker who left or is away that the plan could not place): the old worker,
+  ``invo_involvement_end_date`` = the plan's day. Its start date is not known to the
+  snapshot and is left empty: a council's loader closes the open involvement of that
+  child and worker.
+
+``invo_worker_change_reason`` uses the SSD's code set: ``LEFTRL`` when the old worker
+has left, ``ABSENC`` when they are away on the day, ``FCONTA`` for a child with no
+worker before, ``MANAGE`` (managing caseloads) for any other move.
+``invo_involvements_id`` is new and deterministic (``A`` + day + row number).
+"""
+
+from __future__ import annotations
+
+import csv
+from io import StringIO
+from pathlib import Path
+
+from allocator.io import InputError, write_text
+from allocator.models import Plan, Practitioner, Snapshot
+
+INVOLVEMENT_COLUMNS = (
+    "invo_involvements_id",
+    "invo_professional_id",
+    "invo_professional_role_id",
+    "invo_person_id",
+    "invo_involvement_start_date",
+    "invo_involvement_end_date",
+    "invo_worker_change_reason",
+)
+"""The ``ssd_involvements`` fields written, in the SSD's names."""
+
+
+def _reason(old: Practitioner | None, snapshot: Snapshot) -> str:
+    if old is None:
+        return "MANAGE"
+    if old.leaving_on is not None and old.leaving_on <= snapshot.as_of:
+        return "LEFTRL"
+    if old.available_from is not None and old.available_from > snapshot.as_of:
+        return "ABSENC"
+    return "MANAGE"
+
+
+def involvement_rows(plan: Plan, snapshot: Snapshot, role: str) -> list[dict[str, str]]:
+    """The plan's changes as ``ssd_involvements`` rows (ended rows first for each child).
+
+    Parameters
+    ----------
+    plan
+        The plan (its cases must be in ``snapshot``).
+    snapshot
+        The snapshot the plan was made from: current workers, leavers and absences.
+    role
+        The ``invo_professional_role_id`` of the allocated worker.
+
+    Returns
+    -------
+    list of dict
+        One row per ended or new involvement, keyed by :data:`INVOLVEMENT_COLUMNS`.
+
+    Raises
+    ------
+    InputError
+        If the plan names a case or worker the snapshot does not hold.
+    """
+    cases = {c.id: c for c in snapshot.cases}
+    staff = {p.id: p for p in snapshot.practitioners}
+    named = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
+    problems = [
+        f"plan: case {case!r} is not in the snapshot" for case in named if case not in cases
+    ]
+    problems += [
+        f"plan: worker {a.worker!r} (case {a.case!r}) is not a practitioner of the snapshot"
+        for a in plan.assignments
+        if a.worker not in staff
+    ]
+    if problems:
+        raise InputError(problems)
+    day = plan.as_of.isoformat()
+    rows: list[dict[str, str]] = []
+
+    def add(worker: str, person: str, start: str, end: str, reason: str) -> None:
+        rows.append(
+            dict(
+                zip(
+                    INVOLVEMENT_COLUMNS,
+                    (
+                        f"A{plan.as_of:%Y%m%d}-{len(rows) + 1:05d}",
+                        worker,
+                        role,
+                        person,
+                        start,
+                        end,
+                        reason,
+                    ),
+                    strict=True,
+                )
+            )
+        )
+
+    for assignment in plan.assignments:
+        old_id = cases[assignment.case].worker
+        if old_id == assignment.worker:
+            continue
+        old = staff.get(old_id) if old_id else None
+        reason = "FCONTA" if old_id is None else _reason(old, snapshot)
+        if old_id is not None:
+            add(old_id, assignment.case, "", day, reason)
+        add(assignment.worker, assignment.case, day, "", reason)
+    for left in plan.unallocated:
+        old_id = cases[left.case].worker
+        if old_id is not None:
+            add(old_id, left.case, "", day, _reason(staff.get(old_id), snapshot))
+    return rows
+
+
+def write_involvements(rows: list[dict[str, str]], folder: str | Path) -> Path:
+    """Write ``ssd_involvements.csv`` into ``folder`` (created if needed), atomically.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    out = StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=INVOLVEMENT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: expected a folder; nothing was written.")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "ssd_involvements.csv"
+    write_text(target, out.getvalue())
+    return target

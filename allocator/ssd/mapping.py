@@ -1,0 +1,249 @@
+"""Mapping files: what an import needs that the source does not say, in TOML.
+
+Two kinds, both read here and validated at the door (unknown keys are errors, and
+every problem is one sentence in the words of the TOML file):
+
+- :class:`SsdMapping` for ``allocator import ssd``: which involvement roles are the
+  allocated worker, job title to grade, the order of episode types from most to
+  least intensive, and the defaults and rules for what the SSD does not hold;
+- :class:`ColumnsMapping` for ``allocator import csv``: how a council's own CSV
+  report's columns become snapshot fields.
+
+The format is described in ``docs/IMPORT-MAPPINGS.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocator.io import InputError, did_you_mean, expected_at, read_input
+from allocator.models import CaseType, Complexity, Fte, Grade, Priority, Years
+
+EPISODE_TABLES: dict[str, CaseType] = {
+    "ssd_pre_proceedings": CaseType.COURT,
+    "ssd_cp_plans": CaseType.CHILD_PROTECTION,
+    "ssd_cla_episodes": CaseType.LOOKED_AFTER,
+    "ssd_cin_episodes": CaseType.CHILD_IN_NEED,
+    "ssd_early_help_episodes": CaseType.EARLY_HELP,
+    "ssd_care_leavers": CaseType.CARE_LEAVER,
+}
+"""Each SSD episode table and the case type an open episode in it makes."""
+
+EpisodeTable = Literal[
+    "ssd_pre_proceedings",
+    "ssd_cp_plans",
+    "ssd_cla_episodes",
+    "ssd_cin_episodes",
+    "ssd_early_help_episodes",
+    "ssd_care_leavers",
+]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvolvementRules(_Section):
+    """``[involvements]``: which ``invo_professional_role_id`` values are the allocated worker."""
+
+    allocated_roles: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
+
+
+class PractitionerRules(_Section):
+    """``[practitioners]``: grade by job title, and values the SSD does not hold.
+
+    ``grades`` maps ``prof_professional_job_title`` (case and surrounding spaces
+    ignored) to a grade; a professional whose title is not there is not a
+    practitioner, unless ``default_grade`` is set.
+    """
+
+    grades: dict[str, Grade] = Field(min_length=1)
+    default_grade: Grade | None = None
+    fte: Fte = 1.0
+    experience_years: Years = 0.0
+    skills: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    side_table: str | None = None
+
+
+class EpisodeRules(_Section):
+    """``[episodes]``: the episode tables read, most intensive first."""
+
+    order: tuple[EpisodeTable, ...] = (
+        "ssd_pre_proceedings",
+        "ssd_cp_plans",
+        "ssd_cla_episodes",
+        "ssd_cin_episodes",
+        "ssd_early_help_episodes",
+        "ssd_care_leavers",
+    )
+    care_leaver_closed_in_touch: tuple[str, ...] = ("DIED", "NREQ", "RHOM")
+
+
+class CaseRules(_Section):
+    """``[cases]``: defaults and rules for what the SSD does not hold about a child."""
+
+    complexity: Complexity = 2
+    complexity_by_type: dict[CaseType, Complexity] = Field(default_factory=dict)
+    priority: Priority = Priority.STANDARD
+    needs: tuple[str, ...] = ()
+    side_table: str | None = None
+
+
+class SsdMapping(_Section):
+    """A mapping file for ``allocator import ssd``.
+
+    Attributes
+    ----------
+    involvements, practitioners, episodes, cases
+        The four sections (see ``docs/IMPORT-MAPPINGS.md``).
+    folder
+        The mapping file's folder: side tables are found relative to it.
+    """
+
+    involvements: InvolvementRules
+    practitioners: PractitionerRules
+    episodes: EpisodeRules = EpisodeRules()
+    cases: CaseRules = CaseRules()
+    folder: Path = Path(".")
+
+    def grade_of(self, job_title: str) -> Grade | None:
+        """The grade for a job title (case and spaces ignored), else ``default_grade``."""
+        wanted = " ".join(job_title.split()).casefold()
+        for title, grade in self.practitioners.grades.items():
+            if " ".join(title.split()).casefold() == wanted:
+                return grade
+        return self.practitioners.default_grade
+
+
+Converter = Literal["text", "date_dmy", "date_iso", "yes_no", "percent", "number", "list"]
+
+
+class ColumnRule(_Section):
+    """One source column of a council's report: the field it fills and how to convert it.
+
+    ``values`` translates codes (``"CP Plan" = "child_protection"``: the type derived
+    from a status column); a value not listed is an error. ``yes`` / ``no`` give the
+    value a ``yes_no`` cell stands for (``yes = "welsh"`` adds a skill); a list field
+    fed by several columns collects them all.
+    """
+
+    field: str
+    convert: Converter = "text"
+    values: dict[str, str] = Field(default_factory=dict)
+    separator: Annotated[str, Field(min_length=1)] = ";"
+    yes: str | None = None
+    no: str | None = None
+
+
+class TableRules(_Section):
+    """``[practitioners]`` or ``[cases]`` of a columns mapping."""
+
+    file: str
+    columns: dict[str, ColumnRule] = Field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+class ColumnsMapping(_Section):
+    """A mapping file for ``allocator import csv``.
+
+    Attributes
+    ----------
+    as_of
+        The snapshot's date, ``YYYY-MM-DD``; the command's ``--as-of`` overrides it.
+    practitioners, cases
+        How each report's columns become fields.
+    """
+
+    as_of: str | None = None
+    practitioners: TableRules
+    cases: TableRules
+    folder: Path = Path(".")
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_input(path).decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
+    if "folder" in data:
+        raise InputError(f"{path}: unknown key 'folder'")
+    data = {**data, "folder": path.parent}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            key = _key(loc)
+            if err["type"] == "extra_forbidden":
+                owner: type[BaseModel] = model
+                for part in loc[:-1]:
+                    info = owner.model_fields.get(str(part))
+                    annotation = info.annotation if info else None
+                    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                        owner = annotation
+                known = [f for f in owner.model_fields if f != "folder"]
+                problems.append(f"{path}: unknown key {key!r}{did_you_mean(str(loc[-1]), known)}")
+            elif err["type"] == "missing":
+                problems.append(f"{path}: key {key!r} is missing")
+            else:
+                value = err.get("input")
+                shown = repr(value) if isinstance(value, str | int | float) else "not that"
+                expected = expected_at(model, loc) if loc else "a table"
+                problems.append(f"{path}: key {key!r} is {shown}, expected {expected}")
+        raise InputError(problems) from None
+
+
+def load_ssd_mapping(path: str | Path) -> SsdMapping:
+    """Read and validate an SSD mapping file.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+
+    Returns
+    -------
+    SsdMapping
+        The mapping; side tables are resolved relative to the file's folder.
+
+    Raises
+    ------
+    InputError
+        One sentence per problem, naming the key as written in the file.
+    """
+    path = Path(path)
+    return _validate(SsdMapping, _read_toml(path), path)
+
+
+def load_columns_mapping(path: str | Path) -> ColumnsMapping:
+    """Read and validate a columns mapping for ``allocator import csv``.
+
+    Raises
+    ------
+    InputError
+        One sentence per problem, naming the key as written in the file.
+    """
+    path = Path(path)
+    return _validate(ColumnsMapping, _read_toml(path), path)

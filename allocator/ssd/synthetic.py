@@ -1,0 +1,269 @@
+"""SSD-shaped synthetic extracts: a snapshot written as the SSD tables it would come from.
+
+No safe public SSD sample exists, so tests and demonstrations use a synthetic service
+(:func:`allocator.generate.generate`) written as SSD tables, with a mapping file and
+side tables for what the SSD does not hold. Importing the folder gives back the same
+snapshot (``tests/test_ssd_roundtrip.py``), except what the SSD cannot carry:
+
+- a care leaver's ``opened`` (``ssd_care_leavers`` has no dates), which comes back null;
+- the ``adoption`` type, which no episode table gives: such a child is written as a
+  looked-after episode and its type as a side-table override.
+
+Worker histories are laid out so the import recovers them: the involvements run from
+the oldest previous worker to the current one, each ending the day the next starts;
+the last ``changes_last_12_months`` changes start inside the year before ``as_of`` and
+the earlier ones on or before that year's first day.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from io import StringIO
+from pathlib import Path
+
+from allocator.io import write_text
+from allocator.models import Case, CaseType, Grade, Snapshot
+from allocator.ssd.tables import one_year_before
+
+GRADE_TITLES: dict[Grade, str] = {
+    Grade.STUDENT: "Student Social Worker",
+    Grade.NQSW: "Newly Qualified Social Worker",
+    Grade.SOCIAL_WORKER: "Social Worker",
+    Grade.SENIOR: "Senior Social Worker",
+    Grade.CONSULTANT: "Consultant Social Worker",
+}
+"""The job title written for each grade (the synthetic mapping reads it back)."""
+FORMER_TITLE = "Social Worker (left)"
+"""The job title of former staff named in histories: not a grade, so not a practitioner."""
+ROLE = "ALLOCATED_SW"
+"""The allocated-worker role written on every involvement."""
+
+_MAPPING = """# Mapping for a synthetic SSD extract written by `allocator generate --format ssd`.
+[involvements]
+allocated_roles = ["{role}"]
+
+[practitioners]
+grades = {{ {grades} }}
+side_table = "practitioners_extra.csv"
+
+[cases]
+side_table = "cases_extra.csv"
+"""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    out = StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple | list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(getattr(value, "value", value))
+
+
+def _history(case: Case, as_of: date) -> list[tuple[str, date, date | None]]:
+    """``(worker, start, end)`` for each involvement, oldest first (see module docs)."""
+    chain = list(reversed(case.previous_workers))
+    if case.worker is not None:
+        chain.append(case.worker)
+    if not chain:
+        return []
+    transitions = len(chain) - 1
+    recent = case.changes_last_12_months
+    year_start = one_year_before(as_of)
+    starts: list[date] = []
+    # the first involvement and the older transitions: 30 days apart, on or before year_start
+    for i in range(transitions - recent + 1):
+        starts.append(year_start - timedelta(days=30 * (transitions - recent - i)))
+    for j in range(1, recent + 1):
+        starts.append(as_of - timedelta(days=(360 * (recent - j + 1)) // (recent + 1)))
+    if transitions - recent < 0:
+        raise ValueError(f"case {case.id}: more changes than previous workers")
+    spans: list[tuple[str, date, date | None]] = []
+    for i, worker in enumerate(chain):
+        end = starts[i + 1] if i + 1 < len(chain) else None
+        spans.append((worker, starts[i], end))
+    if case.worker is None:
+        worker, start, _ = spans[-1]
+        spans[-1] = (worker, start, max(start, as_of - timedelta(days=1)))
+    return spans
+
+
+def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
+    """The snapshot as SSD tables, a mapping file and side tables: file name to text."""
+    as_of = snapshot.as_of
+    teams = {
+        team: f"D{i:03d}"
+        for i, team in enumerate(dict.fromkeys(p.team for p in snapshot.practitioners), start=1)
+    }
+    staff_ids = {p.id for p in snapshot.practitioners}
+    former = sorted(
+        {w for c in snapshot.cases for w in (*c.previous_workers, c.worker) if w} - staff_ids
+    )
+    professionals = [
+        [p.id, GRADE_TITLES[p.grade], teams[p.team], repr(p.fte), "N"]
+        for p in snapshot.practitioners
+    ] + [[w, FORMER_TITLE, "", "", "N"] for w in former]
+    side_staff = [
+        [p.id, *(_text(getattr(p, f)) for f in _STAFF_SIDE)] for p in snapshot.practitioners
+    ]
+    episodes: dict[str, list[list[str]]] = {name: [] for name in _EPISODE_HEADERS}
+    involvements: list[list[str]] = []
+    side_cases: list[list[str]] = []
+    for case in snapshot.cases:
+        start = _text(case.opened or as_of)
+        ident = f"E{len(side_cases) + 1:06d}"
+        if case.type is CaseType.COURT:
+            episodes["ssd_pre_proceedings"].append(
+                [
+                    ident,
+                    case.id,
+                    start,
+                    "Decision to Issue Care Proceedings",
+                    "",
+                    "H - Not yet at final hearing",
+                ]
+            )
+        elif case.type is CaseType.CARE_LEAVER:
+            episodes["ssd_care_leavers"].append([ident, case.id, "YES"])
+        else:
+            table = _EPISODE_OF[case.type]
+            episodes[table].append([ident, case.id, start, ""])
+        for worker, begin, end in _history(case, as_of):
+            involvements.append(
+                [
+                    f"I{len(involvements) + 1:07d}",
+                    worker,
+                    ROLE,
+                    case.id,
+                    begin.isoformat(),
+                    _text(end),
+                    "",
+                ]
+            )
+        override = case.type.value if case.type is CaseType.ADOPTION else ""
+        side_cases.append([case.id, override, *(_text(getattr(case, f)) for f in _CASE_SIDE)])
+    grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
+    files = {
+        "ssd_department.csv": _table(
+            ["dept_team_id", "dept_team_name"], [[i, t] for t, i in teams.items()]
+        ),
+        "ssd_professionals.csv": _table(
+            [
+                "prof_professional_id",
+                "prof_professional_job_title",
+                "prof_professional_department",
+                "prof_full_time_equivalency",
+                "prof_agency_worker_flag",
+            ],
+            professionals,
+        ),
+        "ssd_person.csv": _table(["pers_person_id"], [[c.id] for c in snapshot.cases]),
+        "ssd_family.csv": _table(
+            ["fami_family_id", "fami_person_id"], [[c.family, c.id] for c in snapshot.cases]
+        ),
+        "ssd_involvements.csv": _table(
+            [
+                "invo_involvements_id",
+                "invo_professional_id",
+                "invo_professional_role_id",
+                "invo_person_id",
+                "invo_involvement_start_date",
+                "invo_involvement_end_date",
+                "invo_worker_change_reason",
+            ],
+            involvements,
+        ),
+        "practitioners_extra.csv": _table(["id", *_STAFF_SIDE], side_staff),
+        "cases_extra.csv": _table(["id", "type", *_CASE_SIDE], side_cases),
+        "mapping.toml": _MAPPING.format(role=ROLE, grades=grades),
+    }
+    for name, header in _EPISODE_HEADERS.items():
+        files[f"{name}.csv"] = _table(header, episodes[name])
+    return files
+
+
+_STAFF_SIDE = (
+    "experience_years",
+    "skills",
+    "areas",
+    "available_from",
+    "leaving_on",
+    "capacity_points",
+)
+_CASE_SIDE = (
+    "complexity",
+    "weight",
+    "area",
+    "needs",
+    "priority",
+    "pinned_worker",
+    "excluded_workers",
+)
+_EPISODE_OF = {
+    CaseType.CHILD_PROTECTION: "ssd_cp_plans",
+    CaseType.LOOKED_AFTER: "ssd_cla_episodes",
+    CaseType.ADOPTION: "ssd_cla_episodes",
+    CaseType.CHILD_IN_NEED: "ssd_cin_episodes",
+    CaseType.EARLY_HELP: "ssd_early_help_episodes",
+}
+_EPISODE_HEADERS = {
+    "ssd_pre_proceedings": [
+        "prep_table_id",
+        "prep_person_id",
+        "prep_pre_pro_decision_date",
+        "prep_pre_pro_outcome",
+        "prep_agree_stepdown_issue_date",
+        "prep_la_final_care_plan",
+    ],
+    "ssd_cp_plans": [
+        "cppl_cp_plan_id",
+        "cppl_person_id",
+        "cppl_cp_plan_start_date",
+        "cppl_cp_plan_end_date",
+    ],
+    "ssd_cla_episodes": [
+        "clae_cla_episode_id",
+        "clae_person_id",
+        "clae_cla_episode_start_date",
+        "clae_cla_episode_ceased",
+    ],
+    "ssd_cin_episodes": [
+        "cine_referral_id",
+        "cine_person_id",
+        "cine_referral_date",
+        "cine_close_date",
+    ],
+    "ssd_early_help_episodes": [
+        "earl_episode_id",
+        "earl_person_id",
+        "earl_episode_start_date",
+        "earl_episode_end_date",
+    ],
+    "ssd_care_leavers": ["clea_table_id", "clea_person_id", "clea_care_leaver_in_touch"],
+}
+
+
+def write_ssd_extract(snapshot: Snapshot, folder: str | Path) -> Path:
+    """Write :func:`ssd_tables` into ``folder`` (created if needed), each file atomically.
+
+    Returns
+    -------
+    Path
+        The folder; ``allocator import ssd FOLDER --mapping FOLDER/mapping.toml``
+        reads it back.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in ssd_tables(snapshot).items():
+        write_text(folder / name, text)
+    return folder

@@ -1,0 +1,189 @@
+"""``allocator import csv``: a council's own reports, renamed, converted, derived and dropped.
+
+``examples/ssd/council-report``: staff.csv (``Contracted Hours %`` such as ``80%``,
+``Welsh Speaker`` / ``Court Trained`` Yes/No into skills, ``Leaving Date`` DD/MM/YYYY,
+``Job Role`` codes into grades) and cases.csv (``Legal Status`` into the type, ``Urgent``
+Yes/No into the priority, ``Risk Level`` into complexity); names and notes are dropped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.io import InputError, load_snapshot
+from allocator.ssd.columns import import_csv
+from allocator.ssd.mapping import load_columns_mapping
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ssd" / "council-report"
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE, tmp_path / "report")
+    return tmp_path / "report"
+
+
+def run(folder: Path):  # type: ignore[no-untyped-def]
+    return import_csv(folder, load_columns_mapping(folder / "columns.toml"))
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_converted_values(report: Path) -> None:
+    snapshot, rep = run(report)
+    assert snapshot.as_of == date(2026, 11, 23)
+    staff = {p.id: p for p in snapshot.practitioners}
+    assert staff["S101"].skills == ("welsh", "court")  # two Yes/No columns, one list
+    assert staff["S102"].fte == 0.8  # "80%"
+    assert staff["S103"].grade.value == "nqsw"  # "ASYE Social Worker"
+    assert staff["S104"].leaving_on == date(2026, 12, 31)  # "31/12/2026"
+    cases = {c.id: c for c in snapshot.cases}
+    assert {k: c.type.value for k, c in cases.items()} == {
+        "C101": "child_protection",
+        "C102": "child_in_need",
+        "C103": "looked_after",
+        "C104": "early_help",
+        "C105": "care_leaver",
+    }
+    assert cases["C103"].previous_workers == ("S101", "S102")
+    assert cases["C103"].changes_last_12_months == 2
+    assert cases["C104"].priority.value == "urgent" and cases["C104"].worker is None
+    assert cases["C101"].complexity == 3  # Risk Level High
+    assert cases["C101"].opened == date(2026, 10, 2)
+    assert rep.defaults[("practitioners", "experience_years", "default 2")] == 4
+    assert rep.counts["columns dropped from cases.csv"] == 2
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        run(folder)
+    return caught.value.problems
+
+
+def test_bad_date(report: Path) -> None:
+    replace(report / "staff.csv", "31/12/2026", "2026-12-31")
+    [problem] = problems_of(report)
+    assert problem == (
+        f"{report / 'staff.csv'}, line 5 (id S104): column 'Leaving Date' (field "
+        "'leaving_on') is '2026-12-31', expected a date written DD/MM/YYYY."
+    )
+
+
+def test_bad_percentage(report: Path) -> None:
+    replace(report / "staff.csv", "80%", "eighty")
+    [problem] = problems_of(report)
+    assert "line 3 (id S102): column 'Contracted Hours %' (field 'fte') is 'eighty'" in problem
+    assert "expected a percentage such as 80%" in problem
+
+
+def test_percentage_out_of_range(report: Path) -> None:
+    replace(report / "staff.csv", "80%", "180%")
+    [problem] = problems_of(report)
+    assert "line 3 (id S102): column 'Contracted Hours %' (field 'fte') is '1.8'" in problem
+
+
+def test_unknown_code(report: Path) -> None:
+    replace(report / "cases.csv", "CP Plan", "CPP")
+    [problem] = problems_of(report)
+    assert "line 2 (id C101): column 'Legal Status' (field 'type') is 'CPP'" in problem
+    assert "expected one of 'CP Plan', 'CIN'" in problem
+
+
+def test_bad_yes_no(report: Path) -> None:
+    replace(report / "cases.csv", "20/11/2026,Yes", "20/11/2026,Maybe")
+    [problem] = problems_of(report)
+    assert "line 5 (id C104): column 'Urgent' (field 'priority')" in problem
+    assert "expected Yes or No" in problem
+
+
+def test_unknown_column(report: Path) -> None:
+    replace(report / "cases.csv", "Notes", "Allocated Team")
+    [problem] = problems_of(report)
+    assert "cases.csv, line 1: unknown column 'Allocated Team'" in problem
+    assert "[cases.columns] or in [cases] drop" in problem
+
+
+def test_missing_column(report: Path) -> None:
+    text = (report / "staff.csv").read_text().replace("Team,", "Unit,", 1)
+    (report / "staff.csv").write_text(text)
+    problems = problems_of(report)
+    assert any("staff.csv, line 1: required column 'Team' is missing" in p for p in problems)
+
+
+def test_missing_file(report: Path) -> None:
+    (report / "cases.csv").unlink()
+    [problem] = problems_of(report)
+    assert problem.endswith("cases.csv: table missing, expected a CSV file of that name.")
+
+
+def test_worker_not_in_staff_report(report: Path) -> None:
+    replace(report / "cases.csv", "CIN,S102", "CIN,S999")
+    [problem] = problems_of(report)
+    assert "line 3 (id C102): column 'Allocated Worker' (field 'worker') is 'S999'" in problem
+
+
+def test_free_text_is_never_quoted(report: Path) -> None:
+    replace(report / "staff.csv", "North Safeguarding,Social Worker", ",Social Worker")
+    [problem] = problems_of(report)
+    assert "field 'team' has no value" in problem
+
+
+def test_cli_import_csv(report: Path, tmp_path: Path) -> None:
+    out = tmp_path / "snap"
+    args = ["import", "csv", str(report), "--columns", str(report / "columns.toml")]
+    result = CliRunner().invoke(main, [*args, "--as-of", "2026-11-30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 practitioners, 5 cases" in result.output
+    assert load_snapshot(out).as_of == date(2026, 11, 30)  # --as-of wins over the mapping
+    replace(report / "cases.csv", "CP Plan", "CPP")
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "(field 'type') is 'CPP'" in result.output
+
+
+def test_mapping_naming_an_unknown_field(report: Path) -> None:
+    replace(report / "columns.toml", '"Team" = { field = "team" }', '"Team" = { field = "teem" }')
+    [problem] = problems_of(report)
+    assert problem.startswith("columns mapping: [practitioners.columns] 'Team' names field 'teem'")
+
+
+def test_mapping_with_an_unknown_converter(report: Path) -> None:
+    replace(report / "columns.toml", 'convert = "percent"', 'convert = "percentage"')
+    with pytest.raises(InputError) as caught:
+        load_columns_mapping(report / "columns.toml")
+    [problem] = caught.value.problems
+    assert "key 'practitioners.columns.Contracted Hours %.convert' is 'percentage'" in problem
+
+
+def test_no_as_of_anywhere(report: Path) -> None:
+    replace(report / "columns.toml", 'as_of = "2026-11-23"', "")
+    [problem] = problems_of(report)
+    assert problem == "no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping."
+
+
+def test_second_example_layout() -> None:
+    folder = EXAMPLE.parent / "council-report-b"
+    snapshot, rep = import_csv(folder, load_columns_mapping(folder / "columns.toml"))
+    staff = {p.id: p for p in snapshot.practitioners}
+    assert staff["P1"].grade.value == "consultant"
+    assert staff["P2"].fte == 0.6 and staff["P2"].available_from == date(2026, 12, 1)
+    assert staff["P3"].skills == ("disability",) and staff["P3"].capacity_points == 90
+    cases = {c.id: c for c in snapshot.cases}
+    assert [cases[k].type.value for k in ("Q1", "Q3", "Q4")] == [
+        "child_protection",
+        "looked_after",
+        "court",
+    ]
+    assert cases["Q4"].worker is None and cases["Q4"].needs == ("interpreter",)
+    assert cases["Q3"].previous_workers == ("P2",)
+    assert rep.defaults[("cases", "complexity", "default 2")] == 4

@@ -1,0 +1,122 @@
+"""A plan records what it was made from; check and explain compare it with their inputs.
+
+Instance: P1 (room for everything) holds C1; the day's referrals file holds R1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from allocator.check import input_mismatches
+from allocator.cli import main
+from allocator.io import file_digest, inputs_of, write_json, write_snapshot
+from tests.builders import case, snapshot, worker
+
+SNAP = snapshot([worker("P1")], [case("C1", worker="P1")])
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    snap, referrals, policy = (
+        tmp_path / "snap.json",
+        tmp_path / "referrals.json",
+        tmp_path / "p.toml",
+    )
+    write_json(snap, SNAP)
+    referrals.write_text(
+        json.dumps([{"id": "R1", "family": "F9", "type": "early_help", "complexity": 1}])
+    )
+    policy.write_text("max_new_families_per_day = 2\n")
+    plan = tmp_path / "plan.json"
+    result = run(
+        "allocate",
+        snap,
+        "--referrals",
+        referrals,
+        "--policy",
+        policy,
+        "--out",
+        plan,
+        "--time-limit",
+        "5",
+    )
+    assert result.exit_code == 0, result.output
+    return {"snapshot": snap, "referrals": referrals, "policy": policy, "plan": plan}
+
+
+def run(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_plan_records_its_inputs(files: dict[str, Path]) -> None:
+    made = json.loads(files["plan"].read_text())["made_from"]
+    assert made == {
+        "snapshot": {"file": str(files["snapshot"]), "sha256": sha(files["snapshot"])},
+        "referrals": {"file": str(files["referrals"]), "sha256": sha(files["referrals"])},
+        "policy": {"file": str(files["policy"]), "sha256": sha(files["policy"])},
+        "command": "allocate",
+    }
+
+
+def test_check_with_the_same_inputs_says_nothing(files: dict[str, Path]) -> None:
+    result = run(
+        "check",
+        files["snapshot"],
+        files["plan"],
+        "--referrals",
+        files["referrals"],
+        "--policy",
+        files["policy"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+
+
+def test_check_asks_about_a_forgotten_referrals_file(files: dict[str, Path]) -> None:
+    result = run("check", files["snapshot"], files["plan"], "--policy", files["policy"], "--json")
+    assert result.exit_code == 1  # R1 is not a case of the snapshot alone
+    expected = (
+        f"this plan was made with referrals {files['referrals']}: did you forget --referrals?"
+    )
+    assert f"warning: {expected}" in result.stderr
+    assert json.loads(result.stdout)["inputs"] == [expected]
+
+
+def test_explain_asks_about_a_forgotten_policy(files: dict[str, Path]) -> None:
+    result = run(
+        "explain", files["plan"], "--snapshot", files["snapshot"], "--referrals", files["referrals"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"made with policy {files['policy']}: did you forget --policy?" in result.stderr
+
+
+def test_a_changed_snapshot_is_named(files: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    write_json(other, SNAP.model_copy(update={"cases": ()}))
+    found = input_mismatches(
+        inputs_of(files["snapshot"], files["referrals"], files["policy"]),
+        inputs_of(other, files["referrals"], files["policy"]),
+    )
+    assert len(found) == 1 and f"{other} differs" in found[0]
+
+
+def test_a_plan_without_a_record_gives_no_warning(files: dict[str, Path]) -> None:
+    assert input_mismatches(None, inputs_of(files["snapshot"])) == []
+
+
+def test_a_csv_directory_is_digested_by_its_tables(tmp_path: Path) -> None:
+    # Same tables in two directories: one digest; a changed table: another.
+    write_snapshot(SNAP, tmp_path / "a")
+    write_snapshot(SNAP, tmp_path / "b")
+    assert file_digest(tmp_path / "a").sha256 == file_digest(tmp_path / "b").sha256
+    write_snapshot(SNAP.model_copy(update={"cases": ()}), tmp_path / "b")
+    assert file_digest(tmp_path / "a").sha256 != file_digest(tmp_path / "b").sha256

@@ -1,0 +1,118 @@
+"""``allocator export ssd``: a plan's changes as SSD involvement rows, checked by hand."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.io import write_json
+from allocator.models import Plan, Snapshot
+from allocator.ssd.export import involvement_rows
+from allocator.ssd.mapping import load_ssd_mapping
+from allocator.ssd.ssd_import import import_ssd
+from tests.test_ssd_import import AS_OF, EXAMPLE
+
+
+def snapshot() -> Snapshot:
+    """The example extract, with W02 gone on 2026-11-20 and W04 away until December."""
+    snap, _ = import_ssd(EXAMPLE / "extract", load_ssd_mapping(EXAMPLE / "mapping.toml"), AS_OF)
+    staff = [
+        p.model_copy(update={"leaving_on": AS_OF.replace(day=20)})
+        if p.id == "W02"
+        else p.model_copy(update={"available_from": AS_OF.replace(month=12, day=7)})
+        if p.id == "W04"
+        else p
+        for p in snap.practitioners
+    ]
+    return snap.model_copy(update={"practitioners": tuple(staff)})
+
+
+def plan() -> Plan:
+    return Plan.model_validate(
+        {
+            "as_of": "2026-11-23",
+            "status": "feasible",
+            "assignments": [
+                {"case": "C005", "worker": "W06", "from": None},  # new: FCONTA
+                {"case": "C002", "worker": "W01", "from": "W02"},  # W02 left: LEFTRL
+                {"case": "C003", "worker": "W01", "from": "W03"},  # plain move: MANAGE
+            ],
+            "unallocated": [
+                {"case": "C004", "code": "no_capacity", "reason": "no room"}
+            ],  # W04 is away: ABSENC
+        }
+    )
+
+
+def test_rows_with_dates_and_reasons() -> None:
+    rows = involvement_rows(plan(), snapshot(), "ALLOCATED_SW")
+    got = [
+        (
+            r["invo_professional_id"],
+            r["invo_person_id"],
+            r["invo_involvement_start_date"],
+            r["invo_involvement_end_date"],
+            r["invo_worker_change_reason"],
+        )
+        for r in rows
+    ]
+    assert got == [
+        ("W06", "C005", "2026-11-23", "", "FCONTA"),
+        ("W02", "C002", "", "2026-11-23", "LEFTRL"),
+        ("W01", "C002", "2026-11-23", "", "LEFTRL"),
+        ("W03", "C003", "", "2026-11-23", "MANAGE"),
+        ("W01", "C003", "2026-11-23", "", "MANAGE"),
+        ("W04", "C004", "", "2026-11-23", "ABSENC"),
+    ]
+    assert {r["invo_professional_role_id"] for r in rows} == {"ALLOCATED_SW"}
+    assert rows[0]["invo_involvements_id"] == "A20261123-00001"
+
+
+def test_cli_writes_ssd_involvements(tmp_path: Path) -> None:
+    write_json(tmp_path / "plan.json", plan())
+    write_json(tmp_path / "snap.json", snapshot())
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            "ssd",
+            str(tmp_path / "plan.json"),
+            "--snapshot",
+            str(tmp_path / "snap.json"),
+            "--mapping",
+            str(EXAMPLE / "mapping.toml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 new involvements, 3 ended" in result.output
+    with (tmp_path / "out" / "ssd_involvements.csv").open(newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 6
+
+
+def test_cli_plan_naming_an_unknown_case_exits_2(tmp_path: Path) -> None:
+    bad = plan().model_copy(update={"unallocated": ()})
+    data = bad.model_dump(by_alias=True, mode="json")
+    data["assignments"][0]["case"] = "C999"
+    write_json(tmp_path / "plan.json", data)
+    write_json(tmp_path / "snap.json", snapshot())
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            "ssd",
+            str(tmp_path / "plan.json"),
+            "--snapshot",
+            str(tmp_path / "snap.json"),
+            "--mapping",
+            str(EXAMPLE / "mapping.toml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "plan: case 'C999' is not in the snapshot" in result.output
