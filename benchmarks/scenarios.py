@@ -21,7 +21,7 @@ from allocator.generate import WELSH_FAMILIES, generate
 from allocator.models import Snapshot
 
 #: The daily allocation engine.
-DAILY_ENGINE = "allocator.engine:solve"
+DAILY_ENGINE = "allocator.engine.solve:solve"
 #: The rebalance engine: ``rebalance(snapshot, policy, *, time_limit, seed, workers) -> Plan``.
 REBALANCE_ENGINE = "allocator.rebalance:rebalance"
 
