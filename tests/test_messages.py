@@ -302,3 +302,22 @@ def test_a_rebalance_reports_each_stage_it_searches() -> None:
     for p in seen:
         assert p.tier == REBALANCE_TIERS[p.stage - 1] and p.stages == len(REBALANCE_TIERS)
         assert p.bound <= p.value
+
+
+# ------------------------------------------------------------------ --work-units
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "1e9"])
+def test_work_units_outside_their_range_are_a_usage_error(bad: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["allocate", str(_service(tmp_path)), "--work-units", bad])
+    assert result.exit_code == 2
+    assert "--work-units" in result.output
+
+
+def test_work_units_reach_the_plan_settings(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(
+        main, ["allocate", str(_service(tmp_path)), "--work-units", "0.5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["settings"]["work_units"] == 0.5
