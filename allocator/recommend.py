@@ -2,8 +2,12 @@
 
 A team manager asks "who should take this child?" -- a referral that has just come
 in, or an open case whose worker may need to change. :class:`Recommender` indexes a
-snapshot once and then answers in milliseconds on a service of thousands of
-practitioners; :func:`recommend` is the one-off form.
+snapshot once and then answers in well under a millisecond on a service of thousands
+of practitioners: the first question about a kind of case (type, complexity, needs,
+weight) ranks every worker for it once (:class:`_Ranking`), and each question then
+takes the first workers of that order, judging one by one only the few whose rules or
+score depend on the child (siblings', previous, excluded and pinned workers, the
+family's holders). :func:`recommend` is the one-off form.
 
 Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
 plus the intake limit) is scored by the engine's tier costs of placing this case
@@ -214,6 +218,7 @@ class _Ranking:
     )
 
     def __init__(self, rows: list[tuple[int, int, str, frozenset[str], tuple[str, ...]]]) -> None:
+        # rows: (number of rules, balance, id, patches, rule ids), one per worker.
         rows.sort(key=lambda row: row[:3])
         self.counts = [row[0] for row in rows]
         self.balances = [row[1] for row in rows]
@@ -230,11 +235,6 @@ class _Ranking:
             if i + 1 < len(rows) and rows[i][:2] != rows[i + 1][:2]:
                 end = i + 1
             self.ends[i] = end
-
-    @classmethod
-    def of(cls, rows: list[tuple[int, int, str, frozenset[str], tuple[str, ...]]]) -> _Ranking:
-        """The ranking of ``rows``: (rule count, balance, id, patches, rule ids)."""
-        return cls(rows)
 
     def walk(
         self, area: str | None, start: int, stop: int, skip: set[str | None], n: int
@@ -498,7 +498,7 @@ class Recommender:
                     rise = w.penalty(load[w.id] + weight) - w.penalty_before
                     balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
                 rows.append((len(rules), balance, w.id, w.areas, rules))
-            ranking = self._rankings[key] = _Ranking.of(rows)
+            ranking = self._rankings[key] = _Ranking(rows)
         return ranking
 
     def _screen(self, case: Case) -> dict[str, tuple[str, ...]]:
