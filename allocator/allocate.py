@@ -10,9 +10,7 @@ import math
 import time
 from collections.abc import Mapping
 
-from allocator.engine import SolverSettings, solve
-from allocator.engine.moves import make_room
-from allocator.engine.solver import WORK_PER_SECOND
+from allocator.engine.solver import ProgressCallback
 from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
 from allocator.models import (
     Assignment,
@@ -20,6 +18,7 @@ from allocator.models import (
     Snapshot,
     Status,
     cut_short_note,
+    empty_snapshot_notes,
     unknown_staff_notes,
 )
 from allocator.objectives import Tier, daily_tiers, evaluate, loads_after, worker_table
@@ -49,6 +48,8 @@ def allocate(
     workers: int = 1,
     allow_moves: int = 0,
     clock_started: float | None = None,
+    work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Allocate every case that needs a worker, under the hard rules.
 
@@ -74,6 +75,18 @@ def allocate(
         ``time.perf_counter()`` when the user's clock started (a command's start, so
         that reading the input counts); default: now. The whole call returns within
         ``time_limit`` of it, plan included, whatever the machine is doing.
+    work_units
+        The search's work budget in CP-SAT deterministic units, fixed whatever the
+        time limit (the move step gets :data:`MOVES_SHARE` of it on top); default:
+        ``time_limit`` converted at
+        :data:`~allocator.engine.solver.WORK_PER_SECOND`. The budget, not the
+        clock, decides where the search stops, so a caller that needs the same plan
+        on any machine (a test, an audit re-run) fixes it and gives ``time_limit``
+        ample room: the clock then never cuts the search short.
+    progress
+        Called with a :class:`~allocator.engine.solver.Progress` as each tier's stage
+        starts and improves (the command line draws it on a terminal); ``None``: no
+        reports.
 
     Returns
     -------
@@ -84,10 +97,20 @@ def allocate(
     Raises
     ------
     ValueError
-        If ``time_limit`` is not a finite number of seconds above 0.
+        If ``time_limit`` is not a finite number of seconds above 0, or
+        ``work_units`` not a finite number above 0.
     """
+    # The solver is imported only where a solve happens (check, explain, recommend
+    # and diff never load OR-Tools).
+    from allocator.engine.moves import make_room
+    from allocator.engine.solve import SolverSettings, solve
+    from allocator.engine.solver import WORK_PER_SECOND
+
     if not (math.isfinite(time_limit) and time_limit > 0):
         raise ValueError(f"time_limit must be a finite number of seconds above 0, got {time_limit}")
+    if work_units is not None and not (math.isfinite(work_units) and work_units > 0):
+        raise ValueError(f"work_units must be a finite number above 0, got {work_units}")
+    work = time_limit * WORK_PER_SECOND if work_units is None else work_units
     clock_started = time.perf_counter() if clock_started is None else clock_started
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
@@ -100,7 +123,9 @@ def allocate(
         time_limit=time_limit,
         seed=seed,
         workers=workers,
+        deterministic_time=work,
         wall_seconds=max(MIN_WALL_SECONDS, deadline - time.perf_counter()),
+        progress=progress,
     )
     solution = solve(state, settings)
     placed = solution.placed
@@ -108,7 +133,7 @@ def allocate(
     bound: dict[str, int | float] | None = solution.bounds
     proved: dict[str, bool] | None = {k: t.proved for k, t in solution.tiers.items()}
     seconds = solution.seconds
-    notes = list(unknown_staff_notes(snapshot))
+    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.pruned:
         notes.append(
             "large service: each family was offered a diverse subset of its eligible "
@@ -122,6 +147,8 @@ def allocate(
         "seed": seed,
         "workers": workers,
     }
+    if work_units is not None:
+        run_settings["work_units"] = work_units
     if allow_moves > 0:
         run_settings["allow_moves"] = allow_moves
         if len(placed) < len(state.to_allocate):
@@ -130,7 +157,7 @@ def allocate(
                 placed,
                 allow_moves,
                 time_limit=max(MIN_WALL_SECONDS, deadline - time.perf_counter()),
-                work=MOVES_SHARE * time_limit * WORK_PER_SECOND,
+                work=MOVES_SHARE * work,
                 seed=seed,
             )
             seconds += made.seconds

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Literal
 
@@ -939,3 +939,50 @@ def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierCo
         else:
             better = "b"
     return TierComparison(tier.key, tier.label, tier.sense, a, b, better)
+
+
+# ------------------------------------------------------------------ staffing warnings
+
+
+def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[str]:
+    """What a manager must act on this morning about staff, once the plan is applied.
+
+    A worker leaving within the policy's window (``leaving_window_days``) who still
+    holds children after the plan, soonest first; and a worker over their cap after
+    the plan, most over first. One sentence each, naming ids only.
+
+    Parameters
+    ----------
+    snapshot, policy, plan
+        The service, its policy and the plan (its ``workers`` table gives the
+        caseloads after it).
+    """
+    after = {w.id: w for w in plan.workers}
+    window = snapshot.as_of + timedelta(days=policy.leaving_window_days)
+    leaving = sorted(
+        (p.leaving_on, p.id)
+        for p in snapshot.practitioners
+        if p.leaving_on is not None and snapshot.as_of < p.leaving_on <= window
+    )
+    out: list[str] = []
+    for day, wid in leaving:
+        row = after.get(wid)
+        if row is None or row.cases_after == 0:
+            continue
+        days = (day - snapshot.as_of).days
+        when = "tomorrow" if days == 1 else f"in {days} days"
+        children = "child" if row.cases_after == 1 else "children"
+        out.append(
+            f"{wid} leaves on {day.isoformat()} ({when}) and still holds {row.cases_after} "
+            f"{children}: plan their handover (allocator rebalance once they have gone)"
+        )
+    over = sorted(
+        (w for w in plan.workers if w.load_after > w.capacity),
+        key=lambda w: (w.capacity - w.load_after, w.id),
+    )
+    for w in over:
+        out.append(
+            f"{w.id} is over their cap: {w.load_after:g} of {w.capacity:g} points "
+            f"({w.cases_after} cases); allocator rebalance can relieve them"
+        )
+    return out

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -22,8 +22,12 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 from allocator.allocate import allocate
+from allocator.analysis import staffing_warnings
+from allocator.engine.solver import Progress
 from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
 from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
@@ -260,6 +264,14 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Solver random seed.",
     )(command)
     command = click.option(
+        "--work-units",
+        type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+        default=None,
+        help="Fix the search's work budget (CP-SAT deterministic units; default: "
+        "--time-limit x 0.3). With an ample --time-limit the plan is then the same on "
+        "any machine, however busy.",
+    )(command)
+    command = click.option(
         "--time-limit",
         type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
         default=30.0,
@@ -275,6 +287,72 @@ def main() -> None:
     """Allocate children's social-care cases to social workers."""
 
 
+class SolveProgress:
+    """The line shown on a terminal while a solve runs: tier, best so far, bound.
+
+    Called by the engine with each :class:`~allocator.engine.solver.Progress`; drawn
+    by rich's ``Live`` (:func:`progress_display`), and empty for the first
+    ``after`` seconds, so a quick solve shows nothing.
+
+    Parameters
+    ----------
+    labels
+        Tier key -> the words for it (:func:`allocator.objectives.daily_tiers`).
+    after
+        Seconds before anything is shown.
+    clock
+        The clock (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        labels: Mapping[str, str],
+        *,
+        after: float = 1.0,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.labels = labels
+        self.after = after
+        self.clock = clock
+        self.started = clock()
+        self.latest: Progress | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        """Keep the solve's latest report (the display redraws it)."""
+        self.latest = progress
+
+    def line(self) -> str:
+        """The text to show now ("" before ``after`` seconds or before any report)."""
+        elapsed = self.clock() - self.started
+        p = self.latest
+        if p is None or elapsed < self.after:
+            return ""
+        label = self.labels.get(p.tier, p.tier)
+        return (
+            f"solving tier {p.stage} of {p.stages}, {label}: best so far {p.value:g}, "
+            f"bound {p.bound:g} ({elapsed:.0f} s)"
+        )
+
+    def __rich__(self) -> Text:
+        """What rich draws: :meth:`line` as plain text (ids and labels are no markup)."""
+        return Text(self.line())
+
+
+@contextmanager
+def progress_display(out: Console, labels: Mapping[str, str]) -> Iterator[SolveProgress | None]:
+    """A :class:`SolveProgress` drawn on ``out`` while the block runs, if a terminal.
+
+    Yields ``None`` when ``out`` is not a terminal (a pipe, a file, a test): nothing is
+    drawn there. The line is removed when the block ends.
+    """
+    if not out.is_terminal:
+        yield None
+        return
+    progress = SolveProgress(labels)
+    with Live(progress, console=out, transient=True, refresh_per_second=4):
+        yield progress
+
+
 @main.command("allocate")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
@@ -288,6 +366,11 @@ def main() -> None:
     help="Most existing cases that may move to another worker when that lets more "
     "cases be allocated (urgent first). 0: nobody moves.",
 )
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Leave the list of assignments out of the summary (warnings stay).",
+)
 @solver_options
 def allocate_command(
     snapshot: str,
@@ -295,7 +378,9 @@ def allocate_command(
     policy_path: str | None,
     out: str | None,
     allow_moves: int,
+    quiet: bool,
     time_limit: float,
+    work_units: float | None,
     seed: int,
     workers: int,
 ) -> None:
@@ -305,20 +390,26 @@ def allocate_command(
     with input_errors():
         check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
     snap, policy = read_inputs(snapshot, referrals, policy_path)
-    plan = allocate(
-        snap,
-        policy,
-        time_limit=time_limit,
-        seed=seed,
-        workers=workers,
-        allow_moves=allow_moves,
-        clock_started=started,
-    )
+    tiers = daily_tiers(policy)
+    err = console(stderr=True)
+    with progress_display(err, {t.key: t.label for t in tiers}) as progress:
+        plan = allocate(
+            snap,
+            policy,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            allow_moves=allow_moves,
+            clock_started=started,
+            work_units=work_units,
+            progress=progress,
+        )
     inputs = made_from(snapshot, referrals, policy_path, "allocate")
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
-    plan_summary(plan, daily_tiers(policy), console(stderr=True))
+    warnings = staffing_warnings(snap, policy, plan)
+    plan_summary(plan, tiers, err, quiet=quiet, warnings=warnings)
 
 
 @main.command("generate")
@@ -622,6 +713,7 @@ def rebalance_command(
     max_new_families_per_day: int | None,
     leaving_window_days: int | None,
     time_limit: float,
+    work_units: float | None,
     seed: int,
     workers: int,
 ) -> None:
@@ -630,6 +722,7 @@ def rebalance_command(
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
     children who must change worker, children who could not be held, extra FTE by grade.
     """
+    from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.rebalance import cap_cost, rebalance, rebalance_tiers
     from allocator.report import cap_cost_table, rebalance_summary
 
@@ -648,17 +741,34 @@ def rebalance_command(
         if value is not None
     }
     out_console = console(stderr=True)
+    labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
     if overrides:
         with input_errors():
             policy = policy.with_overrides(**overrides)
-        report = cap_cost(
-            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
-        )
+        with progress_display(out_console, labels) as progress:
+            report = cap_cost(
+                snap,
+                policy,
+                max_moves=max_moves,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+                work_units=work_units,
+                progress=progress,
+            )
         plan = report.plan
     else:
-        plan = rebalance(
-            snap, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
-        )
+        with progress_display(out_console, labels) as progress:
+            plan = rebalance(
+                snap,
+                policy,
+                max_moves=max_moves,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+                work_units=work_units,
+                progress=progress,
+            )
     inputs = made_from(snapshot, None, policy_path, "rebalance")
     # The overrides change the policy file's figures: the plan's settings record them.
     settings = {**plan.settings, **overrides}

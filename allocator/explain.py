@@ -27,6 +27,7 @@ patch name only -- never other details of a case or of a child.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -836,18 +837,22 @@ def covering_rules(per_worker: Sequence[Sequence[str]]) -> list[str]:
     then adds, greedily, the rule blocking most of the workers still uncovered. Empty
     when some worker is blocked by nothing.
     """
-    blocked = [set(rules) for rules in per_worker]
+    return covering_counted(Counter(frozenset(rules) for rules in per_worker))
+
+
+def covering_counted(blocked: Mapping[frozenset[str], int]) -> list[str]:
+    """:func:`covering_rules` of workers given as how many each set of rules blocks."""
     if not blocked or any(not rules for rules in blocked):
         return []
     chosen = {next(iter(rules)) for rules in blocked if len(rules) == 1}
-    uncovered = [rules for rules in blocked if not rules & chosen]
+    uncovered = {rules: n for rules, n in blocked.items() if not rules & chosen}
     while uncovered:
         best = max(
             _ordered({r for rules in uncovered for r in rules}),
-            key=lambda r: sum(r in rules for rules in uncovered),
+            key=lambda r: sum(n for rules, n in uncovered.items() if r in rules),
         )  # max keeps the first of equals: RULES order breaks ties
         chosen.add(best)
-        uncovered = [rules for rules in uncovered if best not in rules]
+        uncovered = {rules: n for rules, n in uncovered.items() if best not in rules}
     return _ordered(chosen)
 
 

@@ -7,7 +7,7 @@ JSON), the field, what was found and what was expected. Free-text values of a
 child's record (``area``, ``needs`` ...) are never quoted back; ids, enum values,
 numbers and dates may be, shortened.
 
-Formats (see ``docs/FORMAT-EXTENSIONS.md`` for the CSV layout and referrals file):
+Formats (see ``docs/FORMAT.md`` Part 2 for the CSV layout and referrals file):
 
 - a snapshot is a JSON file (FORMAT.md) or a directory of CSV tables
   (``snapshot.csv``, ``practitioners.csv``, ``cases.csv``);
@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import stat
 import sys
@@ -445,26 +446,83 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     return f"field {path!r} is {found}, expected {expected}"
 
 
+#: A problem repeated in more rows than this is reported once, with its count and
+#: the first rows: a whole column saved wrongly (Excel re-saving every date as
+#: DD/MM/YYYY) is one fix, not 490 lines.
+LISTED_ROWS = 3
+
+_DAY_FIRST = re.compile(r"'\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}'")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What makes two problems in different rows of one file the same problem."""
+
+    source: str
+    subject: str  # "field 'opened'", "the id"
+    error: str  # pydantic's error type, or a name for a cross-reference problem
+
+
 class _Report:
-    """Problems collected while reading, sorted by file and row when raised."""
+    """Problems collected while reading, sorted by file and row when raised.
+
+    A problem of one :class:`_Kind` found in more than :data:`LISTED_ROWS` rows is
+    given once: how many rows, the first few, and the first row's full sentence,
+    whose "expected ..." is the one fix.
+    """
 
     def __init__(self) -> None:
-        self._items: list[tuple[int, int, str]] = []
+        self._items: list[tuple[int, int, str, tuple[_Kind, str, str] | None]] = []
         #: Doubts about input that is still used, one sentence each, in reading order.
         self.warnings: list[str] = []
 
-    def add(self, rank: int, row: int, message: str) -> None:
-        """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself)."""
-        self._items.append((rank, row, _sentence(message)))
+    def add(
+        self, rank: int, row: int, message: str, kind: tuple[_Kind, str, str] | None = None
+    ) -> None:
+        """Record ``message`` for the file of ``rank`` at ``row`` (-1: the file itself).
+
+        ``kind`` is (the kind of problem, where in the file, the message after the
+        place), for a problem that may repeat row after row.
+        """
+        self._items.append((rank, row, _sentence(message), kind))
 
     def __len__(self) -> int:
         return len(self._items)
 
     def raise_if_any(self) -> None:
         """Raise :class:`InputError` with every problem recorded so far, if any."""
-        if self._items:
-            ordered = sorted(self._items, key=lambda item: (item[0], item[1]))
-            raise InputError(list(dict.fromkeys(message for _, _, message in ordered)))
+        if not self._items:
+            return
+        ordered = sorted(self._items, key=lambda item: (item[0], item[1]))
+        rows: dict[_Kind, list[tuple[str, str]]] = {}
+        for _, _, _, kind in ordered:
+            if kind is not None:
+                rows.setdefault(kind[0], []).append(kind[1:])
+        problems: list[str] = []
+        for _, _, message, kind in ordered:
+            if kind is None or len(rows[kind[0]]) <= LISTED_ROWS:
+                problems.append(message)
+            elif rows[kind[0]][0] == kind[1:]:  # the first of its kind speaks for all
+                problems.append(_grouped(kind[0], rows[kind[0]]))
+        raise InputError(list(dict.fromkeys(problems)))
+
+
+def _grouped(kind: _Kind, rows: list[tuple[str, str]]) -> str:
+    """One sentence for a problem found in many rows."""
+    places = [place for place, _ in rows[:LISTED_ROWS]]
+    more = len(rows) - len(places)
+    first_place, first = rows[0]
+    text = (
+        f"{kind.source}: the same problem with {kind.subject} in {len(rows)} rows "
+        f"({', '.join(places)} and {more} more); {first_place}: {first}"
+    )
+    text = _sentence(text)
+    if "expected a date" in first and _DAY_FIRST.search(first):
+        text += (
+            " The dates look day-first (DD/MM/YYYY), as a spreadsheet saves them in a UK "
+            "locale: give the column the format YYYY-MM-DD and save again."
+        )
+    return text
 
 
 # ------------------------------------------------------------------ reading files
@@ -679,9 +737,21 @@ class _Table:
         label = f" ({self.id_key} {_label(ident)})" if isinstance(ident, str) and ident else ""
         return self.place(i) + label
 
-    def add(self, report: _Report, i: int, message: str) -> None:
-        """Report ``message`` about record ``i``."""
-        report.add(self.rank, self.row_key(i), f"{self.source}, {self.where(i)}: {message}")
+    def add(
+        self,
+        report: _Report,
+        i: int,
+        message: str,
+        kind: tuple[str, str] | None = None,
+    ) -> None:
+        """Report ``message`` about record ``i``.
+
+        ``kind`` (the subject, such as ``"field 'opened'"``, and the error) groups the
+        same problem in many rows into one report (:data:`LISTED_ROWS`).
+        """
+        where = self.where(i)
+        grouped = None if kind is None else (_Kind(self.source, *kind), where, _sentence(message))
+        report.add(self.rank, self.row_key(i), f"{self.source}, {where}: {message}", grouped)
 
 
 def _read_csv(
@@ -812,7 +882,8 @@ def _validate_table(
             err["loc"] = err["loc"][1:]
             if err["type"] == "missing" and err["loc"] and err["loc"][0] in table.missing_columns:
                 continue  # reported once, on the header line
-            table.add(report, index, _explain(err, fields, noun, csv_file))
+            subject = f"field {str(err['loc'][0])!r}" if err["loc"] else f"the {noun}"
+            table.add(report, index, _explain(err, fields, noun, csv_file), (subject, err["type"]))
         return []
 
 
@@ -866,7 +937,7 @@ class _Parts:
     validated: bool = False  # the tables hold only ids; the records are already models
 
 
-def _snapshot_json(path: Path, data: Any, report: _Report) -> _Parts:
+def _snapshot_json(path: Path | str, data: Any, report: _Report) -> _Parts:
     source = str(path)
     if isinstance(data, _Failed):
         return _Parts(source, True, None, None, None)
@@ -939,6 +1010,12 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     data = _read_json(path, report, rank)
     if isinstance(data, _Failed):
         return None
+    return _referrals_data(path, data, report)
+
+
+def _referrals_data(path: Path | str, data: Any, report: _Report) -> _Table | None:
+    """Parsed referrals (a list of cases or ``{"cases": [...]}``) as a table (rank 3)."""
+    rank = 3
     if isinstance(data, dict):
         for key in data:
             if key != "cases":
@@ -984,6 +1061,17 @@ def _cross_references(
     (its id is known staff; its own references are checked).
     """
     staff: set[str] | None = None
+    if practitioners is not None and not practitioners.rows and not practitioners.broken_ids:
+        where = (
+            f"{practitioners.source}: no rows under the header"
+            if practitioners.lines is not None
+            else f"{practitioners.source}: field 'practitioners' is an empty list"
+        )
+        report.add(
+            practitioners.rank,
+            -1,
+            f"{where}, expected at least one practitioner (was the table emptied?)",
+        )
     if practitioners is not None:
         staff = set(practitioners.broken_ids)
         first: dict[str, int] = {}
@@ -994,6 +1082,7 @@ def _cross_references(
                     i,
                     f"duplicate id {_short(ident)}, already used at "
                     f"{practitioners.place(first[ident])}; expected each practitioner id once",
+                    ("the id", "duplicate"),
                 )
             else:
                 first[ident] = i
@@ -1018,7 +1107,7 @@ def _cross_references(
                     f"id {_short(ident)} is already in the snapshot ({other.source}, "
                     f"{other.place(j)}); expected a new case id"
                 )
-            table.add(report, i, message)
+            table.add(report, i, message, ("the id", "duplicate"))
         for i, row in enumerate(table.rows):
             if not isinstance(row, dict):
                 continue
@@ -1029,6 +1118,7 @@ def _cross_references(
                     report,
                     i,
                     f"field 'worker' is {found}, expected {null}: a referral is not yet allocated",
+                    ("field 'worker'", "referral"),
                 )
             elif staff is not None and isinstance(worker, str) and worker not in staff:
                 table.add(
@@ -1036,6 +1126,7 @@ def _cross_references(
                     i,
                     f"field 'worker' is {_short(worker)}, expected the id of one of the "
                     f"practitioners or {null}",
+                    ("field 'worker'", "unknown"),
                 )
             pinned = row.get("pinned_worker")
             if staff is not None and isinstance(pinned, str) and pinned not in staff:
@@ -1044,6 +1135,7 @@ def _cross_references(
                     i,
                     f"field 'pinned_worker' is {_short(pinned)}, expected the id of one of the "
                     f"practitioners or {null}",
+                    ("field 'pinned_worker'", "unknown"),
                 )
 
 
@@ -1154,7 +1246,60 @@ def load_snapshot(
             report.add(3, -1, f"{referrals_path}: is a directory, expected a referrals file")
         else:
             extra = _referrals(referrals_path, report)
+    return _assemble(parts, extra, report, practitioners, cases, warnings)
 
+
+def snapshot_from_dict(
+    data: Mapping[str, Any], referrals: Any = None, *, source: str = "snapshot"
+) -> Snapshot:
+    """Validate a snapshot held in memory, with the same messages as :func:`load_snapshot`.
+
+    For a service that builds the snapshot itself (from a case-management system's
+    API, say) rather than writing a file: the same checks run, and every problem is
+    reported in the same words, naming ``source`` where a file would be named.
+
+    Parameters
+    ----------
+    data
+        The snapshot as parsed JSON: ``{"format": "caseload-snapshot/1", "as_of":
+        "YYYY-MM-DD", "practitioners": [...], "cases": [...]}`` (docs/FORMAT.md).
+    referrals
+        Optional new cases, as a referrals file holds them: a list of case records
+        or ``{"cases": [...]}``. Appended after the snapshot's cases.
+    source
+        The name messages give the snapshot (``"snapshot"``: ``snapshot, cases[3] (id
+        C0004): ...``); the referrals are named ``<source> referrals``.
+
+    Returns
+    -------
+    Snapshot
+        Valid, as from :func:`load_snapshot`.
+
+    Raises
+    ------
+    InputError
+        With every problem found, one sentence each.
+    """
+    report = _Report()
+    parts = _snapshot_json(source, data, report)
+    if not parts.format_ok:
+        report.raise_if_any()
+    extra = None if referrals is None else _referrals_data(f"{source} referrals", referrals, report)
+    return _assemble(parts, extra, report, [], [])
+
+
+def _assemble(
+    parts: _Parts,
+    extra: _Table | None,
+    report: _Report,
+    practitioners: list[Practitioner],
+    cases: list[Case],
+    warnings: list[str] | None = None,
+) -> Snapshot:
+    """Validate the records read (unless already models), cross-check, build the snapshot.
+
+    Doubts about input still used are appended to ``warnings`` when given.
+    """
     if not parts.validated:
         if parts.practitioners is not None:
             practitioners = _validate_table(
@@ -1587,7 +1732,7 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     """Write a snapshot as JSON (``path`` ends ``.json``) or as a CSV directory.
 
     The CSV directory holds ``snapshot.csv``, ``practitioners.csv`` and ``cases.csv``
-    (layout in ``docs/FORMAT-EXTENSIONS.md``); it is created if needed and each file
+    (layout in ``docs/FORMAT.md`` Part 2); it is created if needed and each file
     is replaced atomically. Either way :func:`load_snapshot` reads back an equal
     snapshot.
 

@@ -4,7 +4,7 @@ Every model forbids unknown fields, so a typo such as ``workr`` is an error rath
 than a silently ignored column. Cross-references between records are checked once,
 here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is valid.
 
-Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT-EXTENSIONS.md``):
+Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT.md`` Part 2):
 ``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
 from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions`` and
 ``Plan.made_from``.
@@ -233,6 +233,20 @@ def cut_short_note(search: str, time_limit: float) -> str:
     )
 
 
+def empty_snapshot_notes(snapshot: Snapshot) -> list[str]:
+    """A note when the snapshot holds no cases.
+
+    A plan of nothing is then correct, but the likelier story is a cases table emptied
+    or exported without its rows, which the manager should hear about.
+    """
+    if snapshot.cases:
+        return []
+    return [
+        "the snapshot holds no cases and no referrals, so there was nothing to allocate: "
+        "check that the cases table (cases.csv, or 'cases' in the JSON) has its rows"
+    ]
+
+
 def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     """Notes on ``previous_workers`` / ``excluded_workers`` naming former staff.
 
@@ -299,7 +313,7 @@ class ManagedException(Record):
     """A case kept with a worker the who-may-hold-what table would not allow.
 
     FORMAT.md: a pin naming the current worker keeps an outgrown case there, as a
-    managed exception the plan lists (extension, ``docs/FORMAT-EXTENSIONS.md``).
+    managed exception the plan lists (extension, ``docs/FORMAT.md`` Part 2).
     """
 
     case: Id

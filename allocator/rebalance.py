@@ -74,6 +74,7 @@ from allocator.engine.rebalance import (
     solve_rebalance,
     tier_values,
 )
+from allocator.engine.solver import ProgressCallback
 from allocator.explain import PlanView
 from allocator.models import (
     Assignment,
@@ -83,6 +84,7 @@ from allocator.models import (
     Status,
     Unallocated,
     cut_short_note,
+    empty_snapshot_notes,
     unknown_staff_notes,
 )
 from allocator.objectives import (
@@ -422,6 +424,8 @@ def rebalance(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -433,8 +437,14 @@ def rebalance(
         FORMAT.md defaults when ``None``.
     max_moves
         Most changes of worker the plan may make (hard), or ``None``.
-    time_limit, seed, workers
-        Solver settings, as for :func:`allocator.allocate`.
+    time_limit, seed, workers, work_units
+        Solver settings, as for :func:`allocator.allocate`: ``work_units`` fixes the
+        search's budget in CP-SAT deterministic units (default: ``time_limit``
+        converted), so that with ample ``time_limit`` the plan is the same on any
+        machine.
+    progress
+        Told of each stage that searches (tier key, value, bound in the engine's
+        units; :class:`~allocator.engine.solver.Progress`).
 
     Returns
     -------
@@ -445,7 +455,14 @@ def rebalance(
         class), ``changes_of_worker``, ``siblings_apart`` (workers, see
         :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
         ``changes_lower_bound`` and more.
+
+    Raises
+    ------
+    ValueError
+        If ``work_units`` is given and not a finite number above 0.
     """
+    if work_units is not None and not (math.isfinite(work_units) and work_units > 0):
+        raise ValueError(f"work_units must be a finite number above 0, got {work_units}")
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves)
@@ -454,8 +471,16 @@ def rebalance(
         (greedy, greedy_rebalance(setup.data, packing=True)),
         key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
-    solution = solve_rebalance(setup.data, start, time_limit=time_limit, seed=seed, workers=workers)
-    notes = list(unknown_staff_notes(snapshot))
+    solution = solve_rebalance(
+        setup.data,
+        start,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        work=work_units,
+        progress=progress,
+    )
+    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
@@ -485,6 +510,7 @@ def rebalance(
             "time_limit": time_limit,
             "seed": seed,
             "workers": workers,
+            **({"work_units": work_units} if work_units is not None else {}),
             **({"max_moves": max_moves} if max_moves is not None else {}),
         },
     )
@@ -660,10 +686,22 @@ def cap_cost(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work_units: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CapCost:
-    """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`)."""
+    """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`).
+
+    The settings are those of :func:`rebalance`.
+    """
     plan = rebalance(
-        snapshot, policy, max_moves=max_moves, time_limit=time_limit, seed=seed, workers=workers
+        snapshot,
+        policy,
+        max_moves=max_moves,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        work_units=work_units,
+        progress=progress,
     )
     state = ServiceState.of(snapshot, policy)
     over = {

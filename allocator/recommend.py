@@ -2,8 +2,12 @@
 
 A team manager asks "who should take this child?" -- a referral that has just come
 in, or an open case whose worker may need to change. :class:`Recommender` indexes a
-snapshot once and then answers in milliseconds on a service of thousands of
-practitioners; :func:`recommend` is the one-off form.
+snapshot once and then answers in well under a millisecond on a service of thousands
+of practitioners: the first question about a kind of case (type, complexity, needs,
+weight) ranks every worker for it once (:class:`_Ranking`), and each question then
+takes the first workers of that order, judging one by one only the few whose rules or
+score depend on the child (siblings', previous, excluded and pinned workers, the
+family's holders). :func:`recommend` is the one-off form.
 
 Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
 plus the intake limit) is scored by the engine's tier costs of placing this case
@@ -33,7 +37,8 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -44,7 +49,7 @@ from allocator.explain import (
     area_reasons,
     availability_rule,
     capacity_rule,
-    covering_rules,
+    covering_counted,
     intake_rule,
     tagged_holding_blockers,
 )
@@ -192,6 +197,83 @@ def score_key(score: dict[str, int]) -> tuple[int, ...]:
     return tuple(score[key] if sense == "min" else -score[key] for key, sense in SCORE_TIERS)
 
 
+class _Ranking:
+    """Workers in rank order for one kind of case and weight, before per-case rules.
+
+    Sorted by the number of rules stopping them, the balance cost of the placement
+    and id; :meth:`walk` puts, within equal rules and balance, the workers covering
+    the child's area first, as the full key does (:meth:`Recommender._key`).
+    """
+
+    __slots__ = (
+        "areas",
+        "balances",
+        "count",
+        "counts",
+        "eligible",
+        "ends",
+        "rules",
+        "sets",
+        "wids",
+    )
+
+    def __init__(self, rows: list[tuple[int, int, str, frozenset[str], tuple[str, ...]]]) -> None:
+        # rows: (number of rules, balance, id, patches, rule ids), one per worker.
+        rows.sort(key=lambda row: row[:3])
+        self.counts = [row[0] for row in rows]
+        self.balances = [row[1] for row in rows]
+        self.wids = [row[2] for row in rows]
+        self.areas = [row[3] for row in rows]
+        self.rules = {row[2]: row[4] for row in rows}
+        self.count = {row[2]: row[0] for row in rows}
+        self.sets = Counter(frozenset(row[4]) for row in rows)
+        self.eligible = bisect_left(self.counts, 1)  # workers no rule stops
+        # ends[i]: the end of the run of equal (rules, balance) that i is in.
+        self.ends = [0] * len(rows)
+        end = len(rows)
+        for i in range(len(rows) - 1, -1, -1):
+            if i + 1 < len(rows) and rows[i][:2] != rows[i + 1][:2]:
+                end = i + 1
+            self.ends[i] = end
+
+    def walk(
+        self, area: str | None, start: int, stop: int, skip: set[str | None], n: int
+    ) -> Iterator[tuple[int, int, int, str]]:
+        """The first ``n`` workers of ``[start, stop)`` not in ``skip``, in rank order.
+
+        Yields (rule count, balance, outside the area, id).
+        """
+        i = start
+        while i < stop and n > 0:
+            end = min(self.ends[i], stop)
+            for want in (0, 1) if area is not None else (0,):
+                for j in range(i, end):
+                    wid = self.wids[j]
+                    outside = area is not None and bool(self.areas[j]) and area not in self.areas[j]
+                    if outside != want or wid in skip:
+                        continue
+                    yield self.counts[j], self.balances[j], int(outside), wid
+                    n -= 1
+                    if n <= 0:
+                        return
+            i = end
+
+    def blocked_sets(
+        self, uniform: tuple[str, ...], skip: set[str | None]
+    ) -> Counter[frozenset[str]]:
+        """How many workers each set of rules stops, ``uniform`` added to every set."""
+        out = Counter(self.sets)
+        for wid in skip:
+            if wid is not None and wid in self.rules:
+                out[frozenset(self.rules[wid])] -= 1
+        if uniform:
+            added: Counter[frozenset[str]] = Counter()
+            for held, n in out.items():
+                added[held | frozenset(uniform)] += n
+            out = added
+        return +out  # drops the sets no worker is left with
+
+
 class Recommender:
     """A snapshot indexed once, answering "who should take this case?" fast.
 
@@ -253,6 +335,8 @@ class Recommender:
         self._held = families_held(st)
         # Grade and skills depend only on (type, complexity, needs): screened once each.
         self._screens: dict[tuple[object, ...], dict[str, tuple[str, ...]]] = {}
+        # The workers in rank order for a kind of case and its weight, kept once built.
+        self._rankings: dict[tuple[object, ...], _Ranking] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -291,23 +375,57 @@ class Recommender:
             raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
         current = case.worker
         family = self._sibling_workers(case) if siblings is None else frozenset(siblings)
-        eligible: list[tuple[tuple[int, ...], str]] = []
-        blocked: list[tuple[str, tuple[str, ...]]] = []
         screen = self._screen(case)
-        for w in self._workers:
-            if w.id == current:
+        ranking = self._ranking(case, screen)
+        # Workers whose rules or score depend on more than the kind of case and its
+        # weight are taken one by one; every other worker ("regular") ranks by the
+        # cached order, rules that hold for every regular worker (a pin elsewhere, an
+        # intake limit of 0) added alike, so the order stands.
+        special = self._special(case, family) - {current}
+        uniform: tuple[str, ...] = ()
+        if case.pinned_worker is not None:
+            uniform += ("pinned_worker",)
+        if st.policy.max_new_families_per_day <= 0:
+            uniform += ("intake_limit",)
+        skipped = special | {current}
+        area = normalised(case.area) if case.area is not None else None  # as w.areas
+        eligible: list[tuple[tuple[int, ...], str]] = []  # the special ones, then the best
+        blocked: list[tuple[str, tuple[str, ...]]] = []
+        for wid in sorted(special):
+            w = self._by_id.get(wid)
+            if w is None or wid in st.gone:
                 continue
             rules = self._rule_ids(case, w, screen)
             if rules:
-                blocked.append((w.id, rules))
+                blocked.append((wid, rules))
             else:
-                eligible.append((self._key(case, w, family), w.id))
+                eligible.append((self._key(case, w, family), wid))
+        eligible_count = len(eligible)
+        if not uniform:
+            eligible_count += ranking.eligible - sum(
+                1 for wid in skipped if wid is not None and ranking.count.get(wid) == 0
+            )
+            # A regular worker's key: the family's workers all one more, no return.
+            apart = len(family)
+            for _, balance, outside, wid in ranking.walk(area, 0, ranking.eligible, skipped, top):
+                eligible.append(((apart, 0, balance, outside), wid))
         ranked = tuple(
             self._candidate(case, wid, self._score(case, wid, family), family, ())
             for _, wid in heapq.nsmallest(top, eligible)
         )
-        misses = self._nearest_misses(case, blocked, family, ineligible)
-        collide = () if eligible else tuple(covering_rules([rules for _, rules in blocked]))
+        first_blocked = 0 if uniform else ranking.eligible
+        regular_misses = [
+            ((1 if family else 0, 0, count + len(uniform), balance, outside), wid)
+            for count, balance, outside, wid in ranking.walk(
+                area, first_blocked, len(ranking.wids), skipped, ineligible
+            )
+        ]
+        misses = self._nearest_misses(case, blocked, family, ineligible, regular_misses)
+        collide: tuple[str, ...] = ()
+        if not eligible_count:
+            sets = ranking.blocked_sets(uniform, skipped)
+            sets.update(frozenset(rules) for _, rules in blocked)
+            collide = tuple(covering_counted(sets))
         return Recommendation(
             case=case.id,
             family=case.family,
@@ -316,7 +434,7 @@ class Recommender:
             weight=to_points(st.weight[case.id]),
             current_worker=current,
             needs_worker=case.id in st.needs,
-            eligible_count=len(eligible),
+            eligible_count=eligible_count,
             ranked=ranked,
             ineligible=misses,
             colliding_rules=collide,
@@ -347,6 +465,41 @@ class Recommender:
             for sid in st.families[case.family]
             if sid != case.id and (w := st.cases[sid].worker) is not None and w not in st.gone
         )
+
+    def _special(self, case: Case, siblings: frozenset[str]) -> set[str]:
+        """Workers whose rules or score for ``case`` are not those of the cached order.
+
+        The siblings' workers, previous, excluded and pinned workers, and every holder
+        of the family (the intake limit does not stop them).
+        """
+        st = self.state
+        out = set(siblings) | set(case.previous_workers) | set(case.excluded_workers)
+        if case.pinned_worker is not None:
+            out.add(case.pinned_worker)
+        for sid in st.families[case.family]:
+            if (w := st.cases[sid].worker) is not None:
+                out.add(w)
+        return out
+
+    def _ranking(self, case: Case, screen: dict[str, tuple[str, ...]]) -> _Ranking:
+        """Every worker in rank order for a case of this kind and weight (cached)."""
+        weight = self.state.weight[case.id]
+        key = (case.type, case.complexity, case.needs, weight)
+        ranking = self._rankings.get(key)
+        if ranking is None:
+            load = self.state.load_before
+            rows = []
+            for w in self._workers:
+                rules = screen.get(w.id, ()) + w.static
+                if weight > w.spare and "capacity" not in w.static:
+                    rules += ("capacity",)
+                balance = 0
+                if w.capacity > 0:
+                    rise = w.penalty(load[w.id] + weight) - w.penalty_before
+                    balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
+                rows.append((len(rules), balance, w.id, w.areas, rules))
+            ranking = self._rankings[key] = _Ranking(rows)
+        return ranking
 
     def _screen(self, case: Case) -> dict[str, tuple[str, ...]]:
         """Per worker, the grade and skills rules (ids) stopping them, for this kind of case."""
@@ -435,25 +588,21 @@ class Recommender:
         blocked: Iterable[tuple[str, tuple[str, ...]]],
         siblings: frozenset[str],
         n: int,
+        regular: Iterable[tuple[tuple[int, ...], str]] = (),
     ) -> tuple[Candidate, ...]:
-        """The ``n`` blocked workers nearest to taking the case (see the module notes)."""
+        """The ``n`` blocked workers nearest to taking the case (see the module notes).
+
+        ``blocked`` holds the workers ranked one by one, with their rule ids;
+        ``regular`` the first ``n`` of the others, already keyed, in order.
+        """
         if n <= 0:
             return ()
-        # Continuity and the count of rules first: balance is computed only for the few
-        # that can still make the cut.
-        rough = []
+        keyed = list(regular)
         for wid, rules in blocked:
             sib = 0 if (not siblings or wid in siblings) else 1
             back = -1 if wid in case.previous_workers else 0
-            rough.append(((sib, back, len(rules)), wid))
-        rough.sort()
-        if len(rough) > n:
-            cut = rough[n - 1][0]
-            rough = [r for r in rough if r[0] <= cut]
-        keyed = []
-        for (sib, back, count), wid in rough:
             rest = self._key(case, self._by_id[wid], siblings)[2:]
-            keyed.append(((sib, back, count, *rest), wid))
+            keyed.append(((sib, back, len(rules), *rest), wid))
         keyed.sort()
         st = self.state
         return tuple(

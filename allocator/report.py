@@ -55,11 +55,35 @@ def unallocated_table(plan: Plan) -> Table:
     return table
 
 
-def plan_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
+def assignments_table(plan: Plan) -> Table:
+    """Each child the plan gives a worker: case, worker, the worker left, first reason."""
+    table = Table(title=f"Assignments: {len(plan.assignments)}")
+    for heading in ("case", "worker", "from", "why (first reason)"):
+        table.add_column(heading)
+    for a in plan.assignments:
+        table.add_row(
+            escape(a.case),
+            escape(a.worker),
+            escape(a.from_) if a.from_ is not None else "",
+            escape(a.reasons[0]) if a.reasons else "",
+        )
+    return table
+
+
+def plan_summary(
+    plan: Plan,
+    tiers: Sequence[Tier],
+    console: Console,
+    *,
+    quiet: bool = False,
+    warnings: Sequence[str] = (),
+) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
     Only workers whose caseload changes (its count or its load: one case out and a
-    heavier one in) are listed; the plan JSON has them all.
+    heavier one in) are listed; the plan JSON has them all. Then, unless ``quiet``,
+    every assignment with its first reason; last, ``warnings`` (see
+    :func:`allocator.analysis.staffing_warnings`), which ``quiet`` never hides.
     """
     changed = [
         w for w in plan.workers if w.cases_before != w.cases_after or w.load_before != w.load_after
@@ -96,12 +120,16 @@ def plan_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
         )
         + f"; {plan.solve_seconds:.2f} s"
     )
+    if plan.assignments and not quiet:
+        console.print(assignments_table(plan))
     if plan.unallocated:
         console.print(unallocated_table(plan))
     console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
+    for warning in warnings:
+        console.print(f"[bold]warning:[/bold] {escape(warning)}")
 
 
 def render_exceptions(plan: Plan, console: Console) -> None:

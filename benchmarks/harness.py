@@ -32,7 +32,7 @@ from typing import Any
 
 from allocator.allocate import build_plan, relative_gap
 from allocator.check import check_plan
-from allocator.engine import SolverSettings
+from allocator.engine.solve import SolverSettings
 from allocator.greedy import greedy_allocate
 from allocator.models import Plan
 from allocator.objectives import daily_tiers, evaluate, loads_after

@@ -21,7 +21,7 @@ from allocator.generate import WELSH_FAMILIES, generate
 from allocator.models import Snapshot
 
 #: The daily allocation engine.
-DAILY_ENGINE = "allocator.engine:solve"
+DAILY_ENGINE = "allocator.engine.solve:solve"
 #: The rebalance engine: ``rebalance(snapshot, policy, *, time_limit, seed, workers) -> Plan``.
 REBALANCE_ENGINE = "allocator.rebalance:rebalance"
 
@@ -94,7 +94,7 @@ class Scenario:
         Share of families needing a Welsh-speaking worker.
     kind
         ``daily``: the engine is called as ``fn(state, settings)`` and returns a
-        :class:`allocator.engine.Solution`; plans are ranked by the daily tiers
+        :class:`allocator.engine.solve.Solution`; plans are ranked by the daily tiers
         (:data:`allocator.objectives.TIERS`) and the greedy rule is
         :func:`allocator.greedy.greedy_allocate`. ``rebalance``: the engine is called as
         ``fn(snapshot, policy, time_limit=, seed=, workers=)`` and returns a plan;

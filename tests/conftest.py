@@ -1,24 +1,38 @@
-"""Every plan the allocator makes during the tests is judged by the independent checker.
+"""Shared test settings: every plan judged by the checker, and hypothesis profiles.
 
-Timefold's FULL_ASSERT idea: the engine's plans must break no hard rule, and the
+Every plan the allocator makes during the tests is judged by the independent checker
+(Timefold's FULL_ASSERT idea): the engine's plans must break no hard rule, and the
 summaries they report (the workers table, the objective tiers recomputed through
 :func:`allocator.objectives.evaluate`) must agree with the checker's. The plan
 builders of ``allocate`` and ``rebalance`` are wrapped for the whole session, so a
 disagreement fails whichever test made the plan, not only the tests that call
 ``check_plan`` themselves.
+
+Hypothesis: the ``ci`` profile (selected when the ``CI`` environment variable is set,
+as ``.ci/run`` does) derandomises it, so a failure in CI reproduces with the same
+examples on any machine, and prints the failing example's blob.
+``HYPOTHESIS_PROFILE`` names a profile explicitly.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from allocator.check import judge_plan
 from allocator.models import Plan
 from allocator.rules import ServiceState
+
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("dev")
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def _judged(plan: Plan, state: ServiceState) -> Plan:

@@ -314,6 +314,7 @@ def crowded_services(draw: st.DrawFn) -> Snapshot:
     return snapshot(workers, cases)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crowded_services(), st.integers(1, 3))
 def test_moves_break_no_rule_and_never_make_the_plan_worse(snap: Snapshot, budget: int) -> None:

@@ -174,13 +174,14 @@ def test_bad_priority_classes_are_refused_naming_the_key(
     assert "policy.toml" in str(err.value)
 
 
+@pytest.mark.slow
 def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With candidates pruned, a whole model's own bound holds for its candidates only:
     # each tier's bound must then be the easy bound, valid over every eligible worker.
-    from allocator.engine import candidates, solve
-    from allocator.engine.solve import SolverSettings, _EasyBounds, _minimised
+    from allocator.engine import candidates
+    from allocator.engine.solve import SolverSettings, _EasyBounds, _minimised, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,7 @@ def services(draw: st.DrawFn) -> Snapshot:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(services())
 def test_every_case_is_accounted_for_and_no_rule_is_broken(snapshot: Snapshot) -> None:
@@ -99,6 +101,7 @@ def test_every_case_is_accounted_for_and_no_rule_is_broken(snapshot: Snapshot) -
         assert abs(row.load_after - expected) < 1e-6
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(services())
 def test_a_rebalance_accounts_for_every_case_and_breaks_no_rule(snapshot: Snapshot) -> None:

@@ -154,7 +154,7 @@ def test_top_and_ineligible_limit_the_lists() -> None:
 
 
 def test_exported_and_serialisable() -> None:
-    assert allocator.recommend is recommend
+    assert allocator.recommend.recommend is recommend
     data = recommend(family_snapshot(), "R1").to_dict()
     assert data["ranked"][0]["worker"] == "P1"
     assert data["ineligible"][0]["blockers"][0].keys() == {"rule", "message"}
@@ -191,3 +191,45 @@ def test_scores_and_rules_agree_with_the_plain_definitions(service: Recommender)
             fast = [b.rule for b in service.blockers(cid, wid)]
             assert fast == [b.rule for b in worker_blockers(state, cid, wid)], (cid, wid)
             assert (not fast) == state.may_hold(cid, wid), (cid, wid)
+
+
+@pytest.mark.parametrize("intake", [2, 0], ids=["default-intake", "no-new-families"])
+def test_the_cached_ranking_equals_sorting_every_worker(intake: int) -> None:
+    # The fast path ranks most workers by an order cached per kind of case and weight;
+    # here every answer must equal the plain definition: every worker but the case's
+    # own, eligible ones by score, blocked ones by (sibling, previous worker, number of
+    # rules, balance, area), ties by id; and the rules colliding when nobody is left.
+    from allocator.explain import covering_rules
+
+    snap = generate(40, seed=4, load=1.05)
+    rec = Recommender(snap, Policy().with_overrides(max_new_families_per_day=intake))
+    state = rec.state
+    staff = [w for w in state.practitioners if w not in state.gone]
+    for c in snap.cases[::7]:
+        siblings = rec._sibling_workers(c)
+        keyed, missed, rules = [], [], []
+        for wid in staff:
+            if wid == c.worker:
+                continue
+            key = score_key(rec.score(c.id, wid))
+            blockers = [b.rule for b in rec.blockers(c.id, wid)]
+            rules.append(blockers)
+            if not blockers:
+                keyed.append((key, wid))
+                continue
+            sib = 0 if not siblings or wid in siblings else 1
+            missed.append(((sib, key[1], len(blockers), *key[2:]), wid))
+        got = rec.recommend(c.id, top=6, ineligible=4)
+        assert [c_.worker for c_ in got.ranked] == [w for _, w in sorted(keyed)[:6]], c.id
+        assert [c_.worker for c_ in got.ineligible] == [w for _, w in sorted(missed)[:4]], c.id
+        assert got.eligible_count == len(keyed)
+        assert list(got.colliding_rules) == ([] if keyed else covering_rules(rules))
+
+
+def test_the_library_exports_the_fast_path_and_the_module() -> None:
+    # allocator.recommend is the module (README: allocator.recommend.Recommender), and
+    # the fast path is at the top level too.
+    import allocator.recommend as module
+
+    assert allocator.recommend is module
+    assert allocator.Recommender is module.Recommender is Recommender

@@ -65,8 +65,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from allocator.engine.candidates import spread_sample
 from allocator.engine.lns import (
@@ -77,7 +76,15 @@ from allocator.engine.lns import (
     neighbourhood_search,
     stage_share,
 )
-from allocator.engine.solver import WORK_PER_SECOND, configured_solver
+from allocator.engine.solver import (
+    WORK_PER_SECOND,
+    Progress,
+    ProgressCallback,
+    configured_solver,
+)
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Up to this many (group, worker) pairs the rebalance solves the whole model; above
 #: it, neighbourhood search. The rebalance's own threshold, measured on it: on the
@@ -311,6 +318,8 @@ class RebalanceModel:
 
     def __init__(self, data: RebalanceInput) -> None:
         self.data = data
+        from ortools.sat.python import cp_model  # here: the groups above need no solver
+
         self.model = cp_model.CpModel()
         self.y: dict[tuple[str, str], cp_model.IntVar] = {}
         self.stay: dict[str, cp_model.IntVar] = {}
@@ -537,6 +546,8 @@ def solve_rebalance(
     time_limit: float = 30.0,
     seed: int = 0,
     workers: int = 1,
+    work: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RebalanceSolution:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
@@ -548,17 +559,21 @@ def solve_rebalance(
     at :data:`WORK_PER_SECOND`, shared equally among the stages still to run, with
     what earlier stages did not use passed on. The same input then gives the same
     plan on any machine; the wall clock only guards the whole solve and a run it cuts
-    short is flagged (``cut_short``).
+    short is flagged (``cut_short``). ``work``, when given, is the whole budget in
+    work units instead of the converted time limit. ``progress`` is told of each stage
+    that searches, as it starts and ends (:class:`~allocator.engine.solver.Progress`).
     """
+    from ortools.sat.python import cp_model
+
     started = time.perf_counter()
     deadline = started + time_limit
     # Work budgets, not seconds, decide where each stage stops (reproducible): the
-    # time limit converted once, then what each stage really spent.
-    work_left = time_limit * WORK_PER_SECOND
+    # time limit converted once (or the caller's budget), then what each stage spent.
+    work_left = time_limit * WORK_PER_SECOND if work is None else work
     moved = dict(warm)
     pairs = sum(len(g.cost) for g in data.groups)
     if pairs > WHOLE_MODEL_PAIRS:
-        return _search_large(data, moved, started, deadline, work_left, seed, workers)
+        return _search_large(data, moved, started, deadline, work_left, seed, workers, progress)
     cut_short = False
     m = RebalanceModel(data)
     proved = True
@@ -570,6 +585,7 @@ def solve_rebalance(
         if current == tier_floor(data, key) or isinstance(expr, int):
             log.append(f"{key}: optimal (at its floor)")
         else:
+            _tell(progress, index, current, tier_floor(data, key))
             work = max(MIN_WORK, work_left / (len(REBALANCE_TIERS) - index))
             m.hint(moved)
             m.model.minimize(expr)
@@ -597,6 +613,10 @@ def solve_rebalance(
                     # (e.g. negative on a sum of children): the floor is as valid.
                     bound = math.ceil(solver.best_objective_bound - 1e-6)
                     bounds[key] = max(tier_floor(data, key), bound)
+            value = tier_values(data, moved)[key]
+            _tell(
+                progress, index, value, value if optimal else bounds.get(key, tier_floor(data, key))
+            )
         if not isinstance(expr, int):  # an empty tier is the constant 0
             m.model.add(expr <= tier_values(data, moved)[key])
     return RebalanceSolution(
@@ -618,6 +638,7 @@ def _search_large(
     work_left: float,
     seed: int,
     workers: int,
+    progress: ProgressCallback | None = None,
 ) -> RebalanceSolution:
     """Large-neighbourhood search, tier by tier, for rebalances too big to solve whole.
 
@@ -636,6 +657,8 @@ def _search_large(
         if tier_values(data, moved)[key] == tier_floor(data, key):
             log.append(f"{key}: optimal (at its floor)")
             continue
+        floor = tier_floor(data, key)
+        _tell(progress, index, tier_values(data, moved)[key], floor)
         share = stage_share(index, len(REBALANCE_TIERS))
         moved, finished, spent = neighbourhood_search(
             moved,
@@ -651,6 +674,7 @@ def _search_large(
         work_left -= spent
         cut_short = cut_short or not finished
         log.append(f"{key}: feasible (neighbourhood search)")
+        _tell(progress, index, tier_values(data, moved)[key], floor)
     return RebalanceSolution(
         moved=moved,
         proved=False,
@@ -659,6 +683,13 @@ def _search_large(
         variables=sum(len(g.cost) for g in data.groups),
         cut_short=cut_short,
     )
+
+
+def _tell(progress: ProgressCallback | None, index: int, value: int, bound: int) -> None:
+    """Report stage ``index`` of the rebalance at ``value``, proved no better than ``bound``."""
+    if progress is not None:
+        stages = len(REBALANCE_TIERS)
+        progress(Progress(REBALANCE_TIERS[index], index + 1, stages, value, min(bound, value)))
 
 
 def _solve_round(
@@ -674,6 +705,8 @@ def _solve_round(
     workers: int,
 ) -> Round[dict[str, str]]:
     """One neighbourhood of stage ``index``: its tier minimised, earlier tiers held."""
+    from ortools.sat.python import cp_model
+
     key = REBALANCE_TIERS[index]
     free, receivers = _free_groups(data, seeds, plan, sweep)
     covered = [gid for gid in seeds if gid in free]

@@ -46,7 +46,12 @@ from allocator.engine.lns import (
     neighbourhood_search,
 )
 from allocator.engine.model import AllocationModel, LinearExpr
-from allocator.engine.solver import WORK_PER_SECOND, configured_solver
+from allocator.engine.solver import (
+    WORK_PER_SECOND,
+    Progress,
+    ProgressCallback,
+    configured_solver,
+)
 from allocator.greedy import greedy_allocate, packing_allocate
 from allocator.objectives import (
     balance_cost,
@@ -80,6 +85,9 @@ class SolverSettings:
         Work budget for the whole solve, in CP-SAT deterministic units (what
         decides where the search stops, the same on any machine); ``None``:
         ``time_limit`` converted at :data:`~allocator.engine.solver.WORK_PER_SECOND`.
+    progress
+        Told of each stage as it starts and of each improvement of a stage
+        (:class:`~allocator.engine.solver.Progress`); ``None``: nobody is.
     """
 
     time_limit: float = 30.0
@@ -87,6 +95,7 @@ class SolverSettings:
     workers: int = 1
     deterministic_time: float | None = None
     wall_seconds: float | None = None
+    progress: ProgressCallback | None = None
 
 
 @dataclass(frozen=True)
@@ -773,12 +782,23 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         else settings.time_limit * WORK_PER_SECOND
     )
     spent = 0.0
+
+    def tell(index: int, value: int | float, bound: int | float) -> None:
+        """Report stage ``index`` at ``value`` and ``bound`` (minimised form)."""
+        if settings.progress is not None:
+            key = keys[index]
+            now, best = _minimised(key, value, n), _minimised(key, min(value, bound), n)
+            settings.progress(Progress(key, index + 1, len(keys), now, best))
+
     for index, key in enumerate(keys):
         values = evaluate(state, placed)
         floor = _minimised(key, easy_bounds.at(state, int(values["unallocated"]))[key], n)
         value = _minimised(key, values[key], n)
         bound: float = floor
         status = "optimal (meets its bound without search)"
+
+        if value > floor:
+            tell(index, value, floor)
         if value > floor and time.perf_counter() >= deadline:
             # The clock ran out before this stage: it keeps the plan as it stands.
             status, cut_short = "not searched (time limit)", True
@@ -807,6 +827,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             cut_short = cut_short or not finished
             status = "feasible"
             values = evaluate(state, placed)
+            tell(index, _minimised(key, values[key], n), floor)
             if whole.takes(key) and _minimised(key, values[key], n) > floor:
                 step = _whole_model_step(
                     state, whole, key, placed, floor, settings, deadline, work - used
@@ -817,6 +838,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             spent += used
             values = evaluate(state, placed)
             value = _minimised(key, values[key], n)
+            tell(index, value, bound)
             if value <= bound:
                 status = "optimal"
         log.append(f"{key}: {status}")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
 #: second of CPU on these models on the 2-core machine we measure on (the stretched
@@ -14,6 +19,35 @@ from ortools.sat.python import cp_model
 WORK_PER_SECOND = 0.3
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a running solve is, for a progress display (no solver types).
+
+    Attributes
+    ----------
+    tier
+        The key of the tier being solved (``unallocated_statutory``, ``balance`` ...).
+    stage, stages
+        Its stage, counted from 1, of how many.
+    value
+        The best plan's value on that tier so far, in plan units.
+    bound
+        The best value any plan could reach on it (with the tiers above held), as far
+        as proved so far.
+    """
+
+    tier: str
+    stage: int
+    stages: int
+    value: int | float
+    bound: int | float
+
+
+#: A callable told of each step of a solve (the command line draws it; the engine
+#: knows nothing of the display).
+ProgressCallback = Callable[[Progress], None]
+
+
 def configured_solver(
     *, seconds: float, work: float | None, seed: int, workers: int
 ) -> cp_model.CpSolver:
@@ -23,6 +57,9 @@ def configured_solver(
     safety net. With more than one worker the interleaved search is used, which is
     deterministic; CP-SAT's parallel portfolio is not.
     """
+    # Imported here, where a solve happens: loading OR-Tools takes about half a second.
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, seconds)

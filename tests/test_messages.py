@@ -1,0 +1,323 @@
+"""Messages a manager reads: grouped input errors, empty tables, the allocate summary.
+
+Repeated problems (a whole column saved wrongly) are one sentence with the count, the
+first rows and the fix; an empty table says so; the summary lists each assignment
+(``--quiet`` hides them) and the staffing warnings of the morning; a solve longer
+than a second shows its progress on a terminal, and nothing elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from allocator import InputError, Plan, Policy, allocate, load_snapshot
+from allocator.analysis import staffing_warnings
+from allocator.cli import SolveProgress, main
+from allocator.engine.solver import Progress
+from allocator.io import LISTED_ROWS, snapshot_from_dict, write_snapshot
+from allocator.objectives import daily_tiers
+from tests.builders import case, snapshot, worker
+from tests.test_io import case as case_data
+from tests.test_io import snapshot_data, write_csv_dir
+
+HEADER = "id,family,type,complexity,worker,opened\n"
+
+# ------------------------------------------------------------------ grouped errors
+
+
+def _cases_csv(rows: int, opened: str = "{d:02d}/11/2026") -> str:
+    return HEADER + "".join(
+        f"C{i},F{i},child_in_need,2,P1,{opened.format(d=i)}\n" for i in range(1, rows + 1)
+    )
+
+
+def test_a_column_of_day_first_dates_is_one_problem_with_its_count_and_fix(
+    tmp_path: Path,
+) -> None:
+    folder = write_csv_dir(tmp_path / "s", cases=_cases_csv(20))
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    (problem,) = err.value.problems
+    assert "the same problem with field 'opened' in 20 rows" in problem
+    # The first rows, by spreadsheet line, then how many more.
+    assert "(line 2 (id C1), line 3 (id C2), line 4 (id C3) and 17 more)" in problem
+    # The first row's sentence carries the value and what is expected ...
+    assert "field 'opened' is '01/11/2026', expected a date written YYYY-MM-DD" in problem
+    # ... and the fix for the whole column.
+    assert "day-first (DD/MM/YYYY)" in problem and "format YYYY-MM-DD" in problem
+
+
+def test_as_many_repeats_as_are_listed_stay_one_line_each(tmp_path: Path) -> None:
+    folder = write_csv_dir(tmp_path / "s", cases=_cases_csv(LISTED_ROWS))
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    assert len(err.value.problems) == LISTED_ROWS
+    assert all("the same problem" not in p for p in err.value.problems)
+
+
+def test_one_more_repeat_than_listed_is_grouped(tmp_path: Path) -> None:
+    folder = write_csv_dir(tmp_path / "s", cases=_cases_csv(LISTED_ROWS + 1))
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    (problem,) = err.value.problems
+    assert f"in {LISTED_ROWS + 1} rows" in problem and "and 1 more)" in problem
+
+
+def test_other_dates_wrong_in_many_rows_get_no_day_first_advice(tmp_path: Path) -> None:
+    folder = write_csv_dir(tmp_path / "s", cases=_cases_csv(5, opened="2026-11-{d:02d}T00:00"))
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    (problem,) = err.value.problems
+    assert "in 5 rows" in problem and "day-first" not in problem
+
+
+def test_each_field_is_its_own_group_and_single_problems_stay_apart(tmp_path: Path) -> None:
+    rows = "".join(f"C{i},F{i},child_in_need,9,P1,{i:02d}/11/2026\n" for i in range(1, 6))
+    folder = write_csv_dir(tmp_path / "s", cases=HEADER + rows + "C9,F9,courtt,2,P1,\n")
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    problems = err.value.problems
+    assert len(problems) == 3
+    assert sum("the same problem with field 'complexity' in 5 rows" in p for p in problems) == 1
+    assert sum("the same problem with field 'opened' in 5 rows" in p for p in problems) == 1
+    assert any(p.startswith(f"{folder}/cases.csv, line 7 (id C9): field 'type'") for p in problems)
+
+
+def test_unknown_workers_in_many_records_are_one_problem() -> None:
+    cases = [case_data(f"C{i}", worker="P9") for i in range(10)]
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(snapshot_data(cases=cases))
+    (problem,) = err.value.problems
+    assert "the same problem with field 'worker' in 10 rows" in problem
+    assert "cases[0] (id C0), cases[1] (id C1), cases[2] (id C2) and 7 more" in problem
+    assert "expected the id of one of the practitioners or null" in problem
+
+
+def test_unknown_pinned_workers_in_many_records_are_one_problem() -> None:
+    cases = [case_data(f"C{i}", pinned_worker="P9") for i in range(5)]
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(snapshot_data(cases=cases))
+    (problem,) = err.value.problems
+    assert "the same problem with field 'pinned_worker' in 5 rows" in problem
+
+
+def test_repeated_duplicate_ids_are_one_problem() -> None:
+    cases = [case_data("C1") for _ in range(6)]
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(snapshot_data(cases=cases))
+    (problem,) = err.value.problems
+    assert "the same problem with the id in 5 rows" in problem
+    assert "duplicate id 'C1', already used at cases[0]" in problem
+
+
+# ------------------------------------------------------------------ empty tables
+
+
+def test_a_header_only_practitioners_csv_says_the_table_is_empty(tmp_path: Path) -> None:
+    folder = write_csv_dir(
+        tmp_path / "s", practitioners="id,team,grade,fte\n", cases=_cases_csv(6, opened="")
+    )
+    with pytest.raises(InputError) as err:
+        load_snapshot(folder)
+    first, *rest = err.value.problems
+    assert first == (
+        f"{folder}/practitioners.csv: no rows under the header, expected at least one "
+        "practitioner (was the table emptied?)."
+    )
+    # The cases' workers are then unknown: one grouped sentence, not one per row.
+    assert len(rest) == 1 and "field 'worker' in 6 rows" in rest[0]
+
+
+def test_an_empty_practitioners_list_says_so() -> None:
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(snapshot_data(practitioners=[], cases=[case_data("C1")]))
+    assert err.value.problems == [
+        "snapshot: field 'practitioners' is an empty list, expected at least one "
+        "practitioner (was the table emptied?)."
+    ]
+
+
+def test_a_header_only_cases_csv_is_noted_in_the_plan_and_the_summary(tmp_path: Path) -> None:
+    folder = write_csv_dir(tmp_path / "s", cases=HEADER)
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(main, ["allocate", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    notes = json.loads(out.read_text())["notes"]
+    assert any("the snapshot holds no cases and no referrals" in n for n in notes)
+    assert "nothing to allocate" in " ".join(result.output.split())
+
+
+def test_a_service_with_cases_has_no_empty_note() -> None:
+    plan = allocate(snapshot([worker("P1")], [case("C1")]), time_limit=5)
+    assert not any("holds no cases" in n for n in plan.notes)
+
+
+# ------------------------------------------------------------------ the allocate summary
+
+
+def _service(tmp_path: Path) -> Path:
+    # P1 leaves tomorrow holding C1; P2 leaves in 40 days (outside the 28-day window)
+    # holding C2; P3 is over their cap (110 points of 100); P4 takes the referral R1.
+    snap = snapshot(
+        [
+            worker("P1", leaving_on="2026-11-24"),
+            worker("P2", leaving_on="2027-01-02"),
+            worker("P3"),
+            worker("P4"),
+        ],
+        [
+            case("C1", worker="P1"),
+            case("C2", worker="P2"),
+            case("C3", worker="P3", weight=110.0),
+            case("R1"),
+        ],
+    )
+    return write_snapshot(snap, tmp_path / "service.json")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_summary_lists_each_assignment_with_its_first_reason(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["allocate", str(_service(tmp_path)), "--out", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 0, result.output
+    plan = Plan.model_validate(json.loads((tmp_path / "p.json").read_text()))
+    (a,) = plan.assignments
+    assert "Assignments: 1" in result.output
+    row = next(line for line in result.output.splitlines() if f" {a.case} " in line)
+    assert a.worker in row and a.reasons[0][:20] in row
+
+
+def test_quiet_hides_the_assignments_but_not_the_warnings(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["allocate", str(_service(tmp_path)), "--out", str(tmp_path / "p.json"), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Assignments" not in result.output
+    assert "warning: P1 leaves on 2026-11-24 (tomorrow) and still holds 1 child" in _flat(
+        result.output
+    )
+
+
+def test_staffing_warnings_name_leavers_in_the_window_and_workers_over_cap(
+    tmp_path: Path,
+) -> None:
+    snap = load_snapshot(_service(tmp_path))
+    plan = allocate(snap, time_limit=5)
+    warnings = staffing_warnings(snap, Policy(), plan)
+    assert warnings == [
+        "P1 leaves on 2026-11-24 (tomorrow) and still holds 1 child: plan their handover "
+        "(allocator rebalance once they have gone)",
+        "P3 is over their cap: 110 of 100 points (1 cases); allocator rebalance can relieve them",
+    ]
+
+
+def test_a_leaver_with_nothing_left_and_a_worker_at_their_cap_are_not_warned_about() -> None:
+    snap = snapshot(
+        [worker("P1", leaving_on="2026-11-30"), worker("P2")],
+        [case("C1", worker="P2", weight=100.0)],
+    )
+    plan = allocate(snap, time_limit=5)
+    assert staffing_warnings(snap, Policy(), plan) == []
+
+
+def test_the_leaving_window_comes_from_the_policy(tmp_path: Path) -> None:
+    snap = load_snapshot(_service(tmp_path))
+    policy = Policy().with_overrides(leaving_window_days=60)
+    plan = allocate(snap, policy, time_limit=5)
+    leavers = [w for w in staffing_warnings(snap, policy, plan) if "leaves" in w]
+    assert [w.split()[0] for w in leavers] == ["P1", "P2"]
+    assert "(in 40 days)" in leavers[1]
+
+
+# ------------------------------------------------------------------ progress
+
+
+def test_a_solve_reports_each_stage_it_searches() -> None:
+    # Two urgent referrals and room for one: the urgent class stage must search.
+    snap = snapshot(
+        [worker("P1"), worker("P2")],
+        [
+            case("C1", worker="P1", weight=95.0),
+            case("C2", worker="P2", weight=60.0),
+            case("R1", priority="urgent", weight=30.0),
+            case("R2", family="FR1", weight=8.0),
+            case("R3", weight=4.0),
+        ],
+    )
+    seen: list[Progress] = []
+    plan = allocate(snap, time_limit=10, progress=seen.append)
+    keys = [t.key for t in daily_tiers(Policy())]
+    for p in seen:
+        assert p.tier == keys[p.stage - 1] and p.stages == len(keys)
+        if p.tier != "previous_worker_returns":
+            assert p.bound <= p.value
+    # The balance stage searches (its plan is 97 against a first bound of 77); its
+    # reports never get worse, and the last one is the plan's value and bound.
+    assert seen and {p.tier for p in seen} == {"balance"}
+    values = [p.value for p in seen]
+    assert values == sorted(values, reverse=True)
+    assert (seen[-1].value, seen[-1].bound) == (plan.objective["balance"], plan.bound["balance"])
+
+
+def test_the_progress_line_waits_a_second_then_names_the_tier() -> None:
+    now = [0.0]
+    progress = SolveProgress({"balance": "workload balance penalty"}, clock=lambda: now[0])
+    assert progress.line() == ""
+    progress(Progress("balance", 6, 7, 726, 350))
+    now[0] = 0.5
+    assert progress.line() == ""  # a quick solve shows nothing
+    now[0] = 3.2
+    assert progress.line() == (
+        "solving tier 6 of 7, workload balance penalty: best so far 726, bound 350 (3 s)"
+    )
+
+
+def test_no_progress_is_drawn_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["allocate", str(_service(tmp_path)), "--out", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 0 and "solving tier" not in result.output
+
+
+def test_a_rebalance_reports_each_stage_it_searches() -> None:
+    from allocator.engine.rebalance import REBALANCE_TIERS
+    from allocator.generate import generate
+    from allocator.rebalance import rebalance
+    from benchmarks.scenarios import with_leavers
+
+    snap = with_leavers(generate(30, seed=2, load=0.9), 0.1, seed=2)
+    seen: list[Progress] = []
+    rebalance(snap, time_limit=60, work_units=0.3, progress=seen.append)
+    assert seen
+    assert [p.stage for p in seen] == sorted(p.stage for p in seen)
+    for p in seen:
+        assert p.tier == REBALANCE_TIERS[p.stage - 1] and p.stages == len(REBALANCE_TIERS)
+        assert p.bound <= p.value
+
+
+# ------------------------------------------------------------------ --work-units
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "1e9"])
+def test_work_units_outside_their_range_are_a_usage_error(bad: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["allocate", str(_service(tmp_path)), "--work-units", bad])
+    assert result.exit_code == 2
+    assert "--work-units" in result.output
+
+
+def test_work_units_reach_the_plan_settings(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(
+        main, ["allocate", str(_service(tmp_path)), "--work-units", "0.5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["settings"]["work_units"] == 0.5
