@@ -159,8 +159,27 @@ class _Interruptions:
 _interruptions = _Interruptions()
 
 
+#: What each command writes, named in the line an interruption prints.
+PRODUCTS = {
+    "allocate": "plan",
+    "rebalance": "plan",
+    "generate": "snapshot",
+    "import": "snapshot",
+    "export": "involvements",
+}
+
+
 class _Main(click.Group):
     """The command group: interruptions end any command with one line, no traceback."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # Named as soon as the command is known, before its options are even parsed,
+        # so the line an interruption prints is right from the first moment.
+        name, command, rest = super().resolve_command(ctx, args)
+        _interruptions.product = PRODUCTS.get(name or "", "")
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         _interruptions.install()
@@ -386,7 +405,6 @@ def allocate_command(
 ) -> None:
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
     started = time.perf_counter()  # reading the input counts against --time-limit
-    _interruptions.product = "plan"
     with input_errors():
         check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
     snap, policy = read_inputs(snapshot, referrals, policy_path)
@@ -453,7 +471,6 @@ def generate_command(
         raise click.BadParameter(
             "CSV tables go to a directory, not a .json file", param_hint="--out"
         )
-    _interruptions.product = "snapshot"
     with input_errors():
         if fmt == "json":
             check_output(out)
@@ -726,7 +743,6 @@ def rebalance_command(
     from allocator.rebalance import cap_cost, rebalance, rebalance_tiers
     from allocator.report import cap_cost_table, rebalance_summary
 
-    _interruptions.product = "plan"
     with input_errors():
         check_output(out, {"snapshot": snapshot, "policy": policy_path})
     snap, policy = read_inputs(snapshot, None, policy_path)
@@ -839,7 +855,6 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
     from allocator.ssd.mapping import load_ssd_mapping
     from allocator.ssd.ssd_import import import_ssd
 
-    _interruptions.product = "snapshot"
     _check_import_output(out, {"mapping": mapping_path})
     with input_errors():
         mapping = load_ssd_mapping(mapping_path)
@@ -868,7 +883,6 @@ def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> 
     from allocator.ssd.columns import import_csv
     from allocator.ssd.mapping import load_columns_mapping
 
-    _interruptions.product = "snapshot"
     _check_import_output(out, {"columns": columns_path})
     with input_errors():
         mapping = load_columns_mapping(columns_path)
@@ -898,7 +912,6 @@ def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: st
     from allocator.ssd.export import involvement_rows, write_involvements
     from allocator.ssd.mapping import load_ssd_mapping
 
-    _interruptions.product = "involvements"
     with input_errors():
         plan = load_plan(plan_path)
         snap = load_snapshot(snapshot)

@@ -830,7 +830,7 @@ def _read_csv(
         for key, cell in zip(columns, cells, strict=True):
             if key is None:
                 continue
-            cell = cell.strip()
+            cell = _unneutralised(cell.strip())
             if not cell:
                 continue
             if fields[key].is_list:
@@ -1675,6 +1675,24 @@ def write_text(path: PathLike, text: str) -> None:
     _atomic_write(Path(path), text.encode("utf-8"))
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _neutralised(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows as text, never runs: a leading ``'``
+    before a formula character (and before quotes that precede one, so that
+    :func:`_unneutralised` reads back exactly what was written)."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def _unneutralised(cell: str) -> str:
+    """The value of a cell :func:`_neutralised` wrote (or a spreadsheet user quoted)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -1685,8 +1703,8 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple | list):
-        return LIST_SEPARATOR.join(value)
-    return str(value)
+        return _neutralised(LIST_SEPARATOR.join(value))
+    return _neutralised(str(value))
 
 
 def _unwritable(value: Any) -> str | None:

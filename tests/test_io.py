@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -852,3 +853,32 @@ def test_input_error_pickles() -> None:
     error = InputError(["a.", "b."])
     copy = pickle.loads(pickle.dumps(error))
     assert copy.problems == ["a.", "b."] and str(copy) == "a.\nb."
+
+
+@pytest.mark.parametrize(
+    ("team", "cell"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("'=already quoted", "''=already quoted"),
+        ("'plain quote", "'plain quote"),
+    ],
+    ids=["equals", "plus", "minus", "at", "quoted-formula", "plain-quote"],
+)
+def test_formula_cells_are_neutralised_and_read_back(tmp_path: Path, team: str, cell: str) -> None:
+    # A spreadsheet would run the first four as formulas: each is written after a "'",
+    # as spreadsheets show text, and reads back as written.
+    snapshot = Snapshot(
+        format="caseload-snapshot/1",
+        as_of=date(2026, 11, 23),
+        practitioners=(Practitioner(id="P1", team=team, grade="senior", fte=1.0),),
+        cases=(Case(id="C1", family="F1", type="court", complexity=2, needs=("=x", "y")),),
+    )
+    directory = write_snapshot(snapshot, tmp_path / "out")
+    rows = list(csv.reader((directory / PRACTITIONERS_CSV).open(encoding="utf-8")))
+    assert rows[1][rows[0].index("team")] == cell
+    cases = list(csv.reader((directory / CASES_CSV).open(encoding="utf-8")))
+    assert cases[1][cases[0].index("needs")] == "'=x;y"
+    assert load_snapshot(directory) == snapshot
