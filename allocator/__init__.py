@@ -21,80 +21,103 @@ OR-Tools: only a solve does.
 indexes the service on every call, so ask many questions of one :class:`Recommender`.
 """
 
-from allocator.allocate import allocate
-from allocator.analysis import (
-    CaseExplanation,
-    PlanAnalysis,
-    PlanDiff,
-    WorkerStatement,
-    analyse_plan,
-    diff_plans,
-    explain_case,
-    worker_statement,
-)
-from allocator.check import Violation, check_plan
-from allocator.io import (
-    InputError,
-    load_plan,
-    load_snapshot,
-    snapshot_from_dict,
-    write_json,
-    write_snapshot,
-)
-from allocator.models import (
-    Assignment,
-    Case,
-    CaseType,
-    Grade,
-    Plan,
-    Practitioner,
-    Priority,
-    Snapshot,
-    Unallocated,
-    UnallocatedCode,
-    WorkerLoad,
-)
-from allocator.policy import Policy, PolicyError, load_policy
-from allocator.rebalance import CapCost, cap_cost, rebalance
-from allocator.recommend import Candidate, Recommendation, Recommender, UnknownIdError
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Assignment",
-    "Candidate",
-    "CapCost",
-    "Case",
-    "CaseExplanation",
-    "CaseType",
-    "Grade",
-    "InputError",
-    "Plan",
-    "PlanAnalysis",
-    "PlanDiff",
-    "Policy",
-    "PolicyError",
-    "Practitioner",
-    "Priority",
-    "Recommendation",
-    "Recommender",
-    "Snapshot",
-    "Unallocated",
-    "UnallocatedCode",
-    "UnknownIdError",
-    "Violation",
-    "WorkerLoad",
-    "WorkerStatement",
-    "allocate",
-    "analyse_plan",
-    "cap_cost",
-    "check_plan",
-    "diff_plans",
-    "explain_case",
-    "load_plan",
-    "load_policy",
-    "load_snapshot",
-    "rebalance",
-    "snapshot_from_dict",
-    "worker_statement",
-    "write_json",
-    "write_snapshot",
-]
+#: Where each public name lives. Names are imported on first use, so that importing
+#: the package is cheap: the ``allocator`` command (:mod:`allocator.launch`) catches
+#: Ctrl-C before anything heavy loads.
+_HOMES: dict[str, str] = {
+    "Assignment": "allocator.models",
+    "Candidate": "allocator.recommend",
+    "CapCost": "allocator.rebalancing",
+    "Case": "allocator.models",
+    "CaseExplanation": "allocator.analysis",
+    "CaseType": "allocator.models",
+    "Grade": "allocator.models",
+    "InputError": "allocator.io",
+    "Plan": "allocator.models",
+    "PlanAnalysis": "allocator.analysis",
+    "PlanDiff": "allocator.analysis",
+    "Policy": "allocator.policy",
+    "PolicyError": "allocator.policy",
+    "Practitioner": "allocator.models",
+    "Priority": "allocator.models",
+    "Recommendation": "allocator.recommend",
+    "Recommender": "allocator.recommend",
+    "Snapshot": "allocator.models",
+    "Unallocated": "allocator.models",
+    "UnallocatedCode": "allocator.models",
+    "UnknownIdError": "allocator.recommend",
+    "Violation": "allocator.check",
+    "WorkerLoad": "allocator.models",
+    "WorkerStatement": "allocator.analysis",
+    "allocate": "allocator.daily",
+    "analyse_plan": "allocator.analysis",
+    "cap_cost": "allocator.rebalancing",
+    "check_plan": "allocator.check",
+    "diff_plans": "allocator.analysis",
+    "explain_case": "allocator.analysis",
+    "load_plan": "allocator.io",
+    "load_policy": "allocator.policy",
+    "load_snapshot": "allocator.io",
+    "rebalance": "allocator.rebalancing",
+    "snapshot_from_dict": "allocator.io",
+    "worker_statement": "allocator.analysis",
+    "write_json": "allocator.io",
+    "write_snapshot": "allocator.io",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'allocator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # the same names, for type checkers and readers
+    from allocator.analysis import (
+        CaseExplanation,
+        PlanAnalysis,
+        PlanDiff,
+        WorkerStatement,
+        analyse_plan,
+        diff_plans,
+        explain_case,
+        worker_statement,
+    )
+    from allocator.check import Violation, check_plan
+    from allocator.daily import allocate
+    from allocator.io import (
+        InputError,
+        load_plan,
+        load_snapshot,
+        snapshot_from_dict,
+        write_json,
+        write_snapshot,
+    )
+    from allocator.models import (
+        Assignment,
+        Case,
+        CaseType,
+        Grade,
+        Plan,
+        Practitioner,
+        Priority,
+        Snapshot,
+        Unallocated,
+        UnallocatedCode,
+        WorkerLoad,
+    )
+    from allocator.policy import Policy, PolicyError, load_policy
+    from allocator.rebalancing import CapCost, cap_cost, rebalance
+    from allocator.recommend import Candidate, Recommendation, Recommender, UnknownIdError

@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from allocator.allocate import allocate
 from allocator.analysis import staffing_warnings
+from allocator.daily import allocate
 from allocator.engine.solver import Progress
 from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
 from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
@@ -740,7 +740,7 @@ def rebalance_command(
     children who must change worker, children who could not be held, extra FTE by grade.
     """
     from allocator.engine.rebalance import REBALANCE_TIERS
-    from allocator.rebalance import cap_cost, rebalance, rebalance_tiers
+    from allocator.rebalancing import cap_cost, rebalance, rebalance_tiers
     from allocator.report import cap_cost_table, rebalance_summary
 
     with input_errors():

@@ -213,7 +213,7 @@ def tier_vector(values: Mapping[str, int | float], tiers: tuple[Tier, ...]) -> t
     return tuple(values[t.key] if t.sense == "min" else -values[t.key] for t in tiers)
 
 
-#: Rebalance's cost of a change of worker (policy, see ``allocator.rebalance``): a
+#: Rebalance's cost of a change of worker (policy, see ``allocator.rebalancing``): a
 #: base, more per change the child had this year, more for statutory,
 #: relationship-heavy work, less when the child goes back to a worker they know.
 #: Case types whose change of worker costs more.

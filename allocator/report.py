@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
         PlanDiff,
         WorkerStatement,
     )
-    from allocator.rebalance import CapCost
+    from allocator.rebalancing import CapCost
     from allocator.recommend import Recommendation
 
 

@@ -6,7 +6,7 @@ A *run* is one method (``engine``, ``greedy`` or ``mip``) on one scenario.
 reported is that run's alone and a crash or a hang ends only that run. Either way
 the snapshot is regenerated from the scenario's seed, the preparation time
 (generation and indexing) is reported apart from the method's own time, and the
-plan is built with :func:`allocator.allocate.build_plan` and checked with
+plan is built with :func:`allocator.daily.build_plan` and checked with
 :func:`allocator.check.check_plan`.
 
 :func:`assess` then compares the methods of each scenario (engine against greedy
@@ -30,8 +30,8 @@ from importlib import metadata
 from multiprocessing.connection import Connection
 from typing import Any
 
-from allocator.allocate import build_plan, relative_gap
 from allocator.check import check_plan
+from allocator.daily import build_plan, relative_gap
 from allocator.engine.solve import SolverSettings
 from allocator.greedy import greedy_allocate
 from allocator.models import Plan
@@ -734,7 +734,7 @@ Columns:
   (`greedy_rebalance`). The daily columns before it are still the daily figures of the
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no
-  meaningful bound); `= value` when proved. **gap**: `allocator.allocate.relative_gap`
+  meaningful bound); `= value` when proved. **gap**: `allocator.daily.relative_gap`
   (on children allocated for the unallocated tiers, else on the tier's value); `?` =
   not proved and no bound known.
 - **time s**: the method's wall time (engine: greedy warm start, model building and all

@@ -4,7 +4,7 @@ A :class:`Scenario` is a recipe, not an instance: the harness passes it to a fre
 process, which regenerates the snapshot from the seed, so every method of a run sees
 the same service and no process inherits another's memory. Each scenario names the
 engine function it runs (``module:function``), so a scenario for a solver that does
-not exist yet (``allocator.rebalance``) is already in the suite and its engine column
+not exist yet (``allocator.rebalancing``) is already in the suite and its engine column
 is reported as skipped until the module appears.
 """
 
@@ -23,7 +23,7 @@ from allocator.models import Snapshot
 #: The daily allocation engine.
 DAILY_ENGINE = "allocator.engine.solve:solve"
 #: The rebalance engine: ``rebalance(snapshot, policy, *, time_limit, seed, workers) -> Plan``.
-REBALANCE_ENGINE = "allocator.rebalance:rebalance"
+REBALANCE_ENGINE = "allocator.rebalancing:rebalance"
 
 #: Sizes of the full suite (practitioners) at the council's usual load.
 SUITE_SIZES: tuple[int, ...] = (25, 150, 500, 1000, 2000)
@@ -49,7 +49,7 @@ class Target:
     proved
         The plan must be proved optimal (over every eligible pair) within ``seconds``.
     gap
-        Largest relative gap allowed (``allocator.allocate.relative_gap``), if any.
+        Largest relative gap allowed (``allocator.daily.relative_gap``), if any.
     memory_mb
         Largest peak resident memory of the run's process, if any.
     """

@@ -46,8 +46,8 @@ def _judged(plan: Plan, state: ServiceState) -> Plan:
 @pytest.fixture(autouse=True, scope="session")
 def every_plan_is_checked() -> Iterator[None]:
     # The modules, not the functions the package re-exports under the same names.
-    allocating = importlib.import_module("allocator.allocate")
-    rebalancing = importlib.import_module("allocator.rebalance")
+    allocating = importlib.import_module("allocator.daily")
+    rebalancing = importlib.import_module("allocator.rebalancing")
     build_plan = allocating.build_plan
     rebalance_plan = rebalancing._plan
 

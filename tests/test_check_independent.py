@@ -146,9 +146,7 @@ def test_every_plan_the_tests_make_is_judged() -> None:
     # session, so the checker judges every plan the engine makes in any test.
     import importlib
 
-    assert importlib.import_module("allocator.allocate").build_plan.__name__ == (
-        "checked_build_plan"
-    )
-    assert importlib.import_module("allocator.rebalance")._plan.__name__ == (
+    assert importlib.import_module("allocator.daily").build_plan.__name__ == ("checked_build_plan")
+    assert importlib.import_module("allocator.rebalancing")._plan.__name__ == (
         "checked_rebalance_plan"
     )

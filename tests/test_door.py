@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from allocator import io
-from allocator.allocate import allocate
 from allocator.check import check_plan
 from allocator.cli import main
+from allocator.daily import allocate
 from allocator.io import InputError, load_plan, load_snapshot, write_json
 from allocator.models import CaseType
 from allocator.policy import Policy, PolicyError, load_policy
-from allocator.rebalance import rebalance
+from allocator.rebalancing import rebalance
 from tests.builders import case, snapshot, worker
 
 # ------------------------------------------------------------------ helpers

@@ -29,7 +29,7 @@ from allocator.cli import main
 from allocator.generate import generate
 from allocator.io import InputError, load_snapshot, write_json, write_snapshot
 from allocator.models import Case
-from allocator.rebalance import rebalance
+from allocator.rebalancing import rebalance
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SERVICE = str(EXAMPLES / "service.json")
@@ -153,7 +153,7 @@ def test_interrupted_allocate_keeps_an_existing_plan(
 def test_interrupted_rebalance_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handlers: None
 ) -> None:
-    module = importlib.import_module("allocator.rebalance")  # the package re-exports the function
+    module = importlib.import_module("allocator.rebalancing")  # the package re-exports the function
     monkeypatch.setattr(module, "rebalance", lambda *a, **k: _signal_self(signal.SIGTERM))
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(main, ["rebalance", SERVICE, "--out", str(out)])
@@ -402,3 +402,39 @@ def test_cli_plans_note_former_staff(tmp_path: Path, command: list[str]) -> None
     result = CliRunner().invoke(main, [*command, "--out", str(out), str(snapshot)])
     assert result.exit_code == 0, result.output
     assert FORMER_NOTE in json.loads(out.read_text())["notes"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_loads_is_one_line_not_a_traceback(signum: int) -> None:
+    # The entry point routes both signals before loading anything heavy; a signal in
+    # that window ends with one line on stderr and 128 + signal, never a traceback.
+    code = (
+        "import os, time, allocator.launch as launch; launch.install(); "
+        f"os.kill(os.getpid(), {int(signum)}); time.sleep(10)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signum
+    assert done.stderr == "interrupted: nothing written\n"
+
+
+def test_the_command_entry_point_loads_no_heavy_module_before_its_handlers() -> None:
+    # Importing the entry point (and so the package) must not import the CLI (click,
+    # rich) or pydantic: until its handlers are set, a Ctrl-C would be a traceback.
+    code = (
+        "import sys, allocator.launch; "
+        "print(sorted(m for m in ('click', 'rich', 'pydantic', 'ortools') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_package_exports_its_public_names_lazily() -> None:
+    # Every public name resolves to the object its module defines (functions, not the
+    # modules of similar names), and the package lists exactly those names.
+    import allocator
+    from allocator.daily import allocate
+    from allocator.rebalancing import rebalance
+
+    assert allocator.allocate is allocate and allocator.rebalance is rebalance
+    assert all(getattr(allocator, name) is not None for name in allocator.__all__)
+    assert set(allocator.__all__) <= set(dir(allocator))

@@ -291,7 +291,7 @@ def test_no_progress_is_drawn_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
 def test_a_rebalance_reports_each_stage_it_searches() -> None:
     from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.generate import generate
-    from allocator.rebalance import rebalance
+    from allocator.rebalancing import rebalance
     from benchmarks.scenarios import with_leavers
 
     snap = with_leavers(generate(30, seed=2, load=0.9), 0.1, seed=2)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
 from allocator.cli import main
-from allocator.rebalance import cap_cost, change_cost, rebalance
+from allocator.rebalancing import cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
 
 AS_OF = date(2026, 11, 23)
@@ -245,7 +245,7 @@ def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
     # take a stage's whole budget; and budgets in work units make runs repeatable.
     from allocator.engine.rebalance import RebalanceModel
     from allocator.generate import generate
-    from allocator.rebalance import _setup, greedy_rebalance
+    from allocator.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
@@ -272,7 +272,7 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     # tier in priority order, and every hard rule holds.
     from allocator.engine import rebalance as engine
     from allocator.generate import generate
-    from allocator.rebalance import _setup, greedy_rebalance
+    from allocator.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     monkeypatch.setattr(engine, "WHOLE_MODEL_PAIRS", 0)
@@ -499,7 +499,7 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
 
 def _leavers_day_setup(seed: int = 2) -> Any:
     from allocator.generate import generate
-    from allocator.rebalance import _setup
+    from allocator.rebalancing import _setup
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(40, seed=seed, load=0.9), 0.1, seed=seed)
@@ -528,7 +528,7 @@ def test_model_tiers_equal_the_plain_python_tier_values() -> None:
     # starts of a generated leavers' day, with over-cap workers, long absences, split
     # families and referrals) CP-SAT's tier expressions equal tier_values.
     from allocator.engine.rebalance import tier_values
-    from allocator.rebalance import greedy_rebalance
+    from allocator.rebalancing import greedy_rebalance
 
     data = _leavers_day_setup().data
     assert data.workers_before and data.excess  # the cases the siblings tier treats apart
@@ -549,7 +549,7 @@ def test_a_neighbourhood_tier_is_the_whole_tier_less_a_constant() -> None:
         _neighbourhood_input,
         tier_values,
     )
-    from allocator.rebalance import greedy_rebalance
+    from allocator.rebalancing import greedy_rebalance
 
     data = _leavers_day_setup().data
     first = greedy_rebalance(data)
@@ -598,7 +598,7 @@ def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> Non
     # is referred. E1 and K may only go to A, who has room for one of them: the
     # court child first, though E1 is a leaver's child with as few options. E2's
     # sister S is with B: E2 goes to B, the family's worker, though C is emptier.
-    from allocator.rebalance import _setup, greedy_rebalance
+    from allocator.rebalancing import _setup, greedy_rebalance
 
     s = snap(
         [
@@ -633,7 +633,7 @@ def test_tier_values_match_the_model_on_any_leavers_day(
     # the model's tier expressions at the manager's plan equal tier_values.
     from allocator.engine.rebalance import tier_values
     from allocator.generate import generate
-    from allocator.rebalance import _setup, greedy_rebalance
+    from allocator.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(practitioners, seed=seed, load=load), 0.2, seed=seed)
@@ -647,7 +647,7 @@ def test_rebalance_bounds_use_the_objective_keys_and_units() -> None:
     # three classes over 9 children): a bound of 1 x 100 + 3 x 10 + 2 = 132 says
     # urgent >= 1; with urgent at 1, statutory >= 3; with statutory at 4 (short of 3)
     # the class below gets no bound. Centi-points become points.
-    from allocator.rebalance import Setup, _plan_bound
+    from allocator.rebalancing import Setup, _plan_bound
 
     state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
     setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]

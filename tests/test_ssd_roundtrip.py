@@ -83,4 +83,4 @@ def test_the_ssd_package_imports_no_solver() -> None:
             )
             for name in names:
                 assert not name.startswith(("ortools", "highspy", "allocator.engine")), source
-                assert name not in ("allocator.allocate", "allocator.rebalance"), source
+                assert name not in ("allocator.daily", "allocator.rebalancing"), source

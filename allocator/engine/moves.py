@@ -37,7 +37,7 @@ Tiers, minimised lexicographically, one stage each (as :mod:`.rebalance`):
    class outweighs every child of the classes below (FORMAT.md "Who gets a worker first");
 2. ``moves``: children whose worker changes;
 3. ``change_cost``: their weighted cost,
-   :func:`allocator.rebalance.change_cost` (``10 + 5 x changes_last_12_months``,
+   :func:`allocator.rebalancing.change_cost` (``10 + 5 x changes_last_12_months``,
    ``+ 10`` for looked-after, court and adoption work, ``- 5`` back to a previous
    worker);
 4. ``balance``: :func:`allocator.objectives.balance_cost` of every placement and

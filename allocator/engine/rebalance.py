@@ -3,7 +3,7 @@
 The unit of decision is a *group*: the movable children of one family held by one
 worker (or, for referrals, the family's children with no worker). Siblings on the
 same worker therefore move together by construction (a hard rule wherever the
-family has a worker who may take all of them; see :mod:`allocator.rebalance`).
+family has a worker who may take all of them; see :mod:`allocator.rebalancing`).
 
 One boolean per candidate (group, worker) pair and one ``stay[g]`` per group (for a
 group that must move, ``stay`` means "found nobody" and is penalised in the first
@@ -44,7 +44,7 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    worker's relief is the child whose sibling's worker has room. Above the cost of a
    change and balance, as siblings rank above previous workers and balance in the
    daily tiers.
-6. ``weighted_changes``: the cost of those changes (see :mod:`allocator.rebalance`).
+6. ``weighted_changes``: the cost of those changes (see :mod:`allocator.rebalancing`).
 7. ``balance``: the utilisation-penalty rise at the receivers
    (:func:`allocator.objectives.balance_cost`).
 

@@ -113,9 +113,7 @@ def allocate(
     # The wall clock: the limit less what has passed and what writing the plan will
     # take (the engine keeps its own margin). Work budgets, not this, decide where the
     # search stops.
-    deadline = (
-        clock_started + time_limit - PLAN_SECONDS_PER_CASE * len(state.to_allocate)
-    )
+    deadline = clock_started + time_limit - PLAN_SECONDS_PER_CASE * len(state.to_allocate)
     settings = SolverSettings(
         time_limit=time_limit,
         seed=seed,

@@ -438,7 +438,7 @@ def rebalance(
     max_moves
         Most changes of worker the plan may make (hard), or ``None``.
     time_limit, seed, workers, work_units
-        Solver settings, as for :func:`allocator.allocate`: ``work_units`` fixes the
+        Solver settings, as for :func:`allocator.daily`: ``work_units`` fixes the
         search's budget in CP-SAT deterministic units (default: ``time_limit``
         converted), so that with ample ``time_limit`` the plan is the same on any
         machine.
