@@ -7,13 +7,17 @@ held at the value reached. Each stage:
 
 1. is done at once if the plan meets the tier's easy bound (:class:`_EasyBounds`,
    valid over every eligible worker);
-2. on small services (every eligible pair a variable), is solved on a whole model,
-   which proves optimality where it can within its budget. A priority class's stage
-   is solved on a model of that class and the classes above it only: the cases of
-   lower classes cannot change its optimum (they only take room) and leaving them
-   out shrinks the hard part of a stretched day;
-3. on large services (pruned candidates), is improved by large-neighbourhood search:
-   small exact models of a few cases each (:func:`_improve`).
+2. is improved by large-neighbourhood search: small exact models of a few cases
+   each (:func:`_improve`), on worker pools above
+   :data:`~allocator.engine.candidates.NEIGHBOURHOOD_PAIRS` eligible pairs;
+3. then, from that plan, is solved on a whole model (:func:`_whole_model_step`),
+   which proves optimality where it holds every eligible worker. A priority class's
+   stage is solved on a model of that class and the classes above it only: the
+   cases of lower classes cannot change its optimum (they only take room) and
+   leaving them out shrinks the hard part of a stretched day. On large services
+   (pruned candidates) only class models within :data:`PRUNED_CLASS_MODEL_PAIRS`
+   run, and prove nothing; a continuity stage's model above the neighbourhood size
+   gets at most :data:`CONTINUITY_WHOLE_WORK`.
 
 The search starts from the best of three warm starts (the manager's greedy rule
 and two tight packings), so it is never worse than the greedy rule.
@@ -23,7 +27,7 @@ Every tier ends with its value, a bound and whether it is proved
 could reach while the tiers above keep the values found.
 
 Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
-stage's budget is what earlier stages really spent; the wall clock is only a
+stage's budget is a share of what earlier stages left; the wall clock is only a
 safety net, and a run it cuts short is flagged (:attr:`Solution.cut_short`).
 """
 
