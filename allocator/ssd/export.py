@@ -24,17 +24,10 @@ from pathlib import Path
 
 from allocator.io import InputError, write_text
 from allocator.models import Plan, Practitioner, Snapshot
+from allocator.ssd.ssd_import import BASE_COLUMNS
 
-INVOLVEMENT_COLUMNS = (
-    "invo_involvements_id",
-    "invo_professional_id",
-    "invo_professional_role_id",
-    "invo_person_id",
-    "invo_involvement_start_date",
-    "invo_involvement_end_date",
-    "invo_worker_change_reason",
-)
-"""The ``ssd_involvements`` fields written, in the SSD's names."""
+INVOLVEMENT_COLUMNS = BASE_COLUMNS["ssd_involvements"]
+"""The ``ssd_involvements`` fields written, in the SSD's names: those the import reads."""
 
 
 def _reason(old: Practitioner | None, snapshot: Snapshot) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from allocator.io import write_text
 from allocator.models import Case, CaseType, Grade, Snapshot
+from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.tables import one_year_before
 
 GRADE_TITLES: dict[Grade, str] = {
@@ -154,35 +155,18 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
         side_cases.append([case.id, override, *(_text(getattr(case, f)) for f in _CASE_SIDE)])
     grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
     files = {
+        # The columns in the order the import reads them (one list of them).
         "ssd_department.csv": _table(
-            ["dept_team_id", "dept_team_name"], [[i, t] for t, i in teams.items()]
+            list(BASE_COLUMNS["ssd_department"]), [[i, t] for t, i in teams.items()]
         ),
-        "ssd_professionals.csv": _table(
-            [
-                "prof_professional_id",
-                "prof_professional_job_title",
-                "prof_professional_department",
-                "prof_full_time_equivalency",
-                "prof_agency_worker_flag",
-            ],
-            professionals,
+        "ssd_professionals.csv": _table(list(BASE_COLUMNS["ssd_professionals"]), professionals),
+        "ssd_person.csv": _table(
+            list(BASE_COLUMNS["ssd_person"]), [[c.id] for c in snapshot.cases]
         ),
-        "ssd_person.csv": _table(["pers_person_id"], [[c.id] for c in snapshot.cases]),
         "ssd_family.csv": _table(
-            ["fami_family_id", "fami_person_id"], [[c.family, c.id] for c in snapshot.cases]
+            list(BASE_COLUMNS["ssd_family"]), [[c.family, c.id] for c in snapshot.cases]
         ),
-        "ssd_involvements.csv": _table(
-            [
-                "invo_involvements_id",
-                "invo_professional_id",
-                "invo_professional_role_id",
-                "invo_person_id",
-                "invo_involvement_start_date",
-                "invo_involvement_end_date",
-                "invo_worker_change_reason",
-            ],
-            involvements,
-        ),
+        "ssd_involvements.csv": _table(list(BASE_COLUMNS["ssd_involvements"]), involvements),
         "practitioners_extra.csv": _table(["id", *_STAFF_SIDE], side_staff),
         "cases_extra.csv": _table(["id", "type", *_CASE_SIDE], side_cases),
         "mapping.toml": _MAPPING.format(role=ROLE, grades=grades),
