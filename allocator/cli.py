@@ -169,6 +169,18 @@ PRODUCTS = {
 }
 
 
+def _interruption_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interruption ``exc`` is or was caused by, following its chain; else ``None``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class _Main(click.Group):
     """The command group: interruptions end any command with one line, no traceback."""
 
@@ -185,9 +197,14 @@ class _Main(click.Group):
         _interruptions.install()
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, ImportError) as exc:
+            # A signal that lands while a native module (OR-Tools) initialises comes
+            # back as an ImportError caused by the interruption: the same stop.
+            interruption = _interruption_behind(exc)
+            if interruption is None:
+                raise
             _interruptions.raised = True
-            signum = getattr(exc, "signum", signal.SIGINT)
+            signum = getattr(interruption, "signum", signal.SIGINT)
             click.echo(_interruptions.message(), err=True)
             ctx.exit(128 + signum)
         finally:

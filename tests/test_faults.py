@@ -438,3 +438,34 @@ def test_the_package_exports_its_public_names_lazily() -> None:
     assert allocator.allocate is allocate and allocator.rebalance is rebalance
     assert all(getattr(allocator, name) is not None for name in allocator.__all__)
     assert set(allocator.__all__) <= set(dir(allocator))
+
+
+def test_a_signal_during_a_native_import_is_an_interruption_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A signal landing while OR-Tools initialises surfaces as an ImportError caused by
+    # the interruption (seen by a user at 0.5 s): it must end like any interruption.
+    from click.testing import CliRunner
+
+    import allocator.cli as cli
+
+    def interrupted_import(*_args: object, **_kwargs: object) -> None:
+        try:
+            raise cli.Interrupted(signal.SIGINT)
+        except cli.Interrupted as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli, "allocate", interrupted_import)
+    result = CliRunner().invoke(
+        cli.main, ["allocate", "examples/service.json", "--out", str(tmp_path / "p.json")]
+    )
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted: no plan written"
+    assert not (tmp_path / "p.json").exists()
+
+    def broken_import(*_args: object, **_kwargs: object) -> None:
+        raise ImportError("a real import failure")
+
+    monkeypatch.setattr(cli, "allocate", broken_import)
+    result = CliRunner().invoke(cli.main, ["allocate", "examples/service.json"])
+    assert isinstance(result.exception, ImportError)  # not mistaken for an interruption
