@@ -34,6 +34,14 @@ class Grade(StrEnum):
     CONSULTANT = "consultant"
 
 
+class Contract(StrEnum):
+    """How a practitioner is employed: agency and fixed-term staff tend to leave sooner."""
+
+    PERMANENT = "permanent"
+    AGENCY = "agency"
+    FIXED_TERM = "fixed_term"
+
+
 class CaseType(StrEnum):
     """The kind of statutory work; ``court`` is care proceedings or pre-proceedings."""
 
@@ -150,6 +158,9 @@ class Practitioner(Record):
     id, team, grade, experience_years, fte, skills, areas, available_from,
     leaving_on, capacity_points
         As in FORMAT.md. ``capacity_points`` overrides the cap the policy computes.
+    contract, contract_end
+        An extension (docs/FORMAT.md, "Contracts"): how the worker is employed, and
+        the day a fixed-term or agency contract ends, where known.
     """
 
     id: Id
@@ -162,6 +173,8 @@ class Practitioner(Record):
     available_from: Day | None = None
     leaving_on: Day | None = None
     capacity_points: Points | None = None
+    contract: Contract = Contract.PERMANENT
+    contract_end: Day | None = None
 
 
 class Case(Record):
