@@ -670,8 +670,9 @@ def _practitioners(
             report.count("practitioners")
             if practitioner.contract is not Contract.PERMANENT:
                 report.count(f"practitioners on {practitioner.contract.value} contracts")
+    hired = {p.id for p in staff}
     for ident, row in side.items():
-        if ident not in {p.id for p in staff}:
+        if ident not in hired:
             problems.warn(f"{row.where(ident)}: no practitioner has this id; the row is not used")
     return staff, rows
 
