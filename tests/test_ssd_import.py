@@ -166,8 +166,10 @@ def test_counts_say_what_was_read_and_used(extract: Path) -> None:
 def test_episode_order_comes_from_the_mapping(extract: Path) -> None:
     mapping = (extract / "mapping.toml").read_text()
     mapping = mapping.replace(
-        'order = ["ssd_pre_proceedings", "ssd_cp_plans", "ssd_cla_episodes"',
-        'order = ["ssd_cla_episodes", "ssd_pre_proceedings", "ssd_cp_plans"',
+        'order = ["ssd_pre_proceedings", "ssd_cp_plans", "ssd_permanence", "ssd_legal_status", '
+        '"ssd_cla_episodes"',
+        'order = ["ssd_cla_episodes", "ssd_pre_proceedings", "ssd_cp_plans", "ssd_permanence", '
+        '"ssd_legal_status"',
     )
     (extract / "mapping.toml").write_text(mapping)
     snapshot, _ = run(extract)
