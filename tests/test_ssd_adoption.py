@@ -12,12 +12,21 @@ plan and care order (C2): C003 stays ``court``. Each test adds rows to a copy:
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from allocator.io import InputError
-from tests.test_ssd_import import edit, extract, run  # noqa: F401  (fixture)
+from tests.test_ssd_import import EXAMPLE, edit, run
+
+
+@pytest.fixture
+def extract(tmp_path: Path) -> Path:
+    """A private copy of the example extract and its mapping and side tables."""
+    shutil.copytree(EXAMPLE, tmp_path / "ssd")
+    return tmp_path / "ssd"
+
 
 PERMANENCE = "extract/ssd_permanence.csv"
 LEGAL = "extract/ssd_legal_status.csv"
@@ -101,7 +110,7 @@ def test_legal_status_codes_come_from_the_mapping(extract: Path) -> None:
     assert types(extract)["C002"] == "adoption"
     mapping = (extract / "mapping.toml").read_text()
     (extract / "mapping.toml").write_text(
-        mapping.replace('adoption_legal_statuses = ["E1", "D1"]', 'adoption_legal_statuses = ["E1"]')
+        mapping.replace('statuses = ["E1", "D1"]', 'statuses = ["E1"]')
     )
     assert types(extract)["C002"] == "child_in_need"
     _, report = run(extract)

@@ -121,9 +121,7 @@ def test_cli_plan_naming_an_unknown_case_exits_2(tmp_path: Path) -> None:
 def test_ended_rows_close_the_involvement_the_import_read() -> None:
     # C002's open involvement is I06 (W02 from 2026-03-05), C003's I08 (W03 from
     # 2025-10-01), C004's I10 (W04 from 2026-10-20): each ended row is that very row.
-    _, report = import_ssd(
-        EXAMPLE / "extract", load_ssd_mapping(EXAMPLE / "mapping.toml"), AS_OF
-    )
+    _, report = import_ssd(EXAMPLE / "extract", load_ssd_mapping(EXAMPLE / "mapping.toml"), AS_OF)
     rows = involvement_rows(plan(), snapshot(), "ALLOCATED_SW", report.involvements)
     ended = [
         (
@@ -146,9 +144,7 @@ def test_ended_rows_close_the_involvement_the_import_read() -> None:
 
 
 def test_a_worker_changed_since_the_import_gets_a_new_id() -> None:
-    _, report = import_ssd(
-        EXAMPLE / "extract", load_ssd_mapping(EXAMPLE / "mapping.toml"), AS_OF
-    )
+    _, report = import_ssd(EXAMPLE / "extract", load_ssd_mapping(EXAMPLE / "mapping.toml"), AS_OF)
     snap = snapshot()
     cases = tuple(
         c.model_copy(update={"worker": "W06"}) if c.id == "C003" else c for c in snap.cases

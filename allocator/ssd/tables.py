@@ -457,7 +457,7 @@ def read_database(
             "for PostgreSQL: pip install 'allocator[postgres]'"
         )
         return {}
-    shown_url = engine.url.render_as_string(hide_password=True)
+    shown_url = _hidden(url)
     tables: dict[str, Table] = {}
     try:
         with engine.connect() as connection:
