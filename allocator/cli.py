@@ -878,7 +878,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
     from allocator.ssd.ssd_import import import_ssd
 
     _check_import_output(out, {"mapping": mapping_path})
-    if out != "-":
+    if out.lower().endswith(".json") or Path(out).is_dir():  # a new folder: made later
         with input_errors():
             check_output(open_involvements_path(out), {"mapping": mapping_path})
     with input_errors():

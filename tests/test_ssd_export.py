@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
@@ -159,9 +160,15 @@ def test_a_worker_changed_since_the_import_gets_a_new_id() -> None:
     assert c003[0]["invo_involvements_id"].startswith("A20261123-")
 
 
-def test_cli_import_keeps_open_involvements_and_export_uses_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("out", "side"),
+    [("snap.json", "snap.ssd-involvements.csv"), ("snapdir", "snapdir/ssd-involvements.csv")],
+)
+def test_cli_import_keeps_open_involvements_and_export_uses_them(
+    tmp_path: Path, out: str, side: str
+) -> None:
     runner = CliRunner()
-    snap = tmp_path / "snap.json"
+    snap = tmp_path / out
     made = runner.invoke(
         main,
         [
@@ -177,8 +184,7 @@ def test_cli_import_keeps_open_involvements_and_export_uses_them(tmp_path: Path)
         ],
     )
     assert made.exit_code == 0, made.output
-    side = tmp_path / "snap.ssd-involvements.csv"
-    assert f"wrote {side}: 5 open involvements" in made.output  # C001-C004, C006
+    assert f"wrote {tmp_path / side}: 5 open involvements" in made.output  # C001-C004, C006
     write_json(tmp_path / "plan.json", plan())
     result = runner.invoke(
         main,
