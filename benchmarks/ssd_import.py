@@ -180,7 +180,9 @@ def main(
     if done.returncode != 0:
         click.echo(done.stderr, err=True)
         raise SystemExit(f"import failed with exit code {done.returncode}")
-    click.echo(done.stderr.strip().splitlines()[-1])
+    for line in done.stderr.splitlines():
+        if line.startswith("wrote"):
+            click.echo(line)
     click.echo(f"import ssd: {seconds:.1f} s (target {max_seconds:g} s)")
     click.echo(f"peak memory: {peak_mb:,.0f} MB (target {max_mb:,.0f} MB)")
     if seconds > max_seconds or peak_mb > max_mb:
