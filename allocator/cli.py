@@ -868,15 +868,29 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
 def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
-    """Build a snapshot from SOURCE, a folder of SSD table extracts (CSV)."""
+    """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL.
+
+    Beside the snapshot goes each case's open involvement (SNAPSHOT.ssd-involvements.csv),
+    which export ssd reads to close the very rows the import read.
+    """
+    from allocator.ssd.export import open_involvements_path, write_open_involvements
     from allocator.ssd.mapping import load_ssd_mapping
     from allocator.ssd.ssd_import import import_ssd
 
     _check_import_output(out, {"mapping": mapping_path})
+    if out.lower().endswith(".json") or Path(out).is_dir():  # a new folder: made later
+        with input_errors():
+            check_output(open_involvements_path(out), {"mapping": mapping_path})
     with input_errors():
         mapping = load_ssd_mapping(mapping_path)
         snapshot, report = import_ssd(source, mapping, as_of.date())
     _write_imported(snapshot, out, report.lines())
+    if out == "-":
+        click.echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
+    else:
+        with writing(out):
+            side = write_open_involvements(report.involvements, open_involvements_path(out))
+        click.echo(f"wrote {side}: {len(report.involvements)} open involvements", err=True)
 
 
 @import_group.command("csv")
@@ -922,19 +936,44 @@ def export_group() -> None:
     required=True,
     help="The SSD mapping: its first allocated role names the new involvements.",
 )
+@click.option(
+    "--involvements",
+    "involvements_path",
+    type=click.Path(),
+    help="The open involvements import ssd wrote (default: beside the snapshot, if there).",
+)
 @click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
-def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: str) -> None:
+def export_ssd_command(
+    plan_path: str, snapshot: str, mapping_path: str, involvements_path: str | None, out: str
+) -> None:
     """Write PLAN's changes of worker as SSD involvement rows (new and ended)."""
     from allocator.io import load_plan
-    from allocator.ssd.export import involvement_rows, write_involvements
+    from allocator.ssd.export import (
+        involvement_rows,
+        open_involvements_path,
+        read_open_involvements,
+        write_involvements,
+    )
     from allocator.ssd.mapping import load_ssd_mapping
 
+    beside = open_involvements_path(snapshot)
+    side = involvements_path or (str(beside) if beside.is_file() else None)
     with input_errors():
         plan = load_plan(plan_path)
         snap = load_snapshot(snapshot)
         mapping = load_ssd_mapping(mapping_path)
-        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0])
+        opened = read_open_involvements(side) if side else {}
+        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0], opened)
     with writing(out):
         target = write_involvements(rows, out)
-    new = sum(1 for r in rows if r["invo_involvement_start_date"])
-    click.echo(f"wrote {target}: {new} new involvements, {len(rows) - new} ended", err=True)
+    ended = sum(1 for r in rows if r["invo_involvement_end_date"])
+    kept = sum(
+        1 for r in rows if r["invo_involvement_end_date"] and r["invo_involvement_start_date"]
+    )
+    click.echo(
+        f"wrote {target}: {len(rows) - ended} new involvements, {ended} ended "
+        f"({kept} by their original id"
+        + ("" if side else "; no open involvements from import ssd: new ids")
+        + ")",
+        err=True,
+    )
