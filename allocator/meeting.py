@@ -248,8 +248,7 @@ def resolve(
     moved = tuple(
         Moved(c, before.get(c, cases[c].worker), after.get(c, cases[c].worker))
         for c in sorted(set(before) | set(after))
-        if c not in overridden
-        and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
+        if c not in overridden and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
     )
     return Resolution(plan=plan, stage=stage, moved=moved)
 
