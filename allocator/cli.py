@@ -1069,7 +1069,7 @@ def log_command(db: str, limit: int, as_json: bool) -> None:
         what = f"{latest.case} {latest.action} {latest.worker or ''}".strip() if latest else ""
         table.add_row(
             str(d.id),
-            d.at,
+            d.at[:19].replace("T", " "),
             d.kind,
             d.manager or "",
             str(d.parent_id or ""),
@@ -1098,7 +1098,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     for e in events:
         table.add_row(
             str(e.decision_id),
-            e.at,
+            e.at[:19].replace("T", " "),
             e.event,
             e.worker or "(none)",
             e.from_worker or "",

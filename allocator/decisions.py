@@ -332,18 +332,35 @@ class DecisionLog:
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))
+            # The manager's decision as they made it (the worker chosen or kept off)...
             conn.execute(
                 insert(case_events).values(
                     decision_id=did,
                     case_id=latest.case,
-                    event={"choose": "chosen", "exclude": "excluded"}.get(
+                    event={"choose": "chosen", "exclude": "kept_off"}.get(
                         latest.action, "unallocated"
                     ),
-                    worker=after.get(latest.case) if latest.action != "exclude" else latest.worker,
+                    worker=latest.worker,
                     from_worker=before.get(latest.case),
                     reason=latest.reason,
                 )
             )
+            # ... and where the case ends when that is not what was asked for.
+            ends = after.get(latest.case)
+            if latest.action != "unallocate" and (
+                latest.action == "exclude" or ends != latest.worker
+            ):
+                unplaced = {u.case: u for u in resolution.plan.unallocated}.get(latest.case)
+                conn.execute(
+                    insert(case_events).values(
+                        decision_id=did,
+                        case_id=latest.case,
+                        event="placed" if ends else "unplaced",
+                        worker=ends,
+                        from_worker=before.get(latest.case),
+                        reason=None if unplaced is None else f"{unplaced.code}: {unplaced.reason}",
+                    )
+                )
             for m in resolution.moved:
                 conn.execute(
                     insert(case_events).values(
