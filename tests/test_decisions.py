@@ -86,7 +86,13 @@ def test_history_tells_the_childs_story(log: DecisionLog) -> None:
     story = [(e.decision_id, e.event, e.worker, e.reason, e.manager) for e in log.history(other)]
     assert story[1:] == [
         (changed, "chosen", "B", "knows the family", "Ann"),
-        (signed, "signed", "B", "chosen by Ann: knows the family; pinned to B by a manager", "Ann Smith"),
+        (
+            signed,
+            "signed",
+            "B",
+            "chosen by Ann: knows the family; pinned to B by a manager",
+            "Ann Smith",
+        ),
     ]
     moved = [(e.event, e.from_worker, e.worker) for e in log.history(on_b)]
     assert ("moved", "B", "A") in moved
