@@ -107,7 +107,7 @@ for _name in _TABLES:
     event.listen(
         metadata.tables[_name],
         "after_create",
-        DDL(
+        DDL(  # type: ignore[no-untyped-call]
             f"CREATE TRIGGER {_name}_append_only BEFORE UPDATE ON {_name} "
             "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
         ).execute_if(dialect="sqlite"),
@@ -115,7 +115,7 @@ for _name in _TABLES:
     event.listen(
         metadata.tables[_name],
         "after_create",
-        DDL(
+        DDL(  # type: ignore[no-untyped-call]
             f"CREATE TRIGGER {_name}_no_delete BEFORE DELETE ON {_name} "
             "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
         ).execute_if(dialect="sqlite"),
@@ -123,7 +123,7 @@ for _name in _TABLES:
     event.listen(
         metadata.tables[_name],
         "after_create",
-        DDL(
+        DDL(  # type: ignore[no-untyped-call]
             "CREATE OR REPLACE FUNCTION allocator_append_only() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN "
             "RAISE EXCEPTION 'the decision log is append-only'; END $$; "

@@ -274,18 +274,18 @@ def _tidy(
         reasons = a.reasons
         if a.case in auto_pinned:
             reasons = tuple(r for r in reasons if r != f"pinned to {a.worker} by a manager")
-        o = last.get(a.case)
-        if o is not None and o.action == "choose" and o.worker == a.worker:
-            reasons = (f"chosen by {o.manager}: {o.reason}", *reasons)
+        mine = last.get(a.case)
+        if mine is not None and mine.action == "choose" and mine.worker == a.worker:
+            reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
         assignments.append(Assignment(case=a.case, worker=a.worker, from_=a.from_, reasons=reasons))
     unallocated = []
     for u in plan.unallocated:
-        o = last.get(u.case)
-        if o is not None and o.action == "unallocate":
+        mine = last.get(u.case)
+        if mine is not None and mine.action == "unallocate":
             u = Unallocated(
                 case=u.case,
                 code=MANAGER_UNALLOCATED,
-                reason=f"left unallocated by {o.manager}: {o.reason}",
+                reason=f"left unallocated by {mine.manager}: {mine.reason}",
             )
         unallocated.append(u)
     kept = len(auto_pinned)
