@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import quote
 
 from allocator.models import Plan, Snapshot
 from allocator.objectives import daily_tiers
@@ -73,7 +74,7 @@ def load_bars_svg(rows: Sequence[LoadRow], link: str | None = None) -> str:
         label = escape(r.worker)
         text = f'<text x="0" y="{y + 14}">{label}</text>'
         if link is not None:
-            text = f'<a href="{escape(link + r.worker)}">{text}</a>'
+            text = f'<a href="{escape(link + quote(r.worker, safe=""))}">{text}</a>'
         colour = OVER_COLOUR if share_after > 100 else AFTER_COLOUR
         parts.append(
             f"{text}"
