@@ -3,7 +3,7 @@
 The example extract (``tests/test_ssd_import.py``) is loaded into a database, every
 empty cell a NULL; importing the URL must give the snapshot the folder gives, and a
 problem must name the table, the row (numbered in the order of the table's id) and
-the field. SQLite (a file URL) always; PostgreSQL when ``ALLOCATOR_TEST_POSTGRES_URL``
+the field. SQLite (a file URL) always; PostgreSQL when ``ALLOCATOR_TEST_POSTGRES``
 names a server (``postgresql://user@127.0.0.1:5432/db``): there the tables are typed as
 an SSD deployment types them (dates, datetimes, numbers, a boolean agency flag) in a
 schema of their own, named in the mapping's ``[database] schema``.
@@ -12,7 +12,6 @@ schema of their own, named in the mapping's ``[database] schema``.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -28,9 +27,8 @@ from allocator.io import InputError
 from allocator.ssd.mapping import load_ssd_mapping
 from allocator.ssd.ssd_import import import_ssd
 from allocator.ssd.tables import parse_date
+from tests.needs import postgres_url
 from tests.test_ssd_import import AS_OF, EXAMPLE
-
-POSTGRES_VARIABLE = "ALLOCATOR_TEST_POSTGRES_URL"
 
 
 def _typed(name: str) -> sa.types.TypeEngine[object] | None:
@@ -211,20 +209,10 @@ def test_cli_missing_table_exits_2_without_traceback(sqlite_url: str, tmp_path: 
     assert "Traceback" not in result.output
 
 
-def _postgres_url() -> str:
-    url = os.environ.get(POSTGRES_VARIABLE, "")
-    if url:
-        return url
-    ci_script = Path(__file__).resolve().parent.parent / ".ci" / "run"
-    if os.environ.get("CI") and POSTGRES_VARIABLE in ci_script.read_text():
-        pytest.fail(f"CI starts PostgreSQL for this test, but {POSTGRES_VARIABLE} is not set")
-    pytest.skip(f"no PostgreSQL server: set {POSTGRES_VARIABLE}")
-
-
 @pytest.fixture
 def postgres(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The server's URL and a mapping naming a fresh schema holding the typed tables."""
-    url = _postgres_url()
+    url = postgres_url()
     schema = f"allocator_test_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
