@@ -245,7 +245,12 @@ def run_sweep(
     Path
         ``out/results.parquet``.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    # distributed ships no type hints: its three entry points are typed here as Any.
+    from dask import distributed
+
+    local_cluster: Any = distributed.LocalCluster
+    client_of: Any = distributed.Client
+    as_completed: Any = distributed.as_completed
 
     folder = Path(out)
     done_dir = folder / "cells"
@@ -257,14 +262,14 @@ def run_sweep(
     if todo:
         cluster = None
         if scheduler is None:
-            cluster = LocalCluster(
+            cluster = local_cluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
                 silence_logs=40,  # logging.ERROR: the progress bar is the display
             )
-        client = Client(scheduler if scheduler is not None else cluster)
+        client = client_of(scheduler if scheduler is not None else cluster)
         try:
             by_key = {c.key: c for c in todo}
             futures = [

@@ -331,8 +331,11 @@ class _Drawer:
             k = max(k, self.index(p.available_from))
         end = min(self.n, self.index(last) - 1)
         mean_episode = sum((lo + hi) / 2 * w for (lo, hi), w in SICKNESS_EPISODES)
-        per_day = SICKNESS_SHARE / mean_episode + MATERNITY_RATE / _YEAR
-        maternity_share = (MATERNITY_RATE / _YEAR) / per_day
+        # An absence can start only on a day at work: starts per day at work are the
+        # rates over the share of days at work, so the shares come out as cited.
+        at_work = 1.0 - SICKNESS_SHARE - MATERNITY_RATE * MATERNITY_DAYS / _YEAR
+        per_day = (SICKNESS_SHARE / mean_episode + MATERNITY_RATE / _YEAR) / at_work
+        maternity_share = (MATERNITY_RATE / _YEAR) / at_work / per_day
         while True:
             k += max(1, math.ceil(rng.expovariate(per_day)))
             if k > end:

@@ -29,6 +29,7 @@ from typing import Protocol
 from allocator.models import Plan, Snapshot
 from allocator.policy import Policy
 from allocator.rules import ServiceState
+from allocator.simulation.records import Cause
 
 #: Default work budgets (CP-SAT deterministic units) for the engine, chosen for speed:
 #: see docs/SIMULATION.md, "Speed" for what they cost against larger budgets.
@@ -41,11 +42,16 @@ AMPLE_SECONDS = 600.0
 
 @dataclass(frozen=True)
 class Handover:
-    """A change of worker decided now and taking effect on ``on`` (notice for the child)."""
+    """A change of worker decided now and taking effect on ``on`` (notice for the child).
+
+    ``cause`` is what lies behind it (a leaver's handover planned before their last
+    day is still a change caused by the leaver).
+    """
 
     case: str
     worker: str
     on: date
+    cause: Cause = "leaver"
 
 
 @dataclass(frozen=True)

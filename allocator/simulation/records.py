@@ -100,9 +100,18 @@ class Recorder:
             self.children[c.id] = child
         for p in self.snapshot.practitioners:
             self._staff(p, 0)
+            # What the snapshot already says is known from day 0.
+            if p.leaving_on is not None:
+                self.known_on[p.id, "leaver"] = self.snapshot.as_of
+            if p.available_from is not None:
+                self.known_on[p.id, "long_absence"] = self.snapshot.as_of
 
     def _staff(self, p: Practitioner, d: int) -> None:
         self.staff[p.id] = _Staff(p.grade.value, p.contract.value, d)
+
+    def open_children(self) -> int:
+        """Children opened (or present on day 0) and not yet closed."""
+        return sum(1 for c in self.children.values() if c.closed is None)
 
     # ------------------------------------------------------------------- events
 

@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
 from allocator.rules import is_gone
-from allocator.simulation.events import EventStream, draw_events
+from allocator.simulation.events import Day, EventStream, draw_events
 from allocator.simulation.methods import Decision, Handover, Method
 from allocator.simulation.records import Cause, Recorder
 
@@ -178,15 +178,12 @@ def simulate(
                 pending[h.case] = (h, today)
         _due_handovers(service, recorder, pending, d, today)
         _retire(service, today)
-        _conserve(service, today, decision, d)
+        _conserve(service, today, decision, d, recorder.open_children())
         recorder.end_of_day(d, today, service.staff, service.cases)
     return Result(method.name, recorder, time.perf_counter() - started, events)
 
 
-def _apply_events(service: _Service, recorder: Recorder, day: object, d: int, today: date) -> None:
-    from allocator.simulation.events import Day
-
-    assert isinstance(day, Day)
+def _apply_events(service: _Service, recorder: Recorder, day: Day, d: int, today: date) -> None:
     for cid in day.closures:
         case = service.cases.pop(cid, None)
         if case is not None:
@@ -265,8 +262,8 @@ def _apply(
     for cid in sorted(decision.unallocated):
         case = service.cases[cid]
         if case.worker is not None:
-            cause = _cause(staff, case, today, policy, policy.long_absence_days, load)
-            recorder.lost(cid, case.worker, cause, d)
+            why = _cause(staff, case, today, policy, policy.long_absence_days, load)
+            recorder.lost(cid, case.worker, why, d)
             service.cases[cid] = case.model_copy(
                 update={
                     "worker": None,
@@ -315,7 +312,7 @@ def _due_handovers(
         if case.worker == handover.worker:
             continue
         changed = recorder.placed(
-            cid, case.worker, handover.worker, "leaver", d, notice_days=(today - told).days
+            cid, case.worker, handover.worker, handover.cause, d, notice_days=(today - told).days
         )
         if changed:
             service.change_days.setdefault(cid, []).append(today)
@@ -340,8 +337,18 @@ def _retire(service: _Service, today: date) -> None:
             service.cases[cid] = c.model_copy(update={"pinned_worker": None})
 
 
-def _conserve(service: _Service, today: date, decision: Decision | None, d: int) -> None:
-    """Every open child is with a worker on the books, or on the unallocated list."""
+def _conserve(
+    service: _Service, today: date, decision: Decision | None, d: int, expected: int
+) -> None:
+    """Every open child is with a worker on the books, or on the unallocated list.
+
+    ``expected`` is the children opened and not closed, counted apart from the
+    service's cases: a child dropped or duplicated shows as a difference.
+    """
+    if len(service.cases) != expected:
+        raise ConservationError(
+            f"day {d} ({today}): {len(service.cases)} open cases, expected {expected}"
+        )
     for cid, c in service.cases.items():
         if c.worker is None:
             continue
