@@ -475,10 +475,21 @@ def allocate_command(
     help="ssd: SSD table extracts with a mapping.toml and side tables, for import ssd.",
 )
 @click.option(
+    "--contracts",
+    is_flag=True,
+    help="Give staff agency, fixed-term and permanent contracts (the rest unchanged).",
+)
+@click.option(
     "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
 )
 def generate_command(
-    practitioners: int, seed: int, load: float, referral_rate: float, fmt: str, out: str
+    practitioners: int,
+    seed: int,
+    load: float,
+    referral_rate: float,
+    fmt: str,
+    contracts: bool,
+    out: str,
 ) -> None:
     """Write a realistic synthetic service, reproducible from its seed."""
     from allocator.generate import generate
@@ -499,7 +510,9 @@ def generate_command(
             raise InputError(
                 f"{out}: expected a folder (not a link or a file); nothing was written."
             )
-    snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
+    snapshot = generate(
+        practitioners, seed=seed, load=load, referral_rate=referral_rate, contracts=contracts
+    )
     with writing(out):
         if fmt == "ssd":
             from allocator.ssd.synthetic import write_ssd_extract
