@@ -43,13 +43,13 @@ from allocator.sweep import Cell, cells_of, run_sweep
 class _Sampling(EngineMethod):
     """The engine, keeping the snapshots of some mornings for the quality check."""
 
-    every: int = 60
+    every: dict[str, int] = field(default_factory=lambda: {"allocate": 50, "rebalance": 12})
     kept: list[tuple[str, Snapshot]] = field(default_factory=list)
-    mornings: int = 0
+    seen: dict[str, int] = field(default_factory=lambda: {"allocate": 0, "rebalance": 0})
 
     def _keep(self, kind: str, snapshot: Snapshot) -> None:
-        self.mornings += 1
-        if self.mornings % self.every == 0:
+        self.seen[kind] += 1
+        if self.seen[kind] % self.every[kind] == 0:
             self.kept.append((kind, snapshot))
 
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
@@ -173,7 +173,7 @@ def main(
     if not skip_year:
         kept = _year(practitioners, days, seed)
     if not skip_quality and kept:
-        _quality(kept[:6], 10.0)
+        _quality(kept[:8], 10.0)
     if not skip_sweep:
         service = {"name": "s25", "practitioners": 25, "seed": 1, "contracts": True}
         _sweep(
