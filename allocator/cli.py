@@ -167,6 +167,8 @@ PRODUCTS = {
     "import": "snapshot",
     "export": "involvements",
     "report": "report",
+    "simulate": "simulation report",
+    "sweep": "sweep table",
 }
 
 
@@ -474,10 +476,21 @@ def allocate_command(
     help="ssd: SSD table extracts with a mapping.toml and side tables, for import ssd.",
 )
 @click.option(
+    "--contracts",
+    is_flag=True,
+    help="Give staff agency, fixed-term and permanent contracts (the rest unchanged).",
+)
+@click.option(
     "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
 )
 def generate_command(
-    practitioners: int, seed: int, load: float, referral_rate: float, fmt: str, out: str
+    practitioners: int,
+    seed: int,
+    load: float,
+    referral_rate: float,
+    fmt: str,
+    contracts: bool,
+    out: str,
 ) -> None:
     """Write a realistic synthetic service, reproducible from its seed."""
     from allocator.generate import generate
@@ -498,7 +511,9 @@ def generate_command(
             raise InputError(
                 f"{out}: expected a folder (not a link or a file); nothing was written."
             )
-    snapshot = generate(practitioners, seed=seed, load=load, referral_rate=referral_rate)
+    snapshot = generate(
+        practitioners, seed=seed, load=load, referral_rate=referral_rate, contracts=contracts
+    )
     with writing(out):
         if fmt == "ssd":
             from allocator.ssd.synthetic import write_ssd_extract
@@ -1211,3 +1226,167 @@ def report_command(
     with writing(out):
         write_text(out, text)
     click.echo(f"wrote {out}", err=True)
+
+
+# ------------------------------------------------------------------ simulate, sweep: a year
+# of a service day by day (allocator.simulation), and many such years on Dask
+# (allocator.sweep). Both need the ``sim`` extra (pandas, pyarrow, matplotlib, distributed),
+# imported only here.
+
+
+def _need_sim_extra() -> None:
+    """Exit 2 with the install line when the ``sim`` extra is missing."""
+    import importlib.util
+
+    missing = [
+        m for m in ("pandas", "pyarrow", "matplotlib") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        click.echo(
+            f"error: {', '.join(missing)} not installed: pip install 'allocator[sim]'", err=True
+        )
+        sys.exit(BAD_INPUT)
+
+
+@main.command("simulate")
+@click.argument("snapshot", type=click.Path())
+@click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--method",
+    type=click.Choice(["engine", "greedy", "both"]),
+    default="both",
+    show_default=True,
+    help="Which method runs the service; both see exactly the same events.",
+)
+@click.option(
+    "--rebalance-every",
+    type=click.IntRange(min=0, max=3660),
+    default=7,
+    show_default=True,
+    help="Days between rebalances (0: never).",
+)
+@click.option(
+    "--arrival-factor",
+    type=FiniteRange(min=0, max=10),
+    default=1.0,
+    show_default=True,
+    help="Referrals as a multiple of the rate that keeps the caseload steady.",
+)
+@click.option(
+    "--work-units",
+    type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+    default=0.2,
+    show_default=True,
+    help="The engine's work budget per morning (CP-SAT deterministic units).",
+)
+@click.option(
+    "--rebalance-work-units",
+    type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+    default=0.5,
+    show_default=True,
+    help="The engine's work budget per rebalance.",
+)
+@click.option("--no-plots", is_flag=True, help="Leave out the PNG plots.")
+@click.option("--out", type=click.Path(), required=True, help="Folder for the report and tables.")
+def simulate_command(
+    snapshot: str,
+    days: int,
+    seed: int,
+    policy_path: str | None,
+    method: str,
+    rebalance_every: int,
+    arrival_factor: float,
+    work_units: float,
+    rebalance_work_units: float,
+    no_plots: bool,
+    out: str,
+) -> None:
+    """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
+    _need_sim_extra()
+    from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
+    from allocator.simulation.report import write_outputs
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter("expected a folder", param_hint="--out")
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    methods: list[Method] = []
+    if method in ("engine", "both"):
+        methods.append(
+            EngineMethod(
+                daily_work_units=work_units, rebalance_work_units=rebalance_work_units, seed=seed
+            )
+        )
+    if method in ("greedy", "both"):
+        methods.append(GreedyMethod())
+    settings = Settings(
+        days=days, seed=seed, rebalance_every=rebalance_every, arrival_factor=arrival_factor
+    )
+    results = compare(snap, methods, policy, settings)
+    with writing(out):
+        summaries = write_outputs(
+            results, out, title=f"{snapshot}, seed {seed}", plots=not no_plots
+        )
+    for r in results:
+        s = summaries[r.method]
+        click.echo(
+            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, "
+            f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
+            f"(England: 60% / 26%), {s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
+            err=True,
+        )
+    click.echo(f"wrote {out}/report.md and its tables", err=True)
+
+
+@main.command("sweep")
+@click.argument("spec", type=click.Path())
+@click.option("--out", type=click.Path(), required=True, help="The sweep's folder (resumable).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=2,
+    show_default=True,
+    help="Worker processes of the local Dask cluster (one thread each).",
+)
+@click.option(
+    "--scheduler",
+    help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.",
+)
+def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> None:
+    """Simulate every service x policy x seed x method of SPEC on Dask; one results table."""
+    _need_sim_extra()
+    import math as _math
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from allocator.sweep import Cell, SpecError, load_spec, run_sweep
+
+    try:
+        cells = load_spec(spec)
+    except (SpecError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter("expected a folder", param_hint="--out")
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("cells", total=len(cells))
+        resumed = 0
+
+        def done(cell: Cell, seconds: float) -> None:
+            nonlocal resumed
+            resumed += _math.isnan(seconds)
+            bar.advance(task)
+
+        with writing(out):
+            target = run_sweep(cells, out, workers=workers, scheduler=scheduler, on_done=done)
+    click.echo(
+        f"wrote {target}: {len(cells)} cells ({resumed} already done, not run again)", err=True
+    )

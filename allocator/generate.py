@@ -49,6 +49,7 @@ from allocator.models import (
     SNAPSHOT_FORMAT,
     Case,
     CaseType,
+    Contract,
     Grade,
     Practitioner,
     Priority,
@@ -57,7 +58,7 @@ from allocator.models import (
 from allocator.policy import Policy
 from allocator.rules import is_gone
 
-__all__ = ["generate"]
+__all__ = ["generate", "with_contracts"]
 
 T = TypeVar("T")
 
@@ -823,6 +824,7 @@ def generate(
     as_of: date = date(2026, 11, 23),
     policy: Policy | None = None,
     welsh_families: float = WELSH_FAMILIES,
+    contracts: bool = False,
 ) -> Snapshot:
     """A realistic synthetic service: staff, open caseload and a day's referrals.
 
@@ -845,6 +847,9 @@ def generate(
     welsh_families
         Share of families needing a Welsh-speaking worker (default
         :data:`WELSH_FAMILIES`; 0.3 for a Welsh-speaking area's stretched service).
+    contracts
+        Give staff contracts (:func:`with_contracts`): agency, fixed-term and
+        permanent. Off by default, so that a seed's service is what it always was.
 
     Returns
     -------
@@ -880,7 +885,43 @@ def generate(
     n_referrals = round(referral_rate * len(held))
     backlog = builder.backlog(max(1, round(BACKLOG_SHARE * n_referrals)) if n_referrals else 0)
     referrals = builder.referrals(n_referrals, held)
-    return _snapshot(builder, held + backlog + referrals)
+    snapshot = _snapshot(builder, held + backlog + referrals)
+    return with_contracts(snapshot, seed) if contracts else snapshot
+
+
+#: Agency workers' share of the workforce: 17.8% of FTE in September 2023 (DfE,
+#: *Children's social work workforce 2023*).
+AGENCY_SHARE = 0.178
+#: Fixed-term (non-agency) staff: an *assumption* (no national figure).
+FIXED_TERM_SHARE = 0.05
+
+
+def with_contracts(snapshot: Snapshot, seed: int) -> Snapshot:
+    """``snapshot`` with each practitioner's ``contract`` and ``contract_end`` drawn.
+
+    From a random stream of its own (``f"{seed}:contracts"``), so the rest of the
+    service is exactly what :func:`generate` makes without contracts. Students on
+    placement are fixed-term, their placement ending within 30-240 days; of the
+    others, :data:`AGENCY_SHARE` are agency (half with an assignment end date 28-180
+    days away) and :data:`FIXED_TERM_SHARE` fixed-term (ending within 60-365 days).
+    """
+    rng = random.Random(f"{seed}:contracts")
+    staff: list[Practitioner] = []
+    for p in snapshot.practitioners:
+        r = rng.random()
+        days = rng.randint(28, 365)
+        end: date | None = snapshot.as_of + timedelta(days=days)
+        if p.grade is Grade.STUDENT:
+            contract, end = Contract.FIXED_TERM, snapshot.as_of + timedelta(days=30 + days % 211)
+        elif r < AGENCY_SHARE:
+            contract = Contract.AGENCY
+            end = snapshot.as_of + timedelta(days=28 + days % 153) if days % 2 else None
+        elif r < AGENCY_SHARE + FIXED_TERM_SHARE:
+            contract, end = Contract.FIXED_TERM, snapshot.as_of + timedelta(days=max(60, days))
+        else:
+            contract, end = Contract.PERMANENT, None
+        staff.append(p.model_copy(update={"contract": contract, "contract_end": end}))
+    return snapshot.model_copy(update={"practitioners": tuple(staff)})
 
 
 def _snapshot(builder: _Builder, children: list[_Child]) -> Snapshot:

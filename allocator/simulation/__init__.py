@@ -1,0 +1,32 @@
+"""A year in the life of a service: events, daily decisions, what children experience.
+
+- :mod:`~allocator.simulation.events`: the year's events from a seed, with cited rates;
+- :mod:`~allocator.simulation.methods`: what decides each morning (engine, greedy);
+- :mod:`~allocator.simulation.run`: the day loop and the conservation check;
+- :mod:`~allocator.simulation.records`: changes of worker with causes, waiting, loads;
+- :mod:`~allocator.simulation.report`: figures side by side, tables, plots.
+
+Pandas, PyArrow and Matplotlib (the ``sim`` extra) are imported only where tables and
+plots are made.
+"""
+
+from __future__ import annotations
+
+from allocator.simulation.events import EventStream, draw_events
+from allocator.simulation.methods import Decision, EngineMethod, GreedyMethod, Handover, Method
+from allocator.simulation.run import ConservationError, Result, Settings, compare, simulate
+
+__all__ = [
+    "ConservationError",
+    "Decision",
+    "EngineMethod",
+    "EventStream",
+    "GreedyMethod",
+    "Handover",
+    "Method",
+    "Result",
+    "Settings",
+    "compare",
+    "draw_events",
+    "simulate",
+]

@@ -1,0 +1,298 @@
+"""What a simulation records, per child and per worker, and the tables it makes.
+
+A **change of worker** is a child going to a worker other than the last one they
+had: a move from one worker to another, or a child taken off a worker (to the
+unallocated list) and later given a different one, counted on the day they get the
+new worker, with the cause of losing the old one. A referral's first worker is no
+change; a child given back the worker they lost is none either.
+
+Causes (what lay behind the change, judged on the morning's snapshot):
+
+- ``leaver``: the worker had gone (``leaving_on`` on or before the day);
+- ``long_absence``: the worker was absent ``long_absence_days`` or more ahead;
+- ``rule``: the worker may no longer hold the child (grade, skills, exclusion, pin:
+  :func:`allocator.rules.holding_blockers`), e.g. after complexity rose;
+- ``over_cap``: the worker was over their cap;
+- ``choice``: none of these — the method chose to move the child. These are the
+  **avoidable** changes; the target is none.
+
+**Notice** is the days between the day a child was told of the change (the day the
+method decided it) and the day it took effect: 0 for every change today, since no
+method yet plans handovers ahead. **Known** is the days between the day the cause was
+known (the leaver's notice, an absence's announcement) and the change: the notice a
+method that plans ahead could have given.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+from allocator.models import Case, Practitioner, Snapshot
+from allocator.policy import Policy
+from allocator.rules import capacity_units, is_gone, weight_units
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from allocator.simulation.events import Absence
+
+Cause = Literal["leaver", "long_absence", "rule", "over_cap", "choice"]
+#: Every cause, in the order reports list them.
+CAUSES: tuple[Cause, ...] = ("leaver", "long_absence", "rule", "over_cap", "choice")
+
+
+@dataclass
+class _Child:
+    type: str
+    opened: int
+    closed: int | None = None
+    changes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    waiting: int = 0
+    first_wait: int | None = None  # days before the first worker (children referred in the run)
+    lost: tuple[str, Cause, int] | None = None  # worker, cause, day
+
+
+@dataclass
+class _Staff:
+    grade: str
+    contract: str
+    joined_day: int
+    left_day: int | None = None
+    days_on_books: int = 0
+    days_over_cap: int = 0
+    utilisation_sum: float = 0.0
+
+
+@dataclass
+class Recorder:
+    """Collects one method's year; :meth:`tables` turns it into data frames.
+
+    Parameters
+    ----------
+    snapshot
+        The service on day 0 (its open cases are the children present from the start).
+    policy
+        For weights, caps and priority classes.
+    method
+        The method's name, carried into every table.
+    """
+
+    snapshot: Snapshot
+    policy: Policy
+    method: str
+    children: dict[str, _Child] = field(default_factory=dict)
+    changes: list[dict[str, object]] = field(default_factory=list)
+    waiting: list[dict[str, object]] = field(default_factory=list)
+    loads: list[dict[str, object]] = field(default_factory=list)
+    staff: dict[str, _Staff] = field(default_factory=dict)
+    absences: list[Absence] = field(default_factory=list)
+    known_on: dict[tuple[str, str], date] = field(default_factory=dict)
+    last_day: int = 0
+
+    def __post_init__(self) -> None:
+        for c in self.snapshot.cases:
+            child = _Child(type=c.type.value, opened=0)
+            if c.worker is None and c.opened == self.snapshot.as_of:
+                child.first_wait = 0
+            self.children[c.id] = child
+        for p in self.snapshot.practitioners:
+            self._staff(p, 0)
+            # What the snapshot already says is known from day 0.
+            if p.leaving_on is not None:
+                self.known_on[p.id, "leaver"] = self.snapshot.as_of
+            if p.available_from is not None:
+                self.known_on[p.id, "long_absence"] = self.snapshot.as_of
+
+    def _staff(self, p: Practitioner, d: int) -> None:
+        self.staff[p.id] = _Staff(p.grade.value, p.contract.value, d)
+
+    def open_children(self) -> int:
+        """Children opened (or present on day 0) and not yet closed."""
+        return sum(1 for c in self.children.values() if c.closed is None)
+
+    # ------------------------------------------------------------------- events
+
+    def opened(self, case: Case, d: int) -> None:
+        """A referral arrived on day ``d``."""
+        self.children[case.id] = _Child(type=case.type.value, opened=d, first_wait=0)
+
+    def closed(self, case_id: str, d: int) -> None:
+        """A case closed on day ``d``."""
+        self.children[case_id].closed = d
+
+    def joined(self, p: Practitioner, d: int) -> None:
+        """A new worker started on day ``d``."""
+        self._staff(p, d)
+
+    def known(self, worker: str, kind: str, on: date) -> None:
+        """The day a worker's departure (``leaver``) or absence became known."""
+        self.known_on[worker, kind] = on
+
+    def absence(self, absence: Absence) -> None:
+        """An absence began (kept for the rate checks)."""
+        self.absences.append(absence)
+
+    def lost(self, case_id: str, worker: str, cause: Cause, d: int) -> None:
+        """A child was taken off ``worker`` and left without one."""
+        child = self.children[case_id]
+        if child.lost is None:
+            child.lost = (worker, cause, d)
+
+    def placed(
+        self,
+        case_id: str,
+        old: str | None,
+        new: str,
+        cause: Cause | None,
+        d: int,
+        *,
+        notice_days: int,
+    ) -> bool:
+        """A child given ``new`` (``old`` their worker this morning); True if a change."""
+        child = self.children[case_id]
+        lost_on = d
+        if old is None:
+            if child.lost is None:  # a first worker
+                return False
+            old, cause, lost_on = child.lost
+            child.lost = None
+            if old == new:
+                return False
+        assert cause is not None
+        child.changes[cause] += 1
+        known = self.known_on.get((old, cause)) if cause in ("leaver", "long_absence") else None
+        today = self.snapshot.as_of.toordinal() + d
+        self.changes.append(
+            {
+                "method": self.method,
+                "day": d,
+                "case": case_id,
+                "type": child.type,
+                "from_worker": old,
+                "to_worker": new,
+                "cause": cause,
+                "avoidable": cause == "choice",
+                "days_without_worker": d - lost_on,
+                "notice_days": notice_days,
+                "known_days": None if known is None else max(0, today - known.toordinal()),
+            }
+        )
+        return True
+
+    def end_of_day(
+        self, d: int, today: date, staff: dict[str, Practitioner], cases: dict[str, Case]
+    ) -> None:
+        """Waiting children by priority class, and each worker's load, at the day's end."""
+        self.last_day = d
+        policy = self.policy
+        names = policy.class_names
+        waiting = [0] * len(names)
+        load: dict[str, int] = defaultdict(int)
+        for cid, c in cases.items():
+            if c.worker is None:
+                waiting[policy.priority_class(c)] += 1
+                child = self.children[cid]
+                child.waiting += 1
+            else:
+                load[c.worker] += weight_units(policy.case_weight(c))
+        for k, name in enumerate(names):
+            self.waiting.append(
+                {"method": self.method, "day": d, "class": name, "children": waiting[k]}
+            )
+        for w, p in staff.items():
+            row = self.staff[w]
+            if is_gone(p, today):
+                if row.left_day is None:
+                    row.left_day = d
+                continue
+            cap = capacity_units(policy.capacity(p))
+            units = load.get(w, 0)
+            row.days_on_books += 1
+            if units > cap:
+                row.days_over_cap += 1
+            util = units / cap if cap else 0.0
+            row.utilisation_sum += util
+            absent = p.available_from is not None and p.available_from > today
+            self.loads.append(
+                {
+                    "method": self.method,
+                    "day": d,
+                    "worker": w,
+                    "load": units / 100,
+                    "capacity": cap / 100,
+                    "utilisation": round(util, 4),
+                    "absent": absent,
+                }
+            )
+        for w, row in self.staff.items():
+            if w not in staff and row.left_day is None:
+                row.left_day = d
+
+    # ------------------------------------------------------------------- tables
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``changes``, ``children``, ``waiting``, ``loads`` and ``workers`` as frames."""
+        import pandas as pd
+
+        children = []
+        for cid in sorted(self.children):
+            child = self.children[cid]
+            closed = child.closed if child.closed is not None else self.last_day + 1
+            row: dict[str, object] = {
+                "method": self.method,
+                "case": cid,
+                "type": child.type,
+                "opened_day": child.opened,
+                "closed_day": child.closed,
+                "days_open": closed - child.opened,
+                "open_all_run": child.opened == 0 and child.closed is None,
+                "changes": sum(child.changes.values()),
+                "waiting_days": child.waiting,
+                "referred": child.first_wait is not None,
+            }
+            for cause in CAUSES:
+                row[f"changes_{cause}"] = child.changes.get(cause, 0)
+            children.append(row)
+        workers = []
+        for w in sorted(self.staff):
+            s = self.staff[w]
+            workers.append(
+                {
+                    "method": self.method,
+                    "worker": w,
+                    "grade": s.grade,
+                    "contract": s.contract,
+                    "joined_day": s.joined_day,
+                    "left_day": s.left_day,
+                    "days_on_books": s.days_on_books,
+                    "days_over_cap": s.days_over_cap,
+                    "mean_utilisation": (
+                        round(s.utilisation_sum / s.days_on_books, 4) if s.days_on_books else None
+                    ),
+                }
+            )
+        change_columns = [
+            "method",
+            "day",
+            "case",
+            "type",
+            "from_worker",
+            "to_worker",
+            "cause",
+            "avoidable",
+            "days_without_worker",
+            "notice_days",
+            "known_days",
+        ]
+        changes = pd.DataFrame(self.changes, columns=change_columns)
+        changes["known_days"] = changes["known_days"].astype("Int64")
+        return {
+            "changes": changes,
+            "children": pd.DataFrame(children),
+            "waiting": pd.DataFrame(self.waiting),
+            "loads": pd.DataFrame(self.loads),
+            "workers": pd.DataFrame(workers).astype({"left_day": "Int64"}),
+        }

@@ -1,0 +1,290 @@
+"""The simulation: event rates, conservation, a hand-checkable year, reproducibility."""
+
+from __future__ import annotations
+
+import filecmp
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+
+from allocator.generate import generate
+from allocator.models import (
+    SNAPSHOT_FORMAT,
+    Case,
+    CaseType,
+    Contract,
+    Grade,
+    Practitioner,
+    Snapshot,
+)
+from allocator.policy import Policy
+from allocator.simulation import (
+    ConservationError,
+    Decision,
+    EngineMethod,
+    GreedyMethod,
+    Handover,
+    Settings,
+    compare,
+    draw_events,
+    simulate,
+)
+from allocator.simulation.events import (
+    LEAVING_RATE,
+    SICKNESS_SHARE,
+    Day,
+    EventStream,
+    draw_duration,
+    mean_duration,
+)
+from allocator.simulation.report import summarise, write_outputs
+from allocator.simulation.run import is_rebalance_day
+
+MONDAY = date(2026, 11, 23)
+
+
+def _worker(
+    pid: str, contract: Contract = Contract.PERMANENT, leaving_on: date | None = None
+) -> Practitioner:
+    return Practitioner(
+        id=pid, team="T", grade=Grade.SENIOR, fte=1.0, contract=contract, leaving_on=leaving_on
+    )
+
+
+def _snapshot(staff: list[Practitioner], cases: list[Case]) -> Snapshot:
+    return Snapshot(
+        format=SNAPSHOT_FORMAT, as_of=MONDAY, practitioners=tuple(staff), cases=tuple(cases)
+    )
+
+
+def _quiet(snapshot: Snapshot, days: int) -> EventStream:
+    """No events at all: the year is what the methods do to the snapshot."""
+    return EventStream(snapshot.as_of, [Day() for _ in range(days + 1)], 0.0)
+
+
+# ---------------------------------------------------------------------- event rates
+
+
+def test_durations_have_their_means() -> None:
+    import random
+
+    rng = random.Random(1)
+    for t in CaseType:
+        draws = [draw_duration(rng, t) for _ in range(20_000)]
+        assert sum(draws) / len(draws) == pytest.approx(mean_duration(t), rel=0.05), t
+
+
+def test_leaving_and_sickness_rates_over_a_long_run() -> None:
+    # 1,500 permanent and 500 agency workers, no cases, one year: the share leaving
+    # within the year is 1 - exp(-rate) for each contract (within 4 standard errors),
+    # and sickness takes about 3.2% of the days of those present.
+    staff = [_worker(f"P{k:04d}") for k in range(1500)]
+    staff += [_worker(f"A{k:04d}", Contract.AGENCY) for k in range(500)]
+    snapshot = _snapshot(staff, [])
+    events = draw_events(snapshot, seed=5, days=365)
+    end = MONDAY + timedelta(days=365)
+    for prefix, n, contract in (("P", 1500, Contract.PERMANENT), ("A", 500, Contract.AGENCY)):
+        left = sum(1 for w, d in events.leaving_days.items() if w[0] == prefix and d <= end)
+        p = 1 - pow(2.718281828, -LEAVING_RATE[contract])
+        assert abs(left / n - p) < 4 * (p * (1 - p) / n) ** 0.5, (contract, left / n)
+    sick_days = 0
+    present_days = 0
+    for w, last in events.leaving_days.items():
+        if w[0] in "PA":
+            present_days += min(365, (last - MONDAY).days)
+    for day in events.days:
+        for a in day.absences:
+            if a.kind == "sickness" and a.worker[0] in "PA":
+                sick_days += (min(a.back, events.leaving_days[a.worker], end) - a.start).days
+    assert sick_days / present_days == pytest.approx(SICKNESS_SHARE, rel=0.15)
+
+
+def test_referrals_keep_the_caseload_steady() -> None:
+    # Little's law: over three years, closures and referrals balance within 10%.
+    snapshot = generate(60, seed=4, referral_rate=0.0)
+    events = draw_events(snapshot, seed=2, days=3 * 365)
+    counts = events.counts()
+    expected = events.referral_rate * 3 * 365
+    assert counts["referred_children"] == pytest.approx(expected, rel=0.1)
+    open_end = len(snapshot.cases) + counts["referred_children"] - counts["closures"]
+    assert open_end == pytest.approx(len(snapshot.cases), rel=0.15)
+
+
+def test_the_event_stream_does_not_depend_on_anything_but_seed_and_snapshot() -> None:
+    snapshot = generate(20, seed=3)
+    a = draw_events(snapshot, seed=9, days=120)
+    b = draw_events(snapshot, seed=9, days=120)
+    assert a.days == b.days and a.leaving_days == b.leaving_days
+    assert draw_events(snapshot, seed=10, days=120).days != a.days
+
+
+def test_contracts_behind_an_option_leave_the_service_as_it_was() -> None:
+    plain = generate(40, seed=11)
+    with_contracts = generate(40, seed=11, contracts=True)
+    assert plain.cases == with_contracts.cases
+    assert {p.contract for p in with_contracts.practitioners} > {Contract.PERMANENT}
+    assert [
+        p.model_copy(update={"contract": Contract.PERMANENT, "contract_end": None})
+        for p in with_contracts.practitioners
+    ] == list(plain.practitioners)
+
+
+# --------------------------------------------------------------------- conservation
+
+
+def test_conservation_holds_every_day_of_a_busy_month() -> None:
+    # Checked inside simulate each day; a run that ends is a run that conserved.
+    snapshot = generate(25, seed=3, contracts=True)
+    result = simulate(snapshot, GreedyMethod(), settings=Settings(days=60, seed=4))
+    tables = result.recorder.tables()
+    assert len(tables["waiting"]) == 61 * len(Policy().class_names)
+
+
+@dataclass
+class _Forgetful(GreedyMethod):
+    """Drops one case that needs a worker from both lists: conservation must catch it."""
+
+    name: str = "forgetful"
+
+    def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
+        d = super().allocate(snapshot, policy)
+        if not d.needed:
+            return d
+        lost = min(d.needed)
+        return Decision(
+            {c: w for c, w in d.placed.items() if c != lost}, d.unallocated - {lost}, d.needed
+        )
+
+
+def test_a_lost_child_fails_loudly() -> None:
+    snapshot = generate(12, seed=1)
+    with pytest.raises(ConservationError, match="in neither list"):
+        simulate(snapshot, _Forgetful(), settings=Settings(days=5, seed=1))
+
+
+# ------------------------------------------------------------------ a year by hand
+
+
+def _leaver_year() -> Snapshot:
+    # P1 leaves on Thursday 3 December (day 10), known in the snapshot. P1 holds three
+    # siblings of family F1; P2 holds their fourth sibling and has room; P3 has room.
+    return _snapshot(
+        [_worker("P1", leaving_on=date(2026, 12, 3)), _worker("P2"), _worker("P3")],
+        [
+            Case(id=f"C{k}", family="F1", type=CaseType.CHILD_IN_NEED, complexity=2, worker="P1")
+            for k in (1, 2, 3)
+        ]
+        + [Case(id="C4", family="F1", type=CaseType.CHILD_IN_NEED, complexity=2, worker="P2")],
+    )
+
+
+@pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])
+def test_a_leaver_with_three_children(method: EngineMethod | GreedyMethod) -> None:
+    # Nothing moves before P1 goes (the rebalance on day 7 leaves a worker who is
+    # still here alone). On day 10 all three go to P2, who has their sibling: three
+    # changes caused by the leaver. No method plans handovers yet, so the children
+    # get 0 days' notice, although P1's last day was known 10 days before.
+    snapshot = _leaver_year()
+    result = simulate(
+        snapshot, method, settings=Settings(days=30, seed=0), events=_quiet(snapshot, 30)
+    )
+    changes = result.recorder.tables()["changes"]
+    assert list(changes["case"]) == ["C1", "C2", "C3"]
+    assert set(changes["day"]) == {10}
+    assert set(changes["to_worker"]) == {"P2"}
+    assert set(changes["cause"]) == {"leaver"}
+    assert set(changes["notice_days"]) == {0}
+    assert set(changes["known_days"]) == {10}
+    figures = summarise(result.recorder.tables())
+    assert figures["avoidable_changes"] == 0
+    assert figures["leavers"] == 1
+
+
+@dataclass
+class _PlansAhead(GreedyMethod):
+    """Names P2 for P1's children on day 0, to take effect on P1's last day but one."""
+
+    name: str = "plans-ahead"
+
+    def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
+        d = super().allocate(snapshot, policy)
+        if snapshot.as_of != MONDAY:
+            return d
+        on = date(2026, 12, 2)
+        handovers = tuple(Handover(c, "P2", on) for c in ("C1", "C2", "C3"))
+        return Decision(d.placed, d.unallocated, d.needed, handovers)
+
+
+def test_a_planned_handover_is_measured_as_notice() -> None:
+    # The slot for issue 13's item 3: a method that plans the handover on day 0 for
+    # day 9 gives the children 9 days' notice, and the cause is still the leaver.
+    snapshot = _leaver_year()
+    result = simulate(
+        snapshot, _PlansAhead(), settings=Settings(days=14, seed=0), events=_quiet(snapshot, 14)
+    )
+    changes = result.recorder.tables()["changes"]
+    assert set(changes["day"]) == {9}
+    assert set(changes["notice_days"]) == {9}
+    assert set(changes["cause"]) == {"leaver"}
+
+
+def test_rebalance_days() -> None:
+    # Weekly: the first working morning on or after each multiple of 7 days.
+    assert not is_rebalance_day(0, None, 7)
+    assert is_rebalance_day(7, None, 7)
+    assert not is_rebalance_day(8, 7, 7)
+    assert is_rebalance_day(15, 7, 7)  # day 14 was a Sunday: Monday 15th
+    assert not is_rebalance_day(7, None, 0)
+
+
+# ------------------------------------------------------------------ reproducibility
+
+
+@pytest.mark.slow
+def test_same_seed_same_files_byte_for_byte(tmp_path: Path) -> None:
+    snapshot = generate(15, seed=2, contracts=True)
+    for run in ("a", "b"):
+        results = compare(
+            snapshot,
+            [EngineMethod(daily_work_units=0.05, rebalance_work_units=0.1), GreedyMethod()],
+            settings=Settings(days=21, seed=3),
+        )
+        write_outputs(results, tmp_path / run)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "report.md" in names and "changes.parquet" in names and "waiting.png" in names
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+@pytest.mark.slow
+def test_simulate_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from allocator.io import write_snapshot
+
+    path = write_snapshot(generate(10, seed=1), tmp_path / "s.json")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            str(path),
+            "--days",
+            "10",
+            "--seed",
+            "1",
+            "--work-units",
+            "0.05",
+            "--no-plots",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "changes per child-year" in result.output
+    assert (out / "summary.csv").read_text().startswith("method,")
