@@ -43,26 +43,31 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from allocator.check import joined, points
 from allocator.explain import (
     Blocker,
     area_reasons,
     availability_rule,
-    capacity_rule,
     covering_counted,
-    intake_rule,
-    tagged_holding_blockers,
 )
 from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
 from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
 from allocator.policy import Policy
 from allocator.rules import (
+    CAPACITY,
+    INTAKE_LIMIT,
+    Room,
     ServiceState,
+    case_rules,
     families_held,
-    holding_rules,
+    joined,
+    kind_of,
+    kind_probe,
+    kind_rules,
     normalised,
     normalised_set,
+    points,
+    taking_blockers,
     to_points,
 )
 
@@ -306,17 +311,15 @@ class Recommender:
         self._staff: list[Practitioner] = [
             p for pid, p in st.practitioners.items() if pid not in st.gone
         ]
-        self._unavailable: dict[str, Blocker] = {}
         self._by_id: dict[str, _Worker] = {}
         for p in st.practitioners.values():  # leavers too, to score a hand-made plan
             static: list[str] = []
             blocker = availability_rule(st, p.id)
             if blocker is not None:
-                self._unavailable[p.id] = blocker
                 static.append(blocker.rule)
             cap, before = st.capacity[p.id], st.load_before[p.id]
             if before > cap:
-                static.append("capacity")
+                static.append(CAPACITY.id)
             thresholds = tuple(sorted(cap * t // 100 for t in BALANCE_THRESHOLDS))
             prefix = tuple(accumulate(thresholds, initial=0))
             worker = _Worker(
@@ -503,18 +506,16 @@ class Recommender:
 
     def _screen(self, case: Case) -> dict[str, tuple[str, ...]]:
         """Per worker, the grade and skills rules (ids) stopping them, for this kind of case."""
-        key = (case.type, case.complexity, case.needs)
+        key = kind_of(case)
         screen = self._screens.get(key)
         if screen is None:
             policy = self.state.policy
             # The kind of case alone: exclusions, the pin and the current worker are
             # judged per case in _rule_ids.
-            probe = case.model_copy(
-                update={"worker": None, "excluded_workers": (), "pinned_worker": None}
-            )
+            probe = kind_probe(case)
             screen = {}
             for p in self._staff:
-                ids = tuple(dict.fromkeys(rule for rule, _ in holding_rules(probe, p, policy)))
+                ids = tuple(dict.fromkeys(rule for rule, _ in kind_rules(probe, p, policy)))
                 if ids:
                     screen[p.id] = ids
             self._screens[key] = screen
@@ -529,34 +530,24 @@ class Recommender:
         :func:`allocator.explain.worker_blockers` before the plan (the tests hold the
         two together).
         """
+        st = self.state
         wid = w.id
         ids = screen.get(wid, ())
-        if wid in case.excluded_workers:
-            ids += ("excluded_worker",)
-        if case.pinned_worker is not None and case.pinned_worker != wid:
-            ids += ("pinned_worker",)
+        ids += tuple(rule for rule, _ in case_rules(case, self.state.practitioners[wid], st.policy))
         ids += w.static
-        if self.state.weight[case.id] > w.spare and "capacity" not in w.static:
-            ids += ("capacity",)
-        if self.state.policy.max_new_families_per_day <= 0 and case.family not in self._held.get(
-            wid, ()
-        ):
-            ids += ("intake_limit",)
+        # Before the plan: the cap as CAPACITY.blocks judges it from spare room, and the
+        # intake limit stops a worker only when it is 0 and the family new to them.
+        if self.state.weight[case.id] > w.spare and CAPACITY.id not in w.static:
+            ids += (CAPACITY.id,)
+        if st.policy.max_new_families_per_day <= 0 and case.family not in self._held.get(wid, ()):
+            ids += (INTAKE_LIMIT.id,)
         return ids
 
     def _blockers(self, case: Case, p: Practitioner) -> tuple[Blocker, ...]:
-        """The sentences for :meth:`_rule_ids`."""
+        """The sentences for :meth:`_rule_ids`: every registered rule, before the plan."""
         st = self.state
-        out = tagged_holding_blockers(case, p, st.policy)
-        if p.id in self._unavailable:
-            out.append(self._unavailable[p.id])
-        full = capacity_rule(st, p.id, st.weight[case.id], st.load_before[p.id])
-        if full is not None:
-            out.append(full)
-        intake = intake_rule(st, case.family, p.id, self._held, {})
-        if intake is not None:
-            out.append(intake)
-        return tuple(out)
+        room = Room(load=st.load_before[p.id], held=self._held.get(p.id, frozenset()))
+        return tuple(Blocker(rule, s) for rule, s in taking_blockers(st, case, p.id, room))
 
     def _score(self, case: Case, wid: str, siblings: frozenset[str]) -> dict[str, int]:
         """Tier key -> value of placing ``case`` alone with ``wid``."""
