@@ -8,7 +8,9 @@ engine, so it also checks the solver: a plan the engine writes must come back wi
 no :class:`Violation`. :func:`stale_summaries` compares the plan's summaries with the
 recomputed figures: a stale total is not a broken rule.
 
-Rules (ids in :data:`RULES`):
+Rules (ids in :data:`RULES`, the registry's :data:`allocator.rules.RULES`; each
+rule's evaluation and sentence is the registry's, so check, explain and recommend
+say the same):
 
 ``as_of``
     The plan is for the snapshot's day.
@@ -43,10 +45,11 @@ leave any of them out):
     The plan's ``workers`` rows, if any, match the recomputed figures, and cover every
     worker whose load or case count changes.
 ``objective``
-    The plan's ``objective`` values that :func:`allocator.objectives.evaluate`
-    computes match it (daily plans only: skipped when the plan moves cases that did
-    not need a worker, as the daily tiers do not describe a rebalance). Keys the
-    checker does not compute are left alone.
+    The plan's ``objective`` values match the tiers recomputed on its placements:
+    :func:`allocator.objectives.evaluate` for a daily plan (moves to make room
+    included), :func:`allocator.objectives.rebalance_values` for a rebalance's (one
+    that reports the rebalance's own tiers, such as ``weighted_changes``). Keys the
+    checker does not compute (``changes_lower_bound``) are left alone.
 
 Points are compared in integer centi-points (:data:`allocator.rules.POINTS_SCALE`),
 exactly as :class:`allocator.rules.ServiceState` does.
@@ -59,7 +62,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.objectives import evaluate
+from allocator.objectives import PLAN_TIERS, evaluate, rebalance_values
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
@@ -80,6 +83,13 @@ RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
 SUMMARIES: tuple[str, ...] = ("workers_table", "objective")
+
+#: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.
+REBALANCE_ONLY: frozenset[str] = frozenset(t.key for t in PLAN_TIERS) - {
+    "siblings_apart",
+    "balance",
+    "changes_of_worker",
+}
 
 #: Tolerance of the ``workers`` table, in centi-points (0.01 points).
 TABLE_TOLERANCE = 1
@@ -480,14 +490,17 @@ def _workers_table(
 def _objective(
     state: ServiceState, plan: Plan, given: Mapping[str, str], out: list[Violation]
 ) -> None:
-    """The plan's reported objective values agree with :func:`evaluate` on its placements."""
+    """The plan's reported objective values agree with the tiers on its placements.
+
+    A rebalance's plan (it reports the rebalance's own tiers, such as
+    ``weighted_changes``) is judged by :func:`allocator.objectives.rebalance_values`,
+    any other by :func:`allocator.objectives.evaluate`; moves included in both.
+    """
     if not plan.objective:
         return
-    need = set(state.to_allocate)
-    if any(cid not in need for cid in given):
-        return  # a rebalance: the daily tiers do not describe it
     placed = {cid: wid for cid, wid in given.items() if wid in state.practitioners}
-    values = evaluate(state, placed)
+    rebalance = any(key in plan.objective for key in REBALANCE_ONLY)
+    values = rebalance_values(state, placed) if rebalance else evaluate(state, placed)
     for key, value in values.items():
         if key in plan.objective and not _same(plan.objective[key], value):
             out.append(

@@ -12,7 +12,7 @@ family's holders). :func:`recommend` is the one-off form.
 Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
 plus the intake limit) is scored by the engine's tier costs of placing this case
 alone with them today, and the scores are compared lexicographically, tier by tier,
-as the engine compares plans (:data:`allocator.objectives.TIERS`):
+as the engine compares plans (:func:`allocator.objectives.daily_tiers`):
 
 1. ``siblings_apart`` -- the family's extra workers if the child goes there, so a
    sibling's worker comes first;
@@ -24,7 +24,7 @@ as the engine compares plans (:data:`allocator.objectives.TIERS`):
 then the worker id. The unallocated tiers are 0 for every placement and are left out.
 
 The workers the rules stop are listed too, "nearest misses" first, each with every
-rule that stops them (rule ids of :data:`allocator.check.RULES`): sorted by the two
+rule that stops them (rule ids of the registry, :data:`allocator.rules.RULES`): sorted by the two
 continuity tiers (a sibling's or previous worker who cannot take the child is what a
 manager asks about first), then the number of blocking rules, then the other tiers.
 
@@ -51,7 +51,7 @@ from allocator.explain import (
 )
 from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
-from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
+from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT, CONTINUITY_TIERS
 from allocator.policy import Policy
 from allocator.rules import (
     CAPACITY,
@@ -71,13 +71,11 @@ from allocator.rules import (
     to_points,
 )
 
-#: The tiers one placement moves, in priority order, with their direction.
-SCORE_TIERS: tuple[tuple[str, str], ...] = (
-    ("siblings_apart", "min"),
-    ("previous_worker_returns", "max"),
-    ("balance", "min"),
-    ("outside_area", "min"),
-)
+#: The tiers one placement moves, in priority order, with their direction: the daily
+#: tiers below the priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`).
+#: :meth:`Recommender._key` computes each for one placement on its hot path; the
+#: tests hold it to the tiers' own evaluation.
+SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in CONTINUITY_TIERS)
 
 
 @dataclass(frozen=True, slots=True)

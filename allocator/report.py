@@ -18,12 +18,11 @@ from rich.table import Table
 
 from allocator.check import RULES, Violation
 from allocator.models import Plan
-from allocator.objectives import Tier
+from allocator.objectives import Match, Tier
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.analysis import (
         CaseExplanation,
-        Match,
         PlanAnalysis,
         PlanDiff,
         WorkerStatement,

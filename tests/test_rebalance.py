@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
 from allocator.cli import main
+from allocator.objectives import rebalance_values
 from allocator.rebalancing import cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
 
@@ -431,8 +432,32 @@ def test_no_change_of_worker_only_to_join_a_sibling() -> None:
     )
     plan = run(s)
     assert moves(plan) == {"K1": ("O", "A")}
-    assert plan.objective["siblings_apart"] == -1
+    # The plan counts each family it could move by its workers after, minus one: F1
+    # is now with A alone, F2 and F3 with O alone: 0 (the engine's tier counts F1 -1,
+    # from its two workers before; the plan's figure is never negative).
+    assert plan.objective["siblings_apart"] == 0
     assert plan.objective["changes_of_worker"] == 1
+
+
+def test_the_plans_siblings_apart_is_never_negative_and_ranks_as_the_engine() -> None:
+    # The same service: moving K1 reunites F1 (0 extra workers); moving M1 instead
+    # leaves F1 split between O and A (1). The plan's figure is workers after minus
+    # one over the families the rebalance could move (F1, F2, F3 all have a child of
+    # the over-cap O), so the plan with K1 moved reads 0 and the other 1, as a
+    # manager counts them; before the fix the first read -1.
+    s = snap(
+        [worker("O"), worker("A")],
+        [
+            case("K1", "F1", "O"),
+            case("K2", "F1", "A"),
+            case("M1", "F2", "O", previous_workers=["A"]),
+            case("BIG", "F3", "O", weight=85),
+        ],
+    )
+    state = ServiceState.of(s, Policy())
+    assert rebalance_values(state, {"K1": "A"})["siblings_apart"] == 0
+    assert rebalance_values(state, {"M1": "A"})["siblings_apart"] == 1
+    assert rebalance_values(state, {})["siblings_apart"] == 1  # F1 split, as before
 
 
 # ---------------------------------------------------------------- who gets a worker first
@@ -481,7 +506,8 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
     # referred (10 points). A has room for 10: either M moves there (O within cap) or
     # R1 gets a worker. M has a worker, R1 has none: R1 goes to A, O stays over cap.
     # M's sister N is with D (full): the family, split before, is left as it was, so
-    # siblings_apart is 0, as the independent check recomputes it for this plan.
+    # siblings_apart is 1 (two workers), as before the plan and as the independent
+    # check recomputes it for this plan.
     s = snap(
         [worker("O"), worker("A", capacity_points=10), worker("D", capacity_points=10)],
         [
@@ -494,7 +520,7 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
     plan = run(s)
     assert moves(plan) == {"R1": (None, "A")}
     assert plan.objective["over_cap_excess"] == 10
-    assert plan.objective["siblings_apart"] == 0
+    assert plan.objective["siblings_apart"] == 1
 
 
 def _leavers_day_setup(seed: int = 2) -> Any:
