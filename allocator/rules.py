@@ -668,11 +668,13 @@ CONSERVATION = Rule(
     "conservation", "every case that needs a worker is listed once, and no other", "plan"
 )
 UNKNOWN_WORKER = Rule("unknown_worker", "the worker is among the practitioners", "plan")
+# A worker who has left is no longer staff: a case only they could hold has nobody
+# who may hold it (``eligible_unavailable`` is for staff who are away or leaving).
 GONE_WORKER = _Gone(
     "gone_worker",
     "the worker has not left (and holds nothing once they have)",
     "taker",
-    _Code.ELIGIBLE_UNAVAILABLE,
+    _Code.NO_ELIGIBLE_WORKER,
 )
 AVAILABILITY = _Availability(
     "availability",

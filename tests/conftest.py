@@ -25,10 +25,13 @@ import pytest
 from hypothesis import settings
 
 from allocator.check import judge_plan
-from allocator.engine.rebalance import tier_values
 from allocator.models import Plan
-from allocator.objectives import daily_tiers, rebalance_tiers
-from allocator.rules import ServiceState, to_points
+from allocator.rules import ServiceState
+from tests.full_assert import bounds_hold, daily_engine_agrees, rebalance_engine_agrees
+
+#: Up to this many cases to allocate, every daily plan is also held against the
+#: daily model's own tier values (building the model costs time on large services).
+SMALL = 200
 
 settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 settings.register_profile("dev")
@@ -41,39 +44,8 @@ def _judged(plan: Plan, state: ServiceState) -> Plan:
     broken, stale = judge_plan(state.snapshot, state.policy, plan)
     assert broken == [], [v.message for v in broken]
     assert stale == [], [v.message for v in stale]
-    _bounds_hold(plan, state)
+    bounds_hold(plan, state)
     return plan
-
-
-def _bounds_hold(plan: Plan, state: ServiceState) -> None:
-    """A bound is never beyond the plan's value, and an optimal plan meets every bound."""
-    if not plan.bound:
-        return
-    tiers = {t.key: t for t in (*daily_tiers(state.policy), *rebalance_tiers(state.policy))}
-    for key, bound in plan.bound.items():
-        value = plan.objective[key]
-        better = bound <= value if tiers[key].sense == "min" else bound >= value
-        assert better, f"{key}: bound {bound} is beyond the plan's value {value}"
-        if plan.status == "optimal":
-            assert bound == value, f"{key}: an optimal plan's bound {bound} != value {value}"
-
-
-def _engine_agrees(plan: Plan, setup: Any, moved: Mapping[str, str]) -> None:
-    """The rebalance engine's own tier values are the registry's on the plan (FULL_ASSERT)."""
-    engine = tier_values(setup.data, moved)
-    mine = plan.objective
-    assert engine["changes_of_worker"] == mine["changes_of_worker"]
-    assert engine["weighted_changes"] == mine["weighted_changes"]
-    assert engine["balance"] == mine["balance"]
-    assert to_points(engine["over_cap_excess"]) == mine["over_cap_excess"]
-    # The engine counts a family only moved for cover or relief from its workers
-    # before; the plan from one worker: a constant apart, and never below 0.
-    shift = sum(before - 1 for before in setup.data.workers_before.values())
-    assert engine["siblings_apart"] + shift == mine["siblings_apart"] >= 0
-    # Children who had a worker and end without a new one: unallocated, or left
-    # with a long-absent worker.
-    lost = sum(1 for u in plan.unallocated if setup.state.cases[u.case].worker is not None)
-    assert engine["leavers_unplaced"] == lost + mine["uncovered_absence"]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -85,11 +57,15 @@ def every_plan_is_checked() -> Iterator[None]:
     rebalance_plan = rebalancing._plan
 
     def checked_build_plan(state: ServiceState, *args: Any, **kwargs: Any) -> Plan:
-        return _judged(build_plan(state, *args, **kwargs), state)
+        plan = _judged(build_plan(state, *args, **kwargs), state)
+        moves = any(a.case not in state.needs for a in plan.assignments)
+        if not moves and len(state.to_allocate) <= SMALL:
+            daily_engine_agrees(plan, state)
+        return plan
 
     def checked_rebalance_plan(setup: Any, moved: Mapping[str, str], **kwargs: Any) -> Plan:
         plan = _judged(rebalance_plan(setup, moved, **kwargs), setup.state)
-        _engine_agrees(plan, setup, moved)
+        rebalance_engine_agrees(plan, setup, moved)
         return plan
 
     patch = pytest.MonkeyPatch()
