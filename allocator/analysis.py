@@ -46,6 +46,8 @@ from allocator.objectives import (
     Tier,
     daily_tiers,
     evaluate,
+    is_rebalance,
+    plan_tiers,
     tier_vector,
 )
 from allocator.objectives import Placements as TierPlacements
@@ -193,7 +195,8 @@ class PlanAnalysis:
     rules
         Every rule of :data:`allocator.check.RULES`, with its violations.
     tiers
-        Every daily tier, recomputed, with the matches behind it.
+        Every tier the plan is measured by (a rebalance's own, or the daily),
+        recomputed on its placements, moves included, with the matches behind it.
     objective
         The plan's own ``objective``, as it reports it.
     notes
@@ -251,27 +254,27 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     placed = placements(state, plan)
     # Diagnoses are made under every placement, moves included (as the plan's own).
     view = PlanView.of(state, {**placed.daily, **placed.moves}, max_moves_of(plan))
-    values = evaluate(state, placed.daily)
-    matches = _tier_matches(state, view, placed)
+    # The tiers the plan is measured by (a rebalance's own, or the daily), each
+    # recomputed on every placement, moves included, as the plan's figures are.
+    on = TierPlacements(state, {**placed.daily, **placed.moves})
     tiers = tuple(
         TierResult(
             key=t.key,
             label=t.label,
             sense=t.sense,
-            value=values[t.key],
-            # A rebalance reports its own objective, not the daily tiers.
-            reported=None if placed.moves else plan.objective.get(t.key),
+            value=t.value(on),
+            reported=plan.objective.get(t.key),
             bound=plan.bound.get(t.key) if plan.bound else None,
-            matches=matches[t.key],
+            matches=_tier_matches(t, on, view),
         )
-        for t in daily_tiers(policy)
+        for t in plan_tiers(policy, plan.objective)
     )
     notes = list(plan.notes)
     if placed.moves:
+        kind = "a rebalance: its own tiers" if is_rebalance(plan.objective) else "the daily tiers"
         notes.append(
-            f"{len(placed.moves)} case(s) that kept a worker are moved (a rebalance); the "
-            "daily tiers count only the cases that needed a worker, and the plan's own "
-            "objective is shown as it reports it"
+            f"{len(placed.moves)} case(s) that kept a worker are moved (as a rebalance or "
+            f"--allow-moves does); {kind} are recomputed on every placement, moves included"
         )
     return PlanAnalysis(
         as_of=plan.as_of,
@@ -288,26 +291,19 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     )
 
 
-def _tier_matches(
-    state: ServiceState, view: PlanView, placed: Placements
-) -> dict[str, tuple[Match, ...]]:
-    """For each daily tier, what makes up its value (points add up to it).
+def _tier_matches(tier: Tier, on: TierPlacements, view: PlanView) -> tuple[Match, ...]:
+    """What makes up a tier's value (points add up to it): the tier's own matches.
 
-    Each tier's own matches (:meth:`allocator.objectives.Tier.matches`); a child left
-    without a worker is justified by its diagnosis (code and reason).
+    A child left without a worker is justified by its diagnosis (code and reason).
     """
-    on = TierPlacements(state, placed.daily)
-    out: dict[str, tuple[Match, ...]] = {}
-    for tier in daily_tiers(state.policy):
-        matches = tier.matches(on)
-        if tier.priority_class:
-            matches = tuple(
-                dataclasses.replace(m, justification=f"{d.code}: {d.reason}")
-                for m in matches
-                if (d := view.diagnose(m.cases[0]))
-            )
-        out[tier.key] = matches
-    return out
+    matches = tier.matches(on)
+    if not tier.priority_class:
+        return matches
+    return tuple(
+        dataclasses.replace(m, justification=f"{d.code}: {d.reason}")
+        for m in matches
+        if (d := view.diagnose(m.cases[0]))
+    )
 
 
 def _share(load: int, cap: int) -> str:

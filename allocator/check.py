@@ -62,7 +62,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.objectives import PLAN_TIERS, evaluate, rebalance_values
+from allocator.objectives import plan_values
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
@@ -83,13 +83,6 @@ RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
 SUMMARIES: tuple[str, ...] = ("workers_table", "objective")
-
-#: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.
-REBALANCE_ONLY: frozenset[str] = frozenset(t.key for t in PLAN_TIERS) - {
-    "siblings_apart",
-    "balance",
-    "changes_of_worker",
-}
 
 #: Tolerance of the ``workers`` table, in centi-points (0.01 points).
 TABLE_TOLERANCE = 1
@@ -499,8 +492,7 @@ def _objective(
     if not plan.objective:
         return
     placed = {cid: wid for cid, wid in given.items() if wid in state.practitioners}
-    rebalance = any(key in plan.objective for key in REBALANCE_ONLY)
-    values = rebalance_values(state, placed) if rebalance else evaluate(state, placed)
+    values = plan_values(state, placed, plan.objective)
     for key, value in values.items():
         if key in plan.objective and not _same(plan.objective[key], value):
             out.append(

@@ -356,21 +356,20 @@ def _choice_reasons(
             if skilled == [wid]:
                 return [f"only worker with {' + '.join(case.needs)}"]
         return ["only eligible worker"]
-    caps, before = state.capacity, state.load_before
-    spare = caps[wid] - before[wid]
-    if spare >= max(caps[pid] - before[pid] for pid in eligible):
+    spare = state.spare_before(wid)
+    if spare >= max(state.spare_before(pid) for pid in eligible):
         return [
             f"most spare capacity among the {len(eligible)} eligible workers "
             f"({points(spare)} points)"
         ]
-    load, cap = view().load[wid], caps[wid]
+    load, cap = view().load[wid], state.capacity[wid]
     ends = f"; ends at {round(100 * load / cap)}% of capacity" if cap > 0 else ""
     return [f"one of {len(eligible)} eligible workers{ends}"]
 
 
 def _static_rules(state: ServiceState, case: Case, wid: str) -> list[tuple[str, str]]:
     """Every rule that stops ``wid`` taking ``case`` before the plan, the intake aside."""
-    before = Room(load=state.load_before[wid])
+    before = Room(load=state.load_kept[wid])
     return [
         (rule, sentence)
         for rule, sentence in taking_blockers(state, case, wid, before)

@@ -163,6 +163,12 @@ class Tier:
         """How :meth:`matches` sorts: by family, then cases, unless a tier says otherwise."""
         return (match.family or "", match.cases, match.workers)
 
+    def short(self, match: Match) -> str:
+        """A few words for one match in a table: ``C1 -> P2``, ``C1``."""
+        if match.cases and match.workers:
+            return f"{match.cases[0]} -> {match.workers[-1]}"
+        return match.cases[0] if match.cases else ", ".join(match.workers)
+
 
 @dataclass(frozen=True)
 class _Unallocated(Tier):
@@ -200,6 +206,9 @@ class _SiblingsApart(Tier):
                     points=len(by_worker) - 1,
                 )
 
+    def short(self, match: Match) -> str:
+        return f"family {match.family}"
+
     def justify(self, on: Placements, match: Match) -> str:
         family = match.family or ""
         held = {
@@ -233,6 +242,9 @@ class _Balance(Tier):
 
     def order(self, match: Match) -> tuple[object, ...]:
         return (-match.points, match.cases)
+
+    def short(self, match: Match) -> str:
+        return f"{match.cases[0]} ({match.points})"
 
     def justify(self, on: Placements, match: Match) -> str:
         st, (c,), (w,) = on.state, match.cases, match.workers
@@ -445,6 +457,9 @@ class _OverCapExcess(Tier):
             if excess > 0:
                 yield Match((), (w,), points=excess)
 
+    def short(self, match: Match) -> str:
+        return f"{match.workers[0]} (+{points(match.points)})"
+
     def justify(self, on: Placements, match: Match) -> str:
         (w,) = match.workers
         return (
@@ -474,6 +489,9 @@ class _WeightedChanges(Tier):
     def contributions(self, on: Placements) -> Iterator[Match]:
         for m in CHANGES_OF_WORKER.contributions(on):
             yield replace(m, points=change_cost(on.state, m.cases[0], m.workers[1]))
+
+    def short(self, match: Match) -> str:
+        return f"{match.cases[0]} ({match.points})"
 
     def justify(self, on: Placements, match: Match) -> str:
         case = on.state.cases[match.cases[0]]
@@ -524,9 +542,36 @@ PLAN_TIERS: tuple[Tier, ...] = (
 )
 
 
+def match_label(key: str, match: Match) -> str:
+    """:meth:`Tier.short` of the registered tier ``key`` (any priority class alike)."""
+    tier = next((t for t in (*CONTINUITY_TIERS, *PLAN_TIERS) if t.key == key), None)
+    return (tier or Tier(key, "min", key, "children")).short(match)
+
+
 def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
     """The rebalance plan's tiers, as its objective keys, in priority order."""
     return class_tiers(policy) + PLAN_TIERS
+
+
+#: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.
+REBALANCE_ONLY: frozenset[str] = frozenset({"over_cap_excess", "weighted_changes"})
+
+
+def is_rebalance(objective: Mapping[str, object]) -> bool:
+    """Whether a plan's ``objective`` is a rebalance's (it reports the rebalance's tiers)."""
+    return any(key in objective for key in REBALANCE_ONLY)
+
+
+def plan_tiers(policy: Policy, objective: Mapping[str, object]) -> tuple[Tier, ...]:
+    """The tiers a plan with ``objective`` is measured by: a rebalance's, or the daily."""
+    return rebalance_tiers(policy) if is_rebalance(objective) else daily_tiers(policy)
+
+
+def plan_values(
+    state: ServiceState, placed: Mapping[str, str], objective: Mapping[str, object]
+) -> dict[str, int | float]:
+    """The figures a plan with ``objective`` reports, recomputed on ``placed``."""
+    return rebalance_values(state, placed) if is_rebalance(objective) else evaluate(state, placed)
 
 
 def rebalance_values(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:

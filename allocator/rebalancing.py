@@ -73,7 +73,7 @@ from allocator.engine.rebalance import (
     tier_values,
 )
 from allocator.engine.solver import ProgressCallback
-from allocator.explain import PlanView
+from allocator.explain import PlanView, availability_rule
 from allocator.models import (
     Assignment,
     Grade,
@@ -126,10 +126,11 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     long_absent = {w for w in state.practitioners if is_long_absent(state, w)}
     over_cap = set(over_cap_sources(state))
     why: dict[str, str] = {}
-    for w in sorted(state.gone):
-        why[w] = f"{w} left on {state.practitioners[w].leaving_on}"
-    for w in sorted(long_absent):
-        why[w] = f"{w} absent until {state.practitioners[w].available_from}: cover for the absence"
+    for w in sorted(state.gone | long_absent):  # the registry's sentence: "left on", "absent until"
+        unavailable = availability_rule(state, w)
+        assert unavailable is not None
+        cover = "" if w in state.gone else ": cover for the absence"
+        why[w] = unavailable.message + cover
     for w in sorted(over_cap):
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"

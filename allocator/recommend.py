@@ -323,7 +323,7 @@ class Recommender:
             worker = _Worker(
                 id=p.id,
                 static=tuple(static),
-                spare=cap - before,
+                spare=st.spare_before(p.id),  # the cases that must leave them freed
                 capacity=cap,
                 areas=normalised_set(p.areas),
                 thresholds=thresholds,
@@ -544,7 +544,7 @@ class Recommender:
     def _blockers(self, case: Case, p: Practitioner) -> tuple[Blocker, ...]:
         """The sentences for :meth:`_rule_ids`: every registered rule, before the plan."""
         st = self.state
-        room = Room(load=st.load_before[p.id], held=self._held.get(p.id, frozenset()))
+        room = Room(load=st.load_kept[p.id], held=self._held.get(p.id, frozenset()))
         return tuple(Blocker(rule, s) for rule, s in taking_blockers(st, case, p.id, room))
 
     def _score(self, case: Case, wid: str, siblings: frozenset[str]) -> dict[str, int]:
@@ -615,7 +615,7 @@ class Recommender:
     ) -> Candidate:
         st = self.state
         cap = st.capacity[wid]
-        after = st.load_before[wid] + st.weight[case.id]
+        after = st.load_kept[wid] + st.weight[case.id]
         share = after / cap if cap > 0 else None
         return Candidate(
             worker=wid,
@@ -653,7 +653,7 @@ class Recommender:
         if wid in case.previous_workers:
             reasons.append("previous worker of this child")
         reasons.extend(area_reasons(st, case, wid))
-        spare = st.capacity[wid] - st.load_before[wid]
+        spare = st.spare_before(wid)
         if share is not None and spare >= 0:
             reasons.append(
                 f"{points(spare)} points spare; would end at {round(100 * share)}% of capacity"

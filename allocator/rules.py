@@ -356,9 +356,27 @@ class ServiceState:
                 held[c.family].add(c.worker)
         return {f: frozenset(ws) for f, ws in held.items()}
 
+    @cached_property
+    def load_kept(self) -> dict[str, int]:
+        """Each worker's load (centi-points) without the cases that must leave them.
+
+        A case that needs a worker (:attr:`needs`) leaves its present worker in every
+        plan: placed elsewhere or unallocated. Its room is theirs to fill.
+        """
+        load = dict(self.load_before)
+        for cid in self.to_allocate:
+            holder = self.cases[cid].worker
+            if holder is not None:
+                load[holder] -= self.weight[cid]
+        return load
+
     def spare_before(self, worker_id: str) -> int:
-        """Capacity left (centi-points) before the plan, counting cases about to move off."""
-        return self.capacity[worker_id] - self.load_before[worker_id]
+        """Capacity left (centi-points) before the plan, the cases that must leave freed.
+
+        The cases that must leave the worker (:attr:`load_kept`) do not take room:
+        the checker judges the cap on the loads once the plan is applied.
+        """
+        return self.capacity[worker_id] - self.load_kept[worker_id]
 
     def eligible(self, case_id: str) -> list[str]:
         """Workers the static rules let take ``case_id`` today, sorted by id.

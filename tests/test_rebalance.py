@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
+from allocator.analysis import analyse_plan
 from allocator.cli import main
-from allocator.objectives import rebalance_values
+from allocator.objectives import match_label, rebalance_tiers, rebalance_values
 from allocator.rebalancing import cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
 
@@ -537,6 +538,20 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
     assert moves(plan) == {"R1": (None, "A")}
     assert plan.objective["over_cap_excess"] == 10
     assert plan.objective["siblings_apart"] == 1
+
+    # explain measures the plan by the rebalance's own tiers, each recomputed with
+    # the matches behind it: O is the one worker still over cap, by 10 points.
+    analysis = analyse_plan(s, Policy(), plan)
+    keys = [t.key for t in analysis.tiers]
+    assert keys == [t.key for t in rebalance_tiers(Policy())]
+    for t in analysis.tiers:
+        assert t.value == t.reported, t.key
+        total = sum(m.points for m in t.matches)
+        assert (total / 100 if t.key == "over_cap_excess" else total) == t.value, t.key
+    (over,) = next(t for t in analysis.tiers if t.key == "over_cap_excess").matches
+    assert over.workers == ("O",)
+    assert over.justification == "O ends at 110.0 of 100.0 points, 10.0 over"
+    assert match_label("over_cap_excess", over) == "O (+10.0)"
 
 
 def _leavers_day_setup(seed: int = 2) -> Any:

@@ -153,3 +153,30 @@ def test_a_rule_that_leaves_a_referral_nobody_gives_its_code(rule_id: str) -> No
             assert u.code == rule(rule_id).code, (rule_id, u.reason)
         else:
             assert [(a.case, a.worker) for a in plan.assignments] == [("R1", "P")]
+
+
+def test_the_room_of_a_case_that_must_leave_its_worker_is_theirs_to_fill() -> None:
+    # P1, newly qualified (cap 16), holds C3, 12 points of care proceedings, which an
+    # NQSW may not hold and nobody here may: C3 leaves P1 in any plan (unallocated).
+    # P1 then has 16 points of room, P0 8: both urgent 8-point referrals fit, R1 and
+    # R2 one each. Before, the engine counted C3 on P1 (4 points spare): it placed
+    # one referral and called the plan optimal with a bound of one urgent child left,
+    # which the checker's loads (C3 gone) show is not so. Found by FULL_ASSERT.
+    staff = [
+        worker("P0", grade="nqsw", capacity_points=8),
+        worker("P1", grade="nqsw", capacity_points=16),
+    ]
+    cases = [
+        case("C3", worker="P1", type="court", complexity=1, weight=12),
+        case("R1", priority="urgent", complexity=1, weight=8),
+        case("R2", priority="urgent", complexity=1, weight=8),
+    ]
+    snap = snapshot(staff, cases)
+    state = ServiceState.of(snap, Policy())
+    assert state.spare_before("P1") == 1600  # C3's 12 points are P1's to fill
+    plan = allocate(snap, Policy(), time_limit=5)
+    assert sorted(a.worker for a in plan.assignments) == ["P0", "P1"]
+    assert [(u.case, u.code) for u in plan.unallocated] == [("C3", "no_eligible_worker")]
+    assert plan.objective["unallocated_urgent"] == 0
+    ranked = Recommender(snap, state=state).recommend("R2").ranked
+    assert sorted(c.worker for c in ranked if c.eligible) == ["P0", "P1"]
