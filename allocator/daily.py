@@ -123,7 +123,7 @@ def allocate(
         progress=progress,
     )
     solution = solve(state, settings)
-    placed = solution.placed
+    placed = solution.decisions
     status: Status = "optimal" if solution.proved else "feasible"
     bound: dict[str, int | float] | None = solution.bounds
     proved: dict[str, bool] | None = {k: t.proved for k, t in solution.tiers.items()}

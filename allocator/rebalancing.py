@@ -463,13 +463,13 @@ def rebalance(
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
     greedy_values = tier_values(setup.data, greedy)
-    values = tier_values(setup.data, solution.moved)
+    values = tier_values(setup.data, solution.decisions)
     proved: list[str] = []
     for key in REBALANCE_TIERS:  # a tier counts as proved only with every tier above
         if not (solution.proved or solution.bounds.get(key) == values[key]):
             break
         proved.append(key)
-    lower_bound = changes_lower_bound(setup, solution.moved, proved)
+    lower_bound = changes_lower_bound(setup, solution.decisions, proved)
     greedy_left = sum(len(g.cases) for g in setup.data.groups if g.must_move and g.id not in greedy)
     notes.append(
         f"changes of worker: {values['changes_of_worker']}, "
@@ -479,7 +479,7 @@ def rebalance(
     )
     return _plan(
         setup,
-        solution.moved,
+        solution.decisions,
         status="optimal" if solution.proved else "feasible",
         bound=dict(solution.bounds) or None,
         seconds=solution.seconds,

@@ -149,7 +149,7 @@ class RunResult:
     placed: dict[str, str] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)
-    model_values: dict[str, int] = field(default_factory=dict)
+    model_values: dict[str, int | float] = field(default_factory=dict)
     time_limit: float | None = None
 
     @property
@@ -281,7 +281,7 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
         scenario.name,
         "engine",
         status,
-        placed=dict(solution.placed),
+        placed=dict(solution.decisions),
         bounds=dict(getattr(solution, "bounds", {}) or {}),
         seconds=seconds,
         stages=list(getattr(solution, "stages", [])),
@@ -321,8 +321,7 @@ def _mip(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Run:
         model_values=solution.values,
         seconds=time.perf_counter() - started,
         time_limit=options.mip_time_limit,
-        note=f"{solution.columns} columns, {solution.rows} rows, "
-        f"built in {solution.build_seconds:.2f} s",
+        note=f"{solution.columns} (case, worker) pairs",
     ), None
 
 

@@ -374,27 +374,28 @@ def test_model_tiers_equal_the_plain_python_figures() -> None:
     from ortools.sat.python import cp_model
 
     from allocator.engine.candidates import candidate_workers
-    from allocator.engine.model import AllocationModel
-    from allocator.engine.solve import _minimised, _tier_expression, stage_keys
+    from allocator.engine.core import tier_values
+    from allocator.engine.model import allocation_model, minimised
+    from allocator.engine.solve import stage_keys
     from allocator.generate import generate
 
     snap = generate(25, seed=3, load=1.0)
     state = ServiceState.of(snap, Policy())
     placed = greedy_allocate(state)
     candidates, _ = candidate_workers(state, (placed,))
-    m = AllocationModel(state, candidates)
+    m = allocation_model(state, candidates)
     m.hint(placed)
-    for (cid, wid), var in m.x.items():
+    for (cid, wid), var in m.place.items():
         m.model.add(var == int(placed.get(cid) == wid))
     solver = cp_model.CpSolver()
-    exprs = {key: _tier_expression(m, key) for key in stage_keys(state)}
+    exprs = {key: m.tiers[key] for key in stage_keys(state)}
     m.model.minimize(exprs["siblings_apart"])  # the family indicators are exact
     assert solver.solve(m.model) == cp_model.OPTIMAL
     plain = evaluate(state, placed)
     n = len(state.to_allocate)
     for key, expr in exprs.items():
-        assert solver.value(expr) == _minimised(key, plain[key], n), key
-    assert m.tier_values(placed) == {k: solver.value(e) for k, e in exprs.items()}
+        assert solver.value(expr) == minimised(key, plain[key], n), key
+    assert tier_values(m.data, placed) == {k: solver.value(e) for k, e in exprs.items()}
 
 
 def test_weights_sum_exactly_so_rounding_hides_no_breach() -> None:

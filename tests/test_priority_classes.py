@@ -181,7 +181,8 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     # With candidates pruned, a whole model's own bound holds for its candidates only:
     # each tier's bound must then be the easy bound, valid over every eligible worker.
     from allocator.engine import candidates
-    from allocator.engine.solve import SolverSettings, _EasyBounds, _minimised, solve
+    from allocator.engine.model import minimised
+    from allocator.engine.solve import SolverSettings, _EasyBounds, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
@@ -191,9 +192,9 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     assert solution.pruned and not solution.proved
     easy = _EasyBounds.of(state)
     n = len(state.to_allocate)
-    unallocated = n - len(solution.placed)
+    unallocated = n - len(solution.decisions)
     for key in ("unallocated_urgent", "unallocated_statutory", "unallocated_other"):
         tier = solution.tiers[key]
-        floor = _minimised(key, easy.at(state, unallocated)[key], n)
+        floor = minimised(key, easy.at(state, unallocated)[key], n)
         assert tier.bound == min(floor, tier.value)
         assert tier.proved == (tier.value <= floor)

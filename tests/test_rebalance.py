@@ -245,14 +245,14 @@ def test_cli_rebalance(tmp_path: Any) -> None:
 def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
     # A partial hint leaves CP-SAT to complete it, which on a service this size can
     # take a stage's whole budget; and budgets in work units make runs repeatable.
-    from allocator.engine.rebalance import RebalanceModel
+    from allocator.engine.rebalance import rebalance_model
     from allocator.generate import generate
     from allocator.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
     setup = _setup(ServiceState.of(s, Policy()), None)
-    m = RebalanceModel(setup.data)
+    m = rebalance_model(setup.data)
     m.hint(greedy_rebalance(setup.data))
     proto = m.model.proto
     assert len(proto.solution_hint.vars) == len(proto.variables)
@@ -283,7 +283,7 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     start = greedy_rebalance(data)
     solution = engine.solve_rebalance(data, start, time_limit=3)
     assert all("neighbourhood search" in stage or "floor" in stage for stage in solution.stages)
-    vector = [engine.tier_values(data, solution.moved)[k] for k in engine.REBALANCE_TIERS]
+    vector = [engine.tier_values(data, solution.decisions)[k] for k in engine.REBALANCE_TIERS]
     assert vector <= [engine.tier_values(data, start)[k] for k in engine.REBALANCE_TIERS]
     plan = rebalance(s, Policy(), time_limit=3)
     assert check_plan(s, Policy(), plan) == []
@@ -567,17 +567,16 @@ def _model_values(data: Any, moved: dict[str, str]) -> dict[str, int]:
     """Every tier expression of the model with its decisions fixed to ``moved``."""
     from ortools.sat.python import cp_model
 
-    from allocator.engine.rebalance import RebalanceModel
+    from allocator.engine.rebalance import rebalance_model
 
-    m = RebalanceModel(data)
+    m = rebalance_model(data)
     m.hint(moved)
-    for (gid, w), var in m.y.items():
+    for (gid, w), var in m.place.items():
         m.model.add(var == int(moved.get(gid) == w))
-    expr, _ = m.tiers["siblings_apart"]
-    m.model.minimize(expr)  # pushes split[f] down to max(0, n - 1); the rest is exact
+    m.model.minimize(m.tiers["siblings_apart"])  # pushes split[f] down; the rest is exact
     solver = cp_model.CpSolver()
     assert solver.solve(m.model) == cp_model.OPTIMAL
-    return {key: int(solver.value(e)) for key, (e, _) in m.tiers.items()}
+    return {key: int(solver.value(e)) for key, e in m.tiers.items()}
 
 
 def test_model_tiers_equal_the_plain_python_tier_values() -> None:
@@ -628,7 +627,9 @@ def test_a_neighbourhood_tier_is_the_whole_tier_less_a_constant() -> None:
 
     # Families whose groups are part kept, part free: the kept ones (moved, or staying
     # with their over-cap or absent source) are fixed holders of the small model.
-    families = data.by_family()
+    families: dict[str, list[Any]] = {}
+    for g in data.groups:
+        families.setdefault(g.family, []).append(g)
     kept = {gs[0].id for gs in families.values() if len(gs) > 1}
     free = {g.id for gs in families.values() if len(gs) > 1 for g in gs} - kept
     without = {gid: w for gid, w in first.items() if gid not in free}

@@ -53,21 +53,20 @@ besides the wall-clock one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from ortools.sat.python import cp_model
-
-from allocator.engine.lns import stage_share
-from allocator.engine.solver import configured_solver
+from allocator.engine.core import CoreInput, Item, solve_in_stages
+from allocator.engine.core import tier_values as core_tier_values
+from allocator.engine.core import violations as core_violations
 from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
 from allocator.rules import ServiceState, families_held, holding_blockers, new_families
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
-STAGES: tuple[tuple[str, ...], ...] = tuple((key,) for key in MOVE_TIERS)
 
 
 #: Most receiving workers offered to one movable group: those with most room left
@@ -159,6 +158,11 @@ class MovesInput:
     intake_left: dict[str, int]
     max_moves: int
     pruned: bool = False
+
+    @functools.cached_property
+    def core(self) -> CoreInput:
+        """The move step as the engine's one model input (:func:`core_input`)."""
+        return core_input(self)
 
 
 @dataclass
@@ -348,6 +352,54 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
     )
 
 
+def core_input(data: MovesInput) -> CoreInput:
+    """The move step as the engine's one model input.
+
+    A waiting case is an item with no source: it goes to a worker or stays without
+    one (``unallocated``, weighted by its class). A movable group is an item whose
+    source keeps it if it stays; moving it costs its children as ``moves`` and its
+    ``change_cost``. Both pay ``balance`` at their receiver.
+    """
+    items = [
+        Item(
+            id=u.id,
+            cases=(u.id,),
+            family=u.family,
+            weight=u.weight,
+            receivers=tuple(sorted(u.balance)),
+            stay_cost={"unallocated": u.priority},
+            receiver_cost={"balance": u.balance},
+        )
+        for u in data.waiting
+    ]
+    items += [
+        Item(
+            id=g.id,
+            cases=g.cases,
+            family=g.family,
+            weight=g.weight,
+            receivers=tuple(sorted(g.cost)),
+            source=g.source,
+            keeps_source=True,
+            receiver_cost={
+                "moves": dict.fromkeys(g.cost, len(g.cases)),
+                "change_cost": g.cost,
+                "balance": g.balance,
+            },
+        )
+        for g in data.movable
+    ]
+    receivers = {w for item in items for w in item.receivers}
+    return CoreInput(
+        items=items,
+        tiers=MOVE_TIERS,
+        room=data.room,
+        new_families_left={w: data.intake_left.get(w, 0) for w in sorted(receivers)},
+        held=data.held,
+        move_budget=data.max_moves,
+    )
+
+
 def tier_values(
     data: MovesInput, placed: Mapping[str, str], moved: Mapping[str, str]
 ) -> dict[str, int]:
@@ -355,18 +407,7 @@ def tier_values(
 
     ``placed``: waiting case id -> worker; ``moved``: group id -> worker.
     """
-    values = dict.fromkeys(MOVE_TIERS, 0)
-    for u in data.waiting:
-        if u.id in placed:
-            values["balance"] += u.balance[placed[u.id]]
-        else:
-            values["unallocated"] += u.priority
-    for g in data.movable:
-        if g.id in moved:
-            values["moves"] += len(g.cases)
-            values["change_cost"] += g.cost[moved[g.id]]
-            values["balance"] += g.balance[moved[g.id]]
-    return values
+    return core_tier_values(data.core, {**placed, **moved})
 
 
 def violations(data: MovesInput, placed: Mapping[str, str], moved: Mapping[str, str]) -> list[str]:
@@ -375,37 +416,7 @@ def violations(data: MovesInput, placed: Mapping[str, str], moved: Mapping[str, 
     ``placed``: waiting case id -> worker; ``moved``: group id -> worker. Empty when
     the pair is a solution of the model (offered workers only, caps, intake, budget).
     """
-    out: list[str] = []
-    waiting = {u.id: u for u in data.waiting}
-    groups = {g.id: g for g in data.movable}
-    delta: dict[str, int] = defaultdict(int)
-    new: dict[str, set[str]] = defaultdict(set)
-    for cid, w in placed.items():
-        u = waiting[cid]
-        if w not in u.balance:
-            out.append(f"{cid} is not offered {w}")
-        delta[w] += u.weight
-        if u.family not in data.held.get(w, frozenset()):
-            new[w].add(u.family)
-    children = 0
-    for gid, w in moved.items():
-        g = groups[gid]
-        if w not in g.cost:
-            out.append(f"{gid} is not offered {w}")
-        delta[w] += g.weight
-        delta[g.source] -= g.weight
-        children += len(g.cases)
-        if g.family not in data.held.get(w, frozenset()):
-            new[w].add(g.family)
-    for w in sorted(delta):
-        if delta[w] > 0 and delta[w] > data.room[w]:
-            out.append(f"{w} gains {delta[w]} centi-points with {data.room[w]} of room")
-    for w in sorted(new):
-        if len(new[w]) > data.intake_left.get(w, 0):
-            out.append(f"{w} takes {len(new[w])} new families, {data.intake_left.get(w, 0)} left")
-    if children > data.max_moves:
-        out.append(f"{children} children move, at most {data.max_moves} may")
-    return out
+    return core_violations(data.core, {**placed, **moved})
 
 
 def greedy_moves(data: MovesInput) -> tuple[dict[str, str], dict[str, str]]:
@@ -492,186 +503,6 @@ def greedy_moves(data: MovesInput) -> tuple[dict[str, str], dict[str, str]]:
 # ------------------------------------------------------------------ the model
 
 
-class MovesModel:
-    """CP-SAT variables, hard rules and tier expressions of the move step."""
-
-    def __init__(self, data: MovesInput) -> None:
-        self.data = data
-        self.model = cp_model.CpModel()
-        self.x: dict[tuple[str, str], cp_model.IntVar] = {}
-        self.unplaced: dict[str, cp_model.IntVar] = {}
-        self.y: dict[tuple[str, str], cp_model.IntVar] = {}
-        self.stay: dict[str, cp_model.IntVar] = {}
-        # Per worker: (weight, var) of what may arrive, and of what may leave.
-        self.incoming: dict[str, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
-        self.outgoing: dict[str, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
-        # Per (family, worker): the variables that would give the worker the family.
-        self.gives: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
-        for u in data.waiting:
-            self.unplaced[u.id] = self.model.new_bool_var(f"unplaced[{u.id}]")
-            for w in sorted(u.balance):
-                var = self.model.new_bool_var(f"x[{u.id},{w}]")
-                self.x[u.id, w] = var
-                self.incoming[w].append((u.weight, var))
-                self.gives[u.family, w].append(var)
-        for g in data.movable:
-            self.stay[g.id] = self.model.new_bool_var(f"stay[{g.id}]")
-            self.outgoing[g.source].append((g.weight, self.stay[g.id]))
-            for w in sorted(g.cost):
-                var = self.model.new_bool_var(f"y[{g.id},{w}]")
-                self.y[g.id, w] = var
-                self.incoming[w].append((g.weight, var))
-                self.gives[g.family, w].append(var)
-
-        # Hard rules, then the tiers in priority order.
-        self._one_place_each()
-        self._weighted_cap()
-        self._intake_limit()
-        self._max_moves()
-        self.tiers: dict[str, tuple[cp_model.LinearExprT, int]] = {
-            "unallocated": self._unallocated(),
-            "moves": self._moves(),
-            "change_cost": self._change_cost(),
-            "balance": self._balance(),
-        }
-
-    # ------------------------------------------------------------------ hard rules
-
-    def _one_place_each(self) -> None:
-        for u in self.data.waiting:
-            self.model.add_exactly_one(
-                [self.unplaced[u.id], *(self.x[u.id, w] for w in sorted(u.balance))]
-            )
-        for g in self.data.movable:
-            self.model.add_exactly_one(
-                [self.stay[g.id], *(self.y[g.id, w] for w in sorted(g.cost))]
-            )
-
-    def _weighted_cap(self) -> None:
-        """What arrives, less what leaves, fits in the room left after the daily plan."""
-        for w, arriving in sorted(self.incoming.items()):
-            room = self.data.room[w]
-            if sum(weight for weight, _ in arriving) <= room:
-                continue
-            leaving = self.outgoing.get(w, [])
-            # A group leaves when it does not stay: weight * (1 - stay).
-            self.model.add(
-                sum(weight * v for weight, v in arriving)
-                - sum(weight * (1 - stay) for weight, stay in leaving)
-                <= room
-            )
-
-    def _intake_limit(self) -> None:
-        """Families new to a worker, one indicator per (family, worker) if several vars."""
-        new: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-        self.takes: dict[tuple[str, str], cp_model.IntVar] = {}
-        for (family, w), vars_ in sorted(self.gives.items()):
-            if family in self.data.held.get(w, frozenset()):
-                continue
-            if len(vars_) == 1:
-                new[w].append(vars_[0])
-                continue
-            takes = self.model.new_bool_var(f"takes[{family},{w}]")
-            for v in vars_:
-                self.model.add_implication(v, takes)
-            self.model.add(takes <= sum(vars_))
-            self.takes[family, w] = takes
-            new[w].append(takes)
-        for w, vars_ in sorted(new.items()):
-            left = self.data.intake_left.get(w, 0)
-            if len(vars_) > left:
-                self.model.add(sum(vars_) <= left)
-
-    def _max_moves(self) -> None:
-        expr, most = self._moves()
-        if most > self.data.max_moves:
-            self.model.add(expr <= self.data.max_moves)
-
-    # ------------------------------------------------------------------ tiers
-
-    def _unallocated(self) -> tuple[cp_model.LinearExprT, int]:
-        waiting = self.data.waiting
-        return (
-            sum(u.priority * self.unplaced[u.id] for u in waiting),
-            sum(u.priority for u in waiting),
-        )
-
-    def _moves(self) -> tuple[cp_model.LinearExprT, int]:
-        groups = self.data.movable
-        return (
-            sum(len(g.cases) * self.y[g.id, w] for g in groups for w in sorted(g.cost)),
-            sum(len(g.cases) for g in groups),
-        )
-
-    def _change_cost(self) -> tuple[cp_model.LinearExprT, int]:
-        groups = self.data.movable
-        return (
-            sum(g.cost[w] * self.y[g.id, w] for g in groups for w in sorted(g.cost) if g.cost[w]),
-            sum(max(g.cost.values()) for g in groups),
-        )
-
-    def _balance(self) -> tuple[cp_model.LinearExprT, int]:
-        waiting = sum(
-            u.balance[w] * self.x[u.id, w]
-            for u in self.data.waiting
-            for w in sorted(u.balance)
-            if u.balance[w]
-        )
-        groups = sum(
-            g.balance[w] * self.y[g.id, w]
-            for g in self.data.movable
-            for w in sorted(g.balance)
-            if g.balance[w]
-        )
-        most = sum(max(u.balance.values(), default=0) for u in self.data.waiting) + sum(
-            max(g.balance.values()) for g in self.data.movable
-        )
-        return waiting + groups, most
-
-    # ------------------------------------------------------------------ helpers
-
-    def hint(self, placed: Mapping[str, str], moved: Mapping[str, str]) -> None:
-        """A complete hint: every decision and intake-indicator variable.
-
-        A complete feasible hint is a solution the solver takes as is.
-        """
-        self.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools
-        for (cid, w), var in self.x.items():
-            self.model.add_hint(var, placed.get(cid) == w)
-        for cid, var in self.unplaced.items():
-            self.model.add_hint(var, cid not in placed)
-        for (gid, w), var in self.y.items():
-            self.model.add_hint(var, moved.get(gid) == w)
-        for gid, var in self.stay.items():
-            self.model.add_hint(var, gid not in moved)
-        # The intake indicators are implied; hint them too, so the hint is complete.
-        given = {(u.family, to) for u in self.data.waiting if (to := placed.get(u.id))}
-        given |= {(g.family, to) for g in self.data.movable if (to := moved.get(g.id))}
-        for key, var in self.takes.items():
-            self.model.add_hint(var, key in given)
-
-    def solution(self, solver: cp_model.CpSolver) -> tuple[dict[str, str], dict[str, str]]:
-        """Waiting case -> worker and group id -> worker in the solver's solution."""
-        placed = {cid: w for (cid, w), var in self.x.items() if solver.boolean_value(var)}
-        moved = {gid: w for (gid, w), var in self.y.items() if solver.boolean_value(var)}
-        return placed, moved
-
-
-# ------------------------------------------------------------------ the solve
-
-
-def _stage_value(
-    data: MovesInput,
-    keys: tuple[str, ...],
-    weights: list[int],
-    placed: Mapping[str, str],
-    moved: Mapping[str, str],
-) -> int:
-    """A stage's weighted objective at (``placed``, ``moved``), in plain Python."""
-    tiers = tier_values(data, placed, moved)
-    return sum(w * tiers[k] for w, k in zip(weights, keys, strict=True))
-
-
 def solve_moves(
     data: MovesInput, *, time_limit: float = 10.0, work: float | None = None, seed: int = 0
 ) -> tuple[dict[str, str], dict[str, str], MovesSolution]:
@@ -697,62 +528,43 @@ def solve_moves(
     """
     started = time.perf_counter()
     result = MovesSolution(pruned=data.pruned)
-    placed: dict[str, str] = {}
-    moved: dict[str, str] = {}
     if not any(u.balance for u in data.waiting):
         result.stages.append("nothing to place: no waiting case has a worker who may hold it")
-        return placed, moved, result
-    m = MovesModel(data)
-    result.variables = len(m.x) + len(m.y)
+        return {}, {}, result
     # Start from the greedy moves where they are valid (they always place at least as
     # many cases as "no moves" does), else from "no moves": never worse than either.
-    start = greedy_moves(data)
-    if not violations(data, *start):
-        placed, moved = start
+    placed, moved = greedy_moves(data)
+    start: dict[str, str] = {}
+    if not violations(data, placed, moved):
+        start = {**placed, **moved}
         result.stages.append(f"greedy: {len(placed)} placed, {len(moved)} group(s) moved")
-    n = len(data.waiting)
-    work_left = work
-    for index, keys in enumerate(STAGES):
-        name = "+".join(keys)
-        exprs = [m.tiers[k][0] for k in keys]
-        weights = [(n + 1) ** (len(keys) - 1 - i) for i in range(len(keys))]
-        objective = sum(w * e for w, e in zip(weights, exprs, strict=True))
-        current = _stage_value(data, keys, weights, placed, moved)
-        if current == 0 or isinstance(objective, int):
-            result.stages.append(f"{name}: optimal (zero)")
-        else:
-            remaining = time_limit - (time.perf_counter() - started)
-            # Placing more cases is what the step is for: it gets most of the budget.
-            share = stage_share(index, len(STAGES), first=PLACING_SHARE)
-            budget = None if work_left is None else max(0.01, work_left * share)
-            m.hint(placed, moved)
-            m.model.minimize(objective)
-            solver = configured_solver(seconds=remaining * share, work=budget, seed=seed, workers=1)
-            # Measured (150 practitioners, 17k variables): presolve alone used more
-            # than a 2-unit budget, so not even the hint came back; without it the
-            # hint is returned at once and the budget goes to the search. Tiny models
-            # are proved either way.
-            solver.parameters.cp_model_presolve = False
-            status = solver.solve(m.model)
-            used = solver.response_proto.deterministic_time
-            if work_left is not None:
-                work_left = max(0.0, work_left - used)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                found_placed, found_moved = m.solution(solver)
-                if _stage_value(data, keys, weights, found_placed, found_moved) < current:
-                    placed, moved = found_placed, found_moved
-            result.stages.append(f"{name}: {solver.status_name(status).lower()}")
-            if status != cp_model.OPTIMAL:
-                result.proved = False
-                if budget is None or used < budget * 0.99:
-                    result.cut_short = True
-            if index == 0 and not placed:
-                # Nothing more can be allocated: no move is worth making.
-                break
-        if not isinstance(objective, int):  # an empty tier is the constant 0
-            m.model.add(objective <= _stage_value(data, keys, weights, placed, moved))
+    solution = solve_in_stages(
+        data.core,
+        start,
+        work=work,
+        deadline=started + time_limit,
+        seed=seed,
+        workers=1,
+        # Placing more cases is what the step is for: it gets most of the budget.
+        first_share=PLACING_SHARE,
+        # Measured (150 practitioners, 17k variables): presolve alone used more than a
+        # 2-unit budget, so not even the hint came back; without it the hint is
+        # returned at once and the budget goes to the search. Tiny models are proved
+        # either way.
+        presolve=False,
+    )
+    result.stages += solution.stages
+    result.proved = solution.proved
+    result.cut_short = solution.cut_short
+    result.variables = solution.variables
     result.seconds = time.perf_counter() - started
-    return placed, moved, result
+    waiting = {u.id for u in data.waiting}
+    found = solution.decisions
+    return (
+        {i: w for i, w in found.items() if i in waiting},
+        {i: w for i, w in found.items() if i not in waiting},
+        result,
+    )
 
 
 def make_room(

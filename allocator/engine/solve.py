@@ -34,7 +34,6 @@ safety net, and a run it cuts short is flagged (:attr:`Solution.cut_short`).
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +41,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import NEIGHBOURHOOD_PAIRS, candidate_workers
+from allocator.engine.core import (
+    CoreModel,
+    Solution,
+    StageRun,
+    TierResult,
+    run_stage,
+    tier_values,
+)
 from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
     MIN_WORK,
@@ -49,12 +56,11 @@ from allocator.engine.lns import (
     Round,
     neighbourhood_search,
 )
-from allocator.engine.model import AllocationModel, LinearExpr
+from allocator.engine.model import allocation_model, minimised
 from allocator.engine.solver import (
     WORK_PER_SECOND,
     Progress,
     ProgressCallback,
-    configured_solver,
 )
 from allocator.greedy import greedy_allocate, packing_allocate
 from allocator.objectives import (
@@ -66,6 +72,8 @@ from allocator.objectives import (
     tier_vector,
 )
 from allocator.rules import ServiceState
+
+LinearExpr = cp_model.LinearExprT
 
 
 @dataclass(frozen=True)
@@ -102,50 +110,6 @@ class SolverSettings:
     progress: ProgressCallback | None = None
 
 
-@dataclass(frozen=True)
-class TierResult:
-    """One tier of a solve: the value reached, the best value possible, and whether proved.
-
-    Attributes
-    ----------
-    value
-        The tier's value in the plan (plan units: children, workers, penalty units).
-    bound
-        The best value any plan could reach with the tiers above at their values
-        (a lower bound for a minimised tier, an upper bound for a maximised one).
-    proved
-        Whether ``value`` equals ``bound`` over every eligible worker.
-    """
-
-    value: int | float
-    bound: int | float
-    proved: bool
-
-
-@dataclass
-class Solution:
-    """What the engine found: placements, and each tier's value, bound and proof."""
-
-    placed: dict[str, str]
-    tiers: dict[str, TierResult]
-    pruned: bool
-    seconds: float = 0.0
-    from_greedy: bool = False
-    stages: list[str] = field(default_factory=list)
-    variables: int = 0
-    cut_short: bool = False
-
-    @property
-    def proved(self) -> bool:
-        """Every tier proved optimal over every eligible worker."""
-        return not self.pruned and all(t.proved for t in self.tiers.values())
-
-    @property
-    def bounds(self) -> dict[str, int | float]:
-        """Each tier's bound, keyed as the plan's objective."""
-        return {key: t.bound for key, t in self.tiers.items()}
-
-
 def stage_keys(state: ServiceState) -> tuple[str, ...]:
     """The tier of each stage, in order: one per priority class, then the rest."""
     return tuple(t.key for t in daily_tiers(state.policy))
@@ -157,38 +121,21 @@ def _class_index(key: str, state: ServiceState) -> int | None:
     return keys.index(key) if key in keys else None
 
 
-def _tier_expression(m: AllocationModel, key: str) -> LinearExpr:
-    """A tier as a non-negative minimised expression of ``m``."""
-    klass = _class_index(key, m.state)
-    if klass is not None:
-        return m.unallocated_by_class[klass]
-    if key == "siblings_apart":
-        return m.siblings_apart
-    if key == "previous_worker_returns":
-        return m.not_returned
-    if key == "balance":
-        return m.balance
-    return m.outside_area
-
-
-def _minimised(key: str, value: int | float, n: int) -> int | float:
-    """A tier's plan value as its minimised expression's value (and back: an involution)."""
-    return n - value if key == "previous_worker_returns" else value
-
-
-def _stage_objective(m: AllocationModel, key: str) -> LinearExpr:
+def _stage_objective(m: CoreModel, state: ServiceState, key: str) -> LinearExpr:
     """What a neighbourhood of a stage minimises: its tier, and for a priority class
     also the children of lower classes, weighted below it.
 
     A neighbourhood holds every class; without the second term the solver could drop
     lower-class children it need not.
     """
-    tier = _tier_expression(m, key)
-    klass = _class_index(key, m.state)
+    tier = m.tiers[key]
+    klass = _class_index(key, state)
     if klass is None:
         return tier
-    lower = cp_model.LinearExpr.sum(m.unallocated_by_class[klass + 1 :])
-    return cp_model.LinearExpr.weighted_sum([tier, lower], [len(m.cases) + 1, 1])
+    lower = cp_model.LinearExpr.sum(
+        [m.tiers[class_tier_key(name)] for name in state.policy.class_names[klass + 1 :]]
+    )
+    return cp_model.LinearExpr.weighted_sum([tier, lower], [len(m.data.items) + 1, 1])
 
 
 def _stage_value(
@@ -198,7 +145,7 @@ def _stage_value(
     n = len(state.to_allocate)
     klass = _class_index(key, state)
     if klass is None:
-        return (_minimised(key, values[key], n),)
+        return (minimised(key, values[key], n),)
     lower = sum(values[class_tier_key(name)] for name in state.policy.class_names[klass + 1 :])
     return (values[key], lower)
 
@@ -508,24 +455,24 @@ def _improve(
         plan: dict[str, str], seeds: list[str], _sweep: int, work_left: float
     ) -> Round[dict[str, str]]:
         free = neighbourhood_of(candidates, seeds, plan)
-        sub = AllocationModel(state, candidates, free=free, fixed=plan)
-        now = sub.tier_values(plan)
+        sub = allocation_model(state, candidates, free=free, fixed=plan)
+        now = tier_values(sub.data, plan)
         for k in held:
-            sub.model.add(_tier_expression(sub, k) <= now[k])
-        sub.hint(plan)
-        sub.model.minimize(_stage_objective(sub, key))
-        found, _, _, used = _run(
-            sub.model,
+            sub.model.add(sub.tiers[k] <= now[k])
+        run = _run(
             sub,
+            _stage_objective(sub, state, key),
+            plan,
             settings,
             deadline - time.perf_counter(),
             min(NEIGHBOURHOOD_WORK, work_left),
         )
-        charge = used + BUILD_WORK_PER_VARIABLE * (len(sub.x) + n)
+        charge = run.work + BUILD_WORK_PER_VARIABLE * (sub.variables + n)
         covered = [s for s in seeds if s in free]
-        if found is None:
+        if run.decisions is None:
             return Round(covered, None, charge)
-        return Round(covered, {c: w for c, w in plan.items() if c not in free} | found, charge)
+        kept = {c: w for c, w in plan.items() if c not in free}
+        return Round(covered, kept | run.decisions, charge)
 
     def better(candidate: dict[str, str], plan: dict[str, str]) -> bool:
         return _stage_value(state, key, evaluate(state, candidate)) < _stage_value(
@@ -543,26 +490,32 @@ def _improve(
 
 
 def _run(
-    model: cp_model.CpModel,
-    m: AllocationModel,
+    m: CoreModel,
+    objective: LinearExpr,
+    start: Mapping[str, str],
     settings: SolverSettings,
     seconds: float,
     work: float | None,
-) -> tuple[dict[str, str] | None, str, float | None, float]:
-    """One CP-SAT solve: placements found, status name, proven bound, work spent."""
-    solver = configured_solver(
-        seconds=seconds, work=work, seed=settings.seed, workers=settings.workers
+) -> StageRun:
+    """One CP-SAT solve of ``m`` from ``start`` with the user's seed and workers."""
+    return run_stage(
+        m,
+        objective,
+        start,
+        seconds=seconds,
+        work=work,
+        seed=settings.seed,
+        workers=settings.workers,
     )
-    status = solver.solve(model)
-    used = solver.response_proto.deterministic_time
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, solver.status_name(status), None, used
-    return m.placements(solver), solver.status_name(status), solver.best_objective_bound, used
 
 
-def _displaced(m: AllocationModel, placed: Mapping[str, str]) -> LinearExpr:
-    """How many of ``m``'s cases leave the worker ``placed`` gives them (0 to len(cases))."""
-    kept = [m.x[c, placed[c]] for c in m.cases if (c, placed.get(c, "")) in m.x]
+def _displaced(m: CoreModel, placed: Mapping[str, str]) -> LinearExpr:
+    """How many of ``m``'s cases leave the worker ``placed`` gives them (0 to all)."""
+    kept = [
+        m.place[item.id, placed[item.id]]
+        for item in m.data.items
+        if (item.id, placed.get(item.id, "")) in m.place
+    ]
     return len(kept) - cp_model.LinearExpr.sum(kept)
 
 
@@ -603,7 +556,7 @@ class _WholeModels:
     candidates: Mapping[str, list[str]]
     pruned: bool
     settled: dict[str, int | float] = field(default_factory=dict)
-    current: AllocationModel | None = None
+    current: CoreModel | None = None
     covers_all: bool = False
 
     def cases_of(self, key: str) -> list[str]:
@@ -642,13 +595,13 @@ class _WholeModels:
             return False
         return self.pairs(key) <= PRUNED_CLASS_MODEL_PAIRS
 
-    def for_stage(self, key: str) -> AllocationModel:
+    def for_stage(self, key: str) -> CoreModel:
         if _class_index(key, self.state) is None and self.covers_all and self.current:
             return self.current
         cases = self.cases_of(key)
-        m = AllocationModel(self.state, self.candidates, free=cases)
+        m = allocation_model(self.state, self.candidates, free=cases)
         for held, value in self.settled.items():
-            m.model.add(_tier_expression(m, held) <= value)
+            m.model.add(m.tiers[held] <= value)
         self.current, self.covers_all = m, len(cases) == len(self.state.to_allocate)
         return m
 
@@ -656,7 +609,7 @@ class _WholeModels:
         """Hold tier ``key`` (minimised form) at ``value`` in every model from now on."""
         self.settled[key] = value
         if self.covers_all and self.current is not None:
-            self.current.model.add(_tier_expression(self.current, key) <= value)
+            self.current.model.add(self.current.tiers[key] <= value)
 
 
 @dataclass
@@ -696,28 +649,24 @@ def _whole_model_step(
         # 0.15 units on 7,318 pairs returned no solution, 0.3 s each).
         return _Step(placed, "feasible", floor, 0.0, cut_short=False)
     m = whole.for_stage(key)
-    tier = _tier_expression(m, key)
+    tier = m.tiers[key]
     # A valid floor the solver cannot always see through presolve: reaching it ends
     # the solve at once.
     m.model.add(tier >= floor)
-    m.hint(placed)
     # A class model that does not see the lower classes would scatter its cases over
     # the room they were using: below the tier, it moves as few cases as it can off
     # their place in the plan so far. (Only there: the term makes proofs slower.)
-    scale = 1 if whole.covers_all else len(m.cases) + 1
-    if whole.covers_all:
-        m.model.minimize(tier)
-    else:
-        m.model.minimize(
-            cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
-        )
+    scale = 1 if whole.covers_all else len(m.data.items) + 1
+    objective = (
+        tier
+        if whole.covers_all
+        else cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
+    )
     work = max(MIN_WORK, work)
     if _class_index(key, state) is None and whole.pairs(key) > NEIGHBOURHOOD_PAIRS:
         work = min(work, CONTINUITY_WHOLE_WORK)
-    found, status, solver_bound, used = _run(
-        m.model, m, settings, deadline - time.perf_counter(), work
-    )
-    status = status.lower()
+    run = _run(m, objective, placed, settings, deadline - time.perf_counter(), work)
+    found = run.decisions
     if found is not None:
         # A class model leaves the lower classes out: they go back where they were
         # where they still fit, else by the manager's rule.
@@ -727,13 +676,12 @@ def _whole_model_step(
         ):
             placed = trial
     bound = floor
+    solver_bound = run.tier_bound(scale)
     if solver_bound is not None and not whole.pruned:
         # objective = scale x tier (+ displaced < scale). (On pruned candidates the
         # solver's bound holds for the candidates only.)
-        bound = max(floor, math.floor(solver_bound / scale + 1e-9))
-    # Stopped by the clock rather than by proof or by its work budget.
-    cut_short = status != "optimal" and used < work * 0.99
-    return _Step(placed, status, bound, used, cut_short)
+        bound = max(floor, solver_bound)
+    return _Step(placed, run.status, bound, run.work, run.cut_short)
 
 
 def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
@@ -760,7 +708,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     if not state.to_allocate:
         empty = evaluate(state, {})
         return Solution(
-            placed={},
+            decisions={},
             tiers={t.key: TierResult(empty[t.key], empty[t.key], True) for t in tiers},
             pruned=False,
         )
@@ -801,13 +749,13 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         """Report stage ``index`` at ``value`` and ``bound`` (minimised form)."""
         if settings.progress is not None:
             key = keys[index]
-            now, best = _minimised(key, value, n), _minimised(key, min(value, bound), n)
+            now, best = minimised(key, value, n), minimised(key, min(value, bound), n)
             settings.progress(Progress(key, index + 1, len(keys), now, best))
 
     for index, key in enumerate(keys):
         values = evaluate(state, placed)
-        floor = _minimised(key, easy_bounds.at(state, int(values["unallocated"]))[key], n)
-        value = _minimised(key, values[key], n)
+        floor = minimised(key, easy_bounds.at(state, int(values["unallocated"]))[key], n)
+        value = minimised(key, values[key], n)
         bound: float = floor
         status = "optimal (meets its bound without search)"
 
@@ -841,8 +789,8 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             cut_short = cut_short or not finished
             status = "feasible"
             values = evaluate(state, placed)
-            tell(index, _minimised(key, values[key], n), floor)
-            if whole.takes(key) and _minimised(key, values[key], n) > floor:
+            tell(index, minimised(key, values[key], n), floor)
+            if whole.takes(key) and minimised(key, values[key], n) > floor:
                 step = _whole_model_step(
                     state, whole, key, placed, floor, settings, deadline, work - used
                 )
@@ -851,17 +799,17 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 cut_short = cut_short or step.cut_short
             spent += used
             values = evaluate(state, placed)
-            value = _minimised(key, values[key], n)
+            value = minimised(key, values[key], n)
             tell(index, value, bound)
             if value <= bound:
                 status = "optimal"
         log.append(f"{key}: {status}")
         results[key] = TierResult(
-            value=values[key], bound=_minimised(key, min(bound, value), n), proved=value <= bound
+            value=values[key], bound=minimised(key, min(bound, value), n), proved=value <= bound
         )
         whole.settle(key, value)
     return Solution(
-        placed=placed,
+        decisions=placed,
         tiers=results,
         pruned=pruned,
         seconds=time.perf_counter() - started,

@@ -1,0 +1,184 @@
+"""The one model core: daily allocation, moves and the rebalance are builders of it.
+
+- No builder writes a rule of its own: every variable and constraint is made in
+  ``allocator/engine/core.py`` (the formulation and its CP-SAT backend) or
+  ``allocator/engine/highs.py`` (the HiGHS backend).
+- Each builder's model is a :class:`CoreModel`; its tiers equal the plain-Python
+  figures, and both backends reach the same lexicographic optimum on its input.
+- The hard rules in plain Python (:func:`violations`) say which rule a plan breaks.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import pytest
+
+from allocator.engine.core import (
+    CoreInput,
+    CoreModel,
+    Item,
+    solve_in_stages,
+    tier_values,
+    violations,
+)
+from allocator.engine.highs import solve_highs
+from allocator.policy import Policy
+from allocator.rules import ServiceState
+
+ENGINE = Path(__file__).resolve().parents[1] / "allocator" / "engine"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+#: Calls that make a variable or a constraint, in either backend.
+MODEL_CALLS = {
+    "new_bool_var",
+    "new_int_var",
+    "add_exactly_one",
+    "add_implication",
+    "add_bool_or",
+    "CpModel",
+    "Highs",
+    "addVars",
+    "addRows",
+    "addRow",
+}
+
+
+def _calls(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                names.add(func.attr)
+            elif isinstance(func, ast.Name):
+                names.add(func.id)
+    return names
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted(p for p in ENGINE.glob("*.py") if p.name not in {"core.py", "highs.py"})]
+    + [BENCHMARKS / "mip.py"],
+    ids=lambda p: p.name,
+)
+def test_no_builder_makes_variables_or_rules_of_its_own(path: Path) -> None:
+    # One copy of exactly-one, cap, intake and budget code: the core's. A builder
+    # that made its own variable or constraint would be a second copy.
+    assert _calls(path) & MODEL_CALLS == set()
+
+
+def _tiny() -> CoreInput:
+    """Two workers, a family of two and a single child; a moved group with a source.
+
+    A has room for 5 and takes at most one new family; B has room for 6. G1 (C1, C2,
+    weight 3 each, family F) has no worker; G2 (D1, weight 4, family D) is with S and
+    may move to A or B. At most one change of worker.
+    """
+    items = [
+        Item("C1", ("C1",), "F", 3, ("A", "B"), stay_cost={"unplaced": 2}),
+        Item("C2", ("C2",), "F", 3, ("A", "B"), stay_cost={"unplaced": 2}),
+        Item(
+            "D@S",
+            ("D1",),
+            "D",
+            4,
+            ("A", "B"),
+            source="S",
+            keeps_source=True,
+            stay_cost={"unplaced": 1},
+            receiver_cost={"changes": {"A": 1, "B": 1}, "cost": {"A": 5, "B": 1}},
+        ),
+    ]
+    return CoreInput(
+        items=items,
+        tiers=("unplaced", "siblings_apart", "changes", "cost"),
+        room={"A": 5, "B": 6, "S": 0},
+        new_families_left={"A": 1, "B": 2},
+        held={},
+        move_budget=1,
+    )
+
+
+def test_violations_name_each_broken_rule() -> None:
+    data = _tiny()
+    assert violations(data, {"C1": "A", "C2": "B"}) == []
+    assert violations(data, {"C1": "S"}) == ["C1 is not offered S"]
+    assert violations(data, {"C1": "B", "C2": "B", "D@S": "B"}) == [
+        "B gains 10 centi-points with 6 of room"
+    ]
+    assert violations(data, {"C1": "A", "D@S": "A"}) == [
+        "A gains 7 centi-points with 5 of room",
+        "A takes 2 new families, 1 left",
+    ]
+    budget = CoreInput(**{**_tiny().__dict__, "move_budget": 0})
+    assert violations(budget, {"D@S": "B"}) == ["1 children change worker, at most 0 may"]
+
+
+def test_both_backends_reach_the_hand_worked_optimum() -> None:
+    # Nothing left where it counts as unplaced: C1 and C2 together at B (room 6),
+    # D to A (room 5, A's one new family); splitting C1 and C2 would leave no room
+    # for D anywhere. One change, at A's cost 5.
+    data = _tiny()
+    for solution in (
+        solve_in_stages(data, {}, work=5.0, deadline=time.perf_counter() + 30, seed=0, workers=1),
+        solve_highs(data, start={}),
+    ):
+        assert solution.decisions == {"C1": "B", "C2": "B", "D@S": "A"}
+        assert solution.proved
+        assert {k: t.value for k, t in solution.tiers.items()} == {
+            "unplaced": 0,
+            "siblings_apart": 0,
+            "changes": 1,
+            "cost": 5,
+        }
+
+
+def _daily_state() -> ServiceState:
+    from allocator.generate import generate
+
+    return ServiceState.of(generate(12, seed=5, load=1.05), Policy())
+
+
+def _inputs() -> list[tuple[str, CoreInput, dict[str, str]]]:
+    """The three builders' inputs on small generated services, with a valid start."""
+    from allocator.engine.model import daily_input
+    from allocator.engine.moves import greedy_moves, moves_input
+    from allocator.greedy import greedy_allocate
+    from allocator.rebalancing import _setup, greedy_rebalance
+    from benchmarks.scenarios import with_leavers
+
+    state = _daily_state()
+    placed = greedy_allocate(state)
+    every = {c: state.eligible(c) for c in state.to_allocate}
+    moves = moves_input(state, placed, 3)
+    waiting, moved = greedy_moves(moves)
+    from allocator.generate import generate
+
+    leavers = with_leavers(generate(12, seed=6, load=0.9), 0.2, seed=6)
+    setup = _setup(ServiceState.of(leavers, Policy()), None)
+    return [
+        ("daily", daily_input(state, every), placed),
+        ("moves", moves.core, {**waiting, **moved}),
+        ("rebalance", setup.data.core, greedy_rebalance(setup.data)),
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["daily", "moves", "rebalance"])
+def test_each_builder_is_the_core_and_both_backends_agree(name: str) -> None:
+    _, data, start = next(i for i in _inputs() if i[0] == name)
+    assert violations(data, start) == []
+    model = CoreModel(data)
+    assert set(model.tiers) == set(data.tiers)
+    cp = solve_in_stages(
+        data, start, work=20.0, deadline=time.perf_counter() + 120, seed=0, workers=1
+    )
+    mip = solve_highs(data, start=start, time_limit=120)
+    assert cp.proved and mip.proved, (cp.stages, mip.stages)
+    assert violations(data, cp.decisions) == [] and violations(data, mip.decisions) == []
+    # The same lexicographic optimum, whichever plan each backend picked.
+    assert [cp.tiers[k].value for k in data.tiers] == [mip.tiers[k].value for k in data.tiers]
+    assert tier_values(data, cp.decisions) == {k: t.value for k, t in cp.tiers.items()}
