@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from allocator.engine.model import AllocationModel
+from allocator.engine.core import tier_values as core_tier_values
+from allocator.engine.model import daily_input, minimised
 from allocator.engine.rebalance import tier_values
 from allocator.models import Plan
 from allocator.objectives import daily_tiers, rebalance_tiers
@@ -50,18 +51,17 @@ def rebalance_engine_agrees(plan: Plan, setup: Any, moved: Mapping[str, str]) ->
 
 
 def daily_engine_agrees(plan: Plan, state: ServiceState) -> None:
-    """The daily model's own tier values (:meth:`AllocationModel.tier_values`) are the plan's.
+    """The daily model's own tier values (the core's, on its input) are the plan's.
 
     For a plan without moves: the model decides only the cases that need a worker.
     """
     placed = {a.case: a.worker for a in plan.assignments}
-    model = AllocationModel(state, {c: state.eligible(c) for c in state.to_allocate})
-    engine = model.tier_values(placed)
+    data = daily_input(state, {c: state.eligible(c) for c in state.to_allocate})
+    engine = core_tier_values(data, placed)
     n = len(state.to_allocate)
     for tier in daily_tiers(state.policy):
-        value = plan.objective[tier.key]
         # The model minimises every tier: a tier to maximise is counted from n down.
-        assert engine[tier.key] == (n - value if tier.sense == "max" else value), tier.key
+        assert engine[tier.key] == minimised(tier.key, plan.objective[tier.key], n), tier.key
 
 
 def _unmoved_leavers(plan: Plan, setup: Any) -> int:
