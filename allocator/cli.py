@@ -166,6 +166,7 @@ PRODUCTS = {
     "generate": "snapshot",
     "import": "snapshot",
     "export": "involvements",
+    "report": "report",
 }
 
 
@@ -868,15 +869,29 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
 def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
-    """Build a snapshot from SOURCE, a folder of SSD table extracts (CSV)."""
+    """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL.
+
+    Beside the snapshot goes each case's open involvement (SNAPSHOT.ssd-involvements.csv),
+    which export ssd reads to close the very rows the import read.
+    """
+    from allocator.ssd.export import open_involvements_path, write_open_involvements
     from allocator.ssd.mapping import load_ssd_mapping
     from allocator.ssd.ssd_import import import_ssd
 
     _check_import_output(out, {"mapping": mapping_path})
+    if out.lower().endswith(".json") or Path(out).is_dir():  # a new folder: made later
+        with input_errors():
+            check_output(open_involvements_path(out), {"mapping": mapping_path})
     with input_errors():
         mapping = load_ssd_mapping(mapping_path)
         snapshot, report = import_ssd(source, mapping, as_of.date())
     _write_imported(snapshot, out, report.lines())
+    if out == "-":
+        click.echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
+    else:
+        with writing(out):
+            side = write_open_involvements(report.involvements, open_involvements_path(out))
+        click.echo(f"wrote {side}: {len(report.involvements)} open involvements", err=True)
 
 
 @import_group.command("csv")
@@ -922,19 +937,277 @@ def export_group() -> None:
     required=True,
     help="The SSD mapping: its first allocated role names the new involvements.",
 )
+@click.option(
+    "--involvements",
+    "involvements_path",
+    type=click.Path(),
+    help="The open involvements import ssd wrote (default: beside the snapshot, if there).",
+)
 @click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
-def export_ssd_command(plan_path: str, snapshot: str, mapping_path: str, out: str) -> None:
+def export_ssd_command(
+    plan_path: str, snapshot: str, mapping_path: str, involvements_path: str | None, out: str
+) -> None:
     """Write PLAN's changes of worker as SSD involvement rows (new and ended)."""
     from allocator.io import load_plan
-    from allocator.ssd.export import involvement_rows, write_involvements
+    from allocator.ssd.export import (
+        involvement_rows,
+        open_involvements_path,
+        read_open_involvements,
+        write_involvements,
+    )
     from allocator.ssd.mapping import load_ssd_mapping
 
+    beside = open_involvements_path(snapshot)
+    side = involvements_path or (str(beside) if beside.is_file() else None)
     with input_errors():
         plan = load_plan(plan_path)
         snap = load_snapshot(snapshot)
         mapping = load_ssd_mapping(mapping_path)
-        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0])
+        opened = read_open_involvements(side) if side else {}
+        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0], opened)
     with writing(out):
         target = write_involvements(rows, out)
-    new = sum(1 for r in rows if r["invo_involvement_start_date"])
-    click.echo(f"wrote {target}: {new} new involvements, {len(rows) - new} ended", err=True)
+    ended = sum(1 for r in rows if r["invo_involvement_end_date"])
+    kept = sum(
+        1 for r in rows if r["invo_involvement_end_date"] and r["invo_involvement_start_date"]
+    )
+    click.echo(
+        f"wrote {target}: {len(rows) - ended} new involvements, {ended} ended "
+        f"({kept} by their original id"
+        + ("" if side else "; no open involvements from import ssd: new ids")
+        + ")",
+        err=True,
+    )
+
+
+# ------------------------------------------------------------------ the allocation meeting:
+# a review page with overrides and sign-off (serve), its decision log (log, history,
+# replay), and the plan as one HTML file (report). Web and database libraries load
+# only here (the ``serve`` extra).
+
+SERVE_WORK_UNITS = 3.0
+"""``serve``'s default search budget: fixed, so every logged plan can be replayed exactly."""
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _needs_extra(exc: ImportError) -> None:
+    if _interruption_behind(exc) is not None:
+        raise exc
+    click.echo(
+        f"error: this command needs the serve extra ({exc.name} is missing): "
+        "pip install 'allocator[serve]'",
+        err=True,
+    )
+    sys.exit(BAD_INPUT)
+
+
+def _open_log(db: str) -> Any:
+    try:
+        from allocator.decisions import DecisionLog
+    except ImportError as exc:
+        _needs_extra(exc)
+    try:
+        return DecisionLog(db)
+    except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
+        click.echo(f"error: cannot open the decision log {db}: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+
+
+db_option = click.option(
+    "--db",
+    default="decisions.db",
+    show_default=True,
+    envvar="ALLOCATOR_DB",
+    help="The decision log: a SQLite file, or a postgresql://user@host/db URL.",
+)
+
+
+@main.command("serve")
+@click.argument("snapshot", type=click.Path())
+@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--token",
+    envvar="ALLOCATOR_TOKEN",
+    help="Required to bind anything but 127.0.0.1: every request must present it "
+    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list).",
+)
+@click.option(
+    "--time-limit",
+    type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
+    default=60.0,
+    show_default=True,
+    help="Seconds each solve may take (ample: the work budget decides).",
+)
+@click.option(
+    "--work-units",
+    type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+    default=SERVE_WORK_UNITS,
+    show_default=True,
+    help="Each solve's deterministic work budget: the same plan on replay.",
+)
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+def serve_command(
+    snapshot: str,
+    referrals: str | None,
+    policy_path: str | None,
+    db: str,
+    host: str,
+    port: int,
+    token: str | None,
+    time_limit: float,
+    work_units: float,
+    seed: int,
+) -> None:
+    """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off."""
+    if host not in LOCAL_HOSTS and not token:
+        raise click.UsageError(f"binding {host} (not 127.0.0.1) needs --token")
+    try:
+        import uvicorn
+
+        from allocator.web.app import Meeting, create_app
+    except ImportError as exc:
+        _needs_extra(exc)
+    log = _open_log(db)
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    click.echo("solving the morning's plan ...", err=True)
+    plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
+    plan = plan.model_copy(
+        update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
+    )
+    meeting = Meeting.open(snap, policy, log, plan)
+    hosts = sorted({host, "127.0.0.1", "localhost"}) if host not in ("0.0.0.0", "::") else ["*"]
+    app = create_app(meeting, token=token, allowed_hosts=hosts)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(
+        f"decision {meeting.decision_id} logged in {db}; open http://{shown}:{port}/"
+        + ("?token=..." if token else ""),
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command("log")
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Write JSON on stdout.")
+def log_command(db: str, limit: int, as_json: bool) -> None:
+    """List the decisions in the log, newest first."""
+    from rich.table import Table
+
+    rows = _open_log(db).decisions(limit=limit)
+    if as_json:
+        write_json(None, [d.to_dict() for d in rows])
+        return
+    table = Table("id", "when (UTC)", "kind", "manager", "follows", "override", "plan SHA-256")
+    for d in rows:
+        latest = d.overrides[-1] if d.kind == "override" and d.overrides else None
+        what = f"{latest.case} {latest.action} {latest.worker or ''}".strip() if latest else ""
+        table.add_row(
+            str(d.id),
+            d.at[:19].replace("T", " "),
+            d.kind,
+            d.manager or "",
+            str(d.parent_id or ""),
+            what,
+            d.plan_sha256[:16],
+        )
+    console().print(table)
+
+
+@main.command("history")
+@click.argument("case_id", metavar="CASE_ID")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Write JSON on stdout.")
+def history_command(case_id: str, db: str, as_json: bool) -> None:
+    """A child's allocation story: each worker, from when, and why it changed."""
+    from rich.table import Table
+
+    events = _open_log(db).history(case_id)
+    if as_json:
+        write_json(None, [e.to_dict() for e in events])
+        return
+    if not events:
+        click.echo(f"no decisions about {case_id} in the log", err=True)
+        return
+    table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
+    for e in events:
+        table.add_row(
+            str(e.decision_id),
+            e.at[:19].replace("T", " "),
+            e.event,
+            e.worker or "(none)",
+            e.from_worker or "",
+            e.reason or "",
+            e.manager or "",
+        )
+    console().print(table)
+
+
+@main.command("replay")
+@click.argument("decision_id", metavar="DECISION_ID", type=click.IntRange(min=1))
+@db_option
+@click.option("--out", type=click.Path(), help="Also write the replayed plan here.")
+def replay_command(decision_id: int, db: str, out: str | None) -> None:
+    """Re-solve DECISION_ID from its stored inputs; exit 1 unless byte-identical.
+
+    Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed.
+    """
+    from allocator.decisions import replay
+
+    with input_errors():
+        check_output(out)
+    log = _open_log(db)
+    try:
+        result = replay(log, decision_id)
+    except LookupError as exc:
+        click.echo(f"error: {exc.args[0]}", err=True)
+        sys.exit(BAD_INPUT)
+    if out is not None:
+        from allocator.io import write_text
+
+        with writing(out):
+            write_text(out, result.replayed.decode("utf-8"))
+    verdict = "byte-identical" if result.identical else "DIFFERENT"
+    click.echo(
+        f"decision {decision_id}: replayed plan is {verdict}\n"
+        f"  stored   sha256 {result.stored_sha256}\n  replayed sha256 {result.replayed_sha256}"
+    )
+    if not result.identical:
+        sys.exit(RULES_BROKEN)
+
+
+@main.command("report")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option("--snapshot", "snapshot_path", type=click.Path(), required=True)
+@click.option("--referrals", type=click.Path(), help="The day's referrals merged in.")
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option("--out", type=click.Path(), required=True, help="The HTML file to write.")
+def report_command(
+    plan_path: str, snapshot_path: str, referrals: str | None, policy_path: str | None, out: str
+) -> None:
+    """Write PLAN as one self-contained HTML file (loads, assignments, unallocated, tiers)."""
+    from allocator.html_report import render_report
+    from allocator.io import load_plan, write_text
+
+    with input_errors():
+        check_output(
+            out,
+            {
+                "plan": plan_path,
+                "snapshot": snapshot_path,
+                "referrals": referrals,
+                "policy": policy_path,
+            },
+        )
+    snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    text = render_report(snap, policy, plan)
+    with writing(out):
+        write_text(out, text)
+    click.echo(f"wrote {out}", err=True)

@@ -123,7 +123,16 @@ def test_practitioners_from_professionals_and_department(extract: Path) -> None:
     assert staff["W04"].fte == 1.0  # empty: the mapping's fte
     assert staff["W01"].skills == ("court", "welsh")  # side table
     assert staff["W02"].experience_years == 2.0  # mapping default
-    assert report.counts["agency practitioners (the format has no contract field yet)"] == 1
+    # prof_agency_worker_flag: Y -> agency (W03); N -> permanent; empty -> permanent, reported
+    assert {w: p.contract.value for w, p in staff.items()} == {
+        "W01": "permanent",
+        "W02": "permanent",
+        "W03": "agency",
+        "W04": "permanent",
+        "W06": "permanent",
+    }
+    assert report.counts["practitioners on agency contracts"] == 1
+    assert report.defaults[("ssd_professionals", "contract", "permanent (no agency flag)")] == 1
     assert report.counts["professionals whose job title has no grade (not practitioners)"] == 1
 
 
@@ -157,8 +166,10 @@ def test_counts_say_what_was_read_and_used(extract: Path) -> None:
 def test_episode_order_comes_from_the_mapping(extract: Path) -> None:
     mapping = (extract / "mapping.toml").read_text()
     mapping = mapping.replace(
-        'order = ["ssd_pre_proceedings", "ssd_cp_plans", "ssd_cla_episodes"',
-        'order = ["ssd_cla_episodes", "ssd_pre_proceedings", "ssd_cp_plans"',
+        'order = ["ssd_pre_proceedings", "ssd_cp_plans", "ssd_permanence", "ssd_legal_status", '
+        '"ssd_cla_episodes"',
+        'order = ["ssd_cla_episodes", "ssd_pre_proceedings", "ssd_cp_plans", "ssd_permanence", '
+        '"ssd_legal_status"',
     )
     (extract / "mapping.toml").write_text(mapping)
     snapshot, _ = run(extract)

@@ -7,6 +7,7 @@ and change counts included, must come back equal.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.generate import generate
 from allocator.io import load_snapshot
-from allocator.models import Case, CaseType, Snapshot
+from allocator.models import Case, CaseType, Contract, Snapshot
 from allocator.ssd.mapping import load_ssd_mapping
 from allocator.ssd.ssd_import import import_ssd
 from allocator.ssd.synthetic import write_ssd_extract
@@ -28,17 +29,36 @@ def expected(snapshot: Snapshot) -> dict[str, Case]:
     }
 
 
+def with_contracts(service: Snapshot) -> Snapshot:
+    """Every fifth worker agency staff, every seventh on a fixed term ending in March."""
+    staff = []
+    for i, p in enumerate(service.practitioners):
+        if i % 5 == 1:
+            p = p.model_copy(update={"contract": Contract.AGENCY})
+        elif i % 7 == 2:
+            p = p.model_copy(
+                update={"contract": Contract.FIXED_TERM, "contract_end": date(2027, 3, 31)}
+            )
+        staff.append(p)
+    return service.model_copy(update={"practitioners": tuple(staff)})
+
+
 @pytest.mark.parametrize("seed", [0, 7])
 def test_round_trip_gives_the_same_snapshot(tmp_path: Path, seed: int) -> None:
-    service = generate(40, seed=seed)
+    service = with_contracts(generate(40, seed=seed))
     write_ssd_extract(service, tmp_path)
     back, report = import_ssd(tmp_path, load_ssd_mapping(tmp_path / "mapping.toml"), service.as_of)
     assert back.practitioners == service.practitioners
     assert {c.id: c for c in back.cases} == expected(service)
     assert report.counts["children with an open episode (cases)"] == len(service.cases)
-    assert report.counts["case types set by the side table (over the episodes)"] == sum(
-        c.type is CaseType.ADOPTION for c in service.cases
-    )
+    # adoption comes from ssd_permanence / ssd_legal_status, not from a side-table override
+    adoptions = sum(c.type is CaseType.ADOPTION for c in service.cases)
+    assert adoptions > 0
+    assert report.counts["open cases of type adoption"] == adoptions
+    assert "case types set by the side table (over the episodes)" not in report.counts
+    agency = sum(p.contract is Contract.AGENCY for p in service.practitioners)
+    assert agency > 0
+    assert report.counts["practitioners on agency contracts"] == agency
 
 
 def test_generate_format_ssd_then_import_through_the_cli(tmp_path: Path) -> None:

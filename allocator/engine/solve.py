@@ -777,6 +777,11 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             # whole model then takes what is left, from the improved plan, to prove
             # the stage or improve it further.
             klass = _class_index(key, state)
+            # Cases the manager's rule refilled after a class model may sit with a worker
+            # outside their pools: the models must hold the plan (a hint they cannot
+            # hold leaves CP-SAT to search from nothing).
+            _offer_placements(candidates, placed)
+            _offer_placements(pools, placed)
             if not whole.takes(key):
                 lns_work = work
             elif klass is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
@@ -818,6 +823,13 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         variables=sum(len(ws) for ws in candidates.values()),
         cut_short=cut_short,
     )
+
+
+def _offer_placements(candidates: dict[str, list[str]], placed: Mapping[str, str]) -> None:
+    """Add each case's worker in ``placed`` to its candidates where it is missing."""
+    for cid, wid in placed.items():
+        if wid not in candidates[cid]:
+            candidates[cid] = sorted([*candidates[cid], wid])
 
 
 #: Extra candidates offered to each case the warm start leaves out.

@@ -26,6 +26,8 @@ from allocator.models import CaseType, Complexity, Fte, Grade, Priority, Years
 EPISODE_TABLES: dict[str, CaseType] = {
     "ssd_pre_proceedings": CaseType.COURT,
     "ssd_cp_plans": CaseType.CHILD_PROTECTION,
+    "ssd_permanence": CaseType.ADOPTION,
+    "ssd_legal_status": CaseType.ADOPTION,
     "ssd_cla_episodes": CaseType.LOOKED_AFTER,
     "ssd_cin_episodes": CaseType.CHILD_IN_NEED,
     "ssd_early_help_episodes": CaseType.EARLY_HELP,
@@ -36,6 +38,8 @@ EPISODE_TABLES: dict[str, CaseType] = {
 EpisodeTable = Literal[
     "ssd_pre_proceedings",
     "ssd_cp_plans",
+    "ssd_permanence",
+    "ssd_legal_status",
     "ssd_cla_episodes",
     "ssd_cin_episodes",
     "ssd_early_help_episodes",
@@ -74,17 +78,31 @@ class PractitionerRules(_Section):
 
 
 class EpisodeRules(_Section):
-    """``[episodes]``: the episode tables read, most intensive first."""
+    """``[episodes]``: the episode tables read, most intensive first.
+
+    ``ssd_permanence`` (an adoption decision not reversed, no order yet) and
+    ``ssd_legal_status`` (a status in ``adoption_legal_statuses``: E1 placement order,
+    D1 freeing order) give the type ``adoption``.
+    """
 
     order: tuple[EpisodeTable, ...] = (
         "ssd_pre_proceedings",
         "ssd_cp_plans",
+        "ssd_permanence",
+        "ssd_legal_status",
         "ssd_cla_episodes",
         "ssd_cin_episodes",
         "ssd_early_help_episodes",
         "ssd_care_leavers",
     )
     care_leaver_closed_in_touch: tuple[str, ...] = ("DIED", "NREQ", "RHOM")
+    adoption_legal_statuses: tuple[Annotated[str, Field(min_length=1)], ...] = ("E1", "D1")
+
+
+class DatabaseRules(_Section):
+    """``[database]``: where the SSD tables are when SOURCE is a database URL."""
+
+    schema_name: str | None = Field(default=None, alias="schema")
 
 
 class CaseRules(_Section):
@@ -102,8 +120,8 @@ class SsdMapping(_Section):
 
     Attributes
     ----------
-    involvements, practitioners, episodes, cases
-        The four sections (see ``docs/IMPORT-MAPPINGS.md``).
+    involvements, practitioners, episodes, cases, database
+        The sections (see ``docs/IMPORT-MAPPINGS.md``).
     folder
         The mapping file's folder: side tables are found relative to it.
     """
@@ -112,6 +130,7 @@ class SsdMapping(_Section):
     practitioners: PractitionerRules
     episodes: EpisodeRules = EpisodeRules()
     cases: CaseRules = CaseRules()
+    database: DatabaseRules = DatabaseRules()
     folder: Path = Path(".")
 
     def grade_of(self, job_title: str) -> Grade | None:
@@ -203,7 +222,11 @@ def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
                     annotation = info.annotation if info else None
                     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                         owner = annotation
-                known = [f for f in owner.model_fields if f != "folder"]
+                known = [
+                    info.alias or name
+                    for name, info in owner.model_fields.items()
+                    if name != "folder"
+                ]
                 problems.append(f"{path}: unknown key {key!r}{did_you_mean(str(loc[-1]), known)}")
             elif err["type"] == "missing":
                 problems.append(f"{path}: key {key!r} is missing")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -18,11 +19,15 @@ class ImportReport:
         instead of the source, and how many rows each touched.
     warnings
         Problems the import worked around, one sentence each, naming table and row.
+    involvements
+        For ``import ssd``: each case's open involvement its worker was read from,
+        by case id (:class:`allocator.ssd.ssd_import.CurrentInvolvement`).
     """
 
     counts: dict[str, int] = field(default_factory=dict)
     defaults: dict[tuple[str, str, str], int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    involvements: dict[str, Any] = field(default_factory=dict)
 
     def count(self, what: str, n: int = 1) -> None:
         """Add ``n`` to the count of ``what``."""

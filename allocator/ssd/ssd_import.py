@@ -23,25 +23,29 @@ value is counted in the :class:`~allocator.ssd.report.ImportReport`.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from pydantic import BaseModel, ValidationError
 
 from allocator.io import expected_at
-from allocator.models import SNAPSHOT_FORMAT, Case, CaseType, Practitioner, Snapshot
+from allocator.models import SNAPSHOT_FORMAT, Case, Contract, Practitioner, Snapshot
 from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (
+    LINE,
     Problems,
     Row,
     Table,
-    cell_date,
     found_value,
+    frame_dates,
+    is_database_url,
     one_year_before,
+    read_database,
     read_table,
     shown,
 )
@@ -72,19 +76,25 @@ BASE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class EpisodeColumns:
-    """Where an episode table keeps its id, child, start and end."""
+    """Where an episode table keeps its id, child, start and end, and other dates."""
 
     ident: str
     person: str
     start: str | None
     end: str | None
     extra: tuple[str, ...] = ()
+    other_dates: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
         """Every column the import reads."""
-        named = (self.ident, self.person, self.start, self.end, *self.extra)
+        named = (self.ident, self.person, self.start, self.end, *self.extra, *self.other_dates)
         return tuple(c for c in named if c is not None)
+
+    @property
+    def dates(self) -> tuple[str, ...]:
+        """The date columns checked on every row read (the start, if any, required)."""
+        return tuple(c for c in (self.start, self.end, *self.other_dates) if c is not None)
 
 
 EPISODE_COLUMNS: dict[str, EpisodeColumns] = {
@@ -92,11 +102,30 @@ EPISODE_COLUMNS: dict[str, EpisodeColumns] = {
         "prep_table_id",
         "prep_person_id",
         "prep_pre_pro_decision_date",
-        "prep_agree_stepdown_issue_date",
-        ("prep_pre_pro_outcome", "prep_la_final_care_plan"),
+        None,
+        ("prep_pre_pro_outcome", "prep_la_final_care_plan", "prep_agree_stepdown_issue_date"),
     ),
     "ssd_cp_plans": EpisodeColumns(
         "cppl_cp_plan_id", "cppl_person_id", "cppl_cp_plan_start_date", "cppl_cp_plan_end_date"
+    ),
+    "ssd_permanence": EpisodeColumns(
+        "perm_table_id",
+        "perm_person_id",
+        None,
+        None,
+        other_dates=(
+            "perm_adm_decision_date",
+            "perm_placement_order_date",
+            "perm_decision_reversed_date",
+            "perm_permanence_order_date",
+        ),
+    ),
+    "ssd_legal_status": EpisodeColumns(
+        "lega_legal_status_id",
+        "lega_person_id",
+        "lega_legal_status_start_date",
+        "lega_legal_status_end_date",
+        ("lega_legal_status",),
     ),
     "ssd_cla_episodes": EpisodeColumns(
         "clae_cla_episode_id",
@@ -114,7 +143,10 @@ EPISODE_COLUMNS: dict[str, EpisodeColumns] = {
         "clea_table_id", "clea_person_id", None, None, ("clea_care_leaver_in_touch",)
     ),
 }
-"""The columns of each episode table (SSD field names)."""
+"""The columns of each episode table (SSD field names). A pre-proceedings row's
+step-down date is read only on a step-down row (see :func:`_pre_proceedings_open`);
+a permanence row starts at the ADM decision (else the placement order) and ends at
+the decision being reversed or the permanence order, whichever is first."""
 
 CHANGE_REASONS = frozenset(
     {"MANAGE", "FCONTA", "LEFTRL", "ORGRST", "TSPROC", "ABSENC", "CHCHAN", "PCCHAN", "SWDIED"}
@@ -134,200 +166,364 @@ UNKNOWN_TEAM = "unknown"
 
 
 @dataclass(frozen=True)
-class Involvement:
-    """One allocated-worker involvement of a child, as read."""
+class CurrentInvolvement:
+    """The open allocated-worker involvement a case's current worker was read from.
 
-    row: Row
+    Kept so that ``allocator export ssd`` can close this very row (its id and start)
+    when a plan moves the child; see ``docs/IMPORT-MAPPINGS.md``.
+    """
+
     worker: str
-    person: str
+    ident: str
     start: date
-    end: date | None
 
 
-def _read_all(source: Path, mapping: SsdMapping, problems: Problems) -> dict[str, Table]:
-    tables: dict[str, Table] = {}
+@dataclass
+class History:
+    """What the involvements say about each child (by person id)."""
+
+    current: dict[str, CurrentInvolvement]
+    previous: dict[str, list[str]]
+    changes: dict[str, int]
+    open_children: set[str]
+    """Children with an open allocated-worker involvement (with or without a case)."""
+    open_counts: dict[str, int]
+
+
+def _read_all(source: str, mapping: SsdMapping, problems: Problems) -> dict[str, Table]:
     wanted: dict[str, tuple[str, ...]] = dict(BASE_COLUMNS)
     for episode in mapping.episodes.order:
         wanted[episode] = EPISODE_COLUMNS[episode].required
+    if is_database_url(source):
+        optional = {"ssd_care_leavers": (CARE_LEAVER_WORKER,)}
+        return read_database(
+            source, wanted, problems, schema=mapping.database.schema_name, optional=optional
+        )
+    folder = Path(source)
+    if not folder.is_dir():
+        problems.error(
+            f"{source}: no such folder, expected a folder of SSD tables (CSV) or a "
+            "database URL (postgresql://..., mssql+pyodbc://..., sqlite:///...)"
+        )
+        return {}
+    tables: dict[str, Table] = {}
     for name, columns in wanted.items():
-        table = read_table(source / f"{name}.csv", problems, required=columns)
+        table = read_table(folder / f"{name}.csv", problems, required=columns)
         if table is not None:
             tables[name] = table
     return tables
 
 
-def _pre_proceedings_ended(row: Row, as_of: date, problems: Problems, ident: str | None) -> bool:
-    """Whether a pre-proceedings row has ended by ``as_of``.
+def _report_rows(
+    frame: pl.DataFrame,
+    table: Table,
+    ident: str | None,
+    problems: Problems,
+    message: Callable[[dict[str, Any]], str],
+) -> None:
+    """One error per row of ``frame``: where it is, then ``message(row)``."""
+    for record in frame.iter_rows(named=True):
+        at = table.where(record[LINE], (record[ident] or None) if ident else None)
+        problems.error(f"{at}: {message(record)}")
 
-    It ends when the decision to step down took effect, or when the final hearing
-    made a plan (any ``prep_la_final_care_plan`` except ``H`` – not yet at final
-    hearing, still in care proceedings).
-    """
-    final_plan = row.get("prep_la_final_care_plan")
-    if final_plan and not final_plan.upper().startswith("H"):
-        return True
-    if "step down" in row.get("prep_pre_pro_outcome").casefold():
-        ended = cell_date(row, "prep_agree_stepdown_issue_date", problems, ident=ident)
-        return ended is not None and ended <= as_of
-    return False
+
+def _known_people(
+    frame: pl.DataFrame,
+    table: Table,
+    column: str,
+    ident: str | None,
+    people: pl.Series,
+    problems: Problems,
+) -> pl.DataFrame:
+    """The rows of ``frame`` naming a child of ``ssd_person``; the others reported."""
+    empty = pl.col(column) == ""
+    unknown = ~empty & ~pl.col(column).is_in(people.implode())
+    _report_rows(
+        frame.filter(empty),
+        table,
+        ident,
+        problems,
+        lambda r: f"field {column!r} is empty, expected a person id",
+    )
+    _report_rows(
+        frame.filter(unknown),
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"field {column!r} is {shown(r[column])}, expected a pers_person_id of ssd_person"
+        ),
+    )
+    return frame.filter(~empty & ~unknown)
 
 
 def _open_episodes(
     tables: dict[str, Table],
     mapping: SsdMapping,
-    people: set[str],
+    people: pl.Series,
     as_of: date,
     problems: Problems,
     report: ImportReport,
-    care_leaver_workers: dict[str, tuple[str, Row]],
-) -> dict[str, list[tuple[int, CaseType, date | None]]]:
-    """Each child's open episodes: ``(rank in the order, type, start)``.
+) -> tuple[pl.DataFrame, dict[str, tuple[str, str]]]:
+    """Each child's open episodes, and the care-leaver table's workers.
 
-    ``care_leaver_workers`` receives the ``clea_care_leaver_worker_id`` of each open
-    care-leaver row that has one (the column is optional).
+    Returns
+    -------
+    tuple
+        A frame of open episodes (``person``, ``rank`` in the order, ``start``, null
+        for a care leaver), and for each open care-leaver row naming one, the
+        ``clea_care_leaver_worker_id`` with where it was written.
     """
-    open_by_child: dict[str, list[tuple[int, CaseType, date | None]]] = defaultdict(list)
-    closed_in_touch = {c.upper() for c in mapping.episodes.care_leaver_closed_in_touch}
+    found: list[pl.DataFrame] = []
+    care_leaver_workers: dict[str, tuple[str, str]] = {}
+    closed_in_touch = [c.upper() for c in mapping.episodes.care_leaver_closed_in_touch]
+    adoption_codes = [c.strip().upper() for c in mapping.episodes.adoption_legal_statuses]
     for rank, name in enumerate(mapping.episodes.order):
         table = tables.get(name)
         if table is None:
             continue
         spec = EPISODE_COLUMNS[name]
-        for row in table:
-            person = row.get(spec.person)
-            ident = row.get(spec.ident) or None
-            if not person:
-                problems.error(
-                    f"{row.where(ident)}: field {spec.person!r} is empty, expected a person id"
-                )
-                continue
-            if person not in people:
-                problems.error(
-                    f"{row.where(ident)}: field {spec.person!r} is {shown(person)}, expected a "
-                    "pers_person_id of ssd_person"
-                )
-                continue
-            report.count(f"{name} rows read")
-            start = (
-                cell_date(row, spec.start, problems, required=True, ident=ident)
-                if spec.start
-                else None
+        worker_column = [CARE_LEAVER_WORKER] if name == "ssd_care_leavers" else []
+        frame = table.frame([*spec.required, *worker_column])
+        frame = _known_people(frame, table, spec.person, spec.ident, people, problems)
+        report.count(f"{name} rows read", frame.height)
+        if name == "ssd_legal_status":
+            code = pl.col("lega_legal_status").str.strip_chars().str.to_uppercase()
+            other = frame.filter(~code.is_in(adoption_codes)).height
+            if other:
+                report.count("ssd_legal_status rows of other statuses (not used)", other)
+            frame = frame.filter(code.is_in(adoption_codes))
+        if name == "ssd_permanence":
+            decided = (pl.col("perm_adm_decision_date") != "") | (
+                pl.col("perm_placement_order_date") != ""
             )
-            if spec.start and start is None:
-                continue
-            if start is not None and start > as_of:
-                report.count(f"{name} rows starting after as_of (not used)")
-                continue
-            if name == "ssd_pre_proceedings":
-                is_open = not _pre_proceedings_ended(row, as_of, problems, ident)
-            elif name == "ssd_care_leavers":
-                in_touch = row.get("clea_care_leaver_in_touch").upper()
-                is_open = in_touch not in closed_in_touch
-            else:
-                assert spec.end is not None
-                end = cell_date(row, spec.end, problems, ident=ident)
-                if end is not None and start is not None and end < start:
-                    problems.error(
-                        f"{row.where(ident)}: field {spec.end!r} is {end.isoformat()}, expected a "
-                        f"date on or after {spec.start} ({start.isoformat()})"
-                    )
-                is_open = end is None or end > as_of
-            if is_open:
-                open_by_child[person].append((rank, EPISODE_TABLES[name], start))
-                worker = row.get(CARE_LEAVER_WORKER)
-                if name == "ssd_care_leavers" and worker:
-                    care_leaver_workers[person] = (worker, row)
-    return open_by_child
+            undecided = frame.filter(~decided).height
+            if undecided:
+                report.count("ssd_permanence rows with no adoption decision (not used)", undecided)
+            frame = frame.filter(decided)
+        dates = {c: c == spec.start for c in spec.dates}
+        frame = frame_dates(frame, table, dates, spec.ident, problems)
+        frame = frame.filter(~pl.col("_bad"))
+        if name == "ssd_permanence":
+            frame = frame.with_columns(
+                _start=pl.coalesce("perm_adm_decision_date", "perm_placement_order_date"),
+                _end=pl.min_horizontal("perm_decision_reversed_date", "perm_permanence_order_date"),
+            )
+        else:
+            frame = frame.with_columns(
+                _start=pl.col(spec.start) if spec.start else pl.lit(None, dtype=pl.Date),
+                _end=pl.col(spec.end) if spec.end else pl.lit(None, dtype=pl.Date),
+            )
+        later = frame.filter(pl.col("_start") > as_of).height
+        if later:
+            report.count(f"{name} rows starting after as_of (not used)", later)
+        frame = frame.filter(pl.col("_start").is_null() | (pl.col("_start") <= as_of))
+        if name == "ssd_pre_proceedings":
+            is_open = _pre_proceedings_open(frame, table, as_of, problems)
+        elif name == "ssd_care_leavers":
+            in_touch = pl.col("clea_care_leaver_in_touch").str.to_uppercase()
+            is_open = ~in_touch.is_in(closed_in_touch)
+        else:
+            backwards = (pl.col("_end") < pl.col("_start")).fill_null(False)
+            end_name = spec.end or "perm_decision_reversed_date/perm_permanence_order_date"
+            start_name = spec.start or "the adoption decision"
+
+            def backwards_message(r: dict[str, Any], e: str = end_name, s: str = start_name) -> str:
+                return (
+                    f"field {e!r} is {r['_end'].isoformat()}, "
+                    f"expected a date on or after {s} ({r['_start'].isoformat()})"
+                )
+
+            _report_rows(frame.filter(backwards), table, spec.ident, problems, backwards_message)
+            is_open = pl.col("_end").is_null() | (pl.col("_end") > as_of)
+        opened = frame.filter(is_open)
+        if name == "ssd_care_leavers":
+            named = opened.filter(pl.col(CARE_LEAVER_WORKER) != "")
+            for record in named.iter_rows(named=True):
+                at = table.where(record[LINE], record[spec.ident] or None)
+                care_leaver_workers[record[spec.person]] = (record[CARE_LEAVER_WORKER], at)
+        found.append(
+            opened.select(
+                person=pl.col(spec.person),
+                rank=pl.lit(rank, dtype=pl.Int64),
+                start=pl.col("_start"),
+            )
+        )
+    schema = {"person": pl.String, "rank": pl.Int64, "start": pl.Date}
+    episodes = pl.concat(found) if found else pl.DataFrame(schema=schema)
+    return episodes, care_leaver_workers
+
+
+def _pre_proceedings_open(
+    frame: pl.DataFrame, table: Table, as_of: date, problems: Problems
+) -> pl.Expr:
+    """Whether each pre-proceedings row is still open on ``as_of``, as an expression.
+
+    A row ends when the final hearing made a plan (any ``prep_la_final_care_plan``
+    except ``H`` – not yet at final hearing, still in care proceedings), or when the
+    decision to step down took effect (``prep_agree_stepdown_issue_date``; a bad date
+    there is an error only on a step-down row).
+    """
+    final_plan = pl.col("prep_la_final_care_plan")
+    planned = (final_plan != "") & ~final_plan.str.to_uppercase().str.starts_with("H")
+    stepping = pl.col("prep_pre_pro_outcome").str.to_lowercase().str.contains("step down")
+    stepped = frame.filter(~planned & stepping)
+    column = "prep_agree_stepdown_issue_date"
+    stepped = frame_dates(stepped, table, {column: False}, "prep_table_id", problems)
+    ended_lines = stepped.filter(pl.col(column) <= as_of)[LINE]
+    return ~planned & ~pl.col(LINE).is_in(ended_lines.implode())
 
 
 def _involvements(
     table: Table,
     mapping: SsdMapping,
-    people: set[str],
-    professionals: set[str],
+    people: pl.Series,
+    professionals: pl.Series,
     as_of: date,
     problems: Problems,
     report: ImportReport,
-) -> dict[str, list[Involvement]]:
-    """Each child's allocated-worker involvements that started by ``as_of``, by start."""
-    roles = {" ".join(r.split()).casefold() for r in mapping.involvements.allocated_roles}
-    by_child: dict[str, list[Involvement]] = defaultdict(list)
-    for row in table:
-        report.count("involvements read")
-        ident = row.get("invo_involvements_id") or None
-        reason = row.get("invo_worker_change_reason")
-        if reason and reason.upper() not in CHANGE_REASONS:
-            problems.error(
-                f"{row.where(ident)}: field 'invo_worker_change_reason' is {shown(reason)}, "
-                f"expected one of {', '.join(sorted(CHANGE_REASONS))} or empty"
-            )
-        role = " ".join(row.get("invo_professional_role_id").split()).casefold()
-        if role not in roles:
-            report.count("involvements in other roles (not used)")
-            continue
-        worker = row.get("invo_professional_id")
-        person = row.get("invo_person_id")
-        if worker not in professionals:
-            problems.error(
-                f"{row.where(ident)}: field 'invo_professional_id' is {shown(worker)}, "
-                "expected a prof_professional_id of ssd_professionals"
-            )
-            continue
-        if person not in people:
-            problems.error(
-                f"{row.where(ident)}: field 'invo_person_id' is {shown(person)}, "
-                "expected a pers_person_id of ssd_person"
-            )
-            continue
-        start = cell_date(row, "invo_involvement_start_date", problems, required=True, ident=ident)
-        end = cell_date(row, "invo_involvement_end_date", problems, ident=ident)
-        if start is None:
-            continue
-        if end is not None and end < start:
-            problems.error(
-                f"{row.where(ident)}: field 'invo_involvement_end_date' is {end.isoformat()}, "
-                f"expected a date on or after the start ({start.isoformat()})"
-            )
-            continue
-        if start > as_of:
-            report.count("allocated-worker involvements starting after as_of (not used)")
-            continue
-        report.count("allocated-worker involvements used")
-        by_child[person].append(Involvement(row, worker, person, start, end))
-    for items in by_child.values():
-        items.sort(key=lambda i: (i.start, i.row.line))
-    return by_child
+) -> History:
+    """Who holds each child now, who held them before, and the changes in the last year.
 
-
-def _worker_history(
-    items: list[Involvement], as_of: date, problems: Problems
-) -> tuple[str | None, list[str], int]:
-    """Current worker, previous workers (most recent first) and changes in the last year."""
-    open_items = [i for i in items if i.end is None or i.end > as_of]
-    current: str | None = None
-    if open_items:
-        chosen = open_items[-1]  # the latest start (then the latest line) wins
-        current = chosen.worker
-        if len({i.worker for i in open_items}) > 1:
-            problems.warn(
-                f"{chosen.row.source}: child {shown(chosen.person)} has "
-                f"{len(open_items)} open allocated-worker involvements (lines "
-                f"{', '.join(str(i.row.line) for i in open_items)}); the latest, line "
-                f"{chosen.row.line}, is taken as the current worker"
-            )
-    closed = sorted(
-        (i for i in items if i.end is not None and i.end <= as_of),
-        key=lambda i: (i.end, i.start, i.row.line),
-        reverse=True,
+    Only involvements in an allocated-worker role that started by ``as_of`` count.
+    The current worker is the open one (started by ``as_of``, no end or ending after
+    it); of several with different workers, the latest start (then the latest line)
+    is taken, with a warning. Previous workers are those of closed involvements,
+    latest end first, each once. A change is an involvement that started in the year
+    up to ``as_of`` with a different worker from the one before it (by start).
+    """
+    ident = "invo_involvements_id"
+    frame = table.frame(BASE_COLUMNS["ssd_involvements"]).rename(
+        {
+            "invo_professional_id": "worker",
+            "invo_person_id": "person",
+            "invo_involvement_start_date": "start",
+            "invo_involvement_end_date": "end",
+        }
     )
-    previous = [w for w in dict.fromkeys(i.worker for i in closed) if w != current]
+    report.count("involvements read", frame.height)
+    reason = pl.col("invo_worker_change_reason")
+    _report_rows(
+        frame.filter((reason != "") & ~reason.str.to_uppercase().is_in(sorted(CHANGE_REASONS))),
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"field 'invo_worker_change_reason' is {shown(r['invo_worker_change_reason'])}, "
+            f"expected one of {', '.join(sorted(CHANGE_REASONS))} or empty"
+        ),
+    )
+    roles = [" ".join(r.split()).lower() for r in mapping.involvements.allocated_roles]
+    role = (
+        pl.col("invo_professional_role_id")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
+    other = frame.filter(~role.is_in(roles)).height
+    if other:
+        report.count("involvements in other roles (not used)", other)
+    frame = frame.filter(role.is_in(roles))
+    unknown = ~pl.col("worker").is_in(professionals.implode())
+    _report_rows(
+        frame.filter(unknown),
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"field 'invo_professional_id' is {shown(r['worker'])}, "
+            "expected a prof_professional_id of ssd_professionals"
+        ),
+    )
+    frame = frame.filter(~unknown)
+    stranger = ~pl.col("person").is_in(people.implode())
+    _report_rows(
+        frame.filter(stranger),
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"field 'invo_person_id' is {shown(r['person'])}, "
+            "expected a pers_person_id of ssd_person"
+        ),
+    )
+    frame = frame.filter(~stranger)
+    frame = frame.rename(
+        {"start": "invo_involvement_start_date", "end": "invo_involvement_end_date"}
+    )
+    frame = frame_dates(
+        frame,
+        table,
+        {"invo_involvement_start_date": True, "invo_involvement_end_date": False},
+        ident,
+        problems,
+    ).rename({"invo_involvement_start_date": "start", "invo_involvement_end_date": "end"})
+    frame = frame.filter(~pl.col("_bad"))
+    backwards = (pl.col("end") < pl.col("start")).fill_null(False)
+    _report_rows(
+        frame.filter(backwards),
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"field 'invo_involvement_end_date' is {r['end'].isoformat()}, "
+            f"expected a date on or after the start ({r['start'].isoformat()})"
+        ),
+    )
+    frame = frame.filter(~backwards)
+    later = frame.filter(pl.col("start") > as_of).height
+    if later:
+        report.count("allocated-worker involvements starting after as_of (not used)", later)
+    frame = frame.filter(pl.col("start") <= as_of).sort(["person", "start", LINE])
+    report.count("allocated-worker involvements used", frame.height)
+
+    is_open = pl.col("end").is_null() | (pl.col("end") > as_of)
+    current = (
+        frame.filter(is_open)
+        .group_by("person", maintain_order=True)
+        .agg(
+            pl.col("worker").last(),
+            pl.col(ident).last(),
+            pl.col("start").last(),
+            pl.len().alias("open"),
+            pl.col("worker").n_unique().alias("workers"),
+            pl.col(LINE),
+        )
+    )
+    for record in current.filter(pl.col("workers") > 1).iter_rows(named=True):
+        lines = record[LINE]
+        problems.warn(
+            f"{table.source}: child {shown(record['person'])} has {record['open']} open "
+            f"allocated-worker involvements ({table.unit}s "
+            f"{', '.join(str(n) for n in lines)}); the latest, {table.unit} {lines[-1]}, "
+            "is taken as the current worker"
+        )
+    previous = (
+        frame.filter(~is_open)
+        .sort(["person", "end", "start", LINE], descending=[False, True, True, True])
+        .group_by("person", maintain_order=True)
+        .agg(pl.col("worker").unique(maintain_order=True))
+    )
     year_ago = one_year_before(as_of)
-    changes = sum(
-        1
-        for before, after in zip(items, items[1:], strict=False)
-        if after.worker != before.worker and year_ago < after.start <= as_of
+    before = pl.col("worker").shift(1).over("person")
+    changes = (
+        frame.filter(before.is_not_null() & (pl.col("worker") != before))
+        .filter(pl.col("start") > year_ago)
+        .group_by("person")
+        .len()
     )
-    return current, previous, changes
+    return History(
+        current={
+            person: CurrentInvolvement(worker, ident_value, start)
+            for person, worker, ident_value, start in current.select(
+                "person", "worker", ident, "start"
+            ).iter_rows()
+        },
+        previous=dict(previous.iter_rows()),
+        changes=dict(changes.iter_rows()),
+        open_children=set(current["person"]),
+        open_counts=dict(current.select("person", "open").iter_rows()),
+    )
 
 
 def _side_table(
@@ -384,6 +580,8 @@ PRACTITIONER_SIDE = (
     "available_from",
     "leaving_on",
     "capacity_points",
+    "contract",
+    "contract_end",
 )
 CASE_SIDE = (
     "type",
@@ -427,20 +625,23 @@ def _practitioners(
         if not _has_title(mapping, title):
             report.defaulted("ssd_professionals", "grade", f"mapping default_grade {grade.value}")
         flag = row.get("prof_agency_worker_flag").upper()
+        contract = Contract.PERMANENT
         if flag not in AGENCY_FLAGS:
             problems.error(
                 f"{row.where(ident)}: field 'prof_agency_worker_flag' is {shown(flag)}, "
                 "expected Y, N or empty"
             )
         elif AGENCY_FLAGS[flag]:
-            report.count("agency practitioners (the format has no contract field yet)")
+            contract = Contract.AGENCY
+        elif not flag:
+            report.defaulted("ssd_professionals", "contract", "permanent (no agency flag)")
         department = row.get("prof_professional_department")
         team = teams.get(department, department)
         if not team:
             team = UNKNOWN_TEAM
             report.defaulted("ssd_professionals", "team", f"{UNKNOWN_TEAM!r} (no department)")
-        record: dict[str, Any] = {"id": ident, "team": team, "grade": grade}
-        origin = {"id": row, "fte": row}
+        record: dict[str, Any] = {"id": ident, "team": team, "grade": grade, "contract": contract}
+        origin = {"id": row, "fte": row, "contract": row}
         fte_text = row.get("prof_full_time_equivalency")
         if fte_text:
             try:
@@ -455,6 +656,8 @@ def _practitioners(
             if extra is not None and extra.get(name):
                 record[name] = _side_value(extra, name)
                 origin[name] = extra
+            elif name == "contract":
+                continue  # from the agency flag
             elif name in ("experience_years", "skills", "areas"):
                 value = getattr(rules, name)
                 record[name] = value
@@ -465,8 +668,11 @@ def _practitioners(
         if practitioner is not None:
             staff.append(practitioner)
             report.count("practitioners")
+            if practitioner.contract is not Contract.PERMANENT:
+                report.count(f"practitioners on {practitioner.contract.value} contracts")
+    hired = {p.id for p in staff}
     for ident, row in side.items():
-        if ident not in {p.id for p in staff}:
+        if ident not in hired:
             problems.warn(f"{row.where(ident)}: no practitioner has this id; the row is not used")
     return staff, rows
 
@@ -486,14 +692,16 @@ def _has_title(mapping: SsdMapping, title: str) -> bool:
 def import_ssd(
     source: str | Path, mapping: SsdMapping, as_of: date
 ) -> tuple[Snapshot, ImportReport]:
-    """Build a snapshot from a folder of SSD table extracts.
+    """Build a snapshot from SSD tables: a folder of CSV extracts or a database.
 
     Parameters
     ----------
     source
         A folder holding ``ssd_person.csv``, ``ssd_family.csv``, ``ssd_department.csv``,
         ``ssd_professionals.csv``, ``ssd_involvements.csv`` and the episode tables
-        named in the mapping's ``[episodes] order``; column names are SSD field names.
+        named in the mapping's ``[episodes] order``, column names being SSD field
+        names; or a SQLAlchemy database URL (``postgresql://user@host/db``) whose
+        tables have those names (in the mapping's ``[database] schema``, if given).
     mapping
         The mapping (:func:`allocator.ssd.mapping.load_ssd_mapping`).
     as_of
@@ -504,84 +712,77 @@ def import_ssd(
     -------
     tuple of Snapshot and ImportReport
         The snapshot, validated by the allocator's own models, and the account of
-        what was read, used and defaulted.
+        what was read, used and defaulted; ``report.involvements`` holds the open
+        involvement each case's worker was read from (for ``export ssd``).
 
     Raises
     ------
     allocator.io.InputError
         Every problem found (missing table or column, bad date, unknown code or id),
-        one sentence each, naming the file, line and field.
+        one sentence each, naming the file (or table), line (or row) and field.
     """
-    source = Path(source)
     problems = Problems()
     report = ImportReport()
-    if not source.is_dir():
-        problems.error(f"{source}: no such folder, expected a folder of SSD tables (CSV)")
-        problems.raise_if_any()
-    tables = _read_all(source, mapping, problems)
+    tables = _read_all(str(source), mapping, problems)
     problems.raise_if_any()
 
-    person_rows: dict[str, Row] = {}
-    for row in tables["ssd_person"]:
-        report.count("children read (ssd_person)")
-        ident = row.get("pers_person_id")
+    person_table = tables["ssd_person"]
+    person_lines: dict[str, int] = {}
+    person_ids = person_table.cells.get("pers_person_id", [])
+    report.count("children read (ssd_person)", len(person_ids))
+    for ident, line in zip(person_ids, person_table.lines, strict=True):
         if not ident:
-            problems.error(f"{row.where()}: field 'pers_person_id' is empty, expected a person id")
-        elif ident in person_rows:
             problems.error(
-                f"{row.where(ident)}: pers_person_id {shown(ident)} is already on line "
-                f"{person_rows[ident].line}, expected each person once"
+                f"{person_table.where(line)}: field 'pers_person_id' is empty, expected a person id"
+            )
+        elif ident in person_lines:
+            problems.error(
+                f"{person_table.where(line, ident)}: pers_person_id {shown(ident)} is already "
+                f"on {person_table.unit} {person_lines[ident]}, expected each person once"
             )
         else:
-            person_rows[ident] = row
-    people = set(person_rows)
+            person_lines[ident] = line
+    people = pl.Series(list(person_lines), dtype=pl.String)
     staff, professionals = _practitioners(tables, mapping, problems, report)
-    care_leaver_workers: dict[str, tuple[str, Row]] = {}
-    open_by_child = _open_episodes(
-        tables, mapping, people, as_of, problems, report, care_leaver_workers
-    )
+    episodes, care_leaver_workers = _open_episodes(tables, mapping, people, as_of, problems, report)
     history = _involvements(
-        tables["ssd_involvements"], mapping, people, set(professionals), as_of, problems, report
+        tables["ssd_involvements"],
+        mapping,
+        people,
+        pl.Series(list(professionals), dtype=pl.String),
+        as_of,
+        problems,
+        report,
     )
-    families: dict[str, str] = {}
-    for row in tables["ssd_family"]:
-        person, family = row.get("fami_person_id"), row.get("fami_family_id")
-        if person not in people:
-            problems.error(
-                f"{row.where()}: field 'fami_person_id' is {shown(person)}, expected a "
-                "pers_person_id of ssd_person"
-            )
-        elif person in families and families[person] != family:
-            problems.warn(
-                f"{row.where()}: child {shown(person)} is already in family "
-                f"{shown(families[person])}; this row is not used"
-            )
-        elif family:
-            families[person] = family
+    families = _families(tables["ssd_family"], set(person_lines), problems)
     problems.raise_if_any()
 
+    # each child's case: the type of its first open episode in the order, opened at the
+    # earliest start among them
+    open_cases = episodes.group_by("person").agg(
+        pl.col("rank").min(), pl.col("start").min().alias("opened")
+    )
+    order = mapping.episodes.order
     practitioner_ids = {p.id for p in staff}
     rules = mapping.cases
     side = _side_table(rules.side_table, mapping, CASE_SIDE, problems)
     cases: list[Case] = []
-    for person in sorted(open_by_child):
-        episodes = sorted(open_by_child[person], key=lambda e: e[0])
-        case_type = episodes[0][1]
+    for person, rank, opened in sorted(open_cases.iter_rows()):
+        case_type = EPISODE_TABLES[order[rank]]
         report.count(f"open cases of type {case_type.value}")
-        starts = [start for _, _, start in episodes if start is not None]
-        current, previous, changes = _worker_history(history.get(person, []), as_of, problems)
+        held = history.current.get(person)
+        current = held.worker if held else None
+        previous = history.previous.get(person, [])
         if current is None and person in care_leaver_workers:
             # no open allocated involvement: the care-leaver table's own allocated worker
-            current, row = care_leaver_workers[person]
+            current, at = care_leaver_workers[person]
             if current not in professionals:
                 problems.error(
-                    f"{row.where(row.get('clea_table_id'))}: field {CARE_LEAVER_WORKER!r} is "
-                    f"{shown(current)}, "
+                    f"{at}: field {CARE_LEAVER_WORKER!r} is {shown(current)}, "
                     "expected a prof_professional_id of ssd_professionals"
                 )
                 continue
             report.count(f"care leavers' workers from {CARE_LEAVER_WORKER}")
-            previous = [w for w in previous if w != current]
         if current is not None and current not in practitioner_ids:
             row = professionals[current]
             problems.error(
@@ -590,13 +791,15 @@ def import_ssd(
                 "[practitioners] grades (or a default_grade)"
             )
             continue
+        if held is not None:
+            report.involvements[person] = held
         record: dict[str, Any] = {
             "id": person,
             "type": case_type,
             "worker": current,
-            "previous_workers": previous,
-            "changes_last_12_months": changes,
-            "opened": min(starts) if starts else None,
+            "previous_workers": [w for w in previous if w != current],
+            "changes_last_12_months": history.changes.get(person, 0),
+            "opened": opened,
         }
         if person in families:
             record["family"] = families[person]
@@ -625,7 +828,7 @@ def import_ssd(
             else:
                 report.defaulted("cases", name, "null")
         if "id" not in origin:
-            origin["id"] = person_rows[person]
+            origin["id"] = Row(person_table.source, person_lines[person], {}, person_table.unit)
         pinned = record.get("pinned_worker")
         if extra is not None and pinned and pinned not in practitioner_ids:
             problems.error(
@@ -636,17 +839,12 @@ def import_ssd(
         case = _validated(Case, record, origin, problems)
         if case is not None:
             cases.append(case)
-    idle = sum(
-        1
-        for person, items in history.items()
-        if person not in open_by_child
-        for i in items
-        if i.end is None or i.end > as_of
-    )
+    with_case = set(open_cases["person"])
+    idle = sum(n for person, n in history.open_counts.items() if person not in with_case)
     if idle:
         report.count("open allocated-worker involvements of children with no open episode", idle)
     for ident, row in side.items():
-        if ident not in open_by_child:
+        if ident not in with_case:
             problems.warn(f"{row.where(ident)}: no child with an open episode has this id")
     problems.raise_if_any()
     report.counts["children with an open episode (cases)"] = len(cases)
@@ -662,3 +860,24 @@ def import_ssd(
         problems.raise_if_any()
         raise  # unreachable: raise_if_any raised
     return snapshot, report
+
+
+def _families(table: Table, people: set[str], problems: Problems) -> dict[str, str]:
+    """Each child's family id from ``ssd_family`` (a child in two families: the first)."""
+    families: dict[str, str] = {}
+    persons = table.cells.get("fami_person_id", [])
+    family_ids = table.cells.get("fami_family_id", [])
+    for person, family, line in zip(persons, family_ids, table.lines, strict=True):
+        if person not in people:
+            problems.error(
+                f"{table.where(line)}: field 'fami_person_id' is {shown(person)}, expected a "
+                "pers_person_id of ssd_person"
+            )
+        elif person in families and families[person] != family:
+            problems.warn(
+                f"{table.where(line)}: child {shown(person)} is already in family "
+                f"{shown(families[person])}; this row is not used"
+            )
+        elif family:
+            families[person] = family
+    return families

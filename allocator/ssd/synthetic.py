@@ -5,9 +5,13 @@ No safe public SSD sample exists, so tests and demonstrations use a synthetic se
 side tables for what the SSD does not hold. Importing the folder gives back the same
 snapshot (``tests/test_ssd_roundtrip.py``), except what the SSD cannot carry:
 
-- a care leaver's ``opened`` (``ssd_care_leavers`` has no dates), which comes back null;
-- the ``adoption`` type, which no episode table gives: such a child is written as a
-  looked-after episode and its type as a side-table override.
+- a care leaver's ``opened`` (``ssd_care_leavers`` has no dates), which comes back null.
+
+An ``adoption`` case is a looked-after episode with an adoption decision in
+``ssd_permanence`` and legal status E1 (placement order) in ``ssd_legal_status``;
+another looked-after child has legal status C2 (a care order). An agency worker has
+``prof_agency_worker_flag`` Y; a fixed-term contract and any ``contract_end`` go in
+the practitioners' side table (the SSD has only the agency flag).
 
 Worker histories are laid out so the import recovers them: the involvements run from
 the oldest previous worker to the current one, each ending the day the next starts;
@@ -23,7 +27,7 @@ from io import StringIO
 from pathlib import Path
 
 from allocator.io import write_text
-from allocator.models import Case, CaseType, Grade, Snapshot
+from allocator.models import Case, CaseType, Contract, Grade, Snapshot
 from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.tables import one_year_before
 
@@ -111,11 +115,23 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
         {w for c in snapshot.cases for w in (*c.previous_workers, c.worker) if w} - staff_ids
     )
     professionals = [
-        [p.id, GRADE_TITLES[p.grade], teams[p.team], repr(p.fte), "N"]
+        [
+            p.id,
+            GRADE_TITLES[p.grade],
+            teams[p.team],
+            repr(p.fte),
+            "Y" if p.contract is Contract.AGENCY else "N",
+        ]
         for p in snapshot.practitioners
     ] + [[w, FORMER_TITLE, "", "", "N"] for w in former]
     side_staff = [
-        [p.id, *(_text(getattr(p, f)) for f in _STAFF_SIDE)] for p in snapshot.practitioners
+        [
+            p.id,
+            *(_text(getattr(p, f)) for f in _STAFF_SIDE),
+            _text(p.contract) if p.contract is Contract.FIXED_TERM else "",
+            _text(p.contract_end),
+        ]
+        for p in snapshot.practitioners
     ]
     episodes: dict[str, list[list[str]]] = {name: [] for name in _EPISODE_HEADERS}
     involvements: list[list[str]] = []
@@ -139,6 +155,11 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
         else:
             table = _EPISODE_OF[case.type]
             episodes[table].append([ident, case.id, start, ""])
+        if case.type is CaseType.ADOPTION:
+            episodes["ssd_permanence"].append([ident, case.id, start, "", "", ""])
+            episodes["ssd_legal_status"].append([ident, case.id, "E1", start, ""])
+        elif case.type is CaseType.LOOKED_AFTER:
+            episodes["ssd_legal_status"].append([ident, case.id, "C2", start, ""])
         for worker, begin, end in _history(case, as_of):
             involvements.append(
                 [
@@ -151,8 +172,7 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
                     "",
                 ]
             )
-        override = case.type.value if case.type is CaseType.ADOPTION else ""
-        side_cases.append([case.id, override, *(_text(getattr(case, f)) for f in _CASE_SIDE)])
+        side_cases.append([case.id, "", *(_text(getattr(case, f)) for f in _CASE_SIDE)])
     grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
     files = {
         # The columns in the order the import reads them (one list of them).
@@ -167,7 +187,9 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
             list(BASE_COLUMNS["ssd_family"]), [[c.family, c.id] for c in snapshot.cases]
         ),
         "ssd_involvements.csv": _table(list(BASE_COLUMNS["ssd_involvements"]), involvements),
-        "practitioners_extra.csv": _table(["id", *_STAFF_SIDE], side_staff),
+        "practitioners_extra.csv": _table(
+            ["id", *_STAFF_SIDE, "contract", "contract_end"], side_staff
+        ),
         "cases_extra.csv": _table(["id", "type", *_CASE_SIDE], side_cases),
         "mapping.toml": _MAPPING.format(role=ROLE, grades=grades),
     }
@@ -214,6 +236,21 @@ _EPISODE_HEADERS = {
         "cppl_person_id",
         "cppl_cp_plan_start_date",
         "cppl_cp_plan_end_date",
+    ],
+    "ssd_permanence": [
+        "perm_table_id",
+        "perm_person_id",
+        "perm_adm_decision_date",
+        "perm_placement_order_date",
+        "perm_decision_reversed_date",
+        "perm_permanence_order_date",
+    ],
+    "ssd_legal_status": [
+        "lega_legal_status_id",
+        "lega_person_id",
+        "lega_legal_status",
+        "lega_legal_status_start_date",
+        "lega_legal_status_end_date",
     ],
     "ssd_cla_episodes": [
         "clae_cla_episode_id",

@@ -1,25 +1,30 @@
-"""Reading extract tables: one CSV file per table, cells by column name, with problems.
+"""Reading extract tables, with problems: a CSV file per table, or a database table.
 
-Plain :mod:`csv` rather than a dataframe library: the joins the imports need are a
-handful of dictionary look-ups keyed by person or professional id, which stay
-linear in the number of rows; a dataframe would add a heavy dependency without
-making those joins shorter or the error messages (file, line, field) easier to keep.
+A :class:`Table` holds its cells column by column (every cell text, as read) with
+each record's place in the source: the spreadsheet line of a CSV file (header =
+line 1), or the row number of a database table (rows in the order of the table's
+first column, its id). The imports check and join tables as polars data frames
+(:meth:`Table.frame`), see ``docs/IMPORT-MAPPINGS.md`` ("Why polars"); a record is
+taken out as a :class:`Row` only where one is needed: a small table, or a message.
 
-Every problem is a sentence naming the file, the spreadsheet line (header = line 1),
-the column, what was found and what was expected, collected in :class:`Problems`
-and raised together as :class:`allocator.io.InputError`. Values are quoted back only
-for ids, codes, numbers and dates; free text (names, notes) is never read.
+Every problem is a sentence naming the file or table, the line or row, the column,
+what was found and what was expected, collected in :class:`Problems` and raised
+together as :class:`allocator.io.InputError`. Values are quoted back only for ids,
+codes, numbers and dates; free text (names, notes) is never read.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from io import StringIO
 from pathlib import Path
+from typing import Any
+
+import polars as pl
 
 from allocator.io import InputError, describe_value, did_you_mean, read_input
 
@@ -105,16 +110,19 @@ class Row:
     Attributes
     ----------
     source
-        The file, as given.
+        The file as given, or the database table's name.
     line
-        The spreadsheet line (the header is line 1).
+        The spreadsheet line (the header is line 1), or the database row number.
     cells
-        Stripped cell text by column name; a column the file lacks is absent.
+        Stripped cell text by column name; a column the table lacks is absent.
+    unit
+        ``"line"`` (a CSV file) or ``"row"`` (a database table), as messages say it.
     """
 
     source: str
     line: int
     cells: dict[str, str]
+    unit: str = "line"
 
     def get(self, column: str) -> str:
         """The stripped cell, ``""`` when empty or absent."""
@@ -122,33 +130,72 @@ class Row:
 
     def where(self, ident: str | None = None) -> str:
         """``ssd_involvements.csv, line 4`` (with ``(id X)`` when ``ident`` is given)."""
-        label = f" (id {shown(ident)[1:-1]})" if ident else ""
-        return f"{self.source}, line {self.line}{label}"
+        return where(self.source, self.unit, self.line, ident)
+
+
+def where(source: str, unit: str, line: int, ident: str | None = None) -> str:
+    """``ssd_involvements.csv, line 4 (id I03)`` or ``ssd_involvements, row 4 (id I03)``."""
+    label = f" (id {shown(ident)[1:-1]})" if ident else ""
+    return f"{source}, {unit} {line}{label}"
+
+
+LINE = "_line"
+"""The column of :meth:`Table.frame` holding each record's line (or row) number."""
 
 
 @dataclass
 class Table:
-    """The rows of one CSV file and its header.
+    """The records of one table, column by column, and its header.
 
     Attributes
     ----------
     source
-        The file, as given (used in messages).
+        The file as given, or the database table's name (used in messages).
     columns
         The header's column names, stripped.
-    rows
-        Every non-blank record, in file order.
+    unit
+        ``"line"`` for a CSV file, ``"row"`` for a database table.
+    cells
+        Each column's cells (stripped text), one per record, in source order.
+    lines
+        Each record's line (or row) number.
     """
 
     source: str
     columns: list[str]
-    rows: list[Row] = field(default_factory=list)
+    unit: str = "line"
+    cells: dict[str, list[str]] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+
+    def append(self, line: int, values: dict[str, str]) -> None:
+        """Add one record found at ``line``: ``values`` has a cell for every column."""
+        self.lines.append(line)
+        for name, value in values.items():
+            self.cells.setdefault(name, []).append(value)
+
+    def row(self, index: int) -> Row:
+        """The ``index``-th record (0-based) as a :class:`Row`."""
+        values = {name: cells[index] for name, cells in self.cells.items()}
+        return Row(self.source, self.lines[index], values, self.unit)
+
+    def where(self, line: int, ident: str | None = None) -> str:
+        """Where a record at ``line`` is, as messages say it."""
+        return where(self.source, self.unit, line, ident)
+
+    def frame(self, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` (text; an absent column is all empty) and :data:`LINE`, as a frame."""
+        n = len(self.lines)
+        data: dict[str, Any] = {c: self.cells.get(c, [""] * n) for c in columns}
+        data[LINE] = self.lines
+        schema: dict[str, Any] = {c: pl.String for c in columns}
+        schema[LINE] = pl.Int64
+        return pl.DataFrame(data, schema=schema)
 
     def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows)
+        return (self.row(i) for i in range(len(self.lines)))
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.lines)
 
 
 def read_table(
@@ -208,27 +255,35 @@ def read_table(
                     f"{path}, line 1: unknown column {shown(column)}"
                     + did_you_mean(column, allowed)
                 )
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.error(f"{path}, line {reader.line_num}: not valid CSV ({exc})")
-            break
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
-            cells = cells[: len(header)]
-        if len(cells) != len(header):
-            problems.error(
-                f"{path}, line {line}: found {len(cells)} cells, expected {len(header)} "
-                "(one per column of line 1)"
-            )
-            continue
-        values = {name: cell.strip() for name, cell in zip(header, cells, strict=True) if name}
-        table.rows.append(Row(str(path), line, values))
+    # Records are gathered whole and split into columns once: per-cell work in Python
+    # is what makes a 300,000-row table slow.
+    width = len(header)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for cells in reader:
+            if len(cells) != width:
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) > width and not any(c.strip() for c in cells[width:]):
+                    cells = cells[:width]
+                else:
+                    problems.error(
+                        f"{path}, line {reader.line_num}: found {len(cells)} cells, expected "
+                        f"{width} (one per column of line 1)"
+                    )
+                    continue
+            elif not "".join(cells).strip():
+                continue
+            records.append(cells)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        problems.error(f"{path}, line {reader.line_num}: not valid CSV ({exc})")
+    columns: list[tuple[str, ...]] = list(zip(*records, strict=True)) if records else []
+    for index, name in enumerate(header):
+        if name:  # a repeated column name: the last one is read
+            table.cells[name] = [cell.strip() for cell in columns[index]] if records else []
+    table.lines = lines
     return table
 
 
@@ -285,3 +340,198 @@ def one_year_before(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:
         return day.replace(year=day.year - 1, day=28)
+
+
+def parsed_date(column: str) -> pl.Expr:
+    """:func:`parse_date` on a text column of a frame, vectorised: a date, or null."""
+    text = pl.col(column)
+    iso = text.str.extract_groups(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ][0-9:.]+)?$")
+    uk = text.str.extract_groups(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?: [0-9:.]+)?$")
+    iso_text = pl.concat_str([iso.struct.field(str(i)) for i in (1, 2, 3)], separator="-")
+    uk_text = pl.concat_str(
+        [
+            uk.struct.field("3"),
+            uk.struct.field("2").str.zfill(2),
+            uk.struct.field("1").str.zfill(2),
+        ],
+        separator="-",
+    )
+    return pl.coalesce(iso_text, uk_text).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def frame_dates(
+    frame: pl.DataFrame,
+    table: Table,
+    columns: dict[str, bool],
+    ident: str | None,
+    problems: Problems,
+) -> pl.DataFrame:
+    """Parse date columns of ``frame`` in place; report bad and missing ones.
+
+    Parameters
+    ----------
+    frame
+        From :meth:`Table.frame`; each of ``columns`` is replaced by its dates.
+    table
+        Where the frame came from (for messages).
+    columns
+        Column name to whether it is required (empty is then an error).
+    ident
+        The id column, named in messages; ``None`` if the table has none.
+    problems
+        Where each problem is recorded, as :func:`cell_date` words it.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with each of ``columns`` a date column (null if empty or bad) and a
+        boolean column ``_bad`` true on any row that had a problem.
+    """
+    bad = pl.lit(False)
+    parsed = frame.with_columns(
+        **{f"_date_{c}": parsed_date(c) for c in columns},
+    )
+    for column, required in columns.items():
+        empty = pl.col(column) == ""
+        wrong = ~empty & pl.col(f"_date_{column}").is_null()
+        missing = empty if required else pl.lit(False)
+        names = [LINE, column] + ([ident] if ident else [])
+        for record in parsed.filter(wrong | missing).select(names).iter_rows(named=True):
+            at = table.where(record[LINE], (record[ident] or None) if ident else None)
+            if record[column] == "":
+                problems.error(f"{at}: field {column!r} is empty, expected a date")
+            else:
+                problems.error(
+                    f"{at}: field {column!r} is {shown(record[column])}, expected a date "
+                    f"written {DATE_FORMATS}"
+                )
+        bad = bad | wrong | missing
+    return (
+        parsed.with_columns(_bad=bad).drop(list(columns)).rename({f"_date_{c}": c for c in columns})
+    )
+
+
+def read_database(
+    url: str,
+    wanted: Mapping[str, Sequence[str]],
+    problems: Problems,
+    schema: str | None = None,
+    optional: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Table]:
+    """Read the named columns of tables of a database, through SQLAlchemy.
+
+    Parameters
+    ----------
+    url
+        A SQLAlchemy database URL (``postgresql://user@host/db``,
+        ``mssql+pyodbc://...``, ``sqlite:///ssd.db``).
+    wanted
+        Table name to the columns read (each one must exist).
+    problems
+        Where problems are recorded: a table or column missing, no connection.
+    schema
+        The database schema holding the tables (the connection's default if ``None``).
+    optional
+        Table name to columns read only if the table has them.
+
+    Returns
+    -------
+    dict of str to Table
+        Each table found, its cells as text: empty for NULL, ``YYYY-MM-DD`` for a date
+        (a time after it for a datetime), ``Y``/``N`` for a boolean. Rows are numbered
+        from 1 in the order of the table's first column read (its id).
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    try:
+        engine = sa.create_engine(_with_driver(url))
+    except (ArgumentError, ValueError):
+        problems.error(
+            f"{_hidden(url)}: not a database URL (dialect://user@host/database) and not a folder"
+        )
+        return {}
+    except (NoSuchModuleError, ImportError) as exc:
+        problems.error(
+            f"{_hidden(url)}: the database driver is not installed ({_first_line(exc)}); "
+            "for PostgreSQL: pip install 'allocator[postgres]'"
+        )
+        return {}
+    shown_url = _hidden(url)
+    tables: dict[str, Table] = {}
+    try:
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            present = set(inspector.get_table_names(schema=schema))
+            for name, columns in wanted.items():
+                if name not in present:
+                    problems.error(
+                        f"{shown_url}: table {name!r} missing, expected a table of that name"
+                        + (f" in schema {schema!r}" if schema else "")
+                    )
+                    continue
+                have = {c["name"] for c in inspector.get_columns(name, schema=schema)}
+                missing = [c for c in columns if c not in have]
+                for column in missing:
+                    problems.error(f"{shown_url}: table {name!r} has no column {column!r}")
+                if missing:
+                    continue
+                extra = [c for c in (optional or {}).get(name, ()) if c in have]
+                read = list(dict.fromkeys([*columns, *extra]))
+                query: Any = (
+                    sa.select(*(sa.column(c) for c in read))
+                    .select_from(sa.table(name, schema=schema))
+                    .order_by(sa.column(read[0]))
+                )
+                table = Table(name, read, unit="row")
+                result = connection.execution_options(stream_results=True).execute(query)
+                for number, record in enumerate(result, start=1):
+                    table.append(number, {c: _cell(v) for c, v in zip(read, record, strict=True)})
+                tables[name] = table
+    except SQLAlchemyError as exc:
+        problems.error(f"{shown_url}: the database could not be read ({_first_line(exc)})")
+    finally:
+        engine.dispose()
+    return tables
+
+
+def is_database_url(source: str) -> bool:
+    """Whether an import's SOURCE names a database (``dialect://...``), not a folder."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+._-]*://", source) is not None
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` with psycopg 3 when psycopg2 (SQLAlchemy's default) is absent."""
+    match = re.match(r"^(postgresql|postgres)://", url)
+    if match is None:
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+        return "postgresql+psycopg://" + url[match.end() :]
+    return url
+
+
+def _hidden(url: str) -> str:
+    """A URL as messages show it: any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error from a driver, without SQLAlchemy's background link."""
+    origin = getattr(exc, "orig", None) or exc
+    text = str(origin).strip().splitlines()
+    return _hidden(text[0]) if text else type(origin).__name__
+
+
+def _cell(value: object) -> str:
+    """A database value as the text a CSV extract would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()

@@ -1,0 +1,170 @@
+"""A plan as one self-contained HTML file: loads chart, assignments, unallocated, tiers.
+
+What a manager attaches to an email: inline CSS and SVG only, no script, no link to
+anything outside the file, so it opens the same offline. Every id and sentence is
+HTML-escaped. Plain Python (no template engine), so ``allocator report`` needs only
+the base install; the review page (:mod:`allocator.web`) reuses the chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+from allocator.models import Plan, Snapshot
+from allocator.objectives import daily_tiers
+from allocator.policy import Policy
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f1f1f1}.num{text-align:right}.muted{color:#666}
+.bars text{font-size:11px;font-family:inherit}
+.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem}
+"""
+
+#: Chart geometry (pixels): label column, bar length at 100 % of cap, row height.
+LABEL_W, BAR_W, ROW_H = 70, 320, 22
+BEFORE_COLOUR, AFTER_COLOUR, OVER_COLOUR = "#9db9d8", "#1d5fa6", "#b3261e"
+
+
+@dataclass(frozen=True)
+class LoadRow:
+    """One worker's bar: id, team, cap and load before and after (points)."""
+
+    worker: str
+    team: str
+    capacity: float
+    before: float
+    after: float
+
+
+def load_rows(snapshot: Snapshot, plan: Plan) -> list[LoadRow]:
+    """The plan's workers table with each worker's team, by team then id."""
+    team = {p.id: p.team for p in snapshot.practitioners}
+    rows = [
+        LoadRow(w.id, team.get(w.id, ""), w.capacity, w.load_before, w.load_after)
+        for w in plan.workers
+    ]
+    return sorted(rows, key=lambda r: (r.team, r.worker))
+
+
+def load_bars_svg(rows: Sequence[LoadRow], link: str | None = None) -> str:
+    """An inline SVG: per worker a light bar (before), a dark bar (after), a cap line.
+
+    ``link``, if given, is a URL prefix: each worker's label links to ``link + id``.
+    """
+    most = max([100.0, *(max(r.before, r.after) / r.capacity * 100 for r in rows if r.capacity)])
+    scale = BAR_W / most
+    height = ROW_H * len(rows) + 4
+    width = LABEL_W + int(BAR_W) + 140
+    cap_x = LABEL_W + 100 * scale
+    parts = [
+        f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" role="img" aria-label="loads against caps">'
+    ]
+    for i, r in enumerate(rows):
+        y = i * ROW_H + 2
+        share_before = r.before / r.capacity * 100 if r.capacity else 0.0
+        share_after = r.after / r.capacity * 100 if r.capacity else 0.0
+        label = escape(r.worker)
+        text = f'<text x="0" y="{y + 14}">{label}</text>'
+        if link is not None:
+            text = f'<a href="{escape(link + quote(r.worker, safe=""))}">{text}</a>'
+        colour = OVER_COLOUR if share_after > 100 else AFTER_COLOUR
+        parts.append(
+            f"{text}"
+            f'<rect x="{LABEL_W}" y="{y}" width="{share_before * scale:.1f}" height="8" '
+            f'fill="{BEFORE_COLOUR}"><title>{label} before: {r.before:g} of '
+            f"{r.capacity:g}</title></rect>"
+            f'<rect x="{LABEL_W}" y="{y + 9}" width="{share_after * scale:.1f}" height="8" '
+            f'fill="{colour}"><title>{label} after: {r.after:g} of {r.capacity:g}</title></rect>'
+            f'<text x="{LABEL_W + int(BAR_W) + 8}" y="{y + 14}">{r.before:g} → {r.after:g} '
+            f"/ {r.capacity:g}</text>"
+        )
+    parts.append(
+        f'<line x1="{cap_x:.1f}" y1="0" x2="{cap_x:.1f}" y2="{height}" stroke="#333" '
+        'stroke-dasharray="3,2"><title>cap</title></line></svg>'
+    )
+    return "".join(parts)
+
+
+def legend() -> str:
+    """The chart's key, as HTML."""
+    return (
+        f'<p class="legend muted"><span style="background:{BEFORE_COLOUR}"></span>before'
+        f'<span style="background:{AFTER_COLOUR}"></span>after'
+        f'<span style="background:{OVER_COLOUR}"></span>after, over cap; dashed line: cap</p>'
+    )
+
+
+def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """An HTML table; cells are escaped here."""
+    out = ["<table><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def tiers_table(plan: Plan, policy: Policy) -> str:
+    """Each objective tier: its value, the best any plan could reach, whether proved."""
+    rows = []
+    for tier in daily_tiers(policy):
+        if tier.key not in plan.objective:
+            continue
+        value = plan.objective[tier.key]
+        bound = (plan.bound or {}).get(tier.key)
+        proved = (plan.proved or {}).get(tier.key)
+        rows.append(
+            (
+                tier.label,
+                "fewer" if tier.sense == "min" else "more",
+                f"{value:g}",
+                "" if bound is None else f"{bound:g}",
+                "" if proved is None else ("yes" if proved else "no"),
+            )
+        )
+    return _table(("tier", "better", "this plan", "best possible", "proved"), rows)
+
+
+def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str = "") -> str:
+    """The whole report, one HTML document (see the module's docstring)."""
+    rows = load_rows(snapshot, plan)
+    made = plan.made_from
+    source = escape(made.snapshot.file) if made and made.snapshot else "(not recorded)"
+    teams: dict[str, list[LoadRow]] = {}
+    for r in rows:
+        teams.setdefault(r.team, []).append(r)
+    charts = "".join(
+        f"<h3>Team {escape(team)}</h3>{load_bars_svg(members)}" for team, members in teams.items()
+    )
+    assignments = _table(
+        ("case", "worker", "from", "reasons"),
+        ((a.case, a.worker, a.from_ or "", "; ".join(a.reasons)) for a in plan.assignments),
+    )
+    unallocated = _table(
+        ("case", "code", "reason"), ((u.case, str(u.code), u.reason) for u in plan.unallocated)
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
+    heading = escape(title or f"Allocation plan for {plan.as_of.isoformat()}")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{heading}</title><style>{CSS}</style></head><body>"
+        f"<h1>{heading}</h1>"
+        f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; status '
+        f"{escape(plan.status)}; {len(plan.assignments)} assignment(s), "
+        f"{len(plan.unallocated)} unallocated.</p>"
+        f"<h2>Loads against caps</h2>{legend()}{charts}"
+        f"<h2>Assignments</h2>{assignments}"
+        f"<h2>Unallocated</h2>{unallocated}"
+        f"<h2>Objective tiers</h2>{tiers_table(plan, policy)}"
+        + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
+        + "</body></html>\n"
+    )

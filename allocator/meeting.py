@@ -1,0 +1,330 @@
+"""The allocation meeting: a manager's overrides, and the re-solve that honours them.
+
+A manager looks at the proposed plan and changes a few choices, each with a reason:
+
+* ``choose``: the case goes to another worker (a pin, as ``pinned_worker``);
+* ``exclude``: the case must not go to a worker (added to ``excluded_workers``);
+* ``unallocate``: the case stays without a worker for now.
+
+:func:`resolve` re-solves through the public :func:`allocator.daily.allocate` with the
+overrides written into the snapshot, changing as little else as possible: every
+other placement of the previous plan is first pinned where it was (stage 1). Only if
+a kept placement can then no longer be held (the chosen worker's room was needed) are
+the placements of the workers involved released (stage 2), and, as a last resort,
+every placement (stage 3: a fresh solve with the overrides alone). The stage reached
+is recorded in the plan's notes.
+
+Everything here is a pure function of its arguments and the solver settings, so a
+decision log can replay it (:mod:`allocator.decisions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from allocator.io import dump_json
+from allocator.models import Assignment, Plan, Snapshot, Unallocated
+from allocator.policy import Policy
+
+#: The unallocated code of a case a manager chose to leave without a worker.
+MANAGER_UNALLOCATED = "manager_unallocated"
+#: Longest reason or manager name accepted (characters).
+MAX_REASON = 500
+MAX_NAME = 100
+
+Action = Literal["choose", "exclude", "unallocate"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Override(BaseModel):
+    """One manager's change to the proposed plan, with who and why.
+
+    Attributes
+    ----------
+    case
+        The case's id.
+    action
+        ``choose`` (``worker`` takes the case), ``exclude`` (keep it off ``worker``)
+        or ``unallocate`` (leave it without a worker).
+    worker
+        The worker chosen or excluded; ``None`` for ``unallocate``.
+    reason
+        Why, in the manager's words (stored as typed).
+    manager
+        Who decided, as they typed their name.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case: Text
+    action: Action
+    worker: str | None = None
+    reason: Annotated[Text, Field(max_length=MAX_REASON)]
+    manager: Annotated[Text, Field(max_length=MAX_NAME)]
+
+
+class OverrideError(ValueError):
+    """An override that cannot apply to the snapshot (unknown id, missing worker)."""
+
+
+def check_override(snapshot: Snapshot, override: Override) -> None:
+    """Refuse an override naming an unknown case or worker.
+
+    Raises
+    ------
+    OverrideError
+        One sentence naming the id and what was expected.
+    """
+    if override.case not in {c.id for c in snapshot.cases}:
+        raise OverrideError(f"case {override.case!r} is not in the snapshot")
+    if override.action == "unallocate":
+        if override.worker is not None:
+            raise OverrideError("leaving a case unallocated names no worker")
+        return
+    if override.worker is None:
+        raise OverrideError(f"'{override.action}' needs a worker")
+    if override.worker not in {p.id for p in snapshot.practitioners}:
+        raise OverrideError(f"worker {override.worker!r} is not among the practitioners")
+
+
+def apply_overrides(snapshot: Snapshot, overrides: Sequence[Override]) -> Snapshot:
+    """The snapshot with the overrides written in as pins and exclusions, in order.
+
+    A later override of a case refines the earlier ones: ``choose`` replaces a pin and
+    lifts an exclusion of that worker; ``exclude`` lifts a pin to that worker;
+    ``unallocate`` excludes every practitioner.
+    """
+    if not overrides:
+        return snapshot
+    for override in overrides:
+        check_override(snapshot, override)
+    staff = tuple(p.id for p in snapshot.practitioners)
+    by_case: dict[str, list[Override]] = {}
+    for override in overrides:
+        by_case.setdefault(override.case, []).append(override)
+    cases = []
+    for case in snapshot.cases:
+        for o in by_case.get(case.id, ()):
+            excluded = tuple(case.excluded_workers)
+            pin = case.pinned_worker
+            if o.action == "choose":
+                pin, excluded = o.worker, tuple(w for w in excluded if w != o.worker)
+            elif o.action == "exclude":
+                excluded = excluded if o.worker in excluded else (*excluded, str(o.worker))
+                pin = None if pin == o.worker else pin
+            else:
+                pin, excluded = None, staff
+            case = case.model_copy(update={"pinned_worker": pin, "excluded_workers": excluded})
+        cases.append(case)
+    return snapshot.model_copy(update={"cases": tuple(cases)})
+
+
+def _pinned(snapshot: Snapshot, pins: Mapping[str, str]) -> Snapshot:
+    """``snapshot`` with each case of ``pins`` pinned to its worker."""
+    if not pins:
+        return snapshot
+    cases = tuple(
+        c.model_copy(update={"pinned_worker": pins[c.id]}) if c.id in pins else c
+        for c in snapshot.cases
+    )
+    return snapshot.model_copy(update={"cases": cases})
+
+
+def final_workers(plan: Plan) -> dict[str, str | None]:
+    """Each case the plan decides -> its worker after the plan (``None``: unallocated)."""
+    placed: dict[str, str | None] = {a.case: a.worker for a in plan.assignments}
+    placed.update({u.case: None for u in plan.unallocated})
+    return placed
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A case the re-solve placed differently from the previous plan (not overridden)."""
+
+    case: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A re-solved plan, how far it had to go, and what else moved.
+
+    Attributes
+    ----------
+    plan
+        The new plan (``made_from`` and ``settings`` as the previous plan's).
+    stage
+        1: every other placement kept; 2: the placements of the workers involved
+        released; 3: a fresh solve with the overrides alone.
+    moved
+        Cases not overridden whose worker differs from the previous plan's.
+    """
+
+    plan: Plan
+    stage: int
+    moved: tuple[Moved, ...]
+
+
+def solver_settings(plan: Plan) -> dict[str, Any]:
+    """The keyword arguments of :func:`allocator.daily.allocate` that made ``plan``."""
+    s = plan.settings
+    out: dict[str, Any] = {
+        "time_limit": float(s.get("time_limit", 30.0)),
+        "seed": int(s.get("seed", 0)),
+        "workers": int(s.get("workers", 1)),
+    }
+    if "work_units" in s:
+        out["work_units"] = float(s["work_units"])
+    if "allow_moves" in s:
+        out["allow_moves"] = int(s["allow_moves"])
+    return out
+
+
+def resolve(
+    snapshot: Snapshot,
+    policy: Policy,
+    previous: Plan,
+    overrides: Sequence[Override],
+) -> Resolution:
+    """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
+
+    Parameters
+    ----------
+    snapshot
+        The service as loaded (without any override).
+    policy
+        The policy.
+    previous
+        The plan the manager is changing; its settings are reused.
+    overrides
+        Every override so far, oldest first (each re-solve takes them all).
+
+    Returns
+    -------
+    Resolution
+
+    Raises
+    ------
+    OverrideError
+        If an override names an unknown case or worker.
+    """
+    from allocator.daily import allocate
+
+    base = apply_overrides(snapshot, overrides)
+    overridden = {o.case for o in overrides}
+    cases = {c.id: c for c in base.cases}
+    keep = {
+        a.case: a.worker
+        for a in previous.assignments
+        if a.case not in overridden
+        and cases[a.case].pinned_worker is None
+        and a.worker not in cases[a.case].excluded_workers
+    }
+    chosen = {o.worker for o in overrides if o.action == "choose" and o.worker}
+    settings = solver_settings(previous)
+    released: set[str] = set()
+    stage = 1
+    while True:
+        pins = {c: w for c, w in keep.items() if c not in released}
+        plan = allocate(_pinned(base, pins), policy, **settings)
+        got = final_workers(plan)
+        failed = {c for c, w in pins.items() if got.get(c) != w}
+        if not failed or stage == 3:
+            break
+        stage += 1
+        if stage == 2:
+            touched = chosen | {keep[c] for c in failed}
+            released = failed | {c for c, w in keep.items() if w in touched}
+        else:
+            released = set(keep)
+    plan = _tidy(plan, set(pins), overrides, previous, stage)
+    before, after = final_workers(previous), final_workers(plan)
+    moved = tuple(
+        Moved(c, before.get(c, cases[c].worker), after.get(c, cases[c].worker))
+        for c in sorted(set(before) | set(after))
+        if c not in overridden and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
+    )
+    return Resolution(plan=plan, stage=stage, moved=moved)
+
+
+def _tidy(
+    plan: Plan,
+    auto_pinned: set[str],
+    overrides: Sequence[Override],
+    previous: Plan,
+    stage: int,
+) -> Plan:
+    """The re-solved plan in the manager's terms.
+
+    The pins this module added to keep placements are not a manager's: their
+    "pinned ... by a manager" reason is dropped. A case left unallocated by a manager
+    says so with their reason, not the exclusions that implement it.
+    """
+    last: dict[str, Override] = {}
+    for o in overrides:
+        last[o.case] = o
+    assignments = []
+    for a in plan.assignments:
+        reasons = a.reasons
+        if a.case in auto_pinned:
+            reasons = tuple(r for r in reasons if r != f"pinned to {a.worker} by a manager")
+        mine = last.get(a.case)
+        if mine is not None and mine.action == "choose" and mine.worker == a.worker:
+            reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
+        assignments.append(Assignment(case=a.case, worker=a.worker, from_=a.from_, reasons=reasons))
+    unallocated = []
+    for u in plan.unallocated:
+        mine = last.get(u.case)
+        if mine is not None and mine.action == "unallocate":
+            u = Unallocated(
+                case=u.case,
+                code=MANAGER_UNALLOCATED,
+                reason=f"left unallocated by {mine.manager}: {mine.reason}",
+            )
+        unallocated.append(u)
+    kept = len(auto_pinned)
+    notes = (
+        *plan.notes,
+        f"re-solved with {len(overrides)} manager override(s); stage {stage} of 3 "
+        f"({STAGES[stage]}); {kept} other placement(s) of the previous plan pinned",
+    )
+    return plan.model_copy(
+        update={
+            "assignments": tuple(assignments),
+            "unallocated": tuple(unallocated),
+            "notes": notes,
+            "made_from": previous.made_from,
+        }
+    )
+
+
+STAGES = {
+    1: "every other placement kept",
+    2: "the placements of the workers involved released",
+    3: "a fresh solve with the overrides alone",
+}
+
+
+def canonical_plan(plan: Plan) -> bytes:
+    """The plan's JSON bytes with ``solve_seconds`` zeroed: what a replay must match.
+
+    ``solve_seconds`` is the wall-clock time of the solve, which no re-run repeats;
+    everything else a deterministic solve (fixed ``work_units``) reproduces.
+    """
+    return dump_json(plan.model_copy(update={"solve_seconds": 0.0})).encode("utf-8")
+
+
+def digest(data: bytes) -> str:
+    """SHA-256 of ``data``, lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def changed_cases(overrides: Iterable[Override]) -> list[str]:
+    """The ids of the cases the overrides touch, in first-touched order."""
+    return list(dict.fromkeys(o.case for o in overrides))

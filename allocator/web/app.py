@@ -1,0 +1,404 @@
+"""The allocation meeting's web application: review page and JSON API on the same routes.
+
+FastAPI (Starlette underneath) with Jinja2 templates; no front-end build, no script
+the page needs. Each route answers HTML to a browser (``Accept: text/html``) and JSON
+to anyone else; the OpenAPI schema is at ``/openapi.json`` and ``/docs``.
+
+Safety: the server binds 127.0.0.1 unless given a token (:mod:`allocator.cli`); only
+the expected ``Host`` names are served (no DNS rebinding); a form post must carry
+the page's CSRF token and come from the page's own origin; a JSON post must be
+``application/json`` (which a cross-site form cannot send); with a token every
+request must present it (``Authorization: Bearer``, or ``?token=`` once, which sets
+an HttpOnly, SameSite=Strict cookie). Jinja2 autoescapes every id and sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from pydantic import BaseModel, Field, ValidationError
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from allocator.decisions import DecisionLog
+from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
+from allocator.io import dump_json
+from allocator.meeting import MAX_NAME, Moved, Override, OverrideError, check_override, resolve
+from allocator.models import Plan, Snapshot
+from allocator.policy import Policy
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: How many alternative workers the page shows per case.
+ALTERNATIVES = 3
+TOKEN_COOKIE = "allocator_token"
+
+
+class SignOff(BaseModel):
+    """A sign-off: the manager's name as they type it."""
+
+    manager: str = Field(min_length=1, max_length=MAX_NAME)
+
+
+@dataclass
+class Meeting:
+    """One meeting's state: the service, the log, the current plan and its overrides.
+
+    Parameters
+    ----------
+    snapshot, policy
+        The service as loaded, and the policy.
+    log
+        The decision log.
+    plan
+        The proposed plan (already logged as ``decision_id``).
+    decision_id
+        The log's id of ``plan``.
+    """
+
+    snapshot: Snapshot
+    policy: Policy
+    log: DecisionLog
+    plan: Plan
+    decision_id: int
+    overrides: list[Override] = field(default_factory=list)
+    moved: tuple[Moved, ...] = ()
+    stage: int | None = None
+    signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _alternatives: dict[str, list[tuple[str, str]]] | None = None
+
+    @classmethod
+    def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
+        """Log the proposed ``plan`` and start a meeting on it."""
+        _, decision_id = log.propose(snapshot, policy, plan)
+        return cls(snapshot, policy, log, plan, decision_id)
+
+    def alternatives(self) -> dict[str, list[tuple[str, str]]]:
+        """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first."""
+        if self._alternatives is None:
+            from allocator.recommend import Recommender
+
+            rec = Recommender(self.snapshot, self.policy)
+            cases = [a.case for a in self.plan.assignments] + [
+                u.case for u in self.plan.unallocated
+            ]
+            found: dict[str, list[tuple[str, str]]] = {}
+            for cid in cases:
+                r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
+                found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
+            self._alternatives = found
+        return self._alternatives
+
+    def override(self, override: Override) -> int:
+        """Apply one more override: re-solve, log, and make the result current."""
+        check_override(self.snapshot, override)
+        overrides = [*self.overrides, override]
+        result = resolve(self.snapshot, self.policy, self.plan, overrides)
+        decision_id = self.log.override(self.decision_id, overrides, result)
+        self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
+        self.moved, self.stage, self.signed = result.moved, result.stage, None
+        return decision_id
+
+    def sign_off(self, manager: str) -> int:
+        """A named manager signs the current plan off."""
+        decision_id = self.log.sign_off(self.decision_id, manager)
+        self.signed = (decision_id, manager)
+        return decision_id
+
+    def state(self) -> dict[str, Any]:
+        """The meeting as plain data (the JSON of ``GET /``)."""
+        return {
+            "decision_id": self.decision_id,
+            "signed": None
+            if self.signed is None
+            else {"decision_id": self.signed[0], "manager": self.signed[1]},
+            "overrides": [o.model_dump() for o in self.overrides],
+            "stage": self.stage,
+            "moved": [m.__dict__ for m in self.moved],
+            "plan": json.loads(dump_json(self.plan)),
+        }
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's ``Origin`` (or ``Referer``), when sent, must be this server."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def create_app(
+    meeting: Meeting,
+    *,
+    token: str | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> FastAPI:
+    """The web application for ``meeting``.
+
+    Parameters
+    ----------
+    meeting
+        The meeting the page shows and changes.
+    token
+        When given, every request must present it (see the module docstring).
+    allowed_hosts
+        ``Host`` header values served (default: ``127.0.0.1``, ``localhost``).
+    """
+    app = FastAPI(
+        title="allocator: the allocation meeting",
+        description="Review the proposed plan, override with reasons, sign off.",
+        version="1",
+    )
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"]
+    )
+    csrf = secrets.token_urlsafe(32)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+    if token is not None:
+
+        @app.middleware("http")
+        async def require_token(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            given = request.query_params.get("token")
+            bearer = request.headers.get("authorization", "")
+            presented = (
+                given
+                or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
+                or request.cookies.get(TOKEN_COOKIE)
+            )
+            if presented is None or not secrets.compare_digest(presented, token):
+                return JSONResponse({"detail": "a valid token is required"}, status_code=401)
+            response = await call_next(request)
+            if given:
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+
+    def page(name: str, **values: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(csrf=csrf, **values))
+
+    async def body_of(request: Request) -> dict[str, Any]:
+        """The posted fields: JSON, or a form carrying the CSRF token from this origin."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip()
+        if kind == "application/json":
+            try:
+                data = await request.json()
+            except ValueError:
+                raise HTTPException(400, "the body is not JSON") from None
+            if not isinstance(data, dict):
+                raise HTTPException(422, "expected a JSON object")
+            return data
+        if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            sent = form.get("csrf")
+            if (
+                not isinstance(sent, str)
+                or not secrets.compare_digest(sent, csrf)
+                or not _same_origin(request)
+            ):
+                raise HTTPException(403, "cross-site form refused: reload the page")
+            return {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+        raise HTTPException(415, "send application/json or a form")
+
+    def done(request: Request, data: dict[str, Any]) -> Response:
+        if _wants_html(request):
+            return RedirectResponse("/", status_code=303)
+        return JSONResponse(data)
+
+    def render_meeting(error: str | None = None) -> HTMLResponse:
+        plan, snap = meeting.plan, meeting.snapshot
+        cases = {c.id: c for c in snap.cases}
+        groups: dict[str, list[dict[str, Any]]] = {
+            c.name: [] for c in meeting.policy.priority_classes
+        }
+        groups.setdefault("other", [])
+        alternatives = meeting.alternatives()
+
+        def group_of(cid: str) -> str:
+            case = cases[cid]
+            for pc in meeting.policy.priority_classes:
+                if pc.holds(case):
+                    return pc.name
+            return "other"
+
+        for a in plan.assignments:
+            c = cases[a.case]
+            groups[group_of(a.case)].append(
+                {
+                    "case": c,
+                    "worker": a.worker,
+                    "from": a.from_,
+                    "reasons": a.reasons,
+                    "code": None,
+                    "alternatives": alternatives.get(a.case, []),
+                }
+            )
+        for u in plan.unallocated:
+            c = cases[u.case]
+            groups[group_of(u.case)].append(
+                {
+                    "case": c,
+                    "worker": None,
+                    "from": c.worker,
+                    "reasons": (u.reason,),
+                    "code": str(u.code),
+                    "alternatives": alternatives.get(u.case, []),
+                }
+            )
+        rows = load_rows(snap, plan)
+        teams: dict[str, Markup] = {}
+        by_team: dict[str, list[Any]] = {}
+        for r in rows:
+            by_team.setdefault(r.team, []).append(r)
+        for team, members in by_team.items():
+            teams[team] = Markup(load_bars_svg(members, link="/workers/"))  # escaped inside
+        return page(
+            "meeting.html",
+            m=meeting,
+            plan=plan,
+            groups={k: v for k, v in groups.items() if v},
+            teams=teams,
+            legend=Markup(legend()),
+            tiers=Markup(tiers_table(plan, meeting.policy)),
+            staff=sorted(p.id for p in snap.practitioners),
+            error=error,
+        )
+
+    @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
+    def home(request: Request) -> Response:
+        with meeting.lock:
+            if _wants_html(request):
+                return render_meeting()
+            return JSONResponse(meeting.state())
+
+    override_schema = Override.model_json_schema()
+
+    @app.post(
+        "/overrides",
+        summary="Override one case (choose / exclude / unallocate) and re-solve",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": override_schema},
+                    "application/x-www-form-urlencoded": {"schema": override_schema},
+                },
+            }
+        },
+    )
+    async def add_override(request: Request) -> Response:
+        data = await body_of(request)
+        if data.get("worker") == "" or data.get("action") == "unallocate":
+            data["worker"] = None
+        try:
+            override = Override.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise HTTPException(422, problems) from None
+        with meeting.lock:
+            try:
+                decision_id = meeting.override(override)
+            except OverrideError as exc:
+                if _wants_html(request):
+                    return render_meeting(error=str(exc))
+                raise HTTPException(422, str(exc)) from None
+            return done(
+                request,
+                {
+                    "decision_id": decision_id,
+                    "stage": meeting.stage,
+                    "moved": [m.__dict__ for m in meeting.moved],
+                },
+            )
+
+    signoff_schema = SignOff.model_json_schema()
+
+    @app.post(
+        "/signoff",
+        summary="Sign the current plan off, as a named manager",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": signoff_schema},
+                    "application/x-www-form-urlencoded": {"schema": signoff_schema},
+                },
+            }
+        },
+    )
+    async def sign_off(request: Request) -> Response:
+        data = await body_of(request)
+        try:
+            signed = SignOff.model_validate({"manager": str(data.get("manager", "")).strip()})
+        except ValidationError:
+            raise HTTPException(422, f"manager: a name of 1 to {MAX_NAME} characters") from None
+        with meeting.lock:
+            decision_id = meeting.sign_off(signed.manager)
+        return done(request, {"decision_id": decision_id, "manager": signed.manager})
+
+    @app.get("/plan.json", summary="Download the current plan (JSON)")
+    def plan_json() -> Response:
+        return Response(
+            dump_json(meeting.plan),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="plan.json"'},
+        )
+
+    @app.get("/report.html", summary="Download the current plan as a self-contained HTML report")
+    def report_html() -> Response:
+        signed = f" — signed off by {meeting.signed[1]}" if meeting.signed else ""
+        text = render_report(
+            meeting.snapshot,
+            meeting.policy,
+            meeting.plan,
+            title=f"Allocation plan for {meeting.plan.as_of.isoformat()}{signed}",
+        )
+        return HTMLResponse(
+            text, headers={"Content-Disposition": 'attachment; filename="report.html"'}
+        )
+
+    @app.get("/workers/{worker_id}", summary="One worker's statement under the current plan")
+    def worker(request: Request, worker_id: str) -> Response:
+        from allocator.analysis import worker_statement
+        from allocator.recommend import UnknownIdError
+
+        try:
+            statement = worker_statement(meeting.snapshot, meeting.policy, meeting.plan, worker_id)
+        except UnknownIdError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if _wants_html(request):
+            return page("worker.html", s=statement)
+        return JSONResponse(statement.to_dict())
+
+    @app.get("/log", summary="The decision log, newest first")
+    def log(request: Request, limit: int = 100) -> Response:
+        rows = meeting.log.decisions(limit=limit)
+        if _wants_html(request):
+            return page("log.html", rows=rows)
+        return JSONResponse([d.to_dict() for d in rows])
+
+    @app.get("/history/{case_id}", summary="One child's allocation story")
+    def history(request: Request, case_id: str) -> Response:
+        events = meeting.log.history(case_id)
+        if _wants_html(request):
+            return page("history.html", case_id=case_id, events=events)
+        return JSONResponse([e.to_dict() for e in events])
+
+    return app

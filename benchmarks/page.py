@@ -1,0 +1,79 @@
+"""``python -m benchmarks.page``: the meeting page's speed on a synthetic morning.
+
+Measures, for a generated service (150 practitioners by default): the morning's solve,
+opening the review page after it (``GET /`` as a browser asks, alternatives
+included), and a re-solve after one override (``POST /overrides``, as the page's form
+sends it), then opening the page again. Printed, not asserted: figures depend on the
+machine (issue 14's targets: page under 2 s, re-solve under 5 s).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--practitioners", type=click.IntRange(min=2), default=150, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--work-units", type=float, default=3.0, show_default=True)
+def main(practitioners: int, seed: int, work_units: float) -> None:
+    """Time page open and one override's re-solve on a synthetic morning."""
+    from fastapi.testclient import TestClient
+
+    from allocator.daily import allocate
+    from allocator.decisions import DecisionLog
+    from allocator.generate import generate
+    from allocator.policy import Policy
+    from allocator.web.app import Meeting, create_app
+
+    snapshot = generate(practitioners, seed=seed)
+    policy = Policy()
+    started = time.perf_counter()
+    plan = allocate(snapshot, policy, time_limit=120, work_units=work_units)
+    solve = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        log = DecisionLog(str(Path(folder) / "bench.db"))
+        meeting = Meeting.open(snapshot, policy, log, plan)
+        client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+        html = {"accept": "text/html"}
+        started = time.perf_counter()
+        page = client.get("/", headers=html)
+        opened = time.perf_counter() - started
+        assert page.status_code == 200, page.text
+        first = plan.assignments[0]
+        alternative = next(w for w, _ in meeting.alternatives()[first.case] if w != first.worker)
+        started = time.perf_counter()
+        answer = client.post(
+            "/overrides",
+            json={
+                "case": first.case,
+                "action": "choose",
+                "worker": alternative,
+                "reason": "benchmark",
+                "manager": "bench",
+            },
+        )
+        resolved = time.perf_counter() - started
+        assert answer.status_code == 200, answer.text
+        started = time.perf_counter()
+        client.get("/", headers=html)
+        reopened = time.perf_counter() - started
+        log.close()
+    to_decide = len(plan.assignments) + len(plan.unallocated)
+    click.echo(
+        f"service: {practitioners} practitioners, {len(snapshot.cases)} cases, "
+        f"{to_decide} to decide (seed {seed}, work units {work_units:g})\n"
+        f"morning solve:                 {solve:6.2f} s\n"
+        f"page open after the solve:     {opened:6.2f} s  ({len(page.content) // 1024} KiB)\n"
+        f"re-solve after one override:   {resolved:6.2f} s  (stage {answer.json()['stage']}, "
+        f"{len(answer.json()['moved'])} other case(s) moved)\n"
+        f"page open after the re-solve:  {reopened:6.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

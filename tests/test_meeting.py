@@ -1,0 +1,142 @@
+"""Overrides and the re-solve that honours them (allocator.meeting), on tiny services.
+
+Two workers A and B, each with room for exactly one 3-point case (cap 3 points), and
+two referrals R1, R2 of 3 points each: the solver puts one case with each worker.
+"""
+
+from __future__ import annotations
+
+import pytest
+from builders import case, snapshot, worker
+
+from allocator.daily import allocate
+from allocator.meeting import (
+    MANAGER_UNALLOCATED,
+    Override,
+    OverrideError,
+    apply_overrides,
+    canonical_plan,
+    final_workers,
+    resolve,
+)
+from allocator.models import Plan, Snapshot
+from allocator.policy import Policy
+
+POLICY = Policy()
+
+
+def tight() -> Snapshot:
+    return snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [case("R1"), case("R2")],
+    )
+
+
+def roomy() -> Snapshot:
+    return snapshot(
+        [worker("A"), worker("B"), worker("C")],
+        [case("R1"), case("R2"), case("R3")],
+    )
+
+
+def proposed(snap: Snapshot) -> Plan:
+    return allocate(snap, POLICY, work_units=1.0)
+
+
+def by(manager: str = "Ann", **fields: str | None) -> Override:
+    return Override(manager=manager, reason=fields.pop("reason", None) or "why", **fields)  # type: ignore[arg-type]
+
+
+def test_choose_keeps_every_other_placement() -> None:
+    # Room for everyone: the chosen worker takes R1, every other case stays put (stage 1).
+    snap = roomy()
+    plan = proposed(snap)
+    before = final_workers(plan)
+    other = next(w for w in "ABC" if w != before["R1"])
+    result = resolve(snap, POLICY, plan, [by(case="R1", action="choose", worker=other)])
+    after = final_workers(result.plan)
+    assert after["R1"] == other
+    assert result.stage == 1 and result.moved == ()
+    assert {c: w for c, w in after.items() if c != "R1"} == {
+        c: w for c, w in before.items() if c != "R1"
+    }
+    reasons = next(a.reasons for a in result.plan.assignments if a.case == "R1")
+    assert reasons[0] == "chosen by Ann: why"
+    # Kept placements carry no "pinned by a manager" reason: those pins are not a manager's.
+    assert not any(
+        "by a manager" in r for a in result.plan.assignments if a.case != "R1" for r in a.reasons
+    )
+
+
+def test_choosing_a_full_worker_moves_what_it_must() -> None:
+    # A and B each hold one case and are full: giving B's neighbour case to B forces B's
+    # own case out; stage 1 fails, stage 2 releases B's placements, and that case moves
+    # to the worker just freed. It is listed as what else moved.
+    snap = tight()
+    plan = proposed(snap)
+    before = final_workers(plan)
+    on_b = next(c for c, w in before.items() if w == "B")
+    other = "R1" if on_b == "R2" else "R2"
+    result = resolve(snap, POLICY, plan, [by(case=other, action="choose", worker="B")])
+    after = final_workers(result.plan)
+    assert after == {other: "B", on_b: "A"}
+    assert result.stage == 2
+    assert [(m.case, m.before, m.after) for m in result.moved] == [(on_b, "B", "A")]
+
+
+def test_exclude_keeps_the_case_off_the_worker() -> None:
+    snap = roomy()
+    plan = proposed(snap)
+    first = final_workers(plan)["R1"]
+    result = resolve(snap, POLICY, plan, [by(case="R1", action="exclude", worker=first)])
+    assert final_workers(result.plan)["R1"] not in (None, first)
+
+
+def test_unallocate_lists_the_case_with_the_managers_reason() -> None:
+    snap = roomy()
+    plan = proposed(snap)
+    result = resolve(
+        snap, POLICY, plan, [by(case="R2", action="unallocate", reason="family moving away")]
+    )
+    (gone,) = result.plan.unallocated
+    assert gone.case == "R2" and gone.code == MANAGER_UNALLOCATED
+    assert gone.reason == "left unallocated by Ann: family moving away"
+    assert result.moved == ()
+
+
+def test_later_override_of_a_case_refines_the_earlier() -> None:
+    snap = roomy()
+    pinned = apply_overrides(
+        snap,
+        [
+            by(case="R1", action="choose", worker="A"),
+            by(case="R1", action="exclude", worker="A"),
+        ],
+    )
+    r1 = next(c for c in pinned.cases if c.id == "R1")
+    assert r1.pinned_worker is None and r1.excluded_workers == ("A",)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"case": "NOPE", "action": "unallocate"}, "case 'NOPE' is not in the snapshot"),
+        ({"case": "R1", "action": "choose", "worker": "Z"}, "worker 'Z' is not among"),
+        ({"case": "R1", "action": "choose"}, "'choose' needs a worker"),
+    ],
+)
+def test_unknown_ids_are_refused(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(OverrideError, match=message):
+        apply_overrides(roomy(), [by(**fields)])
+
+
+def test_override_needs_a_reason_and_a_name() -> None:
+    with pytest.raises(ValueError):
+        Override(case="R1", action="unallocate", reason="  ", manager="Ann")
+    with pytest.raises(ValueError):
+        Override(case="R1", action="unallocate", reason="x", manager="")
+
+
+def test_canonical_plan_ignores_the_wall_clock() -> None:
+    plan = proposed(roomy())
+    assert canonical_plan(plan) == canonical_plan(plan.model_copy(update={"solve_seconds": 9.9}))

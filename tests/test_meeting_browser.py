@@ -1,0 +1,115 @@
+"""The meeting in a real browser: Debian's chromium driven by Playwright.
+
+Serves the bundled example service (25 practitioners, 41 children to decide) with
+uvicorn on a free loopback port, then does what a manager does: opens the page,
+gives one child to another worker with a reason, lets it re-solve, signs off, and
+finds the rows in the decision log (on the log page and in the database). A
+screenshot of the page is kept in ``tests/artifacts/meeting.png`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from needs import chromium
+
+from allocator.daily import allocate
+from allocator.decisions import DecisionLog
+from allocator.io import load_snapshot
+from allocator.meeting import final_workers
+from allocator.policy import load_policy
+from allocator.web.app import Meeting, create_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Meeting]]:
+    import uvicorn
+
+    snap = load_snapshot(EXAMPLES / "service.json", EXAMPLES / "referrals.json")
+    policy = load_policy(EXAMPLES / "policy.toml")
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(meeting), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", meeting
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        log.close()
+
+
+def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
+    served: tuple[str, Meeting],
+) -> None:
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    url, meeting = served
+    proposal = final_workers(meeting.plan)
+    # A child the plan gives a worker, and the best other worker who could take it.
+    chosen_case, alternative = next(
+        (a.case, w)
+        for a in meeting.plan.assignments
+        for w, _ in meeting.alternatives()[a.case]
+        if w != a.worker
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url + "/")
+            assert page.title() == "Allocation meeting"
+            row = page.locator(f"#case-{chosen_case}")
+            assert row.locator(".proposed").inner_text() == proposal[chosen_case]
+            row.locator("select[name=action]").select_option("choose")
+            row.locator("input[name=worker]").fill(alternative)
+            row.locator("input[name=reason]").fill("knows the family from last year")
+            row.locator("input[name=manager]").fill("Ann Smith")
+            row.get_by_role("button", name="Re-solve").click()
+            page.wait_for_selector("#moved")
+            assert page.locator(f"#case-{chosen_case} .proposed").inner_text() == alternative
+            assert "knows the family from last year" in page.locator("#overrides").inner_text()
+            page.locator("#signoff input[name=manager]").fill("Ann Smith")
+            page.locator("#signoff button").click()
+            page.wait_for_selector("#signed")
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "meeting.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot: {shot}")
+            page.goto(url + "/log")
+            kinds = page.locator("#log tr td:nth-child(3)").all_inner_texts()
+            assert kinds == ["signoff", "override", "proposed"]
+            assert "knows the family from last year" in page.locator("#log").inner_text()
+        finally:
+            browser.close()
+    story = [(e.event, e.worker, e.manager) for e in meeting.log.history(chosen_case)]
+    assert ("chosen", alternative, "Ann Smith") in story
+    assert story[-1] == ("signed", alternative, "Ann Smith")
