@@ -26,13 +26,12 @@ Output about cases names ids, case types, complexity, weights and patch names on
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Literal
 
-from allocator.check import RULES, Violation, check_plan, joined, judge_plan, points
+from allocator.check import RULES, Violation, check_plan, joined, judge_plan
 from allocator.explain import (
     PlanView,
     assignment_reasons,
@@ -43,14 +42,15 @@ from allocator.explain import (
 from allocator.models import Assignment, Plan, Snapshot
 from allocator.objectives import (
     CONTINUITY_TIERS,
+    Match,
     Tier,
-    balance_cost,
-    class_tier_key,
     daily_tiers,
     evaluate,
-    outside_area,
+    is_rebalance,
+    plan_tiers,
     tier_vector,
 )
+from allocator.objectives import Placements as TierPlacements
 from allocator.policy import Policy
 from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
 from allocator.rules import ServiceState, to_points
@@ -137,27 +137,6 @@ def placements(state: ServiceState, plan: Plan) -> Placements:
 
 
 @dataclasses.dataclass(frozen=True)
-class Match:
-    """One thing behind a tier's value, with its justification (as in score analysis).
-
-    Attributes
-    ----------
-    cases, workers, family
-        What the match is about.
-    points
-        Its contribution to the tier's value.
-    justification
-        Why, naming ids and numbers only.
-    """
-
-    cases: tuple[str, ...]
-    workers: tuple[str, ...] = ()
-    family: str | None = None
-    points: int = 1
-    justification: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
 class RuleResult:
     """One hard rule and the plan's violations of it (normally none)."""
 
@@ -216,7 +195,8 @@ class PlanAnalysis:
     rules
         Every rule of :data:`allocator.check.RULES`, with its violations.
     tiers
-        Every daily tier, recomputed, with the matches behind it.
+        Every tier the plan is measured by (a rebalance's own, or the daily),
+        recomputed on its placements, moves included, with the matches behind it.
     objective
         The plan's own ``objective``, as it reports it.
     notes
@@ -274,27 +254,27 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     placed = placements(state, plan)
     # Diagnoses are made under every placement, moves included (as the plan's own).
     view = PlanView.of(state, {**placed.daily, **placed.moves}, max_moves_of(plan))
-    values = evaluate(state, placed.daily)
-    matches = _tier_matches(state, view, placed)
+    # The tiers the plan is measured by (a rebalance's own, or the daily), each
+    # recomputed on every placement, moves included, as the plan's figures are.
+    on = TierPlacements(state, {**placed.daily, **placed.moves})
     tiers = tuple(
         TierResult(
             key=t.key,
             label=t.label,
             sense=t.sense,
-            value=values[t.key],
-            # A rebalance reports its own objective, not the daily tiers.
-            reported=None if placed.moves else plan.objective.get(t.key),
+            value=t.value(on),
+            reported=plan.objective.get(t.key),
             bound=plan.bound.get(t.key) if plan.bound else None,
-            matches=matches[t.key],
+            matches=_tier_matches(t, on, view),
         )
-        for t in daily_tiers(policy)
+        for t in plan_tiers(policy, plan.objective)
     )
     notes = list(plan.notes)
     if placed.moves:
+        kind = "a rebalance: its own tiers" if is_rebalance(plan.objective) else "the daily tiers"
         notes.append(
-            f"{len(placed.moves)} case(s) that kept a worker are moved (a rebalance); the "
-            "daily tiers count only the cases that needed a worker, and the plan's own "
-            "objective is shown as it reports it"
+            f"{len(placed.moves)} case(s) that kept a worker are moved (as a rebalance or "
+            f"--allow-moves does); {kind} are recomputed on every placement, moves included"
         )
     return PlanAnalysis(
         as_of=plan.as_of,
@@ -311,76 +291,19 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     )
 
 
-def _tier_matches(
-    state: ServiceState, view: PlanView, placed: Placements
-) -> dict[str, tuple[Match, ...]]:
-    """For each tier, what makes up its value (points add up to it)."""
-    daily = placed.daily
-    out: dict[str, tuple[Match, ...]] = {}
+def _tier_matches(tier: Tier, on: TierPlacements, view: PlanView) -> tuple[Match, ...]:
+    """What makes up a tier's value (points add up to it): the tier's own matches.
 
-    lost = []
-    for cid in sorted(state.to_allocate):
-        if cid in daily:
-            continue
-        d = view.diagnose(cid)
-        lost.append(Match((cid,), justification=f"{d.code}: {d.reason}"))
-    for k, name in enumerate(state.policy.class_names):
-        out[class_tier_key(name)] = tuple(m for m in lost if state.priority_class[m.cases[0]] == k)
-
-    split = []
-    need = set(state.to_allocate)
-    for family in sorted({state.cases[c].family for c in need}):
-        by_worker: dict[str, list[str]] = defaultdict(list)
-        for cid in state.families[family]:
-            if cid in daily:
-                by_worker[daily[cid]].append(cid)
-            elif cid not in need and (held := state.cases[cid].worker) is not None:
-                by_worker[held].append(cid)
-        if len(by_worker) > 1:
-            workers = sorted(by_worker)
-            split.append(
-                Match(
-                    cases=tuple(sorted(c for cs in by_worker.values() for c in cs)),
-                    workers=tuple(workers),
-                    family=family,
-                    points=len(workers) - 1,
-                    justification=f"siblings with {len(workers)} workers: "
-                    + "; ".join(f"{w} ({', '.join(sorted(by_worker[w]))})" for w in workers),
-                )
-            )
-    out["siblings_apart"] = tuple(split)
-
-    out["previous_worker_returns"] = tuple(
-        Match((c,), (w,), justification=f"back with {w}, who had the child before")
-        for c, w in sorted(daily.items())
-        if w in state.cases[c].previous_workers
+    A child left without a worker is justified by its diagnosis (code and reason).
+    """
+    matches = tier.matches(on)
+    if not tier.priority_class:
+        return matches
+    return tuple(
+        dataclasses.replace(m, justification=f"{d.code}: {d.reason}")
+        for m in matches
+        if (d := view.diagnose(m.cases[0]))
     )
-
-    costs = sorted(
-        ((balance_cost(state, c, w), c, w) for c, w in daily.items()), key=lambda t: (-t[0], t[1])
-    )
-    out["balance"] = tuple(
-        Match(
-            (c,),
-            (w,),
-            points=cost,
-            justification=f"{w} holds {_share(state.load_before[w], state.capacity[w])} of "
-            f"capacity before the plan; the case adds {points(state.weight[c])} points",
-        )
-        for cost, c, w in costs
-        if cost
-    )
-
-    out["outside_area"] = tuple(
-        Match(
-            (c,),
-            (w,),
-            justification=f"the child's area ({state.cases[c].area}) is outside {w}'s patches",
-        )
-        for c, w in sorted(daily.items())
-        if outside_area(state, c, w)
-    )
-    return out
 
 
 def _share(load: int, cap: int) -> str:

@@ -8,7 +8,9 @@ engine, so it also checks the solver: a plan the engine writes must come back wi
 no :class:`Violation`. :func:`stale_summaries` compares the plan's summaries with the
 recomputed figures: a stale total is not a broken rule.
 
-Rules (ids in :data:`RULES`):
+Rules (ids in :data:`RULES`, the registry's :data:`allocator.rules.RULES`; each
+rule's evaluation and sentence is the registry's, so check, explain and recommend
+say the same):
 
 ``as_of``
     The plan is for the snapshot's day.
@@ -43,10 +45,11 @@ leave any of them out):
     The plan's ``workers`` rows, if any, match the recomputed figures, and cover every
     worker whose load or case count changes.
 ``objective``
-    The plan's ``objective`` values that :func:`allocator.objectives.evaluate`
-    computes match it (daily plans only: skipped when the plan moves cases that did
-    not need a worker, as the daily tiers do not describe a rebalance). Keys the
-    checker does not compute are left alone.
+    The plan's ``objective`` values match the tiers recomputed on its placements:
+    :func:`allocator.objectives.evaluate` for a daily plan (moves to make room
+    included), :func:`allocator.objectives.rebalance_values` for a rebalance's (one
+    that reports the rebalance's own tiers, such as ``weighted_changes``). Keys the
+    checker does not compute (``changes_lower_bound``) are left alone.
 
 Points are compared in integer centi-points (:data:`allocator.rules.POINTS_SCALE`),
 exactly as :class:`allocator.rules.ServiceState` does.
@@ -55,36 +58,28 @@ exactly as :class:`allocator.rules.ServiceState` does.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.objectives import evaluate
+from allocator.objectives import plan_values
 from allocator.policy import Policy
 from allocator.rules import (
+    AVAILABILITY_RULES,
+    CAPACITY,
+    INTAKE_LIMIT,
     POINTS_SCALE,
+    RULE_IDS,
     ServiceState,
-    availability_blocker,
     holding_rules,
+    joined,
     new_families,
-    to_points,
+    points,
 )
 
-#: Every rule id :func:`check_plan` may report, in the order it reports them.
-RULES: tuple[str, ...] = (
-    "as_of",
-    "conservation",
-    "unknown_worker",
-    "gone_worker",
-    "availability",
-    "grade",
-    "skills",
-    "excluded_worker",
-    "pinned_worker",
-    "from_mismatch",
-    "capacity",
-    "intake_limit",
-)
+#: Every rule id :func:`check_plan` may report, in the order it reports them: the ids
+#: of the registry (:data:`allocator.rules.RULES`).
+RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
 SUMMARIES: tuple[str, ...] = ("workers_table", "objective")
@@ -116,29 +111,18 @@ class Violation:
     worker: str | None = None
 
 
-# ----------------------------------------------------------------- shared helpers
-
-
-def points(units: int) -> str:
-    """Centi-points as points for people: one decimal, two where needed.
-
-    Examples
-    --------
-    >>> points(10450), points(225), points(0)
-    ('104.5', '2.25', '0.0')
-    """
-    text = f"{to_points(units):.2f}"
-    return text[:-1] if text.endswith("0") else text
-
-
-def joined(ids: Iterable[str], limit: int = 5) -> str:
-    """``"A, B and C"``; past ``limit`` items, ``"A, B, C, D, E and 3 more"``."""
-    items = list(ids)
-    if len(items) > limit:
-        return f"{', '.join(items[:limit])} and {len(items) - limit} more"
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+__all__ = [
+    "INPUT_OPTIONS",
+    "RULES",
+    "SUMMARIES",
+    "Violation",
+    "check_plan",
+    "input_mismatches",
+    "joined",
+    "judge_plan",
+    "points",
+    "stale_summaries",
+]
 
 
 # ------------------------------------------------------------------------ checker
@@ -349,12 +333,12 @@ def _assignment_rules(state: ServiceState, a: Assignment, out: list[Violation]) 
     elif wid == case.worker and wid not in state.gone:
         pass  # a no-op listing, reported by conservation; the worker gets nothing new
     else:
-        if wid in state.gone:
-            report("gone_worker", f"{cid} is assigned to {wid}, who left on {p.leaving_on}")
-        else:
-            blocker = availability_blocker(p, state.as_of, state.policy)
-            if blocker is not None:
-                report("availability", f"{cid} is assigned to {wid}, but {blocker}")
+        # The taking rules on the worker alone; capacity and the intake limit are
+        # judged per worker on the whole plan (_capacity, _intake_limit).
+        for taking in AVAILABILITY_RULES:
+            sentence = taking.unavailable(state, wid)
+            if sentence is not None:
+                report(taking.id, f"{cid} is assigned to {wid}, but {sentence}")
         for rule, sentence in holding_rules(case, p, state.policy):
             report(rule, f"{cid} is assigned to {wid}, but {sentence}")
     if a.from_ != case.worker:
@@ -410,34 +394,18 @@ def _capacity(
     for wid in state.practitioners:
         if wid not in receivers:
             continue
-        cap, before, after = state.capacity[wid], state.load_before[wid], load_after[wid]
-        if before > cap:
-            message = (
-                f"{wid} was already over capacity before the plan ({points(before)} points, "
-                f"cap {points(cap)}) and may take no new case"
-            )
-        elif after > cap:
-            message = f"{wid} ends at {points(after)} points, over the cap of {points(cap)}"
-        else:
-            continue
-        out.append(Violation("capacity", message, worker=wid))
+        message = CAPACITY.after_plan(state, wid, load_after[wid])
+        if message is not None:
+            out.append(Violation(CAPACITY.id, message, worker=wid))
 
 
 def _intake_limit(state: ServiceState, given: Mapping[str, str], out: list[Violation]) -> None:
     """No worker takes more new families in one plan than the policy allows."""
-    limit = state.policy.max_new_families_per_day
     new = new_families(state, given)
     for wid in state.practitioners:
-        fams = new.get(wid, set())
-        if len(fams) > limit:
-            out.append(
-                Violation(
-                    "intake_limit",
-                    f"{wid} takes {len(fams)} new families in this plan "
-                    f"({', '.join(sorted(fams))}), over the limit of {limit}",
-                    worker=wid,
-                )
-            )
+        message = INTAKE_LIMIT.after_plan(state, wid, new.get(wid, set()))
+        if message is not None:
+            out.append(Violation(INTAKE_LIMIT.id, message, worker=wid))
 
 
 def _workers_table(
@@ -515,14 +483,16 @@ def _workers_table(
 def _objective(
     state: ServiceState, plan: Plan, given: Mapping[str, str], out: list[Violation]
 ) -> None:
-    """The plan's reported objective values agree with :func:`evaluate` on its placements."""
+    """The plan's reported objective values agree with the tiers on its placements.
+
+    A rebalance's plan (it reports the rebalance's own tiers, such as
+    ``weighted_changes``) is judged by :func:`allocator.objectives.rebalance_values`,
+    any other by :func:`allocator.objectives.evaluate`; moves included in both.
+    """
     if not plan.objective:
         return
-    need = set(state.to_allocate)
-    if any(cid not in need for cid in given):
-        return  # a rebalance: the daily tiers do not describe it
     placed = {cid: wid for cid, wid in given.items() if wid in state.practitioners}
-    values = evaluate(state, placed)
+    values = plan_values(state, placed, plan.objective)
     for key, value in values.items():
         if key in plan.objective and not _same(plan.objective[key], value):
             out.append(

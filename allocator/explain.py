@@ -34,21 +34,34 @@ from datetime import timedelta
 from functools import cached_property
 from typing import NamedTuple
 
-from allocator.check import RULES, joined, points
 from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.objectives import loads_after, outside_area
 from allocator.policy import Policy
 from allocator.rules import (
+    AVAILABILITY,
+    AVAILABILITY_RULES,
+    CAPACITY,
+    GRADE,
+    INTAKE_LIMIT,
+    PINNED_WORKER,
+    RULE_IDS,
+    Room,
+    Rule,
     ServiceState,
-    availability_blocker,
+    case_rules,
     covers_area,
     families_held,
     grade_blockers,
-    holding_blockers,
     holding_rules,
+    joined,
+    kind_of,
+    kind_probe,
+    kind_rules,
     missing_needs,
     new_families,
     normalised,
+    points,
+    taking_blockers,
 )
 
 #: How many workers a sentence names before saying "and N more".
@@ -111,6 +124,14 @@ class PlanView:
             held=families_held(state),
             new=new_families(state, frozen),
             max_moves=max_moves,
+        )
+
+    def room(self, worker_id: str) -> Room:
+        """Where ``worker_id`` stands once the placements are applied."""
+        return Room(
+            load=self.load[worker_id],
+            held=self.held.get(worker_id, frozenset()),
+            new=self.new.get(worker_id, set()),
         )
 
     @cached_property
@@ -232,8 +253,9 @@ def _why_moved(state: ServiceState, placed: Mapping[str, str], case: Case, wid: 
     p = state.practitioners[old]
     if old not in state.gone and case.id in state.needs:
         return state.needs[case.id]  # "P0040 may no longer hold it: ..."
-    blocker = availability_blocker(p, state.as_of, state.policy)
-    if blocker is not None:  # "P0040 left on 2026-11-20", "... is absent until ..."
+    unavailable = availability_rule(state, old)
+    if unavailable is not None:  # "P0040 left on 2026-11-20", "... is absent until ..."
+        blocker = unavailable.message
         long = state.as_of + timedelta(days=state.policy.long_absence_days)
         if old not in state.gone and p.available_from is not None and p.available_from >= long:
             return f"{blocker}: cover for the absence"
@@ -334,42 +356,37 @@ def _choice_reasons(
             if skilled == [wid]:
                 return [f"only worker with {' + '.join(case.needs)}"]
         return ["only eligible worker"]
-    caps, before = state.capacity, state.load_before
-    spare = caps[wid] - before[wid]
-    if spare >= max(caps[pid] - before[pid] for pid in eligible):
+    spare = state.spare_before(wid)
+    if spare >= max(state.spare_before(pid) for pid in eligible):
         return [
             f"most spare capacity among the {len(eligible)} eligible workers "
             f"({points(spare)} points)"
         ]
-    load, cap = view().load[wid], caps[wid]
+    load, cap = view().load[wid], state.capacity[wid]
     ends = f"; ends at {round(100 * load / cap)}% of capacity" if cap > 0 else ""
     return [f"one of {len(eligible)} eligible workers{ends}"]
 
 
+def _static_rules(state: ServiceState, case: Case, wid: str) -> list[tuple[str, str]]:
+    """Every rule that stops ``wid`` taking ``case`` before the plan, the intake aside."""
+    before = Room(load=state.load_kept[wid])
+    return [
+        (rule, sentence)
+        for rule, sentence in taking_blockers(state, case, wid, before)
+        if rule != INTAKE_LIMIT.id
+    ]
+
+
 def _only_room(state: ServiceState, case: Case, wid: str) -> bool:
     """Whether room before the plan is the only static rule stopping ``wid``."""
-    p = state.practitioners[wid]
-    return (
-        not holding_blockers(case, p, state.policy)
-        and availability_blocker(p, state.as_of, state.policy) is None
-        and state.load_before[wid] <= state.capacity[wid]
+    return state.load_before[wid] <= state.capacity[wid] and all(
+        rule == CAPACITY.id for rule, _ in _static_rules(state, case, wid)
     )
 
 
 def _why_not(state: ServiceState, case: Case, wid: str) -> list[str]:
     """Every static rule that stops ``wid`` taking ``case`` today."""
-    p = state.practitioners[wid]
-    why = list(holding_blockers(case, p, state.policy))
-    blocker = availability_blocker(p, state.as_of, state.policy)
-    if blocker is not None:
-        why.append(blocker)
-    spare = state.capacity[wid] - state.load_before[wid]
-    if state.weight[case.id] > spare:
-        why.append(
-            f"{wid} had {points(spare)} points spare and the case needs "
-            f"{points(state.weight[case.id])}"
-        )
-    return why or ["no rule recorded"]
+    return [sentence for _, sentence in _static_rules(state, case, wid)] or ["no rule recorded"]
 
 
 # ------------------------------------------------------------- unallocated diagnosis
@@ -441,40 +458,35 @@ def _diagnose(
     if case.pinned_worker is not None:
         pinned = _pin_problem(state, load, case, case.pinned_worker)
         if pinned:
-            return result(UnallocatedCode.PINNED_WORKER_CANNOT_HOLD, pinned)
+            return result(_code(PINNED_WORKER), pinned)
 
     eligible = _may_hold_ignoring_availability(state, view, case)
     if not eligible:
         reason = _nobody_eligible(state, case, _staff(state))
-        return result(UnallocatedCode.NO_ELIGIBLE_WORKER, reason)
+        return result(_code(GRADE), reason)
 
-    available = [p for p in eligible if availability_blocker(p, state.as_of, state.policy) is None]
+    available = [p for p in eligible if availability_rule(state, p.id) is None]
     if not available:
-        return result(UnallocatedCode.ELIGIBLE_UNAVAILABLE, _all_unavailable(state, eligible))
+        return result(_code(AVAILABILITY), _all_unavailable(state, eligible))
 
     weight = state.weight[case_id]
     largest = max(available, key=lambda p: (state.capacity[p.id], p.id))
     if weight > state.capacity[largest.id]:
-        return result(UnallocatedCode.NO_CAPACITY, _above_every_cap(state, weight, largest))
+        return result(_code(CAPACITY), _above_every_cap(state, weight, largest))
     spare = {p.id: state.capacity[p.id] - load[p.id] for p in available}
     with_room = [p.id for p in available if weight <= spare[p.id]]
     if not with_room:
-        return result(UnallocatedCode.NO_CAPACITY, _no_room(weight, spare))
+        return result(_code(CAPACITY), _no_room(weight, spare))
 
     limit = state.policy.max_new_families_per_day
-    held, new = view.held, view.new
     open_intake = [
-        wid
-        for wid in with_room
-        if case.family in held.get(wid, ())
-        or case.family in new.get(wid, ())
-        or len(new.get(wid, ())) < limit
+        wid for wid in with_room if INTAKE_LIMIT.blocks(state, case, wid, view.room(wid)) is None
     ]
     if not open_intake:
         one = len(with_room) == 1
         families = "family" if limit == 1 else "families"
         return result(
-            UnallocatedCode.INTAKE_LIMIT,
+            _code(INTAKE_LIMIT),
             f"{joined(with_room, NAMED)} {'has' if one else 'have'} room but "
             f"{'is' if one else 'each is'} at the limit of {limit} new {families} in one run; "
             "allocate it in the next run or raise max_new_families_per_day",
@@ -500,6 +512,12 @@ def _diagnose(
     )
 
 
+def _code(rule: Rule) -> UnallocatedCode:
+    """The unallocated code of a registered rule on a (case, worker) pair."""
+    assert rule.code is not None, rule.id
+    return rule.code
+
+
 def _staff(state: ServiceState) -> list[Practitioner]:
     """Practitioners who have not left, in snapshot order."""
     return [p for pid, p in state.practitioners.items() if pid not in state.gone]
@@ -508,22 +526,18 @@ def _staff(state: ServiceState) -> list[Practitioner]:
 def _may_hold_ignoring_availability(
     state: ServiceState, view: PlanView, case: Case
 ) -> list[Practitioner]:
-    """Staff who pass :func:`holding_blockers` for ``case``: grade, needs, exclusion, pin.
+    """Staff who pass the holding rules for ``case``: grade, needs, exclusion, pin.
 
-    Grade and needs are screened once per (type, complexity, needs) for the plan.
+    The rules on the kind of case (grade, needs) are screened once per kind for the
+    plan (:data:`allocator.rules.KIND_RULES`), the others case by case.
     """
-    key = (case.type, case.complexity, case.needs)
+    key = kind_of(case)
     screened = view.screened.get(key)
     if screened is None:
-        probe = case.model_copy(update={"excluded_workers": (), "pinned_worker": None})
-        screened = [p for p in _staff(state) if not holding_blockers(probe, p, state.policy)]
+        probe = kind_probe(case)
+        screened = [p for p in _staff(state) if not kind_rules(probe, p, state.policy)]
         view.screened[key] = screened
-    return [
-        p
-        for p in screened
-        if p.id not in case.excluded_workers
-        and (case.pinned_worker is None or case.pinned_worker == p.id)
-    ]
+    return [p for p in screened if not case_rules(case, p, state.policy)]
 
 
 def _has_needs(case: Case, p: Practitioner) -> bool:
@@ -536,33 +550,22 @@ def _grade_allows(state: ServiceState, case: Case, grade: Grade) -> bool:
 
 def _pin_problem(state: ServiceState, load: Mapping[str, int], case: Case, pin: str) -> str | None:
     """Why the pinned worker cannot hold the case given the plan, or ``None``."""
-    p = state.practitioners[pin]
-    # The exclusion gets its own sentence below, so leave it out of the list.
+    # The exclusion gets its own sentence below, so leave it out of the list; the
+    # intake limit does not stop a pinned case (the pin is the manager's choice).
     unexcluded = case.model_copy(update={"excluded_workers": ()})
-    why = holding_blockers(unexcluded, p, state.policy)
-    extra_rules: list[str] = []
-    blocker = availability_blocker(p, state.as_of, state.policy)
-    if blocker is not None:
-        why.append(blocker)
-        extra_rules.append("gone_worker" if pin in state.gone else "availability")
-    cap, weight = state.capacity[pin], state.weight[case.id]
-    if state.load_before[pin] > cap:
-        why.append(
-            f"{pin} is over capacity ({points(state.load_before[pin])} of {points(cap)} points)"
-        )
-        extra_rules.append("capacity")
-    elif load[pin] + weight > cap:
-        why.append(
-            f"{pin} has {points(cap - load[pin])} points spare and the case needs {points(weight)}"
-        )
-        extra_rules.append("capacity")
+    broken = [
+        (rule, sentence)
+        for rule, sentence in taking_blockers(state, unexcluded, pin, Room(load=load[pin]))
+        if rule != INTAKE_LIMIT.id
+    ]
+    why = [sentence for _, sentence in broken]
     excluded = pin in case.excluded_workers
     if excluded:
         collide = f"rules collide: pinned to {pin} but {pin} is in excluded_workers"
         also = f" (and {'; '.join(why)})" if why else ""
         return f"{collide}{also}; a manager must change the pin or the exclusion"
     if why:
-        rules = _ordered({*_holding_rule_ids(unexcluded, p, state.policy), *extra_rules})
+        rules = _ordered({rule for rule, _ in broken})
         return (
             f"pinned to {pin} by a manager but {pin} cannot hold it: {'; '.join(why)}; "
             f"rules collide: {joined(['pinned_worker', *rules])}; a manager must change the pin"
@@ -631,7 +634,10 @@ def _all_unavailable(state: ServiceState, eligible: Sequence[Practitioner]) -> s
         return (1, (p.leaving_on.isoformat() if p.leaving_on else ""), p.id)
 
     ordered = sorted(eligible, key=soonest)
-    blockers = [availability_blocker(p, state.as_of, state.policy) or p.id for p in ordered]
+    blockers = [
+        unavailable.message if (unavailable := availability_rule(state, p.id)) else p.id
+        for p in ordered
+    ]
     n = len(eligible)
     who = "the only worker who may hold it is" if n == 1 else f"all {n} workers who may hold it are"
     return (
@@ -690,7 +696,7 @@ class Blocker(NamedTuple):
 
 
 def _holding_rule_ids(case: Case, p: Practitioner, policy: Policy) -> list[str]:
-    """The rule id of each sentence :func:`holding_blockers` gives, in its order."""
+    """The rule id of each sentence :func:`allocator.rules.holding_rules` gives, in order."""
     return [rule for rule, _ in holding_rules(case, p, policy)]
 
 
@@ -701,59 +707,11 @@ def tagged_holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list
 
 def availability_rule(state: ServiceState, worker_id: str) -> Blocker | None:
     """The availability rule (``gone_worker`` or ``availability``) stopping a worker today."""
-    p = state.practitioners[worker_id]
-    blocker = availability_blocker(p, state.as_of, state.policy)
-    if blocker is None:
-        return None
-    return Blocker("gone_worker" if worker_id in state.gone else "availability", blocker)
-
-
-def capacity_rule(state: ServiceState, worker_id: str, weight: int, load: int) -> Blocker | None:
-    """The weighted cap stopping a worker at ``load`` (centi-points) taking ``weight`` more."""
-    cap, before = state.capacity[worker_id], state.load_before[worker_id]
-    if before > cap:
-        return Blocker(
-            "capacity",
-            f"{worker_id} is over capacity ({points(before)} of {points(cap)} points)",
-        )
-    if weight > cap:
-        return Blocker(
-            "capacity",
-            f"{worker_id}'s cap is {points(cap)} points and the case needs {points(weight)}: "
-            "no room can be made",
-        )
-    if load + weight > cap:
-        return Blocker(
-            "capacity",
-            f"{worker_id} has {points(cap - load)} points spare and the case needs "
-            f"{points(weight)}",
-        )
+    for rule in AVAILABILITY_RULES:
+        sentence = rule.unavailable(state, worker_id)
+        if sentence is not None:
+            return Blocker(rule.id, sentence)
     return None
-
-
-def intake_rule(
-    state: ServiceState,
-    family: str,
-    worker_id: str,
-    held: Mapping[str, frozenset[str]],
-    new: Mapping[str, set[str]],
-) -> Blocker | None:
-    """The intake limit stopping a worker taking a child of ``family``.
-
-    ``held`` and ``new`` are the families each worker held before and takes new in
-    the plan (both as in :class:`PlanView`).
-    """
-    limit = state.policy.max_new_families_per_day
-    taken = new.get(worker_id, set())
-    if family in held.get(worker_id, ()) or family in taken or len(taken) < limit:
-        return None
-    families = "family" if limit == 1 else "families"
-    if not taken:
-        return Blocker("intake_limit", f"the policy allows {limit} new {families} per run")
-    return Blocker(
-        "intake_limit",
-        f"{worker_id} already takes {len(taken)} new {families} in this plan, the limit of {limit}",
-    )
 
 
 def worker_blockers(
@@ -777,25 +735,22 @@ def worker_blockers(
     -------
     list of Blocker
         Empty when the worker may take the case. Holding rules first (grade, skills,
-        exclusion, pin), then availability, capacity and the intake limit.
+        exclusion, pin), then availability, capacity and the intake limit
+        (:func:`allocator.rules.taking_blockers`).
     """
     case = state.cases[case_id]
-    p = state.practitioners[worker_id]
-    out = tagged_holding_blockers(case, p, state.policy)
-    available = availability_rule(state, worker_id)
-    if available is not None:
-        out.append(available)
     view = view or PlanView.of(state, {})
     weight = state.weight[case_id]
     own = view.placed.get(case_id) == worker_id
     # The case's own placement is left out: the question is whether it could go there.
-    full = capacity_rule(state, worker_id, weight, view.load[worker_id] - (weight if own else 0))
-    if full is not None:
-        out.append(full)
-    intake = None if own else intake_rule(state, case.family, worker_id, view.held, view.new)
-    if intake is not None:
-        out.append(intake)
-    return out
+    room = view.room(worker_id)
+    if own:
+        room = Room(load=room.load - weight, held=room.held, new=())  # it was not new to them
+    return [
+        Blocker(rule, sentence)
+        for rule, sentence in taking_blockers(state, case, worker_id, room)
+        if not (own and rule == INTAKE_LIMIT.id)
+    ]
 
 
 def colliding_rules(
@@ -857,5 +812,5 @@ def covering_counted(blocked: Mapping[frozenset[str], int]) -> list[str]:
 
 
 def _ordered(rules: set[str]) -> list[str]:
-    """Rule ids in the order of :data:`allocator.check.RULES`."""
-    return [r for r in RULES if r in rules]
+    """Rule ids in the order of the registry (:data:`allocator.rules.RULE_IDS`)."""
+    return [r for r in RULE_IDS if r in rules]

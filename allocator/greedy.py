@@ -99,7 +99,7 @@ def _one_by_one(
 ) -> dict[str, str]:
     """Place ``order`` in turn under every hard rule around the ``fixed`` placements;
     the ``prefer`` worker first, then continuity, then room."""
-    load = dict(state.load_before)
+    load = dict(state.load_kept)  # the cases that must leave a worker free their room
     new_families: dict[str, set[str]] = defaultdict(set)
     family_workers: dict[str, list[str]] = {f: sorted(ws) for f, ws in state.holders.items()}
     limit = state.policy.max_new_families_per_day

@@ -24,17 +24,33 @@ Tiers in strict priority order (a higher tier is never traded for a lower one):
 
 The engine optimises exactly these quantities; this module recomputes them from the
 plan alone, so every figure a plan reports can be checked without the solver.
+
+Each tier is an object registered once (as Timefold's constraints are): a key, a
+direction, a label and unit for people, and its evaluation on a plan's placements
+(:class:`Placements`) as *matches*, each with its contribution and a justification
+(:meth:`Tier.matches`); the tier's value is the sum of its matches' points
+(:meth:`Tier.value`). :func:`daily_tiers` and :func:`rebalance_tiers` list them in
+priority order; :func:`evaluate`, :func:`rebalance_values`, ``check``, ``explain``
+and the plan analysis iterate them.
+
+The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
+``over_cap_excess`` (points over-cap workers remain over their cap),
+``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
+a child the rebalance must or may move: see :class:`_RebalanceSiblingsApart`),
+``weighted_changes`` (:func:`change_cost`) and ``balance``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 from allocator.models import CaseType, WorkerLoad
 from allocator.policy import Policy
-from allocator.rules import ServiceState, covers_area, to_points
+from allocator.rules import ServiceState, covers_area, is_long_absent, points, to_points
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
 BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
@@ -47,11 +63,67 @@ Sense = Literal["min", "max"]
 
 
 @dataclass(frozen=True)
+class Match:
+    """One thing behind a tier's value, with its justification (as in score analysis).
+
+    Attributes
+    ----------
+    cases, workers, family
+        What the match is about.
+    points
+        Its contribution to the tier's value (centi-points for a tier in points).
+    justification
+        Why, naming ids and numbers only; empty until :meth:`Tier.matches` says it.
+    """
+
+    cases: tuple[str, ...]
+    workers: tuple[str, ...] = ()
+    family: str | None = None
+    points: int = 1
+    justification: str = ""
+
+
+class Placements:
+    """A plan's placements over a service: what every tier is evaluated on.
+
+    Parameters
+    ----------
+    state
+        The indexed snapshot and policy.
+    placed
+        Case id -> worker id for every case the plan gives a worker: cases that need
+        one, and moves. A case that needs a worker and is not placed ends with none.
+    """
+
+    def __init__(self, state: ServiceState, placed: Mapping[str, str]) -> None:
+        self.state = state
+        self.placed = placed
+
+    def final(self, case_id: str) -> str | None:
+        """The case's worker once the plan is applied."""
+        w = self.placed.get(case_id)
+        if w is not None:
+            return w
+        return None if case_id in self.state.needs else self.state.cases[case_id].worker
+
+    @cached_property
+    def load(self) -> dict[str, int]:
+        """Each worker's load (centi-points) once the plan is applied (:func:`loads_after`)."""
+        return loads_after(self.state, self.placed)[0]
+
+    @cached_property
+    def unplaced(self) -> list[str]:
+        """The cases that need a worker and end with none, in snapshot order."""
+        return [c for c in self.state.to_allocate if c not in self.placed]
+
+
+@dataclass(frozen=True)
 class Tier:
     """One objective tier: its plan key, direction, a label for people and its unit.
 
     ``priority_class`` marks the tiers that count the children of one priority class
-    left without a worker.
+    left without a worker. A registered tier (:func:`daily_tiers`,
+    :func:`rebalance_tiers`) also evaluates itself on a plan's placements.
     """
 
     key: str
@@ -60,13 +132,148 @@ class Tier:
     unit: str
     priority_class: bool = False
 
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        """What makes up the tier's value on ``on``, without justifications (fast)."""
+        raise NotImplementedError(f"tier {self.key} has no evaluation")
 
-#: The tiers below the priority classes, in priority order.
+    def justify(self, on: Placements, match: Match) -> str:
+        """The sentence behind one match, naming ids and numbers only."""
+        return ""
+
+    def total(self, on: Placements) -> int:
+        """The tier's value in its integer units (centi-points for a tier in points)."""
+        return sum(m.points for m in self.contributions(on))
+
+    def value(self, on: Placements) -> int | float:
+        """The tier's value as a plan reports it (points as points)."""
+        total = self.total(on)
+        return to_points(total) if self.unit == "points" else total
+
+    def matches(self, on: Placements) -> tuple[Match, ...]:
+        """Every match, each with its justification; their points add up to :meth:`total`.
+
+        In :meth:`order`.
+        """
+        return tuple(
+            replace(m, justification=self.justify(on, m))
+            for m in sorted(self.contributions(on), key=self.order)
+        )
+
+    def order(self, match: Match) -> tuple[object, ...]:
+        """How :meth:`matches` sorts: by family, then cases, unless a tier says otherwise."""
+        return (match.family or "", match.cases, match.workers)
+
+    def short(self, match: Match) -> str:
+        """A few words for one match in a table: ``C1 -> P2``, ``C1``."""
+        if match.cases and match.workers:
+            return f"{match.cases[0]} -> {match.workers[-1]}"
+        return match.cases[0] if match.cases else ", ".join(match.workers)
+
+
+@dataclass(frozen=True)
+class _Unallocated(Tier):
+    """``unallocated_<class>``: the children of one priority class left without a worker."""
+
+    index: int = 0
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        classes = on.state.priority_class
+        return (Match((c,)) for c in on.unplaced if classes[c] == self.index)
+
+    def justify(self, on: Placements, match: Match) -> str:
+        return f"{match.cases[0]} needs a worker and has none after the plan"
+
+
+class _SiblingsApart(Tier):
+    """Per family with a child who needs a worker: its workers after the plan, minus one."""
+
+    def families(self, on: Placements) -> set[str]:
+        """The families the tier counts."""
+        return {on.state.cases[c].family for c in on.state.to_allocate}
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        for family in self.families(on):
+            by_worker: dict[str, list[str]] = defaultdict(list)
+            for cid in on.state.families[family]:
+                w = on.final(cid)
+                if w is not None:
+                    by_worker[w].append(cid)
+            if len(by_worker) > 1:
+                yield Match(
+                    cases=tuple(sorted(c for cs in by_worker.values() for c in cs)),
+                    workers=tuple(sorted(by_worker)),
+                    family=family,
+                    points=len(by_worker) - 1,
+                )
+
+    def short(self, match: Match) -> str:
+        return f"family {match.family}"
+
+    def justify(self, on: Placements, match: Match) -> str:
+        family = match.family or ""
+        held = {
+            w: sorted(c for c in on.state.families[family] if on.final(c) == w)
+            for w in match.workers
+        }
+        return f"siblings with {len(match.workers)} workers: " + "; ".join(
+            f"{w} ({', '.join(held[w])})" for w in match.workers
+        )
+
+
+class _PreviousWorkerReturns(Tier):
+    """Children placed with a worker they had before."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        cases = on.state.cases
+        return (Match((c,), (w,)) for c, w in on.placed.items() if w in cases[c].previous_workers)
+
+    def justify(self, on: Placements, match: Match) -> str:
+        return f"back with {match.workers[0]}, who had the child before"
+
+
+class _Balance(Tier):
+    """Each placement's rise in its worker's utilisation penalty (:func:`balance_cost`)."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        for c, w in on.placed.items():
+            cost = balance_cost(on.state, c, w)
+            if cost:
+                yield Match((c,), (w,), points=cost)
+
+    def order(self, match: Match) -> tuple[object, ...]:
+        return (-match.points, match.cases)
+
+    def short(self, match: Match) -> str:
+        return f"{match.cases[0]} ({match.points})"
+
+    def justify(self, on: Placements, match: Match) -> str:
+        st, (c,), (w,) = on.state, match.cases, match.workers
+        share = f"{round(100 * st.load_before[w] / st.capacity[w])}%" if st.capacity[w] else "-"
+        return (
+            f"{w} holds {share} of capacity before the plan; the case adds "
+            f"{points(st.weight[c])} points"
+        )
+
+
+class _OutsideArea(Tier):
+    """Children placed with a worker whose patches are listed and exclude them."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        return (Match((c,), (w,)) for c, w in on.placed.items() if outside_area(on.state, c, w))
+
+    def justify(self, on: Placements, match: Match) -> str:
+        area = on.state.cases[match.cases[0]].area
+        return f"the child's area ({area}) is outside {match.workers[0]}'s patches"
+
+
+#: The daily tiers below the priority classes, in priority order.
 CONTINUITY_TIERS: tuple[Tier, ...] = (
-    Tier("siblings_apart", "min", "extra workers across siblings", "workers"),
-    Tier("previous_worker_returns", "max", "children back with a worker they know", "children"),
-    Tier("balance", "min", "balance: load near caps", "penalty"),
-    Tier("outside_area", "min", "children outside their worker's patch", "children"),
+    _SiblingsApart("siblings_apart", "min", "extra workers across siblings", "workers"),
+    _PreviousWorkerReturns(
+        "previous_worker_returns", "max", "children back with a worker they know", "children"
+    ),
+    _Balance("balance", "min", "balance: load near caps", "penalty"),
+    _OutsideArea("outside_area", "min", "children outside their worker's patch", "children"),
 )
 
 
@@ -78,14 +285,15 @@ def class_tier_key(name: str) -> str:
 def class_tiers(policy: Policy) -> tuple[Tier, ...]:
     """One tier per priority class of ``policy``, highest first."""
     return tuple(
-        Tier(
+        _Unallocated(
             class_tier_key(name),
             "min",
             f"without a worker: {name.replace('_', ' ')}",
             "children",
             priority_class=True,
+            index=k,
         )
-        for name in policy.class_names
+        for k, name in enumerate(policy.class_names)
     )
 
 
@@ -163,42 +371,26 @@ def loads_after(
 
 
 def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
-    """Every tier's value for the placements ``placed`` (case id -> worker id).
+    """Every daily tier's value for the placements ``placed`` (case id -> worker id).
 
-    Also reports, for people, ``unallocated`` (children without a worker, every
-    class together), ``changes_of_worker`` (cases moved off a worker),
-    ``highest_utilisation`` among workers given a case, and ``allocated``.
+    Each tier of :func:`daily_tiers` evaluates itself. Also reports, for people,
+    ``unallocated`` (children without a worker, every class together),
+    ``changes_of_worker`` (cases moved off a worker), ``highest_utilisation`` among
+    workers given a case, and ``allocated``.
     """
-    load, _ = loads_after(state, placed)
-    unplaced = [c for c in state.to_allocate if c not in placed]
-    touched = {state.cases[c].family for c in state.to_allocate}
-    apart = 0
-    for fam in touched:
-        workers = set(state.holders.get(fam, ()))
-        workers.update(placed[c] for c in state.families[fam] if c in placed)
-        apart += max(0, len(workers) - 1)
-    returns = sum(1 for c, w in placed.items() if w in state.cases[c].previous_workers)
-    outside = sum(1 for c, w in placed.items() if outside_area(state, c, w))
-    balance = sum(balance_cost(state, c, w) for c, w in placed.items())
+    on = Placements(state, placed)
+    values: dict[str, int | float] = {t.key: t.value(on) for t in daily_tiers(state.policy)}
     receivers = set(placed.values())
+    load = on.load
     highest = max(
         (load[w] / state.capacity[w] for w in receivers if state.capacity[w] > 0), default=0.0
     )
-    by_class = [0] * len(state.policy.class_names)
-    for c in unplaced:
-        by_class[state.priority_class[c]] += 1
     return {
-        **{
-            class_tier_key(name): count
-            for name, count in zip(state.policy.class_names, by_class, strict=True)
-        },
-        "unallocated": len(unplaced),
-        "siblings_apart": apart,
-        "previous_worker_returns": returns,
-        "balance": balance,
-        "outside_area": outside,
-        "allocated": len(state.to_allocate) - len(unplaced),
-        "changes_of_worker": sum(1 for c in placed if state.cases[c].worker is not None),
+        **{t.key: values[t.key] for t in class_tiers(state.policy)},
+        "unallocated": len(on.unplaced),
+        **{t.key: values[t.key] for t in CONTINUITY_TIERS},
+        "allocated": len(state.to_allocate) - len(on.unplaced),
+        "changes_of_worker": CHANGES_OF_WORKER.total(on),
         "highest_utilisation": round(highest, 4),
     }
 
@@ -235,6 +427,180 @@ def change_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
     if worker_id in case.previous_workers:
         cost -= CHANGE_BACK_TO_PREVIOUS
     return max(1, cost)
+
+
+# ------------------------------------------------------------------ rebalance tiers
+
+
+def over_cap_sources(state: ServiceState) -> frozenset[str]:
+    """Workers over their cap before the plan whose children the rebalance may move.
+
+    Present (not gone, not long absent: those workers' children must move anyway)
+    and holding more than their cap.
+    """
+    return frozenset(
+        w
+        for w in state.practitioners
+        if w not in state.gone
+        and not is_long_absent(state, w)
+        and state.load_before[w] > state.capacity[w]
+    )
+
+
+class _OverCapExcess(Tier):
+    """Centi-points each worker over their cap before the plan remains over it."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        st = on.state
+        for w in sorted(over_cap_sources(st)):
+            excess = on.load[w] - st.capacity[w]
+            if excess > 0:
+                yield Match((), (w,), points=excess)
+
+    def short(self, match: Match) -> str:
+        return f"{match.workers[0]} (+{points(match.points)})"
+
+    def justify(self, on: Placements, match: Match) -> str:
+        (w,) = match.workers
+        return (
+            f"{w} ends at {points(on.load[w])} of {points(on.state.capacity[w])} points, "
+            f"{points(match.points)} over"
+        )
+
+
+class _ChangesOfWorker(Tier):
+    """Children the plan moves off a worker they had."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        cases = on.state.cases
+        for c, w in on.placed.items():
+            old = cases[c].worker
+            if old is not None:
+                yield Match((c,), (old, w))
+
+    def justify(self, on: Placements, match: Match) -> str:
+        old, new = match.workers
+        return f"{match.cases[0]} moves from {old} to {new}"
+
+
+class _WeightedChanges(Tier):
+    """The policy cost of each change of worker (:func:`change_cost`)."""
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        for m in CHANGES_OF_WORKER.contributions(on):
+            yield replace(m, points=change_cost(on.state, m.cases[0], m.workers[1]))
+
+    def short(self, match: Match) -> str:
+        return f"{match.cases[0]} ({match.points})"
+
+    def justify(self, on: Placements, match: Match) -> str:
+        case = on.state.cases[match.cases[0]]
+        back = " (back to a worker they know)" if match.workers[1] in case.previous_workers else ""
+        return (
+            f"{case.id}: {case.changes_last_12_months} change(s) this year, "
+            f"{case.type.value.replace('_', ' ')} work{back}"
+        )
+
+
+class _RebalanceSiblingsApart(_SiblingsApart):
+    """Per family the rebalance must or may move, its workers after the plan, minus one.
+
+    The families: those with a child who needs a worker (as the daily tier), and
+    those with a child held by a worker who is long absent or over their cap, unless
+    the child is pinned to that worker (it stays). Never negative: a family the plan
+    leaves as it was counts what it counted before, and a move that joins a child to
+    their sibling's worker counts one less. The engine's tier
+    (:func:`allocator.engine.rebalance.siblings_apart`) counts such a family's workers
+    after minus its workers before, which ranks plans alike but can go below 0; the
+    two differ by a constant of the rebalance.
+    """
+
+    def families(self, on: Placements) -> set[str]:
+        st = on.state
+        away = over_cap_sources(st) | {w for w in st.practitioners if is_long_absent(st, w)}
+        return {
+            c.family
+            for c in st.snapshot.cases
+            if c.id in st.needs or (c.worker in away and c.pinned_worker != c.worker)
+        }
+
+
+OVER_CAP_EXCESS = _OverCapExcess("over_cap_excess", "min", "points over caps, in all", "points")
+CHANGES_OF_WORKER = _ChangesOfWorker(
+    "changes_of_worker", "min", "children who change worker", "children"
+)
+
+#: The rebalance plan's objective tiers after the priority classes, in priority order.
+PLAN_TIERS: tuple[Tier, ...] = (
+    OVER_CAP_EXCESS,
+    CHANGES_OF_WORKER,
+    _RebalanceSiblingsApart(
+        "siblings_apart", "min", "extra workers across siblings (change)", "workers"
+    ),
+    _WeightedChanges("weighted_changes", "min", "cost of the changes", "cost"),
+    CONTINUITY_TIERS[2],  # balance, as the daily tier
+)
+
+
+def match_label(key: str, match: Match) -> str:
+    """:meth:`Tier.short` of the registered tier ``key`` (any priority class alike)."""
+    tier = next((t for t in (*CONTINUITY_TIERS, *PLAN_TIERS) if t.key == key), None)
+    return (tier or Tier(key, "min", key, "children")).short(match)
+
+
+def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
+    """The rebalance plan's tiers, as its objective keys, in priority order."""
+    return class_tiers(policy) + PLAN_TIERS
+
+
+#: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.
+REBALANCE_ONLY: frozenset[str] = frozenset({"over_cap_excess", "weighted_changes"})
+
+
+def is_rebalance(objective: Mapping[str, object]) -> bool:
+    """Whether a plan's ``objective`` is a rebalance's (it reports the rebalance's tiers)."""
+    return any(key in objective for key in REBALANCE_ONLY)
+
+
+def plan_tiers(policy: Policy, objective: Mapping[str, object]) -> tuple[Tier, ...]:
+    """The tiers a plan with ``objective`` is measured by: a rebalance's, or the daily."""
+    return rebalance_tiers(policy) if is_rebalance(objective) else daily_tiers(policy)
+
+
+def plan_values(
+    state: ServiceState, placed: Mapping[str, str], objective: Mapping[str, object]
+) -> dict[str, int | float]:
+    """The figures a plan with ``objective`` reports, recomputed on ``placed``."""
+    return rebalance_values(state, placed) if is_rebalance(objective) else evaluate(state, placed)
+
+
+def rebalance_values(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
+    """Every rebalance tier's value for ``placed`` (cases that need a worker, and moves).
+
+    Also, for people: ``unallocated`` (every class together), ``uncovered_absence``
+    (children of a long-absent worker who stay with them), ``over_cap_workers``
+    (workers still over their cap) and ``previous_worker_returns``.
+    """
+    on = Placements(state, placed)
+    values: dict[str, int | float] = {t.key: t.value(on) for t in rebalance_tiers(state.policy)}
+    uncovered = sum(
+        1
+        for c in state.snapshot.cases
+        if c.worker is not None
+        and c.id not in placed
+        and c.id not in state.needs
+        and c.pinned_worker != c.worker
+        and is_long_absent(state, c.worker)
+    )
+    return {
+        **{t.key: values[t.key] for t in class_tiers(state.policy)},
+        "unallocated": len(on.unplaced),
+        "uncovered_absence": uncovered,
+        "over_cap_excess": values["over_cap_excess"],
+        "over_cap_workers": sum(1 for _ in OVER_CAP_EXCESS.contributions(on)),
+        **{t.key: values[t.key] for t in PLAN_TIERS[1:]},
+        "previous_worker_returns": CONTINUITY_TIERS[1].total(on),
+    }
 
 
 def worker_table(

@@ -64,9 +64,7 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from allocator.check import points
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
     Group,
@@ -75,7 +73,7 @@ from allocator.engine.rebalance import (
     tier_values,
 )
 from allocator.engine.solver import ProgressCallback
-from allocator.explain import PlanView
+from allocator.explain import PlanView, availability_rule
 from allocator.models import (
     Assignment,
     Grade,
@@ -88,12 +86,14 @@ from allocator.models import (
     unknown_staff_notes,
 )
 from allocator.objectives import (
-    Tier,
+    PLAN_TIERS,
     balance_cost,
     change_cost,
     class_tier_key,
-    class_tiers,
     class_weights,
+    over_cap_sources,
+    rebalance_tiers,
+    rebalance_values,
     worker_table,
 )
 from allocator.policy import Policy
@@ -101,19 +101,11 @@ from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
     families_held,
+    is_long_absent,
     managed_exceptions,
+    points,
     to_points,
 )
-
-
-def is_long_absent(state: ServiceState, worker_id: str) -> bool:
-    """Present on the books but absent ``long_absence_days`` or more from ``as_of``."""
-    p = state.practitioners[worker_id]
-    return (
-        worker_id not in state.gone
-        and p.available_from is not None
-        and p.available_from >= state.as_of + timedelta(days=state.policy.long_absence_days)
-    )
 
 
 @dataclass
@@ -132,16 +124,13 @@ class Setup:
 def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     policy = state.policy
     long_absent = {w for w in state.practitioners if is_long_absent(state, w)}
-    over_cap = {
-        w
-        for w in state.practitioners
-        if w not in state.gone and w not in long_absent and state.load_before[w] > state.capacity[w]
-    }
+    over_cap = set(over_cap_sources(state))
     why: dict[str, str] = {}
-    for w in sorted(state.gone):
-        why[w] = f"{w} left on {state.practitioners[w].leaving_on}"
-    for w in sorted(long_absent):
-        why[w] = f"{w} absent until {state.practitioners[w].available_from}: cover for the absence"
+    for w in sorted(state.gone | long_absent):  # the registry's sentence: "left on", "absent until"
+        unavailable = availability_rule(state, w)
+        assert unavailable is not None
+        cover = "" if w in state.gone else ": cover for the absence"
+        why[w] = unavailable.message + cover
     for w in sorted(over_cap):
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
@@ -283,25 +272,11 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collecti
     return bound
 
 
-#: The rebalance plan's objective tiers after the priority classes, in priority order.
-PLAN_TIERS: tuple[Tier, ...] = (
-    Tier("over_cap_excess", "min", "points over caps, in all", "points"),
-    Tier("changes_of_worker", "min", "children who change worker", "children"),
-    Tier("siblings_apart", "min", "extra workers across siblings (change)", "workers"),
-    Tier("weighted_changes", "min", "cost of the changes", "cost"),
-    Tier("balance", "min", "balance: load near caps", "penalty"),
-)
-
-
-def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """The rebalance plan's tiers, as its objective keys, in priority order."""
-    return class_tiers(policy) + PLAN_TIERS
-
-
 def _plan_bound(
     setup: Setup,
     tier_bounds: Mapping[str, int | float] | None,
     objective: Mapping[str, int | float],
+    siblings_shift: int = 0,
 ) -> dict[str, int | float] | None:
     """The engine's tier bounds in the plan's own keys and units (as its ``objective``).
 
@@ -310,8 +285,10 @@ def _plan_bound(
     at their values, and the classes below a class short of its bound get none. It
     is given only when no long-absent worker's child is left uncovered: the tier
     counts those children too, the objective's classes do not.
-    ``over_cap_excess`` goes from centi-points to points; ``leavers_unplaced`` has no
-    key of its own in the plan and is left out.
+    ``over_cap_excess`` goes from centi-points to points; ``siblings_apart`` moves by
+    ``siblings_shift``, the constant between the engine's tier and the plan's
+    (:class:`allocator.objectives.PLAN_TIERS`: the plan's never goes below 0);
+    ``leavers_unplaced`` has no key of its own in the plan and is left out.
     """
     if not tier_bounds:
         return None
@@ -333,6 +310,8 @@ def _plan_bound(
     for tier in PLAN_TIERS[1:]:
         if tier.key in tier_bounds:
             out[tier.key] = tier_bounds[tier.key]
+    if "siblings_apart" in out:
+        out["siblings_apart"] += siblings_shift
     return out or None
 
 
@@ -594,31 +573,21 @@ def _plan(
             f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points ({why})"
         )
     workers = worker_table(state, load, count)
-    by_class = dict.fromkeys(state.policy.class_names, 0)
-    for u in unallocated:
-        by_class[state.policy.class_names[state.priority_class[u.case]]] += 1
-    objective: dict[str, int | float] = {
-        **{class_tier_key(name): n for name, n in by_class.items()},
-        "unallocated": len(unallocated),
-        "uncovered_absence": len(uncovered),
-        "over_cap_excess": to_points(values["over_cap_excess"]),
-        "over_cap_workers": len(still_over),
-        "changes_of_worker": values["changes_of_worker"],
-        "siblings_apart": values["siblings_apart"],
-        "weighted_changes": values["weighted_changes"],
-        "balance": values["balance"],
-        "changes_lower_bound": lower_bound,
-        # As the daily tier: every child placed with a worker they had, referrals too.
-        "previous_worker_returns": sum(
-            1 for a in assignments if a.worker in state.cases[a.case].previous_workers
-        ),
-    }
+    # Every figure from the tier registry, on the plan's placements: what check
+    # recomputes. The engine's own tier values (``values``) agree but on
+    # ``siblings_apart``, which the engine counts from the families' workers before
+    # for families only moved for cover or relief: a constant apart.
+    objective = rebalance_values(state, placed)
+    returns = objective.pop("previous_worker_returns")
+    objective["changes_lower_bound"] = lower_bound
+    objective["previous_worker_returns"] = returns  # as the daily tier, referrals too
+    siblings_shift = int(objective["siblings_apart"]) - values["siblings_apart"]
     # The plan's tiers, as its objective keys; an optimal plan meets every bound.
     tier_keys = [t.key for t in rebalance_tiers(state.policy)]
     plan_bound = (
         {k: objective[k] for k in tier_keys}
         if status == "optimal"
-        else _plan_bound(setup, bound, objective)
+        else _plan_bound(setup, bound, objective, siblings_shift)
     )
     return Plan(
         as_of=state.as_of,
@@ -754,10 +723,12 @@ def cap_cost(
 
 
 __all__ = [
+    "PLAN_TIERS",
     "CapCost",
     "cap_cost",
     "change_cost",
     "greedy_rebalance",
     "is_long_absent",
     "rebalance",
+    "rebalance_tiers",
 ]

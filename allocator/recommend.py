@@ -12,7 +12,7 @@ family's holders). :func:`recommend` is the one-off form.
 Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
 plus the intake limit) is scored by the engine's tier costs of placing this case
 alone with them today, and the scores are compared lexicographically, tier by tier,
-as the engine compares plans (:data:`allocator.objectives.TIERS`):
+as the engine compares plans (:func:`allocator.objectives.daily_tiers`):
 
 1. ``siblings_apart`` -- the family's extra workers if the child goes there, so a
    sibling's worker comes first;
@@ -24,7 +24,7 @@ as the engine compares plans (:data:`allocator.objectives.TIERS`):
 then the worker id. The unallocated tiers are 0 for every placement and are left out.
 
 The workers the rules stop are listed too, "nearest misses" first, each with every
-rule that stops them (rule ids of :data:`allocator.check.RULES`): sorted by the two
+rule that stops them (rule ids of the registry, :data:`allocator.rules.RULES`): sorted by the two
 continuity tiers (a sibling's or previous worker who cannot take the child is what a
 manager asks about first), then the number of blocking rules, then the other tiers.
 
@@ -43,36 +43,39 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from allocator.check import joined, points
 from allocator.explain import (
     Blocker,
     area_reasons,
     availability_rule,
-    capacity_rule,
     covering_counted,
-    intake_rule,
-    tagged_holding_blockers,
 )
 from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
-from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT
+from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT, CONTINUITY_TIERS
 from allocator.policy import Policy
 from allocator.rules import (
+    CAPACITY,
+    INTAKE_LIMIT,
+    Room,
     ServiceState,
+    case_rules,
     families_held,
-    holding_rules,
+    joined,
+    kind_of,
+    kind_probe,
+    kind_rules,
     normalised,
     normalised_set,
+    points,
+    taking_blockers,
     to_points,
 )
 
-#: The tiers one placement moves, in priority order, with their direction.
-SCORE_TIERS: tuple[tuple[str, str], ...] = (
-    ("siblings_apart", "min"),
-    ("previous_worker_returns", "max"),
-    ("balance", "min"),
-    ("outside_area", "min"),
-)
+#: The tiers one placement moves, in priority order, with their direction: the daily
+#: tiers below the priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`).
+#: :meth:`Recommender._key` computes each for one placement on its hot path; the
+#: tests hold it to the tiers' own evaluation.
+SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in CONTINUITY_TIERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,23 +309,21 @@ class Recommender:
         self._staff: list[Practitioner] = [
             p for pid, p in st.practitioners.items() if pid not in st.gone
         ]
-        self._unavailable: dict[str, Blocker] = {}
         self._by_id: dict[str, _Worker] = {}
         for p in st.practitioners.values():  # leavers too, to score a hand-made plan
             static: list[str] = []
             blocker = availability_rule(st, p.id)
             if blocker is not None:
-                self._unavailable[p.id] = blocker
                 static.append(blocker.rule)
             cap, before = st.capacity[p.id], st.load_before[p.id]
             if before > cap:
-                static.append("capacity")
+                static.append(CAPACITY.id)
             thresholds = tuple(sorted(cap * t // 100 for t in BALANCE_THRESHOLDS))
             prefix = tuple(accumulate(thresholds, initial=0))
             worker = _Worker(
                 id=p.id,
                 static=tuple(static),
-                spare=cap - before,
+                spare=st.spare_before(p.id),  # the cases that must leave them freed
                 capacity=cap,
                 areas=normalised_set(p.areas),
                 thresholds=thresholds,
@@ -503,18 +504,16 @@ class Recommender:
 
     def _screen(self, case: Case) -> dict[str, tuple[str, ...]]:
         """Per worker, the grade and skills rules (ids) stopping them, for this kind of case."""
-        key = (case.type, case.complexity, case.needs)
+        key = kind_of(case)
         screen = self._screens.get(key)
         if screen is None:
             policy = self.state.policy
             # The kind of case alone: exclusions, the pin and the current worker are
             # judged per case in _rule_ids.
-            probe = case.model_copy(
-                update={"worker": None, "excluded_workers": (), "pinned_worker": None}
-            )
+            probe = kind_probe(case)
             screen = {}
             for p in self._staff:
-                ids = tuple(dict.fromkeys(rule for rule, _ in holding_rules(probe, p, policy)))
+                ids = tuple(dict.fromkeys(rule for rule, _ in kind_rules(probe, p, policy)))
                 if ids:
                     screen[p.id] = ids
             self._screens[key] = screen
@@ -529,34 +528,24 @@ class Recommender:
         :func:`allocator.explain.worker_blockers` before the plan (the tests hold the
         two together).
         """
+        st = self.state
         wid = w.id
         ids = screen.get(wid, ())
-        if wid in case.excluded_workers:
-            ids += ("excluded_worker",)
-        if case.pinned_worker is not None and case.pinned_worker != wid:
-            ids += ("pinned_worker",)
+        ids += tuple(rule for rule, _ in case_rules(case, self.state.practitioners[wid], st.policy))
         ids += w.static
-        if self.state.weight[case.id] > w.spare and "capacity" not in w.static:
-            ids += ("capacity",)
-        if self.state.policy.max_new_families_per_day <= 0 and case.family not in self._held.get(
-            wid, ()
-        ):
-            ids += ("intake_limit",)
+        # Before the plan: the cap as CAPACITY.blocks judges it from spare room, and the
+        # intake limit stops a worker only when it is 0 and the family new to them.
+        if self.state.weight[case.id] > w.spare and CAPACITY.id not in w.static:
+            ids += (CAPACITY.id,)
+        if st.policy.max_new_families_per_day <= 0 and case.family not in self._held.get(wid, ()):
+            ids += (INTAKE_LIMIT.id,)
         return ids
 
     def _blockers(self, case: Case, p: Practitioner) -> tuple[Blocker, ...]:
-        """The sentences for :meth:`_rule_ids`."""
+        """The sentences for :meth:`_rule_ids`: every registered rule, before the plan."""
         st = self.state
-        out = tagged_holding_blockers(case, p, st.policy)
-        if p.id in self._unavailable:
-            out.append(self._unavailable[p.id])
-        full = capacity_rule(st, p.id, st.weight[case.id], st.load_before[p.id])
-        if full is not None:
-            out.append(full)
-        intake = intake_rule(st, case.family, p.id, self._held, {})
-        if intake is not None:
-            out.append(intake)
-        return tuple(out)
+        room = Room(load=st.load_kept[p.id], held=self._held.get(p.id, frozenset()))
+        return tuple(Blocker(rule, s) for rule, s in taking_blockers(st, case, p.id, room))
 
     def _score(self, case: Case, wid: str, siblings: frozenset[str]) -> dict[str, int]:
         """Tier key -> value of placing ``case`` alone with ``wid``."""
@@ -626,7 +615,7 @@ class Recommender:
     ) -> Candidate:
         st = self.state
         cap = st.capacity[wid]
-        after = st.load_before[wid] + st.weight[case.id]
+        after = st.load_kept[wid] + st.weight[case.id]
         share = after / cap if cap > 0 else None
         return Candidate(
             worker=wid,
@@ -664,7 +653,7 @@ class Recommender:
         if wid in case.previous_workers:
             reasons.append("previous worker of this child")
         reasons.extend(area_reasons(st, case, wid))
-        spare = st.capacity[wid] - st.load_before[wid]
+        spare = st.spare_before(wid)
         if share is not None and spare >= 0:
             reasons.append(
                 f"{points(spare)} points spare; would end at {round(100 * share)}% of capacity"

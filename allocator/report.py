@@ -18,12 +18,11 @@ from rich.table import Table
 
 from allocator.check import RULES, Violation
 from allocator.models import Plan
-from allocator.objectives import Tier
+from allocator.objectives import Tier, match_label
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.analysis import (
         CaseExplanation,
-        Match,
         PlanAnalysis,
         PlanDiff,
         WorkerStatement,
@@ -284,7 +283,7 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
         right = heading in ("value", "plan says", "bound")
         tiers.add_column(heading, justify="right" if right else "left")
     for t in analysis.tiers:
-        behind = [_match_label(t.key, m) for m in t.matches]
+        behind = [match_label(t.key, m) for m in t.matches]
         tiers.add_row(
             escape(t.label),
             "lower" if t.sense == "min" else "higher",
@@ -302,7 +301,7 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
             detail.add_column("why")
             for m in t.matches[: SHOWN * 2]:
                 detail.add_row(
-                    escape(_match_label(t.key, m)), str(m.points), escape(m.justification)
+                    escape(match_label(t.key, m)), str(m.points), escape(m.justification)
                 )
             console.print(detail)
     if analysis.moved and analysis.objective:
@@ -313,16 +312,6 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
         console.print(f"managed exception: {escape(cid)} {escape(why)}")
     for note in analysis.notes:
         console.print(f"note: {escape(note)}")
-
-
-def _match_label(key: str, m: Match) -> str:
-    if key == "siblings_apart":
-        return f"family {m.family}"
-    if key == "balance":
-        return f"{m.cases[0]} ({m.points})"
-    if m.workers:
-        return f"{m.cases[0]} -> {m.workers[0]}"
-    return m.cases[0]
 
 
 def render_worker(statement: WorkerStatement, console: Console) -> None:

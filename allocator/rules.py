@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
-from typing import NewType
+from typing import Literal, NewType
 
-from allocator.models import Case, Grade, ManagedException, Practitioner, Priority, Snapshot
+from allocator.models import (
+    Case,
+    Grade,
+    ManagedException,
+    Practitioner,
+    Priority,
+    Snapshot,
+    UnallocatedCode,
+)
 from allocator.policy import Policy
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
@@ -144,11 +152,12 @@ def holding_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str
     """Every rule that stops ``p`` holding ``case`` at the end of a plan, with its rule id.
 
     The one definition of "may this worker hold this case once the plan is applied",
-    for new allocations, moves and cases a plan keeps alike. Covers the
-    who-may-hold-what table (rule id ``grade``: complexity ceiling and excluded
-    types), ``needs`` within ``skills`` (``skills``), ``excluded_workers``
-    (``excluded_worker``) and ``pinned_worker`` (``pinned_worker``); not
-    availability, capacity or intake, which bind only new cases.
+    for new allocations, moves and cases a plan keeps alike: each rule of
+    :data:`HOLDING_RULES` in turn -- the who-may-hold-what table (rule id ``grade``:
+    complexity ceiling and excluded types), ``needs`` within ``skills``
+    (``skills``), ``excluded_workers`` (``excluded_worker``) and ``pinned_worker``
+    (``pinned_worker``); not availability, capacity or intake, which bind only new
+    cases (:data:`TAKING_RULES`).
 
     The table is waived for the case's current worker when the case is pinned to
     them (:func:`kept_despite_grade`).
@@ -158,19 +167,9 @@ def holding_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str
     list of (rule id, sentence)
         Empty when ``p`` may hold the case, else in the order above.
     """
-    blockers: list[tuple[str, str]] = []
-    if not kept_despite_grade(case, p):
-        blockers.extend(("grade", sentence) for sentence in grade_blockers(case, p.grade, policy))
-    missing = missing_needs(case, p)
-    if missing:
-        blockers.append(("skills", f"{p.id} lacks {' + '.join(missing)}"))
-    if p.id in case.excluded_workers:
-        blockers.append(
-            ("excluded_worker", f"{p.id} is excluded from this case (conflict of interest)")
-        )
-    if case.pinned_worker is not None and case.pinned_worker != p.id:
-        blockers.append(("pinned_worker", f"the case is pinned to {case.pinned_worker}"))
-    return blockers
+    return [
+        (rule.id, sentence) for rule in HOLDING_RULES for sentence in rule.broken(case, p, policy)
+    ]
 
 
 def holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[str]:
@@ -357,9 +356,27 @@ class ServiceState:
                 held[c.family].add(c.worker)
         return {f: frozenset(ws) for f, ws in held.items()}
 
+    @cached_property
+    def load_kept(self) -> dict[str, int]:
+        """Each worker's load (centi-points) without the cases that must leave them.
+
+        A case that needs a worker (:attr:`needs`) leaves its present worker in every
+        plan: placed elsewhere or unallocated. Its room is theirs to fill.
+        """
+        load = dict(self.load_before)
+        for cid in self.to_allocate:
+            holder = self.cases[cid].worker
+            if holder is not None:
+                load[holder] -= self.weight[cid]
+        return load
+
     def spare_before(self, worker_id: str) -> int:
-        """Capacity left (centi-points) before the plan, counting cases about to move off."""
-        return self.capacity[worker_id] - self.load_before[worker_id]
+        """Capacity left (centi-points) before the plan, the cases that must leave freed.
+
+        The cases that must leave the worker (:attr:`load_kept`) do not take room:
+        the checker judges the cap on the loads once the plan is applied.
+        """
+        return self.capacity[worker_id] - self.load_kept[worker_id]
 
     def eligible(self, case_id: str) -> list[str]:
         """Workers the static rules let take ``case_id`` today, sorted by id.
@@ -373,23 +390,22 @@ class ServiceState:
         if known is not None:
             return known
         case = self.cases[case_id]
-        key = (case.type, case.complexity, case.needs)
+        key = kind_of(case)
         screened = self._screened.get(key)
         if screened is None:
-            probe = case.model_copy(update={"excluded_workers": (), "pinned_worker": None})
+            probe = kind_probe(case)
             screened = [
                 pid
                 for pid in sorted(self.open_for_new)
-                if not holding_blockers(probe, self.practitioners[pid], self.policy)
+                if not kind_rules(probe, self.practitioners[pid], self.policy)
             ]
             self._screened[key] = screened
         weight = self.weight[case_id]
         eligible = [
             pid
             for pid in screened
-            if pid not in case.excluded_workers
-            and (case.pinned_worker is None or case.pinned_worker == pid)
-            and weight <= self.spare_before(pid)
+            if weight <= self.spare_before(pid)
+            and not case_rules(case, self.practitioners[pid], self.policy)
         ]
         self._eligible[case_id] = eligible
         return eligible
@@ -432,3 +448,365 @@ def managed_exceptions(state: ServiceState) -> tuple[ManagedException, ...]:
         for cid, why in state.exceptions.items()
         if (worker := state.cases[cid].worker) is not None
     )
+
+
+def is_long_absent(state: ServiceState, worker_id: str) -> bool:
+    """Present on the books but absent ``long_absence_days`` or more from ``as_of``.
+
+    The rebalance covers such a worker's children (:mod:`allocator.rebalancing`).
+    """
+    p = state.practitioners[worker_id]
+    return (
+        worker_id not in state.gone
+        and p.available_from is not None
+        and p.available_from >= state.as_of + timedelta(days=state.policy.long_absence_days)
+    )
+
+
+# ------------------------------------------------------------------------ sentences
+
+
+def points(units: int) -> str:
+    """Centi-points as points for people: one decimal, two where needed.
+
+    Examples
+    --------
+    >>> points(10450), points(225), points(0)
+    ('104.5', '2.25', '0.0')
+    """
+    text = f"{to_points(units):.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def joined(ids: Iterable[str], limit: int = 5) -> str:
+    """``"A, B and C"``; past ``limit`` items, ``"A, B, C, D, E and 3 more"``."""
+    items = list(ids)
+    if len(items) > limit:
+        return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+# ------------------------------------------------------------------ the rule registry
+#
+# Each hard rule is one object (as Timefold's constraints are): an id, a label, what
+# it binds, the unallocated code a case gets when the rule leaves it with nobody, and
+# -- for the rules on a (case, worker) pair -- how to evaluate it, giving the sentence
+# a manager reads. ``check``, ``explain``, ``recommend``, the rebalance's reasons and
+# the engine's eligibility all iterate these; nothing else writes a rule.
+
+#: What a rule binds. ``plan``: the plan as a whole (its day, its listings, its
+#: workers). ``holder``: every case's worker at the end of the plan, kept cases
+#: included. ``taker``: a worker the plan gives a case, new or moved.
+Binds = Literal["plan", "holder", "taker"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One hard rule, registered once in :data:`RULES`.
+
+    Attributes
+    ----------
+    id
+        The rule id ``check`` reports and ``explain`` and ``recommend`` name.
+    label
+        What the rule asks, for people (``check --rules``, reports).
+    binds
+        What it binds (:data:`Binds`).
+    code
+        The :class:`~allocator.models.UnallocatedCode` of a case this rule alone
+        leaves with nobody; ``None`` for the rules on a plan as a whole.
+    """
+
+    id: str
+    label: str
+    binds: Binds
+    code: UnallocatedCode | None = None
+
+
+@dataclass(frozen=True)
+class HoldingRule(Rule):
+    """A rule on who may hold a case at the end of a plan (:data:`HOLDING_RULES`).
+
+    Attributes
+    ----------
+    per_kind
+        The rule depends on the case only through its kind (type, complexity,
+        needs), so a screen of the staff per kind of case holds for every case of
+        that kind (a pin to the current worker aside: :func:`kept_despite_grade`).
+    """
+
+    per_kind: bool = False
+
+    def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
+        """Why ``p`` may not hold ``case`` under this rule: sentences, empty if they may."""
+        raise NotImplementedError
+
+
+class _Grade(HoldingRule):
+    def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
+        if kept_despite_grade(case, p):
+            return []
+        return grade_blockers(case, p.grade, policy)
+
+
+class _Skills(HoldingRule):
+    def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
+        missing = missing_needs(case, p)
+        return [f"{p.id} lacks {' + '.join(missing)}"] if missing else []
+
+
+class _Excluded(HoldingRule):
+    def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
+        if p.id in case.excluded_workers:
+            return [f"{p.id} is excluded from this case (conflict of interest)"]
+        return []
+
+
+class _Pinned(HoldingRule):
+    def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
+        if case.pinned_worker is not None and case.pinned_worker != p.id:
+            return [f"the case is pinned to {case.pinned_worker}"]
+        return []
+
+
+@dataclass(frozen=True)
+class Room:
+    """Where a worker stands when a case is offered to them.
+
+    Attributes
+    ----------
+    load
+        Centi-points they hold at that point (without the case offered).
+    held
+        Families they held a child of in the snapshot.
+    new
+        Families the plan already makes new to them (without the case offered).
+    """
+
+    load: int
+    held: Collection[str] = ()
+    new: Collection[str] = ()
+
+
+@dataclass(frozen=True)
+class TakingRule(Rule):
+    """A rule on a worker the plan gives a case, new or moved (:data:`TAKING_RULES`)."""
+
+    def blocks(self, state: ServiceState, case: Case, worker_id: str, room: Room) -> str | None:
+        """Why ``worker_id``, standing at ``room``, may not take ``case``; ``None`` if they may."""
+        raise NotImplementedError
+
+
+class AvailabilityRule(TakingRule):
+    """A taking rule on the worker alone, whatever the case: present and staying."""
+
+    def blocks(self, state: ServiceState, case: Case, worker_id: str, room: Room) -> str | None:
+        return self.unavailable(state, worker_id)
+
+    def unavailable(self, state: ServiceState, worker_id: str) -> str | None:
+        """Why ``worker_id`` may take no new case today under this rule, if they may not."""
+        raise NotImplementedError
+
+
+class _Gone(AvailabilityRule):
+    def unavailable(self, state: ServiceState, worker_id: str) -> str | None:
+        if worker_id in state.gone:
+            return f"{worker_id} left on {state.practitioners[worker_id].leaving_on}"
+        return None
+
+
+class _Availability(AvailabilityRule):
+    def unavailable(self, state: ServiceState, worker_id: str) -> str | None:
+        if worker_id in state.gone:
+            return None  # GONE_WORKER's
+        return availability_blocker(state.practitioners[worker_id], state.as_of, state.policy)
+
+
+class _Capacity(TakingRule):
+    def blocks(self, state: ServiceState, case: Case, worker_id: str, room: Room) -> str | None:
+        cap, before = state.capacity[worker_id], state.load_before[worker_id]
+        weight = state.weight[case.id]
+        if before > cap:
+            return f"{worker_id} is over capacity ({points(before)} of {points(cap)} points)"
+        if weight > cap:
+            return (
+                f"{worker_id}'s cap is {points(cap)} points and the case needs {points(weight)}: "
+                "no room can be made"
+            )
+        if room.load + weight > cap:
+            return (
+                f"{worker_id} has {points(cap - room.load)} points spare and the case needs "
+                f"{points(weight)}"
+            )
+        return None
+
+    def after_plan(self, state: ServiceState, worker_id: str, load_after: int) -> str | None:
+        """Why a worker the plan gives cases breaks the cap once it is applied, if they do."""
+        cap, before = state.capacity[worker_id], state.load_before[worker_id]
+        if before > cap:
+            return (
+                f"{worker_id} was already over capacity before the plan ({points(before)} "
+                f"points, cap {points(cap)}) and may take no new case"
+            )
+        if load_after > cap:
+            return f"{worker_id} ends at {points(load_after)} points, over the cap of {points(cap)}"
+        return None
+
+
+class _Intake(TakingRule):
+    def blocks(self, state: ServiceState, case: Case, worker_id: str, room: Room) -> str | None:
+        limit = state.policy.max_new_families_per_day
+        if case.family in room.held or case.family in room.new or len(room.new) < limit:
+            return None
+        families = "family" if limit == 1 else "families"
+        if not room.new:
+            return f"the policy allows {limit} new {families} per run"
+        return (
+            f"{worker_id} already takes {len(room.new)} new {families} in this plan, "
+            f"the limit of {limit}"
+        )
+
+    def after_plan(self, state: ServiceState, worker_id: str, new: Collection[str]) -> str | None:
+        """Why a worker breaks the limit with the families ``new`` to them, if they do."""
+        limit = state.policy.max_new_families_per_day
+        if len(new) <= limit:
+            return None
+        return (
+            f"{worker_id} takes {len(new)} new families in this plan "
+            f"({', '.join(sorted(new))}), over the limit of {limit}"
+        )
+
+
+_Code = UnallocatedCode
+
+AS_OF = Rule("as_of", "the plan is for the snapshot's day", "plan")
+CONSERVATION = Rule(
+    "conservation", "every case that needs a worker is listed once, and no other", "plan"
+)
+UNKNOWN_WORKER = Rule("unknown_worker", "the worker is among the practitioners", "plan")
+# A worker who has left is no longer staff: a case only they could hold has nobody
+# who may hold it (``eligible_unavailable`` is for staff who are away or leaving).
+GONE_WORKER = _Gone(
+    "gone_worker",
+    "the worker has not left (and holds nothing once they have)",
+    "taker",
+    _Code.NO_ELIGIBLE_WORKER,
+)
+AVAILABILITY = _Availability(
+    "availability",
+    "present today and not leaving within the window",
+    "taker",
+    _Code.ELIGIBLE_UNAVAILABLE,
+)
+GRADE = _Grade(
+    "grade",
+    "the grade may hold the case's complexity and type",
+    "holder",
+    _Code.NO_ELIGIBLE_WORKER,
+    per_kind=True,
+)
+SKILLS = _Skills(
+    "skills", "has every skill the case needs", "holder", _Code.NO_ELIGIBLE_WORKER, per_kind=True
+)
+EXCLUDED_WORKER = _Excluded(
+    "excluded_worker", "not among the case's excluded workers", "holder", _Code.NO_ELIGIBLE_WORKER
+)
+PINNED_WORKER = _Pinned(
+    "pinned_worker",
+    "the pinned worker, where the case is pinned",
+    "holder",
+    _Code.PINNED_WORKER_CANNOT_HOLD,
+)
+FROM_MISMATCH = Rule("from_mismatch", "``from`` is the case's worker in the snapshot", "plan")
+CAPACITY = _Capacity(
+    "capacity", "within the weighted cap, and not over it before", "taker", _Code.NO_CAPACITY
+)
+INTAKE_LIMIT = _Intake(
+    "intake_limit",
+    "at most max_new_families_per_day families new to the worker",
+    "taker",
+    _Code.INTAKE_LIMIT,
+)
+
+#: Every hard rule, in the order ``check`` reports them.
+RULES: tuple[Rule, ...] = (
+    AS_OF,
+    CONSERVATION,
+    UNKNOWN_WORKER,
+    GONE_WORKER,
+    AVAILABILITY,
+    GRADE,
+    SKILLS,
+    EXCLUDED_WORKER,
+    PINNED_WORKER,
+    FROM_MISMATCH,
+    CAPACITY,
+    INTAKE_LIMIT,
+)
+#: The rules on who may hold a case at the end of a plan, in :data:`RULES` order.
+HOLDING_RULES: tuple[HoldingRule, ...] = tuple(r for r in RULES if isinstance(r, HoldingRule))
+#: The rules on a worker the plan gives a case, in :data:`RULES` order.
+TAKING_RULES: tuple[TakingRule, ...] = tuple(r for r in RULES if isinstance(r, TakingRule))
+#: The taking rules on the worker alone (``gone_worker``, ``availability``).
+AVAILABILITY_RULES: tuple[AvailabilityRule, ...] = tuple(
+    r for r in TAKING_RULES if isinstance(r, AvailabilityRule)
+)
+#: The rule ids, in :data:`RULES` order.
+RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
+_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    """The registered rule ``rule_id`` (:data:`RULE_IDS`); ``KeyError`` if there is none."""
+    return _BY_ID[rule_id]
+
+
+def taking_blockers(
+    state: ServiceState, case: Case, worker_id: str, room: Room
+) -> list[tuple[str, str]]:
+    """Every rule that stops ``worker_id`` taking ``case`` now, with its rule id.
+
+    The holding rules (:data:`HOLDING_RULES`), then the rules on a worker given a
+    case (:data:`TAKING_RULES`), each judged with the worker at ``room``.
+    """
+    p = state.practitioners[worker_id]
+    out = holding_rules(case, p, state.policy)
+    for r in TAKING_RULES:
+        sentence = r.blocks(state, case, worker_id, room)
+        if sentence is not None:
+            out.append((r.id, sentence))
+    return out
+
+
+#: The holding rules that depend on a case only through its kind (type, complexity,
+#: needs): a screen of the staff per kind of case (:func:`kind_rules`).
+KIND_RULES: tuple[HoldingRule, ...] = tuple(r for r in HOLDING_RULES if r.per_kind)
+#: The holding rules judged case by case (exclusions, the pin).
+CASE_RULES: tuple[HoldingRule, ...] = tuple(r for r in HOLDING_RULES if not r.per_kind)
+
+
+def kind_of(case: Case) -> tuple[object, ...]:
+    """The kind of a case, what :data:`KIND_RULES` depend on: (type, complexity, needs)."""
+    return (case.type, case.complexity, case.needs)
+
+
+def kind_probe(case: Case) -> Case:
+    """A case of ``case``'s kind with no worker, pin or exclusion, for a staff screen.
+
+    Without a worker the pin's waiver of the grade table (:func:`kept_despite_grade`)
+    never applies, so the screen holds for every case of the kind offered to a new
+    worker.
+    """
+    return case.model_copy(update={"worker": None, "pinned_worker": None, "excluded_workers": ()})
+
+
+def kind_rules(probe: Case, p: Practitioner, policy: Policy) -> list[tuple[str, str]]:
+    """The :data:`KIND_RULES` that stop ``p`` holding a case of ``probe``'s kind."""
+    return [(r.id, s) for r in KIND_RULES for s in r.broken(probe, p, policy)]
+
+
+def case_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str, str]]:
+    """The :data:`CASE_RULES` (exclusion, pin) that stop ``p`` holding ``case``."""
+    return [(r.id, s) for r in CASE_RULES for s in r.broken(case, p, policy)]

@@ -412,9 +412,26 @@ def test_points_formatting() -> None:
     ]
 
 
-def test_objective_is_not_checked_for_a_rebalance() -> None:
-    # Moving C5 (which needs no worker) makes this a rebalance, which the daily
-    # objective tiers do not describe; the reported values are then not compared.
+@pytest.mark.parametrize(
+    ("objective", "ok"),
+    [
+        ({"changes_of_worker": 1}, True),
+        ({"changes_of_worker": 7}, False),
+        # A rebalance's own tiers, judged as the rebalance counts them: C5 (child in
+        # need, no change this year) moves P1 -> P2 at a cost of 10; P1 was not over
+        # cap, so the family is none the rebalance had to touch (siblings_apart 0).
+        ({"changes_of_worker": 1, "weighted_changes": 10, "siblings_apart": 0}, True),
+        ({"changes_of_worker": 1, "weighted_changes": 11}, False),
+        ({"weighted_changes": 10, "over_cap_excess": 1.0}, False),
+    ],
+)
+def test_the_objective_of_moves_and_of_a_rebalance_is_checked(
+    objective: dict[str, float], ok: bool
+) -> None:
+    # Moving C5 (which needs no worker) is a move; the figures a plan reports for it
+    # are recomputed on its placements, the rebalance's tiers (weighted_changes ...)
+    # for a plan that reports them. Before, such a plan's objective went unchecked.
     snap = snapshot([worker("P1"), worker("P2")], [case("C5", worker="P1")])
-    p = plan([("C5", "P2", "P1")], objective={"changes_of_worker": 7})
-    assert check(snap, p) == [] and stale(snap, p) == []
+    p = plan([("C5", "P2", "P1")], objective=objective)
+    assert check(snap, p) == []
+    assert rules(stale(snap, p)) == ([] if ok else ["objective"])

@@ -13,6 +13,7 @@ from allocator import Policy, Snapshot, allocate, check_plan, rebalance
 from allocator.check import stale_summaries
 from allocator.models import CaseType, Grade, Plan
 from allocator.rules import POINTS_SCALE, ServiceState, holding_rules, is_gone
+from tests.full_assert import daily_engine_agrees
 
 AS_OF = date(2026, 11, 23)
 
@@ -113,6 +114,24 @@ def test_a_rebalance_accounts_for_every_case_and_breaks_no_rule(snapshot: Snapsh
     assert set(state.to_allocate) <= set(listed)
     assert check_plan(snapshot, policy, plan) == []
     assert_every_final_worker_may_hold_their_cases(snapshot, policy, plan)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(services())
+def test_check_and_the_engines_own_tier_values_agree(snapshot: Snapshot) -> None:
+    # Timefold's FULL_ASSERT: on any service, the figures check recomputes from the
+    # plan alone (stale_summaries is empty: the plan's objective is check's) equal
+    # the engine's own tier values on the same placements -- the daily model's
+    # (AllocationModel.tier_values), and for the rebalance the engine's tier_values,
+    # which conftest.py holds against every rebalance plan (rebalance_engine_agrees).
+    policy = Policy()
+    state = ServiceState.of(snapshot, policy)
+    daily = allocate(snapshot, policy, time_limit=1)
+    assert stale_summaries(snapshot, policy, daily) == []
+    daily_engine_agrees(daily, state)
+    moved = rebalance(snapshot, policy, time_limit=1)
+    assert stale_summaries(snapshot, policy, moved) == []
+    assert moved.objective["siblings_apart"] >= 0
 
 
 def assert_every_final_worker_may_hold_their_cases(

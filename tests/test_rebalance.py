@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
+from allocator.analysis import analyse_plan
 from allocator.cli import main
+from allocator.objectives import match_label, rebalance_tiers, rebalance_values
 from allocator.rebalancing import cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
 
@@ -412,15 +414,28 @@ def test_a_leavers_child_and_a_new_sibling_go_to_one_worker() -> None:
     assert "sibling C1 is with A" in reasons["R1"]
 
 
-def test_no_change_of_worker_only_to_join_a_sibling() -> None:
-    # O is 5 points over cap (105 of 100): one of its 10-point children must go, to
-    # A (the only other worker). K1's sister K2 is with A; M1 has no sibling but had
-    # A before, so moving M1 costs less (5 against 10). Either move is one change;
-    # K1 to A reunites F1 (one worker, one fewer than before: -1; M1 moved leaves F1
-    # as it was: 0), and siblings rank above the cost of a change: K1 moves. Once O
-    # is within cap no second child moves just to join a sibling (changes of worker
-    # rank above siblings).
+def test_a_child_unallocated_off_an_over_cap_worker_no_longer_counts_on_them() -> None:
+    # S, a half-time student (cap 15 points), holds C0, 20 points of complexity 2:
+    # over cap, and above a student's ceiling of 1, so C0 must leave S, and nobody
+    # else may hold it (T is a student too). C0 is unallocated: S ends with nothing,
+    # so no worker is over cap after the plan. The engine's tier still counts C0 on
+    # S (it relieves a worker only of the children who move), and the plan used to
+    # say S stayed 5 points over cap. Found by the FULL_ASSERT property test.
     s = snap(
+        [worker("S", grade="student", fte=0.5), worker("T", grade="student")],
+        [case("C0", "F0", "S", weight=20)],
+    )
+    state = ServiceState.of(s, Policy())
+    assert (state.load_before["S"], state.capacity["S"]) == (2000, 1500)
+    plan = run(s)
+    assert [u.case for u in plan.unallocated] == ["C0"]
+    assert plan.objective["over_cap_excess"] == 0
+    assert plan.objective["over_cap_workers"] == 0
+
+
+def over_cap_o() -> Snapshot:
+    """O 5 points over cap (105 of 100) with K1 (sister K2 with A), M1 and BIG; A empty."""
+    return snap(
         [worker("O"), worker("A")],
         [
             case("K1", "F1", "O"),
@@ -429,10 +444,37 @@ def test_no_change_of_worker_only_to_join_a_sibling() -> None:
             case("BIG", "F3", "O", weight=85),
         ],
     )
+
+
+def test_no_change_of_worker_only_to_join_a_sibling() -> None:
+    # O is 5 points over cap (105 of 100): one of its 10-point children must go, to
+    # A (the only other worker). K1's sister K2 is with A; M1 has no sibling but had
+    # A before, so moving M1 costs less (5 against 10). Either move is one change;
+    # K1 to A reunites F1 (one worker: 0; M1 moved leaves F1 split as it was: 1),
+    # and siblings rank above the cost of a change: K1 moves. Once O
+    # is within cap no second child moves just to join a sibling (changes of worker
+    # rank above siblings).
+    s = over_cap_o()
     plan = run(s)
     assert moves(plan) == {"K1": ("O", "A")}
-    assert plan.objective["siblings_apart"] == -1
+    # The plan counts each family it could move by its workers after, minus one: F1
+    # is now with A alone, F2 and F3 with O alone: 0 (the engine's tier counts F1 -1,
+    # from its two workers before; the plan's figure is never negative).
+    assert plan.objective["siblings_apart"] == 0
     assert plan.objective["changes_of_worker"] == 1
+
+
+def test_the_plans_siblings_apart_is_never_negative_and_ranks_as_the_engine() -> None:
+    # The same service: moving K1 reunites F1 (0 extra workers); moving M1 instead
+    # leaves F1 split between O and A (1). The plan's figure is workers after minus
+    # one over the families the rebalance could move (F1, F2, F3 all have a child of
+    # the over-cap O), so the plan with K1 moved reads 0 and the other 1, as a
+    # manager counts them; before the fix the first read -1.
+    s = over_cap_o()
+    state = ServiceState.of(s, Policy())
+    assert rebalance_values(state, {"K1": "A"})["siblings_apart"] == 0
+    assert rebalance_values(state, {"M1": "A"})["siblings_apart"] == 1
+    assert rebalance_values(state, {})["siblings_apart"] == 1  # F1 split, as before
 
 
 # ---------------------------------------------------------------- who gets a worker first
@@ -481,7 +523,8 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
     # referred (10 points). A has room for 10: either M moves there (O within cap) or
     # R1 gets a worker. M has a worker, R1 has none: R1 goes to A, O stays over cap.
     # M's sister N is with D (full): the family, split before, is left as it was, so
-    # siblings_apart is 0, as the independent check recomputes it for this plan.
+    # siblings_apart is 1 (two workers), as before the plan and as the independent
+    # check recomputes it for this plan.
     s = snap(
         [worker("O"), worker("A", capacity_points=10), worker("D", capacity_points=10)],
         [
@@ -494,7 +537,21 @@ def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
     plan = run(s)
     assert moves(plan) == {"R1": (None, "A")}
     assert plan.objective["over_cap_excess"] == 10
-    assert plan.objective["siblings_apart"] == 0
+    assert plan.objective["siblings_apart"] == 1
+
+    # explain measures the plan by the rebalance's own tiers, each recomputed with
+    # the matches behind it: O is the one worker still over cap, by 10 points.
+    analysis = analyse_plan(s, Policy(), plan)
+    keys = [t.key for t in analysis.tiers]
+    assert keys == [t.key for t in rebalance_tiers(Policy())]
+    for t in analysis.tiers:
+        assert t.value == t.reported, t.key
+        total = sum(m.points for m in t.matches)
+        assert (total / 100 if t.key == "over_cap_excess" else total) == t.value, t.key
+    (over,) = next(t for t in analysis.tiers if t.key == "over_cap_excess").matches
+    assert over.workers == ("O",)
+    assert over.justification == "O ends at 110.0 of 100.0 points, 10.0 over"
+    assert match_label("over_cap_excess", over) == "O (+10.0)"
 
 
 def _leavers_day_setup(seed: int = 2) -> Any:

@@ -107,8 +107,10 @@ class CoreInput:
     tiers
         The tier keys of this model, in priority order (all minimised).
     room
-        Worker -> centi-points left under their cap before the items, for every
-        receiver and source.
+        Worker -> centi-points left under their cap before the items move, for every
+        receiver and source. An item that keeps its source when it stays counts in
+        that source's load (its leaving frees room); one that does not (its worker
+        has gone or may no longer hold it) does not.
     new_families_left
         Receiver -> families new to them they may still take.
     held
@@ -162,15 +164,13 @@ def tier_values(data: CoreInput, decisions: Mapping[str, str]) -> dict[str, int]
     """
     values = {key: data.constants.get(key, 0) for key in data.tiers}
     linear = [k for k in data.tiers if k not in (SIBLINGS_APART, OVER_CAP_EXCESS)]
-    relief: dict[str, int] = defaultdict(int)
+    relief = _relief(data, decisions)
     for item in data.items:
         w = decisions.get(item.id)
         if w is None:
             for key in linear:
                 values[key] += item.stay_cost.get(key, 0)
             continue
-        if item.source is not None:
-            relief[item.source] += item.weight
         for key in linear:
             values[key] += item.receiver_cost.get(key, {}).get(w, 0)
     if OVER_CAP_EXCESS in values:
@@ -178,6 +178,16 @@ def tier_values(data: CoreInput, decisions: Mapping[str, str]) -> dict[str, int]
     if SIBLINGS_APART in values:
         values[SIBLINGS_APART] += siblings_apart(data, decisions)
     return values
+
+
+def _relief(data: CoreInput, decisions: Mapping[str, str]) -> dict[str, int]:
+    """Per source, the centi-points that leave it: items that move, and items that do
+    not keep it whatever they do (they leave it even if they find nobody)."""
+    relief: dict[str, int] = defaultdict(int)
+    for item in data.items:
+        if item.source is not None and (item.id in decisions or not item.keeps_source):
+            relief[item.source] += item.weight
+    return relief
 
 
 def violations(data: CoreInput, decisions: Mapping[str, str]) -> list[str]:
@@ -199,7 +209,7 @@ def violations(data: CoreInput, decisions: Mapping[str, str]) -> list[str]:
             out.append(f"{item_id} is not offered {w}")
             continue
         delta[w] += item.weight
-        if item.source is not None:
+        if item.source is not None and item.keeps_source:  # else not in its room
             delta[item.source] -= item.weight
         changes += item.changes
         if item.family not in data.held.get(w, frozenset()):
@@ -338,7 +348,7 @@ class Formulation(Generic[Var]):
         self._leaving: dict[str, list[tuple[int, Var]]] = defaultdict(list)
         for item in data.items:
             self.stay[item.id] = backend.bool_var(f"stay[{item.id}]")
-            if item.source is not None:
+            if item.source is not None and item.keeps_source:  # else not in its room
                 self._leaving[item.source].append((item.weight, self.stay[item.id]))
             for w in item.receivers:
                 var = backend.bool_var(f"place[{item.id},{w}]")
@@ -447,19 +457,27 @@ class Formulation(Generic[Var]):
         return tier
 
     def _over_cap_excess(self) -> Linear[Var]:
-        """Per over-cap source, ``max(0, excess - weight moved off)`` as a slack.
+        """Per over-cap source, ``max(0, excess - weight off them)`` as a slack.
 
-        ``remaining >= excess - sum(weight * (1 - stay))``.
+        ``remaining >= excess - sum(weight * (1 - stay)) - gone``: an item that keeps
+        its source leaves it when it moves; ``gone`` is the weight of the items that
+        leave it whatever they do (see :func:`_relief`).
         """
         off: dict[str, list[Item]] = defaultdict(list)
+        gone: dict[str, int] = defaultdict(int)
         for item in self.data.items:
             if item.source is not None and item.source in self.data.excess:
-                off[item.source].append(item)
+                if item.keeps_source:
+                    off[item.source].append(item)
+                else:
+                    gone[item.source] += item.weight
         tier: Linear[Var] = Linear()
         for s, excess in sorted(self.data.excess.items()):
             r = self.backend.int_var(excess, f"remaining[{s}]")
             staying = [(item.weight, self.stay[item.id]) for item in off[s]]
-            self.backend.at_most([*staying, (-1, r)], sum(weight for weight, _ in staying) - excess)
+            self.backend.at_most(
+                [*staying, (-1, r)], sum(weight for weight, _ in staying) + gone[s] - excess
+            )
             self.remaining[s] = r
             tier.terms.append((1, r))
         return tier
@@ -521,10 +539,7 @@ class Formulation(Generic[Var]):
             yield var, int(any(i not in decisions for i in ids))
         for family, var in self.split.items():
             yield var, max(0, self._ends_used(family, decisions) - 1)
-        relief: dict[str, int] = defaultdict(int)
-        for item in self.data.items:
-            if item.id in decisions and item.source is not None:
-                relief[item.source] += item.weight
+        relief = _relief(self.data, decisions)
         for s, var in self.remaining.items():
             yield var, max(0, self.data.excess[s] - relief[s])
 
