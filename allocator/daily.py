@@ -33,6 +33,11 @@ MOVES_SHARE = 0.25
 PLAN_SECONDS_PER_CASE = 0.0025
 #: Least wall-clock time a solve is given, however little is left.
 MIN_WALL_SECONDS = 0.1
+#: Share of a re-solve's work (``reference``) the tiers below the reference tier get
+#: together: with nearly every case kept where it was they have little left to gain,
+#: and a whole day's search for it costs what a fresh solve costs (measured at 150
+#: practitioners: 6 s of an 8 s re-solve, for no change of any tier).
+POLISH_SHARE = 0.1
 
 
 def allocate(
@@ -46,6 +51,7 @@ def allocate(
     clock_started: float | None = None,
     work_units: float | None = None,
     progress: ProgressCallback | None = None,
+    reference: Mapping[str, str] | None = None,
 ) -> Plan:
     """Allocate every case that needs a worker, under the hard rules.
 
@@ -83,6 +89,14 @@ def allocate(
         Called with a :class:`~allocator.engine.solver.Progress` as each tier's stage
         starts and improves (the command line draws it on a terminal); ``None``: no
         reports.
+    reference
+        A plan being revised (case id -> worker; a re-solve after a manager's
+        override): a tier right after the priority classes,
+        ``reference_changes``, counts the cases needing a worker that end somewhere
+        other than their reference worker (or without one when the reference placed
+        them), and the reference, kept wherever it still holds, is a warm start.
+        The tiers below it share :data:`POLISH_SHARE` of the work. Entries for cases
+        that need no worker are ignored. ``None``: a fresh solve.
 
     Returns
     -------
@@ -110,6 +124,8 @@ def allocate(
     clock_started = time.perf_counter() if clock_started is None else clock_started
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
+    if reference is not None:
+        state.reference = {c: w for c, w in sorted(reference.items()) if c in state.needs}
     # The wall clock: the limit less what has passed and what writing the plan will
     # take (the engine keeps its own margin). Work budgets, not this, decide where the
     # search stops.
@@ -121,6 +137,7 @@ def allocate(
         deterministic_time=work,
         wall_seconds=max(MIN_WALL_SECONDS, deadline - time.perf_counter()),
         progress=progress,
+        polish_work=None if reference is None else POLISH_SHARE * work,
     )
     solution = solve(state, settings)
     placed = solution.decisions

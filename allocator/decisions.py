@@ -85,7 +85,9 @@ decisions = Table(
     Column("made_from", Text, nullable=False),  # JSON: the files and their SHA-256
     Column("settings", Text, nullable=False),  # JSON: the solver settings
     Column("overrides", Text, nullable=False),  # JSON: every override in effect
-    Column("stage", Integer, nullable=True),  # override: how far the re-solve went
+    # Empty: the stage an override's re-solve reached when it took up to three (logs
+    # written before the one-solve re-solve); kept so that those logs still read.
+    Column("stage", Integer, nullable=True),
 )
 
 case_events = Table(
@@ -328,7 +330,7 @@ class DecisionLog:
                 policy_sha=parent.policy_sha256,
                 plan=resolution.plan,
                 overrides=overrides,
-                stage=resolution.stage,
+                stage=None,
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))

@@ -61,6 +61,26 @@ def greedy_allocate(
     )
 
 
+def revise_allocate(state: ServiceState, reference: Mapping[str, str]) -> dict[str, str]:
+    """A re-solve's warm start: the ``reference`` plan, kept wherever it still holds.
+
+    First the cases a manager pinned away from their reference worker, then the
+    reference's placements (each with its reference worker if it still fits), then
+    every other case, each part in :func:`allocation_order` and by the manager's rule
+    where the reference does not decide.
+    """
+    order = allocation_order(state)
+
+    def part(cid: str) -> int:
+        pin = state.cases[cid].pinned_worker
+        if pin is not None and pin != reference.get(cid):
+            return 0
+        return 1 if cid in reference else 2
+
+    order = sorted(order, key=part)  # stable: allocation order within each part
+    return _one_by_one(state, order, most_room=True, fixed={}, prefer=reference)
+
+
 def packing_allocate(state: ServiceState, *, by_family: bool) -> dict[str, str]:
     """A warm start that packs tightly: hardest cases first, best fit.
 

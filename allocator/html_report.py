@@ -114,7 +114,8 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 def tiers_table(plan: Plan, policy: Policy) -> str:
     """Each objective tier: its value, the best any plan could reach, whether proved."""
     rows = []
-    for tier in daily_tiers(policy):
+    # Every daily tier, the re-solve's included: a tier the plan does not report is skipped.
+    for tier in daily_tiers(policy, reference=True):
         if tier.key not in plan.objective:
             continue
         value = plan.objective[tier.key]

@@ -6,13 +6,10 @@ A manager looks at the proposed plan and changes a few choices, each with a reas
 * ``exclude``: the case must not go to a worker (added to ``excluded_workers``);
 * ``unallocate``: the case stays without a worker for now.
 
-:func:`resolve` re-solves through the public :func:`allocator.daily.allocate` with the
-overrides written into the snapshot, changing as little else as possible: every
-other placement of the previous plan is first pinned where it was (stage 1). Only if
-a kept placement can then no longer be held (the chosen worker's room was needed) are
-the placements of the workers involved released (stage 2), and, as a last resort,
-every placement (stage 3: a fresh solve with the overrides alone). The stage reached
-is recorded in the plan's notes.
+:func:`resolve` re-solves in one solve through the public
+:func:`allocator.daily.allocate` with the overrides written into the snapshot and the
+previous plan as the ``reference``: after the priority classes, the fewest other
+cases placed differently from it (the ``reference_changes`` tier).
 
 Everything here is a pure function of its arguments and the solver settings, so a
 decision log can replay it (:mod:`allocator.decisions`).
@@ -21,7 +18,7 @@ decision log can replay it (:mod:`allocator.decisions`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -29,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from allocator.io import dump_json
 from allocator.models import Assignment, Plan, Snapshot, Unallocated
+from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 
 #: The unallocated code of a case a manager chose to leave without a worker.
@@ -124,17 +122,6 @@ def apply_overrides(snapshot: Snapshot, overrides: Sequence[Override]) -> Snapsh
     return snapshot.model_copy(update={"cases": tuple(cases)})
 
 
-def _pinned(snapshot: Snapshot, pins: Mapping[str, str]) -> Snapshot:
-    """``snapshot`` with each case of ``pins`` pinned to its worker."""
-    if not pins:
-        return snapshot
-    cases = tuple(
-        c.model_copy(update={"pinned_worker": pins[c.id]}) if c.id in pins else c
-        for c in snapshot.cases
-    )
-    return snapshot.model_copy(update={"cases": cases})
-
-
 def final_workers(plan: Plan) -> dict[str, str | None]:
     """Each case the plan decides -> its worker after the plan (``None``: unallocated)."""
     placed: dict[str, str | None] = {a.case: a.worker for a in plan.assignments}
@@ -153,21 +140,19 @@ class Moved:
 
 @dataclass(frozen=True)
 class Resolution:
-    """A re-solved plan, how far it had to go, and what else moved.
+    """A re-solved plan and what else moved.
 
     Attributes
     ----------
     plan
-        The new plan (``made_from`` and ``settings`` as the previous plan's).
-    stage
-        1: every other placement kept; 2: the placements of the workers involved
-        released; 3: a fresh solve with the overrides alone.
+        The new plan (``made_from`` and ``settings`` as the previous plan's); its
+        objective reports ``reference_changes``, the previous plan's placements it
+        changed (docs/FORMAT.md).
     moved
         Cases not overridden whose worker differs from the previous plan's.
     """
 
     plan: Plan
-    stage: int
     moved: tuple[Moved, ...]
 
 
@@ -194,6 +179,14 @@ def resolve(
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
+    One solve (:func:`allocator.daily.allocate`) of the snapshot with the overrides
+    written in as pins and exclusions, with the previous plan's other placements as
+    its ``reference``: right after the priority classes, it minimises the cases that
+    end somewhere other than the previous plan put them (or without a worker when it
+    gave them one), and starts from the previous plan. So a child waiting for a
+    worker gets one when an override frees room, and otherwise as few other cases
+    move as the rules allow.
+
     Parameters
     ----------
     snapshot
@@ -219,52 +212,24 @@ def resolve(
     base = apply_overrides(snapshot, overrides)
     overridden = {o.case for o in overrides}
     cases = {c.id: c for c in base.cases}
-    keep = {
-        a.case: a.worker
-        for a in previous.assignments
-        if a.case not in overridden
-        and cases[a.case].pinned_worker is None
-        and a.worker not in cases[a.case].excluded_workers
-    }
-    chosen = {o.worker for o in overrides if o.action == "choose" and o.worker}
-    settings = solver_settings(previous)
-    released: set[str] = set()
-    stage = 1
-    while True:
-        pins = {c: w for c, w in keep.items() if c not in released}
-        plan = allocate(_pinned(base, pins), policy, **settings)
-        got = final_workers(plan)
-        failed = {c for c, w in pins.items() if got.get(c) != w}
-        if not failed or stage == 3:
-            break
-        stage += 1
-        if stage == 2:
-            touched = chosen | {keep[c] for c in failed}
-            released = failed | {c for c, w in keep.items() if w in touched}
-        else:
-            released = set(keep)
-    plan = _tidy(plan, set(pins), overrides, previous, stage)
+    reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
+    plan = allocate(base, policy, reference=reference, **solver_settings(previous))
+    plan = _tidy(plan, overrides, previous)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
         Moved(c, before.get(c, cases[c].worker), after.get(c, cases[c].worker))
         for c in sorted(set(before) | set(after))
         if c not in overridden and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
     )
-    return Resolution(plan=plan, stage=stage, moved=moved)
+    return Resolution(plan=plan, moved=moved)
 
 
-def _tidy(
-    plan: Plan,
-    auto_pinned: set[str],
-    overrides: Sequence[Override],
-    previous: Plan,
-    stage: int,
-) -> Plan:
+def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
     """The re-solved plan in the manager's terms.
 
-    The pins this module added to keep placements are not a manager's: their
-    "pinned ... by a manager" reason is dropped. A case left unallocated by a manager
-    says so with their reason, not the exclusions that implement it.
+    A case a manager chose a worker for says so with their reason first; a case left
+    unallocated by a manager says so with their reason, not the exclusions that
+    implement it.
     """
     last: dict[str, Override] = {}
     for o in overrides:
@@ -272,8 +237,6 @@ def _tidy(
     assignments = []
     for a in plan.assignments:
         reasons = a.reasons
-        if a.case in auto_pinned:
-            reasons = tuple(r for r in reasons if r != f"pinned to {a.worker} by a manager")
         mine = last.get(a.case)
         if mine is not None and mine.action == "choose" and mine.worker == a.worker:
             reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
@@ -288,11 +251,13 @@ def _tidy(
                 reason=f"left unallocated by {mine.manager}: {mine.reason}",
             )
         unallocated.append(u)
-    kept = len(auto_pinned)
+    kept = len(previous.assignments) - sum(1 for a in previous.assignments if a.case in last)
+    changes = plan.objective.get(REFERENCE_CHANGES, 0)
     notes = (
         *plan.notes,
-        f"re-solved with {len(overrides)} manager override(s); stage {stage} of 3 "
-        f"({STAGES[stage]}); {kept} other placement(s) of the previous plan pinned",
+        f"re-solved with {len(overrides)} manager override(s) in one solve, keeping the "
+        f"previous plan's other placements where it could: {changes:g} of its {kept} "
+        "other placement(s) changed",
     )
     return plan.model_copy(
         update={
@@ -302,13 +267,6 @@ def _tidy(
             "made_from": previous.made_from,
         }
     )
-
-
-STAGES = {
-    1: "every other placement kept",
-    2: "the placements of the workers involved released",
-    3: "a fresh solve with the overrides alone",
-}
 
 
 def canonical_plan(plan: Plan) -> bytes:

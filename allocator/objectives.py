@@ -297,9 +297,53 @@ def class_tiers(policy: Policy) -> tuple[Tier, ...]:
     )
 
 
-def daily_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """Every tier of daily allocation under ``policy``, in strict priority order."""
-    return class_tiers(policy) + CONTINUITY_TIERS
+class _ReferenceChanges(Tier):
+    """Children a re-solve places other than the plan it revises (``state.reference``).
+
+    One per case the reference places that ends with another worker, or with none.
+    A case the reference leaves out counts nothing wherever it goes: the priority
+    classes above already decide who gets a worker.
+    """
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        reference = on.state.reference or {}
+        for c in sorted(reference):
+            now = on.placed.get(c)
+            if now != reference[c]:
+                yield Match((c,), (reference[c],) if now is None else (reference[c], now))
+
+    def justify(self, on: Placements, match: Match) -> str:
+        (c,) = match.cases
+        now = f"goes to {match.workers[1]}" if len(match.workers) > 1 else "is left without one"
+        return f"{c} had {match.workers[0]} in the plan being revised and {now}"
+
+    def floor(self, state: ServiceState) -> int:
+        """Changes no plan avoids: reference workers who may no longer take their case
+        (a manager's pin elsewhere or exclusion, a rule), counted without any search."""
+        reference = state.reference or {}
+        return sum(1 for c, w in reference.items() if w not in state.eligible(c))
+
+
+#: Key of the re-solve tier, right after the priority classes when a reference is given.
+REFERENCE_CHANGES = "reference_changes"
+REFERENCE_TIER = _ReferenceChanges(
+    REFERENCE_CHANGES, "min", "children placed differently from the plan revised", "children"
+)
+
+
+def daily_tiers(policy: Policy, *, reference: bool = False) -> tuple[Tier, ...]:
+    """Every tier of daily allocation under ``policy``, in strict priority order.
+
+    With ``reference`` (a re-solve that revises a plan: ``ServiceState.reference``),
+    :data:`REFERENCE_TIER` comes right after the priority classes.
+    """
+    return class_tiers(policy) + ((REFERENCE_TIER,) if reference else ()) + CONTINUITY_TIERS
+
+
+def state_tiers(state: ServiceState) -> tuple[Tier, ...]:
+    """The daily tiers of ``state``: :func:`daily_tiers`, with the re-solve tier when
+    ``state`` has a reference plan."""
+    return daily_tiers(state.policy, reference=state.reference is not None)
 
 
 def class_weights(classes: int, children: int) -> list[int]:
@@ -373,13 +417,14 @@ def loads_after(
 def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
     """Every daily tier's value for the placements ``placed`` (case id -> worker id).
 
-    Each tier of :func:`daily_tiers` evaluates itself. Also reports, for people,
+    Each tier of :func:`state_tiers` evaluates itself (``reference_changes`` only
+    when ``state`` has a reference plan). Also reports, for people,
     ``unallocated`` (children without a worker, every class together),
     ``changes_of_worker`` (cases moved off a worker), ``highest_utilisation`` among
     workers given a case, and ``allocated``.
     """
     on = Placements(state, placed)
-    values: dict[str, int | float] = {t.key: t.value(on) for t in daily_tiers(state.policy)}
+    values: dict[str, int | float] = {t.key: t.value(on) for t in state_tiers(state)}
     receivers = set(placed.values())
     load = on.load
     highest = max(
@@ -388,6 +433,7 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
     return {
         **{t.key: values[t.key] for t in class_tiers(state.policy)},
         "unallocated": len(on.unplaced),
+        **({REFERENCE_CHANGES: values[REFERENCE_CHANGES]} if REFERENCE_CHANGES in values else {}),
         **{t.key: values[t.key] for t in CONTINUITY_TIERS},
         "allocated": len(state.to_allocate) - len(on.unplaced),
         "changes_of_worker": CHANGES_OF_WORKER.total(on),
@@ -544,7 +590,7 @@ PLAN_TIERS: tuple[Tier, ...] = (
 
 def match_label(key: str, match: Match) -> str:
     """:meth:`Tier.short` of the registered tier ``key`` (any priority class alike)."""
-    tier = next((t for t in (*CONTINUITY_TIERS, *PLAN_TIERS) if t.key == key), None)
+    tier = next((t for t in (*CONTINUITY_TIERS, REFERENCE_TIER, *PLAN_TIERS) if t.key == key), None)
     return (tier or Tier(key, "min", key, "children")).short(match)
 
 

@@ -291,6 +291,10 @@ class ServiceState:
     to_allocate_by_family: dict[str, list[str]] | None = field(default=None, repr=False)
     #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
+    #: A plan being revised (case id -> worker, cases that need a worker only): when
+    #: set, daily allocation keeps its placements where it can
+    #: (:data:`allocator.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.
+    reference: Mapping[str, str] | None = field(default=None, repr=False)
 
     @cached_property
     def priority_class(self) -> dict[str, int]:

@@ -59,6 +59,7 @@ def main(practitioners: int, seed: int, work_units: float) -> None:
         )
         resolved = time.perf_counter() - started
         assert answer.status_code == 200, answer.text
+        proved = (meeting.plan.proved or {}).get("reference_changes")
         started = time.perf_counter()
         client.get("/", headers=html)
         reopened = time.perf_counter() - started
@@ -69,8 +70,9 @@ def main(practitioners: int, seed: int, work_units: float) -> None:
         f"{to_decide} to decide (seed {seed}, work units {work_units:g})\n"
         f"morning solve:                 {solve:6.2f} s\n"
         f"page open after the solve:     {opened:6.2f} s  ({len(page.content) // 1024} KiB)\n"
-        f"re-solve after one override:   {resolved:6.2f} s  (stage {answer.json()['stage']}, "
-        f"{len(answer.json()['moved'])} other case(s) moved)\n"
+        f"re-solve after one override:   {resolved:6.2f} s  ("
+        f"{len(answer.json()['moved'])} other case(s) moved; reference_changes "
+        f"{answer.json()['reference_changes']}, proved {proved})\n"
         f"page open after the re-solve:  {reopened:6.2f} s"
     )
 

@@ -12,7 +12,7 @@ from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.model import daily_input, minimised
 from allocator.engine.rebalance import tier_values
 from allocator.models import Plan
-from allocator.objectives import daily_tiers, rebalance_tiers
+from allocator.objectives import daily_tiers, rebalance_tiers, state_tiers
 from allocator.rules import ServiceState, to_points
 
 
@@ -20,7 +20,10 @@ def bounds_hold(plan: Plan, state: ServiceState) -> None:
     """A bound is never beyond the plan's value, and an optimal plan meets every bound."""
     if not plan.bound:
         return
-    tiers = {t.key: t for t in (*daily_tiers(state.policy), *rebalance_tiers(state.policy))}
+    tiers = {
+        t.key: t
+        for t in (*daily_tiers(state.policy, reference=True), *rebalance_tiers(state.policy))
+    }
     for key, bound in plan.bound.items():
         value = plan.objective[key]
         better = bound <= value if tiers[key].sense == "min" else bound >= value
@@ -56,6 +59,6 @@ def daily_engine_agrees(plan: Plan, state: ServiceState) -> None:
     data = daily_input(state, {c: state.eligible(c) for c in state.to_allocate})
     engine = core_tier_values(data, placed)
     n = len(state.to_allocate)
-    for tier in daily_tiers(state.policy):
+    for tier in state_tiers(state):  # the re-solve's tier too, when there is a reference
         # The model minimises every tier: a tier to maximise is counted from n down.
         assert engine[tier.key] == minimised(tier.key, plan.objective[tier.key], n), tier.key

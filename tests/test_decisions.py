@@ -76,7 +76,7 @@ def test_log_lists_every_decision_newest_first(log: DecisionLog) -> None:
         (changed, "override", "Ann"),
         (proposed, "proposed", None),
     ]
-    assert rows[1].overrides[0].case == other and rows[1].stage == 2
+    assert rows[1].overrides[0].case == other and rows[1].stage is None
     assert rows[0].plan_sha256 == rows[1].plan_sha256  # the signed plan is the overridden one
     assert rows[2].settings["work_units"] == 1.0
 

@@ -75,7 +75,7 @@ def test_override_by_json_resolves_and_logs(client: TestClient, meeting: Meeting
         json={"case": "R1", "action": "choose", "worker": other, "reason": "r", "manager": "M"},
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["stage"] == 1
+    assert answer.json()["reference_changes"] == 0 and answer.json()["moved"] == []
     assert final_workers(meeting.plan)["R1"] == other
     kinds = [d["kind"] for d in client.get("/log").json()]
     assert kinds == ["override", "proposed"]

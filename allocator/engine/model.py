@@ -2,8 +2,10 @@
 
 Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
-the daily tiers (:func:`allocator.objectives.daily_tiers`), each in its minimised
-form: per priority class, its children left without a worker; siblings apart;
+the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
+form: per priority class, its children left without a worker; for a re-solve, the
+children not kept where the reference plan put them (a constant, the reference's
+cases, less one for each kept: a linear tier); siblings apart;
 children *not* back with a worker they know (``n - returns``); balance; work outside
 a worker's area.
 
@@ -22,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 
 from allocator.engine.core import CoreInput, CoreModel, Item
-from allocator.objectives import balance_cost, daily_tiers, outside_area
+from allocator.objectives import REFERENCE_CHANGES, balance_cost, outside_area, state_tiers
 from allocator.rules import ServiceState
 
 #: The daily tier whose model form is the complement of the plan's figure.
@@ -57,7 +59,7 @@ def daily_input(
     fixed
         Placements of the cases not in ``free`` (absent: left unallocated).
     """
-    tiers = tuple(t.key for t in daily_tiers(state.policy))
+    tiers = tuple(t.key for t in state_tiers(state))
     class_keys = tiers[: len(state.policy.class_names)]
     cases = sorted(state.to_allocate if free is None else free)
     deciding = set(cases)
@@ -75,9 +77,19 @@ def daily_input(
         if family in holders:
             holders[family].add(wid)
     items: list[Item] = []
+    reference = state.reference or {}
     for cid in cases:
         case = state.cases[cid]
         receivers = tuple(sorted(candidates[cid]))
+        receiver_cost = {
+            RETURNS: {w: -1 for w in receivers if w in case.previous_workers},
+            "balance": {w: balance_cost(state, cid, w) for w in receivers},
+            "outside_area": {w: 1 for w in receivers if outside_area(state, cid, w)},
+        }
+        if state.reference is not None:
+            # Counted from the reference's cases down: 1 each, less 1 kept in place.
+            was = reference.get(cid)
+            receiver_cost[REFERENCE_CHANGES] = {was: -1} if was in receivers else {}
         items.append(
             Item(
                 id=cid,
@@ -86,11 +98,7 @@ def daily_input(
                 weight=state.weight[cid],
                 receivers=receivers,
                 stay_cost={class_keys[state.priority_class[cid]]: 1},
-                receiver_cost={
-                    RETURNS: {w: -1 for w in receivers if w in case.previous_workers},
-                    "balance": {w: balance_cost(state, cid, w) for w in receivers},
-                    "outside_area": {w: 1 for w in receivers if outside_area(state, cid, w)},
-                },
+                receiver_cost=receiver_cost,
             )
         )
     workers = sorted({w for item in items for w in item.receivers})
@@ -107,7 +115,14 @@ def daily_input(
         held={w: frozenset(fs) for w, fs in held.items()},
         holders={f: frozenset(ws) for f, ws in holders.items()},
         # Children not back with a worker they know: every case, less those who are.
-        constants={RETURNS: len(cases)},
+        constants={
+            RETURNS: len(cases),
+            **(
+                {REFERENCE_CHANGES: sum(1 for c in cases if c in reference)}
+                if state.reference is not None
+                else {}
+            ),
+        },
     )
 
 

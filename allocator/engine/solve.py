@@ -62,13 +62,15 @@ from allocator.engine.solver import (
     Progress,
     ProgressCallback,
 )
-from allocator.greedy import greedy_allocate, packing_allocate
+from allocator.greedy import greedy_allocate, packing_allocate, revise_allocate
 from allocator.objectives import (
+    REFERENCE_CHANGES,
+    REFERENCE_TIER,
     balance_cost,
     class_tier_key,
-    daily_tiers,
     evaluate,
     outside_area,
+    state_tiers,
     tier_vector,
 )
 from allocator.rules import ServiceState
@@ -100,6 +102,10 @@ class SolverSettings:
     progress
         Told of each stage as it starts and of each improvement of a stage
         (:class:`~allocator.engine.solver.Progress`); ``None``: nobody is.
+    polish_work
+        A re-solve's (``ServiceState.reference``) work budget for the stages below
+        its reference tier together, out of the whole budget; ``None``: they take
+        their share of what is left, as every stage does.
     """
 
     time_limit: float = 30.0
@@ -108,11 +114,12 @@ class SolverSettings:
     deterministic_time: float | None = None
     wall_seconds: float | None = None
     progress: ProgressCallback | None = None
+    polish_work: float | None = None
 
 
 def stage_keys(state: ServiceState) -> tuple[str, ...]:
     """The tier of each stage, in order: one per priority class, then the rest."""
-    return tuple(t.key for t in daily_tiers(state.policy))
+    return tuple(t.key for t in state_tiers(state))
 
 
 def _class_index(key: str, state: ServiceState) -> int | None:
@@ -219,6 +226,8 @@ class _EasyBounds:
             "previous_worker_returns": self.known,
             "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.no_worker)]),
             "outside_area": max(0, self.all_outside - unallocated),
+            # A re-solve: changes forced by the rules (a manager's pin elsewhere ...).
+            **({} if state.reference is None else {REFERENCE_CHANGES: REFERENCE_TIER.floor(state)}),
         }
 
 
@@ -346,6 +355,9 @@ def _trouble(
         ]
     if key == "balance":
         return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
+    if key == REFERENCE_CHANGES:
+        reference = state.reference or {}
+        return [c for c in sorted(reference) if placed.get(c) != reference[c]]
     return sorted(c for c, w in placed.items() if outside_area(state, c, w))
 
 
@@ -704,7 +716,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     deadline = started + WALL_SHARE * (
         settings.time_limit if settings.wall_seconds is None else settings.wall_seconds
     )
-    tiers = daily_tiers(state.policy)
+    tiers = state_tiers(state)
     if not state.to_allocate:
         empty = evaluate(state, {})
         return Solution(
@@ -714,11 +726,14 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         )
     greedy = greedy_allocate(state)
     # Start from the best of the manager's rule and two tight packings, tier by tier.
-    starts = (
+    starts: tuple[dict[str, str], ...] = (
         greedy,
         packing_allocate(state, by_family=True),
         packing_allocate(state, by_family=False),
     )
+    if state.reference is not None:
+        # A re-solve: the plan it revises, kept wherever it still holds, is a start too.
+        starts = (*starts, revise_allocate(state, state.reference))
     start = min(starts, key=lambda p: tier_vector(evaluate(state, p), tiers))
     # Whole models take every eligible worker where they can (and so prove); the
     # neighbourhoods, built round after round, take pools above a smaller size.
@@ -773,6 +788,13 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 work = max(MIN_WORK, left / (classes - index))
             else:
                 work = max(MIN_WORK, (total_work - spent) / (len(keys) - index))
+                if settings.polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
+                    below = len(keys) - 1 - keys.index(REFERENCE_CHANGES)
+                    work = (
+                        max(MIN_WORK, total_work - spent - settings.polish_work)
+                        if key == REFERENCE_CHANGES
+                        else max(MIN_WORK, settings.polish_work / below)
+                    )
             # Neighbourhoods first: cheap, many small exchanges. On a small service a
             # whole model then takes what is left, from the improved plan, to prove
             # the stage or improve it further.

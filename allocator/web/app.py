@@ -35,6 +35,7 @@ from allocator.html_report import legend, load_bars_svg, load_rows, render_repor
 from allocator.io import dump_json
 from allocator.meeting import MAX_NAME, Moved, Override, OverrideError, check_override, resolve
 from allocator.models import Plan, Snapshot
+from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -72,7 +73,6 @@ class Meeting:
     decision_id: int
     overrides: list[Override] = field(default_factory=list)
     moved: tuple[Moved, ...] = ()
-    stage: int | None = None
     signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
@@ -106,7 +106,7 @@ class Meeting:
         result = resolve(self.snapshot, self.policy, self.plan, overrides)
         decision_id = self.log.override(self.decision_id, overrides, result)
         self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
-        self.moved, self.stage, self.signed = result.moved, result.stage, None
+        self.moved, self.signed = result.moved, None
         return decision_id
 
     def sign_off(self, manager: str) -> int:
@@ -123,7 +123,6 @@ class Meeting:
             if self.signed is None
             else {"decision_id": self.signed[0], "manager": self.signed[1]},
             "overrides": [o.model_dump() for o in self.overrides],
-            "stage": self.stage,
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
@@ -323,7 +322,7 @@ def create_app(
                 request,
                 {
                     "decision_id": decision_id,
-                    "stage": meeting.stage,
+                    "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
                 },
             )
