@@ -122,6 +122,20 @@ def apply_overrides(snapshot: Snapshot, overrides: Sequence[Override]) -> Snapsh
     return snapshot.model_copy(update={"cases": tuple(cases)})
 
 
+def placed_snapshot(snapshot: Snapshot, plan: Plan) -> Snapshot:
+    """``snapshot`` with ``plan``'s placements applied: each case it assigns holds its
+    worker (loads as after the plan); the cases it leaves unallocated are as they were.
+    """
+    given = {a.case: a.worker for a in plan.assignments}
+    if not given:
+        return snapshot
+    cases = tuple(
+        c.model_copy(update={"worker": given[c.id]}) if c.id in given else c
+        for c in snapshot.cases
+    )
+    return snapshot.model_copy(update={"cases": cases})
+
+
 def final_workers(plan: Plan) -> dict[str, str | None]:
     """Each case the plan decides -> its worker after the plan (``None``: unallocated)."""
     placed: dict[str, str | None] = {a.case: a.worker for a in plan.assignments}

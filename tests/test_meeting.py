@@ -141,3 +141,91 @@ def test_override_needs_a_reason_and_a_name() -> None:
 def test_canonical_plan_ignores_the_wall_clock() -> None:
     plan = proposed(roomy())
     assert canonical_plan(plan) == canonical_plan(plan.model_copy(update={"solve_seconds": 9.9}))
+
+
+# ------------------------------------------------------------------ one solve, a reference
+
+
+def three_pairs() -> Snapshot:
+    """A, B and C have room for two 3-point cases each (cap 6); R1, R2, R3 need a worker.
+
+    Each worker at 3 of 6 points (50 %) costs no balance; a second case takes its
+    worker to 100 % and costs balance. The proposed plan gives one case to each.
+    """
+    return snapshot(
+        [worker(w, capacity_points=6) for w in "ABC"],
+        [case("R1"), case("R2"), case("R3")],
+    )
+
+
+def test_an_override_moves_one_case_and_nothing_else() -> None:
+    # R1 goes to R2's worker Y, who then holds two (100 %): a fresh solve would ease
+    # Y by moving R2 to the worker R1 left (balance); the re-solve keeps R2 and R3
+    # where they were (reference_changes 0 comes before balance), and proves it.
+    snap = three_pairs()
+    plan = proposed(snap)
+    before = final_workers(plan)
+    assert sorted(before.values()) == ["A", "B", "C"]
+    y = before["R2"]
+    overrides = [by(case="R1", action="choose", worker=y)]
+    fresh = final_workers(allocate(apply_overrides(snap, overrides), POLICY, work_units=1.0))
+    assert fresh["R2"] == before["R1"]  # what the reference tier prevents
+    result = resolve(snap, POLICY, plan, overrides)
+    assert final_workers(result.plan) == {"R1": y, "R2": y, "R3": before["R3"]}
+    assert result.moved == ()
+    plan_after = result.plan
+    assert plan_after.objective["reference_changes"] == 0
+    assert plan_after.bound is not None and plan_after.bound["reference_changes"] == 0
+    assert plan_after.proved is not None and plan_after.proved["reference_changes"]
+    # The tier sits right after the priority classes in the objective.
+    keys = list(plan_after.objective)
+    assert keys.index("reference_changes") == keys.index("unallocated") + 1
+
+
+def waiting_urgent() -> Snapshot:
+    """A (cap 6) is full with E and E2, existing cases; B (cap 9) holds F (3 points).
+
+    U, an urgent referral, may not go to B (excluded), so it waits: A has no room.
+    R, a referral of the lowest class, goes to B (6 of 9).
+    """
+    return snapshot(
+        [worker("A", capacity_points=6), worker("B", capacity_points=9)],
+        [
+            case("E", worker="A"),
+            case("E2", worker="A"),
+            case("F", worker="B"),
+            case("U", priority="urgent", excluded_workers=("B",)),
+            case("R"),
+        ],
+    )
+
+
+def test_room_an_override_frees_lets_a_waiting_urgent_child_in() -> None:
+    # The manager gives E, an existing case of A's, to B (3 points of room left). That
+    # frees 3 points on A: U, urgent and waiting, goes to A. R stays with B. U's
+    # placement is the only other change, and it changes none of the previous plan's
+    # placements (reference_changes 0).
+    snap = waiting_urgent()
+    plan = proposed(snap)
+    assert final_workers(plan) == {"R": "B", "U": None}
+    result = resolve(snap, POLICY, plan, [by(case="E", action="choose", worker="B")])
+    assert final_workers(result.plan) == {"E": "B", "R": "B", "U": "A"}
+    assert [(m.case, m.before, m.after) for m in result.moved] == [("U", None, "A")]
+    assert result.plan.objective["reference_changes"] == 0
+    assert result.plan.objective["unallocated_urgent"] == 0
+    moved_e = next(a for a in result.plan.assignments if a.case == "E")
+    assert moved_e.from_ == "A" and moved_e.reasons[0] == "chosen by Ann: why"
+
+
+def test_reference_tier_only_with_a_reference() -> None:
+    snap = three_pairs()
+    plan = proposed(snap)
+    assert "reference_changes" not in plan.objective
+    # A reference that names a worker nobody can now use counts that change, at once
+    # proved (the easy bound counts it), and the case goes elsewhere.
+    pinned = apply_overrides(snap, [by(case="R1", action="exclude", worker="A")])
+    again = allocate(pinned, POLICY, work_units=1.0, reference={"R1": "A", "R2": "B"})
+    after = final_workers(again)
+    assert after["R1"] != "A" and after["R2"] == "B"
+    assert again.objective["reference_changes"] == 1
+    assert again.bound is not None and again.bound["reference_changes"] == 1

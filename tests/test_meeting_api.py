@@ -145,3 +145,47 @@ def test_token_required_when_set(meeting: Meeting) -> None:
     first = client.get("/?token=s3cret")
     assert first.status_code == 200 and "allocator_token" in first.headers["set-cookie"]
     assert client.get("/plan.json").status_code == 200  # the cookie now carries it
+
+
+def test_page_overrides_an_open_case_and_ranks_alternatives_again(tmp_path: Path) -> None:
+    # A (cap 6) holds E, an open case of 3 points; B (cap 4) and C (cap 6) hold none.
+    # R, a 3-point referral, goes to C: at B it would reach 75 % and cost balance, at
+    # C 50 % costs none. R's alternatives: A (3 points of room) and B (4). The page's
+    # form for any case gives E to B (not a case of today's); B then has 1 point of
+    # room, so R's alternatives, ranked again on the loads after the re-solve, are A
+    # alone. R stays with C.
+    snap = snapshot(
+        [
+            worker("A", capacity_points=6),
+            worker("B", capacity_points=4),
+            worker("C", capacity_points=6),
+        ],
+        [case("E", worker="A"), case("R")],
+    )
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    page = client.get("/", headers=HTML).text
+    assert 'id="override-any"' in page and 'id="case-E"' not in page
+    assert final_workers(meeting.plan) == {"R": "C"}
+    assert sorted(w for w, _ in meeting.alternatives()["R"] if w != "C") == ["A", "B"]
+    answer = client.post(
+        "/overrides",
+        headers={**HTML, "origin": "http://testserver"},
+        data={
+            "csrf": csrf_of(client),
+            "case": "E",
+            "action": "choose",
+            "worker": "B",
+            "reason": "knows the school",
+            "manager": "Ann",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    assert final_workers(meeting.plan) == {"E": "B", "R": "C"}
+    page = client.get("/", headers=HTML).text
+    assert 'id="case-E"' in page and "chosen by Ann: knows the school" in page
+    assert [w for w, _ in meeting.alternatives()["R"] if w != "C"] == ["A"]
+    log.close()

@@ -33,7 +33,15 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from allocator.decisions import DecisionLog
 from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
 from allocator.io import dump_json
-from allocator.meeting import MAX_NAME, Moved, Override, OverrideError, check_override, resolve
+from allocator.meeting import (
+    MAX_NAME,
+    Moved,
+    Override,
+    OverrideError,
+    check_override,
+    placed_snapshot,
+    resolve,
+)
 from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
@@ -84,11 +92,17 @@ class Meeting:
         return cls(snapshot, policy, log, plan, decision_id)
 
     def alternatives(self) -> dict[str, list[tuple[str, str]]]:
-        """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first."""
+        """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first.
+
+        Ranked on the loads of the plan in force (every placement of it applied:
+        :func:`~allocator.meeting.placed_snapshot`), so recalculated after each
+        override; a case the plan places is ranked as an open case, its alternatives
+        to the proposed worker.
+        """
         if self._alternatives is None:
             from allocator.recommend import Recommender
 
-            rec = Recommender(self.snapshot, self.policy)
+            rec = Recommender(placed_snapshot(self.snapshot, self.plan), self.policy)
             cases = [a.case for a in self.plan.assignments] + [
                 u.case for u in self.plan.unallocated
             ]
@@ -107,6 +121,7 @@ class Meeting:
         decision_id = self.log.override(self.decision_id, overrides, result)
         self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
         self.moved, self.signed = result.moved, None
+        self._alternatives = None  # the loads changed: rank again
         return decision_id
 
     def sign_off(self, manager: str) -> int:
