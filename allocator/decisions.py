@@ -10,12 +10,17 @@ postgresql://user@host/db``, driven by psycopg 3). Three tables:
   when, the meeting, the decision it follows, the manager's name as typed, the input
   and plan hashes, the settings, and the overrides in effect.
 * ``case_events``: one row per case a decision touches: the worker it gets (or
-  none), the worker it leaves, and the event; a manager's reason as they typed it.
+  none), the worker it leaves, and the event; a reason only for a manager's own
+  decision, as they typed it. The allocator's sentences (why a worker, why nobody)
+  are not copied there: :meth:`DecisionLog.history` reads them from the decision's
+  stored plan.
 
 Nothing here updates or deletes a row, and the database refuses to (a trigger on each
-table, on SQLite and PostgreSQL alike). Only pseudonymous ids (case and worker ids of
-the snapshot), the manager's own name and reasons, and the allocator's own output are
-stored: no free text from anywhere else.
+table, on SQLite and PostgreSQL alike). The rows of ``decisions`` and ``case_events``
+hold pseudonymous ids (case and worker ids of the snapshot), event kinds, hashes,
+settings and the overrides, and no free text but what a manager typed (their name and
+reasons). The inputs and the allocator's own output (each plan, with its sentences,
+which the replay compares byte for byte) are stored once each in ``inputs``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -203,6 +208,7 @@ class CaseEvent:
     from_worker: str | None
     reason: str | None
     manager: str | None
+    typed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -352,7 +358,6 @@ class DecisionLog:
             if latest.action != "unallocate" and (
                 latest.action == "exclude" or ends != latest.worker
             ):
-                unplaced = {u.case: u for u in resolution.plan.unallocated}.get(latest.case)
                 conn.execute(
                     insert(case_events).values(
                         decision_id=did,
@@ -360,7 +365,7 @@ class DecisionLog:
                         event="placed" if ends else "unplaced",
                         worker=ends,
                         from_worker=before.get(latest.case),
-                        reason=None if unplaced is None else f"{unplaced.code}: {unplaced.reason}",
+                        reason=None,  # the plan says why (read back by history)
                     )
                 )
             for m in resolution.moved:
@@ -404,7 +409,7 @@ class DecisionLog:
                 "event": event,
                 "worker": a.worker,
                 "from_worker": a.from_,
-                "reason": "; ".join(a.reasons) or None,
+                "reason": None,
             }
             for a in plan.assignments
         ]
@@ -415,7 +420,7 @@ class DecisionLog:
                 "event": event,
                 "worker": None,
                 "from_worker": None,
-                "reason": f"{u.code}: {u.reason}",
+                "reason": None,
             }
             for u in plan.unallocated
         ]
@@ -477,7 +482,13 @@ class DecisionLog:
         return Plan.model_validate_json(self.content(self.decision(decision_id).plan_sha256))
 
     def history(self, case_id: str) -> list[CaseEvent]:
-        """Every event of ``case_id``, oldest first."""
+        """Every event of ``case_id``, oldest first.
+
+        An event's ``reason`` is the manager's, as they typed it (``typed``), for
+        their own decision; for any other event, the allocator's reasons for the
+        case in that decision's stored plan (its assignment's reasons, or its
+        unallocated code and reason), which the log keeps only there.
+        """
         query = (
             select(
                 case_events.c.decision_id,
@@ -494,7 +505,24 @@ class DecisionLog:
             .order_by(case_events.c.id)
         )
         with self.engine.connect() as conn:
-            return [CaseEvent(*r) for r in conn.execute(query)]
+            rows = list(conn.execute(query))
+        plans: dict[int, dict[str, str]] = {}
+        events = []
+        for row in rows:
+            event = CaseEvent(*row, typed=row.reason is not None)
+            if row.reason is None:
+                if row.decision_id not in plans:
+                    plans[row.decision_id] = _explained(self.plan(row.decision_id))
+                event = replace(event, reason=plans[row.decision_id].get(case_id))
+            events.append(event)
+        return events
+
+
+def _explained(plan: Plan) -> dict[str, str]:
+    """Case -> the plan's reasons for it: its assignment's, or why it is unallocated."""
+    out = {a.case: "; ".join(a.reasons) for a in plan.assignments if a.reasons}
+    out.update({u.case: f"{u.code}: {u.reason}" for u in plan.unallocated})
+    return out
 
 
 def replay(log: DecisionLog, decision_id: int) -> Replay:

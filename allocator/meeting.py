@@ -130,8 +130,7 @@ def placed_snapshot(snapshot: Snapshot, plan: Plan) -> Snapshot:
     if not given:
         return snapshot
     cases = tuple(
-        c.model_copy(update={"worker": given[c.id]}) if c.id in given else c
-        for c in snapshot.cases
+        c.model_copy(update={"worker": given[c.id]}) if c.id in given else c for c in snapshot.cases
     )
     return snapshot.model_copy(update={"cases": cases})
 

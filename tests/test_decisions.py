@@ -134,3 +134,38 @@ def test_commands_read_the_log(tmp_path: Path) -> None:
     assert "byte-identical" in again.output
     missing = runner.invoke(main, ["replay", "99", "--db", db])
     assert missing.exit_code == 2 and "no decision 99" in missing.output
+
+
+def test_rows_hold_no_free_text_but_what_a_manager_typed(log: DecisionLog) -> None:
+    # A meeting with a choice, a child left unallocated and a sign-off: every reason
+    # and name in the rows is one the manager typed; the allocator's sentences (why a
+    # worker, why nobody) live in the stored plans, and the history reads them there.
+    from sqlalchemy import text
+
+    snap = snapshot([worker("A"), worker("B")], [case("R1"), case("R2"), case("R3")])
+    plan = allocate(snap, POLICY, work_units=1.0)
+    _, proposed = log.propose(snap, POLICY, plan)
+    overrides = [
+        Override(case="R1", action="choose", worker="B", reason="knows the family", manager="Ann")
+    ]
+    first = log.override(proposed, overrides, resolve(snap, POLICY, plan, overrides))
+    overrides.append(
+        Override(case="R2", action="unallocate", reason="family moving away", manager="Bo")
+    )
+    second = log.override(first, overrides, resolve(snap, POLICY, log.plan(first), overrides))
+    log.sign_off(second, "Ann Smith")
+    with log.engine.connect() as conn:
+        reasons = {r for (r,) in conn.execute(text("SELECT reason FROM case_events"))}
+        names = {m for (m,) in conn.execute(text("SELECT manager FROM decisions"))}
+        events = conn.execute(text("SELECT COUNT(*) FROM case_events")).scalar()
+    assert reasons == {None, "knows the family", "family moving away"}
+    assert names == {None, "Ann", "Bo", "Ann Smith"}
+    assert events is not None and events > 6  # proposed, chosen, unallocated, signed rows
+    story = {(e.event, e.typed): e.reason for e in log.history("R2")}
+    assert story["unallocated", True] == "family moving away"
+    assert story["signed", False] == (
+        "manager_unallocated: left unallocated by Bo: family moving away"
+    )
+    assert story["proposed", False] == next(
+        "; ".join(a.reasons) for a in plan.assignments if a.case == "R2"
+    )
