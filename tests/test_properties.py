@@ -161,3 +161,27 @@ def assert_every_final_worker_may_hold_their_cases(
 
 def snapshot_case_worker(snapshot: Snapshot, case_id: str) -> str | None:
     return next(c.worker for c in snapshot.cases if c.id == case_id)
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(services(), st.randoms(use_true_random=False))
+def test_a_re_solve_against_its_own_plan_changes_nothing(snapshot: Snapshot, rnd: Any) -> None:
+    # An optimal plan re-solved with itself as the reference keeps every placement
+    # (reference_changes 0: the classes cannot improve, so nothing need move). With a
+    # reference whose workers are shuffled, the plan still breaks no rule, and its
+    # reference_changes is the registry's count (conftest.py holds the engine's own
+    # value against it on every plan) and at most the cases the reference names.
+    policy = Policy()
+    plan = allocate(snapshot, policy, time_limit=1)
+    placed = {a.case: a.worker for a in plan.assignments}
+    again = allocate(snapshot, policy, time_limit=1, reference=placed)
+    assert again.objective["reference_changes"] <= len(placed)
+    if plan.status == "optimal":
+        assert again.objective["reference_changes"] == 0
+        assert {a.case: a.worker for a in again.assignments} == placed
+    staff = [p.id for p in snapshot.practitioners]
+    shuffled = {c: rnd.choice(staff) for c in sorted(placed)}
+    other = allocate(snapshot, policy, time_limit=1, reference=shuffled)
+    assert check_plan(snapshot, policy, other) == []
+    assert 0 <= other.objective["reference_changes"] <= len(shuffled)
