@@ -2,7 +2,8 @@
 
 Serves the bundled example service (25 practitioners, 41 children to decide) with
 uvicorn on a free loopback port, then does what a manager does: opens the page,
-gives one child to another worker with a reason, lets it re-solve, signs off, and
+gives one child to another worker with a reason, lets it re-solve, keeps an open case
+off its worker through the form for any case, signs off, and
 finds the rows in the decision log (on the log page and in the database). A
 screenshot of the page is kept in ``tests/artifacts/meeting.png`` (ignored by git).
 """
@@ -21,8 +22,9 @@ from needs import chromium
 from allocator.daily import allocate
 from allocator.decisions import DecisionLog
 from allocator.io import load_snapshot
-from allocator.meeting import final_workers
+from allocator.meeting import final_workers, placed_snapshot
 from allocator.policy import load_policy
+from allocator.recommend import Recommender
 from allocator.web.app import Meeting, create_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -81,6 +83,16 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
         for w, _ in meeting.alternatives()[a.case]
         if w != a.worker
     )
+    # An open case whose worker stays today, with another worker who has room for it.
+    rec = Recommender(placed_snapshot(meeting.snapshot, meeting.plan), meeting.policy)
+    open_case, open_worker = next(
+        (c.id, c.worker)
+        for c in meeting.snapshot.cases
+        if c.worker is not None
+        and c.id not in proposal
+        and c.pinned_worker is None
+        and any(r.worker != c.worker for r in rec.recommend(c.id, top=2, ineligible=0).ranked)
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
@@ -97,6 +109,18 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
             page.wait_for_selector("#moved")
             assert page.locator(f"#case-{chosen_case} .proposed").inner_text() == alternative
             assert "knows the family from last year" in page.locator("#overrides").inner_text()
+            # An open case, not one of today's, kept off its worker through the form
+            # for any case: the re-solve gives it another worker, shown with the others.
+            form = page.locator("#override-any")
+            form.locator("input[name=case]").fill(open_case)
+            form.locator("select[name=action]").select_option("exclude")
+            form.locator("input[name=worker]").fill(open_worker)
+            form.locator("input[name=reason]").fill("conflict of interest")
+            form.locator("input[name=manager]").fill("Ann Smith")
+            form.get_by_role("button", name="Re-solve").click()
+            page.wait_for_selector(f"#case-{open_case}")
+            now = page.locator(f"#case-{open_case} .proposed").inner_text()
+            assert now not in ("", open_worker), now
             page.locator("#signoff input[name=manager]").fill("Ann Smith")
             page.locator("#signoff button").click()
             page.wait_for_selector("#signed")
@@ -106,7 +130,7 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
             print(f"screenshot: {shot}")
             page.goto(url + "/log")
             kinds = page.locator("#log tr td:nth-child(3)").all_inner_texts()
-            assert kinds == ["signoff", "override", "proposed"]
+            assert kinds == ["signoff", "override", "override", "proposed"]
             assert "knows the family from last year" in page.locator("#log").inner_text()
         finally:
             browser.close()
