@@ -743,6 +743,11 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
         _offer_room_left(state, pools, start)
     if pruned:
         candidates = pools
+    if state.reference is not None:
+        # A re-solve: each case may go back to its reference worker where the rules allow.
+        kept = {c: w for c, w in state.reference.items() if w in state.eligible(c)}
+        _offer_placements(candidates, kept)
+        _offer_placements(pools, kept)
     n = len(state.to_allocate)
     whole = _WholeModels(state, candidates, pruned=pruned)
 
