@@ -10,6 +10,7 @@ import pytest
 from builders import case, snapshot, worker
 
 from allocator.daily import allocate
+from allocator.html_report import tiers_table
 from allocator.meeting import (
     MANAGER_UNALLOCATED,
     Override,
@@ -177,9 +178,11 @@ def test_an_override_moves_one_case_and_nothing_else() -> None:
     assert plan_after.objective["reference_changes"] == 0
     assert plan_after.bound is not None and plan_after.bound["reference_changes"] == 0
     assert plan_after.proved is not None and plan_after.proved["reference_changes"]
-    # The tier sits right after the priority classes in the objective.
+    # The tier sits right after the priority classes in the objective, and the
+    # report's tiers table shows it.
     keys = list(plan_after.objective)
     assert keys.index("reference_changes") == keys.index("unallocated") + 1
+    assert "children placed differently from the plan revised" in tiers_table(plan_after, POLICY)
 
 
 def waiting_urgent() -> Snapshot:
