@@ -4,8 +4,8 @@ Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
 the daily tiers (:func:`allocator.objectives.daily_tiers`), each in its minimised
 form: per priority class, its children left without a worker; siblings apart;
-children *not* back with a worker they know (``n - returns``); balance; work outside
-a worker's area.
+changes expected as staff leave (the look-ahead, long-term work); children *not*
+back with a worker they know (``n - returns``); balance; work outside a worker's area.
 
 A neighbourhood of the large-neighbourhood search decides only some cases
 (``free``); the others keep their place in ``fixed``. Fixed placements use up their
@@ -22,11 +22,13 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 
 from allocator.engine.core import CoreInput, CoreModel, Item
-from allocator.objectives import balance_cost, daily_tiers, outside_area
+from allocator.objectives import balance_cost, daily_tiers, expected_changes_cost, outside_area
 from allocator.rules import ServiceState
 
 #: The daily tier whose model form is the complement of the plan's figure.
 RETURNS = "previous_worker_returns"
+#: The look-ahead tier (:data:`allocator.objectives.EXPECTED_CHANGES`).
+LOOK_AHEAD = "expected_changes"
 
 
 def minimised(key: str, value: int | float, cases: int) -> int | float:
@@ -90,6 +92,10 @@ def daily_input(
                     RETURNS: {w: -1 for w in receivers if w in case.previous_workers},
                     "balance": {w: balance_cost(state, cid, w) for w in receivers},
                     "outside_area": {w: 1 for w in receivers if outside_area(state, cid, w)},
+                    # Look-ahead (long-term work): changes expected as staff leave.
+                    LOOK_AHEAD: {
+                        w: cost for w in receivers if (cost := expected_changes_cost(state, cid, w))
+                    },
                 },
             )
         )

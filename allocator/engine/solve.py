@@ -68,6 +68,7 @@ from allocator.objectives import (
     class_tier_key,
     daily_tiers,
     evaluate,
+    expected_changes_cost,
     outside_area,
     tier_vector,
 )
@@ -178,6 +179,7 @@ class _EasyBounds:
     best_costs: list[int]
     no_worker: int
     all_outside: int
+    best_look_ahead: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, state: ServiceState) -> _EasyBounds:
@@ -204,6 +206,11 @@ class _EasyBounds:
                 for c in cases
                 if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
             ),
+            best_look_ahead=sorted(
+                min(expected_changes_cost(state, c, w) for w in eligible[c])
+                for c in cases
+                if eligible[c]
+            ),
         )
 
     def at(self, state: ServiceState, unallocated: int) -> dict[str, int]:
@@ -219,6 +226,10 @@ class _EasyBounds:
             "previous_worker_returns": self.known,
             "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.no_worker)]),
             "outside_area": max(0, self.all_outside - unallocated),
+            # Each child placed costs at least its cheapest worker; the costliest left out.
+            "expected_changes": sum(
+                self.best_look_ahead[: max(0, self.n - unallocated - self.no_worker)]
+            ),
         }
 
 
@@ -346,6 +357,12 @@ def _trouble(
         ]
     if key == "balance":
         return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
+    if key == "expected_changes":
+        cost = functools.partial(expected_changes_cost, state)
+        return sorted(
+            (c for c, w in placed.items() if cost(c, w) > min(cost(c, v) for v in candidates[c])),
+            key=lambda c: (-cost(c, placed[c]), c),
+        )
     return sorted(c for c, w in placed.items() if outside_area(state, c, w))
 
 
