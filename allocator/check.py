@@ -356,7 +356,8 @@ def _handovers(
         else:
             if h.departs != departs:
                 report(
-                    f"{h.case}'s handover gives departs {h.departs}, but {case.worker} goes on {departs}"
+                    f"{h.case}'s handover gives departs {h.departs}, "
+                    f"but {case.worker} goes on {departs}"
                 )
             if not state.as_of <= h.on < departs:
                 report(
