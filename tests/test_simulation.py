@@ -184,21 +184,23 @@ def _leaver_year() -> Snapshot:
 
 @pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])
 def test_a_leaver_with_three_children(method: EngineMethod | GreedyMethod) -> None:
-    # Nothing moves before P1 goes (the rebalance on day 7 leaves a worker who is
-    # still here alone). On day 10 all three go to P2, who has their sibling: three
-    # changes caused by the leaver. No method plans handovers yet, so the children
-    # get 0 days' notice, although P1's last day was known 10 days before.
+    # Issue 13, item 3: the first rebalance, on Tuesday 24 November (day 1, the
+    # first working day after day 0), plans the handovers of P1's three children
+    # (P1 goes within the 28-day window) to P2, who has their sibling, for the last
+    # weekday before P1's last day: Wednesday 2 December (day 9). The children get
+    # 8 days' notice, and the change is still caused by the leaver (known 9 days
+    # before it).
     snapshot = _leaver_year()
     result = simulate(
         snapshot, method, settings=Settings(days=30, seed=0), events=_quiet(snapshot, 30)
     )
     changes = result.recorder.tables()["changes"]
     assert list(changes["case"]) == ["C1", "C2", "C3"]
-    assert set(changes["day"]) == {10}
+    assert set(changes["day"]) == {9}
     assert set(changes["to_worker"]) == {"P2"}
     assert set(changes["cause"]) == {"leaver"}
-    assert set(changes["notice_days"]) == {0}
-    assert set(changes["known_days"]) == {10}
+    assert set(changes["notice_days"]) == {8}
+    assert set(changes["known_days"]) == {9}
     figures = summarise(result.recorder.tables())
     assert figures["avoidable_changes"] == 0
     assert figures["leavers"] == 1

@@ -57,6 +57,12 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         out[f"changes_per_child_year_{cause}"] = _rate(n, child_years)
     out["avoidable_changes"] = int(changes["avoidable"].sum())
     out["mean_notice_days"] = round(float(changes["notice_days"].mean()), 3) if len(changes) else 0
+    # The changes a handover could be planned for: a leaver's or a long absence's.
+    foreseen = changes[changes["cause"].isin(["leaver", "long_absence"])]
+    out["mean_notice_days_leaver_absence"] = (
+        round(float(foreseen["notice_days"].mean()), 3) if len(foreseen) else 0
+    )
+    out["share_leaver_absence_with_notice"] = _share(foreseen["notice_days"] > 0)
     known = changes["known_days"].dropna()
     out["mean_known_days"] = round(float(known.mean()), 3) if len(known) else None
     for name, group in waiting.groupby("class", sort=True):
@@ -141,6 +147,8 @@ def render_markdown(
     rows += [
         ("avoidable changes (no leaver, absence, cap or rule)", "avoidable_changes", "0"),
         ("mean notice before a change (days)", "mean_notice_days", ""),
+        ("  leaver and absence changes: mean notice (days)", "mean_notice_days_leaver_absence", ""),
+        ("  leaver and absence changes: share with notice", "share_leaver_absence_with_notice", ""),
         ("mean days the cause was known before (leaver, absence)", "mean_known_days", ""),
         ("mean days unallocated per referred child", "mean_waiting_days_referred", ""),
     ]
