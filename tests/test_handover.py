@@ -202,3 +202,21 @@ def test_look_ahead_never_costs_a_child_their_sibling_or_their_allocation() -> N
     placed = allocate(full, Policy(), time_limit=10)
     assert {a.case: a.worker for a in placed.assignments} == {"R1": "PA"}
     assert evaluate(ServiceState.of(full, Policy()), {"R1": "PA"})["expected_changes"] == 39
+
+
+def test_explain_shows_a_planned_handover() -> None:
+    from allocator.analysis import analyse_plan, explain_case, staffing_warnings
+
+    snap = leaver_service()
+    plan = rebalance(snap, time_limit=10)
+    e = explain_case(snap, Policy(), plan, "C3")
+    assert (e.outcome, e.worker_before, e.worker_after) == ("handover", "P1", "P2")
+    assert e.reasons[0] == "handover planned on 2026-12-10 (17 days' notice): P1 goes on 2026-12-11"
+    analysis = analyse_plan(snap, Policy(), plan)
+    assert analysis.violations == 0
+    assert (
+        "handover planned: C3 from P1 to P2 on 2026-12-10 (17 days' notice; P1 goes on 2026-12-11)"
+        in (analysis.notes)
+    )
+    # Every child handed over: nothing left to warn about P1.
+    assert not any(w.startswith("P1") for w in staffing_warnings(snap, Policy(), plan))
