@@ -383,7 +383,7 @@ def balance_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
     key = (worker_id, state.weight[case_id])
     cost = state.balance_costs.get(key)
     if cost is None:
-        base = state.load_before[worker_id]
+        base = state.load_kept[worker_id]  # the cases that must leave free their room
         cap = state.capacity[worker_id]
         end = base + key[1]
         rise = sum(

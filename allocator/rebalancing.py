@@ -531,6 +531,30 @@ def rebalance(
     )
 
 
+def _intake_stopped(
+    setup: Setup, source: str, moved: Mapping[str, str], load: Mapping[str, int]
+) -> bool:
+    """Whether a family of ``source``'s that stays could go to a worker with room for it
+    but for the intake limit (that worker already took as many new families as it may).
+    """
+    data, state = setup.data, setup.state
+    new: dict[str, set[str]] = defaultdict(set)
+    by_id = {g.id: g for g in data.groups}
+    for gid, w in moved.items():
+        family = by_id[gid].family
+        if family not in data.held_families.get(w, frozenset()):
+            new[w].add(family)
+    for g in data.groups:
+        if g.source != source or g.id in moved:
+            continue
+        for w in g.cost:
+            room = load[w] + g.weight <= state.capacity[w]
+            known = g.family in data.held_families.get(w, frozenset()) or g.family in new[w]
+            if room and not known and len(new[w]) >= data.intake_limit:
+                return True
+    return False
+
+
 def _plan(
     setup: Setup,
     moved: Mapping[str, str],
@@ -637,11 +661,15 @@ def _plan(
         )
     limited = data.max_moves is not None and moves_used >= data.max_moves
     for s in still_over:
-        why = (
-            f"the limit of {data.max_moves} changes of worker was reached"
-            if limited
-            else "no eligible worker had room for enough of their children"
-        )
+        if limited:
+            why = f"the limit of {data.max_moves} changes of worker was reached"
+        elif _intake_stopped(setup, s, moved, load):
+            why = (
+                "a worker with room for one of their families had already taken "
+                f"{data.intake_limit} new families (the intake limit)"
+            )
+        else:
+            why = "no eligible worker had room for enough of their children"
         notes.append(
             f"{s} stays over cap: {points(load[s])} of {points(state.capacity[s])} points ({why})"
         )

@@ -447,6 +447,18 @@ class ServiceState:
         known = self._eligible.get(case_id)
         if known is not None:
             return known
+        weight = self.weight[case_id]
+        eligible = [pid for pid in self.allowed(case_id) if weight <= self.spare_before(pid)]
+        self._eligible[case_id] = eligible
+        return eligible
+
+    def allowed(self, case_id: str) -> list[str]:
+        """Workers the static rules let take ``case_id`` today whatever their room.
+
+        :meth:`eligible` without its room check: availability, grade, needs,
+        exclusions and pin (the moves that make room ask who could take a case once
+        room is made).
+        """
         case = self.cases[case_id]
         key = kind_of(case)
         screened = self._screened.get(key)
@@ -458,15 +470,9 @@ class ServiceState:
                 if not kind_rules(probe, self.practitioners[pid], self.policy)
             ]
             self._screened[key] = screened
-        weight = self.weight[case_id]
-        eligible = [
-            pid
-            for pid in screened
-            if weight <= self.spare_before(pid)
-            and not case_rules(case, self.practitioners[pid], self.policy)
+        return [
+            pid for pid in screened if not case_rules(case, self.practitioners[pid], self.policy)
         ]
-        self._eligible[case_id] = eligible
-        return eligible
 
     @cached_property
     def departing(self) -> dict[str, date]:

@@ -720,3 +720,18 @@ def test_rebalance_bounds_use_the_objective_keys_and_units() -> None:
     # Children left uncovered count in the engine's tier but not in the classes.
     uncovered = {**objective, "uncovered_absence": 2}
     assert _plan_bound(setup, {"unplaced": 132}, uncovered) is None
+
+
+def test_an_over_cap_worker_kept_over_by_the_intake_limit_is_told_so() -> None:
+    # O is 10 points over cap (110 of 100) with one family, F1 (10 points). A has room
+    # for it, but with an intake limit of 0 new families A may take none: O stays over
+    # cap, and the note must say the intake limit stopped it, not that nobody had room.
+    s = snap(
+        [worker("O"), worker("A", capacity_points=50)],
+        [case("C1", "F1", "O", weight=10), case("C2", "F2", "O", weight=100)],
+    )
+    plan = run(s, Policy(max_new_families_per_day=0))
+    note = next(n for n in plan.notes if n.startswith("O stays over cap"))
+    assert "intake limit" in note and "no eligible worker had room" not in note
+    # With room for a new family, the same family moves and O is within cap.
+    assert not any(n.startswith("O stays over cap") for n in run(s).notes)

@@ -175,7 +175,7 @@ def test_the_room_of_a_case_that_must_leave_its_worker_is_theirs_to_fill() -> No
     state = ServiceState.of(snap, Policy())
     assert state.spare_before("P1") == 1600  # C3's 12 points are P1's to fill
     plan = allocate(snap, Policy(), time_limit=5)
-    assert sorted(a.worker for a in plan.assignments) == ["P0", "P1"]
+    assert sorted(a.case for a in plan.assignments) == ["R1", "R2"]  # both placed
     assert [(u.case, u.code) for u in plan.unallocated] == [("C3", "no_eligible_worker")]
     assert plan.objective["unallocated_urgent"] == 0
     ranked = Recommender(snap, state=state).recommend("R2").ranked

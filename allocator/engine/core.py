@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
@@ -782,6 +782,10 @@ def run_stage(
 
 # ------------------------------------------------------------------ the staged solve
 
+#: A neighbourhood search for one stage: ``(index, key, decisions, work, deadline)`` to
+#: ``(decisions, finished on its own terms, work spent)``.
+Search = Callable[[int, str, dict[str, str], float, float], tuple[dict[str, str], bool, float]]
+
 
 def solve_in_stages(
     data: CoreInput,
@@ -794,8 +798,14 @@ def solve_in_stages(
     first_share: float | None = None,
     presolve: bool = True,
     progress: ProgressCallback | None = None,
+    search: Search | None = None,
 ) -> Solution:
-    """Minimise ``data``'s tiers lexicographically on its whole model, one stage each.
+    """Minimise ``data``'s tiers lexicographically, one stage each.
+
+    Each stage is solved on the whole model (:func:`run_stage`), or, where
+    ``search`` is given (a model too big to solve whole), by that neighbourhood
+    search (:func:`allocator.engine.lns.neighbourhood_search` over small models of
+    ``data``); then it proves only what reaches the tier's floor.
 
     Each stage starts from the best plan so far as a complete hint, keeps a solution
     only if it improves the stage's tier, and then holds the tier at the value
@@ -819,6 +829,10 @@ def solve_in_stages(
         See :func:`run_stage`.
     progress
         Told of each stage that searches, as it starts and ends.
+    search
+        ``search(index, key, decisions, work, deadline)`` improves stage ``index``
+        (tier ``key``) from ``decisions`` within ``work`` units and returns the
+        decisions, whether it ended on its own terms, and the work spent.
 
     Returns
     -------
@@ -826,13 +840,13 @@ def solve_in_stages(
         Each tier's value, bound (with the tiers above held at their values) and proof.
     """
     started = time.perf_counter()
-    m = CoreModel(data)
+    m = CoreModel(data) if search is None else None
     decisions = dict(start)
-    solution = Solution(decisions={}, variables=m.variables)
+    solution = Solution(decisions={}, variables=data.pairs)
     work_left = work
     stages = len(data.tiers)
     for index, key in enumerate(data.tiers):
-        expr = m.tiers[key]
+        expr = None if m is None else m.tiers[key]
         floor = tier_floor(data, key)
         value = tier_values(data, decisions)[key]
         bound = floor
@@ -844,29 +858,39 @@ def solve_in_stages(
                 progress(Progress(key, index + 1, stages, value, floor))
             share = stage_share(index, stages, first_share or 1 / stages)
             budget = None if work_left is None else max(MIN_WORK, work_left * share)
-            run = run_stage(
-                m,
-                expr,
-                decisions,
-                seconds=deadline - time.perf_counter(),
-                work=budget,
-                seed=seed,
-                workers=workers,
-                presolve=presolve,
-            )
+            if m is None or expr is None:
+                assert search is not None  # no model without a search
+                decisions, finished, used = search(
+                    index, key, decisions, budget or MIN_WORK, deadline
+                )
+                cut_short, status = not finished, "feasible (neighbourhood search)"
+            else:
+                run = run_stage(
+                    m,
+                    expr,
+                    decisions,
+                    seconds=deadline - time.perf_counter(),
+                    work=budget,
+                    seed=seed,
+                    workers=workers,
+                    presolve=presolve,
+                )
+                used, cut_short, status = run.work, run.cut_short, run.status
+                if run.decisions is not None and tier_values(data, run.decisions)[key] < value:
+                    decisions = run.decisions
+                bound = max(floor, run.tier_bound() or floor)
             if work_left is not None:
-                work_left = max(0.0, work_left - run.work)
-            solution.cut_short = solution.cut_short or run.cut_short
-            if run.decisions is not None and tier_values(data, run.decisions)[key] < value:
-                decisions = run.decisions
-                value = tier_values(data, decisions)[key]
-            bound = value if run.optimal else max(floor, run.tier_bound() or floor)
-            solution.stages.append(f"{key}: {run.status}")
+                work_left = max(0.0, work_left - used)
+            solution.cut_short = solution.cut_short or cut_short
+            value = tier_values(data, decisions)[key]
+            if status == "optimal" or value <= bound:
+                bound, status = value, "optimal"
+            solution.stages.append(f"{key}: {status}")
             if progress is not None:
                 progress(Progress(key, index + 1, stages, value, min(bound, value)))
         solution.tiers[key] = TierResult(value, min(bound, value), value <= bound)
-        if not isinstance(expr, int):  # an empty tier is the constant 0
-            m.model.add(expr <= value)
+        if m is not None and expr is not None and not isinstance(expr, int):
+            m.model.add(expr <= value)  # an empty tier is the constant 0
     solution.decisions = decisions
     solution.seconds = time.perf_counter() - started
     return solution

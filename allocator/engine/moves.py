@@ -63,7 +63,7 @@ from allocator.engine.core import CoreInput, Item, solve_in_stages
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.core import violations as core_violations
 from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
-from allocator.rules import ServiceState, families_held, holding_blockers, new_families
+from allocator.rules import ServiceState, families_held, new_families
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
@@ -212,24 +212,10 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
     load, _ = loads_after(state, placed)
     open_ = sorted(state.open_for_new)
     room = {w: state.capacity[w] - load[w] for w in open_}
-    screened: dict[tuple[object, ...], list[str]] = {}
 
     def may_hold_any_load(cid: str) -> list[str]:
-        """Open workers the holding rules allow for ``cid``, ignoring room."""
-        case = state.cases[cid]
-        key = (case.type, case.complexity, case.needs)
-        if key not in screened:
-            probe = case.model_copy(update={"excluded_workers": (), "pinned_worker": None})
-            screened[key] = [
-                w for w in open_ if not holding_blockers(probe, state.practitioners[w], policy)
-            ]
-        return [
-            w
-            for w in screened[key]
-            if w not in case.excluded_workers
-            and (case.pinned_worker is None or case.pinned_worker == w)
-            and state.weight[cid] <= state.capacity[w]
-        ]
+        """Open workers the rules allow for ``cid`` whose cap it fits, ignoring load."""
+        return [w for w in state.allowed(cid) if state.weight[cid] <= state.capacity[w]]
 
     held_before = families_held(state)
     new_today = new_families(state, placed)

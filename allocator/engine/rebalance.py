@@ -61,7 +61,7 @@ so no worker both gives and takes, and a source's load only falls.
 
 Up to :data:`WHOLE_MODEL_PAIRS` (group, worker) pairs the
 whole model is solved stage by stage, which proves optimality where it can. Above
-it, large-neighbourhood search (:func:`_search_large`) improves the start in small
+it, large-neighbourhood search (:func:`_search`) improves the start in small
 exact models, as the daily engine does.
 """
 
@@ -79,7 +79,6 @@ from allocator.engine.core import (
     CoreModel,
     Item,
     Solution,
-    TierResult,
     family_apart,
     family_floor,
     run_stage,
@@ -89,13 +88,12 @@ from allocator.engine.core import tier_floor as core_tier_floor
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
-    MIN_WORK,
+    FIRST_STAGE_SHARE,
     NEIGHBOURHOOD,
     Round,
     neighbourhood_search,
-    stage_share,
 )
-from allocator.engine.solver import WORK_PER_SECOND, Progress, ProgressCallback
+from allocator.engine.solver import WORK_PER_SECOND, ProgressCallback
 
 #: Up to this many (group, worker) pairs the rebalance solves the whole model; above
 #: it, neighbourhood search. The rebalance's own threshold, measured on it: on the
@@ -323,7 +321,7 @@ def solve_rebalance(
     ``warm`` (the greedy plan) must satisfy the hard rules. Up to
     :data:`WHOLE_MODEL_PAIRS` pairs the whole model is solved in stages
     (:func:`allocator.engine.core.solve_in_stages`); above it, neighbourhood search
-    (:func:`_search_large`). Either way the answer is never worse than ``warm`` on any
+    (:func:`_search`). Either way the answer is never worse than ``warm`` on any
     tier, in priority order.
 
     Each stage is limited by CP-SAT deterministic work: ``time_limit`` converted once
@@ -339,10 +337,7 @@ def solve_rebalance(
     # Work budgets, not seconds, decide where each stage stops (reproducible): the
     # time limit converted once (or the caller's budget), then what each stage spent.
     work_left = time_limit * WORK_PER_SECOND if work is None else work
-    if data.core.pairs > WHOLE_MODEL_PAIRS:
-        return _search_large(
-            data, dict(warm), started, deadline, work_left, seed, workers, progress
-        )
+    large = data.core.pairs > WHOLE_MODEL_PAIRS
     return solve_in_stages(
         data.core,
         warm,
@@ -351,20 +346,23 @@ def solve_rebalance(
         seed=seed,
         workers=workers,
         progress=progress,
+        # The first tier (children who must move) gets half the search's budget.
+        first_share=FIRST_STAGE_SHARE if large else None,
+        search=functools.partial(_search, data, seed, workers) if large else None,
     )
 
 
-def _search_large(
+def _search(
     data: RebalanceInput,
-    moved: dict[str, str],
-    started: float,
-    deadline: float,
-    work_left: float,
     seed: int,
     workers: int,
-    progress: ProgressCallback | None = None,
-) -> Solution:
-    """Large-neighbourhood search, tier by tier, for rebalances too big to solve whole.
+    index: int,
+    key: str,
+    moved: dict[str, str],
+    work: float,
+    deadline: float,
+) -> tuple[dict[str, str], bool, float]:
+    """Large-neighbourhood search on stage ``index``, for rebalances too big to solve whole.
 
     Measured on the leavers' day benchmark (150 practitioners, 24k pair variables):
     the whole model spent a 10 s budget on presolve and search without improving
@@ -373,38 +371,18 @@ def _search_large(
     every other group keeps its place and uses up its worker's room, intake and
     moves (:func:`_neighbourhood_input`). A round's result is kept when the tier
     improves with every earlier tier held, so the plan is never worse than ``moved``.
-    A tier is proved only where it reaches its floor.
     """
-    solution = Solution(decisions={}, variables=data.core.pairs)
-    stages = len(REBALANCE_TIERS)
-    for index, key in enumerate(REBALANCE_TIERS):
-        floor = tier_floor(data, key)
-        if tier_values(data, moved)[key] > floor:
-            if progress is not None:
-                progress(Progress(key, index + 1, stages, tier_values(data, moved)[key], floor))
-            moved, finished, spent = neighbourhood_search(
-                moved,
-                trouble=functools.partial(_trouble, data, key),
-                solve_round=functools.partial(
-                    _solve_round, data, index, deadline=deadline, seed=seed, workers=workers
-                ),
-                better=functools.partial(_improves, data, index),
-                work=max(MIN_WORK, work_left * stage_share(index, stages)),
-                deadline=deadline,
-                sweeps=SWEEPS,
-            )
-            work_left -= spent
-            solution.cut_short = solution.cut_short or not finished
-            solution.stages.append(f"{key}: feasible (neighbourhood search)")
-        value = tier_values(data, moved)[key]
-        if progress is not None and value > floor:
-            progress(Progress(key, index + 1, stages, value, floor))
-        if value <= floor:
-            solution.stages.append(f"{key}: optimal (at its floor)")
-        solution.tiers[key] = TierResult(value, min(floor, value), value <= floor)
-    solution.decisions = moved
-    solution.seconds = time.perf_counter() - started
-    return solution
+    return neighbourhood_search(
+        moved,
+        trouble=functools.partial(_trouble, data, key),
+        solve_round=functools.partial(
+            _solve_round, data, index, deadline=deadline, seed=seed, workers=workers
+        ),
+        better=functools.partial(_improves, data, index),
+        work=work,
+        deadline=deadline,
+        sweeps=SWEEPS,
+    )
 
 
 def _solve_round(

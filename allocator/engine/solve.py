@@ -405,7 +405,7 @@ def _family_neighbourhood(
     take all of them. Several families fit in one neighbourhood, so room can be
     traded between them.
     """
-    load = dict(state.load_before)
+    load = dict(state.load_kept)
     by_worker: dict[str, list[str]] = {}
     for c, w in sorted(placed.items()):
         load[w] += state.weight[c]
@@ -861,7 +861,7 @@ def _offer_room_left(
     Pools are drawn from the room workers have before anything is placed; once the
     warm start has used it, the room that is left is where an unplaced child can go.
     """
-    load = dict(state.load_before)
+    load = dict(state.load_kept)
     for cid, wid in start.items():
         load[wid] += state.weight[cid]
     for cid in sorted(state.to_allocate):
