@@ -24,7 +24,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -189,27 +188,28 @@ class Practitioner(Record):
     contract: Contract = Contract.PERMANENT
     contract_end: Day | None = None
     absence_from: Day | None = None
-    absence_until: Day | None = Field(default=None, validate_default=True)
+    absence_until: Day | None = None
 
-    @field_validator("absence_until")
-    @classmethod
-    def _absence_both_or_neither(cls, value: date | None, info: ValidationInfo) -> date | None:
+    @model_validator(mode="after")
+    def _absence_both_or_neither(self) -> Practitioner:
         """A planned absence names its first day and the day the worker is back."""
-        start = info.data.get("absence_from")
-        if "absence_from" not in info.data:
-            return value  # absence_from was refused, and is reported
-        if (start is None) != (value is None):
-            given, missing = (
-                ("absence_from", "absence_until")
-                if value is None
-                else ("absence_until", "absence_from")
+        start, back = self.absence_from, self.absence_until
+        if (start is None) != (back is None):
+            given, value, missing = (
+                ("absence_from", start, "absence_until")
+                if back is None
+                else ("absence_until", back, "absence_from")
             )
             raise ValueError(
-                f"{given!r} is given without {missing!r}, expected both dates or neither"
+                f"field {given!r} is '{value}' but {missing!r} is null, expected both dates "
+                "(a planned absence's first day and the day back) or neither"
             )
-        if start is not None and value is not None and value <= start:
-            raise ValueError(f"expected a day after 'absence_from' ({start})")
-        return value
+        if start is not None and back is not None and back <= start:
+            raise ValueError(
+                f"field 'absence_until' is '{back}', expected a day after 'absence_from' "
+                f"('{start}')"
+            )
+        return self
 
 
 class Case(Record):

@@ -7,6 +7,9 @@ absence, and a court case choosing between a permanent and an agency worker.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from allocator.check import check_plan
 from allocator.daily import allocate
@@ -220,3 +223,39 @@ def test_explain_shows_a_planned_handover() -> None:
     )
     # Every child handed over: nothing left to warn about P1.
     assert not any(w.startswith("P1") for w in staffing_warnings(snap, Policy(), plan))
+
+
+def test_a_planned_absence_needs_both_dates(tmp_path: Path) -> None:
+    import json
+
+    from allocator.io import InputError, load_snapshot
+
+    staff = {"team": "A", "grade": "senior", "fte": 1}
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "caseload-snapshot/1",
+                "as_of": "2026-11-23",
+                "practitioners": [
+                    {"id": "P1", **staff, "absence_from": "2026-12-16"},
+                    {
+                        "id": "P2",
+                        **staff,
+                        "absence_from": "2026-12-16",
+                        "absence_until": "2026-12-01",
+                    },
+                ],
+                "cases": [],
+            }
+        )
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(path)
+    assert caught.value.problems == [
+        f"{path}, practitioners[0] (id P1): field 'absence_from' is '2026-12-16' but "
+        "'absence_until' is null, expected both dates (a planned absence's first day and "
+        "the day back) or neither.",
+        f"{path}, practitioners[1] (id P2): field 'absence_until' is '2026-12-01', expected a "
+        "day after 'absence_from' ('2026-12-16').",
+    ]
