@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
@@ -120,6 +120,12 @@ def placements(state: ServiceState, plan: Plan) -> Placements:
         if a.worker == case.worker and a.worker not in state.gone:
             continue
         given[a.case] = a.worker
+    for h in plan.handovers:  # a planned handover, as the move it becomes on its day
+        case = state.cases.get(h.case)
+        if case is None or h.case in given or h.worker not in state.practitioners:
+            continue
+        if h.worker != case.worker:
+            given[h.case] = h.worker
     need = set(state.to_allocate)
     final: dict[str, str | None] = {cid: c.worker for cid, c in state.cases.items()}
     for u in plan.unallocated:
@@ -270,6 +276,11 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         for t in plan_tiers(policy, plan.objective)
     )
     notes = list(plan.notes)
+    notes.extend(
+        f"handover planned: {h.case} from {h.from_} to {h.worker} on {h.on} "
+        f"({h.notice_days} days' notice; {h.from_} goes on {h.departs})"
+        for h in plan.handovers
+    )
     if placed.moves:
         kind = "a rebalance: its own tiers" if is_rebalance(plan.objective) else "the daily tiers"
         notes.append(
@@ -452,6 +463,7 @@ class CaseExplanation:
     ----------
     outcome
         ``allocated`` (had no worker, given one), ``moved`` (from another worker),
+        ``handover`` (a handover planned ahead: ``reasons`` give its day and notice),
         ``unallocated`` (ends with no worker), ``kept`` (the plan leaves it with its
         worker), ``missing`` (needs a worker but the plan does not list it) or
         ``invalid`` (assigned to someone who is not a practitioner, or to the worker
@@ -563,7 +575,16 @@ def explain_case(
     plan_code: str | None = None
     code = diagnosis = None
     collide: tuple[str, ...] = ()
-    if case_id in placed.daily or case_id in placed.moves:
+    handed = {h.case: h for h in plan.handovers}
+    if case_id in handed and case_id not in listed_as:
+        h = handed[case_id]
+        outcome = "handover"  # moves on h.on, with h.notice_days days' notice
+        reasons = (
+            f"handover planned on {h.on} ({h.notice_days} days' notice): {h.from_} goes on "
+            f"{h.departs}",
+            *assignment_reasons(state, everything, case_id, view=view),
+        )
+    elif case_id in placed.daily or case_id in placed.moves:
         outcome = "allocated" if before is None else "moved"
         reasons = assignment_reasons(state, everything, case_id, view=view)
         if case_id in listed_as and listed_as[case_id].reasons:
@@ -588,7 +609,7 @@ def explain_case(
         for sid in state.families[case.family]
         if sid != case_id and (w := placed.final[sid]) is not None and w not in state.gone
     }
-    chosen = after if outcome in ("allocated", "moved") else None
+    chosen = after if outcome in ("allocated", "moved", "handover") else None
     ranked = rec.recommend(case_id, top=top + 1, ineligible=0, siblings=siblings).ranked
     others = [c for c in ranked if c.worker != chosen][:top]
     chosen_score = rec.score(case_id, chosen, siblings=siblings) if chosen else None
@@ -870,8 +891,9 @@ def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierCo
 def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[str]:
     """What a manager must act on this morning about staff, once the plan is applied.
 
-    A worker leaving within the policy's window (``leaving_window_days``) who still
-    holds children after the plan, soonest first; and a worker over their cap after
+    A worker leaving, or starting a planned long absence, within the policy's window
+    (``leaving_window_days``) who still holds children after the plan (handovers
+    planned aside), soonest first; and a worker over their cap after
     the plan, most over first. One sentence each, naming ids only.
 
     Parameters
@@ -881,23 +903,30 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
         caseloads after it).
     """
     after = {w.id: w for w in plan.workers}
-    window = snapshot.as_of + timedelta(days=policy.leaving_window_days)
-    leaving = sorted(
-        (p.leaving_on, p.id)
-        for p in snapshot.practitioners
-        if p.leaving_on is not None and snapshot.as_of < p.leaving_on <= window
-    )
+    # Leaving within the window, or starting a planned long absence within it
+    # (:attr:`allocator.rules.ServiceState.departing`), soonest first.
+    departing = ServiceState.of(snapshot, policy).departing
+    staff = {p.id: p for p in snapshot.practitioners}
+    handed: dict[str, int] = {}
+    for h in plan.handovers:
+        handed[h.from_] = handed.get(h.from_, 0) + 1
     out: list[str] = []
-    for day, wid in leaving:
+    for wid, day in sorted(departing.items(), key=lambda kv: (kv[1], kv[0])):
         row = after.get(wid)
         if row is None or row.cases_after == 0:
             continue
         days = (day - snapshot.as_of).days
         when = "tomorrow" if days == 1 else f"in {days} days"
         children = "child" if row.cases_after == 1 else "children"
+        goes = (
+            f"leaves on {day.isoformat()}"
+            if staff[wid].leaving_on == day
+            else f"starts a long absence on {day.isoformat()}"
+        )
+        planned = f" ({handed[wid]} handover(s) planned)" if wid in handed else ""
         out.append(
-            f"{wid} leaves on {day.isoformat()} ({when}) and still holds {row.cases_after} "
-            f"{children}: plan their handover (allocator rebalance once they have gone)"
+            f"{wid} {goes} ({when}) and still holds {row.cases_after} {children}{planned}: "
+            "plan their handover (allocator rebalance plans it ahead)"
         )
     over = sorted(
         (w for w in plan.workers if w.load_after > w.capacity),

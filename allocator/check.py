@@ -33,6 +33,12 @@ per assignment, in plan order
     ``from_mismatch`` (``from`` is the case's worker in the snapshot).
     ``gone_worker`` also flags a worker who has left and still holds a case once the
     plan is applied.
+``handover``
+    Each planned handover (the plan's ``handovers``) moves a child of a worker who
+    departs within the leaving window (:attr:`allocator.rules.ServiceState.departing`;
+    not a child pinned to them), on a day from ``as_of`` to before they go, with its
+    notice in days; the receiver is judged by every per-assignment rule above, and by
+    ``capacity`` and ``intake_limit`` below with the handovers counted as made.
 ``capacity``
     A worker given any case ends at or under their cap, and was not over it before.
 ``intake_limit``
@@ -67,6 +73,7 @@ from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
     CAPACITY,
+    HANDOVER,
     INTAKE_LIMIT,
     POINTS_SCALE,
     RULE_IDS,
@@ -201,6 +208,9 @@ def _judge(
     given, emptied = _conservation(state, plan, out)
     for assignment in plan.assignments:
         _assignment_rules(state, assignment, out)
+    # A planned handover is judged as the assignment it becomes on its day: every rule
+    # holds for the receiver, and its room and intake count from today.
+    given.update(_handovers(state, plan, given, emptied, out))
 
     final = {cid: case.worker for cid, case in state.cases.items()}
     final.update(dict.fromkeys(emptied))
@@ -300,6 +310,67 @@ def _conservation(
                 )
             )
     return given, emptied
+
+
+def _handovers(
+    state: ServiceState,
+    plan: Plan,
+    given: Mapping[str, str],
+    emptied: set[str],
+    out: list[Violation],
+) -> dict[str, str]:
+    """Each planned handover: a departing worker's child, once, on a day before they go,
+    to a worker every rule allows (:func:`_assignment_rules`). Returns case -> receiver
+    for the handovers of known cases not otherwise listed."""
+    handed: dict[str, str] = {}
+    for h in plan.handovers:
+        case = state.cases.get(h.case)
+
+        def report(message: str, case: str = h.case, worker: str = h.worker) -> None:
+            out.append(Violation(HANDOVER.id, message, case=case, worker=worker))
+
+        if case is None:
+            out.append(
+                Violation("conservation", f"{h.case} is not a case in the snapshot", case=h.case)
+            )
+            continue
+        if h.case in given or h.case in emptied or h.case in handed:
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{h.case} has a planned handover and is listed elsewhere in the plan; "
+                    "each case appears once",
+                    case=h.case,
+                )
+            )
+            continue
+        _assignment_rules(state, Assignment(case=h.case, worker=h.worker, from_=h.from_), out)
+        departs = state.departing.get(case.worker or "")
+        if departs is None:
+            report(
+                f"{h.case} has a handover planned but its worker {case.worker} does not leave "
+                "or start a long absence within the leaving window"
+            )
+        elif h.case not in state.to_hand_over:
+            report(f"{h.case} is pinned to {case.worker}: a manager re-pins it, no handover")
+        else:
+            if h.departs != departs:
+                report(
+                    f"{h.case}'s handover gives departs {h.departs}, "
+                    f"but {case.worker} goes on {departs}"
+                )
+            if not state.as_of <= h.on < departs:
+                report(
+                    f"{h.case} is handed over on {h.on}, expected a day from {state.as_of} to "
+                    f"before {departs}, when {case.worker} goes"
+                )
+        if h.notice_days != (h.on - state.as_of).days:
+            report(
+                f"{h.case}'s notice is given as {h.notice_days} days, but {h.on} is "
+                f"{(h.on - state.as_of).days} days after {state.as_of}"
+            )
+        handed[h.case] = h.worker
+    return handed
 
 
 def _kept_against_rules(state: ServiceState, cid: str, wid: str, out: list[Violation]) -> None:

@@ -6,8 +6,9 @@ here, by :class:`Snapshot`; anything past :func:`allocator.io.load_snapshot` is 
 
 Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT.md`` Part 2):
 ``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
-from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions`` and
-``Plan.made_from``.
+from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions``,
+``Plan.made_from`` and ``Plan.handovers``; ``Practitioner.contract``,
+``contract_end``, ``absence_from`` and ``absence_until``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
@@ -161,6 +169,10 @@ class Practitioner(Record):
     contract, contract_end
         An extension (docs/FORMAT.md, "Contracts"): how the worker is employed, and
         the day a fixed-term or agency contract ends, where known.
+    absence_from, absence_until
+        An extension (docs/FORMAT.md, "Planned handovers"): a known absence that has
+        not begun: away from ``absence_from`` until ``absence_until`` (back that day).
+        Both or neither; ``absence_until`` after ``absence_from``.
     """
 
     id: Id
@@ -175,6 +187,29 @@ class Practitioner(Record):
     capacity_points: Points | None = None
     contract: Contract = Contract.PERMANENT
     contract_end: Day | None = None
+    absence_from: Day | None = None
+    absence_until: Day | None = None
+
+    @model_validator(mode="after")
+    def _absence_both_or_neither(self) -> Practitioner:
+        """A planned absence names its first day and the day the worker is back."""
+        start, back = self.absence_from, self.absence_until
+        if (start is None) != (back is None):
+            given, value, missing = (
+                ("absence_from", start, "absence_until")
+                if back is None
+                else ("absence_until", back, "absence_from")
+            )
+            raise ValueError(
+                f"field {given!r} is '{value}' but {missing!r} is null, expected both dates "
+                "(a planned absence's first day and the day back) or neither"
+            )
+        if start is not None and back is not None and back <= start:
+            raise ValueError(
+                f"field 'absence_until' is '{back}', expected a day after 'absence_from' "
+                f"('{start}')"
+            )
+        return self
 
 
 class Case(Record):
@@ -357,6 +392,24 @@ class MadeFrom(Record):
     command: str | None = None
 
 
+class Handover(Record):
+    """A change of worker planned ahead (extension, docs/FORMAT.md "Planned handovers").
+
+    The child stays with ``from`` until ``on``, the handover day, and goes to
+    ``worker`` then; ``notice_days`` is the days between the plan's ``as_of`` and
+    ``on``, the notice the child gets. ``departs`` is the day ``from`` stops holding
+    children (their leaving day, or the first day of a long absence).
+    """
+
+    case: Id
+    worker: Id
+    from_: Id = Field(alias="from")
+    on: Day
+    departs: Day
+    notice_days: Annotated[int, NotBool, Ge(0)]
+    reasons: tuple[str, ...] = ()
+
+
 class WorkerLoad(Record):
     """One practitioner's weighted load and case count before and after the plan."""
 
@@ -400,6 +453,9 @@ class Plan(Record):
         allow, because a manager pinned them there.
     made_from
         Extension: the input files the plan was made from, with their SHA-256.
+    handovers
+        Extension: changes of worker planned ahead for the children of a worker who
+        leaves or starts a long absence soon (docs/FORMAT.md "Planned handovers").
     """
 
     format: Literal["allocation-plan/1"] = PLAN_FORMAT
@@ -417,3 +473,4 @@ class Plan(Record):
     settings: dict[str, float | int | str] = Field(default_factory=dict)
     exceptions: tuple[ManagedException, ...] = ()
     made_from: MadeFrom | None = None
+    handovers: tuple[Handover, ...] = ()

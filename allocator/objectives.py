@@ -11,6 +11,9 @@ Tiers in strict priority order (a higher tier is never traded for a lower one):
    when the service is full: they take the room of two or three lighter cases.)
 2. ``siblings_apart`` (min): for each family the plan touches, the number of
    distinct workers holding its children after the plan, minus one.
+2a. ``expected_changes`` (min), the look-ahead: per long-term child placed (looked
+   after, court, adoption), the changes of worker expected later because the worker
+   leaves before the case ends (:func:`expected_changes_cost`; policy ``look_ahead``).
 3. ``previous_worker_returns`` (max): children placed with a worker they had before.
 4. ``balance`` (min): each placement costs the rise it causes in its worker's convex
    utilisation penalty (zero below 60 % of capacity, then steeper at each of
@@ -34,21 +37,25 @@ priority order; :func:`evaluate`, :func:`rebalance_values`, ``check``, ``explain
 and the plan analysis iterate them.
 
 The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
+``handovers_unplanned`` (children of a departing worker with no handover planned),
 ``over_cap_excess`` (points over-cap workers remain over their cap),
 ``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
 a child the rebalance must or may move: see :class:`_RebalanceSiblingsApart`),
-``weighted_changes`` (:func:`change_cost`) and ``balance``.
+``expected_changes`` (as the daily tier), ``weighted_changes`` (:func:`change_cost`)
+and ``balance``.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cached_property
 from typing import Literal
 
-from allocator.models import CaseType, WorkerLoad
+from allocator.models import CaseType, Contract, WorkerLoad
 from allocator.policy import Policy
 from allocator.rules import ServiceState, covers_area, is_long_absent, points, to_points
 
@@ -266,9 +273,48 @@ class _OutsideArea(Tier):
         return f"the child's area ({area}) is outside {match.workers[0]}'s patches"
 
 
-#: The daily tiers below the priority classes, in priority order.
+class _ExpectedChanges(Tier):
+    """Look-ahead: the changes of worker a placement is expected to bring later.
+
+    Per long-term child placed (:func:`expected_changes_cost`), hundredths of an
+    expected change.
+    """
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        for c, w in on.placed.items():
+            cost = expected_changes_cost(on.state, c, w)
+            if cost:
+                yield Match((c,), (w,), points=cost)
+
+    def order(self, match: Match) -> tuple[object, ...]:
+        return (-match.points, match.cases)
+
+    def short(self, match: Match) -> str:
+        return f"{match.cases[0]} -> {match.workers[0]} ({match.points})"
+
+    def justify(self, on: Placements, match: Match) -> str:
+        (c,), (w,) = match.cases, match.workers
+        return f"{c} with {w}: {leaving_reason(on.state, c, w)}"
+
+
+#: The look-ahead tier, in the daily tiers and the rebalance's.
+EXPECTED_CHANGES = _ExpectedChanges(
+    "expected_changes",
+    "min",
+    "look-ahead: changes expected as staff leave (long-term work)",
+    "hundredths of a change",
+)
+
+#: The daily tiers below the priority classes, in priority order. ``expected_changes``
+#: comes after ``siblings_apart`` (it never splits a family, or leaves a child
+#: without a worker, to keep a long-term child with staff likely to stay) and before
+#: ``previous_worker_returns``: a child sent back to a worker they know who is sure
+#: to leave before the case ends (an agency contract ending next month) gets two
+#: changes instead of one; among workers equally likely to stay, which is most of a
+#: service (every permanent worker costs the same), the known worker still wins.
 CONTINUITY_TIERS: tuple[Tier, ...] = (
     _SiblingsApart("siblings_apart", "min", "extra workers across siblings", "workers"),
+    EXPECTED_CHANGES,
     _PreviousWorkerReturns(
         "previous_worker_returns", "max", "children back with a worker they know", "children"
     ),
@@ -475,6 +521,85 @@ def change_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
     return max(1, cost)
 
 
+# ------------------------------------------------------------------ look-ahead
+
+#: Leaving rate per year by contract. Permanent: 15.9% (DfE, *Children's social work
+#: workforce 2023*: 5,254 FTE left of 33,119). Agency: 1.0 a year, a stay of about a
+#: year with one council (*assumption*: agency staff change employer far more often,
+#: DOMAIN.md; Wirral filled 35% of posts with temporary workers, 2017). Fixed-term:
+#: 0.5 a year where no ``contract_end`` is given (*assumption*). The simulation's
+#: turnover uses the same rates (:mod:`allocator.simulation.events`).
+LEAVING_RATE: dict[Contract, float] = {
+    Contract.PERMANENT: 0.159,
+    Contract.AGENCY: 1.0,
+    Contract.FIXED_TERM: 0.5,
+}
+#: Expected days a long-term case has still to run, by type: care proceedings 26
+#: weeks (the limit since April 2014, Children and Families Act 2014); looked-after
+#: and adoption work the simulation's mean durations (880 and 270 days, chosen so the
+#: open caseload's mix stays steady; *assumption*, :mod:`allocator.simulation.events`).
+#: Only these types carry a look-ahead cost: the relationship-heavy, long-running work
+#: whose change of worker costs most (``HEAVY_TYPES``).
+EXPECTED_CASE_DAYS: dict[CaseType, int] = {
+    CaseType.LOOKED_AFTER: 880,
+    CaseType.COURT: 182,
+    CaseType.ADOPTION: 270,
+}
+#: Look-ahead cost units per expected change (hundredths).
+LOOK_AHEAD_UNIT = 100
+
+
+def leaving_chance(state: ServiceState, case_id: str, worker_id: str) -> tuple[float, str]:
+    """The chance ``worker_id`` leaves before ``case_id`` is expected to end, and why.
+
+    Certain (1) when their ``leaving_on``, or the ``contract_end`` of an agency or
+    fixed-term contract, falls before the case's expected end (today plus
+    :data:`EXPECTED_CASE_DAYS`); else ``1 - exp(-rate x years)`` with the contract's
+    :data:`LEAVING_RATE`. 0 for a case type without a look-ahead.
+    """
+    case = state.cases[case_id]
+    days = EXPECTED_CASE_DAYS.get(case.type)
+    if days is None:
+        return 0.0, "not long-term work"
+    p = state.practitioners[worker_id]
+    end = state.as_of + timedelta(days=days)
+    if p.leaving_on is not None and p.leaving_on < end:
+        return 1.0, f"leaves on {p.leaving_on}, before the case's expected end ({end})"
+    if p.contract is not Contract.PERMANENT and p.contract_end is not None and p.contract_end < end:
+        return 1.0, (
+            f"{p.contract.value.replace('_', '-')} contract ends on {p.contract_end}, before "
+            f"the case's expected end ({end})"
+        )
+    rate = LEAVING_RATE[p.contract]
+    chance = 1 - math.exp(-rate * days / 365)
+    return chance, (
+        f"{p.contract.value.replace('_', '-')} staff leave at {rate:g} a year: "
+        f"{chance:.0%} chance of leaving within the case's expected {days} days"
+    )
+
+
+def expected_changes_cost(state: ServiceState, case_id: str, worker_id: str) -> int:
+    """The look-ahead cost of ``case_id`` with ``worker_id``: hundredths of a change.
+
+    ``round(100 x`` :func:`leaving_chance` ``)``: the changes of worker the child can
+    expect later because this worker leaves before the case ends; 0 when the policy's
+    ``look_ahead`` is off.
+    """
+    if not state.policy.look_ahead:
+        return 0
+    key = (case_id, worker_id)
+    cost = state.look_ahead_costs.get(key)
+    if cost is None:
+        cost = round(LOOK_AHEAD_UNIT * leaving_chance(state, case_id, worker_id)[0])
+        state.look_ahead_costs[key] = cost
+    return cost
+
+
+def leaving_reason(state: ServiceState, case_id: str, worker_id: str) -> str:
+    """The sentence behind :func:`expected_changes_cost`."""
+    return leaving_chance(state, case_id, worker_id)[1]
+
+
 # ------------------------------------------------------------------ rebalance tiers
 
 
@@ -552,7 +677,8 @@ class _RebalanceSiblingsApart(_SiblingsApart):
     """Per family the rebalance must or may move, its workers after the plan, minus one.
 
     The families: those with a child who needs a worker (as the daily tier), and
-    those with a child held by a worker who is long absent or over their cap, unless
+    those with a child held by a worker who is long absent, over their cap or departing
+    (a handover to plan), unless
     the child is pinned to that worker (it stays). Never negative: a family the plan
     leaves as it was counts what it counted before, and a move that joins a child to
     their sibling's worker counts one less. The engine's tier
@@ -564,13 +690,38 @@ class _RebalanceSiblingsApart(_SiblingsApart):
     def families(self, on: Placements) -> set[str]:
         st = on.state
         away = over_cap_sources(st) | {w for w in st.practitioners if is_long_absent(st, w)}
+        handing = set(st.to_hand_over)
         return {
             c.family
             for c in st.snapshot.cases
-            if c.id in st.needs or (c.worker in away and c.pinned_worker != c.worker)
+            if c.id in st.needs
+            or c.id in handing
+            or (c.worker in away and c.pinned_worker != c.worker)
         }
 
 
+class _HandoversUnplanned(Tier):
+    """Children of a worker who departs within the window with no handover planned.
+
+    :attr:`allocator.rules.ServiceState.to_hand_over` children the plan neither
+    hands over nor places (docs/FORMAT.md "Planned handovers").
+    """
+
+    def contributions(self, on: Placements) -> Iterator[Match]:
+        st = on.state
+        for c in st.to_hand_over:
+            if c not in on.placed:
+                w = st.cases[c].worker
+                yield Match((c,), (w,) if w is not None else ())
+
+    def justify(self, on: Placements, match: Match) -> str:
+        (c,), (w,) = match.cases, match.workers
+        return f"{c} stays with {w}, who goes on {on.state.departing[w]}, with no handover planned"
+
+
+HANDOVERS_UNPLANNED = _HandoversUnplanned(
+    "handovers_unplanned", "min", "children of departing staff with no handover", "children"
+)
 OVER_CAP_EXCESS = _OverCapExcess("over_cap_excess", "min", "points over caps, in all", "points")
 CHANGES_OF_WORKER = _ChangesOfWorker(
     "changes_of_worker", "min", "children who change worker", "children"
@@ -578,13 +729,15 @@ CHANGES_OF_WORKER = _ChangesOfWorker(
 
 #: The rebalance plan's objective tiers after the priority classes, in priority order.
 PLAN_TIERS: tuple[Tier, ...] = (
+    HANDOVERS_UNPLANNED,
     OVER_CAP_EXCESS,
     CHANGES_OF_WORKER,
     _RebalanceSiblingsApart(
         "siblings_apart", "min", "extra workers across siblings (change)", "workers"
     ),
+    EXPECTED_CHANGES,  # after siblings, as in the daily tiers
     _WeightedChanges("weighted_changes", "min", "cost of the changes", "cost"),
-    CONTINUITY_TIERS[2],  # balance, as the daily tier
+    next(t for t in CONTINUITY_TIERS if t.key == "balance"),  # as the daily tier
 )
 
 
@@ -642,10 +795,13 @@ def rebalance_values(state: ServiceState, placed: Mapping[str, str]) -> dict[str
         **{t.key: values[t.key] for t in class_tiers(state.policy)},
         "unallocated": len(on.unplaced),
         "uncovered_absence": uncovered,
+        "handovers_unplanned": values["handovers_unplanned"],
         "over_cap_excess": values["over_cap_excess"],
         "over_cap_workers": sum(1 for _ in OVER_CAP_EXCESS.contributions(on)),
-        **{t.key: values[t.key] for t in PLAN_TIERS[1:]},
-        "previous_worker_returns": CONTINUITY_TIERS[1].total(on),
+        **{t.key: values[t.key] for t in PLAN_TIERS[2:]},
+        "previous_worker_returns": next(
+            t for t in CONTINUITY_TIERS if t.key == "previous_worker_returns"
+        ).total(on),
     }
 
 

@@ -202,6 +202,10 @@ class Policy(BaseModel):
         Who gets a worker first, highest class first (FORMAT.md); every case no
         class names falls into a last class, ``other``. A case in a higher class is
         never left unallocated so that any number in lower classes can be allocated.
+    look_ahead
+        Long-term work (looked after, court, adoption) prefers staff likely to stay:
+        the ``expected_changes`` tier (:func:`allocator.objectives.expected_changes_cost`).
+        ``false`` leaves the tier at 0 everywhere (docs/FORMAT.md "Look-ahead").
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -227,6 +231,7 @@ class Policy(BaseModel):
     leaving_window_days: WindowDays = 28
     long_absence_days: AbsenceDays = 28
     max_new_families_per_day: NewFamilies = 3
+    look_ahead: Annotated[bool, Field(strict=True)] = True
     priority_classes: tuple[PriorityClass, ...] = Field(
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )

@@ -77,6 +77,7 @@ from allocator.explain import PlanView, availability_rule
 from allocator.models import (
     Assignment,
     Grade,
+    Handover,
     Plan,
     Snapshot,
     Status,
@@ -91,6 +92,7 @@ from allocator.objectives import (
     change_cost,
     class_tier_key,
     class_weights,
+    expected_changes_cost,
     over_cap_sources,
     rebalance_tiers,
     rebalance_values,
@@ -100,7 +102,9 @@ from allocator.policy import Policy
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
+    departure_sentence,
     families_held,
+    handover_day,
     is_long_absent,
     managed_exceptions,
     points,
@@ -121,10 +125,14 @@ class Setup:
     class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
 
 
-def _setup(state: ServiceState, max_moves: int | None) -> Setup:
+def _setup(
+    state: ServiceState, max_moves: int | None, planned: Mapping[str, str] | None = None
+) -> Setup:
     policy = state.policy
     long_absent = {w for w in state.practitioners if is_long_absent(state, w)}
     over_cap = set(over_cap_sources(state))
+    departing = state.departing
+    handing = set(state.to_hand_over)
     why: dict[str, str] = {}
     for w in sorted(state.gone | long_absent):  # the registry's sentence: "left on", "absent until"
         unavailable = availability_rule(state, w)
@@ -134,6 +142,8 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
     for w in sorted(over_cap):
         excess = to_points(state.load_before[w] - state.capacity[w])
         why[w] = f"{w} is {excess:g} points over cap"
+    for w, day in departing.items():  # a handover planned ahead
+        why[w] = f"{departure_sentence(state, w)}: handover planned before {day}"
 
     need = set(state.to_allocate)  # referrals, leavers' children, cases a worker may not keep
     # Cases a present worker may no longer hold: they must move, in groups of their own.
@@ -175,17 +185,27 @@ def _setup(state: ServiceState, max_moves: int | None) -> Setup:
         targets = sorted(w for w in common or () if weight <= state.spare_before(w) and w != src)
         if not targets and len(kids) > 1:
             return None
+        handover = not broken and all(c in handing for c in kids)
+        promised = {planned.get(c) for c in kids} if planned and handover else set()
+        if len(promised) == 1 and (w := promised.pop()) in targets:
+            targets = [w]  # honour the handover planned before: nothing changed for it
         return Group(
             id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
             family=family,
             source=src,
-            must_move=broken or src is None or src not in over_cap,
+            must_move=not handover and (broken or src is None or src not in over_cap),
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
             priority=sum(class_weight[state.priority_class[c]] for c in kids),
             keeps_source=src is not None and not any(c in need for c in kids),
+            handover=handover,
+            look_ahead={
+                w: cost
+                for w in targets
+                if (cost := sum(expected_changes_cost(state, c, w) for c in kids))
+            },
         )
 
     groups: list[Group] = []
@@ -305,10 +325,12 @@ def _plan_bound(
             if out[key] < objective[key]:
                 break
             rest -= objective[key] * weight
+    if tier_bounds.get("handovers_unplanned") == 0:  # else class-weighted: no plan key
+        out["handovers_unplanned"] = 0
     if "over_cap_excess" in tier_bounds:
         out["over_cap_excess"] = to_points(int(tier_bounds["over_cap_excess"]))
-    for tier in PLAN_TIERS[1:]:
-        if tier.key in tier_bounds:
+    for tier in PLAN_TIERS:
+        if tier.key in tier_bounds and tier.key not in out and tier.key != "handovers_unplanned":
             out[tier.key] = tier_bounds[tier.key]
     if "siblings_apart" in out:
         out["siblings_apart"] += siblings_shift
@@ -364,6 +386,8 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
         return True
 
     must = [g for g in data.groups if g.must_move]
+    # Handovers planned ahead after the children who need a worker today.
+    ahead = [g for g in data.groups if g.handover]
     for g in sorted(
         must,
         key=lambda g: (
@@ -375,8 +399,11 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
         ),
     ):
         place(g)
+    for g in sorted(ahead, key=lambda g: (-(g.priority // len(g.cases)), len(g.cost), g.id)):
+        place(g)
     for s, excess in data.excess.items():
-        pool = [g for g in data.groups if g.source == s]
+        excess -= sum(g.weight for g in ahead if g.source == s and g.id in moved)
+        pool = [g for g in data.groups if g.source == s and g.id not in moved]
         while excess > 0 and pool:
             enough = [g for g in pool if g.weight >= excess]
             order = sorted(
@@ -405,8 +432,13 @@ def rebalance(
     workers: int = 1,
     work_units: float | None = None,
     progress: ProgressCallback | None = None,
+    planned: Mapping[str, str] | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
+
+    Children of a worker who departs within the leaving window (their ``leaving_on``,
+    or a planned long absence's ``absence_from``) stay with them and get a planned
+    handover (the plan's ``handovers``): receiver, day, notice.
 
     Parameters
     ----------
@@ -424,6 +456,10 @@ def rebalance(
     progress
         Told of each stage that searches (tier key, value, bound in the engine's
         units; :class:`~allocator.engine.solver.Progress`).
+    planned
+        Case -> receiver of handovers planned by an earlier plan: kept where that
+        receiver may still take the child (nothing changed), so the child's notice
+        stands.
 
     Returns
     -------
@@ -444,7 +480,7 @@ def rebalance(
         raise ValueError(f"work_units must be a finite number above 0, got {work_units}")
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
-    setup = _setup(state, max_moves)
+    setup = _setup(state, max_moves, planned)
     greedy = greedy_rebalance(setup.data)
     start = min(
         (greedy, greedy_rebalance(setup.data, packing=True)),
@@ -552,13 +588,37 @@ def _plan(
     assignments: list[Assignment] = []
     unallocated: list[Unallocated] = []
     uncovered: list[str] = []
+    handovers: list[Handover] = []
+    unplanned: list[str] = []
     moves_used = sum(g.changes for g in data.groups if g.id in moved)
+    # Handovers count as placements for every rule and tier: the plan once applied,
+    # the handovers made (docs/FORMAT.md "Planned handovers").
     placed = {cid: w for g in data.groups if (w := moved.get(g.id)) is not None for cid in g.cases}
     view = PlanView.of(state, placed, max_moves=data.max_moves)
     for g in data.groups:
         w = moved.get(g.id)
         for cid in g.cases:
-            if w is not None:
+            if g.handover and g.source is not None:
+                if w is None:
+                    unplanned.append(cid)
+                    continue
+                departs = state.departing[g.source]
+                on = handover_day(state.as_of, departs)
+                handovers.append(
+                    Handover(
+                        case=cid,
+                        worker=w,
+                        from_=g.source,
+                        on=on,
+                        departs=departs,
+                        notice_days=(on - state.as_of).days,
+                        reasons=(
+                            f"{departure_sentence(state, g.source)}: handed over on {on}",
+                            *view.reasons(cid),
+                        ),
+                    )
+                )
+            elif w is not None:
                 assignments.append(
                     Assignment(
                         case=cid,
@@ -573,6 +633,19 @@ def _plan(
                 uncovered.append(cid)
     assignments.sort(key=lambda a: a.case)
     unallocated.sort(key=lambda u: u.case)
+    handovers.sort(key=lambda h: (h.on, h.case))
+    if handovers:
+        notes.append(
+            f"{len(handovers)} handover(s) planned ahead for the children of "
+            f"{len({h.from_ for h in handovers})} departing worker(s), with "
+            f"{min(h.notice_days for h in handovers)} to "
+            f"{max(h.notice_days for h in handovers)} days' notice"
+        )
+    if unplanned:
+        notes.append(
+            f"{len(unplanned)} child(ren) of departing workers have no handover planned "
+            f"(nobody may take them yet): {', '.join(sorted(unplanned))}"
+        )
 
     values = tier_values(data, moved)
     still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
@@ -631,6 +704,7 @@ def _plan(
         notes=tuple(notes),
         settings=settings,
         exceptions=managed_exceptions(state),
+        handovers=tuple(handovers),
     )
 
 

@@ -75,7 +75,12 @@ from allocator.rules import (
 #: tiers below the priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`).
 #: :meth:`Recommender._key` computes each for one placement on its hot path; the
 #: tests hold it to the tiers' own evaluation.
-SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in CONTINUITY_TIERS)
+#: The look-ahead tier (``expected_changes``) is not among them yet: the ranking's
+#: index walks workers by balance within siblings and previous workers, and does not
+#: order by a worker's contract (issue 13, item 4; see docs/FORMAT.md "Look-ahead").
+SCORE_TIERS: tuple[tuple[str, str], ...] = tuple(
+    (t.key, t.sense) for t in CONTINUITY_TIERS if t.key != "expected_changes"
+)
 
 
 @dataclass(frozen=True, slots=True)

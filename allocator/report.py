@@ -125,10 +125,29 @@ def plan_summary(
         console.print(unallocated_table(plan))
     console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
+    if plan.handovers and not quiet:
+        console.print(handovers_table(plan))
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
     for warning in warnings:
         console.print(f"[bold]warning:[/bold] {escape(warning)}")
+
+
+def handovers_table(plan: Plan) -> Table:
+    """The plan's planned handovers: case, from, to, day, notice, the day the worker goes."""
+    table = Table(title="Handovers planned ahead")
+    for heading in ("case", "from", "to", "on", "notice (days)", "worker goes"):
+        table.add_column(heading)
+    for h in plan.handovers:
+        table.add_row(
+            escape(h.case),
+            escape(h.from_),
+            escape(h.worker),
+            str(h.on),
+            str(h.notice_days),
+            str(h.departs),
+        )
+    return table
 
 
 def render_exceptions(plan: Plan, console: Console) -> None:
@@ -394,6 +413,7 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
     outcome = {
         "allocated": f"allocated to {e.worker_after}",
         "moved": f"moved from {e.worker_before} to {e.worker_after}",
+        "handover": f"stays with {e.worker_before}, then handed over to {e.worker_after}",
         "unallocated": f"left unallocated ({e.code})",
         "missing": f"needs a worker but the plan does not list it ({e.code})",
         "kept": f"stays with {e.worker_before}; the plan does not move it",

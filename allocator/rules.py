@@ -76,7 +76,63 @@ def availability_blocker(p: Practitioner, as_of: date, policy: Policy) -> str | 
         days=policy.leaving_window_days
     ):
         return f"{p.id} leaves on {p.leaving_on} (within {policy.leaving_window_days} days)"
+    if planned_long_absence(p, as_of, policy):
+        return (
+            f"{p.id} is away from {p.absence_from} until {p.absence_until} "
+            f"(a long absence starting within {policy.leaving_window_days} days)"
+        )
     return None
+
+
+def planned_long_absence(p: Practitioner, as_of: date, policy: Policy) -> bool:
+    """A known absence of ``long_absence_days`` or more, not begun, starting within the
+    leaving window (``absence_from`` after ``as_of``; docs/FORMAT.md "Planned handovers")."""
+    return (
+        p.absence_from is not None
+        and p.absence_until is not None
+        and as_of < p.absence_from <= as_of + timedelta(days=policy.leaving_window_days)
+        and (p.absence_until - p.absence_from).days >= policy.long_absence_days
+    )
+
+
+def departure(p: Practitioner, as_of: date, policy: Policy) -> date | None:
+    """The day a worker here today stops holding children, if a handover is due first.
+
+    Their leaving day (``leaving_on`` after ``as_of`` and within the leaving window)
+    or the first day of a planned long absence (:func:`planned_long_absence`),
+    whichever comes first; ``None`` for any other worker (one who has left or is
+    absent today is dealt with today, not ahead).
+    """
+    if is_gone(p, as_of) or (p.available_from is not None and p.available_from > as_of):
+        return None
+    days: list[date] = []
+    if p.leaving_on is not None and p.leaving_on <= as_of + timedelta(
+        days=policy.leaving_window_days
+    ):
+        days.append(p.leaving_on)
+    if planned_long_absence(p, as_of, policy):
+        assert p.absence_from is not None
+        days.append(p.absence_from)
+    return min(days, default=None)
+
+
+def departure_sentence(state: ServiceState, worker_id: str) -> str:
+    """Why ``worker_id``'s children need a handover: "P3 leaves on ...", or "P3 starts a
+    long absence on ... (back ...)"."""
+    p = state.practitioners[worker_id]
+    day = state.departing[worker_id]
+    if p.leaving_on == day:
+        return f"{worker_id} leaves on {day}"
+    return f"{worker_id} starts a long absence on {day} (back {p.absence_until})"
+
+
+def handover_day(as_of: date, departs: date) -> date:
+    """The day a child is handed over: the last weekday before ``departs``, not before
+    ``as_of`` (the worker still works that day; on ``departs`` they have gone)."""
+    day = departs - timedelta(days=1)
+    while day.weekday() >= 5 and day > as_of:
+        day -= timedelta(days=1)
+    return max(day, as_of)
 
 
 @cache  # a service has few distinct skills, needs and patches; this is on hot paths
@@ -291,6 +347,8 @@ class ServiceState:
     to_allocate_by_family: dict[str, list[str]] | None = field(default=None, repr=False)
     #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
+    #: Memo of :func:`allocator.objectives.expected_changes_cost` by (case, worker).
+    look_ahead_costs: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     #: A plan being revised (case id -> worker, cases that need a worker only): when
     #: set, daily allocation keeps its placements where it can
     #: (:data:`allocator.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.
@@ -418,6 +476,28 @@ class ServiceState:
             self._screened[key] = screened
         return [
             pid for pid in screened if not case_rules(case, self.practitioners[pid], self.policy)
+        ]
+
+    @cached_property
+    def departing(self) -> dict[str, date]:
+        """Worker -> the day they stop holding children, for each worker whose children
+        need a handover planned ahead (:func:`departure`), by id."""
+        out: dict[str, date] = {}
+        for pid in sorted(self.practitioners):
+            day = departure(self.practitioners[pid], self.as_of, self.policy)
+            if day is not None:
+                out[pid] = day
+        return out
+
+    @cached_property
+    def to_hand_over(self) -> list[str]:
+        """Cases whose handover is planned ahead, in snapshot order: held by a
+        :attr:`departing` worker, not needing a worker today, not pinned to them (a
+        manager re-pins such a child)."""
+        return [
+            c.id
+            for c in self.snapshot.cases
+            if c.worker in self.departing and c.id not in self.needs and c.pinned_worker != c.worker
         ]
 
     def may_hold(self, case_id: str, worker_id: str) -> bool:
@@ -730,6 +810,12 @@ PINNED_WORKER = _Pinned(
     _Code.PINNED_WORKER_CANNOT_HOLD,
 )
 FROM_MISMATCH = Rule("from_mismatch", "``from`` is the case's worker in the snapshot", "plan")
+HANDOVER = Rule(
+    "handover",
+    "a planned handover moves a child of a worker who departs within the window, "
+    "on a day from as_of to before they go",
+    "plan",
+)
 CAPACITY = _Capacity(
     "capacity", "within the weighted cap, and not over it before", "taker", _Code.NO_CAPACITY
 )
@@ -752,6 +838,7 @@ RULES: tuple[Rule, ...] = (
     EXCLUDED_WORKER,
     PINNED_WORKER,
     FROM_MISMATCH,
+    HANDOVER,
     CAPACITY,
     INTAKE_LIMIT,
 )

@@ -48,6 +48,15 @@ def rebalance_engine_agrees(plan: Plan, setup: Any, moved: Mapping[str, str]) ->
     # with a long-absent worker.
     lost = sum(1 for u in plan.unallocated if setup.state.cases[u.case].worker is not None)
     assert engine["leavers_unplaced"] == lost + mine["uncovered_absence"]
+    assert engine["expected_changes"] == mine["expected_changes"]
+    # Children of departing workers with no handover: the engine weighs each by its
+    # priority class (as ``unplaced``), the plan counts them.
+    state = setup.state
+    handled = {h.case for h in plan.handovers} | {a.case for a in plan.assignments}
+    unplanned = [c for c in state.to_hand_over if c not in handled]
+    assert mine["handovers_unplanned"] == len(unplanned)
+    weights = setup.class_weight
+    assert engine["handovers_unplanned"] == sum(weights[state.priority_class[c]] for c in unplanned)
 
 
 def daily_engine_agrees(plan: Plan, state: ServiceState) -> None:

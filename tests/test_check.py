@@ -113,6 +113,7 @@ def test_rule_ids_are_the_documented_ones() -> None:
         "excluded_worker",
         "pinned_worker",
         "from_mismatch",
+        "handover",
         "capacity",
         "intake_limit",
     )

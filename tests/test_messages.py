@@ -215,7 +215,7 @@ def test_staffing_warnings_name_leavers_in_the_window_and_workers_over_cap(
     warnings = staffing_warnings(snap, Policy(), plan)
     assert warnings == [
         "P1 leaves on 2026-11-24 (tomorrow) and still holds 1 child: plan their handover "
-        "(allocator rebalance once they have gone)",
+        "(allocator rebalance plans it ahead)",
         "P3 is over their cap: 110 of 100 points (1 cases); allocator rebalance can relieve them",
     ]
 

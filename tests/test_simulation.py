@@ -36,6 +36,7 @@ from allocator.simulation import (
 from allocator.simulation.events import (
     LEAVING_RATE,
     SICKNESS_SHARE,
+    Absence,
     Day,
     EventStream,
     draw_duration,
@@ -184,21 +185,23 @@ def _leaver_year() -> Snapshot:
 
 @pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])
 def test_a_leaver_with_three_children(method: EngineMethod | GreedyMethod) -> None:
-    # Nothing moves before P1 goes (the rebalance on day 7 leaves a worker who is
-    # still here alone). On day 10 all three go to P2, who has their sibling: three
-    # changes caused by the leaver. No method plans handovers yet, so the children
-    # get 0 days' notice, although P1's last day was known 10 days before.
+    # Issue 13, item 3: the first rebalance, on Tuesday 24 November (day 1, the
+    # first working day after day 0), plans the handovers of P1's three children
+    # (P1 goes within the 28-day window) to P2, who has their sibling, for the last
+    # weekday before P1's last day: Wednesday 2 December (day 9). The children get
+    # 8 days' notice, and the change is still caused by the leaver (known 9 days
+    # before it).
     snapshot = _leaver_year()
     result = simulate(
         snapshot, method, settings=Settings(days=30, seed=0), events=_quiet(snapshot, 30)
     )
     changes = result.recorder.tables()["changes"]
     assert list(changes["case"]) == ["C1", "C2", "C3"]
-    assert set(changes["day"]) == {10}
+    assert set(changes["day"]) == {9}
     assert set(changes["to_worker"]) == {"P2"}
     assert set(changes["cause"]) == {"leaver"}
-    assert set(changes["notice_days"]) == {0}
-    assert set(changes["known_days"]) == {10}
+    assert set(changes["notice_days"]) == {8}
+    assert set(changes["known_days"]) == {9}
     figures = summarise(result.recorder.tables())
     assert figures["avoidable_changes"] == 0
     assert figures["leavers"] == 1
@@ -288,3 +291,30 @@ def test_simulate_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "changes per child-year" in result.output
     assert (out / "summary.csv").read_text().startswith("method,")
+
+
+@pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])
+def test_an_announced_maternity_leave_gets_its_handover_planned(
+    method: EngineMethod | GreedyMethod,
+) -> None:
+    # P1's maternity leave starts on Monday 21 December (day 28), announced on day 3
+    # (Thursday 26 November). It comes within the 28-day window on day 0's terms from
+    # Monday 23 November + 28 = 21 December: the first rebalance after the
+    # announcement (the weekly one on Monday 30 November, day 7) plans C1's handover
+    # to P2 for Friday 18 December (day 25): 18 days' notice, caused by the absence.
+    snapshot = _snapshot(
+        [_worker("P1"), _worker("P2")],
+        [Case(id="C1", family="F1", type=CaseType.CHILD_IN_NEED, complexity=2, worker="P1")],
+    )
+    events = _quiet(snapshot, 35)
+    start = date(2026, 12, 21)
+    events.days[28].absences.append(
+        Absence("P1", start, start + timedelta(days=273), date(2026, 11, 26), "maternity")
+    )
+    result = simulate(snapshot, method, settings=Settings(days=35, seed=0), events=events)
+    changes = result.recorder.tables()["changes"]
+    assert list(changes["case"]) == ["C1"]
+    assert list(changes["day"]) == [25]
+    assert list(changes["to_worker"]) == ["P2"]
+    assert list(changes["cause"]) == ["long_absence"]
+    assert list(changes["notice_days"]) == [18]

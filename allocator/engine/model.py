@@ -5,9 +5,9 @@ candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers 
 the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
 form: per priority class, its children left without a worker; for a re-solve, the
 children not kept where the reference plan put them (a constant, the reference's
-cases, less one for each kept: a linear tier); siblings apart;
-children *not* back with a worker they know (``n - returns``); balance; work outside
-a worker's area.
+cases, less one for each kept: a linear tier); siblings apart; changes expected as
+staff leave (the look-ahead, long-term work); children *not* back with a worker they
+know (``n - returns``); balance; work outside a worker's area.
 
 A neighbourhood of the large-neighbourhood search decides only some cases
 (``free``); the others keep their place in ``fixed``. Fixed placements use up their
@@ -24,11 +24,19 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 
 from allocator.engine.core import CoreInput, CoreModel, Item
-from allocator.objectives import REFERENCE_CHANGES, balance_cost, outside_area, state_tiers
+from allocator.objectives import (
+    REFERENCE_CHANGES,
+    balance_cost,
+    expected_changes_cost,
+    outside_area,
+    state_tiers,
+)
 from allocator.rules import ServiceState
 
 #: The daily tier whose model form is the complement of the plan's figure.
 RETURNS = "previous_worker_returns"
+#: The look-ahead tier (:data:`allocator.objectives.EXPECTED_CHANGES`).
+LOOK_AHEAD = "expected_changes"
 
 
 def minimised(key: str, value: int | float, cases: int) -> int | float:
@@ -85,6 +93,10 @@ def daily_input(
             RETURNS: {w: -1 for w in receivers if w in case.previous_workers},
             "balance": {w: balance_cost(state, cid, w) for w in receivers},
             "outside_area": {w: 1 for w in receivers if outside_area(state, cid, w)},
+            # Look-ahead (long-term work): changes expected as staff leave.
+            LOOK_AHEAD: {
+                w: cost for w in receivers if (cost := expected_changes_cost(state, cid, w))
+            },
         }
         if state.reference is not None:
             # Counted from the reference's cases down: 1 each, less 1 kept in place.

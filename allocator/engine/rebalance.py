@@ -25,6 +25,11 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    between a child who has just lost their worker and a referral: the first comes
    first. Without it the changes tiers would prefer the referral (placing it is no
    change of worker).
+2a. ``handovers_unplanned``: children of a worker who departs within the leaving
+   window (leaves, or starts a planned long absence) with no receiver planned,
+   weighted by class as tier 1. Below the children who need a worker today: a
+   handover reserves room at its receiver from today, which a child with nobody
+   needs first. Moving such a child plans the handover (:mod:`allocator.rebalancing`).
 3. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
    Below the children without a worker: an over-cap worker's children have a worker,
    so relief never takes the room a child without one needs.
@@ -44,6 +49,9 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    worker's relief is the child whose sibling's worker has room. Above the cost of a
    change and balance, as siblings rank above previous workers and balance in the
    daily tiers.
+5a. ``expected_changes``: the look-ahead, as the daily tier
+   (:func:`allocator.objectives.expected_changes_cost`): below siblings, so it never
+   splits a family; above the changes' cost and balance.
 6. ``weighted_changes``: the cost of those changes (see :mod:`allocator.rebalancing`).
 7. ``balance``: the utilisation-penalty rise at the receivers
    (:func:`allocator.objectives.balance_cost`).
@@ -98,9 +106,11 @@ WHOLE_MODEL_PAIRS = 5_000
 REBALANCE_TIERS: tuple[str, ...] = (
     "unplaced",
     "leavers_unplaced",
+    "handovers_unplanned",
     "over_cap_excess",
     "changes_of_worker",
     "siblings_apart",
+    "expected_changes",
     "weighted_changes",
     "balance",
 )
@@ -136,6 +146,13 @@ class Group:
         Staying leaves them with ``source``, who still counts as their worker (a
         long-absent or over-cap worker); ``False`` for referrals and children of a
         worker who has left, who then have no worker.
+    handover
+        Their worker departs within the leaving window (leaves, or starts a long
+        absence): moving them plans a handover ahead, and staying counts in
+        ``handovers_unplanned`` (weighted by class, as ``priority``).
+    look_ahead
+        Per candidate worker: the look-ahead cost (``expected_changes``) summed over
+        the children; a worker not named costs 0.
     """
 
     id: str
@@ -148,6 +165,8 @@ class Group:
     balance: Mapping[str, int]
     priority: int
     keeps_source: bool
+    handover: bool = False
+    look_ahead: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def changes(self) -> int:
@@ -221,6 +240,8 @@ def core_input(data: RebalanceInput) -> CoreInput:
             stay_cost["unplaced"] = g.priority
             if g.source is not None:
                 stay_cost["leavers_unplaced"] = len(g.cases)
+        if g.handover:
+            stay_cost["handovers_unplanned"] = g.priority
         items.append(
             Item(
                 id=g.id,
@@ -235,6 +256,7 @@ def core_input(data: RebalanceInput) -> CoreInput:
                     "changes_of_worker": dict.fromkeys(receivers, g.changes),
                     "weighted_changes": g.cost,
                     "balance": g.balance,
+                    "expected_changes": g.look_ahead,
                 },
             )
         )
@@ -423,6 +445,8 @@ def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[s
         return [g.id for g in sorted(must, key=lambda g: -g.priority / len(g.cases))]
     if key == "leavers_unplaced":
         return [g.id for g in waiting if g.must_move and g.source is not None]
+    if key == "handovers_unplanned":
+        return [g.id for g in sorted(waiting, key=lambda g: -g.priority) if g.handover]
     if key == "over_cap_excess":
         return [g.id for g in waiting if g.source in data.excess]
     if key == "changes_of_worker":
@@ -435,12 +459,16 @@ def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[s
             if family_apart(core, f, items, moved) > family_floor(core, f)
         }
         return [g.id for g in data.groups if g.family in split and g.cost]
-    field_of = {"weighted_changes": "cost", "balance": "balance"}[key]
+    field_of = {"weighted_changes": "cost", "balance": "balance", "expected_changes": "look_ahead"}
     placed = [g for g in data.groups if g.id in moved]
+
+    def costs(g: Group) -> Mapping[str, int]:
+        return getattr(g, field_of[key])  # type: ignore[no-any-return]
+
     return [
         g.id
-        for g in sorted(placed, key=lambda g: (-getattr(g, field_of)[moved[g.id]], g.id))
-        if getattr(g, field_of)[moved[g.id]] > min(getattr(g, field_of).values())
+        for g in sorted(placed, key=lambda g: (-costs(g).get(moved[g.id], 0), g.id))
+        if costs(g).get(moved[g.id], 0) > min((costs(g).get(w, 0) for w in g.cost), default=0)
     ]
 
 
@@ -540,6 +568,7 @@ def _neighbourhood_input(
                     g,
                     cost={w: c for w, c in g.cost.items() if w in offered},
                     balance={w: b for w, b in g.balance.items() if w in offered},
+                    look_ahead={w: x for w, x in g.look_ahead.items() if w in offered},
                 )
             )
     return RebalanceInput(

@@ -69,6 +69,7 @@ from allocator.objectives import (
     balance_cost,
     class_tier_key,
     evaluate,
+    expected_changes_cost,
     outside_area,
     state_tiers,
     tier_vector,
@@ -185,6 +186,7 @@ class _EasyBounds:
     best_costs: list[int]
     no_worker: int
     all_outside: int
+    best_look_ahead: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, state: ServiceState) -> _EasyBounds:
@@ -211,6 +213,11 @@ class _EasyBounds:
                 for c in cases
                 if eligible[c] and all(outside_area(state, c, w) for w in eligible[c])
             ),
+            best_look_ahead=sorted(
+                min(expected_changes_cost(state, c, w) for w in eligible[c])
+                for c in cases
+                if eligible[c]
+            ),
         )
 
     def at(self, state: ServiceState, unallocated: int) -> dict[str, int]:
@@ -226,6 +233,10 @@ class _EasyBounds:
             "previous_worker_returns": self.known,
             "balance": sum(self.best_costs[: max(0, self.n - unallocated - self.no_worker)]),
             "outside_area": max(0, self.all_outside - unallocated),
+            # Each child placed costs at least its cheapest worker; the costliest left out.
+            "expected_changes": sum(
+                self.best_look_ahead[: max(0, self.n - unallocated - self.no_worker)]
+            ),
             # A re-solve: changes forced by the rules (a manager's pin elsewhere ...).
             **({} if state.reference is None else {REFERENCE_CHANGES: REFERENCE_TIER.floor(state)}),
         }
@@ -355,6 +366,12 @@ def _trouble(
         ]
     if key == "balance":
         return sorted(placed, key=lambda c: (-balance_cost(state, c, placed[c]), c))
+    if key == "expected_changes":
+        cost = functools.partial(expected_changes_cost, state)
+        return sorted(
+            (c for c, w in placed.items() if cost(c, w) > min(cost(c, v) for v in candidates[c])),
+            key=lambda c: (-cost(c, placed[c]), c),
+        )
     if key == REFERENCE_CHANGES:
         reference = state.reference or {}
         return [c for c in sorted(reference) if placed.get(c) != reference[c]]

@@ -3,10 +3,15 @@
 A :class:`Method` is given the service as a :class:`~allocator.models.Snapshot` and
 returns a :class:`Decision`: who goes where, who is left without a worker, and any
 handovers it plans ahead (a change of worker on a later day, told to the child now).
-The simulation applies the decision and measures the notice each child got, so a
-method that plans handovers ahead (issue 13, item 3) slots in as one more class here.
-Today neither method plans ahead: every change takes effect the day it is decided,
-with 0 days' notice.
+The simulation applies the decision and measures the notice each child got.
+
+Both methods plan handovers ahead (issue 13, item 3) on rebalance days: the children
+of a worker who departs within the leaving window (leaves, or starts a planned long
+absence) get a receiver and a handover day before the worker goes
+(:attr:`allocator.models.Plan.handovers` for the engine; the manager's rule for
+greedy). Until the day, each method keeps room at the receiver for the child it
+promised (:func:`reserve_room`), and a later rebalance keeps the promise unless
+something changed.
 
 - :class:`EngineMethod`: :func:`allocator.daily.allocate` each morning and
   :func:`allocator.rebalancing.rebalance` on rebalance days, each with a fixed
@@ -26,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
 
-from allocator.models import Plan, Snapshot
+from allocator.models import Plan, Practitioner, Snapshot
 from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.rules import ServiceState, handover_day
 from allocator.simulation.records import Cause
 
 #: Default work budgets (CP-SAT deterministic units) for the engine, chosen for speed:
@@ -68,7 +73,7 @@ class Decision:
         The cases that needed a decision (each must be in ``placed`` or
         ``unallocated``: the conservation rule).
     handovers
-        Changes decided now that take effect later; none from today's methods.
+        Changes decided now that take effect later (planned handovers).
     """
 
     placed: Mapping[str, str]
@@ -91,12 +96,62 @@ class Method(Protocol):
         ...
 
 
-def _from_plan(plan: Plan, needed: frozenset[str]) -> Decision:
+def _from_plan(plan: Plan, needed: frozenset[str], snapshot: Snapshot) -> Decision:
+    staff = {p.id: p for p in snapshot.practitioners}
     return Decision(
         placed={a.case: a.worker for a in plan.assignments},
         unallocated=frozenset(u.case for u in plan.unallocated),
         needed=needed,
+        handovers=tuple(
+            Handover(
+                h.case,
+                h.worker,
+                h.on,
+                "leaver" if staff[h.from_].leaving_on == h.departs else "long_absence",
+            )
+            for h in plan.handovers
+        ),
     )
+
+
+def _pending(
+    snapshot: Snapshot, promised: Mapping[str, tuple[str, date]]
+) -> dict[str, tuple[str, date]]:
+    """The promised handovers still to come: the case open, still with another worker,
+    its day not past (a handover falls due after the morning's decision)."""
+    cases = {c.id: c for c in snapshot.cases}
+    return {
+        cid: (w, on)
+        for cid, (w, on) in sorted(promised.items())
+        if on >= snapshot.as_of
+        and cid in cases
+        and cases[cid].worker is not None
+        and cases[cid].worker != w
+    }
+
+
+def reserve_room(
+    snapshot: Snapshot, policy: Policy, promised: Mapping[str, tuple[str, date]]
+) -> Snapshot:
+    """``snapshot`` with each receiver's cap lowered by the children promised to them.
+
+    A planned handover takes room at its receiver from the day it is planned: the
+    morning's allocation must not fill it (``capacity_points`` set to the cap less
+    the promised children's weights, at least 0).
+    """
+    weights = {c.id: policy.case_weight(c) for c in snapshot.cases}
+    held: dict[str, float] = {}
+    for cid, (w, _) in _pending(snapshot, promised).items():
+        held[w] = held.get(w, 0.0) + weights[cid]
+    if not held:
+        return snapshot
+    staff: list[Practitioner] = []
+    for p in snapshot.practitioners:
+        if p.id in held:
+            cap = max(0.0, round(policy.capacity(p) - held[p.id], 2))
+            p = p.model_copy(update={"capacity_points": cap})
+        staff.append(p)
+    return snapshot.model_copy(update={"practitioners": tuple(staff)})
 
 
 @dataclass
@@ -107,36 +162,45 @@ class EngineMethod:
     rebalance_work_units: float = REBALANCE_WORK_UNITS
     seed: int = 0
     name: str = "engine"
+    #: Case -> (receiver, day) of the handovers planned and not yet made.
+    promised: dict[str, tuple[str, date]] = field(default_factory=dict)
 
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """:func:`allocator.daily.allocate` with ``work_units`` fixed."""
+        """:func:`allocator.daily.allocate` with ``work_units`` fixed, the room of
+        promised handovers kept (:func:`reserve_room`)."""
         from allocator.daily import allocate
 
         needed = frozenset(ServiceState.of(snapshot, policy).to_allocate)
         if not needed:
             return Decision({}, frozenset(), needed)
         plan = allocate(
-            snapshot,
+            reserve_room(snapshot, policy, self.promised),
             policy,
             time_limit=AMPLE_SECONDS,
             work_units=self.daily_work_units,
             seed=self.seed,
         )
-        return _from_plan(plan, needed)
+        return _from_plan(plan, needed, snapshot)
 
     def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """:func:`allocator.rebalancing.rebalance` with ``work_units`` fixed."""
+        """:func:`allocator.rebalancing.rebalance` with ``work_units`` fixed; the
+        handovers it plans are promised, and kept at the next rebalance unless
+        something changed."""
         from allocator.rebalancing import rebalance
 
         needed = frozenset(ServiceState.of(snapshot, policy).to_allocate)
+        pending = _pending(snapshot, self.promised)
         plan = rebalance(
             snapshot,
             policy,
             time_limit=AMPLE_SECONDS,
             work_units=self.rebalance_work_units,
             seed=self.seed,
+            planned={c: w for c, (w, _) in pending.items()},
         )
-        return _from_plan(plan, needed)
+        decision = _from_plan(plan, needed, snapshot)
+        self.promised = {**pending, **{h.case: (h.worker, h.on) for h in decision.handovers}}
+        return decision
 
 
 @dataclass
@@ -144,30 +208,43 @@ class GreedyMethod:
     """The manager's rule by hand (:mod:`allocator.greedy`)."""
 
     name: str = "greedy"
+    #: Case -> (receiver, day) of the handovers planned and not yet made.
+    promised: dict[str, tuple[str, date]] = field(default_factory=dict)
 
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """Each case needing a worker placed by the manager's rule, in its order."""
+        """Each case needing a worker placed by the manager's rule, in its order, the
+        room of promised handovers kept (:func:`reserve_room`)."""
         from allocator.greedy import greedy_allocate
 
-        state = ServiceState.of(snapshot, policy)
+        state = ServiceState.of(reserve_room(snapshot, policy, self.promised), policy)
         placed = greedy_allocate(state)
         needed = frozenset(state.to_allocate)
         return Decision(placed, needed - placed.keys(), needed)
 
     def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """The morning's rule, plus long absences and over-cap workers relieved."""
+        """The morning's rule, plus long absences and over-cap workers relieved, and
+        handovers planned for the children of departing workers not yet promised."""
         from allocator.greedy import greedy_allocate
 
         state = ServiceState.of(snapshot, policy)
         needed = frozenset(state.to_allocate)
-        freed = _cases_to_relieve(state)
-        if not freed:
+        pending = _pending(snapshot, self.promised)
+        self.promised = pending
+        ahead = {
+            c: w for c in state.to_hand_over if c not in pending and (w := state.cases[c].worker)
+        }
+        freed = {
+            c: w for c, w in _cases_to_relieve(state).items() if c not in ahead and c not in pending
+        }
+        if not freed and not ahead:
             return self.allocate(snapshot, policy)
         # The manager takes the cases off their worker (who may not have them back)
-        # and places them with the morning's work by the same rule.
+        # and places them with the morning's work by the same rule; a departing
+        # worker's child placed so is handed over before the worker goes.
+        released = {**freed, **ahead}
         cases = []
         for c in snapshot.cases:
-            holder = freed.get(c.id)
+            holder = released.get(c.id)
             if holder is None:
                 cases.append(c)
             else:
@@ -180,12 +257,27 @@ class GreedyMethod:
                         }
                     )
                 )
-        relieved = ServiceState.of(snapshot.model_copy(update={"cases": tuple(cases)}), policy)
+        kept = reserve_room(snapshot, policy, pending)
+        relieved = ServiceState.of(kept.model_copy(update={"cases": tuple(cases)}), policy)
         placed = greedy_allocate(relieved)
+        handovers = tuple(
+            Handover(
+                c,
+                w,
+                handover_day(state.as_of, state.departing[ahead[c]]),
+                "leaver"
+                if state.practitioners[ahead[c]].leaving_on == state.departing[ahead[c]]
+                else "long_absence",
+            )
+            for c, w in sorted(placed.items())
+            if c in ahead
+        )
+        self.promised.update({h.case: (h.worker, h.on) for h in handovers})
         return Decision(
             {c: w for c, w in placed.items() if c in needed or c in freed},
             needed - placed.keys(),
             needed,
+            handovers,
         )
 
 

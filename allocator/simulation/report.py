@@ -55,8 +55,20 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         n = int((changes["cause"] == cause).sum())
         out[f"changes_{cause}"] = n
         out[f"changes_per_child_year_{cause}"] = _rate(n, child_years)
+    # Long-term work (looked after, court, adoption): what the look-ahead aims at.
+    long_term = children[children["type"].isin(LONG_TERM)]
+    long_years = float(long_term["days_open"].sum()) / 365.0
+    out["changes_per_child_year_long_term"] = _rate(
+        int(changes["type"].isin(LONG_TERM).sum()), long_years
+    )
     out["avoidable_changes"] = int(changes["avoidable"].sum())
     out["mean_notice_days"] = round(float(changes["notice_days"].mean()), 3) if len(changes) else 0
+    # The changes a handover could be planned for: a leaver's or a long absence's.
+    foreseen = changes[changes["cause"].isin(["leaver", "long_absence"])]
+    out["mean_notice_days_leaver_absence"] = (
+        round(float(foreseen["notice_days"].mean()), 3) if len(foreseen) else 0
+    )
+    out["share_leaver_absence_with_notice"] = _share(foreseen["notice_days"] > 0)
     known = changes["known_days"].dropna()
     out["mean_known_days"] = round(float(known.mean()), 3) if len(known) else None
     for name, group in waiting.groupby("class", sort=True):
@@ -76,6 +88,10 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     out["leavers"] = int(workers["left_day"].notna().sum())
     out["joiners"] = int((workers["joined_day"] > 0).sum())
     return out
+
+
+#: Case types of long-term work (the look-ahead's, ``allocator.objectives.EXPECTED_CASE_DAYS``).
+LONG_TERM = ("looked_after", "court", "adoption")
 
 
 def _share(mask: pd.Series) -> float:
@@ -136,11 +152,18 @@ def render_markdown(
         ("looked-after, open all year, >= 1 change", "looked_after_share_1plus", "60%"),
         ("looked-after, open all year, >= 2 changes", "looked_after_share_2plus", "26%"),
         ("changes per child-year", "changes_per_child_year", ""),
+        (
+            "  long-term work (looked after, court, adoption)",
+            "changes_per_child_year_long_term",
+            "",
+        ),
     ]
     rows += [(f"  of which {c}", f"changes_per_child_year_{c}", "") for c in CAUSES]
     rows += [
         ("avoidable changes (no leaver, absence, cap or rule)", "avoidable_changes", "0"),
         ("mean notice before a change (days)", "mean_notice_days", ""),
+        ("  leaver and absence changes: mean notice (days)", "mean_notice_days_leaver_absence", ""),
+        ("  leaver and absence changes: share with notice", "share_leaver_absence_with_notice", ""),
         ("mean days the cause was known before (leaver, absence)", "mean_known_days", ""),
         ("mean days unallocated per referred child", "mean_waiting_days_referred", ""),
     ]

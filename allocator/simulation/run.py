@@ -8,7 +8,9 @@ Each day of :func:`simulate`:
 2. on a working day the method decides: the rebalance on rebalance days (every
    ``rebalance_every`` days, on the first working day on or after each; it places
    what the morning would as well), else the morning's allocation;
-3. planned handovers falling due take effect (none from today's methods);
+3. planned handovers falling due take effect, unless something changed (the case
+   closed, the receiver left, is absent, may no longer hold the child or has no
+   room for them): the notice is the days since the child was first told;
 4. the decision is applied and **conservation** checked: every open child is with
    a worker on the books or on the unallocated list, every case that needed a
    decision got one, no child is lost or counted twice; a breach raises
@@ -28,7 +30,7 @@ from datetime import date, timedelta
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
 from allocator.rules import is_gone
-from allocator.simulation.events import Day, EventStream, draw_events
+from allocator.simulation.events import Absence, Day, EventStream, draw_events
 from allocator.simulation.methods import Decision, Handover, Method
 from allocator.simulation.records import Cause, Recorder
 
@@ -159,12 +161,25 @@ def simulate(
         change_days={c.id: _initial_change_days(c, snapshot.as_of) for c in snapshot.cases},
     )
     recorder = Recorder(snapshot, policy, method.name)
+    promised = getattr(method, "promised", None)
+    if isinstance(promised, dict):
+        promised.clear()  # a method's handovers promised in an earlier run
+    # Absences known before they start (maternity leave) are announced on the day
+    # they become known: ``absence_from`` / ``absence_until`` (docs/FORMAT.md).
+    announced: dict[int, list[Absence]] = {}
+    for later in events.days:
+        for absence in later.absences:
+            if absence.known < absence.start:
+                k = (absence.known - events.start).days
+                announced.setdefault(max(0, k), []).append(absence)
     pending: dict[str, tuple[Handover, date]] = {}
     last_rebalance: int | None = None
     for d in range(settings.days + 1):
         today = events.date(d)
         day = events.days[d]
         _apply_events(service, recorder, day, d, today)
+        for absence in announced.get(d, ()):
+            _announce(service, absence, today)
         decision: Decision | None = None
         if today.weekday() < 5:
             snap = service.snapshot(today)
@@ -175,7 +190,10 @@ def simulate(
                 decision = method.allocate(snap, policy)
             _apply(service, recorder, decision, d, today, snap)
             for h in decision.handovers:
-                pending[h.case] = (h, today)
+                earlier = pending.get(h.case)
+                # The same promise again keeps the day the child was first told.
+                told = earlier[1] if earlier and earlier[0].worker == h.worker else today
+                pending[h.case] = (h, told)
         _due_handovers(service, recorder, pending, d, today)
         _retire(service, today)
         _conserve(service, today, decision, d, recorder.open_children())
@@ -200,7 +218,9 @@ def _apply_events(service: _Service, recorder: Recorder, day: Day, d: int, today
     for absence in day.absences:
         p = service.staff.get(absence.worker)
         if p is not None and not is_gone(p, today):
-            service.staff[p.id] = p.model_copy(update={"available_from": absence.back})
+            service.staff[p.id] = p.model_copy(
+                update={"available_from": absence.back, "absence_from": None, "absence_until": None}
+            )
             recorder.known(p.id, "long_absence", absence.known)
             recorder.absence(absence)
     for joiner in day.joiners:
@@ -210,6 +230,15 @@ def _apply_events(service: _Service, recorder: Recorder, day: Day, d: int, today
         service.cases[case.id] = case
         service.change_days[case.id] = []
         recorder.opened(case, d)
+
+
+def _announce(service: _Service, absence: Absence, today: date) -> None:
+    """A worker's coming absence becomes known: their planned-absence fields are set."""
+    p = service.staff.get(absence.worker)
+    if p is not None and not is_gone(p, today) and absence.start > today:
+        service.staff[p.id] = p.model_copy(
+            update={"absence_from": absence.start, "absence_until": absence.back}
+        )
 
 
 def _cause(
@@ -311,6 +340,8 @@ def _due_handovers(
             continue
         if case.worker == handover.worker:
             continue
+        if not _may_take(service, recorder.policy, case, worker, today):
+            continue  # something changed: the morning after, the child is placed afresh
         changed = recorder.placed(
             cid, case.worker, handover.worker, handover.cause, d, notice_days=(today - told).days
         )
@@ -322,6 +353,21 @@ def _due_handovers(
                 "previous_workers": (case.worker, *case.previous_workers),
             }
         )
+
+
+def _may_take(
+    service: _Service, policy: Policy, case: Case, worker: Practitioner, today: date
+) -> bool:
+    """Whether ``worker`` may still take ``case`` on the handover day: every holding
+    rule, present (not absent), and within their cap with the child."""
+    from allocator.rules import holding_blockers
+
+    if holding_blockers(case, worker, policy):
+        return False
+    if worker.available_from is not None and worker.available_from > today:
+        return False
+    load = sum(policy.case_weight(c) for c in service.cases.values() if c.worker == worker.id)
+    return load + policy.case_weight(case) <= policy.capacity(worker) + 1e-9
 
 
 def _retire(service: _Service, today: date) -> None:

@@ -37,7 +37,7 @@ from allocator.ssd.tables import (
 
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
-_LIST_FIELDS = {
+_LIST_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     Practitioner: frozenset({"skills", "areas"}),
     Case: frozenset({"previous_workers", "needs", "excluded_workers"}),
 }
