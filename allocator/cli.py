@@ -645,6 +645,16 @@ def recommend_command(
     _emit(as_json, result, render_recommendation)
 
 
+#: The policy keys a rebalance may override from the command line; a plan records
+#: those it was made with in its ``settings``.
+POLICY_OVERRIDES = (
+    "points_per_fte",
+    "long_absence_days",
+    "max_new_families_per_day",
+    "leaving_window_days",
+)
+
+
 @main.command("check")
 @click.argument("snapshot", type=click.Path())
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
@@ -666,6 +676,18 @@ def check_command(
     with input_errors():
         plan = load_plan(plan_path)
     inputs = warn_inputs(plan, snapshot, referrals, policy_path)
+    # A plan made with policy overrides (rebalance --points-per-fte ...) records them
+    # in its settings: it is judged by the policy it was made under, and says so.
+    overrides = {
+        key: plan.settings[key]
+        for key in POLICY_OVERRIDES
+        if isinstance(plan.settings.get(key), int | float)
+    }
+    if overrides:
+        with input_errors():
+            policy = policy.with_overrides(**overrides)
+        shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
+        click.echo(f"note: the plan was made with {shown}: checked with the same", err=True)
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
         from allocator.analysis import to_data
@@ -779,15 +801,9 @@ def rebalance_command(
     with input_errors():
         check_output(out, {"snapshot": snapshot, "policy": policy_path})
     snap, policy = read_inputs(snapshot, None, policy_path)
+    given = (points_per_fte, long_absence_days, max_new_families_per_day, leaving_window_days)
     overrides = {
-        key: value
-        for key, value in {
-            "points_per_fte": points_per_fte,
-            "long_absence_days": long_absence_days,
-            "max_new_families_per_day": max_new_families_per_day,
-            "leaving_window_days": leaving_window_days,
-        }.items()
-        if value is not None
+        key: value for key, value in zip(POLICY_OVERRIDES, given, strict=True) if value is not None
     }
     out_console = console(stderr=True)
     labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}

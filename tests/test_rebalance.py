@@ -735,3 +735,26 @@ def test_an_over_cap_worker_kept_over_by_the_intake_limit_is_told_so() -> None:
     assert "intake limit" in note and "no eligible worker had room" not in note
     # With room for a new family, the same family moves and O is within cap.
     assert not any(n.startswith("O stays over cap") for n in run(s).notes)
+
+
+def test_check_judges_a_plan_by_the_policy_overrides_it_was_made_with(tmp_path: Any) -> None:
+    # rebalance --points-per-fte 90 records the override in the plan's settings; check
+    # must judge caps of 90 points, not report every worker's cap as stale (a fresh
+    # user saw 24 "capacity is given as 90 points but recomputes to 100.0" rows).
+    s = snap(
+        [worker("O"), worker("A")],
+        [case("C1", "F1", "O", weight=50), case("C2", "F2", "O", weight=45)],
+    )
+    path = tmp_path / "snap.json"
+    path.write_text(s.model_dump_json())
+    plan = tmp_path / "plan.json"
+    runner = CliRunner()
+    made = runner.invoke(
+        main,
+        ["rebalance", str(path), "--points-per-fte", "90", "--time-limit", "5", "--out", str(plan)],
+    )
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(main, ["check", str(path), str(plan)])
+    assert checked.exit_code == 0, checked.output
+    assert "--points-per-fte 90" in checked.output
+    assert "recomputes to" not in checked.output
