@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import signal
+import socket
 import sys
 import threading
 import time
@@ -1032,15 +1033,57 @@ def _needs_extra(exc: ImportError) -> None:
     sys.exit(BAD_INPUT)
 
 
-def _open_log(db: str) -> Any:
+def _shown(db: str) -> str:
+    """``db`` as messages show it: any password as ``***`` (the helper ``import ssd`` uses)."""
+    from allocator.ssd.tables import hide_password
+
+    return hide_password(db)
+
+
+def _open_log(db: str, *, existing: bool = False) -> Any:
+    """The decision log at ``db``; exit 2 with one line if it cannot be opened.
+
+    ``existing``: the command only reads the log, so a SQLite file that is not there is
+    an error (``no decision log at PATH``) rather than a new, empty log.
+    """
     try:
-        from allocator.decisions import DecisionLog
+        from sqlalchemy.engine import make_url
+
+        from allocator.decisions import DecisionLog, database_url
     except ImportError as exc:
         _needs_extra(exc)
+    if existing:
+        try:
+            url = make_url(database_url(db))
+        except Exception:  # not a URL: DecisionLog below says so
+            url = None
+        path = url.database if url is not None and url.get_backend_name() == "sqlite" else None
+        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
+            click.echo(f"error: no decision log at {path}", err=True)
+            sys.exit(BAD_INPUT)
     try:
         return DecisionLog(db)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
-        click.echo(f"error: cannot open the decision log {db}: {exc}", err=True)
+        from allocator.ssd.tables import first_error_line
+
+        click.echo(
+            f"error: cannot open the decision log {_shown(db)}: {first_error_line(exc)}",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, for uvicorn to serve on.
+
+    Bound before anything is solved or logged, so a port in use stops ``serve`` with
+    one line (exit 2) and leaves the decision log untouched.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -1102,8 +1145,10 @@ def serve_command(
         from allocator.web.app import Meeting, create_app
     except ImportError as exc:
         _needs_extra(exc)
-    log = _open_log(db)
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    listening = _listening(host, port)
+    port = listening.getsockname()[1]
+    log = _open_log(db)
     click.echo("solving the morning's plan ...", err=True)
     plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
     plan = plan.model_copy(
@@ -1114,11 +1159,12 @@ def serve_command(
     app = create_app(meeting, token=token, allowed_hosts=hosts)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(
-        f"decision {meeting.decision_id} logged in {db}; open http://{shown}:{port}/"
+        f"decision {meeting.decision_id} logged in {_shown(db)}; open http://{shown}:{port}/"
         + ("?token=..." if token else ""),
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server.run(sockets=[listening])
 
 
 @main.command("log")
@@ -1129,7 +1175,7 @@ def log_command(db: str, limit: int, as_json: bool) -> None:
     """List the decisions in the log, newest first."""
     from rich.table import Table
 
-    rows = _open_log(db).decisions(limit=limit)
+    rows = _open_log(db, existing=True).decisions(limit=limit)
     if as_json:
         write_json(None, [d.to_dict() for d in rows])
         return
@@ -1157,7 +1203,11 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     """A child's allocation story: each worker, from when, and why it changed."""
     from rich.table import Table
 
-    events = _open_log(db).history(case_id)
+    log = _open_log(db, existing=True)
+    events = log.history(case_id)
+    if not events and not log.knows_case(case_id):
+        click.echo(f"error: case {case_id} is in no snapshot of the log and no decision", err=True)
+        sys.exit(BAD_INPUT)
     if as_json:
         write_json(None, [e.to_dict() for e in events])
         return
@@ -1191,7 +1241,7 @@ def replay_command(decision_id: int, db: str, out: str | None) -> None:
 
     with input_errors():
         check_output(out)
-    log = _open_log(db)
+    log = _open_log(db, existing=True)
     try:
         result = replay(log, decision_id)
     except LookupError as exc:
@@ -1238,6 +1288,18 @@ def report_command(
     with input_errors():
         plan = load_plan(plan_path)
     warn_inputs(plan, snapshot_path, referrals, policy_path)
+    from allocator.check import check_plan
+
+    broken = check_plan(snap, policy, plan)
+    if broken:
+        for v in broken:
+            click.echo(f"error: {v.rule}: {v.message}", err=True)
+        click.echo(
+            f"error: the plan breaks {len(broken)} hard rule(s) against {snapshot_path}: "
+            "no report written",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
     text = render_report(snap, policy, plan)
     with writing(out):
         write_text(out, text)

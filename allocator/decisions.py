@@ -481,6 +481,21 @@ class DecisionLog:
         """The plan of ``decision_id`` as stored (``solve_seconds`` zeroed)."""
         return Plan.model_validate_json(self.content(self.decision(decision_id).plan_sha256))
 
+    def knows_case(self, case_id: str) -> bool:
+        """Whether the log has heard of ``case_id``: a decision about it, or a logged
+        snapshot holding it (a case no decision touched has an empty history)."""
+        with self.engine.connect() as conn:
+            touched = conn.execute(
+                select(case_events.c.id).where(case_events.c.case_id == case_id).limit(1)
+            ).first()
+            if touched is not None:
+                return True
+            snapshots = conn.execute(select(inputs.c.content).where(inputs.c.kind == "snapshot"))
+            return any(
+                any(c.get("id") == case_id for c in json.loads(content).get("cases", ()))
+                for (content,) in snapshots
+            )
+
     def history(self, case_id: str) -> list[CaseEvent]:
         """Every event of ``case_id``, oldest first.
 

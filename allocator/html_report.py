@@ -16,6 +16,7 @@ from urllib.parse import quote
 from allocator.models import Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import Policy
+from allocator.rules import ServiceState, to_points
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}
@@ -43,12 +44,31 @@ class LoadRow:
     after: float
 
 
-def load_rows(snapshot: Snapshot, plan: Plan) -> list[LoadRow]:
-    """The plan's workers table with each worker's team, by team then id."""
-    team = {p.id: p.team for p in snapshot.practitioners}
+def load_rows(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[LoadRow]:
+    """Each practitioner's load before and after ``plan``, by team then id.
+
+    Computed here from ``snapshot`` and the policy's weights and caps, with the plan's
+    placements applied (each assignment's case to its worker, each unallocated case
+    off its worker), not read from the plan's stored ``workers`` table: a report of a
+    plan against another snapshot shows that snapshot's loads.
+    """
+    state = ServiceState.of(snapshot, policy)
+    final: dict[str, str | None] = {c.id: c.worker for c in snapshot.cases}
+    final.update({u.case: None for u in plan.unallocated if u.case in final})
+    final.update({a.case: a.worker for a in plan.assignments if a.case in final})
+    after = dict.fromkeys(state.practitioners, 0)
+    for cid, wid in final.items():
+        if wid in after:
+            after[wid] += state.weight[cid]
     rows = [
-        LoadRow(w.id, team.get(w.id, ""), w.capacity, w.load_before, w.load_after)
-        for w in plan.workers
+        LoadRow(
+            pid,
+            p.team,
+            to_points(state.capacity[pid]),
+            to_points(state.load_before[pid]),
+            to_points(after[pid]),
+        )
+        for pid, p in state.practitioners.items()
     ]
     return sorted(rows, key=lambda r: (r.team, r.worker))
 
@@ -135,7 +155,7 @@ def tiers_table(plan: Plan, policy: Policy) -> str:
 
 def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str = "") -> str:
     """The whole report, one HTML document (see the module's docstring)."""
-    rows = load_rows(snapshot, plan)
+    rows = load_rows(snapshot, policy, plan)
     made = plan.made_from
     source = escape(made.snapshot.file) if made and made.snapshot else "(not recorded)"
     teams: dict[str, list[LoadRow]] = {}
@@ -162,7 +182,10 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
         f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; status '
         f"{escape(plan.status)}; {len(plan.assignments)} assignment(s), "
         f"{len(plan.unallocated)} unallocated.</p>"
-        f"<h2>Loads against caps</h2>{legend()}{charts}"
+        "<h2>Loads against caps</h2>"
+        '<p class="muted">Computed from the snapshot given and the policy, with the '
+        "plan's placements applied (not the plan's stored figures).</p>"
+        f"{legend()}{charts}"
         f"<h2>Assignments</h2>{assignments}"
         f"<h2>Unallocated</h2>{unallocated}"
         f"<h2>Objective tiers</h2>{tiers_table(plan, policy)}"

@@ -28,6 +28,14 @@ from allocator.io import dump_json
 from allocator.models import Assignment, Plan, Snapshot, Unallocated
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
+from allocator.rules import (
+    AVAILABILITY_RULES,
+    CAPACITY,
+    GONE_WORKER,
+    Room,
+    ServiceState,
+    holding_rules,
+)
 
 #: The unallocated code of a case a manager chose to leave without a worker.
 MANAGER_UNALLOCATED = "manager_unallocated"
@@ -88,6 +96,73 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
         raise OverrideError(f"'{override.action}' needs a worker")
     if override.worker not in {p.id for p in snapshot.practitioners}:
         raise OverrideError(f"worker {override.worker!r} is not among the practitioners")
+
+
+def holding_blockers_of(state: ServiceState, override: Override) -> list[tuple[str, str]]:
+    """Every hard rule that stops a ``choose`` override's worker holding its case.
+
+    Judged by the rule registry (:mod:`allocator.rules`) on the case as the override
+    leaves it (pinned to the worker, not excluded from them), whatever the worker's
+    room: the holding rules (grade, skills, exclusions, pin); for a worker who would
+    take the case new, availability and the cap they cannot meet whatever moves
+    (over it already, or the case heavier than it); for the case's own worker, only
+    having left. Room a re-solve can make (load, intake) is the solver's to find.
+
+    Returns
+    -------
+    list of (rule id, sentence)
+        Empty when the override may stand (or is not a ``choose``).
+    """
+    if override.action != "choose" or override.worker is None:
+        return []
+    worker = override.worker
+    before = state.cases[override.case]
+    case = before.model_copy(
+        update={
+            "pinned_worker": worker,
+            "excluded_workers": tuple(w for w in before.excluded_workers if w != worker),
+        }
+    )
+    out = holding_rules(case, state.practitioners[worker], state.policy)
+    taking = (*AVAILABILITY_RULES, CAPACITY) if worker != before.worker else (GONE_WORKER,)
+    for rule in taking:
+        sentence = rule.blocks(state, case, worker, Room(load=0))
+        if sentence is not None:
+            out.append((rule.id, sentence))
+    return out
+
+
+def check_holdable(state: ServiceState, override: Override) -> None:
+    """Refuse a ``choose`` whose worker may not hold the case (:func:`holding_blockers_of`).
+
+    Raises
+    ------
+    OverrideError
+        Naming the worker, the case, and each rule broken by its id.
+    """
+    broken = holding_blockers_of(state, override)
+    if broken:
+        why = "; ".join(f"{sentence} (rule {rule})" for rule, sentence in broken)
+        raise OverrideError(f"{override.worker} may not hold {override.case}: {why}")
+
+
+def merge_override(overrides: Sequence[Override], override: Override) -> list[Override]:
+    """The overrides in effect once ``override`` is added: the newest word on a case wins.
+
+    ``choose`` and ``unallocate`` replace every earlier override of the case; ``exclude``
+    replaces an earlier ``unallocate`` of the case and an earlier override naming the
+    same worker (a ``choose`` of them, or the same exclusion), and keeps the others (a
+    choice of another worker, other exclusions), which still hold beside it.
+    """
+
+    def replaced(old: Override) -> bool:
+        if old.case != override.case:
+            return False
+        if override.action != "exclude":
+            return True
+        return old.action == "unallocate" or old.worker == override.worker
+
+    return [*(o for o in overrides if not replaced(o)), override]
 
 
 def apply_overrides(snapshot: Snapshot, overrides: Sequence[Override]) -> Snapshot:

@@ -448,16 +448,23 @@ def read_database(
         engine = sa.create_engine(_with_driver(url))
     except (ArgumentError, ValueError):
         problems.error(
-            f"{_hidden(url)}: not a database URL (dialect://user@host/database) and not a folder"
+            f"{hide_password(url)}: not a database URL (dialect://user@host/database) "
+            "and not a folder"
         )
         return {}
     except (NoSuchModuleError, ImportError) as exc:
         problems.error(
-            f"{_hidden(url)}: the database driver is not installed ({_first_line(exc)}); "
+            f"{hide_password(url)}: the database driver is not installed "
+            f"({first_error_line(exc)}); "
             "for PostgreSQL: pip install 'allocator[postgres]'"
         )
         return {}
-    shown_url = _hidden(url)
+    shown_url = hide_password(url)
+    file = engine.url.database if engine.dialect.name == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+        problems.error(f"{shown_url}: no such SQLite file (the import creates none)")
+        engine.dispose()
+        return {}
     tables: dict[str, Table] = {}
     try:
         with engine.connect() as connection:
@@ -489,7 +496,7 @@ def read_database(
                     table.append(number, {c: _cell(v) for c, v in zip(read, record, strict=True)})
                 tables[name] = table
     except SQLAlchemyError as exc:
-        problems.error(f"{shown_url}: the database could not be read ({_first_line(exc)})")
+        problems.error(f"{shown_url}: the database could not be read ({first_error_line(exc)})")
     finally:
         engine.dispose()
     return tables
@@ -512,16 +519,16 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def _hidden(url: str) -> str:
+def hide_password(url: str) -> str:
     """A URL as messages show it: any password replaced by ``***``."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_error_line(exc: BaseException) -> str:
     """The first line of an error from a driver, without SQLAlchemy's background link."""
     origin = getattr(exc, "orig", None) or exc
     text = str(origin).strip().splitlines()
-    return _hidden(text[0]) if text else type(origin).__name__
+    return hide_password(text[0]) if text else type(origin).__name__
 
 
 def _cell(value: object) -> str:

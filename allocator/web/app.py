@@ -27,7 +27,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from allocator.decisions import DecisionLog
@@ -38,13 +38,16 @@ from allocator.meeting import (
     Moved,
     Override,
     OverrideError,
+    check_holdable,
     check_override,
+    merge_override,
     placed_snapshot,
     resolve,
 )
 from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
+from allocator.rules import ServiceState
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: How many alternative workers the page shows per case.
@@ -55,7 +58,13 @@ TOKEN_COOKIE = "allocator_token"
 class SignOff(BaseModel):
     """A sign-off: the manager's name as they type it."""
 
+    model_config = ConfigDict(extra="forbid")
+
     manager: str = Field(min_length=1, max_length=MAX_NAME)
+
+
+class AlreadySigned(RuntimeError):
+    """A sign-off of a plan that is signed off already."""
 
 
 @dataclass
@@ -84,6 +93,7 @@ class Meeting:
     signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
+    _state: ServiceState | None = None
 
     @classmethod
     def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
@@ -114,9 +124,22 @@ class Meeting:
         return self._alternatives
 
     def override(self, override: Override) -> int:
-        """Apply one more override: re-solve, log, and make the result current."""
+        """Apply one more override: re-solve, log, and make the result current.
+
+        It replaces the earlier overrides of its case it contradicts
+        (:func:`~allocator.meeting.merge_override`).
+
+        Raises
+        ------
+        OverrideError
+            An unknown case or worker, or a worker the hard rules do not let hold
+            the case (:func:`~allocator.meeting.check_holdable`).
+        """
         check_override(self.snapshot, override)
-        overrides = [*self.overrides, override]
+        if self._state is None:
+            self._state = ServiceState.of(self.snapshot, self.policy)
+        check_holdable(self._state, override)
+        overrides = merge_override(self.overrides, override)
         result = resolve(self.snapshot, self.policy, self.plan, overrides)
         decision_id = self.log.override(self.decision_id, overrides, result)
         self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
@@ -125,7 +148,18 @@ class Meeting:
         return decision_id
 
     def sign_off(self, manager: str) -> int:
-        """A named manager signs the current plan off."""
+        """A named manager signs the current plan off.
+
+        Raises
+        ------
+        AlreadySigned
+            When the plan in force is signed off already (a new decision comes first).
+        """
+        if self.signed is not None:
+            raise AlreadySigned(
+                f"the plan in force was signed off by {self.signed[1]} "
+                f"(decision {self.signed[0]}): override a case before signing again"
+            )
         decision_id = self.log.sign_off(self.decision_id, manager)
         self.signed = (decision_id, manager)
         return decision_id
@@ -203,8 +237,10 @@ def create_app(
                 response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
             return response
 
-    def page(name: str, **values: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(csrf=csrf, **values))
+    def page(name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(
+            env.get_template(name).render(csrf=csrf, **values), status_code=status_code
+        )
 
     async def body_of(request: Request) -> dict[str, Any]:
         """The posted fields: JSON, or a form carrying the CSRF token from this origin."""
@@ -234,7 +270,7 @@ def create_app(
             return RedirectResponse("/", status_code=303)
         return JSONResponse(data)
 
-    def render_meeting(error: str | None = None) -> HTMLResponse:
+    def render_meeting(error: str | None = None, status_code: int = 200) -> HTMLResponse:
         plan, snap = meeting.plan, meeting.snapshot
         cases = {c.id: c for c in snap.cases}
         groups: dict[str, list[dict[str, Any]]] = {
@@ -274,7 +310,7 @@ def create_app(
                     "alternatives": alternatives.get(u.case, []),
                 }
             )
-        rows = load_rows(snap, plan)
+        rows = load_rows(snap, meeting.policy, plan)
         teams: dict[str, Markup] = {}
         by_team: dict[str, list[Any]] = {}
         for r in rows:
@@ -283,6 +319,7 @@ def create_app(
             teams[team] = Markup(load_bars_svg(members, link="/workers/"))  # escaped inside
         return page(
             "meeting.html",
+            status_code,
             m=meeting,
             plan=plan,
             groups={k: v for k, v in groups.items() if v},
@@ -317,8 +354,8 @@ def create_app(
     )
     async def add_override(request: Request) -> Response:
         data = await body_of(request)
-        if data.get("worker") == "" or data.get("action") == "unallocate":
-            data["worker"] = None
+        if data.get("worker") == "":
+            data["worker"] = None  # a form's empty field
         try:
             override = Override.model_validate(data)
         except ValidationError as exc:
@@ -331,7 +368,7 @@ def create_app(
                 decision_id = meeting.override(override)
             except OverrideError as exc:
                 if _wants_html(request):
-                    return render_meeting(error=str(exc))
+                    return render_meeting(error=str(exc), status_code=422)
                 raise HTTPException(422, str(exc)) from None
             return done(
                 request,
@@ -359,12 +396,20 @@ def create_app(
     )
     async def sign_off(request: Request) -> Response:
         data = await body_of(request)
+        unknown = sorted(set(data) - set(SignOff.model_fields))
+        if unknown:
+            raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
         try:
             signed = SignOff.model_validate({"manager": str(data.get("manager", "")).strip()})
         except ValidationError:
             raise HTTPException(422, f"manager: a name of 1 to {MAX_NAME} characters") from None
         with meeting.lock:
-            decision_id = meeting.sign_off(signed.manager)
+            try:
+                decision_id = meeting.sign_off(signed.manager)
+            except AlreadySigned as exc:
+                if _wants_html(request):
+                    return render_meeting(error=str(exc), status_code=409)
+                raise HTTPException(409, str(exc)) from None
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
     @app.get("/plan.json", summary="Download the current plan (JSON)")
@@ -411,6 +456,12 @@ def create_app(
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:
         events = meeting.log.history(case_id)
+        if (
+            not events
+            and case_id not in {c.id for c in meeting.snapshot.cases}
+            and not meeting.log.knows_case(case_id)
+        ):
+            raise HTTPException(404, f"case {case_id!r} is not in the snapshot nor in the log")
         if _wants_html(request):
             return page("history.html", case_id=case_id, events=events)
         return JSONResponse([e.to_dict() for e in events])
