@@ -187,3 +187,18 @@ def test_second_example_layout() -> None:
     assert cases["Q4"].worker is None and cases["Q4"].needs == ("interpreter",)
     assert cases["Q3"].previous_workers == ("P2",)
     assert rep.defaults[("cases", "complexity", "default 2")] == 4
+
+
+def test_an_empty_staff_report_is_an_error_as_in_a_snapshot(report: Path) -> None:
+    # FORMAT.md "Reading rules": no practitioner is refused in a snapshot's JSON and
+    # CSV alike, so the import refuses it too rather than write such a snapshot.
+    staff = report / "staff.csv"
+    staff.write_text(staff.read_text().splitlines()[0] + "\n")
+    cases = report / "cases.csv"
+    cases.write_text(cases.read_text().splitlines()[0] + "\n")
+    with pytest.raises(InputError) as caught:
+        run(report)
+    assert caught.value.problems == [
+        f"{staff}: no rows under the header, expected at least one practitioner "
+        "(was the table emptied?)."
+    ]

@@ -141,6 +141,26 @@ def test_an_empty_practitioners_list_says_so() -> None:
     ]
 
 
+@pytest.mark.parametrize("cases", [[], [case_data("C1")]])
+@pytest.mark.parametrize("with_format", [True, False])
+def test_a_json_file_with_no_practitioners_is_refused_as_csv_is(
+    tmp_path: Path, cases: list[dict[str, object]], with_format: bool
+) -> None:
+    # The fast reader accepted these (the model allows no practitioners); the rule of
+    # FORMAT.md "Reading rules" holds whatever the cases, as for a CSV table.
+    data = snapshot_data(practitioners=[], cases=cases)
+    if not with_format:
+        del data["format"]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["allocate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{path}: field 'practitioners' is an empty list, expected at least one "
+        "practitioner (was the table emptied?)."
+    ) in result.output
+
+
 def test_a_header_only_cases_csv_is_noted_in_the_plan_and_the_summary(tmp_path: Path) -> None:
     folder = write_csv_dir(tmp_path / "s", cases=HEADER)
     out = tmp_path / "plan.json"

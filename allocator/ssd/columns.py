@@ -128,6 +128,12 @@ def _build(
         report.count(f"columns dropped from {rules.file}", len(dropped))
     lists = _LIST_FIELDS[model]
     built: list[_Built] = []
+    if noun == "practitioners" and not table.lines:
+        # the rule of the snapshot's own CSV and JSON (FORMAT.md "Reading rules")
+        problems.error(
+            f"{path}: no rows under the header, expected at least one practitioner "
+            "(was the table emptied?)"
+        )
     for row in table:
         report.count(f"rows read from {rules.file}")
         record: dict[str, Any] = {}

@@ -670,6 +670,18 @@ def _practitioners(
             report.count("practitioners")
             if practitioner.contract is not Contract.PERMANENT:
                 report.count(f"practitioners on {practitioner.contract.value} contracts")
+    if not staff and not problems.errors:
+        # the rule of the snapshot's own CSV and JSON (FORMAT.md "Reading rules")
+        read = len(rows)
+        problems.error(
+            f"{tables['ssd_professionals'].source}: "
+            + (
+                "holds no rows"
+                if not read
+                else f"none of the {read} professional(s) has a job title the mapping grades"
+            )
+            + ", expected at least one practitioner (was the table emptied?)"
+        )
     hired = {p.id for p in staff}
     for ident, row in side.items():
         if ident not in hired:
