@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -67,6 +68,23 @@ class FiniteRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not in the range {self._describe_range()}.", param, ctx)
         return number
+
+
+class IsoDay(click.ParamType):
+    """A date option, read and worded as a snapshot's ``as_of`` (FORMAT.md domains)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The date, or a usage error (exit 2) saying what a date is."""
+        from allocator.io import DAY_EXPECTED, parse_day
+
+        if isinstance(value, date):
+            return value
+        day = parse_day(value)
+        if day is None:
+            self.fail(f"{value!r}, expected {DAY_EXPECTED}.", param, ctx)
+        return day
 
 
 INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -873,7 +891,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=IsoDay(),
     required=True,
     help="The snapshot's day, YYYY-MM-DD: episodes and involvements open on it count.",
 )
@@ -883,7 +901,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
-def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
+def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) -> None:
     """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL.
 
     Beside the snapshot goes each case's open involvement (SNAPSHOT.ssd-involvements.csv),
@@ -899,7 +917,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
             check_output(open_involvements_path(out), {"mapping": mapping_path})
     with input_errors():
         mapping = load_ssd_mapping(mapping_path)
-        snapshot, report = import_ssd(source, mapping, as_of.date())
+        snapshot, report = import_ssd(source, mapping, as_of)
     _write_imported(snapshot, out, report.lines())
     if out == "-":
         click.echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
@@ -916,7 +934,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=IsoDay(),
     help="The snapshot's day, YYYY-MM-DD (default: the mapping's as_of).",
 )
 @click.option(
@@ -925,7 +943,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
-def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> None:
+def import_csv_command(folder: str, columns_path: str, as_of: date | None, out: str) -> None:
     """Build a snapshot from FOLDER, a council's own CSV reports, renamed and converted."""
     from allocator.ssd.columns import import_csv
     from allocator.ssd.mapping import load_columns_mapping
@@ -933,7 +951,7 @@ def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> 
     _check_import_output(out, {"columns": columns_path})
     with input_errors():
         mapping = load_columns_mapping(columns_path)
-        snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
+        snapshot, report = import_csv(folder, mapping, as_of)
     _write_imported(snapshot, out, report.lines())
 
 
@@ -979,7 +997,13 @@ def export_ssd_command(
         snap = load_snapshot(snapshot)
         mapping = load_ssd_mapping(mapping_path)
         opened = read_open_involvements(side) if side else {}
-        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0], opened)
+        rows = involvement_rows(
+            plan,
+            snap,
+            mapping.involvements.allocated_roles[0],
+            opened,
+            sources=(plan_path, snapshot),
+        )
     with writing(out):
         target = write_involvements(rows, out)
     ended = sum(1 for r in rows if r["invo_involvement_end_date"])

@@ -858,6 +858,21 @@ _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner]
 _CASES: TypeAdapter[list[Case]] = TypeAdapter(list[Case])
 _DATE: TypeAdapter[date] = TypeAdapter(Day)
 
+DAY_EXPECTED: Final = "a date written YYYY-MM-DD from 1900-01-01 to 2999-12-31"
+"""What a date is, as every message about one says (FORMAT.md "Domains of values")."""
+
+
+def parse_day(value: Any) -> date | None:
+    """``value`` as a date in the format's domain (:data:`DAY_EXPECTED`), else ``None``.
+
+    The one reading of a date given outside a snapshot (``--as-of``, a mapping's
+    ``as_of``), so that it is refused, and worded, as a snapshot's ``as_of`` is.
+    """
+    try:
+        return _DATE.validate_python(value)
+    except ValidationError:
+        return None
+
 
 def _validate_table(
     table: _Table,

@@ -432,3 +432,12 @@ def test_no_practitioner_is_an_error_as_in_a_snapshot(extract: Path) -> None:
         )
         for p in problems
     ), problems
+
+
+def test_a_file_for_the_source_says_it_is_a_file(extract: Path) -> None:
+    # "no such folder" for a file that exists misled (a user fault)
+    source = extract / "extract" / "ssd_person.csv"
+    with pytest.raises(InputError) as caught:
+        import_ssd(source, load_ssd_mapping(extract / "mapping.toml"), AS_OF)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{source}: a file, not a folder; expected a folder of SSD tables")

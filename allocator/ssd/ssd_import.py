@@ -200,6 +200,13 @@ def _read_all(source: str, mapping: SsdMapping, problems: Problems) -> dict[str,
             source, wanted, problems, schema=mapping.database.schema_name, optional=optional
         )
     folder = Path(source)
+    if folder.exists() and not folder.is_dir():
+        problems.error(
+            f"{source}: a file, not a folder; expected a folder of SSD tables (CSV, one file "
+            "per table such as ssd_person.csv) or a database URL (postgresql://..., "
+            "mssql+pyodbc://..., sqlite:///...)"
+        )
+        return {}
     if not folder.is_dir():
         problems.error(
             f"{source}: no such folder, expected a folder of SSD tables (CSV) or a "
