@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 import click
 from rich.console import Console
@@ -85,6 +85,10 @@ class IsoDay(click.ParamType):
         if day is None:
             self.fail(f"{value!r}, expected {DAY_EXPECTED}.", param, ctx)
         return day
+
+
+SEED: Final = click.IntRange(min=0, max=MAX_SEED)
+"""The one domain of every ``--seed`` (FORMAT.md "Domains of values")."""
 
 
 INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -315,7 +319,7 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     command = click.option(
         "--seed",
-        type=click.IntRange(min=0, max=MAX_SEED),
+        type=SEED,
         default=0,
         show_default=True,
         help="Solver random seed.",
@@ -470,7 +474,7 @@ def allocate_command(
 
 @main.command("generate")
 @click.option("--practitioners", type=click.IntRange(min=1, max=MAX_PRACTITIONERS), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--load",
     type=FiniteRange(min=0, max=10),
@@ -631,10 +635,10 @@ def explain_command(
 @click.argument("case_id", metavar="CASE_ID")
 @click.option(
     "--top",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="How many eligible workers to list.",
+    help="How many eligible workers to list (at least 1).",
 )
 @click.option(
     "--ineligible",
@@ -1088,7 +1092,7 @@ db_option = click.option(
     show_default=True,
     help="Each solve's deterministic work budget: the same plan on replay.",
 )
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def serve_command(
     snapshot: str,
     referrals: str | None,
@@ -1275,7 +1279,7 @@ def _need_sim_extra() -> None:
 @main.command("simulate")
 @click.argument("snapshot", type=click.Path())
 @click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(
     "--method",
