@@ -691,14 +691,23 @@ def _read_json(path: Path, report: _Report, rank: int) -> Any:
     return _parse_json(text, path, report, rank)
 
 
+def json_error(exc: json.JSONDecodeError) -> str:
+    """The parser's complaint as a whole sentence with its place.
+
+    Python's own messages end mid-sentence where the place follows
+    (``Unterminated string starting at``): the line and column complete them.
+    """
+    place = f"line {exc.lineno}, column {exc.colno}"
+    msg = exc.msg[:1].lower() + exc.msg[1:]
+    return f"{msg} {place}" if msg.endswith(" at") else f"{msg} at {place}"
+
+
 def _parse_json(text: str, path: Path, report: _Report, rank: int) -> Any:
     """``text`` parsed as JSON (see :func:`_read_json`), or :data:`_FAILED`."""
     try:
         return json.loads(text, object_pairs_hook=_unique_keys(path, report, rank))
     except json.JSONDecodeError as exc:
-        report.add(
-            rank, -1, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        )
+        report.add(rank, -1, f"{path}: not valid JSON: {json_error(exc)}")
     except RecursionError:
         report.add(rank, -1, f"{path}: not valid JSON: nested too deeply")
     return _FAILED
