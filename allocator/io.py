@@ -63,6 +63,7 @@ from allocator.models import (
     Snapshot,
     Unallocated,
     WorkerLoad,
+    snapshot_warnings,
 )
 
 __all__ = [
@@ -1251,6 +1252,8 @@ def load_snapshot(
         (fast := _fast_snapshot(text)) is not None
     ):
         if referrals is None:
+            if warnings is not None:
+                warnings.extend(f"{path}: {w}" for w in snapshot_warnings(fast))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -1343,7 +1346,7 @@ def _assemble(
         warnings.extend(report.warnings)
     assert parts.as_of is not None
     try:
-        return Snapshot(
+        snapshot = Snapshot(
             format=SNAPSHOT_FORMAT,
             as_of=parts.as_of,
             practitioners=tuple(practitioners),
@@ -1356,6 +1359,9 @@ def _assemble(
             for problem in str(err["msg"]).removeprefix("Value error, ").split("; ")
         ]
         raise InputError([_sentence(p) for p in problems]) from None
+    if warnings is not None:
+        warnings.extend(f"{parts.source}: {w}" for w in snapshot_warnings(snapshot))
+    return snapshot
 
 
 # ------------------------------------------------------------------ plans
