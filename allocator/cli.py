@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from rich.console import Console
@@ -70,7 +70,13 @@ class FiniteRange(click.FloatRange):
         return number
 
 
-class IsoDay(click.ParamType):
+if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
+    _DayParam = click.ParamType[date]
+else:
+    _DayParam = click.ParamType
+
+
+class IsoDay(_DayParam):
     """A date option, read and worded as a snapshot's ``as_of`` (FORMAT.md domains)."""
 
     name = "date"
