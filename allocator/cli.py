@@ -17,9 +17,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from rich.console import Console
@@ -68,6 +69,33 @@ class FiniteRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not in the range {self._describe_range()}.", param, ctx)
         return number
+
+
+if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
+    _DayParam = click.ParamType[date]
+else:
+    _DayParam = click.ParamType
+
+
+class IsoDay(_DayParam):
+    """A date option, read and worded as a snapshot's ``as_of`` (FORMAT.md domains)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The date, or a usage error (exit 2) saying what a date is."""
+        from allocator.io import DAY_EXPECTED, parse_day
+
+        if isinstance(value, date):
+            return value
+        day = parse_day(value)
+        if day is None:
+            self.fail(f"{value!r}, expected {DAY_EXPECTED}.", param, ctx)
+        return day
+
+
+SEED: Final = click.IntRange(min=0, max=MAX_SEED)
+"""The one domain of every ``--seed`` (FORMAT.md "Domains of values")."""
 
 
 INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -298,7 +326,7 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     command = click.option(
         "--seed",
-        type=click.IntRange(min=0, max=MAX_SEED),
+        type=SEED,
         default=0,
         show_default=True,
         help="Solver random seed.",
@@ -453,7 +481,7 @@ def allocate_command(
 
 @main.command("generate")
 @click.option("--practitioners", type=click.IntRange(min=1, max=MAX_PRACTITIONERS), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--load",
     type=FiniteRange(min=0, max=10),
@@ -614,10 +642,10 @@ def explain_command(
 @click.argument("case_id", metavar="CASE_ID")
 @click.option(
     "--top",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="How many eligible workers to list.",
+    help="How many eligible workers to list (at least 1).",
 )
 @click.option(
     "--ineligible",
@@ -890,7 +918,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=IsoDay(),
     required=True,
     help="The snapshot's day, YYYY-MM-DD: episodes and involvements open on it count.",
 )
@@ -900,7 +928,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
-def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> None:
+def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) -> None:
     """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL.
 
     Beside the snapshot goes each case's open involvement (SNAPSHOT.ssd-involvements.csv),
@@ -916,7 +944,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
             check_output(open_involvements_path(out), {"mapping": mapping_path})
     with input_errors():
         mapping = load_ssd_mapping(mapping_path)
-        snapshot, report = import_ssd(source, mapping, as_of.date())
+        snapshot, report = import_ssd(source, mapping, as_of)
     _write_imported(snapshot, out, report.lines())
     if out == "-":
         click.echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
@@ -933,7 +961,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=IsoDay(),
     help="The snapshot's day, YYYY-MM-DD (default: the mapping's as_of).",
 )
 @click.option(
@@ -942,7 +970,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: Any, out: str) -> 
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
-def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> None:
+def import_csv_command(folder: str, columns_path: str, as_of: date | None, out: str) -> None:
     """Build a snapshot from FOLDER, a council's own CSV reports, renamed and converted."""
     from allocator.ssd.columns import import_csv
     from allocator.ssd.mapping import load_columns_mapping
@@ -950,7 +978,7 @@ def import_csv_command(folder: str, columns_path: str, as_of: Any, out: str) -> 
     _check_import_output(out, {"columns": columns_path})
     with input_errors():
         mapping = load_columns_mapping(columns_path)
-        snapshot, report = import_csv(folder, mapping, as_of.date() if as_of else None)
+        snapshot, report = import_csv(folder, mapping, as_of)
     _write_imported(snapshot, out, report.lines())
 
 
@@ -996,7 +1024,13 @@ def export_ssd_command(
         snap = load_snapshot(snapshot)
         mapping = load_ssd_mapping(mapping_path)
         opened = read_open_involvements(side) if side else {}
-        rows = involvement_rows(plan, snap, mapping.involvements.allocated_roles[0], opened)
+        rows = involvement_rows(
+            plan,
+            snap,
+            mapping.involvements.allocated_roles[0],
+            opened,
+            sources=(plan_path, snapshot),
+        )
     with writing(out):
         target = write_involvements(rows, out)
     ended = sum(1 for r in rows if r["invo_involvement_end_date"])
@@ -1123,7 +1157,7 @@ db_option = click.option(
     show_default=True,
     help="Each solve's deterministic work budget: the same plan on replay.",
 )
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def serve_command(
     snapshot: str,
     referrals: str | None,
@@ -1329,7 +1363,7 @@ def _need_sim_extra() -> None:
 @main.command("simulate")
 @click.argument("snapshot", type=click.Path())
 @click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(
     "--method",

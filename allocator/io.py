@@ -63,6 +63,7 @@ from allocator.models import (
     Snapshot,
     Unallocated,
     WorkerLoad,
+    snapshot_warnings,
 )
 
 __all__ = [
@@ -691,14 +692,23 @@ def _read_json(path: Path, report: _Report, rank: int) -> Any:
     return _parse_json(text, path, report, rank)
 
 
+def json_error(exc: json.JSONDecodeError) -> str:
+    """The parser's complaint as a whole sentence with its place.
+
+    Python's own messages end mid-sentence where the place follows
+    (``Unterminated string starting at``): the line and column complete them.
+    """
+    place = f"line {exc.lineno}, column {exc.colno}"
+    msg = exc.msg[:1].lower() + exc.msg[1:]
+    return f"{msg} {place}" if msg.endswith(" at") else f"{msg} at {place}"
+
+
 def _parse_json(text: str, path: Path, report: _Report, rank: int) -> Any:
     """``text`` parsed as JSON (see :func:`_read_json`), or :data:`_FAILED`."""
     try:
         return json.loads(text, object_pairs_hook=_unique_keys(path, report, rank))
     except json.JSONDecodeError as exc:
-        report.add(
-            rank, -1, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        )
+        report.add(rank, -1, f"{path}: not valid JSON: {json_error(exc)}")
     except RecursionError:
         report.add(rank, -1, f"{path}: not valid JSON: nested too deeply")
     return _FAILED
@@ -857,6 +867,21 @@ def _read_csv(
 _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
 _CASES: TypeAdapter[list[Case]] = TypeAdapter(list[Case])
 _DATE: TypeAdapter[date] = TypeAdapter(Day)
+
+DAY_EXPECTED: Final = "a date written YYYY-MM-DD from 1900-01-01 to 2999-12-31"
+"""What a date is, as every message about one says (FORMAT.md "Domains of values")."""
+
+
+def parse_day(value: Any) -> date | None:
+    """``value`` as a date in the format's domain (:data:`DAY_EXPECTED`), else ``None``.
+
+    The one reading of a date given outside a snapshot (``--as-of``, a mapping's
+    ``as_of``), so that it is refused, and worded, as a snapshot's ``as_of`` is.
+    """
+    try:
+        return _DATE.validate_python(value)
+    except ValidationError:
+        return None
 
 
 def _validate_table(
@@ -1155,6 +1180,10 @@ def _fast_snapshot(text: str) -> Snapshot | None:
         snapshot = Snapshot.model_validate_json(text)
     except ValidationError:
         return None
+    if not snapshot.practitioners:
+        # the model accepts it; the reader's own rule (FORMAT.md "Reading rules") does
+        # not, and the slow way reports it
+        return None
     fields = len(snapshot.model_fields_set) + sum(
         len(record.model_fields_set) for record in (*snapshot.practitioners, *snapshot.cases)
     )
@@ -1223,6 +1252,8 @@ def load_snapshot(
         (fast := _fast_snapshot(text)) is not None
     ):
         if referrals is None:
+            if warnings is not None:
+                warnings.extend(f"{path}: {w}" for w in snapshot_warnings(fast))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -1315,7 +1346,7 @@ def _assemble(
         warnings.extend(report.warnings)
     assert parts.as_of is not None
     try:
-        return Snapshot(
+        snapshot = Snapshot(
             format=SNAPSHOT_FORMAT,
             as_of=parts.as_of,
             practitioners=tuple(practitioners),
@@ -1328,6 +1359,9 @@ def _assemble(
             for problem in str(err["msg"]).removeprefix("Value error, ").split("; ")
         ]
         raise InputError([_sentence(p) for p in problems]) from None
+    if warnings is not None:
+        warnings.extend(f"{parts.source}: {w}" for w in snapshot_warnings(snapshot))
+    return snapshot
 
 
 # ------------------------------------------------------------------ plans

@@ -295,6 +295,39 @@ def empty_snapshot_notes(snapshot: Snapshot) -> list[str]:
     ]
 
 
+def snapshot_warnings(snapshot: Snapshot) -> list[str]:
+    """Doubts about a valid snapshot that a person should check, one sentence each.
+
+    - An ``excluded_workers`` id that is neither a practitioner nor in any child's
+      ``previous_workers``: former staff may be named (and are known from the
+      children's histories), but an id nobody knows is likelier a typo, which leaves
+      the conflict of interest unguarded; each is named with its case. Former staff
+      keep the plan's note (:func:`unknown_staff_notes`).
+    - A case ``opened`` after ``as_of``: no case opens after the day the snapshot
+      describes. Like every other date past ``as_of`` (a return from absence, a
+      leaving day) it is accepted; unlike them it can only be a mistake (a day and
+      month swapped), so it is named.
+    """
+    known = {p.id for p in snapshot.practitioners}
+    known.update(w for c in snapshot.cases for w in c.previous_workers)
+    out: list[str] = []
+    for c in snapshot.cases:
+        for w in c.excluded_workers:
+            if w not in known:
+                out.append(
+                    f"case {c.id}: excluded_workers names {w!r}, who is neither a practitioner "
+                    "nor any child's previous worker; a mistyped id leaves the conflict of "
+                    "interest unguarded: check it (a former member of staff may stay)"
+                )
+        if c.opened is not None and c.opened > snapshot.as_of:
+            out.append(
+                f"case {c.id}: field 'opened' is {c.opened.isoformat()}, after as_of "
+                f"{snapshot.as_of.isoformat()}; a case cannot open after the snapshot's day: "
+                "check the date (the case is read as it is)"
+            )
+    return out
+
+
 def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     """Notes on ``previous_workers`` / ``excluded_workers`` naming former staff.
 

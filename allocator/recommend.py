@@ -374,7 +374,14 @@ class Recommender:
         ------
         UnknownIdError
             If ``case_id`` is not a case of the snapshot.
+        ValueError
+            If ``top`` is below 1 (a ranking of nobody would read as "nobody may take
+            it") or ``ineligible`` below 0.
         """
+        if top < 1 or ineligible < 0:
+            raise ValueError(
+                f"top is {top} and ineligible {ineligible}, expected top >= 1 and ineligible >= 0"
+            )
         st = self.state
         case = st.cases.get(case_id)
         if case is None:

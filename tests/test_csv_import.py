@@ -89,7 +89,20 @@ def test_bad_percentage(report: Path) -> None:
 def test_percentage_out_of_range(report: Path) -> None:
     replace(report / "staff.csv", "80%", "180%")
     [problem] = problems_of(report)
-    assert "line 3 (id S102): column 'Contracted Hours %' (field 'fte') is '1.8'" in problem
+    # what the cell held, not the converted 1.8
+    assert (
+        "line 3 (id S102): column 'Contracted Hours %' (field 'fte') is '180%' (read as 1.8), "
+        "expected a number greater than 0 and at most 1."
+    ) in problem
+
+
+def test_a_converted_number_out_of_range_quotes_the_cell(report: Path) -> None:
+    replace(report / "cases.csv", "CP Plan,S101,S104,1,", "CP Plan,S101,S104,-4,")
+    [problem] = problems_of(report)
+    assert (
+        "line 2 (id C101): column 'Worker Changes 12m' (field 'changes_last_12_months') "
+        "is '-4', expected"
+    ) in problem
 
 
 def test_unknown_code(report: Path) -> None:
@@ -171,6 +184,37 @@ def test_no_as_of_anywhere(report: Path) -> None:
     assert problem == "no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping."
 
 
+@pytest.mark.parametrize("as_of", ["2026-02-30", "tomorrow", "11/23/2026", "23/11/2026"])
+def test_an_invalid_as_of_in_the_mapping_says_so(report: Path, as_of: str) -> None:
+    replace(report / "columns.toml", 'as_of = "2026-11-23"', f'as_of = "{as_of}"')
+    [problem] = problems_of(report)
+    assert problem == (
+        f"columns mapping: as_of is '{as_of}', expected a date written YYYY-MM-DD from "
+        "1900-01-01 to 2999-12-31 (or give --as-of)."
+    )
+
+
+@pytest.mark.parametrize("command", ["csv", "ssd"])
+def test_an_invalid_as_of_option_is_worded_as_a_snapshot_date(
+    report: Path, tmp_path: Path, command: str
+) -> None:
+    # the same words as a snapshot's as_of (FORMAT.md domains), not strptime's
+    mapping = ["--columns", str(report / "columns.toml")]
+    if command == "ssd":
+        mapping = ["--mapping", str(EXAMPLE.parent / "mapping.toml")]
+    result = CliRunner().invoke(
+        main,
+        ["import", command, str(report), *mapping, "--as-of", "2026-02-30"]
+        + ["--out", str(tmp_path / "s.json")],
+    )
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for '--as-of': '2026-02-30', expected a date written YYYY-MM-DD "
+        "from 1900-01-01 to 2999-12-31."
+    ) in " ".join(result.output.split())
+    assert "%Y" not in result.output
+
+
 def test_second_example_layout() -> None:
     folder = EXAMPLE.parent / "council-report-b"
     snapshot, rep = import_csv(folder, load_columns_mapping(folder / "columns.toml"))
@@ -187,3 +231,18 @@ def test_second_example_layout() -> None:
     assert cases["Q4"].worker is None and cases["Q4"].needs == ("interpreter",)
     assert cases["Q3"].previous_workers == ("P2",)
     assert rep.defaults[("cases", "complexity", "default 2")] == 4
+
+
+def test_an_empty_staff_report_is_an_error_as_in_a_snapshot(report: Path) -> None:
+    # FORMAT.md "Reading rules": no practitioner is refused in a snapshot's JSON and
+    # CSV alike, so the import refuses it too rather than write such a snapshot.
+    staff = report / "staff.csv"
+    staff.write_text(staff.read_text().splitlines()[0] + "\n")
+    cases = report / "cases.csv"
+    cases.write_text(cases.read_text().splitlines()[0] + "\n")
+    with pytest.raises(InputError) as caught:
+        run(report)
+    assert caught.value.problems == [
+        f"{staff}: no rows under the header, expected at least one practitioner "
+        "(was the table emptied?)."
+    ]

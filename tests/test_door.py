@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -549,6 +551,39 @@ def test_generate_options_are_finite(tmp_path: Path, option: str) -> None:
         main, ["generate", "--practitioners", "3", option, "nan", "--out", str(tmp_path / "s.json")]
     )
     assert result.exit_code == 2 and "is not in the range" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", str(10**23), "2147483648"])
+def test_generate_seed_has_the_domain_of_every_seed(tmp_path: Path, value: str) -> None:
+    # generate took any int (-5, 10**23) where allocate took 0..2^31-1 (a user fault)
+    result = CliRunner().invoke(
+        main, ["generate", "--practitioners", "3", "--seed", value, "--out", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed'" in result.stderr
+    assert "0<=x<=2147483647" in result.stderr
+
+
+def _commands(group: click.Group, path: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{path}{name} ")
+        else:
+            yield f"{path}{name}", command
+
+
+def test_every_seed_option_has_one_domain() -> None:
+    # FORMAT.md "Domains of values": --seed 0 to 2,147,483,647, whatever the command
+    seeds = {
+        name: param.type
+        for name, command in _commands(main)
+        for param in command.params
+        if param.name == "seed"
+    }
+    assert {"allocate", "generate", "simulate"} <= set(seeds)
+    for name, kind in seeds.items():
+        assert isinstance(kind, click.IntRange), name
+        assert (kind.min, kind.max) == (0, 2**31 - 1), name
 
 
 def test_the_largest_seed_and_a_fractional_time_limit_run(tmp_path: Path) -> None:

@@ -161,7 +161,22 @@ def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text('{\n  "format": "caseload-snapshot/1",\n  "as_of" "2026-11-23"\n}\n')
     message = only(problems(path))
-    assert "s.json" in message and "not valid JSON at line 3, column 11" in message
+    assert message == f"{path}: not valid JSON: expecting ':' delimiter at line 3, column 11."
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"format": "caseload', "unterminated string starting at line 1, column 12."),
+        ('{"as_of": "2026-\u0001"}', "invalid control character at line 1, column 17."),
+        ("{} x", "extra data at line 1, column 4."),
+    ],
+)
+def test_a_json_error_is_a_whole_sentence(tmp_path: Path, text: str, said: str) -> None:
+    # "Unterminated string starting at." ended mid-sentence (a user fault)
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    assert only(problems(path)) == f"{path}: not valid JSON: {said}"
 
 
 @pytest.mark.parametrize("text", ["", "  \n\n"])
@@ -752,7 +767,9 @@ def test_plan_with_wrong_format_or_missing(tmp_path: Path) -> None:
     assert "no such file" in only(plan_problems(tmp_path / "none.json"))
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    assert "not valid JSON at line 1, column 2" in only(plan_problems(bad))
+    assert only(plan_problems(bad)).endswith(
+        "not valid JSON: expecting property name enclosed in double quotes at line 1, column 2."
+    )
 
 
 def test_plan_missing_format_reported_with_other_problems(tmp_path: Path) -> None:

@@ -141,6 +141,26 @@ def test_an_empty_practitioners_list_says_so() -> None:
     ]
 
 
+@pytest.mark.parametrize("cases", [[], [case_data("C1")]])
+@pytest.mark.parametrize("with_format", [True, False])
+def test_a_json_file_with_no_practitioners_is_refused_as_csv_is(
+    tmp_path: Path, cases: list[dict[str, object]], with_format: bool
+) -> None:
+    # The fast reader accepted these (the model allows no practitioners); the rule of
+    # FORMAT.md "Reading rules" holds whatever the cases, as for a CSV table.
+    data = snapshot_data(practitioners=[], cases=cases)
+    if not with_format:
+        del data["format"]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["allocate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{path}: field 'practitioners' is an empty list, expected at least one "
+        "practitioner (was the table emptied?)."
+    ) in result.output
+
+
 def test_a_header_only_cases_csv_is_noted_in_the_plan_and_the_summary(tmp_path: Path) -> None:
     folder = write_csv_dir(tmp_path / "s", cases=HEADER)
     out = tmp_path / "plan.json"
@@ -321,3 +341,49 @@ def test_work_units_reach_the_plan_settings(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["settings"]["work_units"] == 0.5
+
+
+# ------------------------------------------------------------------ doubts worth a warning
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_an_excluded_id_that_is_no_practitioner_is_a_warning(tmp_path: Path, form: str) -> None:
+    # A typo in a safeguarding exclusion was taken silently as former staff.
+    data = snapshot_data(cases=[case_data("C1", excluded_workers=["P9999"])])
+    if form == "json":
+        path = tmp_path / "s.json"
+        path.write_text(json.dumps(data))
+    else:
+        path = write_snapshot(snapshot_from_dict(data), tmp_path / "s")
+    warnings: list[str] = []
+    load_snapshot(path, warnings=warnings)
+    assert warnings == [
+        f"{path}: case C1: excluded_workers names 'P9999', who is neither a practitioner "
+        "nor any child's previous worker; a mistyped id leaves the conflict of interest "
+        "unguarded: check it (a former member of staff may stay)"
+    ]
+
+
+def test_an_excluded_former_worker_known_from_a_history_is_no_warning() -> None:
+    # X8 is a child's previous worker: former staff, the plan's note is enough.
+    data = snapshot_data(
+        cases=[case_data("C1", previous_workers=["X8"]), case_data("C2", excluded_workers=["X8"])]
+    )
+    path_warnings: list[str] = []
+    snapshot = snapshot_from_dict(data)
+    from allocator.models import snapshot_warnings
+
+    path_warnings += snapshot_warnings(snapshot)
+    assert path_warnings == []
+
+
+def test_a_case_opened_after_as_of_is_a_warning_on_stderr(tmp_path: Path) -> None:
+    # A case opened after the snapshot's day was accepted silently; like other dates
+    # past as_of it is read, and named (docs/FORMAT.md "Doubts worth a warning").
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(snapshot_data(cases=[case_data("C1", opened="2026-12-25")])))
+    result = CliRunner().invoke(main, ["allocate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: " + f"{path}: case C1: field 'opened' is 2026-12-25, after as_of 2026-11-23"
+    ) in " ".join(result.stderr.split())

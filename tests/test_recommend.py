@@ -8,13 +8,16 @@ A generated service holds the fast paths to the plain definitions they shortcut.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import allocator
+from allocator.cli import main
 from allocator.explain import worker_blockers
 from allocator.generate import generate
-from allocator.io import InputError
+from allocator.io import InputError, write_json
 from allocator.models import Snapshot
 from allocator.objectives import balance_cost, outside_area
 from allocator.policy import Policy
@@ -151,6 +154,18 @@ def test_unknown_case_is_an_input_error() -> None:
 def test_top_and_ineligible_limit_the_lists() -> None:
     rec = recommend(family_snapshot(), "R1", top=1, ineligible=0)
     assert [c.worker for c in rec.ranked] == ["P1"] and rec.ineligible == ()
+
+
+def test_a_top_of_zero_is_refused_not_read_as_nobody_eligible(tmp_path: Path) -> None:
+    # --top 0 printed "3 eligible worker(s)" then "nobody may take it today:  rule"
+    # (a user fault): the option and the library refuse it.
+    with pytest.raises(ValueError, match="expected top >= 1"):
+        recommend(family_snapshot(), "R1", top=0)
+    path = tmp_path / "s.json"
+    write_json(path, family_snapshot())
+    result = CliRunner().invoke(main, ["recommend", str(path), "R1", "--top", "0"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--top'" in result.stderr and "nobody" not in result.output
 
 
 def test_exported_and_serialisable() -> None:

@@ -161,6 +161,28 @@ def test_not_a_database_url() -> None:
     assert "nosuchdialect://x/y: not a database URL" in problems_of("nosuchdialect://x/y")
 
 
+@pytest.mark.parametrize(
+    ("url", "module", "hint"),
+    [
+        ("mssql+pyodbc://u@host/ssd", "pyodbc", "pip install pyodbc"),
+        ("mssql+pymssql://u@host/ssd", "pymssql", "pip install pymssql"),
+        ("mysql+pymysql://u@host/ssd", "pymysql", "pip install pymysql"),
+    ],
+)
+def test_a_missing_driver_names_its_own_package(url: str, module: str, hint: str) -> None:
+    # the hint named the PostgreSQL extra whatever the URL (a user fault)
+    pytest.importorskip("sqlalchemy")
+    try:
+        __import__(module)
+    except ImportError:
+        pass
+    else:
+        pytest.skip(f"{module} is installed")
+    text = problems_of(url)
+    assert "the database driver is not installed" in text and hint in text
+    assert "postgres" not in text
+
+
 def test_a_server_that_does_not_answer_is_one_sentence_without_the_password() -> None:
     text = problems_of("postgresql://someone:secret@127.0.0.1:1/ssd")
     assert "postgresql://someone:***@127.0.0.1:1/ssd: the database could not be read" in text

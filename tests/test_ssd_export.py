@@ -95,10 +95,17 @@ def test_cli_writes_ssd_involvements(tmp_path: Path) -> None:
         assert len(list(csv.DictReader(handle))) == 6
 
 
-def test_cli_plan_naming_an_unknown_case_exits_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ("case", "case 'C999' is not in the snapshot"),
+        ("worker", "worker 'C999' (case"),
+    ],
+)
+def test_cli_plan_naming_an_unknown_case_exits_2(tmp_path: Path, field: str, said: str) -> None:
     bad = plan().model_copy(update={"unallocated": ()})
     data = bad.model_dump(by_alias=True, mode="json")
-    data["assignments"][0]["case"] = "C999"
+    data["assignments"][0][field] = "C999"
     write_json(tmp_path / "plan.json", data)
     write_json(tmp_path / "snap.json", snapshot())
     result = CliRunner().invoke(
@@ -116,7 +123,11 @@ def test_cli_plan_naming_an_unknown_case_exits_2(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
-    assert "plan: case 'C999' is not in the snapshot" in result.output
+    # the messages name the files, not "plan:" (a user fault)
+    assert f"{tmp_path / 'plan.json'}: {said}" in result.output
+    assert f"the snapshot {tmp_path / 'snap.json'}, expected the snapshot the plan" in (
+        result.output.replace("\n", " ")
+    )
 
 
 def test_ended_rows_close_the_involvement_the_import_read() -> None:

@@ -414,3 +414,30 @@ def test_care_leaver_worker_from_the_care_leavers_table(extract: Path) -> None:
     assert "ssd_care_leavers.csv, line 2 (id CL1): field 'clea_care_leaver_worker_id' is 'W42'" in (
         problem
     )
+
+
+def test_no_practitioner_is_an_error_as_in_a_snapshot(extract: Path) -> None:
+    # FORMAT.md "Reading rules": a snapshot with no practitioner is refused, in JSON
+    # and CSV; the import would otherwise write one that allocate refuses.
+    def nobody(fields, rows):  # type: ignore[no-untyped-def]
+        rows.clear()
+
+    edit(extract / "extract" / "ssd_professionals.csv", nobody)
+    edit(extract / "extract" / "ssd_involvements.csv", nobody)
+    problems = problems_of(extract)
+    assert any(
+        p.endswith(
+            "ssd_professionals.csv: holds no rows, expected at least one practitioner "
+            "(was the table emptied?)."
+        )
+        for p in problems
+    ), problems
+
+
+def test_a_file_for_the_source_says_it_is_a_file(extract: Path) -> None:
+    # "no such folder" for a file that exists misled (a user fault)
+    source = extract / "extract" / "ssd_person.csv"
+    with pytest.raises(InputError) as caught:
+        import_ssd(source, load_ssd_mapping(extract / "mapping.toml"), AS_OF)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{source}: a file, not a folder; expected a folder of SSD tables")

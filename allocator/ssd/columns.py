@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.io import expected_at
+from allocator.io import DAY_EXPECTED, expected_at, parse_day
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
@@ -52,6 +52,9 @@ class _Built:
     record: dict[str, Any]
     row: Row
     origin: dict[str, str]  # field -> the column it came from
+    # field -> the cell as written, quoted, where it may be echoed (a message quotes
+    # what the cell held, never the converted value: '200%', not '2.0')
+    cells: dict[str, str]
 
 
 def _convert(text: str, rule: ColumnRule) -> Any:
@@ -128,18 +131,25 @@ def _build(
         report.count(f"columns dropped from {rules.file}", len(dropped))
     lists = _LIST_FIELDS[model]
     built: list[_Built] = []
+    if noun == "practitioners" and not table.lines:
+        # the rule of the snapshot's own CSV and JSON (FORMAT.md "Reading rules")
+        problems.error(
+            f"{path}: no rows under the header, expected at least one practitioner "
+            "(was the table emptied?)"
+        )
     for row in table:
         report.count(f"rows read from {rules.file}")
         record: dict[str, Any] = {}
         origin: dict[str, str] = {}
+        cells: dict[str, str] = {}
         for column, rule in rules.columns.items():
             text = row.get(column)
             if not text:
                 continue
+            echo = rule.field in ECHO_FIELDS or bool(rule.values) or rule.convert != "text"
             try:
                 value = _convert(text, rule)
             except _Bad as exc:
-                echo = rule.field in ECHO_FIELDS or bool(rule.values) or rule.convert != "text"
                 found = shown(text) if echo else "not valid"
                 problems.error(
                     f"{row.where(row.get(_id_column(rules)) or None)}: column {column!r} "
@@ -152,14 +162,19 @@ def _build(
                 items = value if isinstance(value, list) else [value]
                 record.setdefault(rule.field, [])
                 record[rule.field] += [i for i in items if i not in record[rule.field]]
-            else:
+                origin.setdefault(rule.field, column)
+            else:  # the last column giving the field holds the value validated
                 record[rule.field] = value
-            origin.setdefault(rule.field, column)
+                origin[rule.field] = column
+                cells.pop(rule.field, None)
+                if echo:
+                    read = f"{value:g}" if isinstance(value, float) else text
+                    cells[rule.field] = shown(text) + (f" (read as {read})" if read != text else "")
         for name, value in rules.defaults.items():
             if name not in record:
                 record[name] = value
                 report.defaulted(noun, name, f"default {value!r}")
-        built.append(_Built(record, row, origin))
+        built.append(_Built(record, row, origin, cells))
     return built
 
 
@@ -185,7 +200,7 @@ def _validate(built: list[_Built], model: type[BaseModel], problems: Problems) -
                         f"it), expected {expected_at(model, (name,))}"
                     )
                     continue
-                found = found_value(name, value)
+                found = item.cells.get(name) or found_value(name, value)
                 source = f"column {column!r} (field {name!r})" if column else f"field {name!r}"
                 problems.error(
                     f"{where}: {source} is {found}, expected {expected_at(model, (name,))}"
@@ -224,10 +239,15 @@ def import_csv(
     problems = Problems()
     report = ImportReport()
     day = as_of
-    if day is None:
-        day = parse_date(mapping.as_of) if mapping.as_of else None
+    if day is None and mapping.as_of:
+        day = parse_day(mapping.as_of)
         if day is None:
-            problems.error("no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping")
+            problems.error(
+                f"columns mapping: as_of is {shown(mapping.as_of)}, expected {DAY_EXPECTED} "
+                "(or give --as-of)"
+            )
+    elif day is None:
+        problems.error("no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping")
     staff_rows = _build(
         folder, mapping.practitioners, Practitioner, "practitioners", problems, report
     )

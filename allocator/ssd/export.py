@@ -121,6 +121,8 @@ def involvement_rows(
     snapshot: Snapshot,
     role: str,
     opened: Mapping[str, CurrentInvolvement] | None = None,
+    *,
+    sources: tuple[str, str] = ("plan", "snapshot"),
 ) -> list[dict[str, str]]:
     """The plan's changes as ``ssd_involvements`` rows (ended rows first for each child).
 
@@ -136,6 +138,8 @@ def involvement_rows(
         Each case's open involvement as the import read it
         (:func:`read_open_involvements`): an ended row then carries that row's id and
         start. A case missing from it, or whose worker differs, gets a new id.
+    sources
+        The plan's and the snapshot's names in messages (their files, from the CLI).
 
     Returns
     -------
@@ -150,11 +154,16 @@ def involvement_rows(
     cases = {c.id: c for c in snapshot.cases}
     staff = {p.id: p for p in snapshot.practitioners}
     named = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
+    plan_name, snapshot_name = sources
     problems = [
-        f"plan: case {case!r} is not in the snapshot" for case in named if case not in cases
+        f"{plan_name}: case {case!r} is not in the snapshot {snapshot_name}, expected the "
+        "snapshot the plan was made from"
+        for case in named
+        if case not in cases
     ]
     problems += [
-        f"plan: worker {a.worker!r} (case {a.case!r}) is not a practitioner of the snapshot"
+        f"{plan_name}: worker {a.worker!r} (case {a.case!r}) is not a practitioner of the "
+        f"snapshot {snapshot_name}, expected the snapshot the plan was made from"
         for a in plan.assignments
         if a.worker not in staff
     ]

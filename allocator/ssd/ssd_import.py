@@ -200,6 +200,13 @@ def _read_all(source: str, mapping: SsdMapping, problems: Problems) -> dict[str,
             source, wanted, problems, schema=mapping.database.schema_name, optional=optional
         )
     folder = Path(source)
+    if folder.exists() and not folder.is_dir():
+        problems.error(
+            f"{source}: a file, not a folder; expected a folder of SSD tables (CSV, one file "
+            "per table such as ssd_person.csv) or a database URL (postgresql://..., "
+            "mssql+pyodbc://..., sqlite:///...)"
+        )
+        return {}
     if not folder.is_dir():
         problems.error(
             f"{source}: no such folder, expected a folder of SSD tables (CSV) or a "
@@ -670,6 +677,18 @@ def _practitioners(
             report.count("practitioners")
             if practitioner.contract is not Contract.PERMANENT:
                 report.count(f"practitioners on {practitioner.contract.value} contracts")
+    if not staff and not problems.errors:
+        # the rule of the snapshot's own CSV and JSON (FORMAT.md "Reading rules")
+        read = len(rows)
+        problems.error(
+            f"{tables['ssd_professionals'].source}: "
+            + (
+                "holds no rows"
+                if not read
+                else f"none of the {read} professional(s) has a job title the mapping grades"
+            )
+            + ", expected at least one practitioner (was the table emptied?)"
+        )
     hired = {p.id for p in staff}
     for ident, row in side.items():
         if ident not in hired:

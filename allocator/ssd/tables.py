@@ -455,8 +455,7 @@ def read_database(
     except (NoSuchModuleError, ImportError) as exc:
         problems.error(
             f"{hide_password(url)}: the database driver is not installed "
-            f"({first_error_line(exc)}); "
-            "for PostgreSQL: pip install 'allocator[postgres]'"
+            f"({first_error_line(exc)}); expected {driver_hint(url)}"
         )
         return {}
     shown_url = hide_password(url)
@@ -500,6 +499,36 @@ def read_database(
     finally:
         engine.dispose()
     return tables
+
+
+# The package each URL scheme's driver comes from (SQLAlchemy's dialect+driver names).
+_DRIVERS: dict[str, str] = {
+    "postgresql": "pip install 'allocator[postgres]' (psycopg)",
+    "postgres": "pip install 'allocator[postgres]' (psycopg)",
+    "postgresql+psycopg": "pip install 'allocator[postgres]' (psycopg)",
+    "postgresql+psycopg2": "pip install psycopg2-binary",
+    "mssql": "pip install pyodbc, and Microsoft's ODBC Driver for SQL Server",
+    "mssql+pyodbc": "pip install pyodbc, and Microsoft's ODBC Driver for SQL Server",
+    "mssql+pymssql": "pip install pymssql",
+    "mysql": "pip install mysqlclient",
+    "mysql+pymysql": "pip install pymysql",
+    "oracle": "pip install cx_Oracle",
+    "oracle+oracledb": "pip install oracledb",
+}
+
+
+def driver_hint(url: str) -> str:
+    """How to install the driver a database URL names: the right package for its scheme."""
+    scheme = url.split("://", 1)[0].lower()
+    hint = _DRIVERS.get(scheme)
+    if hint is not None:
+        return hint
+    driver = scheme.partition("+")[2]
+    return (
+        f"the Python package of the driver {driver!r} installed"
+        if driver
+        else f"the Python driver of the {scheme!r} database installed"
+    )
 
 
 def is_database_url(source: str) -> bool:
