@@ -726,6 +726,9 @@ class CapCost:
     could_not_hold
         Children the service could not hold at all: unallocated, left with a
         long-absent worker, or the fewest children still beyond a worker's cap.
+    could_not_hold_by
+        ``could_not_hold`` by those three reasons, keyed ``unallocated``,
+        ``left_with_absent_worker`` and ``beyond_a_cap``.
     extra_fte
         Grade -> extra FTE needed to hold today's caseload with no child changing
         worker: per worker over the new cap, excess points / (points per FTE x grade
@@ -737,6 +740,7 @@ class CapCost:
     changes_for_cap: int
     could_not_hold: int
     extra_fte: dict[Grade, float]
+    could_not_hold_by: dict[str, int] = field(default_factory=dict)
 
     def notes(self) -> list[str]:
         """The report as sentences for a plan's ``notes``."""
@@ -819,6 +823,11 @@ def cap_cost(
         changes_for_cap=changes_for_cap,
         could_not_hold=len(plan.unallocated) + uncovered + beyond,
         extra_fte=extra,
+        could_not_hold_by={
+            "unallocated": len(plan.unallocated),
+            "left_with_absent_worker": uncovered,
+            "beyond_a_cap": beyond,
+        },
     )
     report.plan = plan.model_copy(update={"notes": (*plan.notes, *report.notes())})
     return report

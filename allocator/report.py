@@ -182,7 +182,11 @@ def tier_table(plan: Plan, tiers: Sequence[Tier]) -> Table:
 
 def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
     """Print a rebalance's moves, its unallocated cases and its objective."""
-    moves = Table(title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s)")
+    changes = sum(1 for a in plan.assignments if a.from_ is not None)
+    moves = Table(
+        title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s), "
+        f"{changes} of them a change of worker (the rest had no worker)"
+    )
     for heading in ("case", "from", "to", "reason"):
         moves.add_column(heading)
     for a in plan.assignments[:50]:
@@ -196,8 +200,10 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
         console.print(moves)
     if plan.unallocated:
         console.print(unallocated_table(plan))
+    # The figures that are not tiers, each with its own label ("changes lower bound"
+    # is a bound on the changes of worker, the tier shown in the table below).
     others = ", ".join(
-        f"{k.replace('_', ' ')} {v}"
+        f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
         for k, v in plan.objective.items()
         if k not in {t.key for t in tiers}
     )
@@ -208,6 +214,15 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
         console.print(f"note: {escape(note)}")
 
 
+#: Labels of a rebalance plan's figures that are not tiers.
+OTHER_FIGURES = {
+    "changes_lower_bound": "changes of worker, at least (lower bound)",
+    "unallocated": "children without a worker",
+    "uncovered_absence": "children left with a long-absent worker",
+    "over_cap_workers": "workers still over their cap",
+}
+
+
 def cap_cost_table(report: CapCost) -> Table:
     """What a policy would cost the service (``allocator rebalance`` with an override)."""
     t = Table(title="What this policy would cost")
@@ -216,6 +231,8 @@ def cap_cost_table(report: CapCost) -> Table:
     t.add_row("children who must change worker", str(report.changes))
     t.add_row("  of which because of the cap", str(report.changes_for_cap))
     t.add_row("children who could not be held at all", str(report.could_not_hold))
+    for reason, count in report.could_not_hold_by.items():
+        t.add_row(f"  of which {reason.replace('_', ' ')}", str(count))
     for grade, fte in report.extra_fte.items():
         t.add_row(f"extra FTE needed: {grade.value}", f"{fte:.2f}")
     t.add_row("extra FTE needed: total", f"{sum(report.extra_fte.values()):.2f}")
