@@ -53,6 +53,12 @@ MAX_MOVES = 1_000_000
 """Largest ``--allow-moves`` / ``--max-moves``."""
 MAX_PRACTITIONERS = 100_000
 """Largest service ``generate`` makes."""
+MAX_LOAD = 10.0
+"""Largest ``generate --load`` (open caseload as a share of capacity)."""
+MAX_DAYS = 3660
+"""Most days ``simulate`` runs (ten years); also the longest ``--rebalance-every``."""
+MAX_ARRIVAL_FACTOR = 10.0
+"""Largest ``simulate --arrival-factor``."""
 
 
 class FiniteRange(click.FloatRange):
@@ -484,7 +490,7 @@ def allocate_command(
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--load",
-    type=FiniteRange(min=0, max=10),
+    type=FiniteRange(min=0, max=MAX_LOAD),
     default=0.9,
     show_default=True,
     help="Open caseload as a share of total weighted capacity.",
@@ -1362,7 +1368,7 @@ def _need_sim_extra() -> None:
 
 @main.command("simulate")
 @click.argument("snapshot", type=click.Path())
-@click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True)
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=365, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(
@@ -1374,14 +1380,14 @@ def _need_sim_extra() -> None:
 )
 @click.option(
     "--rebalance-every",
-    type=click.IntRange(min=0, max=3660),
+    type=click.IntRange(min=0, max=MAX_DAYS),
     default=7,
     show_default=True,
     help="Days between rebalances (0: never).",
 )
 @click.option(
     "--arrival-factor",
-    type=FiniteRange(min=0, max=10),
+    type=FiniteRange(min=0, max=MAX_ARRIVAL_FACTOR),
     default=1.0,
     show_default=True,
     help="Referrals as a multiple of the rate that keeps the caseload steady.",
@@ -1448,7 +1454,7 @@ def simulate_command(
             f"(England: 60% / 26%), {s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
             err=True,
         )
-    click.echo(f"wrote {out}/report.md and its tables", err=True)
+    click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
 
 
 @main.command("sweep")
@@ -1472,12 +1478,14 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from allocator.sweep import Cell, SpecError, load_spec, run_sweep
+    from allocator.sweep import Cell, CellError, SpecError, load_spec, run_cells, write_results
 
+    # The whole spec (every key, every snapshot file) is checked before any cluster starts.
     try:
         cells = load_spec(spec)
-    except (SpecError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
+    except SpecError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"error: {line}", err=True)
         sys.exit(BAD_INPUT)
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter("expected a folder", param_hint="--out")
@@ -1497,8 +1505,16 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
             resumed += _math.isnan(seconds)
             bar.advance(task)
 
-        with writing(out):
-            target = run_sweep(cells, out, workers=workers, scheduler=scheduler, on_done=done)
+        # Not held back while the cells run: each cell's file is written whole, so a
+        # signal stops the sweep at once (the cluster is shut down on the way out).
+        try:
+            with input_errors():
+                run_cells(cells, out, workers=workers, scheduler=scheduler, on_done=done)
+        except CellError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    with writing(out):
+        target = write_results(cells, Path(out))
     click.echo(
         f"wrote {target}: {len(cells)} cells ({resumed} already done, not run again)", err=True
     )

@@ -1,6 +1,7 @@
 """Policy sweeps: many services x policies x seeds x methods, each a simulated year, on Dask.
 
-A sweep SPEC is a TOML file::
+A sweep SPEC is a TOML file (every key, its type, range and default: docs/SIMULATION.md,
+"The sweep spec"; :func:`load_spec` checks them all before any cluster starts)::
 
     days = 365                      # days simulated per cell
     seeds = [1, 2, 3]               # event-stream seeds
@@ -45,20 +46,45 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 #: Simulation settings a policy entry may carry besides policy numbers.
 SIM_KEYS = ("rebalance_every", "arrival_factor")
+#: Keys of the spec's top level, in the order docs/SIMULATION.md lists them.
+TOP_KEYS = (
+    "days",
+    "seeds",
+    "methods",
+    "work_units",
+    "rebalance_work_units",
+    "services",
+    "policies",
+)
 #: Keys of a service entry.
-SERVICE_KEYS = {"name", "practitioners", "seed", "load", "contracts", "snapshot"}
+SERVICE_KEYS = ("name", "practitioners", "seed", "load", "contracts", "snapshot")
+#: Keys only a generated service (``practitioners``) takes.
+GENERATED_KEYS = ("seed", "load", "contracts")
+#: The methods a cell may run.
+METHODS = ("engine", "greedy")
+#: Defaults of the optional top-level keys.
+DEFAULTS: dict[str, Any] = {
+    "days": 365,
+    "seeds": [0],
+    "methods": ["engine", "greedy"],
+    "work_units": 0.2,
+    "rebalance_work_units": 0.5,
+    "policies": [{"name": "default"}],
+}
 
 
 class SpecError(ValueError):
-    """A sweep SPEC that cannot be run, with every problem found."""
+    """A sweep SPEC that cannot be run, with every problem found, one per line."""
 
 
 @dataclass(frozen=True)
@@ -91,74 +117,256 @@ class Cell:
             "rebalance_work_units": self.rebalance_work_units,
         }
 
+    def label(self) -> str:
+        """The cell in words: ``service s150, policy cap90, seed 1, engine``."""
+        return (
+            f"service {self.service['name']}, policy {self.policy['name']}, "
+            f"seed {self.seed}, {self.method}"
+        )
+
+
+class CellError(RuntimeError):
+    """A cell whose simulation failed on its worker (a valid spec; a fault in the run)."""
+
 
 def load_spec(path: str | Path) -> list[Cell]:
     """The cells of the sweep SPEC at ``path``, in order (services, policies, seeds, methods).
 
+    Every key is checked here, before any cluster starts (docs/SIMULATION.md, "The
+    sweep spec"): its type and range (the limits of ``simulate`` and ``generate``),
+    unknown keys (with a close known name), duplicate names, and each snapshot file
+    named, read and validated.
+
     Raises
     ------
     SpecError
-        Naming every problem: unknown keys, a service with neither ``practitioners``
-        nor ``snapshot``, a policy number out of its domain, an unknown method.
+        Naming every problem, one per line: the spec file, the table or entry, the
+        key, what was found and what was expected.
     """
-    with open(path, "rb") as f:
-        try:
+    source = str(Path(path))
+    try:
+        with open(path, "rb") as f:
             data = tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"{path}: {exc}") from exc
-    return cells_of(data, str(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SpecError(f"{source}: cannot be read: {exc.strerror}") from None
+    return cells_of(data, source)
 
 
 def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
-    """The cells of a parsed spec (see :func:`load_spec`)."""
-    from allocator.policy import Policy, PolicyError
+    """The cells of a parsed spec (see :func:`load_spec`), or :class:`SpecError`."""
+    problems = _Problems(source)
+    spec = {**DEFAULTS, **data}
+    top = "top level"
+    problems.unknown(top, data, TOP_KEYS)
+    # The command line's own limits: a spec takes exactly what simulate and generate take.
+    from allocator.cli import MAX_DAYS, MAX_SEED, MAX_TIME_LIMIT
 
-    problems: list[str] = []
-    known = {"days", "seeds", "methods", "work_units", "rebalance_work_units", "services"}
-    known |= {"policies"}
-    for key in sorted(set(data) - known):
-        problems.append(f"{source}: unknown key '{key}'")
-    services = list(data.get("services", []))
-    policies = list(data.get("policies", [{"name": "default"}]))
-    seeds = list(data.get("seeds", [0]))
-    methods = list(data.get("methods", ["engine", "greedy"]))
-    if not services:
-        problems.append(f"{source}: no [[services]]")
-    for k, s in enumerate(services):
-        extra = sorted(set(s) - SERVICE_KEYS)
-        if extra:
-            problems.append(f"{source}: services[{k}]: unknown key(s) {', '.join(extra)}")
-        if ("practitioners" in s) == ("snapshot" in s):
-            problems.append(f"{source}: services[{k}]: give practitioners or snapshot, not both")
-        if "name" not in s:
-            problems.append(f"{source}: services[{k}]: no name")
-    for k, p in enumerate(policies):
-        if "name" not in p:
-            problems.append(f"{source}: policies[{k}]: no name")
-        numbers = {key: v for key, v in p.items() if key != "name" and key not in SIM_KEYS}
-        try:
-            Policy().with_overrides(**numbers)
-        except PolicyError as exc:
-            problems.append(f"{source}: policies[{k}]: {exc}")
-    for m in methods:
-        if m not in ("engine", "greedy"):
-            problems.append(f"{source}: method '{m}', expected engine or greedy")
-    if not all(isinstance(s, int) and s >= 0 for s in seeds):
-        problems.append(f"{source}: seeds must be whole numbers, 0 or more")
-    if problems:
-        raise SpecError("\n".join(problems))
+    problems.whole(top, "days", spec["days"], 1, MAX_DAYS)
+    for key in ("work_units", "rebalance_work_units"):
+        problems.number(top, key, spec[key], 0.0, MAX_TIME_LIMIT, low_open=True)
+    seeds = problems.array(top, "seeds", spec["seeds"], "a list of whole numbers, e.g. [1, 2, 3]")
+    for k, seed in enumerate(seeds):
+        problems.whole(top, f"seeds[{k}]", seed, 0, MAX_SEED)
+    problems.duplicates(top, "seeds", seeds)
+    methods = problems.array(top, "methods", spec["methods"], 'a list such as ["engine", "greedy"]')
+    for k, m in enumerate(methods):
+        if m not in METHODS:
+            problems.add(top, f"methods[{k}]", m, "engine or greedy")
+    problems.duplicates(top, "methods", methods)
+
+    services: list[Mapping[str, Any]] = []
+    if "services" in data:
+        services = problems.tables("services", data["services"])
+    else:
+        problems.lines.append(f"{source}: no [[services]]: expected at least one service entry")
+    for k, service in enumerate(services):
+        _check_service(problems, k, service)
+    policies = problems.tables("policies", spec["policies"])
+    for k, policy in enumerate(policies):
+        _check_policy(problems, k, policy)
+    for kind, entries in (("services", services), ("policies", policies)):
+        names = [e["name"] for e in entries if isinstance(e.get("name"), str)]
+        problems.duplicates(kind, "name", names)
+    if problems.lines:
+        raise SpecError("\n".join(problems.lines))
     return [
         Cell(
             service=s,
             policy=p,
             seed=seed,
             method=m,
-            days=int(data.get("days", 365)),
-            work_units=float(data.get("work_units", 0.2)),
-            rebalance_work_units=float(data.get("rebalance_work_units", 0.5)),
+            days=int(spec["days"]),
+            work_units=float(spec["work_units"]),
+            rebalance_work_units=float(spec["rebalance_work_units"]),
         )
         for s, p, seed, m in itertools.product(services, policies, seeds, methods)
     ]
+
+
+def _entry(kind: str, k: int, entry: Mapping[str, Any]) -> str:
+    """``services[1] (example)``: an entry of an array of tables, zero-based, and its name."""
+    name = entry.get("name")
+    return f"{kind}[{k}]" + (f" ({name})" if isinstance(name, str) and name else "")
+
+
+def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> None:
+    from allocator.cli import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
+
+    where = _entry("services", k, service)
+    problems.unknown(where, service, SERVICE_KEYS)
+    problems.name(where, service)
+    generated, snapshot = "practitioners" in service, "snapshot" in service
+    if generated == snapshot:
+        found = "both" if generated else "neither"
+        problems.lines.append(
+            f"{problems.source}: {where}: found {found} of practitioners and snapshot, "
+            "expected one: practitioners (a generated service) or snapshot (a file), not both"
+        )
+    if generated:
+        problems.whole(where, "practitioners", service["practitioners"], 1, MAX_PRACTITIONERS)
+        if "seed" in service:
+            problems.whole(where, "seed", service["seed"], 0, MAX_SEED)
+        if "load" in service:
+            problems.number(where, "load", service["load"], 0.0, MAX_LOAD)
+        if "contracts" in service and not isinstance(service["contracts"], bool):
+            problems.add(where, "contracts", service["contracts"], "true or false")
+    elif snapshot:
+        for key in GENERATED_KEYS:
+            if key in service:
+                problems.lines.append(
+                    f"{problems.source}: {where}: {key}: only a generated service "
+                    "(practitioners) takes it, not a snapshot"
+                )
+        _check_snapshot(problems, where, service["snapshot"])
+
+
+def _check_snapshot(problems: _Problems, where: str, path: Any) -> None:
+    """The snapshot file is there, readable and valid: read it as every worker will."""
+    from allocator.io import InputError, load_snapshot
+
+    if not isinstance(path, str) or not path:
+        problems.add(where, "snapshot", path, "the path of a snapshot JSON file")
+        return
+    try:
+        load_snapshot(path)
+    except InputError as exc:
+        for line in str(exc).splitlines():
+            problems.lines.append(f"{problems.source}: {where}: snapshot: {line}")
+    except OSError as exc:
+        problems.lines.append(
+            f"{problems.source}: {where}: snapshot: {path}: {exc.strerror or exc}, "
+            "expected a readable snapshot file (relative paths are from the current folder)"
+        )
+
+
+def _check_policy(problems: _Problems, k: int, policy: Mapping[str, Any]) -> None:
+    from allocator.cli import MAX_ARRIVAL_FACTOR, MAX_DAYS
+    from allocator.policy import Policy, PolicyError
+
+    where = _entry("policies", k, policy)
+    problems.name(where, policy)
+    if "rebalance_every" in policy:
+        problems.whole(where, "rebalance_every", policy["rebalance_every"], 0, MAX_DAYS)
+    if "arrival_factor" in policy:
+        problems.number(where, "arrival_factor", policy["arrival_factor"], 0.0, MAX_ARRIVAL_FACTOR)
+    numbers = {key: v for key, v in policy.items() if key != "name" and key not in SIM_KEYS}
+    try:
+        Policy().with_overrides(**numbers)
+    except PolicyError as exc:
+        for line in str(exc).splitlines():
+            problems.lines.append(
+                f"{problems.source}: {where}: {line.removeprefix('policy override: ')}"
+            )
+
+
+class _Problems:
+    """The problems found in a spec, one line each, every line naming ``source``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+
+    def add(self, where: str, key: str, found: Any, expected: str) -> None:
+        self.lines.append(
+            f"{self.source}: {where}: {key}: found {_show(found)}, expected {expected}"
+        )
+
+    def unknown(self, where: str, table: Mapping[str, Any], known: Sequence[str]) -> None:
+        from allocator.io import did_you_mean
+
+        for key in sorted(set(table) - set(known), key=str):
+            self.lines.append(
+                f"{self.source}: {where}: unknown key {key!r}{did_you_mean(key, known)}"
+            )
+
+    def whole(self, where: str, key: str, value: Any, low: int, high: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.add(where, key, value, f"a whole number from {low} to {high}")
+
+    def number(
+        self, where: str, key: str, value: Any, low: float, high: float, *, low_open: bool = False
+    ) -> None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok:
+            ok = (value > low if low_open else value >= low) and value <= high
+        if not ok:
+            lower = f"greater than {low:g}" if low_open else f"from {low:g}"
+            joint = " and at most " if low_open else " to "
+            self.add(where, key, value, f"a number {lower}{joint}{high:g}")
+
+    def array(self, where: str, key: str, value: Any, expected: str) -> list[Any]:
+        if not isinstance(value, list) or not value:
+            self.add(where, key, value, expected)
+            return []
+        return value
+
+    def tables(self, kind: str, value: Any) -> list[Mapping[str, Any]]:
+        """The entries of ``[[kind]]``; a problem for anything else (a lone ``[kind]``)."""
+        if not isinstance(value, list) or not value:
+            self.add("top level", kind, value, f"one or more [[{kind}]] entries")
+            return []
+        entries: list[Mapping[str, Any]] = []
+        for k, entry in enumerate(value):
+            if isinstance(entry, dict):
+                entries.append(entry)
+            else:
+                self.add(f"{kind}[{k}]", "entry", entry, f"a table ([[{kind}]])")
+        return entries
+
+    def name(self, where: str, entry: Mapping[str, Any]) -> None:
+        name = entry.get("name")
+        if name is None:
+            self.lines.append(f"{self.source}: {where}: name: missing, expected a name")
+        elif not isinstance(name, str) or not name.strip():
+            self.add(where, "name", name, "a non-empty string")
+
+    def duplicates(self, where: str, key: str, values: Sequence[Any]) -> None:
+        seen: set[Any] = set()
+        for v in values:
+            if isinstance(v, bool):
+                continue  # a wrong type, reported already (and equal to 1 to Python)
+            try:
+                repeated = v in seen
+                seen.add(v)
+            except TypeError:  # an unhashable value, reported already as a wrong type
+                continue
+            if repeated:
+                self.lines.append(
+                    f"{self.source}: {where}: {key}: {_show(v)} is given twice, "
+                    "expected each once (the same cell would run twice)"
+                )
+
+
+def _show(value: Any) -> str:
+    """A found value in a message: TOML-like, cut short if long."""
+    if isinstance(value, dict):
+        return "a table"
+    text = "true" if value is True else "false" if value is False else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,6 +431,8 @@ def run_sweep(
 ) -> Path:
     """Run every cell not yet in ``out/cells`` on Dask, then write the results table.
 
+    :func:`run_cells`, then :func:`write_results`.
+
     Parameters
     ----------
     cells
@@ -245,13 +455,30 @@ def run_sweep(
     Path
         ``out/results.parquet``.
     """
-    # distributed ships no type hints: its three entry points are typed here as Any.
-    from dask import distributed
+    run_cells(cells, out, workers=workers, scheduler=scheduler, on_done=on_done)
+    return write_results(cells, Path(out))
 
-    local_cluster: Any = distributed.LocalCluster
-    client_of: Any = distributed.Client
-    as_completed: Any = distributed.as_completed
 
+def run_cells(
+    cells: Sequence[Cell],
+    out: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    on_done: Callable[[Cell, float], None] | None = None,
+) -> None:
+    """Run every cell not yet in ``out/cells`` on Dask; each written as it finishes.
+
+    Parameters as :func:`run_sweep`. An exception in the caller's thread (an
+    interruption: ``KeyboardInterrupt``) stops the sweep at once: the cluster is shut
+    down, cells running are abandoned, cells finished stay written for the next run.
+
+    Raises
+    ------
+    CellError
+        If a cell's simulation fails on its worker, naming the cell; the cells
+        finished before it are kept.
+    """
     folder = Path(out)
     done_dir = folder / "cells"
     done_dir.mkdir(parents=True, exist_ok=True)
@@ -259,33 +486,77 @@ def run_sweep(
     for c in cells:
         if c not in todo and on_done is not None:
             on_done(c, float("nan"))
-    if todo:
-        cluster = None
-        if scheduler is None:
-            cluster = local_cluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=40,  # logging.ERROR: the progress bar is the display
-            )
-        client = client_of(scheduler if scheduler is not None else cluster)
-        try:
-            by_key = {c.key: c for c in todo}
-            futures = [
-                client.submit(run_cell, c.settings(), key=f"cell-{c.key}", pure=False) for c in todo
-            ]
-            for future in as_completed(futures):
-                cell = by_key[str(future.key).removeprefix("cell-")]
-                result = future.result()
-                _write_cell(done_dir / f"{cell.key}.json", cell, result["row"])
-                if on_done is not None:
-                    on_done(cell, float(result["seconds"]))
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    return write_results(cells, folder)
+    if not todo:
+        return
+    with _cluster(workers, scheduler) as client:
+        # distributed ships no type hints: as_completed is typed here as Any.
+        from dask import distributed
+
+        as_completed: Any = distributed.as_completed
+        by_key = {c.key: c for c in todo}
+        futures = [
+            client.submit(run_cell, c.settings(), key=f"cell-{c.key}", pure=False) for c in todo
+        ]
+        for future in as_completed(futures):
+            cell = by_key[str(future.key).removeprefix("cell-")]
+            if future.status != "finished":
+                raise CellError(f"{cell.label()}: {_failure(future)}")
+            result = future.result()
+            _write_cell(done_dir / f"{cell.key}.json", cell, result["row"])
+            if on_done is not None:
+                on_done(cell, float(result["seconds"]))
+
+
+def _failure(future: Any) -> str:
+    """What went wrong in a failed cell, in one line: ``KeyError: 'x'``."""
+    exc = future.exception()
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else "cancelled"
+    return " ".join(text.split())
+
+
+@contextmanager
+def _cluster(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client on ``scheduler`` or on a quiet ``LocalCluster``, closed on the way out.
+
+    The local cluster's HTTP server (dashboard and metrics) takes any free port: with
+    ``dashboard_address=None`` distributed still tries 8787 and warns when another
+    cluster holds it (the warning is filtered as well, for a scheduler that warns
+    anyway). Logs below CRITICAL are silenced: the progress bar is the display, and a
+    failed cell is reported by :func:`run_cells` in one line. However the block is
+    left (an interruption included), the client and the cluster are closed, each
+    given a few seconds: the nannies kill workers still busy with a cell.
+    """
+    import logging
+    import warnings
+
+    # distributed ships no type hints: its entry points are typed here as Any.
+    from dask import distributed
+
+    local_cluster: Any = distributed.LocalCluster
+    client_of: Any = distributed.Client
+    cluster: Any = None
+    client: Any = None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+            if scheduler is None:
+                cluster = local_cluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.CRITICAL,
+                )
+            client = client_of(scheduler if scheduler is not None else cluster)
+        yield client
+    finally:
+        # A failure to close (a timeout) must not hide why the block was left.
+        if client is not None:
+            with suppress(Exception):
+                client.close(timeout=5)  # releases the futures: a remote scheduler drops them
+        if cluster is not None:
+            with suppress(Exception):
+                cluster.close(timeout=5)
 
 
 def _write_cell(path: Path, cell: Cell, row: Mapping[str, Any]) -> None:

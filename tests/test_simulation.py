@@ -318,3 +318,101 @@ def test_an_announced_maternity_leave_gets_its_handover_planned(
     assert list(changes["to_worker"]) == ["P2"]
     assert list(changes["cause"]) == ["long_absence"]
     assert list(changes["notice_days"]) == [18]
+
+
+# ---------------------------------------------------------------- degenerate services
+
+
+def _gone(p: Practitioner, on: date) -> Practitioner:
+    return p.model_copy(update={"leaving_on": on})
+
+
+def _degenerate() -> dict[str, tuple[Snapshot, float]]:
+    """Services at the edges: each must give a whole report, not a crash."""
+    some = generate(3, seed=1, load=0.9, referral_rate=0.0, policy=None)
+    some = some.model_copy(update={"as_of": MONDAY})
+    return {
+        "no cases": (_snapshot([_worker("P1"), _worker("P2")], []), 1.0),
+        "no cases, no referrals": (_snapshot([_worker("P1")], []), 0.0),
+        "no staff, no cases": (_snapshot([], []), 1.0),
+        "one practitioner": (_snapshot([_worker("P1")], []), 1.0),
+        "everyone gone on day 0": (
+            some.model_copy(
+                update={"practitioners": [_gone(p, MONDAY) for p in some.practitioners]}
+            ),
+            0.0,
+        ),
+        "everyone gone on day 2": (
+            _snapshot([_worker("P1", leaving_on=MONDAY + timedelta(days=2))], []),
+            1.0,
+        ),
+        "everyone absent": (
+            _snapshot(
+                [_worker("P1").model_copy(update={"available_from": MONDAY + timedelta(200)})], []
+            ),
+            1.0,
+        ),
+        "no referrals": (some, 0.0),
+    }
+
+
+@pytest.mark.parametrize("name", list(_degenerate()))
+def test_a_degenerate_service_gives_a_whole_report(name: str, tmp_path: Path) -> None:
+    snapshot, factor = _degenerate()[name]
+    settings = Settings(days=8, seed=1, rebalance_every=1, arrival_factor=factor)
+    results = compare(snapshot, [GreedyMethod()], Policy(), settings)
+    summaries = write_outputs(results, tmp_path, title=name, plots=True)
+    assert (tmp_path / "report.md").read_text(encoding="utf-8").startswith(f"# {name}")
+    for png in ("changes_per_child.png", "waiting.png", "utilisation.png"):
+        assert (tmp_path / png).stat().st_size > 0
+    figures = summaries["greedy"]
+    assert figures["children"] == len(results[0].recorder.children)
+
+
+def test_empty_tables_have_their_columns() -> None:
+    # No staff, no children: every table still has every column, typed.
+    from allocator.simulation.records import (
+        CHANGE_COLUMNS,
+        CHILD_COLUMNS,
+        LOAD_COLUMNS,
+        WORKER_COLUMNS,
+    )
+
+    result = simulate(_snapshot([], []), GreedyMethod(), None, Settings(days=1, seed=1))
+    tables = result.recorder.tables()
+    for name, columns in [
+        ("changes", CHANGE_COLUMNS),
+        ("children", CHILD_COLUMNS),
+        ("loads", LOAD_COLUMNS),
+        ("workers", WORKER_COLUMNS),
+    ]:
+        assert len(tables[name]) == 0
+        assert {k: str(v) for k, v in tables[name].dtypes.items()} == columns, name
+    assert summarise(tables)["children"] == 0
+
+
+def test_simulate_a_service_with_no_cases_from_the_command_line(tmp_path: Path) -> None:
+    # The fresh user's steps: an empty service, then a month of it.
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    runner = CliRunner()
+    snapshot, out = str(tmp_path / "l0.json"), str(tmp_path / "siml0")
+    made = runner.invoke(
+        main,
+        ["generate", "--practitioners", "5", "--seed", "1", "--load", "0"]
+        + ["--referral-rate", "0", "--out", snapshot],
+    )
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(
+        main,
+        ["simulate", snapshot, "--days", "30", "--method", "greedy", "--no-plots"]
+        + ["--out", out + "/"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (Path(out) / "report.md").exists()
+    assert (Path(out) / "summary.csv").exists()
+    # The path in the message is written once, normalised: no "siml0//report.md".
+    assert f"wrote {Path(out) / 'report.md'} and its tables" in result.stderr
+    assert "//" not in result.stderr

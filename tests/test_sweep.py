@@ -44,7 +44,7 @@ def test_a_bad_spec_names_every_problem() -> None:
     assert "unknown key 'colour'" in text
     assert "not both" in text
     assert "policies[0]" in text
-    assert "method 'mip'" in text
+    assert "methods[0]: found 'mip', expected engine or greedy" in text
 
 
 @pytest.mark.slow
@@ -63,3 +63,276 @@ def test_two_cells_on_a_local_cluster_then_resumed(tmp_path: Path) -> None:
     run_sweep(cells, tmp_path, workers=2, on_done=lambda c, s: again.append(s))
     assert len(again) == 2 and all(math.isnan(s) for s in again)
     assert pd.read_parquet(target).equals(table)
+
+
+# ---------------------------------------------------------------- the spec, at the door
+
+GOOD_SERVICE = {"name": "s8", "practitioners": 8}
+
+
+def _problems(spec: dict[str, object]) -> list[str]:
+    """The lines of the SpecError that ``spec`` raises (it must raise one)."""
+    with pytest.raises(SpecError) as info:
+        cells_of(spec, "sweep.toml")
+    return str(info.value).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            {"days": -5},
+            "sweep.toml: top level: days: found -5, expected a whole number from 1 to 3660",
+        ),
+        ({"days": 1e9}, "days: found 1000000000.0, expected a whole number from 1 to 3660"),
+        ({"days": 3661}, "days: found 3661, expected a whole number from 1 to 3660"),
+        ({"days": True}, "days: found true, expected a whole number"),
+        ({"days": 7.0}, "days: found 7.0, expected a whole number"),
+        ({"work_units": 0}, "work_units: found 0, expected a number greater than 0"),
+        ({"rebalance_work_units": float("nan")}, "rebalance_work_units: found nan"),
+        ({"seeds": 1}, "seeds: found 1, expected a list of whole numbers"),
+        ({"seeds": []}, "seeds: found [], expected a list"),
+        ({"seeds": [1, -1]}, "seeds[1]: found -1, expected a whole number from 0 to 2147483647"),
+        ({"seeds": [1, 1]}, "seeds: 1 is given twice"),
+        ({"methods": ["greedy", "greedy"]}, "methods: 'greedy' is given twice"),
+        ({"methods": ["mip"]}, "methods[0]: found 'mip', expected engine or greedy"),
+        ({"dayz": 3}, "top level: unknown key 'dayz'; did you mean 'days'?"),
+        ({"services": {"name": "x"}}, "services: found a table, expected one or more [[services]]"),
+        ({"services": []}, "services: found [], expected one or more [[services]]"),
+        ({"policies": []}, "policies: found [], expected one or more [[policies]]"),
+        (
+            {"services": [{**GOOD_SERVICE, "practitioners": 0}]},
+            "services[0] (s8): practitioners: found 0, expected a whole number from 1 to 100000",
+        ),
+        (
+            {"services": [{**GOOD_SERVICE, "load": "high"}]},
+            "services[0] (s8): load: found 'high', expected a number from 0 to 10",
+        ),
+        (
+            {"services": [{**GOOD_SERVICE, "seed": -1}]},
+            "services[0] (s8): seed: found -1",
+        ),
+        (
+            {"services": [{**GOOD_SERVICE, "contracts": "yes"}]},
+            "services[0] (s8): contracts: found 'yes', expected true or false",
+        ),
+        (
+            {"services": [{**GOOD_SERVICE, "practitionrs": 3}]},
+            "services[0] (s8): unknown key 'practitionrs'; did you mean 'practitioners'?",
+        ),
+        ({"services": [{"practitioners": 3}]}, "services[0]: name: missing"),
+        ({"services": [{"name": "", "practitioners": 3}]}, "name: found '', expected a non-empty"),
+        ({"services": [{"name": "x"}]}, "services[0] (x): found neither of practitioners"),
+        ({"services": [GOOD_SERVICE, GOOD_SERVICE]}, "services: name: 's8' is given twice"),
+        ({"services": [GOOD_SERVICE, 3]}, "services[1]: entry: found 3, expected a table"),
+        (
+            {"policies": [{"name": "p", "rebalance_every": -3}]},
+            "policies[0] (p): rebalance_every: found -3, expected a whole number from 0 to 3660",
+        ),
+        (
+            {"policies": [{"name": "p", "arrival_factor": "high"}]},
+            "policies[0] (p): arrival_factor: found 'high', expected a number from 0 to 10",
+        ),
+        (
+            {"policies": [{"name": "p", "arrival_factor": 11}]},
+            "arrival_factor: found 11, expected a number from 0 to 10",
+        ),
+        (
+            {"policies": [{"name": "p", "points_per_ftee": 90}]},
+            "policies[0] (p): unknown key 'points_per_ftee'; did you mean 'points_per_fte'?",
+        ),
+        ({"policies": [{"name": "p"}, {"name": "p"}]}, "policies: name: 'p' is given twice"),
+    ],
+)
+def test_every_key_is_checked_at_the_door(spec: dict[str, object], expected: str) -> None:
+    # One bad value in an otherwise good spec: exactly one line, naming it.
+    lines = _problems({"services": [GOOD_SERVICE], **spec})
+    assert len(lines) == 1, lines
+    assert expected in lines[0]
+    assert lines[0].startswith("sweep.toml: ")
+
+
+def test_snapshot_files_are_read_and_validated_at_the_door(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "caseload-snapshot/1"}', encoding="utf-8")
+    lines = _problems(
+        {
+            "services": [
+                {"name": "gone", "snapshot": str(tmp_path / "missing.json")},
+                {"name": "bad", "snapshot": str(bad)},
+                {"name": "num", "snapshot": 3},
+                {"name": "mixed", "snapshot": str(bad), "load": 0.5},
+            ]
+        }
+    )
+    assert any(line.startswith("sweep.toml: services[0] (gone): snapshot: ") for line in lines)
+    assert any("missing.json" in line for line in lines)
+    assert any(line.startswith("sweep.toml: services[1] (bad): snapshot: ") for line in lines)
+    assert any("services[2] (num): snapshot: found 3, expected the path" in line for line in lines)
+    assert any("services[3] (mixed): load: only a generated service" in line for line in lines)
+
+
+def test_a_valid_snapshot_passes(tmp_path: Path) -> None:
+    from allocator.generate import generate
+    from allocator.io import write_snapshot
+
+    path = tmp_path / "s.json"
+    write_snapshot(generate(3, seed=1), path)
+    cells = cells_of({"services": [{"name": "file", "snapshot": str(path)}], "methods": ["greedy"]})
+    assert [c.service["name"] for c in cells] == ["file"]
+
+
+def test_the_spec_takes_the_same_limits_as_simulate() -> None:
+    from allocator.cli import simulate_command
+
+    ranges = {p.name: p.type for p in simulate_command.params}
+    for option, key, where in [
+        ("days", "days", None),
+        ("rebalance_every", "rebalance_every", "policy"),
+        ("arrival_factor", "arrival_factor", "policy"),
+        ("work_units", "work_units", None),
+        ("rebalance_work_units", "rebalance_work_units", None),
+        ("seed", "seeds", "list"),
+    ]:
+        top = ranges[option].max  # type: ignore[attr-defined]
+        for value, ok in ((top, True), (top + 1, False)):
+            if where == "policy":
+                spec = {"policies": [{"name": "p", key: value}]}
+            elif where == "list":
+                spec = {"seeds": [value]}
+            else:
+                spec = {key: value}
+            spec["services"] = [GOOD_SERVICE]
+            if ok:
+                assert cells_of(spec), (key, value)
+            else:
+                assert _problems(spec), (key, value)
+
+
+def test_a_bad_spec_exits_2_before_any_cluster_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+    from dask import distributed
+
+    from allocator.cli import main
+
+    def no_cluster(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cluster was started for a bad spec")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_cluster)
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'days = -5\n[[services]]\nname = "s"\npractitioners = 0\n'
+        '[[policies]]\nname = "p"\narrival_factor = "high"\nrebalance_every = -3\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4
+    assert all(line.startswith(f"error: {spec}: ") for line in lines)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_spec_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    runner = CliRunner()
+    missing = runner.invoke(main, ["sweep", str(tmp_path / "no.toml"), "--out", str(tmp_path)])
+    assert missing.exit_code == 2
+    assert (
+        missing.stderr.strip()
+        == f"error: {tmp_path / 'no.toml'}: cannot be read: No such file or directory"
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text("days = = 3\n", encoding="utf-8")
+    broken = runner.invoke(main, ["sweep", str(bad), "--out", str(tmp_path)])
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith(f"error: {bad}: not valid TOML")
+
+
+# ------------------------------------------------------------- the cluster: quiet, stoppable
+
+
+@pytest.mark.slow
+def test_a_failed_cell_is_one_line_and_a_busy_port_is_not_mentioned(tmp_path: Path) -> None:
+    import socket
+    import warnings
+
+    from allocator.sweep import CellError, run_cells
+
+    # A cell that passed no door (built by hand) fails on its worker.
+    cell = Cell(
+        service={"name": "broken", "practitioners": "many"},
+        policy={"name": "default"},
+        seed=1,
+        method="greedy",
+        days=2,
+        work_units=0.2,
+        rebalance_work_units=0.5,
+    )
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))  # as another cluster's dashboard would
+        holder.listen()
+    except OSError:
+        pass  # taken already: the same situation
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with pytest.raises(CellError) as info:
+                run_cells([cell], tmp_path, workers=1)
+    finally:
+        holder.close()
+    assert not [w for w in seen if "already in use" in str(w.message)]
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith("service broken, policy default, seed 1, greedy: ValueError")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = tmp_path / "long.toml"
+    # One cell of ten years on 300 workers: minutes, far longer than the test waits.
+    spec.write_text(
+        'days = 3660\nseeds = [1]\nmethods = ["engine"]\n'
+        '[[services]]\nname = "s300"\npractitioners = 300\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from allocator.cli import main; main()", "sweep", str(spec)]
+        + ["--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "cells").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(8)  # the cluster is up and the cell is running
+        assert proc.poll() is None
+        sent = time.monotonic()
+        proc.send_signal(getattr(signal, signum))
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + getattr(signal, signum)
+    assert err.strip().splitlines()[-1] == "interrupted: no sweep table written"
+    assert "Traceback" not in err
+    assert took < 15, took
+    assert not (out / "results.parquet").exists()

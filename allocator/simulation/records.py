@@ -26,6 +26,7 @@ method that plans ahead could have given.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -235,7 +236,6 @@ class Recorder:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``changes``, ``children``, ``waiting``, ``loads`` and ``workers`` as frames."""
-        import pandas as pd
 
         children = []
         for cid in sorted(self.children):
@@ -274,25 +274,80 @@ class Recorder:
                     ),
                 }
             )
-        change_columns = [
-            "method",
-            "day",
-            "case",
-            "type",
-            "from_worker",
-            "to_worker",
-            "cause",
-            "avoidable",
-            "days_without_worker",
-            "notice_days",
-            "known_days",
-        ]
-        changes = pd.DataFrame(self.changes, columns=change_columns)
-        changes["known_days"] = changes["known_days"].astype("Int64")
+        # Each table is built with its columns and types named, so a table with no
+        # rows (no children, no staff left, no changes) has the same shape as a full
+        # one and every figure of the report can be computed from it.
         return {
-            "changes": changes,
-            "children": pd.DataFrame(children),
-            "waiting": pd.DataFrame(self.waiting),
-            "loads": pd.DataFrame(self.loads),
-            "workers": pd.DataFrame(workers).astype({"left_day": "Int64"}),
+            "changes": _frame(self.changes, CHANGE_COLUMNS),
+            "children": _frame(children, CHILD_COLUMNS),
+            "waiting": _frame(self.waiting, WAITING_COLUMNS),
+            "loads": _frame(self.loads, LOAD_COLUMNS),
+            "workers": _frame(workers, WORKER_COLUMNS),
         }
+
+
+def _frame(rows: list[dict[str, object]], columns: Mapping[str, str]) -> pd.DataFrame:
+    """``rows`` as a frame with exactly ``columns`` (name -> pandas dtype), even if empty."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns))
+    if not rows:
+        return frame.astype(dict(columns))
+    # Full tables keep pandas' own inference but for whole numbers that may be missing.
+    nullable = {k: v for k, v in columns.items() if v == "Int64"}
+    return frame.astype(nullable) if nullable else frame
+
+
+#: The columns of each table and their types (pandas dtypes; ``Int64`` may be empty).
+CHANGE_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "day": "int64",
+    "case": "object",
+    "type": "object",
+    "from_worker": "object",
+    "to_worker": "object",
+    "cause": "object",
+    "avoidable": "bool",
+    "days_without_worker": "int64",
+    "notice_days": "int64",
+    "known_days": "Int64",
+}
+CHILD_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "case": "object",
+    "type": "object",
+    "opened_day": "int64",
+    "closed_day": "float64",  # NaN while open, as pandas reads ``None`` among numbers
+    "days_open": "int64",
+    "open_all_run": "bool",
+    "changes": "int64",
+    "waiting_days": "int64",
+    "referred": "bool",
+    **{f"changes_{cause}": "int64" for cause in CAUSES},
+}
+WAITING_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "day": "int64",
+    "class": "object",
+    "children": "int64",
+}
+LOAD_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "day": "int64",
+    "worker": "object",
+    "load": "float64",
+    "capacity": "float64",
+    "utilisation": "float64",
+    "absent": "bool",
+}
+WORKER_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "worker": "object",
+    "grade": "object",
+    "contract": "object",
+    "joined_day": "int64",
+    "left_day": "Int64",
+    "days_on_books": "int64",
+    "days_over_cap": "int64",
+    "mean_utilisation": "float64",
+}

@@ -137,7 +137,7 @@ def write_outputs(
         render_markdown(summaries, events.counts(), title=title), encoding="utf-8"
     )
     if plots:
-        write_plots(tables, folder)
+        write_plots(tables, folder, methods=[r.method for r in results])
     return summaries
 
 
@@ -209,8 +209,14 @@ def _cell(value: object, *, percent: bool) -> str:
     return str(value)
 
 
-def write_plots(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
-    """Three PNGs: changes per child, children waiting over the year, utilisation bands."""
+def write_plots(
+    tables: Mapping[str, pd.DataFrame], folder: Path, methods: Sequence[str] | None = None
+) -> None:
+    """Three PNGs: changes per child, children waiting over the year, utilisation bands.
+
+    ``methods`` (default: those in the ``waiting`` table) names the panels, so a run
+    with no children or no staff still gets its plots, empty.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,7 +224,8 @@ def write_plots(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
 
     meta = {"Software": None}  # no version string: the same files from any install
     children, waiting, loads = tables["children"], tables["waiting"], tables["loads"]
-    methods = list(dict.fromkeys(children["method"]))
+    if methods is None:
+        methods = list(dict.fromkeys(waiting["method"]))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     whole = children[children["open_all_run"]]
@@ -230,7 +237,7 @@ def write_plots(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
         ax.bar([x + k * width for x in xs], [counts.get(x, 0.0) for x in xs], width, label=m)
     ax.set_xlabel("changes of worker in the year")
     ax.set_ylabel("share of children open all year")
-    ax.legend()
+    _legend(ax)
     fig.tight_layout()
     fig.savefig(folder / "changes_per_child.png", dpi=100, metadata=meta)
     plt.close(fig)
@@ -241,7 +248,7 @@ def write_plots(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
             ax.plot(group["day"], group["children"], label=f"{m}: {name}")
     ax.set_xlabel("day")
     ax.set_ylabel("children without a worker")
-    ax.legend(fontsize="small")
+    _legend(ax, fontsize="small")
     fig.tight_layout()
     fig.savefig(folder / "waiting.png", dpi=100, metadata=meta)
     plt.close(fig)
@@ -266,7 +273,13 @@ def write_plots(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
         ax.set_title(m)
         ax.set_xlabel("day")
         ax.set_ylabel("share of workers at work")
-    axes[0][-1].legend(fontsize="small", loc="lower right")
+    _legend(axes[0][-1], fontsize="small", loc="lower right")
     fig.tight_layout()
     fig.savefig(folder / "utilisation.png", dpi=100, metadata=meta)
     plt.close(fig)
+
+
+def _legend(ax: Any, **options: Any) -> None:
+    """A legend if anything was drawn (an empty run draws nothing: no warning then)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
