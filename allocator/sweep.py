@@ -82,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
     "policies": [{"name": "default"}],
 }
 
+#: Dask's own log level (``logging.CRITICAL``, the number: the package imports no
+#: logging, so that nothing writes case records to a log behind the user's back).
+DASK_LOG_LEVEL = 50
+
 
 class SpecError(ValueError):
     """A sweep SPEC that cannot be run, with every problem found, one per line."""
@@ -526,7 +530,6 @@ def _cluster(workers: int, scheduler: str | None) -> Iterator[Any]:
     left (an interruption included), the client and the cluster are closed, each
     given a few seconds: the nannies kill workers still busy with a cell.
     """
-    import logging
     import warnings
 
     # distributed ships no type hints: its entry points are typed here as Any.
@@ -545,7 +548,7 @@ def _cluster(workers: int, scheduler: str | None) -> Iterator[Any]:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
-                    silence_logs=logging.CRITICAL,
+                    silence_logs=DASK_LOG_LEVEL,
                 )
             client = client_of(scheduler if scheduler is not None else cluster)
         yield client
