@@ -111,22 +111,15 @@ _TABLES = ("inputs", "decisions", "case_events")
 
 # Append-only, enforced by the database itself, not only by this module's habits.
 for _name in _TABLES:
-    event.listen(
-        metadata.tables[_name],
-        "after_create",
-        DDL(  # type: ignore[no-untyped-call]
-            f"CREATE TRIGGER {_name}_append_only BEFORE UPDATE ON {_name} "
-            "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
-        ).execute_if(dialect="sqlite"),
-    )
-    event.listen(
-        metadata.tables[_name],
-        "after_create",
-        DDL(  # type: ignore[no-untyped-call]
-            f"CREATE TRIGGER {_name}_no_delete BEFORE DELETE ON {_name} "
-            "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
-        ).execute_if(dialect="sqlite"),
-    )
+    for _trigger, _statement in (("append_only", "UPDATE"), ("no_delete", "DELETE")):
+        event.listen(
+            metadata.tables[_name],
+            "after_create",
+            DDL(  # type: ignore[no-untyped-call]
+                f"CREATE TRIGGER {_name}_{_trigger} BEFORE {_statement} ON {_name} "
+                "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
+            ).execute_if(dialect="sqlite"),
+        )
     event.listen(
         metadata.tables[_name],
         "after_create",

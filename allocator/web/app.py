@@ -177,6 +177,16 @@ class Meeting:
         }
 
 
+def _json_or_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a route whose body is ``schema`` as JSON or as a page's form."""
+    content = {kind: {"schema": schema} for kind in JSON_OR_FORM}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+#: The bodies a POST route takes: a council system's JSON, or the page's form.
+JSON_OR_FORM = ("application/json", "application/x-www-form-urlencoded")
+
+
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
@@ -342,15 +352,7 @@ def create_app(
     @app.post(
         "/overrides",
         summary="Override one case (choose / exclude / unallocate) and re-solve",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": override_schema},
-                    "application/x-www-form-urlencoded": {"schema": override_schema},
-                },
-            }
-        },
+        openapi_extra=_json_or_form(override_schema),
     )
     async def add_override(request: Request) -> Response:
         data = await body_of(request)
@@ -384,15 +386,7 @@ def create_app(
     @app.post(
         "/signoff",
         summary="Sign the current plan off, as a named manager",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": signoff_schema},
-                    "application/x-www-form-urlencoded": {"schema": signoff_schema},
-                },
-            }
-        },
+        openapi_extra=_json_or_form(signoff_schema),
     )
     async def sign_off(request: Request) -> Response:
         data = await body_of(request)
