@@ -308,10 +308,16 @@ def _plan_bound(
     ``over_cap_excess`` goes from centi-points to points; ``siblings_apart`` moves by
     ``siblings_shift``, the constant between the engine's tier and the plan's
     (:class:`allocator.objectives.PLAN_TIERS`: the plan's never goes below 0);
-    ``leavers_unplaced`` has no key of its own in the plan and is left out.
+    ``leavers_unplaced`` has no key of its own in the plan and is left out. A tier at
+    0 is at its bound whatever the search proved: every plan tier counts up from 0.
     """
+    at_zero: dict[str, int | float] = {
+        t.key: 0
+        for t in rebalance_tiers(setup.state.policy)
+        if t.sense == "min" and objective.get(t.key) == 0
+    }
     if not tier_bounds:
-        return None
+        return at_zero or None
     out: dict[str, int | float] = {}
     # The tier also counts long-absent workers' children nobody could cover, which the
     # objective keeps apart (``uncovered_absence``): only without them do the two agree.
@@ -334,7 +340,7 @@ def _plan_bound(
             out[tier.key] = tier_bounds[tier.key]
     if "siblings_apart" in out:
         out["siblings_apart"] += siblings_shift
-    return out or None
+    return {**out, **at_zero} or None
 
 
 def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str, str]:

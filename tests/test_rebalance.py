@@ -758,3 +758,25 @@ def test_check_judges_a_plan_by_the_policy_overrides_it_was_made_with(tmp_path: 
     assert checked.exit_code == 0, checked.output
     assert "--points-per-fte 90" in checked.output
     assert "recomputes to" not in checked.output
+
+
+def test_a_tier_at_zero_is_at_its_bound_whatever_the_search_proved() -> None:
+    # A fresh user saw "without a worker: urgent | fewer | 0 | (no best) | not proved"
+    # on a plan whose search proved nothing (children left with a long-absent worker
+    # withhold the class bounds): no plan has fewer than 0, so 0 is its bound.
+    from allocator.rebalancing import Setup, _plan_bound
+
+    state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
+    setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]
+    objective = {
+        "unallocated_urgent": 0,
+        "unallocated_statutory": 4,
+        "unallocated_other": 5,
+        "uncovered_absence": 2,
+        "changes_of_worker": 0,
+    }
+    assert _plan_bound(setup, {"unplaced": 132}, objective) == {
+        "unallocated_urgent": 0,
+        "changes_of_worker": 0,
+    }
+    assert _plan_bound(setup, None, objective) == {"unallocated_urgent": 0, "changes_of_worker": 0}
