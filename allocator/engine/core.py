@@ -1,4 +1,4 @@
-"""The one model core: every CP-SAT model the engine solves is built here.
+"""The one model core: every model the engine solves is built here, once.
 
 Daily allocation (:mod:`.model`), the moves that make room (:mod:`.moves`) and the
 rebalance (:mod:`.rebalance`) are thin builders of one input, :class:`CoreInput`:
@@ -13,22 +13,25 @@ rebalance (:mod:`.rebalance`) are thin builders of one input, :class:`CoreInput`
 
 Each item goes to exactly one receiver or stays where it is: with its source, or
 without a worker when it has none. Each rule family is one method of
-:class:`CoreModel` (``_one_place_each``, ``_weighted_cap``, ``_intake_limit``,
-``_move_budget``), written once for the three builders, and so is each kind of tier:
+:class:`Formulation` (``_one_place_each``, ``_weighted_cap``, ``_intake_limit``,
+``_move_budget``), written once for the three builders and for both backends
+(:class:`Backend`: CP-SAT here, :class:`CoreModel`; HiGHS in :mod:`.highs`), and so
+is each kind of tier:
 
 - a *linear* tier: each item carries, per tier key, a coefficient if it stays and one
   per receiver (children left without a worker by priority class, changes of worker
   and their cost, balance, work outside a worker's area, children not back with a
-  worker they know), plus a constant per key;
+  worker they know, the look-ahead), plus a constant per key;
 - ``siblings_apart``: per family with an item, the distinct workers holding its
   children after the plan, minus one (or minus the workers before, for a family whose
   children all have a worker: see :func:`siblings_apart`);
 - ``over_cap_excess``: per over-cap source, the centi-points still over its cap.
 
 :func:`tier_values` gives every tier's value in plain Python, equal to the model's
-expression at the same decisions (the tests hold the two together), and
-:func:`run_stage` is the one way a stage is solved. The HiGHS backend
-(:mod:`.highs`) builds the same rules and tiers from the same input.
+expression at the same decisions (the tests hold the two together);
+:func:`violations` checks the hard rules the same way. :func:`run_stage` is the one
+way a stage is solved and :func:`solve_in_stages` the staged solve of the moves and
+the rebalance; every solve ends in a :class:`Solution` of :class:`TierResult`.
 """
 
 from __future__ import annotations
