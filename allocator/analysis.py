@@ -39,7 +39,7 @@ from allocator.explain import (
     colliding_rules,
     worker_blockers,
 )
-from allocator.models import Assignment, Plan, Snapshot
+from allocator.models import Assignment, Plan, Snapshot, UnallocatedCode
 from allocator.objectives import (
     CONTINUITY_TIERS,
     Match,
@@ -53,7 +53,7 @@ from allocator.objectives import (
 from allocator.objectives import Placements as TierPlacements
 from allocator.policy import Policy
 from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
-from allocator.rules import ServiceState, to_points
+from allocator.rules import ServiceState, departure_sentence, points, to_points
 
 Side = Literal["a", "b", "same"]
 
@@ -495,6 +495,10 @@ class CaseExplanation:
     exception
         Why the case stays with its worker only as a manager's managed exception
         (:attr:`allocator.rules.ServiceState.exceptions`), or ``None``.
+    no_handover
+        For a ``kept`` child of a worker departing within the leaving window with no
+        handover in the plan: "P3 leaves on ...; no handover planned: <why>", the why
+        judged once the plan is applied (:func:`_no_handover`); else ``None``.
     """
 
     case: str
@@ -516,6 +520,7 @@ class CaseExplanation:
     violations: tuple[Violation, ...]
     needs_worker: str | None = None
     exception: str | None = None
+    no_handover: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -602,6 +607,11 @@ def explain_case(
             plan_agrees = (str(stated.code), stated.reason) == (code, diagnosis)
     else:
         outcome = "kept"
+    no_handover = (
+        _no_handover(state, view, plan, case_id)
+        if outcome == "kept" and before is not None and before in state.departing
+        else None
+    )
 
     # The family as the plan leaves it, this child aside: ranks continuity in context.
     siblings = {
@@ -617,7 +627,9 @@ def explain_case(
         Alternative(
             worker=c.worker,
             score=c.score,
-            reasons=c.reasons,
+            reasons=_room_after(state, view, case_id, c.worker, c.reasons)
+            if outcome == "kept"
+            else c.reasons,
             why_not=tuple(
                 _why_not(
                     state, view, plan, case_id, c.worker, c.score, chosen, chosen_score, outcome
@@ -646,6 +658,52 @@ def explain_case(
         violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.case == case_id),
         needs_worker=state.needs.get(case_id),
         exception=state.exceptions.get(case_id),
+        no_handover=no_handover,
+    )
+
+
+def _no_handover(state: ServiceState, view: PlanView, plan: Plan, case_id: str) -> str:
+    """Why a departing worker's child has no handover in ``plan``, once it is applied.
+
+    A child pinned to the worker is left for a manager to re-pin (docs/FORMAT.md
+    "Planned handovers"); otherwise the diagnosis of a child without a worker under
+    the plan's loads and intake (no room, intake limit, nobody may hold it).
+    """
+    case = state.cases[case_id]
+    source = case.worker
+    assert source is not None
+    why: str
+    if case.pinned_worker == source:
+        why = f"pinned to {source} by a manager; re-pin the child to plan a handover"
+    else:
+        d = view.diagnose(case_id)
+        if d.code == UnallocatedCode.SEARCH_LIMIT and not plan.handovers:
+            why = "this plan plans no handovers (allocator rebalance plans them ahead)"
+        else:
+            why = d.reason
+    return f"{departure_sentence(state, source)}; no handover planned: {why}"
+
+
+def _room_after(
+    state: ServiceState, view: PlanView, case_id: str, wid: str, reasons: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``reasons`` (an alternative's, room judged before the plan) with the room
+    ``wid`` has once the plan is applied in place of the room before it."""
+    before = f"{points(state.spare_before(wid))} points spare"
+    kept = [r for r in reasons if not r.startswith(before)]
+    late = [
+        f"{b.message} ({b.rule})"
+        for b in worker_blockers(state, case_id, wid, view)
+        if b.rule in ("capacity", "intake_limit")
+    ]
+    if late:
+        return (*kept, f"once this plan is applied: {'; '.join(late)}")
+    spare = state.capacity[wid] - view.load[wid]
+    share = (view.load[wid] + state.weight[case_id]) / state.capacity[wid]
+    return (
+        *kept,
+        f"once this plan is applied: {points(spare)} points spare; would end at "
+        f"{round(100 * share)}% of capacity",
     )
 
 

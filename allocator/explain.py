@@ -448,7 +448,7 @@ def _diagnose(
     # A case taken off a present worker who may no longer hold it says so first.
     taken_off = (
         f"{state.needs[case_id]}, so it leaves {case.worker}; "
-        if case.worker is not None and case.worker not in state.gone
+        if case.worker is not None and case.worker not in state.gone and case_id in state.needs
         else ""
     )
 

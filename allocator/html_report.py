@@ -171,6 +171,23 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
     unallocated = _table(
         ("case", "code", "reason"), ((u.case, str(u.code), u.reason) for u in plan.unallocated)
     )
+    # Each child handed over later: with their worker until the handover day
+    # (docs/FORMAT.md "Planned handovers").
+    handovers = _table(
+        ("case", "from", "to", "handover day", "leaves on", "notice (days)", "reasons"),
+        (
+            (
+                h.case,
+                h.from_,
+                h.worker,
+                h.on.isoformat(),
+                h.departs.isoformat(),
+                str(h.notice_days),
+                "; ".join(h.reasons),
+            )
+            for h in plan.handovers
+        ),
+    )
     notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
     heading = escape(title or f"Allocation plan for {plan.as_of.isoformat()}")
     return (
@@ -181,14 +198,24 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
         f"<h1>{heading}</h1>"
         f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; status '
         f"{escape(plan.status)}; {len(plan.assignments)} assignment(s), "
-        f"{len(plan.unallocated)} unallocated.</p>"
+        f"{len(plan.unallocated)} unallocated"
+        + (f", {len(plan.handovers)} handover(s) planned ahead" if plan.handovers else "")
+        + ".</p>"
         "<h2>Loads against caps</h2>"
         '<p class="muted">Computed from the snapshot given and the policy, with the '
         "plan's placements applied (not the plan's stored figures).</p>"
         f"{legend()}{charts}"
         f"<h2>Assignments</h2>{assignments}"
         f"<h2>Unallocated</h2>{unallocated}"
-        f"<h2>Objective tiers</h2>{tiers_table(plan, policy)}"
+        + (
+            f"<h2>Handovers planned ahead</h2>"
+            '<p class="muted">Each child stays with their worker until the handover day; '
+            "leaves on: the worker's leaving date, or the first day of a long absence.</p>"
+            f"{handovers}"
+            if plan.handovers
+            else ""
+        )
+        + f"<h2>Objective tiers</h2>{tiers_table(plan, policy)}"
         + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
         + "</body></html>\n"
     )

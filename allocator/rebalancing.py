@@ -512,12 +512,19 @@ def rebalance(
             break
         proved.append(key)
     lower_bound = changes_lower_bound(setup, solution.decisions, proved)
-    greedy_left = sum(len(g.cases) for g in setup.data.groups if g.must_move and g.id not in greedy)
+    groups = setup.data.groups
+    greedy_left = sum(len(g.cases) for g in groups if g.must_move and g.id not in greedy)
+    left = sum(len(g.cases) for g in groups if g.must_move and g.id not in solution.decisions)
+    handed = sum(len(g.cases) for g in groups if g.handover and g.id in solution.decisions)
     notes.append(
-        f"changes of worker: {values['changes_of_worker']}, "
-        f"lower bound {lower_bound}; the manager's rule: "
-        f"{greedy_values['changes_of_worker']} (weighted {greedy_values['weighted_changes']}), "
-        f"leaving {greedy_left} child(ren) who must move without a worker"
+        f"changes of worker: {values['changes_of_worker']} "
+        f"({values['changes_of_worker'] - handed} today + {handed} planned handover(s)), "
+        f"at least {lower_bound} in any best plan; this plan leaves {left} child(ren) who "
+        "must move unplaced (no worker, or a long-absent one). For comparison, the "
+        "manager's rule (one family at a time, the search's starting point) makes "
+        f"{greedy_values['changes_of_worker']} "
+        f"changes of worker (cost of the changes {greedy_values['weighted_changes']}) but "
+        f"leaves {greedy_left} such child(ren) unplaced"
     )
     return _plan(
         setup,

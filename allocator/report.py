@@ -134,18 +134,25 @@ def plan_summary(
 
 
 def handovers_table(plan: Plan) -> Table:
-    """The plan's planned handovers: case, from, to, day, notice, the day the worker goes."""
-    table = Table(title="Handovers planned ahead")
-    for heading in ("case", "from", "to", "on", "notice (days)", "worker goes"):
-        table.add_column(heading)
+    """The plan's planned handovers: case, from, to, handover day, the day the worker
+    goes, notice and first reason (docs/FORMAT.md "Planned handovers")."""
+    table = Table(
+        title=f"Handovers planned ahead: {len(plan.handovers)} (each a change of worker "
+        "on its day; the child stays with their worker until then)",
+        caption="leaves on: the worker's leaving date, or the first day of a long absence",
+    )
+    for heading in ("case", "from", "to", "handover day", "leaves on", "notice (days)"):
+        table.add_column(heading, justify="right" if heading == "notice (days)" else "left")
+    table.add_column("why (first reason)")
     for h in plan.handovers:
         table.add_row(
             escape(h.case),
             escape(h.from_),
             escape(h.worker),
             str(h.on),
-            str(h.notice_days),
             str(h.departs),
+            str(h.notice_days),
+            escape(h.reasons[0]) if h.reasons else "",
         )
     return table
 
@@ -184,8 +191,8 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
     """Print a rebalance's moves, its unallocated cases and its objective."""
     changes = sum(1 for a in plan.assignments if a.from_ is not None)
     moves = Table(
-        title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s), "
-        f"{changes} of them a change of worker (the rest had no worker)"
+        title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s) today, "
+        f"{changes} of them a change of worker today (the rest had no worker)"
     )
     for heading in ("case", "from", "to", "reason"):
         moves.add_column(heading)
@@ -198,6 +205,8 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
         )
     if plan.assignments:
         console.print(moves)
+    if plan.handovers:
+        console.print(handovers_table(plan))
     if plan.unallocated:
         console.print(unallocated_table(plan))
     # The figures that are not tiers, each with its own label ("changes lower bound"
@@ -209,6 +218,19 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
     )
     console.print(f"status [bold]{plan.status}[/bold]; {others}; {plan.solve_seconds:.2f} s")
     console.print(tier_table(plan, tiers))
+    total = plan.objective.get("changes_of_worker")
+    if total is not None:
+        # The tier counts every change of worker of the plan once applied: today's
+        # and the planned handovers' (docs/FORMAT.md "Planned handovers").
+        console.print(
+            f"children who change worker: {total} = {changes} today + "
+            f"{len(plan.handovers)} planned handover(s)"
+            + (
+                ""
+                if total == changes + len(plan.handovers)
+                else f" + {total - changes - len(plan.handovers)} other(s)"
+            )
+        )
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
@@ -216,7 +238,8 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
 
 #: Labels of a rebalance plan's figures that are not tiers.
 OTHER_FIGURES = {
-    "changes_lower_bound": "changes of worker, at least (lower bound)",
+    "changes_lower_bound": "changes of worker in any best plan, handovers included, at least "
+    "(a bound from the children who must move today and over-cap relief alone)",
     "unallocated": "children without a worker",
     "uncovered_absence": "children left with a long-absent worker",
     "over_cap_workers": "workers still over their cap",
@@ -433,7 +456,7 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         "handover": f"stays with {e.worker_before}, then handed over to {e.worker_after}",
         "unallocated": f"left unallocated ({e.code})",
         "missing": f"needs a worker but the plan does not list it ({e.code})",
-        "kept": f"stays with {e.worker_before}; the plan does not move it",
+        "kept": f"stays with {e.worker_before}; " + (e.no_handover or "the plan does not move it"),
         "invalid": "the plan's assignment of it breaks the rules (see the violations)",
     }[e.outcome]
     console.print(f"outcome: {escape(outcome)}")
