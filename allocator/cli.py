@@ -1424,7 +1424,7 @@ def simulate_command(
     """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
     _need_sim_extra()
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
-    from allocator.simulation.report import write_outputs
+    from allocator.simulation.report import YEAR_DAYS, write_outputs
 
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter("expected a folder", param_hint="--out")
@@ -1448,10 +1448,17 @@ def simulate_command(
         )
     for r in results:
         s = summaries[r.method]
+        if not s["children_open_all_run"]:
+            shares = f"no children open all {days} days"
+        else:
+            shares = (
+                f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
+                f"of children open all {days} days"
+                + (" (England, a year: 60% / 26%)" if days in YEAR_DAYS else "")
+            )
         click.echo(
-            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, "
-            f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
-            f"(England: 60% / 26%), {s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
+            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
+            f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
             err=True,
         )
     click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
