@@ -1104,12 +1104,15 @@ def _open_log(db: str, *, existing: bool = False) -> Any:
     try:
         return DecisionLog(db)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
-        from allocator.ssd.tables import first_error_line
+        from sqlalchemy.exc import NoSuchModuleError
 
-        click.echo(
-            f"error: cannot open the decision log {_shown(db)}: {first_error_line(exc)}",
-            err=True,
-        )
+        from allocator.ssd.tables import driver_hint, first_error_line
+
+        why = first_error_line(exc)
+        if isinstance(exc, ImportError | NoSuchModuleError):
+            # A supported database whose driver is missing (PostgreSQL without psycopg).
+            why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
+        click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
         sys.exit(BAD_INPUT)
 
 
