@@ -1104,12 +1104,15 @@ def _open_log(db: str, *, existing: bool = False) -> Any:
     try:
         return DecisionLog(db)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
-        from allocator.ssd.tables import first_error_line
+        from sqlalchemy.exc import NoSuchModuleError
 
-        click.echo(
-            f"error: cannot open the decision log {_shown(db)}: {first_error_line(exc)}",
-            err=True,
-        )
+        from allocator.ssd.tables import driver_hint, first_error_line
+
+        why = first_error_line(exc)
+        if isinstance(exc, ImportError | NoSuchModuleError):
+            # A supported database whose driver is missing (PostgreSQL without psycopg).
+            why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
+        click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -1424,7 +1427,7 @@ def simulate_command(
     """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
     _need_sim_extra()
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
-    from allocator.simulation.report import write_outputs
+    from allocator.simulation.report import YEAR_DAYS, write_outputs
 
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter("expected a folder", param_hint="--out")
@@ -1448,10 +1451,17 @@ def simulate_command(
         )
     for r in results:
         s = summaries[r.method]
+        if not s["children_open_all_run"]:
+            shares = f"no children open all {days} days"
+        else:
+            shares = (
+                f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
+                f"of children open all {days} days"
+                + (" (England, a year: 60% / 26%)" if days in YEAR_DAYS else "")
+            )
         click.echo(
-            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, "
-            f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
-            f"(England: 60% / 26%), {s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
+            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
+            f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
             err=True,
         )
     click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)

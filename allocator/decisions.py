@@ -133,6 +133,14 @@ for _name in _TABLES:
     )
 
 
+#: The databases the log is written for and tested on (``sqlite:///`` and PostgreSQL).
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
+
+
+class UnsupportedDatabase(ValueError):
+    """A decision-log URL naming a database other than SQLite or PostgreSQL."""
+
+
 def database_url(url: str) -> str:
     """The SQLAlchemy URL for ``url``: a plain path is a SQLite file; PostgreSQL via psycopg.
 
@@ -234,6 +242,11 @@ class DecisionLog:
 
     def __init__(self, url: str = DEFAULT_DB) -> None:
         self.url = database_url(url)
+        backend = self.url.split("://", 1)[0].partition("+")[0].lower()
+        if backend not in SUPPORTED_BACKENDS:
+            raise UnsupportedDatabase(
+                f"{backend!r} is not supported, expected a SQLite file or a postgresql:// URL"
+            )
         self.engine: Engine = create_engine(self.url)
         metadata.create_all(self.engine)
 

@@ -167,7 +167,10 @@ def test_cli_import_csv(report: Path, tmp_path: Path) -> None:
 def test_mapping_naming_an_unknown_field(report: Path) -> None:
     replace(report / "columns.toml", '"Team" = { field = "team" }', '"Team" = { field = "teem" }')
     [problem] = problems_of(report)
-    assert problem.startswith("columns mapping: [practitioners.columns] 'Team' names field 'teem'")
+    mapping = report / "columns.toml"
+    assert problem.startswith(
+        f"columns mapping {mapping}: [practitioners.columns] 'Team' names field 'teem'"
+    )
 
 
 def test_mapping_with_an_unknown_converter(report: Path) -> None:
@@ -181,7 +184,10 @@ def test_mapping_with_an_unknown_converter(report: Path) -> None:
 def test_no_as_of_anywhere(report: Path) -> None:
     replace(report / "columns.toml", 'as_of = "2026-11-23"', "")
     [problem] = problems_of(report)
-    assert problem == "no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping."
+    assert problem == (
+        f"columns mapping {report / 'columns.toml'}: no as_of, give --as-of YYYY-MM-DD "
+        "or as_of in the mapping."
+    )
 
 
 @pytest.mark.parametrize("as_of", ["2026-02-30", "tomorrow", "11/23/2026", "23/11/2026"])
@@ -189,9 +195,25 @@ def test_an_invalid_as_of_in_the_mapping_says_so(report: Path, as_of: str) -> No
     replace(report / "columns.toml", 'as_of = "2026-11-23"', f'as_of = "{as_of}"')
     [problem] = problems_of(report)
     assert problem == (
-        f"columns mapping: as_of is '{as_of}', expected a date written YYYY-MM-DD from "
+        f"columns mapping {report / 'columns.toml'}: as_of is '{as_of}', expected a date "
+        "written YYYY-MM-DD from "
         "1900-01-01 to 2999-12-31 (or give --as-of)."
     )
+
+
+def test_an_unquoted_toml_date_as_of_is_the_day(report: Path) -> None:
+    # as_of = 2026-11-23 (a TOML date, no quotes) means exactly that day.
+    replace(report / "columns.toml", 'as_of = "2026-11-23"', "as_of = 2026-11-23")
+    snapshot, _ = import_csv(report, load_columns_mapping(report / "columns.toml"))
+    assert snapshot.as_of == date(2026, 11, 23)
+
+
+def test_a_toml_date_time_as_of_names_the_mapping_file(report: Path) -> None:
+    replace(report / "columns.toml", 'as_of = "2026-11-23"', "as_of = 2026-11-23T10:00:00")
+    with pytest.raises(InputError) as caught:
+        load_columns_mapping(report / "columns.toml")
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{report / 'columns.toml'}: key 'as_of'")
 
 
 @pytest.mark.parametrize("command", ["csv", "ssd"])

@@ -416,3 +416,42 @@ def test_simulate_a_service_with_no_cases_from_the_command_line(tmp_path: Path) 
     # The path in the message is written once, normalised: no "siml0//report.md".
     assert f"wrote {Path(out) / 'report.md'} and its tables" in result.stderr
     assert "//" not in result.stderr
+
+
+def test_report_states_the_run_length_and_the_notice_it_shows() -> None:
+    # A 60-day run: no yearly anchor beside its shares, and the notice sentence says
+    # what the figures show (here 1.3 and 2 days), not that no method plans ahead.
+    from allocator.simulation.report import render_markdown
+
+    figures = {
+        "children": 10,
+        "children_open_all_run": 4,
+        "looked_after_open_all_run": 0,
+        "share_1plus_changes": 0.5,
+        "share_2plus_changes": 0.25,
+        "looked_after_share_1plus": 0.0,
+        "looked_after_share_2plus": 0.0,
+        "changes": 3,
+        "leavers": 1,
+        "joiners": 0,
+    }
+    engine = {**figures, "mean_notice_days": 1.3}
+    greedy = {**figures, "mean_notice_days": 2.0}
+    text = render_markdown({"engine": engine, "greedy": greedy}, {}, days=60)
+    assert "no method yet plans handovers" not in text
+    assert "Mean notice before a change: engine 1.3 days, greedy 2 days." in text
+    assert "open all year" not in text and "children open all 60 days with >= 1" in text
+    assert "60% (LAC)" not in text and "not comparable with a run of 60 days" in text
+    # No looked-after child open all run: the share is n/a, not 0.0%.
+    row = next(line for line in text.splitlines() if line.startswith("| looked-after"))
+    assert "n/a" in row and "0.0%" not in row
+    year = render_markdown({"engine": engine}, {}, days=365)
+    assert "children open all year with >= 1 change | 50.0% | 60% (LAC) |" in year
+
+
+def test_report_of_a_service_with_no_children_prints_no_shares(tmp_path: Path) -> None:
+    result = simulate(_snapshot([], []), GreedyMethod(), None, Settings(days=8, seed=1))
+    write_outputs([result], tmp_path, plots=False)
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "0.0%" not in text
+    assert "The run had no children" in text

@@ -44,6 +44,7 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         "children": len(children),
         "child_years": round(child_years, 3),
         "children_open_all_run": len(whole),
+        "looked_after_open_all_run": len(lac),
         "share_1plus_changes": _share(whole["changes"] >= 1),
         "share_2plus_changes": _share(whole["changes"] >= 2),
         "looked_after_share_1plus": _share(lac["changes"] >= 1),
@@ -68,6 +69,7 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     out["mean_notice_days_leaver_absence"] = (
         round(float(foreseen["notice_days"].mean()), 3) if len(foreseen) else 0
     )
+    out["leaver_absence_changes"] = len(foreseen)
     out["share_leaver_absence_with_notice"] = _share(foreseen["notice_days"] > 0)
     known = changes["known_days"].dropna()
     out["mean_known_days"] = round(float(known.mean()), 3) if len(known) else None
@@ -81,6 +83,7 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     present = loads[~loads["absent"]]
     spread = present.groupby("day")["utilisation"].std(ddof=0)
     out["load_spread"] = round(float(spread.mean()), 4) if len(spread) else 0.0
+    out["worker_days_present"] = len(present)
     for label, lo, hi in BANDS:
         inside = (present["utilisation"] > lo) & (present["utilisation"] <= hi)
         out[f"worker_days_{label}"] = _share(inside)
@@ -134,23 +137,50 @@ def write_outputs(
     summary.to_csv(folder / "summary.csv", index=False, lineterminator="\n")
     events = results[0].events
     (folder / "report.md").write_text(
-        render_markdown(summaries, events.counts(), title=title), encoding="utf-8"
+        render_markdown(summaries, events.counts(), title=title, days=len(events.days) - 1),
+        encoding="utf-8",
     )
     if plots:
         write_plots(tables, folder, methods=[r.method for r in results])
     return summaries
 
 
+#: England's anchors are a year's figures: set beside a run of a year only.
+YEAR_DAYS = (365, 366)
+
+#: Each share's denominator (a key of :func:`summarise`): a share of none is not 0%.
+SHARE_OF: dict[str, str] = {
+    "share_1plus_changes": "children_open_all_run",
+    "share_2plus_changes": "children_open_all_run",
+    "looked_after_share_1plus": "looked_after_open_all_run",
+    "looked_after_share_2plus": "looked_after_open_all_run",
+    "share_leaver_absence_with_notice": "leaver_absence_changes",
+    **{f"worker_days_{label}": "worker_days_present" for label, _, _ in BANDS},
+}
+
+
 def render_markdown(
-    summaries: Mapping[str, Mapping[str, Any]], events: Mapping[str, int], *, title: str = ""
+    summaries: Mapping[str, Mapping[str, Any]],
+    events: Mapping[str, int],
+    *,
+    title: str = "",
+    days: int = 365,
 ) -> str:
-    """The report: each figure as a row, one column per method, the anchor beside."""
+    """The report: each figure as a row, one column per method, the anchor beside.
+
+    ``days`` is the run's length: the children "open all run" are those open for all
+    of it, and England's yearly anchors stand beside a run of a year only. A share of
+    nobody (no children open all run, no worker-days) is printed "n/a", not 0%.
+    """
     methods = list(summaries)
+    year = days in YEAR_DAYS
+    whole = "open all year" if year else f"open all {days} days"
+    one, two = ("60% (LAC)", "26% (LAC)") if year else ("", "")
     rows: list[tuple[str, str, str]] = [
-        ("children open all year with >= 1 change", "share_1plus_changes", "60% (LAC)"),
-        ("children open all year with >= 2 changes", "share_2plus_changes", "26% (LAC)"),
-        ("looked-after, open all year, >= 1 change", "looked_after_share_1plus", "60%"),
-        ("looked-after, open all year, >= 2 changes", "looked_after_share_2plus", "26%"),
+        (f"children {whole} with >= 1 change", "share_1plus_changes", one),
+        (f"children {whole} with >= 2 changes", "share_2plus_changes", two),
+        (f"looked-after, {whole}, >= 1 change", "looked_after_share_1plus", one[:3]),
+        (f"looked-after, {whole}, >= 2 changes", "looked_after_share_2plus", two[:3]),
         ("changes per child-year", "changes_per_child_year", ""),
         (
             "  long-term work (looked after, court, adoption)",
@@ -178,7 +208,8 @@ def render_markdown(
         ("leavers / joiners", "leavers", ""),
     ]
     lines = [f"# {title or 'A year in the life of a service'}", ""]
-    lines.append("| figure | " + " | ".join(methods) + " | England |")
+    lines += [f"A run of {days} days.", ""]
+    lines.append("| figure | " + " | ".join(methods) + " | England, a year |")
     lines.append("|---|" + "---|" * len(methods) + "---|")
     for label, key, anchor in rows:
         cells = []
@@ -186,22 +217,43 @@ def render_markdown(
             value = summaries[m].get(key)
             if key == "leavers":
                 value = f"{summaries[m]['leavers']} / {summaries[m]['joiners']}"
+            elif key in SHARE_OF and not summaries[m].get(SHARE_OF[key]):
+                value = None  # a share of nobody
             cells.append(_cell(value, percent=key.startswith(("share", "looked", "worker_days_"))))
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {anchor} |")
     lines += ["", "Events in the run (the same for every method):", ""]
     lines += [f"- {k.replace('_', ' ')}: {v}" for k, v in sorted(events.items())]
-    lines += [
-        "",
-        "England: looked-after children, 2017-18 (DfE via Community Care, 2019).",
-        "Notice is 0 for every change: no method yet plans handovers ahead (issue 13, item 3).",
-        "",
-    ]
+    lines += ["", *_notes(summaries, days), ""]
     return "\n".join(lines)
+
+
+def _notes(summaries: Mapping[str, Mapping[str, Any]], days: int) -> list[str]:
+    """What the figures show, in sentences: the anchors' footing, notice, an empty run."""
+    notes = []
+    if all(not s.get("children") for s in summaries.values()):
+        notes.append("The run had no children: every share is n/a.")
+    if days in YEAR_DAYS:
+        notes.append("England: looked-after children, 2017-18 (DfE via Community Care, 2019).")
+    else:
+        notes.append(
+            f"England's 60% / 26% (looked-after children with >= 1 / >= 2 changes in a "
+            f"year, 2017-18) are a year's figures: not comparable with a run of {days} days."
+        )
+    told = [
+        f"{m} {s.get('mean_notice_days', 0):g} days"
+        for m, s in summaries.items()
+        if s.get("changes")
+    ]
+    if told and all(s.get("mean_notice_days", 0) == 0 for s in summaries.values()):
+        notes.append("Notice is 0 for every change: no handover was planned ahead in this run.")
+    elif told:
+        notes.append("Mean notice before a change: " + ", ".join(told) + ".")
+    return notes
 
 
 def _cell(value: object, *, percent: bool) -> str:
     if value is None:
-        return "-"
+        return "n/a"
     if percent and isinstance(value, float):
         return f"{value:.1%}"
     if isinstance(value, float):

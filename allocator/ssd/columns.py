@@ -104,17 +104,21 @@ def _build(
     noun: str,
     problems: Problems,
     report: ImportReport,
+    where: str = "columns mapping",
 ) -> list[_Built]:
-    """Rename, convert and default one report's rows into records of ``model``."""
+    """Rename, convert and default one report's rows into records of ``model``.
+
+    ``where`` starts an error about the mapping itself (it names the mapping file).
+    """
     for column, rule in rules.columns.items():
         if rule.field not in model.model_fields:
             problems.error(
-                f"columns mapping: [{noun}.columns] {column!r} names field {rule.field!r}, "
+                f"{where}: [{noun}.columns] {column!r} names field {rule.field!r}, "
                 f"expected one of {', '.join(model.model_fields)}"
             )
     for name in rules.defaults:
         if name not in model.model_fields:
-            problems.error(f"columns mapping: [{noun}.defaults] has unknown field {name!r}")
+            problems.error(f"{where}: [{noun}.defaults] has unknown field {name!r}")
     problems.raise_if_any()
     path = folder / rules.file
     table = read_table(path, problems, required=tuple(rules.columns))
@@ -243,15 +247,18 @@ def import_csv(
         day = parse_day(mapping.as_of)
         if day is None:
             problems.error(
-                f"columns mapping: as_of is {shown(mapping.as_of)}, expected {DAY_EXPECTED} "
+                f"{mapping.where}: as_of is {shown(mapping.as_of)}, expected {DAY_EXPECTED} "
                 "(or give --as-of)"
             )
     elif day is None:
-        problems.error("no as_of: give --as-of YYYY-MM-DD or as_of in the columns mapping")
+        problems.error(
+            f"{mapping.where}: no as_of, give --as-of YYYY-MM-DD or as_of in the mapping"
+        )
+    where = mapping.where
     staff_rows = _build(
-        folder, mapping.practitioners, Practitioner, "practitioners", problems, report
+        folder, mapping.practitioners, Practitioner, "practitioners", problems, report, where
     )
-    case_rows = _build(folder, mapping.cases, Case, "cases", problems, report)
+    case_rows = _build(folder, mapping.cases, Case, "cases", problems, report, where)
     problems.raise_if_any()
     staff = _validate(staff_rows, Practitioner, problems)
     cases = _validate(case_rows, Case, problems)

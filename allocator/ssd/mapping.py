@@ -15,10 +15,11 @@ The format is described in ``docs/IMPORT-MAPPINGS.md``.
 from __future__ import annotations
 
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocator.io import InputError, did_you_mean, expected_at, read_input
 from allocator.models import CaseType, Complexity, Fte, Grade, Priority, Years
@@ -186,6 +187,21 @@ class ColumnsMapping(_Section):
     practitioners: TableRules
     cases: TableRules
     folder: Path = Path(".")
+    #: The mapping file itself (set by :func:`load_columns_mapping`): errors name it.
+    file: Path | None = None
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _toml_date(cls, value: object) -> object:
+        # An unquoted TOML date (as_of = 2026-11-23) is exactly the day meant.
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    @property
+    def where(self) -> str:
+        """The start of an error about this mapping: ``columns mapping FILE``."""
+        return f"columns mapping {self.file}" if self.file else "columns mapping"
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -205,9 +221,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
-    if "folder" in data:
-        raise InputError(f"{path}: unknown key 'folder'")
-    data = {**data, "folder": path.parent}
+    # Keys the loader sets, never the file: the mapping's folder (and its file).
+    injected: dict[str, Path] = {"folder": path.parent}
+    if "file" in model.model_fields:
+        injected["file"] = path
+    for name in injected:
+        if name in data:
+            raise InputError(f"{path}: unknown key {name!r}")
+    data = {**data, **injected}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -225,7 +246,7 @@ def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
                 known = [
                     info.alias or name
                     for name, info in owner.model_fields.items()
-                    if name != "folder"
+                    if name not in injected
                 ]
                 problems.append(f"{path}: unknown key {key!r}{did_you_mean(str(loc[-1]), known)}")
             elif err["type"] == "missing":
