@@ -17,7 +17,7 @@ from __future__ import annotations
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -86,16 +86,8 @@ class EpisodeRules(_Section):
     D1 freeing order) give the type ``adoption``.
     """
 
-    order: tuple[EpisodeTable, ...] = (
-        "ssd_pre_proceedings",
-        "ssd_cp_plans",
-        "ssd_permanence",
-        "ssd_legal_status",
-        "ssd_cla_episodes",
-        "ssd_cin_episodes",
-        "ssd_early_help_episodes",
-        "ssd_care_leavers",
-    )
+    # Most intensive first: the order EpisodeTable lists them in.
+    order: tuple[EpisodeTable, ...] = get_args(EpisodeTable)
     care_leaver_closed_in_touch: tuple[str, ...] = ("DIED", "NREQ", "RHOM")
     adoption_legal_statuses: tuple[Annotated[str, Field(min_length=1)], ...] = ("E1", "D1")
 
