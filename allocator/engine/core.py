@@ -725,10 +725,6 @@ class StageRun:
     work: float
     cut_short: bool
 
-    @property
-    def optimal(self) -> bool:
-        return self.status == "optimal"
-
     def tier_bound(self, scale: int = 1) -> int | None:
         """The proved bound on a whole-number tier minimised as ``scale x tier + r``,
         ``0 <= r < scale`` (``scale`` 1: the tier alone)."""
