@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
-from typing import Literal
+from typing import ClassVar, Literal
 
 from allocator.models import CaseType, Contract, WorkerLoad
 from allocator.policy import Policy
@@ -138,6 +138,76 @@ class Tier:
     label: str
     unit: str
     priority_class: bool = False
+
+    #: Whether the tier is a sum over placements (:meth:`cost`, :meth:`stay_cost`,
+    #: :meth:`constant`): the model's coefficients, ``recommend``'s score and
+    #: ``explain``'s why-not are then read from those methods. A priority class is
+    #: linear too, through its stay cost, which the daily model writes itself.
+    linear: ClassVar[bool] = False
+
+    # ------------------------------------------------------------ the tier's cost
+    # The model minimises every tier: a "min" tier as its value, a "max" tier as its
+    # complement (:meth:`minimised`). For a linear tier that minimised value, over a
+    # model deciding ``cases``, is
+    #     constant(cases) + sum(cost(c, w) for each c placed with w)
+    #                     + sum(stay_cost(c) for each c left without a worker),
+    # integers in the tier's units, the rest of the plan (cases not decided) a constant.
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        """What placing ``case_id`` with ``worker_id`` adds to the minimised tier."""
+        return 0
+
+    def stay_cost(self, state: ServiceState, case_id: str) -> int:
+        """What ``case_id`` left without a worker adds to the minimised tier."""
+        return 0
+
+    def constant(self, state: ServiceState, cases: Collection[str]) -> int:
+        """The minimised tier's constant over a model deciding ``cases``.
+
+        A maximised tier counts from the number of cases down (its complement).
+        """
+        return len(cases) if self.sense == "max" else 0
+
+    def minimised(self, value: int | float, cases: int) -> int | float:
+        """The plan's value as the model's minimised value, and back (an involution).
+
+        ``cases``: the cases needing a worker. A maximised tier is minimised as its
+        complement, ``cases - value``.
+        """
+        return cases - value if self.sense == "max" else value
+
+    def change(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        """How placing ``case_id`` with ``worker_id``, rather than nowhere, moves the plan.
+
+        In the plan's own units and sense (a return counts +1), for a linear tier:
+        :meth:`cost` less :meth:`stay_cost`, with the sign of the tier's sense.
+        ``recommend`` scores a worker by it; the verifier table holds it equal to the
+        plan's evaluation with and without the placement.
+        """
+        delta = self.cost(state, case_id, worker_id) - self.stay_cost(state, case_id)
+        return -delta if self.sense == "max" else delta
+
+    def placed_alone(self, state: ServiceState, case_id: str, worker_id: str) -> Match:
+        """The match of ``case_id`` placed with ``worker_id`` alone, justified."""
+        on = Placements(state, {case_id: worker_id})
+        match = Match((case_id,), (worker_id,), points=self.change(state, case_id, worker_id))
+        return replace(match, justification=self.justify(on, match))
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        """Why ``worker_id`` costs more than ``chosen`` on this tier for ``case_id`` alone.
+
+        ``mine`` and ``theirs``: the two placements' scores (:meth:`change`, or the
+        family's extra workers for ``siblings_apart``). From the tier's justification
+        of each placement.
+        """
+        a = self.placed_alone(state, case_id, worker_id).justification
+        b = self.placed_alone(state, case_id, chosen).justification
+        return (
+            f"{self.label}: {mine} {self.unit} with {worker_id} ({a}) against {theirs} "
+            f"with {chosen} ({b})"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         """What makes up the tier's value on ``on``, without justifications (fast)."""
@@ -226,9 +296,31 @@ class _SiblingsApart(Tier):
             f"{w} ({', '.join(held[w])})" for w in match.workers
         )
 
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return (
+            f"the family would have {mine} extra worker(s) with {worker_id} against "
+            f"{theirs} with {chosen}"
+        )
+
 
 class _PreviousWorkerReturns(Tier):
-    """Children placed with a worker they had before."""
+    """Children placed with a worker they had before.
+
+    Minimised as the children *not* back with a worker they know: the cases decided,
+    less one for each placed with a previous worker.
+    """
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return -1 if worker_id in state.cases[case_id].previous_workers else 0
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return f"{chosen} had the child before; {worker_id} did not"
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         cases = on.state.cases
@@ -240,6 +332,26 @@ class _PreviousWorkerReturns(Tier):
 
 class _Balance(Tier):
     """Each placement's rise in its worker's utilisation penalty (:func:`balance_cost`)."""
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return balance_cost(state, case_id, worker_id)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        weight = state.weight[case_id]
+
+        def share(w: str) -> str:
+            cap = state.capacity[w]
+            return f"{round(100 * (state.load_kept[w] + weight) / cap)}%" if cap > 0 else "-"
+
+        return (
+            f"costs {mine} on balance against {theirs} with {chosen} ({worker_id} would end "
+            f"at {share(worker_id)} of capacity before other changes, {chosen} at "
+            f"{share(chosen)})"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         for c, w in on.placed.items():
@@ -265,6 +377,17 @@ class _Balance(Tier):
 class _OutsideArea(Tier):
     """Children placed with a worker whose patches are listed and exclude them."""
 
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return int(outside_area(state, case_id, worker_id))
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        area = state.cases[case_id].area
+        return f"the child's area ({area}) is outside {worker_id}'s patches but not {chosen}'s"
+
     def contributions(self, on: Placements) -> Iterator[Match]:
         return (Match((c,), (w,)) for c, w in on.placed.items() if outside_area(on.state, c, w))
 
@@ -279,6 +402,23 @@ class _ExpectedChanges(Tier):
     Per long-term child placed (:func:`expected_changes_cost`), hundredths of an
     expected change.
     """
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return expected_changes_cost(state, case_id, worker_id)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        def expected(w: str, cost: int) -> str:
+            return f"{cost / LOOK_AHEAD_UNIT:.2f} ({leaving_reason(state, case_id, w)})"
+
+        return (
+            f"look-ahead: changes of worker the child can expect later as staff leave: "
+            f"{expected(worker_id, mine)} with {worker_id} against "
+            f"{expected(chosen, theirs)} with {chosen}"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         for c, w in on.placed.items():
@@ -348,8 +488,23 @@ class _ReferenceChanges(Tier):
 
     One per case the reference places that ends with another worker, or with none.
     A case the reference leaves out counts nothing wherever it goes: the priority
-    classes above already decide who gets a worker.
+    classes above already decide who gets a worker. Minimised from the reference's
+    cases down: 1 each, less 1 for each kept where the reference put it.
     """
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return -1 if (state.reference or {}).get(case_id) == worker_id else 0
+
+    def constant(self, state: ServiceState, cases: Collection[str]) -> int:
+        reference = state.reference or {}
+        return sum(1 for c in cases if c in reference)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return f"{chosen} had {case_id} in the plan being revised; {worker_id} did not"
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         reference = on.state.reference or {}
@@ -375,6 +530,22 @@ REFERENCE_CHANGES = "reference_changes"
 REFERENCE_TIER = _ReferenceChanges(
     REFERENCE_CHANGES, "min", "children placed differently from the plan revised", "children"
 )
+
+
+def registered_tier(key: str) -> Tier | None:
+    """The daily tier ``key`` below the priority classes (``reference_changes`` too),
+    or ``None`` (a priority class, or no daily tier)."""
+    return next((t for t in (REFERENCE_TIER, *CONTINUITY_TIERS) if t.key == key), None)
+
+
+def minimised(key: str, value: int | float, cases: int) -> int | float:
+    """A daily tier's plan value as its model's minimised value, and back (an involution).
+
+    ``cases``: the cases needing a worker. :meth:`Tier.minimised` of the tier ``key``;
+    a priority class is minimised as it is.
+    """
+    tier = registered_tier(key)
+    return value if tier is None else tier.minimised(value, cases)
 
 
 def daily_tiers(policy: Policy, *, reference: bool = False) -> tuple[Tier, ...]:
