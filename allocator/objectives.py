@@ -144,6 +144,10 @@ class Tier:
     #: ``explain``'s why-not are then read from those methods. A priority class is
     #: linear too, through its stay cost, which the daily model writes itself.
     linear: ClassVar[bool] = False
+    #: Whether a linear tier's cost depends on the case only through its kind (type,
+    #: complexity, needs) and weight: ``recommend`` caches the order of every worker
+    #: by such a tier once per kind of case.
+    by_kind: ClassVar[bool] = False
 
     # ------------------------------------------------------------ the tier's cost
     # The model minimises every tier: a "min" tier as its value, a "max" tier as its
@@ -334,6 +338,7 @@ class _Balance(Tier):
     """Each placement's rise in its worker's utilisation penalty (:func:`balance_cost`)."""
 
     linear = True
+    by_kind = True
 
     def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
         return balance_cost(state, case_id, worker_id)
@@ -404,6 +409,7 @@ class _ExpectedChanges(Tier):
     """
 
     linear = True
+    by_kind = True
 
     def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
         return expected_changes_cost(state, case_id, worker_id)
@@ -411,13 +417,13 @@ class _ExpectedChanges(Tier):
     def worse(
         self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
     ) -> str:
-        def expected(w: str, cost: int) -> str:
-            return f"{cost / LOOK_AHEAD_UNIT:.2f} ({leaving_reason(state, case_id, w)})"
+        def reason(w: str) -> str:
+            return leaving_reason(state, case_id, w)
 
         return (
-            f"look-ahead: changes of worker the child can expect later as staff leave: "
-            f"{expected(worker_id, mine)} with {worker_id} against "
-            f"{expected(chosen, theirs)} with {chosen}"
+            f"look-ahead: the child can expect {mine / LOOK_AHEAD_UNIT:.2f} later change(s) of "
+            f"worker with {worker_id} ({reason(worker_id)}) against "
+            f"{theirs / LOOK_AHEAD_UNIT:.2f} with {chosen} ({reason(chosen)})"
         )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
