@@ -28,6 +28,7 @@ from allocator.models import Snapshot
 from allocator.objectives import (
     CONTINUITY_TIERS,
     REFERENCE_TIER,
+    Match,
     Placements,
     Tier,
     registered_tier,
@@ -165,3 +166,23 @@ def test_generated(tier: Tier, generated: list[ServiceState]) -> None:
         three_ways(state, tier, pairs)
         seen.update(tier.change(state, c, w) for c, w in pairs)
     assert len(seen) > 1, f"{tier.key} is the same for every placement: the table proves little"
+
+
+def test_a_new_tier_is_explained_in_its_own_words() -> None:
+    # A linear tier that writes no why-not sentence of its own: explain says it from
+    # the tier's label, unit and justification of each placement (no fallback to
+    # another tier's sentence, as an unknown key once fell into the area's).
+    class Far(Tier):
+        linear = True
+
+        def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+            return 5 if worker_id == "PM" else 1
+
+        def justify(self, on: Placements, match: Match) -> str:
+            return f"{match.workers[0]} is {match.points} km away"
+
+    far = Far("far", "min", "distance", "km")
+    state = ServiceState.of(hand_snapshot(), Policy())
+    assert far.worse(state, "R2", "PM", "AG", 5, 1) == (
+        "distance: 5 km with PM (PM is 5 km away) against 1 with AG (AG is 1 km away)"
+    )
