@@ -764,7 +764,8 @@ def expected_changes_cost(state: ServiceState, case_id: str, worker_id: str) -> 
     """
     if not state.policy.look_ahead:
         return 0
-    key = (case_id, worker_id)
+    # The cost depends on the case only through its type: one memo entry per type.
+    key = (state.cases[case_id].type.value, worker_id)
     cost = state.look_ahead_costs.get(key)
     if cost is None:
         cost = round(LOOK_AHEAD_UNIT * leaving_chance(state, case_id, worker_id)[0])

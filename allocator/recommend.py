@@ -205,6 +205,14 @@ def score_key(score: dict[str, int]) -> tuple[int, ...]:
     return tuple(score[key] if sense == "min" else -score[key] for key, sense in SCORE_TIERS)
 
 
+def as_score(key: tuple[int, ...]) -> dict[str, int]:
+    """The score whose :func:`score_key` is ``key``."""
+    return {
+        name: value if sense == "min" else -value
+        for (name, sense), value in zip(SCORE_TIERS, key, strict=True)
+    }
+
+
 def miss_key(key: tuple[int, ...], sibling: int, rules: int) -> tuple[int, ...]:
     """How near a blocked worker is to taking the case (smaller is nearer).
 
@@ -428,8 +436,8 @@ class Recommender:
             for _, wid in ranking.walk(area, 0, ranking.eligible, skipped, top):
                 eligible.append((self._key(case, self._by_id[wid], family), wid))
         ranked = tuple(
-            self._candidate(case, wid, self._score(case, wid, family), family, ())
-            for _, wid in heapq.nsmallest(top, eligible)
+            self._candidate(case, wid, as_score(key), family, ())
+            for key, wid in heapq.nsmallest(top, eligible)
         )
         first_blocked = 0 if uniform else ranking.eligible
         regular_misses = [
@@ -575,11 +583,7 @@ class Recommender:
         ``siblings_apart``: the family's extra workers with the child there; every
         other tier: its :meth:`~allocator.objectives.Tier.change`.
         """
-        st = self.state
-        return {
-            "siblings_apart": self._apart(wid, siblings),
-            **{t.key: t.change(st, case.id, wid) for t in LINEAR},
-        }
+        return as_score(self._key(case, self._by_id[wid], siblings))
 
     @staticmethod
     def _apart(wid: str, siblings: frozenset[str]) -> int:
