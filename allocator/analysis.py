@@ -750,6 +750,10 @@ def _why_not(
     if better is None:
         return [full] if late else [f"ties with {chosen} on every tier; the search kept {chosen}"]
     alone = f"better than {chosen} on '{better.label}' for this case alone"
+    if is_rebalance(plan.objective) and not late:
+        # A rebalance ranks by its own tiers (changes of worker and their cost), not
+        # by the daily tiers this score is made of.
+        return [f"{alone}, by the daily tiers; a rebalance weighs the changes of worker first"]
     if late:
         # Other cases of the plan took the room: that is where the case would cost more.
         taken = sorted(c for c, w in view.placed.items() if w == wid and c != case_id)
@@ -762,9 +766,8 @@ def _why_not(
         return [f"{alone}, but {full}{went}"]
     if plan.status == "optimal":
         return [
-            f"{alone}, and {wid} has room under this plan: the plan says it is proved best, "
-            f"yet placing the case with {wid} would improve it (allocator check judges a "
-            "hand-made plan)"
+            f"{alone}, and {wid} has room under this plan: placing the case with {wid} would "
+            "improve the plan, which says it is proved best (was it edited by hand?)"
         ]
     return [
         f"{alone}: this plan (status {plan.status}) is not proved best; a longer "

@@ -36,6 +36,15 @@ direction, a label and unit for people, and its evaluation on a plan's placement
 priority order; :func:`evaluate`, :func:`rebalance_values`, ``check``, ``explain``
 and the plan analysis iterate them.
 
+A tier is the score, not a report of it: a *linear* tier (:attr:`Tier.linear`) also
+carries its cost for a case at a worker and for a case that stays
+(:meth:`Tier.cost`, :meth:`Tier.stay_cost`, :meth:`Tier.constant`, in the model's
+minimised integer units; :meth:`Tier.minimised` relates them to the plan's value).
+The daily model's coefficients (:func:`allocator.engine.model.daily_input`),
+``recommend``'s ranking (:meth:`Tier.change`) and ``explain``'s why-not sentences
+(:meth:`Tier.worse`) are read from the tier, and a verifier table
+(``tests/test_tier_verifier.py``) holds the three equal.
+
 The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
 ``handovers_unplanned`` (children of a departing worker with no handover planned),
 ``over_cap_excess`` (points over-cap workers remain over their cap),
@@ -130,7 +139,8 @@ class Tier:
 
     ``priority_class`` marks the tiers that count the children of one priority class
     left without a worker. A registered tier (:func:`daily_tiers`,
-    :func:`rebalance_tiers`) also evaluates itself on a plan's placements.
+    :func:`rebalance_tiers`) also evaluates itself on a plan's placements, and a
+    linear one carries its cost (see the module notes).
     """
 
     key: str
@@ -141,8 +151,10 @@ class Tier:
 
     #: Whether the tier is a sum over placements (:meth:`cost`, :meth:`stay_cost`,
     #: :meth:`constant`): the model's coefficients, ``recommend``'s score and
-    #: ``explain``'s why-not are then read from those methods. A priority class is
-    #: linear too, through its stay cost, which the daily model writes itself.
+    #: ``explain``'s why-not are then read from those methods. The priority classes
+    #: are linear in the model too (each child left without a worker costs 1), but
+    #: the daily model still writes their stay cost itself: they are becoming
+    #: waiting-weighted, and will then carry it as :meth:`stay_cost`.
     linear: ClassVar[bool] = False
     #: Whether a linear tier's cost depends on the case only through its kind (type,
     #: complexity, needs) and weight: ``recommend`` caches the order of every worker

@@ -485,7 +485,7 @@ def test_covering_rules_prefers_forced_rules_then_the_widest() -> None:
 @pytest.mark.parametrize(
     ("status", "advice"),
     [
-        ("optimal", "the plan says it is proved best, yet placing the case with P1 would improve"),
+        ("optimal", "would improve the plan, which says it is proved best"),
         ("feasible", "a longer --time-limit may move it"),
     ],
 )
