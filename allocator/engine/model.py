@@ -80,6 +80,7 @@ def daily_input(
         receiver_cost = {
             t.key: {w: cost for w in receivers if (cost := t.cost(state, cid, w))} for t in linear
         }
+        stays = {t.key: cost for t in linear if (cost := t.stay_cost(state, cid))}
         items.append(
             Item(
                 id=cid,
@@ -87,10 +88,7 @@ def daily_input(
                 family=case.family,
                 weight=state.weight[cid],
                 receivers=receivers,
-                stay_cost={
-                    class_keys[state.priority_class[cid]]: 1,
-                    **{t.key: cost for t in linear if (cost := t.stay_cost(state, cid))},
-                },
+                stay_cost={class_keys[state.priority_class[cid]]: 1, **stays},
                 receiver_cost=receiver_cost,
             )
         )
