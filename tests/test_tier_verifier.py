@@ -186,3 +186,32 @@ def test_a_new_tier_is_explained_in_its_own_words() -> None:
     assert far.worse(state, "R2", "PM", "AG", 5, 1) == (
         "distance: 5 km with PM (PM is 5 km away) against 1 with AG (AG is 1 km away)"
     )
+
+
+def test_siblings_apart_recommend_scores_the_familys_workers_after_the_placement(
+    generated: list[ServiceState],
+) -> None:
+    # The structural tier: the core counts a family's workers, so there is no
+    # coefficient to compare; recommend's score of (c, w), given where the plan puts
+    # c's siblings, is the family's extra workers once c is with w: the tier's match.
+    tier = registered_tier("siblings_apart")
+    assert tier is not None and not tier.linear
+    checked = 0
+    for state in generated:
+        rec = Recommender(state.snapshot, state.policy, state=state)
+        for c in state.to_allocate:
+            family = state.cases[c].family
+            if len(state.families[family]) < 2:
+                continue
+            others = {o: ws[-1] for o in state.to_allocate if o != c if (ws := state.eligible(o))}
+            for w in some_workers(state, c):
+                on = Placements(state, {**others, c: w})
+                siblings = {
+                    f
+                    for s in state.families[family]
+                    if s != c and (f := on.final(s)) is not None and f not in state.gone
+                }
+                apart = sum(m.points for m in tier.contributions(on) if m.family == family)
+                assert rec.score(c, w, siblings=siblings)["siblings_apart"] == apart, (c, w)
+                checked += 1
+    assert checked > 20
