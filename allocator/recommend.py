@@ -89,6 +89,8 @@ SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in SCORE
 BY_KIND: tuple[Tier, ...] = tuple(t for t in LINEAR if t.by_kind)
 _RETURNS = next(k for k, (key, _) in enumerate(SCORE_TIERS) if key == "previous_worker_returns")
 assert LINEAR[-1].key == "outside_area"
+#: The tiers with reasons of their own below (previous worker, area, room).
+_OWN_REASONS = frozenset({"previous_worker_returns", "outside_area", "balance"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,6 +684,12 @@ class Recommender:
             )
         if wid in case.previous_workers:
             reasons.append("previous worker of this child")
+        # Any other tier that scores this placement, in its own words (the look-ahead).
+        reasons.extend(
+            t.placed_alone(st, case.id, wid).justification
+            for t in LINEAR
+            if t.key not in _OWN_REASONS and t.change(st, case.id, wid)
+        )
         reasons.extend(area_reasons(st, case, wid))
         spare = st.spare_before(wid)
         if share is not None and spare >= 0:
