@@ -63,6 +63,7 @@ def test_engine_recommend_and_explain_agree_in_the_library() -> None:
     assert rec.ranked[0].score["expected_changes"] == 32
     assert rec.ranked[1].score["expected_changes"] == 100
     assert rec.ranked[1].score["balance"] == 0  # AG is better on balance, a lower tier
+    assert "R1 with AG: agency contract ends on 2027-02-01" in rec.ranked[1].reasons[0]
 
     e = explain_case(snap, policy, plan, "R1")
     assert e.outcome == "allocated" and e.worker_after == "PM"
