@@ -100,7 +100,6 @@ class _Worker:
     id: str
     static: tuple[str, ...]  # rules stopping them whatever the case: availability, over cap
     spare: int
-    capacity: int
     areas: frozenset[str]
 
 
@@ -350,7 +349,6 @@ class Recommender:
                 id=p.id,
                 static=tuple(static),
                 spare=st.spare_before(p.id),  # the cases that must leave them freed
-                capacity=st.capacity[p.id],
                 areas=normalised_set(p.areas),
             )
         # The candidates: everyone who has not left, in snapshot order.
