@@ -250,3 +250,19 @@ def test_the_library_exports_the_fast_path_and_the_module() -> None:
 
     assert allocator.recommend is module
     assert allocator.Recommender is module.Recommender is Recommender
+
+
+def test_balance_is_the_engines_from_the_load_kept() -> None:
+    # P1 holds C1 (50 points), from which P1 is now excluded: C1 must leave P1, so the
+    # engine prices R1 at P1 from the 20 points P1 keeps (24 % after: balance 0), not
+    # from the 70 held today (74 %: 8). recommend once read the 70 and put P2 first.
+    snap = snapshot(
+        [worker("P1"), worker("P2")],
+        [
+            case("C1", worker="P1", weight=50.0, excluded_workers=("P1",)),
+            case("C2", worker="P1", weight=20.0),
+            case("R1", weight=4.0),
+        ],
+    )
+    rec = recommend(snap, "R1")
+    assert [(c.worker, c.score["balance"]) for c in rec.ranked] == [("P1", 0), ("P2", 0)]
