@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import click
 from rich.console import Console
@@ -1083,37 +1083,66 @@ def _shown(db: str) -> str:
 def _open_log(db: str, *, existing: bool = False) -> Any:
     """The decision log at ``db``; exit 2 with one line if it cannot be opened.
 
-    ``existing``: the command only reads the log, so a SQLite file that is not there is
-    an error (``no decision log at PATH``) rather than a new, empty log.
+    ``existing``: the command only reads the log: nothing is written (a SQLite file is
+    opened read-only), and a file that is not there, empty (0 bytes), corrupt or
+    without the log's tables is an error naming the file, never a new, empty log.
     """
     try:
-        from sqlalchemy.engine import make_url
-
-        from allocator.decisions import DecisionLog, database_url
+        from allocator.decisions import DecisionLog
     except ImportError as exc:
         _needs_extra(exc)
-    if existing:
-        try:
-            url = make_url(database_url(db))
-        except Exception:  # not a URL: DecisionLog below says so
-            url = None
-        path = url.database if url is not None and url.get_backend_name() == "sqlite" else None
-        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
-            click.echo(f"error: no decision log at {path}", err=True)
-            sys.exit(BAD_INPUT)
     try:
-        return DecisionLog(db)
+        return DecisionLog(db, create=not existing)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
-        from sqlalchemy.exc import NoSuchModuleError
+        _log_failed(db, exc)
 
-        from allocator.ssd.tables import driver_hint, first_error_line
 
-        why = first_error_line(exc)
-        if isinstance(exc, ImportError | NoSuchModuleError):
-            # A supported database whose driver is missing (PostgreSQL without psycopg).
-            why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
-        click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
+def _log_failed(db: str, exc: BaseException) -> NoReturn:
+    """One line for a log that cannot be opened or read (exit 2); never a traceback."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    from allocator.decisions import LogUnreadable
+    from allocator.ssd.tables import driver_hint, first_error_line
+
+    if _interruption_behind(exc) is not None:
+        raise exc
+    if isinstance(exc, LogUnreadable):
+        click.echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
+    why = first_error_line(exc)
+    if isinstance(exc, ImportError | NoSuchModuleError):
+        # A supported database whose driver is missing (PostgreSQL without psycopg).
+        why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
+    click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
+    sys.exit(BAD_INPUT)
+
+
+@contextmanager
+def _reading_log(db: str) -> Iterator[None]:
+    """Any failure reading a log that opened (a corrupt page, a row that is not the
+    log's) is one line naming the log, exit 2."""
+    try:
+        yield
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:
+        _log_failed(db, exc)
+
+
+def _printable(value: str | None) -> str:
+    """``value`` with each control character shown as its escape (``\\x1b``)."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in (value or "")
+    )
+
+
+def _literal(value: str | None) -> Any:
+    """A table cell printed as typed: no rich markup read in it, control characters
+    shown as escapes (a manager named ``[/]`` or holding an escape code prints as such)."""
+    from rich.text import Text
+
+    return Text(_printable(value))
 
 
 def _listening(host: str, port: int) -> socket.socket:
@@ -1192,6 +1221,15 @@ def serve_command(
     listening = _listening(host, port)
     port = listening.getsockname()[1]
     log = _open_log(db)
+    with _reading_log(db):
+        checked = _verified(log)
+    if checked.broken is not None:
+        click.echo(
+            "error: the meeting is not opened on an altered log: keep it as evidence, and "
+            "hold the meeting on a new --db",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
     click.echo("solving the morning's plan ...", err=True)
     plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
     plan = plan.model_copy(
@@ -1210,15 +1248,85 @@ def serve_command(
     server.run(sockets=[listening])
 
 
+def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
+    """Walk ``log``'s chain; print its verdict on stderr; the :class:`Verification`."""
+    result = log.verify(anchors)
+    if result.broken is not None:
+        click.echo(f"error: the decision log was altered: {result.broken}", err=True)
+    elif result.unsealed:
+        first, last = result.unsealed[0], result.unsealed[-1]
+        click.echo(
+            f"warning: decisions {first} to {last} carry no seal (written before decisions "
+            "were sealed, or their seals removed): they cannot be verified",
+            err=True,
+        )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    return result
+
+
 @main.command("log")
 @db_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Write JSON on stdout.")
-def log_command(db: str, limit: int, as_json: bool) -> None:
-    """List the decisions in the log, newest first."""
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Walk the chain of seals instead: name the first decision rewritten, removed "
+    "or forged; exit 1 unless every decision is sealed and intact.",
+)
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SHA256",
+    help="With --verify: a chain head noted earlier (repeatable); it must still be in the "
+    "chain, which finds decisions removed from the end or a log rewritten whole.",
+)
+@click.option(
+    "--init",
+    is_flag=True,
+    help="Create the log's tables and guards, as the tables' owner (once, on PostgreSQL; "
+    "docs/MEETING.md).",
+)
+def log_command(
+    db: str, limit: int, as_json: bool, verify: bool, anchors: tuple[str, ...], init: bool
+) -> None:
+    """List the decisions in the log, newest first (or verify it, or create it)."""
     from rich.table import Table
 
-    rows = _open_log(db, existing=True).decisions(limit=limit)
+    if init:
+        log = _open_log(db)
+        with _reading_log(db):
+            log.init()
+        click.echo(f"decision log ready in {_shown(db)}", err=True)
+        return
+    log = _open_log(db, existing=True)
+    if verify:
+        with _reading_log(db):
+            result = _verified(log, anchors)
+        if as_json:
+            write_json(
+                None,
+                {
+                    "intact": result.intact,
+                    "decisions": result.decisions,
+                    "head_sha256": result.head,
+                    "unsealed": list(result.unsealed),
+                    "broken": result.broken,
+                    "notes": list(result.notes),
+                },
+            )
+        elif result.intact:
+            click.echo(
+                f"the decision log is intact: {result.decisions} decisions, each sealed; "
+                f"chain head sha256 {result.head or '(none: the log is empty)'}"
+            )
+        if not result.intact:
+            sys.exit(RULES_BROKEN)
+        return
+    with _reading_log(db):
+        rows = log.decisions(limit=limit)
     if as_json:
         write_json(None, [d.to_dict() for d in rows])
         return
@@ -1230,9 +1338,9 @@ def log_command(db: str, limit: int, as_json: bool) -> None:
             str(d.id),
             d.at[:19].replace("T", " "),
             d.kind,
-            d.manager or "",
+            _literal(d.manager),
             str(d.parent_id or ""),
-            what,
+            _literal(what),
             d.plan_sha256[:16],
         )
     console().print(table)
@@ -1247,15 +1355,20 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     from rich.table import Table
 
     log = _open_log(db, existing=True)
-    events = log.history(case_id)
-    if not events and not log.knows_case(case_id):
-        click.echo(f"error: case {case_id} is in no snapshot of the log and no decision", err=True)
+    with _reading_log(db):
+        events = log.history(case_id)
+        known = bool(events) or log.knows_case(case_id)
+    if not known:
+        click.echo(
+            f"error: case {_printable(case_id)} is in no snapshot of the log and no decision",
+            err=True,
+        )
         sys.exit(BAD_INPUT)
     if as_json:
         write_json(None, [e.to_dict() for e in events])
         return
     if not events:
-        click.echo(f"no decisions about {case_id} in the log", err=True)
+        click.echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
     table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
     for e in events:
@@ -1263,10 +1376,10 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
             str(e.decision_id),
             e.at[:19].replace("T", " "),
             e.event,
-            e.worker or "(none)",
-            e.from_worker or "",
-            e.reason or "",
-            e.manager or "",
+            _literal(e.worker or "(none)"),
+            _literal(e.from_worker),
+            _literal(e.reason),
+            _literal(e.manager),
         )
     console().print(table)
 
@@ -1278,18 +1391,22 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
 def replay_command(decision_id: int, db: str, out: str | None) -> None:
     """Re-solve DECISION_ID from its stored inputs; exit 1 unless byte-identical.
 
-    Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed.
+    Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed. The
+    log's chain is verified first: a log altered anywhere is named and exits 1.
     """
     from allocator.decisions import replay
 
     with input_errors():
         check_output(out)
     log = _open_log(db, existing=True)
-    try:
-        result = replay(log, decision_id)
-    except LookupError as exc:
-        click.echo(f"error: {exc.args[0]}", err=True)
-        sys.exit(BAD_INPUT)
+    with _reading_log(db):
+        if _verified(log).broken is not None:
+            sys.exit(RULES_BROKEN)
+        try:
+            result = replay(log, decision_id)
+        except LookupError as exc:
+            click.echo(f"error: {exc.args[0]}", err=True)
+            sys.exit(BAD_INPUT)
     if out is not None:
         from allocator.io import write_text
 
