@@ -1168,6 +1168,36 @@ db_option = click.option(
 )
 
 
+def _public_origin(value: str | None) -> str | None:
+    """``--public-origin`` as ``scheme://host[:port]``, or a usage error."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise click.BadParameter(
+            f"{value!r}: expected the page's public address, https://name[:port]",
+            param_hint="--public-origin",
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _tls(cert: str | None, key: str | None) -> None:
+    """Both of ``--tls-cert`` and ``--tls-key`` or neither, and a pair that loads."""
+    if (cert is None) != (key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if cert is None or key is None:
+        return
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        click.echo(f"error: cannot use the certificate {cert} and key {key}: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+
+
 @main.command("serve")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
@@ -1179,7 +1209,37 @@ db_option = click.option(
     "--token",
     envvar="ALLOCATOR_TOKEN",
     help="Required to bind anything but 127.0.0.1: every request must present it "
-    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list).",
+    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list). At least 16 "
+    "printable ASCII characters.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the page is served under, besides 127.0.0.1 and localhost "
+    "(repeatable): the server's name on the council's network.",
+)
+@click.option(
+    "--public-origin",
+    metavar="URL",
+    help="https://name[:port] the page is served under behind a reverse proxy: its "
+    "name is served and forms posted from it are accepted.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    help="The reverse proxy's addresses (comma-separated): X-Forwarded-Proto and -For "
+    "are read only from these (default: from nobody).",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1024, max=100_000_000),
+    default=1_000_000,
+    show_default=True,
+    help="The largest request body accepted (bytes); larger ones are refused (413).",
 )
 @click.option(
     "--time-limit",
@@ -1204,6 +1264,12 @@ def serve_command(
     host: str,
     port: int,
     token: str | None,
+    allowed_hosts: tuple[str, ...],
+    public_origin: str | None,
+    forwarded_allow_ips: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    max_body: int,
     time_limit: float,
     work_units: float,
     seed: int,
@@ -1215,8 +1281,16 @@ def serve_command(
         import uvicorn
 
         from allocator.web.app import Meeting, create_app
+        from allocator.web.security import check_token, host_name
     except ImportError as exc:
         _needs_extra(exc)
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--token") from None
+    origin = _public_origin(public_origin)
+    _tls(tls_cert, tls_key)
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
@@ -1236,16 +1310,37 @@ def serve_command(
         update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
     )
     meeting = Meeting.open(snap, policy, log, plan)
-    hosts = sorted({host, "127.0.0.1", "localhost"}) if host not in ("0.0.0.0", "::") else ["*"]
-    app = create_app(meeting, token=token, allowed_hosts=hosts)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    wildcard = host in ("0.0.0.0", "::")
+    # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
+    # names and the names given, not any name a rebinding attacker's DNS points at it.
+    hosts = sorted({*LOCAL_HOSTS, *allowed_hosts, *(() if wildcard else (host,))})
+    app = create_app(
+        meeting, token=token, allowed_hosts=hosts, public_origin=origin, max_body=max_body
+    )
+    scheme = "https" if tls_cert else "http"
+    shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
     click.echo(
-        f"decision {meeting.decision_id} logged in {_shown(db)}; open http://{shown}:{port}/"
-        + ("?token=..." if token else ""),
+        f"decision {meeting.decision_id} logged in {_shown(db)} (chain head "
+        f"{log.head()}); open {shown}/" + ("?token=..." if token else ""),
         err=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    server.run(sockets=[listening])
+    if wildcard and not allowed_hosts and origin is None:
+        click.echo(
+            f"note: binding {host}, only requests naming {', '.join(LOCAL_HOSTS)} are served: "
+            "give the server's name with --allowed-host (or --public-origin)",
+            err=True,
+        )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+    uvicorn.Server(config).run(sockets=[listening])
 
 
 def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:

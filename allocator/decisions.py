@@ -845,6 +845,16 @@ class DecisionLog:
 
     # ---------------------------------------------------------------- verifying
 
+    def head(self) -> str | None:
+        """The last seal's SHA-256 (``None`` for a log without one)."""
+        if "seals" not in self.tables:
+            return None
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(seals.c.sha256).order_by(seals.c.decision_id.desc()).limit(1)
+            ).scalar()
+        return None if found is None else str(found)
+
     def verify(self, anchors: Sequence[str] = ()) -> Verification:
         """Walk the chain: every decision sealed, each seal on the one before, each row,
         its case events and its stored inputs as they were written.

@@ -1,0 +1,261 @@
+"""The meeting server's doors: headers, body size, hosts, origins, the token and its cookie.
+
+Plain ASGI middleware and small functions, each with one job, so that
+:func:`allocator.web.app.create_app` only puts them in order:
+
+* :class:`SecurityHeaders`: every answer carries a Content-Security-Policy (no script
+  at all; the page's one style block by its hash), frame refusal, ``no-store``,
+  ``nosniff`` and a same-origin referrer policy;
+* :class:`BodyLimit`: a request body above the limit is refused with 413 as soon as
+  its declared length, or the bytes read so far, pass it, never read whole;
+* :class:`AllowedHosts`: only the expected ``Host`` names are served (no DNS
+  rebinding), IPv6 literals included (``[::1]:8000``);
+* :func:`check_token`, :func:`session_value`: a token's minimum, and the cookie's value
+  derived from it (an HMAC), never the token itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The largest request body accepted by default (bytes): a form or an override is a
+#: few hundred bytes; the limit is there so that no body is read whole into memory.
+MAX_BODY = 1_000_000
+#: Shortest token accepted (characters, printable ASCII).
+MIN_TOKEN = 16
+#: How long the session cookie lasts (seconds): a working day.
+SESSION_SECONDS = 12 * 3600
+#: The deepest JSON accepted in a body (arrays and objects nested).
+MAX_JSON_DEPTH = 32
+
+
+def style_hash(css: str) -> str:
+    """The CSP source for one ``<style>`` block's text: ``'sha256-...'``."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+def content_security_policy(styles: Iterable[str]) -> str:
+    """Nothing but this server's own forms, links and the given style blocks: no
+    script, no frame, no object, no base, nothing loaded from elsewhere."""
+    hashes = " ".join(style_hash(css) for css in styles)
+    return (
+        "default-src 'none'; "
+        f"style-src {hashes}; "
+        "img-src 'self' data:; "
+        "form-action 'self'; "
+        "frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+
+
+class SecurityHeaders:
+    """Add the security headers to every answer (errors and refusals included).
+
+    ``Referrer-Policy: same-origin``, not ``no-referrer``: with ``no-referrer`` a
+    browser sends ``Origin: null`` on the page's own form posts, and the server
+    refuses a form whose origin it cannot check. ``same-origin`` sends nothing to any
+    other site (the page links to none) and keeps that check.
+    """
+
+    def __init__(self, app: ASGIApp, *, csp: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"cache-control", b"no-store"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"cross-origin-resource-policy", b"same-origin"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {self_name for self_name, _ in self.headers}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = kept + self.headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuse a request body above ``limit`` bytes with 413, before it is read whole.
+
+    A declared ``Content-Length`` above the limit is refused at once; a body sent in
+    chunks is counted as it arrives and refused when the count passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = f"the request body is larger than {self.limit} bytes"
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _refuse(send, 400, "Content-Length is not a number")
+                    return
+                if declared > self.limit:
+                    await _refuse(send, 413, too_big)
+                    return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await _refuse(send, 413, too_big)
+
+
+class _TooLarge(Exception):
+    """Raised inside the app when a streamed body passes the limit."""
+
+
+def host_of(header: str) -> str:
+    """The host name of a ``Host`` header, without its port, lower case.
+
+    >>> host_of("[::1]:8000"), host_of("Example.org:80"), host_of("127.0.0.1")
+    ('[::1]', 'example.org', '127.0.0.1')
+    """
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        return header[: end + 1] if end > 0 else ""
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def host_name(host: str) -> str:
+    """A host as a ``Host`` header names it: an IPv6 literal in brackets.
+
+    >>> host_name("::1"), host_name("localhost")
+    ('[::1]', 'localhost')
+    """
+    host = host.strip().lower()
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class AllowedHosts:
+    """Serve only requests whose ``Host`` names one of ``hosts`` (400 otherwise)."""
+
+    def __init__(self, app: ASGIApp, *, hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = {host_name(h) for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+            if host_of(header.decode("latin-1")) not in self.hosts:
+                await _refuse(send, 400, "invalid host header")
+                return
+        await self.app(scope, receive, send)
+
+
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def check_token(token: str) -> str:
+    """``token`` if it is at least :data:`MIN_TOKEN` printable ASCII characters (no
+    space); otherwise a :class:`ValueError` saying what a token must be."""
+    if len(token) < MIN_TOKEN or _PRINTABLE_ASCII.fullmatch(token) is None:
+        raise ValueError(
+            f"a token must be at least {MIN_TOKEN} printable ASCII characters, no spaces "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+        )
+    return token
+
+
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time comparison of any string a client sent (non-ASCII included)."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+    )
+
+
+def session_value(token: str, key: bytes) -> str:
+    """The session cookie's value: an HMAC of the token under this server's random
+    ``key``. The cookie is not the token (it cannot be used as a bearer token, nor
+    read back into one) and no cookie outlives the server that issued it."""
+    return hmac.new(key, b"allocator session\0" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def json_depth_ok(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether no array or object in ``body`` is nested deeper than ``limit``.
+
+    Counted on the bytes before parsing (brackets outside strings), so a 100,000-deep
+    array is refused without recursing into it.
+    """
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
