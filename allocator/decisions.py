@@ -312,9 +312,6 @@ class LogUnreadable(ValueError):
     a database without the log's tables, or a stored input whose bytes were changed."""
 
 
-#: Seconds to wait for a database server to answer a connection (a host that accepts
-#: TCP and never answers is an error after this, not a hang).
-CONNECT_TIMEOUT = 10
 # pg_advisory_xact_lock's key: one writer at a time extends the chain.
 _CHAIN_LOCK = 0x616C6C6F63  # "alloc"
 _CORE_TABLES = ("inputs", "decisions", "case_events")
@@ -395,7 +392,9 @@ class DecisionLog:
         empty, truncated or corrupt file, or one without the log's tables, is a
         :class:`LogUnreadable`, never a new empty log.
     connect_timeout
-        Seconds a database server has to answer a connection.
+        Seconds a database server has to answer a connection (default
+        :data:`allocator.ssd.tables.CONNECT_TIMEOUT`): a host that accepts TCP and never
+        answers is an error after this, not a hang.
 
     Raises
     ------
@@ -404,7 +403,7 @@ class DecisionLog:
     """
 
     def __init__(
-        self, url: str = DEFAULT_DB, *, create: bool = True, connect_timeout: int = CONNECT_TIMEOUT
+        self, url: str = DEFAULT_DB, *, create: bool = True, connect_timeout: float | None = None
     ) -> None:
         self.url = database_url(url)
         backend = self.url.split("://", 1)[0].partition("+")[0].lower()
@@ -429,7 +428,11 @@ class DecisionLog:
                 )
         else:
             self.path = None
-            self.engine = create_engine(self.url, connect_args={"connect_timeout": connect_timeout})
+            from allocator.ssd.tables import connect_args
+
+            self.engine = create_engine(
+                self.url, connect_args=connect_args(self.url, connect_timeout)
+            )
         if create:
             metadata.create_all(self.engine)
             if backend == "sqlite":  # a log written before a guard was added gets it
