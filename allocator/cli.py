@@ -1213,6 +1213,14 @@ def _tls(cert: str | None, key: str | None) -> None:
     "printable ASCII characters.",
 )
 @click.option(
+    "--users",
+    "users_path",
+    type=click.Path(dir_okay=False),
+    help='A users file (TOML: name = "sha256:..." of each person\'s own token): each '
+    "person signs in with their token, and their overrides and sign-off are logged "
+    "under their name, not a typed one. Instead of --token.",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -1264,6 +1272,7 @@ def serve_command(
     host: str,
     port: int,
     token: str | None,
+    users_path: str | None,
     allowed_hosts: tuple[str, ...],
     public_origin: str | None,
     forwarded_allow_ips: str | None,
@@ -1275,13 +1284,15 @@ def serve_command(
     seed: int,
 ) -> None:
     """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off."""
-    if host not in LOCAL_HOSTS and not token:
-        raise click.UsageError(f"binding {host} (not 127.0.0.1) needs --token")
+    if token and users_path:
+        raise click.UsageError("--token or --users, not both")
+    if host not in LOCAL_HOSTS and not token and not users_path:
+        raise click.UsageError(f"binding {host} (not 127.0.0.1) needs --token or --users")
     try:
         import uvicorn
 
         from allocator.web.app import Meeting, create_app
-        from allocator.web.security import check_token, host_name
+        from allocator.web.security import check_token, host_name, load_users
     except ImportError as exc:
         _needs_extra(exc)
     if token is not None:
@@ -1289,6 +1300,13 @@ def serve_command(
             check_token(token)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--token") from None
+    users = None
+    if users_path is not None:
+        try:
+            users = load_users(users_path)
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(BAD_INPUT)
     origin = _public_origin(public_origin)
     _tls(tls_cert, tls_key)
     snap, policy = read_inputs(snapshot, referrals, policy_path)
@@ -1315,7 +1333,12 @@ def serve_command(
     # names and the names given, not any name a rebinding attacker's DNS points at it.
     hosts = sorted({*LOCAL_HOSTS, *allowed_hosts, *(() if wildcard else (host,))})
     app = create_app(
-        meeting, token=token, allowed_hosts=hosts, public_origin=origin, max_body=max_body
+        meeting,
+        token=token,
+        allowed_hosts=hosts,
+        public_origin=origin,
+        max_body=max_body,
+        users=users,
     )
     scheme = "https" if tls_cert else "http"
     shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"

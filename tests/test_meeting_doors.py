@@ -363,3 +363,91 @@ def test_a_bad_certificate_is_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2 and "cannot use the certificate" in result.output
     assert not (tmp_path / "l.db").exists()
+
+
+# ---------------------------------------------------------------- identity
+
+
+ANN, BO = "ann-token-0123456789abcdef", "bo-token-0123456789abcdef"
+
+
+def users_file(tmp_path: Path) -> Path:
+    from allocator.web.security import token_digest
+
+    path = tmp_path / "users.toml"
+    path.write_text(
+        f'[users]\n"Ann Smith" = "{token_digest(ANN)}"\n"Bo Lee" = "{token_digest(BO)}"\n'
+    )
+    return path
+
+
+def test_with_a_users_file_the_manager_is_the_signed_in_person(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from allocator.web.security import load_users
+
+    users = load_users(str(users_file(tmp_path)))
+    client = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 401
+    ann = {"authorization": f"Bearer {ANN}"}
+    page = client.get("/", headers={**ann, **HTML}).text
+    assert "Signed in as Ann Smith" in page and 'placeholder="your name"' not in page
+    # A client that types another name is still Ann: the log says who signed in.
+    forged = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
+    assert client.post("/overrides", json=forged, headers=ann).status_code == 200
+    bo = {"authorization": f"Bearer {BO}"}
+    signed = client.post("/signoff", json={"manager": "Eve"}, headers=bo)
+    assert signed.status_code == 200 and signed.json()["manager"] == "Bo Lee"
+    rows = meeting.log.decisions()
+    assert [(d.kind, d.manager) for d in rows[:2]] == [
+        ("signoff", "Bo Lee"),
+        ("override", "Ann Smith"),
+    ]
+    assert rows[1].overrides[-1].manager == "Ann Smith"
+    # Through the page: ?token= signs in, the cookie says who, and the form's name is hers.
+    browser = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    login = browser.get(f"/?token={ANN}", follow_redirects=False)
+    assert login.status_code == 303 and ANN not in login.headers["set-cookie"]
+    assert "Signed in as Ann Smith" in browser.get("/", headers=HTML).text
+
+
+def test_a_session_cookie_cannot_be_forged_for_another_name(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from allocator.web.security import load_users
+
+    users = load_users(str(users_file(tmp_path)))
+    client = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    client.get(f"/?token={BO}")
+    value = client.cookies[TOKEN_COOKIE]
+    mac = value.rpartition(".")[2]
+    ann = base64.urlsafe_b64encode(b"Ann Smith").decode()
+    forged = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    assert forged.get("/", headers={"cookie": f"{TOKEN_COOKIE}={ann}.{mac}"}).status_code == 401
+
+
+def test_without_a_users_file_the_page_says_names_are_typed(client: TestClient) -> None:
+    page = client.get("/", headers=HTML).text
+    assert "No sign-in: each decision is logged under the name typed in its form." in page
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('[users]\n"Ann" = "hunter2"\n', 'expected "sha256:" and 64 hex digits'),
+        ("users = 3\n", "expected one [users] table"),
+        ("[users\n", "not a TOML file"),
+        (f'[users]\n"A" = "sha256:{"a" * 64}"\n"B" = "sha256:{"a" * 64}"\n', "the same token"),
+    ],
+)
+def test_a_bad_users_file_is_one_line(tmp_path: Path, content: str, says: str) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    (tmp_path / "users.toml").write_text(content)
+    result = CliRunner().invoke(
+        main,
+        ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"),
+         "--users", str(tmp_path / "users.toml")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert "hunter2" not in result.output and not (tmp_path / "l.db").exists()

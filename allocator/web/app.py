@@ -63,7 +63,9 @@ from allocator.web.security import (
     content_security_policy,
     json_depth_ok,
     same_secret,
+    session_user,
     session_value,
+    user_of,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -241,6 +243,7 @@ def create_app(
     allowed_hosts: list[str] | None = None,
     public_origin: str | None = None,
     max_body: int = MAX_BODY,
+    users: dict[str, str] | None = None,
 ) -> FastAPI:
     """The web application for ``meeting``.
 
@@ -259,6 +262,11 @@ def create_app(
         form posted from it is accepted whatever ``Host`` the proxy sends.
     max_body
         The largest request body accepted (bytes); a larger one is 413.
+    users
+        Who may sign in (:func:`~allocator.web.security.load_users`): each request must
+        present one person's own token, and an override's or sign-off's manager is that
+        person, whatever name a form or a client sends. Without it, decisions are
+        attributed to the names typed (the page says so).
 
     Raises
     ------
@@ -280,8 +288,15 @@ def create_app(
     csrf = secrets.token_urlsafe(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
-    if token is not None:
-        session = session_value(token, secrets.token_bytes(32))
+    if token is not None or users is not None:
+        key = secrets.token_bytes(32)
+
+        def identify(presented: str) -> str | None:
+            """The person a token is ("" for the shared token's holder), or ``None``."""
+            if users is not None:
+                return user_of(presented, users)
+            assert token is not None
+            return "" if same_secret(presented, token) else None
 
         @app.middleware("http")
         async def require_token(
@@ -289,7 +304,8 @@ def create_app(
         ) -> Response:
             given = request.query_params.get("token")
             if given is not None:
-                if not same_secret(given, token):
+                who = identify(given)
+                if who is None:
                     return JSONResponse({"detail": "a valid token is required"}, status_code=401)
                 # Swap the token for a session cookie and take it out of the address
                 # (and so out of the browser's history and any log of addresses).
@@ -298,7 +314,7 @@ def create_app(
                 response: Response = RedirectResponse(target, status_code=303)
                 response.set_cookie(
                     TOKEN_COOKIE,
-                    session,
+                    session_value(who, key),
                     max_age=SESSION_SECONDS,
                     path="/",
                     httponly=True,
@@ -308,11 +324,15 @@ def create_app(
                 return response
             bearer = request.headers.get("authorization", "")
             cookie = request.cookies.get(TOKEN_COOKIE)
-            if bearer.lower().startswith("bearer ") and same_secret(bearer[7:], token):
-                return await call_next(request)
-            if cookie is not None and same_secret(cookie, session):
-                return await call_next(request)
-            return JSONResponse({"detail": "a valid token is required"}, status_code=401)
+            who = None
+            if bearer.lower().startswith("bearer "):
+                who = identify(bearer[7:])
+            elif cookie is not None:
+                who = session_user(cookie, key)
+            if who is None:
+                return JSONResponse({"detail": "a valid token is required"}, status_code=401)
+            request.state.user = who or None
+            return await call_next(request)
 
     # Outermost last: every answer gets the headers; the host and the body's size are
     # checked before anything else reads the request.
@@ -356,7 +376,13 @@ def create_app(
             return RedirectResponse("/", status_code=303)
         return JSONResponse(data)
 
-    def render_meeting(error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    def user_of_request(request: Request) -> str | None:
+        """The signed-in person (with a users file), or ``None`` (names are typed)."""
+        return getattr(request.state, "user", None) if users is not None else None
+
+    def render_meeting(
+        request: Request, error: str | None = None, status_code: int = 200
+    ) -> HTMLResponse:
         plan, snap = meeting.plan, meeting.snapshot
         cases = {c.id: c for c in snap.cases}
         groups: dict[str, list[dict[str, Any]]] = {
@@ -414,13 +440,14 @@ def create_app(
             tiers=Markup(tiers_table(plan, meeting.policy)),
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
+            user=user_of_request(request),
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
     def home(request: Request) -> Response:
         with meeting.lock:
             if _wants_html(request):
-                return render_meeting()
+                return render_meeting(request)
             return JSONResponse(meeting.state())
 
     override_schema = Override.model_json_schema()
@@ -434,6 +461,9 @@ def create_app(
         data = await body_of(request)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
+        user = user_of_request(request)
+        if user is not None:
+            data["manager"] = user  # the signed-in person, whatever name was sent
         try:
             override = Override.model_validate(data)
         except ValidationError as exc:
@@ -446,7 +476,7 @@ def create_app(
                 decision_id = meeting.override(override)
             except OverrideError as exc:
                 if _wants_html(request):
-                    return render_meeting(error=str(exc), status_code=422)
+                    return render_meeting(request, error=str(exc), status_code=422)
                 raise HTTPException(422, str(exc)) from None
             return done(
                 request,
@@ -469,8 +499,10 @@ def create_app(
         unknown = sorted(set(data) - set(SignOff.model_fields))
         if unknown:
             raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
+        user = user_of_request(request)
+        typed = user if user is not None else str(data.get("manager", "")).strip()
         try:
-            signed = SignOff.model_validate({"manager": str(data.get("manager", "")).strip()})
+            signed = SignOff.model_validate({"manager": typed})
         except ValidationError as exc:
             why = "; ".join(str(e.get("ctx", {}).get("error", "")) for e in exc.errors())
             raise HTTPException(
@@ -481,7 +513,7 @@ def create_app(
                 decision_id = meeting.sign_off(signed.manager)
             except AlreadySigned as exc:
                 if _wants_html(request):
-                    return render_meeting(error=str(exc), status_code=409)
+                    return render_meeting(request, error=str(exc), status_code=409)
                 raise HTTPException(409, str(exc)) from None
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 

@@ -227,11 +227,97 @@ def same_secret(presented: str, expected: str) -> bool:
     )
 
 
-def session_value(token: str, key: bytes) -> str:
-    """The session cookie's value: an HMAC of the token under this server's random
-    ``key``. The cookie is not the token (it cannot be used as a bearer token, nor
-    read back into one) and no cookie outlives the server that issued it."""
-    return hmac.new(key, b"allocator session\0" + token.encode(), hashlib.sha256).hexdigest()
+def session_value(user: str, key: bytes) -> str:
+    """The session cookie's value for ``user`` (``""``: the shared token's holder):
+    the user's name and an HMAC of it under this server's random ``key``.
+
+    The cookie is not the token (it cannot be used as a bearer token, nor read back
+    into one), cannot be forged for another name without the key, and no cookie
+    outlives the server that issued it.
+    """
+    name = base64.urlsafe_b64encode(user.encode()).decode()
+    mac = hmac.new(key, b"allocator session\0" + user.encode(), hashlib.sha256).hexdigest()
+    return f"{name}.{mac}"
+
+
+def session_user(value: str, key: bytes) -> str | None:
+    """The user a session cookie's value names (``""``: the shared token), or ``None``
+    when it is not one this server issued."""
+    name = value.rpartition(".")[0]
+    try:
+        user = base64.urlsafe_b64decode(name.encode("ascii")).decode()
+    except (ValueError, UnicodeError):
+        return None
+    return user if same_secret(value, session_value(user, key)) else None
+
+
+def token_digest(token: str) -> str:
+    """What a users file holds for a person's token: ``sha256:`` and its hex digest.
+
+    A token is at least :data:`MIN_TOKEN` random characters, so a plain SHA-256
+    cannot be reversed by guessing; the file holds no token.
+    """
+    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def load_users(path: str) -> dict[str, str]:
+    """The people who may sign in, from a TOML users file: display name -> token digest.
+
+    ``[users]`` with one line per person, ``"Ann Smith" = "sha256:..."``
+    (:func:`token_digest` of their own token).
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be read, or an entry that is not a name and a digest; the
+        sentence names the file and the entry (never a digest's value).
+    """
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the users file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a TOML file ({exc})") from None
+    table = data.get("users")
+    if not isinstance(table, dict) or not table or set(data) - {"users"}:
+        raise ValueError(
+            f'{path}: expected one [users] table, one line per person: "Ann Smith" = '
+            '"sha256:<the SHA-256 of their token, in hex>"'
+        )
+    users: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name, value in table.items():
+        if not 1 <= len(name.strip()) <= 100 or _CONTROL.search(name):
+            raise ValueError(f"{path}: {name!r}: a name of 1 to 100 printable characters")
+        if not isinstance(value, str) or _DIGEST.fullmatch(value.strip().lower()) is None:
+            raise ValueError(
+                f'{path}: {name!r}: expected "sha256:" and 64 hex digits (the SHA-256 of '
+                "the person's token)"
+            )
+        digest = value.strip().lower()
+        if digest in seen:
+            raise ValueError(f"{path}: {name!r} and {seen[digest]!r} have the same token")
+        seen[digest] = name
+        users[name.strip()] = digest
+    return users
+
+
+def user_of(presented: str, users: dict[str, str]) -> str | None:
+    """The person whose token ``presented`` is, or ``None`` (compared in constant time
+    with every entry)."""
+    digest = token_digest(presented)
+    found = None
+    for name, expected in users.items():
+        if hmac.compare_digest(digest, expected):
+            found = name
+    return found
 
 
 def json_depth_ok(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
