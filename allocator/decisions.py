@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -761,9 +761,32 @@ class DecisionLog:
             raise LookupError(f"there is no decision {decision_id} in the log")
         return self._row(row)
 
-    def decisions(self, limit: int | None = None) -> list[Decision]:
-        """The decisions, newest first (at most ``limit``)."""
+    def service_snapshots(self, cases: Collection[str]) -> set[str]:
+        """The stored snapshots holding any of ``cases``: one service's snapshots, when
+        ``cases`` are a snapshot's (a log may hold several services)."""
+        found: set[str] = set()
+        if "snapshot_cases" not in self.tables:
+            return found
+        wanted = sorted(cases)
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 5000):  # within every database's bound
+                found.update(
+                    conn.execute(
+                        select(snapshot_cases.c.snapshot_sha256)
+                        .where(snapshot_cases.c.case_id.in_(wanted[start : start + 5000]))
+                        .distinct()
+                    ).scalars()
+                )
+        return found
+
+    def decisions(
+        self, limit: int | None = None, snapshots: Collection[str] | None = None
+    ) -> list[Decision]:
+        """The decisions, newest first (at most ``limit``); only those made on one of
+        ``snapshots`` when given (:meth:`service_snapshots`)."""
         query = select(decisions).order_by(decisions.c.id.desc())
+        if snapshots is not None:
+            query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -810,8 +833,9 @@ class DecisionLog:
                 for (content,) in snapshots
             )
 
-    def history(self, case_id: str) -> list[CaseEvent]:
-        """Every event of ``case_id``, oldest first.
+    def history(self, case_id: str, snapshots: Collection[str] | None = None) -> list[CaseEvent]:
+        """Every event of ``case_id``, oldest first (only of decisions made on one of
+        ``snapshots`` when given: one service's, :meth:`service_snapshots`).
 
         An event's ``reason`` is the manager's, as they typed it (``typed``), for
         their own decision; for any other event, the allocator's reasons for the
@@ -833,6 +857,8 @@ class DecisionLog:
             .where(case_events.c.case_id == case_id)
             .order_by(case_events.c.id)
         )
+        if snapshots is not None:
+            query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         plans: dict[int, dict[str, str]] = {}

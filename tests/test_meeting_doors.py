@@ -31,6 +31,7 @@ from allocator.daily import allocate
 from allocator.decisions import DecisionLog
 from allocator.html_report import AFTER_COLOUR, BEFORE_COLOUR, CSS, OVER_COLOUR
 from allocator.io import write_snapshot
+from allocator.meeting import Override
 from allocator.policy import Policy
 from allocator.web.app import TOKEN_COOKIE, Meeting, create_app
 
@@ -451,3 +452,30 @@ def test_a_bad_users_file_is_one_line(tmp_path: Path, content: str, says: str) -
     )  # fmt: skip
     assert result.exit_code == 2 and says in result.output, result.output
     assert "hunter2" not in result.output and not (tmp_path / "l.db").exists()
+
+
+# ---------------------------------------------------------------- one log, two services
+
+
+def test_a_meeting_sees_only_its_own_services_children(tmp_path: Path) -> None:
+    # North and South share one log. South's children, decisions and reasons never
+    # show in North's meeting, on /log nor /history.
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "shared.db"))
+    south_snap = snapshot([worker("S1"), worker("S2")], [case("SC1"), case("SC2")])
+    south = Meeting.open(south_snap, policy, log, allocate(south_snap, policy, work_units=1.0))
+    south.override(Override(case="SC1", action="unallocate", reason="south secret", manager="Sue"))
+    north_snap = snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
+    north = Meeting.open(north_snap, policy, log, allocate(north_snap, policy, work_units=1.0))
+    client = TestClient(create_app(north, allowed_hosts=["testserver"]))
+    rows = client.get("/log").json()
+    assert [r["id"] for r in rows] == [north.decision_id]
+    page = client.get("/log", headers=HTML).text
+    assert "south secret" not in page and "SC1" not in page
+    assert client.get("/history/SC1").status_code == 404
+    assert client.get("/history/R1").status_code == 200
+    # Yesterday's meeting of the same service (a snapshot sharing its children) shows.
+    again = Meeting.open(north_snap, policy, log, north.plan)
+    seen = TestClient(create_app(again, allowed_hosts=["testserver"])).get("/log").json()
+    assert {r["id"] for r in seen} == {north.decision_id, again.decision_id}
+    log.close()

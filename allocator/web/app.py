@@ -551,22 +551,26 @@ def create_app(
             return page("worker.html", s=statement)
         return JSONResponse(statement.to_dict())
 
-    @app.get("/log", summary="The decision log, newest first")
+    def service() -> set[str]:
+        """This meeting's service in the log: the stored snapshots sharing a case with
+        today's. A log may hold several services; a meeting sees only its own."""
+        return meeting.log.service_snapshots({c.id for c in meeting.snapshot.cases})
+
+    @app.get("/log", summary="The decision log of this meeting's service, newest first")
     def log(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
-        rows = meeting.log.decisions(limit=limit)
+        rows = meeting.log.decisions(limit=limit, snapshots=service())
         if _wants_html(request):
             return page("log.html", rows=rows)
         return JSONResponse([d.to_dict() for d in rows])
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:
-        events = meeting.log.history(case_id)
-        if (
-            not events
-            and case_id not in {c.id for c in meeting.snapshot.cases}
-            and not meeting.log.knows_case(case_id)
-        ):
-            raise HTTPException(404, f"case {case_id!r} is not in the snapshot nor in the log")
+        ours = service()
+        events = meeting.log.history(case_id, snapshots=ours)
+        if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
+            raise HTTPException(
+                404, f"case {case_id!r} is not in the snapshot nor in this service's log"
+            )
         if _wants_html(request):
             return page("history.html", case_id=case_id, events=events)
         return JSONResponse([e.to_dict() for e in events])
