@@ -1097,6 +1097,16 @@ def _open_log(db: str, *, existing: bool = False) -> Any:
         _log_failed(db, exc)
 
 
+def _password_on_command_line(db: str) -> bool:
+    """Whether ``db`` holds a password and came from the command line (not ALLOCATOR_DB)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    if context is None or "://" not in db or _shown(db) == db:
+        return False
+    return context.get_parameter_source("db") == ParameterSource.COMMANDLINE
+
+
 def _log_failed(db: str, exc: BaseException) -> NoReturn:
     """One line for a log that cannot be opened or read (exit 2); never a traceback."""
     from sqlalchemy.exc import NoSuchModuleError
@@ -1312,6 +1322,12 @@ def serve_command(
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
+    if _password_on_command_line(db):  # serve runs all day: its command line is seen
+        click.echo(
+            "warning: the password in --db is visible to every user of this machine (ps): "
+            "give the URL in ALLOCATOR_DB instead",
+            err=True,
+        )
     log = _open_log(db)
     with _reading_log(db):
         checked = _verified(log)
@@ -1327,7 +1343,8 @@ def serve_command(
     plan = plan.model_copy(
         update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
     )
-    meeting = Meeting.open(snap, policy, log, plan)
+    with _reading_log(db):
+        meeting = Meeting.open(snap, policy, log, plan)
     wildcard = host in ("0.0.0.0", "::")
     # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
     # names and the names given, not any name a rebinding attacker's DNS points at it.

@@ -135,3 +135,12 @@ def test_serve_on_a_silent_database_stops(black_hole: str, tmp_path: Path) -> No
     )
     assert time.monotonic() - started < 15
     assert result.exit_code == 2 and "timeout" in result.output.lower()
+
+
+def test_serve_warns_of_a_password_on_its_command_line(black_hole: str, tmp_path: Path) -> None:
+    write_snapshot(snapshot([worker("A")], [case("R1")]), tmp_path / "s.json")
+    args = ["serve", str(tmp_path / "s.json"), "--port", "0"]
+    typed = CliRunner().invoke(main, [*args, "--db", black_hole])
+    assert "visible to every user of this machine (ps)" in typed.output
+    hidden = CliRunner().invoke(main, args, env={"ALLOCATOR_DB": black_hole})
+    assert "visible to every user" not in hidden.output and hidden.exit_code == 2

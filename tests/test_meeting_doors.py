@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import pytest
 from builders import case, snapshot, worker
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from needs import need
 
 from allocator.cli import main
 from allocator.daily import allocate
@@ -325,6 +327,7 @@ def test_ipv6_loopback_is_served(serve) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_https_through_uvicorn_with_a_secure_cookie(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    need(shutil.which("openssl") is not None, "openssl (.ci/services installs it)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
