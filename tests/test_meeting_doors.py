@@ -135,6 +135,12 @@ def test_a_body_over_the_limit_is_413(meeting: Meeting) -> None:
         "/signoff", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
+    # Behind the token's middleware too (its own task reads the body).
+    guarded = TestClient(
+        create_app(meeting, token=TOKEN, allowed_hosts=["testserver"], max_body=2048)
+    )
+    headers = {"content-type": "application/json", "authorization": f"Bearer {TOKEN}"}
+    assert guarded.post("/signoff", content=chunks(), headers=headers).status_code == 413
     assert meeting.log.decisions()[0].kind == "proposed"  # nothing logged
 
 
@@ -345,13 +351,26 @@ def test_https_through_uvicorn_with_a_secure_cookie(serve, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_a_200_mb_body_is_refused_before_it_is_read(serve) -> None:  # type: ignore[no-untyped-def]
+def test_a_200_mb_or_chunked_body_is_refused_before_it_is_read(serve) -> None:  # type: ignore[no-untyped-def]
     port, proc = serve()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(
             b"POST /signoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 200000000\r\n\r\n" + b" " * 65536
         )
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST /signoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"1000\r\n" + b" " * 4096 + b"\r\n"
+        try:
+            for _ in range(400):  # 1.6 MB, past the 1 MB limit
+                s.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed
         answer = s.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert proc.poll() is None

@@ -139,32 +139,37 @@ class BodyLimit:
                     await _refuse(send, 413, too_big)
                     return
         seen = 0
-        started = False
+        started = over = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, started, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    # Answer now, and tell the app the client is gone: it stops reading.
+                    over = True
+                    if not started:
+                        started = True
+                        await _refuse(send, 413, too_big)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if over:
+                return  # the 413 is the answer
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
-                await _refuse(send, 413, too_big)
-
-
-class _TooLarge(Exception):
-    """Raised inside the app when a streamed body passes the limit."""
+        except Exception:
+            if not over:
+                raise  # the app's own failure; a body cut off is answered already
 
 
 def host_of(header: str) -> str:
