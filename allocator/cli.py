@@ -10,6 +10,7 @@ was, or, if the signal came while the plan was being written, whole and new.
 from __future__ import annotations
 
 import math
+import re
 import signal
 import socket
 import sys
@@ -1231,6 +1232,13 @@ def _tls(cert: str | None, key: str | None) -> None:
     "under their name, not a typed one. Instead of --token.",
 )
 @click.option(
+    "--user-header",
+    metavar="NAME",
+    help="Behind the council's single sign-on: the header its proxy sets to the signed-in "
+    "person (X-Remote-User). Believed only from --forwarded-allow-ips; instead of "
+    "--token or --users.",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -1283,6 +1291,7 @@ def serve_command(
     port: int,
     token: str | None,
     users_path: str | None,
+    user_header: str | None,
     allowed_hosts: tuple[str, ...],
     public_origin: str | None,
     forwarded_allow_ips: str | None,
@@ -1294,15 +1303,29 @@ def serve_command(
     seed: int,
 ) -> None:
     """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off."""
-    if token and users_path:
-        raise click.UsageError("--token or --users, not both")
-    if host not in LOCAL_HOSTS and not token and not users_path:
-        raise click.UsageError(f"binding {host} (not 127.0.0.1) needs --token or --users")
+    if sum(bool(x) for x in (token, users_path, user_header)) > 1:
+        raise click.UsageError("one of --token, --users and --user-header, not two")
+    if user_header and not forwarded_allow_ips:
+        raise click.UsageError(
+            "--user-header needs --forwarded-allow-ips: the header is believed only from "
+            "the proxy that sets it"
+        )
+    if host not in LOCAL_HOSTS and not (token or users_path or user_header):
+        raise click.UsageError(
+            f"binding {host} (not 127.0.0.1) needs --token, --users or --user-header"
+        )
     try:
         import uvicorn
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         from allocator.web.app import Meeting, create_app
-        from allocator.web.security import check_token, host_name, load_users
+        from allocator.web.security import (
+            Proxies,
+            TrustedHeader,
+            check_token,
+            host_name,
+            load_users,
+        )
     except ImportError as exc:
         _needs_extra(exc)
     if token is not None:
@@ -1319,6 +1342,10 @@ def serve_command(
             sys.exit(BAD_INPUT)
     origin = _public_origin(public_origin)
     _tls(tls_cert, tls_key)
+    try:
+        proxies = Proxies(forwarded_allow_ips) if forwarded_allow_ips else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
@@ -1356,7 +1383,16 @@ def serve_command(
         public_origin=origin,
         max_body=max_body,
         users=users,
+        user_header=user_header,
     )
+    asgi: Any = app
+    if forwarded_allow_ips is not None:
+        # X-Forwarded-Proto and -For believed from the proxy alone; the sign-on's header
+        # kept only on the proxy's requests, checked before the peer is replaced.
+        asgi = ProxyHeadersMiddleware(asgi, trusted_hosts=forwarded_allow_ips)
+        if user_header is not None:
+            assert proxies is not None
+            asgi = TrustedHeader(asgi, header=user_header, proxies=proxies)
     scheme = "https" if tls_cert else "http"
     shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
     click.echo(
@@ -1371,16 +1407,25 @@ def serve_command(
             err=True,
         )
     config = uvicorn.Config(
-        app,
+        asgi,
         host=host,
         port=port,
         log_level="warning",
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
-        proxy_headers=forwarded_allow_ips is not None,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=False,  # applied above, inside the sign-on header's check
     )
     uvicorn.Server(config).run(sockets=[listening])
+
+
+def _sha256s(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--anchor`` values: each 64 hex digits (a chain head as ``--verify`` prints it)."""
+    for value in values:
+        if re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()) is None:
+            raise click.BadParameter(
+                f"{value!r}: expected a chain head, 64 hex digits", param_hint="--anchor"
+            )
+    return tuple(v.strip().lower() for v in values)
 
 
 def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
@@ -1415,6 +1460,7 @@ def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
     "anchors",
     multiple=True,
     metavar="SHA256",
+    callback=lambda _ctx, _param, values: _sha256s(values),
     help="With --verify: a chain head noted earlier (repeatable); it must still be in the "
     "chain, which finds decisions removed from the end or a log rewritten whole.",
 )

@@ -501,3 +501,53 @@ def test_a_meeting_sees_only_its_own_services_children(tmp_path: Path) -> None:
     seen = TestClient(create_app(again, allowed_hosts=["testserver"])).get("/log").json()
     assert {r["id"] for r in seen} == {north.decision_id, again.decision_id}
     log.close()
+
+
+# ---------------------------------------------------------------- single sign-on
+
+
+def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meeting) -> None:
+    from allocator.web.security import Proxies, TrustedHeader
+
+    app = create_app(meeting, allowed_hosts=["testserver"], user_header="X-Remote-User")
+    guarded = TrustedHeader(app, header="X-Remote-User", proxies=Proxies("10.0.0.0/8"))
+    proxy = TestClient(guarded, client=("10.0.0.5", 40000))
+    assert proxy.get("/").status_code == 401  # no header: not signed in
+    ann = {"x-remote-user": "Ann Smith"}
+    assert "Signed in as Ann Smith" in proxy.get("/", headers={**ann, **HTML}).text
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
+    assert proxy.post("/overrides", json=body, headers=ann).status_code == 200
+    assert meeting.log.decisions()[0].manager == "Ann Smith"
+    # Anybody reaching the server directly cannot name themselves: the header is dropped.
+    direct = TestClient(guarded, client=("192.168.1.20", 40000))
+    assert direct.get("/", headers=ann).status_code == 401
+    assert direct.get("/", headers={"x-remote-user": "Eve"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--user-header", "X-Remote-User"], "--user-header needs --forwarded-allow-ips"),
+        (["--user-header", "X-Remote-User", "--forwarded-allow-ips", "*"], "expected the proxy"),
+        (["--token", TOKEN, "--users", "u.toml"], "not two"),
+    ],
+)
+def test_sign_on_options_are_checked(tmp_path: Path, args: list[str], says: str) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), *args]
+    )
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert not (tmp_path / "l.db").exists()
+
+
+@pytest.mark.slow
+def test_serve_behind_single_sign_on(serve) -> None:  # type: ignore[no-untyped-def]
+    port, _ = serve(
+        "--user-header", "X-Remote-User", "--forwarded-allow-ips", "127.0.0.1",
+        "--public-origin", "https://alloc.example",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    assert httpx.get(url).status_code == 401
+    signed = httpx.get(url, headers={"x-remote-user": "Ann Smith", "accept": "text/html"})
+    assert signed.status_code == 200 and "Signed in as Ann Smith" in signed.text

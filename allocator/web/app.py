@@ -61,6 +61,7 @@ from allocator.web.security import (
     SecurityHeaders,
     check_token,
     content_security_policy,
+    header_user,
     json_depth_ok,
     same_secret,
     session_user,
@@ -244,6 +245,7 @@ def create_app(
     public_origin: str | None = None,
     max_body: int = MAX_BODY,
     users: dict[str, str] | None = None,
+    user_header: str | None = None,
 ) -> FastAPI:
     """The web application for ``meeting``.
 
@@ -267,6 +269,12 @@ def create_app(
         present one person's own token, and an override's or sign-off's manager is that
         person, whatever name a form or a client sends. Without it, decisions are
         attributed to the names typed (the page says so).
+    user_header
+        The header the council's single sign-on proxy sets to the signed-in person
+        (``X-Remote-User``): every request must carry it, and that person is the
+        manager. The header must be believed only from the proxy: serve wraps the
+        app in :class:`~allocator.web.security.TrustedHeader`, which strips it from
+        anybody else's requests.
 
     Raises
     ------
@@ -288,7 +296,21 @@ def create_app(
     csrf = secrets.token_urlsafe(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
-    if token is not None or users is not None:
+    if user_header is not None:
+
+        @app.middleware("http")
+        async def require_sign_on(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            who = header_user(request.headers.get(user_header))
+            if who is None:
+                return JSONResponse(
+                    {"detail": "sign in through the council's sign-on"}, status_code=401
+                )
+            request.state.user = who
+            return await call_next(request)
+
+    elif token is not None or users is not None:
         key = secrets.token_bytes(32)
 
         def identify(presented: str) -> str | None:
@@ -378,7 +400,8 @@ def create_app(
 
     def user_of_request(request: Request) -> str | None:
         """The signed-in person (with a users file), or ``None`` (names are typed)."""
-        return getattr(request.state, "user", None) if users is not None else None
+        signed_in = users is not None or user_header is not None
+        return getattr(request.state, "user", None) if signed_in else None
 
     def render_meeting(
         request: Request, error: str | None = None, status_code: int = 200

@@ -350,3 +350,65 @@ def json_depth_ok(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return True
+
+
+class Proxies:
+    """The council's reverse proxies: addresses or networks, comma-separated
+    (``10.0.0.5, 10.1.0.0/24``); ``*`` is refused (anybody would be the proxy)."""
+
+    def __init__(self, spec: str) -> None:
+        import ipaddress
+
+        self.networks: list[Any] = []
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r}: expected the proxy's IP address or network (10.0.0.5, 10.1.0.0/24)"
+                ) from None
+        if not self.networks:
+            raise ValueError("expected the proxy's IP address or network (10.0.0.5)")
+
+    def __contains__(self, host: object) -> bool:
+        import ipaddress
+
+        try:
+            address = ipaddress.ip_address(str(host))
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+class TrustedHeader:
+    """Keep the sign-on's user header only on requests that come from the proxy.
+
+    Sits outside everything else (before the forwarded-for address replaces the
+    peer's): a request from any other address loses the header, so nobody who can
+    reach the server directly can name themselves.
+    """
+
+    def __init__(self, app: ASGIApp, *, header: str, proxies: Proxies) -> None:
+        self.app = app
+        self.header = header.lower().encode("latin-1")
+        self.proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            peer = (scope.get("client") or (None,))[0]
+            if peer not in self.proxies:
+                scope = dict(scope)
+                scope["headers"] = [(k, v) for k, v in scope["headers"] if k != self.header]
+        await self.app(scope, receive, send)
+
+
+def header_user(value: str | None) -> str | None:
+    """The person a sign-on header names: 1 to 100 printable characters, or ``None``."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not 1 <= len(name) <= 100 or _CONTROL.search(name):
+        return None
+    return name
