@@ -312,6 +312,8 @@ class LogUnreadable(ValueError):
     a database without the log's tables, or a stored input whose bytes were changed."""
 
 
+#: Seconds one statement on a PostgreSQL log may take (``statement_timeout``).
+STATEMENT_TIMEOUT = 60.0
 # pg_advisory_xact_lock's key: one writer at a time extends the chain.
 _CHAIN_LOCK = 0x616C6C6F63  # "alloc"
 _CORE_TABLES = ("inputs", "decisions", "case_events")
@@ -430,8 +432,12 @@ class DecisionLog:
             self.path = None
             from allocator.ssd.tables import connect_args
 
+            # Each statement may take STATEMENT_TIMEOUT at most (a table locked by
+            # someone else, a server that stalls): an error, not a meeting that hangs.
+            options = f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)}"
             self.engine = create_engine(
-                self.url, connect_args=connect_args(self.url, connect_timeout)
+                self.url,
+                connect_args={**connect_args(self.url, connect_timeout), "options": options},
             )
         if create:
             metadata.create_all(self.engine)

@@ -432,3 +432,19 @@ def test_an_anchor_finds_a_sqlite_log_rewritten_whole(db: str, tmp_path: Path) -
     assert verify(db)[0] == 0
     result = CliRunner().invoke(main, ["log", "--verify", "--anchor", head, "--db", db])
     assert result.exit_code == 1 and "is not in the log" in result.output
+
+
+def test_a_statement_on_a_postgresql_log_has_a_timeout(
+    roles: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A table locked by someone else (or a stalled server) is an error, not a hang.
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    import allocator.decisions
+
+    monkeypatch.setattr(allocator.decisions, "STATEMENT_TIMEOUT", 1.0)
+    log = DecisionLog(roles[2])
+    with pytest.raises(DBAPIError, match="statement timeout"), log.engine.connect() as conn:
+        conn.execute(text("SELECT pg_sleep(3)"))
+    log.close()
