@@ -424,10 +424,8 @@ class DecisionLog:
                 self.engine: Engine = _sqlite_read_only(self.path)
             else:
                 self.engine = create_engine(self.url)
-            if existing:
-                self._check_sqlite(
-                    require_tables=not create or Path(str(self.path)).stat().st_size > 0
-                )
+            if existing:  # a file there already must be a log: never start one in it
+                self._check_sqlite()
         else:
             self.path = None
             from allocator.ssd.tables import connect_args
@@ -461,8 +459,9 @@ class DecisionLog:
 
         return hide_password(self.url)
 
-    def _check_sqlite(self, *, require_tables: bool) -> None:
-        """Refuse an empty (0-byte) or corrupt SQLite file with a sentence saying so."""
+    def _check_sqlite(self) -> None:
+        """Refuse an empty (0-byte), corrupt or foreign SQLite file with a sentence
+        saying so."""
         from sqlalchemy.exc import DatabaseError
 
         assert self.path is not None
@@ -484,7 +483,7 @@ class DecisionLog:
             raise LogUnreadable(
                 f"the decision log {self.path} is corrupt (SQLite's check: {problems[0]})"
             )
-        if require_tables and not set(_CORE_TABLES) <= tables:
+        if not set(_CORE_TABLES) <= tables:
             raise LogUnreadable(
                 f"{self.path} holds no decision log (no table "
                 f"{', '.join(t for t in _CORE_TABLES if t not in tables)}): emptied, or not "

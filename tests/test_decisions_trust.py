@@ -448,3 +448,13 @@ def test_a_statement_on_a_postgresql_log_has_a_timeout(
     with pytest.raises(DBAPIError, match="statement timeout"), log.engine.connect() as conn:
         conn.execute(text("SELECT pg_sleep(3)"))
     log.close()
+
+
+def test_serve_does_not_start_a_log_inside_another_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with raw(str(path)) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(LogUnreadable, match="holds no decision log"):
+        DecisionLog(str(path))
+    with raw(str(path)) as conn:
+        assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
