@@ -551,3 +551,21 @@ def test_serve_behind_single_sign_on(serve) -> None:  # type: ignore[no-untyped-
     assert httpx.get(url).status_code == 401
     signed = httpx.get(url, headers={"x-remote-user": "Ann Smith", "accept": "text/html"})
     assert signed.status_code == 200 and "Signed in as Ann Smith" in signed.text
+
+
+@pytest.mark.parametrize(
+    ("public", "host"),
+    [
+        ("https://alloc.example:8443", "alloc.example:8443"),
+        ("https://ALLOC.example", "alloc.example"),
+        ("https://[2001:db8::7]", "[2001:db8::7]"),
+    ],
+)
+def test_the_public_origins_name_is_served_with_any_port(
+    meeting: Meeting, public: str, host: str
+) -> None:
+    app = create_app(meeting, allowed_hosts=["127.0.0.1", "alloc.example:80"], public_origin=public)
+    client = TestClient(app)
+    assert client.get("/", headers={"host": host}).status_code == 200
+    assert client.get("/", headers={"host": "alloc.example"}).status_code == 200  # --allowed-host
+    assert client.get("/", headers={"host": "other.example"}).status_code == 400

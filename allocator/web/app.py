@@ -292,7 +292,7 @@ def create_app(
     )
     hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
     if public_origin is not None:
-        hosts.append(urlsplit(public_origin).netloc.rsplit("@", 1)[-1])
+        hosts.append(urlsplit(public_origin).hostname or "")
     csrf = secrets.token_urlsafe(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 

@@ -186,13 +186,20 @@ def host_of(header: str) -> str:
 
 
 def host_name(host: str) -> str:
-    """A host as a ``Host`` header names it: an IPv6 literal in brackets.
+    """A host as a ``Host`` header names it, without a port: an IPv6 literal in brackets.
 
-    >>> host_name("::1"), host_name("localhost")
-    ('[::1]', 'localhost')
+    >>> host_name("::1"), host_name("localhost"), host_name("Alloc.example:8443")
+    ('[::1]', 'localhost', 'alloc.example')
     """
+    import ipaddress
+
     host = host.strip().lower()
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+    if host.startswith("["):
+        return host_of(host)
+    try:
+        return f"[{ipaddress.IPv6Address(host)}]"
+    except ValueError:
+        return host_of(host)
 
 
 class AllowedHosts:
