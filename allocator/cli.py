@@ -1108,7 +1108,7 @@ def _password_on_command_line(db: str) -> bool:
     return context.get_parameter_source("db") == ParameterSource.COMMANDLINE
 
 
-def _log_failed(db: str, exc: BaseException) -> NoReturn:
+def _log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
     """One line for a log that cannot be opened or read (exit 2); never a traceback."""
     from sqlalchemy.exc import NoSuchModuleError
 
@@ -1124,7 +1124,7 @@ def _log_failed(db: str, exc: BaseException) -> NoReturn:
     if isinstance(exc, ImportError | NoSuchModuleError):
         # A supported database whose driver is missing (PostgreSQL without psycopg).
         why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
-    click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
+    click.echo(f"error: cannot {doing} the decision log {_shown(db)}: {why}", err=True)
     sys.exit(BAD_INPUT)
 
 
@@ -1137,7 +1137,7 @@ def _reading_log(db: str) -> Iterator[None]:
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
     except Exception as exc:
-        _log_failed(db, exc)
+        _log_failed(db, exc, "read")
 
 
 def _printable(value: str | None) -> str:

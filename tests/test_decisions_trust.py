@@ -458,3 +458,12 @@ def test_serve_does_not_start_a_log_inside_another_database(tmp_path: Path) -> N
         DecisionLog(str(path))
     with raw(str(path)) as conn:
         assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
+
+
+@pytest.mark.parametrize("command", [["log"], ["replay", "2"]])
+def test_a_row_that_is_not_the_logs_is_one_line(db: str, command: list[str]) -> None:
+    with without_guards(db) as conn:
+        conn.execute("UPDATE decisions SET overrides = 'not json', made_from = '{' WHERE id = 2")
+    result = CliRunner().invoke(main, [*command, "--db", db])
+    assert result.exit_code in (1, 2), result.output
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
