@@ -53,7 +53,7 @@ def content_security_policy(styles: Iterable[str]) -> str:
     return (
         "default-src 'none'; "
         f"style-src {hashes}; "
-        "img-src 'self' data:; "
+        "img-src 'self'; "
         "form-action 'self'; "
         "frame-ancestors 'none'; "
         "base-uri 'none'"
