@@ -305,6 +305,8 @@ def roles() -> Iterator[tuple[str, str, str]]:
             f"GRANT USAGE ON SCHEMA public TO {writer}",
             f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {writer}",
             f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {writer}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {writer}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {writer}",
         ):
             conn.execute(text(sql))
     grants.dispose()
