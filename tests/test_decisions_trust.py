@@ -469,3 +469,54 @@ def test_a_row_that_is_not_the_logs_is_one_line(db: str, command: list[str]) -> 
     result = CliRunner().invoke(main, [*command, "--db", db])
     assert result.exit_code in (1, 2), result.output
     assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh log's URL on SQLite, and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "log.db")
+        return
+    from sqlalchemy import create_engine, text
+
+    server = create_engine(database_url(postgres_url()), isolation_level="AUTOCOMMIT")
+    name = f"allocator_chain_{secrets.token_hex(4)}"
+    with server.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield postgres_url().rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        server.dispose()
+
+
+def test_writers_at_once_extend_one_chain(any_log: str) -> None:
+    # Three meetings writing to one log at the same moment: every decision is sealed
+    # on the one before it, and the chain never forks.
+    import threading
+
+    DecisionLog(any_log).close()
+    failures: list[BaseException] = []
+
+    def meet(tag: str) -> None:
+        log = DecisionLog(any_log)
+        snap = snapshot([worker("A"), worker("B")], [case(f"{tag}{i}") for i in range(3)])
+        plan = allocate(snap, POLICY, work_units=0.3)
+        try:
+            for _ in range(8):
+                _, proposed = log.propose(snap, POLICY, plan)
+                log.sign_off(proposed, tag)
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+        finally:
+            log.close()
+
+    threads = [threading.Thread(target=meet, args=(t,)) for t in "XYZ"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
+    result = DecisionLog(any_log, create=False).verify()
+    assert result.intact and result.decisions == 48, result
