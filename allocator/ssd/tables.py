@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from io import StringIO
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import Any
 
@@ -315,14 +315,18 @@ def read_table(
         problems.error(f"{path}: table missing, expected a CSV file of that name")
         return None
     try:
-        text = read_input(path).decode("utf-8-sig")
+        data = read_input(path)
+        data.decode("utf-8-sig")  # checked whole (the byte named), then read as a stream
     except InputError as exc:
         problems.error(str(exc))
         return None
     except UnicodeDecodeError as exc:
         problems.error(f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read)")
         return None
-    reader = csv.reader(StringIO(text, newline=""), strict=True)
+    # Decoded as it is read: no second copy of the whole file as text (a large extract
+    # of bad rows must fit the import's memory).
+    stream = TextIOWrapper(BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream, strict=True)
     try:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
