@@ -10,6 +10,7 @@ was, or, if the signal came while the plan was being written, whole and new.
 from __future__ import annotations
 
 import math
+import re
 import signal
 import socket
 import sys
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import click
 from rich.console import Console
@@ -1077,37 +1078,76 @@ def _shown(db: str) -> str:
 def _open_log(db: str, *, existing: bool = False) -> Any:
     """The decision log at ``db``; exit 2 with one line if it cannot be opened.
 
-    ``existing``: the command only reads the log, so a SQLite file that is not there is
-    an error (``no decision log at PATH``) rather than a new, empty log.
+    ``existing``: the command only reads the log: nothing is written (a SQLite file is
+    opened read-only), and a file that is not there, empty (0 bytes), corrupt or
+    without the log's tables is an error naming the file, never a new, empty log.
     """
     try:
-        from sqlalchemy.engine import make_url
-
-        from allocator.decisions import DecisionLog, database_url
+        from allocator.decisions import DecisionLog
     except ImportError as exc:
         _needs_extra(exc)
-    if existing:
-        try:
-            url = make_url(database_url(db))
-        except Exception:  # not a URL: DecisionLog below says so
-            url = None
-        path = url.database if url is not None and url.get_backend_name() == "sqlite" else None
-        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
-            click.echo(f"error: no decision log at {path}", err=True)
-            sys.exit(BAD_INPUT)
     try:
-        return DecisionLog(db)
+        return DecisionLog(db, create=not existing)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2
-        from sqlalchemy.exc import NoSuchModuleError
+        _log_failed(db, exc)
 
-        from allocator.ssd.tables import driver_hint, first_error_line
 
-        why = first_error_line(exc)
-        if isinstance(exc, ImportError | NoSuchModuleError):
-            # A supported database whose driver is missing (PostgreSQL without psycopg).
-            why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
-        click.echo(f"error: cannot open the decision log {_shown(db)}: {why}", err=True)
+def _password_on_command_line(db: str) -> bool:
+    """Whether ``db`` holds a password and came from the command line (not ALLOCATOR_DB)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    if context is None or "://" not in db or _shown(db) == db:
+        return False
+    return context.get_parameter_source("db") == ParameterSource.COMMANDLINE
+
+
+def _log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
+    """One line for a log that cannot be opened or read (exit 2); never a traceback."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    from allocator.decisions import LogUnreadable
+    from allocator.ssd.tables import driver_hint, first_error_line
+
+    if _interruption_behind(exc) is not None:
+        raise exc
+    if isinstance(exc, LogUnreadable):
+        click.echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
+    why = first_error_line(exc)
+    if isinstance(exc, ImportError | NoSuchModuleError):
+        # A supported database whose driver is missing (PostgreSQL without psycopg).
+        why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
+    click.echo(f"error: cannot {doing} the decision log {_shown(db)}: {why}", err=True)
+    sys.exit(BAD_INPUT)
+
+
+@contextmanager
+def _reading_log(db: str) -> Iterator[None]:
+    """Any failure reading a log that opened (a corrupt page, a row that is not the
+    log's) is one line naming the log, exit 2."""
+    try:
+        yield
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:
+        _log_failed(db, exc, "read")
+
+
+def _printable(value: str | None) -> str:
+    """``value`` with each control character shown as its escape (``\\x1b``)."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in (value or "")
+    )
+
+
+def _literal(value: str | None) -> Any:
+    """A table cell printed as typed: no rich markup read in it, control characters
+    shown as escapes (a manager named ``[/]`` or holding an escape code prints as such)."""
+    from rich.text import Text
+
+    return Text(_printable(value))
 
 
 def _listening(host: str, port: int) -> socket.socket:
@@ -1133,6 +1173,36 @@ db_option = click.option(
 )
 
 
+def _public_origin(value: str | None) -> str | None:
+    """``--public-origin`` as ``scheme://host[:port]``, or a usage error."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise click.BadParameter(
+            f"{value!r}: expected the page's public address, https://name[:port]",
+            param_hint="--public-origin",
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _tls(cert: str | None, key: str | None) -> None:
+    """Both of ``--tls-cert`` and ``--tls-key`` or neither, and a pair that loads."""
+    if (cert is None) != (key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if cert is None or key is None:
+        return
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        click.echo(f"error: cannot use the certificate {cert} and key {key}: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+
+
 @main.command("serve")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
@@ -1144,7 +1214,52 @@ db_option = click.option(
     "--token",
     envvar="ALLOCATOR_TOKEN",
     help="Required to bind anything but 127.0.0.1: every request must present it "
-    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list).",
+    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list). At least 16 "
+    "printable ASCII characters.",
+)
+@click.option(
+    "--users",
+    "users_path",
+    type=click.Path(dir_okay=False),
+    help='A users file (TOML: name = "sha256:..." of each person\'s own token): each '
+    "person signs in with their token, and their overrides and sign-off are logged "
+    "under their name, not a typed one. Instead of --token.",
+)
+@click.option(
+    "--user-header",
+    metavar="NAME",
+    help="Behind the council's single sign-on: the header its proxy sets to the signed-in "
+    "person (X-Remote-User). Believed only from --forwarded-allow-ips; instead of "
+    "--token or --users.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the page is served under, besides 127.0.0.1 and localhost "
+    "(repeatable): the server's name on the council's network.",
+)
+@click.option(
+    "--public-origin",
+    metavar="URL",
+    help="https://name[:port] the page is served under behind a reverse proxy: its "
+    "name is served and forms posted from it are accepted.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    help="The reverse proxy's addresses (comma-separated): X-Forwarded-Proto and -For "
+    "are read only from these (default: from nobody).",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1024, max=100_000_000),
+    default=1_000_000,
+    show_default=True,
+    help="The largest request body accepted (bytes); larger ones are refused (413).",
 )
 @click.option(
     "--time-limit",
@@ -1169,50 +1284,224 @@ def serve_command(
     host: str,
     port: int,
     token: str | None,
+    users_path: str | None,
+    user_header: str | None,
+    allowed_hosts: tuple[str, ...],
+    public_origin: str | None,
+    forwarded_allow_ips: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    max_body: int,
     time_limit: float,
     work_units: float,
     seed: int,
 ) -> None:
     """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off."""
-    if host not in LOCAL_HOSTS and not token:
-        raise click.UsageError(f"binding {host} (not 127.0.0.1) needs --token")
+    if sum(bool(x) for x in (token, users_path, user_header)) > 1:
+        raise click.UsageError("one of --token, --users and --user-header, not two")
+    if user_header and not forwarded_allow_ips:
+        raise click.UsageError(
+            "--user-header needs --forwarded-allow-ips: the header is believed only from "
+            "the proxy that sets it"
+        )
+    if host not in LOCAL_HOSTS and not (token or users_path or user_header):
+        raise click.UsageError(
+            f"binding {host} (not 127.0.0.1) needs --token, --users or --user-header"
+        )
     try:
         import uvicorn
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         from allocator.web.app import Meeting, create_app
+        from allocator.web.security import (
+            Proxies,
+            TrustedHeader,
+            check_token,
+            host_name,
+            load_users,
+        )
     except ImportError as exc:
         _needs_extra(exc)
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--token") from None
+    users = None
+    if users_path is not None:
+        try:
+            users = load_users(users_path)
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(BAD_INPUT)
+    origin = _public_origin(public_origin)
+    _tls(tls_cert, tls_key)
+    try:
+        proxies = Proxies(forwarded_allow_ips) if forwarded_allow_ips else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
+    if _password_on_command_line(db):  # serve runs all day: its command line is seen
+        click.echo(
+            "warning: the password in --db is visible to every user of this machine (ps): "
+            "give the URL in ALLOCATOR_DB instead",
+            err=True,
+        )
     log = _open_log(db)
+    with _reading_log(db):
+        checked = _verified(log)
+    if checked.broken is not None:
+        click.echo(
+            "error: the meeting is not opened on an altered log: keep it as evidence, and "
+            "hold the meeting on a new --db",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
     click.echo("solving the morning's plan ...", err=True)
     plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
     plan = plan.model_copy(
         update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
     )
-    meeting = Meeting.open(snap, policy, log, plan)
-    hosts = sorted({host, "127.0.0.1", "localhost"}) if host not in ("0.0.0.0", "::") else ["*"]
-    app = create_app(meeting, token=token, allowed_hosts=hosts)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    with _reading_log(db):
+        meeting = Meeting.open(snap, policy, log, plan)
+    wildcard = host in ("0.0.0.0", "::")
+    # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
+    # names and the names given, not any name a rebinding attacker's DNS points at it.
+    hosts = sorted({*LOCAL_HOSTS, *allowed_hosts, *(() if wildcard else (host,))})
+    app = create_app(
+        meeting,
+        token=token,
+        allowed_hosts=hosts,
+        public_origin=origin,
+        max_body=max_body,
+        users=users,
+        user_header=user_header,
+    )
+    asgi: Any = app
+    if forwarded_allow_ips is not None:
+        # X-Forwarded-Proto and -For believed from the proxy alone; the sign-on's header
+        # kept only on the proxy's requests, checked before the peer is replaced.
+        asgi = ProxyHeadersMiddleware(asgi, trusted_hosts=forwarded_allow_ips)
+        if user_header is not None:
+            assert proxies is not None
+            asgi = TrustedHeader(asgi, header=user_header, proxies=proxies)
+    scheme = "https" if tls_cert else "http"
+    shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
     click.echo(
-        f"decision {meeting.decision_id} logged in {_shown(db)}; open http://{shown}:{port}/"
-        + ("?token=..." if token else ""),
+        f"decision {meeting.decision_id} logged in {_shown(db)} (chain head "
+        f"{log.head()}); open {shown}/" + ("?token=..." if token else ""),
         err=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    server.run(sockets=[listening])
+    if wildcard and not allowed_hosts and origin is None:
+        click.echo(
+            f"note: binding {host}, only requests naming {', '.join(LOCAL_HOSTS)} are served: "
+            "give the server's name with --allowed-host (or --public-origin)",
+            err=True,
+        )
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=False,  # applied above, inside the sign-on header's check
+    )
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _sha256s(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--anchor`` values: each 64 hex digits (a chain head as ``--verify`` prints it)."""
+    for value in values:
+        if re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()) is None:
+            raise click.BadParameter(
+                f"{value!r}: expected a chain head, 64 hex digits", param_hint="--anchor"
+            )
+    return tuple(v.strip().lower() for v in values)
+
+
+def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
+    """Walk ``log``'s chain; print its verdict on stderr; the :class:`Verification`."""
+    result = log.verify(anchors)
+    if result.broken is not None:
+        click.echo(f"error: the decision log was altered: {result.broken}", err=True)
+    elif result.unsealed:
+        first, last = result.unsealed[0], result.unsealed[-1]
+        click.echo(
+            f"warning: decisions {first} to {last} carry no seal (written before decisions "
+            "were sealed, or their seals removed): they cannot be verified",
+            err=True,
+        )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    return result
 
 
 @main.command("log")
 @db_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Write JSON on stdout.")
-def log_command(db: str, limit: int, as_json: bool) -> None:
-    """List the decisions in the log, newest first."""
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Walk the chain of seals instead: name the first decision rewritten, removed "
+    "or forged; exit 1 unless every decision is sealed and intact.",
+)
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SHA256",
+    callback=lambda _ctx, _param, values: _sha256s(values),
+    help="With --verify: a chain head noted earlier (repeatable); it must still be in the "
+    "chain, which finds decisions removed from the end or a log rewritten whole.",
+)
+@click.option(
+    "--init",
+    is_flag=True,
+    help="Create the log's tables and guards, as the tables' owner (once, on PostgreSQL; "
+    "docs/MEETING.md).",
+)
+def log_command(
+    db: str, limit: int, as_json: bool, verify: bool, anchors: tuple[str, ...], init: bool
+) -> None:
+    """List the decisions in the log, newest first (or verify it, or create it)."""
     from rich.table import Table
 
-    rows = _open_log(db, existing=True).decisions(limit=limit)
+    if init:
+        log = _open_log(db)
+        with _reading_log(db):
+            log.init()
+        click.echo(f"decision log ready in {_shown(db)}", err=True)
+        return
+    log = _open_log(db, existing=True)
+    if verify:
+        with _reading_log(db):
+            result = _verified(log, anchors)
+        if as_json:
+            write_json(
+                None,
+                {
+                    "intact": result.intact,
+                    "decisions": result.decisions,
+                    "head_sha256": result.head,
+                    "unsealed": list(result.unsealed),
+                    "broken": result.broken,
+                    "notes": list(result.notes),
+                },
+            )
+        elif result.intact:
+            click.echo(
+                f"the decision log is intact: {result.decisions} decisions, each sealed; "
+                f"chain head sha256 {result.head or '(none: the log is empty)'}"
+            )
+        if not result.intact:
+            sys.exit(RULES_BROKEN)
+        return
+    with _reading_log(db):
+        rows = log.decisions(limit=limit)
     if as_json:
         write_json(None, [d.to_dict() for d in rows])
         return
@@ -1224,9 +1513,9 @@ def log_command(db: str, limit: int, as_json: bool) -> None:
             str(d.id),
             d.at[:19].replace("T", " "),
             d.kind,
-            d.manager or "",
+            _literal(d.manager),
             str(d.parent_id or ""),
-            what,
+            _literal(what),
             d.plan_sha256[:16],
         )
     console().print(table)
@@ -1241,15 +1530,20 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     from rich.table import Table
 
     log = _open_log(db, existing=True)
-    events = log.history(case_id)
-    if not events and not log.knows_case(case_id):
-        click.echo(f"error: case {case_id} is in no snapshot of the log and no decision", err=True)
+    with _reading_log(db):
+        events = log.history(case_id)
+        known = bool(events) or log.knows_case(case_id)
+    if not known:
+        click.echo(
+            f"error: case {_printable(case_id)} is in no snapshot of the log and no decision",
+            err=True,
+        )
         sys.exit(BAD_INPUT)
     if as_json:
         write_json(None, [e.to_dict() for e in events])
         return
     if not events:
-        click.echo(f"no decisions about {case_id} in the log", err=True)
+        click.echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
     table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
     for e in events:
@@ -1257,10 +1551,10 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
             str(e.decision_id),
             e.at[:19].replace("T", " "),
             e.event,
-            e.worker or "(none)",
-            e.from_worker or "",
-            e.reason or "",
-            e.manager or "",
+            _literal(e.worker or "(none)"),
+            _literal(e.from_worker),
+            _literal(e.reason),
+            _literal(e.manager),
         )
     console().print(table)
 
@@ -1272,18 +1566,22 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
 def replay_command(decision_id: int, db: str, out: str | None) -> None:
     """Re-solve DECISION_ID from its stored inputs; exit 1 unless byte-identical.
 
-    Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed.
+    Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed. The
+    log's chain is verified first: a log altered anywhere is named and exits 1.
     """
     from allocator.decisions import replay
 
     with input_errors():
         check_output(out)
     log = _open_log(db, existing=True)
-    try:
-        result = replay(log, decision_id)
-    except LookupError as exc:
-        click.echo(f"error: {exc.args[0]}", err=True)
-        sys.exit(BAD_INPUT)
+    with _reading_log(db):
+        if _verified(log).broken is not None:
+            sys.exit(RULES_BROKEN)
+        try:
+            result = replay(log, decision_id)
+        except LookupError as exc:
+            click.echo(f"error: {exc.args[0]}", err=True)
+            sys.exit(BAD_INPUT)
     if out is not None:
         from allocator.io import write_text
 

@@ -16,21 +16,29 @@ postgresql://user@host/db``, driven by psycopg 3). Three tables:
   stored plan.
 
 Nothing here updates or deletes a row, and the database refuses to (a trigger on each
-table, on SQLite and PostgreSQL alike). The rows of ``decisions`` and ``case_events``
-hold pseudonymous ids (case and worker ids of the snapshot), event kinds, hashes,
-settings and the overrides, and no free text but what a manager typed (their name and
-reasons). The inputs and the allocator's own output (each plan, with its sentences,
-which the replay compares byte for byte) are stored once each in ``inputs``.
+table, on SQLite and PostgreSQL alike; on SQLite also ``INSERT OR REPLACE`` over a row
+that exists, on PostgreSQL ``TRUNCATE``). Each decision is sealed: a row of ``seals``
+holds the SHA-256 of the decision, its case events and the hash of the seal before
+it, so :meth:`DecisionLog.verify` finds a row rewritten, removed or forged by anybody
+who could get past the triggers (the file's owner, the tables' owner, a superuser).
+Stored inputs are content-addressed: their bytes must hash to their key.
+
+The rows of ``decisions`` and ``case_events`` hold pseudonymous ids (case and worker
+ids of the snapshot), event kinds, hashes, settings and the overrides, and no free
+text but what a manager typed (their name and reasons). The inputs and the
+allocator's own output (each plan, with its sentences, which the replay compares byte
+for byte) are stored once each in ``inputs``.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -46,7 +54,10 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
+    make_url,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -93,6 +104,8 @@ decisions = Table(
     # Empty: the stage an override's re-solve reached when it took up to three (logs
     # written before the one-solve re-solve); kept so that those logs still read.
     Column("stage", Integer, nullable=True),
+    # SQLite keeps the highest id ever given (sqlite_sequence): a log cut short shows.
+    sqlite_autoincrement=True,
 )
 
 case_events = Table(
@@ -105,32 +118,95 @@ case_events = Table(
     Column("worker", String(200), nullable=True),
     Column("from_worker", String(200), nullable=True),
     Column("reason", Text, nullable=True),
+    sqlite_autoincrement=True,
 )
 
-_TABLES = ("inputs", "decisions", "case_events")
+seals = Table(
+    "seals",
+    metadata,
+    Column(
+        "decision_id", Integer, ForeignKey("decisions.id"), primary_key=True, autoincrement=False
+    ),
+    # The seal before it (GENESIS for the first): unique, so the chain cannot fork.
+    Column("prev_sha256", String(64), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+)
+
+# The case ids of each stored snapshot, so that "has the log heard of this case?" is
+# an indexed look-up, not a parse of every stored snapshot.
+snapshot_cases = Table(
+    "snapshot_cases",
+    metadata,
+    Column("snapshot_sha256", String(64), ForeignKey("inputs.sha256"), primary_key=True),
+    Column("case_id", String(200), primary_key=True, index=True),
+)
+
+_TABLES = ("inputs", "decisions", "case_events", "seals", "snapshot_cases")
+#: Each table's keys, primary and unique: a REPLACE over any of them is refused.
+_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "inputs": (("sha256",),),
+    "decisions": (("id",),),
+    "case_events": (("id",),),
+    "seals": (("decision_id",), ("prev_sha256",), ("sha256",)),
+    "snapshot_cases": (("snapshot_sha256", "case_id"),),
+}
+APPEND_ONLY = "the decision log is append-only"
+#: The ``prev_sha256`` of the first seal.
+GENESIS = "0" * 64
+
+
+def _sqlite_triggers(name: str) -> list[str]:
+    """SQLite's guards on one table: no UPDATE, no DELETE, no REPLACE of a row.
+
+    SQLite fires no DELETE trigger for the row an ``INSERT OR REPLACE`` (or ``REPLACE
+    INTO``, or an upsert) removes, so a BEFORE INSERT trigger refuses any insert whose
+    key is taken: the plain insert would fail on the key anyway.
+    """
+    taken = " OR ".join(
+        "EXISTS (SELECT 1 FROM {t} WHERE {cond})".format(
+            t=name, cond=" AND ".join(f"{c} = NEW.{c}" for c in key)
+        )
+        for key in _KEYS[name]
+    )
+    abort = f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {name}_append_only BEFORE UPDATE ON {name} {abort}",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_no_delete BEFORE DELETE ON {name} {abort}",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_no_replace BEFORE INSERT ON {name} "
+        f"WHEN {taken} {abort}",
+    ]
+
+
+def _postgresql_triggers(name: str) -> list[str]:
+    """PostgreSQL's guards on one table: no UPDATE, DELETE (row) nor TRUNCATE (statement)."""
+    return [
+        "CREATE OR REPLACE FUNCTION allocator_append_only() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$",
+        f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}",
+        f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+        "FOR EACH ROW EXECUTE FUNCTION allocator_append_only()",
+        f"DROP TRIGGER IF EXISTS {name}_no_truncate ON {name}",
+        f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION allocator_append_only()",
+    ]
+
 
 # Append-only, enforced by the database itself, not only by this module's habits.
 for _name in _TABLES:
-    for _trigger, _statement in (("append_only", "UPDATE"), ("no_delete", "DELETE")):
+    for _sql in _sqlite_triggers(_name):
         event.listen(
             metadata.tables[_name],
             "after_create",
-            DDL(  # type: ignore[no-untyped-call]
-                f"CREATE TRIGGER {_name}_{_trigger} BEFORE {_statement} ON {_name} "
-                "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
-            ).execute_if(dialect="sqlite"),
+            DDL(_sql).execute_if(dialect="sqlite"),  # type: ignore[no-untyped-call]
         )
-    event.listen(
-        metadata.tables[_name],
-        "after_create",
-        DDL(  # type: ignore[no-untyped-call]
-            "CREATE OR REPLACE FUNCTION allocator_append_only() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN "
-            "RAISE EXCEPTION 'the decision log is append-only'; END $$; "
-            f"CREATE TRIGGER {_name}_append_only BEFORE UPDATE OR DELETE ON {_name} "
-            "FOR EACH ROW EXECUTE FUNCTION allocator_append_only()"
-        ).execute_if(dialect="postgresql"),
-    )
+    for _sql in _postgresql_triggers(_name):
+        event.listen(
+            metadata.tables[_name],
+            "after_create",
+            DDL(_sql.replace("%", "%%")).execute_if(  # type: ignore[no-untyped-call]
+                dialect="postgresql"
+            ),
+        )
 
 
 #: The databases the log is written for and tested on (``sqlite:///`` and PostgreSQL).
@@ -231,24 +307,203 @@ class Replay:
         return self.stored_sha256 == self.replayed_sha256
 
 
+class LogUnreadable(ValueError):
+    """A decision log that cannot be read as one: an empty, truncated or corrupt file,
+    a database without the log's tables, or a stored input whose bytes were changed."""
+
+
+#: Seconds one statement on a PostgreSQL log may take (``statement_timeout``).
+STATEMENT_TIMEOUT = 60.0
+# pg_advisory_xact_lock's key: one writer at a time extends the chain.
+_CHAIN_LOCK = 0x616C6C6F63  # "alloc"
+_CORE_TABLES = ("inputs", "decisions", "case_events")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :meth:`DecisionLog.verify`.
+
+    Attributes
+    ----------
+    decisions
+        How many decisions the log holds.
+    head
+        The last seal's SHA-256 (note it elsewhere: a log cut short after it shows).
+    unsealed
+        The decisions before the first seal, which carry none (written before the
+        chain, or their seals removed): they cannot be verified.
+    broken
+        The first break, naming the row; ``None`` when the chain holds.
+    notes
+        What the check could not decide (a PostgreSQL id counter ahead of the last
+        decision: a failed write, or decisions removed from the end).
+    """
+
+    decisions: int
+    head: str | None
+    unsealed: tuple[int, ...] = ()
+    broken: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        """Whether every decision is sealed and the chain holds."""
+        return self.broken is None and not self.unsealed
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def seal_digest(prev: str, decision: Any, events: Sequence[Any]) -> str:
+    """The SHA-256 sealing one decision: the seal before it, its row, its case events.
+
+    A canonical encoding (JSON, sorted keys, ASCII) of every column of the decision's
+    row and of each of its case events (in id order), and ``prev``.
+    """
+    body = {
+        "prev": prev,
+        "decision": {c.name: decision._mapping[c.name] for c in decisions.columns},
+        "events": [{c.name: e._mapping[c.name] for c in case_events.columns} for e in events],
+    }
+    return digest(_canonical(body))
+
+
+def _sqlite_read_only(path: str) -> Engine:
+    """An engine that can only read the SQLite file at ``path`` (``mode=ro``)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(Path(path).resolve())) + "?mode=ro"
+    return create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+    )
+
+
 class DecisionLog:
-    """The append-only log at ``url`` (tables created when missing).
+    """The append-only log at ``url``.
 
     Parameters
     ----------
     url
         A SQLAlchemy URL, a ``postgresql://`` URL, or a path to a SQLite file.
+    create
+        Create the tables when missing (``serve``). ``False``: only read, never write
+        (``log``, ``history``, ``replay``): a SQLite file is opened read-only, and an
+        empty, truncated or corrupt file, or one without the log's tables, is a
+        :class:`LogUnreadable`, never a new empty log.
+    connect_timeout
+        Seconds a database server has to answer a connection (default
+        :data:`allocator.ssd.tables.CONNECT_TIMEOUT`): a host that accepts TCP and never
+        answers is an error after this, not a hang.
+
+    Raises
+    ------
+    LogUnreadable
+        The file or database is not a readable decision log (the sentence says why).
     """
 
-    def __init__(self, url: str = DEFAULT_DB) -> None:
+    def __init__(
+        self, url: str = DEFAULT_DB, *, create: bool = True, connect_timeout: float | None = None
+    ) -> None:
         self.url = database_url(url)
         backend = self.url.split("://", 1)[0].partition("+")[0].lower()
         if backend not in SUPPORTED_BACKENDS:
             raise UnsupportedDatabase(
                 f"{backend!r} is not supported, expected a SQLite file or a postgresql:// URL"
             )
-        self.engine: Engine = create_engine(self.url)
+        self.dialect = backend
+        if backend == "sqlite":
+            path = make_url(self.url).database or ""
+            self.path: str | None = path if path not in ("", ":memory:") else None
+            existing = self.path is not None and Path(self.path).exists()
+            if not create and self.path is not None:
+                if not existing:
+                    raise LogUnreadable(f"no decision log at {self.path}")
+                self.engine: Engine = _sqlite_read_only(self.path)
+            else:
+                self.engine = create_engine(self.url)
+            if existing:  # a file there already must be a log: never start one in it
+                self._check_sqlite()
+        else:
+            self.path = None
+            from allocator.ssd.tables import connect_args
+
+            # Each statement may take STATEMENT_TIMEOUT at most (a table locked by
+            # someone else, a server that stalls): an error, not a meeting that hangs.
+            options = f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)}"
+            self.engine = create_engine(
+                self.url,
+                connect_args={**connect_args(self.url, connect_timeout), "options": options},
+            )
+        if create:
+            metadata.create_all(self.engine)
+            if backend == "sqlite":  # a log written before a guard was added gets it
+                with self.engine.begin() as conn:
+                    for name in _TABLES:
+                        for sql in _sqlite_triggers(name):
+                            conn.exec_driver_sql(sql)
+        self.tables = set(inspect(self.engine).get_table_names())
+        missing = [t for t in _CORE_TABLES if t not in self.tables]
+        if missing:
+            raise LogUnreadable(
+                f"{self._where()} holds no decision log (no table {', '.join(missing)}): "
+                "emptied, or not a decision log"
+            )
+
+    def _where(self) -> str:
+        if self.path is not None:
+            return self.path
+        from allocator.ssd.tables import hide_password
+
+        return hide_password(self.url)
+
+    def _check_sqlite(self) -> None:
+        """Refuse an empty (0-byte), corrupt or foreign SQLite file with a sentence
+        saying so."""
+        from sqlalchemy.exc import DatabaseError
+
+        assert self.path is not None
+        if Path(self.path).stat().st_size == 0:
+            raise LogUnreadable(
+                f"the decision log {self.path} is empty (0 bytes): it was truncated, or is "
+                "not a decision log (a new log needs a file name not in use)"
+            )
+        try:
+            with self.engine.connect() as conn:
+                problems = [r for (r,) in conn.exec_driver_sql("PRAGMA quick_check")]
+                tables = set(inspect(conn).get_table_names())
+        except DatabaseError as exc:
+            raise LogUnreadable(
+                f"the decision log {self.path} is not a readable SQLite database "
+                f"({str(exc.orig).strip()}): corrupt, or not a decision log"
+            ) from None
+        if problems != ["ok"]:
+            raise LogUnreadable(
+                f"the decision log {self.path} is corrupt (SQLite's check: {problems[0]})"
+            )
+        if not set(_CORE_TABLES) <= tables:
+            raise LogUnreadable(
+                f"{self.path} holds no decision log (no table "
+                f"{', '.join(t for t in _CORE_TABLES if t not in tables)}): emptied, or not "
+                "a decision log"
+            )
+
+    def init(self) -> None:
+        """Create the tables and every guard (the tables' owner runs this once).
+
+        On PostgreSQL the triggers are (re)created: a log made before a guard existed
+        (``TRUNCATE``) gets it. The role that serves the meeting then needs only
+        ``SELECT`` and ``INSERT`` (docs/MEETING.md).
+        """
         metadata.create_all(self.engine)
+        if self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                for name in _TABLES:
+                    for sql in _postgresql_triggers(name):
+                        conn.exec_driver_sql(sql)
+        self.tables = set(inspect(self.engine).get_table_names())
 
     def close(self) -> None:
         """Release the database connections."""
@@ -256,7 +511,15 @@ class DecisionLog:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
+        missing = [t for t in ("seals", "snapshot_cases") if t not in self.tables]
+        if missing:
+            raise LogUnreadable(
+                f"{self._where()} was made before decisions were sealed (no table "
+                f"{', '.join(missing)}): the tables' owner runs `allocator log --init` once"
+            )
         with self.engine.begin() as conn:
+            if self.dialect == "postgresql":  # one writer at a time extends the chain
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
             yield conn
 
     def _store(self, conn: Connection, kind: str, content: bytes) -> str:
@@ -265,6 +528,26 @@ class DecisionLog:
         if found is None:
             conn.execute(insert(inputs).values(sha256=sha, kind=kind, content=content))
         return sha
+
+    def _seal(self, conn: Connection, decision_id: int) -> None:
+        """Seal ``decision_id`` (its row and case events, written) onto the chain's head."""
+        head = conn.execute(
+            select(seals.c.sha256).order_by(seals.c.decision_id.desc()).limit(1)
+        ).scalar()
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
+        events = list(
+            conn.execute(
+                select(case_events)
+                .where(case_events.c.decision_id == decision_id)
+                .order_by(case_events.c.id)
+            )
+        )
+        prev = head or GENESIS
+        conn.execute(
+            insert(seals).values(
+                decision_id=decision_id, prev_sha256=prev, sha256=seal_digest(prev, row, events)
+            )
+        )
 
     def _decision(
         self,
@@ -307,6 +590,19 @@ class DecisionLog:
         meeting = secrets.token_hex(8)
         with self._writing() as conn:
             snap_sha = self._store(conn, "snapshot", dump_json(snapshot).encode())
+            if (
+                conn.execute(
+                    select(snapshot_cases.c.case_id)
+                    .where(snapshot_cases.c.snapshot_sha256 == snap_sha)
+                    .limit(1)
+                ).first()
+                is None
+                and snapshot.cases
+            ):
+                conn.execute(
+                    insert(snapshot_cases),
+                    [{"snapshot_sha256": snap_sha, "case_id": c.id} for c in snapshot.cases],
+                )
             pol_sha = self._store(conn, "policy", policy.model_dump_json().encode())
             did = self._decision(
                 conn,
@@ -320,6 +616,7 @@ class DecisionLog:
                 overrides=(),
             )
             self._events(conn, did, plan, event="proposed")
+            self._seal(conn, did)
         return meeting, did
 
     def override(
@@ -385,6 +682,7 @@ class DecisionLog:
                         reason=None,
                     )
                 )
+            self._seal(conn, did)
         return did
 
     def sign_off(self, decision_id: int, manager: str) -> int:
@@ -405,6 +703,7 @@ class DecisionLog:
                 stage=signed.stage,
             )
             self._events(conn, did, plan, event="signed")
+            self._seal(conn, did)
         return did
 
     def _events(self, conn: Connection, did: int, plan: Plan, *, event: str) -> None:
@@ -467,9 +766,32 @@ class DecisionLog:
             raise LookupError(f"there is no decision {decision_id} in the log")
         return self._row(row)
 
-    def decisions(self, limit: int | None = None) -> list[Decision]:
-        """The decisions, newest first (at most ``limit``)."""
+    def service_snapshots(self, cases: Collection[str]) -> set[str]:
+        """The stored snapshots holding any of ``cases``: one service's snapshots, when
+        ``cases`` are a snapshot's (a log may hold several services)."""
+        found: set[str] = set()
+        if "snapshot_cases" not in self.tables:
+            return found
+        wanted = sorted(cases)
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 5000):  # within every database's bound
+                found.update(
+                    conn.execute(
+                        select(snapshot_cases.c.snapshot_sha256)
+                        .where(snapshot_cases.c.case_id.in_(wanted[start : start + 5000]))
+                        .distinct()
+                    ).scalars()
+                )
+        return found
+
+    def decisions(
+        self, limit: int | None = None, snapshots: Collection[str] | None = None
+    ) -> list[Decision]:
+        """The decisions, newest first (at most ``limit``); only those made on one of
+        ``snapshots`` when given (:meth:`service_snapshots`)."""
         query = select(decisions).order_by(decisions.c.id.desc())
+        if snapshots is not None:
+            query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -481,7 +803,13 @@ class DecisionLog:
             row = conn.execute(select(inputs.c.content).where(inputs.c.sha256 == sha256)).first()
         if row is None:
             raise LookupError(f"no stored input {sha256}")
-        return bytes(row[0])
+        content = bytes(row[0])
+        if digest(content) != sha256:
+            raise LogUnreadable(
+                f"the stored input {sha256} was changed after it was written: its bytes "
+                f"hash to {digest(content)} (run allocator log --verify)"
+            )
+        return content
 
     def plan(self, decision_id: int) -> Plan:
         """The plan of ``decision_id`` as stored (``solve_seconds`` zeroed)."""
@@ -496,14 +824,23 @@ class DecisionLog:
             ).first()
             if touched is not None:
                 return True
+            if "snapshot_cases" in self.tables:
+                listed = conn.execute(
+                    select(snapshot_cases.c.case_id)
+                    .where(snapshot_cases.c.case_id == case_id)
+                    .limit(1)
+                ).first()
+                return listed is not None
+            # A log made before snapshot_cases: read its snapshots (read-only commands).
             snapshots = conn.execute(select(inputs.c.content).where(inputs.c.kind == "snapshot"))
             return any(
                 any(c.get("id") == case_id for c in json.loads(content).get("cases", ()))
                 for (content,) in snapshots
             )
 
-    def history(self, case_id: str) -> list[CaseEvent]:
-        """Every event of ``case_id``, oldest first.
+    def history(self, case_id: str, snapshots: Collection[str] | None = None) -> list[CaseEvent]:
+        """Every event of ``case_id``, oldest first (only of decisions made on one of
+        ``snapshots`` when given: one service's, :meth:`service_snapshots`).
 
         An event's ``reason`` is the manager's, as they typed it (``typed``), for
         their own decision; for any other event, the allocator's reasons for the
@@ -525,6 +862,8 @@ class DecisionLog:
             .where(case_events.c.case_id == case_id)
             .order_by(case_events.c.id)
         )
+        if snapshots is not None:
+            query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         plans: dict[int, dict[str, str]] = {}
@@ -537,6 +876,155 @@ class DecisionLog:
                 event = replace(event, reason=plans[row.decision_id].get(case_id))
             events.append(event)
         return events
+
+    # ---------------------------------------------------------------- verifying
+
+    def head(self) -> str | None:
+        """The last seal's SHA-256 (``None`` for a log without one)."""
+        if "seals" not in self.tables:
+            return None
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(seals.c.sha256).order_by(seals.c.decision_id.desc()).limit(1)
+            ).scalar()
+        return None if found is None else str(found)
+
+    def verify(self, anchors: Sequence[str] = ()) -> Verification:
+        """Walk the chain: every decision sealed, each seal on the one before, each row,
+        its case events and its stored inputs as they were written.
+
+        Returns a :class:`Verification` naming the first break. What it finds: a row or
+        case event changed or added (its seal differs), a decision removed (the next
+        seal does not follow the one before it, or a seal without its decision), a
+        seal removed or forged, a stored input whose bytes no longer hash to its key,
+        and a log emptied or cut short where the database counts the ids it gave
+        (SQLite's ``sqlite_sequence``; PostgreSQL's sequence, as a note). What it
+        cannot find alone: the whole chain rewritten from the start by someone with
+        the file, or the last decisions removed with their counter; the head hash
+        it reports, noted elsewhere and given back as one of ``anchors``, finds those
+        (each anchor must be the seal of a decision still in the chain).
+        """
+        if "seals" not in self.tables:
+            with self.engine.connect() as conn:
+                ids = tuple(conn.execute(select(decisions.c.id).order_by(decisions.c.id)).scalars())
+            return Verification(len(ids), None, unsealed=ids)
+        with self.engine.connect() as conn:
+            chain = {r.decision_id: (r.prev_sha256, r.sha256) for r in conn.execute(select(seals))}
+            rows = list(conn.execute(select(decisions).order_by(decisions.c.id)))
+            known = {r.id for r in rows}
+            events: dict[int, list[Any]] = {}
+            orphans: list[Any] = []
+            for e in conn.execute(select(case_events).order_by(case_events.c.id)):
+                (
+                    events.setdefault(e.decision_id, []) if e.decision_id in known else orphans
+                ).append(e)
+            counted, notes = self._counted(conn)
+            checked: dict[str, bool] = {}
+
+            def input_intact(sha: str) -> bool:
+                if sha not in checked:
+                    found = conn.execute(
+                        select(inputs.c.content).where(inputs.c.sha256 == sha)
+                    ).first()
+                    checked[sha] = found is not None and digest(bytes(found[0])) == sha
+                return checked[sha]
+
+            unsealed: list[int] = []
+            prev, last, head = GENESIS, None, None
+            broken: str | None = None
+            lost = sorted(set(chain) - known)
+            for row in rows:
+                if lost and lost[0] < row.id:
+                    broken = f"decision {lost[0]} was removed: its seal is there, its row is not"
+                    break
+                seal = chain.get(row.id)
+                if seal is None:
+                    if last is None:
+                        unsealed.append(row.id)
+                        continue
+                    broken = (
+                        f"decision {row.id} carries no seal, though decision {last} before "
+                        "it does: its seal was removed, or the row was written outside "
+                        "allocator"
+                    )
+                    break
+                if seal[0] != prev:
+                    since = f"decision {last}" if last is not None else "the start of the chain"
+                    broken = (
+                        f"decision {row.id} does not follow {since}: a decision between "
+                        "them was removed, or its seal was forged"
+                    )
+                    break
+                if seal_digest(prev, row, events.get(row.id, [])) != seal[1]:
+                    broken = (
+                        f"decision {row.id} was changed after it was written: its row or "
+                        "its case events differ from its seal"
+                    )
+                    break
+                bad = [
+                    (kind, sha)
+                    for kind, sha in (
+                        ("snapshot", row.snapshot_sha256),
+                        ("policy", row.policy_sha256),
+                        ("plan", row.plan_sha256),
+                    )
+                    if not input_intact(sha)
+                ]
+                if bad:
+                    kind, sha = bad[0]
+                    broken = (
+                        f"decision {row.id}: its stored {kind} {sha[:16]} was changed or "
+                        "removed (its bytes no longer hash to its SHA-256)"
+                    )
+                    break
+                prev, last, head = seal[1], row.id, seal[1]
+            if broken is None and lost:
+                broken = f"decision {lost[0]} was removed: its seal is there, its row is not"
+            sealed = {sha for _, sha in chain.values()}
+            for anchor in anchors:
+                if broken is None and anchor.lower() not in sealed:
+                    broken = (
+                        f"the chain head noted earlier, {anchor[:16]}, is not in the log: "
+                        "decisions were removed from its end, or the log was rewritten"
+                    )
+            if broken is None and orphans:
+                broken = (
+                    f"case event {orphans[0].id} names decision {orphans[0].decision_id}, "
+                    "which is not in the log"
+                )
+            top = rows[-1].id if rows else 0
+            if broken is None and counted is not None and counted > top:
+                broken = (
+                    f"the log was emptied: the database counted {counted} decisions, none is left"
+                    if not rows
+                    else f"decisions {top + 1} to {counted} were removed from the end of "
+                    f"the log (the database counted {counted})"
+                )
+        return Verification(len(rows), head, tuple(unsealed), broken, notes)
+
+    def _counted(self, conn: Connection) -> tuple[int | None, tuple[str, ...]]:
+        """The highest decision id the database gave (SQLite), or a note (PostgreSQL)."""
+        if self.dialect == "sqlite":
+            if "sqlite_sequence" not in set(
+                r for (r,) in conn.exec_driver_sql("SELECT name FROM sqlite_master")
+            ):
+                return None, ()
+            seq = conn.exec_driver_sql(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'decisions'"
+            ).scalar()
+            return (int(seq) if seq is not None else None), ()
+        given = conn.execute(
+            text("SELECT pg_sequence_last_value(pg_get_serial_sequence('decisions', 'id'))")
+        ).scalar()
+        top = conn.execute(select(decisions.c.id).order_by(decisions.c.id.desc()).limit(1)).scalar()
+        if given is not None and int(given) > (top or 0):
+            if top is None:
+                return int(given), ()  # every decision gone: that is no failed write
+            return None, (
+                f"PostgreSQL gave decision ids up to {given}, the last in the log is {top}: "
+                "a write that failed, or decisions removed from the end",
+            )
+        return None, ()
 
 
 def _explained(plan: Plan) -> dict[str, str]:

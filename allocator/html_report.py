@@ -26,6 +26,8 @@ th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:
 th{background:#f1f1f1}.num{text-align:right}.muted{color:#666}
 .bars text{font-size:11px;font-family:inherit}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem}
+.legend .before{background:#9db9d8}.legend .after{background:#1d5fa6}
+.legend .over{background:#b3261e}
 """
 
 #: Chart geometry (pixels): label column, bar length at 100 % of cap, row height.
@@ -114,11 +116,12 @@ def load_bars_svg(rows: Sequence[LoadRow], link: str | None = None) -> str:
 
 
 def legend() -> str:
-    """The chart's key, as HTML."""
+    """The chart's key, as HTML: colours by class (the CSS's ``.legend`` rules, the
+    chart's colours), no style attribute, which the page's CSP would refuse."""
     return (
-        f'<p class="legend muted"><span style="background:{BEFORE_COLOUR}"></span>before'
-        f'<span style="background:{AFTER_COLOUR}"></span>after'
-        f'<span style="background:{OVER_COLOUR}"></span>after, over cap; dashed line: cap</p>'
+        '<p class="legend muted"><span class="before"></span>before'
+        '<span class="after"></span>after'
+        '<span class="over"></span>after, over cap; dashed line: cap</p>'
     )
 
 

@@ -18,11 +18,12 @@ decision log can replay it (:mod:`allocator.decisions`).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from allocator.io import dump_json
 from allocator.models import Assignment, Plan, Snapshot, Unallocated
@@ -44,7 +45,21 @@ MAX_REASON = 500
 MAX_NAME = 100
 
 Action = Literal["choose", "exclude", "unallocate"]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Control characters (NUL, escape codes) but tab and line breaks: refused at the door,
+# so none reaches the log, a terminal or PostgreSQL (which refuses NUL in text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control(value: str) -> str:
+    """``value`` unless it holds a control character (tab and line breaks allowed)."""
+    if _CONTROL.search(value):
+        raise ValueError("control characters (such as NUL or escape) are not accepted")
+    return value
+
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)
+]
 
 
 class Override(BaseModel):
@@ -69,7 +84,7 @@ class Override(BaseModel):
 
     case: Text
     action: Action
-    worker: str | None = None
+    worker: Annotated[str, AfterValidator(no_control)] | None = None
     reason: Annotated[Text, Field(max_length=MAX_REASON)]
     manager: Annotated[Text, Field(max_length=MAX_NAME)]
 

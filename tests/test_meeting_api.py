@@ -138,12 +138,15 @@ def test_other_hosts_are_refused(meeting: Meeting) -> None:
 
 
 def test_token_required_when_set(meeting: Meeting) -> None:
-    client = TestClient(create_app(meeting, token="s3cret", allowed_hosts=["testserver"]))
+    token = "s3cret-s3cret-s3cret"
+    client = TestClient(create_app(meeting, token=token, allowed_hosts=["testserver"]))
     assert client.get("/").status_code == 401
     assert client.get("/", headers={"authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/", headers={"authorization": "Bearer s3cret"}).status_code == 200
-    first = client.get("/?token=s3cret")
-    assert first.status_code == 200 and "allocator_token" in first.headers["set-cookie"]
+    assert client.get("/", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    first = client.get(f"/?token={token}", follow_redirects=False)
+    # Swapped for a session cookie and taken out of the address (issue 24).
+    assert first.status_code == 303 and first.headers["location"] == "/"
+    assert "allocator_token" in first.headers["set-cookie"]
     assert client.get("/plan.json").status_code == 200  # the cookie now carries it
 
 

@@ -97,8 +97,13 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
             page.goto(url + "/")
             assert page.title() == "Allocation meeting"
+            # The page's style block is allowed by the CSP's hash: styled, no violation.
+            size = page.eval_on_selector("h1", "e => getComputedStyle(e).fontSize")
+            assert size == "22.4px", size
             row = page.locator(f"#case-{chosen_case}")
             assert row.locator(".proposed").inner_text() == proposal[chosen_case]
             row.locator("select[name=action]").select_option("choose")
@@ -132,6 +137,7 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
             kinds = page.locator("#log tr td:nth-child(3)").all_inner_texts()
             assert kinds == ["signoff", "override", "override", "proposed"]
             assert "knows the family from last year" in page.locator("#log").inner_text()
+            assert not [m for m in console if "Content Security Policy" in m], console
         finally:
             browser.close()
     story = [(e.event, e.worker, e.manager) for e in meeting.log.history(chosen_case)]

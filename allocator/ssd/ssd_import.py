@@ -539,8 +539,18 @@ def _side_table(
     known: tuple[str, ...],
     problems: Problems,
 ) -> dict[str, Row]:
-    """Rows of an optional side table by ``id`` (relative to the mapping file)."""
+    """Rows of an optional side table by ``id``: a file in the mapping's folder (or
+    below it); any other path is refused unread, so a mapping cannot make the import
+    read, and echo in its errors, a file elsewhere (``/etc/shadow``, ``../..``)."""
     if name is None:
+        return {}
+    folder = mapping.folder.resolve()
+    path = (mapping.folder / name).resolve()
+    if not path.is_relative_to(folder):
+        problems.error(
+            f"side_table {shown(name)}: expected a file in the mapping's folder ({folder}), "
+            "named relative to it; a path outside it is not read"
+        )
         return {}
     table = read_table(mapping.folder / name, problems, required=("id",), known=("id", *known))
     rows: dict[str, Row] = {}

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from io import StringIO
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import Any
 
@@ -68,28 +68,115 @@ def shown(value: str) -> str:
     return describe_value(value if len(value) <= _SHOWN else value[: _SHOWN - 3] + "...")
 
 
+#: A problem found in more rows than this is given once: how many rows, the first
+#: rows, and the first row's sentence (as snapshot loading does, ``allocator.io``).
+LISTED_ROWS = 3
+#: At most this many different problems are kept; the rest are counted, so that a
+#: file of bad rows costs bounded memory and a screenful of text, not one line a row.
+KEPT_PROBLEMS = 100
+
+_PLACE = re.compile(
+    r"^(?P<source>.+?), (?P<unit>line|row) (?P<n>\d+)(?: \(id [^)]*\))?: (?P<rest>.*)$", re.S
+)
+_QUOTED_OR_NUMBER = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+")
+
+
+def _kind_of(message: str) -> tuple[str, str, str] | None:
+    """(source, unit, the problem with its values masked) of a row's problem, so that
+    the same problem in many rows is one kind; ``None`` for a problem of no row."""
+    found = _PLACE.match(message)
+    if found is None:
+        return None
+    rest = found["rest"]
+    tokens = list(_QUOTED_OR_NUMBER.finditer(rest))
+    masked, end = [], 0
+    for i, token in enumerate(tokens):
+        masked.append(rest[end : token.start()])
+        masked.append(token.group() if i == 0 and token.group()[0] in "'\"" else "_")
+        end = token.end()
+    masked.append(rest[end:])
+    return found["source"], found["unit"], "".join(masked)
+
+
+class _Collected:
+    """Problem sentences in the order found, the same problem in many rows kept once
+    (its count, first rows and first sentence), at most :data:`KEPT_PROBLEMS` kinds."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[object, list[str]] = {}  # kind -> its first LISTED_ROWS sentences
+        self._places: dict[object, list[str]] = {}
+        self._counts: dict[object, int] = {}
+        self.dropped = 0
+
+    def add(self, message: str) -> None:
+        kind: object = _kind_of(message) or message
+        if kind not in self._kinds:
+            if len(self._kinds) >= KEPT_PROBLEMS:
+                self.dropped += 1
+                return
+            self._kinds[kind], self._places[kind], self._counts[kind] = [], [], 0
+        self._counts[kind] += 1
+        if len(self._kinds[kind]) < LISTED_ROWS:
+            self._kinds[kind].append(message)
+            found = _PLACE.match(message)
+            self._places[kind].append(f"{found['unit']} {found['n']}" if found else "")
+
+    def __bool__(self) -> bool:
+        return bool(self._kinds)
+
+    def __len__(self) -> int:
+        return sum(self._counts.values()) + self.dropped
+
+    def sentences(self) -> list[str]:
+        out: list[str] = []
+        for kind, messages in self._kinds.items():
+            count = self._counts[kind]
+            if count <= LISTED_ROWS or not isinstance(kind, tuple):
+                out.extend(messages)
+                continue
+            source, unit = kind[0], kind[1]
+            more = count - len(messages)
+            out.append(
+                f"{source}: the same problem in {count:,} {unit}s "
+                f"({', '.join(self._places[kind])} and {more:,} more); {messages[0]}"
+            )
+        if self.dropped:
+            out.append(
+                f"... and {self.dropped:,} more problems of other kinds (only the first "
+                f"{KEPT_PROBLEMS} kinds are listed)."
+            )
+        return list(dict.fromkeys(out))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sentences())
+
+
 class Problems:
     """Problems found while importing, kept in the order found; raised together.
+
+    The same problem in more than :data:`LISTED_ROWS` rows of a table is given once,
+    with its count and first rows, and memory is bounded (:data:`KEPT_PROBLEMS`):
+    100 MB of bad dates is a few lines, not one a row.
 
     Attributes
     ----------
     errors
-        One sentence per problem that stops the import.
+        The problems that stop the import.
     warnings
-        One sentence per problem the import worked around (listed in its report).
+        The problems the import worked around (listed in its report).
     """
 
     def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.warnings: list[str] = []
+        self.errors = _Collected()
+        self.warnings = _Collected()
 
     def error(self, message: str) -> None:
         """Record a problem that stops the import."""
-        self.errors.append(message if message.endswith(".") else message + ".")
+        self.errors.add(message if message.endswith(".") else message + ".")
 
     def warn(self, message: str) -> None:
         """Record a problem the import worked around."""
-        self.warnings.append(message if message.endswith(".") else message + ".")
+        self.warnings.add(message if message.endswith(".") else message + ".")
 
     def raise_if_any(self) -> None:
         """Raise :class:`InputError` with every error recorded, if any.
@@ -97,10 +184,11 @@ class Problems:
         Raises
         ------
         InputError
-            One sentence per error, in the order found.
+            One sentence per error (or per kind of error in many rows), in the order
+            found.
         """
         if self.errors:
-            raise InputError(list(dict.fromkeys(self.errors)))
+            raise InputError(self.errors.sentences())
 
 
 @dataclass(frozen=True)
@@ -227,14 +315,18 @@ def read_table(
         problems.error(f"{path}: table missing, expected a CSV file of that name")
         return None
     try:
-        text = read_input(path).decode("utf-8-sig")
+        data = read_input(path)
+        data.decode("utf-8-sig")  # checked whole (the byte named), then read as a stream
     except InputError as exc:
         problems.error(str(exc))
         return None
     except UnicodeDecodeError as exc:
         problems.error(f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read)")
         return None
-    reader = csv.reader(StringIO(text, newline=""), strict=True)
+    # Decoded as it is read: no second copy of the whole file as text (a large extract
+    # of bad rows must fit the import's memory).
+    stream = TextIOWrapper(BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream, strict=True)
     try:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
@@ -445,7 +537,7 @@ def read_database(
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
     try:
-        engine = sa.create_engine(_with_driver(url))
+        engine = sa.create_engine(_with_driver(url), connect_args=connect_args(url))
     except (ArgumentError, ValueError):
         problems.error(
             f"{hide_password(url)}: not a database URL (dialect://user@host/database) "
@@ -546,6 +638,29 @@ def _with_driver(url: str) -> str:
     if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
         return "postgresql+psycopg://" + url[match.end() :]
     return url
+
+
+#: Seconds a database server has to answer a connection: a host that accepts TCP and
+#: never answers is one error after this, not a hang.
+CONNECT_TIMEOUT = 10
+
+
+def connect_args(url: str, timeout: float | None = None) -> dict[str, Any]:
+    """The driver's connect timeout for ``url`` (PostgreSQL, MySQL, SQL Server, SQLite).
+
+    >>> connect_args("postgresql://u@h/db", 5)
+    {'connect_timeout': 5}
+    """
+    seconds = CONNECT_TIMEOUT if timeout is None else timeout
+    scheme = url.split("://", 1)[0].lower()
+    backend, _, driver = scheme.partition("+")
+    if backend in ("postgresql", "postgres", "mysql", "mariadb"):
+        return {"connect_timeout": max(int(seconds), 1)}
+    if backend == "mssql" and driver in ("", "pyodbc"):
+        return {"timeout": max(int(seconds), 1)}
+    if backend == "mssql" and driver == "pymssql":
+        return {"login_timeout": max(int(seconds), 1)}
+    return {}
 
 
 def hide_password(url: str) -> str:

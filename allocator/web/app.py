@@ -2,33 +2,37 @@
 
 FastAPI (Starlette underneath) with Jinja2 templates; no front-end build, no script
 the page needs. Each route answers HTML to a browser (``Accept: text/html``) and JSON
-to anyone else; the OpenAPI schema is at ``/openapi.json`` and ``/docs``.
+to anyone else; the OpenAPI schema is at ``/openapi.json`` (behind the token, when
+there is one); no interactive docs page, which would load script from elsewhere.
 
 Safety: the server binds 127.0.0.1 unless given a token (:mod:`allocator.cli`); only
 the expected ``Host`` names are served (no DNS rebinding); a form post must carry
-the page's CSRF token and come from the page's own origin; a JSON post must be
-``application/json`` (which a cross-site form cannot send); with a token every
-request must present it (``Authorization: Bearer``, or ``?token=`` once, which sets
-an HttpOnly, SameSite=Strict cookie). Jinja2 autoescapes every id and sentence.
+the page's CSRF token and come from the page's own origin (or the declared public
+origin, behind a proxy); a JSON post must be ``application/json`` (which a cross-site
+form cannot send); with a token every request must present it (``Authorization:
+Bearer``, or ``?token=`` once, which is swapped for a session cookie and removed from
+the address). Every answer carries the headers of :mod:`allocator.web.security`; a
+body above the limit is refused (413) before it is read whole. Jinja2 autoescapes
+every id and sentence.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from allocator.decisions import DecisionLog
 from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
@@ -41,6 +45,7 @@ from allocator.meeting import (
     check_holdable,
     check_override,
     merge_override,
+    no_control,
     placed_snapshot,
     resolve,
 )
@@ -48,6 +53,21 @@ from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 from allocator.rules import ServiceState
+from allocator.web.security import (
+    MAX_BODY,
+    SESSION_SECONDS,
+    AllowedHosts,
+    BodyLimit,
+    SecurityHeaders,
+    check_token,
+    content_security_policy,
+    header_user,
+    json_depth_ok,
+    same_secret,
+    session_user,
+    session_value,
+    user_of,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: How many alternative workers the page shows per case.
@@ -60,7 +80,7 @@ class SignOff(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    manager: str = Field(min_length=1, max_length=MAX_NAME)
+    manager: Annotated[str, AfterValidator(no_control)] = Field(min_length=1, max_length=MAX_NAME)
 
 
 class AlreadySigned(RuntimeError):
@@ -191,12 +211,30 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _same_origin(request: Request) -> bool:
-    """A browser's ``Origin`` (or ``Referer``), when sent, must be this server."""
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower case."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _same_origin(request: Request, public_origin: str | None = None) -> bool:
+    """A browser's ``Origin`` (or ``Referer``), when sent, must be this server: the
+    ``Host`` it was asked for, or the public origin a reverse proxy serves it under."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    if public_origin is not None and _origin(origin) == _origin(public_origin):
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def _page_styles() -> list[str]:
+    """The style blocks the server's pages hold (base.html's, the report's): the CSP
+    allows these, by their hashes, and no other style."""
+    from allocator.html_report import CSS
+
+    base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
+    return [*re.findall(r"<style>(.*?)</style>", base, flags=re.S), CSS]
 
 
 def create_app(
@@ -204,6 +242,10 @@ def create_app(
     *,
     token: str | None = None,
     allowed_hosts: list[str] | None = None,
+    public_origin: str | None = None,
+    max_body: int = MAX_BODY,
+    users: dict[str, str] | None = None,
+    user_header: str | None = None,
 ) -> FastAPI:
     """The web application for ``meeting``.
 
@@ -212,40 +254,113 @@ def create_app(
     meeting
         The meeting the page shows and changes.
     token
-        When given, every request must present it (see the module docstring).
+        When given, every request must present it (see the module docstring); at least
+        :data:`~allocator.web.security.MIN_TOKEN` printable ASCII characters.
     allowed_hosts
-        ``Host`` header values served (default: ``127.0.0.1``, ``localhost``).
+        ``Host`` names served (default: ``127.0.0.1``, ``localhost``); an IPv6 address
+        as ``::1`` or ``[::1]``. The public origin's host is added.
+    public_origin
+        ``https://name[:port]`` the page is served under behind a reverse proxy: a
+        form posted from it is accepted whatever ``Host`` the proxy sends.
+    max_body
+        The largest request body accepted (bytes); a larger one is 413.
+    users
+        Who may sign in (:func:`~allocator.web.security.load_users`): each request must
+        present one person's own token, and an override's or sign-off's manager is that
+        person, whatever name a form or a client sends. Without it, decisions are
+        attributed to the names typed (the page says so).
+    user_header
+        The header the council's single sign-on proxy sets to the signed-in person
+        (``X-Remote-User``): every request must carry it, and that person is the
+        manager. The header must be believed only from the proxy: serve wraps the
+        app in :class:`~allocator.web.security.TrustedHeader`, which strips it from
+        anybody else's requests.
+
+    Raises
+    ------
+    ValueError
+        A token too short or not printable ASCII.
     """
+    if token is not None:
+        check_token(token)
     app = FastAPI(
         title="allocator: the allocation meeting",
         description="Review the proposed plan, override with reasons, sign off.",
         version="1",
+        docs_url=None,  # Swagger UI and ReDoc load script from a CDN: not here
+        redoc_url=None,
     )
-    app.add_middleware(
-        TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"]
-    )
+    hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
+    if public_origin is not None:
+        hosts.append(urlsplit(public_origin).hostname or "")
     csrf = secrets.token_urlsafe(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
-    if token is not None:
+    if user_header is not None:
+
+        @app.middleware("http")
+        async def require_sign_on(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            who = header_user(request.headers.get(user_header))
+            if who is None:
+                return JSONResponse(
+                    {"detail": "sign in through the council's sign-on"}, status_code=401
+                )
+            request.state.user = who
+            return await call_next(request)
+
+    elif token is not None or users is not None:
+        key = secrets.token_bytes(32)
+
+        def identify(presented: str) -> str | None:
+            """The person a token is ("" for the shared token's holder), or ``None``."""
+            if users is not None:
+                return user_of(presented, users)
+            assert token is not None
+            return "" if same_secret(presented, token) else None
 
         @app.middleware("http")
         async def require_token(
             request: Request, call_next: Callable[[Request], Awaitable[Response]]
         ) -> Response:
             given = request.query_params.get("token")
+            if given is not None:
+                who = identify(given)
+                if who is None:
+                    return JSONResponse({"detail": "a valid token is required"}, status_code=401)
+                # Swap the token for a session cookie and take it out of the address
+                # (and so out of the browser's history and any log of addresses).
+                kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+                target = request.url.path + (f"?{urlencode(kept)}" if kept else "")
+                response: Response = RedirectResponse(target, status_code=303)
+                response.set_cookie(
+                    TOKEN_COOKIE,
+                    session_value(who, key),
+                    max_age=SESSION_SECONDS,
+                    path="/",
+                    httponly=True,
+                    samesite="strict",
+                    secure=request.url.scheme == "https",
+                )
+                return response
             bearer = request.headers.get("authorization", "")
-            presented = (
-                given
-                or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
-                or request.cookies.get(TOKEN_COOKIE)
-            )
-            if presented is None or not secrets.compare_digest(presented, token):
+            cookie = request.cookies.get(TOKEN_COOKIE)
+            who = None
+            if bearer.lower().startswith("bearer "):
+                who = identify(bearer[7:])
+            elif cookie is not None:
+                who = session_user(cookie, key)
+            if who is None:
                 return JSONResponse({"detail": "a valid token is required"}, status_code=401)
-            response = await call_next(request)
-            if given:
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-            return response
+            request.state.user = who or None
+            return await call_next(request)
+
+    # Outermost last: every answer gets the headers; the host and the body's size are
+    # checked before anything else reads the request.
+    app.add_middleware(AllowedHosts, hosts=hosts)
+    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(_page_styles()))
 
     def page(name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(
@@ -256,9 +371,12 @@ def create_app(
         """The posted fields: JSON, or a form carrying the CSRF token from this origin."""
         kind = request.headers.get("content-type", "").split(";")[0].strip()
         if kind == "application/json":
+            raw = await request.body()
+            if not json_depth_ok(raw):
+                raise HTTPException(400, "the JSON is nested too deep")
             try:
-                data = await request.json()
-            except ValueError:
+                data = json.loads(raw)
+            except (ValueError, RecursionError):
                 raise HTTPException(400, "the body is not JSON") from None
             if not isinstance(data, dict):
                 raise HTTPException(422, "expected a JSON object")
@@ -269,7 +387,7 @@ def create_app(
             if (
                 not isinstance(sent, str)
                 or not secrets.compare_digest(sent, csrf)
-                or not _same_origin(request)
+                or not _same_origin(request, public_origin)
             ):
                 raise HTTPException(403, "cross-site form refused: reload the page")
             return {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
@@ -280,7 +398,14 @@ def create_app(
             return RedirectResponse("/", status_code=303)
         return JSONResponse(data)
 
-    def render_meeting(error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    def user_of_request(request: Request) -> str | None:
+        """The signed-in person (with a users file), or ``None`` (names are typed)."""
+        signed_in = users is not None or user_header is not None
+        return getattr(request.state, "user", None) if signed_in else None
+
+    def render_meeting(
+        request: Request, error: str | None = None, status_code: int = 200
+    ) -> HTMLResponse:
         plan, snap = meeting.plan, meeting.snapshot
         cases = {c.id: c for c in snap.cases}
         groups: dict[str, list[dict[str, Any]]] = {
@@ -338,13 +463,14 @@ def create_app(
             tiers=Markup(tiers_table(plan, meeting.policy)),
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
+            user=user_of_request(request),
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
     def home(request: Request) -> Response:
         with meeting.lock:
             if _wants_html(request):
-                return render_meeting()
+                return render_meeting(request)
             return JSONResponse(meeting.state())
 
     override_schema = Override.model_json_schema()
@@ -358,6 +484,9 @@ def create_app(
         data = await body_of(request)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
+        user = user_of_request(request)
+        if user is not None:
+            data["manager"] = user  # the signed-in person, whatever name was sent
         try:
             override = Override.model_validate(data)
         except ValidationError as exc:
@@ -370,7 +499,7 @@ def create_app(
                 decision_id = meeting.override(override)
             except OverrideError as exc:
                 if _wants_html(request):
-                    return render_meeting(error=str(exc), status_code=422)
+                    return render_meeting(request, error=str(exc), status_code=422)
                 raise HTTPException(422, str(exc)) from None
             return done(
                 request,
@@ -393,16 +522,21 @@ def create_app(
         unknown = sorted(set(data) - set(SignOff.model_fields))
         if unknown:
             raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
+        user = user_of_request(request)
+        typed = user if user is not None else str(data.get("manager", "")).strip()
         try:
-            signed = SignOff.model_validate({"manager": str(data.get("manager", "")).strip()})
-        except ValidationError:
-            raise HTTPException(422, f"manager: a name of 1 to {MAX_NAME} characters") from None
+            signed = SignOff.model_validate({"manager": typed})
+        except ValidationError as exc:
+            why = "; ".join(str(e.get("ctx", {}).get("error", "")) for e in exc.errors())
+            raise HTTPException(
+                422, f"manager: a name of 1 to {MAX_NAME} characters" + (f": {why}" if why else "")
+            ) from None
         with meeting.lock:
             try:
                 decision_id = meeting.sign_off(signed.manager)
             except AlreadySigned as exc:
                 if _wants_html(request):
-                    return render_meeting(error=str(exc), status_code=409)
+                    return render_meeting(request, error=str(exc), status_code=409)
                 raise HTTPException(409, str(exc)) from None
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
@@ -440,22 +574,26 @@ def create_app(
             return page("worker.html", s=statement)
         return JSONResponse(statement.to_dict())
 
-    @app.get("/log", summary="The decision log, newest first")
-    def log(request: Request, limit: int = 100) -> Response:
-        rows = meeting.log.decisions(limit=limit)
+    def service() -> set[str]:
+        """This meeting's service in the log: the stored snapshots sharing a case with
+        today's. A log may hold several services; a meeting sees only its own."""
+        return meeting.log.service_snapshots({c.id for c in meeting.snapshot.cases})
+
+    @app.get("/log", summary="The decision log of this meeting's service, newest first")
+    def log(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
+        rows = meeting.log.decisions(limit=limit, snapshots=service())
         if _wants_html(request):
             return page("log.html", rows=rows)
         return JSONResponse([d.to_dict() for d in rows])
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:
-        events = meeting.log.history(case_id)
-        if (
-            not events
-            and case_id not in {c.id for c in meeting.snapshot.cases}
-            and not meeting.log.knows_case(case_id)
-        ):
-            raise HTTPException(404, f"case {case_id!r} is not in the snapshot nor in the log")
+        ours = service()
+        events = meeting.log.history(case_id, snapshots=ours)
+        if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
+            raise HTTPException(
+                404, f"case {case_id!r} is not in the snapshot nor in this service's log"
+            )
         if _wants_html(request):
             return page("history.html", case_id=case_id, events=events)
         return JSONResponse([e.to_dict() for e in events])

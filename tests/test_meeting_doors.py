@@ -1,0 +1,571 @@
+"""The meeting server attacked at its doors (issue 24), each probe written as the attack.
+
+Headers and assets (CSP, framing, caching, the API docs' CDN script), bounded bodies
+(a 200 MB body, a 100,000-deep JSON array), a bounded ``/log``, an indexed
+``/history``, NUL at the door, the token (too short, non-ASCII, left in the address,
+raw in the cookie), hosts (0.0.0.0, ``[::1]``, a proxy keeping or rewriting ``Host``)
+and HTTPS through uvicorn. A tiny service: workers A, B; referrals R1, R2.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from builders import case, snapshot, worker
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from needs import need
+
+from allocator.cli import main
+from allocator.daily import allocate
+from allocator.decisions import DecisionLog
+from allocator.html_report import AFTER_COLOUR, BEFORE_COLOUR, CSS, OVER_COLOUR
+from allocator.io import write_snapshot
+from allocator.meeting import Override
+from allocator.policy import Policy
+from allocator.web.app import TOKEN_COOKIE, Meeting, create_app
+
+HTML = {"accept": "text/html"}
+TOKEN = "correct-horse-battery-staple"
+PAGES = ["/", "/log", "/history/R1", "/workers/A", "/report.html"]
+
+
+def service():  # type: ignore[no-untyped-def]
+    return snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
+
+
+@pytest.fixture
+def meeting(tmp_path: Path) -> Iterator[Meeting]:
+    snap, policy = service(), Policy()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    yield Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    log.close()
+
+
+@pytest.fixture
+def client(meeting: Meeting) -> TestClient:
+    return TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+
+
+def csrf_of(client: TestClient) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/", headers=HTML).text)
+    assert found is not None
+    return found.group(1)
+
+
+# ---------------------------------------------------------------- headers and assets
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    answers = [client.get(p, headers=HTML) for p in PAGES]
+    answers += [client.get("/"), client.get("/log"), client.get("/plan.json")]
+    answers += [client.get("/workers/NOPE"), client.post("/signoff", json={"manager": ""})]
+    for answer in answers:
+        h = answer.headers
+        csp = h["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp, answer.url
+        assert "unsafe-inline" not in csp and "script-src" not in csp
+        assert h["x-frame-options"] == "DENY" and h["cache-control"] == "no-store"
+        assert h["x-content-type-options"] == "nosniff"
+        assert h["referrer-policy"] == "same-origin"
+
+
+def test_refusals_carry_the_headers_too(meeting: Meeting) -> None:
+    other_host = TestClient(create_app(meeting), base_url="http://evil.example").get("/")
+    no_token = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"])).get("/")
+    assert (other_host.status_code, no_token.status_code) == (400, 401)
+    for answer in (other_host, no_token):
+        assert answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_the_csp_allows_each_style_block_of_each_page_and_nothing_inline(
+    client: TestClient,
+) -> None:
+    csp = client.get("/").headers["content-security-policy"]
+    for path in PAGES:
+        text = client.get(path, headers=HTML).text
+        assert "<script" not in text and " style=" not in text and "javascript:" not in text
+        blocks = re.findall(r"<style>(.*?)</style>", text, flags=re.S)
+        assert blocks, path
+        for css in blocks:
+            digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in csp, path
+
+
+def test_the_legend_colours_are_the_charts() -> None:
+    for colour in (BEFORE_COLOUR, AFTER_COLOUR, OVER_COLOUR):
+        assert colour in CSS
+
+
+def test_no_api_docs_page_loads_script_from_a_cdn(meeting: Meeting) -> None:
+    client = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    assert client.get("/docs", headers=bearer).status_code == 404
+    assert client.get("/redoc", headers=bearer).status_code == 404
+    assert client.get("/openapi.json").status_code == 401  # the schema is behind the token
+    assert "/overrides" in client.get("/openapi.json", headers=bearer).json()["paths"]
+
+
+# ---------------------------------------------------------------- bounded doors
+
+
+def test_a_body_over_the_limit_is_413(meeting: Meeting) -> None:
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"], max_body=2048))
+    big = client.post("/signoff", content=b"x" * 4096, headers={"content-type": "application/json"})
+    assert big.status_code == 413 and "larger than 2048 bytes" in big.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(10):
+            yield b" " * 1024
+
+    streamed = client.post(
+        "/signoff", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    # Behind the token's middleware too (its own task reads the body).
+    guarded = TestClient(
+        create_app(meeting, token=TOKEN, allowed_hosts=["testserver"], max_body=2048)
+    )
+    headers = {"content-type": "application/json", "authorization": f"Bearer {TOKEN}"}
+    assert guarded.post("/signoff", content=chunks(), headers=headers).status_code == 413
+    assert meeting.log.decisions()[0].kind == "proposed"  # nothing logged
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_json_is_400_not_500(client: TestClient, depth: int) -> None:
+    body = b"[" * depth + b"]" * depth
+    answer = client.post("/overrides", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and "nested too deep" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(("limit", "status"), [(0, 422), (-1, 422), (1001, 422), (1000, 200)])
+def test_the_log_page_is_bounded(client: TestClient, limit: int, status: int) -> None:
+    assert client.get(f"/log?limit={limit}").status_code == status
+
+
+def test_an_unknown_childs_history_reads_no_stored_snapshot(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import allocator.decisions
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stored snapshot was parsed")
+
+    monkeypatch.setattr(allocator.decisions.DecisionLog, "content", refuse)
+    assert client.get("/history/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/overrides", {"case": "R1", "action": "unallocate", "reason": "a\x00b", "manager": "M"}),
+        ("/overrides", {"case": "R1", "action": "unallocate", "reason": "r", "manager": "\x1b[2J"}),
+        ("/signoff", {"manager": "Ann\x00"}),
+    ],
+)
+def test_nul_and_escape_codes_are_refused_at_the_door(
+    client: TestClient, meeting: Meeting, route: str, body: dict[str, str]
+) -> None:
+    answer = client.post(route, json=body)
+    assert answer.status_code == 422 and "control characters" in answer.text
+    assert meeting.log.decisions()[0].kind == "proposed"
+
+
+# ---------------------------------------------------------------- the token
+
+
+@pytest.mark.parametrize("token", [" ", "short", "x" * 15, "é" * 20, "sixteen chars ok"])
+def test_a_weak_or_non_ascii_token_is_refused(meeting: Meeting, token: str) -> None:
+    with pytest.raises(ValueError, match="at least 16 printable ASCII characters"):
+        create_app(meeting, token=token)
+
+
+def test_serve_refuses_a_one_space_token(tmp_path: Path) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), "--token", " "]
+    )
+    assert result.exit_code == 2 and "at least 16 printable ASCII" in result.output
+    assert not (tmp_path / "l.db").exists()
+
+
+def test_any_presented_token_is_401_never_500(meeting: Meeting) -> None:
+    client = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
+    assert client.get("/", params={"token": "é" * 30}).status_code == 401
+    assert client.get("/", headers={"authorization": b"Bearer \xc3\xa9"}).status_code == 401
+    cookie = f"{TOKEN_COOKIE}=".encode() + "é".encode()
+    assert client.get("/", headers={"cookie": cookie}).status_code == 401
+
+
+def test_the_token_leaves_the_address_and_the_cookie_is_not_the_token(meeting: Meeting) -> None:
+    client = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
+    login = client.get(f"/history/R1?token={TOKEN}&x=1", follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == "/history/R1?x=1"
+    cookie = login.headers["set-cookie"]
+    assert TOKEN not in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; over HTTPS it is Secure (below)
+    assert client.get("/").status_code == 200  # the session cookie carries it
+    # The cookie's value is no bearer token, and the token is no cookie.
+    value = client.cookies[TOKEN_COOKIE]
+    fresh = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
+    assert fresh.get("/", headers={"authorization": f"Bearer {value}"}).status_code == 401
+    assert fresh.get("/", headers={"cookie": f"{TOKEN_COOKIE}={TOKEN}"}).status_code == 401
+    other = {"cookie": f"{TOKEN_COOKIE}={value}"}
+    assert fresh.get("/", headers=other).status_code == 401  # a cookie of another server
+
+
+# ---------------------------------------------------------------- hosts and origins
+
+
+def test_ipv6_loopback_host_is_served(meeting: Meeting) -> None:
+    client = TestClient(create_app(meeting, allowed_hosts=["127.0.0.1", "localhost", "::1"]))
+    assert client.get("/", headers={"host": "[::1]:8000"}).status_code == 200
+    assert client.get("/", headers={"host": "[::2]:8000"}).status_code == 400
+
+
+def test_a_proxy_that_keeps_or_rewrites_host_works_with_the_public_origin(
+    meeting: Meeting,
+) -> None:
+    public = "https://allocator.council.example"
+    app = create_app(meeting, allowed_hosts=["127.0.0.1", "localhost"], public_origin=public)
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    kept = client.get("/", headers={**HTML, "host": "allocator.council.example"})
+    assert kept.status_code == 200  # the proxy kept the public Host
+    form = {"case": "R1", "action": "unallocate", "worker": "", "reason": "r", "manager": "M"}
+    csrf = re.search(r'name="csrf" value="([^"]+)"', kept.text)
+    assert csrf is not None
+    posted = client.post(  # the proxy rewrote Host to the backend's address
+        "/overrides",
+        data={**form, "csrf": csrf.group(1)},
+        headers={**HTML, "origin": public},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303
+    forged = client.post(
+        "/overrides",
+        data={**form, "csrf": csrf.group(1)},
+        headers={**HTML, "origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403
+
+
+# ---------------------------------------------------------------- serve, for real
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[object]:
+    """Start ``allocator serve`` with extra arguments; wait until it listens."""
+    started: list[subprocess.Popen[str]] = []
+    write_snapshot(service(), tmp_path / "s.json")
+
+    def run(*args: str) -> tuple[int, subprocess.Popen[str]]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "allocator.launch", "serve", str(tmp_path / "s.json"),
+             "--db", str(tmp_path / f"log{port}.db"), "--port", str(port),
+             "--work-units", "0.5", *args],
+            stderr=subprocess.PIPE, text=True,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        )  # fmt: skip
+        started.append(proc)
+        assert proc.stderr is not None
+        lines: list[str] = []
+
+        def read() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.append(line)
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("open " in x for x in lines):
+            assert proc.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        time.sleep(0.3)
+        return port, proc
+
+    yield run
+    for proc in started:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.slow
+def test_binding_every_address_keeps_the_host_check(serve) -> None:  # type: ignore[no-untyped-def]
+    port, _ = serve("--host", "0.0.0.0", "--token", TOKEN, "--allowed-host", "alloc.example")
+    url = f"http://127.0.0.1:{port}/"
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(url, headers={**bearer, "host": "evil.example"}).status_code == 400
+    assert httpx.get(url, headers={**bearer, "host": f"alloc.example:{port}"}).status_code == 200
+    assert httpx.get(url, headers=bearer).status_code == 200
+
+
+@pytest.mark.slow
+def test_ipv6_loopback_is_served(serve) -> None:  # type: ignore[no-untyped-def]
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    port, _ = serve("--host", "::1")
+    assert httpx.get(f"http://[::1]:{port}/").status_code == 200
+
+
+@pytest.mark.slow
+def test_https_through_uvicorn_with_a_secure_cookie(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    need(shutil.which("openssl") is not None, "openssl (.ci/services installs it)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port, _ = serve("--token", TOKEN, "--tls-cert", str(cert), "--tls-key", str(key))
+    with httpx.Client(verify=False, follow_redirects=False) as client:
+        login = client.get(f"https://127.0.0.1:{port}/?token={TOKEN}")
+        assert login.status_code == 303
+        assert "Secure" in login.headers["set-cookie"]
+        assert client.get(f"https://127.0.0.1:{port}/plan.json").status_code == 200
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+@pytest.mark.slow
+def test_a_200_mb_or_chunked_body_is_refused_before_it_is_read(serve) -> None:  # type: ignore[no-untyped-def]
+    port, proc = serve()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST /signoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 200000000\r\n\r\n" + b" " * 65536
+        )
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST /signoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"1000\r\n" + b" " * 4096 + b"\r\n"
+        try:
+            for _ in range(400):  # 1.6 MB, past the 1 MB limit
+                s.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert proc.poll() is None
+
+
+def test_a_bad_certificate_is_one_line(tmp_path: Path) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    (tmp_path / "c.pem").write_text("not a certificate")
+    result = CliRunner().invoke(
+        main,
+        ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"),
+         "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "c.pem")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "cannot use the certificate" in result.output
+    assert not (tmp_path / "l.db").exists()
+
+
+# ---------------------------------------------------------------- identity
+
+
+ANN, BO = "ann-token-0123456789abcdef", "bo-token-0123456789abcdef"
+
+
+def users_file(tmp_path: Path) -> Path:
+    from allocator.web.security import token_digest
+
+    path = tmp_path / "users.toml"
+    path.write_text(
+        f'[users]\n"Ann Smith" = "{token_digest(ANN)}"\n"Bo Lee" = "{token_digest(BO)}"\n'
+    )
+    return path
+
+
+def test_with_a_users_file_the_manager_is_the_signed_in_person(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from allocator.web.security import load_users
+
+    users = load_users(str(users_file(tmp_path)))
+    client = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 401
+    ann = {"authorization": f"Bearer {ANN}"}
+    page = client.get("/", headers={**ann, **HTML}).text
+    assert "Signed in as Ann Smith" in page and 'placeholder="your name"' not in page
+    # A client that types another name is still Ann: the log says who signed in.
+    forged = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
+    assert client.post("/overrides", json=forged, headers=ann).status_code == 200
+    bo = {"authorization": f"Bearer {BO}"}
+    signed = client.post("/signoff", json={"manager": "Eve"}, headers=bo)
+    assert signed.status_code == 200 and signed.json()["manager"] == "Bo Lee"
+    rows = meeting.log.decisions()
+    assert [(d.kind, d.manager) for d in rows[:2]] == [
+        ("signoff", "Bo Lee"),
+        ("override", "Ann Smith"),
+    ]
+    assert rows[1].overrides[-1].manager == "Ann Smith"
+    # Through the page: ?token= signs in, the cookie says who, and the form's name is hers.
+    browser = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    login = browser.get(f"/?token={ANN}", follow_redirects=False)
+    assert login.status_code == 303 and ANN not in login.headers["set-cookie"]
+    assert "Signed in as Ann Smith" in browser.get("/", headers=HTML).text
+
+
+def test_a_session_cookie_cannot_be_forged_for_another_name(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from allocator.web.security import load_users
+
+    users = load_users(str(users_file(tmp_path)))
+    client = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    client.get(f"/?token={BO}")
+    value = client.cookies[TOKEN_COOKIE]
+    mac = value.rpartition(".")[2]
+    ann = base64.urlsafe_b64encode(b"Ann Smith").decode()
+    forged = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
+    assert forged.get("/", headers={"cookie": f"{TOKEN_COOKIE}={ann}.{mac}"}).status_code == 401
+
+
+def test_without_a_users_file_the_page_says_names_are_typed(client: TestClient) -> None:
+    page = client.get("/", headers=HTML).text
+    assert "No sign-in: each decision is logged under the name typed in its form." in page
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('[users]\n"Ann" = "hunter2"\n', 'expected "sha256:" and 64 hex digits'),
+        ("users = 3\n", "expected one [users] table"),
+        ("[users\n", "not a TOML file"),
+        (f'[users]\n"A" = "sha256:{"a" * 64}"\n"B" = "sha256:{"a" * 64}"\n', "the same token"),
+    ],
+)
+def test_a_bad_users_file_is_one_line(tmp_path: Path, content: str, says: str) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    (tmp_path / "users.toml").write_text(content)
+    result = CliRunner().invoke(
+        main,
+        ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"),
+         "--users", str(tmp_path / "users.toml")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert "hunter2" not in result.output and not (tmp_path / "l.db").exists()
+
+
+# ---------------------------------------------------------------- one log, two services
+
+
+def test_a_meeting_sees_only_its_own_services_children(tmp_path: Path) -> None:
+    # North and South share one log. South's children, decisions and reasons never
+    # show in North's meeting, on /log nor /history.
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "shared.db"))
+    south_snap = snapshot([worker("S1"), worker("S2")], [case("SC1"), case("SC2")])
+    south = Meeting.open(south_snap, policy, log, allocate(south_snap, policy, work_units=1.0))
+    south.override(Override(case="SC1", action="unallocate", reason="south secret", manager="Sue"))
+    north_snap = snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
+    north = Meeting.open(north_snap, policy, log, allocate(north_snap, policy, work_units=1.0))
+    client = TestClient(create_app(north, allowed_hosts=["testserver"]))
+    rows = client.get("/log").json()
+    assert [r["id"] for r in rows] == [north.decision_id]
+    page = client.get("/log", headers=HTML).text
+    assert "south secret" not in page and "SC1" not in page
+    assert client.get("/history/SC1").status_code == 404
+    assert client.get("/history/R1").status_code == 200
+    # Yesterday's meeting of the same service (a snapshot sharing its children) shows.
+    again = Meeting.open(north_snap, policy, log, north.plan)
+    seen = TestClient(create_app(again, allowed_hosts=["testserver"])).get("/log").json()
+    assert {r["id"] for r in seen} == {north.decision_id, again.decision_id}
+    log.close()
+
+
+# ---------------------------------------------------------------- single sign-on
+
+
+def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meeting) -> None:
+    from allocator.web.security import Proxies, TrustedHeader
+
+    app = create_app(meeting, allowed_hosts=["testserver"], user_header="X-Remote-User")
+    guarded = TrustedHeader(app, header="X-Remote-User", proxies=Proxies("10.0.0.0/8"))
+    proxy = TestClient(guarded, client=("10.0.0.5", 40000))
+    assert proxy.get("/").status_code == 401  # no header: not signed in
+    ann = {"x-remote-user": "Ann Smith"}
+    assert "Signed in as Ann Smith" in proxy.get("/", headers={**ann, **HTML}).text
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
+    assert proxy.post("/overrides", json=body, headers=ann).status_code == 200
+    assert meeting.log.decisions()[0].manager == "Ann Smith"
+    # Anybody reaching the server directly cannot name themselves: the header is dropped.
+    direct = TestClient(guarded, client=("192.168.1.20", 40000))
+    assert direct.get("/", headers=ann).status_code == 401
+    assert direct.get("/", headers={"x-remote-user": "Eve"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--user-header", "X-Remote-User"], "--user-header needs --forwarded-allow-ips"),
+        (["--user-header", "X-Remote-User", "--forwarded-allow-ips", "*"], "expected the proxy"),
+        (["--token", TOKEN, "--users", "u.toml"], "not two"),
+    ],
+)
+def test_sign_on_options_are_checked(tmp_path: Path, args: list[str], says: str) -> None:
+    write_snapshot(service(), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), *args]
+    )
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert not (tmp_path / "l.db").exists()
+
+
+@pytest.mark.slow
+def test_serve_behind_single_sign_on(serve) -> None:  # type: ignore[no-untyped-def]
+    port, _ = serve(
+        "--user-header", "X-Remote-User", "--forwarded-allow-ips", "127.0.0.1",
+        "--public-origin", "https://alloc.example",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    assert httpx.get(url).status_code == 401
+    signed = httpx.get(url, headers={"x-remote-user": "Ann Smith", "accept": "text/html"})
+    assert signed.status_code == 200 and "Signed in as Ann Smith" in signed.text
+
+
+@pytest.mark.parametrize(
+    ("public", "host"),
+    [
+        ("https://alloc.example:8443", "alloc.example:8443"),
+        ("https://ALLOC.example", "alloc.example"),
+        ("https://[2001:db8::7]", "[2001:db8::7]"),
+    ],
+)
+def test_the_public_origins_name_is_served_with_any_port(
+    meeting: Meeting, public: str, host: str
+) -> None:
+    app = create_app(meeting, allowed_hosts=["127.0.0.1", "alloc.example:80"], public_origin=public)
+    client = TestClient(app)
+    assert client.get("/", headers={"host": host}).status_code == 200
+    assert client.get("/", headers={"host": "alloc.example"}).status_code == 200  # --allowed-host
+    assert client.get("/", headers={"host": "other.example"}).status_code == 400
