@@ -220,6 +220,7 @@ def build_plan(
             worker=placed[cid],
             from_=state.cases[cid].worker,
             reasons=assignment_reasons(state, placed, cid, view=view),
+            days_waiting=state.days_waiting.get(cid),
         )
         for cid in sorted(placed)
     ]

@@ -453,7 +453,12 @@ def _diagnose(
     )
 
     def result(code: UnallocatedCode, reason: str) -> Unallocated:
-        return Unallocated(case=case_id, code=code, reason=taken_off + reason)
+        return Unallocated(
+            case=case_id,
+            code=code,
+            reason=taken_off + reason,
+            days_waiting=state.days_waiting.get(case_id),
+        )
 
     if case.pinned_worker is not None:
         pinned = _pin_problem(state, load, case, case.pinned_worker)
@@ -477,6 +482,10 @@ def _diagnose(
     with_room = [p.id for p in available if weight <= spare[p.id]]
     if not with_room:
         return result(_code(CAPACITY), _no_room(weight, spare))
+    held = {w: h for w in with_room if (h := state.held_from(w, case_id)) is not None}
+    if len(held) == len(with_room):
+        return result(_code(CAPACITY), _room_held(state, held))
+    with_room = [w for w in with_room if w not in held]
 
     limit = state.policy.max_new_families_per_day
     open_intake = [
@@ -509,6 +518,19 @@ def _diagnose(
         UnallocatedCode.SEARCH_LIMIT,
         f"{joined(open_intake, NAMED)} {had} room but the search stopped before placing it; "
         "rerun with a longer --time-limit",
+    )
+
+
+def _room_held(state: ServiceState, held: Mapping[str, str]) -> str:
+    """The sentence for a child whose only room is held for children waiting longer."""
+    parts = [
+        f"{w}'s for {h} ({points(state.weight[h])} points, waiting "
+        f"{state.days_waiting[h]} days)"
+        for w, h in sorted(held.items())
+    ]
+    return (
+        f"the only room is held for children who have waited longer: {'; '.join(parts)} "
+        "(policy waiting.reserve_after_days); it goes to them once it is enough"
     )
 
 

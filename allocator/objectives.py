@@ -184,11 +184,16 @@ class _Unallocated(Tier):
     index: int = 0
 
     def contributions(self, on: Placements) -> Iterator[Match]:
-        classes = on.state.priority_class
-        return (Match((c,)) for c in on.unplaced if classes[c] == self.index)
+        classes, weight = on.state.priority_class, on.state.waiting_weight
+        return (
+            Match((c,), points=weight[c]) for c in on.unplaced if classes[c] == self.index
+        )
 
     def justify(self, on: Placements, match: Match) -> str:
-        return f"{match.cases[0]} needs a worker and has none after the plan"
+        case = match.cases[0]
+        days = on.state.days_waiting[case]
+        waited = f", waiting {days} day{'s' if days != 1 else ''}" if days else ""
+        return f"{case} needs a worker and has none after the plan{waited}"
 
 
 class _SiblingsApart(Tier):
@@ -328,13 +333,27 @@ def class_tier_key(name: str) -> str:
     return f"unallocated_{name}"
 
 
+#: How each waiting rule counts a child left without a worker, for the tier's label.
+WAITING_UNITS = {
+    "count": "children",
+    "age": "children, each 1 + weeks waited",
+    "age_points": "weeks waited x half points",
+}
+
+
 def class_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """One tier per priority class of ``policy``, highest first."""
+    """One tier per priority class of ``policy``, highest first.
+
+    Each counts its children left without a worker by the policy's waiting rule
+    (:attr:`allocator.rules.ServiceState.waiting_weight`).
+    """
+    counted = WAITING_UNITS[policy.waiting.rule]
+    suffix = "" if policy.waiting.rule == "count" else f" ({counted})"
     return tuple(
         _Unallocated(
             class_tier_key(name),
             "min",
-            f"without a worker: {name.replace('_', ' ')}",
+            f"without a worker: {name.replace('_', ' ')}{suffix}",
             "children",
             priority_class=True,
             index=k,

@@ -166,11 +166,17 @@ def _setup(
             continue
         members[c.family, src, False].append(c.id)
     # Who gets a worker first: one weight per priority class, over every child who
-    # must move (the most that could be left without a worker).
+    # must move (the most that could be left without a worker), each child weighed
+    # within their class by their wait (``ServiceState.waiting_weight``; a child not
+    # yet waiting, such as a departing worker's, counts 1).
+    waits = state.waiting_weight
     class_weight = class_weights(
         len(policy.class_names),
         sum(
-            len(kids) for (_, src, broken), kids in members.items() if broken or src not in over_cap
+            waits.get(c, 27)
+            for (_, src, broken), kids in members.items()
+            if broken or src not in over_cap
+            for c in kids
         ),
     )
 
@@ -198,7 +204,7 @@ def _setup(
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
-            priority=sum(class_weight[state.priority_class[c]] for c in kids),
+            priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
             keeps_source=src is not None and not any(c in need for c in kids),
             handover=handover,
             look_ahead={
@@ -638,6 +644,7 @@ def _plan(
                         worker=w,
                         from_=g.source,
                         reasons=view.reasons(cid),
+                        days_waiting=state.days_waiting.get(cid),
                     )
                 )
             elif cid in gone_or_new:
@@ -654,10 +661,19 @@ def _plan(
             f"{min(h.notice_days for h in handovers)} to "
             f"{max(h.notice_days for h in handovers)} days' notice"
         )
-    if unplanned:
+    by_leaver: dict[str, list[str]] = defaultdict(list)
+    for cid in sorted(unplanned):
+        source = state.cases[cid].worker
+        assert source is not None  # a departing worker's child
+        by_leaver[source].append(cid)
+    for source, kids in sorted(by_leaver.items()):
+        # Said early, with the day: a manager can find room before the child waits.
+        day = handover_day(state.as_of, state.departing[source])
         notes.append(
-            f"{len(unplanned)} child(ren) of departing workers have no handover planned "
-            f"(nobody may take them yet): {', '.join(sorted(unplanned))}"
+            f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
+            f"(the handover day is {day}, in {(day - state.as_of).days} days): nobody who may "
+            "hold them has room in this plan; free room or the next rebalance tries again "
+            "(allocator explain --case names who could and what stops them)"
         )
 
     values = tier_values(data, moved)

@@ -109,7 +109,7 @@ def daily_input(
                 family=case.family,
                 weight=state.weight[cid],
                 receivers=receivers,
-                stay_cost={class_keys[state.priority_class[cid]]: 1},
+                stay_cost={class_keys[state.priority_class[cid]]: state.waiting_weight[cid]},
                 receiver_cost=receiver_cost,
             )
         )

@@ -68,6 +68,7 @@ exact models, as the daily engine does.
 from __future__ import annotations
 
 import functools
+import os as _os
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -104,10 +105,11 @@ WHOLE_MODEL_PAIRS = 5_000
 
 #: Tier keys in priority order.
 REBALANCE_TIERS: tuple[str, ...] = (
+    *(("over_cap_excess",) if _os.environ.get("ALLOC_OVERCAP") == "first" else ()),
     "unplaced",
     "leavers_unplaced",
     "handovers_unplanned",
-    "over_cap_excess",
+    *(() if _os.environ.get("ALLOC_OVERCAP") == "first" else ("over_cap_excess",)),
     "changes_of_worker",
     "siblings_apart",
     "expected_changes",
@@ -242,6 +244,10 @@ def core_input(data: RebalanceInput) -> CoreInput:
                 stay_cost["leavers_unplaced"] = len(g.cases)
         if g.handover:
             stay_cost["handovers_unplanned"] = g.priority
+            if _os.environ.get("ALLOC_HANDOVER") == "unplaced":
+                stay_cost["unplaced"] = g.priority
+            if _os.environ.get("ALLOC_HANDOVER") == "first":
+                stay_cost["unplaced"] = g.priority * 27
         items.append(
             Item(
                 id=g.id,
