@@ -41,7 +41,6 @@ from allocator.explain import (
 )
 from allocator.models import Assignment, Plan, Snapshot, UnallocatedCode
 from allocator.objectives import (
-    CONTINUITY_TIERS,
     Match,
     Tier,
     daily_tiers,
@@ -52,7 +51,7 @@ from allocator.objectives import (
 )
 from allocator.objectives import Placements as TierPlacements
 from allocator.policy import Policy
-from allocator.recommend import SCORE_TIERS, Recommender, UnknownIdError, score_key
+from allocator.recommend import SCORED, Recommender, UnknownIdError, score_key
 from allocator.rules import ServiceState, departure_sentence, points, to_points
 
 Side = Literal["a", "b", "same"]
@@ -531,9 +530,6 @@ class CaseExplanation:
         return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
-_TIER_LABEL = {t.key: t.label for t in CONTINUITY_TIERS}
-
-
 def explain_case(
     snapshot: Snapshot,
     policy: Policy,
@@ -723,7 +719,15 @@ def _why_not(
     chosen_score: Mapping[str, int] | None,
     outcome: str,
 ) -> list[str]:
-    """Why ``wid``, eligible before the plan, did not get the case under it."""
+    """Why ``wid``, eligible before the plan, did not get the case under it.
+
+    The first tier, in priority order, on which ``wid`` scores worse than the chosen
+    worker for this case alone, in that tier's own words
+    (:meth:`allocator.objectives.Tier.worse`); else the room the plan's other
+    placements took (then, for a plan proved best, placing the case with ``wid``
+    would cost the plan more elsewhere); else what is left: a search that stopped,
+    or a tie.
+    """
     if outcome == "kept":
         return []  # nobody was chosen over them: these are alternatives to the worker
     # Room and intake once the plan's other placements are applied.
@@ -732,56 +736,48 @@ def _why_not(
         for b in worker_blockers(state, case_id, wid, view)
         if b.rule in ("capacity", "intake_limit")
     ]
-    if late:
-        return [f"once this plan is applied: {'; '.join(late)}"]
+    full = f"once this plan is applied: {'; '.join(late)}"
     if chosen is None or chosen_score is None:
-        return ["had room under this plan; the search stopped before placing the case"]
+        return (
+            [full]
+            if late
+            else ["had room under this plan; the search stopped before placing the case"]
+        )
     mine, theirs = score_key(dict(score)), score_key(dict(chosen_score))
-    for (key, _), a, b in zip(SCORE_TIERS, mine, theirs, strict=True):
+    better: Tier | None = None
+    for tier, a, b in zip(SCORED, mine, theirs, strict=True):
         if a > b:
-            return [_worse_on(state, case_id, key, wid, chosen, score, chosen_score)]
+            worse = tier.worse(state, case_id, wid, chosen, score[tier.key], chosen_score[tier.key])
+            return [worse, full] if late else [worse]
         if a < b:
-            better = f"better than {chosen} on '{_TIER_LABEL[key]}' for this case alone"
-            if plan.status == "optimal":
-                # Proved best as a whole: this case's gain would cost the plan elsewhere.
-                return [
-                    f"{better}, but the plan is proved best as a whole: placing it with "
-                    f"{wid} would cost the plan more on this or a higher tier elsewhere"
-                ]
+            better = tier
+            break
+    if better is None:
+        return [full] if late else [f"ties with {chosen} on every tier; the search kept {chosen}"]
+    alone = f"better than {chosen} on '{better.label}' for this case alone"
+    if is_rebalance(plan.objective) and not late:
+        # A rebalance ranks by its own tiers (changes of worker and their cost), not
+        # by the daily tiers this score is made of.
+        return [f"{alone}, by the daily tiers; a rebalance weighs the changes of worker first"]
+    if late:
+        # Other cases of the plan took the room: that is where the case would cost more.
+        taken = sorted(c for c, w in view.placed.items() if w == wid and c != case_id)
+        went = f"; the room went to {joined(taken)}" if taken else ""
+        if plan.status == "optimal":
             return [
-                f"{better}: this plan (status {plan.status}) is not proved best; a longer "
-                "--time-limit may move it"
+                f"{alone}, but {full}{went}: the plan is proved best as a whole, so placing "
+                f"it with {wid} would cost the plan more on this or a higher tier elsewhere"
             ]
-    return [f"ties with {chosen} on every tier; the search kept {chosen}"]
-
-
-def _worse_on(
-    state: ServiceState,
-    case_id: str,
-    key: str,
-    wid: str,
-    chosen: str,
-    score: Mapping[str, int],
-    chosen_score: Mapping[str, int],
-) -> str:
-    """One sentence: how ``wid`` scores worse than ``chosen`` on tier ``key``."""
-    if key == "siblings_apart":
-        return (
-            f"the family would have {score[key]} extra worker(s) with {wid} against "
-            f"{chosen_score[key]} with {chosen}"
-        )
-    if key == "previous_worker_returns":
-        return f"{chosen} had the child before; {wid} did not"
-    if key == "balance":
-        weight = state.weight[case_id]
-        mine = _share(state.load_before[wid] + weight, state.capacity[wid])
-        theirs = _share(state.load_before[chosen] + weight, state.capacity[chosen])
-        return (
-            f"costs {score[key]} on balance against {chosen_score[key]} with {chosen} "
-            f"({wid} would end at {mine} of capacity before other changes, {chosen} at {theirs})"
-        )
-    area = state.cases[case_id].area
-    return f"the child's area ({area}) is outside {wid}'s patches but not {chosen}'s"
+        return [f"{alone}, but {full}{went}"]
+    if plan.status == "optimal":
+        return [
+            f"{alone}, and {wid} has room under this plan: placing the case with {wid} would "
+            "improve the plan, which says it is proved best (was it edited by hand?)"
+        ]
+    return [
+        f"{alone}: this plan (status {plan.status}) is not proved best; a longer "
+        "--time-limit may move it"
+    ]
 
 
 # ------------------------------------------------------------------ diff

@@ -31,6 +31,16 @@ from allocator.analysis import staffing_warnings
 from allocator.daily import allocate
 from allocator.engine.solver import Progress
 from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
+from allocator.limits import (
+    MAX_ARRIVAL_FACTOR,
+    MAX_DAYS,
+    MAX_LOAD,
+    MAX_MOVES,
+    MAX_PRACTITIONERS,
+    MAX_SEED,
+    MAX_TIME_LIMIT,
+    MAX_WORKERS,
+)
 from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
@@ -43,22 +53,6 @@ from allocator.policy import (
 from allocator.report import plan_summary
 
 BAD_INPUT = 2
-MAX_TIME_LIMIT = 86_400.0
-"""Longest ``--time-limit``, in seconds (a day)."""
-MAX_SEED = 2**31 - 1
-"""Largest ``--seed``: CP-SAT's random seed is a 32-bit integer."""
-MAX_WORKERS = 256
-"""Most ``--workers`` (solver threads)."""
-MAX_MOVES = 1_000_000
-"""Largest ``--allow-moves`` / ``--max-moves``."""
-MAX_PRACTITIONERS = 100_000
-"""Largest service ``generate`` makes."""
-MAX_LOAD = 10.0
-"""Largest ``generate --load`` (open caseload as a share of capacity)."""
-MAX_DAYS = 3660
-"""Most days ``simulate`` runs (ten years); also the longest ``--rebalance-every``."""
-MAX_ARRIVAL_FACTOR = 10.0
-"""Largest ``simulate --arrival-factor``."""
 
 
 class FiniteRange(click.FloatRange):

@@ -36,6 +36,15 @@ direction, a label and unit for people, and its evaluation on a plan's placement
 priority order; :func:`evaluate`, :func:`rebalance_values`, ``check``, ``explain``
 and the plan analysis iterate them.
 
+A tier is the score, not a report of it: a *linear* tier (:attr:`Tier.linear`) also
+carries its cost for a case at a worker and for a case that stays
+(:meth:`Tier.cost`, :meth:`Tier.stay_cost`, :meth:`Tier.constant`, in the model's
+minimised integer units; :meth:`Tier.minimised` relates them to the plan's value).
+The daily model's coefficients (:func:`allocator.engine.model.daily_input`),
+``recommend``'s ranking (:meth:`Tier.change`) and ``explain``'s why-not sentences
+(:meth:`Tier.worse`) are read from the tier, and a verifier table
+(``tests/test_tier_verifier.py``) holds the three equal.
+
 The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
 ``handovers_unplanned`` (children of a departing worker with no handover planned),
 ``over_cap_excess`` (points over-cap workers remain over their cap),
@@ -49,11 +58,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
-from typing import Literal
+from typing import ClassVar, Literal
 
 from allocator.models import CaseType, Contract, WorkerLoad
 from allocator.policy import Policy
@@ -130,7 +139,8 @@ class Tier:
 
     ``priority_class`` marks the tiers that count the children of one priority class
     left without a worker. A registered tier (:func:`daily_tiers`,
-    :func:`rebalance_tiers`) also evaluates itself on a plan's placements.
+    :func:`rebalance_tiers`) also evaluates itself on a plan's placements, and a
+    linear one carries its cost (see the module notes).
     """
 
     key: str
@@ -138,6 +148,82 @@ class Tier:
     label: str
     unit: str
     priority_class: bool = False
+
+    #: Whether the tier is a sum over placements (:meth:`cost`, :meth:`stay_cost`,
+    #: :meth:`constant`): the model's coefficients, ``recommend``'s score and
+    #: ``explain``'s why-not are then read from those methods. The priority classes
+    #: are linear in the model too (each child left without a worker costs 1), but
+    #: the daily model still writes their stay cost itself: they are becoming
+    #: waiting-weighted, and will then carry it as :meth:`stay_cost`.
+    linear: ClassVar[bool] = False
+    #: Whether a linear tier's cost depends on the case only through its kind (type,
+    #: complexity, needs) and weight: ``recommend`` caches the order of every worker
+    #: by such a tier once per kind of case.
+    by_kind: ClassVar[bool] = False
+
+    # ------------------------------------------------------------ the tier's cost
+    # The model minimises every tier: a "min" tier as its value, a "max" tier as its
+    # complement (:meth:`minimised`). For a linear tier that minimised value, over a
+    # model deciding ``cases``, is
+    #     constant(cases) + sum(cost(c, w) for each c placed with w)
+    #                     + sum(stay_cost(c) for each c left without a worker),
+    # integers in the tier's units, the rest of the plan (cases not decided) a constant.
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        """What placing ``case_id`` with ``worker_id`` adds to the minimised tier."""
+        return 0
+
+    def stay_cost(self, state: ServiceState, case_id: str) -> int:
+        """What ``case_id`` left without a worker adds to the minimised tier."""
+        return 0
+
+    def constant(self, state: ServiceState, cases: Collection[str]) -> int:
+        """The minimised tier's constant over a model deciding ``cases``.
+
+        A maximised tier counts from the number of cases down (its complement).
+        """
+        return len(cases) if self.sense == "max" else 0
+
+    def minimised(self, value: int | float, cases: int) -> int | float:
+        """The plan's value as the model's minimised value, and back (an involution).
+
+        ``cases``: the cases needing a worker. A maximised tier is minimised as its
+        complement, ``cases - value``.
+        """
+        return cases - value if self.sense == "max" else value
+
+    def change(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        """How placing ``case_id`` with ``worker_id``, rather than nowhere, moves the plan.
+
+        In the plan's own units and sense (a return counts +1), for a linear tier:
+        :meth:`cost` less :meth:`stay_cost`, with the sign of the tier's sense.
+        ``recommend`` scores a worker by it; the verifier table holds it equal to the
+        plan's evaluation with and without the placement.
+        """
+        delta = self.cost(state, case_id, worker_id) - self.stay_cost(state, case_id)
+        return -delta if self.sense == "max" else delta
+
+    def placed_alone(self, state: ServiceState, case_id: str, worker_id: str) -> Match:
+        """The match of ``case_id`` placed with ``worker_id`` alone, justified."""
+        on = Placements(state, {case_id: worker_id})
+        match = Match((case_id,), (worker_id,), points=self.change(state, case_id, worker_id))
+        return replace(match, justification=self.justify(on, match))
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        """Why ``worker_id`` costs more than ``chosen`` on this tier for ``case_id`` alone.
+
+        ``mine`` and ``theirs``: the two placements' scores (:meth:`change`, or the
+        family's extra workers for ``siblings_apart``). From the tier's justification
+        of each placement.
+        """
+        a = self.placed_alone(state, case_id, worker_id).justification
+        b = self.placed_alone(state, case_id, chosen).justification
+        return (
+            f"{self.label}: {mine} {self.unit} with {worker_id} ({a}) against {theirs} "
+            f"with {chosen} ({b})"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         """What makes up the tier's value on ``on``, without justifications (fast)."""
@@ -231,9 +317,31 @@ class _SiblingsApart(Tier):
             f"{w} ({', '.join(held[w])})" for w in match.workers
         )
 
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return (
+            f"the family would have {mine} extra worker(s) with {worker_id} against "
+            f"{theirs} with {chosen}"
+        )
+
 
 class _PreviousWorkerReturns(Tier):
-    """Children placed with a worker they had before."""
+    """Children placed with a worker they had before.
+
+    Minimised as the children *not* back with a worker they know: the cases decided,
+    less one for each placed with a previous worker.
+    """
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return -1 if worker_id in state.cases[case_id].previous_workers else 0
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return f"{chosen} had the child before; {worker_id} did not"
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         cases = on.state.cases
@@ -245,6 +353,27 @@ class _PreviousWorkerReturns(Tier):
 
 class _Balance(Tier):
     """Each placement's rise in its worker's utilisation penalty (:func:`balance_cost`)."""
+
+    linear = True
+    by_kind = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return balance_cost(state, case_id, worker_id)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        weight = state.weight[case_id]
+
+        def share(w: str) -> str:
+            cap = state.capacity[w]
+            return f"{round(100 * (state.load_kept[w] + weight) / cap)}%" if cap > 0 else "-"
+
+        return (
+            f"costs {mine} on balance against {theirs} with {chosen} ({worker_id} would end "
+            f"at {share(worker_id)} of capacity before other changes, {chosen} at "
+            f"{share(chosen)})"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         for c, w in on.placed.items():
@@ -270,6 +399,17 @@ class _Balance(Tier):
 class _OutsideArea(Tier):
     """Children placed with a worker whose patches are listed and exclude them."""
 
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return int(outside_area(state, case_id, worker_id))
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        area = state.cases[case_id].area
+        return f"the child's area ({area}) is outside {worker_id}'s patches but not {chosen}'s"
+
     def contributions(self, on: Placements) -> Iterator[Match]:
         return (Match((c,), (w,)) for c, w in on.placed.items() if outside_area(on.state, c, w))
 
@@ -284,6 +424,24 @@ class _ExpectedChanges(Tier):
     Per long-term child placed (:func:`expected_changes_cost`), hundredths of an
     expected change.
     """
+
+    linear = True
+    by_kind = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return expected_changes_cost(state, case_id, worker_id)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        def reason(w: str) -> str:
+            return leaving_reason(state, case_id, w)
+
+        return (
+            f"look-ahead: the child can expect {mine / LOOK_AHEAD_UNIT:.2f} later change(s) of "
+            f"worker with {worker_id} ({reason(worker_id)}) against "
+            f"{theirs / LOOK_AHEAD_UNIT:.2f} with {chosen} ({reason(chosen)})"
+        )
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         for c, w in on.placed.items():
@@ -367,8 +525,23 @@ class _ReferenceChanges(Tier):
 
     One per case the reference places that ends with another worker, or with none.
     A case the reference leaves out counts nothing wherever it goes: the priority
-    classes above already decide who gets a worker.
+    classes above already decide who gets a worker. Minimised from the reference's
+    cases down: 1 each, less 1 for each kept where the reference put it.
     """
+
+    linear = True
+
+    def cost(self, state: ServiceState, case_id: str, worker_id: str) -> int:
+        return -1 if (state.reference or {}).get(case_id) == worker_id else 0
+
+    def constant(self, state: ServiceState, cases: Collection[str]) -> int:
+        reference = state.reference or {}
+        return sum(1 for c in cases if c in reference)
+
+    def worse(
+        self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
+    ) -> str:
+        return f"{chosen} had {case_id} in the plan being revised; {worker_id} did not"
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         reference = on.state.reference or {}
@@ -394,6 +567,22 @@ REFERENCE_CHANGES = "reference_changes"
 REFERENCE_TIER = _ReferenceChanges(
     REFERENCE_CHANGES, "min", "children placed differently from the plan revised", "children"
 )
+
+
+def registered_tier(key: str) -> Tier | None:
+    """The daily tier ``key`` below the priority classes (``reference_changes`` too),
+    or ``None`` (a priority class, or no daily tier)."""
+    return next((t for t in (REFERENCE_TIER, *CONTINUITY_TIERS) if t.key == key), None)
+
+
+def minimised(key: str, value: int | float, cases: int) -> int | float:
+    """A daily tier's plan value as its model's minimised value, and back (an involution).
+
+    ``cases``: the cases needing a worker. :meth:`Tier.minimised` of the tier ``key``;
+    a priority class is minimised as it is.
+    """
+    tier = registered_tier(key)
+    return value if tier is None else tier.minimised(value, cases)
 
 
 def daily_tiers(policy: Policy, *, reference: bool = False) -> tuple[Tier, ...]:
@@ -606,7 +795,8 @@ def expected_changes_cost(state: ServiceState, case_id: str, worker_id: str) -> 
     """
     if not state.policy.look_ahead:
         return 0
-    key = (case_id, worker_id)
+    # The cost depends on the case only through its type: one memo entry per type.
+    key = (state.cases[case_id].type.value, worker_id)
     cost = state.look_ahead_costs.get(key)
     if cost is None:
         cost = round(LOOK_AHEAD_UNIT * leaving_chance(state, case_id, worker_id)[0])

@@ -10,18 +10,19 @@ score depend on the child (siblings', previous, excluded and pinned workers, the
 family's holders). :func:`recommend` is the one-off form.
 
 Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
-plus the intake limit) is scored by the engine's tier costs of placing this case
-alone with them today, and the scores are compared lexicographically, tier by tier,
-as the engine compares plans (:func:`allocator.objectives.daily_tiers`):
+plus the intake limit) is scored by the daily tiers below the priority classes
+(:data:`allocator.objectives.CONTINUITY_TIERS`), in their priority order, as the
+engine scores placing this case alone with them today:
 
 1. ``siblings_apart`` -- the family's extra workers if the child goes there, so a
    sibling's worker comes first;
-2. ``previous_worker_returns`` -- 1 for a worker the child has had before (max);
-3. ``balance`` -- :func:`allocator.objectives.balance_cost`, the rise in the worker's
-   utilisation penalty;
-4. ``outside_area`` -- 1 if the worker's patches exclude the child's area;
+2. every linear tier after it (the look-ahead, ``previous_worker_returns``,
+   ``balance``, ``outside_area``): its own :meth:`allocator.objectives.Tier.change`,
+   the very costs the engine's model is built from (:func:`allocator.engine.model.daily_input`);
 
-then the worker id. The unallocated tiers are 0 for every placement and are left out.
+then the worker id. The scores are compared lexicographically, tier by tier, as the
+engine compares plans. The unallocated tiers are the same for every placement and
+are left out.
 
 The workers the rules stop are listed too, "nearest misses" first, each with every
 rule that stops them (rule ids of the registry, :data:`allocator.rules.RULES`): sorted by the two
@@ -34,13 +35,11 @@ and patch names only.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from allocator.explain import (
@@ -51,7 +50,7 @@ from allocator.explain import (
 )
 from allocator.io import InputError
 from allocator.models import Case, Practitioner, Snapshot
-from allocator.objectives import BALANCE_THRESHOLDS, BALANCE_UNIT, CONTINUITY_TIERS
+from allocator.objectives import CONTINUITY_TIERS, Tier
 from allocator.policy import Policy
 from allocator.rules import (
     CAPACITY,
@@ -71,16 +70,27 @@ from allocator.rules import (
     to_points,
 )
 
-#: The tiers one placement moves, in priority order, with their direction: the daily
-#: tiers below the priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`).
-#: :meth:`Recommender._key` computes each for one placement on its hot path; the
-#: tests hold it to the tiers' own evaluation.
-#: The look-ahead tier (``expected_changes``) is not among them yet: the ranking's
-#: index walks workers by balance within siblings and previous workers, and does not
-#: order by a worker's contract (issue 13, item 4; see docs/FORMAT.md "Look-ahead").
-SCORE_TIERS: tuple[tuple[str, str], ...] = tuple(
-    (t.key, t.sense) for t in CONTINUITY_TIERS if t.key != "expected_changes"
-)
+#: The tiers one placement moves, in priority order: the daily tiers below the
+#: priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`; a re-solve's
+#: ``reference_changes`` has no reference plan here). ``siblings_apart`` first, the
+#: family's extra workers; then the linear tiers, each scored by its own cost.
+SCORED: tuple[Tier, ...] = CONTINUITY_TIERS
+#: The linear tiers of :data:`SCORED`, in priority order.
+LINEAR: tuple[Tier, ...] = SCORED[1:]
+assert SCORED[0].key == "siblings_apart" and all(t.linear for t in LINEAR)
+#: (key, sense) of each tier of the score, in priority order.
+SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in SCORED)
+#: The linear tiers whose cost depends on the case only through its kind and weight
+#: (:attr:`allocator.objectives.Tier.by_kind`): the cached order of workers per kind
+#: of case sorts by them. The other linear tiers are 0 for a regular worker
+#: (``previous_worker_returns``: previous workers are judged one by one) or ordered
+#: within equal runs of the cached order (``outside_area``, the last tier): the tests
+#: hold the fast path to a full sort by :func:`score_key`.
+BY_KIND: tuple[Tier, ...] = tuple(t for t in LINEAR if t.by_kind)
+_RETURNS = next(k for k, (key, _) in enumerate(SCORE_TIERS) if key == "previous_worker_returns")
+assert LINEAR[-1].key == "outside_area"
+#: The tiers with reasons of their own below (previous worker, area, room).
+_OWN_REASONS = frozenset({"previous_worker_returns", "outside_area", "balance"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +100,7 @@ class _Worker:
     id: str
     static: tuple[str, ...]  # rules stopping them whatever the case: availability, over cap
     spare: int
-    capacity: int
     areas: frozenset[str]
-    thresholds: tuple[int, ...]  # balance thresholds in centi-points, ascending
-    prefix: tuple[int, ...]  # prefix[k] = sum(thresholds[:k])
-    penalty_before: int
-
-    def penalty(self, load: int) -> int:
-        """sum(max(0, load - t) for t in thresholds), by bisection."""
-        k = bisect_left(self.thresholds, load)
-        return k * load - self.prefix[k]
 
 
 class UnknownIdError(InputError, LookupError):
@@ -205,17 +206,37 @@ def score_key(score: dict[str, int]) -> tuple[int, ...]:
     return tuple(score[key] if sense == "min" else -score[key] for key, sense in SCORE_TIERS)
 
 
+def as_score(key: tuple[int, ...]) -> dict[str, int]:
+    """The score whose :func:`score_key` is ``key``."""
+    return {
+        name: value if sense == "min" else -value
+        for (name, sense), value in zip(SCORE_TIERS, key, strict=True)
+    }
+
+
+def miss_key(key: tuple[int, ...], sibling: int, rules: int) -> tuple[int, ...]:
+    """How near a blocked worker is to taking the case (smaller is nearer).
+
+    ``key``: the worker's :func:`score_key`; ``sibling``: 1 if the family has workers
+    and this is not one of them; ``rules``: how many rules stop them. A sibling's or
+    a previous worker first, then the fewest rules, then the other tiers in order.
+    """
+    rest = tuple(v for k, v in enumerate(key) if k not in (0, _RETURNS))
+    return (sibling, key[_RETURNS], rules, *rest)
+
+
 class _Ranking:
     """Workers in rank order for one kind of case and weight, before per-case rules.
 
-    Sorted by the number of rules stopping them, the balance cost of the placement
-    and id; :meth:`walk` puts, within equal rules and balance, the workers covering
-    the child's area first, as the full key does (:meth:`Recommender._key`).
+    Sorted by the number of rules stopping them, their costs on the tiers of
+    :data:`BY_KIND` in priority order, and id; :meth:`walk` puts, within equal rules
+    and costs, the workers covering the child's area first, as the full key does
+    (:meth:`Recommender._key`).
     """
 
     __slots__ = (
         "areas",
-        "balances",
+        "costs",
         "count",
         "counts",
         "eligible",
@@ -225,18 +246,20 @@ class _Ranking:
         "wids",
     )
 
-    def __init__(self, rows: list[tuple[int, int, str, frozenset[str], tuple[str, ...]]]) -> None:
-        # rows: (number of rules, balance, id, patches, rule ids), one per worker.
+    def __init__(
+        self, rows: list[tuple[int, tuple[int, ...], str, frozenset[str], tuple[str, ...]]]
+    ) -> None:
+        # rows: (number of rules, BY_KIND costs, id, patches, rule ids), one per worker.
         rows.sort(key=lambda row: row[:3])
         self.counts = [row[0] for row in rows]
-        self.balances = [row[1] for row in rows]
+        self.costs = [row[1] for row in rows]
         self.wids = [row[2] for row in rows]
         self.areas = [row[3] for row in rows]
         self.rules = {row[2]: row[4] for row in rows}
         self.count = {row[2]: row[0] for row in rows}
         self.sets = Counter(frozenset(row[4]) for row in rows)
         self.eligible = bisect_left(self.counts, 1)  # workers no rule stops
-        # ends[i]: the end of the run of equal (rules, balance) that i is in.
+        # ends[i]: the end of the run of equal (rules, costs) that i is in.
         self.ends = [0] * len(rows)
         end = len(rows)
         for i in range(len(rows) - 1, -1, -1):
@@ -246,10 +269,10 @@ class _Ranking:
 
     def walk(
         self, area: str | None, start: int, stop: int, skip: set[str | None], n: int
-    ) -> Iterator[tuple[int, int, int, str]]:
+    ) -> Iterator[tuple[int, str]]:
         """The first ``n`` workers of ``[start, stop)`` not in ``skip``, in rank order.
 
-        Yields (rule count, balance, outside the area, id).
+        Yields (rule count, id).
         """
         i = start
         while i < stop and n > 0:
@@ -260,7 +283,7 @@ class _Ranking:
                     outside = area is not None and bool(self.areas[j]) and area not in self.areas[j]
                     if outside != want or wid in skip:
                         continue
-                    yield self.counts[j], self.balances[j], int(outside), wid
+                    yield self.counts[j], wid
                     n -= 1
                     if n <= 0:
                         return
@@ -320,22 +343,14 @@ class Recommender:
             blocker = availability_rule(st, p.id)
             if blocker is not None:
                 static.append(blocker.rule)
-            cap, before = st.capacity[p.id], st.load_before[p.id]
-            if before > cap:
+            if st.load_before[p.id] > st.capacity[p.id]:
                 static.append(CAPACITY.id)
-            thresholds = tuple(sorted(cap * t // 100 for t in BALANCE_THRESHOLDS))
-            prefix = tuple(accumulate(thresholds, initial=0))
-            worker = _Worker(
+            self._by_id[p.id] = _Worker(
                 id=p.id,
                 static=tuple(static),
                 spare=st.spare_before(p.id),  # the cases that must leave them freed
-                capacity=cap,
                 areas=normalised_set(p.areas),
-                thresholds=thresholds,
-                prefix=prefix,
-                penalty_before=0,
             )
-            self._by_id[p.id] = dataclasses.replace(worker, penalty_before=worker.penalty(before))
         # The candidates: everyone who has not left, in snapshot order.
         self._workers = [self._by_id[p.id] for p in self._staff]
         self._held = families_held(st)
@@ -418,18 +433,23 @@ class Recommender:
             eligible_count += ranking.eligible - sum(
                 1 for wid in skipped if wid is not None and ranking.count.get(wid) == 0
             )
-            # A regular worker's key: the family's workers all one more, no return.
-            apart = len(family)
-            for _, balance, outside, wid in ranking.walk(area, 0, ranking.eligible, skipped, top):
-                eligible.append(((apart, 0, balance, outside), wid))
+            for _, wid in ranking.walk(area, 0, ranking.eligible, skipped, top):
+                eligible.append((self._key(case, self._by_id[wid], family), wid))
         ranked = tuple(
-            self._candidate(case, wid, self._score(case, wid, family), family, ())
-            for _, wid in heapq.nsmallest(top, eligible)
+            self._candidate(case, wid, as_score(key), family, ())
+            for key, wid in heapq.nsmallest(top, eligible)
         )
         first_blocked = 0 if uniform else ranking.eligible
         regular_misses = [
-            ((1 if family else 0, 0, count + len(uniform), balance, outside), wid)
-            for count, balance, outside, wid in ranking.walk(
+            (
+                miss_key(
+                    self._key(case, self._by_id[wid], family),
+                    int(bool(family)),
+                    count + len(uniform),
+                ),
+                wid,
+            )
+            for count, wid in ranking.walk(
                 area, first_blocked, len(ranking.wids), skipped, ineligible
             )
         ]
@@ -500,17 +520,15 @@ class Recommender:
         key = (case.type, case.complexity, case.needs, weight)
         ranking = self._rankings.get(key)
         if ranking is None:
-            load = self.state.load_before
+            st = self.state
             rows = []
             for w in self._workers:
                 rules = screen.get(w.id, ()) + w.static
                 if weight > w.spare and "capacity" not in w.static:
                     rules += ("capacity",)
-                balance = 0
-                if w.capacity > 0:
-                    rise = w.penalty(load[w.id] + weight) - w.penalty_before
-                    balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
-                rows.append((len(rules), balance, w.id, w.areas, rules))
+                # Any case of this kind and weight costs the same on these tiers.
+                costs = tuple(t.cost(st, case.id, w.id) for t in BY_KIND)
+                rows.append((len(rules), costs, w.id, w.areas, rules))
             ranking = self._rankings[key] = _Ranking(rows)
         return ranking
 
@@ -560,28 +578,28 @@ class Recommender:
         return tuple(Blocker(rule, s) for rule, s in taking_blockers(st, case, p.id, room))
 
     def _score(self, case: Case, wid: str, siblings: frozenset[str]) -> dict[str, int]:
-        """Tier key -> value of placing ``case`` alone with ``wid``."""
-        key = self._key(case, self._by_id[wid], siblings)
-        return {
-            name: value if sense == "min" else -value
-            for (name, sense), value in zip(SCORE_TIERS, key, strict=True)
-        }
+        """Tier key -> value of placing ``case`` alone with ``wid`` (plan units).
 
-    def _key(self, case: Case, w: _Worker, siblings: frozenset[str]) -> tuple[int, int, int, int]:
+        ``siblings_apart``: the family's extra workers with the child there; every
+        other tier: its :meth:`~allocator.objectives.Tier.change`.
+        """
+        return as_score(self._key(case, self._by_id[wid], siblings))
+
+    @staticmethod
+    def _apart(wid: str, siblings: frozenset[str]) -> int:
+        """The family's extra workers once the child is with ``wid``."""
+        return len(siblings) - (wid in siblings) if siblings else 0
+
+    def _key(self, case: Case, w: _Worker, siblings: frozenset[str]) -> tuple[int, ...]:
         """:func:`score_key` of :meth:`_score`, without building the mapping (hot path).
 
-        The balance term is :func:`allocator.objectives.balance_cost`, computed from
-        the worker's precomputed thresholds (the tests check they agree exactly).
+        Each linear tier's minimised change: its cost less its stay cost.
         """
-        wid = w.id
-        apart = len(siblings) - (wid in siblings) if siblings else 0
-        balance = 0
-        if w.capacity > 0:
-            rise = w.penalty(self.state.load_before[wid] + self.state.weight[case.id])
-            rise -= w.penalty_before
-            balance = (rise * BALANCE_UNIT + w.capacity // 2) // w.capacity
-        outside = case.area is not None and bool(w.areas) and normalised(case.area) not in w.areas
-        return (apart, -(wid in case.previous_workers), balance, int(outside))
+        st, cid, wid = self.state, case.id, w.id
+        return (
+            self._apart(wid, siblings),
+            *(t.cost(st, cid, wid) - t.stay_cost(st, cid) for t in LINEAR),
+        )
 
     def _nearest_misses(
         self,
@@ -601,9 +619,9 @@ class Recommender:
         keyed = list(regular)
         for wid, rules in blocked:
             sib = 0 if (not siblings or wid in siblings) else 1
-            back = -1 if wid in case.previous_workers else 0
-            rest = self._key(case, self._by_id[wid], siblings)[2:]
-            keyed.append(((sib, back, len(rules), *rest), wid))
+            keyed.append(
+                (miss_key(self._key(case, self._by_id[wid], siblings), sib, len(rules)), wid)
+            )
         keyed.sort()
         st = self.state
         return tuple(
@@ -664,6 +682,12 @@ class Recommender:
             )
         if wid in case.previous_workers:
             reasons.append("previous worker of this child")
+        # Any other tier that scores this placement, in its own words (the look-ahead).
+        reasons.extend(
+            t.placed_alone(st, case.id, wid).justification
+            for t in LINEAR
+            if t.key not in _OWN_REASONS and t.change(st, case.id, wid)
+        )
         reasons.extend(area_reasons(st, case, wid))
         spare = st.spare_before(wid)
         if share is not None and spare >= 0:

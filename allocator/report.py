@@ -431,6 +431,7 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
 #: Short names of the tiers a single placement moves, for score cells.
 _SHORT = {
     "siblings_apart": "siblings",
+    "expected_changes": "look-ahead",
     "previous_worker_returns": "previous",
     "balance": "balance",
     "outside_area": "outside",
@@ -438,7 +439,8 @@ _SHORT = {
 
 
 def _score_text(score: dict[str, int] | None) -> str:
-    """``"siblings 0, previous 1, balance 12, outside 0"``: a placement's tier score."""
+    """``"siblings 0, look-ahead 32, previous 1, balance 12, outside 0"``: a placement's
+    tier score."""
     if not score:
         return ""
     return ", ".join(f"{_SHORT.get(k, k)} {v}" for k, v in score.items())

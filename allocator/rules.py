@@ -352,7 +352,7 @@ class ServiceState:
     to_allocate_by_family: dict[str, list[str]] | None = field(default=None, repr=False)
     #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
-    #: Memo of :func:`allocator.objectives.expected_changes_cost` by (case, worker).
+    #: Memo of :func:`allocator.objectives.expected_changes_cost` by (case type, worker).
     look_ahead_costs: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     #: A plan being revised (case id -> worker, cases that need a worker only): when
     #: set, daily allocation keeps its placements where it can

@@ -167,7 +167,7 @@ def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
     top = "top level"
     problems.unknown(top, data, TOP_KEYS)
     # The command line's own limits: a spec takes exactly what simulate and generate take.
-    from allocator.cli import MAX_DAYS, MAX_SEED, MAX_TIME_LIMIT
+    from allocator.limits import MAX_DAYS, MAX_SEED, MAX_TIME_LIMIT
 
     problems.whole(top, "days", spec["days"], 1, MAX_DAYS)
     for key in ("work_units", "rebalance_work_units"):
@@ -218,7 +218,7 @@ def _entry(kind: str, k: int, entry: Mapping[str, Any]) -> str:
 
 
 def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> None:
-    from allocator.cli import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
+    from allocator.limits import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
 
     where = _entry("services", k, service)
     problems.unknown(where, service, SERVICE_KEYS)
@@ -268,7 +268,7 @@ def _check_snapshot(problems: _Problems, where: str, path: Any) -> None:
 
 
 def _check_policy(problems: _Problems, k: int, policy: Mapping[str, Any]) -> None:
-    from allocator.cli import MAX_ARRIVAL_FACTOR, MAX_DAYS
+    from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS
     from allocator.policy import Policy, PolicyError
 
     where = _entry("policies", k, policy)

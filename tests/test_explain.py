@@ -484,19 +484,50 @@ def test_covering_rules_prefers_forced_rules_then_the_widest() -> None:
 
 @pytest.mark.parametrize(
     ("status", "advice"),
-    [("optimal", "proved best as a whole"), ("feasible", "a longer --time-limit may move it")],
+    [
+        ("optimal", "would improve the plan, which says it is proved best"),
+        ("feasible", "a longer --time-limit may move it"),
+    ],
 )
 def test_why_not_never_advises_more_time_for_a_proved_plan(status: str, advice: str) -> None:
     # P1 would be better for R1 alone (a previous worker: 1 return against 0), no
     # capacity or intake stops it, yet the plan chose P2. Only a plan not proved best
-    # may be improved by searching longer.
+    # may be improved by searching longer; a plan that says it is proved best is
+    # contradicted, not excused by costs "elsewhere" (no other case took P1's room).
     from allocator.analysis import _why_not
     from allocator.explain import PlanView
     from allocator.models import Plan
+    from allocator.recommend import Recommender
 
     s = state([worker("P1"), worker("P2")], [case("R1", previous_workers=("P1",))])
+    rec = Recommender(s.snapshot, state=s)
     plan = Plan(as_of=date(2026, 11, 23), status=status)  # type: ignore[arg-type]
-    mine = {"siblings_apart": 0, "previous_worker_returns": 1, "balance": 3, "outside_area": 0}
-    chosen = {**mine, "previous_worker_returns": 0}
+    mine, chosen = rec.score("R1", "P1"), rec.score("R1", "P2")
     said = _why_not(s, PlanView.of(s, {}), plan, "R1", "P1", mine, "P2", chosen, "allocated")
     assert len(said) == 1 and advice in said[0]
+    assert "elsewhere" not in said[0]
+
+
+def test_why_not_costs_the_plan_elsewhere_only_when_another_case_took_the_room() -> None:
+    # P1 (cap 10) had R1 before: better for R1 alone than P2. But the plan gives P1
+    # R2 (6 points), leaving 4 spare; R1 needs 6. That is the cost elsewhere.
+    from allocator.analysis import _why_not
+    from allocator.explain import PlanView
+    from allocator.models import Plan
+    from allocator.recommend import Recommender
+
+    s = state(
+        [worker("P1", capacity_points=10), worker("P2")],
+        [case("R1", previous_workers=("P1",), weight=6.0), case("R2", weight=6.0)],
+    )
+    rec = Recommender(s.snapshot, state=s)
+    plan = Plan(as_of=date(2026, 11, 23), status="optimal")
+    placed = {"R1": "P2", "R2": "P1"}
+    mine, chosen = rec.score("R1", "P1"), rec.score("R1", "P2")
+    (said,) = _why_not(s, PlanView.of(s, placed), plan, "R1", "P1", mine, "P2", chosen, "allocated")
+    assert said.startswith(
+        "better than P2 on 'children back with a worker they know' for this case alone, but "
+        "once this plan is applied: P1 has 4.0 points spare and the case needs 6.0 (capacity); "
+        "the room went to R2"
+    )
+    assert said.endswith("would cost the plan more on this or a higher tier elsewhere")

@@ -21,7 +21,7 @@ from allocator.io import InputError, write_json
 from allocator.models import Snapshot
 from allocator.objectives import balance_cost, outside_area
 from allocator.policy import Policy
-from allocator.recommend import Recommender, UnknownIdError, recommend, score_key
+from allocator.recommend import Recommender, UnknownIdError, miss_key, recommend, score_key
 from tests.builders import case, snapshot, worker
 
 AS_OF = date(2026, 11, 23)
@@ -67,6 +67,7 @@ def test_sibling_worker_first_then_previous_worker_then_balance() -> None:
     assert "holds sibling C1" in first.reasons
     assert rec.ranked[1].score == {
         "siblings_apart": 1,
+        "expected_changes": 0,
         "previous_worker_returns": 1,
         "balance": 0,
         "outside_area": 0,
@@ -213,7 +214,8 @@ def test_the_cached_ranking_equals_sorting_every_worker(intake: int) -> None:
     # The fast path ranks most workers by an order cached per kind of case and weight;
     # here every answer must equal the plain definition: every worker but the case's
     # own, eligible ones by score, blocked ones by (sibling, previous worker, number of
-    # rules, balance, area), ties by id; and the rules colliding when nobody is left.
+    # rules, look-ahead, balance, area), ties by id; and the rules colliding when
+    # nobody is left.
     from allocator.explain import covering_rules
 
     snap = generate(40, seed=4, load=1.05)
@@ -233,7 +235,7 @@ def test_the_cached_ranking_equals_sorting_every_worker(intake: int) -> None:
                 keyed.append((key, wid))
                 continue
             sib = 0 if not siblings or wid in siblings else 1
-            missed.append(((sib, key[1], len(blockers), *key[2:]), wid))
+            missed.append((miss_key(key, sib, len(blockers)), wid))
         got = rec.recommend(c.id, top=6, ineligible=4)
         assert [c_.worker for c_ in got.ranked] == [w for _, w in sorted(keyed)[:6]], c.id
         assert [c_.worker for c_ in got.ineligible] == [w for _, w in sorted(missed)[:4]], c.id
@@ -248,3 +250,19 @@ def test_the_library_exports_the_fast_path_and_the_module() -> None:
 
     assert allocator.recommend is module
     assert allocator.Recommender is module.Recommender is Recommender
+
+
+def test_balance_is_the_engines_from_the_load_kept() -> None:
+    # P1 holds C1 (50 points), from which P1 is now excluded: C1 must leave P1, so the
+    # engine prices R1 at P1 from the 20 points P1 keeps (24 % after: balance 0), not
+    # from the 70 held today (74 %: 8). recommend once read the 70 and put P2 first.
+    snap = snapshot(
+        [worker("P1"), worker("P2")],
+        [
+            case("C1", worker="P1", weight=50.0, excluded_workers=("P1",)),
+            case("C2", worker="P1", weight=20.0),
+            case("R1", weight=4.0),
+        ],
+    )
+    rec = recommend(snap, "R1")
+    assert [(c.worker, c.score["balance"]) for c in rec.ranked] == [("P1", 0), ("P2", 0)]

@@ -3,11 +3,14 @@
 Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
 the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
-form: per priority class, its children left without a worker; for a re-solve, the
-children not kept where the reference plan put them (a constant, the reference's
-cases, less one for each kept: a linear tier); siblings apart; changes expected as
-staff leave (the look-ahead, long-term work); children *not* back with a worker they
-know (``n - returns``); balance; work outside a worker's area.
+form: per priority class, its children left without a worker (a stay cost of 1);
+siblings apart (structural, written by the core); and every other tier linear, its
+coefficients read from the tier itself (:meth:`allocator.objectives.Tier.cost`,
+``stay_cost`` and ``constant``): for a re-solve the children not kept where the
+reference plan put them, the look-ahead, the children *not* back with a worker they
+know (``n - returns``: :meth:`~allocator.objectives.Tier.minimised`), balance and
+work outside a worker's area. A tier added to the registry is in the model without
+a line here.
 
 A neighbourhood of the large-neighbourhood search decides only some cases
 (``free``); the others keep their place in ``fixed``. Fixed placements use up their
@@ -24,27 +27,10 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 
 from allocator.engine.core import CoreInput, CoreModel, Item
-from allocator.objectives import (
-    REFERENCE_CHANGES,
-    balance_cost,
-    expected_changes_cost,
-    outside_area,
-    state_tiers,
-)
+from allocator.objectives import minimised, state_tiers
 from allocator.rules import ServiceState
 
-#: The daily tier whose model form is the complement of the plan's figure.
-RETURNS = "previous_worker_returns"
-#: The look-ahead tier (:data:`allocator.objectives.EXPECTED_CHANGES`).
-LOOK_AHEAD = "expected_changes"
-
-
-def minimised(key: str, value: int | float, cases: int) -> int | float:
-    """A daily tier's plan value as its model's minimised value, and back (an involution).
-
-    ``cases``: the cases needing a worker. Only ``previous_worker_returns`` differs.
-    """
-    return cases - value if key == RETURNS else value
+__all__ = ["allocation_model", "daily_input", "minimised"]
 
 
 def daily_input(
@@ -67,8 +53,11 @@ def daily_input(
     fixed
         Placements of the cases not in ``free`` (absent: left unallocated).
     """
-    tiers = tuple(t.key for t in state_tiers(state))
+    registered = state_tiers(state)
+    tiers = tuple(t.key for t in registered)
     class_keys = tiers[: len(state.policy.class_names)]
+    # Every linear tier but the priority classes, whose stay cost is written below.
+    linear = [t for t in registered if t.linear and not t.priority_class]
     cases = sorted(state.to_allocate if free is None else free)
     deciding = set(cases)
     fixed_load: dict[str, int] = defaultdict(int)
@@ -85,23 +74,13 @@ def daily_input(
         if family in holders:
             holders[family].add(wid)
     items: list[Item] = []
-    reference = state.reference or {}
     for cid in cases:
         case = state.cases[cid]
         receivers = tuple(sorted(candidates[cid]))
         receiver_cost = {
-            RETURNS: {w: -1 for w in receivers if w in case.previous_workers},
-            "balance": {w: balance_cost(state, cid, w) for w in receivers},
-            "outside_area": {w: 1 for w in receivers if outside_area(state, cid, w)},
-            # Look-ahead (long-term work): changes expected as staff leave.
-            LOOK_AHEAD: {
-                w: cost for w in receivers if (cost := expected_changes_cost(state, cid, w))
-            },
+            t.key: {w: cost for w in receivers if (cost := t.cost(state, cid, w))} for t in linear
         }
-        if state.reference is not None:
-            # Counted from the reference's cases down: 1 each, less 1 kept in place.
-            was = reference.get(cid)
-            receiver_cost[REFERENCE_CHANGES] = {was: -1} if was in receivers else {}
+        stays = {t.key: cost for t in linear if (cost := t.stay_cost(state, cid))}
         items.append(
             Item(
                 id=cid,
@@ -109,7 +88,10 @@ def daily_input(
                 family=case.family,
                 weight=state.weight[cid],
                 receivers=receivers,
-                stay_cost={class_keys[state.priority_class[cid]]: state.waiting_weight[cid]},
+                stay_cost={
+                    class_keys[state.priority_class[cid]]: state.waiting_weight[cid],
+                    **stays,
+                },
                 receiver_cost=receiver_cost,
             )
         )
@@ -126,15 +108,7 @@ def daily_input(
         new_families_left={w: limit - len(fixed_new[w]) for w in workers},
         held={w: frozenset(fs) for w, fs in held.items()},
         holders={f: frozenset(ws) for f, ws in holders.items()},
-        # Children not back with a worker they know: every case, less those who are.
-        constants={
-            RETURNS: len(cases),
-            **(
-                {REFERENCE_CHANGES: sum(1 for c in cases if c in reference)}
-                if state.reference is not None
-                else {}
-            ),
-        },
+        constants={t.key: constant for t in linear if (constant := t.constant(state, cases))},
     )
 
 

@@ -1,0 +1,27 @@
+"""The value domains of the settings a user gives: one place, read by every entry point.
+
+The command line's options (:mod:`allocator.cli`) and a sweep's spec
+(:mod:`allocator.sweep`) take exactly these ranges, so a spec accepts what
+``simulate`` and ``generate`` accept. Part of the contract with the user, beside
+:mod:`allocator.models` and :mod:`allocator.policy`; it imports nothing, so anything
+may read it without importing the CLI.
+"""
+
+from __future__ import annotations
+
+MAX_TIME_LIMIT = 86_400.0
+"""Longest ``--time-limit``, in seconds (a day); also the most work units."""
+MAX_SEED = 2**31 - 1
+"""Largest ``--seed``: CP-SAT's random seed is a 32-bit integer."""
+MAX_WORKERS = 256
+"""Most ``--workers`` (solver threads)."""
+MAX_MOVES = 1_000_000
+"""Largest ``--allow-moves`` / ``--max-moves``."""
+MAX_PRACTITIONERS = 100_000
+"""Largest service ``generate`` makes."""
+MAX_LOAD = 10.0
+"""Largest ``generate --load`` (open caseload as a share of capacity)."""
+MAX_DAYS = 3660
+"""Most days ``simulate`` runs (ten years); also the longest ``--rebalance-every``."""
+MAX_ARRIVAL_FACTOR = 10.0
+"""Largest ``simulate --arrival-factor``."""
