@@ -45,10 +45,10 @@ The daily model's coefficients (:func:`allocator.engine.model.daily_input`),
 (:meth:`Tier.worse`) are read from the tier, and a verifier table
 (``tests/test_tier_verifier.py``) holds the three equal.
 
-The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
-``handovers_unplanned`` (children of a departing worker with no handover planned),
-``over_cap_excess`` (points over-cap workers remain over their cap),
-``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
+The rebalance's plan tiers (:func:`rebalance_tiers`): the first priority class;
+``over_cap_excess`` (points over-cap workers remain over their cap); the other
+classes; ``handovers_unplanned`` (children of a departing worker with no handover
+planned); ``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
 a child the rebalance must or may move: see :class:`_RebalanceSiblingsApart`),
 ``expected_changes`` (as the daily tier), ``weighted_changes`` (:func:`change_cost`)
 and ``balance``.
@@ -957,8 +957,15 @@ def match_label(key: str, match: Match) -> str:
 
 
 def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """The rebalance plan's tiers, as its objective keys, in priority order."""
-    return class_tiers(policy) + PLAN_TIERS
+    """The rebalance plan's tiers, as its objective keys, in priority order.
+
+    The first priority class (urgent by default), then ``over_cap_excess``, then the
+    other classes: a worker over their cap is relieved before room goes to a child of
+    a lower class, never before an urgent child (what the simulated year showed:
+    docs/FORMAT.md "Waiting").
+    """
+    classes = class_tiers(policy)
+    return classes[:1] + (OVER_CAP_EXCESS,) + classes[1:] + (HANDOVERS_UNPLANNED, *PLAN_TIERS[2:])
 
 
 #: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.

@@ -167,13 +167,18 @@ def _setup(
         members[c.family, src, False].append(c.id)
     # Who gets a worker first: one weight per priority class, over every child who
     # must move (the most that could be left without a worker), each child weighed
-    # within their class by their wait (``ServiceState.waiting_weight``; a child not
-    # yet waiting, such as a departing worker's, counts 1).
-    waits = state.waiting_weight
+    # within their class by their wait (``ServiceState.waiting_weight``). A departing
+    # worker's child weighs as the longest wait the rule counts: their handover comes
+    # before every waiting child of their class (planned now, it spares them the wait
+    # that would start on the day, docs/FORMAT.md "Waiting"); any other child who
+    # need not move counts 1.
+    waits = dict(state.waiting_weight)
+    longest = 7 * policy.waiting.max_weeks
+    waits.update((c, state.weight_of_wait(c, longest)) for c in handing)
     class_weight = class_weights(
         len(policy.class_names),
         sum(
-            waits.get(c, 27)
+            waits.get(c, 1)
             for (_, src, broken), kids in members.items()
             if broken or src not in over_cap
             for c in kids
@@ -205,6 +210,7 @@ def _setup(
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
             priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
+            first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0),
             keeps_source=src is not None and not any(c in need for c in kids),
             handover=handover,
             look_ahead={

@@ -394,17 +394,22 @@ class ServiceState:
         the case's weight in half points, at least 1 (``age_points``). Integer, at
         least 1.
         """
+        return {cid: self.weight_of_wait(cid, days) for cid, days in self.days_waiting.items()}
+
+    def weight_of_wait(self, case_id: str, days: int) -> int:
+        """What ``case_id`` costs its class's tier once it has waited ``days`` days
+        (:attr:`waiting_weight`): also the weight of a departing worker's child, whose
+        handover the rebalance plans (:func:`allocator.rebalancing.rebalance`)."""
         rule = self.policy.waiting
-        out: dict[str, int] = {}
-        for cid, days in self.days_waiting.items():
-            if rule.rule == "count":
-                out[cid] = 1
-                continue
-            age = 1 + min(days // 7, rule.max_weeks)
-            if rule.rule == "age_points":
-                age *= max(1, self.weight[cid] // HALF_POINT)
-            out[cid] = age
-        return out
+        if rule.rule == "count":
+            return 1
+        age = 1 + min(days // 7, rule.max_weeks)
+        if rule.rule == "age_points":
+            import os as _os
+
+            halves = max(1, self.weight[case_id] // HALF_POINT)
+            age *= halves * halves if _os.environ.get("ALLOC_SQ") else halves
+        return age
 
     @classmethod
     def of(cls, snapshot: Snapshot, policy: Policy) -> ServiceState:

@@ -170,9 +170,6 @@ class EngineMethod:
         promised handovers kept (:func:`reserve_room`)."""
         from allocator.daily import allocate
 
-        import os as _os
-        if _os.environ.get("ALLOC_DAILY_REBALANCE"):
-            return self.rebalance(snapshot, policy)
         needed = frozenset(ServiceState.of(snapshot, policy).to_allocate)
         if not needed:
             return Decision({}, frozenset(), needed)
