@@ -521,11 +521,23 @@ def _diagnose(
     )
 
 
+def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
+    """One plan note per worker whose room stays held for a long-waiting child who is
+    still without a worker after the plan (:attr:`ServiceState.held_for`)."""
+    return [
+        f"{w}'s room is held for {h}, who has waited {state.days_waiting[h]} days and needs "
+        f"{points(state.weight[h])} points ({points(state.weight[h] - state.spare_before(w))} "
+        f"more than {w} has free): {w} takes no other child of that class or below until "
+        "then (policy waiting.reserve_after_days)"
+        for w, h in sorted(state.held_for.items())
+        if h not in placed
+    ]
+
+
 def _room_held(state: ServiceState, held: Mapping[str, str]) -> str:
     """The sentence for a child whose only room is held for children waiting longer."""
     parts = [
-        f"{w}'s for {h} ({points(state.weight[h])} points, waiting "
-        f"{state.days_waiting[h]} days)"
+        f"{w}'s for {h} ({points(state.weight[h])} points, waiting {state.days_waiting[h]} days)"
         for w, h in sorted(held.items())
     ]
     return (

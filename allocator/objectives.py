@@ -271,9 +271,7 @@ class _Unallocated(Tier):
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         classes, weight = on.state.priority_class, on.state.waiting_weight
-        return (
-            Match((c,), points=weight[c]) for c in on.unplaced if classes[c] == self.index
-        )
+        return (Match((c,), points=weight[c]) for c in on.unplaced if classes[c] == self.index)
 
     def justify(self, on: Placements, match: Match) -> str:
         case = match.cases[0]

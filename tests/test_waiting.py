@@ -225,3 +225,26 @@ def test_an_urgent_child_is_never_kept_off_room_held_for_a_statutory_one() -> No
     )
     # W is held for the court child, but an urgent child ranks above them.
     assert placed(snap, RESERVE) == {"URG": "W"}
+
+
+def test_a_child_kept_off_held_room_is_told_why_and_the_plan_says_whose_it_is() -> None:
+    # W (cap 20) holds three 5-point cases: 5 points free. The court child (10.5
+    # points, waited 59 days) fits nowhere, so W's room is held; the new
+    # child-protection referral could fit but is kept off it.
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF),
+        ],
+    )
+    plan = allocate(snap, RESERVE, time_limit=5)
+    reasons = {u.case: (str(u.code), u.reason, u.days_waiting) for u in plan.unallocated}
+    code, reason, waited = reasons["CP1"]
+    assert code == "no_capacity" and waited == 0
+    assert "held for" in reason and "COURT" in reason and "59 days" in reason
+    assert reasons["COURT"][2] == 59
+    assert any(
+        n.startswith("W's room is held for COURT, who has waited 59 days") for n in plan.notes
+    )
