@@ -170,9 +170,9 @@ class Waiting(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rule: Literal["count", "age", "age_points"] = "age"
+    rule: Literal["count", "age", "age_points"] = "age_points"
     max_weeks: Annotated[int, NotBool, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
-    reserve_after_days: WindowDays = 0
+    reserve_after_days: WindowDays = 14
 
 
 def _default_priority_classes() -> tuple[PriorityClass, ...]:

@@ -405,10 +405,7 @@ class ServiceState:
             return 1
         age = 1 + min(days // 7, rule.max_weeks)
         if rule.rule == "age_points":
-            import os as _os
-
-            halves = max(1, self.weight[case_id] // HALF_POINT)
-            age *= halves * halves if _os.environ.get("ALLOC_SQ") else halves
+            age *= max(1, self.weight[case_id] // HALF_POINT)
         return age
 
     @classmethod
