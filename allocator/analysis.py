@@ -498,6 +498,9 @@ class CaseExplanation:
         For a ``kept`` child of a worker departing within the leaving window with no
         handover in the plan: "P3 leaves on ...; no handover planned: <why>", the why
         judged once the plan is applied (:func:`_no_handover`); else ``None``.
+    days_waiting
+        For a case that needs a worker, the days it has waited for one
+        (:attr:`allocator.rules.ServiceState.days_waiting`); else ``None``.
     """
 
     case: str
@@ -520,6 +523,7 @@ class CaseExplanation:
     needs_worker: str | None = None
     exception: str | None = None
     no_handover: str | None = None
+    days_waiting: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -655,6 +659,7 @@ def explain_case(
         needs_worker=state.needs.get(case_id),
         exception=state.exceptions.get(case_id),
         no_handover=no_handover,
+        days_waiting=state.days_waiting.get(case_id),
     )
 
 

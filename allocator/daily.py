@@ -11,7 +11,12 @@ import time
 from collections.abc import Mapping
 
 from allocator.engine.solver import ProgressCallback
-from allocator.explain import PlanView, assignment_reasons, diagnose_unallocated
+from allocator.explain import (
+    PlanView,
+    assignment_reasons,
+    diagnose_unallocated,
+    held_room_notes,
+)
 from allocator.models import (
     Assignment,
     Plan,
@@ -154,6 +159,7 @@ def allocate(
         )
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
+    notes.extend(held_room_notes(state, placed))
     run_settings: dict[str, float | int | str] = {
         "time_limit": time_limit,
         "seed": seed,
@@ -220,6 +226,7 @@ def build_plan(
             worker=placed[cid],
             from_=state.cases[cid].worker,
             reasons=assignment_reasons(state, placed, cid, view=view),
+            days_waiting=state.days_waiting.get(cid),
         )
         for cid in sorted(placed)
     ]

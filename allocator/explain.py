@@ -453,7 +453,12 @@ def _diagnose(
     )
 
     def result(code: UnallocatedCode, reason: str) -> Unallocated:
-        return Unallocated(case=case_id, code=code, reason=taken_off + reason)
+        return Unallocated(
+            case=case_id,
+            code=code,
+            reason=taken_off + reason,
+            days_waiting=state.days_waiting.get(case_id),
+        )
 
     if case.pinned_worker is not None:
         pinned = _pin_problem(state, load, case, case.pinned_worker)
@@ -477,6 +482,10 @@ def _diagnose(
     with_room = [p.id for p in available if weight <= spare[p.id]]
     if not with_room:
         return result(_code(CAPACITY), _no_room(weight, spare))
+    held = {w: h for w in with_room if (h := state.held_from(w, case_id)) is not None}
+    if len(held) == len(with_room):
+        return result(_code(CAPACITY), _room_held(state, held))
+    with_room = [w for w in with_room if w not in held]
 
     limit = state.policy.max_new_families_per_day
     open_intake = [
@@ -509,6 +518,31 @@ def _diagnose(
         UnallocatedCode.SEARCH_LIMIT,
         f"{joined(open_intake, NAMED)} {had} room but the search stopped before placing it; "
         "rerun with a longer --time-limit",
+    )
+
+
+def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
+    """One plan note per worker whose room stays held for a long-waiting child who is
+    still without a worker after the plan (:attr:`ServiceState.held_for`)."""
+    return [
+        f"{w}'s room is held for {h}, who has waited {state.days_waiting[h]} days and needs "
+        f"{points(state.weight[h])} points ({points(state.weight[h] - state.spare_before(w))} "
+        f"more than {w} has free): {w} takes no other child of that class or below until "
+        "then (policy waiting.reserve_after_days)"
+        for w, h in sorted(state.held_for.items())
+        if h not in placed
+    ]
+
+
+def _room_held(state: ServiceState, held: Mapping[str, str]) -> str:
+    """The sentence for a child whose only room is held for children waiting longer."""
+    parts = [
+        f"{w}'s for {h} ({points(state.weight[h])} points, waiting {state.days_waiting[h]} days)"
+        for w, h in sorted(held.items())
+    ]
+    return (
+        f"the only room is held for children who have waited longer: {'; '.join(parts)} "
+        "(policy waiting.reserve_after_days); it goes to them once it is enough"
     )
 
 

@@ -17,7 +17,19 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 
+from allocator.policy import Policy
 from allocator.rules import ServiceState
+
+
+def manager_policy(policy: Policy) -> Policy:
+    """``policy`` as a manager applying this rule by hand reads it: no room held for
+    long waits (``waiting.reserve_after_days`` 0), which is the engine's own device;
+    the rule's order (heaviest first) is how a manager serves the queue."""
+    if policy.waiting.reserve_after_days == 0:
+        return policy
+    return policy.model_copy(
+        update={"waiting": policy.waiting.model_copy(update={"reserve_after_days": 0})}
+    )
 
 
 def allocation_order(state: ServiceState) -> list[str]:

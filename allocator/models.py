@@ -144,6 +144,10 @@ Day = Annotated[date, BeforeValidator(refuse_non_iso_day), Ge(FIRST_DAY), Le(LAS
 """A calendar date written ``YYYY-MM-DD``, from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
 
 
+WaitingDays = Annotated[int, NotBool, Ge(0), Le((LAST_DAY - FIRST_DAY).days)]
+"""Days a child has waited for a worker (docs/FORMAT.md "Waiting"): 0 or more."""
+
+
 class Record(BaseModel):
     """Base of every contract model: unknown fields are rejected, values are immutable.
 
@@ -229,6 +233,7 @@ class Case(Record):
     pinned_worker: str | None = None
     excluded_workers: tuple[str, ...] = ()
     opened: Day | None = None
+    waiting_since: Day | None = None
 
 
 class Snapshot(Record):
@@ -267,9 +272,36 @@ class Snapshot(Record):
                     f"case {c.id}: field 'pinned_worker' names {c.pinned_worker!r}, who is "
                     "not among the practitioners"
                 )
+            problems.extend(_waiting_problems(c, self.as_of))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _waiting_problems(case: Case, as_of: date) -> list[str]:
+    """What is wrong with ``case``'s ``waiting_since``, one sentence each.
+
+    A wait cannot start after the snapshot's day (the waiting days would be negative)
+    nor before the case opened; a child who has a worker on the books is not waiting
+    (``waiting_since`` is read only for a child with no worker, or whose worker has
+    gone: docs/FORMAT.md "Waiting").
+    """
+    since = case.waiting_since
+    if since is None:
+        return []
+    out = []
+    if since > as_of:
+        out.append(
+            f"case {case.id}: field 'waiting_since' is {since.isoformat()}, after as_of "
+            f"{as_of.isoformat()}; expected the day the child started waiting, on or before "
+            "the snapshot's day"
+        )
+    if case.opened is not None and since < case.opened:
+        out.append(
+            f"case {case.id}: field 'waiting_since' is {since.isoformat()}, before 'opened' "
+            f"{case.opened.isoformat()}; expected a day on or after the case opened"
+        )
+    return out
 
 
 def cut_short_note(search: str, time_limit: float) -> str:
@@ -356,6 +388,7 @@ class Assignment(Record):
     worker: Id
     from_: str | None = Field(default=None, alias="from")
     reasons: tuple[str, ...] = ()
+    days_waiting: WaitingDays | None = None
 
 
 class UnallocatedCode(StrEnum):
@@ -379,6 +412,7 @@ class Unallocated(Record):
     case: Id
     code: Id
     reason: str
+    days_waiting: WaitingDays | None = None
 
     @field_validator("code")
     @classmethod

@@ -45,10 +45,10 @@ The daily model's coefficients (:func:`allocator.engine.model.daily_input`),
 (:meth:`Tier.worse`) are read from the tier, and a verifier table
 (``tests/test_tier_verifier.py``) holds the three equal.
 
-The rebalance's plan tiers (:data:`PLAN_TIERS`), after the priority classes:
-``handovers_unplanned`` (children of a departing worker with no handover planned),
-``over_cap_excess`` (points over-cap workers remain over their cap),
-``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
+The rebalance's plan tiers (:func:`rebalance_tiers`): the first priority class;
+``over_cap_excess`` (points over-cap workers remain over their cap); the other
+classes; ``handovers_unplanned`` (children of a departing worker with no handover
+planned); ``changes_of_worker``, ``siblings_apart`` (as the daily tier, over every family with
 a child the rebalance must or may move: see :class:`_RebalanceSiblingsApart`),
 ``expected_changes`` (as the daily tier), ``weighted_changes`` (:func:`change_cost`)
 and ``balance``.
@@ -270,11 +270,14 @@ class _Unallocated(Tier):
     index: int = 0
 
     def contributions(self, on: Placements) -> Iterator[Match]:
-        classes = on.state.priority_class
-        return (Match((c,)) for c in on.unplaced if classes[c] == self.index)
+        classes, weight = on.state.priority_class, on.state.waiting_weight
+        return (Match((c,), points=weight[c]) for c in on.unplaced if classes[c] == self.index)
 
     def justify(self, on: Placements, match: Match) -> str:
-        return f"{match.cases[0]} needs a worker and has none after the plan"
+        case = match.cases[0]
+        days = on.state.days_waiting[case]
+        waited = f", waiting {days} day{'s' if days != 1 else ''}" if days else ""
+        return f"{case} needs a worker and has none after the plan{waited}"
 
 
 class _SiblingsApart(Tier):
@@ -486,13 +489,27 @@ def class_tier_key(name: str) -> str:
     return f"unallocated_{name}"
 
 
+#: How each waiting rule counts a child left without a worker, for the tier's label.
+WAITING_UNITS = {
+    "count": "children",
+    "age": "children, each 1 + weeks waited",
+    "age_points": "weeks waited x half points",
+}
+
+
 def class_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """One tier per priority class of ``policy``, highest first."""
+    """One tier per priority class of ``policy``, highest first.
+
+    Each counts its children left without a worker by the policy's waiting rule
+    (:attr:`allocator.rules.ServiceState.waiting_weight`).
+    """
+    counted = WAITING_UNITS[policy.waiting.rule]
+    suffix = "" if policy.waiting.rule == "count" else f" ({counted})"
     return tuple(
         _Unallocated(
             class_tier_key(name),
             "min",
-            f"without a worker: {name.replace('_', ' ')}",
+            f"without a worker: {name.replace('_', ' ')}{suffix}",
             "children",
             priority_class=True,
             index=k,
@@ -938,8 +955,15 @@ def match_label(key: str, match: Match) -> str:
 
 
 def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
-    """The rebalance plan's tiers, as its objective keys, in priority order."""
-    return class_tiers(policy) + PLAN_TIERS
+    """The rebalance plan's tiers, as its objective keys, in priority order.
+
+    The first priority class (urgent by default), then ``over_cap_excess``, then the
+    other classes: a worker over their cap is relieved before room goes to a child of
+    a lower class, never before an urgent child (what the simulated year showed:
+    docs/FORMAT.md "Waiting").
+    """
+    classes = class_tiers(policy)
+    return classes[:1] + (OVER_CAP_EXCESS,) + classes[1:] + (HANDOVERS_UNPLANNED, *PLAN_TIERS[2:])
 
 
 #: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.

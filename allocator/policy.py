@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -137,6 +137,44 @@ class PriorityClass(BaseModel):
         )
 
 
+#: Longest wait, in weeks, the ``age`` rules count (a child waiting longer counts as
+#: one who has waited this long); keeps a class's weights within 64-bit range.
+MAX_WAITING_WEEKS: Final = 52
+
+
+class Waiting(BaseModel):
+    """How waiting counts within a priority class (FORMAT.md "no child is starved";
+    docs/FORMAT.md "Waiting").
+
+    Attributes
+    ----------
+    rule
+        What a child left without a worker costs within their class:
+
+        - ``count``: 1 each (more children placed is better, whoever waited);
+        - ``age``: 1 + whole weeks waited (up to ``max_weeks``), so a child who has
+          waited longer outweighs a later one, and a month's wait outweighs four
+          new referrals;
+        - ``age_points``: ``age`` times the case's weight in half points, so a heavy
+          child is not passed over for two light ones either.
+    max_weeks
+        Weeks of waiting beyond which a wait counts no more (1 to
+        :data:`MAX_WAITING_WEEKS`).
+    reserve_after_days
+        A statutory or urgent child who has waited this many days and fits with no
+        eligible worker has room *reserved*: the eligible worker closest to fitting
+        them takes no other child of their class or below until they fit
+        (backfilling, as batch schedulers reserve room for the job at the head of
+        the queue). ``0``: no reservations.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: Literal["count", "age", "age_points"] = "age_points"
+    max_weeks: Annotated[int, NotBool, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
+    reserve_after_days: WindowDays = 14
+
+
 def _default_priority_classes() -> tuple[PriorityClass, ...]:
     return (
         PriorityClass(name="urgent", cases=(Priority.URGENT,)),
@@ -206,6 +244,8 @@ class Policy(BaseModel):
         Long-term work (looked after, court, adoption) prefers staff likely to stay:
         the ``expected_changes`` tier (:func:`allocator.objectives.expected_changes_cost`).
         ``false`` leaves the tier at 0 everywhere (docs/FORMAT.md "Look-ahead").
+    waiting
+        How waiting counts within a priority class (:class:`Waiting`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -235,6 +275,7 @@ class Policy(BaseModel):
     priority_classes: tuple[PriorityClass, ...] = Field(
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )
+    waiting: Waiting = Field(default_factory=Waiting)
 
     @field_validator("priority_classes")
     @classmethod

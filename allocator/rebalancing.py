@@ -73,7 +73,7 @@ from allocator.engine.rebalance import (
     tier_values,
 )
 from allocator.engine.solver import ProgressCallback
-from allocator.explain import PlanView, availability_rule
+from allocator.explain import PlanView, availability_rule, held_room_notes
 from allocator.models import (
     Assignment,
     Grade,
@@ -166,11 +166,22 @@ def _setup(
             continue
         members[c.family, src, False].append(c.id)
     # Who gets a worker first: one weight per priority class, over every child who
-    # must move (the most that could be left without a worker).
+    # must move (the most that could be left without a worker), each child weighed
+    # within their class by their wait (``ServiceState.waiting_weight``). A departing
+    # worker's child weighs as the longest wait the rule counts: their handover comes
+    # before every waiting child of their class (planned now, it spares them the wait
+    # that would start on the day, docs/FORMAT.md "Waiting"); any other child who
+    # need not move counts 1.
+    waits = dict(state.waiting_weight)
+    longest = 7 * policy.waiting.max_weeks
+    waits.update((c, state.weight_of_wait(c, longest)) for c in handing)
     class_weight = class_weights(
         len(policy.class_names),
         sum(
-            len(kids) for (_, src, broken), kids in members.items() if broken or src not in over_cap
+            waits.get(c, 1)
+            for (_, src, broken), kids in members.items()
+            if broken or src not in over_cap
+            for c in kids
         ),
     )
 
@@ -198,7 +209,8 @@ def _setup(
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
-            priority=sum(class_weight[state.priority_class[c]] for c in kids),
+            priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
+            first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0),
             keeps_source=src is not None and not any(c in need for c in kids),
             handover=handover,
             look_ahead={
@@ -638,6 +650,7 @@ def _plan(
                         worker=w,
                         from_=g.source,
                         reasons=view.reasons(cid),
+                        days_waiting=state.days_waiting.get(cid),
                     )
                 )
             elif cid in gone_or_new:
@@ -654,12 +667,22 @@ def _plan(
             f"{min(h.notice_days for h in handovers)} to "
             f"{max(h.notice_days for h in handovers)} days' notice"
         )
-    if unplanned:
+    by_leaver: dict[str, list[str]] = defaultdict(list)
+    for cid in sorted(unplanned):
+        source = state.cases[cid].worker
+        assert source is not None  # a departing worker's child
+        by_leaver[source].append(cid)
+    for source, kids in sorted(by_leaver.items()):
+        # Said early, with the day: a manager can find room before the child waits.
+        day = handover_day(state.as_of, state.departing[source])
         notes.append(
-            f"{len(unplanned)} child(ren) of departing workers have no handover planned "
-            f"(nobody may take them yet): {', '.join(sorted(unplanned))}"
+            f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
+            f"(the handover day is {day}, in {(day - state.as_of).days} days): nobody who may "
+            "hold them has room in this plan; free room or the next rebalance tries again "
+            "(allocator explain --case names who could and what stops them)"
         )
 
+    notes.extend(held_room_notes(state, {a.case: a.worker for a in assignments}))
     values = tier_values(data, moved)
     still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
     if uncovered:

@@ -46,11 +46,12 @@ def escape(text: str) -> str:
 
 def unallocated_table(plan: Plan) -> Table:
     """The plan's unallocated cases with their codes and reasons, for a manager to act on."""
-    table = Table(title="Unallocated: action needed")
-    for heading in ("case", "code", "reason"):
-        table.add_column(heading)
-    for u in plan.unallocated:
-        table.add_row(escape(u.case), escape(str(u.code)), escape(u.reason))
+    table = Table(title="Unallocated: action needed (longest waits first)")
+    for heading in ("case", "waited (days)", "code", "reason"):
+        table.add_column(heading, justify="right" if heading.startswith("waited") else "left")
+    for u in sorted(plan.unallocated, key=lambda u: (-(u.days_waiting or 0), u.case)):
+        waited = "" if u.days_waiting is None else str(u.days_waiting)
+        table.add_row(escape(u.case), waited, escape(str(u.code)), escape(u.reason))
     return table
 
 
@@ -462,6 +463,8 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         "invalid": "the plan's assignment of it breaks the rules (see the violations)",
     }[e.outcome]
     console.print(f"outcome: {escape(outcome)}")
+    if e.days_waiting:
+        console.print(f"waiting for a worker: {e.days_waiting} days")
     if e.needs_worker and e.worker_before is not None:
         console.print(f"needs a worker: {escape(e.needs_worker)}")
     if e.exception:

@@ -56,6 +56,11 @@ def capacity_units(points: float) -> CentiPoints:
     return CentiPoints(math.floor(_hundredths(points)))
 
 
+#: Half a point in centi-points: the unit of a case's weight in the ``age_points``
+#: waiting rule (fine enough to tell a court case from two child-protection cases).
+HALF_POINT = 50
+
+
 def to_points(units: int) -> float:
     """Centi-points back to points, for people and the plan."""
     return units / POINTS_SCALE
@@ -359,6 +364,50 @@ class ServiceState:
         """Each case's priority class, as an index into ``policy.class_names`` (0 first)."""
         return {cid: self.policy.priority_class(c) for cid, c in self.cases.items()}
 
+    @cached_property
+    def days_waiting(self) -> dict[str, int]:
+        """Days each case needing a worker has waited for one on ``as_of``, by case id.
+
+        From ``waiting_since`` where given; else, for a child with no worker, from
+        ``opened``; for a child whose worker has left, from the worker's last day;
+        otherwise 0 (a child still with a worker who must be replaced has not begun
+        to wait). Never negative (docs/FORMAT.md "Waiting").
+        """
+        out: dict[str, int] = {}
+        for cid in self.to_allocate:
+            case = self.cases[cid]
+            since = case.waiting_since
+            if since is None:
+                if case.worker is None:
+                    since = case.opened
+                elif case.worker in self.gone:
+                    since = self.practitioners[case.worker].leaving_on
+            out[cid] = max(0, (self.as_of - since).days) if since is not None else 0
+        return out
+
+    @cached_property
+    def waiting_weight(self) -> dict[str, int]:
+        """What each case needing a worker costs its class's tier if left without one.
+
+        By the policy's waiting rule (:class:`allocator.policy.Waiting`): 1 each
+        (``count``); 1 + whole weeks waited, up to ``max_weeks`` (``age``); that times
+        the case's weight in half points, at least 1 (``age_points``). Integer, at
+        least 1.
+        """
+        return {cid: self.weight_of_wait(cid, days) for cid, days in self.days_waiting.items()}
+
+    def weight_of_wait(self, case_id: str, days: int) -> int:
+        """What ``case_id`` costs its class's tier once it has waited ``days`` days
+        (:attr:`waiting_weight`): also the weight of a departing worker's child, whose
+        handover the rebalance plans (:func:`allocator.rebalancing.rebalance`)."""
+        rule = self.policy.waiting
+        if rule.rule == "count":
+            return 1
+        age = 1 + min(days // 7, rule.max_weeks)
+        if rule.rule == "age_points":
+            age *= max(1, self.weight[case_id] // HALF_POINT)
+        return age
+
     @classmethod
     def of(cls, snapshot: Snapshot, policy: Policy) -> ServiceState:
         """Index ``snapshot`` under ``policy``."""
@@ -452,9 +501,31 @@ class ServiceState:
         if known is not None:
             return known
         weight = self.weight[case_id]
-        eligible = [pid for pid in self.allowed(case_id) if weight <= self.spare_before(pid)]
+        eligible = [
+            pid
+            for pid in self.allowed(case_id)
+            if weight <= self.spare_before(pid) and not self.held_from(pid, case_id)
+        ]
         self._eligible[case_id] = eligible
         return eligible
+
+    @cached_property
+    def held_for(self) -> dict[str, str]:
+        """Worker -> the long-waiting child whose room they hold (:func:`hold_room`):
+        no other child of that class or below is eligible with them. Empty unless the
+        policy's ``waiting.reserve_after_days`` is above 0."""
+        return hold_room(self)
+
+    def held_from(self, worker_id: str, case_id: str) -> str | None:
+        """The child whose reserved room at ``worker_id`` keeps ``case_id`` off them
+        (:attr:`held_for`), or ``None``: a child of a lower or the same class, not
+        the child it is held for. A child of a higher class is never kept off."""
+        held = self.held_for.get(worker_id)
+        if held is None or held == case_id:
+            return None
+        if self.priority_class[case_id] < self.priority_class[held]:
+            return None
+        return held
 
     def allowed(self, case_id: str) -> list[str]:
         """Workers the static rules let take ``case_id`` today whatever their room.
@@ -907,3 +978,48 @@ def kind_rules(probe: Case, p: Practitioner, policy: Policy) -> list[tuple[str, 
 def case_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str, str]]:
     """The :data:`CASE_RULES` (exclusion, pin) that stop ``p`` holding ``case``."""
     return [(r.id, s) for r in CASE_RULES for s in r.broken(case, p, policy)]
+
+
+#: Most workers whose room is held for long-waiting children, as a share of the
+#: workers open for new work (a reservation stops a worker's intake until the child
+#: fits: held everywhere, nobody else could be placed).
+MAX_HELD_SHARE = 0.2
+
+
+def hold_room(state: ServiceState) -> dict[str, str]:
+    """Room reserved for the children at the head of the queue: worker -> child
+    (:attr:`ServiceState.held_for`).
+
+    A child of a class above the last (urgent, statutory by default) who has waited
+    at least the policy's ``waiting.reserve_after_days`` and fits with no worker the
+    rules allow gets the allowed worker closest to fitting them (least shortfall,
+    then id), one child per worker, the longest waits first, at most
+    :data:`MAX_HELD_SHARE` of the workers open for new work. That worker then takes
+    no other child of the same class or below until the child fits: room freed by
+    closures builds up for them instead of going to lighter, later children (the
+    reservation for the job at the head of the queue in a batch scheduler's
+    backfill).
+    """
+    after = state.policy.waiting.reserve_after_days
+    if after <= 0:
+        return {}
+    last = len(state.policy.class_names) - 1
+    queue = sorted(
+        (
+            c
+            for c in state.to_allocate
+            if state.priority_class[c] < last and state.days_waiting[c] >= after
+        ),
+        key=lambda c: (state.priority_class[c], -state.days_waiting[c], -state.weight[c], c),
+    )
+    most = max(1, int(MAX_HELD_SHARE * len(state.open_for_new)))
+    held: dict[str, str] = {}
+    for cid in queue:
+        if len(held) >= most:
+            break
+        allowed = [w for w in state.allowed(cid) if w not in held]
+        if not allowed or any(state.weight[cid] <= state.spare_before(w) for w in allowed):
+            continue  # nobody may hold them, or they fit today: nothing to reserve
+        closest = min(allowed, key=lambda w: (state.weight[cid] - state.spare_before(w), w))
+        held[closest] = cid
+    return held

@@ -56,7 +56,11 @@ def rebalance_engine_agrees(plan: Plan, setup: Any, moved: Mapping[str, str]) ->
     unplanned = [c for c in state.to_hand_over if c not in handled]
     assert mine["handovers_unplanned"] == len(unplanned)
     weights = setup.class_weight
-    assert engine["handovers_unplanned"] == sum(weights[state.priority_class[c]] for c in unplanned)
+    # ... and as the longest wait the policy's rule counts (the handover comes first).
+    longest = 7 * state.policy.waiting.max_weeks
+    assert engine["handovers_unplanned"] == sum(
+        weights[state.priority_class[c]] * state.weight_of_wait(c, longest) for c in unplanned
+    )
 
 
 def daily_engine_agrees(plan: Plan, state: ServiceState) -> None:

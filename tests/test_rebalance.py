@@ -518,22 +518,35 @@ def test_within_a_class_the_leavers_child_before_the_referral() -> None:
     assert [u.case for u in plan.unallocated] == ["R1"]
 
 
-def test_a_child_without_a_worker_before_relief_of_an_over_cap_worker() -> None:
+def over_cap_against_a_referral(priority: str) -> Snapshot:
     # O is 10 points over cap (110 of 100) holding M (10 points) and BIG (100). R1 is
     # referred (10 points). A has room for 10: either M moves there (O within cap) or
-    # R1 gets a worker. M has a worker, R1 has none: R1 goes to A, O stays over cap.
-    # M's sister N is with D (full): the family, split before, is left as it was, so
-    # siblings_apart is 1 (two workers), as before the plan and as the independent
-    # check recomputes it for this plan.
-    s = snap(
+    # R1 gets a worker. M's sister N is with D (full).
+    return snap(
         [worker("O"), worker("A", capacity_points=10), worker("D", capacity_points=10)],
         [
             case("M", "F1", "O"),
             case("N", "F1", "D"),
             case("BIG", "F2", "O", weight=100),
-            case("R1", "F3", None),
+            case("R1", "F3", None, priority=priority),
         ],
     )
+
+
+def test_relief_of_an_over_cap_worker_before_a_referral_of_a_lower_class() -> None:
+    # R1 is a standard child-in-need referral (class "other"): the cap is restored
+    # first (the simulated year: docs/FORMAT.md "Waiting"), so M goes to A; R1 waits.
+    plan = run(over_cap_against_a_referral("standard"))
+    assert moves(plan) == {"M": ("O", "A")}
+    assert plan.objective["over_cap_excess"] == 0
+    assert [u.case for u in plan.unallocated] == ["R1"]
+
+
+def test_an_urgent_child_before_relief_of_an_over_cap_worker() -> None:
+    # R1 is urgent (the first class, seen today): R1 goes to A, O stays over cap.
+    # M's family, split before, is left as it was, so siblings_apart is 1 (two
+    # workers), as before the plan and as the independent check recomputes it.
+    s = over_cap_against_a_referral("urgent")
     plan = run(s)
     assert moves(plan) == {"R1": (None, "A")}
     assert plan.objective["over_cap_excess"] == 10

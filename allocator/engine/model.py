@@ -88,7 +88,10 @@ def daily_input(
                 family=case.family,
                 weight=state.weight[cid],
                 receivers=receivers,
-                stay_cost={class_keys[state.priority_class[cid]]: 1, **stays},
+                stay_cost={
+                    class_keys[state.priority_class[cid]]: state.waiting_weight[cid],
+                    **stays,
+                },
                 receiver_cost=receiver_cost,
             )
         )

@@ -312,12 +312,13 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
 
     # A waiting case only needs the workers where it fits now or once groups move off.
     most = freeable({(g.family, g.source) for g in movable})
-    priority = class_weights(len(state.policy.class_names), len(waiting_ids))
+    waits = state.waiting_weight
+    priority = class_weights(len(state.policy.class_names), sum(waits[c] for c in waiting_ids))
     waiting = [
         Waiting(
             id=cid,
             family=state.cases[cid].family,
-            priority=priority[state.priority_class[cid]],
+            priority=priority[state.priority_class[cid]] * waits[cid],
             weight=state.weight[cid],
             balance={
                 w: balance_cost(state, cid, w)

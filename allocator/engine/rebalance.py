@@ -104,10 +104,11 @@ WHOLE_MODEL_PAIRS = 5_000
 
 #: Tier keys in priority order.
 REBALANCE_TIERS: tuple[str, ...] = (
+    "unplaced_first_class",
+    "over_cap_excess",
     "unplaced",
     "leavers_unplaced",
     "handovers_unplanned",
-    "over_cap_excess",
     "changes_of_worker",
     "siblings_apart",
     "expected_changes",
@@ -150,6 +151,10 @@ class Group:
         Their worker departs within the leaving window (leaves, or starts a long
         absence): moving them plans a handover ahead, and staying counts in
         ``handovers_unplanned`` (weighted by class, as ``priority``).
+    first_class
+        Their weight in ``unplaced_first_class`` if they must move (or are handed
+        over) and find nobody: the waiting weights of those of them in the first
+        priority class (urgent by default); 0 for the rest.
     look_ahead
         Per candidate worker: the look-ahead cost (``expected_changes``) summed over
         the children; a worker not named costs 0.
@@ -166,6 +171,7 @@ class Group:
     priority: int
     keeps_source: bool
     handover: bool = False
+    first_class: int = 0
     look_ahead: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -236,11 +242,16 @@ def core_input(data: RebalanceInput) -> CoreInput:
     for g in data.groups:
         receivers = tuple(sorted(g.cost))
         stay_cost: dict[str, int] = {}
+        if (g.must_move or g.handover) and g.first_class:
+            stay_cost["unplaced_first_class"] = g.first_class
         if g.must_move:
             stay_cost["unplaced"] = g.priority
             if g.source is not None:
                 stay_cost["leavers_unplaced"] = len(g.cases)
         if g.handover:
+            # A handover not planned counts with the children left without a worker,
+            # by its class and as the longest wait (see the module's tier 1).
+            stay_cost["unplaced"] = g.priority
             stay_cost["handovers_unplanned"] = g.priority
         items.append(
             Item(
@@ -440,8 +451,11 @@ def _improves(
 def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[str]:
     """Groups where tier ``key`` can improve, in a fixed order."""
     waiting = [g for g in data.groups if g.id not in moved and g.cost]  # somewhere to go
+    if key == "unplaced_first_class":
+        first = [g for g in waiting if (g.must_move or g.handover) and g.first_class]
+        return [g.id for g in sorted(first, key=lambda g: -g.first_class / len(g.cases))]
     if key == "unplaced":  # highest priority class first
-        must = [g for g in waiting if g.must_move]
+        must = [g for g in waiting if g.must_move or g.handover]
         return [g.id for g in sorted(must, key=lambda g: -g.priority / len(g.cases))]
     if key == "leavers_unplaced":
         return [g.id for g in waiting if g.must_move and g.source is not None]

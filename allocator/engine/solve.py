@@ -140,10 +140,11 @@ def _stage_objective(m: CoreModel, state: ServiceState, key: str) -> LinearExpr:
     klass = _class_index(key, state)
     if klass is None:
         return tier
-    lower = cp_model.LinearExpr.sum(
-        [m.tiers[class_tier_key(name)] for name in state.policy.class_names[klass + 1 :]]
-    )
-    return cp_model.LinearExpr.weighted_sum([tier, lower], [len(m.data.items) + 1, 1])
+    lower_keys = [class_tier_key(name) for name in state.policy.class_names[klass + 1 :]]
+    lower = cp_model.LinearExpr.sum([m.tiers[k] for k in lower_keys])
+    # One unit of the stage's tier outweighs every lower-class child left out.
+    most_lower = sum(item.stay_cost.get(k, 0) for item in m.data.items for k in lower_keys)
+    return cp_model.LinearExpr.weighted_sum([tier, lower], [most_lower + 1, 1])
 
 
 def _stage_value(
@@ -196,7 +197,11 @@ class _EasyBounds:
         return cls(
             n=len(cases),
             nobody_by_class=[
-                _capacity_bound(state, eligible, functools.partial(_in_class, state, k))
+                _lightest_waits(
+                    state,
+                    k,
+                    _capacity_bound(state, eligible, functools.partial(_in_class, state, k)),
+                )
                 for k in range(len(state.policy.class_names))
             ],
             siblings=sum(len(state.holders[f]) - 1 for f in families if state.holders.get(f)),
@@ -240,6 +245,15 @@ class _EasyBounds:
             # A re-solve: changes forced by the rules (a manager's pin elsewhere ...).
             **({} if state.reference is None else {REFERENCE_CHANGES: REFERENCE_TIER.floor(state)}),
         }
+
+
+def _lightest_waits(state: ServiceState, klass: int, children: int) -> int:
+    """A class tier's bound when at least ``children`` of its children stay without a
+    worker: the least they can weigh (the lightest waiting weights of the class)."""
+    weights = sorted(
+        state.waiting_weight[c] for c in state.to_allocate if state.priority_class[c] == klass
+    )
+    return sum(weights[:children])
 
 
 def _in_class(state: ServiceState, klass: int, case_id: str) -> bool:
@@ -348,7 +362,11 @@ def _trouble(
     cases = sorted(state.to_allocate)
     klass = _class_index(key, state)
     if klass is not None:
-        return [c for c in cases if c not in placed and state.priority_class[c] == klass]
+        # The longest waits first (the heaviest cost to the tier).
+        return sorted(
+            (c for c in cases if c not in placed and state.priority_class[c] == klass),
+            key=lambda c: (-state.waiting_weight[c], c),
+        )
     if key == "siblings_apart":
         split: set[str] = set()
         for family, kids in _families(state).items():

@@ -214,8 +214,9 @@ class GreedyMethod:
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
         """Each case needing a worker placed by the manager's rule, in its order, the
         room of promised handovers kept (:func:`reserve_room`)."""
-        from allocator.greedy import greedy_allocate
+        from allocator.greedy import greedy_allocate, manager_policy
 
+        policy = manager_policy(policy)
         state = ServiceState.of(reserve_room(snapshot, policy, self.promised), policy)
         placed = greedy_allocate(state)
         needed = frozenset(state.to_allocate)
@@ -224,8 +225,9 @@ class GreedyMethod:
     def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
         """The morning's rule, plus long absences and over-cap workers relieved, and
         handovers planned for the children of departing workers not yet promised."""
-        from allocator.greedy import greedy_allocate
+        from allocator.greedy import greedy_allocate, manager_policy
 
+        policy = manager_policy(policy)
         state = ServiceState.of(snapshot, policy)
         needed = frozenset(state.to_allocate)
         pending = _pending(snapshot, self.promised)

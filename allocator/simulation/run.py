@@ -297,6 +297,8 @@ def _apply(
                 update={
                     "worker": None,
                     "previous_workers": (case.worker, *case.previous_workers),
+                    # Waiting from today, or from the day a departed worker left.
+                    "waiting_since": _waiting_since(staff[case.worker], today),
                 }
             )
     for cid in sorted(decision.placed):
@@ -313,12 +315,24 @@ def _apply(
         previous = case.previous_workers
         if case.worker is not None:
             previous = (case.worker, *previous)
-        update: dict[str, object] = {"worker": worker, "previous_workers": previous}
+        update: dict[str, object] = {
+            "worker": worker,
+            "previous_workers": previous,
+            "waiting_since": None,
+        }
         if case.priority is Priority.URGENT:
             update["priority"] = Priority.STANDARD  # seen today: urgency is spent
         if changed:
             service.change_days.setdefault(cid, []).append(today)
         service.cases[cid] = case.model_copy(update=update)
+
+
+def _waiting_since(lost: Practitioner, today: date) -> date:
+    """When a child taken off ``lost`` today started waiting: the worker's last day if
+    they have left (their children waited from then), else today."""
+    if lost.leaving_on is not None and lost.leaving_on <= today:
+        return lost.leaving_on
+    return today
 
 
 def _due_handovers(
