@@ -168,7 +168,8 @@ def test_explain_plan_rule_by_rule(files: dict[str, Path]) -> None:
     assert all(r["count"] == 0 for r in data["rules"]) and data["violations"] == 0
     tiers = {t["key"]: t for t in data["tiers"]}
     other = tiers["unallocated_other"]
-    assert other["value"] == 1
+    # R3 (3 points, referred today) weighs 6 half points x 1 by the default waiting rule.
+    assert other["value"] == 6
     assert other["matches"][0]["cases"] == ["R3"]
     assert other["matches"][0]["justification"].startswith("no_eligible_worker")
     assert tiers["previous_worker_returns"]["value"] == 1
@@ -310,9 +311,10 @@ def test_diff_with_snapshot_recomputes_the_tiers(files: dict[str, Path]) -> None
     data = as_json(run(*args))
     tiers = {t["key"]: t for t in data["tiers"]}
     # The edit leaves R2 (child protection: statutory work) without a worker too.
-    assert (tiers["unallocated_statutory"]["a"], tiers["unallocated_statutory"]["b"]) == (0, 1)
+    # Weighed by the default waiting rule: R2 (5 points) 10, R3 (3 points) 6.
+    assert (tiers["unallocated_statutory"]["a"], tiers["unallocated_statutory"]["b"]) == (0, 10)
     assert tiers["unallocated_statutory"]["better"] == "a"
-    assert (tiers["unallocated_other"]["a"], tiers["unallocated_other"]["b"]) == (1, 1)
+    assert (tiers["unallocated_other"]["a"], tiers["unallocated_other"]["b"]) == (6, 6)
     assert (tiers["siblings_apart"]["a"], tiers["siblings_apart"]["b"]) == (0, 1)
     # R1 lives in north, P2's patch is south.
     assert (tiers["outside_area"]["a"], tiers["outside_area"]["b"]) == (0, 1)

@@ -199,7 +199,8 @@ def test_capacity_bound_sees_room_too_scattered_for_heavy_cases() -> None:
         [*filler("P1", 40), *filler("P2", 40), *(case(f"R{i}", weight=40) for i in (1, 2, 3))],
     )
     state = ServiceState.of(snap, Policy())
-    assert _EasyBounds.of(state).at(state, 0)["unallocated_other"] == 1
+    # One child out, weighed by the default rule: 40 points = 80 half points x 1.
+    assert _EasyBounds.of(state).at(state, 0)["unallocated_other"] == 80
     plan = plan_of(snap)
     assert plan.status == "optimal"
     assert len(plan.unallocated) == 1 and len(plan.assignments) == 2

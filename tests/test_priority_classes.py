@@ -46,12 +46,14 @@ def test_court_case_goes_to_the_senior_before_two_lighter_children() -> None:
     assert got["COURT"] == "S1"
     assert sorted(c for c, w in got.items() if w == "N1") in (["CIN1"], ["CIN2"])
     assert [u.case for u in plan.unallocated] in (["CIN1"], ["CIN2"])
+    # The default waiting rule (age_points) counts each child left out as half points
+    # x (1 + weeks waited): one 3-point referral of today, 6.
     assert plan.objective["unallocated_statutory"] == 0
-    assert plan.objective["unallocated_other"] == 1
+    assert plan.objective["unallocated_other"] == 6
     # Proved: every tier's bound equals its value.
     assert plan.status == "optimal"
     assert plan.proved is not None and all(plan.proved.values())
-    assert plan.bound is not None and plan.bound["unallocated_other"] == 1
+    assert plan.bound is not None and plan.bound["unallocated_other"] == 6
 
 
 def test_one_statutory_child_outweighs_any_number_of_others() -> None:
@@ -67,7 +69,8 @@ def test_one_statutory_child_outweighs_any_number_of_others() -> None:
     )
     plan = allocate(snap, Policy(), time_limit=5)
     assert placed(plan) == {"CP": "W1"}
-    assert plan.objective["unallocated_other"] == 3
+    assert len(plan.unallocated) == 3
+    assert plan.objective["unallocated_other"] == 3 * 6  # three 3-point children, 6 each
 
 
 def test_urgent_comes_before_statutory() -> None:
@@ -83,12 +86,14 @@ def test_urgent_comes_before_statutory() -> None:
     plan = allocate(snap, Policy(), time_limit=5)
     assert placed(plan) == {"URGENT": "W1"}
     assert plan.objective["unallocated_urgent"] == 0
-    assert plan.objective["unallocated_statutory"] == 1
+    assert plan.objective["unallocated_statutory"] == 20  # one 10-point child: 20 half points
 
 
 def test_a_council_may_regroup_the_classes() -> None:
     # The same day as above, under a policy with a single class holding every case
-    # ("other"): now children count alike and the three lighter children are placed.
+    # ("other") that counts children alike (waiting rule "count"): the three lighter
+    # children are placed. (By the default rule, age_points, the 10-point child would
+    # weigh 20 against 3 x 6 = 18, and be placed.)
     snap = snapshot(
         [worker("W1", capacity_points=10)],
         [
@@ -96,7 +101,7 @@ def test_a_council_may_regroup_the_classes() -> None:
             *(case(f"CIN{i}") for i in range(3)),
         ],
     )
-    alike = Policy(priority_classes=())
+    alike = Policy.model_validate({"priority_classes": [], "waiting": {"rule": "count"}})
     plan = allocate(snap, alike, time_limit=5)
     assert sorted(placed(plan)) == ["CIN0", "CIN1", "CIN2"]
     assert set(plan.objective) >= {"unallocated_other"}
@@ -123,7 +128,7 @@ def test_a_class_named_by_type_ranks_above_urgent_when_the_council_says_so() -> 
     plan = allocate(snap, policy, time_limit=5)
     assert placed(plan) == {"COURT": "W1"}
     assert plan.objective["unallocated_court"] == 0
-    assert plan.objective["unallocated_urgent"] == 1
+    assert plan.objective["unallocated_urgent"] == 20  # one 10-point child: 20 half points
 
 
 def test_the_manager_rule_takes_classes_in_order_heaviest_first() -> None:

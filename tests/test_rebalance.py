@@ -496,10 +496,11 @@ def test_one_statutory_referral_before_any_number_of_leavers_other_children() ->
     plan = run(s)
     assert moves(plan) == {"K": (None, "A")}
     assert plan.objective["unallocated_statutory"] == 0
-    assert plan.objective["unallocated_other"] == 3
-    # A council with one class for every case (policy priority_classes = []): the
-    # children count alike, and three placed beat one.
-    alike = run(s, Policy(priority_classes=()))
+    # Three 5-point children, each 10 half points x (1 + 0 weeks waited since L left).
+    assert plan.objective["unallocated_other"] == 3 * 10
+    # A council with one class for every case (policy priority_classes = []) counting
+    # children alike (waiting rule "count"): three placed beat one.
+    alike = run(s, Policy.model_validate({"priority_classes": [], "waiting": {"rule": "count"}}))
     assert sorted(moves(alike)) == ["E1", "E2", "E3"]
     assert alike.objective["unallocated_other"] == 1
     assert "unallocated_statutory" not in alike.objective

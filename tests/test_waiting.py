@@ -20,8 +20,8 @@ from allocator.rules import ServiceState
 from tests.builders import case, snapshot, worker
 
 AS_OF = date(2026, 11, 23)
-COUNT = Policy.model_validate({"waiting": {"rule": "count"}})
-AGE = Policy.model_validate({"waiting": {"rule": "age"}})
+COUNT = Policy.model_validate({"waiting": {"rule": "count", "reserve_after_days": 0}})
+AGE = Policy.model_validate({"waiting": {"rule": "age", "reserve_after_days": 0}})
 RESERVE = Policy.model_validate({"waiting": {"rule": "age", "reserve_after_days": 14}})
 
 
