@@ -238,10 +238,10 @@ def test_the_report_says_first_where_each_method_loses() -> None:
     engine["mean_waiting_days_referred"] = 41
     lines = where_each_loses({"engine": engine, "greedy": greedy})
     text = "\n".join(lines)
-    assert "**engine** is worse on 2 of 11 figures" in text
+    assert "**engine** is worse on 2 of 12 figures" in text
     assert "court children, median wait for a worker (days): 113 against greedy 79" in text
     assert "22.0% against greedy 73.0%" in text
-    assert "**greedy** is worse on 1 of 11 figures" in text
+    assert "**greedy** is worse on 1 of 12 figures" in text
     assert "mean wait per referred child (days): 50 against engine 41" in text
     report = render_markdown({"engine": engine, "greedy": greedy}, {}, days=365)
     assert report.index("## Where each method loses") < report.index("## Every figure")
