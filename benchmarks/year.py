@@ -49,6 +49,7 @@ from typing import Any, Literal
 import click
 
 from allocator.simulation.report import CHILD_FIGURES, Figure, figure_value, show
+from allocator.sweep import Cell
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def sweep_cells(
     seeds: Sequence[int],
     days: int,
     policy: Mapping[str, Any] | None = None,
-) -> list[Any]:
+) -> list[Cell]:
     """The sweep's cells: per class and seed, each size, both methods.
 
     ``policy`` (a policy as plain data, every key of a policy file) replaces the
@@ -355,7 +356,7 @@ def _class_names(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _run(cells: Sequence[Any], workers: int) -> list[dict[str, Any]]:
+def _run(cells: Sequence[Cell], workers: int) -> list[dict[str, Any]]:
     """Every cell on a fresh ``LocalCluster``; the finished rows, in the cells' order."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -374,8 +375,17 @@ def _run(cells: Sequence[Any], workers: int) -> list[dict[str, Any]]:
         ) as bar,
     ):
         task = bar.add_task("simulated years", total=len(cells))
+
+        def done(cell: Cell, seconds: float) -> None:
+            bar.advance(task)
+            finished = int(bar.tasks[0].completed)
+            bar.console.print(
+                f"{cell.service['name']} seed {cell.seed} {cell.method}: {seconds:.0f} s "
+                f"({finished}/{len(cells)})"
+            )
+
         try:
-            run_cells(cells, tmp, workers=workers, on_done=lambda _c, _s: bar.advance(task))
+            run_cells(cells, tmp, workers=workers, on_done=done)
         except CellError as exc:
             bar.stop()
             click.echo(f"error: {exc}", err=True)
