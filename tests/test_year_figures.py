@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,7 @@ from allocator.simulation.report import (
     render_markdown,
     wait_figures,
     where_each_loses,
+    write_outputs,
 )
 
 MONDAY = date(2026, 11, 23)
@@ -304,3 +306,18 @@ def test_change_bars_are_centred_on_whole_numbers(methods: list[str]) -> None:
     year = changes_figure(pd.DataFrame(rows), methods, 365)
     assert year.axes[0].get_xlabel() == "changes of worker in the year"
     plt.close(year)
+
+
+def test_the_written_run_has_the_waits_and_the_childrens_class(tmp_path: Path) -> None:
+    snapshot = generate(12, seed=2, contracts=True, referral_rate=0.05)
+    result = simulate(snapshot, GreedyMethod(), settings=Settings(days=20, seed=1))
+    write_outputs([result], tmp_path, plots=False)
+    header = (tmp_path / "children.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"class", "waiting_days", "waits", "longest_wait_days"} <= set(header)
+    waits = pd.read_csv(tmp_path / "waits.csv")
+    assert set(waits["ended"]) <= {"placed", "closed", "open"} and len(waits) > 0
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {f.key for f in CHILD_FIGURES} <= set(summary.columns)
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert report.index("## Where each method loses") < report.index("## Every figure")
+    assert "One method ran (greedy): nothing to compare." in report
