@@ -25,6 +25,7 @@ from allocator.policy import Policy, PriorityClass
 from allocator.simulation import GreedyMethod, Settings, simulate
 from allocator.simulation.records import (
     CHANGE_COLUMNS,
+    WAIT_CAUSES,
     WAIT_COLUMNS,
     Recorder,
     _frame,
@@ -316,6 +317,7 @@ def test_the_written_run_has_the_waits_and_the_childrens_class(tmp_path: Path) -
     assert {"class", "waiting_days", "waits", "longest_wait_days"} <= set(header)
     waits = pd.read_csv(tmp_path / "waits.csv")
     assert set(waits["ended"]) <= {"placed", "closed", "open"} and len(waits) > 0
+    assert set(waits["cause"]) <= set(WAIT_CAUSES)
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert {f.key for f in CHILD_FIGURES} <= set(summary.columns)
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
