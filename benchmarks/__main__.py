@@ -7,6 +7,12 @@ Examples::
     python -m benchmarks --quick --out /tmp/quick.md
     python -m benchmarks --sizes 25,150 --loads 0.8,0.95 --methods engine,greedy
     python -m benchmarks --scenarios daily-150-0.95,leavers-150 --time-limit 60
+    python -m benchmarks year --quick         # the simulated year (benchmarks/year.py)
+
+Named parts, each also ``python -m benchmarks.<part>``: ``year`` (a year of service
+classes x sizes x seeds, engine against the manager's rule: issue 19's figures and
+targets). Others run on their own only: ``python -m benchmarks.simulation`` (a year's
+speed), ``.speed``, ``.ssd_import``, ``.class_model``, ``.page``.
 
 Only a run of the whole suite (no scenario selection, every method) writes
 ``benchmarks/RESULTS.md`` by default; any other run prints its table unless ``--out``
@@ -202,5 +208,19 @@ def main(
     )
 
 
+#: ``python -m benchmarks PART ...``: the named parts, each a module's click command.
+PARTS = ("year",)
+
+
+def run(argv: list[str]) -> None:
+    """``python -m benchmarks``: a named part (``year ...``), else the scenario suite."""
+    if argv[:1] == ["year"]:
+        from benchmarks.year import main as year
+
+        year(args=argv[1:], prog_name="python -m benchmarks year")
+    else:
+        main(args=argv, prog_name="python -m benchmarks")
+
+
 if __name__ == "__main__":
-    main()
+    run(sys.argv[1:])

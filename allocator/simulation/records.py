@@ -21,6 +21,20 @@ method decided it) and the day it took effect: 0 for every change today, since n
 method yet plans handovers ahead. **Known** is the days between the day the cause was
 known (the leaver's notice, an absence's announcement) and the change: the notice a
 method that plans ahead could have given.
+
+A **wait** is one spell a child spends with no worker: from the day they were
+referred (cause ``referral``) or the day they lost their worker (the change causes
+above) to the day they were given a worker (``ended = "placed"``) or their case closed
+(``"closed"``). Its length in days is the end day less the start day, so a referral
+placed the morning it arrives waited 0 days, and a spell is exactly the nights the
+child spent on the unallocated list. A spell still open at the end of the run
+(``"open"``) counts with its length so far: the last day less the start day, plus 1.
+A child already without a worker on day 0 starts a spell on day 0 (cause
+``referral`` if opened that day with no earlier worker, else ``before_run``): days
+waited before the run are not counted. Each spell carries the child's priority class
+on the day it began (the policy's classes, ``urgent`` included) and whether the
+child's type is **statutory**: named by any of the policy's priority classes (by
+default child protection, looked after, court and adoption).
 """
 
 from __future__ import annotations
@@ -31,8 +45,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from allocator.models import Case, Practitioner, Snapshot
-from allocator.policy import Policy
+from allocator.models import Case, CaseType, Practitioner, Priority, Snapshot
+from allocator.policy import OTHER_CLASS, Policy
 from allocator.rules import capacity_units, is_gone, weight_units
 
 if TYPE_CHECKING:
@@ -43,17 +57,68 @@ if TYPE_CHECKING:
 Cause = Literal["leaver", "long_absence", "rule", "over_cap", "choice"]
 #: Every cause, in the order reports list them.
 CAUSES: tuple[Cause, ...] = ("leaver", "long_absence", "rule", "over_cap", "choice")
+#: What began a wait: a referral, a worker lost (a change's cause), or the run's start.
+WAIT_CAUSES: tuple[str, ...] = ("referral", *CAUSES, "before_run")
+
+
+def statutory_types(policy: Policy) -> frozenset[str]:
+    """Case types named by any of ``policy``'s priority classes ("statutory" work)."""
+    return frozenset(
+        t.value for k in policy.priority_classes for t in k.cases if isinstance(t, CaseType)
+    )
+
+
+def class_name(policy: Policy, case_type: str, *, urgent: bool) -> str:
+    """The name of the first of ``policy``'s priority classes holding such a case."""
+    for klass in policy.priority_classes:
+        if case_type in klass.cases or (urgent and Priority.URGENT in klass.cases):
+            return klass.name
+    return OTHER_CLASS
+
+
+@dataclass
+class _Spell:
+    """A wait under way: when and why it began, and the child's class then."""
+
+    start: int
+    cause: str
+    klass: str
+    urgent: bool
+    known_days: int | None = None  # leaver / absence: days the cause was known before
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One wait (a row of the ``waits`` table; the module docstring defines it).
+
+    ``end_day`` is ``None`` for a wait still open at the run's end; ``days`` is its
+    length in days either way.
+    """
+
+    case: str
+    type: str
+    klass: str
+    statutory: bool
+    urgent: bool
+    cause: str
+    start_day: int
+    end_day: int | None
+    ended: str
+    days: int
+    known_days: int | None
 
 
 @dataclass
 class _Child:
     type: str
+    klass: str  # priority class on the day the child opened (or day 0)
     opened: int
     closed: int | None = None
     changes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     waiting: int = 0
     first_wait: int | None = None  # days before the first worker (children referred in the run)
     lost: tuple[str, Cause, int] | None = None  # worker, cause, day
+    spell: _Spell | None = None  # the wait under way, if any
 
 
 @dataclass
@@ -91,13 +156,24 @@ class Recorder:
     staff: dict[str, _Staff] = field(default_factory=dict)
     absences: list[Absence] = field(default_factory=list)
     known_on: dict[tuple[str, str], date] = field(default_factory=dict)
+    waits: list[Wait] = field(default_factory=list)
     last_day: int = 0
+    statutory: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
+        self.statutory = statutory_types(self.policy)
         for c in self.snapshot.cases:
-            child = _Child(type=c.type.value, opened=0)
-            if c.worker is None and c.opened == self.snapshot.as_of:
-                child.first_wait = 0
+            urgent = c.priority is Priority.URGENT
+            child = _Child(
+                type=c.type.value,
+                klass=class_name(self.policy, c.type.value, urgent=urgent),
+                opened=0,
+            )
+            if c.worker is None:
+                first = c.opened == self.snapshot.as_of and not c.previous_workers
+                if c.opened == self.snapshot.as_of:
+                    child.first_wait = 0
+                child.spell = _Spell(0, "referral" if first else "before_run", child.klass, urgent)
             self.children[c.id] = child
         for p in self.snapshot.practitioners:
             self._staff(p, 0)
@@ -117,12 +193,22 @@ class Recorder:
     # ------------------------------------------------------------------- events
 
     def opened(self, case: Case, d: int) -> None:
-        """A referral arrived on day ``d``."""
-        self.children[case.id] = _Child(type=case.type.value, opened=d, first_wait=0)
+        """A referral arrived on day ``d``: their first wait begins."""
+        urgent = case.priority is Priority.URGENT
+        klass = class_name(self.policy, case.type.value, urgent=urgent)
+        self.children[case.id] = _Child(
+            type=case.type.value,
+            klass=klass,
+            opened=d,
+            first_wait=0,
+            spell=_Spell(d, "referral", klass, urgent),
+        )
 
     def closed(self, case_id: str, d: int) -> None:
-        """A case closed on day ``d``."""
-        self.children[case_id].closed = d
+        """A case closed on day ``d`` (ending any wait under way)."""
+        child = self.children[case_id]
+        child.closed = d
+        self._end_wait(case_id, d, "closed")
 
     def joined(self, p: Practitioner, d: int) -> None:
         """A new worker started on day ``d``."""
@@ -141,6 +227,44 @@ class Recorder:
         child = self.children[case_id]
         if child.lost is None:
             child.lost = (worker, cause, d)
+        if child.spell is None:
+            # Urgency is spent once a child has a worker: a child losing one is standard.
+            known = (
+                self.known_on.get((worker, cause)) if cause in ("leaver", "long_absence") else None
+            )
+            today = self.snapshot.as_of.toordinal() + d
+            child.spell = _Spell(
+                d,
+                cause,
+                class_name(self.policy, child.type, urgent=False),
+                False,
+                None if known is None else max(0, today - known.toordinal()),
+            )
+
+    def _end_wait(self, case_id: str, d: int, ended: str) -> None:
+        """Close the child's wait under way, if any, on day ``d`` (``placed`` / ``closed``)."""
+        child = self.children[case_id]
+        if child.spell is not None:
+            self.waits.append(self._wait(case_id, child, child.spell, d, ended))
+            child.spell = None
+
+    def _wait(
+        self, case_id: str, child: _Child, spell: _Spell, end: int | None, ended: str
+    ) -> Wait:
+        last = end if end is not None else self.last_day + 1
+        return Wait(
+            case=case_id,
+            type=child.type,
+            klass=spell.klass,
+            statutory=child.type in self.statutory,
+            urgent=spell.urgent,
+            cause=spell.cause,
+            start_day=spell.start,
+            end_day=end,
+            ended=ended,
+            days=last - spell.start,
+            known_days=spell.known_days,
+        )
 
     def placed(
         self,
@@ -156,6 +280,7 @@ class Recorder:
         child = self.children[case_id]
         lost_on = d
         if old is None:
+            self._end_wait(case_id, d, "placed")
             if child.lost is None:  # a first worker
                 return False
             old, cause, lost_on = child.lost
@@ -234,9 +359,41 @@ class Recorder:
 
     # ------------------------------------------------------------------- tables
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """``changes``, ``children``, ``waiting``, ``loads`` and ``workers`` as frames."""
+    def all_waits(self) -> list[Wait]:
+        """Every wait, those still open at the run's end included, by case and start day."""
+        still = [
+            self._wait(cid, c, c.spell, None, "open")
+            for cid, c in self.children.items()
+            if c.spell is not None
+        ]
+        return sorted([*self.waits, *still], key=lambda w: (w.case, w.start_day))
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``changes``, ``children``, ``waits``, ``waiting``, ``loads`` and ``workers``."""
+
+        waits = self.all_waits()
+        longest: dict[str, int] = defaultdict(int)
+        spells: dict[str, int] = defaultdict(int)
+        for spell in waits:
+            spells[spell.case] += 1
+            longest[spell.case] = max(longest[spell.case], spell.days)
+        wait_rows: list[dict[str, object]] = [
+            {
+                "method": self.method,
+                "case": spell.case,
+                "type": spell.type,
+                "class": spell.klass,
+                "statutory": spell.statutory,
+                "urgent": spell.urgent,
+                "cause": spell.cause,
+                "start_day": spell.start_day,
+                "end_day": spell.end_day,
+                "ended": spell.ended,
+                "days": spell.days,
+                "known_days": spell.known_days,
+            }
+            for spell in waits
+        ]
         children = []
         for cid in sorted(self.children):
             child = self.children[cid]
@@ -245,12 +402,15 @@ class Recorder:
                 "method": self.method,
                 "case": cid,
                 "type": child.type,
+                "class": child.klass,
                 "opened_day": child.opened,
                 "closed_day": child.closed,
                 "days_open": closed - child.opened,
                 "open_all_run": child.opened == 0 and child.closed is None,
                 "changes": sum(child.changes.values()),
                 "waiting_days": child.waiting,
+                "waits": spells.get(cid, 0),
+                "longest_wait_days": longest.get(cid, 0),
                 "referred": child.first_wait is not None,
             }
             for cause in CAUSES:
@@ -280,6 +440,7 @@ class Recorder:
         return {
             "changes": _frame(self.changes, CHANGE_COLUMNS),
             "children": _frame(children, CHILD_COLUMNS),
+            "waits": _frame(wait_rows, WAIT_COLUMNS),
             "waiting": _frame(self.waiting, WAITING_COLUMNS),
             "loads": _frame(self.loads, LOAD_COLUMNS),
             "workers": _frame(workers, WORKER_COLUMNS),
@@ -316,14 +477,31 @@ CHILD_COLUMNS: dict[str, str] = {
     "method": "object",
     "case": "object",
     "type": "object",
+    "class": "object",
     "opened_day": "int64",
     "closed_day": "float64",  # NaN while open, as pandas reads ``None`` among numbers
     "days_open": "int64",
     "open_all_run": "bool",
     "changes": "int64",
-    "waiting_days": "int64",
+    "waiting_days": "int64",  # days waited in all: the sum of the child's waits
+    "waits": "int64",
+    "longest_wait_days": "int64",
     "referred": "bool",
     **{f"changes_{cause}": "int64" for cause in CAUSES},
+}
+WAIT_COLUMNS: dict[str, str] = {
+    "method": "object",
+    "case": "object",
+    "type": "object",
+    "class": "object",
+    "statutory": "bool",
+    "urgent": "bool",
+    "cause": "object",
+    "start_day": "int64",
+    "end_day": "Int64",  # empty while the wait is open at the run's end
+    "ended": "object",  # placed, closed or open
+    "days": "int64",
+    "known_days": "Int64",  # leaver / absence waits: days the cause was known before
 }
 WAITING_COLUMNS: dict[str, str] = {
     "method": "object",

@@ -1,0 +1,190 @@
+"""``python -m benchmarks.year``: its table from fake summaries, its targets, its options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from allocator.policy import Policy, load_policy
+from allocator.simulation.report import CHILD_FIGURES
+from benchmarks.__main__ import PARTS
+from benchmarks.year import (
+    TARGETS,
+    Spread,
+    Target,
+    csv_rows,
+    main,
+    render_table,
+    sweep_cells,
+    tally,
+    year_table,
+)
+
+
+def _summary(service: str, seed: int, method: str, **values: float | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"service": service, "seed": seed, "method": method}
+    row.update({f.key: 1.0 for f in CHILD_FIGURES})
+    row.update({"court_waits": 10, "leaver_children_known_ahead": 10})
+    row.update(values)
+    return row
+
+
+def _row(table: list[Any], service: str, key: str) -> Any:
+    return next(r for r in table if r.service == service and r.figure.key == key)
+
+
+def test_the_table_gives_means_spreads_ratios_and_targets() -> None:
+    # Court median: engine 60 and 80 over two seeds (mean 70, 60-80), greedy 100 and
+    # 100: ratio 0.70 <= 0.8, met. Told ahead: engine 85% and 95% (mean 90%): met, as
+    # the target is a share (>= 90%), not a ratio. Worker-days over cap: engine 30
+    # against greedy 20: not met.
+    rows = [
+        _summary(
+            "steady-60",
+            1,
+            "engine",
+            court_wait_median_days=60,
+            leaver_children_told_ahead_share=0.85,
+            worker_days_over_cap=30,
+        ),
+        _summary(
+            "steady-60",
+            2,
+            "engine",
+            court_wait_median_days=80,
+            leaver_children_told_ahead_share=0.95,
+            worker_days_over_cap=30,
+        ),
+        _summary("steady-60", 1, "greedy", court_wait_median_days=100, worker_days_over_cap=20),
+        _summary("steady-60", 2, "greedy", court_wait_median_days=100, worker_days_over_cap=20),
+    ]
+    table = year_table(rows, ["steady-60"])
+    assert [r.figure.key for r in table] == [f.key for f in CHILD_FIGURES]
+    court = _row(table, "steady-60", "court_wait_median_days")
+    assert court.engine == Spread(70.0, 60.0, 80.0, 2)
+    assert court.ratio == pytest.approx(0.7)
+    assert court.met is True
+    told = _row(table, "steady-60", "leaver_children_told_ahead_share")
+    assert told.engine.mean == pytest.approx(0.9) and told.met is True
+    over = _row(table, "steady-60", "worker_days_over_cap")
+    assert over.ratio == pytest.approx(1.5) and over.met is False
+    notice = _row(table, "steady-60", "mean_notice_days_leaver_absence")
+    assert notice.target is None and notice.met is None
+    lines = render_table(table)
+    assert "| steady-60 | court children, median wait for a worker (days) | 70 (60–80) |" in (
+        "\n".join(lines)
+    )
+    assert any("| 1.50 | <= greedy | **not met** |" in line for line in lines)
+    # 10 figures have a target. The rest are 1.0 against 1.0: "<= greedy" is met
+    # (urgent child-days, mean wait), a ratio below 1 is not (court p90, statutory
+    # median and p90, a leaver's child's days, changes). With the court median and
+    # the told-ahead share met and over cap not: 4 of 10.
+    assert tally(table) == "targets met: 4 of 10"
+
+
+def test_a_seed_with_no_value_is_left_out_of_the_mean() -> None:
+    # Seed 1 had no court waits (median None): the mean is seed 2's alone. A share of
+    # nobody (no leaver's child known ahead) is no value either.
+    rows = [
+        _summary("slack-40", 1, "engine", court_wait_median_days=None),
+        _summary("slack-40", 2, "engine", court_wait_median_days=12),
+        _summary("slack-40", 1, "greedy", leaver_children_known_ahead=0),
+        _summary("slack-40", 2, "greedy", leaver_children_known_ahead=0),
+    ]
+    table = year_table(rows, ["slack-40"])
+    assert _row(table, "slack-40", "court_wait_median_days").engine == Spread(12.0, 12.0, 12.0, 1)
+    told = _row(table, "slack-40", "leaver_children_told_ahead_share")
+    assert told.greedy == Spread(None, None, None, 0) and told.ratio is None
+    assert "n/a" in "\n".join(render_table(table))
+
+
+def test_targets_as_issue_19_states_them() -> None:
+    assert TARGETS["court_wait_median_days"] == Target("at_most", 0.8)
+    assert TARGETS["statutory_wait_p90_days"] == Target("at_most", 0.8)
+    assert TARGETS["changes_per_child_year"].words() == "<= 0.95x greedy"
+    assert TARGETS["leaver_children_told_ahead_share"].words() == ">= 90%"
+    assert TARGETS["urgent_child_days_waiting"].words() == "<= greedy"
+    # Zero against zero meets "<= greedy"; a ratio target with no greedy value is unknown.
+    assert Target("at_most", 1.0).met(0, 0) is True
+    assert Target("at_most", 0.5).met(3, None) is None
+    assert set(TARGETS) <= {f.key for f in CHILD_FIGURES}
+
+
+def test_csv_rows_carry_every_figure() -> None:
+    rows = [_summary("steady-60", 1, m) for m in ("engine", "greedy")]
+    lines = csv_rows(year_table(rows, ["steady-60"]))
+    assert len(lines) == len(CHILD_FIGURES)
+    assert lines[0] == {
+        "service": "steady-60",
+        "figure": "court_wait_median_days",
+        "engine_mean": 1.0,
+        "engine_min": 1.0,
+        "engine_max": 1.0,
+        "engine_seeds": 1,
+        "greedy_mean": 1.0,
+        "greedy_min": 1.0,
+        "greedy_max": 1.0,
+        "greedy_seeds": 1,
+        "ratio": 1.0,
+        "target": "<= 0.8x greedy",
+        "met": False,
+    }
+
+
+def test_cells_pair_the_methods_on_each_class_size_and_seed() -> None:
+    cells = sweep_cells(["stretched", "slack"], [40, 150], [1, 2], 365)
+    assert len(cells) == 2 * 2 * 2 * 2
+    first = cells[0]
+    assert first.service == {
+        "name": "stretched-40",
+        "practitioners": 40,
+        "seed": 1,
+        "load": 1.0,
+        "contracts": True,
+    }
+    assert first.policy == {"name": "stretched", "arrival_factor": 1.15}
+    assert [c.method for c in cells[:2]] == ["engine", "greedy"]
+    assert {c.seed for c in cells if c.service["name"] == "slack-150"} == {1, 2}
+
+
+def test_a_policy_file_reaches_every_cell_whole() -> None:
+    # The file's policy as plain data, merged over the built-in one in each cell,
+    # is the file's policy again.
+    policy = load_policy("examples/policy.toml").with_overrides(points_per_fte=90)
+    data = policy.model_dump(mode="json")
+    cells = sweep_cells(["steady"], [40], [1], 30, data)
+    numbers = {k: v for k, v in cells[0].policy.items() if k not in ("name", "arrival_factor")}
+    assert Policy().with_overrides(**numbers) == policy
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--classes", "busy"], "unknown service class(es) 'busy'; choose from stretched"),
+        (["--seeds", "1,1"], "1 is given twice"),
+        (["--seeds", "one"], "expected whole numbers separated by commas, got 'one'"),
+        (["--practitioners", "0"], "0 is not from 1 to 100000"),
+        (["--days", "0"], "0 is not from 1 to 3660"),
+        (["--workers", "0"], "0 is not from 1 to 256"),
+        (["--policy", "no-such.toml"], "no-such.toml"),
+    ],
+)
+def test_bad_options_are_one_clear_error(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_text("x")
+    result = CliRunner().invoke(main, ["--out", str(path)])
+    assert result.exit_code == 2 and "expected a folder" in result.output
+
+
+def test_the_year_is_a_named_part_of_the_benchmarks() -> None:
+    assert "year" in PARTS
