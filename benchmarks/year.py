@@ -467,7 +467,7 @@ def main(
 ) -> None:
     """Simulate service classes x sizes x seeds, engine and greedy on the same events;
     print each figure of what children live through, the ratio and issue 19's target."""
-    from allocator.cli import MAX_DAYS, MAX_PRACTITIONERS, MAX_SEED, MAX_WORKERS
+    from allocator.limits import MAX_DAYS, MAX_PRACTITIONERS, MAX_SEED, MAX_WORKERS
 
     chosen_classes = (
         _class_names(classes) if classes else list(QUICK_CLASSES if quick else DEFAULT_CLASSES)
