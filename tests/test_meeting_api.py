@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,28 @@ def test_page_overrides_an_open_case_and_ranks_alternatives_again(tmp_path: Path
     assert 'id="case-E"' in page and "chosen by Ann: knows the school" in page
     assert [w for w, _ in meeting.alternatives()["R"] if w != "C"] == ["A"]
     log.close()
+
+
+def test_each_row_shows_the_days_the_child_has_waited(tmp_path: Path) -> None:
+    # R1 was referred 40 days before as_of, R2 today: the page shows each wait.
+    as_of = snapshot([worker("A")], []).as_of
+    snap = snapshot(
+        [worker("A")],
+        [case("R1", opened=as_of - timedelta(days=40)), case("R2", opened=as_of)],
+    )
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    try:
+        meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+        text = (
+            TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+            .get("/", headers=HTML)
+            .text
+        )
+    finally:
+        log.close()
+    assert "<th>waited (days)</th>" in text
+    row = text[text.index('id="case-R1"') :]
+    assert "<td>40</td>" in row[: row.index("</tr>")]
+    row = text[text.index('id="case-R2"') :]
+    assert "<td>0</td>" in row[: row.index("</tr>")]

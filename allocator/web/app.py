@@ -430,6 +430,7 @@ def create_app(
                     "from": a.from_,
                     "reasons": a.reasons,
                     "code": None,
+                    "waited": a.days_waiting,
                     "alternatives": alternatives.get(a.case, []),
                 }
             )
@@ -442,6 +443,7 @@ def create_app(
                     "from": c.worker,
                     "reasons": (u.reason,),
                     "code": str(u.code),
+                    "waited": u.days_waiting,
                     "alternatives": alternatives.get(u.case, []),
                 }
             )
