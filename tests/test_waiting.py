@@ -248,3 +248,13 @@ def test_a_child_kept_off_held_room_is_told_why_and_the_plan_says_whose_it_is() 
     assert any(
         n.startswith("W's room is held for COURT, who has waited 59 days") for n in plan.notes
     )
+
+
+def test_a_leavers_child_opened_after_the_worker_left_waits_from_the_opening() -> None:
+    # GONE left 10 days ago; C was opened (and given to them by mistake) 4 days ago:
+    # the wait starts on the later day, never before the case existed.
+    snap = snapshot(
+        [worker("W"), worker("GONE", leaving_on=days_ago(10))],
+        [case("C", worker="GONE", opened=days_ago(4))],
+    )
+    assert ServiceState.of(snap, AGE).days_waiting == {"C": 4}

@@ -298,7 +298,7 @@ def _apply(
                     "worker": None,
                     "previous_workers": (case.worker, *case.previous_workers),
                     # Waiting from today, or from the day a departed worker left.
-                    "waiting_since": _waiting_since(staff[case.worker], today),
+                    "waiting_since": _waiting_since(case, staff[case.worker], today),
                 }
             )
     for cid in sorted(decision.placed):
@@ -327,11 +327,12 @@ def _apply(
         service.cases[cid] = case.model_copy(update=update)
 
 
-def _waiting_since(lost: Practitioner, today: date) -> date:
-    """When a child taken off ``lost`` today started waiting: the worker's last day if
-    they have left (their children waited from then), else today."""
+def _waiting_since(case: Case, lost: Practitioner, today: date) -> date:
+    """When ``case``, taken off ``lost`` today, started waiting: the worker's last day
+    if they have left (their children waited from then, or from the case's opening if
+    later), else today."""
     if lost.leaving_on is not None and lost.leaving_on <= today:
-        return lost.leaving_on
+        return max(lost.leaving_on, case.opened or lost.leaving_on)
     return today
 
 
