@@ -1629,6 +1629,46 @@ def check_output_folder(
             check_output(folder / name, inputs)
 
 
+#: The name of the pending handovers written beside a CSV snapshot folder.
+PENDING_HANDOVERS_NAME = "handovers.json"
+
+
+def pending_handovers_path(snapshot_path: PathLike) -> Path:
+    """Where the handovers still pending go beside a snapshot written to ``snapshot_path``.
+
+    ``next.json`` -> ``next.handovers.json``; a CSV snapshot folder ``next/`` ->
+    ``next/handovers.json`` (a folder's other files are ignored by the reader).
+    """
+    path = Path(snapshot_path)
+    if path.suffix.lower() == ".json":
+        return path.with_name(f"{path.stem}.handovers.json")
+    return path / PENDING_HANDOVERS_NAME
+
+
+def check_snapshot_output(
+    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse, before any work, a snapshot target :func:`write_snapshot` may not replace.
+
+    A ``.json`` path as :func:`check_output`; any other path as a CSV folder
+    (:func:`check_output_folder`).
+
+    Raises
+    ------
+    InputError
+        One sentence naming the path and what was expected.
+    """
+    if str(path) == STDIN:
+        raise InputError(
+            "-: standard output, expected a .json file or a folder for the snapshot; "
+            "nothing was written."
+        )
+    if Path(path).suffix.lower() == ".json":
+        check_output(path, inputs)
+    else:
+        check_output_folder(path, inputs)
+
+
 def _atomic_write(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` in one step, or leave it as it was.
 
