@@ -49,7 +49,7 @@ from allocator.explain import (
     covering_counted,
 )
 from allocator.io import InputError
-from allocator.models import Case, Practitioner, Snapshot
+from allocator.models import Case, Plan, Practitioner, Snapshot
 from allocator.objectives import CONTINUITY_TIERS, Tier
 from allocator.policy import Policy
 from allocator.rules import (
@@ -703,6 +703,8 @@ def recommend(
     policy: Policy | None = None,
     top: int = 5,
     ineligible: int = 3,
+    *,
+    plan: Plan | None = None,
 ) -> Recommendation:
     """The best workers for ``case_id``: a one-off :meth:`Recommender.recommend`.
 
@@ -716,6 +718,11 @@ def recommend(
         The policy; FORMAT.md defaults when ``None``.
     top, ineligible
         How many eligible workers, and how many near misses, to return.
+    plan
+        The plan in force for ``snapshot``, if any: workers are ranked against the
+        service once it is applied (:func:`allocator.apply.applied`: the morning's
+        placements on their new workers' loads), the room of its handovers still to
+        come kept at their receivers (:func:`allocator.apply.reserve_handovers`).
 
     Returns
     -------
@@ -725,10 +732,20 @@ def recommend(
     ------
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
+    allocator.apply.PlanNotApplicable
+        If ``plan`` cannot be applied to ``snapshot`` (another day, unknown ids, a
+        broken hard rule).
 
     Notes
     -----
     Indexing the snapshot costs far more than one query; to ask about many cases,
-    build one :class:`Recommender`.
+    build one :class:`Recommender` (of the snapshot after the plan, for a plan in
+    force).
     """
+    if plan is not None:
+        from allocator.apply import applied, reserve_handovers
+
+        policy = policy or Policy()
+        after = applied(snapshot, plan, policy)
+        snapshot = reserve_handovers(after.snapshot, policy, after.pending)
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)
