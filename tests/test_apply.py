@@ -601,3 +601,48 @@ def test_rebalance_with_referrals_places_a_referral(tmp_path: Path) -> None:
     done = run("apply", out, "--snapshot", snap, "--referrals", referrals, "--out", applied_out)
     assert done.exit_code == 0, done.output
     assert by_id(load_snapshot(applied_out))["R1"].worker == "P1"
+
+
+# ------------------------------------------------------------------ one definition
+
+
+def test_apply_plan_agrees_with_the_simulations_day() -> None:
+    """The simulation applies a decision day by day (``_apply``, ``_due_handovers``);
+    apply_plan is the one definition it can come to use: on a generated service's
+    rebalance (moves, children left waiting by a worker who has gone, a handover on
+    2026-12-16), both give every case the same worker, previous workers and priority,
+    and the same count of changes, on the plan's day and on the handovers' day."""
+    from allocator.generate import generate
+    from allocator.rebalancing import rebalance
+    from allocator.rules import ServiceState
+    from allocator.simulation.methods import _from_plan
+    from allocator.simulation.records import Recorder
+    from allocator.simulation.run import _apply, _due_handovers, _Service
+
+    policy = Policy()
+    snap = generate(40, seed=3, load=1.0)
+    made = rebalance(snap, policy, work_units=0.3, time_limit=30)
+    day = min(h.on for h in made.handovers)
+    assert made.handovers and any(a.from_ for a in made.assignments) and made.unallocated
+    needed = frozenset(ServiceState.of(snap, policy).to_allocate)
+    before = by_id(snap)
+    for today in (snap.as_of, day):
+        service = _Service(
+            staff={p.id: p for p in snap.practitioners},
+            cases={c.id: c for c in snap.cases},
+        )
+        recorder = Recorder(snap, policy, "engine")
+        decision = _from_plan(made, needed, snap)
+        _apply(service, recorder, decision, 0, snap.as_of, snap)
+        pending = {h.case: (h, snap.as_of) for h in decision.handovers}
+        _due_handovers(service, recorder, pending, (today - snap.as_of).days, today)
+        ours = by_id(apply_plan(snap, made, policy, as_of=None if today == snap.as_of else today))
+        for cid, theirs in service.cases.items():
+            mine = ours[cid]
+            assert (mine.worker, mine.previous_workers, mine.priority) == (
+                theirs.worker,
+                theirs.previous_workers,
+                theirs.priority,
+            ), cid
+            counted = before[cid].changes_last_12_months + len(service.change_days.get(cid, ()))
+            assert mine.changes_last_12_months == counted, cid
