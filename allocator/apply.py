@@ -23,7 +23,10 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
   (:attr:`AppliedPlan.pending`) and the command line writes them beside the snapshot.
   A handover whose day has come by the snapshot's day (the plan's day, or a later
   ``as_of``) is made, as the simulation makes it on its day: as an assignment with
-  ``from``, if its receiver has not gone by then.
+  ``from``, if its receiver may still take the child then (not gone or away, every
+  holding rule met); else it lapses. Handovers an earlier plan promised
+  (:func:`still_pending` of the file written then) are carried forward alike unless
+  the plan decides for the child anew.
 - ``waiting_since``, where the case model has it, is cleared for a child placed and
   set to the plan's day for a child left waiting without one.
 """
@@ -35,11 +38,27 @@ from dataclasses import dataclass
 from datetime import date
 
 from allocator.io import InputError
-from allocator.models import MAX_CHANGES, Case, Handover, Plan, Priority, Snapshot
+from allocator.models import (
+    MAX_CHANGES,
+    Case,
+    Handover,
+    PendingHandovers,
+    Plan,
+    Practitioner,
+    Priority,
+    Snapshot,
+)
 from allocator.policy import Policy
-from allocator.rules import is_gone
+from allocator.rules import holding_blockers, is_gone
 
-__all__ = ["AppliedPlan", "PlanNotApplicable", "applied", "apply_plan", "reserve_handovers"]
+__all__ = [
+    "AppliedPlan",
+    "PlanNotApplicable",
+    "applied",
+    "apply_plan",
+    "reserve_handovers",
+    "still_pending",
+]
 
 #: The case field saying since when a child waits for a worker, if the model has it.
 WAITING_SINCE = "waiting_since"
@@ -71,8 +90,9 @@ class AppliedPlan:
         Handovers planned ahead whose day has not come: the child is still with
         ``from``.
     lapsed
-        Handovers whose day had come but whose receiver had gone by ``as_of``: the
-        child stays with their worker and needs a new decision.
+        Handovers whose day had come but whose receiver may no longer take the child
+        (gone, away, or a holding rule now stops them): the child stays with their
+        worker and needs a new decision.
     """
 
     snapshot: Snapshot
@@ -90,12 +110,17 @@ class AppliedPlan:
             parts.append(f"{len(self.handed)} handed over (their day had come)")
         parts += [f"{len(self.waiting)} left waiting", f"{len(self.pending)} handover(s) pending"]
         if self.lapsed:
-            parts.append(f"{len(self.lapsed)} handover(s) lapsed (receiver gone)")
+            parts.append(f"{len(self.lapsed)} handover(s) lapsed (receiver may no longer take)")
         return ", ".join(parts)
 
 
 def apply_plan(
-    snapshot: Snapshot, plan: Plan, policy: Policy | None = None, *, as_of: date | None = None
+    snapshot: Snapshot,
+    plan: Plan,
+    policy: Policy | None = None,
+    *,
+    as_of: date | None = None,
+    earlier: Iterable[Handover] = (),
 ) -> Snapshot:
     """The snapshot after ``plan``: :attr:`AppliedPlan.snapshot` of :func:`applied`.
 
@@ -110,13 +135,17 @@ def apply_plan(
     as_of
         The day of the snapshot returned; default the plan's day. A later day makes
         the handovers due by then.
+    earlier
+        Handovers an earlier plan promised and not yet made
+        (:func:`still_pending` of the file ``apply`` wrote): carried forward as the
+        plan's own, unless the plan decides for the child anew.
 
     Raises
     ------
     PlanNotApplicable
         See :func:`applied`.
     """
-    return applied(snapshot, plan, policy, as_of=as_of).snapshot
+    return applied(snapshot, plan, policy, as_of=as_of, earlier=earlier).snapshot
 
 
 def applied(
@@ -125,13 +154,14 @@ def applied(
     policy: Policy | None = None,
     *,
     as_of: date | None = None,
+    earlier: Iterable[Handover] = (),
     source: str = "plan",
 ) -> AppliedPlan:
     """Carry out ``plan`` on ``snapshot``; see the module's docstring for each field.
 
     Parameters
     ----------
-    snapshot, plan, policy, as_of
+    snapshot, plan, policy, as_of, earlier
         As :func:`apply_plan`.
     source
         The name messages give the plan (its file, on the command line).
@@ -175,16 +205,19 @@ def applied(
         (placed if a.from_ is None else moved).append(a.case)
     for u in plan.unallocated:
         cases[u.case] = _left_waiting(cases[u.case], plan.as_of, waits)
+    decided = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
+    decided |= {h.case for h in plan.handovers}
+    kept = [h for h in earlier if h.case not in decided]  # the plan decided anew for the rest
     pending: list[Handover] = []
     lapsed: list[Handover] = []
-    for h in plan.handovers:
+    for h in (*plan.handovers, *kept):
         if h.on > day:
             pending.append(h)
-        elif is_gone(staff[h.worker], day):
-            lapsed.append(h)
-        else:
+        elif _may_take(cases[h.case], staff[h.worker], day, policy):
             cases[h.case] = _given(cases[h.case], h.worker, waits)
             handed.append(h.case)
+        else:
+            lapsed.append(h)
     after = snapshot.model_copy(
         update={"as_of": day, "cases": tuple(cases[c.id] for c in snapshot.cases)}
     )
@@ -228,6 +261,40 @@ def reserve_handovers(
         for p in snapshot.practitioners
     )
     return snapshot.model_copy(update={"practitioners": staff})
+
+
+def still_pending(
+    snapshot: Snapshot, record: PendingHandovers, *, source: str = "handovers"
+) -> tuple[Handover, ...]:
+    """The handovers of ``record`` still to make on ``snapshot``'s day.
+
+    ``record`` is what ``allocator apply`` wrote beside an earlier snapshot
+    (:class:`~allocator.models.PendingHandovers`). A handover still stands while its
+    day has not passed (on ``as_of`` it is made that day), the child is in the
+    snapshot with the worker it is handed over from, and the receiver is on the
+    staff list; any other has been made, or no longer applies (the case closed, a
+    manager moved the child, the receiver left the books) and is dropped.
+
+    Raises
+    ------
+    InputError
+        If ``record`` is of a day after the snapshot's (``source`` names it).
+    """
+    if record.as_of > snapshot.as_of:
+        raise InputError(
+            f"{source}: the handovers are of {record.as_of}, after the snapshot's day "
+            f"{snapshot.as_of}; expected the file written with this snapshot or an earlier one"
+        )
+    cases = {c.id: c for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    return tuple(
+        h
+        for h in record.handovers
+        if h.on >= snapshot.as_of
+        and h.case in cases
+        and cases[h.case].worker == h.from_
+        and h.worker in staff
+    )
 
 
 # ------------------------------------------------------------------ the door
@@ -293,6 +360,17 @@ def _given(case: Case, worker: str, waits: bool) -> Case:
     if waits:
         update[WAITING_SINCE] = None
     return case.model_copy(update=update)
+
+
+def _may_take(case: Case, p: Practitioner, day: date, policy: Policy) -> bool:
+    """Whether ``p`` may still take ``case`` on its handover day: not gone, not away,
+    and every holding rule (grade, skills, exclusions, pin) still allows it."""
+    if is_gone(p, day) or (p.available_from is not None and p.available_from > day):
+        return False
+    start, back = p.absence_from, p.absence_until
+    if start is not None and back is not None and start <= day < back:
+        return False
+    return not holding_blockers(case, p, policy)
 
 
 def _left_waiting(case: Case, day: date, waits: bool) -> Case:

@@ -41,7 +41,7 @@ from allocator.limits import (
     MAX_TIME_LIMIT,
     MAX_WORKERS,
 )
-from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
+from allocator.models import MAX_POINTS, Handover, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
@@ -289,6 +289,18 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
     for sentence in found:
         click.echo(f"warning: {sentence}", err=True)
     return found
+
+
+def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]:
+    """The handovers of a pending handovers file (``apply`` wrote it) still to make on
+    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable."""
+    if path is None:
+        return ()
+    from allocator.apply import still_pending
+    from allocator.io import load_pending_handovers
+
+    with input_errors():
+        return still_pending(snapshot, load_pending_handovers(path), source=path)
 
 
 @contextmanager
@@ -661,6 +673,12 @@ def explain_command(
     type=click.Path(),
     help="The plan in force for SNAPSHOT: rank against the loads once it is applied.",
 )
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): their receivers' room is kept.",
+)
 @snapshot_options
 def recommend_command(
     snapshot: str,
@@ -668,6 +686,7 @@ def recommend_command(
     top: int,
     ineligible: int,
     plan_path: str | None,
+    handovers_path: str | None,
     referrals: str | None,
     policy_path: str | None,
     as_json: bool,
@@ -675,7 +694,8 @@ def recommend_command(
     """Rank the workers for CASE_ID of SNAPSHOT, best first, with reasons.
 
     With --plan, against the service once the plan in force is applied: the morning's
-    placements count on their new workers, and a handover still to come keeps its room.
+    placements count on their new workers, and a handover still to come (the plan's,
+    or --handovers from an earlier apply) keeps its room.
     """
     from allocator.apply import applied
     from allocator.io import load_plan
@@ -683,6 +703,7 @@ def recommend_command(
     from allocator.report import render_recommendation
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    earlier = read_handovers(handovers_path, snap)
     plan: Plan | None = None
     if plan_path is not None:
         with input_errors():
@@ -690,7 +711,9 @@ def recommend_command(
             warn_inputs(plan, snapshot, referrals, policy_path)
             applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
     with input_errors():
-        result = recommend(snap, case_id, policy, top=top, ineligible=ineligible, plan=plan)
+        result = recommend(
+            snap, case_id, policy, top=top, ineligible=ineligible, plan=plan, handovers=earlier
+        )
     _emit(as_json, result, render_recommendation)
 
 
@@ -801,6 +824,12 @@ def diff_command(
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): each kept while its receiver may take the child.",
+)
+@click.option(
     "--max-moves", type=click.IntRange(min=0, max=MAX_MOVES), help="Most changes of worker."
 )
 @click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
@@ -829,6 +858,7 @@ def rebalance_command(
     snapshot: str,
     referrals: str | None,
     policy_path: str | None,
+    handovers_path: str | None,
     max_moves: int | None,
     out: str | None,
     points_per_fte: float | None,
@@ -852,14 +882,27 @@ def rebalance_command(
     from allocator.report import cap_cost_table, rebalance_summary
 
     with input_errors():
-        check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
+        check_output(
+            out,
+            {
+                "snapshot": snapshot,
+                "referrals": referrals,
+                "policy": policy_path,
+                "handovers": handovers_path,
+            },
+        )
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    planned = {h.case: h.worker for h in read_handovers(handovers_path, snap)}
     given = (points_per_fte, long_absence_days, max_new_families_per_day, leaving_window_days)
     overrides = {
         key: value for key, value in zip(POLICY_OVERRIDES, given, strict=True) if value is not None
     }
     out_console = console(stderr=True)
     labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
+    if overrides and handovers_path is not None:
+        raise click.UsageError(
+            "--handovers is for the plan in force; a policy override costs a cap without it"
+        )
     if overrides:
         with input_errors():
             policy = policy.with_overrides(**overrides)
@@ -886,6 +929,7 @@ def rebalance_command(
                 workers=workers,
                 work_units=work_units,
                 progress=progress,
+                planned=planned or None,
             )
     inputs = made_from(snapshot, referrals, policy_path, "rebalance")
     # The overrides change the policy file's figures: the plan's settings record them.
@@ -910,6 +954,12 @@ def rebalance_command(
 @click.option("--referrals", type=click.Path(), help="The referrals the plan was made with.")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending from an earlier apply: carried forward.",
+)
+@click.option(
     "--out",
     type=click.Path(),
     required=True,
@@ -930,6 +980,7 @@ def apply_command(
     snapshot_path: str,
     referrals: str | None,
     policy_path: str | None,
+    handovers_path: str | None,
     out: str,
     as_of: date | None,
     force: bool,
@@ -937,7 +988,8 @@ def apply_command(
     """Apply PLAN to its snapshot; write the snapshot after it, so tomorrow starts from it.
 
     Handovers planned ahead stay pending (the child keeps their worker); those still to
-    come are written beside the snapshot (next.json: next.handovers.json).
+    come are written beside the snapshot (next.json: next.handovers.json), with those
+    of an earlier apply (--handovers) the plan did not decide anew.
     """
     from allocator.apply import applied
     from allocator.check import input_mismatches
@@ -955,6 +1007,7 @@ def apply_command(
         "referrals": referrals,
         "policy": policy_path,
         "plan": plan_path,
+        "handovers": handovers_path,
     }
     sidecar = pending_handovers_path(out)
     with input_errors():
@@ -974,17 +1027,19 @@ def apply_command(
             err=True,
         )
         sys.exit(BAD_INPUT)
+    earlier = read_handovers(handovers_path, snap)
     with input_errors():
-        result = applied(snap, plan, policy, as_of=as_of, source=plan_path)
+        result = applied(snap, plan, policy, as_of=as_of, earlier=earlier, source=plan_path)
+    carry = bool(plan.handovers) or handovers_path is not None
     with writing(out):
         write_snapshot(result.snapshot, out)
-        if plan.handovers:
+        if carry:
             pending = PendingHandovers(
                 as_of=result.snapshot.as_of, plan=file_digest(plan_path), handovers=result.pending
             )
             write_json(sidecar, pending)
     wrote = f"wrote {out} (as of {result.snapshot.as_of})"
-    if plan.handovers:
+    if carry:
         wrote += f" and {sidecar}"
     click.echo(f"applied {plan_path}: {result.summary()}; {wrote}")
 

@@ -49,7 +49,7 @@ from allocator.explain import (
     covering_counted,
 )
 from allocator.io import InputError
-from allocator.models import Case, Plan, Practitioner, Snapshot
+from allocator.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.objectives import CONTINUITY_TIERS, Tier
 from allocator.policy import Policy
 from allocator.rules import (
@@ -705,6 +705,7 @@ def recommend(
     ineligible: int = 3,
     *,
     plan: Plan | None = None,
+    handovers: Iterable[Handover] = (),
 ) -> Recommendation:
     """The best workers for ``case_id``: a one-off :meth:`Recommender.recommend`.
 
@@ -723,6 +724,10 @@ def recommend(
         service once it is applied (:func:`allocator.apply.applied`: the morning's
         placements on their new workers' loads), the room of its handovers still to
         come kept at their receivers (:func:`allocator.apply.reserve_handovers`).
+    handovers
+        Handovers an earlier plan promised and not yet made
+        (:func:`allocator.apply.still_pending`): their receivers' room is kept too
+        (with ``plan``, those the plan does not decide anew).
 
     Returns
     -------
@@ -742,10 +747,13 @@ def recommend(
     build one :class:`Recommender` (of the snapshot after the plan, for a plan in
     force).
     """
-    if plan is not None:
+    if plan is not None or handovers:
         from allocator.apply import applied, reserve_handovers
 
         policy = policy or Policy()
-        after = applied(snapshot, plan, policy)
-        snapshot = reserve_handovers(after.snapshot, policy, after.pending)
+        promised: Iterable[Handover] = handovers
+        if plan is not None:
+            after = applied(snapshot, plan, policy, earlier=handovers)
+            snapshot, promised = after.snapshot, after.pending
+        snapshot = reserve_handovers(snapshot, policy, promised)
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)

@@ -23,16 +23,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 import allocator
-from allocator.apply import AppliedPlan, PlanNotApplicable, applied, apply_plan
+from allocator.apply import AppliedPlan, PlanNotApplicable, applied, apply_plan, still_pending
 from allocator.check import check_plan
 from allocator.cli import main
 from allocator.daily import allocate
-from allocator.io import load_snapshot, write_json
+from allocator.io import InputError, load_snapshot, write_json
 from allocator.models import (
     Assignment,
     Case,
     Handover,
     ManagedException,
+    PendingHandovers,
     Plan,
     Snapshot,
     Unallocated,
@@ -646,3 +647,152 @@ def test_apply_plan_agrees_with_the_simulations_day() -> None:
             ), cid
             counted = before[cid].changes_last_12_months + len(service.change_days.get(cid, ()))
             assert mine.changes_last_12_months == counted, cid
+
+
+# ------------------------------------------------------------------ carried forward
+
+
+def pending_record(day: date = AS_OF, *handovers: Handover) -> PendingHandovers:
+    return PendingHandovers(as_of=day, handovers=handovers or (handover(),))
+
+
+def test_still_pending_keeps_a_promise_that_still_stands() -> None:
+    assert still_pending(service(), pending_record()) == (handover(),)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"on": date(2026, 11, 20)}, "its day has passed"),
+        ({"case": "C9"}, "the case has closed"),
+        ({"from_": "P2"}, "the child is no longer with the worker it was handed from"),
+        ({"worker": "P7"}, "the receiver is not on the staff list"),
+    ],
+)
+def test_still_pending_drops_a_promise_that_no_longer_applies(
+    change: dict[str, object], why: str
+) -> None:
+    record = pending_record(AS_OF, handover().model_copy(update=change))
+    assert still_pending(service(), record) == (), why
+
+
+def test_still_pending_refuses_a_file_of_a_later_day() -> None:
+    with pytest.raises(InputError, match=r"h.json: the handovers are of 2026-11-24, after"):
+        still_pending(service(), pending_record(date(2026, 11, 24)), source="h.json")
+
+
+def test_an_earlier_promise_is_carried_forward_then_made_on_its_day() -> None:
+    # Today's plan (no handovers of its own) leaves C6 alone: the earlier promise stays
+    # pending, and is made on 2026-12-10 as the plan's own handovers are.
+    today = plan(handovers=())
+    kept = applied(service(), today, Policy(), earlier=(handover(),))
+    assert kept.pending == (handover(),) and by_id(kept.snapshot)["C6"].worker == "P4"
+    made = applied(service(), today, Policy(), as_of=HANDOVER_DAY, earlier=(handover(),))
+    assert made.handed == ("C6",) and by_id(made.snapshot)["C6"].worker == "P5"
+
+
+def test_a_plan_that_decides_for_the_child_anew_supersedes_an_earlier_promise() -> None:
+    # Today's plan hands C6 to P3 instead: the promise to P5 is gone.
+    to_p3 = handover().model_copy(update={"worker": "P3"})
+    result = applied(service(), plan(handovers=(to_p3,)), Policy(), earlier=(handover(),))
+    assert result.pending == (to_p3,)
+
+
+def test_a_due_handover_lapses_when_a_rule_now_stops_the_receiver() -> None:
+    # C6 now excludes P5: on the day the earlier promise cannot be kept.
+    snap = service().model_copy(
+        update={
+            "cases": tuple(
+                c.model_copy(update={"excluded_workers": ("P5",)}) if c.id == "C6" else c
+                for c in service().cases
+            )
+        }
+    )
+    result = applied(snap, plan(handovers=()), Policy(), as_of=HANDOVER_DAY, earlier=(handover(),))
+    assert result.lapsed == (handover(),) and by_id(result.snapshot)["C6"].worker == "P4"
+
+
+def test_rebalance_keeps_an_earlier_receiver_from_the_handovers_file(tmp_path: Path) -> None:
+    # P4 leaves holding C6. Left to itself the rebalance hands C6 to P3 (the emptier);
+    # the handovers file promised C6 to P5, who may still take them: kept.
+    snap = snapshot(
+        [worker("P3"), worker("P4", leaving_on=LEAVES), worker("P5")],
+        [case("C6", worker="P4"), case("C7", worker="P5", weight=50.0)],
+    )
+    snap_file, pending_file = tmp_path / "s.json", tmp_path / "s.handovers.json"
+    write_json(snap_file, snap)
+    write_json(pending_file, pending_record())
+    fresh = run("rebalance", snap_file, "--work-units", "0.3", "--out", tmp_path / "a.json")
+    kept = run(
+        "rebalance", snap_file, "--handovers", pending_file, "--work-units", "0.3",
+        "--out", tmp_path / "b.json",
+    )  # fmt: skip
+    assert fresh.exit_code == 0 and kept.exit_code == 0, kept.output
+    receiver = {
+        name: [h["worker"] for h in json.loads((tmp_path / name).read_text())["handovers"]]
+        for name in ("a.json", "b.json")
+    }
+    assert receiver == {"a.json": ["P3"], "b.json": ["P5"]}
+
+
+def test_cli_apply_carries_the_handovers_file_forward(files: dict[str, Path]) -> None:
+    # Day 1: the plan hands C6 over on 12-10; apply writes next.handovers.json.
+    first = files["dir"] / "next.json"
+    assert (
+        run("apply", files["plan"], "--snapshot", files["snapshot"], "--out", first).exit_code == 0
+    )
+    # Day 2 (Tuesday): a plan for the next snapshot that leaves C5 waiting again.
+    tuesday = files["dir"] / "tuesday.json"
+    write_json(tuesday, load_snapshot(first).model_copy(update={"as_of": date(2026, 11, 24)}))
+    second_plan = files["dir"] / "plan2.json"
+    write_json(
+        second_plan, Plan(as_of=date(2026, 11, 24), status="optimal", unallocated=(LEAVE_C5,))
+    )
+    second = files["dir"] / "next2.json"
+    args = ("apply", second_plan, "--snapshot", tuesday, "--out", second)
+    result = run(*args, "--handovers", files["dir"] / "next.handovers.json")
+    assert result.exit_code == 0, result.output
+    assert "0 placed, 0 moved, 1 left waiting, 1 handover(s) pending" in result.stdout
+    carried = json.loads((files["dir"] / "next2.handovers.json").read_text())
+    assert [h["case"] for h in carried["handovers"]] == ["C6"]
+    # Without --handovers the promise would not be carried: no file is written.
+    (files["dir"] / "next2.handovers.json").unlink()
+    assert run(*args).exit_code == 0
+    assert not (files["dir"] / "next2.handovers.json").exists()
+
+
+def test_cli_recommend_keeps_the_room_of_the_handovers_file(files: dict[str, Path]) -> None:
+    # As test_recommend_keeps_the_room_of_a_handover_still_to_come, the promise read
+    # from the file apply wrote instead of from the plan: C6 (98 points) promised to P5
+    # leaves P5 2 points, too few for R1 (3 points).
+    snap = service().model_copy(
+        update={
+            "cases": tuple(
+                c.model_copy(update={"weight": 98.0}) if c.id == "C6" else c
+                for c in service().cases
+            )
+        }
+    )
+    write_json(files["snapshot"], snap)
+    pending_file = files["dir"] / "pending.json"
+    write_json(pending_file, pending_record())
+    base = ("recommend", files["snapshot"], "R1", "--json")
+    before = [c["worker"] for c in json.loads(run(*base).stdout)["ranked"]]
+    after = run(*base, "--handovers", pending_file)
+    assert after.exit_code == 0, after.output
+    assert "P5" in before and "P5" not in [c["worker"] for c in json.loads(after.stdout)["ranked"]]
+
+
+def test_cli_a_bad_handovers_file_exits_2_naming_it(files: dict[str, Path]) -> None:
+    bad = files["dir"] / "pending.json"
+    bad.write_text('{"format": "pending-handovers/1", "as_of": "2026-11-23", "handovers": [{}]}')
+    result = run(
+        "apply", files["plan"], "--snapshot", files["snapshot"], "--out", files["dir"] / "n.json",
+        "--handovers", bad,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert f"{bad}, handovers[0]" in result.stderr and "'case' is missing" in result.stderr
+    write_json(bad, pending_record(date(2026, 11, 30)))
+    later = run("recommend", files["snapshot"], "R1", "--handovers", bad)
+    assert later.exit_code == 2
+    assert f"{bad}: the handovers are of 2026-11-30, after the snapshot's day" in later.stderr
