@@ -33,10 +33,11 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from allocator.check import check_plan
 from allocator.io import InputError
 from allocator.models import (
     MAX_CHANGES,
@@ -182,8 +183,6 @@ def applied(
         breaks a hard rule (each of :func:`allocator.check.check_plan`'s violations,
         with its rule id).
     """
-    from allocator.check import check_plan
-
     policy = policy or Policy()
     day = snapshot.as_of if as_of is None else as_of
     problems = _door(snapshot, plan, as_of, source)
@@ -205,9 +204,12 @@ def applied(
         (placed if a.from_ is None else moved).append(a.case)
     for u in plan.unallocated:
         cases[u.case] = _left_waiting(cases[u.case], plan.as_of, waits)
+    # An earlier promise stands unless this plan decides for the child anew (or it no
+    # longer applies: the case gone, the child moved, the receiver off the books).
     decided = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
     decided |= {h.case for h in plan.handovers}
-    kept = [h for h in earlier if h.case not in decided]  # the plan decided anew for the rest
+    holder = {c.id: c.worker for c in snapshot.cases}
+    kept = [h for h in earlier if h.case not in decided and _stands(h, holder, staff)]
     pending: list[Handover] = []
     lapsed: list[Handover] = []
     for h in (*plan.handovers, *kept):
@@ -285,16 +287,17 @@ def still_pending(
             f"{source}: the handovers are of {record.as_of}, after the snapshot's day "
             f"{snapshot.as_of}; expected the file written with this snapshot or an earlier one"
         )
-    cases = {c.id: c for c in snapshot.cases}
+    holder = {c.id: c.worker for c in snapshot.cases}
     staff = {p.id for p in snapshot.practitioners}
     return tuple(
-        h
-        for h in record.handovers
-        if h.on >= snapshot.as_of
-        and h.case in cases
-        and cases[h.case].worker == h.from_
-        and h.worker in staff
+        h for h in record.handovers if h.on >= snapshot.as_of and _stands(h, holder, staff)
     )
+
+
+def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]) -> bool:
+    """Whether ``h`` still applies: its child is open (in ``holder``, case -> worker)
+    with the worker it is handed over from, and its receiver is on the staff list."""
+    return h.case in holder and holder[h.case] == h.from_ and h.worker in staff
 
 
 # ------------------------------------------------------------------ the door

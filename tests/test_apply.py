@@ -796,3 +796,14 @@ def test_cli_a_bad_handovers_file_exits_2_naming_it(files: dict[str, Path]) -> N
     later = run("recommend", files["snapshot"], "R1", "--handovers", bad)
     assert later.exit_code == 2
     assert f"{bad}: the handovers are of 2026-11-30, after the snapshot's day" in later.stderr
+
+
+def test_an_earlier_promise_that_no_longer_applies_is_dropped_not_an_error() -> None:
+    # Given straight to the library (not through still_pending): a closed case and a
+    # receiver off the books are dropped.
+    gone = (
+        handover().model_copy(update={"case": "C9"}),
+        handover().model_copy(update={"worker": "P7"}),
+    )
+    result = applied(service(), plan(handovers=()), Policy(), as_of=HANDOVER_DAY, earlier=gone)
+    assert (result.pending, result.handed, result.lapsed) == ((), (), ())
