@@ -807,3 +807,15 @@ def test_an_earlier_promise_that_no_longer_applies_is_dropped_not_an_error() -> 
     )
     result = applied(service(), plan(handovers=()), Policy(), as_of=HANDOVER_DAY, earlier=gone)
     assert (result.pending, result.handed, result.lapsed) == ((), (), ())
+
+
+def test_cli_apply_refuses_a_policy_the_plan_was_not_made_with(files: dict[str, Path]) -> None:
+    made_from(files)
+    policy = files["dir"] / "policy.toml"
+    policy.write_text("")
+    result = run(
+        "apply", files["plan"], "--snapshot", files["snapshot"], "--policy", policy,
+        "--out", files["dir"] / "n.json",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "this plan was made without a policy file, but --policy" in result.stderr
