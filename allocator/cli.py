@@ -1009,6 +1009,11 @@ def apply_command(
         "plan": plan_path,
         "handovers": handovers_path,
     }
+    if plan_path == "-" and "-" in (snapshot_path, referrals, handovers_path):
+        raise click.UsageError(
+            "the plan and another input both name standard input (-), which can be read "
+            "once; expected at most one of them to be -"
+        )
     sidecar = pending_handovers_path(out)
     with input_errors():
         check_snapshot_output(out, inputs)
@@ -1022,7 +1027,7 @@ def apply_command(
         click.echo(f"{'warning' if force else 'error'}: {plan_path}: {sentence}", err=True)
     if differ and not force:
         click.echo(
-            "error: the plan was reviewed on other inputs; give the files it was made from, "
+            "error: the plan was made from other files; give the files it was made from, "
             "or --force to apply it to these (the hard rules are still checked)",
             err=True,
         )
