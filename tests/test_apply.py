@@ -819,3 +819,19 @@ def test_cli_apply_refuses_a_policy_the_plan_was_not_made_with(files: dict[str, 
     )  # fmt: skip
     assert result.exit_code == 2
     assert "this plan was made without a policy file, but --policy" in result.stderr
+
+
+def test_cli_apply_reads_standard_input_once(files: dict[str, Path]) -> None:
+    result = run("apply", "-", "--snapshot", "-", "--out", files["dir"] / "n.json")
+    assert result.exit_code == 2
+    assert "the plan and another input both name standard input (-)" in result.output
+
+
+def test_cli_rebalance_handovers_is_not_for_a_policy_override(files: dict[str, Path]) -> None:
+    pending_file = files["dir"] / "pending.json"
+    write_json(pending_file, pending_record())
+    result = run(
+        "rebalance", files["snapshot"], "--handovers", pending_file, "--points-per-fte", "90"
+    )
+    assert result.exit_code == 2
+    assert "--handovers is for the plan in force" in result.output
