@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 #: the package is cheap: the ``allocator`` command (:mod:`allocator.launch`) catches
 #: Ctrl-C before anything heavy loads.
 _HOMES: dict[str, str] = {
+    "AppliedPlan": "allocator.apply",
     "Assignment": "allocator.models",
     "Candidate": "allocator.recommend",
     "CapCost": "allocator.rebalancing",
@@ -36,7 +37,9 @@ _HOMES: dict[str, str] = {
     "CaseType": "allocator.models",
     "Grade": "allocator.models",
     "InputError": "allocator.io",
+    "PendingHandovers": "allocator.models",
     "Plan": "allocator.models",
+    "PlanNotApplicable": "allocator.apply",
     "PlanAnalysis": "allocator.analysis",
     "PlanDiff": "allocator.analysis",
     "Policy": "allocator.policy",
@@ -54,6 +57,7 @@ _HOMES: dict[str, str] = {
     "WorkerStatement": "allocator.analysis",
     "allocate": "allocator.daily",
     "analyse_plan": "allocator.analysis",
+    "apply_plan": "allocator.apply",
     "cap_cost": "allocator.rebalancing",
     "check_plan": "allocator.check",
     "diff_plans": "allocator.analysis",
@@ -95,6 +99,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
         explain_case,
         worker_statement,
     )
+    from allocator.apply import AppliedPlan, PlanNotApplicable, apply_plan
     from allocator.check import Violation, check_plan
     from allocator.daily import allocate
     from allocator.io import (
@@ -110,6 +115,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
         Case,
         CaseType,
         Grade,
+        PendingHandovers,
         Plan,
         Practitioner,
         Priority,

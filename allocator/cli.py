@@ -42,7 +42,7 @@ from allocator.limits import (
     MAX_TIME_LIMIT,
     MAX_WORKERS,
 )
-from allocator.models import MAX_POINTS, MadeFrom, Plan, Snapshot
+from allocator.models import MAX_POINTS, Handover, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
@@ -193,6 +193,7 @@ _interruptions = _Interruptions()
 PRODUCTS = {
     "allocate": "plan",
     "rebalance": "plan",
+    "apply": "snapshot",
     "generate": "snapshot",
     "import": "snapshot",
     "export": "involvements",
@@ -289,6 +290,18 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
     for sentence in found:
         click.echo(f"warning: {sentence}", err=True)
     return found
+
+
+def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]:
+    """The handovers of a pending handovers file (``apply`` wrote it) still to make on
+    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable."""
+    if path is None:
+        return ()
+    from allocator.apply import still_pending
+    from allocator.io import load_pending_handovers
+
+    with input_errors():
+        return still_pending(snapshot, load_pending_handovers(path), source=path)
 
 
 @contextmanager
@@ -655,23 +668,53 @@ def explain_command(
     show_default=True,
     help="How many of the best ineligible workers to list, with why not.",
 )
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(),
+    help="The plan in force for SNAPSHOT: rank against the loads once it is applied.",
+)
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): their receivers' room is kept.",
+)
 @snapshot_options
 def recommend_command(
     snapshot: str,
     case_id: str,
     top: int,
     ineligible: int,
+    plan_path: str | None,
+    handovers_path: str | None,
     referrals: str | None,
     policy_path: str | None,
     as_json: bool,
 ) -> None:
-    """Rank the workers for CASE_ID of SNAPSHOT, best first, with reasons."""
+    """Rank the workers for CASE_ID of SNAPSHOT, best first, with reasons.
+
+    With --plan, against the service once the plan in force is applied: the morning's
+    placements count on their new workers, and a handover still to come (the plan's,
+    or --handovers from an earlier apply) keeps its room.
+    """
+    from allocator.apply import applied
+    from allocator.io import load_plan
     from allocator.recommend import recommend
     from allocator.report import render_recommendation
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    earlier = read_handovers(handovers_path, snap)
+    plan: Plan | None = None
+    if plan_path is not None:
+        with input_errors():
+            plan = load_plan(plan_path)
+            warn_inputs(plan, snapshot, referrals, policy_path)
+            applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
     with input_errors():
-        result = recommend(snap, case_id, policy, top=top, ineligible=ineligible)
+        result = recommend(
+            snap, case_id, policy, top=top, ineligible=ineligible, plan=plan, handovers=earlier
+        )
     _emit(as_json, result, render_recommendation)
 
 
@@ -779,7 +822,14 @@ def diff_command(
 
 @main.command("rebalance")
 @click.argument("snapshot", type=click.Path())
+@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): each kept while its receiver may take the child.",
+)
 @click.option(
     "--max-moves", type=click.IntRange(min=0, max=MAX_MOVES), help="Most changes of worker."
 )
@@ -807,7 +857,9 @@ def diff_command(
 @solver_options
 def rebalance_command(
     snapshot: str,
+    referrals: str | None,
     policy_path: str | None,
+    handovers_path: str | None,
     max_moves: int | None,
     out: str | None,
     points_per_fte: float | None,
@@ -821,6 +873,8 @@ def rebalance_command(
 ) -> None:
     """Move the children of leavers, long absences and over-cap workers; fewest changes.
 
+    Every case needing a worker is placed in the same plan, the day's referrals
+    (--referrals) included, so one morning plan holds the whole day's decisions.
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
     children who must change worker, children who could not be held, extra FTE by grade.
     """
@@ -829,14 +883,27 @@ def rebalance_command(
     from allocator.report import cap_cost_table, rebalance_summary
 
     with input_errors():
-        check_output(out, {"snapshot": snapshot, "policy": policy_path})
-    snap, policy = read_inputs(snapshot, None, policy_path)
+        check_output(
+            out,
+            {
+                "snapshot": snapshot,
+                "referrals": referrals,
+                "policy": policy_path,
+                "handovers": handovers_path,
+            },
+        )
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    planned = {h.case: h.worker for h in read_handovers(handovers_path, snap)}
     given = (points_per_fte, long_absence_days, max_new_families_per_day, leaving_window_days)
     overrides = {
         key: value for key, value in zip(POLICY_OVERRIDES, given, strict=True) if value is not None
     }
     out_console = console(stderr=True)
     labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
+    if overrides and handovers_path is not None:
+        raise click.UsageError(
+            "--handovers is for the plan in force; a policy override costs a cap without it"
+        )
     if overrides:
         with input_errors():
             policy = policy.with_overrides(**overrides)
@@ -863,8 +930,9 @@ def rebalance_command(
                 workers=workers,
                 work_units=work_units,
                 progress=progress,
+                planned=planned or None,
             )
-    inputs = made_from(snapshot, None, policy_path, "rebalance")
+    inputs = made_from(snapshot, referrals, policy_path, "rebalance")
     # The overrides change the policy file's figures: the plan's settings record them.
     settings = {**plan.settings, **overrides}
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
@@ -873,6 +941,113 @@ def rebalance_command(
     rebalance_summary(plan, rebalance_tiers(policy), out_console)
     if overrides:
         out_console.print(cap_cost_table(report))
+
+
+@main.command("apply")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    required=True,
+    help="The snapshot the plan was made from.",
+)
+@click.option("--referrals", type=click.Path(), help="The referrals the plan was made with.")
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending from an earlier apply: carried forward.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    required=True,
+    help="The snapshot after the plan: a .json file, or a folder for CSV tables.",
+)
+@click.option(
+    "--as-of",
+    type=IsoDay(),
+    help="Write the snapshot of this later day; handovers due by then are made.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply even when the files differ from those the plan was made from (warned).",
+)
+def apply_command(
+    plan_path: str,
+    snapshot_path: str,
+    referrals: str | None,
+    policy_path: str | None,
+    handovers_path: str | None,
+    out: str,
+    as_of: date | None,
+    force: bool,
+) -> None:
+    """Apply PLAN to its snapshot; write the snapshot after it, so tomorrow starts from it.
+
+    Handovers planned ahead stay pending (the child keeps their worker); those still to
+    come are written beside the snapshot (next.json: next.handovers.json), with those
+    of an earlier apply (--handovers) the plan did not decide anew.
+    """
+    from allocator.apply import applied
+    from allocator.check import input_mismatches
+    from allocator.io import (
+        check_snapshot_output,
+        file_digest,
+        load_plan,
+        pending_handovers_path,
+        write_snapshot,
+    )
+    from allocator.models import PendingHandovers
+
+    inputs = {
+        "snapshot": snapshot_path,
+        "referrals": referrals,
+        "policy": policy_path,
+        "plan": plan_path,
+        "handovers": handovers_path,
+    }
+    if plan_path == "-" and "-" in (snapshot_path, referrals, handovers_path):
+        raise click.UsageError(
+            "the plan and another input both name standard input (-), which can be read "
+            "once; expected at most one of them to be -"
+        )
+    sidecar = pending_handovers_path(out)
+    with input_errors():
+        check_snapshot_output(out, inputs)
+        if sidecar.parent.is_dir():  # else a new CSV folder, made when the tables are written
+            check_output(sidecar, inputs)
+    snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    differ = input_mismatches(plan.made_from, made_from(snapshot_path, referrals, policy_path))
+    for sentence in differ:
+        click.echo(f"{'warning' if force else 'error'}: {plan_path}: {sentence}", err=True)
+    if differ and not force:
+        click.echo(
+            "error: the plan was made from other files; give the files it was made from, "
+            "or --force to apply it to these (the hard rules are still checked)",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
+    earlier = read_handovers(handovers_path, snap)
+    with input_errors():
+        result = applied(snap, plan, policy, as_of=as_of, earlier=earlier, source=plan_path)
+    carry = bool(plan.handovers) or handovers_path is not None
+    with writing(out):
+        write_snapshot(result.snapshot, out)
+        if carry:
+            pending = PendingHandovers(
+                as_of=result.snapshot.as_of, plan=file_digest(plan_path), handovers=result.pending
+            )
+            write_json(sidecar, pending)
+    wrote = f"wrote {out} (as of {result.snapshot.as_of})"
+    if carry:
+        wrote += f" and {sidecar}"
+    click.echo(f"applied {plan_path}: {result.summary()}; {wrote}")
 
 
 # ------------------------------------------------------------------ import: a snapshot

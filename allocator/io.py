@@ -44,20 +44,23 @@ from enum import Enum
 from functools import cache
 from io import StringIO
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, to_json, to_jsonable_python
 
 from allocator.models import (
+    PENDING_FORMAT,
     PLAN_FORMAT,
     SNAPSHOT_FORMAT,
     Assignment,
     Case,
     Day,
     FileDigest,
+    Handover,
     MadeFrom,
+    PendingHandovers,
     Plan,
     Practitioner,
     Snapshot,
@@ -1394,41 +1397,84 @@ def load_plan(path: PathLike) -> Plan:
         With every problem found, one sentence each, e.g.
         ``plan.json, assignments[3] (case R0004): field 'worker' is missing ...``.
     """
+    return _load_document(path, Plan, PLAN_FORMAT, "plan", "plan", _PLAN_TABLES)
+
+
+#: The one table of a pending handovers file, as :data:`_PLAN_TABLES`.
+_PENDING_TABLES: dict[str, tuple[type[BaseModel], str, str, int]] = {
+    "handovers": (Handover, "handover", "case", 1),
+}
+
+
+def load_pending_handovers(path: PathLike) -> PendingHandovers:
+    """Read and validate a pending handovers file (docs/FORMAT.md, "Applying a plan").
+
+    Parameters
+    ----------
+    path
+        The file ``allocator apply`` wrote beside a snapshot (``next.handovers.json``).
+        Its ``format`` must be ``pending-handovers/1``.
+
+    Raises
+    ------
+    InputError
+        With every problem found, one sentence each, as :func:`load_plan`.
+    """
+    return _load_document(
+        path, PendingHandovers, PENDING_FORMAT, "pending handovers", "handovers", _PENDING_TABLES
+    )
+
+
+_Document = TypeVar("_Document", bound=BaseModel)
+
+
+def _load_document(
+    path: PathLike,
+    model: type[_Document],
+    expected_format: str,
+    kind: str,
+    noun: str,
+    tables: Mapping[str, tuple[type[BaseModel], str, str, int]],
+) -> _Document:
+    """Read one JSON document of ``model``; problems named by table row, as a plan's.
+
+    ``kind`` names the file (``a JSON plan file``), ``noun`` the document in messages.
+    """
     path = Path(path)
     report = _Report()
     if str(path) != STDIN and not path.exists():
-        raise InputError(f"{path}: no such file, expected a JSON plan file.")
+        raise InputError(f"{path}: no such file, expected a JSON {kind} file.")
     data = _read_json(path, report, 0)
     report.raise_if_any()
     if not isinstance(data, dict):
         raise InputError(
             f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
-            "of a plan."
+            f"of a {kind} file."
         )
     source = str(path)
-    if not _check_format(data.get("format"), PLAN_FORMAT, source, False, report, 0):
+    if not _check_format(data.get("format"), expected_format, source, False, report, 0):
         report.raise_if_any()
     try:
-        plan = Plan.model_validate(data)
+        document = model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = err["loc"]
-            table = _PLAN_TABLES.get(str(loc[0])) if loc else None
+            table = tables.get(str(loc[0])) if loc else None
             rows = data.get(str(loc[0])) if loc else None
             if table is not None and len(loc) > 1 and isinstance(loc[1], int):
-                model, noun, key, rank = table
+                row_model, row_noun, key, rank = table
                 assert isinstance(rows, list)
                 records = _Table(source, str(loc[0]), rows, rank, id_key=key)
                 err["loc"] = loc[2:]
-                records.add(report, loc[1], _explain(err, _fields_of(model), noun, False))
+                records.add(report, loc[1], _explain(err, _fields_of(row_model), row_noun, False))
             elif loc and loc[0] == "format":
                 continue  # reported above
             else:
-                report.add(0, 0, f"{source}: {_explain(err, _fields_of(Plan), 'plan', False)}")
+                report.add(0, 0, f"{source}: {_explain(err, _fields_of(model), noun, False)}")
         report.raise_if_any()
-        raise InputError(f"{source}: not a valid plan ({exc.error_count()} problems).") from None
+        raise InputError(f"{source}: not a valid {noun} ({exc.error_count()} problems).") from None
     report.raise_if_any()
-    return plan
+    return document
 
 
 # ------------------------------------------------------------------ provenance
@@ -1627,6 +1673,46 @@ def check_output_folder(
     if folder.is_dir():
         for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
             check_output(folder / name, inputs)
+
+
+#: The name of the pending handovers written beside a CSV snapshot folder.
+PENDING_HANDOVERS_NAME = "handovers.json"
+
+
+def pending_handovers_path(snapshot_path: PathLike) -> Path:
+    """Where the handovers still pending go beside a snapshot written to ``snapshot_path``.
+
+    ``next.json`` -> ``next.handovers.json``; a CSV snapshot folder ``next/`` ->
+    ``next/handovers.json`` (a folder's other files are ignored by the reader).
+    """
+    path = Path(snapshot_path)
+    if path.suffix.lower() == ".json":
+        return path.with_name(f"{path.stem}.handovers.json")
+    return path / PENDING_HANDOVERS_NAME
+
+
+def check_snapshot_output(
+    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+) -> None:
+    """Refuse, before any work, a snapshot target :func:`write_snapshot` may not replace.
+
+    A ``.json`` path as :func:`check_output`; any other path as a CSV folder
+    (:func:`check_output_folder`).
+
+    Raises
+    ------
+    InputError
+        One sentence naming the path and what was expected.
+    """
+    if str(path) == STDIN:
+        raise InputError(
+            "-: standard output, expected a .json file or a folder for the snapshot; "
+            "nothing was written."
+        )
+    if Path(path).suffix.lower() == ".json":
+        check_output(path, inputs)
+    else:
+        check_output_folder(path, inputs)
 
 
 def _atomic_write(path: Path, content: bytes) -> None:

@@ -8,7 +8,8 @@ Extensions to FORMAT.md (all additive, documented in ``docs/FORMAT.md`` Part 2):
 ``Plan.gap``, ``Plan.notes``, ``Plan.settings``, ``Plan.bound`` as a mapping
 from objective tier to its proven bound, ``Plan.proved``, ``Plan.exceptions``,
 ``Plan.made_from`` and ``Plan.handovers``; ``Practitioner.contract``,
-``contract_end``, ``absence_from`` and ``absence_until``.
+``contract_end``, ``absence_from`` and ``absence_until``; :class:`PendingHandovers`,
+the handovers still to come once a plan is applied.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pydantic import (
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
+PENDING_FORMAT: Final = "pending-handovers/1"
 
 
 class Grade(StrEnum):
@@ -540,4 +542,28 @@ class Plan(Record):
     settings: dict[str, float | int | str] = Field(default_factory=dict)
     exceptions: tuple[ManagedException, ...] = ()
     made_from: MadeFrom | None = None
+    handovers: tuple[Handover, ...] = ()
+
+
+class PendingHandovers(Record):
+    """Handovers a plan planned ahead and not yet made, kept beside the snapshot after it.
+
+    Extension (docs/FORMAT.md, "Applying a plan"): ``allocator apply`` writes one
+    beside the snapshot it writes, so that the promise made to each child outlives the
+    plan file. Each handover is as the plan gave it (its ``notice_days`` counted from
+    the plan's day).
+
+    Attributes
+    ----------
+    as_of
+        The day of the snapshot they go with.
+    plan
+        The plan file they come from, with its SHA-256; null when not from a file.
+    handovers
+        The handovers still to come, in the plan's order.
+    """
+
+    format: Literal["pending-handovers/1"] = PENDING_FORMAT
+    as_of: Day
+    plan: FileDigest | None = None
     handovers: tuple[Handover, ...] = ()

@@ -49,7 +49,7 @@ from allocator.explain import (
     covering_counted,
 )
 from allocator.io import InputError
-from allocator.models import Case, Practitioner, Snapshot
+from allocator.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.objectives import CONTINUITY_TIERS, Tier
 from allocator.policy import Policy
 from allocator.rules import (
@@ -703,6 +703,9 @@ def recommend(
     policy: Policy | None = None,
     top: int = 5,
     ineligible: int = 3,
+    *,
+    plan: Plan | None = None,
+    handovers: Iterable[Handover] = (),
 ) -> Recommendation:
     """The best workers for ``case_id``: a one-off :meth:`Recommender.recommend`.
 
@@ -716,6 +719,15 @@ def recommend(
         The policy; FORMAT.md defaults when ``None``.
     top, ineligible
         How many eligible workers, and how many near misses, to return.
+    plan
+        The plan in force for ``snapshot``, if any: workers are ranked against the
+        service once it is applied (:func:`allocator.apply.applied`: the morning's
+        placements on their new workers' loads), the room of its handovers still to
+        come kept at their receivers (:func:`allocator.apply.reserve_handovers`).
+    handovers
+        Handovers an earlier plan promised and not yet made
+        (:func:`allocator.apply.still_pending`): their receivers' room is kept too
+        (with ``plan``, those the plan does not decide anew).
 
     Returns
     -------
@@ -725,10 +737,23 @@ def recommend(
     ------
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
+    allocator.apply.PlanNotApplicable
+        If ``plan`` cannot be applied to ``snapshot`` (another day, unknown ids, a
+        broken hard rule).
 
     Notes
     -----
     Indexing the snapshot costs far more than one query; to ask about many cases,
-    build one :class:`Recommender`.
+    build one :class:`Recommender` (of the snapshot after the plan, for a plan in
+    force).
     """
+    if plan is not None or handovers:
+        from allocator.apply import applied, reserve_handovers
+
+        policy = policy or Policy()
+        promised: Iterable[Handover] = handovers
+        if plan is not None:
+            after = applied(snapshot, plan, policy, earlier=handovers)
+            snapshot, promised = after.snapshot, after.pending
+        snapshot = reserve_handovers(snapshot, policy, promised)
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)

@@ -22,7 +22,7 @@ def _synopsis(command: str) -> str:
     return rest[: end.start()] if end else rest
 
 
-@pytest.mark.parametrize("command", ["allocate", "rebalance", "serve", "log"])
+@pytest.mark.parametrize("command", ["allocate", "rebalance", "recommend", "apply", "serve", "log"])
 def test_the_readme_synopsis_names_every_option(command: str) -> None:
     helped = CliRunner().invoke(main, [command, "--help"]).output
     options = set(re.findall(r"^\s+(--[a-z][a-z-]*)", helped, flags=re.M)) - {"--help"}

@@ -1,0 +1,387 @@
+"""The service after a plan: tomorrow starts from today's decisions.
+
+:func:`apply_plan` takes a snapshot, the plan made for it and the policy, and gives
+the snapshot once the plan is carried out; :func:`applied` gives the same with what
+happened to each case, for a summary. Nothing here solves: the plan is judged first
+by :func:`allocator.check.check_plan`, the independent checker, and refused if it
+breaks a hard rule, names a case or worker the snapshot lacks, or is for another day.
+
+What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
+
+- an **assignment** sets ``worker``. A child moved off a worker puts that worker at
+  the front of ``previous_workers`` and counts one more ``changes_last_12_months``
+  (as the plan's ``changes_of_worker`` counts it); a first worker (``from`` null)
+  counts no change. An urgent child placed has been seen: ``priority`` becomes
+  ``standard``.
+- an **unallocated** case that had a worker loses them: ``worker`` null, the worker
+  at the front of ``previous_workers``. It is not counted as a change (the plan's
+  ``changes_of_worker`` does not count it either): the change is the child's next
+  worker, which the snapshot can no longer tell apart from a first one.
+- a **handover** planned ahead leaves the child with their worker until its day. The
+  snapshot has no place for a promise (Part 1 is the council's export, which knows
+  nothing of it), so handovers still to come are returned apart
+  (:attr:`AppliedPlan.pending`) and the command line writes them beside the snapshot.
+  A handover whose day has come by the snapshot's day (the plan's day, or a later
+  ``as_of``) is made, as the simulation makes it on its day: as an assignment with
+  ``from``, if its receiver may still take the child then (not gone or away, every
+  holding rule met); else it lapses. Handovers an earlier plan promised
+  (:func:`still_pending` of the file written then) are carried forward alike unless
+  the plan decides for the child anew.
+- ``waiting_since``, where the case model has it, is cleared for a child placed and
+  set to the plan's day for a child left waiting without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from allocator.check import check_plan
+from allocator.io import InputError
+from allocator.models import (
+    MAX_CHANGES,
+    Case,
+    Handover,
+    PendingHandovers,
+    Plan,
+    Practitioner,
+    Priority,
+    Snapshot,
+)
+from allocator.policy import Policy
+from allocator.rules import holding_blockers, is_gone
+
+__all__ = [
+    "AppliedPlan",
+    "PlanNotApplicable",
+    "applied",
+    "apply_plan",
+    "reserve_handovers",
+    "still_pending",
+]
+
+#: The case field saying since when a child waits for a worker, if the model has it.
+WAITING_SINCE = "waiting_since"
+
+
+class PlanNotApplicable(InputError):
+    """A plan that cannot be applied to the snapshot given, one sentence per reason."""
+
+
+@dataclass(frozen=True)
+class AppliedPlan:
+    """A snapshot after a plan, and what the plan did to it.
+
+    Attributes
+    ----------
+    snapshot
+        The service once the plan is carried out (``as_of`` the day asked for).
+    placed
+        Cases given a first worker (assignments with ``from`` null), in plan order.
+    moved
+        Cases moved from one worker to another (assignments with ``from``), in plan
+        order.
+    handed
+        Cases handed over because their handover's day had come by ``as_of`` (the
+        plan's day included, as the simulation makes a handover on its day).
+    waiting
+        Cases the plan leaves without a worker, in plan order.
+    pending
+        Handovers planned ahead whose day has not come: the child is still with
+        ``from``.
+    lapsed
+        Handovers whose day had come but whose receiver may no longer take the child
+        (gone, away, or a holding rule now stops them): the child stays with their
+        worker and needs a new decision.
+    """
+
+    snapshot: Snapshot
+    placed: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()
+    handed: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+    pending: tuple[Handover, ...] = ()
+    lapsed: tuple[Handover, ...] = ()
+
+    def summary(self) -> str:
+        """One line: how many placed, moved, left waiting and handovers pending."""
+        parts = [f"{len(self.placed)} placed", f"{len(self.moved)} moved"]
+        if self.handed:
+            parts.append(f"{len(self.handed)} handed over (their day had come)")
+        parts += [f"{len(self.waiting)} left waiting", f"{len(self.pending)} handover(s) pending"]
+        if self.lapsed:
+            parts.append(f"{len(self.lapsed)} handover(s) lapsed (receiver may no longer take)")
+        return ", ".join(parts)
+
+
+def apply_plan(
+    snapshot: Snapshot,
+    plan: Plan,
+    policy: Policy | None = None,
+    *,
+    as_of: date | None = None,
+    earlier: Iterable[Handover] = (),
+) -> Snapshot:
+    """The snapshot after ``plan``: :attr:`AppliedPlan.snapshot` of :func:`applied`.
+
+    Parameters
+    ----------
+    snapshot
+        The service the plan was made for (referrals merged in, as for the plan).
+    plan
+        The plan in force.
+    policy
+        The policy the plan must obey; FORMAT.md defaults when ``None``.
+    as_of
+        The day of the snapshot returned; default the plan's day. A later day makes
+        the handovers due by then.
+    earlier
+        Handovers an earlier plan promised and not yet made
+        (:func:`still_pending` of the file ``apply`` wrote): carried forward as the
+        plan's own, unless the plan decides for the child anew.
+
+    Raises
+    ------
+    PlanNotApplicable
+        See :func:`applied`.
+    """
+    return applied(snapshot, plan, policy, as_of=as_of, earlier=earlier).snapshot
+
+
+def applied(
+    snapshot: Snapshot,
+    plan: Plan,
+    policy: Policy | None = None,
+    *,
+    as_of: date | None = None,
+    earlier: Iterable[Handover] = (),
+    source: str = "plan",
+) -> AppliedPlan:
+    """Carry out ``plan`` on ``snapshot``; see the module's docstring for each field.
+
+    Parameters
+    ----------
+    snapshot, plan, policy, as_of, earlier
+        As :func:`apply_plan`.
+    source
+        The name messages give the plan (its file, on the command line).
+
+    Returns
+    -------
+    AppliedPlan
+        The snapshot after the plan and what happened to each case. The practitioners
+        are as they were (staff who have gone stay until the council's export drops
+        them); ``changes_last_12_months`` is not aged by a later ``as_of`` (the
+        snapshot does not say when the earlier changes were).
+
+    Raises
+    ------
+    PlanNotApplicable
+        One sentence per problem: the plan is for another day; ``as_of`` is not after
+        the snapshot's; the plan names a case or worker the snapshot lacks; or it
+        breaks a hard rule (each of :func:`allocator.check.check_plan`'s violations,
+        with its rule id).
+    """
+    policy = policy or Policy()
+    day = snapshot.as_of if as_of is None else as_of
+    problems = _door(snapshot, plan, as_of, source)
+    if problems:
+        raise PlanNotApplicable(problems)
+    broken = check_plan(snapshot, policy, plan)
+    if broken:
+        raise PlanNotApplicable(
+            [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
+        )
+    cases = {c.id: c for c in snapshot.cases}
+    staff = {p.id: p for p in snapshot.practitioners}
+    waits = WAITING_SINCE in Case.model_fields
+    placed: list[str] = []
+    moved: list[str] = []
+    handed: list[str] = []
+    for a in plan.assignments:
+        cases[a.case] = _given(cases[a.case], a.worker, waits)
+        (placed if a.from_ is None else moved).append(a.case)
+    for u in plan.unallocated:
+        cases[u.case] = _left_waiting(cases[u.case], plan.as_of, waits)
+    # An earlier promise stands unless this plan decides for the child anew (or it no
+    # longer applies: the case gone, the child moved, the receiver off the books).
+    decided = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
+    decided |= {h.case for h in plan.handovers}
+    holder = {c.id: c.worker for c in snapshot.cases}
+    kept = [h for h in earlier if h.case not in decided and _stands(h, holder, staff)]
+    pending: list[Handover] = []
+    lapsed: list[Handover] = []
+    for h in (*plan.handovers, *kept):
+        if h.on > day:
+            pending.append(h)
+        elif _may_take(cases[h.case], staff[h.worker], day, policy):
+            cases[h.case] = _given(cases[h.case], h.worker, waits)
+            handed.append(h.case)
+        else:
+            lapsed.append(h)
+    after = snapshot.model_copy(
+        update={"as_of": day, "cases": tuple(cases[c.id] for c in snapshot.cases)}
+    )
+    return AppliedPlan(
+        snapshot=after,
+        placed=tuple(placed),
+        moved=tuple(moved),
+        handed=tuple(handed),
+        waiting=tuple(u.case for u in plan.unallocated),
+        pending=tuple(pending),
+        lapsed=tuple(lapsed),
+    )
+
+
+def reserve_handovers(
+    snapshot: Snapshot, policy: Policy, handovers: Iterable[Handover]
+) -> Snapshot:
+    """``snapshot`` with each receiver's cap lowered by the children handed to them later.
+
+    A handover takes room at its receiver from the day it is planned (docs/FORMAT.md,
+    "Planned handovers"): a question asked of the service meanwhile (who may take a
+    referral?) must not offer that room again. ``capacity_points`` becomes the cap
+    less the promised children's weights, at least 0; a handover of a case no longer
+    in the snapshot, or already made, reserves nothing.
+    """
+    cases = {c.id: c for c in snapshot.cases}
+    held: dict[str, float] = {}
+    for h in handovers:
+        case = cases.get(h.case)
+        if case is None or case.worker == h.worker:
+            continue
+        held[h.worker] = held.get(h.worker, 0.0) + policy.case_weight(case)
+    if not held:
+        return snapshot
+    staff = tuple(
+        p.model_copy(
+            update={"capacity_points": max(0.0, round(policy.capacity(p) - held[p.id], 2))}
+        )
+        if p.id in held
+        else p
+        for p in snapshot.practitioners
+    )
+    return snapshot.model_copy(update={"practitioners": staff})
+
+
+def still_pending(
+    snapshot: Snapshot, record: PendingHandovers, *, source: str = "handovers"
+) -> tuple[Handover, ...]:
+    """The handovers of ``record`` still to make on ``snapshot``'s day.
+
+    ``record`` is what ``allocator apply`` wrote beside an earlier snapshot
+    (:class:`~allocator.models.PendingHandovers`). A handover still stands while its
+    day has not passed (on ``as_of`` it is made that day), the child is in the
+    snapshot with the worker it is handed over from, and the receiver is on the
+    staff list; any other has been made, or no longer applies (the case closed, a
+    manager moved the child, the receiver left the books) and is dropped.
+
+    Raises
+    ------
+    InputError
+        If ``record`` is of a day after the snapshot's (``source`` names it).
+    """
+    if record.as_of > snapshot.as_of:
+        raise InputError(
+            f"{source}: the handovers are of {record.as_of}, after the snapshot's day "
+            f"{snapshot.as_of}; expected the file written with this snapshot or an earlier one"
+        )
+    holder = {c.id: c.worker for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    return tuple(
+        h for h in record.handovers if h.on >= snapshot.as_of and _stands(h, holder, staff)
+    )
+
+
+def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]) -> bool:
+    """Whether ``h`` still applies: its child is open (in ``holder``, case -> worker)
+    with the worker it is handed over from, and its receiver is on the staff list."""
+    return h.case in holder and holder[h.case] == h.from_ and h.worker in staff
+
+
+# ------------------------------------------------------------------ the door
+
+
+def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> list[str]:
+    """The plainest reasons the plan cannot apply, before the rules are judged."""
+    problems: list[str] = []
+    if plan.as_of != snapshot.as_of:
+        problems.append(
+            f"{source}: the plan is for {plan.as_of} but the snapshot is of {snapshot.as_of}; "
+            "expected the snapshot the plan was made from"
+        )
+    if as_of is not None and as_of <= snapshot.as_of:
+        problems.append(
+            f"as_of is {as_of}, expected a day after the snapshot's {snapshot.as_of} "
+            "(leave it out for the snapshot of the plan's own day)"
+        )
+    cases = {c.id for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    # Each row of the plan naming a case: where it is, the case, the workers it names.
+    rows: list[tuple[str, str, dict[str, str | None]]] = []
+    rows += [
+        (f"assignments[{i}]", a.case, {"worker": a.worker, "from": a.from_})
+        for i, a in enumerate(plan.assignments)
+    ]
+    rows += [(f"unallocated[{i}]", u.case, {}) for i, u in enumerate(plan.unallocated)]
+    rows += [
+        (f"handovers[{i}]", h.case, {"worker": h.worker, "from": h.from_})
+        for i, h in enumerate(plan.handovers)
+    ]
+    rows += [
+        (f"exceptions[{i}]", e.case, {"worker": e.worker}) for i, e in enumerate(plan.exceptions)
+    ]
+    for where, case, workers in rows:
+        if case not in cases:
+            problems.append(
+                f"{source}, {where}: field 'case' names {case!r}, which is not a case of the "
+                "snapshot (was the plan made with --referrals?)"
+            )
+        for field, worker in workers.items():
+            if worker is not None and worker not in staff:
+                problems.append(
+                    f"{source}, {where} (case {case}): field {field!r} names {worker!r}, who is "
+                    "not among the snapshot's practitioners"
+                )
+    return problems
+
+
+# ------------------------------------------------------------------ one case
+
+
+def _given(case: Case, worker: str, waits: bool) -> Case:
+    """``case`` with ``worker``: a change of worker if it had another one."""
+    if case.worker == worker:
+        return case
+    update: dict[str, object] = {"worker": worker}
+    if case.worker is not None:
+        update["previous_workers"] = (case.worker, *case.previous_workers)
+        update["changes_last_12_months"] = min(case.changes_last_12_months + 1, MAX_CHANGES)
+    if case.priority is Priority.URGENT:
+        update["priority"] = Priority.STANDARD  # seen today: the urgency is spent
+    if waits:
+        update[WAITING_SINCE] = None
+    return case.model_copy(update=update)
+
+
+def _may_take(case: Case, p: Practitioner, day: date, policy: Policy) -> bool:
+    """Whether ``p`` may still take ``case`` on its handover day: not gone, not away,
+    and every holding rule (grade, skills, exclusions, pin) still allows it."""
+    if is_gone(p, day) or (p.available_from is not None and p.available_from > day):
+        return False
+    start, back = p.absence_from, p.absence_until
+    if start is not None and back is not None and start <= day < back:
+        return False
+    return not holding_blockers(case, p, policy)
+
+
+def _left_waiting(case: Case, day: date, waits: bool) -> Case:
+    """``case`` without a worker from ``day``."""
+    update: dict[str, object] = {}
+    if case.worker is not None:
+        update["worker"] = None
+        update["previous_workers"] = (case.worker, *case.previous_workers)
+    if waits and getattr(case, WAITING_SINCE, None) is None:
+        update[WAITING_SINCE] = day
+    return case.model_copy(update=update) if update else case
