@@ -27,8 +27,9 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
   holding rule met); else it lapses. Handovers an earlier plan promised
   (:func:`still_pending` of the file written then) are carried forward alike unless
   the plan decides for the child anew.
-- ``waiting_since``, where the case model has it, is cleared for a child placed and
-  set to the plan's day for a child left waiting without one.
+- ``waiting_since`` is cleared for a child placed and, for a child left waiting
+  without one, set to the plan's day (the day a departed worker left, where earlier:
+  :func:`allocator.rules.waiting_start`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from allocator.models import (
     Snapshot,
 )
 from allocator.policy import Policy
-from allocator.rules import holding_blockers, is_gone
+from allocator.rules import holding_blockers, is_gone, waiting_start
 
 __all__ = [
     "AppliedPlan",
@@ -60,9 +61,6 @@ __all__ = [
     "reserve_handovers",
     "still_pending",
 ]
-
-#: The case field saying since when a child waits for a worker, if the model has it.
-WAITING_SINCE = "waiting_since"
 
 
 class PlanNotApplicable(InputError):
@@ -195,15 +193,14 @@ def applied(
         )
     cases = {c.id: c for c in snapshot.cases}
     staff = {p.id: p for p in snapshot.practitioners}
-    waits = WAITING_SINCE in Case.model_fields
     placed: list[str] = []
     moved: list[str] = []
     handed: list[str] = []
     for a in plan.assignments:
-        cases[a.case] = _given(cases[a.case], a.worker, waits)
+        cases[a.case] = _given(cases[a.case], a.worker)
         (placed if a.from_ is None else moved).append(a.case)
     for u in plan.unallocated:
-        cases[u.case] = _left_waiting(cases[u.case], plan.as_of, waits)
+        cases[u.case] = _left_waiting(cases[u.case], plan.as_of, staff)
     # An earlier promise stands unless this plan decides for the child anew (or it no
     # longer applies: the case gone, the child moved, the receiver off the books).
     decided = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
@@ -216,7 +213,7 @@ def applied(
         if h.on > day:
             pending.append(h)
         elif _may_take(cases[h.case], staff[h.worker], day, policy):
-            cases[h.case] = _given(cases[h.case], h.worker, waits)
+            cases[h.case] = _given(cases[h.case], h.worker)
             handed.append(h.case)
         else:
             lapsed.append(h)
@@ -350,7 +347,7 @@ def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> li
 # ------------------------------------------------------------------ one case
 
 
-def _given(case: Case, worker: str, waits: bool) -> Case:
+def _given(case: Case, worker: str) -> Case:
     """``case`` with ``worker``: a change of worker if it had another one."""
     if case.worker == worker:
         return case
@@ -360,8 +357,7 @@ def _given(case: Case, worker: str, waits: bool) -> Case:
         update["changes_last_12_months"] = min(case.changes_last_12_months + 1, MAX_CHANGES)
     if case.priority is Priority.URGENT:
         update["priority"] = Priority.STANDARD  # seen today: the urgency is spent
-    if waits:
-        update[WAITING_SINCE] = None
+    update["waiting_since"] = None  # no longer waiting
     return case.model_copy(update=update)
 
 
@@ -376,12 +372,14 @@ def _may_take(case: Case, p: Practitioner, day: date, policy: Policy) -> bool:
     return not holding_blockers(case, p, policy)
 
 
-def _left_waiting(case: Case, day: date, waits: bool) -> Case:
-    """``case`` without a worker from ``day``."""
+def _left_waiting(case: Case, day: date, staff: Mapping[str, Practitioner]) -> Case:
+    """``case`` without a worker from ``day``, waiting since :func:`waiting_start`
+    (a wait already under way keeps its first day)."""
     update: dict[str, object] = {}
     if case.worker is not None:
         update["worker"] = None
         update["previous_workers"] = (case.worker, *case.previous_workers)
-    if waits and getattr(case, WAITING_SINCE, None) is None:
-        update[WAITING_SINCE] = day
+    if case.waiting_since is None:
+        lost = staff.get(case.worker) if case.worker is not None else None
+        update["waiting_since"] = waiting_start(case, lost, day)
     return case.model_copy(update=update) if update else case

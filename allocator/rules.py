@@ -66,6 +66,15 @@ def to_points(units: int) -> float:
     return units / POINTS_SCALE
 
 
+def waiting_start(case: Case, lost: Practitioner | None, day: date) -> date:
+    """The ``waiting_since`` of ``case`` left without a worker on ``day``, having held
+    ``lost`` (docs/FORMAT.md "Waiting"): the worker's last day if they have left (the
+    child waited from then, or from the case's opening if later), else ``day``."""
+    if lost is not None and lost.leaving_on is not None and lost.leaving_on <= day:
+        return max(lost.leaving_on, case.opened or lost.leaving_on)
+    return day
+
+
 def is_gone(p: Practitioner, as_of: date) -> bool:
     """A worker whose last day is on or before ``as_of`` has left and holds nothing."""
     return p.leaving_on is not None and p.leaving_on <= as_of

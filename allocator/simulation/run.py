@@ -29,7 +29,7 @@ from datetime import date, timedelta
 
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
-from allocator.rules import is_gone
+from allocator.rules import is_gone, waiting_start
 from allocator.simulation.events import Absence, Day, EventStream, draw_events
 from allocator.simulation.methods import Decision, Handover, Method
 from allocator.simulation.records import Cause, Recorder
@@ -298,7 +298,7 @@ def _apply(
                     "worker": None,
                     "previous_workers": (case.worker, *case.previous_workers),
                     # Waiting from today, or from the day a departed worker left.
-                    "waiting_since": _waiting_since(case, staff[case.worker], today),
+                    "waiting_since": waiting_start(case, staff[case.worker], today),
                 }
             )
     for cid in sorted(decision.placed):
@@ -325,15 +325,6 @@ def _apply(
         if changed:
             service.change_days.setdefault(cid, []).append(today)
         service.cases[cid] = case.model_copy(update=update)
-
-
-def _waiting_since(case: Case, lost: Practitioner, today: date) -> date:
-    """When ``case``, taken off ``lost`` today, started waiting: the worker's last day
-    if they have left (their children waited from then, or from the case's opening if
-    later), else today."""
-    if lost.leaving_on is not None and lost.leaving_on <= today:
-        return max(lost.leaving_on, case.opened or lost.leaving_on)
-    return today
 
 
 def _due_handovers(
