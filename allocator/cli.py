@@ -1894,7 +1894,7 @@ def simulate_command(
     """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
     _need_sim_extra()
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
-    from allocator.simulation.report import YEAR_DAYS, write_outputs
+    from allocator.simulation.report import YEAR_DAYS, where_each_loses, write_outputs
 
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter("expected a folder", param_hint="--out")
@@ -1931,6 +1931,10 @@ def simulate_command(
             f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
             err=True,
         )
+    if len(results) > 1:  # report.md's first section, on the terminal too
+        for line in where_each_loses(summaries)[2:]:
+            if line:
+                click.echo(line.replace("**", ""), err=True)
     click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
 
 

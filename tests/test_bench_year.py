@@ -188,3 +188,20 @@ def test_an_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 def test_the_year_is_a_named_part_of_the_benchmarks() -> None:
     assert "year" in PARTS
+
+
+@pytest.mark.slow
+def test_a_tiny_year_end_to_end(tmp_path: Path) -> None:
+    # Two classes, 8 practitioners, 5 days, one seed: four cells on a local cluster.
+    # The printed table has a line per service and figure, and the files hold it.
+    args = ["--classes", "slack,stretched", "--practitioners", "8", "--seeds", "3"]
+    args += ["--days", "5", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "year.md").read_text(encoding="utf-8")
+    assert text in result.output
+    assert text.count("| slack-8 |") == len(CHILD_FIGURES)
+    assert text.count("| stretched-8 |") == len(CHILD_FIGURES)
+    assert "targets met:" in text
+    csv = (tmp_path / "year.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv) == 1 + 2 * len(CHILD_FIGURES)

@@ -211,6 +211,12 @@ def test_waits_add_up_to_each_childs_days_waited() -> None:
     assert len(tables["waits"]) > 20
     assert (children["waiting_days"] == spells.reindex(children.index, fill_value=0)).all()
     assert (children["waits"] > 0).sum() == tables["waits"]["case"].nunique()
+    # Urgency lasts until a worker is given: the urgent waits' days are the urgent
+    # class's child-days counted each day's end (the default policy's first class).
+    waiting = tables["waiting"]
+    urgent_days = int(waiting[waiting["class"] == "urgent"]["children"].sum())
+    assert urgent_days > 0
+    assert int(tables["waits"][tables["waits"]["urgent"]]["days"].sum()) == urgent_days
 
 
 def test_statutory_is_what_the_policy_names() -> None:
