@@ -258,3 +258,58 @@ def test_a_leavers_child_opened_after_the_worker_left_waits_from_the_opening() -
         [case("C", worker="GONE", opened=days_ago(4))],
     )
     assert ServiceState.of(snap, AGE).days_waiting == {"C": 4}
+
+
+# ------------------------------------------------------------------ handovers and caps
+
+
+def test_a_leavers_children_are_planned_before_a_waiting_child_and_move_on_the_day() -> None:
+    # L leaves on Friday 2026-12-11 holding C1, C2, C3 (child in need, 3 points each,
+    # three families); R has room for 9 points; REF, a child-in-need referral of 3
+    # points, has waited 3 weeks. Room for three of the four: the handovers come first
+    # (they weigh as the longest wait), so REF waits; each child moves on Thursday
+    # 2026-12-10 with 17 days' notice, and on that day apply_plan gives them to R.
+    from allocator.apply import apply_plan
+    from allocator.rebalancing import rebalance
+
+    leaves, handover = date(2026, 12, 11), date(2026, 12, 10)
+    snap = snapshot(
+        [worker("L", leaving_on=leaves), worker("R", capacity_points=9)],
+        [
+            *(case(f"C{i}", worker="L") for i in (1, 2, 3)),
+            case("REF", opened=days_ago(21)),
+        ],
+    )
+    plan = rebalance(snap, Policy(), time_limit=10)
+    assert {(h.case, h.worker, h.on, h.notice_days) for h in plan.handovers} == {
+        (f"C{i}", "R", handover, 17) for i in (1, 2, 3)
+    }
+    assert [(u.case, u.days_waiting) for u in plan.unallocated] == [("REF", 21)]
+    on_the_day = apply_plan(snap, plan, Policy(), as_of=handover)
+    workers = {c.id: c.worker for c in on_the_day.cases}
+    assert [workers[f"C{i}"] for i in (1, 2, 3)] == ["R", "R", "R"]
+
+
+def test_over_cap_after_a_complexity_rise_is_relieved_before_a_statutory_wait() -> None:
+    # O (cap 20) holds four child-protection children, 5 points each at complexity 2;
+    # K3's complexity rose to 3 (7.5 points): O holds 22.5, 2.5 over. R has 7.5 points
+    # of room. A child-protection referral CP (5 points, waited a week) could take it,
+    # but relief ranks above the statutory class (only an urgent child comes first):
+    # one of O's children moves to R and O is within cap; CP waits.
+    from allocator.rebalancing import rebalance
+
+    snap = snapshot(
+        [worker("O", capacity_points=20), worker("R", capacity_points=7.5)],
+        [
+            case("K1", worker="O", type="child_protection", weight=None),
+            case("K2", worker="O", type="child_protection", weight=None),
+            case("K3", worker="O", type="child_protection", complexity=3, weight=None),
+            case("K4", worker="O", type="child_protection", weight=None),
+            case("CP", type="child_protection", weight=None, opened=days_ago(7)),
+        ],
+    )
+    plan = rebalance(snap, Policy(), time_limit=10)
+    assert plan.objective["over_cap_excess"] == 0
+    moved = {a.case: (a.from_, a.worker) for a in plan.assignments}
+    assert len(moved) == 1 and next(iter(moved.values())) == ("O", "R")
+    assert [u.case for u in plan.unallocated] == ["CP"]
