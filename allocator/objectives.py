@@ -675,6 +675,24 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
     ``changes_of_worker`` (cases moved off a worker), ``highest_utilisation`` among
     workers given a case, and ``allocated``.
     """
+    # The search asks again and again about the same few plans (the incumbent against
+    # each candidate): each distinct plan is evaluated once per state.
+    key = (state.reference is not None, tuple(sorted(placed.items())))
+    known = state.evaluations.get(key)
+    if known is None:
+        known = _evaluate(state, placed)
+        if len(state.evaluations) >= EVALUATIONS_KEPT:
+            del state.evaluations[next(iter(state.evaluations))]  # the oldest
+        state.evaluations[key] = known
+    return dict(known)
+
+
+#: Distinct plans whose values a state keeps (:func:`evaluate`).
+EVALUATIONS_KEPT = 16
+
+
+def _evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
+    """:func:`evaluate` without the memo."""
     on = Placements(state, placed)
     values: dict[str, int | float] = {t.key: t.value(on) for t in state_tiers(state)}
     receivers = set(placed.values())

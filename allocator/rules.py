@@ -363,6 +363,11 @@ class ServiceState:
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
     #: Memo of :func:`allocator.objectives.expected_changes_cost` by (case type, worker).
     look_ahead_costs: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    #: Memo of :func:`allocator.objectives.evaluate`: a plan's tier values by its
+    #: placements (the most recent few).
+    evaluations: dict[tuple[object, ...], dict[str, int | float]] = field(
+        default_factory=dict, repr=False
+    )
     #: A plan being revised (case id -> worker, cases that need a worker only): when
     #: set, daily allocation keeps its placements where it can
     #: (:data:`allocator.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.

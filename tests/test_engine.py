@@ -415,3 +415,30 @@ def test_weights_sum_exactly_so_rounding_hides_no_breach() -> None:
     assert len(plan.assignments) == 2 and len(plan.unallocated) == 1
     (row,) = [w for w in plan.workers if w.id == "P1"]
     assert row.load_after == 6.68 and row.load_after <= row.capacity
+
+
+def test_each_distinct_plan_is_evaluated_once(monkeypatch: Any) -> None:
+    # The search compares the incumbent with each candidate: evaluate's memo keeps the
+    # whole-plan evaluations to the few distinct plans (46 before the memo on the
+    # README example), and a caller changing the values it got changes no other's.
+    import allocator.objectives as objectives
+    from allocator.io import load_snapshot
+    from allocator.policy import load_policy
+
+    evaluated: list[int] = []
+    real = objectives._evaluate
+
+    def counted(state: ServiceState, placed: Any) -> dict[str, int | float]:
+        evaluated.append(len(placed))
+        return real(state, placed)
+
+    monkeypatch.setattr(objectives, "_evaluate", counted)
+    snap = load_snapshot("examples/service.json", "examples/referrals.json")
+    policy = load_policy("examples/policy.toml")
+    plan = allocate(snap, policy, work_units=3)
+    assert len(plan.assignments) == 39
+    assert 1 <= len(evaluated) <= 8
+    state = ServiceState.of(snap, policy)
+    first = evaluate(state, {})
+    first["unallocated"] = -1
+    assert evaluate(state, {})["unallocated"] == len(state.to_allocate)
