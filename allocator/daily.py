@@ -16,6 +16,7 @@ from allocator.explain import (
     assignment_reasons,
     diagnose_unallocated,
     held_room_notes,
+    longest_wait_note,
 )
 from allocator.models import (
     Assignment,
@@ -159,6 +160,7 @@ def allocate(
         )
     if solution.cut_short:
         notes.append(cut_short_note("search", time_limit))
+    notes.extend(longest_wait_note(state, placed))
     notes.extend(held_room_notes(state, placed))
     run_settings: dict[str, float | int | str] = {
         "time_limit": time_limit,

@@ -521,6 +521,26 @@ def _diagnose(
     )
 
 
+def longest_wait_note(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
+    """One plan note: per priority class, the child left waiting longest after the plan
+    and their days waited (docs/FORMAT.md "Waiting"); none when nobody waits."""
+    longest: dict[int, tuple[int, str]] = {}
+    for cid, days in state.days_waiting.items():
+        if cid in placed:
+            continue
+        klass = state.priority_class[cid]
+        if klass not in longest or (-days, cid) < (-longest[klass][0], longest[klass][1]):
+            longest[klass] = (days, cid)
+    if not longest:
+        return []
+    names = state.policy.class_names
+    parts = [
+        f"{names[k].replace('_', ' ')} {cid} ({days} days)"
+        for k, (days, cid) in sorted(longest.items())
+    ]
+    return ["longest waits without a worker after this plan, by class: " + "; ".join(parts)]
+
+
 def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
     """One plan note per worker whose room stays held for a long-waiting child who is
     still without a worker after the plan (:attr:`ServiceState.held_for`)."""

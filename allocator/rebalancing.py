@@ -73,7 +73,7 @@ from allocator.engine.rebalance import (
     tier_values,
 )
 from allocator.engine.solver import ProgressCallback
-from allocator.explain import PlanView, availability_rule, held_room_notes
+from allocator.explain import PlanView, availability_rule, held_room_notes, longest_wait_note
 from allocator.models import (
     Assignment,
     Grade,
@@ -682,7 +682,9 @@ def _plan(
             "(allocator explain --case names who could and what stops them)"
         )
 
-    notes.extend(held_room_notes(state, {a.case: a.worker for a in assignments}))
+    given = {a.case: a.worker for a in assignments}
+    notes.extend(longest_wait_note(state, given))
+    notes.extend(held_room_notes(state, given))
     values = tier_values(data, moved)
     still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
     if uncovered:

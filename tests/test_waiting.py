@@ -313,3 +313,22 @@ def test_over_cap_after_a_complexity_rise_is_relieved_before_a_statutory_wait() 
     moved = {a.case: (a.from_, a.worker) for a in plan.assignments}
     assert len(moved) == 1 and next(iter(moved.values())) == ("O", "R")
     assert [u.case for u in plan.unallocated] == ["CP"]
+
+
+def test_the_plan_names_the_longest_wait_left_in_each_class() -> None:
+    # W has room for one 3-point child: A (waited 30 days, other) is placed; B (10 days,
+    # other) and C (statutory, 12 days, 5 points, too heavy for what is left) wait.
+    snap = snapshot(
+        [worker("W", capacity_points=3)],
+        [
+            case("A", opened=days_ago(30)),
+            case("B", opened=days_ago(10)),
+            case("C", type="child_protection", weight=5, opened=days_ago(12)),
+        ],
+    )
+    plan = allocate(snap, AGE, time_limit=5)
+    assert {a.case for a in plan.assignments} == {"A"}
+    assert (
+        "longest waits without a worker after this plan, by class: statutory C (12 days); "
+        "other B (10 days)"
+    ) in plan.notes
