@@ -3,7 +3,8 @@
 Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
 the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
-form: per priority class, its children left without a worker (a stay cost of 1);
+form: per priority class, its children left without a worker (a stay cost of the
+case's waiting weight, ``ServiceState.waiting_weight``);
 siblings apart (structural, written by the core); and every other tier linear, its
 coefficients read from the tier itself (:meth:`allocator.objectives.Tier.cost`,
 ``stay_cost`` and ``constant``): for a re-solve the children not kept where the

@@ -12,14 +12,26 @@ the family could go there, for the intake limit and the siblings tier.
 
 Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
 
+0. ``unplaced_first_class``: the children of the first priority class (urgent by
+   default: seen today) who must move, or are a departing worker's to hand over,
+   and found nobody, each by their waiting weight (``ServiceState.waiting_weight``).
+0a. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
+   After the urgent children and before every other class: a cap broken by events
+   (a complexity rise) is restored before room goes to a child of a lower class —
+   the order the simulated year showed best (worker-days over cap fell to a third
+   to a half of the manager's rule's, waits no worse: docs/FORMAT.md "Waiting").
+   The relieved child keeps their worker if nobody may take them.
 1. ``unplaced``: children who must move and found nobody -- children of a worker
    who has left or is long absent, and referrals -- each weighted by its priority
-   class (:func:`allocator.objectives.class_weights`): one child of a higher class
-   outweighs every child of the classes below, and within a class every child
-   counts alike (FORMAT.md "Who gets a worker first"). Leavers' children and
-   referrals share the tier because the spec ranks children by class, not by why
-   they have no worker: an urgent referral comes before a leaver's early-help
-   child, and a leaver's court child before a child-in-need referral.
+   class (:func:`allocator.objectives.class_weights`) times its waiting weight: one
+   child of a higher class outweighs every child of the classes below, and within a
+   class a child who has waited longer counts more (FORMAT.md "Who gets a worker
+   first", "no child is starved"). Leavers' children and referrals share the tier
+   because the spec ranks children by class, not by why they have no worker: an
+   urgent referral comes before a leaver's early-help child, and a leaver's court
+   child before a child-in-need referral. A departing worker's child whose handover
+   is not planned counts here too, as the longest wait the policy's rule counts:
+   planned now, the handover spares them the wait that would start on the day.
 2. ``leavers_unplaced``: of those, the children who had a worker (who left or is
    long absent), counted. With tier 1 fixed this only decides, within a class,
    between a child who has just lost their worker and a referral: the first comes
@@ -27,12 +39,8 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    change of worker).
 2a. ``handovers_unplanned``: children of a worker who departs within the leaving
    window (leaves, or starts a planned long absence) with no receiver planned,
-   weighted by class as tier 1. Below the children who need a worker today: a
-   handover reserves room at its receiver from today, which a child with nobody
-   needs first. Moving such a child plans the handover (:mod:`allocator.rebalancing`).
-3. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
-   Below the children without a worker: an over-cap worker's children have a worker,
-   so relief never takes the room a child without one needs.
+   weighted as in tier 1, for the plan's own figure. Moving such a child plans the
+   handover (:mod:`allocator.rebalancing`).
 4. ``changes_of_worker``: children whose worker changes. With tiers 1 and 2 fixed
    only optional moves (off over-cap workers) can vary here, so fewer changes is
    never bought by leaving a child unplaced.
