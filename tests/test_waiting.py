@@ -54,7 +54,8 @@ def snapshot_file(tmp_path: Path, **fields: Any) -> Path:
     [
         (
             {"waiting_since": "2026-11-24"},
-            "field 'waiting_since' is 2026-11-24, after as_of 2026-11-23",
+            "s.json, cases[0] (id C1): field 'waiting_since' is '2026-11-24', after the "
+            "snapshot's day (as_of 2026-11-23), expected the day the child started waiting",
         ),
         (
             {"waiting_since": "1899-12-31"},
@@ -62,7 +63,8 @@ def snapshot_file(tmp_path: Path, **fields: Any) -> Path:
         ),
         (
             {"waiting_since": "2026-10-01", "opened": "2026-10-02"},
-            "field 'waiting_since' is 2026-10-01, before 'opened' 2026-10-02",
+            "s.json, cases[0] (id C1): field 'waiting_since' is '2026-10-01', before the day "
+            "the case opened ('opened' 2026-10-02), expected a day on or after it",
         ),
         ({"waiting_since": "23/11/2026"}, "expected a date written YYYY-MM-DD"),
     ],
@@ -75,6 +77,71 @@ def test_a_waiting_date_that_cannot_be_is_refused_with_the_case_and_field(
     text = "\n".join(caught.value.problems)
     assert expected in text
     assert "C1" in text or "cases[0]" in text
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (
+            "2026-11-24",
+            "cases.csv, line 2 (id C1): field 'waiting_since' is '2026-11-24', after the "
+            "snapshot's day (as_of 2026-11-23), expected",
+        ),
+        (
+            " 2026-10-01 ",
+            "cases.csv, line 2 (id C1): field 'waiting_since' is '2026-10-01', before the "
+            "day the case opened ('opened' 2026-10-02), expected a day on or after it",
+        ),
+    ],
+)
+def test_a_waiting_date_that_cannot_be_is_one_sentence_naming_the_csv_line(
+    tmp_path: Path, cell: str, expected: str
+) -> None:
+    # The dates are each well written: the problem is between them and the day, one
+    # sentence with the file, line and id, never split in two at its "; ".
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    (folder / "snapshot.csv").write_text(f"format,as_of\ncaseload-snapshot/1,{AS_OF}\n")
+    (folder / "practitioners.csv").write_text("id,team,grade,fte\nP1,T,senior,1\n")
+    (folder / "cases.csv").write_text(
+        f"id,family,type,complexity,opened,waiting_since\nC1,F1,court,2,2026-10-02,{cell}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(folder)
+    assert len(caught.value.problems) == 1
+    assert expected in caught.value.problems[0]
+
+
+def test_a_referrals_waiting_date_after_the_day_names_the_referrals_file(tmp_path: Path) -> None:
+    snap = snapshot_file(tmp_path)
+    referrals = tmp_path / "r.json"
+    referrals.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "R1",
+                    "family": "F9",
+                    "type": "court",
+                    "complexity": 2,
+                    "waiting_since": "2026-11-30",
+                }
+            ]
+        )
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snap, referrals=referrals)
+    assert caught.value.problems == [
+        f"{referrals}, cases[0] (id R1): field 'waiting_since' is '2026-11-30', after the "
+        "snapshot's day (as_of 2026-11-23), expected the day the child started waiting, on "
+        "or before the snapshot's day."
+    ]
+
+
+def test_a_waiting_date_outside_the_domain_is_one_problem_not_two(tmp_path: Path) -> None:
+    # Before 1900 is the date's own problem; it is not also "before opened".
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snapshot_file(tmp_path, waiting_since="1899-12-31", opened="2026-10-02"))
+    assert len(caught.value.problems) == 1
 
 
 def test_the_waiting_rule_is_checked_in_the_policy(tmp_path: Path) -> None:
