@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from allocator.analysis import explain_case
 from allocator.daily import allocate
 from allocator.io import InputError, load_snapshot
 from allocator.models import Snapshot
@@ -314,6 +315,26 @@ def test_a_child_kept_off_held_room_is_told_why_and_the_plan_says_whose_it_is() 
     assert reasons["COURT"][2] == 59
     assert any(
         n.startswith("W's room is held for COURT, who has waited 59 days") for n in plan.notes
+    )
+
+
+def test_explain_tells_the_held_room_story_for_the_worker_kept_off() -> None:
+    # The same morning: the plan is proved best and CP1's reason names COURT's held
+    # room, so explain's why-not for W says so too, not "the search stopped".
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF),
+        ],
+    )
+    plan = allocate(snap, RESERVE, time_limit=5)
+    why = explain_case(snap, RESERVE, plan, "CP1")
+    (alternative,) = [a for a in why.alternatives if a.worker == "W"]
+    assert alternative.why_not == (
+        "room held for COURT, waiting 59 days (policy waiting.reserve_after_days): no child "
+        "of their class or below goes to W until COURT fits",
     )
 
 
