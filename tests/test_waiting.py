@@ -17,6 +17,7 @@ from allocator.daily import allocate
 from allocator.io import InputError, load_snapshot
 from allocator.models import Snapshot
 from allocator.policy import Policy, PolicyError, load_policy
+from allocator.recommend import recommend
 from allocator.rules import ServiceState
 from tests.builders import case, snapshot, worker
 
@@ -336,6 +337,31 @@ def test_explain_tells_the_held_room_story_for_the_worker_kept_off() -> None:
         "room held for COURT, waiting 59 days (policy waiting.reserve_after_days): no child "
         "of their class or below goes to W until COURT fits",
     )
+
+
+def test_recommend_says_first_when_a_workers_room_is_held_for_a_longer_wait() -> None:
+    # The same morning: W is the only worker, eligible by every rule for CP1 (held
+    # room is the engine's device, not a rule a manager must obey), and its first
+    # reason, the one the meeting page shows, says whose the room is.
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF),
+        ],
+    )
+    held = (
+        "W's room is held for COURT, waiting 59 days (policy waiting.reserve_after_days): "
+        "the engine places no child of this class or below with W until COURT fits"
+    )
+    (w,) = recommend(snap, "CP1", RESERVE).ranked
+    assert w.worker == "W" and w.reasons[0] == held
+    # The child the room is held for is not kept off it (W is short of room for
+    # COURT: a near miss), and with no reservations nobody is.
+    (near,) = recommend(snap, "COURT", RESERVE).ineligible
+    assert near.worker == "W" and all("held" not in r for r in near.reasons)
+    assert all("held" not in r for r in recommend(snap, "CP1", AGE).ranked[0].reasons)
 
 
 def test_a_leavers_child_opened_after_the_worker_left_waits_from_the_opening() -> None:
