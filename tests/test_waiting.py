@@ -16,6 +16,7 @@ from allocator.analysis import explain_case
 from allocator.daily import allocate
 from allocator.io import InputError, load_snapshot
 from allocator.models import Snapshot
+from allocator.objectives import class_tiers
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.recommend import recommend
 from allocator.rules import ServiceState
@@ -151,6 +152,35 @@ def test_the_waiting_rule_is_checked_in_the_policy(tmp_path: Path) -> None:
     path.write_text('[waiting]\nrule = "oldest"\n')
     with pytest.raises(PolicyError, match=r"waiting\.rule"):
         load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "label"),
+    [
+        ("count", "without a worker: statutory"),
+        ("age", "without a worker: statutory (children, each 1 + weeks waited)"),
+        (
+            "age_points",
+            "without a worker: statutory (children, each points x 2 x (1 + weeks waited))",
+        ),
+    ],
+)
+def test_the_class_tiers_label_says_what_its_value_counts(rule: str, label: str) -> None:
+    # The label is what a manager reads beside the value: under age_points a 3-point
+    # child referred today and a 5-point child who waited two weeks count
+    # 3 x 2 x 1 + 5 x 2 x 3 = 36, as the label's formula gives.
+    policy = Policy.model_validate({"waiting": {"rule": rule, "reserve_after_days": 0}})
+    (statutory,) = [t for t in class_tiers(policy) if t.key == "unallocated_statutory"]
+    assert statutory.label == label
+    snap = snapshot(
+        [worker("W", capacity_points=1)],
+        [
+            case("A", type="child_protection", weight=3, opened=AS_OF),
+            case("B", type="child_protection", weight=5, opened=days_ago(14)),
+        ],
+    )
+    expected = {"count": 2, "age": 1 + 3, "age_points": 36}[rule]
+    assert allocate(snap, policy, time_limit=5).objective["unallocated_statutory"] == expected
 
 
 # ------------------------------------------------------------------ days waited
