@@ -1484,6 +1484,36 @@ def load_pending_handovers(path: PathLike) -> PendingHandovers:
 _Document = TypeVar("_Document", bound=BaseModel)
 
 
+def _explain_nested(err: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """An error inside a document's field that is itself an object (a plan's
+    ``made_from.snapshot.sha256``, a pending file's ``plan.sha256``), named by its whole
+    path and described by the field it points at; ``None`` for any other error."""
+    loc = err["loc"]
+    info = model.model_fields.get(str(loc[0])) if len(loc) > 1 else None
+    if info is None:
+        return None
+    tp: Any = info.annotation
+    if get_origin(tp) in (Union, types.UnionType):
+        members = [a for a in get_args(tp) if a is not type(None)]
+        tp = members[0] if len(members) == 1 else None
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return None
+    where = locate(model, loc)
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where.loc)[1:]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = where.owner.model_fields if where.owner is not None else ()
+        return f"unknown field {path!r}" + did_you_mean(str(loc[-1]), known)
+    expected = where.expected
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern:
+        sha = pattern == "^[0-9a-f]{64}$"
+        expected = "a SHA-256: 64 digits 0-9 and a-f" if sha else f"text matching {pattern}"
+    if kind == "missing":
+        return f"required field {path!r} is missing, expected {expected}"
+    return f"field {path!r} is {_found(err['input'], echo=True)}, expected {expected}"
+
+
 def _load_document(
     path: PathLike,
     model: type[_Document],
@@ -1526,7 +1556,8 @@ def _load_document(
             elif loc and loc[0] == "format":
                 continue  # reported above
             else:
-                report.add(0, 0, f"{source}: {_explain(err, _fields_of(model), noun, False)}")
+                said = _explain_nested(err, model) or _explain(err, _fields_of(model), noun, False)
+                report.add(0, 0, f"{source}: {said}")
         report.raise_if_any()
         raise InputError(f"{source}: not a valid {noun} ({exc.error_count()} problems).") from None
     report.raise_if_any()
