@@ -18,6 +18,7 @@ from allocator.io import InputError, load_snapshot
 from allocator.models import Snapshot
 from allocator.objectives import class_tiers
 from allocator.policy import Policy, PolicyError, load_policy
+from allocator.rebalancing import rebalance
 from allocator.recommend import recommend
 from allocator.rules import ServiceState
 from tests.builders import case, snapshot, worker
@@ -392,6 +393,27 @@ def test_recommend_says_first_when_a_workers_room_is_held_for_a_longer_wait() ->
     (near,) = recommend(snap, "COURT", RESERVE).ineligible
     assert near.worker == "W" and all("held" not in r for r in near.reasons)
     assert all("held" not in r for r in recommend(snap, "CP1", AGE).ranked[0].reasons)
+
+
+def test_a_handover_kept_off_held_room_is_told_whose_room_it_is() -> None:
+    # W's 5 free points are held for COURT (10.5 points, waited 59 days). L leaves in
+    # 10 days holding K (3 points, other work): W is the only one who could take K,
+    # but not while W's room is held, so the note says so instead of "nobody has room".
+    snap = snapshot(
+        [worker("W", capacity_points=20), worker("L", leaving_on=AS_OF + timedelta(days=10))],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("K", worker="L", weight=3),
+        ],
+    )
+    plan = rebalance(snap, RESERVE, time_limit=5)
+    assert [h.case for h in plan.handovers] == []
+    (note,) = [n for n in plan.notes if "no handover yet for K" in n]
+    assert (
+        "nobody who may hold them has room in this plan, except room held for children who "
+        "have waited longer (W's for COURT; policy waiting.reserve_after_days)"
+    ) in note
 
 
 def test_a_leavers_child_opened_after_the_worker_left_waits_from_the_opening() -> None:
