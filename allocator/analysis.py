@@ -737,6 +737,15 @@ def _why_not(
         if b.rule in ("capacity", "intake_limit")
     ]
     full = f"once this plan is applied: {'; '.join(late)}"
+    held = state.held_from(wid, case_id)
+    if held is not None and not late:
+        # The engine keeps the case off this worker: their room is held for a child
+        # who has waited longer (the plan's reason for the case says so too).
+        return [
+            f"room held for {held}, waiting {state.days_waiting[held]} days (policy "
+            "waiting.reserve_after_days): no child of their class or below goes to "
+            f"{wid} until {held} fits"
+        ]
     if chosen is None or chosen_score is None:
         return (
             [full]

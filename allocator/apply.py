@@ -28,8 +28,9 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
   (:func:`still_pending` of the file written then) are carried forward alike unless
   the plan decides for the child anew.
 - ``waiting_since`` is cleared for a child placed and, for a child left waiting
-  without one, set to the plan's day (the day a departed worker left, where earlier:
-  :func:`allocator.rules.waiting_start`).
+  without one, set to the day their wait began: ``opened`` for a child who had no
+  worker (the day the reading rule counts from), the day a departed worker left
+  (:func:`allocator.rules.waiting_start`), else the plan's day.
 """
 
 from __future__ import annotations
@@ -380,6 +381,11 @@ def _left_waiting(case: Case, day: date, staff: Mapping[str, Practitioner]) -> C
         update["worker"] = None
         update["previous_workers"] = (case.worker, *case.previous_workers)
     if case.waiting_since is None:
-        lost = staff.get(case.worker) if case.worker is not None else None
-        update["waiting_since"] = waiting_start(case, lost, day)
+        if case.worker is None:
+            # Already waiting, since the case opened (the reading rule's default,
+            # docs/FORMAT.md "Waiting"): the day is written down, never restarted.
+            opened = case.opened
+            update["waiting_since"] = min(opened, day) if opened is not None else day
+        else:
+            update["waiting_since"] = waiting_start(case, staff.get(case.worker), day)
     return case.model_copy(update=update) if update else case

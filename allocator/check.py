@@ -50,6 +50,10 @@ leave any of them out):
 ``workers_table``
     The plan's ``workers`` rows, if any, match the recomputed figures, and cover every
     worker whose load or case count changes.
+``days_waiting``
+    Each ``days_waiting`` the plan gives, on an assignment or an unallocated case
+    that needs a worker, is the days that child has waited on ``as_of``
+    (docs/FORMAT.md "Waiting").
 ``objective``
     The plan's ``objective`` values match the tiers recomputed on its placements:
     :func:`allocator.objectives.evaluate` for a daily plan (moves to make room
@@ -89,7 +93,7 @@ from allocator.rules import (
 RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
-SUMMARIES: tuple[str, ...] = ("workers_table", "objective")
+SUMMARIES: tuple[str, ...] = ("workers_table", "objective", "days_waiting")
 
 #: Tolerance of the ``workers`` table, in centi-points (0.01 points).
 TABLE_TOLERANCE = 1
@@ -222,6 +226,7 @@ def _judge(
     stale: list[Violation] = []
     _workers_table(state, plan, load_after, count_after, stale)
     _objective(state, plan, given, stale)
+    _days_waiting(state, plan, stale)
     return out, stale
 
 
@@ -573,6 +578,26 @@ def _objective(
                     f"placements give {value}",
                 )
             )
+
+
+def _days_waiting(state: ServiceState, plan: Plan, out: list[Violation]) -> None:
+    """The plan's ``days_waiting`` figures agree with the days recomputed from the
+    snapshot (:attr:`allocator.rules.ServiceState.days_waiting`)."""
+    rows = [(a.case, a.days_waiting) for a in plan.assignments]
+    rows += [(u.case, u.days_waiting) for u in plan.unallocated]
+    for cid, given in rows:
+        waited = state.days_waiting.get(cid)
+        # Left out, or a case that needed no worker in this snapshot (a meeting's
+        # override may make an open case one to decide): nothing to compare.
+        if given is None or waited is None or given == waited:
+            continue
+        out.append(
+            Violation(
+                "days_waiting",
+                f"{cid}'s days_waiting is given as {given} but recomputes to {waited}",
+                case=cid,
+            )
+        )
 
 
 def _same(reported: float, computed: float) -> bool:

@@ -51,6 +51,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, to_json, to_jsonable_python
 
 from allocator.models import (
+    FIRST_DAY,
+    LAST_DAY,
     PENDING_FORMAT,
     PLAN_FORMAT,
     SNAPSHOT_FORMAT,
@@ -1322,6 +1324,56 @@ def snapshot_from_dict(
     return _assemble(parts, extra, report, [], [])
 
 
+def _raw_day(value: Any) -> date | None:
+    """``value`` as a date when it is one written ``YYYY-MM-DD`` within the dates'
+    domain (a JSON string, a CSV cell or a date), else ``None``: any other value is
+    reported by its field's own check."""
+    if isinstance(value, date):
+        day = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def _waiting_dates(table: _Table, as_of: date, report: _Report) -> None:
+    """Report a ``waiting_since`` after the snapshot's day or before the case opened,
+    with the file, row and id (docs/FORMAT.md "Waiting": refused at the door).
+
+    On the raw records, so the sentence names the row as every other problem does;
+    the model's own check (:class:`allocator.models.Snapshot`) is the library's.
+    """
+    for i, row in enumerate(table.rows):
+        if not isinstance(row, dict):
+            continue
+        since = _raw_day(row.get("waiting_since"))
+        if since is None:
+            continue
+        shown = repr(since.isoformat())
+        if since > as_of:
+            table.add(
+                report,
+                i,
+                f"field 'waiting_since' is {shown}, after the snapshot's day (as_of "
+                f"{as_of.isoformat()}), expected the day the child started waiting, on or "
+                "before the snapshot's day",
+                ("field 'waiting_since'", "after as_of"),
+            )
+        opened = _raw_day(row.get("opened"))
+        if opened is not None and since < opened:
+            table.add(
+                report,
+                i,
+                f"field 'waiting_since' is {shown}, before the day the case opened "
+                f"('opened' {opened.isoformat()}), expected a day on or after it",
+                ("field 'waiting_since'", "before opened"),
+            )
+
+
 def _assemble(
     parts: _Parts,
     extra: _Table | None,
@@ -1344,6 +1396,10 @@ def _assemble(
     if extra is not None:
         cases += _validate_table(extra, _CASES, Case, "case", report)
     _cross_references(parts.practitioners, parts.cases, extra, report)
+    if parts.as_of is not None:
+        for table in (parts.cases, extra):
+            if table is not None:
+                _waiting_dates(table, parts.as_of, report)
     report.raise_if_any()
     if warnings is not None:
         warnings.extend(report.warnings)
@@ -1428,6 +1484,36 @@ def load_pending_handovers(path: PathLike) -> PendingHandovers:
 _Document = TypeVar("_Document", bound=BaseModel)
 
 
+def _explain_nested(err: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """An error inside a document's field that is itself an object (a plan's
+    ``made_from.snapshot.sha256``, a pending file's ``plan.sha256``), named by its whole
+    path and described by the field it points at; ``None`` for any other error."""
+    loc = err["loc"]
+    info = model.model_fields.get(str(loc[0])) if len(loc) > 1 else None
+    if info is None:
+        return None
+    tp: Any = info.annotation
+    if get_origin(tp) in (Union, types.UnionType):
+        members = [a for a in get_args(tp) if a is not type(None)]
+        tp = members[0] if len(members) == 1 else None
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return None
+    where = locate(model, loc)
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where.loc)[1:]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = where.owner.model_fields if where.owner is not None else ()
+        return f"unknown field {path!r}" + did_you_mean(str(loc[-1]), known)
+    expected = where.expected
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern:
+        sha = pattern == "^[0-9a-f]{64}$"
+        expected = "a SHA-256: 64 digits 0-9 and a-f" if sha else f"text matching {pattern}"
+    if kind == "missing":
+        return f"required field {path!r} is missing, expected {expected}"
+    return f"field {path!r} is {_found(err['input'], echo=True)}, expected {expected}"
+
+
 def _load_document(
     path: PathLike,
     model: type[_Document],
@@ -1470,7 +1556,8 @@ def _load_document(
             elif loc and loc[0] == "format":
                 continue  # reported above
             else:
-                report.add(0, 0, f"{source}: {_explain(err, _fields_of(model), noun, False)}")
+                said = _explain_nested(err, model) or _explain(err, _fields_of(model), noun, False)
+                report.add(0, 0, f"{source}: {said}")
         report.raise_if_any()
         raise InputError(f"{source}: not a valid {noun} ({exc.error_count()} problems).") from None
     report.raise_if_any()

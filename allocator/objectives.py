@@ -489,11 +489,13 @@ def class_tier_key(name: str) -> str:
     return f"unallocated_{name}"
 
 
-#: How each waiting rule counts a child left without a worker, for the tier's label.
+#: How each waiting rule counts a child left without a worker, for the tier's label:
+#: the value a manager reads is the sum of these (``age_points`` weighs a child in
+#: half points, so a 3-point child referred today counts 6).
 WAITING_UNITS = {
     "count": "children",
     "age": "children, each 1 + weeks waited",
-    "age_points": "weeks waited x half points",
+    "age_points": "children, each points x 2 x (1 + weeks waited)",
 }
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from allocator.io import (
@@ -66,14 +66,38 @@ MAX_WINDOW_DAYS: Final = 3_650
 MAX_NEW_FAMILIES: Final = 1_000
 """Largest ``max_new_families_per_day``."""
 
-TypePoints = Annotated[float, NotBool, Ge(0), Le(MAX_TYPE_POINTS)]
-Multiplier = Annotated[float, NotBool, Ge(0), Le(MAX_MULTIPLIER)]
-CapPerFte = Annotated[float, NotBool, Gt(0), Le(MAX_POINTS)]
-Share = Annotated[float, NotBool, Ge(0), Le(1)]
-MaxComplexity = Annotated[int, NotBool, Ge(0), Le(4)]
-WindowDays = Annotated[int, NotBool, Ge(0), Le(MAX_WINDOW_DAYS)]
-AbsenceDays = Annotated[int, NotBool, Ge(1), Le(MAX_WINDOW_DAYS)]
-NewFamilies = Annotated[int, NotBool, Ge(0), Le(MAX_NEW_FAMILIES)]
+
+_TEXT_REFUSED: Final = "expected a number, found text"
+
+
+def refuse_text(value: Any) -> Any:
+    """Let ``value`` through unless it is text.
+
+    A policy file is TOML, whose numbers are typed: ``max_weeks = "26"`` is text, and
+    pydantic's lax mode would read it as the number silently (a quoted value is more
+    often a slip such as ``"2 weeks"`` than a number meant).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is a string.
+    """
+    if isinstance(value, str):
+        raise ValueError(_TEXT_REFUSED)
+    return value
+
+
+NotText: Final = BeforeValidator(refuse_text)
+"""Marks a policy number that refuses text (TOML numbers are written unquoted)."""
+
+TypePoints = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_TYPE_POINTS)]
+Multiplier = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_MULTIPLIER)]
+CapPerFte = Annotated[float, NotBool, NotText, Gt(0), Le(MAX_POINTS)]
+Share = Annotated[float, NotBool, NotText, Ge(0), Le(1)]
+MaxComplexity = Annotated[int, NotBool, NotText, Ge(0), Le(4)]
+WindowDays = Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WINDOW_DAYS)]
+AbsenceDays = Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WINDOW_DAYS)]
+NewFamilies = Annotated[int, NotBool, NotText, Ge(0), Le(MAX_NEW_FAMILIES)]
 
 
 class GradeRule(BaseModel):
@@ -171,7 +195,7 @@ class Waiting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rule: Literal["count", "age", "age_points"] = "age_points"
-    max_weeks: Annotated[int, NotBool, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
+    max_weeks: Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
     reserve_after_days: WindowDays = 14
 
 
@@ -396,9 +420,12 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
         )
         return f"key {key!r} has {ctx.get('actual_length')} items, expected {bound}"
     found = describe_value(err["input"])
-    if kind == "value_error" and not isinstance(err["input"], bool):  # a rule of the policy's
+    refused = isinstance(err["input"], bool) or str(err["msg"]).endswith(_TEXT_REFUSED)
+    if kind == "value_error" and not refused:  # a rule of the policy's
         return f"key {key!r}: {str(err['msg']).removeprefix('Value error, ')}"
     expected = _in_toml(where.expected)
+    if refused and isinstance(err["input"], str):
+        expected += ", written without quotes"
     if kind == "string_pattern_mismatch":
         expected += f" matching the pattern {ctx.get('pattern')}"
     return f"key {key!r} is {found}, expected {expected}"

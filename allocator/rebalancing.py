@@ -675,11 +675,28 @@ def _plan(
     for source, kids in sorted(by_leaver.items()):
         # Said early, with the day: a manager can find room before the child waits.
         day = handover_day(state.as_of, state.departing[source])
+        # Room held for a longer-waiting child is room the engine keeps them off: say
+        # whose, as the plan's reasons for children kept off it do.
+        held = sorted(
+            {
+                f"{w}'s for {state.held_for[w]}"
+                for cid in kids
+                for w in state.allowed(cid)
+                if state.held_from(w, cid) is not None
+                and load[w] + state.weight[cid] <= state.capacity[w]
+            }
+        )
+        why = "nobody who may hold them has room in this plan"
+        if held:
+            why += (
+                f", except room held for children who have waited longer ({', '.join(held)}; "
+                "policy waiting.reserve_after_days)"
+            )
         notes.append(
             f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
-            f"(the handover day is {day}, in {(day - state.as_of).days} days): nobody who may "
-            "hold them has room in this plan; free room or the next rebalance tries again "
-            "(allocator explain --case names who could and what stops them)"
+            f"(the handover day is {day}, in {(day - state.as_of).days} days): {why}; free "
+            "room or the next rebalance tries again (allocator explain --case names who "
+            "could and what stops them)"
         )
 
     given = {a.case: a.worker for a in assignments}

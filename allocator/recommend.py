@@ -662,6 +662,16 @@ class Recommender:
     ) -> list[str]:
         st = self.state
         reasons: list[str] = []
+        kept_for = st.held_from(wid, case.id)
+        if kept_for is not None:
+            # Not a hard rule (a manager may still choose them), but the engine keeps
+            # this child off them: said first, as the plan's reason and explain say it
+            # (the meeting page shows an alternative's first reason).
+            reasons.append(
+                f"{wid}'s room is held for {kept_for}, waiting {st.days_waiting[kept_for]} "
+                "days (policy waiting.reserve_after_days): the engine places no child of "
+                f"this class or below with {wid} until {kept_for} fits"
+            )
         if case.pinned_worker == wid:
             reasons.append(f"pinned to {wid} by a manager")
         if wid in siblings:

@@ -178,6 +178,39 @@ def test_waiting_since_is_cleared_for_a_child_placed_and_set_for_one_left_waitin
     assert after["C5"].waiting_since == GONE
 
 
+@pytest.mark.parametrize(
+    ("fields", "since"),
+    [
+        # no worker, opened 30 days ago: waiting since the opening, not from today
+        ({"opened": date(2026, 10, 24)}, date(2026, 10, 24)),
+        # no worker, no opening date: the wait is counted from today
+        ({}, AS_OF),
+        # a worker still present who may no longer hold the child: waits from today
+        ({"worker": "P2", "excluded_workers": ("P2",), "opened": date(2026, 1, 5)}, AS_OF),
+        # a worker who has gone: since their last day (or the opening, if later)
+        ({"worker": "P1", "opened": date(2026, 1, 5)}, GONE),
+    ],
+)
+def test_a_child_left_waiting_keeps_the_day_their_wait_began(
+    fields: dict[str, object], since: date
+) -> None:
+    # W2 needs a worker and the plan leaves them waiting: the next day's days waited
+    # go on from where today's were (docs/FORMAT.md "Waiting"), never restarted at 0.
+    snap = snapshot(
+        [worker("P1", leaving_on=GONE), worker("P2")],
+        [case("W2", **fields)],
+    )
+    left = Plan.model_validate(
+        {
+            "as_of": AS_OF,
+            "status": "feasible",
+            "unallocated": [{"case": "W2", "code": "no_capacity", "reason": "full"}],
+        }
+    )
+    assert check_plan(snap, Policy(), left) == []
+    assert by_id(apply_plan(snap, left, Policy()))["W2"].waiting_since == since
+
+
 def test_the_package_exports_apply_plan() -> None:
     assert allocator.apply_plan is apply_plan
     assert allocator.AppliedPlan is AppliedPlan

@@ -117,7 +117,7 @@ def test_rule_ids_are_the_documented_ones() -> None:
         "capacity",
         "intake_limit",
     )
-    assert SUMMARIES == ("workers_table", "objective")
+    assert SUMMARIES == ("workers_table", "objective", "days_waiting")
 
 
 def test_as_of_must_match() -> None:
@@ -361,6 +361,40 @@ def test_workers_table_figures(load_after: float, ok: bool) -> None:
     assert check(BASE, plan(VALID, workers=_rows(load_after))) == []
     found = stale(BASE, plan(VALID, workers=_rows(load_after)))
     assert rules(found) == ([] if ok else ["workers_table"])
+
+
+@pytest.mark.parametrize(
+    ("where", "given", "found"),
+    [
+        # C2's worker P3 left on 2026-11-20: C2 has waited 3 days on 2026-11-23.
+        ("assignments", 3, []),
+        ("assignments", 30, ["C2's days_waiting is given as 30 but recomputes to 3"]),
+        ("unallocated", 0, ["C2's days_waiting is given as 0 but recomputes to 3"]),
+        ("unallocated", None, []),  # left out: nothing to compare
+    ],
+)
+def test_days_waiting_figures(where: str, given: int | None, found: list[str]) -> None:
+    # A stale wait is a stale figure, not a broken rule: a manager reading "waited 30
+    # days" of a child who waited 3 is misled, so check says so.
+    if where == "assignments":
+        rows = {
+            "assignments": (
+                Assignment(case="R1", worker="P1"),
+                Assignment(case="C2", worker="P1", from_="P3", days_waiting=given),
+            )
+        }
+    else:
+        rows = {
+            "assignments": (Assignment(case="R1", worker="P1"),),
+            "unallocated": (
+                Unallocated(case="C2", code="no_capacity", reason="-", days_waiting=given),
+            ),
+        }
+    p = Plan(as_of=AS_OF, status="optimal", **rows)
+    assert check(BASE, p) == []
+    stale_found = stale(BASE, p)
+    assert [v.message for v in stale_found] == found
+    assert all(v.rule == "days_waiting" and v.case == "C2" for v in stale_found)
 
 
 def test_workers_table_needs_a_row_per_changed_worker() -> None:

@@ -377,6 +377,57 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
             "[grades.nqsw]\nmax_complexity = false",
             "key 'grades.nqsw.max_complexity' is false, expected a whole number from 0 to 4.",
         ),
+        # a quoted number is text, never read as the number silently: one per kind
+        (
+            'points_per_fte = "100"',
+            "key 'points_per_fte' is '100', expected a number greater than 0 and at most "
+            "10000, written without quotes.",
+        ),
+        (
+            '[type_points]\ncourt = "7"',
+            "key 'type_points.court' is '7', expected a number from 0 to 1000, written without "
+            "quotes.",
+        ),
+        (
+            'complexity_multiplier = ["1", 1, 1.5, 2]',
+            "key 'complexity_multiplier[0]' is '1', expected a number from 0 to 10, written "
+            "without quotes.",
+        ),
+        (
+            '[grade_factor]\nnqsw = "0.8"',
+            "key 'grade_factor.nqsw' is '0.8', expected a number from 0 to 1, written without "
+            "quotes.",
+        ),
+        (
+            '[grades.nqsw]\nmax_complexity = "2"',
+            "key 'grades.nqsw.max_complexity' is '2', expected a whole number from 0 to 4, "
+            "written without quotes.",
+        ),
+        (
+            'leaving_window_days = "28"',
+            "key 'leaving_window_days' is '28', expected a whole number from 0 to 3650, written "
+            "without quotes.",
+        ),
+        (
+            'long_absence_days = "28"',
+            "key 'long_absence_days' is '28', expected a whole number from 1 to 3650, written "
+            "without quotes.",
+        ),
+        (
+            'max_new_families_per_day = "3"',
+            "key 'max_new_families_per_day' is '3', expected a whole number from 0 to 1000, "
+            "written without quotes.",
+        ),
+        (
+            '[waiting]\nmax_weeks = "26"',
+            "key 'waiting.max_weeks' is '26', expected a whole number from 1 to 52, written "
+            "without quotes.",
+        ),
+        (
+            '[waiting]\nreserve_after_days = "14"',
+            "key 'waiting.reserve_after_days' is '14', expected a whole number from 0 to 3650, "
+            "written without quotes.",
+        ),
         # in the policy file's own words, not pydantic's
         (
             "typo = 3",

@@ -120,3 +120,49 @@ def test_a_csv_directory_is_digested_by_its_tables(tmp_path: Path) -> None:
     assert file_digest(tmp_path / "a").sha256 == file_digest(tmp_path / "b").sha256
     write_snapshot(SNAP.model_copy(update={"cases": ()}), tmp_path / "b")
     assert file_digest(tmp_path / "a").sha256 != file_digest(tmp_path / "b").sha256
+
+
+# A field inside a field that is itself an object is named by its whole path and
+# described by what it is, one per kind of problem (it read "field 'made_from.snapshot'
+# is text, expected an object" for a bad digest).
+_PLAN = {"format": "allocation-plan/1", "as_of": "2026-11-23", "status": "optimal"}
+_PENDING = {"format": "pending-handovers/1", "as_of": "2026-11-23", "handovers": []}
+_DIGEST = "a SHA-256: 64 digits 0-9 and a-f"
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            {**_PLAN, "made_from": {"snapshot": {"file": "s.json", "sha256": "abc"}}},
+            f"field 'made_from.snapshot.sha256' is 'abc', expected {_DIGEST}.",
+        ),
+        (
+            {**_PLAN, "made_from": {"snapshot": {"file": "s.json", "sha": "abc"}}},
+            "unknown field 'made_from.snapshot.sha'; did you mean 'sha256'?",
+        ),
+        (
+            {**_PLAN, "made_from": {"snapshot": {"sha256": None}}},
+            "required field 'made_from.snapshot.file' is missing, expected text.",
+        ),
+        (
+            {**_PENDING, "plan": {"file": "plan.json", "sha256": "XYZ"}},
+            f"field 'plan.sha256' is 'XYZ', expected {_DIGEST}.",
+        ),
+        (
+            {**_PENDING, "plan": {"file": 7}},
+            "field 'plan.file' is 7, expected text.",
+        ),
+    ],
+)
+def test_a_nested_field_is_named_by_its_path(
+    tmp_path: Path, document: dict[str, object], expected: str
+) -> None:
+    from allocator.io import InputError, load_pending_handovers, load_plan
+
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document))
+    load = load_plan if document["format"] == "allocation-plan/1" else load_pending_handovers
+    with pytest.raises(InputError) as caught:
+        load(path)
+    assert caught.value.problems == [f"{path}: {expected}"]

@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 
+from allocator.analysis import explain_case
 from allocator.daily import allocate
 from allocator.io import InputError, load_snapshot
 from allocator.models import Snapshot
+from allocator.objectives import class_tiers
 from allocator.policy import Policy, PolicyError, load_policy
+from allocator.rebalancing import rebalance
+from allocator.recommend import recommend
 from allocator.rules import ServiceState
 from tests.builders import case, snapshot, worker
 
@@ -54,7 +58,8 @@ def snapshot_file(tmp_path: Path, **fields: Any) -> Path:
     [
         (
             {"waiting_since": "2026-11-24"},
-            "field 'waiting_since' is 2026-11-24, after as_of 2026-11-23",
+            "s.json, cases[0] (id C1): field 'waiting_since' is '2026-11-24', after the "
+            "snapshot's day (as_of 2026-11-23), expected the day the child started waiting",
         ),
         (
             {"waiting_since": "1899-12-31"},
@@ -62,7 +67,8 @@ def snapshot_file(tmp_path: Path, **fields: Any) -> Path:
         ),
         (
             {"waiting_since": "2026-10-01", "opened": "2026-10-02"},
-            "field 'waiting_since' is 2026-10-01, before 'opened' 2026-10-02",
+            "s.json, cases[0] (id C1): field 'waiting_since' is '2026-10-01', before the day "
+            "the case opened ('opened' 2026-10-02), expected a day on or after it",
         ),
         ({"waiting_since": "23/11/2026"}, "expected a date written YYYY-MM-DD"),
     ],
@@ -77,11 +83,105 @@ def test_a_waiting_date_that_cannot_be_is_refused_with_the_case_and_field(
     assert "C1" in text or "cases[0]" in text
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (
+            "2026-11-24",
+            "cases.csv, line 2 (id C1): field 'waiting_since' is '2026-11-24', after the "
+            "snapshot's day (as_of 2026-11-23), expected",
+        ),
+        (
+            " 2026-10-01 ",
+            "cases.csv, line 2 (id C1): field 'waiting_since' is '2026-10-01', before the "
+            "day the case opened ('opened' 2026-10-02), expected a day on or after it",
+        ),
+    ],
+)
+def test_a_waiting_date_that_cannot_be_is_one_sentence_naming_the_csv_line(
+    tmp_path: Path, cell: str, expected: str
+) -> None:
+    # The dates are each well written: the problem is between them and the day, one
+    # sentence with the file, line and id, never split in two at its "; ".
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    (folder / "snapshot.csv").write_text(f"format,as_of\ncaseload-snapshot/1,{AS_OF}\n")
+    (folder / "practitioners.csv").write_text("id,team,grade,fte\nP1,T,senior,1\n")
+    (folder / "cases.csv").write_text(
+        f"id,family,type,complexity,opened,waiting_since\nC1,F1,court,2,2026-10-02,{cell}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(folder)
+    assert len(caught.value.problems) == 1
+    assert expected in caught.value.problems[0]
+
+
+def test_a_referrals_waiting_date_after_the_day_names_the_referrals_file(tmp_path: Path) -> None:
+    snap = snapshot_file(tmp_path)
+    referrals = tmp_path / "r.json"
+    referrals.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "R1",
+                    "family": "F9",
+                    "type": "court",
+                    "complexity": 2,
+                    "waiting_since": "2026-11-30",
+                }
+            ]
+        )
+    )
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snap, referrals=referrals)
+    assert caught.value.problems == [
+        f"{referrals}, cases[0] (id R1): field 'waiting_since' is '2026-11-30', after the "
+        "snapshot's day (as_of 2026-11-23), expected the day the child started waiting, on "
+        "or before the snapshot's day."
+    ]
+
+
+def test_a_waiting_date_outside_the_domain_is_one_problem_not_two(tmp_path: Path) -> None:
+    # Before 1900 is the date's own problem; it is not also "before opened".
+    with pytest.raises(InputError) as caught:
+        load_snapshot(snapshot_file(tmp_path, waiting_since="1899-12-31", opened="2026-10-02"))
+    assert len(caught.value.problems) == 1
+
+
 def test_the_waiting_rule_is_checked_in_the_policy(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text('[waiting]\nrule = "oldest"\n')
     with pytest.raises(PolicyError, match=r"waiting\.rule"):
         load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "label"),
+    [
+        ("count", "without a worker: statutory"),
+        ("age", "without a worker: statutory (children, each 1 + weeks waited)"),
+        (
+            "age_points",
+            "without a worker: statutory (children, each points x 2 x (1 + weeks waited))",
+        ),
+    ],
+)
+def test_the_class_tiers_label_says_what_its_value_counts(rule: str, label: str) -> None:
+    # The label is what a manager reads beside the value: under age_points a 3-point
+    # child referred today and a 5-point child who waited two weeks count
+    # 3 x 2 x 1 + 5 x 2 x 3 = 36, as the label's formula gives.
+    policy = Policy.model_validate({"waiting": {"rule": rule, "reserve_after_days": 0}})
+    (statutory,) = [t for t in class_tiers(policy) if t.key == "unallocated_statutory"]
+    assert statutory.label == label
+    snap = snapshot(
+        [worker("W", capacity_points=1)],
+        [
+            case("A", type="child_protection", weight=3, opened=AS_OF),
+            case("B", type="child_protection", weight=5, opened=days_ago(14)),
+        ],
+    )
+    expected = {"count": 2, "age": 1 + 3, "age_points": 36}[rule]
+    assert allocate(snap, policy, time_limit=5).objective["unallocated_statutory"] == expected
 
 
 # ------------------------------------------------------------------ days waited
@@ -248,6 +348,72 @@ def test_a_child_kept_off_held_room_is_told_why_and_the_plan_says_whose_it_is() 
     assert any(
         n.startswith("W's room is held for COURT, who has waited 59 days") for n in plan.notes
     )
+
+
+def test_explain_tells_the_held_room_story_for_the_worker_kept_off() -> None:
+    # The same morning: the plan is proved best and CP1's reason names COURT's held
+    # room, so explain's why-not for W says so too, not "the search stopped".
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF),
+        ],
+    )
+    plan = allocate(snap, RESERVE, time_limit=5)
+    why = explain_case(snap, RESERVE, plan, "CP1")
+    (alternative,) = [a for a in why.alternatives if a.worker == "W"]
+    assert alternative.why_not == (
+        "room held for COURT, waiting 59 days (policy waiting.reserve_after_days): no child "
+        "of their class or below goes to W until COURT fits",
+    )
+
+
+def test_recommend_says_first_when_a_workers_room_is_held_for_a_longer_wait() -> None:
+    # The same morning: W is the only worker, eligible by every rule for CP1 (held
+    # room is the engine's device, not a rule a manager must obey), and its first
+    # reason, the one the meeting page shows, says whose the room is.
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF),
+        ],
+    )
+    held = (
+        "W's room is held for COURT, waiting 59 days (policy waiting.reserve_after_days): "
+        "the engine places no child of this class or below with W until COURT fits"
+    )
+    (w,) = recommend(snap, "CP1", RESERVE).ranked
+    assert w.worker == "W" and w.reasons[0] == held
+    # The child the room is held for is not kept off it (W is short of room for
+    # COURT: a near miss), and with no reservations nobody is.
+    (near,) = recommend(snap, "COURT", RESERVE).ineligible
+    assert near.worker == "W" and all("held" not in r for r in near.reasons)
+    assert all("held" not in r for r in recommend(snap, "CP1", AGE).ranked[0].reasons)
+
+
+def test_a_handover_kept_off_held_room_is_told_whose_room_it_is() -> None:
+    # W's 5 free points are held for COURT (10.5 points, waited 59 days). L leaves in
+    # 10 days holding K (3 points, other work): W is the only one who could take K,
+    # but not while W's room is held, so the note says so instead of "nobody has room".
+    snap = snapshot(
+        [worker("W", capacity_points=20), worker("L", leaving_on=AS_OF + timedelta(days=10))],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("K", worker="L", weight=3),
+        ],
+    )
+    plan = rebalance(snap, RESERVE, time_limit=5)
+    assert [h.case for h in plan.handovers] == []
+    (note,) = [n for n in plan.notes if "no handover yet for K" in n]
+    assert (
+        "nobody who may hold them has room in this plan, except room held for children who "
+        "have waited longer (W's for COURT; policy waiting.reserve_after_days)"
+    ) in note
 
 
 def test_a_leavers_child_opened_after_the_worker_left_waits_from_the_opening() -> None:
