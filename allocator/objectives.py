@@ -152,9 +152,7 @@ class Tier:
     #: Whether the tier is a sum over placements (:meth:`cost`, :meth:`stay_cost`,
     #: :meth:`constant`): the model's coefficients, ``recommend``'s score and
     #: ``explain``'s why-not are then read from those methods. The priority classes
-    #: are linear in the model too (each child left without a worker costs 1), but
-    #: the daily model still writes their stay cost itself: they are becoming
-    #: waiting-weighted, and will then carry it as :meth:`stay_cost`.
+    #: are linear too: each child left without a worker costs their waiting weight.
     linear: ClassVar[bool] = False
     #: Whether a linear tier's cost depends on the case only through its kind (type,
     #: complexity, needs) and weight: ``recommend`` caches the order of every worker
@@ -268,6 +266,12 @@ class _Unallocated(Tier):
     """``unallocated_<class>``: the children of one priority class left without a worker."""
 
     index: int = 0
+    linear = True
+
+    def stay_cost(self, state: ServiceState, case_id: str) -> int:
+        """A child of this class left without a worker costs their waiting weight
+        (:attr:`allocator.rules.ServiceState.waiting_weight`)."""
+        return state.waiting_weight[case_id] if state.priority_class[case_id] == self.index else 0
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         classes, weight = on.state.priority_class, on.state.waiting_weight

@@ -383,10 +383,10 @@ class ServiceState:
         """Days each case needing a worker has waited for one on ``as_of``, by case id.
 
         From ``waiting_since`` where given; else, for a child with no worker, from
-        ``opened``; for a child whose worker has left, from the worker's last day (or
-        ``opened``, if later);
-        otherwise 0 (a child still with a worker who must be replaced has not begun
-        to wait). Never negative (docs/FORMAT.md "Waiting").
+        ``opened``; for a child whose worker has left, from :func:`waiting_start`
+        (the worker's last day, or ``opened`` if later); otherwise 0 (a child still
+        with a worker who must be replaced has not begun to wait). Never negative
+        (docs/FORMAT.md "Waiting").
         """
         out: dict[str, int] = {}
         for cid in self.to_allocate:
@@ -396,8 +396,7 @@ class ServiceState:
                 if case.worker is None:
                     since = case.opened
                 elif case.worker in self.gone:
-                    left = self.practitioners[case.worker].leaving_on
-                    since = max(left, case.opened) if left and case.opened else left
+                    since = waiting_start(case, self.practitioners[case.worker], self.as_of)
             out[cid] = max(0, (self.as_of - since).days) if since is not None else 0
         return out
 

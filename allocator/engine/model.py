@@ -3,11 +3,11 @@
 Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
 the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
-form: per priority class, its children left without a worker (a stay cost of the
-case's waiting weight, ``ServiceState.waiting_weight``);
-siblings apart (structural, written by the core); and every other tier linear, its
-coefficients read from the tier itself (:meth:`allocator.objectives.Tier.cost`,
-``stay_cost`` and ``constant``): for a re-solve the children not kept where the
+form: siblings apart (structural, written by the core), and every other tier linear,
+its coefficients read from the tier itself (:meth:`allocator.objectives.Tier.cost`,
+``stay_cost`` and ``constant``): per priority class its children left without a
+worker, each at their waiting weight (``ServiceState.waiting_weight``); for a
+re-solve the children not kept where the
 reference plan put them, the look-ahead, the children *not* back with a worker they
 know (``n - returns``: :meth:`~allocator.objectives.Tier.minimised`), balance and
 work outside a worker's area. A tier added to the registry is in the model without
@@ -56,9 +56,7 @@ def daily_input(
     """
     registered = state_tiers(state)
     tiers = tuple(t.key for t in registered)
-    class_keys = tiers[: len(state.policy.class_names)]
-    # Every linear tier but the priority classes, whose stay cost is written below.
-    linear = [t for t in registered if t.linear and not t.priority_class]
+    linear = [t for t in registered if t.linear]
     cases = sorted(state.to_allocate if free is None else free)
     deciding = set(cases)
     fixed_load: dict[str, int] = defaultdict(int)
@@ -79,7 +77,9 @@ def daily_input(
         case = state.cases[cid]
         receivers = tuple(sorted(candidates[cid]))
         receiver_cost = {
-            t.key: {w: cost for w in receivers if (cost := t.cost(state, cid, w))} for t in linear
+            t.key: costs
+            for t in linear
+            if (costs := {w: cost for w in receivers if (cost := t.cost(state, cid, w))})
         }
         stays = {t.key: cost for t in linear if (cost := t.stay_cost(state, cid))}
         items.append(
@@ -89,10 +89,7 @@ def daily_input(
                 family=case.family,
                 weight=state.weight[cid],
                 receivers=receivers,
-                stay_cost={
-                    class_keys[state.priority_class[cid]]: state.waiting_weight[cid],
-                    **stays,
-                },
+                stay_cost=stays,
                 receiver_cost=receiver_cost,
             )
         )
