@@ -33,7 +33,7 @@ from typing import Any
 from allocator.check import check_plan
 from allocator.daily import build_plan, relative_gap
 from allocator.engine.solve import SolverSettings
-from allocator.greedy import greedy_allocate
+from allocator.greedy import greedy_allocate, manager_policy
 from allocator.models import Plan
 from allocator.objectives import daily_tiers, evaluate, loads_after
 from allocator.policy import Policy
@@ -174,7 +174,9 @@ def run_method(scenario: Scenario, method: str, options: RunOptions) -> RunResul
     """
     started = time.perf_counter()
     snapshot = scenario.snapshot()
-    policy = Policy()
+    # The manager's rule reads the policy as a manager would (no room held): the same
+    # rule as the simulation's greedy method.
+    policy = manager_policy(Policy()) if method == "greedy" else Policy()
     state = ServiceState.of(snapshot, policy)
     prepare = time.perf_counter() - started
     result, plan = _METHODS[method](scenario, state, options)
