@@ -38,8 +38,10 @@ from allocator.limits import (
     MAX_LOAD,
     MAX_MOVES,
     MAX_PRACTITIONERS,
+    MAX_RUNS,
     MAX_SEED,
     MAX_TIME_LIMIT,
+    MAX_WEEKS,
     MAX_WORKERS,
 )
 from allocator.models import MAX_POINTS, Handover, MadeFrom, Plan, Snapshot
@@ -200,6 +202,7 @@ PRODUCTS = {
     "report": "report",
     "simulate": "simulation report",
     "sweep": "sweep table",
+    "forecast": "forecast",
 }
 
 
@@ -1936,6 +1939,72 @@ def simulate_command(
             if line:
                 click.echo(line.replace("**", ""), err=True)
     click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
+
+
+@main.command("forecast")
+@click.argument("snapshot", type=click.Path())
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1, max=MAX_WEEKS),
+    default=8,
+    show_default=True,
+    help="Weeks ahead of the snapshot's day.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1, max=MAX_RUNS),
+    default=50,
+    show_default=True,
+    help="Simulated futures; the bands are their 10th to 90th percentiles.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--method",
+    type=click.Choice(["engine", "greedy"]),
+    default="greedy",
+    show_default=True,
+    help="What decides each morning: the engine, or the manager's rule (fast).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
+)
+@click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
+@click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
+def forecast_command(
+    snapshot: str,
+    weeks: int,
+    runs: int,
+    seed: int,
+    policy_path: str | None,
+    method: str,
+    workers: int,
+    no_plots: bool,
+    out: str,
+) -> None:
+    """Run SNAPSHOT's next weeks many times: waiting, over-cap, who loses their worker."""
+    _need_sim_extra()
+    from allocator.simulation.forecast import ForecastSettings, forecast
+    from allocator.simulation.forecast_report import summary_lines, write_forecast
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter("expected a folder", param_hint="--out")
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    settings = ForecastSettings(
+        weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
+    )
+    fc = forecast(snap, policy, settings, workers=workers)
+    with writing(out):
+        written = write_forecast(fc, out, plots=not no_plots)
+    for line in summary_lines(fc):
+        click.echo(line, err=True)
+    click.echo(
+        f"wrote {', '.join(p.name for p in written)} in {out} ({fc.seconds:.0f} s)", err=True
+    )
 
 
 @main.command("sweep")
