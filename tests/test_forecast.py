@@ -69,9 +69,7 @@ def _leaver(receiver_cap: float) -> Snapshot:
     leaves = MONDAY + timedelta(days=10)
     staff = [
         Practitioner(id="P1", team="T", grade=Grade.SENIOR, fte=1.0, leaving_on=leaves),
-        Practitioner(
-            id="P2", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=receiver_cap
-        ),
+        Practitioner(id="P2", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=receiver_cap),
     ]
     return _snapshot(staff, [_child(f"C{k}", "P1") for k in (1, 2, 3)])
 
