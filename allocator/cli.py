@@ -1973,6 +1973,11 @@ def simulate_command(
     show_default=True,
     help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
 )
+@click.option(
+    "--history",
+    type=click.Path(),
+    help="An SSD extract folder whose past episodes calibrate the rates (else national).",
+)
 @click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
 @click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
 def forecast_command(
@@ -1983,6 +1988,7 @@ def forecast_command(
     policy_path: str | None,
     method: str,
     workers: int,
+    history: str | None,
     no_plots: bool,
     out: str,
 ) -> None:
@@ -1997,7 +2003,13 @@ def forecast_command(
     settings = ForecastSettings(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
     )
-    fc = forecast(snap, policy, settings, workers=workers)
+    calibration = None
+    if history is not None:
+        from allocator.simulation.calibrate import calibrate_ssd
+
+        with input_errors():
+            calibration = calibrate_ssd(history, snap)
+    fc = forecast(snap, policy, settings, calibration=calibration, workers=workers)
     with writing(out):
         written = write_forecast(fc, out, plots=not no_plots)
     for line in summary_lines(fc):

@@ -57,7 +57,7 @@ def _child(cid: str, worker: str | None, family: str = "F1") -> Case:
 def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     """No random events: each run is what the method does to what the snapshot knows."""
 
-    def draw(snapshot: Snapshot, *, seed: int, days: int, arrival_factor: float) -> EventStream:
+    def draw(snapshot: Snapshot, *, seed: int, days: int, **_: object) -> EventStream:
         return EventStream(snapshot.as_of, [Day() for _ in range(days + 1)], 0.0)
 
     monkeypatch.setattr(fmod, "draw_events", draw)

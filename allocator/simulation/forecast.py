@@ -82,12 +82,15 @@ class Calibration:
         Case type (its value, ``"child_protection"``) -> observed lengths of closed
         cases, in days; a case of a type listed closes after a length resampled from
         these (given its age); other types keep the national lengths.
+    leaving_rates
+        Leaving rates a year by contract in place of the national ones.
     notes
         What was estimated from what, one sentence each (shown in the report).
     """
 
     arrival_factor: float = 1.0
     durations: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    leaving_rates: Mapping[Contract, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 
@@ -155,7 +158,13 @@ def forecast_events(
         dropped, and open cases' closures drawn given their age.
     """
     calibration = calibration or Calibration()
-    events = draw_events(snapshot, seed=seed, days=days, arrival_factor=calibration.arrival_factor)
+    events = draw_events(
+        snapshot,
+        seed=seed,
+        days=days,
+        arrival_factor=calibration.arrival_factor,
+        leaving_rates=calibration.leaving_rates or None,
+    )
     _planned_absences(events, snapshot)
     _closures(events, snapshot, seed, calibration)
     return events
@@ -677,6 +686,50 @@ def gather(
     )
 
 
+def coverage(fc: Forecast, truths: Sequence[RunFigures]) -> dict[str, float]:
+    """Per measure, the share of (truth, week) pairs whose value fell inside the
+    forecast's 10-90% band (ends included); measures with no such pair are left out.
+
+    A band that is right about its spread holds the truth about 80% of the time
+    (more for counts, whose bands are often a single value).
+    """
+    out: dict[str, float] = {}
+    for name, bands in fc.weeks.items():
+        hits = total = 0
+        for truth in truths:
+            for w, band in enumerate(bands):
+                value = truth.weekly[name][w]
+                if band is None or value is None:
+                    continue
+                total += 1
+                hits += band.p10 <= value <= band.p90
+        if total:
+            out[name] = round(hits / total, 4)
+    return out
+
+
+def backtest(
+    snapshot: Snapshot,
+    policy: Policy,
+    settings: ForecastSettings,
+    truths: int,
+    calibration: Calibration | None = None,
+) -> tuple[Forecast, dict[str, float]]:
+    """Forecast, then play out ``truths`` further futures as "what happened" and
+    measure how often each fell inside the bands (:func:`coverage`).
+
+    The truths are runs ``settings.runs`` onwards of the same seed (events the
+    forecast never saw). With a council's history this is where a past snapshot and
+    the weeks that followed it would go; with the synthetic history it checks that
+    the bands are as wide as the futures they describe.
+    """
+    fc = forecast(snapshot, policy, settings, calibration=calibration)
+    played = [
+        run_once(snapshot, policy, settings, settings.runs + k, calibration) for k in range(truths)
+    ]
+    return fc, coverage(fc, played)
+
+
 def _band(values: Sequence[float]) -> Band:
     return Band(
         p10=round(_quantile(values, BAND[0]), 2),
@@ -739,6 +792,8 @@ __all__ = [
     "ForecastSettings",
     "RunFigures",
     "WorkerOutlook",
+    "backtest",
+    "coverage",
     "forecast",
     "forecast_events",
     "gather",
