@@ -29,3 +29,5 @@ MAX_WEEKS = 52
 """Most ``forecast --weeks`` (a year)."""
 MAX_RUNS = 1000
 """Most ``forecast --runs``."""
+MAX_EXTRA_FTE = 1000
+"""Most ``capacity --max-fte``."""

@@ -270,12 +270,17 @@ class RunFigures:
         Worker -> the weeks (1-based) at whose end they were over cap.
     seconds
         Wall-clock time of the simulation (not a figure).
+    waits
+        ``"urgent"``, ``"statutory"``, ``"all"`` -> the lengths in days of the waits
+        begun in the run (a wait still open counted so far), sorted; waits under way
+        before the run are not among them (:mod:`allocator.simulation.capacity`).
     """
 
     weekly: dict[str, list[float | None]]
     lost: dict[str, tuple[int, str, bool]]
     over_cap: dict[str, list[int]]
     seconds: float
+    waits: dict[str, list[int]] = field(default_factory=dict)
 
 
 def run_once(
@@ -343,7 +348,7 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
         urg_long.append(long(urg))
         begun = [s for s in waits if d - 7 < s.start_day <= d and s.cause != "before_run"]
         lengths = sorted(s.days for s in begun if s.statutory)
-        stat_p90.append(_quantile(lengths, 0.9) if lengths else None)
+        stat_p90.append(quantile(lengths, 0.9) if lengths else None)
         urgent = [s.days for s in begun if s.urgent]
         urg_max.append(float(max(urgent)) if urgent else None)
     weekly["statutory children waiting"] = stat_n
@@ -390,7 +395,13 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
     weekly["children losing their worker"] = list[float | None](losing)
     weekly["handovers needed"] = list[float | None](needed)
     weekly["handovers with notice"] = list[float | None](planned)
-    return RunFigures(weekly, lost, over, seconds)
+    begun = [s for s in waits if s.cause != "before_run"]
+    horizon = {
+        "urgent": sorted(s.days for s in begun if s.urgent),
+        "statutory": sorted(s.days for s in begun if s.statutory),
+        "all": sorted(s.days for s in begun),
+    }
+    return RunFigures(weekly, lost, over, seconds, horizon)
 
 
 def _first(
@@ -424,7 +435,7 @@ def _int(value: object) -> int:
     return value
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
+def quantile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile of sorted ``values`` by linear interpolation (numpy's default)."""
     if not values:
         raise ValueError("no values")
@@ -642,7 +653,7 @@ def gather(
                 type=c.type.value,
                 worker=c.worker,
                 chance=round(len(losses) / n, 4) if n else 0.0,
-                week=(max(1, math.ceil(_quantile(days, 0.5) / 7)) if days else None),
+                week=(max(1, math.ceil(quantile(days, 0.5) / 7)) if days else None),
                 cause=max(sorted(causes), key=lambda k: causes[k]) if causes else "",
                 chance_waiting=round(sum(1 for *_, w in losses if w) / n, 4) if n else 0.0,
                 known=why,
@@ -732,9 +743,9 @@ def backtest(
 
 def _band(values: Sequence[float]) -> Band:
     return Band(
-        p10=round(_quantile(values, BAND[0]), 2),
-        p50=round(_quantile(values, BAND[1]), 2),
-        p90=round(_quantile(values, BAND[2]), 2),
+        p10=round(quantile(values, BAND[0]), 2),
+        p50=round(quantile(values, BAND[1]), 2),
+        p90=round(quantile(values, BAND[2]), 2),
         mean=round(sum(values) / len(values), 2),
         runs=len(values),
     )
@@ -799,5 +810,6 @@ __all__ = [
     "gather",
     "known_today",
     "measure",
+    "quantile",
     "run_once",
 ]
