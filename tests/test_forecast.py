@@ -281,3 +281,17 @@ def test_snapshot_errors_name_the_file_and_field(tmp_path: Path) -> None:
     good = write_snapshot(generate(3, seed=1), tmp_path / "good.json")
     code, output = _invoke(str(good), "--policy", str(policy), "--out", str(tmp_path / "o"))
     assert code == 2 and "points_per_fte" in output, output
+
+
+@pytest.mark.parametrize("command", ["forecast", "capacity"])
+def test_the_readme_synopsis_names_every_option(command: str) -> None:
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"allocator {command} ", readme.index("## What it does"))
+    rest = readme[start + 1 :]
+    end = re.search(r"\nallocator \w", rest)
+    synopsis = rest[: end.start()] if end else rest
+    helped = CliRunner().invoke(main, [command, "--help"]).output
+    options = set(re.findall(r"^\s+(--[a-z][a-z-]*)", helped, flags=re.M)) - {"--help"}
+    assert not sorted(o for o in options if o not in synopsis)

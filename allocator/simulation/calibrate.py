@@ -230,8 +230,9 @@ def estimate(
     span = (as_of - first).days
     if span < MIN_HISTORY_DAYS or len(past) < MIN_REFERRALS:
         raise HistoryError(
-            f"{source}: history too short to calibrate: {len(past)} episodes over {span} "
-            f"days; expected at least {MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days"
+            f"{source}: history too short to calibrate: {len(past)} "
+            f"episode{'' if len(past) == 1 else 's'} over {span} day{'' if span == 1 else 's'}; "
+            f"expected at least {MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days"
         )
     window = min(span, WINDOW_DAYS)
     since = as_of - timedelta(days=window)
