@@ -188,6 +188,13 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
 
 
+def test_the_engine_as_inner_policy_is_reproducible_too() -> None:
+    snap = generate(4, seed=1)
+    settings = ForecastSettings(weeks=1, runs=1, seed=2, method="engine")
+    a, b = forecast(snap, settings=settings), forecast(snap, settings=settings)
+    assert a.weeks == b.weeks and a.children == b.children and a.workers == b.workers
+
+
 @pytest.mark.slow
 def test_runs_on_dask_give_the_same_figures() -> None:
     snap = generate(8, seed=1)

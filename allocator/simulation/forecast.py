@@ -189,7 +189,7 @@ def _planned_absences(events: EventStream, snapshot: Snapshot) -> None:
     for worker, (start, back) in sorted(planned.items()):
         assert start is not None and back is not None
         k = (start - events.start).days
-        if 1 <= k < len(events.days):
+        if 0 <= k < len(events.days):
             events.days[k].absences.append(Absence(worker, start, back, events.start, "planned"))
 
 
