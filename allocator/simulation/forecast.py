@@ -52,7 +52,7 @@ from allocator.limits import MAX_RUNS, MAX_SEED, MAX_WEEKS
 from allocator.models import CaseType, Contract, Snapshot
 from allocator.policy import Policy
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
-from allocator.simulation.records import CAUSES, Recorder
+from allocator.simulation.records import CAUSES, Recorder, Wait
 
 #: Run ``r`` of seed ``S`` draws its events from seed ``S * RUN_STRIDE + r``.
 RUN_STRIDE = 10_000
@@ -331,7 +331,7 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
         stat = [s for s in under if s.statutory]
         urg = [s for s in under if s.urgent]
 
-        def long(spells: Sequence[Any], d: int = d) -> float:
+        def long(spells: Sequence[Wait], d: int = d) -> float:
             return float(
                 max(
                     (
@@ -407,9 +407,11 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
 def _first(
     out: dict[str, tuple[int, str, bool]], cid: str, day: int, cause: str, waited: bool
 ) -> None:
+    """Keep the child's earliest loss; the same loss seen twice (its wait, then the
+    change that ended it) waited if either says so."""
     old = out.get(cid)
     if old is None or day < old[0]:
-        out[cid] = (day, cause, waited or (old is not None and old[0] == day and old[2]))
+        out[cid] = (day, cause, waited)
     elif day == old[0] and waited and not old[2]:
         out[cid] = (old[0], old[1], True)
 
