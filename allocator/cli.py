@@ -35,14 +35,17 @@ from allocator.io import InputError, check_output, inputs_of, load_snapshot, wri
 from allocator.limits import (
     MAX_ARRIVAL_FACTOR,
     MAX_DAYS,
+    MAX_EXTRA_FTE,
     MAX_LOAD,
     MAX_MOVES,
     MAX_PRACTITIONERS,
+    MAX_RUNS,
     MAX_SEED,
     MAX_TIME_LIMIT,
+    MAX_WEEKS,
     MAX_WORKERS,
 )
-from allocator.models import MAX_POINTS, Handover, MadeFrom, Plan, Snapshot
+from allocator.models import MAX_POINTS, Grade, Handover, MadeFrom, Plan, Snapshot
 from allocator.objectives import daily_tiers
 from allocator.policy import (
     MAX_NEW_FAMILIES,
@@ -200,6 +203,8 @@ PRODUCTS = {
     "report": "report",
     "simulate": "simulation report",
     "sweep": "sweep table",
+    "forecast": "forecast",
+    "capacity": "capacity table",
 }
 
 
@@ -1936,6 +1941,205 @@ def simulate_command(
             if line:
                 click.echo(line.replace("**", ""), err=True)
     click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
+
+
+@main.command("forecast")
+@click.argument("snapshot", type=click.Path())
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1, max=MAX_WEEKS),
+    default=8,
+    show_default=True,
+    help="Weeks ahead of the snapshot's day.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1, max=MAX_RUNS),
+    default=50,
+    show_default=True,
+    help="Simulated futures; the bands are their 10th to 90th percentiles.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--method",
+    type=click.Choice(["engine", "greedy"]),
+    default="greedy",
+    show_default=True,
+    help="What decides each morning: the engine, or the manager's rule (fast).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
+)
+@click.option(
+    "--history",
+    type=click.Path(),
+    help="An SSD extract folder whose past episodes calibrate the rates (else national).",
+)
+@click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
+@click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
+def forecast_command(
+    snapshot: str,
+    weeks: int,
+    runs: int,
+    seed: int,
+    policy_path: str | None,
+    method: str,
+    workers: int,
+    history: str | None,
+    no_plots: bool,
+    out: str,
+) -> None:
+    """Run SNAPSHOT's next weeks many times: waiting, over-cap, who loses their worker."""
+    _need_sim_extra()
+    from allocator.simulation.forecast import ForecastSettings, forecast
+    from allocator.simulation.forecast_report import summary_lines, write_forecast
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter("expected a folder", param_hint="--out")
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    settings = ForecastSettings(
+        weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
+    )
+    calibration = None
+    if history is not None:
+        from allocator.simulation.calibrate import calibrate_ssd
+
+        with input_errors():
+            calibration = calibrate_ssd(history, snap)
+    fc = forecast(snap, policy, settings, calibration=calibration, workers=workers)
+    with writing(out):
+        written = write_forecast(fc, out, plots=not no_plots)
+    for line in summary_lines(fc):
+        click.echo(line, err=True)
+    click.echo(
+        f"wrote {', '.join(p.name for p in written)} in {out} ({fc.seconds:.0f} s)", err=True
+    )
+
+
+@main.command("capacity")
+@click.argument("snapshot", type=click.Path())
+@click.option(
+    "--target",
+    required=True,
+    help='Waiting target, e.g. "urgent wait <= 1 day; statutory p90 wait <= 10 days".',
+)
+@click.option("--weeks", type=click.IntRange(min=1, max=MAX_WEEKS), default=8, show_default=True)
+@click.option("--runs", type=click.IntRange(min=1, max=MAX_RUNS), default=20, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--grade",
+    "grades",
+    type=click.Choice([g.value for g in Grade]),
+    multiple=True,
+    help="Grade of the workers added (repeat for several); default social_worker.",
+)
+@click.option(
+    "--confidence",
+    type=FiniteRange(min=0, min_open=True, max=1),
+    default=0.8,
+    show_default=True,
+    help="Share of runs that must meet the target.",
+)
+@click.option(
+    "--max-fte",
+    type=click.IntRange(min=0, max=MAX_EXTRA_FTE),
+    default=20,
+    show_default=True,
+    help="Most extra FTE tried per grade.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["engine", "greedy"]),
+    default="greedy",
+    show_default=True,
+    help="What decides each morning.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
+)
+@click.option("--history", type=click.Path(), help="An SSD extract folder to calibrate from.")
+@click.option("--out", type=click.Path(), help="Folder for capacity.csv (every point tried).")
+def capacity_command(
+    snapshot: str,
+    target: str,
+    weeks: int,
+    runs: int,
+    seed: int,
+    policy_path: str | None,
+    grades: tuple[str, ...],
+    confidence: float,
+    max_fte: int,
+    method: str,
+    workers: int,
+    history: str | None,
+    out: str | None,
+) -> None:
+    """The least extra FTE by grade that meets a waiting target in SNAPSHOT's forecast."""
+    _need_sim_extra()
+    from allocator.simulation.capacity import (
+        TargetError,
+        answer_lines,
+        answers_csv,
+        capacity,
+        parse_target,
+    )
+    from allocator.simulation.forecast import ForecastSettings
+
+    try:
+        clauses = parse_target(target)
+    except TargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from None
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter("expected a folder", param_hint="--out")
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    calibration = None
+    if history is not None:
+        from allocator.simulation.calibrate import calibrate_ssd
+
+        with input_errors():
+            calibration = calibrate_ssd(history, snap)
+    settings = ForecastSettings(
+        weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
+    )
+    answers = []
+    for grade in grades or ("social_worker",):
+
+        def step(s: Any, grade: str = grade) -> None:
+            click.echo(f"{grade} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
+
+        answers.append(
+            capacity(
+                snap,
+                clauses,
+                Grade(grade),
+                policy=policy,
+                settings=settings,
+                confidence=confidence,
+                max_extra=max_fte,
+                calibration=calibration,
+                workers=workers,
+                on_step=step,
+            )
+        )
+    for line in answer_lines(answers, clauses, confidence):
+        click.echo(line)
+    if out is not None:
+        from allocator.io import write_text
+
+        with writing(out):
+            Path(out).mkdir(parents=True, exist_ok=True)
+            write_text(Path(out) / "capacity.csv", answers_csv(answers))
+        click.echo(f"wrote {Path(out) / 'capacity.csv'}", err=True)
 
 
 @main.command("sweep")

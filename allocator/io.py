@@ -92,6 +92,7 @@ __all__ = [
     "load_plan",
     "load_snapshot",
     "read_input",
+    "write_bytes",
     "write_json",
     "write_snapshot",
 ]
@@ -1880,6 +1881,19 @@ def write_text(path: PathLike, text: str) -> None:
         If the file cannot be written.
     """
     _atomic_write(Path(path), text.encode("utf-8"))
+
+
+def write_bytes(path: PathLike, content: bytes) -> None:
+    """Write ``content`` to ``path`` atomically (as :func:`write_text` does): a PNG.
+
+    Raises
+    ------
+    InputError
+        If ``path`` may not be replaced (see :func:`check_output`).
+    OSError
+        If the file cannot be written.
+    """
+    _atomic_write(Path(path), content)
 
 
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).

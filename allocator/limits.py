@@ -25,3 +25,9 @@ MAX_DAYS = 3660
 """Most days ``simulate`` runs (ten years); also the longest ``--rebalance-every``."""
 MAX_ARRIVAL_FACTOR = 10.0
 """Largest ``simulate --arrival-factor``."""
+MAX_WEEKS = 52
+"""Most ``forecast --weeks`` (a year)."""
+MAX_RUNS = 1000
+"""Most ``forecast --runs``."""
+MAX_EXTRA_FTE = 1000
+"""Most ``capacity --max-fte``."""

@@ -4,7 +4,11 @@
 - :mod:`~allocator.simulation.methods`: what decides each morning (engine, greedy);
 - :mod:`~allocator.simulation.run`: the day loop and the conservation check;
 - :mod:`~allocator.simulation.records`: changes of worker with causes, waiting, loads;
-- :mod:`~allocator.simulation.report`: figures side by side, tables, plots.
+- :mod:`~allocator.simulation.report`: figures side by side, tables, plots;
+- :mod:`~allocator.simulation.forecast`: the next weeks from today, run many times
+  (:mod:`~allocator.simulation.forecast_report` its files), calibrated by
+  :mod:`~allocator.simulation.calibrate`; :mod:`~allocator.simulation.capacity`: the
+  least extra staff meeting a waiting target (docs/FORECAST.md).
 
 Pandas, PyArrow and Matplotlib (the ``sim`` extra) are imported only where tables and
 plots are made.

@@ -57,6 +57,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
@@ -245,8 +246,16 @@ def _is_working(d: date) -> bool:
 class _Drawer:
     """Builds an :class:`EventStream`; one instance per :func:`draw_events` call."""
 
-    def __init__(self, snapshot: Snapshot, seed: int, days: int, arrival_factor: float) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        seed: int,
+        days: int,
+        arrival_factor: float,
+        leaving_rates: Mapping[Contract, float] | None = None,
+    ) -> None:
         self.seed = seed
+        self.leaving_rate = {**LEAVING_RATE, **(leaving_rates or {})}
         self.start = snapshot.as_of
         self.n = days
         self.days = [Day() for _ in range(days + 1)]
@@ -306,7 +315,7 @@ class _Drawer:
             last = p.leaving_on
             notice_on = self.start  # already known in the snapshot
         else:
-            years = rng.expovariate(LEAVING_RATE[contract])
+            years = rng.expovariate(self.leaving_rate[contract])
             last = self.start + timedelta(days=from_index + max(1, math.ceil(years * _YEAR)))
             if p.contract_end is not None and contract is not Contract.PERMANENT:
                 last = min(last, max(p.contract_end, self.start + timedelta(days=from_index + 1)))
@@ -467,7 +476,12 @@ class _Drawer:
 
 
 def draw_events(
-    snapshot: Snapshot, *, seed: int, days: int = 365, arrival_factor: float = 1.0
+    snapshot: Snapshot,
+    *,
+    seed: int,
+    days: int = 365,
+    arrival_factor: float = 1.0,
+    leaving_rates: Mapping[Contract, float] | None = None,
 ) -> EventStream:
     """The year's events for ``snapshot``, from ``seed`` alone (see the module docstring).
 
@@ -482,6 +496,9 @@ def draw_events(
         Days after ``as_of`` to draw (day 0 is the snapshot itself).
     arrival_factor
         Referrals as a multiple of the rate that keeps the caseload steady.
+    leaving_rates
+        Leaving rates per year by contract in place of :data:`LEAVING_RATE`'s (a
+        council's own, :mod:`allocator.simulation.calibrate`); others as cited.
 
     Returns
     -------
@@ -492,7 +509,7 @@ def draw_events(
         raise ValueError(f"days must be at least 1, got {days}")
     if arrival_factor < 0:
         raise ValueError(f"arrival_factor must be 0 or more, got {arrival_factor}")
-    return _Drawer(snapshot, seed, days, arrival_factor).draw(snapshot)
+    return _Drawer(snapshot, seed, days, arrival_factor, leaving_rates).draw(snapshot)
 
 
 __all__ = ["Absence", "Day", "EventStream", "Notice", "draw_events", "mean_duration"]

@@ -1,0 +1,817 @@
+"""The next weeks before they happen: today's snapshot run forward many times.
+
+:func:`forecast` runs the simulator (:func:`allocator.simulation.run.simulate`) from
+today's snapshot for ``weeks`` weeks, ``runs`` times, each run on its own event
+stream (run ``r`` of seed ``S`` draws its events from seed ``S * 10000 + r``), and
+gathers per week the 10th, 50th and 90th percentiles across runs of what a manager
+asks about:
+
+- children waiting for a worker at the week's end, by priority class, and how many of
+  them are statutory (a type named by a priority class) or urgent;
+- the longest wait under way at the week's end, statutory and urgent, in days (days
+  already waited before today included, from ``waiting_since`` or ``opened``);
+- the 90th percentile of the statutory waits begun in the week (days, the longest of
+  a wait still open counted so far) and the longest urgent wait begun in it;
+- workers over their cap at the week's end;
+- children who lose their worker in the week (today's children, their first loss),
+  and **handovers needed**: children whose worker leaves or starts a long absence in
+  the week, and of those how many were handed over with notice (planned ahead).
+
+And two named lists: each of today's children with a worker who may lose that worker
+(the chance across runs, the likely week, the cause, and what is known today — a
+leaver's last day, a planned absence, a contract's end), and each worker's chance of
+being over cap at a week's end.
+
+What the snapshot already knows is kept in every run: ``leaving_on`` and
+``available_from`` are honoured by :func:`~allocator.simulation.events.draw_events`;
+a planned absence (``absence_from`` / ``absence_until``) is added to each run's events
+(it is known today, so it is announced on day 0 and random absences that would
+overlap it are dropped); a fixed-term or agency ``contract_end`` is the latest last day
+the events draw. An open case's age is kept: a child-protection plan or care
+proceedings (whose lengths are not memoryless) closes after a length drawn given it
+has lasted this long; the other types' lengths are exponential, so their age does not
+change what is left. :class:`Calibration` replaces the national rates with a
+council's own (:mod:`allocator.simulation.calibrate`).
+
+The runs are independent: with ``workers`` above 1 they go to a local Dask cluster
+(:mod:`allocator.sweep`), else they run one after another in this process. Either
+way the figures are gathered in run order, so the same seed gives the same figures,
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from allocator.limits import MAX_RUNS, MAX_SEED, MAX_WEEKS
+from allocator.models import CaseType, Contract, Snapshot
+from allocator.policy import Policy
+from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
+from allocator.simulation.records import CAUSES, Recorder, Wait
+
+#: Run ``r`` of seed ``S`` draws its events from seed ``S * RUN_STRIDE + r``.
+RUN_STRIDE = 10_000
+#: The percentiles of each band.
+BAND = (0.1, 0.5, 0.9)
+#: Mean days left of a case already older than any length its type is drawn with
+#: (*assumption*: such a case is overdue to close within weeks).
+OVERDUE_MEAN_DAYS = 28.0
+
+Method = Literal["engine", "greedy"]
+
+
+class ForecastError(ValueError):
+    """A forecast that cannot be made as asked (one sentence naming what)."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Rates of a council's own history, in place of the national ones.
+
+    Attributes
+    ----------
+    arrival_factor
+        Referrals per day as a multiple of the rate that keeps today's open caseload
+        steady (:func:`allocator.simulation.events.referral_children_per_day`).
+    durations
+        Case type (its value, ``"child_protection"``) -> observed lengths of closed
+        cases, in days; a case of a type listed closes after a length resampled from
+        these (given its age); other types keep the national lengths.
+    leaving_rates
+        Leaving rates a year by contract in place of the national ones.
+    notes
+        What was estimated from what, one sentence each (shown in the report).
+    """
+
+    arrival_factor: float = 1.0
+    durations: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    leaving_rates: Mapping[Contract, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """What a forecast is, apart from its snapshot and policy.
+
+    Attributes
+    ----------
+    weeks
+        Weeks forecast after the snapshot's ``as_of`` (1 to :data:`MAX_WEEKS`).
+    runs
+        Simulated futures (1 to :data:`MAX_RUNS`).
+    seed
+        The forecast's seed; run ``r`` uses seed ``seed * RUN_STRIDE + r``.
+    method
+        ``"greedy"`` (the manager's rule, fast) or ``"engine"`` each morning.
+    rebalance_every
+        Days between rebalances, as the simulator's (weekly).
+    """
+
+    weeks: int = 8
+    runs: int = 50
+    seed: int = 0
+    method: Method = "greedy"
+    rebalance_every: int = 7
+
+    def check(self) -> None:
+        """Raise :class:`ForecastError` naming the setting out of range."""
+        if not 1 <= self.weeks <= MAX_WEEKS:
+            raise ForecastError(f"weeks must be 1 to {MAX_WEEKS}, got {self.weeks}")
+        if not 1 <= self.runs <= MAX_RUNS:
+            raise ForecastError(f"runs must be 1 to {MAX_RUNS}, got {self.runs}")
+        if self.method not in ("engine", "greedy"):
+            raise ForecastError(f"method must be engine or greedy, got {self.method!r}")
+
+    def run_seed(self, r: int) -> int:
+        """The event seed of run ``r``."""
+        return self.seed * RUN_STRIDE + r
+
+
+# ----------------------------------------------------------------------------- events
+
+
+def forecast_events(
+    snapshot: Snapshot, seed: int, days: int, calibration: Calibration | None = None
+) -> EventStream:
+    """One run's events: :func:`draw_events`, then what the snapshot knows put in.
+
+    Parameters
+    ----------
+    snapshot
+        Today's service.
+    seed
+        The run's event seed.
+    days
+        Days after ``as_of``.
+    calibration
+        The council's own rates, else the national ones.
+
+    Returns
+    -------
+    EventStream
+        Planned absences added (known on day 0), random absences overlapping them
+        dropped, and open cases' closures drawn given their age.
+    """
+    calibration = calibration or Calibration()
+    events = draw_events(
+        snapshot,
+        seed=seed,
+        days=days,
+        arrival_factor=calibration.arrival_factor,
+        leaving_rates=calibration.leaving_rates or None,
+    )
+    _planned_absences(events, snapshot)
+    _closures(events, snapshot, seed, calibration)
+    return events
+
+
+def _planned_absences(events: EventStream, snapshot: Snapshot) -> None:
+    """Each planned absence in the snapshot becomes an event, known on ``as_of``."""
+    planned = {
+        p.id: (p.absence_from, p.absence_until)
+        for p in snapshot.practitioners
+        if p.absence_from is not None and p.absence_until is not None
+    }
+    if not planned:
+        return
+    for day in events.days:
+        day.absences = [
+            a
+            for a in day.absences
+            if a.worker not in planned
+            or not (a.start < planned[a.worker][1] and planned[a.worker][0] < a.back)
+        ]
+    for worker, (start, back) in sorted(planned.items()):
+        assert start is not None and back is not None
+        k = (start - events.start).days
+        if 0 <= k < len(events.days):
+            events.days[k].absences.append(Absence(worker, start, back, events.start, "planned"))
+
+
+def _closures(events: EventStream, snapshot: Snapshot, seed: int, calibration: Calibration) -> None:
+    """Open cases' closing days drawn given their age; referrals' from calibrated lengths."""
+    where: dict[str, int] = {}
+    for k, day in enumerate(events.days):
+        for cid in day.closures:
+            where[cid] = k
+    moves: dict[str, int | None] = {}
+    for case in snapshot.cases:
+        age = (snapshot.as_of - case.opened).days if case.opened is not None else 0
+        left = remaining_days(
+            random.Random(f"{seed}:age:{case.id}"), case.type, max(0, age), calibration
+        )
+        if left is not None:
+            moves[case.id] = left
+    if calibration.durations:
+        for k, day in enumerate(events.days):
+            for case in day.referrals:
+                rng = random.Random(f"{seed}:length:{case.id}")
+                left = remaining_days(rng, case.type, 0, calibration)
+                if left is not None:
+                    moves[case.id] = k + left
+    for cid, new in sorted(moves.items()):
+        old = where.get(cid)
+        if old is not None:
+            events.days[old].closures.remove(cid)
+        if new is not None and 1 <= new < len(events.days):
+            events.days[new].closures.append(cid)
+
+
+def remaining_days(
+    rng: random.Random, case_type: CaseType, age: int, calibration: Calibration
+) -> int | None:
+    """Days left of a case of ``case_type`` open ``age`` days, or ``None`` to keep the
+    simulator's draw (a national exponential length: memoryless, age changes nothing).
+
+    A calibrated type resamples its observed lengths above ``age``; child protection
+    and court draw the national lengths until one is above ``age``. A case older than
+    every length closes after an exponential time, mean :data:`OVERDUE_MEAN_DAYS`.
+    """
+    observed = calibration.durations.get(case_type.value)
+    draw: Callable[[], int]
+    if observed:
+        longer = [d for d in observed if d > age]
+        if not longer:
+            return max(1, math.ceil(rng.expovariate(1.0 / OVERDUE_MEAN_DAYS)))
+        return rng.choice(longer) - age
+    if case_type not in (CaseType.CHILD_PROTECTION, CaseType.COURT):
+        return None
+    if age <= 0:
+        return None
+    draw = lambda: draw_duration(rng, case_type)  # noqa: E731
+    for _ in range(200):
+        length = draw()
+        if length > age:
+            return length - age
+    return max(1, math.ceil(rng.expovariate(1.0 / OVERDUE_MEAN_DAYS)))
+
+
+# ------------------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """One run's figures, plain data (a Dask worker returns it).
+
+    Attributes
+    ----------
+    weekly
+        Measure name -> one value per week (``None`` where the week had none, e.g.
+        no statutory wait began).
+    lost
+        Today's child -> (day index of losing today's worker, cause, waited): the
+        first loss only; ``waited`` is whether the child was left without a worker.
+    over_cap
+        Worker -> the weeks (1-based) at whose end they were over cap.
+    seconds
+        Wall-clock time of the simulation (not a figure).
+    waits
+        ``"urgent"``, ``"statutory"``, ``"all"`` -> the lengths in days of the waits
+        begun in the run (a wait still open counted so far), sorted; waits under way
+        before the run are not among them (:mod:`allocator.simulation.capacity`).
+    """
+
+    weekly: dict[str, list[float | None]]
+    lost: dict[str, tuple[int, str, bool]]
+    over_cap: dict[str, list[int]]
+    seconds: float
+    waits: dict[str, list[int]] = field(default_factory=dict)
+
+
+def run_once(
+    snapshot: Snapshot,
+    policy: Policy,
+    settings: ForecastSettings,
+    r: int,
+    calibration: Calibration | None = None,
+) -> RunFigures:
+    """Run ``r`` of a forecast: simulate ``settings.weeks`` weeks and measure them."""
+    from allocator.simulation.methods import EngineMethod, GreedyMethod
+    from allocator.simulation.methods import Method as SimMethod
+    from allocator.simulation.run import Settings, simulate
+
+    seed = settings.run_seed(r)
+    days = settings.weeks * 7
+    events = forecast_events(snapshot, seed, days, calibration)
+    method: SimMethod = (
+        EngineMethod(seed=seed % (MAX_SEED + 1))  # CP-SAT's seed is 32-bit
+        if settings.method == "engine"
+        else GreedyMethod()
+    )
+    sim = Settings(days=days, seed=seed, rebalance_every=settings.rebalance_every)
+    result = simulate(snapshot, method, policy, sim, events)
+    return measure(result.recorder, snapshot, settings.weeks, result.seconds)
+
+
+def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float = 0.0) -> RunFigures:
+    """The :class:`RunFigures` of a simulated run's records (see the module docstring)."""
+    policy = recorder.policy
+    names = policy.class_names
+    before = _days_waited_before(snapshot)
+    ends = [7 * w for w in range(1, weeks + 1)]
+    weekly: dict[str, list[float | None]] = {}
+    at_end = {(row["day"], row["class"]): row["children"] for row in recorder.waiting}
+    for name in names:
+        weekly[f"waiting {name}"] = [_num(at_end.get((d, name), 0)) for d in ends]
+    weekly["waiting all"] = [float(sum(_int(at_end.get((d, n), 0)) for n in names)) for d in ends]
+    waits = recorder.all_waits()
+    stat_n: list[float | None] = []
+    urg_n: list[float | None] = []
+    stat_long: list[float | None] = []
+    urg_long: list[float | None] = []
+    stat_p90: list[float | None] = []
+    urg_max: list[float | None] = []
+    for d in ends:
+        under = [s for s in waits if s.start_day <= d and (s.end_day is None or s.end_day > d)]
+        stat = [s for s in under if s.statutory]
+        urg = [s for s in under if s.urgent]
+
+        def long(spells: Sequence[Wait], d: int = d) -> float:
+            return float(
+                max(
+                    (
+                        d - s.start_day + (before.get(s.case, 0) if s.cause == "before_run" else 0)
+                        for s in spells
+                    ),
+                    default=0,
+                )
+            )
+
+        stat_n.append(float(len(stat)))
+        urg_n.append(float(len(urg)))
+        stat_long.append(long(stat))
+        urg_long.append(long(urg))
+        begun = [s for s in waits if d - 7 < s.start_day <= d and s.cause != "before_run"]
+        lengths = sorted(s.days for s in begun if s.statutory)
+        stat_p90.append(quantile(lengths, 0.9) if lengths else None)
+        urgent = [s.days for s in begun if s.urgent]
+        urg_max.append(float(max(urgent)) if urgent else None)
+    weekly["statutory children waiting"] = stat_n
+    weekly["urgent children waiting"] = urg_n
+    weekly["statutory longest wait days"] = stat_long
+    weekly["urgent longest wait days"] = urg_long
+    weekly["statutory wait p90 days"] = stat_p90
+    weekly["urgent wait max days"] = urg_max
+
+    over: dict[str, list[int]] = {}
+    counts = [0] * weeks
+    week_of_end = {d: w for w, d in enumerate(ends)}
+    for row in recorder.loads:
+        at = week_of_end.get(_int(row["day"]))
+        if at is not None and _num(row["load"]) > _num(row["capacity"]) + 1e-9:
+            counts[at] += 1
+            over.setdefault(str(row["worker"]), []).append(at + 1)
+    weekly["workers over cap"] = list[float | None](float(c) for c in counts)
+
+    held = {c.id: c.worker for c in snapshot.cases if c.worker is not None}
+    lost: dict[str, tuple[int, str, bool]] = {}
+    for s in waits:
+        if s.case in held and s.cause in CAUSES:
+            _first(lost, s.case, s.start_day, s.cause, True)
+    for row in recorder.changes:
+        cid = str(row["case"])
+        if cid in held and row["from_worker"] == held[cid]:
+            waited = _int(row["days_without_worker"])
+            _first(lost, cid, _int(row["day"]) - waited, str(row["cause"]), waited > 0)
+    losing = [0.0] * weeks
+    needed = [0.0] * weeks
+    for day, cause, _ in lost.values():
+        w = max(0, math.ceil(day / 7) - 1)
+        if w < weeks:
+            losing[w] += 1
+            if cause in ("leaver", "long_absence"):
+                needed[w] += 1
+    planned = [0.0] * weeks
+    for row in recorder.changes:
+        if row["cause"] in ("leaver", "long_absence") and _int(row["notice_days"]) > 0:
+            w = max(0, math.ceil(_int(row["day"]) / 7) - 1)
+            if w < weeks:
+                planned[w] += 1
+    weekly["children losing their worker"] = list[float | None](losing)
+    weekly["handovers needed"] = list[float | None](needed)
+    weekly["handovers with notice"] = list[float | None](planned)
+    begun = [s for s in waits if s.cause != "before_run"]
+    horizon = {
+        "urgent": sorted(s.days for s in begun if s.urgent),
+        "statutory": sorted(s.days for s in begun if s.statutory),
+        "all": sorted(s.days for s in begun),
+    }
+    return RunFigures(weekly, lost, over, seconds, horizon)
+
+
+def _first(
+    out: dict[str, tuple[int, str, bool]], cid: str, day: int, cause: str, waited: bool
+) -> None:
+    """Keep the child's earliest loss; the same loss seen twice (its wait, then the
+    change that ended it) waited if either says so."""
+    old = out.get(cid)
+    if old is None or day < old[0]:
+        out[cid] = (day, cause, waited)
+    elif day == old[0] and waited and not old[2]:
+        out[cid] = (old[0], old[1], True)
+
+
+def _days_waited_before(snapshot: Snapshot) -> dict[str, int]:
+    """Days each of today's waiting children has already waited (``waiting_since``,
+    else ``opened``; 0 if neither)."""
+    out: dict[str, int] = {}
+    for c in snapshot.cases:
+        since = c.waiting_since or (c.opened if c.worker is None else None)
+        if since is not None:
+            out[c.id] = max(0, (snapshot.as_of - since).days)
+    return out
+
+
+def _num(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` by linear interpolation (numpy's default)."""
+    if not values:
+        raise ValueError("no values")
+    pos = (len(values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return float(values[lo] + (values[hi] - values[lo]) * (pos - lo))
+
+
+# ---------------------------------------------------------------------------- gathered
+
+
+@dataclass(frozen=True)
+class Band:
+    """A measure's spread across runs: 10th, 50th and 90th percentiles and the mean,
+    over the runs where it had a value (``runs`` of them)."""
+
+    p10: float
+    p50: float
+    p90: float
+    mean: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class ChildOutlook:
+    """One of today's children who may lose their worker (a row of the manager's list).
+
+    ``chance`` and ``chance_waiting`` are shares of runs (0-1); ``week`` is the median
+    week of the loss over the runs where it happened (1-based; ``None`` if never);
+    ``cause`` the most frequent cause then; ``known`` what the snapshot says today.
+    """
+
+    case: str
+    family: str
+    type: str
+    worker: str
+    chance: float
+    week: int | None
+    cause: str
+    chance_waiting: float
+    known: str
+    known_on: date | None
+
+
+@dataclass(frozen=True)
+class WorkerOutlook:
+    """A worker's chance (0-1) of being over cap at some week's end, and the mean
+    number of week-ends over cap; load and cap today in points."""
+
+    worker: str
+    team: str
+    grade: str
+    chance_over_cap: float
+    weeks_over_cap: float
+    load: float
+    cap: float
+    known: str
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A gathered forecast: per-week bands, the children's and workers' lists.
+
+    Attributes
+    ----------
+    as_of
+        Today (the snapshot's day).
+    settings
+        As asked.
+    weeks
+        Measure -> one :class:`Band` per week (``None`` where no run had a value).
+    children
+        Today's children who may lose their worker, the known ones first.
+    workers
+        Workers with a chance of being over cap, most likely first.
+    notes
+        What the forecast assumed (calibration notes among them).
+    seconds
+        Wall-clock time of all runs (not a figure; not written to the files).
+    runs
+        Each run's figures, in run order.
+    """
+
+    as_of: date
+    settings: ForecastSettings
+    weeks: dict[str, list[Band | None]]
+    children: list[ChildOutlook]
+    workers: list[WorkerOutlook]
+    notes: tuple[str, ...]
+    seconds: float
+    runs: list[RunFigures]
+
+    def week_ending(self, w: int) -> date:
+        """The last day of week ``w`` (1-based)."""
+        return self.as_of + timedelta(days=7 * w)
+
+
+def forecast(
+    snapshot: Snapshot,
+    policy: Policy | None = None,
+    settings: ForecastSettings | None = None,
+    *,
+    calibration: Calibration | None = None,
+    workers: int = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> Forecast:
+    """Run ``settings.runs`` futures of ``snapshot`` and gather them.
+
+    Parameters
+    ----------
+    snapshot
+        Today's service.
+    policy
+        FORMAT.md defaults when ``None``.
+    settings
+        Weeks, runs, seed, method; defaults 8 weeks, 50 runs, seed 0, greedy.
+    calibration
+        The council's own rates (:mod:`allocator.simulation.calibrate`), else national.
+    workers
+        1 runs in this process; more start a local Dask cluster of that many single
+        threaded worker processes (:mod:`allocator.sweep`).
+    on_done
+        Called with each run's index as it finishes (a progress bar).
+
+    Returns
+    -------
+    Forecast
+        The same for the same arguments, whatever ``workers``.
+
+    Raises
+    ------
+    ForecastError
+        If a setting is out of range.
+    """
+    policy = policy or Policy()
+    settings = settings or ForecastSettings()
+    settings.check()
+    import time
+
+    started = time.perf_counter()
+    results = _run_all(snapshot, policy, settings, calibration, workers, on_done)
+    return gather(snapshot, policy, settings, results, calibration, time.perf_counter() - started)
+
+
+def _run_all(
+    snapshot: Snapshot,
+    policy: Policy,
+    settings: ForecastSettings,
+    calibration: Calibration | None,
+    workers: int,
+    on_done: Callable[[int], None] | None,
+) -> list[RunFigures]:
+    if workers <= 1:
+        out = []
+        for r in range(settings.runs):
+            out.append(run_once(snapshot, policy, settings, r, calibration))
+            if on_done is not None:
+                on_done(r)
+        return out
+    from dask import distributed
+
+    from allocator.sweep import _cluster
+
+    as_completed: Any = distributed.as_completed
+    found: dict[int, RunFigures] = {}
+    with _cluster(workers, None) as client:
+        snap, pol = client.scatter(snapshot, broadcast=True), client.scatter(policy, broadcast=True)
+        futures = [
+            client.submit(run_once, snap, pol, settings, r, calibration, key=f"run-{r}", pure=False)
+            for r in range(settings.runs)
+        ]
+        for future in as_completed(futures):
+            r = int(str(future.key).removeprefix("run-"))
+            found[r] = future.result()
+            if on_done is not None:
+                on_done(r)
+    return [found[r] for r in range(settings.runs)]
+
+
+def gather(
+    snapshot: Snapshot,
+    policy: Policy,
+    settings: ForecastSettings,
+    runs: Sequence[RunFigures],
+    calibration: Calibration | None = None,
+    seconds: float = 0.0,
+) -> Forecast:
+    """The :class:`Forecast` of the runs' figures (bands, the children's and workers' lists)."""
+    n = len(runs)
+    weeks: dict[str, list[Band | None]] = {}
+    for name in runs[0].weekly if runs else ():
+        weeks[name] = []
+        for w in range(settings.weeks):
+            values = sorted(v for r in runs if (v := r.weekly[name][w]) is not None)
+            weeks[name].append(_band(values) if values else None)
+    known = known_today(snapshot, policy, settings.weeks)
+    staff = {p.id: p for p in snapshot.practitioners}
+    children: list[ChildOutlook] = []
+    for c in snapshot.cases:
+        if c.worker is None:
+            continue
+        losses = [r.lost[c.id] for r in runs if c.id in r.lost]
+        why, on = known.get(c.worker, ("", None))
+        if not losses and not why:
+            continue
+        days = sorted(d for d, _, _ in losses)
+        causes: dict[str, int] = {}
+        for _, cause, _ in losses:
+            causes[cause] = causes.get(cause, 0) + 1
+        children.append(
+            ChildOutlook(
+                case=c.id,
+                family=c.family,
+                type=c.type.value,
+                worker=c.worker,
+                chance=round(len(losses) / n, 4) if n else 0.0,
+                week=(max(1, math.ceil(quantile(days, 0.5) / 7)) if days else None),
+                cause=max(sorted(causes), key=lambda k: causes[k]) if causes else "",
+                chance_waiting=round(sum(1 for *_, w in losses if w) / n, 4) if n else 0.0,
+                known=why,
+                known_on=on,
+            )
+        )
+    children.sort(
+        key=lambda o: (o.known_on is None, o.known_on or date.max, -o.chance, o.worker, o.case)
+    )
+    loads: dict[str, float] = {}
+    for c in snapshot.cases:
+        if c.worker is not None:
+            loads[c.worker] = loads.get(c.worker, 0.0) + policy.case_weight(c)
+    workers: list[WorkerOutlook] = []
+    for wid in sorted({w for r in runs for w in r.over_cap}):
+        p = staff.get(wid)
+        hits = [len(r.over_cap.get(wid, ())) for r in runs]
+        workers.append(
+            WorkerOutlook(
+                worker=wid,
+                team=p.team if p else "",
+                grade=p.grade.value if p else "",
+                chance_over_cap=round(sum(1 for h in hits if h) / n, 4),
+                weeks_over_cap=round(sum(hits) / n, 2),
+                load=round(loads.get(wid, 0.0), 2),
+                cap=round(policy.capacity(p), 2) if p else 0.0,
+                known=known.get(wid, ("", None))[0] if p else "joins during the forecast",
+            )
+        )
+    workers.sort(key=lambda o: (-o.chance_over_cap, -o.weeks_over_cap, o.worker))
+    notes = [
+        f"{n} runs of {settings.weeks} weeks from {snapshot.as_of.isoformat()}, "
+        f"method {settings.method}, seed {settings.seed}.",
+    ]
+    if calibration is not None:
+        notes.extend(calibration.notes)
+    else:
+        notes.append("Rates: the national ones cited in docs/SIMULATION.md (no history given).")
+    return Forecast(
+        snapshot.as_of, settings, weeks, children, workers, tuple(notes), seconds, list(runs)
+    )
+
+
+def coverage(fc: Forecast, truths: Sequence[RunFigures]) -> dict[str, float]:
+    """Per measure, the share of (truth, week) pairs whose value fell inside the
+    forecast's 10-90% band (ends included); measures with no such pair are left out.
+
+    A band that is right about its spread holds the truth about 80% of the time
+    (more for counts, whose bands are often a single value).
+    """
+    out: dict[str, float] = {}
+    for name, bands in fc.weeks.items():
+        hits = total = 0
+        for truth in truths:
+            for w, band in enumerate(bands):
+                value = truth.weekly[name][w]
+                if band is None or value is None:
+                    continue
+                total += 1
+                hits += band.p10 <= value <= band.p90
+        if total:
+            out[name] = round(hits / total, 4)
+    return out
+
+
+def backtest(
+    snapshot: Snapshot,
+    policy: Policy,
+    settings: ForecastSettings,
+    truths: int,
+    calibration: Calibration | None = None,
+) -> tuple[Forecast, dict[str, float]]:
+    """Forecast, then play out ``truths`` further futures as "what happened" and
+    measure how often each fell inside the bands (:func:`coverage`).
+
+    The truths are runs ``settings.runs`` onwards of the same seed (events the
+    forecast never saw). With a council's history this is where a past snapshot and
+    the weeks that followed it would go; with the synthetic history it checks that
+    the bands are as wide as the futures they describe.
+    """
+    fc = forecast(snapshot, policy, settings, calibration=calibration)
+    played = [
+        run_once(snapshot, policy, settings, settings.runs + k, calibration) for k in range(truths)
+    ]
+    return fc, coverage(fc, played)
+
+
+def _band(values: Sequence[float]) -> Band:
+    return Band(
+        p10=round(quantile(values, BAND[0]), 2),
+        p50=round(quantile(values, BAND[1]), 2),
+        p90=round(quantile(values, BAND[2]), 2),
+        mean=round(sum(values) / len(values), 2),
+        runs=len(values),
+    )
+
+
+def known_today(
+    snapshot: Snapshot, policy: Policy, weeks: int
+) -> dict[str, tuple[str, date | None]]:
+    """Worker -> (what the snapshot says of their departure, the day), for departures
+    within ``weeks`` weeks: a last day, a planned long absence, a contract's end, an
+    absence under way of ``long_absence_days`` or more."""
+    end = snapshot.as_of + timedelta(days=7 * weeks)
+    long_days = policy.long_absence_days
+    out: dict[str, tuple[str, date | None]] = {}
+    for p in snapshot.practitioners:
+        if p.leaving_on is not None and p.leaving_on <= end:
+            verb = "left" if p.leaving_on <= snapshot.as_of else "leaves"
+            out[p.id] = (f"{p.id} {verb} on {p.leaving_on.isoformat()}", p.leaving_on)
+        elif p.available_from is not None and p.available_from >= snapshot.as_of + timedelta(
+            days=long_days
+        ):
+            out[p.id] = (
+                f"{p.id} is away until {p.available_from.isoformat()}",
+                snapshot.as_of,
+            )
+        elif (
+            p.absence_from is not None
+            and p.absence_until is not None
+            and p.absence_from <= end
+            and (p.absence_until - p.absence_from).days >= long_days
+        ):
+            out[p.id] = (
+                f"{p.id} is away from {p.absence_from.isoformat()} "
+                f"until {p.absence_until.isoformat()}",
+                p.absence_from,
+            )
+        elif (
+            p.contract is not Contract.PERMANENT
+            and p.contract_end is not None
+            and p.contract_end <= end
+        ):
+            out[p.id] = (
+                f"{p.id}'s {p.contract.value} contract ends on {p.contract_end.isoformat()}",
+                p.contract_end,
+            )
+    return out
+
+
+__all__ = [
+    "Band",
+    "Calibration",
+    "ChildOutlook",
+    "Forecast",
+    "ForecastError",
+    "ForecastSettings",
+    "RunFigures",
+    "WorkerOutlook",
+    "backtest",
+    "coverage",
+    "forecast",
+    "forecast_events",
+    "gather",
+    "known_today",
+    "measure",
+    "quantile",
+    "run_once",
+]

@@ -1,0 +1,258 @@
+"""A forecast's files and its words: CSV tables, a fan chart, a summary in sentences.
+
+:func:`write_forecast` writes into a folder, each file atomically
+(:mod:`allocator.io`):
+
+- ``weeks.csv``: one row per week and measure: ``week``, ``week_ending``,
+  ``measure``, ``p10``, ``p50``, ``p90``, ``mean``, ``runs`` (runs with a value);
+- ``children.csv``: the manager's list — today's children who may lose their worker:
+  ``case``, ``family``, ``type``, ``worker``, ``known`` (what the snapshot says),
+  ``known_on``, ``chance`` (0-1), ``likely_week``, ``cause``, ``chance_waiting``;
+- ``workers.csv``: each worker who may be over cap at a week's end: ``worker``,
+  ``team``, ``grade``, ``chance_over_cap``, ``weeks_over_cap`` (mean), ``load`` and
+  ``cap`` today (points), ``known``;
+- ``forecast.md``: the summary and the notes;
+- ``waiting.png``: children waiting by class, median and 10-90% band (unless
+  ``plots=False``).
+
+Numbers are written with a fixed format, so the same forecast gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+from allocator.io import FORMULA_STARTS, write_bytes, write_text
+from allocator.simulation.forecast import Band, Forecast
+
+#: Measures the summary speaks of, in its order.
+WAITING_ALL = "waiting all"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    # A cell a spreadsheet would run as a formula is written as text.
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+def weeks_csv(fc: Forecast) -> str:
+    """``weeks.csv`` (see the module docstring)."""
+    rows: list[list[object]] = []
+    for w in range(1, fc.settings.weeks + 1):
+        for name, bands in fc.weeks.items():
+            b = bands[w - 1]
+            if b is None:
+                rows.append([w, fc.week_ending(w), name, None, None, None, None, 0])
+            else:
+                rows.append([w, fc.week_ending(w), name, b.p10, b.p50, b.p90, b.mean, b.runs])
+    header = ["week", "week_ending", "measure", "p10", "p50", "p90", "mean", "runs"]
+    return _csv(header, rows)
+
+
+def children_csv(fc: Forecast) -> str:
+    """``children.csv``: the manager's list (see the module docstring)."""
+    header = [
+        "case",
+        "family",
+        "type",
+        "worker",
+        "known",
+        "known_on",
+        "chance",
+        "likely_week",
+        "cause",
+        "chance_waiting",
+    ]
+    rows: list[list[object]] = [
+        [
+            o.case,
+            o.family,
+            o.type,
+            o.worker,
+            o.known,
+            o.known_on,
+            o.chance,
+            o.week,
+            o.cause,
+            o.chance_waiting,
+        ]
+        for o in fc.children
+    ]
+    return _csv(header, rows)
+
+
+def workers_csv(fc: Forecast) -> str:
+    """``workers.csv`` (see the module docstring)."""
+    header = [
+        "worker",
+        "team",
+        "grade",
+        "chance_over_cap",
+        "weeks_over_cap",
+        "load",
+        "cap",
+        "known",
+    ]
+    rows: list[list[object]] = [
+        [o.worker, o.team, o.grade, o.chance_over_cap, o.weeks_over_cap, o.load, o.cap, o.known]
+        for o in fc.workers
+    ]
+    return _csv(header, rows)
+
+
+def _spread(b: Band | None, unit: str = "") -> str:
+    if b is None:
+        return "none in any run"
+    return f"{b.p50:g}{unit} (10-90%: {b.p10:g}-{b.p90:g})"
+
+
+def _p50(b: Band | None) -> float:
+    return b.p50 if b is not None else 0.0
+
+
+def summary_lines(fc: Forecast) -> list[str]:
+    """The forecast in plain sentences, for the terminal and ``forecast.md``."""
+    n = fc.settings.weeks
+    last = n - 1
+    end = fc.week_ending(n).isoformat()
+    w = fc.weeks
+    lines = [
+        f"Forecast from {fc.as_of.isoformat()} to {end} ({n} weeks, "
+        f"{fc.settings.runs} runs, {fc.settings.method}, seed {fc.settings.seed}).",
+        f"Children waiting for a worker at the end of week {n}: "
+        f"{_spread(w[WAITING_ALL][last])}; of statutory types "
+        f"{_spread(w['statutory children waiting'][last])}; "
+        f"urgent {_spread(w['urgent children waiting'][last])}.",
+    ]
+    classes = [
+        k.removeprefix("waiting ") for k in w if k.startswith("waiting ") and k != WAITING_ALL
+    ]
+    by_class = ", ".join(f"{k} {_spread(w['waiting ' + k][last])}" for k in classes)
+    lines.append(f"By class at week {n}: {by_class}.")
+    lines.append(
+        f"Longest statutory wait under way at week {n}: "
+        f"{_spread(w['statutory longest wait days'][last], ' days')}; urgent: "
+        f"{_spread(w['urgent longest wait days'][last], ' days')}."
+    )
+    over = w["workers over cap"]
+    worst = max(range(n), key=lambda k: (_p50(over[k]), -k))
+    lines.append(
+        f"Workers over cap: {_spread(over[last])} at week {n}; most in week {worst + 1} "
+        f"({_spread(over[worst])})."
+    )
+    losing = sum((b.mean for b in w["children losing their worker"] if b), 0.0)
+    needed = sum((b.mean for b in w["handovers needed"] if b), 0.0)
+    planned = sum((b.mean for b in w["handovers with notice"] if b), 0.0)
+    lines.append(
+        f"Children losing today's worker in the {n} weeks: {losing:.0f} on average; "
+        f"{needed:.0f} because their worker leaves or starts a long absence (handovers "
+        f"needed), {planned:.0f} of them handed over with notice."
+    )
+    known = [o for o in fc.children if o.known]
+    likely = [o for o in fc.children if o.chance >= 0.5]
+    if known:
+        by_worker: dict[str, list[str]] = {}
+        for o in known:
+            by_worker.setdefault(o.known, []).append(o.case)
+        said = "; ".join(f"{k}: {len(v)} children" for k, v in by_worker.items())
+        lines.append(f"Known today: {said}.")
+    lines.append(
+        f"{len(likely)} children are more likely than not to lose their worker; "
+        f"{len(fc.children)} may (named in children.csv)."
+    )
+    risky = [o for o in fc.workers if o.chance_over_cap >= 0.5]
+    lines.append(
+        f"{len(risky)} workers are more likely than not to be over cap at some week's end "
+        f"(workers.csv)."
+    )
+    return lines
+
+
+def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list[Path]:
+    """Write the forecast's files into ``out`` (created if needed); returns their paths."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, text in (
+        ("weeks.csv", weeks_csv(fc)),
+        ("children.csv", children_csv(fc)),
+        ("workers.csv", workers_csv(fc)),
+        ("forecast.md", _markdown(fc)),
+    ):
+        write_text(folder / name, text)
+        written.append(folder / name)
+    if plots:
+        write_bytes(folder / "waiting.png", fan_chart(fc))
+        written.append(folder / "waiting.png")
+    return written
+
+
+def _markdown(fc: Forecast) -> str:
+    lines = ["# Forecast", ""]
+    lines += [f"- {s}" for s in summary_lines(fc)]
+    lines += ["", "## Notes", ""]
+    lines += [f"- {s}" for s in fc.notes]
+    lines += [
+        "",
+        "Files: weeks.csv (per week, 10-50-90% across runs), children.csv (the children "
+        "who may lose their worker), workers.csv (who may be over cap), waiting.png.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def fan_chart(fc: Forecast) -> bytes:
+    """A PNG: children waiting at each week's end by class, median line and 10-90% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    weeks = list(range(1, fc.settings.weeks + 1))
+    for name, bands in fc.weeks.items():
+        if not name.startswith("waiting ") or name == WAITING_ALL:
+            continue
+        lo = [b.p10 if b else 0.0 for b in bands]
+        mid = [b.p50 if b else 0.0 for b in bands]
+        hi = [b.p90 if b else 0.0 for b in bands]
+        (line,) = ax.plot(weeks, mid, label=name.removeprefix("waiting "))
+        ax.fill_between(weeks, lo, hi, alpha=0.2, color=line.get_color())
+    ax.set_xticks(weeks)
+    ax.set_xlabel(f"week after {fc.as_of.isoformat()}")
+    ax.set_ylabel("children waiting at the week's end")
+    ax.set_title(f"Children waiting: median and 10-90% of {fc.settings.runs} runs")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+__all__ = [
+    "children_csv",
+    "fan_chart",
+    "summary_lines",
+    "weeks_csv",
+    "workers_csv",
+    "write_forecast",
+]

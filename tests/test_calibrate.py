@@ -1,0 +1,225 @@
+"""Calibration from a history with a known truth, thin data falling back with a note,
+a history too short refused, and the bands' coverage of futures they did not see."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.generate import generate
+from allocator.io import InputError, write_snapshot
+from allocator.models import Contract
+from allocator.policy import Policy
+from allocator.simulation.calibrate import (
+    MIN_EPISODES,
+    Episode,
+    HistoryError,
+    calibrate_ssd,
+    estimate,
+    synthetic_history,
+    write_history,
+)
+from allocator.simulation.events import LEAVING_RATE, referral_children_per_day
+from allocator.simulation.forecast import (
+    Band,
+    Calibration,
+    ForecastSettings,
+    RunFigures,
+    backtest,
+    coverage,
+    forecast,
+)
+
+
+@pytest.fixture(scope="module")
+def service() -> tuple[object, list[Episode], list[tuple[str, date]], int]:
+    snap = generate(60, seed=3, contracts=True)
+    episodes, leavers, staff = synthetic_history(snap, seed=7)
+    return snap, episodes, leavers, staff
+
+
+def test_referral_rate_and_turnover_come_back_from_a_known_history(
+    service: tuple[object, list[Episode], list[tuple[str, date]], int],
+) -> None:
+    from allocator.models import Snapshot
+
+    snap, episodes, leavers, staff = service
+    assert isinstance(snap, Snapshot)
+    cal = estimate(episodes, leavers, staff, snap)
+    window = (snap.as_of - min(e.start for e in episodes)).days
+    # The referral rate is the doors' starts over the window, exactly; against the
+    # rate the history was drawn at it is close (the simulator draws families, and
+    # care leavers have no episode): within 20%.
+    doors = sum(1 for e in episodes if e.door and e.start >= snap.as_of - timedelta(days=window))
+    national = referral_children_per_day(sum(1 for c in snap.cases if c.worker is not None))
+    assert cal.arrival_factor == pytest.approx(doors / window / national, abs=1e-3)
+    assert 0.8 <= cal.arrival_factor <= 1.1
+    # Turnover: the history was drawn at the national rates, so the factor is near 1.
+    factor = cal.leaving_rates[Contract.PERMANENT] / LEAVING_RATE[Contract.PERMANENT]
+    assert 0.6 <= factor <= 1.5
+    assert any("Staff turnover" in n and "leavers" in n for n in cal.notes)
+    # Child protection lengths: every closed plan's length, and said how many.
+    cp = [e for e in episodes if e.case_type == "child_protection" and e.end is not None]
+    if len(cp) >= MIN_EPISODES:
+        assert len(cal.durations["child_protection"]) == len(cp)
+        assert any(f"from {len(cp)} closed episodes" in n for n in cal.notes)
+
+
+def test_the_csv_tables_read_back_to_the_same_estimates(
+    service: tuple[object, list[Episode], list[tuple[str, date]], int], tmp_path: Path
+) -> None:
+    from allocator.models import Snapshot
+
+    snap, episodes, leavers, staff = service
+    assert isinstance(snap, Snapshot)
+    write_history(tmp_path, episodes, leavers, staff)
+    read = calibrate_ssd(tmp_path, snap)
+    direct = estimate(episodes, leavers, staff, snap)
+    assert (read.arrival_factor, read.durations, read.leaving_rates) == (
+        direct.arrival_factor,
+        direct.durations,
+        direct.leaving_rates,
+    )
+
+
+def test_thin_data_falls_back_to_national_rates_with_a_note() -> None:
+    snap = generate(10, seed=1)
+    # 40 child-in-need starts over 200 days, 5 closed, no staff table: the referral
+    # rate is estimated; lengths and turnover stay national, each with a note.
+    start = snap.as_of - timedelta(days=200)
+    episodes = [
+        Episode(
+            "child_in_need",
+            f"C{k}",
+            start + timedelta(days=5 * k),
+            start + timedelta(days=5 * k + 10) if k < 5 else None,
+            True,
+        )
+        for k in range(40)
+    ]
+    cal = estimate(episodes, [], 0, snap)
+    assert cal.durations == {}
+    assert cal.leaving_rates == {}
+    assert any("child_in_need: 5 closed episodes (fewer than 30)" in n for n in cal.notes)
+    assert any("0 leavers found" in n and "national" in n for n in cal.notes)
+    assert any("Referrals:" in n and "40 child-in-need" in n for n in cal.notes)
+
+
+@pytest.mark.parametrize(
+    ("days", "count"),
+    [(30, 100), (400, 5)],
+    ids=["too-short-a-span", "too-few-episodes"],
+)
+def test_a_history_too_short_is_refused_in_one_sentence(days: int, count: int) -> None:
+    snap = generate(5, seed=1)
+    first = snap.as_of - timedelta(days=days)
+    episodes = [Episode("child_in_need", f"C{k}", first, None, True) for k in range(count)]
+    with pytest.raises(HistoryError, match="history too short to calibrate"):
+        estimate(episodes, [], 0, snap)
+
+
+def test_a_bad_date_names_the_file_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "ssd_cp_plans.csv").write_text(
+        "cppl_cp_plan_id,cppl_person_id,cppl_cp_plan_start_date,cppl_cp_plan_end_date\n"
+        "CP1,C1,2026-02-30,\n"
+    )
+    with pytest.raises(InputError, match=r"ssd_cp_plans.csv, line 2.*cppl_cp_plan_start_date"):
+        calibrate_ssd(tmp_path, generate(3, seed=1))
+
+
+def test_a_calibrated_forecast_says_what_it_estimated(
+    service: tuple[object, list[Episode], list[tuple[str, date]], int],
+) -> None:
+    from allocator.models import Snapshot
+
+    snap, episodes, leavers, staff = service
+    assert isinstance(snap, Snapshot)
+    small = generate(8, seed=2)
+    cal = estimate(episodes, leavers, staff, snap)
+    fc = forecast(small, settings=ForecastSettings(weeks=1, runs=2), calibration=cal)
+    assert any("Referrals:" in n for n in fc.notes)
+
+
+@pytest.mark.slow
+def test_bands_cover_futures_they_did_not_see() -> None:
+    # 30 runs make the bands; 20 further runs play "what happened" (40 truth-weeks).
+    # A measure falls inside its 10-90% band about 80% of the time (counts: often
+    # more, their bands being whole numbers, ends included); far less would mean bands
+    # too narrow. Seen here: 0.95 for children waiting, 0.92 over all measures.
+    snap = generate(10, seed=5, contracts=True)
+    settings = ForecastSettings(weeks=2, runs=30, seed=4)
+    _, cover = backtest(snap, Policy(), settings, truths=20)
+    assert cover["waiting all"] >= 0.65
+    assert sum(cover.values()) / len(cover) >= 0.7
+
+
+def test_coverage_counts_truths_inside_the_band_ends_included() -> None:
+    # Bands 2-4 (week 1) and 0-1 (week 2); truths (3, 1) and (5, 0): 3 of 4 inside.
+    fc = forecast(generate(3, seed=1), settings=ForecastSettings(weeks=2, runs=1))
+    bands = {"waiting all": [Band(2, 3, 4, 3, 1), Band(0, 0, 1, 0.5, 1)]}
+    fc = replace(fc, weeks=bands)
+    truths = [
+        RunFigures({"waiting all": [3.0, 1.0]}, {}, {}, 0.0),
+        RunFigures({"waiting all": [5.0, 0.0]}, {}, {}, 0.0),
+    ]
+    assert coverage(fc, truths) == {"waiting all": 0.75}
+
+
+def test_the_command_calibrates_from_a_history_folder(tmp_path: Path) -> None:
+    today = generate(6, seed=1)
+    write_history(tmp_path / "h", *synthetic_history(today, seed=2))
+    snap = write_snapshot(today, tmp_path / "s.json")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            str(snap),
+            "--weeks",
+            "1",
+            "--runs",
+            "2",
+            "--history",
+            str(tmp_path / "h"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Calibrated from" in (out / "forecast.md").read_text()
+
+
+def test_the_command_refuses_a_short_history(tmp_path: Path) -> None:
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "ssd_cin_episodes.csv").write_text(
+        "cine_referral_id,cine_person_id,cine_referral_date,cine_close_date\n1,C1,2026-11-01,\n"
+    )
+    snap = write_snapshot(generate(3, seed=1), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main,
+        ["forecast", str(snap), "--history", str(tmp_path / "h"), "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2
+    assert "history too short to calibrate" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_command_refuses_a_missing_history_folder(tmp_path: Path) -> None:
+    snap = write_snapshot(generate(3, seed=1), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main,
+        ["forecast", str(snap), "--history", str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2 and "nope" in result.output, result.output
+
+
+def test_calibration_is_plain_data() -> None:
+    assert Calibration().arrival_factor == 1.0

@@ -1,0 +1,189 @@
+"""The staffing question: targets read or refused, and the least extra FTE found on
+services where the answer can be worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.io import write_snapshot
+from allocator.models import SNAPSHOT_FORMAT, Case, CaseType, Grade, Practitioner, Snapshot
+from allocator.simulation import forecast as fmod
+from allocator.simulation.capacity import (
+    TargetError,
+    answers_csv,
+    capacity,
+    parse_target,
+    wilson,
+)
+from allocator.simulation.events import Day, EventStream
+from allocator.simulation.forecast import ForecastSettings, RunFigures
+
+MONDAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No random events: every run is the same, so a share is 0 or 1."""
+
+    def draw(snapshot: Snapshot, *, seed: int, days: int, **_: object) -> EventStream:
+        return EventStream(snapshot.as_of, [Day() for _ in range(days + 1)], 0.0)
+
+    monkeypatch.setattr(fmod, "draw_events", draw)
+
+
+def _service(families: int) -> Snapshot:
+    # ``families`` families of twenty child-protection siblings at complexity 2,
+    # referred today: 5 points each, 100 a family, exactly one social worker's cap
+    # (100 points a FTE). P1 is full (cap 0). Each family needs one whole extra worker.
+    cases = [
+        Case(
+            id=f"C{f}{k}",
+            family=f"F{f}",
+            type=CaseType.CHILD_PROTECTION,
+            complexity=2,
+            opened=MONDAY,
+        )
+        for f in range(families)
+        for k in range(20)
+    ]
+    staff = [Practitioner(id="P1", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=0.0)]
+    return Snapshot(
+        format=SNAPSHOT_FORMAT, as_of=MONDAY, practitioners=tuple(staff), cases=tuple(cases)
+    )
+
+
+TARGET = parse_target("statutory wait <= 1 day")
+SETTINGS = ForecastSettings(weeks=1, runs=2, seed=1)
+
+
+def test_one_extra_social_worker_is_exactly_enough(quiet: None) -> None:
+    # +0: the family waits all week (fails); +1: placed this morning, 0 days (meets).
+    answer = capacity(_service(1), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS)
+    assert answer.extra == 1 and answer.share == 1.0
+    assert [(s.extra, s.share) for s in answer.steps] == [(0, 0.0), (1, 1.0)]
+
+
+def test_two_families_need_two(quiet: None) -> None:
+    # +1 holds one family only: the other waits (fails); +2 holds both.
+    answer = capacity(_service(2), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS)
+    assert answer.extra == 2
+    assert [(s.extra, s.share) for s in answer.steps] == [(0, 0.0), (1, 0.0), (2, 1.0)]
+
+
+def test_not_met_within_the_most_tried_says_so(quiet: None) -> None:
+    answer = capacity(_service(2), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS, max_extra=1)
+    assert answer.extra is None and answer.share == 0.0
+    csv = answers_csv([answer])
+    assert csv.splitlines()[0] == "grade,extra,share,chosen,low,high"
+
+
+def test_met_today_needs_no_one(quiet: None) -> None:
+    answer = capacity(_service(0), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS)
+    assert answer.extra == 0 and [s.extra for s in answer.steps] == [0]
+
+
+# ------------------------------------------------------------------------- targets
+
+
+def test_targets_read_as_written() -> None:
+    clauses = parse_target(
+        "urgent wait <= 1 day; Statutory  P90 wait <= 10 days; all mean wait < 2 weeks"
+    )
+    assert [(c.who, c.stat, c.days, c.strict) for c in clauses] == [
+        ("urgent", "max", 1.0, False),
+        ("statutory", 0.9, 10.0, False),
+        ("all", "mean", 14.0, True),
+    ]
+    run = RunFigures({}, {}, {}, 0.0, {"urgent": [0, 1], "statutory": list(range(12))})
+    # urgent max 1 <= 1; statutory p90 of 0..11 is 9.9 <= 10; no "all" waits: met.
+    assert [c.met(run) for c in clauses] == [True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", "empty"),
+        (" ; ", "empty"),
+        ("urgnt wait <= 1 day", "'urgnt' is not urgent, statutory or all"),
+        ("statutory p100 wait <= 10 days", "p100 is not p1 to p99"),
+        ("statutory p0 wait <= 10 days", "p0 is not p1 to p99"),
+        ("urgent wait 1 day", "cannot read"),
+        ("urgent wait <= day", "cannot read"),
+        ("urgent wait <= 1 hour", "cannot read"),
+        ("urgent wait >= 1 day", "cannot read"),
+        ("urgent wait <= -1 day", "cannot read"),
+    ],
+)
+def test_unreadable_targets_are_refused_in_one_sentence(text: str, said: str) -> None:
+    with pytest.raises(TargetError, match=said):
+        parse_target(text)
+
+
+def test_wilson_interval() -> None:
+    assert wilson(0, 0) == (0.0, 1.0)
+    low, high = wilson(20, 20)
+    assert high == 1.0 and 0.85 < low < 0.9
+
+
+# ------------------------------------------------------------------------ the command
+
+
+def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
+    snap = write_snapshot(_service(1), tmp_path / "s.json")
+    result = CliRunner().invoke(
+        main,
+        [
+            "capacity",
+            str(snap),
+            "--target",
+            "statutory wait <= 1 day",
+            "--weeks",
+            "1",
+            "--runs",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "social_worker: 1 extra FTE meets it in 100% of runs" in result.output
+    assert (tmp_path / "o" / "capacity.csv").read_text().splitlines()[1:] == [
+        "social_worker,0,0,false,,",
+        "social_worker,1,1,true,0.425,1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--target", "urgent wiat <= 1 day"], "--target"),
+        (["--target", ""], "--target"),
+        (["--target", "urgent wait <= 1 day", "--weeks", "0"], "--weeks"),
+        (["--target", "urgent wait <= 1 day", "--runs", "0"], "--runs"),
+        (["--target", "urgent wait <= 1 day", "--confidence", "0"], "--confidence"),
+        (["--target", "urgent wait <= 1 day", "--confidence", "1.5"], "--confidence"),
+        (["--target", "urgent wait <= 1 day", "--max-fte", "-1"], "--max-fte"),
+        (["--target", "urgent wait <= 1 day", "--grade", "manager"], "--grade"),
+        ([], "--target"),
+    ],
+)
+def test_bad_options_name_the_option(tmp_path: Path, args: list[str], named: str) -> None:
+    snap = write_snapshot(_service(1), tmp_path / "s.json")
+    result = CliRunner().invoke(main, ["capacity", str(snap), *args])
+    assert result.exit_code == 2 and named in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_snapshot_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "caseload-snapshot/1"}')
+    result = CliRunner().invoke(main, ["capacity", str(bad), "--target", "urgent wait <= 1 day"])
+    assert result.exit_code == 2 and "bad.json" in result.output, result.output
