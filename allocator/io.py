@@ -1841,6 +1841,30 @@ def _atomic_write(path: Path, content: bytes) -> None:
     _fsync_directory(directory)
 
 
+def json_for_terminal(text: str) -> str:
+    r"""JSON ``text`` with every character that is not printable (a C1 control, a bidi
+    override) written as its ``\uXXXX`` escape: the same JSON, nothing a terminal acts on.
+
+    A file keeps the bytes :func:`dump_json` gives (stored plans are hashed); only
+    standard output, which may be a terminal, is escaped.
+
+    >>> json_for_terminal('{"id": "C‮R"}')
+    '{"id": "C\\u202eR"}'
+    """
+    if text.replace("\n", "").isprintable():
+        return text
+
+    def escaped(ch: str) -> str:
+        if ch == "\n" or ch.isprintable():
+            return ch
+        units = ch.encode("utf-16-be")
+        return "".join(
+            f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
+        )
+
+    return "".join(escaped(ch) for ch in text)
+
+
 def write_json(path: PathLike | None, model_or_data: Any) -> None:
     """Write a model or plain data as JSON (see :func:`dump_json`), atomically.
 
@@ -1863,7 +1887,7 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
     """
     text = dump_json(model_or_data)
     if path is None or str(path) == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(json_for_terminal(text))
         sys.stdout.flush()
         return
     _atomic_write(Path(path), text.encode("utf-8"))
