@@ -1287,8 +1287,8 @@ def _log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
     """One line for a log that cannot be opened or read (exit 2); never a traceback."""
     from sqlalchemy.exc import NoSuchModuleError
 
-    from allocator.decisions import LogUnreadable
-    from allocator.ssd.tables import driver_hint, first_error_line
+    from allocator.decisions import STATEMENT_TIMEOUT, LogUnreadable
+    from allocator.ssd.tables import database_error, driver_hint, first_error_line, timed_out
 
     if _interruption_behind(exc) is not None:
         raise exc
@@ -1296,6 +1296,11 @@ def _log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
         echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
     why = first_error_line(exc)
+    if timed_out(exc) and "connect" not in why.lower():
+        # A lock held elsewhere, a server that stalls: say what timed out, and where.
+        how = database_error(exc, f"{doing}ing the decision log", STATEMENT_TIMEOUT)
+        echo(f"error: {_shown(db)}: {how}", err=True)
+        sys.exit(BAD_INPUT)
     if isinstance(exc, ImportError | NoSuchModuleError):
         # A supported database whose driver is missing (PostgreSQL without psycopg).
         why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
@@ -1691,7 +1696,7 @@ def log_command(
             str(d.id),
             d.at[:19].replace("T", " "),
             d.kind,
-            _literal(d.manager),
+            _literal(d.manager_shown),
             str(d.parent_id or ""),
             _literal(what),
             d.plan_sha256[:16],
@@ -1732,7 +1737,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
             _literal(e.worker or "(none)"),
             _literal(e.from_worker),
             _literal(e.reason),
-            _literal(e.manager),
+            _literal(e.manager_shown),
         )
     console().print(table)
 
