@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from allocator.io import InputError, describe_value, did_you_mean, read_input
+from allocator.io import InputError, describe_value, read_input, unknown_column
 
 _SHOWN = 30
 
@@ -345,7 +345,7 @@ def read_table(
             if column and column not in allowed:
                 problems.error(
                     f"{path}, line 1: unknown column {shown(column)}"
-                    + did_you_mean(column, allowed)
+                    + unknown_column(column, allowed)
                 )
     # Records are gathered whole and split into columns once: per-cell work in Python
     # is what makes a 300,000-row table slow.
