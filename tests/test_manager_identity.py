@@ -21,10 +21,11 @@ from fastapi.testclient import TestClient
 
 from allocator.cli import main
 from allocator.daily import allocate
-from allocator.decisions import DecisionLog
+from allocator.decisions import DecisionLog, LogUnreadable, database_url
 from allocator.policy import Policy
 from allocator.web.app import Meeting, create_app
 from allocator.web.security import Proxies, TrustedHeader, load_users, token_digest
+from tests.test_decisions_trust import roles  # noqa: F401 (the PostgreSQL roles fixture)
 
 HTML = {"accept": "text/html"}
 ANN = "ann-token-0123456789abcdef"
@@ -145,3 +146,33 @@ def test_a_log_from_before_the_column_reads_verifies_and_takes_new_decisions(
     log.close()
     assert "intact: 2 decisions" in _cli(db, "log", "--verify")
     assert "Ann (typed, not checked)" in _cli(db, "log")
+
+
+def test_a_postgresql_log_from_before_the_column_is_given_it_by_its_owner(
+    roles: tuple[str, str, str],  # noqa: F811 (the fixture imported above)
+) -> None:
+    # The writer role may not alter the tables: it refuses to log without the column
+    # (a name logged without how it was known would read as before), until the
+    # tables' owner runs `allocator log --init` once. The chain holds throughout.
+    from sqlalchemy import create_engine, text
+
+    _, owner, writer = roles
+    snap, policy = snapshot([worker("A")], [case("R1")]), Policy()
+    log = DecisionLog(writer)
+    _, proposed = log.propose(snap, policy, allocate(snap, policy, work_units=0.5))
+    log.close()
+    engine = create_engine(database_url(owner), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("ALTER TABLE decisions DROP COLUMN manager_via"))
+    engine.dispose()
+    assert "intact: 1 decisions" in _cli(writer, "log", "--verify")
+    log = DecisionLog(writer)
+    with pytest.raises(LogUnreadable, match="allocator log --init"):
+        log.sign_off(proposed, "Ann", manager_via="token")
+    log.close()
+    assert "decision log ready" in CliRunner().invoke(main, ["log", "--init", "--db", owner]).output
+    log = DecisionLog(writer)
+    log.sign_off(proposed, "Ann", manager_via="token")
+    log.close()
+    assert "intact: 2 decisions" in _cli(writer, "log", "--verify")
+    assert "Ann (signed in: own token)" in _cli(writer, "log")
