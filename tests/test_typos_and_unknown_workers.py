@@ -195,3 +195,49 @@ def test_a_snapshot_naming_a_worker_not_on_staff_says_where_staff_are(
         )
     code, out = run("allocate", str(path), "--out", str(tmp_path / "p.json"))
     assert code == 2 and where in out and "'P9999'" in out and "leaving_on" in out
+
+
+# ---------------------------------------------------------------- the same in import ssd
+
+SSD = ROOT / "examples" / "ssd"
+
+
+def ssd_copy(tmp_path: Path, departed: bool) -> Path:
+    """The example extract with C002's open involvement (I06) and C001's closed I01
+    naming W99, a professional missing from ssd_professionals."""
+    folder = tmp_path / "ssd"
+    shutil.copytree(SSD, folder)
+    edit(folder / "extract" / "ssd_involvements.csv", "I06,W02,", "I06,W99,")
+    edit(folder / "extract" / "ssd_involvements.csv", "I01,W05,", "I01,W99,")
+    if departed:
+        mapping = folder / "mapping.toml"
+        mapping.write_text('unknown_workers = "departed"\n' + mapping.read_text(encoding="utf-8"))
+    return folder
+
+
+def import_ssd_args(folder: Path, out: Path) -> list[str]:
+    return ["import", "ssd", str(folder / "extract"), "--mapping", str(folder / "mapping.toml"),
+            "--as-of", "2026-11-23", "--out", str(out)]  # fmt: skip
+
+
+def test_ssd_a_professional_missing_is_refused_by_default(tmp_path: Path) -> None:
+    folder = ssd_copy(tmp_path, departed=False)
+    code, out = run(*import_ssd_args(folder, tmp_path / "s.json"))
+    assert code == 2
+    assert "(id I06): field 'invo_professional_id' is 'W99'" in out
+    assert 'unknown_workers = "departed"' in out
+
+
+def test_ssd_a_professional_missing_as_the_council_chooses(tmp_path: Path) -> None:
+    folder = ssd_copy(tmp_path, departed=True)
+    code, out = run(*import_ssd_args(folder, tmp_path / "s.json"))
+    assert code == 0, out
+    assert "involvement 'I06' gives child 'C002' the worker 'W99'" in out
+    assert "taken as a departed worker's child" in out
+    snap = load_snapshot(tmp_path / "s.json")
+    child = next(c for c in snap.cases if c.id == "C002")
+    assert child.worker is None and child.previous_workers[0] == "W99"
+    assert child.waiting_since == snap.as_of
+    # A closed involvement of a missing professional is a former worker, no warning.
+    assert "W99" in next(c for c in snap.cases if c.id == "C001").previous_workers
+    assert "'C001'" not in out

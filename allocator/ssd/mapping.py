@@ -116,9 +116,15 @@ class SsdMapping(_Section):
     ----------
     involvements, practitioners, episodes, cases, database
         The sections (see ``docs/IMPORT-MAPPINGS.md``).
+    unknown_workers
+        What a child whose open allocated-worker involvement names a professional
+        missing from ``ssd_professionals`` gets: ``refuse`` (the default: an error) or
+        ``departed`` (taken as a departed worker's child, with a warning).
     folder
         The mapping file's folder: side tables are found relative to it.
     """
+
+    unknown_workers: Literal["refuse", "departed"] = "refuse"
 
     involvements: InvolvementRules
     practitioners: PractitionerRules
