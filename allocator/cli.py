@@ -54,7 +54,7 @@ from allocator.policy import (
     PolicyError,
     load_policy,
 )
-from allocator.report import plan_summary
+from allocator.report import plan_summary, printable
 
 BAD_INPUT = 2
 
@@ -244,7 +244,7 @@ class _Main(click.Group):
                 raise
             _interruptions.raised = True
             signum = getattr(interruption, "signum", signal.SIGINT)
-            click.echo(_interruptions.message(), err=True)
+            echo(_interruptions.message(), err=True)
             ctx.exit(128 + signum)
         finally:
             _interruptions.restore()
@@ -256,10 +256,10 @@ def input_errors() -> Iterator[None]:
     try:
         yield
     except (InputError, PolicyError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
     except OSError as exc:
-        click.echo(f"error: {exc.filename}: {exc.strerror}", err=True)
+        echo(f"error: {exc.filename}: {exc.strerror}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -275,7 +275,7 @@ def read_inputs(
     with input_errors():
         loaded = load_snapshot(snapshot, referrals, warnings=warnings), load_policy(policy)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     return loaded
 
 
@@ -293,7 +293,7 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
 
     found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
     for sentence in found:
-        click.echo(f"warning: {sentence}", err=True)
+        echo(f"warning: {sentence}", err=True)
     return found
 
 
@@ -323,6 +323,12 @@ def writing(path: str | None) -> Iterator[None]:
         else:
             with _interruptions.deferred(path):
                 yield
+
+
+def echo(message: str, *, err: bool = False) -> None:
+    """Print one message: ids, names and file text in it are shown literally, each
+    control character as its escape (:func:`allocator.report.printable`)."""
+    click.echo(printable(message), err=err)
 
 
 def console(stderr: bool = False) -> Console:
@@ -569,7 +575,7 @@ def generate_command(
             write_ssd_extract(snapshot, out)
         else:
             write_snapshot(snapshot, out)
-    click.echo(
+    echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,
     )
@@ -765,7 +771,7 @@ def check_command(
         with input_errors():
             policy = policy.with_overrides(**overrides)
         shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
-        click.echo(f"note: the plan was made with {shown}: checked with the same", err=True)
+        echo(f"note: the plan was made with {shown}: checked with the same", err=True)
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
         from allocator.analysis import to_data
@@ -1030,9 +1036,9 @@ def apply_command(
         plan = load_plan(plan_path)
     differ = input_mismatches(plan.made_from, made_from(snapshot_path, referrals, policy_path))
     for sentence in differ:
-        click.echo(f"{'warning' if force else 'error'}: {plan_path}: {sentence}", err=True)
+        echo(f"{'warning' if force else 'error'}: {plan_path}: {sentence}", err=True)
     if differ and not force:
-        click.echo(
+        echo(
             "error: the plan was made from other files; give the files it was made from, "
             "or --force to apply it to these (the hard rules are still checked)",
             err=True,
@@ -1052,7 +1058,7 @@ def apply_command(
     wrote = f"wrote {out} (as of {result.snapshot.as_of})"
     if carry:
         wrote += f" and {sidecar}"
-    click.echo(f"applied {plan_path}: {result.summary()}; {wrote}")
+    echo(f"applied {plan_path}: {result.summary()}; {wrote}")
 
 
 # ------------------------------------------------------------------ import: a snapshot
@@ -1075,8 +1081,8 @@ def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
         else:
             write_snapshot(snapshot, out)
     for line in lines:
-        click.echo(line, err=True)
-    click.echo(
+        echo(line, err=True)
+    echo(
         f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
         err=True,
     )
@@ -1128,11 +1134,11 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
         snapshot, report = import_ssd(source, mapping, as_of)
     _write_imported(snapshot, out, report.lines())
     if out == "-":
-        click.echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
+        echo("open involvements not kept (--out -): export ssd gives new ids", err=True)
     else:
         with writing(out):
             side = write_open_involvements(report.involvements, open_involvements_path(out))
-        click.echo(f"wrote {side}: {len(report.involvements)} open involvements", err=True)
+        echo(f"wrote {side}: {len(report.involvements)} open involvements", err=True)
 
 
 @import_group.command("csv")
@@ -1218,7 +1224,7 @@ def export_ssd_command(
     kept = sum(
         1 for r in rows if r["invo_involvement_end_date"] and r["invo_involvement_start_date"]
     )
-    click.echo(
+    echo(
         f"wrote {target}: {len(rows) - ended} new involvements, {ended} ended "
         f"({kept} by their original id"
         + ("" if side else "; no open involvements from import ssd: new ids")
@@ -1240,7 +1246,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 def _needs_extra(exc: ImportError) -> None:
     if _interruption_behind(exc) is not None:
         raise exc
-    click.echo(
+    echo(
         f"error: this command needs the serve extra ({exc.name} is missing): "
         "pip install 'allocator[serve]'",
         err=True,
@@ -1286,19 +1292,24 @@ def _log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
     """One line for a log that cannot be opened or read (exit 2); never a traceback."""
     from sqlalchemy.exc import NoSuchModuleError
 
-    from allocator.decisions import LogUnreadable
-    from allocator.ssd.tables import driver_hint, first_error_line
+    from allocator.decisions import STATEMENT_TIMEOUT, LogUnreadable
+    from allocator.ssd.tables import database_error, driver_hint, first_error_line, timed_out
 
     if _interruption_behind(exc) is not None:
         raise exc
     if isinstance(exc, LogUnreadable):
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
     why = first_error_line(exc)
+    if timed_out(exc) and "connect" not in why.lower():
+        # A lock held elsewhere, a server that stalls: say what timed out, and where.
+        how = database_error(exc, f"{doing}ing the decision log", STATEMENT_TIMEOUT)
+        echo(f"error: {_shown(db)}: {how}", err=True)
+        sys.exit(BAD_INPUT)
     if isinstance(exc, ImportError | NoSuchModuleError):
         # A supported database whose driver is missing (PostgreSQL without psycopg).
         why = f"the database driver is not installed ({why}); expected {driver_hint(db)}"
-    click.echo(f"error: cannot {doing} the decision log {_shown(db)}: {why}", err=True)
+    echo(f"error: cannot {doing} the decision log {_shown(db)}: {why}", err=True)
     sys.exit(BAD_INPUT)
 
 
@@ -1315,11 +1326,8 @@ def _reading_log(db: str) -> Iterator[None]:
 
 
 def _printable(value: str | None) -> str:
-    """``value`` with each control character shown as its escape (``\\x1b``)."""
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-        for ch in (value or "")
-    )
+    """``value`` (``""`` for ``None``) as :func:`allocator.report.printable` shows it."""
+    return printable(value or "")
 
 
 def _literal(value: str | None) -> Any:
@@ -1340,7 +1348,7 @@ def _listening(host: str, port: int) -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -1379,7 +1387,7 @@ def _tls(cert: str | None, key: str | None) -> None:
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
-        click.echo(f"error: cannot use the certificate {cert} and key {key}: {exc}", err=True)
+        echo(f"error: cannot use the certificate {cert} and key {key}: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -1512,7 +1520,7 @@ def serve_command(
         try:
             users = load_users(users_path)
         except ValueError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(BAD_INPUT)
     origin = _public_origin(public_origin)
     _tls(tls_cert, tls_key)
@@ -1524,7 +1532,7 @@ def serve_command(
     listening = _listening(host, port)
     port = listening.getsockname()[1]
     if _password_on_command_line(db):  # serve runs all day: its command line is seen
-        click.echo(
+        echo(
             "warning: the password in --db is visible to every user of this machine (ps): "
             "give the URL in ALLOCATOR_DB instead",
             err=True,
@@ -1533,13 +1541,13 @@ def serve_command(
     with _reading_log(db):
         checked = _verified(log)
     if checked.broken is not None:
-        click.echo(
+        echo(
             "error: the meeting is not opened on an altered log: keep it as evidence, and "
             "hold the meeting on a new --db",
             err=True,
         )
         sys.exit(BAD_INPUT)
-    click.echo("solving the morning's plan ...", err=True)
+    echo("solving the morning's plan ...", err=True)
     plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
     plan = plan.model_copy(
         update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
@@ -1569,13 +1577,13 @@ def serve_command(
             asgi = TrustedHeader(asgi, header=user_header, proxies=proxies)
     scheme = "https" if tls_cert else "http"
     shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
-    click.echo(
+    echo(
         f"decision {meeting.decision_id} logged in {_shown(db)} (chain head "
         f"{log.head()}); open {shown}/" + ("?token=..." if token else ""),
         err=True,
     )
     if wildcard and not allowed_hosts and origin is None:
-        click.echo(
+        echo(
             f"note: binding {host}, only requests naming {', '.join(LOCAL_HOSTS)} are served: "
             "give the server's name with --allowed-host (or --public-origin)",
             err=True,
@@ -1606,16 +1614,16 @@ def _verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
     """Walk ``log``'s chain; print its verdict on stderr; the :class:`Verification`."""
     result = log.verify(anchors)
     if result.broken is not None:
-        click.echo(f"error: the decision log was altered: {result.broken}", err=True)
+        echo(f"error: the decision log was altered: {result.broken}", err=True)
     elif result.unsealed:
         first, last = result.unsealed[0], result.unsealed[-1]
-        click.echo(
+        echo(
             f"warning: decisions {first} to {last} carry no seal (written before decisions "
             "were sealed, or their seals removed): they cannot be verified",
             err=True,
         )
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     return result
 
 
@@ -1654,7 +1662,7 @@ def log_command(
         log = _open_log(db)
         with _reading_log(db):
             log.init()
-        click.echo(f"decision log ready in {_shown(db)}", err=True)
+        echo(f"decision log ready in {_shown(db)}", err=True)
         return
     log = _open_log(db, existing=True)
     if verify:
@@ -1673,7 +1681,7 @@ def log_command(
                 },
             )
         elif result.intact:
-            click.echo(
+            echo(
                 f"the decision log is intact: {result.decisions} decisions, each sealed; "
                 f"chain head sha256 {result.head or '(none: the log is empty)'}"
             )
@@ -1693,7 +1701,7 @@ def log_command(
             str(d.id),
             d.at[:19].replace("T", " "),
             d.kind,
-            _literal(d.manager),
+            _literal(d.manager_shown),
             str(d.parent_id or ""),
             _literal(what),
             d.plan_sha256[:16],
@@ -1714,7 +1722,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
         events = log.history(case_id)
         known = bool(events) or log.knows_case(case_id)
     if not known:
-        click.echo(
+        echo(
             f"error: case {_printable(case_id)} is in no snapshot of the log and no decision",
             err=True,
         )
@@ -1723,7 +1731,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
         write_json(None, [e.to_dict() for e in events])
         return
     if not events:
-        click.echo(f"no decisions about {_printable(case_id)} in the log", err=True)
+        echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
     table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
     for e in events:
@@ -1734,7 +1742,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
             _literal(e.worker or "(none)"),
             _literal(e.from_worker),
             _literal(e.reason),
-            _literal(e.manager),
+            _literal(e.manager_shown),
         )
     console().print(table)
 
@@ -1760,7 +1768,7 @@ def replay_command(decision_id: int, db: str, out: str | None) -> None:
         try:
             result = replay(log, decision_id)
         except LookupError as exc:
-            click.echo(f"error: {exc.args[0]}", err=True)
+            echo(f"error: {exc.args[0]}", err=True)
             sys.exit(BAD_INPUT)
     if out is not None:
         from allocator.io import write_text
@@ -1768,7 +1776,7 @@ def replay_command(decision_id: int, db: str, out: str | None) -> None:
         with writing(out):
             write_text(out, result.replayed.decode("utf-8"))
     verdict = "byte-identical" if result.identical else "DIFFERENT"
-    click.echo(
+    echo(
         f"decision {decision_id}: replayed plan is {verdict}\n"
         f"  stored   sha256 {result.stored_sha256}\n  replayed sha256 {result.replayed_sha256}"
     )
@@ -1808,8 +1816,8 @@ def report_command(
     broken = check_plan(snap, policy, plan)
     if broken:
         for v in broken:
-            click.echo(f"error: {v.rule}: {v.message}", err=True)
-        click.echo(
+            echo(f"error: {v.rule}: {v.message}", err=True)
+        echo(
             f"error: the plan breaks {len(broken)} hard rule(s) against {snapshot_path}: "
             "no report written",
             err=True,
@@ -1818,7 +1826,7 @@ def report_command(
     text = render_report(snap, policy, plan)
     with writing(out):
         write_text(out, text)
-    click.echo(f"wrote {out}", err=True)
+    echo(f"wrote {out}", err=True)
 
 
 # ------------------------------------------------------------------ simulate, sweep: a year
@@ -1835,9 +1843,7 @@ def _need_sim_extra() -> None:
         m for m in ("pandas", "pyarrow", "matplotlib") if importlib.util.find_spec(m) is None
     ]
     if missing:
-        click.echo(
-            f"error: {', '.join(missing)} not installed: pip install 'allocator[sim]'", err=True
-        )
+        echo(f"error: {', '.join(missing)} not installed: pip install 'allocator[sim]'", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -1931,7 +1937,7 @@ def simulate_command(
                 f"of children open all {days} days"
                 + (" (England, a year: 60% / 26%)" if days in YEAR_DAYS else "")
             )
-        click.echo(
+        echo(
             f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
             f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
             err=True,
@@ -1939,8 +1945,8 @@ def simulate_command(
     if len(results) > 1:  # report.md's first section, on the terminal too
         for line in where_each_loses(summaries)[2:]:
             if line:
-                click.echo(line.replace("**", ""), err=True)
-    click.echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
+                echo(line.replace("**", ""), err=True)
+    echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
 
 
 @main.command("forecast")
@@ -2170,7 +2176,7 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
         cells = load_spec(spec)
     except SpecError as exc:
         for line in str(exc).splitlines():
-            click.echo(f"error: {line}", err=True)
+            echo(f"error: {line}", err=True)
         sys.exit(BAD_INPUT)
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter("expected a folder", param_hint="--out")
@@ -2196,10 +2202,8 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
             with input_errors():
                 run_cells(cells, out, workers=workers, scheduler=scheduler, on_done=done)
         except CellError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(1)
     with writing(out):
         target = write_results(cells, Path(out))
-    click.echo(
-        f"wrote {target}: {len(cells)} cells ({resumed} already done, not run again)", err=True
-    )
+    echo(f"wrote {target}: {len(cells)} cells ({resumed} already done, not run again)", err=True)

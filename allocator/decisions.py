@@ -7,8 +7,11 @@ postgresql://user@host/db``, driven by psycopg 3). Three tables:
   loaded (referrals merged, canonical JSON), the policy (canonical JSON), and each plan
   (canonical bytes, :func:`allocator.meeting.canonical_plan`).
 * ``decisions``: one row per decision (``proposed``, ``override``, ``signoff``), with
-  when, the meeting, the decision it follows, the manager's name as typed, the input
-  and plan hashes, the settings, and the overrides in effect.
+  when, the meeting, the decision it follows, the manager's name and how the server
+  knew it (``manager_via``: ``token``, a person's own token of a users file;
+  ``sign-on``, the council's single sign-on header; ``typed``, a name typed in the
+  form and not checked), the input and plan hashes, the settings, and the overrides
+  in effect.
 * ``case_events``: one row per case a decision touches: the worker it gets (or
   none), the worker it leaves, and the event; a reason only for a manager's own
   decision, as they typed it. The allocator's sentences (why a worker, why nobody)
@@ -55,6 +58,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    literal,
     make_url,
     select,
     text,
@@ -94,7 +98,7 @@ decisions = Table(
     Column("kind", String(16), nullable=False),  # proposed, override, signoff
     Column("meeting", String(32), nullable=False),
     Column("parent_id", Integer, ForeignKey("decisions.id"), nullable=True),
-    Column("manager", String(200), nullable=True),  # as the manager typed it
+    Column("manager", String(200), nullable=True),  # the name (typed, or signed in)
     Column("snapshot_sha256", String(64), ForeignKey("inputs.sha256"), nullable=False),
     Column("policy_sha256", String(64), ForeignKey("inputs.sha256"), nullable=False),
     Column("plan_sha256", String(64), ForeignKey("inputs.sha256"), nullable=False),
@@ -104,6 +108,10 @@ decisions = Table(
     # Empty: the stage an override's re-solve reached when it took up to three (logs
     # written before the one-solve re-solve); kept so that those logs still read.
     Column("stage", Integer, nullable=True),
+    # How the server knew the manager's name (MANAGER_VIA); empty for a proposed plan
+    # and for decisions logged before it was recorded. Last: a log written before it
+    # gets it by ALTER TABLE, which adds a column at the end.
+    Column("manager_via", String(16), nullable=True),
     # SQLite keeps the highest id ever given (sqlite_sequence): a log cut short shows.
     sqlite_autoincrement=True,
 )
@@ -151,6 +159,34 @@ _KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "snapshot_cases": (("snapshot_sha256", "case_id"),),
 }
 APPEND_ONLY = "the decision log is append-only"
+#: How a decision's manager was known: their own token (a users file), the council's
+#: single sign-on (a header set by its proxy), or a name typed and not checked.
+MANAGER_VIA = ("token", "sign-on", "typed")
+#: How each way of knowing the manager reads beside their name.
+VIA_WORDS = {
+    "token": "signed in: own token",
+    "sign-on": "signed in: single sign-on",
+    "typed": "typed, not checked",
+}
+
+
+def manager_shown(manager: str | None, manager_via: str | None) -> str:
+    """A decision's manager as the log and the page show them: the name and how it was
+    known (``Ann Smith (signed in: own token)``); the name alone for a decision logged
+    before that was recorded, ``""`` for none.
+
+    >>> manager_shown("Bo", "typed"), manager_shown("Bo", None), manager_shown(None, None)
+    ('Bo (typed, not checked)', 'Bo', '')
+    """
+    if manager is None:
+        return ""
+    words = VIA_WORDS.get(manager_via or "")
+    return f"{manager} ({words})" if words else manager
+
+
+#: Columns added to ``decisions`` after logs were first written: a log without them is
+#: read as it is, and given them by ``serve`` (SQLite) or ``allocator log --init``.
+_ADDED_COLUMNS = ("manager_via",)
 #: The ``prev_sha256`` of the first seal.
 GENESIS = "0" * 64
 
@@ -232,6 +268,11 @@ def database_url(url: str) -> str:
     return url
 
 
+def _check_via(manager_via: str) -> None:
+    if manager_via not in MANAGER_VIA:
+        raise ValueError(f"manager_via {manager_via!r}: expected one of {', '.join(MANAGER_VIA)}")
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -253,6 +294,18 @@ class Decision:
     overrides: tuple[Override, ...]
     settings: dict[str, Any]
     made_from: dict[str, Any] | None
+    manager_via: str | None = None
+
+    @property
+    def authenticated(self) -> bool | None:
+        """Whether the manager's name was checked (a token or the sign-on): ``None`` for
+        a decision without a manager, or logged before this was recorded."""
+        return None if self.manager_via is None else self.manager_via != "typed"
+
+    @property
+    def manager_shown(self) -> str:
+        """The manager and how they were known (:func:`manager_shown`)."""
+        return manager_shown(self.manager, self.manager_via)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -263,6 +316,8 @@ class Decision:
             "meeting": self.meeting,
             "parent_id": self.parent_id,
             "manager": self.manager,
+            "manager_via": self.manager_via,
+            "authenticated": self.authenticated,
             "plan_sha256": self.plan_sha256,
             "snapshot_sha256": self.snapshot_sha256,
             "policy_sha256": self.policy_sha256,
@@ -286,6 +341,12 @@ class CaseEvent:
     reason: str | None
     manager: str | None
     typed: bool = False
+    manager_via: str | None = None
+
+    @property
+    def manager_shown(self) -> str:
+        """The decision's manager and how they were known (:func:`manager_shown`)."""
+        return manager_shown(self.manager, self.manager_via)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -312,7 +373,8 @@ class LogUnreadable(ValueError):
     a database without the log's tables, or a stored input whose bytes were changed."""
 
 
-#: Seconds one statement on a PostgreSQL log may take (``statement_timeout``).
+#: Seconds one statement on a PostgreSQL log may take (``statement_timeout``), and a
+#: SQLite log may wait for a lock another process holds (its busy timeout).
 STATEMENT_TIMEOUT = 60.0
 # pg_advisory_xact_lock's key: one writer at a time extends the chain.
 _CHAIN_LOCK = 0x616C6C6F63  # "alloc"
@@ -361,9 +423,16 @@ def seal_digest(prev: str, decision: Any, events: Sequence[Any]) -> str:
     A canonical encoding (JSON, sorted keys, ASCII) of every column of the decision's
     row and of each of its case events (in id order), and ``prev``.
     """
+    row = decision._mapping
     body = {
         "prev": prev,
-        "decision": {c.name: decision._mapping[c.name] for c in decisions.columns},
+        # A column added later is sealed once it holds a value: the seals of decisions
+        # written before it still verify, and a value set or cleared since is seen.
+        "decision": {
+            c.name: row.get(c.name)
+            for c in decisions.columns
+            if c.name not in _ADDED_COLUMNS or row.get(c.name) is not None
+        },
         "events": [{c.name: e._mapping[c.name] for c in case_events.columns} for e in events],
     }
     return digest(_canonical(body))
@@ -375,9 +444,10 @@ def _sqlite_read_only(path: str) -> Engine:
     from urllib.parse import quote
 
     uri = "file:" + quote(str(Path(path).resolve())) + "?mode=ro"
+    seconds = STATEMENT_TIMEOUT
     return create_engine(
         "sqlite://",
-        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=seconds),
     )
 
 
@@ -423,7 +493,7 @@ class DecisionLog:
                     raise LogUnreadable(f"no decision log at {self.path}")
                 self.engine: Engine = _sqlite_read_only(self.path)
             else:
-                self.engine = create_engine(self.url)
+                self.engine = create_engine(self.url, connect_args={"timeout": STATEMENT_TIMEOUT})
             if existing:  # a file there already must be a log: never start one in it
                 self._check_sqlite()
         else:
@@ -432,10 +502,8 @@ class DecisionLog:
 
             # Each statement may take STATEMENT_TIMEOUT at most (a table locked by
             # someone else, a server that stalls): an error, not a meeting that hangs.
-            options = f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)}"
             self.engine = create_engine(
-                self.url,
-                connect_args={**connect_args(self.url, connect_timeout), "options": options},
+                self.url, connect_args=connect_args(self.url, connect_timeout, STATEMENT_TIMEOUT)
             )
         if create:
             metadata.create_all(self.engine)
@@ -444,6 +512,7 @@ class DecisionLog:
                     for name in _TABLES:
                         for sql in _sqlite_triggers(name):
                             conn.exec_driver_sql(sql)
+                self._add_columns()
         self.tables = set(inspect(self.engine).get_table_names())
         missing = [t for t in _CORE_TABLES if t not in self.tables]
         if missing:
@@ -451,6 +520,22 @@ class DecisionLog:
                 f"{self._where()} holds no decision log (no table {', '.join(missing)}): "
                 "emptied, or not a decision log"
             )
+        self.columns = {c["name"] for c in inspect(self.engine).get_columns("decisions")}
+
+    def _add_columns(self) -> None:
+        """Give a log written before a column of ``decisions`` existed that column
+        (empty in every row it has: their seals hold, :func:`seal_digest`)."""
+        have = {c["name"] for c in inspect(self.engine).get_columns("decisions")}
+        with self.engine.begin() as conn:
+            for name in _ADDED_COLUMNS:
+                if name not in have:
+                    column = decisions.c[name]
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    conn.exec_driver_sql(f"ALTER TABLE decisions ADD COLUMN {name} {kind}")
+
+    def _select_decisions(self) -> Any:
+        """``SELECT`` of ``decisions``' columns this log has (an older log lacks some)."""
+        return select(*(c for c in decisions.columns if c.name in self.columns))
 
     def _where(self) -> str:
         if self.path is not None:
@@ -475,6 +560,10 @@ class DecisionLog:
                 problems = [r for (r,) in conn.exec_driver_sql("PRAGMA quick_check")]
                 tables = set(inspect(conn).get_table_names())
         except DatabaseError as exc:
+            from allocator.ssd.tables import timed_out
+
+            if timed_out(exc):
+                raise  # locked by another process: a timeout, not a corrupt file
             raise LogUnreadable(
                 f"the decision log {self.path} is not a readable SQLite database "
                 f"({str(exc.orig).strip()}): corrupt, or not a decision log"
@@ -503,7 +592,9 @@ class DecisionLog:
                 for name in _TABLES:
                     for sql in _postgresql_triggers(name):
                         conn.exec_driver_sql(sql)
+        self._add_columns()
         self.tables = set(inspect(self.engine).get_table_names())
+        self.columns = {c["name"] for c in inspect(self.engine).get_columns("decisions")}
 
     def close(self) -> None:
         """Release the database connections."""
@@ -516,6 +607,13 @@ class DecisionLog:
             raise LogUnreadable(
                 f"{self._where()} was made before decisions were sealed (no table "
                 f"{', '.join(missing)}): the tables' owner runs `allocator log --init` once"
+            )
+        lacking = [c for c in _ADDED_COLUMNS if c not in self.columns]
+        if lacking:
+            raise LogUnreadable(
+                f"{self._where()} was made before decisions recorded how the manager was "
+                f"known (no column decisions.{', '.join(lacking)}): the tables' owner runs "
+                "`allocator log --init` once"
             )
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":  # one writer at a time extends the chain
@@ -534,7 +632,7 @@ class DecisionLog:
         head = conn.execute(
             select(seals.c.sha256).order_by(seals.c.decision_id.desc()).limit(1)
         ).scalar()
-        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
+        row = conn.execute(self._select_decisions().where(decisions.c.id == decision_id)).one()
         events = list(
             conn.execute(
                 select(case_events)
@@ -562,6 +660,7 @@ class DecisionLog:
         plan: Plan,
         overrides: Sequence[Override],
         stage: int | None = None,
+        manager_via: str | None = None,
     ) -> int:
         plan_sha = self._store(conn, "plan", canonical_plan(plan))
         made = plan.made_from.model_dump(mode="json") if plan.made_from else None
@@ -572,6 +671,7 @@ class DecisionLog:
                 meeting=meeting,
                 parent_id=parent_id,
                 manager=manager,
+                manager_via=manager_via,
                 snapshot_sha256=snapshot_sha,
                 policy_sha256=policy_sha,
                 plan_sha256=plan_sha,
@@ -624,8 +724,12 @@ class DecisionLog:
         parent_id: int,
         overrides: Sequence[Override],
         resolution: Resolution,
+        *,
+        manager_via: str = "typed",
     ) -> int:
-        """Log the latest override (the last of ``overrides``) and the re-solved plan."""
+        """Log the latest override (the last of ``overrides``) and the re-solved plan;
+        ``manager_via`` says how its manager's name was known (:data:`MANAGER_VIA`)."""
+        _check_via(manager_via)
         parent = self.decision(parent_id)
         latest = overrides[-1]
         with self._writing() as conn:
@@ -640,6 +744,7 @@ class DecisionLog:
                 plan=resolution.plan,
                 overrides=overrides,
                 stage=None,
+                manager_via=manager_via,
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))
@@ -685,8 +790,10 @@ class DecisionLog:
             self._seal(conn, did)
         return did
 
-    def sign_off(self, decision_id: int, manager: str) -> int:
-        """Log a named manager's sign-off of the plan of ``decision_id``."""
+    def sign_off(self, decision_id: int, manager: str, *, manager_via: str = "typed") -> int:
+        """Log a named manager's sign-off of the plan of ``decision_id``; ``manager_via``
+        says how their name was known (:data:`MANAGER_VIA`)."""
+        _check_via(manager_via)
         signed = self.decision(decision_id)
         plan = self.plan(decision_id)
         with self._writing() as conn:
@@ -701,6 +808,7 @@ class DecisionLog:
                 plan=plan,
                 overrides=signed.overrides,
                 stage=signed.stage,
+                manager_via=manager_via,
             )
             self._events(conn, did, plan, event="signed")
             self._seal(conn, did)
@@ -750,6 +858,7 @@ class DecisionLog:
             overrides=tuple(Override.model_validate(o) for o in json.loads(row.overrides)),
             settings=json.loads(row.settings),
             made_from=made,
+            manager_via=row._mapping.get("manager_via"),
         )
 
     def decision(self, decision_id: int) -> Decision:
@@ -761,7 +870,9 @@ class DecisionLog:
             If there is no decision ``decision_id``.
         """
         with self.engine.connect() as conn:
-            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+            row = conn.execute(
+                self._select_decisions().where(decisions.c.id == decision_id)
+            ).first()
         if row is None:
             raise LookupError(f"there is no decision {decision_id} in the log")
         return self._row(row)
@@ -789,7 +900,7 @@ class DecisionLog:
     ) -> list[Decision]:
         """The decisions, newest first (at most ``limit``); only those made on one of
         ``snapshots`` when given (:meth:`service_snapshots`)."""
-        query = select(decisions).order_by(decisions.c.id.desc())
+        query = self._select_decisions().order_by(decisions.c.id.desc())
         if snapshots is not None:
             query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
         if limit is not None:
@@ -857,6 +968,11 @@ class DecisionLog:
                 case_events.c.from_worker,
                 case_events.c.reason,
                 decisions.c.manager,
+                (
+                    decisions.c.manager_via
+                    if "manager_via" in self.columns
+                    else literal(None, String).label("manager_via")
+                ),
             )
             .join(decisions, decisions.c.id == case_events.c.decision_id)
             .where(case_events.c.case_id == case_id)
@@ -869,7 +985,7 @@ class DecisionLog:
         plans: dict[int, dict[str, str]] = {}
         events = []
         for row in rows:
-            event = CaseEvent(*row, typed=row.reason is not None)
+            event = CaseEvent(*row[:8], typed=row.reason is not None, manager_via=row[8])
             if row.reason is None:
                 if row.decision_id not in plans:
                     plans[row.decision_id] = _explained(self.plan(row.decision_id))
@@ -910,7 +1026,7 @@ class DecisionLog:
             return Verification(len(ids), None, unsealed=ids)
         with self.engine.connect() as conn:
             chain = {r.decision_id: (r.prev_sha256, r.sha256) for r in conn.execute(select(seals))}
-            rows = list(conn.execute(select(decisions).order_by(decisions.c.id)))
+            rows = list(conn.execute(self._select_decisions().order_by(decisions.c.id)))
             known = {r.id for r in rows}
             events: dict[int, list[Any]] = {}
             orphans: list[Any] = []

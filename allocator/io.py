@@ -89,6 +89,8 @@ __all__ = [
     "locate",
     "Location",
     "did_you_mean",
+    "is_typo_of",
+    "unknown_column",
     "load_plan",
     "load_snapshot",
     "read_input",
@@ -410,13 +412,68 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
+def _edits(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b``: a letter added, dropped, changed, or two swapped."""
+    before2: list[int] = []
+    before = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], before2[j - 2] + 1)
+        before2, before = before, row
+    return before[-1]
+
+
+def is_typo_of(name: str, known: str) -> bool:
+    """Whether ``name`` reads as ``known`` mistyped, or cut short: a few edits for its
+    length (one up to 7 letters), or the start of it (``sha`` for ``sha256``).
+
+    Stricter than a likeness: ``notes`` is not taken for ``needs`` (two letters
+    changed in five), so a free-text column is never steered onto a field the rules
+    read.
+
+    >>> is_typo_of("workr", "worker"), is_typo_of("notes", "needs"), is_typo_of("sha", "sha256")
+    (True, False, True)
+    """
+    a, b = name.casefold(), known.casefold()
+    if len(a) >= 3 and b.startswith(a):
+        return True
+    return _edits(a, b) <= max(1, len(a) // 4)
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``"; did you mean 'worker'?"`` for a close known name, else the list of names."""
+    """``"; did you mean 'worker'?"`` for a known name ``name`` is a typo of
+    (:func:`is_typo_of`), else the list of names."""
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = [
+        k for k in difflib.get_close_matches(name, known, n=3, cutoff=0.5) if is_typo_of(name, k)
+    ] or [k for k in known if is_typo_of(name, k)]
     if close:
         return f"; did you mean {close[0]!r}?"
     return "; expected one of " + ", ".join(known)
+
+
+#: Column names that hold free text about a child or a worker: never read, and never
+#: suggested as a field (a child's notes must not feed the matching rules).
+FREE_TEXT_COLUMNS = frozenset(
+    {"notes", "note", "comments", "comment", "description", "remarks", "narrative",
+     "summary", "free_text", "freetext", "details", "case_notes", "case notes"}
+)  # fmt: skip
+
+
+def unknown_column(column: str, fields: Iterable[str]) -> str:
+    """What to say of a column no field has: free text is named as such (leave it
+    out); any other name gets :func:`did_you_mean`."""
+    if " ".join(column.replace("_", " ").split()).casefold() in {
+        c.replace("_", " ") for c in FREE_TEXT_COLUMNS
+    }:
+        return (
+            "; it looks like free text, which the allocator never reads: leave it out of "
+            "the export (no field takes it)"
+        )
+    return did_you_mean(column, fields)
 
 
 def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_file: bool) -> str:
@@ -816,7 +873,7 @@ def _read_csv(
             columns.append(None)
         elif column not in fields:
             message = f"{path}, line 1: unknown column {_short(column)}"
-            report.add(rank, 1, message + did_you_mean(column, fields))
+            report.add(rank, 1, message + unknown_column(column, fields))
             columns.append(None)
         else:
             columns.append(column)
@@ -1118,6 +1175,12 @@ def _cross_references(
             else:
                 first[ident] = i
         staff.update(first)
+    # Where the practitioners are, when not in the same file as the case (a CSV folder).
+    staff_file = (
+        f" in {practitioners.source}"
+        if practitioners is not None and practitioners.lines is not None
+        else ""
+    )
     seen: dict[str, tuple[_Table, int]] = {}
     for table in (cases, referrals):
         if table is None:
@@ -1156,7 +1219,8 @@ def _cross_references(
                     report,
                     i,
                     f"field 'worker' is {_short(worker)}, expected the id of one of the "
-                    f"practitioners or {null}",
+                    f"practitioners{staff_file} or {null} (a worker who has left stays in the "
+                    "practitioners with leaving_on: their children are then re-allocated)",
                     ("field 'worker'", "unknown"),
                 )
             pinned = row.get("pinned_worker")
@@ -1165,7 +1229,7 @@ def _cross_references(
                     report,
                     i,
                     f"field 'pinned_worker' is {_short(pinned)}, expected the id of one of the "
-                    f"practitioners or {null}",
+                    f"practitioners{staff_file} or {null}",
                     ("field 'pinned_worker'", "unknown"),
                 )
 
@@ -1842,6 +1906,30 @@ def _atomic_write(path: Path, content: bytes) -> None:
     _fsync_directory(directory)
 
 
+def json_for_terminal(text: str) -> str:
+    r"""JSON ``text`` with every character that is not printable (a C1 control, a bidi
+    override) written as its ``\uXXXX`` escape: the same JSON, nothing a terminal acts on.
+
+    A file keeps the bytes :func:`dump_json` gives (stored plans are hashed); only
+    standard output, which may be a terminal, is escaped.
+
+    >>> json_for_terminal('{"id": "C‮R"}')
+    '{"id": "C\\u202eR"}'
+    """
+    if text.replace("\n", "").isprintable():
+        return text
+
+    def escaped(ch: str) -> str:
+        if ch == "\n" or ch.isprintable():
+            return ch
+        units = ch.encode("utf-16-be")
+        return "".join(
+            f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
+        )
+
+    return "".join(escaped(ch) for ch in text)
+
+
 def write_json(path: PathLike | None, model_or_data: Any) -> None:
     """Write a model or plain data as JSON (see :func:`dump_json`), atomically.
 
@@ -1864,7 +1952,7 @@ def write_json(path: PathLike | None, model_or_data: Any) -> None:
     """
     text = dump_json(model_or_data)
     if path is None or str(path) == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(json_for_terminal(text))
         sys.stdout.flush()
         return
     _atomic_write(Path(path), text.encode("utf-8"))

@@ -1,7 +1,9 @@
 """Readable summaries of a plan for people (rich tables on a terminal).
 
 Every id, reason and other value from the data is escaped (:func:`escape`) before
-it meets rich markup: an id such as ``[bold red]P5`` or ``P[/]`` is text. Print on
+it meets rich markup: an id such as ``[bold red]P5`` or ``P[/]`` is text, and a
+control character (an escape code, a bidi override) is shown as its escape
+(:func:`printable`, which the command line's plain lines go through too). Print on
 a console made with ``emoji=False`` (as the command line does) so that an id such
 as ``C:cat:3`` is not shown as an emoji.
 """
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape as _before_tag
+from rich.markup import escape as _rich_escape
 from rich.table import Table
 
 from allocator.check import RULES, Violation
@@ -34,14 +36,40 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
 _TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 
 
-def escape(text: str) -> str:
-    """``text`` as rich markup that shows it literally: every tag-like ``[...]`` escaped.
+def printable(text: str) -> str:
+    r"""``text`` with every character that is not printable shown as its escape.
 
-    Unlike :func:`rich.markup.escape` (imported here as ``_before_tag``), a
+    An escape code (``\x1b[2J``), a carriage return, a NUL or a bidi override in an id
+    or a file's text reaches no terminal raw; line breaks are kept (a message of
+    several lines stays one). The terminal's one helper for data: :func:`escape` and
+    the command line's ``echo`` go through it.
+
+    >>> printable("P1\x1b[31m\u202e")
+    'P1\\x1b[31m\\u202e'
+    """
+    if text.isprintable() or text.replace("\n", "").isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
+def escape(text: str) -> str:
+    """``text`` as rich markup that shows it literally: every tag-like ``[...]`` escaped,
+    every control character shown as its escape (:func:`printable`).
+
+    Unlike :func:`rich.markup.escape` (used by ``_before_tag``), a
     trailing backslash is left single: doubling it is right only when a markup tag
     follows at once (``[bold]{id}[/bold]``), and shows two backslashes anywhere else.
     """
-    return _TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+    return _TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", printable(text))
+
+
+def _before_tag(text: str) -> str:
+    """:func:`rich.markup.escape` of :func:`printable` ``text``: for a value a markup tag
+    follows at once (``[bold]{id}[/bold]``), where a trailing backslash is doubled."""
+    return _rich_escape(printable(text))
 
 
 def unallocated_table(plan: Plan) -> Table:

@@ -102,10 +102,17 @@ class Cell:
     days: int
     work_units: float
     rebalance_work_units: float
+    #: The SHA-256 of the service's snapshot file as read at the door (``None`` for a
+    #: generated service): part of the key, so a file changed since is a new cell.
+    snapshot_sha256: str | None = None
 
     @property
     def key(self) -> str:
-        """A stable name for the cell: the SHA-256 of its settings, 16 hex digits."""
+        """A stable name for the cell: the SHA-256 of its settings, 16 hex digits.
+
+        The settings hold the snapshot file's content hash, not only its path: a
+        finished cell is reused only for the same bytes.
+        """
         text = json.dumps(self.settings(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -119,7 +126,7 @@ class Cell:
             "days": self.days,
             "work_units": self.work_units,
             "rebalance_work_units": self.rebalance_work_units,
-        }
+        } | ({} if self.snapshot_sha256 is None else {"snapshot_sha256": self.snapshot_sha256})
 
     def label(self) -> str:
         """The cell in words: ``service s150, policy cap90, seed 1, engine``."""
@@ -187,8 +194,11 @@ def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
         services = problems.tables("services", data["services"])
     else:
         problems.lines.append(f"{source}: no [[services]]: expected at least one service entry")
+    contents: dict[int, str] = {}
     for k, service in enumerate(services):
-        _check_service(problems, k, service)
+        found = _check_service(problems, k, service)
+        if found is not None:
+            contents[k] = found
     policies = problems.tables("policies", spec["policies"])
     for k, policy in enumerate(policies):
         _check_policy(problems, k, policy)
@@ -206,8 +216,9 @@ def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
             days=int(spec["days"]),
             work_units=float(spec["work_units"]),
             rebalance_work_units=float(spec["rebalance_work_units"]),
+            snapshot_sha256=contents.get(k),
         )
-        for s, p, seed, m in itertools.product(services, policies, seeds, methods)
+        for (k, s), p, seed, m in itertools.product(enumerate(services), policies, seeds, methods)
     ]
 
 
@@ -217,7 +228,8 @@ def _entry(kind: str, k: int, entry: Mapping[str, Any]) -> str:
     return f"{kind}[{k}]" + (f" ({name})" if isinstance(name, str) and name else "")
 
 
-def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> None:
+def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> str | None:
+    """Check one service entry; the SHA-256 of its snapshot file, when it names one."""
     from allocator.limits import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
 
     where = _entry("services", k, service)
@@ -245,18 +257,38 @@ def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> N
                     f"{problems.source}: {where}: {key}: only a generated service "
                     "(practitioners) takes it, not a snapshot"
                 )
-        _check_snapshot(problems, where, service["snapshot"])
+        return _check_snapshot(problems, where, service["snapshot"])
+    return None
 
 
-def _check_snapshot(problems: _Problems, where: str, path: Any) -> None:
-    """The snapshot file is there, readable and valid: read it as every worker will."""
+def _file_sha256(path: str) -> str:
+    """The SHA-256 of a snapshot's content, in hex: a file's bytes, or for a folder of
+    CSV tables each file's name and bytes (in name order)."""
+    root = Path(path)
+    if not root.is_dir():
+        return hashlib.sha256(root.read_bytes()).hexdigest()
+    whole = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        whole.update(file.relative_to(root).as_posix().encode() + b"\0")
+        whole.update(hashlib.sha256(file.read_bytes()).digest())
+    return whole.hexdigest()
+
+
+def _check_snapshot(problems: _Problems, where: str, path: Any) -> str | None:
+    """The snapshot file is there, readable and valid: read it as every worker will.
+
+    Returns the SHA-256 of its bytes (the cells' key holds it), or ``None`` when the
+    file is not a valid snapshot (reported in ``problems``).
+    """
     from allocator.io import InputError, load_snapshot
 
     if not isinstance(path, str) or not path:
         problems.add(where, "snapshot", path, "the path of a snapshot JSON file")
-        return
+        return None
     try:
+        sha256 = _file_sha256(path)
         load_snapshot(path)
+        return sha256
     except InputError as exc:
         for line in str(exc).splitlines():
             problems.lines.append(f"{problems.source}: {where}: snapshot: {line}")
@@ -265,6 +297,11 @@ def _check_snapshot(problems: _Problems, where: str, path: Any) -> None:
             f"{problems.source}: {where}: snapshot: {path}: {exc.strerror or exc}, "
             "expected a readable snapshot file (relative paths are from the current folder)"
         )
+    return None
+
+
+class SnapshotChanged(RuntimeError):
+    """A service's snapshot file whose bytes are not those the sweep's spec read."""
 
 
 def _check_policy(problems: _Problems, k: int, policy: Mapping[str, Any]) -> None:
@@ -388,6 +425,14 @@ def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
     numbers = {k: v for k, v in policy_spec.items() if k != "name" and k not in SIM_KEYS}
     policy = Policy().with_overrides(**numbers) if numbers else Policy()
     if "snapshot" in service:
+        expected = settings.get("snapshot_sha256")
+        if expected is not None and _file_sha256(service["snapshot"]) != expected:
+            # The file changed after the spec was read: its figures would be filed
+            # under the old content's key.
+            raise SnapshotChanged(
+                f"{service['snapshot']}: the snapshot file changed since the sweep "
+                f"started (SHA-256 {expected[:16]} expected); run the sweep again"
+            )
         snapshot = load_snapshot(service["snapshot"])
     else:
         snapshot = generate(

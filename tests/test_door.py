@@ -27,6 +27,7 @@ from allocator.io import InputError, load_plan, load_snapshot, write_json
 from allocator.models import CaseType
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rebalancing import rebalance
+from allocator.report import printable
 from tests.builders import case, snapshot, worker
 
 # ------------------------------------------------------------------ helpers
@@ -791,8 +792,14 @@ MARKUP_WORKERS = ("P[/]", "[bold red]P5", "[link=http://evil.example]P6", "P:cat
 MARKUP_CASES = ("C[/]", "[b]C2", "C:cat:3", "C4\\", "[link=x]C5")
 
 
-def run_every_command(tmp_path: Path) -> dict[str, str]:
-    """Each command's rich output (stdout and stderr) on a service whose ids are markup."""
+def run_every_command(
+    tmp_path: Path,
+    workers: tuple[str, ...] = MARKUP_WORKERS,
+    cases: tuple[str, ...] = MARKUP_CASES,
+) -> dict[str, str]:
+    """Each command's rich output (stdout and stderr) on a service whose ids are markup
+    (or the given ``workers`` and ``cases``, five of each)."""
+    MARKUP_WORKERS, MARKUP_CASES = workers, cases  # noqa: N806 (the module's names, shadowed)
     snap = snapshot(
         # a cap of 5 points holds one 3-point case: every worker gets one of the five
         [worker(w, capacity_points=5) for w in MARKUP_WORKERS],
@@ -851,6 +858,26 @@ def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
     shown = "".join(text for name, text in outputs.items() if name != "rebalance")  # no JSON
     assert "🐱" not in shown  # :cat: is an id, not an emoji code
     assert "C4\\\\" not in shown and "P8\\\\" not in shown  # one backslash, not two
+
+
+CONTROL_WORKERS = ("P\x1b[31mR", "P\x07B", "P\u202eE", "P\rQ", "[bold]P\x1b]8;;x\x07")
+CONTROL_CASES = ("C\x1b[2J", "C\x00N", "C\u202eR", "[/]C\x9b1m", "C\x08X")
+
+
+def test_control_characters_in_ids_are_shown_as_escapes_everywhere(tmp_path: Path) -> None:
+    # The attack: ids whose escape codes would clear the screen, recolour it, hide a
+    # hyperlink or reverse the text, in every command's tables, warnings and errors.
+    outputs = run_every_command(tmp_path, CONTROL_WORKERS, CONTROL_CASES)
+    for name, text in outputs.items():
+        raw = [ch for ch in text if not (ch.isprintable() or ch == "\n")]
+        assert not raw, (name, raw)
+    shown = "".join(outputs.values())
+    for ident in CONTROL_WORKERS + CONTROL_CASES:
+        assert printable(ident) in shown, ident
+    # An unknown id in an error is shown the same way.
+    result = CliRunner().invoke(main, ["recommend", str(tmp_path / "s.json"), "X\x1b[2J"])
+    assert result.exit_code == 2 and "\x1b" not in result.output
+    assert "X\\x1b[2J" in result.output
 
 
 def test_the_summary_lists_a_worker_whose_load_changes_but_not_count(tmp_path: Path) -> None:

@@ -363,7 +363,8 @@ def test_unknown_worker_and_pinned_worker(tmp_path: Path) -> None:
     worker, pinned = problems(write(tmp_path / "s.json", data))
     assert worker == (
         f"{tmp_path / 's.json'}, cases[0] (id C1): field 'worker' is 'P9', expected the id of "
-        "one of the practitioners or null."
+        "one of the practitioners or null (a worker who has left stays in the practitioners "
+        "with leaving_on: their children are then re-allocated)."
     )
     assert "cases[1] (id C2): field 'pinned_worker' is 'P8', expected the id" in pinned
 
@@ -453,7 +454,8 @@ def test_csv_row_problems_name_spreadsheet_line_id_and_field(tmp_path: Path) -> 
     assert "line 3 (id C2): field 'type' is 'courtt', expected one of early_help" in kind
     assert "line 3 (id C2): required field 'complexity' is empty" in complexity
     assert "line 3 (id C2): field 'worker' is 'P7', expected the id of one of the " in worker
-    assert worker.endswith("practitioners or empty.")
+    # A CSV folder: the practitioners are in another file, which the sentence names.
+    assert "practitioners in " in worker and "practitioners.csv or empty" in worker
 
 
 def test_csv_duplicate_ids_name_both_lines(tmp_path: Path) -> None:

@@ -336,3 +336,58 @@ def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> Non
     assert "Traceback" not in err
     assert took < 15, took
     assert not (out / "results.parquet").exists()
+
+
+def test_a_resumed_sweep_recomputes_a_snapshot_that_changed(tmp_path: Path) -> None:
+    # The attack: a sweep resumed after its snapshot file was edited. Cells are keyed
+    # by the file's content, so the old figures are not reused for the new file.
+    import pandas as pd
+
+    from allocator.generate import generate
+    from allocator.io import write_snapshot
+
+    path = tmp_path / "s.json"
+    write_snapshot(generate(6, seed=1), path)
+    spec = {"days": 4, "methods": ["greedy"], "services": [{"name": "f", "snapshot": str(path)}]}
+    first = cells_of(spec)
+    run_sweep(first, tmp_path / "out", workers=1)
+    before = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    write_snapshot(generate(12, seed=3), path)  # same path, other service
+    second = cells_of(spec)
+    assert first[0].key != second[0].key
+    ran: list[float] = []
+    run_sweep(second, tmp_path / "out", workers=1, on_done=lambda c, s: ran.append(s))
+    assert not any(math.isnan(s) for s in ran)  # computed, not found done
+    after = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert not after.equals(before)
+    # Back to the first file's bytes: its finished cell is found again.
+    assert cells_of(spec)[0].key != first[0].key
+    write_snapshot(generate(6, seed=1), path)
+    assert cells_of(spec)[0].key == first[0].key
+
+
+def test_a_snapshot_changed_during_the_sweep_stops_its_cell(tmp_path: Path) -> None:
+    from allocator.generate import generate
+    from allocator.io import write_snapshot
+    from allocator.sweep import SnapshotChanged, run_cell
+
+    path = tmp_path / "s.json"
+    write_snapshot(generate(4, seed=1), path)
+    cell = cells_of(
+        {"days": 2, "methods": ["greedy"], "services": [{"name": "f", "snapshot": str(path)}]}
+    )[0]
+    write_snapshot(generate(5, seed=1), path)
+    with pytest.raises(SnapshotChanged, match="changed since the sweep started"):
+        run_cell(cell.settings())
+
+
+def test_a_csv_folder_snapshot_is_keyed_by_its_files(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "csv"
+    shutil.copytree(Path(__file__).parents[1] / "examples" / "service-csv", folder)
+    spec = {"methods": ["greedy"], "services": [{"name": "c", "snapshot": str(folder)}]}
+    key = cells_of(spec)[0].key
+    cases = folder / "cases.csv"
+    cases.write_text(cases.read_text(encoding="utf-8").replace(",3,", ",2,", 1), encoding="utf-8")
+    assert cells_of(spec)[0].key != key

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.io import DAY_EXPECTED, expected_at, parse_day
+from allocator.io import DAY_EXPECTED, did_you_mean, expected_at, parse_day
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
@@ -113,12 +113,15 @@ def _build(
     for column, rule in rules.columns.items():
         if rule.field not in model.model_fields:
             problems.error(
-                f"{where}: [{noun}.columns] {column!r} names field {rule.field!r}, "
-                f"expected one of {', '.join(model.model_fields)}"
+                f"{where}: [{noun}.columns] {column!r} names field {rule.field!r}"
+                + did_you_mean(rule.field, model.model_fields)
             )
     for name in rules.defaults:
         if name not in model.model_fields:
-            problems.error(f"{where}: [{noun}.defaults] has unknown field {name!r}")
+            problems.error(
+                f"{where}: [{noun}.defaults] has unknown field {name!r}"
+                + did_you_mean(name, model.model_fields)
+            )
     problems.raise_if_any()
     path = folder / rules.file
     table = read_table(path, problems, required=tuple(rules.columns))
@@ -126,9 +129,12 @@ def _build(
         return []
     for column in table.columns:
         if column and column not in rules.columns and column not in rules.drop:
+            mapped = [*rules.columns, *rules.drop]
+            close = did_you_mean(column, mapped) if mapped else ""
             problems.error(
                 f"{path}, line 1: unknown column {shown(column)}, expected it under "
                 f"[{noun}.columns] or in [{noun}] drop"
+                + (close if close.startswith("; did you mean") else "")
             )
     dropped = [c for c in rules.drop if c in table.columns]
     if dropped:
@@ -180,6 +186,18 @@ def _build(
                 report.defaulted(noun, name, f"default {value!r}")
         built.append(_Built(record, row, origin, cells))
     return built
+
+
+def _as_departed(item: _Built, worker: str, day: date) -> None:
+    """A case whose worker is not in the staff report, as a departed worker's child:
+    no worker, the id kept as a previous worker (continuity and conflicts still see
+    it), and waiting from ``day`` unless the report gives ``waiting_since``."""
+    item.record.pop("worker", None)
+    previous = list(item.record.get("previous_workers") or [])
+    if worker not in previous:
+        previous.append(worker)
+    item.record["previous_workers"] = previous
+    item.record.setdefault("waiting_since", day)
 
 
 def _id_column(rules: TableRules) -> str:
@@ -260,8 +278,6 @@ def import_csv(
     )
     case_rows = _build(folder, mapping.cases, Case, "cases", problems, report, where)
     problems.raise_if_any()
-    staff = _validate(staff_rows, Practitioner, problems)
-    cases = _validate(case_rows, Case, problems)
     # every id of the staff report, valid or not: a broken staff row is reported once
     known = {str(item.record.get("id")) for item in staff_rows}
     for item in case_rows:
@@ -269,11 +285,31 @@ def import_csv(
             value = item.record.get(name)
             if isinstance(value, str) and value and value not in known:
                 column = item.origin.get(name, name)
-                problems.error(
+                said = (
                     f"{item.row.where(item.record.get('id'))}: column {column!r} (field "
-                    f"{name!r}) is {shown(value)}, expected the id of a practitioner in "
-                    f"{mapping.practitioners.file}"
+                    f"{name!r}) is {shown(value)}"
                 )
+                if name == "worker" and mapping.unknown_workers == "departed" and day:
+                    _as_departed(item, value, day)
+                    problems.warn(
+                        f"{said}, who is not in {mapping.practitioners.file}: taken as a "
+                        f"departed worker's child (no worker; {shown(value)} kept as a "
+                        f"previous worker; waiting from {day.isoformat()}), as the "
+                        'mapping\'s unknown_workers = "departed" says'
+                    )
+                    continue
+                hint = (
+                    ' (or unknown_workers = "departed" in the mapping, to take the child '
+                    "as a departed worker's)"
+                    if name == "worker"
+                    else ""
+                )
+                problems.error(
+                    f"{said}, expected the id of a practitioner in "
+                    f"{mapping.practitioners.file}{hint}"
+                )
+    staff = _validate(staff_rows, Practitioner, problems)
+    cases = _validate(case_rows, Case, problems)
     seen: dict[str, Row] = {}
     for group, rows in (("practitioner", staff_rows), ("case", case_rows)):
         seen.clear()
@@ -299,4 +335,5 @@ def import_csv(
             problems.error(str(err["msg"]).removeprefix("Value error, "))
         problems.raise_if_any()
         raise
+    report.warnings.extend(problems.warnings)
     return snapshot, report

@@ -15,9 +15,10 @@ The format is described in ``docs/IMPORT-MAPPINGS.md``.
 from __future__ import annotations
 
 import tomllib
+import types
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -115,9 +116,15 @@ class SsdMapping(_Section):
     ----------
     involvements, practitioners, episodes, cases, database
         The sections (see ``docs/IMPORT-MAPPINGS.md``).
+    unknown_workers
+        What a child whose open allocated-worker involvement names a professional
+        missing from ``ssd_professionals`` gets: ``refuse`` (the default: an error) or
+        ``departed`` (taken as a departed worker's child, with a warning).
     folder
         The mapping file's folder: side tables are found relative to it.
     """
+
+    unknown_workers: Literal["refuse", "departed"] = "refuse"
 
     involvements: InvolvementRules
     practitioners: PractitionerRules
@@ -171,11 +178,18 @@ class ColumnsMapping(_Section):
     ----------
     as_of
         The snapshot's date, ``YYYY-MM-DD``; the command's ``--as-of`` overrides it.
+    unknown_workers
+        What a case whose ``worker`` is not in the staff report gets: ``refuse`` (the
+        default) or ``departed``.
     practitioners, cases
         How each report's columns become fields.
     """
 
     as_of: str | None = None
+    #: A case whose worker is not in the staff report: ``refuse`` it (an error naming
+    #: the case and the id), or take the child as a ``departed`` worker's (a warning
+    #: naming both ids): councils' exports often lag their HR list.
+    unknown_workers: Literal["refuse", "departed"] = "refuse"
     practitioners: TableRules
     cases: TableRules
     folder: Path = Path(".")
@@ -201,6 +215,27 @@ def _key(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def _section_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The table of the mapping that ``loc`` leads to: through fields, a table of
+    tables' keys (``[cases.columns."Child ID"]``) and lists, so that an unknown key is
+    answered with the keys of its own table."""
+    owner: type[BaseModel] = model
+    annotation: Any = model
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(str(part))
+            annotation = info.annotation if info is not None else None
+        else:  # a key of a dict, an index of a list: go to its values
+            args = [a for a in get_args(annotation) if a is not type(None) and a is not Ellipsis]
+            annotation = args[-1] if args else None
+        if get_origin(annotation) in (Union, types.UnionType):  # X | None
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = members[0] if len(members) == 1 else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            owner = annotation
+    return owner
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -229,16 +264,11 @@ def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             key = _key(loc)
             if err["type"] == "extra_forbidden":
-                owner: type[BaseModel] = model
-                for part in loc[:-1]:
-                    info = owner.model_fields.get(str(part))
-                    annotation = info.annotation if info else None
-                    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                        owner = annotation
+                owner = _section_at(model, loc[:-1])
                 known = [
                     info.alias or name
                     for name, info in owner.model_fields.items()
-                    if name not in injected
+                    if owner is not model or name not in injected
                 ]
                 problems.append(f"{path}: unknown key {key!r}{did_you_mean(str(loc[-1]), known)}")
             elif err["type"] == "missing":

@@ -432,17 +432,22 @@ def _involvements(
         report.count("involvements in other roles (not used)", other)
     frame = frame.filter(role.is_in(roles))
     unknown = ~pl.col("worker").is_in(professionals.implode())
-    _report_rows(
-        frame.filter(unknown),
-        table,
-        ident,
-        problems,
-        lambda r: (
-            f"field 'invo_professional_id' is {shown(r['worker'])}, "
-            "expected a prof_professional_id of ssd_professionals"
-        ),
-    )
-    frame = frame.filter(~unknown)
+    if mapping.unknown_workers == "refuse":
+        _report_rows(
+            frame.filter(unknown),
+            table,
+            ident,
+            problems,
+            lambda r: (
+                f"field 'invo_professional_id' is {shown(r['worker'])}, "
+                "expected a prof_professional_id of ssd_professionals (or unknown_workers "
+                '= "departed" in the mapping, to take their children as a departed '
+                "worker's)"
+            ),
+        )
+        frame = frame.filter(~unknown)
+    # else kept: a closed one names a former worker; an open one's child is taken as a
+    # departed worker's when the cases are built.
     stranger = ~pl.col("person").is_in(people.implode())
     _report_rows(
         frame.filter(stranger),
@@ -802,7 +807,18 @@ def import_ssd(
         held = history.current.get(person)
         current = held.worker if held else None
         previous = history.previous.get(person, [])
-        if current is None and person in care_leaver_workers:
+        departed = held is not None and current not in professionals
+        if departed and held is not None:  # only with unknown_workers = "departed"
+            problems.warn(
+                f"{tables['ssd_involvements'].source}: involvement {shown(held.ident)} gives "
+                f"child {shown(person)} the worker {shown(held.worker)}, who is not in "
+                "ssd_professionals: taken as a departed worker's child (no worker; "
+                f"{shown(held.worker)} kept as a previous worker; waiting from "
+                f'{as_of.isoformat()}), as the mapping\'s unknown_workers = "departed" says'
+            )
+            previous = [held.worker, *(w for w in previous if w != held.worker)]
+            current, held = None, None
+        if current is None and not departed and person in care_leaver_workers:
             # no open allocated involvement: the care-leaver table's own allocated worker
             current, at = care_leaver_workers[person]
             if current not in professionals:
@@ -830,6 +846,8 @@ def import_ssd(
             "changes_last_12_months": history.changes.get(person, 0),
             "opened": opened,
         }
+        if departed:
+            record["waiting_since"] = as_of
         if person in families:
             record["family"] = families[person]
         else:

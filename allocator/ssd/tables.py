@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from allocator.io import InputError, describe_value, did_you_mean, read_input
+from allocator.io import InputError, describe_value, read_input, unknown_column
 
 _SHOWN = 30
 
@@ -345,7 +345,7 @@ def read_table(
             if column and column not in allowed:
                 problems.error(
                     f"{path}, line 1: unknown column {shown(column)}"
-                    + did_you_mean(column, allowed)
+                    + unknown_column(column, allowed)
                 )
     # Records are gathered whole and split into columns once: per-cell work in Python
     # is what makes a 300,000-row table slow.
@@ -587,7 +587,10 @@ def read_database(
                     table.append(number, {c: _cell(v) for c, v in zip(read, record, strict=True)})
                 tables[name] = table
     except SQLAlchemyError as exc:
-        problems.error(f"{shown_url}: the database could not be read ({first_error_line(exc)})")
+        if timed_out(exc) and "connect" not in first_error_line(exc).lower():
+            problems.error(f"{shown_url}: {database_error(exc, 'reading the tables')}")
+        else:
+            problems.error(f"{shown_url}: the database could not be read ({first_error_line(exc)})")
     finally:
         engine.dispose()
     return tables
@@ -643,24 +646,69 @@ def _with_driver(url: str) -> str:
 #: Seconds a database server has to answer a connection: a host that accepts TCP and
 #: never answers is one error after this, not a hang.
 CONNECT_TIMEOUT = 10
+#: Seconds one statement may take (PostgreSQL's ``statement_timeout``, MySQL's read
+#: timeout), and may wait for a lock another session holds (SQLite's busy timeout): a
+#: table locked elsewhere or a server that stalls mid-query is one error, not a hang.
+STATEMENT_TIMEOUT = 60.0
 
 
-def connect_args(url: str, timeout: float | None = None) -> dict[str, Any]:
-    """The driver's connect timeout for ``url`` (PostgreSQL, MySQL, SQL Server, SQLite).
+def connect_args(
+    url: str, timeout: float | None = None, statement_timeout: float | None = None
+) -> dict[str, Any]:
+    """The driver's connect and statement timeouts for ``url`` (PostgreSQL, MySQL, SQL
+    Server, SQLite); ``None`` takes :data:`CONNECT_TIMEOUT` and :data:`STATEMENT_TIMEOUT`.
 
-    >>> connect_args("postgresql://u@h/db", 5)
-    {'connect_timeout': 5}
+    >>> connect_args("postgresql://u@h/db", 5, 30)
+    {'connect_timeout': 5, 'options': '-c statement_timeout=30000'}
+    >>> connect_args("sqlite:///log.db", 5, 30)
+    {'timeout': 30.0}
     """
     seconds = CONNECT_TIMEOUT if timeout is None else timeout
+    statement = STATEMENT_TIMEOUT if statement_timeout is None else statement_timeout
     scheme = url.split("://", 1)[0].lower()
     backend, _, driver = scheme.partition("+")
-    if backend in ("postgresql", "postgres", "mysql", "mariadb"):
-        return {"connect_timeout": max(int(seconds), 1)}
+    if backend in ("postgresql", "postgres"):
+        return {
+            "connect_timeout": max(int(seconds), 1),
+            "options": f"-c statement_timeout={max(int(statement * 1000), 1)}",
+        }
+    if backend in ("mysql", "mariadb"):
+        return {"connect_timeout": max(int(seconds), 1), "read_timeout": max(int(statement), 1)}
     if backend == "mssql" and driver in ("", "pyodbc"):
         return {"timeout": max(int(seconds), 1)}
     if backend == "mssql" and driver == "pymssql":
-        return {"login_timeout": max(int(seconds), 1)}
+        return {"login_timeout": max(int(seconds), 1), "timeout": max(int(statement), 1)}
+    if backend == "sqlite":
+        return {"timeout": float(statement)}  # how long to wait for another's lock
     return {}
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether a database error is a statement that ran out of time: PostgreSQL's
+    ``statement_timeout``, a SQLite file another session holds locked past the busy
+    timeout, a driver's read timeout."""
+    origin = getattr(exc, "orig", None) or exc
+    if getattr(origin, "sqlstate", None) == "57014":  # query_canceled (psycopg 3)
+        return True
+    text = str(origin).lower()
+    return any(
+        words in text
+        for words in ("statement timeout", "database is locked", "database table is locked",
+                      "read timed out", "timed out")
+    )  # fmt: skip
+
+
+def database_error(exc: BaseException, doing: str, statement_timeout: float | None = None) -> str:
+    """One sentence for a database error while ``doing`` something: a timeout named as
+    such (what timed out and after how long), any other error by its first line."""
+    if timed_out(exc) and "connect" not in first_error_line(exc).lower():
+        seconds = STATEMENT_TIMEOUT if statement_timeout is None else statement_timeout
+        return (
+            f"{doing} timed out: no answer within the {seconds:g}-second statement timeout "
+            f"({first_error_line(exc)}); a table locked by another session, or a stalled "
+            "server"
+        )
+    return f"{doing} failed ({first_error_line(exc)})"
 
 
 def hide_password(url: str) -> str:

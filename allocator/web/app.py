@@ -63,6 +63,7 @@ from allocator.web.security import (
     content_security_policy,
     header_user,
     json_depth_ok,
+    log_unavailable,
     same_secret,
     session_user,
     session_value,
@@ -143,7 +144,7 @@ class Meeting:
             self._alternatives = found
         return self._alternatives
 
-    def override(self, override: Override) -> int:
+    def override(self, override: Override, manager_via: str = "typed") -> int:
         """Apply one more override: re-solve, log, and make the result current.
 
         It replaces the earlier overrides of its case it contradicts
@@ -161,13 +162,15 @@ class Meeting:
         check_holdable(self._state, override)
         overrides = merge_override(self.overrides, override)
         result = resolve(self.snapshot, self.policy, self.plan, overrides)
-        decision_id = self.log.override(self.decision_id, overrides, result)
+        decision_id = self.log.override(
+            self.decision_id, overrides, result, manager_via=manager_via
+        )
         self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
         self.moved, self.signed = result.moved, None
         self._alternatives = None  # the loads changed: rank again
         return decision_id
 
-    def sign_off(self, manager: str) -> int:
+    def sign_off(self, manager: str, manager_via: str = "typed") -> int:
         """A named manager signs the current plan off.
 
         Raises
@@ -180,7 +183,7 @@ class Meeting:
                 f"the plan in force was signed off by {self.signed[1]} "
                 f"(decision {self.signed[0]}): override a case before signing again"
             )
-        decision_id = self.log.sign_off(self.decision_id, manager)
+        decision_id = self.log.sign_off(self.decision_id, manager, manager_via=manager_via)
         self.signed = (decision_id, manager)
         return decision_id
 
@@ -290,6 +293,10 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load script from a CDN: not here
         redoc_url=None,
     )
+    # A log that times out mid-request (locked, stalled) is one sentence, not a 500.
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(DBAPIError, log_unavailable)
     hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
     if public_origin is not None:
         hosts.append(urlsplit(public_origin).hostname or "")
@@ -403,6 +410,9 @@ def create_app(
         signed_in = users is not None or user_header is not None
         return getattr(request.state, "user", None) if signed_in else None
 
+    # How the manager of a decision is known: the log records it beside the name.
+    manager_via = "token" if users is not None else "sign-on" if user_header else "typed"
+
     def render_meeting(
         request: Request, error: str | None = None, status_code: int = 200
     ) -> HTMLResponse:
@@ -498,7 +508,7 @@ def create_app(
             raise HTTPException(422, problems) from None
         with meeting.lock:
             try:
-                decision_id = meeting.override(override)
+                decision_id = meeting.override(override, manager_via)
             except OverrideError as exc:
                 if _wants_html(request):
                     return render_meeting(request, error=str(exc), status_code=422)
@@ -535,7 +545,7 @@ def create_app(
             ) from None
         with meeting.lock:
             try:
-                decision_id = meeting.sign_off(signed.manager)
+                decision_id = meeting.sign_off(signed.manager, manager_via)
             except AlreadySigned as exc:
                 if _wants_html(request):
                     return render_meeting(request, error=str(exc), status_code=409)

@@ -419,3 +419,28 @@ def header_user(value: str | None) -> str | None:
     if not 1 <= len(name) <= 100 or _CONTROL.search(name):
         return None
     return name
+
+
+async def log_unavailable(request: Any, exc: Exception) -> Any:
+    """The answer when the decision log fails mid-request: 503 for a statement that ran
+    out of time (a table locked elsewhere, a stalled server), 500 otherwise; one
+    sentence, nothing of the request or its data, and nothing was logged (the write
+    is one transaction)."""
+    from starlette.responses import JSONResponse
+
+    from allocator.decisions import STATEMENT_TIMEOUT
+    from allocator.ssd.tables import timed_out
+
+    if timed_out(exc):
+        return JSONResponse(
+            {
+                "detail": f"the decision log did not answer within its {STATEMENT_TIMEOUT:g}-"
+                "second statement timeout (locked by another session, or a stalled "
+                "server): nothing was logged; try again"
+            },
+            status_code=503,
+        )
+    return JSONResponse(
+        {"detail": "the decision log could not be written or read: nothing was logged"},
+        status_code=500,
+    )
