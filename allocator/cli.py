@@ -2021,10 +2021,8 @@ def forecast_command(
     with writing(out):
         written = write_forecast(fc, out, plots=not no_plots)
     for line in summary_lines(fc):
-        click.echo(line, err=True)
-    click.echo(
-        f"wrote {', '.join(p.name for p in written)} in {out} ({fc.seconds:.0f} s)", err=True
-    )
+        echo(line, err=True)
+    echo(f"wrote {', '.join(p.name for p in written)} in {out} ({fc.seconds:.0f} s)", err=True)
 
 
 @main.command("capacity")
@@ -2121,7 +2119,7 @@ def capacity_command(
     for grade in grades or ("social_worker",):
 
         def step(s: Any, grade: str = grade) -> None:
-            click.echo(f"{grade} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
+            echo(f"{grade} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
 
         answers.append(
             capacity(
@@ -2138,14 +2136,14 @@ def capacity_command(
             )
         )
     for line in answer_lines(answers, clauses, confidence):
-        click.echo(line)
+        echo(line)
     if out is not None:
         from allocator.io import write_text
 
         with writing(out):
             Path(out).mkdir(parents=True, exist_ok=True)
             write_text(Path(out) / "capacity.csv", answers_csv(answers))
-        click.echo(f"wrote {Path(out) / 'capacity.csv'}", err=True)
+        echo(f"wrote {Path(out) / 'capacity.csv'}", err=True)
 
 
 @main.command("sweep")
