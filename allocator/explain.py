@@ -48,7 +48,7 @@ from allocator.rules import (
     Room,
     Rule,
     ServiceState,
-    case_rules,
+    barring_rules,
     covers_area,
     families_held,
     grade_blockers,
@@ -133,6 +133,12 @@ class PlanView:
             held=self.held.get(worker_id, frozenset()),
             new=self.new.get(worker_id, set()),
         )
+
+    @cached_property
+    def unavailable(self) -> dict[str, Blocker]:
+        """Worker -> the availability rule stopping them taking any case today
+        (:func:`availability_rule`), for each worker it stops."""
+        return {w: b for w in self.state.practitioners if (b := availability_rule(self.state, w))}
 
     @cached_property
     def changes(self) -> int:
@@ -470,7 +476,7 @@ def _diagnose(
         reason = _nobody_eligible(state, case, _staff(state))
         return result(_code(GRADE), reason)
 
-    available = [p for p in eligible if availability_rule(state, p.id) is None]
+    available = [p for p in eligible if p.id not in view.unavailable]
     if not available:
         return result(_code(AVAILABILITY), _all_unavailable(state, eligible))
 
@@ -591,7 +597,10 @@ def _may_hold_ignoring_availability(
         probe = kind_probe(case)
         screened = [p for p in _staff(state) if not kind_rules(probe, p, state.policy)]
         view.screened[key] = screened
-    return [p for p in screened if not case_rules(case, p, state.policy)]
+    rules = barring_rules(case)
+    if not rules:
+        return list(screened)
+    return [p for p in screened if not any(r.broken(case, p, state.policy) for r in rules)]
 
 
 def _has_needs(case: Case, p: Practitioner) -> bool:

@@ -190,6 +190,15 @@ class Waiting(BaseModel):
         them takes no other child of their class or below until they fit
         (backfilling, as batch schedulers reserve room for the job at the head of
         the queue). ``0``: no reservations.
+    lost_worker_weeks
+        A child who has lost their worker (the worker has left, is leaving within the
+        leaving window, is long absent or may no longer hold them; or no worker now,
+        ``previous_workers`` given and ``waiting_since`` after ``opened``) counts this
+        many weeks more than they have waited (up to ``max_weeks`` in all): within
+        their class they come before children who have waited less than that for a
+        first worker, so a handover is planned ahead and a gap in the child's work is
+        short, but not before the longest waits. ``0``: their wait counts from the day
+        it began, like a referral's. No effect under ``count``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -197,6 +206,7 @@ class Waiting(BaseModel):
     rule: Literal["count", "age", "age_points"] = "age_points"
     max_weeks: Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
     reserve_after_days: WindowDays = 14
+    lost_worker_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = 4
 
 
 def _default_priority_classes() -> tuple[PriorityClass, ...]:

@@ -194,12 +194,24 @@ def _setup(
             common = ws if common is None else common & ws
         weight = sum(state.weight[c] for c in kids)
         targets = sorted(w for w in common or () if weight <= state.spare_before(w) and w != src)
-        if not targets and len(kids) > 1:
-            return None
         handover = not broken and all(c in handing for c in kids)
         promised = {planned.get(c) for c in kids} if planned and handover else set()
-        if len(promised) == 1 and (w := promised.pop()) in targets:
-            targets = [w]  # honour the handover planned before: nothing changed for it
+        receiver = promised.pop() if len(promised) == 1 else None
+        kept = (
+            receiver is not None
+            and receiver != src
+            and weight <= state.spare_before(receiver)
+            and all(receiver in state.allowed(c) for c in kids)
+        )
+        if receiver is not None and kept:
+            # Honour the handover planned before while the rules and the room still
+            # allow it: the child has been told. Room held since for a long wait does
+            # not break the promise (the room was the child's first), and breaking it
+            # costs in the first tier as an urgent child left today would: the
+            # receiver's room is as good as taken, as in the mornings between.
+            targets = [receiver]
+        if not targets and len(kids) > 1:
+            return None
         return Group(
             id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
@@ -210,7 +222,8 @@ def _setup(
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
             priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
-            first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0),
+            first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0)
+            + (sum(state.weight_of_wait(c, 0) for c in kids) if kept else 0),
             keeps_source=src is not None and not any(c in need for c in kids),
             handover=handover,
             look_ahead={

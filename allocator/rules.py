@@ -75,6 +75,17 @@ def waiting_start(case: Case, lost: Practitioner | None, day: date) -> date:
     return day
 
 
+def _lost_worker(case: Case) -> bool:
+    """Whether ``case``, needing a worker, had one on this case (see
+    :attr:`ServiceState.lost_worker`)."""
+    if case.worker is not None:
+        return True
+    since = case.waiting_since
+    if not case.previous_workers or since is None:
+        return False
+    return case.opened is None or since > case.opened
+
+
 def is_gone(p: Practitioner, as_of: date) -> bool:
     """A worker whose last day is on or before ``as_of`` has left and holds nothing."""
     return p.leaving_on is not None and p.leaving_on <= as_of
@@ -409,7 +420,32 @@ class ServiceState:
         the case's weight in half points, at least 1 (``age_points``). Integer, at
         least 1.
         """
-        return {cid: self.weight_of_wait(cid, days) for cid, days in self.days_waiting.items()}
+        return {
+            cid: self.weight_of_wait(cid, self.counted_wait(cid, days))
+            for cid, days in self.days_waiting.items()
+        }
+
+    def counted_wait(self, case_id: str, days: int) -> int:
+        """The days of waiting the class tiers count for ``case_id``, which has waited
+        ``days``: for a child who has lost their worker (:attr:`lost_worker`),
+        ``days`` and the policy's head start (``waiting.lost_worker_weeks``), else
+        ``days``."""
+        if case_id in self.lost_worker:
+            return days + 7 * self.policy.waiting.lost_worker_weeks
+        return days
+
+    @cached_property
+    def lost_worker(self) -> frozenset[str]:
+        """Children needing a worker who have lost the one they had on this case.
+
+        Those still with a worker who must be replaced (left, long absent, may no
+        longer hold them), and those with no worker who had one on this case:
+        ``previous_workers`` given and a ``waiting_since`` after ``opened`` (the wait
+        began after the case opened; a re-referral known to a past worker waits from
+        its opening and is not one). A departing worker's child awaiting a planned
+        handover (:attr:`to_hand_over`) is not among them: they still have a worker.
+        """
+        return frozenset(c for c in self.to_allocate if _lost_worker(self.cases[c]))
 
     def weight_of_wait(self, case_id: str, days: int) -> int:
         """What ``case_id`` costs its class's tier once it has waited ``days`` days
@@ -560,8 +596,13 @@ class ServiceState:
                 if not kind_rules(probe, self.practitioners[pid], self.policy)
             ]
             self._screened[key] = screened
+        rules = barring_rules(case)
+        if not rules:
+            return list(screened)
         return [
-            pid for pid in screened if not case_rules(case, self.practitioners[pid], self.policy)
+            pid
+            for pid in screened
+            if not any(r.broken(case, self.practitioners[pid], self.policy) for r in rules)
         ]
 
     @cached_property
@@ -719,6 +760,11 @@ class HoldingRule(Rule):
         """Why ``p`` may not hold ``case`` under this rule: sentences, empty if they may."""
         raise NotImplementedError
 
+    def may_bar(self, case: Case) -> bool:
+        """Whether this rule can stop anyone holding ``case`` (``False`` only when
+        :meth:`broken` is empty for every practitioner: screens then skip the rule)."""
+        return True
+
 
 class _Grade(HoldingRule):
     def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
@@ -739,12 +785,18 @@ class _Excluded(HoldingRule):
             return [f"{p.id} is excluded from this case (conflict of interest)"]
         return []
 
+    def may_bar(self, case: Case) -> bool:
+        return bool(case.excluded_workers)
+
 
 class _Pinned(HoldingRule):
     def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
         if case.pinned_worker is not None and case.pinned_worker != p.id:
             return [f"the case is pinned to {case.pinned_worker}"]
         return []
+
+    def may_bar(self, case: Case) -> bool:
+        return case.pinned_worker is not None
 
 
 @dataclass(frozen=True)
@@ -995,6 +1047,15 @@ def case_rules(case: Case, p: Practitioner, policy: Policy) -> list[tuple[str, s
     return [(r.id, s) for r in CASE_RULES for s in r.broken(case, p, policy)]
 
 
+def barring_rules(case: Case) -> tuple[HoldingRule, ...]:
+    """The :data:`CASE_RULES` that can stop anyone holding ``case``.
+
+    Most cases have no exclusion and no pin: then none, and a screen of the staff
+    asks no rule per practitioner (it runs once per case, on services of thousands).
+    """
+    return tuple(r for r in CASE_RULES if r.may_bar(case))
+
+
 #: Most workers whose room is held for long-waiting children, as a share of the
 #: workers open for new work (a reservation stops a worker's intake until the child
 #: fits: held everywhere, nobody else could be placed).
@@ -1006,7 +1067,8 @@ def hold_room(state: ServiceState) -> dict[str, str]:
     (:attr:`ServiceState.held_for`).
 
     A child of a class above the last (urgent, statutory by default) who has waited
-    at least the policy's ``waiting.reserve_after_days`` and fits with no worker the
+    at least the policy's ``waiting.reserve_after_days`` (as the class tiers count
+    waits: :meth:`ServiceState.counted_wait`) and fits with no worker the
     rules allow gets the allowed worker closest to fitting them (least shortfall,
     then id), one child per worker, the longest waits first, at most
     :data:`MAX_HELD_SHARE` of the workers open for new work. That worker then takes
@@ -1019,13 +1081,10 @@ def hold_room(state: ServiceState) -> dict[str, str]:
     if after <= 0:
         return {}
     last = len(state.policy.class_names) - 1
+    waited = {c: state.counted_wait(c, days) for c, days in state.days_waiting.items()}
     queue = sorted(
-        (
-            c
-            for c in state.to_allocate
-            if state.priority_class[c] < last and state.days_waiting[c] >= after
-        ),
-        key=lambda c: (state.priority_class[c], -state.days_waiting[c], -state.weight[c], c),
+        (c for c in state.to_allocate if state.priority_class[c] < last and waited[c] >= after),
+        key=lambda c: (state.priority_class[c], -waited[c], -state.weight[c], c),
     )
     most = max(1, int(MAX_HELD_SHARE * len(state.open_for_new)))
     held: dict[str, str] = {}

@@ -502,8 +502,9 @@ def test_one_statutory_referral_before_any_number_of_leavers_other_children() ->
     plan = run(s)
     assert moves(plan) == {"K": (None, "A")}
     assert plan.objective["unallocated_statutory"] == 0
-    # Three 5-point children, each 10 half points x (1 + 0 weeks waited since L left).
-    assert plan.objective["unallocated_other"] == 3 * 10
+    # Three 5-point children who lost their worker, each counted 4 weeks more than
+    # waited (waiting.lost_worker_weeks): 10 half points x (1 + 4 weeks).
+    assert plan.objective["unallocated_other"] == 3 * 10 * 5
     # A council with one class for every case (policy priority_classes = []) counting
     # children alike (waiting rule "count"): three placed beat one.
     alike = run(s, Policy.model_validate({"priority_classes": [], "waiting": {"rule": "count"}}))

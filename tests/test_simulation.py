@@ -235,6 +235,31 @@ def test_a_planned_handover_is_measured_as_notice() -> None:
     assert set(changes["cause"]) == {"leaver"}
 
 
+@dataclass
+class _Withdraws(_PlansAhead):
+    """Plans ahead on day 0, then its first rebalance (day 7) lists no handover."""
+
+    name: str = "withdraws"
+
+    def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
+        d = GreedyMethod.allocate(self, snapshot, policy)
+        return Decision(d.placed, d.unallocated, d.needed, ())
+
+
+def test_a_rebalance_that_does_not_list_a_promise_withdraws_it() -> None:
+    # A rebalance lists every handover in force: the one promised on day 0 and left
+    # out on day 7 is not made on day 9 (its receiver's room was not kept for it);
+    # the children lose P1 on the day P1 leaves instead, with no notice.
+    snapshot = _leaver_year()
+    result = simulate(
+        snapshot, _Withdraws(), settings=Settings(days=14, seed=0), events=_quiet(snapshot, 14)
+    )
+    changes = result.recorder.tables()["changes"]
+    assert 9 not in set(changes["day"])
+    assert set(changes["notice_days"]) == {0}
+    assert set(changes["case"]) == {"C1", "C2", "C3"}
+
+
 def test_rebalance_days() -> None:
     # Weekly: the first working morning on or after each multiple of 7 days.
     assert not is_rebalance_day(0, None, 7)

@@ -26,6 +26,10 @@ from tests.builders import case, snapshot, worker
 AS_OF = date(2026, 11, 23)
 COUNT = Policy.model_validate({"waiting": {"rule": "count", "reserve_after_days": 0}})
 AGE = Policy.model_validate({"waiting": {"rule": "age", "reserve_after_days": 0}})
+#: ``age`` with a child who lost their worker counted by days waited, like a referral.
+AGE_AS_WAITED = Policy.model_validate(
+    {"waiting": {"rule": "age", "reserve_after_days": 0, "lost_worker_weeks": 0}}
+)
 RESERVE = Policy.model_validate({"waiting": {"rule": "age", "reserve_after_days": 14}})
 
 
@@ -200,9 +204,81 @@ def test_days_waiting_from_waiting_since_else_opened_else_the_leavers_last_day()
     )
     state = ServiceState.of(snap, AGE)
     assert state.days_waiting == {"A": 30, "B": 12, "C": 5, "D": 0}
-    # age: 1 + whole weeks waited.
-    assert state.waiting_weight == {"A": 5, "B": 2, "C": 1, "D": 1}
+    # age: 1 + whole weeks waited; C lost their worker and counts 4 weeks more than
+    # waited (waiting.lost_worker_weeks, the default): 1 + (5 + 28) // 7 = 5.
+    assert state.waiting_weight == {"A": 5, "B": 2, "C": 5, "D": 1}
+    assert ServiceState.of(snap, AGE_AS_WAITED).waiting_weight == {"A": 5, "B": 2, "C": 1, "D": 1}
     assert ServiceState.of(snap, COUNT).waiting_weight == dict.fromkeys("ABCD", 1)
+
+
+# ------------------------------------------------------------------ a lost worker first
+
+
+def lost_against_waiting(referred_days_ago: int) -> Snapshot:
+    # W has 5 points of room. LOST (5 points) lost their worker, who left yesterday;
+    # WAITED (5 points) was referred some days ago. Both are statutory.
+    return snapshot(
+        [worker("W", capacity_points=5), worker("GONE", leaving_on=days_ago(1))],
+        [
+            case("LOST", type="child_protection", weight=5, worker="GONE", opened=days_ago(200)),
+            case("WAITED", type="child_protection", weight=5, opened=days_ago(referred_days_ago)),
+        ],
+    )
+
+
+def test_a_child_who_lost_their_worker_comes_before_shorter_waits_in_their_class() -> None:
+    # The leaver's child has waited a day, the referral 20: by days waited the
+    # referral comes first (1 against 1 + 2 weeks); the 4 weeks' head start counts the
+    # leaver's child 1 + 4, so the gap in their work is short.
+    assert placed(lost_against_waiting(20), AGE_AS_WAITED) == {"WAITED": "W"}
+    assert placed(lost_against_waiting(20), AGE) == {"LOST": "W"}
+    plan = rebalance(lost_against_waiting(20), AGE, time_limit=5)
+    assert {a.case: a.worker for a in plan.assignments} == {"LOST": "W"}
+
+
+def test_a_child_who_lost_their_worker_does_not_pass_the_longest_waits() -> None:
+    # A referral waiting 120 days (1 + 17 weeks) still outweighs the head start (1 + 4).
+    assert placed(lost_against_waiting(120), AGE) == {"WAITED": "W"}
+
+
+def test_a_child_back_in_the_queue_after_losing_their_worker_comes_first() -> None:
+    # The simulation's and apply's form of the same child the morning after: no worker,
+    # a previous worker, waiting since the worker's last day.
+    snap = snapshot(
+        [worker("W", capacity_points=5)],
+        [
+            case(
+                "LOST",
+                type="child_protection",
+                weight=5,
+                opened=days_ago(200),
+                previous_workers=("GONE",),
+                waiting_since=days_ago(1),
+            ),
+            case("WAITED", type="child_protection", weight=5, opened=days_ago(20)),
+        ],
+    )
+    assert ServiceState.of(snap, AGE).lost_worker == frozenset({"LOST"})
+    assert placed(snap, AGE) == {"LOST": "W"}
+
+
+def test_a_lost_worker_never_outranks_a_higher_class() -> None:
+    # An urgent referral still comes before a statutory child who lost their worker.
+    snap = snapshot(
+        [worker("W", capacity_points=5)],
+        [
+            case(
+                "LOST",
+                type="child_protection",
+                weight=5,
+                opened=days_ago(200),
+                previous_workers=("GONE",),
+                waiting_since=days_ago(30),
+            ),
+            case("URGENT", type="child_in_need", weight=5, priority="urgent", opened=AS_OF),
+        ],
+    )
+    assert placed(snap, AGE) == {"URGENT": "W"}
 
 
 # ------------------------------------------------------------------ within a class
@@ -498,3 +574,28 @@ def test_the_plan_names_the_longest_wait_left_in_each_class() -> None:
         "longest waits without a worker after this plan, by class: statutory C (12 days); "
         "other B (10 days)"
     ) in plan.notes
+
+
+# ------------------------------------------------------------------ a promise kept
+
+
+def promise_against_held_room() -> Snapshot:
+    # GONE leaves in ten days holding H (5 points). W has 5 points of room, held for
+    # WAITED (6 points, waited half a year, fits nowhere yet). A handover of H to W
+    # was promised before the room was held.
+    return snapshot(
+        [worker("W", capacity_points=5), worker("GONE", leaving_on=days_ago(-10))],
+        [
+            case("H", type="child_protection", weight=5, worker="GONE", opened=days_ago(200)),
+            case("WAITED", type="child_protection", weight=6, opened=days_ago(200)),
+        ],
+    )
+
+
+def test_a_handover_promised_before_is_kept_while_it_can_be() -> None:
+    # Room held for a long wait keeps H off W on a fresh rebalance; but H has been
+    # told W will be their worker, and the promise is kept (the room was H's first).
+    fresh = rebalance(promise_against_held_room(), RESERVE, time_limit=5)
+    assert fresh.handovers == ()
+    plan = rebalance(promise_against_held_room(), RESERVE, time_limit=5, planned={"H": "W"})
+    assert [(h.case, h.worker) for h in plan.handovers] == [("H", "W")]

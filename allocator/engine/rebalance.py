@@ -14,7 +14,9 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
 
 0. ``unplaced_first_class``: the children of the first priority class (urgent by
    default: seen today) who must move, or are a departing worker's to hand over,
-   and found nobody, each by their waiting weight (``ServiceState.waiting_weight``).
+   and found nobody, each by their waiting weight (``ServiceState.waiting_weight``);
+   and handovers promised by an earlier plan, still possible, not kept (as an urgent
+   child referred today each: the child has been told).
 0a. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
    After the urgent children and before every other class: a cap broken by events
    (a complexity rise) is restored before room goes to a child of a lower class —
@@ -162,7 +164,9 @@ class Group:
     first_class
         Their weight in ``unplaced_first_class`` if they must move (or are handed
         over) and find nobody: the waiting weights of those of them in the first
-        priority class (urgent by default); 0 for the rest.
+        priority class (urgent by default), plus, for a handover promised before and
+        still possible, each child's weight as a first-class child referred today
+        (breaking a promise costs as leaving an urgent child would); 0 for the rest.
     look_ahead
         Per candidate worker: the look-ahead cost (``expected_changes``) summed over
         the children; a worker not named costs 0.

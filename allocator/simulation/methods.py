@@ -73,7 +73,9 @@ class Decision:
         The cases that needed a decision (each must be in ``placed`` or
         ``unallocated``: the conservation rule).
     handovers
-        Changes decided now that take effect later (planned handovers).
+        Changes decided now that take effect later (planned handovers). A rebalance
+        lists every handover in force, those promised before and kept included; a
+        morning's allocation lists none and changes none.
     """
 
     placed: Mapping[str, str]
@@ -199,7 +201,8 @@ class EngineMethod:
             planned={c: w for c, (w, _) in pending.items()},
         )
         decision = _from_plan(plan, needed, snapshot)
-        self.promised = {**pending, **{h.case: (h.worker, h.on) for h in decision.handovers}}
+        # The plan lists the promises it keeps (its handovers): the others are withdrawn.
+        self.promised = {h.case: (h.worker, h.on) for h in decision.handovers}
         return decision
 
 
@@ -238,8 +241,12 @@ class GreedyMethod:
         freed = {
             c: w for c, w in _cases_to_relieve(state).items() if c not in ahead and c not in pending
         }
+        promises = tuple(
+            Handover(c, w, on, _departure_cause(state, c)) for c, (w, on) in pending.items()
+        )
         if not freed and not ahead:
-            return self.allocate(snapshot, policy)
+            morning = self.allocate(snapshot, policy)
+            return Decision(morning.placed, morning.unallocated, morning.needed, promises)
         # The manager takes the cases off their worker (who may not have them back)
         # and places them with the morning's work by the same rule; a departing
         # worker's child placed so is handed over before the worker goes.
@@ -267,9 +274,7 @@ class GreedyMethod:
                 c,
                 w,
                 handover_day(state.as_of, state.departing[ahead[c]]),
-                "leaver"
-                if state.practitioners[ahead[c]].leaving_on == state.departing[ahead[c]]
-                else "long_absence",
+                _departure_cause(state, c),
             )
             for c, w in sorted(placed.items())
             if c in ahead
@@ -279,8 +284,18 @@ class GreedyMethod:
             {c: w for c, w in placed.items() if c in needed or c in freed},
             needed - placed.keys(),
             needed,
-            handovers,
+            promises + handovers,
         )
+
+
+def _departure_cause(state: ServiceState, case_id: str) -> Cause:
+    """Why a departing worker's child ``case_id`` is handed over: their worker leaves,
+    or starts a long absence."""
+    holder = state.cases[case_id].worker
+    assert holder is not None
+    p = state.practitioners[holder]
+    leaving = p.leaving_on is not None and p.leaving_on == state.departing.get(holder, p.leaving_on)
+    return "leaver" if leaving else "long_absence"
 
 
 def _cases_to_relieve(state: ServiceState) -> dict[str, str]:

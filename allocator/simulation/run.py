@@ -7,7 +7,8 @@ Each day of :func:`simulate`:
    (``available_from``), joiners arrive, referrals come in;
 2. on a working day the method decides: the rebalance on rebalance days (every
    ``rebalance_every`` days, on the first working day on or after each; it places
-   what the morning would as well), else the morning's allocation;
+   what the morning would as well, and lists every handover in force: one promised
+   before and not listed is withdrawn), else the morning's allocation;
 3. planned handovers falling due take effect, unless something changed (the case
    closed, the receiver left, is absent, may no longer hold the child or has no
    room for them): the notice is the days since the child was first told;
@@ -186,6 +187,11 @@ def simulate(
             if is_rebalance_day(d, last_rebalance, settings.rebalance_every):
                 decision = method.rebalance(snap, policy)
                 last_rebalance = d
+                # A rebalance lists every handover in force: one it does not list is
+                # withdrawn (the plan found the child another way, or none).
+                listed = {h.case for h in decision.handovers}
+                for cid in [c for c in pending if c not in listed]:
+                    del pending[cid]
             else:
                 decision = method.allocate(snap, policy)
             _apply(service, recorder, decision, d, today, snap)
