@@ -624,10 +624,16 @@ class DecisionLog:
         parent_id: int,
         overrides: Sequence[Override],
         resolution: Resolution,
+        made: Sequence[Override] | None = None,
     ) -> int:
-        """Log the latest override (the last of ``overrides``) and the re-solved plan."""
+        """Log the override just made and the re-solved plan.
+
+        ``made``: the one-case overrides this decision made (several for a family
+        given as one action); default the last of ``overrides``.
+        """
         parent = self.decision(parent_id)
-        latest = overrides[-1]
+        made = list(made) if made else list(overrides[-1:])
+        latest = made[-1]
         with self._writing() as conn:
             did = self._decision(
                 conn,
@@ -643,34 +649,35 @@ class DecisionLog:
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))
-            # The manager's decision as they made it (the worker chosen or kept off)...
-            conn.execute(
-                insert(case_events).values(
-                    decision_id=did,
-                    case_id=latest.case,
-                    event={"choose": "chosen", "exclude": "kept_off"}.get(
-                        latest.action, "unallocated"
-                    ),
-                    worker=latest.worker,
-                    from_worker=before.get(latest.case),
-                    reason=latest.reason,
-                )
-            )
-            # ... and where the case ends when that is not what was asked for.
-            ends = after.get(latest.case)
-            if latest.action != "unallocate" and (
-                latest.action == "exclude" or ends != latest.worker
-            ):
+            over = {e.case for e in resolution.plan.exceptions if e.waives == "capacity"}
+            for one in made:
+                # The manager's decision as they made it (the worker chosen or kept off)...
+                event = {"choose": "chosen", "exclude": "kept_off"}.get(one.action, "unallocated")
+                if one.action == "choose" and one.case in over:
+                    event = "chosen_over_cap"
                 conn.execute(
                     insert(case_events).values(
                         decision_id=did,
-                        case_id=latest.case,
-                        event="placed" if ends else "unplaced",
-                        worker=ends,
-                        from_worker=before.get(latest.case),
-                        reason=None,  # the plan says why (read back by history)
+                        case_id=one.case,
+                        event=event,
+                        worker=one.worker,
+                        from_worker=before.get(one.case),
+                        reason=one.reason,
                     )
                 )
+                # ... and where the case ends when that is not what was asked for.
+                ends = after.get(one.case)
+                if one.action != "unallocate" and (one.action == "exclude" or ends != one.worker):
+                    conn.execute(
+                        insert(case_events).values(
+                            decision_id=did,
+                            case_id=one.case,
+                            event="placed" if ends else "unplaced",
+                            worker=ends,
+                            from_worker=before.get(one.case),
+                            reason=None,  # the plan says why (read back by history)
+                        )
+                    )
             for m in resolution.moved:
                 conn.execute(
                     insert(case_events).values(

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from allocator.io import (
@@ -270,6 +278,11 @@ class Policy(BaseModel):
         ``false`` leaves the tier at 0 everywhere (docs/FORMAT.md "Look-ahead").
     waiting
         How waiting counts within a priority class (:class:`Waiting`).
+    over_cap_classes
+        The priority classes whose children a manager may give a worker over their
+        cap, by a documented exception with a reason (docs/FORMAT.md "Over cap by a
+        manager's exception"); names from :attr:`class_names`. Default: ``urgent``
+        and ``statutory``; ``[]`` allows no exception.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -300,6 +313,7 @@ class Policy(BaseModel):
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )
     waiting: Waiting = Field(default_factory=Waiting)
+    over_cap_classes: tuple[str, ...] = ("urgent", "statutory")
 
     @field_validator("priority_classes")
     @classmethod
@@ -315,6 +329,16 @@ class Policy(BaseModel):
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
         return value
 
+    @model_validator(mode="after")
+    def _over_cap_classes_named(self) -> Policy:
+        unknown = [n for n in self.over_cap_classes if n not in self.class_names]
+        if unknown:
+            raise ValueError(
+                f"over_cap_classes: {', '.join(repr(n) for n in unknown)} is not a priority "
+                f"class; expected any of {', '.join(self.class_names)}"
+            )
+        return self
+
     # ------------------------------------------------------------------ derived values
 
     @property
@@ -328,6 +352,15 @@ class Policy(BaseModel):
             if klass.holds(case):
                 return index
         return len(self.priority_classes)
+
+    def class_name(self, case: Case) -> str:
+        """The name of the priority class holding ``case`` (``other`` when none does)."""
+        return self.class_names[self.priority_class(case)]
+
+    def may_exceed_cap(self, case: Case) -> bool:
+        """Whether a manager may give ``case`` to a worker over their cap, by exception
+        (its class is among :attr:`over_cap_classes`)."""
+        return self.class_name(case) in self.over_cap_classes
 
     def case_weight(self, case: Case) -> float:
         """The case's explicit ``weight``, else type points x complexity multiplier."""

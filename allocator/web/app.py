@@ -42,17 +42,22 @@ from allocator.meeting import (
     Moved,
     Override,
     OverrideError,
+    OverrideRefused,
     check_holdable,
     check_override,
+    expand_family,
+    final_workers,
     merge_override,
     no_control,
     placed_snapshot,
+    refusal,
     resolve,
+    room_for,
 )
 from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.rules import ServiceState, points
 from allocator.web.security import (
     MAX_BODY,
     SESSION_SECONDS,
@@ -111,6 +116,7 @@ class Meeting:
     overrides: list[Override] = field(default_factory=list)
     moved: tuple[Moved, ...] = ()
     signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
+    said: str | None = None  # what the last override needed and the worker had
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
     _state: ServiceState | None = None
@@ -158,12 +164,19 @@ class Meeting:
         check_override(self.snapshot, override)
         if self._state is None:
             self._state = ServiceState.of(self.snapshot, self.policy)
-        check_holdable(self._state, override)
-        overrides = merge_override(self.overrides, override)
+        made = expand_family(self.snapshot, override)
+        overrides = self.overrides
+        for one in made:
+            check_holdable(self._state, one)
+            overrides = merge_override(overrides, one)
+        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made)
         result = resolve(self.snapshot, self.policy, self.plan, overrides)
-        decision_id = self.log.override(self.decision_id, overrides, result)
+        why = refusal(self.snapshot, self.policy, self.plan, overrides, made, result)
+        if why is not None:
+            raise OverrideRefused(f"{said}: {why}" if said else why)
+        decision_id = self.log.override(self.decision_id, overrides, result, made=made)
         self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
-        self.moved, self.signed = result.moved, None
+        self.moved, self.signed, self.said = result.moved, None, said
         self._alternatives = None  # the loads changed: rank again
         return decision_id
 
@@ -195,6 +208,29 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
+
+
+def _what_it_takes(
+    snapshot: Snapshot, policy: Policy, plan: Plan, override: Override, made: list[Override]
+) -> str | None:
+    """What a ``choose`` needs of its worker and what they have under ``plan``:
+    "family F1 (C1 + C2) needs 22.5 points; P2 has 22.0 spare"; ``None`` otherwise."""
+    if override.action != "choose" or override.worker is None:
+        return None
+    cases = [o.case for o in made]
+    needed, spare = room_for(snapshot, policy, plan, override.worker, cases)
+    if override.family:
+        family = next(c.family for c in snapshot.cases if c.id == override.case)
+        what = f"family {family} ({' + '.join(cases)}) needs"
+    else:
+        what = f"{override.case} needs"
+    now = {c.id: c.worker for c in snapshot.cases} | final_workers(plan)
+    held = [o.case for o in made if now[o.case] == override.worker]
+    beyond = f" beyond the {' + '.join(held)} {override.worker} holds" if held else ""
+    return (
+        f"{what} {points(needed)} points{beyond}; {override.worker} has "
+        f"{points(max(spare, 0))} spare under the plan in force"
+    )
 
 
 def _json_or_form(schema: dict[str, Any]) -> dict[str, Any]:
@@ -509,6 +545,7 @@ def create_app(
                     "decision_id": decision_id,
                     "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
+                    "said": meeting.said,
                 },
             )
 
