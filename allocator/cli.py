@@ -1720,16 +1720,17 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     if not events:
         click.echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
-    table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
+    table = Table("decision", "meeting", "when (UTC)", "event", "worker", "from", "why", "by")
     for e in events:
         table.add_row(
             str(e.decision_id),
+            e.meeting,
             e.at[:19].replace("T", " "),
             e.event,
             _literal(e.worker or "(none)"),
             _literal(e.from_worker),
             _literal(e.reason),
-            _literal(e.manager),
+            _literal(e.by),
         )
     console().print(table)
 

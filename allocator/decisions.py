@@ -273,9 +273,27 @@ class Decision:
         }
 
 
+#: The case events a re-solve made as a consequence of a manager's override: not the
+#: manager's own decision, so told apart in a child's history.
+CONSEQUENT_EVENTS = frozenset({"moved", "placed", "unplaced"})
+
+
 @dataclass(frozen=True)
 class CaseEvent:
-    """One step of a child's allocation story (:meth:`DecisionLog.history`)."""
+    """One step of a child's allocation story (:meth:`DecisionLog.history`).
+
+    Attributes
+    ----------
+    manager
+        Who made this step: the manager of an override (its own case events) or of
+        a sign-off; ``None`` for the allocator's proposal and for a re-solve's
+        consequent moves (:data:`CONSEQUENT_EVENTS`), which no person chose.
+    meeting
+        The meeting the decision was made in.
+    caused_by
+        For a consequent move: the override that caused it, in words
+        ("re-solve after Ann's override of C12: choose P3"); else ``None``.
+    """
 
     decision_id: int
     at: str
@@ -286,10 +304,19 @@ class CaseEvent:
     reason: str | None
     manager: str | None
     typed: bool = False
+    meeting: str = ""
+    caused_by: str | None = None
+
+    @property
+    def by(self) -> str:
+        """Who did it, for people: the manager, the re-solve, or the allocator."""
+        if self.caused_by is not None:
+            return self.caused_by
+        return self.manager or "the allocator's proposal"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "by": self.by}
 
 
 @dataclass(frozen=True)
@@ -864,6 +891,8 @@ class DecisionLog:
                 case_events.c.from_worker,
                 case_events.c.reason,
                 decisions.c.manager,
+                decisions.c.meeting,
+                decisions.c.overrides,
             )
             .join(decisions, decisions.c.id == case_events.c.decision_id)
             .where(case_events.c.case_id == case_id)
@@ -876,7 +905,20 @@ class DecisionLog:
         plans: dict[int, dict[str, str]] = {}
         events = []
         for row in rows:
-            event = CaseEvent(*row, typed=row.reason is not None)
+            consequent = row.kind == "override" and row.event in CONSEQUENT_EVENTS
+            event = CaseEvent(
+                decision_id=row.decision_id,
+                at=row.at,
+                kind=row.kind,
+                event=row.event,
+                worker=row.worker,
+                from_worker=row.from_worker,
+                reason=row.reason,
+                manager=None if consequent else row.manager,
+                typed=row.reason is not None,
+                meeting=row.meeting,
+                caused_by=_cause(row.overrides) if consequent else None,
+            )
             if row.reason is None:
                 if row.decision_id not in plans:
                     plans[row.decision_id] = _explained(self.plan(row.decision_id))
@@ -1032,6 +1074,20 @@ class DecisionLog:
                 "a write that failed, or decisions removed from the end",
             )
         return None, ()
+
+
+def _cause(overrides_json: str) -> str:
+    """The override a re-solve followed, in words, from a decision's ``overrides``."""
+    made = json.loads(overrides_json)
+    if not made:
+        return "the re-solve"
+    o = made[-1]
+    what = str(o["action"]) + (f" {o['worker']}" if o.get("worker") else "")
+    if o.get("over_cap"):
+        what += " over cap"
+    if o.get("family"):
+        what += " with the family"
+    return f"re-solve after {o['manager']}'s override of {o['case']}: {what}"
 
 
 def _explained(plan: Plan) -> dict[str, str]:
