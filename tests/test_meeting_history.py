@@ -37,7 +37,7 @@ def test_consequent_moves_are_the_re_solves_not_the_managers(tmp_path: Path) -> 
     meeting.override(
         Override(case=other, action="choose", worker="B", reason="knows them", manager="Ann")
     )
-    meeting.sign_off("Bo Lee")
+    meeting.sign_off("Bo Lee", decision_id=meeting.decision_id)
     chosen = [(e.event, e.manager, e.caused_by) for e in log.history(other)]
     assert ("chosen", "Ann", None) in chosen
     moved = next(e for e in log.history(on_b) if e.event == "moved")

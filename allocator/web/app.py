@@ -32,7 +32,14 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from allocator.decisions import DecisionLog
 from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
@@ -43,8 +50,10 @@ from allocator.meeting import (
     Override,
     OverrideError,
     OverrideRefused,
+    canonical_plan,
     check_holdable,
     check_override,
+    digest,
     expand_family,
     final_workers,
     merge_override,
@@ -81,15 +90,37 @@ TOKEN_COOKIE = "allocator_token"
 
 
 class SignOff(BaseModel):
-    """A sign-off: the manager's name as they type it."""
+    """A sign-off: the manager's name as they type it, and the plan they reviewed.
+
+    ``decision_id`` (the decision the page showed) or ``plan_sha256`` (the SHA-256
+    of the plan reviewed, as ``GET /`` and the log give it), or both: a sign-off
+    binds what the manager saw, and is refused when the plan in force has changed
+    since.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    manager: Annotated[str, AfterValidator(no_control)] = Field(min_length=1, max_length=MAX_NAME)
+    manager: Annotated[str, Field(strict=True), AfterValidator(no_control)] = Field(
+        min_length=1, max_length=MAX_NAME
+    )
+    decision_id: Annotated[int, Field(ge=1)] | None = None
+    plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _names_what_was_reviewed(self) -> SignOff:
+        if self.decision_id is None and self.plan_sha256 is None:
+            raise ValueError(
+                "say which plan you reviewed: decision_id (shown on the page) or plan_sha256"
+            )
+        return self
 
 
 class AlreadySigned(RuntimeError):
     """A sign-off of a plan that is signed off already."""
+
+
+class StaleSignOff(RuntimeError):
+    """A sign-off of a plan that is no longer the plan in force."""
 
 
 @dataclass
@@ -120,6 +151,7 @@ class Meeting:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
     _state: ServiceState | None = None
+    _plan_sha: tuple[int, str] | None = None
 
     @classmethod
     def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
@@ -180,14 +212,48 @@ class Meeting:
         self._alternatives = None  # the loads changed: rank again
         return decision_id
 
-    def sign_off(self, manager: str) -> int:
-        """A named manager signs the current plan off.
+    @property
+    def plan_sha256(self) -> str:
+        """The SHA-256 of the plan in force as the log stores it (its canonical bytes)."""
+        if self._plan_sha is None or self._plan_sha[0] != self.decision_id:
+            self._plan_sha = (self.decision_id, digest(canonical_plan(self.plan)))
+        return self._plan_sha[1]
+
+    def sign_off(
+        self, manager: str, *, decision_id: int | None = None, plan_sha256: str | None = None
+    ) -> int:
+        """A named manager signs off the plan they reviewed, which must be the one in force.
+
+        Parameters
+        ----------
+        manager
+            Who signs.
+        decision_id, plan_sha256
+            The decision, or the plan's SHA-256, the manager reviewed (one or both).
 
         Raises
         ------
+        ValueError
+            Neither ``decision_id`` nor ``plan_sha256`` given.
+        StaleSignOff
+            The plan reviewed is no longer the plan in force: nothing is signed.
         AlreadySigned
             When the plan in force is signed off already (a new decision comes first).
         """
+        if decision_id is None and plan_sha256 is None:
+            raise ValueError("a sign-off names the decision or the plan reviewed")
+        stale = (decision_id is not None and decision_id != self.decision_id) or (
+            plan_sha256 is not None and plan_sha256 != self.plan_sha256
+        )
+        if stale:
+            current = self.log.decision(self.decision_id)
+            since = f"made since by {current.manager}" if current.manager else "proposed since"
+            seen = f"decision {decision_id}" if decision_id is not None else "another plan"
+            raise StaleSignOff(
+                f"you reviewed {seen}, but the plan in force is decision {self.decision_id} "
+                f"({current.kind}, {since}): nothing was signed. Reload the page, review "
+                "the plan in force and sign it off"
+            )
         if self.signed is not None:
             raise AlreadySigned(
                 f"the plan in force was signed off by {self.signed[1]} "
@@ -201,6 +267,7 @@ class Meeting:
         """The meeting as plain data (the JSON of ``GET /``)."""
         return {
             "decision_id": self.decision_id,
+            "plan_sha256": self.plan_sha256,
             "signed": None
             if self.signed is None
             else {"decision_id": self.signed[0], "manager": self.signed[1]},
@@ -562,18 +629,32 @@ def create_app(
         if unknown:
             raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
         user = user_of_request(request)
-        typed = user if user is not None else str(data.get("manager", "")).strip()
+        typed = user if user is not None else data.get("manager")
+        payload = {k: v for k, v in data.items() if k in ("decision_id", "plan_sha256")}
+        payload["manager"] = typed.strip() if isinstance(typed, str) else typed
+        if payload.get("decision_id") == "":
+            payload.pop("decision_id")  # a form's empty field
         try:
-            signed = SignOff.model_validate({"manager": typed})
+            signed = SignOff.model_validate(payload)
         except ValidationError as exc:
-            why = "; ".join(str(e.get("ctx", {}).get("error", "")) for e in exc.errors())
-            raise HTTPException(
-                422, f"manager: a name of 1 to {MAX_NAME} characters" + (f": {why}" if why else "")
-            ) from None
+            problems = []
+            for e in exc.errors():
+                where = ".".join(str(x) for x in e["loc"])
+                if where.startswith("manager"):
+                    why = str(e.get("ctx", {}).get("error", ""))
+                    problems.append(
+                        f"manager: a name of 1 to {MAX_NAME} characters"
+                        + (f": {why}" if why else "")
+                    )
+                else:
+                    problems.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
+            raise HTTPException(422, "; ".join(dict.fromkeys(problems))) from None
         with meeting.lock:
             try:
-                decision_id = meeting.sign_off(signed.manager)
-            except AlreadySigned as exc:
+                decision_id = meeting.sign_off(
+                    signed.manager, decision_id=signed.decision_id, plan_sha256=signed.plan_sha256
+                )
+            except (AlreadySigned, StaleSignOff) as exc:
                 if _wants_html(request):
                     return render_meeting(request, error=str(exc), status_code=409)
                 raise HTTPException(409, str(exc)) from None
