@@ -612,11 +612,25 @@ class DecisionLog:
         assert key is not None
         return int(key[0])
 
+    def latest(self, snapshot: Snapshot, policy: Policy) -> Decision | None:
+        """The newest decision made on ``snapshot`` under ``policy`` (stored as
+        :meth:`propose` stores them), or ``None``: where a meeting on them stands."""
+        snap_sha, pol_sha = digest(snapshot_bytes(snapshot)), digest(policy_bytes(policy))
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(decisions)
+                .where(decisions.c.snapshot_sha256 == snap_sha)
+                .where(decisions.c.policy_sha256 == pol_sha)
+                .order_by(decisions.c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else self._row(row)
+
     def propose(self, snapshot: Snapshot, policy: Policy, plan: Plan) -> tuple[str, int]:
         """Log a proposed plan and its inputs; returns ``(meeting, decision id)``."""
         meeting = secrets.token_hex(8)
         with self._writing() as conn:
-            snap_sha = self._store(conn, "snapshot", dump_json(snapshot).encode())
+            snap_sha = self._store(conn, "snapshot", snapshot_bytes(snapshot))
             if (
                 conn.execute(
                     select(snapshot_cases.c.case_id)
@@ -630,7 +644,7 @@ class DecisionLog:
                     insert(snapshot_cases),
                     [{"snapshot_sha256": snap_sha, "case_id": c.id} for c in snapshot.cases],
                 )
-            pol_sha = self._store(conn, "policy", policy.model_dump_json().encode())
+            pol_sha = self._store(conn, "policy", policy_bytes(policy))
             did = self._decision(
                 conn,
                 kind="proposed",
@@ -1088,6 +1102,16 @@ def _cause(overrides_json: str) -> str:
     if o.get("family"):
         what += " with the family"
     return f"re-solve after {o['manager']}'s override of {o['case']}: {what}"
+
+
+def snapshot_bytes(snapshot: Snapshot) -> bytes:
+    """The bytes the log stores of a snapshot (its SHA-256 is the snapshot's key)."""
+    return dump_json(snapshot).encode()
+
+
+def policy_bytes(policy: Policy) -> bytes:
+    """The bytes the log stores of a policy (its SHA-256 is the policy's key)."""
+    return policy.model_dump_json().encode()
 
 
 def _explained(plan: Plan) -> dict[str, str]:

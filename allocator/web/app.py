@@ -62,6 +62,7 @@ from allocator.meeting import (
     refusal,
     resolve,
     room_for,
+    solver_settings,
 )
 from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
@@ -158,6 +159,44 @@ class Meeting:
         """Log the proposed ``plan`` and start a meeting on it."""
         _, decision_id = log.propose(snapshot, policy, plan)
         return cls(snapshot, policy, log, plan, decision_id)
+
+    @classmethod
+    def resume(
+        cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, settings: dict[str, Any]
+    ) -> tuple[Meeting | None, str]:
+        """The open meeting on ``snapshot`` and ``policy`` in ``log``, or why there is none.
+
+        A meeting is open when its newest decision on them is not a sign-off and its
+        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`):
+        it resumes at that decision with the overrides then in effect, as if the
+        server had never stopped.
+
+        Returns
+        -------
+        (meeting or None, sentence)
+            The meeting resumed and what was resumed; or ``None`` and why a new
+            meeting starts.
+        """
+        last = log.latest(snapshot, policy)
+        if last is None:
+            return None, "no meeting on this snapshot and policy in the log: starting a new one"
+        if last.kind == "signoff":
+            return None, (
+                f"the last meeting on this snapshot ({last.meeting}) was signed off by "
+                f"{last.manager} (decision {last.id}): starting a new one"
+            )
+        plan = log.plan(last.id)
+        if solver_settings(plan) != settings:
+            return None, (
+                f"the open meeting on this snapshot ({last.meeting}, decision {last.id}) "
+                f"was solved with other settings ({solver_settings(plan)}, now {settings}): "
+                "starting a new one"
+            )
+        meeting = cls(snapshot, policy, log, plan, last.id, overrides=list(last.overrides))
+        return meeting, (
+            f"resuming meeting {last.meeting} at decision {last.id} ({last.kind}) with "
+            f"{len(last.overrides)} override(s) in force"
+        )
 
     def alternatives(self) -> dict[str, list[tuple[str, str]]]:
         """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first.
