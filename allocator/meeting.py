@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from allocator.engine.solver import ProgressCallback
 from allocator.io import dump_json
 from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
 from allocator.objectives import REFERENCE_CHANGES, evaluate, loads_after, worker_table
@@ -370,6 +371,7 @@ def resolve(
     policy: Policy,
     previous: Plan,
     overrides: Sequence[Override],
+    progress: ProgressCallback | None = None,
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
@@ -391,6 +393,8 @@ def resolve(
         The plan the manager is changing; its settings are reused.
     overrides
         Every override so far, oldest first (each re-solve takes them all).
+    progress
+        Told of each stage of the solve (a progress display; no effect on the plan).
 
     Returns
     -------
@@ -417,7 +421,9 @@ def resolve(
     overridden = {o.case for o in overrides}
     cases = {c.id: c for c in snapshot.cases}
     reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
-    plan = allocate(base, policy, reference=reference, **solver_settings(previous))
+    plan = allocate(
+        base, policy, reference=reference, progress=progress, **solver_settings(previous)
+    )
     if over:
         plan = _with_over_cap(plan, snapshot, policy, over)
     plan = _tidy(plan, overrides, previous)

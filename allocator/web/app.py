@@ -18,6 +18,7 @@ every id and sentence.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -42,6 +43,7 @@ from pydantic import (
 )
 
 from allocator.decisions import DecisionLog
+from allocator.engine.solver import ProgressCallback
 from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
 from allocator.io import dump_json
 from allocator.meeting import (
@@ -83,6 +85,7 @@ from allocator.web.security import (
     session_value,
     user_of,
 )
+from allocator.web.solves import SolveQueue
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: How many alternative workers the page shows per case.
@@ -220,11 +223,10 @@ class Meeting:
             self._alternatives = found
         return self._alternatives
 
-    def override(self, override: Override) -> int:
-        """Apply one more override: re-solve, log, and make the result current.
-
-        It replaces the earlier overrides of its case it contradicts
-        (:func:`~allocator.meeting.merge_override`).
+    def precheck(self, override: Override) -> list[Override]:
+        """The checks an override passes whatever the plan in force: known ids, and a
+        worker the hard rules let hold each case it stands for. Returns those cases'
+        one-case overrides (:func:`~allocator.meeting.expand_family`).
 
         Raises
         ------
@@ -236,19 +238,40 @@ class Meeting:
         if self._state is None:
             self._state = ServiceState.of(self.snapshot, self.policy)
         made = expand_family(self.snapshot, override)
-        overrides = self.overrides
         for one in made:
             check_holdable(self._state, one)
+        return made
+
+    def override(self, override: Override, progress: ProgressCallback | None = None) -> int:
+        """Apply one more override: re-solve, log, and make the result current.
+
+        It replaces the earlier overrides of its case it contradicts
+        (:func:`~allocator.meeting.merge_override`). The solve runs without
+        :attr:`lock`, taken only to put the result in force, so the page answers
+        meanwhile; overrides must come one at a time (the web app's
+        :class:`~allocator.web.solves.SolveQueue`).
+
+        Raises
+        ------
+        OverrideError
+            As :meth:`precheck`; :class:`~allocator.meeting.OverrideRefused` when the
+            re-solve cannot honour it (nothing changed, nothing logged).
+        """
+        made = self.precheck(override)
+        previous, parent = self.plan, self.decision_id
+        overrides = self.overrides
+        for one in made:
             overrides = merge_override(overrides, one)
-        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made)
-        result = resolve(self.snapshot, self.policy, self.plan, overrides)
-        why = refusal(self.snapshot, self.policy, self.plan, overrides, made, result)
+        said = _what_it_takes(self.snapshot, self.policy, previous, override, made)
+        result = resolve(self.snapshot, self.policy, previous, overrides, progress=progress)
+        why = refusal(self.snapshot, self.policy, previous, overrides, made, result)
         if why is not None:
             raise OverrideRefused(f"{said}: {why}" if said else why)
-        decision_id = self.log.override(self.decision_id, overrides, result, made=made)
-        self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
-        self.moved, self.signed, self.said = result.moved, None, said
-        self._alternatives = None  # the loads changed: rank again
+        decision_id = self.log.override(parent, overrides, result, made=made)
+        with self.lock:
+            self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
+            self.moved, self.signed, self.said = result.moved, None, said
+            self._alternatives = None  # the loads changed: rank again
         return decision_id
 
     @property
@@ -279,6 +302,10 @@ class Meeting:
         AlreadySigned
             When the plan in force is signed off already (a new decision comes first).
         """
+        with self.lock:
+            return self._sign_off(manager, decision_id, plan_sha256)
+
+    def _sign_off(self, manager: str, decision_id: int | None, plan_sha256: str | None) -> int:
         if decision_id is None and plan_sha256 is None:
             raise ValueError("a sign-off names the decision or the plan reviewed")
         stale = (decision_id is not None and decision_id != self.decision_id) or (
@@ -305,6 +332,7 @@ class Meeting:
     def state(self) -> dict[str, Any]:
         """The meeting as plain data (the JSON of ``GET /``)."""
         return {
+            "meeting": self.log.decision(self.decision_id).meeting,
             "decision_id": self.decision_id,
             "plan_sha256": self.plan_sha256,
             "signed": None
@@ -314,6 +342,16 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
+
+
+def _described(override: Override) -> str:
+    """An override in words, for the queue: "Ann: choose P3 for C12"."""
+    what = override.action + (f" {override.worker}" if override.worker else "")
+    if override.over_cap:
+        what += " over cap"
+    if override.family:
+        what += " with the family"
+    return f"{override.manager}: {what} for {override.case}"
 
 
 def _what_it_takes(
@@ -436,6 +474,8 @@ def create_app(
     if public_origin is not None:
         hosts.append(urlsplit(public_origin).hostname or "")
     csrf = secrets.token_urlsafe(32)
+    solves = SolveQueue()
+    app.state.solves = solves
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     if user_header is not None:
@@ -608,6 +648,7 @@ def create_app(
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
             user=user_of_request(request),
+            solves=[(j, solves.ahead(j)) for j in solves.pending()],
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
@@ -615,7 +656,9 @@ def create_app(
         with meeting.lock:
             if _wants_html(request):
                 return render_meeting(request)
-            return JSONResponse(meeting.state())
+            return JSONResponse(
+                {**meeting.state(), "solves": [j.to_dict() for j in solves.pending()]}
+            )
 
     override_schema = Override.model_json_schema()
 
@@ -638,13 +681,28 @@ def create_app(
                 f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise HTTPException(422, problems) from None
+        try:
+            meeting.precheck(override)  # refused at once, not after the queue
+        except OverrideError as exc:
+            return refused(request, str(exc))
+        job = solves.submit(
+            _described(override),
+            lambda progress: meeting.override(override, progress=progress),
+            OverrideError,
+        )
+        if request.query_params.get("wait") in ("0", "false", "no"):
+            return JSONResponse(
+                {**job.to_dict(), "ahead": solves.ahead(job), "poll": f"/jobs/{job.id}"},
+                status_code=202,
+                headers={"Location": f"/jobs/{job.id}"},
+            )
+        try:  # the solve runs on the queue's thread: this request waits, others answer
+            decision_id = await asyncio.wrap_future(job.future)
+        except OverrideError as exc:
+            return refused(request, str(exc))
+        except Exception:
+            raise HTTPException(500, job.error or "the re-solve failed") from None
         with meeting.lock:
-            try:
-                decision_id = meeting.override(override)
-            except OverrideError as exc:
-                if _wants_html(request):
-                    return render_meeting(request, error=str(exc), status_code=422)
-                raise HTTPException(422, str(exc)) from None
             return done(
                 request,
                 {
@@ -654,6 +712,19 @@ def create_app(
                     "said": meeting.said,
                 },
             )
+
+    def refused(request: Request, why: str) -> Response:
+        if _wants_html(request):
+            with meeting.lock:
+                return render_meeting(request, error=why, status_code=422)
+        raise HTTPException(422, why)
+
+    @app.get("/jobs/{job_id}", summary="A queued re-solve: its place, progress and outcome")
+    def job_state(job_id: int) -> Response:
+        job = solves.job(job_id)
+        if job is None:
+            raise HTTPException(404, f"no re-solve {job_id} (finished long ago, or never)")
+        return JSONResponse({**job.to_dict(), "ahead": solves.ahead(job)})
 
     signoff_schema = SignOff.model_json_schema()
 
@@ -688,15 +759,15 @@ def create_app(
                 else:
                     problems.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
             raise HTTPException(422, "; ".join(dict.fromkeys(problems))) from None
-        with meeting.lock:
-            try:
-                decision_id = meeting.sign_off(
-                    signed.manager, decision_id=signed.decision_id, plan_sha256=signed.plan_sha256
-                )
-            except (AlreadySigned, StaleSignOff) as exc:
-                if _wants_html(request):
+        try:
+            decision_id = meeting.sign_off(
+                signed.manager, decision_id=signed.decision_id, plan_sha256=signed.plan_sha256
+            )
+        except (AlreadySigned, StaleSignOff) as exc:
+            if _wants_html(request):
+                with meeting.lock:
                     return render_meeting(request, error=str(exc), status_code=409)
-                raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, str(exc)) from None
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
     @app.get("/plan.json", summary="Download the current plan (JSON)")
