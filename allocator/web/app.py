@@ -42,9 +42,17 @@ from pydantic import (
     model_validator,
 )
 
+from allocator.analysis import morning_risks
 from allocator.decisions import DecisionLog
 from allocator.engine.solver import ProgressCallback
-from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
+from allocator.html_report import (
+    legend,
+    load_bars_svg,
+    load_rows,
+    render_report,
+    team_heading,
+    tiers_table,
+)
 from allocator.io import dump_json
 from allocator.meeting import (
     MAX_NAME,
@@ -629,11 +637,14 @@ def create_app(
                     "alternatives": alternatives.get(u.case, []),
                 }
             )
+        # Within each class the children left without a worker first, longest wait first.
+        for rows_of_class in groups.values():
+            rows_of_class.sort(key=lambda r: (r["worker"] is not None, -(r["waited"] or 0)))
         rows = load_rows(snap, meeting.policy, plan)
         teams: dict[str, Markup] = {}
         by_team: dict[str, list[Any]] = {}
         for r in rows:
-            by_team.setdefault(r.team, []).append(r)
+            by_team.setdefault(team_heading(r.team), []).append(r)
         for team, members in by_team.items():
             teams[team] = Markup(load_bars_svg(members, link="/workers/"))  # escaped inside
         return page(
@@ -649,6 +660,7 @@ def create_app(
             error=error,
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
+            risks=morning_risks(snap, meeting.policy, plan),
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
