@@ -1101,6 +1101,8 @@ def _cause(overrides_json: str) -> str:
         what += " over cap"
     if o.get("family"):
         what += " with the family"
+    if o.get("make_room"):
+        what += ", making room"
     return f"re-solve after {o['manager']}'s override of {o['case']}: {what}"
 
 

@@ -44,6 +44,9 @@ from allocator.rules import (
 
 #: The unallocated code of a case a manager chose to leave without a worker.
 MANAGER_UNALLOCATED = "manager_unallocated"
+#: Most children who hold a worker today a re-solve may move to make room for a
+#: manager's choice that asks it to (``make_room``).
+MAKE_ROOM_MOVES = 3
 #: Longest reason or manager name accepted (characters).
 MAX_REASON = 500
 MAX_NAME = 100
@@ -91,6 +94,10 @@ class Override(BaseModel):
     family
         ``choose`` only: give the worker every child of the case's family, as one
         action (:func:`expand_family`).
+    make_room
+        ``choose`` only: let the re-solve move up to :data:`MAKE_ROOM_MOVES`
+        children who hold a worker today, to make room (each a change of worker for
+        that child; preview it first: ``POST /overrides?preview=1``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,6 +109,7 @@ class Override(BaseModel):
     manager: Annotated[Text, Field(max_length=MAX_NAME)]
     over_cap: Annotated[bool, Field(strict=False)] = False
     family: Annotated[bool, Field(strict=False)] = False
+    make_room: Annotated[bool, Field(strict=False)] = False
 
 
 class OverrideError(ValueError):
@@ -118,8 +126,8 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
     """
     if override.case not in {c.id for c in snapshot.cases}:
         raise OverrideError(f"case {override.case!r} is not in the snapshot")
-    if override.action != "choose" and (override.over_cap or override.family):
-        raise OverrideError("'over_cap' and 'family' go with 'choose' only")
+    if override.action != "choose" and (override.over_cap or override.family or override.make_room):
+        raise OverrideError("'over_cap', 'family' and 'make_room' go with 'choose' only")
     if override.action == "unallocate":
         if override.worker is not None:
             raise OverrideError("leaving a case unallocated names no worker")
@@ -421,9 +429,10 @@ def resolve(
     overridden = {o.case for o in overrides}
     cases = {c.id: c for c in snapshot.cases}
     reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
-    plan = allocate(
-        base, policy, reference=reference, progress=progress, **solver_settings(previous)
-    )
+    settings = solver_settings(previous)
+    if any(o.action == "choose" and o.make_room for o in overrides):
+        settings["allow_moves"] = max(int(settings.get("allow_moves", 0)), MAKE_ROOM_MOVES)
+    plan = allocate(base, policy, reference=reference, progress=progress, **settings)
     if over:
         plan = _with_over_cap(plan, snapshot, policy, over)
     plan = _tidy(plan, overrides, previous)
@@ -514,11 +523,17 @@ def refusal(
         needed, spare = room_for(snapshot, policy, previous, worker, cids)
         what = " + ".join(cids)
         if needed > spare:
+            asked = all(last[c].make_room for c in cids)
             said = (
                 f"{worker} has {points(max(spare, 0))} points spare under the plan in force "
                 f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
                 f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
-                "cases it could move to make room"
+                + (
+                    f"moves of at most {MAKE_ROOM_MOVES} children that make room"
+                    if asked
+                    else "room among today's new placements (ask it to make room, "
+                    "moving children who have a worker: preview first)"
+                )
             )
         else:
             why = {u.case: u.reason for u in result.plan.unallocated}

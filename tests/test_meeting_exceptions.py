@@ -234,3 +234,80 @@ def test_the_page_offers_over_cap_and_family_and_lists_the_exception(meeting: Me
     # The JSON API says the same.
     state = client.get("/").json()
     assert state["plan"]["exceptions"][0]["waives"] == "capacity"
+
+
+def roomless() -> Snapshot:
+    # A (Welsh, cap 3) holds H1, who needs nothing special; B (cap 3) is empty. U, an
+    # urgent Welsh child, fits only with A, once H1 moves to B: one move makes room.
+    return snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=3)],
+        [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"])],
+    )
+
+
+def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = roomless()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "U", "action": "choose", "worker": "A", "reason": "r", "manager": "Ann"}
+    # Without make_room: refused, saying room could be made.
+    plain = client.post("/overrides", json=body)
+    assert plain.status_code == 422 and "ask it to make room" in plain.json()["detail"]
+    # The preview: H1 would move to B, one child's change of worker; nothing changed.
+    seen = client.post("/overrides?preview=1", json={**body, "make_room": True})
+    assert seen.status_code == 200
+    assert seen.json() == {
+        "preview": True, "decision_id": meeting.decision_id,
+        "moved": [{"case": "H1", "before": "A", "after": "B"}], "changes_of_worker": 1,
+        "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
+    }  # fmt: skip
+    assert len(log.decisions()) == 1 and meeting.overrides == []
+    # Accepted: the same moves, logged as the re-solve's with the override that caused them.
+    done = client.post("/overrides", json={**body, "make_room": True})
+    assert done.status_code == 200
+    assert done.json()["moved"] == [{"case": "H1", "before": "A", "after": "B"}]
+    moved = next(e for e in log.history("H1") if e.event == "moved")
+    assert moved.manager is None and moved.caused_by is not None
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    assert replay(log, meeting.decision_id).identical
+    log.close()
+
+
+def test_the_page_previews_and_accepts(tmp_path: Path) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = roomless()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    html = {"accept": "text/html"}
+    page = client.get("/", headers=html).text
+    assert 'name="make_room"' in page and 'name="preview" value="1"' in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "case": "U", "action": "choose", "worker": "A"}
+    form |= {"reason": "r", "manager": "Ann", "make_room": "true", "preview": "1"}
+    shown = client.post("/overrides", data=form, headers=html)
+    assert shown.status_code == 200 and 'id="preview"' in shown.text
+    assert "these children move: H1 (A → B); 1 more child(ren) change worker" in shown.text
+    assert len(log.decisions()) == 1
+    accept = re.search(
+        r'<form method="post" action="/overrides" id="accept">(.*?)</form>', shown.text, re.S
+    )  # noqa: E501
+    assert accept is not None
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', accept.group(1)))
+    assert fields["make_room"] == "true" and "preview" not in fields
+    done = client.post("/overrides", data=fields, headers=html, follow_redirects=True)
+    assert done.status_code == 200 and final_workers(meeting.plan)["U"] == "A"
+    log.close()

@@ -60,6 +60,7 @@ from allocator.meeting import (
     Override,
     OverrideError,
     OverrideRefused,
+    Resolution,
     canonical_plan,
     check_holdable,
     check_override,
@@ -125,6 +126,42 @@ class SignOff(BaseModel):
                 "say which plan you reviewed: decision_id (shown on the page) or plan_sha256"
             )
         return self
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an override would do (:meth:`Meeting.preview`), nothing changed.
+
+    Attributes
+    ----------
+    decision_id
+        The plan in force it was tried on.
+    moved
+        The other children it would move (before -> after).
+    changes_of_worker
+        Children who would change worker, beyond those the plan in force changes.
+    said
+        What it needs of the worker and what they have.
+    refused
+        Why it would be refused, or ``None``.
+    """
+
+    decision_id: int
+    moved: tuple[Moved, ...]
+    changes_of_worker: int | float
+    said: str | None
+    refused: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "preview": True,
+            "decision_id": self.decision_id,
+            "moved": [m.__dict__ for m in self.moved],
+            "changes_of_worker": self.changes_of_worker,
+            "said": self.said,
+            "refused": self.refused,
+        }
 
 
 class AlreadySigned(RuntimeError):
@@ -250,6 +287,43 @@ class Meeting:
             check_holdable(self._state, one)
         return made
 
+    def _attempt(
+        self, override: Override, progress: ProgressCallback | None
+    ) -> tuple[list[Override], list[Override], str | None, Resolution, str | None]:
+        """Re-solve with ``override`` added, changing nothing: (the one-case overrides
+        it makes, the overrides then in effect, what it needs of the worker, the
+        re-solve, why it is refused or ``None``)."""
+        made = self.precheck(override)
+        overrides = self.overrides
+        for one in made:
+            overrides = merge_override(overrides, one)
+        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made)
+        result = resolve(self.snapshot, self.policy, self.plan, overrides, progress=progress)
+        why = refusal(self.snapshot, self.policy, self.plan, overrides, made, result)
+        if why is not None and said:
+            why = f"{said}: {why}"
+        return made, overrides, said, result, why
+
+    def preview(self, override: Override, progress: ProgressCallback | None = None) -> Preview:
+        """What ``override`` would do, found by the same re-solve, nothing changed or
+        logged: the children who would move (their cost: each a change of worker),
+        what it needs of the worker, or why it would be refused.
+
+        Raises
+        ------
+        OverrideError
+            As :meth:`precheck`.
+        """
+        _, _, said, result, why = self._attempt(override, progress)
+        before = self.plan.objective.get("changes_of_worker", 0)
+        return Preview(
+            decision_id=self.decision_id,
+            moved=result.moved,
+            changes_of_worker=result.plan.objective.get("changes_of_worker", 0) - before,
+            said=said,
+            refused=why,
+        )
+
     def override(self, override: Override, progress: ProgressCallback | None = None) -> int:
         """Apply one more override: re-solve, log, and make the result current.
 
@@ -265,16 +339,10 @@ class Meeting:
             As :meth:`precheck`; :class:`~allocator.meeting.OverrideRefused` when the
             re-solve cannot honour it (nothing changed, nothing logged).
         """
-        made = self.precheck(override)
-        previous, parent = self.plan, self.decision_id
-        overrides = self.overrides
-        for one in made:
-            overrides = merge_override(overrides, one)
-        said = _what_it_takes(self.snapshot, self.policy, previous, override, made)
-        result = resolve(self.snapshot, self.policy, previous, overrides, progress=progress)
-        why = refusal(self.snapshot, self.policy, previous, overrides, made, result)
+        parent = self.decision_id
+        made, overrides, said, result, why = self._attempt(override, progress)
         if why is not None:
-            raise OverrideRefused(f"{said}: {why}" if said else why)
+            raise OverrideRefused(why)
         decision_id = self.log.override(parent, overrides, result, made=made)
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
@@ -359,6 +427,8 @@ def _described(override: Override) -> str:
         what += " over cap"
     if override.family:
         what += " with the family"
+    if override.make_room:
+        what += ", making room"
     return f"{override.manager}: {what} for {override.case}"
 
 
@@ -594,7 +664,10 @@ def create_app(
         return getattr(request.state, "user", None) if signed_in else None
 
     def render_meeting(
-        request: Request, error: str | None = None, status_code: int = 200
+        request: Request,
+        error: str | None = None,
+        status_code: int = 200,
+        preview: tuple[Override, Preview] | None = None,
     ) -> HTMLResponse:
         plan, snap = meeting.plan, meeting.snapshot
         cases = {c.id: c for c in snap.cases}
@@ -661,6 +734,7 @@ def create_app(
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
             risks=morning_risks(snap, meeting.policy, plan),
+            preview=preview,
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
@@ -683,6 +757,9 @@ def create_app(
         data = await body_of(request)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
+        previewing = request.query_params.get("preview") in ("1", "true", "yes")
+        if _wants_html(request) and data.pop("preview", None) is not None:
+            previewing = True  # the page's Preview button
         user = user_of_request(request)
         if user is not None:
             data["manager"] = user  # the signed-in person, whatever name was sent
@@ -697,6 +774,20 @@ def create_app(
             meeting.precheck(override)  # refused at once, not after the queue
         except OverrideError as exc:
             return refused(request, str(exc))
+        if previewing:
+            ask = solves.submit(
+                f"preview of {_described(override)}",
+                lambda progress: meeting.preview(override, progress=progress),
+                OverrideError,
+            )
+            try:
+                would = await asyncio.wrap_future(ask.future)
+            except OverrideError as exc:
+                return refused(request, str(exc))
+            if _wants_html(request):
+                with meeting.lock:
+                    return render_meeting(request, preview=(override, would))
+            return JSONResponse(would.to_dict())
         job = solves.submit(
             _described(override),
             lambda progress: meeting.override(override, progress=progress),

@@ -23,8 +23,8 @@ from allocator.engine.solver import Progress
 KEEP_FINISHED = 100
 
 Status = Literal["queued", "solving", "done", "refused", "failed"]
-#: ``run(progress)`` -> the decision id the job logged.
-Run = Callable[[Callable[[Progress], None]], int]
+#: ``run(progress)`` -> the decision id the job logged (or a preview's outcome).
+Run = Callable[[Callable[[Progress], None]], Any]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Job:
     stage: str | None = None
     decision_id: int | None = None
     error: str | None = None
-    future: Future[int] = field(default_factory=Future, repr=False)
+    future: Future[Any] = field(default_factory=Future, repr=False)
 
     def seconds(self) -> float:
         """Seconds spent solving so far (or in all, once finished)."""
@@ -96,12 +96,13 @@ class SolveQueue:
         def progress(p: Progress) -> None:
             job.stage = f"tier {p.tier.replace('_', ' ')}, stage {p.stage} of {p.stages}"
 
-        def work() -> int:
+        def work() -> Any:
             job.status, job.started = "solving", time.monotonic()
             try:
-                job.decision_id = run(progress)
+                out = run(progress)
+                job.decision_id = out if isinstance(out, int) else None
                 job.status = "done"
-                return job.decision_id
+                return out
             except refused as exc:
                 job.status, job.error = "refused", str(exc)
                 raise
