@@ -46,6 +46,7 @@ from allocator.analysis import morning_risks
 from allocator.decisions import DecisionLog
 from allocator.engine.solver import ProgressCallback
 from allocator.html_report import (
+    LoadRow,
     legend,
     load_bars_svg,
     load_rows,
@@ -201,6 +202,7 @@ class Meeting:
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
     _state: ServiceState | None = None
     _plan_sha: tuple[int, str] | None = None
+    _picture: tuple[int, list[str], list[LoadRow]] | None = None
 
     @classmethod
     def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
@@ -245,6 +247,16 @@ class Meeting:
             f"resuming meeting {last.meeting} at decision {last.id} ({last.kind}) with "
             f"{len(last.overrides)} override(s) in force"
         )
+
+    def picture(self) -> tuple[list[str], list[LoadRow]]:
+        """Today's risks (:func:`~allocator.analysis.morning_risks`) and the loads
+        (:func:`~allocator.html_report.load_rows`) under the plan in force, computed
+        once per decision."""
+        if self._picture is None or self._picture[0] != self.decision_id:
+            risks = morning_risks(self.snapshot, self.policy, self.plan)
+            rows = load_rows(self.snapshot, self.policy, self.plan)
+            self._picture = (self.decision_id, risks, rows)
+        return self._picture[1], self._picture[2]
 
     def alternatives(self) -> dict[str, list[tuple[str, str]]]:
         """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first.
@@ -713,7 +725,7 @@ def create_app(
         # Within each class the children left without a worker first, longest wait first.
         for rows_of_class in groups.values():
             rows_of_class.sort(key=lambda r: (r["worker"] is not None, -(r["waited"] or 0)))
-        rows = load_rows(snap, meeting.policy, plan)
+        risks, rows = meeting.picture()
         teams: dict[str, Markup] = {}
         by_team: dict[str, list[Any]] = {}
         for r in rows:
@@ -733,7 +745,7 @@ def create_app(
             error=error,
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
-            risks=morning_risks(snap, meeting.policy, plan),
+            risks=risks,
             preview=preview,
         )
 
