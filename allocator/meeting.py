@@ -504,7 +504,7 @@ def refusal(
     It does not when a case the manager chose a worker for (in ``made``, or honoured
     by ``previous``) ends elsewhere, or when a child who holds a worker in the
     snapshot and kept one under ``previous`` ends with none (unless a manager left
-    them unallocated). The sentence says how many points short the worker is under
+    them unallocated or kept them off a worker: their own word on that child). The sentence says how many points short the worker is under
     ``previous``, or the plan's reason for the case.
     """
     before, after = final_workers(previous), final_workers(result.plan)
@@ -555,7 +555,8 @@ def refusal(
         if w is not None
         and before.get(cid, w) is not None
         and after.get(cid, w) is None
-        and not (cid in last and last[cid].action == "unallocate")
+        # A child the manager kept off their worker or left unallocated is their word.
+        and not (cid in last and last[cid].action in ("unallocate", "exclude"))
     ]
     if lost:
         return (

@@ -311,3 +311,31 @@ def test_the_page_previews_and_accepts(tmp_path: Path) -> None:
     done = client.post("/overrides", data=fields, headers=html, follow_redirects=True)
     assert done.status_code == 200 and final_workers(meeting.plan)["U"] == "A"
     log.close()
+
+
+def test_allocator_check_accepts_the_exception_and_says_so(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from allocator.io import write_json, write_snapshot
+
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    write_snapshot(meeting.snapshot, tmp_path / "s.json")
+    write_json(tmp_path / "p.json", meeting.plan)
+    paths = [str(tmp_path / "s.json"), str(tmp_path / "p.json")]
+    shown = CliRunner().invoke(main, ["check", *paths], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert "managed exception: U given to A over cap: given to A over cap by Ann's" in (
+        shown.output
+    )
+
+
+def test_an_exclusion_of_a_childs_worker_stands_though_nobody_else_may_take_them(
+    meeting: Meeting,
+) -> None:
+    # Keeping H1 off A (a conflict of interest) leaves H1 with nobody (B is full):
+    # the manager's own word on H1, recorded, not refused.
+    meeting.override(by(case="H1", action="exclude", worker="A"))
+    assert final_workers(meeting.plan)["H1"] is None
