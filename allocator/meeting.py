@@ -504,8 +504,9 @@ def refusal(
     It does not when a case the manager chose a worker for (in ``made``, or honoured
     by ``previous``) ends elsewhere, or when a child who holds a worker in the
     snapshot and kept one under ``previous`` ends with none (unless a manager left
-    them unallocated or kept them off a worker: their own word on that child). The sentence says how many points short the worker is under
-    ``previous``, or the plan's reason for the case.
+    them unallocated or kept them off a worker: their own word on that child). The
+    sentence says how many points short the worker is under ``previous``, or the
+    plan's reason for the case.
     """
     before, after = final_workers(previous), final_workers(result.plan)
     held = {c.id: c.worker for c in snapshot.cases}

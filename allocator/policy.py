@@ -39,8 +39,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -329,15 +329,20 @@ class Policy(BaseModel):
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
         return value
 
-    @model_validator(mode="after")
-    def _over_cap_classes_named(self) -> Policy:
-        unknown = [n for n in self.over_cap_classes if n not in self.class_names]
+    @field_validator("over_cap_classes")
+    @classmethod
+    def _over_cap_classes_named(cls, value: tuple[str, ...], info: ValidationInfo) -> Any:
+        classes = info.data.get("priority_classes")
+        if classes is None:
+            return value  # the classes were refused themselves: said there
+        names = (*(c.name for c in classes), OTHER_CLASS)
+        unknown = [n for n in value if n not in names]
         if unknown:
             raise ValueError(
-                f"over_cap_classes: {', '.join(repr(n) for n in unknown)} is not a priority "
-                f"class; expected any of {', '.join(self.class_names)}"
+                f"{', '.join(repr(n) for n in unknown)} is not a priority class; expected "
+                f"any of {', '.join(names)}"
             )
-        return self
+        return value
 
     # ------------------------------------------------------------------ derived values
 
