@@ -997,7 +997,12 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
             if staff[wid].leaving_on == day
             else f"starts a long absence on {day.isoformat()}"
         )
-        planned = f" ({handed[wid]} handover(s) planned)" if wid in handed else ""
+        planned = (
+            f" ({handed[wid]} handover(s) planned, {row.cases_after - handed[wid]} "
+            "without one)"
+            if wid in handed
+            else ""
+        )
         out.append(
             f"{wid} {goes} ({when}) and still holds {row.cases_after} {children}{planned}: "
             "plan their handover (allocator rebalance plans it ahead)"

@@ -94,3 +94,24 @@ def test_the_page_shows_the_picture(tmp_path: Path) -> None:
     rows = re.findall(r'<tr id="case-(\w+)"( class="unalloc")?', other)
     assert rows and rows[0][1] == ' class="unalloc"' and all(r[1] == "" for r in rows[1:])
     log.close()
+
+
+def test_a_leavers_children_without_a_handover_are_counted() -> None:
+    from allocator.models import Handover
+
+    snap = morning()
+    plan = allocate(snap, POLICY, work_units=1.0)
+    # One of L's two children handed over to K before L goes; the other has none.
+    day = AS_OF
+    handover = Handover.model_validate(
+        {"case": "L1", "worker": "K", "from": "L", "on": day, "departs": day + timedelta(days=1),
+         "notice_days": 0}
+    )  # fmt: skip
+    risks = morning_risks(snap, POLICY, plan.model_copy(update={"handovers": (handover,)}))
+    assert any(
+        r.startswith(
+            "L leaves on 2026-11-24 (tomorrow) and still holds 2 children (1 handover(s) "
+            "planned, 1 without one)"
+        )
+        for r in risks
+    ), risks
