@@ -998,8 +998,7 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
             else f"starts a long absence on {day.isoformat()}"
         )
         planned = (
-            f" ({handed[wid]} handover(s) planned, {row.cases_after - handed[wid]} "
-            "without one)"
+            f" ({handed[wid]} handover(s) planned, {row.cases_after - handed[wid]} without one)"
             if wid in handed
             else ""
         )

@@ -30,6 +30,12 @@ th{background:#f1f1f1}.num{text-align:right}.muted{color:#666}
 .legend .over{background:#b3261e}
 """
 
+#: A plan's status in a manager's words.
+STATUS_WORDS = {
+    "optimal": "proved the best plan the rules allow",
+    "feasible": "the best plan found in the time given, not proved the best",
+}
+
 #: Chart geometry (pixels): label column, bar length at 100 % of cap, row height.
 LABEL_W, BAR_W, ROW_H = 70, 320, 22
 BEFORE_COLOUR, AFTER_COLOUR, OVER_COLOUR = "#9db9d8", "#1d5fa6", "#b3261e"
@@ -275,8 +281,9 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{heading}</title><style>{CSS}</style></head><body>"
         f"<h1>{heading}</h1>"
-        f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; status '
-        f"{escape(plan.status)}; {len(plan.assignments)} assignment(s), "
+        f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; '
+        f"{escape(STATUS_WORDS.get(plan.status, plan.status))}; "
+        f"{len(plan.assignments)} assignment(s), "
         f"{len(plan.unallocated)} unallocated"
         + (f", {len(plan.handovers)} handover(s) planned ahead" if plan.handovers else "")
         + ".</p>"

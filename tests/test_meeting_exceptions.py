@@ -220,6 +220,10 @@ def test_the_page_offers_over_cap_and_family_and_lists_the_exception(meeting: Me
     html = {"accept": "text/html"}
     page = client.get("/", headers=html).text
     assert 'name="over_cap"' in page and 'name="family"' in page
+    # Nobody has room for U: the page names who could take them if room were made.
+    row = page[page.index('id="case-U"') :]
+    assert "nobody with room; closest:</span> A (3.0 points short)" in row[: row.index("</tr>")]
+    assert meeting.nearest("U") == [("A", "3.0 points short")]
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found is not None
     form = {"csrf": found.group(1), "case": "U", "action": "choose", "worker": "A"}

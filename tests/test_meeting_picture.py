@@ -115,3 +115,15 @@ def test_a_leavers_children_without_a_handover_are_counted() -> None:
         )
         for r in risks
     ), risks
+
+
+def test_the_plans_status_is_said_in_plain_words(tmp_path: Path) -> None:
+    snap = morning()
+    plan = allocate(snap, POLICY, work_units=1.0)
+    assert plan.status == "optimal"
+    assert "proved the best plan the rules allow" in render_report(snap, POLICY, plan)
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, plan)
+    page = TestClient(create_app(meeting, allowed_hosts=["testserver"])).get("/", headers=HTML)
+    assert "proved the best plan the rules allow" in page.text and "status optimal" not in page.text
+    log.close()

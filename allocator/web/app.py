@@ -46,6 +46,7 @@ from allocator.analysis import morning_risks
 from allocator.decisions import DecisionLog
 from allocator.engine.solver import ProgressCallback
 from allocator.html_report import (
+    STATUS_WORDS,
     LoadRow,
     legend,
     load_bars_svg,
@@ -200,6 +201,7 @@ class Meeting:
     said: str | None = None  # what the last override needed and the worker had
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
+    _nearest: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _state: ServiceState | None = None
     _plan_sha: tuple[int, str] | None = None
     _picture: tuple[int, list[str], list[LoadRow]] | None = None
@@ -278,7 +280,16 @@ class Meeting:
                 r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
                 found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
             self._alternatives = found
+            self._nearest = {cid: _nearest(rec.state, cid) for cid in cases if not found[cid]}
         return self._alternatives
+
+    def nearest(self, case_id: str) -> list[tuple[str, str]]:
+        """For a case nobody has room for under the plan in force: up to
+        :data:`ALTERNATIVES` workers the rules let hold it, the fewest points short
+        first, with how short ("1.5 points short"): who could take the child if room
+        were made (or over cap, by exception). Empty when someone has room."""
+        self.alternatives()
+        return self._nearest.get(case_id, [])
 
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
@@ -430,6 +441,16 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
+
+
+def _nearest(state: ServiceState, case_id: str) -> list[tuple[str, str]]:
+    """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied)."""
+    holder = state.cases[case_id].worker
+    weight = state.weight[case_id]
+    short = sorted(
+        (weight - state.spare_before(w), w) for w in state.allowed(case_id) if w != holder
+    )
+    return [(w, f"{points(gap)} points short") for gap, w in short[:ALTERNATIVES] if gap > 0]
 
 
 def _described(override: Override) -> str:
@@ -707,6 +728,7 @@ def create_app(
                     "code": None,
                     "waited": a.days_waiting,
                     "alternatives": alternatives.get(a.case, []),
+                    "nearest": meeting.nearest(a.case),
                 }
             )
         for u in plan.unallocated:
@@ -720,6 +742,7 @@ def create_app(
                     "code": str(u.code),
                     "waited": u.days_waiting,
                     "alternatives": alternatives.get(u.case, []),
+                    "nearest": meeting.nearest(u.case),
                 }
             )
         # Within each class the children left without a worker first, longest wait first.
@@ -747,6 +770,7 @@ def create_app(
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
             risks=risks,
             preview=preview,
+            status=STATUS_WORDS.get(plan.status, plan.status),
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
