@@ -102,6 +102,10 @@ def test_over_cap_by_exception_is_placed_listed_and_accepted_by_check(meeting: M
     a = next(w for w in plan.workers if w.id == "A")
     assert (a.load_before, a.load_after, a.capacity) == (3.0, 6.0, 3.0)
     assert check_plan(meeting.snapshot, POLICY, plan) == []
+    # Its loads and tier values are the snapshot's own, recomputed: none is stale.
+    from allocator.check import stale_summaries
+
+    assert stale_summaries(meeting.snapshot, POLICY, plan) == []
     # Without the listing the same placements break the cap: the exception is what
     # check accepts, not the load.
     bare = plan.model_copy(update={"exceptions": ()})
