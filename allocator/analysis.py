@@ -52,7 +52,13 @@ from allocator.objectives import (
 from allocator.objectives import Placements as TierPlacements
 from allocator.policy import Policy
 from allocator.recommend import SCORED, Recommender, UnknownIdError, score_key
-from allocator.rules import ServiceState, departure_sentence, points, to_points
+from allocator.rules import (
+    ServiceState,
+    departure_sentence,
+    is_long_absent,
+    points,
+    to_points,
+)
 
 Side = Literal["a", "b", "same"]
 
@@ -991,7 +997,11 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
             if staff[wid].leaving_on == day
             else f"starts a long absence on {day.isoformat()}"
         )
-        planned = f" ({handed[wid]} handover(s) planned)" if wid in handed else ""
+        planned = (
+            f" ({handed[wid]} handover(s) planned, {row.cases_after - handed[wid]} without one)"
+            if wid in handed
+            else ""
+        )
         out.append(
             f"{wid} {goes} ({when}) and still holds {row.cases_after} {children}{planned}: "
             "plan their handover (allocator rebalance plans it ahead)"
@@ -1004,5 +1014,43 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
         out.append(
             f"{w.id} is over their cap: {w.load_after:g} of {w.capacity:g} points "
             f"({w.cases_after} cases); allocator rebalance can relieve them"
+        )
+    return out
+
+
+def morning_risks(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[str]:
+    """The morning's whole picture of staff, for the meeting page and the report.
+
+    :func:`staffing_warnings` (leavers and long absences starting within the window
+    who still hold children, over-cap staff), each over-cap worker's managed
+    exceptions to the cap named, then each worker absent today for the policy's
+    ``long_absence_days`` or more who still holds children after the plan, longest
+    absence first. One sentence each, ids only.
+    """
+    out = staffing_warnings(snapshot, policy, plan)
+    excepted: dict[str, list[str]] = {}
+    for e in plan.exceptions:
+        if e.waives == "capacity":
+            excepted.setdefault(e.worker, []).append(e.case)
+    for i, sentence in enumerate(out):
+        worker = sentence.split(" ", 1)[0]
+        if worker in excepted and " is over their cap" in sentence:
+            cases = ", ".join(excepted[worker])
+            out[i] = f"{sentence} (over cap by a manager's exception: {cases})"
+    state = ServiceState.of(snapshot, policy)
+    after = {w.id: w for w in plan.workers}
+    away = sorted(
+        (p for p in snapshot.practitioners if is_long_absent(state, p.id)),
+        key=lambda p: (-(p.available_from - snapshot.as_of).days if p.available_from else 0, p.id),
+    )
+    for p in away:
+        row = after.get(p.id)
+        held = row.cases_after if row is not None else state.cases_before[p.id]
+        if held == 0:
+            continue
+        children = "child" if held == 1 else "children"
+        out.append(
+            f"{p.id} is absent until {p.available_from} (a long absence) and still holds "
+            f"{held} {children}: allocator rebalance covers them"
         )
     return out

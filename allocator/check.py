@@ -221,7 +221,7 @@ def _judge(
     final.update(given)
     _gone_holders(state, final, given, out)
     load_after, count_after = _loads(state, final)
-    _capacity(state, given, load_after, out)
+    _capacity(state, plan, given, load_after, out)
     _intake_limit(state, given, out)
     stale: list[Violation] = []
     _workers_table(state, plan, load_after, count_after, stale)
@@ -461,16 +461,55 @@ def _loads(
 
 def _capacity(
     state: ServiceState,
+    plan: Plan,
     given: Mapping[str, str],
     load_after: Mapping[str, int],
     out: list[Violation],
 ) -> None:
-    """A worker given any case ends within their cap and was not over it before."""
-    receivers = set(given.values())
+    """A worker given any case ends within their cap and was not over it before.
+
+    A case the plan lists as a managed exception to the cap (``waives: capacity``),
+    of a class the policy allows over cap (``over_cap_classes``), with a reason, and
+    given by the plan to that worker, is the manager's documented exception: it does
+    not count against the worker's cap, and a worker given only such cases is not
+    judged on the cap at all. Any other listing of that kind is a ``capacity``
+    violation.
+    """
+    allowed: dict[str, list[str]] = {}
+    for e in plan.exceptions:
+        if e.waives != "capacity":
+            continue
+        case = state.cases.get(e.case)
+        if case is None:
+            continue  # conservation has reported it
+        problem = None
+        if given.get(e.case) != e.worker:
+            problem = f"the plan does not give {e.case} to {e.worker}"
+        elif not state.policy.may_exceed_cap(case):
+            problem = (
+                f"{e.case} is of class '{state.policy.class_name(case)}', and the policy "
+                "allows over cap only for "
+                + (", ".join(state.policy.over_cap_classes) or "no class")
+            )
+        elif not e.reason.strip():
+            problem = "the exception gives no reason"
+        if problem is not None:
+            out.append(
+                Violation(
+                    CAPACITY.id,
+                    f"{e.case} is listed as over {e.worker}'s cap by exception, but {problem}",
+                    case=e.case,
+                    worker=e.worker,
+                )
+            )
+        else:
+            allowed.setdefault(e.worker, []).append(e.case)
+    receivers = {w for c, w in given.items() if c not in allowed.get(w, ())}
     for wid in state.practitioners:
         if wid not in receivers:
             continue
-        message = CAPACITY.after_plan(state, wid, load_after[wid])
+        excepted = sum(state.weight[c] for c in allowed.get(wid, ()))
+        message = CAPACITY.after_plan(state, wid, load_after[wid] - excepted)
         if message is not None:
             out.append(Violation(CAPACITY.id, message, worker=wid))
 

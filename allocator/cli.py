@@ -1464,6 +1464,12 @@ def _tls(cert: str | None, key: str | None) -> None:
     help="Each solve's deterministic work budget: the same plan on replay.",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option(
+    "--new-meeting",
+    is_flag=True,
+    help="Start a new meeting even if the log holds an open one on this snapshot and "
+    "policy (by default serve resumes it, overrides and all).",
+)
 def serve_command(
     snapshot: str,
     referrals: str | None,
@@ -1483,8 +1489,11 @@ def serve_command(
     time_limit: float,
     work_units: float,
     seed: int,
+    new_meeting: bool,
 ) -> None:
-    """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off."""
+    """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off.
+
+    On a log holding an open meeting on the same snapshot and policy, resume it."""
     if sum(bool(x) for x in (token, users_path, user_header)) > 1:
         raise click.UsageError("one of --token, --users and --user-header, not two")
     if user_header and not forwarded_allow_ips:
@@ -1547,13 +1556,24 @@ def serve_command(
             err=True,
         )
         sys.exit(BAD_INPUT)
-    echo("solving the morning's plan ...", err=True)
-    plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
-    plan = plan.model_copy(
-        update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
-    )
+    settings = {"time_limit": time_limit, "seed": seed, "workers": 1, "work_units": work_units}
+    resumed = None
     with _reading_log(db):
-        meeting = Meeting.open(snap, policy, log, plan)
+        if new_meeting:
+            why = "starting a new meeting, as asked (--new-meeting)"
+        else:
+            resumed, why = Meeting.resume(snap, policy, log, settings)
+    echo(why, err=True)
+    if resumed is not None:
+        meeting = resumed
+    else:
+        echo("solving the morning's plan ...", err=True)
+        plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
+        plan = plan.model_copy(
+            update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
+        )
+        with _reading_log(db):
+            meeting = Meeting.open(snap, policy, log, plan)
     wildcard = host in ("0.0.0.0", "::")
     # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
     # names and the names given, not any name a rebinding attacker's DNS points at it.
@@ -1578,7 +1598,7 @@ def serve_command(
     scheme = "https" if tls_cert else "http"
     shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
     echo(
-        f"decision {meeting.decision_id} logged in {_shown(db)} (chain head "
+        f"decision {meeting.decision_id} in force in {_shown(db)} (chain head "
         f"{log.head()}); open {shown}/" + ("?token=..." if token else ""),
         err=True,
     )
@@ -1733,16 +1753,17 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     if not events:
         echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
-    table = Table("decision", "when (UTC)", "event", "worker", "from", "why", "by")
+    table = Table("decision", "meeting", "when (UTC)", "event", "worker", "from", "why", "by")
     for e in events:
         table.add_row(
             str(e.decision_id),
+            _literal(e.meeting),
             e.at[:19].replace("T", " "),
             e.event,
             _literal(e.worker or "(none)"),
             _literal(e.from_worker),
             _literal(e.reason),
-            _literal(e.manager_shown),
+            _literal(e.by),
         )
     console().print(table)
 

@@ -328,9 +328,27 @@ class Decision:
         }
 
 
+#: The case events a re-solve made as a consequence of a manager's override: not the
+#: manager's own decision, so told apart in a child's history.
+CONSEQUENT_EVENTS = frozenset({"moved", "placed", "unplaced"})
+
+
 @dataclass(frozen=True)
 class CaseEvent:
-    """One step of a child's allocation story (:meth:`DecisionLog.history`)."""
+    """One step of a child's allocation story (:meth:`DecisionLog.history`).
+
+    Attributes
+    ----------
+    manager
+        Who made this step: the manager of an override (its own case events) or of
+        a sign-off; ``None`` for the allocator's proposal and for a re-solve's
+        consequent moves (:data:`CONSEQUENT_EVENTS`), which no person chose.
+    meeting
+        The meeting the decision was made in.
+    caused_by
+        For a consequent move: the override that caused it, in words
+        ("re-solve after Ann's override of C12: choose P3"); else ``None``.
+    """
 
     decision_id: int
     at: str
@@ -342,15 +360,25 @@ class CaseEvent:
     manager: str | None
     typed: bool = False
     manager_via: str | None = None
+    meeting: str = ""
+    caused_by: str | None = None
 
     @property
     def manager_shown(self) -> str:
         """The decision's manager and how they were known (:func:`manager_shown`)."""
         return manager_shown(self.manager, self.manager_via)
 
+    @property
+    def by(self) -> str:
+        """Who did it, for people: the re-solve that made a consequent move, else the
+        manager and how they were known (:attr:`manager_shown`), else the allocator."""
+        if self.caused_by is not None:
+            return self.caused_by
+        return self.manager_shown or "the allocator's proposal"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "by": self.by}
 
 
 @dataclass(frozen=True)
@@ -685,11 +713,25 @@ class DecisionLog:
         assert key is not None
         return int(key[0])
 
+    def latest(self, snapshot: Snapshot, policy: Policy) -> Decision | None:
+        """The newest decision made on ``snapshot`` under ``policy`` (stored as
+        :meth:`propose` stores them), or ``None``: where a meeting on them stands."""
+        snap_sha, pol_sha = digest(snapshot_bytes(snapshot)), digest(policy_bytes(policy))
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                self._select_decisions()
+                .where(decisions.c.snapshot_sha256 == snap_sha)
+                .where(decisions.c.policy_sha256 == pol_sha)
+                .order_by(decisions.c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else self._row(row)
+
     def propose(self, snapshot: Snapshot, policy: Policy, plan: Plan) -> tuple[str, int]:
         """Log a proposed plan and its inputs; returns ``(meeting, decision id)``."""
         meeting = secrets.token_hex(8)
         with self._writing() as conn:
-            snap_sha = self._store(conn, "snapshot", dump_json(snapshot).encode())
+            snap_sha = self._store(conn, "snapshot", snapshot_bytes(snapshot))
             if (
                 conn.execute(
                     select(snapshot_cases.c.case_id)
@@ -703,7 +745,7 @@ class DecisionLog:
                     insert(snapshot_cases),
                     [{"snapshot_sha256": snap_sha, "case_id": c.id} for c in snapshot.cases],
                 )
-            pol_sha = self._store(conn, "policy", policy.model_dump_json().encode())
+            pol_sha = self._store(conn, "policy", policy_bytes(policy))
             did = self._decision(
                 conn,
                 kind="proposed",
@@ -724,14 +766,20 @@ class DecisionLog:
         parent_id: int,
         overrides: Sequence[Override],
         resolution: Resolution,
+        made: Sequence[Override] | None = None,
         *,
         manager_via: str = "typed",
     ) -> int:
-        """Log the latest override (the last of ``overrides``) and the re-solved plan;
-        ``manager_via`` says how its manager's name was known (:data:`MANAGER_VIA`)."""
+        """Log the override just made and the re-solved plan.
+
+        ``made``: the one-case overrides this decision made (several for a family
+        given as one action); default the last of ``overrides``. ``manager_via`` says
+        how its manager's name was known (:data:`MANAGER_VIA`).
+        """
         _check_via(manager_via)
         parent = self.decision(parent_id)
-        latest = overrides[-1]
+        made = list(made) if made else list(overrides[-1:])
+        latest = made[-1]
         with self._writing() as conn:
             did = self._decision(
                 conn,
@@ -748,34 +796,35 @@ class DecisionLog:
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))
-            # The manager's decision as they made it (the worker chosen or kept off)...
-            conn.execute(
-                insert(case_events).values(
-                    decision_id=did,
-                    case_id=latest.case,
-                    event={"choose": "chosen", "exclude": "kept_off"}.get(
-                        latest.action, "unallocated"
-                    ),
-                    worker=latest.worker,
-                    from_worker=before.get(latest.case),
-                    reason=latest.reason,
-                )
-            )
-            # ... and where the case ends when that is not what was asked for.
-            ends = after.get(latest.case)
-            if latest.action != "unallocate" and (
-                latest.action == "exclude" or ends != latest.worker
-            ):
+            over = {e.case for e in resolution.plan.exceptions if e.waives == "capacity"}
+            for one in made:
+                # The manager's decision as they made it (the worker chosen or kept off)...
+                event = {"choose": "chosen", "exclude": "kept_off"}.get(one.action, "unallocated")
+                if one.action == "choose" and one.case in over:
+                    event = "chosen_over_cap"
                 conn.execute(
                     insert(case_events).values(
                         decision_id=did,
-                        case_id=latest.case,
-                        event="placed" if ends else "unplaced",
-                        worker=ends,
-                        from_worker=before.get(latest.case),
-                        reason=None,  # the plan says why (read back by history)
+                        case_id=one.case,
+                        event=event,
+                        worker=one.worker,
+                        from_worker=before.get(one.case),
+                        reason=one.reason,
                     )
                 )
+                # ... and where the case ends when that is not what was asked for.
+                ends = after.get(one.case)
+                if one.action != "unallocate" and (one.action == "exclude" or ends != one.worker):
+                    conn.execute(
+                        insert(case_events).values(
+                            decision_id=did,
+                            case_id=one.case,
+                            event="placed" if ends else "unplaced",
+                            worker=ends,
+                            from_worker=before.get(one.case),
+                            reason=None,  # the plan says why (read back by history)
+                        )
+                    )
             for m in resolution.moved:
                 conn.execute(
                     insert(case_events).values(
@@ -973,6 +1022,8 @@ class DecisionLog:
                     if "manager_via" in self.columns
                     else literal(None, String).label("manager_via")
                 ),
+                decisions.c.meeting,
+                decisions.c.overrides,
             )
             .join(decisions, decisions.c.id == case_events.c.decision_id)
             .where(case_events.c.case_id == case_id)
@@ -985,7 +1036,21 @@ class DecisionLog:
         plans: dict[int, dict[str, str]] = {}
         events = []
         for row in rows:
-            event = CaseEvent(*row[:8], typed=row.reason is not None, manager_via=row[8])
+            consequent = row.kind == "override" and row.event in CONSEQUENT_EVENTS
+            event = CaseEvent(
+                decision_id=row.decision_id,
+                at=row.at,
+                kind=row.kind,
+                event=row.event,
+                worker=row.worker,
+                from_worker=row.from_worker,
+                reason=row.reason,
+                manager=None if consequent else row.manager,
+                typed=row.reason is not None,
+                manager_via=None if consequent else row.manager_via,
+                meeting=row.meeting,
+                caused_by=_cause(row.overrides) if consequent else None,
+            )
             if row.reason is None:
                 if row.decision_id not in plans:
                     plans[row.decision_id] = _explained(self.plan(row.decision_id))
@@ -1141,6 +1206,32 @@ class DecisionLog:
                 "a write that failed, or decisions removed from the end",
             )
         return None, ()
+
+
+def _cause(overrides_json: str) -> str:
+    """The override a re-solve followed, in words, from a decision's ``overrides``."""
+    made = json.loads(overrides_json)
+    if not made:
+        return "the re-solve"
+    o = made[-1]
+    what = str(o["action"]) + (f" {o['worker']}" if o.get("worker") else "")
+    if o.get("over_cap"):
+        what += " over cap"
+    if o.get("family"):
+        what += " with the family"
+    if o.get("make_room"):
+        what += ", making room"
+    return f"re-solve after {o['manager']}'s override of {o['case']}: {what}"
+
+
+def snapshot_bytes(snapshot: Snapshot) -> bytes:
+    """The bytes the log stores of a snapshot (its SHA-256 is the snapshot's key)."""
+    return dump_json(snapshot).encode()
+
+
+def policy_bytes(policy: Policy) -> bytes:
+    """The bytes the log stores of a policy (its SHA-256 is the policy's key)."""
+    return policy.model_dump_json().encode()
 
 
 def _explained(plan: Plan) -> dict[str, str]:

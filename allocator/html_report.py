@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from allocator.models import Plan, Snapshot
+from allocator.models import Case, Plan, Snapshot, Unallocated
 from allocator.objectives import daily_tiers
 from allocator.policy import Policy
 from allocator.rules import ServiceState, to_points
@@ -30,6 +30,12 @@ th{background:#f1f1f1}.num{text-align:right}.muted{color:#666}
 .legend .over{background:#b3261e}
 """
 
+#: A plan's status in a manager's words.
+STATUS_WORDS = {
+    "optimal": "proved the best plan the rules allow",
+    "feasible": "the best plan found in the time given, not proved the best",
+}
+
 #: Chart geometry (pixels): label column, bar length at 100 % of cap, row height.
 LABEL_W, BAR_W, ROW_H = 70, 320, 22
 BEFORE_COLOUR, AFTER_COLOUR, OVER_COLOUR = "#9db9d8", "#1d5fa6", "#b3261e"
@@ -37,13 +43,58 @@ BEFORE_COLOUR, AFTER_COLOUR, OVER_COLOUR = "#9db9d8", "#1d5fa6", "#b3261e"
 
 @dataclass(frozen=True)
 class LoadRow:
-    """One worker's bar: id, team, cap and load before and after (points)."""
+    """One worker's bar: id, team, cap and load before and after (points), and a mark
+    for a worker who has left, leaves soon or is away (:func:`staff_mark`)."""
 
     worker: str
     team: str
     capacity: float
     before: float
     after: float
+    mark: str = ""
+
+
+def staff_mark(state: ServiceState, worker_id: str) -> str:
+    """A few words marking a worker in the loads: "left 2026-11-20", "leaves
+    2026-11-24", "long absence from 2026-12-01", "absent until 2027-02-01"; "" for
+    anybody else. From the rules' own definitions (gone, departing, absent)."""
+    p = state.practitioners[worker_id]
+    if worker_id in state.gone:
+        return f"left {p.leaving_on}"
+    day = state.departing.get(worker_id)
+    if day is not None:
+        return f"leaves {day}" if p.leaving_on == day else f"long absence from {day}"
+    if p.available_from is not None and p.available_from > state.as_of:
+        return f"absent until {p.available_from}"
+    return ""
+
+
+def team_heading(team: str) -> str:
+    """A team's heading: its name, with "Team " before it unless it has it already."""
+    return team if team.casefold().startswith("team") else f"Team {team}"
+
+
+def unallocated_order(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Unallocated]:
+    """The plan's unallocated children, the highest priority class first (urgent,
+    then statutory, by default), the longest wait first within a class, then by id."""
+    cases = {c.id: c for c in snapshot.cases}
+
+    def key(u: Unallocated) -> tuple[int, int, str]:
+        case = cases.get(u.case)
+        klass = policy.priority_class(case) if case is not None else len(policy.class_names)
+        return (klass, -(u.days_waiting or 0), u.case)
+
+    return sorted(plan.unallocated, key=key)
+
+
+def case_words(case: Case | None, policy: Policy) -> tuple[str, str, str]:
+    """A case's priority class, its type (urgent said), and its needs, for people."""
+    if case is None:
+        return ("", "", "")
+    kind = case.type.value.replace("_", " ") + f", complexity {case.complexity}"
+    if case.priority.value == "urgent":
+        kind += ", urgent"
+    return (policy.class_name(case).replace("_", " "), kind, ", ".join(case.needs))
 
 
 def load_rows(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[LoadRow]:
@@ -69,6 +120,7 @@ def load_rows(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[LoadRow]:
             to_points(state.capacity[pid]),
             to_points(state.load_before[pid]),
             to_points(after[pid]),
+            staff_mark(state, pid),
         )
         for pid, p in state.practitioners.items()
     ]
@@ -83,7 +135,7 @@ def load_bars_svg(rows: Sequence[LoadRow], link: str | None = None) -> str:
     most = max([100.0, *(max(r.before, r.after) / r.capacity * 100 for r in rows if r.capacity)])
     scale = BAR_W / most
     height = ROW_H * len(rows) + 4
-    width = LABEL_W + int(BAR_W) + 140
+    width = LABEL_W + int(BAR_W) + (300 if any(r.mark for r in rows) else 140)
     cap_x = LABEL_W + 100 * scale
     parts = [
         f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" '
@@ -106,7 +158,7 @@ def load_bars_svg(rows: Sequence[LoadRow], link: str | None = None) -> str:
             f'<rect x="{LABEL_W}" y="{y + 9}" width="{share_after * scale:.1f}" height="8" '
             f'fill="{colour}"><title>{label} after: {r.after:g} of {r.capacity:g}</title></rect>'
             f'<text x="{LABEL_W + int(BAR_W) + 8}" y="{y + 14}">{r.before:g} → {r.after:g} '
-            f"/ {r.capacity:g}</text>"
+            f"/ {r.capacity:g}" + (f" · {escape(r.mark)}" if r.mark else "") + "</text>"
         )
     parts.append(
         f'<line x1="{cap_x:.1f}" y1="0" x2="{cap_x:.1f}" y2="{height}" stroke="#333" '
@@ -165,14 +217,44 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
     for r in rows:
         teams.setdefault(r.team, []).append(r)
     charts = "".join(
-        f"<h3>Team {escape(team)}</h3>{load_bars_svg(members)}" for team, members in teams.items()
+        f"<h3>{escape(team_heading(team))}</h3>{load_bars_svg(members)}"
+        for team, members in teams.items()
     )
+    cases = {c.id: c for c in snapshot.cases}
     assignments = _table(
-        ("case", "worker", "from", "reasons"),
-        ((a.case, a.worker, a.from_ or "", "; ".join(a.reasons)) for a in plan.assignments),
+        ("case", "class", "type", "needs", "worker", "from", "waited (days)", "reasons"),
+        (
+            (
+                a.case,
+                *case_words(cases.get(a.case), policy),
+                a.worker,
+                a.from_ or "",
+                "" if a.days_waiting is None else str(a.days_waiting),
+                "; ".join(a.reasons),
+            )
+            for a in plan.assignments
+        ),
     )
     unallocated = _table(
-        ("case", "code", "reason"), ((u.case, str(u.code), u.reason) for u in plan.unallocated)
+        ("case", "class", "type", "needs", "waited (days)", "why"),
+        (
+            (
+                u.case,
+                *case_words(cases.get(u.case), policy),
+                "" if u.days_waiting is None else str(u.days_waiting),
+                u.reason,
+            )
+            for u in unallocated_order(snapshot, policy, plan)
+        ),
+    )
+    from allocator.analysis import morning_risks
+
+    risks = "".join(f"<li>{escape(r)}</li>" for r in morning_risks(snapshot, policy, plan))
+    exceptions = "".join(
+        f"<li>{escape(e.case)} with {escape(e.worker)}"
+        f"{' (over cap)' if e.waives == 'capacity' else ' (beyond their grade)'}: "
+        f"{escape(e.reason)}</li>"
+        for e in plan.exceptions
     )
     # Each child handed over later: with their worker until the handover day
     # (docs/FORMAT.md "Planned handovers").
@@ -199,17 +281,20 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{heading}</title><style>{CSS}</style></head><body>"
         f"<h1>{heading}</h1>"
-        f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; status '
-        f"{escape(plan.status)}; {len(plan.assignments)} assignment(s), "
+        f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; '
+        f"{escape(STATUS_WORDS.get(plan.status, plan.status))}; "
+        f"{len(plan.assignments)} assignment(s), "
         f"{len(plan.unallocated)} unallocated"
         + (f", {len(plan.handovers)} handover(s) planned ahead" if plan.handovers else "")
         + ".</p>"
-        "<h2>Loads against caps</h2>"
+        + (f"<h2>Today's risks</h2><ul>{risks}</ul>" if risks else "")
+        + f"<h2>Unallocated</h2>{unallocated}"
+        + (f"<h2>Managed exceptions</h2><ul>{exceptions}</ul>" if exceptions else "")
+        + "<h2>Loads against caps</h2>"
         '<p class="muted">Computed from the snapshot given and the policy, with the '
         "plan's placements applied (not the plan's stored figures).</p>"
         f"{legend()}{charts}"
         f"<h2>Assignments</h2>{assignments}"
-        f"<h2>Unallocated</h2>{unallocated}"
         + (
             f"<h2>Handovers planned ahead</h2>"
             '<p class="muted">Each child stays with their worker until the handover day; '

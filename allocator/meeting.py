@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from allocator.engine.solver import ProgressCallback
 from allocator.io import dump_json
-from allocator.models import Assignment, Plan, Snapshot, Unallocated
-from allocator.objectives import REFERENCE_CHANGES
+from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
+from allocator.objectives import REFERENCE_CHANGES, evaluate, loads_after, worker_table
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
@@ -35,11 +36,17 @@ from allocator.rules import (
     GONE_WORKER,
     Room,
     ServiceState,
+    TakingRule,
     holding_rules,
+    joined,
+    points,
 )
 
 #: The unallocated code of a case a manager chose to leave without a worker.
 MANAGER_UNALLOCATED = "manager_unallocated"
+#: Most children who hold a worker today a re-solve may move to make room for a
+#: manager's choice that asks it to (``make_room``).
+MAKE_ROOM_MOVES = 3
 #: Longest reason or manager name accepted (characters).
 MAX_REASON = 500
 MAX_NAME = 100
@@ -78,6 +85,19 @@ class Override(BaseModel):
         Why, in the manager's words (stored as typed).
     manager
         Who decided, as they typed their name.
+    over_cap
+        ``choose`` only: when the worker has no room for the case, give it to them
+        over their cap by the manager's documented exception (``reason``), for the
+        classes the policy allows (``over_cap_classes``). Without it, a worker
+        without room takes the case only if the re-solve makes room, and the
+        override is otherwise refused, saying how many points short.
+    family
+        ``choose`` only: give the worker every child of the case's family, as one
+        action (:func:`expand_family`).
+    make_room
+        ``choose`` only: let the re-solve move up to :data:`MAKE_ROOM_MOVES`
+        children who hold a worker today, to make room (each a change of worker for
+        that child; preview it first: ``POST /overrides?preview=1``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,6 +107,9 @@ class Override(BaseModel):
     worker: Annotated[str, AfterValidator(no_control)] | None = None
     reason: Annotated[Text, Field(max_length=MAX_REASON)]
     manager: Annotated[Text, Field(max_length=MAX_NAME)]
+    over_cap: Annotated[bool, Field(strict=False)] = False
+    family: Annotated[bool, Field(strict=False)] = False
+    make_room: Annotated[bool, Field(strict=False)] = False
 
 
 class OverrideError(ValueError):
@@ -103,6 +126,8 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
     """
     if override.case not in {c.id for c in snapshot.cases}:
         raise OverrideError(f"case {override.case!r} is not in the snapshot")
+    if override.action != "choose" and (override.over_cap or override.family or override.make_room):
+        raise OverrideError("'over_cap', 'family' and 'make_room' go with 'choose' only")
     if override.action == "unallocate":
         if override.worker is not None:
             raise OverrideError("leaving a case unallocated names no worker")
@@ -139,7 +164,12 @@ def holding_blockers_of(state: ServiceState, override: Override) -> list[tuple[s
         }
     )
     out = holding_rules(case, state.practitioners[worker], state.policy)
-    taking = (*AVAILABILITY_RULES, CAPACITY) if worker != before.worker else (GONE_WORKER,)
+    if worker == before.worker:
+        taking: tuple[TakingRule, ...] = (GONE_WORKER,)
+    elif override.over_cap and state.policy.may_exceed_cap(before):
+        taking = AVAILABILITY_RULES  # the cap is waived by the manager's exception
+    else:
+        taking = (*AVAILABILITY_RULES, CAPACITY)
     for rule in taking:
         sentence = rule.blocks(state, case, worker, Room(load=0))
         if sentence is not None:
@@ -155,10 +185,80 @@ def check_holdable(state: ServiceState, override: Override) -> None:
     OverrideError
         Naming the worker, the case, and each rule broken by its id.
     """
+    if override.over_cap and not state.policy.may_exceed_cap(state.cases[override.case]):
+        allowed = state.policy.over_cap_classes
+        raise OverrideError(
+            f"{override.case} is a child of class "
+            f"'{state.policy.class_name(state.cases[override.case])}': over cap by a "
+            "manager's exception is only for "
+            + (f"{joined(allowed)} children" if allowed else "no class under this policy")
+            + " (policy over_cap_classes)"
+        )
     broken = holding_blockers_of(state, override)
     if broken:
         why = "; ".join(f"{sentence} (rule {rule})" for rule, sentence in broken)
         raise OverrideError(f"{override.worker} may not hold {override.case}: {why}")
+
+
+class OverrideRefused(OverrideError):
+    """An override the re-solve could not honour: nothing was changed or logged."""
+
+
+def expand_family(snapshot: Snapshot, override: Override) -> list[Override]:
+    """The one-case overrides a (family) override stands for, in snapshot order.
+
+    A ``choose`` with ``family`` gives the worker every child of the case's family
+    (each as its own ``choose``, marked ``family``, with the same reason and
+    manager); any other override stands for itself.
+    """
+    if not override.family:
+        return [override]
+    family = next(c.family for c in snapshot.cases if c.id == override.case)
+    return [
+        override.model_copy(update={"case": c.id}) for c in snapshot.cases if c.family == family
+    ]
+
+
+def room_for(
+    snapshot: Snapshot, policy: Policy, plan: Plan, worker: str, cases: Collection[str]
+) -> tuple[int, int]:
+    """What ``cases`` need of ``worker`` under ``plan``, and the room the worker has.
+
+    Returns
+    -------
+    (needed, spare)
+        Centi-points: the weight of those of ``cases`` the worker does not hold under
+        ``plan`` (its placements applied), and the worker's cap less their load then.
+    """
+    state = ServiceState.of(placed_snapshot(snapshot, plan), policy)
+    needed = sum(state.weight[c] for c in cases if state.cases[c].worker != worker)
+    return needed, state.capacity[worker] - state.load_before[worker]
+
+
+def _over_cap(
+    snapshot: Snapshot, policy: Policy, previous: Plan, overrides: Sequence[Override]
+) -> dict[str, Override]:
+    """Case -> its ``over_cap`` choice, for each worker who has no room for all of them.
+
+    A worker who has room under ``previous`` for every case chosen for them over cap
+    takes them as ordinary choices (pins); otherwise each goes to them over cap, by
+    the manager's exception. Only for the classes the policy allows.
+    """
+    cases = {c.id: c for c in snapshot.cases}
+    by_worker: dict[str, list[Override]] = {}
+    for o in overrides:
+        allowed = o.over_cap and policy.may_exceed_cap(cases[o.case])
+        if o.action == "choose" and allowed and o.worker is not None:
+            by_worker.setdefault(o.worker, []).append(o)
+    # A later word on a case replaces an over-cap choice (merge_override): keep the last.
+    last = {o.case: o for o in overrides}
+    out: dict[str, Override] = {}
+    for worker, chosen in sorted(by_worker.items()):
+        chosen = [o for o in chosen if last.get(o.case) is o]
+        needed, spare = room_for(snapshot, policy, previous, worker, [o.case for o in chosen])
+        if needed > spare:
+            out.update({o.case: o for o in chosen})
+    return out
 
 
 def merge_override(overrides: Sequence[Override], override: Override) -> list[Override]:
@@ -279,6 +379,7 @@ def resolve(
     policy: Policy,
     previous: Plan,
     overrides: Sequence[Override],
+    progress: ProgressCallback | None = None,
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
@@ -300,6 +401,8 @@ def resolve(
         The plan the manager is changing; its settings are reused.
     overrides
         Every override so far, oldest first (each re-solve takes them all).
+    progress
+        Told of each stage of the solve (a progress display; no effect on the plan).
 
     Returns
     -------
@@ -313,10 +416,25 @@ def resolve(
     from allocator.daily import allocate
 
     base = apply_overrides(snapshot, overrides)
+    over = _over_cap(snapshot, policy, previous, overrides)
+    if over:  # placed by the manager's exception, outside the solve: held as of today
+        base = base.model_copy(
+            update={
+                "cases": tuple(
+                    c.model_copy(update={"worker": over[c.id].worker}) if c.id in over else c
+                    for c in base.cases
+                )
+            }
+        )
     overridden = {o.case for o in overrides}
-    cases = {c.id: c for c in base.cases}
+    cases = {c.id: c for c in snapshot.cases}
     reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
-    plan = allocate(base, policy, reference=reference, **solver_settings(previous))
+    settings = solver_settings(previous)
+    if any(o.action == "choose" and o.make_room for o in overrides):
+        settings["allow_moves"] = max(int(settings.get("allow_moves", 0)), MAKE_ROOM_MOVES)
+    plan = allocate(base, policy, reference=reference, progress=progress, **settings)
+    if over:
+        plan = _with_over_cap(plan, snapshot, policy, over)
     plan = _tidy(plan, overrides, previous)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
@@ -325,6 +443,128 @@ def resolve(
         if c not in overridden and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
     )
     return Resolution(plan=plan, moved=moved)
+
+
+def _with_over_cap(
+    plan: Plan, snapshot: Snapshot, policy: Policy, over: Mapping[str, Override]
+) -> Plan:
+    """``plan`` (solved with the ``over`` cases held by their chosen workers) as a plan
+    of ``snapshot``: each of them an assignment and a managed exception to the cap, the
+    workers' loads and the tier values recomputed from ``snapshot``."""
+    state = ServiceState.of(snapshot, policy)
+    placed = {a.case: a.worker for a in plan.assignments}
+    placed.update({cid: str(o.worker) for cid, o in over.items()})
+    load, count = loads_after(state, placed)
+    extra = []
+    exceptions = list(plan.exceptions)
+    for cid, o in sorted(over.items()):
+        worker = str(o.worker)
+        ends = f"{worker} ends at {points(load[worker])} of {points(state.capacity[worker])} points"
+        extra.append(
+            Assignment(
+                case=cid,
+                worker=worker,
+                from_=state.cases[cid].worker,
+                reasons=(f"over cap by a manager's exception: {ends}",),
+                days_waiting=state.days_waiting.get(cid),
+            )
+        )
+        exceptions.append(
+            ManagedException(
+                case=cid,
+                worker=worker,
+                reason=f"given to {worker} over cap by {o.manager}'s exception ({ends}): "
+                f"{o.reason}",
+                waives="capacity",
+            )
+        )
+    values = evaluate(state, placed)
+    objective = {k: values.get(k, v) for k, v in plan.objective.items()}
+    objective.update({k: v for k, v in values.items() if k not in objective})
+    return plan.model_copy(
+        update={
+            "assignments": tuple(sorted((*plan.assignments, *extra), key=lambda a: a.case)),
+            "workers": tuple(worker_table(state, load, count)),
+            "objective": objective,
+            "exceptions": tuple(exceptions),
+        }
+    )
+
+
+def refusal(
+    snapshot: Snapshot,
+    policy: Policy,
+    previous: Plan,
+    overrides: Sequence[Override],
+    made: Sequence[Override],
+    result: Resolution,
+) -> str | None:
+    """Why the re-solve ``result`` does not honour the overrides, or ``None`` if it does.
+
+    It does not when a case the manager chose a worker for (in ``made``, or honoured
+    by ``previous``) ends elsewhere, or when a child who holds a worker in the
+    snapshot and kept one under ``previous`` ends with none (unless a manager left
+    them unallocated or kept them off a worker: their own word on that child). The
+    sentence says how many points short the worker is under ``previous``, or the
+    plan's reason for the case.
+    """
+    before, after = final_workers(previous), final_workers(result.plan)
+    held = {c.id: c.worker for c in snapshot.cases}
+    last = {o.case: o for o in overrides}
+    new = {o.case for o in made}
+    missed: dict[str, list[str]] = {}
+    for cid, o in last.items():
+        if o.action != "choose" or o.worker is None:
+            continue
+        honoured_before = before.get(cid, held[cid]) == o.worker
+        if after.get(cid, held[cid]) != o.worker and (cid in new or honoured_before):
+            missed.setdefault(o.worker, []).append(cid)
+    if missed:
+        worker, cids = sorted(missed.items())[0]
+        needed, spare = room_for(snapshot, policy, previous, worker, cids)
+        what = " + ".join(cids)
+        if needed > spare:
+            asked = all(last[c].make_room for c in cids)
+            said = (
+                f"{worker} has {points(max(spare, 0))} points spare under the plan in force "
+                f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
+                f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
+                + (
+                    f"moves of at most {MAKE_ROOM_MOVES} children that make room"
+                    if asked
+                    else "room among today's new placements (ask it to make room, "
+                    "moving children who have a worker: preview first)"
+                )
+            )
+        else:
+            why = {u.case: u.reason for u in result.plan.unallocated}
+            said = f"the re-solve could not give {what} to {worker}: " + (
+                why.get(cids[0]) or "the hard rules leave no way"
+            )
+        cases = {c.id: c for c in snapshot.cases}
+        if all(policy.may_exceed_cap(cases[c]) for c in cids) and not all(
+            last[c].over_cap for c in cids
+        ):
+            said += (
+                f". A manager may give {joined(policy.over_cap_classes)} children over cap "
+                "by exception: choose again with 'over cap' and the reason"
+            )
+        return said + ". Nothing was changed."
+    lost = [
+        cid
+        for cid, w in held.items()
+        if w is not None
+        and before.get(cid, w) is not None
+        and after.get(cid, w) is None
+        # A child the manager kept off their worker or left unallocated is their word.
+        and not (cid in last and last[cid].action in ("unallocate", "exclude"))
+    ]
+    if lost:
+        return (
+            f"this would leave {joined(lost)} without a worker (nobody else may take "
+            f"{'them' if len(lost) > 1 else 'the child'}). Nothing was changed."
+        )
+    return None
 
 
 def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:

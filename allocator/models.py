@@ -427,15 +427,21 @@ class Unallocated(Record):
 
 
 class ManagedException(Record):
-    """A case kept with a worker the who-may-hold-what table would not allow.
+    """A case a manager's documented exception lets a worker hold against a rule.
 
-    FORMAT.md: a pin naming the current worker keeps an outgrown case there, as a
-    managed exception the plan lists (extension, ``docs/FORMAT.md`` Part 2).
+    FORMAT.md: a pin naming the current worker keeps an outgrown case there
+    (``waives: grade``, the who-may-hold-what table), and a manager may place a case
+    over a worker's cap (``waives: capacity``), each a managed exception the plan
+    lists with its reason (extension, ``docs/FORMAT.md`` Part 2). ``waives`` is
+    written only for ``capacity``: a plan without it reads as before.
     """
 
     case: Id
     worker: Id
     reason: str
+    waives: Literal["grade", "capacity"] = Field(
+        default="grade", exclude_if=lambda value: value == "grade"
+    )
 
 
 class FileDigest(Record):

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from allocator.io import (
@@ -280,6 +288,11 @@ class Policy(BaseModel):
         ``false`` leaves the tier at 0 everywhere (docs/FORMAT.md "Look-ahead").
     waiting
         How waiting counts within a priority class (:class:`Waiting`).
+    over_cap_classes
+        The priority classes whose children a manager may give a worker over their
+        cap, by a documented exception with a reason (docs/FORMAT.md "Over cap by a
+        manager's exception"); names from :attr:`class_names`. Default: ``urgent``
+        and ``statutory``; ``[]`` allows no exception.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -310,6 +323,7 @@ class Policy(BaseModel):
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )
     waiting: Waiting = Field(default_factory=Waiting)
+    over_cap_classes: tuple[str, ...] = ("urgent", "statutory")
 
     @field_validator("priority_classes")
     @classmethod
@@ -325,6 +339,21 @@ class Policy(BaseModel):
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
         return value
 
+    @field_validator("over_cap_classes")
+    @classmethod
+    def _over_cap_classes_named(cls, value: tuple[str, ...], info: ValidationInfo) -> Any:
+        classes = info.data.get("priority_classes")
+        if classes is None:
+            return value  # the classes were refused themselves: said there
+        names = (*(c.name for c in classes), OTHER_CLASS)
+        unknown = [n for n in value if n not in names]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(repr(n) for n in unknown)} is not a priority class; expected "
+                f"any of {', '.join(names)}"
+            )
+        return value
+
     # ------------------------------------------------------------------ derived values
 
     @property
@@ -338,6 +367,15 @@ class Policy(BaseModel):
             if klass.holds(case):
                 return index
         return len(self.priority_classes)
+
+    def class_name(self, case: Case) -> str:
+        """The name of the priority class holding ``case`` (``other`` when none does)."""
+        return self.class_names[self.priority_class(case)]
+
+    def may_exceed_cap(self, case: Case) -> bool:
+        """Whether a manager may give ``case`` to a worker over their cap, by exception
+        (its class is among :attr:`over_cap_classes`)."""
+        return self.class_name(case) in self.over_cap_classes
 
     def case_weight(self, case: Case) -> float:
         """The case's explicit ``weight``, else type points x complexity multiplier."""

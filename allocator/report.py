@@ -187,10 +187,13 @@ def handovers_table(plan: Plan) -> Table:
 
 
 def render_exceptions(plan: Plan, console: Console) -> None:
-    """Print the plan's managed exceptions: cases a manager's pin keeps despite grade."""
+    """Print the plan's managed exceptions: cases a manager's pin keeps despite grade,
+    and cases a manager gave a worker over their cap."""
     for e in plan.exceptions:
+        how = "given to {} over cap" if e.waives == "capacity" else "stays with {}"
         console.print(
-            f"managed exception: {escape(e.case)} stays with {escape(e.worker)}: {escape(e.reason)}"
+            f"managed exception: {escape(e.case)} {how.format(escape(e.worker))}: "
+            f"{escape(e.reason)}"
         )
 
 

@@ -41,8 +41,12 @@ def meeting(tmp_path: Path) -> Iterator[Meeting]:
 
 
 def _decide(client: TestClient, headers: dict[str, str]) -> None:
-    assert client.post("/overrides", json=UNALLOCATE, headers=headers).status_code == 200
-    signed = client.post("/signoff", json={"manager": "Eve"}, headers=headers)
+    overridden = client.post("/overrides", json=UNALLOCATE, headers=headers)
+    assert overridden.status_code == 200, overridden.text
+    reviewed = overridden.json()["decision_id"]  # a sign-off names the plan reviewed
+    signed = client.post(
+        "/signoff", json={"manager": "Eve", "decision_id": reviewed}, headers=headers
+    )
     assert signed.status_code == 200, signed.text
 
 
@@ -176,3 +180,56 @@ def test_a_postgresql_log_from_before_the_column_is_given_it_by_its_owner(
     log.close()
     assert "intact: 2 decisions" in _cli(writer, "log", "--verify")
     assert "Ann (signed in: own token)" in _cli(writer, "log")
+
+
+def test_the_meetings_queue_preview_and_bound_sign_off_log_how_the_manager_was_known(
+    tmp_path: Path,
+) -> None:
+    # Issue 22's paths (a previewed make_room override, accepted through the re-solve
+    # queue, then a sign-off naming the decision reviewed) log the signed-in name and
+    # how it was known; the re-solve's consequent move carries no manager at all, and
+    # history says who did each step, in which meeting. The chain holds.
+    import time
+
+    from tests.test_meeting_exceptions import roomless
+
+    snap, policy = roomless(), Policy()
+    db = str(tmp_path / "log.db")
+    log = DecisionLog(db)
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    app = create_app(meeting, allowed_hosts=["testserver"], user_header="X-Remote-User")
+    proxy = TestClient(
+        TrustedHeader(app, header="X-Remote-User", proxies=Proxies("10.0.0.5")),
+        client=("10.0.0.5", 40000),
+    )
+    bo = {"x-remote-user": "Bo Lee"}
+    body = {"case": "U", "action": "choose", "worker": "A", "reason": "r", "manager": "Eve"}
+    body |= {"make_room": True}
+    assert proxy.post("/overrides?preview=1", json=body, headers=bo).status_code == 200
+    assert len(log.decisions()) == 1  # a preview logs nothing
+    queued = proxy.post("/overrides?wait=0", json=body, headers=bo)
+    assert queued.status_code == 202
+    deadline = time.monotonic() + 30
+    while (job := proxy.get(queued.headers["location"], headers=bo).json())["status"] != "done":
+        assert job["status"] in ("queued", "solving") and time.monotonic() < deadline, job
+        time.sleep(0.02)
+    reviewed = {"manager": "Eve", "decision_id": job["decision_id"]}
+    assert proxy.post("/signoff", json=reviewed, headers=bo).status_code == 200
+    assert [(d.kind, d.manager, d.manager_via) for d in log.decisions()] == [
+        ("signoff", "Bo Lee", "sign-on"),
+        ("override", "Bo Lee", "sign-on"),
+        ("proposed", None, None),
+    ]
+    chosen = next(e for e in log.history("U") if e.event == "chosen")
+    assert chosen.by == "Bo Lee (signed in: single sign-on)"
+    moved = next(e for e in log.history("H1") if e.event == "moved")
+    assert (moved.manager, moved.manager_via) == (None, None)
+    assert moved.by == "re-solve after Bo Lee's override of U: choose A, making room"
+    meeting_id = log.decisions()[0].meeting
+    page = proxy.get("/history/H1", headers={**bo, **HTML}).text
+    assert meeting_id in page and "re-solve after Bo Lee" in page
+    assert "Bo Lee (signed in: single sign-on)" in page  # the sign-off
+    log.close()
+    assert "intact: 3 decisions" in _cli(db, "log", "--verify")
+    shown = _cli(db, "history", "H1")
+    assert meeting_id in shown and "Bo Lee (signed in: single sign-on)" in shown

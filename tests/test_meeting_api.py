@@ -115,7 +115,9 @@ def test_form_override_needs_the_pages_token_and_origin(client: TestClient) -> N
 
 def test_sign_off_and_downloads(client: TestClient, meeting: Meeting) -> None:
     assert client.post("/signoff", json={"manager": ""}).status_code == 422
-    signed = client.post("/signoff", json={"manager": "Ann Smith"})
+    signed = client.post(
+        "/signoff", json={"manager": "Ann Smith", "decision_id": meeting.decision_id}
+    )
     assert signed.status_code == 200
     assert meeting.log.decisions()[0].kind == "signoff"
     assert "Signed off by Ann Smith" in client.get("/", headers=HTML).text

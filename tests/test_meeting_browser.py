@@ -143,3 +143,105 @@ def test_manager_overrides_re_solves_signs_off_and_finds_the_log(
     story = [(e.event, e.worker, e.manager) for e in meeting.log.history(chosen_case)]
     assert ("chosen", alternative, "Ann Smith") in story
     assert story[-1] == ("signed", alternative, "Ann Smith")
+
+
+def test_over_cap_exception_family_and_a_stale_sign_off(served: tuple[str, Meeting]) -> None:
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    from allocator.meeting import Override, OverrideError, check_holdable, room_for
+    from allocator.rules import ServiceState
+
+    url, meeting = served
+    snap, policy, plan = meeting.snapshot, meeting.policy, meeting.plan
+    state = ServiceState.of(snap, policy)
+    now = {c.id: c.worker for c in snap.cases} | final_workers(plan)
+
+    def holdable(cid: str, wid: str, **flags: bool) -> bool:
+        o = Override(case=cid, action="choose", worker=wid, reason="r", manager="m", **flags)
+        try:
+            check_holdable(state, o)
+        except OverrideError:
+            return False
+        return True
+
+    # An urgent or statutory child of today's, and a worker who may hold them but has no
+    # room for them under the plan: over cap by exception.
+    urgent, full = next(
+        (cid, p.id)
+        for cid in sorted(now)
+        if cid in {a.case for a in plan.assignments} and policy.may_exceed_cap(state.cases[cid])
+        for p in snap.practitioners
+        if p.id != now[cid]
+        and holdable(cid, p.id, over_cap=True)
+        and (lambda n, s: n > s)(*room_for(snap, policy, plan, p.id, [cid]))
+    )
+    # A family of two or more, and a worker who may hold every child of it but has no
+    # room for them all under the plan (nobody in the example has room for a whole
+    # family): given as one action.
+    families: dict[str, list[str]] = {}
+    for c in snap.cases:
+        families.setdefault(c.family, []).append(c.id)
+    family_case, family_worker = next(
+        (kids[0], p.id)
+        for fam, kids in sorted(families.items())
+        if len(kids) >= 2 and urgent not in kids
+        for p in snap.practitioners
+        if p.id != full
+        and all(holdable(k, p.id) for k in kids)
+        and (lambda n, s: n > s)(*room_for(snap, policy, plan, p.id, kids))
+    )
+    family = state.cases[family_case].family
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url + "/")
+            stale = browser.new_page()  # a second manager's tab, left open on decision 1
+            stale.goto(url + "/")
+            form = page.locator("#override-any")
+            form.locator("input[name=case]").fill(urgent)
+            form.locator("select[name=action]").select_option("choose")
+            form.locator("input[name=worker]").fill(full)
+            form.locator("input[name=reason]").fill("only worker who knows the court")
+            form.locator("input[name=manager]").fill("Ann Smith")
+            form.locator("input[name=over_cap]").check()
+            form.get_by_role("button", name="Re-solve").click()
+            page.wait_for_selector("#exceptions")
+            assert f"{urgent} with {full} (over cap)" in page.locator("#exceptions").inner_text()
+            form = page.locator("#override-any")
+            form.locator("input[name=case]").fill(family_case)
+            form.locator("select[name=action]").select_option("choose")
+            form.locator("input[name=worker]").fill(family_worker)
+            form.locator("input[name=reason]").fill("keep the siblings together")
+            form.locator("input[name=manager]").fill("Ann Smith")
+            form.locator("input[name=family]").check()
+            form.get_by_role("button", name="Re-solve").click()
+            # Either the re-solve made room among today's new placements (the family is
+            # given, the answer says what it needed) or it is refused, saying so.
+            page.wait_for_selector(f"#error, #said:has-text('family {family} (')")
+            if page.locator("#error").count():
+                said = page.locator("#error").inner_text()
+                assert said.startswith(f"family {family} (") and "points short" in said, said
+                assert "Nothing was changed" in said
+                given = False
+            else:
+                said = page.locator("#said").inner_text()
+                assert f"; {family_worker} has " in said, said
+                given = True
+            # The second tab signs off what it saw: refused, nothing signed.
+            stale.locator("#signoff input[name=manager]").fill("Bo Lee")
+            stale.locator("#signoff button").click()
+            stale.wait_for_selector("#error")
+            assert "nothing was signed" in stale.locator("#error").inner_text()
+            assert meeting.signed is None
+        finally:
+            browser.close()
+    placed = final_workers(meeting.plan)
+    assert placed[urgent] == full
+    kids = families[family]
+    if given:  # every sibling with the worker, in one decision
+        assert all(placed.get(k, now[k]) == family_worker for k in kids)
+        assert {o.case for o in meeting.overrides} == {urgent, *kids}
+    else:
+        assert [o.case for o in meeting.overrides] == [urgent]  # the refusal left none

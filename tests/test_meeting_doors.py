@@ -173,7 +173,7 @@ def test_an_unknown_childs_history_reads_no_stored_snapshot(
     [
         ("/overrides", {"case": "R1", "action": "unallocate", "reason": "a\x00b", "manager": "M"}),
         ("/overrides", {"case": "R1", "action": "unallocate", "reason": "r", "manager": "\x1b[2J"}),
-        ("/signoff", {"manager": "Ann\x00"}),
+        ("/signoff", {"manager": "Ann\x00", "decision_id": 1}),
     ],
 )
 def test_nul_and_escape_codes_are_refused_at_the_door(
@@ -420,7 +420,8 @@ def test_with_a_users_file_the_manager_is_the_signed_in_person(
     forged = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
     assert client.post("/overrides", json=forged, headers=ann).status_code == 200
     bo = {"authorization": f"Bearer {BO}"}
-    signed = client.post("/signoff", json={"manager": "Eve"}, headers=bo)
+    seen = meeting.decision_id
+    signed = client.post("/signoff", json={"manager": "Eve", "decision_id": seen}, headers=bo)
     assert signed.status_code == 200 and signed.json()["manager"] == "Bo Lee"
     rows = meeting.log.decisions()
     assert [(d.kind, d.manager) for d in rows[:2]] == [

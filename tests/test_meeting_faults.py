@@ -127,16 +127,18 @@ def test_unallocate_naming_a_worker_is_refused(client: TestClient) -> None:
 def test_a_signed_plan_is_not_signed_again_until_a_new_decision(
     client: TestClient, meeting: Meeting
 ) -> None:
-    assert client.post("/signoff", json={"manager": "Ann"}).status_code == 200
-    again = client.post("/signoff", json={"manager": "Bob"})
+    seen = meeting.decision_id
+    assert client.post("/signoff", json={"manager": "Ann", "decision_id": seen}).status_code == 200
+    again = client.post("/signoff", json={"manager": "Bob", "decision_id": seen})
     assert again.status_code == 409 and "signed off by Ann" in again.json()["detail"]
     assert [d.kind for d in meeting.log.decisions()].count("signoff") == 1
     assert client.post("/overrides", json=choose("R2", "B")).status_code == 200
-    assert client.post("/signoff", json={"manager": "Bob"}).status_code == 200
+    seen = meeting.decision_id
+    assert client.post("/signoff", json={"manager": "Bob", "decision_id": seen}).status_code == 200
 
 
 def test_signoff_refuses_unknown_fields(client: TestClient, meeting: Meeting) -> None:
-    answer = client.post("/signoff", json={"manager": "Ann", "plan": 3})
+    answer = client.post("/signoff", json={"manager": "Ann", "plan": 3, "decision_id": 1})
     assert answer.status_code == 422 and "plan" in answer.json()["detail"]
     assert meeting.signed is None
 

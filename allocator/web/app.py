@@ -18,6 +18,7 @@ every id and sentence.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -32,27 +33,54 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from allocator.analysis import morning_risks
 from allocator.decisions import DecisionLog
-from allocator.html_report import legend, load_bars_svg, load_rows, render_report, tiers_table
+from allocator.engine.solver import ProgressCallback
+from allocator.html_report import (
+    STATUS_WORDS,
+    LoadRow,
+    legend,
+    load_bars_svg,
+    load_rows,
+    render_report,
+    team_heading,
+    tiers_table,
+)
 from allocator.io import dump_json
 from allocator.meeting import (
     MAX_NAME,
     Moved,
     Override,
     OverrideError,
+    OverrideRefused,
+    Resolution,
+    canonical_plan,
     check_holdable,
     check_override,
+    digest,
+    expand_family,
+    final_workers,
     merge_override,
     no_control,
     placed_snapshot,
+    refusal,
     resolve,
+    room_for,
+    solver_settings,
 )
 from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.rules import ServiceState, points
 from allocator.web.security import (
     MAX_BODY,
     SESSION_SECONDS,
@@ -69,6 +97,7 @@ from allocator.web.security import (
     session_value,
     user_of,
 )
+from allocator.web.solves import SolveQueue
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: How many alternative workers the page shows per case.
@@ -77,15 +106,73 @@ TOKEN_COOKIE = "allocator_token"
 
 
 class SignOff(BaseModel):
-    """A sign-off: the manager's name as they type it."""
+    """A sign-off: the manager's name as they type it, and the plan they reviewed.
+
+    ``decision_id`` (the decision the page showed) or ``plan_sha256`` (the SHA-256
+    of the plan reviewed, as ``GET /`` and the log give it), or both: a sign-off
+    binds what the manager saw, and is refused when the plan in force has changed
+    since.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    manager: Annotated[str, AfterValidator(no_control)] = Field(min_length=1, max_length=MAX_NAME)
+    manager: Annotated[str, Field(strict=True), AfterValidator(no_control)] = Field(
+        min_length=1, max_length=MAX_NAME
+    )
+    decision_id: Annotated[int, Field(ge=1)] | None = None
+    plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _names_what_was_reviewed(self) -> SignOff:
+        if self.decision_id is None and self.plan_sha256 is None:
+            raise ValueError(
+                "say which plan you reviewed: decision_id (shown on the page) or plan_sha256"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an override would do (:meth:`Meeting.preview`), nothing changed.
+
+    Attributes
+    ----------
+    decision_id
+        The plan in force it was tried on.
+    moved
+        The other children it would move (before -> after).
+    changes_of_worker
+        Children who would change worker, beyond those the plan in force changes.
+    said
+        What it needs of the worker and what they have.
+    refused
+        Why it would be refused, or ``None``.
+    """
+
+    decision_id: int
+    moved: tuple[Moved, ...]
+    changes_of_worker: int | float
+    said: str | None
+    refused: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "preview": True,
+            "decision_id": self.decision_id,
+            "moved": [m.__dict__ for m in self.moved],
+            "changes_of_worker": self.changes_of_worker,
+            "said": self.said,
+            "refused": self.refused,
+        }
 
 
 class AlreadySigned(RuntimeError):
     """A sign-off of a plan that is signed off already."""
+
+
+class StaleSignOff(RuntimeError):
+    """A sign-off of a plan that is no longer the plan in force."""
 
 
 @dataclass
@@ -112,15 +199,67 @@ class Meeting:
     overrides: list[Override] = field(default_factory=list)
     moved: tuple[Moved, ...] = ()
     signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
+    said: str | None = None  # what the last override needed and the worker had
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
+    _nearest: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _state: ServiceState | None = None
+    _plan_sha: tuple[int, str] | None = None
+    _picture: tuple[int, list[str], list[LoadRow]] | None = None
 
     @classmethod
     def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
         """Log the proposed ``plan`` and start a meeting on it."""
         _, decision_id = log.propose(snapshot, policy, plan)
         return cls(snapshot, policy, log, plan, decision_id)
+
+    @classmethod
+    def resume(
+        cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, settings: dict[str, Any]
+    ) -> tuple[Meeting | None, str]:
+        """The open meeting on ``snapshot`` and ``policy`` in ``log``, or why there is none.
+
+        A meeting is open when its newest decision on them is not a sign-off and its
+        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`):
+        it resumes at that decision with the overrides then in effect, as if the
+        server had never stopped.
+
+        Returns
+        -------
+        (meeting or None, sentence)
+            The meeting resumed and what was resumed; or ``None`` and why a new
+            meeting starts.
+        """
+        last = log.latest(snapshot, policy)
+        if last is None:
+            return None, "no meeting on this snapshot and policy in the log: starting a new one"
+        if last.kind == "signoff":
+            return None, (
+                f"the last meeting on this snapshot ({last.meeting}) was signed off by "
+                f"{last.manager} (decision {last.id}): starting a new one"
+            )
+        plan = log.plan(last.id)
+        if solver_settings(plan) != settings:
+            return None, (
+                f"the open meeting on this snapshot ({last.meeting}, decision {last.id}) "
+                f"was solved with other settings ({solver_settings(plan)}, now {settings}): "
+                "starting a new one"
+            )
+        meeting = cls(snapshot, policy, log, plan, last.id, overrides=list(last.overrides))
+        return meeting, (
+            f"resuming meeting {last.meeting} at decision {last.id} ({last.kind}) with "
+            f"{len(last.overrides)} override(s) in force"
+        )
+
+    def picture(self) -> tuple[list[str], list[LoadRow]]:
+        """Today's risks (:func:`~allocator.analysis.morning_risks`) and the loads
+        (:func:`~allocator.html_report.load_rows`) under the plan in force, computed
+        once per decision."""
+        if self._picture is None or self._picture[0] != self.decision_id:
+            risks = morning_risks(self.snapshot, self.policy, self.plan)
+            rows = load_rows(self.snapshot, self.policy, self.plan)
+            self._picture = (self.decision_id, risks, rows)
+        return self._picture[1], self._picture[2]
 
     def alternatives(self) -> dict[str, list[tuple[str, str]]]:
         """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first.
@@ -142,13 +281,21 @@ class Meeting:
                 r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
                 found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
             self._alternatives = found
+            self._nearest = {cid: _nearest(rec.state, cid) for cid in cases if not found[cid]}
         return self._alternatives
 
-    def override(self, override: Override, manager_via: str = "typed") -> int:
-        """Apply one more override: re-solve, log, and make the result current.
+    def nearest(self, case_id: str) -> list[tuple[str, str]]:
+        """For a case nobody has room for under the plan in force: up to
+        :data:`ALTERNATIVES` workers the rules let hold it, the fewest points short
+        first, with how short ("1.5 points short"): who could take the child if room
+        were made (or over cap, by exception). Empty when someone has room."""
+        self.alternatives()
+        return self._nearest.get(case_id, [])
 
-        It replaces the earlier overrides of its case it contradicts
-        (:func:`~allocator.meeting.merge_override`).
+    def precheck(self, override: Override) -> list[Override]:
+        """The checks an override passes whatever the plan in force: known ids, and a
+        worker the hard rules let hold each case it stands for. Returns those cases'
+        one-case overrides (:func:`~allocator.meeting.expand_family`).
 
         Raises
         ------
@@ -159,25 +306,140 @@ class Meeting:
         check_override(self.snapshot, override)
         if self._state is None:
             self._state = ServiceState.of(self.snapshot, self.policy)
-        check_holdable(self._state, override)
-        overrides = merge_override(self.overrides, override)
-        result = resolve(self.snapshot, self.policy, self.plan, overrides)
-        decision_id = self.log.override(
-            self.decision_id, overrides, result, manager_via=manager_via
-        )
-        self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
-        self.moved, self.signed = result.moved, None
-        self._alternatives = None  # the loads changed: rank again
-        return decision_id
+        made = expand_family(self.snapshot, override)
+        for one in made:
+            check_holdable(self._state, one)
+        return made
 
-    def sign_off(self, manager: str, manager_via: str = "typed") -> int:
-        """A named manager signs the current plan off.
+    def _attempt(
+        self, override: Override, progress: ProgressCallback | None
+    ) -> tuple[list[Override], list[Override], str | None, Resolution, str | None]:
+        """Re-solve with ``override`` added, changing nothing: (the one-case overrides
+        it makes, the overrides then in effect, what it needs of the worker, the
+        re-solve, why it is refused or ``None``)."""
+        made = self.precheck(override)
+        overrides = self.overrides
+        for one in made:
+            overrides = merge_override(overrides, one)
+        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made)
+        result = resolve(self.snapshot, self.policy, self.plan, overrides, progress=progress)
+        why = refusal(self.snapshot, self.policy, self.plan, overrides, made, result)
+        if why is not None and said:
+            why = f"{said}: {why}"
+        return made, overrides, said, result, why
+
+    def preview(self, override: Override, progress: ProgressCallback | None = None) -> Preview:
+        """What ``override`` would do, found by the same re-solve, nothing changed or
+        logged: the children who would move (their cost: each a change of worker),
+        what it needs of the worker, or why it would be refused.
 
         Raises
         ------
+        OverrideError
+            As :meth:`precheck`.
+        """
+        _, _, said, result, why = self._attempt(override, progress)
+        before = self.plan.objective.get("changes_of_worker", 0)
+        return Preview(
+            decision_id=self.decision_id,
+            moved=result.moved,
+            changes_of_worker=result.plan.objective.get("changes_of_worker", 0) - before,
+            said=said,
+            refused=why,
+        )
+
+    def override(
+        self,
+        override: Override,
+        progress: ProgressCallback | None = None,
+        *,
+        manager_via: str = "typed",
+    ) -> int:
+        """Apply one more override: re-solve, log, and make the result current.
+
+        It replaces the earlier overrides of its case it contradicts
+        (:func:`~allocator.meeting.merge_override`). The solve runs without
+        :attr:`lock`, taken only to put the result in force, so the page answers
+        meanwhile; overrides must come one at a time (the web app's
+        :class:`~allocator.web.solves.SolveQueue`). ``manager_via``: how the
+        manager's name was known (:data:`~allocator.decisions.MANAGER_VIA`), logged
+        beside it.
+
+        Raises
+        ------
+        OverrideError
+            As :meth:`precheck`; :class:`~allocator.meeting.OverrideRefused` when the
+            re-solve cannot honour it (nothing changed, nothing logged).
+        """
+        parent = self.decision_id
+        made, overrides, said, result, why = self._attempt(override, progress)
+        if why is not None:
+            raise OverrideRefused(why)
+        decision_id = self.log.override(
+            parent, overrides, result, made=made, manager_via=manager_via
+        )
+        with self.lock:
+            self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
+            self.moved, self.signed, self.said = result.moved, None, said
+            self._alternatives = None  # the loads changed: rank again
+        return decision_id
+
+    @property
+    def plan_sha256(self) -> str:
+        """The SHA-256 of the plan in force as the log stores it (its canonical bytes)."""
+        if self._plan_sha is None or self._plan_sha[0] != self.decision_id:
+            self._plan_sha = (self.decision_id, digest(canonical_plan(self.plan)))
+        return self._plan_sha[1]
+
+    def sign_off(
+        self,
+        manager: str,
+        *,
+        decision_id: int | None = None,
+        plan_sha256: str | None = None,
+        manager_via: str = "typed",
+    ) -> int:
+        """A named manager signs off the plan they reviewed, which must be the one in force.
+
+        Parameters
+        ----------
+        manager
+            Who signs.
+        decision_id, plan_sha256
+            The decision, or the plan's SHA-256, the manager reviewed (one or both).
+        manager_via
+            How the manager's name was known (:data:`~allocator.decisions.MANAGER_VIA`),
+            logged beside it.
+
+        Raises
+        ------
+        ValueError
+            Neither ``decision_id`` nor ``plan_sha256`` given.
+        StaleSignOff
+            The plan reviewed is no longer the plan in force: nothing is signed.
         AlreadySigned
             When the plan in force is signed off already (a new decision comes first).
         """
+        with self.lock:
+            return self._sign_off(manager, decision_id, plan_sha256, manager_via)
+
+    def _sign_off(
+        self, manager: str, decision_id: int | None, plan_sha256: str | None, manager_via: str
+    ) -> int:
+        if decision_id is None and plan_sha256 is None:
+            raise ValueError("a sign-off names the decision or the plan reviewed")
+        stale = (decision_id is not None and decision_id != self.decision_id) or (
+            plan_sha256 is not None and plan_sha256 != self.plan_sha256
+        )
+        if stale:
+            current = self.log.decision(self.decision_id)
+            since = f"made since by {current.manager}" if current.manager else "proposed since"
+            seen = f"decision {decision_id}" if decision_id is not None else "another plan"
+            raise StaleSignOff(
+                f"you reviewed {seen}, but the plan in force is decision {self.decision_id} "
+                f"({current.kind}, {since}): nothing was signed. Reload the page, review "
+                "the plan in force and sign it off"
+            )
         if self.signed is not None:
             raise AlreadySigned(
                 f"the plan in force was signed off by {self.signed[1]} "
@@ -190,7 +452,9 @@ class Meeting:
     def state(self) -> dict[str, Any]:
         """The meeting as plain data (the JSON of ``GET /``)."""
         return {
+            "meeting": self.log.decision(self.decision_id).meeting,
             "decision_id": self.decision_id,
+            "plan_sha256": self.plan_sha256,
             "signed": None
             if self.signed is None
             else {"decision_id": self.signed[0], "manager": self.signed[1]},
@@ -198,6 +462,51 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
+
+
+def _nearest(state: ServiceState, case_id: str) -> list[tuple[str, str]]:
+    """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied)."""
+    holder = state.cases[case_id].worker
+    weight = state.weight[case_id]
+    short = sorted(
+        (weight - state.spare_before(w), w) for w in state.allowed(case_id) if w != holder
+    )
+    return [(w, f"{points(gap)} points short") for gap, w in short[:ALTERNATIVES] if gap > 0]
+
+
+def _described(override: Override) -> str:
+    """An override in words, for the queue: "Ann: choose P3 for C12"."""
+    what = override.action + (f" {override.worker}" if override.worker else "")
+    if override.over_cap:
+        what += " over cap"
+    if override.family:
+        what += " with the family"
+    if override.make_room:
+        what += ", making room"
+    return f"{override.manager}: {what} for {override.case}"
+
+
+def _what_it_takes(
+    snapshot: Snapshot, policy: Policy, plan: Plan, override: Override, made: list[Override]
+) -> str | None:
+    """What a ``choose`` needs of its worker and what they have under ``plan``:
+    "family F1 (C1 + C2) needs 22.5 points; P2 has 22.0 spare"; ``None`` otherwise."""
+    if override.action != "choose" or override.worker is None:
+        return None
+    cases = [o.case for o in made]
+    needed, spare = room_for(snapshot, policy, plan, override.worker, cases)
+    if override.family:
+        family = next(c.family for c in snapshot.cases if c.id == override.case)
+        what = f"family {family} ({' + '.join(cases)}) needs"
+    else:
+        what = f"{override.case} needs"
+    now = {c.id: c.worker for c in snapshot.cases} | final_workers(plan)
+    held = [o.case for o in made if now[o.case] == override.worker]
+    beyond = f" beyond the {' + '.join(held)} {override.worker} holds" if held else ""
+    return (
+        f"{what} {points(needed)} points{beyond}; {override.worker} has "
+        f"{points(max(spare, 0))} spare under the plan in force"
+    )
 
 
 def _json_or_form(schema: dict[str, Any]) -> dict[str, Any]:
@@ -301,6 +610,8 @@ def create_app(
     if public_origin is not None:
         hosts.append(urlsplit(public_origin).hostname or "")
     csrf = secrets.token_urlsafe(32)
+    solves = SolveQueue()
+    app.state.solves = solves
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     if user_header is not None:
@@ -414,7 +725,10 @@ def create_app(
     manager_via = "token" if users is not None else "sign-on" if user_header else "typed"
 
     def render_meeting(
-        request: Request, error: str | None = None, status_code: int = 200
+        request: Request,
+        error: str | None = None,
+        status_code: int = 200,
+        preview: tuple[Override, Preview] | None = None,
     ) -> HTMLResponse:
         plan, snap = meeting.plan, meeting.snapshot
         cases = {c.id: c for c in snap.cases}
@@ -442,6 +756,7 @@ def create_app(
                     "code": None,
                     "waited": a.days_waiting,
                     "alternatives": alternatives.get(a.case, []),
+                    "nearest": meeting.nearest(a.case),
                 }
             )
         for u in plan.unallocated:
@@ -455,13 +770,17 @@ def create_app(
                     "code": str(u.code),
                     "waited": u.days_waiting,
                     "alternatives": alternatives.get(u.case, []),
+                    "nearest": meeting.nearest(u.case),
                 }
             )
-        rows = load_rows(snap, meeting.policy, plan)
+        # Within each class the children left without a worker first, longest wait first.
+        for rows_of_class in groups.values():
+            rows_of_class.sort(key=lambda r: (r["worker"] is not None, -(r["waited"] or 0)))
+        risks, rows = meeting.picture()
         teams: dict[str, Markup] = {}
         by_team: dict[str, list[Any]] = {}
         for r in rows:
-            by_team.setdefault(r.team, []).append(r)
+            by_team.setdefault(team_heading(r.team), []).append(r)
         for team, members in by_team.items():
             teams[team] = Markup(load_bars_svg(members, link="/workers/"))  # escaped inside
         return page(
@@ -476,6 +795,10 @@ def create_app(
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
             user=user_of_request(request),
+            solves=[(j, solves.ahead(j)) for j in solves.pending()],
+            risks=risks,
+            preview=preview,
+            status=STATUS_WORDS.get(plan.status, plan.status),
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
@@ -483,7 +806,9 @@ def create_app(
         with meeting.lock:
             if _wants_html(request):
                 return render_meeting(request)
-            return JSONResponse(meeting.state())
+            return JSONResponse(
+                {**meeting.state(), "solves": [j.to_dict() for j in solves.pending()]}
+            )
 
     override_schema = Override.model_json_schema()
 
@@ -496,6 +821,9 @@ def create_app(
         data = await body_of(request)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
+        previewing = request.query_params.get("preview") in ("1", "true", "yes")
+        if _wants_html(request) and data.pop("preview", None) is not None:
+            previewing = True  # the page's Preview button
         user = user_of_request(request)
         if user is not None:
             data["manager"] = user  # the signed-in person, whatever name was sent
@@ -506,21 +834,66 @@ def create_app(
                 f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise HTTPException(422, problems) from None
-        with meeting.lock:
+        try:
+            meeting.precheck(override)  # refused at once, not after the queue
+        except OverrideError as exc:
+            return refused(request, str(exc))
+        if previewing:
+            ask = solves.submit(
+                f"preview of {_described(override)}",
+                lambda progress: meeting.preview(override, progress=progress),
+                OverrideError,
+            )
             try:
-                decision_id = meeting.override(override, manager_via)
+                would = await asyncio.wrap_future(ask.future)
             except OverrideError as exc:
-                if _wants_html(request):
-                    return render_meeting(request, error=str(exc), status_code=422)
-                raise HTTPException(422, str(exc)) from None
+                return refused(request, str(exc))
+            if _wants_html(request):
+                with meeting.lock:
+                    return render_meeting(request, preview=(override, would))
+            return JSONResponse(would.to_dict())
+        job = solves.submit(
+            _described(override),
+            lambda progress: meeting.override(override, progress=progress, manager_via=manager_via),
+            OverrideError,
+        )
+        if request.query_params.get("wait") in ("0", "false", "no"):
+            return JSONResponse(
+                {**job.to_dict(), "ahead": solves.ahead(job), "poll": f"/jobs/{job.id}"},
+                status_code=202,
+                headers={"Location": f"/jobs/{job.id}"},
+            )
+        try:  # the solve runs on the queue's thread: this request waits, others answer
+            decision_id = await asyncio.wrap_future(job.future)
+        except OverrideError as exc:
+            return refused(request, str(exc))
+        except DBAPIError:
+            raise  # the log timed out or failed: one sentence (log_unavailable), 503/500
+        except Exception:
+            raise HTTPException(500, job.error or "the re-solve failed") from None
+        with meeting.lock:
             return done(
                 request,
                 {
                     "decision_id": decision_id,
                     "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
+                    "said": meeting.said,
                 },
             )
+
+    def refused(request: Request, why: str) -> Response:
+        if _wants_html(request):
+            with meeting.lock:
+                return render_meeting(request, error=why, status_code=422)
+        raise HTTPException(422, why)
+
+    @app.get("/jobs/{job_id}", summary="A queued re-solve: its place, progress and outcome")
+    def job_state(job_id: int) -> Response:
+        job = solves.job(job_id)
+        if job is None:
+            raise HTTPException(404, f"no re-solve {job_id} (finished long ago, or never)")
+        return JSONResponse({**job.to_dict(), "ahead": solves.ahead(job)})
 
     signoff_schema = SignOff.model_json_schema()
 
@@ -535,21 +908,38 @@ def create_app(
         if unknown:
             raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
         user = user_of_request(request)
-        typed = user if user is not None else str(data.get("manager", "")).strip()
+        typed = user if user is not None else data.get("manager")
+        payload = {k: v for k, v in data.items() if k in ("decision_id", "plan_sha256")}
+        payload["manager"] = typed.strip() if isinstance(typed, str) else typed
+        if payload.get("decision_id") == "":
+            payload.pop("decision_id")  # a form's empty field
         try:
-            signed = SignOff.model_validate({"manager": typed})
+            signed = SignOff.model_validate(payload)
         except ValidationError as exc:
-            why = "; ".join(str(e.get("ctx", {}).get("error", "")) for e in exc.errors())
-            raise HTTPException(
-                422, f"manager: a name of 1 to {MAX_NAME} characters" + (f": {why}" if why else "")
-            ) from None
-        with meeting.lock:
-            try:
-                decision_id = meeting.sign_off(signed.manager, manager_via)
-            except AlreadySigned as exc:
-                if _wants_html(request):
+            problems = []
+            for e in exc.errors():
+                where = ".".join(str(x) for x in e["loc"])
+                if where.startswith("manager"):
+                    why = str(e.get("ctx", {}).get("error", ""))
+                    problems.append(
+                        f"manager: a name of 1 to {MAX_NAME} characters"
+                        + (f": {why}" if why else "")
+                    )
+                else:
+                    problems.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
+            raise HTTPException(422, "; ".join(dict.fromkeys(problems))) from None
+        try:
+            decision_id = meeting.sign_off(
+                signed.manager,
+                decision_id=signed.decision_id,
+                plan_sha256=signed.plan_sha256,
+                manager_via=manager_via,
+            )
+        except (AlreadySigned, StaleSignOff) as exc:
+            if _wants_html(request):
+                with meeting.lock:
                     return render_meeting(request, error=str(exc), status_code=409)
-                raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, str(exc)) from None
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
     @app.get("/plan.json", summary="Download the current plan (JSON)")

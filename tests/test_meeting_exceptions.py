@@ -1,0 +1,349 @@
+"""An override either happens or says why not (issue 22, item 1), on services worked
+out by hand.
+
+Each worker has a cap of a few points and every case weighs 3 unless said otherwise,
+so who has room is plain arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from builders import case, snapshot, worker
+
+from allocator.apply import apply_plan
+from allocator.check import check_plan
+from allocator.daily import allocate
+from allocator.decisions import DecisionLog, replay
+from allocator.meeting import (
+    Override,
+    OverrideError,
+    OverrideRefused,
+    final_workers,
+    resolve,
+)
+from allocator.models import Snapshot
+from allocator.policy import Policy, PolicyError
+from allocator.rules import ServiceState
+from allocator.web.app import Meeting
+
+POLICY = Policy()
+
+
+def welsh_court() -> Snapshot:
+    # A (the only Welsh speaker, cap 3) holds H1; B (cap 3) holds H2, pinned there.
+    # U, an urgent Welsh referral of 3 points, fits nobody: A is full and nobody else
+    # speaks Welsh. H1 could only make room by moving to B, who is full.
+    return snapshot(
+        [
+            worker("A", capacity_points=3, skills=["welsh"]),
+            worker("B", capacity_points=3),
+        ],
+        [
+            case("H1", worker="A", type="looked_after"),
+            case("H2", worker="B", pinned_worker="B"),
+            case("U", priority="urgent", needs=["welsh"]),
+            case("S", needs=["welsh"]),
+        ],
+    )
+
+
+def by(**fields: object) -> Override:
+    values: dict[str, object] = {"manager": "Ann", "reason": "court tomorrow"}
+    values.update(fields)
+    return Override.model_validate(values)
+
+
+@pytest.fixture
+def meeting(tmp_path: Path) -> Iterator[Meeting]:
+    snap = welsh_court()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    yield Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    log.close()
+
+
+def test_no_room_is_refused_with_the_points_short_and_nothing_moves(meeting: Meeting) -> None:
+    assert final_workers(meeting.plan)["U"] is None  # nobody has room
+    before, decision = meeting.plan, meeting.decision_id
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="U", action="choose", worker="A"))
+    said = str(refused.value)
+    assert "A has 0.0 points spare under the plan in force and U needs 3.0: 3.0 points short" in (
+        said
+    )
+    assert "over cap by exception" in said and "Nothing was changed" in said
+    assert meeting.plan is before and meeting.decision_id == decision
+    assert len(meeting.log.decisions()) == 1  # nothing logged
+
+
+def test_a_held_child_never_loses_their_worker_to_an_override_that_cannot_place_them(
+    meeting: Meeting,
+) -> None:
+    # H1 (looked after, with A) given to B, who is full with a pinned case: the
+    # re-solve cannot place H1 with B. Before, H1 left A and stayed with nobody.
+    with pytest.raises(OverrideRefused, match="B has 0.0 points spare .* 3.0 points short"):
+        meeting.override(by(case="H1", action="choose", worker="B"))
+    assert final_workers(meeting.plan).get("H1", "A") == "A"
+    assert meeting.overrides == []
+
+
+def test_over_cap_by_exception_is_placed_listed_and_accepted_by_check(meeting: Meeting) -> None:
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    plan = meeting.plan
+    assert final_workers(plan)["U"] == "A"
+    assert final_workers(plan).get("H1", "A") == "A"  # nothing else moved for it
+    (exception,) = plan.exceptions
+    assert (exception.case, exception.worker, exception.waives) == ("U", "A", "capacity")
+    assert "over cap by Ann's exception (A ends at 6.0 of 3.0 points): court tomorrow" in (
+        exception.reason
+    )
+    a = next(w for w in plan.workers if w.id == "A")
+    assert (a.load_before, a.load_after, a.capacity) == (3.0, 6.0, 3.0)
+    assert check_plan(meeting.snapshot, POLICY, plan) == []
+    # Its loads and tier values are the snapshot's own, recomputed: none is stale.
+    from allocator.check import stale_summaries
+
+    assert stale_summaries(meeting.snapshot, POLICY, plan) == []
+    # Without the listing the same placements break the cap: the exception is what
+    # check accepts, not the load.
+    bare = plan.model_copy(update={"exceptions": ()})
+    assert [v.rule for v in check_plan(meeting.snapshot, POLICY, bare)] == ["capacity"]
+    # The log names it and replays it byte for byte.
+    events = meeting.log.history("U")
+    assert [e.event for e in events][-1] == "chosen_over_cap"
+    assert replay(meeting.log, meeting.decision_id).identical
+
+
+def test_over_cap_counts_in_the_next_days_loads(meeting: Meeting) -> None:
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    tomorrow = apply_plan(meeting.snapshot, meeting.plan, POLICY)
+    state = ServiceState.of(tomorrow, POLICY)
+    # A is over cap the next day: what the simulation counts as a day over cap.
+    assert state.load_before["A"] > state.capacity["A"]
+
+
+def test_over_cap_only_for_the_classes_the_policy_allows(meeting: Meeting) -> None:
+    # S is a standard child in need: class "other", not allowed over cap by default.
+    with pytest.raises(OverrideError, match="class 'other'.*only for urgent and statutory"):
+        meeting.override(by(case="S", action="choose", worker="A", over_cap=True))
+    # A council that allows no exception at all.
+    strict = Policy(over_cap_classes=())
+    state = ServiceState.of(meeting.snapshot, strict)
+    from allocator.meeting import check_holdable
+
+    with pytest.raises(OverrideError, match="no class under this policy"):
+        check_holdable(state, by(case="U", action="choose", worker="A", over_cap=True))
+    # And check refuses a plan listing an exception its policy does not allow.
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    # (the listing itself, then A's cap, which nothing excuses).
+    found = check_plan(meeting.snapshot, strict, meeting.plan)
+    assert [v.rule for v in found] == ["capacity", "capacity"]
+    assert "allows over cap only for no class" in found[0].message
+    assert "ends at 6.0 points, over the cap of 3.0" in found[1].message
+
+
+def test_policy_over_cap_classes_must_name_classes() -> None:
+    with pytest.raises((ValueError, PolicyError), match="'urgnet' is not a priority class"):
+        Policy(over_cap_classes=("urgnet",))
+
+
+def siblings() -> Snapshot:
+    # A (cap 9) holds S1 and S2 of family F (3 points each): 3 spare. S3, their new
+    # sibling, weighs 4. B has room for anything.
+    return snapshot(
+        [worker("A", capacity_points=9), worker("B", capacity_points=20)],
+        [
+            case("S1", family="F", worker="A"),
+            case("S2", family="F", worker="A"),
+            case("S3", family="F", weight=4.0),
+        ],
+    )
+
+
+def test_one_child_without_room_is_not_honoured_by_the_re_solve() -> None:
+    snap = siblings()
+    plan = allocate(snap, POLICY, work_units=1.0)
+    assert final_workers(plan)["S3"] == "B"  # A has 3 points spare, S3 needs 4
+    # The re-solve does not move the children A holds: S3 pinned to A ends with
+    # nobody, which the meeting refuses (below) rather than logs.
+    overrides = [by(case="S3", action="choose", worker="A")]
+    alone = resolve(snap, POLICY, plan, overrides)
+    assert final_workers(alone.plan)["S3"] is None
+    from allocator.meeting import refusal
+
+    why = refusal(snap, POLICY, plan, overrides, overrides, alone)
+    assert why is not None and "A has 3.0 points spare" in why and "1.0 points short" in why
+    # Statutory children may go over cap; a child in need may not: nothing offered.
+    assert "over cap by exception" not in why
+
+
+def test_family_override_through_the_meeting(tmp_path: Path) -> None:
+    snap = siblings()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="S3", action="choose", worker="A", family=True))
+    said = str(refused.value)
+    assert said.startswith(
+        "family F (S1 + S2 + S3) needs 4.0 points beyond the S1 + S2 A holds; "
+        "A has 3.0 spare under the plan in force"
+    )
+    assert "1.0 points short" in said and meeting.overrides == []
+    # Given to B, who has room: every sibling moves there in one decision.
+    meeting.override(by(case="S1", action="choose", worker="B", family=True))
+    assert {c: final_workers(meeting.plan).get(c) for c in ("S1", "S2", "S3")} == dict.fromkeys(
+        ("S1", "S2", "S3"), "B"
+    )
+    assert meeting.said == (
+        "family F (S1 + S2 + S3) needs 6.0 points beyond the S3 B holds; "
+        "B has 16.0 spare under the plan in force"
+    )
+    (decision, *_) = log.decisions()
+    chosen = [e for c in ("S1", "S2", "S3") for e in log.history(c) if e.event == "chosen"]
+    assert {e.decision_id for e in chosen} == {decision.id} and len(chosen) == 3
+    log.close()
+
+
+def test_family_and_over_cap_go_with_choose_only() -> None:
+    from allocator.meeting import check_override
+
+    with pytest.raises(OverrideError, match="with 'choose' only"):
+        check_override(welsh_court(), by(case="U", action="exclude", worker="A", over_cap=True))
+
+
+def test_the_page_offers_over_cap_and_family_and_lists_the_exception(meeting: Meeting) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    html = {"accept": "text/html"}
+    page = client.get("/", headers=html).text
+    assert 'name="over_cap"' in page and 'name="family"' in page
+    # Nobody has room for U: the page names who could take them if room were made.
+    row = page[page.index('id="case-U"') :]
+    assert "nobody with room; closest:</span> A (3.0 points short)" in row[: row.index("</tr>")]
+    assert meeting.nearest("U") == [("A", "3.0 points short")]
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    form = {"csrf": found.group(1), "case": "U", "action": "choose", "worker": "A"}
+    form |= {"reason": "court tomorrow", "manager": "Ann"}
+    refused = client.post("/overrides", data=form, headers=html, follow_redirects=False)
+    assert refused.status_code == 422 and "3.0 points short" in refused.text
+    done = client.post(
+        "/overrides", data={**form, "over_cap": "true"}, headers=html, follow_redirects=True
+    )
+    assert done.status_code == 200
+    assert 'id="exceptions"' in done.text and "U with A (over cap)" in done.text
+    # The JSON API says the same.
+    state = client.get("/").json()
+    assert state["plan"]["exceptions"][0]["waives"] == "capacity"
+
+
+def roomless() -> Snapshot:
+    # A (Welsh, cap 3) holds H1, who needs nothing special; B (cap 3) is empty. U, an
+    # urgent Welsh child, fits only with A, once H1 moves to B: one move makes room.
+    return snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=3)],
+        [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"])],
+    )
+
+
+def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = roomless()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "U", "action": "choose", "worker": "A", "reason": "r", "manager": "Ann"}
+    # Without make_room: refused, saying room could be made.
+    plain = client.post("/overrides", json=body)
+    assert plain.status_code == 422 and "ask it to make room" in plain.json()["detail"]
+    # The preview: H1 would move to B, one child's change of worker; nothing changed.
+    seen = client.post("/overrides?preview=1", json={**body, "make_room": True})
+    assert seen.status_code == 200
+    assert seen.json() == {
+        "preview": True, "decision_id": meeting.decision_id,
+        "moved": [{"case": "H1", "before": "A", "after": "B"}], "changes_of_worker": 1,
+        "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
+    }  # fmt: skip
+    assert len(log.decisions()) == 1 and meeting.overrides == []
+    # Accepted: the same moves, logged as the re-solve's with the override that caused them.
+    done = client.post("/overrides", json={**body, "make_room": True})
+    assert done.status_code == 200
+    assert done.json()["moved"] == [{"case": "H1", "before": "A", "after": "B"}]
+    moved = next(e for e in log.history("H1") if e.event == "moved")
+    assert moved.manager is None and moved.caused_by is not None
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    assert replay(log, meeting.decision_id).identical
+    log.close()
+
+
+def test_the_page_previews_and_accepts(tmp_path: Path) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = roomless()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    html = {"accept": "text/html"}
+    page = client.get("/", headers=html).text
+    assert 'name="make_room"' in page and 'name="preview" value="1"' in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "case": "U", "action": "choose", "worker": "A"}
+    form |= {"reason": "r", "manager": "Ann", "make_room": "true", "preview": "1"}
+    shown = client.post("/overrides", data=form, headers=html)
+    assert shown.status_code == 200 and 'id="preview"' in shown.text
+    assert "these children move: H1 (A → B); 1 more child(ren) change worker" in shown.text
+    assert len(log.decisions()) == 1
+    accept = re.search(
+        r'<form method="post" action="/overrides" id="accept">(.*?)</form>', shown.text, re.S
+    )  # noqa: E501
+    assert accept is not None
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', accept.group(1)))
+    assert fields["make_room"] == "true" and "preview" not in fields
+    done = client.post("/overrides", data=fields, headers=html, follow_redirects=True)
+    assert done.status_code == 200 and final_workers(meeting.plan)["U"] == "A"
+    log.close()
+
+
+def test_allocator_check_accepts_the_exception_and_says_so(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from allocator.io import write_json, write_snapshot
+
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    write_snapshot(meeting.snapshot, tmp_path / "s.json")
+    write_json(tmp_path / "p.json", meeting.plan)
+    paths = [str(tmp_path / "s.json"), str(tmp_path / "p.json")]
+    shown = CliRunner().invoke(main, ["check", *paths], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert "managed exception: U given to A over cap: given to A over cap by Ann's" in (
+        shown.output
+    )
+
+
+def test_an_exclusion_of_a_childs_worker_stands_though_nobody_else_may_take_them(
+    meeting: Meeting,
+) -> None:
+    # Keeping H1 off A (a conflict of interest) leaves H1 with nobody (B is full):
+    # the manager's own word on H1, recorded, not refused.
+    meeting.override(by(case="H1", action="exclude", worker="A"))
+    assert final_workers(meeting.plan)["H1"] is None

@@ -1,0 +1,97 @@
+"""Sign-off binds what was seen (issue 22, item 3): the form and the API carry the
+decision (or plan hash) reviewed; a stale one is refused with a clear message; the
+manager's name must be a non-empty string."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from builders import case, snapshot, worker
+from fastapi.testclient import TestClient
+
+from allocator.daily import allocate
+from allocator.decisions import DecisionLog
+from allocator.policy import Policy
+from allocator.web.app import Meeting, create_app
+
+HTML = {"accept": "text/html"}
+
+
+@pytest.fixture
+def meeting(tmp_path: Path) -> Iterator[Meeting]:
+    snap = snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
+    log = DecisionLog(str(tmp_path / "log.db"))
+    yield Meeting.open(snap, Policy(), log, allocate(snap, Policy(), work_units=1.0))
+    log.close()
+
+
+@pytest.fixture
+def client(meeting: Meeting) -> TestClient:
+    return TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+
+
+def choose(cid: str, worker_id: str, manager: str = "Bo") -> dict[str, str]:
+    return {"case": cid, "action": "choose", "worker": worker_id, "reason": "r", "manager": manager}
+
+
+def test_a_sign_off_of_a_plan_changed_since_is_refused(
+    client: TestClient, meeting: Meeting
+) -> None:
+    seen = client.get("/").json()
+    assert seen["plan_sha256"] == meeting.log.decision(seen["decision_id"]).plan_sha256
+    # Bo overrides while Ann is still reading decision 1.
+    assert client.post("/overrides", json=choose("R1", "B")).status_code == 200
+    stale = client.post("/signoff", json={"manager": "Ann", "decision_id": seen["decision_id"]})
+    assert stale.status_code == 409
+    detail = stale.json()["detail"]
+    assert detail.startswith(
+        f"you reviewed decision {seen['decision_id']}, but the plan in force is decision "
+        f"{meeting.decision_id} (override, made since by Bo): nothing was signed"
+    )
+    by_hash = client.post("/signoff", json={"manager": "Ann", "plan_sha256": seen["plan_sha256"]})
+    assert by_hash.status_code == 409 and "you reviewed another plan" in by_hash.json()["detail"]
+    assert [d.kind for d in meeting.log.decisions()] == ["override", "proposed"]
+    # The plan in force, named, is signed: the sign-off follows the decision reviewed.
+    now = client.get("/").json()
+    fresh = {"manager": "Ann", "decision_id": now["decision_id"], "plan_sha256": now["plan_sha256"]}
+    assert client.post("/signoff", json=fresh).status_code == 200
+    assert meeting.log.decisions()[0].parent_id == now["decision_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"manager": None, "decision_id": 1}, "manager: a name of 1 to 100 characters"),
+        ({"manager": 7, "decision_id": 1}, "manager: a name of 1 to 100 characters"),
+        ({"manager": "  ", "decision_id": 1}, "manager: a name of 1 to 100 characters"),
+        ({"manager": "Ann"}, "say which plan you reviewed"),
+        ({"manager": "Ann", "decision_id": "one"}, "decision_id"),
+        ({"manager": "Ann", "plan_sha256": "abc"}, "plan_sha256"),
+    ],
+)
+def test_a_sign_off_names_a_person_and_the_plan_reviewed(
+    client: TestClient, meeting: Meeting, body: dict[str, object], said: str
+) -> None:
+    answer = client.post("/signoff", json=body)
+    assert answer.status_code == 422 and said in answer.json()["detail"]
+    assert meeting.signed is None and len(meeting.log.decisions()) == 1
+
+
+def test_the_page_form_carries_the_decision_and_refuses_a_stale_one(
+    client: TestClient, meeting: Meeting
+) -> None:
+    page = client.get("/", headers=HTML).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    decision = re.search(r'name="decision_id" value="(\d+)"', page)
+    assert csrf is not None and decision is not None
+    assert f'name="plan_sha256" value="{meeting.plan_sha256}"' in page
+    assert client.post("/overrides", json=choose("R2", "A")).status_code == 200
+    form = {"csrf": csrf.group(1), "decision_id": decision.group(1), "manager": "Ann"}
+    stale = client.post("/signoff", data=form, headers=HTML)
+    assert stale.status_code == 409 and "nothing was signed" in stale.text
+    form["decision_id"] = str(meeting.decision_id)
+    signed = client.post("/signoff", data=form, headers=HTML, follow_redirects=True)
+    assert signed.status_code == 200 and "Signed off by Ann" in signed.text
