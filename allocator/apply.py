@@ -26,7 +26,8 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
   ``from``, if its receiver may still take the child then (not gone or away, every
   holding rule met); else it lapses. Handovers an earlier plan promised
   (:func:`still_pending` of the file written then) are carried forward alike unless
-  the plan decides for the child anew.
+  the plan decides for the child anew; a plan made by ``allocator rebalance`` lists
+  every handover in force, and one it leaves out is withdrawn.
 - ``waiting_since`` is cleared for a child placed and, for a child left waiting
   without one, set to the day their wait began: ``opened`` for a child who had no
   worker (the day the reading rule counts from), the day a departed worker left
@@ -208,6 +209,11 @@ def applied(
     decided |= {h.case for h in plan.handovers}
     holder = {c.id: c.worker for c in snapshot.cases}
     kept = [h for h in earlier if h.case not in decided and _stands(h, holder, staff)]
+    if plan.made_from is not None and plan.made_from.command == "rebalance":
+        # A rebalance decides every departing worker's child: the handovers it lists are
+        # all those in force, and a promise it left out is withdrawn (its receiver's
+        # room may have gone to another child in the plan).
+        kept = []
     pending: list[Handover] = []
     lapsed: list[Handover] = []
     for h in (*plan.handovers, *kept):

@@ -32,6 +32,7 @@ from allocator.models import (
     Assignment,
     Case,
     Handover,
+    MadeFrom,
     ManagedException,
     PendingHandovers,
     Plan,
@@ -730,6 +731,15 @@ def test_a_plan_that_decides_for_the_child_anew_supersedes_an_earlier_promise() 
     to_p3 = handover().model_copy(update={"worker": "P3"})
     result = applied(service(), plan(handovers=(to_p3,)), Policy(), earlier=(handover(),))
     assert result.pending == (to_p3,)
+
+
+def test_a_rebalance_that_leaves_out_an_earlier_promise_withdraws_it() -> None:
+    # A rebalance lists every handover in force: the promise to P5 it does not list
+    # again is withdrawn, where a morning's allocation would carry it forward.
+    rebalanced = plan(handovers=(), made_from=MadeFrom(command="rebalance"))
+    assert applied(service(), rebalanced, Policy(), earlier=(handover(),)).pending == ()
+    morning = plan(handovers=(), made_from=MadeFrom(command="allocate"))
+    assert applied(service(), morning, Policy(), earlier=(handover(),)).pending == (handover(),)
 
 
 def test_a_due_handover_lapses_when_a_rule_now_stops_the_receiver() -> None:
