@@ -400,18 +400,44 @@ def _trouble(
 NEIGHBOURHOOD_WORK = 1.0
 
 
+#: Rings of a seed's chain a neighbourhood frees: the cases placed with the seed's
+#: candidate workers, then those placed with theirs, and so on while the neighbourhood
+#: stays within :data:`~allocator.engine.lns.NEIGHBOURHOOD` cases. On a packed service
+#: a child is placed only if the child holding the room they need moves to room a
+#: third child holds (a chain of reassignments); one ring frees the second child but
+#: never the third.
+CHAIN_RINGS = 3
+
+
 def _neighbourhood(
     candidates: Mapping[str, list[str]], seeds: list[str], placed: Mapping[str, str]
 ) -> set[str]:
-    """``seeds`` plus every case placed with one of their candidate workers, capped."""
+    """``seeds`` and the chains around them, capped.
+
+    Per seed: every case placed with one of its candidate workers (the first ring,
+    always), then the cases placed with those cases' candidate workers, up to
+    :data:`CHAIN_RINGS` rings while the neighbourhood stays within
+    :data:`~allocator.engine.lns.NEIGHBOURHOOD` cases.
+    """
     by_worker: dict[str, list[str]] = {}
     for c, w in sorted(placed.items()):
         by_worker.setdefault(w, []).append(c)
+
+    def ring(cases: set[str]) -> set[str]:
+        return {c for f in sorted(cases) for w in candidates[f] for c in by_worker.get(w, ())}
+
     free: set[str] = set()
     for seed in seeds:
-        around = {seed} | {c for w in candidates[seed] for c in by_worker.get(w, ())}
+        around = {seed} | ring({seed})
         if free and len(free | around) > NEIGHBOURHOOD:
             break
+        frontier = around - {seed}
+        for _ in range(CHAIN_RINGS - 1):
+            further = ring(frontier) - around
+            if not further or len(free | around | further) > NEIGHBOURHOOD:
+                break
+            around |= further
+            frontier = further
         free |= around
     return free
 
