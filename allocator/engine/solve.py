@@ -400,9 +400,10 @@ def _trouble(
 NEIGHBOURHOOD_WORK = 1.0
 
 
-#: Rings of a seed's chain a neighbourhood frees: the cases placed with the seed's
-#: candidate workers, then those placed with theirs, and so on while the neighbourhood
-#: stays within :data:`~allocator.engine.lns.NEIGHBOURHOOD` cases. On a packed service
+#: Rings of a seed's chain a priority class's neighbourhood frees: the cases placed
+#: with the seed's candidate workers, then those placed with theirs, and so on while
+#: the neighbourhood stays within :data:`~allocator.engine.lns.NEIGHBOURHOOD` cases.
+#: On a packed service
 #: a child is placed only if the child holding the room they need moves to room a
 #: third child holds (a chain of reassignments); one ring frees the second child but
 #: never the third.
@@ -410,13 +411,16 @@ CHAIN_RINGS = 3
 
 
 def _neighbourhood(
-    candidates: Mapping[str, list[str]], seeds: list[str], placed: Mapping[str, str]
+    candidates: Mapping[str, list[str]],
+    seeds: list[str],
+    placed: Mapping[str, str],
+    rings: int = 1,
 ) -> set[str]:
     """``seeds`` and the chains around them, capped.
 
     Per seed: every case placed with one of its candidate workers (the first ring,
     always), then the cases placed with those cases' candidate workers, up to
-    :data:`CHAIN_RINGS` rings while the neighbourhood stays within
+    ``rings`` rings while the neighbourhood stays within
     :data:`~allocator.engine.lns.NEIGHBOURHOOD` cases.
     """
     by_worker: dict[str, list[str]] = {}
@@ -432,7 +436,7 @@ def _neighbourhood(
         if free and len(free | around) > NEIGHBOURHOOD:
             break
         frontier = around - {seed}
-        for _ in range(CHAIN_RINGS - 1):
+        for _ in range(rings - 1):
             further = ring(frontier) - around
             if not further or len(free | around | further) > NEIGHBOURHOOD:
                 break
@@ -518,11 +522,16 @@ def _improve(
     work spent.
     """
     n = len(state.to_allocate)
-    neighbourhood_of = (
-        functools.partial(_family_neighbourhood, state)
-        if key == "siblings_apart"
-        else _neighbourhood
-    )
+    neighbourhood_of: Callable[[Mapping[str, list[str]], list[str], Mapping[str, str]], set[str]]
+    if key == "siblings_apart":
+        neighbourhood_of = functools.partial(_family_neighbourhood, state)
+    elif _class_index(key, state) is not None:
+        # Placing a child may take a chain of reassignments; the continuity tiers
+        # gain more from more seeds a round (measured: chains there changed no tier
+        # but siblings, by 2 to 5 either way).
+        neighbourhood_of = functools.partial(_neighbourhood, rings=CHAIN_RINGS)
+    else:
+        neighbourhood_of = _neighbourhood
 
     def solve_round(
         plan: dict[str, str], seeds: list[str], _sweep: int, work_left: float
@@ -604,6 +613,9 @@ PRUNED_CLASS_MODEL_PAIRS = 20_000
 #: where it proves optimality). Measured on the 150-practitioner days: 1.5 to 2.4 more
 #: units per stage changed no tier but siblings, by one.
 CONTINUITY_WHOLE_WORK = 0.5
+#: Share of what the priority classes leave that the first continuity stage (siblings
+#: together) may use, at least: the rest is split evenly over the later stages.
+FIRST_CONTINUITY_SHARE = 0.2
 #: On a small service, share of a stage's work its neighbourhood search may use
 #: before the whole model takes the rest.
 LNS_SHARE = 0.3
@@ -853,7 +865,10 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 left = total_work * CLASS_STAGES_SHARE - spent
                 work = max(MIN_WORK, left / (classes - index))
             else:
-                work = max(MIN_WORK, (total_work - spent) / (len(keys) - index))
+                share = 1 / (len(keys) - index)
+                if index == classes:
+                    share = max(share, FIRST_CONTINUITY_SHARE)
+                work = max(MIN_WORK, (total_work - spent) * share)
                 if settings.polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
                     below = len(keys) - 1 - keys.index(REFERENCE_CHANGES)
                     work = (
