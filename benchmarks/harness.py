@@ -786,7 +786,9 @@ Columns:
   engine lexicographically worse than greedy, engine and MIP both proved with different
   optima); `MISSED` = an engine target not met; `BELOW greedy on a lower tier` = a tier
   where the engine is worse than greedy, traded for a better higher tier (the tiers are
-  lexicographic); `MIP better` = the MIP found a lexicographically better plan.
+  lexicographic); `MIP better` = the MIP found a lexicographically better plan;
+  `PLAIN better` / `beats plain` / `ties plain` = the engine against the plain
+  whole-model CP-SAT solve in the same time (issue 21), lexicographically.
 """
 
 
@@ -822,7 +824,9 @@ def render_markdown(
         f"Engine: `SolverSettings(time_limit=<engine limit s>, seed={options.seed}, "
         f"workers={options.workers})`. MIP: HiGHS, {options.workers} thread(s), "
         f"time limit {options.mip_time_limit:g} s per run, up to {options.mip_max_size} "
-        "practitioners.",
+        "practitioners. Plain: one whole CP-SAT model of every eligible pair, the "
+        "classes as one weighted stage, 2 CP-SAT workers (portfolio), the "
+        "engine's time limit (`benchmarks/plain.py`).",
         "",
         "## Scenarios",
         "",

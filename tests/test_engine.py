@@ -445,20 +445,16 @@ def test_each_distinct_plan_is_evaluated_once(monkeypatch: Any) -> None:
     assert evaluate(state, {})["unallocated"] == len(state.to_allocate)
 
 
-def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None:
-    # Three workers with 12 points of room each, one case each at most: P1 (signing,
-    # Welsh), P2 (Welsh, disability), P3 (disability). Today's referrals: the
-    # statutory child S (10 points, needs signing: P1 only) and two urgent ones, A
-    # (12, Welsh: P1 or P2, known to P1) and B (12, disability: P2 or P3, known to P2).
-    # The manager's rule and both packings take the urgent children first, each to
-    # the worker who knows them (their best), and S then fits nowhere. Every child
-    # has a worker only along the chain S -> P1, A -> P2, B -> P3, A and B with their
-    # second-best workers: the engine must find it, giving up both returns to a
-    # known worker (a lower tier) for the statutory child.
+def chain_snapshot() -> Snapshot:
+    """Three workers with 12 points of room each, one case each at most: P1 (signing,
+    Welsh), P2 (Welsh, disability), P3 (disability). Today's referrals: the statutory
+    child S (10 points, needs signing: P1 only) and two urgent ones, A (12, Welsh: P1
+    or P2, known to P1) and B (12, disability: P2 or P3, known to P2)."""
+
     def referral(cid: str, weight: float, need: str, **fields: Any) -> dict[str, Any]:
         return case(cid, type="child_protection", weight=weight, needs=[need], **fields)
 
-    snap = snapshot(
+    return snapshot(
         [
             worker("P1", skills=["signing", "welsh"]),
             worker("P2", skills=["welsh", "disability"]),
@@ -473,6 +469,16 @@ def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None
             referral("B", 12, "disability", priority="urgent", previous_workers=["P2"]),
         ],
     )
+
+
+def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None:
+    # The service of chain_snapshot. The manager's rule and both packings take the
+    # urgent children first, each to the worker who knows them (their best), and S
+    # then fits nowhere. Every child has a worker only along the chain S -> P1,
+    # A -> P2, B -> P3, A and B with their second-best workers: the engine must find
+    # it, giving up both returns to a known worker (a lower tier) for the statutory
+    # child.
+    snap = chain_snapshot()
     state = ServiceState.of(snap, Policy())
     from allocator.greedy import packing_allocate
 
@@ -502,3 +508,15 @@ def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None
         work=1.0,
     )
     assert finished and found == {"S": "P1", "A": "P2", "B": "P3"}
+
+
+def test_the_plain_whole_model_solves_the_same_tiers() -> None:
+    # The benchmark's plain CP-SAT model (every eligible pair, the engine's tier
+    # definitions) proves the chain optimal too: the same placements as the engine.
+    from benchmarks.plain import solve_plain
+
+    snap = chain_snapshot()
+    state = ServiceState.of(snap, Policy())
+    solution = solve_plain(state, time_limit=30, start=greedy_allocate(state))
+    assert solution.proved
+    assert solution.placed == placed(plan_of(snap)) == {"S": "P1", "A": "P2", "B": "P3"}
