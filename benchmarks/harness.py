@@ -1,6 +1,6 @@
 """Run methods on scenarios, one fresh process per run, and compare them.
 
-A *run* is one method (``engine``, ``greedy`` or ``mip``) on one scenario.
+A *run* is one method (``engine``, ``greedy``, ``plain`` or ``mip``) on one scenario.
 :func:`run_method` does it in the calling process (the quick test uses it);
 :func:`run_isolated` does it in a fresh ``spawn`` process, so the peak memory
 reported is that run's alone and a crash or a hang ends only that run. Either way
@@ -42,7 +42,7 @@ from benchmarks.scenarios import Scenario
 
 #: Methods in the order they run on each scenario (greedy first: the others are
 #: compared with it).
-METHODS: tuple[str, ...] = ("greedy", "engine", "mip")
+METHODS: tuple[str, ...] = ("greedy", "engine", "plain", "mip")
 #: Engine time limit on a scenario the issue sets no target for (seconds).
 DEFAULT_ENGINE_TIME_LIMIT = 10.0
 #: MIP time limit per run (seconds).
@@ -327,9 +327,35 @@ def _mip(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Run:
     ), None
 
 
+def _plain(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Run:
+    if scenario.kind != "daily":
+        note = "the plain model mirrors the daily model only"
+        return RunResult(scenario.name, "plain", "skipped", note=note), None
+    if scenario.practitioners > options.mip_max_size:
+        note = f"over {options.mip_max_size} practitioners (--mip-max-size)"
+        return RunResult(scenario.name, "plain", "skipped", note=note), None
+    from benchmarks.plain import solve_plain
+
+    limit = options.engine_limit(scenario)
+    started = time.perf_counter()
+    solution = solve_plain(state, time_limit=limit, seed=options.seed, start=greedy_allocate(state))
+    return RunResult(
+        scenario.name,
+        "plain",
+        "optimal" if solution.proved else "feasible",
+        placed=solution.placed,
+        bounds=dict(solution.bounds),
+        stages=solution.stages,
+        seconds=time.perf_counter() - started,
+        time_limit=limit,
+        note=f"{solution.columns} (case, worker) pairs",
+    ), None
+
+
 _METHODS: dict[str, Callable[[Scenario, ServiceState, RunOptions], _Run]] = {
     "greedy": _greedy,
     "engine": _engine,
+    "plain": _plain,
     "mip": _mip,
 }
 
@@ -469,8 +495,9 @@ def assess(scenarios: Iterable[Scenario], results: Iterable[RunResult]) -> Asses
     for scenario in scenarios:
         greedy = by_key.get((scenario.name, "greedy"))
         engine = by_key.get((scenario.name, "engine"))
+        plain = by_key.get((scenario.name, "plain"))
         mip = by_key.get((scenario.name, "mip"))
-        for r in (greedy, engine, mip):
+        for r in (greedy, engine, plain, mip):
             if r is None:
                 continue
             flags = out.flags.setdefault((r.scenario, r.method), [])
@@ -486,6 +513,8 @@ def assess(scenarios: Iterable[Scenario], results: Iterable[RunResult]) -> Asses
             flags.extend(_target_flags(scenario, engine))
             if greedy is not None and greedy.solved:
                 flags.extend(_versus_greedy(engine, greedy, out))
+            if plain is not None and plain.solved:
+                flags.append(_versus_plain(engine, plain))
             if mip is not None and mip.solved:
                 flags.extend(_versus_mip(engine, mip, out))
         if mip is not None and mip.solved:
@@ -548,6 +577,17 @@ def _versus_greedy(engine: RunResult, greedy: RunResult, out: Assessment) -> lis
     if below:
         return ["BELOW greedy on a lower tier (lexicographically better): " + ", ".join(below)]
     return ["no tier below greedy"]
+
+
+def _versus_plain(engine: RunResult, plain: RunResult) -> str:
+    """How the engine compares with the plain whole-model CP-SAT solve (issue 21's
+    competitor): a flag, not a failure."""
+    e, p = engine.objective, plain.objective
+    if vector(p) < vector(e):
+        return f"PLAIN better: {_first_difference(p, e)}"
+    if vector(e) < vector(p):
+        return f"beats plain: {_first_difference(e, p)}"
+    return "ties plain"
 
 
 def _versus_mip(engine: RunResult, mip: RunResult, out: Assessment) -> list[str]:
@@ -746,7 +786,9 @@ Columns:
   engine lexicographically worse than greedy, engine and MIP both proved with different
   optima); `MISSED` = an engine target not met; `BELOW greedy on a lower tier` = a tier
   where the engine is worse than greedy, traded for a better higher tier (the tiers are
-  lexicographic); `MIP better` = the MIP found a lexicographically better plan.
+  lexicographic); `MIP better` = the MIP found a lexicographically better plan;
+  `PLAIN better` / `beats plain` / `ties plain` = the engine against the plain
+  whole-model CP-SAT solve in the same time (issue 21), lexicographically.
 """
 
 
@@ -782,7 +824,9 @@ def render_markdown(
         f"Engine: `SolverSettings(time_limit=<engine limit s>, seed={options.seed}, "
         f"workers={options.workers})`. MIP: HiGHS, {options.workers} thread(s), "
         f"time limit {options.mip_time_limit:g} s per run, up to {options.mip_max_size} "
-        "practitioners.",
+        "practitioners. Plain: one whole CP-SAT model of every eligible pair, the "
+        "classes as one weighted stage, 2 CP-SAT workers (portfolio), the "
+        "engine's time limit (`benchmarks/plain.py`).",
         "",
         "## Scenarios",
         "",

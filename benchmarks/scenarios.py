@@ -200,6 +200,27 @@ def stretched(practitioners: int) -> Scenario:
     )
 
 
+#: The packed class (issue 21): a full service (load 1.0) whose referrals run at 10%
+#: of open cases, 30% of families Welsh-speaking: most referrals compete for the few
+#: workers with room who may hold them (Welsh speakers, court-skilled seniors), and
+#: the intake limit (two new families a worker a day) binds on them. 150
+#: practitioners give about 340 children to place, the issue's hidden service.
+PACKED_REFERRAL_RATE = 0.10
+PACKED_TARGETS: dict[int, Target] = {150: Target(seconds=30.0)}
+
+
+def packed(practitioners: int) -> Scenario:
+    """A packed service's day: chains of reassignment decide who gets a worker."""
+    return Scenario(
+        name=f"packed-{practitioners}",
+        practitioners=practitioners,
+        load=STRETCHED_LOAD,
+        referral_rate=PACKED_REFERRAL_RATE,
+        welsh_families=STRETCHED_WELSH_FAMILIES,
+        target=PACKED_TARGETS.get(practitioners, Target(seconds=30.0)),
+    )
+
+
 def leavers_day(practitioners: int) -> Scenario:
     """A day when a tenth of the staff left: their children all need a new worker.
 
@@ -217,11 +238,12 @@ def leavers_day(practitioners: int) -> Scenario:
 
 
 def suite() -> list[Scenario]:
-    """The full suite: every size at the usual load, load sensitivity, stretched days,
-    the leavers' day."""
+    """The full suite: every size at the usual load, load sensitivity, stretched and
+    packed days, the leavers' day."""
     scenarios = [daily(n, SUITE_LOAD) for n in SUITE_SIZES]
     scenarios += [daily(SENSITIVITY_SIZE, load) for load in SENSITIVITY_LOADS]
     scenarios += [stretched(n) for n in STRETCHED_TARGETS]
+    scenarios += [packed(n) for n in PACKED_TARGETS]
     scenarios.append(leavers_day(SENSITIVITY_SIZE))
     return sorted(scenarios, key=lambda s: (s.practitioners, s.leavers, s.load))
 
@@ -241,8 +263,8 @@ def grid(sizes: Iterable[int], loads: Iterable[float]) -> list[Scenario]:
 
 
 def by_name(names: Iterable[str]) -> list[Scenario]:
-    """Scenarios by name: ``daily-<practitioners>-<load>``, ``stretched-<practitioners>``
-    or ``leavers-<practitioners>``.
+    """Scenarios by name: ``daily-<practitioners>-<load>``, ``stretched-<practitioners>``,
+    ``packed-<practitioners>`` or ``leavers-<practitioners>``.
 
     Raises
     ------
@@ -260,11 +282,14 @@ def by_name(names: Iterable[str]) -> list[Scenario]:
                 out.append(leavers_day(int(rest)))
             elif kind == "stretched":
                 out.append(stretched(int(rest)))
+            elif kind == "packed":
+                out.append(packed(int(rest)))
             else:
                 raise ValueError
         except ValueError:
             raise ValueError(
                 f"unknown scenario {name!r}: expected daily-<practitioners>-<load> "
-                "(e.g. daily-150-0.95), stretched-<practitioners> or leavers-<practitioners>"
+                "(e.g. daily-150-0.95), stretched-<practitioners>, packed-<practitioners> "
+                "or leavers-<practitioners>"
             ) from None
     return out

@@ -7,6 +7,7 @@ here also passes the independent checker (``check_plan``).
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from typing import Any
 
@@ -442,3 +443,80 @@ def test_each_distinct_plan_is_evaluated_once(monkeypatch: Any) -> None:
     first = evaluate(state, {})
     first["unallocated"] = -1
     assert evaluate(state, {})["unallocated"] == len(state.to_allocate)
+
+
+def chain_snapshot() -> Snapshot:
+    """Three workers with 12 points of room each, one case each at most: P1 (signing,
+    Welsh), P2 (Welsh, disability), P3 (disability). Today's referrals: the statutory
+    child S (10 points, needs signing: P1 only) and two urgent ones, A (12, Welsh: P1
+    or P2, known to P1) and B (12, disability: P2 or P3, known to P2)."""
+
+    def referral(cid: str, weight: float, need: str, **fields: Any) -> dict[str, Any]:
+        return case(cid, type="child_protection", weight=weight, needs=[need], **fields)
+
+    return snapshot(
+        [
+            worker("P1", skills=["signing", "welsh"]),
+            worker("P2", skills=["welsh", "disability"]),
+            worker("P3", skills=["disability"]),
+        ],
+        [
+            *filler("P1", 88),
+            *filler("P2", 88),
+            *filler("P3", 88),
+            referral("S", 10, "signing"),
+            referral("A", 12, "welsh", priority="urgent", previous_workers=["P1"]),
+            referral("B", 12, "disability", priority="urgent", previous_workers=["P2"]),
+        ],
+    )
+
+
+def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None:
+    # The service of chain_snapshot. The manager's rule and both packings take the
+    # urgent children first, each to the worker who knows them (their best), and S
+    # then fits nowhere. Every child has a worker only along the chain S -> P1,
+    # A -> P2, B -> P3, A and B with their second-best workers: the engine must find
+    # it, giving up both returns to a known worker (a lower tier) for the statutory
+    # child.
+    snap = chain_snapshot()
+    state = ServiceState.of(snap, Policy())
+    from allocator.greedy import packing_allocate
+
+    for start in (
+        greedy_allocate(state),
+        packing_allocate(state, by_family=True),
+        packing_allocate(state, by_family=False),
+    ):
+        assert start == {"A": "P1", "B": "P2"}
+    plan = plan_of(snap)
+    assert placed(plan) == {"S": "P1", "A": "P2", "B": "P3"}
+    assert plan.objective["unallocated_statutory"] == 0
+    assert plan.objective["previous_worker_returns"] == 0
+    # The neighbourhood search alone (a large service's path) finds it too: S's
+    # neighbourhood frees A, who holds S's only worker, and B, who holds A's other one.
+    from allocator.engine.solve import SolverSettings, _improve
+
+    every = {c: state.eligible(c) for c in state.to_allocate}
+    found, finished, _ = _improve(
+        state,
+        every,
+        "unallocated_statutory",
+        ("unallocated_urgent",),
+        greedy_allocate(state),
+        SolverSettings(),
+        deadline=time.perf_counter() + 60,
+        work=1.0,
+    )
+    assert finished and found == {"S": "P1", "A": "P2", "B": "P3"}
+
+
+def test_the_plain_whole_model_solves_the_same_tiers() -> None:
+    # The benchmark's plain CP-SAT model (every eligible pair, the engine's tier
+    # definitions) proves the chain optimal too: the same placements as the engine.
+    from benchmarks.plain import solve_plain
+
+    snap = chain_snapshot()
+    state = ServiceState.of(snap, Policy())
+    solution = solve_plain(state, time_limit=30, start=greedy_allocate(state))
+    assert solution.proved
+    assert solution.placed == placed(plan_of(snap)) == {"S": "P1", "A": "P2", "B": "P3"}

@@ -743,6 +743,7 @@ def run_stage(
     seed: int,
     workers: int,
     presolve: bool = True,
+    interleave: bool = False,
 ) -> StageRun:
     """Minimise ``objective`` on ``m`` from ``start`` (a complete hint): one stage.
 
@@ -762,12 +763,17 @@ def run_stage(
         CP-SAT's ``random_seed`` and ``num_workers``.
     presolve
         ``False`` where presolve alone would use the budget (the moves' model).
+    interleave
+        CP-SAT's interleaved search with its own neighbourhood workers, even on one
+        worker (:func:`~allocator.engine.solver.configured_solver`).
     """
     from ortools.sat.python import cp_model
 
     m.hint(start)
     m.model.minimize(objective)
-    solver = configured_solver(seconds=seconds, work=work, seed=seed, workers=workers)
+    solver = configured_solver(
+        seconds=seconds, work=work, seed=seed, workers=workers, interleave=interleave
+    )
     if not presolve:
         solver.parameters.cp_model_presolve = False
     status = solver.solve(m.model)

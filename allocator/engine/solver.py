@@ -49,13 +49,15 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def configured_solver(
-    *, seconds: float, work: float | None, seed: int, workers: int
+    *, seconds: float, work: float | None, seed: int, workers: int, interleave: bool = False
 ) -> cp_model.CpSolver:
     """A CP-SAT solver limited by ``work`` (deterministic units) and ``seconds`` (wall).
 
     The work limit is what makes a run reproducible; the wall-clock limit is only a
     safety net. With more than one worker the interleaved search is used, which is
-    deterministic; CP-SAT's parallel portfolio is not.
+    deterministic; CP-SAT's parallel portfolio is not. ``interleave`` asks for it on
+    one worker too: CP-SAT then takes turns between its full search and its own
+    large-neighbourhood workers, still deterministically.
     """
     # Imported here, where a solve happens: loading OR-Tools takes about half a second.
     from ortools.sat.python import cp_model
@@ -67,7 +69,7 @@ def configured_solver(
         params.max_deterministic_time = max(0.01, work)
     params.random_seed = seed
     params.num_workers = workers
-    params.interleave_search = workers > 1
+    params.interleave_search = workers > 1 or interleave
     # Measured on synthetic services: level 2 puts the exactly-one and family
     # constraints into the LP (level 1 left a stage's bound below zero for a tier of
     # non-negative slacks); probing and symmetry detection cost more than they save.
