@@ -36,6 +36,7 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -284,12 +285,20 @@ def still_pending(
     Raises
     ------
     InputError
-        If ``record`` is of a day after the snapshot's (``source`` names it).
+        If ``record`` is of a day after the snapshot's, or promises one child twice
+        (``source`` names it).
     """
     if record.as_of > snapshot.as_of:
         raise InputError(
             f"{source}: the handovers are of {record.as_of}, after the snapshot's day "
             f"{snapshot.as_of}; expected the file written with this snapshot or an earlier one"
+        )
+    counts = Counter(h.case for h in record.handovers)
+    twice = sorted(c for c, n in counts.items() if n > 1)
+    if twice:
+        raise InputError(
+            f"{source}: case {', '.join(twice)} is handed over twice; expected one promise "
+            "per child, as allocator apply writes it"
         )
     holder = {c.id: c.worker for c in snapshot.cases}
     staff = {p.id for p in snapshot.practitioners}

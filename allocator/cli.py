@@ -1047,7 +1047,9 @@ def apply_command(
     earlier = read_handovers(handovers_path, snap)
     with input_errors():
         result = applied(snap, plan, policy, as_of=as_of, earlier=earlier, source=plan_path)
-    carry = bool(plan.handovers) or handovers_path is not None
+    # An older file beside ``out`` is written over too: a promise it holds must not
+    # outlive the plan now applied to the same snapshot path.
+    carry = bool(plan.handovers) or handovers_path is not None or sidecar.exists()
     with writing(out):
         write_snapshot(result.snapshot, out)
         if carry:

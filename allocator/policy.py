@@ -216,6 +216,14 @@ class Waiting(BaseModel):
     reserve_after_days: WindowDays = 14
     lost_worker_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = 4
 
+    @field_validator("lost_worker_weeks")
+    @classmethod
+    def _head_start_within_the_count(cls, value: int, info: ValidationInfo) -> int:
+        most = info.data.get("max_weeks")
+        if most is not None and value > most:
+            raise ValueError(f"at most max_weeks ({most}): a longer wait counts no more")
+        return value
+
 
 def _default_priority_classes() -> tuple[PriorityClass, ...]:
     return (
@@ -291,8 +299,10 @@ class Policy(BaseModel):
     over_cap_classes
         The priority classes whose children a manager may give a worker over their
         cap, by a documented exception with a reason (docs/FORMAT.md "Over cap by a
-        manager's exception"); names from :attr:`class_names`. Default: ``urgent``
-        and ``statutory``; ``[]`` allows no exception.
+        manager's exception"); names from :attr:`class_names`, each once. Default:
+        every priority class above ``other`` (``urgent`` and ``statutory`` with the
+        default classes; a policy that renames or drops classes keeps working);
+        ``[]`` allows no exception.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -323,7 +333,9 @@ class Policy(BaseModel):
         default_factory=_default_priority_classes, max_length=MAX_PRIORITY_CLASSES
     )
     waiting: Waiting = Field(default_factory=Waiting)
-    over_cap_classes: tuple[str, ...] = ("urgent", "statutory")
+    over_cap_classes: tuple[str, ...] = Field(
+        default_factory=lambda data: tuple(c.name for c in data.get("priority_classes", ()))
+    )
 
     @field_validator("priority_classes")
     @classmethod
@@ -346,6 +358,9 @@ class Policy(BaseModel):
         if classes is None:
             return value  # the classes were refused themselves: said there
         names = (*(c.name for c in classes), OTHER_CLASS)
+        repeated = sorted({n for n in value if value.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each class once ({', '.join(map(repr, repeated))} repeated)")
         unknown = [n for n in value if n not in names]
         if unknown:
             raise ValueError(
@@ -416,8 +431,11 @@ class PolicyError(ValueError):
 
 def _over(base: Policy, values: dict[str, Any], source: str) -> Policy:
     """``base`` with ``values`` merged in and validated; problems name ``source``."""
+    merged = _deep_merge(base.model_dump(mode="json"), values)
+    if "priority_classes" in values and "over_cap_classes" not in values:
+        del merged["over_cap_classes"]  # the default follows the classes given
     try:
-        return Policy.model_validate(_deep_merge(base.model_dump(mode="json"), values))
+        return Policy.model_validate(merged)
     except ValidationError as exc:
         raise PolicyError(_policy_problems(source, exc, values)) from None
 
@@ -492,6 +510,8 @@ def _policy_problems(source: str, exc: ValidationError, data: dict[str, Any]) ->
     """Every error of ``exc`` as a sentence naming ``source``, one a line."""
     problems = []
     for err in exc.errors():
+        if err["type"] == "default_factory_not_called":
+            continue  # a default drawn from a value refused itself: said there
         problem = _policy_problem(err, data)
         if problem:
             text = f"{source}: {problem}"

@@ -765,5 +765,7 @@ def recommend(
         if plan is not None:
             after = applied(snapshot, plan, policy, earlier=handovers)
             snapshot, promised = after.snapshot, after.pending
-        snapshot = reserve_handovers(snapshot, policy, promised)
+        # The child asked about keeps their own promised room: it is theirs to take.
+        mine = [h for h in promised if h.case == case_id]
+        snapshot = reserve_handovers(snapshot, policy, [h for h in promised if h not in mine])
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)

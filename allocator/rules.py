@@ -1067,10 +1067,11 @@ def hold_room(state: ServiceState) -> dict[str, str]:
     (:attr:`ServiceState.held_for`).
 
     A child of a class above the last (urgent, statutory by default) who has waited
-    at least the policy's ``waiting.reserve_after_days`` (as the class tiers count
-    waits: :meth:`ServiceState.counted_wait`) and fits with no worker the
+    at least the policy's ``waiting.reserve_after_days`` (days waited, the head start
+    of a lost worker aside) and fits with no worker the
     rules allow gets the allowed worker closest to fitting them (least shortfall,
-    then id), one child per worker, the longest waits first, at most
+    then id; only a worker whose cap is at least the child's weight: room freed
+    never makes a child fit a smaller cap), one child per worker, the longest waits first, at most
     :data:`MAX_HELD_SHARE` of the workers open for new work. That worker then takes
     no other child of the same class or below until the child fits: room freed by
     closures builds up for them instead of going to lighter, later children (the
@@ -1081,7 +1082,7 @@ def hold_room(state: ServiceState) -> dict[str, str]:
     if after <= 0:
         return {}
     last = len(state.policy.class_names) - 1
-    waited = {c: state.counted_wait(c, days) for c, days in state.days_waiting.items()}
+    waited = state.days_waiting
     queue = sorted(
         (c for c in state.to_allocate if state.priority_class[c] < last and waited[c] >= after),
         key=lambda c: (state.priority_class[c], -waited[c], -state.weight[c], c),
@@ -1091,9 +1092,15 @@ def hold_room(state: ServiceState) -> dict[str, str]:
     for cid in queue:
         if len(held) >= most:
             break
-        allowed = [w for w in state.allowed(cid) if w not in held]
+        # Only a worker whose cap can take the child is worth holding: room freed
+        # elsewhere never makes a child fit a cap below their weight.
+        allowed = [
+            w
+            for w in state.allowed(cid)
+            if w not in held and state.weight[cid] <= state.capacity[w]
+        ]
         if not allowed or any(state.weight[cid] <= state.spare_before(w) for w in allowed):
-            continue  # nobody may hold them, or they fit today: nothing to reserve
+            continue  # nobody could ever hold them, or they fit today: nothing to reserve
         closest = min(allowed, key=lambda w: (state.weight[cid] - state.spare_before(w), w))
         held[closest] = cid
     return held

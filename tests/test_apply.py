@@ -427,6 +427,21 @@ def test_recommend_keeps_the_room_of_a_handover_still_to_come() -> None:
     assert "P5" in [c.worker for c in result.ineligible]
 
 
+def test_recommend_for_the_promised_child_keeps_their_receiver_eligible() -> None:
+    # The room reserved at P5 is C6's own: asked about C6, P5 is still one of the
+    # workers who may take them.
+    snap = service().model_copy(
+        update={
+            "cases": tuple(
+                c.model_copy(update={"weight": 95.0}) if c.id == "C6" else c
+                for c in service().cases
+            )
+        }
+    )
+    result = recommend(snap, "C6", Policy(), handovers=(handover(),))
+    assert "P5" in [c.worker for c in result.ranked]
+
+
 # ------------------------------------------------------------------ the command line
 
 
@@ -487,6 +502,22 @@ def test_cli_apply_writes_no_handovers_file_for_a_plan_without_handovers(
     assert result.exit_code == 0, result.output
     assert not (files["dir"] / "next.handovers.json").exists()
     assert "handovers.json" not in result.stdout
+
+
+def test_cli_apply_writes_over_an_older_handovers_file_beside_the_snapshot(
+    files: dict[str, Path],
+) -> None:
+    # A plan with a handover, then one without, applied to the same path: the older
+    # promise does not stay behind for tomorrow's rebalance to follow.
+    out = files["dir"] / "next.json"
+    sidecar = files["dir"] / "next.handovers.json"
+    run("apply", files["plan"], "--snapshot", files["snapshot"], "--out", out)
+    assert len(json.loads(sidecar.read_text())["handovers"]) == 1
+    write_json(files["plan"], plan(handovers=()))
+    result = run("apply", files["plan"], "--snapshot", files["snapshot"], "--out", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(sidecar.read_text())["handovers"] == []
+    assert "next.handovers.json" in result.stdout
 
 
 def test_cli_apply_bad_plan_exits_2_naming_the_file_and_case(files: dict[str, Path]) -> None:
@@ -709,6 +740,12 @@ def test_still_pending_drops_a_promise_that_no_longer_applies(
 ) -> None:
     record = pending_record(AS_OF, handover().model_copy(update=change))
     assert still_pending(service(), record) == (), why
+
+
+def test_a_pending_file_promising_one_child_twice_is_refused() -> None:
+    twice = pending_record(AS_OF, handover(), handover().model_copy(update={"worker": "P3"}))
+    with pytest.raises(InputError, match=r"h.json: case C6 is handed over twice"):
+        still_pending(service(), twice, source="h.json")
 
 
 def test_still_pending_refuses_a_file_of_a_later_day() -> None:

@@ -25,7 +25,7 @@ from allocator.meeting import (
     resolve,
 )
 from allocator.models import Snapshot
-from allocator.policy import Policy, PolicyError
+from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rules import ServiceState
 from allocator.web.app import Meeting
 
@@ -147,6 +147,35 @@ def test_over_cap_only_for_the_classes_the_policy_allows(meeting: Meeting) -> No
 def test_policy_over_cap_classes_must_name_classes() -> None:
     with pytest.raises((ValueError, PolicyError), match="'urgnet' is not a priority class"):
         Policy(over_cap_classes=("urgnet",))
+
+
+@pytest.mark.parametrize(
+    ("toml", "classes"),
+    [
+        ("", ("urgent", "statutory")),
+        ("priority_classes = []\n", ()),
+        ('[[priority_classes]]\nname = "protection"\ncases = ["court"]\n', ("protection",)),
+        ('over_cap_classes = ["urgent"]\npriority_classes = []\n', None),
+    ],
+    ids=["default", "no-classes", "renamed", "explicit-unknown"],
+)
+def test_over_cap_classes_default_follows_the_classes_a_policy_names(
+    tmp_path: Path, toml: str, classes: tuple[str, ...] | None
+) -> None:
+    # The default is every class above "other": a policy that drops or renames the
+    # classes still loads; a class named explicitly must exist.
+    path = tmp_path / "policy.toml"
+    path.write_text(toml, encoding="utf-8")
+    if classes is None:
+        with pytest.raises(PolicyError, match="'urgent' is not a priority class"):
+            load_policy(path)
+    else:
+        assert load_policy(path).over_cap_classes == classes
+
+
+def test_over_cap_classes_names_each_class_once() -> None:
+    with pytest.raises((ValueError, PolicyError), match="'urgent' repeated"):
+        Policy(over_cap_classes=("urgent", "urgent"))
 
 
 def siblings() -> Snapshot:

@@ -390,6 +390,30 @@ def test_a_reservation_holds_the_room_until_the_long_waiting_child_fits() -> Non
     assert "COURT" in day_of(3)
 
 
+def test_no_room_is_held_for_a_child_above_every_cap_they_could_have() -> None:
+    # OLD (5 points) has waited 53 days but A's cap is 3: freed room never makes OLD
+    # fit A, so A's room is not held and R2 (2 points), who fits, is placed.
+    snap = snapshot(
+        [worker("A", capacity_points=3)],
+        [
+            case("OLD", type="child_protection", weight=5, opened=days_ago(53)),
+            case("R2", type="child_protection", weight=2, opened=AS_OF),
+        ],
+    )
+    assert ServiceState.of(snap, RESERVE).held_for == {}
+    assert placed(snap, RESERVE) == {"R2": "A"}
+
+
+def test_a_lost_workers_head_start_does_not_hold_room_before_the_days_are_waited() -> None:
+    # LOST lost their worker yesterday (a head start in the class tier) but has
+    # waited 1 day of the 14 before room is held for them.
+    snap = snapshot(
+        [worker("W", capacity_points=3), worker("GONE", leaving_on=days_ago(1))],
+        [case("LOST", type="child_protection", weight=5, worker="GONE", opened=days_ago(200))],
+    )
+    assert ServiceState.of(snap, RESERVE).held_for == {}
+
+
 def test_an_urgent_child_is_never_kept_off_room_held_for_a_statutory_one() -> None:
     snap = snapshot(
         [worker("W", capacity_points=20)],
@@ -580,14 +604,15 @@ def test_the_plan_names_the_longest_wait_left_in_each_class() -> None:
 
 
 def promise_against_held_room() -> Snapshot:
-    # GONE leaves in ten days holding H (5 points). W has 5 points of room, held for
-    # WAITED (6 points, waited half a year, fits nowhere yet). A handover of H to W
-    # was promised before the room was held.
+    # GONE leaves in ten days holding H (5 points). W (cap 8, holding 3 points) has 5
+    # points of room, held for WAITED (6 points, waited half a year, fits nowhere
+    # yet). A handover of H to W was promised before the room was held.
     return snapshot(
-        [worker("W", capacity_points=5), worker("GONE", leaving_on=days_ago(-10))],
+        [worker("W", capacity_points=8), worker("GONE", leaving_on=days_ago(-10))],
         [
             case("H", type="child_protection", weight=5, worker="GONE", opened=days_ago(200)),
             case("WAITED", type="child_protection", weight=6, opened=days_ago(200)),
+            case("KEPT", type="child_in_need", weight=3, worker="W", opened=days_ago(300)),
         ],
     )
 
@@ -599,3 +624,10 @@ def test_a_handover_promised_before_is_kept_while_it_can_be() -> None:
     assert fresh.handovers == ()
     plan = rebalance(promise_against_held_room(), RESERVE, time_limit=5, planned={"H": "W"})
     assert [(h.case, h.worker) for h in plan.handovers] == [("H", "W")]
+
+
+def test_a_head_start_above_the_weeks_counted_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text("[waiting]\nmax_weeks = 10\nlost_worker_weeks = 12\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"lost_worker_weeks': at most max_weeks \(10\)"):
+        load_policy(path)

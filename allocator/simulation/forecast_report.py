@@ -167,7 +167,7 @@ def summary_lines(fc: Forecast) -> list[str]:
         f"needed), {planned:.0f} of them handed over with notice."
     )
     known = [o for o in fc.children if o.known]
-    likely = [o for o in fc.children if o.chance >= 0.5]
+    likely = [o for o in fc.children if o.chance > 0.5]
     if known:
         by_worker: dict[str, list[str]] = {}
         for o in known:
@@ -178,7 +178,7 @@ def summary_lines(fc: Forecast) -> list[str]:
         f"{len(likely)} children are more likely than not to lose their worker; "
         f"{len(fc.children)} may (named in children.csv)."
     )
-    risky = [o for o in fc.workers if o.chance_over_cap >= 0.5]
+    risky = [o for o in fc.workers if o.chance_over_cap > 0.5]
     lines.append(
         f"{len(risky)} workers are more likely than not to be over cap at some week's end "
         f"(workers.csv)."
