@@ -507,6 +507,10 @@ class CaseExplanation:
     days_waiting
         For a case that needs a worker, the days it has waited for one
         (:attr:`allocator.rules.ServiceState.days_waiting`); else ``None``.
+    head_start
+        For a child who lost their worker (:attr:`allocator.rules.ServiceState.lost_worker`),
+        the days their class tier counts beyond those waited (policy
+        ``waiting.lost_worker_weeks`` x 7); else ``None``.
     """
 
     case: str
@@ -530,6 +534,7 @@ class CaseExplanation:
     exception: str | None = None
     no_handover: str | None = None
     days_waiting: int | None = None
+    head_start: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -666,6 +671,9 @@ def explain_case(
         exception=state.exceptions.get(case_id),
         no_handover=no_handover,
         days_waiting=state.days_waiting.get(case_id),
+        head_start=(
+            state.counted_wait(case_id, 0) or None if case_id in state.lost_worker else None
+        ),
     )
 
 

@@ -631,3 +631,11 @@ def test_a_head_start_above_the_weeks_counted_is_refused(tmp_path: Path) -> None
     path.write_text("[waiting]\nmax_weeks = 10\nlost_worker_weeks = 12\n", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"lost_worker_weeks': at most max_weeks \(10\)"):
         load_policy(path)
+
+
+def test_explain_says_a_child_who_lost_their_worker_has_a_head_start() -> None:
+    snap = lost_against_waiting(20)
+    plan = allocate(snap, AGE, time_limit=5)
+    assert explain_case(snap, AGE, plan, "LOST").head_start == 28
+    assert explain_case(snap, AGE, plan, "WAITED").head_start is None
+    assert explain_case(snap, AGE_AS_WAITED, plan, "LOST").head_start is None
