@@ -541,15 +541,17 @@ def rebalance(
     greedy_left = sum(len(g.cases) for g in groups if g.must_move and g.id not in greedy)
     left = sum(len(g.cases) for g in groups if g.must_move and g.id not in solution.decisions)
     handed = sum(len(g.cases) for g in groups if g.handover and g.id in solution.decisions)
+    least = f", at least {lower_bound} in any best plan" if lower_bound else ""
     notes.append(
         f"changes of worker: {values['changes_of_worker']} "
-        f"({values['changes_of_worker'] - handed} today + {handed} planned handover(s)), "
-        f"at least {lower_bound} in any best plan; this plan leaves {left} child(ren) who "
-        "must move unplaced (no worker, or a long-absent one). For comparison, the "
-        "manager's rule (one family at a time, the search's starting point) makes "
-        f"{greedy_values['changes_of_worker']} "
-        f"changes of worker (cost of the changes {greedy_values['weighted_changes']}) but "
-        f"leaves {greedy_left} such child(ren) unplaced"
+        f"({values['changes_of_worker'] - handed} today + {handed} planned handover(s))"
+        f"{least}; this plan leaves {left} child(ren) who must move unplaced (no worker, "
+        f"or a long-absent one) and {points(values['over_cap_excess'])} points over cap. "
+        "For comparison, the manager's rule (one family at a time, the search's starting "
+        f"point) makes {greedy_values['changes_of_worker']} changes of worker (cost of "
+        f"the changes {greedy_values['weighted_changes']}), leaves {greedy_left} such "
+        f"child(ren) unplaced and {points(greedy_values['over_cap_excess'])} points over "
+        "cap; the tiers above say which comes first"
     )
     return _plan(
         setup,
