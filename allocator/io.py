@@ -1491,12 +1491,35 @@ def _assemble(
 # ------------------------------------------------------------------ plans
 
 # Each table of a plan: its record model, the noun for messages, the key naming a
-# record, and its rank (the order in which problems are listed).
+# record, and its rank (the order in which problems are listed). Every other list of
+# records in a document is found by :func:`_tables_of`; these only name theirs better.
 _PLAN_TABLES: dict[str, tuple[type[BaseModel], str, str, int]] = {
     "assignments": (Assignment, "assignment", "case", 1),
     "unallocated": (Unallocated, "unallocated case", "case", 2),
     "workers": (WorkerLoad, "worker load", "id", 3),
 }
+
+
+@cache
+def _tables_of(model: type[BaseModel]) -> dict[str, tuple[type[BaseModel], str, str, int]]:
+    """Every field of ``model`` that is a list of records, as :data:`_PLAN_TABLES`.
+
+    A record is named by its ``case`` (else its ``id``) and described by its model's
+    name in words (``ManagedException``: "managed exception"), so an error inside any
+    list of a document (a plan's ``handovers[2]``, ``exceptions[0]``) is told as one
+    inside ``assignments[]`` is: file, index, id, the exact field and what it expects.
+    """
+    tables: dict[str, tuple[type[BaseModel], str, str, int]] = {}
+    for rank, (attr, info) in enumerate(model.model_fields.items(), start=1):
+        tp, _ = _unwrap(info.annotation)
+        if get_origin(tp) not in (tuple, list) or not get_args(tp):
+            continue
+        item, _ = _unwrap(get_args(tp)[0])
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            key = "case" if "case" in item.model_fields else "id"
+            noun = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", item.__name__).lower()
+            tables[info.alias or attr] = (item, noun, key, rank)
+    return tables
 
 
 def load_plan(path: PathLike) -> Plan:
@@ -1605,6 +1628,7 @@ def _load_document(
     source = str(path)
     if not _check_format(data.get("format"), expected_format, source, False, report, 0):
         report.raise_if_any()
+    tables = {**_tables_of(model), **tables}
     try:
         document = model.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,124 @@
+"""A fresh user's trial: faults at the door, each fixed as a kind, a test per member.
+
+A. An error inside any list of records of a document (a plan's ``handovers[]`` and
+   ``exceptions[]`` as its ``assignments[]``, a pending handovers file) names the
+   file, the index, the case, the exact field and what was expected.
+B. A warning about a record names the file (and row) the record came from.
+C. A CSV table's header problem is said once; the rows it breaks are one sentence.
+D. The capacity target's grammar is one rule (its text, ASCII digits, no impossible
+   target); every ``--out`` folder follows one rule.
+E. The meeting API's booleans are JSON booleans; a held child's sentence reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from allocator.io import (
+    InputError,
+    _tables_of,
+    load_pending_handovers,
+    load_plan,
+)
+from allocator.models import Plan
+
+# ------------------------------------------------------------------ A: nested records
+
+_HANDOVER = {
+    "case": "C1",
+    "worker": "P2",
+    "from": "P1",
+    "on": "2026-11-30",
+    "departs": "2026-12-01",
+    "notice_days": 7,
+}
+_EXCEPTION = {"case": "C1", "worker": "P1", "reason": "pinned by the manager"}
+
+
+def plan_data(**fields: Any) -> dict[str, Any]:
+    return {"format": "allocation-plan/1", "as_of": "2026-11-23", "status": "optimal", **fields}
+
+
+def problems_of(path: Path, data: dict[str, Any]) -> list[str]:
+    path.write_text(json.dumps(data))
+    load = load_plan if data["format"] == "allocation-plan/1" else load_pending_handovers
+    with pytest.raises(InputError) as caught:
+        load(path)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "expected"),
+    [
+        (
+            "handovers",
+            {**_HANDOVER, "notice_days": -1},
+            "field 'notice_days' is -1, expected a whole number of 0 or more.",
+        ),
+        (
+            "handovers",
+            {**_HANDOVER, "on": "23/11/2026"},
+            "field 'on' is '23/11/2026', expected a date written YYYY-MM-DD from 1900-01-01 "
+            "to 2999-12-31.",
+        ),
+        (
+            "handovers",
+            {**_HANDOVER, "notice_dyas": 3},
+            "unknown field 'notice_dyas'; did you mean 'notice_days'?",
+        ),
+        (
+            "exceptions",
+            {**_EXCEPTION, "waives": "everything"},
+            "field 'waives' is 'everything', expected one of grade, capacity.",
+        ),
+        (
+            "exceptions",
+            {"case": "C1", "worker": "P1"},
+            "required field 'reason' is missing, expected text.",
+        ),
+    ],
+)
+def test_an_error_inside_a_plans_nested_list_names_row_case_and_field(
+    tmp_path: Path, table: str, row: dict[str, Any], expected: str
+) -> None:
+    path = tmp_path / "plan.json"
+    assert problems_of(path, plan_data(**{table: [row]})) == [
+        f"{path}, {table}[0] (case C1): {expected}"
+    ]
+
+
+def test_a_nested_row_that_is_not_an_object_is_named_by_its_index(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    assert problems_of(path, plan_data(handovers=[_HANDOVER, 3])) == [
+        f"{path}, handovers[1]: found a number, expected an object with the handover's fields."
+    ]
+
+
+def test_an_error_in_a_pending_handovers_file_names_row_case_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "next.handovers.json"
+    data = {
+        "format": "pending-handovers/1",
+        "as_of": "2026-11-23",
+        "handovers": [{**_HANDOVER, "departs": "soon"}],
+    }
+    (said,) = problems_of(path, data)
+    assert said.startswith(
+        f"{path}, handovers[0] (case C1): field 'departs' is 'soon', expected a date"
+    )
+
+
+def test_every_list_of_records_of_a_plan_is_read_as_a_table() -> None:
+    # The mechanism, not a field list: a list of records added to the plan later is
+    # reported by row the day it is added.
+    lists = {
+        (info.alias or name)
+        for name, info in Plan.model_fields.items()
+        if "tuple[allocator.models." in str(info.annotation)
+    }
+    assert lists == {"assignments", "unallocated", "workers", "exceptions", "handovers"}
+    assert set(_tables_of(Plan)) == lists
+    assert _tables_of(Plan)["exceptions"][1:3] == ("managed exception", "case")
