@@ -68,7 +68,7 @@ from allocator.models import (
     Snapshot,
     Unallocated,
     WorkerLoad,
-    snapshot_warnings,
+    case_doubts,
 )
 
 __all__ = [
@@ -1322,8 +1322,9 @@ def load_snapshot(
         (fast := _fast_snapshot(text)) is not None
     ):
         if referrals is None:
-            if warnings is not None:
-                warnings.extend(f"{path}: {w}" for w in snapshot_warnings(fast))
+            if warnings is not None and (doubts := case_doubts(fast)):
+                ids = _Table(str(path), "cases", [{"id": c.id} for c in fast.cases], 2)
+                warnings.extend(_case_warnings(fast, doubts, [ids]))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -1484,8 +1485,25 @@ def _assemble(
         ]
         raise InputError([_sentence(p) for p in problems]) from None
     if warnings is not None:
-        warnings.extend(f"{parts.source}: {w}" for w in snapshot_warnings(snapshot))
+        warnings.extend(_case_warnings(snapshot, case_doubts(snapshot), [parts.cases, extra]))
     return snapshot
+
+
+def _case_warnings(
+    snapshot: Snapshot, doubts: Sequence[tuple[int, str]], tables: Sequence[_Table | None]
+) -> list[str]:
+    """Each of :func:`allocator.models.case_doubts` naming the file and row its case
+    came from: ``tables`` are those the snapshot's cases were read from, in order (the
+    snapshot's, then the referrals'), so a referral's doubt names the referrals file."""
+    rows = [(table, i) for table in tables if table is not None for i in range(len(table.rows))]
+    out: list[str] = []
+    for index, doubt in doubts:
+        if len(rows) == len(snapshot.cases):
+            table, i = rows[index]
+            out.append(f"{table.source}, {table.where(i)}: {doubt}")
+        else:  # not read from tables row for row: named by id alone
+            out.append(f"case {snapshot.cases[index].id}: {doubt}")
+    return out
 
 
 # ------------------------------------------------------------------ plans

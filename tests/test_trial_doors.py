@@ -122,3 +122,68 @@ def test_every_list_of_records_of_a_plan_is_read_as_a_table() -> None:
     assert lists == {"assignments", "unallocated", "workers", "exceptions", "handovers"}
     assert set(_tables_of(Plan)) == lists
     assert _tables_of(Plan)["exceptions"][1:3] == ("managed exception", "case")
+
+
+# ------------------------------------------------------------------ B: warnings name their file
+
+
+def snapshot_data(cases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "format": "caseload-snapshot/1",
+        "as_of": "2026-11-23",
+        "practitioners": [{"id": "P1", "team": "North", "grade": "senior", "fte": 1.0}],
+        "cases": cases or [case_data("C1")],
+    }
+
+
+def case_data(ident: str, **fields: Any) -> dict[str, Any]:
+    return {"id": ident, "family": f"F{ident}", "type": "child_in_need", "complexity": 2, **fields}
+
+
+_FUTURE = "field 'opened' is 2027-05-01, after as_of 2026-11-23"
+_TYPO = "excluded_workers names 'P99'"
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_a_referrals_doubt_names_the_referrals_file_and_row(tmp_path: Path, form: str) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    snap = tmp_path / "service.json"
+    snap.write_text(json.dumps(snapshot_data()))
+    referrals = [case_data("R1"), case_data("R2", opened="2027-05-01", excluded_workers=["P99"])]
+    if form == "json":
+        path = tmp_path / "referrals.json"
+        path.write_text(json.dumps({"cases": referrals}))
+        where = f"{path}, cases[1] (id R2)"
+    else:
+        path = tmp_path / "referrals.csv"
+        path.write_text(
+            "id,family,type,complexity,opened,excluded_workers\n"
+            "R1,FR1,child_in_need,2,,\nR2,FR2,child_in_need,2,2027-05-01,P99\n"
+        )
+        where = f"{path}, line 3 (id R2)"
+    result = CliRunner().invoke(main, ["allocate", str(snap), "--referrals", str(path)])
+    assert result.exit_code == 0, result.output
+    said = [" ".join(line.split()) for line in result.stderr.split("warning: ")[1:]]
+    assert any(line.startswith(f"{where}: {_TYPO}") for line in said), said
+    assert any(line.startswith(f"{where}: {_FUTURE}") for line in said), said
+    assert not any(str(snap) in line for line in said)
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_a_snapshot_cases_doubt_names_its_table_and_row(tmp_path: Path, form: str) -> None:
+    from allocator.io import load_snapshot, snapshot_from_dict, write_snapshot
+
+    data = snapshot_data([case_data("C1"), case_data("C2", opened="2027-05-01")])
+    if form == "json":
+        path = tmp_path / "s.json"
+        path.write_text(json.dumps(data))
+        where = f"{path}, cases[1] (id C2)"
+    else:
+        path = write_snapshot(snapshot_from_dict(data), tmp_path / "s")
+        where = f"{path / 'cases.csv'}, line 3 (id C2)"
+    warnings: list[str] = []
+    load_snapshot(path, warnings=warnings)
+    assert [w[: len(where) + 2 + len(_FUTURE)] for w in warnings] == [f"{where}: {_FUTURE}"]
