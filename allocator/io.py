@@ -864,6 +864,7 @@ def _read_csv(
     header = [cell.strip() for cell in header_cells]
     columns: list[str | None] = []  # None: a column that is not read
     seen: set[str] = set()
+    header_problems = len(report)
     for column in header:
         if not column:
             columns.append(None)
@@ -881,6 +882,8 @@ def _read_csv(
     missing = frozenset(f for f, spec in fields.items() if spec.required and f not in seen)
     for column in sorted(missing, key=list(fields).index):
         report.add(rank, 1, f"{path}, line 1: required column {column!r} is missing")
+    header_wrong = len(report) > header_problems
+    ragged: list[tuple[int, int]] = []  # (line, cells) of rows not one cell per column
     table = _Table(str(path), name, [], rank, lines=[], missing_columns=missing)
     assert table.lines is not None
     id_index = header.index("id") if "id" in header else None
@@ -890,12 +893,7 @@ def _read_csv(
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
             cells = cells[: len(header)]  # trailing empty cells a spreadsheet may add
         if len(cells) != len(header):
-            report.add(
-                rank,
-                number,
-                f"{path}, line {number}: found {len(cells)} cells, expected {len(header)} "
-                "(one per column of line 1)",
-            )
+            ragged.append((number, len(cells)))
             if id_index is not None and id_index < len(cells) and cells[id_index].strip():
                 table.broken_ids.append(cells[id_index].strip())
             continue
@@ -922,7 +920,48 @@ def _read_csv(
                 record[key] = cell
         table.rows.append(record)
         table.lines.append(number)
+    _report_ragged(path, len(header), ragged, header_wrong, report, rank)
     return table
+
+
+def _report_ragged(
+    path: Path,
+    columns: int,
+    ragged: list[tuple[int, int]],
+    header_wrong: bool,
+    report: _Report,
+    rank: int,
+) -> None:
+    """Report the rows (line, cells) whose cells are not one per column of line 1.
+
+    After a problem with line 1 they are one sentence pointing at it, however few:
+    a column added to the header alone makes every row look short. Otherwise each
+    row is named, and the same count in more than :data:`LISTED_ROWS` rows is one
+    sentence (:class:`_Report`).
+    """
+    if not ragged:
+        return
+    if header_wrong:
+        lines = [line for line, _ in ragged]
+        counts = sorted({cells for _, cells in ragged})
+        found = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        shown = ", ".join(map(str, lines[:LISTED_ROWS]))
+        more = len(lines) - LISTED_ROWS
+        where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+        if more > 0:
+            where += f" and {more} more"
+        rows = "1 row" if len(lines) == 1 else f"{len(lines)} rows"
+        report.add(
+            rank,
+            lines[0],
+            f"{path}, {where}: {rows} found with {found} cells where line 1 has {columns} "
+            "columns; fix the problem with line 1 above first (these rows were not read)",
+        )
+        return
+    for line, cells in ragged:
+        message = f"found {cells} cells, expected {columns} (one per column of line 1)"
+        kind = (_Kind(str(path), "the number of cells", f"{cells} cells"), f"line {line}", message)
+        report.add(rank, line, f"{path}, line {line}: {message}", kind)
 
 
 # ------------------------------------------------------------------ validating tables

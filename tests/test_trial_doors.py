@@ -187,3 +187,65 @@ def test_a_snapshot_cases_doubt_names_its_table_and_row(tmp_path: Path, form: st
     warnings: list[str] = []
     load_snapshot(path, warnings=warnings)
     assert [w[: len(where) + 2 + len(_FUTURE)] for w in warnings] == [f"{where}: {_FUTURE}"]
+
+
+# ------------------------------------------------------------------ C: a header problem is one fix
+
+
+def csv_folder(tmp_path: Path, cases: str) -> Path:
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (folder / "practitioners.csv").write_text("id,team,grade,fte\nP1,North,senior,1\n")
+    (folder / "cases.csv").write_text(cases)
+    return folder
+
+
+def snapshot_problems(path: Path) -> list[str]:
+    from allocator.io import load_snapshot
+
+    with pytest.raises(InputError) as caught:
+        load_snapshot(path)
+    return caught.value.problems
+
+
+def rows(n: int, extra: str = "") -> str:
+    return "".join(f"C{i},F{i},child_in_need,2{extra}\n" for i in range(1, n + 1))
+
+
+def test_a_header_column_the_rows_lack_is_one_header_line_and_one_sentence(
+    tmp_path: Path,
+) -> None:
+    # The trial's case: one column added to line 1 alone; every row looks a cell short.
+    folder = csv_folder(tmp_path, "id,family,type,complexity,colour\n" + rows(490))
+    table = folder / "cases.csv"
+    assert snapshot_problems(folder) == [
+        f"{table}, line 1: unknown column 'colour'; expected one of id, family, type, "
+        "complexity, weight, worker, previous_workers, changes_last_12_months, area, needs, "
+        "priority, pinned_worker, excluded_workers, opened, waiting_since.",
+        f"{table}, lines 2, 3, 4 and 487 more: 490 rows found with 4 cells where line 1 has 5 "
+        "columns; fix the problem with line 1 above first (these rows were not read).",
+    ]
+
+
+def test_after_a_header_problem_even_one_short_row_points_at_line_1(tmp_path: Path) -> None:
+    folder = csv_folder(
+        tmp_path, "id,family,type,complexity,complexity\n" + rows(1, ",2") + rows(1)
+    )
+    table = folder / "cases.csv"
+    assert snapshot_problems(folder)[1:] == [
+        f"{table}, line 3: 1 row found with 4 cells where line 1 has 5 columns; fix the "
+        "problem with line 1 above first (these rows were not read)."
+    ]
+
+
+def test_ragged_rows_under_a_good_header_are_one_sentence_past_three(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path, "id,family,type,complexity\n" + rows(4, ",x"))
+    table = folder / "cases.csv"
+    assert snapshot_problems(folder) == [
+        f"{table}: the same problem with the number of cells in 4 rows (line 2, line 3, "
+        "line 4 and 1 more); line 2: found 5 cells, expected 4 (one per column of line 1)."
+    ]
+    # Three rows or fewer are each named.
+    (folder / "cases.csv").write_text("id,family,type,complexity\n" + rows(3, ",x"))
+    assert len(snapshot_problems(folder)) == 3
