@@ -1888,15 +1888,32 @@ def check_output(
 
 
 def check_output_folder(
-    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+    path: PathLike,
+    inputs: Mapping[str, PathLike | None] | None = None,
+    files: Sequence[str] = (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV),
 ) -> None:
-    """Refuse a CSV snapshot folder whose tables must not be replaced (see :func:`check_output`).
+    """Refuse, before any work is done, an output folder that must not be written.
+
+    The one rule for every ``--out`` folder (a CSV snapshot, a forecast, a
+    simulation, a capacity table, a sweep): an existing folder, or a new name in an
+    existing folder you may write in (the folder is then made) — as a file's
+    ``--out`` (:func:`check_output`), a missing parent folder is refused, never made.
+
+    Parameters
+    ----------
+    path
+        The folder.
+    inputs
+        As :func:`check_output`.
+    files
+        The files to be written in an existing folder, each checked as
+        :func:`check_output` (default: a CSV snapshot's tables).
 
     Raises
     ------
     InputError
-        If ``path`` is a symbolic link or not a folder, or one of its table files
-        may not be replaced.
+        If ``path`` is a symbolic link or a file, its parent folder does not exist
+        or may not be written, or one of ``files`` may not be replaced.
     """
     folder = Path(path)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
@@ -1904,8 +1921,12 @@ def check_output_folder(
             f"{folder}: expected a folder (not a link or a file); nothing was written."
         )
     if folder.is_dir():
-        for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
+        for name in files:
             check_output(folder / name, inputs)
+        return
+    problem = _output_problem(folder, {})
+    if problem is not None:
+        raise InputError(f"{folder}: {problem}; nothing was written.")
 
 
 #: The name of the pending handovers written beside a CSV snapshot folder.

@@ -249,3 +249,75 @@ def test_ragged_rows_under_a_good_header_are_one_sentence_past_three(tmp_path: P
     # Three rows or fewer are each named.
     (folder / "cases.csv").write_text("id,family,type,complexity\n" + rows(3, ",x"))
     assert len(snapshot_problems(folder)) == 3
+
+
+# ------------------------------------------------------------------ D: targets and --out folders
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("urgent wait < 0 days", "no wait is shorter than 0 days, so no staffing meets it"),
+        ("urgent wait < 0.0 weeks", "no wait is shorter than 0 days"),
+        ("urgent wait <= \u0661 day", "'\u0661' (U+0661) is not plain ASCII"),
+        ("statutory p\u0669\u0660 wait <= 3 days", "are not plain ASCII"),
+        ("urgent wait \u2039= 1 day", "'\u2039' (U+2039) is not plain ASCII"),
+        ("urgent wait <= \uff11 day", "(U+FF11) is not plain ASCII"),
+    ],
+)
+def test_an_impossible_or_non_ascii_target_is_refused_with_why(text: str, said: str) -> None:
+    from allocator.simulation.capacity import TargetError, parse_target
+
+    with pytest.raises(TargetError) as caught:
+        parse_target(text)
+    assert said in str(caught.value)
+
+
+def test_the_targets_hint_and_rule_agree_on_percentiles() -> None:
+    from allocator.simulation.capacity import TARGET_FORM, TargetError, parse_target
+
+    assert "p1 to p99" in TARGET_FORM
+    assert parse_target("all p1 wait <= 2 days")[0].stat == 0.01
+    assert parse_target("all p99 wait <= 2 days")[0].stat == 0.99
+    assert parse_target("urgent wait <= 0 days")[0].days == 0.0  # same day: possible
+    for outside in ("p0", "p100"):
+        with pytest.raises(TargetError, match="is not p1 to p99"):
+            parse_target(f"all {outside} wait <= 2 days")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["forecast", "--weeks", "1", "--runs", "1"],
+        ["capacity", "--target", "urgent wait <= 1 day", "--runs", "1", "--weeks", "1"],
+        ["simulate", "--days", "1"],
+        ["allocate"],
+    ],
+)
+def test_every_out_refuses_a_missing_parent_folder(tmp_path: Path, args: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    snap = tmp_path / "service.json"
+    snap.write_text(json.dumps(snapshot_data()))
+    out = tmp_path / "no" / "such" / "x"
+    command, *options = args
+    result = CliRunner().invoke(main, [command, str(snap), *options, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"the folder {out.parent} does not exist" in result.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_new_out_folder_in_an_existing_folder_is_made(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    snap = tmp_path / "service.json"
+    snap.write_text(json.dumps(snapshot_data()))
+    out = tmp_path / "fresh"
+    args = ["capacity", str(snap), "--target", "urgent wait <= 1 day", "--max-fte", "0"]
+    result = CliRunner().invoke(main, [*args, "--runs", "1", "--weeks", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "capacity.csv").is_file()
