@@ -321,3 +321,110 @@ def test_a_new_out_folder_in_an_existing_folder_is_made(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, "--runs", "1", "--weeks", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "capacity.csv").is_file()
+
+
+# ------------------------------------------------------------------ E: the meeting API
+
+
+def _request_models() -> list[Any]:
+    from allocator.meeting import Override
+    from allocator.web.app import SignOff
+
+    return [Override, SignOff]
+
+
+def _boolean_fields() -> list[tuple[Any, str]]:
+    return [
+        (model, name)
+        for model in _request_models()
+        for name, info in model.model_fields.items()
+        if info.annotation is bool
+    ]
+
+
+def test_the_api_request_models_booleans_are_found() -> None:
+    from allocator.meeting import Override
+
+    assert {(m.__name__, n) for m, n in _boolean_fields()} == {
+        (Override.__name__, "over_cap"),
+        (Override.__name__, "family"),
+        (Override.__name__, "make_room"),
+    }
+
+
+@pytest.mark.parametrize(("model", "name"), _boolean_fields())
+@pytest.mark.parametrize("value", ["yes", 1, 0, "true", "false", None, 1.0])
+def test_every_api_boolean_takes_a_json_boolean_only(model: Any, name: str, value: Any) -> None:
+    from pydantic import ValidationError
+
+    base = {"case": "C1", "action": "choose", "worker": "P1", "reason": "r", "manager": "Ann"}
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate({**base, name: value})
+    assert [e["loc"] for e in caught.value.errors()] == [(name,)]
+    assert getattr(model.model_validate({**base, name: True}), name) is True
+
+
+def _service() -> Any:
+    from builders import case, snapshot, worker
+
+    # A (cap 3) holds H1 (3 points); B (cap 6) holds nobody; U waits.
+    return snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=6)],
+        [case("H1", worker="A"), case("U")],
+    )
+
+
+@pytest.fixture
+def meeting(tmp_path: Path) -> Any:
+    from allocator.daily import allocate
+    from allocator.decisions import DecisionLog
+    from allocator.policy import Policy
+    from allocator.web.app import Meeting
+
+    snap = _service()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    yield Meeting.open(snap, Policy(), log, allocate(snap, Policy(), work_units=1.0))
+    log.close()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+def test_the_json_api_refuses_a_boolean_that_is_not_one(meeting: Any, value: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "U", "action": "choose", "worker": "B", "reason": "r", "manager": "Ann"}
+    refused = client.post("/overrides", json={**body, "over_cap": value})
+    assert refused.status_code == 422 and "over_cap" in refused.text
+    assert meeting.overrides == []
+
+
+def test_the_page_form_still_sends_its_ticked_box_and_nothing_else(meeting: Any) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    html = {"accept": "text/html"}
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/", headers=html).text)
+    assert found is not None
+    form = {"csrf": found.group(1), "case": "U", "action": "choose", "worker": "B"}
+    form |= {"reason": "r", "manager": "Ann"}
+    odd = client.post("/overrides", data={**form, "family": "yes"}, headers=html)
+    assert odd.status_code == 422 and meeting.overrides == []
+    done = client.post("/overrides", data={**form, "family": "true"}, headers=html)
+    assert done.status_code == 200 and meeting.overrides[0].family is True
+
+
+def test_choosing_the_worker_who_holds_the_child_says_so(meeting: Any) -> None:
+    from allocator.meeting import Override
+
+    meeting.override(
+        Override(case="H1", action="choose", worker="A", reason="keep her", manager="Ann")
+    )
+    assert meeting.said == (
+        "H1 is already with A: no more room is needed; A has 0.0 spare under the plan in force"
+    )
