@@ -428,3 +428,32 @@ def test_choosing_the_worker_who_holds_the_child_says_so(meeting: Any) -> None:
     assert meeting.said == (
         "H1 is already with A: no more room is needed; A has 0.0 spare under the plan in force"
     )
+
+
+# ------------------------------------------------------------------ F: what --force does
+
+
+def test_the_readme_says_force_lifts_only_the_made_from_check(tmp_path: Path) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    said = " ".join(readme[readme.index("* `apply` —") :].split("\n* ")[0].split())
+    assert "`--force` lifts only the last" in said
+    assert not re.search(r"--force` applies it anyway", said)
+    # As the code does: a plan for another day is refused even with --force.
+    snap = tmp_path / "service.json"
+    snap.write_text(json.dumps(snapshot_data()))
+    plan = tmp_path / "plan.json"
+    made = CliRunner().invoke(main, ["allocate", str(snap), "--out", str(plan)])
+    assert made.exit_code == 0, made.output
+    data = json.loads(plan.read_text())
+    plan.write_text(json.dumps({**data, "as_of": "2026-11-24"}))
+    next_json = str(tmp_path / "next.json")
+    args = ["apply", str(plan), "--snapshot", str(snap), "--out", next_json, "--force"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "the plan is for 2026-11-24" in refused.stderr
+    assert not (tmp_path / "next.json").exists()
