@@ -309,6 +309,31 @@ def test_every_out_refuses_a_missing_parent_folder(tmp_path: Path, args: list[st
     assert not (tmp_path / "no").exists()
 
 
+def test_sweep_and_export_ssd_refuse_a_missing_parent_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    out = tmp_path / "no" / "such" / "x"
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'days = 2\nseeds = [1]\n[[services]]\nname = "s"\npractitioners = 4\n'
+        '[[policies]]\nname = "p"\n',
+        encoding="utf-8",
+    )
+    mapping = Path(__file__).parent.parent / "examples" / "ssd" / "mapping.toml"
+    commands = [
+        ["sweep", str(spec), "--out", str(out)],
+        ["export", "ssd", "plan.json", "--snapshot", "s.json", "--mapping", str(mapping)]
+        + ["--out", str(out)],
+    ]
+    for args in commands:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert f"the folder {out.parent} does not exist" in result.stderr, result.stderr
+    assert not (tmp_path / "no").exists()
+
+
 def test_a_new_out_folder_in_an_existing_folder_is_made(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
