@@ -31,7 +31,14 @@ from rich.text import Text
 from allocator.analysis import staffing_warnings
 from allocator.daily import allocate
 from allocator.engine.solver import Progress
-from allocator.io import InputError, check_output, inputs_of, load_snapshot, write_json
+from allocator.io import (
+    InputError,
+    check_output,
+    check_output_folder,
+    inputs_of,
+    load_snapshot,
+    write_json,
+)
 from allocator.limits import (
     MAX_ARRIVAL_FACTOR,
     MAX_DAYS,
@@ -548,7 +555,7 @@ def generate_command(
 ) -> None:
     """Write a realistic synthetic service, reproducible from its seed."""
     from allocator.generate import generate
-    from allocator.io import check_output_folder, write_snapshot
+    from allocator.io import write_snapshot
 
     if fmt == "json" and not out.endswith(".json"):
         raise click.BadParameter("a JSON snapshot's path must end in .json", param_hint="--out")
@@ -1091,8 +1098,6 @@ def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
 
 
 def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
-    from allocator.io import check_output_folder
-
     with input_errors():
         if out == "-" or out.lower().endswith(".json"):
             check_output(out, inputs)
@@ -1208,7 +1213,9 @@ def export_ssd_command(
 
     beside = open_involvements_path(snapshot)
     side = involvements_path or (str(beside) if beside.is_file() else None)
+    inputs = {"plan": plan_path, "snapshot": snapshot, "mapping": mapping_path}
     with input_errors():
+        check_output_folder(out, {**inputs, "involvements": side}, files=("ssd_involvements.csv",))
         plan = load_plan(plan_path)
         snap = load_snapshot(snapshot)
         mapping = load_ssd_mapping(mapping_path)
@@ -1930,8 +1937,8 @@ def simulate_command(
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
     from allocator.simulation.report import YEAR_DAYS, where_each_loses, write_outputs
 
-    if Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter("expected a folder", param_hint="--out")
+    with input_errors():
+        check_output_folder(out, files=())
     snap, policy = read_inputs(snapshot, None, policy_path)
     methods: list[Method] = []
     if method in ("engine", "both"):
@@ -2028,8 +2035,8 @@ def forecast_command(
     from allocator.simulation.forecast import ForecastSettings, forecast
     from allocator.simulation.forecast_report import summary_lines, write_forecast
 
-    if Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter("expected a folder", param_hint="--out")
+    with input_errors():
+        check_output_folder(out, files=())
     snap, policy = read_inputs(snapshot, None, policy_path)
     settings = ForecastSettings(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
@@ -2126,8 +2133,9 @@ def capacity_command(
         clauses = parse_target(target)
     except TargetError as exc:
         raise click.BadParameter(str(exc), param_hint="--target") from None
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter("expected a folder", param_hint="--out")
+    if out is not None:
+        with input_errors():
+            check_output_folder(out, files=())
     snap, policy = read_inputs(snapshot, None, policy_path)
     calibration = None
     if history is not None:
@@ -2199,8 +2207,8 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
         for line in str(exc).splitlines():
             echo(f"error: {line}", err=True)
         sys.exit(BAD_INPUT)
-    if Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter("expected a folder", param_hint="--out")
+    with input_errors():
+        check_output_folder(out, files=())
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

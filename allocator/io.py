@@ -68,7 +68,7 @@ from allocator.models import (
     Snapshot,
     Unallocated,
     WorkerLoad,
-    snapshot_warnings,
+    case_doubts,
 )
 
 __all__ = [
@@ -864,6 +864,7 @@ def _read_csv(
     header = [cell.strip() for cell in header_cells]
     columns: list[str | None] = []  # None: a column that is not read
     seen: set[str] = set()
+    header_problems = len(report)
     for column in header:
         if not column:
             columns.append(None)
@@ -881,6 +882,8 @@ def _read_csv(
     missing = frozenset(f for f, spec in fields.items() if spec.required and f not in seen)
     for column in sorted(missing, key=list(fields).index):
         report.add(rank, 1, f"{path}, line 1: required column {column!r} is missing")
+    header_wrong = len(report) > header_problems
+    ragged: list[tuple[int, int]] = []  # (line, cells) of rows not one cell per column
     table = _Table(str(path), name, [], rank, lines=[], missing_columns=missing)
     assert table.lines is not None
     id_index = header.index("id") if "id" in header else None
@@ -890,12 +893,7 @@ def _read_csv(
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
             cells = cells[: len(header)]  # trailing empty cells a spreadsheet may add
         if len(cells) != len(header):
-            report.add(
-                rank,
-                number,
-                f"{path}, line {number}: found {len(cells)} cells, expected {len(header)} "
-                "(one per column of line 1)",
-            )
+            ragged.append((number, len(cells)))
             if id_index is not None and id_index < len(cells) and cells[id_index].strip():
                 table.broken_ids.append(cells[id_index].strip())
             continue
@@ -922,7 +920,48 @@ def _read_csv(
                 record[key] = cell
         table.rows.append(record)
         table.lines.append(number)
+    _report_ragged(path, len(header), ragged, header_wrong, report, rank)
     return table
+
+
+def _report_ragged(
+    path: Path,
+    columns: int,
+    ragged: list[tuple[int, int]],
+    header_wrong: bool,
+    report: _Report,
+    rank: int,
+) -> None:
+    """Report the rows (line, cells) whose cells are not one per column of line 1.
+
+    After a problem with line 1 they are one sentence pointing at it, however few:
+    a column added to the header alone makes every row look short. Otherwise each
+    row is named, and the same count in more than :data:`LISTED_ROWS` rows is one
+    sentence (:class:`_Report`).
+    """
+    if not ragged:
+        return
+    if header_wrong:
+        lines = [line for line, _ in ragged]
+        counts = sorted({cells for _, cells in ragged})
+        found = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        shown = ", ".join(map(str, lines[:LISTED_ROWS]))
+        more = len(lines) - LISTED_ROWS
+        where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+        if more > 0:
+            where += f" and {more} more"
+        rows = "1 row" if len(lines) == 1 else f"{len(lines)} rows"
+        report.add(
+            rank,
+            lines[0],
+            f"{path}, {where}: {rows} found with {found} cells where line 1 has {columns} "
+            "columns; fix the problem with line 1 above first (these rows were not read)",
+        )
+        return
+    for line, cells in ragged:
+        message = f"found {cells} cells, expected {columns} (one per column of line 1)"
+        kind = (_Kind(str(path), "the number of cells", f"{cells} cells"), f"line {line}", message)
+        report.add(rank, line, f"{path}, line {line}: {message}", kind)
 
 
 # ------------------------------------------------------------------ validating tables
@@ -1322,8 +1361,9 @@ def load_snapshot(
         (fast := _fast_snapshot(text)) is not None
     ):
         if referrals is None:
-            if warnings is not None:
-                warnings.extend(f"{path}: {w}" for w in snapshot_warnings(fast))
+            if warnings is not None and (doubts := case_doubts(fast)):
+                ids = _Table(str(path), "cases", [{"id": c.id} for c in fast.cases], 2)
+                warnings.extend(_case_warnings(fast, doubts, [ids]))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -1484,19 +1524,59 @@ def _assemble(
         ]
         raise InputError([_sentence(p) for p in problems]) from None
     if warnings is not None:
-        warnings.extend(f"{parts.source}: {w}" for w in snapshot_warnings(snapshot))
+        warnings.extend(_case_warnings(snapshot, case_doubts(snapshot), [parts.cases, extra]))
     return snapshot
+
+
+def _case_warnings(
+    snapshot: Snapshot, doubts: Sequence[tuple[int, str]], tables: Sequence[_Table | None]
+) -> list[str]:
+    """Each of :func:`allocator.models.case_doubts` naming the file and row its case
+    came from: ``tables`` are those the snapshot's cases were read from, in order (the
+    snapshot's, then the referrals'), so a referral's doubt names the referrals file."""
+    rows = [(table, i) for table in tables if table is not None for i in range(len(table.rows))]
+    out: list[str] = []
+    for index, doubt in doubts:
+        if len(rows) == len(snapshot.cases):
+            table, i = rows[index]
+            out.append(f"{table.source}, {table.where(i)}: {doubt}")
+        else:  # not read from tables row for row: named by id alone
+            out.append(f"case {snapshot.cases[index].id}: {doubt}")
+    return out
 
 
 # ------------------------------------------------------------------ plans
 
 # Each table of a plan: its record model, the noun for messages, the key naming a
-# record, and its rank (the order in which problems are listed).
+# record, and its rank (the order in which problems are listed). Every other list of
+# records in a document is found by :func:`_tables_of`; these only name theirs better.
 _PLAN_TABLES: dict[str, tuple[type[BaseModel], str, str, int]] = {
     "assignments": (Assignment, "assignment", "case", 1),
     "unallocated": (Unallocated, "unallocated case", "case", 2),
     "workers": (WorkerLoad, "worker load", "id", 3),
 }
+
+
+@cache
+def _tables_of(model: type[BaseModel]) -> dict[str, tuple[type[BaseModel], str, str, int]]:
+    """Every field of ``model`` that is a list of records, as :data:`_PLAN_TABLES`.
+
+    A record is named by its ``case`` (else its ``id``) and described by its model's
+    name in words (``ManagedException``: "managed exception"), so an error inside any
+    list of a document (a plan's ``handovers[2]``, ``exceptions[0]``) is told as one
+    inside ``assignments[]`` is: file, index, id, the exact field and what it expects.
+    """
+    tables: dict[str, tuple[type[BaseModel], str, str, int]] = {}
+    for rank, (attr, info) in enumerate(model.model_fields.items(), start=1):
+        tp, _ = _unwrap(info.annotation)
+        if get_origin(tp) not in (tuple, list) or not get_args(tp):
+            continue
+        item, _ = _unwrap(get_args(tp)[0])
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            key = "case" if "case" in item.model_fields else "id"
+            noun = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", item.__name__).lower()
+            tables[info.alias or attr] = (item, noun, key, rank)
+    return tables
 
 
 def load_plan(path: PathLike) -> Plan:
@@ -1605,6 +1685,7 @@ def _load_document(
     source = str(path)
     if not _check_format(data.get("format"), expected_format, source, False, report, 0):
         report.raise_if_any()
+    tables = {**_tables_of(model), **tables}
     try:
         document = model.model_validate(data)
     except ValidationError as exc:
@@ -1807,15 +1888,32 @@ def check_output(
 
 
 def check_output_folder(
-    path: PathLike, inputs: Mapping[str, PathLike | None] | None = None
+    path: PathLike,
+    inputs: Mapping[str, PathLike | None] | None = None,
+    files: Sequence[str] = (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV),
 ) -> None:
-    """Refuse a CSV snapshot folder whose tables must not be replaced (see :func:`check_output`).
+    """Refuse, before any work is done, an output folder that must not be written.
+
+    The one rule for every ``--out`` folder (a CSV snapshot, a forecast, a
+    simulation, a capacity table, a sweep): an existing folder, or a new name in an
+    existing folder you may write in (the folder is then made) — as a file's
+    ``--out`` (:func:`check_output`), a missing parent folder is refused, never made.
+
+    Parameters
+    ----------
+    path
+        The folder.
+    inputs
+        As :func:`check_output`.
+    files
+        The files to be written in an existing folder, each checked as
+        :func:`check_output` (default: a CSV snapshot's tables).
 
     Raises
     ------
     InputError
-        If ``path`` is a symbolic link or not a folder, or one of its table files
-        may not be replaced.
+        If ``path`` is a symbolic link or a file, its parent folder does not exist
+        or may not be written, or one of ``files`` may not be replaced.
     """
     folder = Path(path)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
@@ -1823,8 +1921,12 @@ def check_output_folder(
             f"{folder}: expected a folder (not a link or a file); nothing was written."
         )
     if folder.is_dir():
-        for name in (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV):
+        for name in files:
             check_output(folder / name, inputs)
+        return
+    problem = _output_problem(folder, {})
+    if problem is not None:
+        raise InputError(f"{folder}: {problem}; nothing was written.")
 
 
 #: The name of the pending handovers written beside a CSV snapshot folder.

@@ -23,7 +23,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from allocator.engine.solver import ProgressCallback
 from allocator.io import dump_json
@@ -107,9 +114,11 @@ class Override(BaseModel):
     worker: Annotated[str, AfterValidator(no_control)] | None = None
     reason: Annotated[Text, Field(max_length=MAX_REASON)]
     manager: Annotated[Text, Field(max_length=MAX_NAME)]
-    over_cap: Annotated[bool, Field(strict=False)] = False
-    family: Annotated[bool, Field(strict=False)] = False
-    make_room: Annotated[bool, Field(strict=False)] = False
+    # JSON booleans only: "yes", 1 or "false" is refused, not read as true (a page's
+    # form sends its ticked boxes as "true", turned into booleans by the web app).
+    over_cap: StrictBool = False
+    family: StrictBool = False
+    make_room: StrictBool = False
 
 
 class OverrideError(ValueError):

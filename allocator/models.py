@@ -330,7 +330,16 @@ def empty_snapshot_notes(snapshot: Snapshot) -> list[str]:
 
 
 def snapshot_warnings(snapshot: Snapshot) -> list[str]:
-    """Doubts about a valid snapshot that a person should check, one sentence each.
+    """Doubts about a valid snapshot that a person should check, one sentence each
+    (``case C12: ...``; see :func:`case_doubts`)."""
+    return [f"case {snapshot.cases[i].id}: {doubt}" for i, doubt in case_doubts(snapshot)]
+
+
+def case_doubts(snapshot: Snapshot) -> list[tuple[int, str]]:
+    """Doubts about the cases of a valid snapshot, each with the case's index.
+
+    The index lets a reader name the file and row the case came from (a referral's
+    doubt names the referrals file, not the snapshot).
 
     - An ``excluded_workers`` id that is neither a practitioner nor in any child's
       ``previous_workers``: former staff may be named (and are known from the
@@ -341,23 +350,34 @@ def snapshot_warnings(snapshot: Snapshot) -> list[str]:
       describes. Like every other date past ``as_of`` (a return from absence, a
       leaving day) it is accepted; unlike them it can only be a mistake (a day and
       month swapped), so it is named.
+
+    Returns
+    -------
+    list of (int, str)
+        The case's index in ``snapshot.cases`` and the doubt, in case order.
     """
     known = {p.id for p in snapshot.practitioners}
     known.update(w for c in snapshot.cases for w in c.previous_workers)
-    out: list[str] = []
-    for c in snapshot.cases:
+    out: list[tuple[int, str]] = []
+    for i, c in enumerate(snapshot.cases):
         for w in c.excluded_workers:
             if w not in known:
                 out.append(
-                    f"case {c.id}: excluded_workers names {w!r}, who is neither a practitioner "
-                    "nor any child's previous worker; a mistyped id leaves the conflict of "
-                    "interest unguarded: check it (a former member of staff may stay)"
+                    (
+                        i,
+                        f"excluded_workers names {w!r}, who is neither a practitioner nor any "
+                        "child's previous worker; a mistyped id leaves the conflict of interest "
+                        "unguarded: check it (a former member of staff may stay)",
+                    )
                 )
         if c.opened is not None and c.opened > snapshot.as_of:
             out.append(
-                f"case {c.id}: field 'opened' is {c.opened.isoformat()}, after as_of "
-                f"{snapshot.as_of.isoformat()}; a case cannot open after the snapshot's day: "
-                "check the date (the case is read as it is)"
+                (
+                    i,
+                    f"field 'opened' is {c.opened.isoformat()}, after as_of "
+                    f"{snapshot.as_of.isoformat()}; a case cannot open after the snapshot's "
+                    "day: check the date (the case is read as it is)",
+                )
             )
     return out
 

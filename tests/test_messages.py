@@ -357,8 +357,11 @@ def test_an_excluded_id_that_is_no_practitioner_is_a_warning(tmp_path: Path, for
         path = write_snapshot(snapshot_from_dict(data), tmp_path / "s")
     warnings: list[str] = []
     load_snapshot(path, warnings=warnings)
+    where = (
+        f"{path}, cases[0] (id C1)" if form == "json" else f"{path / 'cases.csv'}, line 2 (id C1)"
+    )
     assert warnings == [
-        f"{path}: case C1: excluded_workers names 'P9999', who is neither a practitioner "
+        f"{where}: excluded_workers names 'P9999', who is neither a practitioner "
         "nor any child's previous worker; a mistyped id leaves the conflict of interest "
         "unguarded: check it (a former member of staff may stay)"
     ]
@@ -385,5 +388,6 @@ def test_a_case_opened_after_as_of_is_a_warning_on_stderr(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["allocate", str(path)])
     assert result.exit_code == 0, result.output
     assert (
-        "warning: " + f"{path}: case C1: field 'opened' is 2026-12-25, after as_of 2026-11-23"
+        "warning: "
+        + f"{path}, cases[0] (id C1): field 'opened' is 2026-12-25, after as_of 2026-11-23"
     ) in " ".join(result.stderr.split())

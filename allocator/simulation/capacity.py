@@ -4,8 +4,10 @@ A **target** is clauses joined by ``;``, each ``WHO [STAT] wait <= N days``:
 
 - ``WHO``: ``urgent`` (children referred urgent), ``statutory`` (types named by a
   priority class), or ``all``;
-- ``STAT``: ``max`` (the default), ``mean``, or a percentile ``p50`` ... ``p99``;
-- ``<=`` or ``<``, a number, and ``day`` / ``days`` (or ``week`` / ``weeks``).
+- ``STAT``: ``max`` (the default), ``mean``, or a percentile ``p1`` ... ``p99``;
+- ``<=`` or ``<``, a number written with the digits 0-9, and ``day`` / ``days`` (or
+  ``week`` / ``weeks``). A target no run could meet (``wait < 0 days``: no wait is
+  shorter than none) is refused with why.
 
 E.g. ``"urgent wait <= 1 day; statutory p90 wait <= 10 days"``. A clause is judged in
 each run on the waits begun in the forecast (:attr:`RunFigures.waits`: a wait still
@@ -46,12 +48,14 @@ MAX_EXTRA = 20
 #: How the clauses' grammar is shown in a message.
 TARGET_FORM = (
     'expected clauses like "urgent wait <= 1 day; statutory p90 wait <= 10 days": '
-    "who (urgent, statutory, all), an optional statistic (max, mean, p50 to p99), "
-    '"wait", <= or <, and a number of days'
+    "who (urgent, statutory, all), an optional statistic (max, mean, p1 to p99), "
+    '"wait", <= or <, and a number of days written with the digits 0-9'
 )
+# ASCII only (re.ASCII, [0-9]): "\d" alone would read other scripts' digits ("١").
 _CLAUSE = re.compile(
-    r"^(?P<who>[a-z]+)\s+(?:(?P<stat>max|mean|p\d+)\s+)?wait\s*(?P<op><=|=<|<)\s*"
-    r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>days?|weeks?)?$"
+    r"^(?P<who>[a-z]+)\s+(?:(?P<stat>max|mean|p[0-9]+)\s+)?wait\s*(?P<op><=|=<|<)\s*"
+    r"(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>days?|weeks?)?$",
+    re.ASCII,
 )
 
 Who = Literal["urgent", "statutory", "all"]
@@ -110,6 +114,14 @@ def parse_target(text: str) -> tuple[Clause, ...]:
     for part in parts:
         if not part:
             continue
+        odd = sorted({ch for ch in part if not ch.isascii()})
+        if odd:
+            shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in odd)
+            verb = "is" if len(odd) == 1 else "are"
+            raise TargetError(
+                f"cannot read {part!r}: {shown} {verb} not plain ASCII; write the digits 0-9 "
+                f"and <= or < as on a keyboard; {TARGET_FORM}"
+            )
         m = _CLAUSE.match(" ".join(part.lower().split()))
         if m is None:
             raise TargetError(f"cannot read {part!r}; {TARGET_FORM}")
@@ -128,6 +140,12 @@ def parse_target(text: str) -> tuple[Clause, ...]:
             stat = k / 100
         days = float(m["n"]) * (7 if (m["unit"] or "").startswith("week") else 1)
         strict = m["op"] == "<"
+        if strict and days == 0:
+            raise TargetError(
+                f"cannot meet {part!r}: no wait is shorter than 0 days, so no staffing meets "
+                "it; expected a number above 0 after <, or <= 0 days for a child allocated "
+                "the day they are referred"
+            )
         clauses.append(Clause(who, stat, days, strict, part))
     return tuple(clauses)
 

@@ -502,11 +502,31 @@ def _what_it_takes(
         what = f"{override.case} needs"
     now = {c.id: c.worker for c in snapshot.cases} | final_workers(plan)
     held = [o.case for o in made if now[o.case] == override.worker]
+    has = f"{override.worker} has {points(max(spare, 0))} spare under the plan in force"
+    if held and len(held) == len(made):  # nothing changes hands: no room is needed
+        whom = f"{held[0]} is" if len(held) == 1 else f"{' + '.join(held)} are"
+        return f"{whom} already with {override.worker}: no more room is needed; {has}"
     beyond = f" beyond the {' + '.join(held)} {override.worker} holds" if held else ""
-    return (
-        f"{what} {points(needed)} points{beyond}; {override.worker} has "
-        f"{points(max(spare, 0))} spare under the plan in force"
-    )
+    return f"{what} {points(needed)} points{beyond}; {has}"
+
+
+def _form_booleans(model: type[BaseModel], fields: dict[str, str]) -> dict[str, Any]:
+    """A page's form as the JSON it stands for: each boolean field of ``model`` sent
+    as ``"true"`` or ``"on"`` (a ticked box) is true, ``"false"`` or empty false.
+
+    The request models' booleans are strict (JSON ``true`` / ``false`` only: ``"yes"``
+    or ``1`` is refused, not taken as true); a form can send only text, so its
+    booleans are read here, for the form alone. Any other text is left for the
+    model to refuse.
+    """
+    out: dict[str, Any] = dict(fields)
+    for name, info in model.model_fields.items():
+        if info.annotation is bool and name in out:
+            if out[name] in ("true", "on"):
+                out[name] = True
+            elif out[name] in ("false", ""):
+                out[name] = False
+    return out
 
 
 def _json_or_form(schema: dict[str, Any]) -> dict[str, Any]:
@@ -685,8 +705,9 @@ def create_app(
             env.get_template(name).render(csrf=csrf, **values), status_code=status_code
         )
 
-    async def body_of(request: Request) -> dict[str, Any]:
-        """The posted fields: JSON, or a form carrying the CSRF token from this origin."""
+    async def body_of(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+        """The posted fields of a ``model``: JSON, or a form carrying the CSRF token
+        from this origin (its booleans read by :func:`_form_booleans`)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip()
         if kind == "application/json":
             raw = await request.body()
@@ -708,7 +729,8 @@ def create_app(
                 or not _same_origin(request, public_origin)
             ):
                 raise HTTPException(403, "cross-site form refused: reload the page")
-            return {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+            fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+            return _form_booleans(model, fields)
         raise HTTPException(415, "send application/json or a form")
 
     def done(request: Request, data: dict[str, Any]) -> Response:
@@ -818,7 +840,7 @@ def create_app(
         openapi_extra=_json_or_form(override_schema),
     )
     async def add_override(request: Request) -> Response:
-        data = await body_of(request)
+        data = await body_of(request, Override)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
         previewing = request.query_params.get("preview") in ("1", "true", "yes")
@@ -903,7 +925,7 @@ def create_app(
         openapi_extra=_json_or_form(signoff_schema),
     )
     async def sign_off(request: Request) -> Response:
-        data = await body_of(request)
+        data = await body_of(request, SignOff)
         unknown = sorted(set(data) - set(SignOff.model_fields))
         if unknown:
             raise HTTPException(422, f"{', '.join(unknown)}: extra inputs are not permitted")
