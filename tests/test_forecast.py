@@ -95,6 +95,23 @@ def test_a_leaver_with_three_children_and_no_room_anywhere(quiet: None) -> None:
     assert any("P1 leaves on 2026-12-03: 3 children" in line for line in lines)
 
 
+def test_a_child_whose_worker_left_before_today_has_waited_since_they_left(
+    quiet: None,
+) -> None:
+    # P1 left 22 days before the snapshot still holding a child-protection child
+    # (statutory); nobody has room. At week 1's end the child has waited 22 + 7 days,
+    # as the engine counts days waited (from the worker's last day).
+    gone = MONDAY - timedelta(days=22)
+    staff = [
+        Practitioner(id="P1", team="T", grade=Grade.SENIOR, fte=1.0, leaving_on=gone),
+        Practitioner(id="P2", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=0.0),
+    ]
+    cp = Case(id="C1", family="F1", type=CaseType.CHILD_PROTECTION, complexity=1, worker="P1")
+    fc = forecast(_snapshot(staff, [cp]), settings=ForecastSettings(weeks=1, runs=1, seed=1))
+    long = fc.weeks["statutory longest wait days"][0]
+    assert long is not None and long.p50 == 29
+
+
 def test_a_leaver_whose_children_have_a_receiver_are_handed_over_with_notice(
     quiet: None,
 ) -> None:

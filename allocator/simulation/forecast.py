@@ -9,7 +9,8 @@ asks about:
 - children waiting for a worker at the week's end, by priority class, and how many of
   them are statutory (a type named by a priority class) or urgent;
 - the longest wait under way at the week's end, statutory and urgent, in days (days
-  already waited before today included, from ``waiting_since`` or ``opened``);
+  already waited before today included, as the engine counts them:
+  :attr:`allocator.rules.ServiceState.days_waiting`);
 - the 90th percentile of the statutory waits begun in the week (days, the longest of
   a wait still open counted so far) and the longest urgent wait begun in it;
 - workers over their cap at the week's end;
@@ -51,6 +52,7 @@ from typing import Any, Literal
 from allocator.limits import MAX_RUNS, MAX_SEED, MAX_WEEKS
 from allocator.models import CaseType, Contract, Snapshot
 from allocator.policy import Policy
+from allocator.rules import ServiceState
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
 from allocator.simulation.records import CAUSES, Recorder, Wait
 
@@ -312,7 +314,9 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
     """The :class:`RunFigures` of a simulated run's records (see the module docstring)."""
     policy = recorder.policy
     names = policy.class_names
-    before = _days_waited_before(snapshot)
+    # Days already waited before today: the engine's one definition (a departed
+    # worker's child waits from the worker's last day).
+    before = dict(ServiceState.of(snapshot, policy).days_waiting)
     ends = [7 * w for w in range(1, weeks + 1)]
     weekly: dict[str, list[float | None]] = {}
     at_end = {(row["day"], row["class"]): row["children"] for row in recorder.waiting}
@@ -335,7 +339,9 @@ def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float =
             return float(
                 max(
                     (
-                        d - s.start_day + (before.get(s.case, 0) if s.cause == "before_run" else 0)
+                        # A wait begun on day 0 began before it for a child already
+                        # waiting, or whose worker had left, on the snapshot's day.
+                        d - s.start_day + (before.get(s.case, 0) if s.start_day == 0 else 0)
                         for s in spells
                     ),
                     default=0,
@@ -414,17 +420,6 @@ def _first(
         out[cid] = (day, cause, waited)
     elif day == old[0] and waited and not old[2]:
         out[cid] = (old[0], old[1], True)
-
-
-def _days_waited_before(snapshot: Snapshot) -> dict[str, int]:
-    """Days each of today's waiting children has already waited (``waiting_since``,
-    else ``opened``; 0 if neither)."""
-    out: dict[str, int] = {}
-    for c in snapshot.cases:
-        since = c.waiting_since or (c.opened if c.worker is None else None)
-        if since is not None:
-            out[c.id] = max(0, (snapshot.as_of - since).days)
-    return out
 
 
 def _num(value: object) -> float:
