@@ -55,6 +55,7 @@ from allocator.recommend import SCORED, Recommender, UnknownIdError, score_key
 from allocator.rules import (
     ServiceState,
     departure_sentence,
+    departures,
     is_long_absent,
     points,
     to_points,
@@ -987,7 +988,7 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
     after = {w.id: w for w in plan.workers}
     # Leaving within the window, or starting a planned long absence within it
     # (:attr:`allocator.rules.ServiceState.departing`), soonest first.
-    departing = ServiceState.of(snapshot, policy).departing
+    departing = departures(snapshot, policy)
     staff = {p.id: p for p in snapshot.practitioners}
     handed: dict[str, int] = {}
     for h in plan.handovers:

@@ -141,6 +141,17 @@ def departure(p: Practitioner, as_of: date, policy: Policy) -> date | None:
     return min(days, default=None)
 
 
+def departures(snapshot: Snapshot, policy: Policy) -> dict[str, date]:
+    """Worker -> the day they stop holding children (:func:`departure`), for each worker
+    whose children need a handover planned ahead, by id (no indexing of the cases)."""
+    out: dict[str, date] = {}
+    for p in sorted(snapshot.practitioners, key=lambda p: p.id):
+        day = departure(p, snapshot.as_of, policy)
+        if day is not None:
+            out[p.id] = day
+    return out
+
+
 def departure_sentence(state: ServiceState, worker_id: str) -> str:
     """Why ``worker_id``'s children need a handover: "P3 leaves on ...", or "P3 starts a
     long absence on ... (back ...)"."""
@@ -609,12 +620,7 @@ class ServiceState:
     def departing(self) -> dict[str, date]:
         """Worker -> the day they stop holding children, for each worker whose children
         need a handover planned ahead (:func:`departure`), by id."""
-        out: dict[str, date] = {}
-        for pid in sorted(self.practitioners):
-            day = departure(self.practitioners[pid], self.as_of, self.policy)
-            if day is not None:
-                out[pid] = day
-        return out
+        return departures(self.snapshot, self.policy)
 
     @cached_property
     def to_hand_over(self) -> list[str]:
