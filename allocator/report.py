@@ -565,8 +565,10 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
         rules = rec.colliding_rules
         if len(rules) > 1:
             console.print(f"nobody may take it today; rules collide: {escape(' and '.join(rules))}")
+        elif rules:
+            console.print(f"nobody may take it today: {escape(rules[0])} rule")
         else:
-            console.print(f"nobody may take it today: {escape(''.join(rules))} rule")
+            console.print("nobody may take it today: nobody on the staff list is still here")
     if rec.ineligible:
         table = Table(title="Best ineligible workers, and why not")
         for heading in ("worker", "rules", "why not"):

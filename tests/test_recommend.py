@@ -266,3 +266,19 @@ def test_balance_is_the_engines_from_the_load_kept() -> None:
     )
     rec = recommend(snap, "R1")
     assert [(c.worker, c.score["balance"]) for c in rec.ranked] == [("P1", 0), ("P2", 0)]
+
+
+def test_recommend_on_a_service_whose_staff_have_all_left_says_so(tmp_path: Path) -> None:
+    snap = generate(5, seed=1)
+    gone = snap.model_copy(
+        update={
+            "practitioners": tuple(
+                p.model_copy(update={"leaving_on": date(2000, 1, 1)}) for p in snap.practitioners
+            )
+        }
+    )
+    path = tmp_path / "gone.json"
+    write_json(path, gone)
+    result = CliRunner().invoke(main, ["recommend", str(path), gone.cases[0].id])
+    assert result.exit_code == 0, result.output
+    assert "nobody may take it today: nobody on the staff list is still here" in result.output
