@@ -1074,11 +1074,11 @@ def hold_room(state: ServiceState) -> dict[str, str]:
 
     A child of a class above the last (urgent, statutory by default) who has waited
     at least the policy's ``waiting.reserve_after_days`` (days waited, the head start
-    of a lost worker aside) and fits with no worker the
-    rules allow gets the allowed worker closest to fitting them (least shortfall,
-    then id; only a worker whose cap is at least the child's weight: room freed
-    never makes a child fit a smaller cap), one child per worker, the longest waits first, at most
-    :data:`MAX_HELD_SHARE` of the workers open for new work. That worker then takes
+    of a lost worker aside) and fits with no worker the rules allow gets the allowed
+    worker closest to fitting them (least shortfall, then id; only a worker whose cap
+    is at least the child's weight: freed room never makes a child fit a smaller cap),
+    one child per worker, the longest waits first, at most :data:`MAX_HELD_SHARE` of
+    the workers open for new work. That worker then takes
     no other child of the same class or below until the child fits: room freed by
     closures builds up for them instead of going to lighter, later children (the
     reservation for the job at the head of the queue in a batch scheduler's
