@@ -1423,6 +1423,13 @@ def _tls(cert: str | None, key: str | None) -> None:
     "under their name, not a typed one. Instead of --token.",
 )
 @click.option(
+    "--names",
+    "names_path",
+    type=click.Path(dir_okay=False),
+    help='Display names for the page (TOML: [names] with P0001 = "Ann Smith"): shown '
+    "beside ids on the page only; files and the log keep ids.",
+)
+@click.option(
     "--user-header",
     metavar="NAME",
     help="Behind the council's single sign-on: the header its proxy sets to the signed-in "
@@ -1488,6 +1495,7 @@ def serve_command(
     port: int,
     token: str | None,
     users_path: str | None,
+    names_path: str | None,
     user_header: str | None,
     allowed_hosts: tuple[str, ...],
     public_origin: str | None,
@@ -1537,6 +1545,15 @@ def serve_command(
     if users_path is not None:
         try:
             users = load_users(users_path)
+        except ValueError as exc:
+            echo(f"error: {exc}", err=True)
+            sys.exit(BAD_INPUT)
+    names = None
+    if names_path is not None:
+        from allocator.web.names import load_display_names
+
+        try:
+            names = load_display_names(names_path)
         except ValueError as exc:
             echo(f"error: {exc}", err=True)
             sys.exit(BAD_INPUT)
@@ -1595,6 +1612,7 @@ def serve_command(
         max_body=max_body,
         users=users,
         user_header=user_header,
+        names=names,
     )
     asgi: Any = app
     if forwarded_allow_ips is not None:

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,6 +81,7 @@ from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 from allocator.rules import ServiceState, points
+from allocator.web.names import shown_by
 from allocator.web.security import (
     MAX_BODY,
     SESSION_SECONDS,
@@ -578,6 +579,7 @@ def create_app(
     max_body: int = MAX_BODY,
     users: dict[str, str] | None = None,
     user_header: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The web application for ``meeting``.
 
@@ -607,6 +609,9 @@ def create_app(
         manager. The header must be believed only from the proxy: serve wraps the
         app in :class:`~allocator.web.security.TrustedHeader`, which strips it from
         anybody else's requests.
+    names
+        Display names by id (:func:`allocator.web.names.load_display_names`): the
+        page shows "Name (id)" where it names an id; ids stay in every file and log.
 
     Raises
     ------
@@ -633,6 +638,8 @@ def create_app(
     solves = SolveQueue()
     app.state.solves = solves
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["shown"] = shown_by(names or {})
+    env.globals["names"] = bool(names)
 
     if user_header is not None:
 
