@@ -48,8 +48,7 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,10 +80,6 @@ DEFAULTS: dict[str, Any] = {
     "rebalance_work_units": 0.5,
     "policies": [{"name": "default"}],
 }
-
-#: Dask's own log level (``logging.CRITICAL``, the number: the package imports no
-#: logging, so that nothing writes case records to a log behind the user's back).
-DASK_LOG_LEVEL = 50
 
 
 class SpecError(ValueError):
@@ -537,7 +532,9 @@ def run_cells(
             on_done(c, float("nan"))
     if not todo:
         return
-    with _cluster(workers, scheduler) as client:
+    from allocator.simulation.cluster import dask_client
+
+    with dask_client(workers, scheduler) as client:
         # distributed ships no type hints: as_completed is typed here as Any.
         from dask import distributed
 
@@ -561,50 +558,6 @@ def _failure(future: Any) -> str:
     exc = future.exception()
     text = f"{type(exc).__name__}: {exc}" if exc is not None else "cancelled"
     return " ".join(text.split())
-
-
-@contextmanager
-def _cluster(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client on ``scheduler`` or on a quiet ``LocalCluster``, closed on the way out.
-
-    The local cluster's HTTP server (dashboard and metrics) takes any free port: with
-    ``dashboard_address=None`` distributed still tries 8787 and warns when another
-    cluster holds it (the warning is filtered as well, for a scheduler that warns
-    anyway). Logs below CRITICAL are silenced: the progress bar is the display, and a
-    failed cell is reported by :func:`run_cells` in one line. However the block is
-    left (an interruption included), the client and the cluster are closed, each
-    given a few seconds: the nannies kill workers still busy with a cell.
-    """
-    import warnings
-
-    # distributed ships no type hints: its entry points are typed here as Any.
-    from dask import distributed
-
-    local_cluster: Any = distributed.LocalCluster
-    client_of: Any = distributed.Client
-    cluster: Any = None
-    client: Any = None
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
-            if scheduler is None:
-                cluster = local_cluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=DASK_LOG_LEVEL,
-                )
-            client = client_of(scheduler if scheduler is not None else cluster)
-        yield client
-    finally:
-        # A failure to close (a timeout) must not hide why the block was left.
-        if client is not None:
-            with suppress(Exception):
-                client.close(timeout=5)  # releases the futures: a remote scheduler drops them
-        if cluster is not None:
-            with suppress(Exception):
-                cluster.close(timeout=5)
 
 
 def _write_cell(path: Path, cell: Cell, row: Mapping[str, Any]) -> None:

@@ -35,7 +35,7 @@ change what is left. :class:`Calibration` replaces the national rates with a
 council's own (:mod:`allocator.simulation.calibrate`).
 
 The runs are independent: with ``workers`` above 1 they go to a local Dask cluster
-(:mod:`allocator.sweep`), else they run one after another in this process. Either
+(:mod:`allocator.simulation.cluster`), else they run one after another in this process. Either
 way the figures are gathered in run order, so the same seed gives the same figures,
 byte for byte.
 """
@@ -554,7 +554,7 @@ def forecast(
         The council's own rates (:mod:`allocator.simulation.calibrate`), else national.
     workers
         1 runs in this process; more start a local Dask cluster of that many single
-        threaded worker processes (:mod:`allocator.sweep`).
+        threaded worker processes (:mod:`allocator.simulation.cluster`).
     on_done
         Called with each run's index as it finishes (a progress bar).
 
@@ -595,11 +595,11 @@ def _run_all(
         return out
     from dask import distributed
 
-    from allocator.sweep import _cluster
+    from allocator.simulation.cluster import dask_client
 
     as_completed: Any = distributed.as_completed
     found: dict[int, RunFigures] = {}
-    with _cluster(workers, None) as client:
+    with dask_client(workers, None) as client:
         snap, pol = client.scatter(snapshot, broadcast=True), client.scatter(policy, broadcast=True)
         futures = [
             client.submit(run_once, snap, pol, settings, r, calibration, key=f"run-{r}", pure=False)

@@ -1,0 +1,60 @@
+"""Dask for the simulation's many runs: one quiet local cluster, or a scheduler given.
+
+Shared by :mod:`allocator.sweep` (policy sweeps) and
+:mod:`allocator.simulation.forecast` (a forecast's runs): the simulation package
+holds it so that both import downward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+#: Dask's own log level (``logging.CRITICAL``, the number: the package imports no
+#: logging, so that nothing writes case records to a log behind the user's back).
+DASK_LOG_LEVEL = 50
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client on ``scheduler`` or on a quiet ``LocalCluster``, closed on the way out.
+
+    The local cluster's HTTP server (dashboard and metrics) takes any free port: with
+    ``dashboard_address=None`` distributed still tries 8787 and warns when another
+    cluster holds it (the warning is filtered as well, for a scheduler that warns
+    anyway). Logs below CRITICAL are silenced: the caller's progress is the display,
+    and a failed run is reported by the caller in one line. However the block is
+    left (an interruption included), the client and the cluster are closed, each
+    given a few seconds: the nannies kill workers still busy with a cell.
+    """
+    import warnings
+
+    # distributed ships no type hints: its entry points are typed here as Any.
+    from dask import distributed
+
+    local_cluster: Any = distributed.LocalCluster
+    client_of: Any = distributed.Client
+    cluster: Any = None
+    client: Any = None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+            if scheduler is None:
+                cluster = local_cluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=DASK_LOG_LEVEL,
+                )
+            client = client_of(scheduler if scheduler is not None else cluster)
+        yield client
+    finally:
+        # A failure to close (a timeout) must not hide why the block was left.
+        if client is not None:
+            with suppress(Exception):
+                client.close(timeout=5)  # releases the futures: a remote scheduler drops them
+        if cluster is not None:
+            with suppress(Exception):
+                cluster.close(timeout=5)
