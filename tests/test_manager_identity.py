@@ -74,6 +74,8 @@ def test_a_typed_name_is_logged_as_typed(meeting: Meeting, tmp_path: Path) -> No
     assert "Eve (typed, not checked)" in _cli(db, "history", "R1")
     history = json.loads(_cli(db, "history", "R1", "--json"))
     assert {e["manager_via"] for e in history if e["manager"]} == {"typed"}
+    # The meeting's own state says how the sign-off's manager was known too.
+    assert client.get("/").json()["signed"]["manager_via"] == "typed"
 
 
 def test_a_users_token_is_logged_as_signed_in(meeting: Meeting, tmp_path: Path) -> None:

@@ -199,7 +199,8 @@ class Meeting:
     decision_id: int
     overrides: list[Override] = field(default_factory=list)
     moved: tuple[Moved, ...] = ()
-    signed: tuple[int, str] | None = None  # (sign-off decision id, manager)
+    #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
+    signed: tuple[int, str, str] | None = None
     said: str | None = None  # what the last override needed and the worker had
     lock: threading.Lock = field(default_factory=threading.Lock)
     _alternatives: dict[str, list[tuple[str, str]]] | None = None
@@ -447,7 +448,7 @@ class Meeting:
                 f"(decision {self.signed[0]}): override a case before signing again"
             )
         decision_id = self.log.sign_off(self.decision_id, manager, manager_via=manager_via)
-        self.signed = (decision_id, manager)
+        self.signed = (decision_id, manager, manager_via)
         return decision_id
 
     def state(self) -> dict[str, Any]:
@@ -458,7 +459,11 @@ class Meeting:
             "plan_sha256": self.plan_sha256,
             "signed": None
             if self.signed is None
-            else {"decision_id": self.signed[0], "manager": self.signed[1]},
+            else {
+                "decision_id": self.signed[0],
+                "manager": self.signed[1],
+                "manager_via": self.signed[2],
+            },
             "overrides": [o.model_dump() for o in self.overrides],
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
