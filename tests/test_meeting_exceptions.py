@@ -376,3 +376,17 @@ def test_an_exclusion_of_a_childs_worker_stands_though_nobody_else_may_take_them
     # the manager's own word on H1, recorded, not refused.
     meeting.override(by(case="H1", action="exclude", worker="A"))
     assert final_workers(meeting.plan)["H1"] is None
+
+
+def test_the_same_override_sent_again_is_refused_and_logs_nothing(meeting: Meeting) -> None:
+    # A double click: the override in force, sent again as it stands, decides nothing;
+    # the plan and its sign-off stand, and the log holds no second decision.
+    first = meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    signed = meeting.sign_off("Ann", decision_id=first, plan_sha256=None)
+    with pytest.raises(OverrideRefused, match="already in force .*nothing logged"):
+        meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    assert meeting.decision_id == first and meeting.signed is not None
+    assert meeting.log.decisions()[0].id == signed
+    # A new reason is a new word on the case: it is decided and logged.
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True, reason="x"))
+    assert meeting.decision_id > signed

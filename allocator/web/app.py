@@ -374,6 +374,13 @@ class Meeting:
             re-solve cannot honour it (nothing changed, nothing logged).
         """
         parent = self.decision_id
+        if all(one in self.overrides for one in self.precheck(override)):
+            # Sent again as it stands (a double click, a resent request): nothing to
+            # decide, and a sign-off of the plan in force stays signed.
+            raise OverrideRefused(
+                f"this override is already in force (decision {self.decision_id}): "
+                "nothing changed, nothing logged"
+            )
         made, overrides, said, result, why = self._attempt(override, progress)
         if why is not None:
             raise OverrideRefused(why)
