@@ -17,12 +17,12 @@ the tier table keep ids.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
+
+from allocator.web.security import one_toml_table
 
 #: Longest display name, in characters.
 MAX_NAME = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def load_display_names(path: str) -> dict[str, str]:
@@ -35,28 +35,15 @@ def load_display_names(path: str) -> dict[str, str]:
         table beside it), or an entry that is not an id and a name of 1 to
         :data:`MAX_NAME` printable characters; the sentence names the file and the id.
     """
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read the names file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a TOML file ({exc})") from None
-    table = data.get("names")
-    if not isinstance(table, dict) or set(data) - {"names"}:
-        raise ValueError(
-            f'{path}: expected one [names] table, one line per id: P0001 = "Ann Smith"'
-        )
+    table = one_toml_table(path, "names", 'one line per id: P0001 = "Ann Smith"')
     names: dict[str, str] = {}
     for key, value in table.items():
-        if not key.strip() or _CONTROL.search(key):
+        if not key.strip() or not key.isprintable():
             raise ValueError(f"{path}: {key!r}: expected an id of printable characters")
         if (
             not isinstance(value, str)
             or not 1 <= len(value.strip()) <= MAX_NAME
-            or _CONTROL.search(value)
+            or not value.isprintable()
         ):
             raise ValueError(
                 f"{path}: {key}: expected a name of 1 to {MAX_NAME} printable characters "

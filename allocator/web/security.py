@@ -276,6 +276,32 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def one_toml_table(path: str, name: str, lines: str, *, empty: bool = True) -> dict[str, Any]:
+    """The one table ``[name]`` of a local TOML file (the users file, the display
+    names), its keys as written.
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be read, is not TOML, or holds anything but one ``[name]``
+        table (an empty one too, unless ``empty``); the sentence names the file, the
+        table and ``lines`` (what each line of it holds).
+    """
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the {name} file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a TOML file ({exc})") from None
+    table = data.get(name)
+    if not isinstance(table, dict) or (not table and not empty) or set(data) - {name}:
+        raise ValueError(f"{path}: expected one [{name}] table, {lines}")
+    return table
+
+
 def load_users(path: str) -> dict[str, str]:
     """The people who may sign in, from a TOML users file: display name -> token digest.
 
@@ -288,21 +314,12 @@ def load_users(path: str) -> dict[str, str]:
         A file that cannot be read, or an entry that is not a name and a digest; the
         sentence names the file and the entry (never a digest's value).
     """
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read the users file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a TOML file ({exc})") from None
-    table = data.get("users")
-    if not isinstance(table, dict) or not table or set(data) - {"users"}:
-        raise ValueError(
-            f'{path}: expected one [users] table, one line per person: "Ann Smith" = '
-            '"sha256:<the SHA-256 of their token, in hex>"'
-        )
+    table = one_toml_table(
+        path,
+        "users",
+        'one line per person: "Ann Smith" = "sha256:<the SHA-256 of their token, in hex>"',
+        empty=False,
+    )
     users: dict[str, str] = {}
     seen: dict[str, str] = {}
     for name, value in table.items():
