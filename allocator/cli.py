@@ -82,6 +82,9 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+if TYPE_CHECKING:
+    from allocator.simulation.forecast import Calibration
+
 if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
     _DayParam = click.ParamType[date]
 else:
@@ -1997,15 +2000,52 @@ def simulate_command(
     echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
 
 
-@main.command("forecast")
-@click.argument("snapshot", type=click.Path())
-@click.option(
+#: The options the forecast and the staffing question share (their runs are alike).
+_WEEKS = click.option(
     "--weeks",
     type=click.IntRange(min=1, max=MAX_WEEKS),
     default=8,
     show_default=True,
     help="Weeks ahead of the snapshot's day.",
 )
+_FORECAST_METHOD = click.option(
+    "--method",
+    type=click.Choice(["engine", "greedy"]),
+    default="greedy",
+    show_default=True,
+    help="What decides each morning: the engine, or the manager's rule (fast).",
+)
+_FORECAST_WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
+)
+_HISTORY = click.option(
+    "--history",
+    type=click.Path(),
+    help="An SSD extract folder whose past episodes calibrate the rates (else national).",
+)
+
+
+def _forecast_inputs(
+    snapshot: str, policy_path: str | None, history: str | None
+) -> tuple[Snapshot, Policy, Calibration | None]:
+    """The snapshot, the policy and the calibration from ``history`` (or ``None``) of a
+    forecast or a staffing question; a bad one exits 2 with its sentence."""
+    snap, policy = read_inputs(snapshot, None, policy_path)
+    if history is None:
+        return snap, policy, None
+    from allocator.simulation.calibrate import calibrate_ssd
+
+    with input_errors():
+        return snap, policy, calibrate_ssd(history, snap)
+
+
+@main.command("forecast")
+@click.argument("snapshot", type=click.Path())
+@_WEEKS
 @click.option(
     "--runs",
     type=click.IntRange(min=1, max=MAX_RUNS),
@@ -2015,25 +2055,9 @@ def simulate_command(
 )
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
-@click.option(
-    "--method",
-    type=click.Choice(["engine", "greedy"]),
-    default="greedy",
-    show_default=True,
-    help="What decides each morning: the engine, or the manager's rule (fast).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1, max=MAX_WORKERS),
-    default=1,
-    show_default=True,
-    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
-)
-@click.option(
-    "--history",
-    type=click.Path(),
-    help="An SSD extract folder whose past episodes calibrate the rates (else national).",
-)
+@_FORECAST_METHOD
+@_FORECAST_WORKERS
+@_HISTORY
 @click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
 @click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
 def forecast_command(
@@ -2055,16 +2079,10 @@ def forecast_command(
 
     with input_errors():
         check_output_folder(out, files=())
-    snap, policy = read_inputs(snapshot, None, policy_path)
+    snap, policy, calibration = _forecast_inputs(snapshot, policy_path, history)
     settings = ForecastSettings(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
     )
-    calibration = None
-    if history is not None:
-        from allocator.simulation.calibrate import calibrate_ssd
-
-        with input_errors():
-            calibration = calibrate_ssd(history, snap)
     fc = forecast(snap, policy, settings, calibration=calibration, workers=workers)
     with writing(out):
         written = write_forecast(fc, out, plots=not no_plots)
@@ -2080,7 +2098,7 @@ def forecast_command(
     required=True,
     help='Waiting target, e.g. "urgent wait <= 1 day; statutory p90 wait <= 10 days".',
 )
-@click.option("--weeks", type=click.IntRange(min=1, max=MAX_WEEKS), default=8, show_default=True)
+@_WEEKS
 @click.option("--runs", type=click.IntRange(min=1, max=MAX_RUNS), default=20, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
@@ -2105,21 +2123,9 @@ def forecast_command(
     show_default=True,
     help="Most extra FTE tried per grade.",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["engine", "greedy"]),
-    default="greedy",
-    show_default=True,
-    help="What decides each morning.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1, max=MAX_WORKERS),
-    default=1,
-    show_default=True,
-    help="Processes: 1 runs here; more run the futures on a local Dask cluster.",
-)
-@click.option("--history", type=click.Path(), help="An SSD extract folder to calibrate from.")
+@_FORECAST_METHOD
+@_FORECAST_WORKERS
+@_HISTORY
 @click.option("--out", type=click.Path(), help="Folder for capacity.csv (every point tried).")
 def capacity_command(
     snapshot: str,
@@ -2154,13 +2160,7 @@ def capacity_command(
     if out is not None:
         with input_errors():
             check_output_folder(out, files=())
-    snap, policy = read_inputs(snapshot, None, policy_path)
-    calibration = None
-    if history is not None:
-        from allocator.simulation.calibrate import calibrate_ssd
-
-        with input_errors():
-            calibration = calibrate_ssd(history, snap)
+    snap, policy, calibration = _forecast_inputs(snapshot, policy_path, history)
     settings = ForecastSettings(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
     )
