@@ -2070,7 +2070,7 @@ def write_text(path: PathLike, text: str) -> None:
     OSError
         If the file cannot be written.
     """
-    _atomic_write(Path(path), text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8"))
 
 
 def write_bytes(path: PathLike, content: bytes) -> None:

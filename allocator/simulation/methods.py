@@ -109,7 +109,7 @@ def _from_plan(plan: Plan, needed: frozenset[str], snapshot: Snapshot) -> Decisi
                 h.case,
                 h.worker,
                 h.on,
-                "leaver" if staff[h.from_].leaving_on == h.departs else "long_absence",
+                departure_cause(staff[h.from_], h.departs),
             )
             for h in plan.handovers
         ),
@@ -288,14 +288,20 @@ class GreedyMethod:
         )
 
 
+def departure_cause(p: Practitioner, departs: date) -> Cause:
+    """Why a child of ``p``, who stops holding children on ``departs``, is handed over:
+    ``p`` leaves that day, or starts a long absence."""
+    return "leaver" if p.leaving_on == departs else "long_absence"
+
+
 def _departure_cause(state: ServiceState, case_id: str) -> Cause:
-    """Why a departing worker's child ``case_id`` is handed over: their worker leaves,
-    or starts a long absence."""
+    """:func:`departure_cause` of a departing worker's child ``case_id`` (a worker no
+    longer departing, whose promise still stands, by their leaving day if any)."""
     holder = state.cases[case_id].worker
     assert holder is not None
     p = state.practitioners[holder]
-    leaving = p.leaving_on is not None and p.leaving_on == state.departing.get(holder, p.leaving_on)
-    return "leaver" if leaving else "long_absence"
+    departs = state.departing.get(holder, p.leaving_on)
+    return departure_cause(p, departs) if departs is not None else "long_absence"
 
 
 def _cases_to_relieve(state: ServiceState) -> dict[str, str]:
