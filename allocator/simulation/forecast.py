@@ -291,8 +291,10 @@ def run_once(
     settings: ForecastSettings,
     r: int,
     calibration: Calibration | None = None,
+    already_waited: Mapping[str, int] | None = None,
 ) -> RunFigures:
-    """Run ``r`` of a forecast: simulate ``settings.weeks`` weeks and measure them."""
+    """Run ``r`` of a forecast: simulate ``settings.weeks`` weeks and measure them
+    (``already_waited``: as :func:`measure`, given once for all runs)."""
     from allocator.simulation.methods import EngineMethod, GreedyMethod
     from allocator.simulation.methods import Method as SimMethod
     from allocator.simulation.run import Settings, simulate
@@ -307,16 +309,31 @@ def run_once(
     )
     sim = Settings(days=days, seed=seed, rebalance_every=settings.rebalance_every)
     result = simulate(snapshot, method, policy, sim, events)
-    return measure(result.recorder, snapshot, settings.weeks, result.seconds)
+    return measure(result.recorder, snapshot, settings.weeks, result.seconds, already_waited)
 
 
-def measure(recorder: Recorder, snapshot: Snapshot, weeks: int, seconds: float = 0.0) -> RunFigures:
-    """The :class:`RunFigures` of a simulated run's records (see the module docstring)."""
+def waited_before(snapshot: Snapshot, policy: Policy) -> dict[str, int]:
+    """Days each child needing a worker on the snapshot's day has already waited: the
+    engine's one definition (:attr:`ServiceState.days_waiting`: a departed worker's
+    child waits from the worker's last day)."""
+    return dict(ServiceState.of(snapshot, policy).days_waiting)
+
+
+def measure(
+    recorder: Recorder,
+    snapshot: Snapshot,
+    weeks: int,
+    seconds: float = 0.0,
+    already_waited: Mapping[str, int] | None = None,
+) -> RunFigures:
+    """The :class:`RunFigures` of a simulated run's records (see the module docstring).
+
+    ``already_waited``: :func:`waited_before` of the snapshot, computed here when not
+    given (a forecast gives it once for all its runs).
+    """
     policy = recorder.policy
     names = policy.class_names
-    # Days already waited before today: the engine's one definition (a departed
-    # worker's child waits from the worker's last day).
-    before = dict(ServiceState.of(snapshot, policy).days_waiting)
+    before = waited_before(snapshot, policy) if already_waited is None else already_waited
     ends = [7 * w for w in range(1, weeks + 1)]
     weekly: dict[str, list[float | None]] = {}
     at_end = {(row["day"], row["class"]): row["children"] for row in recorder.waiting}
@@ -586,10 +603,11 @@ def _run_all(
     workers: int,
     on_done: Callable[[int], None] | None,
 ) -> list[RunFigures]:
+    already = waited_before(snapshot, policy)  # the same for every run
     if workers <= 1:
         out = []
         for r in range(settings.runs):
-            out.append(run_once(snapshot, policy, settings, r, calibration))
+            out.append(run_once(snapshot, policy, settings, r, calibration, already))
             if on_done is not None:
                 on_done(r)
         return out
@@ -602,7 +620,9 @@ def _run_all(
     with dask_client(workers, None) as client:
         snap, pol = client.scatter(snapshot, broadcast=True), client.scatter(policy, broadcast=True)
         futures = [
-            client.submit(run_once, snap, pol, settings, r, calibration, key=f"run-{r}", pure=False)
+            client.submit(
+                run_once, snap, pol, settings, r, calibration, already, key=f"run-{r}", pure=False
+            )
             for r in range(settings.runs)
         ]
         for future in as_completed(futures):
