@@ -14,7 +14,8 @@ import os
 import signal
 from types import FrameType
 
-#: Signals that stop the command while it loads (as :data:`allocator.cli.INTERRUPT_SIGNALS`).
+#: Signals that stop the command while it loads (as
+#: :data:`allocator.cli.signals.INTERRUPT_SIGNALS`).
 LOADING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -29,6 +29,7 @@ Example ``policy.toml``::
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -413,6 +414,27 @@ class Policy(BaseModel):
             If a value is outside its domain or a key is unknown.
         """
         return _over(self, values, "policy override")
+
+
+#: The policy figures a rebalance may override from the command line
+#: (``rebalance --points-per-fte 90``); a plan records those it was made with in its
+#: ``settings``, and is judged under the same (``check``).
+POLICY_OVERRIDES: Final = (
+    "points_per_fte",
+    "long_absence_days",
+    "max_new_families_per_day",
+    "leaving_window_days",
+)
+
+
+def overrides_of(settings: Mapping[str, object]) -> dict[str, int | float]:
+    """The policy overrides a plan's ``settings`` record: each key of
+    :data:`POLICY_OVERRIDES` holding a number, in that order (``{}``: none)."""
+    return {
+        key: value
+        for key in POLICY_OVERRIDES
+        if isinstance(value := settings.get(key), int | float)
+    }
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

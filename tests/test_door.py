@@ -737,7 +737,7 @@ def test_out_in_a_missing_folder_is_refused_before_solving(
     def no_solve(*args: object, **kwargs: object) -> None:
         raise AssertionError("solved before checking --out")
 
-    monkeypatch.setattr("allocator.cli.allocate", no_solve)
+    monkeypatch.setattr("allocator.cli.morning.allocate", no_solve)
     message = refused_out(tmp_path, tmp_path / "nowhere" / "plan.json")
     assert message == (
         f"error: {tmp_path / 'nowhere' / 'plan.json'}: the folder {tmp_path / 'nowhere'} does "

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import allocator.cli as cli
+import allocator
+import allocator.cli.morning as morning
 from allocator import Plan, Policy, Snapshot, allocate, check_plan
 from allocator.cli import main
 from allocator.generate import generate
@@ -141,7 +142,7 @@ def test_interrupted_allocate_keeps_an_existing_plan(
 ) -> None:
     out = tmp_path / "plan.json"
     out.write_text("yesterday's plan\n")
-    monkeypatch.setattr(cli, "allocate", lambda *a, **k: _signal_self(signum))
+    monkeypatch.setattr(morning, "allocate", lambda *a, **k: _signal_self(signum))
     result = CliRunner().invoke(main, ["allocate", SERVICE, "--out", str(out)])
     assert result.exit_code == code, result.output
     assert result.output == "interrupted: no plan written\n"
@@ -175,8 +176,8 @@ def test_a_signal_during_the_write_waits_for_the_whole_file(
         time.sleep(0.2)  # the handler runs here, and must not raise
         write_json(path, data)
 
-    monkeypatch.setattr(cli, "allocate", lambda *a, **k: plan)
-    monkeypatch.setattr(cli, "write_json", write_while_signalled)
+    monkeypatch.setattr(morning, "allocate", lambda *a, **k: plan)
+    monkeypatch.setattr(morning, "write_json", write_while_signalled)
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(main, ["allocate", SERVICE, "--out", str(out)])
     assert result.exit_code == 143, result.output
@@ -323,7 +324,7 @@ def test_a_csv_value_that_cannot_be_written_is_not_echoed(tmp_path: Path) -> Non
 def test_the_package_neither_logs_nor_prints() -> None:
     # Output goes through click and rich: the plan to stdout or --out, people's tables
     # to stderr. Nothing writes case records to a log behind the user's back.
-    package = Path(cli.__file__).parent
+    package = Path(allocator.__file__).parent
     for source in sorted(package.rglob("*.py")):
         tree = ast.parse(source.read_text(), filename=str(source))
         for node in ast.walk(tree):
@@ -431,7 +432,6 @@ def test_the_command_entry_point_loads_no_heavy_module_before_its_handlers() -> 
 def test_the_package_exports_its_public_names_lazily() -> None:
     # Every public name resolves to the object its module defines (functions, not the
     # modules of similar names), and the package lists exactly those names.
-    import allocator
     from allocator.daily import allocate
     from allocator.rebalancing import rebalance
 
@@ -447,17 +447,17 @@ def test_a_signal_during_a_native_import_is_an_interruption_not_a_traceback(
     # the interruption (seen by a user at 0.5 s): it must end like any interruption.
     from click.testing import CliRunner
 
-    import allocator.cli as cli
+    from allocator.cli.signals import Interrupted
 
     def interrupted_import(*_args: object, **_kwargs: object) -> None:
         try:
-            raise cli.Interrupted(signal.SIGINT)
-        except cli.Interrupted as exc:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted as exc:
             raise ImportError("initialization failed") from exc
 
-    monkeypatch.setattr(cli, "allocate", interrupted_import)
+    monkeypatch.setattr(morning, "allocate", interrupted_import)
     result = CliRunner().invoke(
-        cli.main, ["allocate", "examples/service.json", "--out", str(tmp_path / "p.json")]
+        main, ["allocate", "examples/service.json", "--out", str(tmp_path / "p.json")]
     )
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted: no plan written"
@@ -466,6 +466,6 @@ def test_a_signal_during_a_native_import_is_an_interruption_not_a_traceback(
     def broken_import(*_args: object, **_kwargs: object) -> None:
         raise ImportError("a real import failure")
 
-    monkeypatch.setattr(cli, "allocate", broken_import)
-    result = CliRunner().invoke(cli.main, ["allocate", "examples/service.json"])
+    monkeypatch.setattr(morning, "allocate", broken_import)
+    result = CliRunner().invoke(main, ["allocate", "examples/service.json"])
     assert isinstance(result.exception, ImportError)  # not mistaken for an interruption

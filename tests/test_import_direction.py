@@ -6,9 +6,9 @@ and under ``TYPE_CHECKING`` too), so a lazy import cannot hide a cycle.
 - No module under ``allocator/engine/`` reaches a presentation module (reports, the
   HTML page, the CLI, the web app, ``explain``, ``analysis``, ``recommend``), directly
   or through the modules it imports.
-- Nothing in ``allocator/`` imports ``allocator.cli`` but ``launch.py``, the entry
-  point that loads it (``sweep.py`` once did, for the CLI's value limits: they live in
-  ``allocator.limits`` now).
+- Nothing outside the ``allocator/cli/`` package imports any of its modules but
+  ``launch.py``, the entry point that loads it (``sweep.py`` once did, for the CLI's
+  value limits: they live in ``allocator.limits`` now); the benchmarks neither.
 """
 
 from __future__ import annotations
@@ -93,6 +93,27 @@ def test_the_engine_imports_no_presentation(name: str) -> None:
     assert not bad, f"{name} reaches {bad}"
 
 
+def in_cli(name: str) -> bool:
+    return name == "allocator.cli" or name.startswith("allocator.cli.")
+
+
+def test_the_cli_modules_are_found() -> None:
+    assert {"allocator.cli", "allocator.cli.group", "allocator.cli.morning"} <= set(MODULES)
+
+
 def test_nothing_imports_the_cli_but_the_launcher() -> None:
-    importers = sorted(m for m in MODULES if m != "allocator.cli" and "allocator.cli" in imports(m))
+    importers = sorted(m for m in MODULES if not in_cli(m) and any(in_cli(i) for i in imports(m)))
     assert importers == ["allocator.launch"]
+
+
+def test_the_benchmarks_import_no_cli() -> None:
+    for path in sorted((ROOT.parent / "benchmarks").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            assert not any(in_cli(n) for n in names), f"{path}:{node.lineno} imports the CLI"

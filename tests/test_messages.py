@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from allocator import InputError, Plan, Policy, allocate, load_snapshot
 from allocator.analysis import staffing_warnings
-from allocator.cli import SolveProgress, main
+from allocator.cli import main
+from allocator.cli.progress import SolveProgress
 from allocator.engine.solver import Progress
 from allocator.io import LISTED_ROWS, snapshot_from_dict, write_snapshot
 from allocator.objectives import daily_tiers

@@ -183,7 +183,7 @@ def test_a_valid_snapshot_passes(tmp_path: Path) -> None:
 
 
 def test_the_spec_takes_the_same_limits_as_simulate() -> None:
-    from allocator.cli import simulate_command
+    from allocator.cli.simulation import simulate_command
 
     ranges = {p.name: p.type for p in simulate_command.params}
     for option, key, where in [

@@ -5,7 +5,7 @@ the page needs. Each route answers HTML to a browser (``Accept: text/html``) and
 to anyone else; the OpenAPI schema is at ``/openapi.json`` (behind the token, when
 there is one); no interactive docs page, which would load script from elsewhere.
 
-Safety: the server binds 127.0.0.1 unless given a token (:mod:`allocator.cli`); only
+Safety: the server binds 127.0.0.1 unless given a token (:mod:`allocator.cli.meeting`); only
 the expected ``Host`` names are served (no DNS rebinding); a form post must carry
 the page's CSRF token and come from the page's own origin (or the declared public
 origin, behind a proxy); a JSON post must be ``application/json`` (which a cross-site

@@ -1,0 +1,74 @@
+"""Reading a command's inputs and writing its output; every failure one line, exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from allocator.cli.echo import echo, input_errors
+from allocator.cli.signals import interruptions
+from allocator.io import inputs_of, load_snapshot
+from allocator.models import Handover, MadeFrom, Plan, Snapshot
+from allocator.policy import Policy, load_policy
+
+
+def read_inputs(
+    snapshot: str, referrals: str | None, policy: str | None
+) -> tuple[Snapshot, Policy]:
+    """Load and validate the snapshot (with referrals merged) and the policy.
+
+    Doubts about input that is still used (a CSV list cell holding a comma) are
+    printed on stderr, one ``warning:`` line each.
+    """
+    warnings: list[str] = []
+    with input_errors():
+        loaded = load_snapshot(snapshot, referrals, warnings=warnings), load_policy(policy)
+    for warning in warnings:
+        echo(f"warning: {warning}", err=True)
+    return loaded
+
+
+def made_from(
+    snapshot: str, referrals: str | None, policy: str | None, command: str | None = None
+) -> MadeFrom:
+    """The input files with their SHA-256 (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
+    with input_errors():
+        return inputs_of(snapshot, referrals, policy, command)
+
+
+def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | None) -> list[str]:
+    """Print, on stderr, where the given files differ from those ``plan`` was made from."""
+    from allocator.check import input_mismatches
+
+    found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
+    for sentence in found:
+        echo(f"warning: {sentence}", err=True)
+    return found
+
+
+def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]:
+    """The handovers of a pending handovers file (``apply`` wrote it) still to make on
+    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable."""
+    if path is None:
+        return ()
+    from allocator.apply import still_pending
+    from allocator.io import load_pending_handovers
+
+    with input_errors():
+        return still_pending(snapshot, load_pending_handovers(path), source=path)
+
+
+@contextmanager
+def writing(path: str | None) -> Iterator[None]:
+    """Around writing the output to ``path`` (``None`` or ``-``: stdout); exit 2 on failure.
+
+    A file is never left half-written by an interruption: it takes effect once the
+    file is whole. Standard output is not held back (a stalled reader must not block
+    SIGTERM).
+    """
+    with input_errors():
+        if path is None or path == "-":
+            yield
+        else:
+            with interruptions.deferred(path):
+                yield

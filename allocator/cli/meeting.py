@@ -1,0 +1,333 @@
+"""``allocator serve``: the allocation meeting, a review page with overrides and
+sign-off, every decision kept in the decision log.
+
+Web libraries load only here (the ``serve`` extra). Safety: the server binds 127.0.0.1
+unless given a token, a users file or a sign-on header (docs/MEETING.md).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+import click
+
+from allocator.cli.decision_log import (
+    db_option,
+    db_shown,
+    needs_extra,
+    open_log,
+    reading_log,
+    verified,
+)
+from allocator.cli.echo import BAD_INPUT, echo
+from allocator.cli.files import made_from, read_inputs
+from allocator.cli.options import SEED, FiniteRange
+from allocator.daily import allocate
+from allocator.limits import MAX_TIME_LIMIT
+
+SERVE_WORK_UNITS = 3.0
+"""``serve``'s default search budget: fixed, so every logged plan can be replayed exactly."""
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, for uvicorn to serve on.
+
+    Bound before anything is solved or logged, so a port in use stops ``serve`` with
+    one line (exit 2) and leaves the decision log untouched.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(BAD_INPUT)
+
+
+def _password_on_command_line(db: str) -> bool:
+    """Whether ``db`` holds a password and came from the command line (not ALLOCATOR_DB)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    if context is None or "://" not in db or db_shown(db) == db:
+        return False
+    return context.get_parameter_source("db") == ParameterSource.COMMANDLINE
+
+
+def _public_origin(value: str | None) -> str | None:
+    """``--public-origin`` as ``scheme://host[:port]``, or a usage error."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise click.BadParameter(
+            f"{value!r}: expected the page's public address, https://name[:port]",
+            param_hint="--public-origin",
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _tls(cert: str | None, key: str | None) -> None:
+    """Both of ``--tls-cert`` and ``--tls-key`` or neither, and a pair that loads."""
+    if (cert is None) != (key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if cert is None or key is None:
+        return
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        echo(f"error: cannot use the certificate {cert} and key {key}: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+
+
+@click.command("serve")
+@click.argument("snapshot", type=click.Path())
+@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--token",
+    envvar="ALLOCATOR_TOKEN",
+    help="Required to bind anything but 127.0.0.1: every request must present it "
+    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list). At least 16 "
+    "printable ASCII characters.",
+)
+@click.option(
+    "--users",
+    "users_path",
+    type=click.Path(dir_okay=False),
+    help='A users file (TOML: name = "sha256:..." of each person\'s own token): each '
+    "person signs in with their token, and their overrides and sign-off are logged "
+    "under their name, not a typed one. Instead of --token.",
+)
+@click.option(
+    "--names",
+    "names_path",
+    type=click.Path(dir_okay=False),
+    help='Display names for the page (TOML: [names] with P0001 = "Ann Smith"): shown '
+    "beside ids on the page only; files and the log keep ids.",
+)
+@click.option(
+    "--user-header",
+    metavar="NAME",
+    help="Behind the council's single sign-on: the header its proxy sets to the signed-in "
+    "person (X-Remote-User). Believed only from --forwarded-allow-ips; instead of "
+    "--token or --users.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the page is served under, besides 127.0.0.1 and localhost "
+    "(repeatable): the server's name on the council's network.",
+)
+@click.option(
+    "--public-origin",
+    metavar="URL",
+    help="https://name[:port] the page is served under behind a reverse proxy: its "
+    "name is served and forms posted from it are accepted.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    help="The reverse proxy's addresses (comma-separated): X-Forwarded-Proto and -For "
+    "are read only from these (default: from nobody).",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1024, max=100_000_000),
+    default=1_000_000,
+    show_default=True,
+    help="The largest request body accepted (bytes); larger ones are refused (413).",
+)
+@click.option(
+    "--time-limit",
+    type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
+    default=60.0,
+    show_default=True,
+    help="Seconds each solve may take (ample: the work budget decides).",
+)
+@click.option(
+    "--work-units",
+    type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+    default=SERVE_WORK_UNITS,
+    show_default=True,
+    help="Each solve's deterministic work budget: the same plan on replay.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option(
+    "--new-meeting",
+    is_flag=True,
+    help="Start a new meeting even if the log holds an open one on this snapshot and "
+    "policy (by default serve resumes it, overrides and all).",
+)
+def serve_command(
+    snapshot: str,
+    referrals: str | None,
+    policy_path: str | None,
+    db: str,
+    host: str,
+    port: int,
+    token: str | None,
+    users_path: str | None,
+    names_path: str | None,
+    user_header: str | None,
+    allowed_hosts: tuple[str, ...],
+    public_origin: str | None,
+    forwarded_allow_ips: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    max_body: int,
+    time_limit: float,
+    work_units: float,
+    seed: int,
+    new_meeting: bool,
+) -> None:
+    """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off.
+
+    On a log holding an open meeting on the same snapshot and policy, resume it."""
+    if sum(bool(x) for x in (token, users_path, user_header)) > 1:
+        raise click.UsageError("one of --token, --users and --user-header, not two")
+    if user_header and not forwarded_allow_ips:
+        raise click.UsageError(
+            "--user-header needs --forwarded-allow-ips: the header is believed only from "
+            "the proxy that sets it"
+        )
+    if host not in LOCAL_HOSTS and not (token or users_path or user_header):
+        raise click.UsageError(
+            f"binding {host} (not 127.0.0.1) needs --token, --users or --user-header"
+        )
+    try:
+        import uvicorn
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        from allocator.web.app import Meeting, create_app
+        from allocator.web.security import (
+            Proxies,
+            TrustedHeader,
+            check_token,
+            host_name,
+            load_users,
+        )
+    except ImportError as exc:
+        needs_extra(exc)
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--token") from None
+    users = None
+    if users_path is not None:
+        try:
+            users = load_users(users_path)
+        except ValueError as exc:
+            echo(f"error: {exc}", err=True)
+            sys.exit(BAD_INPUT)
+    names = None
+    if names_path is not None:
+        from allocator.web.names import load_display_names
+
+        try:
+            names = load_display_names(names_path)
+        except ValueError as exc:
+            echo(f"error: {exc}", err=True)
+            sys.exit(BAD_INPUT)
+    origin = _public_origin(public_origin)
+    _tls(tls_cert, tls_key)
+    try:
+        proxies = Proxies(forwarded_allow_ips) if forwarded_allow_ips else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    listening = _listening(host, port)
+    port = listening.getsockname()[1]
+    if _password_on_command_line(db):  # serve runs all day: its command line is seen
+        echo(
+            "warning: the password in --db is visible to every user of this machine (ps): "
+            "give the URL in ALLOCATOR_DB instead",
+            err=True,
+        )
+    log = open_log(db)
+    with reading_log(db):
+        checked = verified(log)
+    if checked.broken is not None:
+        echo(
+            "error: the meeting is not opened on an altered log: keep it as evidence, and "
+            "hold the meeting on a new --db",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
+    settings = {"time_limit": time_limit, "seed": seed, "workers": 1, "work_units": work_units}
+    resumed = None
+    with reading_log(db):
+        if new_meeting:
+            why = "starting a new meeting, as asked (--new-meeting)"
+        else:
+            resumed, why = Meeting.resume(snap, policy, log, settings)
+    echo(why, err=True)
+    if resumed is not None:
+        meeting = resumed
+    else:
+        echo("solving the morning's plan ...", err=True)
+        plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
+        plan = plan.model_copy(
+            update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
+        )
+        with reading_log(db):
+            meeting = Meeting.open(snap, policy, log, plan)
+    wildcard = host in ("0.0.0.0", "::")
+    # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
+    # names and the names given, not any name a rebinding attacker's DNS points at it.
+    hosts = sorted({*LOCAL_HOSTS, *allowed_hosts, *(() if wildcard else (host,))})
+    app = create_app(
+        meeting,
+        token=token,
+        allowed_hosts=hosts,
+        public_origin=origin,
+        max_body=max_body,
+        users=users,
+        user_header=user_header,
+        names=names,
+    )
+    asgi: Any = app
+    if forwarded_allow_ips is not None:
+        # X-Forwarded-Proto and -For believed from the proxy alone; the sign-on's header
+        # kept only on the proxy's requests, checked before the peer is replaced.
+        asgi = ProxyHeadersMiddleware(asgi, trusted_hosts=forwarded_allow_ips)
+        if user_header is not None:
+            assert proxies is not None
+            asgi = TrustedHeader(asgi, header=user_header, proxies=proxies)
+    scheme = "https" if tls_cert else "http"
+    shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
+    echo(
+        f"decision {meeting.decision_id} in force in {db_shown(db)} (chain head "
+        f"{log.head()}); open {shown}/" + ("?token=..." if token else ""),
+        err=True,
+    )
+    if wildcard and not allowed_hosts and origin is None:
+        echo(
+            f"note: binding {host}, only requests naming {', '.join(LOCAL_HOSTS)} are served: "
+            "give the server's name with --allowed-host (or --public-origin)",
+            err=True,
+        )
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=False,  # applied above, inside the sign-on header's check
+    )
+    uvicorn.Server(config).run(sockets=[listening])

@@ -1,0 +1,107 @@
+"""The options several commands share, and the value domains they parse into.
+
+Each domain's bounds come from :mod:`allocator.limits` and the policy's own, so a
+value the contract refuses is refused at the option, with a usage error (exit 2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final
+
+import click
+
+from allocator.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
+
+
+class FiniteRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf``.
+
+    ``nan`` compares false with every bound, so a plain range lets it through.
+    """
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number, or a usage error (exit 2) naming the range expected."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
+if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
+    _DayParam = click.ParamType[date]
+else:
+    _DayParam = click.ParamType
+
+
+class IsoDay(_DayParam):
+    """A date option, read and worded as a snapshot's ``as_of`` (FORMAT.md domains)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The date, or a usage error (exit 2) saying what a date is."""
+        from allocator.io import DAY_EXPECTED, parse_day
+
+        if isinstance(value, date):
+            return value
+        day = parse_day(value)
+        if day is None:
+            self.fail(f"{value!r}, expected {DAY_EXPECTED}.", param, ctx)
+        return day
+
+
+SEED: Final = click.IntRange(min=0, max=MAX_SEED)
+"""The one domain of every ``--seed`` (FORMAT.md "Domains of values")."""
+
+
+def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The solver settings every solving command takes."""
+    command = click.option(
+        "--workers",
+        type=click.IntRange(min=1, max=MAX_WORKERS),
+        default=1,
+        show_default=True,
+        help="Solver threads. 1 is deterministic; more use CP-SAT's interleaved search.",
+    )(command)
+    command = click.option(
+        "--seed",
+        type=SEED,
+        default=0,
+        show_default=True,
+        help="Solver random seed.",
+    )(command)
+    command = click.option(
+        "--work-units",
+        type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+        default=None,
+        help="Fix the search's work budget (CP-SAT deterministic units; default: "
+        "--time-limit x 0.3). With an ample --time-limit the plan is then the same on "
+        "any machine, however busy.",
+    )(command)
+    command = click.option(
+        "--time-limit",
+        type=FiniteRange(min=0.1, max=MAX_TIME_LIMIT),
+        default=30.0,
+        show_default=True,
+        help="Seconds the solver may take; the best plan found by then is returned.",
+    )(command)
+    return command
+
+
+def snapshot_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--referrals``, ``--policy`` and ``--json``, shared by the commands below."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="Write JSON on stdout instead of tables."
+    )(command)
+    command = click.option(
+        "--policy", "policy_path", type=click.Path(), help="Policy file (TOML)."
+    )(command)
+    command = click.option(
+        "--referrals", type=click.Path(), help="The day's referrals merged into the snapshot."
+    )(command)
+    return command

@@ -1,0 +1,285 @@
+"""The commands that read a plan or a snapshot and print an answer: explain, recommend,
+check, diff, and report (the plan as one HTML page).
+
+Each reads its inputs, calls one library function, and prints its result (rich tables
+on stdout, or JSON with --json). Bad input exits 2; check exits 1 when the plan breaks
+a rule.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+
+from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
+from allocator.cli.files import read_handovers, read_inputs, warn_inputs, writing
+from allocator.cli.options import snapshot_options
+from allocator.io import check_output, write_json
+from allocator.models import Plan, Snapshot
+from allocator.policy import Policy, overrides_of
+
+
+def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) -> None:
+    """Print ``result`` as JSON (its ``to_dict``) or through a report renderer."""
+    if as_json:
+        from allocator.analysis import to_data
+
+        write_json(None, to_data(result))
+    else:
+        render(result, console())
+
+
+@click.command("explain")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    required=True,
+    help="The snapshot the plan was made from.",
+)
+@click.option("--case", "case_id", help="Explain one case: why it went where it did.")
+@click.option("--worker", "worker_id", help="One worker's workload statement.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="With --case: how many next-best workers to show.",
+)
+@snapshot_options
+def explain_command(
+    plan_path: str,
+    snapshot_path: str,
+    case_id: str | None,
+    worker_id: str | None,
+    top: int,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """Analyse PLAN rule by rule; or one case (--case) or one worker (--worker)."""
+    from allocator.analysis import analyse_plan, explain_case, worker_statement
+    from allocator.io import load_plan
+    from allocator.report import render_analysis, render_case, render_worker
+
+    if case_id is not None and worker_id is not None:
+        raise click.UsageError("give --case or --worker, not both")
+    snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    with input_errors():
+        if case_id is not None:
+            _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
+        elif worker_id is not None:
+            _emit(as_json, worker_statement(snap, policy, plan, worker_id), render_worker)
+        else:
+            _emit(as_json, analyse_plan(snap, policy, plan), render_analysis)
+
+
+@click.command("recommend")
+@click.argument("snapshot", type=click.Path())
+@click.argument("case_id", metavar="CASE_ID")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many eligible workers to list (at least 1).",
+)
+@click.option(
+    "--ineligible",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="How many of the best ineligible workers to list, with why not.",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(),
+    help="The plan in force for SNAPSHOT: rank against the loads once it is applied.",
+)
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): their receivers' room is kept.",
+)
+@snapshot_options
+def recommend_command(
+    snapshot: str,
+    case_id: str,
+    top: int,
+    ineligible: int,
+    plan_path: str | None,
+    handovers_path: str | None,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """Rank the workers for CASE_ID of SNAPSHOT, best first, with reasons.
+
+    With --plan, against the service once the plan in force is applied: the morning's
+    placements count on their new workers, and a handover still to come (the plan's,
+    or --handovers from an earlier apply) keeps its room.
+    """
+    from allocator.apply import applied
+    from allocator.io import load_plan
+    from allocator.recommend import recommend
+    from allocator.report import render_recommendation
+
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    earlier = read_handovers(handovers_path, snap)
+    plan: Plan | None = None
+    if plan_path is not None:
+        with input_errors():
+            plan = load_plan(plan_path)
+            warn_inputs(plan, snapshot, referrals, policy_path)
+            applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
+    with input_errors():
+        result = recommend(
+            snap, case_id, policy, top=top, ineligible=ineligible, plan=plan, handovers=earlier
+        )
+    _emit(as_json, result, render_recommendation)
+
+
+#: The policy keys a rebalance may override from the command line; a plan records
+
+
+@click.command("check")
+@click.argument("snapshot", type=click.Path())
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@snapshot_options
+def check_command(
+    snapshot: str, plan_path: str, referrals: str | None, policy_path: str | None, as_json: bool
+) -> None:
+    """Check PLAN against every hard rule for SNAPSHOT; exit 1 if it breaks any.
+
+    Stale summaries (totals that disagree with the plan's placements) and input files
+    that differ from those the plan was made from are reported apart: alone, they
+    leave the exit code 0.
+    """
+    from allocator.check import RULES, SUMMARIES, judge_plan
+    from allocator.io import load_plan
+    from allocator.report import render_exceptions, render_stale, render_violations
+
+    snap, policy = read_inputs(snapshot, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    inputs = warn_inputs(plan, snapshot, referrals, policy_path)
+    # A plan made with policy overrides (rebalance --points-per-fte ...) records them
+    # in its settings: it is judged by the policy it was made under, and says so.
+    overrides = overrides_of(plan.settings)
+    if overrides:
+        with input_errors():
+            policy = policy.with_overrides(**overrides)
+        shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
+        echo(f"note: the plan was made with {shown}: checked with the same", err=True)
+    violations, stale = judge_plan(snap, policy, plan)
+    if as_json:
+        from allocator.analysis import to_data
+
+        write_json(
+            None,
+            {
+                "valid": not violations,
+                "rules": list(RULES),
+                "violations": to_data(violations),
+                "summaries": list(SUMMARIES),
+                "stale": to_data(stale),
+                "inputs": inputs,
+                "exceptions": [e.model_dump() for e in plan.exceptions],
+            },
+        )
+    else:
+        out = console()
+        render_violations(violations, out)
+        render_stale(stale, out)
+        render_exceptions(plan, out)
+    if violations:
+        sys.exit(RULES_BROKEN)
+
+
+@click.command("diff")
+@click.argument("plan_a", type=click.Path())
+@click.argument("plan_b", type=click.Path())
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    help="Recompute both plans' tiers from this snapshot.",
+)
+@snapshot_options
+def diff_command(
+    plan_a: str,
+    plan_b: str,
+    snapshot_path: str | None,
+    referrals: str | None,
+    policy_path: str | None,
+    as_json: bool,
+) -> None:
+    """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
+    from allocator.analysis import diff_plans
+    from allocator.io import load_plan
+    from allocator.report import render_diff
+
+    snap: Snapshot | None = None
+    policy: Policy | None = None
+    if snapshot_path is not None:
+        snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    elif referrals is not None or policy_path is not None:
+        raise click.UsageError("--referrals and --policy need --snapshot")
+    with input_errors():
+        a, b = load_plan(plan_a), load_plan(plan_b)
+    _emit(as_json, diff_plans(a, b, snap, policy), render_diff)
+
+
+@click.command("report")
+@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.option("--snapshot", "snapshot_path", type=click.Path(), required=True)
+@click.option("--referrals", type=click.Path(), help="The day's referrals merged in.")
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option("--out", type=click.Path(), required=True, help="The HTML file to write.")
+def report_command(
+    plan_path: str, snapshot_path: str, referrals: str | None, policy_path: str | None, out: str
+) -> None:
+    """Write PLAN as one self-contained HTML file (loads, assignments, unallocated, tiers)."""
+    from allocator.html_report import render_report
+    from allocator.io import load_plan, write_text
+
+    with input_errors():
+        check_output(
+            out,
+            {
+                "plan": plan_path,
+                "snapshot": snapshot_path,
+                "referrals": referrals,
+                "policy": policy_path,
+            },
+        )
+    snap, policy = read_inputs(snapshot_path, referrals, policy_path)
+    with input_errors():
+        plan = load_plan(plan_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    from allocator.check import check_plan
+
+    broken = check_plan(snap, policy, plan)
+    if broken:
+        for v in broken:
+            echo(f"error: {v.rule}: {v.message}", err=True)
+        echo(
+            f"error: the plan breaks {len(broken)} hard rule(s) against {snapshot_path}: "
+            "no report written",
+            err=True,
+        )
+        sys.exit(BAD_INPUT)
+    text = render_report(snap, policy, plan)
+    with writing(out):
+        write_text(out, text)
+    echo(f"wrote {out}", err=True)

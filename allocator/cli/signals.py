@@ -1,0 +1,116 @@
+"""How a command ends when it is interrupted: one line, exit code ``128 + signal``.
+
+SIGINT (Ctrl-C) and SIGTERM become :class:`Interrupted` in the main thread; an output
+file being replaced when one arrives is finished first, so the line printed can say
+truthfully whether it was written (:meth:`Interruptions.deferred`).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a command cleanly, exit code ``128 + signal``."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while a command ran.
+
+    A ``KeyboardInterrupt``, so ``except Exception`` anywhere below lets it through.
+
+    Parameters
+    ----------
+    signum
+        The signal received; the command exits with ``128 + signum``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class Interruptions:
+    """Turns SIGINT and SIGTERM into :class:`Interrupted` in the main thread.
+
+    While an output file is replaced (:meth:`deferred`) a signal is held back and
+    raised once the file is complete, so the exit message can say truthfully whether
+    the file was written. A signal that arrives while the first is being handled is
+    ignored.
+    """
+
+    def __init__(self) -> None:
+        self._saved: dict[int, Any] = {}
+        self.depth = 0  # > 0 while a file is being replaced
+        self.pending: int | None = None  # a signal held back until the file is whole
+        self.raised = False
+        self.product = ""  # what the command writes ("plan"), for the exit message
+        self.written: list[str] = []  # the files written so far
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.raised:
+            return
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        self.raised = True
+        raise Interrupted(signum)
+
+    def install(self) -> None:
+        """Route both signals here (again: CP-SAT resets SIGINT after each solve)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for signum in INTERRUPT_SIGNALS:
+            if signum not in self._saved:
+                previous = signal.getsignal(signum)
+                self._saved[signum] = signal.SIG_DFL if previous is None else previous
+            signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        """Put back the handlers found by :meth:`install` and forget this command."""
+        for signum, previous in self._saved.items():
+            signal.signal(signum, previous)
+        self._saved.clear()
+        self.depth, self.pending, self.raised = 0, None, False
+        self.product, self.written = "", []
+
+    @contextmanager
+    def deferred(self, written: str) -> Iterator[None]:
+        """Hold back interruptions while ``written`` (a file's name) is being replaced."""
+        self.install()
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        self.written.append(written)
+        if self.pending is not None and not self.depth:
+            self.raised = True
+            raise Interrupted(self.pending)
+
+    def message(self) -> str:
+        """The one line printed when the command is interrupted."""
+        if self.written:
+            return f"interrupted: the {self.product or 'output'} was written to " + ", ".join(
+                self.written
+            )
+        return f"interrupted: no {self.product} written" if self.product else "interrupted"
+
+
+interruptions = Interruptions()
+
+
+def interruption_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interruption ``exc`` is or was caused by, following its chain; else ``None``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
