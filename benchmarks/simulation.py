@@ -36,7 +36,7 @@ from allocator.policy import Policy
 from allocator.simulation import EngineMethod, GreedyMethod, Settings, draw_events, simulate
 from allocator.simulation.methods import Decision
 from allocator.simulation.report import summarise
-from allocator.sweep import Cell, cells_of, run_sweep
+from allocator.simulation.sweep import Cell, cells_of, run_sweep
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Runs service classes x sizes x seeds, each a simulated year of the engine and of the
 manager's rule (``greedy``) on the same events, as cells of a Dask sweep
-(:mod:`allocator.sweep`), and prints one table: each figure of what children live
+(:mod:`allocator.simulation.sweep`), and prints one table: each figure of what children live
 through (:data:`allocator.simulation.report.CHILD_FIGURES`), engine and greedy as the
 mean over seeds with the min-max spread, the ratio engine / greedy of the means, and
 issue 19's target with met / not met (judged on the means).
@@ -49,7 +49,7 @@ from typing import Any, Literal
 import click
 
 from allocator.simulation.report import CHILD_FIGURES, Figure, figure_value, show
-from allocator.sweep import Cell
+from allocator.simulation.sweep import Cell
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ def sweep_cells(
     ``policy`` (a policy as plain data, every key of a policy file) replaces the
     built-in policy in every cell.
     """
-    from allocator.sweep import cells_of
+    from allocator.simulation.sweep import cells_of
 
     cells = []
     for name in classes:
@@ -361,7 +361,7 @@ def _run(cells: Sequence[Cell], workers: int) -> list[dict[str, Any]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from allocator.sweep import CellError, run_cells
+    from allocator.simulation.sweep import CellError, run_cells
 
     with (
         tempfile.TemporaryDirectory(prefix="year-") as tmp,

@@ -27,7 +27,7 @@ from allocator.io import InputError, load_plan, load_snapshot, write_json
 from allocator.models import CaseType
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rebalancing import rebalance
-from allocator.report import printable
+from allocator.terminal import printable
 from tests.builders import case, snapshot, worker
 
 # ------------------------------------------------------------------ helpers

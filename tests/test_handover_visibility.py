@@ -18,7 +18,7 @@ from allocator.models import Plan
 from allocator.objectives import rebalance_tiers
 from allocator.policy import Policy
 from allocator.rebalancing import rebalance
-from allocator.report import rebalance_summary, render_case
+from allocator.terminal import rebalance_summary, render_case
 from tests.builders import case, snapshot, worker
 
 LEAVES = date(2026, 12, 11)

@@ -7,7 +7,7 @@ and under ``TYPE_CHECKING`` too), so a lazy import cannot hide a cycle.
   HTML page, the CLI, the web app, ``explain``, ``analysis``, ``recommend``), directly
   or through the modules it imports.
 - Nothing outside the ``allocator/cli/`` package imports any of its modules but
-  ``launch.py``, the entry point that loads it (``sweep.py`` once did, for the CLI's
+  ``launch.py``, the entry point that loads it (the sweep once did, for the CLI's
   value limits: they live in ``allocator.limits`` now); the benchmarks neither.
 """
 
@@ -24,7 +24,7 @@ import allocator
 ROOT = Path(allocator.__file__).parent
 #: Modules that present results to people, or take commands from them.
 PRESENTATION = (
-    "allocator.report",
+    "allocator.terminal",
     "allocator.html_report",
     "allocator.cli",
     "allocator.web",

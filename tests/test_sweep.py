@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from allocator.sweep import Cell, SpecError, cells_of, run_sweep
+from allocator.simulation.sweep import Cell, SpecError, cells_of, run_sweep
 
 SPEC = {
     "days": 6,
@@ -263,7 +263,7 @@ def test_a_failed_cell_is_one_line_and_a_busy_port_is_not_mentioned(tmp_path: Pa
     import socket
     import warnings
 
-    from allocator.sweep import CellError, run_cells
+    from allocator.simulation.sweep import CellError, run_cells
 
     # A cell that passed no door (built by hand) fails on its worker.
     cell = Cell(
@@ -369,7 +369,7 @@ def test_a_resumed_sweep_recomputes_a_snapshot_that_changed(tmp_path: Path) -> N
 def test_a_snapshot_changed_during_the_sweep_stops_its_cell(tmp_path: Path) -> None:
     from allocator.generate import generate
     from allocator.io import write_snapshot
-    from allocator.sweep import SnapshotChanged, run_cell
+    from allocator.simulation.sweep import SnapshotChanged, run_cell
 
     path = tmp_path / "s.json"
     write_snapshot(generate(4, seed=1), path)

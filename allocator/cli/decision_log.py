@@ -20,7 +20,7 @@ from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_err
 from allocator.cli.files import writing
 from allocator.cli.signals import interruption_behind
 from allocator.io import check_output, write_json
-from allocator.report import printable
+from allocator.terminal import printable
 
 db_option = click.option(
     "--db",
@@ -105,7 +105,7 @@ def reading_log(db: str) -> Iterator[None]:
 
 
 def _printable(value: str | None) -> str:
-    """``value`` (``""`` for ``None``) as :func:`allocator.report.printable` shows it."""
+    """``value`` (``""`` for ``None``) as :func:`allocator.terminal.printable` shows it."""
     return printable(value or "")
 
 

@@ -20,7 +20,7 @@ from allocator.limits import MAX_MOVES
 from allocator.models import MAX_POINTS
 from allocator.objectives import daily_tiers
 from allocator.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_OVERRIDES
-from allocator.report import plan_summary
+from allocator.terminal import plan_summary
 
 
 @click.command("allocate")
@@ -141,7 +141,7 @@ def rebalance_command(
     """
     from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.rebalancing import cap_cost, rebalance, rebalance_tiers
-    from allocator.report import cap_cost_table, rebalance_summary
+    from allocator.terminal import cap_cost_table, rebalance_summary
 
     with input_errors():
         check_output(

@@ -65,7 +65,7 @@ def explain_command(
     """Analyse PLAN rule by rule; or one case (--case) or one worker (--worker)."""
     from allocator.analysis import analyse_plan, explain_case, worker_statement
     from allocator.io import load_plan
-    from allocator.report import render_analysis, render_case, render_worker
+    from allocator.terminal import render_analysis, render_case, render_worker
 
     if case_id is not None and worker_id is not None:
         raise click.UsageError("give --case or --worker, not both")
@@ -132,7 +132,7 @@ def recommend_command(
     from allocator.apply import applied
     from allocator.io import load_plan
     from allocator.recommend import recommend
-    from allocator.report import render_recommendation
+    from allocator.terminal import render_recommendation
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     earlier = read_handovers(handovers_path, snap)
@@ -167,7 +167,7 @@ def check_command(
     """
     from allocator.check import RULES, SUMMARIES, judge_plan
     from allocator.io import load_plan
-    from allocator.report import render_exceptions, render_stale, render_violations
+    from allocator.terminal import render_exceptions, render_stale, render_violations
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
@@ -227,7 +227,7 @@ def diff_command(
     """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
     from allocator.analysis import diff_plans
     from allocator.io import load_plan
-    from allocator.report import render_diff
+    from allocator.terminal import render_diff
 
     snap: Snapshot | None = None
     policy: Policy | None = None

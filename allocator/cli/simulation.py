@@ -364,7 +364,14 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from allocator.sweep import Cell, CellError, SpecError, load_spec, run_cells, write_results
+    from allocator.simulation.sweep import (
+        Cell,
+        CellError,
+        SpecError,
+        load_spec,
+        run_cells,
+        write_results,
+    )
 
     # The whole spec (every key, every snapshot file) is checked before any cluster starts.
     try:

@@ -8,7 +8,9 @@
 - :mod:`~allocator.simulation.forecast`: the next weeks from today, run many times
   (:mod:`~allocator.simulation.forecast_report` its files), calibrated by
   :mod:`~allocator.simulation.calibrate`; :mod:`~allocator.simulation.capacity`: the
-  least extra staff meeting a waiting target (docs/FORECAST.md).
+  least extra staff meeting a waiting target (docs/FORECAST.md);
+- :mod:`~allocator.simulation.sweep`: many services x policies x seeds x methods, each
+  a year, on Dask (docs/SIMULATION.md).
 
 Pandas, PyArrow and Matplotlib (the ``sim`` extra) are imported only where tables and
 plots are made.

@@ -1,6 +1,6 @@
 """Dask for the simulation's many runs: one quiet local cluster, or a scheduler given.
 
-Shared by :mod:`allocator.sweep` (policy sweeps) and
+Shared by :mod:`allocator.simulation.sweep` (policy sweeps) and
 :mod:`allocator.simulation.forecast` (a forecast's runs): the simulation package
 holds it so that both import downward.
 """
