@@ -6,6 +6,7 @@ import filecmp
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -286,6 +287,34 @@ def test_same_seed_same_files_byte_for_byte(tmp_path: Path) -> None:
     assert "report.md" in names and "changes.parquet" in names and "waiting.png" in names
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
     assert mismatch == [] and errors == []
+
+
+def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
+    # Half of 10 children open all year changed worker once, one in ten twice: a year's
+    # run is set beside England's 60% / 26%; a shorter run is not, and a run in which
+    # no child stayed open throughout says so instead of 0%.
+    from types import SimpleNamespace
+
+    from allocator.simulation.report import terminal_lines
+
+    figures = {
+        "children_open_all_run": 10,
+        "share_1plus_changes": 0.5,
+        "share_2plus_changes": 0.1,
+        "changes_per_child_year": 0.75,
+        "avoidable_changes": 2,
+    }
+    run: Any = SimpleNamespace(method="greedy", seconds=3.2)
+    assert terminal_lines([run], {"greedy": figures}, 365) == [
+        "greedy: 0.75 changes per child-year, 50.0% >= 1 and 10.0% >= 2 of children open "
+        "all 365 days (England, a year: 60% / 26%), 2 avoidable; 3 s"
+    ]
+    assert "England" not in terminal_lines([run], {"greedy": figures}, 30)[0]
+    none_open = {**figures, "children_open_all_run": 0}
+    assert (
+        "changes per child-year, no children open all 30 days, 2 avoidable"
+        in (terminal_lines([run], {"greedy": none_open}, 30)[0])
+    )
 
 
 @pytest.mark.slow

@@ -104,7 +104,7 @@ def simulate_command(
     """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
     _need_sim_extra()
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
-    from allocator.simulation.report import YEAR_DAYS, where_each_loses, write_outputs
+    from allocator.simulation.report import terminal_lines, write_outputs
 
     with input_errors():
         check_output_folder(out, files=())
@@ -126,25 +126,8 @@ def simulate_command(
         summaries = write_outputs(
             results, out, title=f"{snapshot}, seed {seed}", plots=not no_plots
         )
-    for r in results:
-        s = summaries[r.method]
-        if not s["children_open_all_run"]:
-            shares = f"no children open all {days} days"
-        else:
-            shares = (
-                f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
-                f"of children open all {days} days"
-                + (" (England, a year: 60% / 26%)" if days in YEAR_DAYS else "")
-            )
-        echo(
-            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
-            f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s",
-            err=True,
-        )
-    if len(results) > 1:  # report.md's first section, on the terminal too
-        for line in where_each_loses(summaries)[2:]:
-            if line:
-                echo(line.replace("**", ""), err=True)
+    for line in terminal_lines(results, summaries, days):
+        echo(line, err=True)
     echo(f"wrote {Path(out) / 'report.md'} and its tables", err=True)
 
 

@@ -450,6 +450,36 @@ def where_each_loses(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def terminal_lines(
+    results: Sequence[Result], summaries: Mapping[str, Mapping[str, Any]], days: int
+) -> list[str]:
+    """What ``simulate`` says on the terminal, in plain text.
+
+    One line per method: changes per child-year; the shares of children open all
+    ``days`` days with one and with two or more changes (beside England's for a run of
+    a year); avoidable changes; the run's seconds (the clock shows here only). Then,
+    with two methods or more, report.md's first section (:func:`where_each_loses`).
+    """
+    lines = []
+    for r in results:
+        s = summaries[r.method]
+        if not s["children_open_all_run"]:
+            shares = f"no children open all {days} days"
+        else:
+            england = f" (England, a year: {ANCHOR_ONE_PLUS:.0%} / {ANCHOR_TWO_PLUS:.0%})"
+            shares = (
+                f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
+                f"of children open all {days} days" + (england if days in YEAR_DAYS else "")
+            )
+        lines.append(
+            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
+            f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s"
+        )
+    if len(results) > 1:
+        lines += [line.replace("**", "") for line in where_each_loses(summaries)[2:] if line]
+    return lines
+
+
 def _child_figures_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """What children live through: :data:`CHILD_FIGURES`, one column per method."""
     methods = list(summaries)
