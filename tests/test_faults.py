@@ -429,6 +429,19 @@ def test_the_command_entry_point_loads_no_heavy_module_before_its_handlers() -> 
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
+def test_python_dash_m_allocator_is_the_command() -> None:
+    # ``python -m allocator`` goes through the same entry point as the console script:
+    # the same commands, the same exit codes (2 for a usage error).
+    done = subprocess.run(
+        [sys.executable, "-m", "allocator", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "allocate" in done.stdout and "serve" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "allocator", "nope"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "No such command 'nope'" in done.stderr
+
+
 def test_the_package_exports_its_public_names_lazily() -> None:
     # Every public name resolves to the object its module defines (functions, not the
     # modules of similar names), and the package lists exactly those names.
