@@ -9,9 +9,10 @@ was, or, if the signal came while the plan was being written, whole and new.
 One module per group of commands (:mod:`allocator.cli.group` lists them), beside the
 pieces they share: :mod:`~allocator.cli.options` (options and value domains),
 :mod:`~allocator.cli.files` (inputs read, output written), :mod:`~allocator.cli.echo`
-(messages and exit codes), :mod:`~allocator.cli.progress` (the solve's progress line)
-and :mod:`~allocator.cli.signals` (interruptions). Nothing outside this package
-imports it but :mod:`allocator.launch`, the entry point.
+(messages and exit codes), :mod:`~allocator.cli.progress` (the solve's progress line),
+:mod:`~allocator.cli.signals` (interruptions) and :mod:`~allocator.cli.extras` (a
+missing optional extra). Nothing outside this package imports it but
+:mod:`allocator.launch`, the entry point.
 """
 
 from allocator.cli.group import main

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
+from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import writing
 from allocator.cli.signals import interruption_behind
 from allocator.io import check_output, write_json
@@ -29,18 +30,6 @@ db_option = click.option(
     envvar="ALLOCATOR_DB",
     help="The decision log: a SQLite file, or a postgresql://user@host/db URL.",
 )
-
-
-def needs_extra(exc: ImportError) -> None:
-    """Exit 2 naming the missing ``serve`` extra; an interruption behind ``exc`` goes on."""
-    if interruption_behind(exc) is not None:
-        raise exc
-    echo(
-        f"error: this command needs the serve extra ({exc.name} is missing): "
-        "pip install 'allocator[serve]'",
-        err=True,
-    )
-    sys.exit(BAD_INPUT)
 
 
 def db_shown(db: str) -> str:
@@ -60,7 +49,7 @@ def open_log(db: str, *, existing: bool = False) -> Any:
     try:
         from allocator.decisions import DecisionLog
     except ImportError as exc:
-        needs_extra(exc)
+        needs_serve_extra(exc)
     try:
         return DecisionLog(db, create=not existing)
     except Exception as exc:  # a bad URL or an unreachable server: one line, exit 2

@@ -4,9 +4,9 @@ when interrupted (one line, exit code ``128 + signal``, no traceback).
 Each command lives in the module of its group: :mod:`~allocator.cli.morning` (allocate,
 rebalance, apply), :mod:`~allocator.cli.review` (explain, recommend, check, diff,
 report), :mod:`~allocator.cli.meeting` (serve) and :mod:`~allocator.cli.decision_log`
-(log, history, replay), :mod:`~allocator.cli.simulation` (simulate, forecast,
-capacity, sweep), :mod:`~allocator.cli.ssd` (import, export) and
-:mod:`~allocator.cli.generate`.
+(log, history, replay), :mod:`~allocator.cli.simulation` (simulate, sweep),
+:mod:`~allocator.cli.forecast` (forecast, capacity), :mod:`~allocator.cli.ssd` (import,
+export) and :mod:`~allocator.cli.generate`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from typing import Any
 
 import click
 
-from allocator.cli import decision_log, generate, meeting, morning, review, simulation, ssd
+from allocator.cli import (
+    decision_log,
+    forecast,
+    generate,
+    meeting,
+    morning,
+    review,
+    simulation,
+    ssd,
+)
 from allocator.cli.echo import echo
 from allocator.cli.signals import interruption_behind, interruptions
 
@@ -86,8 +95,8 @@ for command in (
     decision_log.history_command,
     decision_log.replay_command,
     simulation.simulate_command,
-    simulation.forecast_command,
-    simulation.capacity_command,
+    forecast.forecast_command,
+    forecast.capacity_command,
     simulation.sweep_command,
     ssd.import_group,
     ssd.export_group,

@@ -16,12 +16,12 @@ import click
 from allocator.cli.decision_log import (
     db_option,
     db_shown,
-    needs_extra,
     open_log,
     reading_log,
     verified,
 )
 from allocator.cli.echo import BAD_INPUT, echo
+from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_inputs
 from allocator.cli.options import SEED, FiniteRange
 from allocator.daily import allocate
@@ -221,7 +221,7 @@ def serve_command(
             load_users,
         )
     except ImportError as exc:
-        needs_extra(exc)
+        needs_serve_extra(exc)
     if token is not None:
         try:
             check_token(token)
