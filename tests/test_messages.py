@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from allocator import InputError, Plan, Policy, allocate, load_snapshot
 from allocator.analysis import staffing_warnings
 from allocator.cli import SolveProgress, main
-from allocator.engine.solver import Progress
 from allocator.io import LISTED_ROWS, snapshot_from_dict, write_snapshot
 from allocator.objectives import daily_tiers
+from allocator.settings import Progress
 from tests.builders import case, snapshot, worker
 from tests.test_io import case as case_data
 from tests.test_io import snapshot_data, write_csv_dir
