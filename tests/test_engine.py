@@ -18,6 +18,8 @@ from allocator import Plan, Policy, Snapshot, allocate, check_plan, rebalance
 from allocator.cli import main
 from allocator.greedy import greedy_allocate
 from allocator.objectives import daily_tiers, evaluate, tier_vector
+from allocator.rebalancing import rebalance_tiers
+from allocator.result import Result, TierResult, plan_gap
 from allocator.rules import ServiceState
 from allocator.settings import Settings
 
@@ -373,6 +375,32 @@ def test_a_plan_records_its_settings_and_they_reproduce_it() -> None:
     # The progress callback only watches: it is not recorded, so the record round-trips.
     assert Settings.from_record(plan.settings) == settings.model_copy(update={"progress": None})
     assert Settings(time_limit=10).work == pytest.approx(3.0)
+
+
+def test_the_engine_returns_one_result_and_the_plan_is_written_from_it() -> None:
+    # Two cases, two workers with room for one each: both placed, every tier proved.
+    from allocator.engine.solve import solve
+
+    s = snapshot([worker("P1"), worker("P2")], [case("C1", family="F1"), case("C2", family="F2")])
+    state = ServiceState.of(s, Policy())
+    result = solve(state, Settings(work_units=1, time_limit=600))
+    assert isinstance(result, Result) and result.status == "optimal"
+    assert sorted(result.decisions) == ["C1", "C2"]
+    assert all(isinstance(t, TierResult) and t.proved for t in result.tiers.values())
+    plan = allocate(s, None, Settings(work_units=1, time_limit=600))
+    assert plan.status == result.status and plan.bound == result.bounds and plan.gap == 0.0
+
+
+def test_one_gap_rule_for_every_plan() -> None:
+    tiers = daily_tiers(Policy())
+    # No bound: nothing measured against (a plan whose moves voided its proof).
+    assert plan_gap({"allocated": 3, "unallocated_urgent": 1}, None, tiers) == 0.0
+    # A daily plan: the share of children a plan could allocate at best that it does not.
+    daily = {t.key: 0 for t in tiers} | {"allocated": 8, "unallocated_statutory": 2}
+    assert plan_gap(daily, {"unallocated_statutory": 1}, tiers) == round(1 / 9, 6)
+    # A rebalance reports no ``allocated`` (its classes weigh children by their wait).
+    rebalance = {"unallocated_statutory": 1225, "changes_of_worker": 3}
+    assert plan_gap(rebalance, {"changes_of_worker": 3}, rebalance_tiers(Policy())) is None
 
 
 def test_nothing_to_allocate_is_an_optimal_empty_plan() -> None:

@@ -223,6 +223,9 @@ def test_model_input_and_tiers() -> None:
     made = make_room(state, {}, 1, Settings(time_limit=5))
     assert made.placed == {"R1": "S1"} and made.moved == {"C1": "W1"}
     assert made.proved
+    # The step's own solve, by item (the group FC1@S1), with every tier proved.
+    assert made.result.decisions == {"R1": "S1", "FC1@S1": "W1"}
+    assert made.result.status == "optimal" and made.result.stages[0].startswith("greedy")
     values = tier_values(data, made.placed, {"FC1@S1": "W1"})
     assert values["unallocated"] == 0 and values["moves"] == 1 and values["change_cost"] == 10
     # No budget, no moves.
