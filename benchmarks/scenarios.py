@@ -22,7 +22,7 @@ from allocator.models import Snapshot
 
 #: The daily allocation engine.
 DAILY_ENGINE = "allocator.engine.solve:solve"
-#: The rebalance engine: ``rebalance(snapshot, policy, *, time_limit, seed, workers) -> Plan``.
+#: The rebalance engine: ``rebalance(snapshot, policy, settings) -> Plan``.
 REBALANCE_ENGINE = "allocator.rebalancing:rebalance"
 
 #: Sizes of the full suite (practitioners) at the council's usual load.
