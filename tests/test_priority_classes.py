@@ -14,6 +14,7 @@ from allocator.greedy import allocation_order, greedy_allocate
 from allocator.models import Plan
 from allocator.policy import PolicyError, load_policy
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 from tests.builders import case, snapshot, worker
 
 
@@ -187,13 +188,13 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     # each tier's bound must then be the easy bound, valid over every eligible worker.
     from allocator.engine import candidates
     from allocator.engine.model import minimised
-    from allocator.engine.solve import SolverSettings, _EasyBounds, solve
+    from allocator.engine.solve import _EasyBounds, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
     snap = generate(100, seed=3, load=1.0, referral_rate=0.08, welsh_families=0.3)
     state = ServiceState.of(snap, Policy())
-    solution = solve(state, SolverSettings(time_limit=4))
+    solution = solve(state, Settings(time_limit=4))
     assert solution.pruned and not solution.proved
     easy = _EasyBounds.of(state)
     n = len(state.to_allocate)

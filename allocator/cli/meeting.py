@@ -26,6 +26,7 @@ from allocator.cli.files import made_from, read_inputs
 from allocator.cli.options import SEED, FiniteRange
 from allocator.daily import allocate
 from allocator.limits import MAX_TIME_LIMIT
+from allocator.settings import Settings
 
 SERVE_WORK_UNITS = 3.0
 """``serve``'s default search budget: fixed, so every logged plan can be replayed exactly."""
@@ -268,7 +269,7 @@ def serve_command(
             err=True,
         )
         sys.exit(BAD_INPUT)
-    settings = {"time_limit": time_limit, "seed": seed, "workers": 1, "work_units": work_units}
+    settings = Settings(time_limit=time_limit, work_units=work_units, seed=seed)
     resumed = None
     with reading_log(db):
         if new_meeting:
@@ -280,7 +281,7 @@ def serve_command(
         meeting = resumed
     else:
         echo("solving the morning's plan ...", err=True)
-        plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
+        plan = allocate(snap, policy, settings)
         plan = plan.model_copy(
             update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
         )

@@ -20,6 +20,7 @@ from allocator.limits import MAX_MOVES
 from allocator.models import MAX_POINTS
 from allocator.objectives import daily_tiers
 from allocator.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_OVERRIDES
+from allocator.settings import Settings
 from allocator.terminal import plan_summary
 
 
@@ -62,17 +63,14 @@ def allocate_command(
     tiers = daily_tiers(policy)
     err = console(stderr=True)
     with progress_display(err, {t.key: t.label for t in tiers}) as progress:
-        plan = allocate(
-            snap,
-            policy,
+        settings = Settings(
             time_limit=time_limit,
+            work_units=work_units,
             seed=seed,
             workers=workers,
-            allow_moves=allow_moves,
-            clock_started=started,
-            work_units=work_units,
             progress=progress,
         )
+        plan = allocate(snap, policy, settings, allow_moves=allow_moves, clock_started=started)
     inputs = made_from(snapshot, referrals, policy_path, "allocate")
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
@@ -161,6 +159,9 @@ def rebalance_command(
     }
     out_console = console(stderr=True)
     labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
+    solve_settings = Settings(
+        time_limit=time_limit, work_units=work_units, seed=seed, workers=workers
+    )
     if overrides and handovers_path is not None:
         raise click.UsageError(
             "--handovers is for the plan in force; a policy override costs a cap without it"
@@ -172,12 +173,8 @@ def rebalance_command(
             report = cap_cost(
                 snap,
                 policy,
+                solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
-                time_limit=time_limit,
-                seed=seed,
-                workers=workers,
-                work_units=work_units,
-                progress=progress,
             )
         plan = report.plan
     else:
@@ -185,12 +182,8 @@ def rebalance_command(
             plan = rebalance(
                 snap,
                 policy,
+                solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
-                time_limit=time_limit,
-                seed=seed,
-                workers=workers,
-                work_units=work_units,
-                progress=progress,
                 planned=planned or None,
             )
     inputs = made_from(snapshot, referrals, policy_path, "rebalance")

@@ -10,13 +10,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from allocator.engine.solver import Progress
+from allocator.settings import Progress
 
 
 class SolveProgress:
     """The line shown on a terminal while a solve runs: tier, best so far, bound.
 
-    Called by the engine with each :class:`~allocator.engine.solver.Progress`; drawn
+    Called by the engine with each :class:`~allocator.settings.Progress`; drawn
     by rich's ``Live`` (:func:`progress_display`), and empty for the first
     ``after`` seconds, so a quick solve shows nothing.
 
