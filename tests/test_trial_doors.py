@@ -251,7 +251,10 @@ def test_ragged_rows_under_a_good_header_are_one_sentence_past_three(tmp_path: P
     assert len(snapshot_problems(folder)) == 3
 
 
-@pytest.mark.parametrize(("separator", "words"), [(";", "semicolons"), ("\t", "tabs"), ("|", "bars")])
+OTHER_SEPARATORS = [(";", "semicolons"), ("\t", "tabs"), ("|", "bars")]
+
+
+@pytest.mark.parametrize(("separator", "words"), OTHER_SEPARATORS)
 def test_a_file_separated_by_another_character_is_one_sentence(
     tmp_path: Path, separator: str, words: str
 ) -> None:
@@ -273,14 +276,12 @@ def _ssd_problems(path: Path, text: str, required: tuple[str, ...]) -> list[str]
     return problems.errors.sentences()
 
 
-@pytest.mark.parametrize(("separator", "words"), [(";", "semicolons"), ("\t", "tabs"), ("|", "bars")])
+@pytest.mark.parametrize(("separator", "words"), OTHER_SEPARATORS)
 def test_an_ssd_table_separated_by_another_character_is_one_sentence(
     tmp_path: Path, separator: str, words: str
 ) -> None:
     table = tmp_path / "ssd_person.csv"
-    text = f"pers_person_id{separator}pers_dob\n" + "C1{0}2010-01-01\nC2{0}2011-02-02\n".format(
-        separator
-    )
+    text = "\n".join(separator.join(r) for r in [("pers_person_id", "pers_dob"), ("C1", "2010")])
     (problem,) = _ssd_problems(table, text, ("pers_person_id", "pers_dob"))
     named = f"pers_person_id{separator}pers_dob"
     assert problem.startswith(f"{table}, line 1: one column named {named!r}, ")
