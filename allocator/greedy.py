@@ -17,17 +17,17 @@ ahead (a departing worker's child) is placed with the week's other work by the s
 rule.
 
 The rule's users: the daily warm start and baseline (:func:`greedy_allocate`,
-:func:`revise_allocate`), the rebalance's warm start
-(:func:`allocator.rebalancing.greedy_rebalance`: the manager's plan is one of its
-three starts; the others share its choice of worker, where they do not pack, and
-its over-cap relief), the moves
-step's warm start (:func:`allocator.engine.moves.greedy_moves`: where a moved
-family goes), the benchmark's greedy column and the simulation's ``greedy`` method
-(:mod:`allocator.simulation.methods`). The engine starts from this plan and keeps it
-among its candidates, so its answer is never worse than this rule's. The warm starts'
-other orders (packing here and in the rebalance, the rebalance's tiers' order, the
-moves step's order of waiting cases) serve the engine's tiers and are measured
-where they are defined; they are not the manager's rule.
+:func:`revise_allocate`); the rebalance's warm starts
+(:func:`allocator.rebalancing.greedy_rebalance`: the manager's plan is one of three,
+and the other two share its choice of worker where they do not pack, and its
+over-cap relief); the moves step's warm start
+(:func:`allocator.engine.moves.greedy_moves`: where a moved family goes); the
+benchmark's greedy column; and the simulation's ``greedy`` method
+(:mod:`allocator.simulation.methods`). The engine keeps this plan among its starts,
+so its answer is never worse than this rule's. The warm starts' other orders
+(packing here and in the rebalance, the rebalance's tiers' order, the moves step's
+order of waiting cases) serve the engine's tiers, are measured where they are
+defined, and are not the manager's rule.
 """
 
 from __future__ import annotations
