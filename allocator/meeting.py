@@ -34,7 +34,7 @@ from pydantic import (
 
 from allocator.io import dump_json
 from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
-from allocator.objectives import REFERENCE_CHANGES, evaluate, loads_after, worker_table
+from allocator.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
@@ -463,7 +463,8 @@ def _with_over_cap(
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
     placed.update({cid: str(o.worker) for cid, o in over.items()})
-    load, count = loads_after(state, placed)
+    outcome = outcome_of(state, placed)  # read by the tiers and the workers' table too
+    load = outcome.load
     extra = []
     exceptions = list(plan.exceptions)
     for cid, o in sorted(over.items()):
@@ -493,7 +494,7 @@ def _with_over_cap(
     return plan.model_copy(
         update={
             "assignments": tuple(sorted((*plan.assignments, *extra), key=lambda a: a.case)),
-            "workers": tuple(worker_table(state, load, count)),
+            "workers": tuple(worker_table(state, load, outcome.count)),
             "objective": objective,
             "exceptions": tuple(exceptions),
         }
