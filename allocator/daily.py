@@ -27,7 +27,7 @@ from allocator.models import (
     empty_snapshot_notes,
     unknown_staff_notes,
 )
-from allocator.objectives import Tier, daily_tiers, evaluate, loads_after, worker_table
+from allocator.objectives import class_tiers, evaluate, loads_after, worker_table
 from allocator.policy import Policy
 from allocator.rules import ServiceState, managed_exceptions
 
@@ -248,7 +248,7 @@ def build_plan(
         objective=objective,
         bound=bound,
         proved=proved,
-        gap=relative_gap(objective, bound, daily_tiers(state.policy)),
+        gap=relative_gap(state, objective, bound),
         solve_seconds=round(solve_seconds, 3),
         notes=tuple(notes or ()),
         settings=settings or {},
@@ -257,29 +257,31 @@ def build_plan(
 
 
 def relative_gap(
+    state: ServiceState,
     objective: Mapping[str, int | float],
     bound: Mapping[str, int | float] | None,
-    tiers: tuple[Tier, ...],
 ) -> float:
-    """The plan's gap on children allocated; 0.0 when every priority class is proved.
+    """The plan's gap on children allocated, in waiting weight; 0.0 when every
+    priority class is proved.
 
-    Measured at the first priority-class tier short of its bound, as the share of
-    the children a plan could allocate at best that this one does not:
-    ``(value - bound) / (allocated + value - bound)``. The tiers below the classes
-    (siblings, balance, ...) carry their own value and bound in the plan; folding
-    them in here would report "66 % gap" on a plan whose every child placement is
-    proved, when only the siblings tier is open.
+    The priority-class tiers weigh each child left without a worker by their wait
+    (:attr:`~allocator.rules.ServiceState.waiting_weight`), and so do their bounds;
+    the gap is in the same unit throughout. At the first class short of its bound:
+    the share of the waiting weight a plan could place at best that this one does
+    not, ``(value - bound) / (placed + value - bound)``, ``placed`` being the
+    waiting weight of the children this plan allocates (every class). The tiers
+    below the classes (siblings, balance, ...) carry their own value and bound in
+    the plan; folding them in here would report "66 % gap" on a plan whose every
+    child placement is proved, when only the siblings tier is open.
     """
     if not bound:
         return 0.0
-    allocated = objective["allocated"]
-    for tier in tiers:
-        if (
-            not tier.priority_class
-            or bound.get(tier.key, objective[tier.key]) == objective[tier.key]
-        ):
+    classes = class_tiers(state.policy)
+    placed = sum(state.waiting_weight.values()) - sum(objective[t.key] for t in classes)
+    for tier in classes:
+        if bound.get(tier.key, objective[tier.key]) == objective[tier.key]:
             continue
         short = objective[tier.key] - bound[tier.key]
-        most = allocated + short
+        most = placed + short
         return round(short / most, 6) if most else 0.0
     return 0.0

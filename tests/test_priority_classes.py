@@ -5,16 +5,18 @@ Each instance is small enough to work out by hand; the reasoning is in the comme
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from allocator import Policy, allocate, check_plan
+from allocator.engine.core import TierResult
 from allocator.greedy import allocation_order, greedy_allocate
 from allocator.models import Plan
 from allocator.policy import PolicyError, load_policy
 from allocator.rules import ServiceState
-from tests.builders import case, snapshot, worker
+from tests.builders import AS_OF, case, snapshot, worker
 
 
 def placed(plan: Plan) -> dict[str, str]:
@@ -184,22 +186,87 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With candidates pruned, a whole model's own bound holds for its candidates only:
-    # each tier's bound must then be the easy bound, valid over every eligible worker.
+    # each class's bound must then be the easy (Hall) bound or the LP's, both valid
+    # over every eligible worker. (Work as 4 s would give; the clock, ample, never
+    # stops a stage before its LP.)
     from allocator.engine import candidates
     from allocator.engine.model import minimised
-    from allocator.engine.solve import SolverSettings, _EasyBounds, solve
+    from allocator.engine.solve import SolverSettings, _class_lp_bound, _EasyBounds, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
     snap = generate(100, seed=3, load=1.0, referral_rate=0.08, welsh_families=0.3)
     state = ServiceState.of(snap, Policy())
-    solution = solve(state, SolverSettings(time_limit=4))
+    solution = solve(state, SolverSettings(time_limit=60, deterministic_time=1.2))
     assert solution.pruned and not solution.proved
     easy = _EasyBounds.of(state)
     n = len(state.to_allocate)
     unallocated = n - len(solution.decisions)
-    for key in ("unallocated_urgent", "unallocated_statutory", "unallocated_other"):
+    keys = ("unallocated_urgent", "unallocated_statutory", "unallocated_other")
+    for klass, key in enumerate(keys):
         tier = solution.tiers[key]
+        above = [solution.tiers[k].value for k in keys[:klass]]
         floor = minimised(key, easy.at(state, unallocated)[key], n)
+        floor = max(floor, _class_lp_bound(state, klass, above))
         assert tier.bound == min(floor, tier.value)
         assert tier.proved == (tier.value <= floor)
+
+
+# ------------------------------------------------------------------ the LP bound
+
+
+def one_room_two_long_waits() -> ServiceState:
+    """Two child-protection children who have waited three weeks (10 points each),
+    X and Y, fit only A (room 10); a referral of today, Z (3 points), fits A or B
+    (room 3). Every child is statutory."""
+    three_weeks = AS_OF - timedelta(days=21)
+    snap = snapshot(
+        [worker("A", capacity_points=10), worker("B", capacity_points=3)],
+        [
+            case("X", type="child_protection", weight=10, opened=three_weeks),
+            case("Y", type="child_protection", weight=10, opened=three_weeks),
+            case("Z", type="child_protection", weight=3, opened=AS_OF),
+        ],
+    )
+    return ServiceState.of(snap, Policy())
+
+
+def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
+    # Waiting weights (age_points): X and Y 20 half points x (1 + 3 weeks) = 80 each,
+    # Z 6 x 1 = 6. A holds one of X and Y: one child must wait. The Hall bound counts
+    # that child and assumes the lightest wait, Z's: 6. The LP places X or Y whole on
+    # A (their shares on A sum to at most one) and Z on B: 86 of 166, so at least
+    # 80 waits, which is the optimum (X or Y waits).
+    from allocator.engine.solve import _class_lp_bound, _EasyBounds
+
+    state = one_room_two_long_waits()
+    statutory = state.policy.class_names.index("statutory")
+    assert [state.waiting_weight[c] for c in "XYZ"] == [80, 80, 6]
+    assert _EasyBounds.of(state).at(state, 0)["unallocated_statutory"] == 6
+    assert _class_lp_bound(state, statutory, [0]) == 80
+
+
+def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
+    from allocator.daily import build_plan
+    from allocator.engine.solve import SolverSettings, solve
+
+    state = one_room_two_long_waits()
+    solution = solve(state, SolverSettings(time_limit=10))
+    assert "unallocated_statutory: optimal (meets its bound without search)" in solution.stages
+    assert solution.tiers["unallocated_statutory"] == TierResult(80, 80, True)
+    plan = build_plan(state, solution.decisions, status="optimal", bound=solution.bounds)
+    assert plan.gap == 0.0
+
+
+def test_the_gap_is_in_waiting_weight_throughout() -> None:
+    # A plan placing only Z leaves 160 of waiting weight without a worker and places
+    # 6, against a bound of 80: it could place at best 6 + 80 more; it misses 80 of
+    # those 86.
+    from allocator.daily import relative_gap
+    from allocator.objectives import evaluate
+
+    state = one_room_two_long_waits()
+    values = evaluate(state, {"Z": "B"})
+    assert values["unallocated_statutory"] == 160
+    gap = relative_gap(state, values, {**values, "unallocated_statutory": 80})
+    assert gap == round(80 / 86, 6)

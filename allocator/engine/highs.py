@@ -11,12 +11,17 @@ decisions; after a stage its tier is held at the value reached and the next stag
 starts from that solution. Every stage objective has integer coefficients, so an
 absolute gap below one proves optimality.
 
-Needs ``highspy`` (the optional extra ``mip``; the ``test`` extra has it too).
+The engine itself uses HiGHS for one thing: :func:`most_value_placed`, the linear
+programme whose optimum bounds the priority-class tiers of daily allocation
+(:mod:`allocator.engine.solve`). So ``highspy`` is a dependency of the package.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 
@@ -69,14 +74,58 @@ class _Columns:
         )
 
 
+def _new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    HiGHS prints its banner on standard output when the first instance of a process
+    is made, before any option can be set; a plan written to standard output
+    (``--out -``) must not carry it, so that first instance is made with the output
+    file descriptor pointed at the null device.
+    """
+    _banner_swallowed()
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+@functools.cache
+def _banner_swallowed() -> None:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _add_rows(highs: highspy.Highs, rows: list[Row]) -> None:
+    """Add ``rows`` (columns, coefficients, lower, upper) to ``highs`` in one call."""
+    if not rows:
+        return
+    starts = np.cumsum([0] + [len(r[0]) for r in rows[:-1]], dtype=np.int32)
+    indices = np.fromiter((c for r in rows for c in r[0]), dtype=np.int32)
+    values = np.fromiter((v for r in rows for v in r[1]), dtype=np.float64)
+    highs.addRows(
+        len(rows),
+        np.array([r[2] for r in rows]),
+        np.array([r[3] for r in rows]),
+        len(indices),
+        starts,
+        indices,
+        values,
+    )
+
+
 class HighsModel(Formulation[int]):
     """The formulation of one :class:`CoreInput` as a HiGHS MIP (columns are ints)."""
 
     def __init__(self, data: CoreInput) -> None:
         self.columns = _Columns()
         super().__init__(data, self.columns)
-        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = _new_highs()
         n = len(self.columns.upper)
         self.highs.addVars(n, np.zeros(n), np.array(self.columns.upper))
         self.highs.changeColsIntegrality(
@@ -85,20 +134,7 @@ class HighsModel(Formulation[int]):
         self.add_rows(self.columns.rows)
 
     def add_rows(self, rows: list[Row]) -> None:
-        if not rows:
-            return
-        starts = np.cumsum([0] + [len(r[0]) for r in rows[:-1]], dtype=np.int32)
-        indices = np.fromiter((c for r in rows for c in r[0]), dtype=np.int32)
-        values = np.fromiter((v for r in rows for v in r[1]), dtype=np.float64)
-        self.highs.addRows(
-            len(rows),
-            np.array([r[2] for r in rows]),
-            np.array([r[3] for r in rows]),
-            len(indices),
-            starts,
-            indices,
-            values,
-        )
+        _add_rows(self.highs, rows)
 
     def start(self, decisions: Mapping[str, str]) -> list[float]:
         """Every column's value at ``decisions``."""
@@ -194,3 +230,87 @@ def solve_highs(
     solution.cut_short = len(solution.tiers) < len(data.tiers)
     solution.seconds = time.perf_counter() - started
     return solution
+
+
+def most_value_placed(
+    weights: Sequence[int],
+    receivers: Sequence[Sequence[str]],
+    room: Mapping[str, int],
+    values: Sequence[Sequence[int]],
+    least: Sequence[int],
+) -> float:
+    """The most of ``values[0]`` a fractional packing can place: a linear programme.
+
+    Items ``i`` of weight ``weights[i]`` (centi-points) each go, at most once in all,
+    in fractions to their ``receivers[i]``; what a receiver ``w`` gets weighs at most
+    ``room[w]``. Maximised: the sum of ``values[0][i]`` times the share of item ``i``
+    placed, while each further value vector ``values[k]`` (``k >= 1``) reaches at
+    least ``least[k - 1]`` placed. Every integer packing is such a fractional one,
+    so the optimum bounds what any integer packing places from above.
+
+    Parameters
+    ----------
+    weights, receivers
+        Per item, its weight and the receivers it may go to.
+    room
+        Receiver -> the weight it may still take (every receiver named).
+    values, least
+        Per value vector, each item's value placed (integers); the first is
+        maximised, each later one held at ``least`` placed or more.
+
+    Returns
+    -------
+    float
+        The LP's optimum; ``inf`` (nothing known) if HiGHS ends without one.
+    """
+    counts = np.fromiter((len(ws) for ws in receivers), dtype=np.int64, count=len(receivers))
+    n = int(counts.sum())
+    if n == 0:
+        return 0.0
+    names = sorted(room)
+    index = {w: k for k, w in enumerate(names)}
+    item = np.repeat(np.arange(len(receivers)), counts)
+    worker = np.fromiter((index[w] for ws in receivers for w in ws), dtype=np.int64, count=n)
+    weight = np.asarray(weights, dtype=float)[item]
+    h = _new_highs()
+    h.setOptionValue("threads", 1)
+    # Measured at 1,000 practitioners: 0.28 s without presolve against 0.79 s with
+    # it on 93,015 columns (1.12 s against 2.14 s on 234,849): the rows are as
+    # simple as rows get, and presolve finds little to remove.
+    h.setOptionValue("presolve", "off")
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), -np.asarray(values[0], dtype=float)[item])
+    columns = np.arange(n, dtype=np.int32)
+    # Each item at most once: its columns are consecutive.
+    item_starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int32)
+    h.addRows(
+        len(receivers),
+        np.full(len(receivers), -INF),
+        np.ones(len(receivers)),
+        n,
+        item_starts,
+        columns,
+        np.ones(n),
+    )
+    # Each receiver within its room: its columns, gathered.
+    order = np.argsort(worker, kind="stable")
+    per_worker = np.bincount(worker, minlength=len(names))
+    h.addRows(
+        len(names),
+        np.full(len(names), -INF),
+        np.array([float(room[w]) for w in names]),
+        n,
+        np.concatenate(([0], np.cumsum(per_worker)[:-1])).astype(np.int32),
+        columns[order],
+        weight[order],
+    )
+    rows: list[Row] = []
+    for vector, floor in zip(values[1:], least, strict=True):
+        coefficients = np.asarray(vector, dtype=float)[item]
+        held = np.flatnonzero(coefficients)
+        rows.append((held.tolist(), coefficients[held].tolist(), float(floor), INF))
+    _add_rows(h, rows)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return math.inf
+    return -float(h.getInfo().objective_function_value)
