@@ -2,17 +2,19 @@
 
 Typical use::
 
-    from allocator import load_snapshot, load_policy, allocate, check_plan
+    from allocator import Settings, load_snapshot, load_policy, allocate, check_plan
 
     snapshot = load_snapshot("examples/service.json", referrals="examples/referrals.json")
     policy = load_policy("examples/policy.toml")
-    plan = allocate(snapshot, policy, time_limit=10)
+    plan = allocate(snapshot, policy, Settings(time_limit=10))
     assert check_plan(snapshot, policy, plan) == []
     print(plan.status, len(plan.assignments), len(plan.unallocated))
 
 The names below are the public API: the data contract (docs/FORMAT.md), reading
-and writing it, the two solves (:func:`allocate`, :func:`rebalance`), the independent
-check, and the questions a manager asks of a service or a plan
+and writing it, the solves (:func:`allocate`, :func:`rebalance`, :func:`cap_cost`) with
+their one :class:`Settings` (time limit, work units, seed, workers, :class:`Progress`
+reports) and the engine's one :class:`Result` (per tier a :class:`TierResult`), the
+independent check, and the questions a manager asks of a service or a plan
 (:class:`Recommender`, :func:`explain_case`, :func:`worker_statement`,
 :func:`analyse_plan`, :func:`diff_plans`). Importing the package does not load
 OR-Tools: only a solve does.
@@ -46,9 +48,13 @@ _HOMES: dict[str, str] = {
     "PolicyError": "allocator.policy",
     "Practitioner": "allocator.models",
     "Priority": "allocator.models",
+    "Progress": "allocator.settings",
     "Recommendation": "allocator.recommend",
     "Recommender": "allocator.recommend",
+    "Result": "allocator.result",
+    "Settings": "allocator.settings",
     "Snapshot": "allocator.models",
+    "TierResult": "allocator.result",
     "Unallocated": "allocator.models",
     "UnallocatedCode": "allocator.models",
     "UnknownIdError": "allocator.recommend",
@@ -127,3 +133,5 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
     from allocator.policy import Policy, PolicyError, load_policy
     from allocator.rebalancing import CapCost, cap_cost, rebalance
     from allocator.recommend import Candidate, Recommendation, Recommender, UnknownIdError
+    from allocator.result import Result, TierResult
+    from allocator.settings import Progress, Settings

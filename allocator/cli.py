@@ -30,7 +30,6 @@ from rich.text import Text
 
 from allocator.analysis import staffing_warnings
 from allocator.daily import allocate
-from allocator.engine.solver import Progress
 from allocator.io import (
     InputError,
     check_output,
@@ -62,6 +61,7 @@ from allocator.policy import (
     load_policy,
 )
 from allocator.report import plan_summary, printable
+from allocator.settings import Progress, Settings
 
 BAD_INPUT = 2
 
@@ -393,7 +393,7 @@ def main() -> None:
 class SolveProgress:
     """The line shown on a terminal while a solve runs: tier, best so far, bound.
 
-    Called by the engine with each :class:`~allocator.engine.solver.Progress`; drawn
+    Called by the engine with each :class:`~allocator.settings.Progress`; drawn
     by rich's ``Live`` (:func:`progress_display`), and empty for the first
     ``after`` seconds, so a quick solve shows nothing.
 
@@ -495,17 +495,14 @@ def allocate_command(
     tiers = daily_tiers(policy)
     err = console(stderr=True)
     with progress_display(err, {t.key: t.label for t in tiers}) as progress:
-        plan = allocate(
-            snap,
-            policy,
+        settings = Settings(
             time_limit=time_limit,
+            work_units=work_units,
             seed=seed,
             workers=workers,
-            allow_moves=allow_moves,
-            clock_started=started,
-            work_units=work_units,
             progress=progress,
         )
+        plan = allocate(snap, policy, settings, allow_moves=allow_moves, clock_started=started)
     inputs = made_from(snapshot, referrals, policy_path, "allocate")
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
@@ -921,6 +918,9 @@ def rebalance_command(
     }
     out_console = console(stderr=True)
     labels = {key: key.replace("_", " ") for key in REBALANCE_TIERS}
+    solve_settings = Settings(
+        time_limit=time_limit, work_units=work_units, seed=seed, workers=workers
+    )
     if overrides and handovers_path is not None:
         raise click.UsageError(
             "--handovers is for the plan in force; a policy override costs a cap without it"
@@ -932,12 +932,8 @@ def rebalance_command(
             report = cap_cost(
                 snap,
                 policy,
+                solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
-                time_limit=time_limit,
-                seed=seed,
-                workers=workers,
-                work_units=work_units,
-                progress=progress,
             )
         plan = report.plan
     else:
@@ -945,12 +941,8 @@ def rebalance_command(
             plan = rebalance(
                 snap,
                 policy,
+                solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
-                time_limit=time_limit,
-                seed=seed,
-                workers=workers,
-                work_units=work_units,
-                progress=progress,
                 planned=planned or None,
             )
     inputs = made_from(snapshot, referrals, policy_path, "rebalance")
@@ -1585,7 +1577,7 @@ def serve_command(
             err=True,
         )
         sys.exit(BAD_INPUT)
-    settings = {"time_limit": time_limit, "seed": seed, "workers": 1, "work_units": work_units}
+    settings = Settings(time_limit=time_limit, work_units=work_units, seed=seed)
     resumed = None
     with _reading_log(db):
         if new_meeting:
@@ -1597,7 +1589,7 @@ def serve_command(
         meeting = resumed
     else:
         echo("solving the morning's plan ...", err=True)
-        plan = allocate(snap, policy, time_limit=time_limit, work_units=work_units, seed=seed)
+        plan = allocate(snap, policy, settings)
         plan = plan.model_copy(
             update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
         )

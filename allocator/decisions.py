@@ -1256,11 +1256,12 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
     stored = log.content(d.plan_sha256)
     if d.kind == "proposed":
         from allocator.daily import allocate
-        from allocator.meeting import solver_settings
+        from allocator.meeting import allow_moves, solver_settings
         from allocator.models import MadeFrom
 
+        made = Plan.model_validate_json(stored)
         plan = allocate(
-            snapshot, policy, **solver_settings(Plan.model_validate_json(stored))
+            snapshot, policy, solver_settings(made), allow_moves=allow_moves(made)
         ).model_copy(
             update={"made_from": MadeFrom.model_validate(d.made_from) if d.made_from else None}
         )

@@ -1,10 +1,10 @@
 """The value domains of the settings a user gives: one place, read by every entry point.
 
-The command line's options (:mod:`allocator.cli`) and a sweep's spec
-(:mod:`allocator.sweep`) take exactly these ranges, so a spec accepts what
-``simulate`` and ``generate`` accept. Part of the contract with the user, beside
-:mod:`allocator.models` and :mod:`allocator.policy`; it imports nothing, so anything
-may read it without importing the CLI.
+The command line's options (:mod:`allocator.cli`), a sweep's spec
+(:mod:`allocator.sweep`) and a solve's :class:`~allocator.settings.Settings` take
+these ranges, so a spec accepts what ``simulate`` and ``generate`` accept. Part of the
+contract with the user, beside :mod:`allocator.models` and :mod:`allocator.policy`; it
+imports nothing, so anything may read it without importing the CLI.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -32,7 +32,6 @@ from pydantic import (
     StringConstraints,
 )
 
-from allocator.engine.solver import ProgressCallback
 from allocator.io import dump_json
 from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
 from allocator.objectives import REFERENCE_CHANGES, evaluate, loads_after, worker_table
@@ -48,6 +47,7 @@ from allocator.rules import (
     joined,
     points,
 )
+from allocator.settings import ProgressCallback, Settings
 
 #: The unallocated code of a case a manager chose to leave without a worker.
 MANAGER_UNALLOCATED = "manager_unallocated"
@@ -368,19 +368,18 @@ class Resolution:
     moved: tuple[Moved, ...]
 
 
-def solver_settings(plan: Plan) -> dict[str, Any]:
-    """The keyword arguments of :func:`allocator.daily.allocate` that made ``plan``."""
-    s = plan.settings
-    out: dict[str, Any] = {
-        "time_limit": float(s.get("time_limit", 30.0)),
-        "seed": int(s.get("seed", 0)),
-        "workers": int(s.get("workers", 1)),
-    }
-    if "work_units" in s:
-        out["work_units"] = float(s["work_units"])
-    if "allow_moves" in s:
-        out["allow_moves"] = int(s["allow_moves"])
-    return out
+def solver_settings(plan: Plan) -> Settings:
+    """The settings that made ``plan`` (its ``settings`` record; defaults where absent).
+
+    A plan's ``allow_moves``, the problem's own option, is read apart
+    (:func:`allow_moves`).
+    """
+    return Settings.from_record(plan.settings)
+
+
+def allow_moves(plan: Plan) -> int:
+    """The ``allow_moves`` ``plan`` was made with (0: none)."""
+    return int(plan.settings.get("allow_moves", 0))
 
 
 def resolve(
@@ -438,10 +437,11 @@ def resolve(
     overridden = {o.case for o in overrides}
     cases = {c.id: c for c in snapshot.cases}
     reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
-    settings = solver_settings(previous)
+    settings = solver_settings(previous).model_copy(update={"progress": progress})
+    moves = allow_moves(previous)
     if any(o.action == "choose" and o.make_room for o in overrides):
-        settings["allow_moves"] = max(int(settings.get("allow_moves", 0)), MAKE_ROOM_MOVES)
-    plan = allocate(base, policy, reference=reference, progress=progress, **settings)
+        moves = max(moves, MAKE_ROOM_MOVES)
+    plan = allocate(base, policy, settings, allow_moves=moves, reference=reference)
     if over:
         plan = _with_over_cap(plan, snapshot, policy, over)
     plan = _tidy(plan, overrides, previous)

@@ -72,7 +72,6 @@ from allocator.engine.rebalance import (
     solve_rebalance,
     tier_values,
 )
-from allocator.engine.solver import ProgressCallback
 from allocator.explain import PlanView, availability_rule, held_room_notes, longest_wait_note
 from allocator.models import (
     Assignment,
@@ -99,6 +98,7 @@ from allocator.objectives import (
     worker_table,
 )
 from allocator.policy import Policy
+from allocator.result import to_plan
 from allocator.rules import (
     POINTS_SCALE,
     ServiceState,
@@ -106,10 +106,10 @@ from allocator.rules import (
     families_held,
     handover_day,
     is_long_absent,
-    managed_exceptions,
     points,
     to_points,
 )
+from allocator.settings import Settings, resolve_settings
 
 
 @dataclass
@@ -456,14 +456,12 @@ def greedy_rebalance(data: RebalanceInput, *, packing: bool = False) -> dict[str
 def rebalance(
     snapshot: Snapshot,
     policy: Policy | None = None,
+    settings: Settings | None = None,
     *,
     max_moves: int | None = None,
-    time_limit: float = 30.0,
-    seed: int = 0,
-    workers: int = 1,
-    work_units: float | None = None,
-    progress: ProgressCallback | None = None,
     planned: Mapping[str, str] | None = None,
+    time_limit: float | None = None,
+    work_units: float | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -477,20 +475,21 @@ def rebalance(
         The service on one day.
     policy
         FORMAT.md defaults when ``None``.
+    settings
+        Time limit, work budget, seed, search workers and progress reports
+        (:class:`~allocator.settings.Settings`; its defaults when ``None``), as for
+        :func:`allocator.daily.allocate`: with ``work_units`` fixed and an ample time
+        limit the plan is the same on any machine. Progress is reported for each
+        stage that searches (tier key, value, bound in the engine's units).
     max_moves
         Most changes of worker the plan may make (hard), or ``None``.
-    time_limit, seed, workers, work_units
-        Solver settings, as for :func:`allocator.daily`: ``work_units`` fixes the
-        search's budget in CP-SAT deterministic units (default: ``time_limit``
-        converted), so that with ample ``time_limit`` the plan is the same on any
-        machine.
-    progress
-        Told of each stage that searches (tier key, value, bound in the engine's
-        units; :class:`~allocator.engine.solver.Progress`).
     planned
         Case -> receiver of handovers planned by an earlier plan: kept where that
         receiver may still take the child (nothing changed), so the child's notice
         stands.
+    time_limit, work_units
+        Shorthand for ``Settings(time_limit=..., work_units=...)`` (README), when
+        ``settings`` is not given.
 
     Returns
     -------
@@ -505,10 +504,11 @@ def rebalance(
     Raises
     ------
     ValueError
-        If ``work_units`` is given and not a finite number above 0.
+        If a shorthand setting is outside its domain (:class:`Settings`).
+    TypeError
+        If ``settings`` and a shorthand are both given.
     """
-    if work_units is not None and not (math.isfinite(work_units) and work_units > 0):
-        raise ValueError(f"work_units must be a finite number above 0, got {work_units}")
+    settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves, planned)
@@ -517,18 +517,10 @@ def rebalance(
         (greedy, greedy_rebalance(setup.data, packing=True)),
         key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
-    solution = solve_rebalance(
-        setup.data,
-        start,
-        time_limit=time_limit,
-        seed=seed,
-        workers=workers,
-        work=work_units,
-        progress=progress,
-    )
+    solution = solve_rebalance(setup.data, start, settings)
     notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
     if solution.cut_short:
-        notes.append(cut_short_note("search", time_limit))
+        notes.append(cut_short_note("search", settings.time_limit))
     greedy_values = tier_values(setup.data, greedy)
     values = tier_values(setup.data, solution.decisions)
     proved: list[str] = []
@@ -556,18 +548,13 @@ def rebalance(
     return _plan(
         setup,
         solution.decisions,
-        status="optimal" if solution.proved else "feasible",
+        status=solution.status,
         bound=dict(solution.bounds) or None,
         seconds=solution.seconds,
         notes=notes,
         lower_bound=lower_bound,
-        settings={
-            "time_limit": time_limit,
-            "seed": seed,
-            "workers": workers,
-            **({"work_units": work_units} if work_units is not None else {}),
-            **({"max_moves": max_moves} if max_moves is not None else {}),
-        },
+        settings=settings,
+        options={} if max_moves is None else {"max_moves": max_moves},
     )
 
 
@@ -603,7 +590,8 @@ def _plan(
     bound: dict[str, int | float] | None,
     seconds: float,
     notes: list[str],
-    settings: dict[str, float | int | str],
+    settings: Settings,
+    options: Mapping[str, float | int | str] | None = None,
     lower_bound: int | None = None,
 ) -> Plan:
     state, data = setup.state, setup.data
@@ -760,21 +748,21 @@ def _plan(
         if status == "optimal"
         else _plan_bound(setup, bound, objective, siblings_shift)
     )
-    return Plan(
-        as_of=state.as_of,
+    return to_plan(
+        state,
         status=status,
-        assignments=tuple(assignments),
-        unallocated=tuple(unallocated),
-        workers=tuple(workers),
         objective=objective,
+        tiers=rebalance_tiers(state.policy),
         bound=plan_bound,
         proved={k: plan_bound.get(k) == objective[k] for k in tier_keys} if plan_bound else None,
-        gap=0.0 if bound is None else None,
-        solve_seconds=round(seconds, 3),
-        notes=tuple(notes),
+        assignments=assignments,
+        unallocated=unallocated,
+        workers=workers,
+        seconds=seconds,
+        notes=notes,
         settings=settings,
-        exceptions=managed_exceptions(state),
-        handovers=tuple(handovers),
+        options=options,
+        handovers=handovers,
     )
 
 
@@ -826,28 +814,15 @@ class CapCost:
 def cap_cost(
     snapshot: Snapshot,
     policy: Policy,
+    settings: Settings | None = None,
     *,
     max_moves: int | None = None,
-    time_limit: float = 30.0,
-    seed: int = 0,
-    workers: int = 1,
-    work_units: float | None = None,
-    progress: ProgressCallback | None = None,
 ) -> CapCost:
     """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`).
 
-    The settings are those of :func:`rebalance`.
+    ``settings`` and ``max_moves`` are those of :func:`rebalance`.
     """
-    plan = rebalance(
-        snapshot,
-        policy,
-        max_moves=max_moves,
-        time_limit=time_limit,
-        seed=seed,
-        workers=workers,
-        work_units=work_units,
-        progress=progress,
-    )
+    plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
     state = ServiceState.of(snapshot, policy)
     over = {
         w

@@ -31,13 +31,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from allocator.check import check_plan
-from allocator.daily import build_plan, relative_gap
-from allocator.engine.solve import SolverSettings
+from allocator.daily import build_plan
 from allocator.greedy import greedy_allocate, manager_policy
 from allocator.models import Plan
 from allocator.objectives import daily_tiers, evaluate, loads_after
 from allocator.policy import Policy
+from allocator.result import relative_gap
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 from benchmarks.scenarios import Scenario
 
 #: Methods in the order they run on each scenario (greedy first: the others are
@@ -203,7 +204,12 @@ def run_method(scenario: Scenario, method: str, options: RunOptions) -> RunResul
         if result.proved:
             result.gap = 0.0
         elif scenario.kind == "daily" and result.bounds:
-            result.gap = relative_gap(state, result.figures, result.bounds)
+            result.gap = relative_gap(
+                result.figures,
+                result.bounds,
+                daily_tiers(policy),
+                sum(state.waiting_weight.values()),
+            )
         else:
             result.gap = tier_gap(result.objective, result.bounds)
     result.size = {
@@ -253,15 +259,10 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
             scenario.name, "engine", "skipped", note=f"{scenario.engine} does not exist yet"
         ), None
     limit = options.engine_limit(scenario)
+    settings = Settings(time_limit=limit, seed=options.seed, workers=options.workers)
     if scenario.kind == "rebalance":
         started = time.perf_counter()
-        plan: Plan = fn(
-            state.snapshot,
-            state.policy,
-            time_limit=limit,
-            seed=options.seed,
-            workers=options.workers,
-        )
+        plan: Plan = fn(state.snapshot, state.policy, settings)
         seconds = time.perf_counter() - started
         return RunResult(
             scenario.name,
@@ -272,7 +273,6 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
             seconds=seconds,
             time_limit=limit,
         ), plan
-    settings = SolverSettings(time_limit=limit, seed=options.seed, workers=options.workers)
     started = time.perf_counter()
     solution = fn(state, settings)
     seconds = time.perf_counter() - started
@@ -775,7 +775,7 @@ Columns:
   (`greedy_rebalance`). The daily columns before it are still the daily figures of the
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no
-  meaningful bound); `= value` when proved. **gap**: `allocator.daily.relative_gap`
+  meaningful bound); `= value` when proved. **gap**: `allocator.result.relative_gap`
   (on the waiting weight of the children allocated for the priority classes, else on
   the tier's value); `?` = not proved and no bound known.
 - **time s**: the method's wall time (engine: greedy warm start, model building and all
@@ -821,7 +821,7 @@ def render_markdown(
         command,
         "```",
         "",
-        f"Engine: `SolverSettings(time_limit=<engine limit s>, seed={options.seed}, "
+        f"Engine: `Settings(time_limit=<engine limit s>, seed={options.seed}, "
         f"workers={options.workers})`. MIP: HiGHS, {options.workers} thread(s), "
         f"time limit {options.mip_time_limit:g} s per run, up to {options.mip_max_size} "
         "practitioners. Plain: one whole CP-SAT model of every eligible pair, the "

@@ -21,13 +21,16 @@ from allocator.engine.rebalance import REBALANCE_TIERS, tier_values
 from allocator.models import Plan
 from allocator.rebalancing import Setup, _plan, _setup, greedy_rebalance
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 
 
 def greedy_plan(state: ServiceState) -> Plan:
     """The rebalance's greedy rule (the manager's baseline and its warm start), as a plan."""
     setup = _setup(state, None)
     moved = greedy_rebalance(setup.data)
-    return _plan(setup, moved, status="feasible", bound=None, seconds=0.0, notes=[], settings={})
+    return _plan(
+        setup, moved, status="feasible", bound=None, seconds=0.0, notes=[], settings=Settings()
+    )
 
 
 def _groups_moved(setup: Setup, placed: Mapping[str, str]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from allocator.models import Snapshot
 
 #: The daily allocation engine.
 DAILY_ENGINE = "allocator.engine.solve:solve"
-#: The rebalance engine: ``rebalance(snapshot, policy, *, time_limit, seed, workers) -> Plan``.
+#: The rebalance engine: ``rebalance(snapshot, policy, settings) -> Plan``.
 REBALANCE_ENGINE = "allocator.rebalancing:rebalance"
 
 #: Sizes of the full suite (practitioners) at the council's usual load.
@@ -49,7 +49,7 @@ class Target:
     proved
         The plan must be proved optimal (over every eligible pair) within ``seconds``.
     gap
-        Largest relative gap allowed (``allocator.daily.relative_gap``), if any.
+        Largest relative gap allowed (``allocator.result.relative_gap``), if any.
     memory_mb
         Largest peak resident memory of the run's process, if any.
     """
@@ -94,7 +94,7 @@ class Scenario:
         Share of families needing a Welsh-speaking worker.
     kind
         ``daily``: the engine is called as ``fn(state, settings)`` and returns a
-        :class:`allocator.engine.solve.Solution`; plans are ranked by the daily tiers
+        :class:`allocator.result.Result`; plans are ranked by the daily tiers
         (:data:`allocator.objectives.TIERS`) and the greedy rule is
         :func:`allocator.greedy.greedy_allocate`. ``rebalance``: the engine is called as
         ``fn(snapshot, policy, time_limit=, seed=, workers=)`` and returns a plan;

@@ -97,6 +97,7 @@ def _year(practitioners: int, days: int, seed: int) -> list[tuple[str, Snapshot]
 def _quality(kept: list[tuple[str, Snapshot]], factor: float) -> None:
     from allocator.daily import allocate
     from allocator.rebalancing import rebalance
+    from allocator.settings import Settings
 
     click.echo(f"== quality: {len(kept)} sampled mornings, default budget vs x{factor:g}")
     base = EngineMethod()
@@ -105,13 +106,15 @@ def _quality(kept: list[tuple[str, Snapshot]], factor: float) -> None:
         for scale in (1.0, factor):
             started = time.perf_counter()
             if kind == "allocate":
-                plan = allocate(
-                    snap, time_limit=600, work_units=base.daily_work_units * scale, seed=1
+                settings = Settings(
+                    time_limit=600, work_units=base.daily_work_units * scale, seed=1
                 )
+                plan = allocate(snap, None, settings)
             else:
-                plan = rebalance(
-                    snap, time_limit=600, work_units=base.rebalance_work_units * scale, seed=1
+                settings = Settings(
+                    time_limit=600, work_units=base.rebalance_work_units * scale, seed=1
                 )
+                plan = rebalance(snap, None, settings)
             seconds = time.perf_counter() - started
             o = plan.objective
             unallocated = {k: v for k, v in o.items() if k.startswith("unallocated")}

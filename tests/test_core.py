@@ -27,6 +27,7 @@ from allocator.engine.core import (
 from allocator.engine.highs import solve_highs
 from allocator.policy import Policy
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 
 ENGINE = Path(__file__).resolve().parents[1] / "allocator" / "engine"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -208,6 +209,6 @@ def test_every_solve_starts_from_a_hint_its_model_can_hold(monkeypatch: pytest.M
 
     monkeypatch.setattr(engine, "run_stage", checked)
     state = ServiceState.of(stretched(100).snapshot(), Policy())
-    solution = engine.solve(state, engine.SolverSettings(time_limit=600, deterministic_time=3.0))
+    solution = engine.solve(state, Settings(time_limit=600, work_units=3.0))
     assert solution.pruned and len(starts) > 5
     assert all(found == [] for found in starts)

@@ -18,7 +18,10 @@ from allocator import Plan, Policy, Snapshot, allocate, check_plan, rebalance
 from allocator.cli import main
 from allocator.greedy import greedy_allocate
 from allocator.objectives import daily_tiers, evaluate, tier_vector
+from allocator.rebalancing import rebalance_tiers
+from allocator.result import Result, TierResult, plan_gap
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 
 TIERS = daily_tiers(Policy())
 
@@ -330,10 +333,75 @@ def test_same_input_gives_the_same_plan() -> None:
 def test_a_work_budget_must_be_a_positive_number() -> None:
     s = snapshot([worker("P1")], [case("C1")])
     for bad in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="work_units must be a finite number above 0"):
+        # The README's shorthand and the settings object are checked alike, naming
+        # the field and the value given.
+        with pytest.raises(ValueError, match=r"work_units: Input should be .*\(got "):
             allocate(s, work_units=bad)
-        with pytest.raises(ValueError, match="work_units must be a finite number above 0"):
+        with pytest.raises(ValueError, match=r"work_units: Input should be .*\(got "):
             rebalance(s, work_units=bad)
+        with pytest.raises(ValueError, match="work_units"):
+            Settings(work_units=bad)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "expected"),
+    [
+        ("time_limit", 0, "greater than 0"),
+        ("time_limit", 86_401, "less than or equal to 86400"),
+        ("seed", -1, "greater than or equal to 0"),
+        ("seed", 2**31, "less than or equal to 2147483647"),
+        ("workers", 0, "greater than or equal to 1"),
+        ("workers", 257, "less than or equal to 256"),
+        ("wokers", 2, "Extra inputs are not permitted"),
+    ],
+)
+def test_settings_are_checked_at_the_door(field: str, bad: float, expected: str) -> None:
+    with pytest.raises(ValueError, match=f"{field}\n  Input should be {expected}|{expected}"):
+        Settings(**{field: bad})
+
+
+def test_settings_are_given_once() -> None:
+    s = snapshot([worker("P1")], [case("C1")])
+    with pytest.raises(TypeError, match="not both"):
+        allocate(s, None, Settings(seed=1), time_limit=5)
+    with pytest.raises(TypeError, match="not both"):
+        rebalance(s, None, Settings(seed=1), work_units=1)
+
+
+def test_a_plan_records_its_settings_and_they_reproduce_it() -> None:
+    settings = Settings(time_limit=600, work_units=0.5, seed=3, workers=1, progress=print)
+    plan = allocate(snapshot([worker("P1")], [case("C1")]), None, settings)
+    assert plan.settings == {"time_limit": 600.0, "seed": 3, "workers": 1, "work_units": 0.5}
+    # The progress callback only watches: it is not recorded, so the record round-trips.
+    assert Settings.from_record(plan.settings) == settings.model_copy(update={"progress": None})
+    assert Settings(time_limit=10).work == pytest.approx(3.0)
+
+
+def test_the_engine_returns_one_result_and_the_plan_is_written_from_it() -> None:
+    # Two cases, two workers with room for one each: both placed, every tier proved.
+    from allocator.engine.solve import solve
+
+    s = snapshot([worker("P1"), worker("P2")], [case("C1", family="F1"), case("C2", family="F2")])
+    state = ServiceState.of(s, Policy())
+    result = solve(state, Settings(work_units=1, time_limit=600))
+    assert isinstance(result, Result) and result.status == "optimal"
+    assert sorted(result.decisions) == ["C1", "C2"]
+    assert all(isinstance(t, TierResult) and t.proved for t in result.tiers.values())
+    plan = allocate(s, None, Settings(work_units=1, time_limit=600))
+    assert plan.status == result.status and plan.bound == result.bounds and plan.gap == 0.0
+
+
+def test_one_gap_rule_for_every_plan() -> None:
+    tiers = daily_tiers(Policy())
+    # No bound: nothing measured against (a plan whose moves voided its proof).
+    assert plan_gap({"allocated": 3, "unallocated_urgent": 1}, None, tiers, 4) == 0.0
+    # A daily plan: the share of the waiting weight a plan could place at best that it
+    # does not. 10 in all, 2 left without a worker, so 8 placed; 1 more at best.
+    daily = {t.key: 0 for t in tiers} | {"allocated": 8, "unallocated_statutory": 2}
+    assert plan_gap(daily, {"unallocated_statutory": 1}, tiers, 10) == round(1 / 9, 6)
+    # A rebalance reports no ``allocated`` (its classes weigh children by their wait).
+    rebalance = {"unallocated_statutory": 1225, "changes_of_worker": 3}
+    assert plan_gap(rebalance, {"changes_of_worker": 3}, rebalance_tiers(Policy()), 0) is None
 
 
 def test_nothing_to_allocate_is_an_optimal_empty_plan() -> None:
@@ -494,7 +562,7 @@ def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None
     assert plan.objective["previous_worker_returns"] == 0
     # The neighbourhood search alone (a large service's path) finds it too: S's
     # neighbourhood frees A, who holds S's only worker, and B, who holds A's other one.
-    from allocator.engine.solve import SolverSettings, _improve
+    from allocator.engine.solve import _improve
 
     every = {c: state.eligible(c) for c in state.to_allocate}
     found, finished, _ = _improve(
@@ -503,7 +571,7 @@ def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None
         "unallocated_statutory",
         ("unallocated_urgent",),
         greedy_allocate(state),
-        SolverSettings(),
+        Settings(),
         deadline=time.perf_counter() + 60,
         work=1.0,
     )

@@ -79,7 +79,9 @@ def test_other_settings_start_a_new_meeting(tmp_path: Path) -> None:
     log = DecisionLog(str(tmp_path / "log.db"))
     plan = allocate(snap, POLICY, work_units=1.0)
     Meeting.open(snap, POLICY, log, plan)
-    none, why = Meeting.resume(snap, POLICY, log, {**solver_settings(plan), "seed": 5})
+    none, why = Meeting.resume(
+        snap, POLICY, log, solver_settings(plan).model_copy(update={"seed": 5})
+    )
     assert none is None and "was solved with other settings" in why
     log.close()
 

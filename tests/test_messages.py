@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from allocator import InputError, Plan, Policy, allocate, load_snapshot
 from allocator.analysis import staffing_warnings
 from allocator.cli import SolveProgress, main
-from allocator.engine.solver import Progress
 from allocator.io import LISTED_ROWS, snapshot_from_dict, write_snapshot
 from allocator.objectives import daily_tiers
+from allocator.settings import Progress, Settings
 from tests.builders import case, snapshot, worker
 from tests.test_io import case as case_data
 from tests.test_io import snapshot_data, write_csv_dir
@@ -274,7 +274,7 @@ def test_a_solve_reports_each_stage_it_searches() -> None:
         ],
     )
     seen: list[Progress] = []
-    plan = allocate(snap, time_limit=10, progress=seen.append)
+    plan = allocate(snap, None, Settings(time_limit=10, progress=seen.append))
     keys = [t.key for t in daily_tiers(Policy())]
     for p in seen:
         assert p.tier == keys[p.stage - 1] and p.stages == len(keys)
@@ -316,7 +316,7 @@ def test_a_rebalance_reports_each_stage_it_searches() -> None:
 
     snap = with_leavers(generate(30, seed=2, load=0.9), 0.1, seed=2)
     seen: list[Progress] = []
-    rebalance(snap, time_limit=60, work_units=0.3, progress=seen.append)
+    rebalance(snap, None, Settings(time_limit=60, work_units=0.3, progress=seen.append))
     assert seen
     assert [p.stage for p in seen] == sorted(p.stage for p in seen)
     for p in seen:

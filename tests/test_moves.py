@@ -24,6 +24,7 @@ from allocator.cli import main
 from allocator.engine.moves import make_room, moves_input, tier_values
 from allocator.objectives import class_tiers
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 
 AS_OF = date(2026, 11, 23)
 
@@ -219,9 +220,12 @@ def test_model_input_and_tiers() -> None:
     data = moves_input(state, {}, 1)
     assert [(g.id, dict(g.cost)) for g in data.movable] == [("FC1@S1", {"W1": 10})]
     assert [(u.id, sorted(u.balance)) for u in data.waiting] == [("R1", ["S1"])]
-    made = make_room(state, {}, 1, time_limit=5)
+    made = make_room(state, {}, 1, Settings(time_limit=5))
     assert made.placed == {"R1": "S1"} and made.moved == {"C1": "W1"}
     assert made.proved
+    # The step's own solve, by item (the group FC1@S1), with every tier proved.
+    assert made.result.decisions == {"R1": "S1", "FC1@S1": "W1"}
+    assert made.result.status == "optimal" and made.result.stages[0].startswith("greedy")
     values = tier_values(data, made.placed, {"FC1@S1": "W1"})
     assert values["unallocated"] == 0 and values["moves"] == 1 and values["change_cost"] == 10
     # No budget, no moves.

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from allocator import Policy, allocate, check_plan
-from allocator.engine.core import TierResult
 from allocator.greedy import allocation_order, greedy_allocate
 from allocator.models import Plan
 from allocator.policy import PolicyError, load_policy
+from allocator.result import TierResult
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 from tests.builders import AS_OF, case, snapshot, worker
 
 
@@ -191,13 +192,13 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     # stops a stage before its LP.)
     from allocator.engine import candidates
     from allocator.engine.model import minimised
-    from allocator.engine.solve import SolverSettings, _class_lp_bound, _EasyBounds, solve
+    from allocator.engine.solve import _class_lp_bound, _EasyBounds, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
     snap = generate(100, seed=3, load=1.0, referral_rate=0.08, welsh_families=0.3)
     state = ServiceState.of(snap, Policy())
-    solution = solve(state, SolverSettings(time_limit=60, deterministic_time=1.2))
+    solution = solve(state, Settings(time_limit=60, work_units=1.2))
     assert solution.pruned and not solution.proved
     easy = _EasyBounds.of(state)
     n = len(state.to_allocate)
@@ -248,25 +249,26 @@ def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
 
 def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
     from allocator.daily import build_plan
-    from allocator.engine.solve import SolverSettings, solve
+    from allocator.engine.solve import solve
 
     state = one_room_two_long_waits()
-    solution = solve(state, SolverSettings(time_limit=10))
-    assert "unallocated_statutory: optimal (meets its bound without search)" in solution.stages
-    assert solution.tiers["unallocated_statutory"] == TierResult(80, 80, True)
-    plan = build_plan(state, solution.decisions, status="optimal", bound=solution.bounds)
+    result = solve(state, Settings(time_limit=10))
+    assert "unallocated_statutory: optimal (meets its bound without search)" in result.stages
+    assert result.tiers["unallocated_statutory"] == TierResult(80, 80, True)
+    plan = build_plan(state, result.decisions, status="optimal", bound=result.bounds)
     assert plan.gap == 0.0
 
 
 def test_the_gap_is_in_waiting_weight_throughout() -> None:
-    # A plan placing only Z leaves 160 of waiting weight without a worker and places
-    # 6, against a bound of 80: it could place at best 6 + 80 more; it misses 80 of
-    # those 86.
-    from allocator.daily import relative_gap
-    from allocator.objectives import evaluate
+    # A plan placing only Z leaves 160 of the 166 of waiting weight without a worker
+    # and places 6, against a bound of 80: it could place at best 6 + 80 more; it
+    # misses 80 of those 86.
+    from allocator.objectives import daily_tiers, evaluate
+    from allocator.result import relative_gap
 
     state = one_room_two_long_waits()
     values = evaluate(state, {"Z": "B"})
     assert values["unallocated_statutory"] == 160
-    gap = relative_gap(state, values, {**values, "unallocated_statutory": 80})
+    bound = {**values, "unallocated_statutory": 80}
+    gap = relative_gap(values, bound, daily_tiers(state.policy), waiting=166)
     assert gap == round(80 / 86, 6)

@@ -21,6 +21,7 @@ from allocator.cli import main
 from allocator.objectives import match_label, rebalance_tiers, rebalance_values
 from allocator.rebalancing import cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
+from allocator.settings import Settings
 
 AS_OF = date(2026, 11, 23)
 
@@ -216,7 +217,7 @@ def test_cap_cost_report() -> None:
     # holding everything with no move needs 5 / 90 = 0.06 FTE of social worker.
     s = snap([worker("O"), worker("R")], [case("C1", "F1", "O", weight=85), case("C2", "F2", "O")])
     policy = Policy().with_overrides(points_per_fte=90)
-    report = cap_cost(s, policy, time_limit=5)
+    report = cap_cost(s, policy, Settings(time_limit=5))
     assert report.changes == report.changes_for_cap == 1
     assert report.could_not_hold == 0
     assert {g.value: v for g, v in report.extra_fte.items()} == {"social_worker": 0.06}
@@ -281,7 +282,7 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     s = with_leavers(generate(60, seed=4, load=0.95), 0.1, seed=4)
     data = _setup(ServiceState.of(s, Policy()), None).data
     start = greedy_rebalance(data)
-    solution = engine.solve_rebalance(data, start, time_limit=3)
+    solution = engine.solve_rebalance(data, start, Settings(time_limit=3))
     # Each stage searched neighbourhoods, or stopped at a bound it met (its floor, or
     # a value the search brought down to its bound).
     assert all(

@@ -31,7 +31,8 @@ is each kind of tier:
 expression at the same decisions (the tests hold the two together);
 :func:`violations` checks the hard rules the same way. :func:`run_stage` is the one
 way a stage is solved and :func:`solve_in_stages` the staged solve of the moves and
-the rebalance; every solve ends in a :class:`Solution` of :class:`TierResult`.
+the rebalance; every solve ends in a :class:`~allocator.result.Result` of
+:class:`~allocator.result.TierResult`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from allocator.engine.lns import MIN_WORK, stage_share
-from allocator.engine.solver import Progress, ProgressCallback, configured_solver
+from allocator.engine.solver import configured_solver
+from allocator.result import Result, TierResult
+from allocator.settings import Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -626,77 +629,6 @@ class CoreModel(Formulation["cp_model.IntVar"]):
         return {i: w for (i, w), var in self.place.items() if solver.boolean_value(var)}
 
 
-# ------------------------------------------------------------------ the result
-
-
-@dataclass(frozen=True)
-class TierResult:
-    """One tier of a solve: the value reached, the best value possible, and whether proved.
-
-    Attributes
-    ----------
-    value
-        The tier's value in the plan's units (children, workers, centi-points, cost
-        units), in the plan's sense (``previous_worker_returns`` is maximised).
-    bound
-        The best value any plan could reach with the tiers above at their values
-        (a lower bound for a minimised tier, an upper bound for a maximised one),
-        in the same key and units as ``value``.
-    proved
-        Whether ``value`` equals ``bound`` over every worker the rules allow.
-    """
-
-    value: int | float
-    bound: int | float
-    proved: bool
-
-
-@dataclass
-class Solution:
-    """What a staged solve found: the decisions, and each tier's value, bound and proof.
-
-    Attributes
-    ----------
-    decisions
-        Item id -> receiver (daily allocation: case id -> worker); an item absent
-        stays where it is.
-    tiers
-        Tier key -> :class:`TierResult`, in priority order.
-    pruned
-        Some items were offered only some of the workers who may take them, so
-        nothing is proved over every worker.
-    seconds
-        Wall-clock seconds the solve took.
-    stages
-        One line per stage: its tier and how it ended.
-    variables
-        (item, worker) pairs in the largest model.
-    cut_short
-        A stage stopped at the wall clock rather than by proof or its work budget.
-    from_greedy
-        The decisions are the manager's rule's own.
-    """
-
-    decisions: dict[str, str]
-    tiers: dict[str, TierResult] = field(default_factory=dict)
-    pruned: bool = False
-    seconds: float = 0.0
-    stages: list[str] = field(default_factory=list)
-    variables: int = 0
-    cut_short: bool = False
-    from_greedy: bool = False
-
-    @property
-    def proved(self) -> bool:
-        """Every tier proved optimal over every worker the rules allow."""
-        return not self.pruned and all(t.proved for t in self.tiers.values())
-
-    @property
-    def bounds(self) -> dict[str, int | float]:
-        """Each tier's bound, keyed as its value."""
-        return {key: t.bound for key, t in self.tiers.items()}
-
-
 # ------------------------------------------------------------------ one stage
 
 
@@ -804,7 +736,7 @@ def solve_in_stages(
     presolve: bool = True,
     progress: ProgressCallback | None = None,
     search: Search | None = None,
-) -> Solution:
+) -> Result:
     """Minimise ``data``'s tiers lexicographically, one stage each.
 
     Each stage is solved on the whole model (:func:`run_stage`), or, where
@@ -829,7 +761,7 @@ def solve_in_stages(
         input gives the same plan on any machine.
     deadline
         ``time.perf_counter()`` value at which every stage stops (a safety net); a
-        stage it stops is flagged (:attr:`Solution.cut_short`).
+        stage it stops is flagged (:attr:`Result.cut_short`).
     seed, workers, presolve
         See :func:`run_stage`.
     progress
@@ -841,13 +773,13 @@ def solve_in_stages(
 
     Returns
     -------
-    Solution
+    Result
         Each tier's value, bound (with the tiers above held at their values) and proof.
     """
     started = time.perf_counter()
     m = CoreModel(data) if search is None else None
     decisions = dict(start)
-    solution = Solution(decisions={}, variables=data.pairs)
+    solution = Result(decisions={}, variables=data.pairs)
     work_left = work
     stages = len(data.tiers)
     for index, key in enumerate(data.tiers):

@@ -32,11 +32,10 @@ from allocator.engine.core import (
     CoreInput,
     Formulation,
     Linear,
-    Solution,
-    TierResult,
     tier_floor,
     tier_values,
 )
+from allocator.result import Result, TierResult
 
 #: Objectives are integral, so a gap of half a unit is a proof (and robust to rounding).
 ABSOLUTE_GAP = 0.5
@@ -154,7 +153,7 @@ def solve_highs(
     start: Mapping[str, str] | None = None,
     time_limit: float = 120.0,
     threads: int = 1,
-) -> Solution:
+) -> Result:
     """Minimise ``data``'s tiers lexicographically with HiGHS.
 
     Parameters
@@ -173,7 +172,7 @@ def solve_highs(
 
     Returns
     -------
-    Solution
+    Result
         The decisions, and each tier's value (the plain-Python figure,
         :func:`~allocator.engine.core.tier_values`), bound and proof.
     """
@@ -186,7 +185,7 @@ def solve_highs(
     h.setOptionValue("random_seed", 0)
     n = h.getNumCol()
     all_cols = np.arange(n, dtype=np.int32)
-    solution = Solution(decisions=dict(start or {}), variables=m.variables)
+    solution = Result(decisions=dict(start or {}), variables=m.variables)
     col_value = m.start(start) if start is not None else None
     for index, key in enumerate(data.tiers):
         tier: Linear[int] = m.linear_tiers[key]

@@ -63,7 +63,9 @@ from allocator.engine.core import CoreInput, Item, solve_in_stages
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.core import violations as core_violations
 from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
+from allocator.result import Result
 from allocator.rules import ServiceState, families_held, new_families
+from allocator.settings import Settings
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
@@ -167,7 +169,7 @@ class MovesInput:
 
 @dataclass
 class MovesSolution:
-    """What the move step found.
+    """What the move step found: the step's outcome in cases, and its staged solve.
 
     Attributes
     ----------
@@ -175,22 +177,30 @@ class MovesSolution:
         Waiting case -> worker, for the waiting cases it places.
     moved
         Case -> new worker, for every child that moves.
-    proved
-        Every stage proved optimal over the offered workers.
-    pruned
-        Some groups were offered only some of the workers who may hold them.
-    cut_short
-        A stage stopped at the wall-clock limit rather than by proof or work limit.
+    result
+        The staged solve (:class:`~allocator.result.Result`: decisions by item,
+        tiers, statistics); ``pruned`` when some groups were offered only some of
+        the workers who may hold them, and its ``stages`` open with the greedy start.
     """
 
     placed: dict[str, str] = field(default_factory=dict)
     moved: dict[str, str] = field(default_factory=dict)
-    proved: bool = True
-    pruned: bool = False
-    cut_short: bool = False
-    seconds: float = 0.0
-    stages: list[str] = field(default_factory=list)
-    variables: int = 0
+    result: Result = field(default_factory=lambda: Result(decisions={}))
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock seconds the step took."""
+        return self.result.seconds
+
+    @property
+    def cut_short(self) -> bool:
+        """A stage stopped at the wall-clock limit rather than by proof or work limit."""
+        return self.result.cut_short
+
+    @property
+    def proved(self) -> bool:
+        """Every stage proved optimal over the offered workers."""
+        return all(t.proved for t in self.result.tiers.values())
 
 
 # ------------------------------------------------------------------ set-up (plain Python)
@@ -491,46 +501,50 @@ def greedy_moves(data: MovesInput) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def solve_moves(
-    data: MovesInput, *, time_limit: float = 10.0, work: float | None = None, seed: int = 0
-) -> tuple[dict[str, str], dict[str, str], MovesSolution]:
+    data: MovesInput, settings: Settings, *, wall_seconds: float, work: float | None
+) -> MovesSolution:
     """Minimise the tiers lexicographically, stage by stage, from the greedy moves.
 
     Parameters
     ----------
     data
         From :func:`moves_input`.
-    time_limit
+    settings
+        The seed is CP-SAT's ``random_seed``; the step searches on one worker.
+    wall_seconds
         Wall-clock seconds for all stages (a safety net).
     work
         CP-SAT deterministic work units for all stages; ``None`` for no limit. The
         search normally ends by proof or on this budget, so it reproduces.
-    seed
-        CP-SAT ``random_seed``.
 
     Returns
     -------
-    tuple
-        Waiting case -> worker, group id -> worker, and the solution's record (whose
-        ``placed`` and ``moved`` are left empty: see :func:`make_room`).
+    MovesSolution
+        The waiting cases placed, each moving child's new worker, and the solve.
     """
     started = time.perf_counter()
-    result = MovesSolution(pruned=data.pruned)
     if not any(u.balance for u in data.waiting):
-        result.stages.append("nothing to place: no waiting case has a worker who may hold it")
-        return {}, {}, result
+        return MovesSolution(
+            result=Result(
+                decisions={},
+                pruned=data.pruned,
+                stages=["nothing to place: no waiting case has a worker who may hold it"],
+            )
+        )
     # Start from the greedy moves where they are valid (they always place at least as
     # many cases as "no moves" does), else from "no moves": never worse than either.
+    stages: list[str] = []
     placed, moved = greedy_moves(data)
     start: dict[str, str] = {}
     if not violations(data, placed, moved):
         start = {**placed, **moved}
-        result.stages.append(f"greedy: {len(placed)} placed, {len(moved)} group(s) moved")
-    solution = solve_in_stages(
+        stages.append(f"greedy: {len(placed)} placed, {len(moved)} group(s) moved")
+    result = solve_in_stages(
         data.core,
         start,
         work=work,
-        deadline=started + time_limit,
-        seed=seed,
+        deadline=started + wall_seconds,
+        seed=settings.seed,
         workers=1,
         # Placing more cases is what the step is for: it gets most of the budget.
         first_share=PLACING_SHARE,
@@ -540,17 +554,16 @@ def solve_moves(
         # either way.
         presolve=False,
     )
-    result.stages += solution.stages
-    result.proved = solution.proved
-    result.cut_short = solution.cut_short
-    result.variables = solution.variables
+    result.pruned = data.pruned
+    result.stages = stages + result.stages
     result.seconds = time.perf_counter() - started
     waiting = {u.id for u in data.waiting}
-    found = solution.decisions
-    return (
-        {i: w for i, w in found.items() if i in waiting},
-        {i: w for i, w in found.items() if i not in waiting},
-        result,
+    groups = {g.id: g for g in data.movable}
+    found = result.decisions
+    return MovesSolution(
+        placed={i: w for i, w in sorted(found.items()) if i in waiting},
+        moved={c: w for i, w in sorted(found.items()) if i not in waiting for c in groups[i].cases},
+        result=result,
     )
 
 
@@ -558,10 +571,10 @@ def make_room(
     state: ServiceState,
     placed: Mapping[str, str],
     max_moves: int,
+    settings: Settings | None = None,
     *,
-    time_limit: float = 10.0,
+    wall_seconds: float | None = None,
     work: float | None = None,
-    seed: int = 0,
 ) -> MovesSolution:
     """Move at most ``max_moves`` children so that more waiting cases are allocated.
 
@@ -573,8 +586,11 @@ def make_room(
         The daily plan's placements.
     max_moves
         Most children who may change worker (0: nobody moves).
-    time_limit, work, seed
-        See :func:`solve_moves`.
+    settings
+        Its seed and time limit (:class:`~allocator.settings.Settings`); defaults when
+        ``None``.
+    wall_seconds, work
+        See :func:`solve_moves`; ``wall_seconds`` defaults to the time limit.
 
     Returns
     -------
@@ -584,9 +600,10 @@ def make_room(
     """
     if max_moves <= 0 or all(c in placed for c in state.to_allocate):
         return MovesSolution()
-    data = moves_input(state, placed, max_moves)
-    new, moved_groups, result = solve_moves(data, time_limit=time_limit, work=work, seed=seed)
-    groups = {g.id: g for g in data.movable}
-    result.placed = dict(sorted(new.items()))
-    result.moved = {c: w for gid, w in sorted(moved_groups.items()) for c in groups[gid].cases}
-    return result
+    settings = settings or Settings()
+    return solve_moves(
+        moves_input(state, placed, max_moves),
+        settings,
+        wall_seconds=settings.time_limit if wall_seconds is None else wall_seconds,
+        work=work,
+    )

@@ -88,7 +88,6 @@ from allocator.engine.core import (
     CoreInput,
     CoreModel,
     Item,
-    Solution,
     family_apart,
     family_floor,
     run_stage,
@@ -103,7 +102,8 @@ from allocator.engine.lns import (
     Round,
     neighbourhood_search,
 )
-from allocator.engine.solver import WORK_PER_SECOND, ProgressCallback
+from allocator.result import Result
+from allocator.settings import Settings
 
 #: Up to this many (group, worker) pairs the rebalance solves the whole model; above
 #: it, neighbourhood search. The rebalance's own threshold, measured on it: on the
@@ -330,15 +330,8 @@ def rebalance_model(data: RebalanceInput) -> CoreModel:
 
 
 def solve_rebalance(
-    data: RebalanceInput,
-    warm: Mapping[str, str],
-    *,
-    time_limit: float = 30.0,
-    seed: int = 0,
-    workers: int = 1,
-    work: float | None = None,
-    progress: ProgressCallback | None = None,
-) -> Solution:
+    data: RebalanceInput, warm: Mapping[str, str], settings: Settings | None = None
+) -> Result:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
     ``warm`` (the greedy plan) must satisfy the hard rules. Up to
@@ -347,31 +340,29 @@ def solve_rebalance(
     (:func:`_search`). Either way the answer is never worse than ``warm`` on any
     tier, in priority order.
 
-    Each stage is limited by CP-SAT deterministic work: ``time_limit`` converted once
-    at :data:`WORK_PER_SECOND`, shared equally among the stages still to run, with
-    what earlier stages did not use passed on. The same input then gives the same
-    plan on any machine; the wall clock only guards the whole solve and a run it cuts
-    short is flagged (``cut_short``). ``work``, when given, is the whole budget in
-    work units instead of the converted time limit. ``progress`` is told of each stage
-    that searches, as it starts and ends (:class:`~allocator.engine.solver.Progress`).
+    Each stage is limited by CP-SAT deterministic work: the settings' whole budget
+    (:attr:`~allocator.settings.Settings.work`: ``work_units``, or the time limit
+    converted once), shared equally among the stages still to run, with what earlier
+    stages did not use passed on. The same input then gives the same plan on any
+    machine; the wall clock (the settings' ``time_limit``) only guards the whole solve
+    and a run it cuts short is flagged (``cut_short``). The settings' ``progress`` is
+    told of each stage that searches, as it starts and ends.
     """
+    settings = settings or Settings()
     started = time.perf_counter()
-    deadline = started + time_limit
-    # Work budgets, not seconds, decide where each stage stops (reproducible): the
-    # time limit converted once (or the caller's budget), then what each stage spent.
-    work_left = time_limit * WORK_PER_SECOND if work is None else work
+    deadline = started + settings.time_limit
     large = data.core.pairs > WHOLE_MODEL_PAIRS
     return solve_in_stages(
         data.core,
         warm,
-        work=work_left,
+        work=settings.work,
         deadline=deadline,
-        seed=seed,
-        workers=workers,
-        progress=progress,
+        seed=settings.seed,
+        workers=settings.workers,
+        progress=settings.progress,
         # The first tier (children who must move) gets half the search's budget.
         first_share=FIRST_STAGE_SHARE if large else None,
-        search=functools.partial(_search, data, seed, workers) if large else None,
+        search=functools.partial(_search, data, settings.seed, settings.workers) if large else None,
     )
 
 

@@ -28,7 +28,7 @@ could reach while the tiers above keep the values found.
 
 Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
 stage's budget is a share of what earlier stages left; the wall clock is only a
-safety net, and a run it cuts short is flagged (:attr:`Solution.cut_short`).
+safety net, and a run it cuts short is flagged (:attr:`~allocator.result.Result.cut_short`).
 """
 
 from __future__ import annotations
@@ -42,14 +42,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from allocator.engine.candidates import NEIGHBOURHOOD_PAIRS, candidate_workers
-from allocator.engine.core import (
-    CoreModel,
-    Solution,
-    StageRun,
-    TierResult,
-    run_stage,
-    tier_values,
-)
+from allocator.engine.core import CoreModel, StageRun, run_stage, tier_values
 from allocator.engine.lns import (
     BUILD_WORK_PER_VARIABLE,
     MIN_WORK,
@@ -58,11 +51,6 @@ from allocator.engine.lns import (
     neighbourhood_search,
 )
 from allocator.engine.model import allocation_model, minimised
-from allocator.engine.solver import (
-    WORK_PER_SECOND,
-    Progress,
-    ProgressCallback,
-)
 from allocator.greedy import greedy_allocate, packing_allocate, revise_allocate
 from allocator.objectives import (
     REFERENCE_CHANGES,
@@ -75,48 +63,11 @@ from allocator.objectives import (
     state_tiers,
     tier_vector,
 )
+from allocator.result import Result, TierResult
 from allocator.rules import ServiceState
+from allocator.settings import Progress, Settings
 
 LinearExpr = cp_model.LinearExprT
-
-
-@dataclass(frozen=True)
-class SolverSettings:
-    """Settings a user may tune; the defaults are deterministic.
-
-    Attributes
-    ----------
-    time_limit
-        Wall-clock seconds for the whole solve.
-    seed
-        CP-SAT ``random_seed``.
-    workers
-        CP-SAT search workers (threads); above 1, CP-SAT's deterministic
-        interleaved parallel search.
-    wall_seconds
-        Wall-clock seconds the solve may take, if less than ``time_limit`` (the
-        caller keeps the rest to read the input and write the plan); only a safety
-        net, as ``time_limit``'s work budget decides where the search stops.
-    deterministic_time
-        Work budget for the whole solve, in CP-SAT deterministic units (what
-        decides where the search stops, the same on any machine); ``None``:
-        ``time_limit`` converted at :data:`~allocator.engine.solver.WORK_PER_SECOND`.
-    progress
-        Told of each stage as it starts and of each improvement of a stage
-        (:class:`~allocator.engine.solver.Progress`); ``None``: nobody is.
-    polish_work
-        A re-solve's (``ServiceState.reference``) work budget for the stages below
-        its reference tier together, out of the whole budget; ``None``: they take
-        their share of what is left, as every stage does.
-    """
-
-    time_limit: float = 30.0
-    seed: int = 0
-    workers: int = 1
-    deterministic_time: float | None = None
-    wall_seconds: float | None = None
-    progress: ProgressCallback | None = None
-    polish_work: float | None = None
 
 
 def stage_keys(state: ServiceState) -> tuple[str, ...]:
@@ -258,8 +209,8 @@ LP_BOUND_PAIRS = 150_000
 #: their values; above, it takes the class alone. Measured at 1,000 practitioners
 #: (130,870 pairs for urgent and statutory): 2.6 s against 0.7 s for statutory alone
 #: on a loaded machine, for the same bound; on the 150-practitioner days the classes
-#: above are what make the bound tight (packed: statutory 986 alone, the plan's 1,416
-#: with urgent held).
+#: above are what make the bound tight (packed-150: statutory 986 alone, 1,864 with
+#: urgent held, against the proved optimum 1,928).
 HELD_CLASSES_LP_PAIRS = 60_000
 
 
@@ -584,7 +535,7 @@ def _improve(
     key: str,
     held: tuple[str, ...],
     placed: dict[str, str],
-    settings: SolverSettings,
+    settings: Settings,
     deadline: float,
     work: float,
 ) -> tuple[dict[str, str], bool, float]:
@@ -659,7 +610,7 @@ def _run(
     m: CoreModel,
     objective: LinearExpr,
     start: Mapping[str, str],
-    settings: SolverSettings,
+    settings: Settings,
     seconds: float,
     work: float | None,
     interleave: bool = False,
@@ -803,7 +754,7 @@ def _whole_model_step(
     key: str,
     placed: dict[str, str],
     floor: float,
-    settings: SolverSettings,
+    settings: Settings,
     deadline: float,
     work: float,
 ) -> _Step:
@@ -870,7 +821,13 @@ def _whole_model_step(
     return _Step(placed, run.status, bound, run.work, run.cut_short)
 
 
-def solve(state: ServiceState, settings: SolverSettings | None = None) -> Solution:
+def solve(
+    state: ServiceState,
+    settings: Settings | None = None,
+    *,
+    wall_seconds: float | None = None,
+    polish_work: float | None = None,
+) -> Result:
     """Allocate ``state.to_allocate`` optimally, or as well as the time allows.
 
     Stage by stage (tier by tier): if the current plan meets the tier's easy bound
@@ -880,20 +837,37 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     replaced by one better on the stage being solved while every earlier tier is
     held.
 
+    Parameters
+    ----------
+    state
+        The service; its ``to_allocate`` are placed (and ``reference``, if set, is the
+        plan a re-solve revises).
+    settings
+        Time limit, work budget, seed, search workers, progress
+        (:class:`~allocator.settings.Settings`); its defaults when ``None``.
+    wall_seconds
+        Wall-clock seconds the solve may take, if less than the time limit (the caller
+        keeps the rest to read the input and write the plan); only a safety net, as
+        the work budget decides where the search stops.
+    polish_work
+        A re-solve's (``ServiceState.reference``) work budget for the stages below
+        its reference tier together, out of the whole budget; ``None``: they take
+        their share of what is left, as every stage does.
+
     Returns
     -------
-    Solution
+    Result
         The placements and every tier's value, bound and proof (:class:`TierResult`).
     """
-    settings = settings or SolverSettings()
+    settings = settings or Settings()
     started = time.perf_counter()
     deadline = started + WALL_SHARE * (
-        settings.time_limit if settings.wall_seconds is None else settings.wall_seconds
+        settings.time_limit if wall_seconds is None else wall_seconds
     )
     tiers = state_tiers(state)
     if not state.to_allocate:
         empty = evaluate(state, {})
-        return Solution(
+        return Result(
             decisions={},
             tiers={t.key: TierResult(empty[t.key], empty[t.key], True) for t in tiers},
             pruned=False,
@@ -932,11 +906,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
     easy_bounds = _EasyBounds.of(state)
     keys = stage_keys(state)
     classes = len(state.policy.class_names)
-    total_work = (
-        settings.deterministic_time
-        if settings.deterministic_time is not None
-        else settings.time_limit * WORK_PER_SECOND
-    )
+    total_work = settings.work
     spent = 0.0
 
     def tell(index: int, value: int | float, bound: int | float) -> None:
@@ -980,12 +950,12 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
                 if index == classes:
                     share = max(share, FIRST_CONTINUITY_SHARE)
                 work = max(MIN_WORK, (total_work - spent) * share)
-                if settings.polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
+                if polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
                     below = len(keys) - 1 - keys.index(REFERENCE_CHANGES)
                     work = (
-                        max(MIN_WORK, total_work - spent - settings.polish_work)
+                        max(MIN_WORK, total_work - spent - polish_work)
                         if key == REFERENCE_CHANGES
-                        else max(MIN_WORK, settings.polish_work / below)
+                        else max(MIN_WORK, polish_work / below)
                     )
             # Neighbourhoods first: cheap, many small exchanges. On a small service a
             # whole model then takes what is left, from the improved plan, to prove
@@ -1026,7 +996,7 @@ def solve(state: ServiceState, settings: SolverSettings | None = None) -> Soluti
             value=values[key], bound=minimised(key, min(bound, value), n), proved=value <= bound
         )
         whole.settle(key, value)
-    return Solution(
+    return Result(
         decisions=placed,
         tiers=results,
         pruned=pruned,

@@ -2,50 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
-
-#: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
-#: second of CPU on these models on the 2-core machine we measure on (the stretched
-#: 150-practitioner day: 10.5 units in 24.8 CPU seconds, whole models included), and
-#: the Python side takes time too. 0.3 leaves room for a machine shared with other
-#: work, so a search normally ends on its work budget, the same on any machine, before
-#: the wall-clock guard (measured: the same day took 37 s of wall time for 10.5 units
-#: with two other jobs on the machine).
-WORK_PER_SECOND = 0.3
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a running solve is, for a progress display (no solver types).
-
-    Attributes
-    ----------
-    tier
-        The key of the tier being solved (``unallocated_statutory``, ``balance`` ...).
-    stage, stages
-        Its stage, counted from 1, of how many.
-    value
-        The best plan's value on that tier so far, in plan units.
-    bound
-        The best value any plan could reach on it (with the tiers above held), as far
-        as proved so far.
-    """
-
-    tier: str
-    stage: int
-    stages: int
-    value: int | float
-    bound: int | float
-
-
-#: A callable told of each step of a solve (the command line draws it; the engine
-#: knows nothing of the display).
-ProgressCallback = Callable[[Progress], None]
 
 
 def configured_solver(

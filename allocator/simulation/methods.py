@@ -34,6 +34,7 @@ from typing import Protocol
 from allocator.models import Plan, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.rules import ServiceState, handover_day
+from allocator.settings import Settings
 from allocator.simulation.records import Cause
 
 #: Default work budgets (CP-SAT deterministic units) for the engine, chosen for speed:
@@ -167,6 +168,10 @@ class EngineMethod:
     #: Case -> (receiver, day) of the handovers planned and not yet made.
     promised: dict[str, tuple[str, date]] = field(default_factory=dict)
 
+    def settings(self, work_units: float) -> Settings:
+        """A solve's settings: ``work_units`` fixed, the clock ample (it never decides)."""
+        return Settings(time_limit=AMPLE_SECONDS, work_units=work_units, seed=self.seed)
+
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
         """:func:`allocator.daily.allocate` with ``work_units`` fixed, the room of
         promised handovers kept (:func:`reserve_room`)."""
@@ -178,9 +183,7 @@ class EngineMethod:
         plan = allocate(
             reserve_room(snapshot, policy, self.promised),
             policy,
-            time_limit=AMPLE_SECONDS,
-            work_units=self.daily_work_units,
-            seed=self.seed,
+            self.settings(self.daily_work_units),
         )
         return _from_plan(plan, needed, snapshot)
 
@@ -195,9 +198,7 @@ class EngineMethod:
         plan = rebalance(
             snapshot,
             policy,
-            time_limit=AMPLE_SECONDS,
-            work_units=self.rebalance_work_units,
-            seed=self.seed,
+            self.settings(self.rebalance_work_units),
             planned={c: w for c, (w, _) in pending.items()},
         )
         decision = _from_plan(plan, needed, snapshot)

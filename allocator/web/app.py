@@ -44,7 +44,6 @@ from pydantic import (
 
 from allocator.analysis import morning_risks
 from allocator.decisions import DecisionLog
-from allocator.engine.solver import ProgressCallback
 from allocator.html_report import (
     STATUS_WORDS,
     LoadRow,
@@ -63,6 +62,7 @@ from allocator.meeting import (
     OverrideError,
     OverrideRefused,
     Resolution,
+    allow_moves,
     canonical_plan,
     check_holdable,
     check_override,
@@ -81,6 +81,7 @@ from allocator.models import Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 from allocator.rules import ServiceState, points
+from allocator.settings import ProgressCallback, Settings
 from allocator.web.names import shown_by
 from allocator.web.security import (
     MAX_BODY,
@@ -217,12 +218,13 @@ class Meeting:
 
     @classmethod
     def resume(
-        cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, settings: dict[str, Any]
+        cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, settings: Settings
     ) -> tuple[Meeting | None, str]:
         """The open meeting on ``snapshot`` and ``policy`` in ``log``, or why there is none.
 
         A meeting is open when its newest decision on them is not a sign-off and its
-        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`):
+        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`)
+        and without moves (``allow_moves``):
         it resumes at that decision with the overrides then in effect, as if the
         server had never stopped.
 
@@ -241,10 +243,13 @@ class Meeting:
                 f"{last.manager} (decision {last.id}): starting a new one"
             )
         plan = log.plan(last.id)
-        if solver_settings(plan) != settings:
+        made_with: dict[str, float | int] = solver_settings(plan).record()
+        if allow_moves(plan):
+            made_with["allow_moves"] = allow_moves(plan)
+        if solver_settings(plan) != settings or allow_moves(plan):
             return None, (
                 f"the open meeting on this snapshot ({last.meeting}, decision {last.id}) "
-                f"was solved with other settings ({solver_settings(plan)}, now {settings}): "
+                f"was solved with other settings ({made_with}, now {settings.record()}): "
                 "starting a new one"
             )
         meeting = cls(snapshot, policy, log, plan, last.id, overrides=list(last.overrides))

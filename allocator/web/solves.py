@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from allocator.engine.solver import Progress
+from allocator.settings import Progress
 
 #: Finished jobs kept for ``GET /jobs/{id}`` (older ones are forgotten).
 KEEP_FINISHED = 100

@@ -1,0 +1,183 @@
+"""The settings of a solve, one object for every solve: allocate, rebalance, cap cost.
+
+The command line, the meeting's re-solves, the simulation and a library caller all
+build one :class:`Settings` and hand it down whole; it is checked once, here, against
+the value domains of :mod:`allocator.limits`. Part of the contract with the user,
+beside :mod:`allocator.models` and :mod:`allocator.policy`; no solver import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocator.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
+
+#: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
+#: second of CPU on these models on the 2-core machine we measure on (the stretched
+#: 150-practitioner day: 10.5 units in 24.8 CPU seconds, whole models included), and
+#: the Python side takes time too. 0.3 leaves room for a machine shared with other
+#: work, so a search normally ends on its work budget, the same on any machine, before
+#: the wall-clock guard (measured: the same day took 37 s of wall time for 10.5 units
+#: with two other jobs on the machine).
+WORK_PER_SECOND = 0.3
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running solve is, for a progress display (no solver types).
+
+    Attributes
+    ----------
+    tier
+        The key of the tier being solved (``unallocated_statutory``, ``balance`` ...).
+    stage, stages
+        Its stage, counted from 1, of how many.
+    value
+        The best plan's value on that tier so far, in plan units.
+    bound
+        The best value any plan could reach on it (with the tiers above held), as far
+        as proved so far.
+    """
+
+    tier: str
+    stage: int
+    stages: int
+    value: int | float
+    bound: int | float
+
+
+#: A callable told of each step of a solve (the command line draws it; the engine
+#: knows nothing of the display).
+ProgressCallback = Callable[[Progress], None]
+
+
+class Settings(BaseModel):
+    """How long and how a solve searches; the defaults are deterministic.
+
+    Attributes
+    ----------
+    time_limit
+        Wall-clock seconds for the whole call, above 0 and at most 86,400. When it is
+        reached the best plan found comes back with status ``feasible`` and its proven
+        bounds. Default 30.
+    work_units
+        The search's work budget in CP-SAT deterministic units, above 0 and at most
+        86,400, fixed whatever the time limit; ``None`` (the default): ``time_limit``
+        converted at :data:`WORK_PER_SECOND`. The budget, not the clock, decides where
+        the search stops, so a caller that needs the same plan on any machine (a test,
+        an audit re-run) fixes it and gives ``time_limit`` ample room.
+    seed
+        CP-SAT's random seed, 0 to 2,147,483,647. Default 0.
+    workers
+        CP-SAT search threads, 1 to 256; above 1, CP-SAT's interleaved (still
+        deterministic) parallel search. Default 1.
+    progress
+        Called with a :class:`Progress` as each tier's stage
+        starts and improves (a progress display; no effect on the plan); ``None``
+        (the default): no reports.
+
+    Raises
+    ------
+    ValueError
+        On construction, naming the field, the value given and the range expected
+        (pydantic's ``ValidationError``, a ``ValueError``).
+
+    Examples
+    --------
+    >>> Settings(work_units=3, time_limit=600).work
+    3.0
+    >>> Settings(time_limit=10).work
+    3.0
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] = 30.0
+    work_units: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 1
+    # Not part of the plan's record (:meth:`record`): it only watches.
+    progress: Annotated[Callable[[Progress], None] | None, Field(exclude=True, repr=False)] = None
+
+    @property
+    def work(self) -> float:
+        """The search's whole work budget, in CP-SAT deterministic units."""
+        return self.time_limit * WORK_PER_SECOND if self.work_units is None else self.work_units
+
+    def record(self) -> dict[str, float | int]:
+        """The settings as a plan records them (``Plan.settings``): what reproduces it.
+
+        ``time_limit``, ``seed`` and ``workers``, and ``work_units`` when fixed.
+        """
+        out: dict[str, float | int] = {
+            "time_limit": self.time_limit,
+            "seed": self.seed,
+            "workers": self.workers,
+        }
+        if self.work_units is not None:
+            out["work_units"] = self.work_units
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Settings:
+        """The settings a plan records (:meth:`record`); other keys are ignored.
+
+        Raises
+        ------
+        ValueError
+            If a recorded setting is outside its domain.
+        """
+        return cls.model_validate({k: record[k] for k in cls.recorded_keys() if k in record})
+
+    @staticmethod
+    def recorded_keys() -> tuple[str, ...]:
+        """The keys :meth:`record` may write, in order."""
+        return ("time_limit", "seed", "workers", "work_units")
+
+
+def resolve_settings(
+    settings: Settings | None,
+    *,
+    time_limit: float | None = None,
+    work_units: float | None = None,
+) -> Settings:
+    """The settings of a call: ``settings``, or the ``time_limit`` and ``work_units``
+    shorthands of :func:`allocator.allocate` and :func:`allocator.rebalance` (README:
+    ``allocate(snapshot, policy, time_limit=10)``), or the defaults.
+
+    Raises
+    ------
+    TypeError
+        If ``settings`` and a shorthand are both given.
+    ValueError
+        If a shorthand is outside its domain (as :class:`Settings` says).
+    """
+    shorthand = {
+        k: v for k, v in (("time_limit", time_limit), ("work_units", work_units)) if v is not None
+    }
+    if settings is not None:
+        if shorthand:
+            raise TypeError(
+                f"give {', '.join(shorthand)} in settings or as keyword(s), not both: "
+                f"Settings({', '.join(f'{k}={v!r}' for k, v in shorthand.items())}, ...)"
+            )
+        return settings
+    try:
+        return Settings(**shorthand)
+    except ValidationError as exc:
+        raise ValueError(_sentence(exc)) from None
+
+
+def _sentence(exc: ValidationError) -> str:
+    """A validation error in one line per field: ``time_limit: ... (got -1)``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})"
+        for e in exc.errors()
+    )
+
+
+__all__ = ["WORK_PER_SECOND", "Progress", "ProgressCallback", "Settings", "resolve_settings"]
