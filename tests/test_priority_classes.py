@@ -247,6 +247,26 @@ def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
     assert _class_lp_bound(state, statutory, [0]) == 80
 
 
+def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
+    # Room for one 10-point case, an urgent child and a court child both wanting it
+    # (20 half points each, today's referrals). With urgent held at 0 (placed) the
+    # court child cannot be: 20. Were urgent allowed its own 20 out, the LP could
+    # place the court child instead: 0. Both are valid for their own premise.
+    from allocator.engine.solve import _class_lp_bound
+
+    snap = snapshot(
+        [worker("W1", grade="senior", capacity_points=10)],
+        [
+            case("URGENT", weight=10, priority="urgent"),
+            case("COURT", type="court", weight=10),
+        ],
+    )
+    state = ServiceState.of(snap, Policy())
+    statutory = state.policy.class_names.index("statutory")
+    assert _class_lp_bound(state, statutory, [0]) == 20
+    assert _class_lp_bound(state, statutory, [20]) == 0
+
+
 def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
     from allocator.daily import build_plan
     from allocator.engine.solve import solve

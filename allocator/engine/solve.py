@@ -6,7 +6,8 @@ siblings together, previous workers, balance and area. After a stage its tier is
 held at the value reached. Each stage:
 
 1. is done at once if the plan meets the tier's easy bound (:class:`_EasyBounds`,
-   valid over every eligible worker);
+   valid over every eligible worker) or, for a priority class, its LP bound
+   (:func:`_class_lp_bound`, in the tier's own units: waiting weight);
 2. is improved by large-neighbourhood search: small exact models of a few cases
    each (:func:`_improve`), on worker pools above
    :data:`~allocator.engine.candidates.NEIGHBOURHOOD_PAIRS` eligible pairs;
