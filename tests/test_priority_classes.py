@@ -192,7 +192,7 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     # stops a stage before its LP.)
     from allocator.engine import candidates
     from allocator.engine.model import minimised
-    from allocator.engine.solve import _class_lp_bound, _EasyBounds, solve
+    from allocator.engine.solve import _EasyBounds, _lp_bound, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
@@ -206,9 +206,9 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     keys = ("unallocated_urgent", "unallocated_statutory", "unallocated_other")
     for klass, key in enumerate(keys):
         tier = solution.tiers[key]
-        above = [solution.tiers[k].value for k in keys[:klass]]
+        above = {k: solution.tiers[k].value for k in keys[:klass]}
         floor = minimised(key, easy.at(state, unallocated)[key], n)
-        floor = max(floor, _class_lp_bound(state, klass, above))
+        floor = max(floor, _lp_bound(state, key, above) or 0)
         assert tier.bound == min(floor, tier.value)
         assert tier.proved == (tier.value <= floor)
 
@@ -238,13 +238,12 @@ def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
     # that child and assumes the lightest wait, Z's: 6. The LP places X or Y whole on
     # A (their shares on A sum to at most one) and Z on B: 86 of 166, so at least
     # 80 waits, which is the optimum (X or Y waits).
-    from allocator.engine.solve import _class_lp_bound, _EasyBounds
+    from allocator.engine.solve import _EasyBounds, _lp_bound
 
     state = one_room_two_long_waits()
-    statutory = state.policy.class_names.index("statutory")
     assert [state.waiting_weight[c] for c in "XYZ"] == [80, 80, 6]
     assert _EasyBounds.of(state).at(state, 0)["unallocated_statutory"] == 6
-    assert _class_lp_bound(state, statutory, [0]) == 80
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 80
 
 
 def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
@@ -252,7 +251,7 @@ def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
     # (20 half points each, today's referrals). With urgent held at 0 (placed) the
     # court child cannot be: 20. Were urgent allowed its own 20 out, the LP could
     # place the court child instead: 0. Both are valid for their own premise.
-    from allocator.engine.solve import _class_lp_bound
+    from allocator.engine.solve import _lp_bound
 
     snap = snapshot(
         [worker("W1", grade="senior", capacity_points=10)],
@@ -262,9 +261,29 @@ def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
         ],
     )
     state = ServiceState.of(snap, Policy())
-    statutory = state.policy.class_names.index("statutory")
-    assert _class_lp_bound(state, statutory, [0]) == 20
-    assert _class_lp_bound(state, statutory, [20]) == 0
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 20}) == 0
+
+
+def test_the_lp_bound_reads_a_continuity_tier_from_the_tier_itself() -> None:
+    # Two referrals from the north (3 points, 6 half points of waiting weight each);
+    # N covers the north with room for one, S covers the south with room for one.
+    # With both placed (the classes held at 0), one works outside their area: 1,
+    # where the easy bound (children with no worker in their area) is 0. With one
+    # child allowed out (6), nobody need work outside: 0.
+    from allocator.engine.solve import _lp_bound
+
+    snap = snapshot(
+        [
+            worker("N", capacity_points=3, areas=["north"]),
+            worker("S", capacity_points=3, areas=["south"]),
+        ],
+        [case("C1", area="north"), case("C2", area="north")],
+    )
+    state = ServiceState.of(snap, Policy())
+    classes = {"unallocated_urgent": 0, "unallocated_statutory": 0}
+    assert _lp_bound(state, "outside_area", {**classes, "unallocated_other": 0}) == 1
+    assert _lp_bound(state, "outside_area", {**classes, "unallocated_other": 6}) == 0
 
 
 def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
