@@ -264,11 +264,11 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
     placed = placements(state, plan)
-    # Diagnoses are made under every placement, moves included (as the plan's own).
-    view = PlanView.of(state, {**placed.daily, **placed.moves}, max_moves_of(plan))
     # The tiers the plan is measured by (a rebalance's own, or the daily), each
-    # recomputed on every placement, moves included, as the plan's figures are.
+    # recomputed on every placement, moves included, as the plan's figures are; the
+    # diagnoses are made under the same outcome (as the plan's own).
     on = TierPlacements(state, {**placed.daily, **placed.moves})
+    view = PlanView.of(state, on.placed, max_moves_of(plan), outcome=on)
     tiers = tuple(
         TierResult(
             key=t.key,

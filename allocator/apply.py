@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from allocator.check import check_plan
 from allocator.io import InputError
@@ -315,6 +316,10 @@ def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]
 
 # ------------------------------------------------------------------ the door
 
+#: The furthest ``as_of`` may lie after the plan's day (days): a year. Further on, a
+#: plan made today says nothing reliable (typing 2099 for 2026 is the usual cause).
+APPLY_AHEAD_DAYS: Final = 366
+
 
 def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> list[str]:
     """The plainest reasons the plan cannot apply, before the rules are judged."""
@@ -328,6 +333,12 @@ def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> li
         problems.append(
             f"as_of is {as_of}, expected a day after the snapshot's {snapshot.as_of} "
             "(leave it out for the snapshot of the plan's own day)"
+        )
+    elif as_of is not None and (as_of - snapshot.as_of).days > APPLY_AHEAD_DAYS:
+        problems.append(
+            f"as_of is {as_of}, expected at most {APPLY_AHEAD_DAYS} days after the "
+            f"snapshot's {snapshot.as_of}: a plan is one morning's decision, and a year "
+            "on the service has changed beyond it (make a plan for that day)"
         )
     cases = {c.id for c in snapshot.cases}
     staff = {p.id for p in snapshot.practitioners}

@@ -25,7 +25,7 @@ from allocator.models import (
     empty_snapshot_notes,
     unknown_staff_notes,
 )
-from allocator.objectives import daily_tiers, evaluate, loads_after, worker_table
+from allocator.objectives import daily_tiers, evaluate, outcome_of, worker_table
 from allocator.policy import Policy
 from allocator.result import to_plan
 from allocator.rules import ServiceState
@@ -200,7 +200,8 @@ def build_plan(
     the same units; ``settings`` (default :class:`Settings`' defaults) and
     ``options`` are recorded in the plan.
     """
-    view = PlanView.of(state, placed)  # shared by every sentence about this plan
+    outcome = outcome_of(state, placed)  # the tiers', every sentence's, the workers' table's
+    view = PlanView.of(state, placed, outcome=outcome)
     assignments = [
         Assignment(
             case=cid,
@@ -225,7 +226,7 @@ def build_plan(
         proved=proved,
         assignments=assignments,
         unallocated=unallocated,
-        workers=worker_table(state, *loads_after(state, placed)),
+        workers=worker_table(state, outcome.load, outcome.count),
         seconds=solve_seconds,
         notes=notes or (),
         settings=settings or Settings(),

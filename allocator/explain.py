@@ -35,7 +35,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
-from allocator.objectives import loads_after, outside_area
+from allocator.objectives import Placements, outcome_of, outside_area
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY,
@@ -50,7 +50,6 @@ from allocator.rules import (
     ServiceState,
     barring_rules,
     covers_area,
-    families_held,
     grade_blockers,
     holding_rules,
     joined,
@@ -58,7 +57,6 @@ from allocator.rules import (
     kind_probe,
     kind_rules,
     missing_needs,
-    new_families,
     normalised,
     points,
     taking_blockers,
@@ -92,6 +90,9 @@ class PlanView:
     max_moves
         The most changes of worker the plan was allowed (``rebalance --max-moves``),
         or ``None``: a child the limit stopped is diagnosed as such.
+    outcome
+        The plan's outcome the view reads ``load``, ``count``, ``held`` and ``new``
+        from (:class:`allocator.objectives.Placements`), shared with the tiers.
     screened
         Per kind of case (type, complexity, needs), the staff grade and skills allow;
         filled as sentences need it.
@@ -104,26 +105,35 @@ class PlanView:
     held: dict[str, frozenset[str]]
     new: dict[str, set[str]]
     max_moves: int | None = None
+    outcome: Placements | None = field(default=None, repr=False)
     screened: dict[tuple[object, ...], list[Practitioner]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(
-        cls, state: ServiceState, placed: Mapping[str, str], max_moves: int | None = None
+        cls,
+        state: ServiceState,
+        placed: Mapping[str, str],
+        max_moves: int | None = None,
+        *,
+        outcome: Placements | None = None,
     ) -> PlanView:
         """Index the placements ``placed`` (copied) over ``state``.
 
         ``max_moves``: the plan's limit on changes of worker, if it had one.
+        ``outcome``: the placements' outcome if the caller has one (its ``placed``
+        must equal ``placed``), else one is made.
         """
         frozen = dict(placed)
-        load, count = loads_after(state, frozen)
+        on = outcome if outcome is not None else outcome_of(state, frozen)
         return cls(
             state=state,
             placed=frozen,
-            load=load,
-            count=count,
-            held=families_held(state),
-            new=new_families(state, frozen),
+            load=on.load,
+            count=on.count,
+            held=on.held,
+            new=on.new,
             max_moves=max_moves,
+            outcome=on,
         )
 
     def room(self, worker_id: str) -> Room:

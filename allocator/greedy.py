@@ -1,22 +1,43 @@
 """The greedy rule a team manager applies by hand: the baseline and the warm start.
 
-Cases in priority-class order (urgent, then statutory work, then the rest: FORMAT.md
-"Who gets a worker first"), heaviest first within a class (then oldest referral,
-then id). Each case goes to the worker of
-a sibling if they have room, else to a previous worker with room (most recent
-first), else to the eligible worker with the most spare capacity. Every hard rule
-holds: caps, eligibility, pins and the intake limit.
+This module is the rule's one home. Its three parts, each defined once here:
 
-The engine starts from this plan and keeps it among its candidates, so its answer
-is never worse than this rule's.
+- **the order of cases** (:func:`manager_order`): priority class first (urgent, then
+  statutory work, then the rest: FORMAT.md "Who gets a worker first"), heaviest
+  first within a class, then the oldest referral, then id;
+- **the choice of worker** (:func:`choose_worker`): the worker of a sibling if they
+  have room, else a previous worker with room (most recent first), else the
+  eligible worker with the most spare capacity, the smallest id breaking ties;
+- **the over-cap relief** (:func:`relieve_over_cap`): off a worker over their cap,
+  the smallest family that alone brings them within it, else the heaviest, until
+  within cap.
+
+Every hard rule holds: caps, eligibility, pins and the intake limit. A handover
+ahead (a departing worker's child) is placed with the week's other work by the same
+rule.
+
+The rule's users: the daily warm start and baseline (:func:`greedy_allocate`,
+:func:`revise_allocate`); the rebalance's warm starts
+(:func:`allocator.rebalancing.greedy_rebalance`: the manager's plan is one of three,
+and the other two share its choice of worker where they do not pack, and its
+over-cap relief); the moves step's warm start
+(:func:`allocator.engine.moves.greedy_moves`: where a moved family goes); the
+benchmark's greedy column; and the simulation's ``greedy`` method
+(:mod:`allocator.simulation.methods`). The engine keeps this plan among its starts,
+so its answer is never worse than this rule's. The warm starts' other orders
+(packing here and in the rebalance, the rebalance's tiers' order, the moves step's
+order of waiting cases) serve the engine's tiers, are measured where they are
+defined, and are not the manager's rule.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
+from allocator.models import Case
 from allocator.policy import Policy
 from allocator.rules import ServiceState
 
@@ -32,17 +53,145 @@ def manager_policy(policy: Policy) -> Policy:
     )
 
 
+def manager_order(
+    priority_class: int, weight: int, opened: date | None, key: str
+) -> tuple[int, int, date, str]:
+    """The sort key of the order a manager takes work in (ascending: first first).
+
+    Parameters
+    ----------
+    priority_class
+        0 for the first class (urgent by default), then 1, 2, ...
+    weight
+        Centi-points (a family moving together: the family's weight).
+    opened
+        The referral's date (the oldest of a family's), ``None`` if unknown.
+    key
+        The case's (or family's) id: the last tie-break.
+    """
+    return (priority_class, -weight, opened or date.min, key)
+
+
 def allocation_order(state: ServiceState) -> list[str]:
-    """Cases needing a worker in the order a manager would take them."""
+    """Cases needing a worker in the order a manager would take them (:func:`manager_order`)."""
     return sorted(
         state.to_allocate,
-        key=lambda c: (
-            state.priority_class[c],
-            -state.weight[c],
-            state.cases[c].opened or date.min,
-            c,
+        key=lambda c: manager_order(
+            state.priority_class[c], state.weight[c], state.cases[c].opened, c
         ),
     )
+
+
+def choose_worker(
+    eligible: Iterable[str],
+    fits: Callable[[str], bool],
+    *,
+    siblings: Sequence[str],
+    previous: Sequence[str],
+    room: Callable[[str], int],
+) -> str | None:
+    """The worker a manager gives a case (or a family moving together) to, if any.
+
+    Parameters
+    ----------
+    eligible
+        Every worker who may hold it by the static rules.
+    fits
+        Whether a worker may take it now (eligible, room, intake limit, budget).
+    siblings
+        The workers of its siblings, in the order to try them.
+    previous
+        Its previous workers, most recent first.
+    room
+        Centi-points a worker has left under their cap (asked only of workers who
+        fit, and only when no sibling's or previous worker does).
+
+    Returns
+    -------
+    str or None
+        A sibling's worker who fits, else a previous worker who fits, else the
+        eligible worker who fits with the most room (the smallest id on ties);
+        ``None`` when nobody fits.
+    """
+    for w in siblings:
+        if fits(w):
+            return w
+    for w in previous:
+        if fits(w):
+            return w
+    return min((w for w in eligible if fits(w)), key=lambda w: (-room(w), w), default=None)
+
+
+def previous_workers(children: Iterable[Case]) -> list[str]:
+    """The previous workers of ``children`` (a family moving together), the most
+    recent of any child first (then by id): :func:`choose_worker`'s ``previous``."""
+    rank: dict[str, int] = {}
+    for child in children:
+        for i, w in enumerate(child.previous_workers):
+            rank[w] = min(rank.get(w, i), i)
+    return sorted(rank, key=lambda w: (rank[w], w))
+
+
+@dataclass(frozen=True)
+class HeldFamily:
+    """A family's children on one worker, as the over-cap relief weighs them.
+
+    Attributes
+    ----------
+    key
+        Its id (a family id, or the rebalance's ``family@worker`` group id).
+    children
+        How many children.
+    weight
+        Their combined weight, centi-points.
+    """
+
+    key: str
+    children: int
+    weight: int
+
+
+def relieve_over_cap(
+    excess: int, pool: Iterable[HeldFamily], take: Callable[[HeldFamily], bool]
+) -> list[HeldFamily]:
+    """Take families off a worker ``excess`` centi-points over cap until within it.
+
+    Each turn: the smallest family that alone brings the worker within cap (fewest
+    children, then lightest, then key), else the heaviest (then key); ``take`` says
+    whether it could go (a family that could not is not tried again).
+
+    Parameters
+    ----------
+    excess
+        Centi-points over cap before any family leaves.
+    pool
+        The families the worker may give up.
+    take
+        Places a family elsewhere and says whether it went.
+
+    Returns
+    -------
+    list of HeldFamily
+        The families taken off, in order.
+    """
+    left = sorted(pool, key=lambda f: f.key)
+    taken: list[HeldFamily] = []
+    while excess > 0 and left:
+        enough = [f for f in left if f.weight >= excess]
+        order = (
+            sorted(enough, key=lambda f: (f.children, f.weight, f.key))
+            if enough
+            else sorted(left, key=lambda f: (-f.weight, f.key))
+        )
+        for family in order:
+            left.remove(family)
+            if take(family):
+                taken.append(family)
+                excess -= family.weight
+                break
+        else:
+            break
+    return taken
 
 
 def greedy_allocate(
@@ -169,17 +318,21 @@ def _one_by_one(
             is_new = wid not in state.holders.get(family, ())
             return not is_new or family in new_families[wid] or len(new_families[wid]) < limit
 
+        siblings = family_workers.get(case.family, [])
         choice = prefer[cid] if cid in prefer and fits(prefer[cid]) else None
-        if choice is None:
-            choice = next((w for w in family_workers.get(case.family, []) if fits(w)), None)
-        if choice is None:
-            choice = next((w for w in case.previous_workers if fits(w)), None)
-        if choice is None:
-            roomy = [w for w in eligible if fits(w)]
-            if roomy and most_room:
-                # Most spare capacity; the smallest id breaks ties.
-                choice = min(roomy, key=lambda w: (load[w] - state.capacity[w], w))
-            elif roomy:
+        if choice is None and most_room:
+            choice = choose_worker(
+                eligible,
+                fits,
+                siblings=siblings,
+                previous=case.previous_workers,
+                room=lambda w: state.capacity[w] - load[w],
+            )
+        elif choice is None:
+            # Packing: continuity first as the manager's rule, then the tightest fit.
+            choice = next((w for w in (*siblings, *case.previous_workers) if fits(w)), None)
+            roomy = [w for w in eligible if fits(w)] if choice is None else []
+            if roomy:
                 # Tightest fit among workers with room for the rest of the family.
                 need = rest[cid]
                 choice = min(

@@ -862,6 +862,9 @@ def _read_csv(
         return None
     _, header_cells = records[0]
     header = [cell.strip() for cell in header_cells]
+    if (wrong_separator := separator_problem(path, header)) is not None:
+        report.add(rank, 1, wrong_separator)
+        return None
     columns: list[str | None] = []  # None: a column that is not read
     seen: set[str] = set()
     header_problems = len(report)
@@ -924,6 +927,40 @@ def _read_csv(
     return table
 
 
+def ragged_under_a_wrong_header(path: Path, columns: int, ragged: list[tuple[int, int]]) -> str:
+    """One sentence for the rows (line, cells) that do not fit a header with a
+    problem: pointing at line 1, however few (a column added to the header alone
+    makes every row look short). Also the SSD import's (:mod:`allocator.ssd.tables`)."""
+    lines = [line for line, _ in ragged]
+    counts = sorted({cells for _, cells in ragged})
+    found = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    shown = ", ".join(map(str, lines[:LISTED_ROWS]))
+    more = len(lines) - LISTED_ROWS
+    where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    if more > 0:
+        where += f" and {more} more"
+    rows = "1 row" if len(lines) == 1 else f"{len(lines)} rows"
+    return (
+        f"{path}, {where}: {rows} found with {found} cells where line 1 has {columns} "
+        "columns; fix the problem with line 1 above first (these rows were not read)"
+    )
+
+
+def separator_problem(path: Path, header: Sequence[str]) -> str | None:
+    """The one problem of a header read as a single column whose name holds another
+    separator (a semicolon- or tab-separated file saved as .csv), else ``None``: said
+    once, instead of every column missing and every row too wide."""
+    if len(header) != 1:
+        return None
+    for separator, words in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if separator in header[0]:
+            return (
+                f"{path}, line 1: one column named {_short(header[0])}, its names separated "
+                f"by {words}; expected a CSV file, its columns separated by commas"
+            )
+    return None
+
+
 def _report_ragged(
     path: Path,
     columns: int,
@@ -942,21 +979,7 @@ def _report_ragged(
     if not ragged:
         return
     if header_wrong:
-        lines = [line for line, _ in ragged]
-        counts = sorted({cells for _, cells in ragged})
-        found = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
-        shown = ", ".join(map(str, lines[:LISTED_ROWS]))
-        more = len(lines) - LISTED_ROWS
-        where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
-        if more > 0:
-            where += f" and {more} more"
-        rows = "1 row" if len(lines) == 1 else f"{len(lines)} rows"
-        report.add(
-            rank,
-            lines[0],
-            f"{path}, {where}: {rows} found with {found} cells where line 1 has {columns} "
-            "columns; fix the problem with line 1 above first (these rows were not read)",
-        )
+        report.add(rank, ragged[0][0], ragged_under_a_wrong_header(path, columns, ragged))
         return
     for line, cells in ragged:
         message = f"found {cells} cells, expected {columns} (one per column of line 1)"

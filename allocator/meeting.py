@@ -34,7 +34,7 @@ from pydantic import (
 
 from allocator.io import dump_json
 from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
-from allocator.objectives import REFERENCE_CHANGES, evaluate, loads_after, worker_table
+from allocator.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
 from allocator.policy import Policy
 from allocator.rules import (
     AVAILABILITY_RULES,
@@ -270,6 +270,96 @@ def _over_cap(
     return out
 
 
+def room_by_moving(state: ServiceState, case_id: str, worker_id: str) -> str | None:
+    """Who could move so that ``worker_id`` has room for ``case_id``, in words, or
+    ``None`` when no move of one or two families does it (the page's alternatives on
+    a full day).
+
+    ``state`` has the plan in force applied (:func:`placed_snapshot`). A family
+    moves whole (its children that ``worker_id`` holds, none pinned to them nor
+    needing a worker): a move never splits siblings. Each goes to a worker the rules
+    let hold every child of it who has the room now (the most room first, then id),
+    two families to one worker only if it has room for both. Of the moves that make
+    the room, the fewest children moved wins, then the fewest points moved, then
+    ids. The cost said is the changes of worker it makes (one per child moved),
+    the price the continuity tiers put on it.
+
+    Examples of the words: "room if C7 (3.0 points) moves to P4: 1 change of
+    worker"; "room if C7 (3.0 points) moves to P4 and family F2 (C8 + C9, 6.0
+    points) to P5: 3 changes of worker".
+    """
+    short = state.weight[case_id] - state.spare_before(worker_id)
+    if short <= 0:
+        return None
+    held: dict[str, list[str]] = {}
+    for cid, c in sorted(state.cases.items()):
+        if c.worker == worker_id and cid != case_id and cid not in state.needs:
+            held.setdefault(c.family, []).append(cid)
+    families = [
+        (sum(state.weight[c] for c in kids), kids)
+        for kids in held.values()
+        if not any(state.cases[c].pinned_worker == worker_id for c in kids)
+    ]
+    by_room = sorted(state.open_for_new - {worker_id}, key=lambda w: (-state.spare_before(w), w))
+
+    def receivers(kids: list[str], weight: int) -> list[str]:
+        allowed = set.intersection(*(set(state.allowed(c)) for c in kids))
+        return [w for w in by_room if state.spare_before(w) >= weight and w in allowed]
+
+    single: list[tuple[int, int, list[str], str]] = []
+    movable: list[tuple[int, list[str], list[str]]] = []
+    for weight, kids in families:
+        to = receivers(kids, weight)
+        if not to:
+            continue
+        movable.append((weight, kids, to))
+        if weight >= short:
+            single.append((len(kids), weight, kids, to[0]))
+    if single:
+        n, _, kids, receiver = min(single, key=lambda m: (m[0], m[1], m[2]))
+        return f"room if {_moved(state, kids)} moves to {receiver}: {_changes(n)}"
+    best: tuple[int, int, list[str], list[str], str, str] | None = None
+    for i, (w1, k1, to1) in enumerate(movable):
+        for w2, k2, to2 in movable[i + 1 :]:
+            if w1 + w2 < short:
+                continue
+            pair = _two_receivers(state, w1, to1, w2, to2)
+            if pair is not None:
+                key = (len(k1) + len(k2), w1 + w2, k1, k2, *pair)
+                best = key if best is None or key < best else best
+    if best is None:
+        return None
+    n, _, first_kids, second_kids, first, second = best
+    return (
+        f"room if {_moved(state, first_kids)} moves to {first} and "
+        f"{_moved(state, second_kids)} to {second}: {_changes(n)}"
+    )
+
+
+def _two_receivers(
+    state: ServiceState, w1: int, to1: list[str], w2: int, to2: list[str]
+) -> tuple[str, str] | None:
+    """Receivers for two families (weights ``w1``, ``w2``, candidates most room
+    first): different workers, or one with room for both."""
+    for a in to1:
+        for b in to2:
+            if a != b or state.spare_before(a) >= w1 + w2:
+                return a, b
+    return None
+
+
+def _moved(state: ServiceState, kids: list[str]) -> str:
+    weight = points(sum(state.weight[c] for c in kids))
+    if len(kids) == 1:
+        return f"{kids[0]} ({weight} points)"
+    family = state.cases[kids[0]].family
+    return f"family {family} ({' + '.join(kids)}, {weight} points)"
+
+
+def _changes(n: int) -> str:
+    return f"{n} change{'s' if n != 1 else ''} of worker"
+
+
 def merge_override(overrides: Sequence[Override], override: Override) -> list[Override]:
     """The overrides in effect once ``override`` is added: the newest word on a case wins.
 
@@ -463,7 +553,8 @@ def _with_over_cap(
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
     placed.update({cid: str(o.worker) for cid, o in over.items()})
-    load, count = loads_after(state, placed)
+    outcome = outcome_of(state, placed)  # read by the tiers and the workers' table too
+    load = outcome.load
     extra = []
     exceptions = list(plan.exceptions)
     for cid, o in sorted(over.items()):
@@ -493,7 +584,7 @@ def _with_over_cap(
     return plan.model_copy(
         update={
             "assignments": tuple(sorted((*plan.assignments, *extra), key=lambda a: a.case)),
-            "workers": tuple(worker_table(state, load, count)),
+            "workers": tuple(worker_table(state, load, outcome.count)),
             "objective": objective,
             "exceptions": tuple(exceptions),
         }

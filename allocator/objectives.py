@@ -58,15 +58,23 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 from allocator.models import CaseType, Contract, WorkerLoad
 from allocator.policy import Policy
-from allocator.rules import ServiceState, covers_area, is_long_absent, points, to_points
+from allocator.rules import (
+    ServiceState,
+    covers_area,
+    families_held,
+    is_long_absent,
+    new_families,
+    points,
+    to_points,
+)
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.
 BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
@@ -76,6 +84,8 @@ BALANCE_THRESHOLDS: tuple[int, ...] = (60, 70, 80, 85, 90, 95, 100)
 BALANCE_UNIT = 100
 
 Sense = Literal["min", "max"]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,13 @@ class Match:
 
 
 class Placements:
-    """A plan's placements over a service: what every tier is evaluated on.
+    """A plan's outcome over a service: what every tier, reason and worker table reads.
+
+    Each figure is computed once, when first read: the tiers
+    (:func:`evaluate`), the plan's reasons and diagnoses
+    (:class:`allocator.explain.PlanView`, built on it) and the workers' table of the
+    plan (:func:`worker_table`) share one. ``check`` builds its own from the plan
+    alone, to stay independent.
 
     Parameters
     ----------
@@ -109,6 +125,7 @@ class Placements:
     placed
         Case id -> worker id for every case the plan gives a worker: cases that need
         one, and moves. A case that needs a worker and is not placed ends with none.
+        Not copied: it must not change while the outcome is read.
     """
 
     def __init__(self, state: ServiceState, placed: Mapping[str, str]) -> None:
@@ -123,9 +140,28 @@ class Placements:
         return None if case_id in self.state.needs else self.state.cases[case_id].worker
 
     @cached_property
+    def _loads(self) -> tuple[dict[str, int], dict[str, int]]:
+        return loads_after(self.state, self.placed)
+
+    @cached_property
     def load(self) -> dict[str, int]:
         """Each worker's load (centi-points) once the plan is applied (:func:`loads_after`)."""
-        return loads_after(self.state, self.placed)[0]
+        return self._loads[0]
+
+    @cached_property
+    def count(self) -> dict[str, int]:
+        """Each worker's number of cases once the plan is applied (:func:`loads_after`)."""
+        return self._loads[1]
+
+    @cached_property
+    def held(self) -> dict[str, frozenset[str]]:
+        """Per worker, the families they held a child of in the snapshot."""
+        return families_held(self.state)
+
+    @cached_property
+    def new(self) -> dict[str, set[str]]:
+        """Per worker, the families the placements make new to them."""
+        return new_families(self.state, self.placed)
 
     @cached_property
     def unplaced(self) -> list[str]:
@@ -684,22 +720,42 @@ def evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | 
     # The search asks again and again about the same few plans (the incumbent against
     # each candidate): each distinct plan is evaluated once per state.
     key = (state.reference is not None, tuple(sorted(placed.items())))
-    known = state.evaluations.get(key)
-    if known is None:
-        known = _evaluate(state, placed)
-        if len(state.evaluations) >= EVALUATIONS_KEPT:
-            del state.evaluations[next(iter(state.evaluations))]  # the oldest
-        state.evaluations[key] = known
-    return dict(known)
+    known = _kept(state.evaluations, key, lambda: _evaluate(state, placed))
+    return dict(known)  # a copy: a caller changing it changes no other's
 
 
-#: Distinct plans whose values a state keeps (:func:`evaluate`).
+def outcome_of(state: ServiceState, placed: Mapping[str, str]) -> Placements:
+    """The outcome of ``placed`` (case id -> worker id) over ``state``, computed once.
+
+    The search, the tiers and the writing of the plan ask about the same few plans:
+    the outcome of each of the most recent :data:`EVALUATIONS_KEPT` distinct plans
+    is kept on ``state``, its placements copied (a caller changing theirs afterwards
+    changes nothing here).
+    """
+    key = tuple(sorted(placed.items()))
+    return _kept(state.outcomes, key, lambda: Placements(state, dict(placed)))
+
+
+#: Distinct plans whose values and outcomes a state keeps (:func:`evaluate`,
+#: :func:`outcome_of`).
 EVALUATIONS_KEPT = 16
+
+
+def _kept(memo: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """``memo[key]``, made by ``make`` the first time; the oldest entry leaves when
+    :data:`EVALUATIONS_KEPT` are kept."""
+    known = memo.get(key)
+    if known is None:
+        known = make()
+        if len(memo) >= EVALUATIONS_KEPT:
+            del memo[next(iter(memo))]  # the oldest
+        memo[key] = known
+    return known
 
 
 def _evaluate(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
     """:func:`evaluate` without the memo."""
-    on = Placements(state, placed)
+    on = outcome_of(state, placed)
     values: dict[str, int | float] = {t.key: t.value(on) for t in state_tiers(state)}
     receivers = set(placed.values())
     load = on.load

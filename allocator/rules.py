@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
-from typing import Literal, NewType
+from typing import TYPE_CHECKING, Literal, NewType
 
 from allocator.models import (
     Case,
@@ -25,6 +25,9 @@ from allocator.models import (
     UnallocatedCode,
 )
 from allocator.policy import Policy
+
+if TYPE_CHECKING:  # objectives reads the state: only its types here
+    from allocator.objectives import Placements
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
 #: plain Python alike), so 0.75 x 3 = 2.25 points is exact and both sides agree.
@@ -388,6 +391,11 @@ class ServiceState:
     #: Memo of :func:`allocator.objectives.evaluate`: a plan's tier values by its
     #: placements (the most recent few).
     evaluations: dict[tuple[object, ...], dict[str, int | float]] = field(
+        default_factory=dict, repr=False
+    )
+    #: Memo of :func:`allocator.objectives.outcome_of`: a plan's outcome by its
+    #: placements (the most recent few).
+    outcomes: dict[tuple[tuple[str, str], ...], Placements] = field(
         default_factory=dict, repr=False
     )
     #: A plan being revised (case id -> worker, cases that need a worker only): when

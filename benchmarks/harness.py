@@ -771,8 +771,8 @@ Columns:
   (`allocator.engine.rebalance.tier_values`; `unplaced` weighs each child left without
   a worker by priority class, one child of a class above all of the classes below;
   `siblings_apart` counts a family only moved for cover or relief against its workers
-  before, so it can be negative), and its greedy rule is the rebalance's own
-  (`greedy_rebalance`). The daily columns before it are still the daily figures of the
+  before, so it can be negative), and its greedy rule is the manager's rule by
+  family (`greedy_rebalance`). The daily columns before it are still the daily figures of the
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no
   meaningful bound); `= value` when proved. **gap**: `allocator.result.relative_gap`

@@ -25,9 +25,10 @@ from allocator.settings import Settings
 
 
 def greedy_plan(state: ServiceState) -> Plan:
-    """The rebalance's greedy rule (the manager's baseline and its warm start), as a plan."""
+    """The manager's rule on the rebalance's groups (:func:`greedy_rebalance`, one of its
+    warm starts), as a plan."""
     setup = _setup(state, None)
-    moved = greedy_rebalance(setup.data)
+    moved = greedy_rebalance(setup)
     return _plan(
         setup, moved, status="feasible", bound=None, seconds=0.0, notes=[], settings=Settings()
     )

@@ -262,6 +262,15 @@ def test_an_as_of_not_after_the_snapshots_day_is_refused(day: date) -> None:
     assert f"as_of is {day}, expected a day after the snapshot's 2026-11-23" in problem
 
 
+def test_an_as_of_more_than_a_year_after_the_snapshot_is_refused() -> None:
+    (problem,) = refused(plan(), as_of=date(2099, 11, 23))
+    assert "as_of is 2099-11-23, expected at most 366 days after the snapshot's 2026-11-23" in (
+        problem
+    )
+    # 366 days on is the last day a plan applies.
+    assert applied(service(), plan(), Policy(), as_of=date(2027, 11, 24)).snapshot
+
+
 ASSIGN_R1 = Assignment(case="R1", worker="P3")
 MOVE_C1 = Assignment.model_validate({"case": "C1", "worker": "P2", "from": "P1"})
 LEAVE_C5 = Unallocated(case="C5", code="x", reason="y")

@@ -163,7 +163,7 @@ def _inputs() -> list[tuple[str, CoreInput, dict[str, str]]]:
     return [
         ("daily", daily_input(state, every), placed),
         ("moves", moves.core, {**waiting, **moved}),
-        ("rebalance", setup.data.core, greedy_rebalance(setup.data)),
+        ("rebalance", setup.data.core, greedy_rebalance(setup)),
     ]
 
 

@@ -390,3 +390,46 @@ def test_the_same_override_sent_again_is_refused_and_logs_nothing(meeting: Meeti
     # A new reason is a new word on the case: it is decided and logged.
     meeting.override(by(case="U", action="choose", worker="A", over_cap=True, reason="x"))
     assert meeting.decision_id > signed
+
+
+def room_making(a_cap: float, u_weight: float, others: dict[str, float]) -> str | None:
+    # A (the only Welsh speaker) is full: H1 pinned to A, family G (H2 + H2b) and
+    # single children H3 (and H4 when A's cap takes it); ``others``: workers and caps,
+    # holding nothing. U, Welsh, needs ``u_weight`` points.
+    from allocator.meeting import room_by_moving
+
+    held = [
+        case("H1", worker="A", pinned_worker="A"),
+        case("H2", worker="A", family="G"),
+        case("H2b", worker="A", family="G"),
+        case("H3", worker="A"),
+    ]
+    if a_cap > 12:
+        held.append(case("H4", worker="A"))
+    staff = [worker("A", capacity_points=a_cap, skills=["welsh"])]
+    staff += [worker(w, capacity_points=cap) for w, cap in others.items()]
+    u = case("U", needs=["welsh"], weight=u_weight)
+    return room_by_moving(ServiceState.of(snapshot(staff, [*held, u]), POLICY), "U", "A")
+
+
+def test_room_is_made_by_moving_the_fewest_children_never_a_pinned_one() -> None:
+    # H3 alone makes the 3 points; family G would too, but moves two children.
+    assert room_making(12, 3, {"B": 6}) == (
+        "room if H3 (3.0 points) moves to B: 1 change of worker"
+    )
+
+
+def test_a_family_moves_whole_never_split() -> None:
+    # 6 points: only family G weighs that much; its two children go together.
+    assert room_making(12, 6, {"B": 6}) == (
+        "room if family G (H2 + H2b, 6.0 points) moves to B: 2 changes of worker"
+    )
+
+
+def test_two_families_make_room_at_two_workers_when_one_lacks_it() -> None:
+    # 6 points; nobody has room for family G; H3 and H4 go to B and C, 3 points each.
+    assert room_making(15, 6, {"B": 3, "C": 3}) == (
+        "room if H3 (3.0 points) moves to B and H4 (3.0 points) to C: 2 changes of worker"
+    )
+    # With room nowhere, no move is suggested (the points short are all that is said).
+    assert room_making(15, 6, {"B": 0.5}) is None

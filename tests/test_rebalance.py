@@ -19,7 +19,7 @@ from allocator import Policy, Snapshot, check_plan
 from allocator.analysis import analyse_plan
 from allocator.cli import main
 from allocator.objectives import match_label, rebalance_tiers, rebalance_values
-from allocator.rebalancing import cap_cost, change_cost, rebalance
+from allocator.rebalancing import WARM_STARTS, WarmStart, cap_cost, change_cost, rebalance
 from allocator.rules import ServiceState
 from allocator.settings import Settings
 
@@ -254,7 +254,7 @@ def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
     s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
     setup = _setup(ServiceState.of(s, Policy()), None)
     m = rebalance_model(setup.data)
-    m.hint(greedy_rebalance(setup.data))
+    m.hint(greedy_rebalance(setup))
     proto = m.model.proto
     assert len(proto.solution_hint.vars) == len(proto.variables)
 
@@ -280,8 +280,9 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
 
     monkeypatch.setattr(engine, "WHOLE_MODEL_PAIRS", 0)
     s = with_leavers(generate(60, seed=4, load=0.95), 0.1, seed=4)
-    data = _setup(ServiceState.of(s, Policy()), None).data
-    start = greedy_rebalance(data)
+    setup = _setup(ServiceState.of(s, Policy()), None)
+    data = setup.data
+    start = greedy_rebalance(setup)
     solution = engine.solve_rebalance(data, start, Settings(time_limit=3))
     # Each stage searched neighbourhoods, or stopped at a bound it met (its floor, or
     # a value the search brought down to its bound).
@@ -608,10 +609,11 @@ def test_model_tiers_equal_the_plain_python_tier_values() -> None:
     from allocator.engine.rebalance import tier_values
     from allocator.rebalancing import greedy_rebalance
 
-    data = _leavers_day_setup().data
+    setup = _leavers_day_setup()
+    data = setup.data
     assert data.workers_before and data.excess  # the cases the siblings tier treats apart
-    for packing in (False, True):
-        moved = greedy_rebalance(data, packing=packing)
+    for start in WARM_STARTS:
+        moved = greedy_rebalance(setup, start=start)
         values = tier_values(data, moved)
         assert values["siblings_apart"] != 0 and values["unplaced"] > 0
         assert _model_values(data, moved) == values
@@ -629,9 +631,10 @@ def test_a_neighbourhood_tier_is_the_whole_tier_less_a_constant() -> None:
     )
     from allocator.rebalancing import greedy_rebalance
 
-    data = _leavers_day_setup().data
-    first = greedy_rebalance(data)
-    second = greedy_rebalance(data, packing=True)
+    setup = _leavers_day_setup()
+    data = setup.data
+    first = greedy_rebalance(setup)
+    second = greedy_rebalance(setup, start="packing")
     free = {gid for gid in set(first) | set(second) if first.get(gid) != second.get(gid)}
     # Keep only changes whose other groups agree: take the groups that differ, and
     # both plans agree everywhere else.
@@ -695,8 +698,8 @@ def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> Non
         ],
     )
     setup = _setup(ServiceState.of(s, Policy()), None)
-    for packing in (False, True):
-        assert greedy_rebalance(setup.data, packing=packing) == {"FK@new": "A", "F2@L": "B"}
+    for start in WARM_STARTS:
+        assert greedy_rebalance(setup, start=start) == {"FK@new": "A", "F2@L": "B"}
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -704,10 +707,10 @@ def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> Non
     practitioners=st.integers(min_value=6, max_value=20),
     seed=st.integers(min_value=0, max_value=10_000),
     load=st.sampled_from([0.9, 1.0, 1.1]),
-    packing=st.booleans(),
+    start=st.sampled_from(WARM_STARTS),
 )
 def test_tier_values_match_the_model_on_any_leavers_day(
-    practitioners: int, seed: int, load: float, packing: bool
+    practitioners: int, seed: int, load: float, start: WarmStart
 ) -> None:
     # Property: on generated services (over and under capacity, leavers, absences)
     # the model's tier expressions at the manager's plan equal tier_values.
@@ -717,8 +720,9 @@ def test_tier_values_match_the_model_on_any_leavers_day(
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(practitioners, seed=seed, load=load), 0.2, seed=seed)
-    data = _setup(ServiceState.of(s, Policy()), None).data
-    moved = greedy_rebalance(data, packing=packing)
+    setup = _setup(ServiceState.of(s, Policy()), None)
+    data = setup.data
+    moved = greedy_rebalance(setup, start=start)
     assert _model_values(data, moved) == tier_values(data, moved)
 
 

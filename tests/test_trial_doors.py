@@ -251,6 +251,64 @@ def test_ragged_rows_under_a_good_header_are_one_sentence_past_three(tmp_path: P
     assert len(snapshot_problems(folder)) == 3
 
 
+OTHER_SEPARATORS = [(";", "semicolons"), ("\t", "tabs"), ("|", "bars")]
+
+
+@pytest.mark.parametrize(("separator", "words"), OTHER_SEPARATORS)
+def test_a_file_separated_by_another_character_is_one_sentence(
+    tmp_path: Path, separator: str, words: str
+) -> None:
+    header = separator.join(["id", "family", "type", "complexity"])
+    folder = csv_folder(tmp_path, header + "\n" + rows(5).replace(",", separator))
+    (problem,) = snapshot_problems(folder)
+    assert problem == (
+        f"{folder / 'cases.csv'}, line 1: one column named {header!r}, its names separated by "
+        f"{words}; expected a CSV file, its columns separated by commas."
+    )
+
+
+def _ssd_problems(path: Path, text: str, required: tuple[str, ...]) -> list[str]:
+    from allocator.ssd.tables import Problems, read_table
+
+    path.write_text(text)
+    problems = Problems()
+    read_table(path, problems, required)
+    return problems.errors.sentences()
+
+
+@pytest.mark.parametrize(("separator", "words"), OTHER_SEPARATORS)
+def test_an_ssd_table_separated_by_another_character_is_one_sentence(
+    tmp_path: Path, separator: str, words: str
+) -> None:
+    table = tmp_path / "ssd_person.csv"
+    text = "\n".join(separator.join(r) for r in [("pers_person_id", "pers_dob"), ("C1", "2010")])
+    (problem,) = _ssd_problems(table, text, ("pers_person_id", "pers_dob"))
+    named = f"pers_person_id{separator}pers_dob"
+    assert problem.startswith(f"{table}, line 1: one column named {named!r}, ")
+    assert f"its names separated by {words}; expected a CSV file" in problem
+
+
+def test_an_ssd_header_wider_than_every_row_is_said_at_line_1_once(tmp_path: Path) -> None:
+    table = tmp_path / "ssd_person.csv"
+    text = "pers_person_id,colour\n" + "".join(f"C{i}\n" for i in range(1, 301))
+    assert _ssd_problems(table, text, ("pers_person_id",)) == [
+        f"{table}, line 1: names 2 columns but no row has 2 cells; expected one name per column.",
+        f"{table}, lines 2, 3, 4 and 297 more: 300 rows found with 1 cells where line 1 has 2 "
+        "columns; fix the problem with line 1 above first (these rows were not read).",
+    ]
+
+
+def test_ssd_rows_under_a_header_missing_a_column_point_at_line_1(tmp_path: Path) -> None:
+    table = tmp_path / "ssd_person.csv"
+    # The header lost a column's name (and comma); the rows still have both cells.
+    text = "pers_person_id\nC1,2010-01-01\nC2,2011-02-02\n"
+    assert _ssd_problems(table, text, ("pers_person_id", "pers_dob")) == [
+        f"{table}, line 1: required column 'pers_dob' is missing.",
+        f"{table}, lines 2, 3: 2 rows found with 2 cells where line 1 has 1 columns; fix the "
+        "problem with line 1 above first (these rows were not read).",
+    ]
+
+
 # ------------------------------------------------------------------ D: targets and --out folders
 
 

@@ -17,23 +17,24 @@ something changed.
   :func:`allocator.rebalancing.rebalance` on rebalance days, each with a fixed
   deterministic work budget and a time limit far above it, so that the same seed
   gives the same plans on any machine.
-- :class:`GreedyMethod`: the manager's rule (:func:`allocator.greedy.greedy_allocate`)
-  each morning; on rebalance days the manager also takes the children of long-absent
-  workers, and whole families off over-cap workers (the smallest family that alone
-  brings them within cap, else the heaviest, until within cap), and places them by
-  the same rule.
+- :class:`GreedyMethod`: the manager's rule (:mod:`allocator.greedy`, the rule the
+  engine's warm starts and the benchmark's greedy column use) each morning; on
+  rebalance days the manager also takes the children of long-absent workers, and
+  whole families off over-cap workers (:func:`allocator.greedy.relieve_over_cap`:
+  the smallest family that alone brings them within cap, else the heaviest, until
+  within cap), and places them by the same rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Protocol
 
 from allocator.models import Plan, Practitioner, Snapshot
 from allocator.policy import Policy
-from allocator.rules import ServiceState, handover_day
+from allocator.rules import ServiceState, handover_day, is_long_absent
 from allocator.settings import Settings
 from allocator.simulation.records import Cause
 
@@ -308,18 +309,16 @@ def _departure_cause(state: ServiceState, case_id: str) -> Cause:
 def _cases_to_relieve(state: ServiceState) -> dict[str, str]:
     """Case -> holder for the children a manager's weekly review would move.
 
-    Every child of a worker absent ``long_absence_days`` or more (pinned ones stay),
-    and whole families off each worker over cap until within it.
+    Every child of a worker absent ``long_absence_days`` or more
+    (:func:`allocator.rules.is_long_absent`; pinned ones stay), and whole families off
+    each worker over cap by the manager's over-cap relief
+    (:func:`allocator.greedy.relieve_over_cap`; placed afterwards with the week's
+    other work, so each family released counts as taken).
     """
-    policy = state.policy
+    from allocator.greedy import HeldFamily, relieve_over_cap
+
     out: dict[str, str] = {}
-    long_absent = {
-        w
-        for w, p in state.practitioners.items()
-        if w not in state.gone
-        and p.available_from is not None
-        and p.available_from >= state.as_of + timedelta(days=policy.long_absence_days)
-    }
+    long_absent = {w for w in state.practitioners if is_long_absent(state, w)}
     held: dict[str, dict[str, list[str]]] = {}
     for cid, c in state.cases.items():
         if c.worker is None or c.worker in state.gone or cid in state.needs:
@@ -333,15 +332,12 @@ def _cases_to_relieve(state: ServiceState) -> dict[str, str]:
     for w in sorted(held):
         if w in long_absent:
             continue
-        excess = state.load_before[w] - state.capacity[w]
-        pool = dict(held[w])
-        while excess > 0 and pool:
-            weight = {f: sum(state.weight[c] for c in kids) for f, kids in pool.items()}
-            enough = [f for f in pool if weight[f] >= excess]
-            if enough:
-                family = min(enough, key=lambda f: (len(pool[f]), weight[f], f))
-            else:
-                family = max(pool, key=lambda f: (weight[f], f))
-            out.update(dict.fromkeys(pool.pop(family), w))
-            excess -= weight[family]
+        pool = [
+            HeldFamily(f, len(kids), sum(state.weight[c] for c in kids))
+            for f, kids in held[w].items()
+        ]
+        for family in relieve_over_cap(
+            state.load_before[w] - state.capacity[w], pool, lambda _: True
+        ):
+            out.update(dict.fromkeys(held[w][family.key], w))
     return out

@@ -26,7 +26,14 @@ from typing import Any
 
 import polars as pl
 
-from allocator.io import InputError, describe_value, read_input, unknown_column
+from allocator.io import (
+    InputError,
+    describe_value,
+    ragged_under_a_wrong_header,
+    read_input,
+    separator_problem,
+    unknown_column,
+)
 
 _SHOWN = 30
 
@@ -335,10 +342,13 @@ def read_table(
     except csv.Error as exc:
         problems.error(f"{path}, line 1: not valid CSV ({exc})")
         return None
+    if (wrong_separator := separator_problem(path, header)) is not None:
+        problems.error(wrong_separator)
+        return None
     table = Table(str(path), header)
-    for column in required:
-        if column not in header:
-            problems.error(f"{path}, line 1: required column {column!r} is missing")
+    header_missing = [column for column in required if column not in header]
+    for column in header_missing:
+        problems.error(f"{path}, line 1: required column {column!r} is missing")
     if known is not None:
         allowed = list(known)
         for column in header:
@@ -352,6 +362,7 @@ def read_table(
     width = len(header)
     records: list[list[str]] = []
     lines: list[int] = []
+    misfits: list[tuple[int, int]] = []  # (line, cells) of rows not as wide as line 1
     try:
         for cells in reader:
             if len(cells) != width:
@@ -360,10 +371,7 @@ def read_table(
                 if len(cells) > width and not any(c.strip() for c in cells[width:]):
                     cells = cells[:width]
                 else:
-                    problems.error(
-                        f"{path}, line {reader.line_num}: found {len(cells)} cells, expected "
-                        f"{width} (one per column of line 1)"
-                    )
+                    misfits.append((reader.line_num, len(cells)))
                     continue
             elif not "".join(cells).strip():
                 continue
@@ -371,6 +379,20 @@ def read_table(
             lines.append(reader.line_num)
     except csv.Error as exc:
         problems.error(f"{path}, line {reader.line_num}: not valid CSV ({exc})")
+    if misfits and (header_missing or not records):
+        # The header is at fault (a problem on line 1, or no row fits it): said once.
+        if not header_missing:
+            problems.error(
+                f"{path}, line 1: names {width} columns but no row has {width} cells; "
+                "expected one name per column"
+            )
+        problems.error(ragged_under_a_wrong_header(path, width, misfits))
+    else:
+        for line, count in misfits:
+            problems.error(
+                f"{path}, line {line}: found {count} cells, expected {width} (one per "
+                "column of line 1)"
+            )
     columns: list[tuple[str, ...]] = list(zip(*records, strict=True)) if records else []
     for index, name in enumerate(header):
         if name:  # a repeated column name: the last one is read

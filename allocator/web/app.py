@@ -74,6 +74,7 @@ from allocator.meeting import (
     placed_snapshot,
     refusal,
     resolve,
+    room_by_moving,
     room_for,
     solver_settings,
 )
@@ -294,8 +295,10 @@ class Meeting:
     def nearest(self, case_id: str) -> list[tuple[str, str]]:
         """For a case nobody has room for under the plan in force: up to
         :data:`ALTERNATIVES` workers the rules let hold it, the fewest points short
-        first, with how short ("1.5 points short"): who could take the child if room
-        were made (or over cap, by exception). Empty when someone has room."""
+        first, with how short and which move of one or two families would make the
+        room ("1.5 points short; room if C7 (3.0 points) moves to P4: 1 change of
+        worker"): who could take the child if room were made (or over cap, by
+        exception). Empty when someone has room."""
         self.alternatives()
         return self._nearest.get(case_id, [])
 
@@ -483,13 +486,24 @@ class Meeting:
 
 
 def _nearest(state: ServiceState, case_id: str) -> list[tuple[str, str]]:
-    """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied)."""
+    """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied),
+    each with the move of one or two families that would make the room, if any
+    (:func:`~allocator.meeting.room_by_moving`)."""
     holder = state.cases[case_id].worker
     weight = state.weight[case_id]
     short = sorted(
         (weight - state.spare_before(w), w) for w in state.allowed(case_id) if w != holder
     )
-    return [(w, f"{points(gap)} points short") for gap, w in short[:ALTERNATIVES] if gap > 0]
+    return [
+        (
+            w,
+            "; ".join(
+                filter(None, [f"{points(gap)} points short", room_by_moving(state, case_id, w)])
+            ),
+        )
+        for gap, w in short[:ALTERNATIVES]
+        if gap > 0
+    ]
 
 
 def _described(override: Override) -> str:
