@@ -12,17 +12,10 @@ pytest.importorskip("pandas")
 
 from click.testing import CliRunner
 
+from allocator import models
 from allocator.cli import main
 from allocator.io import write_snapshot
-from allocator.models import (
-    SNAPSHOT_FORMAT,
-    Case,
-    CaseType,
-    Contract,
-    Grade,
-    Practitioner,
-    Snapshot,
-)
+from allocator.models import SNAPSHOT_FORMAT, Case, CaseType, Grade, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.simulation import forecast as fmod
 from allocator.simulation.capacity import (
@@ -149,25 +142,18 @@ def test_wilson_interval() -> None:
 # ------------------------------------------------------------------------ the command
 
 
-def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
+def _one_family(tmp_path: Path, *args: str) -> str:
+    """``capacity`` on one family that one extra FTE places, a week, two runs: its output."""
     snap = write_snapshot(_service(1), tmp_path / "s.json")
-    result = CliRunner().invoke(
-        main,
-        [
-            "capacity",
-            str(snap),
-            "--target",
-            "statutory wait <= 1 day",
-            "--weeks",
-            "1",
-            "--runs",
-            "2",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+    command = ["capacity", str(snap), "--target", "statutory wait <= 1 day"]
+    result = CliRunner().invoke(main, [*command, "--weeks", "1", "--runs", "2", *args])
     assert result.exit_code == 0, result.output
-    assert "social_worker: 1 extra FTE meets it in 100% of runs" in result.output
+    return result.output
+
+
+def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
+    output = _one_family(tmp_path, "--out", str(tmp_path / "o"))
+    assert "social_worker: 1 extra FTE meets it in 100% of runs" in output
     assert (tmp_path / "o" / "capacity.csv").read_text().splitlines()[1:] == [
         "social_worker,permanent,0,0,false,,,,",
         "social_worker,permanent,1,1,true,0.425,1,,",
@@ -217,7 +203,7 @@ def test_an_answer_is_priced_from_the_policys_own_costs(quiet: None) -> None:
         Grade.SOCIAL_WORKER,
         policy=COSTS,
         settings=SETTINGS,
-        contract=Contract.AGENCY,
+        contract=models.Contract.AGENCY,
     )
     assert (agency.extra, agency.cost_a_year, agency.cost_over_weeks) == (1, 78_000, 1_500)
     permanent = capacity(_service(1), TARGET, Grade.SOCIAL_WORKER, policy=COSTS, settings=SETTINGS)
@@ -246,11 +232,11 @@ def test_no_cost_in_the_policy_means_no_figure(quiet: None) -> None:
 
 
 def test_extra_agency_staff_are_agency(quiet: None) -> None:
-    snap = with_extra(_service(0), Grade.NQSW, 2, Contract.AGENCY)
+    snap = with_extra(_service(0), Grade.NQSW, 2, models.Contract.AGENCY)
     added = [p for p in snap.practitioners if p.team == "extra"]
     assert [(p.id, p.contract) for p in added] == [
-        ("EXTRA-nqsw-agency-1", Contract.AGENCY),
-        ("EXTRA-nqsw-agency-2", Contract.AGENCY),
+        ("EXTRA-nqsw-agency-1", models.Contract.AGENCY),
+        ("EXTRA-nqsw-agency-2", models.Contract.AGENCY),
     ]
     assert [p.id for p in with_extra(_service(0), Grade.NQSW, 1).practitioners][-1] == (
         "EXTRA-nqsw-1"
@@ -258,31 +244,12 @@ def test_extra_agency_staff_are_agency(quiet: None) -> None:
 
 
 def test_the_command_prices_each_contract_from_the_policy_file(quiet: None, tmp_path: Path) -> None:
-    snap = write_snapshot(_service(1), tmp_path / "s.json")
     policy = tmp_path / "policy.toml"
     policy.write_text("[costs.social_worker]\npermanent = 52000\nagency = 78000\n")
-    result = CliRunner().invoke(
-        main,
-        [
-            "capacity",
-            str(snap),
-            "--target",
-            "statutory wait <= 1 day",
-            "--weeks",
-            "1",
-            "--runs",
-            "2",
-            "--policy",
-            str(policy),
-            "--contract",
-            "permanent",
-            "--contract",
-            "agency",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "social_worker, agency +1: target met in 100% of runs" in result.output
-    assert "Cheapest that meets it: 1 FTE social_worker, costing 52,000" in result.output
+    contracts = ("--contract", "permanent", "--contract", "agency")
+    output = _one_family(tmp_path, "--policy", str(policy), *contracts)
+    assert "social_worker, agency +1: target met in 100% of runs" in output
+    assert "Cheapest that meets it: 1 FTE social_worker, costing 52,000" in output
 
 
 @pytest.mark.parametrize(
