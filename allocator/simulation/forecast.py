@@ -16,23 +16,26 @@ asks about:
 - workers over their cap at the week's end;
 - children who lose their worker in the week (today's children, their first loss),
   and **handovers needed**: children whose worker leaves or starts a long absence in
-  the week, and of those how many were handed over with notice (planned ahead).
+  the week, and of those how many were handed over with notice (planned ahead);
+- the FTE by grade, and in all, short of keeping statutory waits within a target
+  (:func:`fte_short`).
 
 And two named lists: each of today's children with a worker who may lose that worker
-(the chance across runs, the likely week, the cause, and what is known today — a
-leaver's last day, a planned absence, a contract's end), and each worker's chance of
-being over cap at a week's end.
+(the chance across runs, the likely week, the cause, what is known today — a
+leaver's last day, a planned absence, a contract's end — and the handover promised
+before today, if any), and each worker's chance of being over cap at a week's end.
 
 What the snapshot already knows is kept in every run: ``leaving_on`` and
 ``available_from`` are honoured by :func:`~allocator.simulation.events.draw_events`;
 a planned absence (``absence_from`` / ``absence_until``) is added to each run's events
 (it is known today, so it is announced on day 0 and random absences that would
-overlap it are dropped); a fixed-term or agency ``contract_end`` is the latest last day
-the events draw. An open case's age is kept: a child-protection plan or care
-proceedings (whose lengths are not memoryless) closes after a length drawn given it
-has lasted this long; the other types' lengths are exponential, so their age does not
-change what is left. :class:`Calibration` replaces the national rates with a
-council's own (:mod:`allocator.simulation.calibrate`).
+overlap it are dropped); handovers promised before today (a pending handovers file)
+are kept as the simulator keeps its own promises; a fixed-term or agency
+``contract_end`` is the latest last day the events draw. An open case's age is kept:
+a child-protection plan or care proceedings (whose lengths are not memoryless)
+closes after a length drawn given it has lasted this long; the other types' lengths
+are exponential, so their age does not change what is left. :class:`Calibration`
+replaces the national rates with a council's own (:mod:`allocator.simulation.calibrate`).
 
 The runs are independent: with ``workers`` above 1 they go to a local Dask cluster
 (:mod:`allocator.simulation.cluster`), else they run one after another in this process. Either
