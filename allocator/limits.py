@@ -31,3 +31,9 @@ MAX_RUNS = 1000
 """Most ``forecast --runs``."""
 MAX_EXTRA_FTE = 1000
 """Most ``capacity --max-fte``."""
+MAX_WAIT_TARGET_DAYS = 365
+"""Longest ``forecast --wait-target``, in days (a year)."""
+WAIT_TARGET_DAYS = 10
+"""The default ``forecast --wait-target``: the issue's example target ("statutory p90
+wait <= 10 days"); Cumberland escalates an unallocated case after 2 weeks, Walsall
+after 4 (DOMAIN.md)."""

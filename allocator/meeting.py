@@ -270,45 +270,73 @@ def _over_cap(
     return out
 
 
-def room_by_moving(state: ServiceState, case_id: str, worker_id: str) -> str | None:
+@dataclass(frozen=True)
+class RoomIndex:
+    """What :func:`room_by_moving` reads of a service, indexed once for every child
+    asked about: each worker's movable families (children they hold, none pinned to
+    them nor needing a worker; family -> case ids) and the workers open to new work
+    who have room, the most room first (then id)."""
+
+    families: Mapping[str, Mapping[str, tuple[str, ...]]]
+    with_room: tuple[str, ...]
+
+    @classmethod
+    def of(cls, state: ServiceState) -> RoomIndex:
+        held: dict[str, dict[str, list[str]]] = {}
+        pinned: set[tuple[str, str]] = set()
+        for cid, c in sorted(state.cases.items()):
+            if c.worker is None or cid in state.needs:
+                continue
+            held.setdefault(c.worker, {}).setdefault(c.family, []).append(cid)
+            if c.pinned_worker == c.worker:
+                pinned.add((c.worker, c.family))
+        families = {
+            w: {f: tuple(kids) for f, kids in fams.items() if (w, f) not in pinned}
+            for w, fams in held.items()
+        }
+        room = [w for w in state.open_for_new if state.spare_before(w) > 0]
+        return cls(families, tuple(sorted(room, key=lambda w: (-state.spare_before(w), w))))
+
+
+def room_by_moving(
+    state: ServiceState, case_id: str, worker_id: str, index: RoomIndex | None = None
+) -> str | None:
     """Who could move so that ``worker_id`` has room for ``case_id``, in words, or
     ``None`` when no move of one or two families does it (the page's alternatives on
     a full day).
 
-    ``state`` has the plan in force applied (:func:`placed_snapshot`). A family
-    moves whole (its children that ``worker_id`` holds, none pinned to them nor
-    needing a worker): a move never splits siblings. Each goes to a worker the rules
+    ``state`` has the plan in force applied (:func:`placed_snapshot`); ``index`` is
+    :meth:`RoomIndex.of` it (built here when ``None``; pass it when asking about many
+    children). A family moves whole (the children ``worker_id`` holds of it, none
+    pinned to them): a move never splits siblings. Each goes to a worker the rules
     let hold every child of it who has the room now (the most room first, then id),
     two families to one worker only if it has room for both. Of the moves that make
     the room, the fewest children moved wins, then the fewest points moved, then
     ids. The cost said is the changes of worker it makes (one per child moved),
-    the price the continuity tiers put on it.
+    what the continuity tiers count.
 
     Examples of the words: "room if C7 (3.0 points) moves to P4: 1 change of
     worker"; "room if C7 (3.0 points) moves to P4 and family F2 (C8 + C9, 6.0
     points) to P5: 3 changes of worker".
     """
     short = state.weight[case_id] - state.spare_before(worker_id)
-    if short <= 0:
-        return None
-    held: dict[str, list[str]] = {}
-    for cid, c in sorted(state.cases.items()):
-        if c.worker == worker_id and cid != case_id and cid not in state.needs:
-            held.setdefault(c.family, []).append(cid)
-    families = [
-        (sum(state.weight[c] for c in kids), kids)
-        for kids in held.values()
-        if not any(state.cases[c].pinned_worker == worker_id for c in kids)
-    ]
-    by_room = sorted(state.open_for_new - {worker_id}, key=lambda w: (-state.spare_before(w), w))
+    index = index or RoomIndex.of(state)
+    room = [w for w in index.with_room if w != worker_id]
+    if short <= 0 or sum(state.spare_before(w) for w in room[:2]) < short:
+        return None  # nothing to make, or not even the two largest rooms hold it
 
-    def receivers(kids: list[str], weight: int) -> list[str]:
+    def receivers(kids: tuple[str, ...], weight: int) -> list[str]:
         allowed = set.intersection(*(set(state.allowed(c)) for c in kids))
-        return [w for w in by_room if state.spare_before(w) >= weight and w in allowed]
+        return [w for w in room if state.spare_before(w) >= weight and w in allowed]
 
-    single: list[tuple[int, int, list[str], str]] = []
-    movable: list[tuple[int, list[str], list[str]]] = []
-    for weight, kids in families:
+    single: list[tuple[int, int, tuple[str, ...], str]] = []
+    movable: list[tuple[int, tuple[str, ...], list[str]]] = []
+    for kids in index.families.get(worker_id, {}).values():
+        if case_id in kids:
+            continue
+        weight = sum(state.weight[c] for c in kids)
+        if weight > state.spare_before(room[0]):
+            continue  # too heavy for any room there is
         to = receivers(kids, weight)
         if not to:
             continue
@@ -318,7 +346,7 @@ def room_by_moving(state: ServiceState, case_id: str, worker_id: str) -> str | N
     if single:
         n, _, kids, receiver = min(single, key=lambda m: (m[0], m[1], m[2]))
         return f"room if {_moved(state, kids)} moves to {receiver}: {_changes(n)}"
-    best: tuple[int, int, list[str], list[str], str, str] | None = None
+    best: tuple[int, int, tuple[str, ...], tuple[str, ...], str, str] | None = None
     for i, (w1, k1, to1) in enumerate(movable):
         for w2, k2, to2 in movable[i + 1 :]:
             if w1 + w2 < short:
@@ -348,7 +376,7 @@ def _two_receivers(
     return None
 
 
-def _moved(state: ServiceState, kids: list[str]) -> str:
+def _moved(state: ServiceState, kids: tuple[str, ...]) -> str:
     weight = points(sum(state.weight[c] for c in kids))
     if len(kids) == 1:
         return f"{kids[0]} ({weight} points)"

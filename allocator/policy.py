@@ -39,9 +39,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import ErrorDetails
 
@@ -57,6 +59,7 @@ from allocator.models import (
     MAX_POINTS,
     Case,
     CaseType,
+    Contract,
     Grade,
     NotBool,
     Practitioner,
@@ -74,6 +77,8 @@ MAX_WINDOW_DAYS: Final = 3_650
 """Longest leaving window or long-absence threshold, in days (ten years)."""
 MAX_NEW_FAMILIES: Final = 1_000
 """Largest ``max_new_families_per_day``."""
+MAX_COST_PER_FTE: Final = 10_000_000
+"""Largest cost of one FTE a year (``costs``), in the council's currency."""
 
 
 _TEXT_REFUSED: Final = "expected a number, found text"
@@ -103,6 +108,7 @@ TypePoints = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_TYPE_POINTS)]
 Multiplier = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_MULTIPLIER)]
 CapPerFte = Annotated[float, NotBool, NotText, Gt(0), Le(MAX_POINTS)]
 Share = Annotated[float, NotBool, NotText, Ge(0), Le(1)]
+CostPerFte = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_COST_PER_FTE)]
 MaxComplexity = Annotated[int, NotBool, NotText, Ge(0), Le(4)]
 WindowDays = Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WINDOW_DAYS)]
 AbsenceDays = Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WINDOW_DAYS)]
@@ -304,6 +310,12 @@ class Policy(BaseModel):
         every priority class above ``other`` (``urgent`` and ``statutory`` with the
         default classes; a policy that renames or drops classes keeps working);
         ``[]`` allows no exception.
+    costs
+        The council's own cost of one FTE a year, by grade and contract
+        (``[costs.social_worker] agency = 78000``), in its own currency, 0 to
+        :data:`MAX_COST_PER_FTE`; read only by ``allocator capacity`` to price extra
+        staff. Empty by default: the project's sources hold no published pay or
+        agency figure to build in (docs/FORECAST.md, "Costs").
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -337,6 +349,17 @@ class Policy(BaseModel):
     over_cap_classes: tuple[str, ...] = Field(
         default_factory=lambda data: tuple(c.name for c in data.get("priority_classes", ()))
     )
+    costs: dict[Grade, dict[Contract, CostPerFte]] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_costs(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """The policy's data; ``costs`` left out when empty, so that a policy without
+        costs has the bytes (and the decision log's SHA-256 key) it had before the
+        key existed."""
+        data = handler(self)
+        if not self.costs and isinstance(data, dict):
+            data.pop("costs", None)
+        return data
 
     @field_validator("priority_classes")
     @classmethod

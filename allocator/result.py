@@ -154,7 +154,7 @@ def to_plan(
         objective=objective,
         bound=bound,
         proved=proved,
-        gap=plan_gap(objective, bound, tiers),
+        gap=plan_gap(objective, bound, tiers, sum(state.waiting_weight.values())),
         solve_seconds=round(seconds, 3),
         notes=tuple(notes),
         settings={**settings.record(), **(options or {})},
@@ -167,46 +167,50 @@ def plan_gap(
     objective: Mapping[str, int | float],
     bound: Mapping[str, int | float] | None,
     tiers: Sequence[Tier],
+    waiting: int,
 ) -> float | None:
     """A plan's ``gap``: on children allocated, where the plan counts them.
 
     0.0 without a bound (nothing proved, nothing measured against); ``None`` for a
-    plan that does not report ``allocated`` (a rebalance, whose class tiers weigh
-    each child by its wait: no share of children to measure); else
-    :func:`relative_gap`.
+    plan that does not report ``allocated`` (a rebalance); else :func:`relative_gap`
+    (``waiting``: the waiting weight of every child needing a worker).
     """
     if not bound:
         return 0.0
     if "allocated" not in objective:
         return None
-    return relative_gap(objective, bound, tiers)
+    return relative_gap(objective, bound, tiers, waiting)
 
 
 def relative_gap(
     objective: Mapping[str, int | float],
     bound: Mapping[str, int | float] | None,
     tiers: Sequence[Tier],
+    waiting: int,
 ) -> float:
-    """The plan's gap on children allocated; 0.0 when every priority class is proved.
+    """The plan's gap on children allocated, weighed by their wait; 0.0 when every
+    priority class is proved.
 
-    Measured at the first priority-class tier short of its bound, as the share of
-    the children a plan could allocate at best that this one does not:
-    ``(value - bound) / (allocated + value - bound)``. The tiers below the classes
-    (siblings, balance, ...) carry their own value and bound in the plan; folding
-    them in here would report "66 % gap" on a plan whose every child placement is
-    proved, when only the siblings tier is open.
+    The priority-class tiers weigh each child left without a worker by their wait
+    (:attr:`~allocator.rules.ServiceState.waiting_weight`), and so do their bounds,
+    so the gap is in that unit throughout. At the first priority-class tier short of
+    its bound: the share of the waiting weight a plan could place at best that this
+    one does not, ``(value - bound) / (placed + value - bound)``, where ``placed`` is
+    ``waiting`` (the waiting weight of every child needing a worker) less the class
+    tiers' values: the waiting weight of the children this plan allocates. The
+    tiers below the classes (siblings, balance, ...) carry their own value and bound
+    in the plan; folding them in here would report "66 % gap" on a plan whose every
+    child placement is proved, when only the siblings tier is open.
     """
     if not bound:
         return 0.0
-    allocated = objective["allocated"]
-    for tier in tiers:
-        if (
-            not tier.priority_class
-            or bound.get(tier.key, objective[tier.key]) == objective[tier.key]
-        ):
+    classes = [t for t in tiers if t.priority_class]
+    placed = waiting - sum(objective[t.key] for t in classes)
+    for tier in classes:
+        if bound.get(tier.key, objective[tier.key]) == objective[tier.key]:
             continue
         short = objective[tier.key] - bound[tier.key]
-        most = allocated + short
+        most = placed + short
         return round(short / most, 6) if most else 0.0
     return 0.0
 

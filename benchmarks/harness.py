@@ -204,7 +204,12 @@ def run_method(scenario: Scenario, method: str, options: RunOptions) -> RunResul
         if result.proved:
             result.gap = 0.0
         elif scenario.kind == "daily" and result.bounds:
-            result.gap = relative_gap(result.figures, result.bounds, daily_tiers(policy))
+            result.gap = relative_gap(
+                result.figures,
+                result.bounds,
+                daily_tiers(policy),
+                sum(state.waiting_weight.values()),
+            )
         else:
             result.gap = tier_gap(result.objective, result.bounds)
     result.size = {
@@ -771,8 +776,8 @@ Columns:
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no
   meaningful bound); `= value` when proved. **gap**: `allocator.result.relative_gap`
-  (on children allocated for the unallocated tiers, else on the tier's value); `?` =
-  not proved and no bound known.
+  (on the waiting weight of the children allocated for the priority classes, else on
+  the tier's value); `?` = not proved and no bound known.
 - **time s**: the method's wall time (engine: greedy warm start, model building and all
   stages; MIP: building and all stages). **prep s**: generating and indexing the
   instance, not counted in time s. **peak MB**: peak resident memory of the run's own

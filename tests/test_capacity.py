@@ -12,16 +12,20 @@ pytest.importorskip("pandas")
 
 from click.testing import CliRunner
 
+from allocator import models
 from allocator.cli import main
 from allocator.io import write_snapshot
 from allocator.models import SNAPSHOT_FORMAT, Case, CaseType, Grade, Practitioner, Snapshot
+from allocator.policy import Policy
 from allocator.simulation import forecast as fmod
 from allocator.simulation.capacity import (
     TargetError,
+    answer_lines,
     answers_csv,
     capacity,
     parse_target,
     wilson,
+    with_extra,
 )
 from allocator.simulation.events import Day, EventStream
 from allocator.simulation.forecast import ForecastSettings, RunFigures
@@ -82,7 +86,9 @@ def test_not_met_within_the_most_tried_says_so(quiet: None) -> None:
     answer = capacity(_service(2), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS, max_extra=1)
     assert answer.extra is None and answer.share == 0.0
     csv = answers_csv([answer])
-    assert csv.splitlines()[0] == "grade,extra,share,chosen,low,high"
+    assert csv.splitlines()[0] == (
+        "grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year"
+    )
 
 
 def test_met_today_needs_no_one(quiet: None) -> None:
@@ -136,28 +142,21 @@ def test_wilson_interval() -> None:
 # ------------------------------------------------------------------------ the command
 
 
-def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
+def _one_family(tmp_path: Path, *args: str) -> str:
+    """``capacity`` on one family that one extra FTE places, a week, two runs: its output."""
     snap = write_snapshot(_service(1), tmp_path / "s.json")
-    result = CliRunner().invoke(
-        main,
-        [
-            "capacity",
-            str(snap),
-            "--target",
-            "statutory wait <= 1 day",
-            "--weeks",
-            "1",
-            "--runs",
-            "2",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+    command = ["capacity", str(snap), "--target", "statutory wait <= 1 day"]
+    result = CliRunner().invoke(main, [*command, "--weeks", "1", "--runs", "2", *args])
     assert result.exit_code == 0, result.output
-    assert "social_worker: 1 extra FTE meets it in 100% of runs" in result.output
+    return result.output
+
+
+def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
+    output = _one_family(tmp_path, "--out", str(tmp_path / "o"))
+    assert "social_worker: 1 extra FTE meets it in 100% of runs" in output
     assert (tmp_path / "o" / "capacity.csv").read_text().splitlines()[1:] == [
-        "social_worker,0,0,false,,",
-        "social_worker,1,1,true,0.425,1",
+        "social_worker,permanent,0,0,false,,,,",
+        "social_worker,permanent,1,1,true,0.425,1,,",
     ]
 
 
@@ -187,3 +186,96 @@ def test_a_bad_snapshot_names_the_file(tmp_path: Path) -> None:
     bad.write_text('{"format": "caseload-snapshot/1"}')
     result = CliRunner().invoke(main, ["capacity", str(bad), "--target", "urgent wait <= 1 day"])
     assert result.exit_code == 2 and "bad.json" in result.output, result.output
+
+
+# --------------------------------------------------------------------------- costs
+
+
+COSTS = Policy.model_validate({"costs": {"social_worker": {"permanent": 52_000, "agency": 78_000}}})
+
+
+def test_an_answer_is_priced_from_the_policys_own_costs(quiet: None) -> None:
+    # One extra FTE meets the target either way; the policy's cost of one FTE a year
+    # prices it: 78,000 agency, 52,000 permanent; over 1 week of 52, 1,500 and 1,000.
+    agency = capacity(
+        _service(1),
+        TARGET,
+        Grade.SOCIAL_WORKER,
+        policy=COSTS,
+        settings=SETTINGS,
+        contract=models.Contract.AGENCY,
+    )
+    assert (agency.extra, agency.cost_a_year, agency.cost_over_weeks) == (1, 78_000, 1_500)
+    permanent = capacity(_service(1), TARGET, Grade.SOCIAL_WORKER, policy=COSTS, settings=SETTINGS)
+    assert permanent.cost_a_year == 52_000
+    lines = answer_lines([permanent, agency], TARGET, 0.8)
+    assert any(
+        "social_worker, agency: 1 extra FTE meets it" in line
+        and "costing 78,000 a year (78,000 per FTE, the policy's costs.social_worker.agency)"
+        in line
+        for line in lines
+    ), lines
+    assert "Cheapest that meets it: 1 FTE social_worker, costing 52,000 a year" in " ".join(lines)
+    assert answers_csv([agency]).splitlines()[1:] == [
+        "social_worker,agency,0,0,false,,,78000,",
+        "social_worker,agency,1,1,true,0.425,1,78000,78000",
+    ]
+
+
+def test_no_cost_in_the_policy_means_no_figure(quiet: None) -> None:
+    # The project's sources hold no published cost: none is assumed.
+    senior = capacity(_service(1), TARGET, Grade.SENIOR, policy=COSTS, settings=SETTINGS)
+    assert senior.extra == 1 and senior.cost_per_fte is None and senior.cost_a_year is None
+    lines = answer_lines([senior], TARGET, 0.8)
+    assert any(line.startswith("No cost for senior: the policy gives none") for line in lines)
+    assert not any("costing" in line for line in lines)
+
+
+def test_extra_agency_staff_are_agency(quiet: None) -> None:
+    snap = with_extra(_service(0), Grade.NQSW, 2, models.Contract.AGENCY)
+    added = [p for p in snap.practitioners if p.team == "extra"]
+    assert [(p.id, p.contract) for p in added] == [
+        ("EXTRA-nqsw-agency-1", models.Contract.AGENCY),
+        ("EXTRA-nqsw-agency-2", models.Contract.AGENCY),
+    ]
+    assert [p.id for p in with_extra(_service(0), Grade.NQSW, 1).practitioners][-1] == (
+        "EXTRA-nqsw-1"
+    )
+
+
+def test_the_command_prices_each_contract_from_the_policy_file(quiet: None, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[costs.social_worker]\npermanent = 52000\nagency = 78000\n")
+    contracts = ("--contract", "permanent", "--contract", "agency")
+    output = _one_family(tmp_path, "--policy", str(policy), *contracts)
+    assert "social_worker, agency +1: target met in 100% of runs" in output
+    assert "Cheapest that meets it: 1 FTE social_worker, costing 52,000" in output
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[costs.social_worker]\nagency = -1\n", "costs.social_worker.agency"),
+        ("[costs.social_worker]\nagency = '78k'\n", "costs.social_worker.agency"),
+        ("[costs.social_worker]\nlocum = 1\n", "locum"),
+        ("[costs.manager]\nagency = 1\n", "manager"),
+    ],
+)
+def test_bad_costs_in_the_policy_name_the_key(tmp_path: Path, text: str, said: str) -> None:
+    snap = write_snapshot(_service(1), tmp_path / "s.json")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text)
+    result = CliRunner().invoke(
+        main,
+        ["capacity", str(snap), "--target", "urgent wait <= 1 day", "--policy", str(policy)],
+    )
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_policy_without_costs_keeps_its_bytes() -> None:
+    # The decision log keys a policy by the SHA-256 of its JSON: an empty costs table
+    # is left out, so every policy written before the key keeps its key.
+    assert "costs" not in Policy().model_dump_json()
+    assert '"costs"' in COSTS.model_dump_json()
+    assert Policy.model_validate_json(COSTS.model_dump_json()) == COSTS

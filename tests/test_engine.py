@@ -394,13 +394,14 @@ def test_the_engine_returns_one_result_and_the_plan_is_written_from_it() -> None
 def test_one_gap_rule_for_every_plan() -> None:
     tiers = daily_tiers(Policy())
     # No bound: nothing measured against (a plan whose moves voided its proof).
-    assert plan_gap({"allocated": 3, "unallocated_urgent": 1}, None, tiers) == 0.0
-    # A daily plan: the share of children a plan could allocate at best that it does not.
+    assert plan_gap({"allocated": 3, "unallocated_urgent": 1}, None, tiers, 4) == 0.0
+    # A daily plan: the share of the waiting weight a plan could place at best that it
+    # does not. 10 in all, 2 left without a worker, so 8 placed; 1 more at best.
     daily = {t.key: 0 for t in tiers} | {"allocated": 8, "unallocated_statutory": 2}
-    assert plan_gap(daily, {"unallocated_statutory": 1}, tiers) == round(1 / 9, 6)
+    assert plan_gap(daily, {"unallocated_statutory": 1}, tiers, 10) == round(1 / 9, 6)
     # A rebalance reports no ``allocated`` (its classes weigh children by their wait).
     rebalance = {"unallocated_statutory": 1225, "changes_of_worker": 3}
-    assert plan_gap(rebalance, {"changes_of_worker": 3}, rebalance_tiers(Policy())) is None
+    assert plan_gap(rebalance, {"changes_of_worker": 3}, rebalance_tiers(Policy()), 0) is None
 
 
 def test_nothing_to_allocate_is_an_optimal_empty_plan() -> None:

@@ -3,10 +3,12 @@ bytes, and every kind of bad input refused in one sentence."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -22,6 +24,8 @@ from allocator.models import (
     Case,
     CaseType,
     Grade,
+    Handover,
+    PendingHandovers,
     Practitioner,
     Snapshot,
 )
@@ -31,12 +35,14 @@ from allocator.simulation import forecast as fmod
 from allocator.simulation.events import Day, EventStream
 from allocator.simulation.forecast import (
     Calibration,
+    ChildOutlook,
     ForecastError,
     ForecastSettings,
     forecast,
     forecast_events,
     measure,
     remaining_days,
+    shortage_grades,
 )
 from allocator.simulation.forecast_report import summary_lines, write_forecast
 
@@ -200,7 +206,14 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     for name in ("a", "b"):
         write_forecast(forecast(snap, settings=settings), tmp_path / name)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == ["children.csv", "forecast.md", "waiting.png", "weeks.csv", "workers.csv"]
+    assert names == [
+        "children.csv",
+        "children_all.csv",
+        "forecast.md",
+        "waiting.png",
+        "weeks.csv",
+        "workers.csv",
+    ]
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
 
@@ -320,3 +333,157 @@ def test_the_readme_synopsis_names_every_option(command: str) -> None:
     helped = CliRunner().invoke(main, [command, "--help"]).output
     options = set(re.findall(r"^\s+(--[a-z][a-z-]*)", helped, flags=re.M)) - {"--help"}
     assert not sorted(o for o in options if o not in synopsis)
+
+
+# ------------------------------------------------------- handovers promised before today
+
+
+def _promised_service() -> tuple[Snapshot, Handover]:
+    # P1 leaves on Thursday 3 December (day 10) holding C1; an earlier apply promised
+    # C1 to P2 on the last weekday before, Wednesday 2 December (day 9), told on the
+    # plan's day a week ago. P2's cap is C1's weight (2.25 points) exactly; C9, a
+    # referral of the same weight, needs a worker today and nobody else may take one
+    # (P1 is leaving within the window).
+    leaves = MONDAY + timedelta(days=10)
+    staff = [
+        Practitioner(id="P1", team="T", grade=Grade.SENIOR, fte=1.0, leaving_on=leaves),
+        Practitioner(id="P2", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=2.25),
+    ]
+    c9 = Case(id="C9", family="F9", type=CaseType.CHILD_IN_NEED, complexity=1, opened=MONDAY)
+    promise = Handover.model_validate(
+        {
+            "case": "C1",
+            "worker": "P2",
+            "from": "P1",
+            "on": MONDAY + timedelta(days=9),
+            "departs": leaves,
+            "notice_days": 16,
+        }
+    )
+    return _snapshot(staff, [_child("C1", "P1"), c9]), promise
+
+
+@pytest.mark.parametrize("method", ["greedy", "engine"])
+def test_a_promised_handover_is_made_on_its_day_in_every_run(quiet: None, method: str) -> None:
+    # With the promise: P2's room is C1's from today, so C9 waits in every run (the
+    # only child waiting at each week's end), and C1 moves to P2 on day 9 (week 2),
+    # with notice, never waiting. Its row names the promise.
+    snap, promise = _promised_service()
+    settings = ForecastSettings(weeks=2, runs=3, seed=1, method=cast(fmod.Method, method))
+    fc = forecast(snap, settings=settings, handovers=(promise,))
+    assert [(o.case, o.chance, o.week, o.cause, o.chance_waiting) for o in fc.children] == [
+        ("C1", 1.0, 2, "leaver", 0.0)
+    ]
+    assert fc.children[0].handover == "to P2 on 2026-12-02"
+    assert [(b.p10, b.p90) for b in fc.weeks["waiting all"] if b] == [(1, 1), (1, 1)]
+    assert [b.mean for b in fc.weeks["handovers with notice"] if b] == [0, 1]
+    lines = summary_lines(fc)
+    assert "Departing workers' children with no handover yet: 0 of 1." in lines
+    assert any("1 handover(s) promised before today" in n for n in fc.notes)
+    # Without it the morning fills P2's room with C9 at once, and C1 waits from day 10.
+    bare = forecast(snap, settings=settings)
+    assert [(o.case, o.week, o.chance_waiting, o.handover) for o in bare.children] == [
+        ("C1", 2, 1.0, "")
+    ]
+    assert "Departing workers' children with no handover yet: 1 of 1." in summary_lines(bare)
+
+
+def test_the_command_keeps_a_pending_handovers_file_and_warns_of_one_left_beside(
+    quiet: None, tmp_path: Path
+) -> None:
+    snap, promise = _promised_service()
+    path = write_snapshot(snap, tmp_path / "next.json")
+    pending = PendingHandovers(as_of=MONDAY, handovers=(promise,))
+    beside = tmp_path / "next.handovers.json"
+    beside.write_text(pending.model_dump_json(by_alias=True))
+    args = (str(path), "--weeks", "2", "--runs", "1", "--no-plots")
+    code, output = _invoke(*args, "--out", str(tmp_path / "a"))
+    assert code == 0 and f"give --handovers {beside}" in output, output
+    code, output = _invoke(*args, "--handovers", str(beside), "--out", str(tmp_path / "b"))
+    assert code == 0 and "give --handovers" not in output, output
+    rows = (tmp_path / "b" / "children.csv").read_text().splitlines()
+    assert rows[0].split(",")[6] == "handover" and "to P2 on 2026-12-02" in rows[1]
+    later = PendingHandovers(as_of=MONDAY + timedelta(days=1), handovers=(promise,))
+    beside.write_text(later.model_dump_json(by_alias=True))
+    code, output = _invoke(*args, "--handovers", str(beside), "--out", str(tmp_path / "c"))
+    assert code == 2 and "after the snapshot's day" in output, output
+
+
+# ------------------------------------------------------------------ FTE short by grade
+
+
+def test_fte_short_by_grade_counts_statutory_children_waiting_past_the_target(
+    quiet: None,
+) -> None:
+    # Nobody has room. C1 (child protection, 40 points) and C2 (court, 50 points) have
+    # waited 20 days today; C3 (child protection, 20 points) was referred 2 days ago.
+    # Target 10 days. The least grade that may hold child protection at complexity 1
+    # is nqsw (80 points a FTE: 100 x 0.8), court social_worker (100 points).
+    # Week 1 (day 7): C1 27 days, C2 27, C3 9 (within): nqsw 40/80 = 0.5, sw 0.5.
+    # Week 2 (day 14): C3 16 days too: nqsw (40 + 20)/80 = 0.75; in all 1.25.
+    since = MONDAY - timedelta(days=20)
+    staff = [Practitioner(id="P2", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=0.0)]
+
+    def waiting(cid: str, kind: CaseType, weight: float, opened: date) -> Case:
+        return Case(id=cid, family=cid, type=kind, complexity=1, weight=weight, opened=opened)
+
+    cases = [
+        waiting("C1", CaseType.CHILD_PROTECTION, 40, since),
+        waiting("C2", CaseType.COURT, 50, since),
+        waiting("C3", CaseType.CHILD_PROTECTION, 20, MONDAY - timedelta(days=2)),
+    ]
+    fc = forecast(_snapshot(staff, cases), settings=ForecastSettings(weeks=2, runs=2, seed=1))
+
+    def medians(name: str) -> list[float]:
+        return [b.p50 for b in fc.weeks[name] if b]
+
+    assert medians("fte short nqsw") == [0.5, 0.75]
+    assert medians("fte short social_worker") == [0.5, 0.5]
+    assert medians("fte short senior") == [0, 0]
+    assert medians("fte short all") == [1.0, 1.25]
+    assert shortage_grades(Policy()) == (Grade.NQSW, Grade.SOCIAL_WORKER, Grade.SENIOR)
+    line = next(s for s in summary_lines(fc) if s.startswith("FTE short"))
+    assert "within 10 days" in line and "most in week 2, 1.25" in line
+    # A wider target: none is past 30 days at week 1, C1 and C2 are (34) at week 2.
+    wide = ForecastSettings(weeks=2, runs=1, seed=1, wait_target_days=30)
+    fc = forecast(_snapshot(staff, cases), settings=wide)
+    assert [b.p50 for b in fc.weeks["fte short all"] if b] == [0, 1.0]
+
+
+def test_a_wait_target_out_of_range_is_refused(small: Path, tmp_path: Path) -> None:
+    with pytest.raises(ForecastError, match="wait target"):
+        ForecastSettings(wait_target_days=366).check()
+    code, output = _invoke(str(small), "--wait-target", "-1", "--out", str(tmp_path / "o"))
+    assert code == 2 and "--wait-target" in output, output
+
+
+# ------------------------------------------------------------------ the manager's list
+
+
+def test_the_managers_list_holds_the_known_and_the_likely_and_all_are_kept(
+    tmp_path: Path,
+) -> None:
+    # Three children: one whose worker is known to leave (chance 0.1), one likely
+    # (0.6) and one unlikely (0.2, nothing known): children.csv names the first two,
+    # children_all.csv all three.
+    def row(case: str, chance: float, known: str) -> ChildOutlook:
+        on = MONDAY if known else None
+        return ChildOutlook(case, "F", "child_in_need", "P1", chance, 1, "choice", 0.0, known, on)
+
+    fc = forecast(generate(3, seed=1), settings=ForecastSettings(weeks=1, runs=1))
+    fc = dataclasses.replace(
+        fc,
+        children=[
+            row("C1", 0.1, "P1 leaves on 2026-11-30"),
+            row("C2", 0.6, ""),
+            row("C3", 0.2, ""),
+        ],
+    )
+    write_forecast(fc, tmp_path, plots=False)
+
+    def cases(name: str) -> list[str]:
+        return [line.split(",")[0] for line in (tmp_path / name).read_text().splitlines()[1:]]
+
+    assert cases("children.csv") == ["C1", "C2"]
+    assert cases("children_all.csv") == ["C1", "C2", "C3"]
+    assert any("2 are named in children.csv" in line for line in summary_lines(fc))

@@ -5,6 +5,7 @@ Each instance is small enough to work out by hand; the reasoning is in the comme
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from allocator import Policy, allocate, check_plan
 from allocator.greedy import allocation_order, greedy_allocate
 from allocator.models import Plan
 from allocator.policy import PolicyError, load_policy
+from allocator.result import TierResult
 from allocator.rules import ServiceState
 from allocator.settings import Settings
-from tests.builders import case, snapshot, worker
+from tests.builders import AS_OF, case, snapshot, worker
 
 
 def placed(plan: Plan) -> dict[str, str]:
@@ -185,22 +187,127 @@ def test_on_pruned_candidates_only_bounds_over_every_worker_are_claimed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With candidates pruned, a whole model's own bound holds for its candidates only:
-    # each tier's bound must then be the easy bound, valid over every eligible worker.
+    # each class's bound must then be the easy (Hall) bound or the LP's, both valid
+    # over every eligible worker. (Work as 4 s would give; the clock, ample, never
+    # stops a stage before its LP.)
     from allocator.engine import candidates
     from allocator.engine.model import minimised
-    from allocator.engine.solve import _EasyBounds, solve
+    from allocator.engine.solve import _EasyBounds, _lp_bound, solve
     from allocator.generate import generate
 
     monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 0)
     snap = generate(100, seed=3, load=1.0, referral_rate=0.08, welsh_families=0.3)
     state = ServiceState.of(snap, Policy())
-    solution = solve(state, Settings(time_limit=4))
+    solution = solve(state, Settings(time_limit=60, work_units=1.2))
     assert solution.pruned and not solution.proved
     easy = _EasyBounds.of(state)
     n = len(state.to_allocate)
     unallocated = n - len(solution.decisions)
-    for key in ("unallocated_urgent", "unallocated_statutory", "unallocated_other"):
+    keys = ("unallocated_urgent", "unallocated_statutory", "unallocated_other")
+    for klass, key in enumerate(keys):
         tier = solution.tiers[key]
+        above = {k: solution.tiers[k].value for k in keys[:klass]}
         floor = minimised(key, easy.at(state, unallocated)[key], n)
+        floor = max(floor, _lp_bound(state, key, above) or 0)
         assert tier.bound == min(floor, tier.value)
         assert tier.proved == (tier.value <= floor)
+
+
+# ------------------------------------------------------------------ the LP bound
+
+
+def one_room_two_long_waits() -> ServiceState:
+    """Two child-protection children who have waited three weeks (10 points each),
+    X and Y, fit only A (room 10); a referral of today, Z (3 points), fits A or B
+    (room 3). Every child is statutory."""
+    three_weeks = AS_OF - timedelta(days=21)
+    snap = snapshot(
+        [worker("A", capacity_points=10), worker("B", capacity_points=3)],
+        [
+            case("X", type="child_protection", weight=10, opened=three_weeks),
+            case("Y", type="child_protection", weight=10, opened=three_weeks),
+            case("Z", type="child_protection", weight=3, opened=AS_OF),
+        ],
+    )
+    return ServiceState.of(snap, Policy())
+
+
+def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
+    # Waiting weights (age_points): X and Y 20 half points x (1 + 3 weeks) = 80 each,
+    # Z 6 x 1 = 6. A holds one of X and Y: one child must wait. The Hall bound counts
+    # that child and assumes the lightest wait, Z's: 6. The LP places X or Y whole on
+    # A (their shares on A sum to at most one) and Z on B: 86 of 166, so at least
+    # 80 waits, which is the optimum (X or Y waits).
+    from allocator.engine.solve import _EasyBounds, _lp_bound
+
+    state = one_room_two_long_waits()
+    assert [state.waiting_weight[c] for c in "XYZ"] == [80, 80, 6]
+    assert _EasyBounds.of(state).at(state, 0)["unallocated_statutory"] == 6
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 80
+
+
+def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
+    # Room for one 10-point case, an urgent child and a court child both wanting it
+    # (20 half points each, today's referrals). With urgent held at 0 (placed) the
+    # court child cannot be: 20. Were urgent allowed its own 20 out, the LP could
+    # place the court child instead: 0. Both are valid for their own premise.
+    from allocator.engine.solve import _lp_bound
+
+    snap = snapshot(
+        [worker("W1", grade="senior", capacity_points=10)],
+        [
+            case("URGENT", weight=10, priority="urgent"),
+            case("COURT", type="court", weight=10),
+        ],
+    )
+    state = ServiceState.of(snap, Policy())
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 20}) == 0
+
+
+def test_the_lp_bound_reads_a_continuity_tier_from_the_tier_itself() -> None:
+    # Two referrals from the north (3 points, 6 half points of waiting weight each);
+    # N covers the north with room for one, S covers the south with room for one.
+    # With both placed (the classes held at 0), one works outside their area: 1,
+    # where the easy bound (children with no worker in their area) is 0. With one
+    # child allowed out (6), nobody need work outside: 0.
+    from allocator.engine.solve import _lp_bound
+
+    snap = snapshot(
+        [
+            worker("N", capacity_points=3, areas=["north"]),
+            worker("S", capacity_points=3, areas=["south"]),
+        ],
+        [case("C1", area="north"), case("C2", area="north")],
+    )
+    state = ServiceState.of(snap, Policy())
+    classes = {"unallocated_urgent": 0, "unallocated_statutory": 0}
+    assert _lp_bound(state, "outside_area", {**classes, "unallocated_other": 0}) == 1
+    assert _lp_bound(state, "outside_area", {**classes, "unallocated_other": 6}) == 0
+
+
+def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
+    from allocator.daily import build_plan
+    from allocator.engine.solve import solve
+
+    state = one_room_two_long_waits()
+    result = solve(state, Settings(time_limit=10))
+    assert "unallocated_statutory: optimal (meets its bound without search)" in result.stages
+    assert result.tiers["unallocated_statutory"] == TierResult(80, 80, True)
+    plan = build_plan(state, result.decisions, status="optimal", bound=result.bounds)
+    assert plan.gap == 0.0
+
+
+def test_the_gap_is_in_waiting_weight_throughout() -> None:
+    # A plan placing only Z leaves 160 of the 166 of waiting weight without a worker
+    # and places 6, against a bound of 80: it could place at best 6 + 80 more; it
+    # misses 80 of those 86.
+    from allocator.objectives import daily_tiers, evaluate
+    from allocator.result import relative_gap
+
+    state = one_room_two_long_waits()
+    values = evaluate(state, {"Z": "B"})
+    assert values["unallocated_statutory"] == 160
+    bound = {**values, "unallocated_statutory": 80}
+    gap = relative_gap(values, bound, daily_tiers(state.policy), waiting=166)
+    assert gap == round(80 / 86, 6)

@@ -12,11 +12,18 @@ import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
-from allocator.cli.files import read_inputs, writing
+from allocator.cli.files import read_handovers, read_inputs, writing
 from allocator.cli.options import SEED, FiniteRange
 from allocator.io import check_output_folder
-from allocator.limits import MAX_EXTRA_FTE, MAX_RUNS, MAX_WEEKS, MAX_WORKERS
-from allocator.models import Grade, Snapshot
+from allocator.limits import (
+    MAX_EXTRA_FTE,
+    MAX_RUNS,
+    MAX_WAIT_TARGET_DAYS,
+    MAX_WEEKS,
+    MAX_WORKERS,
+    WAIT_TARGET_DAYS,
+)
+from allocator.models import Contract, Grade, Handover, Snapshot
 from allocator.policy import Policy
 
 if TYPE_CHECKING:
@@ -50,20 +57,38 @@ _HISTORY = click.option(
     type=click.Path(),
     help="An SSD extract folder whose past episodes calibrate the rates (else national).",
 )
+_FORECAST_HANDOVERS = click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): kept in every run, their room held.",
+)
 
 
 def _forecast_inputs(
-    snapshot: str, policy_path: str | None, history: str | None
-) -> tuple[Snapshot, Policy, Calibration | None]:
-    """The snapshot, the policy and the calibration from ``history`` (or ``None``) of a
-    forecast or a staffing question; a bad one exits 2 with its sentence."""
+    snapshot: str, policy_path: str | None, history: str | None, handovers_path: str | None
+) -> tuple[Snapshot, Policy, Calibration | None, tuple[Handover, ...]]:
+    """The snapshot, the policy, the calibration from ``history`` (or ``None``) and the
+    handovers still pending of a forecast or a staffing question; a bad one exits 2
+    with its sentence. A pending handovers file beside the snapshot and not given is
+    warned of: without it the forecast breaks those promises."""
+    from allocator.io import pending_handovers_path
+
     snap, policy = read_inputs(snapshot, None, policy_path)
+    beside = pending_handovers_path(snapshot)
+    if handovers_path is None and snapshot != "-" and beside.is_file():
+        echo(
+            f"warning: {beside} beside the snapshot holds handovers promised by an earlier "
+            f"apply; give --handovers {beside} to keep them in the forecast",
+            err=True,
+        )
+    handovers = read_handovers(handovers_path, snap)
     if history is None:
-        return snap, policy, None
+        return snap, policy, None, handovers
     from allocator.simulation.calibrate import calibrate_ssd
 
     with input_errors():
-        return snap, policy, calibrate_ssd(history, snap)
+        return snap, policy, calibrate_ssd(history, snap), handovers
 
 
 @click.command("forecast")
@@ -81,6 +106,14 @@ def _forecast_inputs(
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @_HISTORY
+@_FORECAST_HANDOVERS
+@click.option(
+    "--wait-target",
+    type=click.IntRange(min=0, max=MAX_WAIT_TARGET_DAYS),
+    default=WAIT_TARGET_DAYS,
+    show_default=True,
+    help="Days a statutory child may wait: the FTE short by grade keeps to it.",
+)
 @click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
 @click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
 def forecast_command(
@@ -92,6 +125,8 @@ def forecast_command(
     method: str,
     workers: int,
     history: str | None,
+    handovers_path: str | None,
+    wait_target: int,
     no_plots: bool,
     out: str,
 ) -> None:
@@ -102,11 +137,19 @@ def forecast_command(
 
     with input_errors():
         check_output_folder(out, files=())
-    snap, policy, calibration = _forecast_inputs(snapshot, policy_path, history)
-    settings = ForecastSettings(
-        weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
+    snap, policy, calibration, handovers = _forecast_inputs(
+        snapshot, policy_path, history, handovers_path
     )
-    fc = forecast(snap, policy, settings, calibration=calibration, workers=workers)
+    settings = ForecastSettings(
+        weeks=weeks,
+        runs=runs,
+        seed=seed,
+        method="engine" if method == "engine" else "greedy",
+        wait_target_days=wait_target,
+    )
+    fc = forecast(
+        snap, policy, settings, calibration=calibration, handovers=handovers, workers=workers
+    )
     with writing(out):
         written = write_forecast(fc, out, plots=not no_plots)
     for line in summary_lines(fc):
@@ -146,9 +189,18 @@ def forecast_command(
     show_default=True,
     help="Most extra FTE tried per grade.",
 )
+@click.option(
+    "--contract",
+    "contracts",
+    type=click.Choice([c.value for c in Contract]),
+    multiple=True,
+    help="Contract of the workers added (repeat to compare); default permanent. "
+    "Priced from the policy's [costs.<grade>] table where it gives one.",
+)
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @_HISTORY
+@_FORECAST_HANDOVERS
 @click.option("--out", type=click.Path(), help="Folder for capacity.csv (every point tried).")
 def capacity_command(
     snapshot: str,
@@ -160,12 +212,15 @@ def capacity_command(
     grades: tuple[str, ...],
     confidence: float,
     max_fte: int,
+    contracts: tuple[str, ...],
     method: str,
     workers: int,
     history: str | None,
+    handovers_path: str | None,
     out: str | None,
 ) -> None:
-    """The least extra FTE by grade that meets a waiting target in SNAPSHOT's forecast."""
+    """The least extra FTE by grade (and contract) that meets a waiting target in
+    SNAPSHOT's forecast, priced where the policy gives costs."""
     need_sim_extra()
     from allocator.simulation.capacity import (
         TargetError,
@@ -183,30 +238,36 @@ def capacity_command(
     if out is not None:
         with input_errors():
             check_output_folder(out, files=())
-    snap, policy, calibration = _forecast_inputs(snapshot, policy_path, history)
+    snap, policy, calibration, handovers = _forecast_inputs(
+        snapshot, policy_path, history, handovers_path
+    )
     settings = ForecastSettings(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
     )
     answers = []
     for grade in grades or ("social_worker",):
+        for contract in contracts or ("permanent",):
+            who = grade if contract == "permanent" else f"{grade}, {contract}"
 
-        def step(s: Any, grade: str = grade) -> None:
-            echo(f"{grade} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
+            def step(s: Any, who: str = who) -> None:
+                echo(f"{who} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
 
-        answers.append(
-            capacity(
-                snap,
-                clauses,
-                Grade(grade),
-                policy=policy,
-                settings=settings,
-                confidence=confidence,
-                max_extra=max_fte,
-                calibration=calibration,
-                workers=workers,
-                on_step=step,
+            answers.append(
+                capacity(
+                    snap,
+                    clauses,
+                    Grade(grade),
+                    policy=policy,
+                    settings=settings,
+                    confidence=confidence,
+                    max_extra=max_fte,
+                    calibration=calibration,
+                    workers=workers,
+                    on_step=step,
+                    contract=Contract(contract),
+                    handovers=handovers,
+                )
             )
-        )
     for line in answer_lines(answers, clauses, confidence):
         echo(line)
     if out is not None:

@@ -15,13 +15,20 @@ open at the end counts its days so far; children already waiting today are not
 among them, since no one added today can shorten the days already waited); a run
 with no such wait meets it. A run meets the target if it meets every clause.
 
-:func:`capacity` adds whole extra workers of one grade (1.0 FTE each, permanent,
-no specialist skills, any patch) to today's snapshot and forecasts again with the
-same seeds (common random numbers: the same futures, more staff), doubling
-``0, 1, 2, 4, ...`` until the target is met in at least ``confidence`` of the runs,
-then halving the gap: the least such number, assuming more staff never makes waits
-longer. **How sure**: the share of runs meeting the target at that number, with a
-90% Wilson interval for the share over the futures it stands for.
+:func:`capacity` adds whole extra workers of one grade and contract (1.0 FTE each,
+permanent by default, no specialist skills, any patch) to today's snapshot and
+forecasts again with the same seeds (common random numbers: the same futures, more
+staff), doubling ``0, 1, 2, 4, ...`` until the target is met in at least
+``confidence`` of the runs, then halving the gap: the least such number, assuming
+more staff never makes waits longer. **How sure**: the share of runs meeting the
+target at that number, with a 90% Wilson interval for the share over the futures it
+stands for.
+
+**What it costs**: where the policy gives the council's cost of one FTE a year of
+that grade and contract (``[costs.<grade>] <contract> = N``), the answer is priced:
+that cost times the FTE, a year and over the forecast's weeks. There is no default:
+the project's sources (DOMAIN.md) hold no published pay or agency figure, so an
+answer without the policy's cost says so instead of guessing one.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from allocator.models import Grade, Practitioner, Snapshot
+from allocator.models import Contract, Grade, Handover, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.simulation.forecast import (
     Calibration,
@@ -155,13 +162,17 @@ def meets(clauses: Sequence[Clause], run: RunFigures) -> bool:
     return all(c.met(run) for c in clauses)
 
 
-def with_extra(snapshot: Snapshot, grade: Grade, extra: int) -> Snapshot:
-    """``snapshot`` with ``extra`` more workers of ``grade`` (1.0 FTE, permanent, no
-    specialist skills, any patch), ids ``EXTRA-<grade>-<k>``, team ``extra``."""
+def with_extra(
+    snapshot: Snapshot, grade: Grade, extra: int, contract: Contract = Contract.PERMANENT
+) -> Snapshot:
+    """``snapshot`` with ``extra`` more workers of ``grade`` on ``contract`` (1.0 FTE, no
+    specialist skills, any patch, no contract end), team ``extra``; ids
+    ``EXTRA-<grade>-<k>`` (permanent) or ``EXTRA-<grade>-<contract>-<k>``."""
     if extra <= 0:
         return snapshot
+    tag = grade.value if contract is Contract.PERMANENT else f"{grade.value}-{contract.value}"
     added = tuple(
-        Practitioner(id=f"EXTRA-{grade.value}-{k}", team="extra", grade=grade, fte=1.0)
+        Practitioner(id=f"EXTRA-{tag}-{k}", team="extra", grade=grade, fte=1.0, contract=contract)
         for k in range(1, extra + 1)
     )
     return snapshot.model_copy(update={"practitioners": (*snapshot.practitioners, *added)})
@@ -178,12 +189,19 @@ class Step:
 
 @dataclass(frozen=True)
 class Answer:
-    """The least extra FTE of one grade meeting the target.
+    """The least extra FTE of one grade and contract meeting the target.
 
     Attributes
     ----------
     grade
         The grade added.
+    contract
+        Their contract.
+    cost_per_fte
+        The policy's cost of one FTE a year of that grade and contract
+        (:attr:`allocator.policy.Policy.costs`); ``None`` when the policy gives none.
+    weeks
+        The forecast's weeks (for the cost over them).
     extra
         The least number of 1.0 FTE workers found; ``None`` if even ``max_extra``
         did not meet the target.
@@ -201,6 +219,22 @@ class Answer:
     low: float
     high: float
     steps: tuple[Step, ...]
+    contract: Contract = Contract.PERMANENT
+    cost_per_fte: float | None = None
+    weeks: int = 8
+
+    @property
+    def cost_a_year(self) -> float | None:
+        """``extra`` FTE at :attr:`cost_per_fte` (``None`` without a cost or an answer)."""
+        if self.cost_per_fte is None or self.extra is None:
+            return None
+        return self.extra * self.cost_per_fte
+
+    @property
+    def cost_over_weeks(self) -> float | None:
+        """:attr:`cost_a_year` over the forecast's weeks (a year is 52 weeks)."""
+        year = self.cost_a_year
+        return None if year is None else year * self.weeks / 52
 
 
 def wilson(hits: int, n: int, z: float = 1.645) -> tuple[float, float]:
@@ -225,12 +259,14 @@ def capacity(
     calibration: Calibration | None = None,
     workers: int = 1,
     on_step: Callable[[Step], None] | None = None,
+    contract: Contract = Contract.PERMANENT,
+    handovers: Sequence[Handover] = (),
 ) -> Answer:
     """The least extra workers of ``grade`` meeting ``clauses`` in ``confidence`` of runs.
 
     Parameters
     ----------
-    snapshot, policy, settings, calibration, workers
+    snapshot, policy, settings, calibration, handovers, workers
         As :func:`allocator.simulation.forecast.forecast` (the same seeds each step).
     clauses
         From :func:`parse_target`.
@@ -242,11 +278,14 @@ def capacity(
         Most workers tried.
     on_step
         Called with each point as it is known (progress).
+    contract
+        The contract of the workers added (an agency worker leaves at the agency
+        rate and is replaced sooner: docs/SIMULATION.md).
 
     Returns
     -------
     Answer
-        The number, how sure, and the points tried.
+        The number, how sure, the points tried, and the policy's cost if it gives one.
     """
     if not 0 < confidence <= 1:
         raise ForecastError(f"confidence must be above 0 and at most 1, got {confidence}")
@@ -261,10 +300,11 @@ def capacity(
     def share(extra: int) -> float:
         if extra not in tried:
             fc = forecast(
-                with_extra(snapshot, grade, extra),
+                with_extra(snapshot, grade, extra, contract),
                 policy,
                 settings,
                 calibration=calibration,
+                handovers=handovers,
                 workers=workers,
             )
             tried[extra] = sum(meets(clauses, r) for r in fc.runs) / len(fc.runs)
@@ -294,7 +334,8 @@ def capacity(
     at = found if found is not None else max_extra
     s = share(at)
     lo, hi = wilson(round(s * settings.runs), settings.runs)
-    return Answer(grade, found, round(s, 4), lo, hi, tuple(steps))
+    cost = policy.costs.get(grade, {}).get(contract)
+    return Answer(grade, found, round(s, 4), lo, hi, tuple(steps), contract, cost, settings.weeks)
 
 
 def answer_lines(
@@ -305,39 +346,79 @@ def answer_lines(
     lines = [f"Target: {target} (in at least {confidence:.0%} of runs)."]
     for a in answers:
         tried = ", ".join(f"+{s.extra}: {s.share:.0%}" for s in a.steps)
+        who = _who(a)
         if a.extra is None:
             lines.append(
-                f"{a.grade.value}: not met even with {a.steps[-1].extra if a.steps else 0} "
+                f"{who}: not met even with {a.steps[-1].extra if a.steps else 0} "
                 f"extra FTE ({a.share:.0%} of runs; 90% interval {a.low:.0%}-{a.high:.0%}). "
                 f"Tried {tried}."
             )
         elif a.extra == 0:
             lines.append(
-                f"{a.grade.value}: met with today's staff in {a.share:.0%} of runs "
+                f"{who}: met with today's staff in {a.share:.0%} of runs "
                 f"(90% interval {a.low:.0%}-{a.high:.0%})."
             )
         else:
             lines.append(
-                f"{a.grade.value}: {a.extra} extra FTE meets it in {a.share:.0%} of runs "
-                f"(90% interval {a.low:.0%}-{a.high:.0%}). Tried {tried}."
+                f"{who}: {a.extra} extra FTE meets it in {a.share:.0%} of runs "
+                f"(90% interval {a.low:.0%}-{a.high:.0%}){_priced(a)}. Tried {tried}."
             )
+    priced = [a for a in answers if a.cost_a_year is not None and a.extra]
+    if len(priced) > 1:
+        best = min(priced, key=lambda a: (a.cost_a_year or 0.0, a.grade.value, a.contract.value))
+        lines.append(f"Cheapest that meets it: {_costed(best)}.")
+    unpriced = sorted({_who(a) for a in answers if a.cost_per_fte is None and a.extra})
+    if unpriced:
+        lines.append(
+            f"No cost for {', '.join(unpriced)}: the policy gives none ([costs.<grade>] "
+            "<contract> = cost of one FTE a year) and the tool assumes no figure."
+        )
     lines.append(
-        "Extra workers are 1.0 FTE, permanent, with no specialist skills: a child who "
-        "needs a Welsh speaker or court skills still waits for one."
+        "Extra workers are 1.0 FTE with no specialist skills, starting today: a child "
+        "who needs a Welsh speaker or court skills still waits for one."
     )
     return lines
 
 
+def _who(a: Answer) -> str:
+    """The grade, and the contract when not permanent (``social_worker, agency``)."""
+    if a.contract is Contract.PERMANENT:
+        return a.grade.value
+    return f"{a.grade.value}, {a.contract.value}"
+
+
+def _costed(a: Answer) -> str:
+    """``a``'s FTE and what they cost, in words."""
+    return f"{a.extra} FTE {_who(a)}{_priced(a)}"
+
+
+def _priced(a: Answer) -> str:
+    year, weeks = a.cost_a_year, a.cost_over_weeks
+    if year is None or weeks is None:
+        return ""
+    return (
+        f", costing {year:,.0f} a year ({a.cost_per_fte:,.0f} per FTE, the policy's "
+        f"costs.{a.grade.value}.{a.contract.value}), {weeks:,.0f} over the {a.weeks} weeks"
+    )
+
+
 def answers_csv(answers: Sequence[Answer]) -> str:
-    """One row per grade and point tried: ``grade``, ``extra``, ``share``,
-    ``chosen`` (the least meeting the target), ``low``, ``high`` (for the chosen)."""
-    rows = ["grade,extra,share,chosen,low,high"]
+    """One row per grade, contract and point tried: ``grade``, ``contract``, ``extra``,
+    ``share``, ``chosen`` (the least meeting the target), ``low``, ``high`` (for the
+    chosen), ``cost_per_fte`` (the policy's, a year; empty when none) and
+    ``cost_a_year`` (the chosen's extra FTE at that cost)."""
+    rows = ["grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year"]
     for a in answers:
+        per = "" if a.cost_per_fte is None else f"{a.cost_per_fte:g}"
         for s in sorted(a.steps, key=lambda s: s.extra):
             chosen = a.extra == s.extra
             low = f"{a.low:g}" if chosen else ""
             high = f"{a.high:g}" if chosen else ""
-            rows.append(f"{a.grade.value},{s.extra},{s.share:g},{str(chosen).lower()},{low},{high}")
+            year = f"{a.cost_a_year:g}" if chosen and a.cost_a_year is not None else ""
+            rows.append(
+                f"{a.grade.value},{a.contract.value},{s.extra},{s.share:g},"
+                f"{str(chosen).lower()},{low},{high},{per},{year}"
+            )
     return "\n".join(rows) + "\n"
 
 

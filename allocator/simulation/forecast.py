@@ -16,23 +16,26 @@ asks about:
 - workers over their cap at the week's end;
 - children who lose their worker in the week (today's children, their first loss),
   and **handovers needed**: children whose worker leaves or starts a long absence in
-  the week, and of those how many were handed over with notice (planned ahead).
+  the week, and of those how many were handed over with notice (planned ahead);
+- the FTE by grade, and in all, short of keeping statutory waits within a target
+  (:func:`fte_short`).
 
 And two named lists: each of today's children with a worker who may lose that worker
-(the chance across runs, the likely week, the cause, and what is known today — a
-leaver's last day, a planned absence, a contract's end), and each worker's chance of
-being over cap at a week's end.
+(the chance across runs, the likely week, the cause, what is known today — a
+leaver's last day, a planned absence, a contract's end — and the handover promised
+before today, if any), and each worker's chance of being over cap at a week's end.
 
 What the snapshot already knows is kept in every run: ``leaving_on`` and
 ``available_from`` are honoured by :func:`~allocator.simulation.events.draw_events`;
 a planned absence (``absence_from`` / ``absence_until``) is added to each run's events
 (it is known today, so it is announced on day 0 and random absences that would
-overlap it are dropped); a fixed-term or agency ``contract_end`` is the latest last day
-the events draw. An open case's age is kept: a child-protection plan or care
-proceedings (whose lengths are not memoryless) closes after a length drawn given it
-has lasted this long; the other types' lengths are exponential, so their age does not
-change what is left. :class:`Calibration` replaces the national rates with a
-council's own (:mod:`allocator.simulation.calibrate`).
+overlap it are dropped); handovers promised before today (a pending handovers file)
+are kept as the simulator keeps its own promises; a fixed-term or agency
+``contract_end`` is the latest last day the events draw. An open case's age is kept:
+a child-protection plan or care proceedings (whose lengths are not memoryless)
+closes after a length drawn given it has lasted this long; the other types' lengths
+are exponential, so their age does not change what is left. :class:`Calibration`
+replaces the national rates with a council's own (:mod:`allocator.simulation.calibrate`).
 
 The runs are independent: with ``workers`` above 1 they go to a local Dask cluster
 (:mod:`allocator.simulation.cluster`), else they run one after another in this process. Either
@@ -49,12 +52,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from allocator.limits import MAX_RUNS, MAX_SEED, MAX_WEEKS
-from allocator.models import CaseType, Contract, Snapshot
+from allocator.limits import (
+    MAX_RUNS,
+    MAX_SEED,
+    MAX_WAIT_TARGET_DAYS,
+    MAX_WEEKS,
+    WAIT_TARGET_DAYS,
+)
+from allocator.models import Case, CaseType, Contract, Grade, Handover, Snapshot
 from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.rules import ServiceState, grade_blockers
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
-from allocator.simulation.records import CAUSES, Recorder, Wait
+from allocator.simulation.records import CAUSES, Recorder, Wait, statutory_types
 
 #: Run ``r`` of seed ``S`` draws its events from seed ``S * RUN_STRIDE + r``.
 RUN_STRIDE = 10_000
@@ -112,6 +121,9 @@ class ForecastSettings:
         ``"greedy"`` (the manager's rule, fast) or ``"engine"`` each morning.
     rebalance_every
         Days between rebalances, as the simulator's (weekly).
+    wait_target_days
+        The statutory wait the FTE-short measures keep to: a statutory child waiting
+        longer than this at a week's end counts (0 to :data:`MAX_WAIT_TARGET_DAYS`).
     """
 
     weeks: int = 8
@@ -119,6 +131,7 @@ class ForecastSettings:
     seed: int = 0
     method: Method = "greedy"
     rebalance_every: int = 7
+    wait_target_days: int = WAIT_TARGET_DAYS
 
     def check(self) -> None:
         """Raise :class:`ForecastError` naming the setting out of range."""
@@ -128,6 +141,10 @@ class ForecastSettings:
             raise ForecastError(f"runs must be 1 to {MAX_RUNS}, got {self.runs}")
         if self.method not in ("engine", "greedy"):
             raise ForecastError(f"method must be engine or greedy, got {self.method!r}")
+        if not 0 <= self.wait_target_days <= MAX_WAIT_TARGET_DAYS:
+            raise ForecastError(
+                f"wait target must be 0 to {MAX_WAIT_TARGET_DAYS} days, got {self.wait_target_days}"
+            )
 
     def run_seed(self, r: int) -> int:
         """The event seed of run ``r``."""
@@ -292,9 +309,11 @@ def run_once(
     r: int,
     calibration: Calibration | None = None,
     already_waited: Mapping[str, int] | None = None,
+    handovers: Sequence[Handover] = (),
 ) -> RunFigures:
     """Run ``r`` of a forecast: simulate ``settings.weeks`` weeks and measure them
-    (``already_waited``: as :func:`measure`, given once for all runs)."""
+    (``already_waited``: as :func:`measure`, given once for all runs; ``handovers``:
+    promised before today, as :func:`allocator.simulation.run.simulate` takes them)."""
     from allocator.simulation.methods import EngineMethod, GreedyMethod
     from allocator.simulation.methods import Method as SimMethod
     from allocator.simulation.run import Settings, simulate
@@ -308,8 +327,16 @@ def run_once(
         else GreedyMethod()
     )
     sim = Settings(days=days, seed=seed, rebalance_every=settings.rebalance_every)
-    result = simulate(snapshot, method, policy, sim, events)
-    return measure(result.recorder, snapshot, settings.weeks, result.seconds, already_waited)
+    result = simulate(snapshot, method, policy, sim, events, handovers)
+    return measure(
+        result.recorder,
+        snapshot,
+        settings.weeks,
+        result.seconds,
+        already_waited,
+        events=events,
+        wait_target_days=settings.wait_target_days,
+    )
 
 
 def waited_before(snapshot: Snapshot, policy: Policy) -> dict[str, int]:
@@ -325,11 +352,16 @@ def measure(
     weeks: int,
     seconds: float = 0.0,
     already_waited: Mapping[str, int] | None = None,
+    *,
+    events: EventStream | None = None,
+    wait_target_days: int = WAIT_TARGET_DAYS,
 ) -> RunFigures:
     """The :class:`RunFigures` of a simulated run's records (see the module docstring).
 
     ``already_waited``: :func:`waited_before` of the snapshot, computed here when not
-    given (a forecast gives it once for all its runs).
+    given (a forecast gives it once for all its runs). ``events``: the run's events,
+    for the cases referred and their complexity changes, which the FTE-short measures
+    need (:func:`fte_short`; left out without them); ``wait_target_days`` theirs.
     """
     policy = recorder.policy
     names = policy.class_names
@@ -352,23 +384,10 @@ def measure(
         stat = [s for s in under if s.statutory]
         urg = [s for s in under if s.urgent]
 
-        def long(spells: Sequence[Wait], d: int = d) -> float:
-            return float(
-                max(
-                    (
-                        # A wait begun on day 0 began before it for a child already
-                        # waiting, or whose worker had left, on the snapshot's day.
-                        d - s.start_day + (before.get(s.case, 0) if s.start_day == 0 else 0)
-                        for s in spells
-                    ),
-                    default=0,
-                )
-            )
-
         stat_n.append(float(len(stat)))
         urg_n.append(float(len(urg)))
-        stat_long.append(long(stat))
-        urg_long.append(long(urg))
+        stat_long.append(float(max((days_waited(s, d, before) for s in stat), default=0)))
+        urg_long.append(float(max((days_waited(s, d, before) for s in urg), default=0)))
         begun = [s for s in waits if d - 7 < s.start_day <= d and s.cause != "before_run"]
         lengths = sorted(s.days for s in begun if s.statutory)
         stat_p90.append(quantile(lengths, 0.9) if lengths else None)
@@ -380,6 +399,8 @@ def measure(
     weekly["urgent longest wait days"] = urg_long
     weekly["statutory wait p90 days"] = stat_p90
     weekly["urgent wait max days"] = urg_max
+    if events is not None:
+        weekly.update(fte_short(waits, events, snapshot, policy, ends, before, wait_target_days))
 
     over: dict[str, list[int]] = {}
     counts = [0] * weeks
@@ -425,6 +446,98 @@ def measure(
         "all": sorted(s.days for s in begun),
     }
     return RunFigures(weekly, lost, over, seconds, horizon)
+
+
+def days_waited(spell: Wait, d: int, before: Mapping[str, int]) -> int:
+    """Days ``spell``'s child has waited by day ``d``: a wait begun on day 0 began
+    before it for a child already waiting, or whose worker had left, on the
+    snapshot's day (``before``: :func:`waited_before`)."""
+    return d - spell.start_day + (before.get(spell.case, 0) if spell.start_day == 0 else 0)
+
+
+def least_grade(case: Case, policy: Policy) -> Grade | None:
+    """The least senior grade that may hold ``case`` (the who-may-hold-what table,
+    :func:`allocator.rules.grade_blockers`) and has a cap (a grade factor above 0);
+    ``None`` when no grade may."""
+    for grade in Grade:
+        if policy.grade_factor[grade] > 0 and not grade_blockers(case, grade, policy):
+            return grade
+    return None
+
+
+def shortage_grades(policy: Policy) -> tuple[Grade, ...]:
+    """The grades an FTE-short measure can name: the least grade of some statutory
+    type at some complexity, in grade order."""
+    found = {
+        least_grade(Case(id="x", family="x", type=t, complexity=k), policy)
+        for t in CaseType
+        if t.value in statutory_types(policy)
+        for k in range(1, 5)
+    }
+    return tuple(g for g in Grade if g in found)
+
+
+def fte_short(
+    waits: Sequence[Wait],
+    events: EventStream,
+    snapshot: Snapshot,
+    policy: Policy,
+    ends: Sequence[int],
+    before: Mapping[str, int],
+    target_days: int,
+) -> dict[str, list[float | None]]:
+    """FTE by grade short of keeping statutory waits within ``target_days``, at each
+    day of ``ends`` (measure -> one value per day).
+
+    At a week's end, each statutory child waiting more than ``target_days`` (days
+    already waited before today counted, as :func:`days_waited`) needs room of their
+    weight (points, complexity as the events have moved it) at the least senior
+    grade that may hold them (:func:`least_grade`); a grade's FTE short is that room
+    over one FTE's cap of the grade (``points_per_fte`` x its grade factor), and
+    ``fte short all`` the sum over grades. A child no grade may hold is left out
+    (no extra staff places them). A lower bound of what would have kept the target
+    that day: skills, patches, siblings and the intake limit are not counted.
+    """
+    cases = {c.id: c for c in snapshot.cases}
+    moved: dict[str, list[tuple[int, int]]] = {}
+    for k, day in enumerate(events.days):
+        for c in day.referrals:
+            cases[c.id] = c
+        for cid, complexity in day.complexity:
+            moved.setdefault(cid, []).append((k, complexity))
+    grades = shortage_grades(policy)
+    short: dict[Grade, list[float]] = {g: [0.0] * len(ends) for g in grades}
+    # (case, complexity) -> the least grade that may hold the child, and their FTE.
+    need: dict[tuple[str, int], tuple[Grade | None, float]] = {}
+    for w, d in enumerate(ends):
+        for s in waits:
+            if not s.statutory or s.start_day > d or (s.end_day is not None and s.end_day <= d):
+                continue
+            if days_waited(s, d, before) <= target_days:
+                continue
+            case = cases[s.case]
+            complexity = case.complexity
+            for k, level in moved.get(s.case, ()):
+                if k <= d:
+                    complexity = level
+            key = (s.case, complexity)
+            if key not in need:
+                now = case.model_copy(update={"complexity": complexity})
+                grade = least_grade(now, policy)
+                fte = (
+                    policy.case_weight(now) / (policy.points_per_fte * policy.grade_factor[grade])
+                    if grade is not None
+                    else 0.0
+                )
+                need[key] = (grade, fte)
+            grade, fte = need[key]
+            if grade is not None and grade in short:
+                short[grade][w] += fte
+    out: dict[str, list[float | None]] = {
+        f"fte short {g.value}": [round(v, 2) for v in values] for g, values in short.items()
+    }
+    out["fte short all"] = [round(sum(short[g][w] for g in grades), 2) for w in range(len(ends))]
+    return out
 
 
 def _first(
@@ -480,7 +593,9 @@ class ChildOutlook:
 
     ``chance`` and ``chance_waiting`` are shares of runs (0-1); ``week`` is the median
     week of the loss over the runs where it happened (1-based; ``None`` if never);
-    ``cause`` the most frequent cause then; ``known`` what the snapshot says today.
+    ``cause`` the most frequent cause then; ``known`` what the snapshot says today;
+    ``handover`` the handover promised before today ("to P5 on 2026-12-10"), empty
+    when none is.
     """
 
     case: str
@@ -493,6 +608,7 @@ class ChildOutlook:
     chance_waiting: float
     known: str
     known_on: date | None
+    handover: str = ""
 
 
 @dataclass(frozen=True)
@@ -554,6 +670,7 @@ def forecast(
     settings: ForecastSettings | None = None,
     *,
     calibration: Calibration | None = None,
+    handovers: Sequence[Handover] = (),
     workers: int = 1,
     on_done: Callable[[int], None] | None = None,
 ) -> Forecast:
@@ -569,6 +686,12 @@ def forecast(
         Weeks, runs, seed, method; defaults 8 weeks, 50 runs, seed 0, greedy.
     calibration
         The council's own rates (:mod:`allocator.simulation.calibrate`), else national.
+    handovers
+        Handovers promised before today and still to make (a pending handovers file,
+        :func:`allocator.apply.still_pending` of it): in every run each receiver's
+        room is kept from today and the child moves on the handover's day, unless
+        something changed (the case closed, the receiver left, is absent, may no
+        longer hold the child or has no room: docs/SIMULATION.md).
     workers
         1 runs in this process; more start a local Dask cluster of that many single
         threaded worker processes (:mod:`allocator.simulation.cluster`).
@@ -591,8 +714,9 @@ def forecast(
     import time
 
     started = time.perf_counter()
-    results = _run_all(snapshot, policy, settings, calibration, workers, on_done)
-    return gather(snapshot, policy, settings, results, calibration, time.perf_counter() - started)
+    results = _run_all(snapshot, policy, settings, calibration, handovers, workers, on_done)
+    seconds = time.perf_counter() - started
+    return gather(snapshot, policy, settings, results, calibration, seconds, handovers)
 
 
 def _run_all(
@@ -600,6 +724,7 @@ def _run_all(
     policy: Policy,
     settings: ForecastSettings,
     calibration: Calibration | None,
+    handovers: Sequence[Handover],
     workers: int,
     on_done: Callable[[int], None] | None,
 ) -> list[RunFigures]:
@@ -607,7 +732,7 @@ def _run_all(
     if workers <= 1:
         out = []
         for r in range(settings.runs):
-            out.append(run_once(snapshot, policy, settings, r, calibration, already))
+            out.append(run_once(snapshot, policy, settings, r, calibration, already, handovers))
             if on_done is not None:
                 on_done(r)
         return out
@@ -621,7 +746,16 @@ def _run_all(
         snap, pol = client.scatter(snapshot, broadcast=True), client.scatter(policy, broadcast=True)
         futures = [
             client.submit(
-                run_once, snap, pol, settings, r, calibration, already, key=f"run-{r}", pure=False
+                run_once,
+                snap,
+                pol,
+                settings,
+                r,
+                calibration,
+                already,
+                tuple(handovers),
+                key=f"run-{r}",
+                pure=False,
             )
             for r in range(settings.runs)
         ]
@@ -640,8 +774,10 @@ def gather(
     runs: Sequence[RunFigures],
     calibration: Calibration | None = None,
     seconds: float = 0.0,
+    handovers: Sequence[Handover] = (),
 ) -> Forecast:
-    """The :class:`Forecast` of the runs' figures (bands, the children's and workers' lists)."""
+    """The :class:`Forecast` of the runs' figures (bands, the children's and workers' lists;
+    ``handovers``: those promised before today, named on their children's rows)."""
     n = len(runs)
     weeks: dict[str, list[Band | None]] = {}
     for name in runs[0].weekly if runs else ():
@@ -650,6 +786,7 @@ def gather(
             values = sorted(v for r in runs if (v := r.weekly[name][w]) is not None)
             weeks[name].append(_band(values) if values else None)
     known = known_today(snapshot, policy, settings.weeks)
+    promised = {h.case: f"to {h.worker} on {h.on.isoformat()}" for h in handovers}
     staff = {p.id: p for p in snapshot.practitioners}
     children: list[ChildOutlook] = []
     for c in snapshot.cases:
@@ -675,6 +812,7 @@ def gather(
                 chance_waiting=round(sum(1 for *_, w in losses if w) / n, 4) if n else 0.0,
                 known=why,
                 known_on=on,
+                handover=promised.get(c.id, ""),
             )
         )
     children.sort(
@@ -705,6 +843,11 @@ def gather(
         f"{n} runs of {settings.weeks} weeks from {snapshot.as_of.isoformat()}, "
         f"method {settings.method}, seed {settings.seed}.",
     ]
+    if handovers:
+        notes.append(
+            f"{len(handovers)} handover(s) promised before today kept in every run (the "
+            "receiver's room held until the day), unless something changed."
+        )
     if calibration is not None:
         notes.extend(calibration.notes)
     else:

@@ -5,9 +5,13 @@
 
 - ``weeks.csv``: one row per week and measure: ``week``, ``week_ending``,
   ``measure``, ``p10``, ``p50``, ``p90``, ``mean``, ``runs`` (runs with a value);
-- ``children.csv``: the manager's list — today's children who may lose their worker:
-  ``case``, ``family``, ``type``, ``worker``, ``known`` (what the snapshot says),
-  ``known_on``, ``chance`` (0-1), ``likely_week``, ``cause``, ``chance_waiting``;
+- ``children.csv``: the manager's list — today's children whose worker the snapshot
+  knows is going, and those more likely than not to lose their worker
+  (:func:`on_the_list`): ``case``, ``family``, ``type``, ``worker``, ``known`` (what
+  the snapshot says), ``known_on``, ``handover`` (promised before today, if any),
+  ``chance`` (0-1), ``likely_week``, ``cause``, ``chance_waiting``;
+- ``children_all.csv``: the same columns for every child who loses their worker in
+  some run (``children.csv`` is its first rows that are on the list);
 - ``workers.csv``: each worker who may be over cap at a week's end: ``worker``,
   ``team``, ``grade``, ``chance_over_cap``, ``weeks_over_cap`` (mean), ``load`` and
   ``cap`` today (points), ``known``;
@@ -26,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 from allocator.io import FORMULA_STARTS, write_bytes, write_text
-from allocator.simulation.forecast import Band, Forecast
+from allocator.simulation.forecast import Band, ChildOutlook, Forecast
 
 #: Measures the summary speaks of, in its order.
 WAITING_ALL = "waiting all"
@@ -67,8 +71,15 @@ def weeks_csv(fc: Forecast) -> str:
     return _csv(header, rows)
 
 
-def children_csv(fc: Forecast) -> str:
-    """``children.csv``: the manager's list (see the module docstring)."""
+def on_the_list(o: ChildOutlook) -> bool:
+    """Whether a child is on the manager's list: their worker's going is known today,
+    or they are more likely than not (a chance above one half) to lose their worker."""
+    return bool(o.known) or o.chance > 0.5
+
+
+def children_csv(fc: Forecast, *, every: bool = False) -> str:
+    """``children.csv``, the manager's list; ``every``: ``children_all.csv`` (see the
+    module docstring)."""
     header = [
         "case",
         "family",
@@ -76,6 +87,7 @@ def children_csv(fc: Forecast) -> str:
         "worker",
         "known",
         "known_on",
+        "handover",
         "chance",
         "likely_week",
         "cause",
@@ -89,12 +101,14 @@ def children_csv(fc: Forecast) -> str:
             o.worker,
             o.known,
             o.known_on,
+            o.handover,
             o.chance,
             o.week,
             o.cause,
             o.chance_waiting,
         ]
         for o in fc.children
+        if every or on_the_list(o)
     ]
     return _csv(header, rows)
 
@@ -169,21 +183,55 @@ def summary_lines(fc: Forecast) -> list[str]:
     known = [o for o in fc.children if o.known]
     likely = [o for o in fc.children if o.chance > 0.5]
     if known:
-        by_worker: dict[str, list[str]] = {}
+        by_worker: dict[str, list[ChildOutlook]] = {}
         for o in known:
-            by_worker.setdefault(o.known, []).append(o.case)
-        said = "; ".join(f"{k}: {len(v)} children" for k, v in by_worker.items())
+            by_worker.setdefault(o.known, []).append(o)
+        said = "; ".join(f"{k}: {len(v)} children" + _handed(v) for k, v in by_worker.items())
         lines.append(f"Known today: {said}.")
+        bare = sum(1 for o in known if not o.handover)
+        lines.append(f"Departing workers' children with no handover yet: {bare} of {len(known)}.")
+    listed = sum(1 for o in fc.children if on_the_list(o))
     lines.append(
         f"{len(likely)} children are more likely than not to lose their worker; "
-        f"{len(fc.children)} may (named in children.csv)."
+        f"{len(fc.children)} may; {listed} are named in children.csv (all in "
+        "children_all.csv)."
     )
+    lines.extend(_short_lines(fc))
     risky = [o for o in fc.workers if o.chance_over_cap > 0.5]
     lines.append(
         f"{len(risky)} workers are more likely than not to be over cap at some week's end "
         f"(workers.csv)."
     )
     return lines
+
+
+def _handed(children: list[ChildOutlook]) -> str:
+    promised = sum(1 for o in children if o.handover)
+    return f" ({promised} with a handover promised)" if promised else ""
+
+
+#: The measure of the service-wide FTE short; per grade ``fte short <grade>``.
+FTE_SHORT_ALL = "fte short all"
+
+
+def _short_lines(fc: Forecast) -> list[str]:
+    """The FTE short of the wait target, service-wide and by grade, at the week it
+    peaks (by median)."""
+    w = fc.weeks
+    if FTE_SHORT_ALL not in w:
+        return []
+    n = fc.settings.weeks
+    peak = max(range(n), key=lambda k: (_p50(w[FTE_SHORT_ALL][k]), -k))
+    grades = [
+        k.removeprefix("fte short ") for k in w if k.startswith("fte short ") and k != FTE_SHORT_ALL
+    ]
+    by_grade = ", ".join(f"{g} {_spread(w['fte short ' + g][peak])}" for g in grades)
+    return [
+        f"FTE short of keeping statutory waits within {fc.settings.wait_target_days} days "
+        f"(room for the statutory children waiting longer, at the least senior grade that "
+        f"may hold each): most in week {peak + 1}, {_spread(w[FTE_SHORT_ALL][peak])} in all; "
+        f"by grade {by_grade}; at week {n}: {_spread(w[FTE_SHORT_ALL][n - 1])}."
+    ]
 
 
 def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list[Path]:
@@ -194,6 +242,7 @@ def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list
     for name, text in (
         ("weeks.csv", weeks_csv(fc)),
         ("children.csv", children_csv(fc)),
+        ("children_all.csv", children_csv(fc, every=True)),
         ("workers.csv", workers_csv(fc)),
         ("forecast.md", _markdown(fc)),
     ):
@@ -213,7 +262,9 @@ def _markdown(fc: Forecast) -> str:
     lines += [
         "",
         "Files: weeks.csv (per week, 10-50-90% across runs), children.csv (the children "
-        "who may lose their worker), workers.csv (who may be over cap), waiting.png.",
+        "whose worker is known to be going or who are more likely than not to lose "
+        "their worker), children_all.csv (every child who may), workers.csv (who may be "
+        "over cap), waiting.png.",
         "",
     ]
     return "\n".join(lines)
@@ -250,6 +301,7 @@ def fan_chart(fc: Forecast) -> bytes:
 
 __all__ = [
     "children_csv",
+    "on_the_list",
     "fan_chart",
     "summary_lines",
     "weeks_csv",

@@ -25,14 +25,16 @@ them are cleared (a manager would pin the case again).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from allocator import models
 from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
 from allocator.policy import Policy
 from allocator.rules import is_gone, waiting_start
 from allocator.simulation.events import Absence, Day, EventStream, draw_events
-from allocator.simulation.methods import Decision, Handover, Method
+from allocator.simulation.methods import Decision, Handover, Method, departure_cause
 from allocator.simulation.records import Cause, Recorder
 
 #: Rebalance every this many days by default (weekly).
@@ -119,6 +121,7 @@ def simulate(
     policy: Policy | None = None,
     settings: Settings | None = None,
     events: EventStream | None = None,
+    promised: Sequence[models.Handover] = (),
 ) -> Result:
     """Run ``method`` on ``snapshot`` for ``settings.days`` days.
 
@@ -135,6 +138,12 @@ def simulate(
     events
         The event stream, drawn from the seed when ``None``; pass one stream to
         several methods to save drawing it again (it is the same either way).
+    promised
+        Handovers planned before day 0 and not yet made (a pending handovers file,
+        :func:`allocator.apply.still_pending` of it): each is in force from day 0
+        as one the method promised itself, its receiver's room kept until its day,
+        made on that day unless something changed; the child was told on its ``on``
+        less ``notice_days``. Each ``from`` must be on ``snapshot``'s staff list.
 
     Returns
     -------
@@ -162,9 +171,11 @@ def simulate(
         change_days={c.id: _initial_change_days(c, snapshot.as_of) for c in snapshot.cases},
     )
     recorder = Recorder(snapshot, policy, method.name)
-    promised = getattr(method, "promised", None)
-    if isinstance(promised, dict):
-        promised.clear()  # a method's handovers promised in an earlier run
+    pending = _promised_before(snapshot, promised)
+    kept = getattr(method, "promised", None)
+    if isinstance(kept, dict):
+        kept.clear()  # a method's handovers promised in an earlier run
+        kept.update({cid: (h.worker, h.on) for cid, (h, _) in pending.items()})
     # Absences known before they start (maternity leave) are announced on the day
     # they become known: ``absence_from`` / ``absence_until`` (docs/FORMAT.md).
     announced: dict[int, list[Absence]] = {}
@@ -173,7 +184,6 @@ def simulate(
             if absence.known < absence.start:
                 k = (absence.known - events.start).days
                 announced.setdefault(max(0, k), []).append(absence)
-    pending: dict[str, tuple[Handover, date]] = {}
     last_rebalance: int | None = None
     for d in range(settings.days + 1):
         today = events.date(d)
@@ -205,6 +215,21 @@ def simulate(
         _conserve(service, today, decision, d, recorder.open_children())
         recorder.end_of_day(d, today, service.staff, service.cases)
     return Result(method.name, recorder, time.perf_counter() - started, events)
+
+
+def _promised_before(
+    snapshot: Snapshot, promised: Sequence[models.Handover]
+) -> dict[str, tuple[Handover, date]]:
+    """Case -> (the handover, the day the child was told) of handovers planned before
+    the run, as :func:`simulate` keeps its own pending ones."""
+    staff = {p.id: p for p in snapshot.practitioners}
+    return {
+        h.case: (
+            Handover(h.case, h.worker, h.on, departure_cause(staff[h.from_], h.departs)),
+            h.on - timedelta(days=h.notice_days),
+        )
+        for h in promised
+    }
 
 
 def _apply_events(service: _Service, recorder: Recorder, day: Day, d: int, today: date) -> None:

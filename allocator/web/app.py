@@ -62,6 +62,7 @@ from allocator.meeting import (
     OverrideError,
     OverrideRefused,
     Resolution,
+    RoomIndex,
     allow_moves,
     canonical_plan,
     check_holdable,
@@ -289,7 +290,10 @@ class Meeting:
                 r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
                 found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
             self._alternatives = found
-            self._nearest = {cid: _nearest(rec.state, cid) for cid in cases if not found[cid]}
+            index = RoomIndex.of(rec.state)
+            self._nearest = {
+                cid: _nearest(rec.state, cid, index) for cid in cases if not found[cid]
+            }
         return self._alternatives
 
     def nearest(self, case_id: str) -> list[tuple[str, str]]:
@@ -485,7 +489,7 @@ class Meeting:
         }
 
 
-def _nearest(state: ServiceState, case_id: str) -> list[tuple[str, str]]:
+def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[str, str]]:
     """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied),
     each with the move of one or two families that would make the room, if any
     (:func:`~allocator.meeting.room_by_moving`)."""
@@ -498,7 +502,9 @@ def _nearest(state: ServiceState, case_id: str) -> list[tuple[str, str]]:
         (
             w,
             "; ".join(
-                filter(None, [f"{points(gap)} points short", room_by_moving(state, case_id, w)])
+                filter(
+                    None, [f"{points(gap)} points short", room_by_moving(state, case_id, w, index)]
+                )
             ),
         )
         for gap, w in short[:ALTERNATIVES]
