@@ -733,7 +733,9 @@ def outcome_of(state: ServiceState, placed: Mapping[str, str]) -> Placements:
     changes nothing here).
     """
     key = tuple(sorted(placed.items()))
-    return _kept(state.outcomes, key, lambda: Placements(state, dict(placed)))
+    outcome = _kept(state.outcomes, key, lambda: Placements(state, dict(placed)))
+    assert isinstance(outcome, Placements)
+    return outcome
 
 
 #: Distinct plans whose values and outcomes a state keeps (:func:`evaluate`,

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Literal, NewType
+from typing import Literal, NewType
 
 from allocator.models import (
     Case,
@@ -25,9 +25,6 @@ from allocator.models import (
     UnallocatedCode,
 )
 from allocator.policy import Policy
-
-if TYPE_CHECKING:  # objectives reads the state: only its types here
-    from allocator.objectives import Placements
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
 #: plain Python alike), so 0.75 x 3 = 2.25 points is exact and both sides agree.
@@ -394,10 +391,9 @@ class ServiceState:
         default_factory=dict, repr=False
     )
     #: Memo of :func:`allocator.objectives.outcome_of`: a plan's outcome by its
-    #: placements (the most recent few).
-    outcomes: dict[tuple[tuple[str, str], ...], Placements] = field(
-        default_factory=dict, repr=False
-    )
+    #: placements (the most recent few). Typed ``object`` here: the outcome's type
+    #: lives in objectives, a layer above the state.
+    outcomes: dict[tuple[tuple[str, str], ...], object] = field(default_factory=dict, repr=False)
     #: A plan being revised (case id -> worker, cases that need a worker only): when
     #: set, daily allocation keeps its placements where it can
     #: (:data:`allocator.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.
