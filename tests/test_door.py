@@ -19,11 +19,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from allocator import io
 from allocator.check import check_plan
 from allocator.cli import main
 from allocator.daily import allocate
-from allocator.io import InputError, load_plan, load_snapshot, write_json
+from allocator.io import InputError, load_plan, load_snapshot, reading, write_json
 from allocator.models import CaseType
 from allocator.policy import Policy, PolicyError, load_policy
 from allocator.rebalancing import rebalance
@@ -294,7 +293,7 @@ def test_a_file_over_the_size_limit_is_refused(
 ) -> None:
     path = tmp_path / "s.json"
     path.write_text(snapshot_text())
-    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    monkeypatch.setattr(reading, "MAX_INPUT_BYTES", 100)
     assert only_problem(path) == (
         f"{path}: larger than 100 bytes, the most the allocator reads from one file; "
         "expected a snapshot, referrals, plan or policy file."
@@ -302,7 +301,7 @@ def test_a_file_over_the_size_limit_is_refused(
 
 
 def test_standard_input_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(io, "MAX_INPUT_BYTES", 100)
+    monkeypatch.setattr(reading, "MAX_INPUT_BYTES", 100)
     monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(b" " * 101)))
     with pytest.raises(InputError, match="standard input: larger than 100 bytes"):
         load_snapshot("-")

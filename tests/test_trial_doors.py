@@ -20,10 +20,10 @@ import pytest
 
 from allocator.io import (
     InputError,
-    _tables_of,
     load_pending_handovers,
     load_plan,
 )
+from allocator.io.plans import _tables_of
 from allocator.models import Plan
 
 # ------------------------------------------------------------------ A: nested records

@@ -1,0 +1,118 @@
+"""Reading and writing snapshots and plans: the only package that touches files.
+
+Input is checked once, here, and every problem a person can fix is reported
+together: :class:`InputError` carries one sentence per problem, naming the file,
+the row (a CSV line as a spreadsheet shows it, or ``cases[12] (id C0013)`` in
+JSON), the field, what was found and what was expected. Free-text values of a
+child's record (``area``, ``needs`` ...) are never quoted back; ids, enum values,
+numbers and dates may be, shortened.
+
+Formats (see ``docs/FORMAT.md`` Part 2 for the CSV layout and referrals file):
+
+- a snapshot is a JSON file (FORMAT.md) or a directory of CSV tables
+  (``snapshot.csv``, ``practitioners.csv``, ``cases.csv``);
+- a day's referrals are a JSON list of cases, a JSON object ``{"cases": [...]}``,
+  or a CSV file with the columns of ``cases.csv``;
+- a plan is a JSON file (FORMAT.md).
+
+Every input file is read once by :func:`read_input`: a regular file or ``-``
+(standard input), at most :data:`MAX_INPUT_BYTES`; a key repeated in a JSON object
+is an error. Output is written atomically (temporary file in the same directory,
+``fsync``, ``os.replace``), so a reader never sees half a file and a failed write
+leaves the previous file in place; :func:`check_output` refuses a target that must
+not be replaced (a link, a device, a read-only file, an input) before any work.
+
+The rooms, each importing only those above it:
+
+- :mod:`~allocator.io.layout`: the files' layout (CSV table names, list separator,
+  standard input, formula cells);
+- :mod:`~allocator.io.fields`: what each field of a model looks like in a file;
+- :mod:`~allocator.io.errors`: :class:`InputError`, the words of its sentences and
+  the report that collects them;
+- :mod:`~allocator.io.reading`: files read once, JSON parsed, CSV tables read;
+- :mod:`~allocator.io.validating`: records against their models, checks across records;
+- :mod:`~allocator.io.snapshot`: :func:`load_snapshot`, :func:`snapshot_from_dict`;
+- :mod:`~allocator.io.plans`: :func:`load_plan`, :func:`load_pending_handovers`;
+- :mod:`~allocator.io.provenance`: input files with their digests;
+- :mod:`~allocator.io.writing`: output checked, then written atomically.
+
+The names below are the package's public ones; callers import them from here.
+"""
+
+from allocator.io.errors import (
+    LISTED_ROWS,
+    InputError,
+    describe_value,
+    did_you_mean,
+    is_typo_of,
+    unknown_column,
+)
+from allocator.io.fields import Location, expected_at, locate
+from allocator.io.layout import (
+    CASES_CSV,
+    FORMULA_STARTS,
+    LIST_SEPARATOR,
+    PRACTITIONERS_CSV,
+    SNAPSHOT_CSV,
+    STDIN,
+)
+from allocator.io.plans import load_pending_handovers, load_plan
+from allocator.io.provenance import file_digest, inputs_of
+from allocator.io.reading import (
+    MAX_INPUT_BYTES,
+    ragged_under_a_wrong_header,
+    read_input,
+    separator_problem,
+)
+from allocator.io.snapshot import load_snapshot, snapshot_from_dict
+from allocator.io.validating import DAY_EXPECTED, parse_day
+from allocator.io.writing import (
+    check_output,
+    check_output_folder,
+    check_snapshot_output,
+    dump_json,
+    pending_handovers_path,
+    write_bytes,
+    write_json,
+    write_snapshot,
+    write_text,
+)
+
+__all__ = [
+    "CASES_CSV",
+    "DAY_EXPECTED",
+    "FORMULA_STARTS",
+    "LISTED_ROWS",
+    "LIST_SEPARATOR",
+    "MAX_INPUT_BYTES",
+    "PRACTITIONERS_CSV",
+    "SNAPSHOT_CSV",
+    "STDIN",
+    "InputError",
+    "Location",
+    "check_output",
+    "check_output_folder",
+    "check_snapshot_output",
+    "describe_value",
+    "did_you_mean",
+    "dump_json",
+    "expected_at",
+    "file_digest",
+    "inputs_of",
+    "is_typo_of",
+    "load_pending_handovers",
+    "load_plan",
+    "load_snapshot",
+    "locate",
+    "parse_day",
+    "pending_handovers_path",
+    "ragged_under_a_wrong_header",
+    "read_input",
+    "separator_problem",
+    "snapshot_from_dict",
+    "unknown_column",
+    "write_bytes",
+    "write_json",
+    "write_snapshot",
+    "write_text",
+]

@@ -1,0 +1,43 @@
+"""How the files are laid out: the tables of a CSV snapshot folder, the separator
+of a list cell, the name of standard input, and how a cell holds text a spreadsheet
+would run as a formula (written neutralised, read back as it was written).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+PathLike = str | os.PathLike[str]
+
+SNAPSHOT_CSV = "snapshot.csv"
+"""File of a CSV snapshot directory holding the one row of ``format`` and ``as_of``."""
+
+PRACTITIONERS_CSV = "practitioners.csv"
+"""File of a CSV snapshot directory holding one practitioner per row."""
+
+CASES_CSV = "cases.csv"
+"""File of a CSV snapshot directory holding one case per row."""
+
+LIST_SEPARATOR = ";"
+"""Separator of the items of a list field inside one CSV cell."""
+
+STDIN: Final = "-"
+"""The path that names standard input (read once, to its end)."""
+
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _neutralised(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows as text, never runs: a leading ``'``
+    before a formula character (and before quotes that precede one, so that
+    :func:`_unneutralised` reads back exactly what was written)."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def _unneutralised(cell: str) -> str:
+    """The value of a cell :func:`_neutralised` wrote (or a spreadsheet user quoted)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
