@@ -54,6 +54,7 @@ from allocator.io import (
     expected_at,
     locate,
     read_input,
+    unreadable_number,
 )
 from allocator.models import (
     MAX_POINTS,
@@ -593,4 +594,6 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
+    except ValueError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
     return _over(Policy(), data, str(path))

@@ -908,3 +908,40 @@ def test_a_missing_folder_is_named_not_a_temporary_file(tmp_path: Path) -> None:
         "folder; nothing was written."
     )
     assert ".tmp" not in str(caught.value)
+
+
+# ------------------------------------------------------------------ numbers too long to read
+
+TOO_LONG = "1" + "0" * 5000
+TOO_LONG_SAID = "a number written with more than 4,300 digits, expected a number a field can take"
+
+
+def test_a_number_too_long_to_read_in_each_json_file_is_one_sentence(tmp_path: Path) -> None:
+    # Python reads no integer of more than 4,300 digits: a ValueError, not a syntax error.
+    snap = tmp_path / "s.json"
+    snap.write_text(snapshot_text(cases=[case_data(weight=12345)]).replace("12345", TOO_LONG))
+    assert only_problem(snap) == f"{snap}: not valid JSON: {TOO_LONG_SAID}."
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format": ' + TOO_LONG + "}")
+    with pytest.raises(InputError, match=f"plan.json: not valid JSON: {TOO_LONG_SAID}"):
+        load_plan(plan)
+
+
+def test_a_number_too_long_to_read_in_each_toml_file_is_one_sentence(tmp_path: Path) -> None:
+    from allocator.simulation.sweep import SpecError, load_spec
+    from allocator.ssd.mapping import load_columns_mapping, load_ssd_mapping
+
+    path = tmp_path / "f.toml"
+    path.write_text(f"[type_points]\ncourt = {TOO_LONG}\n")
+    with pytest.raises(PolicyError, match=f"not valid TOML: {TOO_LONG_SAID}"):
+        load_policy(path)
+    for load in (load_ssd_mapping, load_columns_mapping):
+        with pytest.raises(InputError, match=f"f.toml: not valid TOML \\({TOO_LONG_SAID}\\)"):
+            load(path)
+    with pytest.raises(SpecError, match=f"f.toml: not valid TOML: {TOO_LONG_SAID}"):
+        load_spec(path)
+    from allocator.web.names import load_display_names
+
+    path.write_text(f"[names]\nP1 = {TOO_LONG}\n")
+    with pytest.raises(ValueError, match=f"f.toml: not a TOML file \\({TOO_LONG_SAID}\\)"):
+        load_display_names(str(path))

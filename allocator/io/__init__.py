@@ -46,6 +46,7 @@ from allocator.io.errors import (
     did_you_mean,
     is_typo_of,
     unknown_column,
+    unreadable_number,
 )
 from allocator.io.fields import Location, expected_at, locate
 from allocator.io.layout import (
@@ -111,6 +112,7 @@ __all__ = [
     "separator_problem",
     "snapshot_from_dict",
     "unknown_column",
+    "unreadable_number",
     "write_bytes",
     "write_json",
     "write_snapshot",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -79,6 +80,18 @@ def _found(value: Any, echo: bool) -> str:
     if isinstance(value, dict):
         return "an object"
     return "a value of another kind"
+
+
+def unreadable_number(exc: ValueError) -> str:
+    """Why a JSON or TOML parser's ``ValueError`` (not its syntax error) stopped it,
+    in words: Python reads no integer of more than ``sys.get_int_max_str_digits()``
+    digits, and no field takes one."""
+    if "digits" in str(exc):
+        return (
+            f"a number written with more than {sys.get_int_max_str_digits():,} digits, "
+            "expected a number a field can take"
+        )
+    return str(exc)
 
 
 def describe_value(value: Any) -> str:

@@ -26,6 +26,7 @@ from allocator.io.errors import (
     _sentence,
     _short,
     unknown_column,
+    unreadable_number,
 )
 from allocator.io.fields import _Field
 from allocator.io.layout import LIST_SEPARATOR, STDIN, PathLike, _unneutralised
@@ -208,6 +209,8 @@ def _parse_json(text: str, path: Path, report: _Report, rank: int) -> Any:
         return json.loads(text, object_pairs_hook=_unique_keys(path, report, rank))
     except json.JSONDecodeError as exc:
         report.add(rank, -1, f"{path}: not valid JSON: {json_error(exc)}")
+    except ValueError as exc:
+        report.add(rank, -1, f"{path}: not valid JSON: {unreadable_number(exc)}")
     except RecursionError:
         report.add(rank, -1, f"{path}: not valid JSON: nested too deeply")
     return _FAILED

@@ -155,6 +155,10 @@ def load_spec(path: str | Path) -> list[Cell]:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{source}: not valid TOML: {exc}") from None
+    except ValueError as exc:
+        from allocator.io import unreadable_number
+
+        raise SpecError(f"{source}: not valid TOML: {unreadable_number(exc)}") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{source}: not valid TOML: {exc}") from None
     except OSError as exc:

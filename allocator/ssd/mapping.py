@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from allocator.io import InputError, did_you_mean, expected_at, read_input
+from allocator.io import InputError, did_you_mean, expected_at, read_input, unreadable_number
 from allocator.models import CaseType, Complexity, Fte, Grade, Priority, Years
 
 EPISODE_TABLES: dict[str, CaseType] = {
@@ -245,6 +245,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not UTF-8 text, expected a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not valid TOML ({unreadable_number(exc)})") from None
 
 
 def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:

@@ -296,6 +296,10 @@ def one_toml_table(path: str, name: str, lines: str, *, empty: bool = True) -> d
         raise ValueError(f"{path}: cannot read the {name} file ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a TOML file ({exc})") from None
+    except ValueError as exc:
+        from allocator.io import unreadable_number
+
+        raise ValueError(f"{path}: not a TOML file ({unreadable_number(exc)})") from None
     table = data.get(name)
     if not isinstance(table, dict) or (not table and not empty) or set(data) - {name}:
         raise ValueError(f"{path}: expected one [{name}] table, {lines}")
