@@ -703,3 +703,47 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
                 "against inputs it was not made from"
             )
     return out
+
+
+def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan B")) -> list[str]:
+    """Why two plans may not be comparable: made for different days, or from different
+    input files by the plans' own records (``made_from``, compared by SHA-256 as
+    :func:`input_mismatches` does; a plan without a record says nothing).
+
+    Returns
+    -------
+    list of str
+        One sentence per difference, in the order day, snapshot, referrals, policy;
+        ``names`` names the plans in them (their files, on the command line).
+    """
+    first, second = names
+    out: list[str] = []
+    if a.as_of != b.as_of:
+        out.append(
+            f"{first} is for {a.as_of} and {second} for {b.as_of}: plans of different days "
+            "differ in their services as well as in their decisions"
+        )
+    if a.made_from is None or b.made_from is None:
+        return out
+    for name in INPUT_OPTIONS:
+        mine: FileDigest | None = getattr(a.made_from, name)
+        theirs: FileDigest | None = getattr(b.made_from, name)
+        if (mine is None) != (theirs is None):
+            with_it, without = (first, second) if mine is not None else (second, first)
+            out.append(
+                f"{with_it} was made with a {name} file and {without} without one: the "
+                "cases they differ on may differ because of it"
+            )
+        elif (
+            mine is not None
+            and theirs is not None
+            and mine.sha256 is not None
+            and theirs.sha256 is not None
+            and mine.sha256 != theirs.sha256
+        ):
+            out.append(
+                f"{first} was made from {name} {mine.file} (SHA-256 {mine.sha256[:12]}...) "
+                f"and {second} from {theirs.file} (SHA-256 {theirs.sha256[:12]}...): the "
+                "cases they differ on may differ because the inputs do"
+            )
+    return out

@@ -324,6 +324,33 @@ def test_diff_with_snapshot_recomputes_the_tiers(files: dict[str, Path]) -> None
     assert "plan A" in human.stdout and "recomputed from the snapshot" in human.stdout
 
 
+def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_path: Path) -> None:
+    from allocator.check import plans_made_apart
+    from allocator.models import FileDigest, MadeFrom
+
+    plan = load_plan(files["plan"])
+    assert plans_made_apart(plan, plan) == []
+    digest = {"snapshot": FileDigest(file="a.json", sha256="a" * 64)}
+    a = plan.model_copy(update={"made_from": MadeFrom(**digest)})
+    other = {"snapshot": FileDigest(file="b.json", sha256="b" * 64)}
+    b = plan.model_copy(update={"made_from": MadeFrom(**other)})
+    (snapshots,) = plans_made_apart(a, b)
+    assert snapshots.startswith("plan A was made from snapshot a.json (SHA-256 aaaaaaaaaaaa...)")
+    assert "plan B from b.json (SHA-256 bbbbbbbbbbbb...)" in snapshots
+    referrals = FileDigest(file="r.json", sha256="c" * 64)
+    c = plan.model_copy(update={"made_from": MadeFrom(**digest, referrals=referrals)})
+    (one_sided,) = plans_made_apart(a, c)
+    assert one_sided.startswith("plan B was made with a referrals file and plan A without one")
+    later = plan.model_copy(update={"as_of": plan.as_of.replace(year=plan.as_of.year + 1)})
+    assert plans_made_apart(plan, later)[0].startswith(f"plan A is for {plan.as_of} and plan B")
+    # On the command line, on stderr, naming the files; the diff itself still comes.
+    write_json(tmp_path / "b.json", b)
+    write_json(tmp_path / "a.json", a)
+    result = run("diff", tmp_path / "a.json", tmp_path / "b.json")
+    assert result.exit_code == 0
+    assert f"warning: {tmp_path / 'a.json'} was made from snapshot a.json" in result.stderr
+
+
 # ------------------------------------------------------------------ bad input
 
 

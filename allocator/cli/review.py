@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
-from allocator.cli.files import read_handovers, read_inputs, warn_inputs, writing
+from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
 from allocator.cli.options import snapshot_options
 from allocator.io import check_output, write_json
 from allocator.models import Plan, Snapshot
@@ -226,6 +226,7 @@ def diff_command(
 ) -> None:
     """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
     from allocator.analysis import diff_plans
+    from allocator.check import input_mismatches, plans_made_apart
     from allocator.io import load_plan
     from allocator.terminal import render_diff
 
@@ -237,6 +238,13 @@ def diff_command(
         raise click.UsageError("--referrals and --policy need --snapshot")
     with input_errors():
         a, b = load_plan(plan_a), load_plan(plan_b)
+    for sentence in plans_made_apart(a, b, (plan_a, plan_b)):
+        echo(f"warning: {sentence}", err=True)
+    if snapshot_path is not None:
+        given = made_from(snapshot_path, referrals, policy_path)
+        for path, plan in ((plan_a, a), (plan_b, b)):
+            for sentence in input_mismatches(plan.made_from, given):
+                echo(f"warning: {path}: {sentence}", err=True)
     _emit(as_json, diff_plans(a, b, snap, policy), render_diff)
 
 
