@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -132,21 +133,46 @@ def refuse_non_iso_day(value: Any) -> Any:
 NotBool: Final = BeforeValidator(refuse_bool)
 """Marks a number field that refuses ``true`` / ``false`` (shared with the policy)."""
 
-Points = Annotated[float, NotBool, Ge(0), Le(MAX_POINTS)]
+TEXT_CELLS: Final = "text_cells"
+"""Validation context key: the records come from text cells (a CSV file), where every
+number is written as text; anywhere else (JSON, Python) a number is not quoted."""
+
+
+def refuse_quoted_number(value: Any, info: ValidationInfo) -> Any:
+    """Let ``value`` through unless it is text outside a CSV file's cells.
+
+    JSON numbers are typed: ``"fte": "1.0"`` is text, and pydantic's lax mode would
+    read it as the number silently (an exporter quoting every value is told once, at
+    the door). A CSV cell is always text (:data:`TEXT_CELLS` in the context).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is a string and the context does not say text cells.
+    """
+    if isinstance(value, str) and not (info.context or {}).get(TEXT_CELLS):
+        raise ValueError("expected a number written without quotes")
+    return value
+
+
+NotQuoted: Final = BeforeValidator(refuse_quoted_number)
+"""Marks a number field of the contract that refuses a quoted number outside CSV."""
+
+Points = Annotated[float, NotBool, NotQuoted, Ge(0), Le(MAX_POINTS)]
 """Weighted points: a case's weight or a worker's capacity, 0 to :data:`MAX_POINTS`."""
-Fte = Annotated[float, NotBool, Gt(0), Le(1)]
+Fte = Annotated[float, NotBool, NotQuoted, Gt(0), Le(1)]
 """Contracted hours as a share of full time, in (0, 1]."""
-Years = Annotated[float, NotBool, Ge(0), Le(MAX_EXPERIENCE_YEARS)]
+Years = Annotated[float, NotBool, NotQuoted, Ge(0), Le(MAX_EXPERIENCE_YEARS)]
 """Years of post-qualifying experience."""
-Complexity = Annotated[int, NotBool, Ge(1), Le(4)]
+Complexity = Annotated[int, NotBool, NotQuoted, Ge(1), Le(4)]
 """Case complexity, 1 (least) to 4 (most)."""
-Changes = Annotated[int, NotBool, Ge(0), Le(MAX_CHANGES)]
+Changes = Annotated[int, NotBool, NotQuoted, Ge(0), Le(MAX_CHANGES)]
 """Changes of worker in the last 12 months."""
 Day = Annotated[date, BeforeValidator(refuse_non_iso_day), Ge(FIRST_DAY), Le(LAST_DAY)]
 """A calendar date written ``YYYY-MM-DD``, from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
 
 
-WaitingDays = Annotated[int, NotBool, Ge(0), Le((LAST_DAY - FIRST_DAY).days)]
+WaitingDays = Annotated[int, NotBool, NotQuoted, Ge(0), Le((LAST_DAY - FIRST_DAY).days)]
 """Days a child has waited for a worker (docs/FORMAT.md "Waiting"): 0 or more."""
 
 
@@ -501,7 +527,7 @@ class Handover(Record):
     from_: Id = Field(alias="from")
     on: Day
     departs: Day
-    notice_days: Annotated[int, NotBool, Ge(0)]
+    notice_days: Annotated[int, NotBool, NotQuoted, Ge(0)]
     reasons: tuple[str, ...] = ()
 
 

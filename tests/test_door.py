@@ -945,3 +945,40 @@ def test_a_number_too_long_to_read_in_each_toml_file_is_one_sentence(tmp_path: P
     path.write_text(f"[names]\nP1 = {TOO_LONG}\n")
     with pytest.raises(ValueError, match=f"f.toml: not a TOML file \\({TOO_LONG_SAID}\\)"):
         load_display_names(str(path))
+
+
+# ------------------------------------------------------------------ numbers written as text
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "text", "expected"),
+    [
+        ("practitioners", "fte", "1.0", "a number greater than 0 and at most 1"),
+        ("practitioners", "capacity_points", "80", "a number from 0 to 10000 or null"),
+        ("practitioners", "experience_years", "3", "a number from 0 to 70"),
+        ("cases", "complexity", "2", "a whole number from 1 to 4"),
+        ("cases", "weight", "4.5", "a number from 0 to 10000 or null"),
+        ("cases", "changes_last_12_months", "1", "a whole number from 0 to 366"),
+    ],
+)
+def test_a_json_number_written_as_text_is_refused(
+    tmp_path: Path, record: str, field: str, text: str, expected: str
+) -> None:
+    # An exporter quoting every value is told at the door, not read silently.
+    make = practitioner_data if record == "practitioners" else case_data
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text(**{record: [make(**{field: text})]}))
+    message = only_problem(path)
+    assert f"field {field!r} is {text!r} (text), expected {expected}, written without quotes" in (
+        message
+    )
+
+
+def test_a_csv_cell_is_text_and_its_number_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (folder / "practitioners.csv").write_text("id,team,grade,fte\nP1,North,senior,0.5\n")
+    (folder / "cases.csv").write_text("id,family,type,complexity\nC1,F1,child_in_need,2\n")
+    snap = load_snapshot(folder)
+    assert snap.practitioners[0].fte == 0.5 and snap.cases[0].complexity == 2

@@ -175,6 +175,15 @@ def unknown_column(column: str, fields: Iterable[str]) -> str:
     return did_you_mean(column, fields)
 
 
+def _is_number(text: object) -> bool:
+    """Whether ``text`` is a number written as text ("1.0", "2")."""
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return isinstance(text, str)
+
+
 def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_file: bool) -> str:
     """One pydantic error, located below its record, as the middle of a sentence.
 
@@ -206,6 +215,9 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     reason = (err.get("ctx") or {}).get("error")
     if kind.startswith("date") and isinstance(reason, str) and "range" in reason:
         found += f" ({reason})"  # e.g. "day value is outside expected range"
+    if not csv_file and "without quotes" in str(err["msg"]) and _is_number(err["input"]):
+        found += " (text)"
+        expected += ", written without quotes"  # models.refuse_quoted_number
     return f"field {path!r} is {found}, expected {expected}"
 
 

@@ -20,6 +20,7 @@ from allocator.io.reading import _Table
 from allocator.models import (
     FIRST_DAY,
     LAST_DAY,
+    TEXT_CELLS,
     Day,
     Snapshot,
 )
@@ -57,7 +58,7 @@ def _validate_table(
     fields = _fields_of(model)
     csv_file = table.lines is not None
     try:
-        return adapter.validate_python(table.rows)
+        return adapter.validate_python(table.rows, context={TEXT_CELLS: csv_file})
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             index = err["loc"][0]

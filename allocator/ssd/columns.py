@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from allocator.io import DAY_EXPECTED, did_you_mean, expected_at, parse_day
-from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Snapshot
+from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (
@@ -208,7 +208,8 @@ def _validate(built: list[_Built], model: type[BaseModel], problems: Problems) -
     out: list[Any] = []
     for item in built:
         try:
-            out.append(model.model_validate(item.record))
+            # A council's report is cells of text: a number is written as text there.
+            out.append(model.model_validate(item.record, context={TEXT_CELLS: True}))
         except ValidationError as exc:
             ident = item.record.get("id")
             where = item.row.where(ident if isinstance(ident, str) else None)

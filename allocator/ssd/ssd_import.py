@@ -33,7 +33,7 @@ import polars as pl
 from pydantic import BaseModel, ValidationError
 
 from allocator.io import expected_at
-from allocator.models import SNAPSHOT_FORMAT, Case, Contract, Practitioner, Snapshot
+from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Contract, Practitioner, Snapshot
 from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (
@@ -581,7 +581,9 @@ def _validated(
     model: type[BaseModel], record: dict[str, Any], origin: dict[str, Row], problems: Problems
 ) -> Any:
     try:
-        return model.model_validate(record)
+        # An extract's cells are text (CSV) or a database's values: both may hold a
+        # number as text.
+        return model.model_validate(record, context={TEXT_CELLS: True})
     except ValidationError as exc:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else ""
