@@ -187,7 +187,10 @@ class Record(BaseModel):
     )
 
 
-Id = Annotated[str, Field(min_length=1)]
+#: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
+#: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead).
+#: CSV cells and the imports' values are trimmed before they get here.
+Id = Annotated[str, Field(min_length=1, pattern=r"^\S(?:.*\S)?$")]
 
 
 class Practitioner(Record):

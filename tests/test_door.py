@@ -982,3 +982,14 @@ def test_a_csv_cell_is_text_and_its_number_is_read(tmp_path: Path) -> None:
     (folder / "cases.csv").write_text("id,family,type,complexity\nC1,F1,child_in_need,2\n")
     snap = load_snapshot(folder)
     assert snap.practitioners[0].fte == 0.5 and snap.cases[0].complexity == 2
+
+
+@pytest.mark.parametrize("spaced", ["P1 ", " P1", "P1\t"])
+def test_an_id_with_a_blank_at_either_end_is_refused(tmp_path: Path, spaced: str) -> None:
+    # " P1" would never match "P1" elsewhere in the file: said where it is written.
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text(practitioners=[practitioner_data(id=spaced)], cases=[]))
+    message = only_problem(path)
+    assert f"field 'id' is {spaced!r}, expected a non-empty id, with no space at either end" in (
+        message
+    )

@@ -120,7 +120,9 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if tp is str:
         non_empty = any(isinstance(m, annotated_types.MinLen) for m in metadata)
         if id_like:
-            return "a non-empty id" if non_empty else "an id"
+            trimmed = any(getattr(m, "pattern", None) for m in metadata)
+            what = "a non-empty id" if non_empty else "an id"
+            return what + (", with no space at either end" if trimmed else "")
         return "non-empty text" if non_empty else "text"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return "an object"
