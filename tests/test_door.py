@@ -988,7 +988,9 @@ def test_a_csv_cell_is_text_and_its_number_is_read(tmp_path: Path) -> None:
 def test_an_id_with_a_blank_at_either_end_is_refused(tmp_path: Path, spaced: str) -> None:
     # " P1" would never match "P1" elsewhere in the file: said where it is written.
     path = tmp_path / "s.json"
-    path.write_text(snapshot_text(practitioners=[practitioner_data(id=spaced)], cases=[]))
+    # Its child names it as meant ("P1"): one problem, at the id, not one per child.
+    staff = [practitioner_data(id=spaced)]
+    path.write_text(snapshot_text(practitioners=staff, cases=[case_data(worker="P1")]))
     message = only_problem(path)
     assert f"field 'id' is {spaced!r}, expected a non-empty id, with no space at either end" in (
         message

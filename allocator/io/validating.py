@@ -155,6 +155,9 @@ def _cross_references(
             else:
                 first[ident] = i
         staff.update(first)
+        # An id refused for a blank at either end is reported there once: references
+        # to it as meant (trimmed) are not reported again on every child it holds.
+        staff.update(ident.strip() for ident in first)
     # Where the practitioners are, when not in the same file as the case (a CSV folder).
     staff_file = (
         f" in {practitioners.source}"
