@@ -357,9 +357,9 @@ def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_p
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("recommend", "{snapshot}", "R9"), "case 'R9' is not in the snapshot"),
-        (("explain", "{plan}", "--snapshot", "{snapshot}", "--case", "R9"), "'R9'"),
-        (("explain", "{plan}", "--snapshot", "{snapshot}", "--worker", "P9"), "'P9'"),
+        (("recommend", "{snapshot}", "R9"), "{snapshot}: case 'R9' is not in the snapshot"),
+        (("explain", "{plan}", "--snapshot", "{snapshot}", "--case", "R9"), "{snapshot}: "),
+        (("explain", "{plan}", "--snapshot", "{snapshot}", "--worker", "P9"), "{snapshot}: "),
         (("check", "{snapshot}", "{root}/missing.json"), "no such file"),
         (("diff", "{plan}", "{root}/missing.json"), "no such file"),
         (("check", "{snapshot}", "{plan}", "--policy", "{root}/missing.toml"), "policy"),
@@ -368,10 +368,11 @@ def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_p
 def test_bad_input_exits_2_with_a_message(
     files: dict[str, Path], args: tuple[str, ...], message: str
 ) -> None:
-    filled = [a.format(**{k: str(v) for k, v in files.items()}) for a in args]
+    names = {k: str(v) for k, v in files.items()}
+    filled = [a.format(**names) for a in args]
     result = CliRunner().invoke(main, filled)
     assert result.exit_code == 2
-    assert message in result.stderr
+    assert message.format(**names) in result.stderr
 
 
 def test_case_and_worker_together_is_a_usage_error(files: dict[str, Path]) -> None:

@@ -9,7 +9,8 @@ a rule.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -18,7 +19,7 @@ from rich.console import Console
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
 from allocator.cli.options import snapshot_options
-from allocator.io import check_output, write_json
+from allocator.io import InputError, check_output, write_json
 from allocator.models import Plan, Snapshot
 from allocator.policy import Policy, overrides_of
 
@@ -73,13 +74,25 @@ def explain_command(
     with input_errors():
         plan = load_plan(plan_path)
     warn_inputs(plan, snapshot_path, referrals, policy_path)
-    with input_errors():
+    with input_errors(), _naming(snapshot_path, referrals):
         if case_id is not None:
             _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
         elif worker_id is not None:
             _emit(as_json, worker_statement(snap, policy, plan, worker_id), render_worker)
         else:
             _emit(as_json, analyse_plan(snap, policy, plan), render_analysis)
+
+
+@contextmanager
+def _naming(snapshot: str, referrals: str | None) -> Iterator[None]:
+    """An unknown case or worker id said with the files it was looked for in."""
+    from allocator.recommend import UnknownIdError
+
+    try:
+        yield
+    except UnknownIdError as exc:
+        where = snapshot + (f" (with {referrals})" if referrals else "")
+        raise InputError(f"{where}: {exc}") from None
 
 
 @click.command("recommend")
@@ -142,7 +155,7 @@ def recommend_command(
             plan = load_plan(plan_path)
             warn_inputs(plan, snapshot, referrals, policy_path)
             applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
-    with input_errors():
+    with input_errors(), _naming(snapshot, referrals):
         result = recommend(
             snap, case_id, policy, top=top, ineligible=ineligible, plan=plan, handovers=earlier
         )
