@@ -995,3 +995,38 @@ def test_an_id_with_a_blank_at_either_end_is_refused(tmp_path: Path, spaced: str
     assert f"field 'id' is {spaced!r}, expected a non-empty id, with no space at either end" in (
         message
     )
+
+
+# ------------------------------------------------------------------ a workbook given as text
+
+XLSX = b"PK\x03\x04" + b"\x00" * 40
+XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"), [(XLSX, "a ZIP archive"), (XLS, "an old Excel .xls")], ids=["xlsx", "xls"]
+)
+def test_a_spreadsheet_workbook_given_for_any_text_input_is_one_sentence(
+    tmp_path: Path, content: bytes, kind: str
+) -> None:
+    from allocator.ssd.tables import Problems, read_table
+
+    said = "expected a text file; save a sheet as CSV (comma-separated, UTF-8) and give that"
+    snap = tmp_path / "s.json"
+    snap.write_bytes(content)
+    message = only_problem(snap)
+    assert message.startswith(f"{snap}: {kind}") and said in message
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / "snapshot.csv").write_text("format,as_of\ncaseload-snapshot/1,2026-11-23\n")
+    (folder / "practitioners.csv").write_text("id,team,grade,fte\nP1,North,senior,1\n")
+    (folder / "cases.csv").write_bytes(content)
+    (problem,) = pytest.raises(InputError, load_snapshot, folder).value.problems
+    assert problem.startswith(f"{folder / 'cases.csv'}: {kind}") and said in problem
+    policy = tmp_path / "p.toml"
+    policy.write_bytes(content)
+    with pytest.raises(PolicyError, match=kind):
+        load_policy(policy)
+    problems = Problems()
+    assert read_table(folder / "cases.csv", problems) is None
+    assert [p for p in problems.errors.sentences() if kind in p]

@@ -99,10 +99,10 @@ def read_input(path: PathLike) -> bytes:
     ------
     InputError
         One sentence naming the file: missing, a directory, not a regular file,
-        unreadable, or larger than the limit.
+        unreadable, larger than the limit, or a spreadsheet workbook (not text).
     """
     if str(path) == STDIN:
-        return _read_stream(sys.stdin.buffer.read, "standard input")
+        return _not_a_workbook(_read_stream(sys.stdin.buffer.read, "standard input"), STDIN)
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -119,7 +119,7 @@ def read_input(path: PathLike) -> bytes:
             raise InputError(f"{path}: is a directory, expected a file")
         if not stat.S_ISREG(status.st_mode):
             if _is_stdin(status):
-                return _read_stream(sys.stdin.buffer.read, path)
+                return _not_a_workbook(_read_stream(sys.stdin.buffer.read, path), path)
             raise InputError(
                 f"{path}: not a regular file (a device, pipe or socket), expected a file, "
                 f"or {STDIN} for standard input"
@@ -127,11 +127,30 @@ def read_input(path: PathLike) -> bytes:
         if status.st_size > MAX_INPUT_BYTES:
             raise _too_large(path)
         with os.fdopen(os.dup(fd), "rb") as handle:
-            return _read_stream(handle.read, path)
+            return _not_a_workbook(_read_stream(handle.read, path), path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
+
+
+#: The first bytes of a spreadsheet workbook, by kind: every input is text, and a
+#: workbook renamed .csv would otherwise be read as one column of binary noise.
+_WORKBOOKS: Final = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument .ods workbook?)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook"),
+)
+
+
+def _not_a_workbook(data: bytes, path: PathLike) -> bytes:
+    """``data`` unless it starts as a spreadsheet workbook does (then one sentence)."""
+    for magic, kind in _WORKBOOKS:
+        if data.startswith(magic):
+            raise InputError(
+                f"{path}: {kind}, expected a text file; save a sheet as CSV "
+                "(comma-separated, UTF-8) and give that"
+            )
+    return data
 
 
 def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
