@@ -64,7 +64,7 @@ them within cap (heaviest first).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -757,6 +757,25 @@ def _plan(
             "could and what stops them)"
         )
 
+    waiting_first = [u.case for u in unallocated if state.cases[u.case].worker is None]
+    moving_now = sum(1 for a in assignments if a.from_ is not None)
+    if waiting_first and (moving_now or handovers):
+        # A manager comparing this plan with the morning's allocate sees more children
+        # left waiting: say where the room went, and that allocate moves nobody.
+        by_class = Counter(state.policy.class_names[state.priority_class[c]] for c in waiting_first)
+        classes = ", ".join(
+            f"{name} {by_class[name]}" for name in state.policy.class_names if by_class[name]
+        )
+        notes.append(
+            f"{len(waiting_first)} child(ren) with no worker yet stay without one ({classes}) "
+            f"while this rebalance moves {moving_now} child(ren) today and plans "
+            f"{len(handovers)} handover(s): the room goes in the order of the tiers below "
+            "(over-cap relief after urgent work and before the other classes; within a "
+            "class the longest waits first, a departing worker's child to hand over "
+            "counting as the longest wait and one who lost their worker "
+            f"{state.policy.waiting.lost_worker_weeks} weeks more than waited); allocate, "
+            "which moves nobody, gives the queue all the room"
+        )
     given = {a.case: a.worker for a in assignments}
     notes.extend(longest_wait_note(state, given))
     notes.extend(held_room_notes(state, given))

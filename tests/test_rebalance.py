@@ -806,3 +806,28 @@ def test_a_tier_at_zero_is_at_its_bound_whatever_the_search_proved() -> None:
         "changes_of_worker": 0,
     }
     assert _plan_bound(setup, None, objective) == {"unallocated_urgent": 0, "changes_of_worker": 0}
+
+
+def test_a_referral_left_while_children_move_is_explained_in_a_note() -> None:
+    # W1 (cap 6) holds 9 points; W2 has 3 points of room. Relieving W1's cap ranks
+    # above the other class, so C3 moves to W2 and R1 (child in need) keeps waiting;
+    # allocate, which moves nobody, would place R1. The plan says why.
+    from tests.builders import case, snapshot, worker
+
+    snap = snapshot(
+        [worker("W1", capacity_points=6), worker("W2", capacity_points=3)],
+        [
+            case("C1", worker="W1"),
+            case("C2", worker="W1"),
+            case("C3", worker="W1"),
+            case("R1"),
+        ],
+    )
+    plan = rebalance(snap, Policy(), work_units=1.0)
+    assert [u.case for u in plan.unallocated] == ["R1"]
+    assert any(a.from_ == "W1" and a.worker == "W2" for a in plan.assignments)
+    (note,) = [n for n in plan.notes if "with no worker yet" in n]
+    assert note.startswith(
+        "1 child(ren) with no worker yet stay without one (other 1) while this rebalance "
+        "moves 1 child(ren) today and plans 0 handover(s)"
+    )
