@@ -509,9 +509,10 @@ class CaseExplanation:
         For a case that needs a worker, the days it has waited for one
         (:attr:`allocator.rules.ServiceState.days_waiting`); else ``None``.
     head_start
-        For a child who lost their worker (:attr:`allocator.rules.ServiceState.lost_worker`),
-        the days their class tier counts beyond those waited (policy
-        ``waiting.lost_worker_weeks`` x 7); else ``None``.
+        For a case that needs a worker, the days their class tier counts beyond those
+        waited (:meth:`allocator.rules.ServiceState.counted_wait`: policy
+        ``waiting.type_weeks`` for the case's type, and ``waiting.lost_worker_weeks``
+        for a child who lost their worker, each x 7), or ``None`` when none.
     """
 
     case: str
@@ -672,9 +673,7 @@ def explain_case(
         exception=state.exceptions.get(case_id),
         no_handover=no_handover,
         days_waiting=state.days_waiting.get(case_id),
-        head_start=(
-            state.counted_wait(case_id, 0) or None if case_id in state.lost_worker else None
-        ),
+        head_start=(state.counted_wait(case_id, 0) or None) if case_id in state.needs else None,
     )
 
 

@@ -182,6 +182,12 @@ class PriorityClass(BaseModel):
 MAX_WAITING_WEEKS: Final = 52
 
 
+#: The default head start of a court child within their class (weeks): court work runs
+#: to the court's timetable, and the simulated year served court children sooner with
+#: it (docs/FORMAT.md "Waiting").
+COURT_HEAD_START_WEEKS: Final = 8
+
+
 class Waiting(BaseModel):
     """How waiting counts within a priority class (FORMAT.md "no child is starved";
     docs/FORMAT.md "Waiting").
@@ -215,6 +221,14 @@ class Waiting(BaseModel):
         first worker, so a handover is planned ahead and a gap in the child's work is
         short, but not before the longest waits. ``0``: their wait counts from the day
         it began, like a referral's. No effect under ``count``.
+    type_weeks
+        Case type -> weeks a child of that type counts more than they have waited
+        (each 0 to :data:`MAX_WAITING_WEEKS`, at most ``max_weeks``; default court
+        :data:`COURT_HEAD_START_WEEKS`, every other type 0):
+        within their class such a child comes before children who have waited less
+        than that longer, as a manager takes court work first for its timetable,
+        without a class of its own (which would let a court child always pass any
+        number of child-protection children). No effect under ``count``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -223,6 +237,19 @@ class Waiting(BaseModel):
     max_weeks: Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
     reserve_after_days: WindowDays = 14
     lost_worker_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = 4
+    type_weeks: dict[CaseType, Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)]] = (
+        Field(default_factory=lambda: {CaseType.COURT: COURT_HEAD_START_WEEKS})
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_type_weeks(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """The rule's data; ``type_weeks`` left out when empty, so that a policy
+        without it has the bytes (and the decision log's SHA-256 key) it had before
+        the key existed."""
+        data = handler(self)
+        if not self.type_weeks and isinstance(data, dict):
+            data.pop("type_weeks", None)
+        return data
 
     @field_validator("lost_worker_weeks")
     @classmethod
@@ -230,6 +257,20 @@ class Waiting(BaseModel):
         most = info.data.get("max_weeks")
         if most is not None and value > most:
             raise ValueError(f"at most max_weeks ({most}): a longer wait counts no more")
+        return value
+
+    @field_validator("type_weeks")
+    @classmethod
+    def _type_head_starts_within_the_count(
+        cls, value: dict[CaseType, int], info: ValidationInfo
+    ) -> dict[CaseType, int]:
+        most = info.data.get("max_weeks")
+        for kind, weeks in value.items():
+            if most is not None and weeks > most:
+                raise ValueError(
+                    f"{kind.value}: {weeks} weeks, at most max_weeks ({most}): a longer "
+                    "wait counts no more"
+                )
         return value
 
 

@@ -442,11 +442,13 @@ class ServiceState:
 
     def counted_wait(self, case_id: str, days: int) -> int:
         """The days of waiting the class tiers count for ``case_id``, which has waited
-        ``days``: for a child who has lost their worker (:attr:`lost_worker`),
-        ``days`` and the policy's head start (``waiting.lost_worker_weeks``), else
-        ``days``."""
+        ``days``: ``days``, plus the policy's head start for the case's type
+        (``waiting.type_weeks``), plus, for a child who has lost their worker
+        (:attr:`lost_worker`), ``waiting.lost_worker_weeks``; in weeks of 7 days."""
+        waiting = self.policy.waiting
+        days += 7 * waiting.type_weeks.get(self.cases[case_id].type, 0)
         if case_id in self.lost_worker:
-            return days + 7 * self.policy.waiting.lost_worker_weeks
+            return days + 7 * waiting.lost_worker_weeks
         return days
 
     @cached_property

@@ -498,8 +498,9 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         console.print(f"waiting for a worker: {e.days_waiting} days")
     if e.head_start:
         console.print(
-            f"lost the worker they had: their class counts {e.head_start} days more than "
-            "they have waited (policy waiting.lost_worker_weeks)"
+            f"head start: their class counts {e.head_start} days more than they have "
+            "waited (policy waiting.type_weeks for the case's type, "
+            "waiting.lost_worker_weeks for a child who lost their worker)"
         )
     if e.needs_worker and e.worker_before is not None:
         console.print(f"needs a worker: {escape(e.needs_worker)}")

@@ -89,7 +89,8 @@ def test_urgent_comes_before_statutory() -> None:
     plan = allocate(snap, Policy(), time_limit=5)
     assert placed(plan) == {"URGENT": "W1"}
     assert plan.objective["unallocated_urgent"] == 0
-    assert plan.objective["unallocated_statutory"] == 20  # one 10-point child: 20 half points
+    # One 10-point court child: 20 half points x (1 + the court head start, 8 weeks).
+    assert plan.objective["unallocated_statutory"] == 20 * 9
 
 
 def test_a_council_may_regroup_the_classes() -> None:
@@ -249,8 +250,9 @@ def test_the_lp_bound_weighs_the_child_who_must_wait_as_the_tier_does() -> None:
 def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
     # Room for one 10-point case, an urgent child and a court child both wanting it
     # (20 half points each, today's referrals). With urgent held at 0 (placed) the
-    # court child cannot be: 20. Were urgent allowed its own 20 out, the LP could
-    # place the court child instead: 0. Both are valid for their own premise.
+    # court child cannot be: 180 (with the court head start). Were urgent allowed its
+    # own 20 out, the LP could place the court child instead: 0. Both are valid for
+    # their own premise.
     from allocator.engine.solve import _lp_bound
 
     snap = snapshot(
@@ -261,7 +263,8 @@ def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
         ],
     )
     state = ServiceState.of(snap, Policy())
-    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20
+    # The court child: 20 half points x (1 + the court head start, 8 weeks).
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20 * 9
     assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 20}) == 0
 
 

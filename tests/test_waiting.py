@@ -639,3 +639,62 @@ def test_explain_says_a_child_who_lost_their_worker_has_a_head_start() -> None:
     assert explain_case(snap, AGE, plan, "LOST").head_start == 28
     assert explain_case(snap, AGE, plan, "WAITED").head_start is None
     assert explain_case(snap, AGE_AS_WAITED, plan, "LOST").head_start is None
+
+
+# ------------------------------------------------------------------ a head start by case type
+
+
+def court_against_a_longer_wait() -> Snapshot:
+    # W (a senior, cap 14) has room for one of: CT, a court referral of 14 points made
+    # today, or CP, a child-protection child of 14 points who has waited 5 weeks.
+    day = date(2026, 11, 23)
+    return snapshot(
+        [worker("W", grade="senior", capacity_points=14)],
+        [
+            case("CT", type="court", complexity=3, weight=14.0, opened=day),
+            case(
+                "CP",
+                type="child_protection",
+                complexity=3,
+                weight=14.0,
+                opened=day - timedelta(days=35),
+            ),
+        ],
+    )
+
+
+def test_a_type_head_start_puts_court_before_a_shorter_extra_wait(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text("[waiting]\nreserve_after_days = 0\n\n[waiting.type_weeks]\ncourt = 8\n")
+    court_first = load_policy(path)
+    snap = court_against_a_longer_wait()
+    state = ServiceState.of(snap, court_first)
+    # Counted: CT 0 + 8 weeks = 56 days; CP 35 days. age_points: 28 x (1 + 8), 28 x 6.
+    assert state.counted_wait("CT", 0) == 56 and state.counted_wait("CP", 35) == 35
+    assert state.waiting_weight == {"CT": 28 * 9, "CP": 28 * 6}
+    placed = {a.case: a.worker for a in allocate(snap, court_first, work_units=0.5).assignments}
+    assert placed == {"CT": "W"}
+    # Without it the longer wait comes first.
+    plain = Policy.model_validate({"waiting": {"reserve_after_days": 0, "type_weeks": {}}})
+    placed = {a.case: a.worker for a in allocate(snap, plain, work_units=0.5).assignments}
+    assert placed == {"CP": "W"}
+    plan = allocate(snap, court_first, work_units=0.5)
+    assert explain_case(snap, court_first, plan, "CP").head_start is None
+    assert "type_weeks" not in plain.model_dump_json()  # the log's policy key as before
+    assert '"type_weeks":{"court":8}' in court_first.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ("court = 30", r"court: 30 weeks, at most max_weeks \(26\)"),
+        ('court = "8"', "court"),
+        ("courts = 8", "courts"),
+        ("court = -1", "court"),
+    ],
+)
+def test_a_bad_type_head_start_is_refused(tmp_path: Path, table: str, said: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(f"[waiting.type_weeks]\n{table}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=said):
+        load_policy(path)
