@@ -658,6 +658,15 @@ INPUT_OPTIONS: dict[str, str] = {
 }
 
 
+def _differing_digests(a: FileDigest, b: FileDigest) -> tuple[str, str] | None:
+    """The two files' SHA-256, shortened for a sentence, when they differ by content
+    (both known and unequal); else ``None`` (standard input, with no digest, matches
+    anything; a copy under another name matches)."""
+    if a.sha256 is None or b.sha256 is None or a.sha256 == b.sha256:
+        return None
+    return a.sha256[:12], b.sha256[:12]
+
+
 def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     """Where the files a plan is judged against differ from those it was made from.
 
@@ -696,10 +705,10 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
             )
         elif now is None:
             out.append(f"this plan was made with {name} {then.file}: did you forget {option}?")
-        elif then.sha256 is not None and now.sha256 is not None and then.sha256 != now.sha256:
+        elif digests := _differing_digests(then, now):
             out.append(
-                f"this plan was made with {name} {then.file} (SHA-256 {then.sha256[:12]}...); "
-                f"{now.file} differs (SHA-256 {now.sha256[:12]}...): the plan may be judged "
+                f"this plan was made with {name} {then.file} (SHA-256 {digests[0]}...); "
+                f"{now.file} differs (SHA-256 {digests[1]}...): the plan may be judged "
                 "against inputs it was not made from"
             )
     return out
@@ -737,13 +746,11 @@ def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan
         elif (
             mine is not None
             and theirs is not None
-            and mine.sha256 is not None
-            and theirs.sha256 is not None
-            and mine.sha256 != theirs.sha256
+            and (digests := _differing_digests(mine, theirs))
         ):
             out.append(
-                f"{first} was made from {name} {mine.file} (SHA-256 {mine.sha256[:12]}...) "
-                f"and {second} from {theirs.file} (SHA-256 {theirs.sha256[:12]}...): the "
+                f"{first} was made from {name} {mine.file} (SHA-256 {digests[0]}...) "
+                f"and {second} from {theirs.file} (SHA-256 {digests[1]}...): the "
                 "cases they differ on may differ because the inputs do"
             )
     return out

@@ -12,7 +12,7 @@ import click
 from allocator.analysis import staffing_warnings
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.files import made_from, read_handovers, read_inputs, writing
-from allocator.cli.options import FiniteRange, IsoDay, solver_options
+from allocator.cli.options import FiniteRange, IsoDay, plan_snapshot_option, solver_options
 from allocator.cli.progress import progress_display
 from allocator.daily import allocate
 from allocator.io import check_output, write_json
@@ -199,13 +199,7 @@ def rebalance_command(
 
 @click.command("apply")
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
-@click.option(
-    "--snapshot",
-    "snapshot_path",
-    type=click.Path(),
-    required=True,
-    help="The snapshot the plan was made from.",
-)
+@plan_snapshot_option
 @click.option("--referrals", type=click.Path(), help="The referrals the plan was made with.")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 @click.option(

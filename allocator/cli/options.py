@@ -56,6 +56,15 @@ class IsoDay(_DayParam):
 
 
 SEED: Final = click.IntRange(min=0, max=MAX_SEED)
+
+#: ``--snapshot`` of a command that reads a plan: the snapshot it was made from.
+plan_snapshot_option: Final = click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(),
+    required=True,
+    help="The snapshot the plan was made from.",
+)
 """The one domain of every ``--seed`` (FORMAT.md "Domains of values")."""
 
 

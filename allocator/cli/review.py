@@ -18,7 +18,7 @@ from rich.console import Console
 
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
-from allocator.cli.options import snapshot_options
+from allocator.cli.options import plan_snapshot_option, snapshot_options
 from allocator.io import InputError, check_output, write_json
 from allocator.models import Plan, Snapshot
 from allocator.policy import Policy, overrides_of
@@ -36,13 +36,7 @@ def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) ->
 
 @click.command("explain")
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
-@click.option(
-    "--snapshot",
-    "snapshot_path",
-    type=click.Path(),
-    required=True,
-    help="The snapshot the plan was made from.",
-)
+@plan_snapshot_option
 @click.option("--case", "case_id", help="Explain one case: why it went where it did.")
 @click.option("--worker", "worker_id", help="One worker's workload statement.")
 @click.option(
