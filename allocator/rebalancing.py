@@ -26,7 +26,10 @@ Who must move, who may move
 Siblings held by the same worker move together, to the same worker: they form one
 decision. Where no worker may statically hold all of them (grade, skills,
 exclusions, room), the family is split into single children rather than left
-unmoved: a child who must move is better placed alone than not at all.
+unmoved: a child who must move is better placed alone than not at all. A departing
+worker's children, whose handover is planned ahead, are always offered one by one
+(the siblings tier keeps them together where it can): the one worker with room for a
+whole family is often needed by an urgent child, and the family then had no handover.
 
 Policy: the cost of a change
 ----------------------------
@@ -221,9 +224,12 @@ def _setup(
             # not break the promise (the room was the child's first), and breaking it
             # costs in the first tier as an urgent child left today would: the
             # receiver's room is as good as taken, as in the mornings between.
-            targets = [receiver]
+            targets = sorted({*targets, receiver})
+        else:
+            receiver = None
         if not targets and len(kids) > 1:
             return None
+        promise_cost = sum(state.weight_of_wait(c, 0) for c in kids) if receiver else 0
         return Group(
             id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
@@ -235,7 +241,9 @@ def _setup(
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
             priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
             first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0)
-            + (sum(state.weight_of_wait(c, 0) for c in kids) if kept else 0),
+            + promise_cost,
+            promised=receiver,
+            promise_cost=promise_cost,
             keeps_source=src is not None and not any(c in need for c in kids),
             handover=handover,
             look_ahead={
@@ -249,7 +257,14 @@ def _setup(
     for (family, src, broken), kids in sorted(
         members.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2])
     ):
-        g = group(family, src, kids, broken=broken)
+        # A departing worker's children are offered one by one: the siblings tier
+        # keeps them together wherever one worker has room for them all, and where
+        # none has (or the one who has is needed by a child of a higher class), each
+        # still gets a handover before the day instead of the family losing its
+        # worker together (measured: on a 150-practitioner service, 17 of 64 such
+        # children had no handover as a unit, none one by one).
+        one_by_one = not broken and len(kids) > 1 and all(c in handing for c in kids)
+        g = None if one_by_one else group(family, src, kids, broken=broken)
         if g is not None:
             groups.append(g)
             continue
@@ -391,7 +406,9 @@ def greedy_rebalance(setup: Setup, *, start: WarmStart = "manager") -> dict[str,
 
     Group by group (a family's children on one worker move together): first the
     children who must move (leavers', long-absent workers', those a worker may no
-    longer hold, and referrals), then the handovers planned ahead, each in the
+    longer hold, and referrals) — those of the first class (urgent), then each
+    handover promised by an earlier plan at its receiver where it still fits, then
+    the rest — then the handovers planned ahead, each in the
     manager's order (:func:`allocator.greedy.manager_order`: the group's highest
     class, heaviest, oldest referral, id); then each over-cap worker relieved by the
     manager's over-cap relief (:func:`allocator.greedy.relieve_over_cap`). Each group
@@ -436,7 +453,9 @@ def greedy_rebalance(setup: Setup, *, start: WarmStart = "manager") -> dict[str,
 
     def place(g: Group) -> bool:
         nonlocal moves_left
-        if start == "packing" and g.must_move:
+        if g.promised is not None and fits(g, g.promised):
+            choice: str | None = g.promised
+        elif start == "packing" and g.must_move:
             options = [w for w in sorted(g.cost) if fits(g, w)]
             choice = min(
                 options,
@@ -487,11 +506,18 @@ def greedy_rebalance(setup: Setup, *, start: WarmStart = "manager") -> dict[str,
         )
 
     order = manager_key if start == "manager" else tiers_key
-    for g in sorted((g for g in data.groups if g.must_move), key=order):
+    # The first class's children who must move, then the promises where they still
+    # fit (a broken one costs in the first tier as such a child), then the rest.
+    for g in sorted((g for g in data.groups if g.must_move and g.first_class), key=order):
+        place(g)
+    for g in sorted((g for g in data.groups if g.promised is not None), key=order):
+        if g.id not in moved:
+            place(g)
+    for g in sorted((g for g in data.groups if g.must_move and g.id not in moved), key=order):
         place(g)
     # Handovers planned ahead after the children who need a worker today.
     ahead = [g for g in data.groups if g.handover]
-    for g in sorted(ahead, key=order):
+    for g in sorted((g for g in ahead if g.id not in moved), key=order):
         place(g)
     for s, excess in data.excess.items():
         excess -= sum(g.weight for g in ahead if g.source == s and g.id in moved)

@@ -259,3 +259,67 @@ def test_a_planned_absence_needs_both_dates(tmp_path: Path) -> None:
         f"{path}, practitioners[1] (id P2): field 'absence_until' is '2026-12-01', expected a "
         "day after 'absence_from' ('2026-12-16').",
     ]
+
+
+def test_a_family_is_split_for_handovers_when_its_one_worker_with_room_is_needed() -> None:
+    """P1 leaves holding siblings C1 and C2 (3 points each). Only W, the one Welsh
+    speaker, has room for both (6 points); A and B have room for one each. An urgent
+    referral R1 (6 points) needs Welsh: W's room is R1's (the first tier). Offered as
+    one unit the family found nobody else and lost its worker on the day with no
+    handover; offered one by one, each child is handed over before the day, apart
+    (the siblings tier keeps them together only where one worker has room)."""
+    snap = snapshot(
+        [
+            worker("P1", leaving_on=LEAVES),
+            worker("W", capacity_points=6.0, skills=["welsh"]),
+            worker("A", capacity_points=3.0),
+            worker("B", capacity_points=3.0),
+        ],
+        [
+            case("C1", family="F1", worker="P1"),
+            case("C2", family="F1", worker="P1"),
+            case("R1", family="F2", priority="urgent", weight=6.0, needs=["welsh"]),
+        ],
+    )
+    plan = rebalance(snap, time_limit=10)
+    assert {a.case: a.worker for a in plan.assignments} == {"R1": "W"}
+    assert {h.case: h.worker for h in plan.handovers} in (
+        {"C1": "A", "C2": "B"},
+        {"C1": "B", "C2": "A"},
+    )
+    assert plan.objective["handovers_unplanned"] == 0
+    assert plan.objective["siblings_apart"] == 1
+    assert check_plan(snap, Policy(), plan) == []
+    # With room for R1 elsewhere too, the family stays together with W.
+    roomy = snap.model_copy(
+        update={"practitioners": (*snap.practitioners, worker("V", skills=["welsh"]))}
+    )
+    together = rebalance(roomy, time_limit=10)
+    receivers = {h.worker for h in together.handovers}
+    assert len(receivers) == 1 and together.objective["siblings_apart"] == 0
+
+
+def test_a_promise_broken_by_an_urgent_child_is_planned_again_elsewhere() -> None:
+    """C1's handover was promised to W (the earlier plan). Today an urgent referral R1
+    arrives that only W may take, and W has room for one of them: R1 takes it (a
+    broken promise costs as an urgent child left, and R1 is one), and C1 gets a new
+    handover to A instead of losing their worker with none on the day."""
+    snap = snapshot(
+        [
+            worker("P1", leaving_on=LEAVES),
+            worker("W", capacity_points=3.0, skills=["welsh"]),
+            worker("A", capacity_points=3.0),
+        ],
+        [
+            case("C1", worker="P1"),
+            case("R1", priority="urgent", needs=["welsh"]),
+        ],
+    )
+    # Without R1 the promise is kept.
+    calm = snap.model_copy(update={"cases": snap.cases[:1]})
+    kept = rebalance(calm, time_limit=10, planned={"C1": "W"})
+    assert [(h.case, h.worker) for h in kept.handovers] == [("C1", "W")]
+    plan = rebalance(snap, time_limit=10, planned={"C1": "W"})
+    assert {a.case: a.worker for a in plan.assignments} == {"R1": "W"}
+    assert [(h.case, h.worker) for h in plan.handovers] == [("C1", "A")]
+    assert check_plan(snap, Policy(), plan) == []

@@ -3,7 +3,8 @@
 The unit of decision is a *group*: the movable children of one family held by one
 worker (or, for referrals, the family's children with no worker). Siblings on the
 same worker therefore move together by construction (a hard rule wherever the
-family has a worker who may take all of them; see :mod:`allocator.rebalancing`).
+family has a worker who may take all of them, except for a departing worker's
+children, offered one by one; see :mod:`allocator.rebalancing`).
 
 One boolean per candidate (group, worker) pair and one ``stay[g]`` per group (for a
 group that must move, ``stay`` means "found nobody" and is penalised in the first
@@ -167,6 +168,13 @@ class Group:
         priority class (urgent by default), plus, for a handover promised before and
         still possible, each child's weight as a first-class child referred today
         (breaking a promise costs as leaving an urgent child would); 0 for the rest.
+    promised, promise_cost
+        The receiver a handover promised before and still possible names, and what
+        breaking the promise costs in ``unplaced_first_class`` (included in
+        ``first_class``): charged if the group stays or goes to any other worker.
+        The group keeps every candidate worker, so a promise broken by a child of
+        the first class, who needed the receiver's room, is planned again elsewhere
+        instead of leaving the child with no handover.
     look_ahead
         Per candidate worker: the look-ahead cost (``expected_changes``) summed over
         the children; a worker not named costs 0.
@@ -184,6 +192,8 @@ class Group:
     keeps_source: bool
     handover: bool = False
     first_class: int = 0
+    promised: str | None = None
+    promise_cost: int = 0
     look_ahead: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -276,6 +286,11 @@ def core_input(data: RebalanceInput) -> CoreInput:
                 keeps_source=g.keeps_source,
                 stay_cost=stay_cost,
                 receiver_cost={
+                    "unplaced_first_class": {
+                        w: g.promise_cost for w in receivers if w != g.promised
+                    }
+                    if g.promise_cost
+                    else {},
                     "changes_of_worker": dict.fromkeys(receivers, g.changes),
                     "weighted_changes": g.cost,
                     "balance": g.balance,
