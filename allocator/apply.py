@@ -308,6 +308,42 @@ def still_pending(
     )
 
 
+#: Handovers named one by one in :func:`lapsed`'s sentence; the rest are counted.
+LAPSED_NAMED: Final = 5
+
+
+def lapsed(snapshot: Snapshot, record: PendingHandovers) -> str | None:
+    """One sentence on the handovers of ``record`` still to come (their day not past)
+    that no longer apply to ``snapshot`` and are dropped, or ``None`` if none.
+
+    :func:`still_pending` drops them, as it should when a case closed or a manager
+    moved the child; but a whole file dropped is more often the wrong file, and a
+    child told of a worker deserves a manager's look either way. Each is named with
+    what no longer holds (first :data:`LAPSED_NAMED`, then a count).
+    """
+    holder = {c.id: c.worker for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    to_come = [h for h in record.handovers if h.on >= snapshot.as_of]
+    why: list[str] = []
+    for h in to_come:
+        if h.case not in holder:
+            why.append(f"{h.case} (not in the snapshot: closed?)")
+        elif holder[h.case] != h.from_:
+            now = holder[h.case] or "nobody"
+            why.append(f"{h.case} (held by {now}, not {h.from_})")
+        elif h.worker not in staff:
+            why.append(f"{h.case} ({h.worker} is not on the staff list)")
+    if not why:
+        return None
+    named = ", ".join(why[:LAPSED_NAMED])
+    more = f" and {len(why) - LAPSED_NAMED} more" if len(why) > LAPSED_NAMED else ""
+    return (
+        f"{len(why)} of {len(to_come)} handover(s) still to come no longer apply to this "
+        f"snapshot and are dropped: {named}{more}; if none do, is it the file written "
+        "with this snapshot?"
+    )
+
+
 def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]) -> bool:
     """Whether ``h`` still applies: its child is open (in ``holder``, case -> worker)
     with the worker it is handed over from, and its receiver is on the staff list."""

@@ -138,6 +138,8 @@ class Setup:
     case_why: dict[str, str] = field(default_factory=dict)
     stuck_pinned: list[str] = field(default_factory=list)  # pinned to a long-absent holder
     class_weight: list[int] = field(default_factory=list)  # per priority class, highest first
+    #: Case -> receiver of each handover an earlier plan promised to a child still to hand over.
+    promises: dict[str, str] = field(default_factory=dict)
 
 
 def _setup(
@@ -302,6 +304,7 @@ def _setup(
         case_why=case_why,
         stuck_pinned=stuck,
         class_weight=class_weight,
+        promises={c: w for c, w in sorted((planned or {}).items()) if c in handing},
     )
 
 
@@ -639,6 +642,49 @@ def rebalance(
     )
 
 
+def _broken_promises(
+    setup: Setup,
+    assignments: list[Assignment],
+    handovers: list[Handover],
+) -> dict[str, str]:
+    """Case -> a sentence for each handover an earlier plan promised that this plan
+    does not keep: to whom it was promised, why not, and what happens instead.
+
+    The child has been told of the promised worker, so a manager must tell them
+    again: the plan says so in the handover's reasons and in its notes.
+    """
+    state = setup.state
+    receiver = {h.case: h for h in handovers}
+    kept = {c: g.promised for g in setup.data.groups for c in g.cases if g.promised}
+    first = state.policy.class_names[0]
+    out: dict[str, str] = {}
+    for cid, promised in setup.promises.items():
+        now = receiver.get(cid)
+        if now is not None and now.worker == promised:
+            continue
+        took = sorted(
+            a.case
+            for a in assignments
+            if a.worker == promised and state.priority_class[a.case] == 0 and a.from_ is None
+        )
+        if kept.get(cid) != promised:
+            why = f"{promised} may no longer take them (rules or room)"
+        elif took:
+            why = f"{promised}'s room went to {', '.join(took)} ({first}), who needed it"
+        else:
+            why = f"{promised}'s room went to other children in the tiers' order"
+        then = (
+            f"handed over to {now.worker} on {now.on} instead: tell the child"
+            if now is not None
+            else "no handover yet"
+        )
+        out[cid] = (
+            f"{cid}: the handover promised to {promised} by an earlier plan is not kept "
+            f"({why}); {then}"
+        )
+    return out
+
+
 def _intake_stopped(
     setup: Setup, source: str, moved: Mapping[str, str], load: Mapping[str, int]
 ) -> bool:
@@ -743,6 +789,12 @@ def _plan(
                 uncovered.append(cid)
     assignments.sort(key=lambda a: a.case)
     unallocated.sort(key=lambda u: u.case)
+    broken = _broken_promises(setup, assignments, handovers)
+    handovers = [
+        h.model_copy(update={"reasons": (broken[h.case], *h.reasons)}) if h.case in broken else h
+        for h in handovers
+    ]
+    notes.extend(broken[c] for c in sorted(broken))
     handovers.sort(key=lambda h: (h.on, h.case))
     if handovers:
         notes.append(

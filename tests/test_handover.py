@@ -323,3 +323,18 @@ def test_a_promise_broken_by_an_urgent_child_is_planned_again_elsewhere() -> Non
     assert {a.case: a.worker for a in plan.assignments} == {"R1": "W"}
     assert [(h.case, h.worker) for h in plan.handovers] == [("C1", "A")]
     assert check_plan(snap, Policy(), plan) == []
+    # The child was told of W: the plan says the promise is broken, why, and what now.
+    said = (
+        "C1: the handover promised to W by an earlier plan is not kept (W's room went to "
+        f"R1 (urgent), who needed it); handed over to A on {HANDOVER_DAY} instead: tell the child"
+    )
+    assert plan.handovers[0].reasons[0] == said
+    assert said in plan.notes
+    # With nobody else to take C1, the plan says there is no handover yet.
+    alone = snap.model_copy(update={"practitioners": snap.practitioners[:2]})
+    lost = rebalance(alone, time_limit=10, planned={"C1": "W"})
+    assert lost.handovers == ()
+    assert any(
+        n.startswith("C1: the handover promised to W") and n.endswith("no handover yet")
+        for n in lost.notes
+    )

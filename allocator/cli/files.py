@@ -48,14 +48,21 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
 
 def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]:
     """The handovers of a pending handovers file (``apply`` wrote it) still to make on
-    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable."""
+    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable.
+    Those still to come that no longer apply get one ``warning:`` line
+    (:func:`allocator.apply.lapsed`)."""
     if path is None:
         return ()
-    from allocator.apply import still_pending
+    from allocator.apply import lapsed, still_pending
     from allocator.io import load_pending_handovers
 
     with input_errors():
-        return still_pending(snapshot, load_pending_handovers(path), source=path)
+        record = load_pending_handovers(path)
+        pending = still_pending(snapshot, record, source=path)
+    dropped = lapsed(snapshot, record)
+    if dropped is not None:
+        echo(f"warning: {path}: {dropped}", err=True)
+    return pending
 
 
 @contextmanager
