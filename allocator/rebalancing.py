@@ -642,6 +642,29 @@ def rebalance(
     )
 
 
+def _handed_over_apart(state: ServiceState, handovers: list[Handover]) -> dict[str, str]:
+    """Case -> a sentence for each child handed over to a different worker from a
+    sibling handed over from the same worker: who went where, and why they are apart
+    (a departing worker's children are offered one by one, and the siblings tier keeps
+    them together wherever one worker may take them all in the plan)."""
+    by_family: dict[tuple[str, str], list[Handover]] = defaultdict(list)
+    for h in handovers:
+        by_family[state.cases[h.case].family, h.from_].append(h)
+    out: dict[str, str] = {}
+    for (_, source), group in sorted(by_family.items()):
+        if len({h.worker for h in group}) < 2:
+            continue
+        points = to_points(sum(state.weight[h.case] for h in group))
+        for h in group:
+            others = ", ".join(f"{o.case} to {o.worker}" for o in group if o.worker != h.worker)
+            out[h.case] = (
+                f"apart from sibling(s) {others}: no one worker may take all "
+                f"{len(group)} of {source}'s children of this family ({points:g} points) "
+                "in this plan, so each gets a handover rather than none"
+            )
+    return out
+
+
 def _broken_promises(
     setup: Setup,
     assignments: list[Assignment],
@@ -790,8 +813,19 @@ def _plan(
     assignments.sort(key=lambda a: a.case)
     unallocated.sort(key=lambda u: u.case)
     broken = _broken_promises(setup, assignments, handovers)
+    apart = _handed_over_apart(state, handovers)
     handovers = [
-        h.model_copy(update={"reasons": (broken[h.case], *h.reasons)}) if h.case in broken else h
+        h.model_copy(
+            update={
+                "reasons": (
+                    *([broken[h.case]] if h.case in broken else []),
+                    *h.reasons,
+                    *([apart[h.case]] if h.case in apart else []),
+                )
+            }
+        )
+        if h.case in broken or h.case in apart
+        else h
         for h in handovers
     ]
     notes.extend(broken[c] for c in sorted(broken))

@@ -290,6 +290,15 @@ def test_a_family_is_split_for_handovers_when_its_one_worker_with_room_is_needed
     assert plan.objective["handovers_unplanned"] == 0
     assert plan.objective["siblings_apart"] == 1
     assert check_plan(snap, Policy(), plan) == []
+    # Each handover says why the siblings are apart, and where the other went.
+    other = {h.case: h.worker for h in plan.handovers}
+    for h in plan.handovers:
+        sibling = "C2" if h.case == "C1" else "C1"
+        assert h.reasons[-1] == (
+            f"apart from sibling(s) {sibling} to {other[sibling]}: no one worker may take "
+            "all 2 of P1's children of this family (6 points) in this plan, so each gets a "
+            "handover rather than none"
+        )
     # With room for R1 elsewhere too, the family stays together with W.
     roomy = snap.model_copy(
         update={"practitioners": (*snap.practitioners, worker("V", skills=["welsh"]))}
@@ -297,6 +306,7 @@ def test_a_family_is_split_for_handovers_when_its_one_worker_with_room_is_needed
     together = rebalance(roomy, time_limit=10)
     receivers = {h.worker for h in together.handovers}
     assert len(receivers) == 1 and together.objective["siblings_apart"] == 0
+    assert not any(r.startswith("apart from") for h in together.handovers for r in h.reasons)
 
 
 def test_a_promise_broken_by_an_urgent_child_is_planned_again_elsewhere() -> None:
