@@ -212,3 +212,45 @@ def test_every_solve_starts_from_a_hint_its_model_can_hold(monkeypatch: pytest.M
     solution = engine.solve(state, Settings(time_limit=600, work_units=3.0))
     assert solution.pruned and len(starts) > 5
     assert all(found == [] for found in starts)
+
+
+def test_a_completion_between_stages_is_kept_only_where_it_breaks_nothing_held() -> None:
+    # ``complete`` is asked before every stage. Kept: a plan that places
+    # what was left (lower on the first tier, a hard-rule solution). Ignored: one that
+    # breaks a hard rule, and one that is worse on a tier already held.
+    data = _tiny()
+    asked: list[dict[str, str]] = []
+
+    def place_all(plan: dict[str, str]) -> dict[str, str]:
+        asked.append(dict(plan))
+        return {"C1": "B", "C2": "B", "D@S": "A"}
+
+    solution = solve_in_stages(
+        data, {}, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
+        complete=place_all,
+    )  # fmt: skip
+    # Asked first with the start (nobody placed); its plan, at the first tier's floor,
+    # is what the next stage starts from and what comes back.
+    assert asked[0] == {}
+    assert asked[1] == {"C1": "B", "C2": "B", "D@S": "A"}
+    assert solution.decisions == {"C1": "B", "C2": "B", "D@S": "A"}
+    assert tier_values(data, solution.decisions)["unplaced"] == 0
+
+    def overfill(plan: dict[str, str]) -> dict[str, str]:
+        return {"C1": "B", "C2": "B", "D@S": "B"}  # B gains 10 with room 6
+
+    broken = solve_in_stages(
+        data, {}, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
+        complete=overfill,
+    )  # fmt: skip
+    assert violations(data, broken.decisions) == []
+
+    def undo(plan: dict[str, str]) -> dict[str, str]:
+        return {}  # nobody placed: the first tier, held after stage 0, would rise
+
+    start = {"C1": "B", "C2": "B", "D@S": "A"}
+    kept = solve_in_stages(
+        data, start, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
+        complete=undo,
+    )  # fmt: skip
+    assert kept.decisions == start

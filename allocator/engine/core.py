@@ -724,6 +724,22 @@ def run_stage(
 Search = Callable[[int, str, dict[str, str], float, float], tuple[dict[str, str], bool, float]]
 
 
+def _completed(
+    data: CoreInput, decisions: dict[str, str], candidate: dict[str, str], index: int
+) -> dict[str, str]:
+    """``candidate`` where it may replace ``decisions`` before stage ``index``: no hard
+    rule broken, each tier already held (before ``index``) no higher, and the tiers
+    lower in priority order; else ``decisions``."""
+    if candidate == decisions or violations(data, candidate):
+        return decisions
+    before, after = tier_values(data, decisions), tier_values(data, candidate)
+    if any(after[k] > before[k] for k in data.tiers[:index]):
+        return decisions
+    if [after[k] for k in data.tiers] < [before[k] for k in data.tiers]:
+        return candidate
+    return decisions
+
+
 def solve_in_stages(
     data: CoreInput,
     start: Mapping[str, str],
@@ -736,6 +752,7 @@ def solve_in_stages(
     presolve: bool = True,
     progress: ProgressCallback | None = None,
     search: Search | None = None,
+    complete: Callable[[dict[str, str]], dict[str, str]] | None = None,
 ) -> Result:
     """Minimise ``data``'s tiers lexicographically, one stage each.
 
@@ -767,6 +784,11 @@ def solve_in_stages(
     progress
         Told of each stage that searches, as it starts and ends.
     search
+        ``complete(decisions)``, when given, runs before each stage: a cheap repair
+        by hand (the problem's own warm-start rule placing what the plan
+        left unplaced). Its plan is kept if it breaks no hard rule, no tier already
+        held is higher and the tiers are lower in priority order; else ignored.
+    search
         ``search(index, key, decisions, work, deadline)`` improves stage ``index``
         (tier ``key``) from ``decisions`` within ``work`` units and returns the
         decisions, whether it ended on its own terms, and the work spent.
@@ -783,6 +805,8 @@ def solve_in_stages(
     work_left = work
     stages = len(data.tiers)
     for index, key in enumerate(data.tiers):
+        if complete is not None:
+            decisions = _completed(data, decisions, complete(decisions), index)
         expr = None if m is None else m.tiers[key]
         floor = tier_floor(data, key)
         value = tier_values(data, decisions)[key]

@@ -81,7 +81,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from allocator.engine.candidates import spread_sample
@@ -345,7 +345,11 @@ def rebalance_model(data: RebalanceInput) -> CoreModel:
 
 
 def solve_rebalance(
-    data: RebalanceInput, warm: Mapping[str, str], settings: Settings | None = None
+    data: RebalanceInput,
+    warm: Mapping[str, str],
+    settings: Settings | None = None,
+    *,
+    complete: Callable[[dict[str, str]], dict[str, str]] | None = None,
 ) -> Result:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
@@ -361,7 +365,9 @@ def solve_rebalance(
     stages did not use passed on. The same input then gives the same plan on any
     machine; the wall clock (the settings' ``time_limit``) only guards the whole solve
     and a run it cuts short is flagged (``cut_short``). The settings' ``progress`` is
-    told of each stage that searches, as it starts and ends.
+    told of each stage that searches, as it starts and ends. ``complete`` (a plan
+    -> the plan with the children it left unplaced placed by hand) runs before each
+    stage (:func:`allocator.engine.core.solve_in_stages`).
     """
     settings = settings or Settings()
     started = time.perf_counter()
@@ -378,6 +384,7 @@ def solve_rebalance(
         # The first tier (children who must move) gets half the search's budget.
         first_share=FIRST_STAGE_SHARE if large else None,
         search=functools.partial(_search, data, settings.seed, settings.workers) if large else None,
+        complete=complete,
     )
 
 
