@@ -203,7 +203,9 @@ class PlanAnalysis:
     allocated, unallocated
         Cases that needed a worker and got one, or not.
     moved
-        Cases that kept a worker and are moved (a rebalance plan).
+        Cases that kept a worker and are moved today (a rebalance plan).
+    handovers
+        Cases that keep their worker until a planned handover day, then move.
     rules
         Every rule of :data:`allocator.check.RULES`, with its violations.
     tiers
@@ -232,6 +234,7 @@ class PlanAnalysis:
     notes: tuple[str, ...] = ()
     stale: tuple[Violation, ...] = ()
     exceptions: tuple[tuple[str, str], ...] = ()
+    handovers: int = 0
 
     @property
     def violations(self) -> int:
@@ -287,18 +290,23 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         f"({h.notice_days} days' notice; {h.from_} goes on {h.departs})"
         for h in plan.handovers
     )
+    handed = len({h.case for h in plan.handovers} & placed.moves.keys())
     if placed.moves:
         kind = "a rebalance: its own tiers" if is_rebalance(plan.objective) else "the daily tiers"
+        today = len(placed.moves) - handed
+        ahead = f" and {handed} handed over on their day" if handed else ""
         notes.append(
-            f"{len(placed.moves)} case(s) that kept a worker are moved (as a rebalance or "
-            f"--allow-moves does); {kind} are recomputed on every placement, moves included"
+            f"{today} case(s) that kept a worker are moved today{ahead} (as a rebalance "
+            f"or --allow-moves does); {kind} are recomputed on every placement, moves "
+            "and handovers included"
         )
     return PlanAnalysis(
         as_of=plan.as_of,
         status=plan.status,
         allocated=len(placed.daily),
         unallocated=len(state.to_allocate) - len(placed.daily),
-        moved=len(placed.moves),
+        moved=len(placed.moves) - handed,
+        handovers=handed,
         rules=rules,
         tiers=tiers,
         objective=dict(plan.objective),

@@ -359,7 +359,8 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
     console.print(
         f"Plan for {analysis.as_of}: status [bold]{_before_tag(analysis.status)}[/bold]; "
         f"{analysis.allocated} allocated, {analysis.unallocated} unallocated"
-        + (f", {analysis.moved} moved" if analysis.moved else "")
+        + (f", {analysis.moved} moved today" if analysis.moved else "")
+        + (f", {analysis.handovers} handovers planned" if analysis.handovers else "")
     )
     rules = Table(title="Hard rules (recomputed from the plan)")
     rules.add_column("rule")
@@ -395,7 +396,7 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
                     escape(match_label(t.key, m)), str(m.points), escape(m.justification)
                 )
             console.print(detail)
-    if analysis.moved and analysis.objective:
+    if (analysis.moved or analysis.handovers) and analysis.objective:
         own = ", ".join(f"{k} {v}" for k, v in analysis.objective.items())
         console.print(f"the plan's own objective: {escape(own)}")
     render_stale(analysis.stale, console)

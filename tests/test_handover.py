@@ -221,6 +221,13 @@ def test_explain_shows_a_planned_handover() -> None:
         "handover planned: C3 from P1 to P2 on 2026-12-10 (17 days' notice; P1 goes on 2026-12-11)"
         in (analysis.notes)
     )
+    # Three handovers on their day, nobody moved today (a fresh user read "3 moved").
+    assert (analysis.moved, analysis.handovers) == (0, 3)
+    assert (
+        "0 case(s) that kept a worker are moved today and 3 handed over on their day (as a "
+        "rebalance or --allow-moves does); a rebalance: its own tiers are recomputed on every "
+        "placement, moves and handovers included"
+    ) in analysis.notes
     # Every child handed over: nothing left to warn about P1.
     assert not any(w.startswith("P1") for w in staffing_warnings(snap, Policy(), plan))
 
