@@ -217,6 +217,7 @@ def _setup(
         receiver = promised.pop() if len(promised) == 1 else None
         kept = (
             receiver is not None
+            and receiver in state.practitioners  # else taken off the books since
             and receiver != src
             and weight <= state.spare_before(receiver)
             and all(receiver in state.allowed(c) for c in kids)
