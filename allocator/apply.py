@@ -324,15 +324,11 @@ def lapsed(snapshot: Snapshot, record: PendingHandovers) -> str | None:
     holder = {c.id: c.worker for c in snapshot.cases}
     staff = {p.id for p in snapshot.practitioners}
     to_come = [h for h in record.handovers if h.on >= snapshot.as_of]
-    why: list[str] = []
-    for h in to_come:
-        if h.case not in holder:
-            why.append(f"{h.case} (not in the snapshot: closed?)")
-        elif holder[h.case] != h.from_:
-            now = holder[h.case] or "nobody"
-            why.append(f"{h.case} (held by {now}, not {h.from_})")
-        elif h.worker not in staff:
-            why.append(f"{h.case} ({h.worker} is not on the staff list)")
+    why = [
+        f"{h.case} ({reason})"
+        for h in to_come
+        if (reason := _why_not_standing(h, holder, staff)) is not None
+    ]
     if not why:
         return None
     named = ", ".join(why[:LAPSED_NAMED])
@@ -347,7 +343,20 @@ def lapsed(snapshot: Snapshot, record: PendingHandovers) -> str | None:
 def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]) -> bool:
     """Whether ``h`` still applies: its child is open (in ``holder``, case -> worker)
     with the worker it is handed over from, and its receiver is on the staff list."""
-    return h.case in holder and holder[h.case] == h.from_ and h.worker in staff
+    return _why_not_standing(h, holder, staff) is None
+
+
+def _why_not_standing(
+    h: Handover, holder: Mapping[str, str | None], staff: Container[str]
+) -> str | None:
+    """What no longer holds for ``h`` (:func:`_stands`), in words, or ``None``."""
+    if h.case not in holder:
+        return "not in the snapshot: closed?"
+    if holder[h.case] != h.from_:
+        return f"held by {holder[h.case] or 'nobody'}, not {h.from_}"
+    if h.worker not in staff:
+        return f"{h.worker} is not on the staff list"
+    return None
 
 
 # ------------------------------------------------------------------ the door
