@@ -349,10 +349,14 @@ class CaseLine:
         The case (weight in points).
     change
         ``kept`` (held before and after), ``new`` (had no worker), ``moved_in`` (from
-        another worker), ``moved_off`` (leaves this worker).
+        another worker today), ``handover_in`` (from another worker on a planned
+        handover's day), ``moved_off`` (leaves this worker today), ``handover_off``
+        (leaves this worker on a planned handover's day).
     other_worker
-        Where it came from (``moved_in``) or goes to (``moved_off``; ``None`` for
-        unallocated).
+        Where it came from (``moved_in``, ``handover_in``) or goes to (``moved_off``,
+        ``handover_off``; ``None`` for unallocated).
+    on
+        The handover's day (``handover_in``, ``handover_off``), else ``None``.
     """
 
     case: str
@@ -361,6 +365,7 @@ class CaseLine:
     weight: float
     change: str
     other_worker: str | None = None
+    on: date | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -406,16 +411,19 @@ def worker_statement(
         raise UnknownIdError(f"worker {worker_id!r} is not among the practitioners")
     placed = placements(state, plan)
     final = placed.final
+    # A planned handover moves on its day, not today: said apart from today's moves.
+    handover_on = {h.case: h.on for h in plan.handovers if h.case not in placed.daily}
     held: list[CaseLine] = []
     off: list[CaseLine] = []
     load_after = 0
     for cid, case in state.cases.items():
         before, after = case.worker, final[cid]
+        on = handover_on.get(cid) if before != after else None
 
-        def line(change: str, other: str | None, cid: str = cid) -> CaseLine:
+        def line(change: str, other: str | None, cid: str = cid, on: date | None = on) -> CaseLine:
             c = state.cases[cid]
             return CaseLine(
-                cid, c.type.value, c.complexity, to_points(state.weight[cid]), change, other
+                cid, c.type.value, c.complexity, to_points(state.weight[cid]), change, other, on
             )
 
         if after == worker_id:
@@ -425,10 +433,10 @@ def worker_statement(
             elif before is None:
                 held.append(line("new", None))
             else:
-                held.append(line("moved_in", before))
+                held.append(line("handover_in" if on else "moved_in", before))
         elif before == worker_id:
-            off.append(line("moved_off", after))
-    order = {"new": 0, "moved_in": 1, "kept": 2}
+            off.append(line("handover_off" if on else "moved_off", after))
+    order = {"new": 0, "moved_in": 1, "handover_in": 2, "kept": 3}
     held.sort(key=lambda c: (order[c.change], c.case))
     cap = state.capacity[worker_id]
     previous = {c.family for c in snapshot.cases if c.worker == worker_id}
@@ -982,9 +990,9 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
     """What a manager must act on this morning about staff, once the plan is applied.
 
     A worker leaving, or starting a planned long absence, within the policy's window
-    (``leaving_window_days``) who still holds children after the plan (handovers
-    planned aside), soonest first; and a worker over their cap after
-    the plan, most over first. One sentence each, naming ids only.
+    (``leaving_window_days``) who still holds a child with no handover planned after
+    the plan, soonest first; and a worker over their cap after the plan, most over
+    first. One sentence each, naming ids only.
 
     Parameters
     ----------
@@ -992,7 +1000,6 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
         The service, its policy and the plan (its ``workers`` table gives the
         caseloads after it).
     """
-    after = {w.id: w for w in plan.workers}
     # Leaving within the window, or starting a planned long absence within it
     # (:attr:`allocator.rules.ServiceState.departing`), soonest first.
     departing = departures(snapshot, policy)
@@ -1001,25 +1008,28 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
     for h in plan.handovers:
         handed[h.from_] = handed.get(h.from_, 0) + 1
     out: list[str] = []
+    # Counted from the plan's own lists, not its workers table: a rebalance's table
+    # gives the loads once its handovers are made, a plan with handovers added by
+    # hand the loads before them (the warning once said "0 without one" of the first).
+    moved_off = {a.case for a in plan.assignments}
     for wid, day in sorted(departing.items(), key=lambda kv: (kv[1], kv[0])):
-        row = after.get(wid)
-        if row is None or row.cases_after == 0:
+        held = [c.id for c in snapshot.cases if c.worker == wid and c.id not in moved_off]
+        without = len(held) - handed.get(wid, 0)
+        if without <= 0:
             continue
         days = (day - snapshot.as_of).days
         when = "tomorrow" if days == 1 else f"in {days} days"
-        children = "child" if row.cases_after == 1 else "children"
+        children = "child" if len(held) == 1 else "children"
         goes = (
             f"leaves on {day.isoformat()}"
             if staff[wid].leaving_on == day
             else f"starts a long absence on {day.isoformat()}"
         )
         planned = (
-            f" ({handed[wid]} handover(s) planned, {row.cases_after - handed[wid]} without one)"
-            if wid in handed
-            else ""
+            f" ({handed[wid]} handover(s) planned, {without} without one)" if wid in handed else ""
         )
         out.append(
-            f"{wid} {goes} ({when}) and still holds {row.cases_after} {children}{planned}: "
+            f"{wid} {goes} ({when}) and still holds {len(held)} {children}{planned}: "
             "plan their handover (allocator rebalance plans it ahead)"
         )
     over = sorted(

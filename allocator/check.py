@@ -369,10 +369,16 @@ def _handovers(
                     f"{h.case} is handed over on {h.on}, expected a day from {state.as_of} to "
                     f"before {departs}, when {case.worker} goes"
                 )
-        if h.notice_days != (h.on - state.as_of).days:
+        if h.notice_days != (gap := (h.on - state.as_of).days):
             report(
                 f"{h.case}'s notice is given as {h.notice_days} days, but {h.on} is "
-                f"{(h.on - state.as_of).days} days after {state.as_of}"
+                + (
+                    f"{gap} days after {state.as_of}"
+                    if gap > 0
+                    else f"{-gap} days before {state.as_of}"
+                    if gap < 0
+                    else "as_of itself (0 days' notice)"
+                )
             )
         handed[h.case] = h.worker
     return handed

@@ -360,8 +360,50 @@ def empty_snapshot_notes(snapshot: Snapshot) -> list[str]:
 
 def snapshot_warnings(snapshot: Snapshot) -> list[str]:
     """Doubts about a valid snapshot that a person should check, one sentence each
-    (``case C12: ...``; see :func:`case_doubts`)."""
-    return [f"case {snapshot.cases[i].id}: {doubt}" for i, doubt in case_doubts(snapshot)]
+    (``practitioner P3: ...``, ``case C12: ...``; see :func:`practitioner_doubts` and
+    :func:`case_doubts`)."""
+    staff = [
+        f"practitioner {snapshot.practitioners[i].id}: {doubt}"
+        for i, doubt in practitioner_doubts(snapshot)
+    ]
+    return staff + [f"case {snapshot.cases[i].id}: {doubt}" for i, doubt in case_doubts(snapshot)]
+
+
+def practitioner_doubts(snapshot: Snapshot) -> list[tuple[int, str]]:
+    """Doubts about the practitioners of a valid snapshot, each with the worker's index.
+
+    - A known absence under way on ``as_of`` (``absence_from`` on or before it,
+      ``absence_until`` after it) with no ``available_from``: the two absence fields
+      describe an absence that has not begun and are ignored once it has
+      (docs/FORMAT.md "Planned handovers"), so the worker is read as present and may be
+      given children. The export should say ``available_from`` (the day back); a
+      fresh user's snapshot said neither and was planned without a word.
+
+    Returns
+    -------
+    list of (int, str)
+        The practitioner's index in ``snapshot.practitioners`` and the doubt, in order.
+    """
+    out: list[tuple[int, str]] = []
+    for i, p in enumerate(snapshot.practitioners):
+        start, back = p.absence_from, p.absence_until
+        if (
+            start is not None
+            and back is not None
+            and start <= snapshot.as_of < back
+            and p.available_from is None
+        ):
+            out.append(
+                (
+                    i,
+                    f"field 'absence_from' is {start.isoformat()}, on or before as_of "
+                    f"{snapshot.as_of.isoformat()}, and 'absence_until' {back.isoformat()} is "
+                    "after it, but 'available_from' is empty: an absence under way is "
+                    "ignored, so the worker is read as present and may be given children; "
+                    f"if they are away, give available_from {back.isoformat()}",
+                )
+            )
+    return out
 
 
 def case_doubts(snapshot: Snapshot) -> list[tuple[int, str]]:

@@ -219,8 +219,17 @@ def tier_table(plan: Plan, tiers: Sequence[Tier]) -> Table:
     return table
 
 
-def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> None:
-    """Print a rebalance's moves, its unallocated cases and its objective."""
+def rebalance_summary(
+    plan: Plan,
+    tiers: Sequence[Tier],
+    console: Console,
+    *,
+    quiet: bool = False,
+    warnings: Sequence[str] = (),
+) -> None:
+    """Print a rebalance's moves and handovers (unless ``quiet``), its unallocated
+    cases, its objective, its notes, and last ``warnings`` (see
+    :func:`allocator.analysis.staffing_warnings`), which ``quiet`` never hides."""
     changes = sum(1 for a in plan.assignments if a.from_ is not None)
     moves = Table(
         title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s) today, "
@@ -235,16 +244,18 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
             escape(a.worker),
             escape(a.reasons[0]) if a.reasons else "",
         )
-    if plan.assignments:
+    if plan.assignments and not quiet:
         console.print(moves)
-    if plan.handovers:
+    if plan.handovers and not quiet:
         console.print(handovers_table(plan))
     if plan.unallocated:
         console.print(unallocated_table(plan))
     # The figures that are not tiers, each with its own label ("changes lower bound"
     # is a bound on the changes of worker, the tier shown in the table below).
     others = ", ".join(
-        f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
+        NO_CHANGES_BOUND
+        if k == "changes_lower_bound" and v == 0
+        else f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
         for k, v in plan.objective.items()
         if k not in {t.key for t in tiers}
     )
@@ -266,7 +277,17 @@ def rebalance_summary(plan: Plan, tiers: Sequence[Tier], console: Console) -> No
     render_exceptions(plan, console)
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
+    for warning in warnings:
+        console.print(f"[bold]warning:[/bold] {escape(warning)}")
 
+
+#: A rebalance's ``changes_lower_bound`` of 0: nothing is bounded until the tier of the
+#: children who must move is proved (a fresh user read "at least 0" beside 5 changes
+#: as a contradiction).
+NO_CHANGES_BOUND = (
+    "changes of worker in any best plan: no bound yet (one needs the children who must "
+    "move proved placed as well as they can be)"
+)
 
 #: Labels of a rebalance plan's figures that are not tiers.
 OTHER_FIGURES = {
@@ -433,7 +454,12 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
             heading, justify="right" if heading in ("complexity", "weight") else "left"
         )
     for c in s.cases:
-        change = {"new": "new today", "kept": "", "moved_in": f"moved in from {c.other_worker}"}
+        change = {
+            "new": "new today",
+            "kept": "",
+            "moved_in": f"moved in from {c.other_worker}",
+            "handover_in": f"handed over from {c.other_worker} on {c.on}",
+        }
         cases.add_row(
             escape(c.case),
             c.type,
@@ -444,7 +470,7 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
     if s.cases:
         console.print(cases)
     if s.moved_off:
-        off = Table(title="Cases moved off")
+        off = Table(title="Cases leaving this worker")
         for heading in ("case", "type", "complexity", "weight", "goes to"):
             off.add_column(heading)
         for c in s.moved_off:
@@ -453,7 +479,11 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
                 c.type,
                 str(c.complexity),
                 f"{c.weight:g}",
-                escape(c.other_worker or "unallocated"),
+                escape(
+                    f"{c.other_worker} (handover on {c.on})"
+                    if c.change == "handover_off"
+                    else c.other_worker or "unallocated"
+                ),
             )
         console.print(off)
     if s.violations:

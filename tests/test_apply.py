@@ -967,3 +967,27 @@ def test_cli_a_handovers_file_that_no_longer_applies_is_named_not_dropped_in_sil
         "--out", tmp_path / "c.json",
     )  # fmt: skip
     assert quiet.exit_code == 0 and "warning" not in quiet.output
+
+
+def test_cli_rebalance_quiet_keeps_the_warnings_and_drops_the_lists(tmp_path: Path) -> None:
+    # A fresh user asked for rebalance --quiet as allocate has; and the rebalance now
+    # warns, as allocate does, of a leaver still holding a child with no handover.
+    snap = snapshot(
+        [worker("P3", capacity_points=5.0), worker("P4", leaving_on=LEAVES)],
+        [case("C6", worker="P4"), case("C8", family="F8", worker="P4", weight=50.0)],
+    )
+    snap_file = tmp_path / "s.json"
+    write_json(snap_file, snap)
+    args = ("rebalance", snap_file, "--work-units", "0.3", "--out", tmp_path / "p.json")
+    loud, quiet = run(*args), run(*args, "--quiet")
+    assert loud.exit_code == 0 and quiet.exit_code == 0, quiet.output
+    warning = f"warning: P4 leaves on {LEAVES}"
+    assert (
+        "Handovers planned ahead" in loud.stderr and "Handovers planned ahead" not in quiet.stderr
+    )
+    for result in (loud, quiet):
+        said = " ".join(result.stderr.split())
+        assert (
+            warning in said
+            and "still holds 2 children (1 handover(s) planned, 1 without one)" in said
+        )

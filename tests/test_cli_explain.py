@@ -250,6 +250,7 @@ def test_explain_worker_statement(files: dict[str, Path]) -> None:
         "weight": 3.0,
         "change": "new",
         "other_worker": None,
+        "on": None,
     }
     assert data["new_families"] == [] and data["moved_off"] == []
 

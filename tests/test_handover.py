@@ -6,6 +6,7 @@ absence, and a court case choosing between a permanent and an agency worker.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from allocator.check import check_plan
 from allocator.daily import allocate
-from allocator.models import Handover, Plan
+from allocator.models import Assignment, Handover, Plan
 from allocator.objectives import evaluate, expected_changes_cost
 from allocator.policy import Policy
 from allocator.rebalancing import rebalance
@@ -95,6 +96,20 @@ def test_check_judges_the_receiver_of_a_handover() -> None:
         }
     )
     assert {v.rule for v in check_plan(snap, Policy(), late)} == {"handover"}
+    # A notice that does not match the day says which side of as_of the day falls
+    # ("-3 days after" was a fresh user's reading).
+    early = plan.model_copy(
+        update={"handovers": (plan.handovers[0].model_copy(update={"on": date(2026, 11, 20)}),)}
+    )
+    said = [v.message for v in check_plan(snap, Policy(), early) if v.rule == "handover"]
+    assert "C1's notice is given as 17 days, but 2026-11-20 is 3 days before 2026-11-23" in said
+    today = plan.model_copy(
+        update={"handovers": (plan.handovers[0].model_copy(update={"on": AS_OF}),)}
+    )
+    said = [v.message for v in check_plan(snap, Policy(), today) if v.rule == "handover"]
+    assert (
+        "C1's notice is given as 17 days, but 2026-11-23 is as_of itself (0 days' notice)" in said
+    )
     # A handover of a child whose worker is staying.
     stray = Handover(
         case="C9", worker="P3", **{"from": "P2"}, on=AS_OF, departs=LEAVES, notice_days=0
@@ -233,6 +248,44 @@ def test_explain_shows_a_planned_handover() -> None:
     ) in analysis.notes
     # Every child handed over: nothing left to warn about P1.
     assert not any(w.startswith("P1") for w in staffing_warnings(snap, Policy(), plan))
+
+
+def test_a_worker_statement_says_handovers_apart_from_todays_moves() -> None:
+    """A fresh user read ``explain --worker``'s "moved in from P1" as a move made today."""
+    from rich.console import Console
+
+    from allocator.analysis import WorkerStatement, worker_statement
+    from allocator.terminal import render_worker
+
+    def render_text(statement: WorkerStatement) -> str:
+        console = Console(width=200, record=True, file=io.StringIO())
+        render_worker(statement, console)
+        return console.export_text()
+
+    snap = leaver_service()
+    plan = rebalance(snap, time_limit=10)
+    receiver = worker_statement(snap, Policy(), plan, "P3")
+    assert [(c.case, c.change, c.other_worker, c.on) for c in receiver.cases] == [
+        ("C1", "handover_in", "P1", HANDOVER_DAY),
+        ("C2", "handover_in", "P1", HANDOVER_DAY),
+    ]
+    leaver = worker_statement(snap, Policy(), plan, "P1")
+    assert {(c.case, c.change, c.other_worker, c.on) for c in leaver.moved_off} == {
+        ("C1", "handover_off", "P3", HANDOVER_DAY),
+        ("C2", "handover_off", "P3", HANDOVER_DAY),
+        ("C3", "handover_off", "P2", HANDOVER_DAY),
+    }
+    text = render_text(receiver)
+    assert "handed over from P1 on 2026-12-10" in text and "moved in" not in text
+    assert "P2 (handover on 2026-12-10)" in render_text(leaver)
+    # A child moved today is still "moved in": the same statement on a plan moving C9.
+    moved = plan.model_copy(
+        update={"assignments": (Assignment(case="C9", worker="P3", reasons=("by hand",)),)}
+    )
+    today = worker_statement(snap, Policy(), moved, "P3")
+    assert ("C9", "moved_in", "P2", None) in [
+        (c.case, c.change, c.other_worker, c.on) for c in today.cases
+    ]
 
 
 def test_a_planned_absence_needs_both_dates(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from allocator.objectives import daily_tiers
 from allocator.settings import Progress, Settings
 from tests.builders import case, snapshot, worker
 from tests.test_io import case as case_data
+from tests.test_io import practitioner as practitioner_data
 from tests.test_io import snapshot_data, write_csv_dir
 
 HEADER = "id,family,type,complexity,worker,opened\n"
@@ -366,6 +367,50 @@ def test_an_excluded_id_that_is_no_practitioner_is_a_warning(tmp_path: Path, for
         "nor any child's previous worker; a mistyped id leaves the conflict of interest "
         "unguarded: check it (a former member of staff may stay)"
     ]
+
+
+_UNDER_WAY = (
+    "field 'absence_from' is 2026-11-16, on or before as_of 2026-11-23, and "
+    "'absence_until' 2027-02-01 is after it, but 'available_from' is empty: an absence "
+    "under way is ignored, so the worker is read as present and may be given children; "
+    "if they are away, give available_from 2027-02-01"
+)
+
+
+@pytest.mark.parametrize("form", ["json", "csv", "json-with-referrals"])
+def test_an_absence_under_way_with_no_available_from_is_a_warning(
+    tmp_path: Path, form: str
+) -> None:
+    # A fresh user's worker half-way through a known absence was planned as present
+    # without a word: the absence fields describe one still to come.
+    away = practitioner_data("P2", absence_from="2026-11-16", absence_until="2027-02-01")
+    data = snapshot_data(practitioners=[practitioner_data("P1"), away])
+    referrals = None
+    if form == "csv":
+        path = write_snapshot(snapshot_from_dict(data), tmp_path / "s")
+        where = f"{path / 'practitioners.csv'}, line 3 (id P2)"
+    else:
+        path = tmp_path / "s.json"
+        path.write_text(json.dumps(data))
+        where = f"{path}, practitioners[1] (id P2)"
+        if form == "json-with-referrals":
+            referrals = tmp_path / "r.json"
+            referrals.write_text(json.dumps({"cases": [case_data("R1")]}))
+    warnings: list[str] = []
+    load_snapshot(path, referrals, warnings=warnings)
+    assert warnings == [f"{where}: {_UNDER_WAY}"]
+    # Said by the library too, and not said once available_from gives the day back, nor
+    # for an absence still to come or already over.
+    from allocator.models import snapshot_warnings
+
+    assert snapshot_warnings(snapshot_from_dict(data)) == [f"practitioner P2: {_UNDER_WAY}"]
+    for fields in (
+        {"available_from": "2027-02-01"},
+        {"absence_from": "2026-11-24"},
+        {"absence_from": "2026-10-01", "absence_until": "2026-11-23"},
+    ):
+        fine = snapshot_data(practitioners=[practitioner_data("P1"), {**away, **fields}])
+        assert snapshot_warnings(snapshot_from_dict(fine)) == []
 
 
 def test_an_excluded_former_worker_known_from_a_history_is_no_warning() -> None:

@@ -83,6 +83,34 @@ def test_leaver_family_moves_as_one() -> None:
     assert plan.objective["changes_of_worker"] == 2 == plan.objective["changes_lower_bound"]
 
 
+def test_the_summary_says_no_bound_where_a_plan_has_none() -> None:
+    # A fresh user read "changes of worker in any best plan ... at least: 0" beside 5
+    # changes in the tiers table as a contradiction: 0 is "not bounded yet".
+    import io
+
+    from rich.console import Console
+
+    from allocator.terminal import NO_CHANGES_BOUND, rebalance_summary
+
+    s = snap(
+        [worker("L", leaving_on="2026-11-20"), worker("B", capacity_points=25)],
+        [case("C1", "F1", "L"), case("C2", "F1", "L")],
+    )
+    plan = run(s)
+    tiers = rebalance_tiers(Policy())
+
+    def shown(objective: dict[str, Any]) -> str:
+        console = Console(width=400, record=True, file=io.StringIO())
+        rebalance_summary(plan.model_copy(update={"objective": objective}), tiers, console)
+        return " ".join(console.export_text().split())
+
+    assert plan.objective["changes_lower_bound"] == 2
+    assert "at least (a bound from the children who must move" in shown(dict(plan.objective))
+    unbounded = shown({**plan.objective, "changes_lower_bound": 0})
+    assert " ".join(NO_CHANGES_BOUND.split()) in unbounded
+    assert "at least (a bound" not in unbounded
+
+
 def test_child_with_many_changes_stays_when_another_can_move() -> None:
     # O is 5 points over cap (105 of 100). Moving either 10-point child brings O
     # within cap (one change either way); C_MANY has had 3 changes this year

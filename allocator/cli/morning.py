@@ -113,6 +113,11 @@ def allocate_command(
     type=click.IntRange(min=0, max=MAX_WINDOW_DAYS),
     help="Override: no new case to a worker leaving within this many days.",
 )
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Leave the lists of moves and handovers out of the summary (warnings stay).",
+)
 @solver_options
 def rebalance_command(
     snapshot: str,
@@ -125,6 +130,7 @@ def rebalance_command(
     long_absence_days: int | None,
     max_new_families_per_day: int | None,
     leaving_window_days: int | None,
+    quiet: bool,
     time_limit: float,
     work_units: float | None,
     seed: int,
@@ -192,7 +198,8 @@ def rebalance_command(
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
-    rebalance_summary(plan, rebalance_tiers(policy), out_console)
+    warnings = staffing_warnings(snap, policy, plan)
+    rebalance_summary(plan, rebalance_tiers(policy), out_console, quiet=quiet, warnings=warnings)
     if overrides:
         out_console.print(cap_cost_table(report))
 

@@ -38,6 +38,7 @@ from allocator.models import (
     Practitioner,
     Snapshot,
     case_doubts,
+    practitioner_doubts,
 )
 
 _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
@@ -244,9 +245,12 @@ def load_snapshot(
         (fast := _fast_snapshot(text)) is not None
     ):
         if referrals is None:
-            if warnings is not None and (doubts := case_doubts(fast)):
+            if warnings is not None:
+                staff = _Table(
+                    str(path), "practitioners", [{"id": p.id} for p in fast.practitioners], 1
+                )
                 ids = _Table(str(path), "cases", [{"id": c.id} for c in fast.cases], 2)
-                warnings.extend(_case_warnings(fast, doubts, [ids]))
+                warnings.extend(_doubts_where(fast, staff, [ids]))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -357,22 +361,37 @@ def _assemble(
         ]
         raise InputError([_sentence(p) for p in problems]) from None
     if warnings is not None:
-        warnings.extend(_case_warnings(snapshot, case_doubts(snapshot), [parts.cases, extra]))
+        warnings.extend(_doubts_where(snapshot, parts.practitioners, [parts.cases, extra]))
     return snapshot
 
 
-def _case_warnings(
-    snapshot: Snapshot, doubts: Sequence[tuple[int, str]], tables: Sequence[_Table | None]
+def _doubts_where(
+    snapshot: Snapshot, practitioners: _Table | None, case_tables: Sequence[_Table | None]
 ) -> list[str]:
-    """Each of :func:`allocator.models.case_doubts` naming the file and row its case
-    came from: ``tables`` are those the snapshot's cases were read from, in order (the
-    snapshot's, then the referrals'), so a referral's doubt names the referrals file."""
+    """:func:`allocator.models.practitioner_doubts`, then :func:`case_doubts`, each
+    naming the file and row its record came from: ``case_tables`` are those the
+    snapshot's cases were read from, in order (the snapshot's, then the referrals'),
+    so a referral's doubt names the referrals file."""
+    staff = [practitioners] if practitioners is not None else []
+    return _named(
+        snapshot.practitioners, practitioner_doubts(snapshot), staff, "practitioner"
+    ) + _named(snapshot.cases, case_doubts(snapshot), case_tables, "case")
+
+
+def _named(
+    records: Sequence[Practitioner] | Sequence[Case],
+    doubts: Sequence[tuple[int, str]],
+    tables: Sequence[_Table | None],
+    kind: str,
+) -> list[str]:
+    """Each doubt (record index, sentence) with the file and row of its record, or its
+    id where the records were not read from ``tables`` row for row."""
     rows = [(table, i) for table in tables if table is not None for i in range(len(table.rows))]
     out: list[str] = []
     for index, doubt in doubts:
-        if len(rows) == len(snapshot.cases):
+        if len(rows) == len(records):
             table, i = rows[index]
             out.append(f"{table.source}, {table.where(i)}: {doubt}")
-        else:  # not read from tables row for row: named by id alone
-            out.append(f"case {snapshot.cases[index].id}: {doubt}")
+        else:
+            out.append(f"{kind} {records[index].id}: {doubt}")
     return out
