@@ -39,7 +39,7 @@ import heapq
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from allocator.explain import (
@@ -170,6 +170,10 @@ class Recommendation:
         The nearest misses among the workers the rules stop, with why.
     colliding_rules
         When nobody is eligible: the rules that together leave the case nobody.
+    handover
+        The handover already promised for this child and not yet made (from the plan
+        in force or the pending handovers file), if any: the ranking is of
+        alternatives to it.
     """
 
     case: str
@@ -183,6 +187,7 @@ class Recommendation:
     ranked: tuple[Candidate, ...]
     ineligible: tuple[Candidate, ...]
     colliding_rules: tuple[str, ...] = ()
+    handover: Handover | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -198,6 +203,9 @@ class Recommendation:
             "ranked": [c.to_dict() for c in self.ranked],
             "ineligible": [c.to_dict() for c in self.ineligible],
             "colliding_rules": list(self.colliding_rules),
+            "handover": None
+            if self.handover is None
+            else self.handover.model_dump(mode="json", by_alias=True),
         }
 
 
@@ -768,4 +776,8 @@ def recommend(
         # The child asked about keeps their own promised room: it is theirs to take.
         mine = [h for h in promised if h.case == case_id]
         snapshot = reserve_handovers(snapshot, policy, [h for h in promised if h not in mine])
+        rec = Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)
+        # Said with the ranking: a manager asking about a child who already has a new
+        # worker named should not read the ranking as the child having none.
+        return replace(rec, handover=mine[0]) if mine else rec
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)

@@ -584,6 +584,11 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
         f"{rec.weight:g} points, family {escape(rec.family)}; "
         f"{rec.eligible_count} eligible worker(s){escape(held)}"
     )
+    if (h := rec.handover) is not None:
+        console.print(
+            f"a handover is already planned: {escape(h.from_)} to {escape(h.worker)} on {h.on} "
+            f"({h.notice_days} days' notice); the workers below are alternatives to it"
+        )
     if rec.ranked:
         table = Table(title="Eligible workers, best first")
         for heading in ("#", "worker", "score", "reasons"):

@@ -449,6 +449,11 @@ def test_recommend_for_the_promised_child_keeps_their_receiver_eligible() -> Non
     )
     result = recommend(snap, "C6", Policy(), handovers=(handover(),))
     assert "P5" in [c.worker for c in result.ranked]
+    # And the child's own promise is said with the ranking (a fresh user read the list
+    # as C6 having nobody yet); asked about another child, it is not.
+    assert result.handover == handover()
+    assert result.to_dict()["handover"]["worker"] == "P5"
+    assert recommend(snap, "R1", Policy(), handovers=(handover(),)).handover is None
 
 
 # ------------------------------------------------------------------ the command line
@@ -871,6 +876,9 @@ def test_cli_recommend_keeps_the_room_of_the_handovers_file(files: dict[str, Pat
     after = run(*base, "--handovers", pending_file)
     assert after.exit_code == 0, after.output
     assert "P5" in before and "P5" not in [c["worker"] for c in json.loads(after.stdout)["ranked"]]
+    own = run("recommend", files["snapshot"], "C6", "--handovers", pending_file)
+    assert own.exit_code == 0, own.output
+    assert "a handover is already planned: P4 to P5 on 2026-12-10" in " ".join(own.stdout.split())
 
 
 def test_cli_a_bad_handovers_file_exits_2_naming_it(files: dict[str, Path]) -> None:
