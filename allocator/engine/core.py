@@ -30,8 +30,9 @@ is each kind of tier:
 :func:`tier_values` gives every tier's value in plain Python, equal to the model's
 expression at the same decisions (the tests hold the two together);
 :func:`violations` checks the hard rules the same way. :func:`run_stage` is the one
-way a stage is solved and :func:`solve_in_stages` the staged solve of the moves and
-the rebalance; every solve ends in a :class:`~allocator.result.Result` of
+way a model is solved, and :func:`solve_in_stages` gives the moves and the rebalance
+the engine's one staged solve (:mod:`.stages`, which the daily allocation runs too);
+every solve ends in a :class:`~allocator.result.Result` of
 :class:`~allocator.result.TierResult`.
 """
 
@@ -46,8 +47,10 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from allocator.engine.lns import MIN_WORK, stage_share
 from allocator.engine.solver import configured_solver
-from allocator.result import Result, TierResult
-from allocator.settings import Progress, ProgressCallback
+from allocator.engine.stages import Step, Tell
+from allocator.engine.stages import solve_in_stages as staged
+from allocator.result import Result
+from allocator.settings import ProgressCallback
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -740,6 +743,84 @@ def _completed(
     return decisions
 
 
+@dataclass
+class _CoreStages:
+    """:class:`~allocator.engine.stages.StagedProblem` of a :class:`CoreInput`: each
+    stage on the whole model, or by a neighbourhood search where one is given."""
+
+    data: CoreInput
+    work: float | None
+    seed: int
+    workers: int
+    first_share: float | None
+    presolve: bool
+    search: Search | None
+    complete: Callable[[dict[str, str]], dict[str, str]] | None
+    model: CoreModel | None = None
+
+    @property
+    def keys(self) -> Sequence[str]:
+        return self.data.tiers
+
+    def value(self, key: str, decisions: Mapping[str, str]) -> float:
+        return tier_values(self.data, decisions)[key]
+
+    def floor(self, index: int, key: str, decisions: Mapping[str, str], deadline: float) -> float:
+        if self.model is not None and isinstance(self.model.tiers[key], int):
+            return self.value(key, decisions)  # an empty tier: nothing to search
+        return tier_floor(self.data, key)
+
+    def prepare(self, index: int, decisions: dict[str, str]) -> dict[str, str]:
+        if self.complete is None:
+            return decisions
+        return _completed(self.data, decisions, self.complete(decisions), index)
+
+    def step(
+        self,
+        index: int,
+        key: str,
+        decisions: dict[str, str],
+        floor: float,
+        spent: float,
+        deadline: float,
+        tell: Tell,
+    ) -> Step:
+        stages = len(self.data.tiers)
+        share = stage_share(index, stages, self.first_share or 1 / stages)
+        budget = None if self.work is None else max(MIN_WORK, max(0.0, self.work - spent) * share)
+        if self.model is None:
+            assert self.search is not None  # no model without a search
+            found, finished, used = self.search(index, key, decisions, budget or MIN_WORK, deadline)
+            return Step(found, "feasible (neighbourhood search)", floor, used, not finished)
+        value = self.value(key, decisions)
+        run = run_stage(
+            self.model,
+            self.model.tiers[key],
+            decisions,
+            seconds=deadline - time.perf_counter(),
+            work=budget,
+            seed=self.seed,
+            workers=self.workers,
+            presolve=self.presolve,
+        )
+        if run.decisions is not None and self.value(key, run.decisions) < value:
+            decisions = run.decisions
+        bound = max(floor, run.tier_bound() or floor)
+        if run.status == "optimal":  # proved: the plan kept is the optimum
+            bound = max(bound, self.value(key, decisions))
+        return Step(decisions, run.status, bound, run.work, run.cut_short)
+
+    def settle(self, key: str, value: float) -> None:
+        if self.model is None:
+            return
+        expr = self.model.tiers[key]
+        if not isinstance(expr, int):  # an empty tier is the constant 0
+            self.model.model.add(expr <= value)
+
+    def in_plan_units(self, key: str, value: float) -> float:
+        return value
+
+
 def solve_in_stages(
     data: CoreInput,
     start: Mapping[str, str],
@@ -754,18 +835,14 @@ def solve_in_stages(
     search: Search | None = None,
     complete: Callable[[dict[str, str]], dict[str, str]] | None = None,
 ) -> Result:
-    """Minimise ``data``'s tiers lexicographically, one stage each.
+    """Minimise ``data``'s tiers lexicographically, one stage each
+    (:func:`allocator.engine.stages.solve_in_stages`, the engine's one staged solve).
 
     Each stage is solved on the whole model (:func:`run_stage`), or, where
     ``search`` is given (a model too big to solve whole), by that neighbourhood
     search (:func:`allocator.engine.lns.neighbourhood_search` over small models of
-    ``data``); then it proves only what reaches the tier's floor.
-
-    Each stage starts from the best plan so far as a complete hint, keeps a solution
-    only if it improves the stage's tier, and then holds the tier at the value
-    reached; so the result is never worse than ``start`` on any tier, in priority
-    order. A stage already at its floor (:func:`tier_floor`) is proved without a
-    search.
+    ``data``); then it proves only what reaches the tier's floor
+    (:func:`tier_floor`).
 
     Parameters
     ----------
@@ -784,74 +861,31 @@ def solve_in_stages(
     progress
         Told of each stage that searches, as it starts and ends.
     search
+        ``search(index, key, decisions, work, deadline)`` improves stage ``index``
+        (tier ``key``) from ``decisions`` within ``work`` units and returns the
+        decisions, whether it ended on its own terms, and the work spent.
+    complete
         ``complete(decisions)``, when given, runs before each stage: a cheap repair
         by hand (the problem's own warm-start rule placing what the plan
         left unplaced). Its plan is kept if it breaks no hard rule, no tier already
         held is higher and the tiers are lower in priority order; else ignored.
-    search
-        ``search(index, key, decisions, work, deadline)`` improves stage ``index``
-        (tier ``key``) from ``decisions`` within ``work`` units and returns the
-        decisions, whether it ended on its own terms, and the work spent.
 
     Returns
     -------
     Result
         Each tier's value, bound (with the tiers above held at their values) and proof.
     """
-    started = time.perf_counter()
-    m = CoreModel(data) if search is None else None
-    decisions = dict(start)
-    solution = Result(decisions={}, variables=data.pairs)
-    work_left = work
-    stages = len(data.tiers)
-    for index, key in enumerate(data.tiers):
-        if complete is not None:
-            decisions = _completed(data, decisions, complete(decisions), index)
-        expr = None if m is None else m.tiers[key]
-        floor = tier_floor(data, key)
-        value = tier_values(data, decisions)[key]
-        bound = floor
-        if value <= floor or isinstance(expr, int):
-            solution.stages.append(f"{key}: optimal (at its floor)")
-            bound = value
-        else:
-            if progress is not None:
-                progress(Progress(key, index + 1, stages, value, floor))
-            share = stage_share(index, stages, first_share or 1 / stages)
-            budget = None if work_left is None else max(MIN_WORK, work_left * share)
-            if m is None or expr is None:
-                assert search is not None  # no model without a search
-                decisions, finished, used = search(
-                    index, key, decisions, budget or MIN_WORK, deadline
-                )
-                cut_short, status = not finished, "feasible (neighbourhood search)"
-            else:
-                run = run_stage(
-                    m,
-                    expr,
-                    decisions,
-                    seconds=deadline - time.perf_counter(),
-                    work=budget,
-                    seed=seed,
-                    workers=workers,
-                    presolve=presolve,
-                )
-                used, cut_short, status = run.work, run.cut_short, run.status
-                if run.decisions is not None and tier_values(data, run.decisions)[key] < value:
-                    decisions = run.decisions
-                bound = max(floor, run.tier_bound() or floor)
-            if work_left is not None:
-                work_left = max(0.0, work_left - used)
-            solution.cut_short = solution.cut_short or cut_short
-            value = tier_values(data, decisions)[key]
-            if status == "optimal" or value <= bound:
-                bound, status = value, "optimal"
-            solution.stages.append(f"{key}: {status}")
-            if progress is not None:
-                progress(Progress(key, index + 1, stages, value, min(bound, value)))
-        solution.tiers[key] = TierResult(value, min(bound, value), value <= bound)
-        if m is not None and expr is not None and not isinstance(expr, int):
-            m.model.add(expr <= value)  # an empty tier is the constant 0
-    solution.decisions = decisions
-    solution.seconds = time.perf_counter() - started
-    return solution
+    problem = _CoreStages(
+        data,
+        work,
+        seed,
+        workers,
+        first_share,
+        presolve,
+        search,
+        complete,
+        model=CoreModel(data) if search is None else None,
+    )
+    result = staged(problem, start, deadline=deadline, progress=progress)
+    result.variables = data.pairs
+    return result

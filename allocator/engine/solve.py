@@ -1,9 +1,11 @@
 """Lexicographic solve of the allocation model, tier by tier, from warm starts.
 
 The tiers (:func:`allocator.objectives.daily_tiers`) are solved one stage each, in
-priority order: first one stage per priority class (who gets a worker first), then
-siblings together, previous workers, balance and area. After a stage its tier is
-held at the value reached. Each stage:
+priority order, by the engine's one staged solve
+(:func:`allocator.engine.stages.solve_in_stages`; this module's
+:class:`_DailyStages` is what a day supplies to it): first one stage per priority
+class (who gets a worker first), then siblings together, previous workers, balance
+and area. After a stage its tier is held at the value reached. Each stage:
 
 1. is done at once if the plan meets the tier's easy bound (:class:`_EasyBounds`,
    valid over every eligible worker) or, for a linear tier, its LP bound
@@ -52,6 +54,8 @@ from allocator.engine.lns import (
     neighbourhood_search,
 )
 from allocator.engine.model import allocation_model, minimised
+from allocator.engine.stages import Step, Tell
+from allocator.engine.stages import solve_in_stages as staged
 from allocator.greedy import greedy_allocate, packing_allocate, revise_allocate
 from allocator.objectives import (
     REFERENCE_CHANGES,
@@ -66,7 +70,7 @@ from allocator.objectives import (
 )
 from allocator.result import Result, TierResult
 from allocator.rules import ServiceState
-from allocator.settings import Progress, Settings
+from allocator.settings import Settings
 
 LinearExpr = cp_model.LinearExprT
 
@@ -840,6 +844,133 @@ def _whole_model_step(
     return _Step(placed, run.status, bound, run.work, run.cut_short)
 
 
+@dataclass
+class _DailyStages:
+    """:class:`~allocator.engine.stages.StagedProblem` of a day's allocation: each
+    stage improved by neighbourhoods, then on its whole model where it takes one."""
+
+    state: ServiceState
+    settings: Settings
+    keys: tuple[str, ...]
+    candidates: dict[str, list[str]]
+    pools: dict[str, list[str]]
+    whole: _WholeModels
+    polish_work: float | None
+    easy_bounds: _EasyBounds = field(init=False)
+    _evaluated: tuple[dict[str, str], dict[str, int | float]] | None = None
+
+    def __post_init__(self) -> None:
+        self.easy_bounds = _EasyBounds.of(self.state)
+
+    @property
+    def n(self) -> int:
+        return len(self.state.to_allocate)
+
+    def values(self, decisions: Mapping[str, str]) -> dict[str, int | float]:
+        """Every tier's plan value at ``decisions`` (the last plan's kept: a stage asks
+        for its value and floor of one plan)."""
+        if self._evaluated is None or self._evaluated[0] != decisions:
+            self._evaluated = (dict(decisions), evaluate(self.state, decisions))
+        return self._evaluated[1]
+
+    def value(self, key: str, decisions: Mapping[str, str]) -> float:
+        return minimised(key, self.values(decisions)[key], self.n)
+
+    def floor(self, index: int, key: str, decisions: Mapping[str, str], deadline: float) -> float:
+        values = self.values(decisions)
+        floor = minimised(
+            key, self.easy_bounds.at(self.state, int(values["unallocated"]))[key], self.n
+        )
+        if (
+            _class_index(key, self.state) is not None
+            and minimised(key, values[key], self.n) > floor
+            and time.perf_counter() < deadline
+        ):
+            # The Hall bound counts children; the LP weighs them as the tier does.
+            # (Only the classes: on the 150-practitioner day at 0.95 the continuity
+            # tiers' LPs cost 0.1 to 0.2 s each, a quarter of a 2-second day, and
+            # proved only expected changes, which the search reaches anyway.)
+            lp = _lp_bound(self.state, key, self.whole.settled)
+            floor = floor if lp is None else max(floor, lp)
+        return floor
+
+    def prepare(self, index: int, decisions: dict[str, str]) -> dict[str, str]:
+        return decisions
+
+    def budget(self, index: int, key: str, spent: float) -> float:
+        """Stage ``index``'s work: the priority classes share
+        :data:`CLASS_STAGES_SHARE` of the whole, the first continuity stage at least
+        :data:`FIRST_CONTINUITY_SHARE` of what they leave, every later stage an even
+        share of what is left; a re-solve's stages below its reference tier share
+        ``polish_work``."""
+        keys, total = self.keys, self.settings.work
+        classes = len(self.state.policy.class_names)
+        if index < classes:
+            left = total * CLASS_STAGES_SHARE - spent
+            return max(MIN_WORK, left / (classes - index))
+        share = 1 / (len(keys) - index)
+        if index == classes:
+            share = max(share, FIRST_CONTINUITY_SHARE)
+        work = max(MIN_WORK, (total - spent) * share)
+        if self.polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
+            below = len(keys) - 1 - keys.index(REFERENCE_CHANGES)
+            work = (
+                max(MIN_WORK, total - spent - self.polish_work)
+                if key == REFERENCE_CHANGES
+                else max(MIN_WORK, self.polish_work / below)
+            )
+        return work
+
+    def step(
+        self,
+        index: int,
+        key: str,
+        decisions: dict[str, str],
+        floor: float,
+        spent: float,
+        deadline: float,
+        tell: Tell,
+    ) -> Step:
+        # Work budgets, not seconds, decide where each stage stops (reproducible):
+        # the time limit converted once, each stage a share of what is left. The
+        # wall clock only guards the whole solve.
+        work = self.budget(index, key, spent)
+        whole, candidates, pools = self.whole, self.candidates, self.pools
+        # Neighbourhoods first: cheap, many small exchanges. On a small service a
+        # whole model then takes what is left, from the improved plan, to prove
+        # the stage or improve it further.
+        # Cases the manager's rule refilled after a class model may sit with a worker
+        # outside their pools: the models must hold the plan (a hint they cannot
+        # hold leaves CP-SAT to search from nothing).
+        _offer_placements(candidates, decisions)
+        _offer_placements(pools, decisions)
+        if not whole.takes(key):
+            lns_work = work
+        elif _class_index(key, self.state) is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
+            lns_work = work * LNS_SHARE
+        else:
+            lns_work = max(MIN_WORK, work - CONTINUITY_WHOLE_WORK)
+        placed, finished, used = _improve(
+            self.state, pools, key, self.keys[:index], decisions, self.settings, deadline, lns_work
+        )
+        status, bound, cut_short = "feasible", floor, not finished
+        tell(self.value(key, placed), floor)
+        if whole.takes(key) and self.value(key, placed) > floor:
+            step = _whole_model_step(
+                self.state, whole, key, placed, floor, self.settings, deadline, work - used
+            )
+            placed, used = step.placed, used + step.used
+            status, bound = step.status, max(bound, step.bound)
+            cut_short = cut_short or step.cut_short
+        return Step(placed, status, bound, used, cut_short)
+
+    def settle(self, key: str, value: float) -> None:
+        self.whole.settle(key, value)
+
+    def in_plan_units(self, key: str, value: float) -> float:
+        return minimised(key, value, self.n)
+
+
 def solve(
     state: ServiceState,
     settings: Settings | None = None,
@@ -849,12 +980,13 @@ def solve(
 ) -> Result:
     """Allocate ``state.to_allocate`` optimally, or as well as the time allows.
 
-    Stage by stage (tier by tier): if the current plan meets the tier's easy bound
-    the stage is done; otherwise a whole-model solve (small services) or
-    large-neighbourhood search (large ones) improves it. Never worse than the greedy
-    rule: the best warm start is where the search starts, and a plan is only ever
-    replaced by one better on the stage being solved while every earlier tier is
-    held.
+    Stage by stage (tier by tier; the engine's one staged solve,
+    :func:`allocator.engine.stages.solve_in_stages`): if the current plan meets the
+    tier's easy bound the stage is done; otherwise large-neighbourhood search, then a
+    whole-model solve where the stage takes one, improves it. Never worse than the
+    greedy rule: the best warm start is where the search starts, and a plan is only
+    ever replaced by one better on the stage being solved while every earlier tier
+    is held.
 
     Parameters
     ----------
@@ -915,114 +1047,21 @@ def solve(
         kept = {c: w for c, w in state.reference.items() if w in state.eligible(c)}
         _offer_placements(candidates, kept)
         _offer_placements(pools, kept)
-    n = len(state.to_allocate)
-    whole = _WholeModels(state, candidates, pruned=pruned)
-
-    placed = dict(start)
-    cut_short = False
-    results: dict[str, TierResult] = {}
-    log: list[str] = []
-    easy_bounds = _EasyBounds.of(state)
-    keys = stage_keys(state)
-    classes = len(state.policy.class_names)
-    total_work = settings.work
-    spent = 0.0
-
-    def tell(index: int, value: int | float, bound: int | float) -> None:
-        """Report stage ``index`` at ``value`` and ``bound`` (minimised form)."""
-        if settings.progress is not None:
-            key = keys[index]
-            now, best = minimised(key, value, n), minimised(key, min(value, bound), n)
-            settings.progress(Progress(key, index + 1, len(keys), now, best))
-
-    for index, key in enumerate(keys):
-        values = evaluate(state, placed)
-        floor = minimised(key, easy_bounds.at(state, int(values["unallocated"]))[key], n)
-        value = minimised(key, values[key], n)
-        klass = _class_index(key, state)
-        if klass is not None and value > floor and time.perf_counter() < deadline:
-            # The Hall bound counts children; the LP weighs them as the tier does.
-            # (Only the classes: on the 150-practitioner day at 0.95 the continuity
-            # tiers' LPs cost 0.1 to 0.2 s each, a quarter of a 2-second day, and
-            # proved only expected changes, which the search reaches anyway.)
-            lp = _lp_bound(state, key, whole.settled)
-            floor = floor if lp is None else max(floor, lp)
-        bound: float = floor
-        status = "optimal (meets its bound without search)"
-
-        if value > floor:
-            tell(index, value, floor)
-        if value > floor and time.perf_counter() >= deadline:
-            # The clock ran out before this stage: it keeps the plan as it stands.
-            status, cut_short = "not searched (time limit)", True
-        elif value > floor:
-            # Work budgets, not seconds, decide where each stage stops (reproducible):
-            # the time limit converted once, each stage a share of what is left. The
-            # wall clock only guards the whole solve.
-            if index < classes:
-                left = total_work * CLASS_STAGES_SHARE - spent
-                work = max(MIN_WORK, left / (classes - index))
-            else:
-                share = 1 / (len(keys) - index)
-                if index == classes:
-                    share = max(share, FIRST_CONTINUITY_SHARE)
-                work = max(MIN_WORK, (total_work - spent) * share)
-                if polish_work is not None and REFERENCE_CHANGES in keys[: index + 1]:
-                    below = len(keys) - 1 - keys.index(REFERENCE_CHANGES)
-                    work = (
-                        max(MIN_WORK, total_work - spent - polish_work)
-                        if key == REFERENCE_CHANGES
-                        else max(MIN_WORK, polish_work / below)
-                    )
-            # Neighbourhoods first: cheap, many small exchanges. On a small service a
-            # whole model then takes what is left, from the improved plan, to prove
-            # the stage or improve it further.
-            # Cases the manager's rule refilled after a class model may sit with a worker
-            # outside their pools: the models must hold the plan (a hint they cannot
-            # hold leaves CP-SAT to search from nothing).
-            _offer_placements(candidates, placed)
-            _offer_placements(pools, placed)
-            if not whole.takes(key):
-                lns_work = work
-            elif klass is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
-                lns_work = work * LNS_SHARE
-            else:
-                lns_work = max(MIN_WORK, work - CONTINUITY_WHOLE_WORK)
-            placed, finished, used = _improve(
-                state, pools, key, keys[:index], placed, settings, deadline, lns_work
-            )
-            cut_short = cut_short or not finished
-            status = "feasible"
-            values = evaluate(state, placed)
-            tell(index, minimised(key, values[key], n), floor)
-            if whole.takes(key) and minimised(key, values[key], n) > floor:
-                step = _whole_model_step(
-                    state, whole, key, placed, floor, settings, deadline, work - used
-                )
-                placed, used = step.placed, used + step.used
-                status, bound = step.status, max(bound, step.bound)
-                cut_short = cut_short or step.cut_short
-            spent += used
-            values = evaluate(state, placed)
-            value = minimised(key, values[key], n)
-            tell(index, value, bound)
-            if value <= bound:
-                status = "optimal"
-        log.append(f"{key}: {status}")
-        results[key] = TierResult(
-            value=values[key], bound=minimised(key, min(bound, value), n), proved=value <= bound
-        )
-        whole.settle(key, value)
-    return Result(
-        decisions=placed,
-        tiers=results,
-        pruned=pruned,
-        seconds=time.perf_counter() - started,
-        from_greedy=placed == greedy,
-        stages=log,
-        variables=sum(len(ws) for ws in candidates.values()),
-        cut_short=cut_short,
+    problem = _DailyStages(
+        state,
+        settings,
+        stage_keys(state),
+        candidates,
+        pools,
+        _WholeModels(state, candidates, pruned=pruned),
+        polish_work,
     )
+    result = staged(problem, start, deadline=deadline, progress=settings.progress)
+    result.pruned = pruned
+    result.seconds = time.perf_counter() - started
+    result.from_greedy = result.decisions == greedy
+    result.variables = sum(len(ws) for ws in candidates.values())
+    return result
 
 
 def _offer_placements(candidates: dict[str, list[str]], placed: Mapping[str, str]) -> None:
