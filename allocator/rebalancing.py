@@ -321,6 +321,9 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collecti
     optimum leaves no more points over cap either, so each over-cap worker sheds at
     least their excess less that total, less what their children who must move can
     carry: at least that many of their other children (heaviest first) change worker.
+    Once ``handovers_unplanned`` is proved at 0 as well, every departing worker's
+    child has a handover in the optimum, each a change of worker: they count, and
+    what they carry off an over-cap worker is taken from that worker's excess first.
     With nothing proved the bound is 0.
 
     Unlike a count of the children who could go somewhere, this never exceeds an
@@ -334,11 +337,18 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collecti
     bound = must - values["leavers_unplaced"]
     if "leavers_unplaced" not in proved:
         return bound
+    handed = "handovers_unplanned" in proved and values["handovers_unplanned"] == 0
+
+    def leaves(g: Group) -> bool:  # certain to leave its worker in the optimum
+        return g.must_move or (handed and g.handover)
+
+    if handed:
+        bound += sum(len(g.cases) for g in data.groups if g.handover and not g.must_move)
     for s, excess in data.excess.items():
         own = [g for g in data.groups if g.source == s]
-        needed = excess - values["over_cap_excess"] - sum(g.weight for g in own if g.must_move)
+        needed = excess - values["over_cap_excess"] - sum(g.weight for g in own if leaves(g))
         weights = sorted(
-            (setup.state.weight[c] for g in own if not g.must_move for c in g.cases), reverse=True
+            (setup.state.weight[c] for g in own if not leaves(g) for c in g.cases), reverse=True
         )
         shed = 0
         for weight in weights:

@@ -254,7 +254,7 @@ def rebalance_summary(
     # is a bound on the changes of worker, the tier shown in the table below).
     others = ", ".join(
         NO_CHANGES_BOUND
-        if k == "changes_lower_bound" and v == 0
+        if k == "changes_lower_bound" and v == 0 and plan.objective.get("changes_of_worker")
         else f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
         for k, v in plan.objective.items()
         if k not in {t.key for t in tiers}
@@ -281,9 +281,9 @@ def rebalance_summary(
         console.print(f"[bold]warning:[/bold] {escape(warning)}")
 
 
-#: A rebalance's ``changes_lower_bound`` of 0: nothing is bounded until the tier of the
-#: children who must move is proved (a fresh user read "at least 0" beside 5 changes
-#: as a contradiction).
+#: A rebalance's ``changes_lower_bound`` of 0 beside changes made: nothing is bounded
+#: until the tier of the children who must move is proved (a fresh user read "at
+#: least 0" beside 5 changes as a contradiction).
 NO_CHANGES_BOUND = (
     "changes of worker in any best plan: no bound yet (one needs the children who must "
     "move proved placed as well as they can be)"

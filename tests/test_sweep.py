@@ -391,3 +391,79 @@ def test_a_csv_folder_snapshot_is_keyed_by_its_files(tmp_path: Path) -> None:
     cases = folder / "cases.csv"
     cases.write_text(cases.read_text(encoding="utf-8").replace(",3,", ",2,", 1), encoding="utf-8")
     assert cells_of(spec)[0].key != key
+
+
+# ------------------------------------------------------- a real multi-process cluster
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_scheduler_and_two_worker_processes_matches_the_local_cluster(
+    tmp_path: Path,
+) -> None:
+    """Issue 23, item 4: the ``--scheduler`` path, tested as a council would run it:
+    ``dask scheduler`` and two ``dask worker`` processes started apart on localhost,
+    then ``allocator sweep --scheduler``. The figures equal a LocalCluster's, cell for
+    cell (each cell is seeded, so where it runs does not matter)."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import pandas as pd
+    from click.testing import CliRunner
+    from dask import distributed
+
+    from allocator.cli import main
+
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'days = 6\nseeds = [1, 2]\nmethods = ["greedy"]\n'
+        '[[services]]\nname = "s8"\npractitioners = 8\nseed = 2\n'
+        '[[policies]]\nname = "cap100"\n'
+        '[[policies]]\nname = "cap90"\npoints_per_fte = 90\n',
+        encoding="utf-8",
+    )
+    address_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+        + ["--port", "0", "--no-dashboard", "--scheduler-file", str(address_file)],
+        **quiet,  # type: ignore[call-overload]
+    )
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # the file is written whole before the scheduler answers
+        address = json.loads(address_file.read_text(encoding="utf-8"))["address"]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address]
+                + ["--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
+                + ["--name", f"w{i}"],
+                **quiet,  # type: ignore[call-overload]
+            )
+            for i in range(2)
+        ]
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            assert len(client.scheduler_info()["workers"]) == 2
+        remote = CliRunner().invoke(
+            main, ["sweep", str(spec), "--out", str(tmp_path / "remote"), "--scheduler", address]
+        )
+        assert remote.exit_code == 0, remote.output
+    finally:
+        for proc in [*workers, scheduler]:
+            proc.terminate()
+        for proc in [*workers, scheduler]:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    local = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    on_cluster = pd.read_parquet(tmp_path / "remote" / "results.parquet")
+    on_machine = pd.read_parquet(tmp_path / "local" / "results.parquet")
+    assert len(on_cluster) == 4 and (on_cluster["children"] > 0).all()
+    pd.testing.assert_frame_equal(on_cluster, on_machine)
