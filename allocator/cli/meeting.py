@@ -25,8 +25,12 @@ from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_inputs
 from allocator.cli.options import SEED, FiniteRange
 from allocator.daily import allocate
+from allocator.limits import MAX_RUNS as FORECAST_MAX_RUNS
 from allocator.limits import MAX_TIME_LIMIT
+from allocator.limits import MAX_WEEKS as FORECAST_MAX_WEEKS
 from allocator.settings import Settings
+from allocator.web.outlook import RUNS as OUTLOOK_RUNS
+from allocator.web.outlook import WEEKS as OUTLOOK_WEEKS
 
 SERVE_WORK_UNITS = 3.0
 """``serve``'s default search budget: fixed, so every logged plan can be replayed exactly."""
@@ -168,6 +172,20 @@ def _tls(cert: str | None, key: str | None) -> None:
 )
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
+    "--forecast-weeks",
+    type=click.IntRange(min=1, max=FORECAST_MAX_WEEKS),
+    default=OUTLOOK_WEEKS,
+    show_default=True,
+    help="Weeks the page's forecast looks ahead.",
+)
+@click.option(
+    "--forecast-runs",
+    type=click.IntRange(min=0, max=FORECAST_MAX_RUNS),
+    default=OUTLOOK_RUNS,
+    show_default=True,
+    help="Simulated futures in the page's forecast (run in a worker process; 0: no forecast).",
+)
+@click.option(
     "--new-meeting",
     is_flag=True,
     help="Start a new meeting even if the log holds an open one on this snapshot and "
@@ -193,6 +211,8 @@ def serve_command(
     time_limit: float,
     work_units: float,
     seed: int,
+    forecast_weeks: int,
+    forecast_runs: int,
     new_meeting: bool,
 ) -> None:
     """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off.
@@ -214,6 +234,7 @@ def serve_command(
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         from allocator.web.app import Meeting, create_app
+        from allocator.web.outlook import Outlook
         from allocator.web.security import (
             Proxies,
             TrustedHeader,
@@ -300,6 +321,7 @@ def serve_command(
         users=users,
         user_header=user_header,
         names=names,
+        outlook=Outlook(forecast_weeks, forecast_runs, seed) if forecast_runs else None,
     )
     asgi: Any = app
     if forwarded_allow_ips is not None:

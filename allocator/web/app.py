@@ -85,6 +85,7 @@ from allocator.policy import Policy
 from allocator.rules import ServiceState, points
 from allocator.settings import ProgressCallback, Settings
 from allocator.web.names import shown_by
+from allocator.web.outlook import Outlook
 from allocator.web.security import (
     MAX_BODY,
     SESSION_SECONDS,
@@ -607,6 +608,12 @@ def _page_styles() -> list[str]:
     return [*re.findall(r"<style>(.*?)</style>", base, flags=re.S), CSS]
 
 
+class ForecastAsk(BaseModel):
+    """``POST /forecast`` takes no fields: the forecast is of the plan in force."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def create_app(
     meeting: Meeting,
     *,
@@ -617,6 +624,7 @@ def create_app(
     users: dict[str, str] | None = None,
     user_header: str | None = None,
     names: Mapping[str, str] | None = None,
+    outlook: Outlook | None = None,
 ) -> FastAPI:
     """The web application for ``meeting``.
 
@@ -649,6 +657,10 @@ def create_app(
     names
         Display names by id (:func:`allocator.web.names.load_display_names`): the
         page shows "Name (id)" where it names an id; ids stay in every file and log.
+    outlook
+        The next weeks' forecast (:class:`~allocator.web.outlook.Outlook`): started
+        now from the plan in force, shown on the page when ready, asked for again
+        with ``POST /forecast``; ``None``: no forecast panel.
 
     Raises
     ------
@@ -674,6 +686,11 @@ def create_app(
     csrf = secrets.token_urlsafe(32)
     solves = SolveQueue()
     app.state.solves = solves
+    if outlook is not None and outlook.on:
+        outlook.start(
+            meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
+        )
+        app.router.add_event_handler("shutdown", outlook.shutdown)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["shown"] = shown_by(names or {})
     env.globals["names"] = bool(names)
@@ -865,6 +882,8 @@ def create_app(
             risks=risks,
             preview=preview,
             status=STATUS_WORDS.get(plan.status, plan.status),
+            outlook=outlook.state if outlook is not None and outlook.on else None,
+            in_force=f"decision {meeting.decision_id}",
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
@@ -1053,6 +1072,34 @@ def create_app(
         if _wants_html(request):
             return page("log.html", rows=rows)
         return JSONResponse([d.to_dict() for d in rows])
+
+    @app.get("/forecast", summary="The next weeks' forecast from the plan: state and figures")
+    def forecast_state() -> Response:
+        if outlook is None or not outlook.on:
+            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
+        return JSONResponse(outlook.state.to_dict())
+
+    @app.get("/forecast.png", summary="The forecast's fan chart: children waiting by class")
+    def forecast_chart() -> Response:
+        chart = None if outlook is None else outlook.state.figures.get("chart")
+        if chart is None:
+            raise HTTPException(404, "no forecast is ready")
+        return Response(chart, media_type="image/png")
+
+    @app.post("/forecast", summary="Forecast the next weeks again, from the plan in force")
+    async def forecast_again(request: Request) -> Response:
+        sent = await body_of(request, ForecastAsk)  # a form must carry the page's CSRF token
+        if sent:
+            raise HTTPException(422, f"POST /forecast takes no fields, got {', '.join(sent)}")
+        if outlook is None or not outlook.on:
+            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
+        with meeting.lock:
+            started = outlook.start(
+                meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
+            )
+        if _wants_html(request):
+            return RedirectResponse("/", status_code=303)
+        return JSONResponse({**outlook.state.to_dict(), "started": started}, status_code=202)
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:
