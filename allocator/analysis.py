@@ -1028,9 +1028,15 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
         planned = (
             f" ({handed[wid]} handover(s) planned, {without} without one)" if wid in handed else ""
         )
+        # Where this plan planned some of them, a rebalance has run: the rest found no
+        # worker with room before the day (advice to run it again would go round).
+        action = (
+            "nobody the rules allow had room for the rest before the day: make room or agree cover"
+            if wid in handed
+            else "plan their handover (allocator rebalance plans it ahead)"
+        )
         out.append(
-            f"{wid} {goes} ({when}) and still holds {len(held)} {children}{planned}: "
-            "plan their handover (allocator rebalance plans it ahead)"
+            f"{wid} {goes} ({when}) and still holds {len(held)} {children}{planned}: {action}"
         )
     over = sorted(
         (w for w in plan.workers if w.load_after > w.capacity),

@@ -324,15 +324,18 @@ def changes_lower_bound(setup: Setup, moved: Mapping[str, str], proved: Collecti
     Once ``handovers_unplanned`` is proved at 0 as well, every departing worker's
     child has a handover in the optimum, each a change of worker: they count, and
     what they carry off an over-cap worker is taken from that worker's excess first.
-    With nothing proved the bound is 0.
+    With ``changes_of_worker`` itself proved, the bound is its value; with nothing
+    proved, 0.
 
     Unlike a count of the children who could go somewhere, this never exceeds an
     optimal plan's changes.
     """
-    if "unplaced" not in proved:
-        return 0
     data = setup.data
     values = tier_values(data, moved)
+    if "changes_of_worker" in proved:  # proved with every tier above: any best plan's
+        return values["changes_of_worker"]
+    if "unplaced" not in proved:
+        return 0
     must = sum(len(g.cases) for g in data.groups if g.must_move and g.source is not None)
     bound = must - values["leavers_unplaced"]
     if "leavers_unplaced" not in proved:

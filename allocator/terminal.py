@@ -284,10 +284,7 @@ def rebalance_summary(
 #: A rebalance's ``changes_lower_bound`` of 0 beside changes made: nothing is bounded
 #: until the tier of the children who must move is proved (a fresh user read "at
 #: least 0" beside 5 changes as a contradiction).
-NO_CHANGES_BOUND = (
-    "changes of worker in any best plan: no bound yet (one needs the children who must "
-    "move proved placed as well as they can be)"
-)
+NO_CHANGES_BOUND = "changes of worker in any best plan: no lower bound known"
 
 #: Labels of a rebalance plan's figures that are not tiers.
 OTHER_FIGURES = {

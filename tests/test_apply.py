@@ -999,3 +999,5 @@ def test_cli_rebalance_quiet_keeps_the_warnings_and_drops_the_lists(tmp_path: Pa
             warning in said
             and "still holds 2 children (1 handover(s) planned, 1 without one)" in said
         )
+        # The rebalance has run: its advice is not to run it again.
+        assert "nobody the rules allow had room for the rest before the day" in said

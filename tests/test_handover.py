@@ -411,3 +411,13 @@ def test_a_promise_broken_by_an_urgent_child_is_planned_again_elsewhere() -> Non
         n.startswith("C1: the handover promised to W") and n.endswith("no handover yet")
         for n in lost.notes
     )
+
+
+def test_a_proved_rebalance_bounds_its_changes_by_their_value() -> None:
+    # A fresh user read "no bound yet" beside "children who change worker 12, best 12,
+    # proved": with the tier proved the bound is its value, promises kept or not.
+    snap = leaver_service()
+    for planned in (None, {"C1": "P3", "C2": "P3", "C3": "P2"}):
+        plan = rebalance(snap, time_limit=10, planned=planned)
+        assert plan.proved is not None and plan.proved["changes_of_worker"]
+        assert plan.objective["changes_lower_bound"] == plan.objective["changes_of_worker"] == 3

@@ -142,8 +142,10 @@ def _p50(b: Band | None) -> float:
     return b.p50 if b is not None else 0.0
 
 
-def summary_lines(fc: Forecast) -> list[str]:
-    """The forecast in plain sentences, for the terminal and ``forecast.md``."""
+def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
+    """The forecast in plain sentences, for the terminal and ``forecast.md`` (which
+    name the files with the lists), or without the files (``files`` false: the
+    meeting page, which shows the lists itself)."""
     n = fc.settings.weeks
     last = n - 1
     end = fc.week_ending(n).isoformat()
@@ -191,18 +193,22 @@ def summary_lines(fc: Forecast) -> list[str]:
         bare = sum(1 for o in known if not o.handover)
         lines.append(f"Departing workers' children with no handover yet: {bare} of {len(known)}.")
     listed = sum(1 for o in fc.children if on_the_list(o))
+    named = f"; {listed} are named in children.csv (all in children_all.csv)" if files else ""
     lines.append(
-        f"{len(likely)} children are more likely than not to lose their worker; "
-        f"{len(fc.children)} may; {listed} are named in children.csv (all in "
-        "children_all.csv)."
+        f"{len(likely)} {_children(len(likely))} more likely than not to lose their worker; "
+        f"{len(fc.children)} may{named}."
     )
     lines.extend(_short_lines(fc))
     risky = [o for o in fc.workers if o.chance_over_cap > 0.5]
     lines.append(
-        f"{len(risky)} workers are more likely than not to be over cap at some week's end "
-        f"(workers.csv)."
+        f"{len(risky)} {'worker is' if len(risky) == 1 else 'workers are'} more likely than "
+        "not to be over cap at some week's end" + (" (workers.csv)." if files else ".")
     )
     return lines
+
+
+def _children(n: int) -> str:
+    return "child is" if n == 1 else "children are"
 
 
 def _handed(children: list[ChildOutlook]) -> str:

@@ -1081,10 +1081,27 @@ def create_app(
 
     @app.get("/forecast.png", summary="The forecast's fan chart: children waiting by class")
     def forecast_chart() -> Response:
-        chart = None if outlook is None else outlook.state.figures.get("chart")
+        if outlook is None or not outlook.on:
+            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
+        chart = outlook.state.figures.get("chart")
         if chart is None:
             raise HTTPException(404, "no forecast is ready")
         return Response(chart, media_type="image/png")
+
+    @app.get(
+        "/forecast/children.csv", summary="Every child the forecast says may lose their worker"
+    )
+    def forecast_children() -> Response:
+        if outlook is None or not outlook.on:
+            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
+        table = outlook.state.figures.get("children_csv")
+        if table is None:
+            raise HTTPException(404, "no forecast is ready")
+        return Response(
+            table,
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="forecast-children.csv"'},
+        )
 
     @app.post("/forecast", summary="Forecast the next weeks again, from the plan in force")
     async def forecast_again(request: Request) -> Response:
@@ -1098,8 +1115,10 @@ def create_app(
                 meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
             )
         if _wants_html(request):
-            return RedirectResponse("/", status_code=303)
-        return JSONResponse({**outlook.state.to_dict(), "started": started}, status_code=202)
+            return RedirectResponse("/", status_code=303)  # the page says it is running
+        if not started:
+            raise HTTPException(409, "a forecast is running: ask again once it is ready")
+        return JSONResponse({**outlook.state.to_dict(), "started": True}, status_code=202)
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:

@@ -29,8 +29,9 @@ from allocator.policy import Policy
 #: under a minute on one core, with 10-90% bands from 20 values each.
 WEEKS = 8
 RUNS = 20
-#: Children and workers named in the panel (the forecast's files name them all).
-SHOWN = 10
+#: Children and workers listed in the panel, most likely first (every child who may lose
+#: their worker is in ``GET /forecast/children.csv``).
+SHOWN = 25
 
 Status = Literal["off", "running", "ready", "failed"]
 
@@ -55,11 +56,17 @@ def panel(
     """
     from allocator.apply import applied
     from allocator.simulation.forecast import ForecastSettings, forecast
-    from allocator.simulation.forecast_report import fan_chart, on_the_list, summary_lines
+    from allocator.simulation.forecast_report import (
+        children_csv,
+        fan_chart,
+        on_the_list,
+        summary_lines,
+    )
 
     after = applied(snapshot, plan, policy)
     settings = ForecastSettings(weeks=weeks, runs=runs, seed=seed, method="greedy")
     fc = forecast(after.snapshot, policy, settings, handovers=after.pending)
+    named = [o for o in fc.children if on_the_list(o)]
     children = [
         {
             "case": o.case,
@@ -72,8 +79,7 @@ def panel(
         }
         # Most likely first: the children of a worker going tomorrow before those who
         # may lose theirs in some futures.
-        for o in sorted(fc.children, key=lambda o: (-o.chance, o.week or 0, o.case))
-        if on_the_list(o)
+        for o in sorted(named, key=lambda o: (-o.chance, o.week or 0, o.case))
     ][:SHOWN]
     workers = [
         {
@@ -87,8 +93,10 @@ def panel(
         if o.chance_over_cap > 0.5
     ][:SHOWN]
     return {
-        "lines": summary_lines(fc),
+        "lines": summary_lines(fc, files=False),
         "children": children,
+        "children_named": len(named),
+        "children_csv": children_csv(fc, every=True),
         "workers": workers,
         "chart": fan_chart(fc),
         "seconds": round(fc.seconds, 1),
@@ -110,28 +118,70 @@ class OutlookState:
     started: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (the chart is served apart, ``GET /forecast.png``)."""
-        shown = {k: v for k, v in self.figures.items() if k != "chart"}
+        """Plain data for JSON (the chart and the CSV are served apart,
+        ``GET /forecast.png`` and ``GET /forecast/children.csv``)."""
+        shown = {k: v for k, v in self.figures.items() if k not in ("chart", "children_csv")}
         return {
             "status": self.status,
             "made_from": self.made_from,
             "error": self.error,
+            "running_seconds": self.running_seconds(),
             **shown,
         }
 
+    def running_seconds(self) -> float | None:
+        """Seconds the forecast has run so far, while it runs (else ``None``)."""
+        if self.status != "running" or self.started is None:
+            return None
+        return round(time.monotonic() - self.started, 1)
+
+
+def _die_with_the_server() -> None:
+    """Ask Linux to end this process when the server that started it dies (even by
+    SIGKILL, which runs no clean-up): a forecast of many runs must not outlive the
+    page. Elsewhere nothing is done (the process ends with its forecast)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except OSError:
+        return
+
+
+def _run(
+    sink: Any, snapshot: Snapshot, policy: Policy, plan: Plan, weeks: int, runs: int, seed: int
+) -> None:
+    """The worker process: :func:`panel`, its figures sent back through ``sink``."""
+    _die_with_the_server()
+    try:
+        sink.send(("ready", panel(snapshot, policy, plan, weeks, runs, seed)))
+    except Exception as exc:  # one line on the page; the server goes on
+        sink.send(("failed", f"the forecast failed ({type(exc).__name__})"))
+    finally:
+        sink.close()
+
 
 class Outlook:
-    """The meeting's forecast, one at a time in a worker process of its own.
+    """The meeting's forecast, one at a time, each in a worker process of its own.
 
-    ``runs`` 0 turns it off (the page then has no panel).
+    A watcher thread waits for the process: its figures make the panel ready; a
+    process that ends without them (killed, out of memory) makes it failed, with its
+    exit code, so the page can ask again. ``runs`` 0 turns the forecast off (the page
+    then has no panel).
     """
 
     def __init__(self, weeks: int = WEEKS, runs: int = RUNS, seed: int = 0) -> None:
         self.weeks, self.runs, self.seed = weeks, runs, seed
         self.state = OutlookState()
         self._lock = threading.Lock()
-        self._pool: Any = None  # multiprocessing.pool.Pool: terminate() stops a run at once
-        self._job: Any = None  # its AsyncResult
+        self._process: Any = None  # multiprocessing's Process: terminate() stops it
+        self._watcher: threading.Thread | None = None
 
     @property
     def on(self) -> bool:
@@ -145,28 +195,41 @@ class Outlook:
         with self._lock:
             if self.state.status == "running":
                 return False
-            if self._pool is None:
-                # spawn: a fork of a server holding threads and sockets is unsafe.
-                self._pool = multiprocessing.get_context("spawn").Pool(1)
-            state = OutlookState("running", made_from, started=time.monotonic())
-            self.state = state
-
-            def done(figures: dict[str, Any]) -> None:
-                with self._lock:
-                    state.figures, state.status = figures, "ready"
-
-            def failed(exc: BaseException) -> None:  # one line; the page goes on without
-                with self._lock:
-                    state.status = "failed"
-                    state.error = f"the forecast failed ({type(exc).__name__})"
-
-            self._job = self._pool.apply_async(
-                panel,
-                (snapshot, policy, plan, self.weeks, self.runs, self.seed),
-                callback=done,
-                error_callback=failed,
+            # spawn: a fork of a server holding threads and sockets is unsafe.
+            context = multiprocessing.get_context("spawn")
+            source, sink = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_run,
+                args=(sink, snapshot, policy, plan, self.weeks, self.runs, self.seed),
+                name="allocator-forecast",
+                daemon=True,
             )
+            process.start()
+            sink.close()  # the child holds its end: EOF here once it has gone
+            state = OutlookState("running", made_from, started=time.monotonic())
+            self.state, self._process = state, process
+            self._watcher = threading.Thread(
+                target=self._watch, args=(state, process, source), daemon=True
+            )
+            self._watcher.start()
         return True
+
+    def _watch(self, state: OutlookState, process: Any, source: Any) -> None:
+        """Wait for ``process``'s figures, or for it to end without them."""
+        try:
+            outcome, value = source.recv()
+        except (EOFError, OSError):
+            process.join()
+            outcome = "failed"
+            value = f"the forecast's process ended without a result (exit code {process.exitcode})"
+        finally:
+            source.close()
+        process.join()
+        with self._lock:
+            if outcome == "ready":
+                state.figures, state.status = value, "ready"
+            else:
+                state.status, state.error = "failed", value
 
     def wait(self, timeout: float | None = None) -> OutlookState:
         """The state once the forecast running (if any) has ended (tests).
@@ -176,20 +239,17 @@ class Outlook:
         TimeoutError
             If it has not ended within ``timeout`` seconds.
         """
-        job = self._job
-        if job is not None:
-            job.wait(timeout)
-            if not job.ready():
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout)
+            if watcher.is_alive():
                 raise TimeoutError(f"the forecast did not end within {timeout} s")
-            deadline = time.monotonic() + 5  # the pool's callback follows the result
-            while self.state.status == "running" and time.monotonic() < deadline:
-                time.sleep(0.01)
         with self._lock:
             return self.state
 
     def shutdown(self) -> None:
-        """Stop the worker process at once (a forecast running is abandoned)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        """Stop the forecast running, if any (it is abandoned)."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(5)
