@@ -775,7 +775,28 @@ def recommend(
             snapshot, promised = after.snapshot, after.pending
         # The child asked about keeps their own promised room: it is theirs to take.
         mine = [h for h in promised if h.case == case_id]
-        snapshot = reserve_handovers(snapshot, policy, [h for h in promised if h not in mine])
+        others = [h for h in promised if h not in mine]
+        # Their siblings' promises are ranked as made, so that a worker a sibling is
+        # promised to is ranked as the sibling's worker (a fresh user saw that worker
+        # said to add "one more worker" to the family); the others keep their room.
+        family = {c.id: c.family for c in snapshot.cases}
+        siblings = {
+            h.case: h.worker
+            for h in others
+            if case_id in family and family.get(h.case) == family[case_id]
+        }
+        if siblings:
+            snapshot = snapshot.model_copy(
+                update={
+                    "cases": tuple(
+                        c.model_copy(update={"worker": siblings[c.id]}) if c.id in siblings else c
+                        for c in snapshot.cases
+                    )
+                }
+            )
+        snapshot = reserve_handovers(
+            snapshot, policy, [h for h in others if h.case not in siblings]
+        )
         rec = Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)
         # Said with the ranking: a manager asking about a child who already has a new
         # worker named should not read the ranking as the child having none.

@@ -1001,3 +1001,20 @@ def test_cli_rebalance_quiet_keeps_the_warnings_and_drops_the_lists(tmp_path: Pa
         )
         # The rebalance has run: its advice is not to run it again.
         assert "nobody the rules allow had room for the rest before the day" in said
+
+
+def test_recommend_ranks_a_childs_promised_sibling_at_its_receiver() -> None:
+    # S1 and S2 (family F1) are P4's; S1 is promised to P5. Asked about S2, P5 is the
+    # worker of S2's sibling-to-be: the family stays together there (a fresh user saw
+    # P5 said to add "one more worker" to the family).
+    snap = snapshot(
+        [worker("P4", leaving_on=LEAVES), worker("P5"), worker("P6")],
+        [case("S1", family="F1", worker="P4"), case("S2", family="F1", worker="P4")],
+    )
+    promise = handover().model_copy(update={"case": "S1"})
+    plain = recommend(snap, "S2", Policy())
+    kept = recommend(snap, "S2", Policy(), handovers=(promise,))
+    siblings = {c.worker: c.score.get("siblings_apart") for c in kept.ranked}
+    assert siblings["P5"] < siblings["P6"]
+    assert kept.ranked[0].worker == "P5"
+    assert {c.worker: c.score.get("siblings_apart") for c in plain.ranked}["P5"] == siblings["P6"]
