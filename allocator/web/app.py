@@ -1073,32 +1073,33 @@ def create_app(
             return page("log.html", rows=rows)
         return JSONResponse([d.to_dict() for d in rows])
 
-    @app.get("/forecast", summary="The next weeks' forecast from the plan: state and figures")
-    def forecast_state() -> Response:
+    def forecasting() -> Outlook:
+        """The meeting's forecast; 404 where it makes none."""
         if outlook is None or not outlook.on:
             raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
-        return JSONResponse(outlook.state.to_dict())
+        return outlook
+
+    def forecast_figure(key: str) -> Any:
+        """The ready forecast's ``key`` (the chart, the CSV); 404 where none is ready."""
+        value = forecasting().state.figures.get(key)
+        if value is None:
+            raise HTTPException(404, "no forecast is ready")
+        return value
+
+    @app.get("/forecast", summary="The next weeks' forecast from the plan: state and figures")
+    def forecast_state() -> Response:
+        return JSONResponse(forecasting().state.to_dict())
 
     @app.get("/forecast.png", summary="The forecast's fan chart: children waiting by class")
     def forecast_chart() -> Response:
-        if outlook is None or not outlook.on:
-            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
-        chart = outlook.state.figures.get("chart")
-        if chart is None:
-            raise HTTPException(404, "no forecast is ready")
-        return Response(chart, media_type="image/png")
+        return Response(forecast_figure("chart"), media_type="image/png")
 
     @app.get(
         "/forecast/children.csv", summary="Every child the forecast says may lose their worker"
     )
     def forecast_children() -> Response:
-        if outlook is None or not outlook.on:
-            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
-        table = outlook.state.figures.get("children_csv")
-        if table is None:
-            raise HTTPException(404, "no forecast is ready")
         return Response(
-            table,
+            forecast_figure("children_csv"),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="forecast-children.csv"'},
         )
@@ -1108,17 +1109,16 @@ def create_app(
         sent = await body_of(request, ForecastAsk)  # a form must carry the page's CSRF token
         if sent:
             raise HTTPException(422, f"POST /forecast takes no fields, got {', '.join(sent)}")
-        if outlook is None or not outlook.on:
-            raise HTTPException(404, "this meeting makes no forecast (serve --forecast-runs 0)")
+        the_outlook = forecasting()
         with meeting.lock:
-            started = outlook.start(
+            started = the_outlook.start(
                 meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
             )
         if _wants_html(request):
             return RedirectResponse("/", status_code=303)  # the page says it is running
         if not started:
             raise HTTPException(409, "a forecast is running: ask again once it is ready")
-        return JSONResponse({**outlook.state.to_dict(), "started": True}, status_code=202)
+        return JSONResponse({**the_outlook.state.to_dict(), "started": True}, status_code=202)
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str) -> Response:
