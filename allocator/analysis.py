@@ -348,10 +348,11 @@ class CaseLine:
     case, type, complexity, weight
         The case (weight in points).
     change
-        ``kept`` (held before and after), ``new`` (had no worker), ``moved_in`` (from
-        another worker today), ``handover_in`` (from another worker on a planned
-        handover's day), ``moved_off`` (leaves this worker today), ``handover_off``
-        (leaves this worker on a planned handover's day).
+        ``kept`` (held before and after), ``no_handover`` (kept by a worker who
+        departs within the leaving window, with no handover planned), ``new`` (had no
+        worker), ``moved_in`` (from another worker today), ``handover_in`` (from
+        another worker on a planned handover's day), ``moved_off`` (leaves this worker
+        today), ``handover_off`` (leaves this worker on a planned handover's day).
     other_worker
         Where it came from (``moved_in``, ``handover_in``) or goes to (``moved_off``,
         ``handover_off``; ``None`` for unallocated).
@@ -428,7 +429,11 @@ def worker_statement(
 
         if after == worker_id:
             load_after += state.weight[cid]
-            if before == worker_id:
+            if before == worker_id and worker_id in state.departing and cid in state.to_hand_over:
+                # Theirs until they go, with nobody named yet: a fresh user read the
+                # list of a leaver's children as settled.
+                held.append(line("no_handover", None))
+            elif before == worker_id:
                 held.append(line("kept", None))
             elif before is None:
                 held.append(line("new", None))
@@ -436,7 +441,7 @@ def worker_statement(
                 held.append(line("handover_in" if on else "moved_in", before))
         elif before == worker_id:
             off.append(line("handover_off" if on else "moved_off", after))
-    order = {"new": 0, "moved_in": 1, "handover_in": 2, "kept": 3}
+    order = {"new": 0, "moved_in": 1, "handover_in": 2, "no_handover": 3, "kept": 4}
     held.sort(key=lambda c: (order[c.change], c.case))
     cap = state.capacity[worker_id]
     previous = {c.family for c in snapshot.cases if c.worker == worker_id}

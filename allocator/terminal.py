@@ -454,6 +454,7 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
         change = {
             "new": "new today",
             "kept": "",
+            "no_handover": "no handover planned yet",
             "moved_in": f"moved in from {c.other_worker}",
             "handover_in": f"handed over from {c.other_worker} on {c.on}",
         }

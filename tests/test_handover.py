@@ -277,6 +277,15 @@ def test_a_worker_statement_says_handovers_apart_from_todays_moves() -> None:
     }
     text = render_text(receiver)
     assert "handed over from P1 on 2026-12-10" in text and "moved in" not in text
+    # Before any handover is planned, the leaver's children say so (a fresh user read
+    # the list as settled).
+    unplanned = worker_statement(snap, Policy(), plan.model_copy(update={"handovers": ()}), "P1")
+    assert [(c.case, c.change) for c in unplanned.cases] == [
+        ("C1", "no_handover"),
+        ("C2", "no_handover"),
+        ("C3", "no_handover"),
+    ]
+    assert "no handover planned yet" in render_text(unplanned)
     assert "P2 (handover on 2026-12-10)" in render_text(leaver)
     # A child moved today is still "moved in": the same statement on a plan moving C9.
     moved = plan.model_copy(
