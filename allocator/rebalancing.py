@@ -582,7 +582,7 @@ def complete_between_stages(setup: Setup, plan: Mapping[str, str]) -> dict[str, 
     stage started 71 million (a statutory child's weight) above its optimum of 12
     and did not reach it; 2 work units did. The staged solve keeps the completed plan
     only where no tier already held gets worse
-    (:func:`allocator.engine.core.solve_in_stages`), and only for the whole model's
+    (:func:`allocator.engine.core.solve_core_in_stages`), and only for the whole model's
     stages (:func:`allocator.engine.rebalance.solve_rebalance` says why).
     """
     return greedy_rebalance(setup, start="tiers", plan=plan)

@@ -20,7 +20,7 @@ from allocator.engine.core import (
     CoreInput,
     CoreModel,
     Item,
-    solve_in_stages,
+    solve_core_in_stages,
     tier_values,
     violations,
 )
@@ -124,7 +124,9 @@ def test_both_backends_reach_the_hand_worked_optimum() -> None:
     # for D anywhere. One change, at A's cost 5.
     data = _tiny()
     for solution in (
-        solve_in_stages(data, {}, work=5.0, deadline=time.perf_counter() + 30, seed=0, workers=1),
+        solve_core_in_stages(
+            data, {}, work=5.0, deadline=time.perf_counter() + 30, seed=0, workers=1
+        ),
         solve_highs(data, start={}),
     ):
         assert solution.decisions == {"C1": "B", "C2": "B", "D@S": "A"}
@@ -174,7 +176,7 @@ def test_each_builder_is_the_core_and_both_backends_agree(name: str) -> None:
     assert violations(data, start) == []
     model = CoreModel(data)
     assert set(model.tiers) == set(data.tiers)
-    cp = solve_in_stages(
+    cp = solve_core_in_stages(
         data, start, work=20.0, deadline=time.perf_counter() + 120, seed=0, workers=1
     )
     mip = solve_highs(data, start=start, time_limit=120)
@@ -225,7 +227,7 @@ def test_a_completion_between_stages_is_kept_only_where_it_breaks_nothing_held()
         asked.append(dict(plan))
         return {"C1": "B", "C2": "B", "D@S": "A"}
 
-    solution = solve_in_stages(
+    solution = solve_core_in_stages(
         data, {}, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
         complete=place_all,
     )  # fmt: skip
@@ -239,7 +241,7 @@ def test_a_completion_between_stages_is_kept_only_where_it_breaks_nothing_held()
     def overfill(plan: dict[str, str]) -> dict[str, str]:
         return {"C1": "B", "C2": "B", "D@S": "B"}  # B gains 10 with room 6
 
-    broken = solve_in_stages(
+    broken = solve_core_in_stages(
         data, {}, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
         complete=overfill,
     )  # fmt: skip
@@ -249,7 +251,7 @@ def test_a_completion_between_stages_is_kept_only_where_it_breaks_nothing_held()
         return {}  # nobody placed: the first tier, held after stage 0, would rise
 
     start = {"C1": "B", "C2": "B", "D@S": "A"}
-    kept = solve_in_stages(
+    kept = solve_core_in_stages(
         data, start, work=0.0, deadline=time.perf_counter() + 30, seed=0, workers=1,
         complete=undo,
     )  # fmt: skip

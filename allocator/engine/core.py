@@ -30,9 +30,9 @@ is each kind of tier:
 :func:`tier_values` gives every tier's value in plain Python, equal to the model's
 expression at the same decisions (the tests hold the two together);
 :func:`violations` checks the hard rules the same way. :func:`run_stage` is the one
-way a model is solved, and :func:`solve_in_stages` gives the moves and the rebalance
-the engine's one staged solve (:mod:`.stages`, which the daily allocation runs too);
-every solve ends in a :class:`~allocator.result.Result` of
+way a model is solved, and :func:`solve_core_in_stages` gives the moves and the
+rebalance the engine's one staged solve (:mod:`.stages`, which the daily allocation
+runs too); every solve ends in a :class:`~allocator.result.Result` of
 :class:`~allocator.result.TierResult`.
 """
 
@@ -821,7 +821,7 @@ class _CoreStages:
         return value
 
 
-def solve_in_stages(
+def solve_core_in_stages(
     data: CoreInput,
     start: Mapping[str, str],
     *,

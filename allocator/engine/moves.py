@@ -59,7 +59,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from allocator.engine.core import CoreInput, Item, solve_in_stages
+from allocator.engine.core import CoreInput, Item, solve_core_in_stages
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.core import violations as core_violations
 from allocator.greedy import choose_worker, previous_workers
@@ -555,7 +555,7 @@ def solve_moves(
     if not violations(data, placed, moved):
         start = {**placed, **moved}
         stages.append(f"greedy: {len(placed)} placed, {len(moved)} group(s) moved")
-    result = solve_in_stages(
+    result = solve_core_in_stages(
         data.core,
         start,
         work=work,

@@ -92,7 +92,7 @@ from allocator.engine.core import (
     family_apart,
     family_floor,
     run_stage,
-    solve_in_stages,
+    solve_core_in_stages,
 )
 from allocator.engine.core import tier_floor as core_tier_floor
 from allocator.engine.core import tier_values as core_tier_values
@@ -355,7 +355,7 @@ def solve_rebalance(
 
     ``warm`` (the greedy plan) must satisfy the hard rules. Up to
     :data:`WHOLE_MODEL_PAIRS` pairs the whole model is solved in stages
-    (:func:`allocator.engine.core.solve_in_stages`); above it, neighbourhood search
+    (:func:`allocator.engine.core.solve_core_in_stages`); above it, neighbourhood search
     (:func:`_search`). Either way the answer is never worse than ``warm`` on any
     tier, in priority order.
 
@@ -367,13 +367,13 @@ def solve_rebalance(
     and a run it cuts short is flagged (``cut_short``). The settings' ``progress`` is
     told of each stage that searches, as it starts and ends. ``complete`` (a plan
     -> the plan with the children it left unplaced placed by hand) runs before each
-    stage of the whole model (:func:`allocator.engine.core.solve_in_stages`).
+    stage of the whole model (:func:`allocator.engine.core.solve_core_in_stages`).
     """
     settings = settings or Settings()
     started = time.perf_counter()
     deadline = started + settings.time_limit
     large = data.core.pairs > WHOLE_MODEL_PAIRS
-    return solve_in_stages(
+    return solve_core_in_stages(
         data.core,
         warm,
         work=settings.work,
