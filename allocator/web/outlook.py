@@ -25,8 +25,9 @@ from allocator.models import Plan, Snapshot
 from allocator.policy import Policy
 
 #: Weeks and runs of the meeting's forecast by default: 8 weeks, as the issue's
-#: manager asks ("the next eight weeks"); 20 runs keep a 150-practitioner forecast
-#: under a minute on one core, with 10-90% bands from 20 values each.
+#: manager asks ("the next eight weeks"); 20 runs keep a 150-practitioner forecast to
+#: about a minute on one core (measured: 65-70 s on a loaded machine; the README
+#: example 13 s), with 10-90% bands from 20 values each.
 WEEKS = 8
 RUNS = 20
 #: Children and workers listed in the panel, most likely first (every child who may lose
@@ -50,9 +51,11 @@ def panel(
         ``lines`` (the forecast's summary sentences), ``children`` (the
         :data:`SHOWN` most likely to lose their worker of those the forecast names:
         chance 0-1, median week 1-based, cause, what is known today, handover),
-        ``workers`` (the :data:`SHOWN` most likely over cap of those more likely than
-        not: chance 0-1, mean weeks over cap, load and cap today in points), ``chart``
-        (the fan chart of children waiting by class, PNG bytes) and ``seconds``.
+        ``children_named`` (how many the forecast names), ``children_csv`` (every
+        child who may lose their worker, as ``forecast`` writes them), ``workers``
+        (the :data:`SHOWN` most likely over cap of those more likely than not: chance
+        0-1, mean weeks over cap, load and cap today in points), ``chart`` (the fan
+        chart of children waiting by class, PNG bytes) and ``seconds``.
     """
     from allocator.apply import applied
     from allocator.simulation.forecast import ForecastSettings, forecast
