@@ -546,6 +546,10 @@ def class_tiers(policy: Policy) -> tuple[Tier, ...]:
     (:attr:`allocator.rules.ServiceState.waiting_weight`).
     """
     counted = WAITING_UNITS[policy.waiting.rule]
+    if policy.waiting.grace_weeks and policy.waiting.rule != "count":
+        counted = counted.replace(
+            "weeks waited", f"weeks waited beyond {policy.waiting.grace_weeks}"
+        )
     suffix = "" if policy.waiting.rule == "count" else f" ({counted})"
     return tuple(
         _Unallocated(

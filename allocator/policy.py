@@ -182,6 +182,11 @@ class PriorityClass(BaseModel):
 MAX_WAITING_WEEKS: Final = 52
 
 
+#: The default weeks of waiting that count as none within a class (``grace_weeks``):
+#: the simulated year's choice (docs/FORMAT.md "Waiting").
+GRACE_WEEKS: Final = 0
+
+
 #: The default head start of a court child within their class (weeks): court work runs
 #: to the court's timetable, and the simulated year served court children sooner with
 #: it (docs/FORMAT.md "Waiting").
@@ -206,6 +211,14 @@ class Waiting(BaseModel):
     max_weeks
         Weeks of waiting beyond which a wait counts no more (1 to
         :data:`MAX_WAITING_WEEKS`).
+    grace_weeks
+        Weeks of a child's own wait that count as none (0 to ``max_weeks``; default
+        :data:`GRACE_WEEKS`): ``age`` is 1 + the weeks waited beyond them, plus any
+        head start below (which counts from the first day). Within them a class is
+        served by weight under ``age_points`` (heaviest first, as the manager's rule
+        does, so the usual wait stays short); beyond them the longest wait comes first
+        (so the longest waits stay bounded). ``0``: every week counts. No effect under
+        ``count``.
     reserve_after_days
         A statutory or urgent child who has waited this many days and fits with no
         eligible worker has room *reserved*: the eligible worker closest to fitting
@@ -235,6 +248,7 @@ class Waiting(BaseModel):
 
     rule: Literal["count", "age", "age_points"] = "age_points"
     max_weeks: Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
+    grace_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = GRACE_WEEKS
     reserve_after_days: WindowDays = 14
     lost_worker_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = 4
     type_weeks: dict[CaseType, Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)]] = (
@@ -243,20 +257,27 @@ class Waiting(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_empty_type_weeks(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """The rule's data; ``type_weeks`` left out when empty, so that a policy
-        without it has the bytes (and the decision log's SHA-256 key) it had before
-        the key existed."""
+        """The rule's data; ``type_weeks`` left out when empty and ``grace_weeks``
+        when 0, so that a policy without them has the bytes (and the decision log's
+        SHA-256 key) it had before the keys existed."""
         data = handler(self)
         if not self.type_weeks and isinstance(data, dict):
             data.pop("type_weeks", None)
+        if not self.grace_weeks and isinstance(data, dict):
+            data.pop("grace_weeks", None)
         return data
 
-    @field_validator("lost_worker_weeks")
+    @field_validator("lost_worker_weeks", "grace_weeks")
     @classmethod
     def _head_start_within_the_count(cls, value: int, info: ValidationInfo) -> int:
         most = info.data.get("max_weeks")
         if most is not None and value > most:
-            raise ValueError(f"at most max_weeks ({most}): a longer wait counts no more")
+            beyond = (
+                "beyond it no week would count"
+                if info.field_name == "grace_weeks"
+                else "a longer wait counts no more"
+            )
+            raise ValueError(f"at most max_weeks ({most}): {beyond}")
         return value
 
     @field_validator("type_weeks")

@@ -431,9 +431,10 @@ class ServiceState:
         """What each case needing a worker costs its class's tier if left without one.
 
         By the policy's waiting rule (:class:`allocator.policy.Waiting`): 1 each
-        (``count``); 1 + whole weeks waited, up to ``max_weeks`` (``age``); that times
-        the case's weight in half points, at least 1 (``age_points``). Integer, at
-        least 1.
+        (``count``); 1 + whole weeks counted (:meth:`counted_wait`: waited beyond the
+        ``grace_weeks``, plus any head start), up to ``max_weeks`` (``age``); that
+        times the case's weight in half points, at least 1 (``age_points``). Integer,
+        at least 1.
         """
         return {
             cid: self.weight_of_wait(cid, self.counted_wait(cid, days))
@@ -442,10 +443,13 @@ class ServiceState:
 
     def counted_wait(self, case_id: str, days: int) -> int:
         """The days of waiting the class tiers count for ``case_id``, which has waited
-        ``days``: ``days``, plus the policy's head start for the case's type
-        (``waiting.type_weeks``), plus, for a child who has lost their worker
-        (:attr:`lost_worker`), ``waiting.lost_worker_weeks``; in weeks of 7 days."""
+        ``days``: ``days`` less the policy's ``waiting.grace_weeks`` (at least 0), plus
+        the head start for the case's type (``waiting.type_weeks``), plus, for a child
+        who has lost their worker (:attr:`lost_worker`), ``waiting.lost_worker_weeks``;
+        in weeks of 7 days. The grace is taken from the wait alone: a head start counts
+        from the first day."""
         waiting = self.policy.waiting
+        days = max(0, days - 7 * waiting.grace_weeks)
         days += 7 * waiting.type_weeks.get(self.cases[case_id].type, 0)
         if case_id in self.lost_worker:
             return days + 7 * waiting.lost_worker_weeks

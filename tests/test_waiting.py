@@ -698,3 +698,78 @@ def test_a_bad_type_head_start_is_refused(tmp_path: Path, table: str, said: str)
     path.write_text(f"[waiting.type_weeks]\n{table}\n", encoding="utf-8")
     with pytest.raises(PolicyError, match=said):
         load_policy(path)
+
+
+# ------------------------------------------------------------------ weeks that count as none
+
+
+def heavy_fresh_against_light_waited() -> Snapshot:
+    # W has room for one: HEAVY, a 10-point child-protection referral of today, or
+    # LIGHT, a 4-point one who has waited 3 weeks.
+    return snapshot(
+        [worker("W", capacity_points=10)],
+        [
+            case("HEAVY", type="child_protection", weight=10, opened=AS_OF),
+            case("LIGHT", type="child_protection", weight=4, opened=days_ago(21)),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("grace", "first"), [(0, "LIGHT"), (1, "LIGHT"), (2, "HEAVY"), (3, "HEAVY")]
+)
+def test_grace_weeks_serve_by_weight_until_a_wait_outlasts_them(grace: int, first: str) -> None:
+    # Under age_points a child left out costs points x 2 x (1 + weeks waited beyond
+    # the grace): HEAVY 10 x 2 x 1 = 20 whatever the grace; LIGHT 4 x 2 x (1 + 3) = 32
+    # with none, 24 with one week's grace (LIGHT still placed: leaving them out costs
+    # more), 16 with two and 8 with three (HEAVY placed: the heavier child first, as
+    # the manager's rule does, until the lighter one's wait outlasts the grace).
+    policy = Policy.model_validate(
+        {"waiting": {"rule": "age_points", "reserve_after_days": 0, "grace_weeks": grace}}
+    )
+    state = ServiceState.of(heavy_fresh_against_light_waited(), policy)
+    weights = state.waiting_weight
+    assert weights["HEAVY"] == 20 * 1
+    assert weights["LIGHT"] == 8 * (1 + max(0, 3 - grace))
+    # The plan leaves out the child who costs less.
+    assert placed(heavy_fresh_against_light_waited(), policy) == {first: "W"}
+
+
+def test_the_grace_is_taken_from_the_wait_not_from_a_head_start() -> None:
+    # Court work keeps its head start (8 weeks by default) from the first day: with 6
+    # weeks' grace a court referral of today counts 1 + 8 weeks, a child-protection
+    # child who has waited 7 weeks 1 + (7 - 6), one who has waited 5 weeks 1.
+    policy = Policy.model_validate({"waiting": {"rule": "age", "grace_weeks": 6}})
+    snap = snapshot(
+        [worker("W", grade="senior")],
+        [
+            case("CT", type="court", opened=AS_OF),
+            case("CP7", type="child_protection", opened=days_ago(49)),
+            case("CP5", type="child_protection", opened=days_ago(35)),
+        ],
+    )
+    assert ServiceState.of(snap, policy).waiting_weight == {"CT": 9, "CP7": 2, "CP5": 1}
+
+
+def test_the_label_and_the_door_say_the_grace(tmp_path: Path) -> None:
+    policy = Policy.model_validate({"waiting": {"grace_weeks": 6}})
+    (statutory,) = [t for t in class_tiers(policy) if t.key == "unallocated_statutory"]
+    assert statutory.label == (
+        "without a worker: statutory (children, each points x 2 x (1 + weeks waited beyond 6))"
+    )
+    # A policy without it keeps its bytes (and its decision-log key) as before.
+    assert (
+        "grace_weeks"
+        not in Policy.model_validate({"waiting": {"grace_weeks": 0}}).model_dump_json()
+    )
+    path = tmp_path / "policy.toml"
+    for value, said in (
+        ("12", r"grace_weeks': at most max_weeks \(10\): beyond it no week would count"),
+        ("-1", r"grace_weeks"),
+        ("true", r"grace_weeks"),
+        ('"6"', r"grace_weeks"),
+        ("1.5", r"grace_weeks"),
+    ):
+        path.write_text(f"[waiting]\nmax_weeks = 10\ngrace_weeks = {value}\n", encoding="utf-8")
+        with pytest.raises(PolicyError, match=said):
+            load_policy(path)
