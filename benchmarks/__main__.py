@@ -12,7 +12,8 @@ Examples::
 Named parts, each also ``python -m benchmarks.<part>``: ``year`` (a year of service
 classes x sizes x seeds, engine against the manager's rule: issue 19's figures and
 targets). Others run on their own only: ``python -m benchmarks.simulation`` (a year's
-speed), ``.speed``, ``.ssd_import``, ``.class_model``, ``.page``.
+speed), ``.speed``, ``.ssd_import``, ``.class_model``, ``.page``, ``.plan_hashes`` (each
+plan's hash at fixed work budgets: a change meant to keep behaviour keeps every line).
 
 Only a run of the whole suite (no scenario selection, every method) writes
 ``benchmarks/RESULTS.md`` by default; any other run prints its table unless ``--out``
