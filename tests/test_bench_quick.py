@@ -108,3 +108,25 @@ def test_assessment_and_report(runs: dict[tuple[str, str], RunResult]) -> None:
             line for line in text.splitlines() if line.startswith(f"| {scenario.name} | engine |")
         )
         assert "greedy" in row
+
+
+@pytest.mark.slow
+def test_plan_hashes_are_the_same_on_a_second_run_and_differ_between_budgets() -> None:
+    # benchmarks.plan_hashes checks that a change keeps every plan: two runs of the
+    # same code give the same lines, and the hash tells plans apart.
+    from click.testing import CliRunner
+
+    from benchmarks.plan_hashes import main
+
+    args = ["--scenarios", "leavers-25,daily-60-1.05", "--budgets", "0.05,0.3"]
+    first, second = (CliRunner().invoke(main, args) for _ in range(2))
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    lines = first.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["leavers-25", "0.05"],
+        ["leavers-25", "0.3"],
+        ["daily-60-1.05", "0.05"],
+        ["daily-60-1.05", "0.3"],
+    ]
+    assert len({line.split()[2] for line in lines}) >= 2
