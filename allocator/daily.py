@@ -7,7 +7,7 @@ when that lets more cases be allocated (:mod:`allocator.engine.moves`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from allocator.explain import (
     PlanView,
@@ -18,6 +18,7 @@ from allocator.explain import (
 )
 from allocator.models import (
     Assignment,
+    Handover,
     Plan,
     Snapshot,
     Status,
@@ -53,6 +54,7 @@ def allocate(
     *,
     allow_moves: int = 0,
     reference: Mapping[str, str] | None = None,
+    handovers: Sequence[Handover] = (),
     clock_started: float | None = None,
     time_limit: float | None = None,
     work_units: float | None = None,
@@ -85,6 +87,13 @@ def allocate(
         them), and the reference, kept wherever it still holds, is a warm start.
         The tiers below it share :data:`POLISH_SHARE` of the work. Entries for cases
         that need no worker are ignored. ``None``: a fresh solve.
+    handovers
+        Handovers an earlier plan promised and not yet made
+        (:func:`allocator.apply.still_pending` of the file ``apply`` wrote): each
+        receiver's room for the child is kept, so the morning's referrals do not take
+        it (:func:`allocator.apply.reserve_handovers`), and a note says whose. The plan
+        is written on the service's own caps; its ``balance`` tier, which reads the
+        caps, is then neither bounded nor proved.
     clock_started
         ``time.perf_counter()`` when the user's clock started (a command's start, so
         that reading the input counts); default: now. The whole call returns within
@@ -115,14 +124,22 @@ def allocate(
     clock_started = time.perf_counter() if clock_started is None else clock_started
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
+    # The solve sees each promised receiver's cap less the children promised to them;
+    # the plan is written on the service's own (so check and explain read it as is).
+    solved = state
+    if handovers:
+        from allocator.apply import reserve_handovers
+
+        solved = ServiceState.of(reserve_handovers(snapshot, policy, handovers), policy)
     if reference is not None:
         state.reference = {c: w for c, w in sorted(reference.items()) if c in state.needs}
+        solved.reference = state.reference
     # The wall clock: the limit less what has passed and what writing the plan will
     # take (the engine keeps its own margin). Work budgets, not this, decide where the
     # search stops.
     deadline = clock_started + settings.time_limit - PLAN_SECONDS_PER_CASE * len(state.to_allocate)
     result = solve(
-        state,
+        solved,
         settings,
         wall_seconds=max(MIN_WALL_SECONDS, deadline - time.perf_counter()),
         polish_work=None if reference is None else POLISH_SHARE * settings.work,
@@ -142,13 +159,20 @@ def allocate(
     if result.cut_short:
         notes.append(cut_short_note("search", settings.time_limit))
     notes.extend(longest_wait_note(state, placed))
-    notes.extend(held_room_notes(state, placed))
+    notes.extend(held_room_notes(solved, placed))
+    if handovers:
+        notes.append(kept_for_handovers_note(handovers))
+        if bound is not None and proved is not None and BALANCE in bound:
+            # Bounded on the kept caps: not a bound on the plan's balance, on its own.
+            bound = {k: v for k, v in bound.items() if k != BALANCE}
+            proved = {**proved, BALANCE: False}
+            status = "feasible"
     options: dict[str, float | int | str] = {}
     if allow_moves > 0:
         options["allow_moves"] = allow_moves
         if len(placed) < len(state.to_allocate):
             made = make_room(
-                state,
+                solved,
                 placed,
                 allow_moves,
                 settings,
@@ -178,6 +202,26 @@ def allocate(
         notes=notes,
         settings=settings,
         options=options,
+    )
+
+
+#: The daily tier that reads the caps (load near them): with room kept for handovers the
+#: solve's caps are not the plan's, so its bound does not hold for the plan.
+BALANCE = "balance"
+
+
+def kept_for_handovers_note(handovers: Sequence[Handover]) -> str:
+    """The plan's note on the room kept for handovers still to come, by receiver."""
+    by_worker: dict[str, list[Handover]] = {}
+    for h in sorted(handovers, key=lambda h: (h.worker, h.case)):
+        by_worker.setdefault(h.worker, []).append(h)
+    said = "; ".join(
+        f"{w}: " + ", ".join(f"{h.case} on {h.on.isoformat()}" for h in hs)
+        for w, hs in by_worker.items()
+    )
+    return (
+        f"room kept for {len(handovers)} handover(s) promised before and still to come "
+        f"(the pending handovers file): {said}; no referral was given that room"
     )
 
 

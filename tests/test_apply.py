@@ -1018,3 +1018,33 @@ def test_recommend_ranks_a_childs_promised_sibling_at_its_receiver() -> None:
     assert siblings["P5"] < siblings["P6"]
     assert kept.ranked[0].worker == "P5"
     assert {c.worker: c.score.get("siblings_apart") for c in plain.ranked}["P5"] == siblings["P6"]
+
+
+def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> None:
+    # A fresh user's morning: yesterday's rebalance promised C6 to P5; today's
+    # allocation gave a referral P5's room, since allocate knew nothing of the promise.
+    snap = snapshot(
+        [worker("P4", leaving_on=LEAVES), worker("P5", capacity_points=8.0)],
+        [case("C6", worker="P4", weight=5.0), case("R1", weight=5.0)],
+    )
+    promise = handover()
+    fresh = allocate(snap, Policy(), work_units=0.5)
+    kept = allocate(snap, Policy(), work_units=0.5, handovers=(promise,))
+    assert {a.case: a.worker for a in fresh.assignments} == {"R1": "P5"}
+    assert kept.assignments == () and [u.case for u in kept.unallocated] == ["R1"]
+    assert any(n.startswith("room kept for 1 handover(s)") and "P5: C6 on 2026-12-10" in n
+               for n in kept.notes)  # fmt: skip
+    # Written on the service's own caps (check reads it as is); the balance tier, which
+    # reads the caps, is not bounded by a solve on the kept ones.
+    assert check_plan(snap, Policy(), kept) == []
+    assert kept.proved is not None and kept.proved["balance"] is False
+    assert kept.bound is not None and "balance" not in kept.bound
+    # The command line reads the file apply wrote.
+    snap_file, pending_file = tmp_path / "s.json", tmp_path / "s.handovers.json"
+    write_json(snap_file, snap)
+    write_json(pending_file, pending_record())
+    out = tmp_path / "p.json"
+    result = run("allocate", snap_file, "--handovers", pending_file, "--work-units", "0.5",
+                 "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["assignments"] == []

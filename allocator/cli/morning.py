@@ -38,6 +38,12 @@ from allocator.terminal import plan_summary
     "cases be allocated (urgent first). 0: nobody moves.",
 )
 @click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): each receiver's room for the child is kept.",
+)
+@click.option(
     "--quiet",
     is_flag=True,
     help="Leave the list of assignments out of the summary (warnings stay).",
@@ -49,6 +55,7 @@ def allocate_command(
     policy_path: str | None,
     out: str | None,
     allow_moves: int,
+    handovers_path: str | None,
     quiet: bool,
     time_limit: float,
     work_units: float | None,
@@ -58,8 +65,17 @@ def allocate_command(
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
     started = time.perf_counter()  # reading the input counts against --time-limit
     with input_errors():
-        check_output(out, {"snapshot": snapshot, "referrals": referrals, "policy": policy_path})
+        check_output(
+            out,
+            {
+                "snapshot": snapshot,
+                "referrals": referrals,
+                "policy": policy_path,
+                "handovers": handovers_path,
+            },
+        )
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    pending = read_handovers(handovers_path, snap)
     tiers = daily_tiers(policy)
     err = console(stderr=True)
     with progress_display(err, {t.key: t.label for t in tiers}) as progress:
@@ -70,7 +86,14 @@ def allocate_command(
             workers=workers,
             progress=progress,
         )
-        plan = allocate(snap, policy, settings, allow_moves=allow_moves, clock_started=started)
+        plan = allocate(
+            snap,
+            policy,
+            settings,
+            allow_moves=allow_moves,
+            handovers=pending,
+            clock_started=started,
+        )
     inputs = made_from(snapshot, referrals, policy_path, "allocate")
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
