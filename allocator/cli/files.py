@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.signals import interruptions
-from allocator.io import inputs_of, load_snapshot
+from allocator.io import check_output, inputs_of, load_snapshot
 from allocator.models import Handover, MadeFrom, Plan, Snapshot
 from allocator.policy import Policy, load_policy
 
@@ -26,6 +26,23 @@ def read_inputs(
     for warning in warnings:
         echo(f"warning: {warning}", err=True)
     return loaded
+
+
+def read_morning_inputs(
+    out: str | None,
+    snapshot: str,
+    referrals: str | None,
+    policy: str | None,
+    handovers: str | None,
+) -> tuple[Snapshot, Policy, tuple[Handover, ...]]:
+    """A morning command's inputs (``allocate``, ``rebalance``): ``out`` checked
+    against each (exit 2 if it would write over one), the snapshot with referrals,
+    the policy, and the pending handovers still to make (:func:`read_handovers`)."""
+    given = {"snapshot": snapshot, "referrals": referrals, "policy": policy}
+    with input_errors():
+        check_output(out, {**given, "handovers": handovers})
+    snap, loaded = read_inputs(snapshot, referrals, policy)
+    return snap, loaded, read_handovers(handovers, snap)
 
 
 def made_from(

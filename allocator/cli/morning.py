@@ -11,7 +11,13 @@ import click
 
 from allocator.analysis import staffing_warnings
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
-from allocator.cli.files import made_from, read_handovers, read_inputs, writing
+from allocator.cli.files import (
+    made_from,
+    read_handovers,
+    read_inputs,
+    read_morning_inputs,
+    writing,
+)
 from allocator.cli.options import FiniteRange, IsoDay, plan_snapshot_option, solver_options
 from allocator.cli.progress import progress_display
 from allocator.daily import allocate
@@ -64,18 +70,9 @@ def allocate_command(
 ) -> None:
     """Allocate every case of SNAPSHOT that needs a worker; write the plan."""
     started = time.perf_counter()  # reading the input counts against --time-limit
-    with input_errors():
-        check_output(
-            out,
-            {
-                "snapshot": snapshot,
-                "referrals": referrals,
-                "policy": policy_path,
-                "handovers": handovers_path,
-            },
-        )
-    snap, policy = read_inputs(snapshot, referrals, policy_path)
-    pending = read_handovers(handovers_path, snap)
+    snap, policy, pending = read_morning_inputs(
+        out, snapshot, referrals, policy_path, handovers_path
+    )
     tiers = daily_tiers(policy)
     err = console(stderr=True)
     with progress_display(err, {t.key: t.label for t in tiers}) as progress:
@@ -170,18 +167,10 @@ def rebalance_command(
     from allocator.rebalancing import cap_cost, rebalance, rebalance_tiers
     from allocator.terminal import cap_cost_table, rebalance_summary
 
-    with input_errors():
-        check_output(
-            out,
-            {
-                "snapshot": snapshot,
-                "referrals": referrals,
-                "policy": policy_path,
-                "handovers": handovers_path,
-            },
-        )
-    snap, policy = read_inputs(snapshot, referrals, policy_path)
-    planned = {h.case: h.worker for h in read_handovers(handovers_path, snap)}
+    snap, policy, pending = read_morning_inputs(
+        out, snapshot, referrals, policy_path, handovers_path
+    )
+    planned = {h.case: h.worker for h in pending}
     given = (points_per_fte, long_absence_days, max_new_families_per_day, leaving_window_days)
     overrides = {
         key: value for key, value in zip(POLICY_OVERRIDES, given, strict=True) if value is not None
