@@ -63,6 +63,7 @@ __all__ = [
     "applied",
     "apply_plan",
     "reserve_handovers",
+    "reserve_room",
     "still_pending",
 ]
 
@@ -247,17 +248,28 @@ def reserve_handovers(
 
     A handover takes room at its receiver from the day it is planned (docs/FORMAT.md,
     "Planned handovers"): a question asked of the service meanwhile (who may take a
-    referral?) must not offer that room again. ``capacity_points`` becomes the cap
-    less the promised children's weights, at least 0; a handover of a case no longer
-    in the snapshot, or already made, reserves nothing.
+    referral?) must not offer that room again. See :func:`reserve_room`.
+    """
+    return reserve_room(snapshot, policy, ((h.case, h.worker) for h in handovers))
+
+
+def reserve_room(
+    snapshot: Snapshot, policy: Policy, promised: Iterable[tuple[str, str]]
+) -> Snapshot:
+    """``snapshot`` with each receiver's cap lowered by the children promised to them.
+
+    ``promised``: (case, receiver) pairs. ``capacity_points`` becomes the cap less the
+    promised children's weights, at least 0; a case no longer in the snapshot, or
+    already with its receiver, keeps nothing. The one way room is kept for a promise:
+    the morning's allocation, ``recommend`` and the simulation's methods all use it.
     """
     cases = {c.id: c for c in snapshot.cases}
     held: dict[str, float] = {}
-    for h in handovers:
-        case = cases.get(h.case)
-        if case is None or case.worker == h.worker:
+    for cid, receiver in promised:
+        case = cases.get(cid)
+        if case is None or case.worker == receiver:
             continue
-        held[h.worker] = held.get(h.worker, 0.0) + policy.case_weight(case)
+        held[receiver] = held.get(receiver, 0.0) + policy.case_weight(case)
     if not held:
         return snapshot
     staff = tuple(

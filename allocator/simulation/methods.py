@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from allocator.apply import reserve_room as keep_room
 from allocator.models import Plan, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.rules import ServiceState, handover_day, is_long_absent
@@ -137,25 +138,14 @@ def _pending(
 def reserve_room(
     snapshot: Snapshot, policy: Policy, promised: Mapping[str, tuple[str, date]]
 ) -> Snapshot:
-    """``snapshot`` with each receiver's cap lowered by the children promised to them.
+    """``snapshot`` with each receiver's cap lowered by the children promised to them
+    and still to hand over (:func:`_pending`; :func:`allocator.apply.reserve_room`).
 
     A planned handover takes room at its receiver from the day it is planned: the
-    morning's allocation must not fill it (``capacity_points`` set to the cap less
-    the promised children's weights, at least 0).
+    morning's allocation must not fill it.
     """
-    weights = {c.id: policy.case_weight(c) for c in snapshot.cases}
-    held: dict[str, float] = {}
-    for cid, (w, _) in _pending(snapshot, promised).items():
-        held[w] = held.get(w, 0.0) + weights[cid]
-    if not held:
-        return snapshot
-    staff: list[Practitioner] = []
-    for p in snapshot.practitioners:
-        if p.id in held:
-            cap = max(0.0, round(policy.capacity(p) - held[p.id], 2))
-            p = p.model_copy(update={"capacity_points": cap})
-        staff.append(p)
-    return snapshot.model_copy(update={"practitioners": tuple(staff)})
+    pending = _pending(snapshot, promised)
+    return keep_room(snapshot, policy, ((c, w) for c, (w, _) in pending.items()))
 
 
 @dataclass
