@@ -868,20 +868,11 @@ def _plan(
     unallocated.sort(key=lambda u: u.case)
     broken = _broken_promises(setup, assignments, handovers)
     apart = _handed_over_apart(state, handovers)
-    handovers = [
-        h.model_copy(
-            update={
-                "reasons": (
-                    *([broken[h.case]] if h.case in broken else []),
-                    *h.reasons,
-                    *([apart[h.case]] if h.case in apart else []),
-                )
-            }
-        )
-        if h.case in broken or h.case in apart
-        else h
-        for h in handovers
-    ]
+    for i, h in enumerate(handovers):  # a broken promise first, siblings apart last
+        first = [broken[h.case]] if h.case in broken else []
+        last = [apart[h.case]] if h.case in apart else []
+        if first or last:
+            handovers[i] = h.model_copy(update={"reasons": (*first, *h.reasons, *last)})
     notes.extend(broken[c] for c in sorted(broken))
     handovers.sort(key=lambda h: (h.on, h.case))
     if handovers:

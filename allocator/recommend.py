@@ -780,10 +780,9 @@ def recommend(
         # promised to is ranked as the sibling's worker (a fresh user saw that worker
         # said to add "one more worker" to the family); the others keep their room.
         family = {c.id: c.family for c in snapshot.cases}
+        own = family.get(case_id)
         siblings = {
-            h.case: h.worker
-            for h in others
-            if case_id in family and family.get(h.case) == family[case_id]
+            h.case: h.worker for h in others if own is not None and family.get(h.case) == own
         }
         if siblings:
             snapshot = snapshot.model_copy(

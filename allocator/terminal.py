@@ -156,6 +156,12 @@ def plan_summary(
     render_exceptions(plan, console)
     if plan.handovers and not quiet:
         console.print(handovers_table(plan))
+    render_notes(plan, warnings, console)
+
+
+def render_notes(plan: Plan, warnings: Sequence[str], console: Console) -> None:
+    """A summary's last lines: the plan's notes, then ``warnings``
+    (:func:`allocator.analysis.staffing_warnings`), which no ``quiet`` hides."""
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
     for warning in warnings:
@@ -275,10 +281,7 @@ def rebalance_summary(
             )
         )
     render_exceptions(plan, console)
-    for note in plan.notes:
-        console.print(f"note: {escape(note)}")
-    for warning in warnings:
-        console.print(f"[bold]warning:[/bold] {escape(warning)}")
+    render_notes(plan, warnings, console)
 
 
 #: A rebalance's ``changes_lower_bound`` of 0 beside changes made: nothing is bounded
