@@ -26,7 +26,7 @@ Output about cases names ids, case types, complexity, weights and patch names on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import Enum
 from typing import Any, Literal
@@ -39,7 +39,7 @@ from allocator.explain import (
     colliding_rules,
     worker_blockers,
 )
-from allocator.models import Assignment, Plan, Snapshot, UnallocatedCode
+from allocator.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.objectives import (
     Match,
     Tier,
@@ -991,7 +991,9 @@ def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierCo
 # ------------------------------------------------------------------ staffing warnings
 
 
-def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[str]:
+def staffing_warnings(
+    snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover] = ()
+) -> list[str]:
     """What a manager must act on this morning about staff, once the plan is applied.
 
     A worker leaving, or starting a planned long absence, within the policy's window
@@ -1004,14 +1006,19 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
     snapshot, policy, plan
         The service, its policy and the plan (its ``workers`` table gives the
         caseloads after it).
+    promised
+        Handovers an earlier plan promised and still to make (``allocate
+        --handovers``): counted as planned, beside the plan's own.
     """
     # Leaving within the window, or starting a planned long absence within it
     # (:attr:`allocator.rules.ServiceState.departing`), soonest first.
     departing = departures(snapshot, policy)
     staff = {p.id: p for p in snapshot.practitioners}
     handed: dict[str, int] = {}
-    for h in plan.handovers:
+    ours = {h.case for h in plan.handovers}
+    for h in [*plan.handovers, *(h for h in promised if h.case not in ours)]:
         handed[h.from_] = handed.get(h.from_, 0) + 1
+    planned_here = {h.from_ for h in plan.handovers}
     out: list[str] = []
     # Counted from the plan's own lists, not its workers table: a rebalance's table
     # gives the loads once its handovers are made, a plan with handovers added by
@@ -1037,7 +1044,7 @@ def staffing_warnings(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[st
         # worker with room before the day (advice to run it again would go round).
         action = (
             "nobody the rules allow had room for the rest before the day: make room or agree cover"
-            if wid in handed
+            if wid in planned_here
             else "plan their handover (allocator rebalance plans it ahead)"
         )
         out.append(

@@ -202,6 +202,7 @@ def allocate(
         notes=notes,
         settings=settings,
         options=options,
+        reasons_on=solved if solved is not state else None,
     )
 
 
@@ -236,28 +237,33 @@ def build_plan(
     notes: list[str] | None = None,
     settings: Settings | None = None,
     options: Mapping[str, float | int | str] | None = None,
+    reasons_on: ServiceState | None = None,
 ) -> Plan:
     """The daily plan for ``placed``, with reasons, diagnoses, worker loads and tier
     values (written by :func:`~allocator.result.to_plan`).
 
     ``bound`` and ``proved`` are keyed as the plan's objective (each daily tier), in
     the same units; ``settings`` (default :class:`Settings`' defaults) and
-    ``options`` are recorded in the plan.
+    ``options`` are recorded in the plan. ``reasons_on``: the state the solve saw,
+    where it differs from ``state`` (room kept for handovers): the reasons and the
+    diagnoses of the children left without a worker are given on it, so that room
+    kept is not said to be free; the tables and tiers stay on ``state``.
     """
     outcome = outcome_of(state, placed)  # the tiers', every sentence's, the workers' table's
-    view = PlanView.of(state, placed, outcome=outcome)
+    judged = reasons_on or state
+    view = PlanView.of(judged, placed, outcome=None if reasons_on else outcome)
     assignments = [
         Assignment(
             case=cid,
             worker=placed[cid],
             from_=state.cases[cid].worker,
-            reasons=assignment_reasons(state, placed, cid, view=view),
+            reasons=assignment_reasons(judged, placed, cid, view=view),
             days_waiting=state.days_waiting.get(cid),
         )
         for cid in sorted(placed)
     ]
     unallocated = [
-        diagnose_unallocated(state, placed, cid, view=view)
+        diagnose_unallocated(judged, placed, cid, view=view)
         for cid in sorted(state.to_allocate)
         if cid not in placed
     ]

@@ -1037,6 +1037,10 @@ def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> 
     # Written on the service's own caps (check reads it as is); the balance tier, which
     # reads the caps, is not bounded by a solve on the kept ones.
     assert check_plan(snap, Policy(), kept) == []
+    # R1's diagnosis counts the kept room: no room, not "the search stopped" (a fresh
+    # user was told to rerun with a longer time limit for room that was promised).
+    (left,) = kept.unallocated
+    assert left.code == "no_capacity", left
     assert kept.proved is not None and kept.proved["balance"] is False
     assert kept.bound is not None and "balance" not in kept.bound
     # The command line reads the file apply wrote.
@@ -1048,3 +1052,7 @@ def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> 
                  "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["assignments"] == []
+    # The leaver warning counts the promise as planned (it said "plan their handover").
+    said = " ".join(result.stderr.split())
+    assert "still holds 1 child (1 handover(s) planned" not in said  # nothing left to warn
+    assert "P4 leaves" not in said

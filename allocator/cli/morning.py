@@ -95,7 +95,7 @@ def allocate_command(
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
-    warnings = staffing_warnings(snap, policy, plan)
+    warnings = staffing_warnings(snap, policy, plan, promised=pending)
     plan_summary(plan, tiers, err, quiet=quiet, warnings=warnings)
 
 
