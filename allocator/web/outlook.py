@@ -15,7 +15,9 @@ the same panel; ``docs/FORECAST.md`` says what each figure means.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -139,29 +141,36 @@ class OutlookState:
         return round(time.monotonic() - self.started, 1)
 
 
-def _die_with_the_server() -> None:
-    """Ask Linux to end this process when the server that started it dies (even by
-    SIGKILL, which runs no clean-up): a forecast of many runs must not outlive the
-    page. Elsewhere nothing is done (the process ends with its forecast)."""
-    import ctypes
-    import signal
-    import sys
+def _die_with_the_server(lifeline: Any) -> None:
+    """End this process when the server that started it has gone (even by SIGKILL,
+    which runs no clean-up): a forecast of many runs must not outlive the page.
 
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except OSError:
-        return
+    The server holds the lifeline's other end; the operating system closes it when the
+    server's process ends, however it ends, and a thread here reads the end-of-file.
+    (Linux's PR_SET_PDEATHSIG, tried first, fires when the *thread* that started the
+    process ends, not the server: a forecast asked for from a request's thread was
+    killed when that thread was retired.)"""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv_bytes()  # nothing is ever sent: this returns at the end
+        os._exit(1)  # nothing to clean up: the figures go nowhere now
+
+    threading.Thread(target=watch, name="allocator-lifeline", daemon=True).start()
 
 
 def _run(
-    sink: Any, snapshot: Snapshot, policy: Policy, plan: Plan, weeks: int, runs: int, seed: int
+    sink: Any,
+    lifeline: Any,
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    weeks: int,
+    runs: int,
+    seed: int,
 ) -> None:
     """The worker process: :func:`panel`, its figures sent back through ``sink``."""
-    _die_with_the_server()
+    _die_with_the_server(lifeline)
     try:
         sink.send(("ready", panel(snapshot, policy, plan, weeks, runs, seed)))
     except Exception as exc:  # one line on the page; the server goes on
@@ -201,33 +210,39 @@ class Outlook:
             # spawn: a fork of a server holding threads and sockets is unsafe.
             context = multiprocessing.get_context("spawn")
             source, sink = context.Pipe(duplex=False)
+            lifeline, held = context.Pipe(duplex=False)  # the server holds ``held``
             process = context.Process(
                 target=_run,
-                args=(sink, snapshot, policy, plan, self.weeks, self.runs, self.seed),
+                args=(sink, lifeline, snapshot, policy, plan, self.weeks, self.runs, self.seed),
                 name="allocator-forecast",
                 daemon=True,
             )
             process.start()
             sink.close()  # the child holds its end: EOF here once it has gone
+            lifeline.close()
             state = OutlookState("running", made_from, started=time.monotonic())
             self.state, self._process = state, process
             self._watcher = threading.Thread(
-                target=self._watch, args=(state, process, source), daemon=True
+                target=self._watch, args=(state, process, source, held), daemon=True
             )
             self._watcher.start()
         return True
 
-    def _watch(self, state: OutlookState, process: Any, source: Any) -> None:
-        """Wait for ``process``'s figures, or for it to end without them."""
+    def _watch(self, state: OutlookState, process: Any, source: Any, held: Any) -> None:
+        """Wait for ``process``'s figures, or for it to end without them.
+
+        Only this thread waits for the process (joins it): two threads reaping one
+        child race, and the loser may be told the child still runs."""
         try:
             outcome, value = source.recv()
         except (EOFError, OSError):
-            process.join()
-            outcome = "failed"
-            value = f"the forecast's process ended without a result (exit code {process.exitcode})"
+            outcome, value = "failed", None
         finally:
             source.close()
         process.join()
+        held.close()
+        if value is None:
+            value = f"the forecast's process ended without a result (exit code {process.exitcode})"
         with self._lock:
             if outcome == "ready":
                 state.figures, state.status = value, "ready"
@@ -250,9 +265,14 @@ class Outlook:
         with self._lock:
             return self.state
 
-    def shutdown(self) -> None:
-        """Stop the forecast running, if any (it is abandoned)."""
-        process = self._process
-        if process is not None and process.is_alive():
-            process.terminate()
-            process.join(5)
+    def shutdown(self, grace: float = 5.0) -> None:
+        """Stop the forecast running, if any (it is abandoned): SIGTERM, then SIGKILL
+        after ``grace`` seconds, and wait until it has ended."""
+        process, watcher = self._process, self._watcher
+        if process is None or watcher is None:
+            return
+        for stop in (process.terminate, process.kill):
+            if not watcher.is_alive():
+                return
+            stop()  # a process already ended is not signalled (multiprocessing checks)
+            watcher.join(grace)
