@@ -210,6 +210,58 @@ def test_capacity_bound_sees_room_too_scattered_for_heavy_cases() -> None:
     assert len(plan.unallocated) == 1 and len(plan.assignments) == 2
 
 
+def test_siblings_bound_lets_a_family_held_by_two_workers_keep_to_them() -> None:
+    # F's children are with P1 and P2; the Welsh-speaking referral may go only to P1
+    # (an NQSW), the court referral only to P2. Each goes to a holder: no worker is
+    # added. The easy bound had claimed one (it asked one holder to take both) and
+    # so "proved" a stage at a value the plan need not reach.
+    from allocator.engine.solve import _EasyBounds
+
+    snap = snapshot(
+        [worker("P1", skills=["welsh"], grade="nqsw"), worker("P2", experience_years=5)],
+        [
+            case("C1", family="F", worker="P1"),
+            case("C2", family="F", worker="P2"),
+            case("R1", family="F", needs=["welsh"]),
+            case("R2", family="F", type="court", weight=10.5),
+        ],
+    )
+    state = ServiceState.of(snap, Policy())
+    assert {c: state.eligible(c) for c in sorted(state.to_allocate)} == {
+        "R1": ["P1"],
+        "R2": ["P2"],
+    }
+    assert _EasyBounds.of(state).at(state, 0)["siblings_apart"] == 1
+    plan = plan_of(snap)
+    assert placed(plan) == {"R1": "P1", "R2": "P2"}
+    assert plan.objective["siblings_apart"] == 1 and plan.bound["siblings_apart"] == 1
+
+
+def test_siblings_bound_counts_a_family_its_holders_cannot_hold() -> None:
+    # The same family, but P2 has no room for the court referral: it must go to a
+    # third worker, so the bound is the holders' one plus one.
+    from allocator.engine.solve import _EasyBounds
+
+    snap = snapshot(
+        [
+            worker("P1", skills=["welsh"], grade="nqsw"),
+            worker("P2", experience_years=5),
+            worker("P3", experience_years=5),
+        ],
+        [
+            case("C1", family="F", worker="P1"),
+            case("C2", family="F", worker="P2", weight=95),
+            case("R1", family="F", needs=["welsh"]),
+            case("R2", family="F", type="court", weight=10.5),
+        ],
+    )
+    state = ServiceState.of(snap, Policy())
+    assert _EasyBounds.of(state).at(state, 0)["siblings_apart"] == 2
+    plan = plan_of(snap)
+    assert placed(plan) == {"R1": "P1", "R2": "P3"}
+    assert plan.objective["siblings_apart"] == 2
+
+
 def test_a_new_sibling_goes_to_the_family_worker() -> None:
     # P2 has more room, but the sibling's worker P1 has enough.
     snap = snapshot(

@@ -70,7 +70,7 @@ def test_reads_answer_while_a_re_solve_runs_and_the_next_one_queues(
     started = time.monotonic()
     page = client.get("/", headers=HTML)
     state = client.get("/").json()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # the solve is held for up to 30 s
     assert page.status_code == 200 and 'id="solves"' in page.text
     assert "Ann: unallocate for R1: solving" in page.text
     assert "Bo: unallocate for R2: waiting, 1 ahead" in page.text

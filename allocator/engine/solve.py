@@ -391,21 +391,33 @@ def _fit_per_worker(
 def _forced_splits(
     state: ServiceState, families: Mapping[str, list[str]], eligible: Mapping[str, list[str]]
 ) -> int:
-    """Families that cannot all go to one worker even with the service to themselves.
+    """Families that add a worker even with the service to themselves.
 
-    A family whose worker(s) cannot take all its children needing a worker, or a new
-    family of several children no single worker can take together, adds at least one
-    worker when all its children are placed.
+    A new family of several children adds one when no single worker may take them
+    all. A family already held adds one beyond its holders when its children needing
+    a worker cannot all go to holders: some child has no holder who may take them
+    with room for them, or the holders' room together is short of the family's
+    weight. (Children may go to different holders without adding a worker: a test
+    that asked one holder to take them all claimed a worker the plan need not add.)
     """
     forced = 0
     for family, kids in families.items():
         holders = state.holders.get(family, frozenset())
-        if not holders and len(kids) < 2:
-            continue
         weight = sum(state.weight[c] for c in kids)
-        common = set.intersection(*(set(eligible[c]) for c in kids))
-        options = (common & holders) if holders else common
-        if not any(state.spare_before(w) >= weight for w in options):
+        if not holders:
+            if len(kids) < 2:
+                continue
+            common = set.intersection(*(set(eligible[c]) for c in kids))
+            if not any(state.spare_before(w) >= weight for w in common):
+                forced += 1
+            continue
+        hosts = {w for c in kids for w in eligible[c] if w in holders}
+        room = sum(max(0, state.spare_before(w)) for w in hosts)
+        homeless = any(
+            not any(w in hosts and state.spare_before(w) >= state.weight[c] for w in eligible[c])
+            for c in kids
+        )
+        if room < weight or homeless:
             forced += 1
     return forced
 
