@@ -1062,16 +1062,19 @@ def staffing_warnings(
     return out
 
 
-def morning_risks(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[str]:
+def morning_risks(
+    snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover] = ()
+) -> list[str]:
     """The morning's whole picture of staff, for the meeting page and the report.
 
     :func:`staffing_warnings` (leavers and long absences starting within the window
-    who still hold children, over-cap staff), each over-cap worker's managed
+    who still hold children, the handovers ``promised`` before counted as planned,
+    over-cap staff), each over-cap worker's managed
     exceptions to the cap named, then each worker absent today for the policy's
     ``long_absence_days`` or more who still holds children after the plan, longest
     absence first. One sentence each, ids only.
     """
-    out = staffing_warnings(snapshot, policy, plan)
+    out = staffing_warnings(snapshot, policy, plan, promised)
     excepted: dict[str, list[str]] = {}
     for e in plan.exceptions:
         if e.waives == "capacity":

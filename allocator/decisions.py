@@ -4,14 +4,17 @@ SQLAlchemy 2 over SQLite (a local file, the default) or PostgreSQL (``--db
 postgresql://user@host/db``, driven by psycopg 3). Three tables:
 
 * ``inputs``: each distinct input, content-addressed by SHA-256: the snapshot as
-  loaded (referrals merged, canonical JSON), the policy (canonical JSON), and each plan
-  (canonical bytes, :func:`allocator.meeting.canonical_plan`).
+  loaded (referrals merged, canonical JSON), the policy (canonical JSON), each plan
+  (canonical bytes, :func:`allocator.meeting.canonical_plan`), and the handovers
+  promised before a meeting whose receivers' room it kept (``serve --handovers``; a
+  pending handovers record, :func:`handovers_bytes`).
 * ``decisions``: one row per decision (``proposed``, ``override``, ``signoff``), with
   when, the meeting, the decision it follows, the manager's name and how the server
   knew it (``manager_via``: ``token``, a person's own token of a users file;
   ``sign-on``, the council's single sign-on header; ``typed``, a name typed in the
-  form and not checked), the input and plan hashes, the settings, and the overrides
-  in effect.
+  form and not checked), the input and plan hashes (``handovers_sha256``: the
+  handovers kept, empty for a meeting without), the settings, and the overrides in
+  effect.
 * ``case_events``: one row per case a decision touches: the worker it gets (or
   none), the worker it leaves, and the event; a reason only for a manager's own
   decision, as they typed it. The allocator's sentences (why a worker, why nobody)
@@ -74,7 +77,7 @@ from allocator.meeting import (
     final_workers,
     resolve,
 )
-from allocator.models import Plan, Snapshot
+from allocator.models import Handover, PendingHandovers, Plan, Snapshot
 from allocator.policy import Policy
 
 DEFAULT_DB = "sqlite:///decisions.db"
@@ -86,7 +89,7 @@ inputs = Table(
     "inputs",
     metadata,
     Column("sha256", String(64), primary_key=True),
-    Column("kind", String(16), nullable=False),  # snapshot, policy, plan
+    Column("kind", String(16), nullable=False),  # snapshot, policy, plan, handovers
     Column("content", LargeBinary, nullable=False),
 )
 
@@ -112,6 +115,10 @@ decisions = Table(
     # and for decisions logged before it was recorded. Last: a log written before it
     # gets it by ALTER TABLE, which adds a column at the end.
     Column("manager_via", String(16), nullable=True),
+    # The handovers promised before the meeting and still to come whose receivers'
+    # room its every solve kept (serve --handovers), stored in ``inputs`` (verify
+    # checks them there); empty for a meeting without. Added after manager_via, as it.
+    Column("handovers_sha256", String(64), nullable=True),
     # SQLite keeps the highest id ever given (sqlite_sequence): a log cut short shows.
     sqlite_autoincrement=True,
 )
@@ -186,7 +193,11 @@ def manager_shown(manager: str | None, manager_via: str | None) -> str:
 
 #: Columns added to ``decisions`` after logs were first written: a log without them is
 #: read as it is, and given them by ``serve`` (SQLite) or ``allocator log --init``.
-_ADDED_COLUMNS = ("manager_via",)
+_ADDED_COLUMNS = ("manager_via", "handovers_sha256")
+#: Of :data:`_ADDED_COLUMNS`, those every new decision needs (a name logged without how
+#: it was known would read as one logged before that was recorded); the others are
+#: needed only by a decision that holds a value in them.
+_NEEDED_COLUMNS = ("manager_via",)
 #: The ``prev_sha256`` of the first seal.
 GENESIS = "0" * 64
 
@@ -295,6 +306,7 @@ class Decision:
     settings: dict[str, Any]
     made_from: dict[str, Any] | None
     manager_via: str | None = None
+    handovers_sha256: str | None = None
 
     @property
     def authenticated(self) -> bool | None:
@@ -325,6 +337,7 @@ class Decision:
             "overrides": [o.model_dump() for o in self.overrides],
             "settings": self.settings,
             "made_from": self.made_from,
+            "handovers_sha256": self.handovers_sha256,
         }
 
 
@@ -629,18 +642,26 @@ class DecisionLog:
         self.engine.dispose()
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def _writing(self, columns: Sequence[str] = ()) -> Iterator[Connection]:
+        """A transaction that may extend the chain; ``columns``: the columns added
+        later (:data:`_ADDED_COLUMNS`) this write fills, beyond those every decision
+        needs. A log without one is refused with what its owner runs."""
         missing = [t for t in ("seals", "snapshot_cases") if t not in self.tables]
         if missing:
             raise LogUnreadable(
                 f"{self._where()} was made before decisions were sealed (no table "
                 f"{', '.join(missing)}): the tables' owner runs `allocator log --init` once"
             )
-        lacking = [c for c in _ADDED_COLUMNS if c not in self.columns]
+        lacking = [c for c in (*_NEEDED_COLUMNS, *columns) if c not in self.columns]
         if lacking:
+            what = (
+                "how the manager was known"
+                if "manager_via" in lacking
+                else "the handovers a meeting kept room for"
+            )
             raise LogUnreadable(
-                f"{self._where()} was made before decisions recorded how the manager was "
-                f"known (no column decisions.{', '.join(lacking)}): the tables' owner runs "
+                f"{self._where()} was made before decisions recorded {what} (no column "
+                f"decisions.{', '.join(lacking)}): the tables' owner runs "
                 "`allocator log --init` once"
             )
         with self.engine.begin() as conn:
@@ -689,11 +710,16 @@ class DecisionLog:
         overrides: Sequence[Override],
         stage: int | None = None,
         manager_via: str | None = None,
+        handovers_sha: str | None = None,
     ) -> int:
         plan_sha = self._store(conn, "plan", canonical_plan(plan))
         made = plan.made_from.model_dump(mode="json") if plan.made_from else None
+        # Written only when there are handovers: a log without the column (a PostgreSQL
+        # log its owner has not given it) takes every meeting without them.
+        extra = {} if handovers_sha is None else {"handovers_sha256": handovers_sha}
         result = conn.execute(
             insert(decisions).values(
+                **extra,
                 at=_now(),
                 kind=kind,
                 meeting=meeting,
@@ -727,10 +753,21 @@ class DecisionLog:
             ).first()
         return None if row is None else self._row(row)
 
-    def propose(self, snapshot: Snapshot, policy: Policy, plan: Plan) -> tuple[str, int]:
-        """Log a proposed plan and its inputs; returns ``(meeting, decision id)``."""
+    def propose(
+        self,
+        snapshot: Snapshot,
+        policy: Policy,
+        plan: Plan,
+        handovers: Sequence[Handover] = (),
+    ) -> tuple[str, int]:
+        """Log a proposed plan and its inputs; returns ``(meeting, decision id)``.
+
+        ``handovers``: those promised before and still to come whose receivers' room
+        the plan kept (``allocate(..., handovers=...)``), stored as an input
+        (:func:`handovers_bytes`) that every later decision of the meeting names.
+        """
         meeting = secrets.token_hex(8)
-        with self._writing() as conn:
+        with self._writing(("handovers_sha256",) if handovers else ()) as conn:
             snap_sha = self._store(conn, "snapshot", snapshot_bytes(snapshot))
             if (
                 conn.execute(
@@ -746,6 +783,11 @@ class DecisionLog:
                     [{"snapshot_sha256": snap_sha, "case_id": c.id} for c in snapshot.cases],
                 )
             pol_sha = self._store(conn, "policy", policy_bytes(policy))
+            promised = (
+                self._store(conn, "handovers", handovers_bytes(snapshot, handovers))
+                if handovers
+                else None
+            )
             did = self._decision(
                 conn,
                 kind="proposed",
@@ -756,6 +798,7 @@ class DecisionLog:
                 policy_sha=pol_sha,
                 plan=plan,
                 overrides=(),
+                handovers_sha=promised,
             )
             self._events(conn, did, plan, event="proposed")
             self._seal(conn, did)
@@ -780,7 +823,8 @@ class DecisionLog:
         parent = self.decision(parent_id)
         made = list(made) if made else list(overrides[-1:])
         latest = made[-1]
-        with self._writing() as conn:
+        promised = parent.handovers_sha256
+        with self._writing(("handovers_sha256",) if promised else ()) as conn:
             did = self._decision(
                 conn,
                 kind="override",
@@ -793,6 +837,7 @@ class DecisionLog:
                 overrides=overrides,
                 stage=None,
                 manager_via=manager_via,
+                handovers_sha=promised,
             )
             after = final_workers(resolution.plan)
             before = final_workers(self.plan(parent_id))
@@ -845,7 +890,8 @@ class DecisionLog:
         _check_via(manager_via)
         signed = self.decision(decision_id)
         plan = self.plan(decision_id)
-        with self._writing() as conn:
+        promised = signed.handovers_sha256
+        with self._writing(("handovers_sha256",) if promised else ()) as conn:
             did = self._decision(
                 conn,
                 kind="signoff",
@@ -858,6 +904,7 @@ class DecisionLog:
                 overrides=signed.overrides,
                 stage=signed.stage,
                 manager_via=manager_via,
+                handovers_sha=promised,
             )
             self._events(conn, did, plan, event="signed")
             self._seal(conn, did)
@@ -908,6 +955,7 @@ class DecisionLog:
             settings=json.loads(row.settings),
             made_from=made,
             manager_via=row._mapping.get("manager_via"),
+            handovers_sha256=row._mapping.get("handovers_sha256"),
         )
 
     def decision(self, decision_id: int) -> Decision:
@@ -974,6 +1022,13 @@ class DecisionLog:
     def plan(self, decision_id: int) -> Plan:
         """The plan of ``decision_id`` as stored (``solve_seconds`` zeroed)."""
         return Plan.model_validate_json(self.content(self.decision(decision_id).plan_sha256))
+
+    def handovers(self, decision: Decision) -> tuple[Handover, ...]:
+        """The promised handovers ``decision``'s meeting kept room for (none: ``()``)."""
+        if decision.handovers_sha256 is None:
+            return ()
+        record = PendingHandovers.model_validate_json(self.content(decision.handovers_sha256))
+        return record.handovers
 
     def knows_case(self, case_id: str) -> bool:
         """Whether the log has heard of ``case_id``: a decision about it, or a logged
@@ -1148,8 +1203,9 @@ class DecisionLog:
                         ("snapshot", row.snapshot_sha256),
                         ("policy", row.policy_sha256),
                         ("plan", row.plan_sha256),
+                        ("handovers", row._mapping.get("handovers_sha256")),
                     )
-                    if not input_intact(sha)
+                    if sha is not None and not input_intact(sha)
                 ]
                 if bad:
                     kind, sha = bad[0]
@@ -1229,6 +1285,13 @@ def snapshot_bytes(snapshot: Snapshot) -> bytes:
     return dump_json(snapshot).encode()
 
 
+def handovers_bytes(snapshot: Snapshot, handovers: Sequence[Handover]) -> bytes:
+    """The bytes the log stores of the handovers a meeting kept room for: a pending
+    handovers record (docs/FORMAT.md) of the snapshot's day, in the order given."""
+    record = PendingHandovers(as_of=snapshot.as_of, handovers=tuple(handovers))
+    return dump_json(record).encode()
+
+
 def policy_bytes(policy: Policy) -> bytes:
     """The bytes the log stores of a policy (its SHA-256 is the policy's key)."""
     return policy.model_dump_json().encode()
@@ -1246,7 +1309,8 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
 
     A proposed plan is solved again from the stored snapshot, policy and settings; an
     override's from its parent's plan and the overrides in effect; a sign-off's as
-    the decision it signed.
+    the decision it signed. Each with the promised handovers its meeting kept room
+    for, when it had any (stored as an input).
     """
     d = log.decision(decision_id)
     while d.kind == "signoff" and d.parent_id is not None:
@@ -1254,6 +1318,7 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
     snapshot = Snapshot.model_validate_json(log.content(d.snapshot_sha256))
     policy = Policy.model_validate_json(log.content(d.policy_sha256))
     stored = log.content(d.plan_sha256)
+    handovers = log.handovers(d)
     if d.kind == "proposed":
         from allocator.daily import allocate
         from allocator.meeting import allow_moves, solver_settings
@@ -1261,12 +1326,17 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
 
         made = Plan.model_validate_json(stored)
         plan = allocate(
-            snapshot, policy, solver_settings(made), allow_moves=allow_moves(made)
+            snapshot,
+            policy,
+            solver_settings(made),
+            allow_moves=allow_moves(made),
+            handovers=handovers,
         ).model_copy(
             update={"made_from": MadeFrom.model_validate(d.made_from) if d.made_from else None}
         )
     else:
         assert d.parent_id is not None
-        plan = resolve(snapshot, policy, log.plan(d.parent_id), d.overrides).plan
+        parent = log.plan(d.parent_id)
+        plan = resolve(snapshot, policy, parent, d.overrides, handovers=handovers).plan
     again = canonical_plan(plan)
     return Replay(decision_id, digest(stored), digest(again), again)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from allocator.models import Case, Plan, Snapshot, Unallocated
+from allocator.models import Case, Handover, Plan, Snapshot, Unallocated
 from allocator.objectives import daily_tiers
 from allocator.policy import Policy
 from allocator.rules import ServiceState, to_points
@@ -208,8 +208,19 @@ def tiers_table(plan: Plan, policy: Policy) -> str:
     return _table(("tier", "better", "this plan", "best possible", "proved"), rows)
 
 
-def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str = "") -> str:
-    """The whole report, one HTML document (see the module's docstring)."""
+def render_report(
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    *,
+    title: str = "",
+    promised: Sequence[Handover] = (),
+) -> str:
+    """The whole report, one HTML document (see the module's docstring).
+
+    ``promised``: handovers an earlier plan promised and still to come, whose
+    receivers' room the plan kept (``serve --handovers``): listed with the room kept,
+    and counted as planned in today's risks."""
     rows = load_rows(snapshot, policy, plan)
     made = plan.made_from
     source = escape(made.snapshot.file) if made and made.snapshot else "(not recorded)"
@@ -249,7 +260,17 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
     )
     from allocator.analysis import morning_risks
 
-    risks = "".join(f"<li>{escape(r)}</li>" for r in morning_risks(snapshot, policy, plan))
+    risks = "".join(
+        f"<li>{escape(r)}</li>" for r in morning_risks(snapshot, policy, plan, promised)
+    )
+    kept = _table(
+        ("case", "from", "to", "handover day", "room kept (points)"),
+        (
+            (h.case, h.from_, h.worker, h.on.isoformat(), f"{policy.case_weight(cases[h.case]):g}")
+            for h in promised
+            if h.case in cases
+        ),
+    )
     exceptions = "".join(
         f"<li>{escape(e.case)} with {escape(e.worker)}"
         f"{' (over cap)' if e.waives == 'capacity' else ' (beyond their grade)'}: "
@@ -290,6 +311,14 @@ def render_report(snapshot: Snapshot, policy: Policy, plan: Plan, *, title: str 
         + (f"<h2>Today's risks</h2><ul>{risks}</ul>" if risks else "")
         + f"<h2>Unallocated</h2>{unallocated}"
         + (f"<h2>Managed exceptions</h2><ul>{exceptions}</ul>" if exceptions else "")
+        + (
+            "<h2>Handovers promised before today</h2>"
+            '<p class="muted">Each child goes to the worker named on the handover day; '
+            "their room is kept there, and no referral was given it.</p>"
+            f"{kept}"
+            if promised
+            else ""
+        )
         + "<h2>Loads against caps</h2>"
         '<p class="muted">Computed from the snapshot given and the policy, with the '
         "plan's placements applied (not the plan's stored figures).</p>"

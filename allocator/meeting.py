@@ -33,7 +33,14 @@ from pydantic import (
 )
 
 from allocator.io import dump_json
-from allocator.models import Assignment, ManagedException, Plan, Snapshot, Unallocated
+from allocator.models import (
+    Assignment,
+    Handover,
+    ManagedException,
+    Plan,
+    Snapshot,
+    Unallocated,
+)
 from allocator.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
 from allocator.policy import Policy
 from allocator.rules import (
@@ -46,6 +53,7 @@ from allocator.rules import (
     holding_rules,
     joined,
     points,
+    weight_units,
 )
 from allocator.settings import ProgressCallback, Settings
 
@@ -229,7 +237,12 @@ def expand_family(snapshot: Snapshot, override: Override) -> list[Override]:
 
 
 def room_for(
-    snapshot: Snapshot, policy: Policy, plan: Plan, worker: str, cases: Collection[str]
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    worker: str,
+    cases: Collection[str],
+    handovers: Sequence[Handover] = (),
 ) -> tuple[int, int]:
     """What ``cases`` need of ``worker`` under ``plan``, and the room the worker has.
 
@@ -237,21 +250,78 @@ def room_for(
     -------
     (needed, spare)
         Centi-points: the weight of those of ``cases`` the worker does not hold under
-        ``plan`` (its placements applied), and the worker's cap less their load then.
+        ``plan`` (its placements applied), and the worker's cap less their load then
+        and less the room kept for the children promised to them (``handovers``
+        still to come, :func:`allocator.apply.reserve_handovers`).
     """
-    state = ServiceState.of(placed_snapshot(snapshot, plan), policy)
+    state = ServiceState.of(
+        kept_snapshot(placed_snapshot(snapshot, plan), policy, handovers), policy
+    )
     needed = sum(state.weight[c] for c in cases if state.cases[c].worker != worker)
     return needed, state.capacity[worker] - state.load_before[worker]
 
 
+def kept_snapshot(snapshot: Snapshot, policy: Policy, handovers: Sequence[Handover]) -> Snapshot:
+    """``snapshot`` with each promised receiver's cap less the children promised to
+    them (:func:`allocator.apply.reserve_handovers`); itself without handovers."""
+    if not handovers:
+        return snapshot
+    from allocator.apply import reserve_handovers
+
+    return reserve_handovers(snapshot, policy, handovers)
+
+
+def promises_standing(
+    handovers: Sequence[Handover], overrides: Sequence[Override]
+) -> tuple[Handover, ...]:
+    """The promised handovers still in force once ``overrides`` are made.
+
+    A manager's new word on a promised child supersedes the promise, as a plan that
+    decides for the child anew does (:func:`allocator.apply.applied`): choosing a
+    worker for them or leaving them unallocated, or keeping them off their receiver.
+    Its receiver's room is then no longer kept. Any other promise stands.
+    """
+    last: dict[str, list[Override]] = {}
+    for o in overrides:
+        last.setdefault(o.case, []).append(o)
+
+    def broken(h: Handover) -> bool:
+        return any(
+            o.action in ("choose", "unallocate") or o.worker == h.worker
+            for o in last.get(h.case, ())
+        )
+
+    return tuple(h for h in handovers if not broken(h))
+
+
+def kept_words(
+    snapshot: Snapshot, policy: Policy, handovers: Sequence[Handover], worker: str
+) -> str:
+    """How much of ``worker``'s room is kept for children promised to them, in words
+    ("5.0 points kept for the handover of C6 on 2026-12-10"), or ``""``."""
+    cases = {c.id: c for c in snapshot.cases}
+    mine = [h for h in handovers if h.worker == worker and h.case in cases]
+    mine = [h for h in mine if cases[h.case].worker != worker]
+    if not mine:
+        return ""
+    kept = sum(weight_units(policy.case_weight(cases[h.case])) for h in mine)
+    what = ", ".join(f"{h.case} on {h.on.isoformat()}" for h in mine)
+    return f"{points(kept)} points kept for the handover of {what}"
+
+
 def _over_cap(
-    snapshot: Snapshot, policy: Policy, previous: Plan, overrides: Sequence[Override]
+    snapshot: Snapshot,
+    policy: Policy,
+    previous: Plan,
+    overrides: Sequence[Override],
+    handovers: Sequence[Handover] = (),
 ) -> dict[str, Override]:
     """Case -> its ``over_cap`` choice, for each worker who has no room for all of them.
 
     A worker who has room under ``previous`` for every case chosen for them over cap
-    takes them as ordinary choices (pins); otherwise each goes to them over cap, by
-    the manager's exception. Only for the classes the policy allows.
+    (the room kept for children promised to them not counted as room) takes them as
+    ordinary choices (pins); otherwise each goes to them over cap, by the manager's
+    exception. Only for the classes the policy allows.
     """
     cases = {c.id: c for c in snapshot.cases}
     by_worker: dict[str, list[Override]] = {}
@@ -264,7 +334,8 @@ def _over_cap(
     out: dict[str, Override] = {}
     for worker, chosen in sorted(by_worker.items()):
         chosen = [o for o in chosen if last.get(o.case) is o]
-        needed, spare = room_for(snapshot, policy, previous, worker, [o.case for o in chosen])
+        cids = [o.case for o in chosen]
+        needed, spare = room_for(snapshot, policy, previous, worker, cids, handovers)
         if needed > spare:
             out.update({o.case: o for o in chosen})
     return out
@@ -506,6 +577,7 @@ def resolve(
     previous: Plan,
     overrides: Sequence[Override],
     progress: ProgressCallback | None = None,
+    handovers: Sequence[Handover] = (),
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
@@ -529,6 +601,12 @@ def resolve(
         Every override so far, oldest first (each re-solve takes them all).
     progress
         Told of each stage of the solve (a progress display; no effect on the plan).
+    handovers
+        Handovers an earlier plan promised and not yet made (``serve --handovers``):
+        each receiver's room for the child is kept from the re-solve, as the
+        morning's ``allocate(..., handovers=...)`` keeps it, so that no override's
+        re-solve gives it to another child; a promise the overrides break
+        (:func:`promises_standing`) keeps no room.
 
     Returns
     -------
@@ -542,7 +620,8 @@ def resolve(
     from allocator.daily import allocate
 
     base = apply_overrides(snapshot, overrides)
-    over = _over_cap(snapshot, policy, previous, overrides)
+    kept = promises_standing(handovers, overrides)
+    over = _over_cap(snapshot, policy, previous, overrides, kept)
     if over:  # placed by the manager's exception, outside the solve: held as of today
         base = base.model_copy(
             update={
@@ -559,9 +638,9 @@ def resolve(
     moves = allow_moves(previous)
     if any(o.action == "choose" and o.make_room for o in overrides):
         moves = max(moves, MAKE_ROOM_MOVES)
-    plan = allocate(base, policy, settings, allow_moves=moves, reference=reference)
+    plan = allocate(base, policy, settings, allow_moves=moves, reference=reference, handovers=kept)
     if over:
-        plan = _with_over_cap(plan, snapshot, policy, over)
+        plan = _with_over_cap(plan, snapshot, policy, over, kept)
     plan = _tidy(plan, overrides, previous)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
@@ -573,7 +652,11 @@ def resolve(
 
 
 def _with_over_cap(
-    plan: Plan, snapshot: Snapshot, policy: Policy, over: Mapping[str, Override]
+    plan: Plan,
+    snapshot: Snapshot,
+    policy: Policy,
+    over: Mapping[str, Override],
+    handovers: Sequence[Handover] = (),
 ) -> Plan:
     """``plan`` (solved with the ``over`` cases held by their chosen workers) as a plan
     of ``snapshot``: each of them an assignment and a managed exception to the cap, the
@@ -588,6 +671,9 @@ def _with_over_cap(
     for cid, o in sorted(over.items()):
         worker = str(o.worker)
         ends = f"{worker} ends at {points(load[worker])} of {points(state.capacity[worker])} points"
+        kept = kept_words(snapshot, policy, handovers, worker)
+        if kept:
+            ends += f", {kept}"
         extra.append(
             Assignment(
                 case=cid,
@@ -626,6 +712,7 @@ def refusal(
     overrides: Sequence[Override],
     made: Sequence[Override],
     result: Resolution,
+    handovers: Sequence[Handover] = (),
 ) -> str | None:
     """Why the re-solve ``result`` does not honour the overrides, or ``None`` if it does.
 
@@ -634,8 +721,10 @@ def refusal(
     snapshot and kept one under ``previous`` ends with none (unless a manager left
     them unallocated or kept them off a worker: their own word on that child). The
     sentence says how many points short the worker is under ``previous``, or the
-    plan's reason for the case.
+    plan's reason for the case; the room kept for children promised to the worker
+    (``handovers`` still to come, those the overrides leave standing) is not room.
     """
+    kept = promises_standing(handovers, overrides)
     before, after = final_workers(previous), final_workers(result.plan)
     held = {c.id: c.worker for c in snapshot.cases}
     last = {o.case: o for o in overrides}
@@ -649,13 +738,15 @@ def refusal(
             missed.setdefault(o.worker, []).append(cid)
     if missed:
         worker, cids = sorted(missed.items())[0]
-        needed, spare = room_for(snapshot, policy, previous, worker, cids)
+        needed, spare = room_for(snapshot, policy, previous, worker, cids, kept)
         what = " + ".join(cids)
         if needed > spare:
             asked = all(last[c].make_room for c in cids)
+            kept_here = kept_words(snapshot, policy, kept, worker)
             said = (
                 f"{worker} has {points(max(spare, 0))} points spare under the plan in force "
-                f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
+                + (f"({kept_here}) " if kept_here else "")
+                + f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
                 f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
                 + (
                     f"moves of at most {MAKE_ROOM_MOVES} children that make room"

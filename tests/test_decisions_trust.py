@@ -75,7 +75,7 @@ def verify(db: str) -> tuple[int, str]:
     [
         "INSERT OR REPLACE INTO decisions SELECT id, at, kind, meeting, parent_id, 'Eve', "
         "snapshot_sha256, policy_sha256, plan_sha256, made_from, settings, overrides, stage, "
-        "manager_via FROM decisions WHERE id = 3",
+        "manager_via, handovers_sha256 FROM decisions WHERE id = 3",
         "REPLACE INTO case_events (id, decision_id, case_id, event, worker, from_worker, "
         "reason) SELECT id, decision_id, case_id, event, worker, from_worker, 'forged' "
         "FROM case_events WHERE reason IS NOT NULL",

@@ -93,6 +93,11 @@ def test_the_page_shows_the_picture(tmp_path: Path) -> None:
     other = text[text.index("<h3>Other") :]
     rows = re.findall(r'<tr id="case-(\w+)"( class="unalloc")?', other)
     assert rows and rows[0][1] == ' class="unalloc"' and all(r[1] == "" for r in rows[1:])
+    # The court child nobody may hold (needs Welsh) is not said to lack room: a
+    # manager reading "nobody has room" looks for room, which would not help.
+    row = text[text.index('id="case-C1"') :].split("</tr>")[0]
+    assert "nobody the rules allow may hold this child (no room would help)" in row
+    assert "has room under this plan" not in row
     log.close()
 
 

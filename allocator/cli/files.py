@@ -82,6 +82,23 @@ def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]
     return pending
 
 
+def warn_unread_handovers(snapshot: str, handovers: str | None, keeps: str) -> None:
+    """One ``warning:`` line when a pending handovers file lies beside ``snapshot``
+    (``apply`` wrote it) and ``--handovers`` was not given: without it the promises it
+    holds are broken (``keeps``: what giving it does, "keep them in the forecast")."""
+    from allocator.io import pending_handovers_path
+
+    if handovers is not None or snapshot == "-":
+        return
+    beside = pending_handovers_path(snapshot)
+    if beside.is_file():
+        echo(
+            f"warning: {beside} beside the snapshot holds handovers promised by an earlier "
+            f"apply; give --handovers {beside} to {keeps}",
+            err=True,
+        )
+
+
 @contextmanager
 def writing(path: str | None) -> Iterator[None]:
     """Around writing the output to ``path`` (``None`` or ``-``: stdout); exit 2 on failure.

@@ -12,7 +12,7 @@ import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
-from allocator.cli.files import read_handovers, read_inputs, writing
+from allocator.cli.files import read_handovers, read_inputs, warn_unread_handovers, writing
 from allocator.cli.options import SEED, FiniteRange
 from allocator.io import check_output_folder
 from allocator.limits import (
@@ -72,16 +72,8 @@ def _forecast_inputs(
     handovers still pending of a forecast or a staffing question; a bad one exits 2
     with its sentence. A pending handovers file beside the snapshot and not given is
     warned of: without it the forecast breaks those promises."""
-    from allocator.io import pending_handovers_path
-
     snap, policy = read_inputs(snapshot, None, policy_path)
-    beside = pending_handovers_path(snapshot)
-    if handovers_path is None and snapshot != "-" and beside.is_file():
-        echo(
-            f"warning: {beside} beside the snapshot holds handovers promised by an earlier "
-            f"apply; give --handovers {beside} to keep them in the forecast",
-            err=True,
-        )
+    warn_unread_handovers(snapshot, handovers_path, "keep them in the forecast")
     handovers = read_handovers(handovers_path, snap)
     if history is None:
         return snap, policy, None, handovers

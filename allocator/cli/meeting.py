@@ -22,7 +22,7 @@ from allocator.cli.decision_log import (
 )
 from allocator.cli.echo import BAD_INPUT, echo
 from allocator.cli.extras import needs_serve_extra
-from allocator.cli.files import made_from, read_inputs
+from allocator.cli.files import made_from, read_handovers, read_inputs, warn_unread_handovers
 from allocator.cli.options import SEED, FiniteRange
 from allocator.daily import allocate
 from allocator.limits import MAX_RUNS as FORECAST_MAX_RUNS
@@ -95,6 +95,13 @@ def _tls(cert: str | None, key: str | None) -> None:
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
 @click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@click.option(
+    "--handovers",
+    "handovers_path",
+    type=click.Path(),
+    help="Handovers still pending (from apply): each receiver's room for the child is "
+    "kept through the meeting's every re-solve and forecast, and the page lists them.",
+)
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -195,6 +202,7 @@ def serve_command(
     snapshot: str,
     referrals: str | None,
     policy_path: str | None,
+    handovers_path: str | None,
     db: str,
     host: str,
     port: int,
@@ -217,7 +225,8 @@ def serve_command(
 ) -> None:
     """Open the allocation meeting for SNAPSHOT in a browser: review, override, sign off.
 
-    On a log holding an open meeting on the same snapshot and policy, resume it."""
+    On a log holding an open meeting on the same snapshot, policy and pending
+    handovers, resume it."""
     if sum(bool(x) for x in (token, users_path, user_header)) > 1:
         raise click.UsageError("one of --token, --users and --user-header, not two")
     if user_header and not forwarded_allow_ips:
@@ -272,6 +281,8 @@ def serve_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     snap, policy = read_inputs(snapshot, referrals, policy_path)
+    warn_unread_handovers(snapshot, handovers_path, "keep their receivers' room")
+    pending = read_handovers(handovers_path, snap)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
     if _password_on_command_line(db):  # serve runs all day: its command line is seen
@@ -296,18 +307,18 @@ def serve_command(
         if new_meeting:
             why = "starting a new meeting, as asked (--new-meeting)"
         else:
-            resumed, why = Meeting.resume(snap, policy, log, settings)
+            resumed, why = Meeting.resume(snap, policy, log, settings, pending)
     echo(why, err=True)
     if resumed is not None:
         meeting = resumed
     else:
         echo("solving the morning's plan ...", err=True)
-        plan = allocate(snap, policy, settings)
+        plan = allocate(snap, policy, settings, handovers=pending)
         plan = plan.model_copy(
             update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
         )
         with reading_log(db):
-            meeting = Meeting.open(snap, policy, log, plan)
+            meeting = Meeting.open(snap, policy, log, plan, pending)
     wildcard = host in ("0.0.0.0", "::")
     # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
     # names and the names given, not any name a rebinding attacker's DNS points at it.

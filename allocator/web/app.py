@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -70,16 +70,19 @@ from allocator.meeting import (
     digest,
     expand_family,
     final_workers,
+    kept_snapshot,
+    kept_words,
     merge_override,
     no_control,
     placed_snapshot,
+    promises_standing,
     refusal,
     resolve,
     room_by_moving,
     room_for,
     solver_settings,
 )
-from allocator.models import Plan, Snapshot
+from allocator.models import Handover, Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 from allocator.rules import ServiceState, points
@@ -194,6 +197,11 @@ class Meeting:
         The proposed plan (already logged as ``decision_id``).
     decision_id
         The log's id of ``plan``.
+    handovers
+        Handovers an earlier plan promised and still to come (``serve --handovers``):
+        each receiver's room is kept through every re-solve, preview, ranking of
+        alternatives and forecast of the meeting (those a manager's override breaks
+        keep none, :func:`~allocator.meeting.promises_standing`).
     """
 
     snapshot: Snapshot
@@ -202,6 +210,7 @@ class Meeting:
     plan: Plan
     decision_id: int
     overrides: list[Override] = field(default_factory=list)
+    handovers: tuple[Handover, ...] = ()
     moved: tuple[Moved, ...] = ()
     #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
     signed: tuple[int, str, str] | None = None
@@ -214,22 +223,35 @@ class Meeting:
     _picture: tuple[int, list[str], list[LoadRow]] | None = None
 
     @classmethod
-    def open(cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, plan: Plan) -> Meeting:
-        """Log the proposed ``plan`` and start a meeting on it."""
-        _, decision_id = log.propose(snapshot, policy, plan)
-        return cls(snapshot, policy, log, plan, decision_id)
+    def open(
+        cls,
+        snapshot: Snapshot,
+        policy: Policy,
+        log: DecisionLog,
+        plan: Plan,
+        handovers: Sequence[Handover] = (),
+    ) -> Meeting:
+        """Log the proposed ``plan`` (solved keeping the room of ``handovers``:
+        ``allocate(..., handovers=...)``) and start a meeting on it."""
+        _, decision_id = log.propose(snapshot, policy, plan, handovers)
+        return cls(snapshot, policy, log, plan, decision_id, handovers=tuple(handovers))
 
     @classmethod
     def resume(
-        cls, snapshot: Snapshot, policy: Policy, log: DecisionLog, settings: Settings
+        cls,
+        snapshot: Snapshot,
+        policy: Policy,
+        log: DecisionLog,
+        settings: Settings,
+        handovers: Sequence[Handover] = (),
     ) -> tuple[Meeting | None, str]:
         """The open meeting on ``snapshot`` and ``policy`` in ``log``, or why there is none.
 
         A meeting is open when its newest decision on them is not a sign-off and its
-        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`)
-        and without moves (``allow_moves``):
-        it resumes at that decision with the overrides then in effect, as if the
-        server had never stopped.
+        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`),
+        without moves (``allow_moves``) and keeping the room of the same promised
+        ``handovers``: it resumes at that decision with the overrides then in effect,
+        as if the server had never stopped.
 
         Returns
         -------
@@ -255,7 +277,22 @@ class Meeting:
                 f"was solved with other settings ({made_with}, now {settings.record()}): "
                 "starting a new one"
             )
-        meeting = cls(snapshot, policy, log, plan, last.id, overrides=list(last.overrides))
+        held = log.handovers(last)
+        if held != tuple(handovers):
+            return None, (
+                f"the open meeting on this snapshot ({last.meeting}, decision {last.id}) "
+                f"kept room for {_promises(held)}, and this one is asked to keep it for "
+                f"{_promises(handovers)} (--handovers): starting a new one"
+            )
+        meeting = cls(
+            snapshot,
+            policy,
+            log,
+            plan,
+            last.id,
+            overrides=list(last.overrides),
+            handovers=tuple(handovers),
+        )
         return meeting, (
             f"resuming meeting {last.meeting} at decision {last.id} ({last.kind}) with "
             f"{len(last.overrides)} override(s) in force"
@@ -266,7 +303,7 @@ class Meeting:
         (:func:`~allocator.html_report.load_rows`) under the plan in force, computed
         once per decision."""
         if self._picture is None or self._picture[0] != self.decision_id:
-            risks = morning_risks(self.snapshot, self.policy, self.plan)
+            risks = morning_risks(self.snapshot, self.policy, self.plan, self.promised)
             rows = load_rows(self.snapshot, self.policy, self.plan)
             self._picture = (self.decision_id, risks, rows)
         return self._picture[1], self._picture[2]
@@ -282,7 +319,9 @@ class Meeting:
         if self._alternatives is None:
             from allocator.recommend import Recommender
 
-            rec = Recommender(placed_snapshot(self.snapshot, self.plan), self.policy)
+            placed = placed_snapshot(self.snapshot, self.plan)
+            # Ranked on the room left once the promised children's is kept.
+            rec = Recommender(kept_snapshot(placed, self.policy, self.promised), self.policy)
             cases = [a.case for a in self.plan.assignments] + [
                 u.case for u in self.plan.unallocated
             ]
@@ -336,9 +375,19 @@ class Meeting:
         overrides = self.overrides
         for one in made:
             overrides = merge_override(overrides, one)
-        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made)
-        result = resolve(self.snapshot, self.policy, self.plan, overrides, progress=progress)
-        why = refusal(self.snapshot, self.policy, self.plan, overrides, made, result)
+        kept = promises_standing(self.handovers, overrides)
+        said = _what_it_takes(self.snapshot, self.policy, self.plan, override, made, kept)
+        result = resolve(
+            self.snapshot,
+            self.policy,
+            self.plan,
+            overrides,
+            progress=progress,
+            handovers=self.handovers,
+        )
+        why = refusal(
+            self.snapshot, self.policy, self.plan, overrides, made, result, self.handovers
+        )
         if why is not None and said:
             why = f"{said}: {why}"
         return made, overrides, said, result, why
@@ -405,6 +454,32 @@ class Meeting:
             self.moved, self.signed, self.said = result.moved, None, said
             self._alternatives = None  # the loads changed: rank again
         return decision_id
+
+    @property
+    def promised(self) -> tuple[Handover, ...]:
+        """The promised handovers still in force under the overrides in force: their
+        receivers' room is kept (:func:`~allocator.meeting.promises_standing`)."""
+        return promises_standing(self.handovers, self.overrides)
+
+    def promises(self) -> list[dict[str, Any]]:
+        """Each handover promised before the meeting, for the page and ``GET /``: the
+        child, from whom to whom and on which day, the room kept at the receiver
+        (points), and whether it stands (``False``: a manager's override of the child
+        broke it, and its room is no longer kept)."""
+        cases = {c.id: c for c in self.snapshot.cases}
+        standing = set(self.promised)
+        return [
+            {
+                "case": h.case,
+                "from": h.from_,
+                "worker": h.worker,
+                "on": h.on.isoformat(),
+                "room_kept": self.policy.case_weight(cases[h.case]) if h in standing else 0.0,
+                "standing": h in standing,
+            }
+            for h in self.handovers
+            if h.case in cases
+        ]
 
     @property
     def plan_sha256(self) -> str:
@@ -485,9 +560,20 @@ class Meeting:
                 "manager_via": self.signed[2],
             },
             "overrides": [o.model_dump() for o in self.overrides],
+            "handovers": self.promises(),
             "moved": [m.__dict__ for m in self.moved],
             "plan": json.loads(dump_json(self.plan)),
         }
+
+
+def _promises(handovers: Sequence[Handover]) -> str:
+    """Promised handovers in a few words: "no promised handover", "2 promised
+    handovers (C1 to P2, C3 to P4)"."""
+    if not handovers:
+        return "no promised handover"
+    named = ", ".join(f"{h.case} to {h.worker}" for h in handovers[:5])
+    more = f" and {len(handovers) - 5} more" if len(handovers) > 5 else ""
+    return f"{len(handovers)} promised handover(s) ({named}{more})"
 
 
 def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[str, str]]:
@@ -526,14 +612,21 @@ def _described(override: Override) -> str:
 
 
 def _what_it_takes(
-    snapshot: Snapshot, policy: Policy, plan: Plan, override: Override, made: list[Override]
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    override: Override,
+    made: list[Override],
+    handovers: Sequence[Handover] = (),
 ) -> str | None:
     """What a ``choose`` needs of its worker and what they have under ``plan``:
-    "family F1 (C1 + C2) needs 22.5 points; P2 has 22.0 spare"; ``None`` otherwise."""
+    "family F1 (C1 + C2) needs 22.5 points; P2 has 22.0 spare"; ``None`` otherwise.
+    The room kept for children promised to the worker (``handovers`` standing) is not
+    spare, and is said."""
     if override.action != "choose" or override.worker is None:
         return None
     cases = [o.case for o in made]
-    needed, spare = room_for(snapshot, policy, plan, override.worker, cases)
+    needed, spare = room_for(snapshot, policy, plan, override.worker, cases, handovers)
     if override.family:
         family = next(c.family for c in snapshot.cases if c.id == override.case)
         what = f"family {family} ({' + '.join(cases)}) needs"
@@ -542,6 +635,9 @@ def _what_it_takes(
     now = {c.id: c.worker for c in snapshot.cases} | final_workers(plan)
     held = [o.case for o in made if now[o.case] == override.worker]
     has = f"{override.worker} has {points(max(spare, 0))} spare under the plan in force"
+    kept = kept_words(snapshot, policy, handovers, override.worker)
+    if kept:
+        has += f" ({kept})"
     if held and len(held) == len(made):  # nothing changes hands: no room is needed
         whom = f"{held[0]} is" if len(held) == 1 else f"{' + '.join(held)} are"
         return f"{whom} already with {override.worker}: no more room is needed; {has}"
@@ -688,7 +784,11 @@ def create_app(
     app.state.solves = solves
     if outlook is not None and outlook.on:
         outlook.start(
-            meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
+            meeting.snapshot,
+            meeting.policy,
+            meeting.plan,
+            f"decision {meeting.decision_id}",
+            handovers=meeting.promised,
         )
         app.router.add_event_handler("shutdown", outlook.shutdown)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -880,6 +980,7 @@ def create_app(
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
             risks=risks,
+            promises=meeting.promises(),
             preview=preview,
             status=STATUS_WORDS.get(plan.status, plan.status),
             outlook=outlook.state if outlook is not None and outlook.on else None,
@@ -1043,6 +1144,7 @@ def create_app(
             meeting.policy,
             meeting.plan,
             title=f"Allocation plan for {meeting.plan.as_of.isoformat()}{signed}",
+            promised=meeting.promised,
         )
         return HTMLResponse(
             text, headers={"Content-Disposition": 'attachment; filename="report.html"'}
@@ -1112,7 +1214,11 @@ def create_app(
         the_outlook = forecasting()
         with meeting.lock:
             started = the_outlook.start(
-                meeting.snapshot, meeting.policy, meeting.plan, f"decision {meeting.decision_id}"
+                meeting.snapshot,
+                meeting.policy,
+                meeting.plan,
+                f"decision {meeting.decision_id}",
+                handovers=meeting.promised,
             )
         if _wants_html(request):
             return RedirectResponse("/", status_code=303)  # the page says it is running

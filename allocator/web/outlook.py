@@ -20,10 +20,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from allocator.models import Plan, Snapshot
+from allocator.models import Handover, Plan, Snapshot
 from allocator.policy import Policy
 
 #: Weeks and runs of the meeting's forecast by default: 8 weeks, as the issue's
@@ -40,10 +41,18 @@ Status = Literal["off", "running", "ready", "failed"]
 
 
 def panel(
-    snapshot: Snapshot, policy: Policy, plan: Plan, weeks: int, runs: int, seed: int
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    weeks: int,
+    runs: int,
+    seed: int,
+    handovers: Sequence[Handover] = (),
 ) -> dict[str, Any]:
     """The panel's figures: the forecast of ``weeks`` x ``runs`` from ``snapshot``
-    once ``plan`` is carried out (its handovers still to come kept in every run).
+    once ``plan`` is carried out (its handovers still to come kept in every run, and
+    ``handovers`` an earlier plan promised, those the plan does not decide anew:
+    ``allocator forecast --handovers``).
 
     Runs in the outlook's worker process; returns plain data (picklable).
 
@@ -68,7 +77,7 @@ def panel(
         summary_lines,
     )
 
-    after = applied(snapshot, plan, policy)
+    after = applied(snapshot, plan, policy, earlier=handovers)
     settings = ForecastSettings(weeks=weeks, runs=runs, seed=seed, method="greedy")
     fc = forecast(after.snapshot, policy, settings, handovers=after.pending)
     named = [o for o in fc.children if on_the_list(o)]
@@ -168,11 +177,12 @@ def _run(
     weeks: int,
     runs: int,
     seed: int,
+    handovers: Sequence[Handover] = (),
 ) -> None:
     """The worker process: :func:`panel`, its figures sent back through ``sink``."""
     _die_with_the_server(lifeline)
     try:
-        sink.send(("ready", panel(snapshot, policy, plan, weeks, runs, seed)))
+        sink.send(("ready", panel(snapshot, policy, plan, weeks, runs, seed, handovers)))
     except Exception as exc:  # one line on the page; the server goes on
         sink.send(("failed", f"the forecast failed ({type(exc).__name__})"))
     finally:
@@ -200,8 +210,16 @@ class Outlook:
         """Whether the meeting forecasts at all."""
         return self.runs > 0
 
-    def start(self, snapshot: Snapshot, policy: Policy, plan: Plan, made_from: str) -> bool:
-        """Forecast from ``plan``, unless off or one is running (``False`` then)."""
+    def start(
+        self,
+        snapshot: Snapshot,
+        policy: Policy,
+        plan: Plan,
+        made_from: str,
+        handovers: Sequence[Handover] = (),
+    ) -> bool:
+        """Forecast from ``plan`` (``handovers``: promised before it and still to
+        come, kept in every run), unless off or one is running (``False`` then)."""
         if not self.on:
             return False
         with self._lock:
@@ -213,7 +231,17 @@ class Outlook:
             lifeline, held = context.Pipe(duplex=False)  # the server holds ``held``
             process = context.Process(
                 target=_run,
-                args=(sink, lifeline, snapshot, policy, plan, self.weeks, self.runs, self.seed),
+                args=(
+                    sink,
+                    lifeline,
+                    snapshot,
+                    policy,
+                    plan,
+                    self.weeks,
+                    self.runs,
+                    self.seed,
+                    tuple(handovers),
+                ),
                 name="allocator-forecast",
                 daemon=True,
             )
