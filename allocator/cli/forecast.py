@@ -1,10 +1,12 @@
-"""The forecast's commands: the next weeks of a service run many times (``forecast``)
-and the staffing question (``capacity``: the least extra FTE that meets a waiting
-target). Both need the ``sim`` extra, imported only when one runs (docs/FORECAST.md).
+"""The forecast's commands: the next weeks of a service run many times (``forecast``),
+the staffing question (``capacity``: the least extra FTE that meets a waiting
+target) and the forecast checked against a council's own history (``backtest``).
+All need the ``sim`` extra, imported only when one runs (docs/FORECAST.md).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,7 @@ import click
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_handovers, read_inputs, warn_unread_handovers, writing
-from allocator.cli.options import SEED, FiniteRange
+from allocator.cli.options import SEED, FiniteRange, IsoDay
 from allocator.io import check_output_folder
 from allocator.limits import (
     MAX_EXTRA_FTE,
@@ -269,3 +271,71 @@ def capacity_command(
             Path(out).mkdir(parents=True, exist_ok=True)
             write_text(Path(out) / "capacity.csv", answers_csv(answers))
         echo(f"wrote {Path(out) / 'capacity.csv'}", err=True)
+
+
+@click.command("backtest")
+@click.argument("source", type=click.Path())
+@click.option(
+    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+)
+@click.option(
+    "--from",
+    "from_day",
+    type=IsoDay(),
+    required=True,
+    help="The day to forecast from, YYYY-MM-DD: at least --weeks weeks before the history ends.",
+)
+@_WEEKS
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1, max=MAX_RUNS),
+    default=50,
+    show_default=True,
+    help="Simulated futures; the bands are their 10th to 90th percentiles.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@_FORECAST_METHOD
+@_FORECAST_WORKERS
+@click.option("--out", type=click.Path(), required=True, help="Folder for the backtest's files.")
+def backtest_command(
+    source: str,
+    mapping_path: str,
+    from_day: date,
+    weeks: int,
+    runs: int,
+    seed: int,
+    policy_path: str | None,
+    method: str,
+    workers: int,
+    out: str,
+) -> None:
+    """Forecast from a past day of SOURCE, an SSD history (folder or database URL), with
+    rates from before that day only, and compare with what the history says happened."""
+    need_sim_extra()
+    from allocator.policy import load_policy
+    from allocator.simulation.backtest import backtest, read_history
+    from allocator.simulation.backtest_report import summary_lines, write_backtest
+    from allocator.simulation.forecast import ForecastSettings
+    from allocator.ssd.mapping import load_ssd_mapping
+
+    settings = ForecastSettings(
+        weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
+    )
+    with input_errors():
+        check_output_folder(
+            out,
+            {"mapping": mapping_path, "policy": policy_path},
+            files=("weeks.csv", "coverage.csv", "backtest.md"),
+        )
+        policy = load_policy(policy_path) if policy_path else Policy()
+        history = read_history(source, load_ssd_mapping(mapping_path))
+        bt = backtest(history, from_day, settings, policy, workers=workers)
+    with writing(out):
+        written = write_backtest(bt, out)
+    for line in summary_lines(bt):
+        echo(line, err=True)
+    echo(
+        f"wrote {', '.join(p.name for p in written)} in {out} ({bt.forecast.seconds:.0f} s)",
+        err=True,
+    )

@@ -5,7 +5,7 @@ Each command lives in the module of its group: :mod:`~allocator.cli.morning` (al
 rebalance, apply), :mod:`~allocator.cli.review` (explain, recommend, check, diff,
 report), :mod:`~allocator.cli.meeting` (serve) and :mod:`~allocator.cli.decision_log`
 (log, history, replay), :mod:`~allocator.cli.simulation` (simulate, sweep),
-:mod:`~allocator.cli.forecast` (forecast, capacity), :mod:`~allocator.cli.ssd` (import,
+:mod:`~allocator.cli.forecast` (forecast, capacity, backtest), :mod:`~allocator.cli.ssd` (import,
 export) and :mod:`~allocator.cli.generate`.
 """
 
@@ -42,6 +42,7 @@ PRODUCTS = {
     "sweep": "sweep table",
     "forecast": "forecast",
     "capacity": "capacity table",
+    "backtest": "backtest",
 }
 
 
@@ -97,6 +98,7 @@ for command in (
     simulation.simulate_command,
     forecast.forecast_command,
     forecast.capacity_command,
+    forecast.backtest_command,
     simulation.sweep_command,
     ssd.import_group,
     ssd.export_group,

@@ -29,6 +29,7 @@ and keep the national rates. Complexity changes are not in the SSD and keep thei
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from allocator.io import InputError
 from allocator.models import Contract, Snapshot
 from allocator.simulation.events import LEAVING_RATE, referral_children_per_day
 from allocator.simulation.forecast import Calibration
-from allocator.ssd.tables import Problems, cell_date, read_table
+from allocator.ssd.tables import Problems, Table, cell_date, read_table
 
 #: Fewest closed episodes of a type to estimate its lengths.
 MIN_EPISODES = 30
@@ -119,6 +120,32 @@ class Episode:
     door: bool
 
 
+def episodes_of(tables: Mapping[str, Table], problems: Problems) -> list[Episode]:
+    """The episodes of the episode tables among ``tables`` (by SSD table name; a folder's
+    CSV files or a database's tables), in table then row order. A bad date, or an end
+    before the start, is recorded in ``problems`` naming the file (or table), line
+    (or row) and column, and the row left out."""
+    episodes: list[Episode] = []
+    for spec in EPISODE_TABLES:
+        table = tables.get(spec.table)
+        if table is None:
+            continue
+        for row in table:
+            ident = row.get(spec.ident) or None
+            start = cell_date(row, spec.start, problems, required=True, ident=ident)
+            end = cell_date(row, spec.end, problems, ident=ident)
+            if start is None:
+                continue
+            if end is not None and end < start:
+                problems.error(
+                    f"{row.where(ident)}: field {spec.end!r} is {end.isoformat()}, before "
+                    f"{spec.start!r} ({start.isoformat()}); expected the episode's last day"
+                )
+                continue
+            episodes.append(Episode(spec.case_type, row.get(spec.person), start, end, spec.door))
+    return episodes
+
+
 def read_episodes(folder: str | Path) -> tuple[list[Episode], list[tuple[str, date]], int]:
     """The episodes of an SSD extract folder, the (worker, day) of each ``LEFTRL``
     involvement end, and the staff in post (rows of ``ssd_professionals.csv``).
@@ -135,27 +162,15 @@ def read_episodes(folder: str | Path) -> tuple[list[Episode], list[tuple[str, da
     if not root.is_dir():
         raise InputError(f"{folder}: expected a folder of SSD tables (ssd_cin_episodes.csv ...)")
     problems = Problems()
-    episodes: list[Episode] = []
+    tables: dict[str, Table] = {}
     for spec in EPISODE_TABLES:
         path = root / f"{spec.table}.csv"
         if not path.is_file():
             continue
         table = read_table(path, problems, required=(spec.ident, spec.person, spec.start))
-        if table is None:
-            continue
-        for row in table:
-            ident = row.get(spec.ident) or None
-            start = cell_date(row, spec.start, problems, required=True, ident=ident)
-            end = cell_date(row, spec.end, problems, ident=ident)
-            if start is None:
-                continue
-            if end is not None and end < start:
-                problems.error(
-                    f"{row.where(ident)}: field {spec.end!r} is {end.isoformat()}, before "
-                    f"{spec.start!r} ({start.isoformat()}); expected the episode's last day"
-                )
-                continue
-            episodes.append(Episode(spec.case_type, row.get(spec.person), start, end, spec.door))
+        if table is not None:
+            tables[spec.table] = table
+    episodes = episodes_of(tables, problems)
     leavers: list[tuple[str, date]] = []
     staff = 0
     involvements = root / "ssd_involvements.csv"
@@ -422,6 +437,7 @@ __all__ = [
     "Episode",
     "HistoryError",
     "calibrate_ssd",
+    "episodes_of",
     "estimate",
     "read_episodes",
     "synthetic_history",

@@ -25,7 +25,7 @@ them are cleared (a manager would pin the case again).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -39,6 +39,10 @@ from allocator.simulation.records import Cause, Recorder
 
 #: Rebalance every this many days by default (weekly).
 REBALANCE_EVERY = 7
+
+
+#: ``simulate(on_day=...)``: day index, date, staff on the books, open cases.
+DayObserver = Callable[[int, date, Mapping[str, Practitioner], Mapping[str, Case]], None]
 
 
 class ConservationError(RuntimeError):
@@ -122,6 +126,7 @@ def simulate(
     settings: Settings | None = None,
     events: EventStream | None = None,
     promised: Sequence[models.Handover] = (),
+    on_day: DayObserver | None = None,
 ) -> Result:
     """Run ``method`` on ``snapshot`` for ``settings.days`` days.
 
@@ -144,6 +149,11 @@ def simulate(
         as one the method promised itself, its receiver's room kept until its day,
         made on that day unless something changed; the child was told on its ``on``
         less ``notice_days``. Each ``from`` must be on ``snapshot``'s staff list.
+    on_day
+        Called at each day's end, after it is recorded, with the day's index, its
+        date, the staff on the books and the open cases (read only): what a case
+        system would hold that evening (:mod:`allocator.simulation.history` writes it
+        as an SSD extract). Nothing in the run depends on it.
 
     Returns
     -------
@@ -214,6 +224,8 @@ def simulate(
         _retire(service, today)
         _conserve(service, today, decision, d, recorder.open_children())
         recorder.end_of_day(d, today, service.staff, service.cases)
+        if on_day is not None:
+            on_day(d, today, service.staff, service.cases)
     return Result(method.name, recorder, time.perf_counter() - started, events)
 
 
