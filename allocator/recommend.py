@@ -38,7 +38,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -63,6 +63,7 @@ from allocator.rules import (
     kind_of,
     kind_probe,
     kind_rules,
+    new_families_of,
     normalised,
     normalised_set,
     points,
@@ -325,6 +326,10 @@ class Recommender:
     state
         An already indexed :class:`~allocator.rules.ServiceState` of ``snapshot``
         under ``policy``, to share one.
+    new_today
+        Per worker, the families new to them that a plan in force already gives them
+        today (:func:`plan_new_families`): the intake limit counts them. None by
+        default (ranking before any plan).
 
     Examples
     --------
@@ -339,9 +344,11 @@ class Recommender:
         policy: Policy | None = None,
         *,
         state: ServiceState | None = None,
+        new_today: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.state = state or ServiceState.of(snapshot, policy or Policy())
         st = self.state
+        self._new_today = {w: frozenset(f) for w, f in (new_today or {}).items()}
         self._staff: list[Practitioner] = [
             p for pid, p in st.practitioners.items() if pid not in st.gone
         ]
@@ -520,6 +527,10 @@ class Recommender:
         for sid in st.families[case.family]:
             if (w := st.cases[sid].worker) is not None:
                 out.add(w)
+        # Workers the plan in force brings to the intake limit: the cached order does
+        # not know which families are new to them.
+        limit = st.policy.max_new_families_per_day
+        out.update(w for w, new in self._new_today.items() if len(new) >= limit)
         return out
 
     def _ranking(self, case: Case, screen: dict[str, tuple[str, ...]]) -> _Ranking:
@@ -571,18 +582,28 @@ class Recommender:
         ids = screen.get(wid, ())
         ids += tuple(rule for rule, _ in case_rules(case, self.state.practitioners[wid], st.policy))
         ids += w.static
-        # Before the plan: the cap as CAPACITY.blocks judges it from spare room, and the
-        # intake limit stops a worker only when it is 0 and the family new to them.
+        # The cap as CAPACITY.blocks judges it from spare room, and the intake limit as
+        # INTAKE_LIMIT.blocks, from the families the plan in force already makes new
+        # to the worker (none before a plan: then only a limit of 0 stops anyone).
         if self.state.weight[case.id] > w.spare and CAPACITY.id not in w.static:
             ids += (CAPACITY.id,)
-        if st.policy.max_new_families_per_day <= 0 and case.family not in self._held.get(wid, ()):
+        new = self._new_today.get(wid, frozenset())
+        if (
+            case.family not in self._held.get(wid, ())
+            and case.family not in new
+            and len(new) >= st.policy.max_new_families_per_day
+        ):
             ids += (INTAKE_LIMIT.id,)
         return ids
 
     def _blockers(self, case: Case, p: Practitioner) -> tuple[Blocker, ...]:
         """The sentences for :meth:`_rule_ids`: every registered rule, before the plan."""
         st = self.state
-        room = Room(load=st.load_kept[p.id], held=self._held.get(p.id, frozenset()))
+        room = Room(
+            load=st.load_kept[p.id],
+            held=self._held.get(p.id, frozenset()),
+            new=self._new_today.get(p.id, frozenset()),
+        )
         return tuple(Blocker(rule, s) for rule, s in taking_blockers(st, case, p.id, room))
 
     def _score(self, case: Case, wid: str, siblings: frozenset[str]) -> dict[str, int]:
@@ -715,6 +736,21 @@ class Recommender:
         return reasons
 
 
+def plan_new_families(
+    snapshot: Snapshot, plan: Plan, *, leave_out: str | None = None
+) -> dict[str, set[str]]:
+    """Per worker, the families ``plan`` makes new to them today: what the intake limit
+    counts (its placements and handovers, as ``check`` counts them), ``leave_out``'s
+    own placement aside (the child whose worker is being chosen again).
+
+    ``snapshot`` is the service the plan was made for, before it is applied.
+    """
+    given = {a.case: a.worker for a in plan.assignments}
+    given.update((h.case, h.worker) for h in plan.handovers)
+    given.pop(leave_out or "", None)
+    return new_families_of(snapshot, given)
+
+
 def recommend(
     snapshot: Snapshot,
     case_id: str,
@@ -741,7 +777,9 @@ def recommend(
         The plan in force for ``snapshot``, if any: workers are ranked against the
         service once it is applied (:func:`allocator.apply.applied`: the morning's
         placements on their new workers' loads), the room of its handovers still to
-        come kept at their receivers (:func:`allocator.apply.reserve_handovers`).
+        come kept at their receivers (:func:`allocator.apply.reserve_handovers`),
+        and the families it already makes new to each worker counted against the
+        intake limit (:func:`plan_new_families`).
     handovers
         Handovers an earlier plan promised and not yet made
         (:func:`allocator.apply.still_pending`): their receivers' room is kept too
@@ -770,7 +808,9 @@ def recommend(
 
         policy = policy or Policy()
         promised: Iterable[Handover] = handovers
+        new_today: dict[str, set[str]] = {}
         if plan is not None:
+            new_today = plan_new_families(snapshot, plan, leave_out=case_id)
             after = applied(snapshot, plan, policy, earlier=handovers)
             snapshot, promised = after.snapshot, after.pending
         # The child asked about keeps their own promised room: it is theirs to take.
@@ -796,7 +836,9 @@ def recommend(
         snapshot = reserve_handovers(
             snapshot, policy, [h for h in others if h.case not in siblings]
         )
-        rec = Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)
+        rec = Recommender(snapshot, policy, new_today=new_today).recommend(
+            case_id, top=top, ineligible=ineligible
+        )
         # Said with the ranking: a manager asking about a child who already has a new
         # worker named should not read the ranking as the child having none.
         return replace(rec, handover=mine[0]) if mine else rec

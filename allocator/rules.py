@@ -346,12 +346,22 @@ def new_families(state: ServiceState, given: Mapping[str, str]) -> dict[str, set
     dict
         Worker id -> family ids new to them; workers with none are left out.
     """
-    held = families_held(state)
+    return new_families_of(state.snapshot, given)
+
+
+def new_families_of(snapshot: Snapshot, given: Mapping[str, str]) -> dict[str, set[str]]:
+    """:func:`new_families` of a snapshot not indexed (a plan in force, ranked against
+    the service once applied: :mod:`allocator.recommend`)."""
+    held: dict[str, set[str]] = defaultdict(set)
+    family: dict[str, str] = {}
+    for case in snapshot.cases:
+        family[case.id] = case.family
+        if case.worker is not None:
+            held[case.worker].add(case.family)
     new: dict[str, set[str]] = defaultdict(set)
     for cid, wid in given.items():
-        family = state.cases[cid].family
-        if family not in held.get(wid, ()):
-            new[wid].add(family)
+        if family[cid] not in held.get(wid, ()):
+            new[wid].add(family[cid])
     return dict(new)
 
 

@@ -220,3 +220,25 @@ def test_each_row_shows_the_days_the_child_has_waited(tmp_path: Path) -> None:
     assert "<td>40</td>" in row[: row.index("</tr>")]
     row = text[text.index('id="case-R2"') :]
     assert "<td>0</td>" in row[: row.index("</tr>")]
+
+
+def test_alternatives_leave_out_a_worker_the_plan_brings_to_the_intake_limit(
+    tmp_path: Path,
+) -> None:
+    # One new family a day: the plan gives R1's family to one worker and R2's to
+    # another. That first worker may take no other new family today, so the page
+    # must not offer them for R2 (check would refuse the plan a manager made so).
+    policy = Policy(max_new_families_per_day=1)
+    snap = snapshot(
+        [worker("P1"), worker("P2"), worker("P3")],
+        [case("H2", worker="P2", weight=60), case("H3", worker="P3", weight=70)]
+        + [case("R1"), case("R2")],
+    )
+    plan = allocate(snap, policy, work_units=1.0)
+    placed = final_workers(plan)
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, plan)
+    offered = [w for w, _ in meeting.alternatives()["R2"]]
+    assert placed["R1"] not in offered and placed["R2"] not in offered
+    assert offered  # the third worker, who takes no new family in the plan
+    log.close()

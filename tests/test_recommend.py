@@ -282,3 +282,42 @@ def test_recommend_on_a_service_whose_staff_have_all_left_says_so(tmp_path: Path
     result = CliRunner().invoke(main, ["recommend", str(path), gone.cases[0].id])
     assert result.exit_code == 0, result.output
     assert "nobody may take it today: nobody on the staff list is still here" in result.output
+
+
+def test_recommend_on_a_plan_counts_the_new_families_it_gives_each_worker() -> None:
+    # A fresh user followed `recommend --plan` to a worker the plan had already
+    # brought to the intake limit; `check` then refused the plan. With one new
+    # family a day, P1 (the most room) took R1's family in the plan: R2 may not go
+    # there, and the ranking says why; before any plan P1 ranks first.
+    policy = Policy(max_new_families_per_day=1)
+    snap = snapshot(
+        [worker("P1"), worker("P2"), worker("P3")],
+        [
+            case("H2", worker="P2", weight=60),
+            case("H3", worker="P3", weight=70),
+            case("R1"),
+            case("R2"),
+        ],
+    )
+    before = recommend(snap, "R2", policy)
+    assert before.ranked[0].worker == "P1"
+    plan = allocator.allocate(snap, policy, work_units=1.0)
+    taker = next(a.worker for a in plan.assignments if a.case == "R1")
+    other = next(a.worker for a in plan.assignments if a.case == "R2")
+    assert taker != other
+    rec = recommend(snap, "R2", policy, plan=plan)
+    assert taker not in [c.worker for c in rec.ranked]
+    blocked = {m.worker: m for m in rec.ineligible}
+    assert taker in blocked
+    assert [b.rule for b in blocked[taker].blockers] == ["intake_limit"]
+    # What the ranking offers, check accepts.
+    first = rec.ranked[0].worker
+    edited = plan.model_copy(
+        update={
+            "assignments": tuple(
+                a.model_copy(update={"worker": first}) if a.case == "R2" else a
+                for a in plan.assignments
+            )
+        }
+    )
+    assert allocator.check_plan(snap, policy, edited) == []

@@ -317,11 +317,16 @@ class Meeting:
         to the proposed worker.
         """
         if self._alternatives is None:
-            from allocator.recommend import Recommender
+            from allocator.recommend import Recommender, plan_new_families
 
             placed = placed_snapshot(self.snapshot, self.plan)
-            # Ranked on the room left once the promised children's is kept.
-            rec = Recommender(kept_snapshot(placed, self.policy, self.promised), self.policy)
+            # Ranked on the room left once the promised children's is kept, and on the
+            # new families the plan already gives each worker (the intake limit).
+            rec = Recommender(
+                kept_snapshot(placed, self.policy, self.promised),
+                self.policy,
+                new_today=plan_new_families(self.snapshot, self.plan),
+            )
             cases = [a.case for a in self.plan.assignments] + [
                 u.case for u in self.plan.unallocated
             ]
