@@ -25,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from allocator.models import CONTROL_CHARACTERS
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -286,7 +288,7 @@ def token_digest(token: str) -> str:
 
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def one_toml_table(path: str, name: str, lines: str, *, empty: bool = True) -> dict[str, Any]:
