@@ -1156,6 +1156,15 @@ class DecisionLog:
                 ).append(e)
             counted, notes = self._counted(conn)
             checked: dict[str, bool] = {}
+            # The index of each stored snapshot's children, which decides what a
+            # meeting may see (:meth:`service_snapshots`): held equal to the snapshot.
+            indexed: dict[str, set[str]] = {}
+            if "snapshot_cases" in self.tables:
+                for sha, case_id in conn.execute(
+                    select(snapshot_cases.c.snapshot_sha256, snapshot_cases.c.case_id)
+                ):
+                    indexed.setdefault(sha, set()).add(case_id)
+            index_checked: dict[str, bool] = {}
 
             def input_intact(sha: str) -> bool:
                 if sha not in checked:
@@ -1214,6 +1223,20 @@ class DecisionLog:
                         "removed (its bytes no longer hash to its SHA-256)"
                     )
                     break
+                sha = row.snapshot_sha256
+                if "snapshot_cases" in self.tables and sha not in index_checked:
+                    stored = conn.execute(
+                        select(inputs.c.content).where(inputs.c.sha256 == sha)
+                    ).scalar_one()
+                    listed = {c.get("id") for c in json.loads(stored).get("cases", ())}
+                    index_checked[sha] = indexed.get(sha, set()) == listed
+                if not index_checked.get(sha, True):
+                    broken = (
+                        f"decision {row.id}: the index of its stored snapshot {sha[:16]}'s "
+                        "children (snapshot_cases) differs from the snapshot: rows were "
+                        "added or removed, which changes what a meeting may see"
+                    )
+                    break
                 prev, last, head = seal[1], row.id, seal[1]
             if broken is None and lost:
                 broken = f"decision {lost[0]} was removed: its seal is there, its row is not"
@@ -1236,6 +1259,12 @@ class DecisionLog:
                     if not rows
                     else f"decisions {top + 1} to {counted} were removed from the end of "
                     f"the log (the database counted {counted})"
+                )
+            stray = sorted(set(indexed) - set(index_checked))
+            if broken is None and stray and not unsealed:
+                broken = (
+                    f"the index of children (snapshot_cases) names snapshot {stray[0][:16]}, "
+                    "which no decision was made on: rows were added"
                 )
         return Verification(len(rows), head, tuple(unsealed), broken, notes)
 

@@ -187,10 +187,20 @@ class Record(BaseModel):
     )
 
 
+#: Control characters (C0, DEL and C1: NUL, escape codes, the bell, an 8-bit CSI), as a
+#: regular expression's class: in no id and no person's name. A NUL cannot be stored in
+#: PostgreSQL's text (a decision log there refused the snapshot after its solve) and an
+#: escape code is read by a terminal.
+CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f"
+
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
-#: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead).
-#: CSV cells and the imports' values are trimmed before they get here.
-Id = Annotated[str, Field(min_length=1, pattern=r"^\S(?:.*\S)?$")]
+#: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead), and
+#: no control character (:data:`CONTROL_CHARACTERS`). CSV cells and the imports' values
+#: are trimmed before they get here.
+_ID_END = rf"[^\s{CONTROL_CHARACTERS}]"
+Id = Annotated[
+    str, Field(min_length=1, pattern=rf"^{_ID_END}(?:[^{CONTROL_CHARACTERS}]*{_ID_END})?$")
+]
 
 
 class Practitioner(Record):
@@ -256,13 +266,13 @@ class Case(Record):
     complexity: Complexity
     weight: Points | None = None
     worker: str | None = None
-    previous_workers: tuple[str, ...] = ()
+    previous_workers: tuple[Id, ...] = ()
     changes_last_12_months: Changes = 0
     area: str | None = None
     needs: tuple[str, ...] = ()
     priority: Priority = Priority.STANDARD
     pinned_worker: str | None = None
-    excluded_workers: tuple[str, ...] = ()
+    excluded_workers: tuple[Id, ...] = ()
     opened: Day | None = None
     waiting_since: Day | None = None
 

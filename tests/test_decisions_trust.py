@@ -22,8 +22,8 @@ from needs import postgres_url
 
 from allocator.cli import main
 from allocator.daily import allocate
-from allocator.decisions import DecisionLog, LogUnreadable, database_url
-from allocator.meeting import Override, final_workers, resolve
+from allocator.decisions import DecisionLog, LogUnreadable, database_url, snapshot_bytes
+from allocator.meeting import Override, digest, final_workers, resolve
 from allocator.policy import Policy
 
 POLICY = Policy()
@@ -159,10 +159,15 @@ def without_guards(path: str) -> sqlite3.Connection:
          "the log was emptied: the database counted 3 decisions, none is left"),
         ("INSERT INTO case_events (decision_id, case_id, event) VALUES (7, 'R9', 'chosen')",
          "names decision 7, which is not in the log"),
+        ("DELETE FROM snapshot_cases WHERE case_id = 'R1'",
+         "decision 1: the index of its stored snapshot"),
+        (f"INSERT INTO snapshot_cases VALUES ('{'a' * 64}', 'R1')",
+         f"the index of children (snapshot_cases) names snapshot {'a' * 16}, which no "
+         "decision was made on"),
     ],
     ids=["manager", "reason", "event-added", "events-removed", "input-forged",
          "seal-removed", "row-removed", "row-and-seal-removed", "seal-forged", "tail-cut",
-         "emptied", "orphan-event"],
+         "emptied", "orphan-event", "index-row-removed", "index-stray-snapshot"],
 )  # fmt: skip
 def test_verify_names_the_first_broken_row(db: str, tamper: str, named: str) -> None:
     with without_guards(db) as conn:
@@ -171,6 +176,33 @@ def test_verify_names_the_first_broken_row(db: str, tamper: str, named: str) -> 
     assert code == 1, out
     assert out.startswith("error: the decision log was altered: ") and named in out
     assert "Traceback" not in out
+
+
+def two_services(log: DecisionLog) -> tuple[str, set[str]]:
+    """Two services in one log, each with a proposed plan: the other service's snapshot
+    SHA-256 and this service's children."""
+    ours = snapshot([worker("A")], [case("R1")])
+    theirs = snapshot([worker("B")], [case("S1")])
+    for snap in (ours, theirs):
+        log.propose(snap, POLICY, allocate(snap, POLICY, work_units=1.0))
+    return digest(snapshot_bytes(theirs)), {c.id for c in ours.cases}
+
+
+def test_a_meeting_widened_to_another_service_by_an_insert_is_found(tmp_path: Path) -> None:
+    # The attack: a plain INSERT, which the guards allow (they refuse rewrites, not
+    # appends), indexes the other service's snapshot under one of this service's
+    # children, so this meeting's /log and /history show the other's children.
+    path = str(tmp_path / "log.db")
+    log = DecisionLog(path)
+    other, mine = two_services(log)
+    assert len(log.decisions(snapshots=log.service_snapshots(mine))) == 1
+    with raw(path) as conn:  # the guards are on: nothing dropped
+        conn.execute(f"INSERT INTO snapshot_cases VALUES ('{other}', 'R1')")
+    assert len(log.decisions(snapshots=log.service_snapshots(mine))) == 2
+    log.close()
+    code, out = verify(path)
+    assert code == 1
+    assert "decision 2: the index of its stored snapshot" in out and "what a meeting may see" in out
 
 
 def test_replay_of_a_forged_input_names_the_break(db: str) -> None:
@@ -400,6 +432,25 @@ def test_verify_finds_what_the_owner_did_anyway(
     result = CliRunner().invoke(main, ["log", "--verify", "--db", writer_url])
     assert result.exit_code == 1, result.output
     assert f"error: the decision log was altered: {named}" in result.output
+
+
+def test_the_writer_role_widening_a_meeting_by_an_insert_is_found(
+    roles: tuple[str, str, str],
+) -> None:
+    # On PostgreSQL the app's own role may insert: it indexes the other service's
+    # snapshot under this service's child, and --verify names it.
+    from sqlalchemy import text
+
+    _, _, writer_url = roles
+    log = DecisionLog(writer_url)
+    other, mine = two_services(log)
+    with log.engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO snapshot_cases VALUES ('{other}', 'R1')"))
+    assert len(log.decisions(snapshots=log.service_snapshots(mine))) == 2
+    log.close()
+    result = CliRunner().invoke(main, ["log", "--verify", "--db", writer_url])
+    assert result.exit_code == 1
+    assert "decision 2: the index of its stored snapshot" in result.output
 
 
 def test_an_anchor_finds_the_end_cut_off_on_postgresql(roles: tuple[str, str, str]) -> None:

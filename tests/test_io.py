@@ -249,7 +249,7 @@ def test_missing_required_field(tmp_path: Path) -> None:
     message = only(problems(write(tmp_path / "s.json", snapshot_data(cases=[bad]))))
     assert message == (
         f"{tmp_path / 's.json'}, cases[0] (id C7): required field 'family' is missing, "
-        "expected a non-empty id, with no space at either end."
+        "expected a non-empty id, with no space at either end and no control character."
     )
 
 
@@ -449,7 +449,7 @@ def test_csv_row_problems_name_spreadsheet_line_id_and_field(tmp_path: Path) -> 
     )
     assert family == (
         f"{directory / CASES_CSV}, line 3 (id C2): required field 'family' is empty, "
-        "expected a non-empty id, with no space at either end."
+        "expected a non-empty id, with no space at either end and no control character."
     )
     assert "line 3 (id C2): field 'type' is 'courtt', expected one of early_help" in kind
     assert "line 3 (id C2): required field 'complexity' is empty" in complexity

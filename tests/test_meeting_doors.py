@@ -445,10 +445,58 @@ def test_a_session_cookie_cannot_be_forged_for_another_name(
     client = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
     client.get(f"/?token={BO}")
     value = client.cookies[TOKEN_COOKIE]
-    mac = value.rpartition(".")[2]
+    _, issued, mac = value.split(".")
     ann = base64.urlsafe_b64encode(b"Ann Smith").decode()
-    forged = TestClient(create_app(meeting, users=users, allowed_hosts=["testserver"]))
-    assert forged.get("/", headers={"cookie": f"{TOKEN_COOKIE}={ann}.{mac}"}).status_code == 401
+    # Bo's own cookie with Ann's name, on the very server that issued it.
+    client.cookies.clear()
+    forged = {"cookie": f"{TOKEN_COOKIE}={ann}.{issued}.{mac}"}
+    assert client.get("/", headers=forged).status_code == 401
+    assert client.get("/", headers={"cookie": f"{TOKEN_COOKIE}={value}"}).status_code == 200
+
+
+class _Clock:
+    """``time`` as the server's cookie check reads it, ``ahead`` seconds later."""
+
+    def __init__(self, ahead: float) -> None:
+        self.ahead = ahead
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+@pytest.mark.parametrize("users", [False, True], ids=["shared-token", "own-token"])
+def test_a_copied_session_cookie_stops_working_when_it_expires(
+    meeting: Meeting, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, users: bool
+) -> None:
+    # The attack: a cookie copied from a browser (a shared PC, a backup, a proxy's
+    # log) is presented after the browser would have dropped it. Before, its value
+    # never changed, so it worked for as long as the server ran.
+    from allocator.web import security
+    from allocator.web.security import SESSION_SECONDS, load_users
+
+    if users:
+        app = create_app(
+            meeting, users=load_users(str(users_file(tmp_path))), allowed_hosts=["testserver"]
+        )
+        token = ANN
+    else:
+        app = create_app(meeting, token=TOKEN, allowed_hosts=["testserver"])
+        token = TOKEN
+    client = TestClient(app)
+    client.get(f"/?token={token}")
+    copied = {"cookie": f"{TOKEN_COOKIE}={client.cookies[TOKEN_COOKIE]}"}
+    client.cookies.clear()
+    monkeypatch.setattr(security, "time", _Clock(SESSION_SECONDS - 60))
+    assert client.get("/", headers=copied).status_code == 200
+    monkeypatch.setattr(security, "time", _Clock(SESSION_SECONDS))
+    assert client.get("/", headers=copied).status_code == 401
+    # Nor can its time be moved on: the HMAC covers it.
+    name, issued, mac = copied["cookie"].partition("=")[2].split(".")
+    later = {"cookie": f"{TOKEN_COOKIE}={name}.{int(issued) + SESSION_SECONDS}.{mac}"}
+    assert client.get("/", headers=later).status_code == 401
+    # A new sign-in gives a new cookie that works.
+    client.get(f"/?token={token}")
+    assert client.get("/").status_code == 200
 
 
 def test_without_a_users_file_the_page_says_names_are_typed(client: TestClient) -> None:

@@ -39,6 +39,24 @@ def db_shown(db: str) -> str:
     return hide_password(db)
 
 
+def warn_of_password(url: str, param: str, env: str) -> None:
+    """Warn when the database URL in ``param`` holds a password typed on the command
+    line, where every user of the machine sees it (``ps``), and name ``env``, which
+    keeps it out (``ALLOCATOR_DB``, ``ALLOCATOR_SSD_DB``)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    if context is None or "://" not in url or db_shown(url) == url:
+        return
+    if context.get_parameter_source(param) == ParameterSource.COMMANDLINE:
+        shown = f"--{param}" if param == "db" else param.upper()
+        echo(
+            f"warning: the password in {shown} is visible to every user of this machine "
+            f"(ps): give the URL in {env} instead",
+            err=True,
+        )
+
+
 def open_log(db: str, *, existing: bool = False) -> Any:
     """The decision log at ``db``; exit 2 with one line if it cannot be opened.
 
@@ -46,6 +64,7 @@ def open_log(db: str, *, existing: bool = False) -> Any:
     opened read-only), and a file that is not there, empty (0 bytes), corrupt or
     without the log's tables is an error naming the file, never a new, empty log.
     """
+    warn_of_password(db, "db", "ALLOCATOR_DB")
     try:
         from allocator.decisions import DecisionLog
     except ImportError as exc:

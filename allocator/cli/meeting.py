@@ -51,16 +51,6 @@ def _listening(host: str, port: int) -> socket.socket:
         sys.exit(BAD_INPUT)
 
 
-def _password_on_command_line(db: str) -> bool:
-    """Whether ``db`` holds a password and came from the command line (not ALLOCATOR_DB)."""
-    from click.core import ParameterSource
-
-    context = click.get_current_context(silent=True)
-    if context is None or "://" not in db or db_shown(db) == db:
-        return False
-    return context.get_parameter_source("db") == ParameterSource.COMMANDLINE
-
-
 def _public_origin(value: str | None) -> str | None:
     """``--public-origin`` as ``scheme://host[:port]``, or a usage error."""
     if value is None:
@@ -285,12 +275,6 @@ def serve_command(
     pending = read_handovers(handovers_path, snap)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
-    if _password_on_command_line(db):  # serve runs all day: its command line is seen
-        echo(
-            "warning: the password in --db is visible to every user of this machine (ps): "
-            "give the URL in ALLOCATOR_DB instead",
-            err=True,
-        )
     log = open_log(db)
     with reading_log(db):
         checked = verified(log)

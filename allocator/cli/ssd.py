@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from allocator.cli.decision_log import warn_of_password
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import IsoDay
@@ -50,7 +51,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
 
 
 @import_group.command("ssd")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=click.Path(), envvar="ALLOCATOR_SSD_DB")
 @click.option(
     "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
 )
@@ -67,7 +68,8 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
 def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) -> None:
-    """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL.
+    """Build a snapshot from SOURCE: a folder of SSD table extracts (CSV) or a database URL
+    (a URL holding a password: leave SOURCE out and give it in ALLOCATOR_SSD_DB).
 
     Beside the snapshot goes each case's open involvement (SNAPSHOT.ssd-involvements.csv),
     which export ssd reads to close the very rows the import read.
@@ -76,6 +78,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
     from allocator.ssd.mapping import load_ssd_mapping
     from allocator.ssd.ssd_import import import_ssd
 
+    warn_of_password(source, "source", "ALLOCATOR_SSD_DB")
     _check_import_output(out, {"mapping": mapping_path})
     if out.lower().endswith(".json") or Path(out).is_dir():  # a new folder: made later
         with input_errors():

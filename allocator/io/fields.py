@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 # Text fields holding ids, which may be quoted back in a message (as may enum values,
 # numbers and dates); any other text (team, area, needs, skills, reasons ...) is
@@ -66,11 +67,13 @@ def _bounds(metadata: Iterable[Any]) -> str:
 
 
 def _unwrap(tp: Any, metadata: Sequence[Any] = ()) -> tuple[Any, tuple[Any, ...]]:
-    """``tp`` without ``Annotated``, and its metadata added to ``metadata``."""
+    """``tp`` without ``Annotated``, and its metadata added to ``metadata`` (a
+    ``Field(...)``'s constraints as pydantic lists them for a field's own type)."""
     extra: tuple[Any, ...] = ()
     while get_origin(tp) is Annotated:
         tp, *more = get_args(tp)
-        extra += tuple(more)
+        for item in more:
+            extra += tuple(item.metadata) if isinstance(item, FieldInfo) else (item,)
     return tp, tuple(metadata) + extra
 
 
@@ -122,7 +125,9 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
         if id_like:
             trimmed = any(getattr(m, "pattern", None) for m in metadata)
             what = "a non-empty id" if non_empty else "an id"
-            return what + (", with no space at either end" if trimmed else "")
+            return what + (
+                ", with no space at either end and no control character" if trimmed else ""
+            )
         return "non-empty text" if non_empty else "text"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return "an object"

@@ -21,8 +21,11 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+
+from allocator.models import CONTROL_CHARACTERS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -239,28 +242,40 @@ def same_secret(presented: str, expected: str) -> bool:
     )
 
 
-def session_value(user: str, key: bytes) -> str:
-    """The session cookie's value for ``user`` (``""``: the shared token's holder):
-    the user's name and an HMAC of it under this server's random ``key``.
+def session_value(user: str, key: bytes, issued: int | None = None) -> str:
+    """The session cookie's value for ``user`` (``""``: the shared token's holder),
+    issued at ``issued`` (seconds since the epoch; default now): the user's name, the
+    time and an HMAC of both under this server's random ``key``.
 
     The cookie is not the token (it cannot be used as a bearer token, nor read back
-    into one), cannot be forged for another name without the key, and no cookie
-    outlives the server that issued it.
+    into one), cannot be forged for another name or a later time without the key, is
+    refused by the server :data:`SESSION_SECONDS` after it was issued (whatever the
+    browser keeps: a copied cookie stops working too), and no cookie outlives the
+    server that issued it.
     """
+    when = int(time.time()) if issued is None else issued
     name = base64.urlsafe_b64encode(user.encode()).decode()
-    mac = hmac.new(key, b"allocator session\0" + user.encode(), hashlib.sha256).hexdigest()
-    return f"{name}.{mac}"
+    signed = b"allocator session\0" + user.encode() + b"\0" + str(when).encode()
+    mac = hmac.new(key, signed, hashlib.sha256).hexdigest()
+    return f"{name}.{when}.{mac}"
 
 
 def session_user(value: str, key: bytes) -> str | None:
     """The user a session cookie's value names (``""``: the shared token), or ``None``
-    when it is not one this server issued."""
-    name = value.rpartition(".")[0]
+    when this server did not issue it, or issued it :data:`SESSION_SECONDS` ago or
+    more."""
+    name, _, rest = value.partition(".")
+    issued = rest.partition(".")[0]
+    if not issued.isascii() or not issued.isdigit():
+        return None
     try:
         user = base64.urlsafe_b64decode(name.encode("ascii")).decode()
     except (ValueError, UnicodeError):
         return None
-    return user if same_secret(value, session_value(user, key)) else None
+    if not same_secret(value, session_value(user, key, int(issued))):
+        return None
+    age = time.time() - int(issued)
+    return user if age < SESSION_SECONDS else None
 
 
 def token_digest(token: str) -> str:
@@ -273,7 +288,7 @@ def token_digest(token: str) -> str:
 
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def one_toml_table(path: str, name: str, lines: str, *, empty: bool = True) -> dict[str, Any]:
