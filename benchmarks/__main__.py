@@ -12,7 +12,8 @@ Examples::
 Named parts, each also ``python -m benchmarks.<part>``: ``year`` (a year of service
 classes x sizes x seeds, engine against the manager's rule: issue 19's figures and
 targets). Others run on their own only: ``python -m benchmarks.simulation`` (a year's
-speed), ``.speed``, ``.ssd_import``, ``.class_model``, ``.page``, ``.plan_hashes`` (each
+speed), ``.wales`` (the sweep spec of 22 Welsh councils), ``.speed``, ``.ssd_import``,
+``.class_model``, ``.page``, ``.plan_hashes`` (each
 plan's hash at fixed work budgets: a change meant to keep behaviour keeps every line).
 
 Only a run of the whole suite (no scenario selection, every method) writes

@@ -212,10 +212,36 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         "forecast.md",
         "waiting.png",
         "weeks.csv",
+        "weeks.parquet",
         "workers.csv",
     ]
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
+
+
+def test_the_weeks_table_as_parquet_holds_the_csv(tmp_path: Path) -> None:
+    """Issue 23, item 1 ("CSV/Parquet"): weeks.parquet is weeks.csv, row for row, with
+    typed columns: a date, whole numbers, doubles and nulls where no run had a value."""
+    from datetime import date
+
+    import pandas as pd
+
+    snap = generate(10, seed=1, contracts=True)
+    write_forecast(forecast(snap, settings=ForecastSettings(weeks=2, runs=3, seed=5)), tmp_path)
+    table = pd.read_parquet(tmp_path / "weeks.parquet")
+    text = pd.read_csv(tmp_path / "weeks.csv", keep_default_na=False, dtype=str)
+    assert list(table.columns) == list(text.columns)
+    assert len(table) == len(text) and list(table["measure"]) == list(text["measure"])
+    assert isinstance(table["week_ending"][0], date)
+    assert [d.isoformat() for d in table["week_ending"]] == list(text["week_ending"])
+    assert str(table["week"].dtype) == "int64" and str(table["runs"].dtype) == "int64"
+    for column in ("p10", "p50", "p90", "mean"):
+        for full, written in zip(table[column], text[column], strict=True):
+            # The CSV writes 6 significant digits; an empty cell is a null.
+            assert written == ("" if pd.isna(full) else f"{full:g}"), (column, full)
+    # A measure with no value in any run (no urgent wait began) is null, with runs 0.
+    empty = table[table["runs"] == 0]
+    assert empty[["p10", "p50", "p90", "mean"]].isna().all().all()
 
 
 def test_the_engine_as_inner_policy_is_reproducible_too() -> None:

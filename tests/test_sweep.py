@@ -57,12 +57,77 @@ def test_two_cells_on_a_local_cluster_then_resumed(tmp_path: Path) -> None:
     table = pd.read_parquet(target)
     assert list(table["policy"]) == ["cap100", "cap90"]
     assert (table["children"] > 0).all()
+    # FTE short by grade, the forecast's measure, at the run's last day (under a week).
+    assert {"fte_short_nqsw", "fte_short_social_worker", "fte_short_all"} <= set(table.columns)
+    totals = pd.read_csv(tmp_path / "policies.csv")
+    assert list(totals["policy"]) == ["cap100", "cap90"]
+    assert (tmp_path / "policies.md").read_text().startswith("| policy | method | seeds |")
+    assert (tmp_path / "summary.png").exists()
     assert not any(math.isnan(s) for _, s in seen)
     # Run again: both cells are found done and nothing is recomputed (no cluster).
     again: list[float] = []
     run_sweep(cells, tmp_path, workers=2, on_done=lambda c, s: again.append(s))
     assert len(again) == 2 and all(math.isnan(s) for s in again)
     assert pd.read_parquet(target).equals(table)
+
+
+def _row(service: str, seed: int, scale: float) -> dict[str, object]:
+    """A cell's row of 10 days: the figures policy_totals reads, times ``scale``."""
+    return {
+        "service": service,
+        "policy": "cap80",
+        "seed": seed,
+        "method": "greedy",
+        "days": 10,
+        "children": 12 * scale,
+        "child_years": 2.0 * scale,
+        "changes": 3 * scale,
+        "children_open_all_run": 10 * scale,
+        "share_1plus_changes": 0.5,
+        "urgent_child_days_waiting": 4 * scale,
+        "worker_days_over_cap": 1 * scale,
+        "waiting_child_days_other": 30 * scale,
+        "waiting_child_days_urgent": 10 * scale,
+        "waiting_child_days_statutory": 20 * scale,
+        "fte_short_nqsw": 0.5 * scale,
+        "fte_short_social_worker": 0.25 * scale,
+        "fte_short_all": 0.75 * scale,
+    }
+
+
+def test_policy_totals_add_the_services_then_average_the_seeds() -> None:
+    """Two services (b is a at twice the scale) x two seeds (seed 2 is seed 1 x 2).
+
+    Seed 1: a + b = 3 x a's figures: FTE short 0.75 x 3 = 2.25 (nqsw 1.5), children
+    waiting on the mean day (10 + 20 + 30) x 3 / 10 days = 18 (urgent 3), changes per
+    child-year 9 / 6 = 1.5. Seed 2 doubles every count: FTE 4.5, waiting 36, and the
+    same 1.5 changes per child-year. The means over seeds: FTE 3.375 (2.25-4.5),
+    waiting 27 (18-36), changes per child-year 1.5 and half of the children open all
+    run changed worker."""
+    import pandas as pd
+
+    from allocator.simulation.sweep import policies_markdown, policy_totals
+
+    rows = [_row("a", 1, 1), _row("b", 1, 2), _row("a", 2, 2), _row("b", 2, 4)]
+    totals = policy_totals(pd.DataFrame(rows))
+    (row,) = totals.to_dict("records")
+    assert (row["services"], row["seeds"]) == (2, 2)
+    assert (row["fte_short_all"], row["fte_short_all_min"], row["fte_short_all_max"]) == (
+        3.375,
+        2.25,
+        4.5,
+    )
+    assert row["fte_short_nqsw"] == 2.25 and row["fte_short_social_worker"] == 1.125
+    assert (row["waiting_all"], row["waiting_all_min"], row["waiting_all_max"]) == (27, 18, 36)
+    assert row["waiting_urgent"] == 4.5
+    assert row["changes_per_child_year"] == 1.5 and row["share_1plus_changes"] == 0.5
+    # The classes in the policy's order, the grades in grade order.
+    waiting = [c for c in totals.columns if c.startswith("waiting_")]
+    assert waiting[:3] == ["waiting_urgent", "waiting_statutory", "waiting_other"]
+    text = policies_markdown(totals)
+    assert "FTE short, nqsw | FTE short, social_worker | FTE short, all grades" in text
+    # FTE short, all grades, then children waiting on the mean day: mean (min-max).
+    assert "| 3.375 (2.250-4.500) | 27 (18-36) |" in text
 
 
 # ---------------------------------------------------------------- the spec, at the door

@@ -5,6 +5,9 @@
 
 - ``weeks.csv``: one row per week and measure: ``week``, ``week_ending``,
   ``measure``, ``p10``, ``p50``, ``p90``, ``mean``, ``runs`` (runs with a value);
+- ``weeks.parquet``: the same table for pandas, polars or R (:func:`weeks_parquet`):
+  the week ending a date, the figures doubles (full precision; null where no run had a
+  value), ``week`` and ``runs`` whole numbers;
 - ``children.csv``: the manager's list — today's children whose worker the snapshot
   knows is going, and those more likely than not to lose their worker
   (:func:`on_the_list`): ``case``, ``family``, ``type``, ``worker``, ``known`` (what
@@ -34,6 +37,9 @@ from allocator.simulation.forecast import Band, ChildOutlook, Forecast
 
 #: Measures the summary speaks of, in its order.
 WAITING_ALL = "waiting all"
+#: The columns of ``weeks.csv`` and ``weeks.parquet``; the band's among them.
+BAND_COLUMNS = ("p10", "p50", "p90", "mean")
+WEEK_COLUMNS = ("week", "week_ending", "measure", *BAND_COLUMNS, "runs")
 
 
 def _cell(value: object) -> str:
@@ -57,8 +63,8 @@ def _csv(header: list[str], rows: list[list[object]]) -> str:
     return buffer.getvalue()
 
 
-def weeks_csv(fc: Forecast) -> str:
-    """``weeks.csv`` (see the module docstring)."""
+def _week_rows(fc: Forecast) -> list[list[object]]:
+    """The rows of ``weeks.csv`` and ``weeks.parquet``, in :data:`WEEK_COLUMNS`' order."""
     rows: list[list[object]] = []
     for w in range(1, fc.settings.weeks + 1):
         for name, bands in fc.weeks.items():
@@ -67,8 +73,26 @@ def weeks_csv(fc: Forecast) -> str:
                 rows.append([w, fc.week_ending(w), name, None, None, None, None, 0])
             else:
                 rows.append([w, fc.week_ending(w), name, b.p10, b.p50, b.p90, b.mean, b.runs])
-    header = ["week", "week_ending", "measure", "p10", "p50", "p90", "mean", "runs"]
-    return _csv(header, rows)
+    return rows
+
+
+def weeks_csv(fc: Forecast) -> str:
+    """``weeks.csv`` (see the module docstring)."""
+    return _csv([*WEEK_COLUMNS], _week_rows(fc))
+
+
+def weeks_parquet(fc: Forecast) -> bytes:
+    """``weeks.parquet``: the rows of :func:`weeks_csv` as Parquet (pyarrow, the ``sim``
+    extra's engine, as ``allocator simulate``'s tables), the same bytes for the same
+    forecast."""
+    import pandas as pd
+
+    table = pd.DataFrame(_week_rows(fc), columns=[*WEEK_COLUMNS])
+    types = {"week": "int64", "runs": "int64"} | dict.fromkeys(BAND_COLUMNS, "Float64")
+    table = table.astype(types)
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def on_the_list(o: ChildOutlook) -> bool:
@@ -254,6 +278,8 @@ def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list
     ):
         write_text(folder / name, text)
         written.append(folder / name)
+    write_bytes(folder / "weeks.parquet", weeks_parquet(fc))
+    written.append(folder / "weeks.parquet")
     if plots:
         write_bytes(folder / "waiting.png", fan_chart(fc))
         written.append(folder / "waiting.png")
@@ -267,10 +293,10 @@ def _markdown(fc: Forecast) -> str:
     lines += [f"- {s}" for s in fc.notes]
     lines += [
         "",
-        "Files: weeks.csv (per week, 10-50-90% across runs), children.csv (the children "
-        "whose worker is known to be going or who are more likely than not to lose "
-        "their worker), children_all.csv (every child who may), workers.csv (who may be "
-        "over cap), waiting.png.",
+        "Files: weeks.csv and weeks.parquet (per week, 10-50-90% across runs), "
+        "children.csv (the children whose worker is known to be going or who are more "
+        "likely than not to lose their worker), children_all.csv (every child who may), "
+        "workers.csv (who may be over cap), waiting.png.",
         "",
     ]
     return "\n".join(lines)
@@ -311,6 +337,7 @@ __all__ = [
     "fan_chart",
     "summary_lines",
     "weeks_csv",
+    "weeks_parquet",
     "workers_csv",
     "write_forecast",
 ]

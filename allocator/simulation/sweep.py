@@ -51,7 +51,14 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from allocator.models import Snapshot
+    from allocator.policy import Policy
+    from allocator.simulation.run import Result
 
 #: Simulation settings a policy entry may carry besides policy numbers.
 SIM_KEYS = ("rebalance_every", "arrival_factor")
@@ -458,7 +465,7 @@ def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
         arrival_factor=float(policy_spec.get("arrival_factor", 1.0)),
     )
     result = simulate(snapshot, method, policy, sim)
-    figures = summarise(result.recorder.tables())
+    figures = summarise(result.recorder.tables()) | fte_short_figures(result, snapshot, policy)
     row: dict[str, Any] = {
         "service": service["name"],
         "policy": policy_spec["name"],
@@ -467,6 +474,38 @@ def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
         "days": settings["days"],
     }
     return {"row": {**row, **figures}, "seconds": result.seconds}
+
+
+def fte_short_figures(result: Result, snapshot: Snapshot, policy: Policy) -> dict[str, float]:
+    """FTE by grade short of keeping statutory waits within the forecast's target, as the
+    mean over the run's week-ends (days 7, 14, ...; the last day for a run under a week).
+
+    The forecast's one definition (:func:`allocator.simulation.forecast.fte_short`, its
+    target :data:`~allocator.limits.WAIT_TARGET_DAYS`, 10 days: docs/FORECAST.md, "FTE
+    short by grade"): at a week's end, each statutory child waiting longer than the
+    target needs room of their weight at the least senior grade that may hold them, over
+    one FTE's cap of that grade (``points_per_fte`` x the grade factor), so a lower cap
+    makes the same children need more FTE. Keys ``fte_short_<grade>`` and
+    ``fte_short_all``.
+    """
+    from allocator.limits import WAIT_TARGET_DAYS
+    from allocator.simulation.forecast import fte_short, waited_before
+
+    days = len(result.events.days)
+    ends = list(range(7, days + 1, 7)) or [days]
+    short = fte_short(
+        result.recorder.all_waits(),
+        result.events,
+        snapshot,
+        policy,
+        ends,
+        waited_before(snapshot, policy),
+        WAIT_TARGET_DAYS,
+    )
+    return {
+        name.replace(" ", "_"): round(sum(float(v or 0.0) for v in values) / len(values), 3)
+        for name, values in short.items()
+    }
 
 
 def run_sweep(
@@ -575,7 +614,10 @@ def _write_cell(path: Path, cell: Cell, row: Mapping[str, Any]) -> None:
 
 
 def write_results(cells: Sequence[Cell], folder: Path) -> Path:
-    """``results.parquet``, ``results.csv`` and ``summary.png`` from the finished cells."""
+    """The sweep's tables and plot from the finished cells: ``results.parquet`` and
+    ``results.csv`` (one row per cell), ``policies.csv`` and ``policies.md`` (the
+    services together, per policy and method: :func:`policy_totals`) and
+    ``summary.png`` (:func:`_summary_plot`)."""
     import pandas as pd
 
     rows = []
@@ -588,33 +630,186 @@ def write_results(cells: Sequence[Cell], folder: Path) -> Path:
     table.to_parquet(target, index=False)
     table.to_csv(folder / "results.csv", index=False, lineterminator="\n")
     if len(table):
-        _summary_plot(table, folder / "summary.png")
+        totals = policy_totals(table)
+        totals.to_csv(folder / "policies.csv", index=False, lineterminator="\n")
+        (folder / "policies.md").write_text(policies_markdown(totals), encoding="utf-8")
+        _summary_plot(totals, folder / "summary.png")
     return target
 
 
-def _summary_plot(table: Any, path: Path) -> None:
-    """Changes per child-year and mean days unallocated per referral, by policy x method."""
+#: The figures of :func:`policy_totals`, each with its heading in ``policies.md``.
+TOTALS: dict[str, str] = {
+    "services": "services",
+    "children": "children",
+    "fte_short_all": "FTE short, all grades",
+    "waiting_all": "children waiting, mean day",
+    "waiting_statutory": "statutory waiting, mean day",
+    "waiting_urgent": "urgent waiting, mean day",
+    "urgent_child_days_waiting": "urgent child-days waiting",
+    "changes_per_child_year": "changes of worker per child-year",
+    "share_1plus_changes": "open all run: >= 1 change",
+    "worker_days_over_cap": "worker-days over cap",
+}
+
+
+def policy_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """The services of a sweep taken together, per policy and method (a nation of
+    councils, or one service alone): the mean over seeds, and its min and max.
+
+    For each policy, method and seed, over the services (the cells of
+    :func:`run_cell`):
+
+    - ``fte_short_<grade>``, ``fte_short_all``: the sum of the services' FTE short
+      (:func:`fte_short_figures`: each the mean over the run's week-ends);
+    - ``waiting_<class>``, ``waiting_all``: children waiting on the mean day, by the
+      policy's priority class (each service's ``waiting_child_days_<class>`` over the
+      run's days, summed);
+    - ``children``, ``changes``, ``urgent_child_days_waiting``,
+      ``worker_days_over_cap``: sums;
+    - ``changes_per_child_year``: all changes over all the years children were open;
+    - ``share_1plus_changes``: of all children open the whole run, the share with at
+      least one change of worker.
+
+    Then per policy and method, in the spec's order: the mean over seeds of each
+    figure, ``<figure>_min`` and ``<figure>_max``, and ``seeds``.
+    """
+    import pandas as pd
+
+    from allocator.models import Grade
+    from allocator.policy import Policy
+
+    frame = table.copy()
+    # The classes in the built-in policy's order (urgent first), a council's own after.
+    found = [c.removeprefix("waiting_child_days_") for c in frame.columns]
+    found = [c for c in found if f"waiting_child_days_{c}" in frame.columns]
+    order = Policy().class_names
+    classes = sorted(found, key=lambda c: (order.index(c) if c in order else len(order), c))
+    for name in classes:
+        frame[f"waiting_{name}"] = frame[f"waiting_child_days_{name}"] / frame["days"]
+    frame["waiting_all"] = frame[[f"waiting_{n}" for n in classes]].sum(axis=1)
+    # Shares are weighted back to counts so that they add up across services.
+    share = pd.to_numeric(frame["share_1plus_changes"], errors="coerce").fillna(0.0)
+    frame["_changed_open_all_run"] = share * frame["children_open_all_run"]
+    # In grade order (a cell's file holds its figures in name order), then all grades.
+    fte = [f"fte_short_{g.value}" for g in Grade if f"fte_short_{g.value}" in frame.columns]
+    fte += ["fte_short_all"] if "fte_short_all" in frame.columns else []
+    summed = [
+        "children",
+        *fte,
+        *(f"waiting_{n}" for n in classes),
+        "waiting_all",
+        "changes",
+        "child_years",
+        "urgent_child_days_waiting",
+        "worker_days_over_cap",
+        "children_open_all_run",
+        "_changed_open_all_run",
+    ]
+    keys = ["policy", "method", "seed"]
+    by_seed = frame.groupby(keys, sort=False)[summed].sum()
+    by_seed["services"] = frame.groupby(keys, sort=False)["service"].nunique()
+    by_seed["changes_per_child_year"] = by_seed["changes"] / by_seed["child_years"]
+    open_all = by_seed["children_open_all_run"]
+    by_seed["share_1plus_changes"] = (by_seed["_changed_open_all_run"] / open_all).where(
+        open_all > 0
+    )
+    figures = [
+        "services",
+        "children",
+        *fte,
+        *(f"waiting_{n}" for n in classes),
+        "waiting_all",
+        "urgent_child_days_waiting",
+        "changes",
+        "changes_per_child_year",
+        "share_1plus_changes",
+        "worker_days_over_cap",
+    ]
+    groups = by_seed.reset_index().groupby(["policy", "method"], sort=False)
+    out = groups[figures].mean().round(4)
+    lows = groups[figures].min().round(4).add_suffix("_min")
+    highs = groups[figures].max().round(4).add_suffix("_max")
+    out = out.join(lows).join(highs)
+    out["seeds"] = groups["seed"].nunique()
+    return out.reset_index()
+
+
+def policies_markdown(totals: pd.DataFrame) -> str:
+    """``policies.md``: :func:`policy_totals` as one table, each figure the seeds' mean
+    with their min-max beside it where the seeds differ."""
+    grades = [c for c in _figures(totals, "fte_short_") if c != "fte_short_all"]
+    headings = {"services": "services", "children": "children"}
+    headings |= {g: "FTE short, " + g.removeprefix("fte_short_") for g in grades}
+    headings |= {k: v for k, v in TOTALS.items() if k in totals.columns}
+    lines = [
+        "| policy | method | seeds | " + " | ".join(headings.values()) + " |",
+        "|---|---|---|" + "---|" * len(headings),
+    ]
+    for _, row in totals.iterrows():
+        cells = " | ".join(_figure(row, c) for c in headings)
+        lines.append(f"| {row['policy']} | {row['method']} | {row['seeds']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def _figures(totals: pd.DataFrame, prefix: str) -> list[str]:
+    """The mean columns of :func:`policy_totals` named ``prefix...`` (not their min, max)."""
+    return [c for c in totals.columns if c.startswith(prefix) and not c.endswith(("_min", "_max"))]
+
+
+def _figure(row: pd.Series, column: str) -> str:
+    """A figure as ``mean (min-max)``; the mean alone when every seed gave the same."""
+    mean, low, high = row[column], row[f"{column}_min"], row[f"{column}_max"]
+    if mean != mean:  # NaN: no seed had a value
+        return "n/a"
+    text = _number(mean)
+    return text if low == high else f"{text} ({_number(low)}-{_number(high)})"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def _summary_plot(totals: pd.DataFrame, path: Path) -> None:
+    """Per policy and method, the services together (:func:`policy_totals`): FTE short
+    by grade, children waiting on the mean day by class (stacked, the seeds' mean) and
+    changes of worker per child-year; whiskers span the seeds' min-max of the total."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    means = table.groupby(["policy", "method"], sort=False)[
-        ["changes_per_child_year", "mean_waiting_days_referred"]
-    ].mean()
-    policies = list(dict.fromkeys(table["policy"]))
-    methods = list(dict.fromkeys(table["method"]))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    width = 0.8 / max(1, len(methods))
-    labels = ("changes per child-year", "mean days unallocated per referred child")
-    for ax, column, label in zip(axes, means.columns, labels, strict=True):
-        for k, m in enumerate(methods):
-            values = [float(means[column].get((p, m), float("nan"))) for p in policies]
-            ax.bar([i + k * width for i in range(len(policies))], values, width, label=m)
-        ax.set_xticks([i + width * (len(methods) - 1) / 2 for i in range(len(policies))])
-        ax.set_xticklabels(policies)
-        ax.set_ylabel(label)
-    axes[0].legend()
+    labels = [f"{p}\n{m}" for p, m in zip(totals["policy"], totals["method"], strict=True)]
+    x = list(range(len(labels)))
+    fte = [c for c in _figures(totals, "fte_short_") if c != "fte_short_all"]
+    waiting = [c for c in _figures(totals, "waiting_") if c != "waiting_all"]
+    panels = (
+        (fte, "fte_short_all", "FTE short of statutory waits <= 10 days", "fte_short_"),
+        (waiting, "waiting_all", "children waiting, mean day", "waiting_"),
+        (
+            ["changes_per_child_year"],
+            "changes_per_child_year",
+            "changes of worker per child-year",
+            "",
+        ),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(max(10.0, 1.2 * len(labels) * 3), 4.2))
+    for ax, (parts, total, title, prefix) in zip(axes, panels, strict=True):
+        bottom = [0.0] * len(x)
+        for part in parts:
+            values = [float(v) for v in totals[part].fillna(0.0)]
+            ax.bar(x, values, 0.7, bottom=bottom, label=part.removeprefix(prefix) or None)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        mean = totals[total].astype(float)
+        below = (mean - totals[f"{total}_min"].astype(float)).clip(lower=0)
+        above = (totals[f"{total}_max"].astype(float) - mean).clip(lower=0)
+        ax.errorbar(x, mean, yerr=[below, above], fmt="none", ecolor="black", capsize=3)
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, fontsize="small")
+        ax.set_title(title, fontsize="medium")
+        if len(parts) > 1:
+            ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
