@@ -839,15 +839,24 @@ class CaseChange:
         ``different_worker`` (both give it a worker, not the same),
         ``allocated_only_in_a`` / ``allocated_only_in_b`` (one gives it a worker, the
         other leaves it unallocated), ``moved_only_in_a`` / ``moved_only_in_b`` (one
-        gives it a worker, the other does not list it: it keeps its worker there).
+        gives it a worker, the other does not list it: it keeps its worker there),
+        ``different_handover`` (both give it a worker, at least one by a handover
+        ahead, and not the same worker on the same day), ``handover_only_in_a`` /
+        ``handover_only_in_b`` (one plans its handover ahead, the other does not
+        list it: it stays with its departing worker there).
     a, b
         Its worker under each plan (``None``: unallocated or, where not listed, kept).
+    a_on, b_on
+        The day of its handover under each plan, where the plan hands it over ahead
+        (``None``: given its worker today, or not at all).
     """
 
     case: str
     kind: str
     a: str | None
     b: str | None
+    a_on: date | None = None
+    b_on: date | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -913,16 +922,30 @@ def diff_plans(
     b_given, b_lost = _listed(plan_b)
     changes: list[CaseChange] = []
     for cid in sorted(set(a_given) | set(b_given) | a_lost | b_lost):
-        a, b = a_given.get(cid), b_given.get(cid)
+        (a, a_on), (b, b_on) = a_given.get(cid, (None, None)), b_given.get(cid, (None, None))
+        ahead = a_on is not None or b_on is not None
         if a is not None and b is not None:
-            if a != b:
-                changes.append(CaseChange(cid, "different_worker", a, b))
+            if (a, a_on) != (b, b_on):
+                kind = "different_handover" if ahead else "different_worker"
+                changes.append(CaseChange(cid, kind, a, b, a_on, b_on))
         elif a is not None:
-            kind = "allocated_only_in_a" if cid in b_lost else "moved_only_in_a"
-            changes.append(CaseChange(cid, kind, a, None))
+            kind = (
+                "allocated_only_in_a"
+                if cid in b_lost
+                else "handover_only_in_a"
+                if a_on is not None
+                else "moved_only_in_a"
+            )
+            changes.append(CaseChange(cid, kind, a, None, a_on, None))
         elif b is not None:
-            kind = "allocated_only_in_b" if cid in a_lost else "moved_only_in_b"
-            changes.append(CaseChange(cid, kind, None, b))
+            kind = (
+                "allocated_only_in_b"
+                if cid in a_lost
+                else "handover_only_in_b"
+                if b_on is not None
+                else "moved_only_in_b"
+            )
+            changes.append(CaseChange(cid, kind, None, b, None, b_on))
 
     notes: list[str] = []
     if plan_a.as_of != plan_b.as_of:
@@ -968,11 +991,14 @@ def diff_plans(
     )
 
 
-def _listed(plan: Plan) -> tuple[dict[str, str], set[str]]:
-    """The plan's first assignment per case, and its unallocated cases."""
-    given: dict[str, str] = {}
+def _listed(plan: Plan) -> tuple[dict[str, tuple[str, date | None]], set[str]]:
+    """Per case the plan gives a worker, the worker and, for a handover ahead, its day
+    (the first assignment, else the handover); and its unallocated cases."""
+    given: dict[str, tuple[str, date | None]] = {}
     for a in plan.assignments:
-        given.setdefault(a.case, a.worker)
+        given.setdefault(a.case, (a.worker, None))
+    for h in plan.handovers:
+        given.setdefault(h.case, (h.worker, h.on))
     return given, {u.case for u in plan.unallocated if u.case not in given}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -632,10 +633,19 @@ def render_diff(diff: PlanDiff, console: Console) -> None:
             "allocated_only_in_b": "allocated only in B",
             "moved_only_in_a": "moved only in A (B keeps its worker)",
             "moved_only_in_b": "moved only in B (A keeps its worker)",
+            "different_handover": "different handover",
+            "handover_only_in_a": "handed over only in A (B leaves it with its worker)",
+            "handover_only_in_b": "handed over only in B (A leaves it with its worker)",
         }
+
+        def side(worker: str | None, on: date | None, unallocated: bool) -> str:
+            if worker is None:
+                return "unallocated" if unallocated else "keeps its worker"
+            return worker if on is None else f"{worker} from {on.isoformat()}"
+
         for c in diff.changes:
-            a = c.a or ("unallocated" if c.kind == "allocated_only_in_b" else "keeps its worker")
-            b = c.b or ("unallocated" if c.kind == "allocated_only_in_a" else "keeps its worker")
+            a = side(c.a, c.a_on, c.kind == "allocated_only_in_b")
+            b = side(c.b, c.b_on, c.kind == "allocated_only_in_a")
             table.add_row(escape(c.case), escape(a), escape(b), words.get(c.kind, c.kind))
         console.print(table)
     else:

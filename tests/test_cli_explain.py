@@ -300,7 +300,14 @@ def test_diff_shows_moves_and_tiers(files: dict[str, Path]) -> None:
     assert "R1" in result.stdout and "R2" in result.stdout
     data = as_json(run("diff", files["plan"], files["edited"], "--json"))
     changes = {c["case"]: c for c in data["changes"]}
-    assert changes["R1"] == {"case": "R1", "kind": "different_worker", "a": "P1", "b": "P2"}
+    assert changes["R1"] == {
+        "case": "R1",
+        "kind": "different_worker",
+        "a": "P1",
+        "b": "P2",
+        "a_on": None,
+        "b_on": None,
+    }
     assert changes["R2"]["kind"] == "allocated_only_in_a"
     assert data["recomputed"] is False
     # As reported, the edit still carries the engine's tiers.

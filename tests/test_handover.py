@@ -430,3 +430,38 @@ def test_a_proved_rebalance_bounds_its_changes_by_their_value() -> None:
         plan = rebalance(snap, time_limit=10, planned=planned)
         assert plan.proved is not None and plan.proved["changes_of_worker"]
         assert plan.objective["changes_lower_bound"] == plan.objective["changes_of_worker"] == 3
+
+
+def test_diff_lists_the_handovers_two_plans_plan_differently() -> None:
+    # A fresh user's `diff` of two rebalances listed no handover: the children a
+    # leaver hands over ahead are changes of worker all the same.
+    from rich.console import Console
+
+    from allocator.analysis import diff_plans
+    from allocator.terminal import render_diff
+
+    snap = leaver_service()
+    plan = rebalance(snap, time_limit=10)
+    handovers = {h.case: h for h in plan.handovers}
+    # B: C1 goes to P2 instead, a day earlier; C2 is not handed over; C3 as in A.
+    earlier = HANDOVER_DAY.replace(day=HANDOVER_DAY.day - 1)
+    b = plan.model_copy(
+        update={
+            "handovers": (
+                handovers["C1"].model_copy(update={"worker": "P2", "on": earlier}),
+                handovers["C3"],
+            )
+        }
+    )
+    diff = diff_plans(plan, b)
+    got = {c.case: (c.kind, c.a, c.a_on, c.b, c.b_on) for c in diff.changes}
+    assert got == {
+        "C1": ("different_handover", "P3", HANDOVER_DAY, "P2", earlier),
+        "C2": ("handover_only_in_a", "P3", HANDOVER_DAY, None, None),
+    }
+    console = Console(width=200, record=True)
+    render_diff(diff, console)
+    text = console.export_text()
+    assert "2 case(s) treated differently" in text
+    assert f"P3 from {HANDOVER_DAY.isoformat()}" in text and f"P2 from {earlier}" in text
+    assert "handed over only in A (B leaves it with its worker)" in text
