@@ -212,10 +212,11 @@ def assignment_reasons(
     -------
     tuple of str
         In order: why the case moved (its worker has left), the pin, siblings with the
-        same worker, the child's previous worker, the area, and the worker among the
-        eligible ones (``state.may_hold``, listed by ``state.eligible``): "only eligible
-        worker", "most spare capacity among the 6 eligible workers (30.0 points)" or
-        "one of 6 eligible workers; ends at 84% of capacity".
+        same worker, the child's previous worker, the area where the worker covers
+        it, the worker among the eligible ones (``state.may_hold``, listed by
+        ``state.eligible``): "only eligible worker", "most spare capacity among the 6
+        eligible workers (30.0 points)" or "one of 6 eligible workers; ends at 84% of
+        capacity"; last, the area where the child is outside the worker's patches.
 
     Raises
     ------
@@ -252,8 +253,16 @@ def _assignment_reasons(
         reasons.append(f"siblings {joined(siblings, NAMED)} are with {wid}")
     if wid in case.previous_workers:
         reasons.append("previous worker of this child")
-    reasons.extend(area_reasons(state, case, wid))
+    # The area is a reason where the worker covers it; where the child is outside
+    # their patches it is a cost the choice accepted, said last, so that the first
+    # reason a manager reads says why this worker (a fresh user read "outside P0010's
+    # patches" as the reason a child who had waited 41 days went to P0010).
+    covered = case.area is not None and covers_area(state.practitioners[wid], case.area)
+    if covered:
+        reasons.extend(area_reasons(state, case, wid))
     reasons.extend(_choice_reasons(state, placed, view, case, wid))
+    if not covered:
+        reasons.extend(area_reasons(state, case, wid))
     return tuple(reasons)
 
 

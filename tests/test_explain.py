@@ -531,3 +531,21 @@ def test_why_not_costs_the_plan_elsewhere_only_when_another_case_took_the_room()
         "the room went to R2"
     )
     assert said.endswith("would cost the plan more on this or a higher tier elsewhere")
+
+
+def test_a_child_outside_the_workers_patches_hears_why_this_worker_first() -> None:
+    # A fresh user read "outside P0010's patches" as the reason a child went to
+    # P0010: the area is a cost the choice accepted, said after why the worker.
+    from tests.builders import case, snapshot, worker
+
+    snap = snapshot(
+        [worker("P1", areas=["North"]), worker("P2", areas=["South"], capacity_points=2)],
+        [case("R1", area="South")],
+    )
+    state = ServiceState.of(snap, Policy())
+    reasons = assignment_reasons(state, {"R1": "P1"}, "R1")
+    assert reasons[0] == "only eligible worker"
+    assert reasons[-1] == "outside P1's patches (the child's area is South)"
+    # Where the worker covers the area, it is a reason and comes first.
+    covered = assignment_reasons(state, {"R1": "P2"}, "R1")
+    assert covered[0] == "covers the child's area (South)"
