@@ -1022,6 +1022,9 @@ class CapCost:
         Grade -> extra FTE needed to hold today's caseload with no child changing
         worker: per worker over the new cap, excess points / (points per FTE x grade
         factor), summed by grade.
+    baseline
+        The same figures for the same rebalance under today's policy, where asked
+        (:func:`cap_cost`'s ``baseline``): what the service sees anyway.
     """
 
     plan: Plan
@@ -1030,16 +1033,24 @@ class CapCost:
     could_not_hold: int
     extra_fte: dict[Grade, float]
     could_not_hold_by: dict[str, int] = field(default_factory=dict)
+    baseline: CapCost | None = None
 
     def notes(self) -> list[str]:
         """The report as sentences for a plan's ``notes``."""
         fte = ", ".join(f"{g.value} {v:.2f}" for g, v in self.extra_fte.items()) or "none"
-        return [
+        out = [
             f"cap cost: {self.changes} child(ren) must change worker "
             f"({self.changes_for_cap} because of the cap); {self.could_not_hold} could not "
             f"be held at all; extra FTE to keep every child with their worker: {fte} "
             f"(total {sum(self.extra_fte.values()):.2f})"
         ]
+        if self.baseline is not None:
+            out.append(
+                f"under today's policy the same rebalance: {self.baseline.changes} "
+                f"child(ren) change worker, {self.baseline.could_not_hold} could not be held "
+                f"at all: the policy's own cost is the difference"
+            )
+        return out
 
 
 def cap_cost(
@@ -1048,12 +1059,28 @@ def cap_cost(
     settings: Settings | None = None,
     *,
     max_moves: int | None = None,
+    baseline: Policy | None = None,
 ) -> CapCost:
     """Rebalance under ``policy`` and report what it costs (see :class:`CapCost`).
 
-    ``settings`` and ``max_moves`` are those of :func:`rebalance`.
+    ``settings`` and ``max_moves`` are those of :func:`rebalance`. With ``baseline``
+    (today's policy), the same rebalance under it too, as the report's ``baseline``:
+    what the service would see anyway (a leaver's children, referrals without room),
+    so that the policy's own cost is the difference. Two solves, each with
+    ``settings``.
     """
     plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
+    report = _cap_figures(snapshot, policy, plan)
+    if baseline is not None:
+        report.baseline = _cap_figures(
+            snapshot, baseline, rebalance(snapshot, baseline, settings, max_moves=max_moves)
+        )
+    report.plan = plan.model_copy(update={"notes": (*plan.notes, *report.notes())})
+    return report
+
+
+def _cap_figures(snapshot: Snapshot, policy: Policy, plan: Plan) -> CapCost:
+    """The figures of :class:`CapCost` for ``plan``, a rebalance under ``policy``."""
     state = ServiceState.of(snapshot, policy)
     over = {
         w
@@ -1093,7 +1120,7 @@ def cap_cost(
         if total > 0:
             extra[grade] = round(total, 2)
     uncovered = int(plan.objective.get("uncovered_absence", 0))
-    report = CapCost(
+    return CapCost(
         plan=plan,
         changes=int(plan.objective["changes_of_worker"]),
         changes_for_cap=changes_for_cap,
@@ -1105,8 +1132,6 @@ def cap_cost(
             "beyond_a_cap": beyond,
         },
     )
-    report.plan = plan.model_copy(update={"notes": (*plan.notes, *report.notes())})
-    return report
 
 
 __all__ = [

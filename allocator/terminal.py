@@ -301,18 +301,43 @@ OTHER_FIGURES = {
 
 
 def cap_cost_table(report: CapCost) -> Table:
-    """What a policy would cost the service (``allocator rebalance`` with an override)."""
+    """What a policy would cost the service (``allocator rebalance`` with an override):
+    each figure under the policy and, where measured, under today's policy and the
+    difference, the policy's own cost (a fresh user read 65 children "who could not be
+    held at all" as the override's cost, where most were the day's anyway)."""
+    label = "extra FTE, no child moved"
+
+    def figures(r: CapCost) -> dict[str, float]:
+        out: dict[str, float] = {
+            "children who must change worker": r.changes,
+            "  of which moved off a worker over the cap": r.changes_for_cap,
+            "children who could not be held at all": r.could_not_hold,
+        }
+        for reason, count in r.could_not_hold_by.items():
+            out[f"  of which {reason.replace('_', ' ')}"] = count
+        for grade, fte in r.extra_fte.items():
+            out[f"{label}: {grade.value}"] = fte
+        out[f"{label}: total"] = sum(r.extra_fte.values())
+        return out
+
+    mine = figures(report)
+    base = figures(report.baseline) if report.baseline is not None else None
+    # Every grade either policy needs FTE of, then the total, last.
+    total = f"{label}: total"
+    keys = [k for k in dict.fromkeys([*mine, *(base or {})]) if k != total] + [total]
     t = Table(title="What this policy would cost")
     t.add_column("measure")
-    t.add_column("value", justify="right")
-    t.add_row("children who must change worker", str(report.changes))
-    t.add_row("  of which because of the cap", str(report.changes_for_cap))
-    t.add_row("children who could not be held at all", str(report.could_not_hold))
-    for reason, count in report.could_not_hold_by.items():
-        t.add_row(f"  of which {reason.replace('_', ' ')}", str(count))
-    for grade, fte in report.extra_fte.items():
-        t.add_row(f"extra FTE needed: {grade.value}", f"{fte:.2f}")
-    t.add_row("extra FTE needed: total", f"{sum(report.extra_fte.values()):.2f}")
+    t.add_column("this policy", justify="right")
+    if base is not None:
+        t.add_column("today's policy", justify="right")
+        t.add_column("difference", justify="right")
+    for key in keys:
+        fmt = "{:.2f}" if key.startswith(label) else "{:.0f}"
+        cells = [key, fmt.format(mine.get(key, 0))]
+        if base is not None:
+            gap = mine.get(key, 0) - base.get(key, 0)
+            cells += [fmt.format(base.get(key, 0)), ("+" if gap > 0 else "") + fmt.format(gap)]
+        t.add_row(*cells)
     return t
 
 

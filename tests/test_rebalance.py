@@ -251,6 +251,50 @@ def test_cap_cost_report() -> None:
     assert {g.value: v for g, v in report.extra_fte.items()} == {"social_worker": 0.06}
     assert check_plan(s, policy, report.plan) == []
     assert any(n.startswith("cap cost:") for n in report.plan.notes)
+    assert report.baseline is None
+
+
+def test_cap_cost_beside_todays_policy() -> None:
+    # L has left holding C3 (20 points), and nobody has room for C3 under either cap:
+    # one child who could not be held whatever the cap. At 90, O's 5 points over move
+    # C2 (10 points) to R.
+    # Beside today's policy the override's own cost is the difference: one more
+    # change, none more held out.
+    s = snap(
+        [worker("O"), worker("R", capacity_points=15), worker("L", leaving_on="2026-11-01")],
+        [
+            case("C1", "F1", "O", weight=85),
+            case("C2", "F2", "O"),
+            case("C3", "F3", "L", weight=20),
+        ],
+    )
+    today = Policy()
+    report = cap_cost(
+        s, today.with_overrides(points_per_fte=90), Settings(time_limit=5), baseline=today
+    )
+    base = report.baseline
+    assert base is not None and base.baseline is None
+    assert (report.changes, base.changes) == (1, 0)
+    assert (report.could_not_hold, base.could_not_hold) == (1, 1)
+    assert base.extra_fte == {}
+    assert any(
+        n.startswith("under today's policy the same rebalance: 0") for n in report.plan.notes
+    )
+    from rich.console import Console
+
+    from allocator.terminal import cap_cost_table
+
+    console = Console(width=200, record=True)
+    console.print(cap_cost_table(report))
+    text = console.export_text()
+    assert "today's policy" in text and "difference" in text
+    rows = {
+        cells[0]: cells[1:]
+        for line in text.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 4
+    }
+    assert rows["children who must change worker"] == ["1", "0", "+1"]
+    assert rows["children who could not be held at all"] == ["1", "1", "0"]
 
 
 def test_cli_rebalance(tmp_path: Any) -> None:

@@ -161,7 +161,9 @@ def rebalance_command(
     Every case needing a worker is placed in the same plan, the day's referrals
     (--referrals) included, so one morning plan holds the whole day's decisions.
     With a policy override (e.g. --points-per-fte 90) also report what it would cost:
-    children who must change worker, children who could not be held, extra FTE by grade.
+    children who must change worker, children who could not be held, extra FTE by grade,
+    each beside the same rebalance under today's policy (a second solve, with the same
+    limits) and the difference.
     """
     from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.rebalancing import cap_cost, rebalance, rebalance_tiers
@@ -185,6 +187,7 @@ def rebalance_command(
             "--handovers is for the plan in force; a policy override costs a cap without it"
         )
     if overrides:
+        today = policy  # the baseline: what the service sees anyway
         with input_errors():
             policy = policy.with_overrides(**overrides)
         with progress_display(out_console, labels) as progress:
@@ -193,6 +196,7 @@ def rebalance_command(
                 policy,
                 solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
+                baseline=today,
             )
         plan = report.plan
     else:
