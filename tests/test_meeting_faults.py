@@ -153,7 +153,10 @@ def test_a_password_is_never_printed(command: list[str]) -> None:
     assert result.exit_code == 2
     assert "secretpw" not in result.output and "sqlalche.me" not in result.output
     assert "postgresql://u:***@127.0.0.1:1/x" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    # The warning of a password on a command line, then the one-line error.
+    warning, error = result.output.strip().splitlines()
+    assert warning.startswith("warning: the password in --db is visible")
+    assert error.startswith("error: ")
 
 
 def test_serve_masks_the_password(tmp_path: Path) -> None:
