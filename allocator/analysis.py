@@ -31,6 +31,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
+from allocator.arguments import check_arguments
 from allocator.check import RULES, Violation, check_plan, joined, judge_plan
 from allocator.explain import (
     PlanView,
@@ -263,6 +264,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     PlanAnalysis
         Rules in the order of :data:`allocator.check.RULES`, tiers in priority order.
     """
+    check_arguments("analyse_plan", snapshot=snapshot, policy=policy, plan=plan)
     state = ServiceState.of(snapshot, policy)
     found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
@@ -406,6 +408,9 @@ def worker_statement(
     UnknownIdError
         If ``worker_id`` is not a practitioner of the snapshot.
     """
+    check_arguments(
+        "worker_statement", snapshot=snapshot, policy=policy, plan=plan, worker_id=worker_id
+    )
     state = ServiceState.of(snapshot, policy)
     p = state.practitioners.get(worker_id)
     if p is None:
@@ -592,6 +597,7 @@ def explain_case(
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
     """
+    check_arguments("explain_case", snapshot=snapshot, policy=policy, plan=plan, case_id=case_id)
     rec = recommender or Recommender(snapshot, policy)
     state = rec.state
     case = state.cases.get(case_id)
@@ -918,6 +924,7 @@ def diff_plans(
         When given, each plan's tiers are recomputed with
         :func:`allocator.objectives.evaluate` rather than read from the plan.
     """
+    check_arguments("diff_plans", plan_a=plan_a, plan_b=plan_b, snapshot=snapshot, policy=policy)
     a_given, a_lost = _listed(plan_a)
     b_given, b_lost = _listed(plan_b)
     changes: list[CaseChange] = []

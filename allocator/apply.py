@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from allocator.arguments import check_arguments
 from allocator.check import check_plan
 from allocator.io import InputError
 from allocator.models import (
@@ -149,6 +150,7 @@ def apply_plan(
     PlanNotApplicable
         See :func:`applied`.
     """
+    check_arguments("apply_plan", snapshot=snapshot, plan=plan, policy=policy)
     return applied(snapshot, plan, policy, as_of=as_of, earlier=earlier).snapshot
 
 

@@ -71,6 +71,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from allocator.arguments import check_arguments
 from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
 from allocator.objectives import plan_values
 from allocator.policy import Policy
@@ -166,6 +167,7 @@ def check_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation
     Where a case is listed more than once, its first assignment counts for loads and
     intake (the duplicate itself is a ``conservation`` violation).
     """
+    check_arguments("check_plan", snapshot=snapshot, policy=policy, plan=plan)
     return _judge(snapshot, policy, plan)[0]
 
 

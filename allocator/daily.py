@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from allocator.arguments import check_arguments
 from allocator.explain import (
     PlanView,
     assignment_reasons,
@@ -115,6 +116,7 @@ def allocate(
     TypeError
         If ``settings`` and a shorthand are both given.
     """
+    check_arguments("allocate", snapshot=snapshot, policy=policy, settings=settings)
     # The solver is imported only where a solve happens (check, explain, recommend
     # and diff never load OR-Tools).
     from allocator.engine.moves import make_room

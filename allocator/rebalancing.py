@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from allocator.arguments import check_arguments
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
     Group,
@@ -643,6 +644,7 @@ def rebalance(
     TypeError
         If ``settings`` and a shorthand are both given.
     """
+    check_arguments("rebalance", snapshot=snapshot, policy=policy, settings=settings)
     settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
@@ -1069,6 +1071,7 @@ def cap_cost(
     so that the policy's own cost is the difference. Two solves, each with
     ``settings``.
     """
+    check_arguments("cap_cost", snapshot=snapshot, policy=policy, settings=settings)
     plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
     report = _cap_figures(snapshot, policy, plan)
     if baseline is not None:

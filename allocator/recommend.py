@@ -42,6 +42,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from allocator.arguments import check_arguments
 from allocator.explain import (
     Blocker,
     area_reasons,
@@ -346,6 +347,7 @@ class Recommender:
         state: ServiceState | None = None,
         new_today: Mapping[str, Collection[str]] | None = None,
     ) -> None:
+        check_arguments("Recommender", snapshot=snapshot, policy=policy)
         self.state = state or ServiceState.of(snapshot, policy or Policy())
         st = self.state
         self._new_today = {w: frozenset(f) for w, f in (new_today or {}).items()}
@@ -803,6 +805,7 @@ def recommend(
     build one :class:`Recommender` (of the snapshot after the plan, for a plan in
     force).
     """
+    check_arguments("recommend", snapshot=snapshot, case_id=case_id, policy=policy, plan=plan)
     if plan is not None or handovers:
         from allocator.apply import applied, reserve_handovers
 

@@ -94,7 +94,8 @@ class Settings(BaseModel):
     3.0
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Strict: True is not a time limit, nor "10" a number (a caller's slip, refused).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] = 30.0
     work_units: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] | None = None

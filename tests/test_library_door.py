@@ -1,0 +1,68 @@
+"""The library's door: a wrong kind of argument is one TypeError naming it.
+
+A fresh user's slips, each met by an AttributeError from deep inside: a dict for the
+snapshot, a file name for the plan, arguments in the wrong order, True for a time
+limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+import allocator
+from allocator import Policy, Settings
+from allocator.recommend import recommend
+from tests.builders import case, snapshot, worker
+
+SNAP = snapshot([worker("P1")], [case("R1")])
+POLICY = Policy()
+PLAN = allocator.allocate(SNAP, POLICY, work_units=0.5)
+
+SLIPS: list[tuple[str, Callable[[], Any], str]] = [
+    ("allocate", lambda: allocator.allocate({"a": 1}, POLICY), "snapshot is a dict"),
+    ("allocate", lambda: allocator.allocate(SNAP, "policy.toml"), "policy is a str"),
+    ("allocate", lambda: allocator.allocate(SNAP, POLICY, {"time_limit": 5}), "settings is a dict"),
+    ("rebalance", lambda: allocator.rebalance(SNAP, POLICY, 10), "settings is a int"),
+    ("cap_cost", lambda: allocator.cap_cost("s.json", POLICY), "snapshot is a str"),
+    ("check_plan", lambda: allocator.check_plan(SNAP, POLICY, "plan.json"), "plan is a str"),
+    ("check_plan", lambda: allocator.check_plan(SNAP, PLAN, POLICY), "policy is a Plan"),
+    ("apply_plan", lambda: allocator.apply_plan(PLAN, SNAP), "snapshot is a Plan"),
+    ("recommend", lambda: recommend(SNAP, POLICY, "R1"), "case_id is a Policy"),
+    ("Recommender", lambda: allocator.Recommender({"cases": []}), "snapshot is a dict"),
+    ("explain_case", lambda: allocator.explain_case(SNAP, POLICY, PLAN, 7), "case_id is a int"),
+    ("analyse_plan", lambda: allocator.analyse_plan(SNAP, POLICY, {}), "plan is a dict"),
+    (
+        "worker_statement",
+        lambda: allocator.worker_statement(SNAP, POLICY, PLAN, 5),
+        "worker_id is a int",
+    ),
+    ("diff_plans", lambda: allocator.diff_plans(PLAN, "b.json"), "plan_b is a str"),
+]
+
+
+@pytest.mark.parametrize(("call", "slip", "said"), SLIPS, ids=[f"{c}-{s}" for c, _, s in SLIPS])
+def test_a_wrong_kind_of_argument_is_named(call: str, slip: Callable[[], Any], said: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        slip()
+    message = str(raised.value)
+    assert message.startswith(f"{call}: {said} ("), message
+    assert "expected " in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("time_limit", True), ("time_limit", "10"), ("work_units", False), ("seed", True)]
+    + [("seed", "1"), ("workers", 2.0)],
+)
+def test_settings_refuse_a_value_of_the_wrong_kind(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Settings(**{field: value})
+    assert field in str(raised.value)
+
+
+def test_settings_take_whole_numbers_for_seconds_and_work() -> None:
+    assert Settings(time_limit=10, work_units=3).work == 3.0
