@@ -168,7 +168,7 @@ def resolve_settings(
             )
         return settings
     try:
-        return Settings(**shorthand)
+        return Settings.model_validate(shorthand)
     except ValidationError as exc:
         raise ValueError(_sentence(exc)) from None
 

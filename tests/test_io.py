@@ -901,3 +901,25 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path: Path, team: str, 
     cases = list(csv.reader((directory / CASES_CSV).open(encoding="utf-8")))
     assert cases[1][cases[0].index("needs")] == "'=x;y"
     assert load_snapshot(directory) == snapshot
+
+
+def test_a_snapshot_given_as_referrals_is_one_sentence(tmp_path: Path) -> None:
+    # A fresh user gave the service file as --referrals: three unknown fields and a
+    # problem per case, where one sentence says what happened.
+    snap = write(tmp_path / "s.json", snapshot_data())
+    said = only(problems(snap, snap))
+    assert "this is a snapshot (it has practitioners), not referrals" in said
+
+
+def test_one_case_given_as_referrals_says_to_make_it_a_list(tmp_path: Path) -> None:
+    snap = write(tmp_path / "s.json", snapshot_data())
+    ref = write(tmp_path / "one.json", {"id": "R1", "family": "F9", "type": "child_in_need"})
+    assert "this is one case, not a list of referrals" in only(problems(snap, ref))
+
+
+@pytest.mark.parametrize("name", ["refs.txt", "refs"])
+def test_csv_referrals_not_named_csv_are_told_to_be(tmp_path: Path, name: str) -> None:
+    snap = write(tmp_path / "s.json", snapshot_data())
+    ref = tmp_path / name
+    ref.write_text("id,family,type,complexity,weight\nR1,F9,child_in_need,2,3\n")
+    assert "rename it to .csv" in only(problems(snap, ref))

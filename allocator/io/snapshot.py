@@ -128,15 +128,52 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     rank = 3
     if path.suffix.lower() == ".csv":
         return _read_csv(path, _fields_of(Case), "cases", report, rank)
+    if path.suffix.lower() != ".json" and _looks_like_csv(path):
+        report.add(
+            rank,
+            -1,
+            f"{path}: referrals are read as CSV only from a file named .csv, and this one "
+            "reads as CSV (its first line has commas and no JSON): rename it to .csv",
+        )
+        return None
     data = _read_json(path, report, rank)
     if isinstance(data, _Failed):
         return None
     return _referrals_data(path, data, report)
 
 
+def _looks_like_csv(path: Path) -> bool:
+    """Whether ``path``'s first line reads as a CSV header: commas, and no JSON opening."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096).decode("utf-8-sig", errors="replace").strip()
+    except OSError:
+        return False  # reading it properly says why
+    return bool(first) and first[0] not in "[{" and "," in first
+
+
 def _referrals_data(path: Path | str, data: Any, report: _Report) -> _Table | None:
     """Parsed referrals (a list of cases or ``{"cases": [...]}``) as a table (rank 3)."""
     rank = 3
+    if isinstance(data, dict) and ("practitioners" in data or "as_of" in data):
+        # A whole snapshot given as the referrals: one sentence, not one per field
+        # and one per case (a fresh user gave the service file twice).
+        has = "practitioners" if "practitioners" in data else "as_of"
+        report.add(
+            rank,
+            -1,
+            f"{path}: this is a snapshot (it has {has}), not referrals: give the day's new "
+            'cases, a list of cases or an object {"cases": [...]}',
+        )
+        return None
+    if isinstance(data, dict) and "cases" not in data and "id" in data:
+        report.add(
+            rank,
+            -1,
+            f"{path}: this is one case, not a list of referrals: write it as [{{...}}] or "
+            '{"cases": [{...}]}',
+        )
+        return None
     if isinstance(data, dict):
         for key in data:
             if key != "cases":
