@@ -390,12 +390,12 @@ def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> li
         )
     if as_of is not None and as_of <= snapshot.as_of:
         problems.append(
-            f"as_of is {as_of}, expected a day after the snapshot's {snapshot.as_of} "
+            f"as_of (--as-of) is {as_of}, expected a day after the snapshot's {snapshot.as_of} "
             "(leave it out for the snapshot of the plan's own day)"
         )
     elif as_of is not None and (as_of - snapshot.as_of).days > APPLY_AHEAD_DAYS:
         problems.append(
-            f"as_of is {as_of}, expected at most {APPLY_AHEAD_DAYS} days after the "
+            f"as_of (--as-of) is {as_of}, expected at most {APPLY_AHEAD_DAYS} days after the "
             f"snapshot's {snapshot.as_of}: a plan is one morning's decision, and a year "
             "on the service has changed beyond it (make a plan for that day)"
         )

@@ -709,6 +709,11 @@ def is_long_absent(state: ServiceState, worker_id: str) -> bool:
 # ------------------------------------------------------------------------ sentences
 
 
+def days(n: int) -> str:
+    """A count of days for people: ``"1 day"``, ``"0 days"``, ``"12 days"``."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def points(units: int) -> str:
     """Centi-points as points for people: one decimal, two where needed.
 

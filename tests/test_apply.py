@@ -259,12 +259,12 @@ def test_a_plan_for_another_day_is_refused() -> None:
 @pytest.mark.parametrize("day", [AS_OF, date(2026, 11, 22)])
 def test_an_as_of_not_after_the_snapshots_day_is_refused(day: date) -> None:
     (problem,) = refused(plan(), as_of=day)
-    assert f"as_of is {day}, expected a day after the snapshot's 2026-11-23" in problem
+    assert f"as_of (--as-of) is {day}, expected a day after the snapshot's 2026-11-23" in problem
 
 
 def test_an_as_of_more_than_a_year_after_the_snapshot_is_refused() -> None:
     (problem,) = refused(plan(), as_of=date(2099, 11, 23))
-    assert "as_of is 2099-11-23, expected at most 366 days after the snapshot's 2026-11-23" in (
+    assert "as_of (--as-of) is 2099-11-23, expected at most 366 days after the snapshot's 2026-11-23" in (
         problem
     )
     # 366 days on is the last day a plan applies.
@@ -559,7 +559,7 @@ def test_cli_apply_refuses_an_as_of_before_the_snapshot(files: dict[str, Path]) 
         "--as-of", "2026-11-23",
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "as_of is 2026-11-23, expected a day after" in result.stderr
+    assert "as_of (--as-of) is 2026-11-23, expected a day after" in result.stderr
 
 
 def test_cli_apply_refuses_to_replace_an_input(files: dict[str, Path]) -> None:
