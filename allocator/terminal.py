@@ -214,12 +214,14 @@ def tier_table(plan: Plan, tiers: Sequence[Tier]) -> Table:
     for heading in ("objective", "aim", "value", "best", "proved"):
         table.add_column(heading, justify="left" if heading in ("objective", "aim") else "right")
     for tier in tiers:
-        bound = plan.bound.get(tier.key, "") if plan.bound else ""
+        # A value with no bound known says so: a blank read as a missing figure.
+        value = plan.objective.get(tier.key)
+        bound = (plan.bound or {}).get(tier.key, "not known" if value is not None else "")
         is_proved = proved.get(tier.key)
         table.add_row(
             tier.label,
             "fewer" if tier.sense == "min" else "more",
-            f"{plan.objective.get(tier.key, '')}",
+            "" if value is None else f"{value}",
             f"{bound}",
             "" if is_proved is None else ("yes" if is_proved else "no"),
         )

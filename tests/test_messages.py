@@ -437,3 +437,19 @@ def test_a_case_opened_after_as_of_is_a_warning_on_stderr(tmp_path: Path) -> Non
         "warning: "
         + f"{path}, cases[0] (id C1): field 'opened' is 2026-12-25, after as_of 2026-11-23"
     ) in " ".join(result.stderr.split())
+
+
+def test_a_tier_with_no_bound_known_says_so() -> None:
+    # A fresh user read the blank 'best' beside an urgent tier as a missing figure.
+    from rich.console import Console
+
+    from allocator.rebalancing import rebalance, rebalance_tiers
+    from allocator.terminal import tier_table
+    from tests.builders import case, snapshot, worker
+
+    plan = rebalance(snapshot([worker("P1")], [case("R1")]), work_units=0.5)
+    unknown = plan.model_copy(update={"bound": {}})
+    console = Console(width=200, record=True)
+    console.print(tier_table(unknown, rebalance_tiers(Policy())))
+    rows = [line for line in console.export_text().splitlines() if "children who change" in line]
+    assert rows and "not known" in rows[0]
