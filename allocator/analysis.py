@@ -1087,11 +1087,22 @@ def staffing_warnings(
         (w for w in plan.workers if w.load_after > w.capacity),
         key=lambda w: (w.capacity - w.load_after, w.id),
     )
+    # Over cap by a manager's documented exception (the plan's exceptions): said as
+    # agreed, not as something a rebalance should undo.
+    excepted: dict[str, list[str]] = {}
+    for e in plan.exceptions:
+        if e.waives == "capacity":
+            excepted.setdefault(e.worker, []).append(e.case)
     for w in over:
-        out.append(
-            f"{w.id} is over their cap: {w.load_after:g} of {w.capacity:g} points "
-            f"({w.cases_after} cases); allocator rebalance can relieve them"
-        )
+        load = f"{w.load_after:g} of {w.capacity:g} points ({w.cases_after} cases)"
+        if w.id in excepted:
+            cases = ", ".join(sorted(excepted[w.id]))
+            out.append(
+                f"{w.id} is over their cap by a manager's exception for {cases}: {load}; "
+                "review it when room frees"
+            )
+        else:
+            out.append(f"{w.id} is over their cap: {load}; allocator rebalance can relieve them")
     return out
 
 

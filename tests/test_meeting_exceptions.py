@@ -110,6 +110,15 @@ def test_over_cap_by_exception_is_placed_listed_and_accepted_by_check(meeting: M
     # check accepts, not the load.
     bare = plan.model_copy(update={"exceptions": ()})
     assert [v.rule for v in check_plan(meeting.snapshot, POLICY, bare)] == ["capacity"]
+    # The morning's warnings say it is the manager's exception, not a load for a
+    # rebalance to undo (a manager was told "allocator rebalance can relieve them").
+    from allocator.analysis import staffing_warnings
+
+    (said,) = [w for w in staffing_warnings(meeting.snapshot, POLICY, plan) if "A is over" in w]
+    assert said.startswith("A is over their cap by a manager's exception for U: 6 of 3 points")
+    assert "rebalance" not in said
+    (plain,) = [w for w in staffing_warnings(meeting.snapshot, POLICY, bare) if "A is over" in w]
+    assert plain.endswith("allocator rebalance can relieve them")
     # The log names it and replays it byte for byte.
     events = meeting.log.history("U")
     assert [e.event for e in events][-1] == "chosen_over_cap"
