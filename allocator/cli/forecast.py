@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from allocator.simulation.forecast import Calibration
 
 
-#: The options the forecast and the staffing question share (their runs are alike).
+#: The options the forecast, the backtest and the staffing question share (their runs
+#: are alike).
 _WEEKS = click.option(
     "--weeks",
     type=click.IntRange(min=1, max=MAX_WEEKS),
@@ -59,6 +60,15 @@ _HISTORY = click.option(
     type=click.Path(),
     help="An SSD extract folder whose past episodes calibrate the rates (else national).",
 )
+_RUNS = click.option(
+    "--runs",
+    type=click.IntRange(min=1, max=MAX_RUNS),
+    default=50,
+    show_default=True,
+    help="Simulated futures; the bands are their 10th to 90th percentiles.",
+)
+_SEED = click.option("--seed", type=SEED, default=0, show_default=True)
+_POLICY = click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 _FORECAST_HANDOVERS = click.option(
     "--handovers",
     "handovers_path",
@@ -88,15 +98,9 @@ def _forecast_inputs(
 @click.command("forecast")
 @click.argument("snapshot", type=click.Path())
 @_WEEKS
-@click.option(
-    "--runs",
-    type=click.IntRange(min=1, max=MAX_RUNS),
-    default=50,
-    show_default=True,
-    help="Simulated futures; the bands are their 10th to 90th percentiles.",
-)
-@click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@_RUNS
+@_SEED
+@_POLICY
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @_HISTORY
@@ -286,15 +290,9 @@ def capacity_command(
     help="The day to forecast from, YYYY-MM-DD: at least --weeks weeks before the history ends.",
 )
 @_WEEKS
-@click.option(
-    "--runs",
-    type=click.IntRange(min=1, max=MAX_RUNS),
-    default=50,
-    show_default=True,
-    help="Simulated futures; the bands are their 10th to 90th percentiles.",
-)
-@click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@_RUNS
+@_SEED
+@_POLICY
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @click.option("--out", type=click.Path(), required=True, help="Folder for the backtest's files.")

@@ -57,20 +57,11 @@ from allocator.simulation.forecast import (
 )
 from allocator.simulation.records import statutory_types
 from allocator.ssd.mapping import SsdMapping
-from allocator.ssd.tables import Problems, Table, cell_date, is_database_url, read_database
+from allocator.ssd.ssd_import import BASE_COLUMNS, read_tables
+from allocator.ssd.tables import Problems, cell_date
 
 #: The reasons that make a lost worker a handover needed (the worker left, or is away).
 HANDOVER_REASONS = frozenset({"LEFTRL", "ABSENC"})
-
-_INVOLVEMENT_COLUMNS = (
-    "invo_involvements_id",
-    "invo_professional_id",
-    "invo_professional_role_id",
-    "invo_person_id",
-    "invo_involvement_start_date",
-    "invo_involvement_end_date",
-    "invo_worker_change_reason",
-)
 
 
 class BacktestError(InputError):
@@ -144,14 +135,14 @@ def read_history(source: str | Path, mapping: SsdMapping) -> History:
         history with no episode.
     """
     source = str(source)
-    wanted: dict[str, tuple[str, ...]] = {"ssd_involvements": _INVOLVEMENT_COLUMNS}
+    wanted: dict[str, tuple[str, ...]] = {"ssd_involvements": BASE_COLUMNS["ssd_involvements"]}
     from allocator.simulation.calibrate import EPISODE_TABLES
 
     for spec in EPISODE_TABLES:
         if spec.table in mapping.episodes.order:
             wanted[spec.table] = (spec.ident, spec.person, spec.start, spec.end)
     problems = Problems()
-    tables = _read_tables(source, mapping, wanted, problems)
+    tables = read_tables(source, mapping, wanted, problems)
     problems.raise_if_any()
     episodes = episodes_of(tables, problems)
     roles = {" ".join(r.split()).lower() for r in mapping.involvements.allocated_roles}
@@ -187,28 +178,6 @@ def read_history(source: str | Path, mapping: SsdMapping) -> History:
         min(e.start for e in episodes),
         max(days),
     )
-
-
-def _read_tables(
-    source: str, mapping: SsdMapping, wanted: Mapping[str, Sequence[str]], problems: Problems
-) -> dict[str, Table]:
-    if is_database_url(source):
-        return read_database(source, wanted, problems, schema=mapping.database.schema_name)
-    from allocator.ssd.tables import read_table
-
-    folder = Path(source)
-    if not folder.is_dir():
-        problems.error(
-            f"{source}: no such folder, expected a folder of SSD tables (CSV) or a "
-            "database URL (postgresql://..., mssql+pyodbc://..., sqlite:///...)"
-        )
-        return {}
-    tables: dict[str, Table] = {}
-    for name, columns in wanted.items():
-        table = read_table(folder / f"{name}.csv", problems, required=columns)
-        if table is not None:
-            tables[name] = table
-    return tables
 
 
 # ------------------------------------------------------------------- the past snapshot

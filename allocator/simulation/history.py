@@ -43,6 +43,7 @@ from pathlib import Path
 
 from allocator.models import Case, CaseType, Contract, Practitioner, Snapshot
 from allocator.policy import Policy
+from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.synthetic import GRADE_TITLES, ROLE
 
 #: The reason written on an involvement ended by a change of worker, by what the
@@ -333,15 +334,7 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
     )
     table(
         "ssd_involvements.csv",
-        (
-            "invo_involvements_id",
-            "invo_professional_id",
-            "invo_professional_role_id",
-            "invo_person_id",
-            "invo_involvement_start_date",
-            "invo_involvement_end_date",
-            "invo_worker_change_reason",
-        ),
+        BASE_COLUMNS["ssd_involvements"],
         involvements,
     )
     grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())

@@ -23,7 +23,7 @@ value is counted in the :class:`~allocator.ssd.report.ImportReport`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -194,8 +194,22 @@ def _read_all(source: str, mapping: SsdMapping, problems: Problems) -> dict[str,
     wanted: dict[str, tuple[str, ...]] = dict(BASE_COLUMNS)
     for episode in mapping.episodes.order:
         wanted[episode] = EPISODE_COLUMNS[episode].required
+    optional = {"ssd_care_leavers": (CARE_LEAVER_WORKER,)}
+    return read_tables(source, mapping, wanted, problems, optional=optional)
+
+
+def read_tables(
+    source: str,
+    mapping: SsdMapping,
+    wanted: Mapping[str, Sequence[str]],
+    problems: Problems,
+    *,
+    optional: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Table]:
+    """The SSD tables ``wanted`` (name -> required columns) from ``source``: a folder
+    of CSV extracts (``<name>.csv``) or a database URL; what is wrong goes to
+    ``problems``. ``optional`` (database only): tables read where present."""
     if is_database_url(source):
-        optional = {"ssd_care_leavers": (CARE_LEAVER_WORKER,)}
         return read_database(
             source, wanted, problems, schema=mapping.database.schema_name, optional=optional
         )
