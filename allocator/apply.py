@@ -37,7 +37,7 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -212,8 +212,8 @@ def applied(
     # longer applies: the case gone, the child moved, the receiver off the books).
     decided = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
     decided |= {h.case for h in plan.handovers}
-    holder = {c.id: c.worker for c in snapshot.cases}
-    kept = [h for h in earlier if h.case not in decided and _stands(h, holder, staff)]
+    before = {c.id: c for c in snapshot.cases}
+    kept = [h for h in earlier if h.case not in decided and _stands(h, before, staff)]
     if plan.made_from is not None and plan.made_from.command == "rebalance":
         # A rebalance decides every departing worker's child: the handovers it lists are
         # all those in force, and a promise it left out is withdrawn (its receiver's
@@ -286,7 +286,11 @@ def reserve_room(
 
 
 def still_pending(
-    snapshot: Snapshot, record: PendingHandovers, *, source: str = "handovers"
+    snapshot: Snapshot,
+    record: PendingHandovers,
+    policy: Policy | None = None,
+    *,
+    source: str = "handovers",
 ) -> tuple[Handover, ...]:
     """The handovers of ``record`` still to make on ``snapshot``'s day.
 
@@ -294,14 +298,18 @@ def still_pending(
     (:class:`~allocator.models.PendingHandovers`). A handover still stands while its
     day has not passed (on ``as_of`` it is made that day), the child is in the
     snapshot with the worker it is handed over from, and the receiver is on the
-    staff list; any other has been made, or no longer applies (the case closed, a
-    manager moved the child, the receiver left the books) and is dropped.
+    staff list and, with ``policy``, may take the child on the day (not gone or
+    away, every holding rule allowing it: as ``apply`` judges it on the day); any
+    other has been made, or no longer applies (the case closed, a manager moved the
+    child, the receiver left the books or may no longer hold the child) and is
+    dropped.
 
     Raises
     ------
     InputError
-        If ``record`` is of a day after the snapshot's, or promises one child twice
-        (``source`` names it).
+        If ``record`` is of a day after the snapshot's, promises one child twice, or
+        holds a handover no plan makes: to the worker it leaves, or on or after the
+        day that worker departs (``source`` names the file; the first few named).
     """
     if record.as_of > snapshot.as_of:
         raise InputError(
@@ -315,61 +323,121 @@ def still_pending(
             f"{source}: case {', '.join(twice)} is handed over twice; expected one promise "
             "per child, as allocator apply writes it"
         )
-    holder = {c.id: c.worker for c in snapshot.cases}
-    staff = {p.id for p in snapshot.practitioners}
+    impossible = [
+        f"handovers[{i}] (case {h.case}): {why}"
+        for i, h in enumerate(record.handovers)
+        if (why := _never_made(h)) is not None
+    ]
+    if impossible:
+        more = (
+            f" and {len(impossible) - LAPSED_NAMED} more" if len(impossible) > LAPSED_NAMED else ""
+        )
+        raise InputError(
+            f"{source}: {'; '.join(impossible[:LAPSED_NAMED])}{more}; expected handovers as "
+            "allocator apply writes them"
+        )
+    cases = {c.id: c for c in snapshot.cases}
+    staff = {p.id: p for p in snapshot.practitioners}
     return tuple(
-        h for h in record.handovers if h.on >= snapshot.as_of and _stands(h, holder, staff)
+        h for h in record.handovers if h.on >= snapshot.as_of and _stands(h, cases, staff, policy)
     )
+
+
+def _never_made(h: Handover) -> str | None:
+    """Why no plan makes ``h`` (a hand-edited promise), or ``None``."""
+    if h.worker == h.from_:
+        return f"handed over to {h.worker}, the worker it is handed over from"
+    if h.on >= h.departs:
+        return (
+            f"handed over on {h.on}, not before {h.from_} departs on {h.departs}: the child "
+            "would be without a worker between"
+        )
+    return None
 
 
 #: Handovers named one by one in :func:`lapsed`'s sentence; the rest are counted.
 LAPSED_NAMED: Final = 5
 
 
-def lapsed(snapshot: Snapshot, record: PendingHandovers) -> str | None:
-    """One sentence on the handovers of ``record`` still to come (their day not past)
-    that no longer apply to ``snapshot`` and are dropped, or ``None`` if none.
+def lapsed(
+    snapshot: Snapshot, record: PendingHandovers, policy: Policy | None = None
+) -> str | None:
+    """One sentence on the handovers of ``record`` that :func:`still_pending` drops
+    and a manager should hear of, or ``None``.
 
     :func:`still_pending` drops them, as it should when a case closed or a manager
     moved the child; but a whole file dropped is more often the wrong file, and a
     child told of a worker deserves a manager's look either way. Each is named with
-    what no longer holds (first :data:`LAPSED_NAMED`, then a count).
+    what no longer holds (first :data:`LAPSED_NAMED`, then a count): those still to
+    come that no longer apply (``policy`` as for :func:`still_pending`), and those
+    whose day has passed with the child still with the worker they were to leave (a
+    handover not made).
     """
-    holder = {c.id: c.worker for c in snapshot.cases}
-    staff = {p.id for p in snapshot.practitioners}
+    cases = {c.id: c for c in snapshot.cases}
+    staff = {p.id: p for p in snapshot.practitioners}
     to_come = [h for h in record.handovers if h.on >= snapshot.as_of]
     why = [
         f"{h.case} ({reason})"
         for h in to_come
-        if (reason := _why_not_standing(h, holder, staff)) is not None
+        if (reason := _why_not_standing(h, cases, staff, policy)) is not None
     ]
-    if not why:
+    not_made = [
+        f"{h.case} (due {h.on}, still with {h.from_})"
+        for h in record.handovers
+        if h.on < snapshot.as_of and h.case in cases and cases[h.case].worker == h.from_
+    ]
+    parts = []
+    if why:
+        parts.append(
+            f"{len(why)} of {len(to_come)} handover(s) still to come no longer apply to this "
+            f"snapshot and are dropped: {_named(why)}"
+        )
+    if not_made:
+        parts.append(
+            f"{len(not_made)} handover(s) whose day has passed were not made and are "
+            f"dropped: {_named(not_made)}"
+        )
+    if not parts:
         return None
-    named = ", ".join(why[:LAPSED_NAMED])
-    more = f" and {len(why) - LAPSED_NAMED} more" if len(why) > LAPSED_NAMED else ""
-    return (
-        f"{len(why)} of {len(to_come)} handover(s) still to come no longer apply to this "
-        f"snapshot and are dropped: {named}{more}; if none do, is it the file written "
-        "with this snapshot?"
-    )
+    return "; ".join(parts) + "; if none do, is it the file written with this snapshot?"
 
 
-def _stands(h: Handover, holder: Mapping[str, str | None], staff: Container[str]) -> bool:
-    """Whether ``h`` still applies: its child is open (in ``holder``, case -> worker)
-    with the worker it is handed over from, and its receiver is on the staff list."""
-    return _why_not_standing(h, holder, staff) is None
+def _named(items: list[str]) -> str:
+    """The first :data:`LAPSED_NAMED` of ``items``, then a count."""
+    more = f" and {len(items) - LAPSED_NAMED} more" if len(items) > LAPSED_NAMED else ""
+    return ", ".join(items[:LAPSED_NAMED]) + more
+
+
+def _stands(
+    h: Handover,
+    cases: Mapping[str, Case],
+    staff: Mapping[str, Practitioner],
+    policy: Policy | None = None,
+) -> bool:
+    """Whether ``h`` still applies (:func:`_why_not_standing`)."""
+    return _why_not_standing(h, cases, staff, policy) is None
 
 
 def _why_not_standing(
-    h: Handover, holder: Mapping[str, str | None], staff: Container[str]
+    h: Handover,
+    cases: Mapping[str, Case],
+    staff: Mapping[str, Practitioner],
+    policy: Policy | None = None,
 ) -> str | None:
-    """What no longer holds for ``h`` (:func:`_stands`), in words, or ``None``."""
-    if h.case not in holder:
+    """What no longer holds for ``h``, in words, or ``None``: its child is open (in
+    ``cases``) with the worker it is handed over from, its receiver is on the staff
+    list and, with ``policy``, may take the child on its day (not gone or away, every
+    holding rule allows it: :func:`_why_may_not_take`)."""
+    case = cases.get(h.case)
+    if case is None:
         return "not in the snapshot: closed?"
-    if holder[h.case] != h.from_:
-        return f"held by {holder[h.case] or 'nobody'}, not {h.from_}"
-    if h.worker not in staff:
+    if case.worker != h.from_:
+        return f"held by {case.worker or 'nobody'}, not {h.from_}"
+    receiver = staff.get(h.worker)
+    if receiver is None:
         return f"{h.worker} is not on the staff list"
+    if policy is not None:
+        return _why_may_not_take(case, receiver, h.on, policy)
     return None
 
 
@@ -450,12 +518,20 @@ def _given(case: Case, worker: str) -> Case:
 def _may_take(case: Case, p: Practitioner, day: date, policy: Policy) -> bool:
     """Whether ``p`` may still take ``case`` on its handover day: not gone, not away,
     and every holding rule (grade, skills, exclusions, pin) still allows it."""
-    if is_gone(p, day) or (p.available_from is not None and p.available_from > day):
-        return False
+    return _why_may_not_take(case, p, day, policy) is None
+
+
+def _why_may_not_take(case: Case, p: Practitioner, day: date, policy: Policy) -> str | None:
+    """Why ``p`` may not take ``case`` on ``day`` (:func:`_may_take`), or ``None``."""
+    if is_gone(p, day):
+        return f"{p.id} has gone by {day}"
+    if p.available_from is not None and p.available_from > day:
+        return f"{p.id} is away until {p.available_from}"
     start, back = p.absence_from, p.absence_until
     if start is not None and back is not None and start <= day < back:
-        return False
-    return not holding_blockers(case, p, policy)
+        return f"{p.id} is away from {start} until {back}"
+    blockers = holding_blockers(case, p, policy)
+    return f"{p.id} may not hold them: {'; '.join(blockers)}" if blockers else None
 
 
 def _left_waiting(case: Case, day: date, staff: Mapping[str, Practitioner]) -> Case:

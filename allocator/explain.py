@@ -49,6 +49,7 @@ from allocator.rules import (
     Rule,
     ServiceState,
     barring_rules,
+    counted,
     covers_area,
     grade_blockers,
     holding_rules,
@@ -60,9 +61,6 @@ from allocator.rules import (
     normalised,
     points,
     taking_blockers,
-)
-from allocator.rules import (
-    days as days_text,
 )
 
 #: How many workers a sentence names before saying "and N more".
@@ -563,7 +561,7 @@ def longest_wait_note(state: ServiceState, placed: Mapping[str, str]) -> list[st
         return []
     names = state.policy.class_names
     parts = [
-        f"{names[k].replace('_', ' ')} {cid} ({days_text(waited)})"
+        f"{names[k].replace('_', ' ')} {cid} ({counted(waited, 'day')})"
         for k, (waited, cid) in sorted(longest.items())
     ]
     return ["longest waits without a worker after this plan, by class: " + "; ".join(parts)]
@@ -573,7 +571,8 @@ def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]
     """One plan note per worker whose room stays held for a long-waiting child who is
     still without a worker after the plan (:attr:`ServiceState.held_for`)."""
     return [
-        f"{w}'s room is held for {h}, who has waited {days_text(state.days_waiting[h])} and needs "
+        f"{w}'s room is held for {h}, who has waited "
+        f"{counted(state.days_waiting[h], 'day')} and needs "
         f"{points(state.weight[h])} points ({points(state.weight[h] - state.spare_before(w))} "
         f"more than {w} has free): {w} takes no other child of that class or below until "
         "then (policy waiting.reserve_after_days)"
@@ -586,7 +585,7 @@ def _room_held(state: ServiceState, held: Mapping[str, str]) -> str:
     """The sentence for a child whose only room is held for children waiting longer."""
     parts = [
         f"{w}'s for {h} ({points(state.weight[h])} points, waiting "
-        f"{days_text(state.days_waiting[h])})"
+        f"{counted(state.days_waiting[h], 'day')})"
         for w, h in sorted(held.items())
     ]
     return (

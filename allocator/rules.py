@@ -709,9 +709,10 @@ def is_long_absent(state: ServiceState, worker_id: str) -> bool:
 # ------------------------------------------------------------------------ sentences
 
 
-def days(n: int) -> str:
-    """A count of days for people: ``"1 day"``, ``"0 days"``, ``"12 days"``."""
-    return f"{n} day" if n == 1 else f"{n} days"
+def counted(n: int, noun: str) -> str:
+    """A count for people: ``counted(1, "day")`` is ``"1 day"``, ``counted(12, "week")``
+    ``"12 weeks"`` (nouns that take an s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def points(units: int) -> str:

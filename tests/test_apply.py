@@ -1055,3 +1055,52 @@ def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> 
     said = " ".join(result.stderr.split())
     assert "still holds 1 child (1 handover(s) planned" not in said  # nothing left to warn
     assert "P4 leaves" not in said
+
+
+def test_still_pending_drops_a_promise_whose_receiver_may_no_longer_hold_the_child() -> None:
+    # A fresh user's meeting kept room for a promise to a worker who may not hold the
+    # child (apply would have let it lapse on the day): with the policy, it is dropped
+    # with the reason, as apply judges it.
+    from allocator.apply import lapsed
+
+    receiver = handover().worker
+    snap = service()
+    barred = snap.model_copy(
+        update={
+            "cases": tuple(
+                c.model_copy(update={"excluded_workers": (receiver,)})
+                if c.id == handover().case
+                else c
+                for c in snap.cases
+            )
+        }
+    )
+    record = pending_record()
+    assert still_pending(barred, record) == (handover(),)  # no policy: not judged
+    assert still_pending(barred, record, Policy()) == ()
+    said = lapsed(barred, record, Policy())
+    assert said is not None and f"{handover().case} ({receiver} may not hold them:" in said
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"worker": "P4"}, "handed over to P4, the worker it is handed over from"),
+        ({"on": LEAVES}, f"handed over on {LEAVES}, not before P4 departs on {LEAVES}"),
+    ],
+)
+def test_a_pending_file_with_a_handover_no_plan_makes_is_refused(
+    change: dict[str, object], said: str
+) -> None:
+    record = pending_record(AS_OF, handover().model_copy(update=change))
+    with pytest.raises(InputError, match=rf"h.json: handovers\[0\] \(case C6\): {said}"):
+        still_pending(service(), record, source="h.json")
+
+
+def test_a_handover_whose_day_passed_unmade_is_said() -> None:
+    from allocator.apply import lapsed
+
+    passed = handover().model_copy(update={"on": date(2026, 11, 20)})
+    said = lapsed(service(), pending_record(AS_OF, passed))
+    assert said is not None and "1 handover(s) whose day has passed were not made" in said
+    assert "C6 (due 2026-11-20, still with P4)" in said

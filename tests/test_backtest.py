@@ -177,3 +177,20 @@ def test_bad_days_and_ranges_are_refused_in_one_sentence(folder: Path, tmp_path:
     assert not Path(out).exists()
     with pytest.raises(BacktestError, match="too few weeks"):
         backtest(history, history.last, ForecastSettings(weeks=1, runs=1))
+
+
+def test_a_mapping_whose_role_the_extract_never_uses_is_refused(
+    folder: Path, tmp_path: Path
+) -> None:
+    # A fresh user's mapping named a role the extract does not use: the backtest
+    # forecast a service of no staff and reported its coverage as if it meant something.
+    text = (folder / "mapping.toml").read_text(encoding="utf-8")
+    wrong = tmp_path / "mapping.toml"
+    wrong.write_text(
+        text.replace('allocated_roles = ["ALLOCATED_SW"]', 'allocated_roles = ["SW"]'),
+        encoding="utf-8",
+    )
+    for side in folder.glob("*extra.csv"):
+        (tmp_path / side.name).write_bytes(side.read_bytes())
+    with pytest.raises(BacktestError, match=r"no involvement has an allocated-worker role \(SW"):
+        read_history(folder, load_ssd_mapping(wrong))

@@ -42,7 +42,7 @@ def read_morning_inputs(
     with input_errors():
         check_output(out, {**given, "handovers": handovers})
     snap, loaded = read_inputs(snapshot, referrals, policy)
-    return snap, loaded, read_handovers(handovers, snap)
+    return snap, loaded, read_handovers(handovers, snap, loaded)
 
 
 def made_from(
@@ -63,10 +63,11 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
     return found
 
 
-def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]:
+def read_handovers(path: str | None, snapshot: Snapshot, policy: Policy) -> tuple[Handover, ...]:
     """The handovers of a pending handovers file (``apply`` wrote it) still to make on
-    ``snapshot``'s day (:func:`allocator.apply.still_pending`); exit 2 if unreadable.
-    Those still to come that no longer apply get one ``warning:`` line
+    ``snapshot``'s day, each receiver still allowed to take the child under ``policy``
+    (:func:`allocator.apply.still_pending`); exit 2 if unreadable or holding a
+    handover no plan makes. Those that no longer apply get one ``warning:`` line
     (:func:`allocator.apply.lapsed`)."""
     if path is None:
         return ()
@@ -75,8 +76,8 @@ def read_handovers(path: str | None, snapshot: Snapshot) -> tuple[Handover, ...]
 
     with input_errors():
         record = load_pending_handovers(path)
-        pending = still_pending(snapshot, record, source=path)
-    dropped = lapsed(snapshot, record)
+        pending = still_pending(snapshot, record, policy, source=path)
+    dropped = lapsed(snapshot, record, policy)
     if dropped is not None:
         echo(f"warning: {path}: {dropped}", err=True)
     return pending

@@ -86,7 +86,7 @@ def _forecast_inputs(
     warned of: without it the forecast breaks those promises."""
     snap, policy = read_inputs(snapshot, None, policy_path)
     warn_unread_handovers(snapshot, handovers_path, "keep them in the forecast")
-    handovers = read_handovers(handovers_path, snap)
+    handovers = read_handovers(handovers_path, snap, policy)
     if history is None:
         return snap, policy, None, handovers
     from allocator.simulation.calibrate import calibrate_ssd

@@ -272,7 +272,7 @@ def serve_command(
         raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     warn_unread_handovers(snapshot, handovers_path, "keep their receivers' room")
-    pending = read_handovers(handovers_path, snap)
+    pending = read_handovers(handovers_path, snap, policy)
     listening = _listening(host, port)
     port = listening.getsockname()[1]
     log = open_log(db)

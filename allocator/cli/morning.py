@@ -304,7 +304,7 @@ def apply_command(
             err=True,
         )
         sys.exit(BAD_INPUT)
-    earlier = read_handovers(handovers_path, snap)
+    earlier = read_handovers(handovers_path, snap, policy)
     with input_errors():
         result = applied(snap, plan, policy, as_of=as_of, earlier=earlier, source=plan_path)
     # An older file beside ``out`` is written over too: a promise it holds must not

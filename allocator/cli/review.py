@@ -142,7 +142,7 @@ def recommend_command(
     from allocator.terminal import render_recommendation
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
-    earlier = read_handovers(handovers_path, snap)
+    earlier = read_handovers(handovers_path, snap, policy)
     plan: Plan | None = None
     if plan_path is not None:
         with input_errors():

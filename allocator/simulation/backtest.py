@@ -48,6 +48,7 @@ from pathlib import Path
 from allocator.io import InputError
 from allocator.models import Priority, Snapshot
 from allocator.policy import Policy
+from allocator.rules import counted
 from allocator.simulation.calibrate import Episode, episodes_of, estimate
 from allocator.simulation.forecast import (
     Calibration,
@@ -167,6 +168,22 @@ def read_history(source: str | Path, mapping: SsdMapping) -> History:
     problems.raise_if_any()
     if not episodes:
         raise BacktestError(f"{source}: no episode in the history, expected dated episodes")
+    if not involvements:
+        # Without one, nobody is in post on any day: a forecast of a service with no
+        # staff would be reported as if it meant something (a fresh user's mapping
+        # named a role the extract does not use).
+        found = sorted(
+            {
+                " ".join(row.get("invo_professional_role_id").split())
+                for row in tables["ssd_involvements"]
+            }
+        )
+        raise BacktestError(
+            f"{source}: no involvement has an allocated-worker role "
+            f"({', '.join(mapping.involvements.allocated_roles)}, the mapping's "
+            f"involvements.allocated_roles); the roles in ssd_involvements are "
+            f"{', '.join(found[:10]) or 'none'}"
+        )
     days = [e.start for e in episodes] + [e.end for e in episodes if e.end is not None]
     days += [i.start for i in involvements] + [i.end for i in involvements if i.end is not None]
     involvements.sort(key=lambda i: (i.start, i.person, i.worker))
@@ -459,10 +476,10 @@ def check_span(history: History, day: date, weeks: int) -> None:
     if end > history.last:
         have = (history.last - day).days // 7
         raise BacktestError(
-            f"{history.source}: too few weeks after {day.isoformat()}: {weeks} weeks need "
-            f"the history to reach {end.isoformat()}, it ends on {history.last.isoformat()} "
-            f"({have} whole week{'' if have == 1 else 's'} after); expected --from at least "
-            f"{weeks} weeks before its end"
+            f"{history.source}: too few weeks after {day.isoformat()}: "
+            f"{counted(weeks, 'week')} need the history to reach {end.isoformat()}, it ends "
+            f"on {history.last.isoformat()} ({counted(have, 'whole week')} after); expected "
+            f"--from at least {counted(weeks, 'week')} before its end"
         )
 
 
