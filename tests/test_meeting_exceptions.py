@@ -306,6 +306,10 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     # Without make_room: refused, saying room could be made.
     plain = client.post("/overrides", json=body)
     assert plain.status_code == 422 and "ask it to make room" in plain.json()["detail"]
+    # Its preview says so and lists no move: a refused override moves nobody.
+    refused = client.post("/overrides?preview=1", json=body).json()
+    assert "ask it to make room" in refused["refused"]
+    assert refused["moved"] == [] and refused["changes_of_worker"] == 0
     # The preview: H1 would move to B, one child's change of worker; nothing changed.
     seen = client.post("/overrides?preview=1", json={**body, "make_room": True})
     assert seen.status_code == 200

@@ -148,9 +148,11 @@ class Preview:
     decision_id
         The plan in force it was tried on.
     moved
-        The other children it would move (before -> after).
+        The other children it would move (before -> after); none when it would be
+        refused (nothing would happen).
     changes_of_worker
-        Children who would change worker, beyond those the plan in force changes.
+        Children who would change worker, beyond those the plan in force changes (0
+        when it would be refused).
     said
         What it needs of the worker and what they have.
     refused
@@ -409,10 +411,16 @@ class Meeting:
         """
         _, _, said, result, why = self._attempt(override, progress)
         before = self.plan.objective.get("changes_of_worker", 0)
+        # A refused override changes nothing: the re-solve's moves, listed beside the
+        # refusal, read as moves it would make (a fresh user saw 4 children "moved"
+        # beside "found no moves ... that make room").
+        refused = why is not None
         return Preview(
             decision_id=self.decision_id,
-            moved=result.moved,
-            changes_of_worker=result.plan.objective.get("changes_of_worker", 0) - before,
+            moved=() if refused else result.moved,
+            changes_of_worker=0
+            if refused
+            else result.plan.objective.get("changes_of_worker", 0) - before,
             said=said,
             refused=why,
         )
