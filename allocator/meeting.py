@@ -713,8 +713,14 @@ def refusal(
     made: Sequence[Override],
     result: Resolution,
     handovers: Sequence[Handover] = (),
+    *,
+    room_said_of: str | None = None,
 ) -> str | None:
     """Why the re-solve ``result`` does not honour the overrides, or ``None`` if it does.
+
+    ``room_said_of``: a worker whose room the caller has already said (what the
+    override needs of them and what they have); a refusal for want of their room then
+    starts at how many points short, not saying the room again.
 
     It does not when a case the manager chose a worker for (in ``made``, or honoured
     by ``previous``) ends elsewhere, or when a child who holds a worker in the
@@ -743,11 +749,17 @@ def refusal(
         if needed > spare:
             asked = all(last[c].make_room for c in cids)
             kept_here = kept_words(snapshot, policy, kept, worker)
-            said = (
-                f"{worker} has {points(max(spare, 0))} points spare under the plan in force "
+            room = (
+                ""
+                if worker == room_said_of
+                else f"{worker} has {points(max(spare, 0))} points spare under the plan in "
+                "force "
                 + (f"({kept_here}) " if kept_here else "")
                 + f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
-                f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
+            )
+            said = (
+                room
+                + f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
                 + (
                     f"moves of at most {MAKE_ROOM_MOVES} children that make room"
                     if asked

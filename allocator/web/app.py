@@ -393,7 +393,14 @@ class Meeting:
             handovers=self.handovers,
         )
         why = refusal(
-            self.snapshot, self.policy, self.plan, overrides, made, result, self.handovers
+            self.snapshot,
+            self.policy,
+            self.plan,
+            overrides,
+            made,
+            result,
+            self.handovers,
+            room_said_of=override.worker if said else None,
         )
         if why is not None and said:
             why = f"{said}: {why}"
