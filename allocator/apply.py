@@ -329,12 +329,9 @@ def still_pending(
         if (why := _never_made(h)) is not None
     ]
     if impossible:
-        more = (
-            f" and {len(impossible) - LAPSED_NAMED} more" if len(impossible) > LAPSED_NAMED else ""
-        )
         raise InputError(
-            f"{source}: {'; '.join(impossible[:LAPSED_NAMED])}{more}; expected handovers as "
-            "allocator apply writes them"
+            f"{source}: {_named(impossible, '; ')}; expected handovers as allocator apply "
+            "writes them"
         )
     cases = {c.id: c for c in snapshot.cases}
     staff = {p.id: p for p in snapshot.practitioners}
@@ -402,10 +399,10 @@ def lapsed(
     return "; ".join(parts) + "; if none do, is it the file written with this snapshot?"
 
 
-def _named(items: list[str]) -> str:
+def _named(items: list[str], sep: str = ", ") -> str:
     """The first :data:`LAPSED_NAMED` of ``items``, then a count."""
     more = f" and {len(items) - LAPSED_NAMED} more" if len(items) > LAPSED_NAMED else ""
-    return ", ".join(items[:LAPSED_NAMED]) + more
+    return sep.join(items[:LAPSED_NAMED]) + more
 
 
 def _stands(
