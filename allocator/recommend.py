@@ -599,7 +599,8 @@ class Recommender:
         return ids
 
     def _blockers(self, case: Case, p: Practitioner) -> tuple[Blocker, ...]:
-        """The sentences for :meth:`_rule_ids`: every registered rule, before the plan."""
+        """The sentences for :meth:`_rule_ids`: every registered rule, before the plan (or
+        with the new families a plan in force gives: ``new_today``)."""
         st = self.state
         room = Room(
             load=st.load_kept[p.id],
