@@ -958,8 +958,17 @@ def diff_plans(
     if plan_a.as_of != plan_b.as_of:
         notes.append(f"the plans are for different days: {plan_a.as_of} and {plan_b.as_of}")
     policy = policy or Policy()
-    all_tiers = daily_tiers(policy)
-    if snapshot is not None:
+    # Two rebalances are compared on the rebalance's own tiers (changes of worker,
+    # handovers, ...), as they report them: a fresh user's diff of two rebalances showed
+    # only the daily tiers, which leave those out.
+    rebalances = is_rebalance(plan_a.objective) and is_rebalance(plan_b.objective)
+    all_tiers = plan_tiers(policy, plan_a.objective) if rebalances else daily_tiers(policy)
+    if rebalances and snapshot is not None:
+        notes.append(
+            "both plans are rebalances: their own tiers are shown as the plans report them, "
+            "not recomputed from the snapshot"
+        )
+    if snapshot is not None and not rebalances:
         state = ServiceState.of(snapshot, policy)
         values_a = evaluate(state, placements(state, plan_a).daily)
         values_b = evaluate(state, placements(state, plan_b).daily)

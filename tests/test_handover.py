@@ -459,6 +459,9 @@ def test_diff_lists_the_handovers_two_plans_plan_differently() -> None:
         "C1": ("different_handover", "P3", HANDOVER_DAY, "P2", earlier),
         "C2": ("handover_only_in_a", "P3", HANDOVER_DAY, None, None),
     }
+    # Two rebalances side by side on the rebalance's own tiers, as they report them.
+    keys = [t.key for t in diff.tiers]
+    assert "changes_of_worker" in keys and "handovers_unplanned" in keys
     console = Console(width=200, record=True)
     render_diff(diff, console)
     text = console.export_text()
