@@ -174,7 +174,7 @@ def test_rows_hold_no_free_text_but_what_a_manager_typed(log: DecisionLog) -> No
 @pytest.mark.parametrize("url", ["mysql://bob:pw@127.0.0.1:1/db", "oracle://bob:pw@h/db"])
 def test_a_database_the_log_does_not_support_says_so(url: str) -> None:
     # Not "No module named 'MySQLdb'": the log is a SQLite file or PostgreSQL.
-    result = CliRunner().invoke(main, ["log", "--db", url])
+    result = CliRunner().invoke(main, ["log"], env={"ALLOCATOR_DB": url})
     assert result.exit_code == 2
     assert "is not supported, expected a SQLite file or a postgresql:// URL" in result.stderr
     assert "No module named" not in result.stderr

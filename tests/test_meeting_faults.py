@@ -148,25 +148,25 @@ def test_signoff_refuses_unknown_fields(client: TestClient, meeting: Meeting) ->
 
 @pytest.mark.parametrize("command", [["log"], ["history", "C1"], ["replay", "1"]])
 def test_a_password_is_never_printed(command: list[str]) -> None:
+    # Given where it belongs (ALLOCATOR_DB), a URL whose server cannot be reached is
+    # one line with the password hidden.
     db = "postgresql://u:secretpw@127.0.0.1:1/x"
-    result = CliRunner().invoke(main, [*command, "--db", db])
+    result = CliRunner().invoke(main, command, env={"ALLOCATOR_DB": db})
     assert result.exit_code == 2
     assert "secretpw" not in result.output and "sqlalche.me" not in result.output
     assert "postgresql://u:***@127.0.0.1:1/x" in result.output
-    # The warning of a password on a command line, then the one-line error.
-    warning, error = result.output.strip().splitlines()
-    assert warning.startswith("warning: the password in --db is visible")
-    assert error.startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_serve_masks_the_password(tmp_path: Path) -> None:
     write_snapshot(service(), tmp_path / "s.json")
     db = "postgresql://u:secretpw@127.0.0.1:1/x"
     result = CliRunner().invoke(
-        main, ["serve", str(tmp_path / "s.json"), "--db", db, "--port", "0"]
+        main, ["serve", str(tmp_path / "s.json"), "--port", "0"], env={"ALLOCATOR_DB": db}
     )
     assert result.exit_code == 2
     assert "secretpw" not in result.output and "sqlalche.me" not in result.output
+    assert "postgresql://u:***@127.0.0.1:1/x" in result.output
 
 
 @pytest.mark.parametrize("command", [["log"], ["history", "C1"], ["replay", "1"]])

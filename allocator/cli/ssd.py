@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from allocator.cli.decision_log import warn_of_password
+from allocator.cli.decision_log import refuse_password_typed
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import IsoDay
@@ -78,7 +78,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
     from allocator.ssd.mapping import load_ssd_mapping
     from allocator.ssd.ssd_import import import_ssd
 
-    warn_of_password(source, "source", "ALLOCATOR_SSD_DB")
+    refuse_password_typed(source, "source", "ALLOCATOR_SSD_DB")
     _check_import_output(out, {"mapping": mapping_path})
     if out.lower().endswith(".json") or Path(out).is_dir():  # a new folder: made later
         with input_errors():
