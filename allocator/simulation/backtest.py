@@ -57,7 +57,7 @@ from allocator.simulation.forecast import (
     forecast,
 )
 from allocator.simulation.records import statutory_types
-from allocator.ssd.mapping import SsdMapping
+from allocator.ssd.mapping import SsdMapping, role_key
 from allocator.ssd.ssd_import import BASE_COLUMNS, read_tables
 from allocator.ssd.tables import Problems, cell_date
 
@@ -146,10 +146,10 @@ def read_history(source: str | Path, mapping: SsdMapping) -> History:
     tables = read_tables(source, mapping, wanted, problems)
     problems.raise_if_any()
     episodes = episodes_of(tables, problems)
-    roles = {" ".join(r.split()).lower() for r in mapping.involvements.allocated_roles}
+    roles = {role_key(r) for r in mapping.involvements.allocated_roles}
     involvements: list[Involvement] = []
     for row in tables["ssd_involvements"]:
-        if " ".join(row.get("invo_professional_role_id").split()).lower() not in roles:
+        if role_key(row.get("invo_professional_role_id")) not in roles:
             continue
         ident = row.get("invo_involvements_id") or None
         start = cell_date(row, "invo_involvement_start_date", problems, required=True, ident=ident)

@@ -56,6 +56,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def role_key(role: str) -> str:
+    """A role as matched: blanks collapsed and trimmed, lower case (``"Allocated  SW "``
+    and ``"allocated sw"`` are one role)."""
+    return " ".join(role.split()).lower()
+
+
 class InvolvementRules(_Section):
     """``[involvements]``: which ``invo_professional_role_id`` values are the allocated worker."""
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.io import expected_at
 from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Contract, Practitioner, Snapshot
-from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping
+from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping, role_key
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (
     LINE,
@@ -434,7 +434,7 @@ def _involvements(
             f"expected one of {', '.join(sorted(CHANGE_REASONS))} or empty"
         ),
     )
-    roles = [" ".join(r.split()).lower() for r in mapping.involvements.allocated_roles]
+    roles = [role_key(r) for r in mapping.involvements.allocated_roles]  # as the column below
     role = (
         pl.col("invo_professional_role_id")
         .str.replace_all(r"\s+", " ")
