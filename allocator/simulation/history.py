@@ -44,7 +44,7 @@ from pathlib import Path
 from allocator.models import Case, CaseType, Contract, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.ssd.ssd_import import BASE_COLUMNS
-from allocator.ssd.synthetic import GRADE_TITLES, ROLE
+from allocator.ssd.synthetic import GRADE_TITLES, ROLE, mapping_text
 
 #: The reason written on an involvement ended by a change of worker, by what the
 #: worker was doing that day (the SSD's ``invo_worker_change_reason`` codes).
@@ -82,20 +82,6 @@ _DEEPER = {
     CaseType.COURT: "ssd_cla_episodes",
     CaseType.ADOPTION: "ssd_cla_episodes",
 }
-_MAPPING = """# Mapping for a simulated SSD history (allocator.simulation.history).
-[involvements]
-allocated_roles = ["{role}"]
-
-[practitioners]
-grades = {{ {grades} }}
-side_table = "practitioners_extra.csv"
-
-[episodes]
-order = ["ssd_cp_plans", "ssd_cla_episodes", "ssd_cin_episodes", "ssd_early_help_episodes"]
-
-[cases]
-side_table = "cases_extra.csv"
-"""
 
 
 @dataclass
@@ -337,8 +323,11 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
         BASE_COLUMNS["ssd_involvements"],
         involvements,
     )
-    grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
-    write_text(root / "mapping.toml", _MAPPING.format(role=ROLE, grades=grades))
+    order = ("ssd_cp_plans", "ssd_cla_episodes", "ssd_cin_episodes", "ssd_early_help_episodes")
+    write_text(
+        root / "mapping.toml",
+        mapping_text("a simulated SSD history (allocator.simulation.history)", order),
+    )
 
 
 __all__ = ["simulated_history", "write_journal"]

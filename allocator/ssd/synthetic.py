@@ -22,6 +22,7 @@ the earlier ones on or before that year's first day.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
@@ -44,17 +45,23 @@ FORMER_TITLE = "Social Worker (left)"
 ROLE = "ALLOCATED_SW"
 """The allocated-worker role written on every involvement."""
 
-_MAPPING = """# Mapping for a synthetic SSD extract written by `allocator generate --format ssd`.
-[involvements]
-allocated_roles = ["{role}"]
 
-[practitioners]
-grades = {{ {grades} }}
-side_table = "practitioners_extra.csv"
-
-[cases]
-side_table = "cases_extra.csv"
-"""
+def mapping_text(what: str, episode_order: Sequence[str] = ()) -> str:
+    """The mapping (TOML) of an extract this package or the simulator writes: the
+    allocated role :data:`ROLE`, job titles :data:`GRADE_TITLES`, the side tables, and
+    an ``[episodes] order`` where given. ``what`` names the writer in its first line."""
+    grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
+    episodes = (
+        "[episodes]\norder = [" + ", ".join(f'"{t}"' for t in episode_order) + "]\n\n"
+        if episode_order
+        else ""
+    )
+    return (
+        f"# Mapping for {what}.\n"
+        f'[involvements]\nallocated_roles = ["{ROLE}"]\n\n'
+        f'[practitioners]\ngrades = {{ {grades} }}\nside_table = "practitioners_extra.csv"\n\n'
+        f'{episodes}[cases]\nside_table = "cases_extra.csv"\n'
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -173,7 +180,6 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
                 ]
             )
         side_cases.append([case.id, "", *(_text(getattr(case, f)) for f in _CASE_SIDE)])
-    grades = ", ".join(f'"{title}" = "{grade.value}"' for grade, title in GRADE_TITLES.items())
     files = {
         # The columns in the order the import reads them (one list of them).
         "ssd_department.csv": _table(
@@ -191,7 +197,9 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
             ["id", *_STAFF_SIDE, "contract", "contract_end"], side_staff
         ),
         "cases_extra.csv": _table(["id", "type", *_CASE_SIDE], side_cases),
-        "mapping.toml": _MAPPING.format(role=ROLE, grades=grades),
+        "mapping.toml": mapping_text(
+            "a synthetic SSD extract written by `allocator generate --format ssd`"
+        ),
     }
     for name, header in _EPISODE_HEADERS.items():
         files[f"{name}.csv"] = _table(header, episodes[name])
