@@ -44,7 +44,7 @@ from pathlib import Path
 from allocator.models import Case, CaseType, Contract, Practitioner, Snapshot
 from allocator.policy import Policy
 from allocator.ssd.ssd_import import BASE_COLUMNS
-from allocator.ssd.synthetic import GRADE_TITLES, ROLE, mapping_text
+from allocator.ssd.synthetic import GRADE_TITLES, ROLE, cell_text, mapping_text
 
 #: The reason written on an involvement ended by a change of worker, by what the
 #: worker was doing that day (the SSD's ``invo_worker_change_reason`` codes).
@@ -197,16 +197,6 @@ def simulated_history(
     return journal.last
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, tuple | list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(getattr(value, "value", value))
-
-
 def write_journal(journal: _Journal, folder: str | Path) -> None:
     """Write a :class:`_Journal` as the module's SSD tables (each file atomically)."""
     from allocator.io import write_text
@@ -259,12 +249,12 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
         [
             [
                 p.id,
-                _text(p.experience_years),
-                _text(p.skills),
-                _text(p.areas),
-                _text(p.capacity_points),
-                _text(p.contract) if p.contract is Contract.FIXED_TERM else "",
-                _text(p.contract_end),
+                cell_text(p.experience_years),
+                cell_text(p.skills),
+                cell_text(p.areas),
+                cell_text(p.capacity_points),
+                cell_text(p.contract) if p.contract is Contract.FIXED_TERM else "",
+                cell_text(p.contract_end),
             ]
             for p in staff
         ],
@@ -281,7 +271,7 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
     involvements: list[list[str]] = []
     for cid, life in children:
         c = life.case
-        dates = [life.opened.isoformat(), _text(life.closed)]
+        dates = [life.opened.isoformat(), cell_text(life.closed)]
         door = "ssd_early_help_episodes" if c.type is CaseType.EARLY_HELP else "ssd_cin_episodes"
         for name in (door, _DEEPER.get(c.type)):
             if name is not None:
@@ -292,11 +282,11 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
                 cid,
                 c.type.value,
                 str(c.complexity),
-                _text(c.weight),
-                _text(c.area),
-                _text(c.needs),
+                cell_text(c.weight),
+                cell_text(c.area),
+                cell_text(c.needs),
                 c.priority.value,
-                _text(c.excluded_workers),
+                cell_text(c.excluded_workers),
             ]
         )
         for s in journal.spells[cid]:
@@ -307,7 +297,7 @@ def write_journal(journal: _Journal, folder: str | Path) -> None:
                     ROLE,
                     cid,
                     s.start.isoformat(),
-                    _text(s.end),
+                    cell_text(s.end),
                     s.reason,
                 ]
             )

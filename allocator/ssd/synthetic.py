@@ -72,7 +72,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A value as an SSD extract's CSV cell: empty for none, ``;`` between list items,
+    ISO dates, an enum's value."""
     if value is None:
         return ""
     if isinstance(value, tuple | list):
@@ -134,9 +136,9 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
     side_staff = [
         [
             p.id,
-            *(_text(getattr(p, f)) for f in _STAFF_SIDE),
-            _text(p.contract) if p.contract is Contract.FIXED_TERM else "",
-            _text(p.contract_end),
+            *(cell_text(getattr(p, f)) for f in _STAFF_SIDE),
+            cell_text(p.contract) if p.contract is Contract.FIXED_TERM else "",
+            cell_text(p.contract_end),
         ]
         for p in snapshot.practitioners
     ]
@@ -144,7 +146,7 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
     involvements: list[list[str]] = []
     side_cases: list[list[str]] = []
     for case in snapshot.cases:
-        start = _text(case.opened or as_of)
+        start = cell_text(case.opened or as_of)
         ident = f"E{len(side_cases) + 1:06d}"
         if case.type is CaseType.COURT:
             episodes["ssd_pre_proceedings"].append(
@@ -175,11 +177,11 @@ def ssd_tables(snapshot: Snapshot) -> dict[str, str]:
                     ROLE,
                     case.id,
                     begin.isoformat(),
-                    _text(end),
+                    cell_text(end),
                     "",
                 ]
             )
-        side_cases.append([case.id, "", *(_text(getattr(case, f)) for f in _CASE_SIDE)])
+        side_cases.append([case.id, "", *(cell_text(getattr(case, f)) for f in _CASE_SIDE)])
     files = {
         # The columns in the order the import reads them (one list of them).
         "ssd_department.csv": _table(
