@@ -49,6 +49,8 @@ from pathlib import Path
 
 import click
 
+from allocator.io import write_text
+
 HERE = Path(__file__).resolve().parent.parent / "examples" / "wales"
 COUNCILS = HERE / "councils.csv"
 SPEC = HERE / "sweep.toml"
@@ -113,8 +115,10 @@ def spec_text(
     days: int = DEFAULT_DAYS,
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
     methods: tuple[str, ...] = DEFAULT_METHODS,
+    path: str = "examples/wales/sweep.toml",
 ) -> str:
-    """The sweep spec (docs/SIMULATION.md, "The sweep spec") for ``councils``."""
+    """The sweep spec (docs/SIMULATION.md, "The sweep spec") for ``councils``, to be
+    written at ``path`` (its header shows the command that runs it)."""
     total = sum(c.looked_after for c in councils)
     staff = sum(practitioners(c.looked_after) for c in councils)
     lines = [
@@ -122,7 +126,7 @@ def spec_text(
         "# points per FTE across 22 synthetic Welsh councils. Written by",
         "# `python -m benchmarks.wales` from examples/wales/councils.csv: edit those,",
         "# not this. Sources and the sizing rule: examples/wales/README.md.",
-        "#   allocator sweep examples/wales/sweep.toml --out wales/ --workers 2",
+        f"#   allocator sweep {path} --out wales/ --workers 2",
         f"# {len(councils)} councils, {total:,} children looked after, {staff:,} practitioners.",
         f"days = {days}",
         f"seeds = [{', '.join(str(s) for s in seeds)}]",
@@ -159,8 +163,13 @@ def main(days: int, seeds: str, methods: str, out: str) -> None:
         ) from None
     method_list = tuple(m.strip() for m in methods.split(","))
     councils = read_councils()
-    text = spec_text(councils, days=days, seeds=seed_list, methods=method_list)
-    Path(out).write_text(text, encoding="utf-8")
+    # The header names the file as run from the repository's root where it lies there
+    # (the shipped spec must not carry this machine's paths).
+    repo = HERE.parent.parent
+    target = Path(out).resolve()
+    shown = target.relative_to(repo).as_posix() if target.is_relative_to(repo) else out
+    text = spec_text(councils, days=days, seeds=seed_list, methods=method_list, path=shown)
+    write_text(out, text)
     staff = sum(practitioners(c.looked_after) for c in councils)
     print(f"wrote {out}: {len(councils)} councils, {staff} practitioners", file=sys.stderr)
 

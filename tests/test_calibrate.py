@@ -54,7 +54,10 @@ def test_referral_rate_and_turnover_come_back_from_a_known_history(
     snap, episodes, leavers, staff = service
     assert isinstance(snap, Snapshot)
     cal = estimate(episodes, leavers, staff, snap)
-    window = (snap.as_of - min(e.start for e in episodes)).days
+    # The window runs from the first day anything ended (recording_start); the
+    # referrals before it are not counted, so the rate is over the days they came in.
+    first_end = min([e.end for e in episodes if e.end is not None] + [day for _, day in leavers])
+    window = (snap.as_of - first_end).days
     # The referral rate is the doors' starts over the window, exactly; against the
     # rate the history was drawn at it is close (the simulator draws families, and
     # care leavers have no episode): within 20%.
@@ -93,7 +96,8 @@ def test_the_csv_tables_read_back_to_the_same_estimates(
 def test_thin_data_falls_back_to_national_rates_with_a_note() -> None:
     snap = generate(10, seed=1)
     # 40 child-in-need starts over 200 days, 5 closed, no staff table: the referral
-    # rate is estimated; lengths and turnover stay national, each with a note.
+    # rate is estimated; lengths and turnover stay national, each with a note. The
+    # first closes on day 10, so recording starts then: the 38 starts from day 10 on.
     start = snap.as_of - timedelta(days=200)
     episodes = [
         Episode(
@@ -110,7 +114,65 @@ def test_thin_data_falls_back_to_national_rates_with_a_note() -> None:
     assert cal.leaving_rates == {}
     assert any("child_in_need: 5 closed episodes (fewer than 30)" in n for n in cal.notes)
     assert any("0 leavers found" in n and "national" in n for n in cal.notes)
-    assert any("Referrals:" in n and "40 child-in-need" in n for n in cal.notes)
+    assert any("Referrals:" in n and "38 child-in-need" in n for n in cal.notes)
+
+
+def test_cases_open_since_before_the_extract_are_not_counted_as_referrals() -> None:
+    snap = generate(10, seed=1)
+    # An extract begun 120 days ago: 200 cases open since years before it (no end),
+    # then 60 child-in-need referrals, one every 2 days, each closing 10 days on.
+    # Nothing ends before the extract began, so the window is the 120 days it holds
+    # less the first 10 (before the first end): 55 referrals over 110 days. Counting
+    # from the oldest open case would say 365 days and a third of the rate.
+    began = snap.as_of - timedelta(days=120)
+    old = [
+        Episode("child_in_need", f"O{k}", began - timedelta(days=400 + 7 * k), None, True)
+        for k in range(200)
+    ]
+    new = [
+        Episode(
+            "child_in_need",
+            f"N{k}",
+            began + timedelta(days=2 * k),
+            began + timedelta(days=2 * k + 10),
+            True,
+        )
+        for k in range(60)
+    ]
+    cal = estimate(old + new, [], 0, snap)
+    national = referral_children_per_day(sum(1 for c in snap.cases if c.worker is not None))
+    assert cal.arrival_factor == pytest.approx(55 / 110 / national, abs=1e-3)
+    assert cal.notes[0].endswith(
+        f"the 110 days to {snap.as_of.isoformat()} (recorded from "
+        f"{(began + timedelta(days=10)).isoformat()}, the first day an episode ended or a "
+        "worker left)."
+    )
+    assert any("55 child-in-need and early-help starts" in n for n in cal.notes)
+
+
+def test_a_history_of_open_cases_only_is_taken_from_its_first_start() -> None:
+    snap = generate(10, seed=1)
+    first = snap.as_of - timedelta(days=100)
+    episodes = [
+        Episode("child_in_need", f"C{k}", first + timedelta(days=k), None, True) for k in range(40)
+    ]
+    cal = estimate(episodes, [], 0, snap)
+    assert "the first episode's start: nothing had ended" in cal.notes[0]
+    assert "the 100 days" in cal.notes[0]
+
+
+def test_a_leavers_day_marks_the_recording_start_too() -> None:
+    snap = generate(10, seed=1)
+    first = snap.as_of - timedelta(days=300)
+    episodes = [
+        Episode("child_in_need", f"C{k}", first + timedelta(days=k), None, True) for k in range(40)
+    ]
+    left = snap.as_of - timedelta(days=150)
+    cal = estimate(episodes, [("W1", left)], 0, snap)
+    assert "the 150 days" in cal.notes[0]
+    # A leaver after the snapshot's day is the future: it does not move the start.
+    later = estimate(episodes, [("W1", snap.as_of + timedelta(days=1))], 0, snap)
+    assert "the 300 days" in later.notes[0]
 
 
 @pytest.mark.parametrize(

@@ -123,9 +123,12 @@ def test_targets_read_as_written() -> None:
         ("statutory p0 wait <= 10 days", "p0 is not p1 to p99"),
         ("urgent wait 1 day", "cannot read"),
         ("urgent wait <= day", "cannot read"),
-        ("urgent wait <= 1 hour", "cannot read"),
+        ("urgent wait <= 1 hour", "'hour' is not days or weeks"),
+        ("urgent wait <= 2 months", "'months' is not days or weeks"),
         ("urgent wait >= 1 day", "cannot read"),
-        ("urgent wait <= -1 day", "cannot read"),
+        ("urgent wait <= -1 day", "a wait of -1 day is below none; expected 0 or more"),
+        ("urgent wait <= 1 day;", "clause 2 of 2 is empty"),
+        ("urgent wait <= 1 day;; all wait <= 9", "clause 2 of 3 is empty"),
     ],
 )
 def test_unreadable_targets_are_refused_in_one_sentence(text: str, said: str) -> None:

@@ -185,7 +185,7 @@ def forecast_command(
     type=click.IntRange(min=0, max=MAX_EXTRA_FTE),
     default=20,
     show_default=True,
-    help="Most extra FTE tried per grade.",
+    help="Most extra FTE tried per grade (0: only whether today's staff meet the target).",
 )
 @click.option(
     "--contract",

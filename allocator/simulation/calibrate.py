@@ -2,7 +2,8 @@
 
 :func:`calibrate_ssd` reads the episode tables of an SSD extract folder (CSV, the
 tables ``allocator import ssd`` reads) and its involvements, and estimates over the
-year before the snapshot's day (or the history's span, if shorter):
+year before the snapshot's day (or since the history began recording, if later:
+:func:`recording_start`):
 
 - **referrals**: children starting a child-in-need or early-help episode, per day
   (the doors a case comes in by), and starts per year of each episode type; the
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from allocator.io import InputError
 from allocator.models import Contract, Snapshot
+from allocator.rules import counted
 from allocator.simulation.events import LEAVING_RATE, referral_children_per_day
 from allocator.simulation.forecast import Calibration
 from allocator.ssd.tables import Problems, Table, cell_date, read_table
@@ -226,6 +228,32 @@ def calibrate_ssd(folder: str | Path, snapshot: Snapshot) -> Calibration:
     return estimate(episodes, leavers, staff, snapshot, source=str(folder))
 
 
+def recording_start(
+    episodes: list[Episode], leavers: list[tuple[str, date]], as_of: date
+) -> tuple[date, str]:
+    """The first day a history recorded everything, and how that day was found.
+
+    An extract holds every episode open on its first day, however long before it
+    started, and everything after; so old open cases start years before the
+    extract began, but nothing recorded *ends* before it. The first day anything
+    ended (an episode closing or a worker leaving, on or before ``as_of``) is taken
+    as the start; starts before it are cases already open then, not referrals. With
+    nothing ended, the first episode's start is taken (a history of open cases only).
+
+    Returns
+    -------
+    tuple
+        (the day, a phrase saying how it was found, for the notes).
+    """
+    ends = [e.end for e in episodes if e.end is not None and e.end <= as_of]
+    ends += [day for _, day in leavers if day <= as_of]
+    if ends:
+        first = min(ends)
+        return first, f"from {first.isoformat()}, the first day an episode ended or a worker left"
+    first = min(e.start for e in episodes)
+    return first, f"from {first.isoformat()}, the first episode's start: nothing had ended"
+
+
 def estimate(
     episodes: list[Episode],
     leavers: list[tuple[str, date]],
@@ -241,17 +269,20 @@ def estimate(
             f"{source}: history too short to calibrate: no episode starts on or before "
             f"{as_of.isoformat()}"
         )
-    first = min(e.start for e in past)
+    first, recorded_from = recording_start(past, leavers, as_of)
     span = (as_of - first).days
     if span < MIN_HISTORY_DAYS or len(past) < MIN_REFERRALS:
         raise HistoryError(
-            f"{source}: history too short to calibrate: {len(past)} "
-            f"episode{'' if len(past) == 1 else 's'} over {span} day{'' if span == 1 else 's'}; "
-            f"expected at least {MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days"
+            f"{source}: history too short to calibrate: {counted(len(past), 'episode')} "
+            f"over {counted(span, 'day')} recorded ({recorded_from}); expected at least "
+            f"{MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days"
         )
     window = min(span, WINDOW_DAYS)
     since = as_of - timedelta(days=window)
-    notes: list[str] = [f"Calibrated from {source}: the {window} days to {as_of.isoformat()}."]
+    notes: list[str] = [
+        f"Calibrated from {source}: the {window} days to {as_of.isoformat()} "
+        f"(recorded {recorded_from})."
+    ]
 
     # Referrals: starts at the doors in the window, per day; and by type, per year.
     starts = [e for e in past if e.start >= since]
@@ -274,7 +305,8 @@ def estimate(
         )
     else:
         notes.append(
-            f"Referrals: only {len(door)} child-in-need and early-help starts (fewer than "
+            f"Referrals: only {len(door)} child-in-need and early-help "
+            f"{'start' if len(door) == 1 else 'starts'} (fewer than "
             f"{MIN_REFERRALS}); the national steady-state rate is used."
         )
 
@@ -300,7 +332,8 @@ def estimate(
             )
         else:
             notes.append(
-                f"Lengths of {spec.case_type}: {len(lengths)} closed episodes (fewer than "
+                f"Lengths of {spec.case_type}: {counted(len(lengths), 'closed episode')} "
+                f"(fewer than "
                 f"{MIN_EPISODES}); the national lengths are used."
             )
     notes.append("Court, adoption and care-leaver lengths and complexity changes: national.")
@@ -324,7 +357,7 @@ def estimate(
         )
     else:
         notes.append(
-            f"Staff turnover: {len(gone)} leavers found (fewer than {MIN_LEAVERS}); the "
+            f"Staff turnover: {counted(len(gone), 'leaver')} found (fewer than {MIN_LEAVERS}); the "
             f"national rates are used ({national_rate:.1%} a year for today's mix)."
         )
     return Calibration(
@@ -440,6 +473,7 @@ __all__ = [
     "episodes_of",
     "estimate",
     "read_episodes",
+    "recording_start",
     "synthetic_history",
     "write_history",
 ]

@@ -1,6 +1,7 @@
 """The staffing question: the least extra FTE, by grade, that meets a waiting target.
 
-A **target** is clauses joined by ``;``, each ``WHO [STAT] wait <= N days``:
+A **target** is clauses joined by ``;`` (an empty clause, as from a ``;`` at the end,
+is refused: a clause may have been lost), each ``WHO [STAT] wait <= N days``:
 
 - ``WHO``: ``urgent`` (children referred urgent), ``statutory`` (types named by a
   priority class), or ``all``;
@@ -56,12 +57,13 @@ MAX_EXTRA = 20
 TARGET_FORM = (
     'expected clauses like "urgent wait <= 1 day; statutory p90 wait <= 10 days": '
     "who (urgent, statutory, all), an optional statistic (max, mean, p1 to p99), "
-    '"wait", <= or <, and a number of days written with the digits 0-9'
+    '"wait", <= or <, and a number written with the digits 0-9, in days (the default) '
+    "or weeks"
 )
 # ASCII only (re.ASCII, [0-9]): "\d" alone would read other scripts' digits ("١").
 _CLAUSE = re.compile(
     r"^(?P<who>[a-z]+)\s+(?:(?P<stat>max|mean|p[0-9]+)\s+)?wait\s*(?P<op><=|=<|<)\s*"
-    r"(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>days?|weeks?)?$",
+    r"(?P<n>[-+]?[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[a-z]+)?$",
     re.ASCII,
 )
 
@@ -118,9 +120,12 @@ def parse_target(text: str) -> tuple[Clause, ...]:
     parts = [p.strip() for p in text.split(";")]
     if not any(parts):
         raise TargetError(f"the target is empty; {TARGET_FORM}")
-    for part in parts:
+    for n, part in enumerate(parts, start=1):
         if not part:
-            continue
+            raise TargetError(
+                f"clause {n} of {len(parts)} is empty (a ';' with nothing after it, or two "
+                f"together); {TARGET_FORM}"
+            )
         odd = sorted({ch for ch in part if not ch.isascii()})
         if odd:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in odd)
@@ -145,7 +150,15 @@ def parse_target(text: str) -> tuple[Clause, ...]:
                     f"cannot read {part!r}: percentile {stat} is not p1 to p99; {TARGET_FORM}"
                 )
             stat = k / 100
-        days = float(m["n"]) * (7 if (m["unit"] or "").startswith("week") else 1)
+        unit = m["unit"] or "days"
+        if unit not in ("day", "days", "week", "weeks"):
+            raise TargetError(f"cannot read {part!r}: {unit!r} is not days or weeks; {TARGET_FORM}")
+        if m["n"].startswith("-"):
+            raise TargetError(
+                f"cannot read {part!r}: a wait of {m['n']} {unit} is below none; expected "
+                f"0 or more; {TARGET_FORM}"
+            )
+        days = float(m["n"]) * (7 if unit.startswith("week") else 1)
         strict = m["op"] == "<"
         if strict and days == 0:
             raise TargetError(
