@@ -340,7 +340,7 @@ def test_https_through_uvicorn_with_a_secure_cookie(serve, tmp_path: Path) -> No
          "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
-    port, _ = serve("--token", TOKEN, "--tls-cert", str(cert), "--tls-key", str(key))
+    port, _ = serve("--token", TOKEN, "--certfile", str(cert), "--keyfile", str(key))
     with httpx.Client(verify=False, follow_redirects=False) as client:
         login = client.get(f"https://127.0.0.1:{port}/?token={TOKEN}")
         assert login.status_code == 303
@@ -382,7 +382,7 @@ def test_a_bad_certificate_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
         ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"),
-         "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "c.pem")],
+         "--certfile", str(tmp_path / "c.pem"), "--keyfile", str(tmp_path / "c.pem")],
     )  # fmt: skip
     assert result.exit_code == 2 and "cannot use the certificate" in result.output
     assert not (tmp_path / "l.db").exists()

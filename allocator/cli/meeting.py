@@ -67,9 +67,9 @@ def _public_origin(value: str | None) -> str | None:
 
 
 def _tls(cert: str | None, key: str | None) -> None:
-    """Both of ``--tls-cert`` and ``--tls-key`` or neither, and a pair that loads."""
+    """Both of ``--certfile`` and ``--keyfile`` or neither, and a pair that loads."""
     if (cert is None) != (key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+        raise click.UsageError("--certfile and --keyfile go together")
     if cert is None or key is None:
         return
     import ssl
@@ -144,8 +144,8 @@ def _tls(cert: str | None, key: str | None) -> None:
     help="The reverse proxy's addresses (comma-separated): X-Forwarded-Proto and -For "
     "are read only from these (default: from nobody).",
 )
-@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
-@click.option("--tls-key", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
 @click.option(
     "--max-body",
     type=click.IntRange(min=1024, max=100_000_000),
@@ -203,8 +203,8 @@ def serve_command(
     allowed_hosts: tuple[str, ...],
     public_origin: str | None,
     forwarded_allow_ips: str | None,
-    tls_cert: str | None,
-    tls_key: str | None,
+    certfile: str | None,
+    keyfile: str | None,
     max_body: int,
     time_limit: float,
     work_units: float,
@@ -265,7 +265,7 @@ def serve_command(
             echo(f"error: {exc}", err=True)
             sys.exit(BAD_INPUT)
     origin = _public_origin(public_origin)
-    _tls(tls_cert, tls_key)
+    _tls(certfile, keyfile)
     try:
         proxies = Proxies(forwarded_allow_ips) if forwarded_allow_ips else None
     except ValueError as exc:
@@ -326,7 +326,7 @@ def serve_command(
         if user_header is not None:
             assert proxies is not None
             asgi = TrustedHeader(asgi, header=user_header, proxies=proxies)
-    scheme = "https" if tls_cert else "http"
+    scheme = "https" if certfile else "http"
     shown = origin or f"{scheme}://{host_name('127.0.0.1' if wildcard else host)}:{port}"
     echo(
         f"decision {meeting.decision_id} in force in {db_shown(db)} (chain head "
@@ -344,8 +344,8 @@ def serve_command(
         host=host,
         port=port,
         log_level="warning",
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
         proxy_headers=False,  # applied above, inside the sign-on header's check
     )
     uvicorn.Server(config).run(sockets=[listening])
