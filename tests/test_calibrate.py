@@ -19,6 +19,7 @@ from allocator.io import InputError, write_snapshot
 from allocator.models import Contract
 from allocator.policy import Policy
 from allocator.simulation.calibrate import (
+    LENGTH_POINTS,
     MIN_EPISODES,
     Episode,
     HistoryError,
@@ -69,11 +70,87 @@ def test_referral_rate_and_turnover_come_back_from_a_known_history(
     factor = cal.leaving_rates[Contract.PERMANENT] / LEAVING_RATE[Contract.PERMANENT]
     assert 0.6 <= factor <= 1.5
     assert any("Staff turnover" in n and "leavers" in n for n in cal.notes)
-    # Child protection lengths: every closed plan's length, and said how many.
-    cp = [e for e in episodes if e.case_type == "child_protection" and e.end is not None]
-    if len(cp) >= MIN_EPISODES:
-        assert len(cal.durations["child_protection"]) == len(cp)
-        assert any(f"from {len(cp)} closed episodes" in n for n in cal.notes)
+    # Child protection lengths: a distribution of LENGTH_POINTS lengths, estimated from
+    # the closed plans and the open ones, and said how many of each.
+    cp = [e for e in episodes if e.case_type == "child_protection"]
+    closed = [e for e in cp if e.end is not None]
+    if len(closed) >= MIN_EPISODES:
+        assert len(cal.durations["child_protection"]) == LENGTH_POINTS
+        assert any(
+            f"from {len(closed)} closed and {len(cp) - len(closed)} open episodes" in n
+            for n in cal.notes
+        )
+
+
+def _exponential_history(mean: float, seed: int) -> list[tuple[int, int, bool]]:
+    """Spans (observed_span's) of episodes of exponential length ``mean`` starting at
+    a steady rate for five years, seen through a window of the last 365 days."""
+    import random
+
+    from allocator.simulation.calibrate import observed_span
+
+    rng = random.Random(seed)
+    as_of = date(2026, 11, 23)
+    since = as_of - timedelta(days=365)
+    spans = []
+    for k in range(3000):
+        start = as_of - timedelta(days=int(k * 5 * 365 / 3000))
+        length = max(1, round(rng.expovariate(1 / mean)))
+        end = start + timedelta(days=length)
+        span = observed_span(
+            Episode("child_in_need", f"C{k}", start, end if end <= as_of else None, True),
+            since,
+            as_of,
+        )
+        if span is not None:
+            spans.append(span)
+    return spans
+
+
+@pytest.mark.parametrize("mean", [150, 355, 880])
+def test_lengths_of_open_and_closed_episodes_come_back_near_the_truth(mean: int) -> None:
+    import math
+    import statistics
+
+    from allocator.simulation.calibrate import censored_lengths
+
+    spans = _exponential_history(mean, seed=mean)
+    lengths = censored_lengths(spans)
+    # The median of an exponential is mean x ln 2.
+    assert statistics.median(lengths) == pytest.approx(mean * math.log(2), rel=0.15)
+    assert statistics.mean(lengths) == pytest.approx(mean, rel=0.2)
+
+
+def test_an_open_episode_counts_from_when_the_window_saw_it() -> None:
+    from allocator.simulation.calibrate import censored_lengths, observed_span
+
+    since, as_of = date(2026, 1, 1), date(2026, 12, 31)
+    # Begun 100 days before the window, closed 50 days into it: seen from length 100.
+    assert observed_span(
+        Episode(
+            "child_in_need", "A", since - timedelta(days=100), since + timedelta(days=50), True
+        ),
+        since,
+        as_of,
+    ) == (100, 150, True)
+    # Closed before the window began: not seen.
+    assert (
+        observed_span(
+            Episode("child_in_need", "B", date(2025, 1, 1), date(2025, 6, 1), True), since, as_of
+        )
+        is None
+    )
+    # Open on as_of: its days so far, not closed.
+    assert observed_span(
+        Episode("child_in_need", "C", as_of - timedelta(days=30), None, True), since, as_of
+    ) == (0, 30, False)
+    # Hand-checked Kaplan-Meier: four seen from length 0. At 10, one of 4 closes:
+    # survival 0.75. The open one leaves at 15; at 20, one of the 2 left closes:
+    # 0.375. Eight quantiles at 1/16, 3/16, ...: two by 10, three more by 20.
+    lengths = censored_lengths([(0, 10, True), (0, 15, False), (0, 20, True), (0, 40, False)], 8)
+    assert lengths[:2] == (10, 10)  # the first quarter closes at 10
+    assert lengths[2:5] == (20, 20, 20)  # to 0.625 closed by 20
+    assert all(x > 20 for x in lengths[5:])  # the rest beyond the data, exponential
 
 
 def test_the_csv_tables_read_back_to_the_same_estimates(
@@ -112,7 +189,8 @@ def test_thin_data_falls_back_to_national_rates_with_a_note() -> None:
     cal = estimate(episodes, [], 0, snap)
     assert cal.durations == {}
     assert cal.leaving_rates == {}
-    assert any("child_in_need: 5 closed episodes (fewer than 30)" in n for n in cal.notes)
+    # The first closed on day 10, the window's first day: seen closing before it.
+    assert any("child_in_need: 4 closed episodes (fewer than 30)" in n for n in cal.notes)
     assert any("0 leavers found" in n and "national" in n for n in cal.notes)
     assert any("Referrals:" in n and "38 child-in-need" in n for n in cal.notes)
 
@@ -154,7 +232,8 @@ def test_a_history_of_open_cases_only_is_taken_from_its_first_start() -> None:
     snap = generate(10, seed=1)
     first = snap.as_of - timedelta(days=100)
     episodes = [
-        Episode("child_in_need", f"C{k}", first + timedelta(days=k), None, True) for k in range(40)
+        Episode("child_in_need", f"C{k}", first + timedelta(days=2 * k), None, True)
+        for k in range(50)
     ]
     cal = estimate(episodes, [], 0, snap)
     assert "the first episode's start: nothing had ended" in cal.notes[0]
@@ -165,7 +244,8 @@ def test_a_leavers_day_marks_the_recording_start_too() -> None:
     snap = generate(10, seed=1)
     first = snap.as_of - timedelta(days=300)
     episodes = [
-        Episode("child_in_need", f"C{k}", first + timedelta(days=k), None, True) for k in range(40)
+        Episode("child_in_need", f"C{k}", first + timedelta(days=7 * k), None, True)
+        for k in range(43)
     ]
     left = snap.as_of - timedelta(days=150)
     cal = estimate(episodes, [("W1", left)], 0, snap)
@@ -173,6 +253,58 @@ def test_a_leavers_day_marks_the_recording_start_too() -> None:
     # A leaver after the snapshot's day is the future: it does not move the start.
     later = estimate(episodes, [("W1", snap.as_of + timedelta(days=1))], 0, snap)
     assert "the 300 days" in later.notes[0]
+
+
+def _daily(weeks: int, until: date) -> list[Episode]:
+    """A child-in-need referral a day for ``weeks`` weeks up to ``until``, each closing
+    30 days on (open if that is after ``until``)."""
+    first = until - timedelta(weeks=weeks)
+    out = []
+    for k in range(weeks * 7):
+        start = first + timedelta(days=k)
+        end = start + timedelta(days=30)
+        out.append(Episode("child_in_need", f"C{k}", start, end if end <= until else None, True))
+    return out
+
+
+def test_a_stale_history_is_refused_saying_when_it_ends() -> None:
+    snap = generate(5, seed=1)
+    ended = snap.as_of - timedelta(days=60)
+    with pytest.raises(HistoryError) as caught:
+        estimate(_daily(30, ended), [], 0, snap)
+    assert str(caught.value) == (
+        f"history: the history's last record is on {ended.isoformat()}, 60 days before "
+        f"the snapshot's day {snap.as_of.isoformat()}; expected a history up to it "
+        "(within 31 days): rates from then would be taken as today's"
+    )
+    # A month behind is an extract's usual lag: taken.
+    estimate(_daily(30, snap.as_of - timedelta(days=31)), [], 0, snap)
+
+
+def test_a_history_after_the_snapshots_day_is_refused_saying_so() -> None:
+    snap = generate(5, seed=1)
+    later = _daily(20, snap.as_of + timedelta(days=400))
+    with pytest.raises(HistoryError, match="no episode starts on or before the snapshot's day"):
+        estimate(later, [], 0, snap)
+    # Begun before the day, but recording ends soon after it: too short, and why.
+    soon = _daily(20, snap.as_of + timedelta(days=100))
+    with pytest.raises(HistoryError) as caught:
+        estimate(soon, [], 0, snap)
+    assert "history too short to calibrate" in str(caught.value)
+    assert "after the snapshot's day" in str(caught.value)
+
+
+def test_no_staff_tables_says_so_in_the_turnover_note(tmp_path: Path) -> None:
+    snap = generate(10, seed=1)
+    write_history(tmp_path, _daily(20, snap.as_of), [("W1", snap.as_of)], 5)
+    (tmp_path / "ssd_professionals.csv").unlink()
+    cal = calibrate_ssd(tmp_path, snap)
+    assert any(
+        n.startswith(f"Staff turnover: {tmp_path} has no ssd_professionals and ssd_involvements")
+        for n in cal.notes
+    )
+    assert cal.leaving_rates == {}
+    assert any("children with a worker steady" in n for n in cal.notes)
 
 
 @pytest.mark.parametrize(

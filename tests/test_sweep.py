@@ -558,3 +558,69 @@ def test_a_sweep_on_a_scheduler_and_two_worker_processes_matches_the_local_clust
     on_machine = pd.read_parquet(tmp_path / "local" / "results.parquet")
     assert len(on_cluster) == 4 and (on_cluster["children"] > 0).all()
     pd.testing.assert_frame_equal(on_cluster, on_machine)
+
+
+_SMALL_SPEC = (
+    'days = 3\nseeds = [1]\nmethods = ["greedy"]\n[[services]]\nname = "a"\npractitioners = 5\n'
+)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "http://127.0.0.1:8786", "notanaddress", "tcp://:8786", "tcp://host:port"],
+)
+def test_a_scheduler_address_without_host_and_port_is_refused_at_the_door(
+    tmp_path: Path, address: str
+) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(_SMALL_SPEC, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--scheduler", address]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is not a Dask scheduler's address; expected tcp://HOST:PORT" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("address", "read"),
+    [
+        ("127.0.0.1:8786", "tcp://127.0.0.1:8786"),
+        ("tls://sched.local:8786", "tls://sched.local:8786"),
+    ],
+)
+def test_a_scheduler_address_is_read_with_its_protocol(address: str, read: str) -> None:
+    from allocator.cli.options import SchedulerAddress
+
+    assert SchedulerAddress().convert(address, None, None) == read
+
+
+def test_a_scheduler_nobody_answers_at_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from allocator.simulation import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
+    with socket.socket() as s:  # a port just freed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(_SMALL_SPEC, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["sweep", str(spec), "--out", str(tmp_path / "out"), "--scheduler", f"127.0.0.1:{port}"],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
+    )
+    assert "Traceback" not in result.output and "None" not in result.output

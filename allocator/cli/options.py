@@ -55,6 +55,34 @@ class IsoDay(_DayParam):
         return day
 
 
+class SchedulerAddress(click.ParamType):
+    """A Dask scheduler's address: ``tcp://host:port`` (or ``tls://``), or ``host:port``
+    read as ``tcp://``. Checked here: Dask itself answers a missing port with a
+    traceback."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The address with its protocol, or a usage error (exit 2) saying the form."""
+        from urllib.parse import urlsplit
+
+        text = str(value).strip()
+        address = text if "://" in text else f"tcp://{text}"
+        parts = urlsplit(address)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+            self.fail(
+                f"{value!r} is not a Dask scheduler's address; expected tcp://HOST:PORT "
+                "(as `dask scheduler` prints it, e.g. tcp://127.0.0.1:8786)",
+                param,
+                ctx,
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+
 SEED: Final = click.IntRange(min=0, max=MAX_SEED)
 
 #: ``--snapshot`` of a command that reads a plan: the snapshot it was made from.

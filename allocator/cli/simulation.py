@@ -13,7 +13,7 @@ import click
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
-from allocator.cli.options import SEED, FiniteRange
+from allocator.cli.options import SEED, FiniteRange, SchedulerAddress
 from allocator.io import check_output_folder
 from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 
@@ -115,6 +115,7 @@ def simulate_command(
 )
 @click.option(
     "--scheduler",
+    type=SchedulerAddress(),
     help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.",
 )
 def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> None:

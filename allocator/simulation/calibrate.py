@@ -9,11 +9,12 @@ year before the snapshot's day (or since the history began recording, if later:
   (the doors a case comes in by), and starts per year of each episode type; the
   forecast's ``arrival_factor`` is the council's rate over the national rate that
   keeps today's open caseload steady;
-- **case lengths** by type, from closed episodes (start to end, in days): child
-  protection (``ssd_cp_plans``), child in need (``ssd_cin_episodes``), looked after
-  (``ssd_cla_episodes``), early help (``ssd_early_help_episodes``). Only episodes
-  that closed are seen, so long ones still open are under-represented: the lengths
-  lean short (said in the notes);
+- **case lengths** by type (days from start to end): child protection
+  (``ssd_cp_plans``), child in need (``ssd_cin_episodes``), looked after
+  (``ssd_cla_episodes``), early help (``ssd_early_help_episodes``), from the episodes
+  the window saw, closed and still open (:func:`censored_lengths`: Kaplan-Meier,
+  each counted from the length it had when the window began). Closed episodes alone
+  would make every case as short as those that happened to close within the history;
 - **staff turnover**: workers whose involvements ended with change reason ``LEFTRL``
   (the worker left) in the window, over the staff in post plus those leavers,
   as a rate a year; used for permanent staff (agency and fixed-term keep theirs).
@@ -30,6 +31,7 @@ and keep the national rates. Complexity changes are not in the SSD and keep thei
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -50,6 +52,8 @@ MIN_REFERRALS = 30
 MIN_LEAVERS = 10
 #: Shortest history (days from its first date to the snapshot's day) to calibrate.
 MIN_HISTORY_DAYS = 90
+#: Most days between a history's last record and the snapshot's day.
+STALE_DAYS = 31
 #: The window estimates are taken over, at most.
 WINDOW_DAYS = 365
 
@@ -148,12 +152,14 @@ def episodes_of(tables: Mapping[str, Table], problems: Problems) -> list[Episode
     return episodes
 
 
-def read_episodes(folder: str | Path) -> tuple[list[Episode], list[tuple[str, date]], int]:
+def read_episodes(
+    folder: str | Path,
+) -> tuple[list[Episode], list[tuple[str, date]], int | None]:
     """The episodes of an SSD extract folder, the (worker, day) of each ``LEFTRL``
     involvement end, and the staff in post (rows of ``ssd_professionals.csv``).
 
     Missing episode tables are skipped; a missing ``ssd_involvements.csv`` or
-    ``ssd_professionals.csv`` leaves turnover unestimated.
+    ``ssd_professionals.csv`` leaves turnover unestimated: staff ``None``.
 
     Raises
     ------
@@ -174,7 +180,7 @@ def read_episodes(folder: str | Path) -> tuple[list[Episode], list[tuple[str, da
             tables[spec.table] = table
     episodes = episodes_of(tables, problems)
     leavers: list[tuple[str, date]] = []
-    staff = 0
+    staff: int | None = None
     involvements = root / "ssd_involvements.csv"
     professionals = root / "ssd_professionals.csv"
     if involvements.is_file() and professionals.is_file():
@@ -254,28 +260,120 @@ def recording_start(
     return first, f"from {first.isoformat()}, the first episode's start: nothing had ended"
 
 
+#: Lengths a calibrated type's distribution is given as (its quantiles, equally likely).
+LENGTH_POINTS = 200
+
+
+def observed_span(episode: Episode, since: date, as_of: date) -> tuple[int, int, bool] | None:
+    """What the window ``since`` to ``as_of`` saw of ``episode``'s length, in days from
+    its start: (days open when the window began, or 0; days open when it closed or on
+    ``as_of``; whether it closed), or ``None`` if the window did not see it open."""
+    entry = max(0, (since - episode.start).days)
+    ended = episode.end is not None and episode.end <= as_of
+    last = episode.end if ended and episode.end is not None else as_of
+    exit_ = max(1, (last - episode.start).days) if ended else (last - episode.start).days
+    if exit_ <= entry:
+        return None  # closed before the window, or began on its last day
+    return entry, exit_, ended
+
+
+def censored_lengths(
+    spans: list[tuple[int, int, bool]], points: int = LENGTH_POINTS
+) -> tuple[int, ...]:
+    """A length distribution from spans (:func:`observed_span`) as ``points`` equally
+    likely lengths (days, sorted), its quantiles at ``(k + 0.5) / points``.
+
+    The Kaplan-Meier estimate with late entry: at each length where episodes closed,
+    the chance of closing then is those closed over those open at that length and
+    seen from before it (an episode begun before the window counts from the length it
+    had when the window began; one still open counts until its length today). Closed
+    episodes alone would say every case is as short as those that happened to close
+    (on a year of history, no length over a year). Past the longest closed length
+    the rest of the distribution is exponential at the spans' overall rate (closings
+    over days observed), the one assumption where the data stop.
+    """
+    closings: dict[int, int] = {}
+    for _, exit_, ended in spans:
+        if ended:
+            closings[exit_] = closings.get(exit_, 0) + 1
+    survival = 1.0
+    steps: list[tuple[int, float]] = []  # (length, chance of lasting longer)
+    for length in sorted(closings):
+        at_risk = sum(1 for entry, exit_, _ in spans if entry < length <= exit_)
+        if at_risk:
+            survival *= 1 - closings[length] / at_risk
+        steps.append((length, survival))
+    exposure = sum(exit_ - entry for entry, exit_, _ in spans)
+    rate = sum(closings.values()) / exposure if exposure else 0.0
+    last = steps[-1][0] if steps else 0
+    out: list[int] = []
+    k = 0
+    for i in range(points):
+        q = (i + 0.5) / points
+        while k < len(steps) and 1 - steps[k][1] < q:
+            k += 1
+        if k < len(steps):
+            out.append(steps[k][0])
+        elif rate > 0:
+            # Beyond the data: the remaining chance survival spread exponentially.
+            out.append(last + max(1, math.ceil(-math.log((1 - q) / survival) / rate)))
+        else:
+            out.append(last)
+    return tuple(sorted(out))
+
+
 def estimate(
     episodes: list[Episode],
     leavers: list[tuple[str, date]],
-    staff: int,
+    staff: int | None,
     snapshot: Snapshot,
     source: str = "history",
 ) -> Calibration:
-    """:func:`calibrate_ssd`'s estimates from episodes already read (see the module)."""
+    """:func:`calibrate_ssd`'s estimates from episodes already read (see the module);
+    ``staff`` ``None``: the history has no staff tables (turnover stays national).
+
+    Raises
+    ------
+    HistoryError
+        Too short (as :func:`calibrate_ssd`), or not a history of the snapshot's days:
+        nothing in it on or before the snapshot's day, or its last record more than
+        :data:`STALE_DAYS` days before it.
+    """
     as_of = snapshot.as_of
     past = [e for e in episodes if e.start <= as_of]
     if not past:
+        starts = min((e.start for e in episodes), default=None)
+        after = f": it begins on {starts.isoformat()}" if starts is not None else ""
         raise HistoryError(
-            f"{source}: history too short to calibrate: no episode starts on or before "
-            f"{as_of.isoformat()}"
+            f"{source}: no episode starts on or before the snapshot's day "
+            f"{as_of.isoformat()}{after}; expected the history up to the snapshot's day"
         )
     first, recorded_from = recording_start(past, leavers, as_of)
     span = (as_of - first).days
     if span < MIN_HISTORY_DAYS or len(past) < MIN_REFERRALS:
+        later = max([e.start for e in episodes] + [e.end for e in episodes if e.end is not None])
+        hint = (
+            f" (it runs on to {later.isoformat()}, after the snapshot's day "
+            f"{as_of.isoformat()}: only the days before that day are used)"
+            if later > as_of
+            else ""
+        )
         raise HistoryError(
             f"{source}: history too short to calibrate: {counted(len(past), 'episode')} "
             f"over {counted(span, 'day')} recorded ({recorded_from}); expected at least "
-            f"{MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days"
+            f"{MIN_REFERRALS} episodes over {MIN_HISTORY_DAYS} days{hint}"
+        )
+    last = max(
+        [e.start for e in past]
+        + [e.end for e in past if e.end is not None and e.end <= as_of]
+        + [day for _, day in leavers if day <= as_of]
+    )
+    if (as_of - last).days > STALE_DAYS:
+        raise HistoryError(
+            f"{source}: the history's last record is on {last.isoformat()}, "
+            f"{(as_of - last).days} days before the snapshot's day {as_of.isoformat()}; "
+            f"expected a history up to it (within {STALE_DAYS} days): rates from then "
+            "would be taken as today's"
         )
     window = min(span, WINDOW_DAYS)
     since = as_of - timedelta(days=window)
@@ -301,7 +399,7 @@ def estimate(
         notes.append(
             f"Referrals: {rate:.2f} children a day from {len(door)} child-in-need and "
             f"early-help starts; {arrival_factor:g} x the rate that keeps today's "
-            f"{open_children} open children steady ({national:.2f} a day)."
+            f"{open_children} children with a worker steady ({national:.2f} a day)."
         )
     else:
         notes.append(
@@ -310,31 +408,35 @@ def estimate(
             f"{MIN_REFERRALS}); the national steady-state rate is used."
         )
 
-    # Case lengths: closed episodes by type. A child-in-need episode spans any child
-    # protection plan or care inside it: only children with neither count for it.
+    # Case lengths by type, over the window: closed episodes end their length, open
+    # ones (still open on the snapshot's day) say only that it is longer. A
+    # child-in-need episode spans any child protection plan or care inside it: only
+    # children with neither count for it.
     deeper = {e.person for e in past if e.case_type in ("child_protection", "looked_after")}
     durations: dict[str, tuple[int, ...]] = {}
     for spec in EPISODE_TABLES:
-        lengths = sorted(
-            max(1, (e.end - e.start).days)
+        spans = [
+            span
             for e in past
             if e.case_type == spec.case_type
-            and e.end is not None
-            and e.end <= as_of
             and not (spec.case_type == "child_in_need" and e.person in deeper)
-        )
-        if len(lengths) >= MIN_EPISODES:
-            durations[spec.case_type] = tuple(lengths)
+            and (span := observed_span(e, since, as_of)) is not None
+        ]
+        closed = sum(1 for _, _, ended in spans if ended)
+        if closed >= MIN_EPISODES:
+            lengths = censored_lengths(spans)
+            durations[spec.case_type] = lengths
             mean = sum(lengths) / len(lengths)
             notes.append(
-                f"Lengths of {spec.case_type}: from {len(lengths)} closed episodes, mean "
-                f"{mean:.0f} days (closed episodes only: they lean short)."
+                f"Lengths of {spec.case_type}: from {closed} closed and "
+                f"{len(spans) - closed} open episodes (Kaplan-Meier: an open episode counts "
+                f"as lasting at least its days so far), median "
+                f"{lengths[len(lengths) // 2]} days, mean {mean:.0f}."
             )
         else:
             notes.append(
-                f"Lengths of {spec.case_type}: {counted(len(lengths), 'closed episode')} "
-                f"(fewer than "
-                f"{MIN_EPISODES}); the national lengths are used."
+                f"Lengths of {spec.case_type}: {counted(closed, 'closed episode')} "
+                f"(fewer than {MIN_EPISODES}); the national lengths are used."
             )
     notes.append("Court, adoption and care-leaver lengths and complexity changes: national.")
 
@@ -344,7 +446,13 @@ def estimate(
     leaving_rates: dict[Contract, float] = {}
     mix = [LEAVING_RATE[p.contract] for p in snapshot.practitioners]
     national_rate = sum(mix) / len(mix) if mix else LEAVING_RATE[Contract.PERMANENT]
-    if staff and len(gone) >= MIN_LEAVERS:
+    if staff is None:
+        notes.append(
+            f"Staff turnover: {source} has no ssd_professionals and ssd_involvements "
+            f"tables to count leavers and staff from; the national rates are used "
+            f"({national_rate:.1%} a year for today's mix)."
+        )
+    elif staff and len(gone) >= MIN_LEAVERS:
         # Staff at risk over the window: those in post now and half the leavers
         # (on average a leaver was on the books for half of it).
         rate = len(gone) / (staff + len(gone) / 2) * 365 / window
@@ -472,6 +580,8 @@ __all__ = [
     "calibrate_ssd",
     "episodes_of",
     "estimate",
+    "censored_lengths",
+    "observed_span",
     "read_episodes",
     "recording_start",
     "synthetic_history",

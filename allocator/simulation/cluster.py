@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+#: Seconds to wait for a scheduler given by address to answer.
+CONNECT_SECONDS = 15
+
 #: Dask's own log level (``logging.CRITICAL``, the number: the package imports no
 #: logging, so that nothing writes case records to a log behind the user's back).
 DASK_LOG_LEVEL = 50
@@ -48,7 +51,10 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
                     dashboard_address=":0",
                     silence_logs=DASK_LOG_LEVEL,
                 )
-            client = client_of(scheduler if scheduler is not None else cluster)
+            if scheduler is None:
+                client = client_of(cluster)
+            else:
+                client = _connect(client_of, scheduler)
         yield client
     finally:
         # A failure to close (a timeout) must not hide why the block was left.
@@ -58,3 +64,19 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         if cluster is not None:
             with suppress(Exception):
                 cluster.close(timeout=5)
+
+
+def _connect(client_of: Any, scheduler: str) -> Any:
+    """A client on the scheduler at ``scheduler``, or :class:`~allocator.io.InputError`
+    in one sentence when nothing answers there within :data:`CONNECT_SECONDS`."""
+    from allocator.io import InputError
+
+    try:
+        return client_of(scheduler, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError) as exc:
+        why = str(exc).split("\n", 1)[0] or type(exc).__name__
+        raise InputError(
+            f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_SECONDS} s "
+            f"({why}); expected a running `dask scheduler` there, its workers started "
+            "with `dask worker` and that address"
+        ) from None
