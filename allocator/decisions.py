@@ -59,6 +59,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
     inspect,
     literal,
@@ -607,11 +608,12 @@ class DecisionLog:
                 raise  # locked by another process: a timeout, not a corrupt file
             raise LogUnreadable(
                 f"the decision log {self.path} is not a readable SQLite database "
-                f"({str(exc.orig).strip()}): corrupt, or not a decision log"
+                f"({' '.join(str(exc.orig).split())}): corrupt, or not a decision log"
             ) from None
         if problems != ["ok"]:
             raise LogUnreadable(
-                f"the decision log {self.path} is corrupt (SQLite's check: {problems[0]})"
+                f"the decision log {self.path} is corrupt (SQLite's check: "
+                f"{' '.join(str(problems[0]).split())})"
             )
         if not set(_CORE_TABLES) <= tables:
             raise LogUnreadable(
@@ -975,22 +977,34 @@ class DecisionLog:
         return self._row(row)
 
     def service_snapshots(self, cases: Collection[str]) -> set[str]:
-        """The stored snapshots holding any of ``cases``: one service's snapshots, when
-        ``cases`` are a snapshot's (a log may hold several services)."""
-        found: set[str] = set()
+        """The stored snapshots of the service whose children are ``cases`` (a
+        snapshot's): those at least half of whose children are among ``cases``. A log
+        may hold several services, and a child moves between them: a snapshot sharing
+        one transferred child with today's is another service's, and a meeting sees
+        only its own. (A snapshot so old that most of its children have since left
+        is not shown either: ``allocator log`` lists every decision.)"""
         if "snapshot_cases" not in self.tables:
-            return found
+            return set()
         wanted = sorted(cases)
+        shared: dict[str, int] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 5000):  # within every database's bound
-                found.update(
-                    conn.execute(
-                        select(snapshot_cases.c.snapshot_sha256)
-                        .where(snapshot_cases.c.case_id.in_(wanted[start : start + 5000]))
-                        .distinct()
-                    ).scalars()
-                )
-        return found
+                for sha, n in conn.execute(
+                    select(snapshot_cases.c.snapshot_sha256, func.count())
+                    .where(snapshot_cases.c.case_id.in_(wanted[start : start + 5000]))
+                    .group_by(snapshot_cases.c.snapshot_sha256)
+                ):
+                    shared[sha] = shared.get(sha, 0) + n
+            held: dict[str, int] = {}
+            candidates = sorted(shared)
+            for start in range(0, len(candidates), 5000):
+                for sha, n in conn.execute(
+                    select(snapshot_cases.c.snapshot_sha256, func.count())
+                    .where(snapshot_cases.c.snapshot_sha256.in_(candidates[start : start + 5000]))
+                    .group_by(snapshot_cases.c.snapshot_sha256)
+                ):
+                    held[sha] = n
+        return {sha for sha, n in shared.items() if 2 * n >= held.get(sha, 0)}
 
     def decisions(
         self, limit: int | None = None, snapshots: Collection[str] | None = None

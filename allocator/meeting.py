@@ -34,6 +34,7 @@ from pydantic import (
 
 from allocator.io import dump_json
 from allocator.models import (
+    CONTROL_CHARACTERS,
     Assignment,
     Handover,
     ManagedException,
@@ -67,9 +68,9 @@ MAX_REASON = 500
 MAX_NAME = 100
 
 Action = Literal["choose", "exclude", "unallocate"]
-# Control characters (NUL, escape codes) but tab and line breaks: refused at the door,
-# so none reaches the log, a terminal or PostgreSQL (which refuses NUL in text).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (models.CONTROL_CHARACTERS) but tab and line breaks: refused at
+# the door, so none reaches the log, a terminal or PostgreSQL (which refuses NUL).
+_CONTROL = re.compile(f"(?![\t\n\r])[{CONTROL_CHARACTERS}]")
 
 
 def no_control(value: str) -> str:

@@ -187,11 +187,13 @@ class Record(BaseModel):
     )
 
 
-#: Control characters (C0, DEL and C1: NUL, escape codes, the bell, an 8-bit CSI), as a
-#: regular expression's class: in no id and no person's name. A NUL cannot be stored in
-#: PostgreSQL's text (a decision log there refused the snapshot after its solve) and an
-#: escape code is read by a terminal.
-CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f"
+#: Control characters (C0, DEL and C1: NUL, escape codes, the bell, an 8-bit CSI; and
+#: the bidirectional overrides and isolates, U+202A-U+202E and U+2066-U+2069, which
+#: make text read in another order than it is stored), as a regular expression's
+#: class: in no id and no person's name. A NUL cannot be stored in PostgreSQL's text (a
+#: decision log there refused the snapshot after its solve), an escape code is read by
+#: a terminal, and a reversed name or reason misleads whoever reads the log.
+CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
 
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
 #: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead), and

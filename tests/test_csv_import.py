@@ -268,3 +268,15 @@ def test_an_empty_staff_report_is_an_error_as_in_a_snapshot(report: Path) -> Non
         f"{staff}: no rows under the header, expected at least one practitioner "
         "(was the table emptied?)."
     ]
+
+
+def test_a_free_text_column_is_not_steered_onto_a_mapped_one(report: Path) -> None:
+    # The attack a fresh trial made: the mapping drops "Note" (say), the report's column
+    # is "Notes": "did you mean 'Note'?" would steer free text toward a mapped name.
+    replace(
+        report / "columns.toml", 'drop = ["Child Name", "Notes"]', 'drop = ["Child Name", "Note"]'
+    )
+    [problem] = problems_of(report)
+    assert "cases.csv, line 1: unknown column 'Notes'" in problem
+    assert "did you mean" not in problem
+    assert "looks like free text, which the allocator never reads" in problem

@@ -171,3 +171,29 @@ def test_a_password_typed_on_the_command_line_is_refused_and_has_a_way_around(
     assert hidden.exit_code == 2 and "timeout" in hidden.output.lower()
     assert "visible to every user" not in hidden.output
     assert "secretpw" not in typed.output + hidden.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:pw@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u@h/db?password=pw", "postgresql://u@h/db?password=***"),
+        ("postgresql://u@h/db?sslmode=require&PASSWORD=pw&x=1",
+         "postgresql://u@h/db?sslmode=require&PASSWORD=***&x=1"),
+        ("postgresql://u@h/db?sslpassword=pw", "postgresql://u@h/db?sslpassword=***"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+    ],
+)  # fmt: skip
+def test_a_password_is_hidden_wherever_the_url_holds_it(url: str, shown: str) -> None:
+    from allocator.ssd.tables import hide_password
+
+    assert hide_password(url) == shown
+
+
+def test_a_password_in_the_query_typed_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    # The attack a fresh trial made: ?password= passed the check that caught user:pw@.
+    url = "postgresql://u@127.0.0.1:1/x?password=s3cret"
+    result = CliRunner().invoke(main, ["log", "--db", url])
+    assert result.exit_code == 2
+    assert "visible to every user of this machine" in result.output
+    assert "s3cret" not in result.output

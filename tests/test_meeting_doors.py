@@ -174,8 +174,13 @@ def test_an_unknown_childs_history_reads_no_stored_snapshot(
         ("/overrides", {"case": "R1", "action": "unallocate", "reason": "a\x00b", "manager": "M"}),
         ("/overrides", {"case": "R1", "action": "unallocate", "reason": "r", "manager": "\x1b[2J"}),
         ("/signoff", {"manager": "Ann\x00", "decision_id": 1}),
+        # An 8-bit CSI (C1) and a right-to-left override: a fresh trial's 200s.
+        ("/overrides", {"case": "R1", "action": "unallocate", "reason": "r",
+                        "manager": "A\x9b31mB"}),
+        ("/overrides", {"case": "R1", "action": "unallocate", "reason": "ok\u202eko",
+                        "manager": "M"}),
     ],
-)
+)  # fmt: skip
 def test_nul_and_escape_codes_are_refused_at_the_door(
     client: TestClient, meeting: Meeting, route: str, body: dict[str, str]
 ) -> None:
@@ -552,6 +557,29 @@ def test_a_meeting_sees_only_its_own_services_children(tmp_path: Path) -> None:
     log.close()
 
 
+def test_a_child_who_moved_between_services_opens_neither_to_the_other(tmp_path: Path) -> None:
+    # The attack a fresh trial made: North and South share one log and one child (C0,
+    # who moved from South to North). North's meeting must still not see South's
+    # decisions nor the history of a child only South has.
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "shared.db"))
+    south_snap = snapshot(
+        [worker("S1"), worker("S2")], [case("C0"), case("SC1"), case("SC2"), case("SC3")]
+    )
+    south = Meeting.open(south_snap, policy, log, allocate(south_snap, policy, work_units=1.0))
+    south.override(Override(case="SC1", action="unallocate", reason="south secret", manager="Sue"))
+    north_snap = snapshot([worker("A"), worker("B")], [case("C0"), case("R1"), case("R2")])
+    north = Meeting.open(north_snap, policy, log, allocate(north_snap, policy, work_units=1.0))
+    client = TestClient(create_app(north, allowed_hosts=["testserver"]))
+    assert [r["id"] for r in client.get("/log").json()] == [north.decision_id]
+    assert "south secret" not in client.get("/log", headers=HTML).text
+    assert client.get("/history/SC1").status_code == 404
+    # The child both share: North sees North's story of them, not South's.
+    events = client.get("/history/C0").json()
+    assert events and {e["decision_id"] for e in events} == {north.decision_id}
+    log.close()
+
+
 # ---------------------------------------------------------------- single sign-on
 
 
@@ -567,6 +595,10 @@ def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meet
     body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Eve"}
     assert proxy.post("/overrides", json=body, headers=ann).status_code == 200
     assert meeting.log.decisions()[0].manager == "Ann Smith"
+    # A Welsh name as the proxy sends it, UTF-8 (HTTP hands it over as Latin-1).
+    sian = {"x-remote-user": "Siân Jones".encode()}
+    assert proxy.post("/overrides", json=body, headers=sian).status_code == 200
+    assert meeting.log.decisions()[0].manager == "Siân Jones"
     # Anybody reaching the server directly cannot name themselves: the header is dropped.
     direct = TestClient(guarded, client=("192.168.1.20", 40000))
     assert direct.get("/", headers=ann).status_code == 401

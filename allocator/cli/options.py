@@ -34,8 +34,9 @@ class FiniteRange(click.FloatRange):
 
 if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
     _DayParam = click.ParamType[date]
+    _TextParam = click.ParamType[str]
 else:
-    _DayParam = click.ParamType
+    _DayParam = _TextParam = click.ParamType
 
 
 class IsoDay(_DayParam):
@@ -55,7 +56,7 @@ class IsoDay(_DayParam):
         return day
 
 
-class SchedulerAddress(click.ParamType):
+class SchedulerAddress(_TextParam):
     """A Dask scheduler's address: ``tcp://host:port`` (or ``tls://``), or ``host:port``
     read as ``tcp://``. Checked here: Dask itself answers a missing port with a
     traceback."""

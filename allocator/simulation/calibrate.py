@@ -342,8 +342,8 @@ def estimate(
     as_of = snapshot.as_of
     past = [e for e in episodes if e.start <= as_of]
     if not past:
-        starts = min((e.start for e in episodes), default=None)
-        after = f": it begins on {starts.isoformat()}" if starts is not None else ""
+        begins = min((e.start for e in episodes), default=None)
+        after = f": it begins on {begins.isoformat()}" if begins is not None else ""
         raise HistoryError(
             f"{source}: no episode starts on or before the snapshot's day "
             f"{as_of.isoformat()}{after}; expected the history up to the snapshot's day"
@@ -416,11 +416,11 @@ def estimate(
     durations: dict[str, tuple[int, ...]] = {}
     for spec in EPISODE_TABLES:
         spans = [
-            span
+            seen
             for e in past
             if e.case_type == spec.case_type
             and not (spec.case_type == "child_in_need" and e.person in deeper)
-            and (span := observed_span(e, since, as_of)) is not None
+            and (seen := observed_span(e, since, as_of)) is not None
         ]
         closed = sum(1 for _, _, ended in spans if ended)
         if closed >= MIN_EPISODES:

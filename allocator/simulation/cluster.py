@@ -51,10 +51,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
                     dashboard_address=":0",
                     silence_logs=DASK_LOG_LEVEL,
                 )
-            if scheduler is None:
-                client = client_of(cluster)
-            else:
-                client = _connect(client_of, scheduler)
+            client = client_of(cluster) if scheduler is None else _connect(client_of, scheduler)
         yield client
     finally:
         # A failure to close (a timeout) must not hide why the block was left.

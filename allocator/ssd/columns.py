@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.io import DAY_EXPECTED, did_you_mean, expected_at, parse_day
+from allocator.io import DAY_EXPECTED, did_you_mean, expected_at, parse_day, unknown_column
 from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
@@ -130,11 +130,12 @@ def _build(
     for column in table.columns:
         if column and column not in rules.columns and column not in rules.drop:
             mapped = [*rules.columns, *rules.drop]
-            close = did_you_mean(column, mapped) if mapped else ""
+            # A free-text column is never steered onto a mapped one (unknown_column).
+            close = unknown_column(column, mapped) if mapped else ""
             problems.error(
                 f"{path}, line 1: unknown column {shown(column)}, expected it under "
                 f"[{noun}.columns] or in [{noun}] drop"
-                + (close if close.startswith("; did you mean") else "")
+                + ("" if close.startswith("; expected one of") else close)
             )
     dropped = [c for c in rules.drop if c in table.columns]
     if dropped:

@@ -734,8 +734,10 @@ def database_error(exc: BaseException, doing: str, statement_timeout: float | No
 
 
 def hide_password(url: str) -> str:
-    """A URL as messages show it: any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """A URL as messages show it: any password replaced by ``***``, in the user part
+    (``user:pw@``) or the query (``?password=pw``, libpq's ``sslpassword`` too)."""
+    url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def first_error_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from contextlib import suppress
 from typing import Any
 
 from allocator.models import CONTROL_CHARACTERS
@@ -448,9 +449,14 @@ class TrustedHeader:
 
 
 def header_user(value: str | None) -> str | None:
-    """The person a sign-on header names: 1 to 100 printable characters, or ``None``."""
+    """The person a sign-on header names: 1 to 100 printable characters, or ``None``.
+
+    HTTP hands header bytes over as Latin-1; a proxy sends a name in UTF-8 ("Siân"),
+    so the bytes are read as UTF-8 where they are that (else as Latin-1, as sent)."""
     if value is None:
         return None
+    with suppress(UnicodeError):  # not UTF-8: the Latin-1 reading stands
+        value = value.encode("latin-1").decode("utf-8")
     name = value.strip()
     if not 1 <= len(name) <= 100 or _CONTROL.search(name):
         return None
