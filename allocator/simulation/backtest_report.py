@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from allocator.io import write_text
+from allocator.rules import counted
 from allocator.simulation.backtest import Backtest
 from allocator.simulation.forecast_report import _csv
 
@@ -53,8 +54,9 @@ def summary_lines(bt: Backtest) -> list[str]:
     waiting = sum(1 for c in snap.cases if c.worker is None)
     share = bt.inside / bt.pairs if bt.pairs else 0.0
     lines = [
-        f"Backtest of {bt.history.source} from {fc.as_of.isoformat()}: {s.weeks} weeks, "
-        f"{s.runs} runs, seed {s.seed}, method {s.method}.",
+        f"Backtest of {bt.history.source} from {fc.as_of.isoformat()}: "
+        f"{counted(s.weeks, 'week')}, {counted(s.runs, 'run')}, seed {s.seed}, method "
+        f"{s.method}.",
         f"The snapshot as of {fc.as_of.isoformat()}: {len(snap.practitioners)} practitioners, "
         f"{len(snap.cases)} open cases, {waiting} waiting.",
         f"In all, the truth fell inside the 10-90% band in {bt.inside} of {bt.pairs} "

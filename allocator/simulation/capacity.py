@@ -155,8 +155,8 @@ def parse_target(text: str) -> tuple[Clause, ...]:
             raise TargetError(f"cannot read {part!r}: {unit!r} is not days or weeks; {TARGET_FORM}")
         if m["n"].startswith("-"):
             raise TargetError(
-                f"cannot read {part!r}: a wait of {m['n']} {unit} is below none; expected "
-                f"0 or more; {TARGET_FORM}"
+                f"cannot read {part!r}: a wait cannot be {m['n']} {unit}; expected 0 or "
+                f"more; {TARGET_FORM}"
             )
         days = float(m["n"]) * (7 if unit.startswith("week") else 1)
         strict = m["op"] == "<"
@@ -361,10 +361,11 @@ def answer_lines(
         tried = ", ".join(f"+{s.extra}: {s.share:.0%}" for s in a.steps)
         who = _who(a)
         if a.extra is None:
+            most = a.steps[-1].extra if a.steps else 0
+            reach = f"even with {most} extra FTE" if most else "with today's staff"
             lines.append(
-                f"{who}: not met even with {a.steps[-1].extra if a.steps else 0} "
-                f"extra FTE ({a.share:.0%} of runs; 90% interval {a.low:.0%}-{a.high:.0%}). "
-                f"Tried {tried}."
+                f"{who}: not met {reach} ({a.share:.0%} of runs; 90% interval "
+                f"{a.low:.0%}-{a.high:.0%}). Tried {tried}."
             )
         elif a.extra == 0:
             lines.append(

@@ -61,7 +61,7 @@ from allocator.limits import (
 )
 from allocator.models import Case, CaseType, Contract, Grade, Handover, Snapshot
 from allocator.policy import Policy
-from allocator.rules import ServiceState, grade_blockers
+from allocator.rules import ServiceState, counted, grade_blockers
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
 from allocator.simulation.records import CAUSES, Recorder, Wait, statutory_types
 
@@ -840,7 +840,8 @@ def gather(
         )
     workers.sort(key=lambda o: (-o.chance_over_cap, -o.weeks_over_cap, o.worker))
     notes = [
-        f"{n} runs of {settings.weeks} weeks from {snapshot.as_of.isoformat()}, "
+        f"{counted(n, 'run')} of {counted(settings.weeks, 'week')} from "
+        f"{snapshot.as_of.isoformat()}, "
         f"method {settings.method}, seed {settings.seed}.",
     ]
     if handovers:

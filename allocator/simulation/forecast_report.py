@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 
 from allocator.io import FORMULA_STARTS, write_bytes, write_text
+from allocator.rules import counted
 from allocator.simulation.forecast import Band, ChildOutlook, Forecast
 
 #: Measures the summary speaks of, in its order.
@@ -175,8 +176,8 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     end = fc.week_ending(n).isoformat()
     w = fc.weeks
     lines = [
-        f"Forecast from {fc.as_of.isoformat()} to {end} ({n} weeks, "
-        f"{fc.settings.runs} runs, {fc.settings.method}, seed {fc.settings.seed}).",
+        f"Forecast from {fc.as_of.isoformat()} to {end} ({counted(n, 'week')}, "
+        f"{counted(fc.settings.runs, 'run')}, {fc.settings.method}, seed {fc.settings.seed}).",
         f"Children waiting for a worker at the end of week {n}: "
         f"{_spread(w[WAITING_ALL][last])}; of statutory types "
         f"{_spread(w['statutory children waiting'][last])}; "
@@ -195,8 +196,8 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     over = w["workers over cap"]
     worst = max(range(n), key=lambda k: (_p50(over[k]), -k))
     lines.append(
-        f"Workers over cap: {_spread(over[last])} at week {n}; most in week {worst + 1} "
-        f"({_spread(over[worst])})."
+        f"Workers over cap: {_spread(over[last])} at week {n}; most in week {worst + 1}: "
+        f"{_spread(over[worst])}."
     )
     losing = sum((b.mean for b in w["children losing their worker"] if b), 0.0)
     needed = sum((b.mean for b in w["handovers needed"] if b), 0.0)
