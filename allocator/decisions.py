@@ -1067,9 +1067,12 @@ class DecisionLog:
                 for (content,) in snapshots
             )
 
-    def history(self, case_id: str, snapshots: Collection[str] | None = None) -> list[CaseEvent]:
+    def history(
+        self, case_id: str, snapshots: Collection[str] | None = None, limit: int | None = None
+    ) -> list[CaseEvent]:
         """Every event of ``case_id``, oldest first (only of decisions made on one of
-        ``snapshots`` when given: one service's, :meth:`service_snapshots`).
+        ``snapshots`` when given: one service's, :meth:`service_snapshots`; only the
+        newest ``limit`` when given: each may read a stored plan).
 
         An event's ``reason`` is the manager's, as they typed it (``typed``), for
         their own decision; for any other event, the allocator's reasons for the
@@ -1096,12 +1099,14 @@ class DecisionLog:
             )
             .join(decisions, decisions.c.id == case_events.c.decision_id)
             .where(case_events.c.case_id == case_id)
-            .order_by(case_events.c.id)
+            .order_by(case_events.c.id.desc())
         )
         if snapshots is not None:
             query = query.where(decisions.c.snapshot_sha256.in_(sorted(snapshots)))
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(query))[::-1]
         plans: dict[int, dict[str, str]] = {}
         events = []
         for row in rows:

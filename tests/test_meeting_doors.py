@@ -650,3 +650,24 @@ def test_the_public_origins_name_is_served_with_any_port(
     assert client.get("/", headers={"host": host}).status_code == 200
     assert client.get("/", headers={"host": "alloc.example"}).status_code == 200  # --allowed-host
     assert client.get("/", headers={"host": "other.example"}).status_code == 400
+
+
+def test_history_is_bounded_to_the_newest_events(client: TestClient, meeting: Meeting) -> None:
+    for k in range(4):
+        meeting.override(Override(case="R1", action="unallocate", reason=f"r{k}", manager="M"))
+    every = client.get("/history/R1").json()
+    assert len(every) >= 5
+    newest = client.get("/history/R1?limit=2").json()
+    assert newest == every[-2:]  # oldest first, the newest two
+    assert client.get("/history/R1?limit=0").status_code == 422
+    assert client.get("/history/R1?limit=1001").status_code == 422
+
+
+def test_head_answers_as_get_without_a_body(client: TestClient) -> None:
+    # A fresh trial's `curl -I` got 405 on every route.
+    got, head = client.get("/log"), client.head("/log")
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+    assert head.headers["cache-control"] == "no-store"
+    assert client.head("/history/NOPE").status_code == 404

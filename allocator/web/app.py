@@ -94,6 +94,7 @@ from allocator.web.security import (
     SESSION_SECONDS,
     AllowedHosts,
     BodyLimit,
+    HeadAsGet,
     SecurityHeaders,
     check_token,
     content_security_policy,
@@ -877,6 +878,7 @@ def create_app(
 
     # Outermost last: every answer gets the headers; the host and the body's size are
     # checked before anything else reads the request.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(AllowedHosts, hosts=hosts)
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(SecurityHeaders, csp=content_security_policy(_page_styles()))
@@ -1247,15 +1249,15 @@ def create_app(
         return JSONResponse({**the_outlook.state.to_dict(), "started": True}, status_code=202)
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
-    def history(request: Request, case_id: str) -> Response:
+    def history(request: Request, case_id: str, limit: int = Query(200, ge=1, le=1000)) -> Response:
         ours = service()
-        events = meeting.log.history(case_id, snapshots=ours)
+        events = meeting.log.history(case_id, snapshots=ours, limit=limit)
         if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
             raise HTTPException(
                 404, f"case {case_id!r} is not in the snapshot nor in this service's log"
             )
         if _wants_html(request):
-            return page("history.html", case_id=case_id, events=events)
+            return page("history.html", case_id=case_id, events=events, limit=limit)
         return JSONResponse([e.to_dict() for e in events])
 
     return app
