@@ -44,7 +44,7 @@ from allocator.simulation.forecast import (
     remaining_days,
     shortage_grades,
 )
-from allocator.simulation.forecast_report import summary_lines, write_forecast
+from allocator.simulation.forecast_report import summary_lines, workers_csv, write_forecast
 
 MONDAY = date(2026, 11, 23)
 
@@ -139,9 +139,11 @@ def test_workers_over_cap_are_named_with_their_chance(quiet: None) -> None:
     ]
     snap = _snapshot(staff, [_child(f"C{k}", "P1") for k in (1, 2, 3)])
     fc = forecast(snap, settings=ForecastSettings(weeks=2, runs=2))
-    assert [(o.worker, o.chance_over_cap, o.weeks_over_cap) for o in fc.workers] == [
-        ("P1", 1.0, 2.0)
+    assert [(o.worker, o.chance_over_cap, o.weeks_over_cap, o.by_week) for o in fc.workers] == [
+        ("P1", 1.0, 2.0, (1.0, 1.0))
     ]
+    header, row = workers_csv(fc).splitlines()
+    assert header.endswith(",known,week_1,week_2") and row.endswith(",1,1")
     assert [b.p50 for b in fc.weeks["workers over cap"] if b] == [1, 1]
 
 

@@ -613,8 +613,9 @@ class ChildOutlook:
 
 @dataclass(frozen=True)
 class WorkerOutlook:
-    """A worker's chance (0-1) of being over cap at some week's end, and the mean
-    number of week-ends over cap; load and cap today in points."""
+    """A worker's chance (0-1) of being over cap at some week's end, the mean number
+    of week-ends over cap and the chance at each week's end (``by_week``, week 1
+    first); load and cap today in points."""
 
     worker: str
     team: str
@@ -624,6 +625,7 @@ class WorkerOutlook:
     load: float
     cap: float
     known: str
+    by_week: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -836,6 +838,10 @@ def gather(
                 load=round(loads.get(wid, 0.0), 2),
                 cap=round(policy.capacity(p), 2) if p else 0.0,
                 known=known.get(wid, ("", None))[0] if p else "joins during the forecast",
+                by_week=tuple(
+                    round(sum(1 for r in runs if week in r.over_cap.get(wid, ())) / n, 4)
+                    for week in range(1, settings.weeks + 1)
+                ),
             )
         )
     workers.sort(key=lambda o: (-o.chance_over_cap, -o.weeks_over_cap, o.worker))

@@ -16,8 +16,9 @@
 - ``children_all.csv``: the same columns for every child who loses their worker in
   some run (``children.csv`` is its first rows that are on the list);
 - ``workers.csv``: each worker who may be over cap at a week's end: ``worker``,
-  ``team``, ``grade``, ``chance_over_cap``, ``weeks_over_cap`` (mean), ``load`` and
-  ``cap`` today (points), ``known``;
+  ``team``, ``grade``, ``chance_over_cap`` (at some week's end), ``weeks_over_cap``
+  (mean), ``load`` and ``cap`` today (points), ``known``, then the chance at each
+  week's end, ``week_1`` ... ``week_N``;
 - ``forecast.md``: the summary and the notes;
 - ``waiting.png``: children waiting by class, median and 10-90% band (unless
   ``plots=False``).
@@ -149,9 +150,20 @@ def workers_csv(fc: Forecast) -> str:
         "load",
         "cap",
         "known",
+        *(f"week_{k}" for k in range(1, fc.settings.weeks + 1)),
     ]
     rows: list[list[object]] = [
-        [o.worker, o.team, o.grade, o.chance_over_cap, o.weeks_over_cap, o.load, o.cap, o.known]
+        [
+            o.worker,
+            o.team,
+            o.grade,
+            o.chance_over_cap,
+            o.weeks_over_cap,
+            o.load,
+            o.cap,
+            o.known,
+            *o.by_week,
+        ]
         for o in fc.workers
     ]
     return _csv(header, rows)
