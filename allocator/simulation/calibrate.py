@@ -32,6 +32,7 @@ and keep the national rates. Complexity changes are not in the SSD and keep thei
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -296,10 +297,14 @@ def censored_lengths(
     for _, exit_, ended in spans:
         if ended:
             closings[exit_] = closings.get(exit_, 0) + 1
+    entries = sorted(entry for entry, _, _ in spans)
+    exits = sorted(exit_ for _, exit_, _ in spans)
     survival = 1.0
     steps: list[tuple[int, float]] = []  # (length, chance of lasting longer)
     for length in sorted(closings):
-        at_risk = sum(1 for entry, exit_, _ in spans if entry < length <= exit_)
+        # Open at ``length`` and seen from before it: entered before it, not yet gone
+        # (an exit comes after its entry, so every exit before it entered before).
+        at_risk = bisect_left(entries, length) - bisect_left(exits, length)
         if at_risk:
             survival *= 1 - closings[length] / at_risk
         steps.append((length, survival))
