@@ -650,6 +650,9 @@ class Forecast:
         Wall-clock time of all runs (not a figure; not written to the files).
     runs
         Each run's figures, in run order.
+    waiting_today
+        ``"waiting <class>"`` -> children without a worker in the snapshot, today
+        (where the fan chart starts).
     """
 
     as_of: date
@@ -660,6 +663,7 @@ class Forecast:
     notes: tuple[str, ...]
     seconds: float
     runs: list[RunFigures]
+    waiting_today: Mapping[str, int] = field(default_factory=dict)
 
     def week_ending(self, w: int) -> date:
         """The last day of week ``w`` (1-based)."""
@@ -859,8 +863,20 @@ def gather(
         notes.extend(calibration.notes)
     else:
         notes.append("Rates: the national ones cited in docs/SIMULATION.md (no history given).")
+    waiting_today = {f"waiting {name}": 0 for name in policy.class_names}
+    for c in snapshot.cases:
+        if c.worker is None:
+            waiting_today[f"waiting {policy.class_name(c)}"] += 1
     return Forecast(
-        snapshot.as_of, settings, weeks, children, workers, tuple(notes), seconds, list(runs)
+        snapshot.as_of,
+        settings,
+        weeks,
+        children,
+        workers,
+        tuple(notes),
+        seconds,
+        list(runs),
+        waiting_today,
     )
 
 

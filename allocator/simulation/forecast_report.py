@@ -316,24 +316,26 @@ def _markdown(fc: Forecast) -> str:
 
 
 def fan_chart(fc: Forecast) -> bytes:
-    """A PNG: children waiting at each week's end by class, median line and 10-90% band."""
+    """A PNG: children waiting at each week's end by class, median line and 10-90% band,
+    from today's count (week 0)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    weeks = list(range(1, fc.settings.weeks + 1))
+    weeks = list(range(0, fc.settings.weeks + 1))
     for name, bands in fc.weeks.items():
         if not name.startswith("waiting ") or name == WAITING_ALL:
             continue
-        lo = [b.p10 if b else 0.0 for b in bands]
-        mid = [b.p50 if b else 0.0 for b in bands]
-        hi = [b.p90 if b else 0.0 for b in bands]
+        now = float(fc.waiting_today.get(name, 0))
+        lo = [now] + [b.p10 if b else 0.0 for b in bands]
+        mid = [now] + [b.p50 if b else 0.0 for b in bands]
+        hi = [now] + [b.p90 if b else 0.0 for b in bands]
         (line,) = ax.plot(weeks, mid, label=name.removeprefix("waiting "))
         ax.fill_between(weeks, lo, hi, alpha=0.2, color=line.get_color())
     ax.set_xticks(weeks)
-    ax.set_xlabel(f"week after {fc.as_of.isoformat()}")
+    ax.set_xlabel(f"week after {fc.as_of.isoformat()} (0: today)")
     ax.set_ylabel("children waiting at the week's end")
     ax.set_title(f"Children waiting: median and 10-90% of {fc.settings.runs} runs")
     ax.legend(fontsize="small")
