@@ -40,7 +40,6 @@ from allocator.models import (
     ManagedException,
     Plan,
     Snapshot,
-    Unallocated,
 )
 from allocator.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
 from allocator.policy import Policy
@@ -815,15 +814,16 @@ def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
         mine = last.get(a.case)
         if mine is not None and mine.action == "choose" and mine.worker == a.worker:
             reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
-        assignments.append(Assignment(case=a.case, worker=a.worker, from_=a.from_, reasons=reasons))
+        assignments.append(a.model_copy(update={"reasons": reasons}))  # days waiting kept
     unallocated = []
     for u in plan.unallocated:
         mine = last.get(u.case)
         if mine is not None and mine.action == "unallocate":
-            u = Unallocated(
-                case=u.case,
-                code=MANAGER_UNALLOCATED,
-                reason=f"left unallocated by {mine.manager}: {mine.reason}",
+            u = u.model_copy(
+                update={
+                    "code": MANAGER_UNALLOCATED,
+                    "reason": f"left unallocated by {mine.manager}: {mine.reason}",
+                }
             )
         unallocated.append(u)
     kept = len(previous.assignments) - sum(1 for a in previous.assignments if a.case in last)
