@@ -1385,6 +1385,9 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
     else:
         assert d.parent_id is not None
         parent = log.plan(d.parent_id)
-        plan = resolve(snapshot, policy, parent, d.overrides, handovers=handovers).plan
+        earlier = log.decision(d.parent_id).overrides
+        plan = resolve(
+            snapshot, policy, parent, d.overrides, handovers=handovers, earlier=earlier
+        ).plan
     again = canonical_plan(plan)
     return Replay(decision_id, digest(stored), digest(again), again)

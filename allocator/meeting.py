@@ -578,6 +578,8 @@ def resolve(
     overrides: Sequence[Override],
     progress: ProgressCallback | None = None,
     handovers: Sequence[Handover] = (),
+    *,
+    earlier: Sequence[Override] = (),
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
@@ -587,7 +589,15 @@ def resolve(
     end somewhere other than the previous plan put them (or without a worker when it
     gave them one), and starts from the previous plan. So a child waiting for a
     worker gets one when an override frees room, and otherwise as few other cases
-    move as the rules allow.
+    move as the rules allow. A case kept off a worker (``exclude``) keeps the
+    previous plan's placement as its reference too: only a choice or an unallocation
+    decides where a case ends.
+
+    Children who have a worker move only as the manager asked: a re-solve for a new
+    choice with ``make_room`` may move up to :data:`MAKE_ROOM_MOVES` of them (what
+    its preview showed); the moves an earlier such choice made then stand, held as
+    of today in every later re-solve, which moves nobody else's child (beyond the
+    morning plan's own ``allow_moves``).
 
     Parameters
     ----------
@@ -607,6 +617,11 @@ def resolve(
         morning's ``allocate(..., handovers=...)`` keeps it, so that no override's
         re-solve gives it to another child; a promise the overrides break
         (:func:`promises_standing`) keeps no room.
+    earlier
+        The overrides in force for ``previous``: those of ``overrides`` not among
+        them are the new ones, whose cases' own events the log records (they are not
+        among :attr:`Resolution.moved`) and whose ``make_room`` lets this re-solve
+        move children.
 
     Returns
     -------
@@ -621,52 +636,105 @@ def resolve(
 
     base = apply_overrides(snapshot, overrides)
     kept = promises_standing(handovers, overrides)
+    last = {o.case: o for o in overrides}
+    new = {o.case for o in overrides if o not in earlier}
+    decided = {cid for cid, o in last.items() if o.action != "exclude"}
+    asked = any(last[c].action == "choose" and last[c].make_room for c in new)
     over = _over_cap(snapshot, policy, previous, overrides, kept)
-    if over:  # placed by the manager's exception, outside the solve: held as of today
+    standing = {} if asked else _moves_standing(base, policy, previous, decided)
+    held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
+    if held_now:  # held as of today: the manager's exceptions and the moves they asked
         base = base.model_copy(
             update={
                 "cases": tuple(
-                    c.model_copy(update={"worker": over[c.id].worker}) if c.id in over else c
+                    c.model_copy(update={"worker": held_now[c.id]}) if c.id in held_now else c
                     for c in base.cases
                 )
             }
         )
-    overridden = {o.case for o in overrides}
     cases = {c.id: c for c in snapshot.cases}
-    reference = {a.case: a.worker for a in previous.assignments if a.case not in overridden}
+    reference = {
+        a.case: a.worker
+        for a in previous.assignments
+        if a.case not in decided and a.case not in held_now
+    }
     settings = solver_settings(previous).model_copy(update={"progress": progress})
     moves = allow_moves(previous)
-    if any(o.action == "choose" and o.make_room for o in overrides):
-        moves = max(moves, MAKE_ROOM_MOVES)
-    plan = allocate(base, policy, settings, allow_moves=moves, reference=reference, handovers=kept)
-    if over:
-        plan = _with_over_cap(plan, snapshot, policy, over, kept)
+    plan = allocate(
+        base,
+        policy,
+        settings,
+        allow_moves=max(moves, MAKE_ROOM_MOVES) if asked else moves,
+        reference=reference,
+        handovers=kept,
+    )
+    if asked:
+        # The moves a choice asked for are its own, not a setting of the meeting: the
+        # plan records the morning's allowance, and the moves as this choice's.
+        plan = plan.model_copy(
+            update={
+                "settings": {
+                    **{k: v for k, v in plan.settings.items() if k != "allow_moves"},
+                    **({"allow_moves": moves} if moves else {}),
+                    "make_room_moves": MAKE_ROOM_MOVES,
+                }
+            }
+        )
+    if held_now:
+        plan = _with_held(plan, snapshot, policy, over, standing, previous, kept)
     plan = _tidy(plan, overrides, previous)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
         Moved(c, before.get(c, cases[c].worker), after.get(c, cases[c].worker))
         for c in sorted(set(before) | set(after))
-        if c not in overridden and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
+        if c not in decided
+        and c not in new
+        and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
     )
     return Resolution(plan=plan, moved=moved)
 
 
-def _with_over_cap(
+def _moves_standing(
+    base: Snapshot, policy: Policy, previous: Plan, decided: Collection[str]
+) -> dict[str, str]:
+    """Case -> worker for each child ``previous`` moved off a worker who may keep them
+    (a move made to make room), none a manager has decided since: held there as of
+    today in a re-solve that asks for no moves."""
+    state = ServiceState.of(base, policy)
+    must_move = set(state.to_allocate)
+    return {
+        a.case: a.worker
+        for a in previous.assignments
+        if a.from_ is not None
+        and a.from_ != a.worker
+        and a.case not in must_move
+        and a.case not in decided
+        and state.cases[a.case].worker == a.from_
+    }
+
+
+def _with_held(
     plan: Plan,
     snapshot: Snapshot,
     policy: Policy,
     over: Mapping[str, Override],
+    standing: Mapping[str, str],
+    previous: Plan,
     handovers: Sequence[Handover] = (),
 ) -> Plan:
-    """``plan`` (solved with the ``over`` cases held by their chosen workers) as a plan
-    of ``snapshot``: each of them an assignment and a managed exception to the cap, the
-    workers' loads and the tier values recomputed from ``snapshot``."""
+    """``plan`` (solved with the ``over`` cases held by their chosen workers and the
+    ``standing`` moves made) as a plan of ``snapshot``: each of them an assignment
+    (an ``over`` case a managed exception to the cap too; a standing move as
+    ``previous`` gave it), the workers' loads and the tier values recomputed from
+    ``snapshot``."""
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
     placed.update({cid: str(o.worker) for cid, o in over.items()})
+    placed.update(standing)
     outcome = outcome_of(state, placed)  # read by the tiers and the workers' table too
     load = outcome.load
-    extra = []
+    given = {a.case: a for a in previous.assignments}
+    extra = [given[cid] for cid in sorted(standing)]
     exceptions = list(plan.exceptions)
     for cid, o in sorted(over.items()):
         worker = str(o.worker)
@@ -787,14 +855,22 @@ def refusal(
         if w is not None
         and before.get(cid, w) is not None
         and after.get(cid, w) is None
-        # A child the manager kept off their worker or left unallocated is their word.
-        and not (cid in last and last[cid].action in ("unallocate", "exclude"))
+        # A child the manager left unallocated is their word on that child.
+        and not (cid in last and last[cid].action == "unallocate")
     ]
     if lost:
-        return (
+        kept_off = [c for c in lost if c in new and last[c].action == "exclude"]
+        said = (
             f"this would leave {joined(lost)} without a worker (nobody else may take "
-            f"{'them' if len(lost) > 1 else 'the child'}). Nothing was changed."
+            f"{'them' if len(lost) > 1 else 'the child'})"
         )
+        if kept_off:
+            said += (
+                f". To take {joined(kept_off)} from {last[kept_off[0]].worker} anyway, leave "
+                f"{'them' if len(kept_off) > 1 else 'the child'} unallocated, or choose a "
+                "worker (over cap by exception, or making room)"
+            )
+        return said + ". Nothing was changed."
     return None
 
 

@@ -23,6 +23,7 @@ from allocator.meeting import (
     OverrideRefused,
     final_workers,
     resolve,
+    solver_settings,
 )
 from allocator.models import Snapshot
 from allocator.policy import Policy, PolicyError, load_policy
@@ -318,6 +319,7 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     assert seen.json() == {
         "preview": True, "decision_id": meeting.decision_id,
         "moved": [{"case": "H1", "before": "A", "after": "B"}], "changes_of_worker": 1,
+        "families_split": 0,
         "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
     }  # fmt: skip
     assert len(log.decisions()) == 1 and meeting.overrides == []
@@ -329,6 +331,69 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     assert moved.manager is None and moved.caused_by is not None
     assert check_plan(snap, POLICY, meeting.plan) == []
     assert replay(log, meeting.decision_id).identical
+    log.close()
+
+
+def room_then_more() -> Snapshot:
+    # roomless, and two more children: H2 held by B (who keeps room for one more) and
+    # R, a referral any worker may take. After U is given to A by moving H1 to B, a
+    # later override's re-solve must keep H1 at B and move nobody else's child.
+    return snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=9),
+         worker("C", capacity_points=3)],
+        [case("H1", worker="A"), case("H2", worker="B"), case("H3", worker="C"),
+         case("U", priority="urgent", needs=["welsh"]), case("R")],
+    )  # fmt: skip
+
+
+def test_moves_made_to_make_room_stand_and_no_later_re_solve_makes_more(tmp_path: Path) -> None:
+    from allocator.web.app import Meeting as WebMeeting
+
+    snap = room_then_more()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True))
+    assert final_workers(meeting.plan)["H1"] == "B" and final_workers(meeting.plan)["U"] == "A"
+    # The plan records the choice's moves apart from the meeting's settings...
+    assert "allow_moves" not in meeting.plan.settings
+    assert meeting.plan.settings["make_room_moves"] == 3
+    # ... so a later override's re-solve keeps H1 at B, moves no held child, and
+    # still honours U with A.
+    meeting.override(by(case="R", action="exclude", worker="C"))
+    after = final_workers(meeting.plan)
+    assert after["H1"] == "B" and after["U"] == "A"
+    assert after.get("H2", "B") == "B" and after.get("H3", "C") == "C"
+    assert [m.case for m in meeting.moved if m.case.startswith("H")] == []
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    assert replay(log, meeting.decision_id).identical
+    # A restart resumes the meeting: a make-room choice is no setting of the meeting.
+    resumed, said = WebMeeting.resume(snap, POLICY, log, solver_settings(meeting.plan))
+    assert resumed is not None, said
+    assert resumed.overrides == meeting.overrides
+    log.close()
+
+
+def test_a_case_kept_off_a_worker_is_still_listed_when_a_later_re_solve_moves_it(
+    tmp_path: Path,
+) -> None:
+    # A, B and C have room for one child each; R1 goes back to A and R2 to B (their
+    # previous workers). R1 is kept off B: no change. Then R2 is given to A: R1 must
+    # leave A, may not go to B, and goes to C. The manager is told (moved) and the log
+    # has the event, though R1 has an override of its own (a fresh trial saw such a
+    # child's placement lost unsaid).
+    snap = snapshot(
+        [worker(w, capacity_points=3) for w in "ABC"],
+        [case("R1", previous_workers=["A"]), case("R2", previous_workers=["B"])],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert final_workers(meeting.plan) == {"R1": "A", "R2": "B"}
+    meeting.override(by(case="R1", action="exclude", worker="B"))
+    assert final_workers(meeting.plan)["R1"] == "A"  # the previous placement stands
+    meeting.override(by(case="R2", action="choose", worker="A"))
+    assert final_workers(meeting.plan) == {"R1": "C", "R2": "A"}
+    assert [(m.case, m.before, m.after) for m in meeting.moved] == [("R1", "A", "C")]
+    assert [e.event for e in log.history("R1")][-1] == "moved"
     log.close()
 
 
@@ -384,12 +449,21 @@ def test_allocator_check_accepts_the_exception_and_says_so(
     )
 
 
-def test_an_exclusion_of_a_childs_worker_stands_though_nobody_else_may_take_them(
+def test_keeping_a_child_off_their_worker_when_nobody_else_may_take_them_is_refused(
     meeting: Meeting,
 ) -> None:
-    # Keeping H1 off A (a conflict of interest) leaves H1 with nobody (B is full):
-    # the manager's own word on H1, recorded, not refused.
-    meeting.override(by(case="H1", action="exclude", worker="A"))
+    # Keeping H1 off A leaves H1 with nobody (B is full): "a child who has a worker
+    # never loses them to an override that cannot place them". Refused before
+    # anything moves, saying how to take H1 from A anyway; leaving H1 unallocated is
+    # the manager's own word, and stands.
+    decision = meeting.decision_id
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="H1", action="exclude", worker="A"))
+    said = str(refused.value)
+    assert said.startswith("this would leave H1 without a worker (nobody else may take the child)")
+    assert "To take H1 from A anyway, leave the child unallocated" in said
+    assert meeting.decision_id == decision and final_workers(meeting.plan).get("H1", "A") == "A"
+    meeting.override(by(case="H1", action="unallocate"))
     assert final_workers(meeting.plan)["H1"] is None
 
 
@@ -448,3 +522,45 @@ def test_two_families_make_room_at_two_workers_when_one_lacks_it() -> None:
     )
     # With room nowhere, no move is suggested (the points short are all that is said).
     assert room_making(15, 6, {"B": 0.5}) is None
+
+
+def test_a_preview_says_when_a_choice_splits_siblings_and_an_accept_binds_to_it(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    # K1 is held by A; K2, K1's sibling, is referred and goes to A with them. Giving
+    # K2 to B splits the family: the preview says so (a fresh trial saw a split said
+    # nowhere). An accept names the decision previewed, and a plan changed since is
+    # refused: what was shown is what happens.
+    snap = snapshot(
+        [worker("A", capacity_points=9), worker("B", capacity_points=9)],
+        [case("K1", worker="A", family="F"), case("K2", family="F"), case("R")],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert final_workers(meeting.plan)["K2"] == "A"
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "K2", "action": "choose", "worker": "B", "reason": "r", "manager": "Ann"}
+    seen = client.post("/overrides?preview=1", json=body).json()
+    assert seen["families_split"] == 1 and seen["refused"] is None
+    import re
+
+    html = {"accept": "text/html", "origin": "http://testserver"}
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/", headers=html).text)
+    assert csrf is not None
+    form = {**body, "preview": "1", "csrf": csrf.group(1)}
+    page = client.post("/overrides", data=form, headers=html).text
+    assert "1 more family is split between workers" in page
+    assert f'name="previewed" value="{meeting.decision_id}"' in page
+    # Someone else's override lands first: the accept of the old preview is refused.
+    other = {"case": "R", "action": "exclude", "worker": "A", "reason": "r", "manager": "Bo"}
+    assert client.post("/overrides", json=other).status_code == 200
+    late = client.post(f"/overrides?previewed={seen['decision_id']}", json=body)
+    assert late.status_code == 409 and "Preview again" in late.json()["detail"]
+    assert final_workers(meeting.plan)["K2"] == "A"
+    now = client.post(f"/overrides?previewed={meeting.decision_id}", json=body)
+    assert now.status_code == 200 and final_workers(meeting.plan)["K2"] == "B"
+    log.close()

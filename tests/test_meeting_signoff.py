@@ -52,7 +52,20 @@ def test_a_sign_off_of_a_plan_changed_since_is_refused(
         f"{meeting.decision_id} (override, made since by Bo): nothing was signed"
     )
     by_hash = client.post("/signoff", json={"manager": "Ann", "plan_sha256": seen["plan_sha256"]})
-    assert by_hash.status_code == 409 and "you reviewed another plan" in by_hash.json()["detail"]
+    assert by_hash.status_code == 409
+    assert by_hash.json()["detail"].startswith(
+        f"the plan you reviewed (SHA-256 {seen['plan_sha256'][:12]}...) is not the plan in "
+        f"force, decision {meeting.decision_id} (override, made since by Bo)"
+    )
+    # The decision in force named with an old plan's hash: said, not "you reviewed
+    # decision 2, but the plan in force is decision 2" (a fresh trial's reading).
+    both = {
+        "manager": "Ann",
+        "decision_id": meeting.decision_id,
+        "plan_sha256": seen["plan_sha256"],
+    }
+    mixed = client.post("/signoff", json=both).json()["detail"]
+    assert mixed.startswith("the plan you reviewed (SHA-256")
     assert [d.kind for d in meeting.log.decisions()] == ["override", "proposed"]
     # The plan in force, named, is signed: the sign-off follows the decision reviewed.
     now = client.get("/").json()
@@ -69,6 +82,7 @@ def test_a_sign_off_of_a_plan_changed_since_is_refused(
         ({"manager": "  ", "decision_id": 1}, "manager: a name of 1 to 100 characters"),
         ({"manager": "Ann"}, "say which plan you reviewed"),
         ({"manager": "Ann", "decision_id": "one"}, "decision_id"),
+        ({"manager": "Ann", "decision_id": True}, "decision_id"),
         ({"manager": "Ann", "plan_sha256": "abc"}, "plan_sha256"),
     ],
 )

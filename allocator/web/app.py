@@ -82,7 +82,7 @@ from allocator.meeting import (
     room_for,
     solver_settings,
 )
-from allocator.models import Handover, Plan, Snapshot
+from allocator.models import Handover, NotBool, Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
 from allocator.rules import ServiceState, points
@@ -128,7 +128,7 @@ class SignOff(BaseModel):
     manager: Annotated[str, Field(strict=True), AfterValidator(no_control)] = Field(
         min_length=1, max_length=MAX_NAME
     )
-    decision_id: Annotated[int, Field(ge=1)] | None = None
+    decision_id: Annotated[int, NotBool, Field(ge=1)] | None = None
     plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     @model_validator(mode="after")
@@ -154,6 +154,9 @@ class Preview:
     changes_of_worker
         Children who would change worker, beyond those the plan in force changes (0
         when it would be refused).
+    families_split
+        Families that would be held by one more worker than under the plan in force
+        (the siblings tier's rise; negative when the override brings siblings together).
     said
         What it needs of the worker and what they have.
     refused
@@ -165,6 +168,7 @@ class Preview:
     changes_of_worker: int | float
     said: str | None
     refused: str | None
+    families_split: int | float = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -173,6 +177,7 @@ class Preview:
             "decision_id": self.decision_id,
             "moved": [m.__dict__ for m in self.moved],
             "changes_of_worker": self.changes_of_worker,
+            "families_split": self.families_split,
             "said": self.said,
             "refused": self.refused,
         }
@@ -392,6 +397,7 @@ class Meeting:
             overrides,
             progress=progress,
             handovers=self.handovers,
+            earlier=self.overrides,
         )
         why = refusal(
             self.snapshot,
@@ -419,6 +425,7 @@ class Meeting:
         """
         _, _, said, result, why = self._attempt(override, progress)
         before = self.plan.objective.get("changes_of_worker", 0)
+        apart = self.plan.objective.get("siblings_apart", 0)
         # A refused override changes nothing: the re-solve's moves, listed beside the
         # refusal, read as moves it would make (a fresh user saw 4 children "moved"
         # beside "found no moves ... that make room").
@@ -431,6 +438,7 @@ class Meeting:
             else result.plan.objective.get("changes_of_worker", 0) - before,
             said=said,
             refused=why,
+            families_split=0 if refused else result.plan.objective.get("siblings_apart", 0) - apart,
         )
 
     def override(
@@ -552,11 +560,16 @@ class Meeting:
         if stale:
             current = self.log.decision(self.decision_id)
             since = f"made since by {current.manager}" if current.manager else "proposed since"
-            seen = f"decision {decision_id}" if decision_id is not None else "another plan"
+            if decision_id is not None and decision_id != self.decision_id:
+                seen = f"you reviewed decision {decision_id}, but the plan in force is"
+            else:  # the decision named is in force; the plan's hash given is not its
+                seen = (
+                    f"the plan you reviewed (SHA-256 {str(plan_sha256)[:12]}...) is not the "
+                    "plan in force,"
+                )
             raise StaleSignOff(
-                f"you reviewed {seen}, but the plan in force is decision {self.decision_id} "
-                f"({current.kind}, {since}): nothing was signed. Reload the page, review "
-                "the plan in force and sign it off"
+                f"{seen} decision {self.decision_id} ({current.kind}, {since}): nothing was "
+                "signed. Reload the page, review the plan in force and sign it off"
             )
         if self.signed is not None:
             raise AlreadySigned(
@@ -618,6 +631,20 @@ def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[
         for gap, w in short[:ALTERNATIVES]
         if gap > 0
     ]
+
+
+def _flag(request: Request, name: str, *, default: bool) -> bool:
+    """A yes-or-no query parameter (``1/true/yes``, ``0/false/no``), ``default`` when
+    absent; anything else is 422, never read as no (``?preview=abc`` made a real
+    decision)."""
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise HTTPException(422, f"?{name}= is {value!r}; expected 1, true or yes, or 0, false or no")
 
 
 def _described(override: Override) -> str:
@@ -1029,7 +1056,17 @@ def create_app(
         data = await body_of(request, Override)
         if data.get("worker") == "":
             data["worker"] = None  # a form's empty field
-        previewing = request.query_params.get("preview") in ("1", "true", "yes")
+        previewing = _flag(request, "preview", default=False)
+        waiting = _flag(request, "wait", default=True)  # read before anything is queued
+        # The decision a preview was made on (the page's Accept; ?previewed= in the API):
+        # accepted only on that plan, so what was shown is what happens.
+        previewed = data.pop("previewed", None) or request.query_params.get("previewed")
+        if previewed is not None and str(previewed) != str(meeting.decision_id):
+            raise HTTPException(
+                409,
+                f"the preview was of decision {previewed}, and the plan in force is now "
+                f"decision {meeting.decision_id}: nothing was changed. Preview again",
+            )
         if _wants_html(request) and data.pop("preview", None) is not None:
             previewing = True  # the page's Preview button
         user = user_of_request(request)
@@ -1065,7 +1102,7 @@ def create_app(
             lambda progress: meeting.override(override, progress=progress, manager_via=manager_via),
             OverrideError,
         )
-        if request.query_params.get("wait") in ("0", "false", "no"):
+        if not waiting:
             return JSONResponse(
                 {**job.to_dict(), "ahead": solves.ahead(job), "poll": f"/jobs/{job.id}"},
                 status_code=202,
