@@ -109,3 +109,23 @@ def test_the_page_form_carries_the_decision_and_refuses_a_stale_one(
     form["decision_id"] = str(meeting.decision_id)
     signed = client.post("/signoff", data=form, headers=HTML, follow_redirects=True)
     assert signed.status_code == 200 and "Signed off by Ann" in signed.text
+
+
+@pytest.mark.parametrize("route", ["/signoff", "/overrides"])
+def test_a_blank_name_from_the_page_is_said_on_the_page(
+    client: TestClient, meeting: Meeting, route: str
+) -> None:
+    # A fresh trial's whitespace-only name from the page's form got raw JSON back.
+    page = client.get("/", headers=HTML).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "manager": "   "}
+    if route == "/signoff":
+        form["decision_id"] = str(meeting.decision_id)
+    else:
+        form |= {"case": "R1", "action": "unallocate", "reason": "r"}
+    answer = client.post(route, data=form, headers=HTML)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'id="error"' in answer.text and "manager" in answer.text
+    assert len(meeting.log.decisions()) == 1

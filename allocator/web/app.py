@@ -1062,10 +1062,11 @@ def create_app(
         # accepted only on that plan, so what was shown is what happens.
         previewed = data.pop("previewed", None) or request.query_params.get("previewed")
         if previewed is not None and str(previewed) != str(meeting.decision_id):
-            raise HTTPException(
-                409,
+            return refused(
+                request,
                 f"the preview was of decision {previewed}, and the plan in force is now "
                 f"decision {meeting.decision_id}: nothing was changed. Preview again",
+                409,
             )
         if _wants_html(request) and data.pop("preview", None) is not None:
             previewing = True  # the page's Preview button
@@ -1078,7 +1079,7 @@ def create_app(
             problems = "; ".join(
                 f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            raise HTTPException(422, problems) from None
+            return refused(request, problems)  # the page's form says it on the page
         try:
             meeting.precheck(override)  # refused at once, not after the queue
         except OverrideError as exc:
@@ -1127,11 +1128,12 @@ def create_app(
                 },
             )
 
-    def refused(request: Request, why: str) -> Response:
+    def refused(request: Request, why: str, status: int = 422) -> Response:
+        """The page with ``why`` for a browser's form, else the JSON error."""
         if _wants_html(request):
             with meeting.lock:
-                return render_meeting(request, error=why, status_code=422)
-        raise HTTPException(422, why)
+                return render_meeting(request, error=why, status_code=status)
+        raise HTTPException(status, why)
 
     @app.get("/jobs/{job_id}", summary="A queued re-solve: its place, progress and outcome")
     def job_state(job_id: int) -> Response:
@@ -1172,7 +1174,7 @@ def create_app(
                     )
                 else:
                     problems.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
-            raise HTTPException(422, "; ".join(dict.fromkeys(problems))) from None
+            return refused(request, "; ".join(dict.fromkeys(problems)))
         try:
             decision_id = meeting.sign_off(
                 signed.manager,
@@ -1181,10 +1183,7 @@ def create_app(
                 manager_via=manager_via,
             )
         except (AlreadySigned, StaleSignOff) as exc:
-            if _wants_html(request):
-                with meeting.lock:
-                    return render_meeting(request, error=str(exc), status_code=409)
-            raise HTTPException(409, str(exc)) from None
+            return refused(request, str(exc), 409)
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
     @app.get("/plan.json", summary="Download the current plan (JSON)")
