@@ -863,8 +863,26 @@ def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
 # Control characters themselves (an escape code, NUL, the bell) are refused in an id at
 # the door (tests/test_control_in_ids.py); what an id may still hold and a terminal
 # would read: bidi overrides and isolates, rich's markup.
-CONTROL_WORKERS = ("P\u202eE", "[bold]P", "P\u2066B", "[link=x]P[/link]", "P\u200fQ")
-CONTROL_CASES = ("C\u202eR", "[/]C", "C\u2067X", "[red]C", "C\u200eN")
+# Markup, the bidirectional marks (U+200E, U+200F) and other invisible format
+# characters are taken in an id and shown escaped; the overrides and isolates (U+202A-U+202E, U+2066-U+2069) are refused at
+# the door (models.CONTROL_CHARACTERS), tested below.
+CONTROL_WORKERS = ("[bold]P", "[link=x]P[/link]", "P\u200fQ", "P\u200bZ", "P\u00adS")
+CONTROL_CASES = ("[/]C", "[red]C", "C\u200eN", "C\u200bY", "C\u2060W")
+
+
+@pytest.mark.parametrize("ident", ["P\u202eE", "P\u2066B", "C\u2067X"])
+def test_an_id_with_a_bidirectional_override_is_refused_at_the_door(
+    tmp_path: Path, ident: str
+) -> None:
+    # The attack: an id that reverses the text around it in every table and log.
+    path = tmp_path / "s.json"
+    write_json(path, snapshot([worker("A"), worker("PLACEHOLDER")], [case("R1")]))
+    text = path.read_text(encoding="utf-8").replace("PLACEHOLDER", ident)
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["allocate", str(path), "--out", str(tmp_path / "p.json")])
+    assert result.exit_code == 2
+    assert printable(ident) in result.output and ident not in result.output
+    assert not (tmp_path / "p.json").exists()
 
 
 def test_control_characters_in_ids_are_shown_as_escapes_everywhere(tmp_path: Path) -> None:
