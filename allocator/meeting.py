@@ -530,6 +530,25 @@ def final_workers(plan: Plan) -> dict[str, str | None]:
     return placed
 
 
+def families_split(snapshot: Snapshot, before: Plan, after: Plan) -> int:
+    """Families held by more workers under ``after`` than under ``before``, less those
+    held by fewer (siblings brought together): the net of splits the change makes,
+    over every family (a child with no worker holds nobody)."""
+    held = {c.id: c.worker for c in snapshot.cases}
+    was, now = final_workers(before), final_workers(after)
+    families: dict[str, list[str]] = {}
+    for c in snapshot.cases:
+        families.setdefault(c.family, []).append(c.id)
+    net = 0
+    for kids in families.values():
+        # Workers beyond the first (a family with one worker, or none, is not split).
+        apart_before = len({was.get(k, held[k]) for k in kids} - {None}) - 1
+        apart_after = len({now.get(k, held[k]) for k in kids} - {None}) - 1
+        apart_before, apart_after = max(0, apart_before), max(0, apart_after)
+        net += (apart_after > apart_before) - (apart_after < apart_before)
+    return net
+
+
 @dataclass(frozen=True)
 class Moved:
     """A case the re-solve placed differently from the previous plan (not overridden)."""
@@ -877,9 +896,9 @@ def refusal(
 def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
     """The re-solved plan in the manager's terms.
 
-    A case a manager chose a worker for says so with their reason first; a case left
-    unallocated by a manager says so with their reason, not the exclusions that
-    implement it.
+    A case a manager chose a worker for, or kept off one, says so with their reason
+    first; a case left unallocated by a manager says so with their reason, not the
+    exclusions that implement it.
     """
     last: dict[str, Override] = {}
     for o in overrides:
@@ -890,6 +909,8 @@ def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
         mine = last.get(a.case)
         if mine is not None and mine.action == "choose" and mine.worker == a.worker:
             reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
+        elif mine is not None and mine.action == "exclude":
+            reasons = (f"kept off {mine.worker} by {mine.manager}: {mine.reason}", *reasons)
         assignments.append(a.model_copy(update={"reasons": reasons}))  # days waiting kept
     unallocated = []
     for u in plan.unallocated:

@@ -814,7 +814,7 @@ class _Skills(HoldingRule):
 class _Excluded(HoldingRule):
     def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
         if p.id in case.excluded_workers:
-            return [f"{p.id} is excluded from this case (conflict of interest)"]
+            return [f"{p.id} is kept off this case (its excluded workers)"]
         return []
 
     def may_bar(self, case: Case) -> bool:

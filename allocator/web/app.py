@@ -69,6 +69,7 @@ from allocator.meeting import (
     check_override,
     digest,
     expand_family,
+    families_split,
     final_workers,
     kept_snapshot,
     kept_words,
@@ -155,8 +156,8 @@ class Preview:
         Children who would change worker, beyond those the plan in force changes (0
         when it would be refused).
     families_split
-        Families that would be held by one more worker than under the plan in force
-        (the siblings tier's rise; negative when the override brings siblings together).
+        Families that would be held by more workers than under the plan in force, less
+        those brought together (:func:`~allocator.meeting.families_split`).
     said
         What it needs of the worker and what they have.
     refused
@@ -425,7 +426,6 @@ class Meeting:
         """
         _, _, said, result, why = self._attempt(override, progress)
         before = self.plan.objective.get("changes_of_worker", 0)
-        apart = self.plan.objective.get("siblings_apart", 0)
         # A refused override changes nothing: the re-solve's moves, listed beside the
         # refusal, read as moves it would make (a fresh user saw 4 children "moved"
         # beside "found no moves ... that make room").
@@ -438,7 +438,7 @@ class Meeting:
             else result.plan.objective.get("changes_of_worker", 0) - before,
             said=said,
             refused=why,
-            families_split=0 if refused else result.plan.objective.get("siblings_apart", 0) - apart,
+            families_split=0 if refused else families_split(self.snapshot, self.plan, result.plan),
         )
 
     def override(
@@ -637,9 +637,12 @@ def _flag(request: Request, name: str, *, default: bool) -> bool:
     """A yes-or-no query parameter (``1/true/yes``, ``0/false/no``), ``default`` when
     absent; anything else is 422, never read as no (``?preview=abc`` made a real
     decision)."""
-    value = request.query_params.get(name)
-    if value is None:
+    values = request.query_params.getlist(name)
+    if len(values) > 1:  # ?preview=1&preview=0 must not be read as either
+        raise HTTPException(422, f"?{name}= is given {len(values)} times; expected it once")
+    if not values:
         return default
+    value = values[0]
     if value.lower() in ("1", "true", "yes"):
         return True
     if value.lower() in ("0", "false", "no"):
