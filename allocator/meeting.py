@@ -661,6 +661,15 @@ def resolve(
     asked = any(last[c].action == "choose" and last[c].make_room for c in new)
     over = _over_cap(snapshot, policy, previous, overrides, kept)
     standing = {} if asked else _moves_standing(base, policy, previous, decided)
+    # A child given over cap by exception comes on top of what the worker was given:
+    # their other placements stand (held as of today too), so the exception costs no
+    # other child the worker the plan gave them.
+    beside = {str(o.worker) for o in over.values()}
+    standing |= {
+        a.case: a.worker
+        for a in previous.assignments
+        if a.worker in beside and a.case not in decided and a.case not in over
+    }
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
     if held_now:  # held as of today: the manager's exceptions and the moves they asked
         base = base.model_copy(

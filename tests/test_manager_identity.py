@@ -207,9 +207,11 @@ def test_the_meetings_queue_preview_and_bound_sign_off_log_how_the_manager_was_k
     bo = {"x-remote-user": "Bo Lee"}
     body = {"case": "U", "action": "choose", "worker": "A", "reason": "r", "manager": "Eve"}
     body |= {"make_room": True}
-    assert proxy.post("/overrides?preview=1", json=body, headers=bo).status_code == 200
+    seen = proxy.post("/overrides?preview=1", json=body, headers=bo)
+    assert seen.status_code == 200
     assert len(log.decisions()) == 1  # a preview logs nothing
-    queued = proxy.post("/overrides?wait=0", json=body, headers=bo)
+    previewed = seen.json()["decision_id"]
+    queued = proxy.post(f"/overrides?wait=0&previewed={previewed}", json=body, headers=bo)
     assert queued.status_code == 202
     deadline = time.monotonic() + 30
     while (job := proxy.get(queued.headers["location"], headers=bo).json())["status"] != "done":

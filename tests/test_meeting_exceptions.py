@@ -323,8 +323,15 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
         "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
     }  # fmt: skip
     assert len(log.decisions()) == 1 and meeting.overrides == []
-    # Accepted: the same moves, logged as the re-solve's with the override that caused them.
-    done = client.post("/overrides", json={**body, "make_room": True})
+    # Accepted without its preview: refused, since it moves a child off their worker.
+    unseen = client.post("/overrides", json={**body, "make_room": True})
+    assert unseen.status_code == 422
+    assert "move H1 off A, who holds them today: preview it first" in unseen.json()["detail"]
+    # Accepted on the plan previewed: the same moves, logged as the re-solve's with
+    # the override that caused them.
+    done = client.post(
+        f"/overrides?previewed={seen.json()['decision_id']}", json={**body, "make_room": True}
+    )
     assert done.status_code == 200
     assert done.json()["moved"] == [{"case": "H1", "before": "A", "after": "B"}]
     moved = next(e for e in log.history("H1") if e.event == "moved")
@@ -352,7 +359,7 @@ def test_moves_made_to_make_room_stand_and_no_later_re_solve_makes_more(tmp_path
     snap = room_then_more()
     log = DecisionLog(str(tmp_path / "log.db"))
     meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
-    meeting.override(by(case="U", action="choose", worker="A", make_room=True))
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert final_workers(meeting.plan)["H1"] == "B" and final_workers(meeting.plan)["U"] == "A"
     # The plan records the choice's moves apart from the meeting's settings...
     assert "allow_moves" not in meeting.plan.settings

@@ -108,7 +108,8 @@ def test_choosing_the_promised_receiver_is_refused_saying_whose_room_it_is(
 def test_an_override_of_the_promised_child_releases_the_room(meeting: Meeting) -> None:
     # The manager gives C6 to P6 instead: the promise is replaced, P5's room is free,
     # and a referral may take it; the page says the promise keeps no room.
-    meeting.override(by(case="C6", action="choose", worker="P6", over_cap=False))
+    # R2, given P6's room by the plan, loses it: seen in the preview first.
+    meeting.override(by(case="C6", action="choose", worker="P6", over_cap=False), previewed=True)
     placed = final_workers(meeting.plan)
     assert placed["C6"] == "P6" and "P5" in (placed["R1"], placed["R2"])
     (shown,) = meeting.promises()

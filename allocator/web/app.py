@@ -86,7 +86,7 @@ from allocator.meeting import (
 from allocator.models import Handover, NotBool, Plan, Snapshot
 from allocator.objectives import REFERENCE_CHANGES
 from allocator.policy import Policy
-from allocator.rules import ServiceState, points
+from allocator.rules import ServiceState, joined, points
 from allocator.settings import ProgressCallback, Settings
 from allocator.web.names import shown_by
 from allocator.web.outlook import Outlook
@@ -447,6 +447,7 @@ class Meeting:
         progress: ProgressCallback | None = None,
         *,
         manager_via: str = "typed",
+        previewed: bool = False,
     ) -> int:
         """Apply one more override: re-solve, log, and make the result current.
 
@@ -456,7 +457,10 @@ class Meeting:
         meanwhile; overrides must come one at a time (the web app's
         :class:`~allocator.web.solves.SolveQueue`). ``manager_via``: how the
         manager's name was known (:data:`~allocator.decisions.MANAGER_VIA`), logged
-        beside it.
+        beside it. An override whose re-solve would cost another child the worker
+        they have or were given, or move a child off the worker they hold, is refused
+        unless ``previewed`` (its preview shown on this plan in force): what it costs
+        is seen before it happens.
 
         Raises
         ------
@@ -475,6 +479,13 @@ class Meeting:
         made, overrides, said, result, why = self._attempt(override, progress)
         if why is not None:
             raise OverrideRefused(why)
+        if not previewed:
+            unseen = unseen_costs(self.snapshot, result.moved)
+            if unseen:
+                raise OverrideRefused(
+                    f"this would {unseen}: preview it first (the page's Preview, or "
+                    "?preview=1), then accept. Nothing was changed."
+                )
         decision_id = self.log.override(
             parent, overrides, result, made=made, manager_via=manager_via
         )
@@ -631,6 +642,28 @@ def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[
         for gap, w in short[:ALTERNATIVES]
         if gap > 0
     ]
+
+
+def unseen_costs(snapshot: Snapshot, moved: Sequence[Moved]) -> str:
+    """What a re-solve's other moves cost children, in words ("leave C1 without a
+    worker; move C2 off P3, who holds them"), or ``""`` when they only place children
+    elsewhere among today's new placements."""
+    held = {c.id: c.worker for c in snapshot.cases}
+    lost = [m.case for m in moved if m.before is not None and m.after is None]
+    off = [
+        f"{m.case} off {m.before}"
+        for m in moved
+        if held.get(m.case) is not None
+        and m.before == held[m.case]
+        and m.after != m.before
+        and m.after is not None
+    ]
+    parts = []
+    if lost:
+        parts.append(f"leave {joined(lost)} without the worker the plan gave them")
+    if off:
+        parts.append(f"move {joined(off)}, who holds them today")
+    return "; ".join(parts)
 
 
 def _flag(request: Request, name: str, *, default: bool) -> bool:
@@ -1064,7 +1097,8 @@ def create_app(
         # The decision a preview was made on (the page's Accept; ?previewed= in the API):
         # accepted only on that plan, so what was shown is what happens.
         previewed = data.pop("previewed", None) or request.query_params.get("previewed")
-        if previewed is not None and str(previewed) != str(meeting.decision_id):
+        seen = previewed is not None and str(previewed) == str(meeting.decision_id)
+        if previewed is not None and not seen:
             return refused(
                 request,
                 f"the preview was of decision {previewed}, and the plan in force is now "
@@ -1103,7 +1137,9 @@ def create_app(
             return JSONResponse(would.to_dict())
         job = solves.submit(
             _described(override),
-            lambda progress: meeting.override(override, progress=progress, manager_via=manager_via),
+            lambda progress: meeting.override(
+                override, progress=progress, manager_via=manager_via, previewed=seen
+            ),
             OverrideError,
         )
         if not waiting:
