@@ -66,10 +66,15 @@ def to_points(units: int) -> float:
     return units / POINTS_SCALE
 
 
-def waiting_start(case: Case, lost: Practitioner | None, day: date) -> date:
+def waiting_start(case: Case, lost: Practitioner | None, day: date) -> date | None:
     """The ``waiting_since`` of ``case`` left without a worker on ``day``, having held
     ``lost`` (docs/FORMAT.md "Waiting"): the worker's last day if they have left (the
-    child waited from then, or from the case's opening if later), else ``day``."""
+    child waited from then, or from the case's opening if later), else ``day``.
+    ``None`` (wait from ``opened``, the default) for a case opened after ``day``,
+    which loading warns of and reads as it is: no day is both on or after its
+    opening and on or before ``day``."""
+    if case.opened is not None and case.opened > day:
+        return None
     if lost is not None and lost.leaving_on is not None and lost.leaving_on <= day:
         return max(lost.leaving_on, case.opened or lost.leaving_on)
     return day

@@ -147,7 +147,9 @@ def test_an_open_episode_counts_from_when_the_window_saw_it() -> None:
     # Hand-checked Kaplan-Meier: four seen from length 0. At 10, one of 4 closes:
     # survival 0.75. The open one leaves at 15; at 20, one of the 2 left closes:
     # 0.375. Eight quantiles at 1/16, 3/16, ...: two by 10, three more by 20.
-    lengths = censored_lengths([(0, 10, True), (0, 15, False), (0, 20, True), (0, 40, False)], 8)
+    lengths = censored_lengths(
+        [(0, 10, True), (0, 15, False), (0, 20, True), (0, 40, False)], 8, min_at_risk=1
+    )
     assert lengths[:2] == (10, 10)  # the first quarter closes at 10
     assert lengths[2:5] == (20, 20, 20)  # to 0.625 closed by 20
     assert all(x > 20 for x in lengths[5:])  # the rest beyond the data, exponential
@@ -417,3 +419,14 @@ def test_the_command_refuses_a_missing_history_folder(tmp_path: Path) -> None:
 
 def test_calibration_is_plain_data() -> None:
     assert Calibration().arrival_factor == 1.0
+
+
+def test_the_tail_takes_over_where_few_episodes_are_still_followed() -> None:
+    from allocator.simulation.calibrate import censored_lengths
+
+    # 60 episodes closing at 1 to 60 days, the longest followed alone at the end: a
+    # Kaplan-Meier to the last would put its remaining chance on day 60 (a fresh trial
+    # saw 36 of 200 lengths at one day). Past 10 still followed the tail takes over.
+    lengths = censored_lengths([(0, k, True) for k in range(1, 61)])
+    assert max(lengths.count(x) for x in set(lengths)) <= 4
+    assert max(lengths) > 60

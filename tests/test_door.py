@@ -860,12 +860,11 @@ def test_markup_in_ids_is_shown_literally_everywhere(tmp_path: Path) -> None:
     assert "C4\\\\" not in shown and "P8\\\\" not in shown  # one backslash, not two
 
 
-# Control characters themselves (an escape code, NUL, the bell) are refused in an id at
-# the door (tests/test_control_in_ids.py); what an id may still hold and a terminal
-# would read: bidi overrides and isolates, rich's markup.
-# Markup, the bidirectional marks (U+200E, U+200F) and other invisible format
-# characters are taken in an id and shown escaped; the overrides and isolates (U+202A-U+202E, U+2066-U+2069) are refused at
-# the door (models.CONTROL_CHARACTERS), tested below.
+# Control characters themselves (an escape code, NUL, the bell) and the bidirectional
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) are refused in an id at the
+# door (tests/test_control_in_ids.py; models.CONTROL_CHARACTERS; tested below). What
+# an id may still hold and a terminal would read, shown escaped everywhere: rich's
+# markup, the bidirectional marks (U+200E, U+200F), other invisible format characters.
 CONTROL_WORKERS = ("[bold]P", "[link=x]P[/link]", "P\u200fQ", "P\u200bZ", "P\u00adS")
 CONTROL_CASES = ("[/]C", "[red]C", "C\u200eN", "C\u200bY", "C\u2060W")
 

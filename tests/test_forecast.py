@@ -515,3 +515,23 @@ def test_the_managers_list_holds_the_known_and_the_likely_and_all_are_kept(
     assert cases("children.csv") == ["C1", "C2"]
     assert cases("children_all.csv") == ["C1", "C2", "C3"]
     assert any("2 are named in children.csv" in line for line in summary_lines(fc))
+
+
+def test_a_leavers_child_opened_after_the_snapshots_day_is_forecast(quiet: None) -> None:
+    # A fresh trial's traceback: loading warns of a case opened after as_of and reads
+    # it as it is; when its worker left, its wait began on a day no rule allowed.
+    from datetime import timedelta
+
+    from allocator.rules import waiting_start
+
+    snap = generate(20, seed=3, contracts=True)
+    leaver = next(p for p in snap.practitioners if p.leaving_on is not None)
+    child = next(c for c in snap.cases if c.worker == leaver.id)
+    later = child.model_copy(update={"opened": snap.as_of + timedelta(days=20)})
+    snap = snap.model_copy(
+        update={"cases": tuple(later if c.id == child.id else c for c in snap.cases)}
+    )
+    assert waiting_start(later, leaver, snap.as_of + timedelta(days=30)) is not None
+    assert waiting_start(later, leaver, snap.as_of + timedelta(days=5)) is None
+    fc = forecast(snap, settings=ForecastSettings(weeks=6, runs=2, seed=1))
+    assert fc.weeks["waiting all"]

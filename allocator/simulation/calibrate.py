@@ -263,6 +263,9 @@ def recording_start(
 
 #: Lengths a calibrated type's distribution is given as (its quantiles, equally likely).
 LENGTH_POINTS = 200
+#: Fewest episodes still followed at a length for Kaplan-Meier to go on; past it the
+#: exponential tail.
+MIN_AT_RISK = 10
 
 
 def observed_span(episode: Episode, since: date, as_of: date) -> tuple[int, int, bool] | None:
@@ -279,7 +282,9 @@ def observed_span(episode: Episode, since: date, as_of: date) -> tuple[int, int,
 
 
 def censored_lengths(
-    spans: list[tuple[int, int, bool]], points: int = LENGTH_POINTS
+    spans: list[tuple[int, int, bool]],
+    points: int = LENGTH_POINTS,
+    min_at_risk: int = MIN_AT_RISK,
 ) -> tuple[int, ...]:
     """A length distribution from spans (:func:`observed_span`) as ``points`` equally
     likely lengths (days, sorted), its quantiles at ``(k + 0.5) / points``.
@@ -291,7 +296,8 @@ def censored_lengths(
     episodes alone would say every case is as short as those that happened to close
     (on a year of history, no length over a year). Past the longest closed length
     the rest of the distribution is exponential at the spans' overall rate (closings
-    over days observed), the one assumption where the data stop.
+    over days observed), the one assumption where the data stop; the data stop, too,
+    where fewer than ``min_at_risk`` episodes are still followed.
     """
     closings: dict[int, int] = {}
     for _, exit_, ended in spans:
@@ -305,6 +311,10 @@ def censored_lengths(
         # Open at ``length`` and seen from before it: entered before it, not yet gone
         # (an exit comes after its entry, so every exit before it entered before).
         at_risk = bisect_left(entries, length) - bisect_left(exits, length)
+        if at_risk < min_at_risk:
+            # Too few left to say: a last closing of the one still followed would put
+            # all the remaining chance on that one length. The tail takes over.
+            break
         if at_risk:
             survival *= 1 - closings[length] / at_risk
         steps.append((length, survival))

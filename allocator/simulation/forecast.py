@@ -440,10 +440,15 @@ def measure(
     weekly["handovers needed"] = list[float | None](needed)
     weekly["handovers with notice"] = list[float | None](planned)
     begun = [s for s in waits if s.cause != "before_run"]
+    # A wait still open at the end counts its days to the last week's end (day 7 x
+    # weeks), as the weeks' longest waits do; the recorder's own count runs through
+    # the last simulated day, one more.
+    last = ends[-1] if ends else 0
+    length = {id(s): s.days if s.end_day is not None else last - s.start_day for s in begun}
     horizon = {
-        "urgent": sorted(s.days for s in begun if s.urgent),
-        "statutory": sorted(s.days for s in begun if s.statutory),
-        "all": sorted(s.days for s in begun),
+        "urgent": sorted(length[id(s)] for s in begun if s.urgent),
+        "statutory": sorted(length[id(s)] for s in begun if s.statutory),
+        "all": sorted(length[id(s)] for s in begun),
     }
     return RunFigures(weekly, lost, over, seconds, horizon)
 
