@@ -978,7 +978,8 @@ class DecisionLog:
 
     def service_snapshots(self, cases: Collection[str]) -> set[str]:
         """The stored snapshots of the service whose children are ``cases`` (a
-        snapshot's): those at least half of whose children are among ``cases``. A log
+        snapshot's): those sharing at least half of their children with ``cases``, and
+        at least half of ``cases``. A log
         may hold several services, and a child moves between them: a snapshot sharing
         one transferred child with today's is another service's, and a meeting sees
         only its own. (A snapshot so old that most of its children have since left
@@ -1004,7 +1005,9 @@ class DecisionLog:
                     .group_by(snapshot_cases.c.snapshot_sha256)
                 ):
                     held[sha] = n
-        return {sha for sha, n in shared.items() if 2 * n >= held.get(sha, 0)}
+        # Half of each side's children: a small service sharing one child with a large
+        # one is not the large one's (nor the large one the small one's).
+        return {sha for sha, n in shared.items() if 2 * n >= max(held.get(sha, 0), len(wanted))}
 
     def decisions(
         self, limit: int | None = None, snapshots: Collection[str] | None = None

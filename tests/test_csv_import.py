@@ -280,3 +280,22 @@ def test_a_free_text_column_is_not_steered_onto_a_mapped_one(report: Path) -> No
     assert "cases.csv, line 1: unknown column 'Notes'" in problem
     assert "did you mean" not in problem
     assert "looks like free text, which the allocator never reads" in problem
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../../../etc/passwd"])
+def test_a_report_outside_the_folder_is_not_read(report: Path, name: str) -> None:
+    # A second trial's attack: the mapping's file named /etc/shadow was read and its
+    # first line echoed as an unknown column.
+    replace(report / "columns.toml", 'file = "cases.csv"', f'file = "{name}"')
+    [problem] = problems_of(report)
+    assert "expected a report in the folder" in problem and "is not read" in problem
+    assert "root:" not in problem  # no line of the file echoed
+
+
+@pytest.mark.parametrize("column", ["Allocated Worker Note", "Worker Notes", "case_comments"])
+def test_a_column_with_a_free_text_word_is_named_free_text(column: str) -> None:
+    # A second trial's: "Allocated Worker Note" got "did you mean 'Allocated Worker'?".
+    from allocator.io import unknown_column
+
+    said = unknown_column(column, ["Allocated Worker", "Worker", "Case"])
+    assert "looks like free text" in said and "did you mean" not in said

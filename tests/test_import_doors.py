@@ -181,6 +181,7 @@ def test_a_password_typed_on_the_command_line_is_refused_and_has_a_way_around(
         ("postgresql://u@h/db?sslmode=require&PASSWORD=pw&x=1",
          "postgresql://u@h/db?sslmode=require&PASSWORD=***&x=1"),
         ("postgresql://u@h/db?sslpassword=pw", "postgresql://u@h/db?sslpassword=***"),
+        ("postgresql://u@h/db?pass%77ord=pw", "postgresql://u@h/db?pass%77ord=***"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
     ],
 )  # fmt: skip

@@ -580,6 +580,28 @@ def test_a_child_who_moved_between_services_opens_neither_to_the_other(tmp_path:
     log.close()
 
 
+def test_a_small_service_sharing_a_child_is_not_a_large_ones(tmp_path: Path) -> None:
+    # A second trial's attack: S holds two children, one of them also North's. Half of
+    # S's children are North's, but not half of North's are S's: S is another service.
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "shared.db"))
+    small = snapshot([worker("S1")], [case("C0"), case("Z1")])
+    s_meeting = Meeting.open(small, policy, log, allocate(small, policy, work_units=1.0))
+    s_meeting.override(Override(case="Z1", action="unallocate", reason="SSECRET", manager="Sue"))
+    north_snap = snapshot(
+        [worker("A"), worker("B")], [case("C0"), case("R1"), case("R2"), case("R3")]
+    )
+    north = Meeting.open(north_snap, policy, log, allocate(north_snap, policy, work_units=1.0))
+    client = TestClient(create_app(north, allowed_hosts=["testserver"]))
+    assert [r["id"] for r in client.get("/log").json()] == [north.decision_id]
+    assert client.get("/history/Z1").status_code == 404
+    assert "SSECRET" not in client.get("/log", headers=HTML).text
+    # Nor does the small service's meeting see North's.
+    s_client = TestClient(create_app(s_meeting, allowed_hosts=["testserver"]))
+    assert north.decision_id not in [r["id"] for r in s_client.get("/log").json()]
+    log.close()
+
+
 # ---------------------------------------------------------------- single sign-on
 
 
@@ -599,6 +621,9 @@ def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meet
     sian = {"x-remote-user": "Siân Jones".encode()}
     assert proxy.post("/overrides", json=body, headers=sian).status_code == 200
     assert meeting.log.decisions()[0].manager == "Siân Jones"
+    # A proxy that adds its header beside the browser's: two values name nobody.
+    twice = [("x-remote-user", "Eve"), ("x-remote-user", "Ann Smith")]
+    assert proxy.get("/", headers=twice).status_code == 400
     # Anybody reaching the server directly cannot name themselves: the header is dropped.
     direct = TestClient(guarded, client=("192.168.1.20", 40000))
     assert direct.get("/", headers=ann).status_code == 401

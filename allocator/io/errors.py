@@ -164,10 +164,12 @@ FREE_TEXT_COLUMNS = frozenset(
 
 def unknown_column(column: str, fields: Iterable[str]) -> str:
     """What to say of a column no field has: free text is named as such (leave it
-    out); any other name gets :func:`did_you_mean`."""
-    if " ".join(column.replace("_", " ").split()).casefold() in {
-        c.replace("_", " ") for c in FREE_TEXT_COLUMNS
-    }:
+    out): a column named as free text, or with such a word in its name ("Allocated
+    Worker Note", "Worker Notes"), which a likeness would otherwise steer onto a
+    field; any other name gets :func:`did_you_mean`."""
+    words = " ".join(column.replace("_", " ").split()).casefold()
+    free = {c.replace("_", " ") for c in FREE_TEXT_COLUMNS}
+    if words in free or any(word in free for word in words.split()):
         return (
             "; it looks like free text, which the allocator never reads: leave it out of "
             "the export (no field takes it)"

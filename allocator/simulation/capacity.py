@@ -155,8 +155,7 @@ def parse_target(text: str) -> tuple[Clause, ...]:
             raise TargetError(f"cannot read {part!r}: {unit!r} is not days or weeks; {TARGET_FORM}")
         if m["n"].startswith("-"):
             raise TargetError(
-                f"cannot read {part!r}: a wait cannot be {m['n']} {unit}; expected 0 or "
-                f"more; {TARGET_FORM}"
+                f"cannot read {part!r}: a wait cannot be {m['n']} {unit} (0 or more); {TARGET_FORM}"
             )
         days = float(m["n"]) * (7 if unit.startswith("week") else 1)
         strict = m["op"] == "<"
@@ -418,16 +417,19 @@ def _priced(a: Answer) -> str:
 
 def answers_csv(answers: Sequence[Answer]) -> str:
     """One row per grade, contract and point tried: ``grade``, ``contract``, ``extra``,
-    ``share``, ``chosen`` (the least meeting the target), ``low``, ``high`` (for the
-    chosen), ``cost_per_fte`` (the policy's, a year; empty when none) and
+    ``share``, ``chosen`` (the least meeting the target), ``low``, ``high`` (the 90%
+    interval of the chosen's share, or of the most tried when none meets it),
+    ``cost_per_fte`` (the policy's, a year; empty when none) and
     ``cost_a_year`` (the chosen's extra FTE at that cost)."""
     rows = ["grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year"]
     for a in answers:
         per = "" if a.cost_per_fte is None else f"{a.cost_per_fte:g}"
+        # The answer's interval is of the chosen, or of the most tried when none met.
+        judged = a.extra if a.extra is not None else max((s.extra for s in a.steps), default=0)
         for s in sorted(a.steps, key=lambda s: s.extra):
             chosen = a.extra == s.extra
-            low = f"{a.low:g}" if chosen else ""
-            high = f"{a.high:g}" if chosen else ""
+            low = f"{a.low:g}" if s.extra == judged else ""
+            high = f"{a.high:g}" if s.extra == judged else ""
             year = f"{a.cost_a_year:g}" if chosen and a.cost_a_year is not None else ""
             rows.append(
                 f"{a.grade.value},{a.contract.value},{s.extra},{s.share:g},"

@@ -215,7 +215,7 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     needed = sum((b.mean for b in w["handovers needed"] if b), 0.0)
     planned = sum((b.mean for b in w["handovers with notice"] if b), 0.0)
     lines.append(
-        f"Children losing today's worker in the {n} weeks: {losing:.0f} on average; "
+        f"Children losing today's worker in the {counted(n, 'week')}: {losing:.0f} on average; "
         f"{needed:.0f} because their worker leaves or starts a long absence (handovers "
         f"needed), {planned:.0f} of them handed over with notice."
     )

@@ -30,6 +30,7 @@ from allocator.ssd.tables import (
     Problems,
     Row,
     found_value,
+    inside,
     parse_date,
     read_table,
     shown,
@@ -123,7 +124,13 @@ def _build(
                 + did_you_mean(name, model.model_fields)
             )
     problems.raise_if_any()
-    path = folder / rules.file
+    path = inside(folder, rules.file)
+    if path is None:
+        problems.error(
+            f"{where}: [{noun}] file {shown(rules.file)}: expected a report in the folder "
+            f"({folder.resolve()}), named relative to it; a path outside it is not read"
+        )
+        return []
     table = read_table(path, problems, required=tuple(rules.columns))
     if table is None:
         return []

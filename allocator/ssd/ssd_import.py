@@ -43,6 +43,7 @@ from allocator.ssd.tables import (
     Table,
     found_value,
     frame_dates,
+    inside,
     is_database_url,
     one_year_before,
     read_database,
@@ -563,15 +564,14 @@ def _side_table(
     read, and echo in its errors, a file elsewhere (``/etc/shadow``, ``../..``)."""
     if name is None:
         return {}
-    folder = mapping.folder.resolve()
-    path = (mapping.folder / name).resolve()
-    if not path.is_relative_to(folder):
+    path = inside(mapping.folder, name)
+    if path is None:
         problems.error(
-            f"side_table {shown(name)}: expected a file in the mapping's folder ({folder}), "
-            "named relative to it; a path outside it is not read"
+            f"side_table {shown(name)}: expected a file in the mapping's folder "
+            f"({mapping.folder.resolve()}), named relative to it; a path outside it is not read"
         )
         return {}
-    table = read_table(mapping.folder / name, problems, required=("id",), known=("id", *known))
+    table = read_table(path, problems, required=("id",), known=("id", *known))
     rows: dict[str, Row] = {}
     for row in table or ():
         ident = row.get("id")

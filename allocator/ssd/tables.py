@@ -23,6 +23,7 @@ from datetime import date, datetime
 from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import polars as pl
 
@@ -733,11 +734,25 @@ def database_error(exc: BaseException, doing: str, statement_timeout: float | No
     return f"{doing} failed ({first_error_line(exc)})"
 
 
+def inside(folder: Path, name: str) -> Path | None:
+    """``folder / name`` if it lies in ``folder`` (or below it, links resolved), else
+    ``None``: a mapping names its files relative to its folder, and a path outside it
+    (``/etc/shadow``, ``../..``) is not read, nor echoed in an error."""
+    path = (folder / name).resolve()
+    return folder / name if path.is_relative_to(folder.resolve()) else None
+
+
 def hide_password(url: str) -> str:
     """A URL as messages show it: any password replaced by ``***``, in the user part
     (``user:pw@``) or the query (``?password=pw``, libpq's ``sslpassword`` too)."""
     url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+
+    def hidden(m: re.Match[str]) -> str:
+        # The key as the driver reads it: percent-decoded (?pass%77ord= is password).
+        key = unquote_plus(m[2]).casefold()
+        return f"{m[1]}{m[2]}=***" if key in ("password", "sslpassword") else m[0]
+
+    return re.sub(r"([?&])([^=&#]*)=([^&#]*)", hidden, url)
 
 
 def first_error_line(exc: BaseException) -> str:

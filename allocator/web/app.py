@@ -885,7 +885,18 @@ def create_app(
         async def require_sign_on(
             request: Request, call_next: Callable[[Request], Awaitable[Response]]
         ) -> Response:
-            who = header_user(request.headers.get(user_header))
+            sent = request.headers.getlist(user_header)
+            if len(sent) > 1:
+                # A proxy that adds its header beside the browser's would let the user
+                # name themselves first: two values name nobody.
+                return JSONResponse(
+                    {
+                        "detail": f"{user_header} was sent {len(sent)} times; expected it once, "
+                        "set by the council's sign-on proxy"
+                    },
+                    status_code=400,
+                )
+            who = header_user(sent[0] if sent else None)
             if who is None:
                 return JSONResponse(
                     {"detail": "sign in through the council's sign-on"}, status_code=401
