@@ -201,10 +201,25 @@ def test_a_weak_or_non_ascii_token_is_refused(meeting: Meeting, token: str) -> N
 def test_serve_refuses_a_one_space_token(tmp_path: Path) -> None:
     write_snapshot(service(), tmp_path / "s.json")
     result = CliRunner().invoke(
-        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), "--token", " "]
+        main,
+        ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db")],
+        env={"ALLOCATOR_TOKEN": " "},
     )
     assert result.exit_code == 2 and "at least 16 printable ASCII" in result.output
     assert not (tmp_path / "l.db").exists()
+
+
+def test_a_token_typed_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    # A second trial's: `ps` showed the meeting's whole token.
+    write_snapshot(service(), tmp_path / "s.json")
+    args = ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), "--token", TOKEN]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: the token in --token is visible to every user of this machine (ps): give "
+        "it in ALLOCATOR_TOKEN instead; nothing was started"
+    )
+    assert TOKEN not in result.output and not (tmp_path / "l.db").exists()
 
 
 def test_any_presented_token_is_401_never_500(meeting: Meeting) -> None:
@@ -285,12 +300,16 @@ def serve(tmp_path: Path) -> Iterator[object]:
 
     def run(*args: str) -> tuple[int, subprocess.Popen[str]]:
         port = free_port()
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)}
+        if "--token" in args:  # a token is given in the environment, never typed
+            k = args.index("--token")
+            env["ALLOCATOR_TOKEN"] = args[k + 1]
+            args = args[:k] + args[k + 2 :]
         proc = subprocess.Popen(
             [sys.executable, "-m", "allocator.launch", "serve", str(tmp_path / "s.json"),
              "--db", str(tmp_path / f"log{port}.db"), "--port", str(port),
              "--work-units", "0.5", *args],
-            stderr=subprocess.PIPE, text=True,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+            stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         started.append(proc)
         assert proc.stderr is not None
@@ -635,13 +654,14 @@ def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meet
     [
         (["--user-header", "X-Remote-User"], "--user-header needs --forwarded-allow-ips"),
         (["--user-header", "X-Remote-User", "--forwarded-allow-ips", "*"], "expected the proxy"),
-        (["--token", TOKEN, "--users", "u.toml"], "not two"),
+        (["--users", "u.toml"], "not two"),  # with ALLOCATOR_TOKEN set too
     ],
 )
 def test_sign_on_options_are_checked(tmp_path: Path, args: list[str], says: str) -> None:
     write_snapshot(service(), tmp_path / "s.json")
+    env = {"ALLOCATOR_TOKEN": TOKEN} if args[0] == "--users" else {}
     result = CliRunner().invoke(
-        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), *args]
+        main, ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "l.db"), *args], env=env
     )
     assert result.exit_code == 2 and says in result.output, result.output
     assert not (tmp_path / "l.db").exists()

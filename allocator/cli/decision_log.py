@@ -45,16 +45,27 @@ def refuse_password_typed(url: str, param: str, env: str) -> None:
     it out (``ALLOCATOR_DB``, ``ALLOCATOR_SSD_DB``). Issue 24 asks that a password is
     never on a command line; a warning, as before, left the habit in place. Nothing is
     opened. From the environment the same URL is taken."""
+
+    if "://" not in url or db_shown(url) == url:
+        return
+    shown = f"--{param}" if param == "db" else param.upper()
+    refuse_typed_secret(param, f"the password in {shown}", f"the URL in {env}", "opened")
+
+
+def refuse_typed_secret(param: str, what: str, instead: str, nothing: str) -> None:
+    """Exit 2 when parameter ``param`` (a secret: ``what``) was typed on the command
+    line, where every user of the machine reads it (``ps``): the sentence says to give
+    ``instead`` (an environment variable) and that nothing was ``nothing`` (opened,
+    started). The same value from the environment is taken."""
     from click.core import ParameterSource
 
     context = click.get_current_context(silent=True)
-    if context is None or "://" not in url or db_shown(url) == url:
+    if context is None:
         return
     if context.get_parameter_source(param) == ParameterSource.COMMANDLINE:
-        shown = f"--{param}" if param == "db" else param.upper()
         echo(
-            f"error: the password in {shown} is visible to every user of this machine "
-            f"(ps): give the URL in {env} instead; nothing was opened",
+            f"error: {what} is visible to every user of this machine (ps): give "
+            f"{instead} instead; nothing was {nothing}",
             err=True,
         )
         sys.exit(BAD_INPUT)

@@ -18,6 +18,7 @@ from allocator.cli.decision_log import (
     db_shown,
     open_log,
     reading_log,
+    refuse_typed_secret,
     verified,
 )
 from allocator.cli.echo import BAD_INPUT, echo
@@ -98,9 +99,9 @@ def _tls(cert: str | None, key: str | None) -> None:
 @click.option(
     "--token",
     envvar="ALLOCATOR_TOKEN",
-    help="Required to bind anything but 127.0.0.1: every request must present it "
-    "(or set ALLOCATOR_TOKEN, which keeps it out of the process list). At least 16 "
-    "printable ASCII characters.",
+    help="Required to bind anything but 127.0.0.1: every request must present it. "
+    "Set ALLOCATOR_TOKEN: typed here it is in the process list, and refused. At least "
+    "16 printable ASCII characters.",
 )
 @click.option(
     "--users",
@@ -217,6 +218,8 @@ def serve_command(
 
     On a log holding an open meeting on the same snapshot, policy and pending
     handovers, resume it."""
+    if token is not None:
+        refuse_typed_secret("token", "the token in --token", "it in ALLOCATOR_TOKEN", "started")
     if sum(bool(x) for x in (token, users_path, user_header)) > 1:
         raise click.UsageError("one of --token, --users and --user-header, not two")
     if user_header and not forwarded_allow_ips:
