@@ -63,4 +63,4 @@ def test_serve_refuses_other_hosts_without_a_token() -> None:
     result = CliRunner().invoke(
         main, ["serve", "x.json", "--host", "0.0.0.0"], env={"ALLOCATOR_TOKEN": ""}
     )
-    assert result.exit_code == 2 and "needs --token" in result.output
+    assert result.exit_code == 2 and "needs a token (ALLOCATOR_TOKEN)" in result.output

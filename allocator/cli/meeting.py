@@ -229,7 +229,8 @@ def serve_command(
         )
     if host not in LOCAL_HOSTS and not (token or users_path or user_header):
         raise click.UsageError(
-            f"binding {host} (not 127.0.0.1) needs --token, --users or --user-header"
+            f"binding {host} (not 127.0.0.1) needs a token (ALLOCATOR_TOKEN), --users or "
+            "--user-header"
         )
     try:
         import uvicorn
