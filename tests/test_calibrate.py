@@ -239,7 +239,7 @@ def test_a_history_of_open_cases_only_is_taken_from_its_first_start() -> None:
     ]
     cal = estimate(episodes, [], 0, snap)
     assert "the first episode's start: nothing had ended" in cal.notes[0]
-    assert "the 100 days" in cal.notes[0]
+    assert "the 98 days" in cal.notes[0]  # to the last start, 2 days before as_of
 
 
 def test_a_leavers_day_marks_the_recording_start_too() -> None:
@@ -251,10 +251,10 @@ def test_a_leavers_day_marks_the_recording_start_too() -> None:
     ]
     left = snap.as_of - timedelta(days=150)
     cal = estimate(episodes, [("W1", left)], 0, snap)
-    assert "the 150 days" in cal.notes[0]
+    assert "the 144 days" in cal.notes[0]  # the leaver to the last start
     # A leaver after the snapshot's day is the future: it does not move the start.
     later = estimate(episodes, [("W1", snap.as_of + timedelta(days=1))], 0, snap)
-    assert "the 300 days" in later.notes[0]
+    assert "the 294 days" in later.notes[0]
 
 
 def _daily(weeks: int, until: date) -> list[Episode]:
@@ -279,8 +279,14 @@ def test_a_stale_history_is_refused_saying_when_it_ends() -> None:
         f"the snapshot's day {snap.as_of.isoformat()}; expected a history up to it "
         "(within 31 days): rates from then would be taken as today's"
     )
-    # A month behind is an extract's usual lag: taken.
-    estimate(_daily(30, snap.as_of - timedelta(days=31)), [], 0, snap)
+    # A month behind is an extract's usual lag: taken, the window ending at its last
+    # record (the days after it recorded nothing: counted, they would thin the rate).
+    behind = snap.as_of - timedelta(days=31)
+    cal = estimate(_daily(30, behind), [], 0, snap)
+    assert f"days to {behind.isoformat()}" in cal.notes[0]
+    assert "the history's last record, 31 days before the snapshot's day" in cal.notes[0]
+    on_time = estimate(_daily(30, snap.as_of), [], 0, snap)
+    assert cal.arrival_factor == pytest.approx(on_time.arrival_factor, rel=0.02)
 
 
 def test_a_history_after_the_snapshots_day_is_refused_saying_so() -> None:
@@ -294,6 +300,10 @@ def test_a_history_after_the_snapshots_day_is_refused_saying_so() -> None:
         estimate(soon, [], 0, snap)
     assert "history too short to calibrate" in str(caught.value)
     assert "after the snapshot's day" in str(caught.value)
+    # Long enough before the day, and running on after it: used, and said.
+    longer = _daily(40, snap.as_of + timedelta(days=60))
+    cal = estimate(longer, [], 0, snap)
+    assert any(n.startswith("The history runs on to") for n in cal.notes)
 
 
 def test_no_staff_tables_says_so_in_the_turnover_note(tmp_path: Path) -> None:
@@ -302,7 +312,7 @@ def test_no_staff_tables_says_so_in_the_turnover_note(tmp_path: Path) -> None:
     (tmp_path / "ssd_professionals.csv").unlink()
     cal = calibrate_ssd(tmp_path, snap)
     assert any(
-        n.startswith(f"Staff turnover: {tmp_path} has no ssd_professionals and ssd_involvements")
+        n.startswith(f"Staff turnover: {tmp_path} lacks the ssd_professionals or ssd_involvements")
         for n in cal.notes
     )
     assert cal.leaving_rates == {}

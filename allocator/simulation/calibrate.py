@@ -390,12 +390,31 @@ def estimate(
             f"expected a history up to it (within {STALE_DAYS} days): rates from then "
             "would be taken as today's"
         )
-    window = min(span, WINDOW_DAYS)
-    since = as_of - timedelta(days=window)
+    # The window ends at the history's last record: days after it recorded nothing,
+    # and counting them would thin every rate (an extract a few weeks behind).
+    end = last
+    window = max(1, min((end - first).days, WINDOW_DAYS))
+    since = end - timedelta(days=window)
+    behind = (
+        f"; the history's last record, {(as_of - end).days} days before the snapshot's "
+        f"day {as_of.isoformat()}"
+        if end < as_of
+        else ""
+    )
     notes: list[str] = [
-        f"Calibrated from {source}: the {window} days to {as_of.isoformat()} "
-        f"(recorded {recorded_from})."
+        f"Calibrated from {source}: the {window} days to {end.isoformat()} "
+        f"(recorded {recorded_from}{behind})."
     ]
+    later = max(
+        [e.start for e in episodes]
+        + [e.end for e in episodes if e.end is not None]
+        + [day for _, day in leavers]
+    )
+    if later > as_of:
+        notes.append(
+            f"The history runs on to {later.isoformat()}, after the snapshot's day: only "
+            f"what it recorded by {as_of.isoformat()} is used."
+        )
 
     # Referrals: starts at the doors in the window, per day; and by type, per year.
     starts = [e for e in past if e.start >= since]
@@ -435,7 +454,7 @@ def estimate(
             for e in past
             if e.case_type == spec.case_type
             and not (spec.case_type == "child_in_need" and e.person in deeper)
-            and (seen := observed_span(e, since, as_of)) is not None
+            and (seen := observed_span(e, since, end)) is not None
         ]
         closed = sum(1 for _, _, ended in spans if ended)
         if closed >= MIN_EPISODES:
@@ -457,14 +476,14 @@ def estimate(
 
     # Turnover: distinct workers who left in the window, against the national rates
     # for today's mix of contracts (the history does not say a leaver's contract).
-    gone = {w for w, day in leavers if since < day <= as_of}
+    gone = {w for w, day in leavers if since < day <= end}
     leaving_rates: dict[Contract, float] = {}
     mix = [LEAVING_RATE[p.contract] for p in snapshot.practitioners]
     national_rate = sum(mix) / len(mix) if mix else LEAVING_RATE[Contract.PERMANENT]
     if staff is None:
         notes.append(
-            f"Staff turnover: {source} has no ssd_professionals and ssd_involvements "
-            f"tables to count leavers and staff from; the national rates are used "
+            f"Staff turnover: {source} lacks the ssd_professionals or ssd_involvements "
+            f"table, both needed to count leavers and staff; the national rates are used "
             f"({national_rate:.1%} a year for today's mix)."
         )
     elif staff and len(gone) >= MIN_LEAVERS:
