@@ -624,3 +624,17 @@ def test_a_scheduler_nobody_answers_at_is_one_sentence(
         f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
     )
     assert "Traceback" not in result.output and "None" not in result.output
+
+
+def test_a_relative_snapshot_path_is_read_from_the_callers_folder_on_any_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second trial's: a `dask worker` started in another folder could not find
+    # "s20.json". The cells carry the absolute path of the caller's file.
+    from allocator.generate import generate
+    from allocator.io import write_snapshot
+
+    monkeypatch.chdir(tmp_path)
+    write_snapshot(generate(5, seed=1), tmp_path / "s.json")
+    cells = cells_of({"days": 3, "services": [{"name": "a", "snapshot": "s.json"}]})
+    assert {c.service["snapshot"] for c in cells} == {str((tmp_path / "s.json").resolve())}

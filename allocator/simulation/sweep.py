@@ -213,6 +213,13 @@ def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
         problems.duplicates(kind, "name", names)
     if problems.lines:
         raise SpecError("\n".join(problems.lines))
+    # A snapshot named relative to the folder the command runs in, as the docs say: a
+    # worker process elsewhere (a `dask worker` started in another folder) reads it
+    # by its absolute path.
+    services = [
+        {**s, "snapshot": str(Path(s["snapshot"]).resolve())} if "snapshot" in s else s
+        for s in services
+    ]
     return [
         Cell(
             service=s,
