@@ -163,7 +163,14 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
         # signal stops the sweep at once (the cluster is shut down on the way out).
         try:
             with input_errors():
-                run_cells(cells, out, workers=workers, scheduler=scheduler, on_done=done)
+                run_cells(
+                    cells,
+                    out,
+                    workers=workers,
+                    scheduler=scheduler,
+                    on_done=done,
+                    say=lambda line: bar.console.print(f"warning: {line}", markup=False),
+                )
         except CellError as exc:
             echo(f"error: {exc}", err=True)
             sys.exit(1)

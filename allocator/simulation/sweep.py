@@ -560,10 +560,12 @@ def run_cells(
     workers: int = 2,
     scheduler: str | None = None,
     on_done: Callable[[Cell, float], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> None:
     """Run every cell not yet in ``out/cells`` on Dask; each written as it finishes.
 
-    Parameters as :func:`run_sweep`. An exception in the caller's thread (an
+    Parameters as :func:`run_sweep`; ``say`` is told, in a sentence, of a scheduler
+    with no workers yet (the cells wait for one). An exception in the caller's thread (an
     interruption: ``KeyboardInterrupt``) stops the sweep at once: the cluster is shut
     down, cells running are abandoned, cells finished stay written for the next run.
 
@@ -590,6 +592,11 @@ def run_cells(
 
         as_completed: Any = distributed.as_completed
         by_key = {c.key: c for c in todo}
+        if scheduler is not None and say is not None and not client.scheduler_info()["workers"]:
+            say(
+                f"the scheduler at {scheduler} has no workers yet: start one with "
+                f"`dask worker {scheduler}`; the cells wait for it"
+            )
         futures = [
             client.submit(run_cell, c.settings(), key=f"cell-{c.key}", pure=False) for c in todo
         ]
