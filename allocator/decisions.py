@@ -861,7 +861,11 @@ class DecisionLog:
                 )
                 # ... and where the case ends when that is not what was asked for.
                 ends = after.get(one.case)
-                if one.action != "unallocate" and (one.action == "exclude" or ends != one.worker):
+                moved_on = ends != before.get(one.case)  # kept where it was: no event
+                if one.action != "unallocate" and (
+                    (one.action == "exclude" and moved_on)
+                    or (one.action == "choose" and ends != one.worker)
+                ):
                     conn.execute(
                         insert(case_events).values(
                             decision_id=did,

@@ -571,3 +571,16 @@ def test_a_preview_says_when_a_choice_splits_siblings_and_an_accept_binds_to_it(
     now = client.post(f"/overrides?previewed={meeting.decision_id}", json=body)
     assert now.status_code == 200 and final_workers(meeting.plan)["K2"] == "B"
     log.close()
+
+
+def test_keeping_a_child_off_a_worker_they_are_not_with_logs_no_placement(tmp_path: Path) -> None:
+    # A second trial's: "placed P0019 from P0019" in a child's history, who had not moved.
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [case("R1", previous_workers=["A"])],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="R1", action="exclude", worker="B"))
+    assert [e.event for e in log.history("R1")] == ["proposed", "kept_off"]
+    log.close()
