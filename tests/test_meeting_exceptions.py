@@ -319,7 +319,7 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     assert seen.json() == {
         "preview": True, "decision_id": meeting.decision_id,
         "moved": [{"case": "H1", "before": "A", "after": "B"}], "changes_of_worker": 1,
-        "families_split": 0,
+        "families_split": 0, "ends": {"U": "A"},
         "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
     }  # fmt: skip
     assert len(log.decisions()) == 1 and meeting.overrides == []

@@ -162,6 +162,8 @@ class Preview:
         What it needs of the worker and what they have.
     refused
         Why it would be refused, or ``None``.
+    ends
+        Where each case the override is for would end (its worker, or ``None``).
     """
 
     decision_id: int
@@ -170,6 +172,7 @@ class Preview:
     said: str | None
     refused: str | None
     families_split: int | float = 0
+    ends: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -179,6 +182,7 @@ class Preview:
             "moved": [m.__dict__ for m in self.moved],
             "changes_of_worker": self.changes_of_worker,
             "families_split": self.families_split,
+            "ends": dict(self.ends),
             "said": self.said,
             "refused": self.refused,
         }
@@ -424,7 +428,7 @@ class Meeting:
         OverrideError
             As :meth:`precheck`.
         """
-        _, _, said, result, why = self._attempt(override, progress)
+        made, _, said, result, why = self._attempt(override, progress)
         before = self.plan.objective.get("changes_of_worker", 0)
         # A refused override changes nothing: the re-solve's moves, listed beside the
         # refusal, read as moves it would make (a fresh user saw 4 children "moved"
@@ -439,6 +443,7 @@ class Meeting:
             said=said,
             refused=why,
             families_split=0 if refused else families_split(self.snapshot, self.plan, result.plan),
+            ends={} if refused else _ends(self.snapshot, result.plan, made),
         )
 
     def override(
@@ -642,6 +647,14 @@ def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[
         for gap, w in short[:ALTERNATIVES]
         if gap > 0
     ]
+
+
+def _ends(snapshot: Snapshot, plan: Plan, made: Sequence[Override]) -> dict[str, str | None]:
+    """Where each case of ``made`` ends under ``plan`` (held children not in it: where
+    they are)."""
+    held = {c.id: c.worker for c in snapshot.cases}
+    after = final_workers(plan)
+    return {o.case: after.get(o.case, held[o.case]) for o in made}
 
 
 def unseen_costs(snapshot: Snapshot, moved: Sequence[Moved]) -> str:
