@@ -267,4 +267,4 @@ def test_cli_explain_says_why_the_case_needs_a_worker(tmp_path: Path) -> None:
         main, ["explain", str(plan_path), "--snapshot", str(snap_path), "--case", "C1"]
     )
     assert result.exit_code == 0, result.output
-    assert "needs a worker: P1 may no longer hold it: P1 is excluded" in result.stdout
+    assert "needs a worker: P1 may no longer hold it: P1 is kept off" in result.stdout
