@@ -1325,6 +1325,17 @@ def _cause(overrides_json: str) -> str:
     if not made:
         return "the re-solve"
     o = made[-1]
+    named = str(o["case"])
+    if o.get("family"):
+        # A family given as one action is its children's overrides, last in the list:
+        # name them all, not only the last sibling.
+        run = []
+        for x in reversed(made):
+            same = all(x.get(k) == o.get(k) for k in ("worker", "manager", "reason", "family"))
+            if not same:
+                break
+            run.append(str(x["case"]))
+        named = " + ".join(reversed(run))
     what = str(o["action"]) + (f" {o['worker']}" if o.get("worker") else "")
     if o.get("over_cap"):
         what += " over cap"
@@ -1332,7 +1343,7 @@ def _cause(overrides_json: str) -> str:
         what += " with the family"
     if o.get("make_room"):
         what += ", making room"
-    return f"re-solve after {o['manager']}'s override of {o['case']}: {what}"
+    return f"re-solve after {o['manager']}'s override of {named}: {what}"
 
 
 def snapshot_bytes(snapshot: Snapshot) -> bytes:

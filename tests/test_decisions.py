@@ -179,3 +179,17 @@ def test_a_database_the_log_does_not_support_says_so(url: str) -> None:
     assert "is not supported, expected a SQLite file or a postgresql:// URL" in result.stderr
     assert "No module named" not in result.stderr
     assert "pw" not in result.stderr and "bob:***@" in result.stderr
+
+
+def test_a_family_actions_cause_names_every_child_of_it() -> None:
+    # A second trial's: the cause named only the last sibling of a family action.
+    import json
+
+    from allocator.decisions import _cause
+
+    earlier = {"case": "X", "action": "exclude", "worker": "P1", "manager": "A", "reason": "r"}
+    family = {"action": "choose", "worker": "P2", "manager": "B", "reason": "f", "family": True}
+    made = [earlier, {**family, "case": "C1"}, {**family, "case": "C2"}]
+    assert _cause(json.dumps(made)) == (
+        "re-solve after B's override of C1 + C2: choose P2 with the family"
+    )
