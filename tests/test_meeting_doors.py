@@ -230,6 +230,17 @@ def test_any_presented_token_is_401_never_500(meeting: Meeting) -> None:
     assert client.get("/", headers={"cookie": cookie}).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/%2F%2Fevil.com/", "/%2F%5Cevil.com/", "/%5C%5Cevil.com"])
+def test_the_sign_in_redirect_stays_on_this_server(meeting: Meeting, path: str) -> None:
+    # A third trial's attack: a mailed link /{slash}/evil.com/?token=... answered
+    # "location: //evil.com/", which a browser reads as another site.
+    client = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
+    login = client.get(f"{path}?token={TOKEN}", follow_redirects=False)
+    assert login.status_code == 303
+    where = login.headers["location"]
+    assert where.startswith("/") and not where.startswith(("//", "/\\")), where
+
+
 def test_the_token_leaves_the_address_and_the_cookie_is_not_the_token(meeting: Meeting) -> None:
     client = TestClient(create_app(meeting, token=TOKEN, allowed_hosts=["testserver"]))
     login = client.get(f"/history/R1?token={TOKEN}&x=1", follow_redirects=False)

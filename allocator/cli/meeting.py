@@ -221,7 +221,9 @@ def serve_command(
     if token is not None:
         refuse_typed_secret("token", "the token in --token", "it in ALLOCATOR_TOKEN", "started")
     if sum(bool(x) for x in (token, users_path, user_header)) > 1:
-        raise click.UsageError("one of --token, --users and --user-header, not two")
+        raise click.UsageError(
+            "one of a token (ALLOCATOR_TOKEN), --users and --user-header, not two"
+        )
     if user_header and not forwarded_allow_ips:
         raise click.UsageError(
             "--user-header needs --forwarded-allow-ips: the header is believed only from "
@@ -251,7 +253,7 @@ def serve_command(
         try:
             check_token(token)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--token") from None
+            raise click.BadParameter(str(exc), param_hint="ALLOCATOR_TOKEN") from None
     users = None
     if users_path is not None:
         try:

@@ -939,7 +939,10 @@ def create_app(
                 # Swap the token for a session cookie and take it out of the address
                 # (and so out of the browser's history and any log of addresses).
                 kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-                target = request.url.path + (f"?{urlencode(kept)}" if kept else "")
+                # Only this server's own path: "//evil.com/" (or "/\evil.com") would be
+                # read by a browser as another site, an open redirect for a mailed link.
+                path = "/" + request.url.path.lstrip("/\\")
+                target = path + (f"?{urlencode(kept)}" if kept else "")
                 response: Response = RedirectResponse(target, status_code=303)
                 response.set_cookie(
                     TOKEN_COOKIE,
