@@ -658,9 +658,9 @@ def _ends(snapshot: Snapshot, plan: Plan, made: Sequence[Override]) -> dict[str,
 
 
 def unseen_costs(snapshot: Snapshot, moved: Sequence[Moved]) -> str:
-    """What a re-solve's other moves cost children, in words ("leave C1 without a
-    worker; move C2 off P3, who holds them"), or ``""`` when they only place children
-    elsewhere among today's new placements."""
+    """What a re-solve's other moves cost children, in words ("leave C1 without the
+    worker the plan gave them; move C2 off P3, who holds them today"), or ``""`` when
+    they only place children elsewhere among today's new placements."""
     held = {c.id: c.worker for c in snapshot.cases}
     lost = [m.case for m in moved if m.before is not None and m.after is None]
     off = [
