@@ -660,7 +660,7 @@ def resolve(
     decided = {cid for cid, o in last.items() if o.action != "exclude"}
     asked = any(last[c].action == "choose" and last[c].make_room for c in new)
     over = _over_cap(snapshot, policy, previous, overrides, kept)
-    standing = {} if asked else _moves_standing(base, policy, previous, decided)
+    standing = {} if asked else _moves_standing(base, policy, previous, set(last))
     # A child given over cap by exception comes on top of what the worker was given:
     # their other placements stand (held as of today too), so the exception costs no
     # other child the worker the plan gave them.
@@ -668,7 +668,7 @@ def resolve(
     standing |= {
         a.case: a.worker
         for a in previous.assignments
-        if a.worker in beside and a.case not in decided and a.case not in over
+        if a.worker in beside and a.case not in last  # a case with a word of its own moves
     }
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
     if held_now:  # held as of today: the manager's exceptions and the moves they asked
@@ -726,8 +726,8 @@ def _moves_standing(
     base: Snapshot, policy: Policy, previous: Plan, decided: Collection[str]
 ) -> dict[str, str]:
     """Case -> worker for each child ``previous`` moved off a worker who may keep them
-    (a move made to make room), none a manager has decided since: held there as of
-    today in a re-solve that asks for no moves."""
+    (a move made to make room), none with an override of its own (``decided``): held
+    there as of today in a re-solve that asks for no moves."""
     state = ServiceState.of(base, policy)
     must_move = set(state.to_allocate)
     return {
@@ -757,6 +757,8 @@ def _with_held(
     ``snapshot``."""
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
+    # Never a case twice: one the solve placed is where the solve put it.
+    standing = {cid: w for cid, w in standing.items() if cid not in placed}
     placed.update({cid: str(o.worker) for cid, o in over.items()})
     placed.update(standing)
     outcome = outcome_of(state, placed)  # read by the tiers and the workers' table too

@@ -560,7 +560,7 @@ def test_a_preview_says_when_a_choice_splits_siblings_and_an_accept_binds_to_it(
     assert csrf is not None
     form = {**body, "preview": "1", "csrf": csrf.group(1)}
     page = client.post("/overrides", data=form, headers=html).text
-    assert "1 more family is split between workers" in page
+    assert "1 family is split between more workers" in page
     assert f'name="previewed" value="{meeting.decision_id}"' in page
     # Someone else's override lands first: the accept of the old preview is refused.
     other = {"case": "R", "action": "exclude", "worker": "A", "reason": "r", "manager": "Bo"}
@@ -583,4 +583,28 @@ def test_keeping_a_child_off_a_worker_they_are_not_with_logs_no_placement(tmp_pa
     meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
     meeting.override(by(case="R1", action="exclude", worker="B"))
     assert [e.event for e in log.history("R1")] == ["proposed", "kept_off"]
+    log.close()
+
+
+def test_keeping_a_child_off_an_over_cap_workers_placements_moves_them_once(
+    tmp_path: Path,
+) -> None:
+    # A third trial's: after an over-cap exception on A, keeping R (given A by the plan)
+    # off A listed R twice, with A and with B: the exception's "other placements stand"
+    # held R at A though the manager had just kept R off A.
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [case("R", previous_workers=["A"]), case("U", priority="urgent")],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert final_workers(meeting.plan)["R"] == "A"
+    meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
+    assert final_workers(meeting.plan)["R"] == "A"  # R stands beside the exception
+    meeting.override(by(case="R", action="exclude", worker="A"))
+    cases = [a.case for a in meeting.plan.assignments]
+    assert sorted(cases) == sorted(set(cases))  # nobody twice
+    assert final_workers(meeting.plan)["R"] == "B"
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    assert replay(log, meeting.decision_id).identical
     log.close()
