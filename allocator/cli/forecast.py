@@ -15,7 +15,7 @@ import click
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_handovers, read_inputs, warn_unread_handovers, writing
-from allocator.cli.options import SEED, FiniteRange, IsoDay
+from allocator.cli.options import FiniteRange, IsoDay, policy_option, seed_option
 from allocator.io import check_output_folder
 from allocator.limits import (
     MAX_EXTRA_FTE,
@@ -67,8 +67,6 @@ _RUNS = click.option(
     show_default=True,
     help="Simulated futures; the bands are their 10th to 90th percentiles.",
 )
-_SEED = click.option("--seed", type=SEED, default=0, show_default=True)
-_POLICY = click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
 _FORECAST_HANDOVERS = click.option(
     "--handovers",
     "handovers_path",
@@ -99,8 +97,8 @@ def _forecast_inputs(
 @click.argument("snapshot", type=click.Path())
 @_WEEKS
 @_RUNS
-@_SEED
-@_POLICY
+@seed_option
+@policy_option
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @_HISTORY
@@ -164,8 +162,8 @@ def forecast_command(
 )
 @_WEEKS
 @click.option("--runs", type=click.IntRange(min=1, max=MAX_RUNS), default=20, show_default=True)
-@click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@seed_option
+@policy_option
 @click.option(
     "--grade",
     "grades",
@@ -291,8 +289,8 @@ def capacity_command(
 )
 @_WEEKS
 @_RUNS
-@_SEED
-@_POLICY
+@seed_option
+@policy_option
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
 @click.option("--out", type=click.Path(), required=True, help="Folder for the backtest's files.")

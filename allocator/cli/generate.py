@@ -8,14 +8,14 @@ import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
-from allocator.cli.options import SEED, FiniteRange
+from allocator.cli.options import FiniteRange, seed_option
 from allocator.io import InputError, check_output, check_output_folder
 from allocator.limits import MAX_LOAD, MAX_PRACTITIONERS
 
 
 @click.command("generate")
 @click.option("--practitioners", type=click.IntRange(min=1, max=MAX_PRACTITIONERS), required=True)
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@seed_option
 @click.option(
     "--load",
     type=FiniteRange(min=0, max=MAX_LOAD),

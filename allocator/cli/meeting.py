@@ -24,7 +24,7 @@ from allocator.cli.decision_log import (
 from allocator.cli.echo import BAD_INPUT, echo
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_unread_handovers
-from allocator.cli.options import SEED, FiniteRange
+from allocator.cli.options import FiniteRange, policy_option, seed_option
 from allocator.daily import allocate
 from allocator.limits import MAX_RUNS as FORECAST_MAX_RUNS
 from allocator.limits import MAX_TIME_LIMIT
@@ -85,7 +85,7 @@ def _tls(cert: str | None, key: str | None) -> None:
 @click.command("serve")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@policy_option
 @click.option(
     "--handovers",
     "handovers_path",
@@ -168,7 +168,7 @@ def _tls(cert: str | None, key: str | None) -> None:
     show_default=True,
     help="Each solve's deterministic work budget: the same plan on replay.",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@seed_option
 @click.option(
     "--forecast-weeks",
     type=click.IntRange(min=1, max=FORECAST_MAX_WEEKS),

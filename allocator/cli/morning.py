@@ -18,7 +18,13 @@ from allocator.cli.files import (
     read_morning_inputs,
     writing,
 )
-from allocator.cli.options import FiniteRange, IsoDay, plan_snapshot_option, solver_options
+from allocator.cli.options import (
+    FiniteRange,
+    IsoDay,
+    plan_snapshot_option,
+    policy_option,
+    solver_options,
+)
 from allocator.cli.progress import progress_display
 from allocator.daily import allocate
 from allocator.io import check_output, write_json
@@ -33,7 +39,7 @@ from allocator.terminal import plan_summary
 @click.command("allocate")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@policy_option
 @click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
 @click.option(
     "--allow-moves",
@@ -102,7 +108,7 @@ def allocate_command(
 @click.command("rebalance")
 @click.argument("snapshot", type=click.Path())
 @click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@policy_option
 @click.option(
     "--handovers",
     "handovers_path",
@@ -224,7 +230,7 @@ def rebalance_command(
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
 @plan_snapshot_option
 @click.option("--referrals", type=click.Path(), help="The referrals the plan was made with.")
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@policy_option
 @click.option(
     "--handovers",
     "handovers_path",

@@ -86,6 +86,14 @@ class SchedulerAddress(_TextParam):
 
 SEED: Final = click.IntRange(min=0, max=MAX_SEED)
 
+#: ``--seed`` of a command that draws at random (a simulation, a generated service);
+#: the solving commands' own is in :func:`solver_options`.
+seed_option: Final = click.option("--seed", type=SEED, default=0, show_default=True)
+#: ``--policy``: the policy file every command that applies the rules may take.
+policy_option: Final = click.option(
+    "--policy", "policy_path", type=click.Path(), help="Policy file (TOML)."
+)
+
 #: ``--snapshot`` of a command that reads a plan: the snapshot it was made from.
 plan_snapshot_option: Final = click.option(
     "--snapshot",
@@ -136,9 +144,7 @@ def snapshot_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--json", "as_json", is_flag=True, help="Write JSON on stdout instead of tables."
     )(command)
-    command = click.option(
-        "--policy", "policy_path", type=click.Path(), help="Policy file (TOML)."
-    )(command)
+    command = policy_option(command)
     command = click.option(
         "--referrals", type=click.Path(), help="The day's referrals merged into the snapshot."
     )(command)

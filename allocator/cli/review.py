@@ -18,7 +18,7 @@ from rich.console import Console
 
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
-from allocator.cli.options import plan_snapshot_option, snapshot_options
+from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
 from allocator.io import InputError, check_output, write_json
 from allocator.models import Plan, Snapshot
 from allocator.policy import Policy, overrides_of
@@ -259,7 +259,7 @@ def diff_command(
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
 @click.option("--snapshot", "snapshot_path", type=click.Path(), required=True)
 @click.option("--referrals", type=click.Path(), help="The day's referrals merged in.")
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@policy_option
 @click.option("--out", type=click.Path(), required=True, help="The HTML file to write.")
 def report_command(
     plan_path: str, snapshot_path: str, referrals: str | None, policy_path: str | None, out: str

@@ -13,7 +13,7 @@ import click
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
-from allocator.cli.options import SEED, FiniteRange, SchedulerAddress
+from allocator.cli.options import FiniteRange, SchedulerAddress, policy_option, seed_option
 from allocator.io import check_output_folder
 from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 
@@ -21,8 +21,8 @@ from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_W
 @click.command("simulate")
 @click.argument("snapshot", type=click.Path())
 @click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=365, show_default=True)
-@click.option("--seed", type=SEED, default=0, show_default=True)
-@click.option("--policy", "policy_path", type=click.Path(), help="Policy file (TOML).")
+@seed_option
+@policy_option
 @click.option(
     "--method",
     type=click.Choice(["engine", "greedy", "both"]),
