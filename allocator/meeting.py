@@ -723,11 +723,11 @@ def resolve(
 
 
 def _moves_standing(
-    base: Snapshot, policy: Policy, previous: Plan, decided: Collection[str]
+    base: Snapshot, policy: Policy, previous: Plan, overridden: Collection[str]
 ) -> dict[str, str]:
     """Case -> worker for each child ``previous`` moved off a worker who may keep them
-    (a move made to make room), none with an override of its own (``decided``): held
-    there as of today in a re-solve that asks for no moves."""
+    (a move made to make room), none with an override of its own (``overridden``):
+    held there as of today in a re-solve that asks for no moves."""
     state = ServiceState.of(base, policy)
     must_move = set(state.to_allocate)
     return {
@@ -736,7 +736,7 @@ def _moves_standing(
         if a.from_ is not None
         and a.from_ != a.worker
         and a.case not in must_move
-        and a.case not in decided
+        and a.case not in overridden
         and state.cases[a.case].worker == a.from_
     }
 

@@ -365,12 +365,13 @@ def estimate(
         )
     first, recorded_from = recording_start(past, leavers, as_of)
     span = (as_of - first).days
+    # The last day an episode holds, past the snapshot's day or not.
+    episodes_end = max([e.start for e in episodes] + [e.end for e in episodes if e.end is not None])
     if span < MIN_HISTORY_DAYS or len(past) < MIN_REFERRALS:
-        later = max([e.start for e in episodes] + [e.end for e in episodes if e.end is not None])
         hint = (
-            f" (it runs on to {later.isoformat()}, after the snapshot's day "
+            f" (it runs on to {episodes_end.isoformat()}, after the snapshot's day "
             f"{as_of.isoformat()}: only the days before that day are used)"
-            if later > as_of
+            if episodes_end > as_of
             else ""
         )
         raise HistoryError(
@@ -405,11 +406,7 @@ def estimate(
         f"Calibrated from {source}: the {window} days to {end.isoformat()} "
         f"(recorded {recorded_from}{behind})."
     ]
-    later = max(
-        [e.start for e in episodes]
-        + [e.end for e in episodes if e.end is not None]
-        + [day for _, day in leavers]
-    )
+    later = max([episodes_end, *(day for _, day in leavers)])
     if later > as_of:
         notes.append(
             f"The history runs on to {later.isoformat()}, after the snapshot's day: only "
