@@ -444,11 +444,14 @@ def measure(
     # weeks), as the weeks' longest waits do; the recorder's own count runs through
     # the last simulated day, one more.
     last = ends[-1] if ends else 0
-    length = {id(s): s.days if s.end_day is not None else last - s.start_day for s in begun}
+
+    def so_far(spell: Wait) -> int:
+        return spell.days if spell.end_day is not None else last - spell.start_day
+
     horizon = {
-        "urgent": sorted(length[id(s)] for s in begun if s.urgent),
-        "statutory": sorted(length[id(s)] for s in begun if s.statutory),
-        "all": sorted(length[id(s)] for s in begun),
+        "urgent": sorted(so_far(s) for s in begun if s.urgent),
+        "statutory": sorted(so_far(s) for s in begun if s.statutory),
+        "all": sorted(so_far(s) for s in begun),
     }
     return RunFigures(weekly, lost, over, seconds, horizon)
 
