@@ -167,9 +167,9 @@ def unknown_column(column: str, fields: Iterable[str]) -> str:
     out): a column named as free text, or with such a word in its name ("Allocated
     Worker Note", "Worker Notes"), which a likeness would otherwise steer onto a
     field; any other name gets :func:`did_you_mean`."""
-    words = " ".join(column.replace("_", " ").split()).casefold()
+    name = " ".join(column.replace("_", " ").split()).casefold()
     free = {c.replace("_", " ") for c in FREE_TEXT_COLUMNS}
-    if words in free or any(word in free for word in words.split()):
+    if name in free or any(word in free for word in name.split()):
         return (
             "; it looks like free text, which the allocator never reads: leave it out of "
             "the export (no field takes it)"
