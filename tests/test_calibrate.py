@@ -230,13 +230,18 @@ def test_cases_open_since_before_the_extract_are_not_counted_as_referrals() -> N
     assert any("55 child-in-need and early-help starts" in n for n in cal.notes)
 
 
+def _open_from(first: date, *, every: int, count: int) -> list[Episode]:
+    """``count`` child-in-need referrals from ``first``, one every ``every`` days, all
+    still open."""
+    return [
+        Episode("child_in_need", f"C{k}", first + timedelta(days=every * k), None, True)
+        for k in range(count)
+    ]
+
+
 def test_a_history_of_open_cases_only_is_taken_from_its_first_start() -> None:
     snap = generate(10, seed=1)
-    first = snap.as_of - timedelta(days=100)
-    episodes = [
-        Episode("child_in_need", f"C{k}", first + timedelta(days=2 * k), None, True)
-        for k in range(50)
-    ]
+    episodes = _open_from(snap.as_of - timedelta(days=100), every=2, count=50)
     cal = estimate(episodes, [], 0, snap)
     assert "the first episode's start: nothing had ended" in cal.notes[0]
     assert "the 98 days" in cal.notes[0]  # to the last start, 2 days before as_of
@@ -244,11 +249,7 @@ def test_a_history_of_open_cases_only_is_taken_from_its_first_start() -> None:
 
 def test_a_leavers_day_marks_the_recording_start_too() -> None:
     snap = generate(10, seed=1)
-    first = snap.as_of - timedelta(days=300)
-    episodes = [
-        Episode("child_in_need", f"C{k}", first + timedelta(days=7 * k), None, True)
-        for k in range(43)
-    ]
+    episodes = _open_from(snap.as_of - timedelta(days=300), every=7, count=43)
     left = snap.as_of - timedelta(days=150)
     cal = estimate(episodes, [("W1", left)], 0, snap)
     assert "the 144 days" in cal.notes[0]  # the leaver to the last start
