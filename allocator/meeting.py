@@ -32,6 +32,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from allocator.check import check_plan
 from allocator.io import dump_json
 from allocator.models import (
     CONTROL_CHARACTERS,
@@ -215,6 +216,27 @@ def check_holdable(state: ServiceState, override: Override) -> None:
     if broken:
         why = "; ".join(f"{sentence} (rule {rule})" for rule, sentence in broken)
         raise OverrideError(f"{override.worker} may not hold {override.case}: {why}")
+
+
+def check_unallocatable(state: ServiceState, override: Override) -> None:
+    """Refuse an ``unallocate`` of a child who needs no worker today.
+
+    A plan lists as unallocated only the children who need a worker (FORMAT.md
+    "conservation"): one whose worker may keep them cannot be taken off that worker
+    with nobody, only given to another.
+
+    Raises
+    ------
+    OverrideError
+        Naming the child, who holds them, and what a manager can do instead.
+    """
+    if override.action != "unallocate" or override.case in state.needs:
+        return
+    worker = state.cases[override.case].worker
+    raise OverrideError(
+        f"{override.case} is held by {worker}, who may keep them: only a child who needs "
+        f"a worker can be left unallocated. To move them, choose another worker"
+    )
 
 
 class OverrideRefused(OverrideError):
@@ -660,22 +682,32 @@ def resolve(
     decided = {cid for cid, o in last.items() if o.action != "exclude"}
     asked = any(last[c].action == "choose" and last[c].make_room for c in new)
     over = _over_cap(snapshot, policy, previous, overrides, kept)
-    standing = {} if asked else _moves_standing(base, policy, previous, set(last))
     # A child given over cap by exception comes on top of what the worker was given:
-    # their other placements stand (held as of today too), so the exception costs no
-    # other child the worker the plan gave them.
+    # their other placements stand (held as of today too, as the worker has no room
+    # for them once over cap), so the exception costs no other child the worker the
+    # plan gave them.
     beside = {str(o.worker) for o in over.values()}
-    standing |= {
+    standing = {
         a.case: a.worker
         for a in previous.assignments
         if a.worker in beside and a.case not in last  # a case with a word of its own moves
     }
+    # The moves an earlier choice made to make room stand as pins, not as holdings:
+    # the solve then counts them in their receivers' room and intake of new families
+    # (held as of today, a receiver's new family read as an old one, and a fresh
+    # trial's re-solve gave that receiver one new family too many).
+    moved_earlier = {} if asked else _moves_standing(base, policy, previous, set(last))
+    moved_earlier = {c: w for c, w in moved_earlier.items() if c not in standing}
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
-    if held_now:  # held as of today: the manager's exceptions and the moves they asked
+    if held_now or moved_earlier:
         base = base.model_copy(
             update={
                 "cases": tuple(
-                    c.model_copy(update={"worker": held_now[c.id]}) if c.id in held_now else c
+                    c.model_copy(update={"worker": held_now[c.id]})
+                    if c.id in held_now
+                    else c.model_copy(update={"pinned_worker": moved_earlier[c.id]})
+                    if c.id in moved_earlier
+                    else c
                     for c in base.cases
                 )
             }
@@ -710,6 +742,8 @@ def resolve(
         )
     if held_now:
         plan = _with_held(plan, snapshot, policy, over, standing, previous, kept)
+    if moved_earlier:
+        plan = _as_moved_before(plan, previous, moved_earlier)
     plan = _tidy(plan, overrides, previous)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
@@ -739,6 +773,23 @@ def _moves_standing(
         and a.case not in overridden
         and state.cases[a.case].worker == a.from_
     }
+
+
+def _as_moved_before(plan: Plan, previous: Plan, moved: Mapping[str, str]) -> Plan:
+    """``plan`` with each standing move (``moved``: case -> the worker an earlier
+    choice moved them to, pinned there for the solve) said as ``previous`` said it,
+    not as a pin of the manager's."""
+    given = {a.case: a for a in previous.assignments}
+    return plan.model_copy(
+        update={
+            "assignments": tuple(
+                a.model_copy(update={"reasons": given[a.case].reasons})
+                if moved.get(a.case) == a.worker
+                else a
+                for a in plan.assignments
+            )
+        }
+    )
 
 
 def _with_held(
@@ -895,12 +946,21 @@ def refusal(
             f"{'them' if len(lost) > 1 else 'the child'})"
         )
         if kept_off:
+            # Not "leave them unallocated": a plan lists as unallocated only a child who
+            # needs a worker (check_unallocatable).
             said += (
-                f". To take {joined(kept_off)} from {last[kept_off[0]].worker} anyway, leave "
-                f"{'them' if len(kept_off) > 1 else 'the child'} unallocated, or choose a "
-                "worker (over cap by exception, or making room)"
+                f". To take {joined(kept_off)} from {last[kept_off[0]].worker} anyway, "
+                "choose a worker (over cap by exception, or making room)"
             )
         return said + ". Nothing was changed."
+    # The last guard: a plan in force never breaks a hard rule, whatever the re-solve.
+    broken = check_plan(snapshot, policy, result.plan)
+    if broken:
+        return (
+            "the re-solve's plan would break the hard rules ("
+            + "; ".join(f"{v.rule}: {v.message}" for v in broken)
+            + "). Nothing was changed."
+        )
     return None
 
 

@@ -461,17 +461,16 @@ def test_keeping_a_child_off_their_worker_when_nobody_else_may_take_them_is_refu
 ) -> None:
     # Keeping H1 off A leaves H1 with nobody (B is full): "a child who has a worker
     # never loses them to an override that cannot place them". Refused before
-    # anything moves, saying how to take H1 from A anyway; leaving H1 unallocated is
-    # the manager's own word, and stands.
+    # anything moves, saying how to take H1 from A anyway (not by leaving H1
+    # unallocated: H1 needs no worker, and a plan saying so is refused by check).
     decision = meeting.decision_id
     with pytest.raises(OverrideRefused) as refused:
         meeting.override(by(case="H1", action="exclude", worker="A"))
     said = str(refused.value)
     assert said.startswith("this would leave H1 without a worker (nobody else may take the child)")
-    assert "To take H1 from A anyway, leave the child unallocated" in said
+    assert "To take H1 from A anyway, choose a worker (over cap by exception" in said
+    assert "unallocated" not in said
     assert meeting.decision_id == decision and final_workers(meeting.plan).get("H1", "A") == "A"
-    meeting.override(by(case="H1", action="unallocate"))
-    assert final_workers(meeting.plan)["H1"] is None
 
 
 def test_the_same_override_sent_again_is_refused_and_logs_nothing(meeting: Meeting) -> None:
@@ -608,3 +607,44 @@ def test_keeping_a_child_off_an_over_cap_workers_placements_moves_them_once(
     assert check_plan(snap, POLICY, meeting.plan) == []
     assert replay(log, meeting.decision_id).identical
     log.close()
+
+
+def test_a_later_re_solve_counts_moves_made_to_make_room_against_the_intake_limit(
+    tmp_path: Path,
+) -> None:
+    # One new family a worker a day. U (urgent, Welsh) is given to A by moving H1 to
+    # B: B's one new family. R, back with C (their previous worker), is then kept off
+    # C: B has the room but not the intake, so R waits (a fresh trial's re-solve held
+    # H1 at B as if B had held them yesterday, gave R to B too, and check refused the
+    # plan: B took two new families).
+    policy = Policy(max_new_families_per_day=1)
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=9),
+         worker("C", capacity_points=3)],
+        [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"]),
+         case("R", previous_workers=["C"])],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    assert final_workers(meeting.plan)["R"] == "C"
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    assert final_workers(meeting.plan)["H1"] == "B"
+    meeting.override(by(case="R", action="exclude", worker="C"))
+    after = final_workers(meeting.plan)
+    assert after["H1"] == "B" and after["U"] == "A" and after["R"] is None
+    assert check_plan(snap, policy, meeting.plan) == []
+    # The standing move keeps the reason it was made with, not a pin's.
+    (h1,) = [a for a in meeting.plan.assignments if a.case == "H1"]
+    assert h1.from_ == "A" and not any("pinned" in r for r in h1.reasons)
+    log.close()
+
+
+def test_a_child_who_needs_no_worker_cannot_be_left_unallocated(meeting: Meeting) -> None:
+    # H1 is held by A, who may keep them: a plan lists as unallocated only a child who
+    # needs a worker (a fresh trial's 'leave unallocated' on such a child made a plan
+    # check and apply refused, and the page said nothing).
+    with pytest.raises(OverrideError) as refused:
+        meeting.override(by(case="H1", action="unallocate"))
+    said = str(refused.value)
+    assert "H1 is held by A, who may keep them" in said and "choose another worker" in said
+    assert meeting.overrides == []

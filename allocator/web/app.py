@@ -66,6 +66,7 @@ from allocator.meeting import (
     allow_moves,
     canonical_plan,
     check_holdable,
+    check_unallocatable,
     check_override,
     digest,
     expand_family,
@@ -372,8 +373,10 @@ class Meeting:
         Raises
         ------
         OverrideError
-            An unknown case or worker, or a worker the hard rules do not let hold
-            the case (:func:`~allocator.meeting.check_holdable`).
+            An unknown case or worker, a worker the hard rules do not let hold
+            the case (:func:`~allocator.meeting.check_holdable`), or a child who
+            needs no worker left unallocated
+            (:func:`~allocator.meeting.check_unallocatable`).
         """
         check_override(self.snapshot, override)
         if self._state is None:
@@ -381,6 +384,7 @@ class Meeting:
         made = expand_family(self.snapshot, override)
         for one in made:
             check_holdable(self._state, one)
+            check_unallocatable(self._state, one)
         return made
 
     def _attempt(
