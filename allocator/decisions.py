@@ -75,7 +75,6 @@ from allocator.meeting import (
     Resolution,
     canonical_plan,
     digest,
-    final_workers,
     resolve,
 )
 from allocator.models import Handover, PendingHandovers, Plan, Snapshot
@@ -841,8 +840,8 @@ class DecisionLog:
                 manager_via=manager_via,
                 handovers_sha=promised,
             )
-            after = final_workers(resolution.plan)
-            before = final_workers(self.plan(parent_id))
+            after = resolution.workers(resolution.plan)
+            before = resolution.workers(self.plan(parent_id))
             over = {e.case for e in resolution.plan.exceptions if e.waives == "capacity"}
             for one in made:
                 # The manager's decision as they made it (the worker chosen or kept off)...

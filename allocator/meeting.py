@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from allocator.check import check_plan
+from allocator.explain import PlanView, assignment_reasons
 from allocator.io import dump_json
 from allocator.models import (
     CONTROL_CHARACTERS,
@@ -85,6 +86,23 @@ Text = Annotated[
 ]
 
 
+#: What a form or a client sends when no name was given ("None", "null"): never a
+#: person's name, so never the one a decision is attributed to.
+NO_NAME = frozenset({"none", "null", "nil", "undefined", "nan"})
+
+
+def a_person(value: str) -> str:
+    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`)."""
+    if value.casefold() in NO_NAME:
+        raise ValueError(f"a person's name, not {value!r}")
+    return value
+
+
+#: A manager's name as typed: 1 to :data:`MAX_NAME` characters once trimmed, no
+#: control character, not a placeholder for no name.
+ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(a_person)]
+
+
 class Override(BaseModel):
     """One manager's change to the proposed plan, with who and why.
 
@@ -122,7 +140,7 @@ class Override(BaseModel):
     action: Action
     worker: Annotated[str, AfterValidator(no_control)] | None = None
     reason: Annotated[Text, Field(max_length=MAX_REASON)]
-    manager: Annotated[Text, Field(max_length=MAX_NAME)]
+    manager: ManagerName
     # JSON booleans only: "yes", 1 or "false" is refused, not read as true (a page's
     # form sends its ticked boxes as "true", turned into booleans by the web app).
     over_cap: StrictBool = False
@@ -258,6 +276,19 @@ def expand_family(snapshot: Snapshot, override: Override) -> list[Override]:
     ]
 
 
+class RoomFor(NamedTuple):
+    """What some cases need of a worker under a plan, and what the worker has
+    (centi-points)."""
+
+    #: The weight of those cases the worker does not hold under the plan.
+    needed: int
+    #: The worker's cap less their load under the plan and the room kept for the
+    #: children promised to them; below 0 for a worker over their cap.
+    spare: int
+    #: The worker's cap.
+    cap: int
+
+
 def room_for(
     snapshot: Snapshot,
     policy: Policy,
@@ -265,22 +296,18 @@ def room_for(
     worker: str,
     cases: Collection[str],
     handovers: Sequence[Handover] = (),
-) -> tuple[int, int]:
-    """What ``cases`` need of ``worker`` under ``plan``, and the room the worker has.
-
-    Returns
-    -------
-    (needed, spare)
-        Centi-points: the weight of those of ``cases`` the worker does not hold under
-        ``plan`` (its placements applied), and the worker's cap less their load then
-        and less the room kept for the children promised to them (``handovers``
-        still to come, :func:`allocator.apply.reserve_handovers`).
-    """
+) -> RoomFor:
+    """What ``cases`` need of ``worker`` under ``plan``, and the room the worker has:
+    the weight of those of ``cases`` the worker does not hold under ``plan`` (its
+    placements applied), and the worker's cap less their load then and less the room
+    kept for the children promised to them (``handovers`` still to come,
+    :func:`allocator.apply.reserve_handovers`)."""
     state = ServiceState.of(
         kept_snapshot(placed_snapshot(snapshot, plan), policy, handovers), policy
     )
     needed = sum(state.weight[c] for c in cases if state.cases[c].worker != worker)
-    return needed, state.capacity[worker] - state.load_before[worker]
+    cap = state.capacity[worker]
+    return RoomFor(needed, cap - state.load_before[worker], cap)
 
 
 def kept_snapshot(snapshot: Snapshot, policy: Policy, handovers: Sequence[Handover]) -> Snapshot:
@@ -357,7 +384,7 @@ def _over_cap(
     for worker, chosen in sorted(by_worker.items()):
         chosen = [o for o in chosen if last.get(o.case) is o]
         cids = [o.case for o in chosen]
-        needed, spare = room_for(snapshot, policy, previous, worker, cids, handovers)
+        needed, spare, _ = room_for(snapshot, policy, previous, worker, cids, handovers)
         if needed > spare:
             out.update({o.case: o for o in chosen})
     return out
@@ -592,10 +619,21 @@ class Resolution:
         changed (docs/FORMAT.md).
     moved
         Cases not overridden whose worker differs from the previous plan's.
+    held
+        The snapshot's worker (``None``: none) of each case the overrides name: where
+        such a case is when a plan does not list it (a child back with the worker
+        who holds them is in no plan).
     """
 
     plan: Plan
     moved: tuple[Moved, ...]
+    held: Mapping[str, str | None] = field(default_factory=dict)
+
+    def workers(self, plan: Plan) -> dict[str, str | None]:
+        """Each overridden case's worker after ``plan`` (the previous plan, or this
+        one's), a case ``plan`` leaves out being where the snapshot has them."""
+        listed = final_workers(plan)
+        return {c: listed.get(c, w) for c, w in self.held.items()}
 
 
 def solver_settings(plan: Plan) -> Settings:
@@ -753,7 +791,7 @@ def resolve(
         and c not in new
         and before.get(c, cases[c].worker) != after.get(c, cases[c].worker)
     )
-    return Resolution(plan=plan, moved=moved)
+    return Resolution(plan=plan, moved=moved, held={c: cases[c].worker for c in last})
 
 
 def _moves_standing(
@@ -801,11 +839,12 @@ def _with_held(
     previous: Plan,
     handovers: Sequence[Handover] = (),
 ) -> Plan:
-    """``plan`` (solved with the ``over`` cases held by their chosen workers and the
-    ``standing`` moves made) as a plan of ``snapshot``: each of them an assignment
-    (an ``over`` case a managed exception to the cap too; a standing move as
-    ``previous`` gave it), the workers' loads and the tier values recomputed from
-    ``snapshot``."""
+    """``plan`` (solved with the ``over`` cases held by their chosen workers, and
+    ``standing``, the other placements ``previous`` gave those workers, held there
+    too) as a plan of ``snapshot``: each of them an assignment (an ``over`` case a
+    managed exception to the cap too; a standing one as ``previous`` gave it, its
+    reasons said again under this plan), the workers' loads and the tier values
+    recomputed from ``snapshot``."""
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
     # Never a case twice: one the solve placed is where the solve put it.
@@ -815,7 +854,19 @@ def _with_held(
     outcome = outcome_of(state, placed)  # read by the tiers and the workers' table too
     load = outcome.load
     given = {a.case: a for a in previous.assignments}
-    extra = [given[cid] for cid in sorted(standing)]
+    view = PlanView.of(state, placed)
+    # Said again under this plan: the worker's load now counts the exception.
+    extra = [
+        given[cid].model_copy(
+            update={
+                "reasons": (
+                    f"kept with {w} beside the manager's over-cap exception",
+                    *assignment_reasons(state, placed, cid, view=view),
+                )
+            }
+        )
+        for cid, w in sorted(standing.items())
+    ]
     exceptions = list(plan.exceptions)
     for cid, o in sorted(over.items()):
         worker = str(o.worker)
@@ -893,7 +944,7 @@ def refusal(
             missed.setdefault(o.worker, []).append(cid)
     if missed:
         worker, cids = sorted(missed.items())[0]
-        needed, spare = room_for(snapshot, policy, previous, worker, cids, kept)
+        needed, spare, _ = room_for(snapshot, policy, previous, worker, cids, kept)
         what = " + ".join(cids)
         if needed > spare:
             asked = all(last[c].make_room for c in cids)

@@ -174,7 +174,7 @@ def test_over_cap_exception_family_and_a_stale_sign_off(served: tuple[str, Meeti
         for p in snap.practitioners
         if p.id != now[cid]
         and holdable(cid, p.id, over_cap=True)
-        and (lambda n, s: n > s)(*room_for(snap, policy, plan, p.id, [cid]))
+        and (lambda r: r.needed > r.spare)(room_for(snap, policy, plan, p.id, [cid]))
     )
     # A family of two or more, and a worker who may hold every child of it but has no
     # room for them all under the plan (nobody in the example has room for a whole
@@ -189,7 +189,7 @@ def test_over_cap_exception_family_and_a_stale_sign_off(served: tuple[str, Meeti
         for p in snap.practitioners
         if p.id != full
         and all(holdable(k, p.id) for k in kids)
-        and (lambda n, s: n > s)(*room_for(snap, policy, plan, p.id, kids))
+        and (lambda r: r.needed > r.spare)(room_for(snap, policy, plan, p.id, kids))
     )
     family = state.cases[family_case].family
     with sync_playwright() as p:

@@ -738,3 +738,64 @@ def test_a_yes_or_no_query_parameter_that_is_neither_is_refused(
     answer = client.post(f"/overrides?{query}", json=body)
     assert answer.status_code == 422 and "expected" in answer.text
     assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/jobs/abc", "job_id: a whole number"),
+        ("/log?limit=abc", "limit: a whole number"),
+        ("/log?limit=-5", "limit: a number at least 1"),
+        ("/history/R1?limit=0", "limit: a number at least 1"),
+    ],
+)
+def test_a_parameter_of_the_wrong_kind_is_one_sentence(
+    client: TestClient, path: str, said: str
+) -> None:
+    # A fresh trial got FastAPI's list of error objects ([{"type": "int_parsing", ...}]).
+    answer = client.get(path)
+    assert answer.status_code == 422 and answer.json() == {"detail": said}
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"reason": "x" * 501}, "reason: at most 500 characters"),
+        ({"manager": "m" * 101}, "manager: at most 100 characters"),
+        ({"manager": "None"}, "manager: a person's name, not 'None'"),
+        ({"manager": " null "}, "manager: a person's name, not 'null'"),
+        ({"case": "R1\x1b"}, "case: control characters (such as NUL or escape) are not"),
+    ],
+)
+def test_an_override_refused_at_the_door_says_what_was_expected(
+    client: TestClient, meeting: Meeting, fields: dict[str, str], said: str
+) -> None:
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Ann"} | fields
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert detail.startswith(said) and "Value error" not in detail and "validation" not in detail
+    assert len(meeting.log.decisions()) == 1
+
+
+@pytest.mark.parametrize("name", ["None", "null", "undefined"])
+def test_a_sign_off_by_no_name_is_refused(client: TestClient, meeting: Meeting, name: str) -> None:
+    # A form's "None" signed as "None" in a fresh trial.
+    form = {"csrf": csrf_of(client), "decision_id": str(meeting.decision_id), "manager": name}
+    answer = client.post("/signoff", data=form, headers=HTML)
+    assert answer.status_code == 422 and "a person&#39;s name" in answer.text
+    assert meeting.signed is None
+
+
+def test_a_form_sign_off_naming_no_plan_says_so(client: TestClient, meeting: Meeting) -> None:
+    form = {"csrf": csrf_of(client), "decision_id": "", "plan_sha256": "", "manager": "Ann"}
+    answer = client.post("/signoff", data=form, headers=HTML)
+    assert answer.status_code == 422 and "say which plan you reviewed" in answer.text
+    assert "pattern" not in answer.text
+
+
+def test_previewed_must_be_a_decision_number(client: TestClient, meeting: Meeting) -> None:
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": "Ann"}
+    answer = client.post("/overrides?previewed=abc", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "previewed: the number of the decision previewed, not 'abc'"

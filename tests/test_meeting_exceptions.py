@@ -228,7 +228,7 @@ def test_family_override_through_the_meeting(tmp_path: Path) -> None:
         meeting.override(by(case="S3", action="choose", worker="A", family=True))
     said = str(refused.value)
     assert said.startswith(
-        "family F (S1 + S2 + S3) needs 4.0 points beyond the S1 + S2 A holds; "
+        "family F (S1 + S2 + S3) needs 4.0 points beyond S1 + S2, already with A; "
         "A has 3.0 spare under the plan in force"
     )
     assert "1.0 points short" in said and meeting.overrides == []
@@ -238,7 +238,7 @@ def test_family_override_through_the_meeting(tmp_path: Path) -> None:
         ("S1", "S2", "S3"), "B"
     )
     assert meeting.said == (
-        "family F (S1 + S2 + S3) needs 6.0 points beyond the S3 B holds; "
+        "family F (S1 + S2 + S3) needs 6.0 points beyond S3, already with B; "
         "B has 16.0 spare under the plan in force"
     )
     (decision, *_) = log.decisions()
@@ -648,3 +648,75 @@ def test_a_child_who_needs_no_worker_cannot_be_left_unallocated(meeting: Meeting
     said = str(refused.value)
     assert "H1 is held by A, who may keep them" in said and "choose another worker" in said
     assert meeting.overrides == []
+
+
+def test_an_accepted_override_says_where_its_child_ends(tmp_path: Path) -> None:
+    # Keeping R off the worker the plan gave them moves R: the answer and the page
+    # say where R went (a fresh trial's exclude answered "moved": [] and the page
+    # "Nothing else moved", and R was listed nowhere).
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = snapshot(
+        [worker(w, capacity_points=3) for w in "AB"], [case("R", previous_workers=["A"])]
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "R", "action": "exclude", "worker": "A", "reason": "r", "manager": "Ann"}
+    done = client.post("/overrides", json=body)
+    assert done.status_code == 200 and done.json()["ends"] == {"R": "B"}
+    assert client.get("/", headers={"Accept": "application/json"}).json()["ends"] == {"R": "B"}
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assert "The last override: R with B." in page
+    log.close()
+
+
+def test_over_cap_answers_say_how_far_over_the_worker_is_and_would_be(tmp_path: Path) -> None:
+    # A (cap 3) holds H1 (3 points); U1 and U2 are urgent Welsh referrals only A may
+    # hold. A fresh trial read "A has 0.0 spare" of a worker already far over cap,
+    # and nothing said where the exception would leave them.
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=3)],
+        [case("H1", worker="A"), case("U1", priority="urgent", needs=["welsh"]),
+         case("U2", priority="urgent", needs=["welsh"])],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="U1", action="choose", worker="A", over_cap=True))
+    assert meeting.said == (
+        "U1 needs 3.0 points; A has 0.0 spare under the plan in force; over cap by "
+        "exception, A would hold 6.0 of 3.0 points"
+    )
+    meeting.override(by(case="U2", action="choose", worker="A", over_cap=True))
+    assert meeting.said == (
+        "U2 needs 3.0 points; A is 3.0 points over their cap under the plan in force; "
+        "over cap by exception, A would hold 9.0 of 3.0 points"
+    )
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    log.close()
+
+
+def test_an_accepted_choice_that_splits_a_family_says_so(tmp_path: Path) -> None:
+    # K1 and K2, siblings, go to A together; K1 is then given to B: the answer and the
+    # page say a family was split (a fresh trial's over-cap choice split siblings
+    # unsaid).
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = snapshot(
+        [worker("A", capacity_points=9, skills=["welsh"]), worker("B", capacity_points=9)],
+        [case("K1", family="F1"), case("K2", family="F1", needs=["welsh"])],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert final_workers(meeting.plan) == {"K1": "A", "K2": "A"}
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    body = {"case": "K1", "action": "choose", "worker": "B", "reason": "r", "manager": "Ann"}
+    done = client.post("/overrides", json=body)
+    assert done.status_code == 200 and done.json()["families_split"] == 1
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assert "it split 1 family (siblings now with more than one worker)" in page
+    log.close()

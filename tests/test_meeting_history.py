@@ -61,3 +61,32 @@ def test_consequent_moves_are_the_re_solves_not_the_managers(tmp_path: Path) -> 
     assert "re-solve after Ann's" in shown.output and meetings.pop() in shown.output
     as_json = CliRunner().invoke(main, ["history", on_b, "--db", db, "--json"])
     assert '"caused_by": "re-solve after Ann' in as_json.output
+
+
+def test_a_child_sent_back_to_their_own_worker_is_logged_where_they_are(tmp_path: Path) -> None:
+    # H1, held by A, is kept off A (to B), then given back to A, then another child's
+    # override follows. A child back with the worker who holds them is in no plan: a
+    # fresh trial's history read that as 'unplaced', and the exclusion's placement
+    # as 'from None'.
+    snap = snapshot(
+        [worker(w, capacity_points=9) for w in "ABC"],
+        [case("H1", worker="A"), case("R")],
+    )
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+
+    def by(**fields: object) -> Override:
+        return Override.model_validate({"manager": "Ann", "reason": "r", **fields})
+
+    meeting.override(by(case="H1", action="exclude", worker="A"))
+    meeting.override(by(case="H1", action="choose", worker="A"))
+    r_worker = final_workers(meeting.plan)["R"]
+    meeting.override(by(case="R", action="exclude", worker=r_worker))
+    events = [(e.event, e.worker, e.from_worker) for e in log.history("H1")]
+    kept_off, placed, chosen = events[-3:]
+    assert kept_off == ("kept_off", "A", "A")
+    assert placed[0] == "placed" and placed[2] == "A" and placed[1] in {"B", "C"}
+    assert chosen == ("chosen", "A", placed[1])
+    assert not any(e[0] == "unplaced" for e in events)
+    log.close()

@@ -34,7 +34,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -57,6 +56,7 @@ from allocator.html_report import (
 from allocator.io import dump_json
 from allocator.meeting import (
     MAX_NAME,
+    ManagerName,
     Moved,
     Override,
     OverrideError,
@@ -66,8 +66,8 @@ from allocator.meeting import (
     allow_moves,
     canonical_plan,
     check_holdable,
-    check_unallocatable,
     check_override,
+    check_unallocatable,
     digest,
     expand_family,
     families_split,
@@ -75,7 +75,6 @@ from allocator.meeting import (
     kept_snapshot,
     kept_words,
     merge_override,
-    no_control,
     placed_snapshot,
     promises_standing,
     refusal,
@@ -127,9 +126,7 @@ class SignOff(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    manager: Annotated[str, Field(strict=True), AfterValidator(no_control)] = Field(
-        min_length=1, max_length=MAX_NAME
-    )
+    manager: Annotated[ManagerName, Field(strict=True)]
     decision_id: Annotated[int, NotBool, Field(ge=1)] | None = None
     plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
@@ -226,6 +223,11 @@ class Meeting:
     overrides: list[Override] = field(default_factory=list)
     handovers: tuple[Handover, ...] = ()
     moved: tuple[Moved, ...] = ()
+    #: Where each case of the last override ends (``None``: without a worker).
+    ends: dict[str, str | None] = field(default_factory=dict)
+    #: Families the last override split, less those it brought together
+    #: (:func:`~allocator.meeting.families_split`).
+    split: int = 0
     #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
     signed: tuple[int, str, str] | None = None
     said: str | None = None  # what the last override needed and the worker had
@@ -447,7 +449,7 @@ class Meeting:
             said=said,
             refused=why,
             families_split=0 if refused else families_split(self.snapshot, self.plan, result.plan),
-            ends={} if refused else _ends(self.snapshot, result.plan, made),
+            ends={} if refused else _ends(result, made),
         )
 
     def override(
@@ -498,9 +500,11 @@ class Meeting:
         decision_id = self.log.override(
             parent, overrides, result, made=made, manager_via=manager_via
         )
+        split = families_split(self.snapshot, self.plan, result.plan)
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
+            self.ends, self.split = _ends(result, made), split
             self._alternatives = None  # the loads changed: rank again
         return decision_id
 
@@ -616,6 +620,7 @@ class Meeting:
             "overrides": [o.model_dump() for o in self.overrides],
             "handovers": self.promises(),
             "moved": [m.__dict__ for m in self.moved],
+            "ends": dict(self.ends),
             "plan": json.loads(dump_json(self.plan)),
         }
 
@@ -653,12 +658,46 @@ def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[
     ]
 
 
-def _ends(snapshot: Snapshot, plan: Plan, made: Sequence[Override]) -> dict[str, str | None]:
-    """Where each case of ``made`` ends under ``plan`` (held children not in it: where
-    they are)."""
-    held = {c.id: c.worker for c in snapshot.cases}
-    after = final_workers(plan)
-    return {o.case: after.get(o.case, held[o.case]) for o in made}
+def _ends(result: Resolution, made: Sequence[Override]) -> dict[str, str | None]:
+    """Where each case of ``made`` ends under the re-solve's plan (held children not
+    in it: where they are)."""
+    after = result.workers(result.plan)
+    return {o.case: after[o.case] for o in made}
+
+
+def in_words(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Pydantic's or FastAPI's validation errors as one sentence a manager reads:
+    the field, then what was expected ("limit: a whole number, at least 1; reason: at
+    most 500 characters"), never the validator's jargon ("Value error, ...", "after
+    validation") nor its JSON."""
+    said: list[str] = []
+    for e in errors:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        ctx = e.get("ctx") or {}
+        kind = str(e.get("type", ""))
+        if kind == "value_error":
+            what = str(ctx.get("error", "")) or str(e.get("msg", ""))
+        elif kind in ("int_parsing", "int_type", "int_from_float"):
+            what = "a whole number"
+        elif kind in ("greater_than_equal", "greater_than"):
+            what = f"a number {'at least' if kind == 'greater_than_equal' else 'above'} " + str(
+                ctx.get("ge", ctx.get("gt"))
+            )
+        elif kind in ("less_than_equal", "less_than"):
+            what = f"a number {'at most' if kind == 'less_than_equal' else 'below'} " + str(
+                ctx.get("le", ctx.get("lt"))
+            )
+        elif kind in ("string_too_long", "too_long"):
+            unit = "characters" if isinstance(e.get("input"), str) else "items"
+            what = f"at most {ctx.get('max_length')} {unit}"
+        elif kind in ("string_too_short", "missing"):
+            what = "required, and not empty"
+        elif kind in ("string_type", "string_pattern_mismatch"):
+            what = "a string" if kind == "string_type" else "a value of the expected form"
+        else:
+            what = str(e.get("msg", "not accepted")).removeprefix("Value error, ")
+        said.append(f"{where}: {what}" if where else what)
+    return "; ".join(dict.fromkeys(said))
 
 
 def unseen_costs(snapshot: Snapshot, moved: Sequence[Moved]) -> str:
@@ -727,7 +766,7 @@ def _what_it_takes(
     if override.action != "choose" or override.worker is None:
         return None
     cases = [o.case for o in made]
-    needed, spare = room_for(snapshot, policy, plan, override.worker, cases, handovers)
+    needed, spare, cap = room_for(snapshot, policy, plan, override.worker, cases, handovers)
     if override.family:
         family = next(c.family for c in snapshot.cases if c.id == override.case)
         what = f"family {family} ({' + '.join(cases)}) needs"
@@ -735,14 +774,21 @@ def _what_it_takes(
         what = f"{override.case} needs"
     now = {c.id: c.worker for c in snapshot.cases} | final_workers(plan)
     held = [o.case for o in made if now[o.case] == override.worker]
-    has = f"{override.worker} has {points(max(spare, 0))} spare under the plan in force"
-    kept = kept_words(snapshot, policy, handovers, override.worker)
+    worker = override.worker
+    if spare < 0:  # "0.0 spare" hid how far over cap a fresh trial's worker already was
+        has = f"{worker} is {points(-spare)} points over their cap under the plan in force"
+    else:
+        has = f"{worker} has {points(spare)} spare under the plan in force"
+    kept = kept_words(snapshot, policy, handovers, worker)
     if kept:
         has += f" ({kept})"
     if held and len(held) == len(made):  # nothing changes hands: no room is needed
         whom = f"{held[0]} is" if len(held) == 1 else f"{' + '.join(held)} are"
-        return f"{whom} already with {override.worker}: no more room is needed; {has}"
-    beyond = f" beyond the {' + '.join(held)} {override.worker} holds" if held else ""
+        return f"{whom} already with {worker}: no more room is needed; {has}"
+    if override.over_cap and needed > spare:
+        has += f"; over cap by exception, {worker} would hold {points(cap - spare + needed)} "
+        has += f"of {points(cap)} points"
+    beyond = f" beyond {' + '.join(held)}, already with {worker}" if held else ""
     return f"{what} {points(needed)} points{beyond}; {has}"
 
 
@@ -877,6 +923,15 @@ def create_app(
     from sqlalchemy.exc import DBAPIError
 
     app.add_exception_handler(DBAPIError, log_unavailable)
+    from fastapi.exceptions import RequestValidationError
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        # A query or path parameter of the wrong kind (?limit=abc, /jobs/abc): one
+        # sentence, not FastAPI's list of error objects.
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        return JSONResponse({"detail": in_words(errors)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
     if public_origin is not None:
         hosts.append(urlsplit(public_origin).hostname or "")
@@ -1128,6 +1183,10 @@ def create_app(
         # The decision a preview was made on (the page's Accept; ?previewed= in the API):
         # accepted only on that plan, so what was shown is what happens.
         previewed = data.pop("previewed", None) or request.query_params.get("previewed")
+        if previewed is not None and not str(previewed).isdecimal():
+            return refused(
+                request, f"previewed: the number of the decision previewed, not {previewed!r}"
+            )
         seen = previewed is not None and str(previewed) == str(meeting.decision_id)
         if previewed is not None and not seen:
             return refused(
@@ -1144,10 +1203,7 @@ def create_app(
         try:
             override = Override.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            return refused(request, problems)  # the page's form says it on the page
+            return refused(request, in_words(exc.errors()))  # the page's form says it there
         try:
             meeting.precheck(override)  # refused at once, not after the queue
         except OverrideError as exc:
@@ -1194,6 +1250,8 @@ def create_app(
                     "decision_id": decision_id,
                     "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
+                    "ends": dict(meeting.ends),
+                    "families_split": meeting.split,
                     "said": meeting.said,
                 },
             )
@@ -1228,22 +1286,22 @@ def create_app(
         typed = user if user is not None else data.get("manager")
         payload = {k: v for k, v in data.items() if k in ("decision_id", "plan_sha256")}
         payload["manager"] = typed.strip() if isinstance(typed, str) else typed
-        if payload.get("decision_id") == "":
-            payload.pop("decision_id")  # a form's empty field
+        for key in ("decision_id", "plan_sha256"):
+            if payload.get(key) == "":
+                payload.pop(key)  # a form's empty field: not given
         try:
             signed = SignOff.model_validate(payload)
         except ValidationError as exc:
             problems = []
             for e in exc.errors():
-                where = ".".join(str(x) for x in e["loc"])
-                if where.startswith("manager"):
+                if ".".join(str(x) for x in e["loc"]).startswith("manager"):
                     why = str(e.get("ctx", {}).get("error", ""))
                     problems.append(
                         f"manager: a name of 1 to {MAX_NAME} characters"
                         + (f": {why}" if why else "")
                     )
                 else:
-                    problems.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
+                    problems.append(in_words([e]))
             return refused(request, "; ".join(dict.fromkeys(problems)))
         try:
             decision_id = meeting.sign_off(
