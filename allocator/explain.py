@@ -215,9 +215,10 @@ def assignment_reasons(
         In order: why the case moved (its worker has left), the pin, siblings with the
         same worker, the child's previous worker, the area where the worker covers
         it, the worker among the eligible ones (``state.may_hold``, listed by
-        ``state.eligible``): "only eligible worker", "most spare capacity among the 6
-        eligible workers (30.0 points)" or "one of 6 eligible workers; ends at 84% of
-        capacity"; last, the area where the child is outside the worker's patches.
+        ``state.eligible``): "the only worker the rules allow with room for it",
+        "most spare capacity among the 6 eligible workers (30.0 points)" or "one of 6
+        eligible workers; ends at 84% of capacity"; last, the area where the child is
+        outside the worker's patches.
 
     Raises
     ------
@@ -381,7 +382,7 @@ def _choice_reasons(
             skilled = [p.id for p in _staff(state) if _has_needs(case, p)]
             if skilled == [wid]:
                 return [f"only worker with {' + '.join(case.needs)}"]
-        return ["only eligible worker"]
+        return ["the only worker the rules allow with room for it"]
     spare = state.spare_before(wid)
     if spare >= max(state.spare_before(pid) for pid in eligible):
         return [

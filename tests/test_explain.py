@@ -77,7 +77,9 @@ def test_reason_only_eligible_worker() -> None:
         [worker("P1"), worker("P2", grade="nqsw"), worker("P3", grade="senior")],
         [case("R1", complexity=4)],
     )
-    assert assignment_reasons(s, {"R1": "P3"}, "R1") == ("only eligible worker",)
+    assert assignment_reasons(s, {"R1": "P3"}, "R1") == (
+        "the only worker the rules allow with room for it",
+    )
 
 
 def test_reason_only_worker_with_the_needed_skills() -> None:
@@ -121,7 +123,7 @@ def test_reason_move_off_a_worker_who_left() -> None:
     )
     reasons = assignment_reasons(s, {"C1": "P1"}, "C1")
     assert reasons[0] == "P40 left on 2026-11-20"
-    assert "only eligible worker" in reasons
+    assert "the only worker the rules allow with room for it" in reasons
 
 
 def test_reasons_refuse_an_unplaced_case() -> None:
@@ -544,7 +546,7 @@ def test_a_child_outside_the_workers_patches_hears_why_this_worker_first() -> No
     )
     state = ServiceState.of(snap, Policy())
     reasons = assignment_reasons(state, {"R1": "P1"}, "R1")
-    assert reasons[0] == "only eligible worker"
+    assert reasons[0] == "the only worker the rules allow with room for it"
     assert reasons[-1] == "outside P1's patches (the child's area is South)"
     # Where the worker covers the area, it is a reason and comes first.
     covered = assignment_reasons(state, {"R1": "P2"}, "R1")

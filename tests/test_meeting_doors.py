@@ -799,3 +799,12 @@ def test_previewed_must_be_a_decision_number(client: TestClient, meeting: Meetin
     answer = client.post("/overrides?previewed=abc", json=body)
     assert answer.status_code == 422
     assert answer.json()["detail"] == "previewed: the number of the decision previewed, not 'abc'"
+
+
+def test_an_unknown_job_says_when_the_server_started(client: TestClient) -> None:
+    # After a restart a fresh trial's lost re-solve read "finished long ago, or never".
+    answer = client.get("/jobs/6")
+    assert answer.status_code == 404
+    detail = answer.json()["detail"]
+    assert detail.startswith("no re-solve 6 since this server started at 20")
+    assert "a re-solve asked before a restart was lost" in detail and "GET /log" in detail

@@ -288,10 +288,16 @@ class Meeting:
         if allow_moves(plan):
             made_with["allow_moves"] = allow_moves(plan)
         if solver_settings(plan) != settings or allow_moves(plan):
+            now = settings.record()
+            differ = "; ".join(
+                f"{key.replace('_', ' ')} {made_with.get(key, 'not set')} then, "
+                f"{now.get(key, 'not set')} now"
+                for key in sorted(set(made_with) | set(now))
+                if made_with.get(key) != now.get(key)
+            )
             return None, (
                 f"the open meeting on this snapshot ({last.meeting}, decision {last.id}) "
-                f"was solved with other settings ({made_with}, now {settings.record()}): "
-                "starting a new one"
+                f"was solved with other settings ({differ}): starting a new one"
             )
         held = log.handovers(last)
         if held != tuple(handovers):
@@ -1267,7 +1273,12 @@ def create_app(
     def job_state(job_id: int) -> Response:
         job = solves.job(job_id)
         if job is None:
-            raise HTTPException(404, f"no re-solve {job_id} (finished long ago, or never)")
+            raise HTTPException(
+                404,
+                f"no re-solve {job_id} since this server started at "
+                f"{solves.since.isoformat()} (a re-solve asked before a restart was lost, and "
+                "one finished long ago is forgotten: GET /log lists what was decided)",
+            )
         return JSONResponse({**job.to_dict(), "ahead": solves.ahead(job)})
 
     signoff_schema = SignOff.model_json_schema()

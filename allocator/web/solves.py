@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from allocator.settings import Progress
@@ -84,6 +85,9 @@ class SolveQueue:
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
         self._next = 1
+        #: When this queue (the server) started, UTC to the second: jobs are numbered
+        #: from 1 again after a restart, and those queued before it are lost.
+        self.since = datetime.now(UTC).replace(microsecond=0)
 
     def submit(self, what: str, run: Run, refused: type[Exception]) -> Job:
         """Queue ``run``; an exception of type ``refused`` marks the job refused."""
