@@ -957,14 +957,24 @@ def refusal(
                 + (f"({kept_here}) " if kept_here else "")
                 + f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
             )
+            # Room the re-solve made there but gave to others: they come first in the
+            # policy's order (a fresh trial was told no moves make room, where the
+            # page named one and the re-solve gave the room to heavier children).
+            took = sorted(
+                c for c, w in after.items() if w == worker and before.get(c, held[c]) != worker
+            )
             said = (
                 room
-                + f"{points(needed - max(spare, 0))} points short, and the re-solve found no "
+                + f"{points(needed - max(spare, 0))} points short, and "
                 + (
-                    f"moves of at most {MAKE_ROOM_MOVES} children that make room"
+                    f"the room the re-solve made with {worker} went to {joined(took)}, who "
+                    "come first in the policy's order (class, then wait)"
+                    if took
+                    else f"the re-solve found no moves of at most {MAKE_ROOM_MOVES} children "
+                    "that make room"
                     if asked
-                    else "room among today's new placements (ask it to make room, "
-                    "moving children who have a worker: preview first)"
+                    else "the re-solve found no room among today's new placements (ask it to "
+                    "make room, moving children who have a worker: preview first)"
                 )
             )
         else:

@@ -720,3 +720,25 @@ def test_an_accepted_choice_that_splits_a_family_says_so(tmp_path: Path) -> None
     page = client.get("/", headers={"Accept": "text/html"}).text
     assert "it split 1 family (siblings now with more than one worker)" in page
     log.close()
+
+
+def test_room_made_for_a_choice_that_goes_to_a_child_first_in_order_is_said(
+    tmp_path: Path,
+) -> None:
+    # A (the only Welsh speaker, cap 3) holds H1, whom B could take. S (statutory) and
+    # U (urgent) both need Welsh. The manager gives S to A, making room: the room
+    # made by moving H1 goes to U, who comes first. A fresh trial was told "no moves
+    # make room" where the page named one.
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=3)],
+        [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"]),
+         case("S", type="child_protection", needs=["welsh"])],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="S", action="choose", worker="A", make_room=True), previewed=True)
+    said = str(refused.value)
+    assert "3.0 points short, and the room the re-solve made with A went to U" in said
+    assert "(class, then wait)" in said and meeting.overrides == []
+    log.close()
