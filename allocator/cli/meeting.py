@@ -309,6 +309,7 @@ def serve_command(
         )
         with reading_log(db):
             meeting = Meeting.open(snap, policy, log, plan, pending)
+    meeting.picture()  # the page's figures made before it is served, not by its first open
     wildcard = host in ("0.0.0.0", "::")
     # The Host check stays on whatever the address bound: 0.0.0.0 serves the local
     # names and the names given, not any name a rebinding attacker's DNS points at it.

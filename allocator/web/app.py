@@ -194,6 +194,61 @@ class StaleSignOff(RuntimeError):
     """A sign-off of a plan that is no longer the plan in force."""
 
 
+@dataclass(frozen=True)
+class Picture:
+    """What the page shows of a plan beyond the plan itself, made once per decision.
+
+    Attributes
+    ----------
+    risks
+        Today's risks (:func:`~allocator.analysis.morning_risks`).
+    loads
+        The workers' loads (:func:`~allocator.html_report.load_rows`).
+    alternatives
+        Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best
+        first, ranked on the loads of the plan (every placement of it applied:
+        :func:`~allocator.meeting.placed_snapshot`), the room kept for promised
+        children and the new families it already gives each worker (the intake
+        limit) counted; a case the plan places is ranked as an open case, its
+        alternatives to the proposed worker.
+    nearest
+        For each case nobody has room for: the workers the rules let hold it, the
+        fewest points short first, with the move that would make room
+        (:meth:`Meeting.nearest`).
+    """
+
+    risks: list[str]
+    loads: list[LoadRow]
+    alternatives: dict[str, list[tuple[str, str]]]
+    nearest: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(
+        cls, snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover]
+    ) -> Picture:
+        """The picture of ``plan``, the room of the ``promised`` handovers kept."""
+        from allocator.recommend import Recommender, plan_new_families
+
+        placed = placed_snapshot(snapshot, plan)
+        rec = Recommender(
+            kept_snapshot(placed, policy, promised),
+            policy,
+            new_today=plan_new_families(snapshot, plan),
+        )
+        cases = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
+        found: dict[str, list[tuple[str, str]]] = {}
+        for cid in cases:
+            r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
+            found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
+        index = RoomIndex.of(rec.state)
+        return cls(
+            risks=morning_risks(snapshot, policy, plan, promised),
+            loads=load_rows(snapshot, policy, plan),
+            alternatives=found,
+            nearest={cid: _nearest(rec.state, cid, index) for cid in cases if not found[cid]},
+        )
+
+
 @dataclass
 class Meeting:
     """One meeting's state: the service, the log, the current plan and its overrides.
@@ -232,11 +287,10 @@ class Meeting:
     signed: tuple[int, str, str] | None = None
     said: str | None = None  # what the last override needed and the worker had
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _alternatives: dict[str, list[tuple[str, str]]] | None = None
-    _nearest: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _state: ServiceState | None = None
     _plan_sha: tuple[int, str] | None = None
-    _picture: tuple[int, list[str], list[LoadRow]] | None = None
+    #: The plan in force's page figures (:class:`Picture`), made once per decision.
+    _picture: tuple[int, Picture] | None = None
 
     @classmethod
     def open(
@@ -320,48 +374,26 @@ class Meeting:
             f"{len(last.overrides)} override(s) in force"
         )
 
+    def _seen(self) -> Picture:
+        """The plan in force's :class:`Picture`, made on first use per decision
+        (an override makes its plan's before putting it in force)."""
+        if self._picture is None or self._picture[0] != self.decision_id:
+            self._picture = (
+                self.decision_id,
+                Picture.of(self.snapshot, self.policy, self.plan, self.promised),
+            )
+        return self._picture[1]
+
     def picture(self) -> tuple[list[str], list[LoadRow]]:
         """Today's risks (:func:`~allocator.analysis.morning_risks`) and the loads
-        (:func:`~allocator.html_report.load_rows`) under the plan in force, computed
-        once per decision."""
-        if self._picture is None or self._picture[0] != self.decision_id:
-            risks = morning_risks(self.snapshot, self.policy, self.plan, self.promised)
-            rows = load_rows(self.snapshot, self.policy, self.plan)
-            self._picture = (self.decision_id, risks, rows)
-        return self._picture[1], self._picture[2]
+        (:func:`~allocator.html_report.load_rows`) under the plan in force."""
+        seen = self._seen()
+        return seen.risks, seen.loads
 
     def alternatives(self) -> dict[str, list[tuple[str, str]]]:
-        """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best first.
-
-        Ranked on the loads of the plan in force (every placement of it applied:
-        :func:`~allocator.meeting.placed_snapshot`), so recalculated after each
-        override; a case the plan places is ranked as an open case, its alternatives
-        to the proposed worker.
-        """
-        if self._alternatives is None:
-            from allocator.recommend import Recommender, plan_new_families
-
-            placed = placed_snapshot(self.snapshot, self.plan)
-            # Ranked on the room left once the promised children's is kept, and on the
-            # new families the plan already gives each worker (the intake limit).
-            rec = Recommender(
-                kept_snapshot(placed, self.policy, self.promised),
-                self.policy,
-                new_today=plan_new_families(self.snapshot, self.plan),
-            )
-            cases = [a.case for a in self.plan.assignments] + [
-                u.case for u in self.plan.unallocated
-            ]
-            found: dict[str, list[tuple[str, str]]] = {}
-            for cid in cases:
-                r = rec.recommend(cid, top=ALTERNATIVES + 1, ineligible=0)
-                found[cid] = [(c.worker, c.reasons[0] if c.reasons else "") for c in r.ranked]
-            self._alternatives = found
-            index = RoomIndex.of(rec.state)
-            self._nearest = {
-                cid: _nearest(rec.state, cid, index) for cid in cases if not found[cid]
-            }
-        return self._alternatives
+        """Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best
+        first, under the plan in force (:attr:`Picture.alternatives`)."""
+        return self._seen().alternatives
 
     def nearest(self, case_id: str) -> list[tuple[str, str]]:
         """For a case nobody has room for under the plan in force: up to
@@ -370,8 +402,7 @@ class Meeting:
         room ("1.5 points short; room if C7 (3.0 points) moves to P4: 1 change of
         worker"): who could take the child if room were made (or over cap, by
         exception). Empty when someone has room."""
-        self.alternatives()
-        return self._nearest.get(case_id, [])
+        return self._seen().nearest.get(case_id, [])
 
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
@@ -507,11 +538,16 @@ class Meeting:
             parent, overrides, result, made=made, manager_via=manager_via
         )
         split = families_split(self.snapshot, self.plan, result.plan)
+        # Made here, on the re-solve's thread, not by the first page to ask under the
+        # lock (2.9 s at 1,000 practitioners, every other request waiting).
+        seen = Picture.of(
+            self.snapshot, self.policy, result.plan, promises_standing(self.handovers, overrides)
+        )
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
             self.ends, self.split = _ends(result, made), split
-            self._alternatives = None  # the loads changed: rank again
+            self._picture = (decision_id, seen)
         return decision_id
 
     @property
