@@ -19,7 +19,8 @@ independent check, and the questions a manager asks of a service or a plan
 :func:`analyse_plan`, :func:`diff_plans`). Importing the package does not load
 OR-Tools: only a solve does.
 
-``allocator.recommend`` is the module; its one-off :func:`allocator.recommend.recommend`
+``allocator.problems.recommend`` is the module; its one-off
+:func:`allocator.problems.recommend.recommend`
 indexes the service on every call, so ask many questions of one :class:`Recommender`.
 """
 
@@ -30,50 +31,50 @@ from typing import TYPE_CHECKING, Any
 #: the package is cheap: the ``allocator`` command (:mod:`allocator.launch`) catches
 #: Ctrl-C before anything heavy loads.
 _HOMES: dict[str, str] = {
-    "AppliedPlan": "allocator.apply",
-    "Assignment": "allocator.models",
-    "Candidate": "allocator.recommend",
-    "CapCost": "allocator.rebalancing",
-    "Case": "allocator.models",
-    "CaseExplanation": "allocator.analysis",
-    "CaseType": "allocator.models",
-    "Grade": "allocator.models",
+    "AppliedPlan": "allocator.problems.apply",
+    "Assignment": "allocator.contract.models",
+    "Candidate": "allocator.problems.recommend",
+    "CapCost": "allocator.problems.rebalancing",
+    "Case": "allocator.contract.models",
+    "CaseExplanation": "allocator.present.analysis",
+    "CaseType": "allocator.contract.models",
+    "Grade": "allocator.contract.models",
     "InputError": "allocator.io",
-    "PendingHandovers": "allocator.models",
-    "Plan": "allocator.models",
-    "PlanNotApplicable": "allocator.apply",
-    "PlanAnalysis": "allocator.analysis",
-    "PlanDiff": "allocator.analysis",
-    "Policy": "allocator.policy",
-    "PolicyError": "allocator.policy",
-    "Practitioner": "allocator.models",
-    "Priority": "allocator.models",
-    "Progress": "allocator.settings",
-    "Recommendation": "allocator.recommend",
-    "Recommender": "allocator.recommend",
-    "Result": "allocator.result",
-    "Settings": "allocator.settings",
-    "Snapshot": "allocator.models",
-    "TierResult": "allocator.result",
-    "Unallocated": "allocator.models",
-    "UnallocatedCode": "allocator.models",
-    "UnknownIdError": "allocator.recommend",
-    "Violation": "allocator.check",
-    "WorkerLoad": "allocator.models",
-    "WorkerStatement": "allocator.analysis",
-    "allocate": "allocator.daily",
-    "analyse_plan": "allocator.analysis",
-    "apply_plan": "allocator.apply",
-    "cap_cost": "allocator.rebalancing",
-    "check_plan": "allocator.check",
-    "diff_plans": "allocator.analysis",
-    "explain_case": "allocator.analysis",
+    "PendingHandovers": "allocator.contract.models",
+    "Plan": "allocator.contract.models",
+    "PlanNotApplicable": "allocator.problems.apply",
+    "PlanAnalysis": "allocator.present.analysis",
+    "PlanDiff": "allocator.present.analysis",
+    "Policy": "allocator.contract.policy",
+    "PolicyError": "allocator.contract.policy",
+    "Practitioner": "allocator.contract.models",
+    "Priority": "allocator.contract.models",
+    "Progress": "allocator.contract.settings",
+    "Recommendation": "allocator.problems.recommend",
+    "Recommender": "allocator.problems.recommend",
+    "Result": "allocator.domain.result",
+    "Settings": "allocator.contract.settings",
+    "Snapshot": "allocator.contract.models",
+    "TierResult": "allocator.domain.result",
+    "Unallocated": "allocator.contract.models",
+    "UnallocatedCode": "allocator.contract.models",
+    "UnknownIdError": "allocator.problems.recommend",
+    "Violation": "allocator.explain.check",
+    "WorkerLoad": "allocator.contract.models",
+    "WorkerStatement": "allocator.present.analysis",
+    "allocate": "allocator.problems.daily",
+    "analyse_plan": "allocator.present.analysis",
+    "apply_plan": "allocator.problems.apply",
+    "cap_cost": "allocator.problems.rebalancing",
+    "check_plan": "allocator.explain.check",
+    "diff_plans": "allocator.present.analysis",
+    "explain_case": "allocator.present.analysis",
     "load_plan": "allocator.io",
-    "load_policy": "allocator.policy",
+    "load_policy": "allocator.io",
     "load_snapshot": "allocator.io",
-    "rebalance": "allocator.rebalancing",
+    "rebalance": "allocator.problems.rebalancing",
     "snapshot_from_dict": "allocator.io",
-    "worker_statement": "allocator.analysis",
+    "worker_statement": "allocator.present.analysis",
     "write_json": "allocator.io",
     "write_snapshot": "allocator.io",
 }
@@ -95,28 +96,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names, for type checkers and readers
-    from allocator.analysis import (
-        CaseExplanation,
-        PlanAnalysis,
-        PlanDiff,
-        WorkerStatement,
-        analyse_plan,
-        diff_plans,
-        explain_case,
-        worker_statement,
-    )
-    from allocator.apply import AppliedPlan, PlanNotApplicable, apply_plan
-    from allocator.check import Violation, check_plan
-    from allocator.daily import allocate
-    from allocator.io import (
-        InputError,
-        load_plan,
-        load_snapshot,
-        snapshot_from_dict,
-        write_json,
-        write_snapshot,
-    )
-    from allocator.models import (
+    from allocator.contract.models import (
         Assignment,
         Case,
         CaseType,
@@ -130,8 +110,30 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
         UnallocatedCode,
         WorkerLoad,
     )
-    from allocator.policy import Policy, PolicyError, load_policy
-    from allocator.rebalancing import CapCost, cap_cost, rebalance
-    from allocator.recommend import Candidate, Recommendation, Recommender, UnknownIdError
-    from allocator.result import Result, TierResult
-    from allocator.settings import Progress, Settings
+    from allocator.contract.policy import Policy, PolicyError
+    from allocator.contract.settings import Progress, Settings
+    from allocator.domain.result import Result, TierResult
+    from allocator.explain.check import Violation, check_plan
+    from allocator.io import (
+        InputError,
+        load_plan,
+        load_policy,
+        load_snapshot,
+        snapshot_from_dict,
+        write_json,
+        write_snapshot,
+    )
+    from allocator.present.analysis import (
+        CaseExplanation,
+        PlanAnalysis,
+        PlanDiff,
+        WorkerStatement,
+        analyse_plan,
+        diff_plans,
+        explain_case,
+        worker_statement,
+    )
+    from allocator.problems.apply import AppliedPlan, PlanNotApplicable, apply_plan
+    from allocator.problems.daily import allocate
+    from allocator.problems.rebalancing import CapCost, cap_cost, rebalance
+    from allocator.problems.recommend import Candidate, Recommendation, Recommender, UnknownIdError

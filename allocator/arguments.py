@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocator.models import Plan, Snapshot
-from allocator.policy import Policy
-from allocator.settings import Settings
+from allocator.contract.models import Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings
 
 #: Each checked argument: the type it must be, what it is called, how a caller makes one.
 KINDS: dict[str, tuple[type, str, str]] = {

@@ -3,7 +3,7 @@
 :func:`generate` builds one service in the FORMAT.md contract: teams of about eight
 practitioners, their open caseload filled to a chosen share of the policy's weighted
 capacity, and one day's referrals waiting for a worker. The same arguments always give
-the same :class:`~allocator.models.Snapshot` (one ``random.Random(seed)``, lists and
+the same :class:`~allocator.contract.models.Snapshot` (one ``random.Random(seed)``, lists and
 dicts iterated in insertion order, never the salted built-in ``hash``).
 
 Where the numbers come from
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Generic, TypeVar
 
-from allocator.models import (
+from allocator.contract.models import (
     SNAPSHOT_FORMAT,
     Case,
     CaseType,
@@ -55,8 +55,8 @@ from allocator.models import (
     Priority,
     Snapshot,
 )
-from allocator.policy import Policy
-from allocator.rules import is_gone
+from allocator.contract.policy import Policy
+from allocator.domain.rules import is_gone
 
 __all__ = ["generate", "with_contracts"]
 
@@ -542,7 +542,7 @@ class _Builder:
         return [self._unit(children[0].family, children)]
 
     def _can_hold(self, w: _Worker, unit: _Unit) -> bool:
-        """The grade and skill rules of :func:`allocator.rules.holding_blockers`."""
+        """The grade and skill rules of :func:`allocator.domain.rules.holding_blockers`."""
         return (
             unit.max_complexity <= w.max_complexity
             and unit.types.isdisjoint(w.excluded_types)

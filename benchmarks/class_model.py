@@ -15,11 +15,11 @@ import dataclasses
 import sys
 import time
 
+from allocator.contract.policy import Policy
+from allocator.domain.greedy import greedy_allocate
+from allocator.domain.rules import ServiceState
 from allocator.engine.highs import solve_highs
 from allocator.engine.model import daily_input
-from allocator.greedy import greedy_allocate
-from allocator.policy import Policy
-from allocator.rules import ServiceState
 from benchmarks.scenarios import stretched
 
 

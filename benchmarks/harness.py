@@ -6,8 +6,8 @@ A *run* is one method (``engine``, ``greedy``, ``plain`` or ``mip``) on one scen
 reported is that run's alone and a crash or a hang ends only that run. Either way
 the snapshot is regenerated from the scenario's seed, the preparation time
 (generation and indexing) is reported apart from the method's own time, and the
-plan is built with :func:`allocator.daily.build_plan` and checked with
-:func:`allocator.check.check_plan`.
+plan is built with :func:`allocator.problems.daily.build_plan` and checked with
+:func:`allocator.explain.check.check_plan`.
 
 :func:`assess` then compares the methods of each scenario (engine against greedy
 tier by tier and lexicographically, engine against a proved MIP optimum, the
@@ -30,15 +30,15 @@ from importlib import metadata
 from multiprocessing.connection import Connection
 from typing import Any
 
-from allocator.check import check_plan
-from allocator.daily import build_plan
-from allocator.greedy import greedy_allocate, manager_policy
-from allocator.models import Plan
-from allocator.objectives import daily_tiers, evaluate, loads_after
-from allocator.policy import Policy
-from allocator.result import relative_gap
-from allocator.rules import ServiceState
-from allocator.settings import Settings
+from allocator.contract.models import Plan
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings
+from allocator.domain.greedy import greedy_allocate, manager_policy
+from allocator.domain.objectives import daily_tiers, evaluate, loads_after
+from allocator.domain.result import relative_gap
+from allocator.domain.rules import ServiceState
+from allocator.explain.check import check_plan
+from allocator.problems.daily import build_plan
 from benchmarks.scenarios import Scenario
 
 #: Methods in the order they run on each scenario (greedy first: the others are
@@ -116,8 +116,8 @@ class RunResult:
         (time limit), ``heuristic`` (greedy), ``skipped``, ``error``, ``timeout``
         or ``crashed``.
     objective
-        The scenario's tiers for the plan (daily: :func:`allocator.objectives.daily_tiers`
-        by :func:`allocator.objectives.evaluate`; rebalance: its own tiers).
+        The scenario's tiers for the plan (daily: :func:`allocator.domain.objectives.daily_tiers`
+        by :func:`allocator.domain.objectives.evaluate`; rebalance: its own tiers).
     figures
         :func:`figures` of the placements: the daily tiers, allocated, changes of
         worker, highest utilisation.
@@ -130,7 +130,7 @@ class RunResult:
     peak_mb
         Peak resident memory of the run's process (isolated runs only).
     violations
-        :func:`allocator.check.check_plan` findings, as ``rule: message``.
+        :func:`allocator.explain.check.check_plan` findings, as ``rule: message``.
     model_values
         The MIP's own tier values, to cross-check against ``figures``.
     """
@@ -361,7 +361,7 @@ _METHODS: dict[str, Callable[[Scenario, ServiceState, RunOptions], _Run]] = {
 
 
 def figures(state: ServiceState, placed: Mapping[str, str]) -> dict[str, int | float]:
-    """:func:`allocator.objectives.evaluate`, extended to plans that move other cases.
+    """:func:`allocator.domain.objectives.evaluate`, extended to plans that move other cases.
 
     A rebalance may move cases that did not need a worker; the daily tiers are then
     those of the cases that needed one, and ``changes_of_worker`` and
@@ -764,7 +764,7 @@ Columns:
 - **objective (tiers)**: the scenario's tiers in priority order (listed in the
   scenarios table), recomputed from the plan. Daily scenarios: `urgent / statutory /
   other / siblings / returns / balance / outside` (children without a worker by
-  priority class, then the continuity tiers) (`allocator.objectives.evaluate`; returns is
+  priority class, then the continuity tiers) (`allocator.domain.objectives.evaluate`; returns is
   maximised, the others minimised). The leavers' day is solved by the rebalance, so its
   tiers are the rebalance's: `unplaced / leavers_unplaced / over_cap_excess /
   changes_of_worker / siblings_apart / weighted_changes / balance`, all minimised
@@ -775,7 +775,7 @@ Columns:
   family (`greedy_rebalance`). The daily columns before it are still the daily figures of the
   children who needed a worker.
 - **bound**: the proven bound of the first tier not proved (the tiers below it have no
-  meaningful bound); `= value` when proved. **gap**: `allocator.result.relative_gap`
+  meaningful bound); `= value` when proved. **gap**: `allocator.domain.result.relative_gap`
   (on the waiting weight of the children allocated for the priority classes, else on
   the tier's value); `?` = not proved and no bound known.
 - **time s**: the method's wall time (engine: greedy warm start, model building and all

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from allocator.domain.rules import ServiceState
 from allocator.engine.highs import solve_highs
 from allocator.engine.model import daily_input, minimised
-from allocator.rules import ServiceState
 
 
 @dataclass
@@ -29,7 +29,7 @@ class MipSolution:
         Every stage proved optimal within the time limit.
     values
         Each tier's value as the backend computed it (plan units), for
-        cross-checking against :func:`allocator.objectives.evaluate`.
+        cross-checking against :func:`allocator.domain.objectives.evaluate`.
     bounds
         For each tier not proved: the best value any plan could reach with the tiers
         above at their values (plan units).

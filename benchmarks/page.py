@@ -26,11 +26,11 @@ def main(practitioners: int, seed: int, work_units: float) -> None:
     """Time page open and one override's re-solve on a synthetic morning."""
     from fastapi.testclient import TestClient
 
-    from allocator.daily import allocate
-    from allocator.decisions import DecisionLog
+    from allocator.contract.policy import Policy
     from allocator.generate import generate
-    from allocator.policy import Policy
-    from allocator.recommend import Recommender
+    from allocator.meeting.log import DecisionLog
+    from allocator.problems.daily import allocate
+    from allocator.problems.recommend import Recommender
     from allocator.web.app import Meeting, create_app
 
     snapshot = generate(practitioners, seed=seed)

@@ -3,7 +3,7 @@
 One CP-SAT model of the day with **every** eligible (case, worker) pair (the engine's
 own input, :func:`allocator.engine.model.daily_input`, so each rule and each tier is
 written once, in :class:`allocator.engine.core.Formulation`, its coefficients read
-from :class:`allocator.objectives.Tier`), solved lexicographically: one stage per
+from :class:`allocator.domain.objectives.Tier`), solved lexicographically: one stage per
 tier, each minimising its tier with the tiers above held at their values, from the
 previous stage's solution (the first from the manager's rule, as the engine and the
 MIP start). The priority classes are one stage, a weighted sum (lexicographic), with
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from allocator.domain.objectives import class_tier_key
+from allocator.domain.rules import ServiceState
 from allocator.engine.core import CoreInput, CoreModel, tier_floor, tier_values
 from allocator.engine.model import daily_input, minimised
-from allocator.objectives import class_tier_key
-from allocator.rules import ServiceState
 
 LinearExpr = cp_model.LinearExprT
 

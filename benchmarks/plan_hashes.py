@@ -23,10 +23,10 @@ import time
 
 import click
 
-from allocator.daily import allocate
-from allocator.policy import Policy
-from allocator.rebalancing import rebalance
-from allocator.settings import Settings
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings
+from allocator.problems.daily import allocate
+from allocator.problems.rebalancing import rebalance
 from benchmarks.scenarios import by_name
 
 #: The scenarios hashed by default: small and 150-practitioner days with room, a full

@@ -1,13 +1,13 @@
 """The rebalance problem for the harness: its greedy rule and its tiers, by case.
 
-:func:`allocator.rebalancing.rebalance` decides per *group* (a family's children on one
+:func:`allocator.problems.rebalancing.rebalance` decides per *group* (a family's children on one
 worker) and ranks plans by its own tiers (``REBALANCE_TIERS``: unplaced, weighted by
 priority class; leavers' children unplaced; over-cap excess; changes of worker;
 siblings apart; weighted changes; balance). To compare
 it with its greedy rule on the same terms, this module rebuilds the rebalance set-up
 and maps plans to groups and back.
 
-It uses ``allocator.rebalancing._setup`` and ``_plan``, which are private: the
+It uses ``allocator.problems.rebalancing._setup`` and ``_plan``, which are private: the
 rebalance module has no public way yet to get its greedy plan or its tier values for
 a given plan. Everything rebalance-specific the harness needs is here, so a change
 there means a change in this one file.
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from allocator.contract.models import Plan
+from allocator.contract.settings import Settings
+from allocator.domain.rules import ServiceState
 from allocator.engine.rebalance import REBALANCE_TIERS, tier_values
-from allocator.models import Plan
-from allocator.rebalancing import Setup, _plan, _setup, greedy_rebalance
-from allocator.rules import ServiceState
-from allocator.settings import Settings
+from allocator.problems.rebalancing import Setup, _plan, _setup, greedy_rebalance
 
 
 def greedy_plan(state: ServiceState) -> Plan:

@@ -4,7 +4,7 @@ A :class:`Scenario` is a recipe, not an instance: the harness passes it to a fre
 process, which regenerates the snapshot from the seed, so every method of a run sees
 the same service and no process inherits another's memory. Each scenario names the
 engine function it runs (``module:function``), so a scenario for a solver that does
-not exist yet (``allocator.rebalancing``) is already in the suite and its engine column
+not exist yet (``allocator.problems.rebalancing``) is already in the suite and its engine column
 is reported as skipped until the module appears.
 """
 
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from allocator.contract.models import Snapshot
 from allocator.generate import WELSH_FAMILIES, generate
-from allocator.models import Snapshot
 
 #: The daily allocation engine.
 DAILY_ENGINE = "allocator.engine.solve:solve"
 #: The rebalance engine: ``rebalance(snapshot, policy, settings) -> Plan``.
-REBALANCE_ENGINE = "allocator.rebalancing:rebalance"
+REBALANCE_ENGINE = "allocator.problems.rebalancing:rebalance"
 
 #: Sizes of the full suite (practitioners) at the council's usual load.
 SUITE_SIZES: tuple[int, ...] = (25, 150, 500, 1000, 2000)
@@ -49,7 +49,7 @@ class Target:
     proved
         The plan must be proved optimal (over every eligible pair) within ``seconds``.
     gap
-        Largest relative gap allowed (``allocator.result.relative_gap``), if any.
+        Largest relative gap allowed (``allocator.domain.result.relative_gap``), if any.
     memory_mb
         Largest peak resident memory of the run's process, if any.
     """
@@ -94,9 +94,9 @@ class Scenario:
         Share of families needing a Welsh-speaking worker.
     kind
         ``daily``: the engine is called as ``fn(state, settings)`` and returns a
-        :class:`allocator.result.Result`; plans are ranked by the daily tiers
-        (:data:`allocator.objectives.TIERS`) and the greedy rule is
-        :func:`allocator.greedy.greedy_allocate`. ``rebalance``: the engine is called as
+        :class:`allocator.domain.result.Result`; plans are ranked by the daily tiers
+        (:data:`allocator.domain.objectives.TIERS`) and the greedy rule is
+        :func:`allocator.domain.greedy.greedy_allocate`. ``rebalance``: the engine is called as
         ``fn(snapshot, policy, time_limit=, seed=, workers=)`` and returns a plan;
         plans are ranked by the rebalance tiers and the greedy rule is the rebalance's
         own (see :mod:`benchmarks.rebalancing`); the MIP (daily model) does not apply.

@@ -30,9 +30,9 @@ from typing import Any
 
 import click
 
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy
 from allocator.generate import generate
-from allocator.models import Snapshot
-from allocator.policy import Policy
 from allocator.simulation import EngineMethod, GreedyMethod, Settings, draw_events, simulate
 from allocator.simulation.methods import Decision
 from allocator.simulation.report import summarise
@@ -95,9 +95,9 @@ def _year(practitioners: int, days: int, seed: int) -> list[tuple[str, Snapshot]
 
 
 def _quality(kept: list[tuple[str, Snapshot]], factor: float) -> None:
-    from allocator.daily import allocate
-    from allocator.rebalancing import rebalance
-    from allocator.settings import Settings
+    from allocator.contract.settings import Settings
+    from allocator.problems.daily import allocate
+    from allocator.problems.rebalancing import rebalance
 
     click.echo(f"== quality: {len(kept)} sampled mornings, default budget vs x{factor:g}")
     base = EngineMethod()

@@ -17,7 +17,7 @@ import click
 
 from allocator.generate import generate
 from allocator.io import load_snapshot, write_snapshot
-from allocator.recommend import Recommender
+from allocator.problems.recommend import Recommender
 
 
 def _best_of(runs: int, action: object) -> float:

@@ -311,8 +311,8 @@ def sweep_cells(
 
 def _read_policy(path: str) -> dict[str, Any]:
     """The policy file at ``path`` as plain data, or a clear error naming the problem."""
-    from allocator.io import InputError
-    from allocator.policy import PolicyError, load_policy
+    from allocator.contract.policy import PolicyError
+    from allocator.io import InputError, load_policy
 
     try:
         policy = load_policy(path)
@@ -467,7 +467,7 @@ def main(
 ) -> None:
     """Simulate service classes x sizes x seeds, engine and greedy on the same events;
     print each figure of what children live through, the ratio and issue 19's target."""
-    from allocator.limits import MAX_DAYS, MAX_PRACTITIONERS, MAX_SEED, MAX_WORKERS
+    from allocator.contract.limits import MAX_DAYS, MAX_PRACTITIONERS, MAX_SEED, MAX_WORKERS
 
     chosen_classes = (
         _class_names(classes) if classes else list(QUICK_CLASSES if quick else DEFAULT_CLASSES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from allocator.models import Case, Practitioner, Snapshot
+from allocator.contract.models import Case, Practitioner, Snapshot
 
 AS_OF = date(2026, 11, 23)
 

@@ -3,7 +3,7 @@
 Every plan the allocator makes during the tests is judged by the independent checker
 (Timefold's FULL_ASSERT idea): the engine's plans must break no hard rule, and the
 summaries they report (the workers table, the objective tiers recomputed through
-:func:`allocator.objectives.evaluate`) must agree with the checker's. The plan
+:func:`allocator.domain.objectives.evaluate`) must agree with the checker's. The plan
 builders of ``allocate`` and ``rebalance`` are wrapped for the whole session, so a
 disagreement fails whichever test made the plan, not only the tests that call
 ``check_plan`` themselves.
@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from allocator.check import judge_plan
-from allocator.models import Plan
-from allocator.rules import ServiceState
+from allocator.contract.models import Plan
+from allocator.domain.rules import ServiceState
+from allocator.explain.check import judge_plan
 from tests.full_assert import bounds_hold, daily_engine_agrees, rebalance_engine_agrees
 
 #: Up to this many cases to allocate, every daily plan is also held against the
@@ -51,8 +51,8 @@ def _judged(plan: Plan, state: ServiceState) -> Plan:
 @pytest.fixture(autouse=True, scope="session")
 def every_plan_is_checked() -> Iterator[None]:
     # The modules, not the functions the package re-exports under the same names.
-    allocating = importlib.import_module("allocator.daily")
-    rebalancing = importlib.import_module("allocator.rebalancing")
+    allocating = importlib.import_module("allocator.problems.daily")
+    rebalancing = importlib.import_module("allocator.problems.rebalancing")
     build_plan = allocating.build_plan
     rebalance_plan = rebalancing._plan
 

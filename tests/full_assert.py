@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from allocator.contract.models import Plan
+from allocator.domain.objectives import daily_tiers, rebalance_tiers, state_tiers
+from allocator.domain.rules import ServiceState, to_points
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.model import daily_input, minimised
 from allocator.engine.rebalance import tier_values
-from allocator.models import Plan
-from allocator.objectives import daily_tiers, rebalance_tiers, state_tiers
-from allocator.rules import ServiceState, to_points
 
 
 def bounds_hold(plan: Plan, state: ServiceState) -> None:

@@ -23,12 +23,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import allocator
-from allocator.apply import AppliedPlan, PlanNotApplicable, applied, apply_plan, still_pending
-from allocator.check import check_plan
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.io import InputError, load_snapshot, write_json
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Case,
     Handover,
@@ -39,8 +35,18 @@ from allocator.models import (
     Snapshot,
     Unallocated,
 )
-from allocator.policy import Policy
-from allocator.recommend import recommend
+from allocator.contract.policy import Policy
+from allocator.explain.check import check_plan
+from allocator.io import InputError, load_snapshot, write_json
+from allocator.problems.apply import (
+    AppliedPlan,
+    PlanNotApplicable,
+    applied,
+    apply_plan,
+    still_pending,
+)
+from allocator.problems.daily import allocate
+from allocator.problems.recommend import recommend
 from tests.builders import AS_OF, case, snapshot, worker
 
 GONE = date(2026, 11, 20)
@@ -692,9 +698,9 @@ def test_apply_plan_agrees_with_the_simulations_day() -> None:
     rebalance (moves, children left waiting by a worker who has gone, a handover on
     2026-12-16), both give every case the same worker, previous workers and priority,
     and the same count of changes, on the plan's day and on the handovers' day."""
+    from allocator.domain.rules import ServiceState
     from allocator.generate import generate
-    from allocator.rebalancing import rebalance
-    from allocator.rules import ServiceState
+    from allocator.problems.rebalancing import rebalance
     from allocator.simulation.methods import _from_plan
     from allocator.simulation.records import Recorder
     from allocator.simulation.run import _apply, _due_handovers, _Service
@@ -1061,7 +1067,7 @@ def test_still_pending_drops_a_promise_whose_receiver_may_no_longer_hold_the_chi
     # A fresh user's meeting kept room for a promise to a worker who may not hold the
     # child (apply would have let it lapse on the day): with the policy, it is dropped
     # with the reason, as apply judges it.
-    from allocator.apply import lapsed
+    from allocator.problems.apply import lapsed
 
     receiver = handover().worker
     snap = service()
@@ -1098,7 +1104,7 @@ def test_a_pending_file_with_a_handover_no_plan_makes_is_refused(
 
 
 def test_a_handover_whose_day_passed_unmade_is_said() -> None:
-    from allocator.apply import lapsed
+    from allocator.problems.apply import lapsed
 
     passed = handover().model_copy(update={"on": date(2026, 11, 20)})
     said = lapsed(service(), pending_record(AS_OF, passed))

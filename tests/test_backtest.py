@@ -17,8 +17,8 @@ pytest.importorskip("pandas")
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.contract.policy import Policy
 from allocator.generate import generate
-from allocator.policy import Policy
 from allocator.simulation.backtest import (
     BacktestError,
     History,

@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from allocator.objectives import daily_tiers, tier_vector
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import daily_tiers, tier_vector
 from benchmarks import scenarios as sc
 from benchmarks.harness import (
     RunOptions,

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from allocator.policy import Policy, load_policy
+from allocator.contract.policy import Policy
+from allocator.io import load_policy
 from allocator.simulation.report import CHILD_FIGURES
 from benchmarks.__main__ import PARTS
 from benchmarks.year import (

@@ -14,10 +14,10 @@ pytest.importorskip("pandas")
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.contract.models import Contract
+from allocator.contract.policy import Policy
 from allocator.generate import generate
 from allocator.io import InputError, write_snapshot
-from allocator.models import Contract
-from allocator.policy import Policy
 from allocator.simulation.calibrate import (
     LENGTH_POINTS,
     MIN_EPISODES,
@@ -50,7 +50,7 @@ def service() -> tuple[object, list[Episode], list[tuple[str, date]], int]:
 def test_referral_rate_and_turnover_come_back_from_a_known_history(
     service: tuple[object, list[Episode], list[tuple[str, date]], int],
 ) -> None:
-    from allocator.models import Snapshot
+    from allocator.contract.models import Snapshot
 
     snap, episodes, leavers, staff = service
     assert isinstance(snap, Snapshot)
@@ -158,7 +158,7 @@ def test_an_open_episode_counts_from_when_the_window_saw_it() -> None:
 def test_the_csv_tables_read_back_to_the_same_estimates(
     service: tuple[object, list[Episode], list[tuple[str, date]], int], tmp_path: Path
 ) -> None:
-    from allocator.models import Snapshot
+    from allocator.contract.models import Snapshot
 
     snap, episodes, leavers, staff = service
     assert isinstance(snap, Snapshot)
@@ -345,7 +345,7 @@ def test_a_bad_date_names_the_file_line_and_column(tmp_path: Path) -> None:
 def test_a_calibrated_forecast_says_what_it_estimated(
     service: tuple[object, list[Episode], list[tuple[str, date]], int],
 ) -> None:
-    from allocator.models import Snapshot
+    from allocator.contract.models import Snapshot
 
     snap, episodes, leavers, staff = service
     assert isinstance(snap, Snapshot)

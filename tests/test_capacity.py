@@ -12,11 +12,11 @@ pytest.importorskip("pandas")
 
 from click.testing import CliRunner
 
-from allocator import models
 from allocator.cli import main
+from allocator.contract import models
+from allocator.contract.models import SNAPSHOT_FORMAT, Case, CaseType, Grade, Practitioner, Snapshot
+from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
-from allocator.models import SNAPSHOT_FORMAT, Case, CaseType, Grade, Practitioner, Snapshot
-from allocator.policy import Policy
 from allocator.simulation import forecast as fmod
 from allocator.simulation.capacity import (
     TargetError,

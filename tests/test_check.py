@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from allocator.check import RULES, SUMMARIES, Violation, check_plan, points, stale_summaries
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Plan,
     Snapshot,
@@ -21,7 +20,8 @@ from allocator.models import (
     UnallocatedCode,
     WorkerLoad,
 )
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.explain.check import RULES, SUMMARIES, Violation, check_plan, points, stale_summaries
 from tests.builders import case, snapshot, worker
 
 AS_OF = date(2026, 11, 23)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from allocator.check import check_plan, judge_plan
 from allocator.cli import main
+from allocator.contract.models import Plan, WorkerLoad
+from allocator.contract.policy import Policy
+from allocator.explain.check import check_plan, judge_plan
 from allocator.io import write_json
-from allocator.models import Plan, WorkerLoad
-from allocator.policy import Policy
 from tests.builders import AS_OF, case, snapshot, worker
 
 ALLOCATOR = Path(__file__).resolve().parent.parent / "allocator"
@@ -51,14 +51,14 @@ def allocator_imports(module: str, seen: set[str] | None = None) -> set[str]:
 
 
 def test_check_does_not_import_the_engine() -> None:
-    reached = allocator_imports("allocator.check")
-    assert {"allocator.rules", "allocator.objectives"} <= reached
+    reached = allocator_imports("allocator.explain.check")
+    assert {"allocator.domain.rules", "allocator.domain.objectives"} <= reached
     assert not any(m.startswith("allocator.engine") for m in reached), sorted(reached)
 
 
 def test_the_engine_does_not_import_check() -> None:
     for path in sorted((ALLOCATOR / "engine").glob("*.py")):
-        assert "allocator.check" not in imported_modules(path), path.name
+        assert "allocator.explain.check" not in imported_modules(path), path.name
 
 
 def plan(**fields: object) -> Plan:
@@ -146,7 +146,9 @@ def test_every_plan_the_tests_make_is_judged() -> None:
     # session, so the checker judges every plan the engine makes in any test.
     import importlib
 
-    assert importlib.import_module("allocator.daily").build_plan.__name__ == ("checked_build_plan")
-    assert importlib.import_module("allocator.rebalancing")._plan.__name__ == (
+    assert importlib.import_module("allocator.problems.daily").build_plan.__name__ == (
+        "checked_build_plan"
+    )
+    assert importlib.import_module("allocator.problems.rebalancing")._plan.__name__ == (
         "checked_rebalance_plan"
     )

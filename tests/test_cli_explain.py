@@ -31,8 +31,7 @@ from click.testing import CliRunner, Result
 
 from allocator import allocate
 from allocator.cli import main
-from allocator.io import load_plan, write_json, write_snapshot
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Case,
     Practitioner,
@@ -40,6 +39,7 @@ from allocator.models import (
     Unallocated,
     UnallocatedCode,
 )
+from allocator.io import load_plan, write_json, write_snapshot
 
 SNAPSHOT = Snapshot(
     format="caseload-snapshot/1",
@@ -333,8 +333,8 @@ def test_diff_with_snapshot_recomputes_the_tiers(files: dict[str, Path]) -> None
 
 
 def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_path: Path) -> None:
-    from allocator.check import plans_made_apart
-    from allocator.models import FileDigest, MadeFrom
+    from allocator.contract.models import FileDigest, MadeFrom
+    from allocator.explain.check import plans_made_apart
 
     plan = load_plan(files["plan"])
     assert plans_made_apart(plan, plan) == []
@@ -406,8 +406,8 @@ def test_policy_file_changes_the_answer(files: dict[str, Path]) -> None:
 
 
 def test_a_plan_that_leaves_a_case_out_or_moves_one(files: dict[str, Path]) -> None:
-    from allocator.analysis import analyse_plan, explain_case, worker_statement
-    from allocator.policy import Policy
+    from allocator.contract.policy import Policy
+    from allocator.present.analysis import analyse_plan, explain_case, worker_statement
 
     plan = load_plan(files["plan"])
     # Drop R3 from the lists, and move the open case C2 from P2 to P1.
@@ -434,8 +434,8 @@ def test_a_plan_that_leaves_a_case_out_or_moves_one(files: dict[str, Path]) -> N
 
 
 def test_an_assignment_to_an_unknown_worker(files: dict[str, Path]) -> None:
-    from allocator.analysis import explain_case
-    from allocator.policy import Policy
+    from allocator.contract.policy import Policy
+    from allocator.present.analysis import explain_case
 
     plan = load_plan(files["plan"])
     edited = plan.model_copy(
@@ -452,8 +452,8 @@ def test_an_assignment_to_an_unknown_worker(files: dict[str, Path]) -> None:
 
 
 def test_an_assignment_to_a_worker_who_has_left(files: dict[str, Path]) -> None:
-    from allocator.analysis import explain_case
-    from allocator.policy import Policy
+    from allocator.contract.policy import Policy
+    from allocator.present.analysis import explain_case
 
     gone = Practitioner(id="P5", team="A", grade="senior", fte=1.0, leaving_on="2026-11-20")
     snap = SNAPSHOT.model_copy(update={"practitioners": (*SNAPSHOT.practitioners, gone)})

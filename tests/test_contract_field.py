@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from allocator.contract.models import Contract
 from allocator.io import InputError, load_snapshot, write_snapshot
-from allocator.models import Contract
 from tests.builders import snapshot, worker
 
 

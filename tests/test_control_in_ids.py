@@ -3,7 +3,7 @@
 The attack: an export whose ids hold a NUL, an escape code or the bell. A NUL cannot be
 stored in PostgreSQL's text, so a meeting on a PostgreSQL log solved the morning and
 then stopped with "cannot read the decision log"; an escape code reached terminals and
-files. Every id field of every input is one rule (``allocator.models.Id``): each is
+files. Every id field of every input is one rule (``allocator.contract.models.Id``): each is
 refused with one sentence naming the file, the row and the field, exit 2.
 """
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings
+from allocator.domain.rules import ServiceState
 from allocator.engine.core import (
     CoreInput,
     CoreModel,
@@ -25,9 +28,6 @@ from allocator.engine.core import (
     violations,
 )
 from allocator.engine.highs import solve_highs
-from allocator.policy import Policy
-from allocator.rules import ServiceState
-from allocator.settings import Settings
 
 ENGINE = Path(__file__).resolve().parents[1] / "allocator" / "engine"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -147,10 +147,10 @@ def _daily_state() -> ServiceState:
 
 def _inputs() -> list[tuple[str, CoreInput, dict[str, str]]]:
     """The three builders' inputs on small generated services, with a valid start."""
+    from allocator.domain.greedy import greedy_allocate
     from allocator.engine.model import daily_input
     from allocator.engine.moves import greedy_moves, moves_input
-    from allocator.greedy import greedy_allocate
-    from allocator.rebalancing import _setup, greedy_rebalance
+    from allocator.problems.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     state = _daily_state()

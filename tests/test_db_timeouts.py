@@ -23,13 +23,13 @@ from builders import case, snapshot, worker
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import allocator.decisions
+import allocator.meeting.log
 import allocator.ssd.tables
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, database_url
+from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
-from allocator.policy import Policy
+from allocator.meeting.log import DecisionLog, database_url
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 from tests.needs import postgres_url
 from tests.test_ssd_database import load
@@ -42,7 +42,7 @@ PATIENCE = 15
 @pytest.fixture(autouse=True)
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator.ssd.tables, "STATEMENT_TIMEOUT", 1.0)
-    monkeypatch.setattr(allocator.decisions, "STATEMENT_TIMEOUT", 1.0)
+    monkeypatch.setattr(allocator.meeting.log, "STATEMENT_TIMEOUT", 1.0)
 
 
 @contextmanager

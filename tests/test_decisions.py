@@ -19,10 +19,10 @@ from click.testing import CliRunner
 from needs import postgres_url
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, database_url, replay
-from allocator.meeting import Override, final_workers, resolve
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog, database_url, replay
+from allocator.meeting.overrides import Override, final_workers, resolve
+from allocator.problems.daily import allocate
 
 POLICY = Policy()
 
@@ -185,7 +185,7 @@ def test_a_family_actions_cause_names_every_child_of_it() -> None:
     # A second trial's: the cause named only the last sibling of a family action.
     import json
 
-    from allocator.decisions import _cause
+    from allocator.meeting.log import _cause
 
     earlier = {"case": "X", "action": "exclude", "worker": "P1", "manager": "A", "reason": "r"}
     family = {"action": "choose", "worker": "P2", "manager": "B", "reason": "f", "family": True}

@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from needs import postgres_url
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, LogUnreadable, database_url, snapshot_bytes
-from allocator.meeting import Override, digest, final_workers, resolve
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog, LogUnreadable, database_url, snapshot_bytes
+from allocator.meeting.overrides import Override, digest, final_workers, resolve
+from allocator.problems.daily import allocate
 
 POLICY = Policy()
 
@@ -498,9 +498,9 @@ def test_a_statement_on_a_postgresql_log_has_a_timeout(
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    import allocator.decisions
+    import allocator.meeting.log
 
-    monkeypatch.setattr(allocator.decisions, "STATEMENT_TIMEOUT", 1.0)
+    monkeypatch.setattr(allocator.meeting.log, "STATEMENT_TIMEOUT", 1.0)
     log = DecisionLog(roles[2])
     with pytest.raises(DBAPIError, match="statement timeout"), log.engine.connect() as conn:
         conn.execute(text("SELECT pg_sleep(3)"))

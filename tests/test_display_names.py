@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
+from allocator.contract.policy import Policy
 from allocator.io import write_json
-from allocator.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 from allocator.web.names import load_display_names
 

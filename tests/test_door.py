@@ -19,14 +19,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from allocator.check import check_plan
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.io import InputError, load_plan, load_snapshot, reading, write_json
-from allocator.models import CaseType
-from allocator.policy import Policy, PolicyError, load_policy
-from allocator.rebalancing import rebalance
-from allocator.terminal import printable
+from allocator.contract.models import CaseType
+from allocator.contract.policy import Policy, PolicyError
+from allocator.explain.check import check_plan
+from allocator.io import InputError, load_plan, load_policy, load_snapshot, reading, write_json
+from allocator.present.terminal import printable
+from allocator.problems.daily import allocate
+from allocator.problems.rebalancing import rebalance
 from tests.builders import case, snapshot, worker
 
 # ------------------------------------------------------------------ helpers

@@ -16,12 +16,12 @@ from click.testing import CliRunner
 
 from allocator import Plan, Policy, Snapshot, allocate, check_plan, rebalance
 from allocator.cli import main
-from allocator.greedy import greedy_allocate
-from allocator.objectives import daily_tiers, evaluate, tier_vector
-from allocator.rebalancing import rebalance_tiers
-from allocator.result import Result, TierResult, plan_gap
-from allocator.rules import ServiceState
-from allocator.settings import Settings
+from allocator.contract.settings import Settings
+from allocator.domain.greedy import greedy_allocate
+from allocator.domain.objectives import daily_tiers, evaluate, tier_vector
+from allocator.domain.result import Result, TierResult, plan_gap
+from allocator.domain.rules import ServiceState
+from allocator.problems.rebalancing import rebalance_tiers
 
 TIERS = daily_tiers(Policy())
 
@@ -524,7 +524,7 @@ def test_weights_sum_exactly_so_rounding_hides_no_breach() -> None:
     # Three cases of 3.334 points are 10.002 in all: over a cap of 10. Rounding each
     # weight to the nearest hundredth (3.33) would let all three in at "9.99"; weights
     # round up and caps down, so two fit and the third waits.
-    from allocator.rules import capacity_units, weight_units
+    from allocator.domain.rules import capacity_units, weight_units
 
     assert weight_units(3.334) == 334 and weight_units(0.1 * 3) == 30
     assert capacity_units(10.009) == 1000 and capacity_units(2.25) == 225
@@ -542,9 +542,8 @@ def test_each_distinct_plan_is_evaluated_once(monkeypatch: Any) -> None:
     # The search compares the incumbent with each candidate: evaluate's memo keeps the
     # whole-plan evaluations to the few distinct plans (46 before the memo on the
     # README example), and a caller changing the values it got changes no other's.
-    import allocator.objectives as objectives
-    from allocator.io import load_snapshot
-    from allocator.policy import load_policy
+    import allocator.domain.objectives as objectives
+    from allocator.io import load_policy, load_snapshot
 
     evaluated: list[int] = []
     real = objectives._evaluate
@@ -600,7 +599,7 @@ def test_a_statutory_child_is_placed_by_a_chain_of_second_best_workers() -> None
     # child.
     snap = chain_snapshot()
     state = ServiceState.of(snap, Policy())
-    from allocator.greedy import packing_allocate
+    from allocator.domain.greedy import packing_allocate
 
     for start in (
         greedy_allocate(state),

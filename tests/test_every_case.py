@@ -25,11 +25,11 @@ import pytest
 from click.testing import CliRunner
 
 from allocator import Policy, allocate, check_plan, rebalance
-from allocator.analysis import explain_case
 from allocator.cli import main
+from allocator.contract.models import Plan, Snapshot
+from allocator.domain.rules import ServiceState, why_needs_worker
 from allocator.io import write_json
-from allocator.models import Plan, Snapshot
-from allocator.rules import ServiceState, why_needs_worker
+from allocator.present.analysis import explain_case
 from tests.builders import AS_OF, case, snapshot, worker
 
 POLICY = Policy()

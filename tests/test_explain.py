@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from allocator import explain
-from allocator.explain import assignment_reasons, diagnose_unallocated
-from allocator.models import Case, Practitioner, Snapshot, UnallocatedCode
-from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.explain import reasons as explain
+from allocator.contract.models import Case, Practitioner, Snapshot, UnallocatedCode
+from allocator.contract.policy import Policy
+from allocator.domain.rules import ServiceState
+from allocator.explain.reasons import assignment_reasons, diagnose_unallocated
 from tests.builders import case, worker
 
 AS_OF = date(2026, 11, 23)
@@ -496,10 +496,10 @@ def test_why_not_never_advises_more_time_for_a_proved_plan(status: str, advice: 
     # capacity or intake stops it, yet the plan chose P2. Only a plan not proved best
     # may be improved by searching longer; a plan that says it is proved best is
     # contradicted, not excused by costs "elsewhere" (no other case took P1's room).
-    from allocator.analysis import _why_not
-    from allocator.explain import PlanView
-    from allocator.models import Plan
-    from allocator.recommend import Recommender
+    from allocator.contract.models import Plan
+    from allocator.explain.reasons import PlanView
+    from allocator.present.analysis import _why_not
+    from allocator.problems.recommend import Recommender
 
     s = state([worker("P1"), worker("P2")], [case("R1", previous_workers=("P1",))])
     rec = Recommender(s.snapshot, state=s)
@@ -513,10 +513,10 @@ def test_why_not_never_advises_more_time_for_a_proved_plan(status: str, advice: 
 def test_why_not_costs_the_plan_elsewhere_only_when_another_case_took_the_room() -> None:
     # P1 (cap 10) had R1 before: better for R1 alone than P2. But the plan gives P1
     # R2 (6 points), leaving 4 spare; R1 needs 6. That is the cost elsewhere.
-    from allocator.analysis import _why_not
-    from allocator.explain import PlanView
-    from allocator.models import Plan
-    from allocator.recommend import Recommender
+    from allocator.contract.models import Plan
+    from allocator.explain.reasons import PlanView
+    from allocator.present.analysis import _why_not
+    from allocator.problems.recommend import Recommender
 
     s = state(
         [worker("P1", capacity_points=10), worker("P2")],

@@ -27,10 +27,10 @@ import allocator
 import allocator.cli.morning as morning
 from allocator import Plan, Policy, Snapshot, allocate, check_plan
 from allocator.cli import main
+from allocator.contract.models import Case
 from allocator.generate import generate
 from allocator.io import InputError, load_snapshot, write_json, write_snapshot
-from allocator.models import Case
-from allocator.rebalancing import rebalance
+from allocator.problems.rebalancing import rebalance
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SERVICE = str(EXAMPLES / "service.json")
@@ -154,7 +154,9 @@ def test_interrupted_allocate_keeps_an_existing_plan(
 def test_interrupted_rebalance_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handlers: None
 ) -> None:
-    module = importlib.import_module("allocator.rebalancing")  # the package re-exports the function
+    module = importlib.import_module(
+        "allocator.problems.rebalancing"
+    )  # the package re-exports the function
     monkeypatch.setattr(module, "rebalance", lambda *a, **k: _signal_self(signal.SIGTERM))
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(main, ["rebalance", SERVICE, "--out", str(out)])
@@ -445,8 +447,8 @@ def test_python_dash_m_allocator_is_the_command() -> None:
 def test_the_package_exports_its_public_names_lazily() -> None:
     # Every public name resolves to the object its module defines (functions, not the
     # modules of similar names), and the package lists exactly those names.
-    from allocator.daily import allocate
-    from allocator.rebalancing import rebalance
+    from allocator.problems.daily import allocate
+    from allocator.problems.rebalancing import rebalance
 
     assert allocator.allocate is allocate and allocator.rebalance is rebalance
     assert all(getattr(allocator, name) is not None for name in allocator.__all__)

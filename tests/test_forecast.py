@@ -17,9 +17,7 @@ pytest.importorskip("pandas")
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.generate import generate
-from allocator.io import write_snapshot
-from allocator.models import (
+from allocator.contract.models import (
     SNAPSHOT_FORMAT,
     Case,
     CaseType,
@@ -29,7 +27,9 @@ from allocator.models import (
     Practitioner,
     Snapshot,
 )
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.generate import generate
+from allocator.io import write_snapshot
 from allocator.simulation import GreedyMethod, Settings, simulate
 from allocator.simulation import forecast as fmod
 from allocator.simulation.events import Day, EventStream
@@ -522,7 +522,7 @@ def test_a_leavers_child_opened_after_the_snapshots_day_is_forecast(quiet: None)
     # it as it is; when its worker left, its wait began on a day no rule allowed.
     from datetime import timedelta
 
-    from allocator.rules import waiting_start
+    from allocator.domain.rules import waiting_start
 
     snap = generate(20, seed=3, contracts=True)
     leaver = next(p for p in snap.practitioners if p.leaving_on is not None)

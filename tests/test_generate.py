@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 import allocator.generate as generate_module
+from allocator.contract.models import Case, CaseType, Grade, Priority, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.rules import ServiceState, holding_blockers, is_gone
 from allocator.generate import generate
-from allocator.models import Case, CaseType, Grade, Priority, Snapshot
-from allocator.policy import Policy, load_policy
-from allocator.rules import ServiceState, holding_blockers, is_gone
+from allocator.io import load_policy
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -97,7 +98,7 @@ def test_the_generator_imports_no_solver_and_no_numpy() -> None:
             imported |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
-    allowed = {"allocator.models", "allocator.policy", "allocator.rules"}
+    allowed = {"allocator.contract.models", "allocator.contract.policy", "allocator.domain.rules"}
     assert {m for m in imported if m.split(".")[0] == "allocator"} <= allowed
     assert not {m for m in imported if m.split(".")[0] in {"ortools", "numpy"}}
 

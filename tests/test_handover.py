@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from allocator.check import check_plan
-from allocator.daily import allocate
-from allocator.models import Assignment, Handover, Plan
-from allocator.objectives import evaluate, expected_changes_cost
-from allocator.policy import Policy
-from allocator.rebalancing import rebalance
-from allocator.rules import ServiceState, handover_day
+from allocator.contract.models import Assignment, Handover, Plan
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import evaluate, expected_changes_cost
+from allocator.domain.rules import ServiceState, handover_day
+from allocator.explain.check import check_plan
+from allocator.problems.daily import allocate
+from allocator.problems.rebalancing import rebalance
 from tests.builders import AS_OF, case, snapshot, worker
 
 # AS_OF is Monday 2026-11-23. P1's last day is Friday 2026-12-11: 18 days ahead,
@@ -226,7 +226,7 @@ def test_look_ahead_never_costs_a_child_their_sibling_or_their_allocation() -> N
 
 
 def test_explain_shows_a_planned_handover() -> None:
-    from allocator.analysis import analyse_plan, explain_case, staffing_warnings
+    from allocator.present.analysis import analyse_plan, explain_case, staffing_warnings
 
     snap = leaver_service()
     plan = rebalance(snap, time_limit=10)
@@ -254,8 +254,8 @@ def test_a_worker_statement_says_handovers_apart_from_todays_moves() -> None:
     """A fresh user read ``explain --worker``'s "moved in from P1" as a move made today."""
     from rich.console import Console
 
-    from allocator.analysis import WorkerStatement, worker_statement
-    from allocator.terminal import render_worker
+    from allocator.present.analysis import WorkerStatement, worker_statement
+    from allocator.present.terminal import render_worker
 
     def render_text(statement: WorkerStatement) -> str:
         console = Console(width=200, record=True, file=io.StringIO())
@@ -437,8 +437,8 @@ def test_diff_lists_the_handovers_two_plans_plan_differently() -> None:
     # leaver hands over ahead are changes of worker all the same.
     from rich.console import Console
 
-    from allocator.analysis import diff_plans
-    from allocator.terminal import render_diff
+    from allocator.present.analysis import diff_plans
+    from allocator.present.terminal import render_diff
 
     snap = leaver_service()
     plan = rebalance(snap, time_limit=10)

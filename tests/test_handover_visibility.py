@@ -12,13 +12,13 @@ from datetime import date
 
 from rich.console import Console
 
-from allocator.analysis import explain_case
-from allocator.html_report import render_report
-from allocator.models import Plan
-from allocator.objectives import rebalance_tiers
-from allocator.policy import Policy
-from allocator.rebalancing import rebalance
-from allocator.terminal import rebalance_summary, render_case
+from allocator.contract.models import Plan
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import rebalance_tiers
+from allocator.present.analysis import explain_case
+from allocator.present.html_report import render_report
+from allocator.present.terminal import rebalance_summary, render_case
+from allocator.problems.rebalancing import rebalance
 from tests.builders import case, snapshot, worker
 
 LEAVES = date(2026, 12, 11)

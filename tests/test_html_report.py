@@ -9,10 +9,10 @@ from builders import case, snapshot, worker
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.html_report import render_report
+from allocator.contract.policy import Policy
 from allocator.io import write_json, write_snapshot
-from allocator.policy import Policy
+from allocator.present.html_report import render_report
+from allocator.problems.daily import allocate
 
 
 def test_report_is_self_contained_and_escaped() -> None:

@@ -8,7 +8,7 @@ and under ``TYPE_CHECKING`` too), so a lazy import cannot hide a cycle.
   or through the modules it imports.
 - Nothing outside the ``allocator/cli/`` package imports any of its modules but
   ``launch.py``, the entry point that loads it (the sweep once did, for the CLI's
-  value limits: they live in ``allocator.limits`` now); the benchmarks neither.
+  value limits: they live in ``allocator.contract.limits`` now); the benchmarks neither.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import allocator
 ROOT = Path(allocator.__file__).parent
 #: Modules that present results to people, or take commands from them.
 PRESENTATION = (
-    "allocator.terminal",
-    "allocator.html_report",
+    "allocator.present.terminal",
+    "allocator.present.html_report",
     "allocator.cli",
     "allocator.web",
-    "allocator.explain",
-    "allocator.analysis",
-    "allocator.recommend",
+    "allocator.explain.reasons",
+    "allocator.present.analysis",
+    "allocator.problems.recommend",
 )
 
 

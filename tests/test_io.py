@@ -16,6 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from allocator.contract.models import (
+    MAX_POINTS,
+    Assignment,
+    Case,
+    Plan,
+    Practitioner,
+    Snapshot,
+    Unallocated,
+    WorkerLoad,
+)
 from allocator.io import (
     CASES_CSV,
     PRACTITIONERS_CSV,
@@ -26,16 +36,6 @@ from allocator.io import (
     load_snapshot,
     write_json,
     write_snapshot,
-)
-from allocator.models import (
-    MAX_POINTS,
-    Assignment,
-    Case,
-    Plan,
-    Practitioner,
-    Snapshot,
-    Unallocated,
-    WorkerLoad,
 )
 
 # ------------------------------------------------------------------ helpers

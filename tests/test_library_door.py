@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 import allocator
 from allocator import Policy, Settings
-from allocator.recommend import recommend
+from allocator.problems.recommend import recommend
 from tests.builders import case, snapshot, worker
 
 SNAP = snapshot([worker("P1")], [case("R1")])

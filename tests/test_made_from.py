@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from allocator.check import input_mismatches
 from allocator.cli import main
+from allocator.explain.check import input_mismatches
 from allocator.io import file_digest, inputs_of, write_json, write_snapshot
 from tests.builders import case, snapshot, worker
 

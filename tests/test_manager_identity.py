@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, LogUnreadable, database_url
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog, LogUnreadable, database_url
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 from allocator.web.security import Proxies, TrustedHeader, load_users, token_digest
 from tests.test_decisions_trust import roles  # noqa: F401 (the PostgreSQL roles fixture)

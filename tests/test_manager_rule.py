@@ -1,8 +1,8 @@
-"""The manager's rule (allocator.greedy), one definition read by every greedy user."""
+"""The manager's rule (allocator.domain.greedy), one definition read by every greedy user."""
 
 from __future__ import annotations
 
-from allocator.greedy import HeldFamily, choose_worker, relieve_over_cap
+from allocator.domain.greedy import HeldFamily, choose_worker, relieve_over_cap
 
 
 def test_choice_of_worker_sibling_then_previous_then_most_room() -> None:

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from allocator import Policy, allocate, check_plan
 from allocator.cli import main
+from allocator.domain.objectives import outside_area
+from allocator.domain.rules import ServiceState, holding_blockers, normalised
 from allocator.io import load_snapshot
-from allocator.objectives import outside_area
-from allocator.recommend import recommend
-from allocator.rules import ServiceState, holding_blockers, normalised
+from allocator.problems.recommend import recommend
 from tests.builders import case, snapshot, worker
 
 

@@ -1,4 +1,4 @@
-"""Overrides and the re-solve that honours them (allocator.meeting), on tiny services.
+"""Overrides and the re-solve that honours them (allocator.meeting.overrides), on tiny services.
 
 Two workers A and B, each with room for exactly one 3-point case (cap 3 points), and
 two referrals R1, R2 of 3 points each: the solver puts one case with each worker.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from builders import case, snapshot, worker
 
-from allocator.daily import allocate
-from allocator.html_report import tiers_table
-from allocator.meeting import (
+from allocator.contract.models import Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.meeting.overrides import (
     MANAGER_UNALLOCATED,
     Override,
     OverrideError,
@@ -20,8 +20,8 @@ from allocator.meeting import (
     final_workers,
     resolve,
 )
-from allocator.models import Plan, Snapshot
-from allocator.policy import Policy
+from allocator.present.html_report import tiers_table
+from allocator.problems.daily import allocate
 
 POLICY = Policy()
 

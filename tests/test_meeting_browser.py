@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 from needs import chromium
 
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.io import load_snapshot
-from allocator.meeting import final_workers, placed_snapshot
-from allocator.policy import load_policy
-from allocator.recommend import Recommender
+from allocator.io import load_policy, load_snapshot
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import final_workers, placed_snapshot
+from allocator.problems.daily import allocate
+from allocator.problems.recommend import Recommender
 from allocator.web.app import Meeting, create_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -149,8 +148,8 @@ def test_over_cap_exception_family_and_a_stale_sign_off(served: tuple[str, Meeti
     executable = chromium()
     from playwright.sync_api import sync_playwright
 
-    from allocator.meeting import Override, OverrideError, check_holdable, room_for
-    from allocator.rules import ServiceState
+    from allocator.domain.rules import ServiceState
+    from allocator.meeting.overrides import Override, OverrideError, check_holdable, room_for
 
     url, meeting = served
     snap, policy, plan = meeting.snapshot, meeting.policy, meeting.plan

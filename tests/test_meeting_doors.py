@@ -29,12 +29,12 @@ from fastapi.testclient import TestClient
 from needs import need
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.html_report import AFTER_COLOUR, BEFORE_COLOUR, CSS, OVER_COLOUR
+from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
-from allocator.meeting import Override
-from allocator.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import Override
+from allocator.present.html_report import AFTER_COLOUR, BEFORE_COLOUR, CSS, OVER_COLOUR
+from allocator.problems.daily import allocate
 from allocator.web.app import TOKEN_COOKIE, Meeting, create_app
 
 HTML = {"accept": "text/html"}
@@ -159,12 +159,12 @@ def test_the_log_page_is_bounded(client: TestClient, limit: int, status: int) ->
 def test_an_unknown_childs_history_reads_no_stored_snapshot(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import allocator.decisions
+    import allocator.meeting.log
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a stored snapshot was parsed")
 
-    monkeypatch.setattr(allocator.decisions.DecisionLog, "content", refuse)
+    monkeypatch.setattr(allocator.meeting.log.DecisionLog, "content", refuse)
     assert client.get("/history/NOPE").status_code == 404
 
 

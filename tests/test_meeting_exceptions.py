@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from builders import case, snapshot, worker
 
-from allocator.apply import apply_plan
-from allocator.check import check_plan
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, replay
-from allocator.meeting import (
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy, PolicyError
+from allocator.domain.rules import ServiceState
+from allocator.explain.check import check_plan
+from allocator.io import load_policy
+from allocator.meeting.log import DecisionLog, replay
+from allocator.meeting.overrides import (
     Override,
     OverrideError,
     OverrideRefused,
@@ -25,9 +27,8 @@ from allocator.meeting import (
     resolve,
     solver_settings,
 )
-from allocator.models import Snapshot
-from allocator.policy import Policy, PolicyError, load_policy
-from allocator.rules import ServiceState
+from allocator.problems.apply import apply_plan
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting
 
 POLICY = Policy()
@@ -106,7 +107,7 @@ def test_over_cap_by_exception_is_placed_listed_and_accepted_by_check(meeting: M
     assert (a.load_before, a.load_after, a.capacity) == (3.0, 6.0, 3.0)
     assert check_plan(meeting.snapshot, POLICY, plan) == []
     # Its loads and tier values are the snapshot's own, recomputed: none is stale.
-    from allocator.check import stale_summaries
+    from allocator.explain.check import stale_summaries
 
     assert stale_summaries(meeting.snapshot, POLICY, plan) == []
     # Without the listing the same placements break the cap: the exception is what
@@ -115,7 +116,7 @@ def test_over_cap_by_exception_is_placed_listed_and_accepted_by_check(meeting: M
     assert [v.rule for v in check_plan(meeting.snapshot, POLICY, bare)] == ["capacity"]
     # The morning's warnings say it is the manager's exception, not a load for a
     # rebalance to undo (a manager was told "allocator rebalance can relieve them").
-    from allocator.analysis import staffing_warnings
+    from allocator.present.analysis import staffing_warnings
 
     (said,) = [w for w in staffing_warnings(meeting.snapshot, POLICY, plan) if "A is over" in w]
     assert said.startswith("A is over their cap by a manager's exception for U: 6 of 3 points")
@@ -143,7 +144,7 @@ def test_over_cap_only_for_the_classes_the_policy_allows(meeting: Meeting) -> No
     # A council that allows no exception at all.
     strict = Policy(over_cap_classes=())
     state = ServiceState.of(meeting.snapshot, strict)
-    from allocator.meeting import check_holdable
+    from allocator.meeting.overrides import check_holdable
 
     with pytest.raises(OverrideError, match="no class under this policy"):
         check_holdable(state, by(case="U", action="choose", worker="A", over_cap=True))
@@ -212,7 +213,7 @@ def test_one_child_without_room_is_not_honoured_by_the_re_solve() -> None:
     overrides = [by(case="S3", action="choose", worker="A")]
     alone = resolve(snap, POLICY, plan, overrides)
     assert final_workers(alone.plan)["S3"] is None
-    from allocator.meeting import refusal
+    from allocator.meeting.overrides import refusal
 
     why = refusal(snap, POLICY, plan, overrides, overrides, alone)
     assert why is not None and "A has 3.0 points spare" in why and "1.0 points short" in why
@@ -248,7 +249,7 @@ def test_family_override_through_the_meeting(tmp_path: Path) -> None:
 
 
 def test_family_and_over_cap_go_with_choose_only() -> None:
-    from allocator.meeting import check_override
+    from allocator.meeting.overrides import check_override
 
     with pytest.raises(OverrideError, match="with 'choose' only"):
         check_override(welsh_court(), by(case="U", action="exclude", worker="A", over_cap=True))
@@ -491,7 +492,7 @@ def room_making(a_cap: float, u_weight: float, others: dict[str, float]) -> str 
     # A (the only Welsh speaker) is full: H1 pinned to A, family G (H2 + H2b) and
     # single children H3 (and H4 when A's cap takes it); ``others``: workers and caps,
     # holding nothing. U, Welsh, needs ``u_weight`` points.
-    from allocator.meeting import room_by_moving
+    from allocator.meeting.overrides import room_by_moving
 
     held = [
         case("H1", worker="A", pinned_worker="A"),

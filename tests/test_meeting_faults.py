@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
+from allocator.contract.models import Assignment
+from allocator.contract.policy import Policy
 from allocator.io import write_json, write_snapshot
-from allocator.meeting import Override, merge_override
-from allocator.models import Assignment
-from allocator.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import Override, merge_override
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 
 HTML = {"accept": "text/html"}

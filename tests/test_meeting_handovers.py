@@ -18,11 +18,17 @@ import pytest
 from builders import case, snapshot, worker
 from fastapi.testclient import TestClient
 
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog, replay
-from allocator.meeting import Override, OverrideRefused, final_workers, resolve, solver_settings
-from allocator.models import Handover, Plan, Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Handover, Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog, replay
+from allocator.meeting.overrides import (
+    Override,
+    OverrideRefused,
+    final_workers,
+    resolve,
+    solver_settings,
+)
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 from allocator.web.outlook import Outlook, panel
 
@@ -202,8 +208,8 @@ def test_serve_warns_of_a_pending_file_beside_the_snapshot_left_out(tmp_path: Pa
     from click.testing import CliRunner
 
     from allocator.cli import main
+    from allocator.contract.models import PendingHandovers
     from allocator.io import write_json, write_snapshot
-    from allocator.models import PendingHandovers
 
     write_snapshot(service(), tmp_path / "s.json")
     write_json(tmp_path / "s.handovers.json", PendingHandovers(as_of=service().as_of,
@@ -227,8 +233,8 @@ def test_serve_warns_of_a_pending_file_beside_the_snapshot_left_out(tmp_path: Pa
 def test_serve_handovers_keeps_the_room_from_the_first_plan(tmp_path: Path) -> None:
     import httpx
 
+    from allocator.contract.models import PendingHandovers
     from allocator.io import write_json, write_snapshot
-    from allocator.models import PendingHandovers
     from tests.test_meeting_restart import start
 
     write_snapshot(service(), tmp_path / "s.json")

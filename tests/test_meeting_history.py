@@ -15,10 +15,10 @@ from builders import case, snapshot, worker
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.meeting import Override, final_workers
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import Override, final_workers
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting
 
 POLICY = Policy()

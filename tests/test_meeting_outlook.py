@@ -10,9 +10,9 @@ from pathlib import Path
 from builders import AS_OF, case, snapshot, worker
 from fastapi.testclient import TestClient
 
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 from allocator.web.outlook import Outlook
 
@@ -138,8 +138,8 @@ def test_the_forecast_process_dies_with_a_killed_server(tmp_path: Path) -> None:
         "import sys, time\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from test_meeting_outlook import leaver_service\n"
-        "from allocator.daily import allocate\n"
-        "from allocator.policy import Policy\n"
+        "from allocator.problems.daily import allocate\n"
+        "from allocator.contract.policy import Policy\n"
         "from allocator.web.outlook import Outlook\n"
         "snap = leaver_service()\n"
         "o = Outlook(weeks=52, runs=1000)\n"

@@ -11,12 +11,12 @@ from pathlib import Path
 from builders import AS_OF, case, snapshot, worker
 from fastapi.testclient import TestClient
 
-from allocator.analysis import morning_risks
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.html_report import render_report
-from allocator.models import Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.present.analysis import morning_risks
+from allocator.present.html_report import render_report
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 
 POLICY = Policy()
@@ -102,7 +102,7 @@ def test_the_page_shows_the_picture(tmp_path: Path) -> None:
 
 
 def test_a_leavers_children_without_a_handover_are_counted() -> None:
-    from allocator.models import Handover
+    from allocator.contract.models import Handover
 
     snap = morning()
     plan = allocate(snap, POLICY, work_units=1.0)

@@ -17,12 +17,12 @@ import httpx
 import pytest
 from builders import case, snapshot, worker
 
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
-from allocator.meeting import Override, final_workers, solver_settings
-from allocator.models import Snapshot
-from allocator.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import Override, final_workers, solver_settings
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting
 
 POLICY = Policy()

@@ -12,9 +12,9 @@ import pytest
 from builders import case, snapshot, worker
 from fastapi.testclient import TestClient
 
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 
 HTML = {"accept": "text/html"}

@@ -14,9 +14,9 @@ from builders import case, snapshot, worker
 from fastapi.testclient import TestClient
 
 import allocator.web.app as web
-from allocator.daily import allocate
-from allocator.decisions import DecisionLog
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.meeting.log import DecisionLog
+from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
 
 HTML = {"accept": "text/html"}
@@ -105,7 +105,7 @@ def test_the_page_after_a_re_solve_reads_figures_made_on_the_re_solves_thread(
     # The first page after a re-solve took 2.9 s at 1,000 practitioners in a fresh
     # trial, every other request waiting on the lock while it ranked alternatives: the
     # override makes the picture of its plan before putting it in force.
-    from allocator.meeting import Override
+    from allocator.meeting.overrides import Override
 
     snap = snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
     log = DecisionLog(str(tmp_path / "log.db"))

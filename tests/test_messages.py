@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from allocator import InputError, Plan, Policy, allocate, load_snapshot
-from allocator.analysis import staffing_warnings
 from allocator.cli import main
 from allocator.cli.progress import SolveProgress
+from allocator.contract.settings import Progress, Settings
+from allocator.domain.objectives import daily_tiers
 from allocator.io import LISTED_ROWS, snapshot_from_dict, write_snapshot
-from allocator.objectives import daily_tiers
-from allocator.settings import Progress, Settings
+from allocator.present.analysis import staffing_warnings
 from tests.builders import case, snapshot, worker
 from tests.test_io import case as case_data
 from tests.test_io import practitioner as practitioner_data
@@ -313,7 +313,7 @@ def test_no_progress_is_drawn_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
 def test_a_rebalance_reports_each_stage_it_searches() -> None:
     from allocator.engine.rebalance import REBALANCE_TIERS
     from allocator.generate import generate
-    from allocator.rebalancing import rebalance
+    from allocator.problems.rebalancing import rebalance
     from benchmarks.scenarios import with_leavers
 
     snap = with_leavers(generate(30, seed=2, load=0.9), 0.1, seed=2)
@@ -401,7 +401,7 @@ def test_an_absence_under_way_with_no_available_from_is_a_warning(
     assert warnings == [f"{where}: {_UNDER_WAY}"]
     # Said by the library too, and not said once available_from gives the day back, nor
     # for an absence still to come or already over.
-    from allocator.models import snapshot_warnings
+    from allocator.contract.models import snapshot_warnings
 
     assert snapshot_warnings(snapshot_from_dict(data)) == [f"practitioner P2: {_UNDER_WAY}"]
     for fields in (
@@ -420,7 +420,7 @@ def test_an_excluded_former_worker_known_from_a_history_is_no_warning() -> None:
     )
     path_warnings: list[str] = []
     snapshot = snapshot_from_dict(data)
-    from allocator.models import snapshot_warnings
+    from allocator.contract.models import snapshot_warnings
 
     path_warnings += snapshot_warnings(snapshot)
     assert path_warnings == []
@@ -443,8 +443,8 @@ def test_a_tier_with_no_bound_known_says_so() -> None:
     # A fresh user read the blank 'best' beside an urgent tier as a missing figure.
     from rich.console import Console
 
-    from allocator.rebalancing import rebalance, rebalance_tiers
-    from allocator.terminal import tier_table
+    from allocator.present.terminal import tier_table
+    from allocator.problems.rebalancing import rebalance, rebalance_tiers
     from tests.builders import case, snapshot, worker
 
     plan = rebalance(snapshot([worker("P1")], [case("R1")]), work_units=0.5)

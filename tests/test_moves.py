@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from allocator import Plan, Policy, Snapshot, allocate, check_plan
 from allocator.cli import main
+from allocator.contract.settings import Settings
+from allocator.domain.objectives import class_tiers
+from allocator.domain.rules import ServiceState
 from allocator.engine.moves import make_room, moves_input, tier_values
-from allocator.objectives import class_tiers
-from allocator.rules import ServiceState
-from allocator.settings import Settings
 
 AS_OF = date(2026, 11, 23)
 

@@ -27,12 +27,12 @@ from typing import Any
 from click.testing import CliRunner
 
 from allocator import allocate
-from allocator.analysis import explain_case
 from allocator.cli import main
+from allocator.contract.models import Plan, Snapshot
+from allocator.contract.policy import Policy
 from allocator.io import write_json
-from allocator.models import Plan, Snapshot
-from allocator.policy import Policy
-from allocator.recommend import recommend
+from allocator.present.analysis import explain_case
+from allocator.problems.recommend import recommend
 from tests.builders import AS_OF, case, snapshot, worker
 
 #: What explain says of AG: the look-ahead, in the tier's own words, and nothing else.

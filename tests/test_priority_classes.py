@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from allocator import Policy, allocate, check_plan
-from allocator.greedy import allocation_order, greedy_allocate
-from allocator.models import Plan
-from allocator.policy import PolicyError, load_policy
-from allocator.result import TierResult
-from allocator.rules import ServiceState
-from allocator.settings import Settings
+from allocator.contract.models import Plan
+from allocator.contract.policy import PolicyError
+from allocator.contract.settings import Settings
+from allocator.domain.greedy import allocation_order, greedy_allocate
+from allocator.domain.result import TierResult
+from allocator.domain.rules import ServiceState
+from allocator.io import load_policy
 from tests.builders import AS_OF, case, snapshot, worker
 
 
@@ -290,8 +291,8 @@ def test_the_lp_bound_reads_a_continuity_tier_from_the_tier_itself() -> None:
 
 
 def test_a_class_at_its_lp_bound_is_proved_without_search_and_the_gap_is_zero() -> None:
-    from allocator.daily import build_plan
     from allocator.engine.solve import solve
+    from allocator.problems.daily import build_plan
 
     state = one_room_two_long_waits()
     result = solve(state, Settings(time_limit=10))
@@ -305,8 +306,8 @@ def test_the_gap_is_in_waiting_weight_throughout() -> None:
     # A plan placing only Z leaves 160 of the 166 of waiting weight without a worker
     # and places 6, against a bound of 80: it could place at best 6 + 80 more; it
     # misses 80 of those 86.
-    from allocator.objectives import daily_tiers, evaluate
-    from allocator.result import relative_gap
+    from allocator.domain.objectives import daily_tiers, evaluate
+    from allocator.domain.result import relative_gap
 
     state = one_room_two_long_waits()
     values = evaluate(state, {"Z": "B"})

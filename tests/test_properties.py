@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, allocate, check_plan, rebalance
-from allocator.check import stale_summaries
-from allocator.models import CaseType, Grade, Plan
-from allocator.rules import POINTS_SCALE, ServiceState, holding_rules, is_gone
+from allocator.contract.models import CaseType, Grade, Plan
+from allocator.domain.rules import POINTS_SCALE, ServiceState, holding_rules, is_gone
+from allocator.explain.check import stale_summaries
 from tests.full_assert import daily_engine_agrees
 
 AS_OF = date(2026, 11, 23)

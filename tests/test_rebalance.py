@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, check_plan
-from allocator.analysis import analyse_plan
 from allocator.cli import main
-from allocator.objectives import match_label, rebalance_tiers, rebalance_values
-from allocator.rebalancing import WARM_STARTS, WarmStart, cap_cost, change_cost, rebalance
-from allocator.rules import ServiceState
-from allocator.settings import Settings
+from allocator.contract.settings import Settings
+from allocator.domain.objectives import match_label, rebalance_tiers, rebalance_values
+from allocator.domain.rules import ServiceState
+from allocator.present.analysis import analyse_plan
+from allocator.problems.rebalancing import WARM_STARTS, WarmStart, cap_cost, change_cost, rebalance
 
 AS_OF = date(2026, 11, 23)
 
@@ -90,7 +90,7 @@ def test_the_summary_says_no_bound_where_a_plan_has_none() -> None:
 
     from rich.console import Console
 
-    from allocator.terminal import NO_CHANGES_BOUND, rebalance_summary
+    from allocator.present.terminal import NO_CHANGES_BOUND, rebalance_summary
 
     s = snap(
         [worker("L", leaving_on="2026-11-20"), worker("B", capacity_points=25)],
@@ -282,7 +282,7 @@ def test_cap_cost_beside_todays_policy() -> None:
     )
     from rich.console import Console
 
-    from allocator.terminal import cap_cost_table
+    from allocator.present.terminal import cap_cost_table
 
     console = Console(width=200, record=True)
     console.print(cap_cost_table(report))
@@ -320,7 +320,7 @@ def test_rebalance_hint_sets_every_variable_and_runs_reproduce() -> None:
     # take a stage's whole budget; and budgets in work units make runs repeatable.
     from allocator.engine.rebalance import rebalance_model
     from allocator.generate import generate
-    from allocator.rebalancing import _setup, greedy_rebalance
+    from allocator.problems.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
@@ -347,7 +347,7 @@ def test_large_rebalance_searches_neighbourhoods_within_the_rules(monkeypatch: A
     # tier in priority order, and every hard rule holds.
     from allocator.engine import rebalance as engine
     from allocator.generate import generate
-    from allocator.rebalancing import _setup, greedy_rebalance
+    from allocator.problems.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     monkeypatch.setattr(engine, "WHOLE_MODEL_PAIRS", 0)
@@ -379,7 +379,7 @@ def test_explain_agrees_with_every_rebalance_reason_and_code() -> None:
     # (it must leave E), and R1 is a referral nobody may take (court, no senior).
     # A and B, with room, take the movers. Every reason and code the plan writes is
     # what explain recomputes: they come from the same functions.
-    from allocator.analysis import explain_case
+    from allocator.present.analysis import explain_case
 
     s = snap(
         [
@@ -411,7 +411,7 @@ def test_the_move_limit_is_named_where_it_stops_a_child() -> None:
     # L has left holding C1 and C2 (separate families, 10 points each); A has room
     # for both, but --max-moves 1 allows one change: one of them moves, the other
     # is unallocated because of the limit, not the search; explain agrees.
-    from allocator.analysis import explain_case
+    from allocator.present.analysis import explain_case
 
     s = snap(
         [worker("L", leaving_on="2026-11-01"), worker("A")],
@@ -654,7 +654,7 @@ def test_an_urgent_child_before_relief_of_an_over_cap_worker() -> None:
 
 def _leavers_day_setup(seed: int = 2) -> Any:
     from allocator.generate import generate
-    from allocator.rebalancing import _setup
+    from allocator.problems.rebalancing import _setup
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(40, seed=seed, load=0.9), 0.1, seed=seed)
@@ -682,7 +682,7 @@ def test_model_tiers_equal_the_plain_python_tier_values() -> None:
     # starts of a generated leavers' day, with over-cap workers, long absences, split
     # families and referrals) CP-SAT's tier expressions equal tier_values.
     from allocator.engine.rebalance import tier_values
-    from allocator.rebalancing import greedy_rebalance
+    from allocator.problems.rebalancing import greedy_rebalance
 
     setup = _leavers_day_setup()
     data = setup.data
@@ -704,7 +704,7 @@ def test_a_neighbourhood_tier_is_the_whole_tier_less_a_constant() -> None:
         _neighbourhood_input,
         tier_values,
     )
-    from allocator.rebalancing import greedy_rebalance
+    from allocator.problems.rebalancing import greedy_rebalance
 
     setup = _leavers_day_setup()
     data = setup.data
@@ -756,7 +756,7 @@ def test_the_manager_rule_takes_classes_in_order_then_the_family_worker() -> Non
     # is referred. E1 and K may only go to A, who has room for one of them: the
     # court child first, though E1 is a leaver's child with as few options. E2's
     # sister S is with B: E2 goes to B, the family's worker, though C is emptier.
-    from allocator.rebalancing import _setup, greedy_rebalance
+    from allocator.problems.rebalancing import _setup, greedy_rebalance
 
     s = snap(
         [
@@ -791,7 +791,7 @@ def test_tier_values_match_the_model_on_any_leavers_day(
     # the model's tier expressions at the manager's plan equal tier_values.
     from allocator.engine.rebalance import tier_values
     from allocator.generate import generate
-    from allocator.rebalancing import _setup, greedy_rebalance
+    from allocator.problems.rebalancing import _setup, greedy_rebalance
     from benchmarks.scenarios import with_leavers
 
     s = with_leavers(generate(practitioners, seed=seed, load=load), 0.2, seed=seed)
@@ -806,7 +806,7 @@ def test_rebalance_bounds_use_the_objective_keys_and_units() -> None:
     # three classes over 9 children): a bound of 1 x 100 + 3 x 10 + 2 = 132 says
     # urgent >= 1; with urgent at 1, statutory >= 3; with statutory at 4 (short of 3)
     # the class below gets no bound. Centi-points become points.
-    from allocator.rebalancing import Setup, _plan_bound
+    from allocator.problems.rebalancing import Setup, _plan_bound
 
     state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
     setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]
@@ -865,7 +865,7 @@ def test_a_tier_at_zero_is_at_its_bound_whatever_the_search_proved() -> None:
     # A fresh user saw "without a worker: urgent | fewer | 0 | (no best) | not proved"
     # on a plan whose search proved nothing (children left with a long-absent worker
     # withhold the class bounds): no plan has fewer than 0, so 0 is its bound.
-    from allocator.rebalancing import Setup, _plan_bound
+    from allocator.problems.rebalancing import Setup, _plan_bound
 
     state = ServiceState.of(snap([worker("P1")], [case("C1", "F1", "P1")]), Policy())
     setup = Setup(state=state, data=None, why={}, class_weight=[100, 10, 1])  # type: ignore[arg-type]

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 
 import allocator
 from allocator.cli import main
-from allocator.explain import worker_blockers
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import balance_cost, outside_area
+from allocator.explain.reasons import worker_blockers
 from allocator.generate import generate
 from allocator.io import InputError, write_json
-from allocator.models import Snapshot
-from allocator.objectives import balance_cost, outside_area
-from allocator.policy import Policy
-from allocator.recommend import Recommender, UnknownIdError, miss_key, recommend, score_key
+from allocator.problems.recommend import Recommender, UnknownIdError, miss_key, recommend, score_key
 from tests.builders import case, snapshot, worker
 
 AS_OF = date(2026, 11, 23)
@@ -170,7 +170,7 @@ def test_a_top_of_zero_is_refused_not_read_as_nobody_eligible(tmp_path: Path) ->
 
 
 def test_exported_and_serialisable() -> None:
-    assert allocator.recommend.recommend is recommend
+    assert allocator.problems.recommend.recommend is recommend
     data = recommend(family_snapshot(), "R1").to_dict()
     assert data["ranked"][0]["worker"] == "P1"
     assert data["ineligible"][0]["blockers"][0].keys() == {"rule", "message"}
@@ -216,7 +216,7 @@ def test_the_cached_ranking_equals_sorting_every_worker(intake: int) -> None:
     # own, eligible ones by score, blocked ones by (sibling, previous worker, number of
     # rules, look-ahead, balance, area), ties by id; and the rules colliding when
     # nobody is left.
-    from allocator.explain import covering_rules
+    from allocator.explain.reasons import covering_rules
 
     snap = generate(40, seed=4, load=1.05)
     rec = Recommender(snap, Policy().with_overrides(max_new_families_per_day=intake))
@@ -244,11 +244,12 @@ def test_the_cached_ranking_equals_sorting_every_worker(intake: int) -> None:
 
 
 def test_the_library_exports_the_fast_path_and_the_module() -> None:
-    # allocator.recommend is the module (README: allocator.recommend.Recommender), and
+    # allocator.problems.recommend is the module (README:
+    # allocator.problems.recommend.Recommender), and
     # the fast path is at the top level too.
-    import allocator.recommend as module
+    import allocator.problems.recommend as module
 
-    assert allocator.recommend is module
+    assert allocator.problems.recommend is module
     assert allocator.Recommender is module.Recommender is Recommender
 
 

@@ -1,6 +1,6 @@
 """Each registered rule, broken and kept, for a new, a moved and a kept case alike.
 
-The registry (:data:`allocator.rules.RULES`) is the one definition of every hard
+The registry (:data:`allocator.domain.rules.RULES`) is the one definition of every hard
 rule; ``check``, ``explain``, ``recommend`` and the unallocated codes all read it.
 Here every rule on a (case, worker) pair is tried on the smallest service that shows
 it: P is the worker under test, Q a senior with room who may hold anything (and is
@@ -26,10 +26,8 @@ from typing import Any
 import pytest
 
 from allocator import Policy, allocate, check_plan
-from allocator.explain import worker_blockers
-from allocator.models import Assignment, Plan, Snapshot
-from allocator.recommend import Recommender
-from allocator.rules import (
+from allocator.contract.models import Assignment, Plan, Snapshot
+from allocator.domain.rules import (
     HOLDING_RULES,
     RULE_IDS,
     RULES,
@@ -38,6 +36,8 @@ from allocator.rules import (
     ServiceState,
     rule,
 )
+from allocator.explain.reasons import worker_blockers
+from allocator.problems.recommend import Recommender
 from tests.builders import AS_OF, case, snapshot, worker
 
 #: Per rule on a pair: (fields of P, fields of the case, policy fields) that break it.

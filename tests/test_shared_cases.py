@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from allocator import Policy, allocate, check_plan, rebalance
+from allocator.contract.models import Plan, Snapshot
 from allocator.io import load_snapshot
-from allocator.models import Plan, Snapshot
-from allocator.recommend import recommend
+from allocator.problems.recommend import recommend
 
 CASES = Path(__file__).parent / "cases"
 

@@ -12,8 +12,7 @@ import pytest
 
 pytest.importorskip("pandas")
 
-from allocator.generate import generate
-from allocator.models import (
+from allocator.contract.models import (
     SNAPSHOT_FORMAT,
     Case,
     CaseType,
@@ -22,7 +21,8 @@ from allocator.models import (
     Practitioner,
     Snapshot,
 )
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
+from allocator.generate import generate
 from allocator.simulation import (
     ConservationError,
     Decision,

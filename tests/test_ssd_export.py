@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.contract.models import Plan, Snapshot
 from allocator.io import write_json
-from allocator.models import Plan, Snapshot
 from allocator.ssd.export import involvement_rows
 from allocator.ssd.mapping import load_ssd_mapping
 from allocator.ssd.ssd_import import import_ssd

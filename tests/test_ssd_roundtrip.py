@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.contract.models import Case, CaseType, Contract, Snapshot
 from allocator.generate import generate
 from allocator.io import load_snapshot
-from allocator.models import Case, CaseType, Contract, Snapshot
 from allocator.ssd.mapping import load_ssd_mapping
 from allocator.ssd.ssd_import import import_ssd
 from allocator.ssd.synthetic import write_ssd_extract
@@ -103,4 +103,6 @@ def test_the_ssd_package_imports_no_solver() -> None:
             )
             for name in names:
                 assert not name.startswith(("ortools", "highspy", "allocator.engine")), source
-                assert name not in ("allocator.daily", "allocator.rebalancing"), source
+                assert name not in ("allocator.problems.daily", "allocator.problems.rebalancing"), (
+                    source
+                )

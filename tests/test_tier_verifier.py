@@ -1,14 +1,14 @@
 """The verifier table: each linear tier's cost is one number, read three ways.
 
 For a case ``c`` and an eligible worker ``w``, each linear daily tier
-(:attr:`allocator.objectives.Tier.linear`) must give the same figure as
+(:attr:`allocator.domain.objectives.Tier.linear`) must give the same figure as
 
 - **the model**: :func:`allocator.engine.model.daily_input`'s coefficient of ``c``
   at ``w`` less its coefficient when ``c`` stays (the minimised form, turned back
   into the plan's sense);
-- **the plan**: the tier's value (:meth:`allocator.objectives.Tier.total`) with
+- **the plan**: the tier's value (:meth:`allocator.domain.objectives.Tier.total`) with
   ``c`` placed with ``w`` less its value without, whatever the other cases do;
-- **recommend**: :meth:`allocator.recommend.Recommender.score` of ``(c, w)``
+- **recommend**: :meth:`allocator.problems.recommend.Recommender.score` of ``(c, w)``
   (``reference_changes`` aside: ``recommend`` revises no plan).
 
 Timefold's ``ConstraintVerifier``, one row per tier: on a hand-worked service, with
@@ -21,11 +21,9 @@ from datetime import timedelta
 
 import pytest
 
-from allocator.engine.core import CoreInput
-from allocator.engine.model import daily_input
-from allocator.generate import generate
-from allocator.models import Snapshot
-from allocator.objectives import (
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import (
     CONTINUITY_TIERS,
     REFERENCE_TIER,
     Match,
@@ -33,9 +31,11 @@ from allocator.objectives import (
     Tier,
     registered_tier,
 )
-from allocator.policy import Policy
-from allocator.recommend import Recommender
-from allocator.rules import ServiceState
+from allocator.domain.rules import ServiceState
+from allocator.engine.core import CoreInput
+from allocator.engine.model import daily_input
+from allocator.generate import generate
+from allocator.problems.recommend import Recommender
 from tests.builders import AS_OF, case, snapshot, worker
 
 LINEAR: tuple[Tier, ...] = tuple(t for t in (REFERENCE_TIER, *CONTINUITY_TIERS) if t.linear)

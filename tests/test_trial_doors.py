@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from allocator.contract.models import Plan
 from allocator.io import (
     InputError,
     load_pending_handovers,
     load_plan,
 )
 from allocator.io.plans import _tables_of
-from allocator.models import Plan
 
 # ------------------------------------------------------------------ A: nested records
 
@@ -117,7 +117,7 @@ def test_every_list_of_records_of_a_plan_is_read_as_a_table() -> None:
     lists = {
         (info.alias or name)
         for name, info in Plan.model_fields.items()
-        if "tuple[allocator.models." in str(info.annotation)
+        if "tuple[allocator.contract.models." in str(info.annotation)
     }
     assert lists == {"assignments", "unallocated", "workers", "exceptions", "handovers"}
     assert set(_tables_of(Plan)) == lists
@@ -410,7 +410,7 @@ def test_a_new_out_folder_in_an_existing_folder_is_made(tmp_path: Path) -> None:
 
 
 def _request_models() -> list[Any]:
-    from allocator.meeting import Override
+    from allocator.meeting.overrides import Override
     from allocator.web.app import SignOff
 
     return [Override, SignOff]
@@ -426,7 +426,7 @@ def _boolean_fields() -> list[tuple[Any, str]]:
 
 
 def test_the_api_request_models_booleans_are_found() -> None:
-    from allocator.meeting import Override
+    from allocator.meeting.overrides import Override
 
     assert {(m.__name__, n) for m, n in _boolean_fields()} == {
         (Override.__name__, "over_cap"),
@@ -459,9 +459,9 @@ def _service() -> Any:
 
 @pytest.fixture
 def meeting(tmp_path: Path) -> Any:
-    from allocator.daily import allocate
-    from allocator.decisions import DecisionLog
-    from allocator.policy import Policy
+    from allocator.contract.policy import Policy
+    from allocator.meeting.log import DecisionLog
+    from allocator.problems.daily import allocate
     from allocator.web.app import Meeting
 
     snap = _service()
@@ -503,7 +503,7 @@ def test_the_page_form_still_sends_its_ticked_box_and_nothing_else(meeting: Any)
 
 
 def test_choosing_the_worker_who_holds_the_child_says_so(meeting: Any) -> None:
-    from allocator.meeting import Override
+    from allocator.meeting.overrides import Override
 
     meeting.override(
         Override(case="H1", action="choose", worker="A", reason="keep her", manager="Ann")

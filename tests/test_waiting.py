@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from allocator.analysis import explain_case
-from allocator.daily import allocate
-from allocator.io import InputError, load_snapshot
-from allocator.models import Snapshot
-from allocator.objectives import class_tiers
-from allocator.policy import Policy, PolicyError, load_policy
-from allocator.rebalancing import rebalance
-from allocator.recommend import recommend
-from allocator.rules import ServiceState
+from allocator.contract.models import Snapshot
+from allocator.contract.policy import Policy, PolicyError
+from allocator.domain.objectives import class_tiers
+from allocator.domain.rules import ServiceState
+from allocator.io import InputError, load_policy, load_snapshot
+from allocator.present.analysis import explain_case
+from allocator.problems.daily import allocate
+from allocator.problems.rebalancing import rebalance
+from allocator.problems.recommend import recommend
 from tests.builders import case, snapshot, worker
 
 AS_OF = date(2026, 11, 23)
@@ -535,8 +535,8 @@ def test_a_leavers_children_are_planned_before_a_waiting_child_and_move_on_the_d
     # points, has waited 3 weeks. Room for three of the four: the handovers come first
     # (they weigh as the longest wait), so REF waits; each child moves on Thursday
     # 2026-12-10 with 17 days' notice, and on that day apply_plan gives them to R.
-    from allocator.apply import apply_plan
-    from allocator.rebalancing import rebalance
+    from allocator.problems.apply import apply_plan
+    from allocator.problems.rebalancing import rebalance
 
     leaves, handover = date(2026, 12, 11), date(2026, 12, 10)
     snap = snapshot(
@@ -562,7 +562,7 @@ def test_over_cap_after_a_complexity_rise_is_relieved_before_a_statutory_wait() 
     # of room. A child-protection referral CP (5 points, waited a week) could take it,
     # but relief ranks above the statutory class (only an urgent child comes first):
     # one of O's children moves to R and O is within cap; CP waits.
-    from allocator.rebalancing import rebalance
+    from allocator.problems.rebalancing import rebalance
 
     snap = snapshot(
         [worker("O", capacity_points=20), worker("R", capacity_points=7.5)],

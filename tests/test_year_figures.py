@@ -11,8 +11,7 @@ pytest.importorskip("pandas")
 
 import pandas as pd
 
-from allocator.generate import generate
-from allocator.models import (
+from allocator.contract.models import (
     SNAPSHOT_FORMAT,
     Case,
     CaseType,
@@ -21,7 +20,8 @@ from allocator.models import (
     Priority,
     Snapshot,
 )
-from allocator.policy import Policy, PriorityClass
+from allocator.contract.policy import Policy, PriorityClass
+from allocator.generate import generate
 from allocator.simulation import GreedyMethod, Settings, simulate
 from allocator.simulation.records import (
     CHANGE_COLUMNS,

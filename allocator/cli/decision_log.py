@@ -21,7 +21,7 @@ from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import writing
 from allocator.cli.signals import interruption_behind
 from allocator.io import check_output, write_json
-from allocator.terminal import printable
+from allocator.present.terminal import printable
 
 db_option = click.option(
     "--db",
@@ -80,7 +80,7 @@ def open_log(db: str, *, existing: bool = False) -> Any:
     """
     refuse_password_typed(db, "db", "ALLOCATOR_DB")
     try:
-        from allocator.decisions import DecisionLog
+        from allocator.meeting.log import DecisionLog
     except ImportError as exc:
         needs_serve_extra(exc)
     try:
@@ -93,7 +93,7 @@ def log_failed(db: str, exc: BaseException, doing: str = "open") -> NoReturn:
     """One line for a log that cannot be opened or read (exit 2); never a traceback."""
     from sqlalchemy.exc import NoSuchModuleError
 
-    from allocator.decisions import STATEMENT_TIMEOUT, LogUnreadable
+    from allocator.meeting.log import STATEMENT_TIMEOUT, LogUnreadable
     from allocator.ssd.tables import database_error, driver_hint, first_error_line, timed_out
 
     if interruption_behind(exc) is not None:
@@ -127,7 +127,7 @@ def reading_log(db: str) -> Iterator[None]:
 
 
 def _printable(value: str | None) -> str:
-    """``value`` (``""`` for ``None``) as :func:`allocator.terminal.printable` shows it."""
+    """``value`` (``""`` for ``None``) as :func:`allocator.present.terminal.printable` shows it."""
     return printable(value or "")
 
 
@@ -297,7 +297,7 @@ def replay_command(decision_id: int, db: str, out: str | None) -> None:
     Compared: the plan's JSON bytes with solve_seconds (wall-clock time) zeroed. The
     log's chain is verified first: a log altered anywhere is named and exits 1.
     """
-    from allocator.decisions import replay
+    from allocator.meeting.log import replay
 
     with input_errors():
         check_output(out)

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import click
 from rich.console import Console
 
+from allocator.contract.policy import PolicyError
 from allocator.io import InputError
-from allocator.policy import PolicyError
-from allocator.terminal import printable
+from allocator.present.terminal import printable
 
 BAD_INPUT = 2
 """Exit code: the input was bad (the message says where and what was expected)."""
@@ -27,7 +27,7 @@ RULES_BROKEN = 1
 
 def echo(message: str, *, err: bool = False) -> None:
     """Print one message: ids, names and file text in it are shown literally, each
-    control character as its escape (:func:`allocator.terminal.printable`)."""
+    control character as its escape (:func:`allocator.present.terminal.printable`)."""
     click.echo(printable(message), err=err)
 
 
@@ -35,7 +35,7 @@ def console(stderr: bool = False) -> Console:
     """The rich console every command prints to, on stdout or ``stderr``.
 
     Emoji codes are off, so an id such as ``C:cat:3`` stays text (markup in ids is
-    escaped by :mod:`allocator.terminal`).
+    escaped by :mod:`allocator.present.terminal`).
     """
     return Console(stderr=stderr, emoji=False)
 

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.signals import interruptions
-from allocator.io import check_output, inputs_of, load_snapshot
-from allocator.models import Handover, MadeFrom, Plan, Snapshot
-from allocator.policy import Policy, load_policy
+from allocator.contract.models import Handover, MadeFrom, Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.io import check_output, inputs_of, load_policy, load_snapshot
 
 
 def read_inputs(
@@ -55,7 +55,7 @@ def made_from(
 
 def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | None) -> list[str]:
     """Print, on stderr, where the given files differ from those ``plan`` was made from."""
-    from allocator.check import input_mismatches
+    from allocator.explain.check import input_mismatches
 
     found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
     for sentence in found:
@@ -66,13 +66,13 @@ def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | 
 def read_handovers(path: str | None, snapshot: Snapshot, policy: Policy) -> tuple[Handover, ...]:
     """The handovers of a pending handovers file (``apply`` wrote it) still to make on
     ``snapshot``'s day, each receiver still allowed to take the child under ``policy``
-    (:func:`allocator.apply.still_pending`); exit 2 if unreadable or holding a
+    (:func:`allocator.problems.apply.still_pending`); exit 2 if unreadable or holding a
     handover no plan makes. Those that no longer apply get one ``warning:`` line
-    (:func:`allocator.apply.lapsed`)."""
+    (:func:`allocator.problems.apply.lapsed`)."""
     if path is None:
         return ()
-    from allocator.apply import lapsed, still_pending
     from allocator.io import load_pending_handovers
+    from allocator.problems.apply import lapsed, still_pending
 
     with input_errors():
         record = load_pending_handovers(path)

@@ -16,8 +16,7 @@ from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_handovers, read_inputs, warn_unread_handovers, writing
 from allocator.cli.options import FiniteRange, IsoDay, policy_option, seed_option
-from allocator.io import check_output_folder
-from allocator.limits import (
+from allocator.contract.limits import (
     MAX_EXTRA_FTE,
     MAX_RUNS,
     MAX_WAIT_TARGET_DAYS,
@@ -25,8 +24,9 @@ from allocator.limits import (
     MAX_WORKERS,
     WAIT_TARGET_DAYS,
 )
-from allocator.models import Contract, Grade, Handover, Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Contract, Grade, Handover, Snapshot
+from allocator.contract.policy import Policy
+from allocator.io import check_output_folder
 
 if TYPE_CHECKING:
     from allocator.simulation.forecast import Calibration
@@ -309,7 +309,7 @@ def backtest_command(
     """Forecast from a past day of SOURCE, an SSD history (folder or database URL), with
     rates from before that day only, and compare with what the history says happened."""
     need_sim_extra()
-    from allocator.policy import load_policy
+    from allocator.io import load_policy
     from allocator.simulation.backtest import backtest, read_history
     from allocator.simulation.backtest_report import summary_lines, write_backtest
     from allocator.simulation.forecast import ForecastSettings

@@ -9,8 +9,8 @@ import click
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import FiniteRange, seed_option
+from allocator.contract.limits import MAX_LOAD, MAX_PRACTITIONERS
 from allocator.io import InputError, check_output, check_output_folder
-from allocator.limits import MAX_LOAD, MAX_PRACTITIONERS
 
 
 @click.command("generate")

@@ -25,11 +25,11 @@ from allocator.cli.echo import BAD_INPUT, echo
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_unread_handovers
 from allocator.cli.options import FiniteRange, policy_option, seed_option
-from allocator.daily import allocate
-from allocator.limits import MAX_RUNS as FORECAST_MAX_RUNS
-from allocator.limits import MAX_TIME_LIMIT
-from allocator.limits import MAX_WEEKS as FORECAST_MAX_WEEKS
-from allocator.settings import Settings
+from allocator.contract.limits import MAX_RUNS as FORECAST_MAX_RUNS
+from allocator.contract.limits import MAX_TIME_LIMIT
+from allocator.contract.limits import MAX_WEEKS as FORECAST_MAX_WEEKS
+from allocator.contract.settings import Settings
+from allocator.problems.daily import allocate
 from allocator.web.outlook import RUNS as OUTLOOK_RUNS
 from allocator.web.outlook import WEEKS as OUTLOOK_WEEKS
 

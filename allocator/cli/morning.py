@@ -9,7 +9,6 @@ from datetime import date
 
 import click
 
-from allocator.analysis import staffing_warnings
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.files import (
     made_from,
@@ -26,14 +25,15 @@ from allocator.cli.options import (
     solver_options,
 )
 from allocator.cli.progress import progress_display
-from allocator.daily import allocate
+from allocator.contract.limits import MAX_MOVES
+from allocator.contract.models import MAX_POINTS
+from allocator.contract.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_OVERRIDES
+from allocator.contract.settings import Settings
+from allocator.domain.objectives import daily_tiers
 from allocator.io import check_output, write_json
-from allocator.limits import MAX_MOVES
-from allocator.models import MAX_POINTS
-from allocator.objectives import daily_tiers
-from allocator.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_OVERRIDES
-from allocator.settings import Settings
-from allocator.terminal import plan_summary
+from allocator.present.analysis import staffing_warnings
+from allocator.present.terminal import plan_summary
+from allocator.problems.daily import allocate
 
 
 @click.command("allocate")
@@ -172,8 +172,8 @@ def rebalance_command(
     limits) and the difference.
     """
     from allocator.engine.rebalance import REBALANCE_TIERS
-    from allocator.rebalancing import cap_cost, rebalance, rebalance_tiers
-    from allocator.terminal import cap_cost_table, rebalance_summary
+    from allocator.present.terminal import cap_cost_table, rebalance_summary
+    from allocator.problems.rebalancing import cap_cost, rebalance, rebalance_tiers
 
     snap, policy, pending = read_morning_inputs(
         out, snapshot, referrals, policy_path, handovers_path
@@ -269,8 +269,8 @@ def apply_command(
     come are written beside the snapshot (next.json: next.handovers.json), with those
     of an earlier apply (--handovers) the plan did not decide anew.
     """
-    from allocator.apply import applied
-    from allocator.check import input_mismatches
+    from allocator.contract.models import PendingHandovers
+    from allocator.explain.check import input_mismatches
     from allocator.io import (
         check_snapshot_output,
         file_digest,
@@ -278,7 +278,7 @@ def apply_command(
         pending_handovers_path,
         write_snapshot,
     )
-    from allocator.models import PendingHandovers
+    from allocator.problems.apply import applied
 
     inputs = {
         "snapshot": snapshot_path,

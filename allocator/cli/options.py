@@ -1,6 +1,6 @@
 """The options several commands share, and the value domains they parse into.
 
-Each domain's bounds come from :mod:`allocator.limits` and the policy's own, so a
+Each domain's bounds come from :mod:`allocator.contract.limits` and the policy's own, so a
 value the contract refuses is refused at the option, with a usage error (exit 2).
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from allocator.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
+from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
 
 class FiniteRange(click.FloatRange):

@@ -10,20 +10,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from allocator.settings import Progress
+from allocator.contract.settings import Progress
 
 
 class SolveProgress:
     """The line shown on a terminal while a solve runs: tier, best so far, bound.
 
-    Called by the engine with each :class:`~allocator.settings.Progress`; drawn
+    Called by the engine with each :class:`~allocator.contract.settings.Progress`; drawn
     by rich's ``Live`` (:func:`progress_display`), and empty for the first
     ``after`` seconds, so a quick solve shows nothing.
 
     Parameters
     ----------
     labels
-        Tier key -> the words for it (:func:`allocator.objectives.daily_tiers`).
+        Tier key -> the words for it (:func:`allocator.domain.objectives.daily_tiers`).
     after
         Seconds before anything is shown.
     clock

@@ -19,15 +19,15 @@ from rich.console import Console
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
 from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
+from allocator.contract.models import Plan, Snapshot
+from allocator.contract.policy import Policy, overrides_of
 from allocator.io import InputError, check_output, write_json
-from allocator.models import Plan, Snapshot
-from allocator.policy import Policy, overrides_of
 
 
 def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) -> None:
     """Print ``result`` as JSON (its ``to_dict``) or through a report renderer."""
     if as_json:
-        from allocator.analysis import to_data
+        from allocator.present.analysis import to_data
 
         write_json(None, to_data(result))
     else:
@@ -58,9 +58,9 @@ def explain_command(
     as_json: bool,
 ) -> None:
     """Analyse PLAN rule by rule; or one case (--case) or one worker (--worker)."""
-    from allocator.analysis import analyse_plan, explain_case, worker_statement
     from allocator.io import load_plan
-    from allocator.terminal import render_analysis, render_case, render_worker
+    from allocator.present.analysis import analyse_plan, explain_case, worker_statement
+    from allocator.present.terminal import render_analysis, render_case, render_worker
 
     if case_id is not None and worker_id is not None:
         raise click.UsageError("give --case or --worker, not both")
@@ -80,7 +80,7 @@ def explain_command(
 @contextmanager
 def _naming(snapshot: str, referrals: str | None) -> Iterator[None]:
     """An unknown case or worker id said with the files it was looked for in."""
-    from allocator.recommend import UnknownIdError
+    from allocator.problems.recommend import UnknownIdError
 
     try:
         yield
@@ -136,10 +136,10 @@ def recommend_command(
     placements count on their new workers, and a handover still to come (the plan's,
     or --handovers from an earlier apply) keeps its room.
     """
-    from allocator.apply import applied
     from allocator.io import load_plan
-    from allocator.recommend import recommend
-    from allocator.terminal import render_recommendation
+    from allocator.present.terminal import render_recommendation
+    from allocator.problems.apply import applied
+    from allocator.problems.recommend import recommend
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     earlier = read_handovers(handovers_path, snap, policy)
@@ -172,9 +172,9 @@ def check_command(
     that differ from those the plan was made from are reported apart: alone, they
     leave the exit code 0.
     """
-    from allocator.check import RULES, SUMMARIES, judge_plan
+    from allocator.explain.check import RULES, SUMMARIES, judge_plan
     from allocator.io import load_plan
-    from allocator.terminal import render_exceptions, render_stale, render_violations
+    from allocator.present.terminal import render_exceptions, render_stale, render_violations
 
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
@@ -190,7 +190,7 @@ def check_command(
         echo(f"note: the plan was made with {shown}: checked with the same", err=True)
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
-        from allocator.analysis import to_data
+        from allocator.present.analysis import to_data
 
         write_json(
             None,
@@ -232,10 +232,10 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
-    from allocator.analysis import diff_plans
-    from allocator.check import input_mismatches, plans_made_apart
+    from allocator.explain.check import input_mismatches, plans_made_apart
     from allocator.io import load_plan
-    from allocator.terminal import render_diff
+    from allocator.present.analysis import diff_plans
+    from allocator.present.terminal import render_diff
 
     snap: Snapshot | None = None
     policy: Policy | None = None
@@ -265,8 +265,8 @@ def report_command(
     plan_path: str, snapshot_path: str, referrals: str | None, policy_path: str | None, out: str
 ) -> None:
     """Write PLAN as one self-contained HTML file (loads, assignments, unallocated, tiers)."""
-    from allocator.html_report import render_report
     from allocator.io import load_plan, write_text
+    from allocator.present.html_report import render_report
 
     with input_errors():
         check_output(
@@ -282,7 +282,7 @@ def report_command(
     with input_errors():
         plan = load_plan(plan_path)
     warn_inputs(plan, snapshot_path, referrals, policy_path)
-    from allocator.check import check_plan
+    from allocator.explain.check import check_plan
 
     broken = check_plan(snap, policy, plan)
     if broken:

@@ -14,8 +14,8 @@ from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
 from allocator.cli.options import FiniteRange, SchedulerAddress, policy_option, seed_option
+from allocator.contract.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 from allocator.io import check_output_folder
-from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 
 
 @click.command("simulate")

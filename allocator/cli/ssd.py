@@ -16,8 +16,8 @@ from allocator.cli.decision_log import refuse_password_typed
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import IsoDay
+from allocator.contract.models import Snapshot
 from allocator.io import check_output, check_output_folder, load_snapshot, write_json
-from allocator.models import Snapshot
 
 
 @click.group("import")

@@ -22,8 +22,8 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from allocator.objectives import outside_area
-from allocator.rules import ServiceState
+from allocator.domain.objectives import outside_area
+from allocator.domain.rules import ServiceState
 
 #: Up to this many eligible pairs, every eligible pair is a variable of the whole models.
 FULL_MODEL_PAIRS = 60_000

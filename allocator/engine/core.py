@@ -32,8 +32,8 @@ expression at the same decisions (the tests hold the two together);
 :func:`violations` checks the hard rules the same way. :func:`run_stage` is the one
 way a model is solved, and :func:`solve_core_in_stages` gives the moves and the
 rebalance the engine's one staged solve (:mod:`.stages`, which the daily allocation
-runs too); every solve ends in a :class:`~allocator.result.Result` of
-:class:`~allocator.result.TierResult`.
+runs too); every solve ends in a :class:`~allocator.domain.result.Result` of
+:class:`~allocator.domain.result.TierResult`.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from allocator.contract.settings import ProgressCallback
+from allocator.domain.result import Result
 from allocator.engine.lns import MIN_WORK, stage_share
 from allocator.engine.solver import configured_solver
 from allocator.engine.stages import Step, Tell
 from allocator.engine.stages import solve_in_stages as staged
-from allocator.result import Result
-from allocator.settings import ProgressCallback
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 import highspy
 import numpy as np
 
+from allocator.domain.result import Result, TierResult
 from allocator.engine.core import (
     CoreInput,
     Formulation,
@@ -35,7 +36,6 @@ from allocator.engine.core import (
     tier_floor,
     tier_values,
 )
-from allocator.result import Result, TierResult
 
 #: Objectives are integral, so a gap of half a unit is a proof (and robust to rounding).
 ABSOLUTE_GAP = 0.5

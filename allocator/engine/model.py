@@ -2,14 +2,14 @@
 
 Each case needing a worker is one item with no source: it goes to one of its
 candidate workers (see :mod:`.candidates`) or stays without a worker. Its tiers are
-the daily tiers (:func:`allocator.objectives.state_tiers`), each in its minimised
+the daily tiers (:func:`allocator.domain.objectives.state_tiers`), each in its minimised
 form: siblings apart (structural, written by the core), and every other tier linear,
-its coefficients read from the tier itself (:meth:`allocator.objectives.Tier.cost`,
+its coefficients read from the tier itself (:meth:`allocator.domain.objectives.Tier.cost`,
 ``stay_cost`` and ``constant``): per priority class its children left without a
 worker, each at their waiting weight (``ServiceState.waiting_weight``); for a
 re-solve the children not kept where the
 reference plan put them, the look-ahead, the children *not* back with a worker they
-know (``n - returns``: :meth:`~allocator.objectives.Tier.minimised`), balance and
+know (``n - returns``: :meth:`~allocator.domain.objectives.Tier.minimised`), balance and
 work outside a worker's area. A tier added to the registry is in the model without
 a line here.
 
@@ -18,7 +18,7 @@ A neighbourhood of the large-neighbourhood search decides only some cases
 workers' room and intake, and a fixed child counts as a holder of their family, so
 every tier of the model is the plan's tier less a constant.
 
-Every tier equals the plain-Python figure of :mod:`allocator.objectives` for the
+Every tier equals the plain-Python figure of :mod:`allocator.domain.objectives` for the
 same placements (in its minimised form); the tests hold the two together.
 """
 
@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 
+from allocator.domain.objectives import minimised, state_tiers
+from allocator.domain.rules import ServiceState
 from allocator.engine.core import CoreInput, CoreModel, Item
-from allocator.objectives import minimised, state_tiers
-from allocator.rules import ServiceState
 
 __all__ = ["allocation_model", "daily_input", "minimised"]
 

@@ -25,7 +25,7 @@ may hold a waiting case that could fit there. The step is optimal over the moves
 it offers.
 
 Hard rules: each worker's load after the plan, the moves and the placements stays
-within their cap (:func:`allocator.objectives.loads_after`); families new to a
+within their cap (:func:`allocator.domain.objectives.loads_after`); families new to a
 worker -- by today's placements, moves and these placements -- stay within the
 policy's ``max_new_families_per_day``; at most ``max_moves`` children change
 worker. Pinned cases never move.
@@ -33,14 +33,14 @@ worker. Pinned cases never move.
 Tiers, minimised lexicographically, one stage each (as :mod:`.rebalance`):
 
 1. ``unallocated``: children left without a worker, each weighted by its priority
-   class (:func:`allocator.objectives.class_weights`) so that one child of a higher
+   class (:func:`allocator.domain.objectives.class_weights`) so that one child of a higher
    class outweighs every child of the classes below (FORMAT.md "Who gets a worker first");
 2. ``moves``: children whose worker changes;
 3. ``change_cost``: their weighted cost,
-   :func:`allocator.rebalancing.change_cost` (``10 + 5 x changes_last_12_months``,
+   :func:`allocator.problems.rebalancing.change_cost` (``10 + 5 x changes_last_12_months``,
    ``+ 10`` for looked-after, court and adoption work, ``- 5`` back to a previous
    worker);
-4. ``balance``: :func:`allocator.objectives.balance_cost` of every placement and
+4. ``balance``: :func:`allocator.domain.objectives.balance_cost` of every placement and
    move.
 
 The search starts from the better of "no moves" (the daily plan as it is) and a
@@ -59,14 +59,14 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from allocator.contract.settings import Settings
+from allocator.domain.greedy import choose_worker, previous_workers
+from allocator.domain.objectives import balance_cost, change_cost, class_weights, loads_after
+from allocator.domain.result import Result
+from allocator.domain.rules import ServiceState, families_held, new_families
 from allocator.engine.core import CoreInput, Item, solve_core_in_stages
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.core import violations as core_violations
-from allocator.greedy import choose_worker, previous_workers
-from allocator.objectives import balance_cost, change_cost, class_weights, loads_after
-from allocator.result import Result
-from allocator.rules import ServiceState, families_held, new_families
-from allocator.settings import Settings
 
 #: Tier keys in priority order, one stage each.
 MOVE_TIERS: tuple[str, ...] = ("unallocated", "moves", "change_cost", "balance")
@@ -90,7 +90,7 @@ class Waiting:
         The case and its family.
     priority
         Its weight in the ``unallocated`` tier
-        (:func:`allocator.objectives.class_weights`).
+        (:func:`allocator.domain.objectives.class_weights`).
     weight
         Centi-points.
     balance
@@ -182,7 +182,7 @@ class MovesSolution:
     moved
         Case -> new worker, for every child that moves.
     result
-        The staged solve (:class:`~allocator.result.Result`: decisions by item,
+        The staged solve (:class:`~allocator.domain.result.Result`: decisions by item,
         tiers, statistics); ``pruned`` when some groups were offered only some of
         the workers who may hold them, and its ``stages`` open with the greedy start.
     """
@@ -428,7 +428,7 @@ def greedy_moves(data: MovesInput) -> tuple[dict[str, str], dict[str, str]]:
     lightest (more fit): each goes to the candidate worker where it fits with the
     fewest moves, then the cheapest, then by id. To make room at a worker, its groups
     are moved fewest children first, then heaviest, each where the manager's choice
-    sends it (:func:`allocator.greedy.choose_worker`: a worker of the family, else a
+    sends it (:func:`allocator.domain.greedy.choose_worker`: a worker of the family, else a
     previous worker, else the most room left), until the case fits; no chains. A case
     that cannot be placed within the budget left is skipped.
     """
@@ -603,7 +603,7 @@ def make_room(
     max_moves
         Most children who may change worker (0: nobody moves).
     settings
-        Its seed and time limit (:class:`~allocator.settings.Settings`); defaults when
+        Its seed and time limit (:class:`~allocator.contract.settings.Settings`); defaults when
         ``None``.
     wall_seconds, work
         See :func:`solve_moves`; ``wall_seconds`` defaults to the time limit.

@@ -4,7 +4,7 @@ The unit of decision is a *group*: the movable children of one family held by on
 worker (or, for referrals, the family's children with no worker). Siblings on the
 same worker therefore move together by construction (a hard rule wherever the
 family has a worker who may take all of them, except for a departing worker's
-children, offered one by one; see :mod:`allocator.rebalancing`).
+children, offered one by one; see :mod:`allocator.problems.rebalancing`).
 
 One boolean per candidate (group, worker) pair and one ``stay[g]`` per group (for a
 group that must move, ``stay`` means "found nobody" and is penalised in the first
@@ -26,7 +26,7 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    The relieved child keeps their worker if nobody may take them.
 1. ``unplaced``: children who must move and found nobody -- children of a worker
    who has left or is long absent, and referrals -- each weighted by its priority
-   class (:func:`allocator.objectives.class_weights`) times its waiting weight: one
+   class (:func:`allocator.domain.objectives.class_weights`) times its waiting weight: one
    child of a higher class outweighs every child of the classes below, and within a
    class a child who has waited longer counts more (FORMAT.md "Who gets a worker
    first", "no child is starved"). Leavers' children and referrals share the tier
@@ -43,13 +43,13 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
 2a. ``handovers_unplanned``: children of a worker who departs within the leaving
    window (leaves, or starts a planned long absence) with no receiver planned,
    weighted as in tier 1, for the plan's own figure. Moving such a child plans the
-   handover (:mod:`allocator.rebalancing`).
+   handover (:mod:`allocator.problems.rebalancing`).
 4. ``changes_of_worker``: children whose worker changes. With tiers 1 and 2 fixed
    only optional moves (off over-cap workers) can vary here, so fewer changes is
    never bought by leaving a child unplaced.
 5. ``siblings_apart``: per family with a child the rebalance must or may move, the
    distinct workers holding its children after the plan, minus one, as the daily
-   tier (:mod:`allocator.objectives`); children left without a worker hold nobody.
+   tier (:mod:`allocator.domain.objectives`); children left without a worker hold nobody.
    A family only moved for cover or relief counts against its workers before
    instead, so a move that joins a child to their sibling's worker counts -1
    (:func:`siblings_apart`). Below ``changes_of_worker``: a manager does not change
@@ -61,11 +61,11 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    change and balance, as siblings rank above previous workers and balance in the
    daily tiers.
 5a. ``expected_changes``: the look-ahead, as the daily tier
-   (:func:`allocator.objectives.expected_changes_cost`): below siblings, so it never
+   (:func:`allocator.domain.objectives.expected_changes_cost`): below siblings, so it never
    splits a family; above the changes' cost and balance.
-6. ``weighted_changes``: the cost of those changes (see :mod:`allocator.rebalancing`).
+6. ``weighted_changes``: the cost of those changes (see :mod:`allocator.problems.rebalancing`).
 7. ``balance``: the utilisation-penalty rise at the receivers
-   (:func:`allocator.objectives.balance_cost`).
+   (:func:`allocator.domain.objectives.balance_cost`).
 
 Receivers are only workers open for new work (present, staying, within their cap),
 so no worker both gives and takes, and a source's load only falls.
@@ -84,6 +84,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from allocator.contract.settings import Settings
+from allocator.domain.result import Result
 from allocator.engine.candidates import spread_sample
 from allocator.engine.core import (
     CoreInput,
@@ -103,8 +105,6 @@ from allocator.engine.lns import (
     Round,
     neighbourhood_search,
 )
-from allocator.result import Result
-from allocator.settings import Settings
 
 #: Up to this many (group, worker) pairs the rebalance solves the whole model; above
 #: it, neighbourhood search. The rebalance's own threshold, measured on it: on the
@@ -152,7 +152,7 @@ class Group:
     priority
         Their weight in the ``unplaced`` tier if they must move and find nobody: the
         sum of their priority classes' weights
-        (:func:`allocator.objectives.class_weights`), set once for the whole
+        (:func:`allocator.domain.objectives.class_weights`), set once for the whole
         rebalance so a neighbourhood weighs them alike.
     keeps_source
         Staying leaves them with ``source``, who still counts as their worker (a
@@ -360,7 +360,7 @@ def solve_rebalance(
     tier, in priority order.
 
     Each stage is limited by CP-SAT deterministic work: the settings' whole budget
-    (:attr:`~allocator.settings.Settings.work`: ``work_units``, or the time limit
+    (:attr:`~allocator.contract.settings.Settings.work`: ``work_units``, or the time limit
     converted once), shared equally among the stages still to run, with what earlier
     stages did not use passed on. The same input then gives the same plan on any
     machine; the wall clock (the settings' ``time_limit``) only guards the whole solve

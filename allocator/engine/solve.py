@@ -1,6 +1,6 @@
 """Lexicographic solve of the allocation model, tier by tier, from warm starts.
 
-The tiers (:func:`allocator.objectives.daily_tiers`) are solved one stage each, in
+The tiers (:func:`allocator.domain.objectives.daily_tiers`) are solved one stage each, in
 priority order, by the engine's one staged solve
 (:func:`allocator.engine.stages.solve_in_stages`; this module's
 :class:`_DailyStages` is what a day supplies to it): first one stage per priority
@@ -33,7 +33,7 @@ could reach while the tiers above keep the values found.
 
 Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
 stage's budget is a share of what earlier stages left; the wall clock is only a
-safety net, and a run it cuts short is flagged (:attr:`~allocator.result.Result.cut_short`).
+safety net, and a run it cuts short is flagged (:attr:`~allocator.domain.result.Result.cut_short`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,21 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from allocator.contract.settings import Settings
+from allocator.domain.greedy import greedy_allocate, packing_allocate, revise_allocate
+from allocator.domain.objectives import (
+    REFERENCE_CHANGES,
+    REFERENCE_TIER,
+    balance_cost,
+    class_tier_key,
+    evaluate,
+    expected_changes_cost,
+    outside_area,
+    state_tiers,
+    tier_vector,
+)
+from allocator.domain.result import Result, TierResult
+from allocator.domain.rules import ServiceState
 from allocator.engine.candidates import NEIGHBOURHOOD_PAIRS, candidate_workers
 from allocator.engine.core import CoreModel, StageRun, run_stage, tier_values
 from allocator.engine.lns import (
@@ -58,21 +73,6 @@ from allocator.engine.lns import (
 from allocator.engine.model import allocation_model, minimised
 from allocator.engine.stages import Step, Tell
 from allocator.engine.stages import solve_in_stages as staged
-from allocator.greedy import greedy_allocate, packing_allocate, revise_allocate
-from allocator.objectives import (
-    REFERENCE_CHANGES,
-    REFERENCE_TIER,
-    balance_cost,
-    class_tier_key,
-    evaluate,
-    expected_changes_cost,
-    outside_area,
-    state_tiers,
-    tier_vector,
-)
-from allocator.result import Result, TierResult
-from allocator.rules import ServiceState
-from allocator.settings import Settings
 
 LinearExpr = cp_model.LinearExprT
 
@@ -249,7 +249,7 @@ def _lp_bound(state: ServiceState, key: str, settled: Mapping[str, int | float])
     places the children fractionally on every eligible worker, each at most once in
     all, within each worker's room before the plan
     (:meth:`ServiceState.spare_before`), minimising the tier (its costs read from
-    the tier itself, :meth:`~allocator.objectives.Tier.cost` and ``stay_cost``)
+    the tier itself, :meth:`~allocator.domain.objectives.Tier.cost` and ``stay_cost``)
     while each linear tier in ``settled`` stays at its value. For a priority class
     the children are those of the class and the classes above (a class's tier is
     the waiting weight, :attr:`ServiceState.waiting_weight`, of its children left
@@ -1023,7 +1023,7 @@ def solve(
         plan a re-solve revises).
     settings
         Time limit, work budget, seed, search workers, progress
-        (:class:`~allocator.settings.Settings`); its defaults when ``None``.
+        (:class:`~allocator.contract.settings.Settings`); its defaults when ``None``.
     wall_seconds
         Wall-clock seconds the solve may take, if less than the time limit (the caller
         keeps the rest to read the input and write the plan); only a safety net, as

@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from allocator.result import Result, TierResult
-from allocator.settings import Progress, ProgressCallback
+from allocator.contract.settings import Progress, ProgressCallback
+from allocator.domain.result import Result, TierResult
 
 #: A stage's report of a better plan or bound while it searches: (value, bound),
 #: minimised form.

@@ -22,14 +22,15 @@ is an error. Output is written atomically (temporary file in the same directory,
 leaves the previous file in place; :func:`check_output` refuses a target that must
 not be replaced (a link, a device, a read-only file, an input) before any work.
 
-The rooms, each importing only those above it:
+The rooms, each importing only those above it (and the contract's
+:mod:`~allocator.contract.fields`, what each field of a model looks like in a file,
+and :mod:`~allocator.contract.faults`, :class:`InputError`, the words of its
+sentences and the report that collects them):
 
 - :mod:`~allocator.io.layout`: the files' layout (CSV table names, list separator,
   standard input, formula cells);
-- :mod:`~allocator.io.fields`: what each field of a model looks like in a file;
-- :mod:`~allocator.io.errors`: :class:`InputError`, the words of its sentences and
-  the report that collects them;
 - :mod:`~allocator.io.reading`: files read once, JSON parsed, CSV tables read;
+- :mod:`~allocator.io.policy_file`: :func:`load_policy`, the TOML policy file;
 - :mod:`~allocator.io.validating`: records against their models, checks across records;
 - :mod:`~allocator.io.snapshot`: :func:`load_snapshot`, :func:`snapshot_from_dict`;
 - :mod:`~allocator.io.plans`: :func:`load_plan`, :func:`load_pending_handovers`;
@@ -39,7 +40,7 @@ The rooms, each importing only those above it:
 The names below are the package's public ones; callers import them from here.
 """
 
-from allocator.io.errors import (
+from allocator.contract.faults import (
     LISTED_ROWS,
     InputError,
     describe_value,
@@ -48,7 +49,7 @@ from allocator.io.errors import (
     unknown_column,
     unreadable_number,
 )
-from allocator.io.fields import Location, expected_at, locate
+from allocator.contract.fields import Location, expected_at, locate
 from allocator.io.layout import (
     CASES_CSV,
     FORMULA_STARTS,
@@ -58,6 +59,7 @@ from allocator.io.layout import (
     STDIN,
 )
 from allocator.io.plans import load_pending_handovers, load_plan
+from allocator.io.policy_file import load_policy
 from allocator.io.provenance import file_digest, inputs_of
 from allocator.io.reading import (
     MAX_INPUT_BYTES,
@@ -109,6 +111,7 @@ __all__ = [
     "pending_handovers_path",
     "ragged_under_a_wrong_header",
     "read_input",
+    "load_policy",
     "separator_problem",
     "snapshot_from_dict",
     "unknown_column",

@@ -15,12 +15,9 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from allocator.io.errors import InputError, _explain, _found, _Report, did_you_mean
-from allocator.io.fields import _fields_of, _unwrap, locate
-from allocator.io.layout import STDIN, PathLike
-from allocator.io.reading import _read_json, _Table
-from allocator.io.validating import _check_format
-from allocator.models import (
+from allocator.contract.faults import InputError, _explain, _found, _Report, did_you_mean
+from allocator.contract.fields import _fields_of, _unwrap, locate
+from allocator.contract.models import (
     PENDING_FORMAT,
     PLAN_FORMAT,
     Assignment,
@@ -30,6 +27,9 @@ from allocator.models import (
     Unallocated,
     WorkerLoad,
 )
+from allocator.io.layout import STDIN, PathLike
+from allocator.io.reading import _read_json, _Table
+from allocator.io.validating import _check_format
 
 # Each table of a plan: its record model, the noun for messages, the key naming a
 # record, and its rank (the order in which problems are listed). Every other list of

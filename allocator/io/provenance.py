@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from allocator.io.layout import CASES_CSV, PRACTITIONERS_CSV, SNAPSHOT_CSV, STDIN, PathLike
-from allocator.models import (
+from allocator.contract.models import (
     FileDigest,
     MadeFrom,
 )
+from allocator.io.layout import CASES_CSV, PRACTITIONERS_CSV, SNAPSHOT_CSV, STDIN, PathLike
 
 
 def file_digest(path: PathLike) -> FileDigest:

@@ -17,7 +17,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any, Final
 
-from allocator.io.errors import (
+from allocator.contract.faults import (
     LISTED_ROWS,
     InputError,
     _Kind,
@@ -28,7 +28,7 @@ from allocator.io.errors import (
     unknown_column,
     unreadable_number,
 )
-from allocator.io.fields import _Field
+from allocator.contract.fields import _Field
 from allocator.io.layout import LIST_SEPARATOR, STDIN, PathLike, _unneutralised
 
 

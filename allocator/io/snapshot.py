@@ -13,8 +13,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from allocator.io.errors import InputError, _found, _Report, _sentence, _short, did_you_mean
-from allocator.io.fields import _fields_of
+from allocator.contract.faults import InputError, _found, _Report, _sentence, _short, did_you_mean
+from allocator.contract.fields import _fields_of
+from allocator.contract.models import (
+    SNAPSHOT_FORMAT,
+    Case,
+    Practitioner,
+    Snapshot,
+    case_doubts,
+    practitioner_doubts,
+)
 from allocator.io.layout import CASES_CSV, PRACTITIONERS_CSV, SNAPSHOT_CSV, STDIN, PathLike
 from allocator.io.reading import (
     _FAILED,
@@ -31,14 +39,6 @@ from allocator.io.validating import (
     _cross_references,
     _validate_table,
     _waiting_dates,
-)
-from allocator.models import (
-    SNAPSHOT_FORMAT,
-    Case,
-    Practitioner,
-    Snapshot,
-    case_doubts,
-    practitioner_doubts,
 )
 
 _PRACTITIONERS: TypeAdapter[list[Practitioner]] = TypeAdapter(list[Practitioner])
@@ -405,7 +405,7 @@ def _assemble(
 def _doubts_where(
     snapshot: Snapshot, practitioners: _Table | None, case_tables: Sequence[_Table | None]
 ) -> list[str]:
-    """:func:`allocator.models.practitioner_doubts`, then :func:`case_doubts`, each
+    """:func:`allocator.contract.models.practitioner_doubts`, then :func:`case_doubts`, each
     naming the file and row its record came from: ``case_tables`` are those the
     snapshot's cases were read from, in order (the snapshot's, then the referrals'),
     so a referral's doubt names the referrals file."""

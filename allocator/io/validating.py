@@ -14,16 +14,16 @@ from typing import Any, Final
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from allocator.io.errors import _explain, _found, _Report, _short
-from allocator.io.fields import _fields_of
-from allocator.io.reading import _Table
-from allocator.models import (
+from allocator.contract.faults import _explain, _found, _Report, _short
+from allocator.contract.fields import _fields_of
+from allocator.contract.models import (
     FIRST_DAY,
     LAST_DAY,
     TEXT_CELLS,
     Day,
     Snapshot,
 )
+from allocator.io.reading import _Table
 
 _DATE: TypeAdapter[date] = TypeAdapter(Day)
 
@@ -238,7 +238,7 @@ def _waiting_dates(table: _Table, as_of: date, report: _Report) -> None:
     with the file, row and id (docs/FORMAT.md "Waiting": refused at the door).
 
     On the raw records, so the sentence names the row as every other problem does;
-    the model's own check (:class:`allocator.models.Snapshot`) is the library's.
+    the model's own check (:class:`allocator.contract.models.Snapshot`) is the library's.
     """
     for i, row in enumerate(table.rows):
         if not isinstance(row, dict):

@@ -24,8 +24,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json, to_jsonable_python
 
-from allocator.io.errors import InputError, _label
-from allocator.io.fields import _fields_of
+from allocator.contract.faults import InputError, _label
+from allocator.contract.fields import _fields_of
+from allocator.contract.models import (
+    Case,
+    Practitioner,
+    Snapshot,
+)
 from allocator.io.layout import (
     CASES_CSV,
     LIST_SEPARATOR,
@@ -34,11 +39,6 @@ from allocator.io.layout import (
     STDIN,
     PathLike,
     _neutralised,
-)
-from allocator.models import (
-    Case,
-    Practitioner,
-    Snapshot,
 )
 
 

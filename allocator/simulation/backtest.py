@@ -45,10 +45,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from allocator.contract.models import Priority, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.rules import counted
 from allocator.io import InputError
-from allocator.models import Priority, Snapshot
-from allocator.policy import Policy
-from allocator.rules import counted
 from allocator.simulation.calibrate import Episode, episodes_of, estimate
 from allocator.simulation.forecast import (
     Calibration,

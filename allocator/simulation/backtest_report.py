@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from allocator.domain.rules import counted
 from allocator.io import write_text
-from allocator.rules import counted
 from allocator.simulation.backtest import Backtest
 from allocator.simulation.forecast_report import _csv
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from allocator.contract.models import Contract, Snapshot
+from allocator.domain.rules import counted
 from allocator.io import InputError
-from allocator.models import Contract, Snapshot
-from allocator.rules import counted
 from allocator.simulation.events import LEAVING_RATE, referral_children_per_day
 from allocator.simulation.forecast import Calibration
 from allocator.ssd.tables import Problems, Table, cell_date, read_table

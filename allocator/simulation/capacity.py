@@ -40,8 +40,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from allocator.models import Contract, Grade, Handover, Practitioner, Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Contract, Grade, Handover, Practitioner, Snapshot
+from allocator.contract.policy import Policy
 from allocator.simulation.forecast import (
     Calibration,
     ForecastError,
@@ -211,7 +211,7 @@ class Answer:
         Their contract.
     cost_per_fte
         The policy's cost of one FTE a year of that grade and contract
-        (:attr:`allocator.policy.Policy.costs`); ``None`` when the policy gives none.
+        (:attr:`allocator.contract.policy.Policy.costs`); ``None`` when the policy gives none.
     weeks
         The forecast's weeks (for the cost over them).
     extra

@@ -63,8 +63,8 @@ from datetime import date, timedelta
 from typing import Final
 
 from allocator import generate as gen
-from allocator.models import Case, CaseType, Contract, Practitioner, Priority, Snapshot
-from allocator.rules import is_gone
+from allocator.contract.models import Case, CaseType, Contract, Practitioner, Priority, Snapshot
+from allocator.domain.rules import is_gone
 
 # ------------------------------------------------------------------------------ rates
 

@@ -10,7 +10,7 @@ asks about:
   them are statutory (a type named by a priority class) or urgent;
 - the longest wait under way at the week's end, statutory and urgent, in days (days
   already waited before today included, as the engine counts them:
-  :attr:`allocator.rules.ServiceState.days_waiting`);
+  :attr:`allocator.domain.rules.ServiceState.days_waiting`);
 - the 90th percentile of the statutory waits begun in the week (days, the longest of
   a wait still open counted so far) and the longest urgent wait begun in it;
 - workers over their cap at the week's end;
@@ -52,16 +52,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from allocator.limits import (
+from allocator.contract.limits import (
     MAX_RUNS,
     MAX_SEED,
     MAX_WAIT_TARGET_DAYS,
     MAX_WEEKS,
     WAIT_TARGET_DAYS,
 )
-from allocator.models import Case, CaseType, Contract, Grade, Handover, Snapshot
-from allocator.policy import Policy
-from allocator.rules import ServiceState, counted, grade_blockers
+from allocator.contract.models import Case, CaseType, Contract, Grade, Handover, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.rules import ServiceState, counted, grade_blockers
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
 from allocator.simulation.records import CAUSES, Recorder, Wait, statutory_types
 
@@ -465,7 +465,7 @@ def days_waited(spell: Wait, d: int, before: Mapping[str, int]) -> int:
 
 def least_grade(case: Case, policy: Policy) -> Grade | None:
     """The least senior grade that may hold ``case`` (the who-may-hold-what table,
-    :func:`allocator.rules.grade_blockers`) and has a cap (a grade factor above 0);
+    :func:`allocator.domain.rules.grade_blockers`) and has a cap (a grade factor above 0);
     ``None`` when no grade may."""
     for grade in Grade:
         if policy.grade_factor[grade] > 0 and not grade_blockers(case, grade, policy):
@@ -702,7 +702,7 @@ def forecast(
         The council's own rates (:mod:`allocator.simulation.calibrate`), else national.
     handovers
         Handovers promised before today and still to make (a pending handovers file,
-        :func:`allocator.apply.still_pending` of it): in every run each receiver's
+        :func:`allocator.problems.apply.still_pending` of it): in every run each receiver's
         room is kept from today and the child moves on the handover's day, unless
         something changed (the case closed, the receiver left, is absent, may no
         longer hold the child or has no room: docs/SIMULATION.md).

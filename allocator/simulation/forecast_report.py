@@ -33,8 +33,8 @@ import io
 from datetime import date
 from pathlib import Path
 
+from allocator.domain.rules import counted
 from allocator.io import FORMULA_STARTS, write_bytes, write_text
-from allocator.rules import counted
 from allocator.simulation.forecast import Band, ChildOutlook, Forecast
 
 #: Measures the summary speaks of, in its order.

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from allocator.models import Case, CaseType, Contract, Practitioner, Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Case, CaseType, Contract, Practitioner, Snapshot
+from allocator.contract.policy import Policy
 from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.synthetic import GRADE_TITLES, ROLE, cell_text, mapping_text
 

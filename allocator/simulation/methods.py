@@ -1,6 +1,6 @@
 """The methods a simulation compares: what each morning's allocation and rebalance do.
 
-A :class:`Method` is given the service as a :class:`~allocator.models.Snapshot` and
+A :class:`Method` is given the service as a :class:`~allocator.contract.models.Snapshot` and
 returns a :class:`Decision`: who goes where, who is left without a worker, and any
 handovers it plans ahead (a change of worker on a later day, told to the child now).
 The simulation applies the decision and measures the notice each child got.
@@ -8,19 +8,19 @@ The simulation applies the decision and measures the notice each child got.
 Both methods plan handovers ahead (issue 13, item 3) on rebalance days: the children
 of a worker who departs within the leaving window (leaves, or starts a planned long
 absence) get a receiver and a handover day before the worker goes
-(:attr:`allocator.models.Plan.handovers` for the engine; the manager's rule for
+(:attr:`allocator.contract.models.Plan.handovers` for the engine; the manager's rule for
 greedy). Until the day, each method keeps room at the receiver for the child it
 promised (:func:`reserve_room`), and a later rebalance keeps the promise unless
 something changed.
 
-- :class:`EngineMethod`: :func:`allocator.daily.allocate` each morning and
-  :func:`allocator.rebalancing.rebalance` on rebalance days, each with a fixed
+- :class:`EngineMethod`: :func:`allocator.problems.daily.allocate` each morning and
+  :func:`allocator.problems.rebalancing.rebalance` on rebalance days, each with a fixed
   deterministic work budget and a time limit far above it, so that the same seed
   gives the same plans on any machine.
-- :class:`GreedyMethod`: the manager's rule (:mod:`allocator.greedy`, the rule the
+- :class:`GreedyMethod`: the manager's rule (:mod:`allocator.domain.greedy`, the rule the
   engine's warm starts and the benchmark's greedy column use) each morning; on
   rebalance days the manager also takes the children of long-absent workers, and
-  whole families off over-cap workers (:func:`allocator.greedy.relieve_over_cap`:
+  whole families off over-cap workers (:func:`allocator.domain.greedy.relieve_over_cap`:
   the smallest family that alone brings them within cap, else the heaviest, until
   within cap), and places them by the same rule.
 """
@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from allocator.apply import reserve_room as keep_room
-from allocator.models import Plan, Practitioner, Snapshot
-from allocator.policy import Policy
-from allocator.rules import ServiceState, handover_day, is_long_absent
-from allocator.settings import Settings
+from allocator.contract.models import Plan, Practitioner, Snapshot
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings
+from allocator.domain.rules import ServiceState, handover_day, is_long_absent
+from allocator.problems.apply import reserve_room as keep_room
 from allocator.simulation.records import Cause
 
 #: Default work budgets (CP-SAT deterministic units) for the engine, chosen for speed:
@@ -139,7 +139,7 @@ def reserve_room(
     snapshot: Snapshot, policy: Policy, promised: Mapping[str, tuple[str, date]]
 ) -> Snapshot:
     """``snapshot`` with each receiver's cap lowered by the children promised to them
-    and still to hand over (:func:`_pending`; :func:`allocator.apply.reserve_room`).
+    and still to hand over (:func:`_pending`; :func:`allocator.problems.apply.reserve_room`).
 
     A planned handover takes room at its receiver from the day it is planned: the
     morning's allocation must not fill it.
@@ -164,9 +164,9 @@ class EngineMethod:
         return Settings(time_limit=AMPLE_SECONDS, work_units=work_units, seed=self.seed)
 
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """:func:`allocator.daily.allocate` with ``work_units`` fixed, the room of
+        """:func:`allocator.problems.daily.allocate` with ``work_units`` fixed, the room of
         promised handovers kept (:func:`reserve_room`)."""
-        from allocator.daily import allocate
+        from allocator.problems.daily import allocate
 
         needed = frozenset(ServiceState.of(snapshot, policy).to_allocate)
         if not needed:
@@ -179,10 +179,10 @@ class EngineMethod:
         return _from_plan(plan, needed, snapshot)
 
     def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
-        """:func:`allocator.rebalancing.rebalance` with ``work_units`` fixed; the
+        """:func:`allocator.problems.rebalancing.rebalance` with ``work_units`` fixed; the
         handovers it plans are promised, and kept at the next rebalance unless
         something changed."""
-        from allocator.rebalancing import rebalance
+        from allocator.problems.rebalancing import rebalance
 
         needed = frozenset(ServiceState.of(snapshot, policy).to_allocate)
         pending = _pending(snapshot, self.promised)
@@ -200,7 +200,7 @@ class EngineMethod:
 
 @dataclass
 class GreedyMethod:
-    """The manager's rule by hand (:mod:`allocator.greedy`)."""
+    """The manager's rule by hand (:mod:`allocator.domain.greedy`)."""
 
     name: str = "greedy"
     #: Case -> (receiver, day) of the handovers planned and not yet made.
@@ -209,7 +209,7 @@ class GreedyMethod:
     def allocate(self, snapshot: Snapshot, policy: Policy) -> Decision:
         """Each case needing a worker placed by the manager's rule, in its order, the
         room of promised handovers kept (:func:`reserve_room`)."""
-        from allocator.greedy import greedy_allocate, manager_policy
+        from allocator.domain.greedy import greedy_allocate, manager_policy
 
         policy = manager_policy(policy)
         state = ServiceState.of(reserve_room(snapshot, policy, self.promised), policy)
@@ -220,7 +220,7 @@ class GreedyMethod:
     def rebalance(self, snapshot: Snapshot, policy: Policy) -> Decision:
         """The morning's rule, plus long absences and over-cap workers relieved, and
         handovers planned for the children of departing workers not yet promised."""
-        from allocator.greedy import greedy_allocate, manager_policy
+        from allocator.domain.greedy import greedy_allocate, manager_policy
 
         policy = manager_policy(policy)
         state = ServiceState.of(snapshot, policy)
@@ -300,12 +300,12 @@ def _cases_to_relieve(state: ServiceState) -> dict[str, str]:
     """Case -> holder for the children a manager's weekly review would move.
 
     Every child of a worker absent ``long_absence_days`` or more
-    (:func:`allocator.rules.is_long_absent`; pinned ones stay), and whole families off
+    (:func:`allocator.domain.rules.is_long_absent`; pinned ones stay), and whole families off
     each worker over cap by the manager's over-cap relief
-    (:func:`allocator.greedy.relieve_over_cap`; placed afterwards with the week's
+    (:func:`allocator.domain.greedy.relieve_over_cap`; placed afterwards with the week's
     other work, so each family released counts as taken).
     """
-    from allocator.greedy import HeldFamily, relieve_over_cap
+    from allocator.domain.greedy import HeldFamily, relieve_over_cap
 
     out: dict[str, str] = {}
     long_absent = {w for w in state.practitioners if is_long_absent(state, w)}

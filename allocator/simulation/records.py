@@ -11,7 +11,7 @@ Causes (what lay behind the change, judged on the morning's snapshot):
 - ``leaver``: the worker had gone (``leaving_on`` on or before the day);
 - ``long_absence``: the worker was absent ``long_absence_days`` or more ahead;
 - ``rule``: the worker may no longer hold the child (grade, skills, exclusion, pin:
-  :func:`allocator.rules.holding_blockers`), e.g. after complexity rose;
+  :func:`allocator.domain.rules.holding_blockers`), e.g. after complexity rose;
 - ``over_cap``: the worker was over their cap;
 - ``choice``: none of these — the method chose to move the child. These are the
   **avoidable** changes; the target is none.
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from allocator.models import Case, CaseType, Practitioner, Priority, Snapshot
-from allocator.policy import OTHER_CLASS, Policy
-from allocator.rules import capacity_units, is_gone, weight_units
+from allocator.contract.models import Case, CaseType, Practitioner, Priority, Snapshot
+from allocator.contract.policy import OTHER_CLASS, Policy
+from allocator.domain.rules import capacity_units, is_gone, weight_units
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from allocator.models import CaseType
+from allocator.contract.models import CaseType
 from allocator.simulation.records import CAUSES
 
 if TYPE_CHECKING:
@@ -258,7 +258,8 @@ def _mean(values: pd.Series) -> float | None:
     return round(float(values.mean()), 3) if len(values) else None
 
 
-#: Case types of long-term work (the look-ahead's, ``allocator.objectives.EXPECTED_CASE_DAYS``).
+#: Case types of long-term work (the look-ahead's,
+#: ``allocator.domain.objectives.EXPECTED_CASE_DAYS``).
 LONG_TERM = ("looked_after", "court", "adoption")
 
 

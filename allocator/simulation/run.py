@@ -29,10 +29,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from allocator import models
-from allocator.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
-from allocator.policy import Policy
-from allocator.rules import is_gone, waiting_start
+from allocator.contract import models
+from allocator.contract.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.rules import is_gone, waiting_start
 from allocator.simulation.events import Absence, Day, EventStream, draw_events
 from allocator.simulation.methods import Decision, Handover, Method, departure_cause
 from allocator.simulation.records import Cause, Recorder
@@ -145,7 +145,7 @@ def simulate(
         several methods to save drawing it again (it is the same either way).
     promised
         Handovers planned before day 0 and not yet made (a pending handovers file,
-        :func:`allocator.apply.still_pending` of it): each is in force from day 0
+        :func:`allocator.problems.apply.still_pending` of it): each is in force from day 0
         as one the method promised itself, its receiver's room kept until its day,
         made on that day unless something changed; the child was told on its ``on``
         less ``notice_days``. Each ``from`` must be on ``snapshot``'s staff list.
@@ -293,7 +293,7 @@ def _cause(
     load: dict[str, float],
 ) -> Cause:
     """Why ``case`` leaves its worker today (the worker as in the morning's snapshot)."""
-    from allocator.rules import holding_blockers
+    from allocator.domain.rules import holding_blockers
 
     assert case.worker is not None
     p = snap_staff[case.worker]
@@ -409,7 +409,7 @@ def _may_take(
 ) -> bool:
     """Whether ``worker`` may still take ``case`` on the handover day: every holding
     rule, present (not absent), and within their cap with the child."""
-    from allocator.rules import holding_blockers
+    from allocator.domain.rules import holding_blockers
 
     if holding_blockers(case, worker, policy):
         return False

@@ -56,8 +56,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from allocator.models import Snapshot
-    from allocator.policy import Policy
+    from allocator.contract.models import Snapshot
+    from allocator.contract.policy import Policy
     from allocator.simulation.run import Result
 
 #: Simulation settings a policy entry may carry besides policy numbers.
@@ -180,7 +180,7 @@ def cells_of(data: Mapping[str, Any], source: str = "spec") -> list[Cell]:
     top = "top level"
     problems.unknown(top, data, TOP_KEYS)
     # The command line's own limits: a spec takes exactly what simulate and generate take.
-    from allocator.limits import MAX_DAYS, MAX_SEED, MAX_TIME_LIMIT
+    from allocator.contract.limits import MAX_DAYS, MAX_SEED, MAX_TIME_LIMIT
 
     problems.whole(top, "days", spec["days"], 1, MAX_DAYS)
     for key in ("work_units", "rebalance_work_units"):
@@ -243,7 +243,7 @@ def _entry(kind: str, k: int, entry: Mapping[str, Any]) -> str:
 
 def _check_service(problems: _Problems, k: int, service: Mapping[str, Any]) -> str | None:
     """Check one service entry; the SHA-256 of its snapshot file, when it names one."""
-    from allocator.limits import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
+    from allocator.contract.limits import MAX_LOAD, MAX_PRACTITIONERS, MAX_SEED
 
     where = _entry("services", k, service)
     problems.unknown(where, service, SERVICE_KEYS)
@@ -318,8 +318,8 @@ class SnapshotChanged(RuntimeError):
 
 
 def _check_policy(problems: _Problems, k: int, policy: Mapping[str, Any]) -> None:
-    from allocator.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS
-    from allocator.policy import Policy, PolicyError
+    from allocator.contract.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS
+    from allocator.contract.policy import Policy, PolicyError
 
     where = _entry("policies", k, policy)
     problems.name(where, policy)
@@ -428,9 +428,9 @@ def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
 
     A plain function of plain data, so any Dask worker can run it.
     """
+    from allocator.contract.policy import Policy
     from allocator.generate import generate
     from allocator.io import load_snapshot
-    from allocator.policy import Policy
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, simulate
     from allocator.simulation.report import summarise
 
@@ -488,14 +488,14 @@ def fte_short_figures(result: Result, snapshot: Snapshot, policy: Policy) -> dic
     mean over the run's week-ends (days 7, 14, ...; the last day for a run under a week).
 
     The forecast's one definition (:func:`allocator.simulation.forecast.fte_short`, its
-    target :data:`~allocator.limits.WAIT_TARGET_DAYS`, 10 days: docs/FORECAST.md, "FTE
+    target :data:`~allocator.contract.limits.WAIT_TARGET_DAYS`, 10 days: docs/FORECAST.md, "FTE
     short by grade"): at a week's end, each statutory child waiting longer than the
     target needs room of their weight at the least senior grade that may hold them, over
     one FTE's cap of that grade (``points_per_fte`` x the grade factor), so a lower cap
     makes the same children need more FTE. Keys ``fte_short_<grade>`` and
     ``fte_short_all``.
     """
-    from allocator.limits import WAIT_TARGET_DAYS
+    from allocator.contract.limits import WAIT_TARGET_DAYS
     from allocator.simulation.forecast import fte_short, waited_before
 
     days = len(result.events.days)
@@ -689,8 +689,8 @@ def policy_totals(table: pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from allocator.models import Grade
-    from allocator.policy import Policy
+    from allocator.contract.models import Grade
+    from allocator.contract.policy import Policy
 
     frame = table.copy()
     # The classes in the built-in policy's order (urgent first), a council's own after.

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from allocator.contract.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Practitioner, Snapshot
 from allocator.io import DAY_EXPECTED, did_you_mean, expected_at, parse_day, unknown_column
-from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Practitioner, Snapshot
 from allocator.ssd.mapping import ColumnRule, ColumnsMapping, TableRules
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (

@@ -26,8 +26,8 @@ from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
 
+from allocator.contract.models import Plan, Practitioner, Snapshot
 from allocator.io import InputError, write_text
-from allocator.models import Plan, Practitioner, Snapshot
 from allocator.ssd.ssd_import import BASE_COLUMNS, CurrentInvolvement
 from allocator.ssd.tables import Problems, parse_date, read_table, shown
 

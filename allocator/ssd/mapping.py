@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from allocator.contract.models import CaseType, Complexity, Fte, Grade, Priority, Years
 from allocator.io import InputError, did_you_mean, expected_at, read_input, unreadable_number
-from allocator.models import CaseType, Complexity, Fte, Grade, Priority, Years
 
 EPISODE_TABLES: dict[str, CaseType] = {
     "ssd_pre_proceedings": CaseType.COURT,

@@ -32,8 +32,15 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ValidationError
 
+from allocator.contract.models import (
+    SNAPSHOT_FORMAT,
+    TEXT_CELLS,
+    Case,
+    Contract,
+    Practitioner,
+    Snapshot,
+)
 from allocator.io import expected_at
-from allocator.models import SNAPSHOT_FORMAT, TEXT_CELLS, Case, Contract, Practitioner, Snapshot
 from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping, role_key
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (

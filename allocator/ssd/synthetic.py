@@ -27,8 +27,8 @@ from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
 
+from allocator.contract.models import Case, CaseType, Contract, Grade, Snapshot
 from allocator.io import write_text
-from allocator.models import Case, CaseType, Contract, Grade, Snapshot
 from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.tables import one_year_before
 

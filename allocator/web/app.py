@@ -41,20 +41,14 @@ from pydantic import (
     model_validator,
 )
 
-from allocator.analysis import morning_risks
-from allocator.decisions import DecisionLog
-from allocator.html_report import (
-    STATUS_WORDS,
-    LoadRow,
-    legend,
-    load_bars_svg,
-    load_rows,
-    render_report,
-    team_heading,
-    tiers_table,
-)
+from allocator.contract.models import Handover, NotBool, Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.contract.settings import ProgressCallback, Settings
+from allocator.domain.objectives import REFERENCE_CHANGES
+from allocator.domain.rules import ServiceState, joined, points
 from allocator.io import dump_json
-from allocator.meeting import (
+from allocator.meeting.log import DecisionLog
+from allocator.meeting.overrides import (
     MAX_NAME,
     ManagerName,
     Moved,
@@ -83,11 +77,17 @@ from allocator.meeting import (
     room_for,
     solver_settings,
 )
-from allocator.models import Handover, NotBool, Plan, Snapshot
-from allocator.objectives import REFERENCE_CHANGES
-from allocator.policy import Policy
-from allocator.rules import ServiceState, joined, points
-from allocator.settings import ProgressCallback, Settings
+from allocator.present.analysis import morning_risks
+from allocator.present.html_report import (
+    STATUS_WORDS,
+    LoadRow,
+    legend,
+    load_bars_svg,
+    load_rows,
+    render_report,
+    team_heading,
+    tiers_table,
+)
 from allocator.web.names import shown_by
 from allocator.web.outlook import Outlook
 from allocator.web.security import (
@@ -155,7 +155,7 @@ class Preview:
         when it would be refused).
     families_split
         Families that would be held by more workers than under the plan in force, less
-        those brought together (:func:`~allocator.meeting.families_split`).
+        those brought together (:func:`~allocator.meeting.overrides.families_split`).
     said
         What it needs of the worker and what they have.
     refused
@@ -201,13 +201,13 @@ class Picture:
     Attributes
     ----------
     risks
-        Today's risks (:func:`~allocator.analysis.morning_risks`).
+        Today's risks (:func:`~allocator.present.analysis.morning_risks`).
     loads
-        The workers' loads (:func:`~allocator.html_report.load_rows`).
+        The workers' loads (:func:`~allocator.present.html_report.load_rows`).
     alternatives
         Per case to decide: up to :data:`ALTERNATIVES` (worker, first reason), best
         first, ranked on the loads of the plan (every placement of it applied:
-        :func:`~allocator.meeting.placed_snapshot`), the room kept for promised
+        :func:`~allocator.meeting.overrides.placed_snapshot`), the room kept for promised
         children and the new families it already gives each worker (the intake
         limit) counted; a case the plan places is ranked as an open case, its
         alternatives to the proposed worker.
@@ -227,7 +227,7 @@ class Picture:
         cls, snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover]
     ) -> Picture:
         """The picture of ``plan``, the room of the ``promised`` handovers kept."""
-        from allocator.recommend import Recommender, plan_new_families
+        from allocator.problems.recommend import Recommender, plan_new_families
 
         placed = placed_snapshot(snapshot, plan)
         rec = Recommender(
@@ -267,7 +267,7 @@ class Meeting:
         Handovers an earlier plan promised and still to come (``serve --handovers``):
         each receiver's room is kept through every re-solve, preview, ranking of
         alternatives and forecast of the meeting (those a manager's override breaks
-        keep none, :func:`~allocator.meeting.promises_standing`).
+        keep none, :func:`~allocator.meeting.overrides.promises_standing`).
     """
 
     snapshot: Snapshot
@@ -281,7 +281,7 @@ class Meeting:
     #: Where each case of the last override ends (``None``: without a worker).
     ends: dict[str, str | None] = field(default_factory=dict)
     #: Families the last override split, less those it brought together
-    #: (:func:`~allocator.meeting.families_split`).
+    #: (:func:`~allocator.meeting.overrides.families_split`).
     split: int = 0
     #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
     signed: tuple[int, str, str] | None = None
@@ -318,7 +318,7 @@ class Meeting:
         """The open meeting on ``snapshot`` and ``policy`` in ``log``, or why there is none.
 
         A meeting is open when its newest decision on them is not a sign-off and its
-        plan was solved with ``settings`` (:func:`~allocator.meeting.solver_settings`),
+        plan was solved with ``settings`` (:func:`~allocator.meeting.overrides.solver_settings`),
         without moves (``allow_moves``) and keeping the room of the same promised
         ``handovers``: it resumes at that decision with the overrides then in effect,
         as if the server had never stopped.
@@ -385,8 +385,8 @@ class Meeting:
         return self._picture[1]
 
     def picture(self) -> tuple[list[str], list[LoadRow]]:
-        """Today's risks (:func:`~allocator.analysis.morning_risks`) and the loads
-        (:func:`~allocator.html_report.load_rows`) under the plan in force."""
+        """Today's risks (:func:`~allocator.present.analysis.morning_risks`) and the loads
+        (:func:`~allocator.present.html_report.load_rows`) under the plan in force."""
         seen = self._seen()
         return seen.risks, seen.loads
 
@@ -407,15 +407,15 @@ class Meeting:
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
         worker the hard rules let hold each case it stands for. Returns those cases'
-        one-case overrides (:func:`~allocator.meeting.expand_family`).
+        one-case overrides (:func:`~allocator.meeting.overrides.expand_family`).
 
         Raises
         ------
         OverrideError
             An unknown case or worker, a worker the hard rules do not let hold
-            the case (:func:`~allocator.meeting.check_holdable`), or a child who
+            the case (:func:`~allocator.meeting.overrides.check_holdable`), or a child who
             needs no worker left unallocated
-            (:func:`~allocator.meeting.check_unallocatable`).
+            (:func:`~allocator.meeting.overrides.check_unallocatable`).
         """
         check_override(self.snapshot, override)
         if self._state is None:
@@ -500,11 +500,11 @@ class Meeting:
         """Apply one more override: re-solve, log, and make the result current.
 
         It replaces the earlier overrides of its case it contradicts
-        (:func:`~allocator.meeting.merge_override`). The solve runs without
+        (:func:`~allocator.meeting.overrides.merge_override`). The solve runs without
         :attr:`lock`, taken only to put the result in force, so the page answers
         meanwhile; overrides must come one at a time (the web app's
         :class:`~allocator.web.solves.SolveQueue`). ``manager_via``: how the
-        manager's name was known (:data:`~allocator.decisions.MANAGER_VIA`), logged
+        manager's name was known (:data:`~allocator.meeting.log.MANAGER_VIA`), logged
         beside it. An override whose re-solve would cost another child the worker
         they have or were given, or move a child off the worker they hold, is refused
         unless ``previewed`` (its preview shown on this plan in force): what it costs
@@ -513,7 +513,7 @@ class Meeting:
         Raises
         ------
         OverrideError
-            As :meth:`precheck`; :class:`~allocator.meeting.OverrideRefused` when the
+            As :meth:`precheck`; :class:`~allocator.meeting.overrides.OverrideRefused` when the
             re-solve cannot honour it (nothing changed, nothing logged).
         """
         parent = self.decision_id
@@ -553,7 +553,7 @@ class Meeting:
     @property
     def promised(self) -> tuple[Handover, ...]:
         """The promised handovers still in force under the overrides in force: their
-        receivers' room is kept (:func:`~allocator.meeting.promises_standing`)."""
+        receivers' room is kept (:func:`~allocator.meeting.overrides.promises_standing`)."""
         return promises_standing(self.handovers, self.overrides)
 
     def promises(self) -> list[dict[str, Any]]:
@@ -600,7 +600,7 @@ class Meeting:
         decision_id, plan_sha256
             The decision, or the plan's SHA-256, the manager reviewed (one or both).
         manager_via
-            How the manager's name was known (:data:`~allocator.decisions.MANAGER_VIA`),
+            How the manager's name was known (:data:`~allocator.meeting.log.MANAGER_VIA`),
             logged beside it.
 
         Raises
@@ -680,7 +680,7 @@ def _promises(handovers: Sequence[Handover]) -> str:
 def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[str, str]]:
     """:meth:`Meeting.nearest` on ``state`` (the plan in force's placements applied),
     each with the move of one or two families that would make the room, if any
-    (:func:`~allocator.meeting.room_by_moving`)."""
+    (:func:`~allocator.meeting.overrides.room_by_moving`)."""
     holder = state.cases[case_id].worker
     weight = state.weight[case_id]
     short = sorted(
@@ -887,7 +887,7 @@ def _same_origin(request: Request, public_origin: str | None = None) -> bool:
 def _page_styles() -> list[str]:
     """The style blocks the server's pages hold (base.html's, the report's): the CSP
     allows these, by their hashes, and no other style."""
-    from allocator.html_report import CSS
+    from allocator.present.html_report import CSS
 
     base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
     return [*re.findall(r"<style>(.*?)</style>", base, flags=re.S), CSS]
@@ -1385,8 +1385,8 @@ def create_app(
 
     @app.get("/workers/{worker_id}", summary="One worker's statement under the current plan")
     def worker(request: Request, worker_id: str) -> Response:
-        from allocator.analysis import worker_statement
-        from allocator.recommend import UnknownIdError
+        from allocator.present.analysis import worker_statement
+        from allocator.problems.recommend import UnknownIdError
 
         try:
             statement = worker_statement(meeting.snapshot, meeting.policy, meeting.plan, worker_id)

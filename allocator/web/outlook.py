@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from allocator.models import Handover, Plan, Snapshot
-from allocator.policy import Policy
+from allocator.contract.models import Handover, Plan, Snapshot
+from allocator.contract.policy import Policy
 
 #: Weeks and runs of the meeting's forecast by default: 8 weeks, as the issue's
 #: manager asks ("the next eight weeks"); 20 runs keep a 150-practitioner forecast to
@@ -68,7 +68,7 @@ def panel(
         0-1, mean weeks over cap, load and cap today in points), ``chart`` (the fan
         chart of children waiting by class, PNG bytes) and ``seconds``.
     """
-    from allocator.apply import applied
+    from allocator.problems.apply import applied
     from allocator.simulation.forecast import ForecastSettings, forecast
     from allocator.simulation.forecast_report import (
         children_csv,

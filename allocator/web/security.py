@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from contextlib import suppress
 from typing import Any
 
-from allocator.models import CONTROL_CHARACTERS
+from allocator.contract.models import CONTROL_CHARACTERS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -492,7 +492,7 @@ async def log_unavailable(request: Any, exc: Exception) -> Any:
     is one transaction)."""
     from starlette.responses import JSONResponse
 
-    from allocator.decisions import STATEMENT_TIMEOUT
+    from allocator.meeting.log import STATEMENT_TIMEOUT
     from allocator.ssd.tables import timed_out
 
     if timed_out(exc):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from allocator.settings import Progress
+from allocator.contract.settings import Progress
 
 #: Finished jobs kept for ``GET /jobs/{id}`` (older ones are forgotten).
 KEEP_FINISHED = 100

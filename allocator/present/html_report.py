@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from allocator.models import Case, Handover, Plan, Snapshot, Unallocated
-from allocator.objectives import daily_tiers
-from allocator.policy import Policy
-from allocator.rules import ServiceState, to_points
+from allocator.contract.models import Case, Handover, Plan, Snapshot, Unallocated
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import daily_tiers
+from allocator.domain.rules import ServiceState, to_points
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}
@@ -258,7 +258,7 @@ def render_report(
             for u in unallocated_order(snapshot, policy, plan)
         ),
     )
-    from allocator.analysis import morning_risks
+    from allocator.present.analysis import morning_risks
 
     risks = "".join(
         f"<li>{escape(r)}</li>" for r in morning_risks(snapshot, policy, plan, promised)

@@ -5,7 +5,7 @@ postgresql://user@host/db``, driven by psycopg 3). Three tables:
 
 * ``inputs``: each distinct input, content-addressed by SHA-256: the snapshot as
   loaded (referrals merged, canonical JSON), the policy (canonical JSON), each plan
-  (canonical bytes, :func:`allocator.meeting.canonical_plan`), and the handovers
+  (canonical bytes, :func:`allocator.meeting.overrides.canonical_plan`), and the handovers
   promised before a meeting whose receivers' room it kept (``serve --handovers``; a
   pending handovers record, :func:`handovers_bytes`).
 * ``decisions``: one row per decision (``proposed``, ``override``, ``signoff``), with
@@ -69,16 +69,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from allocator.contract.models import Handover, PendingHandovers, Plan, Snapshot
+from allocator.contract.policy import Policy
 from allocator.io import dump_json
-from allocator.meeting import (
+from allocator.meeting.overrides import (
     Override,
     Resolution,
     canonical_plan,
     digest,
     resolve,
 )
-from allocator.models import Handover, PendingHandovers, Plan, Snapshot
-from allocator.policy import Policy
 
 DEFAULT_DB = "sqlite:///decisions.db"
 """The log's default URL: a SQLite file in the current folder."""
@@ -1385,9 +1385,9 @@ def replay(log: DecisionLog, decision_id: int) -> Replay:
     stored = log.content(d.plan_sha256)
     handovers = log.handovers(d)
     if d.kind == "proposed":
-        from allocator.daily import allocate
-        from allocator.meeting import allow_moves, solver_settings
-        from allocator.models import MadeFrom
+        from allocator.contract.models import MadeFrom
+        from allocator.meeting.overrides import allow_moves, solver_settings
+        from allocator.problems.daily import allocate
 
         made = Plan.model_validate_json(stored)
         plan = allocate(

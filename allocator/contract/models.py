@@ -621,7 +621,7 @@ class Plan(Record):
         over every eligible worker; ``status`` is ``optimal`` only when all are.
     gap
         Extension: the gap on children allocated, weighed by their wait as the
-        priority classes weigh them (``allocator.result.relative_gap``);
+        priority classes weigh them (``allocator.domain.result.relative_gap``);
         0 when every priority class is proved. Other tiers: see ``bound``, ``proved``.
     notes
         Extension: observations a manager should see (e.g. former staff named).

@@ -2,8 +2,8 @@
 
 The command line, the meeting's re-solves, the simulation and a library caller all
 build one :class:`Settings` and hand it down whole; it is checked once, here, against
-the value domains of :mod:`allocator.limits`. Part of the contract with the user,
-beside :mod:`allocator.models` and :mod:`allocator.policy`; no solver import.
+the value domains of :mod:`allocator.contract.limits`. Part of the contract with the user,
+beside :mod:`allocator.contract.models` and :mod:`allocator.contract.policy`; no solver import.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from allocator.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
+from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
 #: second of CPU on these models on the 2-core machine we measure on (the stretched

@@ -7,12 +7,12 @@ A manager looks at the proposed plan and changes a few choices, each with a reas
 * ``unallocate``: the case stays without a worker for now.
 
 :func:`resolve` re-solves in one solve through the public
-:func:`allocator.daily.allocate` with the overrides written into the snapshot and the
+:func:`allocator.problems.daily.allocate` with the overrides written into the snapshot and the
 previous plan as the ``reference``: after the priority classes, the fewest other
 cases placed differently from it (the ``reference_changes`` tier).
 
 Everything here is a pure function of its arguments and the solver settings, so a
-decision log can replay it (:mod:`allocator.decisions`).
+decision log can replay it (:mod:`allocator.meeting.log`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from allocator.check import check_plan
-from allocator.explain import PlanView, assignment_reasons
-from allocator.io import dump_json
-from allocator.models import (
+from allocator.contract.models import (
     CONTROL_CHARACTERS,
     Assignment,
     Handover,
@@ -43,9 +40,10 @@ from allocator.models import (
     Plan,
     Snapshot,
 )
-from allocator.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
-from allocator.policy import Policy
-from allocator.rules import (
+from allocator.contract.policy import Policy
+from allocator.contract.settings import ProgressCallback, Settings
+from allocator.domain.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
+from allocator.domain.rules import (
     AVAILABILITY_RULES,
     CAPACITY,
     GONE_WORKER,
@@ -57,7 +55,9 @@ from allocator.rules import (
     points,
     weight_units,
 )
-from allocator.settings import ProgressCallback, Settings
+from allocator.explain.check import check_plan
+from allocator.explain.reasons import PlanView, assignment_reasons
+from allocator.io import dump_json
 
 #: The unallocated code of a case a manager chose to leave without a worker.
 MANAGER_UNALLOCATED = "manager_unallocated"
@@ -177,7 +177,7 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
 def holding_blockers_of(state: ServiceState, override: Override) -> list[tuple[str, str]]:
     """Every hard rule that stops a ``choose`` override's worker holding its case.
 
-    Judged by the rule registry (:mod:`allocator.rules`) on the case as the override
+    Judged by the rule registry (:mod:`allocator.domain.rules`) on the case as the override
     leaves it (pinned to the worker, not excluded from them), whatever the worker's
     room: the holding rules (grade, skills, exclusions, pin); for a worker who would
     take the case new, availability and the cap they cannot meet whatever moves
@@ -301,7 +301,7 @@ def room_for(
     the weight of those of ``cases`` the worker does not hold under ``plan`` (its
     placements applied), and the worker's cap less their load then and less the room
     kept for the children promised to them (``handovers`` still to come,
-    :func:`allocator.apply.reserve_handovers`)."""
+    :func:`allocator.problems.apply.reserve_handovers`)."""
     state = ServiceState.of(
         kept_snapshot(placed_snapshot(snapshot, plan), policy, handovers), policy
     )
@@ -312,10 +312,10 @@ def room_for(
 
 def kept_snapshot(snapshot: Snapshot, policy: Policy, handovers: Sequence[Handover]) -> Snapshot:
     """``snapshot`` with each promised receiver's cap less the children promised to
-    them (:func:`allocator.apply.reserve_handovers`); itself without handovers."""
+    them (:func:`allocator.problems.apply.reserve_handovers`); itself without handovers."""
     if not handovers:
         return snapshot
-    from allocator.apply import reserve_handovers
+    from allocator.problems.apply import reserve_handovers
 
     return reserve_handovers(snapshot, policy, handovers)
 
@@ -326,7 +326,7 @@ def promises_standing(
     """The promised handovers still in force once ``overrides`` are made.
 
     A manager's new word on a promised child supersedes the promise, as a plan that
-    decides for the child anew does (:func:`allocator.apply.applied`): choosing a
+    decides for the child anew does (:func:`allocator.problems.apply.applied`): choosing a
     worker for them or leaving them unallocated, or keeping them off their receiver.
     Its receiver's room is then no longer kept. Any other promise stands.
     """
@@ -662,7 +662,7 @@ def resolve(
 ) -> Resolution:
     """Re-solve ``previous`` with ``overrides``, changing as little else as possible.
 
-    One solve (:func:`allocator.daily.allocate`) of the snapshot with the overrides
+    One solve (:func:`allocator.problems.daily.allocate`) of the snapshot with the overrides
     written in as pins and exclusions, with the previous plan's other placements as
     its ``reference``: right after the priority classes, it minimises the cases that
     end somewhere other than the previous plan put them (or without a worker when it
@@ -711,7 +711,7 @@ def resolve(
     OverrideError
         If an override names an unknown case or worker.
     """
-    from allocator.daily import allocate
+    from allocator.problems.daily import allocate
 
     base = apply_overrides(snapshot, overrides)
     kept = promises_standing(handovers, overrides)

@@ -64,9 +64,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import ClassVar, Literal, TypeVar
 
-from allocator.models import CaseType, Contract, WorkerLoad
-from allocator.policy import Policy
-from allocator.rules import (
+from allocator.contract.models import CaseType, Contract, WorkerLoad
+from allocator.contract.policy import Policy
+from allocator.domain.rules import (
     ServiceState,
     covers_area,
     families_held,
@@ -114,7 +114,7 @@ class Placements:
 
     Each figure is computed once, when first read: the tiers
     (:func:`evaluate`), the plan's reasons and diagnoses
-    (:class:`allocator.explain.PlanView`, built on it) and the workers' table of the
+    (:class:`allocator.explain.reasons.PlanView`, built on it) and the workers' table of the
     plan (:func:`worker_table`) share one. ``check`` builds its own from the plan
     alone, to stay independent.
 
@@ -306,7 +306,7 @@ class _Unallocated(Tier):
 
     def stay_cost(self, state: ServiceState, case_id: str) -> int:
         """A child of this class left without a worker costs their waiting weight
-        (:attr:`allocator.rules.ServiceState.waiting_weight`)."""
+        (:attr:`allocator.domain.rules.ServiceState.waiting_weight`)."""
         return state.waiting_weight[case_id] if state.priority_class[case_id] == self.index else 0
 
     def contributions(self, on: Placements) -> Iterator[Match]:
@@ -543,7 +543,7 @@ def class_tiers(policy: Policy) -> tuple[Tier, ...]:
     """One tier per priority class of ``policy``, highest first.
 
     Each counts its children left without a worker by the policy's waiting rule
-    (:attr:`allocator.rules.ServiceState.waiting_weight`).
+    (:attr:`allocator.domain.rules.ServiceState.waiting_weight`).
     """
     counted = WAITING_UNITS[policy.waiting.rule]
     if policy.waiting.grace_weeks and policy.waiting.rule != "count":
@@ -664,7 +664,7 @@ def class_weights(classes: int, children: int) -> list[int]:
         Weight per class, highest class first: ``(children + 1) ** (classes - 1 - k)``
         for class ``k``, so one child of a class outweighs all ``children`` of the
         classes below (FORMAT.md "Who gets a worker first"). The policy allows at most
-        :data:`~allocator.policy.MAX_PRIORITY_CLASSES` named classes, which keeps the
+        :data:`~allocator.contract.policy.MAX_PRIORITY_CLASSES` named classes, which keeps the
         weights within CP-SAT's 64-bit range for any realistic day.
     """
     return [(children + 1) ** (classes - 1 - k) for k in range(classes)]
@@ -789,7 +789,7 @@ def tier_vector(values: Mapping[str, int | float], tiers: tuple[Tier, ...]) -> t
     return tuple(values[t.key] if t.sense == "min" else -values[t.key] for t in tiers)
 
 
-#: Rebalance's cost of a change of worker (policy, see ``allocator.rebalancing``): a
+#: Rebalance's cost of a change of worker (policy, see ``allocator.problems.rebalancing``): a
 #: base, more per change the child had this year, more for statutory,
 #: relationship-heavy work, less when the child goes back to a worker they know.
 #: Case types whose change of worker costs more.
@@ -996,7 +996,7 @@ class _RebalanceSiblingsApart(_SiblingsApart):
 class _HandoversUnplanned(Tier):
     """Children of a worker who departs within the window with no handover planned.
 
-    :attr:`allocator.rules.ServiceState.to_hand_over` children the plan neither
+    :attr:`allocator.domain.rules.ServiceState.to_hand_over` children the plan neither
     hands over nor places (docs/FORMAT.md "Planned handovers").
     """
 

@@ -1,9 +1,10 @@
 """The value domains of the settings a user gives: one place, read by every entry point.
 
 The command line's options (:mod:`allocator.cli.options`), a sweep's spec
-(:mod:`allocator.simulation.sweep`) and a solve's :class:`~allocator.settings.Settings`
+(:mod:`allocator.simulation.sweep`) and a solve's :class:`~allocator.contract.settings.Settings`
 take these ranges, so a spec accepts what ``simulate`` and ``generate`` accept. Part of
-the contract with the user, beside :mod:`allocator.models` and :mod:`allocator.policy`;
+the contract with the user, beside :mod:`allocator.contract.models` and
+:mod:`allocator.contract.policy`;
 it imports nothing, so anything may read it without importing the CLI.
 """
 

@@ -4,8 +4,8 @@ Every figure is recomputed in plain Python from the snapshot, the policy and the
 plan's own lists -- never from solver state -- so each is also a check of the plan:
 
 :func:`analyse_plan`
-    Each hard rule (:data:`allocator.check.RULES`) with its violations, and each
-    objective tier (:func:`allocator.objectives.daily_tiers`) with its value, the plan's
+    Each hard rule (:data:`allocator.explain.check.RULES`) with its violations, and each
+    objective tier (:func:`allocator.domain.objectives.daily_tiers`) with its value, the plan's
     reported value and bound, and the matches behind it (which children are
     unallocated, which families are split, who went back to a worker they know ...).
     The matches' points add up to the tier's value.
@@ -32,16 +32,9 @@ from enum import Enum
 from typing import Any, Literal
 
 from allocator.arguments import check_arguments
-from allocator.check import RULES, Violation, check_plan, joined, judge_plan
-from allocator.explain import (
-    PlanView,
-    assignment_reasons,
-    availability_rule,
-    colliding_rules,
-    worker_blockers,
-)
-from allocator.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
-from allocator.objectives import (
+from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import (
     Match,
     Tier,
     daily_tiers,
@@ -50,10 +43,8 @@ from allocator.objectives import (
     plan_tiers,
     tier_vector,
 )
-from allocator.objectives import Placements as TierPlacements
-from allocator.policy import Policy
-from allocator.recommend import SCORED, Recommender, UnknownIdError, score_key
-from allocator.rules import (
+from allocator.domain.objectives import Placements as TierPlacements
+from allocator.domain.rules import (
     ServiceState,
     departure_sentence,
     departures,
@@ -61,6 +52,15 @@ from allocator.rules import (
     points,
     to_points,
 )
+from allocator.explain.check import RULES, Violation, check_plan, joined, judge_plan
+from allocator.explain.reasons import (
+    PlanView,
+    assignment_reasons,
+    availability_rule,
+    colliding_rules,
+    worker_blockers,
+)
+from allocator.problems.recommend import SCORED, Recommender, UnknownIdError, score_key
 
 Side = Literal["a", "b", "same"]
 
@@ -117,7 +117,7 @@ def placements(state: ServiceState, plan: Plan) -> Placements:
     """The plan's placements: the first assignment of each known case to a known worker.
 
     Listings that change nothing, name unknown cases or workers, or repeat a case are
-    skipped (:func:`allocator.check.check_plan` reports them).
+    skipped (:func:`allocator.explain.check.check_plan` reports them).
     """
     given: dict[str, str] = {}
     for a in plan.assignments:
@@ -173,9 +173,9 @@ class TierResult:
     Attributes
     ----------
     key, label, sense
-        As in :func:`allocator.objectives.daily_tiers`.
+        As in :func:`allocator.domain.objectives.daily_tiers`.
     value
-        Recomputed from the plan's placements (:func:`allocator.objectives.evaluate`).
+        Recomputed from the plan's placements (:func:`allocator.domain.objectives.evaluate`).
     reported
         The plan's ``objective`` figure, if it gives one.
     bound
@@ -208,7 +208,7 @@ class PlanAnalysis:
     handovers
         Cases that keep their worker until a planned handover day, then move.
     rules
-        Every rule of :data:`allocator.check.RULES`, with its violations.
+        Every rule of :data:`allocator.explain.check.RULES`, with its violations.
     tiers
         Every tier the plan is measured by (a rebalance's own, or the daily),
         recomputed on its placements, moves included, with the matches behind it.
@@ -218,7 +218,7 @@ class PlanAnalysis:
         The plan's notes, and what a reader of the figures should know.
     stale
         The plan's summaries (``workers``, ``objective``) that disagree with its
-        placements (:func:`allocator.check.stale_summaries`): not broken rules.
+        placements (:func:`allocator.explain.check.stale_summaries`): not broken rules.
     exceptions
         Cases kept with a worker the who-may-hold-what table would not allow, because
         a manager pinned them there (case id, sentence), recomputed from the snapshot.
@@ -262,7 +262,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     Returns
     -------
     PlanAnalysis
-        Rules in the order of :data:`allocator.check.RULES`, tiers in priority order.
+        Rules in the order of :data:`allocator.explain.check.RULES`, tiers in priority order.
     """
     check_arguments("analyse_plan", snapshot=snapshot, policy=policy, plan=plan)
     state = ServiceState.of(snapshot, policy)
@@ -503,7 +503,7 @@ class CaseExplanation:
     worker_before, worker_after
         Its worker in the snapshot and once the plan is applied.
     reasons
-        For a placed case, :func:`allocator.explain.assignment_reasons` recomputed.
+        For a placed case, :func:`allocator.explain.reasons.assignment_reasons` recomputed.
     plan_agrees
         Whether the reasons (or the unallocated code and reason) the plan states are
         the recomputed ones; ``None`` when it states none. The plan's own text is not
@@ -523,20 +523,20 @@ class CaseExplanation:
         The plan's violations concerning this case.
     needs_worker
         Why the case needs a worker today (no worker, worker gone, or a worker who
-        may no longer hold it: :attr:`allocator.rules.ServiceState.needs`), or ``None``.
+        may no longer hold it: :attr:`allocator.domain.rules.ServiceState.needs`), or ``None``.
     exception
         Why the case stays with its worker only as a manager's managed exception
-        (:attr:`allocator.rules.ServiceState.exceptions`), or ``None``.
+        (:attr:`allocator.domain.rules.ServiceState.exceptions`), or ``None``.
     no_handover
         For a ``kept`` child of a worker departing within the leaving window with no
         handover in the plan: "P3 leaves on ...; no handover planned: <why>", the why
         judged once the plan is applied (:func:`_no_handover`); else ``None``.
     days_waiting
         For a case that needs a worker, the days it has waited for one
-        (:attr:`allocator.rules.ServiceState.days_waiting`); else ``None``.
+        (:attr:`allocator.domain.rules.ServiceState.days_waiting`); else ``None``.
     head_start
         For a case that needs a worker, the days their class tier counts beyond those
-        waited (:meth:`allocator.rules.ServiceState.counted_wait`: policy
+        waited (:meth:`allocator.domain.rules.ServiceState.counted_wait`: policy
         ``waiting.type_weeks`` for the case's type, and ``waiting.lost_worker_weeks``
         for a child who lost their worker, each x 7), or ``None`` when none.
     """
@@ -589,7 +589,7 @@ def explain_case(
     top
         How many next-best workers to give.
     recommender
-        A :class:`~allocator.recommend.Recommender` of ``snapshot`` under ``policy``,
+        A :class:`~allocator.problems.recommend.Recommender` of ``snapshot`` under ``policy``,
         to share one across calls.
 
     Raises
@@ -764,7 +764,7 @@ def _why_not(
 
     The first tier, in priority order, on which ``wid`` scores worse than the chosen
     worker for this case alone, in that tier's own words
-    (:meth:`allocator.objectives.Tier.worse`); else the room the plan's other
+    (:meth:`allocator.domain.objectives.Tier.worse`); else the room the plan's other
     placements took (then, for a plan proved best, placing the case with ``wid``
     would cost the plan more elsewhere); else what is left: a search that stopped,
     or a tie.
@@ -922,7 +922,7 @@ def diff_plans(
         The plans, e.g. the allocator's and a manager's edit of it.
     snapshot, policy
         When given, each plan's tiers are recomputed with
-        :func:`allocator.objectives.evaluate` rather than read from the plan.
+        :func:`allocator.domain.objectives.evaluate` rather than read from the plan.
     """
     check_arguments("diff_plans", plan_a=plan_a, plan_b=plan_b, snapshot=snapshot, policy=policy)
     a_given, a_lost = _listed(plan_a)
@@ -1053,7 +1053,7 @@ def staffing_warnings(
         --handovers``): counted as planned, beside the plan's own.
     """
     # Leaving within the window, or starting a planned long absence within it
-    # (:attr:`allocator.rules.ServiceState.departing`), soonest first.
+    # (:attr:`allocator.domain.rules.ServiceState.departing`), soonest first.
     departing = departures(snapshot, policy)
     staff = {p.id: p for p in snapshot.practitioners}
     handed: dict[str, int] = {}

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from functools import cache, cached_property
 from typing import Literal, NewType
 
-from allocator.models import (
+from allocator.contract.models import (
     Case,
     Grade,
     ManagedException,
@@ -24,7 +24,7 @@ from allocator.models import (
     Snapshot,
     UnallocatedCode,
 )
-from allocator.policy import Policy
+from allocator.contract.policy import Policy
 
 #: Weights and capacities are compared in integer centi-points everywhere (solver and
 #: plain Python alike), so 0.75 x 3 = 2.25 points is exact and both sides agree.
@@ -356,7 +356,7 @@ def new_families(state: ServiceState, given: Mapping[str, str]) -> dict[str, set
 
 def new_families_of(snapshot: Snapshot, given: Mapping[str, str]) -> dict[str, set[str]]:
     """:func:`new_families` of a snapshot not indexed (a plan in force, ranked against
-    the service once applied: :mod:`allocator.recommend`)."""
+    the service once applied: :mod:`allocator.problems.recommend`)."""
     held: dict[str, set[str]] = defaultdict(set)
     family: dict[str, str] = {}
     for case in snapshot.cases:
@@ -396,22 +396,22 @@ class ServiceState:
     _eligible: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: ``to_allocate`` grouped by family, filled in by the engine on first use.
     to_allocate_by_family: dict[str, list[str]] | None = field(default=None, repr=False)
-    #: Memo of :func:`allocator.objectives.balance_cost` by (worker, weight).
+    #: Memo of :func:`allocator.domain.objectives.balance_cost` by (worker, weight).
     balance_costs: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
-    #: Memo of :func:`allocator.objectives.expected_changes_cost` by (case type, worker).
+    #: Memo of :func:`allocator.domain.objectives.expected_changes_cost` by (case type, worker).
     look_ahead_costs: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
-    #: Memo of :func:`allocator.objectives.evaluate`: a plan's tier values by its
+    #: Memo of :func:`allocator.domain.objectives.evaluate`: a plan's tier values by its
     #: placements (the most recent few).
     evaluations: dict[tuple[object, ...], dict[str, int | float]] = field(
         default_factory=dict, repr=False
     )
-    #: Memo of :func:`allocator.objectives.outcome_of`: a plan's outcome by its
+    #: Memo of :func:`allocator.domain.objectives.outcome_of`: a plan's outcome by its
     #: placements (the most recent few). Typed ``object`` here: the outcome's type
     #: lives in objectives, a layer above the state.
     outcomes: dict[tuple[tuple[str, str], ...], object] = field(default_factory=dict, repr=False)
     #: A plan being revised (case id -> worker, cases that need a worker only): when
     #: set, daily allocation keeps its placements where it can
-    #: (:data:`allocator.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.
+    #: (:data:`allocator.domain.objectives.REFERENCE_CHANGES`); ``None``: a fresh solve.
     reference: Mapping[str, str] | None = field(default=None, repr=False)
 
     @cached_property
@@ -445,7 +445,7 @@ class ServiceState:
     def waiting_weight(self) -> dict[str, int]:
         """What each case needing a worker costs its class's tier if left without one.
 
-        By the policy's waiting rule (:class:`allocator.policy.Waiting`): 1 each
+        By the policy's waiting rule (:class:`allocator.contract.policy.Waiting`): 1 each
         (``count``); 1 + whole weeks counted (:meth:`counted_wait`: waited beyond the
         ``grace_weeks``, plus any head start), up to ``max_weeks`` (``age``); that
         times the case's weight in half points, at least 1 (``age_points``). Integer,
@@ -486,7 +486,7 @@ class ServiceState:
     def weight_of_wait(self, case_id: str, days: int) -> int:
         """What ``case_id`` costs its class's tier once it has waited ``days`` days
         (:attr:`waiting_weight`): also the weight of a departing worker's child, whose
-        handover the rebalance plans (:func:`allocator.rebalancing.rebalance`)."""
+        handover the rebalance plans (:func:`allocator.problems.rebalancing.rebalance`)."""
         rule = self.policy.waiting
         if rule.rule == "count":
             return 1
@@ -689,7 +689,7 @@ class ServiceState:
 def managed_exceptions(state: ServiceState) -> tuple[ManagedException, ...]:
     """The plan's list of cases kept with their worker only by a manager's pin.
 
-    See :attr:`allocator.rules.ServiceState.exceptions`; in snapshot order.
+    See :attr:`allocator.domain.rules.ServiceState.exceptions`; in snapshot order.
     """
     return tuple(
         ManagedException(case=cid, worker=worker, reason=why)
@@ -701,7 +701,7 @@ def managed_exceptions(state: ServiceState) -> tuple[ManagedException, ...]:
 def is_long_absent(state: ServiceState, worker_id: str) -> bool:
     """Present on the books but absent ``long_absence_days`` or more from ``as_of``.
 
-    The rebalance covers such a worker's children (:mod:`allocator.rebalancing`).
+    The rebalance covers such a worker's children (:mod:`allocator.problems.rebalancing`).
     """
     p = state.practitioners[worker_id]
     return (
@@ -769,7 +769,7 @@ class Rule:
     binds
         What it binds (:data:`Binds`).
     code
-        The :class:`~allocator.models.UnallocatedCode` of a case this rule alone
+        The :class:`~allocator.contract.models.UnallocatedCode` of a case this rule alone
         leaves with nobody; ``None`` for the rules on a plan as a whole.
     """
 

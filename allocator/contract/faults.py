@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
-from allocator.io.fields import _Field
+from allocator.contract.fields import _Field
 
 # Values longer than this are cut when quoted back in a message.
 _SHOWN_CHARS = 30

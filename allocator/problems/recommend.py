@@ -9,15 +9,15 @@ takes the first workers of that order, judging one by one only the few whose rul
 score depend on the child (siblings', previous, excluded and pinned workers, the
 family's holders). :func:`recommend` is the one-off form.
 
-Each worker the hard rules allow (:meth:`allocator.rules.ServiceState.may_hold`,
+Each worker the hard rules allow (:meth:`allocator.domain.rules.ServiceState.may_hold`,
 plus the intake limit) is scored by the daily tiers below the priority classes
-(:data:`allocator.objectives.CONTINUITY_TIERS`), in their priority order, as the
+(:data:`allocator.domain.objectives.CONTINUITY_TIERS`), in their priority order, as the
 engine scores placing this case alone with them today:
 
 1. ``siblings_apart`` -- the family's extra workers if the child goes there, so a
    sibling's worker comes first;
 2. every linear tier after it (the look-ahead, ``previous_worker_returns``,
-   ``balance``, ``outside_area``): its own :meth:`allocator.objectives.Tier.change`,
+   ``balance``, ``outside_area``): its own :meth:`allocator.domain.objectives.Tier.change`,
    the very costs the engine's model is built from (:func:`allocator.engine.model.daily_input`);
 
 then the worker id. The scores are compared lexicographically, tier by tier, as the
@@ -25,7 +25,8 @@ engine compares plans. The unallocated tiers are the same for every placement an
 are left out.
 
 The workers the rules stop are listed too, "nearest misses" first, each with every
-rule that stops them (rule ids of the registry, :data:`allocator.rules.RULES`): sorted by the two
+rule that stops them (rule ids of the registry,
+:data:`allocator.domain.rules.RULES`): sorted by the two
 continuity tiers (a sibling's or previous worker who cannot take the child is what a
 manager asks about first), then the number of blocking rules, then the other tiers.
 
@@ -43,17 +44,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from allocator.arguments import check_arguments
-from allocator.explain import (
-    Blocker,
-    area_reasons,
-    availability_rule,
-    covering_counted,
-)
-from allocator.io import InputError
-from allocator.models import Case, Handover, Plan, Practitioner, Snapshot
-from allocator.objectives import CONTINUITY_TIERS, Tier
-from allocator.policy import Policy
-from allocator.rules import (
+from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import CONTINUITY_TIERS, Tier
+from allocator.domain.rules import (
     CAPACITY,
     INTAKE_LIMIT,
     Room,
@@ -71,9 +65,16 @@ from allocator.rules import (
     taking_blockers,
     to_points,
 )
+from allocator.explain.reasons import (
+    Blocker,
+    area_reasons,
+    availability_rule,
+    covering_counted,
+)
+from allocator.io import InputError
 
 #: The tiers one placement moves, in priority order: the daily tiers below the
-#: priority classes (:data:`allocator.objectives.CONTINUITY_TIERS`; a re-solve's
+#: priority classes (:data:`allocator.domain.objectives.CONTINUITY_TIERS`; a re-solve's
 #: ``reference_changes`` has no reference plan here). ``siblings_apart`` first, the
 #: family's extra workers; then the linear tiers, each scored by its own cost.
 SCORED: tuple[Tier, ...] = CONTINUITY_TIERS
@@ -83,7 +84,7 @@ assert SCORED[0].key == "siblings_apart" and all(t.linear for t in LINEAR)
 #: (key, sense) of each tier of the score, in priority order.
 SCORE_TIERS: tuple[tuple[str, str], ...] = tuple((t.key, t.sense) for t in SCORED)
 #: The linear tiers whose cost depends on the case only through its kind and weight
-#: (:attr:`allocator.objectives.Tier.by_kind`): the cached order of workers per kind
+#: (:attr:`allocator.domain.objectives.Tier.by_kind`): the cached order of workers per kind
 #: of case sorts by them. The other linear tiers are 0 for a regular worker
 #: (``previous_worker_returns``: previous workers are judged one by one) or ordered
 #: within equal runs of the cached order (``outside_area``, the last tier): the tests
@@ -325,7 +326,7 @@ class Recommender:
     policy
         The policy; FORMAT.md defaults when ``None``.
     state
-        An already indexed :class:`~allocator.rules.ServiceState` of ``snapshot``
+        An already indexed :class:`~allocator.domain.rules.ServiceState` of ``snapshot``
         under ``policy``, to share one.
     new_today
         Per worker, the families new to them that a plan in force already gives them
@@ -576,7 +577,7 @@ class Recommender:
         """The ids of every rule stopping ``w`` taking ``case`` today (cheap, no sentences).
 
         ``screen`` is :meth:`_screen` of the case. Agrees with
-        :func:`allocator.explain.worker_blockers` before the plan (the tests hold the
+        :func:`allocator.explain.reasons.worker_blockers` before the plan (the tests hold the
         two together).
         """
         st = self.state
@@ -613,7 +614,7 @@ class Recommender:
         """Tier key -> value of placing ``case`` alone with ``wid`` (plan units).
 
         ``siblings_apart``: the family's extra workers with the child there; every
-        other tier: its :meth:`~allocator.objectives.Tier.change`.
+        other tier: its :meth:`~allocator.domain.objectives.Tier.change`.
         """
         return as_score(self._key(case, self._by_id[wid], siblings))
 
@@ -778,14 +779,14 @@ def recommend(
         How many eligible workers, and how many near misses, to return.
     plan
         The plan in force for ``snapshot``, if any: workers are ranked against the
-        service once it is applied (:func:`allocator.apply.applied`: the morning's
+        service once it is applied (:func:`allocator.problems.apply.applied`: the morning's
         placements on their new workers' loads), the room of its handovers still to
-        come kept at their receivers (:func:`allocator.apply.reserve_handovers`),
+        come kept at their receivers (:func:`allocator.problems.apply.reserve_handovers`),
         and the families it already makes new to each worker counted against the
         intake limit (:func:`plan_new_families`).
     handovers
         Handovers an earlier plan promised and not yet made
-        (:func:`allocator.apply.still_pending`): their receivers' room is kept too
+        (:func:`allocator.problems.apply.still_pending`): their receivers' room is kept too
         (with ``plan``, those the plan does not decide anew).
 
     Returns
@@ -796,7 +797,7 @@ def recommend(
     ------
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
-    allocator.apply.PlanNotApplicable
+    allocator.problems.apply.PlanNotApplicable
         If ``plan`` cannot be applied to ``snapshot`` (another day, unknown ids, a
         broken hard rule).
 
@@ -808,7 +809,7 @@ def recommend(
     """
     check_arguments("recommend", snapshot=snapshot, case_id=case_id, policy=policy, plan=plan)
     if plan is not None or handovers:
-        from allocator.apply import applied, reserve_handovers
+        from allocator.problems.apply import applied, reserve_handovers
 
         policy = policy or Policy()
         promised: Iterable[Handover] = handovers

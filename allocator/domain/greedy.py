@@ -18,7 +18,7 @@ rule.
 
 The rule's users: the daily warm start and baseline (:func:`greedy_allocate`,
 :func:`revise_allocate`); the rebalance's warm starts
-(:func:`allocator.rebalancing.greedy_rebalance`: the manager's plan is one of three,
+(:func:`allocator.problems.rebalancing.greedy_rebalance`: the manager's plan is one of three,
 and the other two share its choice of worker where they do not pack, and its
 over-cap relief); the moves step's warm start
 (:func:`allocator.engine.moves.greedy_moves`: where a moved family goes); the
@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from allocator.models import Case
-from allocator.policy import Policy
-from allocator.rules import ServiceState
+from allocator.contract.models import Case
+from allocator.contract.policy import Policy
+from allocator.domain.rules import ServiceState
 
 
 def manager_policy(policy: Policy) -> Policy:

@@ -19,19 +19,19 @@ from rich.console import Console
 from rich.markup import escape as _rich_escape
 from rich.table import Table
 
-from allocator.check import RULES, Violation
-from allocator.models import Plan
-from allocator.objectives import Tier, match_label
+from allocator.contract.models import Plan
+from allocator.domain.objectives import Tier, match_label
+from allocator.explain.check import RULES, Violation
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
-    from allocator.analysis import (
+    from allocator.present.analysis import (
         CaseExplanation,
         PlanAnalysis,
         PlanDiff,
         WorkerStatement,
     )
-    from allocator.rebalancing import CapCost
-    from allocator.recommend import Recommendation
+    from allocator.problems.rebalancing import CapCost
+    from allocator.problems.recommend import Recommendation
 
 
 _TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -112,7 +112,7 @@ def plan_summary(
     Only workers whose caseload changes (its count or its load: one case out and a
     heavier one in) are listed; the plan JSON has them all. Then, unless ``quiet``,
     every assignment with its first reason; last, ``warnings`` (see
-    :func:`allocator.analysis.staffing_warnings`), which ``quiet`` never hides.
+    :func:`allocator.present.analysis.staffing_warnings`), which ``quiet`` never hides.
     """
     changed = [
         w for w in plan.workers if w.cases_before != w.cases_after or w.load_before != w.load_after
@@ -162,7 +162,7 @@ def plan_summary(
 
 def render_notes(plan: Plan, warnings: Sequence[str], console: Console) -> None:
     """A summary's last lines: the plan's notes, then ``warnings``
-    (:func:`allocator.analysis.staffing_warnings`), which no ``quiet`` hides."""
+    (:func:`allocator.present.analysis.staffing_warnings`), which no ``quiet`` hides."""
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
     for warning in warnings:
@@ -238,7 +238,7 @@ def rebalance_summary(
 ) -> None:
     """Print a rebalance's moves and handovers (unless ``quiet``), its unallocated
     cases, its objective, its notes, and last ``warnings`` (see
-    :func:`allocator.analysis.staffing_warnings`), which ``quiet`` never hides."""
+    :func:`allocator.present.analysis.staffing_warnings`), which ``quiet`` never hides."""
     changes = sum(1 for a in plan.assignments if a.from_ is not None)
     moves = Table(
         title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s) today, "
@@ -367,7 +367,8 @@ def _value(value: object) -> str:
 
 
 def render_violations(violations: Sequence[Violation], console: Console) -> None:
-    """Print the result of :func:`allocator.check.check_plan`: each violation, or that none."""
+    """Print the result of :func:`allocator.explain.check.check_plan`: each violation,
+    or that none."""
     if not violations:
         console.print(
             f"[bold green]valid[/bold green]: the plan breaks none of the {len(RULES)} rules "
@@ -385,7 +386,7 @@ def render_violations(violations: Sequence[Violation], console: Console) -> None
 
 
 def render_stale(stale: Sequence[Violation], console: Console) -> None:
-    """Print the plan's stale summaries (:func:`allocator.check.stale_summaries`), if any.
+    """Print the plan's stale summaries (:func:`allocator.explain.check.stale_summaries`), if any.
 
     Printed apart from broken rules: a hand-edited plan whose totals were not updated
     breaks no rule.

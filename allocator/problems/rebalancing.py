@@ -5,7 +5,7 @@ Who must move, who may move
 - Every child of a worker who has **left** (``leaving_on`` on or before ``as_of``)
   must move; if nobody may take them they are ``unallocated`` with a code and reason.
 - Every child whose worker **may no longer hold them** (excluded, pinned to another,
-  outgrown the worker's grade, lacking a need: :func:`allocator.rules.why_needs_worker`)
+  outgrown the worker's grade, lacking a need: :func:`allocator.domain.rules.why_needs_worker`)
   must move, alone rather than with siblings the worker may keep; if nobody may take
   them they are ``unallocated`` (taken off that worker) with a code and reason. A pin
   to the current worker keeps an outgrown child there as a managed exception the plan
@@ -53,7 +53,7 @@ Search: the solver starts from the best of three plans by the tiers
 (:func:`greedy_rebalance`): the tiers' order (the children who must move by class
 and wait, leavers' children before referrals, fewest options first), a packing
 (within each class the children who must move lightest per child first, each to the
-worker they fit most tightly) and the manager's rule (:mod:`allocator.greedy`), so
+worker they fit most tightly) and the manager's rule (:mod:`allocator.domain.greedy`), so
 its answer is never worse than the manager's. On a full service packing places more of
 them (measured on the leavers' day benchmark, 150 practitioners, before the classes:
 95 leavers' children left without a worker against 142 by the manager's rule; the
@@ -75,22 +75,7 @@ from datetime import date
 from typing import Literal
 
 from allocator.arguments import check_arguments
-from allocator.engine.rebalance import (
-    REBALANCE_TIERS,
-    Group,
-    RebalanceInput,
-    solve_rebalance,
-    tier_values,
-)
-from allocator.explain import PlanView, availability_rule, held_room_notes, longest_wait_note
-from allocator.greedy import (
-    HeldFamily,
-    choose_worker,
-    manager_order,
-    previous_workers,
-    relieve_over_cap,
-)
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Grade,
     Handover,
@@ -102,7 +87,16 @@ from allocator.models import (
     empty_snapshot_notes,
     unknown_staff_notes,
 )
-from allocator.objectives import (
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings, resolve_settings
+from allocator.domain.greedy import (
+    HeldFamily,
+    choose_worker,
+    manager_order,
+    previous_workers,
+    relieve_over_cap,
+)
+from allocator.domain.objectives import (
     PLAN_TIERS,
     balance_cost,
     change_cost,
@@ -114,9 +108,8 @@ from allocator.objectives import (
     rebalance_values,
     worker_table,
 )
-from allocator.policy import Policy
-from allocator.result import to_plan
-from allocator.rules import (
+from allocator.domain.result import to_plan
+from allocator.domain.rules import (
     POINTS_SCALE,
     ServiceState,
     departure_sentence,
@@ -126,7 +119,19 @@ from allocator.rules import (
     points,
     to_points,
 )
-from allocator.settings import Settings, resolve_settings
+from allocator.engine.rebalance import (
+    REBALANCE_TIERS,
+    Group,
+    RebalanceInput,
+    solve_rebalance,
+    tier_values,
+)
+from allocator.explain.reasons import (
+    PlanView,
+    availability_rule,
+    held_room_notes,
+    longest_wait_note,
+)
 
 
 @dataclass
@@ -378,7 +383,7 @@ def _plan_bound(
     counts those children too, the objective's classes do not.
     ``over_cap_excess`` goes from centi-points to points; ``siblings_apart`` moves by
     ``siblings_shift``, the constant between the engine's tier and the plan's
-    (:class:`allocator.objectives.PLAN_TIERS`: the plan's never goes below 0);
+    (:class:`allocator.domain.objectives.PLAN_TIERS`: the plan's never goes below 0);
     ``leavers_unplaced`` has no key of its own in the plan and is left out. A tier at
     0 is at its bound whatever the search proved: every plan tier counts up from 0.
     """
@@ -423,17 +428,17 @@ WARM_STARTS: tuple[WarmStart, ...] = ("tiers", "packing", "manager")
 def greedy_rebalance(
     setup: Setup, *, start: WarmStart = "manager", plan: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """A plan by hand: the manager's rule (:mod:`allocator.greedy`), or a warm start.
+    """A plan by hand: the manager's rule (:mod:`allocator.domain.greedy`), or a warm start.
 
     Group by group (a family's children on one worker move together): first the
     children who must move (leavers', long-absent workers', those a worker may no
     longer hold, and referrals) — those of the first class (urgent), then each
     handover promised by an earlier plan at its receiver where it still fits, then
     the rest — then the handovers planned ahead, each in the
-    manager's order (:func:`allocator.greedy.manager_order`: the group's highest
+    manager's order (:func:`allocator.domain.greedy.manager_order`: the group's highest
     class, heaviest, oldest referral, id); then each over-cap worker relieved by the
-    manager's over-cap relief (:func:`allocator.greedy.relieve_over_cap`). Each group
-    goes where the manager's choice sends it (:func:`allocator.greedy.choose_worker`:
+    manager's over-cap relief (:func:`allocator.domain.greedy.relieve_over_cap`). Each group
+    goes where the manager's choice sends it (:func:`allocator.domain.greedy.choose_worker`:
     a worker of the family, else a previous worker of its children, most recent
     first, else the most room). Every hard rule holds, ``max_moves`` included.
 
@@ -613,8 +618,8 @@ def rebalance(
         FORMAT.md defaults when ``None``.
     settings
         Time limit, work budget, seed, search workers and progress reports
-        (:class:`~allocator.settings.Settings`; its defaults when ``None``), as for
-        :func:`allocator.daily.allocate`: with ``work_units`` fixed and an ample time
+        (:class:`~allocator.contract.settings.Settings`; its defaults when ``None``), as for
+        :func:`allocator.problems.daily.allocate`: with ``work_units`` fixed and an ample time
         limit the plan is the same on any machine. Progress is reported for each
         stage that searches (tier key, value, bound in the engine's units).
     max_moves

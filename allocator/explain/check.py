@@ -3,19 +3,19 @@
 :func:`check_plan` takes a snapshot, a policy and a plan -- the allocator's, another
 tool's, or a manager's allocation typed by hand -- and recomputes every hard rule of
 FORMAT.md's "Default policy" in plain Python from the plan alone: it imports the
-rules (:mod:`allocator.rules`) and the tiers (:mod:`allocator.objectives`), never the
+rules (:mod:`allocator.domain.rules`) and the tiers (:mod:`allocator.domain.objectives`), never the
 engine, so it also checks the solver: a plan the engine writes must come back with
 no :class:`Violation`. :func:`stale_summaries` compares the plan's summaries with the
 recomputed figures: a stale total is not a broken rule.
 
-Rules (ids in :data:`RULES`, the registry's :data:`allocator.rules.RULES`; each
+Rules (ids in :data:`RULES`, the registry's :data:`allocator.domain.rules.RULES`; each
 rule's evaluation and sentence is the registry's, so check, explain and recommend
 say the same):
 
 ``as_of``
     The plan is for the snapshot's day.
 ``conservation``
-    Every case that needs a worker (:attr:`allocator.rules.ServiceState.needs`: no
+    Every case that needs a worker (:attr:`allocator.domain.rules.ServiceState.needs`: no
     worker, one who has left, or one who may no longer hold it) is listed exactly once
     across ``assignments`` and ``unallocated``; no case twice; no unknown case; no
     case that keeps its worker listed as unallocated; no assignment that changes
@@ -27,7 +27,7 @@ say the same):
 per assignment, in plan order
     ``unknown_worker`` (the worker exists), ``gone_worker`` (has not left),
     ``availability`` (present today and not leaving within the window), then every
-    rule of :func:`allocator.rules.holding_rules` -- ``grade`` (may hold the
+    rule of :func:`allocator.domain.rules.holding_rules` -- ``grade`` (may hold the
     complexity and type), ``skills`` (has every skill the case needs),
     ``excluded_worker``, ``pinned_worker`` (is the pinned worker, if any) -- and
     ``from_mismatch`` (``from`` is the case's worker in the snapshot).
@@ -35,7 +35,7 @@ per assignment, in plan order
     plan is applied.
 ``handover``
     Each planned handover (the plan's ``handovers``) moves a child of a worker who
-    departs within the leaving window (:attr:`allocator.rules.ServiceState.departing`;
+    departs within the leaving window (:attr:`allocator.domain.rules.ServiceState.departing`;
     not a child pinned to them), on a day from ``as_of`` to before they go, with its
     notice in days; the receiver is judged by every per-assignment rule above, and by
     ``capacity`` and ``intake_limit`` below with the handovers counted as made.
@@ -56,13 +56,13 @@ leave any of them out):
     (docs/FORMAT.md "Waiting").
 ``objective``
     The plan's ``objective`` values match the tiers recomputed on its placements:
-    :func:`allocator.objectives.evaluate` for a daily plan (moves to make room
-    included), :func:`allocator.objectives.rebalance_values` for a rebalance's (one
+    :func:`allocator.domain.objectives.evaluate` for a daily plan (moves to make room
+    included), :func:`allocator.domain.objectives.rebalance_values` for a rebalance's (one
     that reports the rebalance's own tiers, such as ``weighted_changes``). Keys the
     checker does not compute (``changes_lower_bound``) are left alone.
 
-Points are compared in integer centi-points (:data:`allocator.rules.POINTS_SCALE`),
-exactly as :class:`allocator.rules.ServiceState` does.
+Points are compared in integer centi-points (:data:`allocator.domain.rules.POINTS_SCALE`),
+exactly as :class:`allocator.domain.rules.ServiceState` does.
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allocator.arguments import check_arguments
-from allocator.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.objectives import plan_values
-from allocator.policy import Policy
-from allocator.rules import (
+from allocator.contract.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import plan_values
+from allocator.domain.rules import (
     AVAILABILITY_RULES,
     CAPACITY,
     HANDOVER,
@@ -90,7 +90,7 @@ from allocator.rules import (
 )
 
 #: Every rule id :func:`check_plan` may report, in the order it reports them: the ids
-#: of the registry (:data:`allocator.rules.RULES`).
+#: of the registry (:data:`allocator.domain.rules.RULES`).
 RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
@@ -609,8 +609,8 @@ def _objective(
     """The plan's reported objective values agree with the tiers on its placements.
 
     A rebalance's plan (it reports the rebalance's own tiers, such as
-    ``weighted_changes``) is judged by :func:`allocator.objectives.rebalance_values`,
-    any other by :func:`allocator.objectives.evaluate`; moves included in both.
+    ``weighted_changes``) is judged by :func:`allocator.domain.objectives.rebalance_values`,
+    any other by :func:`allocator.domain.objectives.evaluate`; moves included in both.
     """
     if not plan.objective:
         return
@@ -629,7 +629,7 @@ def _objective(
 
 def _days_waiting(state: ServiceState, plan: Plan, out: list[Violation]) -> None:
     """The plan's ``days_waiting`` figures agree with the days recomputed from the
-    snapshot (:attr:`allocator.rules.ServiceState.days_waiting`)."""
+    snapshot (:attr:`allocator.domain.rules.ServiceState.days_waiting`)."""
     rows = [(a.case, a.days_waiting) for a in plan.assignments]
     rows += [(u.case, u.days_waiting) for u in plan.unallocated]
     for cid, given in rows:

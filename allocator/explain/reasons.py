@@ -2,7 +2,7 @@
 
 Every sentence is recomputed in plain Python from the snapshot, the policy and the
 plan's placements (``placed``: case id -> worker id for the cases of
-:attr:`allocator.rules.ServiceState.to_allocate` the plan gives a worker), never from
+:attr:`allocator.domain.rules.ServiceState.to_allocate` the plan gives a worker), never from
 solver variables, so an explanation is also an independent check of the model.
 
 Children's data is sensitive: sentences name ids, grades, case types, skills and the
@@ -16,7 +16,7 @@ patch name only -- never other details of a case or of a child.
     checking, in order: the pin, who may hold it at all, who is available, who has
     room, who is under the intake limit. Where hard rules collide (a pin against the
     pinned worker's grade, the only skilled worker excluded ...) the sentence names
-    them by their :data:`allocator.check.RULES` ids.
+    them by their :data:`allocator.explain.check.RULES` ids.
 :class:`PlanView`
     The loads and new families of one plan, built once and shared by every sentence
     about it.
@@ -34,10 +34,10 @@ from datetime import timedelta
 from functools import cached_property
 from typing import NamedTuple
 
-from allocator.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
-from allocator.objectives import Placements, outcome_of, outside_area
-from allocator.policy import Policy
-from allocator.rules import (
+from allocator.contract.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
+from allocator.contract.policy import Policy
+from allocator.domain.objectives import Placements, outcome_of, outside_area
+from allocator.domain.rules import (
     AVAILABILITY,
     AVAILABILITY_RULES,
     CAPACITY,
@@ -93,7 +93,7 @@ class PlanView:
         or ``None``: a child the limit stopped is diagnosed as such.
     outcome
         The plan's outcome the view reads ``load``, ``count``, ``held`` and ``new``
-        from (:class:`allocator.objectives.Placements`), shared with the tiers.
+        from (:class:`allocator.domain.objectives.Placements`), shared with the tiers.
     screened
         Per kind of case (type, complexity, needs), the staff grade and skills allow;
         filled as sentences need it.
@@ -612,7 +612,7 @@ def _may_hold_ignoring_availability(
     """Staff who pass the holding rules for ``case``: grade, needs, exclusion, pin.
 
     The rules on the kind of case (grade, needs) are screened once per kind for the
-    plan (:data:`allocator.rules.KIND_RULES`), the others case by case.
+    plan (:data:`allocator.domain.rules.KIND_RULES`), the others case by case.
     """
     key = kind_of(case)
     screened = view.screened.get(key)
@@ -770,7 +770,7 @@ class Blocker(NamedTuple):
     Attributes
     ----------
     rule
-        The rule's id, one of :data:`allocator.check.RULES` (``grade``, ``skills``,
+        The rule's id, one of :data:`allocator.explain.check.RULES` (``grade``, ``skills``,
         ``excluded_worker``, ``pinned_worker``, ``gone_worker``, ``availability``,
         ``capacity``, ``intake_limit``).
     message
@@ -782,12 +782,12 @@ class Blocker(NamedTuple):
 
 
 def _holding_rule_ids(case: Case, p: Practitioner, policy: Policy) -> list[str]:
-    """The rule id of each sentence :func:`allocator.rules.holding_rules` gives, in order."""
+    """The rule id of each sentence :func:`allocator.domain.rules.holding_rules` gives, in order."""
     return [rule for rule, _ in holding_rules(case, p, policy)]
 
 
 def tagged_holding_blockers(case: Case, p: Practitioner, policy: Policy) -> list[Blocker]:
-    """:func:`allocator.rules.holding_rules` as :class:`Blocker` values."""
+    """:func:`allocator.domain.rules.holding_rules` as :class:`Blocker` values."""
     return [Blocker(rule, message) for rule, message in holding_rules(case, p, policy)]
 
 
@@ -815,14 +815,14 @@ def worker_blockers(
         A plan's :class:`PlanView`: capacity and the intake limit are then judged
         once its placements are applied (the case's own placement, if any, left
         out). Without it they are judged before any allocation, as
-        :meth:`allocator.rules.ServiceState.may_hold` does.
+        :meth:`allocator.domain.rules.ServiceState.may_hold` does.
 
     Returns
     -------
     list of Blocker
         Empty when the worker may take the case. Holding rules first (grade, skills,
         exclusion, pin), then availability, capacity and the intake limit
-        (:func:`allocator.rules.taking_blockers`).
+        (:func:`allocator.domain.rules.taking_blockers`).
     """
     case = state.cases[case_id]
     view = view or PlanView.of(state, {})
@@ -854,7 +854,7 @@ def colliding_rules(
     Returns
     -------
     tuple of str
-        Rule ids in the order of :data:`allocator.check.RULES`; two or more means the
+        Rule ids in the order of :data:`allocator.explain.check.RULES`; two or more means the
         rules collide.
     """
     view = view or PlanView.of(state, {})
@@ -898,5 +898,5 @@ def covering_counted(blocked: Mapping[frozenset[str], int]) -> list[str]:
 
 
 def _ordered(rules: set[str]) -> list[str]:
-    """Rule ids in the order of the registry (:data:`allocator.rules.RULE_IDS`)."""
+    """Rule ids in the order of the registry (:data:`allocator.domain.rules.RULE_IDS`)."""
     return [r for r in RULE_IDS if r in rules]

@@ -10,14 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from allocator.arguments import check_arguments
-from allocator.explain import (
-    PlanView,
-    assignment_reasons,
-    diagnose_unallocated,
-    held_room_notes,
-    longest_wait_note,
-)
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Handover,
     Plan,
@@ -27,11 +20,18 @@ from allocator.models import (
     empty_snapshot_notes,
     unknown_staff_notes,
 )
-from allocator.objectives import daily_tiers, evaluate, outcome_of, worker_table
-from allocator.policy import Policy
-from allocator.result import to_plan
-from allocator.rules import ServiceState
-from allocator.settings import Settings, resolve_settings
+from allocator.contract.policy import Policy
+from allocator.contract.settings import Settings, resolve_settings
+from allocator.domain.objectives import daily_tiers, evaluate, outcome_of, worker_table
+from allocator.domain.result import to_plan
+from allocator.domain.rules import ServiceState
+from allocator.explain.reasons import (
+    PlanView,
+    assignment_reasons,
+    diagnose_unallocated,
+    held_room_notes,
+    longest_wait_note,
+)
 
 #: Share of the work budget (:attr:`Settings.work`) the move step (``allow_moves``) gets.
 MOVES_SHARE = 0.25
@@ -70,7 +70,7 @@ def allocate(
         Weights, caps and who-may-hold-what; FORMAT.md defaults when ``None``.
     settings
         Time limit, work budget, seed, search workers and progress reports
-        (:class:`~allocator.settings.Settings`); its defaults when ``None``. The same
+        (:class:`~allocator.contract.settings.Settings`); its defaults when ``None``. The same
         snapshot, policy and settings give the same plan whenever the solve ends by
         proof or on its work budget. When the time limit is reached the best plan
         found comes back with status ``feasible`` and its proven bounds.
@@ -90,9 +90,9 @@ def allocate(
         that need no worker are ignored. ``None``: a fresh solve.
     handovers
         Handovers an earlier plan promised and not yet made
-        (:func:`allocator.apply.still_pending` of the file ``apply`` wrote): each
+        (:func:`allocator.problems.apply.still_pending` of the file ``apply`` wrote): each
         receiver's room for the child is kept, so the morning's referrals do not take
-        it (:func:`allocator.apply.reserve_handovers`), and a note says whose. The plan
+        it (:func:`allocator.problems.apply.reserve_handovers`), and a note says whose. The plan
         is written on the service's own caps; its ``balance`` tier, which reads the
         caps, is then neither bounded nor proved.
     clock_started
@@ -130,7 +130,7 @@ def allocate(
     # the plan is written on the service's own (so check and explain read it as is).
     solved = state
     if handovers:
-        from allocator.apply import reserve_handovers
+        from allocator.problems.apply import reserve_handovers
 
         solved = ServiceState.of(reserve_handovers(snapshot, policy, handovers), policy)
     if reference is not None:
@@ -242,7 +242,7 @@ def build_plan(
     reasons_on: ServiceState | None = None,
 ) -> Plan:
     """The daily plan for ``placed``, with reasons, diagnoses, worker loads and tier
-    values (written by :func:`~allocator.result.to_plan`).
+    values (written by :func:`~allocator.domain.result.to_plan`).
 
     ``bound`` and ``proved`` are keyed as the plan's objective (each daily tier), in
     the same units; ``settings`` (default :class:`Settings`' defaults) and

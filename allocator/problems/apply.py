@@ -3,7 +3,7 @@
 :func:`apply_plan` takes a snapshot, the plan made for it and the policy, and gives
 the snapshot once the plan is carried out; :func:`applied` gives the same with what
 happened to each case, for a summary. Nothing here solves: the plan is judged first
-by :func:`allocator.check.check_plan`, the independent checker, and refused if it
+by :func:`allocator.explain.check.check_plan`, the independent checker, and refused if it
 breaks a hard rule, names a case or worker the snapshot lacks, or is for another day.
 
 What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
@@ -31,7 +31,7 @@ What the plan does to each case (docs/FORMAT.md, "Applying a plan"):
 - ``waiting_since`` is cleared for a child placed and, for a child left waiting
   without one, set to the day their wait began: ``opened`` for a child who had no
   worker (the day the reading rule counts from), the day a departed worker left
-  (:func:`allocator.rules.waiting_start`), else the plan's day.
+  (:func:`allocator.domain.rules.waiting_start`), else the plan's day.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ from datetime import date
 from typing import Final
 
 from allocator.arguments import check_arguments
-from allocator.check import check_plan
-from allocator.io import InputError
-from allocator.models import (
+from allocator.contract.models import (
     MAX_CHANGES,
     Case,
     Handover,
@@ -55,8 +53,10 @@ from allocator.models import (
     Priority,
     Snapshot,
 )
-from allocator.policy import Policy
-from allocator.rules import holding_blockers, is_gone, waiting_start
+from allocator.contract.policy import Policy
+from allocator.domain.rules import holding_blockers, is_gone, waiting_start
+from allocator.explain.check import check_plan
+from allocator.io import InputError
 
 __all__ = [
     "AppliedPlan",
@@ -185,7 +185,7 @@ def applied(
     PlanNotApplicable
         One sentence per problem: the plan is for another day; ``as_of`` is not after
         the snapshot's; the plan names a case or worker the snapshot lacks; or it
-        breaks a hard rule (each of :func:`allocator.check.check_plan`'s violations,
+        breaks a hard rule (each of :func:`allocator.explain.check.check_plan`'s violations,
         with its rule id).
     """
     policy = policy or Policy()
@@ -295,7 +295,7 @@ def still_pending(
     """The handovers of ``record`` still to make on ``snapshot``'s day.
 
     ``record`` is what ``allocator apply`` wrote beside an earlier snapshot
-    (:class:`~allocator.models.PendingHandovers`). A handover still stands while its
+    (:class:`~allocator.contract.models.PendingHandovers`). A handover still stands while its
     day has not passed (on ``as_of`` it is made that day), the child is in the
     snapshot with the worker it is handed over from, and the receiver is on the
     staff list and, with ``policy``, may take the child on the day (not gone or

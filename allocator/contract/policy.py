@@ -28,9 +28,7 @@ Example ``policy.toml``::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
@@ -47,16 +45,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from allocator.io import (
-    InputError,
-    describe_value,
-    did_you_mean,
-    expected_at,
-    locate,
-    read_input,
-    unreadable_number,
-)
-from allocator.models import (
+from allocator.contract.faults import describe_value, did_you_mean
+from allocator.contract.fields import expected_at, locate
+from allocator.contract.models import (
     MAX_POINTS,
     Case,
     CaseType,
@@ -342,7 +333,7 @@ class Policy(BaseModel):
         Multiplier for complexity 1, 2, 3, 4, each 0 to :data:`MAX_MULTIPLIER`.
     points_per_fte
         Weighted cap in points of a full-time practitioner with grade factor 1,
-        above 0 and at most :data:`allocator.models.MAX_POINTS`.
+        above 0 and at most :data:`allocator.contract.models.MAX_POINTS`.
     grade_factor
         Share of the full cap per grade (protected caseloads), 0 to 1.
     grades
@@ -362,7 +353,7 @@ class Policy(BaseModel):
         never left unallocated so that any number in lower classes can be allocated.
     look_ahead
         Long-term work (looked after, court, adoption) prefers staff likely to stay:
-        the ``expected_changes`` tier (:func:`allocator.objectives.expected_changes_cost`).
+        the ``expected_changes`` tier (:func:`allocator.domain.objectives.expected_changes_cost`).
         ``false`` leaves the tier at 0 everywhere (docs/FORMAT.md "Look-ahead").
     waiting
         How waiting counts within a priority class (:class:`Waiting`).
@@ -499,7 +490,7 @@ class Policy(BaseModel):
         PolicyError
             If a value is outside its domain or a key is unknown.
         """
-        return _over(self, values, "policy override")
+        return policy_over(self, values, "policy override")
 
 
 #: The policy figures a rebalance may override from the command line
@@ -537,8 +528,16 @@ class PolicyError(ValueError):
     """A policy file that cannot be read or holds an unknown key or impossible value."""
 
 
-def _over(base: Policy, values: dict[str, Any], source: str) -> Policy:
-    """``base`` with ``values`` merged in and validated; problems name ``source``."""
+def policy_over(base: Policy, values: dict[str, Any], source: str) -> Policy:
+    """``base`` with ``values`` (a policy file's tables, or top-level numbers) merged
+    in and validated.
+
+    Raises
+    ------
+    PolicyError
+        One sentence per problem, naming ``source`` (a file, or "policy override"),
+        the key as written, what was found and what was expected.
+    """
     merged = _deep_merge(base.model_dump(mode="json"), values)
     if "priority_classes" in values and "over_cap_classes" not in values:
         del merged["over_cap_classes"]  # the default follows the classes given
@@ -625,37 +624,3 @@ def _policy_problems(source: str, exc: ValidationError, data: dict[str, Any]) ->
             text = f"{source}: {problem}"
             problems.append(text if text.endswith("?") else text + ".")
     return "\n".join(dict.fromkeys(problems))
-
-
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Read a TOML policy file over the built-in defaults; ``None`` gives the defaults.
-
-    The file is read by :func:`allocator.io.read_input` (a regular file or ``-``, at
-    most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML.
-
-    Raises
-    ------
-    PolicyError
-        One sentence per problem, naming the file, the key (as written in the file,
-        e.g. ``grades.nqsw.max_complexity``), what was found and what was expected.
-    """
-    if path is None:
-        return Policy()
-    try:
-        raw = read_input(path)
-    except InputError as exc:
-        raise PolicyError(f"policy file {exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a TOML "
-            "file saved as UTF-8."
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
-    except ValueError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
-    return _over(Policy(), data, str(path))

@@ -3,7 +3,7 @@
 Every solve of the engine — the daily allocation, the moves that make room, the
 rebalance and so the cap cost — ends in one :class:`Result`: the decisions, each
 tier's value, bound and proof, the status, and the solver's statistics. The plan a
-manager reads (:class:`~allocator.models.Plan`, the FORMAT.md contract) is produced
+manager reads (:class:`~allocator.contract.models.Plan`, the FORMAT.md contract) is produced
 from it apart, by :func:`to_plan`, the one place a plan's status, bounds, gap and
 settings are written. No solver import.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from allocator.models import (
+from allocator.contract.models import (
     Assignment,
     Handover,
     Plan,
@@ -21,9 +21,9 @@ from allocator.models import (
     Unallocated,
     WorkerLoad,
 )
-from allocator.objectives import Tier
-from allocator.rules import ServiceState, managed_exceptions
-from allocator.settings import Settings
+from allocator.contract.settings import Settings
+from allocator.domain.objectives import Tier
+from allocator.domain.rules import ServiceState, managed_exceptions
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def relative_gap(
     priority class is proved.
 
     The priority-class tiers weigh each child left without a worker by their wait
-    (:attr:`~allocator.rules.ServiceState.waiting_weight`), and so do their bounds,
+    (:attr:`~allocator.domain.rules.ServiceState.waiting_weight`), and so do their bounds,
     so the gap is in that unit throughout. At the first priority-class tier short of
     its bound: the share of the waiting weight a plan could place at best that this
     one does not, ``(value - bound) / (placed + value - bound)``, where ``placed`` is

@@ -1,0 +1,44 @@
+"""The policy file: TOML read over the built-in defaults (docs/FORMAT.md "Policy")."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from allocator.contract.faults import InputError, unreadable_number
+from allocator.contract.policy import Policy, PolicyError, policy_over
+from allocator.io.reading import read_input
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read a TOML policy file over the built-in defaults; ``None`` gives the defaults.
+
+    The file is read by :func:`allocator.io.read_input` (a regular file or ``-``, at
+    most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML.
+
+    Raises
+    ------
+    PolicyError
+        One sentence per problem, naming the file, the key (as written in the file,
+        e.g. ``grades.nqsw.max_complexity``), what was found and what was expected.
+    """
+    if path is None:
+        return Policy()
+    try:
+        raw = read_input(path)
+    except InputError as exc:
+        raise PolicyError(f"policy file {exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a TOML "
+            "file saved as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
+    except ValueError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
+    return policy_over(Policy(), data, str(path))

@@ -1,0 +1,1 @@
+"""The allocation meeting: managers' overrides and their re-solves, and the decision log."""
