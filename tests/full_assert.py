@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from allocator.contract.models import Plan
+from allocator.contract.units import to_points
 from allocator.domain.objectives import daily_tiers, rebalance_tiers, state_tiers
-from allocator.domain.rules import ServiceState, to_points
+from allocator.domain.rules import ServiceState
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.model import daily_input, minimised
 from allocator.engine.rebalance import tier_values

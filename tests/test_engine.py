@@ -524,7 +524,7 @@ def test_weights_sum_exactly_so_rounding_hides_no_breach() -> None:
     # Three cases of 3.334 points are 10.002 in all: over a cap of 10. Rounding each
     # weight to the nearest hundredth (3.33) would let all three in at "9.99"; weights
     # round up and caps down, so two fit and the third waits.
-    from allocator.domain.rules import capacity_units, weight_units
+    from allocator.contract.units import capacity_units, weight_units
 
     assert weight_units(3.334) == 334 and weight_units(0.1 * 3) == 30
     assert capacity_units(10.009) == 1000 and capacity_units(2.25) == 225

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from allocator.explain import reasons as explain
 from allocator.contract.models import Case, Practitioner, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
 from allocator.domain.rules import ServiceState
+from allocator.explain import reasons as explain
 from allocator.explain.reasons import assignment_reasons, diagnose_unallocated
 from tests.builders import case, worker
 

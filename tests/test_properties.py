@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from allocator import Policy, Snapshot, allocate, check_plan, rebalance
 from allocator.contract.models import CaseType, Grade, Plan
-from allocator.domain.rules import POINTS_SCALE, ServiceState, holding_rules, is_gone
+from allocator.contract.units import POINTS_SCALE
+from allocator.domain.rules import ServiceState, holding_rules, is_gone
 from allocator.explain.check import stale_summaries
 from tests.full_assert import daily_engine_agrees
 

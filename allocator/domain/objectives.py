@@ -66,6 +66,7 @@ from typing import ClassVar, Literal, TypeVar
 
 from allocator.contract.models import CaseType, Contract, WorkerLoad
 from allocator.contract.policy import Policy
+from allocator.contract.units import to_points
 from allocator.domain.rules import (
     ServiceState,
     covers_area,
@@ -73,7 +74,6 @@ from allocator.domain.rules import (
     is_long_absent,
     new_families,
     points,
-    to_points,
 )
 
 #: Utilisation thresholds (percent of capacity) where the balance penalty's slope rises.

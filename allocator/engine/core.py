@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from allocator.contract.settings import ProgressCallback
+from allocator.contract.units import CentiPoints
 from allocator.domain.result import Result
 from allocator.engine.lns import MIN_WORK, stage_share
 from allocator.engine.solver import configured_solver
@@ -92,7 +93,7 @@ class Item:
     id: str
     cases: tuple[str, ...]
     family: str
-    weight: int
+    weight: CentiPoints
     receivers: tuple[str, ...]
     source: str | None = None
     keeps_source: bool = False
@@ -141,7 +142,7 @@ class CoreInput:
 
     items: list[Item]
     tiers: tuple[str, ...]
-    room: Mapping[str, int]
+    room: Mapping[str, CentiPoints]
     new_families_left: Mapping[str, int]
     held: Mapping[str, frozenset[str]]
     holders: Mapping[str, frozenset[str]] = field(default_factory=dict)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 
+from allocator.contract.units import CentiPoints
 from allocator.domain.objectives import minimised, state_tiers
 from allocator.domain.rules import ServiceState
 from allocator.engine.core import CoreInput, CoreModel, Item
@@ -102,7 +103,7 @@ def daily_input(
     return CoreInput(
         items=items,
         tiers=tiers,
-        room={w: state.spare_before(w) - fixed_load[w] for w in workers},
+        room={w: CentiPoints(state.spare_before(w) - fixed_load[w]) for w in workers},
         new_families_left={w: limit - len(fixed_new[w]) for w in workers},
         held={w: frozenset(fs) for w, fs in held.items()},
         holders={f: frozenset(ws) for f, ws in holders.items()},

@@ -60,6 +60,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from allocator.contract.settings import Settings
+from allocator.contract.units import CentiPoints
 from allocator.domain.greedy import choose_worker, previous_workers
 from allocator.domain.objectives import balance_cost, change_cost, class_weights, loads_after
 from allocator.domain.result import Result
@@ -100,7 +101,7 @@ class Waiting:
     id: str
     family: str
     priority: int
-    weight: int
+    weight: CentiPoints
     balance: Mapping[str, int]
 
 
@@ -129,7 +130,7 @@ class Movable:
     cases: tuple[str, ...]
     family: str
     source: str
-    weight: int
+    weight: CentiPoints
     cost: Mapping[str, int]
     balance: Mapping[str, int]
     previous: tuple[str, ...] = ()
@@ -159,7 +160,7 @@ class MovesInput:
 
     waiting: list[Waiting]
     movable: list[Movable]
-    room: dict[str, int]
+    room: dict[str, CentiPoints]
     held: Mapping[str, frozenset[str]]
     intake_left: dict[str, int]
     max_moves: int
@@ -225,7 +226,7 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
     policy = state.policy
     load, _ = loads_after(state, placed)
     open_ = sorted(state.open_for_new)
-    room = {w: state.capacity[w] - load[w] for w in open_}
+    room = {w: CentiPoints(state.capacity[w] - load[w]) for w in open_}
 
     def may_hold_any_load(cid: str) -> list[str]:
         """Open workers the rules allow for ``cid`` whose cap it fits, ignoring load."""
@@ -275,7 +276,7 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
     for (family, source), kids in sorted(members.items()):
         if (family, source) in blocked or len(kids) > max_moves:
             continue
-        weight = sum(state.weight[c] for c in kids)
+        weight = CentiPoints(sum(state.weight[c] for c in kids))
         targets = may_take(kids, weight, family, source)
         if targets:
             static[family, source] = targets
@@ -303,7 +304,7 @@ def moves_input(state: ServiceState, placed: Mapping[str, str], max_moves: int) 
     movable: list[Movable] = []
     for (family, source), targets in sorted(static.items()):
         kids = sorted(members[family, source])
-        weight = sum(state.weight[c] for c in kids)
+        weight = CentiPoints(sum(state.weight[c] for c in kids))
         targets = [w for w in targets if weight <= room[w] + most.get(w, 0)]
         if not targets:
             continue

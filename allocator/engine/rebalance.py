@@ -85,6 +85,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from allocator.contract.settings import Settings
+from allocator.contract.units import CentiPoints
 from allocator.domain.result import Result
 from allocator.engine.candidates import spread_sample
 from allocator.engine.core import (
@@ -185,7 +186,7 @@ class Group:
     family: str
     source: str | None
     must_move: bool
-    weight: int
+    weight: CentiPoints
     cost: Mapping[str, int]
     balance: Mapping[str, int]
     priority: int
@@ -236,7 +237,7 @@ class RebalanceInput:
     """
 
     groups: list[Group]
-    spare: dict[str, int]
+    spare: dict[str, CentiPoints]
     held_families: Mapping[str, frozenset[str]]
     intake_limit: int
     excess: dict[str, int]
@@ -540,7 +541,7 @@ def _free_groups(
     by_id = {g.id: g for g in data.groups}
     by_worker: dict[str, list[str]] = defaultdict(list)
     family_workers: dict[str, set[str]] = defaultdict(set)
-    room = dict(data.spare)
+    room: dict[str, int] = dict(data.spare)  # what is left as groups are placed
     for gid, w in sorted(moved.items()):
         by_worker[w].append(gid)
         room[w] -= by_id[gid].weight
@@ -577,7 +578,7 @@ def _neighbourhood_input(
     tier of the smaller model is the whole
     plan's tier less a constant.
     """
-    spare = dict(data.spare)
+    spare: dict[str, int] = dict(data.spare)
     held = {w: set(families) for w, families in data.held_families.items()}
     intake_used: dict[str, int] = defaultdict(int)
     relief: dict[str, int] = defaultdict(int)
@@ -616,7 +617,7 @@ def _neighbourhood_input(
             )
     return RebalanceInput(
         groups=groups,
-        spare=spare,
+        spare={w: CentiPoints(room) for w, room in spare.items()},
         held_families={w: frozenset(families) for w, families in held.items()},
         intake_limit=data.intake_limit,
         excess={s: e - relief[s] for s, e in data.excess.items() if e > relief[s]},

@@ -61,7 +61,7 @@ leave any of them out):
     that reports the rebalance's own tiers, such as ``weighted_changes``). Keys the
     checker does not compute (``changes_lower_bound``) are left alone.
 
-Points are compared in integer centi-points (:data:`allocator.domain.rules.POINTS_SCALE`),
+Points are compared in integer centi-points (:data:`allocator.contract.units.POINTS_SCALE`),
 exactly as :class:`allocator.domain.rules.ServiceState` does.
 """
 
@@ -74,13 +74,13 @@ from dataclasses import dataclass
 from allocator.arguments import check_arguments
 from allocator.contract.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
 from allocator.contract.policy import Policy
+from allocator.contract.units import POINTS_SCALE
 from allocator.domain.objectives import plan_values
 from allocator.domain.rules import (
     AVAILABILITY_RULES,
     CAPACITY,
     HANDOVER,
     INTAKE_LIMIT,
-    POINTS_SCALE,
     RULE_IDS,
     ServiceState,
     holding_rules,

@@ -42,6 +42,7 @@ from allocator.contract.models import (
 )
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
+from allocator.contract.units import weight_units
 from allocator.domain.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
 from allocator.domain.rules import (
     AVAILABILITY_RULES,
@@ -53,7 +54,6 @@ from allocator.domain.rules import (
     holding_rules,
     joined,
     points,
-    weight_units,
 )
 from allocator.explain.check import check_plan
 from allocator.explain.reasons import PlanView, assignment_reasons

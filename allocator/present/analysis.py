@@ -34,6 +34,7 @@ from typing import Any, Literal
 from allocator.arguments import check_arguments
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
+from allocator.contract.units import to_points
 from allocator.domain.objectives import (
     Match,
     Tier,
@@ -50,7 +51,6 @@ from allocator.domain.rules import (
     departures,
     is_long_absent,
     points,
-    to_points,
 )
 from allocator.explain.check import RULES, Violation, check_plan, joined, judge_plan
 from allocator.explain.reasons import (

@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from allocator.contract.models import Case, Handover, Plan, Snapshot, Unallocated
 from allocator.contract.policy import Policy
+from allocator.contract.units import to_points
 from allocator.domain.objectives import daily_tiers
-from allocator.domain.rules import ServiceState, to_points
+from allocator.domain.rules import ServiceState
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}

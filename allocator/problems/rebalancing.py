@@ -89,6 +89,7 @@ from allocator.contract.models import (
 )
 from allocator.contract.policy import Policy
 from allocator.contract.settings import Settings, resolve_settings
+from allocator.contract.units import POINTS_SCALE, CentiPoints, to_points
 from allocator.domain.greedy import (
     HeldFamily,
     choose_worker,
@@ -110,14 +111,12 @@ from allocator.domain.objectives import (
 )
 from allocator.domain.result import to_plan
 from allocator.domain.rules import (
-    POINTS_SCALE,
     ServiceState,
     departure_sentence,
     families_held,
     handover_day,
     is_long_absent,
     points,
-    to_points,
 )
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
@@ -216,7 +215,7 @@ def _setup(
         for cid in kids:
             ws = set(state.eligible(cid))
             common = ws if common is None else common & ws
-        weight = sum(state.weight[c] for c in kids)
+        weight = CentiPoints(sum(state.weight[c] for c in kids))
         targets = sorted(w for w in common or () if weight <= state.spare_before(w) and w != src)
         handover = not broken and all(c in handing for c in kids)
         promised = {planned.get(c) for c in kids} if planned and handover else set()
@@ -297,7 +296,7 @@ def _setup(
             workers_before[family] = len({c.worker for c in children if c.worker is not None})
     data = RebalanceInput(
         groups=groups,
-        spare={w: state.spare_before(w) for w in receivers},
+        spare={w: CentiPoints(state.spare_before(w)) for w in receivers},
         held_families={w: held.get(w, frozenset()) for w in receivers},
         intake_limit=policy.max_new_families_per_day,
         excess={w: state.load_before[w] - state.capacity[w] for w in sorted(over_cap)},
@@ -468,7 +467,7 @@ def greedy_rebalance(
         Group id -> receiver for every group that moves.
     """
     data, state = setup.data, setup.state
-    room = dict(data.spare)
+    room: dict[str, int] = dict(data.spare)  # what is left as groups are placed
     new: dict[str, set[str]] = defaultdict(set)
     # Receivers given a family by this plan, in placement order (after its holders).
     given: dict[str, list[str]] = defaultdict(list)

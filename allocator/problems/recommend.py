@@ -46,6 +46,7 @@ from typing import Any
 from allocator.arguments import check_arguments
 from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.contract.policy import Policy
+from allocator.contract.units import to_points
 from allocator.domain.objectives import CONTINUITY_TIERS, Tier
 from allocator.domain.rules import (
     CAPACITY,
@@ -63,7 +64,6 @@ from allocator.domain.rules import (
     normalised_set,
     points,
     taking_blockers,
-    to_points,
 )
 from allocator.explain.reasons import (
     Blocker,

@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Literal
 
 from allocator.contract.models import Case, CaseType, Practitioner, Priority, Snapshot
 from allocator.contract.policy import OTHER_CLASS, Policy
-from allocator.domain.rules import capacity_units, is_gone, weight_units
+from allocator.contract.units import capacity_units, weight_units
+from allocator.domain.rules import is_gone
 
 if TYPE_CHECKING:
     import pandas as pd
