@@ -8,6 +8,7 @@ so who has room is plain arithmetic.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from builders import case, snapshot, worker
 from allocator.contract.models import Snapshot
 from allocator.contract.policy import Policy, PolicyError
 from allocator.domain.rules import ServiceState
-from allocator.explain.check import check_plan
+from allocator.explain.check import check_plan, stale_summaries
 from allocator.io import load_policy
 from allocator.meeting.log import DecisionLog, replay
 from allocator.meeting.overrides import (
@@ -338,6 +339,8 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     moved = next(e for e in log.history("H1") if e.event == "moved")
     assert moved.manager is None and moved.caused_by is not None
     assert check_plan(snap, POLICY, meeting.plan) == []
+    # U is placed by the moves: no note has U waiting (a fresh trial's did).
+    assert not any("longest waits" in n and "U (" in n for n in meeting.plan.notes)
     assert replay(log, meeting.decision_id).identical
     log.close()
 
@@ -634,6 +637,9 @@ def test_a_later_re_solve_counts_moves_made_to_make_room_against_the_intake_limi
     after = final_workers(meeting.plan)
     assert after["H1"] == "B" and after["U"] == "A" and after["R"] is None
     assert check_plan(snap, policy, meeting.plan) == []
+    # Its totals are the snapshot's, as check counts them: H1's move is no allocation
+    # (a fresh trial's plan said 1,022 allocated where its placements give 1,019).
+    assert stale_summaries(snap, policy, meeting.plan) == []
     # The standing move keeps the reason it was made with, not a pin's.
     (h1,) = [a for a in meeting.plan.assignments if a.case == "H1"]
     assert h1.from_ == "A" and not any("pinned" in r for r in h1.reasons)
@@ -686,6 +692,14 @@ def test_over_cap_answers_say_how_far_over_the_worker_is_and_would_be(tmp_path: 
     log = DecisionLog(str(tmp_path / "log.db"))
     meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
     meeting.override(by(case="U1", action="choose", worker="A", over_cap=True))
+    # A worker over cap is short by what they are over too (a fresh trial read "14.0
+    # points short" of a worker 7.0 over, for a child of 14.0).
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="U2", action="choose", worker="A"))
+    assert str(refused.value).startswith(
+        "U2 needs 3.0 points; A is 3.0 points over their cap under the plan in force: "
+        "6.0 points short"
+    )
     assert meeting.said == (
         "U1 needs 3.0 points; A has 0.0 spare under the plan in force; over cap by "
         "exception, A would hold 6.0 of 3.0 points"
@@ -742,4 +756,21 @@ def test_room_made_for_a_choice_that_goes_to_a_child_first_in_order_is_said(
     said = str(refused.value)
     assert "3.0 points short, and the room the re-solve made with A went to U" in said
     assert "(class, then wait)" in said and meeting.overrides == []
+    log.close()
+
+
+def test_a_child_a_re_solve_gives_a_first_worker_is_logged_placed(tmp_path: Path) -> None:
+    # A and B have room for one child each: R1 and R2 are placed, W waits. R1 left
+    # unallocated frees A for W, whose event is 'placed', not 'moved' from nobody.
+    snap = snapshot(
+        [worker(w, capacity_points=3) for w in "AB"],
+        [case("R1", opened=date(2026, 11, 1)), case("R2", opened=date(2026, 11, 1)),
+         case("W", opened=date(2026, 11, 20))],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert final_workers(meeting.plan)["W"] is None
+    meeting.override(by(case="R1", action="unallocate"))
+    (event,) = [e for e in log.history("W") if e.decision_id == meeting.decision_id]
+    assert (event.event, event.from_worker) == ("placed", None) and event.worker is not None
     log.close()

@@ -110,7 +110,7 @@ def test_one_move_makes_room_for_the_urgent_court_case() -> None:
     assert plan.objective["unallocated_urgent"] == 0
     assert plan.status == "feasible" and plan.bound is None
     assert plan.settings["allow_moves"] == 1
-    assert any("1 case(s) moved to make room" in n for n in plan.notes)
+    assert any("1 case moved to make room" in n for n in plan.notes)
     reasons = {a.case: a.reasons for a in plan.assignments}
     assert reasons["C1"][0] == "moved from S1 to make room for urgent R1 (court)"
     assert "only worker with court" in reasons["R1"]

@@ -876,11 +876,15 @@ class DecisionLog:
                         )
                     )
             for m in resolution.moved:
+                # A child given a first worker is placed, one left with none unplaced.
+                consequent = (
+                    "placed" if m.before is None else "unplaced" if m.after is None else "moved"
+                )
                 conn.execute(
                     insert(case_events).values(
                         decision_id=did,
                         case_id=m.case,
-                        event="moved",
+                        event=consequent,
                         worker=m.after,
                         from_worker=m.before,
                         reason=None,

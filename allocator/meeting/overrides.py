@@ -674,9 +674,10 @@ def resolve(
 
     Children who have a worker move only as the manager asked: a re-solve for a new
     choice with ``make_room`` may move up to :data:`MAKE_ROOM_MOVES` of them (what
-    its preview showed); the moves an earlier such choice made then stand, held as
-    of today in every later re-solve, which moves nobody else's child (beyond the
-    morning plan's own ``allow_moves``).
+    its preview showed); the moves an earlier such choice made then stand, pinned
+    in every later re-solve (a later make-room moves other children, never those
+    back), and a re-solve that asks for no moves moves nobody else's child (beyond
+    the morning plan's own ``allow_moves``).
 
     Parameters
     ----------
@@ -734,7 +735,7 @@ def resolve(
     # the solve then counts them in their receivers' room and intake of new families
     # (held as of today, a receiver's new family read as an old one, and a fresh
     # trial's re-solve gave that receiver one new family too many).
-    moved_earlier = {} if asked else _moves_standing(base, policy, previous, set(last))
+    moved_earlier = _moves_standing(base, policy, previous, set(last))
     moved_earlier = {c: w for c, w in moved_earlier.items() if c not in standing}
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
     if held_now or moved_earlier:
@@ -782,7 +783,7 @@ def resolve(
         plan = _with_held(plan, snapshot, policy, over, standing, previous, kept)
     if moved_earlier:
         plan = _as_moved_before(plan, previous, moved_earlier)
-    plan = _tidy(plan, overrides, previous)
+    plan = _restated(_tidy(plan, overrides, previous), snapshot, policy)
     before, after = final_workers(previous), final_workers(plan)
     moved = tuple(
         Moved(c, before.get(c, cases[c].worker), after.get(c, cases[c].worker))
@@ -799,7 +800,7 @@ def _moves_standing(
 ) -> dict[str, str]:
     """Case -> worker for each child ``previous`` moved off a worker who may keep them
     (a move made to make room), none with an override of its own (``overridden``):
-    held there as of today in a re-solve that asks for no moves."""
+    pinned there in every later re-solve, one that asks for moves too."""
     state = ServiceState.of(base, policy)
     must_move = set(state.to_allocate)
     return {
@@ -843,8 +844,8 @@ def _with_held(
     ``standing``, the other placements ``previous`` gave those workers, held there
     too) as a plan of ``snapshot``: each of them an assignment (an ``over`` case a
     managed exception to the cap too; a standing one as ``previous`` gave it, its
-    reasons said again under this plan), the workers' loads and the tier values
-    recomputed from ``snapshot``."""
+    reasons said again under this plan); :func:`_restated` then recomputes the
+    workers' loads and the tier values from ``snapshot``."""
     state = ServiceState.of(snapshot, policy)
     placed = {a.case: a.worker for a in plan.assignments}
     # Never a case twice: one the solve placed is where the solve put it.
@@ -892,15 +893,30 @@ def _with_held(
                 waives="capacity",
             )
         )
+    return plan.model_copy(
+        update={
+            "assignments": tuple(sorted((*plan.assignments, *extra), key=lambda a: a.case)),
+            "exceptions": tuple(exceptions),
+        }
+    )
+
+
+def _restated(plan: Plan, snapshot: Snapshot, policy: Policy) -> Plan:
+    """``plan``'s workers' table and tier values recomputed from ``snapshot`` (as
+    ``check`` recomputes them), whatever the re-solve saw: it solved a snapshot with
+    the manager's exceptions held and earlier moves pinned, in which a child moved to
+    make room counts as placed (a fresh trial's plan said 1,022 allocated where its
+    placements give 1,019)."""
+    state = ServiceState.of(snapshot, policy)
+    placed = {a.case: a.worker for a in plan.assignments}
+    outcome = outcome_of(state, placed)
     values = evaluate(state, placed)
     objective = {k: values.get(k, v) for k, v in plan.objective.items()}
     objective.update({k: v for k, v in values.items() if k not in objective})
     return plan.model_copy(
         update={
-            "assignments": tuple(sorted((*plan.assignments, *extra), key=lambda a: a.case)),
-            "workers": tuple(worker_table(state, load, outcome.count)),
+            "workers": tuple(worker_table(state, outcome.load, outcome.count)),
             "objective": objective,
-            "exceptions": tuple(exceptions),
         }
     )
 
@@ -952,8 +968,12 @@ def refusal(
             room = (
                 ""
                 if worker == room_said_of
-                else f"{worker} has {points(max(spare, 0))} points spare under the plan in "
-                "force "
+                else (
+                    f"{worker} has {points(spare)} points spare under the plan in force "
+                    if spare >= 0
+                    else f"{worker} is {points(-spare)} points over their cap under the plan "
+                    "in force "
+                )
                 + (f"({kept_here}) " if kept_here else "")
                 + f"and {what} need{'s' if len(cids) == 1 else ''} {points(needed)}: "
             )
@@ -961,11 +981,14 @@ def refusal(
             # policy's order (a fresh trial was told no moves make room, where the
             # page named one and the re-solve gave the room to heavier children).
             took = sorted(
-                c for c, w in after.items() if w == worker and before.get(c, held[c]) != worker
+                c
+                for c, w in after.items()
+                if w == worker and before.get(c, held[c]) != worker and c not in last
             )
             said = (
                 room
-                + f"{points(needed - max(spare, 0))} points short, and "
+                # A worker over their cap is short by what they are over, too.
+                + f"{points(needed - spare)} points short, and "
                 + (
                     f"the room the re-solve made with {worker} went to {joined(took)}, who "
                     "come first in the policy's order (class, then wait)"

@@ -24,7 +24,7 @@ from allocator.contract.policy import Policy
 from allocator.contract.settings import Settings, resolve_settings
 from allocator.domain.objectives import daily_tiers, evaluate, outcome_of, worker_table
 from allocator.domain.result import to_plan
-from allocator.domain.rules import ServiceState
+from allocator.domain.rules import ServiceState, counted
 from allocator.explain.reasons import (
     PlanView,
     assignment_reasons,
@@ -160,8 +160,6 @@ def allocate(
         )
     if result.cut_short:
         notes.append(cut_short_note("search", settings.time_limit))
-    notes.extend(longest_wait_note(state, placed))
-    notes.extend(held_room_notes(solved, placed))
     if handovers:
         notes.append(kept_for_handovers_note(handovers))
         if bound is not None and proved is not None and BALANCE in bound:
@@ -187,13 +185,18 @@ def allocate(
                 # The daily solve's proof and bounds are for a plan without moves.
                 status, bound, proved = "feasible", None, None
                 notes.append(
-                    f"{len(made.moved)} case(s) moved to make room for {len(made.placed)} "
-                    f"more allocation(s) (at most {allow_moves} allowed); the moves were "
-                    "chosen after the daily plan, with its placements fixed, so the plan is "
-                    "not proved optimal over moves and placements together"
+                    f"{counted(len(made.moved), 'case')} moved to make room for "
+                    f"{len(made.placed)} more {'child' if len(made.placed) == 1 else 'children'}"
+                    f" (at most {allow_moves} allowed); the moves were found after the "
+                    "day's placements and with them held, so the plan is not proved the best "
+                    "over moves and placements together"
                 )
                 if made.cut_short:
                     notes.append(cut_short_note("search for moves", settings.time_limit))
+    # After any moves: a child the moves placed waits no longer (a fresh trial's note
+    # named a child the make-room step had placed).
+    notes.extend(longest_wait_note(state, placed))
+    notes.extend(held_room_notes(solved, placed))
     return build_plan(
         state,
         placed,
