@@ -808,3 +808,45 @@ def test_an_unknown_job_says_when_the_server_started(client: TestClient) -> None
     detail = answer.json()["detail"]
     assert detail.startswith("no re-solve 6 since this server started at 20")
     assert "a re-solve asked before a restart was lost" in detail and "GET /log" in detail
+
+
+def test_a_sign_off_by_an_invisible_name_is_refused(client: TestClient, meeting: Meeting) -> None:
+    answer = client.post(
+        "/signoff", json={"manager": "\u200b\u200b", "decision_id": meeting.decision_id}
+    )
+    assert answer.status_code == 422 and "invisible characters" in answer.json()["detail"]
+    assert meeting.signed is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"action": "take"}, "action: one of 'choose', 'exclude' or 'unallocate'"),
+        ({"extra": 1}, "extra: not a field of this request"),
+        ({"over_cap": "yes"}, "over_cap: true or false"),
+    ],
+)
+def test_an_override_of_the_wrong_shape_is_said_plainly(
+    client: TestClient, fields: dict[str, object], said: str
+) -> None:
+    body = {"case": "R1", "action": "choose", "worker": "A", "reason": "r", "manager": "Ann"}
+    answer = client.post("/overrides", json=body | fields)
+    assert answer.status_code == 422 and said in answer.json()["detail"]
+    assert "Input should" not in answer.json()["detail"]
+
+
+def test_a_key_given_twice_is_refused(client: TestClient, meeting: Meeting) -> None:
+    raw = '{"case": "R1", "action": "unallocate", "reason": "r", "manager": "A", "manager": "B"}'
+    answer = client.post("/overrides", content=raw, headers={"content-type": "application/json"})
+    assert (
+        answer.status_code == 422
+        and answer.json()["detail"] == "manager: given twice in one object"
+    )
+    assert len(meeting.log.decisions()) == 1
+
+
+def test_an_unknown_long_id_is_not_said_back_whole(client: TestClient) -> None:
+    body = {"case": "C" * 100_000, "action": "unallocate", "reason": "r", "manager": "Ann"}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422 and len(answer.content) < 500
+    assert "(100,000 characters) is not in the snapshot" in answer.json()["detail"]

@@ -132,3 +132,25 @@ def test_the_plans_status_is_said_in_plain_words(tmp_path: Path) -> None:
     page = TestClient(create_app(meeting, allowed_hosts=["testserver"])).get("/", headers=HTML)
     assert "proved the best plan the rules allow" in page.text and "status optimal" not in page.text
     log.close()
+
+
+def test_the_alternatives_never_offer_a_worker_the_manager_kept_the_child_off(
+    tmp_path: Path,
+) -> None:
+    # R goes to A; B and C could take R too. Kept off B by a manager, R's alternatives
+    # name C only (a fresh trial's page offered the excluded worker back).
+    from allocator.meeting.overrides import Override
+
+    snap = snapshot(
+        [worker(w, capacity_points=9) for w in "ABC"], [case("R", previous_workers=["A"])]
+    )
+    policy = Policy()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    assert {w for w, _ in meeting.alternatives()["R"]} >= {"B", "C"}
+    meeting.override(
+        Override(case="R", action="exclude", worker="B", reason="complaint", manager="Ann")
+    )
+    assert "B" not in {w for w, _ in meeting.alternatives()["R"]}
+    assert "C" in {w for w, _ in meeting.alternatives()["R"]}
+    log.close()

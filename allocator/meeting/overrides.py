@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, NamedTuple
@@ -92,9 +93,13 @@ NO_NAME = frozenset({"none", "null", "nil", "undefined", "nan"})
 
 
 def a_person(value: str) -> str:
-    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`)."""
+    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`) or shows
+    nothing (only spaces and invisible characters: a fresh trial signed off as two
+    zero-width spaces)."""
     if value.casefold() in NO_NAME:
         raise ValueError(f"a person's name, not {value!r}")
+    if not any(unicodedata.category(ch)[0] not in "ZC" for ch in value):
+        raise ValueError("a person's name, not invisible characters")
     return value
 
 
@@ -161,7 +166,7 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
         One sentence naming the id and what was expected.
     """
     if override.case not in {c.id for c in snapshot.cases}:
-        raise OverrideError(f"case {override.case!r} is not in the snapshot")
+        raise OverrideError(f"case {_echoed(override.case)} is not in the snapshot")
     if override.action != "choose" and (override.over_cap or override.family or override.make_room):
         raise OverrideError("'over_cap', 'family' and 'make_room' go with 'choose' only")
     if override.action == "unallocate":
@@ -171,7 +176,19 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
     if override.worker is None:
         raise OverrideError(f"'{override.action}' needs a worker")
     if override.worker not in {p.id for p in snapshot.practitioners}:
-        raise OverrideError(f"worker {override.worker!r} is not among the practitioners")
+        raise OverrideError(f"worker {_echoed(override.worker)} is not among the practitioners")
+
+
+#: Most characters of an unknown id said back (a fresh trial's 900,000-character
+#: worker id came back whole).
+ECHOED_ID = 60
+
+
+def _echoed(value: str) -> str:
+    """An id as said back in a refusal: quoted, cut to :data:`ECHOED_ID` characters."""
+    if len(value) <= ECHOED_ID:
+        return repr(value)
+    return f"{value[:ECHOED_ID]!r}... ({len(value):,} characters)"
 
 
 def holding_blockers_of(state: ServiceState, override: Override) -> list[tuple[str, str]]:

@@ -58,6 +58,7 @@ from allocator.meeting.overrides import (
     Resolution,
     RoomIndex,
     allow_moves,
+    apply_overrides,
     canonical_plan,
     check_holdable,
     check_override,
@@ -224,12 +225,20 @@ class Picture:
 
     @classmethod
     def of(
-        cls, snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover]
+        cls,
+        snapshot: Snapshot,
+        policy: Policy,
+        plan: Plan,
+        promised: Sequence[Handover],
+        overrides: Sequence[Override] = (),
     ) -> Picture:
-        """The picture of ``plan``, the room of the ``promised`` handovers kept."""
+        """The picture of ``plan``, the room of the ``promised`` handovers kept and the
+        workers ``overrides`` keep a child off never offered for that child (a fresh
+        trial's page offered a worker the manager had just excluded)."""
         from allocator.problems.recommend import Recommender, plan_new_families
 
-        placed = placed_snapshot(snapshot, plan)
+        kept_off = apply_overrides(snapshot, [o for o in overrides if o.action == "exclude"])
+        placed = placed_snapshot(kept_off, plan)
         rec = Recommender(
             kept_snapshot(placed, policy, promised),
             policy,
@@ -380,7 +389,7 @@ class Meeting:
         if self._picture is None or self._picture[0] != self.decision_id:
             self._picture = (
                 self.decision_id,
-                Picture.of(self.snapshot, self.policy, self.plan, self.promised),
+                Picture.of(self.snapshot, self.policy, self.plan, self.promised, self.overrides),
             )
         return self._picture[1]
 
@@ -540,9 +549,8 @@ class Meeting:
         split = families_split(self.snapshot, self.plan, result.plan)
         # Made here, on the re-solve's thread, not by the first page to ask under the
         # lock (2.9 s at 1,000 practitioners, every other request waiting).
-        seen = Picture.of(
-            self.snapshot, self.policy, result.plan, promises_standing(self.handovers, overrides)
-        )
+        promised = promises_standing(self.handovers, overrides)
+        seen = Picture.of(self.snapshot, self.policy, result.plan, promised, overrides)
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
@@ -707,6 +715,22 @@ def _ends(result: Resolution, made: Sequence[Override]) -> dict[str, str | None]
     return {o.case: after[o.case] for o in made}
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, each key once (``json.loads`` keeps the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key[:100])
+        out[key] = value
+    return out
+
+
 def in_words(errors: Sequence[Mapping[str, Any]]) -> str:
     """Pydantic's or FastAPI's validation errors as one sentence a manager reads:
     the field, then what was expected ("limit: a whole number, at least 1; reason: at
@@ -736,6 +760,12 @@ def in_words(errors: Sequence[Mapping[str, Any]]) -> str:
             what = "required, and not empty"
         elif kind in ("string_type", "string_pattern_mismatch"):
             what = "a string" if kind == "string_type" else "a value of the expected form"
+        elif kind == "literal_error":
+            what = f"one of {ctx.get('expected', '')}"
+        elif kind == "extra_forbidden":
+            what = "not a field of this request"
+        elif kind in ("bool_type", "bool_parsing"):
+            what = "true or false"
         else:
             what = str(e.get("msg", "not accepted")).removeprefix("Value error, ")
         said.append(f"{where}: {what}" if where else what)
@@ -1088,7 +1118,10 @@ def create_app(
             if not json_depth_ok(raw):
                 raise HTTPException(400, "the JSON is nested too deep")
             try:
-                data = json.loads(raw)
+                data = json.loads(raw, object_pairs_hook=_once_each)
+            except _RepeatedKey as exc:
+                # {"manager": "A", "manager": "B"} read as B, silently, in a fresh trial.
+                raise HTTPException(422, f"{exc.key}: given twice in one object") from None
             except (ValueError, RecursionError):
                 raise HTTPException(400, "the body is not JSON") from None
             if not isinstance(data, dict):
