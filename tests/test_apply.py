@@ -155,7 +155,7 @@ def test_cases_the_plan_leaves_out_and_the_staff_are_as_they_were() -> None:
 def test_the_outcome_lists_what_happened_and_says_it_in_one_line() -> None:
     result = applied(service(), plan(), Policy())
     assert (result.placed, result.moved, result.waiting) == (("R1",), ("C1",), ("C5",))
-    assert result.summary() == "1 placed, 1 moved, 1 left waiting, 1 handover(s) pending"
+    assert result.summary() == "1 placed, 1 moved, 1 left waiting, 1 handover pending"
 
 
 def test_a_later_day_makes_the_handovers_due_by_then() -> None:
@@ -174,7 +174,7 @@ def test_a_handover_whose_receiver_has_gone_by_the_day_lapses() -> None:
     result = applied(service(), plan(), Policy(), as_of=RECEIVER_LEAVES)
     assert by_id(result.snapshot)["C6"].worker == "P4"
     assert result.lapsed == (handover(),) and result.handed == ()
-    assert "1 handover(s) lapsed" in result.summary()
+    assert "1 handover lapsed" in result.summary()
 
 
 def test_waiting_since_is_cleared_for_a_child_placed_and_set_for_one_left_waiting() -> None:
@@ -484,7 +484,7 @@ def test_cli_apply_writes_the_next_snapshot_and_the_pending_handovers(
     result = run("apply", files["plan"], "--snapshot", files["snapshot"], "--out", out)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        f"applied {files['plan']}: 1 placed, 1 moved, 1 left waiting, 1 handover(s) pending;"
+        f"applied {files['plan']}: 1 placed, 1 moved, 1 left waiting, 1 handover pending;"
     )
     assert load_snapshot(out) == apply_plan(service(), plan(), Policy())
     pending = json.loads((files["dir"] / "next.handovers.json").read_text())
@@ -852,7 +852,7 @@ def test_cli_apply_carries_the_handovers_file_forward(files: dict[str, Path]) ->
     args = ("apply", second_plan, "--snapshot", tuesday, "--out", second)
     result = run(*args, "--handovers", files["dir"] / "next.handovers.json")
     assert result.exit_code == 0, result.output
-    assert "0 placed, 0 moved, 1 left waiting, 1 handover(s) pending" in result.stdout
+    assert "0 placed, 0 moved, 1 left waiting, 1 handover pending" in result.stdout
     carried = json.loads((files["dir"] / "next2.handovers.json").read_text())
     assert [h["case"] for h in carried["handovers"]] == ["C6"]
     # Without --handovers the promise would not be carried: no file is written.
@@ -959,7 +959,7 @@ def test_cli_a_handovers_file_that_no_longer_applies_is_named_not_dropped_in_sil
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (
-        f"warning: {pending_file}: 1 of 1 handover(s) still to come no longer apply to this "
+        f"warning: {pending_file}: 1 of 1 handover still to come no longer apply to this "
         "snapshot and are dropped: C6 (not in the snapshot: closed?); if none do, is it the "
         "file written with this snapshot?"
     ) in " ".join(result.output.split())
@@ -1001,8 +1001,7 @@ def test_cli_rebalance_quiet_keeps_the_warnings_and_drops_the_lists(tmp_path: Pa
     for result in (loud, quiet):
         said = " ".join(result.stderr.split())
         assert (
-            warning in said
-            and "still holds 2 children (1 handover(s) planned, 1 without one)" in said
+            warning in said and "still holds 2 children (1 handover planned, 1 without one)" in said
         )
         # The rebalance has run: its advice is not to run it again.
         assert "nobody the rules allow had room for the rest before the day" in said
@@ -1037,7 +1036,7 @@ def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> 
     kept = allocate(snap, Policy(), work_units=0.5, handovers=(promise,))
     assert {a.case: a.worker for a in fresh.assignments} == {"R1": "P5"}
     assert kept.assignments == () and [u.case for u in kept.unallocated] == ["R1"]
-    assert any(n.startswith("room kept for 1 handover(s)") and "P5: C6 on 2026-12-10" in n
+    assert any(n.startswith("room kept for 1 handover") and "P5: C6 on 2026-12-10" in n
                for n in kept.notes)  # fmt: skip
     # Written on the service's own caps (check reads it as is); the balance tier, which
     # reads the caps, is not bounded by a solve on the kept ones.
@@ -1059,7 +1058,7 @@ def test_allocate_keeps_the_room_of_a_handover_still_to_come(tmp_path: Path) -> 
     assert json.loads(out.read_text())["assignments"] == []
     # The leaver warning counts the promise as planned (it said "plan their handover").
     said = " ".join(result.stderr.split())
-    assert "still holds 1 child (1 handover(s) planned" not in said  # nothing left to warn
+    assert "still holds 1 child (1 handover planned" not in said  # nothing left to warn
     assert "P4 leaves" not in said
 
 
@@ -1108,5 +1107,5 @@ def test_a_handover_whose_day_passed_unmade_is_said() -> None:
 
     passed = handover().model_copy(update={"on": date(2026, 11, 20)})
     said = lapsed(service(), pending_record(AS_OF, passed))
-    assert said is not None and "1 handover(s) whose day has passed were not made" in said
+    assert said is not None and "1 handover whose day has passed were not made" in said
     assert "C6 (due 2026-11-20, still with P4)" in said

@@ -206,7 +206,7 @@ def test_explain_case_placed(files: dict[str, Path]) -> None:
     alternatives = {a["worker"]: a for a in data["alternatives"]}
     assert set(alternatives) == {"P2", "P3"}
     assert alternatives["P2"]["why_not"] == [
-        "the family would have 1 extra worker(s) with P2 against 0 with P1"
+        "the family would have 1 extra worker with P2 against 0 with P1"
     ]
 
 

@@ -368,7 +368,7 @@ def _former_staff_snapshot() -> Snapshot:
 
 
 FORMER_NOTE = (
-    "2 staff id(s) in previous_workers/excluded_workers are not among the practitioners "
+    "2 staff ids in previous_workers/excluded_workers are not among the practitioners "
     "(former staff, taken as such): X8, X9"
 )
 

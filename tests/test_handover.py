@@ -242,7 +242,7 @@ def test_explain_shows_a_planned_handover() -> None:
     # Three handovers on their day, nobody moved today (a fresh user read "3 moved").
     assert (analysis.moved, analysis.handovers) == (0, 3)
     assert (
-        "0 case(s) that kept a worker are moved today and 3 handed over on their day (as a "
+        "0 cases that kept a worker are moved today and 3 handed over on their day (as a "
         "rebalance or --allow-moves does); a rebalance: its own tiers are recomputed on every "
         "placement, moves and handovers included"
     ) in analysis.notes
@@ -465,6 +465,6 @@ def test_diff_lists_the_handovers_two_plans_plan_differently() -> None:
     console = Console(width=200, record=True)
     render_diff(diff, console)
     text = console.export_text()
-    assert "2 case(s) treated differently" in text
+    assert "2 cases treated differently" in text
     assert f"P3 from {HANDOVER_DAY.isoformat()}" in text and f"P2 from {earlier}" in text
     assert "handed over only in A (B leaves it with its worker)" in text

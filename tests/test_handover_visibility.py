@@ -56,14 +56,14 @@ def test_rebalance_summary_says_what_each_change_figure_counts() -> None:
     text = _printed(plan, policy)
     # The tier counts the handover; the line under the table says so.
     assert plan.objective["changes_of_worker"] == 1
-    assert "children who change worker: 1 = 0 today + 1 planned handover(s)" in text
+    assert "children who change worker: 1 = 0 today + 1 planned handover" in text
     # The lower bound says what it bounds.
     assert "changes of worker in any best plan, handovers included, at least" in text
     # The manager's rule's note compares like with like.
     note = next(n for n in plan.notes if "manager's rule" in n)
-    assert "(0 today + 1 planned handover(s))" in note
+    assert "(0 today + 1 planned handover)" in note
     assert "For comparison, the manager's rule" in note
-    assert "makes 1 changes of worker" in note and "leaves 0 such child(ren) unplaced" in note
+    assert "makes 1 changes of worker" in note and "leaves 0 such children unplaced" in note
 
 
 def test_html_report_has_a_handovers_section_escaped() -> None:
@@ -78,7 +78,7 @@ def test_html_report_has_a_handovers_section_escaped() -> None:
     assert "<h2>Handovers planned ahead</h2>" in html
     assert "<td>C1</td><td>P1</td><td>P2</td><td>2026-12-10</td><td>2026-12-11</td>" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
-    assert "1 handover(s) planned ahead" in html
+    assert "1 handover planned ahead" in html
 
 
 def test_explain_a_departing_workers_child_with_no_handover() -> None:

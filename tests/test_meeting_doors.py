@@ -850,3 +850,15 @@ def test_an_unknown_long_id_is_not_said_back_whole(client: TestClient) -> None:
     answer = client.post("/overrides", json=body)
     assert answer.status_code == 422 and len(answer.content) < 500
     assert "(100,000 characters) is not in the snapshot" in answer.json()["detail"]
+
+
+def test_a_stale_form_from_a_browser_gets_the_page_with_the_sentence(client: TestClient) -> None:
+    # After a restart the page's token changes: a form sent from the old page read
+    # raw JSON ("cross-site form refused") in a fresh trial.
+    form = {"csrf": "from-before-the-restart", "case": "R1", "action": "unallocate",
+            "reason": "r", "manager": "Ann"}  # fmt: skip
+    answer = client.post("/overrides", data=form, headers=HTML)
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "reload the page and send it again" in answer.text
+    plain = client.post("/overrides", data=form)
+    assert plain.status_code == 403 and "reload the page" in plain.json()["detail"]

@@ -24,6 +24,7 @@ from allocator.meeting.overrides import (
     Override,
     OverrideError,
     OverrideRefused,
+    check_holdable,
     final_workers,
     resolve,
     solver_settings,
@@ -773,4 +774,36 @@ def test_a_child_a_re_solve_gives_a_first_worker_is_logged_placed(tmp_path: Path
     meeting.override(by(case="R1", action="unallocate"))
     (event,) = [e for e in log.history("W") if e.decision_id == meeting.decision_id]
     assert (event.event, event.from_worker) == ("placed", None) and event.worker is not None
+    log.close()
+
+
+def test_a_worker_over_cap_in_the_snapshot_is_refused_with_the_rule_said(
+    meeting: Meeting,
+) -> None:
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=9)],
+        [case("H1", worker="A", weight=4.0), case("U", priority="urgent")],
+    )
+    state = ServiceState.of(snap, POLICY)
+    with pytest.raises(OverrideError) as refused:
+        check_holdable(state, by(case="U", action="choose", worker="A"))
+    said = str(refused.value)
+    assert "A is over capacity (4.0 of 3.0 points) (rule capacity)" in said
+    assert "takes no new case, even where the plan in force moves work off them" in said
+    assert "a manager may give urgent and statutory children over cap by exception" in said
+
+
+def test_an_override_that_would_undo_an_earlier_choice_says_which(tmp_path: Path) -> None:
+    # U was given to A by moving H1 to B. Keeping H1 off B sends H1 back to A, whose
+    # room U has: refused, naming U's earlier choice (a fresh trial's refusal spoke of
+    # U alone, in the solver's words, and advised an over-cap choice for an exclusion).
+    snap = room_then_more()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    with pytest.raises(OverrideRefused) as refused:
+        meeting.override(by(case="H1", action="exclude", worker="B"), previewed=True)
+    said = str(refused.value)
+    assert said.startswith("this would undo the earlier choice of A for U, which the plan in force")
+    assert "choose again with 'over cap'" not in said and said.endswith("Nothing was changed.")
     log.close()

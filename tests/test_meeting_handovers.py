@@ -91,7 +91,7 @@ def test_an_overrides_re_solve_keeps_the_promised_room(meeting: Meeting) -> None
     assert final_workers(meeting.plan)["R2"] is None
     (left,) = meeting.plan.unallocated
     assert left.code == "no_capacity"
-    assert any(n.startswith("room kept for 1 handover(s)") for n in meeting.plan.notes)
+    assert any(n.startswith("room kept for 1 handover") for n in meeting.plan.notes)
     # Replay re-solves each decision from the log, the promise included: byte for byte.
     for decision in meeting.log.decisions():
         assert replay(meeting.log, decision.id).identical, decision
@@ -174,7 +174,7 @@ def test_a_restart_resumes_only_with_the_same_promises(meeting: Meeting) -> None
     # Without --handovers the open meeting is not taken up silently.
     none, why = Meeting.resume(meeting.snapshot, POLICY, meeting.log, settings)
     assert none is None
-    assert "kept room for 1 promised handover(s) (C6 to P5)" in why, why
+    assert "kept room for 1 promised handover (C6 to P5)" in why, why
     assert "asked to keep it for no promised handover (--handovers): starting a new one" in why
 
 

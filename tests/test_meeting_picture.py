@@ -115,7 +115,7 @@ def test_a_leavers_children_without_a_handover_are_counted() -> None:
     risks = morning_risks(snap, POLICY, plan.model_copy(update={"handovers": (handover,)}))
     assert any(
         r.startswith(
-            "L leaves on 2026-11-24 (tomorrow) and still holds 2 children (1 handover(s) "
+            "L leaves on 2026-11-24 (tomorrow) and still holds 2 children (1 handover "
             "planned, 1 without one)"
         )
         for r in risks

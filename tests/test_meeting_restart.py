@@ -51,8 +51,7 @@ def test_a_meeting_resumes_from_the_log_with_its_overrides(tmp_path: Path) -> No
     assert resumed is not None
     meeting_id = again.decision(kept[0]).meeting
     assert said == (
-        f"resuming meeting {meeting_id} at decision {kept[0]} (override) with 1 override(s) "
-        "in force"
+        f"resuming meeting {meeting_id} at decision {kept[0]} (override) with 1 override in force"
     )
     assert (resumed.decision_id, resumed.overrides) == (kept[0], kept[2])
     assert final_workers(resumed.plan) == final_workers(kept[1])

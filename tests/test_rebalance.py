@@ -903,6 +903,6 @@ def test_a_referral_left_while_children_move_is_explained_in_a_note() -> None:
     assert any(a.from_ == "W1" and a.worker == "W2" for a in plan.assignments)
     (note,) = [n for n in plan.notes if "with no worker yet" in n]
     assert note.startswith(
-        "1 child(ren) with no worker yet stay without one (other 1) while this rebalance "
-        "moves 1 child(ren) today and plans 0 handover(s)"
+        "1 child with no worker yet stays without one (other 1) while this rebalance "
+        "moves 1 child today and plans 0 handovers"
     )

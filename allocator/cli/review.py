@@ -21,6 +21,7 @@ from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inp
 from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of
+from allocator.domain.rules import counted
 from allocator.io import InputError, check_output, write_json
 
 
@@ -289,7 +290,7 @@ def report_command(
         for v in broken:
             echo(f"error: {v.rule}: {v.message}", err=True)
         echo(
-            f"error: the plan breaks {len(broken)} hard rule(s) against {snapshot_path}: "
+            f"error: the plan breaks {counted(len(broken), 'hard rule')} against {snapshot_path}: "
             "no report written",
             err=True,
         )

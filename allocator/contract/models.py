@@ -478,7 +478,8 @@ def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
         return []
     shown = ", ".join(former[:10]) + (" ..." if len(former) > 10 else "")
     return [
-        f"{len(former)} staff id(s) in previous_workers/excluded_workers are not among the "
+        f"{len(former)} staff {'id' if len(former) == 1 else 'ids'} in "
+        "previous_workers/excluded_workers are not among the "
         f"practitioners (former staff, taken as such): {shown}"
     ]
 

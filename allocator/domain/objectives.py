@@ -69,6 +69,7 @@ from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
 from allocator.domain.rules import (
     ServiceState,
+    counted,
     covers_area,
     families_held,
     is_long_absent,
@@ -359,7 +360,7 @@ class _SiblingsApart(Tier):
         self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
     ) -> str:
         return (
-            f"the family would have {mine} extra worker(s) with {worker_id} against "
+            f"the family would have {counted(mine, 'extra worker')} with {worker_id} against "
             f"{theirs} with {chosen}"
         )
 
@@ -961,7 +962,7 @@ class _WeightedChanges(Tier):
         case = on.state.cases[match.cases[0]]
         back = " (back to a worker they know)" if match.workers[1] in case.previous_workers else ""
         return (
-            f"{case.id}: {case.changes_last_12_months} change(s) this year, "
+            f"{case.id}: {counted(case.changes_last_12_months, 'change')} this year, "
             f"{case.type.value.replace('_', ' ')} work{back}"
         )
 

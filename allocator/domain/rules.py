@@ -681,10 +681,11 @@ def is_long_absent(state: ServiceState, worker_id: str) -> bool:
 # ------------------------------------------------------------------------ sentences
 
 
-def counted(n: int, noun: str) -> str:
+def counted(n: int, noun: str, plural: str | None = None) -> str:
     """A count for people: ``counted(1, "day")`` is ``"1 day"``, ``counted(12, "week")``
-    ``"12 weeks"`` (nouns that take an s)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    ``"12 weeks"``; ``plural`` for a noun that takes no s (``counted(2, "child",
+    "children")``)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def points(units: int) -> str:

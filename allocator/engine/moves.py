@@ -64,7 +64,7 @@ from allocator.contract.units import CentiPoints
 from allocator.domain.greedy import choose_worker, previous_workers
 from allocator.domain.objectives import balance_cost, change_cost, class_weights, loads_after
 from allocator.domain.result import Result
-from allocator.domain.rules import ServiceState, families_held, new_families
+from allocator.domain.rules import ServiceState, counted, families_held, new_families
 from allocator.engine.core import CoreInput, Item, solve_core_in_stages
 from allocator.engine.core import tier_values as core_tier_values
 from allocator.engine.core import violations as core_violations
@@ -555,7 +555,7 @@ def solve_moves(
     start: dict[str, str] = {}
     if not violations(data, placed, moved):
         start = {**placed, **moved}
-        stages.append(f"greedy: {len(placed)} placed, {len(moved)} group(s) moved")
+        stages.append(f"greedy: {len(placed)} placed, {counted(len(moved), 'group')} moved")
     result = solve_core_in_stages(
         data.core,
         start,

@@ -52,6 +52,7 @@ from allocator.domain.rules import (
     Room,
     ServiceState,
     TakingRule,
+    counted,
     holding_rules,
     joined,
     points,
@@ -250,6 +251,19 @@ def check_holdable(state: ServiceState, override: Override) -> None:
     broken = holding_blockers_of(state, override)
     if broken:
         why = "; ".join(f"{sentence} (rule {rule})" for rule, sentence in broken)
+        if any(rule == CAPACITY.id for rule, _ in broken):
+            # A fresh trial read this beside the plan's "11.75 spare" for the worker,
+            # once the plan had moved work off them: the rule is the snapshot's.
+            why += (
+                ". A worker over their cap in the snapshot takes no new case, even where "
+                "the plan in force moves work off them"
+                + (
+                    f"; a manager may give {joined(state.policy.over_cap_classes)} children "
+                    "over cap by exception"
+                    if state.policy.over_cap_classes
+                    else ""
+                )
+            )
         raise OverrideError(f"{override.worker} may not hold {override.case}: {why}")
 
 
@@ -1023,6 +1037,13 @@ def refusal(
                 why.get(cids[0]) or "the hard rules leave no way"
             )
         cases = {c.id: c for c in snapshot.cases}
+        if all(c not in new for c in cids):
+            # An earlier choice the new override would undo (a fresh trial's exclusion
+            # of another child was refused in words about this one alone).
+            return (
+                f"this would undo the earlier choice of {worker} for {what}, which the plan "
+                f"in force honours ({said}). Nothing was changed."
+            )
         if all(policy.may_exceed_cap(cases[c]) for c in cids) and not all(
             last[c].over_cap for c in cids
         ):
@@ -1099,9 +1120,9 @@ def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
     changes = plan.objective.get(REFERENCE_CHANGES, 0)
     notes = (
         *plan.notes,
-        f"re-solved with {len(overrides)} manager override(s) in one solve, keeping the "
-        f"previous plan's other placements where it could: {changes:g} of its {kept} "
-        "other placement(s) changed",
+        f"re-solved with {counted(len(overrides), 'manager override')} in one solve, keeping "
+        f"the previous plan's other placements where it could: {changes:g} of its "
+        f"{counted(kept, 'other placement')} changed",
     )
     return plan.model_copy(
         update={

@@ -47,6 +47,7 @@ from allocator.domain.objectives import (
 from allocator.domain.objectives import Placements as TierPlacements
 from allocator.domain.rules import (
     ServiceState,
+    counted,
     departure_sentence,
     departures,
     is_long_absent,
@@ -298,7 +299,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         today = len(placed.moves) - handed
         ahead = f" and {handed} handed over on their day" if handed else ""
         notes.append(
-            f"{today} case(s) that kept a worker are moved today{ahead} (as a rebalance "
+            f"{counted(today, 'case')} that kept a worker are moved today{ahead} (as a rebalance "
             f"or --allow-moves does); {kind} are recomputed on every placement, moves "
             "and handovers included"
         )
@@ -1080,7 +1081,9 @@ def staffing_warnings(
             else f"starts a long absence on {day.isoformat()}"
         )
         planned = (
-            f" ({handed[wid]} handover(s) planned, {without} without one)" if wid in handed else ""
+            f" ({counted(handed[wid], 'handover')} planned, {without} without one)"
+            if wid in handed
+            else ""
         )
         # Where this plan planned some of them, a rebalance has run: the rest found no
         # worker with room before the day (advice to run it again would go round).

@@ -17,7 +17,7 @@ from allocator.contract.models import Case, Handover, Plan, Snapshot, Unallocate
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
 from allocator.domain.objectives import daily_tiers
-from allocator.domain.rules import ServiceState
+from allocator.domain.rules import ServiceState, counted
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}
@@ -305,9 +305,9 @@ def render_report(
         f"<h1>{heading}</h1>"
         f'<p class="muted">Snapshot {source}, as of {plan.as_of.isoformat()}; '
         f"{escape(STATUS_WORDS.get(plan.status, plan.status))}; "
-        f"{len(plan.assignments)} assignment(s), "
+        f"{counted(len(plan.assignments), 'assignment')}, "
         f"{len(plan.unallocated)} unallocated"
-        + (f", {len(plan.handovers)} handover(s) planned ahead" if plan.handovers else "")
+        + (f", {counted(len(plan.handovers), 'handover')} planned ahead" if plan.handovers else "")
         + ".</p>"
         + (f"<h2>Today's risks</h2><ul>{risks}</ul>" if risks else "")
         + f"<h2>Unallocated</h2>{unallocated}"

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from allocator.contract.models import Plan
 from allocator.domain.objectives import Tier, match_label
+from allocator.domain.rules import counted
 from allocator.explain.check import RULES, Violation
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
@@ -241,7 +242,7 @@ def rebalance_summary(
     :func:`allocator.present.analysis.staffing_warnings`), which ``quiet`` never hides."""
     changes = sum(1 for a in plan.assignments if a.from_ is not None)
     moves = Table(
-        title=f"Rebalance for {plan.as_of}: {len(plan.assignments)} assignment(s) today, "
+        title=f"Rebalance for {plan.as_of}: {counted(len(plan.assignments), 'assignment')} today, "
         f"{changes} of them a change of worker today (the rest had no worker)"
     )
     for heading in ("case", "from", "to", "reason"):
@@ -276,11 +277,11 @@ def rebalance_summary(
         # and the planned handovers' (docs/FORMAT.md "Planned handovers").
         console.print(
             f"children who change worker: {total} = {changes} today + "
-            f"{len(plan.handovers)} planned handover(s)"
+            f"{counted(len(plan.handovers), 'planned handover')}"
             + (
                 ""
                 if total == changes + len(plan.handovers)
-                else f" + {total - changes - len(plan.handovers)} other(s)"
+                else f" + {counted(int(total - changes) - len(plan.handovers), 'other')}"
             )
         )
     render_exceptions(plan, console)
@@ -375,7 +376,9 @@ def render_violations(violations: Sequence[Violation], console: Console) -> None
             f"checked ({', '.join(RULES)})"
         )
         return
-    table = Table(title=f"{len(violations)} violation(s): the plan breaks these hard rules")
+    table = Table(
+        title=f"{counted(len(violations), 'violation')}: the plan breaks these hard rules"
+    )
     for heading in ("rule", "case", "worker", "what is wrong"):
         table.add_column(heading)
     for v in violations:
@@ -394,7 +397,7 @@ def render_stale(stale: Sequence[Violation], console: Console) -> None:
     if not stale:
         return
     table = Table(
-        title=f"{len(stale)} stale summary figure(s): the plan's totals disagree with its "
+        title=f"{counted(len(stale), 'stale summary figure')}: the plan's totals disagree with its "
         "placements (no rule is broken by this)"
     )
     for heading in ("summary", "worker", "what differs"):
@@ -612,7 +615,7 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
     console.print(
         f"[bold]{_before_tag(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
         f"{rec.weight:g} points, family {escape(rec.family)}; "
-        f"{rec.eligible_count} eligible worker(s){escape(held)}"
+        f"{counted(rec.eligible_count, 'eligible worker')}{escape(held)}"
     )
     if (h := rec.handover) is not None:
         console.print(
@@ -652,7 +655,7 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
 def render_diff(diff: PlanDiff, console: Console) -> None:
     """Print the cases two plans treat differently and their tiers side by side."""
     if diff.changes:
-        table = Table(title=f"{len(diff.changes)} case(s) treated differently")
+        table = Table(title=f"{counted(len(diff.changes), 'case')} treated differently")
         for heading in ("case", "plan A", "plan B", "difference"):
             table.add_column(heading)
         words = {

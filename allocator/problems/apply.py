@@ -54,7 +54,7 @@ from allocator.contract.models import (
     Snapshot,
 )
 from allocator.contract.policy import Policy
-from allocator.domain.rules import holding_blockers, is_gone, waiting_start
+from allocator.domain.rules import counted, holding_blockers, is_gone, waiting_start
 from allocator.explain.check import check_plan
 from allocator.io import InputError
 
@@ -113,9 +113,14 @@ class AppliedPlan:
         parts = [f"{len(self.placed)} placed", f"{len(self.moved)} moved"]
         if self.handed:
             parts.append(f"{len(self.handed)} handed over (their day had come)")
-        parts += [f"{len(self.waiting)} left waiting", f"{len(self.pending)} handover(s) pending"]
+        parts += [
+            f"{len(self.waiting)} left waiting",
+            f"{counted(len(self.pending), 'handover')} pending",
+        ]
         if self.lapsed:
-            parts.append(f"{len(self.lapsed)} handover(s) lapsed (receiver may no longer take)")
+            parts.append(
+                f"{counted(len(self.lapsed), 'handover')} lapsed (receiver may no longer take)"
+            )
         return ", ".join(parts)
 
 
@@ -386,12 +391,12 @@ def lapsed(
     parts = []
     if why:
         parts.append(
-            f"{len(why)} of {len(to_come)} handover(s) still to come no longer apply to this "
-            f"snapshot and are dropped: {_named(why)}"
+            f"{len(why)} of {counted(len(to_come), 'handover')} still to come no longer apply "
+            f"to this snapshot and are dropped: {_named(why)}"
         )
     if not_made:
         parts.append(
-            f"{len(not_made)} handover(s) whose day has passed were not made and are "
+            f"{counted(len(not_made), 'handover')} whose day has passed were not made and are "
             f"dropped: {_named(not_made)}"
         )
     if not parts:

@@ -226,7 +226,7 @@ def kept_for_handovers_note(handovers: Sequence[Handover]) -> str:
         for w, hs in by_worker.items()
     )
     return (
-        f"room kept for {len(handovers)} handover(s) promised before and still to come "
+        f"room kept for {counted(len(handovers), 'handover')} promised before and still to come "
         f"(the pending handovers file): {said}; no referral was given that room"
     )
 

@@ -112,6 +112,7 @@ from allocator.domain.objectives import (
 from allocator.domain.result import to_plan
 from allocator.domain.rules import (
     ServiceState,
+    counted,
     departure_sentence,
     families_held,
     handover_day,
@@ -680,13 +681,16 @@ def rebalance(
     least = f", at least {lower_bound} in any best plan" if lower_bound else ""
     notes.append(
         f"changes of worker: {values['changes_of_worker']} "
-        f"({values['changes_of_worker'] - handed} today + {handed} planned handover(s))"
-        f"{least}; this plan leaves {left} child(ren) who must move unplaced (no worker, "
+        f"({values['changes_of_worker'] - handed} today + "
+        f"{counted(handed, 'planned handover')})"
+        f"{least}; this plan leaves {counted(left, 'child', 'children')} who must move "
+        "unplaced (no worker, "
         f"or a long-absent one) and {points(values['over_cap_excess'])} points over cap. "
         "For comparison, the manager's rule (one family at a time, one of the search's "
         f"starting points) makes {greedy_values['changes_of_worker']} changes of worker (cost of "
-        f"the changes {greedy_values['weighted_changes']}), leaves {greedy_left} such "
-        f"child(ren) unplaced and {points(greedy_values['over_cap_excess'])} points over "
+        f"the changes {greedy_values['weighted_changes']}), leaves "
+        f"{counted(greedy_left, 'such child', 'such children')} unplaced and "
+        f"{points(greedy_values['over_cap_excess'])} points over "
         "cap; the tiers above say which comes first"
     )
     return _plan(
@@ -883,8 +887,8 @@ def _plan(
     handovers.sort(key=lambda h: (h.on, h.case))
     if handovers:
         notes.append(
-            f"{len(handovers)} handover(s) planned ahead for the children of "
-            f"{len({h.from_ for h in handovers})} departing worker(s), with "
+            f"{counted(len(handovers), 'handover')} planned ahead for the children of "
+            f"{counted(len({h.from_ for h in handovers}), 'departing worker')}, with "
             f"{min(h.notice_days for h in handovers)} to "
             f"{max(h.notice_days for h in handovers)} days' notice"
         )
@@ -930,9 +934,11 @@ def _plan(
             f"{name} {by_class[name]}" for name in state.policy.class_names if by_class[name]
         )
         notes.append(
-            f"{len(waiting_first)} child(ren) with no worker yet stay without one ({classes}) "
-            f"while this rebalance moves {moving_now} child(ren) today and plans "
-            f"{len(handovers)} handover(s): the room goes in the order of the tiers below "
+            f"{counted(len(waiting_first), 'child', 'children')} with no worker yet "
+            f"{'stays' if len(waiting_first) == 1 else 'stay'} "
+            f"without one ({classes}) while this rebalance moves "
+            f"{counted(moving_now, 'child', 'children')} today and plans "
+            f"{counted(len(handovers), 'handover')}: the room goes in the order of the tiers below "
             "(over-cap relief after urgent work and before the other classes; within a "
             "class the longest waits first, a departing worker's child to hand over "
             "counting as the longest wait and one who lost their worker "
@@ -946,12 +952,14 @@ def _plan(
     still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
     if uncovered:
         notes.append(
-            f"{len(uncovered)} child(ren) of long-absent workers could not be covered and "
+            f"{counted(len(uncovered), 'child', 'children')} of long-absent workers could "
+            "not be covered and "
             f"stay with them: {', '.join(sorted(uncovered))}"
         )
     if setup.stuck_pinned:
         notes.append(
-            f"{len(setup.stuck_pinned)} pinned child(ren) stay with their absent or over-cap "
+            f"{counted(len(setup.stuck_pinned), 'pinned child', 'pinned children')} stay "
+            "with their absent or over-cap "
             f"pinned worker: {', '.join(sorted(setup.stuck_pinned))}"
         )
     limited = data.max_moves is not None and moves_used >= data.max_moves
@@ -1045,15 +1053,16 @@ class CapCost:
         """The report as sentences for a plan's ``notes``."""
         fte = ", ".join(f"{g.value} {v:.2f}" for g, v in self.extra_fte.items()) or "none"
         out = [
-            f"cap cost: {self.changes} child(ren) must change worker "
+            f"cap cost: {counted(self.changes, 'child', 'children')} must change worker "
             f"({self.changes_for_cap} because of the cap); {self.could_not_hold} could not "
             f"be held at all; extra FTE to keep every child with their worker: {fte} "
             f"(total {sum(self.extra_fte.values()):.2f})"
         ]
         if self.baseline is not None:
             out.append(
-                f"under today's policy the same rebalance: {self.baseline.changes} "
-                f"child(ren) change worker, {self.baseline.could_not_hold} could not be held "
+                "under today's policy the same rebalance: "
+                f"{counted(self.baseline.changes, 'child changes', 'children change')} worker, "
+                f"{self.baseline.could_not_hold} could not be held "
                 f"at all: the policy's own cost is the difference"
             )
         return out

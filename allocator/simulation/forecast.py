@@ -864,7 +864,7 @@ def gather(
     ]
     if handovers:
         notes.append(
-            f"{len(handovers)} handover(s) promised before today kept in every run (the "
+            f"{counted(len(handovers), 'handover')} promised before today kept in every run (the "
             "receiver's room held until the day), unless something changed."
         )
     if calibration is not None:

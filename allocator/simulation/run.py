@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from allocator.contract import models
 from allocator.contract.models import SNAPSHOT_FORMAT, Case, Practitioner, Priority, Snapshot
 from allocator.contract.policy import Policy
-from allocator.domain.rules import is_gone, waiting_start
+from allocator.domain.rules import counted, is_gone, waiting_start
 from allocator.simulation.events import Absence, Day, EventStream, draw_events
 from allocator.simulation.methods import Decision, Handover, Method, departure_cause
 from allocator.simulation.records import Cause, Recorder
@@ -328,7 +328,7 @@ def _apply(
     both = decision.placed.keys() & decision.unallocated
     if missing or both:
         raise ConservationError(
-            f"day {d} ({today}): {len(missing)} case(s) needing a worker in neither list "
+            f"day {d} ({today}): {counted(len(missing), 'case')} needing a worker in neither list "
             f"(e.g. {sorted(missing)[:3]}), {len(both)} in both (e.g. {sorted(both)[:3]})"
         )
     for cid in sorted(decision.unallocated):

@@ -40,6 +40,7 @@ from allocator.contract.models import (
     Practitioner,
     Snapshot,
 )
+from allocator.domain.rules import counted
 from allocator.io import expected_at
 from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping, role_key
 from allocator.ssd.report import ImportReport
@@ -723,7 +724,8 @@ def _practitioners(
             + (
                 "holds no rows"
                 if not read
-                else f"none of the {read} professional(s) has a job title the mapping grades"
+                else f"none of the {counted(read, 'professional')} has a job title the mapping "
+                "grades"
             )
             + ", expected at least one practitioner (was the table emptied?)"
         )

@@ -45,7 +45,7 @@ from allocator.contract.models import Handover, NotBool, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
 from allocator.domain.objectives import REFERENCE_CHANGES
-from allocator.domain.rules import ServiceState, joined, points
+from allocator.domain.rules import ServiceState, counted, joined, points
 from allocator.io import dump_json
 from allocator.meeting.log import DecisionLog
 from allocator.meeting.overrides import (
@@ -380,7 +380,7 @@ class Meeting:
         )
         return meeting, (
             f"resuming meeting {last.meeting} at decision {last.id} ({last.kind}) with "
-            f"{len(last.overrides)} override(s) in force"
+            f"{counted(len(last.overrides), 'override')} in force"
         )
 
     def _seen(self) -> Picture:
@@ -682,7 +682,7 @@ def _promises(handovers: Sequence[Handover]) -> str:
         return "no promised handover"
     named = ", ".join(f"{h.case} to {h.worker}" for h in handovers[:5])
     more = f" and {len(handovers) - 5} more" if len(handovers) > 5 else ""
-    return f"{len(handovers)} promised handover(s) ({named}{more})"
+    return f"{counted(len(handovers), 'promised handover')} ({named}{more})"
 
 
 def _nearest(state: ServiceState, case_id: str, index: RoomIndex) -> list[tuple[str, str]]:
@@ -713,6 +713,10 @@ def _ends(result: Resolution, made: Sequence[Override]) -> dict[str, str | None]
     in it: where they are)."""
     after = result.workers(result.plan)
     return {o.case: after[o.case] for o in made}
+
+
+class _FormRefused(Exception):
+    """A form without this meeting's CSRF token, or from another origin (403)."""
 
 
 class _RepeatedKey(ValueError):
@@ -1004,6 +1008,16 @@ def create_app(
         return JSONResponse({"detail": in_words(errors)}, status_code=422)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+
+    async def form_refused(request: Request, exc: Exception) -> Response:
+        # A browser's stale form (after a restart the token changes) gets the page
+        # with the sentence, not raw JSON.
+        if _wants_html(request):
+            with meeting.lock:
+                return render_meeting(request, error=str(exc), status_code=403)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    app.add_exception_handler(_FormRefused, form_refused)
     hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
     if public_origin is not None:
         hosts.append(urlsplit(public_origin).hostname or "")
@@ -1135,7 +1149,11 @@ def create_app(
                 or not secrets.compare_digest(sent, csrf)
                 or not _same_origin(request, public_origin)
             ):
-                raise HTTPException(403, "cross-site form refused: reload the page")
+                raise _FormRefused(
+                    "this form is out of date or was not sent from this meeting's page (the "
+                    "server may have restarted since it was loaded): reload the page and "
+                    "send it again"
+                )
             fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
             return _form_booleans(model, fields)
         raise HTTPException(415, "send application/json or a form")
