@@ -862,3 +862,34 @@ def test_a_stale_form_from_a_browser_gets_the_page_with_the_sentence(client: Tes
     assert "reload the page and send it again" in answer.text
     plain = client.post("/overrides", data=form)
     assert plain.status_code == 403 and "reload the page" in plain.json()["detail"]
+
+
+def test_a_form_field_given_twice_is_refused(client: TestClient, meeting: Meeting) -> None:
+    raw = f"csrf={csrf_of(client)}&case=R1&action=choose&worker=A&worker=B&reason=r&manager=Ann"
+    answer = client.post(
+        "/overrides",
+        content=raw,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 422 and "worker: given twice in one form" in answer.text
+    assert len(meeting.log.decisions()) == 1
+
+
+@pytest.mark.parametrize("sent", ["1", 1.0])
+def test_a_json_sign_off_names_its_decision_by_number(
+    client: TestClient, meeting: Meeting, sent: object
+) -> None:
+    # "9" and 9.0 signed in a fresh trial, where over_cap: 1 is refused.
+    answer = client.post("/signoff", json={"manager": "Sam", "decision_id": sent})
+    assert answer.status_code == 422 and meeting.signed is None
+
+
+def test_a_sign_off_of_a_decision_not_yet_made_says_so(
+    client: TestClient, meeting: Meeting
+) -> None:
+    answer = client.post("/signoff", json={"manager": "Sam", "decision_id": 99})
+    assert answer.status_code == 409
+    detail = answer.json()["detail"]
+    assert (
+        detail.startswith("there is no decision 99 in this meeting yet") and "since" not in detail
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from builders import case, snapshot, worker
 
-from allocator.contract.models import Snapshot
+from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, PolicyError
 from allocator.domain.rules import ServiceState
 from allocator.explain.check import check_plan, stale_summaries
@@ -806,4 +806,81 @@ def test_an_override_that_would_undo_an_earlier_choice_says_which(tmp_path: Path
     said = str(refused.value)
     assert said.startswith("this would undo the earlier choice of A for U, which the plan in force")
     assert "choose again with 'over cap'" not in said and said.endswith("Nothing was changed.")
+    log.close()
+
+
+def proofs_hold(plan: Plan) -> bool:
+    """Every tier a plan says is proved has its value at its bound, and 'optimal' only
+    with every tier proved."""
+    proved = plan.proved or {}
+    bound = plan.bound or {}
+    held = all(bound.get(k) == plan.objective.get(k) for k, yes in proved.items() if yes)
+    return held and (plan.status != "optimal" or all(proved.values()))
+
+
+def test_a_re_solved_plan_claims_no_proof_its_values_do_not_meet(tmp_path: Path) -> None:
+    # A fresh trial read "proved yes" beside values above their bounds after
+    # exceptions and moves: the re-solve counts its plan anew from the snapshot.
+    snap = room_then_more()
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    assert proofs_hold(meeting.plan)
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    assert proofs_hold(meeting.plan)
+    meeting.override(by(case="R", action="exclude", worker="B"))
+    assert proofs_hold(meeting.plan)
+    log.close()
+
+
+def test_a_family_choice_keeps_a_siblings_own_documented_exception(tmp_path: Path) -> None:
+    # S1 was given to A over cap with the head of service's reason; giving the family
+    # to A as one action adds S2 and leaves S1's reason as it was (a fresh trial's
+    # family choice wrote its own reason over it).
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=3)],
+        [case("H1", worker="A"),
+         case("S1", family="F", priority="urgent", needs=["welsh"]),
+         case("S2", family="F", priority="urgent", needs=["welsh"])],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(
+        by(case="S1", action="choose", worker="A", over_cap=True, reason="agreed with HoS")
+    )
+    meeting.override(
+        by(case="S2", action="choose", worker="A", over_cap=True, family=True, reason="sibling")
+    )
+    reasons = {e.case: e.reason for e in meeting.plan.exceptions}
+    assert reasons["S1"].endswith("agreed with HoS") and reasons["S2"].endswith("sibling")
+    assert [e.event for e in log.history("S1")].count("chosen_over_cap") == 1
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    log.close()
+
+
+def test_the_re_solve_note_counts_only_placements_no_override_names(tmp_path: Path) -> None:
+    # R1 kept off A goes to B; R2 stays: "0 of its 1 other placement changed" (a fresh
+    # trial's note counted the excluded child among the others).
+    snap = snapshot(
+        [worker(w, capacity_points=6) for w in "ABC"],
+        [case("R1", previous_workers=["A"]), case("R2", previous_workers=["C"])],
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="R1", action="exclude", worker="A"))
+    assert final_workers(meeting.plan) == {"R1": "B", "R2": "C"}
+    assert any(n.endswith("0 of its 1 other placement changed") for n in meeting.plan.notes)
+    log.close()
+
+
+def test_a_chosen_childs_reasons_say_the_choice_once(tmp_path: Path) -> None:
+    # A fresh trial read "chosen by Ann: ..." and then "pinned to B by a manager".
+    snap = snapshot(
+        [worker(w, capacity_points=6) for w in "AB"], [case("R", previous_workers=["A"])]
+    )
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="R", action="choose", worker="B"))
+    (r,) = meeting.plan.assignments
+    assert r.worker == "B" and r.reasons[0] == "chosen by Ann: court tomorrow"
+    assert not any(reason.startswith("pinned to") for reason in r.reasons)
     log.close()

@@ -44,7 +44,7 @@ from allocator.contract.models import (
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
 from allocator.contract.units import weight_units
-from allocator.domain.objectives import REFERENCE_CHANGES, evaluate, outcome_of, worker_table
+from allocator.domain.objectives import evaluate, outcome_of, worker_table
 from allocator.domain.rules import (
     AVAILABILITY_RULES,
     CAPACITY,
@@ -292,18 +292,27 @@ class OverrideRefused(OverrideError):
     """An override the re-solve could not honour: nothing was changed or logged."""
 
 
-def expand_family(snapshot: Snapshot, override: Override) -> list[Override]:
+def expand_family(
+    snapshot: Snapshot, override: Override, in_force: Sequence[Override] = ()
+) -> list[Override]:
     """The one-case overrides a (family) override stands for, in snapshot order.
 
     A ``choose`` with ``family`` gives the worker every child of the case's family
     (each as its own ``choose``, marked ``family``, with the same reason and
-    manager); any other override stands for itself.
+    manager), but a sibling already chosen for that worker by an override
+    ``in_force`` keeps that override and its reason (a fresh trial's family choice
+    wrote its reason over a head of service's documented exception); any other
+    override stands for itself.
     """
     if not override.family:
         return [override]
     family = next(c.family for c in snapshot.cases if c.id == override.case)
+    chosen = {o.case for o in in_force if o.action == "choose" and o.worker == override.worker}
+    chosen.discard(override.case)
     return [
-        override.model_copy(update={"case": c.id}) for c in snapshot.cases if c.family == family
+        override.model_copy(update={"case": c.id})
+        for c in snapshot.cases
+        if c.family == family and c.id not in chosen
     ]
 
 
@@ -944,10 +953,22 @@ def _restated(plan: Plan, snapshot: Snapshot, policy: Policy) -> Plan:
     values = evaluate(state, placed)
     objective = {k: values.get(k, v) for k, v in plan.objective.items()}
     objective.update({k: v for k, v in values.items() if k not in objective})
+    # A tier counted anew is no longer the value the solve bounded and proved: its
+    # bound and proof go (a fresh trial read "proved yes" beside a value above its
+    # bound), and with them the plan's "optimal".
+    counted_anew = {k for k, v in objective.items() if plan.objective.get(k) != v}
+    bound = {k: v for k, v in (plan.bound or {}).items() if k not in counted_anew}
+    proved = {k: v and k not in counted_anew for k, v in (plan.proved or {}).items()}
+    status = plan.status
+    if status == "optimal" and not all(proved.values()):
+        status = "feasible"
     return plan.model_copy(
         update={
             "workers": tuple(worker_table(state, outcome.load, outcome.count)),
             "objective": objective,
+            "bound": bound if plan.bound is not None else None,
+            "proved": proved if plan.proved is not None else None,
+            "status": status,
         }
     )
 
@@ -1101,7 +1122,12 @@ def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
         reasons = a.reasons
         mine = last.get(a.case)
         if mine is not None and mine.action == "choose" and mine.worker == a.worker:
-            reasons = (f"chosen by {mine.manager}: {mine.reason}", *reasons)
+            # The choice is the pin the solve saw: said once, as the manager's.
+            pin = f"pinned to {a.worker} by a manager"
+            reasons = (
+                f"chosen by {mine.manager}: {mine.reason}",
+                *(r for r in reasons if r != pin),
+            )
         elif mine is not None and mine.action == "exclude":
             reasons = (f"kept off {mine.worker} by {mine.manager}: {mine.reason}", *reasons)
         assignments.append(a.model_copy(update={"reasons": reasons}))  # days waiting kept
@@ -1116,13 +1142,17 @@ def _tidy(plan: Plan, overrides: Sequence[Override], previous: Plan) -> Plan:
                 }
             )
         unallocated.append(u)
-    kept = len(previous.assignments) - sum(1 for a in previous.assignments if a.case in last)
-    changes = plan.objective.get(REFERENCE_CHANGES, 0)
+    # The placements no override names (reference_changes counts a child kept off a
+    # worker too, the manager's own word: a fresh trial read "2 of 38 changed" beside
+    # one child moved).
+    before, after = final_workers(previous), final_workers(plan)
+    others = [a.case for a in previous.assignments if a.case not in last]
+    changes = sum(1 for c in others if after.get(c) != before[c])
     notes = (
         *plan.notes,
         f"re-solved with {counted(len(overrides), 'manager override')} in one solve, keeping "
-        f"the previous plan's other placements where it could: {changes:g} of its "
-        f"{counted(kept, 'other placement')} changed",
+        f"the previous plan's other placements where it could: {changes} of its "
+        f"{counted(len(others), 'other placement')} changed",
     )
     return plan.model_copy(
         update={

@@ -128,7 +128,8 @@ class SignOff(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manager: Annotated[ManagerName, Field(strict=True)]
-    decision_id: Annotated[int, NotBool, Field(ge=1)] | None = None
+    # Strict: JSON's "9" or 9.0 is no decision number (a form's text is read apart).
+    decision_id: Annotated[int, NotBool, Field(ge=1, strict=True)] | None = None
     plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     @model_validator(mode="after")
@@ -429,7 +430,7 @@ class Meeting:
         check_override(self.snapshot, override)
         if self._state is None:
             self._state = ServiceState.of(self.snapshot, self.policy)
-        made = expand_family(self.snapshot, override)
+        made = expand_family(self.snapshot, override, self.overrides)
         for one in made:
             check_holdable(self._state, one)
             check_unallocatable(self._state, one)
@@ -633,8 +634,21 @@ class Meeting:
         )
         if stale:
             current = self.log.decision(self.decision_id)
-            since = f"made since by {current.manager}" if current.manager else "proposed since"
-            if decision_id is not None and decision_id != self.decision_id:
+            # "Made since" only of a plan made after the one reviewed (a fresh trial
+            # read it of a decision that does not exist yet).
+            after = decision_id is None or decision_id < self.decision_id
+            since = (
+                (f"made since by {current.manager}" if current.manager else "proposed since")
+                if after
+                else f"by {current.manager}"
+                if current.manager
+                else "the proposal"
+            )
+            if decision_id is not None and decision_id > self.decision_id:
+                seen = (
+                    f"there is no decision {decision_id} in this meeting yet: the plan in force is"
+                )
+            elif decision_id is not None and decision_id != self.decision_id:
                 seen = f"you reviewed decision {decision_id}, but the plan in force is"
             else:  # the decision named is in force; the plan's hash given is not its
                 seen = (
@@ -866,6 +880,12 @@ def _what_it_takes(
         has += f"of {points(cap)} points"
     beyond = f" beyond {' + '.join(held)}, already with {worker}" if held else ""
     return f"{what} {points(needed)} points{beyond}; {has}"
+
+
+def _is_form(request: Request) -> bool:
+    """Whether ``request`` posts a form (its fields are text), not JSON."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    return kind in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _form_booleans(model: type[BaseModel], fields: dict[str, str]) -> dict[str, Any]:
@@ -1141,7 +1161,7 @@ def create_app(
             if not isinstance(data, dict):
                 raise HTTPException(422, "expected a JSON object")
             return data
-        if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if _is_form(request):
             form = await request.form()
             sent = form.get("csrf")
             if (
@@ -1154,6 +1174,10 @@ def create_app(
                     "server may have restarted since it was loaded): reload the page and "
                     "send it again"
                 )
+            keys = [k for k, _ in form.multi_items()]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:  # ...&worker=P1&worker=P2 was read as P2, silently
+                raise HTTPException(422, f"{', '.join(twice)}: given twice in one form")
             fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
             return _form_booleans(model, fields)
         raise HTTPException(415, "send application/json or a form")
@@ -1387,6 +1411,9 @@ def create_app(
         for key in ("decision_id", "plan_sha256"):
             if payload.get(key) == "":
                 payload.pop(key)  # a form's empty field: not given
+        sent = payload.get("decision_id")
+        if _is_form(request) and isinstance(sent, str) and sent.isdecimal():
+            payload["decision_id"] = int(sent)  # a form sends only text
         try:
             signed = SignOff.model_validate(payload)
         except ValidationError as exc:
