@@ -322,7 +322,7 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     assert seen.json() == {
         "preview": True, "decision_id": meeting.decision_id,
         "moved": [{"case": "H1", "before": "A", "after": "B"}], "changes_of_worker": 1,
-        "families_split": 0, "ends": {"U": "A"},
+        "families_split": 0, "families_joined": 0, "ends": {"U": "A"},
         "said": "U needs 3.0 points; A has 0.0 spare under the plan in force", "refused": None,
     }  # fmt: skip
     assert len(log.decisions()) == 1 and meeting.overrides == []
@@ -884,3 +884,31 @@ def test_a_chosen_childs_reasons_say_the_choice_once(tmp_path: Path) -> None:
     assert r.worker == "B" and r.reasons[0] == "chosen by Ann: court tomorrow"
     assert not any(reason.startswith("pinned to") for reason in r.reasons)
     log.close()
+
+
+def test_families_split_and_joined_are_counted_apart() -> None:
+    # F2 joins F1 with A while G2 leaves G1 for B: one family joined, one split (a
+    # fresh trial's preview said 0, the net, and hid the split).
+    from allocator.contract.models import Assignment
+    from allocator.meeting.overrides import families_split
+
+    snap = snapshot(
+        [worker("A", capacity_points=9), worker("B", capacity_points=9)],
+        [case("F1", family="F", worker="A"), case("F2", family="F"),
+         case("G1", family="G", worker="A"), case("G2", family="G", worker="A")],
+    )  # fmt: skip
+    before = allocate(snap, POLICY, work_units=1.0)
+    after = before.model_copy(
+        update={
+            "assignments": (
+                Assignment(case="F2", worker="A", reasons=("r",)),
+                Assignment(case="G2", worker="B", from_="A", reasons=("r",)),
+            )
+        }
+    )
+    start = before.model_copy(
+        update={"assignments": (Assignment(case="F2", worker="B", reasons=("r",)),)}
+    )
+    assert families_split(snap, start, after) == (1, 1)
+    assert families_split(snap, after, start) == (1, 1)
+    assert families_split(snap, start, start) == (0, 0)

@@ -619,23 +619,33 @@ def final_workers(plan: Plan) -> dict[str, str | None]:
     return placed
 
 
-def families_split(snapshot: Snapshot, before: Plan, after: Plan) -> int:
-    """Families held by more workers under ``after`` than under ``before``, less those
-    held by fewer (siblings brought together): the net of splits the change makes,
-    over every family (a child with no worker holds nobody)."""
+class FamiliesChanged(NamedTuple):
+    """What a change does to families: those it splits between more workers, and
+    those it brings closer together (held by fewer)."""
+
+    split: int
+    joined: int
+
+
+def families_split(snapshot: Snapshot, before: Plan, after: Plan) -> FamiliesChanged:
+    """The families held by more workers under ``after`` than under ``before``, and
+    those held by fewer, over every family (a child with no worker holds nobody).
+    Apart, not netted: a fresh trial's preview said 0 where a choice joined one
+    family and split another."""
     held = {c.id: c.worker for c in snapshot.cases}
     was, now = final_workers(before), final_workers(after)
     families: dict[str, list[str]] = {}
     for c in snapshot.cases:
         families.setdefault(c.family, []).append(c.id)
-    net = 0
+    split = joined = 0
     for kids in families.values():
         # Workers beyond the first (a family with one worker, or none, is not split).
         apart_before = len({was.get(k, held[k]) for k in kids} - {None}) - 1
         apart_after = len({now.get(k, held[k]) for k in kids} - {None}) - 1
         apart_before, apart_after = max(0, apart_before), max(0, apart_after)
-        net += (apart_after > apart_before) - (apart_after < apart_before)
-    return net
+        split += apart_after > apart_before
+        joined += apart_after < apart_before
+    return FamiliesChanged(split, joined)
 
 
 @dataclass(frozen=True)

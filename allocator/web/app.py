@@ -50,6 +50,7 @@ from allocator.io import dump_json
 from allocator.meeting.log import DecisionLog
 from allocator.meeting.overrides import (
     MAX_NAME,
+    FamiliesChanged,
     ManagerName,
     Moved,
     Override,
@@ -155,9 +156,10 @@ class Preview:
     changes_of_worker
         Children who would change worker, beyond those the plan in force changes (0
         when it would be refused).
-    families_split
-        Families that would be held by more workers than under the plan in force, less
-        those brought together (:func:`~allocator.meeting.overrides.families_split`).
+    families_split, families_joined
+        Families that would be held by more workers than under the plan in force, and
+        those that would be held by fewer (brought together), each counted apart
+        (:func:`~allocator.meeting.overrides.families_split`).
     said
         What it needs of the worker and what they have.
     refused
@@ -171,7 +173,8 @@ class Preview:
     changes_of_worker: int | float
     said: str | None
     refused: str | None
-    families_split: int | float = 0
+    families_split: int = 0
+    families_joined: int = 0
     ends: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +185,7 @@ class Preview:
             "moved": [m.__dict__ for m in self.moved],
             "changes_of_worker": self.changes_of_worker,
             "families_split": self.families_split,
+            "families_joined": self.families_joined,
             "ends": dict(self.ends),
             "said": self.said,
             "refused": self.refused,
@@ -290,9 +294,9 @@ class Meeting:
     moved: tuple[Moved, ...] = ()
     #: Where each case of the last override ends (``None``: without a worker).
     ends: dict[str, str | None] = field(default_factory=dict)
-    #: Families the last override split, less those it brought together
+    #: The families the last override split and those it brought together
     #: (:func:`~allocator.meeting.overrides.families_split`).
-    split: int = 0
+    split: FamiliesChanged = FamiliesChanged(0, 0)
     #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
     signed: tuple[int, str, str] | None = None
     said: str | None = None  # what the last override needed and the worker had
@@ -487,6 +491,9 @@ class Meeting:
         # refusal, read as moves it would make (a fresh user saw 4 children "moved"
         # beside "found no moves ... that make room").
         refused = why is not None
+        families = FamiliesChanged(0, 0)
+        if not refused:
+            families = families_split(self.snapshot, self.plan, result.plan)
         return Preview(
             decision_id=self.decision_id,
             moved=() if refused else result.moved,
@@ -495,7 +502,8 @@ class Meeting:
             else result.plan.objective.get("changes_of_worker", 0) - before,
             said=said,
             refused=why,
-            families_split=0 if refused else families_split(self.snapshot, self.plan, result.plan),
+            families_split=families.split,
+            families_joined=families.joined,
             ends={} if refused else _ends(result, made),
         )
 
@@ -1368,7 +1376,8 @@ def create_app(
                     "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
                     "ends": dict(meeting.ends),
-                    "families_split": meeting.split,
+                    "families_split": meeting.split.split,
+                    "families_joined": meeting.split.joined,
                     "said": meeting.said,
                 },
             )
