@@ -429,7 +429,7 @@ def test_the_page_previews_and_accepts(tmp_path: Path) -> None:
     form |= {"reason": "r", "manager": "Ann", "make_room": "true", "preview": "1"}
     shown = client.post("/overrides", data=form, headers=html)
     assert shown.status_code == 200 and 'id="preview"' in shown.text
-    assert "these children move: H1 (A → B); 1 more child changes worker" in shown.text
+    assert "this child moves: H1 (A → B); in all, 1 child changes worker" in shown.text
     assert len(log.decisions()) == 1
     accept = re.search(
         r'<form method="post" action="/overrides" id="accept">(.*?)</form>', shown.text, re.S
@@ -806,6 +806,8 @@ def test_an_override_that_would_undo_an_earlier_choice_says_which(tmp_path: Path
     said = str(refused.value)
     assert said.startswith("this would undo the earlier choice of A for U, which the plan in force")
     assert "choose again with 'over cap'" not in said and said.endswith("Nothing was changed.")
+    # What the manager can do instead (a choice of worker moves H1 on).
+    assert "To keep H1 off B, choose the worker H1 should go to instead" in said
     log.close()
 
 

@@ -1071,9 +1071,16 @@ def refusal(
         if all(c not in new for c in cids):
             # An earlier choice the new override would undo (a fresh trial's exclusion
             # of another child was refused in words about this one alone).
+            kept_off = [o for o in made if o.action == "exclude"]
+            instead = (
+                f". To keep {kept_off[0].case} off {kept_off[0].worker}, choose the worker "
+                f"{kept_off[0].case} should go to instead"
+                if kept_off
+                else ""
+            )
             return (
                 f"this would undo the earlier choice of {worker} for {what}, which the plan "
-                f"in force honours ({said}). Nothing was changed."
+                f"in force honours ({said}){instead}. Nothing was changed."
             )
         if all(policy.may_exceed_cap(cases[c]) for c in cids) and not all(
             last[c].over_cap for c in cids
