@@ -90,3 +90,22 @@ def test_a_child_sent_back_to_their_own_worker_is_logged_where_they_are(tmp_path
     assert chosen == ("chosen", "A", placed[1])
     assert not any(e[0] == "unplaced" for e in events)
     log.close()
+
+
+def test_the_history_page_says_each_event_in_words(tmp_path: Path) -> None:
+    # A fresh trial read raw "chosen_over_cap" and "no_capacity" on the page.
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    snap = snapshot([worker("A", team="Team 01"), worker("B", team="Team 01")], [case("R")])
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, Policy(), log, allocate(snap, Policy(), work_units=1.0))
+    other = "B" if final_workers(meeting.plan)["R"] == "A" else "A"
+    meeting.override(Override(case="R", action="choose", worker=other, reason="r", manager="Ann"))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    page = client.get("/history/R", headers={"Accept": "text/html"}).text
+    assert "<td>chosen by a manager</td>" in page and "<td>chosen</td>" not in page
+    worker_page = client.get(f"/workers/{other}", headers={"Accept": "text/html"}).text
+    assert "Team 01," in worker_page and "Team Team" not in worker_page
+    log.close()

@@ -344,6 +344,19 @@ class Decision:
 #: The case events a re-solve made as a consequence of a manager's override: not the
 #: manager's own decision, so told apart in a child's history.
 CONSEQUENT_EVENTS = frozenset({"moved", "placed", "unplaced"})
+#: Each case event in words for people (the page's history); files and JSON keep the
+#: event's name.
+EVENT_WORDS = {
+    "proposed": "proposed",
+    "chosen": "chosen by a manager",
+    "chosen_over_cap": "chosen over cap, by a manager's exception",
+    "kept_off": "kept off a worker by a manager",
+    "unallocated": "left unallocated by a manager",
+    "placed": "given a worker by the re-solve",
+    "unplaced": "left without a worker by the re-solve",
+    "moved": "moved by the re-solve",
+    "signed": "signed off",
+}
 
 
 @dataclass(frozen=True)

@@ -1071,11 +1071,11 @@ def refusal(
         if all(c not in new for c in cids):
             # An earlier choice the new override would undo (a fresh trial's exclusion
             # of another child was refused in words about this one alone).
-            kept_off = [o for o in made if o.action == "exclude"]
+            exclusions = [o for o in made if o.action == "exclude"]
             instead = (
-                f". To keep {kept_off[0].case} off {kept_off[0].worker}, choose the worker "
-                f"{kept_off[0].case} should go to instead"
-                if kept_off
+                f". To keep {exclusions[0].case} off {exclusions[0].worker}, choose the "
+                f"worker {exclusions[0].case} should go to instead"
+                if exclusions
                 else ""
             )
             return (

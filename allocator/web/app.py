@@ -47,7 +47,7 @@ from allocator.contract.settings import ProgressCallback, Settings
 from allocator.domain.objectives import REFERENCE_CHANGES
 from allocator.domain.rules import ServiceState, counted, joined, points
 from allocator.io import dump_json
-from allocator.meeting.log import DecisionLog
+from allocator.meeting.log import EVENT_WORDS, DecisionLog
 from allocator.meeting.overrides import (
     MAX_NAME,
     FamiliesChanged,
@@ -1063,6 +1063,8 @@ def create_app(
         app.router.add_event_handler("shutdown", outlook.shutdown)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["shown"] = shown_by(names or {})
+    env.filters["event_words"] = lambda event: EVENT_WORDS.get(event, event)
+    env.filters["team"] = team_heading
     env.globals["names"] = bool(names)
 
     if user_header is not None:
