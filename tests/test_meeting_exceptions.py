@@ -914,3 +914,25 @@ def test_families_split_and_joined_are_counted_apart() -> None:
     assert families_split(snap, start, after) == (1, 1)
     assert families_split(snap, after, start) == (1, 1)
     assert families_split(snap, start, start) == (0, 0)
+
+
+def test_a_move_made_for_a_choice_since_changed_is_released(tmp_path: Path) -> None:
+    # A and C speak Welsh and are full (H1, H3); B has room. U is given to A by moving
+    # H1 to B; then the manager gives U to C instead, moving H3 to B: H1 goes back to
+    # A, whose room no choice needs now (a fresh trial's child stayed moved, their
+    # reason naming the old choice).
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=9),
+         worker("C", capacity_points=3, skills=["welsh"])],
+        [case("H1", worker="A"), case("H3", worker="C"),
+         case("U", priority="urgent", needs=["welsh"])],
+    )  # fmt: skip
+    log = DecisionLog(str(tmp_path / "log.db"))
+    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    assert final_workers(meeting.plan)["H1"] == "B"
+    meeting.override(by(case="U", action="choose", worker="C", make_room=True), previewed=True)
+    after = final_workers(meeting.plan)
+    assert after["U"] == "C" and after.get("H3") == "B" and "H1" not in after
+    assert check_plan(snap, POLICY, meeting.plan) == []
+    log.close()

@@ -785,7 +785,7 @@ def resolve(
     # the solve then counts them in their receivers' room and intake of new families
     # (held as of today, a receiver's new family read as an old one, and a fresh
     # trial's re-solve gave that receiver one new family too many).
-    moved_earlier = _moves_standing(base, policy, previous, set(last))
+    moved_earlier = _moves_standing(base, policy, previous, last)
     moved_earlier = {c: w for c, w in moved_earlier.items() if c not in standing}
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
     if held_now or moved_earlier:
@@ -846,21 +846,27 @@ def resolve(
 
 
 def _moves_standing(
-    base: Snapshot, policy: Policy, previous: Plan, overridden: Collection[str]
+    base: Snapshot, policy: Policy, previous: Plan, last: Mapping[str, Override]
 ) -> dict[str, str]:
     """Case -> worker for each child ``previous`` moved off a worker who may keep them
-    (a move made to make room), none with an override of its own (``overridden``):
-    pinned there in every later re-solve, one that asks for moves too."""
+    (a move made to make room), none with an override of its own (``last``: each
+    case's override in force): pinned there in every later re-solve, one that asks
+    for moves too. A move made for a choice the manager has since changed (no
+    make-room choice of the worker it freed stands) is released, and the child goes
+    back where they were (a fresh trial's child stayed moved, their reason naming a
+    choice no longer in force); the morning's own moves (``allow_moves``) stand."""
     state = ServiceState.of(base, policy)
     must_move = set(state.to_allocate)
+    served = {o.worker for o in last.values() if o.action == "choose" and o.make_room}
     return {
         a.case: a.worker
         for a in previous.assignments
         if a.from_ is not None
         and a.from_ != a.worker
         and a.case not in must_move
-        and a.case not in overridden
+        and a.case not in last
         and state.cases[a.case].worker == a.from_
+        and (a.from_ in served or allow_moves(previous) > 0)
     }
 
 
