@@ -90,7 +90,7 @@ def test_history_tells_the_childs_story(log: DecisionLog) -> None:
             signed,
             "signed",
             "B",
-            "chosen by Ann: knows the family; pinned to B by a manager",
+            "chosen by Ann: knows the family",
             "Ann Smith",
         ),
     ]
