@@ -105,7 +105,7 @@ def a_person(value: str) -> str:
 
 
 #: A manager's name as typed: 1 to :data:`MAX_NAME` characters once trimmed, no
-#: control character, not a placeholder for no name.
+#: control character, something that shows, and no placeholder for no name.
 ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(a_person)]
 
 
