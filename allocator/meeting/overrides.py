@@ -33,6 +33,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from allocator.contract.faults import describe_value
 from allocator.contract.models import (
     CONTROL_CHARACTERS,
     Assignment,
@@ -167,7 +168,7 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
         One sentence naming the id and what was expected.
     """
     if override.case not in {c.id for c in snapshot.cases}:
-        raise OverrideError(f"case {_echoed(override.case)} is not in the snapshot")
+        raise OverrideError(f"case {describe_value(override.case)} is not in the snapshot")
     if override.action != "choose" and (override.over_cap or override.family or override.make_room):
         raise OverrideError("'over_cap', 'family' and 'make_room' go with 'choose' only")
     if override.action == "unallocate":
@@ -177,19 +178,9 @@ def check_override(snapshot: Snapshot, override: Override) -> None:
     if override.worker is None:
         raise OverrideError(f"'{override.action}' needs a worker")
     if override.worker not in {p.id for p in snapshot.practitioners}:
-        raise OverrideError(f"worker {_echoed(override.worker)} is not among the practitioners")
-
-
-#: Most characters of an unknown id said back (a fresh trial's 900,000-character
-#: worker id came back whole).
-ECHOED_ID = 60
-
-
-def _echoed(value: str) -> str:
-    """An id as said back in a refusal: quoted, cut to :data:`ECHOED_ID` characters."""
-    if len(value) <= ECHOED_ID:
-        return repr(value)
-    return f"{value[:ECHOED_ID]!r}... ({len(value):,} characters)"
+        raise OverrideError(
+            f"worker {describe_value(override.worker)} is not among the practitioners"
+        )
 
 
 def holding_blockers_of(state: ServiceState, override: Override) -> list[tuple[str, str]]:
@@ -1084,9 +1075,10 @@ def refusal(
                 if exclusions
                 else ""
             )
+            short = f"{worker} could no longer take {'them' if len(cids) > 1 else 'the child'}"
             return (
                 f"this would undo the earlier choice of {worker} for {what}, which the plan "
-                f"in force honours ({said}){instead}. Nothing was changed."
+                f"in force honours ({short}){instead}. Nothing was changed."
             )
         if all(policy.may_exceed_cap(cases[c]) for c in cids) and not all(
             last[c].over_cap for c in cids

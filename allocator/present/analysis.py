@@ -32,6 +32,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from allocator.arguments import check_arguments
+from allocator.contract.faults import describe_value
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
@@ -415,7 +416,7 @@ def worker_statement(
     state = ServiceState.of(snapshot, policy)
     p = state.practitioners.get(worker_id)
     if p is None:
-        raise UnknownIdError(f"worker {worker_id!r} is not among the practitioners")
+        raise UnknownIdError(f"worker {describe_value(worker_id)} is not among the practitioners")
     placed = placements(state, plan)
     final = placed.final
     # A planned handover moves on its day, not today: said apart from today's moves.
@@ -603,7 +604,7 @@ def explain_case(
     state = rec.state
     case = state.cases.get(case_id)
     if case is None:
-        raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
+        raise UnknownIdError(f"case {describe_value(case_id)} is not in the snapshot")
     placed = placements(state, plan)
     # Every placement of the plan, moves included: the loads and intake under which the
     # allocator and the rebalance write their reasons and diagnoses.

@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from allocator.arguments import check_arguments
+from allocator.contract.faults import describe_value
 from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
@@ -418,7 +419,7 @@ class Recommender:
         st = self.state
         case = st.cases.get(case_id)
         if case is None:
-            raise UnknownIdError(f"case {case_id!r} is not in the snapshot")
+            raise UnknownIdError(f"case {describe_value(case_id)} is not in the snapshot")
         current = case.worker
         family = self._sibling_workers(case) if siblings is None else frozenset(siblings)
         screen = self._screen(case)

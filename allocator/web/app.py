@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from allocator.contract.faults import describe_value
 from allocator.contract.models import Handover, NotBool, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
@@ -663,9 +664,14 @@ class Meeting:
                     f"the plan you reviewed (SHA-256 {str(plan_sha256)[:12]}...) is not the "
                     "plan in force,"
                 )
+            then = (
+                f"It was signed off by {self.signed[1]} (decision {self.signed[0]})"
+                if self.signed is not None
+                else "Reload the page, review the plan in force and sign it off"
+            )
             raise StaleSignOff(
                 f"{seen} decision {self.decision_id} ({current.kind}, {since}): nothing was "
-                "signed. Reload the page, review the plan in force and sign it off"
+                f"signed. {then}"
             )
         if self.signed is not None:
             raise AlreadySigned(
@@ -738,7 +744,12 @@ def _ends(result: Resolution, made: Sequence[Override]) -> dict[str, str | None]
 
 
 class _FormRefused(Exception):
-    """A form without this meeting's CSRF token, or from another origin (403)."""
+    """A form refused before its fields are read: without this meeting's CSRF token
+    or from another origin (403), or with a field given twice (422)."""
+
+    def __init__(self, detail: str, status: int = 403) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
 class _RepeatedKey(ValueError):
@@ -784,8 +795,14 @@ def in_words(errors: Sequence[Mapping[str, Any]]) -> str:
             what = f"at most {ctx.get('max_length')} {unit}"
         elif kind in ("string_too_short", "missing"):
             what = "required, and not empty"
-        elif kind in ("string_type", "string_pattern_mismatch"):
-            what = "a string" if kind == "string_type" else "a value of the expected form"
+        elif kind == "string_type":
+            what = "a string"
+        elif kind == "string_pattern_mismatch":
+            what = (
+                "64 hexadecimal digits (the plan's SHA-256, as GET / gives it)"
+                if where.endswith("sha256")
+                else f"text of the form {ctx.get('pattern', '')}"
+            )
         elif kind == "literal_error":
             what = f"one of {ctx.get('expected', '')}"
         elif kind == "extra_forbidden":
@@ -1040,10 +1057,11 @@ def create_app(
     async def form_refused(request: Request, exc: Exception) -> Response:
         # A browser's stale form (after a restart the token changes) gets the page
         # with the sentence, not raw JSON.
+        status = exc.status if isinstance(exc, _FormRefused) else 403
         if _wants_html(request):
             with meeting.lock:
-                return render_meeting(request, error=str(exc), status_code=403)
-        return JSONResponse({"detail": str(exc)}, status_code=403)
+                return render_meeting(request, error=str(exc), status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     app.add_exception_handler(_FormRefused, form_refused)
     hosts = list(allowed_hosts or ["127.0.0.1", "localhost"])
@@ -1187,7 +1205,7 @@ def create_app(
             keys = [k for k, _ in form.multi_items()]
             twice = sorted({k for k in keys if keys.count(k) > 1})
             if twice:  # ...&worker=P1&worker=P2 was read as P2, silently
-                raise HTTPException(422, f"{', '.join(twice)}: given twice in one form")
+                raise _FormRefused(f"{', '.join(twice)}: given twice in one form", 422)
             fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
             return _form_booleans(model, fields)
         raise HTTPException(415, "send application/json or a form")
@@ -1283,6 +1301,9 @@ def create_app(
             status=STATUS_WORDS.get(plan.status, plan.status),
             outlook=outlook.state if outlook is not None and outlook.on else None,
             in_force=f"decision {meeting.decision_id}",
+            # An over-cap choice the worker had room for is no exception: said only
+            # where the plan made one.
+            exception_cases={e.case for e in plan.exceptions if e.waives == "capacity"},
         )
 
     @app.get("/", summary="The meeting: proposed plan, overrides, sign-off")
@@ -1554,7 +1575,8 @@ def create_app(
         events = meeting.log.history(case_id, snapshots=ours, limit=limit)
         if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
             raise HTTPException(
-                404, f"case {case_id!r} is not in the snapshot nor in this service's log"
+                404,
+                f"case {describe_value(case_id)} is not in the snapshot nor in this service's log",
             )
         if _wants_html(request):
             return page("history.html", case_id=case_id, events=events, limit=limit)
