@@ -793,21 +793,39 @@ def test_a_worker_over_cap_in_the_snapshot_is_refused_with_the_rule_said(
     assert "a manager may give urgent and statutory children over cap by exception" in said
 
 
-def test_an_override_that_would_undo_an_earlier_choice_says_which(tmp_path: Path) -> None:
-    # U was given to A by moving H1 to B. Keeping H1 off B sends H1 back to A, whose
-    # room U has: refused, naming U's earlier choice (a fresh trial's refusal spoke of
-    # U alone, in the solver's words, and advised an over-cap choice for an exclusion).
-    snap = room_then_more()
+def test_a_child_moved_to_make_room_then_kept_off_their_new_worker_goes_on(
+    tmp_path: Path,
+) -> None:
+    # U was given to A by moving H1 to B. Keeping H1 off B moves H1 on to D, who has
+    # room, not back to A, whose room U's choice has (a fresh trial's exclusion was
+    # refused where another worker had room). With nobody else, it is refused.
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=["welsh"]), worker("B", capacity_points=9),
+         worker("C", capacity_points=3), worker("D", capacity_points=3)],
+        [case("H1", worker="A"), case("H3", worker="C"), case("D1", worker="D"),
+         case("U", priority="urgent", needs=["welsh"])],
+    )  # fmt: skip
     log = DecisionLog(str(tmp_path / "log.db"))
     meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    assert final_workers(meeting.plan)["H1"] == "B"
+    # D is full: nobody but A (whose room U has) may take H1 off B.
     with pytest.raises(OverrideRefused) as refused:
         meeting.override(by(case="H1", action="exclude", worker="B"), previewed=True)
-    said = str(refused.value)
-    assert said.startswith("this would undo the earlier choice of A for U, which the plan in force")
-    assert "choose again with 'over cap'" not in said and said.endswith("Nothing was changed.")
-    # What the manager can do instead (a choice of worker moves H1 on).
-    assert "To keep H1 off B, choose the worker H1 should go to instead" in said
+    assert str(refused.value).startswith("this would leave H1 without a worker")
+    log.close()
+    roomy = snap.model_copy(
+        update={"cases": tuple(c for c in snap.cases if c.id != "D1")}
+    )  # D now has room
+    log = DecisionLog(str(tmp_path / "log2.db"))
+    meeting = Meeting.open(roomy, POLICY, log, allocate(roomy, POLICY, work_units=1.0))
+    meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
+    moved_to = final_workers(meeting.plan)["H1"]
+    assert moved_to in {"B", "D"}
+    meeting.override(by(case="H1", action="exclude", worker=moved_to), previewed=True)
+    after = final_workers(meeting.plan)
+    assert after["U"] == "A" and after["H1"] not in {"A", moved_to, None}
+    assert check_plan(roomy, POLICY, meeting.plan) == []
     log.close()
 
 

@@ -778,8 +778,21 @@ def resolve(
     # trial's re-solve gave that receiver one new family too many).
     moved_earlier = _moves_standing(base, policy, previous, last)
     moved_earlier = {c: w for c, w in moved_earlier.items() if c not in standing}
+    # A child moved to make room, now kept off their new worker, goes on to another:
+    # back with the worker they left would take the room a standing choice has (a
+    # fresh trial's exclusion was refused so, where others had room for the child).
+    served = _served(last)
+    moving_on = {
+        a.case: a.from_
+        for a in previous.assignments
+        if a.case in new
+        and last[a.case].action == "exclude"
+        and a.from_ is not None
+        and a.from_ != a.worker
+        and a.from_ in served
+    }
     held_now = {**{cid: str(o.worker) for cid, o in over.items()}, **standing}
-    if held_now or moved_earlier:
+    if held_now or moved_earlier or moving_on:
         base = base.model_copy(
             update={
                 "cases": tuple(
@@ -787,6 +800,10 @@ def resolve(
                     if c.id in held_now
                     else c.model_copy(update={"pinned_worker": moved_earlier[c.id]})
                     if c.id in moved_earlier
+                    else c.model_copy(
+                        update={"excluded_workers": (*c.excluded_workers, moving_on[c.id])}
+                    )
+                    if c.id in moving_on
                     else c
                     for c in base.cases
                 )
@@ -836,6 +853,11 @@ def resolve(
     return Resolution(plan=plan, moved=moved, held={c: cases[c].worker for c in last})
 
 
+def _served(last: Mapping[str, Override]) -> set[str]:
+    """The workers a make-room choice in force (``last``) made room with."""
+    return {str(o.worker) for o in last.values() if o.action == "choose" and o.make_room}
+
+
 def _moves_standing(
     base: Snapshot, policy: Policy, previous: Plan, last: Mapping[str, Override]
 ) -> dict[str, str]:
@@ -848,7 +870,7 @@ def _moves_standing(
     choice no longer in force); the morning's own moves (``allow_moves``) stand."""
     state = ServiceState.of(base, policy)
     must_move = set(state.to_allocate)
-    served = {o.worker for o in last.values() if o.action == "choose" and o.make_room}
+    served = _served(last)
     return {
         a.case: a.worker
         for a in previous.assignments
