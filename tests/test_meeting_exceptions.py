@@ -36,6 +36,14 @@ from allocator.web.app import Meeting
 POLICY = Policy()
 
 
+def opened(
+    snap: Snapshot, tmp_path: Path, policy: Policy = POLICY, db: str = "log.db"
+) -> tuple[Meeting, DecisionLog]:
+    """A meeting on ``snap``'s morning plan, with its log (close it at the end)."""
+    log = DecisionLog(str(tmp_path / db))
+    return Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0)), log
+
+
 def welsh_court() -> Snapshot:
     # A (the only Welsh speaker, cap 3) holds H1; B (cap 3) holds H2, pinned there.
     # U, an urgent Welsh referral of 3 points, fits nobody: A is full and nobody else
@@ -225,8 +233,7 @@ def test_one_child_without_room_is_not_honoured_by_the_re_solve() -> None:
 
 def test_family_override_through_the_meeting(tmp_path: Path) -> None:
     snap = siblings()
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     with pytest.raises(OverrideRefused) as refused:
         meeting.override(by(case="S3", action="choose", worker="A", family=True))
     said = str(refused.value)
@@ -305,8 +312,7 @@ def test_the_engine_makes_room_when_asked_shown_with_its_cost_before_acceptance(
     from allocator.web.app import create_app
 
     snap = roomless()
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
     body = {"case": "U", "action": "choose", "worker": "A", "reason": "r", "manager": "Ann"}
     # Without make_room: refused, saying room could be made.
@@ -362,8 +368,7 @@ def test_moves_made_to_make_room_stand_and_no_later_re_solve_makes_more(tmp_path
     from allocator.web.app import Meeting as WebMeeting
 
     snap = room_then_more()
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert final_workers(meeting.plan)["H1"] == "B" and final_workers(meeting.plan)["U"] == "A"
     # The plan records the choice's moves apart from the meeting's settings...
@@ -397,8 +402,7 @@ def test_a_case_kept_off_a_worker_is_still_listed_when_a_later_re_solve_moves_it
         [worker(w, capacity_points=3) for w in "ABC"],
         [case("R1", previous_workers=["A"]), case("R2", previous_workers=["B"])],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert final_workers(meeting.plan) == {"R1": "A", "R2": "B"}
     meeting.override(by(case="R1", action="exclude", worker="B"))
     assert final_workers(meeting.plan)["R1"] == "A"  # the previous placement stands
@@ -417,8 +421,7 @@ def test_the_page_previews_and_accepts(tmp_path: Path) -> None:
     from allocator.web.app import create_app
 
     snap = roomless()
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
     html = {"accept": "text/html"}
     page = client.get("/", headers=html).text
@@ -550,8 +553,7 @@ def test_a_preview_says_when_a_choice_splits_siblings_and_an_accept_binds_to_it(
         [worker("A", capacity_points=9), worker("B", capacity_points=9)],
         [case("K1", worker="A", family="F"), case("K2", family="F"), case("R")],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert final_workers(meeting.plan)["K2"] == "A"
     client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
     body = {"case": "K2", "action": "choose", "worker": "B", "reason": "r", "manager": "Ann"}
@@ -583,8 +585,7 @@ def test_keeping_a_child_off_a_worker_they_are_not_with_logs_no_placement(tmp_pa
         [worker("A", capacity_points=3), worker("B", capacity_points=3)],
         [case("R1", previous_workers=["A"])],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="R1", action="exclude", worker="B"))
     assert [e.event for e in log.history("R1")] == ["proposed", "kept_off"]
     log.close()
@@ -600,8 +601,7 @@ def test_keeping_a_child_off_an_over_cap_workers_placements_moves_them_once(
         [worker("A", capacity_points=3), worker("B", capacity_points=3)],
         [case("R", previous_workers=["A"]), case("U", priority="urgent")],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert final_workers(meeting.plan)["R"] == "A"
     meeting.override(by(case="U", action="choose", worker="A", over_cap=True))
     assert final_workers(meeting.plan)["R"] == "A"  # R stands beside the exception
@@ -629,8 +629,7 @@ def test_a_later_re_solve_counts_moves_made_to_make_room_against_the_intake_limi
         [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"]),
          case("R", previous_workers=["C"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, policy, log, allocate(snap, policy, work_units=1.0))
+    meeting, log = opened(snap, tmp_path, policy)
     assert final_workers(meeting.plan)["R"] == "C"
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert final_workers(meeting.plan)["H1"] == "B"
@@ -669,8 +668,7 @@ def test_an_accepted_override_says_where_its_child_ends(tmp_path: Path) -> None:
     snap = snapshot(
         [worker(w, capacity_points=3) for w in "AB"], [case("R", previous_workers=["A"])]
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
     body = {"case": "R", "action": "exclude", "worker": "A", "reason": "r", "manager": "Ann"}
     done = client.post("/overrides", json=body)
@@ -690,8 +688,7 @@ def test_over_cap_answers_say_how_far_over_the_worker_is_and_would_be(tmp_path: 
         [case("H1", worker="A"), case("U1", priority="urgent", needs=["welsh"]),
          case("U2", priority="urgent", needs=["welsh"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="U1", action="choose", worker="A", over_cap=True))
     # A worker over cap is short by what they are over too (a fresh trial read "14.0
     # points short" of a worker 7.0 over, for a child of 14.0).
@@ -726,8 +723,7 @@ def test_an_accepted_choice_that_splits_a_family_says_so(tmp_path: Path) -> None
         [worker("A", capacity_points=9, skills=["welsh"]), worker("B", capacity_points=9)],
         [case("K1", family="F1"), case("K2", family="F1", needs=["welsh"])],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert final_workers(meeting.plan) == {"K1": "A", "K2": "A"}
     client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
     body = {"case": "K1", "action": "choose", "worker": "B", "reason": "r", "manager": "Ann"}
@@ -750,8 +746,7 @@ def test_room_made_for_a_choice_that_goes_to_a_child_first_in_order_is_said(
         [case("H1", worker="A"), case("U", priority="urgent", needs=["welsh"]),
          case("S", type="child_protection", needs=["welsh"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     with pytest.raises(OverrideRefused) as refused:
         meeting.override(by(case="S", action="choose", worker="A", make_room=True), previewed=True)
     said = str(refused.value)
@@ -768,8 +763,7 @@ def test_a_child_a_re_solve_gives_a_first_worker_is_logged_placed(tmp_path: Path
         [case("R1", opened=date(2026, 11, 1)), case("R2", opened=date(2026, 11, 1)),
          case("W", opened=date(2026, 11, 20))],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert final_workers(meeting.plan)["W"] is None
     meeting.override(by(case="R1", action="unallocate"))
     (event,) = [e for e in log.history("W") if e.decision_id == meeting.decision_id]
@@ -805,8 +799,7 @@ def test_a_child_moved_to_make_room_then_kept_off_their_new_worker_goes_on(
         [case("H1", worker="A"), case("H3", worker="C"), case("D1", worker="D"),
          case("U", priority="urgent", needs=["welsh"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert final_workers(meeting.plan)["H1"] == "B"
     # D is full: nobody but A (whose room U has) may take H1 off B.
@@ -817,8 +810,7 @@ def test_a_child_moved_to_make_room_then_kept_off_their_new_worker_goes_on(
     roomy = snap.model_copy(
         update={"cases": tuple(c for c in snap.cases if c.id != "D1")}
     )  # D now has room
-    log = DecisionLog(str(tmp_path / "log2.db"))
-    meeting = Meeting.open(roomy, POLICY, log, allocate(roomy, POLICY, work_units=1.0))
+    meeting, log = opened(roomy, tmp_path, db="log2.db")
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     moved_to = final_workers(meeting.plan)["H1"]
     assert moved_to in {"B", "D"}
@@ -842,8 +834,7 @@ def test_a_re_solved_plan_claims_no_proof_its_values_do_not_meet(tmp_path: Path)
     # A fresh trial read "proved yes" beside values above their bounds after
     # exceptions and moves: the re-solve counts its plan anew from the snapshot.
     snap = room_then_more()
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     assert proofs_hold(meeting.plan)
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert proofs_hold(meeting.plan)
@@ -862,8 +853,7 @@ def test_a_family_choice_keeps_a_siblings_own_documented_exception(tmp_path: Pat
          case("S1", family="F", priority="urgent", needs=["welsh"]),
          case("S2", family="F", priority="urgent", needs=["welsh"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(
         by(case="S1", action="choose", worker="A", over_cap=True, reason="agreed with HoS")
     )
@@ -884,8 +874,7 @@ def test_the_re_solve_note_counts_only_placements_no_override_names(tmp_path: Pa
         [worker(w, capacity_points=6) for w in "ABC"],
         [case("R1", previous_workers=["A"]), case("R2", previous_workers=["C"])],
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="R1", action="exclude", worker="A"))
     assert final_workers(meeting.plan) == {"R1": "B", "R2": "C"}
     assert any(n.endswith("0 of its 1 other placement changed") for n in meeting.plan.notes)
@@ -897,8 +886,7 @@ def test_a_chosen_childs_reasons_say_the_choice_once(tmp_path: Path) -> None:
     snap = snapshot(
         [worker(w, capacity_points=6) for w in "AB"], [case("R", previous_workers=["A"])]
     )
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="R", action="choose", worker="B"))
     (r,) = meeting.plan.assignments
     assert r.worker == "B" and r.reasons[0] == "chosen by Ann: court tomorrow"
@@ -945,8 +933,7 @@ def test_a_move_made_for_a_choice_since_changed_is_released(tmp_path: Path) -> N
         [case("H1", worker="A"), case("H3", worker="C"),
          case("U", priority="urgent", needs=["welsh"])],
     )  # fmt: skip
-    log = DecisionLog(str(tmp_path / "log.db"))
-    meeting = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    meeting, log = opened(snap, tmp_path)
     meeting.override(by(case="U", action="choose", worker="A", make_room=True), previewed=True)
     assert final_workers(meeting.plan)["H1"] == "B"
     meeting.override(by(case="U", action="choose", worker="C", make_room=True), previewed=True)
