@@ -164,7 +164,7 @@ def test_rows_hold_no_free_text_but_what_a_manager_typed(log: DecisionLog) -> No
     story = {(e.event, e.typed): e.reason for e in log.history("R2")}
     assert story["unallocated", True] == "family moving away"
     assert story["signed", False] == (
-        "manager_unallocated: left unallocated by Bo: family moving away"
+        "left unallocated by Bo: family moving away"
     )
     assert story["proposed", False] == next(
         "; ".join(a.reasons) for a in plan.assignments if a.case == "R2"

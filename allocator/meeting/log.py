@@ -1382,7 +1382,9 @@ def policy_bytes(policy: Policy) -> bytes:
 def _explained(plan: Plan) -> dict[str, str]:
     """Case -> the plan's reasons for it: its assignment's, or why it is unallocated."""
     out = {a.case: "; ".join(a.reasons) for a in plan.assignments if a.reasons}
-    out.update({u.case: f"{u.code}: {u.reason}" for u in plan.unallocated})
+    # The reason in words: the code is the plan's, for machines (a fresh trial read
+    # "no_capacity: ..." in the history).
+    out.update({u.case: u.reason for u in plan.unallocated})
     return out
 
 
