@@ -163,9 +163,7 @@ def test_rows_hold_no_free_text_but_what_a_manager_typed(log: DecisionLog) -> No
     assert events is not None and events > 6  # proposed, chosen, unallocated, signed rows
     story = {(e.event, e.typed): e.reason for e in log.history("R2")}
     assert story["unallocated", True] == "family moving away"
-    assert story["signed", False] == (
-        "left unallocated by Bo: family moving away"
-    )
+    assert story["signed", False] == ("left unallocated by Bo: family moving away")
     assert story["proposed", False] == next(
         "; ".join(a.reasons) for a in plan.assignments if a.case == "R2"
     )

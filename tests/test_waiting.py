@@ -163,10 +163,11 @@ def test_the_waiting_rule_is_checked_in_the_policy(tmp_path: Path) -> None:
     ("rule", "label"),
     [
         ("count", "without a worker: statutory"),
-        ("age", "without a worker: statutory (children, each 1 + weeks waited)"),
+        ("age", "without a worker: statutory (waiting weight: each child 1 + weeks waited)"),
         (
             "age_points",
-            "without a worker: statutory (children, each points x 2 x (1 + weeks waited))",
+            "without a worker: statutory (waiting weight: each child's points x 2 x "
+            "(1 + weeks waited))",
         ),
     ],
 )
@@ -755,7 +756,8 @@ def test_the_label_and_the_door_say_the_grace(tmp_path: Path) -> None:
     policy = Policy.model_validate({"waiting": {"grace_weeks": 6}})
     (statutory,) = [t for t in class_tiers(policy) if t.key == "unallocated_statutory"]
     assert statutory.label == (
-        "without a worker: statutory (children, each points x 2 x (1 + weeks waited beyond 6))"
+        "without a worker: statutory (waiting weight: each child's points x 2 x "
+        "(1 + weeks waited beyond 6))"
     )
     # A policy without it keeps its bytes (and its decision-log key) as before.
     assert (

@@ -535,8 +535,8 @@ def class_tier_key(name: str) -> str:
 #: half points, so a 3-point child referred today counts 6).
 WAITING_UNITS = {
     "count": "children",
-    "age": "children, each 1 + weeks waited",
-    "age_points": "children, each points x 2 x (1 + weeks waited)",
+    "age": "waiting weight: each child 1 + weeks waited",
+    "age_points": "waiting weight: each child's points x 2 x (1 + weeks waited)",
 }
 
 
