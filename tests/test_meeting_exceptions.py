@@ -898,7 +898,7 @@ def test_families_split_and_joined_are_counted_apart() -> None:
     # F2 joins F1 with A while G2 leaves G1 for B: one family joined, one split (a
     # fresh trial's preview said 0, the net, and hid the split).
     from allocator.contract.models import Assignment
-    from allocator.meeting.overrides import families_split
+    from allocator.meeting.overrides import families_changed
 
     snap = snapshot(
         [worker("A", capacity_points=9), worker("B", capacity_points=9)],
@@ -917,9 +917,9 @@ def test_families_split_and_joined_are_counted_apart() -> None:
     start = before.model_copy(
         update={"assignments": (Assignment(case="F2", worker="B", reasons=("r",)),)}
     )
-    assert families_split(snap, start, after) == (1, 1)
-    assert families_split(snap, after, start) == (1, 1)
-    assert families_split(snap, start, start) == (0, 0)
+    assert families_changed(snap, start, after) == (1, 1)
+    assert families_changed(snap, after, start) == (1, 1)
+    assert families_changed(snap, start, start) == (0, 0)
 
 
 def test_a_move_made_for_a_choice_since_changed_is_released(tmp_path: Path) -> None:

@@ -618,7 +618,7 @@ class FamiliesChanged(NamedTuple):
     joined: int
 
 
-def families_split(snapshot: Snapshot, before: Plan, after: Plan) -> FamiliesChanged:
+def families_changed(snapshot: Snapshot, before: Plan, after: Plan) -> FamiliesChanged:
     """The families held by more workers under ``after`` than under ``before``, and
     those held by fewer, over every family (a child with no worker holds nobody).
     Apart, not netted: a fresh trial's preview said 0 where a choice joined one

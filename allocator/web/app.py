@@ -67,7 +67,7 @@ from allocator.meeting.overrides import (
     check_unallocatable,
     digest,
     expand_family,
-    families_split,
+    families_changed,
     final_workers,
     kept_snapshot,
     kept_words,
@@ -160,7 +160,7 @@ class Preview:
     families_split, families_joined
         Families that would be held by more workers than under the plan in force, and
         those that would be held by fewer (brought together), each counted apart
-        (:func:`~allocator.meeting.overrides.families_split`).
+        (:func:`~allocator.meeting.overrides.families_changed`).
     said
         What it needs of the worker and what they have.
     refused
@@ -296,8 +296,8 @@ class Meeting:
     #: Where each case of the last override ends (``None``: without a worker).
     ends: dict[str, str | None] = field(default_factory=dict)
     #: The families the last override split and those it brought together
-    #: (:func:`~allocator.meeting.overrides.families_split`).
-    split: FamiliesChanged = FamiliesChanged(0, 0)
+    #: (:func:`~allocator.meeting.overrides.families_changed`).
+    families: FamiliesChanged = FamiliesChanged(0, 0)
     #: (sign-off decision id, manager, how the manager was known: ``manager_via``)
     signed: tuple[int, str, str] | None = None
     said: str | None = None  # what the last override needed and the worker had
@@ -494,7 +494,7 @@ class Meeting:
         refused = why is not None
         families = FamiliesChanged(0, 0)
         if not refused:
-            families = families_split(self.snapshot, self.plan, result.plan)
+            families = families_changed(self.snapshot, self.plan, result.plan)
         return Preview(
             decision_id=self.decision_id,
             moved=() if refused else result.moved,
@@ -556,7 +556,7 @@ class Meeting:
         decision_id = self.log.override(
             parent, overrides, result, made=made, manager_via=manager_via
         )
-        split = families_split(self.snapshot, self.plan, result.plan)
+        families = families_changed(self.snapshot, self.plan, result.plan)
         # Made here, on the re-solve's thread, not by the first page to ask under the
         # lock (2.9 s at 1,000 practitioners, every other request waiting).
         promised = promises_standing(self.handovers, overrides)
@@ -564,7 +564,7 @@ class Meeting:
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
-            self.ends, self.split = _ends(result, made), split
+            self.ends, self.families = _ends(result, made), families
             self._picture = (decision_id, seen)
         return decision_id
 
@@ -1399,8 +1399,8 @@ def create_app(
                     "reference_changes": meeting.plan.objective.get(REFERENCE_CHANGES),
                     "moved": [m.__dict__ for m in meeting.moved],
                     "ends": dict(meeting.ends),
-                    "families_split": meeting.split.split,
-                    "families_joined": meeting.split.joined,
+                    "families_split": meeting.families.split,
+                    "families_joined": meeting.families.joined,
                     "said": meeting.said,
                 },
             )
