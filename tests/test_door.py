@@ -434,7 +434,7 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
             "unknown key 'typo'; expected one of type_points, complexity_multiplier, "
             "points_per_fte, grade_factor, grades, leaving_window_days, long_absence_days, "
             "max_new_families_per_day, look_ahead, priority_classes, waiting, over_cap_classes, "
-            "costs.",
+            "over_cap_relief_after, costs.",
         ),
         ("points_per_ft = 90", "unknown key 'points_per_ft'; did you mean 'points_per_fte'?"),
         (

@@ -14,7 +14,7 @@ import pytest
 
 from allocator.contract.models import Snapshot
 from allocator.contract.policy import Policy, PolicyError
-from allocator.domain.objectives import class_tiers
+from allocator.domain.objectives import class_tiers, rebalance_tiers
 from allocator.domain.rules import ServiceState
 from allocator.io import InputError, load_policy, load_snapshot
 from allocator.present.analysis import explain_case
@@ -552,34 +552,112 @@ def test_a_leavers_children_are_planned_before_a_waiting_child_and_move_on_the_d
         (f"C{i}", "R", handover, 17) for i in (1, 2, 3)
     }
     assert [(u.case, u.days_waiting) for u in plan.unallocated] == [("REF", 21)]
+    # The plan says where the room went, in the order of its tiers.
+    assert any(
+        "over-cap relief after urgent work and before statutory and other;" in n for n in plan.notes
+    ), plan.notes
     on_the_day = apply_plan(snap, plan, Policy(), as_of=handover)
     workers = {c.id: c.worker for c in on_the_day.cases}
     assert [workers[f"C{i}"] for i in (1, 2, 3)] == ["R", "R", "R"]
 
 
-def test_over_cap_after_a_complexity_rise_is_relieved_before_a_statutory_wait() -> None:
+def _over_cap_after_a_complexity_rise(referral_type: str) -> Snapshot:
     # O (cap 20) holds four child-protection children, 5 points each at complexity 2;
     # K3's complexity rose to 3 (7.5 points): O holds 22.5, 2.5 over. R has 7.5 points
-    # of room. A child-protection referral CP (5 points, waited a week) could take it,
-    # but relief ranks above the statutory class (only an urgent child comes first):
-    # one of O's children moves to R and O is within cap; CP waits.
-    from allocator.problems.rebalancing import rebalance
-
-    snap = snapshot(
+    # of room: for one of O's children (5 points, which brings O within cap) or for
+    # the referral REF (5 points, waited a week), not both.
+    return snapshot(
         [worker("O", capacity_points=20), worker("R", capacity_points=7.5)],
         [
             case("K1", worker="O", type="child_protection", weight=None),
             case("K2", worker="O", type="child_protection", weight=None),
             case("K3", worker="O", type="child_protection", complexity=3, weight=None),
             case("K4", worker="O", type="child_protection", weight=None),
-            case("CP", type="child_protection", weight=None, opened=days_ago(7)),
+            case("REF", type=referral_type, weight=5, opened=days_ago(7)),
         ],
     )
-    plan = rebalance(snap, Policy(), time_limit=10)
+
+
+#: Over-cap relief after the statutory class: a council's choice (docs/FORMAT.md
+#: "Over-cap relief").
+RELIEF_AFTER_STATUTORY = Policy(over_cap_relief_after="statutory")
+
+
+def test_a_worker_over_cap_is_relieved_before_a_statutory_wait_by_default() -> None:
+    # Relief ranks above every class but the first (urgent): one of O's children moves
+    # to R and O is within cap; the child-protection referral REF waits.
+    plan = rebalance(_over_cap_after_a_complexity_rise("child_protection"), Policy(), time_limit=10)
     assert plan.objective["over_cap_excess"] == 0
     moved = {a.case: (a.from_, a.worker) for a in plan.assignments}
     assert len(moved) == 1 and next(iter(moved.values())) == ("O", "R")
-    assert [u.case for u in plan.unallocated] == ["CP"]
+    assert [u.case for u in plan.unallocated] == ["REF"]
+
+
+def test_relief_after_statutory_places_the_statutory_child_first() -> None:
+    # The same day with relief after the statutory class: REF, who has no worker at
+    # all, takes R's room and O stays 2.5 points over cap until room frees.
+    snap = _over_cap_after_a_complexity_rise("child_protection")
+    plan = rebalance(snap, RELIEF_AFTER_STATUTORY, time_limit=10)
+    assert {(a.case, a.from_, a.worker) for a in plan.assignments} == {("REF", None, "R")}
+    assert plan.objective["over_cap_excess"] == 2.5
+    assert plan.unallocated == ()
+
+
+def test_relief_after_statutory_still_comes_before_a_child_of_the_last_class() -> None:
+    # A child-in-need referral (class ``other``) waits while O is relieved.
+    snap = _over_cap_after_a_complexity_rise("child_in_need")
+    plan = rebalance(snap, RELIEF_AFTER_STATUTORY, time_limit=10)
+    assert plan.objective["over_cap_excess"] == 0
+    moved = {a.case: (a.from_, a.worker) for a in plan.assignments}
+    assert len(moved) == 1 and next(iter(moved.values())) == ("O", "R")
+    assert [u.case for u in plan.unallocated] == ["REF"]
+
+
+URGENT, STATUTORY, OTHER = "unallocated_urgent", "unallocated_statutory", "unallocated_other"
+RELIEF = "over_cap_excess"
+
+
+@pytest.mark.parametrize(
+    ("after", "first_four"),
+    [
+        (None, [URGENT, RELIEF, STATUTORY, OTHER]),
+        ("urgent", [URGENT, RELIEF, STATUTORY, OTHER]),
+        ("statutory", [URGENT, STATUTORY, RELIEF, OTHER]),
+        ("other", [URGENT, STATUTORY, OTHER, RELIEF]),
+    ],
+)
+def test_the_rebalance_tiers_put_relief_after_the_class_the_policy_names(
+    after: str | None, first_four: list[str]
+) -> None:
+    policy = Policy(over_cap_relief_after=after)
+    assert [t.key for t in rebalance_tiers(policy)][:4] == first_four
+
+
+def test_relief_after_a_class_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('over_cap_relief_after = "statutroy"\n', encoding="utf-8")
+    with pytest.raises(
+        PolicyError,
+        match=r"over_cap_relief_after.*'statutroy' is not a priority class; expected one of "
+        r"urgent, statutory, other",
+    ):
+        load_policy(path)
+    path.write_text("over_cap_relief_after = 2\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"over_cap_relief_after"):
+        load_policy(path)
+    # A class the policy's own classes no longer have.
+    path.write_text(
+        'over_cap_relief_after = "statutory"\npriority_classes = []\n', encoding="utf-8"
+    )
+    with pytest.raises(PolicyError, match=r"'statutory' is not a priority class; expected one "):
+        load_policy(path)
+
+
+def test_a_policy_without_relief_after_keeps_its_bytes() -> None:
+    assert "over_cap_relief_after" not in Policy().model_dump(mode="json")
+    # The first class named is the default, kept as not set.
+    assert Policy(over_cap_relief_after="urgent") == Policy()
+    assert RELIEF_AFTER_STATUTORY.model_dump(mode="json")["over_cap_relief_after"] == "statutory"
 
 
 def test_the_plan_names_the_longest_wait_left_in_each_class() -> None:

@@ -364,6 +364,14 @@ class Policy(BaseModel):
         every priority class above ``other`` (``urgent`` and ``statutory`` with the
         default classes; a policy that renames or drops classes keeps working);
         ``[]`` allows no exception.
+    over_cap_relief_after
+        The priority class after which a rebalance relieves workers over their cap
+        (:func:`allocator.domain.objectives.classes_before_relief`): it places the
+        children of that class and every class above it first, then brings workers
+        back within cap, then places the classes below. A name from
+        :attr:`class_names`; ``None`` (the default, and what the first class's name
+        becomes): the first class (urgent), the order the simulated year showed no
+        worse (docs/FORMAT.md "Over-cap relief").
     costs
         The council's own cost of one FTE a year, by grade and contract
         (``[costs.social_worker] agency = 78000``), in its own currency, 0 to
@@ -403,16 +411,19 @@ class Policy(BaseModel):
     over_cap_classes: tuple[str, ...] = Field(
         default_factory=lambda data: tuple(c.name for c in data.get("priority_classes", ()))
     )
+    over_cap_relief_after: Annotated[str, Field(strict=True)] | None = None
     costs: dict[Grade, dict[Contract, CostPerFte]] = Field(default_factory=dict)
 
     @model_serializer(mode="wrap")
     def _without_empty_costs(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """The policy's data; ``costs`` left out when empty, so that a policy without
-        costs has the bytes (and the decision log's SHA-256 key) it had before the
-        key existed."""
+        """The policy's data; ``costs`` left out when empty and
+        ``over_cap_relief_after`` when not set, so that a policy without them has the
+        bytes (and the decision log's SHA-256 key) it had before the keys existed."""
         data = handler(self)
         if not self.costs and isinstance(data, dict):
             data.pop("costs", None)
+        if self.over_cap_relief_after is None and isinstance(data, dict):
+            data.pop("over_cap_relief_after", None)
         return data
 
     @field_validator("priority_classes")
@@ -446,6 +457,21 @@ class Policy(BaseModel):
                 f"any of {', '.join(names)}"
             )
         return value
+
+    @field_validator("over_cap_relief_after")
+    @classmethod
+    def _relief_after_a_class(cls, value: str | None, info: ValidationInfo) -> Any:
+        classes = info.data.get("priority_classes")
+        if value is None or classes is None:
+            return value  # not set, or the classes were refused themselves: said there
+        names = (*(c.name for c in classes), OTHER_CLASS)
+        if value not in names:
+            raise ValueError(
+                f"{value!r} is not a priority class; expected one of {', '.join(names)}"
+            )
+        # The first class is the default: kept as not set, so the policy has the bytes
+        # (and decision-log key) of one that does not name it.
+        return None if value == names[0] else value
 
     # ------------------------------------------------------------------ derived values
 

@@ -1041,16 +1041,28 @@ def match_label(key: str, match: Match) -> str:
     return (tier or Tier(key, "min", key, "children")).short(match)
 
 
+def classes_before_relief(policy: Policy) -> int:
+    """How many priority classes a rebalance serves before relieving workers over cap:
+    those down to the policy's ``over_cap_relief_after`` (the first, urgent, by
+    default; docs/FORMAT.md "Over-cap relief")."""
+    after = policy.over_cap_relief_after
+    return 1 if after is None else policy.class_names.index(after) + 1
+
+
 def rebalance_tiers(policy: Policy) -> tuple[Tier, ...]:
     """The rebalance plan's tiers, as its objective keys, in priority order.
 
-    The first priority class (urgent by default), then ``over_cap_excess``, then the
-    other classes: a worker over their cap is relieved before room goes to a child of
-    a lower class, never before an urgent child (what the simulated year showed:
-    docs/FORMAT.md "Waiting").
+    The classes :func:`classes_before_relief` counts (urgent by default), then
+    ``over_cap_excess``, then the classes below.
     """
     classes = class_tiers(policy)
-    return classes[:1] + (OVER_CAP_EXCESS,) + classes[1:] + (HANDOVERS_UNPLANNED, *PLAN_TIERS[2:])
+    relief = classes_before_relief(policy)
+    return (
+        classes[:relief]
+        + (OVER_CAP_EXCESS,)
+        + classes[relief:]
+        + (HANDOVERS_UNPLANNED, *PLAN_TIERS[2:])
+    )
 
 
 #: Objective keys only a rebalance's plan reports: its tiers the daily plan lacks.

@@ -18,12 +18,18 @@ Tiers, minimised lexicographically in stages (as :mod:`allocator.engine.solve`):
    and found nobody, each by their waiting weight (``ServiceState.waiting_weight``);
    and handovers promised by an earlier plan, still possible, not kept (as an urgent
    child referred today each: the child has been told).
-0a. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
-   After the urgent children and before every other class: a cap broken by events
-   (a complexity rise) is restored before room goes to a child of a lower class —
-   the order the simulated year showed best (worker-days over cap fell to a third
-   to a half of the manager's rule's, waits no worse: docs/FORMAT.md "Waiting").
-   The relieved child keeps their worker if nobody may take them.
+0a. ``unplaced_upper_classes``: the children of the priority classes after the first
+   down to the policy's ``over_cap_relief_after``
+   (:func:`allocator.domain.objectives.classes_before_relief`; none by default) who
+   must move, or are a departing worker's to hand over, and found nobody, each by
+   their class's weight times their waiting weight (as in ``unplaced``).
+0b. ``over_cap_excess``: centi-points over-capacity workers remain over their cap.
+   After the classes above and before the rest: by default after the urgent children
+   and before every other class, so a cap broken by events (a complexity rise) is
+   restored before room goes to a child of a lower class. The simulated year showed
+   relief after the statutory class no better and no worse on issue 19's count of
+   targets (docs/FORMAT.md "Over-cap relief"; benchmarks/YEAR.md), so the choice is
+   the council's. The relieved child keeps their worker if nobody may take them.
 1. ``unplaced``: children who must move and found nobody -- children of a worker
    who has left or is long absent, and referrals -- each weighted by its priority
    class (:func:`allocator.domain.objectives.class_weights`) times its waiting weight: one
@@ -117,6 +123,7 @@ WHOLE_MODEL_PAIRS = 5_000
 #: Tier keys in priority order.
 REBALANCE_TIERS: tuple[str, ...] = (
     "unplaced_first_class",
+    "unplaced_upper_classes",
     "over_cap_excess",
     "unplaced",
     "leavers_unplaced",
@@ -169,6 +176,10 @@ class Group:
         priority class (urgent by default), plus, for a handover promised before and
         still possible, each child's weight as a first-class child referred today
         (breaking a promise costs as leaving an urgent child would); 0 for the rest.
+    upper_classes
+        Their weight in ``unplaced_upper_classes`` if they must move (or are handed
+        over) and find nobody: as ``priority``, over those of them in a priority class
+        after the first and served before over-cap relief; 0 for the rest.
     promised, promise_cost
         The receiver a handover promised before and still possible names, and what
         breaking the promise costs in ``unplaced_first_class`` (included in
@@ -193,6 +204,7 @@ class Group:
     keeps_source: bool
     handover: bool = False
     first_class: int = 0
+    upper_classes: int = 0
     promised: str | None = None
     promise_cost: int = 0
     look_ahead: Mapping[str, int] = field(default_factory=dict)
@@ -267,6 +279,8 @@ def core_input(data: RebalanceInput) -> CoreInput:
         stay_cost: dict[str, int] = {}
         if (g.must_move or g.handover) and g.first_class:
             stay_cost["unplaced_first_class"] = g.first_class
+        if (g.must_move or g.handover) and g.upper_classes:
+            stay_cost["unplaced_upper_classes"] = g.upper_classes
         if g.must_move:
             stay_cost["unplaced"] = g.priority
             if g.source is not None:
@@ -484,6 +498,9 @@ def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[s
     if key == "unplaced_first_class":
         first = [g for g in waiting if (g.must_move or g.handover) and g.first_class]
         return [g.id for g in sorted(first, key=lambda g: -g.first_class / len(g.cases))]
+    if key == "unplaced_upper_classes":
+        upper = [g for g in waiting if (g.must_move or g.handover) and g.upper_classes]
+        return [g.id for g in sorted(upper, key=lambda g: -g.upper_classes / len(g.cases))]
     if key == "unplaced":  # highest priority class first
         must = [g for g in waiting if g.must_move or g.handover]
         return [g.id for g in sorted(must, key=lambda g: -g.priority / len(g.cases))]

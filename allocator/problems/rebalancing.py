@@ -103,6 +103,7 @@ from allocator.domain.objectives import (
     change_cost,
     class_tier_key,
     class_weights,
+    classes_before_relief,
     expected_changes_cost,
     over_cap_sources,
     rebalance_tiers,
@@ -117,6 +118,7 @@ from allocator.domain.rules import (
     families_held,
     handover_day,
     is_long_absent,
+    joined,
     points,
 )
 from allocator.engine.rebalance import (
@@ -209,6 +211,8 @@ def _setup(
         ),
     )
 
+    relief = classes_before_relief(policy)
+
     def group(
         family: str, src: str | None, kids: list[str], suffix: str = "", broken: bool = False
     ) -> Group | None:
@@ -250,6 +254,11 @@ def _setup(
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
             priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
+            upper_classes=sum(
+                class_weight[state.priority_class[c]] * waits.get(c, 1)
+                for c in kids
+                if 0 < state.priority_class[c] < relief
+            ),
             first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0)
             + promise_cost,
             promised=receiver,
@@ -933,15 +942,19 @@ def _plan(
         classes = ", ".join(
             f"{name} {by_class[name]}" for name in state.policy.class_names if by_class[name]
         )
+        names = state.policy.class_names
+        relief = classes_before_relief(state.policy)
+        order = f"over-cap relief after {joined(names[:relief])} work" + (
+            f" and before {joined(names[relief:])}" if names[relief:] else ""
+        )
         notes.append(
             f"{counted(len(waiting_first), 'child', 'children')} with no worker yet "
             f"{'stays' if len(waiting_first) == 1 else 'stay'} "
             f"without one ({classes}) while this rebalance moves "
             f"{counted(moving_now, 'child', 'children')} today and plans "
             f"{counted(len(handovers), 'handover')}: the room goes in the order of the tiers below "
-            "(over-cap relief after urgent work and before the other classes; within a "
-            "class the longest waits first, a departing worker's child to hand over "
-            "counting as the longest wait and one who lost their worker "
+            f"({order}; within a class the longest waits first, a departing worker's child "
+            "to hand over counting as the longest wait and one who lost their worker "
             f"{state.policy.waiting.lost_worker_weeks} weeks more than waited); allocate, "
             "which moves nobody, gives the queue all the room"
         )
