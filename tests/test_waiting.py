@@ -653,6 +653,13 @@ def test_relief_after_a_class_that_is_not_there_is_refused(tmp_path: Path) -> No
         load_policy(path)
 
 
+def test_relief_after_follows_the_classes_a_policy_gives_when_not_named_with_them() -> None:
+    # As over_cap_classes: new classes without the key drop the one they no longer have.
+    assert RELIEF_AFTER_STATUTORY.with_overrides(priority_classes=[]).over_cap_relief_after is None
+    kept = RELIEF_AFTER_STATUTORY.with_overrides(points_per_fte=90)
+    assert kept.over_cap_relief_after == "statutory"
+
+
 def test_a_policy_without_relief_after_keeps_its_bytes() -> None:
     assert "over_cap_relief_after" not in Policy().model_dump(mode="json")
     # The first class named is the default, kept as not set.

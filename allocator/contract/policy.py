@@ -415,7 +415,7 @@ class Policy(BaseModel):
     costs: dict[Grade, dict[Contract, CostPerFte]] = Field(default_factory=dict)
 
     @model_serializer(mode="wrap")
-    def _without_empty_costs(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _without_unset_keys(self, handler: SerializerFunctionWrapHandler) -> Any:
         """The policy's data; ``costs`` left out when empty and
         ``over_cap_relief_after`` when not set, so that a policy without them has the
         bytes (and the decision log's SHA-256 key) it had before the keys existed."""
@@ -565,8 +565,9 @@ def policy_over(base: Policy, values: dict[str, Any], source: str) -> Policy:
         the key as written, what was found and what was expected.
     """
     merged = _deep_merge(base.model_dump(mode="json"), values)
-    if "priority_classes" in values and "over_cap_classes" not in values:
-        del merged["over_cap_classes"]  # the default follows the classes given
+    for follows in ("over_cap_classes", "over_cap_relief_after"):
+        if "priority_classes" in values and follows not in values:
+            merged.pop(follows, None)  # the default follows the classes given
     try:
         return Policy.model_validate(merged)
     except ValidationError as exc:
