@@ -623,7 +623,6 @@ RELIEF = "over_cap_excess"
         (None, [URGENT, RELIEF, STATUTORY, OTHER]),
         ("urgent", [URGENT, RELIEF, STATUTORY, OTHER]),
         ("statutory", [URGENT, STATUTORY, RELIEF, OTHER]),
-        ("other", [URGENT, STATUTORY, OTHER, RELIEF]),
     ],
 )
 def test_the_rebalance_tiers_put_relief_after_the_class_the_policy_names(
@@ -633,24 +632,55 @@ def test_the_rebalance_tiers_put_relief_after_the_class_the_policy_names(
     assert [t.key for t in rebalance_tiers(policy)][:4] == first_four
 
 
-def test_relief_after_a_class_that_is_not_there_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '"statutroy"',
+            "'statutroy' is not a class relief may follow; did you mean 'statutory'?",
+        ),
+        ('"Statutory"', "'Statutory' is not a class relief may follow; did you mean 'statutory'?"),
+        (
+            '"other"',
+            "'other' is not a class relief may follow (the last class: relief would wait for "
+            "every child); expected one of urgent, statutory",
+        ),
+        ('"court"', "'court' is not a class relief may follow; expected one of urgent, statutory"),
+        ("2", "expected the name of one of the classes urgent, statutory, got 2"),
+        ('["statutory"]', "expected the name of one of the classes urgent, statutory, got a list"),
+        # A class the policy's own classes no longer have.
+        (
+            '"statutory"\npriority_classes = []',
+            "'statutory' is not a class relief may follow; expected one of other",
+        ),
+    ],
+)
+def test_relief_after_anything_but_a_class_above_the_last_is_refused(
+    tmp_path: Path, text: str, said: str
+) -> None:
     path = tmp_path / "policy.toml"
-    path.write_text('over_cap_relief_after = "statutroy"\n', encoding="utf-8")
-    with pytest.raises(
-        PolicyError,
-        match=r"over_cap_relief_after.*'statutroy' is not a priority class; expected one of "
-        r"urgent, statutory, other",
-    ):
+    path.write_text(f"over_cap_relief_after = {text}\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as refused:
         load_policy(path)
-    path.write_text("over_cap_relief_after = 2\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match=r"over_cap_relief_after"):
-        load_policy(path)
-    # A class the policy's own classes no longer have.
-    path.write_text(
-        'over_cap_relief_after = "statutory"\npriority_classes = []\n', encoding="utf-8"
-    )
-    with pytest.raises(PolicyError, match=r"'statutory' is not a priority class; expected one "):
-        load_policy(path)
+    assert f"key 'over_cap_relief_after': {said}" in str(refused.value)
+    assert "\n" not in str(refused.value).strip()
+
+
+def test_the_note_says_relief_waits_for_the_statutory_children() -> None:
+    from allocator.present.analysis import staffing_warnings
+
+    snap = _over_cap_after_a_complexity_rise("child_protection")
+    plan = rebalance(snap, RELIEF_AFTER_STATUTORY, time_limit=10)
+    # The warning after a rebalance does not send the manager to run one.
+    assert staffing_warnings(snap, RELIEF_AFTER_STATUTORY, plan) == [
+        "O is over their cap: 22.5 of 20 points (4 cases); the next rebalance relieves them "
+        "when room frees (the plan's notes say why this one could not)"
+    ]
+    assert (
+        "O stays over cap: 22.5 of 20.0 points (relief comes after the urgent and statutory "
+        "children (policy over_cap_relief_after), and no eligible worker had room left for "
+        "enough of theirs)"
+    ) in plan.notes
 
 
 def test_relief_after_follows_the_classes_a_policy_gives_when_not_named_with_them() -> None:

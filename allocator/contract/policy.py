@@ -368,8 +368,8 @@ class Policy(BaseModel):
         The priority class after which a rebalance relieves workers over their cap
         (:func:`allocator.domain.objectives.classes_before_relief`): it places the
         children of that class and every class above it first, then brings workers
-        back within cap, then places the classes below. A name from
-        :attr:`class_names`; ``None`` (the default, and what the first class's name
+        back within cap, then places the classes below. The name of a class above
+        the last (``other``); ``None`` (the default, and what the first class's name
         becomes): the first class (urgent), the order the simulated year showed no
         worse (docs/FORMAT.md "Over-cap relief").
     costs
@@ -458,16 +458,27 @@ class Policy(BaseModel):
             )
         return value
 
-    @field_validator("over_cap_relief_after")
+    @field_validator("over_cap_relief_after", mode="before")
     @classmethod
-    def _relief_after_a_class(cls, value: str | None, info: ValidationInfo) -> Any:
+    def _relief_after_a_class(cls, value: Any, info: ValidationInfo) -> Any:
         classes = info.data.get("priority_classes")
         if value is None or classes is None:
             return value  # not set, or the classes were refused themselves: said there
         names = (*(c.name for c in classes), OTHER_CLASS)
-        if value not in names:
+        # Relief after the last class would leave a worker over cap whenever any child
+        # could use the room (and the search then misses reliefs nobody needed the
+        # room for): a class above the last, or the only one.
+        allowed = names[: max(1, len(names) - 1)]
+        if not isinstance(value, str):
             raise ValueError(
-                f"{value!r} is not a priority class; expected one of {', '.join(names)}"
+                f"expected the name of one of the classes {', '.join(allowed)}, "
+                f"got {describe_value(value)}"
+            )
+        if value not in allowed:
+            last = " (the last class: relief would wait for every child)" if value in names else ""
+            raise ValueError(
+                f"{describe_value(value)} is not a class relief may follow{last}"
+                f"{did_you_mean(value, allowed)}"
             )
         # The first class is the default: kept as not set, so the policy has the bytes
         # (and decision-log key) of one that does not name it.

@@ -1114,6 +1114,12 @@ def staffing_warnings(
                 f"{w.id} is over their cap by a manager's exception for {cases}: {load}; "
                 "review it when room frees"
             )
+        elif is_rebalance(plan.objective):
+            # This plan is the rebalance: it found no room it could use for them.
+            out.append(
+                f"{w.id} is over their cap: {load}; the next rebalance relieves them when "
+                "room frees (the plan's notes say why this one could not)"
+            )
         else:
             out.append(f"{w.id} is over their cap: {load}; allocator rebalance can relieve them")
     return out

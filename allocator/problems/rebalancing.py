@@ -984,6 +984,13 @@ def _plan(
                 "a worker with room for one of their families had already taken "
                 f"{data.intake_limit} new families (the intake limit)"
             )
+        elif classes_before_relief(state.policy) > 1:
+            names = state.policy.class_names[: classes_before_relief(state.policy)]
+            why = (
+                f"relief comes after the {joined(names)} children (policy "
+                "over_cap_relief_after), and no eligible worker had room left for enough "
+                "of theirs"
+            )
         else:
             why = "no eligible worker had room for enough of their children"
         notes.append(
