@@ -683,6 +683,25 @@ def test_the_note_says_relief_waits_for_the_statutory_children() -> None:
     ) in plan.notes
 
 
+def test_the_note_blames_relief_order_only_where_room_went_to_a_child_before_relief() -> None:
+    # Nobody waits and R has 3 points: no room for any of O's children, whatever the
+    # order; the note says so, not the policy.
+    snap = snapshot(
+        [worker("O", capacity_points=20), worker("R", capacity_points=3)],
+        [
+            case("K1", worker="O", type="child_protection", weight=None),
+            case("K2", worker="O", type="child_protection", weight=None),
+            case("K3", worker="O", type="child_protection", complexity=3, weight=None),
+            case("K4", worker="O", type="child_protection", weight=None),
+        ],
+    )
+    plan = rebalance(snap, RELIEF_AFTER_STATUTORY, time_limit=10)
+    assert (
+        "O stays over cap: 22.5 of 20.0 points (no eligible worker had room for enough of "
+        "their children)"
+    ) in plan.notes
+
+
 def test_relief_after_follows_the_classes_a_policy_gives_when_not_named_with_them() -> None:
     # As over_cap_classes: new classes without the key drop the one they no longer have.
     assert RELIEF_AFTER_STATUTORY.with_overrides(priority_classes=[]).over_cap_relief_after is None

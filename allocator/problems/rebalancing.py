@@ -952,11 +952,11 @@ def _plan(
             f"{'stays' if len(waiting_first) == 1 else 'stay'} "
             f"without one ({classes}) while this rebalance moves "
             f"{counted(moving_now, 'child', 'children')} today and plans "
-            f"{counted(len(handovers), 'handover')}: the room goes in the order of the tiers below "
-            f"({order}; within a class the longest waits first, a departing worker's child "
-            "to hand over counting as the longest wait and one who lost their worker "
-            f"{state.policy.waiting.lost_worker_weeks} weeks more than waited); allocate, "
-            "which moves nobody, gives the queue all the room"
+            f"{counted(len(handovers), 'handover')}: the room goes in the order of the "
+            f"plan's tiers ({order}; within a class the longest waits first, a departing "
+            "worker's child to hand over counting as the longest wait and one who lost "
+            f"their worker {state.policy.waiting.lost_worker_weeks} weeks more than waited); "
+            "allocate, which moves nobody, gives the queue all the room"
         )
     given = {a.case: a.worker for a in assignments}
     notes.extend(longest_wait_note(state, given))
@@ -984,7 +984,8 @@ def _plan(
                 "a worker with room for one of their families had already taken "
                 f"{data.intake_limit} new families (the intake limit)"
             )
-        elif classes_before_relief(state.policy) > 1:
+        elif any(g.upper_classes for g in data.groups if g.id in moved):
+            # Room went to children the policy serves before relief.
             names = state.policy.class_names[: classes_before_relief(state.policy)]
             why = (
                 f"relief comes after the {joined(names)} children (policy "
