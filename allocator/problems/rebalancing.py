@@ -933,6 +933,9 @@ def _plan(
             "could and what stops them)"
         )
 
+    # The classes the rebalance serves before relieving workers over cap, and after.
+    names, relief = state.policy.class_names, classes_before_relief(state.policy)
+    served_first, served_after = names[:relief], names[relief:]
     waiting_first = [u.case for u in unallocated if state.cases[u.case].worker is None]
     moving_now = sum(1 for a in assignments if a.from_ is not None)
     if waiting_first and (moving_now or handovers):
@@ -942,10 +945,8 @@ def _plan(
         classes = ", ".join(
             f"{name} {by_class[name]}" for name in state.policy.class_names if by_class[name]
         )
-        names = state.policy.class_names
-        relief = classes_before_relief(state.policy)
-        order = f"over-cap relief after {joined(names[:relief])} work" + (
-            f" and before {joined(names[relief:])}" if names[relief:] else ""
+        order = f"over-cap relief after {joined(served_first)} work" + (
+            f" and before {joined(served_after)}" if served_after else ""
         )
         notes.append(
             f"{counted(len(waiting_first), 'child', 'children')} with no worker yet "
@@ -976,6 +977,8 @@ def _plan(
             f"pinned worker: {', '.join(sorted(setup.stuck_pinned))}"
         )
     limited = data.max_moves is not None and moves_used >= data.max_moves
+    # Room went to children the policy serves before relief.
+    room_served_first = any(g.upper_classes for g in data.groups if g.id in moved)
     for s in still_over:
         if limited:
             why = f"the limit of {data.max_moves} changes of worker was reached"
@@ -984,11 +987,9 @@ def _plan(
                 "a worker with room for one of their families had already taken "
                 f"{data.intake_limit} new families (the intake limit)"
             )
-        elif any(g.upper_classes for g in data.groups if g.id in moved):
-            # Room went to children the policy serves before relief.
-            names = state.policy.class_names[: classes_before_relief(state.policy)]
+        elif room_served_first:
             why = (
-                f"relief comes after the {joined(names)} children (policy "
+                f"relief comes after the {joined(served_first)} children (policy "
                 "over_cap_relief_after), and no eligible worker had room left for enough "
                 "of theirs"
             )
