@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 
 import click
 from rich.console import Console
@@ -41,6 +42,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from allocator.contract.settings import resolve_settings
 from benchmarks import scenarios as sc
 from benchmarks.harness import (
     DEFAULT_MIP_MAX_SIZE,
@@ -70,6 +72,20 @@ def _list(kind: type, text: str | None) -> list:  # type: ignore[type-arg]
         raise click.BadParameter(f"expected a comma-separated list, got {text!r}") from None
 
 
+def _work_units(text: str | None) -> float | Literal["auto"] | None:
+    """``--engine-work-units``: a budget or ``auto``, checked as the engine's settings are."""
+    if text is None:
+        return None
+    try:
+        value: float | str = text if text == "auto" else float(text)
+    except ValueError:
+        value = text
+    try:
+        return resolve_settings(None, work_units=value).work_units  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--engine-work-units") from None
+
+
 @click.command()
 @click.option(
     "--quick",
@@ -93,6 +109,13 @@ def _list(kind: type, text: str | None) -> list:  # type: ignore[type-arg]
     type=click.FloatRange(min=0.1),
     default=None,
     help="Engine time limit for every scenario [default: the scenario's target time, else 10].",
+)
+@click.option(
+    "--engine-work-units",
+    callback=lambda _ctx, _param, value: _work_units(value),
+    default=None,
+    help="The engine's work budget, or 'auto' (calibrated to this machine at start-up) "
+    "[default: the engine's, the time limit x 0.3].",
 )
 @click.option(
     "--mip-max-size",
@@ -123,6 +146,7 @@ def main(
     methods: str,
     time_limit: float | None,
     engine_time_limit: float | None,
+    engine_work_units: float | Literal["auto"] | None,
     mip_max_size: int,
     workers: int,
     out: str | None,
@@ -153,6 +177,7 @@ def main(
 
     options = RunOptions(
         engine_time_limit=engine_time_limit or (QUICK_ENGINE_LIMIT if quick else None),
+        engine_work_units=engine_work_units,
         mip_time_limit=time_limit or (QUICK_MIP_LIMIT if quick else DEFAULT_MIP_TIME_LIMIT),
         mip_max_size=mip_max_size,
         workers=workers,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 from allocator.contract.models import Plan
 from allocator.contract.policy import Policy
@@ -37,6 +37,7 @@ from allocator.domain.greedy import greedy_allocate, manager_policy
 from allocator.domain.objectives import daily_tiers, evaluate, loads_after
 from allocator.domain.result import relative_gap
 from allocator.domain.rules import ServiceState
+from allocator.engine.budget import calibrated
 from allocator.explain.check import check_plan
 from allocator.problems.daily import build_plan
 from benchmarks.scenarios import Scenario
@@ -72,6 +73,9 @@ class RunOptions:
     engine_time_limit
         Engine time limit for every scenario; ``None``: the scenario's target time,
         else :data:`DEFAULT_ENGINE_TIME_LIMIT`.
+    engine_work_units
+        The engine's work budget (:attr:`allocator.contract.settings.Settings.work_units`:
+        units, ``"auto"`` or ``None`` for the default conversion of the limit).
     mip_time_limit
         Wall-clock seconds per MIP run, building included.
     mip_max_size
@@ -83,6 +87,7 @@ class RunOptions:
     """
 
     engine_time_limit: float | None = None
+    engine_work_units: float | Literal["auto"] | None = None
     mip_time_limit: float = DEFAULT_MIP_TIME_LIMIT
     mip_max_size: int = DEFAULT_MIP_MAX_SIZE
     workers: int = 1
@@ -259,7 +264,12 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
             scenario.name, "engine", "skipped", note=f"{scenario.engine} does not exist yet"
         ), None
     limit = options.engine_limit(scenario)
-    settings = Settings(time_limit=limit, seed=options.seed, workers=options.workers)
+    settings = Settings(
+        time_limit=limit,
+        work_units=options.engine_work_units,
+        seed=options.seed,
+        workers=options.workers,
+    )
     if scenario.kind == "rebalance":
         started = time.perf_counter()
         plan: Plan = fn(state.snapshot, state.policy, settings)
@@ -274,7 +284,8 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
             time_limit=limit,
         ), plan
     started = time.perf_counter()
-    solution = fn(state, settings)
+    # As allocate does: a calibrated budget is measured within the time limit.
+    solution = fn(state, calibrated(settings))
     seconds = time.perf_counter() - started
     proved = bool(getattr(solution, "proved", False))
     pruned = bool(getattr(solution, "pruned", False))

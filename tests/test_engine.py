@@ -382,9 +382,55 @@ def test_same_input_gives_the_same_plan() -> None:
     )
 
 
+def test_an_auto_budget_is_the_limit_at_the_machines_speed_stepped_down() -> None:
+    # Hand-worked: 10 s x 0.9 of the limit x 0.42 units a second x 1.8 = 6.80 units,
+    # stepped down to a power of 2 ** (1/4): 2 ** 2.75 = 6.727; 30 s: 20.41 -> 2 ** 4.25
+    # = 19.027.
+    from allocator.engine import budget
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(budget, "probe_work_per_second", lambda: 0.42)
+        assert budget.calibrated(Settings(time_limit=10, work_units="auto")).work_units == 6.727
+        assert budget.calibrated(Settings(time_limit=30, work_units="auto")).work_units == 19.027
+        # A fixed budget, or none, is left as it is.
+        assert budget.calibrated(Settings(time_limit=10, work_units=2.5)).work_units == 2.5
+        assert budget.calibrated(Settings(time_limit=10)).work_units is None
+    with pytest.raises(ValueError, match="calibrates it"):
+        _ = Settings(work_units="auto").work
+
+
+def test_the_machines_speed_is_measured() -> None:
+    from allocator.engine.budget import probe_work_per_second
+
+    assert probe_work_per_second() > 0
+
+
+def test_an_auto_budget_is_recorded_and_reproduces_the_plan() -> None:
+    # The probe pinned (a slow machine: 0.001 units a second) so the budget is known,
+    # 600 s x 0.9 x 0.001 x 1.8 = 0.972 -> 2 ** -0.25 = 0.841 units, and the clock
+    # ample, so both solves end on their budget.
+    from allocator.engine import budget
+    from allocator.generate import generate
+
+    snap = generate(25, seed=5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(budget, "probe_work_per_second", lambda: 0.001)
+        auto = allocate(snap, time_limit=600, work_units="auto")
+    assert auto.settings["work_units"] == 0.841
+    assert any("--work-units 0.841 with an ample --time-limit reproduces" in n for n in auto.notes)
+    again = allocate(snap, time_limit=600, work_units=0.841)
+    assert auto.assignments == again.assignments
+    assert not any("calibrated" in n for n in again.notes)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(budget, "probe_work_per_second", lambda: 0.001)
+        moved = rebalance(snap, time_limit=600, work_units="auto")
+    assert moved.settings["work_units"] == 0.841
+    assert any("calibrated to this machine" in n for n in moved.notes)
+
+
 def test_a_work_budget_must_be_a_positive_number() -> None:
     s = snapshot([worker("P1")], [case("C1")])
-    for bad in (0.0, -1.0, float("nan"), float("inf")):
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "fast", "AUTO", True):
         # The README's shorthand and the settings object are checked alike, naming
         # the field and the value given.
         with pytest.raises(ValueError, match=r"work_units: Input should be .*\(got "):

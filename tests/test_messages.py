@@ -336,6 +336,25 @@ def test_work_units_outside_their_range_are_a_usage_error(bad: str, tmp_path: Pa
     assert "--work-units" in result.output
 
 
+def test_work_units_are_a_number_or_auto(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(
+        main, ["allocate", str(_service(tmp_path)), "--work-units", "fast"]
+    )
+    assert refused.exit_code == 2
+    assert "'fast' is neither a number in the range 0<x<=86400" in refused.output
+    assert "nor 'auto'" in refused.output
+    out = tmp_path / "auto.json"
+    result = CliRunner().invoke(
+        main,
+        ["allocate", str(_service(tmp_path)), "--work-units", "Auto", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    units = plan["settings"]["work_units"]
+    assert isinstance(units, float) and units > 0
+    assert any(f"--work-units {units:g} with an ample" in n for n in plan["notes"])
+
+
 def test_work_units_reach_the_plan_settings(tmp_path: Path) -> None:
     out = tmp_path / "p.json"
     result = CliRunner().invoke(

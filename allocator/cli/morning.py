@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import date
+from typing import Literal
 
 import click
 
@@ -70,7 +71,7 @@ def allocate_command(
     handovers_path: str | None,
     quiet: bool,
     time_limit: float,
-    work_units: float | None,
+    work_units: float | Literal["auto"] | None,
     seed: int,
     workers: int,
 ) -> None:
@@ -158,7 +159,7 @@ def rebalance_command(
     leaving_window_days: int | None,
     quiet: bool,
     time_limit: float,
-    work_units: float | None,
+    work_units: float | Literal["auto"] | None,
     seed: int,
     workers: int,
 ) -> None:

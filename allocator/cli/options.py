@@ -32,6 +32,28 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+class WorkBudget(FiniteRange):
+    """``--work-units``: a budget in its range, or ``auto`` (calibrated to the machine)."""
+
+    name = "work budget"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number or ``"auto"``; else a usage error (exit 2) naming both."""
+        from allocator.contract.settings import AUTO_WORK
+
+        if isinstance(value, str) and value.strip().casefold() == AUTO_WORK:
+            return AUTO_WORK
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(
+                f"{value!r} is neither a number in the range {self._describe_range()} "
+                f"nor {AUTO_WORK!r}.",
+                param,
+                ctx,
+            )
+
+
 if TYPE_CHECKING:  # generic from click 8.2 on; the project allows 8.1
     _DayParam = click.ParamType[date]
     _TextParam = click.ParamType[str]
@@ -123,11 +145,12 @@ def solver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     command = click.option(
         "--work-units",
-        type=FiniteRange(min=0, min_open=True, max=MAX_TIME_LIMIT),
+        type=WorkBudget(min=0, min_open=True, max=MAX_TIME_LIMIT),
         default=None,
         help="Fix the search's work budget (CP-SAT deterministic units; default: "
         "--time-limit x 0.3). With an ample --time-limit the plan is then the same on "
-        "any machine, however busy.",
+        "any machine, however busy. 'auto': the limit's worth on this machine, "
+        "measured at start-up (the plan notes the number, which reproduces it).",
     )(command)
     command = click.option(
         "--time-limit",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
@@ -24,6 +24,9 @@ from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 #: the wall-clock guard (measured: the same day took 37 s of wall time for 10.5 units
 #: with two other jobs on the machine).
 WORK_PER_SECOND = 0.3
+#: ``work_units`` asking for a budget calibrated to the machine at start-up
+#: (:func:`allocator.engine.budget.calibrated`).
+AUTO_WORK: Final = "auto"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+#: A fixed work budget's domain.
+_BUDGET: TypeAdapter[float] = TypeAdapter(
+    Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False)]
+)
+
+
 class Settings(BaseModel):
     """How long and how a solve searches; the defaults are deterministic.
 
@@ -69,7 +78,11 @@ class Settings(BaseModel):
         86,400, fixed whatever the time limit; ``None`` (the default): ``time_limit``
         converted at :data:`WORK_PER_SECOND`. The budget, not the clock, decides where
         the search stops, so a caller that needs the same plan on any machine (a test,
-        an audit re-run) fixes it and gives ``time_limit`` ample room.
+        an audit re-run) fixes it and gives ``time_limit`` ample room. ``"auto"``
+        (:data:`AUTO_WORK`): the limit converted at this machine's speed, measured when
+        the solve starts (:func:`allocator.engine.budget.calibrated`), so the search
+        uses the time it is given; the plan records the budget it used, which
+        reproduces it.
     seed
         CP-SAT's random seed, 0 to 2,147,483,647. Default 0.
     workers
@@ -98,15 +111,38 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] = 30.0
-    work_units: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] | None = None
+    work_units: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] | Literal["auto"] | None = None
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 1
+
+    @field_validator("work_units", mode="before")
+    @classmethod
+    def _a_budget_or_auto(cls, value: Any) -> Any:
+        """One sentence for a bad budget (a union would say two, one per member)."""
+        if value is None or value == AUTO_WORK:
+            return value
+        try:
+            return _BUDGET.validate_python(value, strict=True)
+        except ValidationError as exc:
+            raise ValueError(f"{exc.errors()[0]['msg']}, or '{AUTO_WORK}'") from None
+
     # Not part of the plan's record (:meth:`record`): it only watches.
     progress: Annotated[Callable[[Progress], None] | None, Field(exclude=True, repr=False)] = None
 
     @property
     def work(self) -> float:
-        """The search's whole work budget, in CP-SAT deterministic units."""
+        """The search's whole work budget, in CP-SAT deterministic units.
+
+        Raises
+        ------
+        ValueError
+            If ``work_units`` is ``"auto"``: the solve calibrates it first.
+        """
+        if self.work_units == AUTO_WORK:
+            raise ValueError(
+                "work_units='auto' has no budget until the solve calibrates it "
+                "(allocator.engine.budget.calibrated)"
+            )
         return self.time_limit * WORK_PER_SECOND if self.work_units is None else self.work_units
 
     def record(self) -> dict[str, float | int]:
@@ -119,7 +155,7 @@ class Settings(BaseModel):
             "seed": self.seed,
             "workers": self.workers,
         }
-        if self.work_units is not None:
+        if isinstance(self.work_units, float | int):  # "auto" is recorded as calibrated
             out["work_units"] = self.work_units
         return out
 
@@ -140,11 +176,23 @@ class Settings(BaseModel):
         return ("time_limit", "seed", "workers", "work_units")
 
 
+def calibrated_note(asked: Settings, used: Settings) -> list[str]:
+    """The plan's note on a budget calibrated to the machine (``asked`` had
+    ``work_units="auto"``, ``used`` the number it became); none otherwise."""
+    if asked.work_units != AUTO_WORK or used.work_units == AUTO_WORK:
+        return []
+    return [
+        f"work budget {used.work_units:g} units, calibrated to this machine's speed for "
+        f"the {asked.time_limit:g}-second limit (--work-units auto); --work-units "
+        f"{used.work_units:g} with an ample --time-limit reproduces this plan on any machine"
+    ]
+
+
 def resolve_settings(
     settings: Settings | None,
     *,
     time_limit: float | None = None,
-    work_units: float | None = None,
+    work_units: float | Literal["auto"] | None = None,
 ) -> Settings:
     """The settings of a call: ``settings``, or the ``time_limit`` and ``work_units``
     shorthands of :func:`allocator.allocate` and :func:`allocator.rebalance` (README:
@@ -176,9 +224,18 @@ def resolve_settings(
 def _sentence(exc: ValidationError) -> str:
     """A validation error in one line per field: ``time_limit: ... (got -1)``."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})"
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')} "
+        f"(got {e['input']!r})"
         for e in exc.errors()
     )
 
 
-__all__ = ["WORK_PER_SECOND", "Progress", "ProgressCallback", "Settings", "resolve_settings"]
+__all__ = [
+    "AUTO_WORK",
+    "WORK_PER_SECOND",
+    "Progress",
+    "ProgressCallback",
+    "Settings",
+    "calibrated_note",
+    "resolve_settings",
+]

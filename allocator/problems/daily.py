@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from allocator.arguments import check_arguments
 from allocator.contract.models import (
@@ -21,7 +22,7 @@ from allocator.contract.models import (
     unknown_staff_notes,
 )
 from allocator.contract.policy import Policy
-from allocator.contract.settings import Settings, resolve_settings
+from allocator.contract.settings import Settings, calibrated_note, resolve_settings
 from allocator.domain.objectives import daily_tiers, evaluate, outcome_of, worker_table
 from allocator.domain.result import to_plan
 from allocator.domain.rules import ServiceState, counted
@@ -58,7 +59,7 @@ def allocate(
     handovers: Sequence[Handover] = (),
     clock_started: float | None = None,
     time_limit: float | None = None,
-    work_units: float | None = None,
+    work_units: float | Literal["auto"] | None = None,
 ) -> Plan:
     """Allocate every case that needs a worker, under the hard rules.
 
@@ -119,11 +120,13 @@ def allocate(
     check_arguments("allocate", snapshot=snapshot, policy=policy, settings=settings)
     # The solver is imported only where a solve happens (check, explain, recommend
     # and diff never load OR-Tools).
+    from allocator.engine.budget import calibrated
     from allocator.engine.moves import make_room
     from allocator.engine.solve import solve
 
     settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
     clock_started = time.perf_counter() if clock_started is None else clock_started
+    asked, settings = settings, calibrated(settings)  # "auto": measured now, in the limit
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     # The solve sees each promised receiver's cap less the children promised to them;
@@ -151,7 +154,11 @@ def allocate(
     bound: dict[str, int | float] | None = result.bounds
     proved: dict[str, bool] | None = {k: t.proved for k, t in result.tiers.items()}
     seconds = result.seconds
-    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
+    notes = [
+        *empty_snapshot_notes(snapshot),
+        *unknown_staff_notes(snapshot),
+        *calibrated_note(asked, settings),
+    ]
     if result.pruned:
         notes.append(
             "large service: each family was offered a diverse subset of its eligible "

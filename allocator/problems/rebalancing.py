@@ -88,7 +88,7 @@ from allocator.contract.models import (
     unknown_staff_notes,
 )
 from allocator.contract.policy import Policy
-from allocator.contract.settings import Settings, resolve_settings
+from allocator.contract.settings import Settings, calibrated_note, resolve_settings
 from allocator.contract.units import POINTS_SCALE, CentiPoints, to_points
 from allocator.domain.greedy import (
     HeldFamily,
@@ -121,6 +121,7 @@ from allocator.domain.rules import (
     joined,
     points,
 )
+from allocator.engine.budget import calibrated
 from allocator.engine.rebalance import (
     REBALANCE_TIERS,
     Group,
@@ -611,7 +612,7 @@ def rebalance(
     max_moves: int | None = None,
     planned: Mapping[str, str] | None = None,
     time_limit: float | None = None,
-    work_units: float | None = None,
+    work_units: float | Literal["auto"] | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -659,7 +660,8 @@ def rebalance(
         If ``settings`` and a shorthand are both given.
     """
     check_arguments("rebalance", snapshot=snapshot, policy=policy, settings=settings)
-    settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    settings = calibrated(asked)
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves, planned)
@@ -672,7 +674,11 @@ def rebalance(
     solution = solve_rebalance(
         setup.data, start, settings, complete=functools.partial(complete_between_stages, setup)
     )
-    notes = [*empty_snapshot_notes(snapshot), *unknown_staff_notes(snapshot)]
+    notes = [
+        *empty_snapshot_notes(snapshot),
+        *unknown_staff_notes(snapshot),
+        *calibrated_note(asked, settings),
+    ]
     if solution.cut_short:
         notes.append(cut_short_note("search", settings.time_limit))
     greedy_values = tier_values(setup.data, greedy)
