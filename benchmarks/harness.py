@@ -138,12 +138,16 @@ class RunResult:
         :func:`allocator.explain.check.check_plan` findings, as ``rule: message``.
     model_values
         The MIP's own tier values, to cross-check against ``figures``.
+    work_units
+        The engine's budget where ``--engine-work-units auto`` calibrated it, so that a
+        fixed ``--engine-work-units`` can reproduce the row; ``None`` otherwise.
     """
 
     scenario: str
     method: str
     status: str
     note: str = ""
+    work_units: float | None = None
     objective: Objective = field(default_factory=list)
     figures: dict[str, int | float] = field(default_factory=dict)
     bounds: dict[str, int | float] = field(default_factory=dict)
@@ -285,7 +289,9 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
         ), plan
     started = time.perf_counter()
     # As allocate does: a calibrated budget is measured within the time limit.
-    solution = fn(state, calibrated(settings))
+    used = calibrated(settings, started)
+    wall = limit - (time.perf_counter() - started)
+    solution = fn(state, used) if used is settings else fn(state, used, wall_seconds=wall)
     seconds = time.perf_counter() - started
     proved = bool(getattr(solution, "proved", False))
     pruned = bool(getattr(solution, "pruned", False))
@@ -301,6 +307,7 @@ def _engine(scenario: Scenario, state: ServiceState, options: RunOptions) -> _Ru
         time_limit=limit,
         note=f"{getattr(solution, 'variables', 0)} pair variables"
         + (", candidates pruned" if pruned else ""),
+        work_units=None if used is settings else float(used.work),
     ), None
 
 
@@ -521,6 +528,8 @@ def assess(scenarios: Iterable[Scenario], results: Iterable[RunResult]) -> Asses
                 flags.append(f"{r.status}: {r.note}")
         if engine is not None and engine.solved:
             flags = out.flags[scenario.name, "engine"]
+            if engine.work_units is not None:
+                flags.append(f"work budget {engine.work_units:g} units (auto)")
             flags.extend(_target_flags(scenario, engine))
             if greedy is not None and greedy.solved:
                 flags.extend(_versus_greedy(engine, greedy, out))

@@ -392,11 +392,33 @@ def test_an_auto_budget_is_the_limit_at_the_machines_speed_stepped_down() -> Non
         patch.setattr(budget, "probe_work_per_second", lambda: 0.42)
         assert budget.calibrated(Settings(time_limit=10, work_units="auto")).work_units == 6.727
         assert budget.calibrated(Settings(time_limit=30, work_units="auto")).work_units == 19.027
-        # A fixed budget, or none, is left as it is.
+        # What is left of the limit: 10 s begun 4 s ago leaves 6 s -> 4.08 -> 2 ** 2 = 4.
+        begun = time.perf_counter() - 4
+        assert (
+            budget.calibrated(Settings(time_limit=10, work_units="auto"), begun).work_units == 4.0
+        )
+        # Nothing left still gets the least budget, never an error.
+        gone = time.perf_counter() - 60
+        assert (
+            budget.calibrated(Settings(time_limit=10, work_units="auto"), gone).work_units == 0.01
+        )
+        # "auto" read as the command line reads it; a fixed budget, or none, left as is.
+        assert Settings(work_units=" Auto ").work_units == "auto"
         assert budget.calibrated(Settings(time_limit=10, work_units=2.5)).work_units == 2.5
         assert budget.calibrated(Settings(time_limit=10)).work_units is None
     with pytest.raises(ValueError, match="calibrates it"):
         _ = Settings(work_units="auto").work
+
+
+def test_a_calibrated_budget_the_clock_cut_short_is_not_said_to_reproduce() -> None:
+    from allocator.contract.settings import calibrated_note
+
+    asked, used = Settings(time_limit=1, work_units="auto"), Settings(work_units=0.42)
+    (spent,) = calibrated_note(asked, used, cut_short=False)
+    assert "a fixed budget of 0.42 units with an ample time limit reproduces" in spent
+    (cut,) = calibrated_note(asked, used, cut_short=True)
+    assert "reproduces" not in cut and "the clock stopped the search" in cut
+    assert calibrated_note(used, used, cut_short=False) == []
 
 
 def test_the_machines_speed_is_measured() -> None:
@@ -417,7 +439,10 @@ def test_an_auto_budget_is_recorded_and_reproduces_the_plan() -> None:
         patch.setattr(budget, "probe_work_per_second", lambda: 0.001)
         auto = allocate(snap, time_limit=600, work_units="auto")
     assert auto.settings["work_units"] == 0.841
-    assert any("--work-units 0.841 with an ample --time-limit reproduces" in n for n in auto.notes)
+    assert any(
+        "a fixed budget of 0.841 units with an ample time limit reproduces this plan" in n
+        for n in auto.notes
+    )
     again = allocate(snap, time_limit=600, work_units=0.841)
     assert auto.assignments == again.assignments
     assert not any("calibrated" in n for n in again.notes)
@@ -430,12 +455,13 @@ def test_an_auto_budget_is_recorded_and_reproduces_the_plan() -> None:
 
 def test_a_work_budget_must_be_a_positive_number() -> None:
     s = snapshot([worker("P1")], [case("C1")])
-    for bad in (0.0, -1.0, float("nan"), float("inf"), "fast", "AUTO", True):
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "fast", "autos", True, 1e9):
         # The README's shorthand and the settings object are checked alike, naming
         # the field and the value given.
-        with pytest.raises(ValueError, match=r"work_units: Input should be .*\(got "):
+        said = r"work_units: expected a number above 0 and at most 86400, or 'auto' \(got "
+        with pytest.raises(ValueError, match=said):
             allocate(s, work_units=bad)
-        with pytest.raises(ValueError, match=r"work_units: Input should be .*\(got "):
+        with pytest.raises(ValueError, match=said):
             rebalance(s, work_units=bad)
         with pytest.raises(ValueError, match="work_units"):
             Settings(work_units=bad)

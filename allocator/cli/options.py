@@ -22,7 +22,7 @@ class FiniteRange(click.FloatRange):
     ``nan`` compares false with every bound, so a plain range lets it through.
     """
 
-    name = "finite float range"
+    name = "number"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """The number, or a usage error (exit 2) naming the range expected."""

@@ -119,12 +119,16 @@ class Settings(BaseModel):
     @classmethod
     def _a_budget_or_auto(cls, value: Any) -> Any:
         """One sentence for a bad budget (a union would say two, one per member)."""
-        if value is None or value == AUTO_WORK:
+        if value is None:
             return value
+        if isinstance(value, str) and value.strip().casefold() == AUTO_WORK:
+            return AUTO_WORK  # as the command line reads it
         try:
             return _BUDGET.validate_python(value, strict=True)
-        except ValidationError as exc:
-            raise ValueError(f"{exc.errors()[0]['msg']}, or '{AUTO_WORK}'") from None
+        except ValidationError:
+            raise ValueError(
+                f"expected a number above 0 and at most {MAX_TIME_LIMIT:g}, or '{AUTO_WORK}'"
+            ) from None
 
     # Not part of the plan's record (:meth:`record`): it only watches.
     progress: Annotated[Callable[[Progress], None] | None, Field(exclude=True, repr=False)] = None
@@ -176,15 +180,22 @@ class Settings(BaseModel):
         return ("time_limit", "seed", "workers", "work_units")
 
 
-def calibrated_note(asked: Settings, used: Settings) -> list[str]:
+def calibrated_note(asked: Settings, used: Settings, *, cut_short: bool) -> list[str]:
     """The plan's note on a budget calibrated to the machine (``asked`` had
-    ``work_units="auto"``, ``used`` the number it became); none otherwise."""
+    ``work_units="auto"``, ``used`` the number it became); none otherwise. A search
+    the clock cut short did not spend it, so the number would not reproduce the plan."""
     if asked.work_units != AUTO_WORK or used.work_units == AUTO_WORK:
         return []
+    units = f"{used.work_units:g} unit{'' if used.work_units == 1 else 's'}"
+    said = (
+        f"work budget {units}, calibrated to this machine's speed for what was left of "
+        f"the {asked.time_limit:g}-second limit (work units 'auto')"
+    )
+    if cut_short:
+        return [f"{said}; the clock stopped the search before it spent the budget"]
     return [
-        f"work budget {used.work_units:g} units, calibrated to this machine's speed for "
-        f"the {asked.time_limit:g}-second limit (--work-units auto); --work-units "
-        f"{used.work_units:g} with an ample --time-limit reproduces this plan on any machine"
+        f"{said}; a fixed budget of {units} with an ample time limit reproduces this "
+        f"plan on any machine (--work-units {used.work_units:g})"
     ]
 
 

@@ -85,18 +85,28 @@ def probe_work_per_second() -> float:
     return max(run.work, 1e-6) / seconds
 
 
-def calibrated(settings: Settings) -> Settings:
-    """``settings`` with ``work_units="auto"`` replaced by a budget that fills the time
-    limit on this machine; any other settings as they are.
+#: The least calibrated budget, units: what a limit too short to measure still gets.
+LEAST_BUDGET = 0.01
 
-    The budget is ``time_limit`` x :data:`AUTO_SHARE` x the probe's units a second
+
+def calibrated(settings: Settings, started: float | None = None) -> Settings:
+    """``settings`` with ``work_units="auto"`` replaced by a budget that fills what is
+    left of the time limit on this machine; any other settings as they are.
+
+    The budget is the seconds left (``time_limit`` less what has passed since
+    ``started``, a :func:`time.perf_counter` reading, the probe included; all of it
+    when ``started`` is ``None``) x :data:`AUTO_SHARE` x the probe's units a second
     (:func:`probe_work_per_second`) x :data:`ENGINE_PER_PROBE`, rounded down to a step
-    of :data:`BUDGET_STEPS` per doubling, within the budget's domain. A plan made with
-    it records the number, which reproduces the plan on any machine given an ample
-    time limit.
+    of :data:`BUDGET_STEPS` per doubling, within the budget's domain (at least
+    :data:`LEAST_BUDGET`). A plan made with it records the number, which reproduces
+    the plan on any machine given an ample time limit, unless the clock cut the
+    search short.
     """
     if settings.work_units != AUTO_WORK:
         return settings
-    units = settings.time_limit * AUTO_SHARE * probe_work_per_second() * ENGINE_PER_PROBE
+    rate = probe_work_per_second() * ENGINE_PER_PROBE
+    left = settings.time_limit - (0.0 if started is None else time.perf_counter() - started)
+    units = max(LEAST_BUDGET, left * AUTO_SHARE * rate)
     stepped = 2 ** (math.floor(BUDGET_STEPS * math.log2(units)) / BUDGET_STEPS)
-    return settings.model_copy(update={"work_units": round(min(MAX_TIME_LIMIT, stepped), 3)})
+    budget = round(min(MAX_TIME_LIMIT, max(LEAST_BUDGET, stepped)), 3)
+    return settings.model_copy(update={"work_units": budget})

@@ -126,7 +126,7 @@ def allocate(
 
     settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
     clock_started = time.perf_counter() if clock_started is None else clock_started
-    asked, settings = settings, calibrated(settings)  # "auto": measured now, in the limit
+    asked, settings = settings, calibrated(settings, clock_started)  # "auto": in the limit
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     # The solve sees each promised receiver's cap less the children promised to them;
@@ -157,7 +157,7 @@ def allocate(
     notes = [
         *empty_snapshot_notes(snapshot),
         *unknown_staff_notes(snapshot),
-        *calibrated_note(asked, settings),
+        *calibrated_note(asked, settings, cut_short=result.cut_short),
     ]
     if result.pruned:
         notes.append(

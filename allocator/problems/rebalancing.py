@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -661,7 +662,7 @@ def rebalance(
     """
     check_arguments("rebalance", snapshot=snapshot, policy=policy, settings=settings)
     asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
-    settings = calibrated(asked)
+    settings = calibrated(asked, time.perf_counter())
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves, planned)
@@ -677,7 +678,7 @@ def rebalance(
     notes = [
         *empty_snapshot_notes(snapshot),
         *unknown_staff_notes(snapshot),
-        *calibrated_note(asked, settings),
+        *calibrated_note(asked, settings, cut_short=solution.cut_short),
     ]
     if solution.cut_short:
         notes.append(cut_short_note("search", settings.time_limit))
