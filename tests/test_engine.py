@@ -393,7 +393,7 @@ def test_an_auto_budget_is_the_limit_at_the_machines_speed_stepped_down() -> Non
         assert budget.calibrated(Settings(time_limit=10, work_units="auto")).work_units == 6.727
         assert budget.calibrated(Settings(time_limit=30, work_units="auto")).work_units == 19.027
         # What is left of the limit: 10 s begun 3.5 s ago leaves 6.5 s -> 4.42 -> 2 ** 2 = 4
-        # (5.9 s left or more gives 4 too: room for a slow machine between the readings).
+        # (anything from 5.9 to 6.5 s left gives 4: room for a slow machine between readings).
         begun = time.perf_counter() - 3.5
         assert (
             budget.calibrated(Settings(time_limit=10, work_units="auto"), begun).work_units == 4.0
