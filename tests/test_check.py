@@ -470,3 +470,31 @@ def test_the_objective_of_moves_and_of_a_rebalance_is_checked(
     p = plan([("C5", "P2", "P1")], objective=objective)
     assert check(snap, p) == []
     assert rules(stale(snap, p)) == ([] if ok else ["objective"])
+
+
+def test_diff_never_calls_a_plan_that_breaks_a_hard_rule_the_better() -> None:
+    # A fresh user's hand edit took a worker over cap and `diff --snapshot` called it
+    # the better plan (it left fewer children unallocated). P1 has room for one child of
+    # 3 points in 4: plan A places one, plan B both (6 points, over the cap).
+    from rich.console import Console
+
+    from allocator.present.analysis import diff_plans
+    from allocator.present.terminal import render_diff
+    from allocator.problems.daily import allocate
+
+    snap = snapshot([worker("P1", capacity_points=4.0)], [case("C1"), case("C2")])
+    a = allocate(snap, time_limit=30, work_units=0.5)
+    assert [x.case for x in a.assignments] == ["C1"] or [x.case for x in a.assignments] == ["C2"]
+    both = tuple(Assignment(case=c, worker="P1") for c in ("C1", "C2"))
+    b = a.model_copy(update={"assignments": both, "unallocated": ()})
+    diff = diff_plans(a, b, snap, Policy())
+    assert diff.better == "a" and not diff.broken_a
+    assert diff.broken_b and diff.broken_b[0].startswith("capacity: ")
+    console = Console(width=200, record=True)
+    render_diff(diff, console)
+    text = console.export_text()
+    assert "plan B breaks 1 hard rule against the snapshot: capacity: " in text
+    assert "better: plan A, the only one within the hard rules" in text
+    # Both broken: neither is called better. Without a snapshot nothing can be checked.
+    assert diff_plans(b, b, snap, Policy()).better is None
+    assert diff_plans(a, b).broken_b == ()

@@ -77,7 +77,7 @@ def test_a_comma_in_a_csv_list_cell_is_a_warning_naming_the_cell(tmp_path: Path)
     warnings: list[str] = []
     snap = load_snapshot(directory, warnings=warnings)
     assert snap.practitioners[0].skills == ("court, welsh",)
-    assert warnings == [
+    assert [w for w in warnings if not _left_out(w)] == [
         f"{directory / 'practitioners.csv'}, line 2 (id P1): the 'skills' cell holds a comma; "
         "list items are separated by ';', so it was read as 1 item"
     ]
@@ -90,4 +90,11 @@ def test_a_comma_in_a_csv_list_cell_is_a_warning_naming_the_cell(tmp_path: Path)
 def test_no_warning_for_semicolons(tmp_path: Path) -> None:
     warnings: list[str] = []
     snap = load_snapshot(write_csv_snapshot(tmp_path / "snap", "court;welsh"), warnings=warnings)
-    assert warnings == [] and snap.practitioners[0].skills == ("court", "welsh")
+    assert [w for w in warnings if not _left_out(w)] == []
+    assert snap.practitioners[0].skills == ("court", "welsh")
+
+
+def _left_out(warning: str) -> bool:
+    """A warning of a column this minimal CSV leaves out (``worker``, ``leaving_on`` ...),
+    which these tests are not about."""
+    return ": no '" in warning and "' column: " in warning

@@ -176,7 +176,8 @@ def test_a_referrals_doubt_names_the_referrals_file_and_row(tmp_path: Path, form
 def test_a_snapshot_cases_doubt_names_its_table_and_row(tmp_path: Path, form: str) -> None:
     from allocator.io import load_snapshot, snapshot_from_dict, write_snapshot
 
-    data = snapshot_data([case_data("C1"), case_data("C2", opened="2027-05-01")])
+    # C1 held by P1: a snapshot where no case has a worker is a doubt of its own.
+    data = snapshot_data([case_data("C1", worker="P1"), case_data("C2", opened="2027-05-01")])
     if form == "json":
         path = tmp_path / "s.json"
         path.write_text(json.dumps(data))

@@ -241,3 +241,65 @@ def test_ssd_a_professional_missing_as_the_council_chooses(tmp_path: Path) -> No
     # A closed involvement of a missing professional is a former worker, no warning.
     assert "W99" in next(c for c in snap.cases if c.id == "C001").previous_workers
     assert "'C001'" not in out
+
+
+def _without_column(folder: Path, table: str, column: str) -> None:
+    """``folder``'s ``table`` (practitioners or cases) rewritten without ``column``."""
+    import csv
+
+    path = folder / f"{table}.csv"
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    index = rows[0].index(column)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(r[:index] + r[index + 1 :] for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "said"),
+    [
+        ("practitioners", "leaving_on", "no worker is read as leaving"),
+        ("practitioners", "available_from", "every worker is read as at work today"),
+        ("practitioners", "skills", "no worker is read as having a skill"),
+        ("cases", "worker", "every case is read as having no worker"),
+        ("cases", "excluded_workers", "no case is read as excluding any worker"),
+        ("cases", "needs", "no case is read as needing a skill"),
+    ],
+)
+def test_an_optional_column_left_out_of_a_whole_table_is_warned_of(
+    tmp_path: Path, table: str, column: str, said: str
+) -> None:
+    # A fresh user's export without the `worker` column was read without a word, and
+    # the plan reallocated the whole service: each column whose absence changes who
+    # holds or may hold a child is said, once, naming the file.
+    folder = tmp_path / "service"
+    shutil.copytree(ROOT / "examples" / "service-csv", folder)
+    warnings: list[str] = []
+    load_snapshot(folder, warnings=warnings)
+    assert not any("column:" in w or "none of the" in w for w in warnings)
+    _without_column(folder, table, column)
+    warnings = []
+    load_snapshot(folder, warnings=warnings)
+    expected = f"{folder / (table + '.csv')}: no {column!r} column: {said}"
+    assert [w for w in warnings if "column:" in w or "none of the" in w] == [
+        w for w in warnings if w.startswith(expected)
+    ]
+    assert len([w for w in warnings if w.startswith(expected)]) == 1
+
+
+def test_a_json_snapshot_where_no_case_has_a_worker_is_warned_of(tmp_path: Path) -> None:
+    import json
+
+    data = json.loads((ROOT / "examples" / "service.json").read_text(encoding="utf-8"))
+    for c in data["cases"]:
+        c.pop("worker", None)
+    path = tmp_path / "service.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    warnings: list[str] = []
+    load_snapshot(path, warnings=warnings)
+    assert f"{path}: none of the {len(data['cases'])} cases has a worker" in " ".join(warnings)
+    # The day's referrals, which never have a worker, are not the snapshot's cases.
+    warnings = []
+    load_snapshot(
+        ROOT / "examples" / "service.json", ROOT / "examples" / "referrals.json", warnings=warnings
+    )
+    assert not any("none of the" in w for w in warnings)

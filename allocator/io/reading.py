@@ -249,6 +249,8 @@ class _Table:
     rank: int
     lines: list[int] | None = None
     missing_columns: frozenset[str] = frozenset()
+    # Optional fields a CSV file has no column for (every row takes the default).
+    absent_columns: frozenset[str] = frozenset()
     # Ids of CSV rows too broken to validate (ragged), still counted as known staff.
     broken_ids: list[str] = field(default_factory=list)
     id_key: str = "id"
@@ -345,7 +347,10 @@ def _read_csv(
         report.add(rank, 1, f"{path}, line 1: required column {column!r} is missing")
     header_wrong = len(report) > header_problems
     ragged: list[tuple[int, int]] = []  # (line, cells) of rows not one cell per column
-    table = _Table(str(path), name, [], rank, lines=[], missing_columns=missing)
+    absent = frozenset(f for f, spec in fields.items() if not spec.required and f not in seen)
+    table = _Table(
+        str(path), name, [], rank, lines=[], missing_columns=missing, absent_columns=absent
+    )
     assert table.lines is not None
     id_index = header.index("id") if "id" in header else None
     for number, cells in records[1:]:

@@ -288,6 +288,7 @@ def load_snapshot(
                 )
                 ids = _Table(str(path), "cases", [{"id": c.id} for c in fast.cases], 2)
                 warnings.extend(_doubts_where(fast, staff, [ids]))
+                warnings.extend(_left_out(_Parts(str(path), True, fast.as_of, staff, ids), fast))
             return fast
         # Only the ids are needed to check the referrals against the snapshot.
         practitioners, cases = list(fast.practitioners), list(fast.cases)
@@ -399,7 +400,47 @@ def _assemble(
         raise InputError([_sentence(p) for p in problems]) from None
     if warnings is not None:
         warnings.extend(_doubts_where(snapshot, parts.practitioners, [parts.cases, extra]))
+        warnings.extend(_left_out(parts, snapshot))
     return snapshot
+
+
+#: Optional columns a snapshot's CSV table may leave out, and what leaving one out of
+#: the whole table makes of the morning: each changes who holds or may hold a child
+#: without any error (a fresh user's export without ``worker`` reallocated the service).
+LEFT_OUT_COLUMNS: dict[str, dict[str, str]] = {
+    "practitioners": {
+        "leaving_on": "no worker is read as leaving, so no leaver's children are handed over",
+        "available_from": "every worker is read as at work today",
+        "skills": "no worker is read as having a skill, so a child who needs one has nobody",
+    },
+    "cases": {
+        "worker": "every case is read as having no worker, so every child needs one",
+        "excluded_workers": "no case is read as excluding any worker (conflicts of interest)",
+        "needs": "no case is read as needing a skill, so any worker may take any child",
+    },
+}
+
+
+def _left_out(parts: _Parts, snapshot: Snapshot) -> list[str]:
+    """Doubts about a snapshot that says nothing of who holds whom: each column of
+    :data:`LEFT_OUT_COLUMNS` a CSV table leaves out, and (JSON or CSV) a service with
+    staff where none of the snapshot's own cases has a worker."""
+    out = []
+    for table in (parts.practitioners, parts.cases):
+        if table is None:
+            continue
+        for column, meaning in LEFT_OUT_COLUMNS.get(table.name, {}).items():
+            if column in table.absent_columns:
+                out.append(f"{table.source}: no {column!r} column: {meaning}")
+    own = snapshot.cases[: len(parts.cases.rows)] if parts.cases is not None else ()
+    said = parts.cases is not None and "worker" in parts.cases.absent_columns
+    if snapshot.practitioners and len(own) > 1 and not said and all(c.worker is None for c in own):
+        out.append(
+            f"{parts.cases.source if parts.cases is not None else parts.source}: none of the "
+            f"{len(own)} cases has a worker, so every child is read as needing one (a "
+            "'worker' field or column left out of the export?)"
+        )
+    return out
 
 
 def _doubts_where(

@@ -892,9 +892,13 @@ class PlanDiff:
         plans report them).
     better
         The better plan by the tiers taken in priority order; ``None`` when a tier
-        is missing.
+        is missing. A plan that breaks a hard rule is never the better one: with a
+        snapshot, the other plan is, if it keeps them; ``None`` if neither does.
     recomputed
         Whether the tiers were recomputed from a snapshot.
+    broken_a, broken_b
+        With a snapshot, the hard rules each plan breaks against it
+        (:func:`allocator.explain.check.check_plan`, ``rule: message``); empty without.
     """
 
     as_of_a: date
@@ -904,6 +908,8 @@ class PlanDiff:
     better: Side | None
     recomputed: bool
     notes: tuple[str, ...] = ()
+    broken_a: tuple[str, ...] = ()
+    broken_b: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -998,6 +1004,16 @@ def diff_plans(
     if all(t.key in values_a and t.key in values_b for t in all_tiers):
         va, vb = tier_vector(values_a, all_tiers), tier_vector(values_b, all_tiers)
         better = "a" if va < vb else "b" if vb < va else "same"
+    # A manager comparing their edit with the engine's plan must not be told a plan
+    # that breaks a hard rule is the better one (a fresh user's over-cap edit was).
+    broken_a, broken_b = (
+        ()
+        if snapshot is None
+        else tuple(f"{v.rule}: {v.message}" for v in check_plan(snapshot, policy, plan))
+        for plan in (plan_a, plan_b)
+    )
+    if broken_a or broken_b:
+        better = None if broken_a and broken_b else "b" if broken_a else "a"
     return PlanDiff(
         as_of_a=plan_a.as_of,
         as_of_b=plan_b.as_of,
@@ -1006,6 +1022,8 @@ def diff_plans(
         better=better,
         recomputed=snapshot is not None,
         notes=tuple(notes),
+        broken_a=broken_a,
+        broken_b=broken_b,
     )
 
 

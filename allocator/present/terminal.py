@@ -689,7 +689,19 @@ def render_diff(diff: PlanDiff, console: Console) -> None:
         better = {"a": "A", "b": "B", "same": "="}.get(t.better or "", "")
         tiers.add_row(escape(t.label), _value(t.a), _value(t.b), better)
     console.print(tiers)
-    if diff.better is not None:
+    for name, broken in (("A", diff.broken_a), ("B", diff.broken_b)):
+        if broken:
+            console.print(
+                f"plan {name} breaks {counted(len(broken), 'hard rule')} against the "
+                f"snapshot: {escape('; '.join(broken))}"
+            )
+    if diff.broken_a or diff.broken_b:
+        console.print(
+            "better: neither plan keeps the hard rules"
+            if diff.better is None
+            else f"better: plan {diff.better.upper()}, the only one within the hard rules"
+        )
+    elif diff.better is not None:
         overall = {"a": "plan A", "b": "plan B", "same": "neither (equal on every tier)"}
         console.print(f"better by the tiers in priority order: {overall[diff.better]}")
     for note in diff.notes:
