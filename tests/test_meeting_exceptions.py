@@ -196,6 +196,28 @@ def test_over_cap_classes_default_follows_the_classes_a_policy_names(
         assert load_policy(path).over_cap_classes == classes
 
 
+def test_a_class_the_policys_own_classes_drop_is_said_to_be_dropped(tmp_path: Path) -> None:
+    # A fresh user emptied the example's priority_classes and was told only that
+    # over_cap_classes named no class; the message now names the classes' key.
+    path = tmp_path / "policy.toml"
+    path.write_text('priority_classes = []\nover_cap_classes = ["urgent"]\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as refused:
+        load_policy(path)
+    assert (
+        "key 'over_cap_classes': 'urgent' is not a priority class (the policy's "
+        "priority_classes name no class, so every case is 'other'); expected any of other"
+    ) in str(refused.value)
+    renamed = '[[priority_classes]]\nname = "first"\ncases = ["court"]\n'
+    path.write_text(f'over_cap_classes = ["statutory"]\n{renamed}', encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"\(the policy's priority_classes name first\)"):
+        load_policy(path)
+    # A typo is not a dropped class: no such sentence.
+    path.write_text('over_cap_classes = ["urgnet"]\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as typo:
+        load_policy(path)
+    assert "priority_classes name" not in str(typo.value)
+
+
 def test_over_cap_classes_names_each_class_once() -> None:
     with pytest.raises((ValueError, PolicyError), match="'urgent' repeated"):
         Policy(over_cap_classes=("urgent", "urgent"))

@@ -651,7 +651,8 @@ def test_the_rebalance_tiers_put_relief_after_the_class_the_policy_names(
         # A class the policy's own classes no longer have.
         (
             '"statutory"\npriority_classes = []',
-            "'statutory' is not a class relief may follow; expected one of other",
+            "'statutory' is not a class relief may follow (the policy's priority_classes "
+            "name no class, so every case is 'other'); expected one of other",
         ),
     ],
 )

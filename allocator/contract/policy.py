@@ -28,7 +28,7 @@ Example ``policy.toml``::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
@@ -453,8 +453,8 @@ class Policy(BaseModel):
         unknown = [n for n in value if n not in names]
         if unknown:
             raise ValueError(
-                f"{', '.join(repr(n) for n in unknown)} is not a priority class; expected "
-                f"any of {', '.join(names)}"
+                f"{', '.join(repr(n) for n in unknown)} is not a priority class"
+                f"{_dropped_by(unknown, classes)}; expected any of {', '.join(names)}"
             )
         return value
 
@@ -478,7 +478,7 @@ class Policy(BaseModel):
             last = " (the last class: relief would wait for every child)" if value in names else ""
             raise ValueError(
                 f"{describe_value(value)} is not a class relief may follow{last}"
-                f"{did_you_mean(value, allowed)}"
+                f"{_dropped_by([value], classes)}{did_you_mean(value, allowed)}"
             )
         # The first class is the default: kept as not set, so the policy has the bytes
         # (and decision-log key) of one that does not name it.
@@ -549,6 +549,18 @@ def overrides_of(settings: Mapping[str, object]) -> dict[str, int | float]:
         for key in POLICY_OVERRIDES
         if isinstance(value := settings.get(key), int | float)
     }
+
+
+def _dropped_by(named: Sequence[str], classes: Sequence[PriorityClass]) -> str:
+    """Where a key names a built-in class its own ``priority_classes`` drop (a fresh
+    user's file kept ``over_cap_classes`` after emptying the classes, and was told only
+    of that key): the classes the policy does name."""
+    built_in = {c.name for c in _default_priority_classes()}
+    if not any(n in built_in for n in named):
+        return ""
+    if not classes:
+        return " (the policy's priority_classes name no class, so every case is 'other')"
+    return f" (the policy's priority_classes name {', '.join(c.name for c in classes)})"
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
