@@ -492,15 +492,20 @@ def _improves(
     return [after[k] for k in tiers] < [before[k] for k in tiers]
 
 
+#: The tiers of the classes served before over-cap relief, and each group's weight in it.
+_SERVED_BEFORE_RELIEF: dict[str, Callable[[Group], int]] = {
+    "unplaced_first_class": lambda g: g.first_class,
+    "unplaced_upper_classes": lambda g: g.upper_classes,
+}
+
+
 def _trouble(data: RebalanceInput, key: str, moved: Mapping[str, str]) -> list[str]:
     """Groups where tier ``key`` can improve, in a fixed order."""
     waiting = [g for g in data.groups if g.id not in moved and g.cost]  # somewhere to go
-    if key == "unplaced_first_class":
-        first = [g for g in waiting if (g.must_move or g.handover) and g.first_class]
-        return [g.id for g in sorted(first, key=lambda g: -g.first_class / len(g.cases))]
-    if key == "unplaced_upper_classes":
-        upper = [g for g in waiting if (g.must_move or g.handover) and g.upper_classes]
-        return [g.id for g in sorted(upper, key=lambda g: -g.upper_classes / len(g.cases))]
+    if (weight := _SERVED_BEFORE_RELIEF.get(key)) is not None:
+        # The groups with a weight in the tier, the heaviest per child first.
+        counted = [g for g in waiting if (g.must_move or g.handover) and weight(g)]
+        return [g.id for g in sorted(counted, key=lambda g: -weight(g) / len(g.cases))]
     if key == "unplaced":  # highest priority class first
         must = [g for g in waiting if g.must_move or g.handover]
         return [g.id for g in sorted(must, key=lambda g: -g.priority / len(g.cases))]

@@ -246,6 +246,8 @@ def _setup(
         if not targets and len(kids) > 1:
             return None
         promise_cost = sum(state.weight_of_wait(c, 0) for c in kids) if receiver else 0
+        # Each child's weight in the class tiers: their class's weight x their wait.
+        weighed = {c: class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids}
         return Group(
             id=f"{family}@{src or 'new'}{'!' if broken else ''}{suffix}",
             cases=tuple(sorted(kids)),
@@ -255,11 +257,9 @@ def _setup(
             weight=weight,
             cost={w: sum(change_cost(state, c, w) for c in kids) for w in targets},
             balance={w: sum(balance_cost(state, c, w) for c in kids) for w in targets},
-            priority=sum(class_weight[state.priority_class[c]] * waits.get(c, 1) for c in kids),
+            priority=sum(weighed.values()),
             upper_classes=sum(
-                class_weight[state.priority_class[c]] * waits.get(c, 1)
-                for c in kids
-                if 0 < state.priority_class[c] < relief
+                w for c, w in weighed.items() if 0 < state.priority_class[c] < relief
             ),
             first_class=sum(waits.get(c, 1) for c in kids if state.priority_class[c] == 0)
             + promise_cost,
