@@ -77,9 +77,9 @@ def _work_units(text: str | None) -> float | Literal["auto"] | None:
     if text is None:
         return None
     try:
-        value: float | str = text if text == "auto" else float(text)
+        value: float | str = float(text)
     except ValueError:
-        value = text
+        value = text  # "auto", or refused below in the engine's own words
     try:
         return resolve_settings(None, work_units=value).work_units  # type: ignore[arg-type]
     except ValueError as exc:

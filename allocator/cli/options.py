@@ -39,9 +39,9 @@ class WorkBudget(FiniteRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """The number or ``"auto"``; else a usage error (exit 2) naming both."""
-        from allocator.contract.settings import AUTO_WORK
+        from allocator.contract.settings import AUTO_WORK, means_auto
 
-        if isinstance(value, str) and value.strip().casefold() == AUTO_WORK:
+        if means_auto(value):
             return AUTO_WORK
         try:
             return super().convert(value, param, ctx)

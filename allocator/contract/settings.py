@@ -58,6 +58,12 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def means_auto(value: object) -> bool:
+    """Whether a ``work_units`` value asks for :data:`AUTO_WORK`: the word, whatever its
+    case and surrounding spaces (the library and the command line read it alike)."""
+    return isinstance(value, str) and value.strip().casefold() == AUTO_WORK
+
+
 #: A fixed work budget's domain.
 _BUDGET: TypeAdapter[float] = TypeAdapter(
     Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False)]
@@ -121,8 +127,8 @@ class Settings(BaseModel):
         """One sentence for a bad budget (a union would say two, one per member)."""
         if value is None:
             return value
-        if isinstance(value, str) and value.strip().casefold() == AUTO_WORK:
-            return AUTO_WORK  # as the command line reads it
+        if means_auto(value):
+            return AUTO_WORK
         try:
             return _BUDGET.validate_python(value, strict=True)
         except ValidationError:
@@ -248,5 +254,6 @@ __all__ = [
     "ProgressCallback",
     "Settings",
     "calibrated_note",
+    "means_auto",
     "resolve_settings",
 ]

@@ -432,13 +432,14 @@ def _left_out(parts: _Parts, snapshot: Snapshot) -> list[str]:
         for column, meaning in LEFT_OUT_COLUMNS.get(table.name, {}).items():
             if column in table.absent_columns:
                 out.append(f"{table.source}: no {column!r} column: {meaning}")
-    own = snapshot.cases[: len(parts.cases.rows)] if parts.cases is not None else ()
-    said = parts.cases is not None and "worker" in parts.cases.absent_columns
-    if snapshot.practitioners and len(own) > 1 and not said and all(c.worker is None for c in own):
+    cases = parts.cases
+    if cases is None or "worker" in cases.absent_columns:  # nothing read, or said above
+        return out
+    own = snapshot.cases[: len(cases.rows)]  # the day's referrals never have a worker
+    if snapshot.practitioners and len(own) > 1 and all(c.worker is None for c in own):
         out.append(
-            f"{parts.cases.source if parts.cases is not None else parts.source}: none of the "
-            f"{len(own)} cases has a worker, so every child is read as needing one (a "
-            "'worker' field or column left out of the export?)"
+            f"{cases.source}: none of the {len(own)} cases has a worker, so every child is "
+            "read as needing one (a 'worker' field or column left out of the export?)"
         )
     return out
 
