@@ -155,6 +155,29 @@ def test_check_rejects_an_over_cap_assignment(files: dict[str, Path], tmp_path: 
     ]
 
 
+def test_explain_says_first_that_a_plan_breaks_a_rule(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """The first line of explain, not only a row of its table, says a plan breaks a
+    hard rule; a plan that breaks none says so in the table's title."""
+    plan = load_plan(files["plan"])
+    broken = plan.model_copy(
+        update={
+            "assignments": tuple(
+                Assignment(case=a.case, worker="P4" if a.case == "R2" else a.worker)
+                for a in plan.assignments
+            )
+        }
+    )
+    write_json(tmp_path / "broken.json", broken)
+    result = run("explain", tmp_path / "broken.json", "--snapshot", files["snapshot"])
+    first = " ".join(result.stdout.split("Hard rules")[0].split())
+    assert "it breaks 1 hard rule (capacity: 1): not a plan to apply as it is" in first
+    good = run("explain", files["plan"], "--snapshot", files["snapshot"])
+    assert "breaks" not in good.stdout.split("Hard rules")[0]
+    assert "none broken" in " ".join(good.stdout.split())
+
+
 # ------------------------------------------------------------------ explain
 
 

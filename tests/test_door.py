@@ -334,6 +334,24 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
 # ------------------------------------------------------------------ policy files
 
 
+@pytest.mark.parametrize("text", ["", "\n\n", "# the council's policy, to follow\n", "\ufeff"])
+def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    warnings: list[str] = []
+    assert load_policy(path, warnings=warnings) == Policy()
+    assert warnings == [
+        f"{path} sets nothing (it is empty or holds only comments): the built-in defaults "
+        'apply (docs/FORMAT.md "The default policy")'
+    ]
+    path.write_text("points_per_fte = 100\n", encoding="utf-8")
+    warnings.clear()
+    load_policy(path, warnings=warnings)
+    assert warnings == []
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

@@ -12,7 +12,7 @@ from datetime import date
 
 from rich.console import Console
 
-from allocator.contract.models import Plan
+from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.domain.objectives import rebalance_tiers
 from allocator.present.analysis import explain_case
@@ -24,7 +24,7 @@ from tests.builders import case, snapshot, worker
 LEAVES = date(2026, 12, 11)
 
 
-def _leaver_plan() -> tuple[Plan, Policy]:
+def _leaver_plan() -> tuple[Plan, Snapshot, Policy]:
     """P1 leaves holding C1 (3 points); P2 is empty and takes it: one handover, no
     assignment today, so the tier "children who change worker" is 1 = 0 + 1."""
     snap = snapshot(
@@ -32,19 +32,19 @@ def _leaver_plan() -> tuple[Plan, Policy]:
         [case("C1", family="F1", worker="P1")],
     )
     policy = Policy()
-    return rebalance(snap, policy, time_limit=10), policy
+    return rebalance(snap, policy, time_limit=10), snap, policy
 
 
-def _printed(plan: Plan, policy: Policy) -> str:
+def _printed(plan: Plan, snap: Snapshot, policy: Policy) -> str:
     console = Console(record=True, width=250, emoji=False)
-    rebalance_summary(plan, rebalance_tiers(policy), console)
+    rebalance_summary(plan, snap, policy, rebalance_tiers(policy), console)
     return console.export_text()
 
 
 def test_rebalance_summary_lists_each_handover() -> None:
-    plan, policy = _leaver_plan()
+    plan, snap, policy = _leaver_plan()
     assert [(h.case, h.from_, h.worker) for h in plan.handovers] == [("C1", "P1", "P2")]
-    text = _printed(plan, policy)
+    text = _printed(plan, snap, policy)
     assert "Handovers planned ahead: 1" in text
     row = next(line for line in text.splitlines() if "│ C1 " in line)
     for cell in ("P1", "P2", "2026-12-10", "2026-12-11", "17", "P1 leaves on 2026-12-11"):
@@ -52,8 +52,8 @@ def test_rebalance_summary_lists_each_handover() -> None:
 
 
 def test_rebalance_summary_says_what_each_change_figure_counts() -> None:
-    plan, policy = _leaver_plan()
-    text = _printed(plan, policy)
+    plan, snap, policy = _leaver_plan()
+    text = _printed(plan, snap, policy)
     # The tier counts the handover; the line under the table says so.
     assert plan.objective["changes_of_worker"] == 1
     assert "children who change worker: 1 = 0 today + 1 planned handover" in text
@@ -67,13 +67,9 @@ def test_rebalance_summary_says_what_each_change_figure_counts() -> None:
 
 
 def test_html_report_has_a_handovers_section_escaped() -> None:
-    plan, policy = _leaver_plan()
+    plan, snap, policy = _leaver_plan()
     h = plan.handovers[0]
     plan = plan.model_copy(update={"handovers": (h.model_copy(update={"reasons": ("<b>x</b>",)}),)})
-    snap = snapshot(
-        [worker("P1", leaving_on=LEAVES), worker("P2")],
-        [case("C1", family="F1", worker="P1")],
-    )
     html = render_report(snap, policy, plan)
     assert "<h2>Handovers planned ahead</h2>" in html
     assert "<td>C1</td><td>P1</td><td>P2</td><td>2026-12-10</td><td>2026-12-11</td>" in html

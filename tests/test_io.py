@@ -221,6 +221,36 @@ def test_unknown_format_version_stops_reading(tmp_path: Path) -> None:
     assert "expected 'caseload-snapshot/1'" in message
 
 
+@pytest.mark.parametrize(
+    ("given", "loader", "said"),
+    [
+        ("allocation-plan/1", "snapshot", "this file is a plan, where a snapshot was expected"),
+        (
+            "pending-handovers/1",
+            "snapshot",
+            "is a pending-handovers file (from apply), where a snapshot",
+        ),
+        ("caseload-snapshot/1", "plan", "this file is a snapshot, where a plan was expected"),
+        ("pending-handovers/1", "plan", "(from apply), where a plan was expected"),
+        ("caseload-snapshot/1", "pending", "a snapshot, where a pending-handovers file"),
+        ("allocation-plan/1", "pending", "a plan, where a pending-handovers file"),
+    ],
+)
+def test_another_of_the_allocators_files_is_named_for_what_it_is(
+    tmp_path: Path, given: str, loader: str, said: str
+) -> None:
+    """Files given in the wrong order (check SNAPSHOT PLAN written PLAN SNAPSHOT) are
+    told as such, not only as a wrong format version."""
+    from allocator.io import load_pending_handovers
+
+    path = write(tmp_path / "f.json", {"format": given})
+    load = {"snapshot": load_snapshot, "plan": load_plan, "pending": load_pending_handovers}
+    with pytest.raises(InputError) as caught:
+        load[loader](path)
+    assert said in str(caught.value)
+    assert "in the order the command takes them" in str(caught.value)
+
+
 # ------------------------------------------------------------------ field problems
 
 

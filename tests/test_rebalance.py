@@ -101,7 +101,9 @@ def test_the_summary_says_no_bound_where_a_plan_has_none() -> None:
 
     def shown(objective: dict[str, Any]) -> str:
         console = Console(width=400, record=True, file=io.StringIO())
-        rebalance_summary(plan.model_copy(update={"objective": objective}), tiers, console)
+        rebalance_summary(
+            plan.model_copy(update={"objective": objective}), s, Policy(), tiers, console
+        )
         return " ".join(console.export_text().split())
 
     assert plan.objective["changes_lower_bound"] == 2
@@ -906,3 +908,22 @@ def test_a_referral_left_while_children_move_is_explained_in_a_note() -> None:
         "1 child with no worker yet stays without one (other 1) while this rebalance "
         "moves 1 child today and plans 0 handovers"
     )
+
+
+def test_the_rebalance_clock_runs_from_when_the_caller_started_it() -> None:
+    """What the caller did before (reading the input, measuring an auto budget) counts
+    against the time limit: a clock started 9.9 s into a 10-second limit leaves the
+    search no time, and the plan still comes back, saying so."""
+    import time
+
+    from allocator.generate import generate
+    from benchmarks.scenarios import with_leavers
+
+    s = with_leavers(generate(40, seed=2, load=0.9), 0.1, seed=2)
+    started = time.perf_counter()
+    plan = rebalance(
+        s, Policy(), time_limit=10, work_units=50, clock_started=time.perf_counter() - 9.9
+    )
+    assert time.perf_counter() - started < 5
+    assert any("stopped at the time limit (10 s)" in n for n in plan.notes)
+    assert not check_plan(s, Policy(), plan)

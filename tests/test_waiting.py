@@ -910,3 +910,27 @@ def test_the_label_and_the_door_say_the_grace(tmp_path: Path) -> None:
         path.write_text(f"[waiting]\nmax_weeks = 10\ngrace_weeks = {value}\n", encoding="utf-8")
         with pytest.raises(PolicyError, match=said):
             load_policy(path)
+
+
+def test_the_terminal_lists_the_unallocated_by_class_before_their_wait() -> None:
+    """A manager reads the urgent child first, though the child in need waited longer
+    (a fresh user found the urgent child below a child in need); the class is shown."""
+    from rich.console import Console
+
+    from allocator.present.terminal import plan_summary
+
+    snap = snapshot(
+        [worker("P1", capacity_points=1)],
+        [
+            case("CIN", opened=days_ago(60)),
+            case("URG", type="child_protection", priority="urgent"),
+        ],
+    )
+    policy = Policy()
+    plan = allocate(snap, policy, time_limit=5)
+    assert {u.case for u in plan.unallocated} == {"CIN", "URG"}
+    console = Console(record=True, width=200, emoji=False)
+    plan_summary(plan, snap, policy, class_tiers(policy), console)
+    rows = [line for line in console.export_text().splitlines() if "no_capacity" in line]
+    assert [row.split()[1] for row in rows] == ["URG", "CIN"]
+    assert "urgent" in rows[0] and "other" in rows[1] and " 60 " in rows[1]

@@ -22,10 +22,25 @@ def read_inputs(
     """
     warnings: list[str] = []
     with input_errors():
-        loaded = load_snapshot(snapshot, referrals, warnings=warnings), load_policy(policy)
+        snap = load_snapshot(snapshot, referrals, warnings=warnings)
+    _warn(warnings)
+    return snap, read_policy(policy)
+
+
+def read_policy(policy: str | None) -> Policy:
+    """The policy file alone (the defaults for ``None``), its doubts (a file that sets
+    nothing) printed on stderr as :func:`read_inputs` prints the snapshot's; exit 2 on
+    a fault."""
+    warnings: list[str] = []
+    with input_errors():
+        loaded = load_policy(policy, warnings=warnings)
+    _warn(warnings)
+    return loaded
+
+
+def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         echo(f"warning: {warning}", err=True)
-    return loaded
 
 
 def read_morning_inputs(

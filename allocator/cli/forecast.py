@@ -14,7 +14,13 @@ import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.extras import need_sim_extra
-from allocator.cli.files import read_handovers, read_inputs, warn_unread_handovers, writing
+from allocator.cli.files import (
+    read_handovers,
+    read_inputs,
+    read_policy,
+    warn_unread_handovers,
+    writing,
+)
 from allocator.cli.options import FiniteRange, IsoDay, policy_option, seed_option
 from allocator.contract.limits import (
     MAX_EXTRA_FTE,
@@ -309,7 +315,6 @@ def backtest_command(
     """Forecast from a past day of SOURCE, an SSD history (folder or database URL), with
     rates from before that day only, and compare with what the history says happened."""
     need_sim_extra()
-    from allocator.io import load_policy
     from allocator.simulation.backtest import backtest, read_history
     from allocator.simulation.backtest_report import summary_lines, write_backtest
     from allocator.simulation.forecast import ForecastSettings
@@ -324,7 +329,8 @@ def backtest_command(
             {"mapping": mapping_path, "policy": policy_path},
             files=("weeks.csv", "coverage.csv", "backtest.md"),
         )
-        policy = load_policy(policy_path) if policy_path else Policy()
+    policy = read_policy(policy_path)
+    with input_errors():
         history = read_history(source, load_ssd_mapping(mapping_path))
         bt = backtest(history, from_day, settings, policy, workers=workers)
     with writing(out):

@@ -103,7 +103,7 @@ def allocate_command(
     with writing(out):
         write_json(out, plan)
     warnings = staffing_warnings(snap, policy, plan, promised=pending)
-    plan_summary(plan, tiers, err, quiet=quiet, warnings=warnings)
+    plan_summary(plan, snap, policy, tiers, err, quiet=quiet, warnings=warnings)
 
 
 @click.command("rebalance")
@@ -176,6 +176,7 @@ def rebalance_command(
     from allocator.present.terminal import cap_cost_table, rebalance_summary
     from allocator.problems.rebalancing import cap_cost, rebalance, rebalance_tiers
 
+    started = time.perf_counter()  # reading the input counts against --time-limit
     snap, policy, pending = read_morning_inputs(
         out, snapshot, referrals, policy_path, handovers_path
     )
@@ -214,6 +215,7 @@ def rebalance_command(
                 solve_settings.model_copy(update={"progress": progress}),
                 max_moves=max_moves,
                 planned=planned or None,
+                clock_started=started,
             )
     inputs = made_from(snapshot, referrals, policy_path, "rebalance")
     # The overrides change the policy file's figures: the plan's settings record them.
@@ -222,7 +224,9 @@ def rebalance_command(
     with writing(out):
         write_json(out, plan)
     warnings = staffing_warnings(snap, policy, plan)
-    rebalance_summary(plan, rebalance_tiers(policy), out_console, quiet=quiet, warnings=warnings)
+    rebalance_summary(
+        plan, snap, policy, rebalance_tiers(policy), out_console, quiet=quiet, warnings=warnings
+    )
     if overrides:
         out_console.print(cap_cost_table(report))
 

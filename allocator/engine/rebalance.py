@@ -365,6 +365,7 @@ def solve_rebalance(
     settings: Settings | None = None,
     *,
     complete: Callable[[dict[str, str]], dict[str, str]] | None = None,
+    started: float | None = None,
 ) -> Result:
     """Minimise the tiers lexicographically, one stage per tier, from ``warm``.
 
@@ -383,9 +384,11 @@ def solve_rebalance(
     told of each stage that searches, as it starts and ends. ``complete`` (a plan
     -> the plan with the children it left unplaced placed by hand) runs before each
     stage of the whole model (:func:`allocator.engine.core.solve_core_in_stages`).
+    ``started`` (a :func:`time.perf_counter` reading; default now) is when the time
+    limit's clock started: what the caller did before, within the limit, counts.
     """
     settings = settings or Settings()
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     deadline = started + settings.time_limit
     large = data.core.pairs > WHOLE_MODEL_PAIRS
     return solve_core_in_stages(

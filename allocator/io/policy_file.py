@@ -10,11 +10,14 @@ from allocator.contract.policy import Policy, PolicyError, policy_over
 from allocator.io.reading import read_input
 
 
-def load_policy(path: str | Path | None = None) -> Policy:
+def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = None) -> Policy:
     """Read a TOML policy file over the built-in defaults; ``None`` gives the defaults.
 
     The file is read by :func:`allocator.io.read_input` (a regular file or ``-``, at
-    most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML.
+    most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML. A file that
+    sets nothing (empty, or comments only) is the defaults too, and, where
+    ``warnings`` is given, one sentence there says so: a council that meant to give
+    its policy may have given the wrong file.
 
     Raises
     ------
@@ -41,4 +44,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
     except ValueError as exc:
         raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
+    if not data and warnings is not None:
+        warnings.append(
+            f"{path} sets nothing (it is empty or holds only comments): the built-in "
+            'defaults apply (docs/FORMAT.md "The default policy")'
+        )
     return policy_over(Policy(), data, str(path))

@@ -19,6 +19,9 @@ from allocator.contract.fields import _fields_of
 from allocator.contract.models import (
     FIRST_DAY,
     LAST_DAY,
+    PENDING_FORMAT,
+    PLAN_FORMAT,
+    SNAPSHOT_FORMAT,
     TEXT_CELLS,
     Day,
     Snapshot,
@@ -81,14 +84,26 @@ def _check_format(
         return True
     if value != expected:
         found = _short(value) if isinstance(value, str) else _found(value, echo=True)
-        report.add(
-            rank,
-            0,
-            f"{where}: field 'format' is {found}, expected {expected!r} (the only version "
-            "this allocator reads)",
-        )
+        if value in FILE_KINDS and expected in FILE_KINDS:
+            # Another of the allocator's own files: most often two paths swapped
+            # (check takes SNAPSHOT PLAN, explain PLAN --snapshot SNAPSHOT).
+            why = (
+                f": this file is {FILE_KINDS[value]}, where {FILE_KINDS[expected]} was "
+                "expected (are the files in the order the command takes them? see its --help)"
+            )
+        else:
+            why = " (the only version this allocator reads)"
+        report.add(rank, 0, f"{where}: field 'format' is {found}, expected {expected!r}{why}")
         return False
     return True
+
+
+#: The allocator's own files by their ``format``, as a sentence names them.
+FILE_KINDS: Final = {
+    SNAPSHOT_FORMAT: "a snapshot",
+    PLAN_FORMAT: "a plan",
+    PENDING_FORMAT: "a pending-handovers file (from apply)",
+}
 
 
 def _check_as_of(

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from allocator.contract.models import Case, Handover, Plan, Snapshot, Unallocated
+from allocator.contract.models import Case, Handover, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
 from allocator.domain.objectives import daily_tiers
 from allocator.domain.rules import ServiceState, counted
+from allocator.present.order import unallocated_order
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1b1b}
@@ -73,19 +74,6 @@ def staff_mark(state: ServiceState, worker_id: str) -> str:
 def team_heading(team: str) -> str:
     """A team's heading: its name, with "Team " before it unless it has it already."""
     return team if team.casefold().startswith("team") else f"Team {team}"
-
-
-def unallocated_order(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Unallocated]:
-    """The plan's unallocated children, the highest priority class first (urgent,
-    then statutory, by default), the longest wait first within a class, then by id."""
-    cases = {c.id: c for c in snapshot.cases}
-
-    def key(u: Unallocated) -> tuple[int, int, str]:
-        case = cases.get(u.case)
-        klass = policy.priority_class(case) if case is not None else len(policy.class_names)
-        return (klass, -(u.days_waiting or 0), u.case)
-
-    return sorted(plan.unallocated, key=key)
 
 
 def case_words(case: Case | None, policy: Policy) -> tuple[str, str, str]:

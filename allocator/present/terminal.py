@@ -19,10 +19,12 @@ from rich.console import Console
 from rich.markup import escape as _rich_escape
 from rich.table import Table
 
-from allocator.contract.models import Plan
+from allocator.contract.models import Plan, Snapshot
+from allocator.contract.policy import Policy
 from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted
 from allocator.explain.check import RULES, Violation
+from allocator.present.order import unallocated_order
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.present.analysis import (
@@ -74,14 +76,19 @@ def _before_tag(text: str) -> str:
     return _rich_escape(printable(text))
 
 
-def unallocated_table(plan: Plan) -> Table:
-    """The plan's unallocated cases with their codes and reasons, for a manager to act on."""
-    table = Table(title="Unallocated: action needed (longest waits first)")
-    for heading in ("case", "waited (days)", "code", "reason"):
+def unallocated_table(plan: Plan, snapshot: Snapshot, policy: Policy) -> Table:
+    """The plan's unallocated cases with their priority class, days waited, codes and
+    reasons, for a manager to act on: the highest class first, the longest wait first
+    within it (:func:`~allocator.present.order.unallocated_order`, as on the page)."""
+    cases = {c.id: c for c in snapshot.cases}
+    table = Table(title="Unallocated: action needed (highest class first, then longest waits)")
+    for heading in ("case", "class", "waited (days)", "code", "reason"):
         table.add_column(heading, justify="right" if heading.startswith("waited") else "left")
-    for u in sorted(plan.unallocated, key=lambda u: (-(u.days_waiting or 0), u.case)):
+    for u in unallocated_order(snapshot, policy, plan):
+        case = cases.get(u.case)
+        klass = "" if case is None else policy.class_name(case).replace("_", " ")
         waited = "" if u.days_waiting is None else str(u.days_waiting)
-        table.add_row(escape(u.case), waited, escape(str(u.code)), escape(u.reason))
+        table.add_row(escape(u.case), escape(klass), waited, escape(str(u.code)), escape(u.reason))
     return table
 
 
@@ -102,6 +109,8 @@ def assignments_table(plan: Plan) -> Table:
 
 def plan_summary(
     plan: Plan,
+    snapshot: Snapshot,
+    policy: Policy,
     tiers: Sequence[Tier],
     console: Console,
     *,
@@ -153,7 +162,7 @@ def plan_summary(
     if plan.assignments and not quiet:
         console.print(assignments_table(plan))
     if plan.unallocated:
-        console.print(unallocated_table(plan))
+        console.print(unallocated_table(plan, snapshot, policy))
     console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
     if plan.handovers and not quiet:
@@ -231,6 +240,8 @@ def tier_table(plan: Plan, tiers: Sequence[Tier]) -> Table:
 
 def rebalance_summary(
     plan: Plan,
+    snapshot: Snapshot,
+    policy: Policy,
     tiers: Sequence[Tier],
     console: Console,
     *,
@@ -259,7 +270,7 @@ def rebalance_summary(
     if plan.handovers and not quiet:
         console.print(handovers_table(plan))
     if plan.unallocated:
-        console.print(unallocated_table(plan))
+        console.print(unallocated_table(plan, snapshot, policy))
     # The figures that are not tiers, each with its own label ("changes lower bound"
     # is a bound on the changes of worker, the tier shown in the table below).
     others = ", ".join(
@@ -408,14 +419,28 @@ def render_stale(stale: Sequence[Violation], console: Console) -> None:
 
 
 def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
-    """Print a plan's rule-by-rule analysis: hard rules, then tiers with their matches."""
+    """Print a plan's rule-by-rule analysis: hard rules, then tiers with their matches.
+
+    A plan that breaks a hard rule says so on its first line, whatever status it
+    claims (a fresh user read "status feasible" above a broken rule as a good plan)."""
+    broken = [r for r in analysis.rules if r.count]
     console.print(
         f"Plan for {analysis.as_of}: status [bold]{_before_tag(analysis.status)}[/bold]; "
         f"{analysis.allocated} allocated, {analysis.unallocated} unallocated"
         + (f", {analysis.moved} moved today" if analysis.moved else "")
         + (f", {analysis.handovers} handovers planned" if analysis.handovers else "")
+        + (
+            f"; [bold]it breaks {counted(len(broken), 'hard rule')}[/bold] ("
+            + ", ".join(f"{escape(r.rule)}: {r.count}" for r in broken)
+            + "): not a plan to apply as it is"
+            if broken
+            else ""
+        )
     )
-    rules = Table(title="Hard rules (recomputed from the plan)")
+    rules = Table(
+        title="Hard rules (recomputed from the plan)"
+        + (f": {counted(len(broken), 'rule')} broken" if broken else ": none broken")
+    )
     rules.add_column("rule")
     rules.add_column("violations", justify="right")
     rules.add_column("first")

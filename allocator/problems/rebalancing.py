@@ -614,6 +614,7 @@ def rebalance(
     planned: Mapping[str, str] | None = None,
     time_limit: float | None = None,
     work_units: float | Literal["auto"] | None = None,
+    clock_started: float | None = None,
 ) -> Plan:
     """Re-allocate the children who must move, with the fewest changes of worker.
 
@@ -642,6 +643,10 @@ def rebalance(
     time_limit, work_units
         Shorthand for ``Settings(time_limit=..., work_units=...)`` (README), when
         ``settings`` is not given.
+    clock_started
+        ``time.perf_counter()`` when the user's clock started (a command's start, so
+        that reading the input and measuring a ``work_units="auto"`` budget count);
+        default: now. The search's wall-clock guard runs from it.
 
     Returns
     -------
@@ -662,7 +667,8 @@ def rebalance(
     """
     check_arguments("rebalance", snapshot=snapshot, policy=policy, settings=settings)
     asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
-    settings = calibrated(asked, time.perf_counter())
+    clock_started = time.perf_counter() if clock_started is None else clock_started
+    settings = calibrated(asked, clock_started)
     policy = policy or Policy()
     state = ServiceState.of(snapshot, policy)
     setup = _setup(state, max_moves, planned)
@@ -673,7 +679,11 @@ def rebalance(
         key=lambda moved: [tier_values(setup.data, moved)[k] for k in REBALANCE_TIERS],
     )
     solution = solve_rebalance(
-        setup.data, start, settings, complete=functools.partial(complete_between_stages, setup)
+        setup.data,
+        start,
+        settings,
+        complete=functools.partial(complete_between_stages, setup),
+        started=clock_started,
     )
     notes = [
         *empty_snapshot_notes(snapshot),
