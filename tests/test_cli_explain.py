@@ -372,6 +372,11 @@ def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_p
     c = plan.model_copy(update={"made_from": MadeFrom(**digest, referrals=referrals)})
     (one_sided,) = plans_made_apart(a, c)
     assert one_sided.startswith("plan B was made with a referrals file and plan A without one")
+    by_rebalance = plan.model_copy(update={"made_from": MadeFrom(**digest, command="rebalance")})
+    by_allocate = plan.model_copy(update={"made_from": MadeFrom(**digest, command="allocate")})
+    (commands,) = plans_made_apart(by_allocate, by_rebalance)
+    assert commands.startswith("plan A was made by allocate and plan B by rebalance: the tiers")
+    assert plans_made_apart(by_allocate, a) == []  # a plan with no command recorded
     later = plan.model_copy(update={"as_of": plan.as_of.replace(year=plan.as_of.year + 1)})
     assert plans_made_apart(plan, later)[0].startswith(f"plan A is for {plan.as_of} and plan B")
     # On the command line, on stderr, naming the files; the diff itself still comes.

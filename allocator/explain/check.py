@@ -723,15 +723,17 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
 
 
 def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan B")) -> list[str]:
-    """Why two plans may not be comparable: made for different days, or from different
-    input files by the plans' own records (``made_from``, compared by SHA-256 as
-    :func:`input_mismatches` does; a plan without a record says nothing).
+    """Why two plans may not be comparable: made for different days, by different
+    commands, or from different input files by the plans' own records
+    (``made_from``, compared by SHA-256 as :func:`input_mismatches` does; a plan
+    without a record says nothing).
 
     Returns
     -------
     list of str
-        One sentence per difference, in the order day, snapshot, referrals, policy;
-        ``names`` names the plans in them (their files, on the command line).
+        One sentence per difference, in the order day, command (allocate or
+        rebalance), snapshot, referrals, policy; ``names`` names the plans in them
+        (their files, on the command line).
     """
     first, second = names
     out: list[str] = []
@@ -742,6 +744,14 @@ def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan
         )
     if a.made_from is None or b.made_from is None:
         return out
+    made_by = (a.made_from.command, b.made_from.command)
+    if None not in made_by and made_by[0] != made_by[1]:
+        out.append(
+            f"{first} was made by {made_by[0]} and {second} by {made_by[1]}: the tiers each "
+            "reports count different things (a rebalance counts the handovers it plans; "
+            "an allocation leaves a departing worker's children with them): give "
+            "--snapshot to recompute both by the same rules"
+        )
     for name in INPUT_OPTIONS:
         mine: FileDigest | None = getattr(a.made_from, name)
         theirs: FileDigest | None = getattr(b.made_from, name)
