@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from allocator.cli import main
 from allocator.explain.check import input_mismatches
-from allocator.io import file_digest, inputs_of, write_json, write_snapshot
+from allocator.io import file_digest, inputs_of, load_plan, write_json, write_snapshot
 from tests.builders import case, snapshot, worker
 
 SNAP = snapshot([worker("P1")], [case("C1", worker="P1")])
@@ -81,14 +81,38 @@ def test_check_with_the_same_inputs_says_nothing(files: dict[str, Path]) -> None
     assert "warning" not in result.stderr
 
 
-def test_check_asks_about_a_forgotten_referrals_file(files: dict[str, Path]) -> None:
+def test_check_refuses_a_plan_whose_referrals_were_forgotten(files: dict[str, Path]) -> None:
+    """R1 is a referral, not a case of the snapshot alone: the plan cannot be judged,
+    so check stops as on bad input (exit 2) and names the file, rather than listing
+    a broken rule (exit 1) for each referral."""
     result = run("check", files["snapshot"], files["plan"], "--policy", files["policy"], "--json")
-    assert result.exit_code == 1  # R1 is not a case of the snapshot alone
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {files['plan']} names 1 case not in {files['snapshot']} and was made with "
+        f"referrals {files['referrals']}: give --referrals {files['referrals']} (nothing was "
+        "checked)"
+    )
+
+
+def test_check_asks_about_a_forgotten_referrals_file_the_plan_does_not_need(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """A plan that names no referral is judged, with the warning first."""
+    plan = load_plan(files["plan"])
+    alone = plan.model_copy(
+        update={
+            "assignments": tuple(a for a in plan.assignments if a.case != "R1"),
+            "unallocated": tuple(u for u in plan.unallocated if u.case != "R1"),
+        }
+    )
+    write_json(tmp_path / "alone.json", alone)
+    result = run("check", files["snapshot"], tmp_path / "alone.json", "--json")
     expected = (
         f"this plan was made with referrals {files['referrals']}: did you forget --referrals?"
     )
     assert f"warning: {expected}" in result.stderr
-    assert json.loads(result.stdout)["inputs"] == [expected]
+    assert expected in json.loads(result.stdout)["inputs"]
 
 
 def test_explain_asks_about_a_forgotten_policy(files: dict[str, Path]) -> None:

@@ -157,9 +157,6 @@ def recommend_command(
     _emit(as_json, result, render_recommendation)
 
 
-#: The policy keys a rebalance may override from the command line; a plan records
-
-
 @click.command("check")
 @click.argument("snapshot", type=click.Path())
 @click.argument("plan_path", metavar="PLAN", type=click.Path())
@@ -180,6 +177,7 @@ def check_command(
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
+        _referrals_given(plan, plan_path, snap, snapshot, referrals)
     inputs = warn_inputs(plan, snapshot, referrals, policy_path)
     # A plan made with policy overrides (rebalance --points-per-fte ...) records them
     # in its settings: it is judged by the policy it was made under, and says so.
@@ -212,6 +210,26 @@ def check_command(
         render_exceptions(plan, out)
     if violations:
         sys.exit(RULES_BROKEN)
+
+
+def _referrals_given(
+    plan: Plan, plan_path: str, snap: Snapshot, snapshot: str, referrals: str | None
+) -> None:
+    """Refuse, as bad input, a plan made with a referrals file that was not given and
+    naming cases the snapshot does not hold: the plan cannot be judged, and a list
+    of "not a case in the snapshot" with exit 1 would call it broken (a fresh user's
+    first check)."""
+    made = plan.made_from.referrals if plan.made_from is not None else None
+    if referrals is not None or made is None:
+        return
+    known = {c.id for c in snap.cases}
+    named = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
+    unknown = named - known
+    if unknown:
+        raise InputError(
+            f"{plan_path} names {counted(len(unknown), 'case')} not in {snapshot} and was made "
+            f"with referrals {made.file}: give --referrals {made.file} (nothing was checked)"
+        )
 
 
 @click.command("diff")
