@@ -428,6 +428,18 @@ def test_the_command_refuses_a_missing_history_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "nope" in result.output, result.output
 
 
+def test_the_command_refuses_a_history_folder_with_no_episode_table(tmp_path: Path) -> None:
+    snap = write_snapshot(generate(3, seed=1), tmp_path / "s.json")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(
+        main, ["forecast", str(snap), "--history", str(empty), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"error: {empty}: no SSD episode table found, expected one or more of" in result.output
+    assert "ssd_cin_episodes.csv" in result.output
+
+
 def test_calibration_is_plain_data() -> None:
     assert Calibration().arrival_factor == 1.0
 

@@ -334,6 +334,23 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
 # ------------------------------------------------------------------ policy files
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("points_per_fte = 90\npoints_per_fte = 100\n", "key 'points_per_fte' is given twice"),
+        ("[type_points]\ncourt = 10\ncourt = 12\n", "key 'court' is given twice"),
+        ("[grades.nqsw]\nmax_complexity = 2\n[grades.nqsw]\nmax_complexity = 3\n", "twice"),
+    ],
+)
+def test_a_key_given_twice_in_a_policy_file_is_named(tmp_path: Path, text: str, named: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert str(err.value).startswith(f"{path}: not valid TOML: ")
+    assert named in str(err.value)
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "# the council's policy, to follow\n", "\ufeff"])
 def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
     tmp_path: Path, text: str

@@ -118,6 +118,36 @@ def test_a_child_whose_worker_left_before_today_has_waited_since_they_left(
     assert long is not None and long.p50 == 29
 
 
+def test_a_worker_who_left_before_today_is_no_departure_and_their_children_wait_today(
+    quiet: None,
+) -> None:
+    """A fresh user's forecast started its chart at 1 child waiting though 20 more had
+    lost their worker before the snapshot, and asked for handovers for them: they
+    have no worker today, so they wait from week 0 and lose no worker in the weeks."""
+    staff = [
+        Practitioner(
+            id="P1", team="T", grade=Grade.SENIOR, fte=1.0, leaving_on=MONDAY - timedelta(days=9)
+        ),
+        Practitioner(
+            id="P2", team="T", grade=Grade.SENIOR, fte=1.0, leaving_on=MONDAY + timedelta(days=3)
+        ),
+        Practitioner(id="P3", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=0.0),
+    ]
+    cases = [_child("C1", "P1"), _child("C2", "P1", "F2"), _child("C3", "P2", "F3")]
+    cases.append(_child("C4", None, "F4"))
+    fc = forecast(_snapshot(staff, cases), settings=ForecastSettings(weeks=2, runs=2, seed=1))
+    assert fc.waiting_today == {"waiting urgent": 0, "waiting statutory": 0, "waiting other": 3}
+    assert [(o.case, o.known) for o in fc.children] == [("C3", "P2 leaves on 2026-11-26")]
+    assert [b.mean for b in fc.weeks["children losing their worker"] if b] == [1, 0]
+    lines = summary_lines(fc)
+    assert "Children without a worker today: 3 (urgent 0, statutory 0, other 3)." in lines
+    assert "Departing workers' children with no handover yet: 1 of 1." in lines
+    assert not any("P1" in line for line in lines)
+    assert any(n.startswith("2 children whose worker left before today (P1 on") for n in fc.notes)
+    # Two runs make no spread, and the notes say so.
+    assert any(n.startswith("Only 2 runs: each 10-90% band spans") for n in fc.notes)
+
+
 def test_a_leaver_whose_children_have_a_receiver_are_handed_over_with_notice(
     quiet: None,
 ) -> None:
@@ -219,6 +249,15 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     ]
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
+
+
+def test_a_forecast_without_plots_removes_an_earlier_chart(tmp_path: Path) -> None:
+    snap = generate(5, seed=3)
+    fc = forecast(snap, settings=ForecastSettings(weeks=1, runs=1, seed=1))
+    write_forecast(fc, tmp_path)
+    assert (tmp_path / "waiting.png").exists()
+    write_forecast(fc, tmp_path, plots=False)
+    assert not (tmp_path / "waiting.png").exists() and (tmp_path / "forecast.md").exists()
 
 
 def test_the_weeks_table_as_parquet_holds_the_csv(tmp_path: Path) -> None:

@@ -170,8 +170,39 @@ def test_the_manager_rule_takes_classes_in_order_heaviest_first() -> None:
             "".join(f'[[priority_classes]]\nname = "c{i}"\ncases = ["court"]\n' for i in range(5)),
             "priority_classes",
         ),
+        ('[[priority_classes]]\nname = "a"\ncases = ["court", "court"]\n', "names court twice"),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["court"]\n'
+            '[[priority_classes]]\nname = "b"\ncases = ["court"]\n',
+            "class 'b' can hold no case: every case it names goes to an earlier class",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = ["urgent", "court"]\n'
+            '[[priority_classes]]\nname = "b"\ncases = ["urgent"]\n',
+            "class 'b' can hold no case",
+        ),
+        (
+            '[[priority_classes]]\nname = "a"\ncases = '
+            '["early_help", "child_in_need", "child_protection", "looked_after"]\n'
+            '[[priority_classes]]\nname = "b"\ncases = '
+            '["care_leaver", "court", "adoption"]\n'
+            '[[priority_classes]]\nname = "c"\ncases = ["urgent"]\n',
+            "class 'c' can hold no case",
+        ),
     ],
-    ids=["reserved-name", "repeated-name", "standard", "unknown-type", "empty", "bad-name", "five"],
+    ids=[
+        "reserved-name",
+        "repeated-name",
+        "standard",
+        "unknown-type",
+        "empty",
+        "bad-name",
+        "five",
+        "a-type-twice",
+        "shadowed",
+        "urgent-shadowed",
+        "every-type-taken",
+    ],
 )
 def test_bad_priority_classes_are_refused_naming_the_key(
     tmp_path: Path, text: str, expected: str

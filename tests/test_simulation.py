@@ -345,6 +345,30 @@ def test_simulate_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "changes per child-year" in result.output
     assert (out / "summary.csv").read_text().startswith("method,")
+    report = (out / "report.md").read_text()
+    # The run says how it was made and how long it was, in days on the books.
+    assert (
+        f"Made with: `allocator simulate {path} --days 10 --seed 1 --method both "
+        "--rebalance-every 7 --arrival-factor 1 --work-units 0.05 --rebalance-work-units 0.5` "
+        "(the default policy)."
+    ) in report
+    assert "A run of 10 days after the snapshot's: day 0 (the snapshot's day) to day 10, so " in (
+        report
+    )
+
+
+def test_a_run_without_plots_leaves_no_earlier_runs_plots(tmp_path: Path) -> None:
+    """A fresh user's re-run with --no-plots left the last run's charts beside its
+    report, telling another story."""
+    from allocator.simulation.report import PLOTS, write_outputs
+
+    snapshot = generate(5, seed=1)
+    result = simulate(snapshot, GreedyMethod(), settings=Settings(days=3, seed=0))
+    write_outputs([result], tmp_path, plots=True)
+    assert all((tmp_path / name).exists() for name in PLOTS)
+    write_outputs([result], tmp_path, plots=False)
+    assert not any((tmp_path / name).exists() for name in PLOTS)
+    assert (tmp_path / "report.md").exists()
 
 
 @pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])

@@ -10,6 +10,7 @@ from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import FiniteRange, seed_option
 from allocator.contract.limits import MAX_LOAD, MAX_PRACTITIONERS
+from allocator.domain.rules import counted
 from allocator.io import InputError, check_output, check_output_folder
 
 
@@ -85,7 +86,8 @@ def generate_command(
         else:
             write_snapshot(snapshot, out)
     echo(
-        f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
+        f"wrote {out}: {counted(len(snapshot.practitioners), 'practitioner')}, "
+        f"{counted(len(snapshot.cases), 'case')}",
         err=True,
     )
 

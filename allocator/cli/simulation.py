@@ -20,7 +20,13 @@ from allocator.io import check_output_folder
 
 @click.command("simulate")
 @click.argument("snapshot", type=click.Path())
-@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=365, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=MAX_DAYS),
+    default=365,
+    show_default=True,
+    help="Days simulated after the snapshot's day (day 0): the run ends on day N.",
+)
 @seed_option
 @policy_option
 @click.option(
@@ -58,7 +64,11 @@ from allocator.io import check_output_folder
     show_default=True,
     help="The engine's work budget per rebalance.",
 )
-@click.option("--no-plots", is_flag=True, help="Leave out the PNG plots.")
+@click.option(
+    "--no-plots",
+    is_flag=True,
+    help="Leave out the PNG plots (and remove those an earlier run left in --out).",
+)
 @click.option("--out", type=click.Path(), required=True, help="Folder for the report and tables.")
 def simulate_command(
     snapshot: str,
@@ -96,7 +106,19 @@ def simulate_command(
     results = compare(snap, methods, policy, settings)
     with writing(out):
         summaries = write_outputs(
-            results, out, title=f"{snapshot}, seed {seed}", plots=not no_plots
+            results,
+            out,
+            title=f"{snapshot}, seed {seed}",
+            plots=not no_plots,
+            made_with=(
+                f"Made with: `allocator simulate {snapshot} --days {days} --seed {seed}"
+                + (f" --policy {policy_path}" if policy_path else "")
+                + f" --method {method} --rebalance-every {rebalance_every}"
+                f" --arrival-factor {arrival_factor:g} --work-units {work_units:g}"
+                f" --rebalance-work-units {rebalance_work_units:g}`"
+                + ("" if policy_path else " (the default policy)")
+                + "."
+            ),
         )
     for line in terminal_lines(results, summaries, days):
         echo(line, err=True)

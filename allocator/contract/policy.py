@@ -438,6 +438,21 @@ class Policy(BaseModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"class names must differ ({', '.join(repeated)} repeated)")
+        earlier: set[CaseType | Priority] = set()
+        for klass in value:
+            members = [m.value for m in klass.cases]
+            twice = sorted({m for m in members if members.count(m) > 1})
+            if twice:
+                raise ValueError(f"class '{klass.name}' names {', '.join(twice)} twice")
+            # A case goes to the first class that holds it: a class whose every member
+            # an earlier class names (or after classes naming every type) holds none.
+            if set(klass.cases) <= earlier or set(CaseType) <= earlier:
+                raise ValueError(
+                    f"class '{klass.name}' can hold no case: every case it names goes to an "
+                    "earlier class (a case belongs to the first class that names its type, "
+                    "or 'urgent' for an urgent one)"
+                )
+            earlier |= set(klass.cases)
         return value
 
     @field_validator("over_cap_classes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}.") from None
+        raise PolicyError(
+            f"{path}: not valid TOML: {exc}{_repeated_key(str(exc), text)}."
+        ) from None
     except ValueError as exc:
         raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
     if not data and warnings is not None:
@@ -50,3 +53,14 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
             'defaults apply (docs/FORMAT.md "The default policy")'
         )
     return policy_over(Policy(), data, str(path))
+
+
+def _repeated_key(message: str, text: str) -> str:
+    """``": key 'points_per_fte' is given twice"`` where TOML's "Cannot overwrite a
+    value" points at a line of ``text`` (its words name no key); else nothing."""
+    found = re.search(r"Cannot overwrite a value \(at line (\d+),", message)
+    lines = text.splitlines()
+    if found is None or not 0 < int(found[1]) <= len(lines):
+        return ""
+    key = lines[int(found[1]) - 1].split("=", 1)[0].strip()
+    return f": key '{key}' is given twice" if key else ""

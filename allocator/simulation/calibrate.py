@@ -165,7 +165,8 @@ def read_episodes(
     Raises
     ------
     InputError
-        Naming the file, line and column of each bad date, or the folder if missing.
+        Naming the file, line and column of each bad date, or the folder if missing
+        or holding none of the episode tables.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -179,6 +180,9 @@ def read_episodes(
         table = read_table(path, problems, required=(spec.ident, spec.person, spec.start))
         if table is not None:
             tables[spec.table] = table
+    if not any((root / f"{spec.table}.csv").is_file() for spec in EPISODE_TABLES):
+        names = ", ".join(f"{spec.table}.csv" for spec in EPISODE_TABLES)
+        raise InputError(f"{folder}: no SSD episode table found, expected one or more of {names}")
     episodes = episodes_of(tables, problems)
     leavers: list[tuple[str, date]] = []
     staff: int | None = None

@@ -50,7 +50,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from allocator.contract.limits import (
     MAX_RUNS,
@@ -61,7 +61,7 @@ from allocator.contract.limits import (
 )
 from allocator.contract.models import Case, CaseType, Contract, Grade, Handover, Snapshot
 from allocator.contract.policy import Policy
-from allocator.domain.rules import ServiceState, counted, grade_blockers
+from allocator.domain.rules import ServiceState, counted, grade_blockers, is_gone
 from allocator.simulation.events import Absence, EventStream, draw_duration, draw_events
 from allocator.simulation.records import CAUSES, Recorder, Wait, statutory_types
 
@@ -412,7 +412,9 @@ def measure(
             over.setdefault(str(row["worker"]), []).append(at + 1)
     weekly["workers over cap"] = list[float | None](float(c) for c in counts)
 
-    held = {c.id: c.worker for c in snapshot.cases if c.worker is not None}
+    # A child whose worker left before today has lost them already: waiting from week
+    # 0 (Forecast.waiting_today), not a child losing today's worker.
+    held = dict(_held_today(snapshot))
     lost: dict[str, tuple[int, str, bool]] = {}
     for s in waits:
         if s.case in held and s.cause in CAUSES:
@@ -659,8 +661,8 @@ class Forecast:
     runs
         Each run's figures, in run order.
     waiting_today
-        ``"waiting <class>"`` -> children without a worker in the snapshot, today
-        (where the fan chart starts).
+        ``"waiting <class>"`` -> children without a worker today (none in the
+        snapshot, or one who has left), where the fan chart starts.
     """
 
     as_of: date
@@ -802,12 +804,14 @@ def gather(
     known = known_today(snapshot, policy, settings.weeks)
     promised = {h.case: f"to {h.worker} on {h.on.isoformat()}" for h in handovers}
     staff = {p.id: p for p in snapshot.practitioners}
+    held = _held_today(snapshot)
     children: list[ChildOutlook] = []
     for c in snapshot.cases:
-        if c.worker is None:
+        worker = held.get(c.id)
+        if worker is None:
             continue
         losses = [r.lost[c.id] for r in runs if c.id in r.lost]
-        why, on = known.get(c.worker, ("", None))
+        why, on = known.get(worker, ("", None))
         if not losses and not why:
             continue
         days = sorted(d for d, _, _ in losses)
@@ -819,7 +823,7 @@ def gather(
                 case=c.id,
                 family=c.family,
                 type=c.type.value,
-                worker=c.worker,
+                worker=worker,
                 chance=round(len(losses) / n, 4) if n else 0.0,
                 week=(max(1, math.ceil(quantile(days, 0.5) / 7)) if days else None),
                 cause=max(sorted(causes), key=lambda k: causes[k]) if causes else "",
@@ -862,6 +866,11 @@ def gather(
         f"{snapshot.as_of.isoformat()}, "
         f"method {settings.method}, seed {settings.seed}.",
     ]
+    if n < MIN_RUNS_FOR_BANDS:
+        notes.append(
+            f"Only {counted(n, 'run')}: each 10-90% band spans what so few runs gave, not "
+            f"the spread of what may happen (give --runs {MIN_RUNS_FOR_BANDS} or more)."
+        )
     if handovers:
         notes.append(
             f"{counted(len(handovers), 'handover')} promised before today kept in every run (the "
@@ -873,8 +882,20 @@ def gather(
         notes.append("Rates: the national ones cited in docs/SIMULATION.md (no history given).")
     waiting_today = {f"waiting {name}": 0 for name in policy.class_names}
     for c in snapshot.cases:
-        if c.worker is None:
+        if c.id not in held:
             waiting_today[f"waiting {policy.class_name(c)}"] += 1
+    left = sorted(
+        (p for p in snapshot.practitioners if is_gone(p, snapshot.as_of)),
+        key=lambda p: (p.leaving_on, p.id),
+    )
+    orphaned = [c for c in snapshot.cases if c.worker is not None and c.id not in held]
+    if orphaned:
+        who = ", ".join(f"{p.id} on {p.leaving_on}" for p in left)
+        notes.append(
+            f"{counted(len(orphaned), 'child', 'children')} whose worker left before today "
+            f"({who}) have no worker today: counted as waiting from week 0, not as losing "
+            "their worker."
+        )
     return Forecast(
         snapshot.as_of,
         settings,
@@ -942,19 +963,38 @@ def _band(values: Sequence[float]) -> Band:
     )
 
 
+#: Runs below which a forecast says its bands are not a spread: with fewer, a band's
+#: ends (:func:`quantile`, interpolated) lie between the lowest two and the highest two
+#: runs, and with one run a band is that run's value.
+MIN_RUNS_FOR_BANDS: Final = 10
+
+
+def _held_today(snapshot: Snapshot) -> dict[str, str]:
+    """Case -> worker for the children with a worker today: one who has not left
+    (:func:`~allocator.domain.rules.is_gone`)."""
+    staff = {p.id: p for p in snapshot.practitioners}
+    return {
+        c.id: c.worker
+        for c in snapshot.cases
+        if c.worker is not None and not is_gone(staff[c.worker], snapshot.as_of)
+    }
+
+
 def known_today(
     snapshot: Snapshot, policy: Policy, weeks: int
 ) -> dict[str, tuple[str, date | None]]:
     """Worker -> (what the snapshot says of their departure, the day), for departures
     within ``weeks`` weeks: a last day, a planned long absence, a contract's end, an
-    absence under way of ``long_absence_days`` or more."""
+    absence under way of ``long_absence_days`` or more. A worker who has already left
+    is not a departure: their children have no worker today."""
     end = snapshot.as_of + timedelta(days=7 * weeks)
     long_days = policy.long_absence_days
     out: dict[str, tuple[str, date | None]] = {}
     for p in snapshot.practitioners:
+        if is_gone(p, snapshot.as_of):
+            continue
         if p.leaving_on is not None and p.leaving_on <= end:
-            verb = "left" if p.leaving_on <= snapshot.as_of else "leaves"
-            out[p.id] = (f"{p.id} {verb} on {p.leaving_on.isoformat()}", p.leaving_on)
+            out[p.id] = (f"{p.id} leaves on {p.leaving_on.isoformat()}", p.leaving_on)
         elif p.available_from is not None and p.available_from >= snapshot.as_of + timedelta(
             days=long_days
         ):

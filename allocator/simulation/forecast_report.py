@@ -190,6 +190,9 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     lines = [
         f"Forecast from {fc.as_of.isoformat()} to {end} ({counted(n, 'week')}, "
         f"{counted(fc.settings.runs, 'run')}, {fc.settings.method}, seed {fc.settings.seed}).",
+        f"Children without a worker today: {sum(fc.waiting_today.values())} ("
+        + ", ".join(f"{k.removeprefix('waiting ')} {v}" for k, v in fc.waiting_today.items())
+        + ").",
         f"Children waiting for a worker at the end of week {n}: "
         f"{_spread(w[WAITING_ALL][last])}; of statutory types "
         f"{_spread(w['statutory children waiting'][last])}; "
@@ -296,6 +299,9 @@ def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list
     if plots:
         write_bytes(folder / "waiting.png", fan_chart(fc))
         written.append(folder / "waiting.png")
+    else:
+        # An earlier run's chart would tell another forecast's story beside this one.
+        (folder / "waiting.png").unlink(missing_ok=True)
     return written
 
 

@@ -280,9 +280,18 @@ def combined(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
 
 
 def write_outputs(
-    results: Sequence[Result], out: str | Path, *, title: str = "", plots: bool = True
+    results: Sequence[Result],
+    out: str | Path,
+    *,
+    title: str = "",
+    plots: bool = True,
+    made_with: str = "",
 ) -> dict[str, dict[str, Any]]:
     """Write the tables, ``summary.csv``, ``report.md`` and the plots into ``out``.
+
+    ``made_with`` (the settings that reproduce the run, in words) is the report's
+    first line under its title. Without ``plots``, the plots an earlier run left in
+    ``out`` are removed, so that the folder holds one run.
 
     Returns
     -------
@@ -303,12 +312,25 @@ def write_outputs(
     summary.to_csv(folder / "summary.csv", index=False, lineterminator="\n")
     events = results[0].events
     (folder / "report.md").write_text(
-        render_markdown(summaries, events.counts(), title=title, days=len(events.days) - 1),
+        render_markdown(
+            summaries,
+            events.counts(),
+            title=title,
+            days=len(events.days) - 1,
+            made_with=made_with,
+        ),
         encoding="utf-8",
     )
     if plots:
         write_plots(tables, folder, methods=[r.method for r in results], days=len(events.days) - 1)
+    else:
+        for name in PLOTS:
+            (folder / name).unlink(missing_ok=True)
     return summaries
+
+
+#: The PNG files :func:`write_plots` writes.
+PLOTS = ("changes_per_child.png", "waiting.png", "utilisation.png")
 
 
 #: England's anchors are a year's figures: set beside a run of a year only.
@@ -331,8 +353,10 @@ def render_markdown(
     *,
     title: str = "",
     days: int = 365,
+    made_with: str = "",
 ) -> str:
-    """The report: each figure as a row, one column per method, the anchor beside.
+    """The report: each figure as a row, one column per method, the anchor beside;
+    ``made_with``, if given, the line under the title that says how it was run.
 
     ``days`` is the run's length: the children "open all run" are those open for all
     of it, and England's yearly anchors stand beside a run of a year only. A share of
@@ -356,7 +380,7 @@ def render_markdown(
     ]
     rows += [(f"  of which {c}", f"changes_per_child_year_{c}", "") for c in CAUSES]
     rows += [
-        ("avoidable changes (no leaver, absence, cap or rule)", "avoidable_changes", "0"),
+        ("avoidable changes (no leaver, absence, cap or rule)", "avoidable_changes", "0, a target"),
         ("mean notice before a change (days)", "mean_notice_days", ""),
         ("  leaver and absence changes: mean notice (days)", "mean_notice_days_leaver_absence", ""),
         ("  leaver and absence changes: share with notice", "share_leaver_absence_with_notice", ""),
@@ -374,7 +398,14 @@ def render_markdown(
         ("leavers / joiners", "leavers", ""),
     ]
     lines = [f"# {title or 'A year in the life of a service'}", ""]
-    lines += [f"A run of {days} days.", ""]
+    if made_with:
+        lines += [made_with, ""]
+    lines += [
+        f"A run of {days} days after the snapshot's: day 0 (the snapshot's day) to day "
+        f"{days}, so {days + 1} days on the books, and a wait still open at the end counts "
+        f"up to {days + 1} days (docs/SIMULATION.md, a wait).",
+        "",
+    ]
     lines += where_each_loses(summaries)
     lines += _child_figures_table(summaries)
     lines += _waits_table(summaries)
@@ -512,7 +543,14 @@ def _waits_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
                     groups.append((kind, name))
     if not groups:
         return []
-    lines = ["## Waits by class and by case type (days)", ""]
+    lines = [
+        "## Waits by class and by case type (days)",
+        "",
+        "A class row counts the waits of the policy's priority class (an urgent referral "
+        "is in class urgent, whatever its type); the statutory figures above count every "
+        "child of a statutory type, urgent ones included, so the two medians differ.",
+        "",
+    ]
     lines.append(
         "| waits of | " + " | ".join(f"{m}: n, median / p90 / longest" for m in methods) + " |"
     )
@@ -642,7 +680,7 @@ def write_plots(
         methods = list(dict.fromkeys(waiting["method"]))
 
     fig = changes_figure(children, methods, days)
-    fig.savefig(folder / "changes_per_child.png", dpi=100, metadata=meta)
+    fig.savefig(folder / PLOTS[0], dpi=100, metadata=meta)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -653,7 +691,7 @@ def write_plots(
     ax.set_ylabel("children without a worker")
     _legend(ax, fontsize="small")
     fig.tight_layout()
-    fig.savefig(folder / "waiting.png", dpi=100, metadata=meta)
+    fig.savefig(folder / PLOTS[1], dpi=100, metadata=meta)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 4), squeeze=False)
@@ -670,7 +708,7 @@ def write_plots(
         ax.set_ylabel("share of workers at work")
     _legend(axes[0][-1], fontsize="small", loc="lower right")
     fig.tight_layout()
-    fig.savefig(folder / "utilisation.png", dpi=100, metadata=meta)
+    fig.savefig(folder / PLOTS[2], dpi=100, metadata=meta)
     plt.close(fig)
 
 
