@@ -20,7 +20,8 @@ and area. After a stage its tier is held at the value reached. Each stage:
    leaving them out shrinks the hard part of a stretched day. On large services
    (pruned candidates) only class models within :data:`PRUNED_CLASS_MODEL_PAIRS`
    run, and prove nothing; a continuity stage's model above the neighbourhood size
-   gets at most :data:`CONTINUITY_WHOLE_WORK`.
+   gets at most :data:`CONTINUITY_WHOLE_WORK`, except the siblings tier's
+   (:func:`_whole_model_leads`).
 
 The search starts from the best of three warm starts (the manager's greedy rule
 and two tight packings), so it is never worse than the greedy rule; a re-solve
@@ -698,8 +699,9 @@ MIN_WHOLE_WORK = 0.3
 PRUNED_CLASS_MODEL_PAIRS = 20_000
 #: Most work a continuity stage's whole model gets after its neighbourhoods, above
 #: NEIGHBOURHOOD_PAIRS pairs (below, it gets the stage's whole budget: small days are
-#: where it proves optimality). Measured on the 150-practitioner days: 1.5 to 2.4 more
-#: units per stage changed no tier but siblings, by one.
+#: where it proves optimality), siblings apart (:func:`_whole_model_leads`). Measured
+#: on the 150-practitioner days: 1.5 to 2.4 more units per stage changed no tier but
+#: siblings.
 CONTINUITY_WHOLE_WORK = 0.5
 #: Share of what the priority classes leave that the first continuity stage (siblings
 #: together) may use, at least: the rest is split evenly over the later stages.
@@ -799,6 +801,20 @@ class _Step:
     cut_short: bool
 
 
+def _whole_model_leads(state: ServiceState, key: str) -> bool:
+    """Whether stage ``key``'s whole model, where it takes one, gets most of the
+    stage's work (the neighbourhoods :data:`LNS_SHARE` first): the priority classes,
+    and the siblings tier, whose whole model runs CP-SAT's own neighbourhood workers
+    (:func:`_whole_model_step`). Measured (stretched-150 and packed-150, seeds 1-4,
+    the default budget of 9 units): families apart 194 in all with the siblings
+    neighbourhoods first and the whole model at most :data:`CONTINUITY_WHOLE_WORK`,
+    189 with the whole model leading (four days better, three the same, one worse by
+    one family); at 18 units 180 against 167, better on all eight. The classes above
+    are solved before and held, so they cannot change. Other continuity stages
+    gain little from their whole model above the neighbourhood size."""
+    return _class_index(key, state) is not None or key == "siblings_apart"
+
+
 def _whole_model_step(
     state: ServiceState,
     whole: _WholeModels,
@@ -839,7 +855,7 @@ def _whole_model_step(
         else cp_model.LinearExpr.weighted_sum([tier, _displaced(m, placed)], [scale, 1])
     )
     work = max(MIN_WORK, work)
-    if _class_index(key, state) is None and whole.pairs(key) > NEIGHBOURHOOD_PAIRS:
+    if not _whole_model_leads(state, key) and whole.pairs(key) > NEIGHBOURHOOD_PAIRS:
         work = min(work, CONTINUITY_WHOLE_WORK)
     # The siblings tier's whole model runs CP-SAT's own neighbourhood workers in turn
     # with its full search (deterministic): measured at the same work, 8 families
@@ -974,7 +990,7 @@ class _DailyStages:
         _offer_placements(pools, decisions)
         if not whole.takes(key):
             lns_work = work
-        elif _class_index(key, self.state) is not None or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
+        elif _whole_model_leads(self.state, key) or whole.pairs(key) <= NEIGHBOURHOOD_PAIRS:
             lns_work = work * LNS_SHARE
         else:
             lns_work = max(MIN_WORK, work - CONTINUITY_WHOLE_WORK)
