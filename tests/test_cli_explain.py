@@ -127,8 +127,9 @@ def test_check_accepts_the_engine_plan(files: dict[str, Path]) -> None:
     assert "capacity" in data["rules"]
 
 
-def test_check_rejects_an_over_cap_assignment(files: dict[str, Path], tmp_path: Path) -> None:
-    # R2 (5 points) by hand to P4, who has 1 point spare: P4 ends at 14 of 10.
+def _over_cap(files: dict[str, Path], tmp_path: Path) -> Path:
+    """The plan with R2 (5 points) given by hand to P4, who has 1 point spare: P4 ends
+    at 14 of 10."""
     plan = load_plan(files["plan"])
     broken = plan.model_copy(
         update={
@@ -139,6 +140,11 @@ def test_check_rejects_an_over_cap_assignment(files: dict[str, Path], tmp_path: 
         }
     )
     write_json(tmp_path / "broken.json", broken)
+    return tmp_path / "broken.json"
+
+
+def test_check_rejects_an_over_cap_assignment(files: dict[str, Path], tmp_path: Path) -> None:
+    _over_cap(files, tmp_path)
     result = run("check", files["snapshot"], tmp_path / "broken.json")
     assert result.exit_code == 1
     assert "capacity" in result.stdout and "P4" in result.stdout
@@ -160,16 +166,7 @@ def test_explain_says_first_that_a_plan_breaks_a_rule(
 ) -> None:
     """The first line of explain, not only a row of its table, says a plan breaks a
     hard rule; a plan that breaks none says so in the table's title."""
-    plan = load_plan(files["plan"])
-    broken = plan.model_copy(
-        update={
-            "assignments": tuple(
-                Assignment(case=a.case, worker="P4" if a.case == "R2" else a.worker)
-                for a in plan.assignments
-            )
-        }
-    )
-    write_json(tmp_path / "broken.json", broken)
+    _over_cap(files, tmp_path)
     result = run("explain", tmp_path / "broken.json", "--snapshot", files["snapshot"])
     first = " ".join(result.stdout.split("Hard rules")[0].split())
     assert "it breaks 1 hard rule (capacity: 1): not a plan to apply as it is" in first
