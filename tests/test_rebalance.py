@@ -99,11 +99,10 @@ def test_the_summary_says_no_bound_where_a_plan_has_none() -> None:
     plan = run(s)
     tiers = rebalance_tiers(Policy())
 
-    def shown(objective: dict[str, Any]) -> str:
+    def shown(objective: dict[str, Any], bound: dict[str, Any] | None = None) -> str:
         console = Console(width=400, record=True, file=io.StringIO())
-        rebalance_summary(
-            plan.model_copy(update={"objective": objective}), s, Policy(), tiers, console
-        )
+        edited = plan.model_copy(update={"objective": objective, "bound": bound})
+        rebalance_summary(edited, s, Policy(), tiers, console)
         return " ".join(console.export_text().split())
 
     assert plan.objective["changes_lower_bound"] == 2
@@ -111,6 +110,9 @@ def test_the_summary_says_no_bound_where_a_plan_has_none() -> None:
     unbounded = shown({**plan.objective, "changes_lower_bound": 0})
     assert " ".join(NO_CHANGES_BOUND.split()) in unbounded
     assert "at least (a bound" not in unbounded
+    # Where the tiers table bounds the changes, the line says nothing of a bound.
+    in_table = shown({**plan.objective, "changes_lower_bound": 0}, {"changes_of_worker": 2})
+    assert "no lower bound known" not in in_table and "at least (a bound" not in in_table
 
 
 def test_child_with_many_changes_stays_when_another_can_move() -> None:

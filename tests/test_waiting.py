@@ -163,11 +163,15 @@ def test_the_waiting_rule_is_checked_in_the_policy(tmp_path: Path) -> None:
     ("rule", "label"),
     [
         ("count", "without a worker: statutory"),
-        ("age", "without a worker: statutory (waiting weight: each child 1 + weeks waited)"),
+        (
+            "age",
+            "without a worker: statutory (waiting weight: each child 1 + weeks waited + any "
+            "head start)",
+        ),
         (
             "age_points",
             "without a worker: statutory (waiting weight: each child's points x 2 x "
-            "(1 + weeks waited))",
+            "(1 + weeks waited + any head start))",
         ),
     ],
 )
@@ -892,8 +896,14 @@ def test_the_label_and_the_door_say_the_grace(tmp_path: Path) -> None:
     (statutory,) = [t for t in class_tiers(policy) if t.key == "unallocated_statutory"]
     assert statutory.label == (
         "without a worker: statutory (waiting weight: each child's points x 2 x "
-        "(1 + weeks waited beyond 6))"
+        "(1 + weeks waited beyond 6 + any head start))"
     )
+    # Without head starts (no type's, none for a lost worker) the label says none.
+    bare = Policy.model_validate(
+        {"waiting": {"grace_weeks": 6, "type_weeks": {}, "lost_worker_weeks": 0}}
+    )
+    (statutory,) = [t for t in class_tiers(bare) if t.key == "unallocated_statutory"]
+    assert statutory.label.endswith("(1 + weeks waited beyond 6))")
     # A policy without it keeps its bytes (and its decision-log key) as before.
     assert (
         "grace_weeks"
@@ -934,3 +944,22 @@ def test_the_terminal_lists_the_unallocated_by_class_before_their_wait() -> None
     rows = [line for line in console.export_text().splitlines() if "no_capacity" in line]
     assert [row.split()[1] for row in rows] == ["URG", "CIN"]
     assert "urgent" in rows[0] and "other" in rows[1] and " 60 " in rows[1]
+
+
+def test_within_a_class_the_unallocated_are_read_by_the_wait_the_class_counts() -> None:
+    """A court child referred today counts 8 weeks by the default head start and is
+    served before a child-protection child of 12 days: the list a manager reads puts
+    them in that order too (a fresh user found the court child 18th)."""
+    from allocator.present.order import unallocated_order
+
+    snap = snapshot(
+        [worker("P1", capacity_points=1)],
+        [
+            case("CP12", type="child_protection", opened=days_ago(12)),
+            case("CT0", type="court", opened=AS_OF),
+            case("CP3", type="child_protection", opened=days_ago(3)),
+        ],
+    )
+    policy = Policy()
+    plan = allocate(snap, policy, time_limit=5)
+    assert [u.case for u in unallocated_order(snap, policy, plan)] == ["CT0", "CP12", "CP3"]

@@ -78,10 +78,14 @@ def _before_tag(text: str) -> str:
 
 def unallocated_table(plan: Plan, snapshot: Snapshot, policy: Policy) -> Table:
     """The plan's unallocated cases with their priority class, days waited, codes and
-    reasons, for a manager to act on: the highest class first, the longest wait first
-    within it (:func:`~allocator.present.order.unallocated_order`, as on the page)."""
+    reasons, for a manager to act on: the highest class first, the longest wait as the
+    class counts it first within it (:func:`~allocator.present.order.unallocated_order`,
+    as on the page)."""
     cases = {c.id: c for c in snapshot.cases}
-    table = Table(title="Unallocated: action needed (highest class first, then longest waits)")
+    table = Table(
+        title="Unallocated: action needed (highest class first, then the longest waits "
+        "as the class counts them, head starts included)"
+    )
     for heading in ("case", "class", "waited (days)", "code", "reason"):
         table.add_column(heading, justify="right" if heading.startswith("waited") else "left")
     for u in unallocated_order(snapshot, policy, plan):
@@ -272,13 +276,21 @@ def rebalance_summary(
     if plan.unallocated:
         console.print(unallocated_table(plan, snapshot, policy))
     # The figures that are not tiers, each with its own label ("changes lower bound"
-    # is a bound on the changes of worker, the tier shown in the table below).
+    # is a bound on the changes of worker, the tier shown in the table below). A bound
+    # of 0 beside changes made is "not bounded yet": where the table's best column
+    # bounds the tier, the line leaves it to the table (a fresh user read "no lower
+    # bound known" above a table's bound of 30 as a contradiction).
+    tier_bounded = (plan.bound or {}).get("changes_of_worker") is not None
+    unbounded = plan.objective.get("changes_lower_bound") == 0 and bool(
+        plan.objective.get("changes_of_worker")
+    )
     others = ", ".join(
         NO_CHANGES_BOUND
-        if k == "changes_lower_bound" and v == 0 and plan.objective.get("changes_of_worker")
+        if k == "changes_lower_bound" and unbounded
         else f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
         for k, v in plan.objective.items()
         if k not in {t.key for t in tiers}
+        and not (k == "changes_lower_bound" and unbounded and tier_bounded)
     )
     console.print(f"status [bold]{plan.status}[/bold]; {others}; {plan.solve_seconds:.2f} s")
     console.print(tier_table(plan, tiers))
