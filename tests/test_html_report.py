@@ -27,6 +27,30 @@ def test_report_is_self_contained_and_escaped() -> None:
     assert not re.search(r"\s(src|href)=\"(https?:)?//", text)
 
 
+def test_a_rebalance_plans_report_shows_the_rebalance_tiers_and_what_it_left() -> None:
+    """A fresh user's report of a rebalance dropped four of its ten tiers, showed a daily
+    tier it does not report, and advised a rebalance for the children it had just left
+    with an absent worker."""
+    from datetime import timedelta
+    from html import escape
+
+    from allocator.domain.objectives import rebalance_tiers
+    from allocator.problems.rebalancing import rebalance
+    from tests.builders import AS_OF
+
+    away = worker("A", available_from=AS_OF + timedelta(days=120))
+    snap = snapshot([away, worker("B", capacity_points=0)], [case("C1", worker="A")])
+    plan = rebalance(snap, Policy(), work_units=1.0)
+    text = render_report(snap, Policy(), plan)
+    shown = [t.label for t in rebalance_tiers(Policy()) if t.key in plan.objective]
+    assert len(shown) == len(rebalance_tiers(Policy()))
+    assert all(escape(label) in text for label in shown)
+    assert "children back with a worker they know" not in text
+    assert "A is absent until" in text
+    assert "nobody the rules allow had room for them in this rebalance" in text
+    assert "allocator rebalance covers them" not in text
+
+
 def test_report_command_writes_the_file(tmp_path: Path) -> None:
     snap = snapshot([worker("A")], [case("R1")])
     write_snapshot(snap, tmp_path / "s.json")

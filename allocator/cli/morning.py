@@ -32,7 +32,7 @@ from allocator.contract.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_
 from allocator.contract.settings import Settings
 from allocator.domain.objectives import daily_tiers
 from allocator.io import check_output, write_json
-from allocator.present.analysis import staffing_warnings
+from allocator.present.analysis import morning_risks
 from allocator.present.terminal import plan_summary
 from allocator.problems.daily import allocate
 
@@ -102,7 +102,7 @@ def allocate_command(
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
-    warnings = staffing_warnings(snap, policy, plan, promised=pending)
+    warnings = morning_risks(snap, policy, plan, promised=pending)
     plan_summary(plan, snap, policy, tiers, err, quiet=quiet, warnings=warnings)
 
 
@@ -223,7 +223,7 @@ def rebalance_command(
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
     with writing(out):
         write_json(out, plan)
-    warnings = staffing_warnings(snap, policy, plan)
+    warnings = morning_risks(snap, policy, plan)
     rebalance_summary(
         plan, snap, policy, rebalance_tiers(policy), out_console, quiet=quiet, warnings=warnings
     )

@@ -1078,9 +1078,14 @@ def is_rebalance(objective: Mapping[str, object]) -> bool:
     return any(key in objective for key in REBALANCE_ONLY)
 
 
-def plan_tiers(policy: Policy, objective: Mapping[str, object]) -> tuple[Tier, ...]:
-    """The tiers a plan with ``objective`` is measured by: a rebalance's, or the daily."""
-    return rebalance_tiers(policy) if is_rebalance(objective) else daily_tiers(policy)
+def plan_tiers(
+    policy: Policy, objective: Mapping[str, object], *, reference: bool = False
+) -> tuple[Tier, ...]:
+    """The tiers a plan with ``objective`` is measured by: a rebalance's, or the daily
+    (``reference``: with a re-solve's tier of changes, :func:`daily_tiers`)."""
+    if is_rebalance(objective):
+        return rebalance_tiers(policy)
+    return daily_tiers(policy, reference=reference)
 
 
 def plan_values(

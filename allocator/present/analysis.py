@@ -1171,6 +1171,13 @@ def morning_risks(
         (p for p in snapshot.practitioners if is_long_absent(state, p.id)),
         key=lambda p: (-(p.available_from - snapshot.as_of).days if p.available_from else 0, p.id),
     )
+    # After a rebalance, what it left with an absent worker found nobody with room
+    # (advice to run it again would go round).
+    action = (
+        "nobody the rules allow had room for them in this rebalance: make room or agree cover"
+        if is_rebalance(plan.objective)
+        else "allocator rebalance covers them"
+    )
     for p in away:
         row = after.get(p.id)
         held = row.cases_after if row is not None else state.cases_before[p.id]
@@ -1179,6 +1186,6 @@ def morning_risks(
         children = "child" if held == 1 else "children"
         out.append(
             f"{p.id} is absent until {p.available_from} (a long absence) and still holds "
-            f"{held} {children}: allocator rebalance covers them"
+            f"{held} {children}: {action}"
         )
     return out

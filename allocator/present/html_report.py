@@ -16,7 +16,7 @@ from urllib.parse import quote
 from allocator.contract.models import Case, Handover, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
-from allocator.domain.objectives import daily_tiers
+from allocator.domain.objectives import plan_tiers
 from allocator.domain.rules import ServiceState, counted
 from allocator.present.order import unallocated_order
 
@@ -178,8 +178,9 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 def tiers_table(plan: Plan, policy: Policy) -> str:
     """Each objective tier: its value, the best any plan could reach, whether proved."""
     rows = []
-    # Every daily tier, the re-solve's included: a tier the plan does not report is skipped.
-    for tier in daily_tiers(policy, reference=True):
+    # A rebalance's tiers for a rebalance's plan, else every daily tier, the re-solve's
+    # included: a tier the plan does not report is skipped.
+    for tier in plan_tiers(policy, plan.objective, reference=True):
         if tier.key not in plan.objective:
             continue
         value = plan.objective[tier.key]
