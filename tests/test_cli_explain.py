@@ -382,6 +382,13 @@ def test_diff_warns_when_the_plans_were_made_apart(files: dict[str, Path], tmp_p
     result = run("diff", tmp_path / "a.json", tmp_path / "b.json")
     assert result.exit_code == 0
     assert f"warning: {tmp_path / 'a.json'} was made from snapshot a.json" in result.stderr
+    # Plans of two services are not ranked, as a whole or tier by tier.
+    assert "better by the tiers" not in result.stdout
+    assert "not ranked: the plans were made for different days" in " ".join(result.stdout.split())
+    data = as_json(run("diff", tmp_path / "a.json", tmp_path / "b.json", "--json"))
+    assert data["better"] is None and all(t["better"] is None for t in data["tiers"])
+    same = run("diff", tmp_path / "a.json", tmp_path / "a.json")
+    assert "better by the tiers in priority order: neither" in same.stdout
 
 
 # ------------------------------------------------------------------ bad input

@@ -95,6 +95,19 @@ def test_check_refuses_a_plan_whose_referrals_were_forgotten(files: dict[str, Pa
     )
 
 
+def test_a_plan_checked_against_another_snapshot_is_not_told_to_give_referrals(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """With a snapshot the plan was not made from, the referrals are not the story:
+    the warnings say the snapshot differs and the rules are judged."""
+    other = tmp_path / "other.json"
+    write_json(other, snapshot([worker("P1"), worker("P2")], [case("C1", worker="P1")]))
+    result = run("check", other, files["plan"], "--policy", files["policy"])
+    assert result.exit_code == 1, result.output
+    assert "give --referrals" not in result.stderr
+    assert f"{other} differs" in result.stderr
+
+
 def test_check_asks_about_a_forgotten_referrals_file_the_plan_does_not_need(
     files: dict[str, Path], tmp_path: Path
 ) -> None:

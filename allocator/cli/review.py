@@ -8,6 +8,7 @@ a rule.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of
 from allocator.domain.rules import counted
-from allocator.io import InputError, check_output, write_json
+from allocator.io import InputError, check_output, file_digest, write_json
 
 
 def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) -> None:
@@ -222,6 +223,9 @@ def _referrals_given(
     made = plan.made_from.referrals if plan.made_from is not None else None
     if referrals is not None or made is None:
         return
+    then = plan.made_from.snapshot if plan.made_from is not None else None
+    if then is not None and then.sha256 not in (None, file_digest(snapshot).sha256):
+        return  # another snapshot altogether: the warnings say so, not the referrals
     known = {c.id for c in snap.cases}
     named = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
     unknown = named - known
@@ -251,7 +255,7 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
-    from allocator.explain.check import input_mismatches, plans_made_apart
+    from allocator.explain.check import input_mismatches, plans_made_apart, same_service
     from allocator.io import load_plan
     from allocator.present.analysis import diff_plans
     from allocator.present.terminal import render_diff
@@ -271,7 +275,20 @@ def diff_command(
         for path, plan in ((plan_a, a), (plan_b, b)):
             for sentence in input_mismatches(plan.made_from, given):
                 echo(f"warning: {path}: {sentence}", err=True)
-    _emit(as_json, diff_plans(a, b, snap, policy), render_diff)
+    diff = diff_plans(a, b, snap, policy)
+    if not same_service(a, b):
+        # Two services' plans place different children: a verdict would mislead.
+        diff = dataclasses.replace(
+            diff,
+            better=None,
+            tiers=tuple(dataclasses.replace(t, better=None) for t in diff.tiers),
+            notes=(
+                *diff.notes,
+                "not ranked: the plans were made for different days or from different "
+                "snapshots or referrals (the warnings above)",
+            ),
+        )
+    _emit(as_json, diff, render_diff)
 
 
 @click.command("report")

@@ -722,6 +722,25 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     return out
 
 
+def same_service(a: Plan, b: Plan) -> bool:
+    """Whether two plans can be ranked against each other: made for the same day and,
+    where both record their files (``made_from``), from the same snapshot and
+    referrals by content. Plans of two services differ in their cases, so their
+    tiers count different children."""
+    if a.as_of != b.as_of:
+        return False
+    if a.made_from is None or b.made_from is None:
+        return True
+    for name in ("snapshot", "referrals"):
+        mine: FileDigest | None = getattr(a.made_from, name)
+        theirs: FileDigest | None = getattr(b.made_from, name)
+        if (mine is None) != (theirs is None):
+            return False
+        if mine is not None and theirs is not None and _differing_digests(mine, theirs):
+            return False
+    return True
+
+
 def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan B")) -> list[str]:
     """Why two plans may not be comparable: made for different days, by different
     commands, or from different input files by the plans' own records
