@@ -331,7 +331,41 @@ def test_snapshot_and_referrals_cannot_both_be_standard_input() -> None:
         load_snapshot("-", "-")
 
 
+def test_standard_input_given_for_two_files_is_said_so() -> None:
+    """check - - read the snapshot from standard input, then an empty plan: "the file
+    is empty" hid that one stream cannot be two files."""
+    result = CliRunner().invoke(main, ["check", "-", "-"], input=snapshot_text())
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: -: standard input was read already for another input of this command; it "
+        "can stand for one file only."
+    )
+
+
 # ------------------------------------------------------------------ policy files
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"format": "caseload-snapshot/1", "as_of": "2026-11-23"}', "a snapshot (JSON)"),
+        ('{"format": "allocation-plan/1"}', "a plan (JSON)"),
+        ("[1, 2]", "a JSON document"),
+        ('{"points_per_fte": 90}', "a JSON document"),
+    ],
+)
+def test_a_json_file_given_as_the_policy_is_named_for_what_it_is(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert str(err.value) == (
+        f"{path}: this file is {said}, where a TOML policy file was expected (is it the "
+        "right file for --policy?)"
+    )
+
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from allocator.contract.faults import InputError, unreadable_number
 from allocator.contract.policy import Policy, PolicyError, policy_over
 from allocator.io.reading import read_input
+from allocator.io.validating import FILE_KINDS
 
 
 def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = None) -> Policy:
@@ -42,6 +44,11 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        if (kind := _json_kind(text)) is not None:
+            raise PolicyError(
+                f"{path}: this file is {kind}, where a TOML policy file was expected "
+                "(is it the right file for --policy?)"
+            ) from None
         raise PolicyError(
             f"{path}: not valid TOML: {exc}{_repeated_key(str(exc), text)}."
         ) from None
@@ -64,3 +71,16 @@ def _repeated_key(message: str, text: str) -> str:
         return ""
     key = lines[int(found[1]) - 1].split("=", 1)[0].strip()
     return f": key '{key}' is given twice" if key else ""
+
+
+def _json_kind(text: str) -> str | None:
+    """What a JSON document is, where ``text`` is one: one of the allocator's own files
+    by its ``format`` (:data:`~allocator.io.validating.FILE_KINDS`), else "a JSON
+    document"; ``None`` for text that is not JSON."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    fmt = data.get("format") if isinstance(data, dict) else None
+    kind = FILE_KINDS.get(fmt) if isinstance(fmt, str) else None
+    return "a JSON document" if kind is None else f"{kind} (JSON)"

@@ -78,6 +78,11 @@ def _is_stdin(status: os.stat_result) -> bool:
     return (own.st_dev, own.st_ino) == (status.st_dev, status.st_ino)
 
 
+#: The standard input stream already read to its end, if any: a second ``-`` in one
+#: command would otherwise read nothing and be called an empty file.
+_read_stdin: object | None = None
+
+
 def read_input(path: PathLike) -> bytes:
     """The bytes of one input file, read once, or of standard input for ``-``.
 
@@ -102,7 +107,15 @@ def read_input(path: PathLike) -> bytes:
         unreadable, larger than the limit, or a spreadsheet workbook (not text).
     """
     if str(path) == STDIN:
-        return _not_a_workbook(_read_stream(sys.stdin.buffer.read, "standard input"), STDIN)
+        global _read_stdin
+        stream = sys.stdin.buffer
+        if stream is _read_stdin:
+            raise InputError(
+                f"{STDIN}: standard input was read already for another input of this "
+                "command; it can stand for one file only"
+            )
+        _read_stdin = stream
+        return _not_a_workbook(_read_stream(stream.read, "standard input"), STDIN)
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:

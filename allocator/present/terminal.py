@@ -157,7 +157,8 @@ def plan_summary(
         f"{moved} changes of worker; status [bold]{plan.status}[/bold], "
         f"{sum(proved.get(t.key, False) for t in tiers)} of {len(tiers)} tiers proved"
         + (
-            " (no plan leaves fewer children without a worker, class by class)"
+            " (no plan serves the priority classes better, class by class, by their "
+            "waiting weights)"
             if placements_proved and plan.status != "optimal"
             else ""
         )
