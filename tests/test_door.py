@@ -367,7 +367,6 @@ def test_a_json_file_given_as_the_policy_is_named_for_what_it_is(
     )
 
 
-
 @pytest.mark.parametrize(
     ("text", "named"),
     [

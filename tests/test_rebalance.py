@@ -299,6 +299,14 @@ def test_cap_cost_beside_todays_policy() -> None:
     }
     assert rows["children who must change worker"] == ["1", "0", "+1"]
     assert rows["children who could not be held at all"] == ["1", "1", "0"]
+    assert "not a saving" not in text
+    # Fewer changes beside more children not held reads as a saving; the table says not.
+    import dataclasses
+
+    fewer = dataclasses.replace(report, baseline=dataclasses.replace(base, changes=5))
+    console = Console(width=200, record=True)
+    console.print(cap_cost_table(dataclasses.replace(fewer, could_not_hold=4)))
+    assert "more could not be held at all: not a saving" in " ".join(console.export_text().split())
 
 
 def test_cli_rebalance(tmp_path: Any) -> None:

@@ -352,7 +352,22 @@ def cap_cost_table(report: CapCost) -> Table:
     # Every grade either policy needs FTE of, then the total, last.
     total = f"{label}: total"
     keys = [k for k in dict.fromkeys([*mine, *(base or {})]) if k != total] + [total]
-    t = Table(title="What this policy would cost")
+    held_fewer = base is not None and (
+        mine["children who must change worker"] < base["children who must change worker"]
+        and mine["children who could not be held at all"]
+        > base["children who could not be held at all"]
+    )
+    # Fewer changes of worker beside more children not held is no saving: those
+    # children did not change worker because nobody could take them.
+    t = Table(
+        title="What this policy would cost",
+        caption=(
+            "fewer children change worker under this policy because more could not be "
+            "held at all: not a saving"
+            if held_fewer
+            else None
+        ),
+    )
     t.add_column("measure")
     t.add_column("this policy", justify="right")
     if base is not None:
