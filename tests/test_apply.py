@@ -494,6 +494,19 @@ def test_cli_apply_writes_the_next_snapshot_and_the_pending_handovers(
     assert [h["case"] for h in pending["handovers"]] == ["C6"]
 
 
+def test_cli_apply_twice_says_the_plan_looks_applied_already(files: dict[str, Path]) -> None:
+    """Applied to the snapshot it wrote (with --force past the file check), a plan is one
+    sentence, not a hard-rule break per case it lists."""
+    out = files["dir"] / "next.json"
+    assert run("apply", files["plan"], "--snapshot", files["snapshot"], "--out", out).exit_code == 0
+    again = files["dir"] / "again.json"
+    result = run("apply", files["plan"], "--snapshot", out, "--out", again, "--force")
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith(f"error: {files['plan']}: looks applied already: 2 of its 2 ")
+    assert "breaks a hard rule" not in result.stderr
+
+
 def test_cli_apply_as_of_a_later_day_to_a_csv_folder(files: dict[str, Path]) -> None:
     out = files["dir"] / "next"
     result = run(

@@ -200,6 +200,17 @@ def applied(
         raise PlanNotApplicable(problems)
     broken = check_plan(snapshot, policy, plan)
     if broken:
+        held = {c.id: c.worker for c in snapshot.cases}
+        already = sum(1 for a in plan.assignments if held.get(a.case) == a.worker)
+        if plan.assignments and 2 * already >= len(plan.assignments):
+            # Applied twice (to the snapshot apply wrote): one sentence, not a break
+            # per case (a fresh user's --force printed 78 lines).
+            raise PlanNotApplicable(
+                f"{source}: looks applied already: {already} of its "
+                f"{len(plan.assignments)} assignments are held in this snapshot by the "
+                f"worker it names ({counted(len(broken), 'hard-rule violation')} follow "
+                "from it; is this the snapshot apply wrote from it?)"
+            )
         raise PlanNotApplicable(
             [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
         )
