@@ -307,6 +307,17 @@ def test_a_case_the_snapshot_lacks_is_named(changes: dict[str, object], where: s
     )
 
 
+def test_a_plan_naming_mostly_cases_the_snapshot_lacks_is_one_sentence() -> None:
+    """Another service's plan: one sentence with a count, not a line per case."""
+    strangers = tuple(Assignment(case=f"X{i}", worker="P3") for i in range(5))
+    problems = refused(plan(assignments=(ASSIGN_R1, *strangers)))
+    assert problems[-1] == (
+        "plan: 5 of the 8 cases it names are not in the snapshot (X0, X1, X2 ...): a plan of "
+        "another service, or made with --referrals not given here?"
+    )
+    assert not any("field 'case' names" in p for p in problems)
+
+
 @pytest.mark.parametrize(
     ("changes", "where", "field"),
     [

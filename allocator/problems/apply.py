@@ -496,6 +496,17 @@ def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> li
     rows += [
         (f"exceptions[{i}]", e.case, {"worker": e.worker}) for i, e in enumerate(plan.exceptions)
     ]
+    strangers = [case for _, case, _ in rows if case not in cases]
+    if rows and 2 * len(strangers) > len(rows):
+        # Most of it names cases the snapshot lacks: another service's plan, said once
+        # (a fresh user's recommend --plan printed 130 lines).
+        shown = ", ".join(strangers[:3])
+        return [
+            *problems,
+            f"{source}: {len(strangers)} of the {len(rows)} cases it names are not in the "
+            f"snapshot ({shown} ...): a plan of another service, or made with --referrals "
+            "not given here?",
+        ]
     for where, case, workers in rows:
         if case not in cases:
             problems.append(
