@@ -937,3 +937,39 @@ def test_the_rebalance_clock_runs_from_when_the_caller_started_it() -> None:
     assert time.perf_counter() - started < 5
     assert any("stopped at the time limit (10 s)" in n for n in plan.notes)
     assert not check_plan(s, Policy(), plan)
+
+
+def test_a_family_the_rebalance_moves_as_one_is_told_so_not_to_rerun() -> None:
+    """L has left holding siblings C1 and C2 (3 points each). A could take both, but
+    an urgent referral R1 needs A's room; B has room for one child only. The rebalance
+    moves the family as one, so neither is placed: the plan says the family's room was
+    missing (no_capacity), not that the search stopped, and explain (which judges the
+    plan without trusting its words) says the family moves as one."""
+    from allocator.present.analysis import explain_case
+
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-20"),
+            worker("A", capacity_points=6),
+            worker("B", capacity_points=3),
+        ],
+        [
+            case("C1", "F1", "L", weight=3),
+            case("C2", "F1", "L", weight=3),
+            case("R1", "F9", None, weight=6, priority="urgent"),
+        ],
+    )
+    plan = run(s)
+    assert {a.case: a.worker for a in plan.assignments} == {"R1": "A"}
+    said = {u.case: u for u in plan.unallocated}
+    assert set(said) == {"C1", "C2"}
+    assert str(said["C1"].code) == "no_capacity"
+    assert said["C1"].reason.startswith(
+        "B had room for this child alone, but a rebalance moves the family together "
+        "(C1, C2: 6 points)"
+    )
+    assert "rerun" not in said["C1"].reason
+    e = explain_case(s, Policy(), plan, "C1")
+    assert (e.diagnosis or "").startswith(
+        "B had room for this child alone; a rebalance moves a family as one, and C2 is left too"
+    )

@@ -642,6 +642,17 @@ def explain_case(
         outcome = "unallocated" if case_id in lost_as else "missing"
         d = view.diagnose(case_id)
         code, diagnosis = str(d.code), d.reason
+        stopped = " room but the search stopped"
+        left_too = [sid for sid in state.families[case.family] if sid != case_id and sid in lost_as]
+        if stopped in diagnosis and is_rebalance(plan.objective) and left_too:
+            # A rebalance moves a family as one (allocator.problems.rebalancing): the
+            # room for all of them may be what was missing, not search time.
+            diagnosis = diagnosis.split(stopped, 1)[0] + (
+                f" room for this child alone; a rebalance moves a family as one, and "
+                f"{', '.join(sorted(left_too))} {'is' if len(left_too) == 1 else 'are'} left "
+                "too: no worker had room for them all, or the search stopped before it found "
+                "one; place this child by hand (allocator recommend) or make room"
+            )
         collide = colliding_rules(state, case_id, view)
         if case_id in lost_as:
             stated = lost_as[case_id]
