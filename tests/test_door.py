@@ -348,6 +348,25 @@ def test_standard_input_given_for_two_files_is_said_so() -> None:
 @pytest.mark.parametrize(
     ("text", "said"),
     [
+        (
+            "[grades.social_worker]\nmax_complexity = 0\n",
+            "grades.social_worker.max_complexity is 0: a social_worker may hold no case",
+        ),
+        ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: a nqsw's cap is 0 points"),
+    ],
+)
+def test_a_grade_left_no_case_or_no_room_is_warned(tmp_path: Path, text: str, said: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    warnings: list[str] = []
+    load_policy(path, warnings=warnings)
+    assert [w for w in warnings if said in w] == [w for w in warnings]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
         ('{"format": "caseload-snapshot/1", "as_of": "2026-11-23"}', "a snapshot (JSON)"),
         ('{"format": "allocation-plan/1"}', "a plan (JSON)"),
         ("[1, 2]", "a JSON document"),

@@ -20,7 +20,8 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     most :data:`allocator.io.MAX_INPUT_BYTES`) and must be UTF-8 TOML. A file that
     sets nothing (empty, or comments only) is the defaults too, and, where
     ``warnings`` is given, one sentence there says so: a council that meant to give
-    its policy may have given the wrong file.
+    its policy may have given the wrong file; so does one per grade the file lets hold
+    no case or gives no room (:func:`_idle_grades`).
 
     Raises
     ------
@@ -54,12 +55,15 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
         ) from None
     except ValueError as exc:
         raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
-    if not data and warnings is not None:
-        warnings.append(
-            f"{path} sets nothing (it is empty or holds only comments): the built-in "
-            'defaults apply (docs/FORMAT.md "The default policy")'
-        )
-    return policy_over(Policy(), data, str(path))
+    policy = policy_over(Policy(), data, str(path))
+    if warnings is not None:
+        warnings.extend(_idle_grades(policy, str(path)))
+        if not data:
+            warnings.append(
+                f"{path} sets nothing (it is empty or holds only comments): the built-in "
+                'defaults apply (docs/FORMAT.md "The default policy")'
+            )
+    return policy
 
 
 def _repeated_key(message: str, text: str) -> str:
@@ -84,3 +88,24 @@ def _json_kind(text: str) -> str | None:
     fmt = data.get("format") if isinstance(data, dict) else None
     kind = FILE_KINDS.get(fmt) if isinstance(fmt, str) else None
     return "a JSON document" if kind is None else f"{kind} (JSON)"
+
+
+def _idle_grades(policy: Policy, path: str) -> list[str]:
+    """One sentence per grade the policy lets hold no case (``max_complexity = 0``) or
+    gives no room (``grade_factor`` 0): legal, and every child such a worker holds must
+    move, so a typo would move a service's children (a fresh user's 0 took 225 children
+    off their workers with no word)."""
+    out: list[str] = []
+    for grade, rule in policy.grades.items():
+        if rule.max_complexity == 0:
+            out.append(
+                f"{path}: grades.{grade.value}.max_complexity is 0: a {grade.value} may hold "
+                "no case, so every child one holds needs another worker"
+            )
+    for grade, share in policy.grade_factor.items():
+        if share == 0:
+            out.append(
+                f"{path}: grade_factor.{grade.value} is 0: a {grade.value}'s cap is 0 points, "
+                "so every child one holds is over their cap"
+            )
+    return out
