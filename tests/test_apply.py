@@ -1133,3 +1133,22 @@ def test_a_handover_whose_day_passed_unmade_is_said() -> None:
     said = lapsed(service(), pending_record(AS_OF, passed))
     assert said is not None and "1 handover whose day has passed were not made" in said
     assert "C6 (due 2026-11-20, still with P4)" in said
+
+
+def test_a_refusal_with_many_hard_rule_breaks_lists_five_and_counts_the_rest() -> None:
+    """Another service's plan whose case ids the snapshot shares (generated services
+    number their cases alike): five breaks and a count, not a screenful each."""
+    from allocator.generate import generate
+
+    made_for = generate(20, seed=1)
+    other = generate(20, seed=3, load=1.05, referral_rate=0.08)
+    the_plan = allocate(made_for, Policy(), work_units=1.0)
+    with pytest.raises(PlanNotApplicable) as caught:
+        applied(other, the_plan, Policy(), source="a20.json")
+    problems = caught.value.problems
+    assert len(problems) == 6
+    assert all(p.startswith("a20.json: breaks a hard rule (") for p in problems[:5])
+    assert problems[5].startswith("a20.json: ... and ")
+    assert problems[5].endswith(
+        "more hard-rule violations (is it a plan of this snapshot? allocator check lists them all)"
+    )

@@ -871,6 +871,26 @@ def test_check_judges_a_plan_by_the_policy_overrides_it_was_made_with(tmp_path: 
     assert checked.exit_code == 0, checked.output
     assert "--points-per-fte 90" in checked.output
     assert "recomputes to" not in checked.output
+    # explain judges it by the same caps (it judged by today's 100 points); diff
+    # recomputes under them, and does not rank it against a plan of today's caps.
+    explained = runner.invoke(main, ["explain", str(plan), "--snapshot", str(path)])
+    assert explained.exit_code == 0, explained.output
+    assert "note: the plan was made with --points-per-fte 90: explained with the same" in (
+        explained.stderr
+    )
+    assert "recomputes to" not in explained.stdout and "stale summary" not in explained.stdout
+    today = tmp_path / "today.json"
+    assert (
+        runner.invoke(
+            main, ["rebalance", str(path), "--time-limit", "5", "--out", str(today)]
+        ).exit_code
+        == 0
+    )
+    diffed = runner.invoke(main, ["diff", str(plan), str(today), "--snapshot", str(path)])
+    assert "was made with --points-per-fte 90 and" in diffed.stderr
+    assert "with no override: plans under different policies" in diffed.stderr
+    assert "better by the tiers" not in diffed.stdout and "not ranked" in diffed.stdout
+    assert "give --snapshot" not in diffed.stderr
 
 
 def test_a_tier_at_zero_is_at_its_bound_whatever_the_search_proved() -> None:

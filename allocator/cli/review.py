@@ -70,6 +70,7 @@ def explain_command(
     with input_errors():
         plan = load_plan(plan_path)
     warn_inputs(plan, snapshot_path, referrals, policy_path)
+    policy = _made_under(plan, policy, "explained")
     with input_errors(), _naming(snapshot_path, referrals):
         if case_id is not None:
             _emit(as_json, explain_case(snap, policy, plan, case_id, top=top), render_case)
@@ -180,14 +181,7 @@ def check_command(
         plan = load_plan(plan_path)
         _referrals_given(plan, plan_path, snap, snapshot, referrals)
     inputs = warn_inputs(plan, snapshot, referrals, policy_path)
-    # A plan made with policy overrides (rebalance --points-per-fte ...) records them
-    # in its settings: it is judged by the policy it was made under, and says so.
-    overrides = overrides_of(plan.settings)
-    if overrides:
-        with input_errors():
-            policy = policy.with_overrides(**overrides)
-        shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
-        echo(f"note: the plan was made with {shown}: checked with the same", err=True)
+    policy = _made_under(plan, policy, "checked")
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
         from allocator.present.analysis import to_data
@@ -211,6 +205,20 @@ def check_command(
         render_exceptions(plan, out)
     if violations:
         sys.exit(RULES_BROKEN)
+
+
+def _made_under(plan: Plan, policy: Policy, verb: str) -> Policy:
+    """The policy ``plan`` was made under: a plan made with policy overrides (rebalance
+    --points-per-fte ...) records them in its settings, and is judged by them, saying
+    so on stderr (explain once judged such a plan by today's caps)."""
+    overrides = overrides_of(plan.settings)
+    if not overrides:
+        return policy
+    with input_errors():
+        policy = policy.with_overrides(**overrides)
+    shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
+    echo(f"note: the plan was made with {shown}: {verb} with the same", err=True)
+    return policy
 
 
 def _referrals_given(
@@ -255,7 +263,7 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """What differs between PLAN_A and PLAN_B: cases placed elsewhere, and the tiers."""
-    from allocator.explain.check import input_mismatches, plans_made_apart, same_service
+    from allocator.explain.check import input_mismatches, plans_made_apart, rankable
     from allocator.io import load_plan
     from allocator.present.analysis import diff_plans
     from allocator.present.terminal import render_diff
@@ -268,15 +276,18 @@ def diff_command(
         raise click.UsageError("--referrals and --policy need --snapshot")
     with input_errors():
         a, b = load_plan(plan_a), load_plan(plan_b)
-    for sentence in plans_made_apart(a, b, (plan_a, plan_b)):
+    for sentence in plans_made_apart(a, b, (plan_a, plan_b), recomputed=snap is not None):
         echo(f"warning: {sentence}", err=True)
     if snapshot_path is not None:
         given = made_from(snapshot_path, referrals, policy_path)
         for path, plan in ((plan_a, a), (plan_b, b)):
             for sentence in input_mismatches(plan.made_from, given):
                 echo(f"warning: {path}: {sentence}", err=True)
+    if policy is not None and rankable(a, b):
+        # Both made under the same overrides: recomputed under them too.
+        policy = _made_under(a, policy, "recomputed")
     diff = diff_plans(a, b, snap, policy)
-    if not same_service(a, b):
+    if not rankable(a, b):
         # Two services' plans place different children: a verdict would mislead.
         diff = dataclasses.replace(
             diff,
@@ -284,8 +295,9 @@ def diff_command(
             tiers=tuple(dataclasses.replace(t, better=None) for t in diff.tiers),
             notes=(
                 *diff.notes,
-                "not ranked: the plans were made for different days or from different "
-                "snapshots or referrals (the warnings above)",
+                "not ranked: the plans were made for different days, under different "
+                "policy overrides, or from different snapshots or referrals (the warnings "
+                "above)",
             ),
         )
     _emit(as_json, diff, render_diff)

@@ -73,7 +73,7 @@ from dataclasses import dataclass
 
 from allocator.arguments import check_arguments
 from allocator.contract.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.contract.policy import Policy
+from allocator.contract.policy import Policy, overrides_of
 from allocator.contract.units import POINTS_SCALE
 from allocator.domain.objectives import plan_values
 from allocator.domain.rules import (
@@ -722,12 +722,13 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     return out
 
 
-def same_service(a: Plan, b: Plan) -> bool:
-    """Whether two plans can be ranked against each other: made for the same day and,
-    where both record their files (``made_from``), from the same snapshot and
-    referrals by content. Plans of two services differ in their cases, so their
-    tiers count different children."""
-    if a.as_of != b.as_of:
+def rankable(a: Plan, b: Plan) -> bool:
+    """Whether two plans can be ranked against each other: made for the same day,
+    under the same policy overrides (their ``settings``: rebalance --points-per-fte
+    ...), and, where both record their files (``made_from``), from the same snapshot
+    and referrals by content. Plans of two services differ in their cases, and plans
+    of two caps in what breaks a rule."""
+    if a.as_of != b.as_of or overrides_of(a.settings) != overrides_of(b.settings):
         return False
     if a.made_from is None or b.made_from is None:
         return True
@@ -741,7 +742,9 @@ def same_service(a: Plan, b: Plan) -> bool:
     return True
 
 
-def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan B")) -> list[str]:
+def plans_made_apart(
+    a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan B"), *, recomputed: bool = False
+) -> list[str]:
     """Why two plans may not be comparable: made for different days, by different
     commands, or from different input files by the plans' own records
     (``made_from``, compared by SHA-256 as :func:`input_mismatches` does; a plan
@@ -750,9 +753,10 @@ def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan
     Returns
     -------
     list of str
-        One sentence per difference, in the order day, command (allocate or
-        rebalance), snapshot, referrals, policy; ``names`` names the plans in them
-        (their files, on the command line).
+        One sentence per difference, in the order day, policy overrides, command
+        (allocate or rebalance), snapshot, referrals, policy; ``names`` names the plans
+        in them (their files, on the command line); ``recomputed``: the tiers are
+        recomputed from a snapshot (no advice to give one).
     """
     first, second = names
     out: list[str] = []
@@ -761,6 +765,16 @@ def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan
             f"{first} is for {a.as_of} and {second} for {b.as_of}: plans of different days "
             "differ in their services as well as in their decisions"
         )
+    over = (overrides_of(a.settings), overrides_of(b.settings))
+    if over[0] != over[1]:
+        said = [
+            ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in o.items()) or "no override"
+            for o in over
+        ]
+        out.append(
+            f"{first} was made with {said[0]} and {second} with {said[1]}: plans under "
+            "different policies differ in what breaks a rule"
+        )
     if a.made_from is None or b.made_from is None:
         return out
     made_by = (a.made_from.command, b.made_from.command)
@@ -768,8 +782,8 @@ def plans_made_apart(a: Plan, b: Plan, names: tuple[str, str] = ("plan A", "plan
         out.append(
             f"{first} was made by {made_by[0]} and {second} by {made_by[1]}: the tiers each "
             "reports count different things (a rebalance counts the handovers it plans; "
-            "an allocation leaves a departing worker's children with them): give "
-            "--snapshot to recompute both by the same rules"
+            "an allocation leaves a departing worker's children with them)"
+            + ("" if recomputed else ": give --snapshot to recompute both by the same rules")
         )
     for name in INPUT_OPTIONS:
         mine: FileDigest | None = getattr(a.made_from, name)

@@ -154,7 +154,7 @@ def plan_summary(
     placements_proved = bool(proved) and all(proved.get(t.key, False) for t in classes)
     console.print(
         f"[bold]{allocated}[/bold] allocated, [bold]{len(plan.unallocated)}[/bold] unallocated, "
-        f"{moved} changes of worker; status [bold]{plan.status}[/bold], "
+        f"{counted(moved, 'change')} of worker; status [bold]{plan.status}[/bold], "
         f"{sum(proved.get(t.key, False) for t in tiers)} of {len(tiers)} tiers proved"
         + (
             " (no plan serves the priority classes better, class by class, by their "
@@ -456,7 +456,7 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
         f"Plan for {analysis.as_of}: status [bold]{_before_tag(analysis.status)}[/bold]; "
         f"{analysis.allocated} allocated, {analysis.unallocated} unallocated"
         + (f", {analysis.moved} moved today" if analysis.moved else "")
-        + (f", {analysis.handovers} handovers planned" if analysis.handovers else "")
+        + (f", {counted(analysis.handovers, 'handover')} planned" if analysis.handovers else "")
         + (
             f"; [bold]it breaks {counted(len(broken), 'hard rule')}[/bold] ("
             + ", ".join(f"{escape(r.rule)}: {r.count}" for r in broken)
@@ -477,14 +477,15 @@ def render_analysis(analysis: PlanAnalysis, console: Console) -> None:
         rules.add_row(escape(r.rule), str(r.count), escape(first))
     console.print(rules)
     tiers = Table(title="Objective tiers, in priority order (recomputed from the plan)")
-    for heading in ("tier", "aim", "value", "plan says", "bound", "behind it"):
-        right = heading in ("value", "plan says", "bound")
+    # The summary's words: "fewer" / "more" and "best" (what any plan could reach).
+    for heading in ("tier", "aim", "value", "plan says", "best", "behind it"):
+        right = heading in ("value", "plan says", "best")
         tiers.add_column(heading, justify="right" if right else "left")
     for t in analysis.tiers:
         behind = [match_label(t.key, m) for m in t.matches]
         tiers.add_row(
             escape(t.label),
-            "lower" if t.sense == "min" else "higher",
+            "fewer" if t.sense == "min" else "more",
             _value(t.value),
             _value(t.reported),
             _value(t.bound),

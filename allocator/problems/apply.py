@@ -69,6 +69,10 @@ __all__ = [
 ]
 
 
+#: Most hard-rule violations a refusal lists one by one before it counts the rest.
+SHOWN_BREAKS = 10
+
+
 class PlanNotApplicable(InputError):
     """A plan that cannot be applied to the snapshot given, one sentence per reason."""
 
@@ -211,9 +215,15 @@ def applied(
                 f"worker it names ({counted(len(broken), 'hard-rule violation')} follow "
                 "from it; is this the snapshot apply wrote from it?)"
             )
-        raise PlanNotApplicable(
-            [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
-        )
+        said = [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
+        if len(said) > SHOWN_BREAKS:
+            # Most often another service's plan: a screenful says no more than five.
+            said = [
+                *said[:5],
+                f"{source}: ... and {len(said) - 5} more hard-rule violations (is it a plan "
+                "of this snapshot? allocator check lists them all)",
+            ]
+        raise PlanNotApplicable(said)
     cases = {c.id: c for c in snapshot.cases}
     staff = {p.id: p for p in snapshot.practitioners}
     placed: list[str] = []
