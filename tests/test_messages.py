@@ -238,7 +238,22 @@ def test_staffing_warnings_name_leavers_in_the_window_and_workers_over_cap(
     assert warnings == [
         "P1 leaves on 2026-11-24 (tomorrow) and still holds 1 child: plan their handover "
         "(allocator rebalance plans it ahead)",
-        "P3 is over their cap: 110 of 100 points (1 cases); allocator rebalance can relieve them",
+        "P3 is over their cap: 110 of 100 points (1 case); allocator rebalance can relieve them",
+    ]
+
+
+def test_a_leaver_over_their_cap_is_not_promised_a_relief_to_come() -> None:
+    """P1 leaves in a week over their cap: their children leave them by the day, so the
+    warning says so, not that the next rebalance relieves them."""
+    snap = snapshot(
+        [worker("P1", leaving_on="2026-11-30"), worker("P2", capacity_points=0)],
+        [case("C1", worker="P1", weight=110.0)],
+    )
+    plan = allocate(snap, time_limit=5)
+    over = [w for w in staffing_warnings(snap, Policy(), plan) if "over their cap" in w]
+    assert over == [
+        "P1 is over their cap: 110 of 100 points (1 case), until they go on 2026-11-30 and "
+        "their children are handed over"
     ]
 
 

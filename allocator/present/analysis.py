@@ -1136,12 +1136,19 @@ def staffing_warnings(
         if e.waives == "capacity":
             excepted.setdefault(e.worker, []).append(e.case)
     for w in over:
-        load = f"{w.load_after:g} of {w.capacity:g} points ({w.cases_after} cases)"
+        load = f"{w.load_after:g} of {w.capacity:g} points ({counted(w.cases_after, 'case')})"
         if w.id in excepted:
             cases = ", ".join(sorted(excepted[w.id]))
             out.append(
                 f"{w.id} is over their cap by a manager's exception for {cases}: {load}; "
                 "review it when room frees"
+            )
+        elif w.id in departing:
+            # Their children leave them by the day anyway: the departure is the story
+            # (said above where handovers are missing), not a relief to come.
+            out.append(
+                f"{w.id} is over their cap: {load}, until they go on "
+                f"{departing[w.id].isoformat()} and their children are handed over"
             )
         elif is_rebalance(plan.objective):
             # This plan is the rebalance: it found no room it could use for them.
