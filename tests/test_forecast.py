@@ -574,3 +574,21 @@ def test_a_leavers_child_opened_after_the_snapshots_day_is_forecast(quiet: None)
     assert waiting_start(later, leaver, snap.as_of + timedelta(days=5)) is None
     fc = forecast(snap, settings=ForecastSettings(weeks=6, runs=2, seed=1))
     assert fc.weeks["waiting all"]
+
+
+def test_the_summary_says_who_is_over_cap_today_and_that_few_runs_make_no_spread(
+    quiet: None,
+) -> None:
+    """A fresh user read "Workers over cap: 0" at week 1 while allocate warned of two
+    over cap today; and a one-run forecast's bands read as a spread."""
+    staff = [
+        Practitioner(id="P1", team="T", grade=Grade.SENIOR, fte=1.0, capacity_points=2.0),
+        Practitioner(id="P2", team="T", grade=Grade.SENIOR, fte=1.0),
+    ]
+    fc = forecast(
+        _snapshot(staff, [_child("C1", "P1")]), settings=ForecastSettings(weeks=1, runs=1)
+    )
+    assert fc.over_cap_today == 1
+    lines = summary_lines(fc)
+    assert any(line.startswith("Workers over cap: 1 today; ") for line in lines)
+    assert lines[1].startswith("Only 1 run: each 10-90% band spans what so few runs gave")

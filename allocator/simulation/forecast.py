@@ -663,6 +663,8 @@ class Forecast:
     waiting_today
         ``"waiting <class>"`` -> children without a worker today (none in the
         snapshot, or one who has left), where the fan chart starts.
+    over_cap_today
+        Workers over their cap in the snapshot, today.
     """
 
     as_of: date
@@ -674,6 +676,7 @@ class Forecast:
     seconds: float
     runs: list[RunFigures]
     waiting_today: Mapping[str, int] = field(default_factory=dict)
+    over_cap_today: int = 0
 
     def week_ending(self, w: int) -> date:
         """The last day of week ``w`` (1-based)."""
@@ -866,11 +869,8 @@ def gather(
         f"{snapshot.as_of.isoformat()}, "
         f"method {settings.method}, seed {settings.seed}.",
     ]
-    if n < MIN_RUNS_FOR_BANDS:
-        notes.append(
-            f"Only {counted(n, 'run')}: each 10-90% band spans what so few runs gave, not "
-            f"the spread of what may happen (give --runs {MIN_RUNS_FOR_BANDS} or more)."
-        )
+    if (few := few_runs_note(n)) is not None:
+        notes.append(few)
     if handovers:
         notes.append(
             f"{counted(len(handovers), 'handover')} promised before today kept in every run (the "
@@ -884,6 +884,13 @@ def gather(
     for c in snapshot.cases:
         if c.id not in held:
             waiting_today[f"waiting {policy.class_name(c)}"] += 1
+    over_cap_today = sum(
+        1
+        for wid, load in loads.items()
+        if wid in staff
+        and not is_gone(staff[wid], snapshot.as_of)
+        and load > policy.capacity(staff[wid]) + 1e-9
+    )
     left = sorted(
         (p for p in snapshot.practitioners if is_gone(p, snapshot.as_of)),
         key=lambda p: (p.leaving_on, p.id),
@@ -906,6 +913,7 @@ def gather(
         seconds,
         list(runs),
         waiting_today,
+        over_cap_today,
     )
 
 
@@ -967,6 +975,17 @@ def _band(values: Sequence[float]) -> Band:
 #: ends (:func:`quantile`, interpolated) lie between the lowest two and the highest two
 #: runs, and with one run a band is that run's value.
 MIN_RUNS_FOR_BANDS: Final = 10
+
+
+def few_runs_note(runs: int) -> str | None:
+    """The sentence a forecast of fewer than :data:`MIN_RUNS_FOR_BANDS` runs carries,
+    in its notes and its summary's first lines; ``None`` for enough runs."""
+    if runs >= MIN_RUNS_FOR_BANDS:
+        return None
+    return (
+        f"Only {counted(runs, 'run')}: each 10-90% band spans what so few runs gave, not "
+        f"the spread of what may happen (give --runs {MIN_RUNS_FOR_BANDS} or more)."
+    )
 
 
 def _held_today(snapshot: Snapshot) -> dict[str, str]:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from allocator.domain.rules import counted
 from allocator.io import FORMULA_STARTS, write_bytes, write_text
-from allocator.simulation.forecast import Band, ChildOutlook, Forecast
+from allocator.simulation.forecast import Band, ChildOutlook, Forecast, few_runs_note
 
 #: Measures the summary speaks of, in its order.
 WAITING_ALL = "waiting all"
@@ -190,6 +190,7 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     lines = [
         f"Forecast from {fc.as_of.isoformat()} to {end} ({counted(n, 'week')}, "
         f"{counted(fc.settings.runs, 'run')}, {fc.settings.method}, seed {fc.settings.seed}).",
+        *([few] if (few := few_runs_note(fc.settings.runs)) is not None else []),
         f"Children without a worker today: {sum(fc.waiting_today.values())} ("
         + ", ".join(f"{k.removeprefix('waiting ')} {v}" for k, v in fc.waiting_today.items())
         + ").",
@@ -211,8 +212,8 @@ def summary_lines(fc: Forecast, *, files: bool = True) -> list[str]:
     over = w["workers over cap"]
     worst = max(range(n), key=lambda k: (_p50(over[k]), -k))
     lines.append(
-        f"Workers over cap: {_spread(over[last])} at week {n}; most in week {worst + 1}: "
-        f"{_spread(over[worst])}."
+        f"Workers over cap: {fc.over_cap_today} today; {_spread(over[last])} at week {n}; "
+        f"most in week {worst + 1}: {_spread(over[worst])}."
     )
     losing = sum((b.mean for b in w["children losing their worker"] if b), 0.0)
     needed = sum((b.mean for b in w["handovers needed"] if b), 0.0)
