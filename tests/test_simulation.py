@@ -533,3 +533,24 @@ def test_report_of_a_service_with_no_children_prints_no_shares(tmp_path: Path) -
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "0.0%" not in text
     assert "The run had no children" in text
+
+
+@pytest.mark.parametrize("method", [EngineMethod(), GreedyMethod()], ids=["engine", "greedy"])
+def test_a_child_whose_worker_left_before_the_run_waits_from_day_0_with_no_change(
+    method: EngineMethod | GreedyMethod,
+) -> None:
+    """L left 9 days before the snapshot still holding C1: the child lost L before the
+    run, so day 0 records no leaver change (no method could have told them ahead) but a
+    wait from day 0 (cause before_run), ended when P places them."""
+    snapshot = _snapshot(
+        [_worker("L", leaving_on=MONDAY - timedelta(days=9)), _worker("P")],
+        [Case(id="C1", family="F1", type=CaseType.CHILD_IN_NEED, complexity=2, worker="L")],
+    )
+    result = simulate(
+        snapshot, method, settings=Settings(days=3, seed=0), events=_quiet(snapshot, 3)
+    )
+    tables = result.recorder.tables()
+    assert list(tables["changes"]["case"]) == []
+    waits = tables["waits"]
+    assert list(waits["case"]) == ["C1"] and list(waits["cause"]) == ["before_run"]
+    assert list(waits["start_day"]) == [0] and list(waits["ended"]) == ["placed"]

@@ -105,6 +105,31 @@ class _Service:
         )
 
 
+def _left_before(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with each child whose worker left before its day shown as a case
+    system shows them: no worker, the one who left first among their previous workers,
+    waiting since the worker's last day (:func:`~allocator.domain.rules.waiting_start`,
+    unless ``waiting_since`` says otherwise). Their loss came before the run: it is a
+    wait from day 0 (cause ``before_run``), not a change of worker on day 0 that no
+    method could have told them of ahead (a fresh user's run counted 20 such children
+    as leaver changes with no notice). Both methods read such a child as waiting since
+    the worker's last day either way."""
+    staff = {p.id: p for p in snapshot.practitioners}
+    cases = []
+    for c in snapshot.cases:
+        gone = staff.get(c.worker) if c.worker is not None else None
+        if gone is not None and is_gone(gone, snapshot.as_of):
+            c = c.model_copy(
+                update={
+                    "worker": None,
+                    "previous_workers": (gone.id, *c.previous_workers),
+                    "waiting_since": c.waiting_since or waiting_start(c, gone, snapshot.as_of),
+                }
+            )
+        cases.append(c)
+    return snapshot.model_copy(update={"cases": tuple(cases)})
+
+
 def _initial_change_days(case: Case, start: date) -> list[date]:
     """The snapshot's ``changes_last_12_months`` spread evenly over the year before."""
     n = case.changes_last_12_months
@@ -175,6 +200,7 @@ def simulate(
             arrival_factor=settings.arrival_factor,
         )
     started = time.perf_counter()
+    snapshot = _left_before(snapshot)
     service = _Service(
         staff={p.id: p for p in snapshot.practitioners},
         cases={c.id: c for c in snapshot.cases},
