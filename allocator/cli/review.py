@@ -21,7 +21,7 @@ from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_err
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
 from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
 from allocator.contract.models import Plan, Snapshot
-from allocator.contract.policy import Policy, overrides_of
+from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.domain.rules import counted
 from allocator.io import InputError, check_output, file_digest, write_json
 
@@ -216,8 +216,9 @@ def _made_under(plan: Plan, policy: Policy, verb: str) -> Policy:
         return policy
     with input_errors():
         policy = policy.with_overrides(**overrides)
-    shown = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items())
-    echo(f"note: the plan was made with {shown}: {verb} with the same", err=True)
+    echo(
+        f"note: the plan was made with {overrides_said(overrides)}: {verb} with the same", err=True
+    )
     return policy
 
 

@@ -566,6 +566,14 @@ def overrides_of(settings: Mapping[str, object]) -> dict[str, int | float]:
     }
 
 
+def overrides_said(overrides: Mapping[str, int | float]) -> str:
+    """Overrides as the command line gives them (``--points-per-fte 90``), or "no
+    override"."""
+    return (
+        ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in overrides.items()) or "no override"
+    )
+
+
 def _dropped_by(named: Sequence[str], classes: Sequence[PriorityClass]) -> str:
     """Where a key names a built-in class its own ``priority_classes`` drop (a fresh
     user's file kept ``over_cap_classes`` after emptying the classes, and was told only

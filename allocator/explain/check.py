@@ -73,7 +73,7 @@ from dataclasses import dataclass
 
 from allocator.arguments import check_arguments
 from allocator.contract.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
-from allocator.contract.policy import Policy, overrides_of
+from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.contract.units import POINTS_SCALE
 from allocator.domain.objectives import plan_values
 from allocator.domain.rules import (
@@ -767,10 +767,7 @@ def plans_made_apart(
         )
     over = (overrides_of(a.settings), overrides_of(b.settings))
     if over[0] != over[1]:
-        said = [
-            ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in o.items()) or "no override"
-            for o in over
-        ]
+        said = [overrides_said(o) for o in over]
         out.append(
             f"{first} was made with {said[0]} and {second} with {said[1]}: plans under "
             "different policies differ in what breaks a rule"
