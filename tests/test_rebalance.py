@@ -960,22 +960,18 @@ def test_the_rebalance_clock_runs_from_when_the_caller_started_it() -> None:
 
 
 def test_a_family_the_rebalance_moves_as_one_is_told_so_not_to_rerun() -> None:
-    """L has left holding siblings C1 and C2 (3 points each). A could take both, but
-    an urgent referral R1 needs A's room; B has room for one child only. The rebalance
-    moves the family as one, so neither is placed: the plan says the family's room was
-    missing (no_capacity), not that the search stopped, and explain (which judges the
-    plan without trusting its words) says the family moves as one."""
+    """Siblings C1 and C2 (3 points each) wait for a first worker. A could take both,
+    but an urgent referral R1 needs A's room; B has room for one child only. The
+    rebalance moves the family as one, so neither is placed: the plan says the family's
+    room was missing (no_capacity), not that the search stopped, and explain (which
+    judges the plan without trusting its words) says the family moves as one."""
     from allocator.present.analysis import explain_case
 
     s = snap(
+        [worker("A", capacity_points=6), worker("B", capacity_points=3)],
         [
-            worker("L", leaving_on="2026-11-20"),
-            worker("A", capacity_points=6),
-            worker("B", capacity_points=3),
-        ],
-        [
-            case("C1", "F1", "L", weight=3),
-            case("C2", "F1", "L", weight=3),
+            case("C1", "F1", None, weight=3),
+            case("C2", "F1", None, weight=3),
             case("R1", "F9", None, weight=6, priority="urgent"),
         ],
     )
@@ -993,3 +989,25 @@ def test_a_family_the_rebalance_moves_as_one_is_told_so_not_to_rerun() -> None:
     assert (e.diagnosis or "").startswith(
         "B had room for this child alone; a rebalance moves a family as one, and C2 is left too"
     )
+
+
+def test_a_departed_workers_children_are_offered_one_by_one() -> None:
+    """L has left holding C1 and C2: a case system shows them with L. Offered one by
+    one, B's room for one child is used (as a unit, both stayed with nobody)."""
+    s = snap(
+        [
+            worker("L", leaving_on="2026-11-20"),
+            worker("A", capacity_points=6),
+            worker("B", capacity_points=3),
+        ],
+        [
+            case("C1", "F1", "L", weight=3),
+            case("C2", "F1", "L", weight=3),
+            case("R1", "F9", None, weight=6, priority="urgent"),
+        ],
+    )
+    plan = run(s)
+    placed = {a.case: a.worker for a in plan.assignments}
+    assert placed["R1"] == "A"
+    assert sorted(w for c, w in placed.items() if c in ("C1", "C2")) == ["B"]
+    assert len(plan.unallocated) == 1
