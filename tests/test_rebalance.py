@@ -1011,3 +1011,25 @@ def test_a_departed_workers_children_are_offered_one_by_one() -> None:
     assert placed["R1"] == "A"
     assert sorted(w for c, w in placed.items() if c in ("C1", "C2")) == ["B"]
     assert len(plan.unallocated) == 1
+
+
+def test_a_long_absent_workers_child_is_not_counted_twice_in_a_caps_cost() -> None:
+    """A is away for months holding C1 (95 points) and nobody has room: under a cap of
+    90 points C1 is left with an absent worker, once, not also "beyond a cap" (a fresh
+    user's 53 was 25 + 22 + 6 with one child in two rows)."""
+    from datetime import timedelta
+
+    s = snap(
+        [
+            worker("A", available_from=(AS_OF + timedelta(days=200)).isoformat()),
+            worker("B", capacity_points=0),
+        ],
+        [case("C1", "F1", "A", weight=95)],
+    )
+    today = Policy()
+    report = cap_cost(
+        s, today.with_overrides(points_per_fte=90), Settings(time_limit=5), baseline=today
+    )
+    assert report.could_not_hold_by["left_with_absent_worker"] == 1
+    assert report.could_not_hold_by["beyond_a_cap"] == 0
+    assert report.could_not_hold == 1

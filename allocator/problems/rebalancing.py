@@ -1176,6 +1176,8 @@ def _cap_figures(snapshot: Snapshot, policy: Policy, plan: Plan) -> CapCost:
     after = {row.id: row for row in plan.workers}
     beyond = 0
     for w in over:
+        if is_long_absent(state, w):
+            continue  # their children are counted as left with an absent worker
         row = after[w]
         excess = round(row.load_after * POINTS_SCALE) - state.capacity[w]
         if excess <= 0:
