@@ -487,3 +487,20 @@ def test_a_tier_with_no_bound_known_says_so() -> None:
     console.print(tier_table(unknown, rebalance_tiers(Policy())))
     rows = [line for line in console.export_text().splitlines() if "children who change" in line]
     assert rows and "not known" in rows[0]
+
+
+def test_a_long_absent_worker_over_cap_is_told_once_by_their_absence() -> None:
+    """A is away for months over their cap: one sentence, the absence's (their children
+    need cover), not also an over-cap one (the rebalance's figures count neither)."""
+    from allocator.present.analysis import morning_risks
+
+    snap = snapshot(
+        [worker("A", available_from="2027-06-01"), worker("B", capacity_points=0)],
+        [case("C1", worker="A", weight=110.0)],
+    )
+    plan = allocate(snap, time_limit=5)
+    risks = morning_risks(snap, Policy(), plan)
+    assert [r for r in risks if r.startswith("A ")] == [
+        "A is absent until 2027-06-01 (a long absence) and still holds 1 child: allocator "
+        "rebalance covers them"
+    ]

@@ -1189,6 +1189,15 @@ def morning_risks(
         (p for p in snapshot.practitioners if is_long_absent(state, p.id)),
         key=lambda p: (-(p.available_from - snapshot.as_of).days if p.available_from else 0, p.id),
     )
+    # A long-absent worker's load is told by their absence's sentence below: over cap
+    # or not, their children need cover (a rebalance counts them as left with an
+    # absent worker, not among the workers still over cap).
+    absent = {p.id for p in away}
+    out = [
+        sentence
+        for sentence in out
+        if not (sentence.split(" ", 1)[0] in absent and " is over their cap" in sentence)
+    ]
     # After a rebalance, what it left with an absent worker found nobody with room
     # (advice to run it again would go round).
     action = (
