@@ -468,3 +468,10 @@ def test_diff_lists_the_handovers_two_plans_plan_differently() -> None:
     assert "2 cases treated differently" in text
     assert f"P3 from {HANDOVER_DAY.isoformat()}" in text and f"P2 from {earlier}" in text
     assert "handed over only in A (B leaves it with its worker)" in text
+    # With the snapshot too, two rebalances' tiers are still theirs, and the table's
+    # title says so (it said "recomputed from the snapshot" above a note saying not).
+    with_snapshot = diff_plans(plan, b, snap)
+    assert with_snapshot.recomputed is False
+    console = Console(width=200, record=True)
+    render_diff(with_snapshot, console)
+    assert "recomputed from the snapshot" not in console.export_text().split("note:")[0]

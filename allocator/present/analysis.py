@@ -1031,7 +1031,7 @@ def diff_plans(
         changes=tuple(changes),
         tiers=tiers,
         better=better,
-        recomputed=snapshot is not None,
+        recomputed=snapshot is not None and not rebalances,
         notes=tuple(notes),
         broken_a=broken_a,
         broken_b=broken_b,
