@@ -649,7 +649,9 @@ def test_behind_single_sign_on_the_proxys_header_names_the_manager(meeting: Meet
     assert meeting.log.decisions()[0].manager == "Ann Smith"
     # A Welsh name as the proxy sends it, UTF-8 (HTTP hands it over as Latin-1).
     sian = {"x-remote-user": "Siân Jones".encode()}
-    assert proxy.post("/overrides", json=body, headers=sian).status_code == 200
+    # (Her own words: Ann's decision sent again is hers already, whoever sends it.)
+    again = body | {"reason": "review on Friday"}
+    assert proxy.post("/overrides", json=again, headers=sian).status_code == 200
     assert meeting.log.decisions()[0].manager == "Siân Jones"
     # A proxy that adds its header beside the browser's: two values name nobody.
     twice = [("x-remote-user", "Eve"), ("x-remote-user", "Ann Smith")]
@@ -814,8 +816,41 @@ def test_a_sign_off_by_an_invisible_name_is_refused(client: TestClient, meeting:
     answer = client.post(
         "/signoff", json={"manager": "\u200b\u200b", "decision_id": meeting.decision_id}
     )
-    assert answer.status_code == 422 and "invisible characters" in answer.json()["detail"]
+    assert answer.status_code == 422 and "invisible character" in answer.json()["detail"]
     assert meeting.signed is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u3164", "\u2800", "Ann\u200bSmith", "Ann\nSmith", "Ann\tSmith", "Ann\u2028Smith",
+     "Ann\u00adSmith", "\ufeffAnn", "Ann\u200fSmith", "123"],
+)  # fmt: skip
+def test_a_name_that_hides_or_shows_no_letter_is_refused(
+    client: TestClient, meeting: Meeting, name: str
+) -> None:
+    """A fresh trial signed off as U+3164 ("Signed off by ㅤ") and made a second "Ann
+    Smith" with a zero-width space: each member of the kind is refused, for a sign-off
+    and an override alike."""
+    answer = client.post("/signoff", json={"manager": name, "decision_id": meeting.decision_id})
+    assert answer.status_code == 422, answer.text
+    assert "a person's name" in answer.json()["detail"]
+    body = {"case": "R1", "action": "unallocate", "reason": "review", "manager": name}
+    assert client.post("/overrides", json=body).status_code == 422
+    assert meeting.signed is None and meeting.log.decisions()[0].kind != "override"
+
+
+@pytest.mark.parametrize(
+    "reason", ["\u200b", "\u3164", "\u00ad", "\ufeff", ".", "None", "a\u200bb"]
+)
+def test_a_reason_that_hides_or_says_nothing_is_refused(
+    client: TestClient, meeting: Meeting, reason: str
+) -> None:
+    """An over-cap exception's documented reason was a zero-width space: refused, as
+    every reason that hides or holds no letter or digit."""
+    body = {"case": "R1", "action": "unallocate", "reason": reason, "manager": "Ann"}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith("reason: a reason")
 
 
 @pytest.mark.parametrize(
@@ -948,3 +983,18 @@ def test_an_over_cap_choice_the_worker_had_room_for_is_not_called_an_exception(
     table = client.get("/", headers=HTML).text.split('id="overrides"')[1].split("</table>")[0]
     assert "choose</td>" in table and "over cap by exception" not in table
     log.close()
+
+
+def test_another_managers_decision_sent_again_is_not_credited_to_the_sender(
+    client: TestClient, meeting: Meeting
+) -> None:
+    """Ann's decision resent by Bo word for word is already in force, by Ann: nothing is
+    logged, and her words are not read as his exception."""
+    body = {"case": "R1", "action": "unallocate", "reason": "review on Friday", "manager": "Ann"}
+    assert client.post("/overrides", json=body).status_code == 200
+    made = meeting.decision_id
+    answer = client.post("/overrides", json=body | {"manager": "Bo"})
+    assert answer.status_code in (409, 422), answer.text
+    assert f"already in force (decision {made}, by Ann)" in answer.json()["detail"]
+    assert meeting.decision_id == made
+    assert [o.manager for o in meeting.overrides] == ["Ann"]

@@ -94,20 +94,66 @@ Text = Annotated[
 NO_NAME = frozenset({"none", "null", "nil", "undefined", "nan"})
 
 
+#: Characters Unicode calls letters or symbols that show nothing: the Hangul fillers
+#: and the blank Braille pattern (a fresh trial signed off as U+3164 and read "Signed
+#: off by ㅤ").
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _hides(ch: str) -> bool:
+    """Whether ``ch`` shows nothing or changes how text reads without showing: a format
+    character (zero-width space and joiner, byte-order mark, soft hyphen, direction
+    marks), a line or paragraph separator, or :data:`BLANK_LOOKING`."""
+    return unicodedata.category(ch) in ("Cf", "Zl", "Zp") or ch in BLANK_LOOKING
+
+
+def _shows(ch: str) -> bool:
+    """Whether ``ch`` is a letter or digit a reader sees."""
+    return unicodedata.category(ch)[0] in "LN" and ch not in BLANK_LOOKING
+
+
 def a_person(value: str) -> str:
-    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`) or shows
-    nothing (only spaces and invisible characters: a fresh trial signed off as two
-    zero-width spaces)."""
+    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`), holds a line
+    break, tab or a character that hides (:func:`_hides`: "Ann\u200bSmith" would be a
+    second Ann Smith), or has no letter (only spaces and invisible characters: a fresh
+    trial signed off as two zero-width spaces, another as U+3164)."""
     if value.casefold() in NO_NAME:
         raise ValueError(f"a person's name, not {value!r}")
-    if not any(unicodedata.category(ch)[0] not in "ZC" for ch in value):
-        raise ValueError("a person's name, not invisible characters")
+    if any(_hides(ch) or unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError(
+            "a person's name as it reads: no line break, tab or invisible character "
+            "(such as a zero-width space)"
+        )
+    if not any(_shows(ch) and unicodedata.category(ch)[0] == "L" for ch in value):
+        raise ValueError("a person's name, with at least one letter")
+    return value
+
+
+#: Fewest letters or digits a reason holds: a waived rule's documented exception is
+#: words, not "." (a fresh trial's over-cap exception was a zero-width space). One,
+#: so that a terse note a manager wrote on purpose ("r/v", "s47") is theirs to write.
+MIN_REASON_CHARACTERS = 1
+
+
+def a_reason(value: str) -> str:
+    """``value`` unless it hides characters (:func:`_hides`; tabs and line breaks are
+    allowed), is a placeholder (:data:`NO_NAME`) or holds fewer than
+    :data:`MIN_REASON_CHARACTERS` letters or digits."""
+    if any(_hides(ch) for ch in value):
+        raise ValueError(
+            "a reason as it reads: no invisible character (such as a zero-width space or "
+            "a soft hyphen)"
+        )
+    if value.casefold() in NO_NAME or sum(map(_shows, value)) < MIN_REASON_CHARACTERS:
+        raise ValueError("a reason in words (a letter or digit at least, not a placeholder)")
     return value
 
 
 #: A manager's name as typed: 1 to :data:`MAX_NAME` characters once trimmed, no
-#: control character, something that shows, and no placeholder for no name.
+#: control character, nothing that hides, a letter, and no placeholder for no name.
 ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(a_person)]
+#: A manager's reason as typed: 1 to :data:`MAX_REASON` characters, words (:func:`a_reason`).
+Reason = Annotated[Text, Field(max_length=MAX_REASON), AfterValidator(a_reason)]
 
 
 class Override(BaseModel):
@@ -146,7 +192,7 @@ class Override(BaseModel):
     case: Text
     action: Action
     worker: Annotated[str, AfterValidator(no_control)] | None = None
-    reason: Annotated[Text, Field(max_length=MAX_REASON)]
+    reason: Reason
     manager: ManagerName
     # JSON booleans only: "yes", 1 or "false" is refused, not read as true (a page's
     # form sends its ticked boxes as "true", turned into booleans by the web app).

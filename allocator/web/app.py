@@ -536,11 +536,18 @@ class Meeting:
             re-solve cannot honour it (nothing changed, nothing logged).
         """
         parent = self.decision_id
-        if all(one in self.overrides for one in self.precheck(override)):
-            # Sent again as it stands (a double click, a resent request): nothing to
-            # decide, and a sign-off of the plan in force stays signed.
+        # Sent again as it stands (a double click, a resent request), by anyone: nothing
+        # to decide, and a sign-off of the plan in force stays signed. By someone else
+        # it would credit them with another manager's decision and words (a fresh
+        # trial's resent exception read "over cap by Bo Lee's exception" in Ann's words).
+        deciders = [
+            next((o.manager for o in self.overrides if _alike(o, one)), None)
+            for one in self.precheck(override)
+        ]
+        if all(d is not None for d in deciders):
+            by = ", ".join(sorted({d for d in deciders if d is not None}))
             raise OverrideRefused(
-                f"this override is already in force (decision {self.decision_id}): "
+                f"this override is already in force (decision {self.decision_id}, by {by}): "
                 "nothing changed, nothing logged"
             )
         made, overrides, said, result, why = self._attempt(override, progress)
@@ -950,6 +957,11 @@ def _origin(url: str) -> str:
     """``scheme://host[:port]`` of a URL, lower case."""
     parts = urlsplit(url.strip())
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _alike(a: Override, b: Override) -> bool:
+    """The same decision, whoever made it: every field but the manager's name."""
+    return a.model_copy(update={"manager": b.manager}) == b
 
 
 def _same_origin(request: Request, public_origin: str | None = None) -> bool:
