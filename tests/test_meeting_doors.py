@@ -998,3 +998,19 @@ def test_another_managers_decision_sent_again_is_not_credited_to_the_sender(
     assert f"already in force (decision {made}, by Ann)" in answer.json()["detail"]
     assert meeting.decision_id == made
     assert [o.manager for o in meeting.overrides] == ["Ann"]
+
+
+@pytest.mark.parametrize("name", ["\u3164", "Ann\u200bSmith", "None", "123"])
+def test_a_sign_on_header_or_users_file_name_that_hides_names_nobody(
+    tmp_path: Path, name: str
+) -> None:
+    """The names a proxy's header or the users file give pass the check a typed name
+    does: one that hides or has no letter names nobody (a fresh tester read the page
+    under a blank header name)."""
+    from allocator.web.security import header_user, load_users, token_digest
+
+    assert header_user(name) is None
+    users = tmp_path / "users.toml"
+    users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="a person's name"):
+        load_users(str(users))

@@ -27,6 +27,7 @@ from contextlib import suppress
 from typing import Any
 
 from allocator.contract.models import CONTROL_CHARACTERS
+from allocator.meeting.overrides import a_person
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -367,6 +368,10 @@ def load_users(path: str) -> dict[str, str]:
     for name, value in table.items():
         if not 1 <= len(name.strip()) <= 100 or _CONTROL.search(name):
             raise ValueError(f"{path}: {name!r}: a name of 1 to 100 printable characters")
+        try:
+            a_person(name.strip())
+        except ValueError as exc:  # the same names the page accepts typed
+            raise ValueError(f"{path}: {name!r}: {exc}") from None
         if not isinstance(value, str) or _DIGEST.fullmatch(value.strip().lower()) is None:
             raise ValueError(
                 f'{path}: {name!r}: expected "sha256:" and 64 hex digits (the SHA-256 of '
@@ -482,7 +487,10 @@ def header_user(value: str | None) -> str | None:
     name = value.strip()
     if not 1 <= len(name) <= 100 or _CONTROL.search(name):
         return None
-    return name
+    try:
+        return a_person(name)  # the same names the page accepts typed
+    except ValueError:
+        return None
 
 
 async def log_unavailable(request: Any, exc: Exception) -> Any:
