@@ -117,7 +117,7 @@ def test_rule_ids_are_the_documented_ones() -> None:
         "capacity",
         "intake_limit",
     )
-    assert SUMMARIES == ("workers_table", "objective", "days_waiting")
+    assert SUMMARIES == ("workers_table", "objective", "days_waiting", "status")
 
 
 def test_as_of_must_match() -> None:
@@ -498,3 +498,16 @@ def test_diff_never_calls_a_plan_that_breaks_a_hard_rule_the_better() -> None:
     # Both broken: neither is called better. Without a snapshot nothing can be checked.
     assert diff_plans(b, b, snap, Policy()).better is None
     assert diff_plans(a, b).broken_b == ()
+
+
+def test_a_plan_saying_optimal_beside_an_unproved_tier_is_a_stale_summary() -> None:
+    from allocator.explain.check import stale_summaries
+
+    p = plan(VALID)
+    said = p.model_copy(update={"status": "optimal", "proved": {"siblings_apart": False}})
+    stale = [v for v in stale_summaries(BASE, Policy(), said) if v.rule == "status"]
+    assert [v.message for v in stale] == [
+        "the plan says optimal, but its own proved list leaves siblings_apart unproved"
+    ]
+    honest = p.model_copy(update={"status": "feasible", "proved": {"siblings_apart": False}})
+    assert not [v for v in stale_summaries(BASE, Policy(), honest) if v.rule == "status"]

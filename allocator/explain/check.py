@@ -94,7 +94,7 @@ from allocator.domain.rules import (
 RULES: tuple[str, ...] = RULE_IDS
 
 #: Every summary id :func:`stale_summaries` may report, in the order it reports them.
-SUMMARIES: tuple[str, ...] = ("workers_table", "objective", "days_waiting")
+SUMMARIES: tuple[str, ...] = ("workers_table", "objective", "days_waiting", "status")
 
 #: Tolerance of the ``workers`` table, in centi-points (0.01 points).
 TABLE_TOLERANCE = 1
@@ -229,6 +229,7 @@ def _judge(
     _workers_table(state, plan, load_after, count_after, stale)
     _objective(state, plan, given, stale)
     _days_waiting(state, plan, stale)
+    _status(plan, stale)
     return out, stale
 
 
@@ -625,6 +626,20 @@ def _objective(
                     f"placements give {value}",
                 )
             )
+
+
+def _status(plan: Plan, out: list[Violation]) -> None:
+    """A plan that says ``optimal`` proves every tier it lists in ``proved`` (a fresh
+    user's hand-edited "optimal" beside unproved tiers passed unflagged)."""
+    unproved = [key for key, done in (plan.proved or {}).items() if not done]
+    if plan.status == "optimal" and unproved:
+        out.append(
+            Violation(
+                "status",
+                f"the plan says optimal, but its own proved list leaves {', '.join(unproved)} "
+                "unproved",
+            )
+        )
 
 
 def _days_waiting(state: ServiceState, plan: Plan, out: list[Violation]) -> None:
