@@ -340,3 +340,38 @@ def test_moves_break_no_rule_and_never_make_the_plan_worse(snap: Snapshot, budge
         assert after < before
     else:
         assert plan.assignments == without.assignments or after < before
+
+
+def test_a_family_a_worker_holds_today_is_not_new_to_them_though_its_children_leave() -> None:
+    """Found by the property test above: P0 holds C1 and C2 of F0, pinned, but may not
+    keep them (they need Welsh), so both leave P0 today. The intake rule counts F0 as
+    held by P0 (families_held); the model counted it new, placed two of the three
+    urgent children and called the plan optimal, though P0 had room for all three."""
+    from allocator.contract.models import Case, Practitioner
+
+    def child(cid: str, **fields: Any) -> Case:
+        return Case(
+            **{"id": cid, "family": "F0", "type": "child_in_need", "complexity": 1}
+            | {"weight": 4.0}
+            | fields
+        )
+
+    snap = Snapshot(
+        format="caseload-snapshot/1",
+        as_of=date(2026, 11, 23),
+        practitioners=(
+            Practitioner(id="P0", team="T", grade="nqsw", fte=1.0, capacity_points=16.0),
+        ),
+        cases=(
+            child("C1", worker="P0", needs=("welsh",), pinned_worker="P0"),
+            child("C2", worker="P0", needs=("welsh",), pinned_worker="P0"),
+            child("C3", priority="urgent"),
+            child("C4", family="F1", priority="urgent"),
+            child("C5", family="F2", priority="urgent"),
+        ),
+    )
+    policy = Policy(max_new_families_per_day=2)
+    plan = allocate(snap, policy, time_limit=5)
+    assert check_plan(snap, policy, plan) == []
+    assert sorted(a.case for a in plan.assignments) == ["C3", "C4", "C5"]
+    assert plan.objective["unallocated_urgent"] == 0

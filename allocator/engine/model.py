@@ -29,7 +29,7 @@ from collections.abc import Collection, Mapping
 
 from allocator.contract.units import CentiPoints
 from allocator.domain.objectives import minimised, state_tiers
-from allocator.domain.rules import ServiceState
+from allocator.domain.rules import ServiceState, families_held
 from allocator.engine.core import CoreInput, CoreModel, Item
 
 __all__ = ["allocation_model", "daily_input", "minimised"]
@@ -64,12 +64,17 @@ def daily_input(
     fixed_new: dict[str, set[str]] = defaultdict(set)
     families = {state.cases[c].family for c in cases}
     holders: dict[str, set[str]] = {f: set(state.holders.get(f, ())) for f in families}
+    # A family new to a worker is one they held no child of in the snapshot, those
+    # leaving them today included: the intake rule's one definition (families_held;
+    # the model read it without the leaving children and, on a hypothesis test's day,
+    # left an urgent child out that the rule allowed, calling it optimal).
+    known = {w: set(fs) for w, fs in families_held(state).items()}
     for cid, wid in (fixed or {}).items():
         if cid in deciding:
             continue
         family = state.cases[cid].family
         fixed_load[wid] += state.weight[cid]
-        if wid not in state.holders.get(family, ()):
+        if family not in known.get(wid, ()):
             fixed_new[wid].add(family)
         if family in holders:
             holders[family].add(wid)
@@ -99,6 +104,8 @@ def daily_input(
     for family, ws in holders.items():
         for w in ws:
             held[w].add(family)
+    for w in workers:
+        held[w] |= known.get(w, set()) & families
     limit = state.policy.max_new_families_per_day
     return CoreInput(
         items=items,
