@@ -551,3 +551,26 @@ def test_a_child_outside_the_workers_patches_hears_why_this_worker_first() -> No
     # Where the worker covers the area, it is a reason and comes first.
     covered = assignment_reasons(state, {"R1": "P2"}, "R1")
     assert covered[0] == "covers the child's area (South)"
+
+
+def test_who_had_room_is_read_only_from_the_search_stopped_diagnosis() -> None:
+    """The rebalance and explain add "room for this child alone" after the workers who
+    had room; the move limit's search_limit names none, so nothing is read from it."""
+    from allocator.contract.models import Unallocated
+    from allocator.explain.reasons import had_room
+
+    stopped = Unallocated(
+        case="C1",
+        code="search_limit",
+        reason="P1 and P2 each had room but the search stopped before placing it; rerun "
+        "with a longer --time-limit",
+    )
+    assert had_room(stopped) == "P1 and P2 each had"
+    limit = stopped.model_copy(
+        update={
+            "reason": "the limit of 1 changes of worker (--max-moves) was reached; raise it "
+            "to place this child"
+        }
+    )
+    assert had_room(limit) is None
+    assert had_room(stopped.model_copy(update={"code": "no_capacity"})) is None

@@ -284,11 +284,12 @@ def diff_command(
         for path, plan in ((plan_a, a), (plan_b, b)):
             for sentence in input_mismatches(plan.made_from, given):
                 echo(f"warning: {path}: {sentence}", err=True)
-    if policy is not None and rankable(a, b):
+    ranked = rankable(a, b)
+    if policy is not None and ranked:
         # Both made under the same overrides: recomputed under them too.
         policy = _made_under(a, policy, "recomputed")
     diff = diff_plans(a, b, snap, policy)
-    if not rankable(a, b):
+    if not ranked:
         # Two services' plans place different children: a verdict would mislead.
         diff = dataclasses.replace(
             diff,

@@ -543,9 +543,22 @@ def _diagnose(
     had = "had" if len(open_intake) == 1 else "each had"
     return result(
         UnallocatedCode.SEARCH_LIMIT,
-        f"{joined(open_intake, NAMED)} {had} room but the search stopped before placing it; "
-        "rerun with a longer --time-limit",
+        f"{joined(open_intake, NAMED)} {had}{_SEARCH_STOPPED}; rerun with a longer --time-limit",
     )
+
+
+#: The words after the workers in a ``search_limit`` diagnosis where somebody had room.
+_SEARCH_STOPPED = " room but the search stopped before placing it"
+
+
+def had_room(said: Unallocated) -> str | None:
+    """Who had room for the child of ``said`` where its diagnosis is that the search
+    stopped before placing it ("P1 had", "P1 and P2 each had"); ``None`` for any other
+    diagnosis (the move limit's ``search_limit`` included). A caller that knows more
+    than the diagnosis (a rebalance moves a family as one) says it after these words."""
+    if said.code != UnallocatedCode.SEARCH_LIMIT or _SEARCH_STOPPED not in said.reason:
+        return None
+    return said.reason.split(_SEARCH_STOPPED, 1)[0]
 
 
 def longest_wait_note(state: ServiceState, placed: Mapping[str, str]) -> list[str]:

@@ -60,6 +60,7 @@ from allocator.explain.reasons import (
     assignment_reasons,
     availability_rule,
     colliding_rules,
+    had_room,
     worker_blockers,
 )
 from allocator.problems.recommend import SCORED, Recommender, UnknownIdError, score_key
@@ -642,12 +643,12 @@ def explain_case(
         outcome = "unallocated" if case_id in lost_as else "missing"
         d = view.diagnose(case_id)
         code, diagnosis = str(d.code), d.reason
-        stopped = " room but the search stopped"
+        alone = had_room(d)
         left_too = [sid for sid in state.families[case.family] if sid != case_id and sid in lost_as]
-        if stopped in diagnosis and is_rebalance(plan.objective) and left_too:
+        if alone is not None and is_rebalance(plan.objective) and left_too:
             # A rebalance moves a family as one (allocator.problems.rebalancing): the
             # room for all of them may be what was missing, not search time.
-            diagnosis = diagnosis.split(stopped, 1)[0] + (
+            diagnosis = alone + (
                 f" room for this child alone; a rebalance moves a family as one, and "
                 f"{', '.join(sorted(left_too))} {'is' if len(left_too) == 1 else 'are'} left "
                 "too: no worker had room for them all, or the search stopped before it found "

@@ -134,6 +134,7 @@ from allocator.engine.rebalance import (
 from allocator.explain.reasons import (
     PlanView,
     availability_rule,
+    had_room,
     held_room_notes,
     longest_wait_note,
 )
@@ -766,9 +767,9 @@ def _as_family(said: Unallocated, g: Group) -> Unallocated:
     """A child of a family the rebalance moves as one (:func:`_setup`): where one
     worker had room for the child alone, the room for all of them was what was
     missing, not search time (a fresh user was told to rerun an optimal plan)."""
-    if len(g.cases) == 1 or said.code != UnallocatedCode.SEARCH_LIMIT:
+    alone = had_room(said)
+    if len(g.cases) == 1 or alone is None:
         return said
-    alone = said.reason.split(" room but the search stopped", 1)[0]
     return said.model_copy(
         update={
             "code": UnallocatedCode.NO_CAPACITY,
