@@ -26,7 +26,7 @@ Output about cases names ids, case types, complexity, weights and patch names on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from enum import Enum
 from typing import Any, Literal
@@ -1066,7 +1066,12 @@ def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierCo
 
 
 def staffing_warnings(
-    snapshot: Snapshot, policy: Policy, plan: Plan, promised: Sequence[Handover] = ()
+    snapshot: Snapshot,
+    policy: Policy,
+    plan: Plan,
+    promised: Sequence[Handover] = (),
+    *,
+    absent: Collection[str] = (),
 ) -> list[str]:
     """What a manager must act on this morning about staff, once the plan is applied.
 
@@ -1083,6 +1088,9 @@ def staffing_warnings(
     promised
         Handovers an earlier plan promised and still to make (``allocate
         --handovers``): counted as planned, beside the plan's own.
+    absent
+        Workers whose load another sentence tells (:func:`morning_risks`: a long
+        absence, whose children need cover over cap or not): no over-cap sentence.
     """
     # Leaving within the window, or starting a planned long absence within it
     # (:attr:`allocator.domain.rules.ServiceState.departing`), soonest first.
@@ -1127,7 +1135,7 @@ def staffing_warnings(
             f"{wid} {goes} ({when}) and still holds {len(held)} {children}{planned}: {action}"
         )
     over = sorted(
-        (w for w in plan.workers if w.load_after > w.capacity),
+        (w for w in plan.workers if w.load_after > w.capacity and w.id not in absent),
         key=lambda w: (w.capacity - w.load_after, w.id),
     )
     # Over cap by a manager's documented exception (the plan's exceptions): said as
@@ -1174,7 +1182,15 @@ def morning_risks(
     ``long_absence_days`` or more who still holds children after the plan, longest
     absence first. One sentence each, ids only.
     """
-    out = staffing_warnings(snapshot, policy, plan, promised)
+    state = ServiceState.of(snapshot, policy)
+    away = sorted(
+        (p for p in snapshot.practitioners if is_long_absent(state, p.id)),
+        key=lambda p: (-(p.available_from - snapshot.as_of).days if p.available_from else 0, p.id),
+    )
+    # A long-absent worker's load is told by their absence's sentence below: over cap
+    # or not, their children need cover (a rebalance counts them as left with an
+    # absent worker, not among the workers still over cap).
+    out = staffing_warnings(snapshot, policy, plan, promised, absent={p.id for p in away})
     excepted: dict[str, list[str]] = {}
     for e in plan.exceptions:
         if e.waives == "capacity":
@@ -1184,21 +1200,7 @@ def morning_risks(
         if worker in excepted and " is over their cap" in sentence:
             cases = ", ".join(excepted[worker])
             out[i] = f"{sentence} (over cap by a manager's exception: {cases})"
-    state = ServiceState.of(snapshot, policy)
     after = {w.id: w for w in plan.workers}
-    away = sorted(
-        (p for p in snapshot.practitioners if is_long_absent(state, p.id)),
-        key=lambda p: (-(p.available_from - snapshot.as_of).days if p.available_from else 0, p.id),
-    )
-    # A long-absent worker's load is told by their absence's sentence below: over cap
-    # or not, their children need cover (a rebalance counts them as left with an
-    # absent worker, not among the workers still over cap).
-    absent = {p.id for p in away}
-    out = [
-        sentence
-        for sentence in out
-        if not (sentence.split(" ", 1)[0] in absent and " is over their cap" in sentence)
-    ]
     # After a rebalance, what it left with an absent worker found nobody with room
     # (advice to run it again would go round).
     action = (

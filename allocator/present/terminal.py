@@ -285,13 +285,15 @@ def rebalance_summary(
     unbounded = plan.objective.get("changes_lower_bound") == 0 and bool(
         plan.objective.get("changes_of_worker")
     )
+    left_out = {t.key for t in tiers} | (
+        {"changes_lower_bound"} if unbounded and tier_bounded else set()
+    )
     others = ", ".join(
         NO_CHANGES_BOUND
         if k == "changes_lower_bound" and unbounded
         else f"{OTHER_FIGURES.get(k, k.replace('_', ' '))}: {v}"
         for k, v in plan.objective.items()
-        if k not in {t.key for t in tiers}
-        and not (k == "changes_lower_bound" and unbounded and tier_bounded)
+        if k not in left_out
     )
     console.print(f"status [bold]{plan.status}[/bold]; {others}; {plan.solve_seconds:.2f} s")
     console.print(tier_table(plan, tiers))
