@@ -891,11 +891,12 @@ def gather(
         and not is_gone(staff[wid], snapshot.as_of)
         and load > policy.capacity(staff[wid]) + 1e-9
     )
+    orphaned = [c for c in snapshot.cases if c.worker is not None and c.id not in held]
+    # Only the leavers who still hold a child: one with none changes no child's story.
     left = sorted(
-        (p for p in snapshot.practitioners if is_gone(p, snapshot.as_of)),
+        {staff[c.worker] for c in orphaned if c.worker is not None},
         key=lambda p: (p.leaving_on, p.id),
     )
-    orphaned = [c for c in snapshot.cases if c.worker is not None and c.id not in held]
     if orphaned:
         who = ", ".join(f"{p.id} on {p.leaving_on}" for p in left)
         notes.append(
