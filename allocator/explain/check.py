@@ -737,24 +737,85 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     return out
 
 
-def rankable(a: Plan, b: Plan) -> bool:
-    """Whether two plans can be ranked against each other: made for the same day,
-    under the same policy overrides (their ``settings``: rebalance --points-per-fte
-    ...), and, where both record their files (``made_from``), from the same snapshot
-    and referrals by content. Plans of two services differ in their cases, and plans
-    of two caps in what breaks a rule."""
-    if a.as_of != b.as_of or overrides_of(a.settings) != overrides_of(b.settings):
-        return False
+#: What makes two plans' tiers not comparable at all (:func:`rankable`): another day,
+#: other policy overrides, another snapshot or referrals. Another command or policy
+#: file is said (:func:`plans_made_apart`) but still ranked: both count the same children.
+UNRANKABLE = frozenset({"day", "overrides", "snapshot", "referrals"})
+
+
+def _differences(
+    a: Plan, b: Plan, names: tuple[str, str], recomputed: bool
+) -> list[tuple[str, str]]:
+    """(what differs, the sentence saying it) for two plans, by the plans' own records:
+    what differs is ``day``, ``overrides``, ``command`` or an input of
+    :data:`INPUT_OPTIONS` (``made_from``, compared by SHA-256 as
+    :func:`input_mismatches` does; a plan without a record says nothing of them)."""
+    first, second = names
+    out: list[tuple[str, str]] = []
+    if a.as_of != b.as_of:
+        out.append(
+            (
+                "day",
+                f"{first} is for {a.as_of} and {second} for {b.as_of}: plans of different "
+                "days differ in their services as well as in their decisions",
+            )
+        )
+    over = (overrides_of(a.settings), overrides_of(b.settings))
+    if over[0] != over[1]:
+        said = [overrides_said(o) for o in over]
+        out.append(
+            (
+                "overrides",
+                f"{first} was made with {said[0]} and {second} with {said[1]}: plans under "
+                "different policies differ in what breaks a rule",
+            )
+        )
     if a.made_from is None or b.made_from is None:
-        return True
-    for name in ("snapshot", "referrals"):
+        return out
+    made_by = (a.made_from.command, b.made_from.command)
+    if None not in made_by and made_by[0] != made_by[1]:
+        out.append(
+            (
+                "command",
+                f"{first} was made by {made_by[0]} and {second} by {made_by[1]}: the tiers "
+                "each reports count different things (a rebalance counts the handovers it "
+                "plans; an allocation leaves a departing worker's children with them)"
+                + ("" if recomputed else ": give --snapshot to recompute both by the same rules"),
+            )
+        )
+    for name in INPUT_OPTIONS:
         mine: FileDigest | None = getattr(a.made_from, name)
         theirs: FileDigest | None = getattr(b.made_from, name)
         if (mine is None) != (theirs is None):
-            return False
-        if mine is not None and theirs is not None and _differing_digests(mine, theirs):
-            return False
-    return True
+            with_it, without = (first, second) if mine is not None else (second, first)
+            out.append(
+                (
+                    name,
+                    f"{with_it} was made with a {name} file and {without} without one: the "
+                    "cases they differ on may differ because of it",
+                )
+            )
+        elif (
+            mine is not None
+            and theirs is not None
+            and (digests := _differing_digests(mine, theirs))
+        ):
+            out.append(
+                (
+                    name,
+                    f"{first} was made from {name} {mine.file} (SHA-256 {digests[0]}...) "
+                    f"and {second} from {theirs.file} (SHA-256 {digests[1]}...): the "
+                    "cases they differ on may differ because the inputs do",
+                )
+            )
+    return out
+
+
+def rankable(a: Plan, b: Plan) -> bool:
+    """Whether two plans can be ranked against each other: none of their differences
+    (:func:`plans_made_apart`) is in :data:`UNRANKABLE`. Plans of two services differ
+    in their cases, and plans of two caps in what breaks a rule."""
+    return not any(what in UNRANKABLE for what, _ in _differences(a, b, ("", ""), recomputed=False))
 
 
 def plans_made_apart(
@@ -773,47 +834,4 @@ def plans_made_apart(
         in them (their files, on the command line); ``recomputed``: the tiers are
         recomputed from a snapshot (no advice to give one).
     """
-    first, second = names
-    out: list[str] = []
-    if a.as_of != b.as_of:
-        out.append(
-            f"{first} is for {a.as_of} and {second} for {b.as_of}: plans of different days "
-            "differ in their services as well as in their decisions"
-        )
-    over = (overrides_of(a.settings), overrides_of(b.settings))
-    if over[0] != over[1]:
-        said = [overrides_said(o) for o in over]
-        out.append(
-            f"{first} was made with {said[0]} and {second} with {said[1]}: plans under "
-            "different policies differ in what breaks a rule"
-        )
-    if a.made_from is None or b.made_from is None:
-        return out
-    made_by = (a.made_from.command, b.made_from.command)
-    if None not in made_by and made_by[0] != made_by[1]:
-        out.append(
-            f"{first} was made by {made_by[0]} and {second} by {made_by[1]}: the tiers each "
-            "reports count different things (a rebalance counts the handovers it plans; "
-            "an allocation leaves a departing worker's children with them)"
-            + ("" if recomputed else ": give --snapshot to recompute both by the same rules")
-        )
-    for name in INPUT_OPTIONS:
-        mine: FileDigest | None = getattr(a.made_from, name)
-        theirs: FileDigest | None = getattr(b.made_from, name)
-        if (mine is None) != (theirs is None):
-            with_it, without = (first, second) if mine is not None else (second, first)
-            out.append(
-                f"{with_it} was made with a {name} file and {without} without one: the "
-                "cases they differ on may differ because of it"
-            )
-        elif (
-            mine is not None
-            and theirs is not None
-            and (digests := _differing_digests(mine, theirs))
-        ):
-            out.append(
-                f"{first} was made from {name} {mine.file} (SHA-256 {digests[0]}...) "
-                f"and {second} from {theirs.file} (SHA-256 {digests[1]}...): the "
-                "cases they differ on may differ because the inputs do"
-            )
-    return out
+    return [sentence for _, sentence in _differences(a, b, names, recomputed)]
