@@ -23,7 +23,7 @@ from tests.test_door import case_data, practitioner_data, snapshot_text
 #: NUL, the escape of a terminal's colour code, the bell, DEL, a line break inside, an
 #: 8-bit CSI (C1).
 CONTROLS = ["C\x00X", "C\x1b[31mX", "C\x07X", "C\x7fX", "C\nX", "C\x9b2JX"]
-EXPECTED = "expected a non-empty id, with no space at either end and no control character"
+EXPECTED = "expected an id (not empty, no space at either end, no control or invisible character)"
 
 
 def _snapshot(field: str, value: str) -> tuple[list[Any], list[Any]]:
@@ -91,7 +91,7 @@ def test_a_control_character_in_a_plans_case_id_is_refused(tmp_path: Path) -> No
     path.write_text(json.dumps(plan))
     with pytest.raises(InputError) as caught:
         load_plan(path)
-    assert any("field 'case'" in p and "no control character" in p for p in caught.value.problems)
+    assert any("field 'case'" in p and "no control or invisible character" in p for p in caught.value.problems)
 
 
 def test_serve_refuses_a_nul_in_an_id_before_it_solves_or_logs(tmp_path: Path) -> None:

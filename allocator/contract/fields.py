@@ -17,6 +17,8 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from allocator.contract.models import ID_PATTERN, LABEL_PATTERN
+
 # Text fields holding ids, which may be quoted back in a message (as may enum values,
 # numbers and dates); any other text (team, area, needs, skills, reasons ...) is
 # described by its kind, never shown: it may identify a child.
@@ -24,6 +26,21 @@ _ID_FIELDS = frozenset(
     {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers", "case"}
     | {"from"}
 )
+
+
+#: What text of each pattern of the contract must be, in words.
+_PATTERN_WORDS = {
+    ID_PATTERN: "(not empty, no space at either end, no control or invisible character)",
+    LABEL_PATTERN: "(not blank, no control or invisible character but tabs and line breaks)",
+}
+
+
+def _pattern_of(metadata: Iterable[Any]) -> str | None:
+    """The contract's pattern (``models.Id``, ``models.Label``) in ``metadata``, if any."""
+    for m in metadata:
+        if (pattern := getattr(m, "pattern", None)) in _PATTERN_WORDS:
+            return str(pattern)
+    return None
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,8 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
             count = f"{len(args)} " if origin is tuple and Ellipsis not in args else ""
             number = _describe_type(item, item_metadata).removeprefix("a ")
             return f"a list of {count}{number.replace('number', 'numbers', 1)}"
+        if (pattern := _pattern_of(item_metadata)) is not None:
+            return f"a list of {'ids' if id_like else 'labels'}, each {_PATTERN_WORDS[pattern]}"
         return "a list of ids" if id_like else "a list of text values"
     if origin is dict:
         return "an object mapping names to " + _describe_type(args[1]).replace(
@@ -121,13 +140,12 @@ def _describe_type(tp: Any, metadata: Sequence[Any] = (), id_like: bool = False)
     if tp is float:
         return "a number" + _bounds(metadata)
     if tp is str:
+        if (pattern := _pattern_of(metadata)) is not None:
+            noun = "an id" if id_like else "a label" if pattern == LABEL_PATTERN else "text"
+            return f"{noun} {_PATTERN_WORDS[pattern]}"
         non_empty = any(isinstance(m, annotated_types.MinLen) for m in metadata)
         if id_like:
-            trimmed = any(getattr(m, "pattern", None) for m in metadata)
-            what = "a non-empty id" if non_empty else "an id"
-            return what + (
-                ", with no space at either end and no control character" if trimmed else ""
-            )
+            return "a non-empty id" if non_empty else "an id"
         return "non-empty text" if non_empty else "text"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return "an object"

@@ -195,14 +195,32 @@ class Record(BaseModel):
 #: a terminal, and a reversed name or reason misleads whoever reads the log.
 CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
 
+#: Characters that print as nothing (zero-width space and joiners, the direction
+#: marks, the word joiner, a byte-order mark, the soft hyphen), as a regular
+#: expression's class: in no id or label, where ``"P1"`` and ``"P1\u200b"`` would be two
+#: workers who look the same on every page.
+INVISIBLE_CHARACTERS = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
 #: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead), and
-#: no control character (:data:`CONTROL_CHARACTERS`). CSV cells and the imports' values
-#: are trimmed before they get here.
-_ID_END = rf"[^\s{CONTROL_CHARACTERS}]"
-Id = Annotated[
-    str, Field(min_length=1, pattern=rf"^{_ID_END}(?:[^{CONTROL_CHARACTERS}]*{_ID_END})?$")
-]
+#: no control or invisible character (:data:`CONTROL_CHARACTERS`,
+#: :data:`INVISIBLE_CHARACTERS`). CSV cells and the imports' values are trimmed before
+#: they get here.
+_REFUSED = CONTROL_CHARACTERS + INVISIBLE_CHARACTERS
+_END = rf"[^\s{_REFUSED}]"
+ID_PATTERN: Final = rf"^{_END}(?:[^{_REFUSED}]*{_END})?$"
+Id = Annotated[str, Field(min_length=1, pattern=ID_PATTERN)]
+
+#: A label: a worker's team, skills and areas, a case's needs and area. A need is met
+#: by the skill of its name and an area by a worker's areas, ignoring case and the
+#: spaces around them (:func:`allocator.domain.rules.normalised`), so a label may have
+#: spaces at its ends but may not be blank: ``""`` would match no skill, and every
+#: child with that need would be left without a worker though nothing looked wrong.
+#: No control or invisible character, as in an id, but tabs and line breaks (a
+#: spreadsheet cell may hold an area on two lines; they are spaces to the matching).
+_LABEL_REFUSED = _REFUSED.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f")
+LABEL_PATTERN: Final = rf"^[^{_LABEL_REFUSED}]*[^\s{_LABEL_REFUSED}][^{_LABEL_REFUSED}]*$"
+Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
 
 
 class Practitioner(Record):
@@ -223,12 +241,12 @@ class Practitioner(Record):
     """
 
     id: Id
-    team: str
+    team: Label
     grade: Grade
     experience_years: Years = 0.0
     fte: Fte
-    skills: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()
+    skills: tuple[Label, ...] = ()
+    areas: tuple[Label, ...] = ()
     available_from: Day | None = None
     leaving_on: Day | None = None
     capacity_points: Points | None = None
@@ -270,8 +288,8 @@ class Case(Record):
     worker: str | None = None
     previous_workers: tuple[Id, ...] = ()
     changes_last_12_months: Changes = 0
-    area: str | None = None
-    needs: tuple[str, ...] = ()
+    area: Label | None = None
+    needs: tuple[Label, ...] = ()
     priority: Priority = Priority.STANDARD
     pinned_worker: str | None = None
     excluded_workers: tuple[Id, ...] = ()

@@ -37,7 +37,9 @@ if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at impor
     from allocator.problems.recommend import Recommendation
 
 
-_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+#: Backslashes before a ``[``, and whether the ``[`` opens something rich would read as
+#: a tag (:func:`escape`).
+_BEFORE_BRACKET = re.compile(r"(\\*)\[(?=([a-z#/@][^[]*?])?)")
 
 
 def printable(text: str) -> str:
@@ -67,7 +69,13 @@ def escape(text: str) -> str:
     trailing backslash is left single: doubling it is right only when a markup tag
     follows at once (``[bold]{id}[/bold]``), and shows two backslashes anywhere else.
     """
-    return _TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", printable(text))
+    # rich (15) reads backslashes before a tag-like "[" in pairs, a last odd one
+    # escaping the tag, and drops the last backslash before any other "[" ("P\\[S"
+    # shows as "P[S"): k backslashes are written 2k + 1 and k + 1 times.
+    return _BEFORE_BRACKET.sub(
+        lambda m: m[1] * 2 + "\\[" if m[2] is not None else m[1] + ("\\" if m[1] else "") + "[",
+        printable(text),
+    )
 
 
 def _before_tag(text: str) -> str:

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from allocator.contract.models import CaseType, Complexity, Fte, Grade, Priority, Years
+from allocator.contract.models import CaseType, Complexity, Fte, Grade, Label, Priority, Years
 from allocator.io import InputError, did_you_mean, expected_at, read_input, unreadable_number
 
 EPISODE_TABLES: dict[str, CaseType] = {
@@ -80,8 +80,8 @@ class PractitionerRules(_Section):
     default_grade: Grade | None = None
     fte: Fte = 1.0
     experience_years: Years = 0.0
-    skills: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()
+    skills: tuple[Label, ...] = ()
+    areas: tuple[Label, ...] = ()
     side_table: str | None = None
 
 
@@ -111,7 +111,7 @@ class CaseRules(_Section):
     complexity: Complexity = 2
     complexity_by_type: dict[CaseType, Complexity] = Field(default_factory=dict)
     priority: Priority = Priority.STANDARD
-    needs: tuple[str, ...] = ()
+    needs: tuple[Label, ...] = ()
     side_table: str | None = None
 
 

@@ -1,0 +1,108 @@
+"""A blank label, or one holding a control or invisible character, is refused at the door.
+
+The attack (a fresh council developer's trial): ``"needs": [""]`` in a snapshot, or
+``needs = [""]`` in an SSD mapping, was accepted, and every child with that need was
+left without a worker ("W01 lacks , so it leaves W01"), nothing looking wrong. Every
+label field (``allocator.contract.models.Label``: a worker's team, skills and areas, a
+case's needs and area) is one rule: not blank, no control or invisible character but
+tabs and line breaks; spaces around it are allowed (matching ignores them).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pydantic import ValidationError
+
+from allocator.cli import main
+from allocator.contract.models import Case, Practitioner
+from allocator.io import InputError, load_snapshot
+from tests.test_door import case_data, practitioner_data, snapshot_text
+
+EXAMPLE_SSD = Path(__file__).resolve().parent.parent / "examples" / "ssd"
+RULE = "(not blank, no control or invisible character but tabs and line breaks)"
+
+#: (model, field, whether the field is a list)
+LABELS = [
+    ("practitioner", "team", False),
+    ("practitioner", "skills", True),
+    ("practitioner", "areas", True),
+    ("case", "needs", True),
+    ("case", "area", False),
+]
+#: Blank, an escape code, a zero-width space, a byte-order mark, a NUL.
+BAD = ["", "   ", "welsh\x1b[2J", "wel\u200bsh", "\ufeffwelsh", "we\x00lsh"]
+
+
+def _data(kind: str, field: str, is_list: bool, value: str) -> tuple[list[Any], list[Any]]:
+    written = [value] if is_list else value
+    if kind == "practitioner":
+        return [practitioner_data(**{field: written})], [case_data()]
+    return [practitioner_data()], [case_data(**{field: written})]
+
+
+@pytest.mark.parametrize("value", BAD, ids=["empty", "blank", "escape", "zwsp", "bom", "nul"])
+@pytest.mark.parametrize(("kind", "field", "is_list"), LABELS, ids=[f for _, f, _ in LABELS])
+def test_a_bad_label_in_a_snapshot_is_refused_where_it_is_written(
+    tmp_path: Path, kind: str, field: str, is_list: bool, value: str
+) -> None:
+    staff, cases = _data(kind, field, is_list, value)
+    path = tmp_path / "s.json"
+    path.write_text(snapshot_text(practitioners=staff, cases=cases))
+    with pytest.raises(InputError) as caught:
+        load_snapshot(path)
+    (problem,) = caught.value.problems
+    row = "practitioners[0]" if kind == "practitioner" else "cases[0]"
+    assert f"{row} (id " in problem and f"field '{field}" in problem, problem
+    assert RULE in problem, problem
+    # A label may identify a child: it is described, never quoted back.
+    assert "welsh" not in problem.lower() and "\x1b" not in problem
+
+
+@pytest.mark.parametrize(("kind", "field", "is_list"), LABELS, ids=[f for _, f, _ in LABELS])
+def test_a_bad_label_is_refused_by_the_constructors_too(
+    kind: str, field: str, is_list: bool
+) -> None:
+    value: Any = [""] if is_list else ""
+    with pytest.raises(ValidationError):
+        if kind == "practitioner":
+            Practitioner(**{"id": "P1", "team": "T", "grade": "senior", "fte": 1, field: value})
+        else:
+            Case(id="C1", family="F1", type="court", complexity=1, **{field: value})
+
+
+def test_labels_with_spaces_around_them_tabs_and_line_breaks_are_read_as_before() -> None:
+    # Matching ignores case and the spaces around a label (FORMAT.md): still accepted.
+    worker = Practitioner(id="P1", team=" North ", grade="senior", fte=1, skills=(" Welsh ",))
+    child = Case(id="C1", family="F1", type="court", complexity=1, area="Flat 2\nRose Street")
+    assert worker.skills == (" Welsh ",) and child.area == "Flat 2\nRose Street"
+
+
+@pytest.mark.parametrize("key", ["skills", "areas", "needs"])
+def test_a_blank_label_in_an_ssd_mapping_is_refused_at_the_mapping(
+    tmp_path: Path, key: str
+) -> None:
+    # Before: `needs = [""]` gave every imported child a need no worker has, and the
+    # import's error (once the snapshot refused it) named the extract's person file.
+    folder = tmp_path / "ssd"
+    shutil.copytree(EXAMPLE_SSD, folder)
+    mapping = folder / "mapping.toml"
+    text = mapping.read_text(encoding="utf-8")
+    assert f"\n{key} = []\n" in text
+    mapping.write_text(text.replace(f"\n{key} = []\n", f'\n{key} = ["welsh", " "]\n'))
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(
+        main,
+        ["import", "ssd", str(folder / "extract"), "--mapping", str(mapping)]
+        + ["--as-of", "2026-11-23", "--out", str(out)],
+    )
+    assert result.exit_code == 2, result.output
+    section = "cases" if key == "needs" else "practitioners"
+    assert f"mapping.toml: key '{section}.{key}[1]' is ' ', expected a label {RULE}" in (
+        result.output
+    )
+    assert not out.exists()
