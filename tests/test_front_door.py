@@ -45,6 +45,29 @@ def test_the_public_functions_are_fully_typed() -> None:
             assert "return" in hints, name
 
 
+def test_the_written_out_exports_are_the_lazily_imported_names() -> None:
+    assert sorted(allocator.__all__) == sorted(allocator._HOMES)
+
+
+@pytest.mark.slow
+def test_a_strict_type_checker_accepts_every_name_from_the_package(tmp_path: Path) -> None:
+    # A council developer's `mypy --strict` refused `from allocator import Settings`
+    # ("does not explicitly export") while __all__ was computed at run time.
+    from mypy import api
+
+    script = tmp_path / "council.py"
+    script.write_text(
+        "from allocator import " + ", ".join(allocator.__all__) + "\n"
+        "from allocator import Settings, allocate, load_snapshot\n\n"
+        "def plan_status(path: str) -> str:\n"
+        "    return allocate(load_snapshot(path), settings=Settings(time_limit=5)).status\n"
+    )
+    out, err, status = api.run(
+        ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(script)]
+    )
+    assert status == 0, out + err
+
+
 def test_nothing_but_the_api_is_star_exported() -> None:
     namespace: dict[str, Any] = {}
     exec("from allocator import *", namespace)
@@ -67,6 +90,17 @@ def test_a_valid_dict_gives_the_snapshot_the_file_gives(tmp_path: Path) -> None:
     path = tmp_path / "service.json"
     path.write_text(json.dumps(_data()))
     assert snapshot_from_dict(_data()) == load_snapshot(path)
+
+
+@pytest.mark.parametrize("mode", ["python", "json"])
+def test_a_snapshot_dumped_by_its_model_reads_back_as_itself(mode: str) -> None:
+    # Before: snapshot_from_dict(snapshot.model_dump()) said "field 'practitioners' is
+    # a list, expected a list": the model dumps its lists as tuples.
+    snap = load_snapshot(ROOT / "examples" / "service.json", ROOT / "examples" / "referrals.json")
+    assert snapshot_from_dict(snap.model_dump(mode=mode)) == snap
+    referrals = tuple(c.model_dump(mode=mode) for c in snap.cases[-2:])
+    head = snap.model_copy(update={"cases": snap.cases[:-2]}).model_dump(mode=mode)
+    assert snapshot_from_dict(head, referrals) == snap
 
 
 def test_referrals_are_merged_as_from_a_file(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,14 @@ from click.testing import CliRunner, Result
 
 from allocator.cli import main
 from allocator.explain.check import input_mismatches
-from allocator.io import file_digest, inputs_of, load_plan, write_json, write_snapshot
+from allocator.io import (
+    file_digest,
+    inputs_of,
+    load_plan,
+    load_snapshot,
+    write_json,
+    write_snapshot,
+)
 from tests.builders import case, snapshot, worker
 
 SNAP = snapshot([worker("P1")], [case("C1", worker="P1")])
@@ -59,12 +67,34 @@ def sha(path: Path) -> str:
 
 def test_the_plan_records_its_inputs(files: dict[str, Path]) -> None:
     made = json.loads(files["plan"].read_text())["made_from"]
+    service = load_snapshot(files["snapshot"], files["referrals"])
     assert made == {
         "snapshot": {"file": str(files["snapshot"]), "sha256": sha(files["snapshot"])},
         "referrals": {"file": str(files["referrals"]), "sha256": sha(files["referrals"])},
         "policy": {"file": str(files["policy"]), "sha256": sha(files["policy"])},
         "command": "allocate",
+        "service_sha256": hashlib.sha256(service.model_dump_json().encode()).hexdigest(),
     }
+
+
+def test_the_same_service_from_its_csv_tables_is_not_called_different(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    # A manager's check of the README's example against its CSV copy warned that the
+    # snapshot differed, "the plan may be judged against inputs it was not made from".
+    tables = tmp_path / "tables"
+    write_snapshot(SNAP, tables)
+    result = run(
+        "check",
+        tables,
+        files["plan"],
+        "--referrals",
+        files["referrals"],
+        "--policy",
+        files["policy"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
 
 
 def test_check_with_the_same_inputs_says_nothing(files: dict[str, Path]) -> None:
@@ -95,17 +125,41 @@ def test_check_refuses_a_plan_whose_referrals_were_forgotten(files: dict[str, Pa
     )
 
 
-def test_a_plan_checked_against_another_snapshot_is_not_told_to_give_referrals(
+def test_a_plan_checked_against_another_service_is_not_told_to_give_referrals(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    """With a snapshot the plan was not made from, the referrals are not the story:
-    the warnings say the snapshot differs and the rules are judged."""
+    """With another service's snapshot (another day, or without the plan's workers),
+    the referrals are not the story: the warnings say the snapshot differs and the
+    rules are judged."""
+    for name, other_snap in (
+        ("day", SNAP.model_copy(update={"as_of": date(2026, 11, 24)})),
+        ("staff", snapshot([worker("P2")], [case("C1", worker="P2")])),
+    ):
+        other = tmp_path / f"other-{name}.json"
+        write_json(other, other_snap)
+        result = run("check", other, files["plan"], "--policy", files["policy"])
+        assert result.exit_code == 1, (name, result.output)
+        assert "give --referrals" not in result.stderr
+        assert f"{other} differs" in result.stderr
+
+
+@pytest.mark.parametrize("change", ["re-saved", "bom", "a worker added"])
+def test_a_snapshot_changed_in_its_bytes_still_asks_for_the_referrals(
+    files: dict[str, Path], tmp_path: Path, change: str
+) -> None:
+    """Before: the same snapshot re-saved (or with a byte-order mark) differed in its
+    SHA-256, and check listed each referral as "not a case in the snapshot", exit 1."""
     other = tmp_path / "other.json"
-    write_json(other, snapshot([worker("P1"), worker("P2")], [case("C1", worker="P1")]))
+    data = json.loads(files["snapshot"].read_text())
+    if change == "a worker added":
+        data["practitioners"].append({**data["practitioners"][0], "id": "P2"})
+    text = json.dumps(data, indent=4)
+    other.write_text(("\ufeff" if change == "bom" else "") + text, encoding="utf-8")
     result = run("check", other, files["plan"], "--policy", files["policy"])
-    assert result.exit_code == 1, result.output
-    assert "give --referrals" not in result.stderr
-    assert f"{other} differs" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().endswith(
+        f"give --referrals {files['referrals']} (nothing was checked)"
+    )
 
 
 def test_check_asks_about_a_forgotten_referrals_file_the_plan_does_not_need(

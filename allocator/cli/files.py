@@ -61,18 +61,30 @@ def read_morning_inputs(
 
 
 def made_from(
-    snapshot: str, referrals: str | None, policy: str | None, command: str | None = None
+    snapshot: str,
+    referrals: str | None,
+    policy: str | None,
+    command: str | None = None,
+    *,
+    service: Snapshot,
 ) -> MadeFrom:
-    """The input files with their SHA-256 (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
+    """The input files with their SHA-256, and the digest of ``service``, the service
+    they hold as read (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
     with input_errors():
-        return inputs_of(snapshot, referrals, policy, command)
+        return inputs_of(snapshot, referrals, policy, command, service)
 
 
-def warn_inputs(plan: Plan, snapshot: str, referrals: str | None, policy: str | None) -> list[str]:
-    """Print, on stderr, where the given files differ from those ``plan`` was made from."""
+def warn_inputs(
+    plan: Plan, snapshot: str, referrals: str | None, policy: str | None, *, service: Snapshot
+) -> list[str]:
+    """Print, on stderr, where the given files differ from those ``plan`` was made from
+    (:func:`~allocator.explain.check.input_mismatches`: the same service in other
+    files does not)."""
     from allocator.explain.check import input_mismatches
 
-    found = input_mismatches(plan.made_from, made_from(snapshot, referrals, policy))
+    found = input_mismatches(
+        plan.made_from, made_from(snapshot, referrals, policy, service=service)
+    )
     for sentence in found:
         echo(f"warning: {sentence}", err=True)
     return found

@@ -305,7 +305,7 @@ def serve_command(
         echo("solving the morning's plan ...", err=True)
         plan = allocate(snap, policy, settings, handovers=pending)
         plan = plan.model_copy(
-            update={"made_from": made_from(snapshot, referrals, policy_path, "serve")}
+            update={"made_from": made_from(snapshot, referrals, policy_path, "serve", service=snap)}
         )
         with reading_log(db):
             meeting = Meeting.open(snap, policy, log, plan, pending)

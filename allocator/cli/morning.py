@@ -98,7 +98,7 @@ def allocate_command(
             handovers=pending,
             clock_started=started,
         )
-    inputs = made_from(snapshot, referrals, policy_path, "allocate")
+    inputs = made_from(snapshot, referrals, policy_path, "allocate", service=snap)
     plan = plan.model_copy(update={"made_from": inputs})
     with writing(out):
         write_json(out, plan)
@@ -217,7 +217,7 @@ def rebalance_command(
                 planned=planned or None,
                 clock_started=started,
             )
-    inputs = made_from(snapshot, referrals, policy_path, "rebalance")
+    inputs = made_from(snapshot, referrals, policy_path, "rebalance", service=snap)
     # The overrides change the policy file's figures: the plan's settings record them.
     settings = {**plan.settings, **overrides}
     plan = plan.model_copy(update={"made_from": inputs, "settings": settings})
@@ -305,7 +305,9 @@ def apply_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    differ = input_mismatches(plan.made_from, made_from(snapshot_path, referrals, policy_path))
+    differ = input_mismatches(
+        plan.made_from, made_from(snapshot_path, referrals, policy_path, service=snap)
+    )
     for sentence in differ:
         echo(f"{'warning' if force else 'error'}: {plan_path}: {sentence}", err=True)
     if differ and not force:

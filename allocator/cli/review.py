@@ -23,7 +23,7 @@ from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.domain.rules import counted
-from allocator.io import InputError, check_output, file_digest, write_json
+from allocator.io import InputError, check_output, write_json
 
 
 def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) -> None:
@@ -69,7 +69,7 @@ def explain_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path, service=snap)
     policy = _made_under(plan, policy, "explained")
     with input_errors(), _naming(snapshot_path, referrals):
         if case_id is not None:
@@ -150,7 +150,7 @@ def recommend_command(
     if plan_path is not None:
         with input_errors():
             plan = load_plan(plan_path)
-            warn_inputs(plan, snapshot, referrals, policy_path)
+            warn_inputs(plan, snapshot, referrals, policy_path, service=snap)
             applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
     with input_errors(), _naming(snapshot, referrals):
         result = recommend(
@@ -180,7 +180,7 @@ def check_command(
     with input_errors():
         plan = load_plan(plan_path)
         _referrals_given(plan, plan_path, snap, snapshot, referrals)
-    inputs = warn_inputs(plan, snapshot, referrals, policy_path)
+    inputs = warn_inputs(plan, snapshot, referrals, policy_path, service=snap)
     policy = _made_under(plan, policy, "checked")
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
@@ -232,9 +232,15 @@ def _referrals_given(
     made = plan.made_from.referrals if plan.made_from is not None else None
     if referrals is not None or made is None:
         return
-    then = plan.made_from.snapshot if plan.made_from is not None else None
-    if then is not None and then.sha256 not in (None, file_digest(snapshot).sha256):
-        return  # another snapshot altogether: the warnings say so, not the referrals
+    # Another service altogether (another day, or workers it does not have): the
+    # warnings say so, not the referrals. Judged by content, not by the snapshot
+    # file's digest: the same snapshot re-saved is still the same service, and a
+    # snapshot changed since (a worker added) still lacks the referrals the plan
+    # names; given them, the warnings say what else differs.
+    staff = {p.id for p in snap.practitioners}
+    workers = {a.worker for a in plan.assignments} | {h.worker for h in plan.handovers}
+    if plan.as_of != snap.as_of or not workers <= staff:
+        return
     known = {c.id for c in snap.cases}
     named = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
     unknown = named - known
@@ -280,7 +286,8 @@ def diff_command(
     for sentence in plans_made_apart(a, b, (plan_a, plan_b), recomputed=snap is not None):
         echo(f"warning: {sentence}", err=True)
     if snapshot_path is not None:
-        given = made_from(snapshot_path, referrals, policy_path)
+        assert snap is not None  # read with the snapshot above
+        given = made_from(snapshot_path, referrals, policy_path, service=snap)
         for path, plan in ((plan_a, a), (plan_b, b)):
             for sentence in input_mismatches(plan.made_from, given):
                 echo(f"warning: {path}: {sentence}", err=True)
@@ -331,7 +338,7 @@ def report_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    warn_inputs(plan, snapshot_path, referrals, policy_path)
+    warn_inputs(plan, snapshot_path, referrals, policy_path, service=snap)
     from allocator.explain.check import check_plan
 
     broken = check_plan(snap, policy, plan)

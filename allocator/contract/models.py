@@ -577,7 +577,8 @@ class FileDigest(Record):
 
 
 class MadeFrom(Record):
-    """What a plan was made from (extension): the input files, each with its digest.
+    """What a plan was made from (extension): the input files, each with its digest,
+    and the digest of the service they hold.
 
     The solver settings are the plan's ``settings``. ``None`` for a file not given
     (no referrals file, the default policy).
@@ -587,6 +588,11 @@ class MadeFrom(Record):
     referrals: FileDigest | None = None
     policy: FileDigest | None = None
     command: str | None = None
+    #: The SHA-256 (hex) of the service as read (the snapshot with the referrals
+    #: merged, as the snapshot's canonical JSON): the same for the same service in
+    #: another file (re-saved, a byte-order mark added, the CSV tables of the same
+    #: data), where the files' digests differ. ``None`` in plans made before it.
+    service_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Handover(Record):

@@ -690,6 +690,23 @@ def _differing_digests(a: FileDigest, b: FileDigest) -> tuple[str, str] | None:
     return a.sha256[:12], b.sha256[:12]
 
 
+#: The inputs that make the service (the rest, the policy, is how it is judged).
+SERVICE_INPUTS = ("snapshot", "referrals")
+
+
+def same_service(a: MadeFrom | None, b: MadeFrom | None) -> bool:
+    """Whether two records hold the same service by content (their ``service_sha256``,
+    both known and equal): then the files they name may differ in their bytes (JSON
+    re-saved, a byte-order mark, the CSV tables of the same data) or in how the cases
+    were split between snapshot and referrals, and the service is still the same."""
+    return (
+        a is not None
+        and b is not None
+        and a.service_sha256 is not None
+        and a.service_sha256 == b.service_sha256
+    )
+
+
 def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     """Where the files a plan is judged against differ from those it was made from.
 
@@ -710,12 +727,15 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     list of str
         One sentence per input that differs, in the order snapshot, referrals, policy.
         Files are compared by SHA-256 only: a copy under another name matches, and
-        standard input (no digest) matches anything.
+        standard input (no digest) matches anything; the snapshot and referrals say
+        nothing where both records hold the same service (:func:`same_service`).
     """
     if made_from is None:
         return []
     out: list[str] = []
     for name, option in INPUT_OPTIONS.items():
+        if name in SERVICE_INPUTS and same_service(made_from, given):
+            continue
         then: FileDigest | None = getattr(made_from, name)
         now: FileDigest | None = getattr(given, name)
         if then is None and now is None:
@@ -784,6 +804,8 @@ def _differences(
             )
         )
     for name in INPUT_OPTIONS:
+        if name in SERVICE_INPUTS and same_service(a.made_from, b.made_from):
+            continue
         mine: FileDigest | None = getattr(a.made_from, name)
         theirs: FileDigest | None = getattr(b.made_from, name)
         if (mine is None) != (theirs is None):

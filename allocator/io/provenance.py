@@ -8,6 +8,7 @@ from pathlib import Path
 from allocator.contract.models import (
     FileDigest,
     MadeFrom,
+    Snapshot,
 )
 from allocator.io.layout import CASES_CSV, PRACTITIONERS_CSV, SNAPSHOT_CSV, STDIN, PathLike
 
@@ -45,11 +46,18 @@ def file_digest(path: PathLike) -> FileDigest:
     return FileDigest(file=str(path), sha256=digest)
 
 
+def service_digest(service: Snapshot) -> str:
+    """The SHA-256 (hex) of ``service``'s canonical JSON: equal for the same service
+    read from different files (JSON or CSV, re-saved, with a byte-order mark)."""
+    return hashlib.sha256(service.model_dump_json().encode()).hexdigest()
+
+
 def inputs_of(
     snapshot: PathLike,
     referrals: PathLike | None = None,
     policy: PathLike | None = None,
     command: str | None = None,
+    service: Snapshot | None = None,
 ) -> MadeFrom:
     """What a plan is made from (or checked against): each input file with its digest.
 
@@ -59,6 +67,9 @@ def inputs_of(
         The files as given on the command line; ``None`` for one not given.
     command
         The command that made the plan (``allocate``, ``rebalance``), if any.
+    service
+        The service those files hold, as read (referrals merged): its digest is
+        recorded (:func:`service_digest`).
 
     Raises
     ------
@@ -70,4 +81,5 @@ def inputs_of(
         referrals=None if referrals is None else file_digest(referrals),
         policy=None if policy is None else file_digest(policy),
         command=command,
+        service_sha256=None if service is None else service_digest(service),
     )

@@ -83,12 +83,12 @@ def _snapshot_json(path: Path | str, data: Any, report: _Report) -> _Parts:
         if name not in data:
             report.add(rank, -1, f"{path}: required field {name!r} is missing, expected a list")
             tables.append(None)
-        elif not isinstance(rows, list):
+        elif not isinstance(rows, list | tuple):  # a tuple: Snapshot.model_dump()'s form
             found = _found(rows, echo=False)
             report.add(rank, -1, f"{path}: field {name!r} is {found}, expected a list")
             tables.append(None)
         else:
-            tables.append(_Table(source, name, rows, rank))
+            tables.append(_Table(source, name, list(rows), rank))
     return _Parts(source, True, as_of, tables[0], tables[1])
 
 
@@ -183,7 +183,7 @@ def _referrals_data(path: Path | str, data: Any, report: _Report) -> _Table | No
             report.add(rank, -1, f"{path}: required field 'cases' is missing, expected a list")
             return None
         data = data["cases"]
-    if not isinstance(data, list):
+    if not isinstance(data, list | tuple):
         report.add(
             rank,
             -1,
