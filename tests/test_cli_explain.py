@@ -283,6 +283,27 @@ def test_explain_worker_moved_off(files: dict[str, Path]) -> None:
     assert data["new_families"] == ["F1"]
 
 
+@pytest.mark.parametrize("worker", ["P1", "P2"])
+def test_a_worker_statement_from_a_plan_listing_a_case_twice_says_the_rule_is_broken(
+    files: dict[str, Path], tmp_path: Path, worker: str
+) -> None:
+    # A fresh manager's edit listed R1 with P1 and again with P2: check caught it, but
+    # P2's statement left R1 out (the first listing counts) and said nothing was wrong.
+    plan = load_plan(files["plan"])
+    (r1,) = [a for a in plan.assignments if a.case == "R1"]
+    twice = plan.model_copy(
+        update={"assignments": (*plan.assignments, r1.model_copy(update={"worker": "P2"}))}
+    )
+    write_json(tmp_path / "twice.json", twice)
+    args = ("explain", tmp_path / "twice.json", "--snapshot", files["snapshot"], "--worker", worker)
+    data = as_json(run(*args, "--json"))
+    assert [v["case"] for v in data["violations"]] == ["R1"], data["violations"]
+    assert "R1 is listed 2 times" in " ".join(run(*args).stdout.split())
+    # A worker the duplicate does not concern gets a clean statement.
+    clean = (*args[:-1], "P3", "--json")
+    assert as_json(run(*clean))["violations"] == []
+
+
 # ------------------------------------------------------------------ recommend
 
 

@@ -942,7 +942,38 @@ def test_a_snapshot_given_as_referrals_is_one_sentence(tmp_path: Path) -> None:
     # problem per case, where one sentence says what happened.
     snap = write(tmp_path / "s.json", snapshot_data())
     said = only(problems(snap, snap))
-    assert "this is a snapshot (it has practitioners), not referrals" in said
+    assert said == (
+        f"{snap}: this is a snapshot, not referrals: give the day's new cases, a list of "
+        'cases or an object {"cases": [...]}.'
+    )
+    # Without its format, by its practitioners.
+    bare = write(tmp_path / "bare.json", {**snapshot_data(), "format": None})
+    assert "this is a snapshot (it has practitioners), not referrals" in only(problems(snap, bare))
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"format": "allocation-plan/1", "as_of": "2026-11-23"}, "this is a plan, not referrals"),
+        (
+            {"format": "pending-handovers/1", "as_of": "2026-11-23"},
+            "this is a pending-handovers file (from apply), not referrals",
+        ),
+        ({"as_of": "2026-11-20", "cases": []}, "referrals have no as_of (the snapshot's as_of"),
+    ],
+    ids=["plan", "pending", "dated"],
+)
+def test_another_file_given_as_referrals_is_named_by_what_it_is(
+    tmp_path: Path, data: dict[str, Any], said: str
+) -> None:
+    # A fresh manager gave the plan as --referrals and was told it was a snapshot.
+    snap = write(tmp_path / "s.json", snapshot_data())
+    assert said in only(problems(snap, write(tmp_path / "r.json", data)))
+
+
+def test_referrals_given_as_the_snapshot_are_told_to_be_referrals(tmp_path: Path) -> None:
+    ref = write(tmp_path / "r.json", [{"id": "R1", "family": "F9", "type": "court"}])
+    assert only(problems(ref)).endswith("(a list of cases is referrals: give it as --referrals).")
 
 
 def test_one_case_given_as_referrals_says_to_make_it_a_list(tmp_path: Path) -> None:

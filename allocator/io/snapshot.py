@@ -34,6 +34,7 @@ from allocator.io.reading import (
     _Table,
 )
 from allocator.io.validating import (
+    FILE_KINDS,
     _check_as_of,
     _check_format,
     _cross_references,
@@ -63,11 +64,18 @@ def _snapshot_json(path: Path | str, data: Any, report: _Report) -> _Parts:
     if isinstance(data, _Failed):
         return _Parts(source, True, None, None, None)
     if not isinstance(data, dict):
+        # A list of cases is how referrals are written: given as the snapshot, most
+        # often the day's referrals file in the snapshot's place.
+        hint = (
+            " (a list of cases is referrals: give it as --referrals)"
+            if isinstance(data, list)
+            else ""
+        )
         report.add(
             0,
             -1,
             f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
-            "format, as_of, practitioners and cases",
+            f"format, as_of, practitioners and cases{hint}",
         )
         return _Parts(source, False, None, None, None)
     fields = _fields_of(Snapshot)
@@ -155,15 +163,29 @@ def _looks_like_csv(path: Path) -> bool:
 def _referrals_data(path: Path | str, data: Any, report: _Report) -> _Table | None:
     """Parsed referrals (a list of cases or ``{"cases": [...]}``) as a table (rank 3)."""
     rank = 3
-    if isinstance(data, dict) and ("practitioners" in data or "as_of" in data):
-        # A whole snapshot given as the referrals: one sentence, not one per field
-        # and one per case (a fresh user gave the service file twice).
-        has = "practitioners" if "practitioners" in data else "as_of"
+    referrals = 'the day\'s new cases, a list of cases or an object {"cases": [...]}'
+    written = data.get("format") if isinstance(data, dict) else None
+    kind = FILE_KINDS.get(written) if isinstance(written, str) else None
+    if kind is not None:
+        # Another of the allocator's files given as the referrals (a plan, the
+        # service file twice): named by its format, one sentence, not one per field.
+        report.add(rank, -1, f"{path}: this is {kind}, not referrals: give {referrals}")
+        return None
+    if isinstance(data, dict) and "practitioners" in data:
         report.add(
             rank,
             -1,
-            f"{path}: this is a snapshot (it has {has}), not referrals: give the day's new "
-            'cases, a list of cases or an object {"cases": [...]}',
+            f"{path}: this is a snapshot (it has practitioners), not referrals: give {referrals}",
+        )
+        return None
+    if isinstance(data, dict) and "as_of" in data:
+        # Referrals carry no date of their own: the snapshot's as_of is the day.
+        report.add(
+            rank,
+            -1,
+            f"{path}: referrals have no as_of (the snapshot's as_of is their day): leave it "
+            f"out, or check that these are the referrals of the snapshot's day; expected "
+            f"{referrals}",
         )
         return None
     if isinstance(data, dict) and "cases" not in data and "id" in data:

@@ -473,8 +473,24 @@ def worker_statement(
         intake_limit=policy.max_new_families_per_day,
         cases=tuple(held),
         moved_off=tuple(sorted(off, key=lambda c: c.case)),
-        violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.worker == worker_id),
+        violations=tuple(
+            v for v in check_plan(snapshot, policy, plan) if _concerns(v, worker_id, plan)
+        ),
     )
+
+
+def _concerns(violation: Violation, worker_id: str, plan: Plan) -> bool:
+    """Whether a broken rule belongs on ``worker_id``'s statement: it names them, or
+    names no worker but a case the plan lists with them (a case listed twice, one
+    listing theirs: the statement shows the first), or names neither (the whole plan
+    is in doubt). A manager shown a clean statement from a broken plan would trust it."""
+    if violation.worker is not None:
+        return violation.worker == worker_id
+    if violation.case is None:
+        return True
+    listed = {a.case for a in plan.assignments if a.worker == worker_id}
+    listed |= {h.case for h in plan.handovers if h.worker == worker_id}
+    return violation.case in listed
 
 
 # ------------------------------------------------------------------ one case
