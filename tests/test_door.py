@@ -345,6 +345,19 @@ def test_standard_input_given_for_two_files_is_said_so() -> None:
 # ------------------------------------------------------------------ policy files
 
 
+def test_at_an_intake_limit_of_0_a_referral_is_not_told_to_wait_for_the_next_run() -> None:
+    # A fresh manager's policy of 0 new families a day left all 21 children "at the
+    # limit of 0 new families in one run; allocate it in the next run", which would
+    # do the same.
+    snap = snapshot([worker("P1")], [case("R1")])
+    plan = allocate(snap, Policy(max_new_families_per_day=0), time_limit=5)
+    (left,) = plan.unallocated
+    assert "the policy lets no worker take a new family: raise max_new_families_per_day" in (
+        left.reason
+    )
+    assert "next run" not in left.reason
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -353,9 +366,15 @@ def test_standard_input_given_for_two_files_is_said_so() -> None:
             "grades.social_worker.max_complexity is 0: a social_worker may hold no case",
         ),
         ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: a nqsw's cap is 0 points"),
+        (
+            "max_new_families_per_day = 0\n",
+            "max_new_families_per_day is 0: no worker may take a new family",
+        ),
     ],
 )
-def test_a_grade_left_no_case_or_no_room_is_warned(tmp_path: Path, text: str, said: str) -> None:
+def test_a_rule_that_leaves_children_without_a_worker_is_warned(
+    tmp_path: Path, text: str, said: str
+) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
     warnings: list[str] = []

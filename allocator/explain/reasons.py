@@ -521,11 +521,17 @@ def _diagnose(
     if not open_intake:
         one = len(with_room) == 1
         families = "family" if limit == 1 else "families"
+        # At a limit of 0 no run gives anybody a new family: the next run would not help.
+        action = (
+            "the policy lets no worker take a new family: raise max_new_families_per_day"
+            if limit == 0
+            else "allocate it in the next run or raise max_new_families_per_day"
+        )
         return result(
             _code(INTAKE_LIMIT),
             f"{joined(with_room, NAMED)} {'has' if one else 'have'} room but "
             f"{'is' if one else 'each is'} at the limit of {limit} new {families} in one run; "
-            "allocate it in the next run or raise max_new_families_per_day",
+            f"{action}",
         )
     if view.max_moves is not None and case.worker is not None:
         # The child moves with its siblings leaving the same worker: one change each.

@@ -21,7 +21,7 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     sets nothing (empty, or comments only) is the defaults too, and, where
     ``warnings`` is given, one sentence there says so: a council that meant to give
     its policy may have given the wrong file; so does one per grade the file lets hold
-    no case or gives no room (:func:`_idle_grades`).
+    no case or gives no room, or lets no worker take a new family (:func:`_idle_rules`).
 
     Raises
     ------
@@ -57,7 +57,7 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
         raise PolicyError(f"{path}: not valid TOML: {unreadable_number(exc)}.") from None
     policy = policy_over(Policy(), data, str(path))
     if warnings is not None:
-        warnings.extend(_idle_grades(policy, str(path)))
+        warnings.extend(_idle_rules(policy, str(path)))
         if not data:
             warnings.append(
                 f"{path} sets nothing (it is empty or holds only comments): the built-in "
@@ -90,12 +90,18 @@ def _json_kind(text: str) -> str | None:
     return "a JSON document" if kind is None else f"{kind} (JSON)"
 
 
-def _idle_grades(policy: Policy, path: str) -> list[str]:
+def _idle_rules(policy: Policy, path: str) -> list[str]:
     """One sentence per grade the policy lets hold no case (``max_complexity = 0``) or
     gives no room (``grade_factor`` 0): legal, and every child such a worker holds must
     move, so a typo would move a service's children (a fresh user's 0 took 225 children
-    off their workers with no word)."""
+    off their workers with no word); and one if no worker may take a new family
+    (``max_new_families_per_day = 0``: every referral is left without a worker)."""
     out: list[str] = []
+    if policy.max_new_families_per_day == 0:
+        out.append(
+            f"{path}: max_new_families_per_day is 0: no worker may take a new family, so "
+            "every referral is left without a worker"
+        )
     for grade, rule in policy.grades.items():
         if rule.max_complexity == 0:
             out.append(
