@@ -355,6 +355,25 @@ def test_diff_shows_moves_and_tiers(files: dict[str, Path]) -> None:
     assert data["better"] == "same"
 
 
+def test_diff_of_another_services_plan_lists_a_screenful_of_broken_rules(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    # A fresh manager's diff against another service's plan printed all 102 broken
+    # rules in one 9 KB paragraph; apply and explain already summarised them.
+    plan = load_plan(files["plan"])
+    strangers = tuple(
+        Assignment(case=f"X{i:02}", worker="P1", reasons=("another service",)) for i in range(12)
+    )
+    write_json(tmp_path / "other.json", plan.model_copy(update={"assignments": strangers}))
+    result = run("diff", files["plan"], tmp_path / "other.json", "--snapshot", files["snapshot"])
+    said = " ".join(result.stdout.split()).split("plan B breaks ")[1].split(" better:")[0]
+    assert said.startswith("15 hard rules against the snapshot: ")  # 12 strangers, 3 left out
+    assert "X04" in said and "X05" not in said
+    assert said.endswith(
+        "... and 10 more (is it a plan of this snapshot? allocator check lists them all)"
+    )
+
+
 def test_diff_with_snapshot_recomputes_the_tiers(files: dict[str, Path]) -> None:
     args = ("diff", files["plan"], files["edited"], "--snapshot", files["snapshot"], "--json")
     data = as_json(run(*args))

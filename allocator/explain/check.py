@@ -757,6 +757,22 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
     return out
 
 
+#: Most hard-rule violations a refusal or a comparison lists one by one: past it, the
+#: first :data:`BREAKS_SHOWN_PAST` and a count (:func:`first_breaks`).
+SHOWN_BREAKS = 10
+BREAKS_SHOWN_PAST = 5
+
+
+def first_breaks(said: list[str], more: str) -> list[str]:
+    """``said`` (one sentence per broken rule) cut to a screenful: all of them up to
+    :data:`SHOWN_BREAKS`, else the first :data:`BREAKS_SHOWN_PAST` and ``more``
+    formatted with the count of the rest (``"... and {n} more"``). Most often so many
+    are another service's plan, where a screenful says no more than five."""
+    if len(said) <= SHOWN_BREAKS:
+        return said
+    return [*said[:BREAKS_SHOWN_PAST], more.format(n=len(said) - BREAKS_SHOWN_PAST)]
+
+
 #: What makes two plans' tiers not comparable at all (:func:`rankable`): another day,
 #: other policy overrides, another snapshot or referrals. Another command or policy
 #: file is said (:func:`plans_made_apart`) but still ranked: both count the same children.

@@ -23,7 +23,7 @@ from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted
-from allocator.explain.check import RULES, Violation
+from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.order import unallocated_order
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
@@ -755,9 +755,13 @@ def render_diff(diff: PlanDiff, console: Console) -> None:
     console.print(tiers)
     for name, broken in (("A", diff.broken_a), ("B", diff.broken_b)):
         if broken:
+            shown = first_breaks(
+                list(broken),
+                "... and {n} more (is it a plan of this snapshot? allocator check lists them all)",
+            )
             console.print(
                 f"plan {name} breaks {counted(len(broken), 'hard rule')} against the "
-                f"snapshot: {escape('; '.join(broken))}"
+                f"snapshot: {escape('; '.join(shown))}"
             )
     if diff.broken_a or diff.broken_b:
         console.print(

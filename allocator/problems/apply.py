@@ -55,7 +55,7 @@ from allocator.contract.models import (
 )
 from allocator.contract.policy import Policy
 from allocator.domain.rules import counted, holding_blockers, is_gone, waiting_start
-from allocator.explain.check import check_plan
+from allocator.explain.check import check_plan, first_breaks
 from allocator.io import InputError
 
 __all__ = [
@@ -67,10 +67,6 @@ __all__ = [
     "reserve_room",
     "still_pending",
 ]
-
-
-#: Most hard-rule violations a refusal lists one by one before it counts the rest.
-SHOWN_BREAKS = 10
 
 
 class PlanNotApplicable(InputError):
@@ -216,14 +212,13 @@ def applied(
                 "from it; is this the snapshot apply wrote from it?)"
             )
         said = [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
-        if len(said) > SHOWN_BREAKS:
-            # Most often another service's plan: a screenful says no more than five.
-            said = [
-                *said[:5],
-                f"{source}: ... and {len(said) - 5} more hard-rule violations (is it a plan "
-                "of this snapshot? allocator check lists them all)",
-            ]
-        raise PlanNotApplicable(said)
+        raise PlanNotApplicable(
+            first_breaks(
+                said,
+                f"{source}: ... and {{n}} more hard-rule violations (is it a plan of this "
+                "snapshot? allocator check lists them all)",
+            )
+        )
     cases = {c.id: c for c in snapshot.cases}
     staff = {p.id: p for p in snapshot.practitioners}
     placed: list[str] = []
