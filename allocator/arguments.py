@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocator.contract.models import Plan, Snapshot
+from allocator.contract.faults import InputError
+from allocator.contract.models import Plan, Snapshot, snapshot_problems
 from allocator.contract.policy import Policy
 from allocator.contract.settings import Settings
 
@@ -65,3 +66,9 @@ def check_arguments(call: str, **given: Any) -> None:
             raise TypeError(
                 f"{call}: {name} is a {type(value).__name__} ({shown}), expected {noun} ({how})"
             )
+        # pydantic's model_copy(update=...) does not validate: a copy holding a duplicate
+        # case id went through allocate as "optimal". The snapshot's own invariants
+        # (unique ids, workers on the books, waiting dates) are read again, in linear
+        # time; a field's own value is the constructor's to check.
+        if isinstance(value, Snapshot) and (problems := snapshot_problems(value)):
+            raise InputError(f"{call}: {name} breaks the contract: {'; '.join(problems)}")

@@ -66,3 +66,36 @@ def test_settings_refuse_a_value_of_the_wrong_kind(field: str, value: object) ->
 
 def test_settings_take_whole_numbers_for_seconds_and_work() -> None:
     assert Settings(time_limit=10, work_units=3).work == 3.0
+
+
+#: Copies made with pydantic's model_copy(update=...), which does not validate.
+BYPASSES: list[tuple[str, Any, str]] = [
+    ("a case twice", {"cases": (*SNAP.cases, SNAP.cases[0])}, "case R1: duplicate id"),
+    (
+        "a worker off the books",
+        {"cases": (SNAP.cases[0].model_copy(update={"worker": "P9"}),)},
+        "field 'worker' names 'P9', who is not among the practitioners",
+    ),
+    ("a worker twice", {"practitioners": (*SNAP.practitioners, SNAP.practitioners[0])}, "P1: dup"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "run"),
+    [
+        ("allocate", lambda s: allocator.allocate(s, POLICY, work_units=0.5)),
+        ("rebalance", lambda s: allocator.rebalance(s, POLICY, work_units=0.5)),
+        ("check_plan", lambda s: allocator.check_plan(s, POLICY, PLAN)),
+    ],
+    ids=["allocate", "rebalance", "check_plan"],
+)
+@pytest.mark.parametrize(("what", "update", "said"), BYPASSES, ids=[b[0] for b in BYPASSES])
+def test_a_snapshot_copied_past_its_validation_is_refused_at_the_door(
+    call: str, run: Callable[[Any], Any], what: str, update: Any, said: str
+) -> None:
+    # A council developer's model_copy held a duplicate case id, and allocate gave a
+    # plan marked optimal.
+    with pytest.raises(allocator.InputError) as caught:
+        run(SNAP.model_copy(update=update))
+    assert str(caught.value).startswith(f"{call}: snapshot breaks the contract: ")
+    assert said in str(caught.value)
