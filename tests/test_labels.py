@@ -106,3 +106,26 @@ def test_a_blank_label_in_an_ssd_mapping_is_refused_at_the_mapping(
         result.output
     )
     assert not out.exists()
+
+
+def test_ids_that_differ_only_in_letter_case_or_blanks_are_noted_in_the_plan() -> None:
+    # A fresh manager's referral c000001 beside the snapshot's C000001 was allocated as
+    # another child, with no word.
+    from allocator import allocate
+    from tests.builders import case, snapshot, worker
+
+    snap = snapshot(
+        [worker("P1"), worker("p1"), worker("P2")],
+        [case("C000001", worker="P1"), case("c000001"), case("C 000002"), case("C000002")],
+    )
+    notes = [n for n in allocate(snap, time_limit=5).notes if "letter case" in n]
+    assert notes == [
+        "2 case ids differ from another only in letter case or blanks (C 000002 and C000002; "
+        "C000001 and c000001): each is taken as a different case; check that none is one "
+        "case written twice",
+        "1 practitioner id differs from another only in letter case or blanks (P1 and p1): "
+        "each is taken as a different practitioner; check that none is one practitioner "
+        "written twice",
+    ]
+    clean = snapshot([worker("P1")], [case("C1"), case("C2")])
+    assert not [n for n in allocate(clean, time_limit=5).notes if "letter case" in n]

@@ -510,6 +510,43 @@ def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     ]
 
 
+def lookalike_id_notes(snapshot: Snapshot) -> list[str]:
+    """Notes on ids that differ only in letter case or blanks (``C000001`` and
+    ``c000001``, ``C 000001``): two children, or one written twice? Legal (ids are
+    matched exactly), so said, not refused: a fresh manager's referral ``c000001``
+    beside the snapshot's ``C000001`` was allocated as another child, with no word."""
+    out: list[str] = []
+    for kind, ids in (
+        ("case", [c.id for c in snapshot.cases]),
+        ("practitioner", [p.id for p in snapshot.practitioners]),
+    ):
+        alike: dict[str, list[str]] = {}
+        for ident in ids:
+            alike.setdefault("".join(ident.split()).casefold(), []).append(ident)
+        groups = sorted(sorted(g) for g in alike.values() if len(g) > 1)
+        if groups:
+            shown = "; ".join(" and ".join(g) for g in groups[:5]) + (
+                " ..." if len(groups) > 5 else ""
+            )
+            out.append(
+                f"{len(groups)} {kind} {'id differs' if len(groups) == 1 else 'ids differ'} from "
+                f"another only in letter case or blanks ({shown}): each is taken as a "
+                f"different {kind}; check that none is one {kind} written twice"
+            )
+    return out
+
+
+def snapshot_notes(snapshot: Snapshot) -> list[str]:
+    """Every note a plan makes of the snapshot it was made from, in this order: an
+    empty snapshot (:func:`empty_snapshot_notes`), former staff named
+    (:func:`unknown_staff_notes`), ids that look alike (:func:`lookalike_id_notes`)."""
+    return [
+        *empty_snapshot_notes(snapshot),
+        *unknown_staff_notes(snapshot),
+        *lookalike_id_notes(snapshot),
+    ]
+
+
 # ---------------------------------------------------------------------------- plan
 
 

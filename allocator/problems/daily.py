@@ -18,8 +18,7 @@ from allocator.contract.models import (
     Snapshot,
     Status,
     cut_short_note,
-    empty_snapshot_notes,
-    unknown_staff_notes,
+    snapshot_notes,
 )
 from allocator.contract.policy import Policy
 from allocator.contract.settings import Settings, calibrated_note, resolve_settings
@@ -155,8 +154,7 @@ def allocate(
     proved: dict[str, bool] | None = {k: t.proved for k, t in result.tiers.items()}
     seconds = result.seconds
     notes = [
-        *empty_snapshot_notes(snapshot),
-        *unknown_staff_notes(snapshot),
+        *snapshot_notes(snapshot),
         *calibrated_note(asked, settings, cut_short=result.cut_short),
     ]
     if result.pruned:

@@ -86,8 +86,7 @@ from allocator.contract.models import (
     Unallocated,
     UnallocatedCode,
     cut_short_note,
-    empty_snapshot_notes,
-    unknown_staff_notes,
+    snapshot_notes,
 )
 from allocator.contract.policy import Policy
 from allocator.contract.settings import Settings, calibrated_note, resolve_settings
@@ -694,8 +693,7 @@ def rebalance(
         started=clock_started,
     )
     notes = [
-        *empty_snapshot_notes(snapshot),
-        *unknown_staff_notes(snapshot),
+        *snapshot_notes(snapshot),
         *calibrated_note(asked, settings, cut_short=solution.cut_short),
     ]
     if solution.cut_short:
