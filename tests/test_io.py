@@ -988,3 +988,27 @@ def test_csv_referrals_not_named_csv_are_told_to_be(tmp_path: Path, name: str) -
     ref = tmp_path / name
     ref.write_text("id,family,type,complexity,weight\nR1,F9,child_in_need,2,3\n")
     assert "rename it to .csv" in only(problems(snap, ref))
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"a": float("nan")}, "a is nan"),
+        ({"cases": [{"weight": 1.0}, {"weight": float("inf")}]}, "cases[1].weight is inf"),
+        (float("-inf"), "the value is -inf"),
+    ],
+)
+def test_a_number_json_cannot_hold_is_named_where_it_is(
+    tmp_path: Path, data: Any, said: str
+) -> None:
+    # A council developer's NaN met "Out of range float values are not JSON compliant",
+    # with no field named.
+    with pytest.raises(ValueError) as caught:
+        write_json(tmp_path / "out.json", data)
+    assert (
+        str(caught.value) == f"{said}, a number JSON cannot hold: expected a finite number or null"
+    )
+    assert not (tmp_path / "out.json").exists()
+    # The word in text is data, not a number.
+    write_json(tmp_path / "text.json", {"id": "NaN", "note": "Infinity"})
+    assert json.loads((tmp_path / "text.json").read_text()) == {"id": "NaN", "note": "Infinity"}

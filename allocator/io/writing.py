@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import math
 import os
 import secrets
@@ -60,8 +59,31 @@ def dump_json(model_or_data: Any) -> str:
     # the strict check only runs when the text may hold such a constant.
     text = to_json(model_or_data, indent=2, by_alias=True, inf_nan_mode="constants").decode()
     if "NaN" in text or "Infinity" in text:
-        json.dumps(to_jsonable_python(model_or_data, by_alias=True), allow_nan=False)
+        data = to_jsonable_python(model_or_data, by_alias=True)
+        if (where := _first_non_finite(data, "")) is not None:
+            place, value = where
+            raise ValueError(
+                f"{place or 'the value'} is {value}, a number JSON cannot hold: expected a "
+                "finite number or null"
+            )
     return text + "\n"
+
+
+def _first_non_finite(data: Any, place: str) -> tuple[str, float] | None:
+    """Where the first NaN or infinity in ``data`` is (``cases[3].weight``), and it."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return place, data
+    items = (
+        (((f"{place}.{k}" if place else str(k)), v) for k, v in data.items())
+        if isinstance(data, dict)
+        else ((f"{place}[{i}]", v) for i, v in enumerate(data))
+        if isinstance(data, list)
+        else ()
+    )
+    for inner_place, value in items:
+        if (found := _first_non_finite(value, inner_place)) is not None:
+            return found
+    return None
 
 
 def _fsync_directory(directory: Path) -> None:
