@@ -193,7 +193,10 @@ class Record(BaseModel):
 #: class: in no id and no person's name. A NUL cannot be stored in PostgreSQL's text (a
 #: decision log there refused the snapshot after its solve), an escape code is read by
 #: a terminal, and a reversed name or reason misleads whoever reads the log.
-CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
+_C0 = "\\x00-\\x1f"
+_C0_BUT_TAB_AND_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
+_DEL_C1_AND_BIDI = "\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
+CONTROL_CHARACTERS = _C0 + _DEL_C1_AND_BIDI
 
 #: Characters that print as nothing (zero-width space and joiners, the direction
 #: marks, the word joiner, a byte-order mark, the soft hyphen), as a regular
@@ -218,7 +221,7 @@ Id = Annotated[str, Field(min_length=1, pattern=ID_PATTERN)]
 #: child with that need would be left without a worker though nothing looked wrong.
 #: No control or invisible character, as in an id, but tabs and line breaks (a
 #: spreadsheet cell may hold an area on two lines; they are spaces to the matching).
-_LABEL_REFUSED = _REFUSED.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f")
+_LABEL_REFUSED = _C0_BUT_TAB_AND_BREAKS + _DEL_C1_AND_BIDI + INVISIBLE_CHARACTERS
 LABEL_PATTERN: Final = rf"^[^{_LABEL_REFUSED}]*[^\s{_LABEL_REFUSED}][^{_LABEL_REFUSED}]*$"
 Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
 
