@@ -671,11 +671,14 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
 
 def render_recommendation(rec: Recommendation, console: Console) -> None:
     """Print the ranked workers for one case and the nearest misses with why not."""
-    held = (
-        f"; alternatives to its current worker {rec.current_worker}"
-        if rec.current_worker and not rec.needs_worker
-        else ""
-    )
+    if rec.planned is not None:
+        # The plan in force places the child today: said, so that "nobody else" is
+        # not read as the child left without a worker.
+        held = f" besides {rec.planned}, to whom the plan in force gives it today"
+    elif rec.current_worker and not rec.needs_worker:
+        held = f" besides its current worker {rec.current_worker}"
+    else:
+        held = ""
     console.print(
         f"[bold]{_before_tag(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
         f"{rec.weight:g} points, family {escape(rec.family)}; "
@@ -697,12 +700,16 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
         console.print(table)
     else:
         rules = rec.colliding_rules
+        who = "nobody else" if held else "nobody"
         if len(rules) > 1:
-            console.print(f"nobody may take it today; rules collide: {escape(' and '.join(rules))}")
+            console.print(
+                f"{who} may take it today; rules collide: {escape(' and '.join(rules))} (every "
+                f"{'other ' if held else ''}worker is stopped by at least one of them)"
+            )
         elif rules:
-            console.print(f"nobody may take it today: {escape(rules[0])} rule")
+            console.print(f"{who} may take it today: {escape(rules[0])} rule")
         else:
-            console.print("nobody may take it today: nobody on the staff list is still here")
+            console.print(f"{who} may take it today: nobody on the staff list is still here")
     if rec.ineligible:
         table = Table(title="Best ineligible workers, and why not")
         for heading in ("worker", "rules", "why not"):
