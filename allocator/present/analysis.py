@@ -63,6 +63,7 @@ from allocator.explain.reasons import (
     had_room,
     worker_blockers,
 )
+from allocator.present.percent import percent
 from allocator.problems.recommend import (
     SCORED,
     Recommender,
@@ -340,11 +341,6 @@ def _tier_matches(tier: Tier, on: TierPlacements, view: PlanView) -> tuple[Match
         for m in matches
         if (d := view.diagnose(m.cases[0]))
     )
-
-
-def _share(load: int, cap: int) -> str:
-    """``"84%"``: a load as a share of capacity."""
-    return f"{round(100 * load / cap)}%" if cap > 0 else "-"
 
 
 # ------------------------------------------------------------------ worker statement
@@ -773,11 +769,11 @@ def _room_after(
     if late:
         return (*kept, f"once this plan is applied: {'; '.join(late)}")
     spare = state.capacity[wid] - view.load[wid]
-    share = (view.load[wid] + state.weight[case_id]) / state.capacity[wid]
+    share = percent(view.load[wid] + state.weight[case_id], state.capacity[wid])
     return (
         *kept,
         f"once this plan is applied: {points(spare)} points spare; would end at "
-        f"{round(100 * share)}% of capacity",
+        f"{share} of capacity",
     )
 
 

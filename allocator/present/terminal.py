@@ -25,6 +25,7 @@ from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted
 from allocator.explain.check import RULES, Violation
 from allocator.present.order import unallocated_order
+from allocator.present.percent import percent
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.present.analysis import (
@@ -143,7 +144,7 @@ def plan_summary(
     for heading in ("worker", "capacity", "load before", "load after", "cases", "utilisation"):
         table.add_column(heading, justify="left" if heading == "worker" else "right")
     for w in changed:
-        share = f"{w.load_after / w.capacity:.0%}" if w.capacity else "-"
+        share = percent(w.load_after, w.capacity)
         table.add_row(
             escape(w.id),
             f"{w.capacity:g}",
@@ -408,10 +409,6 @@ def _ids(ids: Sequence[str], limit: int = SHOWN) -> str:
     return ", ".join(ids)
 
 
-def _pct(share: float | None) -> str:
-    return f"{share:.0%}" if share is not None else "-"
-
-
 def _value(value: object) -> str:
     return "" if value is None else f"{value}"
 
@@ -535,7 +532,9 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
         figures.add_column(heading, justify="left" if not heading else "right")
     figures.add_row("capacity (points)", f"{s.capacity:g}", f"{s.capacity:g}")
     figures.add_row("load (points)", f"{s.load_before:g}", f"{s.load_after:g}")
-    figures.add_row("utilisation", _pct(s.utilisation_before), _pct(s.utilisation_after))
+    figures.add_row(
+        "utilisation", percent(s.load_before, s.capacity), percent(s.load_after, s.capacity)
+    )
     figures.add_row("cases", str(s.cases_before), str(s.cases_after))
     console.print(figures)
     console.print(

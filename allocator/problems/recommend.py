@@ -76,6 +76,7 @@ from allocator.explain.reasons import (
     availability_rule,
 )
 from allocator.io import InputError
+from allocator.present.percent import percent
 
 #: The tiers one placement moves, in priority order: the daily tiers below the
 #: priority classes (:data:`allocator.domain.objectives.CONTINUITY_TIERS`; a re-solve's
@@ -798,9 +799,8 @@ class Recommender:
         reasons.extend(area_reasons(st, case, wid))
         spare = st.spare_before(wid)
         if share is not None and spare >= 0:
-            reasons.append(
-                f"{points(spare)} points spare; would end at {round(100 * share)}% of capacity"
-            )
+            ends = percent(st.load_kept[wid] + st.weight[case.id], st.capacity[wid])
+            reasons.append(f"{points(spare)} points spare; would end at {ends} of capacity")
         return reasons
 
 
