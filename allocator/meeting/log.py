@@ -999,7 +999,11 @@ class DecisionLog:
             snapshot_sha256=row.snapshot_sha256,
             policy_sha256=row.policy_sha256,
             stage=row.stage,
-            overrides=tuple(Override.model_validate(o) for o in json.loads(row.overrides)),
+            # Read as logged: a name from before a rule on names was added still reads.
+            overrides=tuple(
+                Override.model_validate(o, context={"stored": True})
+                for o in json.loads(row.overrides)
+            ),
             settings=json.loads(row.settings),
             made_from=made,
             manager_via=row._mapping.get("manager_via"),
