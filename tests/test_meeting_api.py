@@ -73,7 +73,7 @@ def test_override_by_json_resolves_and_logs(client: TestClient, meeting: Meeting
     other = next(w for w in "ABC" if w != before["R1"])
     answer = client.post(
         "/overrides",
-        json={"case": "R1", "action": "choose", "worker": other, "reason": "r", "manager": "M"},
+        json={"case": "R1", "action": "choose", "worker": other, "reason": "r", "manager": "Mo"},
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["reference_changes"] == 0 and answer.json()["moved"] == []
@@ -82,7 +82,7 @@ def test_override_by_json_resolves_and_logs(client: TestClient, meeting: Meeting
     assert kinds == ["override", "proposed"]
     bad = client.post(
         "/overrides",
-        json={"case": "NOPE", "action": "unallocate", "reason": "r", "manager": "M"},
+        json={"case": "NOPE", "action": "unallocate", "reason": "r", "manager": "Mo"},
     )
     assert bad.status_code == 422 and "NOPE" in bad.json()["detail"]
     no_reason = client.post("/overrides", json={"case": "R1", "action": "unallocate"})
@@ -90,7 +90,7 @@ def test_override_by_json_resolves_and_logs(client: TestClient, meeting: Meeting
 
 
 def test_form_override_needs_the_pages_token_and_origin(client: TestClient) -> None:
-    form = {"case": "R1", "action": "unallocate", "worker": "", "reason": "r", "manager": "M"}
+    form = {"case": "R1", "action": "unallocate", "worker": "", "reason": "r", "manager": "Mo"}
     assert client.post("/overrides", data=form).status_code == 403  # no token
     assert client.post("/overrides", data={**form, "csrf": "forged"}).status_code == 403
     token = csrf_of(client)
@@ -110,7 +110,7 @@ def test_form_override_needs_the_pages_token_and_origin(client: TestClient) -> N
     )
     assert done.status_code == 303 and done.headers["location"] == "/"
     page = client.get("/", headers=HTML).text
-    assert "left unallocated by M: r" in page and 'id="moved"' in page
+    assert "left unallocated by Mo: r" in page and 'id="moved"' in page
 
 
 def test_sign_off_and_downloads(client: TestClient, meeting: Meeting) -> None:

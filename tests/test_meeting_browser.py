@@ -157,7 +157,7 @@ def test_over_cap_exception_family_and_a_stale_sign_off(served: tuple[str, Meeti
     now = {c.id: c.worker for c in snap.cases} | final_workers(plan)
 
     def holdable(cid: str, wid: str, **flags: bool) -> bool:
-        o = Override(case=cid, action="choose", worker=wid, reason="r", manager="m", **flags)
+        o = Override(case=cid, action="choose", worker=wid, reason="r", manager="Mo", **flags)
         try:
             check_holdable(state, o)
         except OverrideError:

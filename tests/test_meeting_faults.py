@@ -57,7 +57,7 @@ def client(meeting: Meeting) -> TestClient:
 
 
 def choose(cid: str, wid: str) -> dict[str, str]:
-    return {"case": cid, "action": "choose", "worker": wid, "reason": "r", "manager": "M"}
+    return {"case": cid, "action": "choose", "worker": wid, "reason": "r", "manager": "Mo"}
 
 
 # ---------------------------------------------------------------- 1. overrides
@@ -108,18 +108,18 @@ def test_a_later_override_of_a_case_replaces_the_earlier(
 
 def test_merge_keeps_what_still_holds_beside_an_exclusion() -> None:
     # Choose A, keep off B: both hold. Keep off A then: it replaces the choice of A.
-    pick = Override(case="R2", action="choose", worker="A", reason="r", manager="M")
-    off_b = Override(case="R2", action="exclude", worker="B", reason="r", manager="M")
-    off_a = Override(case="R2", action="exclude", worker="A", reason="r", manager="M")
-    other = Override(case="R1", action="choose", worker="A", reason="r", manager="M")
+    pick = Override(case="R2", action="choose", worker="A", reason="r", manager="Mo")
+    off_b = Override(case="R2", action="exclude", worker="B", reason="r", manager="Mo")
+    off_a = Override(case="R2", action="exclude", worker="A", reason="r", manager="Mo")
+    other = Override(case="R1", action="choose", worker="A", reason="r", manager="Mo")
     assert merge_override([other, pick], off_b) == [other, pick, off_b]
     assert merge_override([other, pick, off_b], off_a) == [other, off_b, off_a]
-    gone = Override(case="R2", action="unallocate", reason="r", manager="M")
+    gone = Override(case="R2", action="unallocate", reason="r", manager="Mo")
     assert merge_override([other, pick, off_b], gone) == [other, gone]
 
 
 def test_unallocate_naming_a_worker_is_refused(client: TestClient) -> None:
-    body = {"case": "R2", "action": "unallocate", "worker": "A", "reason": "r", "manager": "M"}
+    body = {"case": "R2", "action": "unallocate", "worker": "A", "reason": "r", "manager": "Mo"}
     answer = client.post("/overrides", json=body)
     assert answer.status_code == 422 and "names no worker" in answer.json()["detail"]
 

@@ -9,12 +9,16 @@ first, the re-solve made the second.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
+import pytest
 from builders import case, snapshot, worker
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.contract.models import Snapshot
 from allocator.contract.policy import Policy
 from allocator.meeting.log import DecisionLog
 from allocator.meeting.overrides import Override, final_workers
@@ -109,3 +113,200 @@ def test_the_history_page_says_each_event_in_words(tmp_path: Path) -> None:
     worker_page = client.get(f"/workers/{other}", headers={"Accept": "text/html"}).text
     assert "Team 01," in worker_page and "Team Team" not in worker_page
     log.close()
+
+
+# ------------------------------------------------------ each kind of event reads right
+
+#: One step of a story: a row of the history table, read by column.
+Row = tuple[str, str, str, str]  # event, worker before, worker after, kept off
+
+
+def told(db: str, case_id: str, decision_id: int) -> list[Row]:
+    """The rows of ``allocator history`` for ``case_id`` in ``decision_id``, as printed
+    (event, worker before, worker after, kept off)."""
+    shown = CliRunner().invoke(main, ["history", case_id, "--db", db], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.output
+    rows = []
+    for line in shown.output.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells and cells[0] == str(decision_id):
+            rows.append((cells[3], cells[4], cells[5], cells[6]))
+    return rows
+
+
+def by_ann(**fields: object) -> Override:
+    return Override.model_validate({"manager": "Ann", "reason": "r", **fields})
+
+
+def opened(snap: Snapshot, db: str) -> Meeting:
+    log = DecisionLog(db)
+    return Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+
+
+def proposed(db: str) -> tuple[str, list[Row]]:
+    # R, a referral, goes to A or B: no worker before it.
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("R")]), db)
+    w = final_workers(meeting.plan)["R"]
+    assert w is not None
+    return "R", [("proposed", "", w, "")]
+
+
+def signed(db: str) -> tuple[str, list[Row]]:
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("R")]), db)
+    w = final_workers(meeting.plan)["R"]
+    assert w is not None
+    meeting.sign_off("Bo Lee", decision_id=meeting.decision_id)
+    return "R", [("signed", "", w, "")]
+
+
+def chosen(db: str) -> tuple[str, list[Row]]:
+    # R, proposed to one of A and B, is given to the other.
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("R")]), db)
+    w = final_workers(meeting.plan)["R"]
+    other = "B" if w == "A" else "A"
+    meeting.override(by_ann(case="R", action="choose", worker=other))
+    return "R", [("chosen", w or "", other, "")]
+
+
+def chosen_over_cap(db: str) -> tuple[str, list[Row]]:
+    # U, urgent, needs Welsh; A, the only Welsh speaker, is full: nobody takes U until
+    # a manager gives U to A over cap.
+    snap = snapshot(
+        [worker("A", capacity_points=3, skills=("welsh",)), worker("B")],
+        [case("H", worker="A"), case("U", priority="urgent", needs=("welsh",))],
+    )
+    meeting = opened(snap, db)
+    meeting.override(by_ann(case="U", action="choose", worker="A", over_cap=True))
+    return "U", [("chosen_over_cap", "", "A", "")]
+
+
+def kept_off_stays(db: str) -> tuple[str, list[Row]]:
+    # The reported fault: H stays with A and is kept off B. It read "kept_off | worker
+    # B | from A", a move from A to B.
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("H", worker="A")]), db)
+    meeting.override(by_ann(case="H", action="exclude", worker="B"))
+    return "H", [("kept_off", "A", "A", "B")]
+
+
+def kept_off_moves(db: str) -> tuple[str, list[Row]]:
+    # H is kept off A, its worker: the re-solve gives H to B, the only other worker.
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("H", worker="A")]), db)
+    meeting.override(by_ann(case="H", action="exclude", worker="A"))
+    return "H", [("kept_off", "A", "B", "A"), ("placed", "A", "B", "")]
+
+
+def unallocated(db: str) -> tuple[str, list[Row]]:
+    meeting = opened(snapshot([worker("A"), worker("B")], [case("R")]), db)
+    w = final_workers(meeting.plan)["R"]
+    meeting.override(by_ann(case="R", action="unallocate"))
+    return "R", [("unallocated", w or "", "(none)", "")]
+
+
+def moved(db: str) -> tuple[str, list[Row]]:
+    # A and B have room for one 3-point case each; giving A's referral to B moves B's
+    # to A (the module's first story).
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [case("R1"), case("R2")],
+    )
+    meeting = opened(snap, db)
+    on_a = next(c for c, w in final_workers(meeting.plan).items() if w == "A")
+    on_b = "R1" if on_a == "R2" else "R2"
+    meeting.override(by_ann(case=on_a, action="choose", worker="B"))
+    return on_b, [("moved", "B", "A", "")]
+
+
+def placed(db: str) -> tuple[str, list[Row]]:
+    # A has room for one child: R1, waiting longer, is placed and W waits; R1 left
+    # unallocated frees A for W.
+    snap = snapshot(
+        [worker("A", capacity_points=3)],
+        [case("R1", opened=date(2026, 11, 1)), case("W", opened=date(2026, 11, 20))],
+    )
+    meeting = opened(snap, db)
+    assert final_workers(meeting.plan)["W"] is None
+    meeting.override(by_ann(case="R1", action="unallocate"))
+    return "W", [("placed", "", "A", "")]
+
+
+def kept_off_unplaced(db: str) -> tuple[str, list[Row]]:
+    # R, a referral needing Welsh, is A's (B lacks Welsh); kept off A, R waits.
+    snap = snapshot([worker("A", skills=("welsh",)), worker("B")], [case("R", needs=("welsh",))])
+    meeting = opened(snap, db)
+    meeting.override(by_ann(case="R", action="exclude", worker="A"))
+    return "R", [("kept_off", "A", "(none)", "A"), ("unplaced", "A", "(none)", "")]
+
+
+def unplaced(db: str) -> tuple[str, list[Row]]:
+    # A and B have room for one 3-point case each; R2 may not go to A, so R1 (waiting
+    # longer) is A's and R2 B's. R1 kept off A takes B, which R2 leaves with nobody.
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [
+            case("R1", opened=date(2026, 11, 1)),
+            case("R2", opened=date(2026, 11, 20), excluded_workers=("A",)),
+        ],
+    )
+    meeting = opened(snap, db)
+    assert final_workers(meeting.plan) == {"R1": "A", "R2": "B"}
+    # A child the plan placed left with nobody is said in a preview first.
+    meeting.override(by_ann(case="R1", action="exclude", worker="A"), previewed=True)
+    return "R2", [("unplaced", "B", "(none)", "")]
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        proposed,
+        signed,
+        chosen,
+        chosen_over_cap,
+        kept_off_stays,
+        kept_off_moves,
+        unallocated,
+        moved,
+        placed,
+        kept_off_unplaced,
+        unplaced,
+    ],
+)
+def test_each_kind_of_event_reads_as_what_happened_to_the_child(
+    tmp_path: Path, story: Callable[[str], tuple[str, list[Row]]]
+) -> None:
+    # Every event the log records, in the history table: the child's worker before and
+    # after the step, and the worker kept off apart; the last decision's rows only.
+    db = str(tmp_path / "log.db")
+    case_id, rows = story(db)
+    log = DecisionLog(db, create=False)
+    last = log.decisions()[0].id
+    events = [e for e in log.history(case_id) if e.decision_id == last]
+    log.close()
+    assert told(db, case_id, last) == rows
+    # The JSON says the same in fields of their own, the stored ones kept.
+    assert [
+        (e.event, e.worker_before or "", e.worker_after or "(none)", e.kept_off or "")
+        for e in events
+    ] == rows
+
+
+def test_the_history_page_reads_a_kept_off_child_as_staying(tmp_path: Path) -> None:
+    # The page's table has the same columns: H stays with A, kept off B.
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+
+    meeting = opened(
+        snapshot([worker("A"), worker("B")], [case("H", worker="A")]), str(tmp_path / "log.db")
+    )
+    meeting.override(by_ann(case="H", action="exclude", worker="B"))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    page = client.get("/history/H", headers={"Accept": "text/html"}).text
+    assert "<th>worker before</th><th>worker after</th><th>kept off</th>" in page
+    assert "<td>kept off a worker by a manager</td><td>A</td><td>A</td><td>B</td>" in page
+    as_json = client.get("/history/H").json()[-1]
+    assert (as_json["worker_before"], as_json["worker_after"], as_json["kept_off"]) == (
+        "A",
+        "A",
+        "B",
+    )
+    meeting.log.close()

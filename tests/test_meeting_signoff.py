@@ -129,3 +129,66 @@ def test_a_blank_name_from_the_page_is_said_on_the_page(
     assert answer.headers["content-type"].startswith("text/html")
     assert 'id="error"' in answer.text and "manager" in answer.text
     assert len(meeting.log.decisions()) == 1
+
+
+def other_meetings_decision(meeting: Meeting) -> int:
+    """A proposal logged in another meeting on the same log (another service's)."""
+    snap = snapshot([worker("Z")], [case("RZ")])
+    Meeting.open(snap, Policy(), meeting.log, allocate(snap, Policy(), work_units=1.0))
+    return meeting.log.decisions()[0].id
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        # The reported fault: Carol signed decision 1 (sign-off 2); Dan names 2. It was
+        # "there is no decision 2 in this meeting yet ... signed off by Carol Head
+        # (decision 2)".
+        (
+            "the sign-off in force",
+            "decision 2 is Carol Head's sign-off of decision 1, not a plan; the plan in force "
+            "is decision 1 (proposed, the proposal): nothing was signed. It was signed off "
+            "by Carol Head (decision 2): override a case before signing again",
+        ),
+        # Carol's sign-off of decision 1, after Bo's override replaced the plan (3).
+        (
+            "an earlier sign-off",
+            "decision 2 is Carol Head's sign-off of decision 1, not a plan; the plan in force "
+            "is decision 3 (override, made since by Bo): nothing was signed. Reload the page",
+        ),
+        # The plan Carol signed, replaced since by Bo's override (3).
+        (
+            "a replaced plan",
+            "you reviewed decision 1, but the plan in force is decision 3 (override, made "
+            "since by Bo): nothing was signed. Reload the page",
+        ),
+        # No decision 99 at all.
+        (
+            "a decision not yet made",
+            "there is no decision 99 in this meeting yet: the plan in force is decision 1",
+        ),
+        # Decision 2 is another meeting's proposal: it is there, not in this meeting.
+        (
+            "another meeting's",
+            "there is no decision 2 in this meeting: the plan in force is decision 1",
+        ),
+    ],
+    ids=["signoff-in-force", "earlier-signoff", "replaced-plan", "not-yet", "other-meeting"],
+)
+def test_a_stale_sign_off_says_truly_what_the_decision_named_is(
+    client: TestClient, meeting: Meeting, kind: str, said: str
+) -> None:
+    named = {"a decision not yet made": 99}.get(kind, 2)
+    if kind == "another meeting's":
+        assert other_meetings_decision(meeting) == 2
+    else:
+        assert client.post("/signoff", json={"manager": "Carol Head", "decision_id": 1}).is_success
+    if kind in ("an earlier sign-off", "a replaced plan"):
+        assert client.post("/overrides", json=choose("R1", "B")).status_code == 200
+        named = 2 if kind == "an earlier sign-off" else 1
+    before = len(meeting.log.decisions())
+    answer = client.post("/signoff", json={"manager": "Dan", "decision_id": named})
+    assert answer.status_code == 409
+    detail = answer.json()["detail"]
+    assert detail.startswith(said), detail
+    assert len(meeting.log.decisions()) == before  # nothing signed

@@ -272,15 +272,28 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
     if not events:
         echo(f"no decisions about {_printable(case_id)} in the log", err=True)
         return
-    table = Table("decision", "meeting", "when (UTC)", "event", "worker", "from", "why", "by")
+    table = Table(
+        "decision",
+        "meeting",
+        "when (UTC)",
+        "event",
+        "worker before",
+        "worker after",
+        "kept off",
+        "why",
+        "by",
+    )
     for e in events:
+        # Before and after the step, and the worker kept off apart: a kept_off row
+        # read "worker P0011 | from P0009", a move, where the child stayed with P0009.
         table.add_row(
             str(e.decision_id),
             _literal(e.meeting),
             e.at[:19].replace("T", " "),
             e.event,
-            _literal(e.worker or "(none)"),
-            _literal(e.from_worker),
+            _literal(e.worker_before),
+            _literal(e.worker_after or "(none)"),
+            _literal(e.kept_off),
             _literal(e.reason),
             _literal(e.by),
         )

@@ -365,6 +365,15 @@ class CaseEvent:
 
     Attributes
     ----------
+    worker, from_worker
+        As the log stores them: for ``kept_off`` the worker the child is kept off and
+        the worker they had; for every other event the worker the step gives the child
+        (``None``: none) and the one it leaves, where there is one. Read
+        :attr:`worker_before`, :attr:`worker_after` and :attr:`kept_off` to tell them.
+    worker_after
+        The child's worker once the step is made: where the re-solve put them when a
+        ``placed`` or ``unplaced`` event of the same decision says so, the worker they
+        had for a ``kept_off`` that moved nobody, else ``worker``.
     manager
         Who made this step: the manager of an override (its own case events) or of
         a sign-off; ``None`` for the allocator's proposal and for a re-solve's
@@ -388,6 +397,18 @@ class CaseEvent:
     manager_via: str | None = None
     meeting: str = ""
     caused_by: str | None = None
+    worker_after: str | None = None
+
+    @property
+    def worker_before(self) -> str | None:
+        """The child's worker before the step, where the log knows it (a proposal
+        names only the worker a moved child leaves)."""
+        return self.from_worker
+
+    @property
+    def kept_off(self) -> str | None:
+        """The worker a manager kept the child off (``kept_off``), else ``None``."""
+        return self.worker if self.event == "kept_off" else None
 
     @property
     def manager_shown(self) -> str:
@@ -404,7 +425,12 @@ class CaseEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        return {**self.__dict__, "by": self.by}
+        return {
+            **self.__dict__,
+            "worker_before": self.worker_before,
+            "kept_off": self.kept_off,
+            "by": self.by,
+        }
 
 
 @dataclass(frozen=True)
@@ -973,7 +999,11 @@ class DecisionLog:
             snapshot_sha256=row.snapshot_sha256,
             policy_sha256=row.policy_sha256,
             stage=row.stage,
-            overrides=tuple(Override.model_validate(o) for o in json.loads(row.overrides)),
+            # Read as logged: a name from before a rule on names was added still reads.
+            overrides=tuple(
+                Override.model_validate(o, context={"stored": True})
+                for o in json.loads(row.overrides)
+            ),
             settings=json.loads(row.settings),
             made_from=made,
             manager_via=row._mapping.get("manager_via"),
@@ -1153,7 +1183,7 @@ class DecisionLog:
                     plans[row.decision_id] = _explained(self.plan(row.decision_id))
                 event = replace(event, reason=plans[row.decision_id].get(case_id))
             events.append(event)
-        return events
+        return _with_worker_after(events)
 
     # ---------------------------------------------------------------- verifying
 
@@ -1333,6 +1363,27 @@ class DecisionLog:
                 "a write that failed, or decisions removed from the end",
             )
         return None, ()
+
+
+#: The events a manager's override writes for the case they decided about; a
+#: ``placed`` or ``unplaced`` event of the same decision follows where the child did not
+#: end as asked (kept off their worker and moved on, or a choice not honoured).
+MANAGER_EVENTS = frozenset({"chosen", "chosen_over_cap", "kept_off", "unallocated"})
+
+
+def _with_worker_after(events: list[CaseEvent]) -> list[CaseEvent]:
+    """``events`` of one child, each with :attr:`CaseEvent.worker_after` set."""
+    ended = {e.decision_id: e.worker for e in events if e.event in ("placed", "unplaced")}
+    out = []
+    for e in events:
+        if e.event in MANAGER_EVENTS and e.decision_id in ended:
+            after = ended[e.decision_id]
+        elif e.event == "kept_off":
+            after = e.from_worker  # kept off another worker: the child stayed
+        else:
+            after = e.worker
+        out.append(replace(e, worker_after=after))
+    return out
 
 
 def _cause(overrides_json: str) -> str:

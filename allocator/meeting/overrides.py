@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
 )
 
 from allocator.contract.faults import describe_value
@@ -77,10 +78,52 @@ Action = Literal["choose", "exclude", "unallocate"]
 _CONTROL = re.compile(f"(?![\t\n\r])[{CONTROL_CHARACTERS}]")
 
 
+#: Characters that change the direction text reads in without showing: the
+#: embeddings, overrides and their pop (U+202A to U+202E), the isolates (U+2066 to
+#: U+2069) and the direction marks. The overrides reverse what follows ("Ann" with
+#: U+202E before it reads "nnA"); the others reorder it.
+_REVERSING = frozenset("\u202d\u202e")
+_DIRECTION = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u2066\u2067\u2068\u2069")
+#: Control characters a refusal names by what they are.
+_CONTROL_NAMES = {
+    "\x00": "a NUL character",
+    "\x1b": "an escape character",
+    "\x9b": "an 8-bit escape sequence",
+    "\t": "a tab",
+}
+
+
+def character_kind(ch: str) -> str:
+    """What ``ch`` is, for a refusal that names the character found: "a character that
+    reverses text (U+202E RIGHT-TO-LEFT OVERRIDE)", "a NUL character (U+0000)", "an
+    invisible character (U+200B ZERO WIDTH SPACE)"...
+
+    >>> character_kind("\u202e")
+    'a character that reverses text (U+202E RIGHT-TO-LEFT OVERRIDE)'
+    """
+    code = f"U+{ord(ch):04X}"
+    named = f"{code} {unicodedata.name(ch)}" if unicodedata.name(ch, "") else code
+    if ch in _REVERSING:
+        return f"a character that reverses text ({named})"
+    if ch in _DIRECTION:
+        return f"a character that changes the direction text reads in ({named})"
+    if ch in _CONTROL_NAMES:
+        return f"{_CONTROL_NAMES[ch]} ({named})"
+    if ch in "\n\r\u2028\u2029\x85\x0b\x0c":
+        return f"a line break ({named})"
+    if unicodedata.category(ch) == "Cc":
+        return f"a control character ({named})"
+    if ch in BLANK_LOOKING:
+        return f"a character that shows as blank ({named})"
+    return f"an invisible character ({named})"
+
+
 def no_control(value: str) -> str:
-    """``value`` unless it holds a control character (tab and line breaks allowed)."""
-    if _CONTROL.search(value):
-        raise ValueError("control characters (such as NUL or escape) are not accepted")
+    """``value`` unless it holds a control character (tab and line breaks allowed);
+    the refusal names the first one found (:func:`character_kind`)."""
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"{character_kind(found.group())} is not accepted")
     return value
 
 
@@ -112,21 +155,37 @@ def _shows(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LN" and ch not in BLANK_LOOKING
 
 
-def a_person(value: str) -> str:
+#: Fewest letters in a person's name: who decided is said in the log for good, and a
+#: single letter ("x") names nobody; two keep "Bo", "Jo" and initials ("AB"), and a
+#: name in a script that writes it in two characters ("李明").
+MIN_NAME_LETTERS = 2
+
+
+def a_person(value: str, *, letters: int = MIN_NAME_LETTERS) -> str:
     """``value`` unless it is a placeholder for no name (:data:`NO_NAME`), holds a line
     break, tab or a character that hides (:func:`_hides`: "Ann\u200bSmith" would be a
-    second Ann Smith), or has no letter (only spaces and invisible characters: a fresh
-    trial signed off as two zero-width spaces, another as U+3164)."""
+    second Ann Smith), the refusal naming the character (:func:`character_kind`), or
+    has fewer than ``letters`` letters (:data:`MIN_NAME_LETTERS`; a fresh trial signed
+    off as two zero-width spaces, another as U+3164, a third as "x")."""
     if value.casefold() in NO_NAME:
         raise ValueError(f"a person's name, not {value!r}")
-    if any(_hides(ch) or unicodedata.category(ch) == "Cc" for ch in value):
+    hidden = next((ch for ch in value if _hides(ch) or unicodedata.category(ch) == "Cc"), None)
+    if hidden is not None:
+        raise ValueError(f"a person's name as it reads: {character_kind(hidden)} is not accepted")
+    if sum(1 for ch in value if _shows(ch) and unicodedata.category(ch)[0] == "L") < letters:
         raise ValueError(
-            "a person's name as it reads: no line break, tab or invisible character "
-            "(such as a zero-width space)"
+            f"a person's name that says who decided, of {MIN_NAME_LETTERS} letters at least, "
+            f"such as 'Ann Smith' or 'A. Smith': {value!r} names nobody"
         )
-    if not any(_shows(ch) and unicodedata.category(ch)[0] == "L" for ch in value):
-        raise ValueError("a person's name, with at least one letter")
     return value
+
+
+def _a_person_field(value: str, info: ValidationInfo) -> str:
+    """:func:`a_person` of a model's field. A name read back from the log (validation
+    context ``{"stored": True}``) needs one letter, the rule it was logged under
+    before :data:`MIN_NAME_LETTERS`: a log keeps reading as it was written."""
+    stored = bool((info.context or {}).get("stored"))
+    return a_person(value, letters=1 if stored else MIN_NAME_LETTERS)
 
 
 #: Fewest letters or digits a reason holds: a waived rule's documented exception is
@@ -150,8 +209,9 @@ def a_reason(value: str) -> str:
 
 
 #: A manager's name as typed: 1 to :data:`MAX_NAME` characters once trimmed, no
-#: control character, nothing that hides, a letter, and no placeholder for no name.
-ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(a_person)]
+#: control character, nothing that hides, two letters (:data:`MIN_NAME_LETTERS`), and no
+#: placeholder for no name.
+ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(_a_person_field)]
 #: A manager's reason as typed: 1 to :data:`MAX_REASON` characters, words (:func:`a_reason`).
 Reason = Annotated[Text, Field(max_length=MAX_REASON), AfterValidator(a_reason)]
 

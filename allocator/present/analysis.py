@@ -26,6 +26,7 @@ Output about cases names ids, case types, complexity, weights and patch names on
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from enum import Enum
@@ -59,11 +60,17 @@ from allocator.explain.reasons import (
     PlanView,
     assignment_reasons,
     availability_rule,
-    colliding_rules,
     had_room,
     worker_blockers,
 )
-from allocator.problems.recommend import SCORED, Recommender, UnknownIdError, score_key
+from allocator.present.percent import percent
+from allocator.problems.recommend import (
+    SCORED,
+    Recommender,
+    UnknownIdError,
+    colliding,
+    score_key,
+)
 
 Side = Literal["a", "b", "same"]
 
@@ -336,11 +343,6 @@ def _tier_matches(tier: Tier, on: TierPlacements, view: PlanView) -> tuple[Match
     )
 
 
-def _share(load: int, cap: int) -> str:
-    """``"84%"``: a load as a share of capacity."""
-    return f"{round(100 * load / cap)}%" if cap > 0 else "-"
-
-
 # ------------------------------------------------------------------ worker statement
 
 
@@ -588,6 +590,18 @@ class CaseExplanation:
         return {f.name: to_data(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
+def _colliding_rules(state: ServiceState, case_id: str, view: PlanView) -> tuple[str, ...]:
+    """The rules that leave ``case_id`` nobody under ``view``, as ``recommend`` names
+    them (:func:`allocator.problems.recommend.colliding`), from every worker who has
+    not left; empty when somebody may take it."""
+    blocked: Counter[frozenset[str]] = Counter(
+        frozenset(b.rule for b in worker_blockers(state, case_id, wid, view))
+        for wid in state.practitioners
+        if wid not in state.gone
+    )
+    return colliding(blocked)
+
+
 def explain_case(
     snapshot: Snapshot,
     policy: Policy,
@@ -670,7 +684,7 @@ def explain_case(
                 "too: no worker had room for them all, or the search stopped before it found "
                 "one; place this child by hand (allocator recommend) or make room"
             )
-        collide = colliding_rules(state, case_id, view)
+        collide = _colliding_rules(state, case_id, view)
         if case_id in lost_as:
             stated = lost_as[case_id]
             plan_code = str(stated.code)
@@ -771,11 +785,11 @@ def _room_after(
     if late:
         return (*kept, f"once this plan is applied: {'; '.join(late)}")
     spare = state.capacity[wid] - view.load[wid]
-    share = (view.load[wid] + state.weight[case_id]) / state.capacity[wid]
+    share = percent(view.load[wid] + state.weight[case_id], state.capacity[wid])
     return (
         *kept,
         f"once this plan is applied: {points(spare)} points spare; would end at "
-        f"{round(100 * share)}% of capacity",
+        f"{share} of capacity",
     )
 
 

@@ -25,6 +25,7 @@ from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted
 from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.order import unallocated_order
+from allocator.present.percent import percent
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.present.analysis import (
@@ -143,7 +144,7 @@ def plan_summary(
     for heading in ("worker", "capacity", "load before", "load after", "cases", "utilisation"):
         table.add_column(heading, justify="left" if heading == "worker" else "right")
     for w in changed:
-        share = f"{w.load_after / w.capacity:.0%}" if w.capacity else "-"
+        share = percent(w.load_after, w.capacity)
         table.add_row(
             escape(w.id),
             f"{w.capacity:g}",
@@ -408,10 +409,6 @@ def _ids(ids: Sequence[str], limit: int = SHOWN) -> str:
     return ", ".join(ids)
 
 
-def _pct(share: float | None) -> str:
-    return f"{share:.0%}" if share is not None else "-"
-
-
 def _value(value: object) -> str:
     return "" if value is None else f"{value}"
 
@@ -535,7 +532,9 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
         figures.add_column(heading, justify="left" if not heading else "right")
     figures.add_row("capacity (points)", f"{s.capacity:g}", f"{s.capacity:g}")
     figures.add_row("load (points)", f"{s.load_before:g}", f"{s.load_after:g}")
-    figures.add_row("utilisation", _pct(s.utilisation_before), _pct(s.utilisation_after))
+    figures.add_row(
+        "utilisation", percent(s.load_before, s.capacity), percent(s.load_after, s.capacity)
+    )
     figures.add_row("cases", str(s.cases_before), str(s.cases_after))
     console.print(figures)
     console.print(
@@ -671,11 +670,14 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
 
 def render_recommendation(rec: Recommendation, console: Console) -> None:
     """Print the ranked workers for one case and the nearest misses with why not."""
-    held = (
-        f"; alternatives to its current worker {rec.current_worker}"
-        if rec.current_worker and not rec.needs_worker
-        else ""
-    )
+    if rec.planned is not None:
+        # The plan in force places the child today: said, so that "nobody else" is
+        # not read as the child left without a worker.
+        held = f" besides {rec.planned}, to whom the plan in force gives it today"
+    elif rec.current_worker and not rec.needs_worker:
+        held = f" besides its current worker {rec.current_worker}"
+    else:
+        held = ""
     console.print(
         f"[bold]{_before_tag(rec.case)}[/bold]: {rec.type}, complexity {rec.complexity}, weight "
         f"{rec.weight:g} points, family {escape(rec.family)}; "
@@ -697,12 +699,16 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
         console.print(table)
     else:
         rules = rec.colliding_rules
+        who = "nobody else" if held else "nobody"
         if len(rules) > 1:
-            console.print(f"nobody may take it today; rules collide: {escape(' and '.join(rules))}")
+            console.print(
+                f"{who} may take it today; rules collide: {escape(' and '.join(rules))} (every "
+                f"{'other ' if held else ''}worker is stopped by at least one of them)"
+            )
         elif rules:
-            console.print(f"nobody may take it today: {escape(rules[0])} rule")
+            console.print(f"{who} may take it today: {escape(rules[0])} rule")
         else:
-            console.print("nobody may take it today: nobody on the staff list is still here")
+            console.print(f"{who} may take it today: nobody on the staff list is still here")
     if rec.ineligible:
         table = Table(title="Best ineligible workers, and why not")
         for heading in ("worker", "rules", "why not"):

@@ -29,6 +29,8 @@ rule that stops them (rule ids of the registry,
 :data:`allocator.domain.rules.RULES`): sorted by the two
 continuity tiers (a sibling's or previous worker who cannot take the child is what a
 manager asks about first), then the number of blocking rules, then the other tiers.
+When nobody may take the child, :func:`colliding` names the rules that between them
+stop everyone; ``explain --case`` names them by the same function.
 
 Nothing here imports the solver; the sentences name ids, grades, case types, skills
 and patch names only.
@@ -41,6 +43,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from itertools import combinations
 from typing import Any
 
 from allocator.arguments import check_arguments
@@ -52,6 +55,7 @@ from allocator.domain.objectives import CONTINUITY_TIERS, Tier
 from allocator.domain.rules import (
     CAPACITY,
     INTAKE_LIMIT,
+    RULE_IDS,
     Room,
     ServiceState,
     case_rules,
@@ -70,9 +74,9 @@ from allocator.explain.reasons import (
     Blocker,
     area_reasons,
     availability_rule,
-    covering_counted,
 )
 from allocator.io import InputError
+from allocator.present.percent import percent
 
 #: The tiers one placement moves, in priority order: the daily tiers below the
 #: priority classes (:data:`allocator.domain.objectives.CONTINUITY_TIERS`; a re-solve's
@@ -173,7 +177,12 @@ class Recommendation:
     ineligible
         The nearest misses among the workers the rules stop, with why.
     colliding_rules
-        When nobody is eligible: the rules that together leave the case nobody.
+        When nobody is eligible: the rules that together leave the case nobody
+        (:func:`colliding`).
+    planned
+        The worker the plan in force gives the case to today (``recommend(...,
+        plan=...)``), if it places or moves it: once the plan is applied they are its
+        current worker, and the ranking is of alternatives to them.
     handover
         The handover already promised for this child and not yet made (from the plan
         in force or the pending handovers file), if any: the ranking is of
@@ -192,6 +201,7 @@ class Recommendation:
     ineligible: tuple[Candidate, ...]
     colliding_rules: tuple[str, ...] = ()
     handover: Handover | None = None
+    planned: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -207,6 +217,7 @@ class Recommendation:
             "ranked": [c.to_dict() for c in self.ranked],
             "ineligible": [c.to_dict() for c in self.ineligible],
             "colliding_rules": list(self.colliding_rules),
+            "planned": self.planned,
             "handover": None
             if self.handover is None
             else self.handover.model_dump(mode="json", by_alias=True),
@@ -224,6 +235,59 @@ def as_score(key: tuple[int, ...]) -> dict[str, int]:
         name: value if sense == "min" else -value
         for (name, sense), value in zip(SCORE_TIERS, key, strict=True)
     }
+
+
+def colliding(blocked: Mapping[frozenset[str], int]) -> tuple[str, ...]:
+    """The rules that between them stop every worker: what leaves a case nobody.
+
+    ``blocked`` holds, for each set of rule ids stopping some workers, how many it
+    stops. The answer is the fewest rules such that every worker is stopped by one
+    of them (each rule that alone stops some worker is among them); among as few,
+    the rules that stop the most workers, so that a rule whose workers another rule
+    of the answer stops anyway is not named in its place (the Welsh speakers are full
+    and the workers away lack Welsh: "skills and capacity", not "availability and
+    capacity"); then the order of the registry. Empty when some worker is stopped by
+    nothing (somebody may take the case) or there is no worker.
+
+    Returns
+    -------
+    tuple of str
+        Rule ids in the order of :data:`allocator.domain.rules.RULE_IDS`; two or more
+        means the rules collide.
+
+    Examples
+    --------
+    >>> colliding({frozenset({"capacity"}): 5, frozenset({"skills", "availability"}): 1,
+    ...            frozenset({"skills", "capacity"}): 12})
+    ('skills', 'capacity')
+    """
+    sets = [rules for rules, n in blocked.items() if n > 0]
+    if not sets or any(not rules for rules in sets):
+        return ()
+    order = {r: k for k, r in enumerate(RULE_IDS)}
+    unknown = len(order)  # an id the registry lacks (none today) goes last
+    named = sorted({r for rules in sets for r in rules}, key=lambda r: (order.get(r, unknown), r))
+    bit = {r: 1 << k for k, r in enumerate(named)}
+    masks = [sum(bit[r] for r in rules) for rules in sets]
+    stops = {r: sum(n for rules, n in blocked.items() if n > 0 and r in rules) for r in named}
+    # Any answer holds the rules that alone stop some worker; the rest is searched
+    # smallest first (a handful of rules: at most 2 ** len(RULE_IDS) sets).
+    forced = [r for r in named if frozenset({r}) in blocked and blocked[frozenset({r})] > 0]
+    base = sum(bit[r] for r in forced)
+    left = [m for m in masks if not m & base]
+    others = [r for r in named if r not in forced]
+    for size in range(len(others) + 1):
+        best: tuple[int, tuple[str, ...]] | None = None
+        for extra in combinations(others, size):
+            mask = base | sum(bit[r] for r in extra)
+            if all(m & mask for m in left):
+                weight = sum(stops[r] for r in extra)
+                if best is None or weight > best[0]:  # the first of equals: registry order
+                    best = (weight, extra)
+        if best is not None:
+            chosen = {*forced, *best[1]}
+            return tuple(r for r in named if r in chosen)
+    return ()  # not reached: every rule named covers every set
 
 
 def miss_key(key: tuple[int, ...], sibling: int, rules: int) -> tuple[int, ...]:
@@ -477,7 +541,7 @@ class Recommender:
         if not eligible_count:
             sets = ranking.blocked_sets(uniform, skipped)
             sets.update(frozenset(rules) for _, rules in blocked)
-            collide = tuple(covering_counted(sets))
+            collide = colliding(sets)
         return Recommendation(
             case=case.id,
             family=case.family,
@@ -735,9 +799,8 @@ class Recommender:
         reasons.extend(area_reasons(st, case, wid))
         spare = st.spare_before(wid)
         if share is not None and spare >= 0:
-            reasons.append(
-                f"{points(spare)} points spare; would end at {round(100 * share)}% of capacity"
-            )
+            ends = percent(st.load_kept[wid] + st.weight[case.id], st.capacity[wid])
+            reasons.append(f"{points(spare)} points spare; would end at {ends} of capacity")
         return reasons
 
 
@@ -846,6 +909,9 @@ def recommend(
             case_id, top=top, ineligible=ineligible
         )
         # Said with the ranking: a manager asking about a child who already has a new
-        # worker named should not read the ranking as the child having none.
-        return replace(rec, handover=mine[0]) if mine else rec
+        # worker named (today's placement, or a handover to come) should not read the
+        # ranking as the child having none.
+        given = plan.assignments if plan is not None else ()
+        planned = next((a.worker for a in given if a.case == case_id), None)
+        return replace(rec, handover=mine[0] if mine else None, planned=planned)
     return Recommender(snapshot, policy).recommend(case_id, top=top, ineligible=ineligible)

@@ -660,19 +660,16 @@ class Meeting:
                 if current.manager
                 else "the proposal"
             )
-            if decision_id is not None and decision_id > self.decision_id:
-                seen = (
-                    f"there is no decision {decision_id} in this meeting yet: the plan in force is"
-                )
-            elif decision_id is not None and decision_id != self.decision_id:
-                seen = f"you reviewed decision {decision_id}, but the plan in force is"
+            if decision_id is not None and decision_id != self.decision_id:
+                seen = self._named(decision_id, current.meeting)
             else:  # the decision named is in force; the plan's hash given is not its
                 seen = (
                     f"the plan you reviewed (SHA-256 {str(plan_sha256)[:12]}...) is not the "
                     "plan in force,"
                 )
             then = (
-                f"It was signed off by {self.signed[1]} (decision {self.signed[0]})"
+                f"It was signed off by {self.signed[1]} (decision {self.signed[0]}): "
+                "override a case before signing again"
                 if self.signed is not None
                 else "Reload the page, review the plan in force and sign it off"
             )
@@ -688,6 +685,27 @@ class Meeting:
         decision_id = self.log.sign_off(self.decision_id, manager, manager_via=manager_via)
         self.signed = (decision_id, manager, manager_via)
         return decision_id
+
+    def _named(self, decision_id: int, meeting: str) -> str:
+        """What a sign-off naming ``decision_id``, not the one in force, named: the
+        start of its refusal, ending where the plan in force is named ("... the plan
+        in force is"). A decision not (yet) in this meeting, a sign-off (which is no
+        plan: a fresh manager named the sign-off just made and read "there is no
+        decision 8 ... It was signed off by Carol Head (decision 8)"), or a plan that
+        has been replaced since."""
+        try:
+            named = self.log.decision(decision_id)
+        except LookupError:
+            named = None
+        if named is None or named.meeting != meeting:
+            yet = " yet" if decision_id > self.decision_id and named is None else ""
+            return f"there is no decision {decision_id} in this meeting{yet}: the plan in force is"
+        if named.kind == "signoff":
+            return (
+                f"decision {decision_id} is {named.manager}'s sign-off of decision "
+                f"{named.parent_id}, not a plan; the plan in force is"
+            )
+        return f"you reviewed decision {decision_id}, but the plan in force is"
 
     def state(self) -> dict[str, Any]:
         """The meeting as plain data (the JSON of ``GET /``)."""

@@ -27,7 +27,7 @@ from contextlib import suppress
 from typing import Any
 
 from allocator.contract.models import CONTROL_CHARACTERS
-from allocator.meeting.overrides import a_person
+from allocator.meeting.overrides import a_person, character_kind
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -366,8 +366,13 @@ def load_users(path: str) -> dict[str, str]:
     users: dict[str, str] = {}
     seen: dict[str, str] = {}
     for name, value in table.items():
-        if not 1 <= len(name.strip()) <= 100 or _CONTROL.search(name):
+        if not 1 <= len(name.strip()) <= 100:
             raise ValueError(f"{path}: {name!r}: a name of 1 to 100 printable characters")
+        if found := _CONTROL.search(name):
+            raise ValueError(
+                f"{path}: {name!r}: a person's name as it reads: "
+                f"{character_kind(found.group())} is not accepted"
+            )
         try:
             a_person(name.strip())
         except ValueError as exc:  # the same names the page accepts typed
