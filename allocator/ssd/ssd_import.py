@@ -476,9 +476,11 @@ def _each_id_once(
         problems,
         lambda r: f"field {ident!r} is {shown(r[ident])}, expected {ID_EXPECTED}",
     )
-    repeated = frame.with_columns(_first=pl.col(LINE).min().over(ident)).filter(
-        (ids != "") & (pl.col(LINE) != pl.col("_first"))
-    )
+    # rows in the table's order: a repeat is any but the first of its id (no window
+    # over every id: the repeats are few, their first lines looked up alone)
+    repeated = frame.filter((ids != "") & ~ids.is_first_distinct())
+    firsts = frame.filter(ids.is_in(repeated[ident].implode()) & ids.is_first_distinct())
+    repeated = repeated.join(firsts.rename({LINE: "_first"}), on=ident, how="left")
     _report_rows(
         repeated,
         table,
@@ -663,11 +665,18 @@ def _involvements(
 
 @dataclass(frozen=True)
 class SideRow:
-    """A row of a side table: where it is, and each value it gives that the
-    allocator's models accept (a value they refuse is reported where it is written)."""
+    """A row of a side table: where it is, and the columns whose value the allocator's
+    models refuse (reported where it is written, and not used)."""
 
     row: Row
-    values: dict[str, Any]
+    refused: frozenset[str] = frozenset()
+
+    def value(self, name: str) -> Any:
+        """The value the row gives field ``name`` (a list for a list field), ``None``
+        if its cell is empty or refused."""
+        if name in self.refused or not self.row.get(name):
+            return None
+        return _side_value(self.row, name)
 
 
 class _WorkerCells:
@@ -728,18 +737,17 @@ def _side_table(
     refusals: dict[tuple[str, str], list[tuple[tuple[str | int, ...], Any]]] = {}
     for row in table or ():
         ident = row.get("id")
-        values: dict[str, Any] = {}
+        refused: set[str] = set()
         for column in known:
             text = row.get(column)
             if not text:
                 continue
-            value = _side_value(row, column)
             if (column, text) not in refusals:  # a side table repeats its values
-                refusals[column, text] = _refusals(model, column, value)
+                refusals[column, text] = _refusals(model, column, _side_value(row, column))
             for loc, part in refusals[column, text]:
                 _refused(model, loc, part, row.cell(column, ident), problems)
-            if not refusals[column, text]:
-                values[column] = value
+            if refusals[column, text]:
+                refused.add(column)
         if not ident:
             problems.error(f"{row.where()}: field 'id' is empty, expected {ID_EXPECTED}: {noun}")
         elif ident in rows:
@@ -753,7 +761,7 @@ def _side_table(
                 f"{row.where(ident)}: field 'id' is {shown(ident)}, expected {ID_EXPECTED}: {noun}"
             )
         else:
-            rows[ident] = SideRow(row, values)
+            rows[ident] = SideRow(row, frozenset(refused)) if refused else SideRow(row)
     return rows
 
 
@@ -1000,8 +1008,8 @@ def _practitioners(
             report.defaulted("ssd_professionals", "fte", f"mapping fte {rules.fte}")
         extra = side.get(ident)
         for name in PRACTITIONER_SIDE:
-            if extra is not None and name in extra.values:
-                record[name] = extra.values[name]
+            if extra is not None and (value := extra.value(name)) is not None:
+                record[name] = value
                 places[name] = extra.row.cell(name, ident)
             elif name == "contract":
                 continue  # from the agency flag
@@ -1215,8 +1223,8 @@ def import_ssd(
             report.defaulted("cases", "family", "the child's own id (no ssd_family row)")
         extra = case_side.get(person)
         for name in CASE_SIDE:
-            if extra is not None and name in extra.values:
-                record[name] = extra.values[name]
+            if extra is not None and (value := extra.value(name)) is not None:
+                record[name] = value
                 places[name] = extra.row.cell(name, person)
                 if name == "type":
                     report.count("case types set by the side table (over the episodes)")
