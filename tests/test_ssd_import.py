@@ -366,11 +366,12 @@ def test_side_table_values_are_checked_where_they_were_written(extract: Path) ->
         "id,complexity,pinned_worker\nC003,4,W77\nC005,9,\n", encoding="utf-8"
     )
     problems = problems_of(extract)
+    # a value is checked as the table is read; whom it names, when the case is built
     assert problems == [
-        f"{extract / 'cases_extra.csv'}, line 2 (id C003): field 'pinned_worker' is 'W77', "
-        "expected the id of a practitioner.",
         f"{extract / 'cases_extra.csv'}, line 3 (id C005): field 'complexity' is '9', "
         "expected a whole number from 1 to 4.",
+        f"{extract / 'cases_extra.csv'}, line 2 (id C003): field 'pinned_worker' is 'W77', "
+        "expected the id of a practitioner.",
     ]
 
 

@@ -14,9 +14,11 @@ The format is described in ``docs/IMPORT-MAPPINGS.md``.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import types
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -62,6 +64,11 @@ def role_key(role: str) -> str:
     return " ".join(role.split()).lower()
 
 
+def title_key(title: str) -> str:
+    """A job title as matched: blanks collapsed and trimmed, case folded."""
+    return " ".join(title.split()).casefold()
+
+
 class InvolvementRules(_Section):
     """``[involvements]``: which ``invo_professional_role_id`` values are the allocated worker."""
 
@@ -84,6 +91,21 @@ class PractitionerRules(_Section):
     areas: tuple[Label, ...] = ()
     side_table: str | None = None
 
+    @field_validator("grades")
+    @classmethod
+    def _each_title_once(cls, grades: dict[str, Grade]) -> dict[str, Grade]:
+        # Titles match ignoring case and spaces (title_key): two keys that match the same
+        # job title would leave the grade to the order they are written in.
+        seen: dict[str, str] = {}
+        for title in grades:
+            first = seen.setdefault(title_key(title), title)
+            if first != title:
+                raise ValueError(
+                    f"names the job titles {first!r} and {title!r}, which are one title "
+                    "(case and spaces are ignored); expected each title once"
+                )
+        return grades
+
 
 class EpisodeRules(_Section):
     """``[episodes]``: the episode tables read, most intensive first.
@@ -97,6 +119,26 @@ class EpisodeRules(_Section):
     order: tuple[EpisodeTable, ...] = get_args(EpisodeTable)
     care_leaver_closed_in_touch: tuple[str, ...] = ("DIED", "NREQ", "RHOM")
     adoption_legal_statuses: tuple[Annotated[str, Field(min_length=1)], ...] = ("E1", "D1")
+
+    @field_validator("order")
+    @classmethod
+    def _some_tables_each_once(cls, order: tuple[str, ...]) -> tuple[str, ...]:
+        # An empty order reads no episode: every child would be without a case, and the
+        # import would write an empty snapshot as if the service had none. A table listed
+        # twice has two ranks: the type would hang on which one is meant.
+        if not order:
+            raise ValueError(
+                "is empty, expected the episode tables to read, most intensive first (leave "
+                "the key out to read all eight: " + ", ".join(get_args(EpisodeTable)) + ")"
+            )
+        for table in dict.fromkeys(order):
+            if (times := order.count(table)) > 1:
+                said = "twice" if times == 2 else f"{times} times"
+                raise ValueError(
+                    f"lists {table!r} {said}, expected each table once (its place in the "
+                    "order ranks the case type it gives)"
+                )
+        return order
 
 
 class DatabaseRules(_Section):
@@ -141,11 +183,16 @@ class SsdMapping(_Section):
 
     def grade_of(self, job_title: str) -> Grade | None:
         """The grade for a job title (case and spaces ignored), else ``default_grade``."""
-        wanted = " ".join(job_title.split()).casefold()
+        return self.title_grade(job_title) or self.practitioners.default_grade
+
+    def title_grade(self, job_title: str) -> Grade | None:
+        """The grade ``[practitioners] grades`` gives a job title (case and spaces
+        ignored), ``None`` if it names no such title (``default_grade`` not read)."""
+        wanted = title_key(job_title)
         for title, grade in self.practitioners.grades.items():
-            if " ".join(title.split()).casefold() == wanted:
+            if title_key(title) == wanted:
                 return grade
-        return self.practitioners.default_grade
+        return None
 
 
 Converter = Literal["text", "date_dmy", "date_iso", "yes_no", "percent", "number", "list"]
@@ -281,12 +328,44 @@ def _validate(model: type[M], data: dict[str, Any], path: Path) -> M:
                 problems.append(f"{path}: unknown key {key!r}{did_you_mean(str(loc[-1]), known)}")
             elif err["type"] == "missing":
                 problems.append(f"{path}: key {key!r} is missing")
+            elif "[key]" in err["loc"]:  # a key of a table that must be one of a set
+                problems.append(f"{path}: key {key!r} {_unknown_name(model, loc, err)}")
+            elif err["type"] == "value_error":  # a rule of the table's own, in its words
+                said = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(f"{path}: key {key!r} {said}")
             else:
                 value = err.get("input")
-                shown = repr(value) if isinstance(value, str | int | float) else "not that"
                 expected = expected_at(model, loc) if loc else "a table"
+                if err["type"] == "too_short":
+                    problems.append(
+                        f"{path}: key {key!r} is empty, expected at least one entry ({expected})"
+                    )
+                    continue
+                shown = repr(value) if isinstance(value, str | int | float) else _kind(value)
                 problems.append(f"{path}: key {key!r} is {shown}, expected {expected}")
         raise InputError(problems) from None
+
+
+def _kind(value: object) -> str:
+    """A TOML value that cannot be quoted back, by its kind."""
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return "a value of another kind"
+
+
+def _unknown_name(model: type[BaseModel], loc: tuple[int | str, ...], err: Any) -> str:
+    """What is wrong with a table's key that must be one of a set (a case type in
+    ``complexity_by_type``): the set's name, and the key meant or the keys allowed."""
+    owner = _section_at(model, loc[:-2])
+    info = owner.model_fields.get(str(loc[-2]))
+    keys = get_args(info.annotation)[0] if info is not None and get_args(info.annotation) else None
+    if not (isinstance(keys, type) and issubclass(keys, Enum)):
+        return f"is not allowed, expected {expected_at(model, (*loc, '[key]'))}"
+    noun = re.sub(r"(?<!^)(?=[A-Z])", " ", keys.__name__).lower()  # CaseType: case type
+    allowed = [str(member.value) for member in keys]
+    return f"is not a {noun}{did_you_mean(str(err.get('input')), allowed)}"
 
 
 def load_ssd_mapping(path: str | Path) -> SsdMapping:

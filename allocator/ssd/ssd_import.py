@@ -26,13 +26,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 import polars as pl
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from allocator.contract.models import (
+    ID_PATTERN,
     SNAPSHOT_FORMAT,
     TEXT_CELLS,
     Case,
@@ -45,7 +47,11 @@ from allocator.io import expected_at
 from allocator.ssd.mapping import EPISODE_TABLES, SsdMapping, role_key
 from allocator.ssd.report import ImportReport
 from allocator.ssd.tables import (
+    DATE_RANGE,
+    ID_EXPECTED,
     LINE,
+    Cell,
+    Counted,
     Problems,
     Row,
     Table,
@@ -58,6 +64,10 @@ from allocator.ssd.tables import (
     read_table,
     shown,
 )
+
+Place = Cell | Counted
+"""Where a snapshot field's value was read: a cell of the extract or a side table, or a
+count over a table's rows."""
 
 BASE_COLUMNS: dict[str, tuple[str, ...]] = {
     "ssd_person": ("pers_person_id",),
@@ -192,6 +202,8 @@ class History:
     """What the involvements say about each child (by person id)."""
 
     current: dict[str, CurrentInvolvement]
+    current_lines: dict[str, int]
+    """The line (or row) of each child's current involvement."""
     previous: dict[str, list[str]]
     changes: dict[str, int]
     open_children: set[str]
@@ -217,7 +229,8 @@ def read_tables(
 ) -> dict[str, Table]:
     """The SSD tables ``wanted`` (name -> required columns) from ``source``: a folder
     of CSV extracts (``<name>.csv``) or a database URL; what is wrong goes to
-    ``problems``. ``optional`` (database only): tables read where present."""
+    ``problems``, and a table missing, or missing a column, is left out of the answer.
+    ``optional`` (database only): tables read where present."""
     if is_database_url(source):
         return read_database(
             source, wanted, problems, schema=mapping.database.schema_name, optional=optional
@@ -239,7 +252,9 @@ def read_tables(
     tables: dict[str, Table] = {}
     for name, columns in wanted.items():
         table = read_table(folder / f"{name}.csv", problems, required=columns)
-        if table is not None:
+        # A table without a column it needs is reported and left out, as a missing one
+        # is: the other tables are still checked.
+        if table is not None and all(column in table.columns for column in columns):
             tables[name] = table
     return tables
 
@@ -262,10 +277,16 @@ def _known_people(
     table: Table,
     column: str,
     ident: str | None,
-    people: pl.Series,
+    people: pl.Series | None,
     problems: Problems,
 ) -> pl.DataFrame:
-    """The rows of ``frame`` naming a child of ``ssd_person``; the others reported."""
+    """The rows of ``frame`` naming a child of ``ssd_person``; the others reported.
+
+    ``people`` is ``None`` when ``ssd_person`` could not be read (reported): the rows
+    are then kept unchecked, so that their other problems are still found.
+    """
+    if people is None:
+        return frame
     empty = pl.col(column) == ""
     unknown = ~empty & ~pl.col(column).is_in(people.implode())
     _report_rows(
@@ -290,22 +311,23 @@ def _known_people(
 def _open_episodes(
     tables: dict[str, Table],
     mapping: SsdMapping,
-    people: pl.Series,
+    people: pl.Series | None,
     as_of: date,
     problems: Problems,
     report: ImportReport,
-) -> tuple[pl.DataFrame, dict[str, tuple[str, str]]]:
+) -> tuple[pl.DataFrame, dict[str, tuple[str, Cell]]]:
     """Each child's open episodes, and the care-leaver table's workers.
 
     Returns
     -------
     tuple
         A frame of open episodes (``person``, ``rank`` in the order, ``start``, null
-        for a care leaver), and for each open care-leaver row naming one, the
+        for a care leaver, and where the start was read: the row's ``line``, ``ident``
+        and the start's ``column``), and for each open care-leaver row naming one, the
         ``clea_care_leaver_worker_id`` with where it was written.
     """
     found: list[pl.DataFrame] = []
-    care_leaver_workers: dict[str, tuple[str, str]] = {}
+    care_leaver_workers: dict[str, tuple[str, Cell]] = {}
     closed_in_touch = [c.upper() for c in mapping.episodes.care_leaver_closed_in_touch]
     adoption_codes = [c.strip().upper() for c in mapping.episodes.adoption_legal_statuses]
     for rank, name in enumerate(mapping.episodes.order):
@@ -331,6 +353,22 @@ def _open_episodes(
             if undecided:
                 report.count("ssd_permanence rows with no adoption decision (not used)", undecided)
             frame = frame.filter(decided)
+        # where each row's start is written, and as written (a message quotes it back)
+        if name == "ssd_permanence":
+            decision = pl.col("perm_adm_decision_date") != ""
+            frame = frame.with_columns(
+                _start_column=pl.when(decision)
+                .then(pl.lit("perm_adm_decision_date"))
+                .otherwise(pl.lit("perm_placement_order_date")),
+                _start_text=pl.when(decision)
+                .then(pl.col("perm_adm_decision_date"))
+                .otherwise(pl.col("perm_placement_order_date")),
+            )
+        else:
+            frame = frame.with_columns(
+                _start_column=pl.lit(spec.start or "", dtype=pl.String),
+                _start_text=pl.col(spec.start) if spec.start else pl.lit("", dtype=pl.String),
+            )
         dates = {c: c == spec.start for c in spec.dates}
         frame = frame_dates(frame, table, dates, spec.ident, problems)
         frame = frame.filter(~pl.col("_bad"))
@@ -370,16 +408,28 @@ def _open_episodes(
         if name == "ssd_care_leavers":
             named = opened.filter(pl.col(CARE_LEAVER_WORKER) != "")
             for record in named.iter_rows(named=True):
-                at = table.where(record[LINE], record[spec.ident] or None)
+                at = table.cell(record[LINE], CARE_LEAVER_WORKER, record[spec.ident])
                 care_leaver_workers[record[spec.person]] = (record[CARE_LEAVER_WORKER], at)
         found.append(
             opened.select(
                 person=pl.col(spec.person),
                 rank=pl.lit(rank, dtype=pl.Int64),
                 start=pl.col("_start"),
+                line=pl.col(LINE),
+                ident=pl.col(spec.ident),
+                column=pl.col("_start_column"),
+                text=pl.col("_start_text"),
             )
         )
-    schema = {"person": pl.String, "rank": pl.Int64, "start": pl.Date}
+    schema = {
+        "person": pl.String,
+        "rank": pl.Int64,
+        "start": pl.Date,
+        "line": pl.Int64,
+        "ident": pl.String,
+        "column": pl.String,
+        "text": pl.String,
+    }
     episodes = pl.concat(found) if found else pl.DataFrame(schema=schema)
     return episodes, care_leaver_workers
 
@@ -404,11 +454,50 @@ def _pre_proceedings_open(
     return ~planned & ~pl.col(LINE).is_in(ended_lines.implode())
 
 
+def _each_id_once(
+    frame: pl.DataFrame, table: Table, ident: str, noun: str, problems: Problems
+) -> None:
+    """Report each row of ``frame`` whose ``ident`` is empty, not an id
+    (``models.Id``), or already on an earlier row of the table."""
+    frame = frame.select(LINE, ident)
+    ids = pl.col(ident)
+    _report_rows(
+        frame.filter(ids == ""),
+        table,
+        None,
+        problems,
+        lambda r: f"field {ident!r} is empty, expected {ID_EXPECTED}",
+    )
+    # The contract's own pattern: the rule an id of the snapshot is held to.
+    _report_rows(
+        frame.filter((ids != "") & ~ids.str.contains(ID_PATTERN)),
+        table,
+        ident,
+        problems,
+        lambda r: f"field {ident!r} is {shown(r[ident])}, expected {ID_EXPECTED}",
+    )
+    # rows in the table's order: a repeat is any but the first of its id (no window
+    # over every id: the repeats are few, their first lines looked up alone)
+    repeated = frame.filter((ids != "") & ~ids.is_first_distinct())
+    firsts = frame.filter(ids.is_in(repeated[ident].implode()) & ids.is_first_distinct())
+    repeated = repeated.join(firsts.rename({LINE: "_first"}), on=ident, how="left")
+    _report_rows(
+        repeated,
+        table,
+        ident,
+        problems,
+        lambda r: (
+            f"{ident} {shown(r[ident])} is already on {table.unit} {r['_first']}, expected "
+            f"each {noun}"
+        ),
+    )
+
+
 def _involvements(
     table: Table,
     mapping: SsdMapping,
-    people: pl.Series,
-    professionals: pl.Series,
+    people: pl.Series | None,
+    professionals: pl.Series | None,
     as_of: date,
     problems: Problems,
     report: ImportReport,
@@ -421,6 +510,11 @@ def _involvements(
     is taken, with a warning. Previous workers are those of closed involvements,
     latest end first, each once. A change is an involvement that started in the year
     up to ``as_of`` with a different worker from the one before it (by start).
+
+    Every row's ``invo_involvements_id`` is an id, and once in the table: ``export
+    ssd`` closes the very row the current worker was read from by it. ``people`` or
+    ``professionals`` is ``None`` when its table could not be read (reported): the
+    rows are then not checked against it.
     """
     ident = "invo_involvements_id"
     frame = table.frame(BASE_COLUMNS["ssd_involvements"]).rename(
@@ -432,6 +526,9 @@ def _involvements(
         }
     )
     report.count("involvements read", frame.height)
+    _each_id_once(
+        frame, table, ident, "involvement once (export ssd closes a row by its id)", problems
+    )
     reason = pl.col("invo_worker_change_reason")
     _report_rows(
         frame.filter((reason != "") & ~reason.str.to_uppercase().is_in(sorted(CHANGE_REASONS))),
@@ -454,7 +551,10 @@ def _involvements(
     if other:
         report.count("involvements in other roles (not used)", other)
     frame = frame.filter(role.is_in(roles))
-    unknown = ~pl.col("worker").is_in(professionals.implode())
+    if professionals is None:
+        unknown = pl.lit(False)
+    else:
+        unknown = ~pl.col("worker").is_in(professionals.implode())
     if mapping.unknown_workers == "refuse":
         _report_rows(
             frame.filter(unknown),
@@ -471,7 +571,7 @@ def _involvements(
         frame = frame.filter(~unknown)
     # else kept: a closed one names a former worker; an open one's child is taken as a
     # departed worker's when the cases are built.
-    stranger = ~pl.col("person").is_in(people.implode())
+    stranger = pl.lit(False) if people is None else ~pl.col("person").is_in(people.implode())
     _report_rows(
         frame.filter(stranger),
         table,
@@ -520,6 +620,7 @@ def _involvements(
             pl.col("worker").last(),
             pl.col(ident).last(),
             pl.col("start").last(),
+            pl.col(LINE).last().alias("line"),
             pl.len().alias("open"),
             pl.col("worker").n_unique().alias("workers"),
             pl.col(LINE),
@@ -554,6 +655,7 @@ def _involvements(
                 "person", "worker", ident, "start"
             ).iter_rows()
         },
+        current_lines=dict(current.select("person", "line").iter_rows()),
         previous=dict(previous.iter_rows()),
         changes=dict(changes.iter_rows()),
         open_children=set(current["person"]),
@@ -561,15 +663,66 @@ def _involvements(
     )
 
 
+@dataclass(frozen=True)
+class SideRow:
+    """A row of a side table: where it is, and the columns whose value the allocator's
+    models refuse (reported where it is written, and not used)."""
+
+    row: Row
+    refused: frozenset[str] = frozenset()
+
+    def value(self, name: str) -> Any:
+        """The value the row gives field ``name`` (a list for a list field), ``None``
+        if its cell is empty or refused."""
+        if name in self.refused or not self.row.get(name):
+            return None
+        return _side_value(self.row, name)
+
+
+class _WorkerCells:
+    """Where each child's involvement with each professional is first written in
+    ``ssd_involvements``, indexed on first use: only a refused id needs it."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._index: dict[tuple[str, str], int] | None = None
+
+    def place(self, person: str, field: str, worker: object) -> Cell | None:
+        """Where ``person``'s former ``worker`` (an item of ``field``) is written: the
+        ``invo_professional_id`` of their first row together; ``None`` for another
+        field, or a pair no row holds."""
+        if field != "previous_workers":
+            return None
+        cells = self._table.cells
+        if self._index is None:
+            self._index = {}
+            pairs = zip(cells["invo_person_id"], cells["invo_professional_id"], strict=True)
+            for index, pair in enumerate(pairs):
+                self._index.setdefault(pair, index)
+        found = self._index.get((person, str(worker)))
+        if found is None:
+            return None
+        ident = cells["invo_involvements_id"][found]
+        return self._table.cell(self._table.lines[found], "invo_professional_id", ident)
+
+
 def _side_table(
     name: str | None,
     mapping: SsdMapping,
+    model: type[BaseModel],
     known: tuple[str, ...],
+    noun: str,
     problems: Problems,
-) -> dict[str, Row]:
-    """Rows of an optional side table by ``id``: a file in the mapping's folder (or
-    below it); any other path is refused unread, so a mapping cannot make the import
-    read, and echo in its errors, a file elsewhere (``/etc/shadow``, ``../..``)."""
+) -> dict[str, SideRow]:
+    """Rows of an optional side table by ``id``, each value checked at the door.
+
+    The file is one in the mapping's folder (or below it); any other path is refused
+    unread, so a mapping cannot make the import read, and echo in its errors, a file
+    elsewhere (``/etc/shadow``, ``../..``). Every row's values are checked by the
+    field of ``model`` they fill, whether or not the row matches a record, and before
+    its id is: a problem in one row hides none in another. ``noun`` names what an id
+    must be (``a child's pers_person_id``).
+    """
     if name is None:
         return {}
     path = inside(mapping.folder, name)
@@ -580,12 +733,35 @@ def _side_table(
         )
         return {}
     table = read_table(path, problems, required=("id",), known=("id", *known))
-    rows: dict[str, Row] = {}
+    rows: dict[str, SideRow] = {}
+    refusals: dict[tuple[str, str], list[tuple[tuple[str | int, ...], Any]]] = {}
     for row in table or ():
         ident = row.get("id")
-        if ident in rows:
-            problems.error(f"{row.where(ident)}: id {shown(ident)} appears twice in the table")
-        rows[ident] = row
+        refused: set[str] = set()
+        for column in known:
+            text = row.get(column)
+            if not text:
+                continue
+            if (column, text) not in refusals:  # a side table repeats its values
+                refusals[column, text] = _refusals(model, column, _side_value(row, column))
+            for loc, part in refusals[column, text]:
+                _refused(model, loc, part, row.cell(column, ident), problems)
+            if refusals[column, text]:
+                refused.add(column)
+        if not ident:
+            problems.error(f"{row.where()}: field 'id' is empty, expected {ID_EXPECTED}: {noun}")
+        elif ident in rows:
+            first = rows[ident].row.line
+            problems.error(
+                f"{row.where(ident)}: id {shown(ident)} is already on {row.unit} {first}, "
+                f"expected each id once (one row of values per id)"
+            )
+        elif not _is_id(ident):
+            problems.error(
+                f"{row.where(ident)}: field 'id' is {shown(ident)}, expected {ID_EXPECTED}: {noun}"
+            )
+        else:
+            rows[ident] = SideRow(row, frozenset(refused)) if refused else SideRow(row)
     return rows
 
 
@@ -599,23 +775,117 @@ def _side_value(row: Row, name: str) -> Any:
     return text
 
 
+@cache
+def _field_type(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """The type of one field of ``model``, with its constraints: one value is checked
+    by the very rule the model checks it with."""
+    info = model.model_fields[name]
+    form: Any = Annotated[info.annotation, info]  # the field's type and its Field(...)
+    return TypeAdapter(form)
+
+
+def _is_id(text: str) -> bool:
+    """Whether ``text`` is an id as the snapshot's models hold one (``models.Id``)."""
+    try:
+        _field_type(Case, "id").validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
+@cache
+def _holds_ids(model: type[BaseModel], name: str) -> bool:
+    """Whether field ``name`` of ``model`` is an id or a list of ids (``models.Id``)."""
+    info = model.model_fields.get(name)
+    if info is None:
+        return False
+    metadata = list(info.metadata)
+    for arg in get_args(info.annotation):  # tuple[Annotated[str, Field(...)], ...]
+        if get_origin(arg) is Annotated:
+            for item in get_args(arg)[1:]:
+                metadata.extend(getattr(item, "metadata", [item]))
+    return any(getattr(item, "pattern", None) == ID_PATTERN for item in metadata)
+
+
+def _refused(
+    model: type[BaseModel],
+    loc: tuple[int | str, ...],
+    value: Any,
+    place: Place,
+    problems: Problems,
+) -> None:
+    """One sentence for ``value``, which ``model`` refuses at ``loc`` (a field, or an
+    item of a list field), named where it was read."""
+    name = str(loc[0])
+    item = len(loc) > 1 and isinstance(loc[1], int)
+    if _holds_ids(model, name):
+        expected = ID_EXPECTED
+    elif isinstance(value, date):  # read as a date from the extract: only its range is wrong
+        expected = DATE_RANGE
+    else:
+        expected = expected_at(model, loc[:2] if item else (name,))
+    if isinstance(place, Cell) and place.written:  # a date as the extract writes it
+        found = shown(place.written)
+    else:
+        found = found_value(name, value)
+    problems.error(place.sentence(found, expected))
+
+
+def _refusals(
+    model: type[BaseModel], name: str, value: Any
+) -> list[tuple[tuple[str | int, ...], Any]]:
+    """What field ``name`` of ``model`` refuses in ``value`` (text cells): each
+    problem's place in the field (``(name,)``, or ``(name, index)`` for an item of a
+    list) and the value there; empty if it takes it."""
+    try:
+        _field_type(model, name).validate_python(value, context={TEXT_CELLS: True})
+    except ValidationError as exc:
+        found: list[tuple[tuple[str | int, ...], Any]] = []
+        for err in exc.errors():
+            index = err["loc"][0] if err["loc"] else None
+            if isinstance(index, int) and isinstance(value, list):
+                found.append(((name, index), value[index]))
+            else:
+                found.append(((name,), value))
+        return found
+    return []
+
+
 def _validated(
-    model: type[BaseModel], record: dict[str, Any], origin: dict[str, Row], problems: Problems
+    model: type[BaseModel],
+    record: dict[str, Any],
+    places: Mapping[str | tuple[str, int], Place],
+    problems: Problems,
+    item_place: Callable[[str, Any], Place | None] | None = None,
 ) -> Any:
+    """``record`` as ``model``, or ``None`` with each problem reported where the value
+    was read: ``places`` by field (or ``(field, index)`` for an item of a list), the
+    record's own place under ``"id"``; ``item_place(field, item)`` finds an item's
+    place when a problem needs it (looked up only then: most records have none)."""
     try:
         # An extract's cells are text (CSV) or a database's values: both may hold a
         # number as text.
         return model.model_validate(record, context={TEXT_CELLS: True})
     except ValidationError as exc:
+        home = places["id"]
         for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else ""
-            row = origin.get(name) or origin["id"]
+            loc = err["loc"]
+            if not loc:  # a rule over several fields: said of the record
+                said = str(err["msg"]).removeprefix("Value error, ")
+                problems.error(f"{home.where}: {said}")
+                continue
+            name = str(loc[0])
             value = record.get(name)
-            found = found_value(name, value)
-            problems.error(
-                f"{row.where(record['id'])}: field {name!r} is {found}, expected "
-                f"{expected_at(model, (name,))}"
-            )
+            index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            if index is not None and isinstance(value, list | tuple):
+                value = value[index]
+            place = places.get((name, index)) if index is not None else None
+            if place is None and index is not None and item_place is not None:
+                place = item_place(name, value)
+            place = place or places.get(name)
+            if place is None:  # filled by the import itself: said under the field's name
+                place = home._replace(column=name) if isinstance(home, Cell) else home
+            _refused(model, tuple(loc), value, place, problems)
         return None
 
 
@@ -641,34 +911,63 @@ CASE_SIDE = (
 )
 
 
+def _teams(table: Table | None, problems: Problems) -> dict[str, Row]:
+    """``ssd_department``'s rows by ``dept_team_id``: each id once (a department is
+    looked up by it), none empty."""
+    teams: dict[str, Row] = {}
+    for row in table or ():
+        ident = row.get("dept_team_id")
+        if not ident:
+            problems.error(f"{row.where()}: field 'dept_team_id' is empty, expected a team id")
+        elif ident in teams:
+            problems.error(
+                f"{row.where(ident)}: dept_team_id {shown(ident)} is already on {row.unit} "
+                f"{teams[ident].line}, expected each team once"
+            )
+        else:
+            teams[ident] = row
+    return teams
+
+
 def _practitioners(
     tables: dict[str, Table],
     mapping: SsdMapping,
+    side: dict[str, SideRow],
     problems: Problems,
     report: ImportReport,
-) -> tuple[list[Practitioner], dict[str, Row]]:
-    """Practitioners, and every professional's row by id (mapped grade or not)."""
-    teams = {r.get("dept_team_id"): r.get("dept_team_name") for r in tables["ssd_department"]}
-    side = _side_table(mapping.practitioners.side_table, mapping, PRACTITIONER_SIDE, problems)
+) -> tuple[list[Practitioner], dict[str, Row], set[str]]:
+    """Practitioners, every professional's row by id (mapped grade or not), and the
+    ids of those whose job title has a grade (practitioners, valid or not)."""
+    teams = _teams(tables.get("ssd_department"), problems)
     rules = mapping.practitioners
     staff: list[Practitioner] = []
     rows: dict[str, Row] = {}
-    for row in tables["ssd_professionals"]:
+    graded: set[str] = set()
+    titled = 0  # rows whose job title has a grade, whatever else is wrong with them
+    table = tables["ssd_professionals"]
+    for row in table:
         ident = row.get("prof_professional_id")
         report.count("professionals read")
-        if not ident:
-            problems.error(f"{row.where()}: field 'prof_professional_id' is empty")
-            continue
-        if ident in rows:
-            problems.error(f"{row.where(ident)}: prof_professional_id {shown(ident)} repeated")
-            continue
-        rows[ident] = row
         title = row.get("prof_professional_job_title")
         grade = mapping.grade_of(title)
+        titled += grade is not None
+        if not ident:
+            problems.error(
+                f"{row.where()}: field 'prof_professional_id' is empty, expected {ID_EXPECTED}"
+            )
+            continue
+        if ident in rows:
+            problems.error(
+                f"{row.where(ident)}: prof_professional_id {shown(ident)} is already on "
+                f"{row.unit} {rows[ident].line}, expected each professional once"
+            )
+            continue
+        rows[ident] = row
         if grade is None:
             report.count("professionals whose job title has no grade (not practitioners)")
             continue
-        if not _has_title(mapping, title):
+        graded.add(ident)
+        if mapping.title_grade(title) is None:
             report.defaulted("ssd_professionals", "grade", f"mapping default_grade {grade.value}")
         flag = row.get("prof_agency_worker_flag").upper()
         contract = Contract.PERMANENT
@@ -681,27 +980,37 @@ def _practitioners(
             contract = Contract.AGENCY
         elif not flag:
             report.defaulted("ssd_professionals", "contract", "permanent (no agency flag)")
+        record: dict[str, Any] = {"id": ident, "grade": grade, "contract": contract}
+        places: dict[str | tuple[str, int], Place] = {
+            "id": row.cell("prof_professional_id", ident),
+            "contract": row.cell("prof_agency_worker_flag", ident),
+        }
+        # the team: the department's name in ssd_department, else the department as
+        # written (a name), else unknown
         department = row.get("prof_professional_department")
-        team = teams.get(department, department)
-        if not team:
-            team = UNKNOWN_TEAM
-            report.defaulted("ssd_professionals", "team", f"{UNKNOWN_TEAM!r} (no department)")
-        record: dict[str, Any] = {"id": ident, "team": team, "grade": grade, "contract": contract}
-        origin = {"id": row, "fte": row, "contract": row}
+        named = teams.get(department)
+        if named is not None and named.get("dept_team_name"):
+            record["team"] = named.get("dept_team_name")
+            places["team"] = named.cell("dept_team_name", department)
+        elif named is None and department:
+            record["team"] = department
+            places["team"] = row.cell("prof_professional_department", ident)
+        else:
+            record["team"] = UNKNOWN_TEAM
+            why = "no department" if named is None else "its department has no dept_team_name"
+            report.defaulted("ssd_professionals", "team", f"{UNKNOWN_TEAM!r} ({why})")
         fte_text = row.get("prof_full_time_equivalency")
         if fte_text:
-            try:
-                record["fte"] = float(fte_text)
-            except ValueError:
-                record["fte"] = fte_text
+            record["fte"] = fte_text  # read by the model's own rule for a number
+            places["fte"] = row.cell("prof_full_time_equivalency", ident)
         else:
             record["fte"] = rules.fte
             report.defaulted("ssd_professionals", "fte", f"mapping fte {rules.fte}")
         extra = side.get(ident)
         for name in PRACTITIONER_SIDE:
-            if extra is not None and extra.get(name):
-                record[name] = _side_value(extra, name)
-                origin[name] = extra
+            if extra is not None and (value := extra.value(name)) is not None:
+                record[name] = value
+                places[name] = extra.row.cell(name, ident)
             elif name == "contract":
                 continue  # from the agency flag
             elif name in ("experience_years", "skills", "areas"):
@@ -710,17 +1019,17 @@ def _practitioners(
                 report.defaulted("practitioners", name, f"mapping {name} {_words(value)}")
             else:
                 report.defaulted("practitioners", name, "null")
-        practitioner = _validated(Practitioner, record, origin, problems)
+        practitioner = _validated(Practitioner, record, places, problems)
         if practitioner is not None:
             staff.append(practitioner)
             report.count("practitioners")
             if practitioner.contract is not Contract.PERMANENT:
                 report.count(f"practitioners on {practitioner.contract.value} contracts")
-    if not staff and not problems.errors:
+    if not titled:
         # the rule of the snapshot's own CSV and JSON (FORMAT.md "Reading rules")
-        read = len(rows)
+        read = len(table)
         problems.error(
-            f"{tables['ssd_professionals'].source}: "
+            f"{table.source}: "
             + (
                 "holds no rows"
                 if not read
@@ -729,11 +1038,12 @@ def _practitioners(
             )
             + ", expected at least one practitioner (was the table emptied?)"
         )
-    hired = {p.id for p in staff}
-    for ident, row in side.items():
-        if ident not in hired:
-            problems.warn(f"{row.where(ident)}: no practitioner has this id; the row is not used")
-    return staff, rows
+    for ident, extra in side.items():
+        if ident not in graded:
+            problems.warn(
+                f"{extra.row.where(ident)}: no practitioner has this id; the row is not used"
+            )
+    return staff, rows, graded
 
 
 def _words(value: Any) -> str:
@@ -741,11 +1051,6 @@ def _words(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(getattr(value, "value", value))
-
-
-def _has_title(mapping: SsdMapping, title: str) -> bool:
-    wanted = " ".join(title.split()).casefold()
-    return any(" ".join(t.split()).casefold() == wanted for t in mapping.practitioners.grades)
 
 
 def import_ssd(
@@ -783,59 +1088,83 @@ def import_ssd(
     problems = Problems()
     report = ImportReport()
     tables = _read_all(str(source), mapping, problems)
-    problems.raise_if_any()
-
-    person_table = tables["ssd_person"]
-    person_lines: dict[str, int] = {}
-    person_ids = person_table.cells.get("pers_person_id", [])
-    report.count("children read (ssd_person)", len(person_ids))
-    for ident, line in zip(person_ids, person_table.lines, strict=True):
-        if not ident:
-            problems.error(
-                f"{person_table.where(line)}: field 'pers_person_id' is empty, expected a person id"
-            )
-        elif ident in person_lines:
-            problems.error(
-                f"{person_table.where(line, ident)}: pers_person_id {shown(ident)} is already "
-                f"on {person_table.unit} {person_lines[ident]}, expected each person once"
-            )
-        else:
-            person_lines[ident] = line
-    people = pl.Series(list(person_lines), dtype=pl.String)
-    staff, professionals = _practitioners(tables, mapping, problems, report)
-    episodes, care_leaver_workers = _open_episodes(tables, mapping, people, as_of, problems, report)
-    history = _involvements(
-        tables["ssd_involvements"],
+    # The side tables are the mapping's: their problems are found whatever the extract's.
+    staff_side = _side_table(
+        mapping.practitioners.side_table,
         mapping,
-        people,
-        pl.Series(list(professionals), dtype=pl.String),
-        as_of,
+        Practitioner,
+        PRACTITIONER_SIDE,
+        "a professional's prof_professional_id",
         problems,
-        report,
     )
-    families = _families(tables["ssd_family"], set(person_lines), problems)
-    problems.raise_if_any()
+    case_side = _side_table(
+        mapping.cases.side_table, mapping, Case, CASE_SIDE, "a child's pers_person_id", problems
+    )
+    if not tables:  # no folder, no database: nothing more to read
+        problems.raise_if_any()
+
+    # Each table is checked on its own, and against the tables it names where they could
+    # be read: a table missing (reported) hides no problem of another.
+    person_table = tables.get("ssd_person")
+    person_lines = None if person_table is None else _people(person_table, problems, report)
+    people = None if person_lines is None else pl.Series(list(person_lines), dtype=pl.String)
+    staff: list[Practitioner] = []
+    professionals: dict[str, Row] | None = None
+    graded: set[str] = set()
+    if "ssd_professionals" in tables:
+        staff, professionals, graded = _practitioners(tables, mapping, staff_side, problems, report)
+    episodes, care_leaver_workers = _open_episodes(tables, mapping, people, as_of, problems, report)
+    involvement_table = tables.get("ssd_involvements")
+    history = None
+    if involvement_table is not None:
+        known = None if professionals is None else pl.Series(list(professionals), dtype=pl.String)
+        history = _involvements(involvement_table, mapping, people, known, as_of, problems, report)
+    families: dict[str, tuple[str, int]] = {}
+    if "ssd_family" in tables:
+        families = _families(tables["ssd_family"], person_lines, problems)
+    if (
+        person_table is None
+        or person_lines is None
+        or professionals is None
+        or involvement_table is None
+        or history is None
+        or "ssd_family" not in tables
+    ):
+        problems.raise_if_any()  # a table the cases are built from is missing (reported)
+        raise AssertionError("a table is missing but no problem was recorded")
 
     # each child's case: the type of its first open episode in the order, opened at the
-    # earliest start among them
+    # earliest start among them (and where that start was read)
+    first = [
+        pl.col(c).sort_by("start", nulls_last=True, maintain_order=True).first()
+        for c in ("rank", "line", "ident", "column", "text")
+    ]
     open_cases = episodes.group_by("person").agg(
-        pl.col("rank").min(), pl.col("start").min().alias("opened")
+        pl.col("rank").min().alias("type_rank"),
+        pl.col("start").min().alias("opened"),
+        *first,
     )
     order = mapping.episodes.order
-    practitioner_ids = {p.id for p in staff}
     rules = mapping.cases
-    side = _side_table(rules.side_table, mapping, CASE_SIDE, problems)
+    written = _WorkerCells(involvement_table)
     cases: list[Case] = []
-    for person, rank, opened in sorted(open_cases.iter_rows()):
+    columns = ("person", "type_rank", "opened", "rank", "line", "ident", "column", "text")
+    for person, rank, opened, *start in sorted(open_cases.select(columns).iter_rows()):
         case_type = EPISODE_TABLES[order[rank]]
         report.count(f"open cases of type {case_type.value}")
+        places: dict[str | tuple[str, int], Place] = {
+            "id": person_table.cell(person_lines[person], "pers_person_id", person)
+        }
         held = history.current.get(person)
         current = held.worker if held else None
+        if held is not None:
+            line = history.current_lines[person]
+            places["worker"] = involvement_table.cell(line, "invo_professional_id", held.ident)
         previous = history.previous.get(person, [])
         departed = held is not None and current not in professionals
         if departed and held is not None:  # only with unknown_workers = "departed"
             problems.warn(
-                f"{tables['ssd_involvements'].source}: involvement {shown(held.ident)} gives "
+                f"{involvement_table.source}: involvement {shown(held.ident)} gives "
                 f"child {shown(person)} the worker {shown(held.worker)}, who is not in "
                 "ssd_professionals: taken as a departed worker's child (no worker; "
                 f"{shown(held.worker)} kept as a previous worker; waiting from "
@@ -843,17 +1172,18 @@ def import_ssd(
             )
             previous = [held.worker, *(w for w in previous if w != held.worker)]
             current, held = None, None
+            places.pop("worker")
         if current is None and not departed and person in care_leaver_workers:
             # no open allocated involvement: the care-leaver table's own allocated worker
             current, at = care_leaver_workers[person]
             if current not in professionals:
                 problems.error(
-                    f"{at}: field {CARE_LEAVER_WORKER!r} is {shown(current)}, "
-                    "expected a prof_professional_id of ssd_professionals"
+                    at.sentence(shown(current), "a prof_professional_id of ssd_professionals")
                 )
                 continue
+            places["worker"] = at
             report.count(f"care leavers' workers from {CARE_LEAVER_WORKER}")
-        if current is not None and current not in practitioner_ids:
+        if current is not None and current not in graded:
             row = professionals[current]
             problems.error(
                 f"{row.where(current)}: holds child {shown(person)}'s open allocated-worker "
@@ -871,19 +1201,31 @@ def import_ssd(
             "changes_last_12_months": history.changes.get(person, 0),
             "opened": opened,
         }
+        places["changes_last_12_months"] = Counted(
+            involvement_table.source,
+            f"the count of changes of worker of child {shown(person)} in the year to "
+            f"{as_of.isoformat()} (from its allocated-worker involvements, by start)",
+        )
+        if opened is not None:
+            start_rank, start_line, start_ident, start_column, start_text = start
+            start_table = tables[order[start_rank]]
+            places["opened"] = start_table.cell(start_line, start_column, start_ident)._replace(
+                written=start_text
+            )
         if departed:
             record["waiting_since"] = as_of
         if person in families:
-            record["family"] = families[person]
+            record["family"], family_line = families[person]
+            places["family"] = tables["ssd_family"].cell(family_line, "fami_family_id")
         else:
             record["family"] = person
+            places["family"] = places["id"]
             report.defaulted("cases", "family", "the child's own id (no ssd_family row)")
-        extra = side.get(person)
-        origin: dict[str, Row] = {"id": extra} if extra is not None else {}
+        extra = case_side.get(person)
         for name in CASE_SIDE:
-            if extra is not None and extra.get(name):
-                record[name] = _side_value(extra, name)
-                origin[name] = extra
+            if extra is not None and (value := extra.value(name)) is not None:
+                record[name] = value
+                places[name] = extra.row.cell(name, person)
                 if name == "type":
                     report.count("case types set by the side table (over the episodes)")
             elif name == "type":
@@ -899,25 +1241,24 @@ def import_ssd(
                 report.defaulted("cases", name, "none")
             else:
                 report.defaulted("cases", name, "null")
-        if "id" not in origin:
-            origin["id"] = Row(person_table.source, person_lines[person], {}, person_table.unit)
         pinned = record.get("pinned_worker")
-        if extra is not None and pinned and pinned not in practitioner_ids:
+        if extra is not None and pinned and pinned not in graded:
             problems.error(
-                f"{extra.where(person)}: field 'pinned_worker' is {shown(str(pinned))}, "
+                f"{extra.row.where(person)}: field 'pinned_worker' is {shown(str(pinned))}, "
                 "expected the id of a practitioner"
             )
             continue
-        case = _validated(Case, record, origin, problems)
+        # a former worker's id is named where the child's involvement with them is written
+        case = _validated(Case, record, places, problems, partial(written.place, person))
         if case is not None:
             cases.append(case)
     with_case = set(open_cases["person"])
     idle = sum(n for person, n in history.open_counts.items() if person not in with_case)
     if idle:
         report.count("open allocated-worker involvements of children with no open episode", idle)
-    for ident, row in side.items():
+    for ident, extra in case_side.items():
         if ident not in with_case:
-            problems.warn(f"{row.where(ident)}: no child with an open episode has this id")
+            problems.warn(f"{extra.row.where(ident)}: no child with an open episode has this id")
     problems.raise_if_any()
     report.counts["children with an open episode (cases)"] = len(cases)
     report.counts["cases with a current worker"] = sum(c.worker is not None for c in cases)
@@ -934,22 +1275,50 @@ def import_ssd(
     return snapshot, report
 
 
-def _families(table: Table, people: set[str], problems: Problems) -> dict[str, str]:
-    """Each child's family id from ``ssd_family`` (a child in two families: the first)."""
-    families: dict[str, str] = {}
+def _people(table: Table, problems: Problems, report: ImportReport) -> dict[str, int]:
+    """Each child of ``ssd_person`` and its line; an empty or repeated id reported."""
+    person_lines: dict[str, int] = {}
+    person_ids = table.cells.get("pers_person_id", [])
+    report.count("children read (ssd_person)", len(person_ids))
+    for ident, line in zip(person_ids, table.lines, strict=True):
+        if not ident:
+            problems.error(
+                f"{table.where(line)}: field 'pers_person_id' is empty, expected a person id"
+            )
+        elif ident in person_lines:
+            problems.error(
+                f"{table.where(line, ident)}: pers_person_id {shown(ident)} is already "
+                f"on {table.unit} {person_lines[ident]}, expected each person once"
+            )
+        else:
+            person_lines[ident] = line
+    return person_lines
+
+
+def _families(
+    table: Table, people: Mapping[str, int] | None, problems: Problems
+) -> dict[str, tuple[str, int]]:
+    """Each child's family id from ``ssd_family``, with its line (a child in two
+    families: the first). ``people`` is ``None`` when ``ssd_person`` could not be read."""
+    families: dict[str, tuple[str, int]] = {}
     persons = table.cells.get("fami_person_id", [])
     family_ids = table.cells.get("fami_family_id", [])
     for person, family, line in zip(persons, family_ids, table.lines, strict=True):
-        if person not in people:
+        if people is not None and person not in people:
             problems.error(
                 f"{table.where(line)}: field 'fami_person_id' is {shown(person)}, expected a "
                 "pers_person_id of ssd_person"
             )
-        elif person in families and families[person] != family:
+        elif not family:
+            problems.error(
+                f"{table.where(line)}: field 'fami_family_id' is empty, expected the id of "
+                f"child {shown(person)}'s family"
+            )
+        elif person in families and families[person][0] != family:
             problems.warn(
                 f"{table.where(line)}: child {shown(person)} is already in family "
-                f"{shown(families[person])}; this row is not used"
+                f"{shown(families[person][0])}; this row is not used"
             )
-        elif family:
-            families[person] = family
+        elif person not in families:
+            families[person] = (family, line)
     return families

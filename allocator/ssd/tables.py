@@ -22,14 +22,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO, TextIOWrapper
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
 import polars as pl
 
+from allocator.contract.models import (
+    CONTROL_CHARACTERS,
+    FIRST_DAY,
+    INVISIBLE_CHARACTERS,
+    LAST_DAY,
+    Case,
+)
 from allocator.io import (
     InputError,
     describe_value,
+    expected_at,
     ragged_under_a_wrong_header,
     read_input,
     separator_problem,
@@ -52,6 +60,14 @@ _TEXT_ECHO_FIELDS = frozenset(
     {"id", "family", "worker", "pinned_worker", "previous_workers", "excluded_workers"}
     | {"type", "grade", "priority"}
 )
+_NUMBER_FIELDS = frozenset(
+    {"complexity", "weight", "fte", "experience_years", "capacity_points"}
+    | {"changes_last_12_months"}
+)
+_DATE_FIELDS = frozenset(
+    {"opened", "waiting_since", "available_from", "leaving_on", "contract_end"}
+)
+_HIDDEN_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}]")
 
 
 def found_value(name: str, value: object) -> str:
@@ -59,16 +75,28 @@ def found_value(name: str, value: object) -> str:
 
     Ids, codes, numbers and dates are quoted; text in a number or date field is quoted
     only when it looks like a number or date (a name typed in the wrong column is not);
-    free text is never quoted.
+    free text is never quoted, but described: what kind of text it is and why it is
+    not shown.
+
+    >>> found_value("fte", "0.8 FTE"), found_value("team", "")
+    ('text that is not a number (not quoted: it may be a name)', 'empty')
     """
+    if value is None or value == "":
+        return "empty"
     if name in ECHO_FIELDS and isinstance(value, int | float | date):
         return shown(str(value))
-    safe_text = isinstance(value, str) and (
-        name in _TEXT_ECHO_FIELDS or (name in ECHO_FIELDS and _NUMERIC_TEXT.fullmatch(value))
-    )
-    if safe_text:
-        return shown(str(value))
-    return "not valid"
+    if not isinstance(value, str):
+        return "a list" if isinstance(value, list | tuple) else "not valid"
+    if name in _TEXT_ECHO_FIELDS or (name in ECHO_FIELDS and _NUMERIC_TEXT.fullmatch(value)):
+        return shown(value)
+    if not value.strip():
+        return "blank (spaces only)"
+    if _HIDDEN_CHARACTER.search(value):
+        return "text holding a control or invisible character (not quoted: it may be a name)"
+    kind = "a number" if name in _NUMBER_FIELDS else "a date" if name in _DATE_FIELDS else ""
+    if kind:
+        return f"text that is not {kind} (not quoted: it may be a name)"
+    return "text (not quoted: it may be a name)"
 
 
 def shown(value: str) -> str:
@@ -228,11 +256,69 @@ class Row:
         """``ssd_involvements.csv, line 4`` (with ``(id X)`` when ``ident`` is given)."""
         return where(self.source, self.unit, self.line, ident)
 
+    def cell(self, column: str, ident: str | None = None) -> Cell:
+        """Where the value of ``column`` of this record was read."""
+        return Cell(self.source, self.unit, self.line, ident or None, column)
+
 
 def where(source: str, unit: str, line: int, ident: str | None = None) -> str:
     """``ssd_involvements.csv, line 4 (id I03)`` or ``ssd_involvements, row 4 (id I03)``."""
     label = f" (id {shown(ident)[1:-1]})" if ident else ""
     return f"{source}, {unit} {line}{label}"
+
+
+class Cell(NamedTuple):
+    """Where one value was read: a column of one record of a table.
+
+    A snapshot field filled from the extract is checked by the allocator's models;
+    a value they refuse is named where it was written (this file, line and column),
+    not on the record it was filled into. (A tuple: one is made for most values read.)
+    """
+
+    source: str
+    unit: str
+    line: int
+    ident: str | None
+    column: str
+    written: str | None = None
+    """The cell as written, where the value was converted (a date): quoted back as is."""
+
+    @property
+    def where(self) -> str:
+        """The record, as messages say it: ``ssd_person.csv, line 3 (id C002)``."""
+        return where(self.source, self.unit, self.line, self.ident)
+
+    def sentence(self, found: str, expected: str) -> str:
+        """The problem with the value read here: ``file, line 3 (id X): field ...``."""
+        return f"{self.where}: field {self.column!r} is {found}, expected {expected}"
+
+
+class Counted(NamedTuple):
+    """Where a value counted over many records of a table came from (a child's changes
+    of worker): the table, and what was counted, in words."""
+
+    source: str
+    what: str
+
+    @property
+    def where(self) -> str:
+        """The table, as messages say it."""
+        return self.source
+
+    def sentence(self, found: str, expected: str) -> str:
+        """The problem with the value counted: ``file: what is found, expected ...``."""
+        return f"{self.source}: {self.what} is {found}, expected {expected}"
+
+
+_ID_WORDS = expected_at(Case, ("id",))
+ID_RULE = _ID_WORDS[_ID_WORDS.find("(") :]
+"""What an id must be, in the contract's own words (``models.Id``): the parenthesis of
+``expected_at`` for an id, which calls it text."""
+ID_EXPECTED = f"an id {ID_RULE}"
+"""What an id column (``prof_professional_id``, ``fami_family_id``) must hold, in words."""
+DATE_RANGE = f"a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+"""The dates a snapshot may hold (``models.Day``), in words: said of a date read from an
+extract that a snapshot field refuses (read as a date, only its range can be wrong)."""
 
 
 LINE = "_line"
@@ -277,6 +363,10 @@ class Table:
     def where(self, line: int, ident: str | None = None) -> str:
         """Where a record at ``line`` is, as messages say it."""
         return where(self.source, self.unit, line, ident)
+
+    def cell(self, line: int, column: str, ident: str | None = None) -> Cell:
+        """Where the value of ``column`` of the record at ``line`` was read."""
+        return Cell(self.source, self.unit, line, ident or None, column)
 
     def frame(self, columns: Sequence[str]) -> pl.DataFrame:
         """``columns`` (text; an absent column is all empty) and :data:`LINE`, as a frame."""
