@@ -1,7 +1,7 @@
 """Utilisation as people read it: a worker below their cap never reads 100%, nor one above.
 
 A fresh team manager read "100%" of a worker at 99.75 of 100 points, beside "99%" at
-99.4: a worker with room looked full. :func:`allocator.present.percent.percent` shows
+99.4: a worker with room looked full. :func:`allocator.contract.units.percent` shows
 whole percents except near the cap, and every table and sentence of the command line,
 the page and the report that gives a share of capacity uses it.
 """
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.contract.models import Snapshot
+from allocator.contract.units import percent
 from allocator.io import write_json
-from allocator.present.percent import percent
 from tests.builders import case, snapshot, worker
 
 

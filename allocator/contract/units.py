@@ -1,4 +1,5 @@
-"""Points, the unit of weights and caps, and centi-points, the unit they are compared in."""
+"""Points, the unit of weights and caps, centi-points, the unit they are compared in, and
+a load as a share of capacity as people read it (:func:`percent`)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,35 @@ HALF_POINT = 50
 def to_points(units: int) -> float:
     """Centi-points back to points, for people and the plan."""
     return units / POINTS_SCALE
+
+
+#: Nearest a load short of the cap, or above it, may read to 100 (percent): a load as
+#: a share of capacity is shown one way on every page, table and sentence (:func:`percent`,
+#: here, below the rooms that show it: present/ and problems/).
+NEAREST = 0.1
+
+
+def percent(load: float, cap: float) -> str:
+    """``load`` as a share of ``cap`` for people: ``"84%"``; ``"-"`` for no cap.
+
+    Whole percents, except where rounding would read 100% of a load that is not the
+    cap: then one decimal place, and never 100.0 (99.75 of 100 reads ``"99.8%"``,
+    99.99 ``"99.9%"``, 100.01 ``"100.1%"``). So a worker with room never reads as
+    full, and one over their cap never reads as at it; 100% is the cap exactly.
+    ``load`` and ``cap`` in the same unit (points, or the engine's integer units).
+
+    Examples
+    --------
+    >>> percent(99.4, 100), percent(99.75, 100), percent(100, 100), percent(100.25, 100)
+    ('99%', '99.8%', '100%', '100.2%')
+    """
+    if cap <= 0:
+        return "-"
+    share = 100 * load / cap
+    whole = round(share)
+    if whole != 100 or load == cap:
+        return f"{whole}%"
+    tenth = (
+        min(round(share, 1), 100 - NEAREST) if load < cap else max(round(share, 1), 100 + NEAREST)
+    )
+    return f"{tenth:.1f}%"

@@ -36,7 +36,7 @@ from allocator.arguments import check_arguments
 from allocator.contract.faults import describe_value
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
-from allocator.contract.units import to_points
+from allocator.contract.units import percent, to_points
 from allocator.domain.objectives import (
     Match,
     Tier,
@@ -63,7 +63,6 @@ from allocator.explain.reasons import (
     had_room,
     worker_blockers,
 )
-from allocator.present.percent import percent
 from allocator.problems.recommend import (
     SCORED,
     Recommender,

@@ -21,11 +21,11 @@ from rich.table import Table
 
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
+from allocator.contract.units import percent
 from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted
 from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.order import unallocated_order
-from allocator.present.percent import percent
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
     from allocator.present.analysis import (

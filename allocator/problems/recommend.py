@@ -50,7 +50,7 @@ from allocator.arguments import check_arguments
 from allocator.contract.faults import describe_value
 from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.contract.policy import Policy
-from allocator.contract.units import to_points
+from allocator.contract.units import percent, to_points
 from allocator.domain.objectives import CONTINUITY_TIERS, Tier
 from allocator.domain.rules import (
     CAPACITY,
@@ -76,7 +76,6 @@ from allocator.explain.reasons import (
     availability_rule,
 )
 from allocator.io import InputError
-from allocator.present.percent import percent
 
 #: The tiers one placement moves, in priority order: the daily tiers below the
 #: priority classes (:data:`allocator.domain.objectives.CONTINUITY_TIERS`; a re-solve's
