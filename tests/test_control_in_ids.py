@@ -91,7 +91,10 @@ def test_a_control_character_in_a_plans_case_id_is_refused(tmp_path: Path) -> No
     path.write_text(json.dumps(plan))
     with pytest.raises(InputError) as caught:
         load_plan(path)
-    assert any("field 'case'" in p and "no control or invisible character" in p for p in caught.value.problems)
+    assert any(
+        "field 'case'" in p and "no control or invisible character" in p
+        for p in caught.value.problems
+    )
 
 
 def test_serve_refuses_a_nul_in_an_id_before_it_solves_or_logs(tmp_path: Path) -> None:
