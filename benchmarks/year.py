@@ -48,7 +48,14 @@ from typing import Any, Literal
 
 import click
 
-from allocator.simulation.report import CHILD_FIGURES, Figure, figure_value, show
+from allocator.simulation.report import (
+    CHILD_FIGURES,
+    Figure,
+    figure_value,
+    long_wait_note,
+    short_run_note,
+    show,
+)
 from allocator.simulation.sweep import Cell
 
 
@@ -405,7 +412,9 @@ def render_markdown(
     days: int,
     policy: str | None,
 ) -> str:
-    """The whole report: what was run, the table, the tally."""
+    """The whole report: what was run, the table, the tally; for a run too short for
+    some figures, the sentences a simulated run's report gives (per child-year rates
+    scaled up from under four weeks, the share of 90-day waits n/a)."""
     lines = [
         "# The simulated year: engine against the manager's rule",
         "",
@@ -421,6 +430,10 @@ def render_markdown(
         tally(table) + ".",
         "",
     ]
+    # The same words as a simulated run's report, from the same rules.
+    notes = [n for n in (short_run_note(days), long_wait_note(days)) if n is not None]
+    if notes:
+        lines += [*notes, ""]
     return "\n".join(lines)
 
 

@@ -88,12 +88,13 @@ def test_the_table_gives_means_spreads_ratios_and_targets() -> None:
 
 def test_a_seed_with_no_value_is_left_out_of_the_mean() -> None:
     # Seed 1 had no court waits (median None): the mean is seed 2's alone. A share of
-    # nobody (no leaver's child known ahead) is no value either.
+    # nobody (no leaver's child known ahead: summarise gives None) is no value either.
+    nobody = {"leaver_children_known_ahead": 0, "leaver_children_told_ahead_share": None}
     rows = [
         _summary("slack-40", 1, "engine", court_wait_median_days=None),
         _summary("slack-40", 2, "engine", court_wait_median_days=12),
-        _summary("slack-40", 1, "greedy", leaver_children_known_ahead=0),
-        _summary("slack-40", 2, "greedy", leaver_children_known_ahead=0),
+        _summary("slack-40", 1, "greedy", **nobody),
+        _summary("slack-40", 2, "greedy", **nobody),
     ]
     table = year_table(rows, ["slack-40"])
     assert _row(table, "slack-40", "court_wait_median_days").engine == Spread(12.0, 12.0, 12.0, 1)
