@@ -31,7 +31,8 @@ times go to the terminal only. Each run starts afresh (cells are never resumed f
 an earlier run: the engine under judgement may have changed since).
 
 Run it from the worktree whose engine you judge: the cluster's worker processes
-import ``allocator`` from the same path as this command.
+import ``allocator`` from the same path as this command. Ctrl-C prints one line,
+:data:`INTERRUPTED`, and writes no table.
 """
 
 from __future__ import annotations
@@ -130,6 +131,9 @@ TARGETS: dict[str, Target] = {
 }
 
 METHODS = ("engine", "greedy")
+#: What Ctrl-C while the years run prints, and the exit code (128 + SIGINT).
+INTERRUPTED = "interrupted: no year table written"
+INTERRUPTED_EXIT = 130
 
 
 @dataclass(frozen=True)
@@ -513,7 +517,13 @@ def main(
         err=True,
     )
     started = time.perf_counter()
-    rows = _run(cells, workers)
+    try:
+        rows = _run(cells, workers)
+    except KeyboardInterrupt:
+        # One line, as the allocator's commands end (the cluster is closed on the way
+        # out, and its workers ignore Ctrl-C: allocator.simulation.cluster).
+        click.echo(INTERRUPTED, err=True)
+        sys.exit(INTERRUPTED_EXIT)
     seconds = time.perf_counter() - started
     services = [service_name(c, n) for c in chosen_classes for n in sizes]
     table = year_table(rows, services)
