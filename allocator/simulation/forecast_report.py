@@ -279,7 +279,9 @@ def _short_lines(fc: Forecast) -> list[str]:
         f"FTE short of keeping statutory waits within {fc.settings.wait_target_days} days "
         f"(room for the statutory children waiting longer, at the least senior grade that "
         f"may hold each): most in week {peak + 1}, {_spread(w[FTE_SHORT_ALL][peak])} in all; "
-        f"by grade {by_grade}; at week {n}: {_spread(w[FTE_SHORT_ALL][n - 1])}."
+        f"by grade {by_grade}; at week {n}: {_spread(w[FTE_SHORT_ALL][n - 1])}. A lower "
+        "bound: skills (Welsh, court), patches, siblings and the intake limit are not "
+        "counted; `allocator capacity` counts them, so its answer can be far higher."
     ]
 
 
