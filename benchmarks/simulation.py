@@ -72,7 +72,7 @@ def _year(practitioners: int, days: int, seed: int) -> list[tuple[str, Snapshot]
     )
     for method in (engine, GreedyMethod()):
         result = simulate(snapshot, method, settings=settings, events=events)
-        s = summarise(result.recorder.tables())
+        s = summarise(result.recorder.tables(), days)
         budget = (
             f" (work units {engine.daily_work_units} a morning, "
             f"{engine.rebalance_work_units} a rebalance)"

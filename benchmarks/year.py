@@ -31,7 +31,8 @@ times go to the terminal only. Each run starts afresh (cells are never resumed f
 an earlier run: the engine under judgement may have changed since).
 
 Run it from the worktree whose engine you judge: the cluster's worker processes
-import ``allocator`` from the same path as this command.
+import ``allocator`` from the same path as this command. Ctrl-C prints one line,
+:data:`INTERRUPTED`, and writes no table.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ from typing import Any, Literal
 
 import click
 
-from allocator.simulation.report import CHILD_FIGURES, Figure, figure_value, show
+from allocator.simulation.report import (
+    CHILD_FIGURES,
+    Figure,
+    figure_value,
+    long_wait_note,
+    short_run_note,
+    show,
+)
 from allocator.simulation.sweep import Cell
 
 
@@ -123,6 +131,9 @@ TARGETS: dict[str, Target] = {
 }
 
 METHODS = ("engine", "greedy")
+#: What Ctrl-C while the years run prints, and the exit code (128 + SIGINT).
+INTERRUPTED = "interrupted: no year table written"
+INTERRUPTED_EXIT = 130
 
 
 @dataclass(frozen=True)
@@ -405,7 +416,9 @@ def render_markdown(
     days: int,
     policy: str | None,
 ) -> str:
-    """The whole report: what was run, the table, the tally."""
+    """The whole report: what was run, the table, the tally; for a run too short for
+    some figures, the sentences a simulated run's report gives (per child-year rates
+    scaled up from under four weeks, the share of 90-day waits n/a)."""
     lines = [
         "# The simulated year: engine against the manager's rule",
         "",
@@ -421,6 +434,10 @@ def render_markdown(
         tally(table) + ".",
         "",
     ]
+    # The same words as a simulated run's report, from the same rules.
+    notes = [n for n in (short_run_note(days), long_wait_note(days)) if n is not None]
+    if notes:
+        lines += [*notes, ""]
     return "\n".join(lines)
 
 
@@ -500,7 +517,13 @@ def main(
         err=True,
     )
     started = time.perf_counter()
-    rows = _run(cells, workers)
+    try:
+        rows = _run(cells, workers)
+    except KeyboardInterrupt:
+        # One line, as the allocator's commands end (the cluster is closed on the way
+        # out, and its workers ignore Ctrl-C: allocator.simulation.cluster).
+        click.echo(INTERRUPTED, err=True)
+        sys.exit(INTERRUPTED_EXIT)
     seconds = time.perf_counter() - started
     services = [service_name(c, n) for c in chosen_classes for n in sizes]
     table = year_table(rows, services)

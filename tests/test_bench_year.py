@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,13 @@ def test_the_table_gives_means_spreads_ratios_and_targets() -> None:
 
 def test_a_seed_with_no_value_is_left_out_of_the_mean() -> None:
     # Seed 1 had no court waits (median None): the mean is seed 2's alone. A share of
-    # nobody (no leaver's child known ahead) is no value either.
+    # nobody (no leaver's child known ahead: summarise gives None) is no value either.
+    nobody = {"leaver_children_known_ahead": 0, "leaver_children_told_ahead_share": None}
     rows = [
         _summary("slack-40", 1, "engine", court_wait_median_days=None),
         _summary("slack-40", 2, "engine", court_wait_median_days=12),
-        _summary("slack-40", 1, "greedy", leaver_children_known_ahead=0),
-        _summary("slack-40", 2, "greedy", leaver_children_known_ahead=0),
+        _summary("slack-40", 1, "greedy", **nobody),
+        _summary("slack-40", 2, "greedy", **nobody),
     ]
     table = year_table(rows, ["slack-40"])
     assert _row(table, "slack-40", "court_wait_median_days").engine == Spread(12.0, 12.0, 12.0, 1)
@@ -206,3 +208,59 @@ def test_a_tiny_year_end_to_end(tmp_path: Path) -> None:
     assert "targets met:" in text
     csv = (tmp_path / "year.csv").read_text(encoding="utf-8").splitlines()
     assert len(csv) == 1 + 2 * len(CHILD_FIGURES)
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the group, the Dask workers too: one line, not
+    their tracebacks and click's "Aborted!". Two years on three workers: the idle one
+    printed its traceback every time."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "year", "--quick", "--days", "3660"]
+        + ["--workers", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_a_busy_child(proc.pid)
+        assert proc.poll() is None
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted: no year table written"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Aborted" not in err
+    assert out == ""
+
+
+def _wait_for_a_busy_child(session: int, cpu_seconds: float = 3.0, patience: float = 60.0) -> None:
+    """Return once a process of ``session`` other than its leader has used
+    ``cpu_seconds`` of CPU (a Dask worker running a year), or after ``patience``
+    seconds; without /proc (not Linux), after 15 seconds."""
+    import time
+
+    proc = Path("/proc")
+    if not proc.is_dir():
+        time.sleep(15)
+        return
+    tick = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        for stat in proc.glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            busy = (int(fields[11]) + int(fields[12])) / tick >= cpu_seconds
+            if int(stat.parent.name) != session and int(fields[3]) == session and busy:
+                return
+        time.sleep(0.2)

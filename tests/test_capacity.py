@@ -19,16 +19,21 @@ from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
 from allocator.simulation import forecast as fmod
 from allocator.simulation.capacity import (
+    Part,
+    Step,
     TargetError,
+    added_worker,
     answer_lines,
     answers_csv,
     capacity,
     parse_target,
+    step_line,
+    why_not_added,
     wilson,
     with_extra,
 )
 from allocator.simulation.events import Day, EventStream
-from allocator.simulation.forecast import ForecastSettings, RunFigures
+from allocator.simulation.forecast import BegunWait, ForecastSettings, RunFigures
 
 MONDAY = date(2026, 11, 23)
 
@@ -87,7 +92,8 @@ def test_not_met_within_the_most_tried_says_so(quiet: None) -> None:
     assert answer.extra is None and answer.share == 0.0
     csv = answers_csv([answer])
     assert csv.splitlines()[0] == (
-        "grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year"
+        "grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year,"
+        "part_1,part_1_share,part_1_waits_over,part_1_barred,part_1_why"
     )
 
 
@@ -119,8 +125,11 @@ def test_targets_read_as_written() -> None:
         ("statutory", 0.9, 10.0, False),
         ("all", "mean", 14.0, True),
     ]
-    run = RunFigures({}, {}, {}, 0.0, {"urgent": [0, 1], "statutory": list(range(12))})
-    # urgent max 1 <= 1; statutory p90 of 0..11 is 9.9 <= 10; no "all" waits: met.
+    begun = [BegunWait(d, urgent=True, statutory=False) for d in (0, 1)]
+    begun += [BegunWait(d, urgent=False, statutory=True) for d in range(12)]
+    run = RunFigures({}, {}, {}, 0.0, tuple(begun))
+    # urgent max 1 <= 1; statutory p90 of 0..11 is 9.9 <= 10; all: mean of the 14
+    # waits (0 + 1 + 66) / 14 = 4.8 days < 14: met.
     assert [c.met(run) for c in clauses] == [True, True, True]
 
 
@@ -168,9 +177,11 @@ def _one_family(tmp_path: Path, *args: str) -> str:
 def test_the_command_answers_and_writes_its_table(quiet: None, tmp_path: Path) -> None:
     output = _one_family(tmp_path, "--out", str(tmp_path / "o"))
     assert "social_worker: 1 extra FTE meets it in 100% of runs" in output
+    # +0: both runs miss, each with the 20 children waiting the week (40 waits over a
+    # day), whom an added social worker may hold; +1 places them all this morning.
     assert (tmp_path / "o" / "capacity.csv").read_text().splitlines()[1:] == [
-        "social_worker,permanent,0,0,false,,,,",
-        "social_worker,permanent,1,1,true,0.425,1,,",
+        "social_worker,permanent,0,0,false,,,,,statutory wait <= 1 day,0,40,0,",
+        "social_worker,permanent,1,1,true,0.425,1,,,statutory wait <= 1 day,1,0,0,",
     ]
 
 
@@ -231,8 +242,8 @@ def test_an_answer_is_priced_from_the_policys_own_costs(quiet: None) -> None:
     ), lines
     assert "Cheapest that meets it: 1 FTE social_worker, costing 52,000 a year" in " ".join(lines)
     assert answers_csv([agency]).splitlines()[1:] == [
-        "social_worker,agency,0,0,false,,,78000,",
-        "social_worker,agency,1,1,true,0.425,1,78000,78000",
+        "social_worker,agency,0,0,false,,,78000,,statutory wait <= 1 day,0,40,0,",
+        "social_worker,agency,1,1,true,0.425,1,78000,78000,statutory wait <= 1 day,1,0,0,",
     ]
 
 
@@ -293,3 +304,113 @@ def test_a_policy_without_costs_keeps_its_bytes() -> None:
     assert "costs" not in Policy().model_dump_json()
     assert '"costs"' in COSTS.model_dump_json()
     assert Policy.model_validate_json(COSTS.model_dump_json()) == COSTS
+
+
+# ---------------------------------------------------------- which part fails, and why
+
+
+def _needing(families: int, **child: object) -> Snapshot:
+    """:func:`_service` with every child changed by ``child`` (needs, complexity)."""
+    snap = _service(families)
+    cases = tuple(c.model_copy(update=child) for c in snap.cases)
+    return snap.model_copy(update={"cases": cases})
+
+
+@pytest.mark.parametrize(
+    ("child", "reason"),
+    [
+        ({"needs": ("welsh",)}, "needs welsh"),
+        ({"needs": ("court", "welsh")}, "needs court"),
+        ({"complexity": 4}, "complexity 4 is above 3, the most a social_worker may hold"),
+        ({"type": CaseType.ADOPTION, "needs": ()}, None),  # a social worker may hold it
+    ],
+)
+def test_a_part_never_met_says_whose_waits_miss_it(
+    quiet: None, child: dict[str, object], reason: str | None
+) -> None:
+    # One family of twenty children waits all week at +0 and at +1 (two runs: 40
+    # waits over a day each time). A Welsh-speaking family, or one needing court
+    # work, or too complex for a social worker: no added social worker may hold them,
+    # so the target is never met and the reason is theirs. An adoption family the
+    # added worker may hold is placed at +1 (met): nothing to explain.
+    answer = capacity(
+        _needing(1, **child), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS, max_extra=1
+    )
+    (part,) = answer.steps[-1].parts
+    lines = answer_lines([answer], TARGET, 0.8)
+    table = answers_csv([answer]).splitlines()[-1]
+    if reason is None:
+        assert answer.extra == 1 and part.share == 1.0 and part.waits_over == 0
+        assert not any("never met" in line for line in lines)
+        return
+    assert answer.extra is None
+    assert (part.share, part.waits_over, part.barred) == (0.0, 40, 40)
+    assert dict(part.why)[reason] == 40
+    said = next(line for line in lines if "never met" in line)
+    assert "40 waits longer than it allows, 40 of them (100%) of children no added " in said
+    assert f"{reason} (40)" in said and "generic extra staff cannot take these children" in said
+    assert table.startswith("social_worker,permanent,1,0,false,")
+    assert f"{reason}: 40" in table
+
+
+def test_a_part_the_added_staff_could_meet_says_too_few_were_tried(quiet: None) -> None:
+    # Two families, one extra worker at most: the second family still waits, though
+    # an added social worker may hold every one of them.
+    answer = capacity(_service(2), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS, max_extra=1)
+    (part,) = answer.steps[-1].parts
+    assert (part.waits_over, part.barred, part.why) == (40, 0, ())
+    said = next(line for line in answer_lines([answer], TARGET, 0.8) if "never met" in line)
+    assert "an added social_worker may hold 40 of them" in said
+    assert "too few added within the 1 tried (--max-fte)" in said
+
+
+def test_each_part_of_the_target_has_its_share_at_each_step(quiet: None) -> None:
+    # No child is urgent: the urgent part is met in every run at every step; the
+    # statutory part fails at +0 and is met at +1, and with it the target.
+    target = parse_target("urgent wait <= 1 day; statutory wait <= 1 day")
+    answer = capacity(_service(1), target, Grade.SOCIAL_WORKER, settings=SETTINGS)
+    assert [[p.share for p in s.parts] for s in answer.steps] == [[1.0, 0.0], [1.0, 1.0]]
+    assert step_line("social_worker", answer.steps[0], target) == (
+        "social_worker +0: target met in 0% of runs "
+        "(urgent wait <= 1 day: 100%; statutory wait <= 1 day: 0%)"
+    )
+    lines = answer_lines([answer], target, 0.8)
+    assert "  urgent wait <= 1 day: met in +0: 100%, +1: 100% of runs." in lines
+    assert "  statutory wait <= 1 day: met in +0: 0%, +1: 100% of runs." in lines
+    header, first, _ = answers_csv([answer]).splitlines()
+    assert header.endswith(
+        "part_1,part_1_share,part_1_waits_over,part_1_barred,part_1_why,"
+        "part_2,part_2_share,part_2_waits_over,part_2_barred,part_2_why"
+    )
+    assert first.endswith("urgent wait <= 1 day,1,0,0,,statutory wait <= 1 day,0,40,0,")
+
+
+def test_a_one_part_target_adds_nothing_to_the_step_line() -> None:
+    step = Step(2, 0.4, (Part(0.4, 3, 1, (("needs welsh", 1),)),))
+    assert step_line("senior", step, TARGET) == "senior +2: target met in 40% of runs"
+
+
+@pytest.mark.parametrize(
+    ("case", "grade", "expected"),
+    [
+        ({"needs": ("welsh", "court")}, Grade.SOCIAL_WORKER, ["needs welsh", "needs court"]),
+        (
+            {"type": CaseType.COURT},
+            Grade.NQSW,
+            ["a nqsw may not hold court work"],
+        ),
+        ({"pinned_worker": "P1"}, Grade.SENIOR, ["the case is pinned to P1"]),
+        ({}, Grade.SOCIAL_WORKER, []),
+    ],
+)
+def test_why_an_added_worker_may_not_hold_a_child(
+    case: dict[str, object], grade: Grade, expected: list[str]
+) -> None:
+    child = Case(id="C1", family="F1", type=CaseType.CHILD_PROTECTION, complexity=2)
+    assert why_not_added(child.model_copy(update=case), added_worker(grade), Policy()) == expected
+
+
+def test_the_answer_says_why_the_forecasts_fte_short_is_lower(quiet: None) -> None:
+    answer = capacity(_service(1), TARGET, Grade.SOCIAL_WORKER, settings=SETTINGS)
+    text = " ".join(answer_lines([answer], TARGET, 0.8))
+    assert "far above the forecast's FTE short, a lower bound" in text

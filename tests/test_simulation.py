@@ -43,7 +43,13 @@ from allocator.simulation.events import (
     draw_duration,
     mean_duration,
 )
-from allocator.simulation.report import summarise, write_outputs
+from allocator.simulation.report import (
+    PLOTS,
+    combined,
+    plots_without_data,
+    summarise,
+    write_outputs,
+)
 from allocator.simulation.run import is_rebalance_day
 
 MONDAY = date(2026, 11, 23)
@@ -203,7 +209,7 @@ def test_a_leaver_with_three_children(method: EngineMethod | GreedyMethod) -> No
     assert set(changes["cause"]) == {"leaver"}
     assert set(changes["notice_days"]) == {8}
     assert set(changes["known_days"]) == {9}
-    figures = summarise(result.recorder.tables())
+    figures = summarise(result.recorder.tables(), 30)
     assert figures["avoidable_changes"] == 0
     assert figures["leavers"] == 1
 
@@ -304,7 +310,8 @@ def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
         "changes_per_child_year": 0.75,
         "avoidable_changes": 2,
     }
-    run: Any = SimpleNamespace(method="greedy", seconds=3.2)
+    events = SimpleNamespace(counts=lambda: {"referred_children": 40})
+    run: Any = SimpleNamespace(method="greedy", seconds=3.2, events=events)
     assert terminal_lines([run], {"greedy": figures}, 365) == [
         "greedy: 0.75 changes per child-year, 50.0% >= 1 and 10.0% >= 2 of children open "
         "all 365 days (England, a year: 60% / 26%), 2 avoidable; 3 s"
@@ -360,8 +367,6 @@ def test_simulate_command(tmp_path: Path) -> None:
 def test_a_run_without_plots_leaves_no_earlier_runs_plots(tmp_path: Path) -> None:
     """A fresh user's re-run with --no-plots left the last run's charts beside its
     report, telling another story."""
-    from allocator.simulation.report import PLOTS, write_outputs
-
     snapshot = generate(5, seed=1)
     result = simulate(snapshot, GreedyMethod(), settings=Settings(days=3, seed=0))
     write_outputs([result], tmp_path, plots=True)
@@ -440,9 +445,16 @@ def test_a_degenerate_service_gives_a_whole_report(name: str, tmp_path: Path) ->
     settings = Settings(days=8, seed=1, rebalance_every=1, arrival_factor=factor)
     results = compare(snapshot, [GreedyMethod()], Policy(), settings)
     summaries = write_outputs(results, tmp_path, title=name, plots=True)
-    assert (tmp_path / "report.md").read_text(encoding="utf-8").startswith(f"# {name}")
-    for png in ("changes_per_child.png", "waiting.png", "utilisation.png"):
-        assert (tmp_path / png).stat().st_size > 0
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert report.startswith(f"# {name}")
+    # A plot with data is drawn; one without is left out, and the report says so.
+    left_out = plots_without_data(combined(results))
+    for png in PLOTS:
+        if png in left_out:
+            assert not (tmp_path / png).exists()
+            assert f"{png} ({left_out[png]})" in report
+        else:
+            assert (tmp_path / png).stat().st_size > 0
     figures = summaries["greedy"]
     assert figures["children"] == len(results[0].recorder.children)
 
@@ -466,7 +478,7 @@ def test_empty_tables_have_their_columns() -> None:
     ]:
         assert len(tables[name]) == 0
         assert {k: str(v) for k, v in tables[name].dtypes.items()} == columns, name
-    assert summarise(tables)["children"] == 0
+    assert summarise(tables, 1)["children"] == 0
 
 
 def test_simulate_a_service_with_no_cases_from_the_command_line(tmp_path: Path) -> None:
@@ -507,8 +519,8 @@ def test_report_states_the_run_length_and_the_notice_it_shows() -> None:
         "looked_after_open_all_run": 0,
         "share_1plus_changes": 0.5,
         "share_2plus_changes": 0.25,
-        "looked_after_share_1plus": 0.0,
-        "looked_after_share_2plus": 0.0,
+        "looked_after_share_1plus": None,  # summarise's share of nobody
+        "looked_after_share_2plus": None,
         "changes": 3,
         "leavers": 1,
         "joiners": 0,

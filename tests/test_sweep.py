@@ -429,6 +429,63 @@ def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> Non
     assert not (out / "results.parquet").exists()
 
 
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_prints_one_line_not_the_workers_tracebacks(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C goes to the whole process group, the Dask worker processes
+    too: each printed a KeyboardInterrupt traceback before the command's one line.
+    One cell on three workers: the two idle ones printed theirs every time (a busy
+    one is mostly killed by its nanny first)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = tmp_path / "long.toml"
+    spec.write_text(
+        'days = 3660\nseeds = [1]\nmethods = ["engine"]\n'
+        '[[services]]\nname = "s300"\npractitioners = 300\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from allocator.cli import main; main()", "sweep", str(spec)]
+        + ["--out", str(out), "--workers", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "cells").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _wait_for_a_busy_worker(proc.pid)  # the workers are up and running cells
+        assert proc.poll() is None
+        os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to every process
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGINT
+    assert err.strip() == "interrupted: no sweep table written", err
+    assert not (out / "results.parquet").exists()
+
+
+def test_a_local_worker_process_leaves_ctrl_c_to_the_command() -> None:
+    # What each local worker runs as it starts (the cluster's preload).
+    import signal
+
+    from allocator.simulation.cluster import dask_setup
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        dask_setup(object())
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_a_resumed_sweep_recomputes_a_snapshot_that_changed(tmp_path: Path) -> None:
     # The attack: a sweep resumed after its snapshot file was edited. Cells are keyed
     # by the file's content, so the old figures are not reused for the new file.

@@ -96,7 +96,9 @@ def test_waits_of_court_statutory_and_urgent_children() -> None:
         ],
         WAIT_COLUMNS,
     )
-    figures = wait_figures(waits, _frame([], CHANGE_COLUMNS), ["urgent", "statutory", "other"])
+    figures = wait_figures(
+        waits, _frame([], CHANGE_COLUMNS), ["urgent", "statutory", "other"], days=365
+    )
     assert figures["court_waits"] == 3
     assert figures["court_wait_median_days"] == 10
     assert figures["court_waits_90_days_share"] == pytest.approx(1 / 3, abs=1e-4)
@@ -137,7 +139,7 @@ def test_a_leavers_children_told_ahead_and_days_without_a_worker() -> None:
         ],
         WAIT_COLUMNS,
     )
-    figures = wait_figures(waits, changes)
+    figures = wait_figures(waits, changes, days=365)
     assert figures["leaver_children"] == 4
     assert figures["leaver_children_known_ahead"] == 3
     assert figures["leaver_children_told_ahead_share"] == pytest.approx(1 / 3, abs=1e-4)
@@ -145,7 +147,7 @@ def test_a_leavers_children_told_ahead_and_days_without_a_worker() -> None:
 
 
 def test_no_waits_give_no_medians() -> None:
-    figures = wait_figures(_frame([], WAIT_COLUMNS), _frame([], CHANGE_COLUMNS))
+    figures = wait_figures(_frame([], WAIT_COLUMNS), _frame([], CHANGE_COLUMNS), days=365)
     assert figures["court_wait_median_days"] is None
     assert figures["statutory_wait_p90_days"] is None
     assert figures["urgent_child_days_waiting"] == 0
@@ -232,9 +234,11 @@ def test_statutory_is_what_the_policy_names() -> None:
 # ------------------------------------------------------------------ the report
 
 
-def _figures(**values: float) -> dict[str, float]:
-    base = {f.key: 1.0 for f in CHILD_FIGURES}
-    base.update({"court_waits": 5, "leaver_children_known_ahead": 5, "leavers": 0, "joiners": 0})
+def _figures(**values: float | None) -> dict[str, float | None]:
+    # Every figure 1.0, each over 50 waits (children, changes): enough to be a finding.
+    base: dict[str, float | None] = {f.key: 1.0 for f in CHILD_FIGURES}
+    base.update({f.sample_key: 50 for f in CHILD_FIGURES if f.sample_key is not None})
+    base.update({"leavers": 0, "joiners": 0})
     base.update(values)
     return base
 
@@ -248,16 +252,23 @@ def test_the_report_says_first_where_each_method_loses() -> None:
     lines = where_each_loses({"engine": engine, "greedy": greedy})
     text = "\n".join(lines)
     assert "**engine** is worse on 2 of 12 figures" in text
-    assert "court children, median wait for a worker (days): 113 against greedy 79" in text
-    assert "22.0% against greedy 73.0%" in text
+    assert (
+        "court children, median wait for a worker (days): 113 (50 waits) against greedy 79 "
+        "(50 waits)" in text
+    )
+    assert "22.0% (50 children) against greedy 73.0% (50 children)" in text
     assert "**greedy** is worse on 1 of 12 figures" in text
-    assert "mean wait per referred child (days): 50 against engine 41" in text
+    assert (
+        "mean wait per referred child (days): 50 (50 children) against engine 41 (50 children)"
+        in text
+    )
+    assert "few" not in text.split("is marked *few*")[1]
     report = render_markdown({"engine": engine, "greedy": greedy}, {}, days=365)
     assert report.index("## Where each method loses") < report.index("## Every figure")
 
 
 def test_a_share_of_nobody_is_not_compared() -> None:
-    engine = _figures(leaver_children_known_ahead=0, leaver_children_told_ahead_share=0.0)
+    engine = _figures(leaver_children_known_ahead=0, leaver_children_told_ahead_share=None)
     greedy = _figures(leaver_children_told_ahead_share=0.5)
     text = "\n".join(where_each_loses({"engine": engine, "greedy": greedy}))
     assert "worse on none" in text and "Not compared (no value for a method): a leaver's" in text

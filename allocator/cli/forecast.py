@@ -230,6 +230,7 @@ def capacity_command(
         answers_csv,
         capacity,
         parse_target,
+        step_line,
     )
     from allocator.simulation.forecast import ForecastSettings
 
@@ -252,7 +253,7 @@ def capacity_command(
             who = grade if contract == "permanent" else f"{grade}, {contract}"
 
             def step(s: Any, who: str = who) -> None:
-                echo(f"{who} +{s.extra}: target met in {s.share:.0%} of runs", err=True)
+                echo(step_line(who, s, clauses), err=True)
 
             answers.append(
                 capacity(

@@ -1,6 +1,6 @@
-"""The simulation's commands: a year of a service day by day (``simulate``) and many
-such years on Dask (``sweep``); both need the ``sim`` extra (pandas, pyarrow,
-matplotlib, distributed), imported only when one runs.
+"""The simulation's commands: a service day by day for ``--days`` days, a year by
+default (``simulate``), and many such runs on Dask (``sweep``); both need the ``sim``
+extra (pandas, pyarrow, matplotlib, distributed), imported only when one runs.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def simulate_command(
     no_plots: bool,
     out: str,
 ) -> None:
-    """Run SNAPSHOT's service day by day for a year; report children's changes of worker."""
+    """Run SNAPSHOT's service day by day for --days days (a year by default); report
+    children's changes of worker and waits."""
     need_sim_extra()
     from allocator.simulation import EngineMethod, GreedyMethod, Method, Settings, compare
     from allocator.simulation.report import terminal_lines, write_outputs

@@ -25,6 +25,16 @@ more staff never makes waits longer. **How sure**: the share of runs meeting the
 target at that number, with a 90% Wilson interval for the share over the futures it
 stands for.
 
+**Which part fails, and why**: each point of the search also gives, per clause, the
+share of runs meeting it and, in the runs that missed it, the waits longer than it
+allows and how many of them are of children no added worker may hold, by the rules of
+who may hold what (a skill the child needs, such as Welsh or court work, that a
+generic added worker lacks; a grade's complexity ceiling or excluded types; a pin):
+:class:`Part`. A clause no number tried meets is named with that likely reason
+(:func:`answer_lines`). The forecast's FTE short by grade is a lower bound that counts
+no skill (docs/FORECAST.md): where most of the waits that miss are of children the
+added workers may not hold, this search finds no number at all.
+
 **What it costs**: where the policy gives the council's cost of one FTE a year of
 that grade and contract (``[costs.<grade>] <contract> = N``), the answer is priced:
 that cost times the FTE, a year and over the forecast's weeks. There is no default:
@@ -34,19 +44,24 @@ answer without the policy's cost says so instead of guessing one.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from allocator.contract.models import Contract, Grade, Handover, Practitioner, Snapshot
+from allocator.contract.models import Case, Contract, Grade, Handover, Practitioner, Snapshot
 from allocator.contract.policy import Policy
+from allocator.domain.rules import SKILLS, counted, holding_rules, missing_needs
 from allocator.simulation.forecast import (
+    BegunWait,
     Calibration,
     ForecastError,
     ForecastSettings,
     RunFigures,
+    WaitGroup,
     forecast,
     quantile,
 )
@@ -67,8 +82,7 @@ _CLAUSE = re.compile(
     re.ASCII,
 )
 
-Who = Literal["urgent", "statutory", "all"]
-WHO: dict[str, Who] = {"urgent": "urgent", "statutory": "statutory", "all": "all"}
+WHO: dict[str, WaitGroup] = {"urgent": "urgent", "statutory": "statutory", "all": "all"}
 
 
 class TargetError(ForecastError):
@@ -82,11 +96,22 @@ class Clause:
     ``stat`` is ``"max"``, ``"mean"`` or a percentile as a share (``0.9`` for p90).
     """
 
-    who: Who
+    who: WaitGroup
     stat: str | float
     days: float
     strict: bool
     text: str
+
+    def within(self, days: float) -> bool:
+        """Whether ``days`` (a statistic, or one wait's length) is within the clause's
+        limit: ``<= N`` or ``< N`` days."""
+        return days < self.days if self.strict else days <= self.days + 1e-9
+
+    def misses(self, wait: BegunWait) -> bool:
+        """Whether ``wait`` is of the clause's children (``who``) and longer than it
+        allows. Only such waits make a run miss the clause: the max, mean or any
+        percentile of waits all within the limit is within it too."""
+        return wait.among(self.who) and not self.within(wait.days)
 
     def value(self, run: RunFigures) -> float | None:
         """The clause's statistic in ``run`` (days), ``None`` if no such wait began."""
@@ -103,9 +128,7 @@ class Clause:
     def met(self, run: RunFigures) -> bool:
         """Whether ``run`` meets the clause (a run with no such wait does)."""
         v = self.value(run)
-        if v is None:
-            return True
-        return v < self.days if self.strict else v <= self.days + 1e-9
+        return v is None or self.within(v)
 
 
 def parse_target(text: str) -> tuple[Clause, ...]:
@@ -174,29 +197,90 @@ def meets(clauses: Sequence[Clause], run: RunFigures) -> bool:
     return all(c.met(run) for c in clauses)
 
 
+def added_worker(grade: Grade, contract: Contract = Contract.PERMANENT, k: int = 1) -> Practitioner:
+    """The ``k``-th worker the search adds: ``grade`` on ``contract``, 1.0 FTE, no
+    specialist skills, any patch, no contract end, team ``extra``; id
+    ``EXTRA-<grade>-<k>`` (permanent) or ``EXTRA-<grade>-<contract>-<k>``."""
+    tag = grade.value if contract is Contract.PERMANENT else f"{grade.value}-{contract.value}"
+    return Practitioner(
+        id=f"EXTRA-{tag}-{k}", team="extra", grade=grade, fte=1.0, contract=contract
+    )
+
+
 def with_extra(
     snapshot: Snapshot, grade: Grade, extra: int, contract: Contract = Contract.PERMANENT
 ) -> Snapshot:
-    """``snapshot`` with ``extra`` more workers of ``grade`` on ``contract`` (1.0 FTE, no
-    specialist skills, any patch, no contract end), team ``extra``; ids
-    ``EXTRA-<grade>-<k>`` (permanent) or ``EXTRA-<grade>-<contract>-<k>``."""
+    """``snapshot`` with ``extra`` more workers of ``grade`` on ``contract``
+    (:func:`added_worker`)."""
     if extra <= 0:
         return snapshot
-    tag = grade.value if contract is Contract.PERMANENT else f"{grade.value}-{contract.value}"
-    added = tuple(
-        Practitioner(id=f"EXTRA-{tag}-{k}", team="extra", grade=grade, fte=1.0, contract=contract)
-        for k in range(1, extra + 1)
-    )
+    added = tuple(added_worker(grade, contract, k) for k in range(1, extra + 1))
     return snapshot.model_copy(update={"practitioners": (*snapshot.practitioners, *added)})
+
+
+def why_not_added(case: Case, added: Practitioner, policy: Policy) -> list[str]:
+    """Why a worker the search adds (``added``, :func:`added_worker`) may not hold
+    ``case``: ``needs <skill>`` for each skill the child needs that they lack, then the
+    sentence of each other rule of who may hold what that stops them (the grade's
+    complexity ceiling or excluded types, a pin to another worker). Empty if they
+    may. The rules' one definition: :func:`allocator.domain.rules.holding_rules`."""
+    reasons = [f"needs {need}" for need in missing_needs(case, added)]
+    reasons += [why for rule, why in holding_rules(case, added, policy) if rule != SKILLS.id]
+    return reasons
+
+
+@dataclass(frozen=True)
+class Part:
+    """How one clause of the target fared at one point of the search.
+
+    Attributes
+    ----------
+    share
+        Share of runs (0-1) meeting the clause.
+    waits_over
+        In the runs that missed it, the waits longer than it allows
+        (:meth:`Clause.misses`).
+    barred
+        Of those, the waits of children no added worker may hold
+        (:func:`why_not_added`).
+    why
+        Each reason an added worker may not hold them, with its number of waits,
+        most first (a child needing court work and Welsh counts under both).
+    """
+
+    share: float
+    waits_over: int = 0
+    barred: int = 0
+    why: tuple[tuple[str, int], ...] = ()
+
+
+def part_of(
+    clause: Clause, runs: Sequence[RunFigures], added: Practitioner, policy: Policy
+) -> Part:
+    """How ``clause`` fared over ``runs`` (:class:`Part`), judged for workers like
+    ``added``. A waiting child the runs do not know is counted as holdable."""
+    missed = [r for r in runs if not clause.met(r)]
+    over = [w for r in missed for w in r.begun if clause.misses(w)]
+    reasons: Counter[str] = Counter()
+    barred = 0
+    for wait in over:
+        why = why_not_added(wait.child, added, policy) if wait.child is not None else []
+        barred += bool(why)
+        reasons.update(why)
+    share = (len(runs) - len(missed)) / len(runs) if runs else 1.0
+    ranked = tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Part(round(share, 4), len(over), barred, ranked)
 
 
 @dataclass(frozen=True)
 class Step:
     """One point of the search: ``extra`` workers added, the share of runs meeting
-    the target (0-1)."""
+    the target (0-1), and how each clause fared (:class:`Part`, in the target's
+    order)."""
 
     extra: int
     share: float
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,6 +307,8 @@ class Answer:
         A 90% Wilson interval of that share.
     steps
         Every point tried, in the order tried.
+    clauses
+        The target's clauses in words, in its order (the parts of each step).
     """
 
     grade: Grade
@@ -234,6 +320,7 @@ class Answer:
     contract: Contract = Contract.PERMANENT
     cost_per_fte: float | None = None
     weeks: int = 8
+    clauses: tuple[str, ...] = ()
 
     @property
     def cost_a_year(self) -> float | None:
@@ -309,6 +396,8 @@ def capacity(
     tried: dict[int, float] = {}
     steps: list[Step] = []
 
+    added = added_worker(grade, contract)
+
     def share(extra: int) -> float:
         if extra not in tried:
             fc = forecast(
@@ -320,7 +409,8 @@ def capacity(
                 workers=workers,
             )
             tried[extra] = sum(meets(clauses, r) for r in fc.runs) / len(fc.runs)
-            steps.append(Step(extra, round(tried[extra], 4)))
+            parts = tuple(part_of(c, fc.runs, added, policy) for c in clauses)
+            steps.append(Step(extra, round(tried[extra], 4), parts))
             if on_step is not None:
                 on_step(steps[-1])
         return tried[extra]
@@ -347,13 +437,43 @@ def capacity(
     s = share(at)
     lo, hi = wilson(round(s * settings.runs), settings.runs)
     cost = policy.costs.get(grade, {}).get(contract)
-    return Answer(grade, found, round(s, 4), lo, hi, tuple(steps), contract, cost, settings.weeks)
+    return Answer(
+        grade,
+        found,
+        round(s, 4),
+        lo,
+        hi,
+        tuple(steps),
+        contract,
+        cost,
+        settings.weeks,
+        tuple(c.text for c in clauses),
+    )
+
+
+def step_line(who: str, step: Step, clauses: Sequence[Clause]) -> str:
+    """One point of the search as it becomes known, for the terminal:
+    ``social_worker +4: target met in 40% of runs``; with more than one clause, each
+    clause's share after it."""
+    line = f"{who} +{step.extra}: target met in {step.share:.0%} of runs"
+    if len(clauses) > 1 and len(step.parts) == len(clauses):
+        line += (
+            " ("
+            + "; ".join(
+                f"{c.text}: {p.share:.0%}" for c, p in zip(clauses, step.parts, strict=True)
+            )
+            + ")"
+        )
+    return line
 
 
 def answer_lines(
     answers: Sequence[Answer], clauses: Sequence[Clause], confidence: float
 ) -> list[str]:
-    """The answers in sentences, for the terminal."""
+    """The answers in sentences, for the terminal: per grade and contract, the least
+    extra FTE meeting the target, or that none tried did; with more than one clause,
+    each clause's share at each point tried; and for a clause no point tried met, the
+    likely reason (:func:`never_met_lines`)."""
     target = "; ".join(c.text for c in clauses)
     lines = [f"Target: {target} (in at least {confidence:.0%} of runs)."]
     for a in answers:
@@ -376,6 +496,13 @@ def answer_lines(
                 f"{who}: {a.extra} extra FTE meets it in {a.share:.0%} of runs "
                 f"(90% interval {a.low:.0%}-{a.high:.0%}){_priced(a)}. Tried {tried}."
             )
+        if len(clauses) > 1:
+            for k, c in enumerate(clauses):
+                shares = ", ".join(
+                    f"+{s.extra}: {s.parts[k].share:.0%}" for s in a.steps if s.parts
+                )
+                lines.append(f"  {c.text}: met in {shares} of runs.")
+        lines += [f"  {line}" for line in never_met_lines(a, clauses, confidence)]
     priced = [a for a in answers if a.cost_a_year is not None and a.extra]
     if len(priced) > 1:
         best = min(priced, key=lambda a: (a.cost_a_year or 0.0, a.grade.value, a.contract.value))
@@ -388,8 +515,50 @@ def answer_lines(
         )
     lines.append(
         "Extra workers are 1.0 FTE with no specialist skills, starting today: a child "
-        "who needs a Welsh speaker or court skills still waits for one."
+        "who needs a Welsh speaker or court skills still waits for one. So this answer "
+        "can be far above the forecast's FTE short, a lower bound that counts only the "
+        "room at the least grade that may hold each child, skills aside "
+        '(docs/FORECAST.md, "FTE short by grade").'
     )
+    return lines
+
+
+def never_met_lines(a: Answer, clauses: Sequence[Clause], confidence: float) -> list[str]:
+    """For each clause that no point tried met in ``confidence`` of the runs, a
+    sentence with its best share and the likely reason, read from the runs at the
+    most extra FTE tried (:class:`Part`): most of the waits that miss it are of
+    children no added worker may hold (and why), or the added workers may hold them
+    and more than were tried might do."""
+    judged = [s for s in a.steps if len(s.parts) == len(clauses)]
+    if not judged:
+        return []
+    last = max(judged, key=lambda s: s.extra)
+    lines = []
+    for k, c in enumerate(clauses):
+        if any(s.parts[k].share >= confidence - 1e-9 for s in judged):
+            continue
+        part = last.parts[k]
+        best = max(s.parts[k].share for s in judged)
+        line = (
+            f"{c.text}: never met in {confidence:.0%} of runs (at best {best:.0%}); with "
+            f"+{last.extra}, the runs that missed it had {counted(part.waits_over, 'wait')} "
+            "longer than it allows"
+        )
+        if part.waits_over and part.barred * 2 >= part.waits_over:
+            reasons = "; ".join(f"{why} ({n})" for why, n in part.why)
+            line += (
+                f", {part.barred} of them ({part.barred / part.waits_over:.0%}) of children "
+                f"no added {a.grade.value} may hold: {reasons}. Likely reason: generic "
+                "extra staff cannot take these children; workers with those skills (or of "
+                "a grade that may hold them) can."
+            )
+        else:
+            line += (
+                f"; an added {a.grade.value} may hold {part.waits_over - part.barred} of "
+                f"them. Likely reason: too few added within the {last.extra} tried "
+                "(--max-fte), or not soon enough."
+            )
+        lines.append(line)
     return lines
 
 
@@ -420,8 +589,21 @@ def answers_csv(answers: Sequence[Answer]) -> str:
     ``share``, ``chosen`` (the least meeting the target), ``low``, ``high`` (the 90%
     interval of the chosen's share, or of the most tried when none meets it),
     ``cost_per_fte`` (the policy's, a year; empty when none) and
-    ``cost_a_year`` (the chosen's extra FTE at that cost)."""
-    rows = ["grade,contract,extra,share,chosen,low,high,cost_per_fte,cost_a_year"]
+    ``cost_a_year`` (the chosen's extra FTE at that cost); then for each clause ``k``
+    of the target (1, 2, ...: :class:`Part`) ``part_k`` (its words), ``part_k_share``
+    (runs meeting it), ``part_k_waits_over`` (in the runs that missed it, the waits
+    longer than it allows), ``part_k_barred`` (of those, of children no added worker
+    may hold) and ``part_k_why`` (the reasons and their waits: ``needs court: 30;
+    needs welsh: 15``)."""
+    clauses = max((len(s.parts) for a in answers for s in a.steps), default=0)
+    header = ["grade", "contract", "extra", "share", "chosen", "low", "high"]
+    header += ["cost_per_fte", "cost_a_year"]
+    for k in range(1, clauses + 1):
+        header += [f"part_{k}", f"part_{k}_share", f"part_{k}_waits_over"]
+        header += [f"part_{k}_barred", f"part_{k}_why"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
     for a in answers:
         per = "" if a.cost_per_fte is None else f"{a.cost_per_fte:g}"
         # The answer's interval is of the chosen, or of the most tried when none met.
@@ -431,23 +613,31 @@ def answers_csv(answers: Sequence[Answer]) -> str:
             low = f"{a.low:g}" if s.extra == judged else ""
             high = f"{a.high:g}" if s.extra == judged else ""
             year = f"{a.cost_a_year:g}" if chosen and a.cost_a_year is not None else ""
-            rows.append(
-                f"{a.grade.value},{a.contract.value},{s.extra},{s.share:g},"
-                f"{str(chosen).lower()},{low},{high},{per},{year}"
-            )
-    return "\n".join(rows) + "\n"
+            row = [a.grade.value, a.contract.value, str(s.extra), f"{s.share:g}"]
+            row += [str(chosen).lower(), low, high, per, year]
+            for part, text in zip(s.parts, a.clauses, strict=True):
+                why = "; ".join(f"{reason}: {n}" for reason, n in part.why)
+                row += [text, f"{part.share:g}", str(part.waits_over), str(part.barred), why]
+            writer.writerow(row)
+    return buffer.getvalue()
 
 
 __all__ = [
     "Answer",
     "Clause",
+    "Part",
     "Step",
     "TargetError",
+    "added_worker",
     "answer_lines",
     "answers_csv",
     "capacity",
     "meets",
+    "never_met_lines",
     "parse_target",
+    "part_of",
+    "step_line",
+    "why_not_added",
     "wilson",
     "with_extra",
 ]

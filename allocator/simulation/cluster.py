@@ -27,7 +27,8 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     ``dashboard_address=None`` distributed still tries 8787 and warns when another
     cluster holds it (the warning is filtered as well, for a scheduler that warns
     anyway). Logs below CRITICAL are silenced: the caller's progress is the display,
-    and a failed run is reported by the caller in one line. However the block is
+    and a failed run is reported by the caller in one line. The local workers ignore
+    Ctrl-C (:func:`dask_setup`): it is the caller's to handle. However the block is
     left (an interruption included), the client and the cluster are closed, each
     given a few seconds: the nannies kill workers still busy with a cell.
     """
@@ -50,6 +51,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
                     processes=True,
                     dashboard_address=":0",
                     silence_logs=DASK_LOG_LEVEL,
+                    preload=[__name__],  # each worker process runs dask_setup below
                 )
             client = client_of(cluster) if scheduler is None else _connect(client_of, scheduler)
         yield client
@@ -61,6 +63,21 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         if cluster is not None:
             with suppress(Exception):
                 cluster.close(timeout=5)
+
+
+def dask_setup(worker: object) -> None:
+    """Run by Dask in each worker process of the local cluster as it starts (the
+    cluster's ``preload``): the process ignores SIGINT from then on.
+
+    A terminal's Ctrl-C goes to every process of the command's group, the worker
+    processes too; each would print a ``KeyboardInterrupt`` traceback as it died,
+    before the command's one line. The command alone handles it, and closing the
+    cluster stops the workers (a running scheduler's own workers, given by
+    address, are not ours to change: they are not in the command's group).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _connect(client_of: Any, scheduler: str) -> Any:

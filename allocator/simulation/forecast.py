@@ -50,6 +50,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any, Final, Literal
 
 from allocator.contract.limits import (
@@ -273,6 +274,40 @@ def remaining_days(
 # ------------------------------------------------------------------------------- runs
 
 
+#: The groups of children a waiting target names (:mod:`allocator.simulation.capacity`).
+WaitGroup = Literal["urgent", "statutory", "all"]
+WAIT_GROUPS: tuple[WaitGroup, ...] = ("urgent", "statutory", "all")
+
+
+@dataclass(frozen=True)
+class BegunWait:
+    """A wait begun in a run (not one under way before it): what a waiting target is
+    judged on (:mod:`allocator.simulation.capacity`).
+
+    Attributes
+    ----------
+    days
+        Its length in days; a wait still open counted to the last week's end.
+    urgent
+        The child was urgent when it began.
+    statutory
+        The child is of a statutory type (named by a priority class).
+    child
+        The child as the run's events had left them when the wait ended (or at the
+        last week's end, if open): their needs, type, pin, and complexity as moved;
+        ``None`` for a referral when the run's events were not given.
+    """
+
+    days: int
+    urgent: bool
+    statutory: bool
+    child: Case | None = None
+
+    def among(self, group: WaitGroup) -> bool:
+        """Whether the wait is one of ``group``'s: ``urgent``, ``statutory`` or ``all``."""
+        return group == "all" or (self.urgent if group == "urgent" else self.statutory)
+
+
 @dataclass(frozen=True)
 class RunFigures:
     """One run's figures, plain data (a Dask worker returns it).
@@ -289,17 +324,54 @@ class RunFigures:
         Worker -> the weeks (1-based) at whose end they were over cap.
     seconds
         Wall-clock time of the simulation (not a figure).
-    waits
-        ``"urgent"``, ``"statutory"``, ``"all"`` -> the lengths in days of the waits
-        begun in the run (a wait still open counted so far), sorted; waits under way
-        before the run are not among them (:mod:`allocator.simulation.capacity`).
+    begun
+        The waits begun in the run, in the recorder's order (by child, then day).
     """
 
     weekly: dict[str, list[float | None]]
     lost: dict[str, tuple[int, str, bool]]
     over_cap: dict[str, list[int]]
     seconds: float
-    waits: dict[str, list[int]] = field(default_factory=dict)
+    begun: tuple[BegunWait, ...] = ()
+
+    @cached_property
+    def waits(self) -> dict[WaitGroup, list[int]]:
+        """Each group of :data:`WAIT_GROUPS` -> the lengths in days of its waits of
+        :attr:`begun`, sorted."""
+        return {g: sorted(w.days for w in self.begun if w.among(g)) for g in WAIT_GROUPS}
+
+
+class ChildrenOfRun:
+    """Each child of a run as its events left them on a day: today's open cases and
+    the run's referrals, their complexity moved by the events up to that day.
+
+    Without ``events``, today's cases as the snapshot has them, and no referral.
+    """
+
+    def __init__(self, snapshot: Snapshot, events: EventStream | None) -> None:
+        self._cases = {c.id: c for c in snapshot.cases}
+        self._moved: dict[str, list[tuple[int, int]]] = {}
+        for k, day in enumerate(events.days if events is not None else ()):
+            for c in day.referrals:
+                self._cases[c.id] = c
+            for cid, complexity in day.complexity:
+                self._moved.setdefault(cid, []).append((k, complexity))
+
+    def complexity(self, case_id: str, d: int) -> int:
+        """The child's complexity on day ``d`` (the last change on or before it)."""
+        level = self._cases[case_id].complexity
+        for k, moved_to in self._moved.get(case_id, ()):
+            if k <= d:
+                level = moved_to
+        return level
+
+    def on(self, case_id: str, d: int) -> Case | None:
+        """The child on day ``d``, or ``None`` for one the run does not know."""
+        case = self._cases.get(case_id)
+        if case is None:
+            return None
+        level = self.complexity(case_id, d)
+        return case if level == case.complexity else case.model_copy(update={"complexity": level})
 
 
 def run_once(
@@ -441,21 +513,22 @@ def measure(
     weekly["children losing their worker"] = list[float | None](losing)
     weekly["handovers needed"] = list[float | None](needed)
     weekly["handovers with notice"] = list[float | None](planned)
-    begun = [s for s in waits if s.cause != "before_run"]
     # A wait still open at the end counts its days to the last week's end (day 7 x
     # weeks), as the weeks' longest waits do; the recorder's own count runs through
     # the last simulated day, one more.
     last = ends[-1] if ends else 0
-
-    def so_far(spell: Wait) -> int:
-        return spell.days if spell.end_day is not None else last - spell.start_day
-
-    horizon = {
-        "urgent": sorted(so_far(s) for s in begun if s.urgent),
-        "statutory": sorted(so_far(s) for s in begun if s.statutory),
-        "all": sorted(so_far(s) for s in begun),
-    }
-    return RunFigures(weekly, lost, over, seconds, horizon)
+    children = ChildrenOfRun(snapshot, events)
+    begun_in_run = tuple(
+        BegunWait(
+            s.days if s.end_day is not None else last - s.start_day,
+            s.urgent,
+            s.statutory,
+            children.on(s.case, s.end_day if s.end_day is not None else last),
+        )
+        for s in waits
+        if s.cause != "before_run"
+    )
+    return RunFigures(weekly, lost, over, seconds, begun_in_run)
 
 
 def days_waited(spell: Wait, d: int, before: Mapping[str, int]) -> int:
@@ -508,13 +581,7 @@ def fte_short(
     (no extra staff places them). A lower bound of what would have kept the target
     that day: skills, patches, siblings and the intake limit are not counted.
     """
-    cases = {c.id: c for c in snapshot.cases}
-    moved: dict[str, list[tuple[int, int]]] = {}
-    for k, day in enumerate(events.days):
-        for c in day.referrals:
-            cases[c.id] = c
-        for cid, complexity in day.complexity:
-            moved.setdefault(cid, []).append((k, complexity))
+    children = ChildrenOfRun(snapshot, events)
     grades = shortage_grades(policy)
     short: dict[Grade, list[float]] = {g: [0.0] * len(ends) for g in grades}
     # (case, complexity) -> the least grade that may hold the child, and their FTE.
@@ -525,14 +592,10 @@ def fte_short(
                 continue
             if days_waited(s, d, before) <= target_days:
                 continue
-            case = cases[s.case]
-            complexity = case.complexity
-            for k, level in moved.get(s.case, ()):
-                if k <= d:
-                    complexity = level
-            key = (s.case, complexity)
+            key = (s.case, children.complexity(s.case, d))
             if key not in need:
-                now = case.model_copy(update={"complexity": complexity})
+                now = children.on(s.case, d)
+                assert now is not None  # a waiting child is today's or a referral
                 grade = least_grade(now, policy)
                 fte = (
                     policy.case_weight(now) / (policy.points_per_fte * policy.grade_factor[grade])
@@ -1046,13 +1109,17 @@ def known_today(
 
 
 __all__ = [
+    "WAIT_GROUPS",
     "Band",
+    "BegunWait",
     "Calibration",
     "ChildOutlook",
+    "ChildrenOfRun",
     "Forecast",
     "ForecastError",
     "ForecastSettings",
     "RunFigures",
+    "WaitGroup",
     "WorkerOutlook",
     "backtest",
     "coverage",

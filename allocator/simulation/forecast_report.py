@@ -32,9 +32,11 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from allocator.domain.rules import counted
 from allocator.io import FORMULA_STARTS, write_bytes, write_text
+from allocator.simulation.charts import count_axis, legend_outside, png
 from allocator.simulation.forecast import Band, ChildOutlook, Forecast, few_runs_note
 
 #: Measures the summary speaks of, in its order.
@@ -277,7 +279,9 @@ def _short_lines(fc: Forecast) -> list[str]:
         f"FTE short of keeping statutory waits within {fc.settings.wait_target_days} days "
         f"(room for the statutory children waiting longer, at the least senior grade that "
         f"may hold each): most in week {peak + 1}, {_spread(w[FTE_SHORT_ALL][peak])} in all; "
-        f"by grade {by_grade}; at week {n}: {_spread(w[FTE_SHORT_ALL][n - 1])}."
+        f"by grade {by_grade}; at week {n}: {_spread(w[FTE_SHORT_ALL][n - 1])}. A lower "
+        "bound: skills (Welsh, court), patches, siblings and the intake limit are not "
+        "counted; `allocator capacity` counts them, so its answer can be far higher."
     ]
 
 
@@ -322,15 +326,17 @@ def _markdown(fc: Forecast) -> str:
     return "\n".join(lines)
 
 
-def fan_chart(fc: Forecast) -> bytes:
-    """A PNG: children waiting at each week's end by class, median line and 10-90% band,
-    from today's count (week 0)."""
+def fan_figure(fc: Forecast) -> Any:
+    """The fan chart as a Matplotlib figure: children waiting at each week's end by
+    class, median line and 10-90% band, from today's count (week 0); whole weeks
+    along, whole children up from 0 (a median of counts may still sit at a half), the
+    legend beside the chart, clear of the bands."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     weeks = list(range(0, fc.settings.weeks + 1))
     for name, bands in fc.weeks.items():
         if not name.startswith("waiting ") or name == WAITING_ALL:
@@ -342,21 +348,25 @@ def fan_chart(fc: Forecast) -> bytes:
         (line,) = ax.plot(weeks, mid, label=name.removeprefix("waiting "))
         ax.fill_between(weeks, lo, hi, alpha=0.2, color=line.get_color())
     ax.set_xticks(weeks)
+    count_axis(ax)
     ax.set_xlabel(f"week after {fc.as_of.isoformat()} (0: today)")
     ax.set_ylabel("children waiting at the week's end")
     ax.set_title(f"Children waiting: median and 10-90% of {fc.settings.runs} runs")
-    ax.legend(fontsize="small")
+    legend_outside(ax, fontsize="small")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig
+
+
+def fan_chart(fc: Forecast) -> bytes:
+    """:func:`fan_figure` as PNG bytes."""
+    return png(fan_figure(fc))
 
 
 __all__ = [
     "children_csv",
     "on_the_list",
     "fan_chart",
+    "fan_figure",
     "summary_lines",
     "weeks_csv",
     "weeks_parquet",

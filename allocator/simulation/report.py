@@ -2,9 +2,15 @@
 
 :func:`summarise` reduces one method's tables to the figures a council would ask for;
 :func:`write_outputs` writes every method's tables (CSV for the small ones, Parquet
-for the daily ones), ``summary.csv``, ``report.md`` and three PNG plots. Nothing
-written depends on the clock or the machine: the same seed gives the same files,
-byte for byte (run times go to the terminal only).
+for the daily ones), ``summary.csv``, ``report.md`` and the PNG plots that have data.
+Nothing written depends on the clock or the machine: the same seed gives the same
+files, byte for byte (run times go to the terminal only).
+
+What the report may claim is decided here once: a figure with nothing behind it is
+``None`` (n/a), never 0; a comparison of methods shows the number of waits (children,
+changes) behind each figure and marks one resting on fewer than
+:data:`FEWEST_FOR_A_FINDING`; a run too short for a figure says so
+(:func:`short_run_note`, :func:`long_wait_note`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from allocator.contract.models import CaseType
+from allocator.domain.rules import counted
+from allocator.simulation.charts import (
+    count_axis,
+    legend_outside,
+    save_png,
+    whole_number_ticks,
+)
 from allocator.simulation.records import CAUSES
 
 if TYPE_CHECKING:
@@ -40,6 +53,15 @@ BANDS: tuple[tuple[str, float, float], ...] = (
 KNOWN_AHEAD_DAYS = 7
 #: A court child's wait this long (days) or longer is a long one (issue 19's table).
 LONG_WAIT_DAYS = 90
+#: A figure computed over fewer waits (children, changes) than this is marked in the
+#: report's first section as resting on few, not a finding: with a dozen waits one
+#: wait more or fewer moves a median or a 90th percentile by days (the 90th percentile
+#: of 12 waits lies between the second and third longest). A rule of thumb, not a
+#: test of significance.
+FEWEST_FOR_A_FINDING = 20
+#: A run shorter than this (days) scales its changes per child-year up from so little
+#: time that a handful of changes reads as a year's rate; the report says so.
+SHORT_RUN_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -56,64 +78,124 @@ class Figure:
         ``lower`` or ``higher``: the direction in which a method does better.
     percent
         A share, printed as a percentage.
-    share_of
-        For a share, the key of its denominator: a share of nobody is n/a, not 0%.
+    sample_key
+        The key of the number of waits, children or changes the figure is computed
+        over (``None`` for a total, such as worker-days over cap): shown beside it
+        where methods are compared, and marked when under
+        :data:`FEWEST_FOR_A_FINDING`.
+    sample_nouns
+        What that number counts, singular and plural: ``("wait", "waits")``.
     """
 
     key: str
     label: str
     better: Literal["lower", "higher"]
     percent: bool = False
-    share_of: str | None = None
+    sample_key: str | None = None
+    sample_nouns: tuple[str, str] = ("wait", "waits")
 
     def worse(self, a: float, b: float) -> bool:
         """Whether ``a`` is worse than ``b`` on this figure."""
         return a > b if self.better == "lower" else a < b
 
+    def sample(self, figures: Mapping[str, Any]) -> int | None:
+        """How many waits (children, changes) the figure rests on in ``figures``;
+        ``None`` for a figure that is a total, or a summary made before it was kept."""
+        if self.sample_key is None or figures.get(self.sample_key) is None:
+            return None
+        return int(figures[self.sample_key])
+
 
 #: The figures of issue 19's table, in its order: what the year is judged on.
 CHILD_FIGURES: tuple[Figure, ...] = (
-    Figure("court_wait_median_days", "court children, median wait for a worker (days)", "lower"),
-    Figure("court_wait_p90_days", "court children, 90th-percentile wait (days)", "lower"),
+    Figure(
+        "court_wait_median_days",
+        "court children, median wait for a worker (days)",
+        "lower",
+        sample_key="court_waits",
+    ),
+    Figure(
+        "court_wait_p90_days",
+        "court children, 90th-percentile wait (days)",
+        "lower",
+        sample_key="court_waits",
+    ),
     Figure(
         "court_waits_90_days_share",
         f"court children's waits of {LONG_WAIT_DAYS} days or more",
         "lower",
         percent=True,
-        share_of="court_waits",
+        sample_key="court_waits",
     ),
-    Figure("statutory_wait_median_days", "statutory children, median wait (days)", "lower"),
-    Figure("statutory_wait_p90_days", "statutory children, 90th-percentile wait (days)", "lower"),
-    Figure("urgent_child_days_waiting", "urgent child-days waiting", "lower"),
+    Figure(
+        "statutory_wait_median_days",
+        "statutory children, median wait (days)",
+        "lower",
+        sample_key="statutory_waits",
+    ),
+    Figure(
+        "statutory_wait_p90_days",
+        "statutory children, 90th-percentile wait (days)",
+        "lower",
+        sample_key="statutory_waits",
+    ),
+    Figure(
+        "urgent_child_days_waiting",
+        "urgent child-days waiting",
+        "lower",
+        sample_key="urgent_waits",
+    ),
     Figure(
         "leaver_children_told_ahead_share",
         f"a leaver's children told ahead, of those whose worker's leaving was known "
         f"{KNOWN_AHEAD_DAYS}+ days before",
         "higher",
         percent=True,
-        share_of="leaver_children_known_ahead",
+        sample_key="leaver_children_known_ahead",
+        sample_nouns=("child", "children"),
     ),
     Figure(
         "mean_notice_days_leaver_absence",
         "mean notice, leaver and long-absence changes (days)",
         "higher",
+        sample_key="leaver_absence_changes",
+        sample_nouns=("change", "changes"),
     ),
     Figure(
         "leaver_child_mean_days_without_worker",
         "a leaver's child, mean days with no worker",
         "lower",
+        sample_key="leaver_children",
+        sample_nouns=("child", "children"),
     ),
     Figure("worker_days_over_cap", "worker-days over cap", "lower"),
-    Figure("changes_per_child_year", "changes of worker per child-year", "lower"),
-    Figure("mean_waiting_days_referred", "mean wait per referred child (days)", "lower"),
+    Figure(
+        "changes_per_child_year",
+        "changes of worker per child-year",
+        "lower",
+        sample_key="changes",
+        sample_nouns=("change", "changes"),
+    ),
+    Figure(
+        "mean_waiting_days_referred",
+        "mean wait per referred child (days)",
+        "lower",
+        sample_key="children_referred",
+        sample_nouns=("child", "children"),
+    ),
 )
 
 
-def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
-    """One method's year in figures (keys as in ``summary.csv``).
+def summarise(tables: Mapping[str, pd.DataFrame], days: int) -> dict[str, Any]:
+    """One method's run in figures (keys as in ``summary.csv``).
 
-    Days are calendar days. The figures of :data:`CHILD_FIGURES` come from
-    :func:`wait_figures`; a figure of nobody (a median of no waits) is ``None``.
+    ``days`` is the run's length (days after the snapshot's day). Days are calendar
+    days; rates are per child-year (a child open 365 days). The figures of
+    :data:`CHILD_FIGURES` come from :func:`wait_figures`. A figure with nothing
+    behind it is ``None`` (n/a; an empty cell in ``summary.csv``), never 0: a mean,
+    median or share of no waits, children or changes, a rate over no child-years.
+    Totals (changes, child-days waiting, worker-days over cap) are 0 when nothing
+    happened, since none is their true count.
     """
     children, changes = tables["children"], tables["changes"]
     waiting, loads, workers = tables["waiting"], tables["loads"], tables["workers"]
@@ -143,26 +225,22 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         int(changes["type"].isin(LONG_TERM).sum()), long_years
     )
     out["avoidable_changes"] = int(changes["avoidable"].sum())
-    out["mean_notice_days"] = round(float(changes["notice_days"].mean()), 3) if len(changes) else 0
+    out["mean_notice_days"] = _mean(changes["notice_days"])
     # The changes a handover could be planned for: a leaver's or a long absence's.
     foreseen = changes[changes["cause"].isin(["leaver", "long_absence"])]
-    out["mean_notice_days_leaver_absence"] = (
-        round(float(foreseen["notice_days"].mean()), 3) if len(foreseen) else 0
-    )
+    out["mean_notice_days_leaver_absence"] = _mean(foreseen["notice_days"])
     out["leaver_absence_changes"] = len(foreseen)
     out["share_leaver_absence_with_notice"] = _share(foreseen["notice_days"] > 0)
-    known = changes["known_days"].dropna()
-    out["mean_known_days"] = round(float(known.mean()), 3) if len(known) else None
+    out["mean_known_days"] = _mean(changes["known_days"].dropna())
     for name, group in waiting.groupby("class", sort=True):
         out[f"waiting_child_days_{name}"] = int(group["children"].sum())
         out[f"waiting_max_{name}"] = int(group["children"].max())
     referred = children[children["referred"]]
-    out["mean_waiting_days_referred"] = (
-        round(float(referred["waiting_days"].mean()), 3) if len(referred) else 0.0
-    )
+    out["children_referred"] = len(referred)
+    out["mean_waiting_days_referred"] = _mean(referred["waiting_days"])
     present = loads[~loads["absent"]]
     spread = present.groupby("day")["utilisation"].std(ddof=0)
-    out["load_spread"] = round(float(spread.mean()), 4) if len(spread) else 0.0
+    out["load_spread"] = round(float(spread.mean()), 4) if len(spread) else None
     out["worker_days_present"] = len(present)
     for label, lo, hi in BANDS:
         inside = (present["utilisation"] > lo) & (present["utilisation"] <= hi)
@@ -171,27 +249,31 @@ def summarise(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     out["leavers"] = int(workers["left_day"].notna().sum())
     out["joiners"] = int((workers["joined_day"] > 0).sum())
     classes = list(dict.fromkeys(waiting["class"]))  # the policy's order
-    out.update(wait_figures(tables["waits"], changes, classes))
+    out.update(wait_figures(tables["waits"], changes, classes, days=days))
     return out
 
 
 def wait_figures(
-    waits: pd.DataFrame, changes: pd.DataFrame, classes: Sequence[str] = ()
+    waits: pd.DataFrame, changes: pd.DataFrame, classes: Sequence[str] = (), *, days: int
 ) -> dict[str, Any]:
-    """The figures of waiting, from the ``waits`` and ``changes`` tables.
+    """The figures of waiting, from the ``waits`` and ``changes`` tables of a run of
+    ``days`` days (after the snapshot's day).
 
     A **wait** is one spell without a worker (``allocator.simulation.records``): a
     referral's first, or one after losing a worker; a wait open at the run's end
     counts its days so far. Medians and 90th percentiles interpolate linearly
-    between waits (pandas' ``quantile``). All in days.
+    between waits (pandas' ``quantile``). All in days; a figure of no waits is
+    ``None``, with the number of waits it is over beside it (``court_waits``, ...).
 
     - ``court_wait_median_days``, ``court_wait_p90_days``: median and 90th
       percentile of court children's waits;
-      ``court_waits_90_days_share``: the share of them lasting 90 days or more;
+      ``court_waits_90_days_share``: the share of them lasting 90 days or more,
+      ``None`` for a run of under 90 days, in which hardly any wait could last that
+      long and the share would read as none did;
     - ``statutory_wait_median_days``, ``statutory_wait_p90_days``: the same for the
       waits of children of a statutory type (named by a policy priority class);
     - ``urgent_child_days_waiting``: days of the waits of children urgent when the
-      wait began (urgency lasts until a worker is given);
+      wait began (urgency lasts until a worker is given), over ``urgent_waits``;
     - a **leaver's child** is a child who lost their worker to a leaver: a change
       caused by a leaver, or a leaver's wait that ended without one (still open, or
       the case closed). ``leaver_child_mean_days_without_worker``: their mean days
@@ -209,12 +291,16 @@ def wait_figures(
     out["court_waits"] = len(court)
     out["court_wait_median_days"] = _quantile(court, 0.5)
     out["court_wait_p90_days"] = _quantile(court, 0.9)
-    out["court_waits_90_days_share"] = _share(court >= LONG_WAIT_DAYS)
+    out["court_waits_90_days_share"] = (
+        _share(court >= LONG_WAIT_DAYS) if days >= LONG_WAIT_DAYS else None
+    )
     statutory = waits[waits["statutory"]]["days"]
     out["statutory_waits"] = len(statutory)
     out["statutory_wait_median_days"] = _quantile(statutory, 0.5)
     out["statutory_wait_p90_days"] = _quantile(statutory, 0.9)
-    out["urgent_child_days_waiting"] = int(waits[waits["urgent"]]["days"].sum())
+    urgent = waits[waits["urgent"]]["days"]
+    out["urgent_waits"] = len(urgent)
+    out["urgent_child_days_waiting"] = int(urgent.sum())
 
     moved = changes[changes["cause"] == "leaver"]
     unplaced = waits[(waits["cause"] == "leaver") & (waits["ended"] != "placed")]
@@ -241,11 +327,11 @@ def wait_figures(
         ("type", "type", [t.value for t in CaseType]),
     ):
         for name in names:
-            days = waits[waits[column] == name]["days"]
-            out[f"waits_{kind}_{name}"] = len(days)
-            out[f"wait_median_days_{kind}_{name}"] = _quantile(days, 0.5)
-            out[f"wait_p90_days_{kind}_{name}"] = _quantile(days, 0.9)
-            out[f"wait_longest_days_{kind}_{name}"] = int(days.max()) if len(days) else None
+            lengths = waits[waits[column] == name]["days"]
+            out[f"waits_{kind}_{name}"] = len(lengths)
+            out[f"wait_median_days_{kind}_{name}"] = _quantile(lengths, 0.5)
+            out[f"wait_p90_days_{kind}_{name}"] = _quantile(lengths, 0.9)
+            out[f"wait_longest_days_{kind}_{name}"] = int(lengths.max()) if len(lengths) else None
     return out
 
 
@@ -255,6 +341,7 @@ def _quantile(days: pd.Series, q: float) -> float | None:
 
 
 def _mean(values: pd.Series) -> float | None:
+    """The mean of ``values``, or None for no values."""
     return round(float(values.mean()), 3) if len(values) else None
 
 
@@ -263,12 +350,14 @@ def _mean(values: pd.Series) -> float | None:
 LONG_TERM = ("looked_after", "court", "adoption")
 
 
-def _share(mask: pd.Series) -> float:
-    return round(float(mask.mean()), 4) if len(mask) else 0.0
+def _share(mask: pd.Series) -> float | None:
+    """The share of ``mask`` that is true, or None for a share of nobody."""
+    return round(float(mask.mean()), 4) if len(mask) else None
 
 
-def _rate(n: int, years: float) -> float:
-    return round(n / years, 4) if years else 0.0
+def _rate(n: int, years: float) -> float | None:
+    """``n`` a year over ``years`` (child-years), or None over none."""
+    return round(n / years, 4) if years else None
 
 
 def combined(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
@@ -291,7 +380,8 @@ def write_outputs(
 
     ``made_with`` (the settings that reproduce the run, in words) is the report's
     first line under its title. Without ``plots``, the plots an earlier run left in
-    ``out`` are removed, so that the folder holds one run.
+    ``out`` are removed, so that the folder holds one run; with them, a plot that
+    would have no data is left out (and removed), and the report says which and why.
 
     Returns
     -------
@@ -303,26 +393,30 @@ def write_outputs(
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     tables = combined(results)
-    summaries = {r.method: summarise(r.recorder.tables()) for r in results}
+    events = results[0].events
+    days = len(events.days) - 1
+    methods = [r.method for r in results]
+    summaries = {r.method: summarise(r.recorder.tables(), days) for r in results}
     for name in ("changes", "children", "waits", "workers"):
         tables[name].to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
     for name in ("changes", "children", "waits", "waiting", "loads", "workers"):
         tables[name].to_parquet(folder / f"{name}.parquet", index=False)
     summary = pd.DataFrame([{"method": m, **s} for m, s in summaries.items()])
     summary.to_csv(folder / "summary.csv", index=False, lineterminator="\n")
-    events = results[0].events
+    left_out = plots_without_data(tables) if plots else {}
     (folder / "report.md").write_text(
         render_markdown(
             summaries,
             events.counts(),
             title=title,
-            days=len(events.days) - 1,
+            days=days,
             made_with=made_with,
+            plots_left_out=left_out,
         ),
         encoding="utf-8",
     )
     if plots:
-        write_plots(tables, folder, methods=[r.method for r in results], days=len(events.days) - 1)
+        write_plots(tables, folder, methods=methods, days=days)
     else:
         for name in PLOTS:
             (folder / name).unlink(missing_ok=True)
@@ -336,16 +430,6 @@ PLOTS = ("changes_per_child.png", "waiting.png", "utilisation.png")
 #: England's anchors are a year's figures: set beside a run of a year only.
 YEAR_DAYS = (365, 366)
 
-#: Each share's denominator (a key of :func:`summarise`): a share of none is not 0%.
-SHARE_OF: dict[str, str] = {
-    "share_1plus_changes": "children_open_all_run",
-    "share_2plus_changes": "children_open_all_run",
-    "looked_after_share_1plus": "looked_after_open_all_run",
-    "looked_after_share_2plus": "looked_after_open_all_run",
-    "share_leaver_absence_with_notice": "leaver_absence_changes",
-    **{f"worker_days_{label}": "worker_days_present" for label, _, _ in BANDS},
-}
-
 
 def render_markdown(
     summaries: Mapping[str, Mapping[str, Any]],
@@ -354,17 +438,22 @@ def render_markdown(
     title: str = "",
     days: int = 365,
     made_with: str = "",
+    plots_left_out: Mapping[str, str] | None = None,
 ) -> str:
     """The report: each figure as a row, one column per method, the anchor beside;
     ``made_with``, if given, the line under the title that says how it was run.
 
     ``days`` is the run's length: the children "open all run" are those open for all
-    of it, and England's yearly anchors stand beside a run of a year only. A share of
-    nobody (no children open all run, no worker-days) is printed "n/a", not 0%.
+    of it, and England's yearly anchors stand beside a run of a year only. A figure
+    with nothing behind it (``None`` in :func:`summarise`: a share of nobody, a rate
+    over no child-years) is printed "n/a", not 0. ``events`` are the run's event
+    counts (:meth:`~allocator.simulation.events.EventStream.counts`);
+    ``plots_left_out`` names each plot left out for want of data, with why
+    (:func:`plots_without_data`).
     """
     methods = list(summaries)
     year = days in YEAR_DAYS
-    whole = "open all year" if year else f"open all {days} days"
+    whole = "open all year" if year else f"open all {counted(days, 'day')}"
     one, two = ("60% (LAC)", "26% (LAC)") if year else ("", "")
     rows: list[tuple[str, str, str]] = [
         (f"children {whole} with >= 1 change", "share_1plus_changes", one),
@@ -401,11 +490,14 @@ def render_markdown(
     if made_with:
         lines += [made_with, ""]
     lines += [
-        f"A run of {days} days after the snapshot's: day 0 (the snapshot's day) to day "
+        f"A run of {counted(days, 'day')} after the snapshot's: day 0 (the snapshot's day) to day "
         f"{days}, so {days + 1} days on the books, and a wait still open at the end counts "
         f"up to {days + 1} days (docs/SIMULATION.md, a wait).",
         "",
     ]
+    warnings = run_warnings(events, days)
+    if warnings:
+        lines += [*(f"**{w[0].upper()}{w[1:]}**" for w in warnings), ""]
     lines += where_each_loses(summaries)
     lines += _child_figures_table(summaries)
     lines += _waits_table(summaries)
@@ -418,22 +510,55 @@ def render_markdown(
             value = summaries[m].get(key)
             if key == "leavers":
                 value = f"{summaries[m]['leavers']} / {summaries[m]['joiners']}"
-            elif key in SHARE_OF and not summaries[m].get(SHARE_OF[key]):
-                value = None  # a share of nobody
             cells.append(_cell(value, percent=key.startswith(("share", "looked", "worker_days_"))))
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {anchor} |")
     lines += ["", "Events in the run (the same for every method):", ""]
     lines += [f"- {k.replace('_', ' ')}: {v}" for k, v in sorted(events.items())]
-    lines += ["", *_notes(summaries, days), ""]
+    lines += ["", *_notes(summaries, days, plots_left_out or {}), ""]
     return "\n".join(lines)
 
 
-def figure_value(figures: Mapping[str, Any], figure: Figure) -> float | None:
-    """``figure``'s value in ``figures``, or None where there is none (a share of nobody)."""
-    value = figures.get(figure.key)
-    if value is None or (figure.share_of is not None and not figures.get(figure.share_of)):
+def run_warnings(events: Mapping[str, int], days: int) -> list[str]:
+    """What makes a whole run's figures worth little, in sentences (said once, on the
+    terminal as warnings and at the top of ``report.md``): a run with no referrals.
+
+    ``events`` as :func:`render_markdown` takes them.
+    """
+    if events.get("referred_children", 0) == 0:
+        return [
+            f"no child was referred in the {counted(days, 'day')} of the run (its "
+            "referrals at --arrival-factor 0, or a service with no open cases to draw a "
+            "rate from): every figure per referred child is n/a"
+        ]
+    return []
+
+
+def short_run_note(days: int) -> str | None:
+    """The sentence saying that a run of ``days`` days is too short for its figures per
+    child-year (under :data:`SHORT_RUN_DAYS`), or ``None``."""
+    if days >= SHORT_RUN_DAYS:
         return None
-    return float(value)
+    return (
+        f"Changes per child-year are scaled up from a run of {counted(days, 'day')} (under "
+        f"{SHORT_RUN_DAYS}): a change or two reads as a year's rate, so they are no finding."
+    )
+
+
+def long_wait_note(days: int) -> str | None:
+    """The sentence saying why the share of waits of :data:`LONG_WAIT_DAYS` days or
+    more is n/a in a run of ``days`` days (:func:`wait_figures`), or ``None``."""
+    if days >= LONG_WAIT_DAYS:
+        return None
+    return (
+        f"The share of court children's waits of {LONG_WAIT_DAYS} days or more is n/a: "
+        f"the run of {counted(days, 'day')} is shorter than {LONG_WAIT_DAYS}."
+    )
+
+
+def figure_value(figures: Mapping[str, Any], figure: Figure) -> float | None:
+    """``figure``'s value in ``figures``, or None where there is none (n/a)."""
+    value = figures.get(figure.key)
+    return None if value is None else float(value)
 
 
 def show(figure: Figure, value: float | None) -> str:
@@ -445,38 +570,76 @@ def show(figure: Figure, value: float | None) -> str:
     return f"{value:,.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:,.0f}"
 
 
+def rests_on_few(figure: Figure, figures: Mapping[str, Any]) -> bool:
+    """Whether ``figure`` in ``figures`` is computed over fewer waits (children,
+    changes) than :data:`FEWEST_FOR_A_FINDING`: too few to be a finding."""
+    n = figure.sample(figures)
+    return n is not None and n < FEWEST_FOR_A_FINDING
+
+
+def shown_with_sample(figure: Figure, figures: Mapping[str, Any]) -> str:
+    """A figure's value and the number it rests on: ``12 (12 waits)``; the value alone
+    for a total (``figure.sample_key`` is ``None``)."""
+    text = show(figure, figure_value(figures, figure))
+    n = figure.sample(figures)
+    if n is None:
+        return text
+    one, many = figure.sample_nouns
+    return f"{text} ({counted(n, one, many)})"
+
+
 def where_each_loses(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The report's first section: each method's figures worse than another method's.
 
     Each figure of :data:`CHILD_FIGURES` is compared method against method in its
-    own direction (lower or higher is better); a figure either method has no value
-    for (no court child waited) is left out, and said so.
+    own direction (lower or higher is better), each value with the number of waits
+    (children, changes) behind it; a comparison where either side rests on fewer
+    than :data:`FEWEST_FOR_A_FINDING` is kept and marked as no finding. A figure
+    either method has no value for (no court child waited) is left out, and said so.
     """
     methods = list(summaries)
     lines = ["## Where each method loses", ""]
     if len(methods) < 2:
         return [*lines, f"One method ran ({', '.join(methods)}): nothing to compare.", ""]
-    missing = []
+    lines += [
+        f"Each value with the number it rests on; a comparison resting on fewer than "
+        f"{FEWEST_FOR_A_FINDING} waits, children or changes is marked *few*: not a finding. "
+        "No difference here is tested for chance: the spread across seeds "
+        "(`python -m benchmarks.year`) is the test.",
+        "",
+    ]
     for m in methods:
         worse = []
+        few = 0
         for f in CHILD_FIGURES:
             mine = figure_value(summaries[m], f)
             others = {o: figure_value(summaries[o], f) for o in methods if o != m}
             if mine is None or any(v is None for v in others.values()):
                 continue
-            better = [
-                f"{o} {show(f, v)}" for o, v in others.items() if v is not None and f.worse(mine, v)
-            ]
-            if better:
-                worse.append(f"{f.label}: {show(f, mine)} against {', '.join(better)}")
+            better = [o for o, v in others.items() if v is not None and f.worse(mine, v)]
+            if not better:
+                continue
+            line = f"{f.label}: {shown_with_sample(f, summaries[m])} against " + ", ".join(
+                f"{o} {shown_with_sample(f, summaries[o])}" for o in better
+            )
+            if any(rests_on_few(f, summaries[x]) for x in (m, *better)):
+                one, many = f.sample_nouns
+                line += f" — *few*: under {FEWEST_FOR_A_FINDING} {many}, not a finding"
+                few += 1
+            worse.append(line)
         if worse:
-            lines.append(f"- **{m}** is worse on {len(worse)} of {len(CHILD_FIGURES)} figures:")
+            thin = f" ({few} of them on too few to be a finding)" if few else ""
+            lines.append(
+                f"- **{m}** is worse on {len(worse)} of {len(CHILD_FIGURES)} figures{thin}:"
+            )
             lines += [f"  - {w}" for w in worse]
         else:
             lines.append(f"- **{m}** is worse on none of the {len(CHILD_FIGURES)} figures.")
-    for f in CHILD_FIGURES:
-        if any(figure_value(summaries[m], f) is None for m in methods):
-            missing.append(f.label)
+    missing = [
+        f.label
+        for f in CHILD_FIGURES
+        if any(figure_value(summaries[m], f) is None for m in methods)
+    ]
     if missing:
         lines.append(f"- Not compared (no value for a method): {'; '.join(missing)}.")
     return [*lines, ""]
@@ -487,28 +650,41 @@ def terminal_lines(
 ) -> list[str]:
     """What ``simulate`` says on the terminal, in plain text.
 
-    One line per method: changes per child-year; the shares of children open all
-    ``days`` days with one and with two or more changes (beside England's for a run of
-    a year); avoidable changes; the run's seconds (the clock shows here only). Then,
-    with two methods or more, report.md's first section (:func:`where_each_loses`).
+    First the run's warnings (:func:`run_warnings`, once for all methods), each
+    ``warning: ...``. Then one line per method: changes per child-year (n/a over no
+    child-years); the shares of children open all ``days`` days with one and with
+    two or more changes (beside England's for a run of a year); avoidable changes;
+    the run's seconds (the clock shows here only). A run under
+    :data:`SHORT_RUN_DAYS` says its rates are scaled up (:func:`short_run_note`).
+    Then, with two methods or more, report.md's first section
+    (:func:`where_each_loses`).
     """
-    lines = []
+    lines = [f"warning: {w}" for w in run_warnings(results[0].events.counts(), days)]
     for r in results:
         s = summaries[r.method]
         if not s["children_open_all_run"]:
-            shares = f"no children open all {days} days"
+            shares = f"no children open all {counted(days, 'day')}"
         else:
             england = f" (England, a year: {ANCHOR_ONE_PLUS:.0%} / {ANCHOR_TWO_PLUS:.0%})"
             shares = (
                 f"{s['share_1plus_changes']:.1%} >= 1 and {s['share_2plus_changes']:.1%} >= 2 "
-                f"of children open all {days} days" + (england if days in YEAR_DAYS else "")
+                f"of children open all {counted(days, 'day')}"
+                + (england if days in YEAR_DAYS else "")
             )
+        rate = s["changes_per_child_year"]
         lines.append(
-            f"{r.method}: {s['changes_per_child_year']:g} changes per child-year, {shares}, "
-            f"{s['avoidable_changes']} avoidable; {r.seconds:.0f} s"
+            f"{r.method}: {'n/a' if rate is None else f'{rate:g}'} changes per child-year, "
+            f"{shares}, {s['avoidable_changes']} avoidable; {r.seconds:.0f} s"
         )
+    note = short_run_note(days)
+    if note is not None:
+        lines.append(note)
     if len(results) > 1:
-        lines += [line.replace("**", "") for line in where_each_loses(summaries)[2:] if line]
+        lines += [
+            line.replace("**", "").replace("*few*", "few")
+            for line in where_each_loses(summaries)[2:]
+            if line
+        ]
     return lines
 
 
@@ -573,8 +749,11 @@ def _waits_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
-def _notes(summaries: Mapping[str, Mapping[str, Any]], days: int) -> list[str]:
-    """What the figures show, in sentences: the anchors' footing, notice, an empty run."""
+def _notes(
+    summaries: Mapping[str, Mapping[str, Any]], days: int, plots_left_out: Mapping[str, str]
+) -> list[str]:
+    """What the figures show, in sentences: the anchors' footing, a short run's
+    figures, notice, an empty run, the plots left out."""
     notes = []
     if all(not s.get("children") for s in summaries.values()):
         notes.append("The run had no children: every share is n/a.")
@@ -583,17 +762,31 @@ def _notes(summaries: Mapping[str, Mapping[str, Any]], days: int) -> list[str]:
     else:
         notes.append(
             f"England's 60% / 26% (looked-after children with >= 1 / >= 2 changes in a "
-            f"year, 2017-18) are a year's figures: not comparable with a run of {days} days."
+            f"year, 2017-18) are a year's figures: not comparable with a run of "
+            f"{counted(days, 'day')}."
         )
-    told = [
-        f"{m} {s.get('mean_notice_days', 0):g} days"
+    short = short_run_note(days)
+    if short is not None:
+        notes.append(short)
+    long_waits = long_wait_note(days)
+    if long_waits is not None:
+        notes.append(long_waits)
+    notice = {
+        m: s["mean_notice_days"]
         for m, s in summaries.items()
-        if s.get("changes")
-    ]
-    if told and all(s.get("mean_notice_days", 0) == 0 for s in summaries.values()):
+        if s.get("changes") and s.get("mean_notice_days") is not None
+    }
+    if notice and all(v == 0 for v in notice.values()):
         notes.append("Notice is 0 for every change: no handover was planned ahead in this run.")
-    elif told:
+    elif notice:
+        told = [f"{m} {v:g} days" for m, v in notice.items()]
         notes.append("Mean notice before a change: " + ", ".join(told) + ".")
+    if plots_left_out:
+        notes.append(
+            "Left out, having no data: "
+            + "; ".join(f"{name} ({why})" for name, why in plots_left_out.items())
+            + "."
+        )
     return notes
 
 
@@ -632,6 +825,22 @@ def band_shares(loads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index(days, name="day"))
 
 
+def plots_without_data(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """The plots of :data:`PLOTS` that would have no data, each with why: the changes
+    per child with no child open all run, the children waiting with no day recorded,
+    the utilisation bands with no worker at work on any day. :func:`write_plots`
+    leaves them out; the report names them."""
+    children, waiting, loads = tables["children"], tables["waiting"], tables["loads"]
+    left_out = {}
+    if not children["open_all_run"].any():
+        left_out[PLOTS[0]] = "no child was open all run"
+    if waiting.empty:
+        left_out[PLOTS[1]] = "no day was recorded"
+    if loads["absent"].all():  # also true of no loads at all
+        left_out[PLOTS[2]] = "no worker was at work on any day"
+    return left_out
+
+
 def changes_figure(children: pd.DataFrame, methods: Sequence[str], days: int) -> Any:
     """The bar chart of changes per child open all run: each method's bars side by
     side, centred on the whole number of changes they count; labelled by the run's
@@ -648,40 +857,19 @@ def changes_figure(children: pd.DataFrame, methods: Sequence[str], days: int) ->
         offset = (k - (len(methods) - 1) / 2) * width
         ax.bar([x + offset for x in xs], [counts.get(x, 0.0) for x in xs], width, label=m)
     ax.set_xticks(xs)
+    ax.set_ylim(bottom=0)
     words = run_words(days)
     ax.set_xlabel(f"changes of worker in {words}")
     ax.set_ylabel("share of children open all " + ("year" if words == "the year" else words))
-    _legend(ax)
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
 
-def write_plots(
-    tables: Mapping[str, pd.DataFrame],
-    folder: Path,
-    methods: Sequence[str] | None = None,
-    *,
-    days: int = 365,
-) -> None:
-    """Three PNGs: changes per child, children waiting over the run, utilisation bands.
-
-    ``methods`` (default: those in the ``waiting`` table) names the panels, so a run
-    with no children or no staff still gets its plots, empty; ``days`` is the run's
-    length, for the labels.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
+def waiting_figure(waiting: pd.DataFrame, methods: Sequence[str]) -> Any:
+    """Children waiting for a worker at each day's end, a line per method and class:
+    whole days along, whole children up from 0."""
     import matplotlib.pyplot as plt
-
-    meta = {"Software": None}  # no version string: the same files from any install
-    children, waiting, loads = tables["children"], tables["waiting"], tables["loads"]
-    if methods is None:
-        methods = list(dict.fromkeys(waiting["method"]))
-
-    fig = changes_figure(children, methods, days)
-    fig.savefig(folder / PLOTS[0], dpi=100, metadata=meta)
-    plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for m in methods:
@@ -689,12 +877,19 @@ def write_plots(
             ax.plot(group["day"], group["children"], label=f"{m}: {name}")
     ax.set_xlabel("day")
     ax.set_ylabel("children without a worker")
-    _legend(ax, fontsize="small")
+    whole_number_ticks(ax.xaxis)
+    count_axis(ax)
+    legend_outside(ax, fontsize="small")
     fig.tight_layout()
-    fig.savefig(folder / PLOTS[1], dpi=100, metadata=meta)
-    plt.close(fig)
+    return fig
 
-    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 4), squeeze=False)
+
+def utilisation_figure(loads: pd.DataFrame, methods: Sequence[str]) -> Any:
+    """Each day's share of workers at work in each utilisation band, a panel per
+    method, stacked to 1; the bands' legend beside the last panel."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods) + 1.5, 4), squeeze=False)
     for ax, m in zip(axes[0], methods, strict=True):
         shares = band_shares(loads[loads["method"] == m])
         days_at_work = list(shares.index)
@@ -706,13 +901,48 @@ def write_plots(
         ax.set_title(m)
         ax.set_xlabel("day")
         ax.set_ylabel("share of workers at work")
-    _legend(axes[0][-1], fontsize="small", loc="lower right")
+        whole_number_ticks(ax.xaxis)
+        ax.set_ylim(0, 1)
+    legend_outside(axes[0][-1], fontsize="small")
     fig.tight_layout()
-    fig.savefig(folder / PLOTS[2], dpi=100, metadata=meta)
-    plt.close(fig)
+    return fig
 
 
-def _legend(ax: Any, **options: Any) -> None:
-    """A legend if anything was drawn (an empty run draws nothing: no warning then)."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(**options)
+def write_plots(
+    tables: Mapping[str, pd.DataFrame],
+    folder: Path,
+    methods: Sequence[str] | None = None,
+    *,
+    days: int = 365,
+) -> dict[str, str]:
+    """The PNGs of :data:`PLOTS` that have data: changes per child, children waiting
+    over the run, utilisation bands.
+
+    ``methods`` (default: those in the ``waiting`` table) names the panels; ``days``
+    is the run's length, for the labels. A plot with no data
+    (:func:`plots_without_data`) is not drawn, and one an earlier run left in
+    ``folder`` is removed.
+
+    Returns
+    -------
+    dict
+        The plots left out, each with why.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    children, waiting, loads = tables["children"], tables["waiting"], tables["loads"]
+    if methods is None:
+        methods = list(dict.fromkeys(waiting["method"]))
+    left_out = plots_without_data(tables)
+    for name in PLOTS:
+        if name in left_out:
+            (folder / name).unlink(missing_ok=True)
+        elif name == PLOTS[0]:
+            save_png(changes_figure(children, methods, days), folder / name)
+        elif name == PLOTS[1]:
+            save_png(waiting_figure(waiting, methods), folder / name)
+        else:
+            save_png(utilisation_figure(loads, methods), folder / name)
+    return left_out

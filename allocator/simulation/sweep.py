@@ -472,7 +472,9 @@ def run_cell(settings: Mapping[str, Any]) -> dict[str, Any]:
         arrival_factor=float(policy_spec.get("arrival_factor", 1.0)),
     )
     result = simulate(snapshot, method, policy, sim)
-    figures = summarise(result.recorder.tables()) | fte_short_figures(result, snapshot, policy)
+    figures = summarise(result.recorder.tables(), sim.days) | fte_short_figures(
+        result, snapshot, policy
+    )
     row: dict[str, Any] = {
         "service": service["name"],
         "policy": policy_spec["name"],
@@ -786,13 +788,24 @@ def _number(value: float) -> str:
 
 
 def _summary_plot(totals: pd.DataFrame, path: Path) -> None:
+    """Write :func:`summary_figure` of ``totals`` to ``path`` as a PNG."""
+    from allocator.simulation.charts import save_png
+
+    save_png(summary_figure(totals), path)
+
+
+def summary_figure(totals: pd.DataFrame) -> Any:
     """Per policy and method, the services together (:func:`policy_totals`): FTE short
-    by grade, children waiting on the mean day by class (stacked, the seeds' mean) and
-    changes of worker per child-year; whiskers span the seeds' min-max of the total."""
+    by grade, children waiting on the mean day by class (stacked, the seeds' mean; a
+    count, so whole-number ticks from 0) and changes of worker per child-year;
+    whiskers span the seeds' min-max of the total; each stacked panel's legend beside
+    it, clear of the bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from allocator.simulation.charts import count_axis, legend_outside
 
     labels = [f"{p}\n{m}" for p, m in zip(totals["policy"], totals["method"], strict=True)]
     x = list(range(len(labels)))
@@ -808,7 +821,7 @@ def _summary_plot(totals: pd.DataFrame, path: Path) -> None:
             "",
         ),
     )
-    fig, axes = plt.subplots(1, 3, figsize=(max(10.0, 1.2 * len(labels) * 3), 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(max(12.0, 1.2 * len(labels) * 3 + 2), 4.2))
     for ax, (parts, total, title, prefix) in zip(axes, panels, strict=True):
         bottom = [0.0] * len(x)
         for part in parts:
@@ -822,8 +835,9 @@ def _summary_plot(totals: pd.DataFrame, path: Path) -> None:
         ax.set_xticks(x)
         ax.set_xticklabels(labels, fontsize="small")
         ax.set_title(title, fontsize="medium")
+        if total == "waiting_all":
+            count_axis(ax)
         if len(parts) > 1:
-            ax.legend(fontsize="small")
+            legend_outside(ax, fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    return fig
