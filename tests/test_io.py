@@ -971,6 +971,17 @@ def test_another_file_given_as_referrals_is_named_by_what_it_is(
     assert said in only(problems(snap, write(tmp_path / "r.json", data)))
 
 
+@pytest.mark.parametrize("name", ["policy.toml", "policy.txt"])
+def test_a_policy_given_as_referrals_is_named_a_toml_file(tmp_path: Path, name: str) -> None:
+    # A fresh manager's policy file as --referrals was told to rename it to .csv.
+    snap = write(tmp_path / "s.json", snapshot_data())
+    policy = tmp_path / name
+    policy.write_text(
+        'max_new_families_per_day = 2\n[grades.nqsw]\ntypes = ["court", "child_in_need"]\n'
+    )
+    assert "this is a TOML file (a policy?), not referrals" in only(problems(snap, policy))
+
+
 def test_referrals_given_as_the_snapshot_are_told_to_be_referrals(tmp_path: Path) -> None:
     ref = write(tmp_path / "r.json", [{"id": "R1", "family": "F9", "type": "court"}])
     assert only(problems(ref)).endswith("(a list of cases is referrals: give it as --referrals).")

@@ -70,13 +70,31 @@ def test_settings_take_whole_numbers_for_seconds_and_work() -> None:
 
 #: Copies made with pydantic's model_copy(update=...), which does not validate.
 BYPASSES: list[tuple[str, Any, str]] = [
-    ("a case twice", {"cases": (*SNAP.cases, SNAP.cases[0])}, "case R1: duplicate id"),
+    (
+        "a case twice",
+        {"cases": (*SNAP.cases, SNAP.cases[0])},
+        "cases[1] (id R1): duplicate id 'R1', already used at cases[0]",
+    ),
     (
         "a worker off the books",
         {"cases": (SNAP.cases[0].model_copy(update={"worker": "P9"}),)},
-        "field 'worker' names 'P9', who is not among the practitioners",
+        "cases[0] (id R1): field 'worker' is 'P9', expected the id of one of the practitioners",
     ),
-    ("a worker twice", {"practitioners": (*SNAP.practitioners, SNAP.practitioners[0])}, "P1: dup"),
+    (
+        "a worker twice",
+        {"practitioners": (*SNAP.practitioners, SNAP.practitioners[0])},
+        "practitioners[1] (id P1): duplicate id 'P1'",
+    ),
+    (
+        "a blank need",
+        {"cases": (SNAP.cases[0].model_copy(update={"needs": ("",)}),)},
+        "cases[0] (id R1): field 'needs[0]' is empty, expected a label",
+    ),
+    (
+        "an invisible character in an area",
+        {"cases": (SNAP.cases[0].model_copy(update={"area": "Patch\u200b"}),)},
+        "cases[0] (id R1): field 'area' is text, expected a label",
+    ),
 ]
 
 
@@ -94,8 +112,10 @@ def test_a_snapshot_copied_past_its_validation_is_refused_at_the_door(
     call: str, run: Callable[[Any], Any], what: str, update: Any, said: str
 ) -> None:
     # A council developer's model_copy held a duplicate case id, and allocate gave a
-    # plan marked optimal.
+    # plan marked optimal; another's held needs=("",) and took a child off their worker.
     with pytest.raises(allocator.InputError) as caught:
         run(SNAP.model_copy(update=update))
-    assert str(caught.value).startswith(f"{call}: snapshot breaks the contract: ")
-    assert said in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith(f"{call}: snapshot, "), message
+    assert said in message, message
+    assert "Patch" not in message  # a label is described, never quoted

@@ -246,3 +246,24 @@ def test_a_nested_field_is_named_by_its_path(
     with pytest.raises(InputError) as caught:
         load(path)
     assert caught.value.problems == [f"{path}: {expected}"]
+
+
+@pytest.mark.parametrize("command", ["explain", "apply", "diff", "report", "recommend"])
+def test_every_command_reading_the_plan_asks_for_forgotten_referrals(
+    files: dict[str, Path], tmp_path: Path, command: str
+) -> None:
+    """A fresh user's explain without --referrals said the plan breaks 20 hard rules
+    (exit 1); diff called neither plan within the rules; report wrote 20 errors;
+    apply offered --force. Each now stops as check does, naming the file to give."""
+    snap, plan, policy = files["snapshot"], files["plan"], files["policy"]
+    args = {
+        "explain": ["explain", plan, "--snapshot", snap],
+        "apply": ["apply", plan, "--snapshot", snap, "--out", tmp_path / "next.json"],
+        "diff": ["diff", plan, plan, "--snapshot", snap],
+        "report": ["report", plan, "--snapshot", snap, "--out", tmp_path / "report.html"],
+        "recommend": ["recommend", snap, "C1", "--plan", plan],
+    }[command]
+    result = run(*args, "--policy", policy)
+    assert result.exit_code == 2, result.output
+    assert f"give --referrals {files['referrals']} (nothing was checked)" in result.stderr
+    assert not list(tmp_path.glob("next.json")) and not list(tmp_path.glob("report.html"))

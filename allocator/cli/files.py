@@ -9,7 +9,8 @@ from allocator.cli.echo import echo, input_errors
 from allocator.cli.signals import interruptions
 from allocator.contract.models import Handover, MadeFrom, Plan, Snapshot
 from allocator.contract.policy import Policy
-from allocator.io import check_output, inputs_of, load_policy, load_snapshot
+from allocator.domain.rules import counted
+from allocator.io import InputError, check_output, inputs_of, load_policy, load_snapshot
 
 
 def read_inputs(
@@ -75,13 +76,22 @@ def made_from(
 
 
 def warn_inputs(
-    plan: Plan, snapshot: str, referrals: str | None, policy: str | None, *, service: Snapshot
+    plan: Plan,
+    plan_path: str,
+    snapshot: str,
+    referrals: str | None,
+    policy: str | None,
+    *,
+    service: Snapshot,
 ) -> list[str]:
     """Print, on stderr, where the given files differ from those ``plan`` was made from
     (:func:`~allocator.explain.check.input_mismatches`: the same service in other
-    files does not)."""
+    files does not); exit 2 first if the plan's referrals were forgotten
+    (:func:`referrals_given`)."""
     from allocator.explain.check import input_mismatches
 
+    with input_errors():
+        referrals_given(plan, plan_path, service, snapshot, referrals)
     found = input_mismatches(
         plan.made_from, made_from(snapshot, referrals, policy, service=service)
     )
@@ -141,3 +151,40 @@ def writing(path: str | None) -> Iterator[None]:
         else:
             with interruptions.deferred(path):
                 yield
+
+
+def referrals_given(
+    plan: Plan, plan_path: str, snap: Snapshot, snapshot: str, referrals: str | None
+) -> None:
+    """Refuse, as bad input, a plan made with a referrals file that was not given and
+    naming cases the snapshot does not hold: the plan cannot be judged, and a list
+    of "not a case in the snapshot" with exit 1 would call it broken (a fresh user's
+    first check). Every command that reads a plan beside its snapshot asks it
+    (:func:`warn_inputs`; apply, diff).
+
+    Raises
+    ------
+    InputError
+        "PLAN names 20 cases not in SNAPSHOT and was made with referrals R: give
+        --referrals R (nothing was checked)".
+    """
+    made = plan.made_from.referrals if plan.made_from is not None else None
+    if referrals is not None or made is None:
+        return
+    # Another service altogether (another day, or workers it does not have): the
+    # warnings say so, not the referrals. Judged by content, not by the snapshot
+    # file's digest: the same snapshot re-saved is still the same service, and a
+    # snapshot changed since (a worker added) still lacks the referrals the plan
+    # names; given them, the warnings say what else differs.
+    staff = {p.id for p in snap.practitioners}
+    workers = {a.worker for a in plan.assignments} | {h.worker for h in plan.handovers}
+    if plan.as_of != snap.as_of or not workers <= staff:
+        return
+    known = {c.id for c in snap.cases}
+    named = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
+    unknown = named - known
+    if unknown:
+        raise InputError(
+            f"{plan_path} names {counted(len(unknown), 'case')} not in {snapshot} and was made "
+            f"with referrals {made.file}: give --referrals {made.file} (nothing was checked)"
+        )

@@ -16,6 +16,7 @@ from allocator.cli.files import (
     read_handovers,
     read_inputs,
     read_morning_inputs,
+    referrals_given,
     writing,
 )
 from allocator.cli.options import (
@@ -305,6 +306,7 @@ def apply_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
+        referrals_given(plan, plan_path, snap, snapshot_path, referrals)
     differ = input_mismatches(
         plan.made_from, made_from(snapshot_path, referrals, policy_path, service=snap)
     )

@@ -18,7 +18,14 @@ import click
 from rich.console import Console
 
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
-from allocator.cli.files import made_from, read_handovers, read_inputs, warn_inputs, writing
+from allocator.cli.files import (
+    made_from,
+    read_handovers,
+    read_inputs,
+    referrals_given,
+    warn_inputs,
+    writing,
+)
 from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of, overrides_said
@@ -69,7 +76,7 @@ def explain_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    warn_inputs(plan, snapshot_path, referrals, policy_path, service=snap)
+    warn_inputs(plan, plan_path, snapshot_path, referrals, policy_path, service=snap)
     policy = _made_under(plan, policy, "explained")
     with input_errors(), _naming(snapshot_path, referrals):
         if case_id is not None:
@@ -150,7 +157,7 @@ def recommend_command(
     if plan_path is not None:
         with input_errors():
             plan = load_plan(plan_path)
-            warn_inputs(plan, snapshot, referrals, policy_path, service=snap)
+            warn_inputs(plan, plan_path, snapshot, referrals, policy_path, service=snap)
             applied(snap, plan, policy, source=plan_path)  # refused here, naming the file
     with input_errors(), _naming(snapshot, referrals):
         result = recommend(
@@ -179,8 +186,7 @@ def check_command(
     snap, policy = read_inputs(snapshot, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-        _referrals_given(plan, plan_path, snap, snapshot, referrals)
-    inputs = warn_inputs(plan, snapshot, referrals, policy_path, service=snap)
+    inputs = warn_inputs(plan, plan_path, snapshot, referrals, policy_path, service=snap)
     policy = _made_under(plan, policy, "checked")
     violations, stale = judge_plan(snap, policy, plan)
     if as_json:
@@ -222,35 +228,6 @@ def _made_under(plan: Plan, policy: Policy, verb: str) -> Policy:
     return policy
 
 
-def _referrals_given(
-    plan: Plan, plan_path: str, snap: Snapshot, snapshot: str, referrals: str | None
-) -> None:
-    """Refuse, as bad input, a plan made with a referrals file that was not given and
-    naming cases the snapshot does not hold: the plan cannot be judged, and a list
-    of "not a case in the snapshot" with exit 1 would call it broken (a fresh user's
-    first check)."""
-    made = plan.made_from.referrals if plan.made_from is not None else None
-    if referrals is not None or made is None:
-        return
-    # Another service altogether (another day, or workers it does not have): the
-    # warnings say so, not the referrals. Judged by content, not by the snapshot
-    # file's digest: the same snapshot re-saved is still the same service, and a
-    # snapshot changed since (a worker added) still lacks the referrals the plan
-    # names; given them, the warnings say what else differs.
-    staff = {p.id for p in snap.practitioners}
-    workers = {a.worker for a in plan.assignments} | {h.worker for h in plan.handovers}
-    if plan.as_of != snap.as_of or not workers <= staff:
-        return
-    known = {c.id for c in snap.cases}
-    named = {a.case for a in plan.assignments} | {u.case for u in plan.unallocated}
-    unknown = named - known
-    if unknown:
-        raise InputError(
-            f"{plan_path} names {counted(len(unknown), 'case')} not in {snapshot} and was made "
-            f"with referrals {made.file}: give --referrals {made.file} (nothing was checked)"
-        )
-
-
 @click.command("diff")
 @click.argument("plan_a", type=click.Path())
 @click.argument("plan_b", type=click.Path())
@@ -289,6 +266,8 @@ def diff_command(
         assert snap is not None  # read with the snapshot above
         given = made_from(snapshot_path, referrals, policy_path, service=snap)
         for path, plan in ((plan_a, a), (plan_b, b)):
+            with input_errors():
+                referrals_given(plan, path, snap, snapshot_path, referrals)
             for sentence in input_mismatches(plan.made_from, given):
                 echo(f"warning: {path}: {sentence}", err=True)
     ranked = rankable(a, b)
@@ -338,7 +317,7 @@ def report_command(
     snap, policy = read_inputs(snapshot_path, referrals, policy_path)
     with input_errors():
         plan = load_plan(plan_path)
-    warn_inputs(plan, snapshot_path, referrals, policy_path, service=snap)
+    warn_inputs(plan, plan_path, snapshot_path, referrals, policy_path, service=snap)
     from allocator.explain.check import check_plan
 
     broken = check_plan(snap, policy, plan)

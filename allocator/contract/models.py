@@ -182,8 +182,15 @@ class Record(BaseModel):
     No float field accepts NaN or infinity.
     """
 
+    # hide_input_in_errors: a constructor's error never quotes the value (a label may
+    # identify a child, or hold the characters it is refused for); the readers build
+    # their sentences from the error's details, which keep it.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        allow_inf_nan=False,
+        hide_input_in_errors=True,
     )
 
 
@@ -195,14 +202,14 @@ class Record(BaseModel):
 #: a terminal, and a reversed name or reason misleads whoever reads the log.
 _C0 = "\\x00-\\x1f"
 _C0_BUT_TAB_AND_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
-_DEL_C1_AND_BIDI = "\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
+_DEL_C1_AND_BIDI = "\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
 CONTROL_CHARACTERS = _C0 + _DEL_C1_AND_BIDI
 
 #: Characters that print as nothing (zero-width space and joiners, the direction
 #: marks, the word joiner, a byte-order mark, the soft hyphen), as a regular
 #: expression's class: in no id or label, where ``"P1"`` and ``"P1\u200b"`` would be two
 #: workers who look the same on every page.
-INVISIBLE_CHARACTERS = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+INVISIBLE_CHARACTERS = "\\u00ad\\u200b-\\u200f\\u2060-\\u2064\\ufeff"
 
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
 #: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead), and

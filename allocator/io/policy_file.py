@@ -100,7 +100,8 @@ def _idle_rules(policy: Policy, path: str) -> list[str]:
     if policy.max_new_families_per_day == 0:
         out.append(
             f"{path}: max_new_families_per_day is 0: no worker may take a new family, so "
-            "every referral is left without a worker"
+            "every child of a family no worker holds (a referral, a leaver's child) is left "
+            "without a worker"
         )
     for grade, rule in policy.grades.items():
         if rule.max_complexity == 0:

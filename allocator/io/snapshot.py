@@ -136,6 +136,16 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     rank = 3
     if path.suffix.lower() == ".csv":
         return _read_csv(path, _fields_of(Case), "cases", report, rank)
+    if path.suffix.lower() != ".json" and _reads_as_toml(path):
+        # A policy file in the referrals' place (a fresh manager's was told to rename
+        # it to .csv, its keys having commas).
+        report.add(
+            rank,
+            -1,
+            f"{path}: this is a TOML file (a policy?), not referrals: give the day's new "
+            'cases, a list of cases or an object {"cases": [...]}',
+        )
+        return None
     if path.suffix.lower() != ".json" and _looks_like_csv(path):
         report.add(
             rank,
@@ -148,6 +158,17 @@ def _referrals(path: Path, report: _Report) -> _Table | None:
     if isinstance(data, _Failed):
         return None
     return _referrals_data(path, data, report)
+
+
+def _reads_as_toml(path: Path) -> bool:
+    """Whether ``path`` is a TOML document setting something (a policy file): never true
+    of a CSV table, whose header is not TOML, nor of JSON."""
+    import tomllib
+
+    try:
+        return bool(tomllib.loads(path.read_text(encoding="utf-8-sig")))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # reading it properly says why
 
 
 def _looks_like_csv(path: Path) -> bool:
