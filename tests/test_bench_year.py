@@ -24,6 +24,7 @@ from benchmarks.year import (
     tally,
     year_table,
 )
+from tests.processes import wait_for_a_busy_child
 
 
 def _summary(service: str, seed: int, method: str, **values: float | None) -> dict[str, Any]:
@@ -215,7 +216,6 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
     """Ctrl-C reaches every process of the group, the Dask workers too: one line, not
     their tracebacks and click's "Aborted!". Two years on three workers: the idle one
     printed its traceback every time."""
-    import os
     import signal
     import subprocess
     import sys
@@ -229,7 +229,7 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        _wait_for_a_busy_child(proc.pid)
+        wait_for_a_busy_child(proc.pid)
         assert proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=30)
@@ -240,27 +240,3 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
     assert err.strip().splitlines()[-1] == "interrupted: no year table written"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Aborted" not in err
     assert out == ""
-
-
-def _wait_for_a_busy_child(session: int, cpu_seconds: float = 3.0, patience: float = 60.0) -> None:
-    """Return once a process of ``session`` other than its leader has used
-    ``cpu_seconds`` of CPU (a Dask worker running a year), or after ``patience``
-    seconds; without /proc (not Linux), after 15 seconds."""
-    import time
-
-    proc = Path("/proc")
-    if not proc.is_dir():
-        time.sleep(15)
-        return
-    tick = os.sysconf("SC_CLK_TCK")
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        for stat in proc.glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            busy = (int(fields[11]) + int(fields[12])) / tick >= cpu_seconds
-            if int(stat.parent.name) != session and int(fields[3]) == session and busy:
-                return
-        time.sleep(0.2)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import wait_for_a_busy_child
+
 pytest.importorskip("distributed")
 
 from allocator.simulation.sweep import Cell, SpecError, cells_of, run_sweep
@@ -359,32 +361,6 @@ def test_a_failed_cell_is_one_line_and_a_busy_port_is_not_mentioned(tmp_path: Pa
     assert text.startswith("service broken, policy default, seed 1, greedy: ValueError")
 
 
-def _wait_for_a_busy_worker(session: int, cpu_seconds: float = 3.0, patience: float = 30.0) -> None:
-    """Return once a process of the sweep's session other than the sweep itself has used
-    ``cpu_seconds`` of CPU (a Dask worker past its imports, running the cell), or after
-    ``patience`` seconds; where /proc is not there (not Linux), after 8 seconds."""
-    import os
-    import time
-
-    proc = Path("/proc")
-    if not proc.is_dir():
-        time.sleep(8)
-        return
-    tick = os.sysconf("SC_CLK_TCK")
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        for stat in proc.glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            # After the command: state, ppid, pgrp, session, ..., utime (14), stime (15).
-            busy = (int(fields[11]) + int(fields[12])) / tick >= cpu_seconds
-            if int(stat.parent.name) != session and int(fields[3]) == session and busy:
-                return
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
 def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> None:
@@ -413,7 +389,8 @@ def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> Non
         deadline = time.monotonic() + 60
         while not (out / "cells").exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        _wait_for_a_busy_worker(proc.pid)  # the cluster is up and the cell is running
+        # The cluster is up and the cell is running.
+        wait_for_a_busy_child(proc.pid, patience=30.0, without_proc=8.0)
         assert proc.poll() is None
         sent = time.monotonic()
         proc.send_signal(getattr(signal, signum))
@@ -460,7 +437,8 @@ def test_ctrl_c_at_a_terminal_prints_one_line_not_the_workers_tracebacks(tmp_pat
         deadline = time.monotonic() + 60
         while not (out / "cells").exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        _wait_for_a_busy_worker(proc.pid)  # the workers are up and running cells
+        # The workers are up and running cells.
+        wait_for_a_busy_child(proc.pid, patience=30.0, without_proc=8.0)
         assert proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to every process
         _, err = proc.communicate(timeout=30)
