@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -361,16 +366,11 @@ def test_a_failed_cell_is_one_line_and_a_busy_port_is_not_mentioned(tmp_path: Pa
     assert text.startswith("service broken, policy default, seed 1, greedy: ValueError")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
-def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
-
+def _a_long_sweep_running(tmp_path: Path, workers: int | None = None) -> subprocess.Popen[str]:
+    """``allocator sweep`` of one cell of ten years on 300 workers (minutes, far longer
+    than a test waits) in a session of its own, returned once its cluster is up and
+    a worker is busy with the cell."""
     spec = tmp_path / "long.toml"
-    # One cell of ten years on 300 workers: minutes, far longer than the test waits.
     spec.write_text(
         'days = 3660\nseeds = [1]\nmethods = ["engine"]\n'
         '[[services]]\nname = "s300"\npractitioners = 300\n',
@@ -379,18 +379,25 @@ def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> Non
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from allocator.cli import main; main()", "sweep", str(spec)]
-        + ["--out", str(out)],
+        + ["--out", str(out)]
+        + ([] if workers is None else ["--workers", str(workers)]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+    deadline = time.monotonic() + 60
+    while not (out / "cells").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    wait_for_a_busy_child(proc.pid, patience=30.0, without_proc=8.0)
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> None:
+    proc = _a_long_sweep_running(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "cells").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        # The cluster is up and the cell is running.
-        wait_for_a_busy_child(proc.pid, patience=30.0, without_proc=8.0)
         assert proc.poll() is None
         sent = time.monotonic()
         proc.send_signal(getattr(signal, signum))
@@ -403,7 +410,7 @@ def test_a_signal_stops_a_long_sweep_at_once(tmp_path: Path, signum: str) -> Non
     assert err.strip().splitlines()[-1] == "interrupted: no sweep table written"
     assert "Traceback" not in err
     assert took < 15, took
-    assert not (out / "results.parquet").exists()
+    assert not (tmp_path / "out" / "results.parquet").exists()
 
 
 @pytest.mark.slow
@@ -412,33 +419,8 @@ def test_ctrl_c_at_a_terminal_prints_one_line_not_the_workers_tracebacks(tmp_pat
     too: each printed a KeyboardInterrupt traceback before the command's one line.
     One cell on three workers: the two idle ones printed theirs every time (a busy
     one is mostly killed by its nanny first)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    spec = tmp_path / "long.toml"
-    spec.write_text(
-        'days = 3660\nseeds = [1]\nmethods = ["engine"]\n'
-        '[[services]]\nname = "s300"\npractitioners = 300\n',
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from allocator.cli import main; main()", "sweep", str(spec)]
-        + ["--out", str(out), "--workers", "3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _a_long_sweep_running(tmp_path, workers=3)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "cells").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        # The workers are up and running cells.
-        wait_for_a_busy_child(proc.pid, patience=30.0, without_proc=8.0)
         assert proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends it: to every process
         _, err = proc.communicate(timeout=30)
@@ -447,7 +429,7 @@ def test_ctrl_c_at_a_terminal_prints_one_line_not_the_workers_tracebacks(tmp_pat
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 128 + signal.SIGINT
     assert err.strip() == "interrupted: no sweep table written", err
-    assert not (out / "results.parquet").exists()
+    assert not (tmp_path / "out" / "results.parquet").exists()
 
 
 def test_a_local_worker_process_leaves_ctrl_c_to_the_command() -> None:
