@@ -36,6 +36,7 @@ from allocator.simulation.report import (
     PLOTS,
     SHORT_RUN_DAYS,
     Figure,
+    _child_figures_table,
     changes_figure,
     combined,
     plots_without_data,
@@ -106,6 +107,23 @@ def test_a_comparison_is_few_when_either_side_is(mine: int, theirs: int) -> None
     assert "- **engine** is worse on 1 of 12 figures (1 of them on too few to be a finding):" in (
         lines
     )
+
+
+@pytest.mark.parametrize("figure", SAMPLED, ids=[f.key for f in SAMPLED])
+def test_the_table_of_what_children_live_through_marks_a_figure_on_few_too(
+    figure: Figure,
+) -> None:
+    # A fresh user's 20-day run: a court median of 0 from 2 waits stood unmarked in
+    # the table, while the first section marked only the figures that differed.
+    summaries = _pair(figure, 2, 200)
+    summaries["greedy"][figure.key] = summaries["engine"][figure.key]  # no difference
+    (row,) = [
+        line for line in _child_figures_table(summaries) if line.startswith(f"| {figure.label} |")
+    ]
+    one, many = figure.sample_nouns
+    engine, greedy = row.split(" | ")[1:3]
+    assert engine.endswith(f"(2 {many if 2 != 1 else one}) *few*"), row
+    assert greedy.endswith(f"(200 {many})") and "few" not in greedy, row
 
 
 def test_the_line_between_few_and_enough_is_the_documented_one() -> None:

@@ -695,9 +695,15 @@ def _child_figures_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str
     lines.append("| figure | " + " | ".join(methods) + " | better |")
     lines.append("|---|" + "---|" * len(methods) + "---|")
     for f in CHILD_FIGURES:
-        cells = [show(f, figure_value(summaries[m], f)) for m in methods]
+        # Each value with the number it rests on, and marked where that is too few to be
+        # a finding, as in the first section (a court median of 0 from 2 waits read as a
+        # result in this table).
+        cells = [_child_cell(f, summaries[m]) for m in methods]
         lines.append(f"| {f.label} | " + " | ".join(cells) + f" | {f.better} |")
     lines += [
+        "",
+        f"*few*: resting on fewer than {FEWEST_FOR_A_FINDING} waits, children or changes, "
+        "not a finding.",
         "",
         "A wait is one spell a child spends with no worker, from referral or from losing "
         "a worker to being given one (or the case closing); a wait still open at the end "
@@ -705,6 +711,16 @@ def _child_figures_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str
         "",
     ]
     return lines
+
+
+def _child_cell(figure: Figure, figures: Mapping[str, Any]) -> str:
+    """A figure as the table of what children live through shows it: ``n/a`` with
+    nothing behind it, else its value with the number it rests on, marked *few* where
+    that is too few to be a finding (:func:`rests_on_few`)."""
+    if figure_value(figures, figure) is None:
+        return "n/a"
+    few = " *few*" if rests_on_few(figure, figures) else ""
+    return shown_with_sample(figure, figures) + few
 
 
 def _waits_table(summaries: Mapping[str, Mapping[str, Any]]) -> list[str]:
