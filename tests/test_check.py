@@ -493,7 +493,7 @@ def test_diff_never_calls_a_plan_that_breaks_a_hard_rule_the_better() -> None:
     console = Console(width=200, record=True)
     render_diff(diff, console)
     text = console.export_text()
-    assert "plan B breaks 1 hard rule against the snapshot: capacity: " in text
+    assert "plan B breaks 1 hard rule (capacity: 1) against the snapshot: capacity: " in text
     assert "better: plan A, the only one within the hard rules" in text
     # Both broken: neither is called better. Without a snapshot nothing can be checked.
     assert diff_plans(b, b, snap, Policy()).better is None

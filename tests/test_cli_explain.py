@@ -367,7 +367,8 @@ def test_diff_of_another_services_plan_lists_a_screenful_of_broken_rules(
     write_json(tmp_path / "other.json", plan.model_copy(update={"assignments": strangers}))
     result = run("diff", files["plan"], tmp_path / "other.json", "--snapshot", files["snapshot"])
     said = " ".join(result.stdout.split()).split("plan B breaks ")[1].split(" better:")[0]
-    assert said.startswith("15 hard rules against the snapshot: ")  # 12 strangers, 3 left out
+    # 12 strangers and the 3 cases it leaves out, counted by rule as explain counts them.
+    assert said.startswith("1 hard rule (conservation: 15) against the snapshot: "), said
     assert "X04" in said and "X05" not in said
     assert said.endswith(
         "... and 10 more (is it a plan of this snapshot? allocator check lists them all)"

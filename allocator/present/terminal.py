@@ -11,6 +11,7 @@ as ``C:cat:3`` is not shown as an emoji.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -761,13 +762,17 @@ def render_diff(diff: PlanDiff, console: Console) -> None:
     console.print(tiers)
     for name, broken in (("A", diff.broken_a), ("B", diff.broken_b)):
         if broken:
+            # As explain's first line says it: the rules broken, each with its count
+            # (a fresh user's 120 were five conservation sentences and "115 more").
+            by_rule = Counter(b.split(":", 1)[0] for b in broken)
+            rules = ", ".join(f"{r}: {n}" for r, n in by_rule.items())
             shown = first_breaks(
                 list(broken),
                 "... and {n} more (is it a plan of this snapshot? allocator check lists them all)",
             )
             console.print(
-                f"plan {name} breaks {counted(len(broken), 'hard rule')} against the "
-                f"snapshot: {escape('; '.join(shown))}"
+                f"plan {name} breaks {counted(len(by_rule), 'hard rule')} ({escape(rules)}) "
+                f"against the snapshot: {escape('; '.join(shown))}"
             )
     if diff.broken_a or diff.broken_b:
         console.print(
