@@ -55,7 +55,7 @@ from allocator.domain.rules import (
     is_long_absent,
     points,
 )
-from allocator.explain.check import RULES, Violation, check_plan, joined, judge_plan
+from allocator.explain.check import RULES, Violation, joined, judge_plan
 from allocator.explain.reasons import (
     PlanView,
     assignment_reasons,
@@ -475,7 +475,7 @@ def worker_statement(
         cases=tuple(held),
         moved_off=tuple(sorted(off, key=lambda c: c.case)),
         violations=tuple(
-            v for v in check_plan(snapshot, policy, plan) if _concerns(v, worker_id, plan)
+            v for v in judge_plan(snapshot, policy, plan)[0] if _concerns(v, worker_id, plan)
         ),
     )
 
@@ -738,7 +738,7 @@ def explain_case(
         colliding_rules=collide,
         score=chosen_score,
         alternatives=alternatives,
-        violations=tuple(v for v in check_plan(snapshot, policy, plan) if v.case == case_id),
+        violations=tuple(v for v in judge_plan(snapshot, policy, plan)[0] if v.case == case_id),
         needs_worker=state.needs.get(case_id),
         exception=state.exceptions.get(case_id),
         no_handover=no_handover,
@@ -1050,7 +1050,7 @@ def diff_plans(
     broken_a, broken_b = (
         ()
         if snapshot is None
-        else tuple(f"{v.rule}: {v.message}" for v in check_plan(snapshot, policy, plan))
+        else tuple(f"{v.rule}: {v.message}" for v in judge_plan(snapshot, policy, plan)[0])
         for plan in (plan_a, plan_b)
     )
     if broken_a or broken_b:

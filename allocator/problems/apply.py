@@ -55,7 +55,7 @@ from allocator.contract.models import (
 )
 from allocator.contract.policy import Policy
 from allocator.domain.rules import counted, holding_blockers, is_gone, waiting_start
-from allocator.explain.check import check_plan, first_breaks
+from allocator.explain.check import first_breaks, judge_plan
 from allocator.io import InputError
 
 __all__ = [
@@ -198,7 +198,8 @@ def applied(
     problems = _door(snapshot, plan, as_of, source)
     if problems:
         raise PlanNotApplicable(problems)
-    broken = check_plan(snapshot, policy, plan)
+    # The arguments were checked above: the plan is judged, not the snapshot validated again.
+    broken = judge_plan(snapshot, policy, plan)[0]
     if broken:
         held = {c.id: c.worker for c in snapshot.cases}
         already = sum(1 for a in plan.assignments if held.get(a.case) == a.worker)
