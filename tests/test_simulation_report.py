@@ -52,6 +52,7 @@ from allocator.simulation.report import (
     write_plots,
 )
 from allocator.simulation.sweep import summary_figure
+from tests.test_year_figures import _wait
 
 MONDAY = date(2026, 11, 23)
 
@@ -273,23 +274,7 @@ def _whole_summary(figures: dict[str, Any]) -> dict[str, Any]:
 def _court_waits() -> pd.DataFrame:
     # Court waits of 5 and 50 days: none of 90 days, which a run of under 90 days
     # could not show anyway.
-    rows = [
-        {
-            "method": "m",
-            "case": f"C{k}",
-            "type": "court",
-            "class": "statutory",
-            "statutory": True,
-            "urgent": False,
-            "cause": "referral",
-            "start_day": 0,
-            "end_day": days,
-            "ended": "placed",
-            "days": days,
-            "known_days": None,
-        }
-        for k, days in enumerate((5, 50))
-    ]
+    rows = [_wait(f"C{k}", "court", days) for k, days in enumerate((5, 50))]
     return _frame(rows, WAIT_COLUMNS)
 
 
