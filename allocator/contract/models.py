@@ -317,44 +317,36 @@ class Snapshot(Record):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Snapshot:
-        """The snapshot's invariants hold (:func:`snapshot_problems`)."""
-        if problems := snapshot_problems(self):
+        """Ids are unique and ``worker`` / ``pinned_worker`` name current practitioners.
+
+        ``previous_workers`` and ``excluded_workers`` may name former staff, so they
+        are not checked here (see :func:`unknown_staff_notes`).
+        """
+        problems: list[str] = []
+        staff: set[str] = set()
+        for p in self.practitioners:
+            if p.id in staff:
+                problems.append(f"practitioner {p.id}: duplicate id")
+            staff.add(p.id)
+        seen: set[str] = set()
+        for c in self.cases:
+            if c.id in seen:
+                problems.append(f"case {c.id}: duplicate id")
+            seen.add(c.id)
+            if c.worker is not None and c.worker not in staff:
+                problems.append(
+                    f"case {c.id}: field 'worker' names {c.worker!r}, who is not among "
+                    "the practitioners"
+                )
+            if c.pinned_worker is not None and c.pinned_worker not in staff:
+                problems.append(
+                    f"case {c.id}: field 'pinned_worker' names {c.pinned_worker!r}, who is "
+                    "not among the practitioners"
+                )
+            problems.extend(_waiting_problems(c, self.as_of))
+        if problems:
             raise ValueError("; ".join(problems))
         return self
-
-
-def snapshot_problems(snapshot: Snapshot) -> list[str]:
-    """What breaks a snapshot's invariants, one sentence each: ids are unique,
-    ``worker`` / ``pinned_worker`` name current practitioners, waiting dates are
-    possible (:func:`_waiting_problems`). Read by the model's validator and, again, at
-    the library's door (a ``model_copy(update=...)`` is not validated).
-
-    ``previous_workers`` and ``excluded_workers`` may name former staff, so they are
-    not checked here (see :func:`unknown_staff_notes`).
-    """
-    problems: list[str] = []
-    staff: set[str] = set()
-    for p in snapshot.practitioners:
-        if p.id in staff:
-            problems.append(f"practitioner {p.id}: duplicate id")
-        staff.add(p.id)
-    seen: set[str] = set()
-    for c in snapshot.cases:
-        if c.id in seen:
-            problems.append(f"case {c.id}: duplicate id")
-        seen.add(c.id)
-        if c.worker is not None and c.worker not in staff:
-            problems.append(
-                f"case {c.id}: field 'worker' names {c.worker!r}, who is not among "
-                "the practitioners"
-            )
-        if c.pinned_worker is not None and c.pinned_worker not in staff:
-            problems.append(
-                f"case {c.id}: field 'pinned_worker' names {c.pinned_worker!r}, who is "
-                "not among the practitioners"
-            )
-        problems.extend(_waiting_problems(c, snapshot.as_of))
-    return problems
 
 
 def _waiting_problems(case: Case, as_of: date) -> list[str]:
