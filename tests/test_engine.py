@@ -382,6 +382,45 @@ def test_same_input_gives_the_same_plan() -> None:
     )
 
 
+@pytest.mark.slow
+def test_a_siblings_stage_with_work_to_spare_ends_with_highs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Measured on this generated day: CP-SAT's search ends with 9 families apart,
+    # HiGHS's root heuristics from there reach 6 and prove it (benchmarks/SEARCH.md).
+    from allocator.engine import solve as engine
+    from allocator.generate import generate
+
+    state = ServiceState.of(generate(25, seed=1, load=0.95), Policy())
+    settings = Settings(time_limit=600, work_units=3)
+    with_highs = engine.solve(state, settings)
+    monkeypatch.setattr(engine, "HIGHS_TIERS", frozenset())
+    without = engine.solve(state, settings)
+    apart = evaluate(state, with_highs.decisions)["siblings_apart"]
+    assert apart < evaluate(state, without.decisions)["siblings_apart"]
+    assert with_highs.tiers["siblings_apart"].proved
+    classes = daily_tiers(Policy())[:3]
+    assert tier_vector(evaluate(state, with_highs.decisions), classes) == tier_vector(
+        evaluate(state, without.decisions), classes
+    )
+
+
+def test_a_simulated_mornings_budget_never_runs_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The simulation's mornings (0.2 units) and two-second days stay CP-SAT's alone:
+    # HiGHS's root costs seconds.
+    from allocator.engine import highs
+    from allocator.engine import solve as engine
+    from allocator.generate import generate
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("HiGHS ran on a small budget")
+
+    monkeypatch.setattr(highs, "improve_stage", refuse)
+    state = ServiceState.of(generate(25, seed=1, load=0.95), Policy())
+    for work in (0.2, 0.6):
+        engine.solve(state, Settings(time_limit=600, work_units=work))
+
+
 def test_an_auto_budget_is_the_limit_at_the_machines_speed_stepped_down() -> None:
     # Hand-worked: 10 s x 0.9 of the limit x 0.42 units a second x 1.8 = 6.80 units,
     # stepped down to a power of 2 ** (1/4): 2 ** 2.75 = 6.727; 30 s: 20.41 -> 2 ** 4.25

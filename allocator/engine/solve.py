@@ -22,6 +22,9 @@ and area. After a stage its tier is held at the value reached. Each stage:
    run, and prove nothing; a continuity stage's model above the neighbourhood size
    gets at most :data:`CONTINUITY_WHOLE_WORK`, except the siblings tier's
    (:func:`_whole_model_leads`).
+4. the siblings tier's stage, given the work for it, ends with HiGHS on its whole
+   model (:func:`_highs_step`): its root heuristics find what CP-SAT's search misses
+   there.
 
 The search starts from the best of three warm starts (the manager's greedy rule
 and two tight packings), so it is never worse than the greedy rule; a re-solve
@@ -32,9 +35,10 @@ Every tier ends with its value, a bound and whether it is proved
 (:class:`TierResult`). A tier's bound is lexicographic: the best value any plan
 could reach while the tiers above keep the values found.
 
-Reproducibility: every solve is limited by CP-SAT's deterministic work, and each
-stage's budget is a share of what earlier stages left; the wall clock is only a
-safety net, and a run it cuts short is flagged (:attr:`~allocator.domain.result.Result.cut_short`).
+Reproducibility: every solve is limited by CP-SAT's deterministic work (HiGHS's by
+its nodes), and each stage's budget is a share of what earlier stages left; the wall
+clock is only a safety net, and a run it cuts short is flagged
+(:attr:`~allocator.domain.result.Result.cut_short`).
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ from allocator.engine.lns import (
     Round,
     neighbourhood_search,
 )
-from allocator.engine.model import allocation_model, minimised
+from allocator.engine.model import allocation_model, daily_input, minimised
 from allocator.engine.stages import Step, Tell
 from allocator.engine.stages import solve_in_stages as staged
 
@@ -888,6 +892,78 @@ def _whole_model_step(
     return _Step(placed, run.status, bound, run.work, run.cut_short)
 
 
+#: The tiers a HiGHS run may improve after CP-SAT's search (:func:`_highs_step`): the
+#: one where it was measured to find what the search misses (benchmarks/SEARCH.md).
+HIGHS_TIERS = frozenset({"siblings_apart"})
+#: Least work (units) the stage must have been given for the HiGHS run: a long time
+#: limit's days, not a two-second day's or a simulated morning's. Measured: HiGHS's
+#: root took 0.35 to 25 s on the 150-practitioner days, 4.5 s on the 25-practitioner
+#: one.
+HIGHS_MIN_WORK = 0.5
+#: Most (case, worker) pairs a model the HiGHS run solves may have (measured: 9,110 on
+#: the packed 150-practitioner day, proved at its root in 11.3 s).
+HIGHS_PAIRS = 10_000
+#: Branch-and-bound nodes the HiGHS run may explore: its reproducible limit. Measured:
+#: the root found each improvement; the 25-practitioner day was proved at node 15.
+HIGHS_NODES = 32
+#: Share of the wall clock left that the HiGHS run may take; the later stages keep the
+#: rest.
+HIGHS_WALL_SHARE = 0.75
+#: Least share of the children to place that the plan leaves without a worker for the
+#: HiGHS run: a day whose room is contested. Measured on the 150-practitioner days at
+#: 30 s: where children compete for the room (stretched, packed: 76 % and 80 % left
+#: without a worker) HiGHS kept 5 and 4 more families together; on the days with room
+#: (none and 1 of 148 left) its root took 9 and 25 s and found nothing.
+HIGHS_UNPLACED_SHARE = 0.05
+
+
+def _highs_improves(whole: _WholeModels, key: str, work: float, unplaced: int) -> bool:
+    """Whether stage ``key`` ends with a HiGHS run (:func:`_highs_step`): a tier in
+    :data:`HIGHS_TIERS`, a stage given at least :data:`HIGHS_MIN_WORK`, on a model of
+    every eligible worker within :data:`HIGHS_PAIRS` pairs, on a day whose plan leaves
+    ``unplaced`` children (at least :data:`HIGHS_UNPLACED_SHARE` of them) without a
+    worker. Decided by the input and the settings alone, never by the clock, so that
+    the plan is reproducible."""
+    return (
+        key in HIGHS_TIERS
+        and work >= HIGHS_MIN_WORK
+        and not whole.pruned
+        and whole.pairs(key) <= HIGHS_PAIRS
+        and unplaced >= HIGHS_UNPLACED_SHARE * len(whole.state.to_allocate)
+    )
+
+
+def _highs_step(
+    state: ServiceState,
+    whole: _WholeModels,
+    key: str,
+    placed: dict[str, str],
+    floor: float,
+    deadline: float,
+) -> _Step:
+    """Improve stage ``key`` from ``placed`` with HiGHS on its whole model, the tiers
+    settled so far held (:func:`~allocator.engine.highs.improve_stage`); keep the
+    result if better. ``floor``: the tier's bound so far (minimised form).
+
+    A run the wall clock stops gives nothing and is flagged as cut short, so that a
+    plan never depends on the machine's speed but where the plan says so."""
+    from allocator.engine.highs import improve_stage
+
+    seconds = HIGHS_WALL_SHARE * (deadline - time.perf_counter())
+    if seconds <= 0:
+        return _Step(placed, "feasible", floor, 0.0, cut_short=True)
+    data = daily_input(state, whole.candidates, free=whole.cases_of(key))
+    run = improve_stage(data, key, whole.settled, placed, seconds=seconds, nodes=HIGHS_NODES)
+    bound = floor
+    if run.bound is not None:
+        bound = max(floor, math.ceil(run.bound - 1e-6))
+    if run.decisions is not None and _stage_value(
+        state, key, evaluate(state, run.decisions)
+    ) < _stage_value(state, key, evaluate(state, placed)):
+        placed = run.decisions
+    return _Step(placed, run.status, bound, 0.0, run.cut_short)
+
+
 @dataclass
 class _DailyStages:
     """:class:`~allocator.engine.stages.StagedProblem` of a day's allocation: each
@@ -1005,6 +1081,13 @@ class _DailyStages:
             )
             placed, used = step.placed, used + step.used
             status, bound = step.status, max(bound, step.bound)
+            cut_short = cut_short or step.cut_short
+        unplaced = int(self.values(placed)["unallocated"])
+        if _highs_improves(whole, key, work, unplaced) and self.value(key, placed) > bound:
+            step = _highs_step(self.state, whole, key, placed, bound, deadline)
+            placed = step.placed
+            status = "optimal" if step.status == "optimal" else status
+            bound = max(bound, step.bound)
             cut_short = cut_short or step.cut_short
         return Step(placed, status, bound, used, cut_short)
 
