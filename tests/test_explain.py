@@ -117,6 +117,30 @@ def test_reason_most_spare_capacity_or_one_of() -> None:
     )
 
 
+def test_a_reason_near_the_cap_never_reads_100_percent() -> None:
+    # P1 holds 50 (50 spare), P2 96.75; R1 (3 points) with P2 ends at 99.75 of 100.
+    s = state(
+        [worker("P1"), worker("P2")],
+        [case("C1", worker="P1", weight=50.0), case("C2", worker="P2", weight=96.75), case("R1")],
+    )
+    assert assignment_reasons(s, {"R1": "P2"}, "R1") == (
+        "one of 2 eligible workers; ends at 99.8% of capacity",
+    )
+
+
+def test_the_balance_tiers_words_never_read_100_percent_below_the_cap() -> None:
+    from allocator.domain.objectives import daily_tiers
+
+    s = state(
+        [worker("P1"), worker("P2")],
+        [case("C1", worker="P1", weight=50.0), case("C2", worker="P2", weight=96.75), case("R1")],
+    )
+    (balance,) = [t for t in daily_tiers(Policy()) if t.key == "balance"]
+    words = balance.worse(s, "R1", "P2", "P1", 9, 0)
+    assert "P2 would end at 99.8% of capacity" in words
+    assert "100%" not in words
+
+
 def test_reason_move_off_a_worker_who_left() -> None:
     s = state(
         [worker("P1"), worker("P40", leaving_on=date(2026, 11, 20))], [case("C1", worker="P40")]

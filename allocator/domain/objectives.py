@@ -66,7 +66,7 @@ from typing import ClassVar, Literal, TypeVar
 
 from allocator.contract.models import CaseType, Contract, WorkerLoad
 from allocator.contract.policy import Policy
-from allocator.contract.units import to_points
+from allocator.contract.units import percent, to_points
 from allocator.domain.rules import (
     ServiceState,
     counted,
@@ -405,8 +405,7 @@ class _Balance(Tier):
         weight = state.weight[case_id]
 
         def share(w: str) -> str:
-            cap = state.capacity[w]
-            return f"{round(100 * (state.load_kept[w] + weight) / cap)}%" if cap > 0 else "-"
+            return percent(state.load_kept[w] + weight, state.capacity[w])
 
         return (
             f"costs {mine} on balance against {theirs} with {chosen} ({worker_id} would end "
@@ -428,7 +427,7 @@ class _Balance(Tier):
 
     def justify(self, on: Placements, match: Match) -> str:
         st, (c,), (w,) = on.state, match.cases, match.workers
-        share = f"{round(100 * st.load_before[w] / st.capacity[w])}%" if st.capacity[w] else "-"
+        share = percent(st.load_before[w], st.capacity[w])
         return (
             f"{w} holds {share} of capacity before the plan; the case adds "
             f"{points(st.weight[c])} points"

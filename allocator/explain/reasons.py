@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 from allocator.contract.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.contract.policy import Policy
+from allocator.contract.units import percent
 from allocator.domain.objectives import Placements, outcome_of, outside_area
 from allocator.domain.rules import (
     AVAILABILITY,
@@ -390,7 +391,7 @@ def _choice_reasons(
             f"({points(spare)} points)"
         ]
     load, cap = view().load[wid], state.capacity[wid]
-    ends = f"; ends at {round(100 * load / cap)}% of capacity" if cap > 0 else ""
+    ends = f"; ends at {percent(load, cap)} of capacity" if cap > 0 else ""
     return [f"one of {len(eligible)} eligible workers{ends}"]
 
 
