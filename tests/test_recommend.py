@@ -160,7 +160,7 @@ def test_top_and_ineligible_limit_the_lists() -> None:
 def test_a_top_of_zero_is_refused_not_read_as_nobody_eligible(tmp_path: Path) -> None:
     # --top 0 printed "3 eligible worker(s)" then "nobody may take it today:  rule"
     # (a user fault): the option and the library refuse it.
-    with pytest.raises(ValueError, match="expected top >= 1"):
+    with pytest.raises(ValueError, match="top is 0, expected a whole number from 1"):
         recommend(family_snapshot(), "R1", top=0)
     path = tmp_path / "s.json"
     write_json(path, family_snapshot())

@@ -166,7 +166,37 @@ def _load_document(
             f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
             f"of a {kind} file."
         )
-    source = str(path)
+    return _document(data, model, expected_format, str(path), noun, tables)
+
+
+def plan_from_dict(data: Mapping[str, Any], *, source: str = "plan") -> Plan:
+    """Validate a plan held in memory (parsed JSON, or a plan's own
+    ``model_dump(by_alias=True)``), with the same sentences as :func:`load_plan`.
+
+    Raises
+    ------
+    InputError
+        With every problem found, one sentence each, naming ``source`` where a file
+        would be named (``plan, assignments[0] (case R1): ...``).
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(
+            f"{source}: found {_found(data, echo=False)}, expected an object with the fields "
+            "of a plan."
+        )
+    return _document(dict(data), Plan, PLAN_FORMAT, source, "plan", _PLAN_TABLES)
+
+
+def _document(
+    data: dict[str, Any],
+    model: type[_Document],
+    expected_format: str,
+    source: str,
+    noun: str,
+    tables: Mapping[str, tuple[type[BaseModel], str, str, int]],
+) -> _Document:
+    """``data`` validated as ``model``; problems named by table row, from ``source``."""
+    report = _Report()
     if not _check_format(data.get("format"), expected_format, source, False, report, 0):
         report.raise_if_any()
     tables = {**_tables_of(model), **tables}
@@ -179,8 +209,8 @@ def _load_document(
             rows = data.get(str(loc[0])) if loc else None
             if table is not None and len(loc) > 1 and isinstance(loc[1], int):
                 row_model, row_noun, key, rank = table
-                assert isinstance(rows, list)
-                records = _Table(source, str(loc[0]), rows, rank, id_key=key)
+                assert isinstance(rows, (list, tuple))  # a plan's own dump holds tuples
+                records = _Table(source, str(loc[0]), list(rows), rank, id_key=key)
                 err["loc"] = loc[2:]
                 records.add(report, loc[1], _explain(err, _fields_of(row_model), row_noun, False))
             elif loc and loc[0] == "format":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -236,7 +236,7 @@ def _raw_day(value: Any) -> date | None:
     """``value`` as a date when it is one written ``YYYY-MM-DD`` within the dates'
     domain (a JSON string, a CSV cell or a date), else ``None``: any other value is
     reported by its field's own check."""
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         day = value
     elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:

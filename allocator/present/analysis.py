@@ -32,7 +32,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
-from allocator.arguments import check_arguments
+from allocator.arguments import admitted, check_arguments, check_count
 from allocator.contract.faults import describe_value
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
@@ -274,6 +274,11 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
         Rules in the order of :data:`allocator.explain.check.RULES`, tiers in priority order.
     """
     check_arguments("analyse_plan", snapshot=snapshot, policy=policy, plan=plan)
+    snapshot, plan = (
+        admitted("analyse_plan", "snapshot", snapshot),
+        admitted("analyse_plan", "plan", plan),
+    )
+    policy = admitted("analyse_plan", "policy", policy)
     state = ServiceState.of(snapshot, policy)
     found, stale = judge_plan(snapshot, policy, plan)
     rules = tuple(RuleResult(rule, tuple(v for v in found if v.rule == rule)) for rule in RULES)
@@ -414,6 +419,11 @@ def worker_statement(
     """
     check_arguments(
         "worker_statement", snapshot=snapshot, policy=policy, plan=plan, worker_id=worker_id
+    )
+    snapshot = admitted("worker_statement", "snapshot", snapshot)
+    plan, policy = (
+        admitted("worker_statement", "plan", plan),
+        admitted("worker_statement", "policy", policy),
     )
     state = ServiceState.of(snapshot, policy)
     p = state.practitioners.get(worker_id)
@@ -630,6 +640,12 @@ def explain_case(
         If ``case_id`` is not a case of the snapshot.
     """
     check_arguments("explain_case", snapshot=snapshot, policy=policy, plan=plan, case_id=case_id)
+    check_count("explain_case", "top", top)
+    snapshot = admitted("explain_case", "snapshot", snapshot)
+    plan, policy = (
+        admitted("explain_case", "plan", plan),
+        admitted("explain_case", "policy", policy),
+    )
     rec = recommender or Recommender(snapshot, policy)
     state = rec.state
     case = state.cases.get(case_id)
@@ -973,7 +989,22 @@ def diff_plans(
         When given, each plan's tiers are recomputed with
         :func:`allocator.domain.objectives.evaluate` rather than read from the plan.
     """
-    check_arguments("diff_plans", plan_a=plan_a, plan_b=plan_b, snapshot=snapshot, policy=policy)
+    check_arguments(
+        "diff_plans",
+        optional=("snapshot", "policy"),
+        plan_a=plan_a,
+        plan_b=plan_b,
+        snapshot=snapshot,
+        policy=policy,
+    )
+    plan_a, plan_b = (
+        admitted("diff_plans", "plan_a", plan_a),
+        admitted("diff_plans", "plan_b", plan_b),
+    )
+    snapshot, policy = (
+        admitted("diff_plans", "snapshot", snapshot),
+        admitted("diff_plans", "policy", policy),
+    )
     a_given, a_lost = _listed(plan_a)
     b_given, b_lost = _listed(plan_b)
     changes: list[CaseChange] = []

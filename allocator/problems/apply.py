@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from allocator.arguments import check_arguments
+from allocator.arguments import admitted, check_arguments, check_day, check_items
 from allocator.contract.models import (
     MAX_CHANGES,
     Case,
@@ -155,7 +155,14 @@ def apply_plan(
     PlanNotApplicable
         See :func:`applied`.
     """
-    check_arguments("apply_plan", snapshot=snapshot, plan=plan, policy=policy)
+    check_arguments("apply_plan", optional=("policy",), snapshot=snapshot, plan=plan, policy=policy)
+    check_day("apply_plan", "as_of", as_of)
+    earlier = check_items("apply_plan", "earlier", earlier, Handover, "Handover records")
+    snapshot, plan = (
+        admitted("apply_plan", "snapshot", snapshot),
+        admitted("apply_plan", "plan", plan),
+    )
+    policy = admitted("apply_plan", "policy", policy)
     return applied(snapshot, plan, policy, as_of=as_of, earlier=earlier).snapshot
 
 

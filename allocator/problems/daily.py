@@ -10,7 +10,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from allocator.arguments import check_arguments
+from allocator.arguments import (
+    admitted,
+    check_arguments,
+    check_count,
+    check_id_map,
+    check_instant,
+    check_items,
+)
 from allocator.contract.models import (
     Assignment,
     Handover,
@@ -116,7 +123,21 @@ def allocate(
     TypeError
         If ``settings`` and a shorthand are both given.
     """
-    check_arguments("allocate", snapshot=snapshot, policy=policy, settings=settings)
+    check_arguments(
+        "allocate",
+        optional=("policy", "settings"),
+        snapshot=snapshot,
+        policy=policy,
+        settings=settings,
+    )
+    check_count("allocate", "allow_moves", allow_moves)
+    check_id_map("allocate", "reference", reference)
+    handovers = check_items("allocate", "handovers", handovers, Handover, "Handover records")
+    check_instant("allocate", "clock_started", clock_started)
+    snapshot, policy = (
+        admitted("allocate", "snapshot", snapshot),
+        admitted("allocate", "policy", policy),
+    )
     # The solver is imported only where a solve happens (check, explain, recommend
     # and diff never load OR-Tools).
     from allocator.engine.budget import calibrated

@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from allocator.arguments import check_arguments
+from allocator.arguments import admitted, check_arguments, check_count, check_id_map, check_instant
 from allocator.contract.models import (
     Assignment,
     Grade,
@@ -672,7 +672,18 @@ def rebalance(
     TypeError
         If ``settings`` and a shorthand are both given.
     """
-    check_arguments("rebalance", snapshot=snapshot, policy=policy, settings=settings)
+    check_arguments(
+        "rebalance",
+        optional=("policy", "settings"),
+        snapshot=snapshot,
+        policy=policy,
+        settings=settings,
+    )
+    check_count("rebalance", "max_moves", max_moves, none=True)
+    check_id_map("rebalance", "planned", planned)
+    check_instant("rebalance", "clock_started", clock_started)
+    snapshot = admitted("rebalance", "snapshot", snapshot)
+    policy = admitted("rebalance", "policy", policy)
     asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
     clock_started = time.perf_counter() if clock_started is None else clock_started
     settings = calibrated(asked, clock_started)
@@ -1152,7 +1163,20 @@ def cap_cost(
     so that the policy's own cost is the difference. Two solves, each with
     ``settings``.
     """
-    check_arguments("cap_cost", snapshot=snapshot, policy=policy, settings=settings)
+    check_arguments(
+        "cap_cost",
+        optional=("settings", "baseline"),
+        snapshot=snapshot,
+        policy=policy,
+        settings=settings,
+        baseline=baseline,
+    )
+    check_count("cap_cost", "max_moves", max_moves, none=True)
+    snapshot, policy = (
+        admitted("cap_cost", "snapshot", snapshot),
+        admitted("cap_cost", "policy", policy),
+    )
+    baseline = admitted("cap_cost", "baseline", baseline)
     plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
     report = _cap_figures(snapshot, policy, plan)
     if baseline is not None:

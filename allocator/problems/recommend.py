@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
-from allocator.arguments import check_arguments
+from allocator.arguments import admitted, check_arguments, check_count, check_items
 from allocator.contract.faults import describe_value
 from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.contract.policy import Policy
@@ -412,7 +412,10 @@ class Recommender:
         state: ServiceState | None = None,
         new_today: Mapping[str, Collection[str]] | None = None,
     ) -> None:
-        check_arguments("Recommender", snapshot=snapshot, policy=policy)
+        check_arguments("Recommender", optional=("policy",), snapshot=snapshot, policy=policy)
+        if state is None:
+            snapshot = admitted("Recommender", "snapshot", snapshot)
+            policy = admitted("Recommender", "policy", policy)
         self.state = state or ServiceState.of(snapshot, policy or Policy())
         st = self.state
         self._new_today = {w: frozenset(f) for w, f in (new_today or {}).items()}
@@ -475,10 +478,8 @@ class Recommender:
             If ``top`` is below 1 (a ranking of nobody would read as "nobody may take
             it") or ``ineligible`` below 0.
         """
-        if top < 1 or ineligible < 0:
-            raise ValueError(
-                f"top is {top} and ineligible {ineligible}, expected top >= 1 and ineligible >= 0"
-            )
+        check_count("recommend", "top", top, low=1)
+        check_count("recommend", "ineligible", ineligible)
         st = self.state
         case = st.cases.get(case_id)
         if case is None:
@@ -870,7 +871,22 @@ def recommend(
     build one :class:`Recommender` (of the snapshot after the plan, for a plan in
     force).
     """
-    check_arguments("recommend", snapshot=snapshot, case_id=case_id, policy=policy, plan=plan)
+    check_arguments(
+        "recommend",
+        optional=("policy", "plan"),
+        snapshot=snapshot,
+        case_id=case_id,
+        policy=policy,
+        plan=plan,
+    )
+    check_count("recommend", "top", top, low=1)
+    check_count("recommend", "ineligible", ineligible)
+    handovers = check_items("recommend", "handovers", handovers, Handover, "Handover records")
+    snapshot, plan = (
+        admitted("recommend", "snapshot", snapshot),
+        admitted("recommend", "plan", plan),
+    )
+    policy = admitted("recommend", "policy", policy)
     if plan is not None or handovers:
         from allocator.problems.apply import applied, reserve_handovers
 
