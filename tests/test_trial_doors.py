@@ -245,7 +245,10 @@ def test_ragged_rows_under_a_good_header_are_one_sentence_past_three(tmp_path: P
     table = folder / "cases.csv"
     assert snapshot_problems(folder) == [
         f"{table}: the same problem with the number of cells in 4 rows (line 2, line 3, "
-        "line 4 and 1 more); line 2: found 5 cells, expected 4 (one per column of line 1)."
+        "line 4 and 1 more); line 2: found 5 cells, expected 4 (one per column of line 1); "
+        "a comma in a cell without quotes splits it in two and moves the cells after it: "
+        "separate list items with ';' (court;welsh), write numbers with '.' (13.6), or put "
+        "the cell in double quotes."
     ]
     # Three rows or fewer are each named.
     (folder / "cases.csv").write_text("id,family,type,complexity\n" + rows(3, ",x"))

@@ -63,6 +63,8 @@ from allocator.io.policy_file import load_policy
 from allocator.io.provenance import file_digest, inputs_of
 from allocator.io.reading import (
     MAX_INPUT_BYTES,
+    padded_width,
+    ragged_row,
     ragged_under_a_wrong_header,
     read_input,
     separator_problem,
@@ -108,7 +110,9 @@ __all__ = [
     "load_snapshot",
     "locate",
     "parse_day",
+    "padded_width",
     "pending_handovers_path",
+    "ragged_row",
     "ragged_under_a_wrong_header",
     "read_input",
     "load_policy",

@@ -11,7 +11,8 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -366,11 +367,12 @@ def _read_csv(
     )
     assert table.lines is not None
     id_index = header.index("id") if "id" in header else None
+    padded = padded_width((cells for _, cells in records[1:]), len(header))
     for number, cells in records[1:]:
         if not any(cell.strip() for cell in cells):
             continue
-        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
-            cells = cells[: len(header)]  # trailing empty cells a spreadsheet may add
+        if len(cells) == padded and not "".join(cells[len(header) :]).strip():
+            cells = cells[: len(header)]  # the empty cells an export ends every row with
         if len(cells) != len(header):
             ragged.append((number, len(cells)))
             if id_index is not None and id_index < len(cells) and cells[id_index].strip():
@@ -422,6 +424,47 @@ def ragged_under_a_wrong_header(path: Path, columns: int, ragged: list[tuple[int
     )
 
 
+def padded_width(rows: Iterable[Sequence[str]], columns: int) -> int:
+    """The width to which the file pads its rows: ``columns`` (line 1's), or a wider
+    width that more than half of the rows with a cell filled have, every cell beyond
+    ``columns`` empty (an export or spreadsheet that ends each row with empty cells).
+
+    A few rows wider than line 1 are not padding, even where their last cells are
+    empty: a comma typed in a cell without quotes ("court,welsh", "13,6") splits it
+    in two and moves every cell after it one column on, so the row is refused
+    (:func:`ragged_row`), never read with its cells in the wrong columns.
+    """
+    filled = 0
+    wide: Counter[int] = Counter()
+    for cells in rows:
+        if not "".join(cells).strip():
+            continue
+        filled += 1
+        if len(cells) > columns and not "".join(cells[columns:]).strip():
+            wide[len(cells)] += 1
+    if not wide:
+        return columns
+    width, count = min(wide.items(), key=lambda item: (-item[1], item[0]))
+    return width if 2 * count > filled else columns
+
+
+def ragged_row(cells: int, columns: int, *, snapshot: bool = True) -> str:
+    """What is wrong with a row of ``cells`` cells under a line 1 of ``columns``; a
+    row too wide says how a comma typed in a cell makes one (``snapshot``: with the
+    snapshot tables' own ways to write a list and a number)."""
+    message = f"found {cells} cells, expected {columns} (one per column of line 1)"
+    if cells > columns:
+        message += (
+            "; a comma in a cell without quotes splits it in two and moves the cells after it: "
+        )
+        if snapshot:
+            message += (
+                "separate list items with ';' (court;welsh), write numbers with '.' (13.6), or "
+            )
+        message += "put the cell in double quotes"
+    return message
+
+
 def separator_problem(path: Path, header: Sequence[str]) -> str | None:
     """The one problem of a header read as a single column whose name holds another
     separator (a semicolon- or tab-separated file saved as .csv), else ``None``: said
@@ -458,7 +501,7 @@ def _report_ragged(
         report.add(rank, ragged[0][0], ragged_under_a_wrong_header(path, columns, ragged))
         return
     for line, cells in ragged:
-        message = f"found {cells} cells, expected {columns} (one per column of line 1)"
+        message = ragged_row(cells, columns)
         kind = (_Kind(str(path), "the number of cells", f"{cells} cells"), f"line {line}", message)
         report.add(rank, line, f"{path}, line {line}: {message}", kind)
 

@@ -38,6 +38,8 @@ from allocator.io import (
     InputError,
     describe_value,
     expected_at,
+    padded_width,
+    ragged_row,
     ragged_under_a_wrong_header,
     read_input,
     separator_problem,
@@ -454,22 +456,24 @@ def read_table(
     records: list[list[str]] = []
     lines: list[int] = []
     misfits: list[tuple[int, int]] = []  # (line, cells) of rows not as wide as line 1
+    read: list[tuple[int, list[str]]] = []  # (line, cells) of the rows with a cell filled
     try:
         for cells in reader:
-            if len(cells) != width:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) > width and not any(c.strip() for c in cells[width:]):
-                    cells = cells[:width]
-                else:
-                    misfits.append((reader.line_num, len(cells)))
-                    continue
-            elif not "".join(cells).strip():
-                continue
-            records.append(cells)
-            lines.append(reader.line_num)
+            if "".join(cells).strip():
+                read.append((reader.line_num, cells))
     except csv.Error as exc:
         problems.error(f"{path}, line {reader.line_num}: not valid CSV ({exc})")
+    padded = padded_width((cells for _, cells in read), width)
+    for line, cells in read:
+        if len(cells) != width:
+            if len(cells) == padded and not "".join(cells[width:]).strip():
+                cells = cells[:width]  # the empty cells an export ends every row with
+            else:
+                misfits.append((line, len(cells)))
+                continue
+        records.append(cells)
+        lines.append(line)
+    del read
     if misfits and (header_missing or not records):
         # The header is at fault (a problem on line 1, or no row fits it): said once.
         if not header_missing:
@@ -480,10 +484,7 @@ def read_table(
         problems.error(ragged_under_a_wrong_header(path, width, misfits))
     else:
         for line, count in misfits:
-            problems.error(
-                f"{path}, line {line}: found {count} cells, expected {width} (one per "
-                "column of line 1)"
-            )
+            problems.error(f"{path}, line {line}: {ragged_row(count, width, snapshot=False)}")
     columns: list[tuple[str, ...]] = list(zip(*records, strict=True)) if records else []
     for index, name in enumerate(header):
         if name:  # a repeated column name: the last one is read
