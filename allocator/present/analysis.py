@@ -569,6 +569,11 @@ class CaseExplanation:
         waited (:meth:`allocator.domain.rules.ServiceState.counted_wait`: policy
         ``waiting.type_weeks`` for the case's type, and ``waiting.lost_worker_weeks``
         for a child who lost their worker, each x 7), or ``None`` when none.
+    priority, priority_class
+        The case's ``priority`` (``urgent`` or ``standard``) and the name of the
+        policy's priority class that holds it (:meth:`~allocator.contract.policy.Policy.class_name`:
+        ``urgent``, ``statutory`` or ``other`` by default), the order in which children
+        get a worker.
     """
 
     case: str
@@ -593,6 +598,8 @@ class CaseExplanation:
     no_handover: str | None = None
     days_waiting: int | None = None
     head_start: int | None = None
+    priority: str = "standard"
+    priority_class: str = "other"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -760,6 +767,8 @@ def explain_case(
         no_handover=no_handover,
         days_waiting=state.days_waiting.get(case_id),
         head_start=(state.counted_wait(case_id, 0) or None) if case_id in state.needs else None,
+        priority=case.priority.value,
+        priority_class=policy.class_name(case),
     )
 
 

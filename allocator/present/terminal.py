@@ -728,9 +728,13 @@ def _score_text(score: dict[str, int] | None) -> str:
 def render_case(explanation: CaseExplanation, console: Console) -> None:
     """Print why one case went where it did (or nowhere), and why not elsewhere."""
     e = explanation
+    # Who comes first and how long they have waited, beside what the case is: a fresh
+    # manager read "care_leaver, complexity 3" for an urgent child and no word of it.
+    waited = "" if e.days_waiting is None else f", waited {counted(e.days_waiting, 'day')}"
     console.print(
         f"[bold]{_before_tag(e.case)}[/bold]: {e.type}, complexity {e.complexity}, weight "
-        f"{e.weight:g} points, family {escape(e.family)}"
+        f"{e.weight:g} points, family {escape(e.family)}; {e.priority} priority, class "
+        f"{escape(e.priority_class.replace('_', ' '))}{waited}"
     )
     outcome = {
         "allocated": f"allocated to {e.worker_after}",
@@ -742,8 +746,6 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         "invalid": "the plan's assignment of it breaks the rules (see the violations)",
     }[e.outcome]
     console.print(f"outcome: {escape(outcome)}")
-    if e.days_waiting:
-        console.print(f"waiting for a worker: {e.days_waiting} days")
     if e.head_start:
         console.print(
             f"head start: their class counts {e.head_start} days more than they have "
