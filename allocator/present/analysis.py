@@ -53,6 +53,7 @@ from allocator.domain.rules import (
     departure_sentence,
     departures,
     is_long_absent,
+    notice,
     points,
 )
 from allocator.explain.check import RULES, Violation, joined, judge_plan
@@ -303,7 +304,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     notes = list(plan.notes)
     notes.extend(
         f"handover planned: {h.case} from {h.from_} to {h.worker} on {h.on} "
-        f"({h.notice_days} days' notice; {h.from_} goes on {h.departs})"
+        f"({notice(h.notice_days)}; {h.from_} goes on {h.departs})"
         for h in plan.handovers
     )
     handed = len({h.case for h in plan.handovers} & placed.moves.keys())
@@ -680,8 +681,7 @@ def explain_case(
         h = handed[case_id]
         outcome = "handover"  # moves on h.on, with h.notice_days days' notice
         reasons = (
-            f"handover planned on {h.on} ({h.notice_days} days' notice): {h.from_} goes on "
-            f"{h.departs}",
+            f"handover planned on {h.on} ({notice(h.notice_days)}): {h.from_} goes on {h.departs}",
             *assignment_reasons(state, everything, case_id, view=view),
         )
     elif case_id in placed.daily or case_id in placed.moves:

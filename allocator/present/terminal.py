@@ -26,7 +26,7 @@ from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent
 from allocator.domain.objectives import Tier, match_label
-from allocator.domain.rules import counted
+from allocator.domain.rules import counted, notice
 from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.order import unallocated_order
 
@@ -809,7 +809,7 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
     if (h := rec.handover) is not None:
         console.print(
             f"a handover is already planned: {escape(h.from_)} to {escape(h.worker)} on {h.on} "
-            f"({h.notice_days} days' notice); the workers below are alternatives to it"
+            f"({notice(h.notice_days)}); the workers below are alternatives to it"
         )
     if rec.ranked:
         table = Table(title="Eligible workers, best first")
