@@ -983,8 +983,8 @@ def test_cli_a_handovers_file_that_no_longer_applies_is_named_not_dropped_in_sil
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (
-        f"warning: {pending_file}: 1 of 1 handover still to come no longer apply to this "
-        "snapshot and are dropped: C6 (not in the snapshot: closed?); if none do, is it the "
+        f"warning: {pending_file}: the 1 handover still to come no longer applies to this "
+        "snapshot and is dropped: C6 (not in the snapshot: closed?); if none do, is it the "
         "file written with this snapshot?"
     ) in " ".join(result.output.split())
     moved = snapshot(
@@ -1131,8 +1131,31 @@ def test_a_handover_whose_day_passed_unmade_is_said() -> None:
 
     passed = handover().model_copy(update={"on": date(2026, 11, 20)})
     said = lapsed(service(), pending_record(AS_OF, passed))
-    assert said is not None and "1 handover whose day has passed were not made" in said
+    assert (
+        said is not None and "1 handover whose day has passed was not made and is dropped" in said
+    )
     assert "C6 (due 2026-11-20, still with P4)" in said
+
+
+def test_the_handovers_that_no_longer_apply_are_counted_in_agreement() -> None:
+    """A fresh manager read "1 of 1 handover ... no longer apply": the count, the noun
+    and the verb now agree, for one of several, several, and all of one."""
+    from allocator.problems.apply import lapsed
+
+    closed = [handover().model_copy(update={"case": cid}) for cid in ("C8", "C9")]
+    one = lapsed(service(), pending_record(AS_OF, handover(), closed[1]), Policy())
+    assert one is not None and one.startswith(
+        "1 of the 2 handovers still to come no longer applies to this snapshot and is "
+        "dropped: C9 (not in the snapshot"
+    ), one
+    two = lapsed(service(), pending_record(AS_OF, handover(), *closed), Policy())
+    assert two is not None and two.startswith(
+        "2 of the 3 handovers still to come no longer apply to this snapshot and are dropped"
+    ), two
+    both = lapsed(service(), pending_record(AS_OF, *closed), Policy())
+    assert both is not None and both.startswith(
+        "the 2 handovers still to come no longer apply to this snapshot and are dropped"
+    ), both
 
 
 def test_a_refusal_with_many_hard_rule_breaks_lists_five_and_counts_the_rest() -> None:

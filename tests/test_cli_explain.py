@@ -561,3 +561,56 @@ def test_a_plans_own_text_is_compared_not_repeated(files: dict[str, Path]) -> No
         run("explain", files["plan"], "--snapshot", files["snapshot"], "--case", "R1", "--json")
     )
     assert engine["plan_agrees"] is True
+
+
+def test_explain_case_says_the_childs_priority_class_and_wait(tmp_path: Path) -> None:
+    """A fresh manager read "care_leaver, complexity 3" for an urgent child and no word
+    that they were urgent: the header now says the priority, the class and the wait.
+    P1 has room for none of the referrals and keeps K, whose wait is not known."""
+    snap = Snapshot(
+        format="caseload-snapshot/1",
+        as_of="2026-11-23",
+        practitioners=(
+            Practitioner(id="P1", team="A", grade="social_worker", fte=1.0, capacity_points=4),
+        ),
+        cases=(
+            Case(id="K", family="FK", type="child_in_need", complexity=1, weight=3, worker="P1"),
+            Case(
+                id="U",
+                family="FU",
+                type="care_leaver",
+                complexity=3,
+                weight=6,
+                priority="urgent",
+                opened="2026-11-19",
+            ),
+            Case(
+                id="S",
+                family="FS",
+                type="child_protection",
+                complexity=2,
+                weight=6,
+                opened="2026-11-22",
+            ),
+        ),
+    )
+    path = write_snapshot(snap, tmp_path / "s.json")
+    write_json(tmp_path / "plan.json", allocate(snap, time_limit=5))
+    headers = {}
+    for cid in ("U", "S", "K"):
+        result = run("explain", tmp_path / "plan.json", "--snapshot", path, "--case", cid)
+        assert result.exit_code == 0, result.output
+        headers[cid] = " ".join(result.stdout.split("outcome:")[0].split())
+    assert headers["U"].endswith(
+        "care_leaver, complexity 3, weight 6 points, family FU; urgent priority, class "
+        "urgent, waited 4 days"
+    ), headers["U"]
+    assert headers["S"].endswith("; standard priority, class statutory, waited 1 day")
+    assert headers["K"].endswith("family FK; standard priority, class other")
+    args = ("explain", tmp_path / "plan.json", "--snapshot", path, "--case", "U", "--json")
+    data = as_json(run(*args))
+    assert (data["priority"], data["priority_class"], data["days_waiting"]) == (
+        "urgent",
+        "urgent",
+        4,
+    )

@@ -592,7 +592,7 @@ def test_who_had_room_is_read_only_from_the_search_stopped_diagnosis() -> None:
     assert had_room(stopped) == "P1 and P2 each had"
     limit = stopped.model_copy(
         update={
-            "reason": "the limit of 1 changes of worker (--max-moves) was reached; raise it "
+            "reason": "the limit of 1 change of worker (--max-moves) was reached; raise it "
             "to place this child"
         }
     )

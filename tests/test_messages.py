@@ -504,3 +504,64 @@ def test_a_long_absent_worker_over_cap_is_told_once_by_their_absence() -> None:
         "A is absent until 2027-06-01 (a long absence) and still holds 1 child: allocator "
         "rebalance covers them"
     ]
+
+
+# ------------------------------------------------------------------ a busy day's unallocated
+
+
+def _busy_day(folder: Path) -> Path:
+    """40 children and room for none (P1's one point fits nobody): 2 urgent; 8 in
+    child protection, S1 to S8 opened 1 to 8 days before the day; 30 in need."""
+    cases = [case(f"U{i}", type="child_protection", priority="urgent") for i in (1, 2)]
+    cases += [
+        case(f"S{i}", type="child_protection", opened=f"2026-11-{23 - i}") for i in range(1, 9)
+    ]
+    cases += [case(f"N{i:02d}", opened="2026-11-01") for i in range(1, 31)]
+    folder.mkdir()
+    return write_snapshot(snapshot([worker("P1", capacity_points=1)], cases), folder / "s.json")
+
+
+def test_a_busy_days_unallocated_are_counted_and_the_most_pressing_shown(
+    tmp_path: Path,
+) -> None:
+    """A fresh manager's busy morning printed 5,200 lines with --quiet: each of 346
+    unallocated children's rows wrapped to 15. The terminal now counts them by reason
+    and class, shows the most pressing on a line each (urgent first, then statutory,
+    the longest wait first), and says where every reason is and how to ask for one;
+    the plan file still holds every child with their whole reason."""
+    folder = tmp_path / "morning files"  # a space: the explain command quotes the paths
+    snap = _busy_day(folder)
+    out = folder / "plan.json"
+    result = CliRunner().invoke(
+        main, ["allocate", str(snap), "--out", str(out), "--quiet", "--time-limit", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = Plan.model_validate(json.loads(out.read_text()))
+    assert len(plan.unallocated) == 40 and all(u.reason for u in plan.unallocated)
+    lines = result.stderr.splitlines()
+    assert len(lines) < 60, result.stderr  # each row of the whole list wraps to 8 lines
+    rows = [line.split("│") for line in lines if "no_capacity" in line]
+    assert [cell.strip() for cell in rows[0][2:6]] == ["2", "8", "30", "40"]  # the counts
+    shown = [row[1].strip() for row in rows[1:]]
+    assert shown == ["U1", "U2", "S8", "S7", "S6", "S5", "S4", "S3", "S2", "S1"]
+    flat = _flat(result.stderr)
+    assert f'is in the plan file {out} (its "unallocated" list)' in flat
+    assert f"allocator explain '{out}' --snapshot '{snap}' --case U1" in flat
+    assert _flat(plan.unallocated[0].reason) not in flat  # cut here, whole in the plan
+
+
+def test_a_day_whose_unallocated_fit_a_screen_shows_each_reason_whole(tmp_path: Path) -> None:
+    # The README's walk-through: two children left, each reason whole, nothing counted.
+    snap = write_snapshot(
+        snapshot([worker("P1", capacity_points=1)], [case("C1"), case("C2", priority="urgent")]),
+        tmp_path / "s.json",
+    )
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(main, ["allocate", str(snap), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = result.stderr[result.stderr.index("Unallocated: action needed") :]
+    words = _flat(table.replace("│", " "))
+    plan = Plan.model_validate(json.loads(out.read_text()))
+    assert len(plan.unallocated) == 2
+    assert all(f"{u.code} {_flat(u.reason)}" in words for u in plan.unallocated)
+    assert "most pressing" not in result.stderr and "plan file" not in result.stderr

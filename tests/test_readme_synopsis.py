@@ -33,3 +33,28 @@ def test_the_readme_synopsis_names_every_option(command: str) -> None:
 def test_the_readme_says_how_to_reproduce_the_stretched_service() -> None:
     text = README.read_text(encoding="utf-8")
     assert "30 % Welsh" in text and "`stretched()`" in text
+
+
+def test_the_readme_has_a_busy_morning_to_run_and_says_what_it_shows(tmp_path: Path) -> None:
+    """A fresh manager found no ready command for a stretched service: the README's
+    `generate` entry has one, and what it says the run shows is what it shows."""
+    text = README.read_text(encoding="utf-8")
+    entry = text[text.index("* `generate` —") :]
+    block = entry[entry.index("```bash\n") + 8 : entry.index("\n  ```", entry.index("```bash"))]
+    generate, allocate = (line.split()[1:] for line in block.strip().splitlines())
+    assert generate[0] == "generate" and allocate[0] == "allocate", block
+    runner = CliRunner()
+    made = runner.invoke(main, [w.replace("busy", str(tmp_path / "busy")) for w in generate])
+    assert made.exit_code == 0, made.output
+    assert "wrote" in made.stderr and "150 practitioners, 3477 cases" in made.stderr
+    ran = runner.invoke(main, [w.replace("busy", str(tmp_path / "busy")) for w in allocate])
+    assert ran.exit_code == 0, ran.output
+    said = " ".join(entry[: entry.index("\n* ")].split())
+    shown = " ".join(ran.stderr.split())
+    assert "3,477 open cases, 370 children needing a worker" in said
+    assert "41 allocated and 329 left without one (17 urgent, 145 statutory" in said
+    assert "41 allocated, 329 unallocated" in shown
+    assert "│ no_capacity │ 17 │ 145 │ 167 │ 329 │" in shown
+    assert "the 103 workers already over their cap, 2 leavers and 2 long absences" in said
+    assert shown.count("is over their cap") == 103 and shown.count(" leaves on ") == 2
+    assert shown.count("(a long absence)") == 2

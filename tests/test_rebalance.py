@@ -433,7 +433,7 @@ def test_the_move_limit_is_named_where_it_stops_a_child() -> None:
     assert len(plan.assignments) == 1
     (stopped,) = plan.unallocated
     assert stopped.code == "search_limit"
-    assert stopped.reason.startswith("the limit of 1 changes of worker (--max-moves) was reached")
+    assert stopped.reason.startswith("the limit of 1 change of worker (--max-moves) was reached")
     assert explain_case(s, Policy(), plan, stopped.case).plan_agrees is True
 
 

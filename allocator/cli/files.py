@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -73,6 +74,23 @@ def made_from(
     they hold as read (:func:`allocator.io.inputs_of`); exit 2 if unreadable."""
     with input_errors():
         return inputs_of(snapshot, referrals, policy, command, service)
+
+
+def explain_command(
+    plan: str | None, snapshot: str, referrals: str | None, policy: str | None
+) -> str | None:
+    """The command that explains one case of the plan written to ``plan`` from these
+    inputs, less its ``--case ID`` (``allocator explain plan.json --snapshot s.json
+    --referrals r.json``), each path quoted for a shell; ``None`` when the plan went to
+    standard output (``plan`` ``None`` or ``-``), which ``explain`` cannot read again."""
+    if plan is None or plan == "-":
+        return None
+    words = ["allocator", "explain", plan, "--snapshot", snapshot]
+    if referrals is not None:
+        words += ["--referrals", referrals]
+    if policy is not None:
+        words += ["--policy", policy]
+    return shlex.join(words)
 
 
 def warn_inputs(

@@ -12,6 +12,7 @@ import click
 
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.files import (
+    explain_command,
     made_from,
     read_handovers,
     read_inputs,
@@ -60,7 +61,8 @@ from allocator.problems.daily import allocate
 @click.option(
     "--quiet",
     is_flag=True,
-    help="Leave the list of assignments out of the summary (warnings stay).",
+    help="Leave the list of assignments out of the summary (the unallocated children "
+    "and the warnings stay).",
 )
 @solver_options
 def allocate_command(
@@ -104,7 +106,17 @@ def allocate_command(
     with writing(out):
         write_json(out, plan)
     warnings = morning_risks(snap, policy, plan, promised=pending)
-    plan_summary(plan, snap, policy, tiers, err, quiet=quiet, warnings=warnings)
+    plan_summary(
+        plan,
+        snap,
+        policy,
+        tiers,
+        err,
+        quiet=quiet,
+        warnings=warnings,
+        plan_file=None if out == "-" else out,
+        explain=explain_command(out, snapshot, referrals, policy_path),
+    )
 
 
 @click.command("rebalance")
@@ -144,7 +156,8 @@ def allocate_command(
 @click.option(
     "--quiet",
     is_flag=True,
-    help="Leave the lists of moves and handovers out of the summary (warnings stay).",
+    help="Leave the lists of moves and handovers out of the summary (the unallocated "
+    "children and the warnings stay).",
 )
 @solver_options
 def rebalance_command(
@@ -226,7 +239,15 @@ def rebalance_command(
         write_json(out, plan)
     warnings = morning_risks(snap, policy, plan)
     rebalance_summary(
-        plan, snap, policy, rebalance_tiers(policy), out_console, quiet=quiet, warnings=warnings
+        plan,
+        snap,
+        policy,
+        rebalance_tiers(policy),
+        out_console,
+        quiet=quiet,
+        warnings=warnings,
+        plan_file=None if out == "-" else out,
+        explain=explain_command(out, snapshot, referrals, policy_path),
     )
     if overrides:
         out_console.print(cap_cost_table(report))

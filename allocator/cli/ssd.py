@@ -17,6 +17,7 @@ from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
 from allocator.cli.options import IsoDay
 from allocator.contract.models import Snapshot
+from allocator.domain.rules import counted
 from allocator.io import check_output, check_output_folder, load_snapshot, write_json
 
 
@@ -37,7 +38,8 @@ def _write_imported(snapshot: Snapshot, out: str, lines: list[str]) -> None:
     for line in lines:
         echo(line, err=True)
     echo(
-        f"wrote {out}: {len(snapshot.practitioners)} practitioners, {len(snapshot.cases)} cases",
+        f"wrote {out}: {counted(len(snapshot.practitioners), 'practitioner')}, "
+        f"{counted(len(snapshot.cases), 'case')}",
         err=True,
     )
 
@@ -92,7 +94,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
     else:
         with writing(out):
             side = write_open_involvements(report.involvements, open_involvements_path(out))
-        echo(f"wrote {side}: {len(report.involvements)} open involvements", err=True)
+        echo(f"wrote {side}: {counted(len(report.involvements), 'open involvement')}", err=True)
 
 
 @import_group.command("csv")

@@ -688,6 +688,12 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
+def notice(days: int) -> str:
+    """A handover's notice for people: ``notice(1)`` is ``"1 day's notice"``,
+    ``notice(17)`` ``"17 days' notice"`` (:func:`counted`)."""
+    return counted(days, "day's", "days'") + " notice"
+
+
 def points(units: int) -> str:
     """Centi-points as points for people: one decimal, two where needed.
 

@@ -544,7 +544,8 @@ def _diagnose(
         if view.changes + len(together) > view.max_moves:
             return result(
                 UnallocatedCode.SEARCH_LIMIT,
-                f"the limit of {view.max_moves} changes of worker (--max-moves) was reached; "
+                f"the limit of {counted(view.max_moves, 'change')} of worker (--max-moves) was "
+                "reached; "
                 "raise it to place this child",
             )
     had = "had" if len(open_intake) == 1 else "each had"

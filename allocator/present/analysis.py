@@ -53,6 +53,7 @@ from allocator.domain.rules import (
     departure_sentence,
     departures,
     is_long_absent,
+    notice,
     points,
 )
 from allocator.explain.check import RULES, Violation, joined, judge_plan
@@ -303,7 +304,7 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     notes = list(plan.notes)
     notes.extend(
         f"handover planned: {h.case} from {h.from_} to {h.worker} on {h.on} "
-        f"({h.notice_days} days' notice; {h.from_} goes on {h.departs})"
+        f"({notice(h.notice_days)}; {h.from_} goes on {h.departs})"
         for h in plan.handovers
     )
     handed = len({h.case for h in plan.handovers} & placed.moves.keys())
@@ -569,6 +570,11 @@ class CaseExplanation:
         waited (:meth:`allocator.domain.rules.ServiceState.counted_wait`: policy
         ``waiting.type_weeks`` for the case's type, and ``waiting.lost_worker_weeks``
         for a child who lost their worker, each x 7), or ``None`` when none.
+    priority, priority_class
+        The case's ``priority`` (``urgent`` or ``standard``) and the name of the
+        policy's priority class that holds it (:meth:`~allocator.contract.policy.Policy.class_name`:
+        ``urgent``, ``statutory`` or ``other`` by default), the order in which children
+        get a worker.
     """
 
     case: str
@@ -593,6 +599,8 @@ class CaseExplanation:
     no_handover: str | None = None
     days_waiting: int | None = None
     head_start: int | None = None
+    priority: str = "standard"
+    priority_class: str = "other"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -673,8 +681,7 @@ def explain_case(
         h = handed[case_id]
         outcome = "handover"  # moves on h.on, with h.notice_days days' notice
         reasons = (
-            f"handover planned on {h.on} ({h.notice_days} days' notice): {h.from_} goes on "
-            f"{h.departs}",
+            f"handover planned on {h.on} ({notice(h.notice_days)}): {h.from_} goes on {h.departs}",
             *assignment_reasons(state, everything, case_id, view=view),
         )
     elif case_id in placed.daily or case_id in placed.moves:
@@ -760,6 +767,8 @@ def explain_case(
         no_handover=no_handover,
         days_waiting=state.days_waiting.get(case_id),
         head_start=(state.counted_wait(case_id, 0) or None) if case_id in state.needs else None,
+        priority=case.priority.value,
+        priority_class=policy.class_name(case),
     )
 
 

@@ -11,6 +11,7 @@ as ``C:cat:3`` is not shown as an emoji.
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape as _rich_escape
 from rich.table import Table
+from rich.text import Text
 
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent
 from allocator.domain.objectives import Tier, match_label
-from allocator.domain.rules import counted
+from allocator.domain.rules import counted, notice
 from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.order import unallocated_order
 
@@ -86,24 +88,137 @@ def _before_tag(text: str) -> str:
     return _rich_escape(printable(text))
 
 
-def unallocated_table(plan: Plan, snapshot: Snapshot, policy: Policy) -> Table:
+def unallocated_table(
+    plan: Plan,
+    snapshot: Snapshot,
+    policy: Policy,
+    *,
+    rows: int | None = None,
+) -> Table:
     """The plan's unallocated cases with their priority class, days waited, codes and
     reasons, for a manager to act on: the highest class first, the longest wait as the
     class counts it first within it (:func:`~allocator.present.order.unallocated_order`,
-    as on the page)."""
+    as on the page).
+
+    With ``rows``, only the first ``rows`` of that order, each reason cut to the line
+    it has (:func:`render_unallocated`: the plan holds every reason whole).
+    """
     cases = {c.id: c for c in snapshot.cases}
-    table = Table(
-        title="Unallocated: action needed (highest class first, then the longest waits "
-        "as the class counts them, head starts included)"
+    ordered = unallocated_order(snapshot, policy, plan)
+    order = (
+        "highest class first, then the longest waits as the class counts them, head starts included"
     )
-    for heading in ("case", "class", "waited (days)", "code", "reason"):
-        table.add_column(heading, justify="right" if heading.startswith("waited") else "left")
-    for u in unallocated_order(snapshot, policy, plan):
+    if rows is None:
+        table = Table(title=f"Unallocated: action needed ({order})")
+        waited_heading = "waited (days)"
+    else:
+        ordered = ordered[:rows]
+        table = Table(
+            title=f"The {len(ordered)} most pressing of {len(plan.unallocated)} ({order}; "
+            "waited in days; each reason cut to one line)"
+        )
+        waited_heading = "waited"  # a narrower column leaves the reason more of the line
+    for heading in ("case", "class", waited_heading, "code", "reason"):
+        table.add_column(heading, justify="right" if heading == waited_heading else "left")
+    for u in ordered:
         case = cases.get(u.case)
         klass = "" if case is None else policy.class_name(case).replace("_", " ")
         waited = "" if u.days_waiting is None else str(u.days_waiting)
-        table.add_row(escape(u.case), escape(klass), waited, escape(str(u.code)), escape(u.reason))
+        # Cut as a cell, not as a column: a column that never wraps is never narrowed,
+        # and rich would take its room from the ids instead.
+        reason = (
+            escape(u.reason)
+            if rows is None
+            else Text(printable(u.reason), no_wrap=True, overflow="ellipsis")
+        )
+        table.add_row(escape(u.case), escape(klass), waited, escape(str(u.code)), reason)
     return table
+
+
+#: Lines the whole unallocated table may take on the terminal (a screen, less the
+#: summary's first lines); a longer one becomes counts and the most pressing rows.
+SCREEN_LINES = 30
+
+#: Rows of the most pressing unallocated children shown when the whole table is
+#: longer than a screen.
+PRESSING_ROWS = 10
+
+
+def unallocated_counts(plan: Plan, snapshot: Snapshot, policy: Policy) -> Table:
+    """The plan's unallocated children counted by reason code (rows, the commonest
+    first) and priority class (columns, highest first), with the totals."""
+    cases = {c.id: c for c in snapshot.cases}
+    by: Counter[tuple[str, str]] = Counter()
+    for u in plan.unallocated:
+        case = cases.get(u.case)
+        by[str(u.code), "not in the snapshot" if case is None else policy.class_name(case)] += 1
+    codes = Counter[str]()
+    classes = Counter[str]()
+    for (code, klass), n in by.items():
+        codes[code] += n
+        classes[klass] += n
+    shown = [k for k in (*policy.class_names, "not in the snapshot") if classes[k]]
+    table = Table(
+        title=f"Unallocated: {counted(len(plan.unallocated), 'child', 'children')} "
+        "without a worker, by reason code and priority class"
+    )
+    table.add_column("code")
+    for heading in (*shown, "all"):
+        table.add_column(escape(heading.replace("_", " ")), justify="right")
+    for code, total in sorted(codes.items(), key=lambda item: (-item[1], item[0])):
+        table.add_row(escape(code), *(str(by[code, k]) for k in shown), str(total))
+    if len(codes) > 1:
+        table.add_row("all", *(str(classes[k]) for k in shown), str(len(plan.unallocated)))
+    return table
+
+
+def render_unallocated(
+    plan: Plan,
+    snapshot: Snapshot,
+    policy: Policy,
+    console: Console,
+    *,
+    plan_file: str | None = None,
+    explain: str | None = None,
+) -> None:
+    """Print the plan's unallocated children for the morning's terminal.
+
+    The whole :func:`unallocated_table` where it fits a screen (:data:`SCREEN_LINES` at
+    the console's width); else their count by reason code and priority class
+    (:func:`unallocated_counts`), the :data:`PRESSING_ROWS` most pressing, each reason
+    cut to a line, and where every reason is: ``plan_file`` (``None``: the plan went to
+    standard output) and ``explain``, the command that explains one case of the plan
+    less its ``--case ID``. Nothing is lost: the plan holds every child and reason.
+    """
+    if not plan.unallocated:
+        return
+    whole = unallocated_table(plan, snapshot, policy)
+    if len(console.render_lines(whole, console.options, pad=False)) <= SCREEN_LINES:
+        console.print(whole)
+        return
+    console.print(unallocated_counts(plan, snapshot, policy))
+    console.print(unallocated_table(plan, snapshot, policy, rows=PRESSING_ROWS))
+    where = (
+        f"the plan file {escape(plan_file)}"
+        if plan_file is not None
+        else "the plan JSON written to standard output"
+    )
+    console.print(
+        f"Every one of the {len(plan.unallocated)} unallocated children, each with their "
+        f'full reason, is in {where} (its "unallocated" list).'
+    )
+    first = unallocated_order(snapshot, policy, plan)[0].case
+    if explain is not None:
+        console.print(
+            f"One child's reason, and who came nearest to taking them: "
+            f"{escape(explain)} --case {escape(shlex.quote(first))}"
+        )
+    else:
+        console.print(
+            "One child's reason, and who came nearest to taking them: write the plan with "
+            f"--out PLAN, then allocator explain PLAN --snapshot SNAPSHOT --case "
+            f"{escape(shlex.quote(first))}"
+        )
 
 
 def assignments_table(plan: Plan) -> Table:
@@ -130,12 +245,16 @@ def plan_summary(
     *,
     quiet: bool = False,
     warnings: Sequence[str] = (),
+    plan_file: str | None = None,
+    explain: str | None = None,
 ) -> None:
     """Print the per-worker loads before and after, the outcome, and the tier values.
 
     Only workers whose caseload changes (its count or its load: one case out and a
     heavier one in) are listed; the plan JSON has them all. Then, unless ``quiet``,
-    every assignment with its first reason; last, ``warnings`` (see
+    every assignment with its first reason; the unallocated children, on a busy day
+    counted with the most pressing shown (:func:`render_unallocated`: ``plan_file`` and
+    ``explain`` say where the rest are); last, ``warnings`` (see
     :func:`allocator.present.analysis.staffing_warnings`), which ``quiet`` never hides.
     """
     changed = [
@@ -176,8 +295,7 @@ def plan_summary(
     )
     if plan.assignments and not quiet:
         console.print(assignments_table(plan))
-    if plan.unallocated:
-        console.print(unallocated_table(plan, snapshot, policy))
+    render_unallocated(plan, snapshot, policy, console, plan_file=plan_file, explain=explain)
     console.print(tier_table(plan, tiers))
     render_exceptions(plan, console)
     if plan.handovers and not quiet:
@@ -262,9 +380,12 @@ def rebalance_summary(
     *,
     quiet: bool = False,
     warnings: Sequence[str] = (),
+    plan_file: str | None = None,
+    explain: str | None = None,
 ) -> None:
     """Print a rebalance's moves and handovers (unless ``quiet``), its unallocated
-    cases, its objective, its notes, and last ``warnings`` (see
+    cases (:func:`render_unallocated`, with ``plan_file`` and ``explain``), its
+    objective, its notes, and last ``warnings`` (see
     :func:`allocator.present.analysis.staffing_warnings`), which ``quiet`` never hides."""
     changes = sum(1 for a in plan.assignments if a.from_ is not None)
     moves = Table(
@@ -284,8 +405,7 @@ def rebalance_summary(
         console.print(moves)
     if plan.handovers and not quiet:
         console.print(handovers_table(plan))
-    if plan.unallocated:
-        console.print(unallocated_table(plan, snapshot, policy))
+    render_unallocated(plan, snapshot, policy, console, plan_file=plan_file, explain=explain)
     # The figures that are not tiers, each with its own label ("changes lower bound"
     # is a bound on the changes of worker, the tier shown in the table below). A bound
     # of 0 beside changes made is "not bounded yet": where the table's best column
@@ -608,9 +728,13 @@ def _score_text(score: dict[str, int] | None) -> str:
 def render_case(explanation: CaseExplanation, console: Console) -> None:
     """Print why one case went where it did (or nowhere), and why not elsewhere."""
     e = explanation
+    # Who comes first and how long they have waited, beside what the case is: a fresh
+    # manager read "care_leaver, complexity 3" for an urgent child and no word of it.
+    waited = "" if e.days_waiting is None else f", waited {counted(e.days_waiting, 'day')}"
     console.print(
         f"[bold]{_before_tag(e.case)}[/bold]: {e.type}, complexity {e.complexity}, weight "
-        f"{e.weight:g} points, family {escape(e.family)}"
+        f"{e.weight:g} points, family {escape(e.family)}; {e.priority} priority, class "
+        f"{escape(e.priority_class.replace('_', ' '))}{waited}"
     )
     outcome = {
         "allocated": f"allocated to {e.worker_after}",
@@ -622,8 +746,6 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
         "invalid": "the plan's assignment of it breaks the rules (see the violations)",
     }[e.outcome]
     console.print(f"outcome: {escape(outcome)}")
-    if e.days_waiting:
-        console.print(f"waiting for a worker: {e.days_waiting} days")
     if e.head_start:
         console.print(
             f"head start: their class counts {e.head_start} days more than they have "
@@ -687,7 +809,7 @@ def render_recommendation(rec: Recommendation, console: Console) -> None:
     if (h := rec.handover) is not None:
         console.print(
             f"a handover is already planned: {escape(h.from_)} to {escape(h.worker)} on {h.on} "
-            f"({h.notice_days} days' notice); the workers below are alternatives to it"
+            f"({notice(h.notice_days)}); the workers below are alternatives to it"
         )
     if rec.ranked:
         table = Table(title="Eligible workers, best first")

@@ -215,9 +215,11 @@ def applied(
             # per case (a fresh user's --force printed 78 lines).
             raise PlanNotApplicable(
                 f"{source}: looks applied already: {already} of its "
-                f"{len(plan.assignments)} assignments are held in this snapshot by the "
-                f"worker it names ({counted(len(broken), 'hard-rule violation')} follow "
-                "from it; is this the snapshot apply wrote from it?)"
+                f"{counted(len(plan.assignments), 'assignment')} "
+                f"{'is' if already == 1 else 'are'} held in this snapshot by the "
+                f"worker it names ({counted(len(broken), 'hard-rule violation')} "
+                f"{'follows' if len(broken) == 1 else 'follow'} from it; is this the "
+                "snapshot apply wrote from it?)"
             )
         said = [f"{source}: breaks a hard rule ({v.rule}): {v.message}" for v in broken]
         raise PlanNotApplicable(
@@ -414,14 +416,23 @@ def lapsed(
     ]
     parts = []
     if why:
-        parts.append(
-            f"{len(why)} of {counted(len(to_come), 'handover')} still to come no longer apply "
-            f"to this snapshot and are dropped: {_named(why)}"
+        # "the 1 handover ... no longer applies", "1 of the 3 handovers ... applies": the
+        # verb agrees with the handovers dropped (a fresh user read "1 of 1 handover ...
+        # no longer apply").
+        which = (
+            f"the {counted(len(why), 'handover')}"
+            if len(why) == len(to_come)
+            else f"{len(why)} of the {len(to_come)} handovers"
         )
+        verbs = (
+            "applies to this snapshot and is" if len(why) == 1 else "apply to this snapshot and are"
+        )
+        parts.append(f"{which} still to come no longer {verbs} dropped: {_named(why)}")
     if not_made:
+        verbs = "was not made and is" if len(not_made) == 1 else "were not made and are"
         parts.append(
-            f"{counted(len(not_made), 'handover')} whose day has passed were not made and are "
-            f"dropped: {_named(not_made)}"
+            f"{counted(len(not_made), 'handover')} whose day has passed {verbs} dropped: "
+            f"{_named(not_made)}"
         )
     if not parts:
         return None
@@ -516,7 +527,8 @@ def _door(snapshot: Snapshot, plan: Plan, as_of: date | None, source: str) -> li
         shown = ", ".join(strangers[:3])
         return [
             *problems,
-            f"{source}: {len(strangers)} of the {len(rows)} cases it names are not in the "
+            f"{source}: {len(strangers)} of the {counted(len(rows), 'case')} it names "
+            f"{'is' if len(strangers) == 1 else 'are'} not in the "
             f"snapshot ({shown} ...): a plan of another service, or made with --referrals "
             "not given here?",
         ]

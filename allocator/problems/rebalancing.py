@@ -120,6 +120,7 @@ from allocator.domain.rules import (
     handover_day,
     is_long_absent,
     joined,
+    notice,
     points,
 )
 from allocator.engine.budget import calibrated
@@ -948,14 +949,10 @@ def _plan(
     handovers.sort(key=lambda h: (h.on, h.case))
     if handovers:
         least, most = (f(h.notice_days for h in handovers) for f in (min, max))
-        if least != most:
-            notice = f"{least} to {most} days'"
-        else:
-            notice = "1 day's" if most == 1 else f"{most} days'"
         notes.append(
             f"{counted(len(handovers), 'handover')} planned ahead for the children of "
             f"{counted(len({h.from_ for h in handovers}), 'departing worker')}, with "
-            f"{notice} notice"
+            + (f"{least} to {most} days' notice" if least != most else notice(most))
         )
     by_leaver: dict[str, list[str]] = defaultdict(list)
     for cid in sorted(unplanned):
@@ -984,7 +981,8 @@ def _plan(
             )
         notes.append(
             f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
-            f"(the handover day is {day}, in {(day - state.as_of).days} days): {why}; free "
+            f"(the handover day is {day}, in {counted((day - state.as_of).days, 'day')}): "
+            f"{why}; free "
             "room or the next rebalance tries again (allocator explain --case names who "
             "could and what stops them)"
         )
@@ -1012,7 +1010,8 @@ def _plan(
             f"{counted(len(handovers), 'handover')}: the room goes in the order of the "
             f"plan's tiers ({order}; within a class the longest waits first, a departing "
             "worker's child to hand over counting as the longest wait and one who lost "
-            f"their worker {state.policy.waiting.lost_worker_weeks} weeks more than waited); "
+            f"their worker {counted(state.policy.waiting.lost_worker_weeks, 'week')} more than "
+            "waited); "
             "allocate, which moves nobody, gives the queue all the room"
         )
     given = {a.case: a.worker for a in assignments}
@@ -1037,12 +1036,12 @@ def _plan(
     # Room went to children the policy serves before relief.
     room_served_first = any(g.upper_classes for g in data.groups if g.id in moved)
     for s in still_over:
-        if limited:
-            why = f"the limit of {data.max_moves} changes of worker was reached"
+        if limited and data.max_moves is not None:
+            why = f"the limit of {counted(data.max_moves, 'change')} of worker was reached"
         elif _intake_stopped(setup, s, moved, load):
             why = (
                 "a worker with room for one of their families had already taken "
-                f"{data.intake_limit} new families (the intake limit)"
+                f"{counted(data.intake_limit, 'new family', 'new families')} (the intake limit)"
             )
         elif room_served_first:
             why = (
