@@ -565,3 +565,34 @@ def test_a_day_whose_unallocated_fit_a_screen_shows_each_reason_whole(tmp_path: 
     assert len(plan.unallocated) == 2
     assert all(f"{u.code} {_flat(u.reason)}" in words for u in plan.unallocated)
     assert "most pressing" not in result.stderr and "plan file" not in result.stderr
+
+
+@pytest.mark.parametrize("over", [6, 7])
+def test_a_summary_names_the_furthest_over_cap_and_counts_the_rest(over: int) -> None:
+    # Six over cap print as six sentences (a count line would save none); seven print
+    # the five furthest over and one line naming the other two.
+    from rich.console import Console
+
+    from allocator.present.terminal import SHOWN_OVER_CAP, render_notes
+
+    workers = [worker(f"P{i}") for i in range(1, over + 2)]
+    cases = [case(f"C{i}", worker=f"P{i}", weight=100.0 + i) for i in range(1, over + 1)] + [
+        case("R1")
+    ]
+    snap = snapshot(workers, cases)
+    plan = allocate(snap, work_units=0.5)
+    warnings = staffing_warnings(snap, Policy(), plan)
+    console = Console(record=True, width=200)
+    render_notes(plan, warnings, console)
+    shown = console.export_text()
+    one_by_one = shown.count("is over their cap:")
+    if over <= SHOWN_OVER_CAP + 1:
+        assert one_by_one == over and "more:" not in shown
+    else:
+        assert one_by_one == SHOWN_OVER_CAP
+        # The furthest over first: P7 (107 points) down to P3; P2 and P1 counted.
+        assert f"P{over} is over their cap" in shown and "P1 is over their cap" not in shown
+        assert (
+            f"{over} workers are over their cap; the 5 furthest over are above, and 2 more: P2, P1"
+            in shown
+        )

@@ -55,6 +55,8 @@ def test_the_readme_has_a_busy_morning_to_run_and_says_what_it_shows(tmp_path: P
     assert "41 allocated and 329 left without one (17 urgent, 145 statutory" in said
     assert "41 allocated, 329 unallocated" in shown
     assert "│ no_capacity │ 17 │ 145 │ 167 │ 329 │" in shown
-    assert "the 103 workers already over their cap, 2 leavers and 2 long absences" in said
-    assert shown.count("is over their cap") == 103 and shown.count(" leaves on ") == 2
+    assert "the 103 workers already over their cap (the 5 furthest over one by one, the" in said
+    assert "other 98 in one line), 2 leavers and 2 long absences" in said
+    assert shown.count("is over their cap:") == 5 and shown.count(" leaves on ") == 2
+    assert "103 workers are over their cap; the 5 furthest over are above, and 98 more:" in shown
     assert shown.count("(a long absence)") == 2

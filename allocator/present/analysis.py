@@ -1134,6 +1134,11 @@ def _compare(tier: Tier, a: int | float | None, b: int | float | None) -> TierCo
 # ------------------------------------------------------------------ staffing warnings
 
 
+#: The words after a worker's id in every over-cap warning of :func:`staffing_warnings`
+#: (one definition: the page and the terminal find those sentences by it).
+OVER_CAP = " is over their cap"
+
+
 def staffing_warnings(
     snapshot: Snapshot,
     policy: Policy,
@@ -1218,24 +1223,24 @@ def staffing_warnings(
         if w.id in excepted:
             cases = ", ".join(sorted(excepted[w.id]))
             out.append(
-                f"{w.id} is over their cap by a manager's exception for {cases}: {load}; "
+                f"{w.id}{OVER_CAP} by a manager's exception for {cases}: {load}; "
                 "review it when room frees"
             )
         elif w.id in departing:
             # Their children leave them by the day anyway: the departure is the story
             # (said above where handovers are missing), not a relief to come.
             out.append(
-                f"{w.id} is over their cap: {load}, until they go on "
+                f"{w.id}{OVER_CAP}: {load}, until they go on "
                 f"{departing[w.id].isoformat()} and their children are handed over"
             )
         elif is_rebalance(plan.objective):
             # This plan is the rebalance: it found no room it could use for them.
             out.append(
-                f"{w.id} is over their cap: {load}; the next rebalance relieves them when "
+                f"{w.id}{OVER_CAP}: {load}; the next rebalance relieves them when "
                 "room frees (the plan's notes say why this one could not)"
             )
         else:
-            out.append(f"{w.id} is over their cap: {load}; allocator rebalance can relieve them")
+            out.append(f"{w.id}{OVER_CAP}: {load}; allocator rebalance can relieve them")
     return out
 
 
@@ -1266,7 +1271,7 @@ def morning_risks(
             excepted.setdefault(e.worker, []).append(e.case)
     for i, sentence in enumerate(out):
         worker = sentence.split(" ", 1)[0]
-        if worker in excepted and " is over their cap" in sentence:
+        if worker in excepted and OVER_CAP in sentence:
             cases = ", ".join(excepted[worker])
             out[i] = f"{sentence} (over cap by a manager's exception: {cases})"
     after = {w.id: w for w in plan.workers}

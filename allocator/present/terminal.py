@@ -28,6 +28,7 @@ from allocator.contract.units import percent
 from allocator.domain.objectives import Tier, match_label
 from allocator.domain.rules import counted, notice
 from allocator.explain.check import RULES, Violation, first_breaks
+from allocator.present.analysis import OVER_CAP
 from allocator.present.order import unallocated_order
 
 if TYPE_CHECKING:  # annotations only: rendering needs no analysis code at import
@@ -303,13 +304,31 @@ def plan_summary(
     render_notes(plan, warnings, console)
 
 
+#: Over-cap warnings a summary prints one by one (the furthest over first); the rest
+#: are counted in one line. A busy day's 103 filled 210 lines of a terminal.
+SHOWN_OVER_CAP = 5
+
+
 def render_notes(plan: Plan, warnings: Sequence[str], console: Console) -> None:
     """A summary's last lines: the plan's notes, then ``warnings``
-    (:func:`allocator.present.analysis.staffing_warnings`), which no ``quiet`` hides."""
+    (:func:`allocator.present.analysis.staffing_warnings`), which no ``quiet`` hides:
+    of the workers over their cap, the :data:`SHOWN_OVER_CAP` furthest over one by
+    one and the rest counted (each is in the plan's ``workers`` and on the page)."""
     for note in plan.notes:
         console.print(f"note: {escape(note)}")
+    over = [w for w in warnings if OVER_CAP in w]
+    left = over[SHOWN_OVER_CAP:] if len(over) > SHOWN_OVER_CAP + 1 else []
     for warning in warnings:
-        console.print(f"[bold]warning:[/bold] {escape(warning)}")
+        if warning not in left:
+            console.print(f"[bold]warning:[/bold] {escape(warning)}")
+    if left:
+        console.print(
+            f"[bold]warning:[/bold] {len(over)} workers are over their cap; the "
+            f"{SHOWN_OVER_CAP} furthest over are above, and {len(left)} more: "
+            f"{escape(', '.join(w.split(OVER_CAP, 1)[0] for w in left))} (each one's load is "
+            "in the plan's workers list; allocator explain PLAN --snapshot SNAPSHOT "
+            "--worker ID gives one worker's statement)"
+        )
 
 
 def handovers_table(plan: Plan) -> Table:
