@@ -596,3 +596,32 @@ def test_a_summary_names_the_furthest_over_cap_and_counts_the_rest(over: int) ->
             f"{over} workers are over their cap; the 5 furthest over are above, and 2 more: P2, P1"
             in shown
         )
+
+
+def test_a_rebalance_summary_says_where_the_assignments_it_leaves_out_are() -> None:
+    # The terminal shows the first SHOWN_MOVES assignments; the rest were cut in silence.
+    from datetime import timedelta
+
+    from rich.console import Console
+
+    from allocator import rebalance
+    from allocator.present.terminal import SHOWN_MOVES, rebalance_summary
+    from tests.builders import AS_OF
+
+    snap = snapshot(
+        [worker("P1"), worker("P2", leaving_on=AS_OF - timedelta(days=1))],
+        [case("C1", worker="P2")],
+    )
+    plan = rebalance(snap, work_units=0.3)
+    (first,) = plan.assignments
+    many = [first.model_copy(update={"case": f"C{i:03d}"}) for i in range(SHOWN_MOVES + 10)]
+    busy = plan.model_copy(update={"assignments": many})
+    console = Console(record=True, width=200)
+    tiers = daily_tiers(Policy())
+    rebalance_summary(busy, snap, Policy(), tiers, console, plan_file="plan.json")
+    shown = console.export_text()
+    assert f"The first {SHOWN_MOVES} of {SHOWN_MOVES + 10} assignments are above" in shown
+    assert "in the plan file plan.json" in shown
+    console = Console(record=True, width=200)
+    rebalance_summary(plan, snap, Policy(), tiers, console, plan_file="plan.json")
+    assert "assignments are above" not in console.export_text()

@@ -304,6 +304,8 @@ def plan_summary(
     render_notes(plan, warnings, console)
 
 
+#: Rows of a rebalance's assignments the summary prints (the plan holds every one).
+SHOWN_MOVES = 50
 #: Over-cap warnings a summary prints one by one (the furthest over first); the rest
 #: are counted in one line. A busy day's 103 filled 210 lines of a terminal.
 SHOWN_OVER_CAP = 5
@@ -413,7 +415,7 @@ def rebalance_summary(
     )
     for heading in ("case", "from", "to", "reason"):
         moves.add_column(heading)
-    for a in plan.assignments[:50]:
+    for a in plan.assignments[:SHOWN_MOVES]:
         moves.add_row(
             escape(a.case),
             escape(a.from_ or "-"),
@@ -422,6 +424,12 @@ def rebalance_summary(
         )
     if plan.assignments and not quiet:
         console.print(moves)
+        if len(plan.assignments) > SHOWN_MOVES:
+            where = f"the plan file {plan_file}" if plan_file else "the plan"
+            console.print(
+                f"The first {SHOWN_MOVES} of {len(plan.assignments)} assignments are above; "
+                f"every one, with its reasons, is in {escape(where)} (its assignments)."
+            )
     if plan.handovers and not quiet:
         console.print(handovers_table(plan))
     render_unallocated(plan, snapshot, policy, console, plan_file=plan_file, explain=explain)
