@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.contract.faults import InputError
+from allocator.contract.faults import InputError, kind_of
 from allocator.contract.limits import MAX_MOVES
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
@@ -85,7 +85,7 @@ def check_arguments(call: str, *, optional: Collection[str] = (), **given: Any) 
             shown = repr(value)
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise TypeError(
-                f"{call}: {name} is a {type(value).__name__} ({shown}), expected {noun} ({how})"
+                f"{call}: {name} is {kind_of(value)} ({shown}), expected {noun} ({how})"
             )
 
 
@@ -178,9 +178,7 @@ def check_count(
     if isinstance(value, bool) or not isinstance(value, int):
         shown = repr(value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise TypeError(
-            f"{call}: {name} is a {type(value).__name__} ({shown}), expected {expected}"
-        )
+        raise TypeError(f"{call}: {name} is {kind_of(value)} ({shown}), expected {expected}")
     if not low <= value <= high:
         raise ValueError(f"{call}: {name} is {value}, expected {expected}")
 
@@ -197,7 +195,7 @@ def check_day(call: str, name: str, value: object) -> None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return
     raise TypeError(
-        f"{call}: {name} is a {type(value).__name__} ({value!r:.40}), expected a "
+        f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a "
         "datetime.date (not a datetime, not text) or None"
     )
 
@@ -217,7 +215,7 @@ def check_instant(call: str, name: str, value: object) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
-            f"{call}: {name} is a {type(value).__name__} ({value!r:.40}), expected a "
+            f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a "
             "time.perf_counter() reading or None"
         )
     if not math.isfinite(value) or value > time.perf_counter():
@@ -239,14 +237,12 @@ def check_items(
         Naming the argument, the first wrong item's position and kind.
     """
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(
-            f"{call}: {name} is a {type(value).__name__}, expected a sequence of {noun}"
-        )
+        raise TypeError(f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun}")
     items = tuple(value)
     for i, item in enumerate(items):
         if not isinstance(item, kind):
             raise TypeError(
-                f"{call}: {name}[{i}] is a {type(item).__name__} ({item!r:.40}), expected {noun}"
+                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected {noun}"
             )
     return items
 
@@ -264,7 +260,7 @@ def check_id_map(call: str, name: str, value: object) -> None:
         return
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"{call}: {name} is a {type(value).__name__}, expected a mapping of case id to "
+            f"{call}: {name} is {kind_of(value)}, expected a mapping of case id to "
             "worker id (text to text) or None"
         )
     for case, worker in value.items():

@@ -365,7 +365,7 @@ def test_at_an_intake_limit_of_0_a_referral_is_not_told_to_wait_for_the_next_run
             "[grades.social_worker]\nmax_complexity = 0\n",
             "grades.social_worker.max_complexity is 0: a social_worker may hold no case",
         ),
-        ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: a nqsw's cap is 0 points"),
+        ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: an nqsw's cap is 0 points"),
         (
             "max_new_families_per_day = 0\n",
             "max_new_families_per_day is 0: no worker may take a new family",

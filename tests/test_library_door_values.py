@@ -211,7 +211,7 @@ OTHER_ARGUMENTS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         "apply earlier junk",
         lambda: allocator.apply_plan(SNAP, PLAN, POLICY, earlier=[1]),  # type: ignore[list-item]
         TypeError,
-        "apply_plan: earlier[0] is a int",
+        "apply_plan: earlier[0] is an int",
     ),
     (
         "allocate handovers text",

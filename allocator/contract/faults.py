@@ -82,6 +82,34 @@ def _found(value: Any, echo: bool) -> str:
     return "a value of another kind"
 
 
+#: Words read with a vowel sound though they start with a consonant letter (``an
+#: nqsw``: "en-queue"), and words starting with a vowel letter read with a consonant
+#: sound (``a uint8``: "you-int").
+_AN_ANYWAY = ("nqsw", "ndarray", "html", "sql", "fte", "mip", "ssd", "xml", "hour")
+_A_ANYWAY = ("uint", "uni", "use", "usu", "uuid", "one", "euro")
+
+
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an", as it is read: the one place a sentence's article is
+    chosen (every "is a int" was built by hand).
+
+    >>> with_article("int"), with_article("str"), with_article("uint8"), with_article("nqsw")
+    ('an int', 'a str', 'a uint8', 'an nqsw')
+    """
+    low = word.casefold()
+    vowel = low[:1] in ("a", "e", "i", "o", "u")
+    if low.startswith(_AN_ANYWAY):
+        vowel = True
+    elif low.startswith(_A_ANYWAY):
+        vowel = False
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def kind_of(value: object) -> str:
+    """The kind of ``value`` with its article: ``an int``, ``a dict``, ``an ndarray``."""
+    return with_article(type(value).__name__)
+
+
 def unreadable_number(exc: ValueError) -> str:
     """Why a JSON or TOML parser's ``ValueError`` (not its syntax error) stopped it,
     in words: Python reads no integer of more than ``sys.get_int_max_str_digits()``

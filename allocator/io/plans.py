@@ -15,7 +15,14 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from allocator.contract.faults import InputError, _explain, _found, _Report, did_you_mean
+from allocator.contract.faults import (
+    InputError,
+    _explain,
+    _found,
+    _Report,
+    did_you_mean,
+    with_article,
+)
 from allocator.contract.fields import _fields_of, _unwrap, locate
 from allocator.contract.models import (
     PENDING_FORMAT,
@@ -164,7 +171,7 @@ def _load_document(
     if not isinstance(data, dict):
         raise InputError(
             f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
-            f"of a {kind} file."
+            f"of {with_article(kind)} file."
         )
     return _document(data, model, expected_format, str(path), noun, tables)
 

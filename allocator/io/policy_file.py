@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from allocator.contract.faults import InputError, unreadable_number
+from allocator.contract.faults import InputError, unreadable_number, with_article
 from allocator.contract.policy import Policy, PolicyError, policy_over
 from allocator.io.reading import read_input
 from allocator.io.validating import FILE_KINDS
@@ -106,13 +106,15 @@ def _idle_rules(policy: Policy, path: str) -> list[str]:
     for grade, rule in policy.grades.items():
         if rule.max_complexity == 0:
             out.append(
-                f"{path}: grades.{grade.value}.max_complexity is 0: a {grade.value} may hold "
+                f"{path}: grades.{grade.value}.max_complexity is 0: "
+                f"{with_article(grade.value)} may hold "
                 "no case, so every child one holds needs another worker"
             )
     for grade, share in policy.grade_factor.items():
         if share == 0:
             out.append(
-                f"{path}: grade_factor.{grade.value} is 0: a {grade.value}'s cap is 0 points, "
+                f"{path}: grade_factor.{grade.value} is 0: "
+                f"{with_article(grade.value)}'s cap is 0 points, "
                 "so every child one holds is over their cap"
             )
     return out
