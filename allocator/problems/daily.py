@@ -118,8 +118,10 @@ def allocate(
 
     Raises
     ------
-    ValueError
-        If a shorthand setting is outside its domain (:class:`Settings`).
+    SettingsError
+        A ``ValueError``: a shorthand setting, or one of ``settings``, outside its
+        domain, one sentence each naming the call, the setting, the value given and
+        what it expects (:class:`~allocator.contract.settings.SettingsError`).
     TypeError
         If ``settings`` and a shorthand are both given.
     """
@@ -144,7 +146,9 @@ def allocate(
     from allocator.engine.moves import make_room
     from allocator.engine.solve import solve
 
-    settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    settings = resolve_settings(
+        settings, time_limit=time_limit, work_units=work_units, call="allocate"
+    )
     clock_started = time.perf_counter() if clock_started is None else clock_started
     asked, settings = settings, calibrated(settings, clock_started)  # "auto": in the limit
     policy = policy or Policy()

@@ -667,8 +667,10 @@ def rebalance(
 
     Raises
     ------
-    ValueError
-        If a shorthand setting is outside its domain (:class:`Settings`).
+    SettingsError
+        A ``ValueError``: a shorthand setting, or one of ``settings``, outside its
+        domain, one sentence each naming the call, the setting, the value given and
+        what it expects (:class:`~allocator.contract.settings.SettingsError`).
     TypeError
         If ``settings`` and a shorthand are both given.
     """
@@ -684,7 +686,9 @@ def rebalance(
     check_instant("rebalance", "clock_started", clock_started)
     snapshot = admitted("rebalance", "snapshot", snapshot)
     policy = admitted("rebalance", "policy", policy)
-    asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    asked = resolve_settings(
+        settings, time_limit=time_limit, work_units=work_units, call="rebalance"
+    )
     clock_started = time.perf_counter() if clock_started is None else clock_started
     settings = calibrated(asked, clock_started)
     policy = policy or Policy()
@@ -1177,6 +1181,7 @@ def cap_cost(
         admitted("cap_cost", "policy", policy),
     )
     baseline = admitted("cap_cost", "baseline", baseline)
+    settings = resolve_settings(settings, call="cap_cost")
     plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
     report = _cap_figures(snapshot, policy, plan)
     if baseline is not None:
