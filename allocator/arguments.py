@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.contract.faults import InputError, kind_of
+from allocator.contract.faults import InputError, kind_of, non_finite
 from allocator.contract.limits import MAX_MOVES
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
@@ -138,7 +138,9 @@ def admitted(call: str, name: str, value: _Model | None) -> _Model | None:
     else:
         from allocator.contract.policy import policy_over
 
-        policy_over(Policy(), value.model_dump(mode="json", warnings=False), source)
+        # The fields as they are, not a JSON dump: that writes NaN and infinities as
+        # null, and a NaN weight was said to be "null".
+        policy_over(Policy(), data, source)
     raise InputError(f"{source} does not hold to the contract")
 
 
@@ -220,7 +222,8 @@ def check_instant(call: str, name: str, value: object) -> None:
         )
     if not math.isfinite(value) or value > time.perf_counter():
         raise ValueError(
-            f"{call}: {name} is {value!r}, expected a time.perf_counter() reading taken "
+            f"{call}: {name} is {non_finite(value) or repr(value)}, expected a "
+            "time.perf_counter() reading taken "
             "before the call, or None"
         )
 

@@ -29,7 +29,8 @@ BAD: list[tuple[str, object, str]] = [
     ("time_limit", 86_401, "time_limit is 86401, expected a number of seconds above 0"),
     ("time_limit", True, "time_limit is a bool (True), expected a number of seconds"),
     ("time_limit", "10", "time_limit is text ('10'), expected a number of seconds"),
-    ("time_limit", math.inf, "time_limit is inf, expected a number of seconds"),
+    ("time_limit", math.inf, "time_limit is infinite (inf), expected a number of seconds"),
+    ("seed", math.nan, "seed is not a number (NaN), expected a whole number from 0"),
     ("work_units", -3, "work_units is -3, expected a number above 0 and at most 86,400, 'auto'"),
     ("work_units", "fast", "work_units is 'fast', expected a number above 0 and at most 86,400"),
     ("work_units", False, "work_units is a bool (False), expected a number above 0"),
@@ -124,7 +125,7 @@ SHORTHANDS: list[tuple[str, Callable[[], Any], str]] = [
         lambda: allocator.cap_cost(
             SNAP, Policy(), Settings().model_copy(update={"time_limit": math.nan})
         ),
-        "time_limit is nan, expected a number of seconds",
+        "time_limit is not a number (NaN), expected a number of seconds",
     ),
 ]
 

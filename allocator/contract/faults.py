@@ -9,6 +9,7 @@ together, a problem repeated row after row said once.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,12 +63,25 @@ def _label(value: str) -> str:
     return _short(value)[1:-1]
 
 
+def non_finite(value: object) -> str | None:
+    """A float that is no number, in words (``not a number (NaN)``, ``infinite
+    (inf)``), or ``None`` for any other value: NaN was once said "is null" (a JSON dump
+    writes it so), which sent a reader looking for a missing value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "not a number (NaN)"
+        return f"infinite ({value!r})"
+    return None
+
+
 def _found(value: Any, echo: bool) -> str:
     """What was found, in words; the value itself only when it is safe to show."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if (said := non_finite(value)) is not None:
+        return said
     if isinstance(value, int | float):
         text = repr(value)
         return (text if len(text) <= _SHOWN_CHARS else text[:12] + "...") if echo else "a number"

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from allocator.contract.faults import did_you_mean, kind_of
+from allocator.contract.faults import did_you_mean, kind_of, non_finite
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
@@ -123,6 +123,9 @@ def settings_problems(exc: ValidationError, call: str) -> list[str]:
             continue
         expected = EXPECTED.get(name, str(err["msg"]).removeprefix("Value error, "))
         shown = shown_value(value)
+        if (said := non_finite(value)) is not None:
+            out.append(f"{call}: {name} is {said}, expected {expected}")
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             out.append(f"{call}: {name} is {kind_of(value)} ({shown}), expected {expected}")
         elif isinstance(value, str) and name != "work_units":
