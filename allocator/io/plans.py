@@ -34,7 +34,7 @@ from allocator.contract.models import (
     Unallocated,
     WorkerLoad,
 )
-from allocator.io.layout import STDIN, PathLike
+from allocator.io.layout import STDIN, PathLike, check_path
 from allocator.io.reading import _read_json, _Table
 from allocator.io.validating import _check_format
 
@@ -88,7 +88,12 @@ def load_plan(path: PathLike) -> Plan:
     InputError
         With every problem found, one sentence each, e.g.
         ``plan.json, assignments[3] (case R0004): field 'worker' is missing ...``.
+    TypeError
+        If ``path`` is not a file path (a dict, a Plan).
     """
+    check_path(
+        "load_plan", "path", path, "for a plan held as a dict, use Plan.model_validate(data)"
+    )
     return _load_document(path, Plan, PLAN_FORMAT, "plan", "plan", _PLAN_TABLES)
 
 
@@ -111,7 +116,15 @@ def load_pending_handovers(path: PathLike) -> PendingHandovers:
     ------
     InputError
         With every problem found, one sentence each, as :func:`load_plan`.
+    TypeError
+        If ``path`` is not a file path.
     """
+    check_path(
+        "load_pending_handovers",
+        "path",
+        path,
+        "for handovers held as a dict, use PendingHandovers.model_validate(data)",
+    )
     return _load_document(
         path, PendingHandovers, PENDING_FORMAT, "pending handovers", "handovers", _PENDING_TABLES
     )
