@@ -272,3 +272,44 @@ def check_id_map(call: str, name: str, value: object) -> None:
                 f"{call}: {name} holds {case!r:.40}: {worker!r:.40}, expected a case id "
                 "(text) to a worker id (text)"
             )
+
+
+def check_ids_known(
+    call: str,
+    name: str,
+    value: Mapping[str, str] | None,
+    snapshot: Snapshot,
+    *,
+    workers: bool = True,
+) -> None:
+    """Refuse ``reference``/``planned`` entries whose case is not in ``snapshot`` or
+    whose worker is not among its practitioners: such an entry was ignored in silence
+    (a typo'd id, or a plan of another service). Entries for cases that exist but need
+    no worker are still ignored, as documented. ``workers=False`` (``planned``: a
+    promised receiver since taken off the staff list is planned afresh, as
+    documented) checks the cases only.
+
+    Raises
+    ------
+    InputError
+        Naming the argument and every unknown id (at most ten shown).
+    """
+    if not value:
+        return
+    cases = {c.id for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    problems = []
+    for noun, unknown in (
+        ("case", sorted({c for c in value if c not in cases})),
+        ("worker", sorted({w for w in value.values() if w not in staff} if workers else ())),
+    ):
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+            where = "the snapshot's cases" if noun == "case" else "the snapshot's practitioners"
+            problems.append(
+                f"{call}: {name} names {len(unknown)} {noun} "
+                f"{'id' if len(unknown) == 1 else 'ids'} not among {where} ({shown}): "
+                f"expected a mapping of the snapshot's case ids to its practitioners' ids"
+            )
+    if problems:
+        raise InputError(problems)
