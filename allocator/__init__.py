@@ -54,6 +54,7 @@ _HOMES: dict[str, str] = {
     "Recommender": "allocator.problems.recommend",
     "Result": "allocator.domain.result",
     "Settings": "allocator.contract.settings",
+    "SettingsError": "allocator.contract.settings",
     "Snapshot": "allocator.contract.models",
     "TierResult": "allocator.domain.result",
     "Unallocated": "allocator.contract.models",
@@ -106,6 +107,7 @@ __all__ = [
     "Recommender",
     "Result",
     "Settings",
+    "SettingsError",
     "Snapshot",
     "TierResult",
     "Unallocated",
@@ -161,7 +163,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
         WorkerLoad,
     )
     from allocator.contract.policy import Policy, PolicyError
-    from allocator.contract.settings import Progress, Settings
+    from allocator.contract.settings import Progress, Settings, SettingsError
     from allocator.domain.result import Result, TierResult
     from allocator.explain.check import Violation, check_plan
     from allocator.io import (

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.contract.faults import InputError
+from allocator.contract.faults import InputError, kind_of, non_finite
 from allocator.contract.limits import MAX_MOVES
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
@@ -85,7 +85,7 @@ def check_arguments(call: str, *, optional: Collection[str] = (), **given: Any) 
             shown = repr(value)
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise TypeError(
-                f"{call}: {name} is a {type(value).__name__} ({shown}), expected {noun} ({how})"
+                f"{call}: {name} is {kind_of(value)} ({shown}), expected {noun} ({how})"
             )
 
 
@@ -138,7 +138,9 @@ def admitted(call: str, name: str, value: _Model | None) -> _Model | None:
     else:
         from allocator.contract.policy import policy_over
 
-        policy_over(Policy(), value.model_dump(mode="json", warnings=False), source)
+        # The fields as they are, not a JSON dump: that writes NaN and infinities as
+        # null, and a NaN weight was said to be "null".
+        policy_over(Policy(), data, source)
     raise InputError(f"{source} does not hold to the contract")
 
 
@@ -178,9 +180,7 @@ def check_count(
     if isinstance(value, bool) or not isinstance(value, int):
         shown = repr(value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise TypeError(
-            f"{call}: {name} is a {type(value).__name__} ({shown}), expected {expected}"
-        )
+        raise TypeError(f"{call}: {name} is {kind_of(value)} ({shown}), expected {expected}")
     if not low <= value <= high:
         raise ValueError(f"{call}: {name} is {value}, expected {expected}")
 
@@ -197,7 +197,7 @@ def check_day(call: str, name: str, value: object) -> None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return
     raise TypeError(
-        f"{call}: {name} is a {type(value).__name__} ({value!r:.40}), expected a "
+        f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a "
         "datetime.date (not a datetime, not text) or None"
     )
 
@@ -217,12 +217,13 @@ def check_instant(call: str, name: str, value: object) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
-            f"{call}: {name} is a {type(value).__name__} ({value!r:.40}), expected a "
+            f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a "
             "time.perf_counter() reading or None"
         )
     if not math.isfinite(value) or value > time.perf_counter():
         raise ValueError(
-            f"{call}: {name} is {value!r}, expected a time.perf_counter() reading taken "
+            f"{call}: {name} is {non_finite(value) or repr(value)}, expected a "
+            "time.perf_counter() reading taken "
             "before the call, or None"
         )
 
@@ -239,14 +240,12 @@ def check_items(
         Naming the argument, the first wrong item's position and kind.
     """
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(
-            f"{call}: {name} is a {type(value).__name__}, expected a sequence of {noun}"
-        )
+        raise TypeError(f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun}")
     items = tuple(value)
     for i, item in enumerate(items):
         if not isinstance(item, kind):
             raise TypeError(
-                f"{call}: {name}[{i}] is a {type(item).__name__} ({item!r:.40}), expected {noun}"
+                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected {noun}"
             )
     return items
 
@@ -264,7 +263,7 @@ def check_id_map(call: str, name: str, value: object) -> None:
         return
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"{call}: {name} is a {type(value).__name__}, expected a mapping of case id to "
+            f"{call}: {name} is {kind_of(value)}, expected a mapping of case id to "
             "worker id (text to text) or None"
         )
     for case, worker in value.items():
@@ -273,3 +272,44 @@ def check_id_map(call: str, name: str, value: object) -> None:
                 f"{call}: {name} holds {case!r:.40}: {worker!r:.40}, expected a case id "
                 "(text) to a worker id (text)"
             )
+
+
+def check_ids_known(
+    call: str,
+    name: str,
+    value: Mapping[str, str] | None,
+    snapshot: Snapshot,
+    *,
+    workers: bool = True,
+) -> None:
+    """Refuse ``reference``/``planned`` entries whose case is not in ``snapshot`` or
+    whose worker is not among its practitioners: such an entry was ignored in silence
+    (a typo'd id, or a plan of another service). Entries for cases that exist but need
+    no worker are still ignored, as documented. ``workers=False`` (``planned``: a
+    promised receiver since taken off the staff list is planned afresh, as
+    documented) checks the cases only.
+
+    Raises
+    ------
+    InputError
+        Naming the argument and every unknown id (at most ten shown).
+    """
+    if not value:
+        return
+    cases = {c.id for c in snapshot.cases}
+    staff = {p.id for p in snapshot.practitioners}
+    problems = []
+    for noun, unknown in (
+        ("case", sorted({c for c in value if c not in cases})),
+        ("worker", sorted({w for w in value.values() if w not in staff} if workers else ())),
+    ):
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+            where = "the snapshot's cases" if noun == "case" else "the snapshot's practitioners"
+            problems.append(
+                f"{call}: {name} names {len(unknown)} {noun} "
+                f"{'id' if len(unknown) == 1 else 'ids'} not among {where} ({shown}): "
+                f"expected a mapping of the snapshot's case ids to its practitioners' ids"
+            )
+    if problems:
+        raise InputError(problems)

@@ -397,7 +397,7 @@ def test_a_one_part_target_adds_nothing_to_the_step_line() -> None:
         (
             {"type": CaseType.COURT},
             Grade.NQSW,
-            ["a nqsw may not hold court work"],
+            ["an nqsw may not hold court work"],
         ),
         ({"pinned_worker": "P1"}, Grade.SENIOR, ["the case is pinned to P1"]),
         ({}, Grade.SOCIAL_WORKER, []),

@@ -235,7 +235,7 @@ def test_grade_message_names_the_ceiling() -> None:
     (found,) = check(snap, plan([("R1", "P2", None)]))
     assert (
         found.message
-        == "R1 is assigned to P2, but complexity 3 is above 2, the most a nqsw may hold"
+        == "R1 is assigned to P2, but complexity 3 is above 2, the most an nqsw may hold"
     )
 
 

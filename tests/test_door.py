@@ -365,7 +365,7 @@ def test_at_an_intake_limit_of_0_a_referral_is_not_told_to_wait_for_the_next_run
             "[grades.social_worker]\nmax_complexity = 0\n",
             "grades.social_worker.max_complexity is 0: a social_worker may hold no case",
         ),
-        ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: a nqsw's cap is 0 points"),
+        ("[grade_factor]\nnqsw = 0\n", "grade_factor.nqsw is 0: an nqsw's cap is 0 points"),
         (
             "max_new_families_per_day = 0\n",
             "max_new_families_per_day is 0: no worker may take a new family",
@@ -445,15 +445,18 @@ def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
     [
         (
             "points_per_fte = inf",
-            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+            "key 'points_per_fte' is infinite (inf), expected a number greater than 0 "
+            "and at most 10000.",
         ),
         (
             "points_per_fte = nan",
-            "key 'points_per_fte' is nan, expected a number greater than 0 and at most 10000.",
+            "key 'points_per_fte' is not a number (NaN), expected a number greater than 0 "
+            "and at most 10000.",
         ),
         (
             "points_per_fte = 1e400",
-            "key 'points_per_fte' is inf, expected a number greater than 0 and at most 10000.",
+            "key 'points_per_fte' is infinite (inf), expected a number greater than 0 "
+            "and at most 10000.",
         ),
         (
             "[type_points]\ncourt = 1e307",
@@ -461,11 +464,11 @@ def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
         ),
         (
             "complexity_multiplier = [1, 2, 3, -inf]",
-            "key 'complexity_multiplier[3]' is -inf, expected a number from 0 to 10.",
+            "key 'complexity_multiplier[3]' is infinite (-inf), expected a number from 0 to 10.",
         ),
         (
             "[grade_factor]\nstudent = nan",
-            "key 'grade_factor.student' is nan, expected a number from 0 to 1.",
+            "key 'grade_factor.student' is not a number (NaN), expected a number from 0 to 1.",
         ),
         (
             "max_new_families_per_day = true",
@@ -640,7 +643,9 @@ def test_policy_zero_weights_are_legal(tmp_path: Path) -> None:
 
 
 def test_a_policy_override_out_of_its_domain_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match="policy override: key 'points_per_fte' is nan"):
+    with pytest.raises(
+        PolicyError, match=r"policy override: key 'points_per_fte' is not a number \(NaN\)"
+    ):
         Policy().with_overrides(points_per_fte=float("nan"))
 
 

@@ -498,30 +498,33 @@ def test_a_work_budget_must_be_a_positive_number() -> None:
     for bad in (0.0, -1.0, float("nan"), float("inf"), "fast", "autos", True, 1e9):
         # The README's shorthand and the settings object are checked alike, naming
         # the field and the value given.
-        said = r"work_units: expected a number above 0 and at most 86400, or 'auto' \(got "
-        with pytest.raises(ValueError, match=said):
+        said = r"work_units is .*, expected a number above 0 and at most 86,400, 'auto'"
+        with pytest.raises(ValueError, match="^allocate: " + said):
             allocate(s, work_units=bad)
-        with pytest.raises(ValueError, match=said):
+        with pytest.raises(ValueError, match="^rebalance: " + said):
             rebalance(s, work_units=bad)
-        with pytest.raises(ValueError, match="work_units"):
+        with pytest.raises(ValueError, match="^Settings: " + said):
             Settings(work_units=bad)
 
 
 @pytest.mark.parametrize(
     ("field", "bad", "expected"),
     [
-        ("time_limit", 0, "greater than 0"),
-        ("time_limit", 86_401, "less than or equal to 86400"),
-        ("seed", -1, "greater than or equal to 0"),
-        ("seed", 2**31, "less than or equal to 2147483647"),
-        ("workers", 0, "greater than or equal to 1"),
-        ("workers", 257, "less than or equal to 256"),
-        ("wokers", 2, "Extra inputs are not permitted"),
+        ("time_limit", 0, "time_limit is 0, expected a number of seconds above 0 and at most"),
+        ("time_limit", 86_401, "time_limit is 86401, expected a number of seconds above 0"),
+        ("seed", -1, "seed is -1, expected a whole number from 0 to 2,147,483,647"),
+        ("seed", 2**31, "seed is 2147483648, expected a whole number from 0 to 2,147,483,647"),
+        ("workers", 0, "workers is 0, expected a whole number from 1 to 256"),
+        ("workers", 257, "workers is 257, expected a whole number from 1 to 256"),
+        ("wokers", 2, "unknown setting 'wokers'; did you mean 'workers'?"),
     ],
 )
 def test_settings_are_checked_at_the_door(field: str, bad: float, expected: str) -> None:
-    with pytest.raises(ValueError, match=f"{field}\n  Input should be {expected}|{expected}"):
+    with pytest.raises(ValueError) as raised:
         Settings(**{field: bad})
+    assert str(raised.value) == f"Settings: {expected}" or str(raised.value).startswith(
+        f"Settings: {expected}"
+    )
 
 
 def test_settings_are_given_once() -> None:

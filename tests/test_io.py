@@ -338,7 +338,7 @@ def test_not_finite_numbers_are_rejected_once(tmp_path: Path) -> None:
     text = json.dumps(snapshot_data(practitioners=[practitioner(capacity_points=1)], cases=[]))
     path.write_text(text.replace('"capacity_points": 1', '"capacity_points": Infinity'))
     message = only(problems(path))
-    assert "field 'capacity_points' is inf, expected a number from 0 to 10000" in message
+    assert "field 'capacity_points' is infinite (inf), expected a number from 0 to 10000" in message
 
 
 def test_invalid_dates(tmp_path: Path) -> None:

@@ -18,9 +18,11 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from allocator import allocate
 from allocator.cli import main
 from allocator.contract.models import Case, Practitioner
 from allocator.io import InputError, load_snapshot
+from tests.builders import case, snapshot, worker
 from tests.test_door import case_data, practitioner_data, snapshot_text
 
 EXAMPLE_SSD = Path(__file__).resolve().parent.parent / "examples" / "ssd"
@@ -120,12 +122,51 @@ def test_ids_that_differ_only_in_letter_case_or_blanks_are_noted_in_the_plan() -
     )
     notes = [n for n in allocate(snap, time_limit=5).notes if "letter case" in n]
     assert notes == [
-        "2 case ids differ from another only in letter case or blanks (C 000002 and C000002; "
+        "2 case ids differ from another only in letter case, blanks, full-width or "
+        "look-alike letters (C 000002 and C000002; "
         "C000001 and c000001): each is taken as a different case; check that none is one "
         "case written twice",
-        "1 practitioner id differs from another only in letter case or blanks (P1 and p1): "
+        "1 practitioner id differs from another only in letter case, blanks, full-width or "
+        "look-alike letters (P1 and p1): "
         "each is taken as a different practitioner; check that none is one practitioner "
         "written twice",
     ]
     clean = snapshot([worker("P1")], [case("C1"), case("C2")])
     assert not [n for n in allocate(clean, time_limit=5).notes if "letter case" in n]
+
+
+@pytest.mark.parametrize(
+    ("ids", "said"),
+    [
+        (("C1", "\u04211"), "C1 and \\u04211"),  # Cyrillic Es
+        (("C1", "\uff231"), "C1 and \\uff231"),  # full-width C
+        (("C1", "\u03a11"), ""),  # Greek Rho is P, not C: no likeness
+        (("P1", "\u03a11"), "P1 and \\u03a11"),  # Greek Rho beside P
+        (("Straße1", "STRASSE1"), "STRASSE1 and Stra\\xdfe1"),  # casefolding
+    ],
+)
+def test_ids_alike_under_nfkc_casefold_or_lookalike_letters_are_noted(
+    ids: tuple[str, str], said: str
+) -> None:
+    from allocator.contract.models import lookalike_id_notes
+
+    notes = lookalike_id_notes(snapshot([worker("W1")], [case(i) for i in ids]))
+    if said:
+        assert len(notes) == 1 and f"({said})" in notes[0], notes
+        assert "each is taken as a different case" in notes[0]
+    else:
+        assert not [n for n in notes if "differs" in n], notes
+
+
+def test_an_id_mixing_latin_with_cyrillic_or_greek_is_noted_and_kept() -> None:
+    from allocator.contract.models import lookalike_id_notes
+
+    snap = snapshot([worker("W1")], [case("R\u04351"), case("\u03b1\u03b2"), case("R2")])
+    notes = lookalike_id_notes(snap)
+    assert notes == [
+        "1 case id mixes Latin letters with Cyrillic or Greek ones (R\\u04351), which look the "
+        "same on a page: check that each is written as the system that made it writes it"
+    ]
+    plan = allocate(snap, None, work_units=0.2)
+    assert notes[0] in plan.notes  # a warning the manager sees; nothing refused
+    assert {a.case for a in plan.assignments} | {u.case for u in plan.unallocated} >= {"R\u04351"}

@@ -7,6 +7,7 @@ limit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,19 +27,19 @@ SLIPS: list[tuple[str, Callable[[], Any], str]] = [
     ("allocate", lambda: allocator.allocate({"a": 1}, POLICY), "snapshot is a dict"),
     ("allocate", lambda: allocator.allocate(SNAP, "policy.toml"), "policy is a str"),
     ("allocate", lambda: allocator.allocate(SNAP, POLICY, {"time_limit": 5}), "settings is a dict"),
-    ("rebalance", lambda: allocator.rebalance(SNAP, POLICY, 10), "settings is a int"),
+    ("rebalance", lambda: allocator.rebalance(SNAP, POLICY, 10), "settings is an int"),
     ("cap_cost", lambda: allocator.cap_cost("s.json", POLICY), "snapshot is a str"),
     ("check_plan", lambda: allocator.check_plan(SNAP, POLICY, "plan.json"), "plan is a str"),
     ("check_plan", lambda: allocator.check_plan(SNAP, PLAN, POLICY), "policy is a Plan"),
     ("apply_plan", lambda: allocator.apply_plan(PLAN, SNAP), "snapshot is a Plan"),
     ("recommend", lambda: recommend(SNAP, POLICY, "R1"), "case_id is a Policy"),
     ("Recommender", lambda: allocator.Recommender({"cases": []}), "snapshot is a dict"),
-    ("explain_case", lambda: allocator.explain_case(SNAP, POLICY, PLAN, 7), "case_id is a int"),
+    ("explain_case", lambda: allocator.explain_case(SNAP, POLICY, PLAN, 7), "case_id is an int"),
     ("analyse_plan", lambda: allocator.analyse_plan(SNAP, POLICY, {}), "plan is a dict"),
     (
         "worker_statement",
         lambda: allocator.worker_statement(SNAP, POLICY, PLAN, 5),
-        "worker_id is a int",
+        "worker_id is an int",
     ),
     ("diff_plans", lambda: allocator.diff_plans(PLAN, "b.json"), "plan_b is a str"),
 ]
@@ -119,3 +120,39 @@ def test_a_snapshot_copied_past_its_validation_is_refused_at_the_door(
     assert message.startswith(f"{call}: snapshot, "), message
     assert said in message, message
     assert "Patch" not in message  # a label is described, never quoted
+
+
+@pytest.mark.parametrize(
+    ("word", "said"),
+    [("int", "an int"), ("str", "a str"), ("int64", "an int64"), ("ndarray", "an ndarray")]
+    + [("Policy", "a Policy"), ("uint8", "a uint8"), ("nqsw", "an nqsw"), ("senior", "a senior")]
+    + [("object", "an object"), ("Decimal", "a Decimal"), ("OrderedDict", "an OrderedDict")],
+)
+def test_every_sentence_takes_its_article_from_one_helper(word: str, said: str) -> None:
+    from allocator.contract.faults import with_article
+
+    assert with_article(word) == said
+
+
+@pytest.mark.parametrize(
+    ("slip", "said"),
+    [
+        (lambda: allocator.explain_case(SNAP, POLICY, PLAN, 7), "case_id is an int (7)"),
+        (lambda: allocator.allocate(SNAP, POLICY, allow_moves=1.5), "allow_moves is a float"),
+        (lambda: allocator.apply_plan(SNAP, PLAN, POLICY, as_of=object()), "as_of is an object"),
+        (lambda: allocator.allocate(SNAP, POLICY, handovers=[1]), "handovers[0] is an int"),
+        (lambda: allocator.allocate(SNAP, POLICY, reference=[]), "reference is a list"),
+        (lambda: allocator.allocate(SNAP, POLICY, clock_started="x"), "clock_started is a str"),
+    ],
+)
+def test_a_wrong_kind_is_named_with_its_article(slip: Callable[[], Any], said: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(said)):
+        slip()
+
+
+def test_a_grade_is_named_with_its_article_in_the_rules_sentences() -> None:
+    from allocator.contract.models import Grade
+    from allocator.domain.rules import grade_blockers
+
+    blockers = grade_blockers(case("C1", type="court"), Grade.NQSW, POLICY)
+    assert "an nqsw may not hold court work" in blockers, blockers

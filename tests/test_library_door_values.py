@@ -16,6 +16,7 @@ a ``clock_started`` of NaN.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -133,7 +134,11 @@ def test_a_plan_copy_is_validated_too() -> None:
     assert _quiet(lambda: allocator.explain_case(SNAP, POLICY, as_dict, "R1")).case == "R1"
 
 
-@pytest.mark.parametrize(("value", "said"), [(-1, "-1"), ("90", "'90'"), (math.nan, "null")])
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [(-1, "-1"), ("90", "'90'"), (math.nan, "not a number (NaN)")]
+    + [(math.inf, "infinite (inf)"), (-math.inf, "infinite (-inf)")],
+)
 def test_a_policy_copy_out_of_its_domain_is_refused(value: Any, said: str) -> None:
     bad = POLICY.model_copy(update={"points_per_fte": value})
     with pytest.raises(PolicyError) as raised:
@@ -211,7 +216,7 @@ OTHER_ARGUMENTS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         "apply earlier junk",
         lambda: allocator.apply_plan(SNAP, PLAN, POLICY, earlier=[1]),  # type: ignore[list-item]
         TypeError,
-        "apply_plan: earlier[0] is a int",
+        "apply_plan: earlier[0] is an int",
     ),
     (
         "allocate handovers text",
@@ -235,7 +240,7 @@ OTHER_ARGUMENTS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         "allocate clock_started NaN",
         lambda: allocator.allocate(SNAP, POLICY, FAST, clock_started=math.nan),
         ValueError,
-        "allocate: clock_started is nan",
+        "allocate: clock_started is not a number (NaN)",
     ),
     (
         "allocate clock_started text",
@@ -266,3 +271,24 @@ def test_other_arguments_of_another_kind_are_named(
 def test_a_generator_of_handovers_is_read_once_whole() -> None:
     plan = allocator.apply_plan(SNAP, PLAN, POLICY, earlier=(h for h in ()))
     assert plan.as_of == SNAP.as_of
+
+
+NOT_NUMBERS = [(math.nan, "not a number (NaN)"), (math.inf, "infinite (inf)")]
+NOT_NUMBERS += [(-math.inf, "infinite (-inf)")]
+
+
+@pytest.mark.parametrize(("value", "said"), NOT_NUMBERS)
+def test_a_number_that_is_no_number_is_said_so_everywhere(value: float, said: str) -> None:
+    # A policy override, a snapshot copy, a dict read, a setting: never "is null".
+    with pytest.raises(PolicyError, match=re.escape(f"key 'points_per_fte' is {said}, expected")):
+        POLICY.with_overrides(points_per_fte=value)
+    weighted = SNAP.cases[0].model_copy(update={"weight": value})
+    copied = SNAP.model_copy(update={"cases": (weighted,)})
+    with pytest.raises(InputError, match=re.escape(f"field 'weight' is {said}, expected a number")):
+        _quiet(lambda: allocator.allocate(copied, POLICY, FAST))
+    data = SNAP.model_dump(mode="python", by_alias=True)
+    data["practitioners"][0]["fte"] = value
+    with pytest.raises(InputError, match=re.escape(f"field 'fte' is {said}, expected a number")):
+        allocator.snapshot_from_dict(data)
+    with pytest.raises(ValueError, match=re.escape(f"time_limit is {said}, expected a number")):
+        allocator.Settings(time_limit=value)

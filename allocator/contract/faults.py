@@ -9,6 +9,7 @@ together, a problem repeated row after row said once.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,12 +63,25 @@ def _label(value: str) -> str:
     return _short(value)[1:-1]
 
 
+def non_finite(value: object) -> str | None:
+    """A float that is no number, in words (``not a number (NaN)``, ``infinite
+    (inf)``), or ``None`` for any other value: NaN was once said "is null" (a JSON dump
+    writes it so), which sent a reader looking for a missing value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "not a number (NaN)"
+        return f"infinite ({value!r})"
+    return None
+
+
 def _found(value: Any, echo: bool) -> str:
     """What was found, in words; the value itself only when it is safe to show."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if (said := non_finite(value)) is not None:
+        return said
     if isinstance(value, int | float):
         text = repr(value)
         return (text if len(text) <= _SHOWN_CHARS else text[:12] + "...") if echo else "a number"
@@ -80,6 +94,34 @@ def _found(value: Any, echo: bool) -> str:
     if isinstance(value, dict):
         return "an object"
     return "a value of another kind"
+
+
+#: Words read with a vowel sound though they start with a consonant letter (``an
+#: nqsw``: "en-queue"), and words starting with a vowel letter read with a consonant
+#: sound (``a uint8``: "you-int").
+_AN_ANYWAY = ("nqsw", "ndarray", "html", "sql", "fte", "mip", "ssd", "xml", "hour")
+_A_ANYWAY = ("uint", "uni", "use", "usu", "uuid", "one", "euro")
+
+
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an", as it is read: the one place a sentence's article is
+    chosen (every "is a int" was built by hand).
+
+    >>> with_article("int"), with_article("str"), with_article("uint8"), with_article("nqsw")
+    ('an int', 'a str', 'a uint8', 'an nqsw')
+    """
+    low = word.casefold()
+    vowel = low[:1] in ("a", "e", "i", "o", "u")
+    if low.startswith(_AN_ANYWAY):
+        vowel = True
+    elif low.startswith(_A_ANYWAY):
+        vowel = False
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def kind_of(value: object) -> str:
+    """The kind of ``value`` with its article: ``an int``, ``a dict``, ``an ndarray``."""
+    return with_article(type(value).__name__)
 
 
 def unreadable_number(exc: ValueError) -> str:

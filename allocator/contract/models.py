@@ -15,6 +15,7 @@ the handovers still to come once a plan is applied.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
@@ -512,10 +513,47 @@ def unknown_staff_notes(snapshot: Snapshot) -> list[str]:
     ]
 
 
+#: Cyrillic and Greek letters drawn as a Latin letter (capital and small), for the
+#: likeness of ids: ``С1`` (Cyrillic Es) beside ``C1`` is said, not passed in silence.
+_CONFUSABLE = str.maketrans(
+    "АВСЕНІЈКМОРЅТХУаеіјорсѕхуԁԛԜԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧοαικνρτυχ",
+    "ABCEHIJKMOPSTXYaeijopcsxydqWwABEZHIKMNOPTYXoaiknptux",
+)
+
+
+def _id_likeness(ident: str) -> str:
+    """What two ids that look alike share: no blanks, NFKC-normalised and case-folded
+    (``Ｃ1`` full-width, ``c1``, ``C 1`` are ``c1``), Cyrillic and Greek look-alikes read
+    as the Latin letter they are drawn as."""
+    folded = unicodedata.normalize("NFKC", "".join(ident.split())).translate(_CONFUSABLE)
+    return unicodedata.normalize("NFKC", folded.casefold())
+
+
+def _scripts(ident: str) -> set[str]:
+    """The scripts of the letters of ``ident`` among Latin, Cyrillic and Greek."""
+    found = set()
+    for ch in ident:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            for script in ("LATIN", "CYRILLIC", "GREEK"):
+                if name.startswith(script):
+                    found.add(script.title())
+    return found
+
+
+def _shown_id(ident: str) -> str:
+    """An id as a look-alike note shows it: other than ASCII escaped (``\\u0421 1``), so
+    the note shows how the two differ."""
+    return ident if ident.isascii() else ascii(ident)[1:-1]
+
+
 def lookalike_id_notes(snapshot: Snapshot) -> list[str]:
-    """Notes on ids that differ only in letter case or blanks (``C000001`` and
-    ``c000001``, ``C 000001``): two children, or one written twice? Legal (ids are
-    matched exactly), so said, not refused: a fresh manager's referral ``c000001``
+    """Notes on ids that look alike but differ: only in letter case or blanks
+    (``C000001`` and ``c000001``, ``C 000001``), under Unicode NFKC normalisation
+    (a full-width ``Ｃ1`` beside ``C1``), or by a Cyrillic or Greek letter drawn as a
+    Latin one (a Cyrillic ``С1`` beside ``C1``); and ids that mix Latin letters with
+    Cyrillic or Greek ones (``PС1``). Two children, or one written twice? Legal (ids
+    are matched exactly), so said, not refused: a fresh manager's referral ``c000001``
     beside the snapshot's ``C000001`` was allocated as another child, with no word."""
     out: list[str] = []
     for kind, ids in (
@@ -524,16 +562,25 @@ def lookalike_id_notes(snapshot: Snapshot) -> list[str]:
     ):
         alike: dict[str, list[str]] = {}
         for ident in ids:
-            alike.setdefault("".join(ident.split()).casefold(), []).append(ident)
+            alike.setdefault(_id_likeness(ident), []).append(ident)
         groups = sorted(sorted(g) for g in alike.values() if len(g) > 1)
         if groups:
-            shown = "; ".join(" and ".join(g) for g in groups[:5]) + (
+            shown = "; ".join(" and ".join(map(_shown_id, g)) for g in groups[:5]) + (
                 " ..." if len(groups) > 5 else ""
             )
             out.append(
                 f"{len(groups)} {kind} {'id differs' if len(groups) == 1 else 'ids differ'} from "
-                f"another only in letter case or blanks ({shown}): each is taken as a "
-                f"different {kind}; check that none is one {kind} written twice"
+                f"another only in letter case, blanks, full-width or look-alike letters "
+                f"({shown}): each is taken as a different {kind}; check that none is one "
+                f"{kind} written twice"
+            )
+        mixed = sorted(i for i in ids if "Latin" in _scripts(i) and len(_scripts(i)) > 1)
+        if mixed:
+            shown = ", ".join(map(_shown_id, mixed[:5])) + (" ..." if len(mixed) > 5 else "")
+            out.append(
+                f"{len(mixed)} {kind} {'id mixes' if len(mixed) == 1 else 'ids mix'} Latin "
+                f"letters with Cyrillic or Greek ones ({shown}), which look the same on a "
+                "page: check that each is written as the system that made it writes it"
             )
     return out
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from allocator.contract.faults import did_you_mean, kind_of, non_finite
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
@@ -64,6 +65,82 @@ def means_auto(value: object) -> bool:
     return isinstance(value, str) and value.strip().casefold() == AUTO_WORK
 
 
+#: What each setting expects, in words: the end of every sentence refusing one.
+EXPECTED: Final = {
+    "time_limit": f"a number of seconds above 0 and at most {MAX_TIME_LIMIT:,.0f}",
+    "work_units": (
+        f"a number above 0 and at most {MAX_TIME_LIMIT:,.0f}, '{AUTO_WORK}' (calibrated to "
+        "this machine) or None (the time limit's worth)"
+    ),
+    "seed": f"a whole number from 0 to {MAX_SEED:,}",
+    "workers": f"a whole number from 1 to {MAX_WORKERS:,}",
+    "progress": "a callable taking a Progress, or None",
+}
+
+
+class SettingsError(ValidationError):
+    """Settings outside their domains, one sentence a setting: ``Settings: time_limit is
+    -1, expected a number of seconds above 0 and at most 86,400``.
+
+    A pydantic ``ValidationError`` (so a ``ValueError``), as :class:`Settings` always
+    raised, for code that catches either; only its message is the house's, without
+    pydantic's dump and links. ``errors()`` keeps pydantic's details.
+
+    Attributes
+    ----------
+    call
+        What was called: ``Settings``, or the public function whose shorthand
+        (``allocate(time_limit=...)``) or settings were refused.
+    """
+
+    call: str = "Settings"
+
+    @classmethod
+    def of(cls, exc: ValidationError, call: str = "Settings") -> SettingsError:
+        """``exc`` (pydantic's, from validating :class:`Settings`) in the house's words."""
+        error = cls.from_exception_data(exc.title, exc.errors())  # type: ignore[arg-type]
+        error.call = call
+        return error
+
+    @property
+    def problems(self) -> list[str]:
+        """One sentence per refused setting, in the order given."""
+        return settings_problems(self, self.call)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+def settings_problems(exc: ValidationError, call: str) -> list[str]:
+    """Each error of ``exc`` as a sentence naming ``call``, the setting, the value
+    given and what the setting expects."""
+    out: list[str] = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "settings"
+        value = err["input"]
+        if err["type"] == "extra_forbidden":
+            out.append(f"{call}: unknown setting {name!r}" + did_you_mean(name, EXPECTED))
+            continue
+        expected = EXPECTED.get(name, str(err["msg"]).removeprefix("Value error, "))
+        shown = shown_value(value)
+        if (said := non_finite(value)) is not None:
+            out.append(f"{call}: {name} is {said}, expected {expected}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            out.append(f"{call}: {name} is {kind_of(value)} ({shown}), expected {expected}")
+        elif isinstance(value, str) and name != "work_units":
+            out.append(f"{call}: {name} is text ({shown}), expected {expected}, not text")
+        else:
+            out.append(f"{call}: {name} is {shown}, expected {expected}")
+    return list(dict.fromkeys(out))
+
+
+def shown_value(value: object) -> str:
+    """``value`` as a message quotes it back: its ``repr``, cut to 40 characters."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
 #: A fixed work budget's domain.
 _BUDGET: TypeAdapter[float] = TypeAdapter(
     Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False)]
@@ -101,9 +178,11 @@ class Settings(BaseModel):
 
     Raises
     ------
-    ValueError
-        On construction, naming the field, the value given and the range expected
-        (pydantic's ``ValidationError``, a ``ValueError``).
+    SettingsError
+        On construction (and from :meth:`model_validate`, :meth:`from_record`), one
+        sentence per setting refused, naming it, the value given and what it expects:
+        ``Settings: seed is -1, expected a whole number from 0 to 2,147,483,647``. A
+        ``ValueError`` (and pydantic's ``ValidationError``, as it always was).
 
     Examples
     --------
@@ -138,6 +217,24 @@ class Settings(BaseModel):
 
     # Not part of the plan's record (:meth:`record`): it only watches.
     progress: Annotated[Callable[[Progress], None] | None, Field(exclude=True, repr=False)] = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except SettingsError:
+            raise
+        except ValidationError as exc:
+            raise SettingsError.of(exc) from None
+
+    @classmethod
+    def model_validate(cls, *args: Any, **kwargs: Any) -> Self:
+        """As pydantic's, refusing with a :class:`SettingsError`."""
+        try:
+            return super().model_validate(*args, **kwargs)
+        except SettingsError:
+            raise
+        except ValidationError as exc:
+            raise SettingsError.of(exc) from None
 
     @property
     def work(self) -> float:
@@ -210,17 +307,22 @@ def resolve_settings(
     *,
     time_limit: float | None = None,
     work_units: float | Literal["auto"] | None = None,
+    call: str = "Settings",
 ) -> Settings:
     """The settings of a call: ``settings``, or the ``time_limit`` and ``work_units``
     shorthands of :func:`allocator.allocate` and :func:`allocator.rebalance` (README:
     ``allocate(snapshot, policy, time_limit=10)``), or the defaults.
 
+    ``settings`` is validated again, as the door validates every model: a copy made
+    with pydantic's ``model_copy(update=...)`` is never checked by its constructor.
+
     Raises
     ------
     TypeError
         If ``settings`` and a shorthand are both given.
-    ValueError
-        If a shorthand is outside its domain (as :class:`Settings` says).
+    SettingsError
+        A ``ValueError``: a shorthand, or a setting of ``settings``, outside its
+        domain, named with ``call`` (``allocate: time_limit is -1, expected ...``).
     """
     shorthand = {
         k: v for k, v in (("time_limit", time_limit), ("work_units", work_units)) if v is not None
@@ -228,23 +330,17 @@ def resolve_settings(
     if settings is not None:
         if shorthand:
             raise TypeError(
-                f"give {', '.join(shorthand)} in settings or as keyword(s), not both: "
+                f"{call}: give {', '.join(shorthand)} in settings or as keyword(s), not both: "
                 f"Settings({', '.join(f'{k}={v!r}' for k, v in shorthand.items())}, ...)"
             )
-        return settings
+        fields = {name: getattr(settings, name) for name in type(settings).model_fields}
+    else:
+        fields = shorthand
     try:
-        return Settings.model_validate(shorthand)
-    except ValidationError as exc:
-        raise ValueError(_sentence(exc)) from None
-
-
-def _sentence(exc: ValidationError) -> str:
-    """A validation error in one line per field: ``time_limit: ... (got -1)``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')} "
-        f"(got {e['input']!r})"
-        for e in exc.errors()
-    )
+        return Settings.model_validate(fields)
+    except SettingsError as exc:
+        exc.call = call
+        raise
 
 
 __all__ = [
@@ -253,6 +349,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "Settings",
+    "SettingsError",
     "calibrated_note",
     "means_auto",
     "resolve_settings",

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache, cached_property
 from typing import Literal
 
+from allocator.contract.faults import with_article
 from allocator.contract.models import (
     Case,
     Grade,
@@ -204,11 +205,11 @@ def grade_blockers(case: Case, grade: Grade, policy: Policy) -> list[str]:
     out: list[str] = []
     if case.complexity > rule.max_complexity:
         out.append(
-            f"complexity {case.complexity} is above {rule.max_complexity}, the most a "
-            f"{grade.value} may hold"
+            f"complexity {case.complexity} is above {rule.max_complexity}, the most "
+            f"{with_article(grade.value)} may hold"
         )
     if case.type in rule.excluded_types:
-        out.append(f"a {grade.value} may not hold {case.type.value} work")
+        out.append(f"{with_article(grade.value)} may not hold {case.type.value} work")
     return out
 
 

@@ -72,6 +72,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allocator.arguments import admitted, check_arguments
+from allocator.contract.faults import with_article
 from allocator.contract.models import Assignment, FileDigest, MadeFrom, Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.contract.units import POINTS_SCALE
@@ -747,7 +748,8 @@ def input_mismatches(made_from: MadeFrom | None, given: MadeFrom) -> list[str]:
         if then is None:
             assert now is not None
             out.append(
-                f"this plan was made without a {name} file, but {option} {now.file} was "
+                f"this plan was made without {with_article(name)} file, but {option} "
+                f"{now.file} was "
                 "given: the figures below may not be of the inputs the plan was made from"
             )
         elif now is None:
@@ -833,7 +835,8 @@ def _differences(
             out.append(
                 (
                     name,
-                    f"{with_it} was made with a {name} file and {without} without one: the "
+                    f"{with_it} was made with {with_article(name)} file and {without} "
+                    "without one: the "
                     "cases they differ on may differ because of it",
                 )
             )

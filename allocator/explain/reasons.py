@@ -34,6 +34,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import NamedTuple
 
+from allocator.contract.faults import with_article
 from allocator.contract.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent
@@ -691,7 +692,7 @@ def _nobody_eligible(state: ServiceState, case: Case, staff: Sequence[Practition
     if not allowed:
         parts.append(f"no grade may hold {work} under this policy")
     elif not graded:
-        parts.append(f"{work} needs a {grades}; there are none")
+        parts.append(f"{work} needs {with_article(grades)}; there are none")
     if case.needs and not skilled:
         parts.append(_needs_sentence(case, staff))
     if not parts:
@@ -699,7 +700,8 @@ def _nobody_eligible(state: ServiceState, case: Case, staff: Sequence[Practition
         if not both:
             needs = " and ".join(case.needs)
             parts.append(
-                f"{work} needs a {grades} with {needs}: {_count(len(graded), 'is', 'are')} "
+                f"{work} needs {with_article(grades)} with {needs}: "
+                f"{_count(len(graded), 'is', 'are')} "
                 f"of that grade and {_count(len(skilled), 'has', 'have')} {needs}, none both"
             )
         else:

@@ -8,7 +8,37 @@ from __future__ import annotations
 import os
 from typing import Final
 
+from allocator.contract.faults import kind_of
+
 PathLike = str | os.PathLike[str]
+
+
+def check_path(call: str, name: str, value: object, instead: str, *, none: bool = False) -> None:
+    """Refuse a file argument that is not a path (text or ``os.PathLike``): a dict
+    given to ``load_snapshot`` met pathlib's "expected str, bytes or os.PathLike
+    object, not dict".
+
+    Parameters
+    ----------
+    instead
+        What to use for data already in memory (``allocator.snapshot_from_dict``).
+    none
+        Whether ``None`` is allowed (``load_policy``: the defaults).
+
+    Raises
+    ------
+    TypeError
+        Naming the call, the argument, the kind given and what to use instead.
+    """
+    if (value is None and none) or isinstance(value, str | os.PathLike):
+        return
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    raise TypeError(
+        f"{call}: {name} is {kind_of(value)} ({shown}), expected a file path (text or a "
+        f"pathlib.Path){' or None' if none else ''}; {instead}"
+    )
+
 
 SNAPSHOT_CSV = "snapshot.csv"
 """File of a CSV snapshot directory holding the one row of ``format`` and ``as_of``."""

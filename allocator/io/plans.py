@@ -15,7 +15,14 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from allocator.contract.faults import InputError, _explain, _found, _Report, did_you_mean
+from allocator.contract.faults import (
+    InputError,
+    _explain,
+    _found,
+    _Report,
+    did_you_mean,
+    with_article,
+)
 from allocator.contract.fields import _fields_of, _unwrap, locate
 from allocator.contract.models import (
     PENDING_FORMAT,
@@ -27,7 +34,7 @@ from allocator.contract.models import (
     Unallocated,
     WorkerLoad,
 )
-from allocator.io.layout import STDIN, PathLike
+from allocator.io.layout import STDIN, PathLike, check_path
 from allocator.io.reading import _read_json, _Table
 from allocator.io.validating import _check_format
 
@@ -81,7 +88,12 @@ def load_plan(path: PathLike) -> Plan:
     InputError
         With every problem found, one sentence each, e.g.
         ``plan.json, assignments[3] (case R0004): field 'worker' is missing ...``.
+    TypeError
+        If ``path`` is not a file path (a dict, a Plan).
     """
+    check_path(
+        "load_plan", "path", path, "for a plan held as a dict, use Plan.model_validate(data)"
+    )
     return _load_document(path, Plan, PLAN_FORMAT, "plan", "plan", _PLAN_TABLES)
 
 
@@ -104,7 +116,15 @@ def load_pending_handovers(path: PathLike) -> PendingHandovers:
     ------
     InputError
         With every problem found, one sentence each, as :func:`load_plan`.
+    TypeError
+        If ``path`` is not a file path.
     """
+    check_path(
+        "load_pending_handovers",
+        "path",
+        path,
+        "for handovers held as a dict, use PendingHandovers.model_validate(data)",
+    )
     return _load_document(
         path, PendingHandovers, PENDING_FORMAT, "pending handovers", "handovers", _PENDING_TABLES
     )
@@ -164,7 +184,7 @@ def _load_document(
     if not isinstance(data, dict):
         raise InputError(
             f"{path}: found {_found(data, echo=False)}, expected a JSON object with the fields "
-            f"of a {kind} file."
+            f"of {with_article(kind)} file."
         )
     return _document(data, model, expected_format, str(path), noun, tables)
 

@@ -7,8 +7,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from allocator.contract.faults import InputError, unreadable_number
+from allocator.contract.faults import InputError, unreadable_number, with_article
 from allocator.contract.policy import Policy, PolicyError, policy_over
+from allocator.io.layout import check_path
 from allocator.io.reading import read_input
 from allocator.io.validating import FILE_KINDS
 
@@ -28,7 +29,18 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     PolicyError
         One sentence per problem, naming the file, the key (as written in the file,
         e.g. ``grades.nqsw.max_complexity``), what was found and what was expected.
+    TypeError
+        If ``path`` is neither a file path nor ``None`` (a dict: use
+        :meth:`Policy.with_overrides` or ``Policy.model_validate``).
     """
+    check_path(
+        "load_policy",
+        "path",
+        path,
+        "for values held as a dict, use allocator.Policy().with_overrides(...) or "
+        "allocator.Policy.model_validate(data)",
+        none=True,
+    )
     if path is None:
         return Policy()
     try:
@@ -106,13 +118,15 @@ def _idle_rules(policy: Policy, path: str) -> list[str]:
     for grade, rule in policy.grades.items():
         if rule.max_complexity == 0:
             out.append(
-                f"{path}: grades.{grade.value}.max_complexity is 0: a {grade.value} may hold "
+                f"{path}: grades.{grade.value}.max_complexity is 0: "
+                f"{with_article(grade.value)} may hold "
                 "no case, so every child one holds needs another worker"
             )
     for grade, share in policy.grade_factor.items():
         if share == 0:
             out.append(
-                f"{path}: grade_factor.{grade.value} is 0: a {grade.value}'s cap is 0 points, "
+                f"{path}: grade_factor.{grade.value} is 0: "
+                f"{with_article(grade.value)}'s cap is 0 points, "
                 "so every child one holds is over their cap"
             )
     return out

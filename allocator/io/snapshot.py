@@ -23,7 +23,14 @@ from allocator.contract.models import (
     case_doubts,
     practitioner_doubts,
 )
-from allocator.io.layout import CASES_CSV, PRACTITIONERS_CSV, SNAPSHOT_CSV, STDIN, PathLike
+from allocator.io.layout import (
+    CASES_CSV,
+    PRACTITIONERS_CSV,
+    SNAPSHOT_CSV,
+    STDIN,
+    PathLike,
+    check_path,
+)
 from allocator.io.reading import (
     _FAILED,
     _Failed,
@@ -268,6 +275,12 @@ def _fast_snapshot(text: str) -> Snapshot | None:
     return snapshot if text.count(":") <= fields else None
 
 
+#: What to use for a snapshot held in memory, said when one is given as a path.
+_DICT_SNAPSHOT = (
+    "for a snapshot held as a dict (parsed JSON), use allocator.snapshot_from_dict(data)"
+)
+
+
 def load_snapshot(
     path: PathLike, referrals: PathLike | None = None, *, warnings: list[str] | None = None
 ) -> Snapshot:
@@ -298,7 +311,12 @@ def load_snapshot(
     ------
     InputError
         With every problem found in all the files, one sentence each.
+    TypeError
+        If ``path`` or ``referrals`` is not a file path (a dict: use
+        :func:`snapshot_from_dict`).
     """
+    check_path("load_snapshot", "path", path, _DICT_SNAPSHOT)
+    check_path("load_snapshot", "referrals", referrals, _DICT_SNAPSHOT, none=True)
     if str(path) == STDIN and referrals is not None and str(referrals) == STDIN:
         raise InputError(
             "the snapshot and the referrals both name standard input (-), which can be read "

@@ -15,6 +15,7 @@ from allocator.arguments import (
     check_arguments,
     check_count,
     check_id_map,
+    check_ids_known,
     check_instant,
     check_items,
 )
@@ -118,10 +119,22 @@ def allocate(
 
     Raises
     ------
-    ValueError
-        If a shorthand setting is outside its domain (:class:`Settings`).
+    SettingsError
+        A ``ValueError``: a shorthand setting, or one of ``settings``, outside its
+        domain, one sentence each naming the call, the setting, the value given and
+        what it expects (:class:`~allocator.contract.settings.SettingsError`).
     TypeError
-        If ``settings`` and a shorthand are both given.
+        If ``settings`` and a shorthand are both given, or an argument is of another
+        kind (the snapshot, policy or settings; ``reference`` not a mapping of text to
+        text; ``handovers`` not Handover records; a count not a whole number).
+    InputError
+        If the snapshot or policy copy does not hold to the contract, or ``reference``
+        names a case not in the snapshot or a worker not among its practitioners.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+    ValueError
+        A count (``allow_moves``, ``max_moves``) out of its range, or a
+        ``clock_started`` that is no past ``perf_counter`` reading.
     """
     check_arguments(
         "allocate",
@@ -138,13 +151,16 @@ def allocate(
         admitted("allocate", "snapshot", snapshot),
         admitted("allocate", "policy", policy),
     )
+    check_ids_known("allocate", "reference", reference, snapshot)
     # The solver is imported only where a solve happens (check, explain, recommend
     # and diff never load OR-Tools).
     from allocator.engine.budget import calibrated
     from allocator.engine.moves import make_room
     from allocator.engine.solve import solve
 
-    settings = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    settings = resolve_settings(
+        settings, time_limit=time_limit, work_units=work_units, call="allocate"
+    )
     clock_started = time.perf_counter() if clock_started is None else clock_started
     asked, settings = settings, calibrated(settings, clock_started)  # "auto": in the limit
     policy = policy or Policy()

@@ -75,7 +75,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from allocator.arguments import admitted, check_arguments, check_count, check_id_map, check_instant
+from allocator.arguments import (
+    admitted,
+    check_arguments,
+    check_count,
+    check_id_map,
+    check_ids_known,
+    check_instant,
+)
 from allocator.contract.models import (
     Assignment,
     Grade,
@@ -668,10 +675,23 @@ def rebalance(
 
     Raises
     ------
-    ValueError
-        If a shorthand setting is outside its domain (:class:`Settings`).
+    SettingsError
+        A ``ValueError``: a shorthand setting, or one of ``settings``, outside its
+        domain, one sentence each naming the call, the setting, the value given and
+        what it expects (:class:`~allocator.contract.settings.SettingsError`).
     TypeError
-        If ``settings`` and a shorthand are both given.
+        If ``settings`` and a shorthand are both given, or an argument is of another
+        kind (the snapshot, policy or settings; ``planned`` not a mapping of text to
+        text; ``handovers`` not Handover records; a count not a whole number).
+    InputError
+        If the snapshot or policy copy does not hold to the contract, or ``planned``
+        names a case not in the snapshot (a receiver no longer on the staff list is
+        planned afresh).
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+    ValueError
+        A count (``allow_moves``, ``max_moves``) out of its range, or a
+        ``clock_started`` that is no past ``perf_counter`` reading.
     """
     check_arguments(
         "rebalance",
@@ -685,7 +705,10 @@ def rebalance(
     check_instant("rebalance", "clock_started", clock_started)
     snapshot = admitted("rebalance", "snapshot", snapshot)
     policy = admitted("rebalance", "policy", policy)
-    asked = resolve_settings(settings, time_limit=time_limit, work_units=work_units)
+    check_ids_known("rebalance", "planned", planned, snapshot, workers=False)
+    asked = resolve_settings(
+        settings, time_limit=time_limit, work_units=work_units, call="rebalance"
+    )
     clock_started = time.perf_counter() if clock_started is None else clock_started
     settings = calibrated(asked, clock_started)
     policy = policy or Policy()
@@ -1176,6 +1199,7 @@ def cap_cost(
         admitted("cap_cost", "policy", policy),
     )
     baseline = admitted("cap_cost", "baseline", baseline)
+    settings = resolve_settings(settings, call="cap_cost")
     plan = rebalance(snapshot, policy, settings, max_moves=max_moves)
     report = _cap_figures(snapshot, policy, plan)
     if baseline is not None:

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from allocator.contract.faults import with_article
 from allocator.contract.models import CaseType, Complexity, Fte, Grade, Label, Priority, Years
 from allocator.io import InputError, did_you_mean, expected_at, read_input, unreadable_number
 
@@ -365,7 +366,7 @@ def _unknown_name(model: type[BaseModel], loc: tuple[int | str, ...], err: Any) 
         return f"is not allowed, expected {expected_at(model, (*loc, '[key]'))}"
     noun = re.sub(r"(?<!^)(?=[A-Z])", " ", keys.__name__).lower()  # CaseType: case type
     allowed = [str(member.value) for member in keys]
-    return f"is not a {noun}{did_you_mean(str(err.get('input')), allowed)}"
+    return f"is not {with_article(noun)}{did_you_mean(str(err.get('input')), allowed)}"
 
 
 def load_ssd_mapping(path: str | Path) -> SsdMapping:
