@@ -10,6 +10,7 @@ here first, and says which argument, what was given and how to make the right on
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
@@ -161,11 +162,24 @@ def _fields(value: Any) -> Any:
     return value
 
 
+@overload
+def check_count(
+    call: str, name: str, value: object, *, low: int = 0, high: int = MAX_MOVES
+) -> int: ...
+@overload
+def check_count(
+    call: str, name: str, value: object, *, low: int = 0, high: int = MAX_MOVES, none: bool
+) -> int | None: ...
 def check_count(
     call: str, name: str, value: object, *, low: int = 0, high: int = MAX_MOVES, none: bool = False
-) -> None:
-    """Refuse a count argument (``allow_moves``, ``max_moves``, ``top``) that is not a
-    whole number from ``low`` to ``high`` (``None`` too where ``none``).
+) -> int | None:
+    """A count argument (``allow_moves``, ``max_moves``, ``top``) as the plain ``int``
+    it is: a whole number from ``low`` to ``high`` (``None`` too where ``none``).
+
+    An integer of another kind (``numpy.int64``) is exactly an int and is taken as one;
+    anything else is refused, as at the contract's number fields
+    (:func:`allocator.contract.models.exact_number`), but a float even when whole: a
+    count is a whole number.
 
     Raises
     ------
@@ -175,14 +189,16 @@ def check_count(
         For a whole number outside ``low`` to ``high``.
     """
     if value is None and none:
-        return
+        return None
     expected = f"a whole number from {low:,} to {high:,}" + (" or None" if none else "")
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         shown = repr(value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise TypeError(f"{call}: {name} is {kind_of(value)} ({shown}), expected {expected}")
-    if not low <= value <= high:
-        raise ValueError(f"{call}: {name} is {value}, expected {expected}")
+    count = int(value)
+    if not low <= count <= high:
+        raise ValueError(f"{call}: {name} is {count}, expected {expected}")
+    return count
 
 
 def check_day(call: str, name: str, value: object) -> None:

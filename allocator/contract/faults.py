@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic_core import ErrorDetails
@@ -78,11 +80,11 @@ def _found(value: Any, echo: bool) -> str:
     """What was found, in words; the value itself only when it is safe to show."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
         return "true" if value else "false"
     if (said := non_finite(value)) is not None:
         return said
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Number | Decimal):  # a numpy number, a Decimal: as written
         text = repr(value)
         return (text if len(text) <= _SHOWN_CHARS else text[:12] + "...") if echo else "a number"
     if isinstance(value, str):
@@ -91,6 +93,8 @@ def _found(value: Any, echo: bool) -> str:
         return _short(value) if echo else "text"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, set | frozenset):
+        return "a set"
     if isinstance(value, dict):
         return "an object"
     return "a value of another kind"
@@ -262,6 +266,8 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     if not csv_file and "without quotes" in str(err["msg"]) and _is_number(err["input"]):
         found += " (text)"
         expected += ", written without quotes"  # models.refuse_quoted_number
+    if kind == "number_not_exact":  # models.exact_number: why, in its words
+        return f"field {path!r} is {found}, expected {expected}: {err['msg']}"
     return f"field {path!r} is {found}, expected {expected}"
 
 

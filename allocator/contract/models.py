@@ -14,9 +14,12 @@ the handovers still to come once a plan is applied.
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 import unicodedata
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -30,6 +33,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SNAPSHOT_FORMAT: Final = "caseload-snapshot/1"
 PLAN_FORMAT: Final = "allocation-plan/1"
@@ -96,20 +100,81 @@ LAST_DAY: Final = date(2999, 12, 31)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def refuse_bool(value: Any) -> Any:
-    """Let ``value`` through unless it is ``true`` or ``false``.
+_BOOL_REFUSED: Final = "expected a number, found true or false"
 
-    pydantic's lax mode would take ``true`` as the number 1; a number field never
-    means a yes/no.
+
+def exact_number(value: Any) -> Any:
+    """``value`` as the plain ``int`` or ``float`` it is exactly; ``true``/``false`` and a
+    number no float holds exactly refused.
+
+    The one rule for every number at the library's door (docs/FORMAT.md "Numbers from
+    Python"): pydantic's lax mode would take ``true`` as 1, round ``Decimal('0.1')``
+    and ``Fraction(1, 3)`` to the nearest float, and widen ``numpy.float32(0.1)`` to
+    0.10000000149011612, all in silence. A number of another kind is taken where it
+    converts exactly: a numpy or other integer as that ``int``; a numpy ``float64`` (a
+    ``float``) as it is; a ``Decimal`` or ``Fraction`` whose value is a whole number
+    as that ``int``, else only where it equals the float it converts to
+    (``Decimal('0.5')``); any other real number (``numpy.float32``, ``float16``,
+    ``longdouble``) only where the float it converts to is both exactly its value and
+    the number it prints as (``float32(0.5)``, not ``float32(0.1)``, which prints
+    0.1). Anything that is no number goes on unchanged, for the field's own checks.
 
     Raises
     ------
     ValueError
-        If ``value`` is a bool.
+        For ``true``/``false`` (numpy's too).
+    pydantic_core.PydanticCustomError
+        ``number_not_exact``, for a number no float holds exactly; its message says
+        what it would have been stored as.
     """
-    if isinstance(value, bool):
-        raise ValueError("expected a number, found true or false")
-    return value
+    kind = type(value)
+    if kind is int or kind is float:  # the common case first: this runs for every number
+        return value
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+        raise ValueError(_BOOL_REFUSED)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if not isinstance(value, Decimal | numbers.Real):
+        return value
+    if isinstance(value, Decimal) and not value.is_finite():
+        return math.nan if value.is_nan() else float(value)  # refused as such by the field
+    if not isinstance(value, Decimal | numbers.Rational) and not math.isfinite(value):
+        return float(value)
+    if isinstance(value, numbers.Rational) and value.denominator == 1:
+        return int(value.numerator)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    try:
+        stored = float(value)
+    except OverflowError:
+        stored = math.inf
+    if isinstance(value, Decimal | numbers.Rational):
+        printed = True
+    else:
+        try:
+            printed = float(str(value)) == stored
+        except ValueError:
+            printed = True  # no decimal form to compare: exactness alone decides
+    if math.isfinite(stored) and value == stored and printed:
+        return stored
+    shown = repr(value)
+    if not math.isfinite(stored):
+        why = f"{shown} is beyond the largest float"
+    elif printed:  # a Decimal or Fraction between two floats
+        exact = str(Decimal(stored))
+        exact = exact if len(exact) <= 36 else exact[:33] + "..."
+        why = (
+            f"no float holds {shown} exactly: it would be rounded to {exact}; "
+            "pass float(value) if that rounding is meant"
+        )
+    else:
+        why = (
+            f"{shown} holds {stored!r}, not the {value!s} it prints as; pass "
+            f"float(str(value)) if {value!s} is meant"
+        )
+    raise PydanticCustomError("number_not_exact", "{why}", {"why": why})
 
 
 def refuse_non_iso_day(value: Any) -> Any:
@@ -131,8 +196,10 @@ def refuse_non_iso_day(value: Any) -> Any:
     raise ValueError("expected a date written YYYY-MM-DD")
 
 
-NotBool: Final = BeforeValidator(refuse_bool)
-"""Marks a number field that refuses ``true`` / ``false`` (shared with the policy)."""
+ExactNumber: Final = BeforeValidator(exact_number)
+"""Marks every number field of the contract, the policy and the settings: refuses
+``true`` / ``false`` and a number of another kind no float holds exactly, and reads
+one that converts exactly as the plain ``int`` or ``float`` (:func:`exact_number`)."""
 
 TEXT_CELLS: Final = "text_cells"
 """Validation context key: the records come from text cells (a CSV file), where every
@@ -159,21 +226,21 @@ def refuse_quoted_number(value: Any, info: ValidationInfo) -> Any:
 NotQuoted: Final = BeforeValidator(refuse_quoted_number)
 """Marks a number field of the contract that refuses a quoted number outside CSV."""
 
-Points = Annotated[float, NotBool, NotQuoted, Ge(0), Le(MAX_POINTS)]
+Points = Annotated[float, ExactNumber, NotQuoted, Ge(0), Le(MAX_POINTS)]
 """Weighted points: a case's weight or a worker's capacity, 0 to :data:`MAX_POINTS`."""
-Fte = Annotated[float, NotBool, NotQuoted, Gt(0), Le(1)]
+Fte = Annotated[float, ExactNumber, NotQuoted, Gt(0), Le(1)]
 """Contracted hours as a share of full time, in (0, 1]."""
-Years = Annotated[float, NotBool, NotQuoted, Ge(0), Le(MAX_EXPERIENCE_YEARS)]
+Years = Annotated[float, ExactNumber, NotQuoted, Ge(0), Le(MAX_EXPERIENCE_YEARS)]
 """Years of post-qualifying experience."""
-Complexity = Annotated[int, NotBool, NotQuoted, Ge(1), Le(4)]
+Complexity = Annotated[int, ExactNumber, NotQuoted, Ge(1), Le(4)]
 """Case complexity, 1 (least) to 4 (most)."""
-Changes = Annotated[int, NotBool, NotQuoted, Ge(0), Le(MAX_CHANGES)]
+Changes = Annotated[int, ExactNumber, NotQuoted, Ge(0), Le(MAX_CHANGES)]
 """Changes of worker in the last 12 months."""
 Day = Annotated[date, BeforeValidator(refuse_non_iso_day), Ge(FIRST_DAY), Le(LAST_DAY)]
 """A calendar date written ``YYYY-MM-DD``, from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
 
 
-WaitingDays = Annotated[int, NotBool, NotQuoted, Ge(0), Le((LAST_DAY - FIRST_DAY).days)]
+WaitingDays = Annotated[int, ExactNumber, NotQuoted, Ge(0), Le((LAST_DAY - FIRST_DAY).days)]
 """Days a child has waited for a worker (docs/FORMAT.md "Waiting"): 0 or more."""
 
 
@@ -703,7 +770,7 @@ class Handover(Record):
     from_: Id = Field(alias="from")
     on: Day
     departs: Day
-    notice_days: Annotated[int, NotBool, NotQuoted, Ge(0)]
+    notice_days: Annotated[int, ExactNumber, NotQuoted, Ge(0)]
     reasons: tuple[str, ...] = ()
 
 

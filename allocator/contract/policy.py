@@ -52,8 +52,8 @@ from allocator.contract.models import (
     Case,
     CaseType,
     Contract,
+    ExactNumber,
     Grade,
-    NotBool,
     Practitioner,
     Priority,
 )
@@ -96,15 +96,15 @@ def refuse_text(value: Any) -> Any:
 NotText: Final = BeforeValidator(refuse_text)
 """Marks a policy number that refuses text (TOML numbers are written unquoted)."""
 
-TypePoints = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_TYPE_POINTS)]
-Multiplier = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_MULTIPLIER)]
-CapPerFte = Annotated[float, NotBool, NotText, Gt(0), Le(MAX_POINTS)]
-Share = Annotated[float, NotBool, NotText, Ge(0), Le(1)]
-CostPerFte = Annotated[float, NotBool, NotText, Ge(0), Le(MAX_COST_PER_FTE)]
-MaxComplexity = Annotated[int, NotBool, NotText, Ge(0), Le(4)]
-WindowDays = Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WINDOW_DAYS)]
-AbsenceDays = Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WINDOW_DAYS)]
-NewFamilies = Annotated[int, NotBool, NotText, Ge(0), Le(MAX_NEW_FAMILIES)]
+TypePoints = Annotated[float, ExactNumber, NotText, Ge(0), Le(MAX_TYPE_POINTS)]
+Multiplier = Annotated[float, ExactNumber, NotText, Ge(0), Le(MAX_MULTIPLIER)]
+CapPerFte = Annotated[float, ExactNumber, NotText, Gt(0), Le(MAX_POINTS)]
+Share = Annotated[float, ExactNumber, NotText, Ge(0), Le(1)]
+CostPerFte = Annotated[float, ExactNumber, NotText, Ge(0), Le(MAX_COST_PER_FTE)]
+MaxComplexity = Annotated[int, ExactNumber, NotText, Ge(0), Le(4)]
+WindowDays = Annotated[int, ExactNumber, NotText, Ge(0), Le(MAX_WINDOW_DAYS)]
+AbsenceDays = Annotated[int, ExactNumber, NotText, Ge(1), Le(MAX_WINDOW_DAYS)]
+NewFamilies = Annotated[int, ExactNumber, NotText, Ge(0), Le(MAX_NEW_FAMILIES)]
 
 
 class GradeRule(BaseModel):
@@ -171,6 +171,7 @@ class PriorityClass(BaseModel):
 #: Longest wait, in weeks, the ``age`` rules count (a child waiting longer counts as
 #: one who has waited this long); keeps a class's weights within 64-bit range.
 MAX_WAITING_WEEKS: Final = 52
+Weeks = Annotated[int, ExactNumber, NotText, Ge(0), Le(MAX_WAITING_WEEKS)]
 
 
 #: The default weeks of waiting that count as none within a class (``grace_weeks``):
@@ -238,12 +239,12 @@ class Waiting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rule: Literal["count", "age", "age_points"] = "age_points"
-    max_weeks: Annotated[int, NotBool, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
-    grace_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = GRACE_WEEKS
+    max_weeks: Annotated[int, ExactNumber, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
+    grace_weeks: Weeks = GRACE_WEEKS
     reserve_after_days: WindowDays = 14
-    lost_worker_weeks: Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)] = 4
-    type_weeks: dict[CaseType, Annotated[int, NotBool, NotText, Ge(0), Le(MAX_WAITING_WEEKS)]] = (
-        Field(default_factory=lambda: {CaseType.COURT: COURT_HEAD_START_WEEKS})
+    lost_worker_weeks: Weeks = 4
+    type_weeks: dict[CaseType, Weeks] = Field(
+        default_factory=lambda: {CaseType.COURT: COURT_HEAD_START_WEEKS}
     )
 
     @model_serializer(mode="wrap")
@@ -666,6 +667,8 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
         )
         return f"key {key!r} has {ctx.get('actual_length')} items, expected {bound}"
     found = describe_value(err["input"])
+    if kind == "number_not_exact":  # models.exact_number: why, in its words
+        return f"key {key!r} is {found}, expected {_in_toml(where.expected)}: {err['msg']}"
     refused = isinstance(err["input"], bool) or str(err["msg"]).endswith(_TEXT_REFUSED)
     if kind == "value_error" and not refused:  # a rule of the policy's
         return f"key {key!r}: {str(err['msg']).removeprefix('Value error, ')}"

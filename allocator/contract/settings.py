@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from allocator.contract.faults import did_you_mean, kind_of, non_finite
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
+from allocator.contract.models import ExactNumber, exact_number
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
 #: second of CPU on these models on the 2-core machine we measure on (the stretched
@@ -98,7 +100,14 @@ class SettingsError(ValidationError):
     @classmethod
     def of(cls, exc: ValidationError, call: str = "Settings") -> SettingsError:
         """``exc`` (pydantic's, from validating :class:`Settings`) in the house's words."""
-        error = cls.from_exception_data(exc.title, exc.errors())  # type: ignore[arg-type]
+        errors: list[Any] = [
+            # pydantic rebuilds its own error types by name, a custom one from itself
+            {**err, "type": PydanticCustomError(err["type"], "{why}", err.get("ctx"))}
+            if err["type"] == "number_not_exact"
+            else err
+            for err in exc.errors()
+        ]
+        error = cls.from_exception_data(exc.title, errors)
         error.call = call
         return error
 
@@ -123,6 +132,9 @@ def settings_problems(exc: ValidationError, call: str) -> list[str]:
             continue
         expected = EXPECTED.get(name, str(err["msg"]).removeprefix("Value error, "))
         shown = shown_value(value)
+        if err["type"] == "number_not_exact":  # models.exact_number: why, in its words
+            out.append(f"{call}: {name} is {shown}, expected {expected}: {err['msg']}")
+            continue
         if (said := non_finite(value)) is not None:
             out.append(f"{call}: {name} is {said}, expected {expected}")
             continue
@@ -195,10 +207,10 @@ class Settings(BaseModel):
     # Strict: True is not a time limit, nor "10" a number (a caller's slip, refused).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
-    time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] = 30.0
+    time_limit: Annotated[float, ExactNumber, Field(gt=0, le=MAX_TIME_LIMIT)] = 30.0
     work_units: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT)] | Literal["auto"] | None = None
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
-    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 1
+    seed: Annotated[int, ExactNumber, Field(ge=0, le=MAX_SEED)] = 0
+    workers: Annotated[int, ExactNumber, Field(ge=1, le=MAX_WORKERS)] = 1
 
     @field_validator("work_units", mode="before")
     @classmethod
@@ -208,6 +220,7 @@ class Settings(BaseModel):
             return value
         if means_auto(value):
             return AUTO_WORK
+        value = exact_number(value)
         try:
             return _BUDGET.validate_python(value, strict=True)
         except ValidationError:

@@ -648,7 +648,7 @@ def explain_case(
         If ``case_id`` is not a case of the snapshot.
     """
     check_arguments("explain_case", snapshot=snapshot, policy=policy, plan=plan, case_id=case_id)
-    check_count("explain_case", "top", top)
+    top = check_count("explain_case", "top", top)
     snapshot = admitted("explain_case", "snapshot", snapshot)
     plan, policy = (
         admitted("explain_case", "plan", plan),

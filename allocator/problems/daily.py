@@ -143,7 +143,7 @@ def allocate(
         policy=policy,
         settings=settings,
     )
-    check_count("allocate", "allow_moves", allow_moves)
+    allow_moves = check_count("allocate", "allow_moves", allow_moves)
     check_id_map("allocate", "reference", reference)
     handovers = check_items("allocate", "handovers", handovers, Handover, "Handover records")
     check_instant("allocate", "clock_started", clock_started)

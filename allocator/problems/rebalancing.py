@@ -700,7 +700,7 @@ def rebalance(
         policy=policy,
         settings=settings,
     )
-    check_count("rebalance", "max_moves", max_moves, none=True)
+    max_moves = check_count("rebalance", "max_moves", max_moves, none=True)
     check_id_map("rebalance", "planned", planned)
     check_instant("rebalance", "clock_started", clock_started)
     snapshot = admitted("rebalance", "snapshot", snapshot)
@@ -1193,7 +1193,7 @@ def cap_cost(
         settings=settings,
         baseline=baseline,
     )
-    check_count("cap_cost", "max_moves", max_moves, none=True)
+    max_moves = check_count("cap_cost", "max_moves", max_moves, none=True)
     snapshot, policy = (
         admitted("cap_cost", "snapshot", snapshot),
         admitted("cap_cost", "policy", policy),

@@ -478,8 +478,8 @@ class Recommender:
             If ``top`` is below 1 (a ranking of nobody would read as "nobody may take
             it") or ``ineligible`` below 0.
         """
-        check_count("recommend", "top", top, low=1)
-        check_count("recommend", "ineligible", ineligible)
+        top = check_count("recommend", "top", top, low=1)
+        ineligible = check_count("recommend", "ineligible", ineligible)
         st = self.state
         case = st.cases.get(case_id)
         if case is None:
@@ -879,8 +879,8 @@ def recommend(
         policy=policy,
         plan=plan,
     )
-    check_count("recommend", "top", top, low=1)
-    check_count("recommend", "ineligible", ineligible)
+    top = check_count("recommend", "top", top, low=1)
+    ineligible = check_count("recommend", "ineligible", ineligible)
     handovers = check_items("recommend", "handovers", handovers, Handover, "Handover records")
     snapshot, plan = (
         admitted("recommend", "snapshot", snapshot),

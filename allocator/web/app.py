@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from allocator.contract.faults import describe_value
-from allocator.contract.models import Handover, NotBool, Plan, Snapshot
+from allocator.contract.models import ExactNumber, Handover, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
 from allocator.domain.objectives import REFERENCE_CHANGES
@@ -131,7 +131,7 @@ class SignOff(BaseModel):
 
     manager: Annotated[ManagerName, Field(strict=True)]
     # Strict: JSON's "9" or 9.0 is no decision number (a form's text is read apart).
-    decision_id: Annotated[int, NotBool, Field(ge=1, strict=True)] | None = None
+    decision_id: Annotated[int, ExactNumber, Field(ge=1, strict=True)] | None = None
     plan_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     @model_validator(mode="after")
