@@ -248,15 +248,23 @@ def check_items(
     call: str, name: str, value: object, kind: type[_Item], noun: str
 ) -> tuple[_Item, ...]:
     """``handovers``/``earlier`` as a tuple, read once (a generator is taken whole);
-    refused where it is not an iterable of ``kind`` (text is not).
+    refused where it is not an iterable of ``kind`` (text is not), or is a set: its
+    order changes from process to process (``PYTHONHASHSEED``), and the same handovers
+    in another order may give another plan.
 
     Raises
     ------
     TypeError
-        Naming the argument, the first wrong item's position and kind.
+        Naming the argument, the first wrong item's position and kind, or that a set
+        has no order.
     """
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise TypeError(f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun}")
+    if isinstance(value, (set, frozenset)):
+        raise TypeError(
+            f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun} in order "
+            "(a list or tuple): a set's order changes from run to run"
+        )
     items = tuple(value)
     for i, item in enumerate(items):
         if not isinstance(item, kind):

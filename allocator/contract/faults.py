@@ -22,6 +22,7 @@ from typing import Any
 from pydantic_core import ErrorDetails
 
 from allocator.contract.fields import _Field
+from allocator.contract.models import REASONED_ERRORS
 
 # Values longer than this are cut when quoted back in a message.
 _SHOWN_CHARS = 30
@@ -266,7 +267,7 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     if not csv_file and "without quotes" in str(err["msg"]) and _is_number(err["input"]):
         found += " (text)"
         expected += ", written without quotes"  # models.refuse_quoted_number
-    if kind == "number_not_exact":  # models.exact_number: why, in its words
+    if kind in REASONED_ERRORS:  # a number not exact, a set for a list: why, in its words
         return f"field {path!r} is {found}, expected {expected}: {err['msg']}"
     return f"field {path!r} is {found}, expected {expected}"
 

@@ -17,11 +17,14 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import types
 import unicodedata
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from functools import cache
+from typing import Annotated, Any, ClassVar, Final, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
@@ -244,10 +247,84 @@ WaitingDays = Annotated[int, ExactNumber, NotQuoted, Ge(0), Le((LAST_DAY - FIRST
 """Days a child has waited for a worker (docs/FORMAT.md "Waiting"): 0 or more."""
 
 
-class Record(BaseModel):
+REASONED_ERRORS: Final = ("number_not_exact", "set_not_ordered")
+"""The error types of the door whose message says why (:func:`exact_number`,
+:class:`Listed`): the readers add it after "expected ..."."""
+
+#: What the order of a list field means, where it means something, for the message
+#: refusing a set there.
+_ORDER_MEANS: Final = {
+    "previous_workers": "the child's workers, latest first",
+    "practitioners": "the file's order, which settles ties and orders the plan",
+    "cases": "the file's order, which settles ties and orders the plan",
+    "complexity_multiplier": "one per complexity, 1 to 4",
+    "priority_classes": "who gets a worker first",
+}
+
+
+@cache
+def _is_list_field(model: type[BaseModel], name: str) -> bool:
+    """Whether field ``name`` of ``model`` holds a list (a tuple or list, maybe null)."""
+    tp: Any = model.model_fields[name].annotation
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            rest = [a for a in get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return False
+            tp = rest[0]
+        else:
+            return origin in (tuple, list)
+
+
+def in_sorted_order(items: Collection[Any]) -> tuple[Any, ...]:
+    """A set's items in one order, the same in every process: by kind, then as text
+    (ids, labels and enum values sort as the text they are)."""
+    return tuple(sorted(items, key=lambda item: (type(item).__qualname__, str(item))))
+
+
+class Listed(BaseModel):
+    """Base of every model of the door (the contract's records, the policy's tables):
+    a Python ``set`` given for a list field.
+
+    A set's order is its hash order, which for text changes from process to process
+    (``PYTHONHASHSEED``): taken as it came, the same input could give different plans.
+    Where the field is a set in meaning (:attr:`UNORDERED`: a worker's skills, a
+    child's needs), the set is sorted (:func:`in_sorted_order`); where its order means
+    something (a child's ``previous_workers``, latest first; the records of a
+    snapshot), or might, it is refused, saying so.
+    """
+
+    #: The list fields that are sets in meaning, where a set given is sorted.
+    UNORDERED: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _a_set_in_one_order(cls, value: Any, info: ValidationInfo) -> Any:
+        """A set for a list field sorted where :attr:`UNORDERED`, else refused."""
+        if not isinstance(value, set | frozenset):
+            return value
+        name = info.field_name or ""
+        if not name or not _is_list_field(cls, name):
+            return value  # refused by the field itself: a set is no text, no number
+        if name in cls.UNORDERED:
+            return in_sorted_order(value)
+        means = _ORDER_MEANS.get(name, "the order given")
+        raise PydanticCustomError(
+            "set_not_ordered",
+            "a set has no order (Python's changes from run to run), and this list's order "
+            "is {means}: give a list or tuple in that order",
+            {"means": means},
+        )
+
+
+class Record(Listed):
     """Base of every contract model: unknown fields are rejected, values are immutable.
 
-    No float field accepts NaN or infinity.
+    No float field accepts NaN or infinity; a set given for a list field is sorted or
+    refused (:class:`Listed`).
     """
 
     # hide_input_in_errors: a constructor's error never quotes the value (a label may
@@ -318,6 +395,8 @@ class Practitioner(Record):
         Both or neither; ``absence_until`` after ``absence_from``.
     """
 
+    UNORDERED = frozenset({"skills", "areas"})
+
     id: Id
     team: Label
     grade: Grade
@@ -357,6 +436,8 @@ class Practitioner(Record):
 
 class Case(Record):
     """One child. Siblings share a ``family``; ``worker`` null means unallocated."""
+
+    UNORDERED = frozenset({"needs", "excluded_workers"})
 
     id: Id
     family: Id

@@ -33,7 +33,6 @@ from typing import Annotated, Any, Final, Literal
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -49,11 +48,13 @@ from allocator.contract.faults import describe_value, did_you_mean
 from allocator.contract.fields import expected_at, locate
 from allocator.contract.models import (
     MAX_POINTS,
+    REASONED_ERRORS,
     Case,
     CaseType,
     Contract,
     ExactNumber,
     Grade,
+    Listed,
     Practitioner,
     Priority,
 )
@@ -107,10 +108,11 @@ AbsenceDays = Annotated[int, ExactNumber, NotText, Ge(1), Le(MAX_WINDOW_DAYS)]
 NewFamilies = Annotated[int, ExactNumber, NotText, Ge(0), Le(MAX_NEW_FAMILIES)]
 
 
-class GradeRule(BaseModel):
+class GradeRule(Listed):
     """What a grade may hold: a complexity ceiling and types it never holds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    UNORDERED = frozenset({"excluded_types"})
 
     max_complexity: MaxComplexity
     excluded_types: tuple[CaseType, ...] = ()
@@ -131,7 +133,7 @@ STATUTORY_TYPES: tuple[CaseType, ...] = (
 )
 
 
-class PriorityClass(BaseModel):
+class PriorityClass(Listed):
     """One class of "who gets a worker first" (FORMAT.md): a name and what it holds.
 
     Attributes
@@ -143,6 +145,7 @@ class PriorityClass(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    UNORDERED = frozenset({"cases"})  # a case is in the class or not: no order
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     cases: tuple[CaseType | Priority, ...] = Field(min_length=1)
@@ -185,7 +188,7 @@ GRACE_WEEKS: Final = 0
 COURT_HEAD_START_WEEKS: Final = 8
 
 
-class Waiting(BaseModel):
+class Waiting(Listed):
     """How waiting counts within a priority class (FORMAT.md "no child is starved";
     docs/FORMAT.md "Waiting").
 
@@ -322,7 +325,7 @@ def _default_grades() -> dict[Grade, GradeRule]:
     }
 
 
-class Policy(BaseModel):
+class Policy(Listed):
     """Weights, caps and who-may-hold-what (FORMAT.md defaults built in).
 
     Attributes
@@ -382,6 +385,7 @@ class Policy(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    UNORDERED = frozenset({"over_cap_classes"})
 
     type_points: dict[CaseType, TypePoints] = Field(default_factory=_default_type_points)
     complexity_multiplier: tuple[Multiplier, Multiplier, Multiplier, Multiplier] = (
@@ -667,7 +671,7 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
         )
         return f"key {key!r} has {ctx.get('actual_length')} items, expected {bound}"
     found = describe_value(err["input"])
-    if kind == "number_not_exact":  # models.exact_number: why, in its words
+    if kind in REASONED_ERRORS:  # a number not exact, a set for a list: why, in its words
         return f"key {key!r} is {found}, expected {_in_toml(where.expected)}: {err['msg']}"
     refused = isinstance(err["input"], bool) or str(err["msg"]).endswith(_TEXT_REFUSED)
     if kind == "value_error" and not refused:  # a rule of the policy's
