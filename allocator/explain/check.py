@@ -163,10 +163,22 @@ def check_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[Violation
         snapshot order; ``capacity`` and ``intake_limit`` by worker in snapshot order.
         Stale summaries are not here: see :func:`stale_summaries`.
 
+    Raises
+    ------
+    TypeError
+        If the snapshot, policy or plan is of another kind (a dict, a file name,
+        ``None``), naming the argument and how to make one.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+
     Notes
     -----
     Where a case is listed more than once, its first assignment counts for loads and
-    intake (the duplicate itself is a ``conservation`` violation).
+    intake (the duplicate itself is a ``conservation`` violation). A plan naming cases
+    or workers the snapshot does not hold is judged, not refused: those are violations.
     """
     check_arguments("check_plan", snapshot=snapshot, policy=policy, plan=plan)
     snapshot, policy = (

@@ -273,6 +273,17 @@ def analyse_plan(snapshot: Snapshot, policy: Policy, plan: Plan) -> PlanAnalysis
     -------
     PlanAnalysis
         Rules in the order of :data:`allocator.explain.check.RULES`, tiers in priority order.
+
+    Raises
+    ------
+    TypeError
+        If the snapshot, policy or plan is of another kind (a dict, a file name,
+        ``None``), naming the argument and how to make one.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
     """
     check_arguments("analyse_plan", snapshot=snapshot, policy=policy, plan=plan)
     snapshot, plan = (
@@ -383,7 +394,12 @@ class CaseLine:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerStatement:
-    """One worker's figures before and after the plan (what they may see of their own)."""
+    """One worker's figures before and after the plan (what they may see of their own).
+
+    ``capacity`` and the loads are in points; ``utilisation_before`` and
+    ``utilisation_after`` are fractions of the capacity, not percents (0.85 is 85%;
+    above 1 over the cap), rounded to 4 places, and ``None`` for a capacity of 0.
+    """
 
     worker: str
     team: str
@@ -415,6 +431,14 @@ def worker_statement(
 
     Raises
     ------
+    TypeError
+        If the snapshot, policy, plan or ``worker_id`` is of another kind (a dict, a file
+        name, ``None``, an int for an id), naming the argument.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
     UnknownIdError
         If ``worker_id`` is not a practitioner of the snapshot.
     """
@@ -644,6 +668,16 @@ def explain_case(
 
     Raises
     ------
+    TypeError
+        If the snapshot, policy, plan or ``case_id`` is of another kind (a dict, a file
+        name, ``None``, an int for an id), or ``top`` is not a whole number, naming the argument.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+    ValueError
+        If ``top`` is outside 0 to 1,000,000.
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
     """
@@ -997,6 +1031,17 @@ def diff_plans(
     snapshot, policy
         When given, each plan's tiers are recomputed with
         :func:`allocator.domain.objectives.evaluate` rather than read from the plan.
+
+    Raises
+    ------
+    TypeError
+        If a plan is of another kind, or ``snapshot``/``policy`` is given and is of
+        another kind, naming the argument and how to make one.
+    InputError
+        If a plan or the snapshot (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
     """
     check_arguments(
         "diff_plans",

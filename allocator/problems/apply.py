@@ -152,6 +152,16 @@ def apply_plan(
 
     Raises
     ------
+    TypeError
+        If the snapshot, plan, or a policy given is of another kind (a dict, a file
+        name), ``as_of`` is not a ``datetime.date`` or ``None``, or ``earlier`` is not
+        a sequence of Handover records (a set is refused: it has no order), naming the
+        argument.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
     PlanNotApplicable
         See :func:`applied`.
     """

@@ -1184,6 +1184,20 @@ def cap_cost(
     what the service would see anyway (a leaver's children, referrals without room),
     so that the policy's own cost is the difference. Two solves, each with
     ``settings``.
+
+    Raises
+    ------
+    TypeError
+        If the snapshot, policy, settings or baseline is of another kind (a dict, a
+        file name; ``None`` for the policy), or ``max_moves`` is not a whole number
+        or ``None``, naming the argument.
+    InputError
+        If the snapshot (a ``model_copy`` no constructor checked) does not hold to the
+        contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: the policy or baseline copy out of its domains.
+    ValueError
+        If ``max_moves`` is outside 0 to 1,000,000.
     """
     check_arguments(
         "cap_cost",

@@ -397,6 +397,17 @@ class Recommender:
         today (:func:`plan_new_families`): the intake limit counts them. None by
         default (ranking before any plan).
 
+    Raises
+    ------
+    TypeError
+        If the snapshot, or a policy given, is of another kind (a dict, a file name),
+        naming the argument and how to make one.
+    InputError
+        If the snapshot (a ``model_copy`` no constructor checked) does not hold to the
+        contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+
     Examples
     --------
     >>> rec = Recommender(snapshot)                  # doctest: +SKIP
@@ -473,7 +484,10 @@ class Recommender:
         Raises
         ------
         UnknownIdError
-            If ``case_id`` is not a case of the snapshot.
+            If ``case_id`` is not a case of the snapshot (text or not: ``3`` is named
+            as no case).
+        TypeError
+            If ``top`` or ``ineligible`` is not a whole number.
         ValueError
             If ``top`` is below 1 (a ranking of nobody would read as "nobody may take
             it") or ``ineligible`` below 0.
@@ -859,6 +873,18 @@ def recommend(
 
     Raises
     ------
+    TypeError
+        If the snapshot, ``case_id``, or a policy or plan given is of another kind,
+        ``top``/``ineligible`` is not a whole number, or ``handovers`` is not a
+        sequence of Handover records (a set is refused: it has no order), naming the
+        argument.
+    InputError
+        If the snapshot or the plan (a ``model_copy`` no constructor checked) does not
+        hold to the contract, one sentence per problem.
+    PolicyError
+        A ``ValueError``: a policy copy out of its domains.
+    ValueError
+        If ``top`` is below 1 or ``ineligible`` below 0 (or either above 1,000,000).
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
     allocator.problems.apply.PlanNotApplicable
