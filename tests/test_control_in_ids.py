@@ -106,3 +106,37 @@ def test_serve_refuses_a_nul_in_an_id_before_it_solves_or_logs(tmp_path: Path) -
     assert "cases[0]" in result.output and "field 'id'" in result.output
     assert EXPECTED in result.output and "solving" not in result.output
     assert not log.exists()
+
+
+def test_ids_and_labels_refuse_what_a_persons_name_refuses_as_hidden() -> None:
+    # One definition of a character that hides (contract.models.hides, by Unicode
+    # category): the id and label patterns refuse exactly those (with the controls),
+    # as a person's name in the decision log does. Every character of the Basic
+    # Multilingual Plane is tried; before, ids listed 12 of them and let U+180E, U+2028,
+    # U+3164 (a Hangul filler) and the other format characters through.
+    import unicodedata
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from allocator.contract.models import Id, Label, hides
+
+    ids, labels = TypeAdapter(Id), TypeAdapter(Label)
+
+    def refused(adapter: TypeAdapter[str], value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            return True
+        return False
+
+    controls = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
+    controls |= {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+    allowed_in_labels = {"\t", "\n", "\r"}
+    for code in range(0x10000):
+        ch = chr(code)
+        if unicodedata.category(ch) == "Cs":  # a lone surrogate is no text at all
+            continue
+        expected = hides(ch) or ch in controls
+        assert refused(ids, f"A{ch}B") == expected, f"U+{code:04X} in an id"
+        expected_label = expected and ch not in allowed_in_labels
+        assert refused(labels, f"A{ch}B") == expected_label, f"U+{code:04X} in a label"

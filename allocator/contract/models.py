@@ -350,11 +350,31 @@ _C0_BUT_TAB_AND_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
 _DEL_C1_AND_BIDI = "\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
 CONTROL_CHARACTERS = _C0 + _DEL_C1_AND_BIDI
 
-#: Characters that print as nothing (zero-width space and joiners, the direction
-#: marks, the word joiner, a byte-order mark, the soft hyphen), as a regular
-#: expression's class: in no id or label, where ``"P1"`` and ``"P1\u200b"`` would be two
-#: workers who look the same on every page.
-INVISIBLE_CHARACTERS = "\\u00ad\\u200b-\\u200f\\u2060-\\u2064\\ufeff"
+#: Unicode's categories of the characters that show nothing or change how text reads
+#: without showing: format characters (Cf: zero-width space and joiners, the soft
+#: hyphen, a byte-order mark, the direction marks and overrides, the word joiner) and
+#: the line and paragraph separators (Zl, Zp).
+HIDDEN_CATEGORIES: Final = ("Cf", "Zl", "Zp")
+#: Characters Unicode calls letters or symbols that show nothing: the Hangul fillers
+#: and the blank Braille pattern (a fresh trial signed off as U+3164, and the log read
+#: "Signed off by" and a blank).
+BLANK_LOOKING: Final = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def hides(ch: str) -> bool:
+    """Whether ``ch`` shows nothing or changes how text reads without showing: one of
+    :data:`HIDDEN_CATEGORIES` or :data:`BLANK_LOOKING`. The one definition: ids and
+    labels refuse these (:data:`INVISIBLE_CHARACTERS`, the same set as a pattern's
+    class), and so do a person's name and a reason in the decision log."""
+    return unicodedata.category(ch) in HIDDEN_CATEGORIES or ch in BLANK_LOOKING
+
+
+#: :func:`hides`' characters as a regular expression's class (pydantic's Rust engine
+#: reads Unicode categories): in no id or label, where ``"P1"`` and ``"P1\u200b"``
+#: would be two workers who look the same on every page.
+INVISIBLE_CHARACTERS = "".join(rf"\p{{{c}}}" for c in HIDDEN_CATEGORIES) + "".join(
+    f"\\u{ord(c):04x}" for c in sorted(BLANK_LOOKING)
+)
 
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match
 #: ``"W01"`` elsewhere in the file, and the message naming ``'W01'`` would mislead), and

@@ -36,12 +36,14 @@ from pydantic import (
 
 from allocator.contract.faults import describe_value
 from allocator.contract.models import (
+    BLANK_LOOKING,
     CONTROL_CHARACTERS,
     Assignment,
     Handover,
     ManagedException,
     Plan,
     Snapshot,
+    hides,
 )
 from allocator.contract.policy import Policy
 from allocator.contract.settings import ProgressCallback, Settings
@@ -137,19 +139,6 @@ Text = Annotated[
 NO_NAME = frozenset({"none", "null", "nil", "undefined", "nan"})
 
 
-#: Characters Unicode calls letters or symbols that show nothing: the Hangul fillers
-#: and the blank Braille pattern (a fresh trial signed off as U+3164 and read "Signed
-#: off by ㅤ").
-BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def _hides(ch: str) -> bool:
-    """Whether ``ch`` shows nothing or changes how text reads without showing: a format
-    character (zero-width space and joiner, byte-order mark, soft hyphen, direction
-    marks), a line or paragraph separator, or :data:`BLANK_LOOKING`."""
-    return unicodedata.category(ch) in ("Cf", "Zl", "Zp") or ch in BLANK_LOOKING
-
-
 def _shows(ch: str) -> bool:
     """Whether ``ch`` is a letter or digit a reader sees."""
     return unicodedata.category(ch)[0] in "LN" and ch not in BLANK_LOOKING
@@ -163,13 +152,13 @@ MIN_NAME_LETTERS = 2
 
 def a_person(value: str, *, letters: int = MIN_NAME_LETTERS) -> str:
     """``value`` unless it is a placeholder for no name (:data:`NO_NAME`), holds a line
-    break, tab or a character that hides (:func:`_hides`: "Ann\u200bSmith" would be a
-    second Ann Smith), the refusal naming the character (:func:`character_kind`), or
+    break, tab or a character that hides (:func:`hides`: "Ann\u200bSmith"
+    would be a second Ann Smith), the refusal naming the character (:func:`character_kind`), or
     has fewer than ``letters`` letters (:data:`MIN_NAME_LETTERS`; a fresh trial signed
     off as two zero-width spaces, another as U+3164, a third as "x")."""
     if value.casefold() in NO_NAME:
         raise ValueError(f"a person's name, not {value!r}")
-    hidden = next((ch for ch in value if _hides(ch) or unicodedata.category(ch) == "Cc"), None)
+    hidden = next((ch for ch in value if hides(ch) or unicodedata.category(ch) == "Cc"), None)
     if hidden is not None:
         raise ValueError(f"a person's name as it reads: {character_kind(hidden)} is not accepted")
     if sum(1 for ch in value if _shows(ch) and unicodedata.category(ch)[0] == "L") < letters:
@@ -195,10 +184,10 @@ MIN_REASON_CHARACTERS = 1
 
 
 def a_reason(value: str) -> str:
-    """``value`` unless it hides characters (:func:`_hides`; tabs and line breaks are
-    allowed), is a placeholder (:data:`NO_NAME`) or holds fewer than
+    """``value`` unless it hides characters (:func:`hides`; tabs and line
+    breaks are allowed), is a placeholder (:data:`NO_NAME`) or holds fewer than
     :data:`MIN_REASON_CHARACTERS` letters or digits."""
-    if any(_hides(ch) for ch in value):
+    if any(hides(ch) for ch in value):
         raise ValueError(
             "a reason as it reads: no invisible character (such as a zero-width space or "
             "a soft hyphen)"

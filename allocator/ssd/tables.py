@@ -30,9 +30,9 @@ import polars as pl
 from allocator.contract.models import (
     CONTROL_CHARACTERS,
     FIRST_DAY,
-    INVISIBLE_CHARACTERS,
     LAST_DAY,
     Case,
+    hides,
 )
 from allocator.io import (
     InputError,
@@ -69,7 +69,7 @@ _NUMBER_FIELDS = frozenset(
 _DATE_FIELDS = frozenset(
     {"opened", "waiting_since", "available_from", "leaving_on", "contract_end"}
 )
-_HIDDEN_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}]")
+_CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def found_value(name: str, value: object) -> str:
@@ -93,7 +93,7 @@ def found_value(name: str, value: object) -> str:
         return shown(value)
     if not value.strip():
         return "blank (spaces only)"
-    if _HIDDEN_CHARACTER.search(value):
+    if _CONTROL_CHARACTER.search(value) or any(hides(ch) for ch in value):
         return "text holding a control or invisible character (not quoted: it may be a name)"
     kind = "a number" if name in _NUMBER_FIELDS else "a date" if name in _DATE_FIELDS else ""
     if kind:
