@@ -199,8 +199,9 @@ def check_output_folder(
     Raises
     ------
     InputError
-        If ``path`` is a symbolic link or a file, its parent folder does not exist
-        or may not be written, or one of ``files`` may not be replaced.
+        If ``path`` is a symbolic link or a file, it or (when new) its parent folder
+        may not be written, its parent folder does not exist, or one of ``files`` may
+        not be replaced.
     """
     folder = Path(path)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
@@ -208,6 +209,13 @@ def check_output_folder(
             f"{folder}: expected a folder (not a link or a file); nothing was written."
         )
     if folder.is_dir():
+        # Every file goes in by a rename in the folder itself, so the folder must be
+        # writable whatever the files: else a run would fail only once its work was done.
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(
+                f"{folder}: cannot write in this folder; expected a folder you may write "
+                "in; nothing was written."
+            )
         for name in files:
             check_output(folder / name, inputs)
         return
