@@ -279,7 +279,8 @@ def _court_waits() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("days", "share"), [(1, None), (60, None), (LONG_WAIT_DAYS - 1, None), (90, 0.0), (365, 0.0)]
+    ("days", "share"),
+    [(1, None), (60, None), (LONG_WAIT_DAYS - 1, None), (90, None), (91, 0.0), (365, 0.0)],
 )
 def test_the_share_of_90_day_waits_is_na_in_a_run_too_short_for_one(
     days: int, share: float | None

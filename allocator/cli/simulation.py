@@ -15,6 +15,7 @@ from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
 from allocator.cli.options import FiniteRange, SchedulerAddress, policy_option, seed_option
 from allocator.contract.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
+from allocator.domain.rules import counted
 from allocator.io import check_output_folder
 
 
@@ -199,4 +200,7 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
             sys.exit(1)
     with writing(out):
         target = write_results(cells, Path(out))
-    echo(f"wrote {target}: {len(cells)} cells ({resumed} already done, not run again)", err=True)
+    echo(
+        f"wrote {target}: {counted(len(cells), 'cell')} ({resumed} already done, not run again)",
+        err=True,
+    )

@@ -268,7 +268,7 @@ def wait_figures(
     - ``court_wait_median_days``, ``court_wait_p90_days``: median and 90th
       percentile of court children's waits;
       ``court_waits_90_days_share``: the share of them lasting 90 days or more,
-      ``None`` for a run of under 90 days, in which hardly any wait could last that
+      ``None`` for a run of 90 days or fewer, in which hardly any wait could last that
       long and the share would read as none did;
     - ``statutory_wait_median_days``, ``statutory_wait_p90_days``: the same for the
       waits of children of a statutory type (named by a policy priority class);
@@ -292,7 +292,7 @@ def wait_figures(
     out["court_wait_median_days"] = _quantile(court, 0.5)
     out["court_wait_p90_days"] = _quantile(court, 0.9)
     out["court_waits_90_days_share"] = (
-        _share(court >= LONG_WAIT_DAYS) if days >= LONG_WAIT_DAYS else None
+        _share(court >= LONG_WAIT_DAYS) if _long_waits_seen(days) else None
     )
     statutory = waits[waits["statutory"]]["days"]
     out["statutory_waits"] = len(statutory)
@@ -544,14 +544,22 @@ def short_run_note(days: int) -> str | None:
     )
 
 
+def _long_waits_seen(days: int) -> bool:
+    """Whether a run of ``days`` days can show waits of :data:`LONG_WAIT_DAYS` days or
+    more as a share: only a run longer than that. In a run of 90 days only a child
+    waiting from the first day to the last could, so the share read 0.0 % (a fresh
+    analyst's run), as the shorter runs' did before they were n/a."""
+    return days > LONG_WAIT_DAYS
+
+
 def long_wait_note(days: int) -> str | None:
     """The sentence saying why the share of waits of :data:`LONG_WAIT_DAYS` days or
     more is n/a in a run of ``days`` days (:func:`wait_figures`), or ``None``."""
-    if days >= LONG_WAIT_DAYS:
+    if _long_waits_seen(days):
         return None
     return (
         f"The share of court children's waits of {LONG_WAIT_DAYS} days or more is n/a: "
-        f"the run of {counted(days, 'day')} is shorter than {LONG_WAIT_DAYS}."
+        f"the run of {counted(days, 'day')} is no longer than {LONG_WAIT_DAYS}."
     )
 
 
