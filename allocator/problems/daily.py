@@ -133,8 +133,8 @@ def allocate(
     PolicyError
         A ``ValueError``: a policy copy out of its domains.
     ValueError
-        A count (``allow_moves``, ``max_moves``) out of its range, or a
-        ``clock_started`` that is no past ``perf_counter`` reading.
+        ``allow_moves`` out of its range, or a ``clock_started`` that is no past
+        ``perf_counter`` reading.
     """
     check_arguments(
         "allocate",

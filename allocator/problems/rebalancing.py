@@ -690,8 +690,8 @@ def rebalance(
     PolicyError
         A ``ValueError``: a policy copy out of its domains.
     ValueError
-        A count (``allow_moves``, ``max_moves``) out of its range, or a
-        ``clock_started`` that is no past ``perf_counter`` reading.
+        ``max_moves`` out of its range, or a ``clock_started`` that is no past
+        ``perf_counter`` reading.
     """
     check_arguments(
         "rebalance",
