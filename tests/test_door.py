@@ -533,6 +533,19 @@ def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
             "without quotes.",
         ),
         (
+            '[waiting]\nroom_kept_share = "0.1"',
+            "key 'waiting.room_kept_share' is '0.1', expected a number from 0 to 1, written "
+            "without quotes.",
+        ),
+        (
+            "[waiting]\nroom_kept_share = 1.5",
+            "key 'waiting.room_kept_share' is 1.5, expected a number from 0 to 1.",
+        ),
+        (
+            "[waiting]\nroom_kept_share = -0.1",
+            "key 'waiting.room_kept_share' is -0.1, expected a number from 0 to 1.",
+        ),
+        (
             '[waiting]\nreserve_after_days = "14"',
             "key 'waiting.reserve_after_days' is '14', expected a whole number from 0 to 3650, "
             "written without quotes.",

@@ -963,3 +963,109 @@ def test_within_a_class_the_unallocated_are_read_by_the_wait_the_class_counts() 
     policy = Policy()
     plan = allocate(snap, policy, time_limit=5)
     assert [u.case for u in unallocated_order(snap, policy, plan)] == ["CT0", "CP12", "CP3"]
+
+
+# ------------------------------------------------------- room kept for a higher class
+
+#: Room kept for the higher classes alone (no held room): 10 % of a cap.
+KEPT = Policy.model_validate({"waiting": {"reserve_after_days": 0, "room_kept_share": 0.1}})
+NOT_KEPT = Policy.model_validate({"waiting": {"reserve_after_days": 0, "room_kept_share": 0}})
+
+
+def kept_morning(stat_waited: int = 10, stat_needs: tuple[str, ...] = ()) -> Snapshot:
+    # W (cap 20) holds 15 points: 5 free, of which the last 10 % of the cap (2 points)
+    # is kept while STAT (child protection, 10 points, fits nowhere) has waited a day
+    # or more. OTHER4 (child in need, 4 points) would leave 1 point free: kept off.
+    # OTHER3 (3 points) leaves 2: allowed. Both others fit W's 5 points together? No:
+    # 4 + 3 = 7 > 5, so only one of them could be placed in any case.
+    return snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case(
+                "STAT",
+                type="child_protection",
+                weight=10,
+                needs=stat_needs,
+                opened=days_ago(stat_waited),
+            ),
+            case("OTHER4", weight=4, opened=AS_OF),
+        ],
+    )
+
+
+def test_the_last_room_of_a_cap_is_kept_while_a_higher_class_child_waits() -> None:
+    state = ServiceState.of(kept_morning(), KEPT)
+    assert state.room_kept == {"W": (200, "STAT")}  # 10 % of 20 points, in centi-points
+    assert state.room_kept_from("W", "OTHER4") == "STAT"
+    assert state.eligible("OTHER4") == []
+    assert placed(kept_morning(), KEPT) == {}
+    # Without the key, OTHER4 takes the room the higher class would need.
+    assert placed(kept_morning(), NOT_KEPT) == {"OTHER4": "W"}
+
+
+def test_a_lower_class_child_may_take_room_short_of_the_kept_share() -> None:
+    # OTHER3 (3 points) leaves 2 points free, the share kept: placed.
+    snap = kept_morning()
+    snap = snap.model_copy(update={"cases": (*snap.cases, case("OTHER3", weight=3, opened=AS_OF))})
+    assert placed(snap, KEPT) == {"OTHER3": "W"}
+
+
+def test_no_room_is_kept_for_a_child_referred_today_or_one_the_worker_may_not_hold() -> None:
+    # Referred today: STAT may yet be placed this morning; there is no queue.
+    assert ServiceState.of(kept_morning(stat_waited=0), KEPT).room_kept == {}
+    assert placed(kept_morning(stat_waited=0), KEPT) == {"OTHER4": "W"}
+    # STAT needs Welsh, which W does not speak: W's room is no use to them.
+    welsh = kept_morning(stat_needs=("welsh",))
+    assert ServiceState.of(welsh, KEPT).room_kept == {}
+    assert placed(welsh, KEPT) == {"OTHER4": "W"}
+
+
+def test_a_higher_class_child_is_never_kept_off_the_kept_room() -> None:
+    # CP5 (child protection, 5 points) is of the class the room is kept for: placed.
+    snap = kept_morning()
+    snap = snap.model_copy(
+        update={
+            "cases": (*snap.cases, case("CP5", type="child_protection", weight=5, opened=AS_OF))
+        }
+    )
+    assert ServiceState.of(snap, KEPT).room_kept_from("W", "CP5") is None
+    assert placed(snap, KEPT) == {"CP5": "W"}
+
+
+def test_a_child_kept_off_the_last_room_is_told_why_in_the_plan_explain_and_recommend() -> None:
+    plan = allocate(kept_morning(), KEPT, time_limit=5)
+    reasons = {u.case: (str(u.code), u.reason) for u in plan.unallocated}
+    code, reason = reasons["OTHER4"]
+    assert code == "no_capacity"
+    assert reason == (
+        "the only room is kept for a higher class: the last 10% of W's cap is kept for "
+        "statutory children, as some had waited a day or more this morning (STAT, 10 days; "
+        "policy waiting.room_kept_share); this class may have it once no child of a higher "
+        "class who may go there has waited a day"
+    )
+    assert (
+        "1 child of class other (OTHER4) had room only in the last 10% of caps, kept for "
+        "higher classes while their children waited (policy waiting.room_kept_share); each "
+        "reason says whose"
+    ) in plan.notes
+    assert not any("room_kept_share" in n for n in allocate(kept_morning(), NOT_KEPT).notes)
+    why = explain_case(kept_morning(), KEPT, plan, "OTHER4")
+    (alternative,) = [a for a in why.alternatives if a.worker == "W"]
+    assert alternative.why_not == (
+        "the last 10% of W's cap is kept for statutory children, as some had waited a day or "
+        "more this morning (STAT, 10 days; policy waiting.room_kept_share)",
+    )
+    (w,) = recommend(kept_morning(), "OTHER4", KEPT).ranked
+    assert w.reasons[0].startswith("the last 10% of W's cap is kept for statutory children")
+    assert all(
+        "kept for" not in r for r in recommend(kept_morning(), "OTHER4", NOT_KEPT).ranked[0].reasons
+    )
+
+
+def test_the_managers_rule_keeps_no_room() -> None:
+    from allocator.domain.greedy import manager_policy
+
+    assert manager_policy(KEPT).waiting.room_kept_share == 0
+    assert manager_policy(Policy()).waiting.room_kept_share == 0
+    assert Policy().waiting.room_kept_share == 0.1

@@ -180,6 +180,11 @@ Weeks = Annotated[int, ExactNumber, NotText, Ge(0), Le(MAX_WAITING_WEEKS)]
 #: The default weeks of waiting that count as none within a class (``grace_weeks``):
 #: the simulated year's choice (docs/FORMAT.md "Waiting").
 GRACE_WEEKS: Final = 0
+#: The default ``waiting.room_kept_share``: 10 % of a worker's cap kept for a higher
+#: class while one of its children waits. Chosen by the simulated year
+#: (``python -m benchmarks year``; benchmarks/YEAR.md "Room kept for the higher
+#: classes").
+ROOM_KEPT_SHARE: Final = 0.1
 
 
 #: The default head start of a court child within their class (weeks): court work runs
@@ -220,6 +225,14 @@ class Waiting(Listed):
         them takes no other child of their class or below until they fit
         (backfilling, as batch schedulers reserve room for the job at the head of
         the queue). ``0``: no reservations.
+    room_kept_share
+        Share of a worker's cap (0 to 1; default :data:`ROOM_KEPT_SHARE`) that a child
+        of the last class (``other`` by default) may not take while a child of a
+        higher class whom the worker's grade and skills allow has waited a day or
+        more: the last room is kept for the higher class (trunk reservation, as a
+        telephone exchange keeps its last lines for priority calls), so room freed by
+        closures builds up for the children the classes put first instead of going
+        to lighter, lower-class children. ``0``: none kept.
     lost_worker_weeks
         A child who has lost their worker (the worker has left, is leaving within the
         leaving window, is long absent or may no longer hold them; or no worker now,
@@ -245,6 +258,7 @@ class Waiting(Listed):
     max_weeks: Annotated[int, ExactNumber, NotText, Ge(1), Le(MAX_WAITING_WEEKS)] = 26
     grace_weeks: Weeks = GRACE_WEEKS
     reserve_after_days: WindowDays = 14
+    room_kept_share: Share = ROOM_KEPT_SHARE
     lost_worker_weeks: Weeks = 4
     type_weeks: dict[CaseType, Weeks] = Field(
         default_factory=lambda: {CaseType.COURT: COURT_HEAD_START_WEEKS}

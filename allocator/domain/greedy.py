@@ -44,12 +44,16 @@ from allocator.domain.rules import ServiceState
 
 def manager_policy(policy: Policy) -> Policy:
     """``policy`` as a manager applying this rule by hand reads it: no room held for
-    long waits (``waiting.reserve_after_days`` 0), which is the engine's own device;
-    the rule's order (heaviest first) is how a manager serves the queue."""
-    if policy.waiting.reserve_after_days == 0:
+    long waits (``waiting.reserve_after_days`` 0) and none kept for the higher classes
+    (``waiting.room_kept_share`` 0), which are the engine's own devices; the rule's
+    order (heaviest first) is how a manager serves the queue."""
+    waiting = policy.waiting
+    if waiting.reserve_after_days == 0 and waiting.room_kept_share == 0:
         return policy
     return policy.model_copy(
-        update={"waiting": policy.waiting.model_copy(update={"reserve_after_days": 0})}
+        update={
+            "waiting": waiting.model_copy(update={"reserve_after_days": 0, "room_kept_share": 0})
+        }
     )
 
 

@@ -29,6 +29,7 @@ from allocator.contract.units import (
     HALF_POINT,
     CentiPoints,
     capacity_units,
+    percent,
     to_points,
     weight_units,
 )
@@ -559,7 +560,9 @@ class ServiceState:
         eligible = [
             pid
             for pid in self.allowed(case_id)
-            if weight <= self.spare_before(pid) and not self.held_from(pid, case_id)
+            if weight <= self.spare_before(pid)
+            and not self.held_from(pid, case_id)
+            and not self.room_kept_from(pid, case_id)
         ]
         self._eligible[case_id] = eligible
         return eligible
@@ -581,6 +584,46 @@ class ServiceState:
         if self.priority_class[case_id] < self.priority_class[held]:
             return None
         return held
+
+    @cached_property
+    def room_kept(self) -> dict[str, tuple[int, str]]:
+        """Worker -> (centi-points of their cap kept from the last class, the child it
+        is kept for): each worker open for new work whom the rules allow to take a
+        child of a higher class who has waited a day or more and whose cap is at least
+        that child's weight, that child being the first such in the class order, the
+        longest wait first (policy
+        ``waiting.room_kept_share``; :meth:`room_kept_from`). Empty when the share is
+        0 or the policy has one class."""
+        share = self.policy.waiting.room_kept_share
+        last = len(self.policy.class_names) - 1
+        if share <= 0 or last <= 0:
+            return {}
+        queue = sorted(
+            (c for c in self.to_allocate if self.priority_class[c] < last and self.days_waiting[c]),
+            key=lambda c: (self.priority_class[c], -self.days_waiting[c], c),
+        )
+        kept: dict[str, tuple[int, str]] = {}
+        for cid in queue:
+            if len(kept) == len(self.open_for_new):
+                break
+            for w in self.allowed(cid):
+                # Room freed never makes a child fit a cap below their weight.
+                if w not in kept and self.weight[cid] <= self.capacity[w]:
+                    kept[w] = (round(self.capacity[w] * share), cid)
+        return kept
+
+    def room_kept_from(self, worker_id: str, case_id: str) -> str | None:
+        """The higher-class child for whom ``worker_id``'s last room is kept, if it
+        keeps ``case_id`` off them (:attr:`room_kept`): ``case_id`` is of the last
+        class and would leave less than the kept share of the worker's cap free;
+        else ``None``."""
+        kept = self.room_kept.get(worker_id)
+        if kept is None or self.priority_class[case_id] < len(self.policy.class_names) - 1:
+            return None
+        share, for_child = kept
+        if self.weight[case_id] <= self.spare_before(worker_id) - share:
+            return None
+        return for_child
 
     def allowed(self, case_id: str) -> list[str]:
         """Workers the static rules let take ``case_id`` today whatever their room.
@@ -715,6 +758,27 @@ def joined(ids: Iterable[str], limit: int = 5) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def room_kept_clause(state: ServiceState, kept: Mapping[str, str]) -> str:
+    """Why workers' last room is not a lower-class child's (:meth:`ServiceState.room_kept_from`),
+    for people: ``kept`` maps each worker to the child their room is kept for. "the
+    last 10% of W1 and W2's caps is kept for statutory children, as some had waited a
+    day or more this morning (C5, 12 days; policy waiting.room_kept_share)". Said of
+    the morning: the plan may place the child named, and the room stays kept for the
+    day (the queue is the sign that the class needs room)."""
+    workers = sorted(kept)
+    first = min(kept.values(), key=lambda c: (state.priority_class[c], -state.days_waiting[c], c))
+    others = len(set(kept.values())) - 1
+    name = state.policy.class_names[state.priority_class[first]].replace("_", " ")
+    share = percent(state.policy.waiting.room_kept_share * 100, 100)
+    whose = f"{joined(workers)}'s cap" if len(workers) == 1 else f"{joined(workers)}'s caps"
+    also = f" and {counted(others, 'other')}" if others else ""
+    return (
+        f"the last {share} of {whose} is kept for {name} children, as some had waited a day "
+        f"or more this morning ({first}, {counted(state.days_waiting[first], 'day')}{also}; "
+        "policy waiting.room_kept_share)"
+    )
 
 
 # ------------------------------------------------------------------ the rule registry

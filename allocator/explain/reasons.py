@@ -38,7 +38,7 @@ from allocator.contract.faults import with_article
 from allocator.contract.models import Case, Grade, Practitioner, Unallocated, UnallocatedCode
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent
-from allocator.domain.objectives import Placements, outcome_of, outside_area
+from allocator.domain.objectives import Placements, loads_after, outcome_of, outside_area
 from allocator.domain.rules import (
     AVAILABILITY,
     AVAILABILITY_RULES,
@@ -62,6 +62,7 @@ from allocator.domain.rules import (
     missing_needs,
     normalised,
     points,
+    room_kept_clause,
     taking_blockers,
 )
 
@@ -515,6 +516,15 @@ def _diagnose(
     if len(held) == len(with_room):
         return result(_code(CAPACITY), _room_held(state, held))
     with_room = [w for w in with_room if w not in held]
+    kept = {w: k for w in with_room if (k := state.room_kept_from(w, case_id)) is not None}
+    if len(kept) == len(with_room):
+        return result(
+            _code(CAPACITY),
+            f"the only room is kept for a higher class: {room_kept_clause(state, kept)}; "
+            "this class may have it once no child of a higher class who may go there has "
+            "waited a day",
+        )
+    with_room = [w for w in with_room if w not in kept]
 
     limit = state.policy.max_new_families_per_day
     open_intake = [
@@ -601,6 +611,33 @@ def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]
         "then (policy waiting.reserve_after_days)"
         for w, h in sorted(state.held_for.items())
         if h not in placed
+    ]
+
+
+def room_kept_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
+    """One plan note naming the children of the last class the plan leaves without a
+    worker whose only room before the plan was kept for a higher class
+    (:meth:`ServiceState.room_kept_from`): what keeping it cost this morning."""
+    if not state.room_kept:
+        return []
+    load, _ = loads_after(state, placed)
+    kept_off = []
+    for cid in state.to_allocate:
+        if cid in placed:
+            continue
+        weight = state.weight[cid]
+        with_room = [w for w in state.allowed(cid) if weight <= state.capacity[w] - load[w]]
+        if with_room and all(state.room_kept_from(w, cid) for w in with_room):
+            kept_off.append(cid)
+    if not kept_off:
+        return []
+    share = percent(state.policy.waiting.room_kept_share * 100, 100)
+    name = state.policy.class_names[-1].replace("_", " ")
+    return [
+        f"{counted(len(kept_off), 'child', 'children')} of class {name} "
+        f"({joined(kept_off, NAMED)}) had room only in the last {share} of caps, kept for "
+        "higher classes while their children waited (policy waiting.room_kept_share); each "
+        "reason says whose"
     ]
 
 

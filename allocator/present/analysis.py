@@ -55,6 +55,7 @@ from allocator.domain.rules import (
     is_long_absent,
     notice,
     points,
+    room_kept_clause,
 )
 from allocator.explain.check import RULES, Violation, joined, judge_plan
 from allocator.explain.reasons import (
@@ -889,6 +890,11 @@ def _why_not(
             "waiting.reserve_after_days): no child of their class or below goes to "
             f"{wid} until {held} fits"
         ]
+    kept = state.room_kept_from(wid, case_id)
+    if kept is not None and not late:
+        # The engine keeps a lower-class child off a worker's last room while a
+        # higher-class child they may hold waits (the plan's reason says so too).
+        return [room_kept_clause(state, {wid: kept})]
     if chosen is None or chosen_score is None:
         return (
             [full]

@@ -39,6 +39,7 @@ from allocator.explain.reasons import (
     diagnose_unallocated,
     held_room_notes,
     longest_wait_note,
+    room_kept_notes,
 )
 
 #: Share of the work budget (:attr:`Settings.work`) the move step (``allow_moves``) gets.
@@ -239,6 +240,7 @@ def allocate(
     # named a child the make-room step had placed).
     notes.extend(longest_wait_note(state, placed))
     notes.extend(held_room_notes(solved, placed))
+    notes.extend(room_kept_notes(solved, placed))
     return build_plan(
         state,
         placed,

@@ -129,6 +129,7 @@ from allocator.domain.rules import (
     joined,
     notice,
     points,
+    room_kept_clause,
 )
 from allocator.engine.budget import calibrated
 from allocator.engine.rebalance import (
@@ -144,6 +145,7 @@ from allocator.explain.reasons import (
     had_room,
     held_room_notes,
     longest_wait_note,
+    room_kept_notes,
 )
 
 
@@ -996,12 +998,22 @@ def _plan(
                 and load[w] + state.weight[cid] <= state.capacity[w]
             }
         )
+        kept = {
+            w: k
+            for cid in kids
+            for w in state.allowed(cid)
+            if (k := state.room_kept_from(w, cid)) is not None
+            and load[w] + state.weight[cid] <= state.capacity[w]
+        }
         why = "nobody who may hold them has room in this plan"
         if held:
             why += (
                 f", except room held for children who have waited longer ({', '.join(held)}; "
                 "policy waiting.reserve_after_days)"
             )
+        if kept:
+            why += f"{' or' if held else ', except'} room kept: {room_kept_clause(state, kept)}"
+
         notes.append(
             f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
             f"(the handover day is {day}, in {counted((day - state.as_of).days, 'day')}): "
@@ -1040,6 +1052,7 @@ def _plan(
     given = {a.case: a.worker for a in assignments}
     notes.extend(longest_wait_note(state, given))
     notes.extend(held_room_notes(state, given))
+    notes.extend(room_kept_notes(state, given))
     values = tier_values(data, moved)
     still_over = sorted(s for s in data.excess if load[s] > state.capacity[s])
     if uncovered:

@@ -68,6 +68,7 @@ from allocator.domain.rules import (
     normalised,
     normalised_set,
     points,
+    room_kept_clause,
     taking_blockers,
 )
 from allocator.explain.reasons import (
@@ -783,6 +784,12 @@ class Recommender:
                 f"{wid}'s room is held for {kept_for}, waiting {st.days_waiting[kept_for]} "
                 "days (policy waiting.reserve_after_days): the engine places no child of "
                 f"this class or below with {wid} until {kept_for} fits"
+            )
+        room_for = st.room_kept_from(wid, case.id)
+        if room_for is not None:
+            reasons.append(
+                f"{room_kept_clause(st, {wid: room_for})}: the engine places no child of "
+                f"this class with {wid} beyond it"
             )
         if case.pinned_worker == wid:
             reasons.append(f"pinned to {wid} by a manager")
