@@ -1069,3 +1069,47 @@ def test_the_managers_rule_keeps_no_room() -> None:
     assert manager_policy(KEPT).waiting.room_kept_share == 0
     assert manager_policy(Policy()).waiting.room_kept_share == 0
     assert Policy().waiting.room_kept_share == 0.1
+
+
+def pinned_to_w(snap: Snapshot, cid: str) -> Snapshot:
+    cases = tuple(
+        c.model_copy(update={"pinned_worker": "W"}) if c.id == cid else c for c in snap.cases
+    )
+    return snap.model_copy(update={"cases": cases})
+
+
+def test_a_managers_pin_is_never_kept_off_the_kept_room() -> None:
+    # OTHER4 pinned to W by a manager: the kept room is the engine's device, the pin
+    # the manager's word, so W takes them (4 of W's 5 free points, within the cap).
+    snap = pinned_to_w(kept_morning(), "OTHER4")
+    assert ServiceState.of(snap, KEPT).room_kept_from("W", "OTHER4") is None
+    assert placed(snap, KEPT) == {"OTHER4": "W"}
+
+
+def test_a_managers_pin_is_never_kept_off_held_room() -> None:
+    # The held-room morning with CP1 pinned to W: the manager's pin stands.
+    snap = snapshot(
+        [worker("W", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("COURT", type="court", complexity=3, weight=10.5, opened=days_ago(59)),
+            case("CP1", type="child_protection", weight=5, opened=AS_OF, pinned_worker="W"),
+        ],
+    )
+    assert ServiceState.of(snap, RESERVE).held_from("W", "CP1") is None
+    assert placed(snap, RESERVE) == {"CP1": "W"}
+
+
+def test_the_meeting_may_give_a_child_the_room_the_engine_kept() -> None:
+    # The meeting offers W for OTHER4 (the reason names W's kept room); a manager's
+    # choice of W is honoured, not refused with the engine's own reason.
+    from allocator.meeting.overrides import Override, final_workers, resolve
+
+    snap = kept_morning()
+    plan = allocate(snap, KEPT, time_limit=5)
+    assert "OTHER4" in {u.case for u in plan.unallocated}
+    choice = Override(
+        manager="Ann", reason="W may take them", case="OTHER4", action="choose", worker="W"
+    )
+    result = resolve(snap, KEPT, plan, [choice])
+    assert final_workers(result.plan)["OTHER4"] == "W"

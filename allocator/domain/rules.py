@@ -577,9 +577,11 @@ class ServiceState:
     def held_from(self, worker_id: str, case_id: str) -> str | None:
         """The child whose reserved room at ``worker_id`` keeps ``case_id`` off them
         (:attr:`held_for`), or ``None``: a child of a lower or the same class, not
-        the child it is held for. A child of a higher class is never kept off."""
+        the child it is held for. A child of a higher class is never kept off, nor a
+        child a manager pinned to the worker (``pinned_worker``, the meeting's
+        choice): held room is the engine's device, the pin the manager's word."""
         held = self.held_for.get(worker_id)
-        if held is None or held == case_id:
+        if held is None or held == case_id or self.cases[case_id].pinned_worker == worker_id:
             return None
         if self.priority_class[case_id] < self.priority_class[held]:
             return None
@@ -616,9 +618,13 @@ class ServiceState:
         """The higher-class child for whom ``worker_id``'s last room is kept, if it
         keeps ``case_id`` off them (:attr:`room_kept`): ``case_id`` is of the last
         class and would leave less than the kept share of the worker's cap free;
-        else ``None``."""
+        else ``None``. A child a manager pinned to the worker (``pinned_worker``, the
+        meeting's choice) is never kept off: the kept room is the engine's device, the
+        pin the manager's word."""
         kept = self.room_kept.get(worker_id)
         if kept is None or self.priority_class[case_id] < len(self.policy.class_names) - 1:
+            return None
+        if self.cases[case_id].pinned_worker == worker_id:
             return None
         share, for_child = kept
         if self.weight[case_id] <= self.spare_before(worker_id) - share:
