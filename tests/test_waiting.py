@@ -1113,3 +1113,52 @@ def test_the_meeting_may_give_a_child_the_room_the_engine_kept() -> None:
     )
     result = resolve(snap, KEPT, plan, [choice])
     assert final_workers(result.plan)["OTHER4"] == "W"
+
+
+def test_the_reason_says_when_the_plan_places_the_child_the_room_is_kept_for() -> None:
+    # STAT (10 points, waited 10 days) may go to W (5 points free) or V (empty): the
+    # last 2 points of both caps are kept. OTHER4 may not go to V and is kept off W;
+    # the plan places STAT with V, and the reason says so (the room was kept for the
+    # morning's queue: a manager reading "STAT, 10 days" would look for STAT in vain).
+    snap = snapshot(
+        [worker("W", capacity_points=20), worker("V", capacity_points=20)],
+        [
+            *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
+            case("STAT", type="child_protection", weight=10, opened=days_ago(10)),
+            case("OTHER4", weight=4, opened=AS_OF, excluded_workers=("V",)),
+        ],
+    )
+    plan = allocate(snap, KEPT, time_limit=5)
+    assert {a.case: a.worker for a in plan.assignments} == {"STAT": "V"}
+    (reason,) = [u.reason for u in plan.unallocated if u.case == "OTHER4"]
+    assert "(STAT, 10 days, whom this plan places with V; policy waiting.room_kept_share)" in (
+        reason
+    )
+    why = explain_case(snap, KEPT, plan, "OTHER4")
+    assert "whom this plan places with V" in why.diagnosis
+    (alternative,) = [a for a in why.alternatives if a.worker == "W"]
+    assert "whom this plan places with V" in alternative.why_not[0]
+
+
+def test_the_reason_names_every_class_and_worker_the_room_is_kept_for() -> None:
+    # W1 is kept for URG (urgent, Welsh, waited 3 days), W2 for STAT (statutory): the
+    # reason names both classes, both workers' caps and the other child as a child.
+    snap = snapshot(
+        [
+            worker("W1", capacity_points=20, skills=("welsh",)),
+            worker("W2", capacity_points=20),
+        ],
+        [
+            *[case(f"H{w}{i}", worker=w, weight=5) for w in ("W1", "W2") for i in range(3)],
+            case("URG", priority="urgent", weight=10, needs=("welsh",), opened=days_ago(3)),
+            case("STAT", type="child_protection", weight=10, opened=days_ago(10)),
+            case("OTHER4", weight=4, opened=AS_OF),
+        ],
+    )
+    plan = allocate(snap, KEPT, time_limit=5)
+    (reason,) = [u.reason for u in plan.unallocated if u.case == "OTHER4"]
+    assert reason.startswith(
+        "the only room is kept for a higher class: the last 10% of the caps of W1 and W2 is "
+        "kept for urgent and statutory children, as some had waited a day or more this "
+        "morning (URG, 3 days, and 1 other child; policy waiting.room_kept_share)"
+    )

@@ -766,20 +766,37 @@ def joined(ids: Iterable[str], limit: int = 5) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def room_kept_clause(state: ServiceState, kept: Mapping[str, str]) -> str:
+def room_kept_clause(
+    state: ServiceState, kept: Mapping[str, str], placed: Mapping[str, str] | None = None
+) -> str:
     """Why workers' last room is not a lower-class child's (:meth:`ServiceState.room_kept_from`),
     for people: ``kept`` maps each worker to the child their room is kept for. "the
-    last 10% of W1 and W2's caps is kept for statutory children, as some had waited a
-    day or more this morning (C5, 12 days; policy waiting.room_kept_share)". Said of
-    the morning: the plan may place the child named, and the room stays kept for the
-    day (the queue is the sign that the class needs room)."""
+    last 10% of the caps of W1 and W2 is kept for statutory children, as some had
+    waited a day or more this morning (C5, 12 days, and 1 other child; policy
+    waiting.room_kept_share)". Said of the morning: the plan may place the child
+    named, and the room stays kept for the day (the queue is the sign that the class
+    needs room); ``placed`` (case -> worker, the plan's placements) says so where it
+    does ("C5, 12 days, whom this plan places with W3"), so a manager is not left to
+    look for a child who no longer waits.
+
+    Each class a child of ``kept`` belongs to is named ("urgent and statutory
+    children"): a worker's room is kept for the first child in the class order who
+    may go there, which need not be of the first class named."""
     workers = sorted(kept)
-    first = min(kept.values(), key=lambda c: (state.priority_class[c], -state.days_waiting[c], c))
-    others = len(set(kept.values())) - 1
-    name = state.policy.class_names[state.priority_class[first]].replace("_", " ")
+    children = sorted(
+        set(kept.values()), key=lambda c: (state.priority_class[c], -state.days_waiting[c], c)
+    )
+    first = children[0]
+    names = [
+        state.policy.class_names[k] for k in sorted({state.priority_class[c] for c in children})
+    ]
+    name = joined((n.replace("_", " ") for n in names), limit=len(names))
     share = percent(state.policy.waiting.room_kept_share * 100, 100)
-    whose = f"{joined(workers)}'s cap" if len(workers) == 1 else f"{joined(workers)}'s caps"
-    also = f" and {counted(others, 'other')}" if others else ""
+    whose = f"{workers[0]}'s cap" if len(workers) == 1 else f"the caps of {joined(workers)}"
+    where = (placed or {}).get(first)
+    also = f", whom this plan places with {where}" if where is not None else ""
+    if len(children) > 1:
+        also += f", and {counted(len(children) - 1, 'other child', 'other children')}"
     return (
         f"the last {share} of {whose} is kept for {name} children, as some had waited a day "
         f"or more this morning ({first}, {counted(state.days_waiting[first], 'day')}{also}; "

@@ -520,7 +520,7 @@ def _diagnose(
     if len(kept) == len(with_room):
         return result(
             _code(CAPACITY),
-            f"the only room is kept for a higher class: {room_kept_clause(state, kept)}; "
+            f"the only room is kept for a higher class: {room_kept_clause(state, kept, placed)}; "
             "this class may have it once no child of a higher class who may go there has "
             "waited a day",
         )

@@ -894,7 +894,7 @@ def _why_not(
     if kept is not None and not late:
         # The engine keeps a lower-class child off a worker's last room while a
         # higher-class child they may hold waits (the plan's reason says so too).
-        return [room_kept_clause(state, {wid: kept})]
+        return [room_kept_clause(state, {wid: kept}, view.placed)]
     if chosen is None or chosen_score is None:
         return (
             [full]

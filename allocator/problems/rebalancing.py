@@ -1012,7 +1012,8 @@ def _plan(
                 "policy waiting.reserve_after_days)"
             )
         if kept:
-            why += f"{' or' if held else ', except'} room kept: {room_kept_clause(state, kept)}"
+            clause = room_kept_clause(state, kept, view.placed)
+            why += f"{' or' if held else ', except'} room kept: {clause}"
 
         notes.append(
             f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
