@@ -199,8 +199,8 @@ def test_every_solve_starts_from_a_hint_its_model_can_hold(monkeypatch: pytest.M
     import allocator.engine.solve as engine
     from benchmarks.scenarios import stretched
 
-    monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 2_000)
-    monkeypatch.setattr(engine, "NEIGHBOURHOOD_PAIRS", 2_000)
+    monkeypatch.setattr(candidates, "FULL_MODEL_PAIRS", 1_000)
+    monkeypatch.setattr(engine, "NEIGHBOURHOOD_PAIRS", 1_000)
     starts: list[list[str]] = []
     original = engine.run_stage
 
