@@ -593,9 +593,8 @@ class ServiceState:
         is kept for): each worker open for new work whom the rules allow to take a
         child of a higher class who has waited a day or more and whose cap is at least
         that child's weight, that child being the first such in the class order, the
-        longest wait first (policy
-        ``waiting.room_kept_share``; :meth:`room_kept_from`). Empty when the share is
-        0 or the policy has one class."""
+        longest wait first (policy ``waiting.room_kept_share``; :meth:`room_kept_from`).
+        Empty when the share is 0 or the policy has one class."""
         share = self.policy.waiting.room_kept_share
         last = len(self.policy.class_names) - 1
         if share <= 0 or last <= 0:

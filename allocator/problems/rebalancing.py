@@ -1014,7 +1014,6 @@ def _plan(
         if kept:
             clause = room_kept_clause(state, kept, view.placed)
             why += f"{' or' if held else ', except'} room kept: {clause}"
-
         notes.append(
             f"{departure_sentence(state, source)}: no handover yet for {', '.join(kids)} "
             f"(the handover day is {day}, in {counted((day - state.as_of).days, 'day')}): "
