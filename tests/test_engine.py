@@ -383,6 +383,25 @@ def test_same_input_gives_the_same_plan() -> None:
 
 
 @pytest.mark.slow
+def test_a_small_model_runs_highs_on_half_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README's example (290 pairs) at 3 units gives the siblings stage 0.375, under
+    # HIGHS_MIN_WORK but over half of it: HiGHS runs and proves 4 families apart, the
+    # optimum (benchmarks.mip: 4, proved); CP-SAT's own search ends at 6.
+    from allocator.engine import solve as engine
+    from allocator.io import load_policy, load_snapshot
+
+    snap = load_snapshot("examples/service.json", "examples/referrals.json")
+    state = ServiceState.of(snap, load_policy("examples/policy.toml"))
+    settings = Settings(time_limit=600, work_units=3)
+    solved = engine.solve(state, settings)
+    assert evaluate(state, solved.decisions)["siblings_apart"] == 4
+    assert solved.tiers["siblings_apart"].proved
+    monkeypatch.setattr(engine, "HIGHS_SMALL_PAIRS", 0)
+    alone = engine.solve(state, settings)
+    assert evaluate(state, alone.decisions)["siblings_apart"] > 4
+
+
+@pytest.mark.slow
 def test_a_siblings_stage_with_work_to_spare_ends_with_highs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
