@@ -149,7 +149,7 @@ def _fields(value: Any) -> Any:
     """``value``'s fields as the constructor takes them, records as dicts, read from
     the attributes themselves: not ``model_dump``, whose serialisers on a policy leave
     out some keys at their empty value (``[waiting.type_weeks]`` empty would be read
-    back as the default, court = 8)."""
+    back as the default, court = 12)."""
     if isinstance(value, BaseModel):
         return {
             info.alias or name: _fields(getattr(value, name))

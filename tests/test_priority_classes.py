@@ -90,8 +90,8 @@ def test_urgent_comes_before_statutory() -> None:
     plan = allocate(snap, Policy(), time_limit=5)
     assert placed(plan) == {"URGENT": "W1"}
     assert plan.objective["unallocated_urgent"] == 0
-    # One 10-point court child: 20 half points x (1 + the court head start, 8 weeks).
-    assert plan.objective["unallocated_statutory"] == 20 * 9
+    # One 10-point court child: 20 half points x (1 + the court head start, 12 weeks).
+    assert plan.objective["unallocated_statutory"] == 20 * 13
 
 
 def test_a_council_may_regroup_the_classes() -> None:
@@ -295,8 +295,8 @@ def test_the_lp_bound_holds_the_classes_above_at_their_values() -> None:
         ],
     )
     state = ServiceState.of(snap, Policy())
-    # The court child: 20 half points x (1 + the court head start, 8 weeks).
-    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20 * 9
+    # The court child: 20 half points x (1 + the court head start, 12 weeks).
+    assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 0}) == 20 * 13
     assert _lp_bound(state, "unallocated_statutory", {"unallocated_urgent": 20}) == 0
 
 

@@ -309,7 +309,8 @@ def test_counting_passes_over_the_child_who_has_waited() -> None:
 
 
 def test_the_age_rule_places_the_child_who_has_waited() -> None:
-    # Age: the court child weighs 1 + 8 weeks = 9, the two new referrals 1 + 1 = 2.
+    # Age: the court child weighs 1 + 8 weeks waited + the court head start (12 weeks)
+    # = 21, the two new referrals 1 + 1 = 2.
     assert placed(court_against_two(), AGE) == {"COURT": "W"}
 
 
@@ -876,8 +877,8 @@ def test_grace_weeks_serve_by_weight_until_a_wait_outlasts_them(grace: int, firs
 
 
 def test_the_grace_is_taken_from_the_wait_not_from_a_head_start() -> None:
-    # Court work keeps its head start (8 weeks by default) from the first day: with 6
-    # weeks' grace a court referral of today counts 1 + 8 weeks, a child-protection
+    # Court work keeps its head start (12 weeks by default) from the first day: with 6
+    # weeks' grace a court referral of today counts 1 + 12 weeks, a child-protection
     # child who has waited 7 weeks 1 + (7 - 6), one who has waited 5 weeks 1.
     policy = Policy.model_validate({"waiting": {"rule": "age", "grace_weeks": 6}})
     snap = snapshot(
@@ -888,7 +889,7 @@ def test_the_grace_is_taken_from_the_wait_not_from_a_head_start() -> None:
             case("CP5", type="child_protection", opened=days_ago(35)),
         ],
     )
-    assert ServiceState.of(snap, policy).waiting_weight == {"CT": 9, "CP7": 2, "CP5": 1}
+    assert ServiceState.of(snap, policy).waiting_weight == {"CT": 13, "CP7": 2, "CP5": 1}
 
 
 def test_the_label_and_the_door_say_the_grace(tmp_path: Path) -> None:
@@ -947,7 +948,7 @@ def test_the_terminal_lists_the_unallocated_by_class_before_their_wait() -> None
 
 
 def test_within_a_class_the_unallocated_are_read_by_the_wait_the_class_counts() -> None:
-    """A court child referred today counts 8 weeks by the default head start and is
+    """A court child referred today counts 12 weeks by the default head start and is
     served before a child-protection child of 12 days: the list a manager reads puts
     them in that order too (a fresh user found the court child 18th)."""
     from allocator.present.order import unallocated_order

@@ -547,8 +547,8 @@ def class_tiers(policy: Policy) -> tuple[Tier, ...]:
     """
     counted = WAITING_UNITS[policy.waiting.rule]
     if policy.waiting.type_weeks or policy.waiting.lost_worker_weeks:
-        # A court child referred today counts 8 weeks by default: said, so that a
-        # value of 378 for two children who waited no day adds up.
+        # A court child referred today counts 12 weeks by default: said, so that a
+        # value of 546 for two children who waited no day adds up.
         counted = counted.replace("weeks waited", "weeks waited + any head start")
     if policy.waiting.grace_weeks:
         counted = counted.replace(
