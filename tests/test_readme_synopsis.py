@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def test_the_readme_has_a_busy_morning_to_run_and_says_what_it_shows(tmp_path: P
     assert ran.exit_code == 0, ran.output
     said = " ".join(entry[: entry.index("\n* ")].split())
     shown = " ".join(ran.stderr.split())
-    assert "3,477 open cases, 370 children needing a worker" in said
+    assert "3,477 cases (3,157 with a worker, 320 without), 370 children needing a" in said
+    service = json.loads((tmp_path / "busy.json").read_text(encoding="utf-8"))
+    assert sum(c.get("worker") is not None for c in service["cases"]) == 3157
     assert "35 allocated and 335 left without one (17 urgent, 145 statutory" in said
     assert "35 allocated, 335 unallocated" in shown
     assert "│ no_capacity │ 17 │ 145 │ 173 │ 335 │" in shown
