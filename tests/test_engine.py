@@ -407,12 +407,13 @@ def test_a_siblings_stage_with_work_to_spare_ends_with_highs(
 ) -> None:
     # Measured on this generated day: CP-SAT's search ends with 9 families apart,
     # HiGHS's root heuristics from there reach 6 and prove it (benchmarks/SEARCH.md).
-    # With no room kept for the higher classes, as when it was measured: with the
-    # default's room kept, CP-SAT's own search ends at 7 and HiGHS proves it best.
+    # The policy as when it was measured (no room kept for the higher classes, court's
+    # head start 8 weeks): with the default's room kept, CP-SAT's own search ends at 7
+    # and HiGHS proves it best.
     from allocator.engine import solve as engine
     from allocator.generate import generate
 
-    policy = Policy.model_validate({"waiting": {"room_kept_share": 0}})
+    policy = Policy.model_validate({"waiting": {"room_kept_share": 0, "type_weeks": {"court": 8}}})
     state = ServiceState.of(generate(25, seed=1, load=0.95), policy)
     settings = Settings(time_limit=600, work_units=3)
     with_highs = engine.solve(state, settings)
