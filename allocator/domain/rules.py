@@ -601,7 +601,7 @@ class ServiceState:
             return {}
         queue = sorted(
             (c for c in self.to_allocate if self.priority_class[c] < last and self.days_waiting[c]),
-            key=lambda c: (self.priority_class[c], -self.days_waiting[c], c),
+            key=self.first_waiting,
         )
         kept: dict[str, tuple[int, str]] = {}
         for cid in queue:
@@ -612,6 +612,11 @@ class ServiceState:
                 if w not in kept and self.weight[cid] <= self.capacity[w]:
                     kept[w] = (round(self.capacity[w] * share), cid)
         return kept
+
+    def first_waiting(self, case_id: str) -> tuple[int, int, str]:
+        """The sort key of who room is kept for first: the class order, then the
+        longest wait, then the id (:attr:`room_kept`, :func:`room_kept_clause`)."""
+        return (self.priority_class[case_id], -self.days_waiting[case_id], case_id)
 
     def room_kept_from(self, worker_id: str, case_id: str) -> str | None:
         """The higher-class child for whom ``worker_id``'s last room is kept, if it
@@ -782,9 +787,7 @@ def room_kept_clause(
     children"): a worker's room is kept for the first child in the class order who
     may go there, which need not be of the first class named."""
     workers = sorted(kept)
-    children = sorted(
-        set(kept.values()), key=lambda c: (state.priority_class[c], -state.days_waiting[c], c)
-    )
+    children = sorted(set(kept.values()), key=state.first_waiting)
     first = children[0]
     names = [
         state.policy.class_names[k] for k in sorted({state.priority_class[c] for c in children})

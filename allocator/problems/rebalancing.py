@@ -987,24 +987,23 @@ def _plan(
     for source, kids in sorted(by_leaver.items()):
         # Said early, with the day: a manager can find room before the child waits.
         day = handover_day(state.as_of, state.departing[source])
-        # Room held for a longer-waiting child is room the engine keeps them off: say
-        # whose, as the plan's reasons for children kept off it do.
+        # Room held for a longer-waiting child, or kept for a higher class, is room the
+        # engine keeps them off: say whose, as the plan's reasons for children kept off
+        # it do.
+        with_room = [
+            (cid, w)
+            for cid in kids
+            for w in state.allowed(cid)
+            if load[w] + state.weight[cid] <= state.capacity[w]
+        ]
         held = sorted(
             {
                 f"{w}'s for {state.held_for[w]}"
-                for cid in kids
-                for w in state.allowed(cid)
+                for cid, w in with_room
                 if state.held_from(w, cid) is not None
-                and load[w] + state.weight[cid] <= state.capacity[w]
             }
         )
-        kept = {
-            w: k
-            for cid in kids
-            for w in state.allowed(cid)
-            if (k := state.room_kept_from(w, cid)) is not None
-            and load[w] + state.weight[cid] <= state.capacity[w]
-        }
+        kept = {w: k for cid, w in with_room if (k := state.room_kept_from(w, cid)) is not None}
         why = "nobody who may hold them has room in this plan"
         if held:
             why += (
