@@ -1064,6 +1064,40 @@ def test_a_child_kept_off_the_last_room_is_told_why_in_the_plan_explain_and_reco
     )
 
 
+def test_explain_shows_the_worker_whose_room_is_kept_though_others_rank_above_them() -> None:
+    # V0-V2 (cap 100, 90.5 points: 9.5 free) rank above W for OTHER4 on balance, but
+    # this morning's Welsh-speaking child-protection referrals (9.5 points) fill them;
+    # W's room is kept for STAT (10 points, fits nowhere). The table's top 2 are full
+    # workers: W, whom the reason names, is added with its why-not.
+    snap = kept_morning()
+    speak = [worker(f"V{i}", skills=["welsh"]) for i in range(3)]
+    loads = [case(f"L{i}{k}", worker=f"V{i}", weight=9.05) for i in range(3) for k in range(10)]
+    welsh = [
+        case(f"CP{i}", type="child_protection", weight=9.5, needs=("welsh",), opened=AS_OF)
+        for i in range(3)
+    ]
+    snap = snap.model_copy(
+        update={
+            "practitioners": (*speak, *snap.practitioners),
+            "cases": (*loads, *snap.cases, *welsh),
+        }
+    )
+    plan = allocate(snap, KEPT, time_limit=5)
+    assert sorted(a.worker for a in plan.assignments if a.case.startswith("CP")) == [
+        "V0",
+        "V1",
+        "V2",
+    ]
+    assert "W's cap is kept" in {u.case: u.reason for u in plan.unallocated}["OTHER4"]
+    why = explain_case(snap, KEPT, plan, "OTHER4", top=2)
+    workers = [a.worker for a in why.alternatives]
+    assert workers[:2] != ["W"] and workers[-1] == "W" and len(workers) == 3
+    assert why.alternatives[-1].why_not[0].startswith("the last 10% of W's cap is kept")
+    # Before this, the table showed only the top 2, both full: W, the worker the reason
+    # names, was not in it.
+    assert "W" not in [c.worker for c in recommend(snap, "OTHER4", KEPT, top=2).ranked]
+
+
 def test_the_managers_rule_keeps_no_room() -> None:
     from allocator.domain.greedy import manager_policy
 

@@ -574,7 +574,9 @@ class CaseExplanation:
         The tier score of its placement, where placed.
     alternatives
         The next-best workers (eligible before the plan), best first, each with why
-        it was not chosen.
+        it was not chosen; for a child left without a worker, then up to ``top``
+        more whose room the engine keeps for another child (held or kept room, which
+        the diagnosis names), by id.
     violations
         The plan's violations concerning this case.
     needs_worker
@@ -763,6 +765,15 @@ def explain_case(
     chosen = after if outcome in ("allocated", "moved", "handover") else None
     ranked = rec.recommend(case_id, top=top + 1, ineligible=0, siblings=siblings).ranked
     others = [c for c in ranked if c.worker != chosen][:top]
+    blamed = _kept_off(state, view, case_id) if outcome == "unallocated" else []
+    if any(w not in {c.worker for c in others} for w in blamed):
+        # The reason names workers whose room is held or kept for another child, by id;
+        # they may rank below the table's cut on score, and a manager looks for the
+        # ones the reason names in the table (at most ``top`` more rows, in its order).
+        everyone = rec.recommend(case_id, top=len(state.practitioners), ineligible=0)
+        by_worker = {c.worker: c for c in everyone.ranked}
+        shown = {c.worker for c in others}
+        others += [by_worker[w] for w in blamed if w not in shown and w in by_worker][:top]
     chosen_score = rec.score(case_id, chosen, siblings=siblings) if chosen else None
     alternatives = tuple(
         Alternative(
@@ -805,6 +816,19 @@ def explain_case(
         priority=case.priority.value,
         priority_class=policy.class_name(case),
     )
+
+
+def _kept_off(state: ServiceState, view: PlanView, case_id: str) -> list[str]:
+    """The workers with room for ``case_id`` under the plan who the engine keeps it
+    off, their room held or kept for another child (the reason names them), by id."""
+    weight = state.weight[case_id]
+    return [
+        w
+        for w in sorted(state.practitioners)
+        if w not in state.gone
+        and state.capacity[w] - view.load[w] >= weight
+        and (state.held_from(w, case_id) or state.room_kept_from(w, case_id))
+    ]
 
 
 def _no_handover(state: ServiceState, view: PlanView, plan: Plan, case_id: str) -> str:
