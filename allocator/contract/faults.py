@@ -98,6 +98,8 @@ def _found(value: Any, echo: bool) -> str:
         return "a set"
     if isinstance(value, dict):
         return "an object"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes"
     return "a value of another kind"
 
 

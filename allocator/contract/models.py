@@ -247,7 +247,7 @@ WaitingDays = Annotated[int, ExactNumber, NotQuoted, Ge(0), Le((LAST_DAY - FIRST
 """Days a child has waited for a worker (docs/FORMAT.md "Waiting"): 0 or more."""
 
 
-REASONED_ERRORS: Final = ("number_not_exact", "set_not_ordered")
+REASONED_ERRORS: Final = ("number_not_exact", "set_not_ordered", "bytes_refused")
 """The error types of the door whose message says why (:func:`exact_number`,
 :class:`Listed`): the readers add it after "expected ..."."""
 
@@ -263,8 +263,9 @@ _ORDER_MEANS: Final = {
 
 
 @cache
-def _is_list_field(model: type[BaseModel], name: str) -> bool:
-    """Whether field ``name`` of ``model`` holds a list (a tuple or list, maybe null)."""
+def _container(model: type[BaseModel], name: str) -> Any:
+    """What field ``name`` of ``model`` holds, maybe null: ``tuple``, ``list`` or
+    ``dict`` for a collection, else ``None`` (a record, a value, a union of kinds)."""
     tp: Any = model.model_fields[name].annotation
     while True:
         origin = get_origin(tp)
@@ -273,10 +274,15 @@ def _is_list_field(model: type[BaseModel], name: str) -> bool:
         elif origin in (Union, types.UnionType):
             rest = [a for a in get_args(tp) if a is not type(None)]
             if len(rest) != 1:
-                return False
+                return None
             tp = rest[0]
         else:
-            return origin in (tuple, list)
+            return origin if origin in (tuple, list, dict) else None
+
+
+def _is_list_field(model: type[BaseModel], name: str) -> bool:
+    """Whether field ``name`` of ``model`` holds a list (a tuple or list, maybe null)."""
+    return _container(model, name) in (tuple, list)
 
 
 def in_sorted_order(items: Collection[Any]) -> tuple[Any, ...]:
@@ -285,9 +291,38 @@ def in_sorted_order(items: Collection[Any]) -> tuple[Any, ...]:
     return tuple(sorted(items, key=lambda item: (type(item).__qualname__, str(item))))
 
 
+_BYTES: Final = (bytes, bytearray, memoryview)
+
+
+def refuse_bytes(value: Any, table: bool) -> None:
+    """Refuse ``value`` if it is bytes, or a list, tuple or set holding bytes as an
+    item, or, where ``table`` (the field is a table, not a record), a table holding
+    them as a key or value. One level: a nested record checks its own fields.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        ``bytes_refused``, saying to decode them.
+    """
+    held: Any = (value,)
+    if isinstance(value, dict) and table:
+        held = (*value.keys(), *value.values())
+    elif isinstance(value, list | tuple | set | frozenset):
+        held = value
+    if any(isinstance(v, _BYTES) for v in held):
+        raise PydanticCustomError(
+            "bytes_refused", "bytes are no text or number: decode them first (UTF-8)"
+        )
+
+
 class Listed(BaseModel):
     """Base of every model of the door (the contract's records, the policy's tables):
-    a Python ``set`` given for a list field.
+    bytes anywhere, and a Python ``set`` given for a list field.
+
+    Bytes (``bytes``, ``bytearray``, ``memoryview``) are refused in every field and as
+    an item or key of a list or table field: pydantic's lax mode would read ``b"3"`` as
+    the number 3 and ``b"C1"`` as the id ``C1``, in silence, and bytes are no text a
+    caller has decoded (:func:`refuse_bytes`).
 
     A set's order is its hash order, which for text changes from process to process
     (``PYTHONHASHSEED``): taken as it came, the same input could give different plans.
@@ -303,10 +338,14 @@ class Listed(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _a_set_in_one_order(cls, value: Any, info: ValidationInfo) -> Any:
-        """A set for a list field sorted where :attr:`UNORDERED`, else refused."""
+        """Bytes refused (:func:`refuse_bytes`); a set for a list field sorted where
+        :attr:`UNORDERED`, else refused."""
+        name = info.field_name or ""
+        refuse_bytes(
+            value, isinstance(value, dict) and bool(name) and _container(cls, name) is dict
+        )
         if not isinstance(value, set | frozenset):
             return value
-        name = info.field_name or ""
         if not name or not _is_list_field(cls, name):
             return value  # refused by the field itself: a set is no text, no number
         if name in cls.UNORDERED:
