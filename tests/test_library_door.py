@@ -65,6 +65,41 @@ def test_settings_refuse_a_value_of_the_wrong_kind(field: str, value: object) ->
     assert field in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (
+            {"max_new_families_per_day": float("nan")},
+            "Policy: key 'max_new_families_per_day' is not a number (NaN), expected a whole "
+            "number from 0 to 1000.",
+        ),
+        (
+            {"waiting": {"room_kept_share": 2}},
+            "Policy: key 'waiting.room_kept_share' is 2, expected a number from 0 to 1.",
+        ),
+        (
+            {"over_cap_classes": ["x"]},
+            "Policy: key 'over_cap_classes': 'x' is not a priority class; expected any of "
+            "urgent, statutory, other.",
+        ),
+        ({"max_weeks": 3}, "Policy: unknown key 'max_weeks'"),
+    ],
+)
+def test_a_policy_built_in_code_is_refused_in_the_words_a_file_gets(
+    given: dict[str, Any], said: str
+) -> None:
+    # Before, Policy(...) raised pydantic's dump, with links and, for any refused key,
+    # a knock-on "default factory" error on over_cap_classes.
+    from allocator import PolicyError
+
+    for build in (lambda: Policy(**given), lambda: Policy.model_validate(given)):
+        with pytest.raises(PolicyError) as raised:
+            build()
+        assert str(raised.value).startswith(said)
+        assert isinstance(raised.value, ValidationError)  # as it always was
+        assert "default factory" not in str(raised.value) and "pydantic" not in str(raised.value)
+
+
 def test_settings_take_whole_numbers_for_seconds_and_work() -> None:
     assert Settings(time_limit=10, work_units=3).work == 3.0
 

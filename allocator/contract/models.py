@@ -32,6 +32,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -250,6 +251,19 @@ WaitingDays = Annotated[int, ExactNumber, NotQuoted, Ge(0), Le((LAST_DAY - FIRST
 REASONED_ERRORS: Final = ("number_not_exact", "set_not_ordered", "bytes_refused")
 """The error types of the door whose message says why (:func:`exact_number`,
 :class:`Listed`): the readers add it after "expected ..."."""
+
+
+def rebuilt_errors(exc: ValidationError) -> list[Any]:
+    """``exc``'s errors, ready for ``ValidationError.from_exception_data`` (a door's
+    own error class, raised in pydantic's place): pydantic rebuilds its own error types
+    by name, and each of :data:`REASONED_ERRORS` from itself, its message kept."""
+    return [
+        {**err, "type": PydanticCustomError(err["type"], "{why}", {"why": err["msg"]})}
+        if err["type"] in REASONED_ERRORS
+        else err
+        for err in exc.errors()
+    ]
+
 
 #: What the order of a list field means, where it means something, for the message
 #: refusing a set there.

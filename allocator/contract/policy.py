@@ -29,7 +29,7 @@ Example ``policy.toml``::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
@@ -57,6 +57,7 @@ from allocator.contract.models import (
     Listed,
     Practitioner,
     Priority,
+    rebuilt_errors,
 )
 
 # Domains of the policy's numbers. Each bound keeps what the policy computes inside
@@ -397,10 +398,40 @@ class Policy(Listed):
         :data:`MAX_COST_PER_FTE`; read only by ``allocator capacity`` to price extra
         staff. Empty by default: the project's sources hold no published pay or
         agency figure to build in (docs/FORECAST.md, "Costs").
+
+    Raises
+    ------
+    PolicyInvalid
+        On construction (and from ``model_validate``), one sentence per key refused,
+        naming it as a policy file would write it, what was found and what was
+        expected (``Policy: key 'waiting.room_kept_share' is 2, expected a number from
+        0 to 1.``), as a file's policy is refused (:func:`policy_over`). A
+        :class:`PolicyError` and pydantic's ``ValidationError`` (both ``ValueError``),
+        for code that catches either.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     UNORDERED = frozenset({"over_cap_classes"})
+
+    def __init__(self, **data: Any) -> None:
+        # A council system building a policy in code reads the sentences a policy
+        # file gets, not pydantic's dump with its links and a default's knock-on error.
+        try:
+            super().__init__(**data)
+        except PolicyInvalid:
+            raise
+        except ValidationError as exc:
+            raise PolicyInvalid.of(exc, data) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """As pydantic's, refusing with a :class:`PolicyInvalid`."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except PolicyInvalid:
+            raise
+        except ValidationError as exc:
+            raise PolicyInvalid.of(exc, obj if isinstance(obj, dict) else {}) from None
 
     type_points: dict[CaseType, TypePoints] = Field(default_factory=_default_type_points)
     complexity_multiplier: tuple[Multiplier, Multiplier, Multiplier, Multiplier] = (
@@ -618,6 +649,30 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 class PolicyError(ValueError):
     """A policy file that cannot be read or holds an unknown key or impossible value."""
+
+
+class PolicyInvalid(ValidationError, PolicyError):
+    """A policy built in code (:class:`Policy`) with keys out of their domains, one
+    sentence a key, in the words a policy file's problems get.
+
+    Pydantic's ``ValidationError`` (what ``Policy(...)`` always raised) and a
+    :class:`PolicyError`; only its message is the house's, without pydantic's dump,
+    links, or the knock-on error of a default drawn from a refused key. ``errors()``
+    keeps pydantic's details.
+    """
+
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, exc: ValidationError, data: dict[str, Any]) -> PolicyInvalid:
+        """``exc`` (pydantic's, from validating :class:`Policy` on ``data``) in the
+        house's words."""
+        error = cls.from_exception_data(exc.title, rebuilt_errors(exc))
+        error.data = data
+        return error
+
+    def __str__(self) -> str:
+        return _policy_problems("Policy", self, self.data)
 
 
 def policy_over(base: Policy, values: dict[str, Any], source: str) -> Policy:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
 
 from allocator.contract.faults import did_you_mean, kind_of, non_finite
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
-from allocator.contract.models import ExactNumber, exact_number
+from allocator.contract.models import ExactNumber, exact_number, rebuilt_errors
 
 #: Work units per second of a user's time limit. CP-SAT does 0.34 to 0.47 units a
 #: second of CPU on these models on the 2-core machine we measure on (the stretched
@@ -100,14 +99,7 @@ class SettingsError(ValidationError):
     @classmethod
     def of(cls, exc: ValidationError, call: str = "Settings") -> SettingsError:
         """``exc`` (pydantic's, from validating :class:`Settings`) in the house's words."""
-        errors: list[Any] = [
-            # pydantic rebuilds its own error types by name, a custom one from itself
-            {**err, "type": PydanticCustomError(err["type"], "{why}", err.get("ctx"))}
-            if err["type"] == "number_not_exact"
-            else err
-            for err in exc.errors()
-        ]
-        error = cls.from_exception_data(exc.title, errors)
+        error = cls.from_exception_data(exc.title, rebuilt_errors(exc))
         error.call = call
         return error
 
