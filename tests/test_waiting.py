@@ -1150,29 +1150,41 @@ def test_the_meeting_may_give_a_child_the_room_the_engine_kept() -> None:
     assert final_workers(result.plan)["OTHER4"] == "W"
 
 
-def test_the_reason_says_when_the_plan_places_the_child_the_room_is_kept_for() -> None:
-    # STAT (10 points, waited 10 days) may go to W (5 points free) or V (empty): the
-    # last 2 points of both caps are kept. OTHER4 may not go to V and is kept off W;
-    # the plan places STAT with V, and the reason says so (the room was kept for the
-    # morning's queue: a manager reading "STAT, 10 days" would look for STAT in vain).
+def test_the_reason_names_a_child_the_room_is_still_kept_for_once_the_plan_placed_the_first() -> (
+    None
+):
+    # STAT (10 points, waited 10 days) may go to W (5 points free) or V (empty); STAT2
+    # (11 points, waited 3 days) fits nowhere once STAT is placed. The last 2 points of
+    # both caps are kept. OTHER4 may not go to V and is kept off W; the plan places
+    # STAT with V, and W's room stays kept for STAT2, whom the reason names (a manager
+    # reading "STAT, 10 days" would look for STAT in vain).
     snap = snapshot(
         [worker("W", capacity_points=20), worker("V", capacity_points=20)],
         [
             *[case(f"H{i}", worker="W", weight=5) for i in range(3)],
             case("STAT", type="child_protection", weight=10, opened=days_ago(10)),
+            case("STAT2", type="child_protection", weight=11, opened=days_ago(3)),
             case("OTHER4", weight=4, opened=AS_OF, excluded_workers=("V",)),
         ],
     )
     plan = allocate(snap, KEPT, time_limit=5)
     assert {a.case: a.worker for a in plan.assignments} == {"STAT": "V"}
     (reason,) = [u.reason for u in plan.unallocated if u.case == "OTHER4"]
-    assert "(STAT, 10 days, whom this plan places with V; policy waiting.room_kept_share)" in (
-        reason
-    )
+    assert "(STAT2, 3 days; policy waiting.room_kept_share)" in reason
     why = explain_case(snap, KEPT, plan, "OTHER4")
-    assert "whom this plan places with V" in why.diagnosis
+    assert "STAT2, 3 days" in (why.diagnosis or "")
     (alternative,) = [a for a in why.alternatives if a.worker == "W"]
-    assert "whom this plan places with V" in alternative.why_not[0]
+    assert "STAT2, 3 days" in alternative.why_not[0]
+    # Without STAT2 the plan leaves nobody the room is kept for: the reason says the
+    # room stays kept (for the class's next referrals), naming STAT and where it went.
+    alone = snap.model_copy(update={"cases": tuple(c for c in snap.cases if c.id != "STAT2")})
+    plan = allocate(alone, KEPT, time_limit=5)
+    assert {a.case: a.worker for a in plan.assignments} == {"STAT": "V"}
+    (reason,) = [u.reason for u in plan.unallocated if u.case == "OTHER4"]
+    assert (
+        "(STAT, 10 days, whom this plan places with V; the room stays kept for the class's "
+        "next referrals; policy waiting.room_kept_share)"
+    ) in reason
 
 
 def test_the_reason_names_every_class_and_worker_the_room_is_kept_for() -> None:

@@ -613,6 +613,33 @@ class ServiceState:
                     kept[w] = (round(self.capacity[w] * share), cid)
         return kept
 
+    def room_kept_after(
+        self, placed: Mapping[str, str], workers: Collection[str]
+    ) -> dict[str, str]:
+        """For each of ``workers`` (of :attr:`room_kept`), the first child their room is
+        still kept for once a plan ``placed`` is applied: the first in the class order,
+        the longest wait first, of the higher-class children who may go there, have
+        waited a day and are left waiting by the plan. A worker for whom none is left
+        is not in the result: the room stays kept for the day (the morning's queue is
+        the sign that the class needs room, and tomorrow's referrals of the class
+        find it; benchmarks/YEAR.md measured filling it instead)."""
+        last = len(self.policy.class_names) - 1
+        left = set(workers)
+        out: dict[str, str] = {}
+        waiting = (
+            c
+            for c in self.to_allocate
+            if c not in placed and self.priority_class[c] < last and self.days_waiting[c]
+        )
+        for cid in sorted(waiting, key=self.first_waiting):
+            if not left:
+                break
+            for w in self.allowed(cid):
+                if w in left and self.weight[cid] <= self.capacity[w]:
+                    out[w] = cid
+                    left.discard(w)
+        return out
+
     def first_waiting(self, case_id: str) -> tuple[int, int, str]:
         """The sort key of who room is kept for first: the class order, then the
         longest wait, then the id (:attr:`room_kept`, :func:`room_kept_clause`)."""
@@ -777,16 +804,22 @@ def room_kept_clause(
     for people: ``kept`` maps each worker to the child their room is kept for. "the
     last 10% of the caps of W1 and W2 is kept for statutory children, as some had
     waited a day or more this morning (C5, 12 days, and 1 other child; policy
-    waiting.room_kept_share)". Said of the morning: the plan may place the child
-    named, and the room stays kept for the day (the queue is the sign that the class
-    needs room); ``placed`` (case -> worker, the plan's placements) says so where it
-    does ("C5, 12 days, whom this plan places with W3"), so a manager is not left to
-    look for a child who no longer waits.
+    waiting.room_kept_share)". With ``placed`` (case -> worker, the plan's
+    placements), a worker's child the plan places gives way to the next child the
+    room is still kept for (:meth:`ServiceState.room_kept_after`); where the plan
+    leaves none, the clause says so ("C5, 12 days, whom this plan places with W3; the
+    room stays kept for the class's next referrals"), so a manager is not left to look
+    for a child who no longer waits.
 
     Each class a child of ``kept`` belongs to is named ("urgent and statutory
     children"): a worker's room is kept for the first child in the class order who
     may go there, which need not be of the first class named."""
     workers = sorted(kept)
+    if placed and any(c in placed for c in kept.values()):
+        # The child a worker's room was kept for got a worker from this plan: name the
+        # next child it is still kept for, if the plan leaves one waiting.
+        after = state.room_kept_after(placed, [w for w, c in kept.items() if c in placed])
+        kept = {w: after.get(w, c) for w, c in kept.items()}
     children = sorted(set(kept.values()), key=state.first_waiting)
     first = children[0]
     names = [
@@ -799,6 +832,8 @@ def room_kept_clause(
     also = f", whom this plan places with {where}" if where is not None else ""
     if len(children) > 1:
         also += f", and {counted(len(children) - 1, 'other child', 'other children')}"
+    if where is not None and all(c in (placed or {}) for c in children):
+        also += "; the room stays kept for the class's next referrals"
     return (
         f"the last {share} of {whose} is kept for {name} children, as some had waited a day "
         f"or more this morning ({first}, {counted(state.days_waiting[first], 'day')}{also}; "
