@@ -506,6 +506,24 @@ def test_a_long_absent_worker_over_cap_is_told_once_by_their_absence() -> None:
     ]
 
 
+def test_a_long_absent_worker_who_leaves_before_returning_is_told_both() -> None:
+    """A is away until June and leaves in December (a resignation during sick leave):
+    the absence's sentence says so too, as the leaver's sentence is not given to an
+    absent worker."""
+    from allocator.present.analysis import morning_risks
+
+    snap = snapshot(
+        [worker("A", available_from="2027-06-01", leaving_on="2026-12-01"), worker("B")],
+        [case("C1", worker="A")],
+    )
+    plan = allocate(snap, time_limit=5)
+    risks = morning_risks(snap, Policy(), plan)
+    assert [r for r in risks if r.startswith("A ")] == [
+        "A is absent until 2027-06-01 (a long absence; leaves on 2026-12-01, before "
+        "returning) and still holds 1 child: allocator rebalance covers them"
+    ]
+
+
 # ------------------------------------------------------------------ a busy day's unallocated
 
 

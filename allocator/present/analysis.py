@@ -1363,8 +1363,17 @@ def morning_risks(
         if held == 0:
             continue
         children = "child" if held == 1 else "children"
+        # Leaving while away (a resignation during sick leave): said, as the staffing
+        # warnings' leaver sentence is not given to an absent worker.
+        leaves = (
+            f"; leaves on {p.leaving_on}, before returning"
+            if p.leaving_on is not None
+            and p.available_from is not None
+            and p.leaving_on < p.available_from
+            else ""
+        )
         out.append(
-            f"{p.id} is absent until {p.available_from} (a long absence) and still holds "
-            f"{held} {children}: {action}"
+            f"{p.id} is absent until {p.available_from} (a long absence{leaves}) and still "
+            f"holds {held} {children}: {action}"
         )
     return out
