@@ -49,6 +49,11 @@ from typing import Any, Literal
 
 import click
 
+# The allocator's own path option (never empty) and ending on a signal: one definition
+# each, so this harness refuses and stops as `allocator sweep` does.
+from allocator.cli.options import A_FOLDER, GivenPath
+from allocator.cli.signals import interruptions, invoke_interruptibly
+from allocator.io import InputError, check_results_folder, write_results_folder
 from allocator.simulation.report import (
     CHILD_FIGURES,
     Figure,
@@ -131,9 +136,21 @@ TARGETS: dict[str, Target] = {
 }
 
 METHODS = ("engine", "greedy")
-#: What Ctrl-C while the years run prints, and the exit code (128 + SIGINT).
+#: What Ctrl-C (exit 130) or SIGTERM (143) while the years run prints: as any
+#: allocator command ends (allocator.cli.signals.invoke_interruptibly); the cluster is
+#: closed on the way out, and its workers ignore Ctrl-C (allocator.simulation.cluster).
 INTERRUPTED = "interrupted: no year table written"
 INTERRUPTED_EXIT = 130
+#: The command named in the --out folder's manifest (allocator.io.results).
+YEAR = "python -m benchmarks year"
+
+
+class _Interruptible(click.Command):
+    """The year's command, ending on SIGINT and SIGTERM as ``allocator sweep`` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        parent = super().invoke
+        return invoke_interruptibly(ctx, lambda: parent(ctx), product="year table")
 
 
 @dataclass(frozen=True)
@@ -336,6 +353,11 @@ def _read_policy(path: str) -> dict[str, Any]:
 
 
 def _whole_numbers(text: str, option: str, low: int, high: int) -> list[int]:
+    if not text.strip():
+        # An empty value is refused, not read as "not given" (the full default run).
+        raise click.BadParameter(
+            "an empty list; expected whole numbers separated by commas", param_hint=option
+        )
     values = []
     for item in text.split(","):
         item = item.strip()
@@ -356,6 +378,12 @@ def _whole_numbers(text: str, option: str, low: int, high: int) -> list[int]:
 
 
 def _class_names(text: str) -> list[str]:
+    if not text.strip():
+        raise click.BadParameter(
+            f"an empty list; expected service classes of {', '.join(SERVICE_CLASSES)} "
+            "separated by commas",
+            param_hint="--classes",
+        )
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in SERVICE_CLASSES]
     if unknown or not names:
@@ -441,7 +469,7 @@ def render_markdown(
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(cls=_Interruptible)
 @click.option(
     "--quick",
     is_flag=True,
@@ -463,13 +491,13 @@ def render_markdown(
 @click.option(
     "--policy",
     "policy_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Policy file (TOML) for both methods, as simulate --policy: an engine variant.",
 )
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
 @click.option(
     "--out",
-    type=click.Path(),
+    type=GivenPath(expected=A_FOLDER),
     help="Folder for year.md and year.csv (the table as markdown and CSV).",
 )
 def main(
@@ -486,17 +514,20 @@ def main(
     print each figure of what children live through, the ratio and issue 19's target."""
     from allocator.contract.limits import MAX_DAYS, MAX_PRACTITIONERS, MAX_SEED, MAX_WORKERS
 
+    # "is not None": an empty value given is refused, never taken for the default.
     chosen_classes = (
-        _class_names(classes) if classes else list(QUICK_CLASSES if quick else DEFAULT_CLASSES)
+        _class_names(classes)
+        if classes is not None
+        else list(QUICK_CLASSES if quick else DEFAULT_CLASSES)
     )
     sizes = (
         _whole_numbers(practitioners, "--practitioners", 1, MAX_PRACTITIONERS)
-        if practitioners
+        if practitioners is not None
         else list(QUICK_PRACTITIONERS if quick else DEFAULT_PRACTITIONERS)
     )
     chosen_seeds = (
         _whole_numbers(seeds, "--seeds", 0, MAX_SEED)
-        if seeds
+        if seeds is not None
         else list(QUICK_SEEDS if quick else DEFAULT_SEEDS)
     )
     run_days = days if days is not None else (QUICK_DAYS if quick else DEFAULT_DAYS)
@@ -506,9 +537,12 @@ def main(
         raise click.BadParameter(
             f"{workers} is not from 1 to {MAX_WORKERS}", param_hint="--workers"
         )
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise click.BadParameter(f"{out} is a file; expected a folder", param_hint="--out")
-    policy = _read_policy(policy_path) if policy_path else None
+    if out is not None:
+        try:
+            check_results_folder(out, YEAR, {"policy": policy_path})
+        except InputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--out") from None
+    policy = _read_policy(policy_path) if policy_path is not None else None
 
     cells = sweep_cells(chosen_classes, sizes, chosen_seeds, run_days, policy)
     click.echo(
@@ -517,13 +551,7 @@ def main(
         err=True,
     )
     started = time.perf_counter()
-    try:
-        rows = _run(cells, workers)
-    except KeyboardInterrupt:
-        # One line, as the allocator's commands end (the cluster is closed on the way
-        # out, and its workers ignore Ctrl-C: allocator.simulation.cluster).
-        click.echo(INTERRUPTED, err=True)
-        sys.exit(INTERRUPTED_EXIT)
+    rows = _run(cells, workers)
     seconds = time.perf_counter() - started
     services = [service_name(c, n) for c in chosen_classes for n in sizes]
     table = year_table(rows, services)
@@ -540,9 +568,13 @@ def main(
         import pandas as pd
 
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "year.md").write_text(text, encoding="utf-8")
-        pd.DataFrame(csv_rows(table)).to_csv(folder / "year.csv", index=False, lineterminator="\n")
+        year_csv = pd.DataFrame(csv_rows(table)).to_csv(index=False, lineterminator="\n")
+        try:
+            with interruptions.deferred(out):
+                write_results_folder(folder, YEAR, {"year.md": text, "year.csv": year_csv})
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
         click.echo(f"wrote {folder / 'year.md'} and {folder / 'year.csv'}", err=True)
     click.echo(f"took {seconds:.0f} s on {workers} worker(s)", err=True)
 

@@ -240,3 +240,51 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
     assert err.strip().splitlines()[-1] == "interrupted: no year table written"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Aborted" not in err
     assert out == ""
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_year_as_it_ends_a_sweep(tmp_path: Path) -> None:
+    """SIGTERM (a scheduler stopping the job) to the harness alone: one line and exit
+    143, the cluster closed on the way out (allocator.cli.signals.invoke_interruptibly,
+    the sweep's own ending), not a killed process leaking its semaphores."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "year", "--quick", "--days", "3660"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_a_busy_child(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "interrupted: no year table written"
+    assert "leaked semaphore" not in err and "Traceback" not in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("option", ["--seeds", "--policy", "--classes", "--practitioners", "--out"])
+def test_an_empty_option_value_is_refused_not_taken_for_the_default(option: str) -> None:
+    # An empty value once started the full default run (hours): refused at once, exit 2.
+    result = CliRunner().invoke(main, [option, ""])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and option in errors[0] and "empty" in errors[0], result.output
+    assert "simulated years" not in result.output
+
+
+def test_the_year_refuses_another_command_s_results_folder(tmp_path: Path) -> None:
+    from allocator.io import FORECAST, write_results_folder
+
+    write_results_folder(tmp_path / "fc", FORECAST, {"children.csv": "case\n"})
+    result = CliRunner().invoke(main, ["--quick", "--out", str(tmp_path / "fc")])
+    assert result.exit_code == 2
+    assert "holds the results of `allocator forecast`" in result.output

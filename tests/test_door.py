@@ -569,10 +569,9 @@ def test_a_policy_file_that_sets_nothing_is_the_defaults_and_says_so(
             "expected a list of 4 numbers (one per complexity 1 to 4), each a number from 0 to 10.",
         ),
         (
+            # a typo of a case type: the one it is close to (a table keyed by an enum)
             "[type_points]\ncourtt = 3",
-            "[type_points] has the key 'courtt', expected one of "
-            "early_help, child_in_need, child_protection, looked_after, care_leaver, court, "
-            "adoption.",
+            "[type_points] has the key 'courtt'; did you mean 'court'?",
         ),
         (
             "[grades.boss]\nmax_complexity = 2",

@@ -143,7 +143,9 @@ def test_a_worker_who_left_before_today_is_no_departure_and_their_children_wait_
     assert "Children without a worker today: 3 (urgent 0, statutory 0, other 3)." in lines
     assert "Departing workers' children with no handover yet: 1 of 1." in lines
     assert not any("P1" in line for line in lines)
-    assert any(n.startswith("2 children whose worker left before today (P1 on") for n in fc.notes)
+    assert any(
+        n.startswith("2 children whose worker has left (P1's last day ") for n in fc.notes
+    ), fc.notes
     # Two runs make no spread, and the notes say so.
     assert any(n.startswith("Only 2 runs: each 10-90% band spans") for n in fc.notes)
 
@@ -242,6 +244,7 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         "children.csv",
         "children_all.csv",
         "forecast.md",
+        "manifest.json",
         "waiting.png",
         "weeks.csv",
         "weeks.parquet",

@@ -324,6 +324,32 @@ def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
     )
 
 
+def test_the_terminal_opens_with_where_each_method_loses() -> None:
+    # As report.md opens: the finding (which method is worse on what) before each
+    # method's rates, which a reader otherwise takes for the result.
+    from types import SimpleNamespace
+
+    from allocator.simulation.report import terminal_lines
+
+    figures = {
+        "children_open_all_run": 10,
+        "share_1plus_changes": 0.5,
+        "share_2plus_changes": 0.1,
+        "changes_per_child_year": 0.75,
+        "avoidable_changes": 2,
+    }
+    events = SimpleNamespace(counts=lambda: {"referred_children": 40})
+    runs: list[Any] = [
+        SimpleNamespace(method=m, seconds=1.0, events=events) for m in ("engine", "greedy")
+    ]
+    lines = terminal_lines(runs, {"engine": figures, "greedy": figures}, 365)
+    first_rate = next(i for i, line in enumerate(lines) if "changes per child-year, " in line)
+    assert lines[0].startswith("Each value with the number it rests on"), lines
+    assert first_rate > 0 and all(
+        not line.startswith(("engine:", "greedy:")) for line in lines[:first_rate]
+    )
+
+
 @pytest.mark.slow
 def test_simulate_command(tmp_path: Path) -> None:
     from click.testing import CliRunner

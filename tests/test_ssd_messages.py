@@ -28,6 +28,7 @@ from allocator.cli import main
 from allocator.contract.models import Case
 from allocator.io import InputError
 from allocator.ssd.mapping import load_ssd_mapping
+from allocator.ssd.ssd_import import EPISODE_COLUMNS, repeated_id
 from tests.test_ssd_import import EXAMPLE, edit, run
 
 ID_WORDS = "expected an id (not empty, no space at either end, no control or invisible character)"
@@ -614,3 +615,31 @@ def test_a_table_of_no_rows_is_read_as_one(extract: Path) -> None:
     edit(extract / "extract" / "ssd_person.csv", nobody)
     problems = problems_of(extract)
     assert problems and all("expected a pers_person_id of ssd_person" in p for p in problems)
+
+
+@pytest.mark.parametrize("table", sorted(EPISODE_COLUMNS))
+def test_an_episode_id_used_twice_is_refused(extract: Path, table: str) -> None:
+    # The first episode's row again, under its own id: two records of one episode (or
+    # two episodes under one id) is refused as a repeated person or professional is,
+    # by the one check every table with an id goes through.
+    path = extract / "extract" / f"{table}.csv"
+    ident = EPISODE_COLUMNS[table].ident
+    rows: list[dict[str, str]] = []
+
+    def again(fields, found):  # type: ignore[no-untyped-def]
+        rows.extend(found)
+        found.append(dict(found[0]))
+
+    edit(path, again)
+    first = rows[0][ident]
+    line = len(rows) + 2  # the header is line 1, the first row line 2, the copy last
+    assert (
+        f"{path}, line {line} (id {first}): {ident} '{first}' is already on line 2, expected "
+        "each episode once."
+    ) in problems_of(extract)
+
+
+def test_every_table_s_repeated_id_has_one_wording() -> None:
+    assert repeated_id("cine_referral_id", "R1", "line", 2, "episode once") == (
+        "cine_referral_id 'R1' is already on line 2, expected each episode once"
+    )

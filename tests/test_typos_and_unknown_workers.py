@@ -303,3 +303,55 @@ def test_a_json_snapshot_where_no_case_has_a_worker_is_warned_of(tmp_path: Path)
         ROOT / "examples" / "service.json", ROOT / "examples" / "referrals.json", warnings=warnings
     )
     assert not any("none of the" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        # a key put in the wrong table: its path where it belongs
+        ("room_kept_share = 0.1\n",
+         "unknown key 'room_kept_share'; did you mean 'waiting.room_kept_share'?"),
+        ("[waiting]\nleaving_window_days = 9\n",
+         "unknown key 'waiting.leaving_window_days'; did you mean 'leaving_window_days'?"),
+        # a typo of a key in another table
+        ("[waiting]\nleaving_window_day = 9\n",
+         "unknown key 'waiting.leaving_window_day'; did you mean 'leaving_window_days'?"),
+        # a table keyed by an enum: case types, grades, contracts
+        ("[type_points]\ncourtt = 7\n",
+         "[type_points] has the key 'courtt'; did you mean 'court'?"),
+        ("[grade_factor]\nsenoir = 0.5\n",
+         "[grade_factor] has the key 'senoir'; did you mean 'senior'?"),
+        ("[costs.senior]\nagncy = 60000\n",
+         "[costs.senior] has the key 'agncy'; did you mean 'agency'?"),
+    ],
+)  # fmt: skip
+def test_a_misplaced_or_misspelt_policy_key_is_answered(
+    tmp_path: Path, written: str, said: str
+) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(written, encoding="utf-8")
+    code, out = run("allocate", str(ROOT / "examples" / "service.json"), "--policy", str(policy),
+                    "--out", str(tmp_path / "plan.json"))  # fmt: skip
+    assert code == 2 and said in out, out
+
+
+def test_a_table_key_nothing_like_an_enum_value_lists_them(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text("[type_points]\nbananas = 7\n", encoding="utf-8")
+    code, out = run("allocate", str(ROOT / "examples" / "service.json"), "--policy", str(policy),
+                    "--out", str(tmp_path / "plan.json"))  # fmt: skip
+    assert code == 2 and "[type_points] has the key 'bananas', expected one of" in out, out
+
+
+def test_a_sweep_policy_entry_gets_the_same_hints(tmp_path: Path) -> None:
+    # The sweep checks its [[policies]] entries with the policy file's own words.
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        f'[[services]]\nname = "s"\nsnapshot = "{ROOT / "examples" / "service.json"}"\n'
+        '[[policies]]\nname = "a"\nroom_kept_share = 0.1\ntype_points = { courtt = 7 }\n',
+        encoding="utf-8",
+    )
+    code, out = run("sweep", str(spec), "--out", str(tmp_path / "o"))
+    assert code == 2, out
+    assert "unknown key 'room_kept_share'; did you mean 'waiting.room_kept_share'?" in out
+    assert "[type_points] has the key 'courtt'; did you mean 'court'?" in out

@@ -19,6 +19,7 @@ import click
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import writing
+from allocator.cli.options import GivenPath
 from allocator.cli.signals import interruption_behind
 from allocator.io import check_output, write_json
 from allocator.present.terminal import printable
@@ -303,7 +304,7 @@ def history_command(case_id: str, db: str, as_json: bool) -> None:
 @click.command("replay")
 @click.argument("decision_id", metavar="DECISION_ID", type=click.IntRange(min=1))
 @db_option
-@click.option("--out", type=click.Path(), help="Also write the replayed plan here.")
+@click.option("--out", type=GivenPath(), help="Also write the replayed plan here.")
 def replay_command(decision_id: int, db: str, out: str | None) -> None:
     """Re-solve DECISION_ID from its stored inputs; exit 1 unless byte-identical.
 

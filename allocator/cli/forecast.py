@@ -21,7 +21,15 @@ from allocator.cli.files import (
     warn_unread_handovers,
     writing,
 )
-from allocator.cli.options import FiniteRange, IsoDay, policy_option, seed_option
+from allocator.cli.options import (
+    A_FOLDER,
+    A_SNAPSHOT,
+    FiniteRange,
+    GivenPath,
+    IsoDay,
+    policy_option,
+    seed_option,
+)
 from allocator.contract.limits import (
     MAX_EXTRA_FTE,
     MAX_RUNS,
@@ -32,7 +40,7 @@ from allocator.contract.limits import (
 )
 from allocator.contract.models import Contract, Grade, Handover, Snapshot
 from allocator.contract.policy import Policy
-from allocator.io import check_output_folder
+from allocator.io import BACKTEST, CAPACITY, FORECAST, check_results_folder
 
 if TYPE_CHECKING:
     from allocator.simulation.forecast import Calibration
@@ -63,7 +71,7 @@ _FORECAST_WORKERS = click.option(
 )
 _HISTORY = click.option(
     "--history",
-    type=click.Path(),
+    type=GivenPath(expected="a folder of SSD tables"),
     help="An SSD extract folder whose past episodes calibrate the rates (else national).",
 )
 _RUNS = click.option(
@@ -76,7 +84,7 @@ _RUNS = click.option(
 _FORECAST_HANDOVERS = click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending (from apply): kept in every run, their room held.",
 )
 
@@ -99,8 +107,15 @@ def _forecast_inputs(
         return snap, policy, calibrate_ssd(history, snap), handovers
 
 
+def _given(
+    snapshot: str, policy: str | None, history: str | None, handovers: str | None
+) -> dict[str, str | None]:
+    """A forecast's inputs by what they are, none of which its --out may be."""
+    return {"snapshot": snapshot, "policy": policy, "history": history, "handovers": handovers}
+
+
 @click.command("forecast")
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
 @_WEEKS
 @_RUNS
 @seed_option
@@ -117,7 +132,12 @@ def _forecast_inputs(
     help="Days a statutory child may wait: the FTE short by grade keeps to it.",
 )
 @click.option("--no-plots", is_flag=True, help="Leave out the PNG chart.")
-@click.option("--out", type=click.Path(), required=True, help="Folder for the forecast's files.")
+@click.option(
+    "--out",
+    type=GivenPath(expected=A_FOLDER),
+    required=True,
+    help="Folder for the forecast's files.",
+)
 def forecast_command(
     snapshot: str,
     weeks: int,
@@ -138,7 +158,7 @@ def forecast_command(
     from allocator.simulation.forecast_report import summary_lines, write_forecast
 
     with input_errors():
-        check_output_folder(out, files=())
+        check_results_folder(out, FORECAST, _given(snapshot, policy_path, history, handovers_path))
     snap, policy, calibration, handovers = _forecast_inputs(
         snapshot, policy_path, history, handovers_path
     )
@@ -160,7 +180,7 @@ def forecast_command(
 
 
 @click.command("capacity")
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
 @click.option(
     "--target",
     required=True,
@@ -203,7 +223,9 @@ def forecast_command(
 @_FORECAST_WORKERS
 @_HISTORY
 @_FORECAST_HANDOVERS
-@click.option("--out", type=click.Path(), help="Folder for capacity.csv (every point tried).")
+@click.option(
+    "--out", type=GivenPath(expected=A_FOLDER), help="Folder for capacity.csv (every point tried)."
+)
 def capacity_command(
     snapshot: str,
     target: str,
@@ -240,7 +262,9 @@ def capacity_command(
         raise click.BadParameter(str(exc), param_hint="--target") from None
     if out is not None:
         with input_errors():
-            check_output_folder(out, files=())
+            check_results_folder(
+                out, CAPACITY, _given(snapshot, policy_path, history, handovers_path)
+            )
     snap, policy, calibration, handovers = _forecast_inputs(
         snapshot, policy_path, history, handovers_path
     )
@@ -274,18 +298,17 @@ def capacity_command(
     for line in answer_lines(answers, clauses, confidence):
         echo(line)
     if out is not None:
-        from allocator.io import write_text
+        from allocator.io import write_results_folder
 
         with writing(out):
-            Path(out).mkdir(parents=True, exist_ok=True)
-            write_text(Path(out) / "capacity.csv", answers_csv(answers))
+            write_results_folder(out, CAPACITY, {"capacity.csv": answers_csv(answers)})
         echo(f"wrote {Path(out) / 'capacity.csv'}", err=True)
 
 
 @click.command("backtest")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=GivenPath(expected="a folder of SSD tables or a database URL"))
 @click.option(
-    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+    "--mapping", "mapping_path", type=GivenPath(), required=True, help="Mapping file (TOML)."
 )
 @click.option(
     "--from",
@@ -300,7 +323,12 @@ def capacity_command(
 @policy_option
 @_FORECAST_METHOD
 @_FORECAST_WORKERS
-@click.option("--out", type=click.Path(), required=True, help="Folder for the backtest's files.")
+@click.option(
+    "--out",
+    type=GivenPath(expected=A_FOLDER),
+    required=True,
+    help="Folder for the backtest's files.",
+)
 def backtest_command(
     source: str,
     mapping_path: str,
@@ -325,10 +353,8 @@ def backtest_command(
         weeks=weeks, runs=runs, seed=seed, method="engine" if method == "engine" else "greedy"
     )
     with input_errors():
-        check_output_folder(
-            out,
-            {"mapping": mapping_path, "policy": policy_path},
-            files=("weeks.csv", "coverage.csv", "backtest.md"),
+        check_results_folder(
+            out, BACKTEST, {"source": source, "mapping": mapping_path, "policy": policy_path}
         )
     policy = read_policy(policy_path)
     with input_errors():

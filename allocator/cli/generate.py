@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
-from allocator.cli.options import FiniteRange, seed_option
+from allocator.cli.options import FiniteRange, GivenPath, seed_option
 from allocator.contract.limits import MAX_LOAD, MAX_PRACTITIONERS
 from allocator.domain.rules import counted
-from allocator.io import InputError, check_output, check_output_folder
+from allocator.io import check_output, check_output_folder
 
 
 @click.command("generate")
@@ -45,7 +43,10 @@ from allocator.io import InputError, check_output, check_output_folder
     help="Give staff agency, fixed-term and permanent contracts (the rest unchanged).",
 )
 @click.option(
-    "--out", type=click.Path(), required=True, help="A .json file, or a directory for CSV tables."
+    "--out",
+    type=GivenPath(expected="a .json file or a folder"),
+    required=True,
+    help="A .json file, or a directory for CSV tables.",
 )
 def generate_command(
     practitioners: int,
@@ -71,10 +72,8 @@ def generate_command(
             check_output(out)
         elif fmt == "csv":
             check_output_folder(out)
-        elif Path(out).is_symlink() or (Path(out).exists() and not Path(out).is_dir()):
-            raise InputError(
-                f"{out}: expected a folder (not a link or a file); nothing was written."
-            )
+        else:
+            check_output_folder(out, files=())
     snapshot = generate(
         practitioners, seed=seed, load=load, referral_rate=referral_rate, contracts=contracts
     )

@@ -11,7 +11,6 @@ export) and :mod:`~allocator.cli.generate`.
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 import click
@@ -26,8 +25,7 @@ from allocator.cli import (
     simulation,
     ssd,
 )
-from allocator.cli.echo import echo
-from allocator.cli.signals import interruption_behind, interruptions
+from allocator.cli.signals import interruptions, invoke_interruptibly
 
 #: What each command writes, named in the line an interruption prints.
 PRODUCTS = {
@@ -59,21 +57,8 @@ class _Main(click.Group):
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        interruptions.install()
-        try:
-            return super().invoke(ctx)
-        except (KeyboardInterrupt, ImportError) as exc:
-            # A signal that lands while a native module (OR-Tools) initialises comes
-            # back as an ImportError caused by the interruption: the same stop.
-            interruption = interruption_behind(exc)
-            if interruption is None:
-                raise
-            interruptions.raised = True
-            signum = getattr(interruption, "signum", signal.SIGINT)
-            echo(interruptions.message(), err=True)
-            ctx.exit(128 + signum)
-        finally:
-            interruptions.restore()
+        parent = super().invoke
+        return invoke_interruptibly(ctx, lambda: parent(ctx))
 
 
 @click.group(cls=_Main)

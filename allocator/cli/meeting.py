@@ -24,7 +24,7 @@ from allocator.cli.decision_log import (
 from allocator.cli.echo import BAD_INPUT, echo
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_unread_handovers
-from allocator.cli.options import FiniteRange, policy_option, seed_option
+from allocator.cli.options import A_SNAPSHOT, FiniteRange, GivenPath, policy_option, seed_option
 from allocator.contract.limits import MAX_RUNS as FORECAST_MAX_RUNS
 from allocator.contract.limits import MAX_TIME_LIMIT
 from allocator.contract.limits import MAX_WEEKS as FORECAST_MAX_WEEKS
@@ -83,13 +83,13 @@ def _tls(cert: str | None, key: str | None) -> None:
 
 
 @click.command("serve")
-@click.argument("snapshot", type=click.Path())
-@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
+@click.option("--referrals", type=GivenPath(), help="The day's referrals (JSON or CSV).")
 @policy_option
 @click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending (from apply): each receiver's room for the child is "
     "kept through the meeting's every re-solve and forecast, and the page lists them.",
 )
@@ -106,7 +106,7 @@ def _tls(cert: str | None, key: str | None) -> None:
 @click.option(
     "--users",
     "users_path",
-    type=click.Path(dir_okay=False),
+    type=GivenPath(dir_okay=False),
     help='A users file (TOML: name = "sha256:..." of each person\'s own token): each '
     "person signs in with their token, and their overrides and sign-off are logged "
     "under their name, not a typed one. Instead of --token.",
@@ -114,7 +114,7 @@ def _tls(cert: str | None, key: str | None) -> None:
 @click.option(
     "--names",
     "names_path",
-    type=click.Path(dir_okay=False),
+    type=GivenPath(dir_okay=False),
     help='Display names for the page (TOML: [names] with P0001 = "Ann Smith"): shown '
     "beside ids on the page only; files and the log keep ids.",
 )
@@ -145,8 +145,8 @@ def _tls(cert: str | None, key: str | None) -> None:
     help="The reverse proxy's addresses (comma-separated): X-Forwarded-Proto and -For "
     "are read only from these (default: from nobody).",
 )
-@click.option("--certfile", type=click.Path(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
-@click.option("--keyfile", type=click.Path(dir_okay=False), help="Serve HTTPS: private key (PEM).")
+@click.option("--certfile", type=GivenPath(dir_okay=False), help="Serve HTTPS: certificate (PEM).")
+@click.option("--keyfile", type=GivenPath(dir_okay=False), help="Serve HTTPS: private key (PEM).")
 @click.option(
     "--max-body",
     type=click.IntRange(min=1024, max=100_000_000),

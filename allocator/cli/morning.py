@@ -21,7 +21,9 @@ from allocator.cli.files import (
     writing,
 )
 from allocator.cli.options import (
+    A_SNAPSHOT,
     FiniteRange,
+    GivenPath,
     IsoDay,
     plan_snapshot_option,
     policy_option,
@@ -40,10 +42,10 @@ from allocator.problems.daily import allocate
 
 
 @click.command("allocate")
-@click.argument("snapshot", type=click.Path())
-@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
+@click.option("--referrals", type=GivenPath(), help="The day's referrals (JSON or CSV).")
 @policy_option
-@click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
+@click.option("--out", type=GivenPath(), help="Where to write the plan JSON (default stdout).")
 @click.option(
     "--allow-moves",
     type=click.IntRange(min=0, max=MAX_MOVES),
@@ -55,7 +57,7 @@ from allocator.problems.daily import allocate
 @click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending (from apply): each receiver's room for the child is kept.",
 )
 @click.option(
@@ -120,19 +122,19 @@ def allocate_command(
 
 
 @click.command("rebalance")
-@click.argument("snapshot", type=click.Path())
-@click.option("--referrals", type=click.Path(), help="The day's referrals (JSON or CSV).")
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
+@click.option("--referrals", type=GivenPath(), help="The day's referrals (JSON or CSV).")
 @policy_option
 @click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending (from apply): each kept while its receiver may take the child.",
 )
 @click.option(
     "--max-moves", type=click.IntRange(min=0, max=MAX_MOVES), help="Most changes of worker."
 )
-@click.option("--out", type=click.Path(), help="Where to write the plan JSON (default stdout).")
+@click.option("--out", type=GivenPath(), help="Where to write the plan JSON (default stdout).")
 @click.option(
     "--points-per-fte",
     type=FiniteRange(min=0, min_open=True, max=MAX_POINTS),
@@ -254,19 +256,19 @@ def rebalance_command(
 
 
 @click.command("apply")
-@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.argument("plan_path", metavar="PLAN", type=GivenPath())
 @plan_snapshot_option
-@click.option("--referrals", type=click.Path(), help="The referrals the plan was made with.")
+@click.option("--referrals", type=GivenPath(), help="The referrals the plan was made with.")
 @policy_option
 @click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending from an earlier apply: carried forward.",
 )
 @click.option(
     "--out",
-    type=click.Path(),
+    type=GivenPath(expected="a .json file or a folder"),
     required=True,
     help="The snapshot after the plan: a .json file, or a folder for CSV tables.",
 )

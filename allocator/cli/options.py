@@ -106,6 +106,49 @@ class SchedulerAddress(_TextParam):
         return f"{parts.scheme}://{parts.netloc}"
 
 
+class EmptyPath(click.BadParameter):
+    """An empty or blank path given for a path option or argument: said as
+    "--out: an empty path; expected a folder" (exit 2)."""
+
+    def format_message(self) -> str:
+        """The sentence alone: click's "Invalid value for" would say it twice."""
+        return self.message
+
+
+#: What a path option expects when it is a snapshot, and when it is a folder.
+A_SNAPSHOT: Final = "a snapshot: a .json file or a folder of CSV tables"
+A_FOLDER: Final = "a folder"
+
+
+class GivenPath(click.Path):
+    """A path option or argument of any command: :class:`click.Path`, and never empty.
+
+    An empty path would mean the current folder (``Path("")`` is ``.``), so ``--out ""``
+    wrote a results folder into it and ``--policy ""`` was read as a folder; every
+    path option refuses it here, naming the option and what it expects.
+
+    Parameters
+    ----------
+    expected
+        What the option names ("a folder", :data:`A_SNAPSHOT`); default "a file".
+    """
+
+    def __init__(self, *, expected: str = "a file", **options: Any) -> None:
+        super().__init__(**options)
+        self.expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error (exit 2) if it is empty or blank."""
+        if isinstance(value, str) and not value.strip():
+            name = param.opts[0] if isinstance(param, click.Option) else None
+            if name is None and param is not None:
+                name = param.human_readable_name
+            raise EmptyPath(
+                f"{name or 'path'}: an empty path; expected {self.expected}", ctx=ctx, param=param
+            )
+        return super().convert(value, param, ctx)
+
+
 SEED: Final = click.IntRange(min=0, max=MAX_SEED)
 
 #: ``--seed`` of a command that draws at random (a simulation, a generated service);
@@ -113,14 +156,14 @@ SEED: Final = click.IntRange(min=0, max=MAX_SEED)
 seed_option: Final = click.option("--seed", type=SEED, default=0, show_default=True)
 #: ``--policy``: the policy file every command that applies the rules may take.
 policy_option: Final = click.option(
-    "--policy", "policy_path", type=click.Path(), help="Policy file (TOML)."
+    "--policy", "policy_path", type=GivenPath(), help="Policy file (TOML)."
 )
 
 #: ``--snapshot`` of a command that reads a plan: the snapshot it was made from.
 plan_snapshot_option: Final = click.option(
     "--snapshot",
     "snapshot_path",
-    type=click.Path(),
+    type=GivenPath(expected=A_SNAPSHOT),
     required=True,
     help="The snapshot the plan was made from.",
 )
@@ -169,6 +212,6 @@ def snapshot_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     command = policy_option(command)
     command = click.option(
-        "--referrals", type=click.Path(), help="The day's referrals merged into the snapshot."
+        "--referrals", type=GivenPath(), help="The day's referrals merged into the snapshot."
     )(command)
     return command

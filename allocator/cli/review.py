@@ -26,7 +26,13 @@ from allocator.cli.files import (
     warn_inputs,
     writing,
 )
-from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
+from allocator.cli.options import (
+    A_SNAPSHOT,
+    GivenPath,
+    plan_snapshot_option,
+    policy_option,
+    snapshot_options,
+)
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.domain.rules import counted
@@ -44,7 +50,7 @@ def _emit(as_json: bool, result: Any, render: Callable[[Any, Console], None]) ->
 
 
 @click.command("explain")
-@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.argument("plan_path", metavar="PLAN", type=GivenPath())
 @plan_snapshot_option
 @click.option("--case", "case_id", help="Explain one case: why it went where it did.")
 @click.option("--worker", "worker_id", help="One worker's workload statement.")
@@ -100,7 +106,7 @@ def _naming(snapshot: str, referrals: str | None) -> Iterator[None]:
 
 
 @click.command("recommend")
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
 @click.argument("case_id", metavar="CASE_ID")
 @click.option(
     "--top",
@@ -119,13 +125,13 @@ def _naming(snapshot: str, referrals: str | None) -> Iterator[None]:
 @click.option(
     "--plan",
     "plan_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="The plan in force for SNAPSHOT: rank against the loads once it is applied.",
 )
 @click.option(
     "--handovers",
     "handovers_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Handovers still pending (from apply): their receivers' room is kept.",
 )
 @snapshot_options
@@ -167,8 +173,8 @@ def recommend_command(
 
 
 @click.command("check")
-@click.argument("snapshot", type=click.Path())
-@click.argument("plan_path", metavar="PLAN", type=click.Path())
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
+@click.argument("plan_path", metavar="PLAN", type=GivenPath())
 @snapshot_options
 def check_command(
     snapshot: str, plan_path: str, referrals: str | None, policy_path: str | None, as_json: bool
@@ -229,12 +235,12 @@ def _made_under(plan: Plan, policy: Policy, verb: str) -> Policy:
 
 
 @click.command("diff")
-@click.argument("plan_a", type=click.Path())
-@click.argument("plan_b", type=click.Path())
+@click.argument("plan_a", type=GivenPath())
+@click.argument("plan_b", type=GivenPath())
 @click.option(
     "--snapshot",
     "snapshot_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="Recompute both plans' tiers from this snapshot.",
 )
 @snapshot_options
@@ -292,11 +298,11 @@ def diff_command(
 
 
 @click.command("report")
-@click.argument("plan_path", metavar="PLAN", type=click.Path())
-@click.option("--snapshot", "snapshot_path", type=click.Path(), required=True)
-@click.option("--referrals", type=click.Path(), help="The day's referrals merged in.")
+@click.argument("plan_path", metavar="PLAN", type=GivenPath())
+@click.option("--snapshot", "snapshot_path", type=GivenPath(expected=A_SNAPSHOT), required=True)
+@click.option("--referrals", type=GivenPath(), help="The day's referrals merged in.")
 @policy_option
-@click.option("--out", type=click.Path(), required=True, help="The HTML file to write.")
+@click.option("--out", type=GivenPath(), required=True, help="The HTML file to write.")
 def report_command(
     plan_path: str, snapshot_path: str, referrals: str | None, policy_path: str | None, out: str
 ) -> None:

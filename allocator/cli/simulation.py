@@ -13,14 +13,22 @@ import click
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
-from allocator.cli.options import FiniteRange, SchedulerAddress, policy_option, seed_option
+from allocator.cli.options import (
+    A_FOLDER,
+    A_SNAPSHOT,
+    FiniteRange,
+    GivenPath,
+    SchedulerAddress,
+    policy_option,
+    seed_option,
+)
 from allocator.contract.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 from allocator.domain.rules import counted
-from allocator.io import check_output_folder
+from allocator.io import SIMULATE, SWEEP, check_results_folder
 
 
 @click.command("simulate")
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=GivenPath(expected=A_SNAPSHOT))
 @click.option(
     "--days",
     type=click.IntRange(min=1, max=MAX_DAYS),
@@ -70,7 +78,12 @@ from allocator.io import check_output_folder
     is_flag=True,
     help="Leave out the PNG plots (and remove those an earlier run left in --out).",
 )
-@click.option("--out", type=click.Path(), required=True, help="Folder for the report and tables.")
+@click.option(
+    "--out",
+    type=GivenPath(expected=A_FOLDER),
+    required=True,
+    help="Folder for the report and tables.",
+)
 def simulate_command(
     snapshot: str,
     days: int,
@@ -91,7 +104,7 @@ def simulate_command(
     from allocator.simulation.report import terminal_lines, write_outputs
 
     with input_errors():
-        check_output_folder(out, files=())
+        check_results_folder(out, SIMULATE, {"snapshot": snapshot, "policy": policy_path})
     snap, policy = read_inputs(snapshot, None, policy_path)
     methods: list[Method] = []
     if method in ("engine", "both"):
@@ -128,8 +141,13 @@ def simulate_command(
 
 
 @click.command("sweep")
-@click.argument("spec", type=click.Path())
-@click.option("--out", type=click.Path(), required=True, help="The sweep's folder (resumable).")
+@click.argument("spec", type=GivenPath())
+@click.option(
+    "--out",
+    type=GivenPath(expected=A_FOLDER),
+    required=True,
+    help="The sweep's folder (resumable).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=MAX_WORKERS),
@@ -166,7 +184,7 @@ def sweep_command(spec: str, out: str, workers: int, scheduler: str | None) -> N
             echo(f"error: {line}", err=True)
         sys.exit(BAD_INPUT)
     with input_errors():
-        check_output_folder(out, files=())
+        check_results_folder(out, SWEEP, {"spec": spec})
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -15,7 +15,7 @@ import click
 from allocator.cli.decision_log import refuse_password_typed
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
-from allocator.cli.options import IsoDay
+from allocator.cli.options import A_FOLDER, A_SNAPSHOT, GivenPath, IsoDay
 from allocator.contract.models import Snapshot
 from allocator.domain.rules import counted
 from allocator.io import check_output, check_output_folder, load_snapshot, write_json
@@ -53,9 +53,13 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
 
 
 @import_group.command("ssd")
-@click.argument("source", type=click.Path(), envvar="ALLOCATOR_SSD_DB")
+@click.argument(
+    "source",
+    type=GivenPath(expected="a folder of SSD tables or a database URL"),
+    envvar="ALLOCATOR_SSD_DB",
+)
 @click.option(
-    "--mapping", "mapping_path", type=click.Path(), required=True, help="Mapping file (TOML)."
+    "--mapping", "mapping_path", type=GivenPath(), required=True, help="Mapping file (TOML)."
 )
 @click.option(
     "--as-of",
@@ -65,7 +69,7 @@ def _check_import_output(out: str, inputs: dict[str, str | None]) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(),
+    type=GivenPath(expected="a .json file or a folder"),
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
@@ -98,9 +102,9 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
 
 
 @import_group.command("csv")
-@click.argument("folder", type=click.Path())
+@click.argument("folder", type=GivenPath(expected=A_FOLDER))
 @click.option(
-    "--columns", "columns_path", type=click.Path(), required=True, help="Columns mapping (TOML)."
+    "--columns", "columns_path", type=GivenPath(), required=True, help="Columns mapping (TOML)."
 )
 @click.option(
     "--as-of",
@@ -109,7 +113,7 @@ def import_ssd_command(source: str, mapping_path: str, as_of: date, out: str) ->
 )
 @click.option(
     "--out",
-    type=click.Path(),
+    type=GivenPath(expected="a .json file or a folder"),
     required=True,
     help="A .json file, a folder for CSV tables, or - for stdout.",
 )
@@ -131,22 +135,29 @@ def export_group() -> None:
 
 
 @export_group.command("ssd")
-@click.argument("plan_path", metavar="PLAN", type=click.Path())
-@click.option("--snapshot", type=click.Path(), required=True, help="The plan's snapshot.")
+@click.argument("plan_path", metavar="PLAN", type=GivenPath())
+@click.option(
+    "--snapshot", type=GivenPath(expected=A_SNAPSHOT), required=True, help="The plan's snapshot."
+)
 @click.option(
     "--mapping",
     "mapping_path",
-    type=click.Path(),
+    type=GivenPath(),
     required=True,
     help="The SSD mapping: its first allocated role names the new involvements.",
 )
 @click.option(
     "--involvements",
     "involvements_path",
-    type=click.Path(),
+    type=GivenPath(),
     help="The open involvements import ssd wrote (default: beside the snapshot, if there).",
 )
-@click.option("--out", type=click.Path(), required=True, help="Folder for ssd_involvements.csv.")
+@click.option(
+    "--out",
+    type=GivenPath(expected=A_FOLDER),
+    required=True,
+    help="Folder for ssd_involvements.csv.",
+)
 def export_ssd_command(
     plan_path: str, snapshot: str, mapping_path: str, involvements_path: str | None, out: str
 ) -> None:

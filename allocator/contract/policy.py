@@ -28,11 +28,14 @@ Example ``policy.toml``::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final, Literal, Self
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Final, Literal, Self, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
+    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -44,7 +47,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from allocator.contract.faults import describe_value, did_you_mean
+from allocator.contract.faults import describe_value, did_you_mean, is_typo_of
 from allocator.contract.fields import expected_at, locate
 from allocator.contract.models import (
     MAX_POINTS,
@@ -703,6 +706,71 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _unwrapped(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` and ``| None``."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+def _enum_keys(table: tuple[int | str, ...]) -> list[str]:
+    """The names the table at ``table`` (``("type_points",)``, ``("costs", "senior")``)
+    may have as keys when they are an enum's (case types, grades, contracts); else none."""
+    annotation: Any = Policy
+    for part in table:
+        annotation = _unwrapped(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return []
+    annotation = _unwrapped(annotation)
+    key = get_args(annotation)[0] if get_origin(annotation) is dict else None
+    return [str(e.value) for e in key] if isinstance(key, type) and issubclass(key, Enum) else []
+
+
+def _key_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every key of the policy file's fixed tables, written as a path
+    (``waiting.room_kept_share``); tables keyed by a grade or case type are not walked."""
+    paths = []
+    for name, field in model.model_fields.items():
+        paths.append(prefix + name)
+        inner = _unwrapped(field.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            paths += _key_paths(inner, f"{prefix}{name}.")
+    return paths
+
+
+def _unknown_key_hint(loc: tuple[int | str, ...], known: Iterable[str]) -> str:
+    """What to write instead of an unknown key: the same key in another table
+    ("; did you mean 'waiting.room_kept_share'?", a key put in the wrong table), else a
+    close name in its own table, else a close key anywhere, else its table's keys."""
+    name = str(loc[-1])
+    here = ".".join(str(p) for p in loc[:-1] if isinstance(p, str))
+    elsewhere = [p for p in _key_paths(Policy) if p.rsplit(".", 1)[-1] == name and p != here]
+    if elsewhere:
+        return f"; did you mean {elsewhere[0]!r}?"
+    hint = did_you_mean(name, known)
+    if hint.startswith("; did you mean"):
+        return hint
+    close = [
+        p
+        for p in _key_paths(Policy)
+        if (p.rpartition(".")[0] != here) and is_typo_of(name, p.rpartition(".")[2])
+    ]
+    return f"; did you mean {close[0]!r}?" if close else hint
+
+
 def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
     """One validation error of a policy, as a sentence about its keys and values.
 
@@ -714,13 +782,13 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
     key = _key_path(loc)
     if loc and loc[-1] == "[key]":  # a table's key that is not a case type or grade
         table = loc[:-2]
-        return (
-            f"[{_key_path(table)}] has the key {describe_value(loc[-2])}, "
-            f"expected {locate(Policy, (*table, '[key]')).expected}"
-        )
+        hint = did_you_mean(str(loc[-2]), _enum_keys(table))
+        if not hint.startswith("; did you mean"):
+            hint = f", expected {locate(Policy, (*table, '[key]')).expected}"
+        return f"[{_key_path(table)}] has the key {describe_value(loc[-2])}{hint}"
     if kind == "extra_forbidden":
         known = where.owner.model_fields if where.owner is not None else ()
-        return f"unknown key {key!r}" + did_you_mean(str(loc[-1]), known)
+        return f"unknown key {key!r}" + _unknown_key_hint(loc, known)
     if kind in ("missing", "too_short", "too_long") and loc[:1] == ("complexity_multiplier",):
         given = data.get("complexity_multiplier")
         count = f"{len(given)} values" if isinstance(given, list) else "a value"

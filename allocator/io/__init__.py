@@ -35,7 +35,10 @@ sentences and the report that collects them):
 - :mod:`~allocator.io.snapshot`: :func:`load_snapshot`, :func:`snapshot_from_dict`;
 - :mod:`~allocator.io.plans`: :func:`load_plan`, :func:`load_pending_handovers`;
 - :mod:`~allocator.io.provenance`: input files with their digests;
-- :mod:`~allocator.io.writing`: output checked, then written atomically.
+- :mod:`~allocator.io.writing`: output checked, then written atomically (several
+  files of a folder all or none: :func:`write_files`);
+- :mod:`~allocator.io.results`: a results folder, the command that made it in its
+  :data:`MANIFEST`.
 
 The names below are the package's public ones; callers import them from here.
 """
@@ -69,6 +72,17 @@ from allocator.io.reading import (
     read_input,
     separator_problem,
 )
+from allocator.io.results import (
+    BACKTEST,
+    CAPACITY,
+    FORECAST,
+    MANIFEST,
+    SIMULATE,
+    SWEEP,
+    check_results_folder,
+    made_by,
+    write_results_folder,
+)
 from allocator.io.snapshot import load_snapshot, snapshot_from_dict
 from allocator.io.validating import DAY_EXPECTED, parse_day
 from allocator.io.writing import (
@@ -78,17 +92,24 @@ from allocator.io.writing import (
     dump_json,
     pending_handovers_path,
     write_bytes,
+    write_files,
     write_json,
     write_snapshot,
     write_text,
 )
 
 __all__ = [
+    "BACKTEST",
+    "CAPACITY",
+    "FORECAST",
+    "SIMULATE",
+    "SWEEP",
     "CASES_CSV",
     "DAY_EXPECTED",
     "FORMULA_STARTS",
     "LISTED_ROWS",
     "LIST_SEPARATOR",
+    "MANIFEST",
     "MAX_INPUT_BYTES",
     "PRACTITIONERS_CSV",
     "SNAPSHOT_CSV",
@@ -97,6 +118,7 @@ __all__ = [
     "Location",
     "check_output",
     "check_output_folder",
+    "check_results_folder",
     "check_snapshot_output",
     "describe_value",
     "did_you_mean",
@@ -109,6 +131,7 @@ __all__ = [
     "load_plan",
     "load_snapshot",
     "locate",
+    "made_by",
     "parse_day",
     "padded_width",
     "pending_handovers_path",
@@ -121,7 +144,9 @@ __all__ = [
     "unknown_column",
     "unreadable_number",
     "write_bytes",
+    "write_files",
     "write_json",
+    "write_results_folder",
     "write_snapshot",
     "write_text",
 ]

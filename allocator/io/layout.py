@@ -49,6 +49,10 @@ PRACTITIONERS_CSV = "practitioners.csv"
 CASES_CSV = "cases.csv"
 """File of a CSV snapshot directory holding one case per row."""
 
+MANIFEST = "manifest.json"
+"""File of a results folder (a simulation, a forecast ...) naming the command that made
+it and the files it wrote (:mod:`allocator.io.results`)."""
+
 LIST_SEPARATOR = ";"
 """Separator of the items of a list field inside one CSV cell."""
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import math
 import os
 import secrets
+import shutil
 import stat
 import sys
 from collections.abc import Mapping, Sequence
@@ -33,6 +35,7 @@ from allocator.contract.models import (
 from allocator.io.layout import (
     CASES_CSV,
     LIST_SEPARATOR,
+    MANIFEST,
     PRACTITIONERS_CSV,
     SNAPSHOT_CSV,
     STDIN,
@@ -174,10 +177,27 @@ def check_output(
         raise InputError(f"{path}: {problem}; nothing was written.")
 
 
+def made_by(folder: PathLike) -> str | None:
+    """The command that made the results folder ``folder``, from its :data:`MANIFEST`
+    (``"simulate"``), or ``None`` when it has none or it cannot be read."""
+    manifest = _manifest(Path(folder))
+    return None if manifest is None else str(manifest.get("made_by", "")) or None
+
+
+def _manifest(folder: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def check_output_folder(
     path: PathLike,
     inputs: Mapping[str, PathLike | None] | None = None,
     files: Sequence[str] = (SNAPSHOT_CSV, PRACTITIONERS_CSV, CASES_CSV),
+    *,
+    results: bool = False,
 ) -> None:
     """Refuse, before any work is done, an output folder that must not be written.
 
@@ -195,6 +215,10 @@ def check_output_folder(
     files
         The files to be written in an existing folder, each checked as
         :func:`check_output` (default: a CSV snapshot's tables).
+    results
+        Whether a results folder is checked (:func:`allocator.io.results.check_results_folder`
+        judges its manifest); any other folder holding a results folder's
+        :data:`~allocator.io.layout.MANIFEST` is refused: its files would mix with them.
 
     Raises
     ------
@@ -215,6 +239,12 @@ def check_output_folder(
             raise InputError(
                 f"{folder}: cannot write in this folder; expected a folder you may write "
                 "in; nothing was written."
+            )
+        maker = None if results else made_by(folder)
+        if maker is not None:
+            raise InputError(
+                f"{folder}: holds the results of `{maker}` (its {MANIFEST}); "
+                "expected another folder; nothing was written."
             )
         for name in files:
             check_output(folder / name, inputs)
@@ -301,6 +331,135 @@ def _atomic_write(path: Path, content: bytes) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def write_files(
+    path: PathLike, files: Mapping[str, bytes | str], *, remove: list[str] | None = None
+) -> Path:
+    """Write ``files`` (name -> bytes, or text written as UTF-8) into the folder ``path``
+    (made if new, its parent existing), and remove the files named in ``remove``, all
+    in one step as far as the file system allows.
+
+    Each file is first written whole under a temporary name in the folder; only when
+    every one is written is each renamed over its target, the file it replaces kept
+    aside until all are in, and put back if a later rename fails.
+
+    Raises
+    ------
+    InputError
+        One sentence naming the file that could not be written and why, ending
+        "nothing was written" (the folder is as it was) — or, if even putting the
+        earlier files back failed, which files are from which run.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{folder}: cannot make the folder ({exc.strerror or exc}); expected a folder "
+            "you may write in; nothing was written."
+        ) from None
+    token = secrets.token_hex(6)
+    temporaries: dict[str, Path] = {}
+    aside: dict[str, Path] = {}
+    placed: list[str] = []
+
+    def clean(paths: Mapping[str, Path]) -> None:
+        for p in paths.values():
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+    try:
+        # 1. Every file whole under a temporary name: a full disk or a refused write
+        #    stops here, with nothing replaced.
+        for name, content in files.items():
+            temporary = folder / f".{name}.{token}.tmp"
+            temporaries[name] = temporary
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            try:
+                _write_whole(temporary, data, keep_mode_of=folder / name)
+            except OSError as exc:
+                # Named by the file the user knows, not the temporary one.
+                raise OSError(exc.errno, exc.strerror, str(folder / name)) from None
+        # 2. What each replaces kept aside (a hard link, else a copy), so that a rename
+        #    refused later (an immutable file) can be undone.
+        for name in [*files, *(remove or [])]:
+            target = folder / name
+            if target.exists():
+                backup = folder / f".{name}.{token}.old"
+                try:
+                    os.link(target, backup)
+                except OSError:
+                    shutil.copy2(target, backup)
+                aside[name] = backup
+    except OSError as exc:
+        clean(temporaries)
+        clean(aside)
+        raise InputError(
+            f"{exc.filename or folder}: {exc.strerror or exc}; nothing was written "
+            f"(the folder {folder} is as it was)."
+        ) from None
+    except BaseException:
+        clean(temporaries)
+        clean(aside)
+        raise
+    # 3. The renames; a failure puts back what was replaced.
+    failed: OSError | None = None
+    for name in [*files, *(remove or [])]:
+        try:
+            if name in files:
+                os.replace(temporaries[name], folder / name)
+            elif name in aside:
+                os.unlink(folder / name)
+        except OSError as exc:
+            failed = OSError(exc.errno, exc.strerror, str(folder / name))
+            break
+        placed.append(name)
+    if failed is None:
+        clean(aside)
+        _fsync_directory(folder)
+        return folder
+    not_restored = _put_back(folder, placed, aside)
+    clean(temporaries)
+    clean({n: p for n, p in aside.items() if n not in not_restored})
+    if not not_restored:
+        raise InputError(
+            f"{failed.filename}: {failed.strerror}; nothing was written (the folder {folder} "
+            "is as it was)."
+        )
+    new = ", ".join(not_restored)
+    raise InputError(
+        f"{failed.filename}: {failed.strerror}; the folder {folder} is now mixed: {new} "
+        f"from this run, every other file from the run before (its copies kept as "
+        f".NAME.{token}.old)."
+    )
+
+
+def _put_back(folder: Path, placed: list[str], aside: Mapping[str, Path]) -> list[str]:
+    """Undo the renames of ``placed``; the names that could not be undone."""
+    stuck = []
+    for name in placed:
+        target = folder / name
+        try:
+            if name in aside:
+                os.replace(aside[name], target)
+            else:
+                target.unlink()
+        except OSError:
+            stuck.append(name)
+    return stuck
+
+
+def _write_whole(path: Path, data: bytes, *, keep_mode_of: Path) -> None:
+    """``data`` to the new file ``path``, flushed to disk, with the mode of the file it
+    will replace."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    with contextlib.suppress(OSError):
+        os.chmod(path, os.stat(keep_mode_of).st_mode & 0o7777)
 
 
 def json_for_terminal(text: str) -> str:
@@ -438,9 +597,9 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     """Write a snapshot as JSON (``path`` ends ``.json``) or as a CSV directory.
 
     The CSV directory holds ``snapshot.csv``, ``practitioners.csv`` and ``cases.csv``
-    (layout in ``docs/FORMAT.md`` Part 2); it is created if needed and each file
-    is replaced atomically. Either way :func:`load_snapshot` reads back an equal
-    snapshot.
+    (layout in ``docs/FORMAT.md`` Part 2); it is created if needed and the three files
+    are replaced together (:func:`write_files`). Either way :func:`load_snapshot` reads
+    back an equal snapshot.
 
     Parameters
     ----------
@@ -478,11 +637,7 @@ def write_snapshot(snapshot: Snapshot, path: PathLike) -> Path:
     cases, case_problems = _csv_text(snapshot.cases, Case, CASES_CSV)
     if staff_problems or case_problems:
         raise InputError([f"{path}: {p}" for p in staff_problems + case_problems])
-    path.mkdir(parents=True, exist_ok=True)
-    for name, text in (
-        (SNAPSHOT_CSV, head.getvalue()),
-        (PRACTITIONERS_CSV, staff),
-        (CASES_CSV, cases),
-    ):
-        _atomic_write(path / name, text.encode("utf-8"))
+    # The three tables go in together (write_files): a snapshot of one day's staff
+    # and another day's cases would read as valid.
+    write_files(path, {SNAPSHOT_CSV: head.getvalue(), PRACTITIONERS_CSV: staff, CASES_CSV: cases})
     return path

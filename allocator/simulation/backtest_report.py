@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from allocator.domain.rules import counted
-from allocator.io import write_text
+from allocator.io import BACKTEST, write_results_folder
 from allocator.simulation.backtest import Backtest
 from allocator.simulation.forecast_report import _csv
 
@@ -70,22 +70,18 @@ def summary_lines(bt: Backtest) -> list[str]:
     return lines
 
 
-def write_backtest(bt: Backtest, out: str | Path) -> list[Path]:
-    """Write the backtest's files into ``out`` (created if needed); their paths."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_backtest(bt: Backtest, out: str | Path, *, made_by: str = BACKTEST) -> list[Path]:
+    """Write the backtest's files into the results folder ``out`` (created if needed),
+    all or none, its manifest naming ``made_by`` (:func:`allocator.io.write_results_folder`);
+    their paths."""
     notes = "\n".join(f"- {n}" for n in bt.forecast.notes)
     markdown = "# Backtest\n\n" + "\n".join(summary_lines(bt)) + "\n\n## Notes\n\n" + notes + "\n"
-    files = {
+    files: dict[str, bytes | str] = {
         "weeks.csv": weeks_csv(bt),
         "coverage.csv": coverage_csv(bt),
         "backtest.md": markdown,
     }
-    written = []
-    for name, text in files.items():
-        write_text(folder / name, text)
-        written.append(folder / name)
-    return written
+    return write_results_folder(out, made_by, files)
 
 
 __all__ = ["coverage_csv", "summary_lines", "weeks_csv", "write_backtest"]

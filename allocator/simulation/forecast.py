@@ -484,8 +484,8 @@ def measure(
             over.setdefault(str(row["worker"]), []).append(at + 1)
     weekly["workers over cap"] = list[float | None](float(c) for c in counts)
 
-    # A child whose worker left before today has lost them already: waiting from week
-    # 0 (Forecast.waiting_today), not a child losing today's worker.
+    # A child whose worker has left (last day on or before today) has lost them
+    # already: waiting from week 0 (Forecast.waiting_today), not losing today's worker.
     held = dict(_held_today(snapshot))
     lost: dict[str, tuple[int, str, bool]] = {}
     for s in waits:
@@ -961,11 +961,12 @@ def gather(
         key=lambda p: (p.leaving_on, p.id),
     )
     if orphaned:
-        who = ", ".join(f"{p.id} on {p.leaving_on}" for p in left)
+        # leaving_on is the last working day: on or before today the worker has gone,
+        # so the day is named as theirs, not as a day they left "before today".
+        who = ", ".join(f"{p.id}'s last day {p.leaving_on}" for p in left)
         notes.append(
-            f"{counted(len(orphaned), 'child', 'children')} whose worker left before today "
-            f"({who}) have no worker today: counted as waiting from week 0, not as losing "
-            "their worker."
+            f"{counted(len(orphaned), 'child', 'children')} whose worker has left ({who}) "
+            "have no worker today: counted as waiting from week 0, not as losing their worker."
         )
     return Forecast(
         snapshot.as_of,

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator.domain.rules import counted
-from allocator.io import FORMULA_STARTS, write_bytes, write_text
+from allocator.io import FORECAST, FORMULA_STARTS, write_results_folder
 from allocator.simulation.charts import count_axis, legend_outside, png
 from allocator.simulation.forecast import Band, ChildOutlook, Forecast, few_runs_note
 
@@ -285,29 +285,24 @@ def _short_lines(fc: Forecast) -> list[str]:
     ]
 
 
-def write_forecast(fc: Forecast, out: str | Path, *, plots: bool = True) -> list[Path]:
-    """Write the forecast's files into ``out`` (created if needed); returns their paths."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, text in (
-        ("weeks.csv", weeks_csv(fc)),
-        ("children.csv", children_csv(fc)),
-        ("children_all.csv", children_csv(fc, every=True)),
-        ("workers.csv", workers_csv(fc)),
-        ("forecast.md", _markdown(fc)),
-    ):
-        write_text(folder / name, text)
-        written.append(folder / name)
-    write_bytes(folder / "weeks.parquet", weeks_parquet(fc))
-    written.append(folder / "weeks.parquet")
+def write_forecast(
+    fc: Forecast, out: str | Path, *, plots: bool = True, made_by: str = FORECAST
+) -> list[Path]:
+    """Write the forecast's files into the results folder ``out`` (created if needed),
+    all or none, its manifest naming ``made_by`` (:func:`allocator.io.write_results_folder`:
+    without ``plots`` an earlier run's chart goes, telling another forecast's story);
+    returns their paths."""
+    files: dict[str, bytes | str] = {
+        "weeks.csv": weeks_csv(fc),
+        "children.csv": children_csv(fc),
+        "children_all.csv": children_csv(fc, every=True),
+        "workers.csv": workers_csv(fc),
+        "forecast.md": _markdown(fc),
+        "weeks.parquet": weeks_parquet(fc),
+    }
     if plots:
-        write_bytes(folder / "waiting.png", fan_chart(fc))
-        written.append(folder / "waiting.png")
-    else:
-        # An earlier run's chart would tell another forecast's story beside this one.
-        (folder / "waiting.png").unlink(missing_ok=True)
-    return written
+        files["waiting.png"] = fan_chart(fc)
+    return write_results_folder(out, made_by, files)
 
 
 def _markdown(fc: Forecast) -> str:

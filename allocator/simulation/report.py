@@ -15,6 +15,7 @@ changes) behind each figure and marks one resting on fewer than
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from allocator.contract.models import CaseType
 from allocator.domain.rules import counted
+from allocator.io import SIMULATE
 from allocator.simulation.charts import (
     count_axis,
     legend_outside,
-    save_png,
+    png,
     whole_number_ticks,
 )
 from allocator.simulation.records import CAUSES
@@ -375,8 +377,11 @@ def write_outputs(
     title: str = "",
     plots: bool = True,
     made_with: str = "",
+    made_by: str = SIMULATE,
 ) -> dict[str, dict[str, Any]]:
-    """Write the tables, ``summary.csv``, ``report.md`` and the plots into ``out``.
+    """Write the tables, ``summary.csv``, ``report.md`` and the plots into the results
+    folder ``out``, all or none (:func:`allocator.io.write_results_folder`, its
+    manifest naming ``made_by``).
 
     ``made_with`` (the settings that reproduce the run, in words) is the report's
     first line under its title. Without ``plots``, the plots an earlier run left in
@@ -390,40 +395,39 @@ def write_outputs(
     """
     import pandas as pd
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    from allocator.io import write_results_folder
+
     tables = combined(results)
     events = results[0].events
     days = len(events.days) - 1
     methods = [r.method for r in results]
     summaries = {r.method: summarise(r.recorder.tables(), days) for r in results}
+    files: dict[str, bytes | str] = {}
     for name in ("changes", "children", "waits", "workers"):
-        tables[name].to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        files[f"{name}.csv"] = tables[name].to_csv(index=False, lineterminator="\n")
     for name in ("changes", "children", "waits", "waiting", "loads", "workers"):
-        tables[name].to_parquet(folder / f"{name}.parquet", index=False)
+        buffer = io.BytesIO()
+        tables[name].to_parquet(buffer, index=False)
+        files[f"{name}.parquet"] = buffer.getvalue()
     summary = pd.DataFrame([{"method": m, **s} for m, s in summaries.items()])
-    summary.to_csv(folder / "summary.csv", index=False, lineterminator="\n")
+    files["summary.csv"] = summary.to_csv(index=False, lineterminator="\n")
     left_out = plots_without_data(tables) if plots else {}
-    (folder / "report.md").write_text(
-        render_markdown(
-            summaries,
-            events.counts(),
-            title=title,
-            days=days,
-            made_with=made_with,
-            plots_left_out=left_out,
-        ),
-        encoding="utf-8",
+    files["report.md"] = render_markdown(
+        summaries,
+        events.counts(),
+        title=title,
+        days=days,
+        made_with=made_with,
+        plots_left_out=left_out,
     )
     if plots:
-        write_plots(tables, folder, methods=methods, days=days)
-    else:
-        for name in PLOTS:
-            (folder / name).unlink(missing_ok=True)
+        files |= plot_files(tables, methods=methods, days=days)
+    # One run's files, all or none; an earlier run's plots this one leaves out go.
+    write_results_folder(out, made_by, files)
     return summaries
 
 
-#: The PNG files :func:`write_plots` writes.
+#: The PNG files :func:`plot_files` draws.
 PLOTS = ("changes_per_child.png", "waiting.png", "utilisation.png")
 
 
@@ -659,15 +663,22 @@ def terminal_lines(
     """What ``simulate`` says on the terminal, in plain text.
 
     First the run's warnings (:func:`run_warnings`, once for all methods), each
-    ``warning: ...``. Then one line per method: changes per child-year (n/a over no
+    ``warning: ...``. Then, with two methods or more, report.md's first section
+    (:func:`where_each_loses`), so the terminal opens as the report does. Then one
+    line per method: changes per child-year (n/a over no
     child-years); the shares of children open all ``days`` days with one and with
     two or more changes (beside England's for a run of a year); avoidable changes;
     the run's seconds (the clock shows here only). A run under
     :data:`SHORT_RUN_DAYS` says its rates are scaled up (:func:`short_run_note`).
-    Then, with two methods or more, report.md's first section
-    (:func:`where_each_loses`).
     """
     lines = [f"warning: {w}" for w in run_warnings(results[0].events.counts(), days)]
+    # Where each method loses first, as report.md opens: the finding before the rates.
+    if len(results) > 1:
+        lines += [
+            line.replace("**", "").replace("*few*", "few")
+            for line in where_each_loses(summaries)[2:]
+            if line
+        ]
     for r in results:
         s = summaries[r.method]
         if not s["children_open_all_run"]:
@@ -687,12 +698,6 @@ def terminal_lines(
     note = short_run_note(days)
     if note is not None:
         lines.append(note)
-    if len(results) > 1:
-        lines += [
-            line.replace("**", "").replace("*few*", "few")
-            for line in where_each_loses(summaries)[2:]
-            if line
-        ]
     return lines
 
 
@@ -852,7 +857,7 @@ def band_shares(loads: pd.DataFrame) -> pd.DataFrame:
 def plots_without_data(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     """The plots of :data:`PLOTS` that would have no data, each with why: the changes
     per child with no child open all run, the children waiting with no day recorded,
-    the utilisation bands with no worker at work on any day. :func:`write_plots`
+    the utilisation bands with no worker at work on any day. :func:`plot_files`
     leaves them out; the report names them."""
     children, waiting, loads = tables["children"], tables["waiting"], tables["loads"]
     left_out = {}
@@ -932,25 +937,18 @@ def utilisation_figure(loads: pd.DataFrame, methods: Sequence[str]) -> Any:
     return fig
 
 
-def write_plots(
+def plot_files(
     tables: Mapping[str, pd.DataFrame],
-    folder: Path,
     methods: Sequence[str] | None = None,
     *,
     days: int = 365,
-) -> dict[str, str]:
-    """The PNGs of :data:`PLOTS` that have data: changes per child, children waiting
-    over the run, utilisation bands.
+) -> dict[str, bytes]:
+    """The PNGs of :data:`PLOTS` that have data, by file name: changes per child,
+    children waiting over the run, utilisation bands.
 
     ``methods`` (default: those in the ``waiting`` table) names the panels; ``days``
     is the run's length, for the labels. A plot with no data
-    (:func:`plots_without_data`) is not drawn, and one an earlier run left in
-    ``folder`` is removed.
-
-    Returns
-    -------
-    dict
-        The plots left out, each with why.
+    (:func:`plots_without_data`) is not drawn.
     """
     import matplotlib
 
@@ -960,13 +958,14 @@ def write_plots(
     if methods is None:
         methods = list(dict.fromkeys(waiting["method"]))
     left_out = plots_without_data(tables)
+    drawn: dict[str, bytes] = {}
     for name in PLOTS:
         if name in left_out:
-            (folder / name).unlink(missing_ok=True)
-        elif name == PLOTS[0]:
-            save_png(changes_figure(children, methods, days), folder / name)
+            continue
+        if name == PLOTS[0]:
+            drawn[name] = png(changes_figure(children, methods, days))
         elif name == PLOTS[1]:
-            save_png(waiting_figure(waiting, methods), folder / name)
+            drawn[name] = png(waiting_figure(waiting, methods))
         else:
-            save_png(utilisation_figure(loads, methods), folder / name)
-    return left_out
+            drawn[name] = png(utilisation_figure(loads, methods))
+    return drawn

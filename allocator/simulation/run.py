@@ -106,14 +106,15 @@ class _Service:
 
 
 def _left_before(snapshot: Snapshot) -> Snapshot:
-    """``snapshot`` with each child whose worker left before its day shown as a case
-    system shows them: no worker, the one who left first among their previous workers,
-    waiting since the worker's last day (:func:`~allocator.domain.rules.waiting_start`,
-    unless ``waiting_since`` says otherwise). Their loss came before the run: it is a
-    wait from day 0 (cause ``before_run``), not a change of worker on day 0 that no
-    method could have told them of ahead (a fresh user's run counted 20 such children
-    as leaver changes with no notice). Both methods read such a child as waiting since
-    the worker's last day either way."""
+    """``snapshot`` with each child whose worker has left (last day on or before its
+    day) shown as a case system shows them: no worker, the one who left first among
+    their previous workers, waiting since the worker's last day
+    (:func:`~allocator.domain.rules.waiting_start`, unless ``waiting_since`` says
+    otherwise). Their loss came before the run: it is a wait from day 0 (cause
+    ``before_run``), not a change of worker on day 0 that no method could have told
+    them of ahead (a fresh user's run counted 20 such children as leaver changes with
+    no notice). Both methods read such a child as waiting since the worker's last day
+    either way."""
     staff = {p.id: p for p in snapshot.practitioners}
     cases = []
     for c in snapshot.cases:

@@ -44,6 +44,7 @@ random numbers): the event stream depends on the seed and the service alone.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -52,6 +53,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from allocator.io import SWEEP, write_results_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -577,7 +580,13 @@ def run_cells(
         If a cell's simulation fails on its worker, naming the cell; the cells
         finished before it are kept.
     """
+    from allocator.io import made_by
+
     folder = Path(out)
+    if made_by(folder) != SWEEP:
+        # Claimed before the first cell is written: an interrupted sweep's folder is
+        # then one a resumed sweep may write in, and no other command's.
+        write_results_folder(folder, SWEEP, {})
     done_dir = folder / "cells"
     done_dir.mkdir(parents=True, exist_ok=True)
     todo = [c for c in cells if not (done_dir / f"{c.key}.json").exists()]
@@ -642,15 +651,21 @@ def write_results(cells: Sequence[Cell], folder: Path) -> Path:
         if path.exists():
             rows.append(json.loads(path.read_text(encoding="utf-8"))["row"])
     table = pd.DataFrame(rows)
-    target = folder / "results.parquet"
-    table.to_parquet(target, index=False)
-    table.to_csv(folder / "results.csv", index=False, lineterminator="\n")
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    files: dict[str, bytes | str] = {
+        "results.parquet": buffer.getvalue(),
+        "results.csv": table.to_csv(index=False, lineterminator="\n"),
+    }
     if len(table):
+        from allocator.simulation.charts import png
+
         totals = policy_totals(table)
-        totals.to_csv(folder / "policies.csv", index=False, lineterminator="\n")
-        (folder / "policies.md").write_text(policies_markdown(totals), encoding="utf-8")
-        _summary_plot(totals, folder / "summary.png")
-    return target
+        files["policies.csv"] = totals.to_csv(index=False, lineterminator="\n")
+        files["policies.md"] = policies_markdown(totals)
+        files["summary.png"] = png(summary_figure(totals))
+    write_results_folder(folder, SWEEP, files)
+    return folder / "results.parquet"
 
 
 #: The figures of :func:`policy_totals`, each with its heading in ``policies.md``.
@@ -785,13 +800,6 @@ def _number(value: float) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-
-
-def _summary_plot(totals: pd.DataFrame, path: Path) -> None:
-    """Write :func:`summary_figure` of ``totals`` to ``path`` as a PNG."""
-    from allocator.simulation.charts import save_png
-
-    save_png(summary_figure(totals), path)
 
 
 def summary_figure(totals: pd.DataFrame) -> Any:

@@ -337,6 +337,9 @@ def _open_episodes(
         spec = EPISODE_COLUMNS[name]
         worker_column = [CARE_LEAVER_WORKER] if name == "ssd_care_leavers" else []
         frame = table.frame([*spec.required, *worker_column])
+        # An episode is one row: a repeated id is two records of one episode, or two
+        # episodes under one id, and either is a fault of the extract to be said.
+        _ids_once(frame, table, spec.ident, "episode once", problems)
         frame = _known_people(frame, table, spec.person, spec.ident, people, problems)
         report.count(f"{name} rows read", frame.height)
         if name == "ssd_legal_status":
@@ -476,6 +479,14 @@ def _each_id_once(
         problems,
         lambda r: f"field {ident!r} is {shown(r[ident])}, expected {ID_EXPECTED}",
     )
+    _ids_once(frame, table, ident, noun, problems)
+
+
+def _ids_once(frame: pl.DataFrame, table: Table, ident: str, noun: str, problems: Problems) -> None:
+    """Report each row of ``frame`` whose non-empty ``ident`` is already on an earlier
+    row of the table (:func:`repeated_id`): the check of every SSD table with an id."""
+    frame = frame.select(LINE, ident)
+    ids = pl.col(ident)
     # rows in the table's order: a repeat is any but the first of its id (no window
     # over every id: the repeats are few, their first lines looked up alone)
     repeated = frame.filter((ids != "") & ~ids.is_first_distinct())
@@ -486,11 +497,15 @@ def _each_id_once(
         table,
         ident,
         problems,
-        lambda r: (
-            f"{ident} {shown(r[ident])} is already on {table.unit} {r['_first']}, expected "
-            f"each {noun}"
-        ),
+        lambda r: repeated_id(ident, r[ident], table.unit, r["_first"], noun),
     )
+
+
+def repeated_id(column: str, value: str, unit: str, first: int, noun: str) -> str:
+    """The sentence for an id already on an earlier row: "cine_referral_id 'R1' is
+    already on line 2, expected each episode once" — the one wording of every SSD
+    table's repeated id, row by row or a frame at once (:func:`_ids_once`)."""
+    return f"{column} {shown(value)} is already on {unit} {first}, expected each {noun}"
 
 
 def _involvements(
@@ -753,8 +768,8 @@ def _side_table(
         elif ident in rows:
             first = rows[ident].row.line
             problems.error(
-                f"{row.where(ident)}: id {shown(ident)} is already on {row.unit} {first}, "
-                f"expected each id once (one row of values per id)"
+                f"{row.where(ident)}: "
+                + repeated_id("id", ident, row.unit, first, "id once (one row of values per id)")
             )
         elif not _is_id(ident):
             problems.error(
@@ -921,8 +936,8 @@ def _teams(table: Table | None, problems: Problems) -> dict[str, Row]:
             problems.error(f"{row.where()}: field 'dept_team_id' is empty, expected a team id")
         elif ident in teams:
             problems.error(
-                f"{row.where(ident)}: dept_team_id {shown(ident)} is already on {row.unit} "
-                f"{teams[ident].line}, expected each team once"
+                f"{row.where(ident)}: "
+                + repeated_id("dept_team_id", ident, row.unit, teams[ident].line, "team once")
             )
         else:
             teams[ident] = row
@@ -958,8 +973,10 @@ def _practitioners(
             continue
         if ident in rows:
             problems.error(
-                f"{row.where(ident)}: prof_professional_id {shown(ident)} is already on "
-                f"{row.unit} {rows[ident].line}, expected each professional once"
+                f"{row.where(ident)}: "
+                + repeated_id(
+                    "prof_professional_id", ident, row.unit, rows[ident].line, "professional once"
+                )
             )
             continue
         rows[ident] = row
@@ -1287,8 +1304,10 @@ def _people(table: Table, problems: Problems, report: ImportReport) -> dict[str,
             )
         elif ident in person_lines:
             problems.error(
-                f"{table.where(line, ident)}: pers_person_id {shown(ident)} is already "
-                f"on {table.unit} {person_lines[ident]}, expected each person once"
+                f"{table.where(line, ident)}: "
+                + repeated_id(
+                    "pers_person_id", ident, table.unit, person_lines[ident], "person once"
+                )
             )
         else:
             person_lines[ident] = line

@@ -28,7 +28,7 @@ from io import StringIO
 from pathlib import Path
 
 from allocator.contract.models import Case, CaseType, Contract, Grade, Snapshot
-from allocator.io import write_text
+from allocator.io import write_files
 from allocator.ssd.ssd_import import BASE_COLUMNS
 from allocator.ssd.tables import one_year_before
 
@@ -285,7 +285,8 @@ _EPISODE_HEADERS = {
 
 
 def write_ssd_extract(snapshot: Snapshot, folder: str | Path) -> Path:
-    """Write :func:`ssd_tables` into ``folder`` (created if needed), each file atomically.
+    """Write :func:`ssd_tables` into ``folder`` (created if needed, its parent
+    existing), all the files or none (:func:`allocator.io.write_files`).
 
     Returns
     -------
@@ -293,8 +294,4 @@ def write_ssd_extract(snapshot: Snapshot, folder: str | Path) -> Path:
         The folder; ``allocator import ssd FOLDER --mapping FOLDER/mapping.toml``
         reads it back.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in ssd_tables(snapshot).items():
-        write_text(folder / name, text)
-    return folder
+    return write_files(folder, ssd_tables(snapshot))
