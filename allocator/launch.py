@@ -15,7 +15,7 @@ import signal
 from types import FrameType
 
 #: Signals that stop the command while it loads (as
-#: :data:`allocator.cli.signals.INTERRUPT_SIGNALS`).
+#: :data:`allocator.command_line.INTERRUPT_SIGNALS`).
 LOADING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

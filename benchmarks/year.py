@@ -51,8 +51,7 @@ import click
 
 # The allocator's own path option (never empty) and ending on a signal: one definition
 # each, so this harness refuses and stops as `allocator sweep` does.
-from allocator.cli.options import A_FOLDER, GivenPath
-from allocator.cli.signals import interruptions, invoke_interruptibly
+from allocator.command_line import A_FOLDER, GivenPath, interruptions, invoke_interruptibly
 from allocator.io import InputError, check_results_folder, write_results_folder
 from allocator.simulation.report import (
     CHILD_FIGURES,
@@ -137,7 +136,7 @@ TARGETS: dict[str, Target] = {
 
 METHODS = ("engine", "greedy")
 #: What Ctrl-C (exit 130) or SIGTERM (143) while the years run prints: as any
-#: allocator command ends (allocator.cli.signals.invoke_interruptibly); the cluster is
+#: allocator command ends (allocator.command_line.invoke_interruptibly); the cluster is
 #: closed on the way out, and its workers ignore Ctrl-C (allocator.simulation.cluster).
 INTERRUPTED = "interrupted: no year table written"
 INTERRUPTED_EXIT = 130

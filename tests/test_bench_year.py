@@ -245,7 +245,7 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigterm_ends_the_year_as_it_ends_a_sweep(tmp_path: Path) -> None:
     """SIGTERM (a scheduler stopping the job) to the harness alone: one line and exit
-    143, the cluster closed on the way out (allocator.cli.signals.invoke_interruptibly,
+    143, the cluster closed on the way out (allocator.command_line.invoke_interruptibly,
     the sweep's own ending), not a killed process leaking its semaphores."""
     import signal
     import subprocess

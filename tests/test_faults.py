@@ -462,7 +462,7 @@ def test_a_signal_during_a_native_import_is_an_interruption_not_a_traceback(
     # the interruption (seen by a user at 0.5 s): it must end like any interruption.
     from click.testing import CliRunner
 
-    from allocator.cli.signals import Interrupted
+    from allocator.command_line import Interrupted
 
     def interrupted_import(*_args: object, **_kwargs: object) -> None:
         try:

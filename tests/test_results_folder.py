@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import allocator.io.writing as writing
 from allocator.cli import main
-from allocator.cli.options import GivenPath
+from allocator.command_line import GivenPath
 from allocator.io import (
     BACKTEST,
     CAPACITY,

@@ -10,7 +10,7 @@ One module per group of commands (:mod:`allocator.cli.group` lists them), beside
 pieces they share: :mod:`~allocator.cli.options` (options and value domains),
 :mod:`~allocator.cli.files` (inputs read, output written), :mod:`~allocator.cli.echo`
 (messages and exit codes), :mod:`~allocator.cli.progress` (the solve's progress line),
-:mod:`~allocator.cli.signals` (interruptions) and :mod:`~allocator.cli.extras` (a
+:mod:`~allocator.command_line` (interruptions) and :mod:`~allocator.cli.extras` (a
 missing optional extra). Nothing outside this package imports it but
 :mod:`allocator.launch`, the entry point.
 """

@@ -19,8 +19,7 @@ import click
 from allocator.cli.echo import BAD_INPUT, RULES_BROKEN, console, echo, input_errors
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import writing
-from allocator.cli.options import GivenPath
-from allocator.cli.signals import interruption_behind
+from allocator.command_line import GivenPath, interruption_behind
 from allocator.io import check_output, write_json
 from allocator.present.terminal import printable
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from allocator.cli.echo import BAD_INPUT, echo
-from allocator.cli.signals import interruption_behind
+from allocator.command_line import interruption_behind
 
 
 def needs_serve_extra(exc: ImportError) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from allocator.cli.echo import echo, input_errors
-from allocator.cli.signals import interruptions
+from allocator.command_line import interruptions
 from allocator.contract.models import Handover, MadeFrom, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.domain.rules import counted

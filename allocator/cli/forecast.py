@@ -21,15 +21,8 @@ from allocator.cli.files import (
     warn_unread_handovers,
     writing,
 )
-from allocator.cli.options import (
-    A_FOLDER,
-    A_SNAPSHOT,
-    FiniteRange,
-    GivenPath,
-    IsoDay,
-    policy_option,
-    seed_option,
-)
+from allocator.cli.options import FiniteRange, IsoDay, policy_option, seed_option
+from allocator.command_line import A_FOLDER, A_SNAPSHOT, GivenPath
 from allocator.contract.limits import (
     MAX_EXTRA_FTE,
     MAX_RUNS,

@@ -6,7 +6,8 @@ import click
 
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
-from allocator.cli.options import FiniteRange, GivenPath, seed_option
+from allocator.cli.options import FiniteRange, seed_option
+from allocator.command_line import GivenPath
 from allocator.contract.limits import MAX_LOAD, MAX_PRACTITIONERS
 from allocator.domain.rules import counted
 from allocator.io import check_output, check_output_folder

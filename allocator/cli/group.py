@@ -25,7 +25,7 @@ from allocator.cli import (
     simulation,
     ssd,
 )
-from allocator.cli.signals import interruptions, invoke_interruptibly
+from allocator.command_line import interruptions, invoke_interruptibly
 
 #: What each command writes, named in the line an interruption prints.
 PRODUCTS = {

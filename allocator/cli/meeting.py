@@ -24,7 +24,8 @@ from allocator.cli.decision_log import (
 from allocator.cli.echo import BAD_INPUT, echo
 from allocator.cli.extras import needs_serve_extra
 from allocator.cli.files import made_from, read_handovers, read_inputs, warn_unread_handovers
-from allocator.cli.options import A_SNAPSHOT, FiniteRange, GivenPath, policy_option, seed_option
+from allocator.cli.options import FiniteRange, policy_option, seed_option
+from allocator.command_line import A_SNAPSHOT, GivenPath
 from allocator.contract.limits import MAX_RUNS as FORECAST_MAX_RUNS
 from allocator.contract.limits import MAX_TIME_LIMIT
 from allocator.contract.limits import MAX_WEEKS as FORECAST_MAX_WEEKS

@@ -21,15 +21,14 @@ from allocator.cli.files import (
     writing,
 )
 from allocator.cli.options import (
-    A_SNAPSHOT,
     FiniteRange,
-    GivenPath,
     IsoDay,
     plan_snapshot_option,
     policy_option,
     solver_options,
 )
 from allocator.cli.progress import progress_display
+from allocator.command_line import A_SNAPSHOT, GivenPath
 from allocator.contract.limits import MAX_MOVES
 from allocator.contract.models import MAX_POINTS
 from allocator.contract.policy import MAX_NEW_FAMILIES, MAX_WINDOW_DAYS, POLICY_OVERRIDES

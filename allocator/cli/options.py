@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from allocator.command_line import A_SNAPSHOT, GivenPath
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 
 
@@ -104,49 +105,6 @@ class SchedulerAddress(_TextParam):
                 ctx,
             )
         return f"{parts.scheme}://{parts.netloc}"
-
-
-class EmptyPath(click.BadParameter):
-    """An empty or blank path given for a path option or argument: said as
-    "--out: an empty path; expected a folder" (exit 2)."""
-
-    def format_message(self) -> str:
-        """The sentence alone: click's "Invalid value for" would say it twice."""
-        return self.message
-
-
-#: What a path option expects when it is a snapshot, and when it is a folder.
-A_SNAPSHOT: Final = "a snapshot: a .json file or a folder of CSV tables"
-A_FOLDER: Final = "a folder"
-
-
-class GivenPath(click.Path):
-    """A path option or argument of any command: :class:`click.Path`, and never empty.
-
-    An empty path would mean the current folder (``Path("")`` is ``.``), so ``--out ""``
-    wrote a results folder into it and ``--policy ""`` was read as a folder; every
-    path option refuses it here, naming the option and what it expects.
-
-    Parameters
-    ----------
-    expected
-        What the option names ("a folder", :data:`A_SNAPSHOT`); default "a file".
-    """
-
-    def __init__(self, *, expected: str = "a file", **options: Any) -> None:
-        super().__init__(**options)
-        self.expected = expected
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        """The path, or a usage error (exit 2) if it is empty or blank."""
-        if isinstance(value, str) and not value.strip():
-            name = param.opts[0] if isinstance(param, click.Option) else None
-            if name is None and param is not None:
-                name = param.human_readable_name
-            raise EmptyPath(
-                f"{name or 'path'}: an empty path; expected {self.expected}", ctx=ctx, param=param
-            )
-        return super().convert(value, param, ctx)
 
 
 SEED: Final = click.IntRange(min=0, max=MAX_SEED)

@@ -26,13 +26,8 @@ from allocator.cli.files import (
     warn_inputs,
     writing,
 )
-from allocator.cli.options import (
-    A_SNAPSHOT,
-    GivenPath,
-    plan_snapshot_option,
-    policy_option,
-    snapshot_options,
-)
+from allocator.cli.options import plan_snapshot_option, policy_option, snapshot_options
+from allocator.command_line import A_SNAPSHOT, GivenPath
 from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy, overrides_of, overrides_said
 from allocator.domain.rules import counted

@@ -13,15 +13,8 @@ import click
 from allocator.cli.echo import BAD_INPUT, console, echo, input_errors
 from allocator.cli.extras import need_sim_extra
 from allocator.cli.files import read_inputs, writing
-from allocator.cli.options import (
-    A_FOLDER,
-    A_SNAPSHOT,
-    FiniteRange,
-    GivenPath,
-    SchedulerAddress,
-    policy_option,
-    seed_option,
-)
+from allocator.cli.options import FiniteRange, SchedulerAddress, policy_option, seed_option
+from allocator.command_line import A_FOLDER, A_SNAPSHOT, GivenPath
 from allocator.contract.limits import MAX_ARRIVAL_FACTOR, MAX_DAYS, MAX_TIME_LIMIT, MAX_WORKERS
 from allocator.domain.rules import counted
 from allocator.io import SIMULATE, SWEEP, check_results_folder

@@ -15,7 +15,8 @@ import click
 from allocator.cli.decision_log import refuse_password_typed
 from allocator.cli.echo import echo, input_errors
 from allocator.cli.files import writing
-from allocator.cli.options import A_FOLDER, A_SNAPSHOT, GivenPath, IsoDay
+from allocator.cli.options import IsoDay
+from allocator.command_line import A_FOLDER, A_SNAPSHOT, GivenPath
 from allocator.contract.models import Snapshot
 from allocator.domain.rules import counted
 from allocator.io import check_output, check_output_folder, load_snapshot, write_json

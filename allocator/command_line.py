@@ -1,8 +1,14 @@
-"""How a command ends when it is interrupted: one line, exit code ``128 + signal``.
+"""Building blocks every command line of the project shares: the ``allocator`` command
+(:mod:`allocator.cli`) and the benchmarks' (``python -m benchmarks year``).
 
-SIGINT (Ctrl-C) and SIGTERM become :class:`Interrupted` in the main thread; an output
-file being replaced when one arrives is finished first, so the line printed can say
-truthfully whether it was written (:meth:`Interruptions.deferred`).
+- **Paths never empty** (:class:`GivenPath`): every path option and argument.
+- **How a command ends when it is interrupted**: one line, exit code ``128 + signal``.
+  SIGINT (Ctrl-C) and SIGTERM become :class:`Interrupted` in the main thread; an output
+  file being replaced when one arrives is finished first, so the line printed can say
+  truthfully whether it was written (:meth:`Interruptions.deferred`).
+
+Here rather than in :mod:`allocator.cli`, which nothing but the entry point imports
+(tests/test_import_direction.py): one definition for both command lines.
 """
 
 from __future__ import annotations
@@ -12,9 +18,53 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
+
+
+class EmptyPath(click.BadParameter):
+    """An empty or blank path given for a path option or argument: said as
+    "--out: an empty path; expected a folder" (exit 2)."""
+
+    def format_message(self) -> str:
+        """The sentence alone: click's "Invalid value for" would say it twice."""
+        return self.message
+
+
+#: What a path option expects when it is a snapshot, and when it is a folder.
+A_SNAPSHOT: Final = "a snapshot: a .json file or a folder of CSV tables"
+A_FOLDER: Final = "a folder"
+
+
+class GivenPath(click.Path):
+    """A path option or argument of any command: :class:`click.Path`, and never empty.
+
+    An empty path would mean the current folder (``Path("")`` is ``.``), so ``--out ""``
+    wrote a results folder into it and ``--policy ""`` was read as a folder; every
+    path option refuses it here, naming the option and what it expects.
+
+    Parameters
+    ----------
+    expected
+        What the option names ("a folder", :data:`A_SNAPSHOT`); default "a file".
+    """
+
+    def __init__(self, *, expected: str = "a file", **options: Any) -> None:
+        super().__init__(**options)
+        self.expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error (exit 2) if it is empty or blank."""
+        if isinstance(value, str) and not value.strip():
+            name = param.opts[0] if isinstance(param, click.Option) else None
+            if name is None and param is not None:
+                name = param.human_readable_name
+            raise EmptyPath(
+                f"{name or 'path'}: an empty path; expected {self.expected}", ctx=ctx, param=param
+            )
+        return super().convert(value, param, ctx)
+
 
 _T = TypeVar("_T")
 
@@ -133,7 +183,7 @@ def invoke_interruptibly(ctx: click.Context, invoke: Callable[[], _T], product: 
         What the command writes, for the line ("year table"); the ``allocator`` group
         names it as soon as the command is known.
     """
-    from allocator.cli.echo import echo
+    from allocator.present.terminal import printable
 
     interruptions.install()
     if product:
@@ -148,7 +198,7 @@ def invoke_interruptibly(ctx: click.Context, invoke: Callable[[], _T], product: 
             raise
         interruptions.raised = True
         signum = getattr(interruption, "signum", signal.SIGINT)
-        echo(interruptions.message(), err=True)
+        click.echo(printable(interruptions.message()), err=True)  # as allocator.cli.echo
         ctx.exit(128 + signum)
     finally:
         interruptions.restore()
