@@ -806,7 +806,12 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
             )
         console.print(table)
     elif e.alternatives:
-        table = Table(title="Next-best workers, and why not chosen")
+        title = (
+            "Next-best workers, and why not chosen"
+            if any(a.eligible for a in e.alternatives)
+            else "Nobody may take the child: the nearest misses, and why not"
+        )
+        table = Table(title=title)
         for heading in ("worker", "score", "why not"):
             table.add_column(heading)
         for a in e.alternatives:
