@@ -249,7 +249,13 @@ def test_explain_case_unallocated(files: dict[str, Path]) -> None:
     assert data["outcome"] == "unallocated" and data["code"] == "no_eligible_worker"
     assert data["diagnosis"].startswith("no worker may hold it: needs welsh")
     assert data["colliding_rules"] == ["skills"]
-    assert data["alternatives"] == []
+    # Nobody may take R3: the table shows the nearest misses and what stops each
+    # (it was empty, read as "nobody came near").
+    assert data["alternatives"], "no near misses shown"
+    for a in data["alternatives"]:
+        assert a["eligible"] is False
+        assert f"{a['worker']} lacks welsh (skills)" in a["why_not"]
+    assert "the nearest misses, and why not" in result.stdout
 
 
 def test_explain_worker_statement(files: dict[str, Path]) -> None:

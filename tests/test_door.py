@@ -632,7 +632,8 @@ def test_a_policy_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
     assert str(caught.value) == (
-        f"{path}: not UTF-8 text (byte 6 cannot be read), expected a TOML file saved as UTF-8."
+        f"{path}, line 1, column 6: not UTF-8 text (byte 6 cannot be read), expected a TOML "
+        "file saved as UTF-8."
     )
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from allocator import allocate
 from allocator.cli import main
 from allocator.contract.models import Case, Practitioner
+from allocator.contract.policy import Policy
 from allocator.io import InputError, load_snapshot
 from tests.builders import case, snapshot, worker
 from tests.test_door import case_data, practitioner_data, snapshot_text
@@ -170,3 +171,113 @@ def test_an_id_mixing_latin_with_cyrillic_or_greek_is_noted_and_kept() -> None:
     plan = allocate(snap, None, work_units=0.2)
     assert notes[0] in plan.notes  # a warning the manager sees; nothing refused
     assert {a.case for a in plan.assignments} | {u.case for u in plan.unallocated} >= {"R\u04351"}
+
+
+# ------------------------------------------------------- labels in sentences
+
+
+def _strings(value: Any) -> list[str]:
+    """Every text in plain data (a result's ``to_dict``), nested or not."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def two_line_labels() -> Any:
+    # Labels written over two lines, as a spreadsheet cell may hold them. P1 (a social
+    # worker: complexity up to 3) has 'Court\nwork' and covers 'Patch\n01a'; P2 covers
+    # 'Patch 02'; P3, a senior, has no skills and no patch.
+    # A needs 'court\r\nwork' in 'patch 01a': P1 alone, matched across the breaks.
+    # B needs 'sign\nlanguage': nobody has it. C needs that and 'braille\tx'.
+    # E (complexity 4) needs 'court\nwork': a senior with it, and there is none.
+    # D is in 'Patch\n02'.
+    return snapshot(
+        [
+            worker("P1", skills=["Court\nwork"], areas=["Patch\n01a"], team="Team\nNorth"),
+            worker("P2", areas=["Patch 02"]),
+            worker("P3", grade="senior"),
+        ],
+        [
+            case("A", needs=("court\r\nwork",), area="patch 01a"),
+            case("B", needs=("sign\nlanguage",)),
+            case("C", needs=("sign\nlanguage", "braille\tx")),
+            case("D", area="Patch\n02"),
+            case("E", complexity=4, needs=("court\nwork",)),
+        ],
+    )
+
+
+def test_label_text_makes_each_run_of_spaces_one_and_the_matching_reads_it_so() -> None:
+    from allocator.domain.rules import covers_area, label_text, normalised
+
+    assert label_text(" court\r\n\tfake  ") == "court fake"
+    assert label_text("welsh") == "welsh"
+    # The matching reads a label as a sentence shows it: a line break is a space.
+    assert normalised("Patch\n01A") == normalised("patch 01a") == "patch 01a"
+    assert covers_area(worker("P", areas=["Patch\r\n01a"]), "patch  01a") is True
+    assert covers_area(worker("P", areas=["Patch 01b"]), "patch\n01a") is False
+
+
+def test_every_sentence_that_names_a_label_shows_it_on_one_line() -> None:
+    from allocator.explain.check import check_plan
+    from allocator.present.analysis import analyse_plan, explain_case
+    from allocator.problems.recommend import recommend
+
+    snap, policy = two_line_labels(), Policy()
+    plan = allocate(snap, policy, time_limit=5)
+    placed = {a.case: a.worker for a in plan.assignments}
+    assert placed["A"] == "P1"  # matched across the line breaks
+    said: list[str] = _strings(plan.model_dump(mode="json"))
+    said += _strings(analyse_plan(snap, policy, plan).to_dict())
+    said += [v.message for v in check_plan(snap, policy, plan)]
+    for cid in ("A", "B", "C", "D", "E"):
+        said += _strings(explain_case(snap, policy, plan, cid).to_dict())
+        said += _strings(recommend(snap, cid, policy, ineligible=5).to_dict())
+    broken = [s for s in said if "\n" in s or "\t" in s or "\r" in s]
+    assert not broken, broken
+    text = " | ".join(said)
+    # One member of each kind of sentence that names a label, shown on one line:
+    assert "only worker with court work" in text  # a placement's reason (needs)
+    assert "covers the child's area (patch 01a)" in text  # an area reason
+    assert "needs sign language: no worker has it" in text  # one need nobody has
+    assert "needs sign language and braille x:" in text  # needs nobody has together
+    assert "needs a senior or consultant with court work: 1 is" in text  # grade and needs
+    assert "P2 lacks court work" in text  # the skills rule's blocker
+    assert "(the child's area is Patch 02)" in text  # outside a worker's patches
+
+
+def test_the_area_tier_and_the_staffing_search_show_labels_on_one_line() -> None:
+    from allocator.domain.rules import ServiceState
+    from allocator.problems.recommend import SCORED
+    from allocator.simulation.capacity import why_not_added
+
+    snap, policy = two_line_labels(), Policy()
+    state = ServiceState.of(snap, policy)
+    outside = next(t for t in SCORED if t.key == "outside_area")
+    assert outside.worse(state, "D", "P1", "P2", 1, 0) == (
+        "the child's area (Patch 02) is outside P1's patches but not P2's"
+    )
+    cases = {c.id: c for c in snap.cases}
+    staff = {p.id: p for p in snap.practitioners}
+    assert why_not_added(cases["B"], staff["P2"], policy) == ["needs sign language"]
+
+
+def test_a_team_on_two_lines_is_one_line_in_headings_and_statements() -> None:
+    from rich.console import Console
+
+    from allocator.present.analysis import worker_statement
+    from allocator.present.html_report import case_words, team_heading
+    from allocator.present.terminal import render_worker
+
+    snap, policy = two_line_labels(), Policy()
+    assert team_heading("Team\nNorth") == "Team North"
+    assert team_heading("North\r\nEast") == "Team North East"
+    assert case_words(snap.cases[2], policy)[2] == "sign language, braille x"
+    plan = allocate(snap, policy, time_limit=5)
+    console = Console(record=True, width=200, emoji=False)
+    render_worker(worker_statement(snap, policy, plan, "P1"), console)
+    assert "(social_worker, Team North, fte 1)" in console.export_text()

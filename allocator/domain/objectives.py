@@ -73,6 +73,7 @@ from allocator.domain.rules import (
     covers_area,
     families_held,
     is_long_absent,
+    label_text,
     new_families,
     points,
 )
@@ -445,14 +446,14 @@ class _OutsideArea(Tier):
     def worse(
         self, state: ServiceState, case_id: str, worker_id: str, chosen: str, mine: int, theirs: int
     ) -> str:
-        area = state.cases[case_id].area
+        area = label_text(state.cases[case_id].area or "")
         return f"the child's area ({area}) is outside {worker_id}'s patches but not {chosen}'s"
 
     def contributions(self, on: Placements) -> Iterator[Match]:
         return (Match((c,), (w,)) for c, w in on.placed.items() if outside_area(on.state, c, w))
 
     def justify(self, on: Placements, match: Match) -> str:
-        area = on.state.cases[match.cases[0]].area
+        area = label_text(on.state.cases[match.cases[0]].area or "")
         return f"the child's area ({area}) is outside {match.workers[0]}'s patches"
 
 

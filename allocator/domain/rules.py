@@ -146,18 +146,38 @@ def handover_day(as_of: date, departs: date) -> date:
 
 
 @cache  # a service has few distinct skills, needs and patches; this is on hot paths
-def normalised(text: str) -> str:
-    """A skill, need or area as it is matched: case and surrounding spaces ignored.
+def label_text(label: str) -> str:
+    """A label (a skill, need, area or team) as a sentence shows it: each run of
+    spaces, tabs and line breaks one space, none at either end.
 
-    FORMAT.md: ``needs`` are "matched to ``skills`` ignoring case and surrounding
-    spaces"; areas are matched the same way. The one definition every comparison uses.
+    A label may hold line breaks by design (a spreadsheet cell may hold an area on two
+    lines); put in a reason as written, it split the reason across two lines of a
+    table ("needs court" / "fake: no worker has it"). Every sentence that names a label
+    shows it through here; :func:`normalised`, the matching, reads it the same way.
 
     Examples
     --------
-    >>> normalised("  Welsh "), normalised("Patch 02A") == normalised("patch 02a")
+    >>> label_text("Patch\\n01a "), label_text("court\\r\\n\\tfake")
+    ('Patch 01a', 'court fake')
+    """
+    return " ".join(label.split())
+
+
+def normalised(text: str) -> str:
+    """A skill, need or area as it is matched: case ignored, and its spaces as a sentence
+    shows them (:func:`label_text`: none around it, each run of spaces, tabs and line
+    breaks one space).
+
+    FORMAT.md: ``needs`` are "matched to ``skills`` ignoring case and surrounding
+    spaces"; areas are matched the same way, and a line break within a label (a
+    spreadsheet cell on two lines) is a space. The one definition every comparison uses.
+
+    Examples
+    --------
+    >>> normalised("  Welsh "), normalised("Patch 02A") == normalised("patch\\n02a")
     ('welsh', True)
     """
-    return text.strip().casefold()
+    return label_text(text).casefold()
 
 
 @cache
@@ -912,7 +932,7 @@ class _Grade(HoldingRule):
 class _Skills(HoldingRule):
     def broken(self, case: Case, p: Practitioner, policy: Policy) -> list[str]:
         missing = missing_needs(case, p)
-        return [f"{p.id} lacks {' + '.join(missing)}"] if missing else []
+        return [f"{p.id} lacks {' + '.join(map(label_text, missing))}"] if missing else []
 
 
 class _Excluded(HoldingRule):

@@ -59,6 +59,7 @@ from allocator.domain.rules import (
     kind_of,
     kind_probe,
     kind_rules,
+    label_text,
     missing_needs,
     normalised,
     points,
@@ -350,10 +351,11 @@ def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
     """Whether the worker's patches include the child's (named by patch only)."""
     if case.area is None:
         return []
+    area = label_text(case.area)
     if covers_area(state.practitioners[wid], case.area):
-        return [f"covers the child's area ({case.area})"]
+        return [f"covers the child's area ({area})"]
     if outside_area(state, case.id, wid):
-        return [f"outside {wid}'s patches (the child's area is {case.area})"]
+        return [f"outside {wid}'s patches (the child's area is {area})"]
     return []
 
 
@@ -373,7 +375,7 @@ def _choice_reasons(
             # --allow-moves: the room was made by moving cases off ``wid``.
             only: list[str] = []
             if case.needs and [p.id for p in _staff(state) if _has_needs(case, p)] == [wid]:
-                only = [f"only worker with {' + '.join(case.needs)}"]
+                only = [f"only worker with {' + '.join(map(label_text, case.needs))}"]
             moves = joined([f"{c} to {placed[c]}" for c in off], NAMED)
             return [*only, f"{why[0]}; moving {moves} made room"]
         # Only a hand-made plan gets here; check_plan names the broken rule.
@@ -384,7 +386,7 @@ def _choice_reasons(
         if case.needs:
             skilled = [p.id for p in _staff(state) if _has_needs(case, p)]
             if skilled == [wid]:
-                return [f"only worker with {' + '.join(case.needs)}"]
+                return [f"only worker with {' + '.join(map(label_text, case.needs))}"]
         return ["the only worker the rules allow with room for it"]
     spare = state.spare_before(wid)
     if spare >= max(state.spare_before(pid) for pid in eligible):
@@ -735,7 +737,7 @@ def _nobody_eligible(state: ServiceState, case: Case, staff: Sequence[Practition
     if not parts:
         both = [p for p in graded if _has_needs(case, p)]
         if not both:
-            needs = " and ".join(case.needs)
+            needs = " and ".join(map(label_text, case.needs))
             parts.append(
                 f"{work} needs {with_article(grades)} with {needs}: "
                 f"{_count(len(graded), 'is', 'are')} "
@@ -760,10 +762,12 @@ def _count(n: int, one: str, many: str) -> str:
 
 def _needs_sentence(case: Case, staff: Sequence[Practitioner]) -> str:
     """``"needs welsh and court: 3 workers have welsh, 5 have court, none both"``."""
-    needs = case.needs
-    if len(needs) == 1:
-        return f"needs {needs[0]}: no worker has it"
-    counts = [sum(1 for p in staff if normalised(n) in map(normalised, p.skills)) for n in needs]
+    if len(case.needs) == 1:
+        return f"needs {label_text(case.needs[0])}: no worker has it"
+    counts = [
+        sum(1 for p in staff if normalised(n) in map(normalised, p.skills)) for n in case.needs
+    ]
+    needs = [label_text(n) for n in case.needs]
     said = [f"{_count(c, 'has', 'have')} {n}" for c, n in zip(counts, needs, strict=True)]
     said[0] = f"{_count(counts[0], 'worker has', 'workers have')} {needs[0]}"
     listed = ", ".join(said)

@@ -66,6 +66,7 @@ from allocator.io.policy_file import load_policy
 from allocator.io.provenance import file_digest, inputs_of
 from allocator.io.reading import (
     MAX_INPUT_BYTES,
+    decode_utf8,
     padded_width,
     ragged_row,
     ragged_under_a_wrong_header,
@@ -122,6 +123,7 @@ __all__ = [
     "check_snapshot_output",
     "describe_value",
     "did_you_mean",
+    "decode_utf8",
     "dump_json",
     "expected_at",
     "file_digest",

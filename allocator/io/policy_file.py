@@ -10,7 +10,7 @@ from pathlib import Path
 from allocator.contract.faults import InputError, unreadable_number, with_article
 from allocator.contract.policy import Policy, PolicyError, policy_over
 from allocator.io.layout import check_path
-from allocator.io.reading import read_input
+from allocator.io.reading import decode_utf8, read_input
 from allocator.io.validating import FILE_KINDS
 
 
@@ -48,12 +48,9 @@ def load_policy(path: str | Path | None = None, *, warnings: list[str] | None = 
     except InputError as exc:
         raise PolicyError(f"policy file {exc}") from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a TOML "
-            "file saved as UTF-8."
-        ) from None
+        text = decode_utf8(raw, path)
+    except InputError as exc:
+        raise PolicyError(f"{exc}, expected a TOML file saved as UTF-8.") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -167,21 +167,89 @@ def _not_a_workbook(data: bytes, path: PathLike) -> bytes:
     return data
 
 
-def _read_text(path: Path, report: _Report, rank: int) -> str | _Failed:
-    """The file's text (UTF-8, with or without a byte-order mark), or a reported failure."""
+def decode_utf8(data: bytes, path: PathLike, *, table: bool = False) -> str:
+    """``data``, the bytes of ``path``, as text: UTF-8, a byte-order mark dropped.
+
+    Every reader of a text file decodes through here, so that a byte that is not
+    UTF-8 is said in one way: where it is, as a person finds it in an editor or a
+    spreadsheet (:func:`not_utf8`).
+
+    Parameters
+    ----------
+    data, path
+        The file's bytes, and the file (named in the sentence).
+    table
+        Whether the file is a CSV table: its row is named as the CSV readers count
+        rows, with the column.
+
+    Raises
+    ------
+    InputError
+        One sentence, e.g. ``cases.csv, line 412, column 'area': not UTF-8 text (byte
+        39092 cannot be read)``; each reader adds what it expected.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(not_utf8(path, data, exc, table=table)) from None
+
+
+def not_utf8(path: PathLike, data: bytes, exc: UnicodeDecodeError, *, table: bool = False) -> str:
+    """Where ``data`` (``path``'s bytes) stops being UTF-8, as :func:`decode_utf8` says it.
+
+    The byte alone ("byte 39092") left a person counting bytes in a file of lines. The
+    text line and its column (a character's) are given; for a CSV table (``table``) the row as the
+    CSV readers count rows (the header is line 1; a quoted cell over several text
+    lines is one row), the column named by the header, and the text line too where it
+    differs from the row. The byte counts from the start of the file, a byte-order
+    mark included.
+    """
+    skipped = len(data) - len(exc.object)  # a byte-order mark "utf-8-sig" dropped
+    byte = skipped + exc.start + 1
+    # Everything before the bad byte decodes: that is where the decoder stopped.
+    before = bytes(exc.object[: exc.start]).decode("utf-8", errors="replace")
+    lines = before.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    line, column = len(lines), len(lines[-1]) + 1
+    where = f"line {line}, column {column}"  # as a JSON error names its place
+    if table:
+        where = _csv_place(before, line)
+    return f"{path}, {where}: not UTF-8 text (byte {byte} cannot be read)"
+
+
+#: Stands in for the byte that cannot be read, to find the CSV cell it falls in: a
+#: character of Unicode's private use area, which no decoded text before it holds.
+_MARK: Final = "\ue000"
+
+
+def _csv_place(before: str, line: int) -> str:
+    """``line 412, column 'area'`` for a byte that cannot be read after the text
+    ``before`` it (``line``: the text line it is on), as the CSV readers count rows."""
+    rows = list(csv.reader(StringIO(before + _MARK, newline=""), strict=False))
+    found = (
+        (r, c) for r, cells in enumerate(rows) for c, text in enumerate(cells) if _MARK in text
+    )
+    row, cell = next(found, (len(rows) - 1, -1))
+    said = f"line {row + 1}"
+    if row > 0 and 0 <= cell < len(rows[0]) and (name := rows[0][cell].strip()):
+        said += f", column {_short(name)}"
+    return said if row + 1 == line else f"{said} (text line {line})"
+
+
+def _read_text(path: Path, report: _Report, rank: int, *, table: bool = False) -> str | _Failed:
+    """The file's text (UTF-8, with or without a byte-order mark), or a reported failure;
+    ``table``: a CSV table (see :func:`decode_utf8`)."""
     try:
         raw = read_input(path)
     except InputError as exc:
         report.add(rank, -1, str(exc))
         return _FAILED
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        text = decode_utf8(raw, path, table=table)
+    except InputError as exc:
         report.add(
             rank,
             -1,
-            f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read), expected a file "
-            "saved as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+            f"{exc}, expected a file saved as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
         )
         return _FAILED
     if not text.strip():
@@ -311,7 +379,7 @@ def _read_csv(
     split on ``;``. Rows whose cells are all empty are skipped. Header problems are
     reported once, not on every row.
     """
-    text = _read_text(path, report, rank)
+    text = _read_text(path, report, rank, table=True)
     if isinstance(text, _Failed):
         return None
     reader = csv.reader(StringIO(text, newline=""), strict=True)

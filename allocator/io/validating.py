@@ -132,6 +132,13 @@ def _raw_ids(table: _Table) -> Iterable[tuple[int, str]]:
                 yield i, ident
 
 
+def _nameless(table: _Table) -> list[int]:
+    """The records of ``table`` with no id to know them by (missing, blank, not text,
+    or not a record at all): what refers to them cannot be told from a typo."""
+    named = {i for i, ident in _raw_ids(table) if ident.strip()}
+    return [i for i in range(len(table.rows)) if i not in named]
+
+
 def _cross_references(
     practitioners: _Table | None,
     cases: _Table | None,
@@ -141,9 +148,14 @@ def _cross_references(
     """Report duplicate ids and ``worker`` / ``pinned_worker`` naming no practitioner.
 
     Works on the raw records so that a record with another problem still counts
-    (its id is known staff; its own references are checked).
+    (its id is known staff; its own references are checked). While a practitioner
+    has no id (:func:`_nameless`, reported by its own check), a reference to a worker
+    not among the others may be to them: those references are said in one sentence,
+    not reported as the cases' own faults (:func:`_unchecked_workers`).
     """
     staff: set[str] | None = None
+    nameless = _nameless(practitioners) if practitioners is not None else []
+    unchecked: list[str] = []  # workers named who may be the nameless practitioners
     if practitioners is not None and not practitioners.rows and not practitioners.broken_ids:
         where = (
             f"{practitioners.source}: no rows under the header"
@@ -212,6 +224,8 @@ def _cross_references(
                     f"field 'worker' is {found}, expected {null}: a referral is not yet allocated",
                     ("field 'worker'", "referral"),
                 )
+            elif nameless and staff is not None and isinstance(worker, str) and worker not in staff:
+                unchecked.append(worker)
             elif staff is not None and isinstance(worker, str) and worker not in staff:
                 table.add(
                     report,
@@ -222,7 +236,9 @@ def _cross_references(
                     ("field 'worker'", "unknown"),
                 )
             pinned = row.get("pinned_worker")
-            if staff is not None and isinstance(pinned, str) and pinned not in staff:
+            if nameless and staff is not None and isinstance(pinned, str) and pinned not in staff:
+                unchecked.append(pinned)
+            elif staff is not None and isinstance(pinned, str) and pinned not in staff:
                 table.add(
                     report,
                     i,
@@ -230,6 +246,42 @@ def _cross_references(
                     f"practitioners{staff_file} or {null}",
                     ("field 'pinned_worker'", "unknown"),
                 )
+    if unchecked and practitioners is not None:
+        _unchecked_workers(practitioners, nameless, unchecked, report)
+
+
+def _unchecked_workers(
+    practitioners: _Table, nameless: list[int], unchecked: list[str], report: _Report
+) -> None:
+    """One sentence for the references to workers not among the practitioners that
+    have an id, while some have none (``nameless``): said after the first of those.
+
+    Reported one by one they read as twenty faults of the cases where the fault is one
+    missing id (a fresh user's trial); left out, a real typo among them would vanish
+    until the id is given. So they are named together, with the ids they give.
+    """
+    places = [practitioners.place(i) for i in nameless[:3]]
+    if len(nameless) > 3:
+        places.append(f"{len(nameless) - 3} more")
+    ids = sorted(set(unchecked))
+    shown = ", ".join(_short(i) for i in ids[:5]) + (
+        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    )
+    one = len(nameless) == 1
+    refs = "1 reference" if len(unchecked) == 1 else f"{len(unchecked)} references"
+    report.add(
+        practitioners.rank,
+        practitioners.row_key(nameless[0]),
+        f"{practitioners.source}: references to workers were not checked, as "
+        f"{_joined(places)} {'has' if one else 'have'} no id: {refs} in the cases name a "
+        f"worker who is not among the practitioners with an id ({shown}); give "
+        f"{'it its id' if one else 'them their ids'} and they are checked",
+    )
+
+
+def _joined(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _raw_day(value: Any) -> date | None:

@@ -36,7 +36,7 @@ from allocator.arguments import admitted, check_arguments, check_count
 from allocator.contract.faults import describe_value
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
-from allocator.contract.units import percent, to_points
+from allocator.contract.units import to_points
 from allocator.domain.objectives import (
     Match,
     Tier,
@@ -54,7 +54,6 @@ from allocator.domain.rules import (
     departures,
     is_long_absent,
     notice,
-    points,
     room_kept_clause,
 )
 from allocator.explain.check import RULES, Violation, joined, judge_plan
@@ -66,10 +65,13 @@ from allocator.explain.reasons import (
     worker_blockers,
 )
 from allocator.problems.recommend import (
+    BEFORE_PLAN,
+    ONCE_APPLIED,
     SCORED,
     Recommender,
     UnknownIdError,
     colliding,
+    room_sentence,
     score_key,
 )
 
@@ -535,12 +537,18 @@ def _concerns(violation: Violation, worker_id: str, plan: Plan) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Alternative:
-    """A next-best worker for a case, and why the plan did not choose them."""
+    """A next-best worker for a case, and why the plan did not choose them.
+
+    ``eligible`` is ``False`` for a near miss the rules stop before the plan, listed
+    for a child left without a worker whom nobody may take: ``why_not`` then gives
+    every rule that stops them.
+    """
 
     worker: str
     score: dict[str, int]
     reasons: tuple[str, ...]
     why_not: tuple[str, ...]
+    eligible: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -574,9 +582,13 @@ class CaseExplanation:
         The tier score of its placement, where placed.
     alternatives
         The next-best workers (eligible before the plan), best first, each with why
-        it was not chosen; for a child left without a worker, then up to ``top``
+        it was not chosen, their room reasons said as judged before the plan
+        (:data:`~allocator.problems.recommend.BEFORE_PLAN`; for a ``kept`` case, once
+        it is applied); for a child left without a worker, then up to ``top``
         more whose room the engine keeps for another child (held or kept room, which
-        the diagnosis names), by id.
+        the diagnosis names), by id. For a child left without a worker whom nobody
+        may take before the plan, the ``top`` nearest misses instead
+        (``eligible`` false), each with the rules that stop them.
     violations
         The plan's violations concerning this case.
     needs_worker
@@ -691,7 +703,9 @@ def explain_case(
         admitted("explain_case", "plan", plan),
         admitted("explain_case", "policy", policy),
     )
-    rec = recommender or Recommender(snapshot, policy)
+    # The alternatives are ranked on the service before the plan, and their room
+    # reasons say so beside the why-nots judged once it is applied.
+    rec = (recommender or Recommender(snapshot, policy)).judging_on(BEFORE_PLAN)
     state = rec.state
     case = state.cases.get(case_id)
     if case is None:
@@ -763,8 +777,18 @@ def explain_case(
         if sid != case_id and (w := placed.final[sid]) is not None and w not in state.gone
     }
     chosen = after if outcome in ("allocated", "moved", "handover") else None
-    ranked = rec.recommend(case_id, top=top + 1, ineligible=0, siblings=siblings).ranked
-    others = [c for c in ranked if c.worker != chosen][:top]
+    left = outcome in ("unallocated", "missing")
+    found = rec.recommend(case_id, top=top + 1, ineligible=top if left else 0, siblings=siblings)
+    others = [c for c in found.ranked if c.worker != chosen][:top]
+    if left and not found.eligible_count:
+        # Nobody may take the child even before the plan: an empty table read as
+        # "nobody came near" (a fresh user's urgent child), while recommend listed
+        # who did. The nearest misses before the plan, those fewest rules stop once it
+        # is applied first (the workers the diagnosis names), each with what stops them.
+        others = sorted(
+            found.ineligible,
+            key=lambda c: len({b.rule for b in worker_blockers(state, case_id, c.worker, view)}),
+        )
     blamed = _kept_off(state, view, case_id) if outcome == "unallocated" else []
     if any(w not in {c.worker for c in others} for w in blamed):
         # The reason names workers whose room is held or kept for another child, by id;
@@ -779,14 +803,17 @@ def explain_case(
         Alternative(
             worker=c.worker,
             score=c.score,
-            reasons=_room_after(state, view, case_id, c.worker, c.reasons)
+            reasons=_room_after(state, view, rec, case_id, c.worker, c.reasons)
             if outcome == "kept"
             else c.reasons,
             why_not=tuple(
                 _why_not(
                     state, view, plan, case_id, c.worker, c.score, chosen, chosen_score, outcome
                 )
+                if c.eligible
+                else _stopped(state, view, plan, case_id, c.worker, c.score, outcome)
             ),
+            eligible=c.eligible,
         )
         for c in others
     )
@@ -854,26 +881,67 @@ def _no_handover(state: ServiceState, view: PlanView, plan: Plan, case_id: str) 
 
 
 def _room_after(
-    state: ServiceState, view: PlanView, case_id: str, wid: str, reasons: tuple[str, ...]
+    state: ServiceState,
+    view: PlanView,
+    rec: Recommender,
+    case_id: str,
+    wid: str,
+    reasons: tuple[str, ...],
 ) -> tuple[str, ...]:
-    """``reasons`` (an alternative's, room judged before the plan) with the room
-    ``wid`` has once the plan is applied in place of the room before it."""
-    before = f"{points(state.spare_before(wid))} points spare"
-    kept = [r for r in reasons if not r.startswith(before)]
-    late = [
-        f"{b.message} ({b.rule})"
-        for b in worker_blockers(state, case_id, wid, view)
-        if b.rule in ("capacity", "intake_limit")
-    ]
+    """``reasons`` (an alternative's from ``rec``, room judged before the plan) with
+    the room ``wid`` has once the plan is applied in place of the room before it."""
+    before = rec.room_reason(case_id, wid)
+    kept = [r for r in reasons if r != before]
+    late = _late(state, view, case_id, wid)
     if late:
-        return (*kept, f"once this plan is applied: {'; '.join(late)}")
-    spare = state.capacity[wid] - view.load[wid]
-    share = percent(view.load[wid] + state.weight[case_id], state.capacity[wid])
+        return (*kept, f"{ONCE_APPLIED}: {'; '.join(late)}")
     return (
         *kept,
-        f"once this plan is applied: {points(spare)} points spare; would end at "
-        f"{share} of capacity",
+        room_sentence(
+            state.capacity[wid] - view.load[wid],
+            view.load[wid] + state.weight[case_id],
+            state.capacity[wid],
+            ONCE_APPLIED,
+        ),
     )
+
+
+#: The rules a plan's placements change the verdict of: room and new families.
+_ROOM_RULES = frozenset({"capacity", "intake_limit"})
+
+
+def _late(state: ServiceState, view: PlanView, case_id: str, wid: str) -> list[str]:
+    """What stops ``wid`` taking ``case_id`` on room and intake once the plan's other
+    placements are applied, each sentence with its rule id."""
+    return [
+        f"{b.message} ({b.rule})"
+        for b in worker_blockers(state, case_id, wid, view)
+        if b.rule in _ROOM_RULES
+    ]
+
+
+def _stopped(
+    state: ServiceState,
+    view: PlanView,
+    plan: Plan,
+    case_id: str,
+    wid: str,
+    score: Mapping[str, int],
+    outcome: str,
+) -> list[str]:
+    """Why ``wid``, a near miss the rules stop before the plan, could not take the
+    child under it: every rule that stops them then, room and intake said as judged
+    once the plan is applied; where none does (a rebalance freed their room), what
+    :func:`_why_not` says of a worker with room."""
+    held = [
+        f"{b.message} ({b.rule})"
+        for b in worker_blockers(state, case_id, wid, view)
+        if b.rule not in _ROOM_RULES
+    ]
+    late = _late(state, view, case_id, wid)
+    if not held:
+        return _why_not(state, view, plan, case_id, wid, score, None, None, outcome)
+    return [*held, f"{ONCE_APPLIED}: {'; '.join(late)}"] if late else held
 
 
 def _why_not(
@@ -898,13 +966,8 @@ def _why_not(
     """
     if outcome == "kept":
         return []  # nobody was chosen over them: these are alternatives to the worker
-    # Room and intake once the plan's other placements are applied.
-    late = [
-        f"{b.message} ({b.rule})"
-        for b in worker_blockers(state, case_id, wid, view)
-        if b.rule in ("capacity", "intake_limit")
-    ]
-    full = f"once this plan is applied: {'; '.join(late)}"
+    late = _late(state, view, case_id, wid)
+    full = f"{ONCE_APPLIED}: {'; '.join(late)}"
     held = state.held_from(wid, case_id)
     if held is not None and not late:
         # The engine keeps the case off this worker: their room is held for a child

@@ -17,7 +17,7 @@ from allocator.contract.models import Case, Handover, Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
 from allocator.domain.objectives import plan_tiers
-from allocator.domain.rules import ServiceState, counted
+from allocator.domain.rules import ServiceState, counted, label_text
 from allocator.present.order import unallocated_order
 
 CSS = """
@@ -72,7 +72,9 @@ def staff_mark(state: ServiceState, worker_id: str) -> str:
 
 
 def team_heading(team: str) -> str:
-    """A team's heading: its name, with "Team " before it unless it has it already."""
+    """A team's heading: its name (:func:`~allocator.domain.rules.label_text`), with
+    "Team " before it unless it has it already."""
+    team = label_text(team)
     return team if team.casefold().startswith("team") else f"Team {team}"
 
 
@@ -83,7 +85,11 @@ def case_words(case: Case | None, policy: Policy) -> tuple[str, str, str]:
     kind = case.type.value.replace("_", " ") + f", complexity {case.complexity}"
     if case.priority.value == "urgent":
         kind += ", urgent"
-    return (policy.class_name(case).replace("_", " "), kind, ", ".join(case.needs))
+    return (
+        policy.class_name(case).replace("_", " "),
+        kind,
+        ", ".join(map(label_text, case.needs)),
+    )
 
 
 def load_rows(snapshot: Snapshot, policy: Policy, plan: Plan) -> list[LoadRow]:

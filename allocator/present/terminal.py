@@ -26,7 +26,7 @@ from allocator.contract.models import Plan, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent
 from allocator.domain.objectives import Tier, match_label
-from allocator.domain.rules import counted, notice
+from allocator.domain.rules import counted, label_text, notice
 from allocator.explain.check import RULES, Violation, first_breaks
 from allocator.present.analysis import OVER_CAP
 from allocator.present.order import unallocated_order
@@ -672,7 +672,8 @@ def render_worker(statement: WorkerStatement, console: Console) -> None:
     """Print one worker's workload statement under a plan."""
     s = statement
     console.print(
-        f"[bold]{_before_tag(s.worker)}[/bold] ({escape(s.grade)}, {escape(s.team)}, fte {s.fte:g})"
+        f"[bold]{_before_tag(s.worker)}[/bold] ({escape(s.grade)}, "
+        f"{escape(label_text(s.team))}, fte {s.fte:g})"
         + (f"; {escape(s.availability)}" if s.availability else "")
     )
     figures = Table(title="Workload")
@@ -806,7 +807,12 @@ def render_case(explanation: CaseExplanation, console: Console) -> None:
             )
         console.print(table)
     elif e.alternatives:
-        table = Table(title="Next-best workers, and why not chosen")
+        title = (
+            "Next-best workers, and why not chosen"
+            if any(a.eligible for a in e.alternatives)
+            else "Nobody may take the child: the nearest misses, and why not"
+        )
+        table = Table(title=title)
         for heading in ("worker", "score", "why not"):
             table.add_column(heading)
         for a in e.alternatives:

@@ -38,6 +38,7 @@ and patch names only.
 
 from __future__ import annotations
 
+import copy
 import heapq
 from bisect import bisect_left
 from collections import Counter
@@ -99,6 +100,24 @@ _RETURNS = next(k for k, (key, _) in enumerate(SCORE_TIERS) if key == "previous_
 assert LINEAR[-1].key == "outside_area"
 #: The tiers with reasons of their own below (previous worker, area, room).
 _OWN_REASONS = frozenset({"previous_worker_returns", "outside_area", "balance"})
+
+#: What a room reason is judged on, said before it where a plan is in play: ``explain``
+#: ranks a plan's alternatives on the service before it, while its why-nots and
+#: ``recommend --plan`` judge room once it is applied (a fresh user read "13.5 points
+#: spare" beside "0.25 points spare" of one worker and took them for a contradiction).
+BEFORE_PLAN = "before this plan"
+#: See :data:`BEFORE_PLAN`.
+ONCE_APPLIED = "once this plan is applied"
+
+
+def room_sentence(spare: int, load_after: int, capacity: int, judged_on: str | None = None) -> str:
+    """The one wording of a worker's room for a case: ``spare`` points, and the share
+    of ``capacity`` that ``load_after`` (with the case) would be (all in the state's
+    integer points), after ``judged_on``
+    (:data:`BEFORE_PLAN`, :data:`ONCE_APPLIED`; ``None``: ranked before any plan,
+    nothing to tell apart)."""
+    said = f"{points(spare)} points spare; would end at {percent(load_after, capacity)} of capacity"
+    return f"{judged_on}: {said}" if judged_on else said
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +416,11 @@ class Recommender:
         Per worker, the families new to them that a plan in force already gives them
         today (:func:`plan_new_families`): the intake limit counts them. None by
         default (ranking before any plan).
+    judged_on
+        What the loads of ``snapshot`` are, said before each room reason
+        (:func:`room_sentence`): :data:`ONCE_APPLIED` for a snapshot a plan has been
+        applied to, :data:`BEFORE_PLAN` for the service a plan's alternatives are
+        ranked on; ``None`` (the default) when no plan is in play.
 
     Raises
     ------
@@ -423,6 +447,7 @@ class Recommender:
         *,
         state: ServiceState | None = None,
         new_today: Mapping[str, Collection[str]] | None = None,
+        judged_on: str | None = None,
     ) -> None:
         check_arguments("Recommender", optional=("policy",), snapshot=snapshot, policy=policy)
         if state is None:
@@ -431,6 +456,7 @@ class Recommender:
         self.state = state or ServiceState.of(snapshot, policy or Policy())
         st = self.state
         self._new_today = {w: frozenset(f) for w, f in (new_today or {}).items()}
+        self.judged_on = judged_on
         self._staff: list[Practitioner] = [
             p for pid, p in st.practitioners.items() if pid not in st.gone
         ]
@@ -581,6 +607,26 @@ class Recommender:
         case = self.state.cases[case_id]
         family = self._sibling_workers(case) if siblings is None else frozenset(siblings)
         return self._score(case, worker_id, family)
+
+    def judging_on(self, judged_on: str | None) -> Recommender:
+        """This recommender, its room reasons said as judged on ``judged_on``; the
+        index and rankings shared (they hold no sentences)."""
+        if judged_on == self.judged_on:
+            return self
+        other = copy.copy(self)
+        other.judged_on = judged_on
+        return other
+
+    def room_reason(self, case_id: str, worker_id: str) -> str | None:
+        """The room reason of ``worker_id`` for ``case_id`` among the candidate's
+        reasons (:func:`room_sentence`), or ``None`` where none is given (no cap, or
+        over it)."""
+        st = self.state
+        spare, cap = st.spare_before(worker_id), st.capacity[worker_id]
+        if cap <= 0 or spare < 0:
+            return None
+        after = st.load_kept[worker_id] + st.weight[case_id]
+        return room_sentence(spare, after, cap, self.judged_on)
 
     def blockers(self, case_id: str, worker_id: str) -> tuple[Blocker, ...]:
         """Every rule stopping ``worker_id`` taking ``case_id`` today, with its id."""
@@ -764,15 +810,13 @@ class Recommender:
             worker=wid,
             eligible=not blockers,
             score=score,
-            reasons=tuple(self._reasons(case, wid, siblings, share)),
+            reasons=tuple(self._reasons(case, wid, siblings)),
             blockers=blockers,
             load_after=to_points(after),
             utilisation_after=round(share, 4) if share is not None else None,
         )
 
-    def _reasons(
-        self, case: Case, wid: str, siblings: frozenset[str], share: float | None
-    ) -> list[str]:
+    def _reasons(self, case: Case, wid: str, siblings: frozenset[str]) -> list[str]:
         st = self.state
         reasons: list[str] = []
         kept_for = st.held_from(wid, case.id)
@@ -818,10 +862,9 @@ class Recommender:
             if t.key not in _OWN_REASONS and t.change(st, case.id, wid)
         )
         reasons.extend(area_reasons(st, case, wid))
-        spare = st.spare_before(wid)
-        if share is not None and spare >= 0:
-            ends = percent(st.load_kept[wid] + st.weight[case.id], st.capacity[wid])
-            reasons.append(f"{points(spare)} points spare; would end at {ends} of capacity")
+        room = self.room_reason(case.id, wid)
+        if room is not None:
+            reasons.append(room)
         return reasons
 
 
@@ -953,9 +996,14 @@ def recommend(
         snapshot = reserve_handovers(
             snapshot, policy, [h for h in others if h.case not in siblings]
         )
-        rec = Recommender(snapshot, policy, new_today=new_today).recommend(
-            case_id, top=top, ineligible=ineligible
-        )
+        # Room is judged once the plan is applied, and said so; promised handovers
+        # alone (no plan) only lower their receivers' caps: no plan to tell apart.
+        rec = Recommender(
+            snapshot,
+            policy,
+            new_today=new_today,
+            judged_on=ONCE_APPLIED if plan is not None else None,
+        ).recommend(case_id, top=top, ineligible=ineligible)
         # Said with the ranking: a manager asking about a child who already has a new
         # worker named (today's placement, or a handover to come) should not read the
         # ranking as the child having none.

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from allocator.contract.models import Case, Contract, Grade, Handover, Practitioner, Snapshot
 from allocator.contract.policy import Policy
-from allocator.domain.rules import SKILLS, counted, holding_rules, missing_needs
+from allocator.domain.rules import SKILLS, counted, holding_rules, label_text, missing_needs
 from allocator.simulation.forecast import (
     BegunWait,
     Calibration,
@@ -224,7 +224,7 @@ def why_not_added(case: Case, added: Practitioner, policy: Policy) -> list[str]:
     sentence of each other rule of who may hold what that stops them (the grade's
     complexity ceiling or excluded types, a pin to another worker). Empty if they
     may. The rules' one definition: :func:`allocator.domain.rules.holding_rules`."""
-    reasons = [f"needs {need}" for need in missing_needs(case, added)]
+    reasons = [f"needs {label_text(need)}" for need in missing_needs(case, added)]
     reasons += [why for rule, why in holding_rules(case, added, policy) if rule != SKILLS.id]
     return reasons
 

@@ -64,7 +64,7 @@ from typing import Final
 
 from allocator import generate as gen
 from allocator.contract.models import Case, CaseType, Contract, Practitioner, Priority, Snapshot
-from allocator.domain.rules import is_gone
+from allocator.domain.rules import is_gone, normalised
 
 # ------------------------------------------------------------------------------ rates
 
@@ -264,7 +264,7 @@ class _Drawer:
         self.joined = 0
         self.open_families: dict[str, int] = defaultdict(int)  # family -> open children
         self.family_case: dict[str, Case] = {}  # family -> one open child (its area, needs)
-        self.skills = {s.strip().casefold() for p in snapshot.practitioners for s in p.skills}
+        self.skills = {normalised(s) for p in snapshot.practitioners for s in p.skills}
         self.areas = [p.areas for p in snapshot.practitioners if p.areas]
         open_children = sum(1 for c in snapshot.cases if c.worker is not None)
         self.rate = referral_children_per_day(open_children, arrival_factor)

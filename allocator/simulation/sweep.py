@@ -159,18 +159,20 @@ def load_spec(path: str | Path) -> list[Cell]:
         Naming every problem, one per line: the spec file, the table or entry, the
         key, what was found and what was expected.
     """
+    from allocator.io import InputError, decode_utf8
+
     source = str(Path(path))
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            data = tomllib.loads(decode_utf8(f.read(), source))
+    except InputError as exc:
+        raise SpecError(f"{exc}, expected a TOML file saved as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{source}: not valid TOML: {exc}") from None
     except ValueError as exc:
         from allocator.io import unreadable_number
 
         raise SpecError(f"{source}: not valid TOML: {unreadable_number(exc)}") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{source}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise SpecError(f"{source}: cannot be read: {exc.strerror}") from None
     return cells_of(data, source)

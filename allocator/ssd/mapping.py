@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from allocator.contract.faults import with_article
 from allocator.contract.models import CaseType, Complexity, Fte, Grade, Label, Priority, Years
-from allocator.io import InputError, did_you_mean, expected_at, read_input, unreadable_number
+from allocator.io import (
+    InputError,
+    decode_utf8,
+    did_you_mean,
+    expected_at,
+    read_input,
+    unreadable_number,
+)
 
 EPISODE_TABLES: dict[str, CaseType] = {
     "ssd_pre_proceedings": CaseType.COURT,
@@ -293,10 +300,13 @@ def _section_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[Base
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    data = read_input(path)
     try:
-        return tomllib.loads(read_input(path).decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text, expected a TOML file") from None
+        text = decode_utf8(data, path)
+    except InputError as exc:
+        raise InputError(f"{exc}, expected a TOML file saved as UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     except ValueError as exc:

@@ -36,6 +36,7 @@ from allocator.contract.models import (
 )
 from allocator.io import (
     InputError,
+    decode_utf8,
     describe_value,
     expected_at,
     padded_width,
@@ -416,12 +417,9 @@ def read_table(
         return None
     try:
         data = read_input(path)
-        data.decode("utf-8-sig")  # checked whole (the byte named), then read as a stream
+        decode_utf8(data, path, table=True)  # checked whole (where named), then streamed
     except InputError as exc:
         problems.error(str(exc))
-        return None
-    except UnicodeDecodeError as exc:
-        problems.error(f"{path}: not UTF-8 text (byte {exc.start + 1} cannot be read)")
         return None
     # Decoded as it is read: no second copy of the whole file as text (a large extract
     # of bad rows must fit the import's memory).

@@ -241,14 +241,17 @@ class Picture:
         """The picture of ``plan``, the room of the ``promised`` handovers kept and the
         workers ``overrides`` keep a child off never offered for that child (a fresh
         trial's page offered a worker the manager had just excluded)."""
-        from allocator.problems.recommend import Recommender, plan_new_families
+        from allocator.problems.recommend import ONCE_APPLIED, Recommender, plan_new_families
 
         kept_off = apply_overrides(snapshot, [o for o in overrides if o.action == "exclude"])
         placed = placed_snapshot(kept_off, plan)
+        # The room reason (a hover text, read apart from its column's heading) says
+        # it is judged on the plan's loads, as recommend --plan says it.
         rec = Recommender(
             kept_snapshot(placed, policy, promised),
             policy,
             new_today=plan_new_families(snapshot, plan),
+            judged_on=ONCE_APPLIED,
         )
         cases = [a.case for a in plan.assignments] + [u.case for u in plan.unallocated]
         found: dict[str, list[tuple[str, str]]] = {}

@@ -328,12 +328,16 @@ def one_toml_table(path: str, name: str, lines: str, *, empty: bool = True) -> d
     """
     import tomllib
 
+    from allocator.io import InputError, decode_utf8
+
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            data = tomllib.loads(decode_utf8(handle.read(), path))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the {name} file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except InputError as exc:
+        raise ValueError(f"{exc}, expected a TOML file saved as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not a TOML file ({exc})") from None
     except ValueError as exc:
         from allocator.io import unreadable_number
