@@ -210,8 +210,9 @@ def _shows(ch: str) -> bool:
 
 
 #: Fewest letters in a person's name: who decided is said in the log for good, and a
-#: single letter ("x") names nobody; two keep "Bo", "Jo" and initials ("AB"), and a
-#: name in a script that writes it in two characters ("李明").
+#: single letter ("x") names nobody; two keep "Bo", "Jo", "AB" (initials apart, "A. B.",
+#: are refused by :func:`names_nobody`), and a name in a script that writes it in two
+#: characters ("李明").
 MIN_NAME_LETTERS = 2
 
 #: Characters of markup. A person's name is plain text, and no name holds an angle
