@@ -115,7 +115,7 @@ def test_a_log_made_before_the_guards_gets_them_when_served(tmp_path: Path) -> N
 def test_an_intact_log_verifies(db: str) -> None:
     code, out = verify(db)
     assert code == 0, out
-    assert "intact: 3 decisions, each sealed; chain head sha256 " in out
+    assert "intact: 3 decisions, each sealed, and its guards in place; chain head sha256 " in out
     result = CliRunner().invoke(main, ["log", "--verify", "--json", "--db", db])
     data = json.loads(result.output)
     assert data["intact"] and data["decisions"] == 3 and len(data["head_sha256"]) == 64
@@ -129,46 +129,47 @@ def without_guards(path: str) -> sqlite3.Connection:
     return conn
 
 
-@pytest.mark.parametrize(
-    ("tamper", "named"),
-    [
-        ("UPDATE decisions SET manager = 'Eve' WHERE id = 3",
-         "decision 3 was changed after it was written"),
-        ("UPDATE case_events SET reason = 'forged' WHERE reason IS NOT NULL",
-         "decision 2 was changed after it was written"),
-        ("INSERT INTO case_events (decision_id, case_id, event) VALUES (2, 'R9', 'chosen')",
-         "decision 2 was changed after it was written"),
-        ("DELETE FROM case_events WHERE decision_id = 1",
-         "decision 1 was changed after it was written"),
-        ("UPDATE inputs SET content = X'7B7D' WHERE kind = 'policy'",
-         "decision 1: its stored policy"),
-        ("DELETE FROM seals WHERE decision_id = 2", "decision 2 carries no seal"),
-        ("DELETE FROM decisions WHERE id = 2",
-         "decision 2 was removed: its seal is there, its row is not"),
-        ("DELETE FROM seals WHERE decision_id = 2; DELETE FROM decisions WHERE id = 2; "
-         "DELETE FROM case_events WHERE decision_id = 2",
-         "decision 3 does not follow decision 1"),
-        ("UPDATE seals SET sha256 = "
-         "(CASE WHEN substr(sha256, 1, 1) = 'f' THEN '0' ELSE 'f' END) || substr(sha256, 2) "
-         "WHERE decision_id = 3",
-         "decision 3 was changed after it was written"),
-        ("DELETE FROM seals WHERE decision_id = 3; DELETE FROM case_events WHERE "
-         "decision_id = 3; DELETE FROM decisions WHERE id = 3",
-         "decisions 3 to 3 were removed from the end of the log"),
-        ("DELETE FROM seals; DELETE FROM case_events; DELETE FROM decisions",
-         "the log was emptied: the database counted 3 decisions, none is left"),
-        ("INSERT INTO case_events (decision_id, case_id, event) VALUES (7, 'R9', 'chosen')",
-         "names decision 7, which is not in the log"),
-        ("DELETE FROM snapshot_cases WHERE case_id = 'R1'",
-         "decision 1: the index of its stored snapshot"),
-        (f"INSERT INTO snapshot_cases VALUES ('{'a' * 64}', 'R1')",
-         f"the index of children (snapshot_cases) names snapshot {'a' * 16}, which no "
-         "decision was made on"),
-    ],
-    ids=["manager", "reason", "event-added", "events-removed", "input-forged",
-         "seal-removed", "row-removed", "row-and-seal-removed", "seal-forged", "tail-cut",
-         "emptied", "orphan-event", "index-row-removed", "index-stray-snapshot"],
-)  # fmt: skip
+#: Each rewrite behind the triggers' back, and the break ``--verify`` names for it.
+TAMPERS = [
+    ("UPDATE decisions SET manager = 'Eve' WHERE id = 3",
+     "decision 3 was changed after it was written"),
+    ("UPDATE case_events SET reason = 'forged' WHERE reason IS NOT NULL",
+     "decision 2 was changed after it was written"),
+    ("INSERT INTO case_events (decision_id, case_id, event) VALUES (2, 'R9', 'chosen')",
+     "decision 2 was changed after it was written"),
+    ("DELETE FROM case_events WHERE decision_id = 1",
+     "decision 1 was changed after it was written"),
+    ("UPDATE inputs SET content = X'7B7D' WHERE kind = 'policy'",
+     "decision 1: its stored policy"),
+    ("DELETE FROM seals WHERE decision_id = 2", "decision 2 carries no seal"),
+    ("DELETE FROM decisions WHERE id = 2",
+     "decision 2 was removed: its seal is there, its row is not"),
+    ("DELETE FROM seals WHERE decision_id = 2; DELETE FROM decisions WHERE id = 2; "
+     "DELETE FROM case_events WHERE decision_id = 2",
+     "decision 3 does not follow decision 1"),
+    ("UPDATE seals SET sha256 = "
+     "(CASE WHEN substr(sha256, 1, 1) = 'f' THEN '0' ELSE 'f' END) || substr(sha256, 2) "
+     "WHERE decision_id = 3",
+     "decision 3 was changed after it was written"),
+    ("DELETE FROM seals WHERE decision_id = 3; DELETE FROM case_events WHERE "
+     "decision_id = 3; DELETE FROM decisions WHERE id = 3",
+     "decisions 3 to 3 were removed from the end of the log"),
+    ("DELETE FROM seals; DELETE FROM case_events; DELETE FROM decisions",
+     "the log was emptied: the database counted 3 decisions, none is left"),
+    ("INSERT INTO case_events (decision_id, case_id, event) VALUES (7, 'R9', 'chosen')",
+     "names decision 7, which is not in the log"),
+    ("DELETE FROM snapshot_cases WHERE case_id = 'R1'",
+     "decision 1: the index of its stored snapshot"),
+    (f"INSERT INTO snapshot_cases VALUES ('{'a' * 64}', 'R1')",
+     f"the index of children (snapshot_cases) names snapshot {'a' * 16}, which no "
+     "decision was made on"),
+]  # fmt: skip
+TAMPER_IDS = ["manager", "reason", "event-added", "events-removed", "input-forged",
+              "seal-removed", "row-removed", "row-and-seal-removed", "seal-forged", "tail-cut",
+              "emptied", "orphan-event", "index-row-removed", "index-stray-snapshot"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tamper", "named"), TAMPERS, ids=TAMPER_IDS)
 def test_verify_names_the_first_broken_row(db: str, tamper: str, named: str) -> None:
     with without_guards(db) as conn:
         conn.executescript(tamper)
@@ -176,6 +177,115 @@ def test_verify_names_the_first_broken_row(db: str, tamper: str, named: str) -> 
     assert code == 1, out
     assert out.startswith("error: the decision log was altered: ") and named in out
     assert "Traceback" not in out
+
+
+#: The commands that show what was decided, each as a manager would read it.
+SHOWING = [["log"], ["log", "--json"], ["history", "R1"], ["history", "R1", "--json"]]
+
+
+@pytest.mark.parametrize(("tamper", "named"), TAMPERS, ids=TAMPER_IDS)
+@pytest.mark.parametrize("command", SHOWING, ids=" ".join)
+def test_log_and_history_show_nothing_of_an_altered_log(
+    db: str, tamper: str, named: str, command: list[str]
+) -> None:
+    # Before: the rewritten decisions were listed, exit 0, no word of it; only
+    # --verify, replay and serve noticed. The same walk as --verify now comes first.
+    with without_guards(db) as conn:
+        conn.executescript(tamper)
+    result = CliRunner().invoke(main, [*command, "--db", db])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: the decision log was altered: ")
+    assert named in result.stderr and "error: nothing was shown" in result.stderr
+
+
+def test_a_decision_rewritten_by_hand_is_not_shown_as_genuine(db: str) -> None:
+    # The trial's rewrite: the triggers dropped, decision 2's manager made Carol Head.
+    with without_guards(db) as conn:
+        conn.execute("UPDATE decisions SET manager = 'Carol Head' WHERE id = 2")
+    for command in (["log"], ["history", "R1", "--json"], ["history", "R2"]):
+        result = CliRunner().invoke(main, [*command, "--db", db])
+        assert result.exit_code == 1, result.output
+        assert "Carol Head" not in result.output
+        assert "decision 2 was changed after it was written" in result.stderr
+
+
+@pytest.mark.parametrize("command", SHOWING, ids=" ".join)
+def test_log_and_history_of_an_intact_log_say_nothing_more(db: str, command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--db", db])
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    assert "Ann" in result.stdout
+
+
+def sqlite_guards(path: str) -> list[str]:
+    """The names of the triggers in the SQLite file at ``path``."""
+    with raw(path) as conn:
+        found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        return sorted(name for (name,) in found)
+
+
+def test_verify_finds_every_guard_dropped_though_no_row_changed(db: str) -> None:
+    # The trial's copy: every trigger dropped, no data changed. Before: "the decision
+    # log is intact: 3 decisions, each sealed", exit 0.
+    assert len(sqlite_guards(db)) == 15  # 5 tables, 3 guards each
+    without_guards(db).close()
+    code, out = verify(db)
+    assert code == 1, out
+    assert out.startswith(
+        "error: the decision log's guards against rewriting are not in place "
+        "(inputs_append_only (missing), inputs_no_delete (missing), inputs_no_replace "
+        "(missing) and 12 more): the database no longer refuses an UPDATE or DELETE"
+    )
+    assert "is intact" not in out and "allocator log --init" in out
+    result = CliRunner().invoke(main, ["log", "--verify", "--json", "--db", db])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and not data["intact"] and data["broken"] is None
+    assert len(data["unguarded"]) == 15
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [f"{t}_{g}" for t in ("inputs", "decisions", "case_events", "seals", "snapshot_cases")
+     for g in ("append_only", "no_delete", "no_replace")],
+)  # fmt: skip
+def test_verify_names_each_guard_dropped(db: str, guard: str) -> None:
+    with raw(db) as conn:
+        conn.execute(f"DROP TRIGGER {guard}")
+    code, out = verify(db)
+    assert code == 1
+    assert f"are not in place ({guard} (missing)): " in out
+
+
+def test_verify_finds_a_guard_replaced_by_one_that_refuses_nothing(db: str) -> None:
+    # Same name, same table, a condition never true: the trigger is there, the guard not.
+    with raw(db) as conn:
+        conn.execute("DROP TRIGGER decisions_append_only")
+        conn.execute(
+            "CREATE TRIGGER decisions_append_only BEFORE UPDATE ON decisions WHEN 0 "
+            "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END"
+        )
+    code, out = verify(db)
+    assert code == 1 and "(decisions_append_only (changed))" in out
+
+
+def test_log_and_history_warn_of_guards_dropped_and_show_the_rows_that_verify(db: str) -> None:
+    # The rows are as written (their seals hold): shown, with the warning.
+    without_guards(db).close()
+    for command in (["log"], ["history", "R1"]):
+        result = CliRunner().invoke(main, [*command, "--db", db])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("warning: the decision log's guards against rewriting")
+        assert "Ann" in result.stdout
+
+
+def test_init_puts_the_guards_back(db: str) -> None:
+    without_guards(db).close()
+    assert verify(db)[0] == 1
+    result = CliRunner().invoke(main, ["log", "--init", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert len(sqlite_guards(db)) == 15
+    code, out = verify(db)
+    assert code == 0 and "intact: 3 decisions, each sealed, and its guards in place" in out
 
 
 def two_services(log: DecisionLog) -> tuple[str, set[str]]:
@@ -226,6 +336,24 @@ def test_serve_refuses_an_altered_log(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "decision 3 was changed" in result.output
     assert "not opened on an altered log" in result.output
+    # Opened to write, the log got its guards back; that they were gone is said first.
+    assert result.output.startswith(
+        "warning: the decision log's guards against rewriting were not in place "
+        "(inputs_append_only (missing), inputs_no_delete (missing), inputs_no_replace "
+        "(missing) and 12 more): put back"
+    )
+
+
+def test_a_log_opened_to_write_says_which_guards_it_put_back(db: str) -> None:
+    with raw(db) as conn:
+        conn.execute("DROP TRIGGER seals_no_delete")
+    log = DecisionLog(db)
+    assert log.guards_restored == ("seals_no_delete (missing)",)
+    log.close()
+    assert "seals_no_delete" in sqlite_guards(db)
+    again = DecisionLog(db)
+    assert again.guards_restored == ()
+    again.close()
 
 
 # ---------------------------------------------------------------- read-only commands
@@ -432,6 +560,52 @@ def test_verify_finds_what_the_owner_did_anyway(
     result = CliRunner().invoke(main, ["log", "--verify", "--db", writer_url])
     assert result.exit_code == 1, result.output
     assert f"error: the decision log was altered: {named}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (["DROP TRIGGER decisions_append_only ON decisions"], "decisions_append_only (missing)"),
+        (["DROP TRIGGER seals_no_truncate ON seals"], "seals_no_truncate (missing)"),
+        (["ALTER TABLE case_events DISABLE TRIGGER USER"],
+         "case_events_append_only (disabled), case_events_no_truncate (disabled)"),
+        (["ALTER TABLE inputs ENABLE REPLICA TRIGGER inputs_append_only"],
+         "inputs_append_only (disabled)"),
+        (["CREATE OR REPLACE FUNCTION allocator_append_only() RETURNS trigger "
+          "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"],
+         "inputs_append_only (changed), inputs_no_truncate (changed)"),
+        (["DROP TRIGGER decisions_append_only ON decisions",
+          "CREATE TRIGGER decisions_append_only BEFORE UPDATE ON decisions FOR EACH ROW "
+          "EXECUTE FUNCTION allocator_append_only()"], "decisions_append_only (changed)"),
+    ],
+    ids=["dropped", "truncate-dropped", "disabled", "replica-only", "function-replaced",
+         "delete-let-by"],
+)  # fmt: skip
+def test_verify_finds_the_guards_the_owner_removed_on_postgresql(
+    roles: tuple[str, str, str], change: list[str], named: str
+) -> None:
+    # No row changed: the owner only took a guard away, which the writer role cannot.
+    from sqlalchemy import create_engine, text
+
+    _, owner_url, writer_url = roles
+    log = DecisionLog(writer_url)
+    meeting(log)
+    log.close()
+    assert CliRunner().invoke(main, ["log", "--verify", "--db", writer_url]).exit_code == 0
+    owner = create_engine(database_url(owner_url), isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        for statement in change:
+            conn.execute(text(statement))
+    owner.dispose()
+    result = CliRunner().invoke(main, ["log", "--verify", "--db", writer_url])
+    assert result.exit_code == 1, result.output
+    assert "error: the decision log's guards against rewriting are not in place (" in result.output
+    assert named in result.output
+    shown = CliRunner().invoke(main, ["history", "R1", "--db", writer_url])
+    assert shown.exit_code == 0 and shown.stderr.startswith("warning: the decision log's guards")
+    fixed = CliRunner().invoke(main, ["log", "--init", "--db", owner_url])
+    assert fixed.exit_code == 0, fixed.output
+    assert CliRunner().invoke(main, ["log", "--verify", "--db", writer_url]).exit_code == 0
 
 
 def test_the_writer_role_widening_a_meeting_by_an_insert_is_found(

@@ -32,7 +32,7 @@ from allocator.cli import main
 from allocator.contract.policy import Policy
 from allocator.io import write_snapshot
 from allocator.meeting.log import DecisionLog
-from allocator.meeting.overrides import Override
+from allocator.meeting.overrides import WHAT_A_NAME_IS, Override
 from allocator.present.html_report import AFTER_COLOUR, BEFORE_COLOUR, CSS, OVER_COLOUR
 from allocator.problems.daily import allocate
 from allocator.web.app import TOKEN_COOKIE, Meeting, create_app
@@ -199,8 +199,7 @@ def test_an_unknown_childs_history_reads_no_stored_snapshot(
 def test_nul_and_escape_codes_are_refused_at_the_door(
     client: TestClient, meeting: Meeting, route: str, body: dict[str, str], said: str
 ) -> None:
-    # Each refusal names the kind of character found (a sign-off's says first what a
-    # name is: "manager: a name of 1 to 100 characters: ...").
+    # Each refusal names the kind of character found, in one sentence.
     answer = client.post(route, json=body)
     field, _, why = said.partition(": ")
     detail = answer.json()["detail"]
@@ -784,8 +783,8 @@ def test_a_parameter_of_the_wrong_kind_is_one_sentence(
     [
         ({"reason": "x" * 501}, "reason: at most 500 characters"),
         ({"manager": "m" * 101}, "manager: at most 100 characters"),
-        ({"manager": "None"}, "manager: a person's name, not 'None'"),
-        ({"manager": " null "}, "manager: a person's name, not 'null'"),
+        ({"manager": "None"}, f"manager: {WHAT_A_NAME_IS}: 'None' names nobody"),
+        ({"manager": " null "}, f"manager: {WHAT_A_NAME_IS}: 'null' names nobody"),
         ({"case": "R1\x1b"}, "case: an escape character (U+001B) is not accepted"),
     ],
 )

@@ -22,13 +22,14 @@ from allocator.contract.policy import Policy
 from allocator.meeting.log import DecisionLog
 from allocator.meeting.overrides import (
     MIN_NAME_LETTERS,
+    WHAT_A_NAME_IS,
     Override,
     character_kind,
     solver_settings,
 )
 from allocator.problems.daily import allocate
 from allocator.web.app import Meeting, create_app
-from allocator.web.security import load_users, token_digest
+from allocator.web.security import header_user, load_users, token_digest
 
 SNAP = snapshot([worker("A"), worker("B")], [case("R1"), case("R2")])
 
@@ -132,4 +133,103 @@ def test_a_log_with_a_one_letter_name_from_before_the_rule_still_reads(
     assert resumed is not None and resumed.overrides[0].manager == "x"
     with pytest.raises(ValueError, match="'x' names nobody"):
         Override(case="R2", action="unallocate", reason="r", manager="x")
+    again.close()
+
+
+# ---------------------------------------------------------------- names that name nobody
+
+#: Every kind of value a fresh trial (and the forms it stands for) typed as who
+#: decided that names nobody: each is refused by the one rule (a_person), typed in an
+#: override or a sign-off, or given by the users file or the sign-on header.
+NOBODY = [
+    # what a form sends for no name
+    "None", "none", "NULL", "null", "undefined",
+    # not applicable, not known
+    "N/A", "n/a", "NA", "n.a.", "Ｎ／Ａ", "not known", "Unknown", "unknown", "UNKNOWN",
+    "Anonymous", "anon", "nobody", "No one", "no-one", "  (nobody)  ",
+    # to be confirmed
+    "TBC", "tbc", "T.B.C.", "TBD", "tba",
+    # a role, an account, somebody
+    "manager", "Manager", "Team Manager", "the manager", "admin", "Administrator",
+    "user", "user 2", "someone", "Somebody", "me",
+    # a test, a stand-in, a keyboard run
+    "test", "Test 1", "testing", "demo", "asdf", "Joe Bloggs", "your name", "name",
+    # one letter, or one letter over and over, or initials alone
+    "x", "X.", "xx", "XXX", "zzzz", "a.b", "A. B.", "J K",
+    # no letters at all
+    "-", "--", "?", "???", "...", "123", "#1", "_", "*",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NOBODY)
+def test_a_name_that_names_nobody_is_refused_saying_what_a_name_is(
+    client: TestClient, meeting: Meeting, tmp_path: Path, name: str
+) -> None:
+    expected = f"manager: {WHAT_A_NAME_IS}: {name.strip()!r} names nobody"
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422 and answer.json()["detail"] == expected, answer.text
+    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
+    assert signed.status_code == 422 and signed.json()["detail"] == expected, signed.text
+    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+    assert header_user(name) is None  # a proxy's header naming nobody names no user
+    users = tmp_path / "users.toml"
+    users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="names nobody"):
+        load_users(str(users))
+
+
+@pytest.mark.parametrize("name", ["<b>Anonymous</b>", "<b>Ann Smith</b>", "Ann <Smith>", "Ann>"])
+def test_a_name_holding_markup_is_refused_for_its_angle_brackets(
+    client: TestClient, meeting: Meeting, name: str
+) -> None:
+    # Refused for the bracket whatever the text inside: "<b>Ann Smith</b>" would be
+    # logged with its tags and read as them by every reader of the log.
+    bracket = next(ch for ch in name if ch in "<>")
+    expected = (
+        "manager: a person's name as it reads, in plain text without markup: "
+        f"{bracket!r} is not accepted"
+    )
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422 and answer.json()["detail"] == expected, answer.text
+    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
+    assert signed.status_code == 422 and signed.json()["detail"] == expected, signed.text
+    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["A. Jones", "O'Neil", "Mary-Jane Smith", "Siân Llŷr", "Zoë D'Arcy-Ng", "Bo", "AB",
+     "Ann Test", "Nat Manager", "婷婷", "李 明", "Nobody Jones"],
+)  # fmt: skip
+def test_a_real_name_with_dots_hyphens_or_apostrophes_is_who_decided(
+    client: TestClient, name: str
+) -> None:
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
+    assert client.post("/overrides", json=body).status_code == 200
+    assert client.get("/").json()["overrides"][0]["manager"] == name
+    signed = client.post("/signoff", json={"manager": name, "decision_id": 2})
+    assert signed.status_code == 200, signed.text
+    assert header_user(name) == name
+
+
+def test_a_log_with_a_placeholder_name_from_before_the_rule_still_reads(
+    meeting: Meeting, tmp_path: Path
+) -> None:
+    # "N/A" and "<b>Anonymous</b>" were accepted before the rule: a log holding them
+    # still resumes and shows its history; new ones are refused.
+    for case_id, name in (("R1", "N/A"), ("R2", "<b>Anonymous</b>")):
+        meeting.override(
+            Override.model_validate(
+                {"case": case_id, "action": "unallocate", "reason": "r", "manager": name},
+                context={"stored": True},
+            )
+        )
+    again = DecisionLog(str(tmp_path / "log.db"), create=False)
+    assert [o.manager for o in again.decisions()[0].overrides] == ["N/A", "<b>Anonymous</b>"]
+    resumed, _ = Meeting.resume(SNAP, Policy(), again, solver_settings(meeting.plan))
+    assert resumed is not None and resumed.overrides[0].manager == "N/A"
+    with pytest.raises(ValueError, match="'N/A' names nobody"):
+        Override(case="R2", action="unallocate", reason="r", manager="N/A")
     again.close()

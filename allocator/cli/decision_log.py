@@ -149,8 +149,22 @@ def _sha256s(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in values)
 
 
-def verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
-    """Walk ``log``'s chain; print its verdict on stderr; the :class:`Verification`."""
+#: Guards a message names before counting the rest.
+GUARDS_NAMED = 3
+
+
+def guards_named(guards: tuple[str, ...]) -> str:
+    """The first :data:`GUARDS_NAMED` of ``guards``, then how many more."""
+    more = len(guards) - GUARDS_NAMED
+    return ", ".join(guards[:GUARDS_NAMED]) + (f" and {more} more" if more > 0 else "")
+
+
+def verified(log: Any, anchors: tuple[str, ...] = (), *, guards: str = "warning") -> Any:
+    """Walk ``log``'s chain; print its verdict on stderr; the :class:`Verification`.
+
+    ``guards``: how guards not in place are said, ``"error"`` where the command judges
+    the log (``log --verify``), ``"warning"`` where it goes on to read rows that
+    verified (the rows are as written; only the next rewrite would go unrefused)."""
     result = log.verify(anchors)
     if result.broken is not None:
         echo(f"error: the decision log was altered: {result.broken}", err=True)
@@ -161,9 +175,36 @@ def verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
             "were sealed, or their seals removed): they cannot be verified",
             err=True,
         )
+    if result.unguarded:
+        echo(
+            f"{guards}: the decision log's guards against rewriting are not in place "
+            f"({guards_named(result.unguarded)}): the database no longer "
+            "refuses an UPDATE or DELETE, and only the seals would show one; keep a copy "
+            "as it is, and have the tables' owner run `allocator log --init` to put them back",
+            err=True,
+        )
     for note in result.notes:
         echo(f"note: {note}", err=True)
     return result
+
+
+def genuine_or_exit(log: Any, nothing: str) -> None:
+    """Verify ``log``'s chain (:func:`verified`, as ``log --verify`` does) before a
+    command reads decisions from it; exit 1 when it was altered, saying that
+    ``nothing`` (shown, replayed) came from it.
+
+    Refused, not shown with a warning: a warning scrolls by above a table, and is
+    lost where the JSON goes to a file or a script, so a manager would read a rewritten
+    decision as genuine. ``log --verify`` names the first break; the file is kept as
+    evidence. Decisions that carry no seal (a log from before sealing) and guards not
+    in place are warned about, and the rows, which verified, are shown."""
+    if verified(log).broken is not None:
+        echo(
+            f"error: nothing was {nothing}: the log no longer holds what was decided; "
+            "keep it as evidence, and read the decisions from a copy made before",
+            err=True,
+        )
+        sys.exit(RULES_BROKEN)
 
 
 @click.command("log")
@@ -174,7 +215,8 @@ def verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
     "--verify",
     is_flag=True,
     help="Walk the chain of seals instead: name the first decision rewritten, removed "
-    "or forged; exit 1 unless every decision is sealed and intact.",
+    "or forged, and any guard against rewriting not in place; exit 1 unless every "
+    "decision is sealed and intact and every guard in place.",
 )
 @click.option(
     "--anchor",
@@ -194,7 +236,11 @@ def verified(log: Any, anchors: tuple[str, ...] = ()) -> Any:
 def log_command(
     db: str, limit: int, as_json: bool, verify: bool, anchors: tuple[str, ...], init: bool
 ) -> None:
-    """List the decisions in the log, newest first (or verify it, or create it)."""
+    """List the decisions in the log, newest first (or verify it, or create it).
+
+    The log's chain is verified first: a log altered anywhere is named, nothing is
+    listed, exit 1.
+    """
     from rich.table import Table
 
     if init:
@@ -206,7 +252,7 @@ def log_command(
     log = open_log(db, existing=True)
     if verify:
         with reading_log(db):
-            result = verified(log, anchors)
+            result = verified(log, anchors, guards="error")
         if as_json:
             write_json(
                 None,
@@ -216,18 +262,21 @@ def log_command(
                     "head_sha256": result.head,
                     "unsealed": list(result.unsealed),
                     "broken": result.broken,
+                    "unguarded": list(result.unguarded),
                     "notes": list(result.notes),
                 },
             )
         elif result.intact:
             echo(
-                f"the decision log is intact: {result.decisions} decisions, each sealed; "
+                f"the decision log is intact: {result.decisions} decisions, each sealed, "
+                "and its guards in place; "
                 f"chain head sha256 {result.head or '(none: the log is empty)'}"
             )
         if not result.intact:
             sys.exit(RULES_BROKEN)
         return
     with reading_log(db):
+        genuine_or_exit(log, "shown")
         rows = log.decisions(limit=limit)
     if as_json:
         write_json(None, [d.to_dict() for d in rows])
@@ -253,11 +302,16 @@ def log_command(
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Write JSON on stdout.")
 def history_command(case_id: str, db: str, as_json: bool) -> None:
-    """A child's allocation story: each worker, from when, and why it changed."""
+    """A child's allocation story: each worker, from when, and why it changed.
+
+    The log's chain is verified first: a log altered anywhere is named, nothing is
+    shown, exit 1.
+    """
     from rich.table import Table
 
     log = open_log(db, existing=True)
     with reading_log(db):
+        genuine_or_exit(log, "shown")
         events = log.history(case_id)
         known = bool(events) or log.knows_case(case_id)
     if not known:
@@ -316,8 +370,7 @@ def replay_command(decision_id: int, db: str, out: str | None) -> None:
         check_output(out)
     log = open_log(db, existing=True)
     with reading_log(db):
-        if verified(log).broken is not None:
-            sys.exit(RULES_BROKEN)
+        genuine_or_exit(log, "replayed")
         try:
             result = replay(log, decision_id)
         except LookupError as exc:

@@ -16,6 +16,7 @@ import click
 from allocator.cli.decision_log import (
     db_option,
     db_shown,
+    guards_named,
     open_log,
     reading_log,
     refuse_typed_secret,
@@ -283,6 +284,12 @@ def serve_command(
     listening = _listening(host, port)
     port = listening.getsockname()[1]
     log = open_log(db)
+    if log.guards_restored:
+        echo(
+            "warning: the decision log's guards against rewriting were not in place "
+            f"({guards_named(log.guards_restored)}): put back; its decisions are verified next",
+            err=True,
+        )
     with reading_log(db):
         checked = verified(log)
     if checked.broken is not None:

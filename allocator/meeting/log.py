@@ -26,7 +26,8 @@ table, on SQLite and PostgreSQL alike; on SQLite also ``INSERT OR REPLACE`` over
 that exists, on PostgreSQL ``TRUNCATE``). Each decision is sealed: a row of ``seals``
 holds the SHA-256 of the decision, its case events and the hash of the seal before
 it, so :meth:`DecisionLog.verify` finds a row rewritten, removed or forged by anybody
-who could get past the triggers (the file's owner, the tables' owner, a superuser).
+who could get past the triggers (the file's owner, the tables' owner, a superuser),
+and the triggers themselves dropped, disabled or replaced.
 Stored inputs are content-addressed: their bytes must hash to their key.
 
 The rows of ``decisions`` and ``case_events`` hold pseudonymous ids (case and worker
@@ -202,8 +203,14 @@ _NEEDED_COLUMNS = ("manager_via",)
 GENESIS = "0" * 64
 
 
-def _sqlite_triggers(name: str) -> list[str]:
-    """SQLite's guards on one table: no UPDATE, no DELETE, no REPLACE of a row.
+#: SQLite's guards on each table, by the trigger's name after the table's
+#: (``decisions_append_only``): the statement each refuses.
+_SQLITE_GUARDS = {"append_only": "UPDATE", "no_delete": "DELETE", "no_replace": "INSERT"}
+
+
+def _sqlite_guards(name: str) -> dict[str, str]:
+    """SQLite's guards on one table, each trigger's name to the statement that creates
+    it: no UPDATE, no DELETE, no REPLACE of a row.
 
     SQLite fires no DELETE trigger for the row an ``INSERT OR REPLACE`` (or ``REPLACE
     INTO``, or an upsert) removes, so a BEFORE INSERT trigger refuses any insert whose
@@ -216,26 +223,57 @@ def _sqlite_triggers(name: str) -> list[str]:
         for key in _KEYS[name]
     )
     abort = f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
-    return [
-        f"CREATE TRIGGER IF NOT EXISTS {name}_append_only BEFORE UPDATE ON {name} {abort}",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_no_delete BEFORE DELETE ON {name} {abort}",
-        f"CREATE TRIGGER IF NOT EXISTS {name}_no_replace BEFORE INSERT ON {name} "
-        f"WHEN {taken} {abort}",
-    ]
+    guards = {}
+    for suffix, statement in _SQLITE_GUARDS.items():
+        when = f"WHEN {taken} " if statement == "INSERT" else ""
+        guards[f"{name}_{suffix}"] = (
+            f"CREATE TRIGGER IF NOT EXISTS {name}_{suffix} BEFORE {statement} ON {name} "
+            f"{when}{abort}"
+        )
+    return guards
+
+
+def _sqlite_triggers(name: str) -> list[str]:
+    """The statements that create SQLite's guards on one table (:func:`_sqlite_guards`)."""
+    return list(_sqlite_guards(name).values())
+
+
+#: PostgreSQL's guards on each table, by the trigger's name after the table's: whether
+#: it fires for each row (else once per statement), and the statements it refuses.
+_POSTGRESQL_GUARDS = {
+    "append_only": (True, ("UPDATE", "DELETE")),
+    "no_truncate": (False, ("TRUNCATE",)),
+}
+#: The body of the function every PostgreSQL guard runs.
+_POSTGRESQL_REFUSAL = f"BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END"
+# pg_trigger.tgtype's bits (PostgreSQL's include/catalog/pg_trigger.h).
+_PG_ROW, _PG_BEFORE = 1, 2
+_PG_EVENT_BITS = {"INSERT": 4, "DELETE": 8, "UPDATE": 16, "TRUNCATE": 32}
 
 
 def _postgresql_triggers(name: str) -> list[str]:
     """PostgreSQL's guards on one table: no UPDATE, DELETE (row) nor TRUNCATE (statement)."""
-    return [
+    statements = [
         "CREATE OR REPLACE FUNCTION allocator_append_only() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$",
-        f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}",
-        f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
-        "FOR EACH ROW EXECUTE FUNCTION allocator_append_only()",
-        f"DROP TRIGGER IF EXISTS {name}_no_truncate ON {name}",
-        f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION allocator_append_only()",
+        f"LANGUAGE plpgsql AS $$ {_POSTGRESQL_REFUSAL} $$",
     ]
+    for suffix, (per_row, events) in _POSTGRESQL_GUARDS.items():
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}_{suffix} ON {name}",
+            f"CREATE TRIGGER {name}_{suffix} BEFORE {' OR '.join(events)} ON {name} "
+            f"FOR EACH {'ROW' if per_row else 'STATEMENT'} "
+            "EXECUTE FUNCTION allocator_append_only()",
+        ]
+    return statements
+
+
+def _postgresql_tgtype(per_row: bool, events: Sequence[str]) -> int:
+    """The ``pg_trigger.tgtype`` of a BEFORE trigger on ``events``."""
+    return _PG_BEFORE | (_PG_ROW if per_row else 0) | sum(_PG_EVENT_BITS[e] for e in events)
+
+
+def _one_line(sql: str) -> str:
+    return " ".join(sql.split())
 
 
 # Append-only, enforced by the database itself, not only by this module's habits.
@@ -479,6 +517,9 @@ class Verification:
     notes
         What the check could not decide (a PostgreSQL id counter ahead of the last
         decision: a failed write, or decisions removed from the end).
+    unguarded
+        The guards (triggers) that refuse a rewrite and are not in place, each named
+        with what is wrong (``decisions_append_only (missing)``); empty when all are.
     """
 
     decisions: int
@@ -486,15 +527,22 @@ class Verification:
     unsealed: tuple[int, ...] = ()
     broken: str | None = None
     notes: tuple[str, ...] = ()
+    unguarded: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
-        """Whether every decision is sealed and the chain holds."""
-        return self.broken is None and not self.unsealed
+        """Whether every decision is sealed, the chain holds and every guard is in
+        place. A log without its guards is not intact though no row has changed yet:
+        allocator never removes one, so their absence is itself a change made behind
+        its back, and from then on the database no longer refuses a rewrite."""
+        return self.broken is None and not self.unsealed and not self.unguarded
 
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+_EVENT_COLUMNS = tuple(c.name for c in case_events.columns)
 
 
 def seal_digest(prev: str, decision: Any, events: Sequence[Any]) -> str:
@@ -513,7 +561,10 @@ def seal_digest(prev: str, decision: Any, events: Sequence[Any]) -> str:
             for c in decisions.columns
             if c.name not in _ADDED_COLUMNS or row.get(c.name) is not None
         },
-        "events": [{c.name: e._mapping[c.name] for c in case_events.columns} for e in events],
+        "events": [
+            {name: mapping[name] for name in _EVENT_COLUMNS}
+            for mapping in (e._mapping for e in events)  # once per row: a year's log is 150k
+        ],
     }
     return digest(_canonical(body))
 
@@ -585,7 +636,15 @@ class DecisionLog:
             self.engine = create_engine(
                 self.url, connect_args=connect_args(self.url, connect_timeout, STATEMENT_TIMEOUT)
             )
+        #: The guards a SQLite log opened to write was without and was given back
+        #: (:meth:`_unguarded`'s words): a log written before a guard was added, or
+        #: one whose guards were dropped since, which its owner should hear of.
+        self.guards_restored: tuple[str, ...] = ()
         if create:
+            if backend == "sqlite" and existing:
+                with self.engine.connect() as conn:
+                    self.tables = set(inspect(conn).get_table_names())
+                    self.guards_restored = self._unguarded(conn)
             metadata.create_all(self.engine)
             if backend == "sqlite":  # a log written before a guard was added gets it
                 with self.engine.begin() as conn:
@@ -1210,12 +1269,16 @@ class DecisionLog:
         cannot find alone: the whole chain rewritten from the start by someone with
         the file, or the last decisions removed with their counter; the head hash
         it reports, noted elsewhere and given back as one of ``anchors``, finds those
-        (each anchor must be the seal of a decision still in the chain).
+        (each anchor must be the seal of a decision still in the chain). It also
+        checks the guards are in place, as created (:attr:`Verification.unguarded`):
+        the triggers dropped, disabled or replaced leave the rows as they were, but
+        nothing then refuses the next rewrite.
         """
         if "seals" not in self.tables:
             with self.engine.connect() as conn:
                 ids = tuple(conn.execute(select(decisions.c.id).order_by(decisions.c.id)).scalars())
-            return Verification(len(ids), None, unsealed=ids)
+                unguarded = self._unguarded(conn)
+            return Verification(len(ids), None, unsealed=ids, unguarded=unguarded)
         with self.engine.connect() as conn:
             chain = {r.decision_id: (r.prev_sha256, r.sha256) for r in conn.execute(select(seals))}
             rows = list(conn.execute(self._select_decisions().order_by(decisions.c.id)))
@@ -1338,7 +1401,59 @@ class DecisionLog:
                     f"the index of children (snapshot_cases) names snapshot {stray[0][:16]}, "
                     "which no decision was made on: rows were added"
                 )
-        return Verification(len(rows), head, tuple(unsealed), broken, notes)
+            unguarded = self._unguarded(conn)
+        return Verification(len(rows), head, tuple(unsealed), broken, notes, unguarded)
+
+    def _unguarded(self, conn: Connection) -> tuple[str, ...]:
+        """The guards on this log's tables that are not in place, each with what is
+        wrong: missing, or (PostgreSQL) disabled, or no longer the guard that was
+        created (another statement, a condition, a function that lets the row by)."""
+        tables = [t for t in _TABLES if t in self.tables]
+        if self.dialect == "sqlite":
+            found = {
+                name: _one_line(sql)
+                for name, sql in conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                )
+            }
+            wrong = []
+            for table in tables:
+                for name, sql in _sqlite_guards(table).items():
+                    # Stored as created, less IF NOT EXISTS (SQLite drops it).
+                    expected = _one_line(sql.replace(" IF NOT EXISTS", "", 1))
+                    if name not in found:
+                        wrong.append(f"{name} (missing)")
+                    elif found[name] != expected:
+                        wrong.append(f"{name} (changed)")
+            return tuple(wrong)
+        rows: dict[str, Any] = {}
+        for table in tables:
+            for trigger in conn.execute(
+                text(
+                    "SELECT t.tgname, t.tgtype, t.tgenabled, t.tgqual IS NULL AS always, "
+                    "p.proname, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                    "WHERE NOT t.tgisinternal AND t.tgrelid = to_regclass(:table)"
+                ),
+                {"table": table},
+            ):
+                rows[trigger.tgname] = trigger
+        wrong = []
+        for table in tables:
+            for suffix, (per_row, events) in _POSTGRESQL_GUARDS.items():
+                name = f"{table}_{suffix}"
+                guard = rows.get(name)
+                if guard is None:
+                    wrong.append(f"{name} (missing)")
+                elif guard.tgenabled not in ("O", "A"):  # D: disabled; R: on replicas only
+                    wrong.append(f"{name} (disabled)")
+                elif (
+                    guard.tgtype != _postgresql_tgtype(per_row, events)
+                    or not guard.always
+                    or guard.proname != "allocator_append_only"
+                    or _one_line(guard.prosrc) != _POSTGRESQL_REFUSAL
+                ):
+                    wrong.append(f"{name} (changed)")
+        return tuple(wrong)
 
     def _counted(self, conn: Connection) -> tuple[int | None, tuple[str, ...]]:
         """The highest decision id the database gave (SQLite), or a note (PostgreSQL)."""

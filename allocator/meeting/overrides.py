@@ -135,8 +135,73 @@ Text = Annotated[
 
 
 #: What a form or a client sends when no name was given ("None", "null"): never a
-#: person's name, so never the one a decision is attributed to.
+#: person's name, so never the one a decision is attributed to, nor a reason.
 NO_NAME = frozenset({"none", "null", "nil", "undefined", "nan"})
+
+#: Words typed where a name should be that name nobody (:func:`placeholder_key` of
+#: each): "no name" (:data:`NO_NAME`), "not known", "to be confirmed", a role, a test
+#: account, a keyboard run. Compared as their letters alone, so "N/A", "n.a." and
+#: "NA" are one placeholder, and "no one", "no-one" and "NoOne" another.
+PLACEHOLDER_NAMES = NO_NAME | frozenset(
+    {
+        # no name, not known, not applicable
+        "na", "nk", "notknown", "notapplicable", "unknown", "unnamed", "noname", "anonymous",
+        "anon", "nobody", "noone", "blank", "empty", "nothing", "missing", "void",
+        # to be confirmed
+        "tbc", "tbd", "tba", "pending", "later",
+        # somebody, anybody
+        "someone", "somebody", "anyone", "anybody", "whoever", "me", "myself", "self",
+        # a role or an account, not a person
+        "manager", "teammanager", "themanager", "dutymanager", "admin", "administrator",
+        "root", "user", "username", "guest", "staff", "system", "allocator",
+        # a name field's own words
+        "name", "yourname", "myname", "fullname", "firstname", "lastname",
+        "firstnamelastname", "firstlast",
+        # the stand-in names of forms and examples (a person so named signs in full)
+        "joebloggs", "johndoe", "janedoe",
+        # a test, a dummy, a keyboard run
+        "test", "tester", "testing", "testuser", "demo", "dummy", "sample", "example",
+        "placeholder", "abc", "asdf", "qwerty", "foo", "bar", "foobar",
+    }
+)  # fmt: skip
+
+
+def placeholder_key(value: str) -> str:
+    """``value``'s letters alone, compatibility-folded and case-folded: what
+    :data:`PLACEHOLDER_NAMES` is compared with ("N/A" and "n.a." read "na"; "Ｔ.Ｂ.Ｃ." reads
+    "tbc"; digits go too, so "test1" and "user 2" read "test" and "user").
+
+    >>> placeholder_key(" No-One! "), placeholder_key("T.B.C."), placeholder_key("Siân Llŷr")
+    ('noone', 'tbc', 'siânllŷr')
+    """
+    folded = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] == "L")
+
+
+def names_nobody(value: str) -> bool:
+    """Whether ``value``, typed as who decided, names nobody: a placeholder
+    (:data:`PLACEHOLDER_NAMES`), or, in a script with capitals, one letter typed over
+    and over ("xxx", "zz") or initials alone ("a.b", "A. B."). A script without
+    capitals writes a name in characters, where a repeated one ("婷婷") or one a word
+    ("李 明") is a name."""
+    key = placeholder_key(value)
+    if key in PLACEHOLDER_NAMES:
+        return True
+    if not all(ch.lower() != ch.upper() for ch in key):
+        return False
+    words = _letter_runs(unicodedata.normalize("NFKC", value))
+    return len(set(key)) == 1 or (len(words) > 1 and all(len(w) == 1 for w in words))
+
+
+def _letter_runs(value: str) -> list[list[str]]:
+    """The runs of letters in ``value``, each a word (anything else separates them)."""
+    runs: list[list[str]] = [[]]
+    for ch in value:
+        if unicodedata.category(ch)[0] == "L":
+            runs[-1].append(ch)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
 
 
 def _shows(ch: str) -> bool:
@@ -145,36 +210,67 @@ def _shows(ch: str) -> bool:
 
 
 #: Fewest letters in a person's name: who decided is said in the log for good, and a
-#: single letter ("x") names nobody; two keep "Bo", "Jo" and initials ("AB"), and a
-#: name in a script that writes it in two characters ("李明").
+#: single letter ("x") names nobody; two keep "Bo", "Jo", "AB" (initials apart, "A. B.",
+#: are refused by :func:`names_nobody`), and a name in a script that writes it in two
+#: characters ("李明").
 MIN_NAME_LETTERS = 2
 
+#: Characters of markup. A person's name is plain text, and no name holds an angle
+#: bracket: "<b>Anonymous</b>" is refused for its brackets, not judged by the text
+#: left once the markup is taken out, because the log keeps what was typed and every
+#: reader of it (the page, a terminal, a CSV, a script over the JSON) would show
+#: that differently from the name that was judged.
+_MARKUP = frozenset("<>")
 
-def a_person(value: str, *, letters: int = MIN_NAME_LETTERS) -> str:
-    """``value`` unless it is a placeholder for no name (:data:`NO_NAME`), holds a line
-    break, tab or a character that hides (:func:`hides`: "Ann\u200bSmith"
-    would be a second Ann Smith), the refusal naming the character (:func:`character_kind`), or
-    has fewer than ``letters`` letters (:data:`MIN_NAME_LETTERS`; a fresh trial signed
-    off as two zero-width spaces, another as U+3164, a third as "x")."""
+#: What a person's name must be, said by every refusal of one that names nobody.
+WHAT_A_NAME_IS = (
+    f"a person's name that says who decided, of {MIN_NAME_LETTERS} letters at least, "
+    "such as 'Ann Smith' or 'A. Smith', not a placeholder such as 'N/A' or 'unknown'"
+)
+
+
+def a_person(value: str, *, stored: bool = False) -> str:
+    """``value`` unless it names nobody, the one rule for who decided (an override's
+    or a sign-off's manager, a name in the users file or the sign-on header).
+
+    Refused: a line break, tab or a character that hides (:func:`hides`:
+    "Ann\u200bSmith" would be a second Ann Smith), the refusal naming the character
+    (:func:`character_kind`); an angle bracket (:data:`_MARKUP`); fewer than
+    :data:`MIN_NAME_LETTERS` letters, or none at all ("-", "?", "123"; a fresh trial
+    signed off as two zero-width spaces, another as U+3164, a third as "x"); and a
+    placeholder, initials alone or one letter repeated (:func:`names_nobody`: a fresh
+    trial signed off as "N/A", "Anonymous", "TBC" and "manager").
+
+    ``stored``: a name read back from the log, which keeps reading as it was written:
+    it is held to the rule it was logged under before :data:`MIN_NAME_LETTERS`,
+    :data:`PLACEHOLDER_NAMES` and :data:`_MARKUP` (no :data:`NO_NAME`, nothing that
+    hides, one letter), so a log holding "x" or "N/A" from then still resumes,
+    replays and shows its history.
+    """
     if value.casefold() in NO_NAME:
-        raise ValueError(f"a person's name, not {value!r}")
+        raise ValueError(f"{WHAT_A_NAME_IS}: {value!r} names nobody")
     hidden = next((ch for ch in value if hides(ch) or unicodedata.category(ch) == "Cc"), None)
     if hidden is not None:
         raise ValueError(f"a person's name as it reads: {character_kind(hidden)} is not accepted")
-    if sum(1 for ch in value if _shows(ch) and unicodedata.category(ch)[0] == "L") < letters:
+    letters = sum(1 for ch in value if _shows(ch) and unicodedata.category(ch)[0] == "L")
+    if stored:
+        if letters < 1:
+            raise ValueError(f"{WHAT_A_NAME_IS}: {value!r} names nobody")
+        return value
+    markup = next((ch for ch in value if ch in _MARKUP), None)
+    if markup is not None:
         raise ValueError(
-            f"a person's name that says who decided, of {MIN_NAME_LETTERS} letters at least, "
-            f"such as 'Ann Smith' or 'A. Smith': {value!r} names nobody"
+            f"a person's name as it reads, in plain text without markup: {markup!r} is not accepted"
         )
+    if letters < MIN_NAME_LETTERS or names_nobody(value):
+        raise ValueError(f"{WHAT_A_NAME_IS}: {value!r} names nobody")
     return value
 
 
 def _a_person_field(value: str, info: ValidationInfo) -> str:
-    """:func:`a_person` of a model's field. A name read back from the log (validation
-    context ``{"stored": True}``) needs one letter, the rule it was logged under
-    before :data:`MIN_NAME_LETTERS`: a log keeps reading as it was written."""
-    stored = bool((info.context or {}).get("stored"))
-    return a_person(value, letters=1 if stored else MIN_NAME_LETTERS)
+    """:func:`a_person` of a model's field; a name read back from the log (validation
+    context ``{"stored": True}``) as it was logged (``stored``)."""
+    return a_person(value, stored=bool((info.context or {}).get("stored")))
 
 
 #: Fewest letters or digits a reason holds: a waived rule's documented exception is
@@ -198,8 +294,7 @@ def a_reason(value: str) -> str:
 
 
 #: A manager's name as typed: 1 to :data:`MAX_NAME` characters once trimmed, no
-#: control character, nothing that hides, two letters (:data:`MIN_NAME_LETTERS`), and no
-#: placeholder for no name.
+#: control character, and a name that says who decided (:func:`a_person`).
 ManagerName = Annotated[Text, Field(max_length=MAX_NAME), AfterValidator(_a_person_field)]
 #: A manager's reason as typed: 1 to :data:`MAX_REASON` characters, words (:func:`a_reason`).
 Reason = Annotated[Text, Field(max_length=MAX_REASON), AfterValidator(a_reason)]

@@ -1485,11 +1485,10 @@ def create_app(
             problems = []
             for e in exc.errors():
                 if ".".join(str(x) for x in e["loc"]).startswith("manager"):
+                    # The name rule's own sentence says what a name must be; a value
+                    # that is no text at all is told the length.
                     why = str(e.get("ctx", {}).get("error", ""))
-                    problems.append(
-                        f"manager: a name of 1 to {MAX_NAME} characters"
-                        + (f": {why}" if why else "")
-                    )
+                    problems.append(f"manager: {why or f'a name of 1 to {MAX_NAME} characters'}")
                 else:
                     problems.append(in_words([e]))
             return refused(request, "; ".join(dict.fromkeys(problems)))
