@@ -33,31 +33,26 @@ def _as_bytes(value: Any) -> bytes:
     return str("x" if text is None or text == [] else text).encode()
 
 
+#: (the snapshot's list, the record's index, a field of its model), one per field.
+RECORD_FIELDS = [
+    *[pytest.param("practitioners", 1, f, id=f"worker-{f}") for f in Practitioner.model_fields],
+    *[pytest.param("cases", 0, f, id=f"case-{f}") for f in Case.model_fields],
+]
+
+
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("field", list(Practitioner.model_fields))
-def test_a_workers_field_given_bytes_is_refused_naming_it(kind: Any, field: str) -> None:
+@pytest.mark.parametrize(("records", "index", "field"), RECORD_FIELDS)
+def test_a_records_field_given_bytes_is_refused_naming_it(
+    kind: Any, records: str, index: int, field: str
+) -> None:
     data = SNAP.model_dump(mode="json", by_alias=True)
-    record = data["practitioners"][1]
+    record = data[records][index]
     value = kind(_as_bytes(record.get(field)))
     record[field] = [value] if isinstance(record.get(field), list) else value
     with pytest.raises(InputError) as raised:
         allocator.snapshot_from_dict(data)
     said = str(raised.value)
-    assert "practitioners[1]" in said and f"field '{field}'" in said
-    assert "bytes are no text or number" in said
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("field", list(Case.model_fields))
-def test_a_cases_field_given_bytes_is_refused_naming_it(kind: Any, field: str) -> None:
-    data = SNAP.model_dump(mode="json", by_alias=True)
-    record = data["cases"][0]
-    value = kind(_as_bytes(record.get(field)))
-    record[field] = [value] if isinstance(record.get(field), list) else value
-    with pytest.raises(InputError) as raised:
-        allocator.snapshot_from_dict(data)
-    said = str(raised.value)
-    assert "cases[0]" in said and f"field '{field}'" in said
+    assert f"{records}[{index}]" in said and f"field '{field}'" in said
     assert "bytes are no text or number" in said
 
 
