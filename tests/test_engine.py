@@ -777,3 +777,32 @@ def test_the_plain_whole_model_solves_the_same_tiers() -> None:
     solution = solve_plain(state, time_limit=30, start=greedy_allocate(state))
     assert solution.proved
     assert solution.placed == placed(plan_of(snap)) == {"S": "P1", "A": "P2", "B": "P3"}
+
+
+def test_the_last_class_searches_without_the_lp_on_a_day_of_more_than_a_thousand_pairs() -> None:
+    # The last class's relaxation is weak and costs most of a small budget on a day
+    # with room (benchmarks/SEARCH.md); the statutory class's pays, on a small model
+    # the relaxation guides, and a simulated morning's budget searches as before:
+    # only the last class, only above LP_FREE_PAIRS and LP_FREE_BUDGET.
+    from allocator.engine.solve import LP_FREE_BUDGET, LP_FREE_PAIRS, _lp_free, _pairs
+    from allocator.engine.solver import configured_solver
+    from allocator.generate import generate
+
+    assert (
+        configured_solver(seconds=1, work=1, seed=0, workers=1).parameters.linearization_level == 2
+    )
+    no_lp = configured_solver(seconds=1, work=1, seed=0, workers=1, lp=False)
+    assert no_lp.parameters.linearization_level == 0
+    day = Settings(work_units=0.6)
+    big = generate(150, seed=3, load=0.95, referral_rate=0.04)
+    state = ServiceState.of(big, Policy())
+    assert _pairs(state, state.to_allocate) > LP_FREE_PAIRS
+    assert _lp_free(state, "unallocated_other", day)
+    assert not _lp_free(state, "unallocated_statutory", day)
+    assert not _lp_free(state, "siblings_apart", day)
+    assert not _lp_free(state, "unallocated_other", Settings(work_units=LP_FREE_BUDGET / 2))
+    small = ServiceState.of(chain_snapshot(), Policy())
+    assert _pairs(small, small.to_allocate) <= LP_FREE_PAIRS
+    assert not _lp_free(small, "unallocated_other", day)
+    one_class = Policy.model_validate({"priority_classes": []})
+    assert not _lp_free(ServiceState.of(big, one_class), "unallocated_other", day)

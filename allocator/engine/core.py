@@ -680,6 +680,7 @@ def run_stage(
     workers: int,
     presolve: bool = True,
     interleave: bool = False,
+    lp: bool = True,
 ) -> StageRun:
     """Minimise ``objective`` on ``m`` from ``start`` (a complete hint): one stage.
 
@@ -702,13 +703,16 @@ def run_stage(
     interleave
         CP-SAT's interleaved search with its own neighbourhood workers, even on one
         worker (:func:`~allocator.engine.solver.configured_solver`).
+    lp
+        ``False``: search without the linear relaxation
+        (:func:`~allocator.engine.solver.configured_solver`).
     """
     from ortools.sat.python import cp_model
 
     m.hint(start)
     m.model.minimize(objective)
     solver = configured_solver(
-        seconds=seconds, work=work, seed=seed, workers=workers, interleave=interleave
+        seconds=seconds, work=work, seed=seed, workers=workers, interleave=interleave, lp=lp
     )
     if not presolve:
         solver.parameters.cp_model_presolve = False

@@ -623,6 +623,7 @@ def _improve(
         neighbourhood_of = functools.partial(_neighbourhood, rings=CHAIN_RINGS)
     else:
         neighbourhood_of = _neighbourhood
+    lp_free = _lp_free(state, key, settings)
 
     def solve_round(
         plan: dict[str, str], seeds: list[str], _sweep: int, work_left: float
@@ -639,6 +640,7 @@ def _improve(
             settings,
             deadline - time.perf_counter(),
             min(NEIGHBOURHOOD_WORK, work_left),
+            lp=not lp_free,
         )
         charge = run.work + BUILD_WORK_PER_VARIABLE * (sub.variables + n)
         covered = [s for s in seeds if s in free]
@@ -670,6 +672,7 @@ def _run(
     seconds: float,
     work: float | None,
     interleave: bool = False,
+    lp: bool = True,
 ) -> StageRun:
     """One CP-SAT solve of ``m`` from ``start`` with the user's seed and workers."""
     return run_stage(
@@ -681,6 +684,43 @@ def _run(
         seed=settings.seed,
         workers=settings.workers,
         interleave=interleave,
+        lp=lp,
+    )
+
+
+#: Share of the last priority class's whole-model work searched without the linear
+#: relaxation, after the rest has searched and bounded with it and not proved the
+#: stage (a model the relaxation proves keeps its proof); that stage's
+#: neighbourhoods search without it throughout. The last class ("other") is
+#: many light cases whose relaxation is weak (a bound of 57 under a plan of 130 on the
+#: 150-practitioner day at 0.95) and costs most of a small budget. Measured at the
+#: default budgets (benchmarks/SEARCH.md, "The last class searched without the LP"):
+#: that day's class 194 -> 130 (the plain model 180 to 191), the 25-practitioner
+#: day still proved, the stretched and packed days' classes as before. On the
+#: statutory class the relaxation pays: without it stretched-150 lost 590 units.
+LP_FREE_SHARE = 0.75
+#: Least eligible pairs of the day for :data:`LP_FREE_SHARE`: on a smaller model the
+#: relaxation is cheap and guides the search (the README's example, 290 pairs at 3
+#: work units: the class 6 with it, 10 without).
+LP_FREE_PAIRS = 1_000
+#: Least work budget of the whole solve (units) for :data:`LP_FREE_SHARE`: measured
+#: from a two-second day's 0.6. At a simulated morning's 0.2 the simulated year moved
+#: both ways (benchmarks/SEARCH.md: 35 of issue 19's 60 targets against 36), so the
+#: simulation's mornings search as before.
+LP_FREE_BUDGET = 0.5
+
+
+def _lp_free(state: ServiceState, key: str, settings: Settings) -> bool:
+    """Whether stage ``key`` searches without the LP for part of its work
+    (:data:`LP_FREE_SHARE`): the last priority class's, where the policy has more
+    than one, the day more than :data:`LP_FREE_PAIRS` eligible pairs and the solve at
+    least :data:`LP_FREE_BUDGET` units."""
+    last = len(state.policy.class_names) - 1
+    return (
+        last > 0
+        and _class_index(key, state) == last
+        and settings.work >= LP_FREE_BUDGET
+        and _pairs(state, state.to_allocate) > LP_FREE_PAIRS
     )
 
 
@@ -865,16 +905,31 @@ def _whole_model_step(
     # with its full search (deterministic): measured at the same work, 8 families
     # apart instead of 10 on the 25-practitioner day and 8 (proved) instead of 9 on
     # the 150-practitioner day at load 1.05, no class worse.
+    lp_free = _lp_free(state, key, settings)
     run = _run(
         m,
         objective,
         placed,
         settings,
         deadline - time.perf_counter(),
-        work,
+        work * (1 - LP_FREE_SHARE) if lp_free else work,
         interleave=key == "siblings_apart",
     )
-    found = run.decisions
+    found, spent, cut_short = run.decisions, run.work, run.cut_short
+    if lp_free and run.status != "optimal":
+        # Not proved with the relaxation: the rest of the work searches without it,
+        # from the best plan so far (the bound stays the relaxation's).
+        more = _run(
+            m,
+            objective,
+            placed if found is None else found,
+            settings,
+            deadline - time.perf_counter(),
+            max(MIN_WORK, work - spent),
+            lp=False,
+        )
+        found = found if more.decisions is None else more.decisions
+        spent, cut_short = spent + more.work, cut_short or more.cut_short
     if found is not None:
         # A class model leaves the lower classes out: they go back where they were
         # where they still fit, else by the manager's rule.
@@ -889,7 +944,7 @@ def _whole_model_step(
         # objective = scale x tier (+ displaced < scale). (On pruned candidates the
         # solver's bound holds for the candidates only.)
         bound = max(floor, solver_bound)
-    return _Step(placed, run.status, bound, run.work, run.cut_short)
+    return _Step(placed, run.status, bound, spent, cut_short)
 
 
 #: The tiers a HiGHS run may improve after CP-SAT's search (:func:`_highs_step`): the

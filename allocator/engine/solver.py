@@ -9,7 +9,13 @@ if TYPE_CHECKING:
 
 
 def configured_solver(
-    *, seconds: float, work: float | None, seed: int, workers: int, interleave: bool = False
+    *,
+    seconds: float,
+    work: float | None,
+    seed: int,
+    workers: int,
+    interleave: bool = False,
+    lp: bool = True,
 ) -> cp_model.CpSolver:
     """A CP-SAT solver limited by ``work`` (deterministic units) and ``seconds`` (wall).
 
@@ -17,7 +23,10 @@ def configured_solver(
     safety net. With more than one worker the interleaved search is used, which is
     deterministic; CP-SAT's parallel portfolio is not. ``interleave`` asks for it on
     one worker too: CP-SAT then takes turns between its full search and its own
-    large-neighbourhood workers, still deterministically.
+    large-neighbourhood workers, still deterministically. ``lp`` ``False`` searches
+    without the linear relaxation (``linearization_level`` 0): no bound beyond
+    propagation, but every unit spent on the search (:data:`LP_FREE_SHARE` in
+    :mod:`allocator.engine.solve` says where that pays).
     """
     # Imported here, where a solve happens: loading OR-Tools takes about half a second.
     from ortools.sat.python import cp_model
@@ -34,7 +43,7 @@ def configured_solver(
     # constraints into the LP (level 1 left a stage's bound below zero for a tier of
     # non-negative slacks); probing and symmetry detection cost more than they save.
 
-    params.linearization_level = 2
+    params.linearization_level = 2 if lp else 0
     params.symmetry_level = 0
     params.cp_model_probing_level = 0
     # Ctrl-C belongs to the command line, which stops cleanly with no half-written
