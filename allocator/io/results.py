@@ -18,7 +18,7 @@ from pathlib import Path
 
 from allocator.contract.faults import InputError
 from allocator.io.layout import MANIFEST, STDIN, PathLike
-from allocator.io.writing import _manifest, _same_file, check_output_folder, made_by, write_files
+from allocator.io.writing import check_output_folder, made_by, read_manifest, same_file, write_files
 
 #: The commands that write a results folder, as each folder's manifest names them.
 SIMULATE = "allocator simulate"
@@ -52,7 +52,7 @@ def check_results_folder(
         if source is None or str(source) == STDIN or not Path(source).is_dir():
             continue
         with contextlib.suppress(OSError):
-            if _same_file(os.stat(source), os.stat(folder)):
+            if same_file(os.stat(source), os.stat(folder)):
                 raise InputError(
                     f"{folder}: is the input {name} (a folder); expected another folder for "
                     f"the results; nothing was written."
@@ -96,7 +96,7 @@ def write_results_folder(
         The files written, in the order given, the manifest last.
     """
     folder = Path(path)
-    before = _manifest(folder)
+    before = read_manifest(folder)
     listed = before.get("files", []) if before is not None else []
     stale = [
         name

@@ -99,7 +99,8 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+def same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    """Whether two ``os.stat`` results are of one file (a link, a path written two ways)."""
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
@@ -140,7 +141,7 @@ def _output_problem(path: Path, inputs: Mapping[str, PathLike]) -> str | None:
         )
         for candidate in candidates:
             with contextlib.suppress(OSError):
-                if _same_file(os.stat(candidate), status):
+                if same_file(os.stat(candidate), status):
                     return f"is the input {name} ({candidate}); expected another path"
     writable = status.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     if not writable or not os.access(path, os.W_OK):
@@ -180,11 +181,13 @@ def check_output(
 def made_by(folder: PathLike) -> str | None:
     """The command that made the results folder ``folder``, from its :data:`MANIFEST`
     (``"simulate"``), or ``None`` when it has none or it cannot be read."""
-    manifest = _manifest(Path(folder))
+    manifest = read_manifest(Path(folder))
     return None if manifest is None else str(manifest.get("made_by", "")) or None
 
 
-def _manifest(folder: Path) -> dict[str, object] | None:
+def read_manifest(folder: Path) -> dict[str, object] | None:
+    """The results folder ``folder``'s :data:`MANIFEST` as a table, or ``None`` when it
+    has none, or one that cannot be read as a JSON object."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
