@@ -145,7 +145,7 @@ def handover_day(as_of: date, departs: date) -> date:
     return max(day, as_of)
 
 
-@cache  # a service has few distinct skills, needs and patches; this is on hot paths
+@cache  # few distinct labels; every sentence naming one comes here
 def label_text(label: str) -> str:
     """A label (a skill, need, area or team) as a sentence shows it: each run of
     spaces, tabs and line breaks one space, none at either end.
@@ -163,6 +163,7 @@ def label_text(label: str) -> str:
     return " ".join(label.split())
 
 
+@cache  # a service has few distinct skills, needs and patches; this is on hot paths
 def normalised(text: str) -> str:
     """A skill, need or area as it is matched: case ignored, and its spaces as a sentence
     shows them (:func:`label_text`: none around it, each run of spaces, tabs and line
