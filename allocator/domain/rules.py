@@ -617,35 +617,27 @@ class ServiceState:
         longest wait first (policy ``waiting.room_kept_share``; :meth:`room_kept_from`).
         Empty when the share is 0 or the policy has one class."""
         share = self.policy.waiting.room_kept_share
-        last = len(self.policy.class_names) - 1
-        if share <= 0 or last <= 0:
+        if share <= 0 or len(self.policy.class_names) <= 1:
             return {}
-        queue = sorted(
-            (c for c in self.to_allocate if self.priority_class[c] < last and self.days_waiting[c]),
-            key=self.first_waiting,
-        )
-        kept: dict[str, tuple[int, str]] = {}
-        for cid in queue:
-            if len(kept) == len(self.open_for_new):
-                break
-            for w in self.allowed(cid):
-                # Room freed never makes a child fit a cap below their weight.
-                if w not in kept and self.weight[cid] <= self.capacity[w]:
-                    kept[w] = (round(self.capacity[w] * share), cid)
-        return kept
+        return {
+            w: (round(self.capacity[w] * share), cid) for w, cid in self.room_kept_after({}).items()
+        }
 
     def room_kept_after(
-        self, placed: Mapping[str, str], workers: Collection[str]
+        self, placed: Mapping[str, str], workers: Collection[str] | None = None
     ) -> dict[str, str]:
-        """For each of ``workers`` (of :attr:`room_kept`), the first child their room is
-        still kept for once a plan ``placed`` is applied: the first in the class order,
-        the longest wait first, of the higher-class children who may go there, have
-        waited a day and are left waiting by the plan. A worker for whom none is left
-        is not in the result: the room stays kept for the day (the morning's queue is
-        the sign that the class needs room, and tomorrow's referrals of the class
-        find it; benchmarks/YEAR.md measured filling it instead)."""
+        """Worker -> the first child their room is kept for once a plan ``placed`` is
+        applied (``{}``: this morning, :attr:`room_kept`): the first in the class order,
+        the longest wait first, of the higher-class children who may go there (a cap at
+        least their weight: room freed never makes a child fit a cap below it), have
+        waited a day and are left waiting by the plan; of ``workers`` only, where given.
+        A worker for whom none is left is not in the result: their room stays kept for
+        the day (the morning's queue is the sign that the class needs room, and
+        tomorrow's referrals of the class find it; benchmarks/YEAR.md measured filling
+        it instead)."""
         last = len(self.policy.class_names) - 1
-        left = set(workers)
+        wanted = None if workers is None else set(workers)
+        most = len(self.open_for_new) if wanted is None else len(wanted)
         out: dict[str, str] = {}
         waiting = (
             c
@@ -653,12 +645,15 @@ class ServiceState:
             if c not in placed and self.priority_class[c] < last and self.days_waiting[c]
         )
         for cid in sorted(waiting, key=self.first_waiting):
-            if not left:
+            if len(out) == most:
                 break
             for w in self.allowed(cid):
-                if w in left and self.weight[cid] <= self.capacity[w]:
+                if (
+                    w not in out
+                    and (wanted is None or w in wanted)
+                    and self.weight[cid] <= self.capacity[w]
+                ):
                     out[w] = cid
-                    left.discard(w)
         return out
 
     def first_waiting(self, case_id: str) -> tuple[int, int, str]:
