@@ -28,7 +28,7 @@ patch name only -- never other details of a case or of a child.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -510,15 +510,14 @@ def _diagnose(
     largest = max(available, key=lambda p: (state.capacity[p.id], p.id))
     if weight > state.capacity[largest.id]:
         return result(_code(CAPACITY), _above_every_cap(state, weight, largest))
-    spare = {p.id: state.capacity[p.id] - load[p.id] for p in available}
-    with_room = [p.id for p in available if weight <= spare[p.id]]
+    with_room, held, kept = kept_off(state, case_id, [p.id for p in available], load)
     if not with_room:
+        spare = {p.id: state.capacity[p.id] - load[p.id] for p in available}
         return result(_code(CAPACITY), _no_room(weight, spare))
-    held = {w: h for w in with_room if (h := state.held_from(w, case_id)) is not None}
     if len(held) == len(with_room):
         return result(_code(CAPACITY), _room_held(state, held))
     with_room = [w for w in with_room if w not in held]
-    kept = {w: k for w in with_room if (k := state.room_kept_from(w, case_id)) is not None}
+    kept = {w: k for w, k in kept.items() if w not in held}
     if len(kept) == len(with_room):
         return result(
             _code(CAPACITY),
@@ -616,6 +615,22 @@ def held_room_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]
     ]
 
 
+def kept_off(
+    state: ServiceState, case_id: str, workers: Iterable[str], load: Mapping[str, int]
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Of ``workers``, those with room for ``case_id`` under ``load`` (centi-points: a
+    plan's loads), in the order given; and of them, those held room keeps the case off
+    (worker -> the child it is held for, :meth:`ServiceState.held_from`) and those kept
+    room keeps it off (worker -> the child it is kept for,
+    :meth:`ServiceState.room_kept_from`). The one reading of the engine's devices a
+    reason, a note and ``explain`` give."""
+    weight = state.weight[case_id]
+    with_room = [w for w in workers if weight <= state.capacity[w] - load[w]]
+    held = {w: h for w in with_room if (h := state.held_from(w, case_id)) is not None}
+    kept = {w: k for w in with_room if (k := state.room_kept_from(w, case_id)) is not None}
+    return with_room, held, kept
+
+
 def room_kept_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]:
     """One plan note naming the children of the last class the plan leaves without a
     worker whose only room before the plan was kept for a higher class
@@ -623,21 +638,20 @@ def room_kept_notes(state: ServiceState, placed: Mapping[str, str]) -> list[str]
     if not state.room_kept:
         return []
     load, _ = loads_after(state, placed)
-    kept_off = []
+    off = []
     for cid in state.to_allocate:
         if cid in placed:
             continue
-        weight = state.weight[cid]
-        with_room = [w for w in state.allowed(cid) if weight <= state.capacity[w] - load[w]]
-        if with_room and all(state.room_kept_from(w, cid) for w in with_room):
-            kept_off.append(cid)
-    if not kept_off:
+        with_room, _, kept = kept_off(state, cid, state.allowed(cid), load)
+        if with_room and len(kept) == len(with_room):
+            off.append(cid)
+    if not off:
         return []
     share = percent(state.policy.waiting.room_kept_share * 100, 100)
     name = state.policy.class_names[-1].replace("_", " ")
     return [
-        f"{counted(len(kept_off), 'child', 'children')} of class {name} "
-        f"({joined(kept_off, NAMED)}) had room only in the last {share} of caps, kept for "
+        f"{counted(len(off), 'child', 'children')} of class {name} "
+        f"({joined(off, NAMED)}) had room only in the last {share} of caps, kept for "
         "higher classes while their children waited (policy waiting.room_kept_share); each "
         "reason says whose"
     ]

@@ -62,6 +62,7 @@ from allocator.explain.reasons import (
     assignment_reasons,
     availability_rule,
     had_room,
+    kept_off,
     worker_blockers,
 )
 from allocator.problems.recommend import (
@@ -848,14 +849,9 @@ def explain_case(
 def _kept_off(state: ServiceState, view: PlanView, case_id: str) -> list[str]:
     """The workers with room for ``case_id`` under the plan who the engine keeps it
     off, their room held or kept for another child (the reason names them), by id."""
-    weight = state.weight[case_id]
-    return [
-        w
-        for w in sorted(state.practitioners)
-        if w not in state.gone
-        and state.capacity[w] - view.load[w] >= weight
-        and (state.held_from(w, case_id) or state.room_kept_from(w, case_id))
-    ]
+    staff = sorted(w for w in state.practitioners if w not in state.gone)
+    with_room, held, kept = kept_off(state, case_id, staff, view.load)
+    return [w for w in with_room if w in held or w in kept]
 
 
 def _no_handover(state: ServiceState, view: PlanView, plan: Plan, case_id: str) -> str:

@@ -144,6 +144,7 @@ from allocator.explain.reasons import (
     availability_rule,
     had_room,
     held_room_notes,
+    kept_off,
     longest_wait_note,
     room_kept_notes,
 )
@@ -990,20 +991,9 @@ def _plan(
         # Room held for a longer-waiting child, or kept for a higher class, is room the
         # engine keeps them off: say whose, as the plan's reasons for children kept off
         # it do.
-        with_room = [
-            (cid, w)
-            for cid in kids
-            for w in state.allowed(cid)
-            if load[w] + state.weight[cid] <= state.capacity[w]
-        ]
-        held = sorted(
-            {
-                f"{w}'s for {state.held_for[w]}"
-                for cid, w in with_room
-                if state.held_from(w, cid) is not None
-            }
-        )
-        kept = {w: k for cid, w in with_room if (k := state.room_kept_from(w, cid)) is not None}
+        devices = [kept_off(state, cid, state.allowed(cid), load) for cid in kids]
+        held = sorted({f"{w}'s for {state.held_for[w]}" for _, on, _ in devices for w in on})
+        kept = {w: k for _, _, by in devices for w, k in by.items()}
         why = "nobody who may hold them has room in this plan"
         if held:
             why += (
