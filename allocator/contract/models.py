@@ -276,22 +276,27 @@ _ORDER_MEANS: Final = {
 }
 
 
+def unwrapped(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` and ``| None``; a union of several
+    kinds stays as it is."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        if get_origin(annotation) in (Union, types.UnionType):
+            rest = [a for a in get_args(annotation) if a is not type(None)]
+            if len(rest) == 1:
+                annotation = rest[0]
+                continue
+        return annotation
+
+
 @cache
 def _container(model: type[BaseModel], name: str) -> Any:
     """What field ``name`` of ``model`` holds, maybe null: ``tuple``, ``list`` or
     ``dict`` for a collection, else ``None`` (a record, a value, a union of kinds)."""
-    tp: Any = model.model_fields[name].annotation
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, types.UnionType):
-            rest = [a for a in get_args(tp) if a is not type(None)]
-            if len(rest) != 1:
-                return None
-            tp = rest[0]
-        else:
-            return origin if origin in (tuple, list, dict) else None
+    origin = get_origin(unwrapped(model.model_fields[name].annotation))
+    return origin if origin in (tuple, list, dict) else None
 
 
 def _is_list_field(model: type[BaseModel], name: str) -> bool:

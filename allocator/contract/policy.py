@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from types import UnionType
-from typing import Annotated, Any, Final, Literal, Self, Union, get_args, get_origin
+from functools import cache
+from typing import Annotated, Any, Final, Literal, Self, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
@@ -61,6 +61,7 @@ from allocator.contract.models import (
     Practitioner,
     Priority,
     rebuilt_errors,
+    unwrapped,
 )
 
 # Domains of the policy's numbers. Each bound keeps what the policy computes inside
@@ -706,25 +707,12 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def _unwrapped(annotation: Any) -> Any:
-    """``annotation`` without ``Annotated[...]`` and ``| None``."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
-            annotation = args[0]
-            continue
-        return annotation
-
-
 def _enum_keys(table: tuple[int | str, ...]) -> list[str]:
     """The names the table at ``table`` (``("type_points",)``, ``("costs", "senior")``)
     may have as keys when they are an enum's (case types, grades, contracts); else none."""
     annotation: Any = Policy
     for part in table:
-        annotation = _unwrapped(annotation)
+        annotation = unwrapped(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -734,21 +722,22 @@ def _enum_keys(table: tuple[int | str, ...]) -> list[str]:
             annotation = get_args(annotation)[1]
         else:
             return []
-    annotation = _unwrapped(annotation)
+    annotation = unwrapped(annotation)
     key = get_args(annotation)[0] if get_origin(annotation) is dict else None
     return [str(e.value) for e in key] if isinstance(key, type) and issubclass(key, Enum) else []
 
 
-def _key_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+@cache
+def _key_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
     """Every key of the policy file's fixed tables, written as a path
     (``waiting.room_kept_share``); tables keyed by a grade or case type are not walked."""
-    paths = []
+    paths: list[str] = []
     for name, field in model.model_fields.items():
         paths.append(prefix + name)
-        inner = _unwrapped(field.annotation)
+        inner = unwrapped(field.annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             paths += _key_paths(inner, f"{prefix}{name}.")
-    return paths
+    return tuple(paths)
 
 
 def _unknown_key_hint(loc: tuple[int | str, ...], known: Iterable[str]) -> str:
