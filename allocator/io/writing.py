@@ -316,22 +316,13 @@ def _atomic_write(path: Path, content: bytes) -> None:
     directory = path.parent
     temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
-        fd = os.open(
-            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-        )
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        _write_whole(temporary, content, keep_mode_of=path)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and exc.filename == str(temporary):
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     _fsync_directory(directory)
 
