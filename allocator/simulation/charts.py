@@ -1,5 +1,5 @@
 """What every chart of the simulation shares: the axes of counts and days, where the
-legend goes, and how a PNG is written.
+legend goes, and a PNG's bytes (the results folder writes them, all files at once).
 
 Used by :mod:`allocator.simulation.report` (a run's plots),
 :mod:`allocator.simulation.forecast_report` (the forecast's fan chart) and
@@ -11,7 +11,6 @@ axes and figures here.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 #: Resolution of every PNG (dots per inch).
@@ -57,7 +56,3 @@ def png(fig: Any) -> bytes:
     plt.close(fig)
     return buffer.getvalue()
 
-
-def save_png(fig: Any, path: Path) -> None:
-    """Write ``fig`` to ``path`` as :func:`png` makes it."""
-    path.write_bytes(png(fig))
