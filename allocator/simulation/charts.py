@@ -55,4 +55,3 @@ def png(fig: Any) -> bytes:
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
-
