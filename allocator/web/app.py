@@ -201,6 +201,11 @@ class StaleSignOff(RuntimeError):
     """A sign-off of a plan that is no longer the plan in force."""
 
 
+class LogAltered(OverrideRefused):
+    """The decision log no longer verifies (:meth:`DecisionLog.verify`): rewritten
+    behind the meeting's back. Nothing more is shown from it or logged to it."""
+
+
 @dataclass(frozen=True)
 class Picture:
     """What the page shows of a plan beyond the plan itself, made once per decision.
@@ -309,6 +314,9 @@ class Meeting:
     _plan_sha: tuple[int, str] | None = None
     #: The plan in force's page figures (:class:`Picture`), made once per decision.
     _picture: tuple[int, Picture] | None = None
+    #: Why the log no longer verifies, once a walk of its chain found it rewritten
+    #: (:meth:`genuine`); it stays said, on the page too, for the rest of the meeting.
+    altered: str | None = None
 
     @classmethod
     def open(
@@ -421,6 +429,27 @@ class Meeting:
         worker"): who could take the child if room were made (or over cap, by
         exception). Empty when someone has room."""
         return self._seen().nearest.get(case_id, [])
+
+    def genuine(self, nothing: str) -> None:
+        """Walk the log's chain (:meth:`~allocator.meeting.log.DecisionLog.verify`),
+        as ``allocator log`` and ``history`` do before showing anything, and ``serve``
+        before it opens a meeting: a log rewritten while the meeting runs (a fresh
+        trial's page listed a manager's name changed by hand as genuine) is neither
+        read nor extended. ``nothing``: what was not done ("shown", "logged").
+
+        Raises
+        ------
+        LogAltered
+            The chain is broken (now, or at an earlier walk of this meeting).
+        """
+        broken = self.log.verify().broken
+        if broken is not None and self.altered is None:
+            self.altered = f"the decision log was altered: {broken}"
+        if self.altered is not None:
+            raise LogAltered(
+                f"{self.altered}: nothing was {nothing}; keep the log as evidence, and hold "
+                "the meeting on a new --db"
+            )
 
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
@@ -563,6 +592,7 @@ class Meeting:
                     f"this would {unseen}: preview it first (the page's Preview, or "
                     "?preview=1), then accept. Nothing was changed."
                 )
+        self.genuine("logged")
         decision_id = self.log.override(
             parent, overrides, result, made=made, manager_via=manager_via
         )
@@ -639,6 +669,8 @@ class Meeting:
             The plan reviewed is no longer the plan in force: nothing is signed.
         AlreadySigned
             When the plan in force is signed off already (a new decision comes first).
+        LogAltered
+            The log was rewritten behind the meeting's back (:meth:`genuine`).
         """
         with self.lock:
             return self._sign_off(manager, decision_id, plan_sha256, manager_via)
@@ -685,6 +717,7 @@ class Meeting:
                 f"the plan in force was signed off by {self.signed[1]} "
                 f"(decision {self.signed[0]}): override a case before signing again"
             )
+        self.genuine("logged")
         decision_id = self.log.sign_off(self.decision_id, manager, manager_via=manager_via)
         self.signed = (decision_id, manager, manager_via)
         return decision_id
@@ -728,6 +761,7 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "ends": dict(self.ends),
             "plan": json.loads(dump_json(self.plan)),
+            "log_altered": self.altered,
         }
 
 
@@ -1326,6 +1360,7 @@ def create_app(
             tiers=Markup(tiers_table(plan, meeting.policy)),
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
+            altered=meeting.altered,
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
             risks=risks,
@@ -1418,6 +1453,8 @@ def create_app(
             )
         try:  # the solve runs on the queue's thread: this request waits, others answer
             decision_id = await asyncio.wrap_future(job.future)
+        except LogAltered as exc:
+            return refused(request, str(exc), 409)
         except OverrideError as exc:
             return refused(request, str(exc))
         except DBAPIError:
@@ -1499,7 +1536,7 @@ def create_app(
                 plan_sha256=signed.plan_sha256,
                 manager_via=manager_via,
             )
-        except (AlreadySigned, StaleSignOff) as exc:
+        except (AlreadySigned, StaleSignOff, LogAltered) as exc:
             return refused(request, str(exc), 409)
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
@@ -1545,6 +1582,10 @@ def create_app(
 
     @app.get("/log", summary="The decision log of this meeting's service, newest first")
     def log(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
+        try:
+            meeting.genuine("shown")
+        except LogAltered as exc:
+            return refused(request, str(exc), 409)
         rows = meeting.log.decisions(limit=limit, snapshots=service())
         if _wants_html(request):
             return page("log.html", rows=rows)
@@ -1603,6 +1644,10 @@ def create_app(
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str, limit: int = Query(200, ge=1, le=1000)) -> Response:
+        try:
+            meeting.genuine("shown")
+        except LogAltered as exc:
+            return refused(request, str(exc), 409)
         ours = service()
         events = meeting.log.history(case_id, snapshots=ours, limit=limit)
         if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
