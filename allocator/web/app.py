@@ -48,7 +48,7 @@ from allocator.contract.settings import ProgressCallback, Settings
 from allocator.domain.objectives import REFERENCE_CHANGES
 from allocator.domain.rules import ServiceState, counted, joined, points
 from allocator.io import dump_json
-from allocator.meeting.log import EVENT_WORDS, DecisionLog
+from allocator.meeting.log import EVENT_WORDS, Decision, DecisionLog
 from allocator.meeting.overrides import (
     MAX_NAME,
     FamiliesChanged,
@@ -199,6 +199,11 @@ class AlreadySigned(RuntimeError):
 
 class StaleSignOff(RuntimeError):
     """A sign-off of a plan that is no longer the plan in force."""
+
+
+class StaleOverride(OverrideRefused):
+    """An override sent from a page shown before another manager's word on its case:
+    made, it would replace that word unheard."""
 
 
 class LogAltered(OverrideRefused):
@@ -451,6 +456,45 @@ class Meeting:
                 "the meeting on a new --db"
             )
 
+    def decided_since(self, seen: int, made: Sequence[Override]) -> None:
+        """Refuse overrides ``made`` from a page that showed decision ``seen`` when a
+        manager has decided about one of their cases since: made, they would replace
+        that word unheard (a fresh trial: two managers on the page of one decision gave
+        one child to two workers, and the second silently undid the first). Decisions
+        about other children since, and the re-solves' moves, do not matter: the page's
+        choice for this child was made knowing every other word on it.
+
+        Raises
+        ------
+        StaleOverride
+            ``seen`` is not a plan of this meeting, or a case of ``made`` was decided
+            (chosen, kept off, left unallocated) by a decision after it.
+        """
+        cases = {o.case for o in made}
+        since: list[tuple[Decision, Override]] = []
+        at: int | None = self.decision_id
+        while at is not None and at != seen:  # back along the meeting's plans
+            decision = self.log.decision(at)
+            if decision.kind == "override" and decision.parent_id is not None:
+                before = self.log.decision(decision.parent_id).overrides
+                since += [
+                    (decision, o) for o in decision.overrides if o.case in cases and o not in before
+                ]
+            at = decision.parent_id
+        if at is None:
+            raise StaleOverride(
+                f"the page you sent this from showed decision {seen}, which is not a plan of "
+                f"this meeting (the plan in force is decision {self.decision_id}): nothing "
+                "was changed. Reload the page and decide again"
+            )
+        if since:
+            decision, o = since[0]  # the newest
+            raise StaleOverride(
+                f"{o.case} was decided since the page you sent this from was shown (decision "
+                f"{seen}): decision {decision.id}, {o.manager}: {_described_word(o)}. Nothing "
+                "was changed: reload the page, read the plan in force, and decide again"
+            )
+
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
         worker the hard rules let hold each case it stands for. Returns those cases'
@@ -547,6 +591,7 @@ class Meeting:
         *,
         manager_via: str = "typed",
         previewed: bool = False,
+        seen: int | None = None,
     ) -> int:
         """Apply one more override: re-solve, log, and make the result current.
 
@@ -559,15 +604,20 @@ class Meeting:
         beside it. An override whose re-solve would cost another child the worker
         they have or were given, or move a child off the worker they hold, is refused
         unless ``previewed`` (its preview shown on this plan in force): what it costs
-        is seen before it happens.
+        is seen before it happens. ``seen``: the decision the page it was sent from
+        showed, where another manager's word on its case since refuses it
+        (:meth:`decided_since`).
 
         Raises
         ------
         OverrideError
             As :meth:`precheck`; :class:`~allocator.meeting.overrides.OverrideRefused` when the
-            re-solve cannot honour it (nothing changed, nothing logged).
+            re-solve cannot honour it (nothing changed, nothing logged);
+            :class:`StaleOverride` as :meth:`decided_since`.
         """
         parent = self.decision_id
+        if seen is not None and not previewed:
+            self.decided_since(seen, self.precheck(override))
         # Sent again as it stands (a double click, a resent request), by anyone: nothing
         # to decide, and a sign-off of the plan in force stays signed. By someone else
         # it would credit them with another manager's decision and words (a fresh
@@ -600,12 +650,12 @@ class Meeting:
         # Made here, on the re-solve's thread, not by the first page to ask under the
         # lock (2.9 s at 1,000 practitioners, every other request waiting).
         promised = promises_standing(self.handovers, overrides)
-        seen = Picture.of(self.snapshot, self.policy, result.plan, promised, overrides)
+        picture = Picture.of(self.snapshot, self.policy, result.plan, promised, overrides)
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
             self.ends, self.families = _ends(result, made), families
-            self._picture = (decision_id, seen)
+            self._picture = (decision_id, picture)
         return decision_id
 
     @property
@@ -914,6 +964,12 @@ def _flag(request: Request, name: str, *, default: bool) -> bool:
     if value.lower() in ("0", "false", "no"):
         return False
     raise HTTPException(422, f"?{name}= is {value!r}; expected 1, true or yes, or 0, false or no")
+
+
+def _described_word(override: Override) -> str:
+    """A manager's override as the log keeps it, in a line: "choose P3 ('knows them')"."""
+    worker = f" {override.worker}" if override.worker else ""
+    return f"{override.action}{worker} ({override.reason!r})"
 
 
 def _described(override: Override) -> str:
@@ -1403,13 +1459,20 @@ def create_app(
             return refused(
                 request, f"previewed: the number of the decision previewed, not {previewed!r}"
             )
-        seen = previewed is not None and str(previewed) == str(meeting.decision_id)
-        if previewed is not None and not seen:
+        previewed_here = previewed is not None and str(previewed) == str(meeting.decision_id)
+        if previewed is not None and not previewed_here:
             return refused(
                 request,
                 f"the preview was of decision {previewed}, and the plan in force is now "
                 f"decision {meeting.decision_id}: nothing was changed. Preview again",
                 409,
+            )
+        # The decision the page showed (every override form carries it): another
+        # manager's word on the case since then refuses it (Meeting.decided_since).
+        seen = data.pop("seen", None)
+        if seen is not None and not str(seen).isdecimal():
+            return refused(
+                request, f"seen: the number of the decision the page showed, not {seen!r}"
             )
         if _wants_html(request) and data.pop("preview", None) is not None:
             previewing = True  # the page's Preview button
@@ -1441,7 +1504,11 @@ def create_app(
         job = solves.submit(
             _described(override),
             lambda progress: meeting.override(
-                override, progress=progress, manager_via=manager_via, previewed=seen
+                override,
+                progress=progress,
+                manager_via=manager_via,
+                previewed=previewed_here,
+                seen=None if seen is None else int(seen),
             ),
             OverrideError,
         )
@@ -1453,7 +1520,7 @@ def create_app(
             )
         try:  # the solve runs on the queue's thread: this request waits, others answer
             decision_id = await asyncio.wrap_future(job.future)
-        except LogAltered as exc:
+        except (LogAltered, StaleOverride) as exc:
             return refused(request, str(exc), 409)
         except OverrideError as exc:
             return refused(request, str(exc))
