@@ -140,3 +140,18 @@ def test_ids_and_labels_refuse_what_a_persons_name_refuses_as_hidden() -> None:
         assert refused(ids, f"A{ch}B") == expected, f"U+{code:04X} in an id"
         expected_label = expected and ch not in allowed_in_labels
         assert refused(labels, f"A{ch}B") == expected_label, f"U+{code:04X} in a label"
+
+
+@pytest.mark.parametrize("code", [0xE0001, 0xE0020, 0xE0100, 0xE01EF, 0xE0FFF, 0x1D173, 0x1BCA0])
+def test_ids_and_labels_refuse_the_hidden_characters_beyond_the_first_plane(code: int) -> None:
+    # The tags, the variation selectors 17-256 and the reserved ignorable code points
+    # (U+E0000-U+E0FFF), the musical and shorthand format controls: "P1" and "P1" with
+    # one of these after it would be two workers who look the same on every page.
+    from pydantic import TypeAdapter, ValidationError
+
+    from allocator.contract.models import Id, Label, hides
+
+    assert hides(chr(code))
+    for adapter in (TypeAdapter(Id), TypeAdapter(Label)):
+        with pytest.raises(ValidationError):
+            adapter.validate_python(f"P1{chr(code)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from builders import case, snapshot, worker
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from needs import postgres_url
 
 from allocator.cli import main
@@ -25,6 +26,7 @@ from allocator.contract.policy import Policy
 from allocator.meeting.log import DecisionLog, LogUnreadable, database_url, snapshot_bytes
 from allocator.meeting.overrides import Override, digest, final_workers, resolve
 from allocator.problems.daily import allocate
+from allocator.web.app import Meeting, create_app
 
 POLICY = Policy()
 
@@ -749,3 +751,81 @@ def test_writers_at_once_extend_one_chain(any_log: str) -> None:
     assert not failures, failures
     result = DecisionLog(any_log, create=False).verify()
     assert result.intact and result.decisions == 48, result
+
+
+# ---------------------------------------------------------------- while the meeting runs
+
+
+@pytest.fixture
+def served(db: str) -> Iterator[tuple[TestClient, Meeting]]:
+    """The meeting page open on the log of :func:`meeting`'s service (decision 4, a
+    new proposal of it, in force), its log rewritten later behind its back."""
+    snap = snapshot(
+        [worker("A", capacity_points=3), worker("B", capacity_points=3)],
+        [case("R1"), case("R2")],
+    )
+    log = DecisionLog(db)
+    opened = Meeting.open(snap, POLICY, log, allocate(snap, POLICY, work_units=1.0))
+    yield TestClient(create_app(opened, allowed_hosts=["testserver"])), opened
+    log.close()
+
+
+@pytest.mark.parametrize(("tamper", "named"), TAMPERS, ids=TAMPER_IDS)
+@pytest.mark.parametrize("path", ["/log", "/history/R1"])
+@pytest.mark.parametrize("html", [False, True], ids=["json", "page"])
+def test_the_page_shows_nothing_of_a_log_altered_while_it_runs(
+    served: tuple[TestClient, Meeting], tamper: str, named: str, path: str, html: bool
+) -> None:
+    # A fresh trial: the manager's name of decision 3 rewritten while serve ran, and
+    # /log and /history (page and JSON) showed the new name as genuine, no word of it;
+    # the command line refused the same log.
+    client, _ = served
+    assert client.get(path).status_code == 200
+    with without_guards(served[1].log.path or "") as conn:
+        conn.executescript(tamper.replace("'Eve'", "'Eve Forger'"))
+    answer = client.get(path, headers={"accept": "text/html"} if html else {})
+    assert answer.status_code == 409
+    said = answer.text if html else answer.json()["detail"]
+    assert "the decision log was altered: " in said and "Eve Forger" not in answer.text
+    assert "nothing was shown" in said and "hold the meeting on a new --db" in said
+
+
+@pytest.mark.parametrize("kind", ["override", "signoff"])
+def test_no_decision_is_logged_onto_a_log_altered_while_the_meeting_runs(
+    served: tuple[TestClient, Meeting], kind: str
+) -> None:
+    client, opened = served
+    with without_guards(opened.log.path or "") as conn:
+        conn.execute("UPDATE decisions SET manager = 'Eve Forger' WHERE id = 3")
+    before = opened.decision_id
+    if kind == "override":
+        other = next(c for c, w in final_workers(opened.plan).items() if w == "A")
+        answer = client.post(
+            "/overrides",
+            json={"case": other, "action": "choose", "worker": "B", "reason": "knows them",
+                  "manager": "Ann Smith"},
+        )  # fmt: skip
+    else:
+        answer = client.post("/signoff", json={"manager": "Ann Smith", "decision_id": before})
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["detail"]
+    assert "decision 3 was changed after it was written" in detail
+    assert "nothing was logged" in detail
+    assert opened.decision_id == before
+    assert DecisionLog(opened.log.path or "", create=False).verify().decisions == 4
+    # The page, reloaded, says so at its top from then on.
+    page = client.get("/", headers={"accept": "text/html"}).text
+    assert "the decision log was altered: decision 3 was changed" in page
+    assert client.get("/").json()["log_altered"].startswith("the decision log was altered")
+
+
+def test_an_intact_log_is_shown_and_extended_as_before(
+    served: tuple[TestClient, Meeting],
+) -> None:
+    client, opened = served
+    assert [d["id"] for d in client.get("/log").json()] == [4, 3, 2, 1]
+    assert client.get("/").json()["log_altered"] is None
+    signed = client.post(
+        "/signoff", json={"manager": "Ann Smith", "decision_id": opened.decision_id}
+    )
+    assert signed.status_code == 200 and signed.json()["decision_id"] == 5

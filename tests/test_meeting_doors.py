@@ -1033,3 +1033,34 @@ def test_a_sign_on_header_or_users_file_name_that_hides_names_nobody(
     users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="a person's name"):
         load_users(str(users))
+
+
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        (["--host", "0.0.0.0", "--allowed-host", "alloc.example"], True),
+        (["--host", "0.0.0.0", "--public-origin", "https://alloc.example"], True),
+        (["--host", "127.0.0.1"], False),
+        (["--host", "localhost"], False),
+    ],
+    ids=["every-address", "behind-a-proxy-on-every-address", "loopback", "localhost"],
+)
+def test_serving_beyond_this_machine_over_plain_http_is_warned_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], warned: bool
+) -> None:
+    # A fresh trial served 0.0.0.0 with a token over plain HTTP and was told nothing:
+    # the token, the session cookie and every child's page crossed the network as text.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    write_snapshot(service(), tmp_path / "s.json")
+    result = CliRunner(env={"ALLOCATOR_TOKEN": TOKEN}).invoke(
+        main,
+        ["serve", str(tmp_path / "s.json"), "--db", str(tmp_path / "log.db"), "--port", "0",
+         "--work-units", "0.5", "--forecast-runs", "0", *args],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = "over plain HTTP: the token, the session cookie and the children's data"
+    assert (said in result.stderr) == warned, result.stderr
+    if warned:
+        assert "give --certfile and --keyfile" in result.stderr

@@ -192,3 +192,126 @@ def test_a_stale_sign_off_says_truly_what_the_decision_named_is(
     detail = answer.json()["detail"]
     assert detail.startswith(said), detail
     assert len(meeting.log.decisions()) == before  # nothing signed
+
+
+# ---------------------------------------------------------------- an override binds it too
+
+
+def override_form(page: str, **fields: str) -> dict[str, str]:
+    """The page's own override form for ``fields``' case, as a browser sends it: the
+    CSRF token and the decision the page showed (``seen``) from the page."""
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    seen = re.search(r'name="seen" value="(\d+)"', page)
+    assert csrf is not None and seen is not None, "the override form carries what it showed"
+    return {"csrf": csrf.group(1), "seen": seen.group(1), "reason": "r", **fields}
+
+
+def test_every_override_form_carries_the_decision_it_shows(
+    client: TestClient, meeting: Meeting
+) -> None:
+    assert client.post("/overrides", json=choose("R2", "A")).status_code == 200
+    page = client.get("/", headers=HTML).text
+    forms = re.findall(r'<form[^>]*action="/overrides"[^>]*>(.*?)</form>', page, re.S)
+    assert len(forms) >= 3  # one per case to decide, and the form for any other case
+    for form in forms:
+        assert f'name="seen" value="{meeting.decision_id}"' in form
+
+
+def test_an_override_from_a_page_shown_before_a_choice_of_its_case_is_refused(
+    client: TestClient, meeting: Meeting
+) -> None:
+    # A fresh trial: two managers had the page of decision 1 open; Ann gave R1 to A,
+    # then Bo, from his page, gave R1 to B. Bo's replaced Ann's, and neither heard.
+    ann_page = client.get("/", headers=HTML).text
+    bo_page = client.get("/", headers=HTML).text
+    ann = override_form(ann_page, case="R1", action="choose", worker="A", manager="Ann Smith")
+    assert client.post("/overrides", data=ann, headers=HTML, follow_redirects=False).is_redirect
+    decided = meeting.decision_id
+    bo = override_form(bo_page, case="R1", action="choose", worker="B", manager="Bo Lee")
+    answer = client.post("/overrides", data=bo, headers=HTML)
+    assert answer.status_code == 409
+    assert (
+        "R1 was decided since the page you sent this from was shown (decision 1): "
+        f"decision {decided}, Ann Smith: choose A (&#39;r&#39;). Nothing was changed"
+    ) in answer.text
+    assert meeting.decision_id == decided and [o.manager for o in meeting.overrides] == [
+        "Ann Smith"
+    ]
+    # From the page reloaded, Bo's word is heard and replaces Ann's, as before.
+    bo = override_form(
+        client.get("/", headers=HTML).text, **{k: bo[k] for k in bo if k not in ("csrf", "seen")}
+    )
+    assert client.post("/overrides", data=bo, headers=HTML, follow_redirects=False).is_redirect
+    assert [o.manager for o in meeting.overrides] == ["Bo Lee"]
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        {"action": "choose", "worker": "A"},
+        {"action": "exclude", "worker": "A"},
+        {"action": "unallocate"},
+    ],
+    ids=["choose", "exclude", "unallocate"],
+)
+@pytest.mark.parametrize("later", ["choose", "exclude", "unallocate"])
+def test_every_override_of_a_case_decided_since_the_decision_seen_is_refused(
+    client: TestClient, meeting: Meeting, earlier: dict[str, str], later: str
+) -> None:
+    seen = meeting.decision_id
+    first = {"case": "R1", "reason": "r", "manager": "Ann Smith", **earlier}
+    assert client.post("/overrides", json=first).status_code == 200
+    decided = meeting.decision_id
+    second = {"case": "R1", "action": later, "reason": "mine", "manager": "Bo Lee", "seen": seen}
+    if later != "unallocate":
+        second["worker"] = "B"
+    answer = client.post("/overrides", json=second)
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("R1 was decided since the page you sent this from was shown")
+    assert f"decision {decided}, Ann Smith: {earlier['action']}" in detail
+    assert meeting.decision_id == decided
+
+
+def test_an_override_from_an_older_page_of_another_case_is_made(
+    client: TestClient, meeting: Meeting
+) -> None:
+    # Two managers deciding different children from pages of one decision: no conflict.
+    seen = meeting.decision_id
+    assert client.post("/overrides", json=choose("R1", "A", "Ann Smith")).status_code == 200
+    later = client.post("/overrides", json={**choose("R2", "B", "Bo Lee"), "seen": seen})
+    assert later.status_code == 200, later.text
+    assert [o.case for o in meeting.overrides] == ["R1", "R2"]
+
+
+def test_a_family_from_an_older_page_is_refused_for_a_sibling_decided_since(
+    tmp_path: Path,
+) -> None:
+    snap = snapshot([worker("A"), worker("B")], [case("R1", family="F"), case("R2", family="F")])
+    log = DecisionLog(str(tmp_path / "family.db"))
+    meeting = Meeting.open(snap, Policy(), log, allocate(snap, Policy(), work_units=1.0))
+    client = TestClient(create_app(meeting, allowed_hosts=["testserver"]))
+    assert client.post("/overrides", json=choose("R2", "A", "Ann Smith")).status_code == 200
+    family = {**choose("R1", "B", "Bo Lee"), "family": True, "seen": 1}
+    answer = client.post("/overrides", json=family)
+    assert answer.status_code == 409
+    assert answer.json()["detail"].startswith("R2 was decided since")
+    log.close()
+
+
+@pytest.mark.parametrize(
+    ("seen", "status", "said"),
+    [
+        ("x", 422, "seen: the number of the decision the page showed, not 'x'"),
+        (1.5, 422, "seen: the number of the decision the page showed, not 1.5"),
+        (99, 409, "the page you sent this from showed decision 99, which is not a plan of this "
+                  "meeting"),
+    ],
+)  # fmt: skip
+def test_a_seen_decision_that_is_no_plan_of_this_meeting_is_refused(
+    client: TestClient, meeting: Meeting, seen: object, status: int, said: str
+) -> None:
+    answer = client.post("/overrides", json={**choose("R1", "A"), "seen": seen})
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(said)
+    assert meeting.decision_id == 1 and meeting.overrides == []

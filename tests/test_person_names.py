@@ -67,6 +67,14 @@ def client(meeting: Meeting) -> TestClient:
         ("\u200b", "an invisible character (U+200B ZERO WIDTH SPACE)"),
         ("\u00ad", "an invisible character (U+00AD SOFT HYPHEN)"),
         ("\u3164", "a character that shows as blank (U+3164 HANGUL FILLER)"),
+        # Unicode's default-ignorable marks, which a fresh trial signed with: "Ann\u034fSmith"
+        # was logged as a second Ann Smith, as "Ann\u200bSmith" would have been.
+        ("\u034f", "an invisible character (U+034F COMBINING GRAPHEME JOINER)"),
+        ("\ufe0f", "an invisible character (U+FE0F VARIATION SELECTOR-16)"),
+        ("\u17b4", "an invisible character (U+17B4 KHMER VOWEL INHERENT AQ)"),
+        ("\u180b", "an invisible character (U+180B MONGOLIAN FREE VARIATION SELECTOR ONE)"),
+        ("\U000e0100", "an invisible character (U+E0100 VARIATION SELECTOR-17)"),
+        ("\u2065", "an invisible character (U+2065)"),
     ],
 )  # fmt: skip
 def test_each_kind_of_character_a_name_refuses_is_named(
@@ -233,3 +241,39 @@ def test_a_log_with_a_placeholder_name_from_before_the_rule_still_reads(
     with pytest.raises(ValueError, match="'N/A' names nobody"):
         Override(case="R2", action="unallocate", reason="r", manager="N/A")
     again.close()
+
+
+#: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): the characters a
+#: renderer shows nothing for where it does not support them.
+DEFAULT_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+]  # fmt: skip
+
+
+def test_every_default_ignorable_character_hides() -> None:
+    # Before, hides() went by category (format characters, separators) and missed the
+    # default-ignorable marks and reserved code points: U+034F, the variation
+    # selectors, the Khmer inherent vowels, the Mongolian free variation selectors.
+    from allocator.contract.models import hides
+
+    shown = [
+        f"U+{code:04X}"
+        for lo, hi in DEFAULT_IGNORABLE
+        for code in range(lo, hi + 1)
+        if not hides(chr(code))
+    ]
+    assert shown == []
+
+
+@pytest.mark.parametrize("ch", ["\u034f", "\ufe0f", "\U000e0100"])
+def test_a_reason_holding_a_default_ignorable_mark_is_refused(
+    client: TestClient, meeting: Meeting, ch: str
+) -> None:
+    body = {"case": "R1", "action": "unallocate", "reason": f"see{ch} notes", "manager": "Ann"}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422 and "a reason as it reads" in answer.json()["detail"]
+    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]

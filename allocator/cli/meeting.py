@@ -354,6 +354,17 @@ def serve_command(
             "give the server's name with --allowed-host (or --public-origin)",
             err=True,
         )
+    if host not in LOCAL_HOSTS and not certfile:
+        # The token (or sign-on), the session cookie and every page of children's data
+        # would cross the network as plain text: HTTPS here, or a TLS proxy in front
+        # of a loopback address, keeps them off the wire.
+        echo(
+            f"warning: serving {host} over plain HTTP: the token, the session cookie and "
+            "the children's data cross the network unencrypted; give --certfile and "
+            "--keyfile, or bind 127.0.0.1 behind the council's TLS proxy (--public-origin "
+            "https://...)",
+            err=True,
+        )
     config = uvicorn.Config(
         asgi,
         host=host,

@@ -417,21 +417,43 @@ HIDDEN_CATEGORIES: Final = ("Cf", "Zl", "Zp")
 #: and the blank Braille pattern (a fresh trial signed off as U+3164, and the log read
 #: "Signed off by" and a blank).
 BLANK_LOOKING: Final = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Unicode's default-ignorable code points (Default_Ignorable_Code_Point) outside
+#: those categories, as ranges: marks that show nothing (U+034F COMBINING GRAPHEME
+#: JOINER, the Khmer inherent vowels, the Mongolian free variation selectors, the
+#: variation selectors U+FE00-U+FE0F and U+E0100-U+E01EF) and the code points Unicode
+#: keeps ignorable for later (U+2065, U+FFF0-U+FFF8, U+E0000-U+E0FFF). A fresh trial
+#: signed off as "Ann\u034fSmith", a second Ann Smith on every page.
+IGNORABLE_RANGES: Final = (
+    (0x034F, 0x034F),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0xFE00, 0xFE0F),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)
 
 
 def hides(ch: str) -> bool:
     """Whether ``ch`` shows nothing or changes how text reads without showing: one of
-    :data:`HIDDEN_CATEGORIES` or :data:`BLANK_LOOKING`. The one definition: ids and
-    labels refuse these (:data:`INVISIBLE_CHARACTERS`, the same set as a pattern's
-    class), and so do a person's name and a reason in the decision log."""
-    return unicodedata.category(ch) in HIDDEN_CATEGORIES or ch in BLANK_LOOKING
+    :data:`HIDDEN_CATEGORIES`, :data:`BLANK_LOOKING` or :data:`IGNORABLE_RANGES`. The
+    one definition: ids and labels refuse these (:data:`INVISIBLE_CHARACTERS`, the same
+    set as a pattern's class), and so do a person's name and a reason in the decision
+    log."""
+    return (
+        unicodedata.category(ch) in HIDDEN_CATEGORIES
+        or ch in BLANK_LOOKING
+        or any(lo <= ord(ch) <= hi for lo, hi in IGNORABLE_RANGES)
+    )
 
 
 #: :func:`hides`' characters as a regular expression's class (pydantic's Rust engine
 #: reads Unicode categories): in no id or label, where ``"P1"`` and ``"P1\u200b"``
 #: would be two workers who look the same on every page.
-INVISIBLE_CHARACTERS = "".join(rf"\p{{{c}}}" for c in HIDDEN_CATEGORIES) + "".join(
-    f"\\u{ord(c):04x}" for c in sorted(BLANK_LOOKING)
+INVISIBLE_CHARACTERS = (
+    "".join(rf"\p{{{c}}}" for c in HIDDEN_CATEGORIES)
+    + "".join(f"\\u{ord(c):04x}" for c in sorted(BLANK_LOOKING))
+    + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in IGNORABLE_RANGES)
 )
 
 #: An id: not empty, no space or other blank at either end (``"W01 "`` would not match

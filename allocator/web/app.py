@@ -48,7 +48,7 @@ from allocator.contract.settings import ProgressCallback, Settings
 from allocator.domain.objectives import REFERENCE_CHANGES
 from allocator.domain.rules import ServiceState, counted, joined, points
 from allocator.io import dump_json
-from allocator.meeting.log import EVENT_WORDS, DecisionLog
+from allocator.meeting.log import EVENT_WORDS, Decision, DecisionLog
 from allocator.meeting.overrides import (
     MAX_NAME,
     FamiliesChanged,
@@ -201,6 +201,16 @@ class StaleSignOff(RuntimeError):
     """A sign-off of a plan that is no longer the plan in force."""
 
 
+class StaleOverride(OverrideRefused):
+    """An override sent from a page shown before another manager's word on its case:
+    made, it would replace that word unheard."""
+
+
+class LogAltered(OverrideRefused):
+    """The decision log no longer verifies (:meth:`DecisionLog.verify`): rewritten
+    behind the meeting's back. Nothing more is shown from it or logged to it."""
+
+
 @dataclass(frozen=True)
 class Picture:
     """What the page shows of a plan beyond the plan itself, made once per decision.
@@ -309,6 +319,9 @@ class Meeting:
     _plan_sha: tuple[int, str] | None = None
     #: The plan in force's page figures (:class:`Picture`), made once per decision.
     _picture: tuple[int, Picture] | None = None
+    #: Why the log no longer verifies, once a walk of its chain found it rewritten
+    #: (:meth:`genuine`); it stays said, on the page too, for the rest of the meeting.
+    altered: str | None = None
 
     @classmethod
     def open(
@@ -422,6 +435,66 @@ class Meeting:
         exception). Empty when someone has room."""
         return self._seen().nearest.get(case_id, [])
 
+    def genuine(self, nothing: str) -> None:
+        """Walk the log's chain (:meth:`~allocator.meeting.log.DecisionLog.verify`),
+        as ``allocator log`` and ``history`` do before showing anything, and ``serve``
+        before it opens a meeting: a log rewritten while the meeting runs (a fresh
+        trial's page listed a manager's name changed by hand as genuine) is neither
+        read nor extended. ``nothing``: what was not done ("shown", "logged").
+
+        Raises
+        ------
+        LogAltered
+            The chain is broken (now, or at an earlier walk of this meeting).
+        """
+        broken = self.log.verify().broken
+        if broken is not None and self.altered is None:
+            self.altered = f"the decision log was altered: {broken}"
+        if self.altered is not None:
+            raise LogAltered(
+                f"{self.altered}: nothing was {nothing}; keep the log as evidence, and hold "
+                "the meeting on a new --db"
+            )
+
+    def decided_since(self, seen: int, made: Sequence[Override]) -> None:
+        """Refuse overrides ``made`` from a page that showed decision ``seen`` when a
+        manager has decided about one of their cases since: made, they would replace
+        that word unheard (a fresh trial: two managers on the page of one decision gave
+        one child to two workers, and the second silently undid the first). Decisions
+        about other children since, and the re-solves' moves, do not matter: the page's
+        choice for this child was made knowing every other word on it.
+
+        Raises
+        ------
+        StaleOverride
+            ``seen`` is not a plan of this meeting, or a case of ``made`` was decided
+            (chosen, kept off, left unallocated) by a decision after it.
+        """
+        cases = {o.case for o in made}
+        since: list[tuple[Decision, Override]] = []
+        at: int | None = self.decision_id
+        while at is not None and at != seen:  # back along the meeting's plans
+            decision = self.log.decision(at)
+            if decision.kind == "override" and decision.parent_id is not None:
+                before = self.log.decision(decision.parent_id).overrides
+                since += [
+                    (decision, o) for o in decision.overrides if o.case in cases and o not in before
+                ]
+            at = decision.parent_id
+        if at is None:
+            raise StaleOverride(
+                f"the page you sent this from showed decision {seen}, which is not a plan of "
+                f"this meeting (the plan in force is decision {self.decision_id}): nothing "
+                "was changed. Reload the page and decide again"
+            )
+        if since:
+            decision, o = since[0]  # the newest
+            raise StaleOverride(
+                f"{o.case} was decided since the page you sent this from was shown (decision "
+                f"{seen}): decision {decision.id}, {o.manager}: {_described_word(o)}. Nothing "
+                "was changed: reload the page, read the plan in force, and decide again"
+            )
+
     def precheck(self, override: Override) -> list[Override]:
         """The checks an override passes whatever the plan in force: known ids, and a
         worker the hard rules let hold each case it stands for. Returns those cases'
@@ -518,6 +591,7 @@ class Meeting:
         *,
         manager_via: str = "typed",
         previewed: bool = False,
+        seen: int | None = None,
     ) -> int:
         """Apply one more override: re-solve, log, and make the result current.
 
@@ -530,15 +604,20 @@ class Meeting:
         beside it. An override whose re-solve would cost another child the worker
         they have or were given, or move a child off the worker they hold, is refused
         unless ``previewed`` (its preview shown on this plan in force): what it costs
-        is seen before it happens.
+        is seen before it happens. ``seen``: the decision the page it was sent from
+        showed, where another manager's word on its case since refuses it
+        (:meth:`decided_since`).
 
         Raises
         ------
         OverrideError
             As :meth:`precheck`; :class:`~allocator.meeting.overrides.OverrideRefused` when the
-            re-solve cannot honour it (nothing changed, nothing logged).
+            re-solve cannot honour it (nothing changed, nothing logged);
+            :class:`StaleOverride` as :meth:`decided_since`.
         """
         parent = self.decision_id
+        if seen is not None and not previewed:
+            self.decided_since(seen, self.precheck(override))
         # Sent again as it stands (a double click, a resent request), by anyone: nothing
         # to decide, and a sign-off of the plan in force stays signed. By someone else
         # it would credit them with another manager's decision and words (a fresh
@@ -563,6 +642,7 @@ class Meeting:
                     f"this would {unseen}: preview it first (the page's Preview, or "
                     "?preview=1), then accept. Nothing was changed."
                 )
+        self.genuine("logged")
         decision_id = self.log.override(
             parent, overrides, result, made=made, manager_via=manager_via
         )
@@ -570,12 +650,12 @@ class Meeting:
         # Made here, on the re-solve's thread, not by the first page to ask under the
         # lock (2.9 s at 1,000 practitioners, every other request waiting).
         promised = promises_standing(self.handovers, overrides)
-        seen = Picture.of(self.snapshot, self.policy, result.plan, promised, overrides)
+        picture = Picture.of(self.snapshot, self.policy, result.plan, promised, overrides)
         with self.lock:
             self.overrides, self.plan, self.decision_id = overrides, result.plan, decision_id
             self.moved, self.signed, self.said = result.moved, None, said
             self.ends, self.families = _ends(result, made), families
-            self._picture = (decision_id, seen)
+            self._picture = (decision_id, picture)
         return decision_id
 
     @property
@@ -639,6 +719,8 @@ class Meeting:
             The plan reviewed is no longer the plan in force: nothing is signed.
         AlreadySigned
             When the plan in force is signed off already (a new decision comes first).
+        LogAltered
+            The log was rewritten behind the meeting's back (:meth:`genuine`).
         """
         with self.lock:
             return self._sign_off(manager, decision_id, plan_sha256, manager_via)
@@ -685,6 +767,7 @@ class Meeting:
                 f"the plan in force was signed off by {self.signed[1]} "
                 f"(decision {self.signed[0]}): override a case before signing again"
             )
+        self.genuine("logged")
         decision_id = self.log.sign_off(self.decision_id, manager, manager_via=manager_via)
         self.signed = (decision_id, manager, manager_via)
         return decision_id
@@ -728,6 +811,7 @@ class Meeting:
             "moved": [m.__dict__ for m in self.moved],
             "ends": dict(self.ends),
             "plan": json.loads(dump_json(self.plan)),
+            "log_altered": self.altered,
         }
 
 
@@ -880,6 +964,12 @@ def _flag(request: Request, name: str, *, default: bool) -> bool:
     if value.lower() in ("0", "false", "no"):
         return False
     raise HTTPException(422, f"?{name}= is {value!r}; expected 1, true or yes, or 0, false or no")
+
+
+def _described_word(override: Override) -> str:
+    """A manager's override as the log keeps it, in a line: "choose P3 ('knows them')"."""
+    worker = f" {override.worker}" if override.worker else ""
+    return f"{override.action}{worker} ({override.reason!r})"
 
 
 def _described(override: Override) -> str:
@@ -1326,6 +1416,7 @@ def create_app(
             tiers=Markup(tiers_table(plan, meeting.policy)),
             staff=sorted(p.id for p in snap.practitioners),
             error=error,
+            altered=meeting.altered,
             user=user_of_request(request),
             solves=[(j, solves.ahead(j)) for j in solves.pending()],
             risks=risks,
@@ -1368,13 +1459,20 @@ def create_app(
             return refused(
                 request, f"previewed: the number of the decision previewed, not {previewed!r}"
             )
-        seen = previewed is not None and str(previewed) == str(meeting.decision_id)
-        if previewed is not None and not seen:
+        previewed_here = previewed is not None and str(previewed) == str(meeting.decision_id)
+        if previewed is not None and not previewed_here:
             return refused(
                 request,
                 f"the preview was of decision {previewed}, and the plan in force is now "
                 f"decision {meeting.decision_id}: nothing was changed. Preview again",
                 409,
+            )
+        # The decision the page showed (every override form carries it): another
+        # manager's word on the case since then refuses it (Meeting.decided_since).
+        seen = data.pop("seen", None)
+        if seen is not None and not str(seen).isdecimal():
+            return refused(
+                request, f"seen: the number of the decision the page showed, not {seen!r}"
             )
         if _wants_html(request) and data.pop("preview", None) is not None:
             previewing = True  # the page's Preview button
@@ -1406,7 +1504,11 @@ def create_app(
         job = solves.submit(
             _described(override),
             lambda progress: meeting.override(
-                override, progress=progress, manager_via=manager_via, previewed=seen
+                override,
+                progress=progress,
+                manager_via=manager_via,
+                previewed=previewed_here,
+                seen=None if seen is None else int(seen),
             ),
             OverrideError,
         )
@@ -1418,6 +1520,8 @@ def create_app(
             )
         try:  # the solve runs on the queue's thread: this request waits, others answer
             decision_id = await asyncio.wrap_future(job.future)
+        except (LogAltered, StaleOverride) as exc:
+            return refused(request, str(exc), 409)
         except OverrideError as exc:
             return refused(request, str(exc))
         except DBAPIError:
@@ -1499,7 +1603,7 @@ def create_app(
                 plan_sha256=signed.plan_sha256,
                 manager_via=manager_via,
             )
-        except (AlreadySigned, StaleSignOff) as exc:
+        except (AlreadySigned, StaleSignOff, LogAltered) as exc:
             return refused(request, str(exc), 409)
         return done(request, {"decision_id": decision_id, "manager": signed.manager})
 
@@ -1545,6 +1649,10 @@ def create_app(
 
     @app.get("/log", summary="The decision log of this meeting's service, newest first")
     def log(request: Request, limit: int = Query(100, ge=1, le=1000)) -> Response:
+        try:
+            meeting.genuine("shown")
+        except LogAltered as exc:
+            return refused(request, str(exc), 409)
         rows = meeting.log.decisions(limit=limit, snapshots=service())
         if _wants_html(request):
             return page("log.html", rows=rows)
@@ -1603,6 +1711,10 @@ def create_app(
 
     @app.get("/history/{case_id}", summary="One child's allocation story")
     def history(request: Request, case_id: str, limit: int = Query(200, ge=1, le=1000)) -> Response:
+        try:
+            meeting.genuine("shown")
+        except LogAltered as exc:
+            return refused(request, str(exc), 409)
         ours = service()
         events = meeting.log.history(case_id, snapshots=ours, limit=limit)
         if not events and case_id not in {c.id for c in meeting.snapshot.cases}:
