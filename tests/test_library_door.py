@@ -191,3 +191,116 @@ def test_a_grade_is_named_with_its_article_in_the_rules_sentences() -> None:
 
     blockers = grade_blockers(case("C1", type="court"), Grade.NQSW, POLICY)
     assert "an nqsw may not hold court work" in blockers, blockers
+
+
+# ------------------------------------------------------------------ the Recommender's door
+
+#: A family of two: R2's sibling S2 is with P1. P2 is the other worker.
+FAMILY = snapshot(
+    [worker("P1"), worker("P2")],
+    [case("R1"), case("S2", family="F2", worker="P1"), case("R2", family="F2")],
+)
+
+
+@pytest.mark.parametrize(
+    ("slip", "said"),
+    [
+        # Before: frozenset("P1") ranked R2 as "siblings are with 1 and P".
+        (lambda r: r.recommend("R2", siblings="P1"), "recommend: siblings is a str"),
+        (lambda r: r.recommend("R2", siblings=[1]), "recommend: siblings[0] is an int"),
+        (lambda r: r.score("R2", "P2", siblings="P1"), "score: siblings is a str"),
+        (lambda r: r.score("R2", 2), "score: worker_id is an int"),
+        (lambda r: r.blockers(1, "P2"), "blockers: case_id is an int"),
+        (lambda r: r.room_reason("R2", None), "room_reason: worker_id is a NoneType"),
+    ],
+)
+def test_the_recommenders_arguments_of_another_kind_are_named(
+    slip: Callable[[allocator.Recommender], Any], said: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        slip(allocator.Recommender(FAMILY))
+    assert str(raised.value).startswith(said), str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("slip", "said"),
+    [
+        # Before: a KeyError naming only the id, from deep inside.
+        (lambda r: r.score("R9", "P2"), "case 'R9' is not in the snapshot"),
+        (lambda r: r.score("R2", "P9"), "worker 'P9' is not among the practitioners"),
+        (lambda r: r.blockers("R9", "P2"), "case 'R9' is not in the snapshot"),
+        (lambda r: r.blockers("R2", "P9"), "worker 'P9' is not among the practitioners"),
+        (lambda r: r.room_reason("R9", "P2"), "case 'R9' is not in the snapshot"),
+        (lambda r: r.room_reason("R2", "P9"), "worker 'P9' is not among the practitioners"),
+        # Before: a sibling's worker off the books was taken as a worker of its own.
+        (
+            lambda r: r.recommend("R2", siblings=["P9"]),
+            "recommend: siblings names 'P9', who is not among the practitioners",
+        ),
+        (
+            lambda r: r.score("R2", "P2", siblings=["P1", "P9"]),
+            "score: siblings names 'P9', who is not among the practitioners",
+        ),
+    ],
+)
+def test_the_recommenders_unknown_ids_are_named(
+    slip: Callable[[allocator.Recommender], Any], said: str
+) -> None:
+    with pytest.raises(allocator.UnknownIdError) as raised:
+        slip(allocator.Recommender(FAMILY))
+    assert str(raised.value) == said
+
+
+def test_the_siblings_given_as_a_list_rank_as_the_snapshots_own() -> None:
+    rec = allocator.Recommender(FAMILY)
+    own = rec.recommend("R2")
+    assert rec.recommend("R2", siblings=["P1"]) == own
+    assert rec.recommend("R2", siblings=("P1",)) == own
+    assert own.ranked[0].worker == "P1"
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "said"),
+    [
+        # Before: an IndexError and an AttributeError from deep inside.
+        ({"new_today": [("P1", ["F1"])]}, TypeError, "Recommender: new_today is a list"),
+        ({"new_today": {"P1": "F1"}}, TypeError, "Recommender: new_today['P1'] is a str"),
+        ({"new_today": {1: ["F1"]}}, TypeError, "Recommender: new_today holds a key 1"),
+        (
+            {"new_today": {"P9": ["F1"]}},
+            allocator.UnknownIdError,
+            "Recommender: new_today names 'P9', who is not among the practitioners",
+        ),
+        ({"judged_on": 3}, TypeError, "Recommender: judged_on is an int"),
+        ({"state": FAMILY}, TypeError, "Recommender: state is a Snapshot"),
+    ],
+)
+def test_the_recommenders_own_arguments_are_checked_when_built(
+    given: dict[str, Any], error: type[Exception], said: str
+) -> None:
+    with pytest.raises(error) as raised:
+        allocator.Recommender(FAMILY, **given)
+    assert str(raised.value).startswith(said), str(raised.value)
+
+
+def test_explain_case_refuses_a_recommender_of_another_service() -> None:
+    # Before: a Recommender kept from yesterday's snapshot (or another policy) answered
+    # for today's in silence, with yesterday's loads and siblings.
+    plan = allocator.allocate(FAMILY, POLICY, work_units=0.5)
+    today = allocator.apply_plan(FAMILY, plan, POLICY)
+    shared = allocator.Recommender(FAMILY, POLICY)
+    assert allocator.explain_case(FAMILY, POLICY, plan, "R2", recommender=shared).worker_after
+    for snap, policy in ((today, POLICY), (FAMILY, POLICY.with_overrides(points_per_fte=50))):
+        with pytest.raises(ValueError, match="explain_case: recommender is of another"):
+            allocator.explain_case(snap, policy, plan, "R2", recommender=shared)
+    with pytest.raises(TypeError, match="explain_case: recommender is a dict"):
+        allocator.explain_case(FAMILY, POLICY, plan, "R2", recommender={})  # type: ignore[arg-type]
+
+
+def test_a_recommender_refuses_a_state_of_another_service() -> None:
+    from allocator.domain.rules import ServiceState
+
+    state = ServiceState.of(FAMILY, POLICY)
+    assert allocator.Recommender(FAMILY, POLICY, state=state).recommend("R2").ranked
+    with pytest.raises(ValueError, match="Recommender: state is of another"):
+        allocator.Recommender(SNAP, POLICY, state=state)
