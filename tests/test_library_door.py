@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -304,3 +305,57 @@ def test_a_recommender_refuses_a_state_of_another_service() -> None:
     assert allocator.Recommender(FAMILY, POLICY, state=state).recommend("R2").ranked
     with pytest.raises(ValueError, match="Recommender: state is of another"):
         allocator.Recommender(SNAP, POLICY, state=state)
+
+
+# ------------------------------------------------------------------ one base to catch
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        lambda: allocator.snapshot_from_dict({"format": "caseload-snapshot/1"}),
+        lambda: allocator.load_snapshot("/nonexistent/service.json"),
+        lambda: allocator.load_policy("/nonexistent/policy.toml"),
+        lambda: Policy(points_per_fte=-1),
+        lambda: POLICY.with_overrides(points_per_fte=-1),
+        lambda: Settings(seed=-1),
+        lambda: allocator.allocate(SNAP, POLICY, time_limit=-1),
+        lambda: allocator.allocate(SNAP.model_copy(update={"cases": SNAP.cases * 2}), POLICY),
+        lambda: allocator.Recommender(SNAP).recommend("R9"),
+        lambda: allocator.apply_plan(SNAP, PLAN, POLICY, as_of=date(2000, 1, 1)),
+        lambda: allocator.load_plan("/nonexistent/plan.json"),
+    ],
+)
+def test_every_refusal_of_input_is_caught_by_one_base(refusal: Callable[[], Any]) -> None:
+    # A council's integration caught InputError and still met PolicyError and
+    # SettingsError (ValueErrors, not InputErrors): three classes and no common base.
+    with pytest.raises(allocator.AllocatorError) as raised:
+        refusal()
+    assert str(raised.value)
+    assert isinstance(raised.value, Exception)
+
+
+def test_the_errors_keep_the_kinds_they_always_had() -> None:
+    from allocator import InputError, PlanNotApplicable, PolicyError, SettingsError
+    from allocator.contract.policy import PolicyInvalid
+
+    assert issubclass(PolicyError, ValueError) and issubclass(SettingsError, ValidationError)
+    assert issubclass(PolicyInvalid, ValidationError) and issubclass(PolicyInvalid, PolicyError)
+    assert issubclass(allocator.UnknownIdError, LookupError)
+    for kind in (InputError, PlanNotApplicable, PolicyError, SettingsError, PolicyInvalid):
+        assert issubclass(kind, allocator.AllocatorError), kind
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [allocator.InputError, allocator.UnknownIdError, allocator.PlanNotApplicable]
+    + [allocator.PolicyError],
+)
+def test_an_error_keeps_its_kind_across_a_process(kind: type[Exception]) -> None:
+    # Before: an UnknownIdError or PlanNotApplicable from a worker process (a pool, Dask)
+    # came back as a plain InputError, and `except UnknownIdError` missed it.
+    import pickle
+
+    back = pickle.loads(pickle.dumps(kind("case 'R9' is not in the snapshot")))
+    assert type(back) is kind
+    assert str(back) == "case 'R9' is not in the snapshot"

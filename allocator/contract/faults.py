@@ -28,7 +28,22 @@ from allocator.contract.models import REASONED_ERRORS
 _SHOWN_CHARS = 30
 
 
-class InputError(Exception):
+class AllocatorError(Exception):
+    """Base of every refusal of input the allocator makes: catch it to catch them all.
+
+    :class:`InputError` (a snapshot, plan, file or id that does not hold to the
+    contract; :class:`~allocator.problems.recommend.UnknownIdError`,
+    :class:`~allocator.problems.apply.PlanNotApplicable`),
+    :class:`~allocator.contract.policy.PolicyError` (a policy out of its domains) and
+    :class:`~allocator.contract.settings.SettingsError` (a setting out of its domain)
+    derive from it, each keeping its own kinds (``PolicyError`` and ``SettingsError``
+    are both ``ValueError``). An argument of the wrong kind (a dict for a snapshot) is a
+    ``TypeError``, and a count out of its range (``allow_moves=-1``) a ``ValueError``:
+    slips in the calling code, not in the council's data.
+    """
+
+
+class InputError(AllocatorError):
     """Input that cannot be used, with every problem found, one sentence each.
 
     Parameters
@@ -51,7 +66,9 @@ class InputError(Exception):
         return "\n".join(self.problems)
 
     def __reduce__(self) -> tuple[type[InputError], tuple[list[str]]]:
-        return (InputError, (self.problems,))
+        # Its own class, not InputError: an UnknownIdError from a worker process is
+        # still caught as one.
+        return (type(self), (self.problems,))
 
 
 def _short(value: str) -> str:
