@@ -671,8 +671,11 @@ def rebalance(
     Plan
         Moves in ``assignments`` (``from`` = the worker left), each with its reason;
         children of leavers nobody may take in ``unallocated``. ``objective`` holds
-        ``unallocated_<class>`` (children on the unallocated list, per priority
-        class), ``changes_of_worker``, ``siblings_apart`` (workers, see
+        ``unallocated_<class>`` (per priority class, the waiting weight of its
+        children on the unallocated list under the policy's ``[waiting]`` rule:
+        points x 2 x (1 + weeks waited) by default, children under ``rule =
+        "count"``), ``unallocated`` (children), ``changes_of_worker``,
+        ``siblings_apart`` (workers, see
         :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
         ``changes_lower_bound`` and more.
 
