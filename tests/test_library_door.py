@@ -359,3 +359,94 @@ def test_an_error_keeps_its_kind_across_a_process(kind: type[Exception]) -> None
     back = pickle.loads(pickle.dumps(kind("case 'R9' is not in the snapshot")))
     assert type(back) is kind
     assert str(back) == "case 'R9' is not in the snapshot"
+
+
+# ------------------------------------------------------------------ records built in code
+
+_TYPES = "early_help, child_in_need, child_protection, looked_after, care_leaver, court, adoption"
+
+
+def _snapshot_of(cases: list[dict[str, Any]]) -> Any:
+    return allocator.Snapshot.model_validate(
+        {
+            "format": "caseload-snapshot/1",
+            "as_of": "2026-11-23",
+            "practitioners": [{"id": "P1", "team": "A", "grade": "senior", "fte": 1}],
+            "cases": cases,
+        }
+    )
+
+
+RECORDS: list[tuple[str, Callable[[], Any], str]] = [
+    (
+        "a type mistyped",
+        lambda: case("C1", type="courtt"),
+        f"Case (id C1): field 'type' is 'courtt', expected one of {_TYPES}.",
+    ),
+    (
+        "a complexity out of range",
+        lambda: case("C1", complexity=7),
+        "Case (id C1): field 'complexity' is 7, expected a whole number from 1 to 4.",
+    ),
+    (
+        "an fte out of range",
+        lambda: worker("P1", fte=2),
+        "Practitioner (id P1): field 'fte' is 2, expected a number greater than 0 and at most 1.",
+    ),
+    (
+        "a label blank",
+        lambda: worker("P1", team=" "),
+        "Practitioner (id P1): field 'team' is empty, expected a label (not blank",
+    ),
+    (
+        "a field mistyped",
+        lambda: case("C1", workr="P1"),
+        "Case (id C1): unknown field 'workr'; did you mean 'worker'?",
+    ),
+    (
+        "no id",
+        lambda: allocator.Case(family="F1", type="court", complexity=2),  # type: ignore[call-arg]
+        "Case: required field 'id' is missing, expected an id",
+    ),
+    (
+        "a case of a snapshot",
+        lambda: _snapshot_of([{"id": "C1", "family": "F1", "type": "court", "complexity": 9}]),
+        "Snapshot, cases[0] (id C1): field 'complexity' is 9, expected a whole number from 1 to 4.",
+    ),
+    (
+        "a worker twice",
+        lambda: snapshot([worker("P1"), worker("P1")], []),
+        "Snapshot: practitioner P1: duplicate id",
+    ),
+    (
+        "a plan's assignment",
+        lambda: allocator.Assignment.model_validate({"case": "C1", "worker": ""}),
+        "Assignment: field 'worker' is empty, expected an id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "build", "said"), RECORDS, ids=[r[0] for r in RECORDS])
+def test_a_record_built_in_code_is_refused_in_the_words_a_file_gets(
+    what: str, build: Callable[[], Any], said: str
+) -> None:
+    # Before: pydantic's dump ("2 validation errors for Case\ntype\n  Input should be
+    # ... For further information visit https://errors.pydantic.dev/..."), naming no
+    # record, and no AllocatorError, where Policy(...) and Settings(...) said sentences.
+    with pytest.raises(allocator.InputError) as raised:
+        build()
+    message = str(raised.value)
+    assert message.startswith(said), message
+    assert "pydantic" not in message and "Input should" not in message
+    assert raised.value.problems == message.split("\n")
+    assert isinstance(raised.value, ValidationError)  # as it always was
+    assert raised.value.errors()  # pydantic's details kept
+
+
+def test_a_record_refused_in_code_keeps_its_sentences_across_a_process() -> None:
+    import pickle
+
+    with pytest.raises(allocator.InputError) as raised:
+        case("C1", complexity=7)
+    back = pickle.loads(pickle.dumps(raised.value))
+    assert isinstance(back, allocator.InputError) and str(back) == str(raised.value)
