@@ -419,9 +419,16 @@ RECORDS: list[tuple[str, Callable[[], Any], str]] = [
         "Snapshot: practitioner P1: duplicate id",
     ),
     (
+        "a plan's row",
+        lambda: allocator.Plan.model_validate(
+            {"as_of": "2026-11-23", "status": "optimal", "unallocated": [{"case": "C1"}]}
+        ),
+        "Plan, unallocated[0] (case C1): required field 'code' is missing",
+    ),
+    (
         "a plan's assignment",
         lambda: allocator.Assignment.model_validate({"case": "C1", "worker": ""}),
-        "Assignment: field 'worker' is empty, expected an id",
+        "Assignment (case C1): field 'worker' is empty, expected an id",
     ),
 ]
 

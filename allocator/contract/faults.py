@@ -335,9 +335,11 @@ def record_problems(model: type[BaseModel], exc: ValidationError, data: Any) -> 
                 if isinstance(rows, Sequence) and not isinstance(rows, str):
                     record = rows[index] if 0 <= index < len(rows) else None
                 owner, where, loc = item[0], f"{where}, {loc[0]}[{index}]", loc[2:]
-        ident = record.get("id") if isinstance(record, Mapping) else getattr(record, "id", None)
-        if isinstance(ident, str) and ident:
-            where += f" (id {_label(ident)})"
+        for key in ("id", "case"):  # a plan's rows are named by their case, as load_plan's
+            ident = record.get(key) if isinstance(record, Mapping) else getattr(record, key, None)
+            if isinstance(ident, str) and ident:
+                where += f" ({key} {_label(ident)})"
+                break
         said = _explain({**err, "loc": loc}, _fields_of(owner), owner.__name__.lower(), False)
         out.append(f"{where}: {_sentence(said)}")
     return out
