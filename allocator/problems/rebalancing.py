@@ -688,7 +688,7 @@ def rebalance(
     TypeError
         If ``settings`` and a shorthand are both given, or an argument is of another
         kind (the snapshot, policy or settings; ``planned`` not a mapping of text to
-        text; ``handovers`` not Handover records; a count not a whole number).
+        text; ``max_moves`` not a whole number or ``None``).
     InputError
         If the snapshot or policy copy does not hold to the contract, or ``planned``
         names a case not in the snapshot (a receiver no longer on the staff list is
