@@ -274,6 +274,54 @@ def check_items(
     return items
 
 
+def check_id_set(call: str, name: str, value: object) -> frozenset[str]:
+    """An argument that is a set of ids in meaning (the Recommender's ``siblings``), as
+    a frozenset: any iterable of text, a set included (its order means nothing here),
+    but text itself, which iterates by character (``"P1"`` was read as ``{"P", "1"}``).
+
+    Raises
+    ------
+    TypeError
+        Naming the argument, or its first item that is not text.
+    """
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a collection of "
+            "ids (text), e.g. a list"
+        )
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected an id (text)"
+            )
+    return frozenset(items)
+
+
+def check_id_sets(call: str, name: str, value: object) -> dict[str, frozenset[str]]:
+    """An argument mapping an id to a set of ids (the Recommender's ``new_today``: worker
+    -> families), each set read by :func:`check_id_set`.
+
+    Raises
+    ------
+    TypeError
+        Naming the argument, a key that is not text, or the first value of another kind.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{call}: {name} is {kind_of(value)}, expected a mapping of an id (text) to a "
+            "collection of ids, or None"
+        )
+    out: dict[str, frozenset[str]] = {}
+    for key, ids in value.items():
+        if not isinstance(key, str):
+            raise TypeError(
+                f"{call}: {name} holds a key {key!r:.40} ({kind_of(key)}), expected an id (text)"
+            )
+        out[key] = check_id_set(call, f"{name}[{key!r}]", ids)
+    return out
+
+
 def check_id_map(call: str, name: str, value: object) -> None:
     """Refuse ``reference``/``planned`` that is not a mapping of case id to worker id
     (text to text), or ``None``.

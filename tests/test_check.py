@@ -156,6 +156,25 @@ def test_conservation_unknown_case() -> None:
     assert found[0].message == "X9 is not a case in the snapshot"
 
 
+@pytest.mark.parametrize("reason", ["", "   ", "\n\t"])
+def test_conservation_an_unallocated_case_without_a_reason(reason: str) -> None:
+    # FORMAT.md: every case ending with no worker is listed "with a machine-readable
+    # code and a sentence a team manager can act on". Before, a hand-made plan whose
+    # unallocated R1 said nothing passed check with no violation.
+    snap = snapshot([worker("P1")], [case("R1")])
+    silent = plan().model_copy(
+        update={"unallocated": (Unallocated(case="R1", code="my_code", reason=reason),)}
+    )
+    found = check(snap, silent)
+    assert rules(found) == ["conservation"]
+    assert found[0].case == "R1"
+    assert found[0].message == (
+        "R1 is listed as unallocated with no reason; each case left without a worker "
+        "says why, in words a manager can act on"
+    )
+    assert check(snap, plan(unallocated=["R1"])) == []  # any reason, any code: valid
+
+
 def test_conservation_unallocating_a_case_that_keeps_its_worker() -> None:
     snap = snapshot([worker("P1")], [case("R1"), case("C5", worker="P1")])
     found = check(snap, plan([("R1", "P1", None)], ["C5"]))

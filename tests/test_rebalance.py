@@ -1033,3 +1033,24 @@ def test_a_long_absent_workers_child_is_not_counted_twice_in_a_caps_cost() -> No
     assert report.could_not_hold_by["left_with_absent_worker"] == 1
     assert report.could_not_hold_by["beyond_a_cap"] == 0
     assert report.could_not_hold == 1
+
+
+@pytest.mark.parametrize(("rule", "expected"), [("age_points", 20 * 2 * 3 + 3 * 2), ("count", 2)])
+def test_a_class_tier_of_the_rebalance_is_in_the_waiting_rules_units(
+    rule: str, expected: int
+) -> None:
+    # The rebalance's docstring and FORMAT.md said `unallocated_<class>` counts the
+    # children on the unallocated list; it is their waiting weight under the policy's
+    # [waiting] rule, as in the daily plan (children only under rule = "count").
+    # L left on 2026-11-09 (two weeks ago) holding C1 (20 points); R1 (3 points) is a
+    # referral of today; A, the only other worker, has 1 point of room. Neither fits:
+    # age_points counts C1 20 x 2 x (1 + 2 weeks) and R1 3 x 2 x 1.
+    s = snap(
+        [worker("L", leaving_on="2026-11-09"), worker("A", capacity_points=1)],
+        [case("C1", "F1", "L", weight=20), case("R1", "F2", None, weight=3, opened="2026-11-23")],
+    )
+    policy = Policy(waiting={"rule": rule, "lost_worker_weeks": 0})
+    plan = run(s, policy)
+    assert {u.case for u in plan.unallocated} == {"C1", "R1"}
+    assert plan.objective["unallocated_other"] == expected
+    assert plan.objective["unallocated"] == 2  # the children, whatever the rule

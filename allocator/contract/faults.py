@@ -17,18 +17,34 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from allocator.contract.fields import _Field
-from allocator.contract.models import REASONED_ERRORS
+from allocator.contract.fields import _Field, _fields_of
+from allocator.contract.models import REASONED_ERRORS, rebuilt_errors, unwrapped
 
 # Values longer than this are cut when quoted back in a message.
 _SHOWN_CHARS = 30
 
 
-class InputError(Exception):
+class AllocatorError(Exception):
+    """Base of every refusal of input the allocator makes: catch it to catch them all.
+
+    :class:`InputError` (a snapshot, plan, file or id that does not hold to the
+    contract; :class:`~allocator.problems.recommend.UnknownIdError`,
+    :class:`~allocator.problems.apply.PlanNotApplicable`),
+    :class:`~allocator.contract.policy.PolicyError` (a policy out of its domains) and
+    :class:`~allocator.contract.settings.SettingsError` (a setting out of its domain)
+    derive from it, each keeping its own kinds (``PolicyError`` and ``SettingsError``
+    are both ``ValueError``). An argument of the wrong kind (a dict for a snapshot) is a
+    ``TypeError``, and a count out of its range (``allow_moves=-1``) a ``ValueError``:
+    slips in the calling code, not in the council's data.
+    """
+
+
+class InputError(AllocatorError):
     """Input that cannot be used, with every problem found, one sentence each.
 
     Parameters
@@ -51,7 +67,9 @@ class InputError(Exception):
         return "\n".join(self.problems)
 
     def __reduce__(self) -> tuple[type[InputError], tuple[list[str]]]:
-        return (InputError, (self.problems,))
+        # Its own class, not InputError: an UnknownIdError from a worker process is
+        # still caught as one.
+        return (type(self), (self.problems,))
 
 
 def _short(value: str) -> str:
@@ -272,6 +290,59 @@ def _explain(err: ErrorDetails, fields: Mapping[str, _Field], noun: str, csv_fil
     if kind in REASONED_ERRORS:  # a number not exact, a set for a list: why, in its words
         return f"field {path!r} is {found}, expected {expected}: {err['msg']}"
     return f"field {path!r} is {found}, expected {expected}"
+
+
+class ContractInvalid(ValidationError, InputError):
+    """A contract record built in code (``Case(...)``, ``Snapshot.model_validate(...)``)
+    off the contract, one sentence a problem, in the words a file's record gets:
+    ``Case (id C1): field 'complexity' is 7, expected a whole number from 1 to 4.``
+
+    Pydantic's ``ValidationError`` (what the constructors always raised; ``errors()``
+    keeps its details) and an :class:`InputError`, whose ``problems`` are the
+    sentences (:func:`record_problems`).
+    """
+
+    problems: list[str]
+
+    @classmethod
+    def of(cls, exc: ValidationError, model: type[BaseModel], data: Any) -> ContractInvalid:
+        """``exc`` (pydantic's, from building ``model`` of ``data``) in the house's words."""
+        error = cls.from_exception_data(exc.title, rebuilt_errors(exc))
+        error.problems = record_problems(model, exc, data)
+        return error
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[str]]]:
+        # pydantic's details hold values that need not pickle: the sentences do.
+        return (InputError, (self.problems,))
+
+
+def record_problems(model: type[BaseModel], exc: ValidationError, data: Any) -> list[str]:
+    """Each error of ``exc``, from building ``model`` of ``data`` in code, as a sentence
+    naming the model, the record within it (``Snapshot, cases[3] (id C4)``) and the
+    field, as :func:`allocator.io.snapshot_from_dict` names a document's."""
+    out: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc, owner, record, where = err["loc"], model, data, model.__name__
+        if len(loc) >= 2 and isinstance(loc[1], int) and str(loc[0]) in model.model_fields:
+            item = get_args(unwrapped(model.model_fields[str(loc[0])].annotation))[:1]
+            if item and isinstance(item[0], type) and issubclass(item[0], BaseModel):
+                rows = data.get(loc[0]) if isinstance(data, Mapping) else None
+                index = loc[1]
+                record = None
+                if isinstance(rows, Sequence) and not isinstance(rows, str):
+                    record = rows[index] if 0 <= index < len(rows) else None
+                owner, where, loc = item[0], f"{where}, {loc[0]}[{index}]", loc[2:]
+        for key in ("id", "case"):  # a plan's rows are named by their case, as load_plan's
+            ident = record.get(key) if isinstance(record, Mapping) else getattr(record, key, None)
+            if isinstance(ident, str) and ident:
+                where += f" ({key} {_label(ident)})"
+                break
+        said = _explain({**err, "loc": loc}, _fields_of(owner), owner.__name__.lower(), False)
+        out.append(f"{where}: {_sentence(said)}")
+    return out
 
 
 #: A problem repeated in more rows than this is reported once, with its count and

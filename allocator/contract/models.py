@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, ClassVar, Final, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Final, Literal, Self, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le
 from pydantic import (
@@ -395,6 +395,36 @@ class Record(Listed):
         allow_inf_nan=False,
         hide_input_in_errors=True,
     )
+
+    def __init__(self, **data: Any) -> None:
+        # A council system building records in code reads the sentences a file's
+        # records get (the record, its id, the field), not pydantic's dump.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _refused(exc, type(self), data) from None
+
+    # pydantic's own mark of its base __init__: without it, a record inside another (a
+    # CSV table's rows, a snapshot's cases) is built by calling this __init__, one
+    # Python call a record, without the reader's context (CSV cells read as text).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """As pydantic's, refusing with a
+        :class:`~allocator.contract.faults.ContractInvalid` (an ``InputError``)."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _refused(exc, cls, obj) from None
+
+
+def _refused(exc: ValidationError, model: type[BaseModel], data: Any) -> ValidationError:
+    """``exc`` in the house's words (:class:`~allocator.contract.faults.ContractInvalid`),
+    once: a record refused inside another is said by the outer one."""
+    from allocator.contract.faults import ContractInvalid  # faults reads this module
+
+    return exc if isinstance(exc, ContractInvalid) else ContractInvalid.of(exc, model, data)
 
 
 #: Control characters (C0, DEL and C1: NUL, escape codes, the bell, an 8-bit CSI; and

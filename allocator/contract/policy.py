@@ -47,7 +47,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from allocator.contract.faults import describe_value, did_you_mean, is_typo_of
+from allocator.contract.faults import AllocatorError, describe_value, did_you_mean, is_typo_of
 from allocator.contract.fields import expected_at, locate
 from allocator.contract.models import (
     MAX_POINTS,
@@ -651,8 +651,9 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be read or holds an unknown key or impossible value."""
+class PolicyError(AllocatorError, ValueError):
+    """A policy file that cannot be read or holds an unknown key or impossible value
+    (an :class:`~allocator.contract.faults.AllocatorError` and a ``ValueError``)."""
 
 
 class PolicyInvalid(ValidationError, PolicyError):

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from allocator.contract.faults import did_you_mean, kind_of, non_finite
+from allocator.contract.faults import AllocatorError, did_you_mean, kind_of, non_finite
 from allocator.contract.limits import MAX_SEED, MAX_TIME_LIMIT, MAX_WORKERS
 from allocator.contract.models import ExactNumber, exact_number, rebuilt_errors
 
@@ -79,13 +79,14 @@ EXPECTED: Final = {
 }
 
 
-class SettingsError(ValidationError):
+class SettingsError(ValidationError, AllocatorError):
     """Settings outside their domains, one sentence a setting: ``Settings: time_limit is
     -1, expected a number of seconds above 0 and at most 86,400``.
 
     A pydantic ``ValidationError`` (so a ``ValueError``), as :class:`Settings` always
-    raised, for code that catches either; only its message is the house's, without
-    pydantic's dump and links. ``errors()`` keeps pydantic's details.
+    raised, for code that catches either, and an
+    :class:`~allocator.contract.faults.AllocatorError`; only its message is the house's,
+    without pydantic's dump and links. ``errors()`` keeps pydantic's details.
 
     Attributes
     ----------

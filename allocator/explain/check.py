@@ -18,8 +18,9 @@ say the same):
     Every case that needs a worker (:attr:`allocator.domain.rules.ServiceState.needs`: no
     worker, one who has left, or one who may no longer hold it) is listed exactly once
     across ``assignments`` and ``unallocated``; no case twice; no unknown case; no
-    case that keeps its worker listed as unallocated; no assignment that changes
-    nothing. An assignment of a case that does not need a worker is a move: allowed.
+    case that keeps its worker listed as unallocated; no unallocated case without a
+    reason (blank text is none: :func:`stated`); no assignment that changes nothing.
+    An assignment of a case that does not need a worker is a move: allowed.
     A case whose present worker may no longer hold it and that the plan leaves with
     them is reported under the rule that worker breaks (``grade``, ``skills``,
     ``excluded_worker``, ``pinned_worker``): the rules hold for every case's worker
@@ -250,6 +251,12 @@ def _judge(
     return out, stale
 
 
+def stated(reason: str) -> bool:
+    """Whether a plan's reason (an unallocated case's, an exception's) says anything:
+    FORMAT.md asks for a sentence a manager can act on, and blank text is none."""
+    return bool(reason.strip())
+
+
 def _conservation(
     state: ServiceState, plan: Plan, out: list[Violation]
 ) -> tuple[dict[str, str], set[str]]:
@@ -324,6 +331,15 @@ def _conservation(
         if case is None or u.case in given or u.case in emptied:
             continue
         emptied.add(u.case)
+        if not stated(u.reason):
+            out.append(
+                Violation(
+                    "conservation",
+                    f"{u.case} is listed as unallocated with no reason; each case left "
+                    "without a worker says why, in words a manager can act on",
+                    case=u.case,
+                )
+            )
         if u.case not in need:
             out.append(
                 Violation(
@@ -517,7 +533,7 @@ def _capacity(
                 "allows over cap only for "
                 + (", ".join(state.policy.over_cap_classes) or "no class")
             )
-        elif not e.reason.strip():
+        elif not stated(e.reason):
             problem = "the exception gives no reason"
         if problem is not None:
             out.append(

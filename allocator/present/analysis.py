@@ -33,7 +33,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from allocator.arguments import admitted, check_arguments, check_count
-from allocator.contract.faults import describe_value
+from allocator.contract.faults import kind_of
 from allocator.contract.models import Assignment, Handover, Plan, Snapshot, UnallocatedCode
 from allocator.contract.policy import Policy
 from allocator.contract.units import to_points
@@ -70,10 +70,11 @@ from allocator.problems.recommend import (
     ONCE_APPLIED,
     SCORED,
     Recommender,
-    UnknownIdError,
     colliding,
     room_sentence,
     score_key,
+    unknown_case,
+    unknown_worker,
 )
 
 Side = Literal["a", "b", "same"]
@@ -457,7 +458,7 @@ def worker_statement(
     state = ServiceState.of(snapshot, policy)
     p = state.practitioners.get(worker_id)
     if p is None:
-        raise UnknownIdError(f"worker {describe_value(worker_id)} is not among the practitioners")
+        raise unknown_worker(worker_id)
     placed = placements(state, plan)
     final = placed.final
     # A planned handover moves on its day, not today: said apart from today's moves.
@@ -693,7 +694,8 @@ def explain_case(
     PolicyError
         A ``ValueError``: a policy copy out of its domains.
     ValueError
-        If ``top`` is outside 0 to 1,000,000.
+        If ``top`` is outside 0 to 1,000,000, or ``recommender`` is of another
+        snapshot or policy (a ``TypeError`` if it is no Recommender).
     UnknownIdError
         If ``case_id`` is not a case of the snapshot.
     """
@@ -704,13 +706,26 @@ def explain_case(
         admitted("explain_case", "plan", plan),
         admitted("explain_case", "policy", policy),
     )
+    if recommender is not None and not isinstance(recommender, Recommender):
+        raise TypeError(
+            f"explain_case: recommender is {kind_of(recommender)}, expected an "
+            "allocator.Recommender of the snapshot under the policy, or None"
+        )
+    if recommender is not None and (
+        recommender.state.snapshot != snapshot or recommender.state.policy != policy
+    ):
+        # One kept from yesterday's service answered for today's, with its loads.
+        raise ValueError(
+            "explain_case: recommender is of another snapshot or policy than the ones "
+            "given: build one of these (allocator.Recommender(snapshot, policy))"
+        )
     # The alternatives are ranked on the service before the plan, and their room
     # reasons say so beside the why-nots judged once it is applied.
     rec = (recommender or Recommender(snapshot, policy)).judging_on(BEFORE_PLAN)
     state = rec.state
     case = state.cases.get(case_id)
     if case is None:
-        raise UnknownIdError(f"case {describe_value(case_id)} is not in the snapshot")
+        raise unknown_case(case_id)
     placed = placements(state, plan)
     # Every placement of the plan, moves included: the loads and intake under which the
     # allocator and the rebalance write their reasons and diagnoses.
@@ -775,7 +790,10 @@ def explain_case(
     siblings = {
         w
         for sid in state.families[case.family]
-        if sid != case_id and (w := placed.final[sid]) is not None and w not in state.gone
+        if sid != case_id
+        and (w := placed.final[sid]) is not None
+        and w in state.practitioners  # a hand-made plan's unknown worker is a violation
+        and w not in state.gone
     }
     chosen = after if outcome in ("allocated", "moved", "handover") else None
     left = outcome in ("unallocated", "missing")

@@ -671,8 +671,11 @@ def rebalance(
     Plan
         Moves in ``assignments`` (``from`` = the worker left), each with its reason;
         children of leavers nobody may take in ``unallocated``. ``objective`` holds
-        ``unallocated_<class>`` (children on the unallocated list, per priority
-        class), ``changes_of_worker``, ``siblings_apart`` (workers, see
+        ``unallocated_<class>`` (per priority class, the waiting weight of its
+        children on the unallocated list under the policy's ``[waiting]`` rule:
+        points x 2 x (1 + weeks waited) by default, children under ``rule =
+        "count"``), ``unallocated`` (children), ``changes_of_worker``,
+        ``siblings_apart`` (workers, see
         :func:`allocator.engine.rebalance.siblings_apart`), ``weighted_changes``,
         ``changes_lower_bound`` and more.
 
@@ -685,7 +688,7 @@ def rebalance(
     TypeError
         If ``settings`` and a shorthand are both given, or an argument is of another
         kind (the snapshot, policy or settings; ``planned`` not a mapping of text to
-        text; ``handovers`` not Handover records; a count not a whole number).
+        text; ``max_moves`` not a whole number or ``None``).
     InputError
         If the snapshot or policy copy does not hold to the contract, or ``planned``
         names a case not in the snapshot (a receiver no longer on the staff list is

@@ -47,8 +47,16 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
-from allocator.arguments import admitted, check_arguments, check_count, check_items
+from allocator.arguments import (
+    admitted,
+    check_arguments,
+    check_count,
+    check_id_set,
+    check_id_sets,
+    check_items,
+)
 from allocator.contract.faults import describe_value
+from allocator.contract.faults import kind_of as value_kind
 from allocator.contract.models import Case, Handover, Plan, Practitioner, Snapshot
 from allocator.contract.policy import Policy
 from allocator.contract.units import percent, to_points
@@ -132,6 +140,18 @@ class _Worker:
 
 class UnknownIdError(InputError, LookupError):
     """A case or worker id that is not in the snapshot (or the plan)."""
+
+
+def unknown_case(case_id: object) -> UnknownIdError:
+    """The refusal of ``case_id``, which is no case of the snapshot (every public call's
+    words)."""
+    return UnknownIdError(f"case {describe_value(case_id)} is not in the snapshot")
+
+
+def unknown_worker(worker_id: object) -> UnknownIdError:
+    """The refusal of ``worker_id``, who is not among the practitioners (every public
+    call's words)."""
+    return UnknownIdError(f"worker {describe_value(worker_id)} is not among the practitioners")
 
 
 @dataclass(frozen=True)
@@ -426,10 +446,14 @@ class Recommender:
     ------
     TypeError
         If the snapshot, or a policy given, is of another kind (a dict, a file name),
-        naming the argument and how to make one.
+        or ``state``, ``new_today`` or ``judged_on`` is, naming the argument.
+    ValueError
+        If ``state`` is not of ``snapshot`` under the policy given.
     InputError
         If the snapshot (a ``model_copy`` no constructor checked) does not hold to the
         contract, one sentence per problem.
+    UnknownIdError
+        If ``new_today`` names a worker who is not among the practitioners.
     PolicyError
         A ``ValueError``: a policy copy out of its domains.
 
@@ -453,9 +477,24 @@ class Recommender:
         if state is None:
             snapshot = admitted("Recommender", "snapshot", snapshot)
             policy = admitted("Recommender", "policy", policy)
+        elif not isinstance(state, ServiceState):
+            raise TypeError(
+                f"Recommender: state is {value_kind(state)}, expected a ServiceState of the "
+                "snapshot, or None"
+            )
+        elif state.snapshot != snapshot or (policy is not None and state.policy != policy):
+            raise ValueError(
+                "Recommender: state is of another snapshot or policy than the ones given"
+            )
+        if judged_on is not None and not isinstance(judged_on, str):
+            raise TypeError(
+                f"Recommender: judged_on is {value_kind(judged_on)} ({judged_on!r:.40}), "
+                "expected text (ONCE_APPLIED, BEFORE_PLAN) or None"
+            )
         self.state = state or ServiceState.of(snapshot, policy or Policy())
         st = self.state
-        self._new_today = {w: frozenset(f) for w, f in (new_today or {}).items()}
+        self._new_today = check_id_sets("Recommender", "new_today", new_today or {})
+        self._refuse_unknown("Recommender", "new_today", self._new_today)
         self.judged_on = judged_on
         self._staff: list[Practitioner] = [
             p for pid, p in st.practitioners.items() if pid not in st.gone
@@ -512,9 +551,11 @@ class Recommender:
         ------
         UnknownIdError
             If ``case_id`` is not a case of the snapshot (text or not: ``3`` is named
-            as no case).
+            as no case), or ``siblings`` names a worker who is not among the
+            practitioners.
         TypeError
-            If ``top`` or ``ineligible`` is not a whole number.
+            If ``top`` or ``ineligible`` is not a whole number, or ``siblings`` is not
+            a collection of ids (text is refused: ``"P1"`` is no list of workers).
         ValueError
             If ``top`` is below 1 (a ranking of nobody would read as "nobody may take
             it") or ``ineligible`` below 0.
@@ -524,9 +565,9 @@ class Recommender:
         st = self.state
         case = st.cases.get(case_id)
         if case is None:
-            raise UnknownIdError(f"case {describe_value(case_id)} is not in the snapshot")
+            raise unknown_case(case_id)
         current = case.worker
-        family = self._sibling_workers(case) if siblings is None else frozenset(siblings)
+        family = self._family("recommend", case, siblings)
         screen = self._screen(case)
         ranking = self._ranking(case, screen)
         # Workers whose rules or score depend on more than the kind of case and its
@@ -603,10 +644,17 @@ class Recommender:
         """The tier score of placing ``case_id`` alone with ``worker_id`` (any worker).
 
         ``siblings`` as in :meth:`recommend`.
+
+        Raises
+        ------
+        TypeError
+            If an id is not text, or ``siblings`` is not a collection of ids.
+        UnknownIdError
+            If ``case_id`` is not a case of the snapshot, or ``worker_id`` or one of
+            ``siblings`` is not among the practitioners.
         """
-        case = self.state.cases[case_id]
-        family = self._sibling_workers(case) if siblings is None else frozenset(siblings)
-        return self._score(case, worker_id, family)
+        case = self._known("score", case_id, worker_id)
+        return self._score(case, worker_id, self._family("score", case, siblings))
 
     def judging_on(self, judged_on: str | None) -> Recommender:
         """This recommender, its room reasons said as judged on ``judged_on``; the
@@ -620,7 +668,14 @@ class Recommender:
     def room_reason(self, case_id: str, worker_id: str) -> str | None:
         """The room reason of ``worker_id`` for ``case_id`` among the candidate's
         reasons (:func:`room_sentence`), or ``None`` where none is given (no cap, or
-        over it)."""
+        over it).
+
+        Raises
+        ------
+        TypeError, UnknownIdError
+            As :meth:`score`.
+        """
+        self._known("room_reason", case_id, worker_id)
         st = self.state
         spare, cap = st.spare_before(worker_id), st.capacity[worker_id]
         if cap <= 0 or spare < 0:
@@ -629,10 +684,47 @@ class Recommender:
         return room_sentence(spare, after, cap, self.judged_on)
 
     def blockers(self, case_id: str, worker_id: str) -> tuple[Blocker, ...]:
-        """Every rule stopping ``worker_id`` taking ``case_id`` today, with its id."""
-        return self._blockers(self.state.cases[case_id], self.state.practitioners[worker_id])
+        """Every rule stopping ``worker_id`` taking ``case_id`` today, with its id.
+
+        Raises
+        ------
+        TypeError, UnknownIdError
+            As :meth:`score`.
+        """
+        case = self._known("blockers", case_id, worker_id)
+        return self._blockers(case, self.state.practitioners[worker_id])
 
     # ------------------------------------------------------------------ internals
+
+    def _known(self, call: str, case_id: str, worker_id: str) -> Case:
+        """``case_id``'s case, once both ids are text the snapshot holds."""
+        check_arguments(call, case_id=case_id, worker_id=worker_id)
+        case = self.state.cases.get(case_id)
+        if case is None:
+            raise unknown_case(case_id)
+        if worker_id not in self.state.practitioners:
+            raise unknown_worker(worker_id)
+        return case
+
+    def _family(self, call: str, case: Case, siblings: Iterable[str] | None) -> frozenset[str]:
+        """The workers holding the child's siblings: ``siblings`` where given (a list of
+        the practitioners' ids), else the snapshot's."""
+        if siblings is None:
+            return self._sibling_workers(case)
+        given = check_id_set(call, "siblings", siblings)
+        self._refuse_unknown(call, "siblings", given)
+        return given
+
+    def _refuse_unknown(self, call: str, name: str, workers: Iterable[str]) -> None:
+        """Refuse ``workers`` (an argument's ids) naming anyone off the staff list: a
+        mistyped id was taken in silence as a worker of its own."""
+        unknown = sorted(w for w in workers if w not in self.state.practitioners)
+        if unknown:
+            who = "who is" if len(unknown) == 1 else "who are"
+            raise UnknownIdError(
+                f"{call}: {name} names {', '.join(map(describe_value, unknown))}, {who} not "
+                "among the practitioners"
+            )
 
     def _sibling_workers(self, case: Case) -> frozenset[str]:
         """Workers who keep one of the child's siblings (not this child, not a leaver)."""
