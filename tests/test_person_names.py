@@ -269,7 +269,7 @@ def test_every_default_ignorable_character_hides() -> None:
     assert shown == []
 
 
-@pytest.mark.parametrize("ch", ["\u034f", "\ufe0f", "\U000e0100"])
+@pytest.mark.parametrize("ch", ["\u034f", "\U000e0001", "\U000e0041"])
 def test_a_reason_holding_a_default_ignorable_mark_is_refused(
     client: TestClient, meeting: Meeting, ch: str
 ) -> None:
@@ -277,3 +277,17 @@ def test_a_reason_holding_a_default_ignorable_mark_is_refused(
     answer = client.post("/overrides", json=body)
     assert answer.status_code == 422 and "a reason as it reads" in answer.json()["detail"]
     assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+
+
+@pytest.mark.parametrize(
+    "reason", ["agreed \u2714\ufe0f", "see notes \u263a\ufe0e", "\u845b\U000e0100 ok"]
+)
+def test_a_reason_may_hold_a_variation_selector(
+    client: TestClient, meeting: Meeting, reason: str
+) -> None:
+    # A variation selector chooses how the character before it is drawn ("✔️" as a
+    # phone types it): a reason is free text, not an identity, so it is logged as typed.
+    body = {"case": "R1", "action": "unallocate", "reason": reason, "manager": "Ann Smith"}
+    assert client.post("/overrides", json=body).status_code == 200
+    logged = [o.reason for d in meeting.log.decisions() for o in d.overrides]
+    assert logged == [reason]

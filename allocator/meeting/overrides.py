@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Final, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -279,11 +279,20 @@ def _a_person_field(value: str, info: ValidationInfo) -> str:
 MIN_REASON_CHARACTERS = 1
 
 
+#: Variation selectors: they choose how the character before them is drawn ("✔️" is
+#: U+2714 and U+FE0F, as phones type it). A reason is free text, not an identity, so
+#: it may hold them; a name or an id may not (:func:`hides`).
+VARIATION_SELECTORS: Final = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+
+
 def a_reason(value: str) -> str:
-    """``value`` unless it hides characters (:func:`hides`; tabs and line
-    breaks are allowed), is a placeholder (:data:`NO_NAME`) or holds fewer than
-    :data:`MIN_REASON_CHARACTERS` letters or digits."""
-    if any(hides(ch) for ch in value):
+    """``value`` unless it hides characters (:func:`hides`, but for
+    :data:`VARIATION_SELECTORS`; tabs and line breaks are allowed), is a placeholder
+    (:data:`NO_NAME`) or holds fewer than :data:`MIN_REASON_CHARACTERS` letters or
+    digits."""
+    if any(
+        hides(ch) and not any(lo <= ord(ch) <= hi for lo, hi in VARIATION_SELECTORS) for ch in value
+    ):
         raise ValueError(
             "a reason as it reads: no invisible character (such as a zero-width space or "
             "a soft hyphen)"
