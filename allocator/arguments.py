@@ -258,20 +258,12 @@ def check_items(
         Naming the argument, the first wrong item's position and kind, or that a set
         has no order.
     """
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun}")
     if isinstance(value, (set, frozenset)):
         raise TypeError(
             f"{call}: {name} is {kind_of(value)}, expected a sequence of {noun} in order "
             "(a list or tuple): a set's order changes from run to run"
         )
-    items = tuple(value)
-    for i, item in enumerate(items):
-        if not isinstance(item, kind):
-            raise TypeError(
-                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected {noun}"
-            )
-    return items
+    return _items(call, name, value, kind, noun, f"a sequence of {noun}")
 
 
 def check_id_set(call: str, name: str, value: object) -> frozenset[str]:
@@ -284,18 +276,25 @@ def check_id_set(call: str, name: str, value: object) -> frozenset[str]:
     TypeError
         Naming the argument, or its first item that is not text.
     """
+    expected = "a collection of ids (text), e.g. a list"
+    return frozenset(_items(call, name, value, str, "an id (text)", expected))
+
+
+def _items(
+    call: str, name: str, value: object, kind: type[_Item], noun: str, expected: str
+) -> tuple[_Item, ...]:
+    """``value``'s items, read once: refused where it is text, a mapping or not
+    iterable (``expected`` says what it should be), or an item is not ``kind``
+    (``noun``)."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(
-            f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected a collection of "
-            "ids (text), e.g. a list"
-        )
+        raise TypeError(f"{call}: {name} is {kind_of(value)} ({value!r:.40}), expected {expected}")
     items = tuple(value)
     for i, item in enumerate(items):
-        if not isinstance(item, str):
+        if not isinstance(item, kind):
             raise TypeError(
-                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected an id (text)"
+                f"{call}: {name}[{i}] is {kind_of(item)} ({item!r:.40}), expected {noun}"
             )
-    return frozenset(items)
+    return items
 
 
 def check_id_sets(call: str, name: str, value: object) -> dict[str, frozenset[str]]:
