@@ -11,6 +11,7 @@ sign-off, or given by the users file. A log written before that rule reads as it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -291,3 +292,53 @@ def test_a_reason_may_hold_a_variation_selector(
     assert client.post("/overrides", json=body).status_code == 200
     logged = [o.reason for d in meeting.log.decisions() for o in d.overrides]
     assert logged == [reason]
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("\uff21nn Smith", "U+FF21 FULLWIDTH LATIN CAPITAL LETTER A is another form of 'A'"),
+        ("Ann\u00a0Smith", "U+00A0 NO-BREAK SPACE is another form of a plain space"),
+        ("Ann\u3000Smith", "U+3000 IDEOGRAPHIC SPACE is another form of a plain space"),
+        ("Ann\u2003Smith", "U+2003 EM SPACE is another form of a plain space"),
+        ("Ann  Smith", "two spaces in a row are not accepted"),
+        ("\u0410nn Smith", "its letters mix Latin and Cyrillic, which look alike"),
+        ("Ann Sm\u0456th", "its letters mix Latin and Cyrillic, which look alike"),
+        ("\u0391nn Smith", "its letters mix Latin and Greek, which look alike"),
+    ],
+)
+def test_a_second_way_of_writing_a_name_that_reads_the_same_is_refused(
+    client: TestClient, meeting: Meeting, tmp_path: Path, name: str, said: str
+) -> None:
+    # A fresh trial logged "Ann  Smith", "Ann\u00a0Smith", a full-width "Ａ" and a
+    # Cyrillic "А" each as another person who reads as Ann Smith on every page.
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
+    answer = client.post("/overrides", json=body)
+    assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
+    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
+    assert signed.status_code == 422 and said in signed.json()["detail"], signed.text
+    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+    users = tmp_path / "users.toml"
+    users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(said)):
+        load_users(str(users))
+
+
+@pytest.mark.parametrize(
+    ("typed", "logged"),
+    [
+        ("Sia\u0302n Ll\u0177r", "Si\u00e2n Ll\u0177r"),  # the accent typed apart: one name
+        ("Si\u00e2n Ll\u0177r", "Si\u00e2n Ll\u0177r"),
+        ("\u0410\u043d\u043d\u0430 \u0421\u043c\u0438\u0440\u043d\u043e\u0432\u0430", None),
+        ("\u0395\u03bb\u03ad\u03bd\u03b7 \u03a0\u03b1\u03c0\u03ac", None),
+        ("\u5c71\u7530 \u592a\u90ce", None),  # Han alone, a space between
+        ("\u3084\u307e\u3060 \u592a\u90ce", None),  # kana and Han together
+        ("O'Brien-Jones", None),
+    ],
+)
+def test_a_name_in_one_alphabet_is_logged_composed(
+    client: TestClient, typed: str, logged: str | None
+) -> None:
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": typed}
+    assert client.post("/overrides", json=body).status_code == 200
+    assert client.get("/").json()["overrides"][0]["manager"] == (logged or typed)

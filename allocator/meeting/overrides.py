@@ -229,6 +229,56 @@ WHAT_A_NAME_IS = (
 )
 
 
+#: Scripts whose letters look alike ("А" CYRILLIC and "A" LATIN; "Ο" GREEK and "O"):
+#: a name's letters come from one of them at most, so "Аnn Smith" with a Cyrillic
+#: first letter is not logged as a second Ann Smith. Other scripts mix freely (a
+#: Japanese name writes Han and kana together).
+LOOK_ALIKE_SCRIPTS: Final = ("LATIN", "GREEK", "CYRILLIC")
+
+
+def _look_alike_scripts(value: str) -> list[str]:
+    """The :data:`LOOK_ALIKE_SCRIPTS` ``value``'s letters are written in, in order."""
+    found = {
+        script
+        for ch in value
+        if unicodedata.category(ch)[0] == "L"
+        for script in LOOK_ALIKE_SCRIPTS
+        if unicodedata.name(ch, "").startswith(script + " ")
+    }
+    return [s for s in LOOK_ALIKE_SCRIPTS if s in found]
+
+
+def _one_way_written(value: str) -> str:
+    """``value`` in its composed form (NFC: "é" typed as "e" and an accent is "é"),
+    unless a second person with the same name on the page could be typed: a
+    compatibility character (NFKC: a full-width "Ａ", a no-break or ideographic space),
+    two spaces in a row, or letters of two :data:`LOOK_ALIKE_SCRIPTS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the character, the spaces or the scripts.
+    """
+    composed = unicodedata.normalize("NFC", value)
+    odd = next((ch for ch in composed if unicodedata.normalize("NFKC", ch) != ch), None)
+    if odd is not None:
+        named = f"U+{ord(odd):04X} {unicodedata.name(odd, '')}".rstrip()
+        plain = unicodedata.normalize("NFKC", odd)
+        typed = "a plain space" if plain.isspace() else repr(plain)
+        raise ValueError(
+            f"a person's name as it reads: {named} is another form of {typed}; type {typed} instead"
+        )
+    if "  " in composed:
+        raise ValueError("a person's name as it reads: two spaces in a row are not accepted")
+    scripts = _look_alike_scripts(composed)
+    if len(scripts) > 1:
+        raise ValueError(
+            "a person's name as it reads, in one alphabet: its letters mix "
+            f"{' and '.join(s.title() for s in scripts)}, which look alike"
+        )
+    return composed
+
+
 def a_person(value: str, *, stored: bool = False) -> str:
     """``value`` unless it names nobody, the one rule for who decided (an override's
     or a sign-off's manager, a name in the users file or the sign-on header).
@@ -239,7 +289,10 @@ def a_person(value: str, *, stored: bool = False) -> str:
     :data:`MIN_NAME_LETTERS` letters, or none at all ("-", "?", "123"; a fresh trial
     signed off as two zero-width spaces, another as U+3164, a third as "x"); and a
     placeholder, initials alone or one letter repeated (:func:`names_nobody`: a fresh
-    trial signed off as "N/A", "Anonymous", "TBC" and "manager").
+    trial signed off as "N/A", "Anonymous", "TBC" and "manager"); and a second way of
+    writing a name that reads the same (:func:`_one_way_written`: a full-width letter,
+    a no-break space, two spaces in a row, Latin and Cyrillic letters together). The
+    name is kept composed (NFC), so one typed with a separate accent is the same name.
 
     ``stored``: a name read back from the log, which keeps reading as it was written:
     it is held to the rule it was logged under before :data:`MIN_NAME_LETTERS`,
@@ -264,7 +317,7 @@ def a_person(value: str, *, stored: bool = False) -> str:
         )
     if letters < MIN_NAME_LETTERS or names_nobody(value):
         raise ValueError(f"{WHAT_A_NAME_IS}: {value!r} names nobody")
-    return value
+    return _one_way_written(value)
 
 
 def _a_person_field(value: str, info: ValidationInfo) -> str:
