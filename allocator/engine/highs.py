@@ -14,7 +14,7 @@ absolute gap below one proves optimality.
 The engine itself uses HiGHS for two things: :func:`least_linear_cost`, the linear
 programme whose optimum bounds the linear tiers of daily allocation (the priority
 classes first: :mod:`allocator.engine.solve`), and :func:`improve_stage`, the siblings
-and balance stages' last step. So ``highspy`` is a dependency of the package.
+stage's last step. So ``highspy`` is a dependency of the package.
 """
 
 from __future__ import annotations

@@ -22,10 +22,9 @@ and area. After a stage its tier is held at the value reached. Each stage:
    run, and prove nothing; a continuity stage's model above the neighbourhood size
    gets at most :data:`CONTINUITY_WHOLE_WORK`, except the siblings tier's
    (:func:`_whole_model_leads`).
-4. the siblings and balance stages, given the work for it, end with HiGHS on their
-   whole model (:func:`_highs_step`, :data:`HIGHS_TIERS`): its root heuristics find
-   what CP-SAT's search misses there, and on balance, a linear tier, its relaxation
-   gives the bound CP-SAT's does not.
+4. the siblings tier's stage, given the work for it, ends with HiGHS on its whole
+   model (:func:`_highs_step`): its root heuristics find what CP-SAT's search misses
+   there.
 
 The search starts from the best of three warm starts (the manager's greedy rule
 and two tight packings), so it is never worse than the greedy rule; a re-solve
@@ -966,14 +965,9 @@ def _whole_model_step(
     return _Step(placed, run.status, bound, spent, cut_short)
 
 
-#: The tiers a HiGHS run may improve after CP-SAT's search (:func:`_highs_step`): those
-#: where it was measured to find what the search misses (benchmarks/SEARCH.md), each
-#: with the most (case, worker) pairs its model may have. Siblings together: 9,110 on
-#: the packed 150-practitioner day, proved at the root in 11.3 s. Balance, a linear
-#: tier whose LP is tight where CP-SAT's bound is not: 11,136 on the 150-practitioner
-#: day at 0.80 load, 1,250 to 1,082 against a bound of 1,051 (CP-SAT's: 734) in 13.5 s
-#: on a loaded machine.
-HIGHS_TIERS: Mapping[str, int] = {"siblings_apart": 10_000, "balance": 20_000}
+#: The tiers a HiGHS run may improve after CP-SAT's search (:func:`_highs_step`): the
+#: one where it was measured to find what the search misses (benchmarks/SEARCH.md).
+HIGHS_TIERS = frozenset({"siblings_apart"})
 #: Least work (units) the stage must have been given for the HiGHS run: a long time
 #: limit's days, not a two-second day's or a simulated morning's. Measured: HiGHS's
 #: root took 0.35 to 25 s on the 150-practitioner days, 4.5 s on the 25-practitioner
@@ -984,6 +978,9 @@ HIGHS_MIN_WORK = 0.5
 #: siblings stage given 0.375): 6 families apart without the run, 4 with it, proved (the
 #: optimum HiGHS finds on the whole model in 2 minutes), 0.8 s more in all.
 HIGHS_SMALL_PAIRS = 1_000
+#: Most (case, worker) pairs a model the HiGHS run solves may have (measured: 9,110 on
+#: the packed 150-practitioner day, proved at its root in 11.3 s).
+HIGHS_PAIRS = 10_000
 #: Branch-and-bound nodes the HiGHS run may explore: its reproducible limit. Measured:
 #: the root found each improvement; the 25-practitioner day was proved at node 15.
 HIGHS_NODES = 32
@@ -991,12 +988,10 @@ HIGHS_NODES = 32
 #: rest.
 HIGHS_WALL_SHARE = 0.75
 #: Least share of the children to place that the plan leaves without a worker for the
-#: siblings stage's HiGHS run: a day whose room is contested. Measured on the
-#: 150-practitioner days at 30 s: where children compete for the room (stretched,
-#: packed: 76 % and 80 % left without a worker) HiGHS kept 5 and 4 more families
-#: together; on the days with room (none and 1 of 148 left) its root took 9 and 25 s
-#: and found nothing. (Balance is the other way round: it gets the work for a run on
-#: a day with room, where the classes are settled at once.)
+#: HiGHS run: a day whose room is contested. Measured on the 150-practitioner days at
+#: 30 s: where children compete for the room (stretched, packed: 76 % and 80 % left
+#: without a worker) HiGHS kept 5 and 4 more families together; on the days with room
+#: (none and 1 of 148 left) its root took 9 and 25 s and found nothing.
 HIGHS_UNPLACED_SHARE = 0.05
 
 
@@ -1004,17 +999,19 @@ def _highs_improves(whole: _WholeModels, key: str, work: float, unplaced: int) -
     """Whether stage ``key`` ends with a HiGHS run (:func:`_highs_step`): a tier in
     :data:`HIGHS_TIERS`, a stage given at least :data:`HIGHS_MIN_WORK` (half of it on a
     model within :data:`HIGHS_SMALL_PAIRS`), on a model of every eligible worker within
-    the tier's pairs; for siblings together, on a day whose plan leaves ``unplaced``
-    children (at least :data:`HIGHS_UNPLACED_SHARE` of them) without a worker.
-    Decided by the input and the settings alone, never by the clock, so that the plan
-    is reproducible."""
-    most_pairs = HIGHS_TIERS.get(key)
-    if most_pairs is None or whole.pruned:
-        return False
+    :data:`HIGHS_PAIRS` pairs, on a day whose plan leaves
+    ``unplaced`` children (at least :data:`HIGHS_UNPLACED_SHARE` of them) without a
+    worker. Decided by the input and the settings alone, never by the clock, so that
+    the plan is reproducible."""
     pairs = whole.pairs(key)
     least = HIGHS_MIN_WORK / 2 if pairs <= HIGHS_SMALL_PAIRS else HIGHS_MIN_WORK
-    contested = unplaced >= HIGHS_UNPLACED_SHARE * len(whole.state.to_allocate)
-    return work >= least and pairs <= most_pairs and (contested or key != "siblings_apart")
+    return (
+        key in HIGHS_TIERS
+        and work >= least
+        and not whole.pruned
+        and pairs <= HIGHS_PAIRS
+        and unplaced >= HIGHS_UNPLACED_SHARE * len(whole.state.to_allocate)
+    )
 
 
 def _highs_step(
