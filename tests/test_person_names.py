@@ -106,15 +106,23 @@ def test_a_one_letter_name_is_refused_saying_what_is_expected(
     client: TestClient, meeting: Meeting, tmp_path: Path, name: str
 ) -> None:
     expected = f"a person's name that says who decided, of {MIN_NAME_LETTERS} letters at least"
+    refused_everywhere(client, meeting, tmp_path, name, expected)
+
+
+def refused_everywhere(
+    client: TestClient, meeting: Meeting, tmp_path: Path, name: str, said: str
+) -> None:
+    """``name`` refused, ``said`` in the refusal, as an override's and a sign-off's
+    manager (nothing logged) and in the users file."""
     body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
     answer = client.post("/overrides", json=body)
-    assert answer.status_code == 422 and expected in answer.json()["detail"], answer.text
+    assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
     signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
-    assert signed.status_code == 422 and expected in signed.json()["detail"], signed.text
+    assert signed.status_code == 422 and said in signed.json()["detail"], signed.text
     assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
     users = tmp_path / "users.toml"
     users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(ValueError, match=re.escape(said)):
         load_users(str(users))
 
 
@@ -312,16 +320,7 @@ def test_a_second_way_of_writing_a_name_that_reads_the_same_is_refused(
 ) -> None:
     # A fresh trial logged "Ann  Smith", "Ann\u00a0Smith", a full-width "Ａ" and a
     # Cyrillic "А" each as another person who reads as Ann Smith on every page.
-    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
-    answer = client.post("/overrides", json=body)
-    assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
-    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
-    assert signed.status_code == 422 and said in signed.json()["detail"], signed.text
-    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
-    users = tmp_path / "users.toml"
-    users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(said)):
-        load_users(str(users))
+    refused_everywhere(client, meeting, tmp_path, name, said)
 
 
 @pytest.mark.parametrize(
