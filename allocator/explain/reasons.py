@@ -359,6 +359,14 @@ def area_reasons(state: ServiceState, case: Case, wid: str) -> list[str]:
     return []
 
 
+def _only_skilled(state: ServiceState, case: Case, wid: str) -> list[str]:
+    """``["only worker with welsh + court"]`` where ``wid`` is the one worker on the staff
+    with every need of the case, else nothing."""
+    if case.needs and [p.id for p in _staff(state) if _has_needs(case, p)] == [wid]:
+        return [f"only worker with {' + '.join(map(label_text, case.needs))}"]
+    return []
+
+
 def _choice_reasons(
     state: ServiceState,
     placed: Mapping[str, str],
@@ -373,21 +381,16 @@ def _choice_reasons(
         off = _moved_off(state, placed, wid)
         if off and _only_room(state, case, wid):
             # --allow-moves: the room was made by moving cases off ``wid``.
-            only: list[str] = []
-            if case.needs and [p.id for p in _staff(state) if _has_needs(case, p)] == [wid]:
-                only = [f"only worker with {' + '.join(map(label_text, case.needs))}"]
             moves = joined([f"{c} to {placed[c]}" for c in off], NAMED)
-            return [*only, f"{why[0]}; moving {moves} made room"]
+            return [*_only_skilled(state, case, wid), f"{why[0]}; moving {moves} made room"]
         # Only a hand-made plan gets here; check_plan names the broken rule.
         return [f"{wid} would not normally be eligible: " + "; ".join(why)]
     if case.pinned_worker == wid:
         return []  # the pin is the reason; nobody else is eligible by definition
     if len(eligible) == 1:
-        if case.needs:
-            skilled = [p.id for p in _staff(state) if _has_needs(case, p)]
-            if skilled == [wid]:
-                return [f"only worker with {' + '.join(map(label_text, case.needs))}"]
-        return ["the only worker the rules allow with room for it"]
+        return _only_skilled(state, case, wid) or [
+            "the only worker the rules allow with room for it"
+        ]
     spare = state.spare_before(wid)
     if spare >= max(state.spare_before(pid) for pid in eligible):
         return [
