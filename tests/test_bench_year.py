@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -211,18 +215,14 @@ def test_a_tiny_year_end_to_end(tmp_path: Path) -> None:
     assert len(csv) == 1 + 2 * len(CHILD_FIGURES)
 
 
-@pytest.mark.slow
-def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
-    """Ctrl-C reaches every process of the group, the Dask workers too: one line, not
-    their tracebacks and click's "Aborted!". Two years on three workers: the idle one
-    printed its traceback every time."""
-    import signal
-    import subprocess
-    import sys
-
+def _year_stopped(
+    stop: Callable[[subprocess.Popen[str]], None], timeout: float, *options: str
+) -> tuple[subprocess.Popen[str], str, str]:
+    """A long quick year (``options`` added) in a session of its own, stopped by
+    ``stop`` once a child process is busy, given ``timeout`` seconds to end; the
+    process, its output and its errors. Killed on the way out whatever happens."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks", "year", "--quick", "--days", "3660"]
-        + ["--workers", "3"],
+        [sys.executable, "-m", "benchmarks", "year", "--quick", "--days", "3660", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -231,11 +231,20 @@ def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
     try:
         wait_for_a_busy_child(proc.pid)
         assert proc.poll() is None
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        stop(proc)
+        out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    return proc, out, err
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_prints_one_line(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the group, the Dask workers too: one line, not
+    their tracebacks and click's "Aborted!". Two years on three workers: the idle one
+    printed its traceback every time."""
+    proc, out, err = _year_stopped(lambda p: os.killpg(p.pid, signal.SIGINT), 30, "--workers", "3")
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted: no year table written"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Aborted" not in err
@@ -247,24 +256,7 @@ def test_sigterm_ends_the_year_as_it_ends_a_sweep(tmp_path: Path) -> None:
     """SIGTERM (a scheduler stopping the job) to the harness alone: one line and exit
     143, the cluster closed on the way out (allocator.command_line.invoke_interruptibly,
     the sweep's own ending), not a killed process leaking its semaphores."""
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks", "year", "--quick", "--days", "3660"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_for_a_busy_child(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    proc, out, err = _year_stopped(lambda p: p.send_signal(signal.SIGTERM), 60)
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert err.strip().splitlines()[-1] == "interrupted: no year table written"
     assert "leaked semaphore" not in err and "Traceback" not in err

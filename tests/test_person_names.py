@@ -109,17 +109,29 @@ def test_a_one_letter_name_is_refused_saying_what_is_expected(
     refused_everywhere(client, meeting, tmp_path, name, expected)
 
 
+def refused_at_the_page(
+    client: TestClient, meeting: Meeting, name: str, said: str, *, whole: bool = False
+) -> None:
+    """``name`` refused as an override's and a sign-off's manager, nothing logged; the
+    refusal holds ``said`` (is it, ``whole``)."""
+    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
+    for answer in (
+        client.post("/overrides", json=body),
+        client.post("/signoff", json={"manager": name, "decision_id": 1}),
+    ):
+        detail = answer.json()["detail"]
+        assert answer.status_code == 422 and (detail == said if whole else said in detail), (
+            answer.text
+        )
+    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+
+
 def refused_everywhere(
     client: TestClient, meeting: Meeting, tmp_path: Path, name: str, said: str
 ) -> None:
     """``name`` refused, ``said`` in the refusal, as an override's and a sign-off's
-    manager (nothing logged) and in the users file."""
-    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
-    answer = client.post("/overrides", json=body)
-    assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
-    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
-    assert signed.status_code == 422 and said in signed.json()["detail"], signed.text
-    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+    manager (nothing logged, :func:`refused_at_the_page`) and in the users file."""
+    refused_at_the_page(client, meeting, name, said)
     users = tmp_path / "users.toml"
     users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=re.escape(said)):
@@ -138,19 +150,30 @@ def test_a_log_with_a_one_letter_name_from_before_the_rule_still_reads(
 ) -> None:
     # An override logged as "x" (as the meeting accepted before): history, the log's
     # decisions and a restart still read it; a new "x" is refused.
-    old = Override.model_validate(
-        {"case": "R1", "action": "unallocate", "reason": "r", "manager": "x"},
-        context={"stored": True},
-    )
-    meeting.override(old)
-    again = DecisionLog(str(tmp_path / "log.db"), create=False)
+    again = _logged_before_the_rule(meeting, tmp_path, {"R1": "x"})
     assert again.decisions()[0].overrides[0].manager == "x"
     assert again.history("R1")[-1].manager == "x"
-    resumed, _ = Meeting.resume(SNAP, Policy(), again, solver_settings(meeting.plan))
-    assert resumed is not None and resumed.overrides[0].manager == "x"
-    with pytest.raises(ValueError, match="'x' names nobody"):
-        Override(case="R2", action="unallocate", reason="r", manager="x")
     again.close()
+
+
+def _logged_before_the_rule(meeting: Meeting, tmp_path: Path, names: dict[str, str]) -> DecisionLog:
+    """The meeting's log, opened again, after overrides (case -> manager) logged under
+    an earlier rule (read back as stored): the meeting resumes from it with the first
+    name, and the first name typed anew is refused."""
+    for case_id, name in names.items():
+        meeting.override(
+            Override.model_validate(
+                {"case": case_id, "action": "unallocate", "reason": "r", "manager": name},
+                context={"stored": True},
+            )
+        )
+    again = DecisionLog(str(tmp_path / "log.db"), create=False)
+    first = next(iter(names.values()))
+    resumed, _ = Meeting.resume(SNAP, Policy(), again, solver_settings(meeting.plan))
+    assert resumed is not None and resumed.overrides[0].manager == first
+    with pytest.raises(ValueError, match=re.escape(f"{first!r} names nobody")):
+        Override(case="R2", action="unallocate", reason="r", manager=first)
+    return again
 
 
 # ---------------------------------------------------------------- names that name nobody
@@ -183,12 +206,7 @@ def test_a_name_that_names_nobody_is_refused_saying_what_a_name_is(
     client: TestClient, meeting: Meeting, tmp_path: Path, name: str
 ) -> None:
     expected = f"manager: {WHAT_A_NAME_IS}: {name.strip()!r} names nobody"
-    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
-    answer = client.post("/overrides", json=body)
-    assert answer.status_code == 422 and answer.json()["detail"] == expected, answer.text
-    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
-    assert signed.status_code == 422 and signed.json()["detail"] == expected, signed.text
-    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+    refused_at_the_page(client, meeting, name, expected, whole=True)
     assert header_user(name) is None  # a proxy's header naming nobody names no user
     users = tmp_path / "users.toml"
     users.write_text(f'[users]\n"{name}" = "{token_digest("t" * 32)}"\n', encoding="utf-8")
@@ -207,12 +225,7 @@ def test_a_name_holding_markup_is_refused_for_its_angle_brackets(
         "manager: a person's name as it reads, in plain text without markup: "
         f"{bracket!r} is not accepted"
     )
-    body = {"case": "R1", "action": "unallocate", "reason": "r", "manager": name}
-    answer = client.post("/overrides", json=body)
-    assert answer.status_code == 422 and answer.json()["detail"] == expected, answer.text
-    signed = client.post("/signoff", json={"manager": name, "decision_id": 1})
-    assert signed.status_code == 422 and signed.json()["detail"] == expected, signed.text
-    assert [d.kind for d in meeting.log.decisions()] == ["proposed"]
+    refused_at_the_page(client, meeting, name, expected, whole=True)
 
 
 @pytest.mark.parametrize(
@@ -236,19 +249,8 @@ def test_a_log_with_a_placeholder_name_from_before_the_rule_still_reads(
 ) -> None:
     # "N/A" and "<b>Anonymous</b>" were accepted before the rule: a log holding them
     # still resumes and shows its history; new ones are refused.
-    for case_id, name in (("R1", "N/A"), ("R2", "<b>Anonymous</b>")):
-        meeting.override(
-            Override.model_validate(
-                {"case": case_id, "action": "unallocate", "reason": "r", "manager": name},
-                context={"stored": True},
-            )
-        )
-    again = DecisionLog(str(tmp_path / "log.db"), create=False)
+    again = _logged_before_the_rule(meeting, tmp_path, {"R1": "N/A", "R2": "<b>Anonymous</b>"})
     assert [o.manager for o in again.decisions()[0].overrides] == ["N/A", "<b>Anonymous</b>"]
-    resumed, _ = Meeting.resume(SNAP, Policy(), again, solver_settings(meeting.plan))
-    assert resumed is not None and resumed.overrides[0].manager == "N/A"
-    with pytest.raises(ValueError, match="'N/A' names nobody"):
-        Override(case="R2", action="unallocate", reason="r", manager="N/A")
     again.close()
 
 

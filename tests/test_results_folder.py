@@ -150,13 +150,7 @@ def test_a_write_that_fails_leaves_the_folder_as_it_was(
         real(path, data, keep_mode_of=keep_mode_of)
 
     monkeypatch.setattr(writing, "_write_whole", full)
-    with pytest.raises(InputError) as caught:
-        write_files(folder, NEW)
-    assert str(caught.value) == (
-        f"{folder / 'b.csv'}: No space left on device; nothing was written (the folder "
-        f"{folder} is as it was)."
-    )
-    assert _contents(folder) == before
+    _refused_as_it_was(folder, before, "b.csv", "No space left on device")
 
 
 def test_a_rename_refused_part_way_puts_back_the_files_already_replaced(
@@ -173,11 +167,16 @@ def test_a_rename_refused_part_way_puts_back_the_files_already_replaced(
         real(src, dst)
 
     monkeypatch.setattr(writing.os, "replace", immutable)
+    _refused_as_it_was(folder, before, "c.csv", "Operation not permitted")
+
+
+def _refused_as_it_was(folder: Path, before: dict[str, str], name: str, why: str) -> None:
+    """Writing :data:`NEW` into ``folder`` is refused naming ``name`` and ``why``, and
+    the folder holds ``before``, as it was."""
     with pytest.raises(InputError) as caught:
         write_files(folder, NEW)
     assert str(caught.value) == (
-        f"{folder / 'c.csv'}: Operation not permitted; nothing was written (the folder "
-        f"{folder} is as it was)."
+        f"{folder / name}: {why}; nothing was written (the folder {folder} is as it was)."
     )
     assert _contents(folder) == before
 

@@ -295,23 +295,32 @@ def test_same_seed_same_files_byte_for_byte(tmp_path: Path) -> None:
     assert mismatch == [] and errors == []
 
 
-def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
-    # Half of 10 children open all year changed worker once, one in ten twice: a year's
-    # run is set beside England's 60% / 26%; a shorter run is not, and a run in which
-    # no child stayed open throughout says so instead of 0%.
+#: One method's change figures, as the terminal reads them: half of 10 children open
+#: all year changed worker once, one in ten twice.
+TERMINAL_FIGURES = {
+    "children_open_all_run": 10,
+    "share_1plus_changes": 0.5,
+    "share_2plus_changes": 0.1,
+    "changes_per_child_year": 0.75,
+    "avoidable_changes": 2,
+}
+
+
+def _terminal_run(method: str, seconds: float) -> Any:
+    """A run as :func:`~allocator.simulation.report.terminal_lines` reads it: its
+    method, seconds and 40 referred children."""
     from types import SimpleNamespace
 
+    events = SimpleNamespace(counts=lambda: {"referred_children": 40})
+    return SimpleNamespace(method=method, seconds=seconds, events=events)
+
+
+def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
+    # A year's run is set beside England's 60% / 26%; a shorter run is not, and a run
+    # in which no child stayed open throughout says so instead of 0%.
     from allocator.simulation.report import terminal_lines
 
-    figures = {
-        "children_open_all_run": 10,
-        "share_1plus_changes": 0.5,
-        "share_2plus_changes": 0.1,
-        "changes_per_child_year": 0.75,
-        "avoidable_changes": 2,
-    }
-    events = SimpleNamespace(counts=lambda: {"referred_children": 40})
-    run: Any = SimpleNamespace(method="greedy", seconds=3.2, events=events)
+    figures, run = TERMINAL_FIGURES, _terminal_run("greedy", 3.2)
     assert terminal_lines([run], {"greedy": figures}, 365) == [
         "greedy: 0.75 changes per child-year, 50.0% >= 1 and 10.0% >= 2 of children open "
         "all 365 days (England, a year: 60% / 26%), 2 avoidable; 3 s"
@@ -327,21 +336,10 @@ def test_the_terminal_sets_a_year_beside_englands_figures() -> None:
 def test_the_terminal_opens_with_where_each_method_loses() -> None:
     # As report.md opens: the finding (which method is worse on what) before each
     # method's rates, which a reader otherwise takes for the result.
-    from types import SimpleNamespace
-
     from allocator.simulation.report import terminal_lines
 
-    figures = {
-        "children_open_all_run": 10,
-        "share_1plus_changes": 0.5,
-        "share_2plus_changes": 0.1,
-        "changes_per_child_year": 0.75,
-        "avoidable_changes": 2,
-    }
-    events = SimpleNamespace(counts=lambda: {"referred_children": 40})
-    runs: list[Any] = [
-        SimpleNamespace(method=m, seconds=1.0, events=events) for m in ("engine", "greedy")
-    ]
+    runs = [_terminal_run(m, 1.0) for m in ("engine", "greedy")]
+    figures = TERMINAL_FIGURES
     lines = terminal_lines(runs, {"engine": figures, "greedy": figures}, 365)
     first_rate = next(i for i, line in enumerate(lines) if "changes per child-year, " in line)
     assert lines[0].startswith("Each value with the number it rests on"), lines
