@@ -209,15 +209,23 @@ def is_typo_of(name: str, known: str) -> bool:
     return _edits(a, b) <= max(1, len(a) // 4)
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``"; did you mean 'worker'?"`` for a known name ``name`` is a typo of
-    (:func:`is_typo_of`), else the list of names."""
+def typo_match(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` is a typo of (:func:`is_typo_of`), the likest first;
+    ``None`` when it is none's."""
     known = list(known)
     close = [
         k for k in difflib.get_close_matches(name, known, n=3, cutoff=0.5) if is_typo_of(name, k)
     ] or [k for k in known if is_typo_of(name, k)]
-    if close:
-        return f"; did you mean {close[0]!r}?"
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'worker'?"`` for a known name ``name`` is a typo of
+    (:func:`typo_match`), else the list of names."""
+    known = list(known)
+    match = typo_match(name, known)
+    if match is not None:
+        return f"; did you mean {match!r}?"
     return "; expected one of " + ", ".join(known)
 
 

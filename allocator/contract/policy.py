@@ -47,7 +47,13 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from allocator.contract.faults import AllocatorError, describe_value, did_you_mean, is_typo_of
+from allocator.contract.faults import (
+    AllocatorError,
+    describe_value,
+    did_you_mean,
+    is_typo_of,
+    typo_match,
+)
 from allocator.contract.fields import expected_at, locate
 from allocator.contract.models import (
     MAX_POINTS,
@@ -750,15 +756,16 @@ def _unknown_key_hint(loc: tuple[int | str, ...], known: Iterable[str]) -> str:
     elsewhere = [p for p in _key_paths(Policy) if p.rsplit(".", 1)[-1] == name and p != here]
     if elsewhere:
         return f"; did you mean {elsewhere[0]!r}?"
-    hint = did_you_mean(name, known)
-    if hint.startswith("; did you mean"):
-        return hint
-    close = [
-        p
-        for p in _key_paths(Policy)
-        if (p.rpartition(".")[0] != here) and is_typo_of(name, p.rpartition(".")[2])
-    ]
-    return f"; did you mean {close[0]!r}?" if close else hint
+    known = list(known)
+    match = typo_match(name, known) or next(
+        (
+            p
+            for p in _key_paths(Policy)
+            if p.rpartition(".")[0] != here and is_typo_of(name, p.rpartition(".")[2])
+        ),
+        None,
+    )
+    return f"; did you mean {match!r}?" if match is not None else did_you_mean(name, known)
 
 
 def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
@@ -772,9 +779,12 @@ def _policy_problem(err: ErrorDetails, data: dict[str, Any]) -> str:
     key = _key_path(loc)
     if loc and loc[-1] == "[key]":  # a table's key that is not a case type or grade
         table = loc[:-2]
-        hint = did_you_mean(str(loc[-2]), _enum_keys(table))
-        if not hint.startswith("; did you mean"):
-            hint = f", expected {locate(Policy, (*table, '[key]')).expected}"
+        match = typo_match(str(loc[-2]), _enum_keys(table))
+        hint = (
+            f"; did you mean {match!r}?"
+            if match is not None
+            else f", expected {locate(Policy, (*table, '[key]')).expected}"
+        )
         return f"[{_key_path(table)}] has the key {describe_value(loc[-2])}{hint}"
     if kind == "extra_forbidden":
         known = where.owner.model_fields if where.owner is not None else ()
