@@ -472,26 +472,29 @@ class Meeting:
         """
         cases = {o.case for o in made}
         since: list[tuple[Decision, Override]] = []
-        at: int | None = self.decision_id
-        while at is not None and at != seen:  # back along the meeting's plans
-            decision = self.log.decision(at)
-            if decision.kind == "override" and decision.parent_id is not None:
-                before = self.log.decision(decision.parent_id).overrides
+        # Back along the meeting's plans, each decision read once (its parent is the
+        # next one looked at).
+        decision: Decision | None = self.log.decision(self.decision_id)
+        while decision is not None and decision.id != seen:
+            parent = None if decision.parent_id is None else self.log.decision(decision.parent_id)
+            if decision.kind == "override" and parent is not None:
                 since += [
-                    (decision, o) for o in decision.overrides if o.case in cases and o not in before
+                    (decision, o)
+                    for o in decision.overrides
+                    if o.case in cases and o not in parent.overrides
                 ]
-            at = decision.parent_id
-        if at is None:
+            decision = parent
+        if decision is None:
             raise StaleOverride(
                 f"the page you sent this from showed decision {seen}, which is not a plan of "
                 f"this meeting (the plan in force is decision {self.decision_id}): nothing "
                 "was changed. Reload the page and decide again"
             )
         if since:
-            decision, o = since[0]  # the newest
+            newest, o = since[0]
             raise StaleOverride(
                 f"{o.case} was decided since the page you sent this from was shown (decision "
-                f"{seen}): decision {decision.id}, {o.manager}: {_described_word(o)}. Nothing "
+                f"{seen}): decision {newest.id}, {o.manager}: {_described_word(o)}. Nothing "
                 "was changed: reload the page, read the plan in force, and decide again"
             )
 
